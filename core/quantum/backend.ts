@@ -1,0 +1,58 @@
+// The contract every simulator backend implements (cpu: hand-written typed-array kernels; gpu: gpu.js).
+// A backend executes circuit records; gradient methods are separate functions over the same records.
+import type { Circuit } from './circuit';
+
+export type Precision = 'f32' | 'f64';
+
+/** What actually ran, reported with every result. */
+export interface BackendInfo {
+  backend: 'cpu' | 'gpu';
+  /** cpu: 'js' or 'js-threads'; gpu: gpu.js mode that ran, e.g. 'webgpu', 'webasm', 'cpu'. */
+  mode: string;
+  precision: Precision;
+  threads?: number;
+  /** Why a faster mode was not used, when one was asked for. */
+  fallbackReason?: string;
+}
+
+/**
+ * One batched evaluation. `params` is θ (length circuit.numParams, shared); `inputs` is x laid out
+ * row-major (batch, circuit.numInputs).
+ */
+export interface BatchRequest {
+  circuit: Circuit;
+  params: ArrayLike<number>;
+  inputs: ArrayLike<number>;
+  batch: number;
+}
+
+export interface ExpvalResult {
+  /** (batch, numObservables) expectation values of the circuit's observables. */
+  expvals: Float64Array;
+  /** (batch, numAmplitudeOps) L2 norms of the raw feature vectors that were amplitude-encoded. */
+  norms: Float64Array;
+  info: BackendInfo;
+}
+
+export interface VjpResult extends ExpvalResult {
+  /** ∂L/∂θ summed over the batch, length numParams. */
+  dParams: Float64Array;
+  /** ∂L/∂x, (batch, numInputs). */
+  dInputs: Float64Array;
+}
+
+export interface Simulator {
+  readonly info: BackendInfo;
+  /** Expectation values of the circuit's observables for each batch row. */
+  expval(req: BatchRequest): Promise<ExpvalResult>;
+  /**
+   * Adjoint-method vector-Jacobian product: given ∂L/∂expvals (batch, numObservables), returns
+   * ∂L/∂θ and ∂L/∂x together with the forward values. Cost is a small constant times one forward pass.
+   */
+  vjp(req: BatchRequest, dExpvals: ArrayLike<number>): Promise<VjpResult>;
+  /** Probabilities of the basis states of `wires` (all wires by default), (batch, 2^wires.length). */
+  probs(req: BatchRequest, wires?: number[]): Promise<Float64Array>;
+  /** The final state, (batch, 2^n, 2) interleaved re/im. */
+  state(req: BatchRequest): Promise<Float64Array>;
+  dispose(): void;
+}
