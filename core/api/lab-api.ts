@@ -1,0 +1,217 @@
+// The LabApi contract: the only thing the renderer sees. Two transports implement it (the Electron
+// preload bridge and HTTP + server-sent events in browser mode); the LabService implements it in Node.
+// Isomorphic: no Node or DOM imports here.
+import { z } from 'zod';
+
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const EXPORT_FORMATS = ['json', 'csv', 'html'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export interface KindInfo {
+  kind: string;
+  title: string;
+  description: string;
+  /** A complete default config for the wizard. */
+  defaults: unknown;
+}
+
+export interface RunSummary {
+  id: string;
+  kind: string;
+  name: string;
+  status: RunStatus;
+  /** ISO-8601 times. */
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** Fraction in [0, 1] while running; 1 once succeeded. */
+  progress: number;
+  progressMessage: string | null;
+  tags: string[];
+  /** Final figures from the job's result (empty until it finishes). */
+  summary: Record<string, number | string>;
+  error: string | null;
+}
+
+export interface MetricSummary {
+  key: string;
+  count: number;
+  lastStep: number;
+  last: number;
+  min: number;
+  max: number;
+}
+
+export interface ArtifactInfo {
+  name: string;
+  kind: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface NoteInfo {
+  id: number;
+  text: string;
+  createdAt: string;
+}
+
+export type ReportSection =
+  | { type: 'table'; title: string; columns: string[]; rows: (string | number | null)[][] }
+  | { type: 'text'; title: string; text: string };
+
+export interface RunDetail extends RunSummary {
+  config: unknown;
+  seed: number;
+  codeVersion: string;
+  host: Record<string, unknown>;
+  backend: Record<string, unknown>;
+  heartbeatAt: string | null;
+  metrics: MetricSummary[];
+  artifacts: ArtifactInfo[];
+  notes: NoteInfo[];
+  report: ReportSection[];
+}
+
+/** A downsampled series: one point per bucket of steps, with the bucket's min, max and last value. */
+export interface Series {
+  runId: string;
+  key: string;
+  /** Total points stored for this key. */
+  count: number;
+  points: { step: number; min: number; max: number; last: number }[];
+}
+
+export interface Comparison {
+  runs: RunDetail[];
+  /** Config paths (dot/bracket notation) whose values differ between the runs; one value per run. */
+  configDiff: { path: string; values: unknown[] }[];
+  /** Final value of each metric key per run (null where a run lacks the key). */
+  metrics: { key: string; values: (number | null)[] }[];
+}
+
+export interface ExportedFile {
+  filename: string;
+  mimeType: string;
+  content: string;
+}
+
+export type LabEvent =
+  | { type: 'run-created'; run: RunSummary }
+  | { type: 'run-updated'; run: RunSummary }
+  | { type: 'metrics'; runId: string; points: { key: string; step: number; value: number }[] }
+  | { type: 'log'; runId: string; level: 'debug' | 'info' | 'warn' | 'error'; message: string };
+
+/** Errors cross every boundary as values: a code, one sentence, and the offending field where there is one. */
+export interface LabErrorInfo {
+  code: 'invalid' | 'not-found' | 'conflict' | 'internal';
+  message: string;
+  field?: string;
+}
+
+export class LabError extends Error {
+  constructor(
+    readonly code: LabErrorInfo['code'],
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'LabError';
+  }
+  toInfo(): LabErrorInfo {
+    return this.field === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, field: this.field };
+  }
+}
+
+// ---- requests, with schemas (every transport validates with these before calling the service) ----
+
+export const RunIdSchema = z.string().uuid();
+
+export const ListRunsRequestSchema = z
+  .object({
+    kind: z.string().min(1).optional(),
+    status: z.enum(RUN_STATUSES).optional(),
+    tag: z.string().min(1).optional(),
+    limit: z.number().int().min(1).max(10_000).optional(),
+  })
+  .strict();
+export type ListRunsRequest = z.infer<typeof ListRunsRequestSchema>;
+
+export const CreateRunRequestSchema = z
+  .object({
+    kind: z.string().min(1),
+    name: z.string().max(200).optional(),
+    config: z.unknown(),
+    seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+    tags: z.array(z.string().min(1).max(100)).max(50).optional(),
+  })
+  .strict();
+export type CreateRunRequest = z.infer<typeof CreateRunRequestSchema>;
+
+export const SeriesRequestSchema = z
+  .object({
+    runId: RunIdSchema,
+    key: z.string().min(1),
+    maxPoints: z.number().int().min(2).max(10_000).optional(),
+  })
+  .strict();
+export type SeriesRequest = z.infer<typeof SeriesRequestSchema>;
+
+export const CompareRequestSchema = z.object({ ids: z.array(RunIdSchema).min(2).max(20) }).strict();
+export type CompareRequest = z.infer<typeof CompareRequestSchema>;
+
+export const ExportRequestSchema = z
+  .object({ ids: z.array(RunIdSchema).min(1).max(100), format: z.enum(EXPORT_FORMATS) })
+  .strict();
+export type ExportRequest = z.infer<typeof ExportRequestSchema>;
+
+export const TagsRequestSchema = z
+  .object({ runId: RunIdSchema, tags: z.array(z.string().min(1).max(100)).max(50) })
+  .strict();
+export type TagsRequest = z.infer<typeof TagsRequestSchema>;
+
+export const NoteRequestSchema = z.object({ runId: RunIdSchema, text: z.string().min(1).max(20_000) }).strict();
+export type NoteRequest = z.infer<typeof NoteRequestSchema>;
+
+/** The contract. Every method rejects with a LabError (code, message, field) on bad input. */
+export interface LabApi {
+  listKinds(): Promise<KindInfo[]>;
+  listRuns(req?: ListRunsRequest): Promise<RunSummary[]>;
+  getRun(id: string): Promise<RunDetail>;
+  createRun(req: CreateRunRequest): Promise<RunSummary>;
+  cancelRun(id: string): Promise<RunSummary>;
+  getSeries(req: SeriesRequest): Promise<Series>;
+  compareRuns(req: CompareRequest): Promise<Comparison>;
+  exportRuns(req: ExportRequest): Promise<ExportedFile>;
+  setTags(req: TagsRequest): Promise<RunSummary>;
+  addNote(req: NoteRequest): Promise<NoteInfo>;
+  /** Subscribes to live events; returns the unsubscribe function. */
+  onEvent(listener: (event: LabEvent) => void): () => void;
+}
+
+/** Method names of LabApi that are plain request/response calls (everything but onEvent). */
+export const LAB_API_METHODS = [
+  'listKinds',
+  'listRuns',
+  'getRun',
+  'createRun',
+  'cancelRun',
+  'getSeries',
+  'compareRuns',
+  'exportRuns',
+  'setTags',
+  'addNote',
+] as const satisfies readonly Exclude<keyof LabApi, 'onEvent'>[];
+export type LabApiMethod = (typeof LAB_API_METHODS)[number];
+
+/** Formats a zod error as one sentence naming the field. */
+export function describeZodError(err: z.ZodError, root = ''): { message: string; field: string } {
+  const issue = err.issues[0];
+  const path = issue.path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+    .join('');
+  const field = root && path ? `${root}.${path}` : root || path || '(root)';
+  return { message: `${field}: ${issue.message}`, field };
+}

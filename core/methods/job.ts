@@ -1,0 +1,52 @@
+// The contract between the lab (which schedules and stores runs) and a job kind (which does the work).
+// A job kind is data plus a run function; the lab never looks inside it.
+import type { z } from 'zod';
+
+export interface MetricPoint {
+  key: string;
+  step: number;
+  value: number;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** What a running job can do; implemented by the worker process, which batches and forwards to the lab. */
+export interface JobContext {
+  readonly runId: string;
+  readonly seed: number;
+  /** Aborted when the run is cancelled; long loops check `signal.aborted` between steps. */
+  readonly signal: AbortSignal;
+  /** A directory the job may write scratch files to (deleted afterwards unless kept as artifacts). */
+  readonly workDir: string;
+  /** Fraction done in [0, 1], with an optional short message. */
+  progress(fraction: number, message?: string): void;
+  /** Metric points; the worker batches them (one store transaction per batch). */
+  metrics(points: MetricPoint[]): void;
+  log(level: LogLevel, message: string): void;
+  /** Stores a file with the run (written to a temp name and renamed, then recorded with its sha256). */
+  artifact(name: string, kind: string, data: Uint8Array | string): Promise<void>;
+}
+
+/** A section of a run's report: a table (rows of cells) or a paragraph of text. */
+export type ReportSection =
+  | { type: 'table'; title: string; columns: string[]; rows: (string | number | null)[][] }
+  | { type: 'text'; title: string; text: string };
+
+export interface JobResult {
+  /** Final figures shown in run lists and comparisons. */
+  summary: Record<string, number | string>;
+  /** Tables and text for the run's report. */
+  report?: ReportSection[];
+}
+
+export interface JobKind<C = unknown> {
+  /** Stable identifier stored with each run, e.g. "sim-bench". */
+  kind: string;
+  title: string;
+  description: string;
+  /** Validates an untrusted config; fills defaults. */
+  schema: z.ZodType<C>;
+  /** A complete, runnable default config (what the wizard starts from). */
+  defaults: C;
+  run(config: C, ctx: JobContext): Promise<JobResult>;
+}
