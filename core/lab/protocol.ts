@@ -1,0 +1,128 @@
+// The typed message protocol between the LabService (parent) and a job worker process (child).
+// Both directions are validated with these schemas; the parent fails a run on any invalid worker message.
+//
+// Sequence: worker → ready; parent → start; worker → (progress | metrics | log | artifact | heartbeat)*,
+// then result or failed, then done, then the worker exits. Parent → cancel may arrive at any time; the
+// worker aborts the job's signal, flushes its metrics and sends done.
+//
+// Artifacts: the worker writes the file under <labDir>/artifacts/<runId>/ with a temporary name (".tmp-…"),
+// hashes it, and sends `artifact` with that temp path; the parent checks the path, size and hash, renames it
+// to its final name and only then inserts the row, so a row always points at a complete file.
+import { z } from 'zod';
+
+/** Names that are safe as file names on every platform; no dot first so temp names cannot collide. */
+export const ArtifactNameSchema = z
+  .string()
+  .min(1)
+  .max(120)
+  .regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/, 'must use only letters, digits, ".", "_" and "-" and not start with "."');
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+
+export const MetricPointSchema = z
+  .object({
+    key: z.string().min(1).max(200),
+    step: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    value: finite,
+    /** ms since the Unix epoch, taken in the worker when the point was recorded. */
+    wallTime: finite,
+  })
+  .strict();
+export type WireMetricPoint = z.infer<typeof MetricPointSchema>;
+
+export const ReportSectionSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('table'),
+      title: z.string(),
+      columns: z.array(z.string()),
+      rows: z.array(z.array(z.union([z.string(), finite, z.null()]))),
+    })
+    .strict(),
+  z.object({ type: z.literal('text'), title: z.string(), text: z.string() }).strict(),
+]);
+
+export const JobResultSchema = z
+  .object({
+    summary: z.record(z.string(), z.union([finite, z.string()])),
+    report: z.array(ReportSectionSchema),
+    /** What executed the job (simulator backend, device…), as reported by the job kind. */
+    backend: z.record(z.string(), z.unknown()),
+  })
+  .strict();
+
+export const SerializedErrorSchema = z
+  .object({ name: z.string(), message: z.string(), stack: z.string().optional() })
+  .strict();
+export type SerializedError = z.infer<typeof SerializedErrorSchema>;
+
+// ---- parent → worker ----
+
+export const StartMessageSchema = z
+  .object({
+    type: z.literal('start'),
+    runId: z.string().uuid(),
+    kind: z.string().min(1),
+    config: z.unknown(),
+    seed: z.number().int().min(0).max(2 ** 32 - 1),
+    /** Scratch directory for the job; the parent deletes it after the run. */
+    workDir: z.string().min(1),
+    labDir: z.string().min(1),
+    /** How often the worker sends a heartbeat. */
+    heartbeatMs: z.number().int().min(10).max(600_000).optional(),
+  })
+  .strict();
+export type StartMessage = z.infer<typeof StartMessageSchema>;
+
+export const CancelMessageSchema = z.object({ type: z.literal('cancel') }).strict();
+
+export const ParentMessageSchema = z.discriminatedUnion('type', [StartMessageSchema, CancelMessageSchema]);
+export type ParentMessage = z.infer<typeof ParentMessageSchema>;
+
+// ---- worker → parent ----
+
+export const WorkerMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready'), pid: z.number().int() }).strict(),
+  z
+    .object({
+      type: z.literal('progress'),
+      fraction: z.number().min(0).max(1),
+      message: z.string().max(500).nullable(),
+    })
+    .strict(),
+  z
+    .object({ type: z.literal('metrics'), points: z.array(MetricPointSchema).min(1).max(100_000) })
+    .strict(),
+  z
+    .object({
+      type: z.literal('log'),
+      level: z.enum(['debug', 'info', 'warn', 'error']),
+      message: z.string().max(20_000),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('artifact'),
+      name: ArtifactNameSchema,
+      kind: z.string().min(1).max(100),
+      tmpPath: z.string().min(1),
+      bytes: z.number().int().min(0),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
+    })
+    .strict(),
+  z.object({ type: z.literal('heartbeat') }).strict(),
+  z.object({ type: z.literal('result'), result: JobResultSchema }).strict(),
+  z.object({ type: z.literal('failed'), error: SerializedErrorSchema }).strict(),
+  z.object({ type: z.literal('done') }).strict(),
+]);
+export type WorkerMessage = z.infer<typeof WorkerMessageSchema>;
+
+/** Turns anything thrown into the wire form of an error. */
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof Error) {
+    return err.stack === undefined
+      ? { name: err.name, message: err.message }
+      : { name: err.name, message: err.message, stack: err.stack };
+  }
+  return { name: 'Error', message: String(err) };
+}

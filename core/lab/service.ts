@@ -1,0 +1,585 @@
+// The LabService: owns the store and the scheduler, runs each job in its own process through a JobLauncher,
+// writes what the worker streams (one transaction per metric batch) and forwards it as LabEvents.
+// Node only; no Electron import (the desktop app passes its own launcher).
+import { createHash, randomInt, randomUUID } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import type { z } from 'zod';
+import {
+  CompareRequestSchema,
+  CreateRunRequestSchema,
+  ExportRequestSchema,
+  LabError,
+  ListRunsRequestSchema,
+  NoteRequestSchema,
+  RunIdSchema,
+  SeriesRequestSchema,
+  TagsRequestSchema,
+  describeZodError,
+  type Comparison,
+  type CreateRunRequest,
+  type ExportedFile,
+  type ExportRequest,
+  type KindInfo,
+  type LabApi,
+  type LabEvent,
+  type ListRunsRequest,
+  type NoteInfo,
+  type RunDetail,
+  type RunStatus,
+  type RunSummary,
+  type Series,
+  type SeriesRequest,
+  type TagsRequest,
+  type NoteRequest,
+  type CompareRequest,
+} from '../api/lab-api';
+import type { JobKind } from '../methods/job';
+import { codeVersion, hostInfo } from './host';
+import { loadJobKinds } from './kinds';
+import { ChildProcessLauncher, type JobLauncher, type JobProcess } from './launcher';
+import { WorkerMessageSchema, type SerializedError, type WorkerMessage } from './protocol';
+import { compareRuns, exportRuns } from './report';
+import { Store, isTerminal } from './store';
+
+export interface OpenLabOptions {
+  labDir: string;
+  launcher?: JobLauncher;
+  /** How many jobs run at once (default 1). */
+  concurrency?: number;
+  /** A `running` run whose heartbeat is older than this at open becomes `interrupted` (default 15 s). */
+  heartbeatStaleMs?: number;
+  /** Where NNN_name.sql files are; defaults to the repository's migrations/ (bundles pass their copy). */
+  migrationsDir?: string;
+  /** Overrides the job kinds (default: registry + QLAB_EXTRA_KINDS). */
+  kinds?: Map<string, JobKind>;
+}
+
+/** How long a cancelled job gets to stop by itself before it is killed. */
+const CANCEL_GRACE_MS = 800;
+/** After `done`, a worker that does not exit by itself is ended. */
+const DONE_GRACE_MS = 500;
+const POLL_MS = 250;
+const DEFAULT_MAX_POINTS = 500;
+
+interface ActiveRun {
+  id: string;
+  proc: JobProcess;
+  workDir: string;
+  cancelRequested: boolean;
+  /** Set by close(): the run ends `interrupted`. */
+  closing: boolean;
+  /** A reason found by the parent (invalid message, bad artifact, store error); the run fails with it. */
+  failure: string | null;
+  failed: SerializedError | null;
+  gotResult: boolean;
+  gotDone: boolean;
+  stderrTail: string;
+  timers: ReturnType<typeof setTimeout>[];
+  exited: Promise<void>;
+  markExited: () => void;
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+function parseRequest<T>(schema: z.ZodType<T>, value: unknown, root = ''): T {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const { message, field } = describeZodError(r.error, root);
+    throw new LabError('invalid', message, field);
+  }
+  return r.data;
+}
+
+export class LabService implements LabApi {
+  private readonly active = new Map<string, ActiveRun>();
+  private readonly listeners = new Set<(event: LabEvent) => void>();
+  private readonly waiters = new Map<string, ((s: RunSummary) => void)[]>();
+  private pollTimer: ReturnType<typeof setInterval> | undefined;
+  private closed = false;
+
+  constructor(
+    readonly labDir: string,
+    private readonly store: Store,
+    private readonly kinds: Map<string, JobKind>,
+    private readonly launcher: JobLauncher,
+    private readonly concurrency: number,
+    private readonly heartbeatMs: number,
+  ) {}
+
+  // ---- LabApi ----
+
+  async listKinds(): Promise<KindInfo[]> {
+    return [...this.kinds.values()].map((k) => ({
+      kind: k.kind,
+      title: k.title,
+      description: k.description,
+      defaults: k.defaults,
+    }));
+  }
+
+  async listRuns(req?: ListRunsRequest): Promise<RunSummary[]> {
+    const filter = parseRequest(ListRunsRequestSchema, req ?? {});
+    return this.store.listRuns(filter);
+  }
+
+  async getRun(id: string): Promise<RunDetail> {
+    const runId = parseRequest(RunIdSchema, id, 'id');
+    const detail = this.store.getDetail(runId);
+    if (!detail) throw new LabError('not-found', `id: no run ${runId}`, 'id');
+    return detail;
+  }
+
+  async createRun(req: CreateRunRequest): Promise<RunSummary> {
+    this.assertOpen();
+    const r = parseRequest(CreateRunRequestSchema, req);
+    const kind = this.kinds.get(r.kind);
+    if (!kind) {
+      const known = [...this.kinds.keys()].join(', ') || 'none';
+      throw new LabError('invalid', `kind: unknown job kind "${r.kind}" (known: ${known})`, 'kind');
+    }
+    const config = parseRequest(kind.schema, r.config, 'config');
+    const id = randomUUID();
+    this.store.insertRun({
+      id,
+      kind: kind.kind,
+      name: r.name?.trim() || `${kind.kind}-${id.slice(0, 8)}`,
+      // Round-trip through JSON now so what runs is exactly what is stored.
+      config: JSON.parse(JSON.stringify(config)) as unknown,
+      seed: r.seed ?? randomInt(0, 2 ** 32),
+      createdAt: now(),
+      codeVersion: codeVersion(),
+      tags: [...new Set(r.tags ?? [])],
+    });
+    const summary = this.summaryOrThrow(id);
+    this.emit({ type: 'run-created', run: summary });
+    setImmediate(() => this.pump());
+    return summary;
+  }
+
+  async cancelRun(id: string): Promise<RunSummary> {
+    const runId = parseRequest(RunIdSchema, id, 'id');
+    const status = this.store.status(runId);
+    if (status === undefined) throw new LabError('not-found', `id: no run ${runId}`, 'id');
+    if (isTerminal(status)) throw new LabError('conflict', `run ${runId} has already ${status}`, 'id');
+    if (status === 'queued' && this.store.finishRun(runId, 'cancelled', now(), 'cancelled before it started')) {
+      this.settled(runId);
+      return this.summaryOrThrow(runId);
+    }
+    const a = this.active.get(runId);
+    if (a) {
+      this.startCancel(a);
+      await a.exited;
+      return this.summaryOrThrow(runId);
+    }
+    // Running in another process: ask its owner through the store, or close it if the owner is gone.
+    const detail = this.store.getDetail(runId);
+    const beat = detail?.heartbeatAt ? Date.parse(detail.heartbeatAt) : 0;
+    if (Date.now() - beat > this.heartbeatMs * 5) {
+      this.store.finishRun(runId, 'cancelled', now(), 'cancelled; its lab process was no longer running');
+      this.settled(runId);
+      return this.summaryOrThrow(runId);
+    }
+    this.store.requestCancel(runId);
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline && !isTerminal(this.store.status(runId) ?? 'failed')) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return this.summaryOrThrow(runId);
+  }
+
+  async getSeries(req: SeriesRequest): Promise<Series> {
+    const r = parseRequest(SeriesRequestSchema, req);
+    if (!this.store.hasRun(r.runId)) throw new LabError('not-found', `runId: no run ${r.runId}`, 'runId');
+    return this.store.series(r.runId, r.key, r.maxPoints ?? DEFAULT_MAX_POINTS);
+  }
+
+  async compareRuns(req: CompareRequest): Promise<Comparison> {
+    const r = parseRequest(CompareRequestSchema, req);
+    return compareRuns(this.details(r.ids));
+  }
+
+  async exportRuns(req: ExportRequest): Promise<ExportedFile> {
+    const r = parseRequest(ExportRequestSchema, req);
+    return exportRuns(r.format, {
+      runs: this.details(r.ids),
+      points: (runId, key) => this.store.points(runId, key),
+      series: (runId, key, maxPoints) => this.store.series(runId, key, maxPoints),
+    });
+  }
+
+  async setTags(req: TagsRequest): Promise<RunSummary> {
+    const r = parseRequest(TagsRequestSchema, req);
+    if (!this.store.hasRun(r.runId)) throw new LabError('not-found', `runId: no run ${r.runId}`, 'runId');
+    this.store.setTags(r.runId, [...new Set(r.tags)]);
+    const summary = this.summaryOrThrow(r.runId);
+    this.emit({ type: 'run-updated', run: summary });
+    return summary;
+  }
+
+  async addNote(req: NoteRequest): Promise<NoteInfo> {
+    const r = parseRequest(NoteRequestSchema, req);
+    if (!this.store.hasRun(r.runId)) throw new LabError('not-found', `runId: no run ${r.runId}`, 'runId');
+    return this.store.addNote(r.runId, r.text, now());
+  }
+
+  onEvent(listener: (event: LabEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ---- beyond LabApi ----
+
+  /** Resolves with the run's summary once it is succeeded, failed, cancelled or interrupted. */
+  async waitForRun(id: string): Promise<RunSummary> {
+    const runId = parseRequest(RunIdSchema, id, 'id');
+    const summary = this.store.getSummary(runId);
+    if (!summary) throw new LabError('not-found', `id: no run ${runId}`, 'id');
+    if (isTerminal(summary.status) || this.closed) return summary;
+    return new Promise((resolveWait) => {
+      const list = this.waiters.get(runId) ?? [];
+      list.push(resolveWait);
+      this.waiters.set(runId, list);
+      this.ensurePolling();
+    });
+  }
+
+  /** Path of a stored artifact file, for shells that serve or open it. */
+  artifactFile(runId: string, name: string): string | undefined {
+    const rel = this.store.artifactPath(runId, name);
+    return rel === undefined ? undefined : join(this.labDir, rel);
+  }
+
+  /** Stops scheduling, ends running jobs (their runs become `interrupted`) and closes the store. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const running = [...this.active.values()];
+    for (const a of running) {
+      a.closing = true;
+      a.proc.kill('SIGKILL');
+    }
+    await Promise.race([
+      Promise.all(running.map((a) => a.exited)),
+      new Promise((r) => setTimeout(r, 3000)),
+    ]);
+    for (const a of this.active.values()) this.finalize(a, null, 'SIGKILL');
+    clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+    for (const [id, list] of this.waiters) {
+      const s = this.store.getSummary(id);
+      if (s) list.forEach((w) => w(s));
+    }
+    this.waiters.clear();
+    this.listeners.clear();
+    this.store.close();
+  }
+
+  // ---- start-up and scheduling ----
+
+  /** Marks runs left `running` by a dead lab as interrupted. */
+  recoverStale(staleMs: number): void {
+    const cutoff = new Date(Date.now() - staleMs).toISOString();
+    this.store.interruptStale(cutoff, now());
+  }
+
+  /** Starts queued runs, oldest first, up to the concurrency limit. */
+  pump(): void {
+    while (!this.closed && this.active.size < this.concurrency) {
+      const next = this.store.queuedIds().find((id) => !this.active.has(id));
+      if (next === undefined) return;
+      if (!this.store.claimRun(next, now(), hostInfo())) continue;
+      this.launch(next);
+    }
+  }
+
+  private launch(id: string): void {
+    const detail = this.store.getDetail(id);
+    if (!detail) return;
+    if (!this.kinds.has(detail.kind)) {
+      this.store.finishRun(id, 'failed', now(), `kind: this lab has no job kind "${detail.kind}"`);
+      this.settled(id);
+      return;
+    }
+    const workDir = join(this.labDir, 'work', id);
+    let proc: JobProcess;
+    try {
+      proc = this.launcher.spawn();
+    } catch (err) {
+      this.store.finishRun(id, 'failed', now(), `could not start the job process: ${(err as Error).message}`);
+      this.settled(id);
+      return;
+    }
+    let markExited = () => undefined as void;
+    const exited = new Promise<void>((r) => (markExited = r));
+    const a: ActiveRun = {
+      id,
+      proc,
+      workDir,
+      cancelRequested: false,
+      closing: false,
+      failure: null,
+      failed: null,
+      gotResult: false,
+      gotDone: false,
+      stderrTail: '',
+      timers: [],
+      exited,
+      markExited,
+    };
+    this.active.set(id, a);
+    proc.onOutput?.((stream, text) => {
+      if (stream === 'stderr') a.stderrTail = (a.stderrTail + text).slice(-2000);
+      for (const line of text.split('\n')) {
+        if (line.trim()) this.log(id, stream === 'stderr' ? 'warn' : 'info', line);
+      }
+    });
+    proc.onMessage((m) => this.onWorkerMessage(a, detail, m));
+    proc.onExit((code, signal) => this.finalize(a, code, signal));
+    this.ensurePolling();
+    this.emitUpdated(id);
+  }
+
+  private onWorkerMessage(a: ActiveRun, run: RunDetail, raw: unknown): void {
+    if (!this.active.has(a.id)) return;
+    const parsed = WorkerMessageSchema.safeParse(raw);
+    if (!parsed.success) {
+      this.abortRun(a, `the job process sent an invalid message (${describeZodError(parsed.error).message})`);
+      return;
+    }
+    try {
+      this.handle(a, run, parsed.data);
+    } catch (err) {
+      this.abortRun(a, `the lab could not record the job's ${parsed.data.type} message: ${(err as Error).message}`);
+    }
+  }
+
+  private handle(a: ActiveRun, run: RunDetail, msg: WorkerMessage): void {
+    switch (msg.type) {
+      case 'ready':
+        a.proc.send({
+          type: 'start',
+          runId: run.id,
+          kind: run.kind,
+          config: run.config,
+          seed: run.seed,
+          workDir: a.workDir,
+          labDir: this.labDir,
+          heartbeatMs: this.heartbeatMs,
+        });
+        return;
+      case 'progress':
+        this.store.setProgress(a.id, msg.fraction, msg.message, now());
+        this.emitUpdated(a.id);
+        return;
+      case 'metrics': {
+        const inserted = this.store.addMetrics(a.id, msg.points);
+        if (inserted.length < msg.points.length) {
+          this.log(a.id, 'warn', `${msg.points.length - inserted.length} repeated metric step(s) ignored`);
+        }
+        if (inserted.length > 0) {
+          this.emit({
+            type: 'metrics',
+            runId: a.id,
+            points: inserted.map((p) => ({ key: p.key, step: p.step, value: p.value })),
+          });
+        }
+        return;
+      }
+      case 'log':
+        this.log(a.id, msg.level, msg.message);
+        return;
+      case 'artifact':
+        this.acceptArtifact(a, msg);
+        return;
+      case 'heartbeat':
+        this.store.heartbeat(a.id, now());
+        return;
+      case 'result':
+        this.store.setResult(a.id, msg.result.summary, msg.result.report, msg.result.backend);
+        a.gotResult = true;
+        return;
+      case 'failed':
+        a.failed = msg.error;
+        if (msg.error.stack) this.log(a.id, 'error', msg.error.stack);
+        return;
+      case 'done':
+        a.gotDone = true;
+        a.timers.push(setTimeout(() => a.proc.kill('SIGKILL'), DONE_GRACE_MS));
+        return;
+    }
+  }
+
+  /** Checks the worker's temp file (inside this run's folder, size, hash), renames it, then records the row. */
+  private acceptArtifact(a: ActiveRun, msg: Extract<WorkerMessage, { type: 'artifact' }>): void {
+    const dir = resolve(this.labDir, 'artifacts', a.id);
+    const tmp = resolve(msg.tmpPath);
+    if (dirname(tmp) !== dir || !basename(tmp).startsWith('.tmp-')) {
+      throw new Error(`artifact ${msg.name}: temp file ${msg.tmpPath} is not in the run's artifact folder`);
+    }
+    if (!existsSync(tmp)) throw new Error(`artifact ${msg.name}: temp file ${msg.tmpPath} does not exist`);
+    const bytes = statSync(tmp).size;
+    if (bytes !== msg.bytes) throw new Error(`artifact ${msg.name}: ${bytes} bytes on disk, ${msg.bytes} announced`);
+    const sha256 = createHash('sha256').update(readFileSync(tmp)).digest('hex');
+    if (sha256 !== msg.sha256) throw new Error(`artifact ${msg.name}: sha256 does not match the file`);
+    const final = join(dir, msg.name);
+    renameSync(tmp, final);
+    const rel = relative(this.labDir, final).split(sep).join('/');
+    this.store.addArtifact(a.id, { name: msg.name, kind: msg.kind, path: rel, bytes, sha256 }, now());
+  }
+
+  private abortRun(a: ActiveRun, reason: string): void {
+    if (a.failure === null) a.failure = reason;
+    a.proc.kill('SIGKILL');
+  }
+
+  private startCancel(a: ActiveRun): void {
+    if (a.cancelRequested) return;
+    a.cancelRequested = true;
+    a.proc.send({ type: 'cancel' });
+    a.timers.push(setTimeout(() => a.proc.kill('SIGKILL'), CANCEL_GRACE_MS));
+  }
+
+  /** The job process is gone: decide the run's final status from what it said before it went. */
+  private finalize(a: ActiveRun, code: number | null, signal: string | null): void {
+    if (this.active.get(a.id) !== a) return;
+    this.active.delete(a.id);
+    a.timers.forEach(clearTimeout);
+    let status: RunStatus;
+    let error: string | null = null;
+    if (a.closing) {
+      status = 'interrupted';
+      error = 'the lab was closed while this run was running';
+    } else if (a.cancelRequested) {
+      status = 'cancelled';
+    } else if (a.failure !== null) {
+      status = 'failed';
+      error = a.failure;
+    } else if (a.failed !== null) {
+      status = 'failed';
+      error = a.failed.name && a.failed.name !== 'Error' ? `${a.failed.name}: ${a.failed.message}` : a.failed.message;
+    } else if (a.gotResult && (a.gotDone || code === 0)) {
+      status = 'succeeded';
+    } else {
+      status = 'failed';
+      const how = signal ? `was killed by signal ${signal}` : `exited with code ${code ?? 'unknown'}`;
+      const tail = a.stderrTail.trim().split('\n').slice(-3).join(' | ');
+      error = `the job process ${how} before reporting a result${tail ? ` (stderr: ${tail.slice(-500)})` : ''}`;
+    }
+    if (!this.closed || a.closing) {
+      this.store.finishRun(a.id, status, now(), error);
+      rmSync(a.workDir, { recursive: true, force: true });
+      if (!a.closing) this.settled(a.id);
+    }
+    a.markExited();
+    if (!this.closed) setImmediate(() => this.pump());
+  }
+
+  // ---- events and waiting ----
+
+  private settled(id: string): void {
+    const summary = this.store.getSummary(id);
+    if (!summary) return;
+    this.emit({ type: 'run-updated', run: summary });
+    const list = this.waiters.get(id);
+    if (list) {
+      this.waiters.delete(id);
+      list.forEach((w) => w(summary));
+    }
+  }
+
+  /** One timer serves cross-process cancel requests and waits on runs owned by another process. */
+  private ensurePolling(): void {
+    if (this.pollTimer !== undefined || this.closed) return;
+    this.pollTimer = setInterval(() => {
+      if (this.active.size === 0 && this.waiters.size === 0) {
+        clearInterval(this.pollTimer);
+        this.pollTimer = undefined;
+        return;
+      }
+      try {
+        for (const id of this.store.cancelRequested([...this.active.keys()])) {
+          const a = this.active.get(id);
+          if (a) this.startCancel(a);
+        }
+        for (const id of [...this.waiters.keys()]) {
+          const status = this.store.status(id);
+          if (status === undefined || isTerminal(status)) this.settled(id);
+        }
+      } catch {
+        // the store was closed under us; close() resolves the waiters
+      }
+    }, POLL_MS);
+  }
+
+  private log(runId: string, level: 'debug' | 'info' | 'warn' | 'error', message: string): void {
+    try {
+      const dir = join(this.labDir, 'logs');
+      mkdirSync(dir, { recursive: true });
+      appendFileSync(join(dir, `${runId}.log`), `${now()} ${level} ${message}\n`);
+    } catch {
+      // a full disk must not take the run down with it; the event below still goes out
+    }
+    this.emit({ type: 'log', runId, level, message });
+  }
+
+  private emitUpdated(id: string): void {
+    const s = this.store.getSummary(id);
+    if (s) this.emit({ type: 'run-updated', run: s });
+  }
+
+  private emit(event: LabEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        // one broken listener must not stop the others or the run
+      }
+    }
+  }
+
+  private summaryOrThrow(id: string): RunSummary {
+    const s = this.store.getSummary(id);
+    if (!s) throw new LabError('not-found', `id: no run ${id}`, 'id');
+    return s;
+  }
+
+  private details(ids: string[]): RunDetail[] {
+    return ids.map((id, i) => {
+      const d = this.store.getDetail(id);
+      if (!d) throw new LabError('not-found', `ids[${i}]: no run ${id}`, `ids[${i}]`);
+      return d;
+    });
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new LabError('conflict', 'the lab is closed');
+  }
+}
+
+export async function openLab(opts: OpenLabOptions): Promise<LabService> {
+  const labDir = resolve(opts.labDir);
+  const concurrency = opts.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new LabError('invalid', `concurrency: must be a positive integer, got ${concurrency}`, 'concurrency');
+  }
+  const staleMs = opts.heartbeatStaleMs ?? 15_000;
+  const kinds = opts.kinds ?? (await loadJobKinds());
+  mkdirSync(labDir, { recursive: true });
+  const store = Store.open(join(labDir, 'lab.sqlite'), opts.migrationsDir);
+  // Heartbeats come several times per stale period, so a live run is never taken for a dead one.
+  const heartbeatMs = Math.max(50, Math.min(2000, Math.floor(staleMs / 4)));
+  const service = new LabService(
+    labDir,
+    store,
+    kinds,
+    opts.launcher ?? new ChildProcessLauncher(),
+    concurrency,
+    heartbeatMs,
+  );
+  service.recoverStale(staleMs);
+  service.pump();
+  return service;
+}

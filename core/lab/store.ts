@@ -1,0 +1,491 @@
+// The experiment store: one SQLite file (better-sqlite3, WAL, foreign keys on) owned by one writer, the LabService.
+// Every method is synchronous; each metric batch is one transaction that also updates metric_summary.
+import Database from 'better-sqlite3';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type {
+  ArtifactInfo,
+  MetricSummary,
+  NoteInfo,
+  ReportSection,
+  RunDetail,
+  RunStatus,
+  RunSummary,
+  Series,
+} from '../api/lab-api';
+
+/** Where the SQL migrations live when the code runs from the repository (tsx, tests). */
+export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Reads NNN_name.sql files in order; numbering must run 1, 2, 3… with no gaps or duplicates. */
+export function loadMigrations(dir: string): Migration[] {
+  if (!existsSync(dir)) throw new Error(`migrations folder not found: ${dir}`);
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort();
+  const migrations: Migration[] = [];
+  for (const file of files) {
+    const m = /^(\d{3})_([a-z0-9_-]+)\.sql$/i.exec(file);
+    if (!m) throw new Error(`migration file name must look like NNN_name.sql: ${file}`);
+    const version = Number(m[1]);
+    if (version !== migrations.length + 1) {
+      throw new Error(`migration ${file} is out of sequence: expected number ${migrations.length + 1}`);
+    }
+    migrations.push({ version, name: m[2], sql: readFileSync(join(dir, file), 'utf8') });
+  }
+  if (migrations.length === 0) throw new Error(`no migrations found in ${dir}`);
+  return migrations;
+}
+
+/** PRAGMA user_version straight from the file header (bytes 60..63, big-endian), without opening SQLite. */
+function headerUserVersion(file: string): number | null {
+  if (!existsSync(file)) return null;
+  const fd = openSync(file, 'r');
+  try {
+    const header = Buffer.alloc(100);
+    const n = readSync(fd, header, 0, 100, 0);
+    if (n < 100) return null;
+    if (header.toString('latin1', 0, 15) !== 'SQLite format 3') {
+      throw new Error(`${file} is not an SQLite database`);
+    }
+    return header.readUInt32BE(60);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface NewRun {
+  id: string;
+  kind: string;
+  name: string;
+  config: unknown;
+  seed: number;
+  createdAt: string;
+  codeVersion: string;
+  tags: string[];
+}
+
+export interface StoredMetricPoint {
+  key: string;
+  step: number;
+  value: number;
+  /** ms since the Unix epoch. */
+  wallTime: number;
+}
+
+export interface NewArtifact {
+  name: string;
+  kind: string;
+  /** Relative to the lab directory. */
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface ListFilter {
+  kind?: string;
+  status?: RunStatus;
+  tag?: string;
+  limit?: number;
+}
+
+interface RunRow {
+  id: string;
+  kind: string;
+  name: string;
+  status: RunStatus;
+  config: string;
+  seed: number;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  heartbeat_at: string | null;
+  code_version: string;
+  host: string;
+  backend: string;
+  error: string | null;
+  progress: number;
+  progress_message: string | null;
+  summary: string;
+  report: string;
+  cancel_requested: number;
+}
+
+const TERMINAL: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled', 'interrupted'];
+export function isTerminal(status: RunStatus): boolean {
+  return TERMINAL.includes(status);
+}
+
+export class Store {
+  readonly db: Database.Database;
+  readonly schemaVersion: number;
+  private readonly insertMetric: Database.Statement;
+  private readonly upsertSummary: Database.Statement;
+  private readonly metricBatch: (runId: string, points: StoredMetricPoint[]) => StoredMetricPoint[];
+
+  private constructor(db: Database.Database, schemaVersion: number) {
+    this.db = db;
+    this.schemaVersion = schemaVersion;
+    // First write wins on a repeated (run, key, step): the summary can then be kept incrementally.
+    this.insertMetric = db.prepare(
+      'INSERT INTO metrics (run_id, key, step, wall_time, value) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    );
+    // In an UPDATE every right-hand side sees the old row, so `last` compares against the old last_step.
+    this.upsertSummary = db.prepare(
+      `INSERT INTO metric_summary (run_id, key, count, last_step, last, min, max) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (run_id, key) DO UPDATE SET
+         count = count + excluded.count,
+         last = CASE WHEN excluded.last_step >= last_step THEN excluded.last ELSE last END,
+         last_step = MAX(last_step, excluded.last_step),
+         min = MIN(min, excluded.min),
+         max = MAX(max, excluded.max)`,
+    );
+    this.metricBatch = db.transaction((runId: string, points: StoredMetricPoint[]) => {
+      const inserted: StoredMetricPoint[] = [];
+      const acc = new Map<string, { count: number; lastStep: number; last: number; min: number; max: number }>();
+      for (const p of points) {
+        if (this.insertMetric.run(runId, p.key, p.step, p.wallTime, p.value).changes === 0) continue;
+        inserted.push(p);
+        const a = acc.get(p.key);
+        if (!a) {
+          acc.set(p.key, { count: 1, lastStep: p.step, last: p.value, min: p.value, max: p.value });
+        } else {
+          a.count++;
+          if (p.step >= a.lastStep) {
+            a.lastStep = p.step;
+            a.last = p.value;
+          }
+          if (p.value < a.min) a.min = p.value;
+          if (p.value > a.max) a.max = p.value;
+        }
+      }
+      for (const [key, a] of acc) this.upsertSummary.run(runId, key, a.count, a.lastStep, a.last, a.min, a.max);
+      return inserted;
+    });
+  }
+
+  /**
+   * Opens (creating if needed) the database and applies pending migrations in one transaction.
+   * A database whose schema is newer than the code is refused before SQLite touches the file.
+   */
+  static open(file: string, migrationsDir: string = DEFAULT_MIGRATIONS_DIR): Store {
+    const migrations = loadMigrations(migrationsDir);
+    const latest = migrations[migrations.length - 1].version;
+    const tooNew = (v: number) =>
+      new Error(
+        `${file} has schema version ${v}, newer than this code (version ${latest}); update the lab to open it (the file was left untouched)`,
+      );
+    const onDisk = headerUserVersion(file);
+    if (onDisk !== null && onDisk > latest) throw tooNew(onDisk);
+    mkdirSync(dirname(file), { recursive: true });
+    const db = new Database(file);
+    try {
+      // Re-check through SQLite: a pending WAL may hold a newer header than the main file.
+      const current = db.pragma('user_version', { simple: true }) as number;
+      if (current > latest) throw tooNew(current);
+      db.pragma('journal_mode = WAL');
+      db.pragma('foreign_keys = ON');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+      const pending = migrations.filter((m) => m.version > current);
+      if (pending.length > 0) {
+        db.transaction(() => {
+          for (const m of pending) db.exec(m.sql);
+          // user_version lives in the header page, so it commits or rolls back with the migrations.
+          db.pragma(`user_version = ${latest}`);
+        }).immediate();
+      }
+      return new Store(db, latest);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  // ---- runs ----
+
+  insertRun(run: NewRun): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO runs (id, kind, name, status, config, seed, created_at, code_version)
+           VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)`,
+        )
+        .run(run.id, run.kind, run.name, JSON.stringify(run.config), run.seed, run.createdAt, run.codeVersion);
+      const tag = this.db.prepare('INSERT OR IGNORE INTO tags (run_id, tag) VALUES (?, ?)');
+      for (const t of run.tags) tag.run(run.id, t);
+    })();
+  }
+
+  hasRun(id: string): boolean {
+    return this.db.prepare('SELECT 1 FROM runs WHERE id = ?').get(id) !== undefined;
+  }
+
+  private row(id: string): RunRow | undefined {
+    return this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+  }
+
+  private tagsOf(id: string): string[] {
+    return (
+      this.db.prepare('SELECT tag FROM tags WHERE run_id = ? ORDER BY tag').all(id) as { tag: string }[]
+    ).map((r) => r.tag);
+  }
+
+  private toSummary(r: RunRow): RunSummary {
+    return {
+      id: r.id,
+      kind: r.kind,
+      name: r.name,
+      status: r.status,
+      createdAt: r.created_at,
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+      progress: r.progress,
+      progressMessage: r.progress_message,
+      tags: this.tagsOf(r.id),
+      summary: JSON.parse(r.summary) as Record<string, number | string>,
+      error: r.error,
+    };
+  }
+
+  getSummary(id: string): RunSummary | undefined {
+    const r = this.row(id);
+    return r ? this.toSummary(r) : undefined;
+  }
+
+  getDetail(id: string): RunDetail | undefined {
+    const r = this.row(id);
+    if (!r) return undefined;
+    return {
+      ...this.toSummary(r),
+      config: JSON.parse(r.config) as unknown,
+      seed: r.seed,
+      codeVersion: r.code_version,
+      host: JSON.parse(r.host) as Record<string, unknown>,
+      backend: JSON.parse(r.backend) as Record<string, unknown>,
+      heartbeatAt: r.heartbeat_at,
+      metrics: this.metricSummaries(id),
+      artifacts: this.artifacts(id),
+      notes: this.notes(id),
+      report: JSON.parse(r.report) as ReportSection[],
+    };
+  }
+
+  status(id: string): RunStatus | undefined {
+    const r = this.db.prepare('SELECT status FROM runs WHERE id = ?').get(id) as { status: RunStatus } | undefined;
+    return r?.status;
+  }
+
+  listRuns(filter: ListFilter = {}): RunSummary[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (filter.kind !== undefined) {
+      where.push('kind = ?');
+      args.push(filter.kind);
+    }
+    if (filter.status !== undefined) {
+      where.push('status = ?');
+      args.push(filter.status);
+    }
+    if (filter.tag !== undefined) {
+      where.push('id IN (SELECT run_id FROM tags WHERE tag = ?)');
+      args.push(filter.tag);
+    }
+    const sql =
+      `SELECT * FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ` +
+      `ORDER BY created_at DESC, rowid DESC LIMIT ?`;
+    args.push(filter.limit ?? 1000);
+    return (this.db.prepare(sql).all(...args) as RunRow[]).map((r) => this.toSummary(r));
+  }
+
+  /** Queued runs in creation order (rowid breaks ties within one millisecond). */
+  queuedIds(): string[] {
+    return (
+      this.db.prepare("SELECT id FROM runs WHERE status = 'queued' ORDER BY created_at, rowid").all() as {
+        id: string;
+      }[]
+    ).map((r) => r.id);
+  }
+
+  /** queued → running; false when another process claimed or cancelled it first. */
+  claimRun(id: string, startedAt: string, host: Record<string, unknown>): boolean {
+    return (
+      this.db
+        .prepare(
+          `UPDATE runs SET status = 'running', started_at = ?, heartbeat_at = ?, host = ?, progress = 0
+           WHERE id = ? AND status = 'queued'`,
+        )
+        .run(startedAt, startedAt, JSON.stringify(host), id).changes === 1
+    );
+  }
+
+  /** Sets a terminal status; only a non-terminal run changes (a finished run is never rewritten). */
+  finishRun(id: string, status: RunStatus, finishedAt: string, error: string | null): boolean {
+    const progress = status === 'succeeded' ? ', progress = 1' : '';
+    return (
+      this.db
+        .prepare(
+          `UPDATE runs SET status = ?, finished_at = ?, error = ?${progress}
+           WHERE id = ? AND status IN ('queued', 'running')`,
+        )
+        .run(status, finishedAt, error, id).changes === 1
+    );
+  }
+
+  setProgress(id: string, fraction: number, message: string | null, at: string): void {
+    this.db
+      .prepare('UPDATE runs SET progress = ?, progress_message = ?, heartbeat_at = ? WHERE id = ?')
+      .run(fraction, message, at, id);
+  }
+
+  heartbeat(id: string, at: string): void {
+    this.db.prepare('UPDATE runs SET heartbeat_at = ? WHERE id = ?').run(at, id);
+  }
+
+  setResult(
+    id: string,
+    summary: Record<string, number | string>,
+    report: ReportSection[],
+    backend: Record<string, unknown>,
+  ): void {
+    this.db
+      .prepare('UPDATE runs SET summary = ?, report = ?, backend = ? WHERE id = ?')
+      .run(JSON.stringify(summary), JSON.stringify(report), JSON.stringify(backend), id);
+  }
+
+  requestCancel(id: string): void {
+    this.db.prepare('UPDATE runs SET cancel_requested = 1 WHERE id = ?').run(id);
+  }
+
+  cancelRequested(ids: string[]): string[] {
+    if (ids.length === 0) return [];
+    const marks = ids.map(() => '?').join(', ');
+    return (
+      this.db
+        .prepare(`SELECT id FROM runs WHERE cancel_requested = 1 AND id IN (${marks})`)
+        .all(...ids) as { id: string }[]
+    ).map((r) => r.id);
+  }
+
+  /** Runs left `running` by a process that died: heartbeat older than the cutoff (or none) → interrupted. */
+  interruptStale(cutoff: string, now: string): string[] {
+    const rows = this.db
+      .prepare(
+        `UPDATE runs SET status = 'interrupted', finished_at = ?,
+           error = 'the lab stopped while this run was running (no heartbeat since ' || COALESCE(heartbeat_at, 'start') || ')'
+         WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < ?) RETURNING id`,
+      )
+      .all(now, cutoff) as { id: string }[];
+    return rows.map((r) => r.id);
+  }
+
+  setTags(id: string, tags: string[]): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM tags WHERE run_id = ?').run(id);
+      const ins = this.db.prepare('INSERT OR IGNORE INTO tags (run_id, tag) VALUES (?, ?)');
+      for (const t of tags) ins.run(id, t);
+    })();
+  }
+
+  addNote(id: string, text: string, at: string): NoteInfo {
+    const info = this.db.prepare('INSERT INTO notes (run_id, text, created_at) VALUES (?, ?, ?)').run(id, text, at);
+    return { id: Number(info.lastInsertRowid), text, createdAt: at };
+  }
+
+  notes(id: string): NoteInfo[] {
+    return this.db
+      .prepare('SELECT id, text, created_at AS createdAt FROM notes WHERE run_id = ? ORDER BY id')
+      .all(id) as NoteInfo[];
+  }
+
+  // ---- metrics ----
+
+  /** Writes one batch in one transaction (summary included); returns the points actually inserted. */
+  addMetrics(runId: string, points: StoredMetricPoint[]): StoredMetricPoint[] {
+    if (points.length === 0) return [];
+    return this.metricBatch(runId, points);
+  }
+
+  metricSummaries(runId: string): MetricSummary[] {
+    return this.db
+      .prepare(
+        `SELECT key, count, last_step AS lastStep, last, min, max FROM metric_summary WHERE run_id = ? ORDER BY key`,
+      )
+      .all(runId) as MetricSummary[];
+  }
+
+  metricKeys(runId: string): string[] {
+    return this.metricSummaries(runId).map((m) => m.key);
+  }
+
+  /** Every stored point of one key, in step order (exports only; charts use `series`). */
+  points(runId: string, key: string): { step: number; value: number; wallTime: number }[] {
+    return this.db
+      .prepare('SELECT step, value, wall_time AS wallTime FROM metrics WHERE run_id = ? AND key = ? ORDER BY step')
+      .all(runId, key) as { step: number; value: number; wallTime: number }[];
+  }
+
+  /**
+   * Downsampled in SQL: steps are cut into at most maxPoints equal-width buckets; each bucket gives its min,
+   * max and the value at its last step (reported as the point's step).
+   */
+  series(runId: string, key: string, maxPoints: number): Series {
+    const range = this.db
+      .prepare('SELECT COUNT(*) AS n, MIN(step) AS lo, MAX(step) AS hi FROM metrics WHERE run_id = ? AND key = ?')
+      .get(runId, key) as { n: number; lo: number | null; hi: number | null };
+    if (range.n === 0 || range.lo === null || range.hi === null) return { runId, key, count: 0, points: [] };
+    const width = Math.max(1, Math.ceil((range.hi - range.lo + 1) / maxPoints));
+    const points = this.db
+      .prepare(
+        `WITH agg AS (
+           SELECT (step - CAST(@lo AS INTEGER)) / CAST(@w AS INTEGER) AS bucket,
+                  MIN(value) AS mn, MAX(value) AS mx, MAX(step) AS last_step
+           FROM metrics WHERE run_id = @run AND key = @key GROUP BY bucket)
+         SELECT agg.last_step AS step, agg.mn AS min, agg.mx AS max, m.value AS last
+         FROM agg JOIN metrics m ON m.run_id = @run AND m.key = @key AND m.step = agg.last_step
+         ORDER BY agg.last_step`,
+      )
+      .all({ run: runId, key, lo: range.lo, w: width }) as Series['points'];
+    return { runId, key, count: range.n, points };
+  }
+
+  // ---- artifacts ----
+
+  addArtifact(runId: string, a: NewArtifact, at: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO artifacts (run_id, name, kind, path, bytes, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (run_id, name) DO UPDATE SET kind = excluded.kind, path = excluded.path,
+           bytes = excluded.bytes, sha256 = excluded.sha256, created_at = excluded.created_at`,
+      )
+      .run(runId, a.name, a.kind, a.path, a.bytes, a.sha256, at);
+  }
+
+  artifacts(runId: string): ArtifactInfo[] {
+    return this.db
+      .prepare('SELECT name, kind, bytes, sha256 FROM artifacts WHERE run_id = ? ORDER BY name')
+      .all(runId) as ArtifactInfo[];
+  }
+
+  artifactPath(runId: string, name: string): string | undefined {
+    const r = this.db.prepare('SELECT path FROM artifacts WHERE run_id = ? AND name = ?').get(runId, name) as
+      | { path: string }
+      | undefined;
+    return r?.path;
+  }
+
+  countRuns(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM runs').get() as { n: number }).n;
+  }
+}

@@ -1,0 +1,13 @@
+// The static list of job kinds the lab can run. The lab looks kinds up here by name and never imports a method
+// directly. The real kinds (sim-bench, vqc-fit) are added to KINDS as they land in core/methods/<kind>/.
+import type { JobKind } from './job';
+
+const KINDS: readonly JobKind[] = [];
+
+export function listJobKinds(): JobKind[] {
+  return [...KINDS];
+}
+
+export function getJobKind(kind: string): JobKind | undefined {
+  return KINDS.find((k) => k.kind === kind);
+}
