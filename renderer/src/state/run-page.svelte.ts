@@ -1,0 +1,105 @@
+// One run's page: its detail, its live curves, and a periodic re-sync with the server while it runs.
+/* eslint-disable svelte/prefer-svelte-reactivity -- collections here are built fresh and assigned to $state.raw, never mutated in place */
+import type { LabApi, LabEvent, RunDetail, RunStatus } from '../../../core/api/lab-api';
+import { errorMessage } from '../lib/format';
+import { SeriesState } from './series.svelte';
+
+const ACTIVE: readonly RunStatus[] = ['queued', 'running'];
+/** While a run is active the page re-fetches its detail and downsampled curves this often. */
+export const RESYNC_MS = 4000;
+
+export class RunPageState {
+  readonly #api: LabApi;
+  readonly id: string;
+  readonly series: SeriesState;
+  #detail = $state.raw<RunDetail | null>(null);
+  #error = $state<string | null>(null);
+  #timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(api: LabApi, id: string) {
+    this.#api = api;
+    this.id = id;
+    this.series = new SeriesState(api, id);
+  }
+
+  get detail(): RunDetail | null {
+    return this.#detail;
+  }
+  get error(): string | null {
+    return this.#error;
+  }
+  readonly active = $derived.by(() => this.#detail !== null && ACTIVE.includes(this.#detail.status));
+  /** Metric keys known from the stored summary or from live points. */
+  readonly keys = $derived.by(() => {
+    const keys = new Set(this.series.keys);
+    for (const m of this.#detail?.metrics ?? []) keys.add(m.key);
+    return [...keys].sort();
+  });
+
+  /** Fetches the detail and every curve. */
+  async refresh(): Promise<void> {
+    try {
+      const detail = await this.#api.getRun(this.id);
+      this.#detail = detail;
+      await this.series.load(detail.metrics.map((m) => m.key));
+      this.#error = null;
+    } catch (err) {
+      this.#error = errorMessage(err);
+    }
+  }
+
+  applyEvent(event: LabEvent): void {
+    if (event.type === 'metrics') {
+      this.series.applyEvent(event);
+      return;
+    }
+    if (event.type !== 'run-updated' && event.type !== 'run-created') return;
+    if (event.run.id !== this.id || !this.#detail) return;
+    const before = this.#detail.status;
+    this.#detail = { ...this.#detail, ...event.run };
+    // Leaving the active states brings the result, report and artifacts: fetch them once.
+    if (ACTIVE.includes(before) && !ACTIVE.includes(event.run.status)) void this.refresh();
+  }
+
+  /** Starts the periodic re-sync (a no-op tick while the run is finished). */
+  start(): void {
+    if (this.#timer !== null) return;
+    this.#timer = setInterval(() => {
+      if (this.active) void this.refresh();
+    }, RESYNC_MS);
+  }
+
+  stop(): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  async cancel(): Promise<void> {
+    try {
+      const run = await this.#api.cancelRun(this.id);
+      if (this.#detail) this.#detail = { ...this.#detail, ...run };
+    } catch (err) {
+      this.#error = errorMessage(err);
+    }
+  }
+
+  async setTags(tags: string[]): Promise<void> {
+    try {
+      const run = await this.#api.setTags({ runId: this.id, tags });
+      if (this.#detail) this.#detail = { ...this.#detail, ...run };
+    } catch (err) {
+      this.#error = errorMessage(err);
+    }
+  }
+
+  async addNote(text: string): Promise<boolean> {
+    try {
+      const note = await this.#api.addNote({ runId: this.id, text });
+      if (this.#detail) this.#detail = { ...this.#detail, notes: [...this.#detail.notes, note] };
+      return true;
+    } catch (err) {
+      this.#error = errorMessage(err);
+      return false;
+    }
+  }
+}

@@ -1,0 +1,107 @@
+// An in-memory LabApi for the renderer's state tests: records calls, serves canned data, emits events.
+import { LabError } from '../../../core/api/lab-api';
+import type {
+  KindInfo,
+  LabApi,
+  LabEvent,
+  RunDetail,
+  RunSummary,
+  Series,
+  SeriesRequest,
+} from '../../../core/api/lab-api';
+
+export function makeRun(over: Partial<RunSummary> = {}): RunSummary {
+  return {
+    id: over.id ?? crypto.randomUUID(),
+    kind: 'vqc-fit',
+    name: '',
+    status: 'queued',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    startedAt: null,
+    finishedAt: null,
+    progress: 0,
+    progressMessage: null,
+    tags: [],
+    summary: {},
+    error: null,
+    ...over,
+  };
+}
+
+export class FakeLabApi implements LabApi {
+  calls: { method: string; arg: unknown }[] = [];
+  runs: RunSummary[] = [];
+  kinds: KindInfo[] = [];
+  /** Stored points per "runId/key", served whole by getSeries (the tests keep them short). */
+  points = new Map<string, { step: number; value: number }[]>();
+  createError: LabError | null = null;
+  #listeners = new Set<(e: LabEvent) => void>();
+
+  emit(event: LabEvent): void {
+    for (const l of this.#listeners) l(event);
+  }
+
+  async listKinds(): Promise<KindInfo[]> {
+    this.calls.push({ method: 'listKinds', arg: {} });
+    return this.kinds;
+  }
+  async listRuns(req?: unknown): Promise<RunSummary[]> {
+    this.calls.push({ method: 'listRuns', arg: req });
+    return this.runs;
+  }
+  async getRun(id: string): Promise<RunDetail> {
+    this.calls.push({ method: 'getRun', arg: id });
+    const run = this.runs.find((r) => r.id === id);
+    if (!run) throw new LabError('not-found', `no run ${id}`, 'id');
+    return {
+      ...run,
+      config: {},
+      seed: 1,
+      codeVersion: 'test',
+      host: {},
+      backend: {},
+      heartbeatAt: null,
+      metrics: [],
+      artifacts: [],
+      notes: [],
+      report: [],
+    };
+  }
+  async createRun(req: { kind: string; name?: string }): Promise<RunSummary> {
+    this.calls.push({ method: 'createRun', arg: req });
+    if (this.createError) throw this.createError;
+    const run = makeRun({ kind: req.kind, name: req.name ?? '' });
+    this.runs.push(run);
+    return run;
+  }
+  async cancelRun(id: string): Promise<RunSummary> {
+    this.calls.push({ method: 'cancelRun', arg: id });
+    throw new LabError('conflict', 'not running');
+  }
+  async getSeries(req: SeriesRequest): Promise<Series> {
+    this.calls.push({ method: 'getSeries', arg: req });
+    const pts = this.points.get(`${req.runId}/${req.key}`) ?? [];
+    return {
+      runId: req.runId,
+      key: req.key,
+      count: pts.length,
+      points: pts.map((p) => ({ step: p.step, min: p.value, max: p.value, last: p.value })),
+    };
+  }
+  async compareRuns(): Promise<never> {
+    throw new LabError('internal', 'not used');
+  }
+  async exportRuns(): Promise<never> {
+    throw new LabError('internal', 'not used');
+  }
+  async setTags(): Promise<never> {
+    throw new LabError('internal', 'not used');
+  }
+  async addNote(): Promise<never> {
+    throw new LabError('internal', 'not used');
+  }
+  onEvent(listener: (e: LabEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+}
