@@ -1,0 +1,208 @@
+// Matrix products for forward and backward passes. Three shapes cover a Linear layer:
+//   matmulABt: out(M,N) = a(M,K)·b(N,K)ᵀ   forward           (inp · Wᵀ)
+//   matmulAB:  out(M,N) = a(M,K)·b(K,N)    input gradient    (dout · W)
+//   matmulAtB: out(M,N) = a(K,M)ᵀ·b(K,N)   weight gradient   (doutᵀ · inp)
+// `accumulate` adds into out instead of overwriting it. The naive versions are the reference; the blocked
+// Float32 kernel packs panels of A and B and runs a 4×4 register-tiled microkernel over them.
+import type { Arr } from './tensor';
+
+export function matmulABtNaive(out: Arr, a: Arr, b: Arr, M: number, N: number, K: number, accumulate = false): void {
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = accumulate ? out[i * N + j] : 0;
+      for (let k = 0; k < K; k++) s += a[i * K + k] * b[j * K + k];
+      out[i * N + j] = s;
+    }
+  }
+}
+
+export function matmulABNaive(out: Arr, a: Arr, b: Arr, M: number, N: number, K: number, accumulate = false): void {
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = accumulate ? out[i * N + j] : 0;
+      for (let k = 0; k < K; k++) s += a[i * K + k] * b[k * N + j];
+      out[i * N + j] = s;
+    }
+  }
+}
+
+export function matmulAtBNaive(out: Arr, a: Arr, b: Arr, M: number, N: number, K: number, accumulate = false): void {
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = accumulate ? out[i * N + j] : 0;
+      for (let k = 0; k < K; k++) s += a[k * M + i] * b[k * N + j];
+      out[i * N + j] = s;
+    }
+  }
+}
+
+/**
+ * A general product over strided operands, restricted to output rows [m0, m1):
+ *   out[i*N + j] (+)= Σ_k a[i*aRs + k*aKs] · b[j*bCs + k*bKs]
+ */
+export type StridedGemm = (
+  out: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  M: number,
+  N: number,
+  K: number,
+  accumulate: boolean,
+  aRs: number,
+  aKs: number,
+  bCs: number,
+  bKs: number,
+) => boolean;
+
+let parallelGemm: StridedGemm | null = null;
+
+/** Installs a multi-threaded executor (core/nn/matmul-threads.ts); it returns false to decline a product. */
+export function setParallelGemm(fn: StridedGemm | null): void {
+  parallelGemm = fn;
+}
+
+export const KC = 256; // depth of a packed block: a 4×KC panel of A stays in L1
+export const NC = 256; // columns of B per packed block: KC×NC floats stay in L2
+
+let packA = new Float32Array(4 * KC);
+let packB = new Float32Array(NC * KC);
+
+/** Blocked single-threaded kernel over output rows [m0, m1); the worker threads run a copy of this loop. */
+export function gemmBlockedRows(
+  out: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  N: number,
+  K: number,
+  accumulate: boolean,
+  aRs: number,
+  aKs: number,
+  bCs: number,
+  bKs: number,
+  m0: number,
+  m1: number,
+): void {
+  if (packA.length < 4 * KC) packA = new Float32Array(4 * KC);
+  if (packB.length < NC * KC) packB = new Float32Array(NC * KC);
+  const Ap = packA;
+  const Bp = packB;
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = Math.min(NC, N - jc);
+    const npan = (nc + 3) >> 2;
+    for (let kc = 0; kc < K; kc += KC) {
+      const kl = Math.min(KC, K - kc);
+      const first = kc === 0 && !accumulate;
+      // pack B(kc:kc+kl, jc:jc+nc) as panels of 4 columns, k-major inside a panel, zero-padded
+      for (let p = 0; p < npan; p++) {
+        const base = p * kl * 4;
+        for (let jj = 0; jj < 4; jj++) {
+          const j = jc + p * 4 + jj;
+          if (j < N) {
+            let src = j * bCs + kc * bKs;
+            for (let kk = 0; kk < kl; kk++, src += bKs) Bp[base + kk * 4 + jj] = b[src];
+          } else {
+            for (let kk = 0; kk < kl; kk++) Bp[base + kk * 4 + jj] = 0;
+          }
+        }
+      }
+      for (let i = m0; i < m1; i += 4) {
+        const mr = Math.min(4, m1 - i);
+        for (let ii = 0; ii < 4; ii++) {
+          if (ii < mr) {
+            let src = (i + ii) * aRs + kc * aKs;
+            for (let kk = 0; kk < kl; kk++, src += aKs) Ap[kk * 4 + ii] = a[src];
+          } else {
+            for (let kk = 0; kk < kl; kk++) Ap[kk * 4 + ii] = 0;
+          }
+        }
+        for (let p = 0; p < npan; p++) {
+          let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0; // prettier-ignore
+          let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0; // prettier-ignore
+          let pa = 0;
+          let pb = p * kl * 4;
+          for (let kk = 0; kk < kl; kk++) {
+            const a0 = Ap[pa], a1 = Ap[pa + 1], a2 = Ap[pa + 2], a3 = Ap[pa + 3]; // prettier-ignore
+            const b0 = Bp[pb], b1 = Bp[pb + 1], b2 = Bp[pb + 2], b3 = Bp[pb + 3]; // prettier-ignore
+            c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3; // prettier-ignore
+            c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3; // prettier-ignore
+            c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3; // prettier-ignore
+            c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3; // prettier-ignore
+            pa += 4;
+            pb += 4;
+          }
+          const j = jc + p * 4;
+          const nr = Math.min(4, N - j);
+          if (nr === 4 && mr === 4) {
+            let o = i * N + j;
+            if (first) {
+              out[o] = c00; out[o + 1] = c01; out[o + 2] = c02; out[o + 3] = c03; o += N; // prettier-ignore
+              out[o] = c10; out[o + 1] = c11; out[o + 2] = c12; out[o + 3] = c13; o += N; // prettier-ignore
+              out[o] = c20; out[o + 1] = c21; out[o + 2] = c22; out[o + 3] = c23; o += N; // prettier-ignore
+              out[o] = c30; out[o + 1] = c31; out[o + 2] = c32; out[o + 3] = c33; // prettier-ignore
+            } else {
+              out[o] += c00; out[o + 1] += c01; out[o + 2] += c02; out[o + 3] += c03; o += N; // prettier-ignore
+              out[o] += c10; out[o + 1] += c11; out[o + 2] += c12; out[o + 3] += c13; o += N; // prettier-ignore
+              out[o] += c20; out[o + 1] += c21; out[o + 2] += c22; out[o + 3] += c23; o += N; // prettier-ignore
+              out[o] += c30; out[o + 1] += c31; out[o + 2] += c32; out[o + 3] += c33; // prettier-ignore
+            }
+          } else {
+            // edge tile: route through a tiny switch rather than allocating a temporary
+            for (let ii = 0; ii < mr; ii++) {
+              for (let jj = 0; jj < nr; jj++) {
+                const v = pick(ii * 4 + jj, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33); // prettier-ignore
+                const o = (i + ii) * N + j + jj;
+                out[o] = first ? v : out[o] + v;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  if (K === 0 && !accumulate) for (let i = m0 * N; i < m1 * N; i++) out[i] = 0;
+}
+
+// prettier-ignore
+function pick(t: number, c00: number, c01: number, c02: number, c03: number, c10: number, c11: number, c12: number,
+  c13: number, c20: number, c21: number, c22: number, c23: number, c30: number, c31: number, c32: number, c33: number): number {
+  switch (t) {
+    case 0: return c00; case 1: return c01; case 2: return c02; case 3: return c03;
+    case 4: return c10; case 5: return c11; case 6: return c12; case 7: return c13;
+    case 8: return c20; case 9: return c21; case 10: return c22; case 11: return c23;
+    case 12: return c30; case 13: return c31; case 14: return c32; default: return c33;
+  }
+}
+
+function gemm(
+  out: Arr,
+  a: Arr,
+  b: Arr,
+  M: number,
+  N: number,
+  K: number,
+  accumulate: boolean,
+  aRs: number,
+  aKs: number,
+  bCs: number,
+  bKs: number,
+): boolean {
+  if (!(out instanceof Float32Array && a instanceof Float32Array && b instanceof Float32Array)) return false;
+  if (parallelGemm && parallelGemm(out, a, b, M, N, K, accumulate, aRs, aKs, bCs, bKs)) return true;
+  gemmBlockedRows(out, a, b, N, K, accumulate, aRs, aKs, bCs, bKs, 0, M);
+  return true;
+}
+
+/** out(M,N) (+)= a(M,K)·b(N,K)ᵀ. Float32 runs the blocked kernel; Float64 (gradient checks) the reference. */
+export function matmulABt(out: Arr, a: Arr, b: Arr, M: number, N: number, K: number, accumulate = false): void {
+  if (!gemm(out, a, b, M, N, K, accumulate, K, 1, K, 1)) matmulABtNaive(out, a, b, M, N, K, accumulate);
+}
+
+/** out(M,N) (+)= a(M,K)·b(K,N). */
+export function matmulAB(out: Arr, a: Arr, b: Arr, M: number, N: number, K: number, accumulate = false): void {
+  if (!gemm(out, a, b, M, N, K, accumulate, K, 1, 1, N)) matmulABNaive(out, a, b, M, N, K, accumulate);
+}
+
+/** out(M,N) (+)= a(K,M)ᵀ·b(K,N). */
+export function matmulAtB(out: Arr, a: Arr, b: Arr, M: number, N: number, K: number, accumulate = false): void {
+  if (!gemm(out, a, b, M, N, K, accumulate, 1, M, 1, N)) matmulAtBNaive(out, a, b, M, N, K, accumulate);
+}

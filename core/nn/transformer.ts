@@ -1,0 +1,557 @@
+// Decoder-only transformer in two flavours, forward and backward written straight through (llm.c style).
+//   llama: RMSNorm, RoPE, SwiGLU MLP, grouped-query heads, no biases, optional tied embeddings
+//   gpt2:  LayerNorm (weight+bias), learned positions, GELU MLP, biases everywhere
+// Heads: a language-model head over the vocabulary and a classification head (mean-pooled or last token).
+import { attentionBackward, attentionForward, ropePermuteBackward, ropePermuteForward, ropeTables } from './attention';
+import {
+  dropoutBackward,
+  dropoutForward,
+  embeddingBackward,
+  embeddingForward,
+  ensure,
+  geluBackward,
+  geluForward,
+  layernormBackward,
+  layernormForward,
+  Linear,
+  positionBackward,
+  positionForward,
+  rmsnormBackward,
+  rmsnormForward,
+  swigluBackward,
+  swigluForward,
+  type LinearLike,
+} from './layers';
+import { softmaxCrossEntropyBackward, softmaxCrossEntropyForward } from './losses';
+import { Rng } from './rng';
+import { checkPositiveInt, NnError, Parameter, type Arr, type Dtype } from './tensor';
+
+export interface TransformerConfig {
+  flavour: 'llama' | 'gpt2';
+  vocabSize: number;
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  /** Key/value heads (grouped-query attention); defaults to numHeads. Must divide numHeads. */
+  numKvHeads?: number;
+  /** Longest sequence (GPT-2 position table size; RoPE tables are built up to it). */
+  maxSeqLen: number;
+  ropeTheta?: number;
+  normEps?: number;
+  /** LM head shares the token embedding (no lm_head.weight). */
+  tieEmbeddings?: boolean;
+  /** Residual dropout on the attention and MLP outputs while training. */
+  dropout?: number;
+  /** Adds a classification head `score` (numClasses, hidden) with bias. */
+  numClasses?: number;
+  pooling?: 'mean' | 'last';
+  initStd?: number;
+}
+
+interface Norm {
+  w: Parameter; // (C)
+  b: Parameter | null; // (C), gpt2 only
+}
+
+interface Block {
+  norm1: Norm;
+  q: LinearLike;
+  k: LinearLike;
+  v: LinearLike;
+  o: LinearLike;
+  norm2: Norm;
+  gate: LinearLike | null; // llama only
+  up: LinearLike;
+  down: LinearLike;
+}
+
+/** Activations of one block for a (B, T) batch; shapes in comments. */
+interface BlockActs {
+  ln1: Arr; // (BT, C)
+  mean1: Arr; // (BT)
+  rstd1: Arr; // (BT)
+  q: Arr; // (BT, NH·hd)
+  k: Arr; // (BT, NKV·hd)
+  v: Arr; // (BT, NKV·hd)
+  qh: Arr; // (B, NH, T, hd) after RoPE
+  kh: Arr; // (B, NKV, T, hd) after RoPE
+  vh: Arr; // (B, NKV, T, hd)
+  att: Arr; // (B, NH, T, T)
+  y: Arr; // (BT, NH·hd)
+  ao: Arr; // (BT, C) attention output projection (after dropout)
+  mask1: Arr; // (BT, C) dropout mask
+  res1: Arr; // (BT, C)
+  ln2: Arr; // (BT, C)
+  mean2: Arr; // (BT)
+  rstd2: Arr; // (BT)
+  fc1: Arr; // (BT, FF) gate (llama) or fc (gpt2)
+  fc2: Arr; // (BT, FF) up (llama only)
+  h: Arr; // (BT, FF) activation
+  mo: Arr; // (BT, C) MLP output (after dropout)
+  mask2: Arr; // (BT, C)
+  res2: Arr; // (BT, C) block output
+}
+
+export class Transformer {
+  readonly config: Required<Omit<TransformerConfig, 'numClasses'>> & { numClasses: number };
+  readonly dtype: Dtype;
+  readonly embed: Parameter; // (V, C)
+  readonly positions: Parameter | null; // (maxT, C), gpt2
+  readonly blocks: Block[] = [];
+  readonly normF: Norm;
+  readonly lmHead: Linear;
+  readonly score: Linear | null;
+  training = false;
+  private rng: Rng;
+  private cos: Float64Array | null = null;
+  private sin: Float64Array | null = null;
+  // batch state
+  private B = 0;
+  private T = 0;
+  private tokens: Int32Array = new Int32Array(0); // (B, T)
+  private x0: Arr | null = null; // (BT, C) embeddings
+  private acts: BlockActs[] = [];
+  private lnf: Arr | null = null; // (BT, C) final normed hidden
+  private meanf: Arr | null = null; // (BT)
+  private rstdf: Arr | null = null; // (BT)
+  /** (BT, V) logits of the last lmForward. */
+  logits: Arr | null = null;
+  private probs: Arr | null = null; // (BT, V)
+  private targets: Int32Array = new Int32Array(0);
+  private lossCount = 0;
+  private pooled: Arr | null = null; // (B, C)
+  /** (B, numClasses) class logits of the last classifyForward. */
+  classLogits: Arr | null = null;
+  private classProbs: Arr | null = null; // (B, numClasses)
+  private labels: Int32Array = new Int32Array(0);
+  // gradient scratch, shared by all blocks since backward visits them one at a time
+  private g: Record<string, Arr> = {};
+
+  constructor(config: TransformerConfig, opts: { dtype?: Dtype; seed?: number } = {}) {
+    const c = config;
+    if (c.flavour !== 'llama' && c.flavour !== 'gpt2')
+      throw new NnError(`must be "llama" or "gpt2", got ${JSON.stringify(c.flavour)}`, 'config.flavour');
+    for (const f of ['vocabSize', 'hiddenSize', 'intermediateSize', 'numLayers', 'numHeads', 'maxSeqLen'] as const)
+      checkPositiveInt(c[f], `config.${f}`);
+    const numKvHeads = checkPositiveInt(c.numKvHeads ?? c.numHeads, 'config.numKvHeads');
+    if (c.hiddenSize % c.numHeads !== 0)
+      throw new NnError(`hiddenSize ${c.hiddenSize} is not divisible by numHeads ${c.numHeads}`, 'config.numHeads');
+    if (c.numHeads % numKvHeads !== 0)
+      throw new NnError(`must divide numHeads ${c.numHeads}, got ${numKvHeads}`, 'config.numKvHeads');
+    if ((c.hiddenSize / c.numHeads) % 2 !== 0 && c.flavour === 'llama')
+      throw new NnError('head dimension must be even for RoPE', 'config.hiddenSize');
+    const dropout = c.dropout ?? 0;
+    if (!(dropout >= 0 && dropout < 1)) throw new NnError(`must be in [0, 1), got ${dropout}`, 'config.dropout');
+    this.config = {
+      ...c,
+      numKvHeads,
+      ropeTheta: c.ropeTheta ?? 10000,
+      normEps: c.normEps ?? 1e-5,
+      tieEmbeddings: c.tieEmbeddings ?? false,
+      dropout,
+      numClasses: c.numClasses ?? 0,
+      pooling: c.pooling ?? 'last',
+      initStd: c.initStd ?? 0.02,
+    };
+    const cfg = this.config;
+    const dtype = (this.dtype = opts.dtype ?? 'f32');
+    const C = cfg.hiddenSize;
+    const hd = C / cfg.numHeads;
+    const llama = cfg.flavour === 'llama';
+    const bias = !llama;
+    this.rng = new Rng(opts.seed ?? 0);
+    this.embed = new Parameter('model.embed_tokens.weight', [cfg.vocabSize, C], dtype);
+    this.positions = llama ? null : new Parameter('model.embed_positions.weight', [cfg.maxSeqLen, C], dtype);
+    const norm = (name: string): Norm => ({
+      w: new Parameter(`${name}.weight`, [C], dtype),
+      b: llama ? null : new Parameter(`${name}.bias`, [C], dtype),
+    });
+    for (let l = 0; l < cfg.numLayers; l++) {
+      const p = `model.layers.${l}`;
+      const lin = (n: string, i: number, o: number) => new Linear(`${p}.${n}`, i, o, { bias, dtype });
+      this.blocks.push({
+        norm1: norm(`${p}.input_layernorm`),
+        q: lin('self_attn.q_proj', C, cfg.numHeads * hd),
+        k: lin('self_attn.k_proj', C, numKvHeads * hd),
+        v: lin('self_attn.v_proj', C, numKvHeads * hd),
+        o: lin('self_attn.o_proj', cfg.numHeads * hd, C),
+        norm2: norm(`${p}.post_attention_layernorm`),
+        gate: llama ? lin('mlp.gate_proj', C, cfg.intermediateSize) : null,
+        up: lin('mlp.up_proj', C, cfg.intermediateSize),
+        down: lin('mlp.down_proj', cfg.intermediateSize, C),
+      });
+    }
+    this.normF = norm('model.norm');
+    this.lmHead = cfg.tieEmbeddings
+      ? new Linear('lm_head', C, cfg.vocabSize, { dtype, weight: this.embed })
+      : new Linear('lm_head', C, cfg.vocabSize, { dtype });
+    this.score = cfg.numClasses > 0 ? new Linear('score', C, cfg.numClasses, { bias: true, dtype }) : null;
+    if (llama) ({ cos: this.cos, sin: this.sin } = ropeTables(cfg.maxSeqLen, hd, cfg.ropeTheta));
+    this.init();
+  }
+
+  /** Normal(0, initStd) weights (output projections scaled by 1/√(2L) as GPT-2), ones/zeros for norms and biases. */
+  init(): void {
+    const std = this.config.initStd;
+    const projStd = std / Math.sqrt(2 * this.config.numLayers);
+    for (const p of this.parameters()) {
+      if (p.shape.length === 1) p.data.fill(p.name.endsWith('norm.weight') || /layernorm\.weight$/.test(p.name) ? 1 : 0);
+      else this.rng.fillNormal(p.data, /(o_proj|down_proj)\.weight$/.test(p.name) ? projStd : std);
+    }
+  }
+
+  /** Every parameter once, in a fixed order, with Hugging Face style names. */
+  parameters(): Parameter[] {
+    const ps: Parameter[] = [this.embed];
+    if (this.positions) ps.push(this.positions);
+    const norm = (n: Norm) => (n.b ? [n.w, n.b] : [n.w]);
+    for (const b of this.blocks) {
+      ps.push(...norm(b.norm1), ...b.q.parameters(), ...b.k.parameters(), ...b.v.parameters(), ...b.o.parameters());
+      ps.push(...norm(b.norm2));
+      if (b.gate) ps.push(...b.gate.parameters());
+      ps.push(...b.up.parameters(), ...b.down.parameters());
+    }
+    ps.push(...norm(this.normF));
+    if (!this.config.tieEmbeddings) ps.push(...this.lmHead.parameters());
+    else if (this.lmHead.adapter) ps.push(...this.lmHead.adapter.parameters());
+    if (this.score) ps.push(...this.score.parameters());
+    return ps;
+  }
+
+  /** The replaceable linear maps by base name, e.g. "model.layers.0.self_attn.q_proj". */
+  namedLinears(): [string, LinearLike][] {
+    const out: [string, LinearLike][] = [];
+    this.blocks.forEach((b, l) => {
+      const p = `model.layers.${l}`;
+      out.push([`${p}.self_attn.q_proj`, b.q], [`${p}.self_attn.k_proj`, b.k]);
+      out.push([`${p}.self_attn.v_proj`, b.v], [`${p}.self_attn.o_proj`, b.o]);
+      if (b.gate) out.push([`${p}.mlp.gate_proj`, b.gate]);
+      out.push([`${p}.mlp.up_proj`, b.up], [`${p}.mlp.down_proj`, b.down]);
+    });
+    out.push(['lm_head', this.lmHead]);
+    return out;
+  }
+
+  /** Swaps a block's linear map (an MPO layer, a quantum layer…) keeping its shape. */
+  replaceLinear(name: string, layer: LinearLike): void {
+    const m = /^model\.layers\.(\d+)\.(self_attn|mlp)\.(q|k|v|o|gate|up|down)_proj$/.exec(name);
+    const block = m ? this.blocks[Number(m[1])] : undefined;
+    if (!m || !block) throw new NnError('not a replaceable linear of this model', name);
+    const key = m[3] as 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down';
+    const old = block[key];
+    if (!old || old.inFeatures !== layer.inFeatures || old.outFeatures !== layer.outFeatures)
+      throw new NnError(`shape must stay (${old?.outFeatures}, ${old?.inFeatures})`, name);
+    block[key] = layer;
+  }
+
+  private alloc(n: number, old: Arr | null): Arr {
+    return ensure(old, this.dtype, n);
+  }
+
+  private prepare(B: number, T: number): void {
+    if (B === this.B && T === this.T) return;
+    const cfg = this.config;
+    if (T > cfg.maxSeqLen) throw new NnError(`sequence length ${T} exceeds maxSeqLen ${cfg.maxSeqLen}`, 'T');
+    const C = cfg.hiddenSize;
+    const hd = C / cfg.numHeads;
+    const NH = cfg.numHeads;
+    const NKV = cfg.numKvHeads;
+    const FF = cfg.intermediateSize;
+    const BT = B * T;
+    const a = (n: number) => this.alloc(n, null);
+    this.x0 = a(BT * C);
+    this.acts = this.blocks.map(() => ({
+      ln1: a(BT * C), mean1: a(BT), rstd1: a(BT), q: a(BT * NH * hd), k: a(BT * NKV * hd), v: a(BT * NKV * hd),
+      qh: a(BT * NH * hd), kh: a(BT * NKV * hd), vh: a(BT * NKV * hd), att: a(B * NH * T * T), y: a(BT * NH * hd),
+      ao: a(BT * C), mask1: a(cfg.dropout > 0 ? BT * C : 0), res1: a(BT * C), ln2: a(BT * C), mean2: a(BT),
+      rstd2: a(BT), fc1: a(BT * FF), fc2: a(cfg.flavour === 'llama' ? BT * FF : 0), h: a(BT * FF), mo: a(BT * C),
+      mask2: a(cfg.dropout > 0 ? BT * C : 0), res2: a(BT * C),
+    })); // prettier-ignore
+    this.lnf = a(BT * C);
+    this.meanf = a(BT);
+    this.rstdf = a(BT);
+    this.g = {
+      stream: a(BT * C), dC: a(BT * C), dln: a(BT * C), dq: a(BT * NH * hd), dk: a(BT * NKV * hd),
+      dv: a(BT * NKV * hd), dqh: a(BT * NH * hd), dkh: a(BT * NKV * hd), dvh: a(BT * NKV * hd),
+      dyh: a(BT * NH * hd), datt: a(T * T), dy: a(BT * NH * hd), dfc1: a(BT * FF), dfc2: a(BT * FF), dh: a(BT * FF),
+    }; // prettier-ignore
+    this.logits = null;
+    this.probs = null;
+    this.B = B;
+    this.T = T;
+  }
+
+  private normForward(out: Arr, mean: Arr, rstd: Arr, inp: Arr, n: Norm, N: number) {
+    const C = this.config.hiddenSize;
+    if (n.b) layernormForward(out, mean, rstd, inp, n.w.data, n.b.data, N, C, this.config.normEps);
+    else rmsnormForward(out, rstd, inp, n.w.data, N, C, this.config.normEps);
+  }
+
+  private normBackward(dinp: Arr, dout: Arr, inp: Arr, mean: Arr, rstd: Arr, n: Norm, N: number) {
+    const C = this.config.hiddenSize;
+    const dw = n.w.frozen ? null : n.w.grad;
+    if (n.b) layernormBackward(dinp, dw, n.b.frozen ? null : n.b.grad, dout, inp, n.w.data, mean, rstd, N, C);
+    else rmsnormBackward(dinp, dw, dout, inp, n.w.data, rstd, N, C);
+  }
+
+  /** Runs the trunk on tokens (B, T) and returns the final normed hidden states (BT, C). */
+  forwardHidden(tokens: Int32Array, B: number, T: number): Arr {
+    if (tokens.length !== B * T) throw new NnError(`has ${tokens.length} ids, expected B·T = ${B * T}`, 'tokens');
+    this.prepare(B, T);
+    const cfg = this.config;
+    const C = cfg.hiddenSize;
+    const NH = cfg.numHeads;
+    const NKV = cfg.numKvHeads;
+    const hd = C / NH;
+    const FF = cfg.intermediateSize;
+    const BT = B * T;
+    const drop = this.training && cfg.dropout > 0;
+    this.tokens = tokens;
+    const x0 = this.x0!;
+    embeddingForward(x0, tokens, this.embed.data, BT, C, cfg.vocabSize);
+    if (this.positions) positionForward(x0, this.positions.data, B, T, C);
+    let x = x0;
+    for (let l = 0; l < this.blocks.length; l++) {
+      const blk = this.blocks[l];
+      const A = this.acts[l];
+      this.normForward(A.ln1, A.mean1, A.rstd1, x, blk.norm1, BT);
+      blk.q.forward(A.q, A.ln1, BT);
+      blk.k.forward(A.k, A.ln1, BT);
+      blk.v.forward(A.v, A.ln1, BT);
+      ropePermuteForward(A.qh, A.q, this.cos, this.sin, B, T, NH, hd);
+      ropePermuteForward(A.kh, A.k, this.cos, this.sin, B, T, NKV, hd);
+      ropePermuteForward(A.vh, A.v, null, null, B, T, NKV, hd);
+      attentionForward(A.y, A.att, this.g.dyh, A.qh, A.kh, A.vh, B, T, NH, NKV, hd);
+      blk.o.forward(A.ao, A.y, BT);
+      if (drop) dropoutForward(A.ao, A.mask1, A.ao, BT * C, cfg.dropout, this.rng);
+      for (let i = 0; i < BT * C; i++) A.res1[i] = x[i] + A.ao[i];
+      this.normForward(A.ln2, A.mean2, A.rstd2, A.res1, blk.norm2, BT);
+      if (blk.gate) {
+        blk.gate.forward(A.fc1, A.ln2, BT);
+        blk.up.forward(A.fc2, A.ln2, BT);
+        swigluForward(A.h, A.fc1, A.fc2, BT * FF);
+      } else {
+        blk.up.forward(A.fc1, A.ln2, BT);
+        geluForward(A.h, A.fc1, BT * FF);
+      }
+      blk.down.forward(A.mo, A.h, BT);
+      if (drop) dropoutForward(A.mo, A.mask2, A.mo, BT * C, cfg.dropout, this.rng);
+      for (let i = 0; i < BT * C; i++) A.res2[i] = A.res1[i] + A.mo[i];
+      x = A.res2;
+    }
+    this.normForward(this.lnf!, this.meanf!, this.rstdf!, x, this.normF, BT);
+    return this.lnf!;
+  }
+
+  /** Backward through the trunk from ∂L/∂hidden (BT, C); adds into every trainable parameter's grad. */
+  backwardHidden(dhidden: Arr): void {
+    const { B, T } = this;
+    const cfg = this.config;
+    const C = cfg.hiddenSize;
+    const NH = cfg.numHeads;
+    const NKV = cfg.numKvHeads;
+    const hd = C / NH;
+    const FF = cfg.intermediateSize;
+    const BT = B * T;
+    const drop = this.training && cfg.dropout > 0;
+    const g = this.g;
+    const stream = g.stream; // ∂L/∂(residual stream), (BT, C)
+    stream.fill(0);
+    const L = this.blocks.length;
+    const xLast = L > 0 ? this.acts[L - 1].res2 : this.x0!;
+    this.normBackward(stream, dhidden, xLast, this.meanf!, this.rstdf!, this.normF, BT);
+    for (let l = L - 1; l >= 0; l--) {
+      const blk = this.blocks[l];
+      const A = this.acts[l];
+      const x = l > 0 ? this.acts[l - 1].res2 : this.x0!;
+      // MLP half: res2 = res1 + drop(down(act(ln2)))
+      const dmo = g.dC;
+      if (drop) {
+        dmo.fill(0, 0, BT * C);
+        dropoutBackward(dmo, stream, A.mask2, BT * C);
+      } else dmo.set(stream.subarray(0, BT * C));
+      g.dh.fill(0);
+      blk.down.backward(g.dh, dmo, A.h, BT);
+      g.dfc1.fill(0);
+      g.dln.fill(0);
+      if (blk.gate) {
+        g.dfc2.fill(0);
+        swigluBackward(g.dfc1, g.dfc2, g.dh, A.fc1, A.fc2, BT * FF);
+        blk.gate.backward(g.dln, g.dfc1, A.ln2, BT);
+        blk.up.backward(g.dln, g.dfc2, A.ln2, BT);
+      } else {
+        geluBackward(g.dfc1, g.dh, A.fc1, BT * FF);
+        blk.up.backward(g.dln, g.dfc1, A.ln2, BT);
+      }
+      this.normBackward(stream, g.dln, A.res1, A.mean2, A.rstd2, blk.norm2, BT);
+      // attention half: res1 = x + drop(o(attn(q, k, v)))
+      const dao = g.dC;
+      if (drop) {
+        dao.fill(0, 0, BT * C);
+        dropoutBackward(dao, stream, A.mask1, BT * C);
+      } else dao.set(stream.subarray(0, BT * C));
+      g.dy.fill(0);
+      blk.o.backward(g.dy, dao, A.y, BT);
+      g.dqh.fill(0);
+      g.dkh.fill(0);
+      g.dvh.fill(0);
+      attentionBackward(g.dqh, g.dkh, g.dvh, g.dyh, g.datt, g.dy, A.att, A.qh, A.kh, A.vh, B, T, NH, NKV, hd);
+      g.dq.fill(0);
+      g.dk.fill(0);
+      g.dv.fill(0);
+      ropePermuteBackward(g.dq, g.dqh, this.cos, this.sin, B, T, NH, hd);
+      ropePermuteBackward(g.dk, g.dkh, this.cos, this.sin, B, T, NKV, hd);
+      ropePermuteBackward(g.dv, g.dvh, null, null, B, T, NKV, hd);
+      g.dln.fill(0);
+      blk.q.backward(g.dln, g.dq, A.ln1, BT);
+      blk.k.backward(g.dln, g.dk, A.ln1, BT);
+      blk.v.backward(g.dln, g.dv, A.ln1, BT);
+      this.normBackward(stream, g.dln, x, A.mean1, A.rstd1, blk.norm1, BT);
+    }
+    if (this.positions && !this.positions.frozen) positionBackward(this.positions.grad, stream, B, T, C);
+    if (!this.embed.frozen) embeddingBackward(this.embed.grad, stream, this.tokens, BT, C);
+  }
+
+  /**
+   * Language-model forward: logits (BT, V) for tokens (B, T); with targets (B·T ids, ignoreIndex to skip)
+   * also the mean cross-entropy, which lmBackward() differentiates.
+   */
+  lmForward(tokens: Int32Array, B: number, T: number, targets?: Int32Array, ignoreIndex = -100): number {
+    const V = this.config.vocabSize;
+    const BT = B * T;
+    const hidden = this.forwardHidden(tokens, B, T);
+    this.logits = this.alloc(BT * V, this.logits);
+    this.lmHead.forward(this.logits, hidden, BT);
+    if (!targets) return NaN;
+    if (targets.length !== BT) throw new NnError(`has ${targets.length} ids, expected ${BT}`, 'targets');
+    this.probs = this.alloc(BT * V, this.probs);
+    const { loss, count } = softmaxCrossEntropyForward(this.probs, this.logits, targets, BT, V, ignoreIndex);
+    this.targets = targets;
+    this.lossCount = count;
+    this.ignoreIndex = ignoreIndex;
+    this.hasLoss = true;
+    return loss;
+  }
+  private ignoreIndex = -100;
+  private hasLoss = false;
+
+  /** Backward of the cross-entropy of the last lmForward with targets. */
+  lmBackward(): void {
+    const V = this.config.vocabSize;
+    const BT = this.B * this.T;
+    if (!this.probs || !this.hasLoss) throw new NnError('call lmForward with targets first', 'lmBackward');
+    this.hasLoss = false;
+    const dlogits = this.probs; // reuse: the gradient is written in place of the probabilities
+    for (let n = 0; n < BT; n++) {
+      const t = this.targets[n];
+      const o = n * V;
+      if (t === this.ignoreIndex) dlogits.fill(0, o, o + V);
+      else dlogits[o + t] -= 1;
+    }
+    const s = this.lossCount > 0 ? 1 / this.lossCount : 0;
+    for (let i = 0; i < BT * V; i++) dlogits[i] *= s;
+    this.backwardFromLogits(dlogits);
+  }
+
+  /** Backward from any ∂L/∂logits (BT, V) of the last lmForward (distillation losses). */
+  backwardFromLogits(dlogits: Arr): void {
+    const BT = this.B * this.T;
+    const dh = this.g.dC;
+    dh.fill(0);
+    this.lmHead.backward(dh, dlogits, this.lnf!, BT);
+    const dhidden = this.alloc(BT * this.config.hiddenSize, null);
+    dhidden.set(dh.subarray(0, dhidden.length));
+    this.backwardHidden(dhidden);
+  }
+
+  /** Classification forward (B, T) → (B, numClasses); with labels returns the mean cross-entropy. */
+  classifyForward(tokens: Int32Array, B: number, T: number, labels?: Int32Array): number {
+    const head = this.score;
+    if (!head) throw new NnError('the model has no classification head (set numClasses)', 'config.numClasses');
+    const C = this.config.hiddenSize;
+    const K = this.config.numClasses;
+    const hidden = this.forwardHidden(tokens, B, T);
+    const pooled = (this.pooled = this.alloc(B * C, this.pooled));
+    pooled.fill(0);
+    for (let b = 0; b < B; b++) {
+      for (let t = this.config.pooling === 'mean' ? 0 : T - 1; t < T; t++) {
+        const w = this.config.pooling === 'mean' ? 1 / T : 1;
+        for (let c = 0; c < C; c++) pooled[b * C + c] += w * hidden[(b * T + t) * C + c];
+      }
+    }
+    this.classLogits = this.alloc(B * K, this.classLogits);
+    head.forward(this.classLogits, pooled, B);
+    if (!labels) return NaN;
+    if (labels.length !== B) throw new NnError(`has ${labels.length} labels, expected ${B}`, 'labels');
+    this.classProbs = this.alloc(B * K, this.classProbs);
+    this.labels = labels;
+    const { loss, count } = softmaxCrossEntropyForward(this.classProbs, this.classLogits, labels, B, K);
+    this.lossCount = count;
+    return loss;
+  }
+
+  classifyBackward(): void {
+    const { B, T } = this;
+    const C = this.config.hiddenSize;
+    const K = this.config.numClasses;
+    if (!this.classProbs || !this.score) throw new NnError('call classifyForward with labels first', 'classifyBackward');
+    const dlogits = this.alloc(B * K, null);
+    softmaxCrossEntropyBackward(dlogits, this.classProbs, this.labels, B, K, this.lossCount);
+    const dpooled = this.alloc(B * C, null);
+    this.score.backward(dpooled, dlogits, this.pooled!, B);
+    const dhidden = this.alloc(B * T * C, null);
+    for (let b = 0; b < B; b++) {
+      for (let t = this.config.pooling === 'mean' ? 0 : T - 1; t < T; t++) {
+        const w = this.config.pooling === 'mean' ? 1 / T : 1;
+        for (let c = 0; c < C; c++) dhidden[(b * T + t) * C + c] += w * dpooled[b * C + c];
+      }
+    }
+    this.backwardHidden(dhidden);
+  }
+
+  /**
+   * Continues `prompt` by `maxNewTokens`: greedy when topK is 1 (the default), otherwise samples from the
+   * topK most likely tokens at `temperature` with a seeded generator. Recomputes the window each step.
+   */
+  generate(prompt: ArrayLike<number>, maxNewTokens: number, opts: { topK?: number; temperature?: number; seed?: number } = {}): number[] {
+    const topK = opts.topK ?? 1;
+    const temperature = opts.temperature ?? 1;
+    if (!Number.isInteger(topK) || topK < 1) throw new NnError(`must be a positive integer, got ${topK}`, 'topK');
+    if (!(temperature > 0)) throw new NnError(`must be positive, got ${temperature}`, 'temperature');
+    if (prompt.length === 0) throw new NnError('must hold at least one token', 'prompt');
+    const rng = new Rng(opts.seed ?? 0);
+    const V = this.config.vocabSize;
+    const seq = Array.from(prompt);
+    const wasTraining = this.training;
+    this.training = false;
+    const idx = new Int32Array(V);
+    for (let s = 0; s < maxNewTokens; s++) {
+      const ctx = seq.slice(-this.config.maxSeqLen);
+      this.lmForward(Int32Array.from(ctx), 1, ctx.length);
+      const logits = this.logits!;
+      const o = (ctx.length - 1) * V;
+      for (let v = 0; v < V; v++) idx[v] = v;
+      const order = Array.from(idx).sort((a, b) => logits[o + b] - logits[o + a] || a - b);
+      let next = order[0];
+      if (topK > 1) {
+        const k = Math.min(topK, V);
+        const max = logits[o + order[0]];
+        let sum = 0;
+        const w = new Float64Array(k);
+        for (let i = 0; i < k; i++) sum += w[i] = Math.exp((logits[o + order[i]] - max) / temperature);
+        let r = rng.uniform() * sum;
+        for (let i = 0; i < k; i++) {
+          r -= w[i];
+          if (r < 0 || i === k - 1) {
+            next = order[i];
+            break;
+          }
+        }
+      }
+      seq.push(next);
+    }
+    this.training = wasTraining;
+    return seq.slice(prompt.length);
+  }
+}
