@@ -1,0 +1,417 @@
+// The gpu.js backend of the Simulator contract: complex64 states stay on the device for a whole
+// circuit (one createPipeline trace per circuit topology and batch size, gate matrices and angles
+// passed as arguments), expectation values, probabilities and the adjoint gradient are reduced on
+// the device, and batches are split so that every f32 index stays exact (chunks.ts).
+import { GPU, type IPipelineRunShortcut, type KernelOutput, type PipelineResult } from 'gpu.js';
+import type { BackendInfo, BatchRequest, ExpvalResult, Simulator, VjpResult } from '../backend';
+import { observablesOf, type Circuit } from '../circuit';
+import { planChunks } from './chunks';
+import {
+  applyObservablesKernel,
+  copyKernel,
+  gate1Kernel,
+  gate2Kernel,
+  gradientKernels,
+  pauliKernels,
+  probsKernels,
+  segmentLength,
+  type Kernel,
+} from './kernels';
+import {
+  amplitudeBackward,
+  fillMatrices,
+  initialStates,
+  layoutCircuit,
+  pauliTable,
+  probsTable,
+  topologyKey,
+  type DeviceGate,
+  type Layout,
+} from './program';
+
+export type GpuMode = 'auto' | 'webgpu' | 'webasm' | 'cpu';
+
+export interface GpuSimulatorOptions {
+  mode?: GpuMode;
+}
+
+/** What the last device call actually executed (gpu.js's own report). */
+export interface GpuRunReport {
+  /** 'fused-encoder' (webgpu), 'fused-sync' / 'fused-threaded' (webasm) or 'generic'. */
+  executorKind: string;
+  /** Why gpu.js declined to fuse the pipeline, or null. */
+  fallbackReason: string | null;
+  /** Device calls the batch was split into, and the rows each was built for. */
+  chunks: number;
+  rowsPerChunk: number;
+}
+
+export interface GpuSimulator extends Simulator {
+  readonly lastRun: GpuRunReport | null;
+}
+
+interface Program {
+  pipeline: IPipelineRunShortcut;
+  kernels: Kernel[];
+}
+
+/** Largest number of traced programs kept alive; each holds device buffers. */
+const PROGRAM_CACHE = 16;
+
+/** Resolves which gpu.js mode can run here; never silently: the reason travels in BackendInfo. */
+async function chooseMode(
+  requested: GpuMode,
+): Promise<{ mode: 'webgpu' | 'webasm' | 'cpu'; fallbackReason?: string }> {
+  if (requested === 'cpu') return { mode: 'cpu' };
+  const wasmOrCpu = (why?: string): { mode: 'webasm' | 'cpu'; fallbackReason?: string } => {
+    if (GPU.isWebAssemblySupported)
+      return why === undefined ? { mode: 'webasm' } : { mode: 'webasm', fallbackReason: why };
+    return { mode: 'cpu', fallbackReason: [why, 'WebAssembly is not available'].filter(Boolean).join('; ') };
+  };
+  if (requested === 'webasm') return wasmOrCpu();
+  let why: string | undefined;
+  const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
+  const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+  if (!nav?.gpu && isNode) {
+    const { installNodeWebGpu } = await import('./node-webgpu');
+    const r = await installNodeWebGpu();
+    if (!r.ok) why = r.reason;
+  }
+  if (why === undefined) {
+    if (!GPU.isWebGPUSupported) why = 'navigator.gpu is missing';
+    else if (!(await GPU.isWebGPUAvailable())) why = 'navigator.gpu answered no adapter';
+  }
+  if (why === undefined) return { mode: 'webgpu' };
+  return wasmOrCpu(`WebGPU unavailable: ${why}`);
+}
+
+function toF32(out: KernelOutput | PipelineResult): Float32Array {
+  if (out instanceof Float32Array) return out;
+  if (Array.isArray(out)) return Float32Array.from(out as number[]);
+  throw new Error('gpu backend: unexpected result shape from gpu.js');
+}
+
+function checkRequest(req: BatchRequest): void {
+  const { circuit, batch } = req;
+  if (!Number.isInteger(batch) || batch < 1)
+    throw new Error(`batch must be a positive integer, got ${batch}`);
+  if (req.params.length < circuit.numParams)
+    throw new Error(`params has length ${req.params.length}, the circuit needs ${circuit.numParams}`);
+  if (req.inputs.length < batch * circuit.numInputs)
+    throw new Error(
+      `inputs has length ${req.inputs.length}, batch ${batch} × numInputs ${circuit.numInputs} needs ${batch * circuit.numInputs}`,
+    );
+}
+
+export async function createGpuSimulator(opts: GpuSimulatorOptions = {}): Promise<GpuSimulator> {
+  const requested = opts.mode ?? 'auto';
+  const chosen = await chooseMode(requested);
+  const gpu = new GPU({ mode: chosen.mode });
+  const info: BackendInfo = { backend: 'gpu', mode: chosen.mode, precision: 'f32' };
+  if (chosen.fallbackReason !== undefined) info.fallbackReason = chosen.fallbackReason;
+  const programs = new Map<string, Program>();
+  let lastRun: GpuRunReport | null = null;
+  let disposed = false;
+
+  function program(key: string, build: () => Program): Program {
+    const hit = programs.get(key);
+    if (hit) {
+      programs.delete(key);
+      programs.set(key, hit);
+      return hit;
+    }
+    const made = build();
+    programs.set(key, made);
+    if (programs.size > PROGRAM_CACHE) {
+      const [oldKey, old] = programs.entries().next().value as [string, Program];
+      programs.delete(oldKey);
+      void old.pipeline.destroy().then(() => old.kernels.forEach((k) => k.destroy()));
+    }
+    return made;
+  }
+
+  /** Kernels that apply the circuit's gates; returns the function the traces call per gate. */
+  function gateRunner(layout: Layout, kernels: Kernel[]) {
+    const n = layout.qubits;
+    const stride = (w: number): number => 2 ** (n - 1 - w);
+    const k1 = gate1Kernel(gpu, layout.rows, n);
+    const k2 = layout.gates.some((g) => g.lowered.kind === 'g2') ? gate2Kernel(gpu, layout.rows, n) : null;
+    kernels.push(k1);
+    if (k2) kernels.push(k2);
+    // st and mats are pipeline handles during the trace; offScale 0 zeroes the uncontrolled block of dU
+    return (st: unknown, mats: unknown, g: DeviceGate, off: number, offScale: number): unknown => {
+      const L = g.lowered;
+      if (L.kind === 'g1') {
+        const c1 = L.controls.length > 0 ? stride(L.controls[0]) : 0;
+        const c2 = L.controls.length > 1 ? stride(L.controls[1]) : 0;
+        return k1(
+          st as Float32Array,
+          mats as Float32Array,
+          stride(L.target),
+          c1,
+          c2,
+          g.perRow ? 8 : 0,
+          off,
+          offScale,
+        );
+      }
+      return k2!(
+        st as Float32Array,
+        mats as Float32Array,
+        stride(L.wires[0]),
+        stride(L.wires[1]),
+        g.perRow ? 32 : 0,
+        off,
+      );
+    };
+  }
+
+  function report(p: Program, chunks: number, rowsPerChunk: number): void {
+    const pl = p.pipeline;
+    lastRun = { executorKind: pl.executorKind, fallbackReason: pl.fallbackReason, chunks, rowsPerChunk };
+    // gpu.js degrades a plan it cannot run to its cpu kernels; the report must say so
+    if (pl.backend && pl.backend !== info.mode) {
+      info.mode = pl.backend;
+      info.fallbackReason = [info.fallbackReason, `gpu.js ran the pipeline on ${pl.backend}`]
+        .filter(Boolean)
+        .join('; ');
+    }
+  }
+
+  /** Floats per batch row of the largest device array a program touches. */
+  function footprint(circuit: Circuit, extra: number): number {
+    const lay = layoutCircuit(circuit, 1, true);
+    return Math.max(2 ** (circuit.qubits + 1), lay.matFloatsPerRow, extra);
+  }
+
+  async function forward(
+    req: BatchRequest,
+    withGrad: boolean,
+    dExpvals?: ArrayLike<number>,
+  ): Promise<VjpResult> {
+    if (disposed) throw new Error('gpu simulator has been disposed');
+    checkRequest(req);
+    const { circuit, batch } = req;
+    const terms = observablesOf(circuit);
+    const T = terms.length;
+    const n = circuit.qubits;
+    const N = 2 ** n;
+    const K = N / segmentLength(N);
+    const base = layoutCircuit(circuit, 1, withGrad);
+    const plan = planChunks(batch, footprint(circuit, Math.max(T * K, base.slots.length, T)));
+    const rows = plan.rowsPerChunk;
+    const layout = layoutCircuit(circuit, rows, withGrad);
+    const nAmp = layout.amplitudes.length;
+    const A = layout.slots.length;
+    const gradWanted = withGrad && (A > 0 || nAmp > 0) && T > 0;
+    const expvals = new Float64Array(batch * T);
+    const norms = new Float64Array(batch * nAmp);
+    const dParams = new Float64Array(circuit.numParams);
+    const dInputs = new Float64Array(batch * circuit.numInputs);
+    if (T === 0) {
+      // nothing observed: no outputs and a zero gradient, but amplitude norms are still reported
+      const lay1 = layoutCircuit(circuit, 1, false);
+      const scratch = new Float32Array(2 * N);
+      for (let b = 0; b < batch; b++) initialStates(lay1, circuit, req.inputs, b, 1, norms, scratch);
+      return { expvals, norms, dParams, dInputs, info: { ...info } };
+    }
+    const key = `${gradWanted ? 'vjp' : 'fwd'}|${rows}|${topologyKey(circuit)}|${JSON.stringify(terms.map((t) => t.ops))}`;
+    const prog = program(key, () => buildExpvalProgram(layout, T, gradWanted));
+    const table = pauliTable(n, terms);
+    const init = new Float32Array(rows * 2 * N);
+    const mats = new Float32Array(layout.matFloats);
+    const weights = new Float32Array(rows * T);
+    const zeros = new Float32Array(rows * Math.max(A, 1));
+    for (const { start, rows: real } of plan.chunks) {
+      initialStates(layout, circuit, req.inputs, start, real, norms, init);
+      fillMatrices(layout, circuit, req.params, req.inputs, start, real, mats);
+      let out: PipelineResult;
+      if (gradWanted) {
+        weights.fill(0);
+        for (let r = 0; r < real; r++) {
+          for (let t = 0; t < T; t++)
+            weights[r * T + t] = (terms[t].coeff ?? 1) * dExpvals![(start + r) * T + t];
+        }
+        out = await prog.pipeline(init, mats, table, weights, zeros);
+      } else {
+        out = await prog.pipeline(init, mats, table);
+      }
+      const res = out as Record<string, KernelOutput>;
+      const ev = toF32(gradWanted ? res.ev : (out as KernelOutput));
+      for (let r = 0; r < real; r++) {
+        for (let t = 0; t < T; t++) expvals[(start + r) * T + t] = (terms[t].coeff ?? 1) * ev[r * T + t];
+      }
+      if (gradWanted && A > 0) {
+        const acc = toF32(res.acc);
+        layout.slots.forEach((s, j) => {
+          const a = s.angle;
+          if (a.kind === 'const') return;
+          const scale = a.scale ?? 1;
+          for (let r = 0; r < real; r++) {
+            const v = scale * acc[r * A + j];
+            if (a.kind === 'param') dParams[a.index] += v;
+            else dInputs[(start + r) * circuit.numInputs + a.index] += v;
+          }
+        });
+      }
+      if (gradWanted && nAmp > 0) {
+        amplitudeBackward(layout, circuit, req.inputs, start, real, toF32(res.lam), dInputs);
+      }
+    }
+    report(prog, plan.chunks.length, rows);
+    return { expvals, norms, dParams, dInputs, info: { ...info } };
+  }
+
+  function buildExpvalProgram(layout: Layout, T: number, gradWanted: boolean): Program {
+    const kernels: Kernel[] = [];
+    const apply = gateRunner(layout, kernels);
+    const rows = layout.rows;
+    const n = layout.qubits;
+    const pauli = pauliKernels(gpu, rows, n, T);
+    kernels.push(pauli.partial, pauli.sum);
+    const gates = layout.gates;
+    if (!gradWanted) {
+      const pipeline = gpu.createPipeline(function (init: unknown, mats: unknown, table: unknown) {
+        let st = init;
+        for (const g of gates) st = apply(st, mats, g, g.u, 1);
+        return pauli.sum(pauli.partial(st as Float32Array, table as Float32Array));
+      });
+      return { pipeline, kernels };
+    }
+    const A = layout.slots.length;
+    const withAmp = layout.amplitudes.length > 0;
+    const obs = applyObservablesKernel(gpu, rows, n, T);
+    const grad = gradientKernels(gpu, rows, n, Math.max(A, 1));
+    kernels.push(obs, grad.dot, grad.accumulate);
+    let firstSlot = gates.findIndex((g) => g.derivs.length > 0);
+    if (firstSlot < 0) firstSlot = gates.length;
+    const stopAt = withAmp ? 0 : firstSlot;
+    const pipeline = gpu.createPipeline(function (
+      init: unknown,
+      mats: unknown,
+      table: unknown,
+      weights: unknown,
+      zeros: unknown,
+    ) {
+      let phi = init;
+      for (const g of gates) phi = apply(phi, mats, g, g.u, 1);
+      const ev = pauli.sum(pauli.partial(phi as Float32Array, table as Float32Array));
+      let lam: unknown = obs(phi as Float32Array, table as Float32Array, weights as Float32Array);
+      let acc = zeros;
+      // adjoint walk: phi ← U†phi gives the state before gate k; 2·Re⟨λ|dU·phi⟩ is the gradient
+      for (let k = gates.length - 1; k >= stopAt; k--) {
+        const g = gates[k];
+        if (k >= firstSlot) phi = apply(phi, mats, g, g.dag, 1);
+        for (const d of g.derivs) {
+          const mu = apply(phi, mats, g, d.off, 0);
+          acc = grad.accumulate(
+            acc as Float32Array,
+            grad.dot(lam as Float32Array, mu as Float32Array),
+            d.slot,
+          );
+        }
+        if (k > firstSlot || withAmp) lam = apply(lam, mats, g, g.dag, 1);
+      }
+      const result: Record<string, unknown> = { ev };
+      if (A > 0) result.acc = acc;
+      if (withAmp) result.lam = lam;
+      return result;
+    });
+    return { pipeline, kernels };
+  }
+
+  async function runState(req: BatchRequest, wires: number[] | null): Promise<Float64Array> {
+    if (disposed) throw new Error('gpu simulator has been disposed');
+    checkRequest(req);
+    const { circuit, batch } = req;
+    const n = circuit.qubits;
+    const N = 2 ** n;
+    const P = wires ? 2 ** wires.length : 0;
+    const plan = planChunks(batch, footprint(circuit, 0));
+    const rows = plan.rowsPerChunk;
+    const layout = layoutCircuit(circuit, rows, false);
+    const key = `${wires ? `probs${JSON.stringify(wires)}` : 'state'}|${rows}|${topologyKey(circuit)}`;
+    const prog = program(key, () => {
+      const kernels: Kernel[] = [];
+      const apply = gateRunner(layout, kernels);
+      const gates = layout.gates;
+      if (wires) {
+        const pk = probsKernels(gpu, rows, n, wires.length);
+        kernels.push(pk.partial, pk.sum);
+        const pipeline = gpu.createPipeline(function (init: unknown, mats: unknown, table: unknown) {
+          let st = init;
+          for (const g of gates) st = apply(st, mats, g, g.u, 1);
+          return pk.sum(pk.partial(st as Float32Array, table as Float32Array));
+        });
+        return { pipeline, kernels };
+      }
+      const copy = copyKernel(gpu, rows * 2 * N);
+      kernels.push(copy);
+      const pipeline = gpu.createPipeline(function (init: unknown, mats: unknown) {
+        let st = init;
+        for (const g of gates) st = apply(st, mats, g, g.u, 1);
+        // a plan must end in a kernel step even when the circuit has no gates
+        return gates.length === 0 ? copy(st as Float32Array) : st;
+      });
+      return { pipeline, kernels };
+    });
+    const width = wires ? P : 2 * N;
+    const out = new Float64Array(batch * width);
+    const init = new Float32Array(rows * 2 * N);
+    const mats = new Float32Array(layout.matFloats);
+    const norms = new Float64Array(batch * layout.amplitudes.length);
+    const table = wires ? probsTable(n, wires) : null;
+    for (const { start, rows: real } of plan.chunks) {
+      initialStates(layout, circuit, req.inputs, start, real, norms, init);
+      fillMatrices(layout, circuit, req.params, req.inputs, start, real, mats);
+      const res = toF32(table ? await prog.pipeline(init, mats, table) : await prog.pipeline(init, mats));
+      for (let i = 0; i < real * width; i++) out[start * width + i] = res[i];
+    }
+    report(prog, plan.chunks.length, rows);
+    return out;
+  }
+
+  function checkWires(circuit: Circuit, wires: number[]): void {
+    wires.forEach((w, i) => {
+      if (!Number.isInteger(w) || w < 0 || w >= circuit.qubits)
+        throw new Error(`wires[${i}] must be an integer in [0, ${circuit.qubits - 1}], got ${w}`);
+      if (wires.indexOf(w) !== i) throw new Error(`wires[${i}] repeats wire ${w}`);
+    });
+  }
+
+  return {
+    get info(): BackendInfo {
+      return { ...info };
+    },
+    get lastRun(): GpuRunReport | null {
+      return lastRun;
+    },
+    async expval(req: BatchRequest): Promise<ExpvalResult> {
+      const r = await forward(req, false);
+      return { expvals: r.expvals, norms: r.norms, info: r.info };
+    },
+    async vjp(req: BatchRequest, dExpvals: ArrayLike<number>): Promise<VjpResult> {
+      const T = observablesOf(req.circuit).length;
+      if (dExpvals.length !== req.batch * T)
+        throw new Error(
+          `dExpvals has length ${dExpvals.length}, batch ${req.batch} × ${T} observables needs ${req.batch * T}`,
+        );
+      return forward(req, true, dExpvals);
+    },
+    async probs(req: BatchRequest, wires?: number[]): Promise<Float64Array> {
+      const w = wires ?? [...Array(req.circuit.qubits).keys()];
+      checkWires(req.circuit, w);
+      if (w.length === 0) throw new Error('wires must name at least one wire');
+      return runState(req, w);
+    },
+    async state(req: BatchRequest): Promise<Float64Array> {
+      return runState(req, null);
+    },
+    dispose(): void {
+      if (disposed) return;
+      disposed = true;
+      programs.clear();
+      void gpu.destroy();
+    },
+  };
+}
