@@ -467,7 +467,7 @@ function runProgram(p: Parser, defs: Map<string, GateDef>, top: { trainable: boo
     return apps;
   };
 
-  const toAngle = (a: Affine, tok: Token, name: string): Angle => {
+  const toAngle = (a: Affine, tok: Token, name: string, site: Token): Angle => {
     if (isConst(a)) return { kind: 'const', value: a.c };
     if (a.terms.size === 1 && a.c === 0) {
       const [[index, scale]] = [...a.terms];
@@ -475,12 +475,13 @@ function runProgram(p: Parser, defs: Map<string, GateDef>, top: { trainable: boo
     }
     return p.fail(
       tok,
-      `an angle of '${name}' is not a multiple of one trainable argument (it has an offset or mixes arguments); import without trainable angles`,
+      `an angle of '${name}' is not a multiple of one trainable argument (it has an offset or mixes arguments); import without trainable angles` +
+        (site === tok ? '' : ` (called at line ${site.line}, column ${site.col})`),
     );
   };
 
   /** Emits a gate (builtin or defined) on concrete wires with affine angle values. */
-  const emit = (name: string, tok: Token, angles: Affine[], ws: number[], depth: number): void => {
+  const emit = (name: string, tok: Token, angles: Affine[], ws: number[], site: Token, depth: number): void => {
     const def = defs.get(name);
     if (def) {
       if (depth > 64) p.fail(tok, `gate definitions nested too deeply at '${name}'`);
@@ -492,12 +493,13 @@ function runProgram(p: Parser, defs: Map<string, GateDef>, top: { trainable: boo
           c.tok,
           c.args.map((e) => evalExpr(e, env)),
           c.qargs.map((q) => qmap.get(q.reg) as number),
+          site,
           depth + 1,
         );
       return;
     }
     const b = BUILTINS[name];
-    const op: GateOp = { type: 'gate', gate: b.gate, wires: ws, angles: angles.map((a) => toAngle(a, tok, name)) };
+    const op: GateOp = { type: 'gate', gate: b.gate, wires: ws, angles: angles.map((a) => toAngle(a, tok, name, site)) };
     ops.push(op);
   };
 
@@ -629,7 +631,7 @@ function runProgram(p: Parser, defs: Map<string, GateDef>, top: { trainable: boo
           params.push(v.c);
           return { c: 0, terms: new Map([[params.length - 1, 1]]) };
         });
-        for (const ws of resolve(call)) emit(call.name, ct, angles, ws, 0);
+        for (const ws of resolve(call)) emit(call.name, ct, angles, ws, ct, 0);
       }
     }
   }
