@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// The `qlab` command: registers tsx so the TypeScript sources run as they are, then hands over to
+// core/cli/main.ts. Only a failure to load reaches the catch below; main prints its own errors.
+import { register } from 'tsx/esm/api';
+
+register();
+try {
+  const { main } = await import('../core/cli/main.ts');
+  const code = await main(process.argv.slice(2));
+  process.exitCode = code;
+  // A leaked handle must not keep a finished command alive; normal exits happen before this fires.
+  setTimeout(() => process.exit(code), 3000).unref();
+} catch (err) {
+  process.stderr.write(`qlab: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`);
+  if (process.env.QLAB_DEBUG === '1' && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  process.exitCode = 3;
+}

@@ -1,0 +1,74 @@
+// Run config files for `qlab run`: read, parse with line/column on bad JSON, validate the envelope.
+// The kind's own config schema is applied by the lab service (its errors name "config.<field>").
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { describeZodError, type CreateRunRequest } from '../api/lab-api';
+import { CliError } from './errors';
+import { parseJsonLocated } from './json-locate';
+
+export const RunFileSchema = z
+  .object({
+    kind: z.string().min(1),
+    name: z.string().min(1).max(200).optional(),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .optional(),
+    tags: z.array(z.string().min(1).max(100)).max(50).optional(),
+    config: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+export type RunFile = z.infer<typeof RunFileSchema>;
+
+/** Parses the text of a run file; `label` (usually the path) prefixes every message. */
+export function parseRunFile(text: string, label: string): CreateRunRequest {
+  const parsed = parseJsonLocated(text);
+  if (!parsed.ok) {
+    const { line, column, message } = parsed.error;
+    throw new CliError(`${label}:${line}:${column}: invalid JSON: ${message}`);
+  }
+  const checked = RunFileSchema.safeParse(parsed.value);
+  if (!checked.success) throw new CliError(`${label}: ${describeZodError(checked.error).message}`);
+  const { kind, name, seed, tags, config } = checked.data;
+  const req: CreateRunRequest = { kind, config };
+  if (name !== undefined) req.name = name;
+  if (seed !== undefined) req.seed = seed;
+  if (tags !== undefined) req.tags = tags;
+  return req;
+}
+
+export function readRunFile(path: string): CreateRunRequest {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new CliError(`config file not found: ${path}`);
+    if (code === 'EISDIR') throw new CliError(`config file is a directory: ${path}`);
+    throw new CliError(`cannot read config file ${path}: ${(e as Error).message}`);
+  }
+  return parseRunFile(text, path);
+}
+
+/** Applies --name and --tag from the command line over the file's values. */
+export function applyOverrides(
+  req: CreateRunRequest,
+  name: string | undefined,
+  tags: string[],
+): CreateRunRequest {
+  const out: CreateRunRequest = { ...req };
+  if (name !== undefined) {
+    if (name.length === 0 || name.length > 200)
+      throw new CliError('option --name must be 1 to 200 characters');
+    out.name = name;
+  }
+  if (tags.length > 0) {
+    for (const t of tags) {
+      if (t.length === 0 || t.length > 100) throw new CliError('option --tag must be 1 to 100 characters');
+    }
+    out.tags = [...new Set([...(req.tags ?? []), ...tags])];
+  }
+  return out;
+}

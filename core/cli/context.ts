@@ -1,0 +1,38 @@
+// What a command needs from its process: output streams, environment, working directory, and how to
+// open the lab. Injected so commands run in-process in tests.
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { LabApi, RunSummary } from '../api/lab-api';
+import { CliError } from './errors';
+
+export interface OutStream {
+  write(chunk: string): unknown;
+  readonly isTTY?: boolean;
+}
+
+/** The part of LabService the CLI uses: the LabApi plus lifetime and waiting. */
+export interface CliLab extends LabApi {
+  close(): Promise<void>;
+  waitForRun(id: string): Promise<RunSummary>;
+}
+
+export interface OpenOptions {
+  schedule?: boolean;
+}
+
+export interface CliContext {
+  stdout: OutStream;
+  stderr: OutStream;
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  /** schedule: false opens the store and kinds without a scheduler (commands that only read or cancel). */
+  openLab(labDir: string, opts?: OpenOptions): Promise<CliLab>;
+}
+
+/** --lab-dir, else QLAB_HOME, else ~/.qlab; relative paths are taken from the working directory. */
+export function resolveLabDir(flag: string | undefined, ctx: Pick<CliContext, 'env' | 'cwd'>): string {
+  const raw = flag ?? (ctx.env.QLAB_HOME || undefined);
+  if (raw === undefined) return join(homedir(), '.qlab');
+  if (raw.trim() === '') throw new CliError('the lab directory must not be empty (--lab-dir or QLAB_HOME)');
+  return isAbsolute(raw) ? raw : resolve(ctx.cwd, raw);
+}

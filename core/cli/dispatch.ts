@@ -1,0 +1,96 @@
+// Calls one LabApi method by name with one untrusted argument, as the HTTP server and the Electron IPC
+// handlers receive them. Validates the name against the allow-list and the argument against the
+// method's schema before the service sees it, and turns every failure into a LabErrorInfo value.
+import { z } from 'zod';
+import {
+  CompareRequestSchema,
+  CreateRunRequestSchema,
+  ExportRequestSchema,
+  LAB_API_METHODS,
+  LabError,
+  ListRunsRequestSchema,
+  NoteRequestSchema,
+  RunIdSchema,
+  SeriesRequestSchema,
+  TagsRequestSchema,
+  describeZodError,
+  type LabApi,
+  type LabApiMethod,
+  type LabErrorInfo,
+} from '../api/lab-api';
+
+export type DispatchResult = { ok: true; value: unknown } | { ok: false; error: LabErrorInfo };
+
+export function isLabApiMethod(name: unknown): name is LabApiMethod {
+  return typeof name === 'string' && (LAB_API_METHODS as readonly string[]).includes(name);
+}
+
+const EmptySchema = z.object({}).strict();
+const IdObjectSchema = z.object({ id: RunIdSchema }).strict();
+
+function check<T>(schema: z.ZodType<T>, arg: unknown, root = ''): T {
+  const r = schema.safeParse(arg);
+  if (!r.success) {
+    const { message, field } = describeZodError(r.error, root);
+    throw new LabError('invalid', message, field);
+  }
+  return r.data;
+}
+
+/** getRun/cancelRun take {"id"} over HTTP; a bare id string is accepted too (the IPC bridge may send one). */
+function runId(arg: unknown): string {
+  if (typeof arg === 'string') return check(RunIdSchema, arg, 'id');
+  return check(IdObjectSchema, arg).id;
+}
+
+function optional(arg: unknown): unknown {
+  return arg === null ? undefined : arg;
+}
+
+async function call(api: LabApi, method: LabApiMethod, raw: unknown): Promise<unknown> {
+  const arg = optional(raw);
+  switch (method) {
+    case 'listKinds':
+      if (arg !== undefined) check(EmptySchema, arg);
+      return api.listKinds();
+    case 'listRuns':
+      return api.listRuns(arg === undefined ? undefined : check(ListRunsRequestSchema, arg));
+    case 'getRun':
+      return api.getRun(runId(arg));
+    case 'cancelRun':
+      return api.cancelRun(runId(arg));
+    case 'createRun':
+      return api.createRun(check(CreateRunRequestSchema, arg));
+    case 'getSeries':
+      return api.getSeries(check(SeriesRequestSchema, arg));
+    case 'compareRuns':
+      return api.compareRuns(check(CompareRequestSchema, arg));
+    case 'exportRuns':
+      return api.exportRuns(check(ExportRequestSchema, arg));
+    case 'setTags':
+      return api.setTags(check(TagsRequestSchema, arg));
+    case 'addNote':
+      return api.addNote(check(NoteRequestSchema, arg));
+  }
+}
+
+/** A LabError-shaped value from anything thrown; unexpected errors become 'internal' with their message. */
+export function toErrorInfo(err: unknown): LabErrorInfo {
+  if (err instanceof LabError) return err.toInfo();
+  if (err instanceof Error) return { code: 'internal', message: err.message.split('\n')[0] || err.name };
+  return { code: 'internal', message: String(err) };
+}
+
+export async function dispatch(api: LabApi, method: string, arg: unknown): Promise<DispatchResult> {
+  if (!isLabApiMethod(method)) {
+    return {
+      ok: false,
+      error: { code: 'not-found', message: `unknown method '${method}'`, field: 'method' },
+    };
+  }
+  try {
+    return { ok: true, value: await call(api, method, arg) };
+  } catch (err) {
+    return { ok: false, error: toErrorInfo(err) };
+  }
+}

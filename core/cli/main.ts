@@ -1,0 +1,117 @@
+// Entry of the `qlab` command line: picks the command, prints errors as one line, returns the exit code.
+import {
+  cancelCommand,
+  compareCommand,
+  exportCommand,
+  runCommand,
+  runsCommand,
+  showCommand,
+} from './commands';
+import type { CliContext, CliLab, OpenOptions } from './context';
+import { openPassiveLab } from './passive-lab';
+import { CliError, EXIT, describeFailure } from './errors';
+import { serveCommand } from './serve';
+
+export const USAGE = `usage: qlab <command> [options]
+
+commands:
+  run <config.json>       validate a run config, run it in a worker, show progress and the summary
+                          [--lab-dir D] [--name N] [--tag T]... [--detach] [--json] [--quiet]
+  runs                    list runs [--kind K] [--status S] [--tag T] [--limit N] [--json]
+  show <id>               one run: config, summary, metrics, report [--json]
+  compare <id> <id>...    config diff and final metrics side by side [--json]
+  export <id>...          --format json|csv|html [--out FILE]
+  cancel <id>             cancel a queued or running run (from any process) [--wait SECONDS]
+  serve                   browser mode [--port P] [--host H] [--token T] [--api-only]
+  sim ...                 circuit simulator tools (qlab sim --help)
+  bench ...               benchmarks (qlab bench --help)
+
+The lab directory is --lab-dir, else $QLAB_HOME, else ~/.qlab. Ids may be shortened to a unique prefix.
+Exit codes: 0 ok, 1 the run failed/was cancelled, 2 bad usage or input, 3 lab or system error.
+See docs/cli.md.
+`;
+
+type Command = (argv: string[], ctx: CliContext) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  run: runCommand,
+  runs: runsCommand,
+  show: showCommand,
+  compare: compareCommand,
+  export: exportCommand,
+  cancel: cancelCommand,
+  serve: (argv, ctx) => serveCommand(argv, ctx),
+  sim: (argv) => delegate('sim', argv),
+  bench: (argv) => delegate('bench', argv),
+};
+
+/** sim and bench live in their own modules (written separately); load them only when asked for. */
+async function delegate(name: 'sim' | 'bench', argv: string[]): Promise<number> {
+  const spec = `./${name}`;
+  let mod: { main?: unknown };
+  try {
+    mod = (await import(/* @vite-ignore */ spec)) as { main?: unknown };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(`cli/${name}`)) {
+      throw new CliError(
+        `'qlab ${name}' is not available in this build (core/cli/${name}.ts is missing)`,
+        EXIT.lab,
+      );
+    }
+    throw e;
+  }
+  if (typeof mod.main !== 'function')
+    throw new CliError(`core/cli/${name}.ts does not export main(argv)`, EXIT.lab);
+  return (await (mod.main as (a: string[]) => Promise<number>)(argv)) ?? EXIT.ok;
+}
+
+export async function defaultOpenLab(labDir: string, opts: OpenOptions = {}): Promise<CliLab> {
+  if (opts.schedule === false) return openPassiveLab(labDir);
+  const { openLab } = await import('../lab/service');
+  return openLab({ labDir });
+}
+
+export function processContext(): CliContext {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+    openLab: defaultOpenLab,
+  };
+}
+
+export async function main(argv: string[], ctx: CliContext = processContext()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    (name === undefined ? ctx.stderr : ctx.stdout).write(USAGE);
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version' || name === '-V') {
+    ctx.stdout.write(`qlab ${await version()}\n`);
+    return EXIT.ok;
+  }
+  const command = COMMANDS[name];
+  try {
+    if (command === undefined) throw new CliError(`unknown command '${name}' (see qlab --help)`);
+    if (name !== 'sim' && name !== 'bench' && (rest.includes('--help') || rest.includes('-h'))) {
+      ctx.stdout.write(USAGE);
+      return EXIT.ok;
+    }
+    return await command(rest, ctx);
+  } catch (err) {
+    const { line, exitCode } = describeFailure(err);
+    ctx.stderr.write(`qlab: ${line}\n`);
+    if (ctx.env.QLAB_DEBUG === '1' && err instanceof Error && err.stack) ctx.stderr.write(`${err.stack}\n`);
+    return exitCode;
+  }
+}
+
+async function version(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version?: string;
+  };
+  return pkg.version ?? 'unknown';
+}

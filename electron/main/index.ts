@@ -1,0 +1,84 @@
+// The desktop app's main process: one sandboxed window, the LabService on the userData folder with jobs in
+// utility processes, the LabApi over an allow-listed IPC bridge. All policy lives in ./security and ./ipc.
+import { app, BrowserWindow, ipcMain, session, utilityProcess } from 'electron';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openLab } from '../../core/lab/service';
+import { forwardLabEvents, registerLabIpc } from './ipc';
+import {
+  appEntryUrl,
+  contentSecurityPolicy,
+  guardContents,
+  isAllowedRequest,
+  isAppUrl,
+  safeWebPreferences,
+  type AppLocation,
+} from './security';
+import { UtilityProcessLauncher } from './utility-launcher';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const devServerUrl =
+  !app.isPackaged && process.env.ELECTRON_RENDERER_URL ? process.env.ELECTRON_RENDERER_URL : null;
+const location: AppLocation =
+  devServerUrl === null
+    ? { kind: 'file', indexHtml: join(here, '..', 'renderer', 'index.html') }
+    : { kind: 'dev', url: devServerUrl };
+
+app.enableSandbox();
+
+// Any webContents the app ever creates gets the same guards, not just the main window.
+app.on('web-contents-created', (_e, contents) => guardContents(contents, location));
+
+async function start(): Promise<void> {
+  const csp = contentSecurityPolicy(devServerUrl);
+  const ses = session.defaultSession;
+  ses.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [csp] } });
+  });
+  ses.webRequest.onBeforeRequest((details, callback) =>
+    callback({ cancel: !isAllowedRequest(details.url, location) }),
+  );
+  ses.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  ses.setPermissionCheckHandler(() => false);
+
+  const labDir = join(app.getPath('userData'), 'lab');
+  const lab = await openLab({
+    labDir,
+    launcher: new UtilityProcessLauncher({
+      fork: (modulePath, args, options) => utilityProcess.fork(modulePath, args, options),
+      entry: join(here, 'worker.js'),
+    }),
+  });
+  const unregister = registerLabIpc(ipcMain, lab, (url) => isAppUrl(url, location));
+
+  const win = new BrowserWindow({
+    width: 1280,
+    height: 840,
+    show: false,
+    title: 'qlab',
+    webPreferences: safeWebPreferences(join(here, '..', 'preload', 'index.cjs')),
+  });
+  const stopEvents = forwardLabEvents(lab, win.webContents);
+  win.once('ready-to-show', () => win.show());
+  await win.loadURL(appEntryUrl(location));
+
+  let closing = false;
+  app.on('before-quit', (e) => {
+    if (closing) return;
+    closing = true;
+    e.preventDefault();
+    stopEvents();
+    unregister();
+    void lab.close().finally(() => app.exit(0));
+  });
+}
+
+app.on('window-all-closed', () => app.quit());
+
+app
+  .whenReady()
+  .then(start)
+  .catch((err: unknown) => {
+    console.error(`qlab: ${err instanceof Error ? err.message : String(err)}`);
+    app.exit(1);
+  });
