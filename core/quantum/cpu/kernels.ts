@@ -1,0 +1,396 @@
+// In-place state-vector kernels on typed arrays. A state row is 2^n complex amplitudes interleaved
+// (re, im) starting at float offset `off`; `p` is the bit position of the target wire
+// (p = n − 1 − wire, since wire 0 is the most significant bit) and `cmask` the control bits that
+// must all be set. No kernel allocates.
+
+export type Amps = Float32Array | Float64Array;
+
+/** Generic 2×2 [[m0, m1], [m2, m3]] on the target bit, complex entries as (re, im) scalars. */
+export function apply1(
+  s: Amps,
+  off: number,
+  dim: number,
+  p: number,
+  cmask: number,
+  m0r: number,
+  m0i: number,
+  m1r: number,
+  m1i: number,
+  m2r: number,
+  m2i: number,
+  m3r: number,
+  m3i: number,
+): void {
+  const st = 1 << p;
+  const st2 = 2 * st;
+  for (let base = 0; base < dim; base += st2) {
+    const end = base + st;
+    for (let i = base; i < end; i++) {
+      if ((i & cmask) !== cmask) continue;
+      const a = off + 2 * i;
+      const b = a + st2;
+      const ar = s[a];
+      const ai = s[a + 1];
+      const br = s[b];
+      const bi = s[b + 1];
+      s[a] = m0r * ar - m0i * ai + m1r * br - m1i * bi;
+      s[a + 1] = m0r * ai + m0i * ar + m1r * bi + m1i * br;
+      s[b] = m2r * ar - m2i * ai + m3r * br - m3i * bi;
+      s[b + 1] = m2r * ai + m2i * ar + m3r * bi + m3i * br;
+    }
+  }
+}
+
+/** Real 2×2 [[a, b], [c, d]] (RY and its fusions with other real gates). */
+export function apply1Real(
+  s: Amps,
+  off: number,
+  dim: number,
+  p: number,
+  cmask: number,
+  m0: number,
+  m1: number,
+  m2: number,
+  m3: number,
+): void {
+  const st = 1 << p;
+  const st2 = 2 * st;
+  for (let base = 0; base < dim; base += st2) {
+    const end = base + st;
+    for (let i = base; i < end; i++) {
+      if ((i & cmask) !== cmask) continue;
+      const a = off + 2 * i;
+      const b = a + st2;
+      const ar = s[a];
+      const ai = s[a + 1];
+      const br = s[b];
+      const bi = s[b + 1];
+      s[a] = m0 * ar + m1 * br;
+      s[a + 1] = m0 * ai + m1 * bi;
+      s[b] = m2 * ar + m3 * br;
+      s[b + 1] = m2 * ai + m3 * bi;
+    }
+  }
+}
+
+/** Diagonal diag(d0, d1) on the target bit (Z, S, T, RZ, PhaseShift, CZ, CRZ, CPhase). */
+export function apply1Diag(
+  s: Amps,
+  off: number,
+  dim: number,
+  p: number,
+  cmask: number,
+  d0r: number,
+  d0i: number,
+  d1r: number,
+  d1i: number,
+): void {
+  const st = 1 << p;
+  const st2 = 2 * st;
+  const skip0 = d0r === 1 && d0i === 0;
+  for (let base = 0; base < dim; base += st2) {
+    const end = base + st;
+    for (let i = base; i < end; i++) {
+      if ((i & cmask) !== cmask) continue;
+      const a = off + 2 * i;
+      const b = a + st2;
+      if (!skip0) {
+        const ar = s[a];
+        const ai = s[a + 1];
+        s[a] = d0r * ar - d0i * ai;
+        s[a + 1] = d0r * ai + d0i * ar;
+      }
+      const br = s[b];
+      const bi = s[b + 1];
+      s[b] = d1r * br - d1i * bi;
+      s[b + 1] = d1r * bi + d1i * br;
+    }
+  }
+}
+
+/** Bit flip on the target (X, CNOT, Toffoli): a permutation, no arithmetic. */
+export function apply1X(s: Amps, off: number, dim: number, p: number, cmask: number): void {
+  const st = 1 << p;
+  const st2 = 2 * st;
+  for (let base = 0; base < dim; base += st2) {
+    const end = base + st;
+    for (let i = base; i < end; i++) {
+      if ((i & cmask) !== cmask) continue;
+      const a = off + 2 * i;
+      const b = a + st2;
+      const ar = s[a];
+      const ai = s[a + 1];
+      s[a] = s[b];
+      s[a + 1] = s[b + 1];
+      s[b] = ar;
+      s[b + 1] = ai;
+    }
+  }
+}
+
+/** SWAP of bits p and q. */
+export function applySwap(s: Amps, off: number, dim: number, p: number, q: number): void {
+  const bp = 1 << p;
+  const bq = 1 << q;
+  const flip = bp | bq;
+  for (let i = 0; i < dim; i++) {
+    if ((i & flip) !== bp) continue;
+    const a = off + 2 * i;
+    const b = off + 2 * (i ^ flip);
+    const ar = s[a];
+    const ai = s[a + 1];
+    s[a] = s[b];
+    s[a + 1] = s[b + 1];
+    s[b] = ar;
+    s[b + 1] = ai;
+  }
+}
+
+/** Diagonal by parity of bits p and q: even parity × e, odd parity × o (RZZ). */
+export function applyParityDiag(
+  s: Amps,
+  off: number,
+  dim: number,
+  p: number,
+  q: number,
+  er: number,
+  ei: number,
+  or: number,
+  oi: number,
+): void {
+  for (let i = 0; i < dim; i++) {
+    const odd = ((i >>> p) ^ (i >>> q)) & 1;
+    const dr = odd ? or : er;
+    const di = odd ? oi : ei;
+    const a = off + 2 * i;
+    const ar = s[a];
+    const ai = s[a + 1];
+    s[a] = dr * ar - di * ai;
+    s[a + 1] = dr * ai + di * ar;
+  }
+}
+
+/** Generic 4×4 on bits p (local MSB) and q, matrix interleaved row-major (RXX, RYY). */
+export function apply2(s: Amps, off: number, dim: number, p: number, q: number, m: Float64Array): void {
+  const bp = 1 << p;
+  const bq = 1 << q;
+  const both = bp | bq;
+  for (let i = 0; i < dim; i++) {
+    if ((i & both) !== 0) continue;
+    const o0 = off + 2 * i;
+    const o1 = o0 + 2 * bq;
+    const o2 = o0 + 2 * bp;
+    const o3 = o0 + 2 * both;
+    const v0r = s[o0];
+    const v0i = s[o0 + 1];
+    const v1r = s[o1];
+    const v1i = s[o1 + 1];
+    const v2r = s[o2];
+    const v2i = s[o2 + 1];
+    const v3r = s[o3];
+    const v3i = s[o3 + 1];
+    for (let r = 0; r < 4; r++) {
+      const k = 8 * r;
+      const re =
+        m[k] * v0r -
+        m[k + 1] * v0i +
+        m[k + 2] * v1r -
+        m[k + 3] * v1i +
+        m[k + 4] * v2r -
+        m[k + 5] * v2i +
+        m[k + 6] * v3r -
+        m[k + 7] * v3i;
+      const im =
+        m[k] * v0i +
+        m[k + 1] * v0r +
+        m[k + 2] * v1i +
+        m[k + 3] * v1r +
+        m[k + 4] * v2i +
+        m[k + 5] * v2r +
+        m[k + 6] * v3i +
+        m[k + 7] * v3r;
+      const o = r === 0 ? o0 : r === 1 ? o1 : r === 2 ? o2 : o3;
+      s[o] = re;
+      s[o + 1] = im;
+    }
+  }
+}
+
+/** Parity of the set bits of x (x < 2^31). */
+function parity(x: number): number {
+  x ^= x >>> 16;
+  x ^= x >>> 8;
+  x ^= x >>> 4;
+  x ^= x >>> 2;
+  x ^= x >>> 1;
+  return x & 1;
+}
+
+/**
+ * A Pauli string P as masks: `flip` = X|Y wires' bits, `sign` = Y|Z wires' bits, `ny` = number of Y.
+ * (P v)_i = (−i)^ny · (−1)^parity(i & sign) · v_{i ^ flip}.
+ */
+export interface PauliMasks {
+  flip: number;
+  sign: number;
+  ny: number;
+}
+
+/** Re⟨ψ|P|ψ⟩ for one row. */
+export function pauliExpval(s: Amps, off: number, dim: number, m: PauliMasks): number {
+  let acc = 0;
+  if (m.flip === 0) {
+    for (let i = 0; i < dim; i++) {
+      const a = off + 2 * i;
+      const pr = s[a] * s[a] + s[a + 1] * s[a + 1];
+      acc += parity(i & m.sign) ? -pr : pr;
+    }
+    return acc;
+  }
+  // Re(conj(ψ_i) · ph · ψ_j) with ph ∈ {±1, ±i}
+  const ny = m.ny & 3;
+  for (let i = 0; i < dim; i++) {
+    const a = off + 2 * i;
+    const b = off + 2 * (i ^ m.flip);
+    const xr = s[a];
+    const xi = s[a + 1];
+    const yr = s[b];
+    const yi = s[b + 1];
+    const cr = xr * yr + xi * yi; // conj(x)·y
+    const ci = xr * yi - xi * yr;
+    let v = ny === 0 ? cr : ny === 1 ? ci : ny === 2 ? -cr : -ci; // Re((−i)^ny (cr + i ci))
+    if (parity(i & m.sign)) v = -v;
+    acc += v;
+  }
+  return acc;
+}
+
+/** out_i += w · (P ψ)_i for one row (builds λ = Σ g_o O_o ψ for the adjoint method). */
+export function addPauliApplied(
+  out: Amps,
+  s: Amps,
+  off: number,
+  dim: number,
+  m: PauliMasks,
+  w: number,
+): void {
+  const ny = m.ny & 3;
+  // (−i)^ny as (cr, ci)
+  const cr = ny === 0 ? w : ny === 2 ? -w : 0;
+  const ci = ny === 1 ? -w : ny === 3 ? w : 0;
+  for (let i = 0; i < dim; i++) {
+    const b = off + 2 * (i ^ m.flip);
+    const yr = s[b];
+    const yi = s[b + 1];
+    const sg = parity(i & m.sign) ? -1 : 1;
+    const a = off + 2 * i;
+    out[a] += sg * (cr * yr - ci * yi);
+    out[a + 1] += sg * (cr * yi + ci * yr);
+  }
+}
+
+/**
+ * Im⟨λ|G|ψ⟩ with G = Π(cmask bits set) · P for a Pauli string P given by masks (P acts only on bits
+ * outside cmask, so the projector commutes with it).
+ */
+export function generatorImag(
+  l: Amps,
+  s: Amps,
+  off: number,
+  dim: number,
+  m: PauliMasks,
+  cmask: number,
+): number {
+  const ny = m.ny & 3;
+  let acc = 0;
+  for (let i = 0; i < dim; i++) {
+    if ((i & cmask) !== cmask) continue;
+    const a = off + 2 * i;
+    const b = off + 2 * (i ^ m.flip);
+    const lr = l[a];
+    const li = l[a + 1];
+    const yr = s[b];
+    const yi = s[b + 1];
+    const cr = lr * yr + li * yi;
+    const ci = lr * yi - li * yr;
+    // Im((−i)^ny (cr + i ci))
+    let v = ny === 0 ? ci : ny === 1 ? -cr : ny === 2 ? -ci : cr;
+    if (parity(i & m.sign)) v = -v;
+    acc += v;
+  }
+  return acc;
+}
+
+/**
+ * One backward step over a fused run of one-qubit gates on bit p: accumulates the 2×2 cross
+ * density ρ_ab = Σ ψ_a·conj(λ_b) of the current (after-run) vectors into `rho` (8 floats, interleaved
+ * row-major), then applies the 2×2 `u` (the run's inverse) to both ψ and λ.
+ */
+export function adjointStep1(
+  s: Amps,
+  l: Amps,
+  off: number,
+  dim: number,
+  p: number,
+  u: Float64Array,
+  rho: Float64Array,
+): void {
+  const st = 1 << p;
+  const st2 = 2 * st;
+  const m0r = u[0];
+  const m0i = u[1];
+  const m1r = u[2];
+  const m1i = u[3];
+  const m2r = u[4];
+  const m2i = u[5];
+  const m3r = u[6];
+  const m3i = u[7];
+  let r00r = 0;
+  let r00i = 0;
+  let r01r = 0;
+  let r01i = 0;
+  let r10r = 0;
+  let r10i = 0;
+  let r11r = 0;
+  let r11i = 0;
+  for (let base = 0; base < dim; base += st2) {
+    const end = base + st;
+    for (let i = base; i < end; i++) {
+      const a = off + 2 * i;
+      const b = a + st2;
+      const ar = s[a];
+      const ai = s[a + 1];
+      const br = s[b];
+      const bi = s[b + 1];
+      const lar = l[a];
+      const lai = l[a + 1];
+      const lbr = l[b];
+      const lbi = l[b + 1];
+      // ψ_x · conj(λ_y)
+      r00r += ar * lar + ai * lai;
+      r00i += ai * lar - ar * lai;
+      r01r += ar * lbr + ai * lbi;
+      r01i += ai * lbr - ar * lbi;
+      r10r += br * lar + bi * lai;
+      r10i += bi * lar - br * lai;
+      r11r += br * lbr + bi * lbi;
+      r11i += bi * lbr - br * lbi;
+      s[a] = m0r * ar - m0i * ai + m1r * br - m1i * bi;
+      s[a + 1] = m0r * ai + m0i * ar + m1r * bi + m1i * br;
+      s[b] = m2r * ar - m2i * ai + m3r * br - m3i * bi;
+      s[b + 1] = m2r * ai + m2i * ar + m3r * bi + m3i * br;
+      l[a] = m0r * lar - m0i * lai + m1r * lbr - m1i * lbi;
+      l[a + 1] = m0r * lai + m0i * lar + m1r * lbi + m1i * lbr;
+      l[b] = m2r * lar - m2i * lai + m3r * lbr - m3i * lbi;
+      l[b + 1] = m2r * lai + m2i * lar + m3r * lbi + m3i * lbr;
+    }
+  }
+  rho[0] = r00r;
+  rho[1] = r00i;
+  rho[2] = r01r;
+  rho[3] = r01i;
+  rho[4] = r10r;
+  rho[5] = r10i;
+  rho[6] = r11r;
+  rho[7] = r11i;
+}

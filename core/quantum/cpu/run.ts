@@ -1,0 +1,114 @@
+// Synchronous batch drivers over rows [r0, r1): shared by the in-process simulator and the worker
+// threads, so a threaded run computes exactly what a single-threaded one does.
+import type { Precision } from '../backend';
+import { GRAD_CHUNK, Runner } from './engine';
+import type { Program } from './program';
+
+export interface RowsResult {
+  /** (rows, numObs) */
+  expvals: Float64Array;
+  /** (rows, numAmp) */
+  norms: Float64Array;
+}
+
+export interface VjpRows extends RowsResult {
+  /** (chunks, numParams): ∂L/∂θ summed within each GRAD_CHUNK rows; r0 must be a chunk boundary. */
+  dParamChunks: Float64Array;
+  /** (rows, numInputs) */
+  dInputs: Float64Array;
+}
+
+export function expvalRows(
+  prog: Program,
+  precision: Precision,
+  params: ArrayLike<number>,
+  inputs: ArrayLike<number>,
+  r0: number,
+  r1: number,
+): RowsResult {
+  const run = new Runner(prog, precision);
+  run.bind(params, inputs);
+  const nObs = prog.observables.length;
+  const expvals = new Float64Array((r1 - r0) * nObs);
+  const norms = new Float64Array((r1 - r0) * prog.numAmp);
+  for (let b = r0; b < r1; b++) {
+    run.forwardRow(b, norms, (b - r0) * prog.numAmp);
+    run.expvalsRow(expvals, (b - r0) * nObs);
+  }
+  return { expvals, norms };
+}
+
+export function vjpRows(
+  prog: Program,
+  precision: Precision,
+  params: ArrayLike<number>,
+  inputs: ArrayLike<number>,
+  dExpvals: ArrayLike<number>,
+  r0: number,
+  r1: number,
+): VjpRows {
+  const run = new Runner(prog, precision);
+  run.bind(params, inputs);
+  const nObs = prog.observables.length;
+  const rows = r1 - r0;
+  const expvals = new Float64Array(rows * nObs);
+  const norms = new Float64Array(rows * prog.numAmp);
+  const chunks = Math.ceil(rows / GRAD_CHUNK);
+  const dParamChunks = new Float64Array(chunks * prog.numParams);
+  // the engine indexes dInputs by absolute row; keep a full-height view only over our rows
+  const dInputsAll = new Float64Array(r1 * prog.numInputs);
+  for (let b = r0; b < r1; b++) {
+    run.forwardRow(b, norms, (b - r0) * prog.numAmp);
+    run.expvalsRow(expvals, (b - r0) * nObs);
+    const c = Math.floor((b - r0) / GRAD_CHUNK);
+    run.backwardRow(
+      b,
+      dExpvals,
+      b * nObs,
+      dParamChunks.subarray(c * prog.numParams, (c + 1) * prog.numParams),
+      dInputsAll,
+    );
+  }
+  return { expvals, norms, dParamChunks, dInputs: dInputsAll.slice(r0 * prog.numInputs) };
+}
+
+/** Final states (rows, 2^n, 2) as float64, or probabilities of `wires` (rows, 2^k). */
+export function stateRows(
+  prog: Program,
+  precision: Precision,
+  params: ArrayLike<number>,
+  inputs: ArrayLike<number>,
+  r0: number,
+  r1: number,
+  probWires: number[] | null,
+): Float64Array {
+  const run = new Runner(prog, precision);
+  run.bind(params, inputs);
+  const dim = prog.dim;
+  const n = prog.qubits;
+  const s = run.psi;
+  if (!probWires) {
+    const out = new Float64Array((r1 - r0) * 2 * dim);
+    for (let b = r0; b < r1; b++) {
+      run.forwardRow(b, null, 0);
+      out.set(s, (b - r0) * 2 * dim);
+    }
+    return out;
+  }
+  const k = probWires.length;
+  const width = 1 << k;
+  const out = new Float64Array((r1 - r0) * width);
+  // local index of each basis state on the chosen wires, first listed wire most significant
+  const local = new Int32Array(dim);
+  for (let i = 0; i < dim; i++) {
+    let j = 0;
+    for (let t = 0; t < k; t++) j = (j << 1) | ((i >>> (n - 1 - probWires[t])) & 1);
+    local[i] = j;
+  }
+  for (let b = r0; b < r1; b++) {
+    run.forwardRow(b, null, 0);
+    const o = (b - r0) * width;
+    for (let i = 0; i < dim; i++) out[o + local[i]] += s[2 * i] * s[2 * i] + s[2 * i + 1] * s[2 * i + 1];
+  }
+  return out;
+}

@@ -1,0 +1,178 @@
+// The CPU backend: hand-written typed-array kernels, row by row, optionally split over worker threads
+// (Node only, loaded on demand so this module stays isomorphic).
+import type { BackendInfo, BatchRequest, ExpvalResult, Precision, Simulator, VjpResult } from '../backend';
+import type { Circuit } from '../circuit';
+import { GRAD_CHUNK } from './engine';
+import { compile, type Program } from './program';
+import { expvalRows, stateRows, vjpRows, type RowsResult, type VjpRows } from './run';
+
+export interface CpuOptions {
+  precision?: Precision;
+  /** Worker threads for large batches; 0 or 1 runs in the calling thread. */
+  threads?: number;
+}
+
+/** A thread pool that runs the same row drivers in workers (core/quantum/cpu/threads.ts). */
+export interface RowPool {
+  readonly size: number;
+  expval(
+    circuit: Circuit,
+    precision: Precision,
+    req: BatchRequest,
+    r0: number,
+    r1: number,
+  ): Promise<RowsResult>;
+  vjp(
+    circuit: Circuit,
+    precision: Precision,
+    req: BatchRequest,
+    g: ArrayLike<number>,
+    r0: number,
+    r1: number,
+  ): Promise<VjpRows>;
+  close(): void;
+}
+
+const programs = new WeakMap<Circuit, Program>();
+function programOf(c: Circuit): Program {
+  let p = programs.get(c);
+  if (!p) {
+    p = compile(c);
+    programs.set(c, p);
+  }
+  return p;
+}
+
+export function checkRequest(req: BatchRequest): Program {
+  const c = req.circuit;
+  if (!c || !Array.isArray(c.ops)) throw new Error('circuit: expected a parsed circuit record');
+  if (!Number.isInteger(req.batch) || req.batch < 0)
+    throw new Error(`batch: must be a non-negative integer, got ${req.batch}`);
+  if (!req.params || req.params.length < c.numParams)
+    throw new Error(`params: need ${c.numParams} values, got ${req.params ? req.params.length : 'none'}`);
+  if (!req.inputs || req.inputs.length < req.batch * c.numInputs)
+    throw new Error(
+      `inputs: need batch × numInputs = ${req.batch * c.numInputs} values, got ${req.inputs ? req.inputs.length : 'none'}`,
+    );
+  return programOf(c);
+}
+
+/** Rows per worker: whole gradient chunks, at least 2 chunks per worker to be worth a message. */
+function splits(batch: number, workers: number): [number, number][] {
+  const chunks = Math.ceil(batch / GRAD_CHUNK);
+  const per = Math.ceil(chunks / workers);
+  const out: [number, number][] = [];
+  for (let c = 0; c < chunks; c += per) out.push([c * GRAD_CHUNK, Math.min(batch, (c + per) * GRAD_CHUNK)]);
+  return out;
+}
+
+/** Sums per-chunk ∂L/∂θ in chunk order (the same order whatever the thread split). */
+function sumChunks(parts: Float64Array[], numParams: number): Float64Array {
+  const d = new Float64Array(numParams);
+  for (const part of parts)
+    for (let o = 0; o < part.length; o += numParams) for (let i = 0; i < numParams; i++) d[i] += part[o + i];
+  return d;
+}
+
+function concat(parts: Float64Array[]): Float64Array {
+  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+export function createCpuSimulator(opts: CpuOptions = {}): Simulator {
+  const precision: Precision = opts.precision ?? 'f32';
+  if (precision !== 'f32' && precision !== 'f64')
+    throw new Error(`precision: must be "f32" or "f64", got ${JSON.stringify(precision)}`);
+  const threads = opts.threads ?? 0;
+  if (!Number.isInteger(threads) || threads < 0)
+    throw new Error(`threads: must be a non-negative integer, got ${threads}`);
+  let pool: Promise<RowPool | null> | null = null;
+  let fallbackReason: string | undefined;
+  const info: BackendInfo = { backend: 'cpu', mode: threads > 1 ? 'js-threads' : 'js', precision };
+  if (threads > 1) info.threads = threads;
+
+  const getPool = (): Promise<RowPool | null> => {
+    pool ??= import('./threads')
+      .then((m) => m.createRowPool(threads))
+      .catch((e: unknown) => {
+        fallbackReason = `worker threads unavailable: ${e instanceof Error ? e.message : String(e)}`;
+        return null;
+      });
+    return pool;
+  };
+  const usePool = async (batch: number): Promise<RowPool | null> =>
+    threads > 1 && batch >= 2 * GRAD_CHUNK ? getPool() : null;
+  const resultInfo = (p: RowPool | null): BackendInfo =>
+    p
+      ? { ...info }
+      : threads > 1
+        ? { backend: 'cpu', mode: 'js', precision, ...(fallbackReason ? { fallbackReason } : {}) }
+        : { ...info };
+
+  return {
+    info,
+    async expval(req: BatchRequest): Promise<ExpvalResult> {
+      const prog = checkRequest(req);
+      const p = await usePool(req.batch);
+      if (!p) {
+        const r = expvalRows(prog, precision, req.params, req.inputs, 0, req.batch);
+        return { ...r, info: resultInfo(null) };
+      }
+      const parts = await Promise.all(
+        splits(req.batch, p.size).map(([a, b]) => p.expval(req.circuit, precision, req, a, b)),
+      );
+      return {
+        expvals: concat(parts.map((x) => x.expvals)),
+        norms: concat(parts.map((x) => x.norms)),
+        info: resultInfo(p),
+      };
+    },
+    async vjp(req: BatchRequest, dExpvals: ArrayLike<number>): Promise<VjpResult> {
+      const prog = checkRequest(req);
+      const want = req.batch * prog.observables.length;
+      if (!dExpvals || dExpvals.length !== want)
+        throw new Error(
+          `dExpvals: need batch × numObservables = ${want} values, got ${dExpvals ? dExpvals.length : 'none'}`,
+        );
+      const p = await usePool(req.batch);
+      const parts = p
+        ? await Promise.all(
+            splits(req.batch, p.size).map(([a, b]) => p.vjp(req.circuit, precision, req, dExpvals, a, b)),
+          )
+        : [vjpRows(prog, precision, req.params, req.inputs, dExpvals, 0, req.batch)];
+      return {
+        expvals: concat(parts.map((x) => x.expvals)),
+        norms: concat(parts.map((x) => x.norms)),
+        dParams: sumChunks(
+          parts.map((x) => x.dParamChunks),
+          prog.numParams,
+        ),
+        dInputs: concat(parts.map((x) => x.dInputs)),
+        info: resultInfo(p),
+      };
+    },
+    async probs(req: BatchRequest, wires?: number[]): Promise<Float64Array> {
+      const prog = checkRequest(req);
+      const w = wires ?? Array.from({ length: prog.qubits }, (_, i) => i);
+      w.forEach((x, i) => {
+        if (!Number.isInteger(x) || x < 0 || x >= prog.qubits)
+          throw new Error(`wires[${i}]: must be a wire in [0, ${prog.qubits - 1}], got ${x}`);
+      });
+      if (new Set(w).size !== w.length) throw new Error('wires: must be distinct');
+      return stateRows(prog, precision, req.params, req.inputs, 0, req.batch, w);
+    },
+    async state(req: BatchRequest): Promise<Float64Array> {
+      const prog = checkRequest(req);
+      return stateRows(prog, precision, req.params, req.inputs, 0, req.batch, null);
+    },
+    dispose(): void {
+      void pool?.then((p) => p?.close());
+      pool = null;
+    },
+  };
+}

@@ -1,0 +1,119 @@
+// Node-only: a pool of worker_threads running the same row drivers as the calling thread on
+// contiguous, chunk-aligned row ranges. This one file is both the pool and the worker entry.
+import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+import type { BatchRequest, Precision } from '../backend';
+import { observablesOf, type Circuit } from '../circuit';
+import { compile } from './program';
+import { expvalRows, vjpRows, type RowsResult, type VjpRows } from './run';
+import type { RowPool } from './simulator';
+
+interface Task {
+  id: number;
+  kind: 'expval' | 'vjp';
+  circuit: Circuit;
+  precision: Precision;
+  params: Float64Array;
+  /** Rows [r0, r1) of x, re-based to row 0. */
+  inputs: Float64Array;
+  g: Float64Array | null;
+  rows: number;
+}
+
+type Reply =
+  { id: number; ok: true; result: RowsResult | VjpRows } | { id: number; ok: false; message: string };
+
+function serve(): void {
+  const port = parentPort!;
+  port.on('message', (t: Task) => {
+    try {
+      const prog = compile(t.circuit);
+      const result =
+        t.kind === 'expval'
+          ? expvalRows(prog, t.precision, t.params, t.inputs, 0, t.rows)
+          : vjpRows(prog, t.precision, t.params, t.inputs, t.g!, 0, t.rows);
+      port.postMessage({ id: t.id, ok: true, result } satisfies Reply);
+    } catch (e) {
+      port.postMessage({
+        id: t.id,
+        ok: false,
+        message: e instanceof Error ? e.message : String(e),
+      } satisfies Reply);
+    }
+  });
+}
+
+if (!isMainThread && parentPort) serve();
+
+export function createRowPool(size: number): RowPool {
+  const url = new URL(import.meta.url);
+  // running from TypeScript source (tsx, vitest): the worker needs the same loader
+  const execArgv = url.pathname.endsWith('.ts')
+    ? [...process.execArgv.filter((a) => !a.startsWith('--input-type')), '--import', 'tsx']
+    : undefined;
+  const workers = Array.from({ length: size }, () => new Worker(url, { execArgv }));
+  const pending = new Map<
+    number,
+    { resolve: (r: RowsResult | VjpRows) => void; reject: (e: Error) => void }
+  >();
+  for (const w of workers) {
+    w.on('message', (r: Reply) => {
+      const p = pending.get(r.id);
+      pending.delete(r.id);
+      if (r.ok) p?.resolve(r.result);
+      else p?.reject(new Error(r.message));
+    });
+    w.on('error', (e) => {
+      for (const p of pending.values()) p.reject(e);
+      pending.clear();
+    });
+    w.unref();
+  }
+  let next = 0;
+  const post = <T extends RowsResult>(task: Omit<Task, 'id'>): Promise<T> => {
+    const id = next++;
+    return new Promise<T>((resolve, reject) => {
+      pending.set(id, { resolve: resolve as (r: RowsResult | VjpRows) => void, reject });
+      workers[id % workers.length].postMessage({ ...task, id });
+    });
+  };
+  const slice = (a: ArrayLike<number>, from: number, to: number): Float64Array =>
+    Float64Array.from({ length: to - from }, (_, i) => a[from + i]);
+  return {
+    size,
+    expval(circuit: Circuit, precision: Precision, req: BatchRequest, r0: number, r1: number) {
+      const ni = circuit.numInputs;
+      return post<RowsResult>({
+        kind: 'expval',
+        circuit,
+        precision,
+        params: Float64Array.from(req.params),
+        inputs: slice(req.inputs, r0 * ni, r1 * ni),
+        g: null,
+        rows: r1 - r0,
+      });
+    },
+    vjp(
+      circuit: Circuit,
+      precision: Precision,
+      req: BatchRequest,
+      g: ArrayLike<number>,
+      r0: number,
+      r1: number,
+    ) {
+      const ni = circuit.numInputs;
+      const no = observablesOf(circuit).length;
+      return post<VjpRows>({
+        kind: 'vjp',
+        circuit,
+        precision,
+        params: Float64Array.from(req.params),
+        inputs: slice(req.inputs, r0 * ni, r1 * ni),
+        g: slice(g, r0 * no, r1 * no),
+        rows: r1 - r0,
+      });
+    },
+    close() {
+      for (const w of workers) void w.terminate();
+    },
+  };
+}
