@@ -1,5 +1,8 @@
 // Node-only: a pool of worker_threads running the same row drivers as the calling thread on
 // contiguous, chunk-aligned row ranges. This one file is both the pool and the worker entry.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import type { BatchRequest, Precision } from '../backend';
 import { observablesOf, type Circuit } from '../circuit';
@@ -44,13 +47,22 @@ function serve(): void {
 
 if (!isMainThread && parentPort) serve();
 
+/**
+ * Starts a worker on this file. Running from TypeScript source (tsx, vitest) the worker first
+ * registers tsx's loader, since worker threads do not inherit an in-process transform.
+ */
+function spawn(url: URL): Worker {
+  if (!url.pathname.endsWith('.ts')) return new Worker(url);
+  // the ESM build of tsx's API (its CommonJS entry cannot register the ESM hooks from a worker)
+  const pkg = createRequire(url).resolve('tsx/package.json');
+  const api = pathToFileURL(join(dirname(pkg), 'dist/esm/api/index.mjs')).href;
+  const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
+  return new Worker(boot, { eval: true });
+}
+
 export function createRowPool(size: number): RowPool {
   const url = new URL(import.meta.url);
-  // running from TypeScript source (tsx, vitest): the worker needs the same loader
-  const execArgv = url.pathname.endsWith('.ts')
-    ? [...process.execArgv.filter((a) => !a.startsWith('--input-type')), '--import', 'tsx']
-    : undefined;
-  const workers = Array.from({ length: size }, () => new Worker(url, { execArgv }));
+  const workers = Array.from({ length: size }, () => spawn(url));
   const pending = new Map<
     number,
     { resolve: (r: RowsResult | VjpRows) => void; reject: (e: Error) => void }
