@@ -40,7 +40,12 @@ export interface HfModelSpec {
 // Buffers some exporters write that carry no weights the model needs (recomputed from the config).
 const IGNORED_TENSOR = /\.rotary_emb\.inv_freq$/;
 
-function num(cfg: Record<string, unknown>, field: string, check: 'posint' | 'positive', fallback?: number): number {
+function num(
+  cfg: Record<string, unknown>,
+  field: string,
+  check: 'posint' | 'positive',
+  fallback?: number,
+): number {
   const v = cfg[field] ?? fallback;
   const ok =
     typeof v === 'number' && Number.isFinite(v) && v > 0 && (check === 'positive' || Number.isInteger(v));
@@ -193,7 +198,9 @@ export function loadStateDict(
       );
     }
     if (!(t.data instanceof Float32Array || t.data instanceof Float64Array)) {
-      throw new CheckpointError(`tensor "${name}"${from} has integer dtype ${t.dtype}; weights must be floating point`);
+      throw new CheckpointError(
+        `tensor "${name}"${from} has integer dtype ${t.dtype}; weights must be floating point`,
+      );
     }
     p.data.set(t.data);
   }
@@ -203,7 +210,10 @@ export function loadStateDict(
 }
 
 /** Reads one safetensors file tensor by tensor (the header first, then each tensor's bytes). */
-export async function readSafetensorsFile(path: string, only?: Set<string>): Promise<Map<string, SafeTensor>> {
+export async function readSafetensorsFile(
+  path: string,
+  only?: Set<string>,
+): Promise<Map<string, SafeTensor>> {
   const size = (await stat(path)).size;
   const fh = await open(path, 'r');
   try {
@@ -232,7 +242,9 @@ async function readJson(path: string, what: string): Promise<unknown> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new CheckpointError(`${what} not found or unreadable at ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new CheckpointError(
+      `${what} not found or unreadable at ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
   try {
     return JSON.parse(text);
@@ -272,17 +284,22 @@ export async function loadModelDir(
   const single = join(dir, 'model.safetensors');
   const indexPath = join(dir, 'model.safetensors.index.json');
   if (await exists(single)) {
-    for (const [k, v] of await readSafetensorsFile(single)) tensors.set(k, { ...v, source: 'model.safetensors' });
+    for (const [k, v] of await readSafetensorsFile(single))
+      tensors.set(k, { ...v, source: 'model.safetensors' });
   } else if (await exists(indexPath)) {
     const index = (await readJson(indexPath, 'model.safetensors.index.json')) as { weight_map?: unknown };
     const map = index.weight_map;
     if (typeof map !== 'object' || map === null || Array.isArray(map)) {
-      throw new CheckpointError('model.safetensors.index.json: weight_map must be an object of tensor → file');
+      throw new CheckpointError(
+        'model.safetensors.index.json: weight_map must be an object of tensor → file',
+      );
     }
     const byFile = new Map<string, Set<string>>();
     for (const [name, file] of Object.entries(map as Record<string, unknown>)) {
       if (typeof file !== 'string' || file.includes('/') || file.includes('\\')) {
-        throw new CheckpointError(`model.safetensors.index.json: weight_map["${name}"] must be a file name in the directory`);
+        throw new CheckpointError(
+          `model.safetensors.index.json: weight_map["${name}"] must be a file name in the directory`,
+        );
       }
       if (!byFile.has(file)) byFile.set(file, new Set());
       byFile.get(file)!.add(name);
@@ -291,7 +308,10 @@ export async function loadModelDir(
       const got = await readSafetensorsFile(join(dir, file), names);
       for (const name of names) {
         const t = got.get(name);
-        if (!t) throw new CheckpointError(`tensor "${name}" is listed in the index under ${file} but not found there`);
+        if (!t)
+          throw new CheckpointError(
+            `tensor "${name}" is listed in the index under ${file} but not found there`,
+          );
         tensors.set(name, { ...t, source: file });
       }
     }
@@ -328,7 +348,11 @@ export interface SaveOptions {
 }
 
 /** The config.json the loader reads back (and transformers' LlamaForCausalLM / Qwen2ForCausalLM accept). */
-export function hfConfigOf(model: Transformer, biases: BiasLayout, dtype: 'F32' | 'F16' | 'BF16' = 'F32'): Record<string, unknown> {
+export function hfConfigOf(
+  model: Transformer,
+  biases: BiasLayout,
+  dtype: 'F32' | 'F16' | 'BF16' = 'F32',
+): Record<string, unknown> {
   const c = model.config;
   const qwen2 = biases.qkv && !biases.o;
   return {
@@ -359,7 +383,11 @@ function biasLayoutOf(model: Transformer): BiasLayout {
 }
 
 /** Writes config.json, model.safetensors (or shards + index) and tokenizer.json when a tokenizer is given. */
-export async function saveModelDir(dir: string, model: Transformer, opts: SaveOptions = {}): Promise<string[]> {
+export async function saveModelDir(
+  dir: string,
+  model: Transformer,
+  opts: SaveOptions = {},
+): Promise<string[]> {
   const dtype = opts.dtype ?? 'F32';
   const params = stateDict(model);
   const biases = biasLayoutOf(model);
@@ -383,7 +411,8 @@ export async function saveModelDir(dir: string, model: Transformer, opts: SaveOp
   if (limit === undefined) {
     await write('model.safetensors', serializeSafetensors(entries, metadata));
   } else {
-    if (!Number.isInteger(limit) || limit <= 0) throw new CheckpointError('maxShardBytes must be a positive integer');
+    if (!Number.isInteger(limit) || limit <= 0)
+      throw new CheckpointError('maxShardBytes must be a positive integer');
     const shards: [string, TensorToWrite][][] = [[]];
     let used = 0;
     for (const e of entries) {
