@@ -35,7 +35,12 @@ export function codeVersion(): string {
     version = `qlab@${pkg.version ?? 'unknown'}`;
     try {
       const git = (args: string[]) =>
-        execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 3000 });
+        execFileSync('git', args, {
+          cwd: root,
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+          timeout: 3000,
+        });
       const commit = git(['rev-parse', '--short=12', 'HEAD']).trim();
       const dirty = git(['status', '--porcelain', '--untracked-files=no']).trim() !== '';
       if (commit) version += `+${commit}${dirty ? '-dirty' : ''}`;

@@ -21,15 +21,20 @@ function isJobKind(x: unknown): x is JobKind {
   );
 }
 
-export async function loadJobKinds(extraModule = process.env[EXTRA_KINDS_ENV]): Promise<Map<string, JobKind>> {
+export async function loadJobKinds(
+  extraModule = process.env[EXTRA_KINDS_ENV],
+): Promise<Map<string, JobKind>> {
   const kinds = new Map<string, JobKind>();
   for (const k of listJobKinds()) kinds.set(k.kind, k);
   if (extraModule) {
-    if (!isAbsolute(extraModule)) throw new Error(`${EXTRA_KINDS_ENV} must be an absolute path: ${extraModule}`);
+    if (!isAbsolute(extraModule))
+      throw new Error(`${EXTRA_KINDS_ENV} must be an absolute path: ${extraModule}`);
     const mod = (await import(pathToFileURL(extraModule).href)) as { kinds?: unknown };
-    if (!Array.isArray(mod.kinds)) throw new Error(`${EXTRA_KINDS_ENV} module ${extraModule} must export kinds: JobKind[]`);
+    if (!Array.isArray(mod.kinds))
+      throw new Error(`${EXTRA_KINDS_ENV} module ${extraModule} must export kinds: JobKind[]`);
     mod.kinds.forEach((k: unknown, i: number) => {
-      if (!isJobKind(k)) throw new Error(`${EXTRA_KINDS_ENV} module ${extraModule}: kinds[${i}] is not a JobKind`);
+      if (!isJobKind(k))
+        throw new Error(`${EXTRA_KINDS_ENV} module ${extraModule}: kinds[${i}] is not a JobKind`);
       kinds.set(k.kind, k);
     });
   }

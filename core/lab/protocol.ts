@@ -15,7 +15,10 @@ export const ArtifactNameSchema = z
   .string()
   .min(1)
   .max(120)
-  .regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/, 'must use only letters, digits, ".", "_" and "-" and not start with "."');
+  .regex(
+    /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/,
+    'must use only letters, digits, ".", "_" and "-" and not start with "."',
+  );
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
@@ -64,7 +67,11 @@ export const StartMessageSchema = z
     runId: z.string().uuid(),
     kind: z.string().min(1),
     config: z.unknown(),
-    seed: z.number().int().min(0).max(2 ** 32 - 1),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1),
     /** Scratch directory for the job; the parent deletes it after the run. */
     workDir: z.string().min(1),
     labDir: z.string().min(1),
@@ -90,9 +97,7 @@ export const WorkerMessageSchema = z.discriminatedUnion('type', [
       message: z.string().max(500).nullable(),
     })
     .strict(),
-  z
-    .object({ type: z.literal('metrics'), points: z.array(MetricPointSchema).min(1).max(100_000) })
-    .strict(),
+  z.object({ type: z.literal('metrics'), points: z.array(MetricPointSchema).min(1).max(100_000) }).strict(),
   z
     .object({
       type: z.literal('log'),

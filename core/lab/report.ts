@@ -1,6 +1,13 @@
 // Comparisons and exports of stored runs: JSON (everything), CSV (one row per metric point) and a single
 // self-contained HTML report (no external resources; charts are inline SVG).
-import type { Comparison, ExportedFile, ExportFormat, ReportSection, RunDetail, Series } from '../api/lab-api';
+import type {
+  Comparison,
+  ExportedFile,
+  ExportFormat,
+  ReportSection,
+  RunDetail,
+  Series,
+} from '../api/lab-api';
 
 export interface ExportSource {
   runs: RunDetail[];
@@ -13,7 +20,11 @@ export interface ExportSource {
 // ---- comparison ----
 
 /** Flattens a JSON value to leaf paths in dot/bracket notation: {a:{b:[1]}} → "a.b[0]" → 1. */
-export function flattenConfig(value: unknown, prefix = '', out = new Map<string, unknown>()): Map<string, unknown> {
+export function flattenConfig(
+  value: unknown,
+  prefix = '',
+  out = new Map<string, unknown>(),
+): Map<string, unknown> {
   if (Array.isArray(value)) {
     if (value.length === 0) out.set(prefix, []);
     value.forEach((v, i) => flattenConfig(v, `${prefix}[${i}]`, out));
@@ -35,7 +46,9 @@ export function compareRuns(runs: RunDetail[]): Comparison {
     const values = flat.map((f) => (f.has(path) ? f.get(path) : null));
     const first = JSON.stringify(values[0]);
     // A path missing from one run differs from every present value, including null.
-    const differs = values.some((v, i) => JSON.stringify(v) !== first || flat[i].has(path) !== flat[0].has(path));
+    const differs = values.some(
+      (v, i) => JSON.stringify(v) !== first || flat[i].has(path) !== flat[0].has(path),
+    );
     if (differs) configDiff.push({ path, values });
   }
   const keys = [...new Set(runs.flatMap((r) => r.metrics.map((m) => m.key)))].sort();
@@ -74,7 +87,11 @@ export function exportJson(src: ExportSource): ExportedFile {
       }),
     ),
   }));
-  const content = JSON.stringify({ format: 'qlab-export', version: 1, exportedAt: new Date().toISOString(), runs }, null, 2);
+  const content = JSON.stringify(
+    { format: 'qlab-export', version: 1, exportedAt: new Date().toISOString(), runs },
+    null,
+    2,
+  );
   return { filename: `${baseName(src.runs)}.json`, mimeType: 'application/json', content };
 }
 
@@ -93,7 +110,11 @@ export function exportCsv(src: ExportSource): ExportedFile {
       }
     }
   }
-  return { filename: `${baseName(src.runs)}.csv`, mimeType: 'text/csv', content: lines.join('\r\n') + '\r\n' };
+  return {
+    filename: `${baseName(src.runs)}.csv`,
+    mimeType: 'text/csv',
+    content: lines.join('\r\n') + '\r\n',
+  };
 }
 
 export function escapeHtml(s: string): string {
@@ -126,7 +147,7 @@ export function svgChart(key: string, series: { label: string; s: Series }[]): s
   const B = 30;
   const all = series.flatMap((x) => x.s.points);
   if (all.length === 0) return '';
-  let x0 = Math.min(...all.map((p) => p.step));
+  const x0 = Math.min(...all.map((p) => p.step));
   let x1 = Math.max(...all.map((p) => p.step));
   let y0 = Math.min(...all.map((p) => p.min));
   let y1 = Math.max(...all.map((p) => p.max));
@@ -152,7 +173,9 @@ export function svgChart(key: string, series: { label: string; s: Series }[]): s
     const color = COLORS[i % COLORS.length];
     const upper = s.points.map((p) => `${sx(p.step)},${sy(p.max)}`);
     const lower = s.points.map((p) => `${sx(p.step)},${sy(p.min)}`).reverse();
-    parts.push(`<polygon points="${[...upper, ...lower].join(' ')}" fill="${color}" fill-opacity="0.15" stroke="none"/>`);
+    parts.push(
+      `<polygon points="${[...upper, ...lower].join(' ')}" fill="${color}" fill-opacity="0.15" stroke="none"/>`,
+    );
     parts.push(
       `<polyline points="${s.points.map((p) => `${sx(p.step)},${sy(p.last)}`).join(' ')}" fill="none" stroke="${color}" stroke-width="1.5"><title>${escapeHtml(label)}</title></polyline>`,
     );
@@ -190,15 +213,23 @@ export function exportHtml(src: ExportSource): ExportedFile {
   const configTable =
     runs.length > 1
       ? cmp.configDiff.length > 0
-        ? table(['path', ...runs.map(label)], cmp.configDiff.map((d) => [d.path, ...d.values]))
+        ? table(
+            ['path', ...runs.map(label)],
+            cmp.configDiff.map((d) => [d.path, ...d.values]),
+          )
         : '<p>The configs are identical.</p>'
-      : table(['path', 'value'], [...flattenConfig(runs[0]?.config ?? {})].map(([p, v]) => [p, v]));
+      : table(
+          ['path', 'value'],
+          [...flattenConfig(runs[0]?.config ?? {})].map(([p, v]) => [p, v]),
+        );
   const keys = cmp.metrics.map((m) => m.key);
   const charts = keys
     .map((key) =>
       svgChart(
         key,
-        runs.filter((r) => r.metrics.some((m) => m.key === key)).map((r) => ({ label: label(r), s: src.series(r.id, key, 400) })),
+        runs
+          .filter((r) => r.metrics.some((m) => m.key === key))
+          .map((r) => ({ label: label(r), s: src.series(r.id, key, 400) })),
       ),
     )
     .join('\n');
@@ -232,7 +263,10 @@ ${table(['id', 'name', 'kind', 'status', 'created', 'finished', 'seed', 'code', 
 <h2>${runs.length > 1 ? 'Config differences' : 'Config'}</h2>
 ${configTable}
 <h2>Final metrics</h2>
-${table(['metric', ...runs.map(label)], cmp.metrics.map((m) => [m.key, ...m.values]))}
+${table(
+  ['metric', ...runs.map(label)],
+  cmp.metrics.map((m) => [m.key, ...m.values]),
+)}
 <h2>Curves</h2>
 ${charts || '<p>No metrics recorded.</p>'}
 <h2>Reports</h2>

@@ -164,7 +164,10 @@ export class LabService implements LabApi {
     const status = this.store.status(runId);
     if (status === undefined) throw new LabError('not-found', `id: no run ${runId}`, 'id');
     if (isTerminal(status)) throw new LabError('conflict', `run ${runId} has already ${status}`, 'id');
-    if (status === 'queued' && this.store.finishRun(runId, 'cancelled', now(), 'cancelled before it started')) {
+    if (
+      status === 'queued' &&
+      this.store.finishRun(runId, 'cancelled', now(), 'cancelled before it started')
+    ) {
       this.settled(runId);
       return this.summaryOrThrow(runId);
     }
@@ -261,10 +264,7 @@ export class LabService implements LabApi {
       a.closing = true;
       a.proc.kill('SIGKILL');
     }
-    await Promise.race([
-      Promise.all(running.map((a) => a.exited)),
-      new Promise((r) => setTimeout(r, 3000)),
-    ]);
+    await Promise.race([Promise.all(running.map((a) => a.exited)), new Promise((r) => setTimeout(r, 3000))]);
     for (const a of this.active.values()) this.finalize(a, null, 'SIGKILL');
     clearInterval(this.pollTimer);
     this.pollTimer = undefined;
@@ -352,7 +352,10 @@ export class LabService implements LabApi {
     try {
       this.handle(a, run, parsed.data);
     } catch (err) {
-      this.abortRun(a, `the lab could not record the job's ${parsed.data.type} message: ${(err as Error).message}`);
+      this.abortRun(
+        a,
+        `the lab could not record the job's ${parsed.data.type} message: ${(err as Error).message}`,
+      );
     }
   }
 
@@ -421,7 +424,8 @@ export class LabService implements LabApi {
     }
     if (!existsSync(tmp)) throw new Error(`artifact ${msg.name}: temp file ${msg.tmpPath} does not exist`);
     const bytes = statSync(tmp).size;
-    if (bytes !== msg.bytes) throw new Error(`artifact ${msg.name}: ${bytes} bytes on disk, ${msg.bytes} announced`);
+    if (bytes !== msg.bytes)
+      throw new Error(`artifact ${msg.name}: ${bytes} bytes on disk, ${msg.bytes} announced`);
     const sha256 = createHash('sha256').update(readFileSync(tmp)).digest('hex');
     if (sha256 !== msg.sha256) throw new Error(`artifact ${msg.name}: sha256 does not match the file`);
     const final = join(dir, msg.name);
@@ -459,7 +463,10 @@ export class LabService implements LabApi {
       error = a.failure;
     } else if (a.failed !== null) {
       status = 'failed';
-      error = a.failed.name && a.failed.name !== 'Error' ? `${a.failed.name}: ${a.failed.message}` : a.failed.message;
+      error =
+        a.failed.name && a.failed.name !== 'Error'
+          ? `${a.failed.name}: ${a.failed.message}`
+          : a.failed.message;
     } else if (a.gotResult && (a.gotDone || code === 0)) {
       status = 'succeeded';
     } else {
@@ -563,7 +570,11 @@ export async function openLab(opts: OpenLabOptions): Promise<LabService> {
   const labDir = resolve(opts.labDir);
   const concurrency = opts.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new LabError('invalid', `concurrency: must be a positive integer, got ${concurrency}`, 'concurrency');
+    throw new LabError(
+      'invalid',
+      `concurrency: must be a positive integer, got ${concurrency}`,
+      'concurrency',
+    );
   }
   const staleMs = opts.heartbeatStaleMs ?? 15_000;
   const kinds = opts.kinds ?? (await loadJobKinds());

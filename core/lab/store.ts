@@ -149,7 +149,10 @@ export class Store {
     );
     this.metricBatch = db.transaction((runId: string, points: StoredMetricPoint[]) => {
       const inserted: StoredMetricPoint[] = [];
-      const acc = new Map<string, { count: number; lastStep: number; last: number; min: number; max: number }>();
+      const acc = new Map<
+        string,
+        { count: number; lastStep: number; last: number; min: number; max: number }
+      >();
       for (const p of points) {
         if (this.insertMetric.run(runId, p.key, p.step, p.wallTime, p.value).changes === 0) continue;
         inserted.push(p);
@@ -166,7 +169,8 @@ export class Store {
           if (p.value > a.max) a.max = p.value;
         }
       }
-      for (const [key, a] of acc) this.upsertSummary.run(runId, key, a.count, a.lastStep, a.last, a.min, a.max);
+      for (const [key, a] of acc)
+        this.upsertSummary.run(runId, key, a.count, a.lastStep, a.last, a.min, a.max);
       return inserted;
     });
   }
@@ -222,7 +226,15 @@ export class Store {
           `INSERT INTO runs (id, kind, name, status, config, seed, created_at, code_version)
            VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)`,
         )
-        .run(run.id, run.kind, run.name, JSON.stringify(run.config), run.seed, run.createdAt, run.codeVersion);
+        .run(
+          run.id,
+          run.kind,
+          run.name,
+          JSON.stringify(run.config),
+          run.seed,
+          run.createdAt,
+          run.codeVersion,
+        );
       const tag = this.db.prepare('INSERT OR IGNORE INTO tags (run_id, tag) VALUES (?, ?)');
       for (const t of run.tags) tag.run(run.id, t);
     })();
@@ -283,7 +295,8 @@ export class Store {
   }
 
   status(id: string): RunStatus | undefined {
-    const r = this.db.prepare('SELECT status FROM runs WHERE id = ?').get(id) as { status: RunStatus } | undefined;
+    const r = this.db.prepare('SELECT status FROM runs WHERE id = ?').get(id) as
+      { status: RunStatus } | undefined;
     return r?.status;
   }
 
@@ -372,9 +385,9 @@ export class Store {
     if (ids.length === 0) return [];
     const marks = ids.map(() => '?').join(', ');
     return (
-      this.db
-        .prepare(`SELECT id FROM runs WHERE cancel_requested = 1 AND id IN (${marks})`)
-        .all(...ids) as { id: string }[]
+      this.db.prepare(`SELECT id FROM runs WHERE cancel_requested = 1 AND id IN (${marks})`).all(...ids) as {
+        id: string;
+      }[]
     ).map((r) => r.id);
   }
 
@@ -399,7 +412,9 @@ export class Store {
   }
 
   addNote(id: string, text: string, at: string): NoteInfo {
-    const info = this.db.prepare('INSERT INTO notes (run_id, text, created_at) VALUES (?, ?, ?)').run(id, text, at);
+    const info = this.db
+      .prepare('INSERT INTO notes (run_id, text, created_at) VALUES (?, ?, ?)')
+      .run(id, text, at);
     return { id: Number(info.lastInsertRowid), text, createdAt: at };
   }
 
@@ -432,7 +447,9 @@ export class Store {
   /** Every stored point of one key, in step order (exports only; charts use `series`). */
   points(runId: string, key: string): { step: number; value: number; wallTime: number }[] {
     return this.db
-      .prepare('SELECT step, value, wall_time AS wallTime FROM metrics WHERE run_id = ? AND key = ? ORDER BY step')
+      .prepare(
+        'SELECT step, value, wall_time AS wallTime FROM metrics WHERE run_id = ? AND key = ? ORDER BY step',
+      )
       .all(runId, key) as { step: number; value: number; wallTime: number }[];
   }
 
@@ -442,7 +459,9 @@ export class Store {
    */
   series(runId: string, key: string, maxPoints: number): Series {
     const range = this.db
-      .prepare('SELECT COUNT(*) AS n, MIN(step) AS lo, MAX(step) AS hi FROM metrics WHERE run_id = ? AND key = ?')
+      .prepare(
+        'SELECT COUNT(*) AS n, MIN(step) AS lo, MAX(step) AS hi FROM metrics WHERE run_id = ? AND key = ?',
+      )
       .get(runId, key) as { n: number; lo: number | null; hi: number | null };
     if (range.n === 0 || range.lo === null || range.hi === null) return { runId, key, count: 0, points: [] };
     const width = Math.max(1, Math.ceil((range.hi - range.lo + 1) / maxPoints));
@@ -480,8 +499,7 @@ export class Store {
 
   artifactPath(runId: string, name: string): string | undefined {
     const r = this.db.prepare('SELECT path FROM artifacts WHERE run_id = ? AND name = ?').get(runId, name) as
-      | { path: string }
-      | undefined;
+      { path: string } | undefined;
     return r?.path;
   }
 

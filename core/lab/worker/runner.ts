@@ -103,7 +103,8 @@ export function runWorker(port: WorkerPort, opts: WorkerOptions): void {
         const now = Date.now();
         for (const p of points) {
           // NaN cannot be stored or charted; a job producing it should say so rather than lose the point silently.
-          if (!Number.isFinite(p.value)) throw new Error(`metrics: ${p.key} at step ${p.step} is not finite (${p.value})`);
+          if (!Number.isFinite(p.value))
+            throw new Error(`metrics: ${p.key} at step ${p.step} is not finite (${p.value})`);
           if (!Number.isSafeInteger(p.step) || p.step < 0) {
             throw new Error(`metrics: ${p.key} step must be a non-negative integer, got ${p.step}`);
           }
@@ -122,7 +123,14 @@ export function runWorker(port: WorkerPort, opts: WorkerOptions): void {
         const tmpPath = join(artifactDir, `.tmp-${name}-${randomUUID()}`);
         await writeFile(tmpPath, bytes);
         const sha256 = createHash('sha256').update(bytes).digest('hex');
-        await port.send({ type: 'artifact', name, kind: artifactKind, tmpPath, bytes: bytes.byteLength, sha256 });
+        await port.send({
+          type: 'artifact',
+          name,
+          kind: artifactKind,
+          tmpPath,
+          bytes: bytes.byteLength,
+          sha256,
+        });
       },
     };
 
@@ -142,7 +150,9 @@ export function runWorker(port: WorkerPort, opts: WorkerOptions): void {
       backend: backendOf(result),
     });
     if (!wire.success) {
-      throw new Error(`the job returned an invalid result: ${describeZodError(wire.error, 'result').message}`);
+      throw new Error(
+        `the job returned an invalid result: ${describeZodError(wire.error, 'result').message}`,
+      );
     }
     await finish({ type: 'result', result: wire.data }, 0);
   };

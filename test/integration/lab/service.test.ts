@@ -129,6 +129,41 @@ describe('a run end to end', () => {
   });
 });
 
+describe('compare and export of real runs', () => {
+  it('compares two runs and exports them as JSON, CSV and HTML that parse back', async () => {
+    const l = await open();
+    const a = await l.createRun({ kind: 'test-stream', config: { steps: 30 }, seed: 1 });
+    const b = await l.createRun({ kind: 'test-stream', config: { steps: 40, perStep: 2 }, seed: 2 });
+    await l.waitForRun(a.id);
+    await l.waitForRun(b.id);
+    await l.addNote({ runId: a.id, text: 'baseline' });
+    expect((await l.setTags({ runId: b.id, tags: ['x', 'x', 'y'] })).tags).toEqual(['x', 'y']);
+    expect((await l.listRuns({ tag: 'y' })).map((r) => r.id)).toEqual([b.id]);
+    const cmp = await l.compareRuns({ ids: [a.id, b.id] });
+    expect(cmp.configDiff).toEqual([
+      { path: 'perStep', values: [1, 2] },
+      { path: 'steps', values: [30, 40] },
+    ]);
+    expect(cmp.metrics).toEqual([
+      { key: 'aux1', values: [null, 39] },
+      { key: 'loss', values: [1 / 30, 1 / 40] },
+    ]);
+    const json = JSON.parse((await l.exportRuns({ ids: [a.id, b.id], format: 'json' })).content) as {
+      runs: { id: string; notes: { text: string }[]; series: Record<string, { values: number[] }> }[];
+    };
+    expect(json.runs.map((r) => r.id)).toEqual([a.id, b.id]);
+    expect(json.runs[0].notes[0].text).toBe('baseline');
+    expect(json.runs[1].series.loss.values).toHaveLength(40);
+    const csv = (await l.exportRuns({ ids: [a.id, b.id], format: 'csv' })).content;
+    expect(csv.split('\r\n').filter((line) => line !== '')).toHaveLength(1 + 30 + 40 * 2);
+    const html = (await l.exportRuns({ ids: [a.id, b.id], format: 'html' })).content;
+    expect((html.match(/<svg /g) ?? []).length).toBe(2);
+    const e = await rejection(l.exportRuns({ ids: [a.id, randomUUID()], format: 'json' }));
+    expect(e).toMatchObject({ code: 'not-found', field: 'ids[1]' });
+    expect((await rejection(l.exportRuns({ ids: [a.id], format: 'pdf' as 'json' }))).field).toBe('format');
+  });
+});
+
 describe('validation', () => {
   it('refuses bad requests with a LabError naming the field, and writes nothing', async () => {
     const l = await open();
@@ -176,7 +211,10 @@ describe('scheduler', () => {
 
   it('kills a job that ignores the cancel after the grace period', async () => {
     const l = await open();
-    const run = await l.createRun({ kind: 'test-stream', config: { steps: 10_000, delayMs: 50, ignoreCancel: true } });
+    const run = await l.createRun({
+      kind: 'test-stream',
+      config: { steps: 10_000, delayMs: 50, ignoreCancel: true },
+    });
     await until(async () => (await storedPoints(l, run.id, 'loss')) >= 3);
     const t0 = performance.now();
     expect((await l.cancelRun(run.id)).status).toBe('cancelled');
@@ -215,7 +253,11 @@ describe('scheduler', () => {
     const exit = await l.createRun({ kind: 'test-crash', config: { steps: 4, how: 'exit' } });
     const thrown = await l.createRun({ kind: 'test-crash', config: { steps: 2, how: 'throw' } });
     const bad = await l.createRun({ kind: 'test-crash', config: { steps: 1, how: 'bad-result' } });
-    const [a, b, c] = await Promise.all([l.waitForRun(exit.id), l.waitForRun(thrown.id), l.waitForRun(bad.id)]);
+    const [a, b, c] = await Promise.all([
+      l.waitForRun(exit.id),
+      l.waitForRun(thrown.id),
+      l.waitForRun(bad.id),
+    ]);
     expect(a).toMatchObject({ status: 'failed' });
     expect(a.error).toMatch(/exited with code 3 before reporting a result/);
     expect(await storedPoints(l, exit.id, 'x')).toBe(4);
@@ -266,8 +308,12 @@ describe('scheduler', () => {
       send(m: ParentMessage): void {
         if (m.type !== 'start') return;
         setTimeout(() => {
-          this.msg.forEach((cb) => cb({ type: 'metrics', points: [{ key: 'a', step: 0, value: 1, wallTime: 0 }] }));
-          this.msg.forEach((cb) => cb({ type: 'metrics', points: [{ key: 'a', step: -1, value: 1, wallTime: 0 }] }));
+          this.msg.forEach((cb) =>
+            cb({ type: 'metrics', points: [{ key: 'a', step: 0, value: 1, wallTime: 0 }] }),
+          );
+          this.msg.forEach((cb) =>
+            cb({ type: 'metrics', points: [{ key: 'a', step: -1, value: 1, wallTime: 0 }] }),
+          );
         }, 5);
       }
       kill(signal: NodeJS.Signals = 'SIGTERM'): void {

@@ -40,10 +40,16 @@ describe('worker → parent messages', () => {
     expect(fieldOf(WorkerMessageSchema, { type: 'nope' })).toBe('type');
     expect(fieldOf(WorkerMessageSchema, { type: 'progress', fraction: 1.5, message: null })).toBe('fraction');
     expect(
-      fieldOf(WorkerMessageSchema, { type: 'metrics', points: [{ key: 'l', step: 0.5, value: 1, wallTime: 0 }] }),
+      fieldOf(WorkerMessageSchema, {
+        type: 'metrics',
+        points: [{ key: 'l', step: 0.5, value: 1, wallTime: 0 }],
+      }),
     ).toBe('points[0].step');
     expect(
-      fieldOf(WorkerMessageSchema, { type: 'metrics', points: [{ key: 'l', step: 1, value: null, wallTime: 0 }] }),
+      fieldOf(WorkerMessageSchema, {
+        type: 'metrics',
+        points: [{ key: 'l', step: 1, value: null, wallTime: 0 }],
+      }),
     ).toBe('points[0].value');
     expect(
       fieldOf(WorkerMessageSchema, {
@@ -54,10 +60,24 @@ describe('worker → parent messages', () => {
     expect(fieldOf(WorkerMessageSchema, { type: 'metrics', points: [] })).toBe('points');
     expect(fieldOf(WorkerMessageSchema, { type: 'log', level: 'loud', message: 'x' })).toBe('level');
     expect(
-      fieldOf(WorkerMessageSchema, { type: 'artifact', name: '../etc', kind: 'k', tmpPath: '/x', bytes: 1, sha256: sha }),
+      fieldOf(WorkerMessageSchema, {
+        type: 'artifact',
+        name: '../etc',
+        kind: 'k',
+        tmpPath: '/x',
+        bytes: 1,
+        sha256: sha,
+      }),
     ).toBe('name');
     expect(
-      fieldOf(WorkerMessageSchema, { type: 'artifact', name: 'a', kind: 'k', tmpPath: '/x', bytes: 1, sha256: 'XYZ' }),
+      fieldOf(WorkerMessageSchema, {
+        type: 'artifact',
+        name: 'a',
+        kind: 'k',
+        tmpPath: '/x',
+        bytes: 1,
+        sha256: 'XYZ',
+      }),
     ).toBe('sha256');
     expect(
       fieldOf(WorkerMessageSchema, {

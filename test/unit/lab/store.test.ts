@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_MIGRATIONS_DIR, Store, loadMigrations, type StoredMetricPoint } from '../../../core/lab/store';
+import {
+  DEFAULT_MIGRATIONS_DIR,
+  Store,
+  loadMigrations,
+  type StoredMetricPoint,
+} from '../../../core/lab/store';
 
 let dir: string;
 beforeEach(() => {
@@ -26,7 +31,12 @@ function newRun(store: Store, id = randomUUID()): string {
   return id;
 }
 
-const pt = (key: string, step: number, value: number): StoredMetricPoint => ({ key, step, value, wallTime: 0 });
+const pt = (key: string, step: number, value: number): StoredMetricPoint => ({
+  key,
+  step,
+  value,
+  wallTime: 0,
+});
 
 describe('migrations', () => {
   it('creates the schema on a fresh file and records the version', () => {
@@ -38,9 +48,12 @@ describe('migrations', () => {
     expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1);
     const tables = (
-      store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]
+      store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as {
+        name: string;
+      }[]
     ).map((t) => t.name);
-    for (const t of ['runs', 'metrics', 'metric_summary', 'artifacts', 'tags', 'notes']) expect(tables).toContain(t);
+    for (const t of ['runs', 'metrics', 'metric_summary', 'artifacts', 'tags', 'notes'])
+      expect(tables).toContain(t);
     const metricsSql = (
       store.db.prepare("SELECT sql FROM sqlite_master WHERE name = 'metrics'").get() as { sql: string }
     ).sql;
@@ -70,7 +83,9 @@ describe('migrations', () => {
     expect(() => Store.open(file, migDir)).toThrow();
     const raw = new Database(file, { readonly: true });
     expect(raw.pragma('user_version', { simple: true })).toBe(1);
-    expect(raw.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'extra'").get()).toEqual({ n: 0 });
+    expect(raw.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'extra'").get()).toEqual({
+      n: 0,
+    });
     raw.close();
     writeFileSync(join(migDir, '002_more.sql'), 'CREATE TABLE extra (x INTEGER);');
     const s = Store.open(file, migDir);
@@ -108,7 +123,9 @@ describe('metric batches and summaries', () => {
     const id = newRun(s);
     // Batches arrive out of step order and with interleaved keys; summaries must still match the table.
     const values = (step: number) => Math.sin(step * 0.37) * 10 + step * 0.01;
-    const steps = Array.from({ length: 300 }, (_, i) => i).sort((a, b) => ((a * 7919) % 300) - ((b * 7919) % 300));
+    const steps = Array.from({ length: 300 }, (_, i) => i).sort(
+      (a, b) => ((a * 7919) % 300) - ((b * 7919) % 300),
+    );
     for (let i = 0; i < steps.length; i += 37) {
       s.addMetrics(
         id,
@@ -125,7 +142,14 @@ describe('metric batches and summaries', () => {
       min: Math.min(...expectA),
       max: Math.max(...expectA),
     });
-    expect(sum.find((m) => m.key === 'b')).toEqual({ key: 'b', count: 300, lastStep: 299, last: -299, min: -299, max: 0 });
+    expect(sum.find((m) => m.key === 'b')).toEqual({
+      key: 'b',
+      count: 300,
+      lastStep: 299,
+      last: -299,
+      min: -299,
+      max: 0,
+    });
     s.close();
   });
 
@@ -164,7 +188,10 @@ describe('downsampling', () => {
     const id = newRun(s);
     // 1000 points, steps 0..999, value = (step * 37) % 101: irregular, so min/max/last are distinct per bucket.
     const f = (step: number) => (step * 37) % 101;
-    s.addMetrics(id, Array.from({ length: 1000 }, (_, i) => pt('v', i, f(i))));
+    s.addMetrics(
+      id,
+      Array.from({ length: 1000 }, (_, i) => pt('v', i, f(i))),
+    );
     const series = s.series(id, 'v', 7);
     const width = Math.ceil(1000 / 7); // 143
     expect(series.count).toBe(1000);
@@ -203,7 +230,10 @@ describe('downsampling', () => {
   it('never returns more than maxPoints buckets', () => {
     const s = Store.open(join(dir, 'lab.sqlite'));
     const id = newRun(s);
-    s.addMetrics(id, Array.from({ length: 5000 }, (_, i) => pt('v', i * 3 + 11, i)));
+    s.addMetrics(
+      id,
+      Array.from({ length: 5000 }, (_, i) => pt('v', i * 3 + 11, i)),
+    );
     for (const max of [2, 3, 10, 99, 500, 4999, 5000, 10_000]) {
       const n = s.series(id, 'v', max).points.length;
       expect(n).toBeLessThanOrEqual(max);

@@ -1,0 +1,183 @@
+import { describe, expect, it } from 'vitest';
+import type { RunDetail, Series } from '../../../core/api/lab-api';
+import {
+  compareRuns,
+  csvField,
+  exportCsv,
+  exportHtml,
+  exportJson,
+  flattenConfig,
+  type ExportSource,
+} from '../../../core/lab/report';
+
+function run(id: string, config: unknown, metrics: [string, number][], name = `run ${id}`): RunDetail {
+  return {
+    id,
+    kind: 'k',
+    name,
+    status: 'succeeded',
+    createdAt: '2024-01-01T00:00:00.000Z',
+    startedAt: null,
+    finishedAt: null,
+    progress: 1,
+    progressMessage: null,
+    tags: [],
+    summary: { acc: 0.5 },
+    error: null,
+    config,
+    seed: 1,
+    codeVersion: 'qlab@0.1.0',
+    host: {},
+    backend: {},
+    heartbeatAt: null,
+    metrics: metrics.map(([key, last]) => ({ key, count: 3, lastStep: 2, last, min: 0, max: last })),
+    artifacts: [],
+    notes: [{ id: 1, text: 'a <b> note', createdAt: '2024-01-01T00:00:00.000Z' }],
+    report: [{ type: 'table', title: 'T', columns: ['a', 'b'], rows: [[1, 'x<y']] }],
+  };
+}
+
+/** Parses RFC 4180 CSV (quoted fields with doubled quotes, CRLF rows) back into rows of fields. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let i = 0;
+  let quoted = false;
+  while (i < text.length) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i += 2;
+        continue;
+      }
+      if (c === '"') quoted = false;
+      else field += c;
+      i++;
+      continue;
+    }
+    if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+      i++;
+    } else field += c;
+    i++;
+  }
+  if (field !== '' || row.length > 0) throw new Error('CSV must end with CRLF');
+  return rows;
+}
+
+function source(runs: RunDetail[]): ExportSource {
+  const pts = (id: string, key: string) =>
+    [0, 1, 2].map((step) => ({
+      step,
+      value: (id.charCodeAt(0) + key.length) * (step + 1) * 0.1,
+      wallTime: 0,
+    }));
+  return {
+    runs,
+    points: pts,
+    series: (id, key): Series => ({
+      runId: id,
+      key,
+      count: 3,
+      points: pts(id, key).map((p) => ({ step: p.step, min: p.value, max: p.value, last: p.value })),
+    }),
+  };
+}
+
+describe('flattenConfig', () => {
+  it('gives dot/bracket leaf paths, keeping empty containers as leaves', () => {
+    expect([...flattenConfig({ a: { b: [1, { c: null }] }, d: 'x', e: [], f: {} })]).toEqual([
+      ['a.b[0]', 1],
+      ['a.b[1].c', null],
+      ['d', 'x'],
+      ['e', []],
+      ['f', {}],
+    ]);
+  });
+});
+
+describe('compareRuns', () => {
+  it('lists exactly the differing paths and the final metrics side by side', () => {
+    const a = run('a', { lr: 0.1, layers: [4, 4], opt: { name: 'adam' }, same: 1 }, [['loss', 0.3]]);
+    const b = run('b', { lr: 0.2, layers: [4, 8], opt: { name: 'adam' }, same: 1, extra: null }, [
+      ['loss', 0.2],
+      ['acc', 0.9],
+    ]);
+    const c = compareRuns([a, b]);
+    expect(c.configDiff).toEqual([
+      { path: 'extra', values: [null, null] },
+      { path: 'layers[1]', values: [4, 8] },
+      { path: 'lr', values: [0.1, 0.2] },
+    ]);
+    expect(c.metrics).toEqual([
+      { key: 'acc', values: [null, 0.9] },
+      { key: 'loss', values: [0.3, 0.2] },
+    ]);
+  });
+});
+
+describe('exports', () => {
+  const runs = [
+    run('a', { lr: 0.1 }, [['loss', 1]], 'comma, "quote"\nnewline'),
+    run('b', { lr: 0.2 }, [['loss', 2]]),
+  ];
+
+  it('csvField quotes only what RFC 4180 requires', () => {
+    expect(csvField('plain')).toBe('plain');
+    expect(csvField(1.5)).toBe('1.5');
+    expect(csvField('a,b')).toBe('"a,b"');
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField('two\nlines')).toBe('"two\nlines"');
+  });
+
+  it('CSV parses back to one row per point with the exact values', () => {
+    const f = exportCsv(source(runs));
+    expect(f.mimeType).toBe('text/csv');
+    const rows = parseCsv(f.content);
+    expect(rows[0]).toEqual(['run_id', 'kind', 'name', 'key', 'step', 'value']);
+    expect(rows).toHaveLength(1 + 2 * 3);
+    expect(rows[1]).toEqual(['a', 'k', 'comma, "quote"\nnewline', 'loss', '0', String((97 + 4) * 0.1)]);
+    for (const r of rows.slice(1))
+      expect(Number(r[5])).toBe(source(runs).points(r[0], r[3])[Number(r[4])].value);
+  });
+
+  it('JSON parses back with configs, summaries, series and report sections', () => {
+    const f = exportJson(source(runs));
+    const parsed = JSON.parse(f.content) as {
+      format: string;
+      runs: (RunDetail & { series: Record<string, { steps: number[]; values: number[] }> })[];
+    };
+    expect(parsed.format).toBe('qlab-export');
+    expect(parsed.runs.map((r) => r.config)).toEqual([{ lr: 0.1 }, { lr: 0.2 }]);
+    expect(parsed.runs[1].series.loss.steps).toEqual([0, 1, 2]);
+    expect(parsed.runs[1].series.loss.values).toEqual(
+      source(runs)
+        .points('b', 'loss')
+        .map((p) => p.value),
+    );
+    expect(parsed.runs[0].report).toEqual(runs[0].report);
+  });
+
+  it('HTML is one self-contained file with escaped text and an SVG chart per metric', () => {
+    const f = exportHtml(source(runs));
+    expect(f.mimeType).toBe('text/html');
+    expect(f.content.startsWith('<!DOCTYPE html>')).toBe(true);
+    expect((f.content.match(/<svg /g) ?? []).length).toBe(1);
+    expect((f.content.match(/<polyline /g) ?? []).length).toBe(2);
+    expect(f.content).not.toMatch(/\s(src|href)\s*=/i);
+    expect(f.content).not.toMatch(/<script/i);
+    expect(f.content).toContain('x&#60;y');
+    expect(f.content).toContain('a &#60;b&#62; note');
+    expect(f.content).not.toContain('<b> note');
+    expect(f.content).toContain('Config differences');
+  });
+});
