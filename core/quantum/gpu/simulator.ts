@@ -5,7 +5,7 @@
 import { GPU, type IPipelineRunShortcut, type KernelOutput, type PipelineResult } from 'gpu.js';
 import type { BackendInfo, BatchRequest, ExpvalResult, Simulator, VjpResult } from '../backend';
 import { observablesOf, type Circuit } from '../circuit';
-import { planChunks } from './chunks';
+import { MAX_FLOATS, planChunks } from './chunks';
 import {
   applyObservablesKernel,
   copyKernel,
@@ -33,6 +33,8 @@ export type GpuMode = 'auto' | 'webgpu' | 'webasm' | 'cpu';
 
 export interface GpuSimulatorOptions {
   mode?: GpuMode;
+  /** Largest device array per call in floats (default and maximum 2^24, where f32 indices stay exact). */
+  maxFloats?: number;
 }
 
 /** What the last device call actually executed (gpu.js's own report). */
@@ -105,6 +107,9 @@ function checkRequest(req: BatchRequest): void {
 
 export async function createGpuSimulator(opts: GpuSimulatorOptions = {}): Promise<GpuSimulator> {
   const requested = opts.mode ?? 'auto';
+  const maxFloats = opts.maxFloats ?? MAX_FLOATS;
+  if (!Number.isInteger(maxFloats) || maxFloats < 1 || maxFloats > MAX_FLOATS)
+    throw new Error(`maxFloats must be an integer in [1, 2^24], got ${maxFloats}`);
   const chosen = await chooseMode(requested);
   const gpu = new GPU({ mode: chosen.mode });
   const info: BackendInfo = { backend: 'gpu', mode: chosen.mode, precision: 'f32' };
@@ -198,7 +203,7 @@ export async function createGpuSimulator(opts: GpuSimulatorOptions = {}): Promis
     const N = 2 ** n;
     const K = N / segmentLength(N);
     const base = layoutCircuit(circuit, 1, withGrad);
-    const plan = planChunks(batch, footprint(circuit, Math.max(T * K, base.slots.length, T)));
+    const plan = planChunks(batch, footprint(circuit, Math.max(T * K, base.slots.length, T)), maxFloats);
     const rows = plan.rowsPerChunk;
     const layout = layoutCircuit(circuit, rows, withGrad);
     const nAmp = layout.amplitudes.length;
@@ -327,7 +332,7 @@ export async function createGpuSimulator(opts: GpuSimulatorOptions = {}): Promis
     const n = circuit.qubits;
     const N = 2 ** n;
     const P = wires ? 2 ** wires.length : 0;
-    const plan = planChunks(batch, footprint(circuit, 0));
+    const plan = planChunks(batch, footprint(circuit, wires ? P : 0), maxFloats);
     const rows = plan.rowsPerChunk;
     const layout = layoutCircuit(circuit, rows, false);
     const key = `${wires ? `probs${JSON.stringify(wires)}` : 'state'}|${rows}|${topologyKey(circuit)}`;
