@@ -8,8 +8,9 @@ try {
   const { main } = await import('../core/cli/main.ts');
   const code = await main(process.argv.slice(2));
   process.exitCode = code;
-  // A leaked handle must not keep a finished command alive; normal exits happen before this fires.
-  setTimeout(() => process.exit(code), 3000).unref();
+  // Once main has returned the command is over: leftover timers (a close() grace period) must not hold the
+  // process. Exit after stdout and stderr have flushed what was written.
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 } catch (err) {
   process.stderr.write(`qlab: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`);
   if (process.env.QLAB_DEBUG === '1' && err instanceof Error) process.stderr.write(`${err.stack}\n`);

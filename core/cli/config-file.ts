@@ -49,7 +49,8 @@ export function readRunFile(path: string): CreateRunRequest {
     if (code === 'EISDIR') throw new CliError(`config file is a directory: ${path}`);
     throw new CliError(`cannot read config file ${path}: ${(e as Error).message}`);
   }
-  return parseRunFile(text, path);
+  // Some editors save a byte-order mark; it is not part of the JSON.
+  return parseRunFile(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, path);
 }
 
 /** Applies --name and --tag from the command line over the file's values. */

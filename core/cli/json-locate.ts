@@ -132,7 +132,6 @@ export function locateJsonError(text: string): JsonErrorLocation {
   let message = 'invalid JSON';
   let at = text.length;
   try {
-    if (text.charCodeAt(0) === 0xfeff) pos = 1;
     value();
     ws();
     if (pos < text.length) fail(`unexpected ${describe()} after the JSON value`);

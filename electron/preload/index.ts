@@ -43,7 +43,7 @@ const bridge = {
     }
     return ipcRenderer.invoke(`qlab:${method}`, arg).then(
       (reply: unknown) => {
-        if (!isReply(reply)) throw { code: 'internal', message: 'malformed reply from the main process' };
+        if (!isReply(reply)) throw { code: 'internal', message: 'malformed reply from the lab' };
         if (reply.ok) return reply.value;
         throw reply.error;
       },

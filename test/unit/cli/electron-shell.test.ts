@@ -1,0 +1,332 @@
+// The desktop shell's logic with Electron replaced by small fakes (the Electron binary is not installed).
+import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import {
+  LAB_API_METHODS,
+  LabError,
+  type LabApi,
+  type LabEvent,
+  type RunSummary,
+} from '../../../core/api/lab-api';
+import {
+  EVENT_CHANNEL,
+  forwardLabEvents,
+  invokeChannel,
+  registerLabIpc,
+  type InvokeEventLike,
+} from '../../../electron/main/ipc';
+import {
+  contentSecurityPolicy,
+  guardContents,
+  isAllowedRequest,
+  isAppUrl,
+  safeWebPreferences,
+  type AppLocation,
+} from '../../../electron/main/security';
+import {
+  UtilityProcessLauncher,
+  type UtilityChild,
+  type UtilityForkOptions,
+} from '../../../electron/main/utility-launcher';
+
+const ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
+const run: RunSummary = {
+  id: ID,
+  kind: 'k',
+  name: 'n',
+  status: 'queued',
+  createdAt: '2025-01-01T00:00:00.000Z',
+  startedAt: null,
+  finishedAt: null,
+  progress: 0,
+  progressMessage: null,
+  tags: [],
+  summary: {},
+  error: null,
+};
+
+/** A LabApi that records calls; getRun of an unknown id rejects like the service. */
+function fakeApi(): {
+  api: LabApi;
+  calls: [string, unknown][];
+  emit: (e: LabEvent) => void;
+  listeners: number;
+} {
+  const calls: [string, unknown][] = [];
+  const listeners = new Set<(e: LabEvent) => void>();
+  const rec =
+    (name: string, value: unknown) =>
+    async (arg?: unknown): Promise<never> => {
+      calls.push([name, arg]);
+      return value as never;
+    };
+  const api: LabApi = {
+    listKinds: rec('listKinds', []),
+    listRuns: rec('listRuns', [run]),
+    getRun: async (id) => {
+      calls.push(['getRun', id]);
+      throw new LabError('not-found', `id: no run ${id}`, 'id');
+    },
+    createRun: rec('createRun', run),
+    cancelRun: rec('cancelRun', run),
+    getSeries: rec('getSeries', {}),
+    compareRuns: rec('compareRuns', {}),
+    exportRuns: rec('exportRuns', {}),
+    setTags: rec('setTags', run),
+    addNote: rec('addNote', {}),
+    onEvent: (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+  };
+  return {
+    api,
+    calls,
+    emit: (e) => listeners.forEach((l) => l(e)),
+    get listeners() {
+      return listeners.size;
+    },
+  };
+}
+
+class FakeIpcMain {
+  readonly handlers = new Map<string, (event: InvokeEventLike, ...args: unknown[]) => Promise<unknown>>();
+  handle(channel: string, listener: (event: InvokeEventLike, ...args: unknown[]) => Promise<unknown>): void {
+    if (this.handlers.has(channel)) throw new Error(`second handler for ${channel}`);
+    this.handlers.set(channel, listener);
+  }
+  removeHandler(channel: string): void {
+    this.handlers.delete(channel);
+  }
+  call(channel: string, url: string, ...args: unknown[]): Promise<unknown> {
+    const h = this.handlers.get(channel);
+    if (!h) throw new Error(`no handler for ${channel}`);
+    return h({ senderFrame: { url } }, ...args);
+  }
+}
+
+const fileLoc: AppLocation = { kind: 'file', indexHtml: '/opt/qlab/out/renderer/index.html' };
+const APP = 'file:///opt/qlab/out/renderer/index.html';
+
+describe('IPC handlers', () => {
+  it('registers one channel per allow-listed method and removes them again', () => {
+    const ipc = new FakeIpcMain();
+    const remove = registerLabIpc(ipc, fakeApi().api, () => true);
+    expect([...ipc.handlers.keys()].sort()).toEqual(LAB_API_METHODS.map(invokeChannel).sort());
+    remove();
+    expect(ipc.handlers.size).toBe(0);
+  });
+
+  it('validates the argument before the service sees it and returns errors as values naming the field', async () => {
+    const ipc = new FakeIpcMain();
+    const { api, calls } = fakeApi();
+    registerLabIpc(ipc, api, (u) => isAppUrl(u, fileLoc));
+    expect(await ipc.call('qlab:createRun', APP, { kind: 'k', config: {}, seed: -1 })).toEqual({
+      ok: false,
+      error: expect.objectContaining({ code: 'invalid', field: 'seed' }),
+    });
+    expect(await ipc.call('qlab:getRun', APP, { id: 'x' })).toMatchObject({
+      ok: false,
+      error: { field: 'id' },
+    });
+    expect(await ipc.call('qlab:getRun', APP, 'x')).toMatchObject({ ok: false, error: { field: 'id' } });
+    expect(await ipc.call('qlab:listKinds', APP, { extra: 1 })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid' },
+    });
+    expect(await ipc.call('qlab:listRuns', APP, {}, {})).toMatchObject({
+      ok: false,
+      error: { field: 'arg' },
+    });
+    expect(calls).toEqual([]);
+    // valid calls go through; service errors come back with their code and field
+    expect(await ipc.call('qlab:listRuns', APP, { status: 'queued' })).toEqual({ ok: true, value: [run] });
+    expect(await ipc.call('qlab:getRun', APP, { id: ID })).toEqual({
+      ok: false,
+      error: { code: 'not-found', message: `id: no run ${ID}`, field: 'id' },
+    });
+    expect(await ipc.call('qlab:cancelRun', APP, ID)).toEqual({ ok: true, value: run });
+    expect(calls).toEqual([
+      ['listRuns', { status: 'queued' }],
+      ['getRun', ID],
+      ['cancelRun', ID],
+    ]);
+  });
+
+  it('refuses calls from any frame that is not the app page', async () => {
+    const ipc = new FakeIpcMain();
+    const { api, calls } = fakeApi();
+    registerLabIpc(ipc, api, (u) => isAppUrl(u, fileLoc));
+    for (const url of ['https://evil.example/', 'file:///tmp/other.html', '']) {
+      expect(await ipc.call('qlab:listRuns', url)).toMatchObject({ ok: false, error: { field: 'sender' } });
+    }
+    expect(calls).toEqual([]);
+  });
+
+  it('forwards events to the window until it is destroyed', () => {
+    const fake = fakeApi();
+    const sent: [string, LabEvent][] = [];
+    let destroyed = false;
+    forwardLabEvents(fake.api, { isDestroyed: () => destroyed, send: (c, e) => void sent.push([c, e]) });
+    const ev: LabEvent = { type: 'run-created', run };
+    fake.emit(ev);
+    expect(sent).toEqual([[EVENT_CHANNEL, ev]]);
+    destroyed = true;
+    fake.emit(ev);
+    expect(sent).toHaveLength(1);
+    expect(fake.listeners).toBe(0);
+  });
+});
+
+describe('window security', () => {
+  it('uses a sandboxed, isolated renderer without Node', () => {
+    expect(safeWebPreferences('/p.cjs')).toMatchObject({
+      preload: '/p.cjs',
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      webviewTag: false,
+    });
+  });
+
+  it('accepts only the app page for navigation and only local requests', () => {
+    expect(isAppUrl(APP, fileLoc)).toBe(true);
+    expect(isAppUrl(`${APP}#/runs/${ID}`, fileLoc)).toBe(true);
+    expect(isAppUrl('file:///opt/qlab/out/renderer/other.html', fileLoc)).toBe(false);
+    expect(isAppUrl('file://host/opt/qlab/out/renderer/index.html', fileLoc)).toBe(false);
+    expect(isAppUrl('https://example.com/', fileLoc)).toBe(false);
+    expect(isAppUrl('not a url', fileLoc)).toBe(false);
+    expect(isAllowedRequest('file:///opt/qlab/out/renderer/assets/a.js', fileLoc)).toBe(true);
+    expect(isAllowedRequest('https://cdn.example/x.js', fileLoc)).toBe(false);
+    const dev: AppLocation = { kind: 'dev', url: 'http://localhost:5173/' };
+    expect(isAppUrl('http://localhost:5173/#/x', dev)).toBe(true);
+    expect(isAppUrl('http://localhost:5174/', dev)).toBe(false);
+    expect(isAllowedRequest('ws://localhost:5173/', dev)).toBe(true);
+    expect(isAllowedRequest('http://example.com/', dev)).toBe(false);
+  });
+
+  it('has a CSP with no remote sources', () => {
+    const csp = contentSecurityPolicy(null);
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("object-src 'none'");
+    expect(csp).not.toMatch(/https?:|\*/);
+    expect(contentSecurityPolicy('http://localhost:5173')).toContain(
+      "connect-src 'self' ws://localhost:5173",
+    );
+  });
+
+  it('blocks navigation away, new windows and webviews', () => {
+    const emitter = new EventEmitter();
+    let openHandler: ((d: { url: string }) => { action: 'deny' }) | null = null;
+    guardContents(
+      {
+        on: (event: string, listener: (...args: never[]) => void) => emitter.on(event, listener),
+        setWindowOpenHandler: (h) => {
+          openHandler = h;
+        },
+      },
+      fileLoc,
+    );
+    const attempt = (event: string, url?: string): boolean => {
+      let prevented = false;
+      emitter.emit(event, { preventDefault: () => (prevented = true) }, url);
+      return prevented;
+    };
+    expect(attempt('will-navigate', 'https://evil.example/')).toBe(true);
+    expect(attempt('will-redirect', 'https://evil.example/')).toBe(true);
+    expect(attempt('will-navigate', `${APP}#/compare`)).toBe(false);
+    expect(attempt('will-attach-webview')).toBe(true);
+    expect(openHandler).not.toBeNull();
+    expect(openHandler!({ url: APP })).toEqual({ action: 'deny' });
+  });
+});
+
+class FakeUtility extends EventEmitter implements UtilityChild {
+  pid: number | undefined = 4242;
+  readonly stdout = new PassThrough();
+  readonly stderr = new PassThrough();
+  readonly posted: unknown[] = [];
+  killed = 0;
+  postMessage(message: unknown): void {
+    this.posted.push(message);
+  }
+  kill(): boolean {
+    this.killed++;
+    return true;
+  }
+  exit(code: number): void {
+    this.pid = undefined;
+    this.emit('exit', code);
+  }
+}
+
+describe('UtilityProcessLauncher', () => {
+  function launch() {
+    const children: FakeUtility[] = [];
+    const forks: [string, string[], UtilityForkOptions][] = [];
+    const signals: [number, string][] = [];
+    const launcher = new UtilityProcessLauncher({
+      entry: '/app/out/main/worker.js',
+      env: { QLAB_X: '1' },
+      fork: (path, args, options) => {
+        forks.push([path, args, options]);
+        const c = new FakeUtility();
+        children.push(c);
+        return c;
+      },
+      killPid: (pid, sig) => void signals.push([pid, sig]),
+    });
+    return { proc: launcher.spawn(), child: () => children[0], forks, signals };
+  }
+
+  it('forks the bundled worker entry with piped output and the extra environment', () => {
+    const { forks, proc } = launch();
+    expect(forks).toHaveLength(1);
+    expect(forks[0][0]).toBe('/app/out/main/worker.js');
+    expect(forks[0][2]).toMatchObject({ stdio: 'pipe', env: expect.objectContaining({ QLAB_X: '1' }) });
+    expect(proc.pid).toBe(4242);
+  });
+
+  it('passes messages both ways and reports output', async () => {
+    const { proc, child } = launch();
+    const got: unknown[] = [];
+    const out: string[] = [];
+    proc.onMessage((m) => got.push(m));
+    proc.onOutput?.((s, t) => out.push(`${s}:${t}`));
+    proc.send({ type: 'cancel' });
+    expect(child().posted).toEqual([{ type: 'cancel' }]);
+    child().emit('message', { type: 'ready' });
+    child().stderr.write('boom\n');
+    await new Promise((r) => setImmediate(r));
+    expect(got).toEqual([{ type: 'ready' }]);
+    expect(out).toEqual(['stderr:boom\n']);
+  });
+
+  it('reports exit once, after messages that were already queued, and sends nothing afterwards', async () => {
+    const { proc, child } = launch();
+    const order: string[] = [];
+    proc.onMessage(() => order.push('message'));
+    proc.onExit((code, signal) => order.push(`exit ${code} ${signal}`));
+    child().exit(3);
+    child().emit('message', { type: 'done' }); // delivered after 'exit' by Electron's event order
+    child().exit(3);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(order).toEqual(['message', 'exit 3 null']);
+    proc.send({ type: 'cancel' });
+    expect(child().posted).toEqual([]);
+  });
+
+  it('kills with SIGTERM through Electron and with other signals by pid', () => {
+    const { proc, child, signals } = launch();
+    proc.kill();
+    expect(child().killed).toBe(1);
+    proc.kill('SIGKILL');
+    expect(signals).toEqual([[4242, 'SIGKILL']]);
+    child().exit(0);
+    proc.kill('SIGKILL');
+    expect(signals).toHaveLength(1);
+  });
+});
