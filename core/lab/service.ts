@@ -362,6 +362,7 @@ export class LabService implements LabApi {
   private handle(a: ActiveRun, run: RunDetail, msg: WorkerMessage): void {
     switch (msg.type) {
       case 'ready':
+        if (a.cancelRequested) return;
         a.proc.send({
           type: 'start',
           runId: run.id,

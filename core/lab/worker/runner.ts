@@ -169,7 +169,8 @@ export function runWorker(port: WorkerPort, opts: WorkerOptions): void {
       if (!started) void finish(null, 0);
       return;
     }
-    if (started) return;
+    // A start after a cancel (the two crossed) must not begin a job the lab has already given up on.
+    if (started || finishing || abort.signal.aborted) return;
     started = true;
     start(msg).catch((err: unknown) => void fail(err));
   });

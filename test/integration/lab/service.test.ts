@@ -218,7 +218,8 @@ describe('scheduler', () => {
     await until(async () => (await storedPoints(l, run.id, 'loss')) >= 3);
     const t0 = performance.now();
     expect((await l.cancelRun(run.id)).status).toBe('cancelled');
-    expect(performance.now() - t0).toBeLessThan(1200);
+    // 800 ms grace, then SIGKILL; the margin is for a loaded CI machine.
+    expect(performance.now() - t0).toBeLessThan(1500);
   });
 
   it('cancels a queued run at once without starting it', async () => {
