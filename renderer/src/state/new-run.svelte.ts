@@ -171,7 +171,9 @@ export class NewRunState {
       return await this.#api.createRun(req);
     } catch (err) {
       const e = err instanceof LabError ? err : new LabError('internal', String(err));
-      const target = e.field ? errorTarget(e.field, this.fields) : null;
+      // The JSON editor has no per-leaf inputs: its config errors all go to its own slot.
+      const fields = this.mode === 'json' ? [...TOP_FIELDS] : this.fields;
+      const target = e.field ? errorTarget(e.field, fields) : null;
       if (target) this.#serverErrors = { [target]: e.message };
       else this.#general = e.message;
       return null;

@@ -161,6 +161,10 @@ describe('NewRunState', () => {
     expect(form.errors.config).toMatch(/^config: invalid JSON/);
     expect(await form.submit()).toBeNull();
     form.jsonText = '{"qubits": 6}';
+    api.createError = new LabError('invalid', 'config.qubits: too many', 'config.qubits');
+    expect(await form.submit()).toBeNull();
+    expect(form.errors.config).toBe('config.qubits: too many');
+    api.createError = null;
     expect(await form.submit()).not.toBeNull();
     expect((api.calls.at(-1)!.arg as { config: unknown }).config).toEqual({ qubits: 6 });
     form.selectKind('sim-bench');

@@ -1,0 +1,253 @@
+// The lab end to end in headless Chromium against the real `qlab serve` on a temporary lab dir: launch a
+// run from the UI, watch its curve grow while it runs, launch a second, compare the two, export a report.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const CHROMIUM = process.env.QLAB_CHROMIUM ?? '/usr/bin/chromium';
+const PREFERRED_KIND = 'vqc-fit';
+
+let server: ChildProcess | null = null;
+let browser: Browser | null = null;
+let labDir = '';
+let baseUrl = '';
+let serverLog = '';
+const pageErrors: string[] = [];
+/** Set QLAB_E2E_SHOTS=<dir> to keep screenshots of each screen for a look by eye. */
+const SHOTS = process.env.QLAB_E2E_SHOTS;
+
+async function shot(page: Page, name: string): Promise<void> {
+  if (SHOTS) await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Starts `qlab serve --port 0` and resolves with the URL it prints. */
+function startServer(dir: string): Promise<string> {
+  return new Promise((resolveUrl, reject) => {
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'bin/qlab.js'), 'serve', '--port', '0', '--lab-dir', dir],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, FORCE_COLOR: '0' },
+      },
+    );
+    server = child;
+    const timer = setTimeout(
+      () => reject(new Error(`qlab serve printed no URL in 30 s:\n${serverLog}`)),
+      30_000,
+    );
+    const onData = (chunk: Buffer): void => {
+      serverLog += chunk.toString();
+      const m = /qlab serving on (http:\/\/\S+)/.exec(serverLog);
+      if (m) {
+        clearTimeout(timer);
+        resolveUrl(m[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (c: Buffer) => (serverLog += c.toString()));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`qlab serve exited with code ${code}:\n${serverLog}`));
+    });
+  });
+}
+
+/** Opens the new-run screen, picks the kind, submits, and returns the new run's id from the run page. */
+async function launchRun(
+  page: Page,
+  name: string,
+  seed: number,
+  checkValidation = false,
+): Promise<{ id: string; kind: string }> {
+  await page.getByTestId('nav-new').click();
+  const select = page.getByTestId('kind-select');
+  await expect
+    .poll(() => select.locator('option').count(), {
+      timeout: 10_000,
+      message: 'the lab lists no job kinds (core/methods/registry.ts registers none?)',
+    })
+    .toBeGreaterThan(0);
+  const kinds = await select
+    .locator('option')
+    .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+  const kind = kinds.includes(PREFERRED_KIND) ? PREFERRED_KIND : kinds[0];
+  await select.selectOption(kind);
+  await page.getByTestId('run-name').fill(name);
+  await page.getByTestId('run-seed').fill(String(seed));
+  await page.getByTestId('run-tags').fill('e2e');
+  if (checkValidation) {
+    // A config the kind's schema refuses: the server's error appears next to the config, no run starts.
+    await page.getByTestId('mode-json').click();
+    const editor = page.getByTestId('json-editor');
+    const good = await editor.inputValue();
+    await editor.fill('[]');
+    await page.getByTestId('submit-run').click();
+    await expect.poll(() => page.getByTestId('error-config').textContent()).toMatch(/^config/);
+    expect(await page.getByTestId('run-page').count()).toBe(0);
+    await editor.fill(good);
+  }
+  await shot(page, `new-${seed}`);
+  await page.getByTestId('submit-run').click();
+  const runPage = page.getByTestId('run-page');
+  await runPage.waitFor({ timeout: 15_000 });
+  const id = await runPage.getAttribute('data-run-id');
+  if (!id) throw new Error('the run page shows no run id');
+  return { id, kind };
+}
+
+async function waitForStatus(page: Page, status: string, timeout = 60_000): Promise<void> {
+  const badge = page.getByTestId('run-page').getByTestId('status').first();
+  await expect
+    .poll(
+      async () => {
+        const s = await badge.getAttribute('data-status');
+        if (s === 'failed' || s === 'cancelled' || s === 'interrupted') {
+          const err = await page
+            .getByTestId('run-error')
+            .textContent()
+            .catch(() => '');
+          throw new Error(`run ended ${s}: ${err}`);
+        }
+        return s;
+      },
+      { timeout, interval: 100 },
+    )
+    .toBe(status);
+}
+
+describe('lab in the browser', () => {
+  beforeAll(async () => {
+    if (!existsSync(join(ROOT, 'out/renderer/index.html')))
+      throw new Error('out/renderer is missing: run `npx electron-vite build` first');
+    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+    labDir = mkdtempSync(join(tmpdir(), 'qlab-e2e-'));
+    baseUrl = await startServer(labDir);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close().catch(() => {});
+    if (server && server.exitCode === null) {
+      server.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      if (server.exitCode === null) server.kill('SIGKILL');
+    }
+    if (labDir) rmSync(labDir, { recursive: true, force: true });
+  });
+
+  it('launches runs, shows a live curve, compares two runs and exports a report', async () => {
+    const context = await browser!.newContext({
+      acceptDownloads: true,
+      viewport: { width: 1400, height: 1000 },
+    });
+    const page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
+    });
+    page.on('response', (r) => {
+      if (r.status() >= 400) pageErrors.push(`HTTP ${r.status()} for ${r.url()}`);
+    });
+    await page.goto(baseUrl);
+    await page.getByTestId('runs-table').waitFor();
+
+    // First run: its chart must gain points while the run is still running.
+    const first = await launchRun(page, 'e2e first', 1);
+    const samples: { status: string | null; points: number }[] = [];
+    const badge = page.getByTestId('run-page').getByTestId('status').first();
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const status = await badge.getAttribute('data-status');
+      const charts = page.locator('[data-testid^="chart-"]');
+      const points =
+        (await charts.count()) > 0 ? Number(await charts.first().getAttribute('data-points')) : 0;
+      samples.push({ status, points });
+      if (status !== 'queued' && status !== 'running') break;
+      if (Date.now() > deadline) throw new Error('the first run did not finish within 60 s');
+      await page.waitForTimeout(100);
+    }
+    await waitForStatus(page, 'succeeded');
+    // Let the final re-sync and a throttled redraw land.
+    await expect
+      .poll(async () =>
+        Number(await page.locator('[data-testid^="chart-"]').first().getAttribute('data-points')),
+      )
+      .toBeGreaterThan(0);
+    const finalPoints = Number(
+      await page.locator('[data-testid^="chart-"]').first().getAttribute('data-points'),
+    );
+    const whileRunning = samples.filter((s) => s.status === 'running' && s.points > 0).map((s) => s.points);
+    const grew =
+      whileRunning.length > 0 &&
+      (whileRunning.some((p, i) => i > 0 && p > whileRunning[i - 1]) || finalPoints > whileRunning[0]);
+    await shot(page, 'run');
+    expect(grew, `chart points sampled while running: ${JSON.stringify(samples)}; final ${finalPoints}`).toBe(
+      true,
+    );
+
+    // Second run, then both in the runs table.
+    const second = await launchRun(page, 'e2e second', 2, true);
+    expect(second.kind).toBe(first.kind);
+    await waitForStatus(page, 'succeeded');
+
+    await page.getByTestId('nav-runs').click();
+    for (const id of [first.id, second.id]) {
+      const row = page.locator(`[data-testid="run-row"][data-run-id="${id}"]`);
+      await expect.poll(() => row.getAttribute('data-status')).toBe('succeeded');
+      await row.getByTestId('select-run').check();
+    }
+    await shot(page, 'runs');
+    await page.getByTestId('compare-selected').click();
+
+    // Compare page: both runs, their seeds differ, a shared metric overlaid as two curves.
+    const cmp = page.getByTestId('compare-page');
+    await cmp.waitFor();
+    await expect
+      .poll(() => cmp.getByTestId('compare-run-id').allTextContents(), { timeout: 15_000 })
+      .toEqual(expect.arrayContaining([first.id, second.id]));
+    await expect.poll(() => cmp.getByTestId('final-metrics').locator('tbody tr').count()).toBeGreaterThan(0);
+    const overlay = cmp.locator('[data-testid^="compare-chart-"]').first();
+    await expect
+      .poll(async () => Number(await overlay.getAttribute('data-points')), { timeout: 10_000 })
+      .toBeGreaterThan(1);
+
+    await shot(page, 'compare');
+
+    // Export an HTML report of both from the compare page.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      cmp.getByTestId('export-html').click(),
+    ]);
+    const file = join(labDir, 'report.html');
+    await download.saveAs(file);
+    const html = readFileSync(file, 'utf8');
+    expect(download.suggestedFilename()).toMatch(/\.html$/);
+    expect(html).toContain(first.id);
+    expect(html).toContain(second.id);
+
+    // The refused config above is the one request allowed to fail (the browser logs it too).
+    const expected = [/^HTTP 400 for .*\/api\/createRun$/, /^console: .*status of 400/];
+    const unexpected = pageErrors.filter((e) => !expected.some((re) => re.test(e)));
+    expect(unexpected, 'errors in the page (CSP violations, exceptions, failed requests)').toEqual([]);
+    expect(pageErrors.filter((e) => expected[0].test(e))).toHaveLength(1);
+    await context.close();
+  });
+});
