@@ -3,7 +3,14 @@
 // wires 0..n−1, column bits wires n..2n−1, so U ρ U† is U on the row wires and conj(U) on the
 // column wires, and a channel is Σ_k K ρ K† the same way. Wire 0 is the most significant bit.
 import type { BatchRequest } from './backend';
-import { angleValue, observablesOf, type AmplitudeOp, type Circuit, type GateOp, type PauliTerm } from './circuit';
+import {
+  angleValue,
+  observablesOf,
+  type AmplitudeOp,
+  type Circuit,
+  type GateOp,
+  type PauliTerm,
+} from './circuit';
 import { gateMatrix } from './gates';
 import { channelsAfter, readoutPerWire, applyReadoutToProbs, type NoiseModel, type NoiseRule } from './noise';
 
@@ -29,6 +36,10 @@ export function applyMatrix(
   const k = wires.length;
   const d = 1 << k;
   if (k > 3) throw new Error(`applyMatrix: at most 3 wires, got ${k}`);
+  if (k === 1) {
+    applyMatrix1(state, qubits, wires[0], m, conj);
+    return;
+  }
   // per-call setup (a few numbers); the loop below allocates nothing
   const offs = localOffsets(qubits, wires);
   // positions of the zero bits to insert, ascending
@@ -70,13 +81,52 @@ export function applyMatrix(
   }
 }
 
+/** One-wire fast path of applyMatrix: amplitude pairs (i, i + stride) in blocks. */
+function applyMatrix1(
+  state: Float64Array,
+  qubits: number,
+  wire: number,
+  m: Float64Array,
+  conj: boolean,
+): void {
+  const stride = 1 << (qubits - 1 - wire);
+  const dim = 1 << qubits;
+  const sign = conj ? -1 : 1;
+  const m00r = m[0],
+    m00i = sign * m[1],
+    m01r = m[2],
+    m01i = sign * m[3];
+  const m10r = m[4],
+    m10i = sign * m[5],
+    m11r = m[6],
+    m11i = sign * m[7];
+  for (let blk = 0; blk < dim; blk += 2 * stride) {
+    for (let i = blk; i < blk + stride; i++) {
+      const a = 2 * i;
+      const b = 2 * (i + stride);
+      const ar = state[a],
+        ai = state[a + 1],
+        br = state[b],
+        bi = state[b + 1];
+      state[a] = m00r * ar - m00i * ai + m01r * br - m01i * bi;
+      state[a + 1] = m00r * ai + m00i * ar + m01r * bi + m01i * br;
+      state[b] = m10r * ar - m10i * ai + m11r * br - m11i * bi;
+      state[b + 1] = m10r * ai + m10i * ar + m11r * bi + m11i * br;
+    }
+  }
+}
+
 /** The angles of a gate for batch row b. */
 export function opAngles(op: GateOp, req: BatchRequest, b: number): number[] {
   return op.angles.map((a) => angleValue(a, req.params, req.inputs, req.circuit.numInputs, b));
 }
 
 /** L2-normalised, zero-padded amplitudes of an amplitude op for batch row b, and the raw norm. */
-export function amplitudeVector(op: AmplitudeOp, req: BatchRequest, b: number): { amps: Float64Array; norm: number } {
+export function amplitudeVector(
+  op: AmplitudeOp,
+  req: BatchRequest,
+  b: number,
+): { amps: Float64Array; norm: number } {
   const amps = new Float64Array(1 << op.wires.length);
   const base = b * req.circuit.numInputs + op.start;
   let s = 0;
@@ -87,7 +137,9 @@ export function amplitudeVector(op: AmplitudeOp, req: BatchRequest, b: number): 
   }
   const norm = Math.sqrt(s);
   if (!(norm > 0) || !Number.isFinite(norm))
-    throw new Error(`inputs[${b}]: amplitude-encoded features ${op.start}..${op.start + op.length - 1} must be finite and not all zero`);
+    throw new Error(
+      `inputs[${b}]: amplitude-encoded features ${op.start}..${op.start + op.length - 1} must be finite and not all zero`,
+    );
   for (let i = 0; i < op.length; i++) amps[i] /= norm;
   return { amps, norm };
 }
@@ -108,7 +160,13 @@ export function localOffsets(qubits: number, wires: readonly number[]): Int32Arr
  * Amplitude encoding on ρ: the isometry |0…0⟩_wires ↦ Σ_j a_j |j⟩ applied as V ρ V†; weight on
  * states where those wires are not |0…0⟩ is dropped (the record requires them to be |0…0⟩).
  */
-function applyAmplitudeDensity(rho: Float64Array, out: Float64Array, qubits: number, op: AmplitudeOp, amps: Float64Array): void {
+function applyAmplitudeDensity(
+  rho: Float64Array,
+  out: Float64Array,
+  qubits: number,
+  op: AmplitudeOp,
+  amps: Float64Array,
+): void {
   const dim = 1 << qubits;
   const offs = localOffsets(qubits, op.wires);
   let mask = 0;
@@ -161,11 +219,17 @@ export function applyChannelDensity(
 }
 
 /** ρ for batch row b of the request, with noise channels after gates as the model says. */
-export function densityMatrix(req: BatchRequest, noise: NoiseModel | undefined, b: number): { rho: Float64Array; norms: number[] } {
+export function densityMatrix(
+  req: BatchRequest,
+  noise: NoiseModel | undefined,
+  b: number,
+): { rho: Float64Array; norms: number[] } {
   const c = req.circuit;
   const n = c.qubits;
   if (n > DENSITY_MAX_QUBITS)
-    throw new Error(`qubits: density-matrix simulation is limited to ${DENSITY_MAX_QUBITS} qubits (got ${n}); use trajectories`);
+    throw new Error(
+      `qubits: density-matrix simulation is limited to ${DENSITY_MAX_QUBITS} qubits (got ${n}); use trajectories`,
+    );
   const dim = 1 << n;
   const rho = new Float64Array(2 * dim * dim);
   rho[0] = 1;
@@ -187,7 +251,8 @@ export function densityMatrix(req: BatchRequest, noise: NoiseModel | undefined, 
     for (const w of op.wires) colWires.push(w + n);
     applyMatrix(rho, 2 * n, op.wires, m, false, scratch);
     applyMatrix(rho, 2 * n, colWires, m, true, scratch);
-    for (const ch of channelsAfter(noise, op, cache)) applyChannelDensity(rho, n, ch.wire, ch.kraus, tmp, acc, scratch);
+    for (const ch of channelsAfter(noise, op, cache))
+      applyChannelDensity(rho, n, ch.wire, ch.kraus, tmp, acc, scratch);
   }
   return { rho, norms };
 }
@@ -263,7 +328,12 @@ export function basisRotation(pauli: 'X' | 'Y' | 'Z'): Float64Array | undefined 
  * ⟨P⟩ read out through a classical readout error: Σ_c p_rot(c) Π_{i∈P} f_i(bit_i(c)) with
  * f(0) = 1 − 2·p01, f(1) = 2·p10 − 1, where p_rot is the distribution in the term's measurement basis.
  */
-export function readoutWeightedExpval(rotatedProbs: Float64Array, qubits: number, term: PauliTerm, flips: Float64Array): number {
+export function readoutWeightedExpval(
+  rotatedProbs: Float64Array,
+  qubits: number,
+  term: PauliTerm,
+  flips: Float64Array,
+): number {
   let total = 0;
   for (let c = 0; c < rotatedProbs.length; c++) {
     const p = rotatedProbs[c];
@@ -279,7 +349,11 @@ export function readoutWeightedExpval(rotatedProbs: Float64Array, qubits: number
 }
 
 /** Diagonal of ρ after rotating each wire of `basis` (undefined: Z) onto the computational basis. */
-export function rotatedDiagonalDensity(rho: Float64Array, qubits: number, basis: readonly ('X' | 'Y' | 'Z' | undefined)[]): Float64Array {
+export function rotatedDiagonalDensity(
+  rho: Float64Array,
+  qubits: number,
+  basis: readonly ('X' | 'Y' | 'Z' | undefined)[],
+): Float64Array {
   const dim = 1 << qubits;
   let work = rho;
   const scratch = matrixScratch();

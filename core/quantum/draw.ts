@@ -5,7 +5,8 @@ import type { Angle, Circuit, GateName, Operation } from './circuit';
 
 /** Short angle label: θ3, 0.5·θ3, x1, π/2, 0.25. */
 export function angleLabel(a: Angle): string {
-  const scaled = (s: number | undefined, base: string): string => (s === undefined || s === 1 ? base : `${shortNumber(s)}·${base}`);
+  const scaled = (s: number | undefined, base: string): string =>
+    s === undefined || s === 1 ? base : `${shortNumber(s)}·${base}`;
   switch (a.kind) {
     case 'param':
       return scaled(a.scale, `θ${a.index}`);
@@ -28,7 +29,13 @@ function shortNumber(v: number): string {
   return String(s);
 }
 
-const GATE_LABEL: Partial<Record<GateName, string>> = { PhaseShift: 'P', Sdg: 'S†', Tdg: 'T†', SX: '√X', I: 'I' };
+const GATE_LABEL: Partial<Record<GateName, string>> = {
+  PhaseShift: 'P',
+  Sdg: 'S†',
+  Tdg: 'T†',
+  SX: '√X',
+  I: 'I',
+};
 
 /** What each wire of an operation shows. */
 interface Cell {
@@ -39,7 +46,8 @@ interface Cell {
 function cellsOf(op: Operation): Map<number, Cell> {
   const cells = new Map<number, Cell>();
   if (op.type === 'amplitude') {
-    for (const w of op.wires) cells.set(w, { kind: 'box', label: `Amp(x${op.start}…${op.start + op.length - 1})` });
+    for (const w of op.wires)
+      cells.set(w, { kind: 'box', label: `Amp(x${op.start}…${op.start + op.length - 1})` });
     return cells;
   }
   const args = op.angles.length ? `(${op.angles.map(angleLabel).join(',')})` : '';
@@ -120,7 +128,10 @@ export function drawText(circuit: Circuit): string {
 }
 
 function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+  return s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+  );
 }
 
 export interface SvgOptions {
@@ -139,7 +150,8 @@ export function drawSvg(circuit: Circuit, options: SvgOptions = {}): string {
   const widths = columns.map((col) => {
     let w = 30;
     for (const item of col)
-      for (const cell of item.cells.values()) if (cell.kind === 'box') w = Math.max(w, 16 + [...cell.label].length * charW);
+      for (const cell of item.cells.values())
+        if (cell.kind === 'box') w = Math.max(w, 16 + [...cell.label].length * charW);
     return Math.ceil(w);
   });
   const gap = 14;
@@ -153,14 +165,18 @@ export function drawSvg(circuit: Circuit, options: SvgOptions = {}): string {
   if (options.title) out.push(`<title>${escapeXml(options.title)}</title>`);
   for (let w = 0; w < n; w++) {
     out.push(`<text x="8" y="${y(w) + 4}" fill="#333">${escapeXml(`q${w}`)}</text>`);
-    out.push(`<line x1="${left - 10}" y1="${y(w)}" x2="${totalW - 10}" y2="${y(w)}" stroke="#555" stroke-width="1"/>`);
+    out.push(
+      `<line x1="${left - 10}" y1="${y(w)}" x2="${totalW - 10}" y2="${y(w)}" stroke="#555" stroke-width="1"/>`,
+    );
   }
   let x0 = left;
   columns.forEach((col, ci) => {
     const cx = x0 + widths[ci] / 2;
     for (const item of col) {
       if (item.hi > item.lo)
-        out.push(`<line x1="${cx}" y1="${y(item.lo)}" x2="${cx}" y2="${y(item.hi)}" stroke="#222" stroke-width="1.5"/>`);
+        out.push(
+          `<line x1="${cx}" y1="${y(item.lo)}" x2="${cx}" y2="${y(item.hi)}" stroke="#222" stroke-width="1.5"/>`,
+        );
       for (const [w, cell] of [...item.cells].sort((a, b) => a[0] - b[0])) {
         const cy = y(w);
         if (cell.kind === 'control') out.push(`<circle cx="${cx}" cy="${cy}" r="4.5" fill="#222"/>`);

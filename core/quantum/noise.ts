@@ -68,14 +68,18 @@ function wireList(x: unknown, qubits: number | undefined, field: string): number
   return x.map((w, i) => {
     const max = qubits === undefined ? Number.MAX_SAFE_INTEGER : qubits - 1;
     if (typeof w !== 'number' || !Number.isInteger(w) || w < 0 || w > max)
-      throw new NoiseError(`wire must be an integer in [0, ${max}], got ${JSON.stringify(w)}`, `${field}[${i}]`);
+      throw new NoiseError(
+        `wire must be an integer in [0, ${max}], got ${JSON.stringify(w)}`,
+        `${field}[${i}]`,
+      );
     return w;
   });
 }
 
 /** Validates an untrusted noise model (parsed JSON). `qubits` bounds the wire lists when given. */
 export function parseNoiseModel(value: unknown, qubits?: number): NoiseModel {
-  if (typeof value !== 'object' || value === null) throw new NoiseError('a noise model must be an object', 'noise');
+  if (typeof value !== 'object' || value === null)
+    throw new NoiseError('a noise model must be an object', 'noise');
   const v = value as Record<string, unknown>;
   const rulesRaw = v.rules ?? [];
   if (!Array.isArray(rulesRaw)) throw new NoiseError('must be an array', 'noise.rules');
@@ -84,7 +88,8 @@ export function parseNoiseModel(value: unknown, qubits?: number): NoiseModel {
     if (typeof r !== 'object' || r === null) throw new NoiseError('a rule must be an object', f);
     const o = r as Record<string, unknown>;
     const ch = o.channel as Record<string, unknown> | null | undefined;
-    if (typeof ch !== 'object' || ch === null) throw new NoiseError('must be an object like {"type": "depolarizing", "p": 0.01}', `${f}.channel`);
+    if (typeof ch !== 'object' || ch === null)
+      throw new NoiseError('must be an object like {"type": "depolarizing", "p": 0.01}', `${f}.channel`);
     const type = ch.type as ChannelType;
     if (!(typeof type === 'string' && type in CHANNEL_PARAM))
       throw new NoiseError(
@@ -110,8 +115,12 @@ export function parseNoiseModel(value: unknown, qubits?: number): NoiseModel {
   const model: NoiseModel = { rules };
   if (v.readout !== undefined) {
     const r = v.readout as Record<string, unknown> | null;
-    if (typeof r !== 'object' || r === null) throw new NoiseError('must be an object {p01, p10}', 'noise.readout');
-    model.readout = { p01: probability(r.p01 ?? 0, 'noise.readout.p01'), p10: probability(r.p10 ?? 0, 'noise.readout.p10') };
+    if (typeof r !== 'object' || r === null)
+      throw new NoiseError('must be an object {p01, p10}', 'noise.readout');
+    model.readout = {
+      p01: probability(r.p01 ?? 0, 'noise.readout.p01'),
+      p10: probability(r.p10 ?? 0, 'noise.readout.p10'),
+    };
     if (r.wires !== undefined) model.readout.wires = wireList(r.wires, qubits, 'noise.readout.wires');
   }
   return model;
@@ -132,13 +141,25 @@ export function krausOperators(ch: ChannelSpec): Float64Array[] {
       ];
     }
     case 'amplitudeDamping':
-      return [Float64Array.of(1, 0, 0, 0, 0, 0, r(1 - ch.gamma), 0), Float64Array.of(0, 0, r(ch.gamma), 0, 0, 0, 0, 0)];
+      return [
+        Float64Array.of(1, 0, 0, 0, 0, 0, r(1 - ch.gamma), 0),
+        Float64Array.of(0, 0, r(ch.gamma), 0, 0, 0, 0, 0),
+      ];
     case 'phaseDamping':
-      return [Float64Array.of(1, 0, 0, 0, 0, 0, r(1 - ch.gamma), 0), Float64Array.of(0, 0, 0, 0, 0, 0, r(ch.gamma), 0)];
+      return [
+        Float64Array.of(1, 0, 0, 0, 0, 0, r(1 - ch.gamma), 0),
+        Float64Array.of(0, 0, 0, 0, 0, 0, r(ch.gamma), 0),
+      ];
     case 'bitFlip':
-      return [Float64Array.of(r(1 - ch.p), 0, 0, 0, 0, 0, r(1 - ch.p), 0), Float64Array.of(0, 0, r(ch.p), 0, r(ch.p), 0, 0, 0)];
+      return [
+        Float64Array.of(r(1 - ch.p), 0, 0, 0, 0, 0, r(1 - ch.p), 0),
+        Float64Array.of(0, 0, r(ch.p), 0, r(ch.p), 0, 0, 0),
+      ];
     case 'phaseFlip':
-      return [Float64Array.of(r(1 - ch.p), 0, 0, 0, 0, 0, r(1 - ch.p), 0), Float64Array.of(r(ch.p), 0, 0, 0, 0, 0, -r(ch.p), 0)];
+      return [
+        Float64Array.of(r(1 - ch.p), 0, 0, 0, 0, 0, r(1 - ch.p), 0),
+        Float64Array.of(r(ch.p), 0, 0, 0, 0, 0, -r(ch.p), 0),
+      ];
   }
 }
 
@@ -152,7 +173,11 @@ export interface PlacedChannel {
  * The channels to apply after `op`, in rule order, each on every affected wire of the gate.
  * Kraus sets are cached per rule so callers can call this inside their op loop cheaply.
  */
-export function channelsAfter(model: NoiseModel | undefined, op: GateOp, cache: Map<NoiseRule, Float64Array[]>): PlacedChannel[] {
+export function channelsAfter(
+  model: NoiseModel | undefined,
+  op: GateOp,
+  cache: Map<NoiseRule, Float64Array[]>,
+): PlacedChannel[] {
   if (!model) return [];
   const out: PlacedChannel[] = [];
   for (const rule of model.rules) {
@@ -191,7 +216,11 @@ export function readoutPerWire(readout: ReadoutError | undefined, qubits: number
  * Applies readout error to a probability vector over `wires` (wire list order, first wire most
  * significant), in place: each listed wire's bit goes through its 2×2 confusion matrix.
  */
-export function applyReadoutToProbs(probs: Float64Array, wires: readonly number[], flips: Float64Array): void {
+export function applyReadoutToProbs(
+  probs: Float64Array,
+  wires: readonly number[],
+  flips: Float64Array,
+): void {
   const k = wires.length;
   for (let j = 0; j < k; j++) {
     const p01 = flips[2 * wires[j]];

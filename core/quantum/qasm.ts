@@ -3,7 +3,15 @@
 // definitions, and can turn every angle argument in the file into a trainable parameter (the
 // `qlab sim --grad` contract: gradients per angle argument, in order of appearance).
 // Global phases are ignored throughout (qelib1's rz and u1 differ by one; the record uses RZ = e^{-iθZ/2}).
-import { GATES, parseCircuit, type Angle, type Circuit, type GateName, type GateOp, type Operation } from './circuit';
+import {
+  GATES,
+  parseCircuit,
+  type Angle,
+  type Circuit,
+  type GateName,
+  type GateOp,
+  type Operation,
+} from './circuit';
 
 export class QasmError extends Error {
   constructor(
@@ -144,7 +152,8 @@ function evalExpr(e: Expr, env: ReadonlyMap<string, Affine>): Affine {
     case 'id': {
       if (e.name === 'pi') return constant(Math.PI);
       const v = env.get(e.name);
-      if (!v) throw new QasmError(`unknown identifier '${e.name}' in angle expression`, e.tok.line, e.tok.col);
+      if (!v)
+        throw new QasmError(`unknown identifier '${e.name}' in angle expression`, e.tok.line, e.tok.col);
       return v;
     }
     case 'neg':
@@ -152,7 +161,11 @@ function evalExpr(e: Expr, env: ReadonlyMap<string, Affine>): Affine {
     case 'call': {
       const x = evalExpr(e.arg, env);
       if (!isConst(x))
-        throw new QasmError(`${e.fn}() of a trainable angle is not linear; import without trainable angles`, e.tok.line, e.tok.col);
+        throw new QasmError(
+          `${e.fn}() of a trainable angle is not linear; import without trainable angles`,
+          e.tok.line,
+          e.tok.col,
+        );
       return constant(FUNCTIONS[e.fn](x.c));
     }
     case 'bin': {
@@ -328,7 +341,8 @@ class Parser {
   }
   integer(what: string): number {
     const t = this.next();
-    if (t.kind !== 'num' || !/^\d+$/.test(t.text)) this.fail(t, `expected ${what} (a non-negative integer), found ${this.describe(t)}`);
+    if (t.kind !== 'num' || !/^\d+$/.test(t.text))
+      this.fail(t, `expected ${what} (a non-negative integer), found ${this.describe(t)}`);
     return Number(t.text);
   }
 
@@ -434,14 +448,16 @@ function runProgram(p: Parser, defs: Map<string, GateDef>, top: { trainable: boo
   if (first.kind === 'id' && first.text === 'OPENQASM') {
     p.next();
     const v = p.next();
-    if (v.kind !== 'num' || !v.text.startsWith('2')) p.fail(v, `only OpenQASM 2.0 is supported, found version ${p.describe(v)}`);
+    if (v.kind !== 'num' || !v.text.startsWith('2'))
+      p.fail(v, `only OpenQASM 2.0 is supported, found version ${p.describe(v)}`);
     p.expect(';');
   }
 
   const findReg = (list: QasmRegister[], q: QArg, what: string): QasmRegister => {
     const r = list.find((x) => x.name === q.reg);
     if (!r) p.fail(q.tok, `unknown ${what} '${q.reg}'`);
-    if (q.index !== undefined && q.index >= r.size) p.fail(q.tok, `index ${q.index} out of range for ${q.reg}[${r.size}]`);
+    if (q.index !== undefined && q.index >= r.size)
+      p.fail(q.tok, `index ${q.index} out of range for ${q.reg}[${r.size}]`);
     return r;
   };
 
@@ -451,7 +467,8 @@ function runProgram(p: Parser, defs: Map<string, GateDef>, top: { trainable: boo
     for (const q of call.qargs) {
       const r = findReg(qregs, q, 'qreg');
       if (q.index === undefined) {
-        if (reps !== 1 && reps !== r.size) p.fail(q.tok, `registers of different sizes (${reps} and ${r.size}) in one gate`);
+        if (reps !== 1 && reps !== r.size)
+          p.fail(q.tok, `registers of different sizes (${reps} and ${r.size}) in one gate`);
         reps = r.size;
       }
     }
@@ -481,7 +498,14 @@ function runProgram(p: Parser, defs: Map<string, GateDef>, top: { trainable: boo
   };
 
   /** Emits a gate (builtin or defined) on concrete wires with affine angle values. */
-  const emit = (name: string, tok: Token, angles: Affine[], ws: number[], site: Token, depth: number): void => {
+  const emit = (
+    name: string,
+    tok: Token,
+    angles: Affine[],
+    ws: number[],
+    site: Token,
+    depth: number,
+  ): void => {
     const def = defs.get(name);
     if (def) {
       if (depth > 64) p.fail(tok, `gate definitions nested too deeply at '${name}'`);
@@ -499,7 +523,12 @@ function runProgram(p: Parser, defs: Map<string, GateDef>, top: { trainable: boo
       return;
     }
     const b = BUILTINS[name];
-    const op: GateOp = { type: 'gate', gate: b.gate, wires: ws, angles: angles.map((a) => toAngle(a, tok, name, site)) };
+    const op: GateOp = {
+      type: 'gate',
+      gate: b.gate,
+      wires: ws,
+      angles: angles.map((a) => toAngle(a, tok, name, site)),
+    };
     ops.push(op);
   };
 
@@ -611,7 +640,8 @@ function runProgram(p: Parser, defs: Map<string, GateDef>, top: { trainable: boo
         p.expect(';');
         const qr = findReg(qregs, q, 'qreg');
         const cr = findReg(cregs, c, 'creg');
-        if ((q.index === undefined) !== (c.index === undefined)) p.fail(c.tok, 'measure a register into a register, or a bit into a bit');
+        if ((q.index === undefined) !== (c.index === undefined))
+          p.fail(c.tok, 'measure a register into a register, or a bit into a bit');
         if (q.index === undefined && qr.size !== cr.size)
           p.fail(c.tok, `registers of different sizes (${qr.size} and ${cr.size}) in measure`);
         const count = q.index === undefined ? qr.size : 1;
@@ -681,7 +711,8 @@ const EXPORT_NAMES: Partial<Record<GateName, string>> = {
 };
 
 /** ryy is not in qelib1.inc, so an exported file defines it (as Qiskit does) to stay portable. */
-const RYY_DEF = 'gate ryy(theta) a,b { rx(pi/2) a; rx(pi/2) b; cx a,b; rz(theta) b; cx a,b; rx(-pi/2) a; rx(-pi/2) b; }';
+const RYY_DEF =
+  'gate ryy(theta) a,b { rx(pi/2) a; rx(pi/2) b; cx a,b; rz(theta) b; cx a,b; rx(-pi/2) a; rx(-pi/2) b; }';
 
 /** Shortest text that parses back to exactly x: a multiple of pi where one fits exactly, else the shortest decimal. */
 export function formatAngle(x: number): string {
@@ -712,7 +743,9 @@ export function toQasm(circuit: Circuit, options: QasmExportOptions = {}): strin
   const params = options.params ?? [];
   const inputs = options.inputs ?? [];
   if (params.length < circuit.numParams)
-    throw new Error(`params: the circuit has ${circuit.numParams} parameter(s), got ${params.length} value(s)`);
+    throw new Error(
+      `params: the circuit has ${circuit.numParams} parameter(s), got ${params.length} value(s)`,
+    );
   const lines: string[] = [];
   const angleText = (a: Angle, field: string): string => {
     let v: number;
@@ -720,7 +753,9 @@ export function toQasm(circuit: Circuit, options: QasmExportOptions = {}): strin
     else if (a.kind === 'param') v = (a.scale ?? 1) * params[a.index];
     else {
       if (inputs.length < circuit.numInputs)
-        throw new Error(`${field}: an input angle needs an inputs row of ${circuit.numInputs} value(s) to export`);
+        throw new Error(
+          `${field}: an input angle needs an inputs row of ${circuit.numInputs} value(s) to export`,
+        );
       v = (a.scale ?? 1) * inputs[a.index];
     }
     if (!Number.isFinite(v)) throw new Error(`${field}: angle is not finite`);

@@ -52,7 +52,8 @@ export class Rng {
 
   /** Uniform integer in [0, n), n ≤ 2^32, without modulo bias (rejection). */
   nextInt(n: number): number {
-    if (!Number.isInteger(n) || n <= 0 || n > 4294967296) throw new Error(`nextInt: n must be in [1, 2^32], got ${n}`);
+    if (!Number.isInteger(n) || n <= 0 || n > 4294967296)
+      throw new Error(`nextInt: n must be in [1, 2^32], got ${n}`);
     const limit = 4294967296 - (4294967296 % n);
     for (;;) {
       const r = this.nextU32();

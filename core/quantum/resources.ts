@@ -62,8 +62,12 @@ export function resources(circuit: Circuit): Resources {
  * is at most ε: Var = coeff²·(1 − ⟨P⟩²), so N = ⌈coeff²·(1 − ⟨P⟩²)/ε²⌉; without a value, the worst
  * case ⟨P⟩ = 0 gives ⌈coeff²/ε²⌉. At least one shot.
  */
-export function shotsForStandardError(epsilon: number, options: { expval?: number; coeff?: number } = {}): number {
-  if (!(epsilon > 0) || !Number.isFinite(epsilon)) throw new Error(`epsilon must be a positive number, got ${epsilon}`);
+export function shotsForStandardError(
+  epsilon: number,
+  options: { expval?: number; coeff?: number } = {},
+): number {
+  if (!(epsilon > 0) || !Number.isFinite(epsilon))
+    throw new Error(`epsilon must be a positive number, got ${epsilon}`);
   const coeff = options.coeff ?? 1;
   if (!Number.isFinite(coeff)) throw new Error('coeff must be finite');
   let variance = coeff * coeff;

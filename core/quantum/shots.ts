@@ -59,7 +59,8 @@ export class AliasTable {
 
 /** `shots` basis-state indices drawn from `probs`. */
 export function sampleIndices(probs: ArrayLike<number>, shots: number, rng: Rng): Uint32Array {
-  if (!Number.isInteger(shots) || shots < 1) throw new Error(`shots must be a positive integer, got ${shots}`);
+  if (!Number.isInteger(shots) || shots < 1)
+    throw new Error(`shots must be a positive integer, got ${shots}`);
   const table = new AliasTable(probs);
   const out = new Uint32Array(shots);
   for (let s = 0; s < shots; s++) out[s] = table.sample(rng);
@@ -71,7 +72,8 @@ export function countsOf(samples: ArrayLike<number>, bits: number): Record<strin
   const m = new Map<number, number>();
   for (let i = 0; i < samples.length; i++) m.set(samples[i], (m.get(samples[i]) ?? 0) + 1);
   const out: Record<string, number> = {};
-  for (const k of [...m.keys()].sort((a, b) => a - b)) out[k.toString(2).padStart(bits, '0')] = m.get(k) as number;
+  for (const k of [...m.keys()].sort((a, b) => a - b))
+    out[k.toString(2).padStart(bits, '0')] = m.get(k) as number;
   return out;
 }
 
@@ -79,7 +81,12 @@ export function countsOf(samples: ArrayLike<number>, bits: number): Record<strin
  * Readout error on sampled indices over `wires` (first most significant), in place: each bit of
  * a listed wire flips 0→1 with p01 and 1→0 with p10 (per-wire flips as from readoutPerWire).
  */
-export function applyReadoutToSamples(samples: Uint32Array, wires: readonly number[], flips: Float64Array, rng: Rng): void {
+export function applyReadoutToSamples(
+  samples: Uint32Array,
+  wires: readonly number[],
+  flips: Float64Array,
+  rng: Rng,
+): void {
   const k = wires.length;
   for (let s = 0; s < samples.length; s++) {
     let v = samples[s];
@@ -98,7 +105,8 @@ export function applyReadoutToSamples(samples: Uint32Array, wires: readonly numb
 /** |ψ_i|² of one state (complex interleaved). */
 export function stateProbabilities(state: Float64Array): Float64Array {
   const out = new Float64Array(state.length >> 1);
-  for (let i = 0; i < out.length; i++) out[i] = state[2 * i] * state[2 * i] + state[2 * i + 1] * state[2 * i + 1];
+  for (let i = 0; i < out.length; i++)
+    out[i] = state[2 * i] * state[2 * i] + state[2 * i + 1] * state[2 * i + 1];
   return out;
 }
 
@@ -128,7 +136,8 @@ export interface MeasurementGroup {
 export function measurementGroups(terms: readonly PauliTerm[], qubits: number): MeasurementGroup[] {
   const groups: MeasurementGroup[] = [];
   terms.forEach((term, t) => {
-    const fits = (g: MeasurementGroup): boolean => term.ops.every(({ wire, pauli }) => g.basis[wire] === undefined || g.basis[wire] === pauli);
+    const fits = (g: MeasurementGroup): boolean =>
+      term.ops.every(({ wire, pauli }) => g.basis[wire] === undefined || g.basis[wire] === pauli);
     let g = groups.find(fits);
     if (!g) {
       g = { basis: new Array(qubits).fill(undefined), terms: [] };
@@ -212,7 +221,14 @@ export function shotExpvalsFromStates(
   for (let b = 0; b < batch; b++) {
     const rng = master.fork();
     const state = states.subarray(2 * b * dim, 2 * (b + 1) * dim);
-    const est = estimateExpvals((basis) => rotatedProbabilitiesState(state, qubits, basis), qubits, terms, shots, rng, readout);
+    const est = estimateExpvals(
+      (basis) => rotatedProbabilitiesState(state, qubits, basis),
+      qubits,
+      terms,
+      shots,
+      rng,
+      readout,
+    );
     expvals.set(est.expvals, b * terms.length);
     stderr.set(est.stderr, b * terms.length);
   }
@@ -220,10 +236,23 @@ export function shotExpvalsFromStates(
 }
 
 /** Sampled counts of all wires for one distribution (e.g. a row of Simulator.probs), readout error included. */
-export function sampleCounts(probs: ArrayLike<number>, qubits: number, shots: number, seed: number, readout?: ReadoutError): Record<string, number> {
-  if (probs.length !== 1 << qubits) throw new Error(`probs: expected ${1 << qubits} values, got ${probs.length}`);
+export function sampleCounts(
+  probs: ArrayLike<number>,
+  qubits: number,
+  shots: number,
+  seed: number,
+  readout?: ReadoutError,
+): Record<string, number> {
+  if (probs.length !== 1 << qubits)
+    throw new Error(`probs: expected ${1 << qubits} values, got ${probs.length}`);
   const rng = new Rng(seed);
   const samples = sampleIndices(probs, shots, rng);
-  if (readout) applyReadoutToSamples(samples, Array.from({ length: qubits }, (_, w) => w), readoutPerWire(readout, qubits), rng);
+  if (readout)
+    applyReadoutToSamples(
+      samples,
+      Array.from({ length: qubits }, (_, w) => w),
+      readoutPerWire(readout, qubits),
+      rng,
+    );
   return countsOf(samples, qubits);
 }

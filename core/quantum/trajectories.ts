@@ -111,7 +111,12 @@ export function applyChannelTrajectory(
 }
 
 /** One trajectory of batch row b; returns the final (normalised) state and amplitude norms. */
-export function runTrajectory(req: BatchRequest, noise: NoiseModel | undefined, b: number, rng: Rng): { state: Float64Array; norms: number[] } {
+export function runTrajectory(
+  req: BatchRequest,
+  noise: NoiseModel | undefined,
+  b: number,
+  rng: Rng,
+): { state: Float64Array; norms: number[] } {
   const n = req.circuit.qubits;
   const state = new Float64Array(2 << n);
   state[0] = 1;
@@ -137,7 +142,8 @@ export function runTrajectory(req: BatchRequest, noise: NoiseModel | undefined, 
       continue;
     }
     applyMatrix(state, n, op.wires, gateMatrix(op.gate, opAngles(op, req, b)), false, scratch);
-    for (const ch of channelsAfter(noise, op, cache)) applyChannelTrajectory(state, n, ch.wire, ch.kraus, rng, scratch);
+    for (const ch of channelsAfter(noise, op, cache))
+      applyChannelTrajectory(state, n, ch.wire, ch.kraus, rng, scratch);
   }
   return { state, norms };
 }
@@ -151,7 +157,11 @@ export interface TrajectoryOptions {
 }
 
 /** Mean expectation values and probabilities over K trajectories per batch row, with standard errors. */
-export function trajectoryExpval(req: BatchRequest, noise: NoiseModel | undefined, options: TrajectoryOptions): NoisyResult {
+export function trajectoryExpval(
+  req: BatchRequest,
+  noise: NoiseModel | undefined,
+  options: TrajectoryOptions,
+): NoisyResult {
   const c = req.circuit;
   const n = c.qubits;
   const K = options.trajectories ?? 200;
@@ -211,10 +221,18 @@ export interface NoisyOptions {
 }
 
 /** Noisy expectation values and probabilities by the exact or the sampled method. */
-export function noisyExpval(req: BatchRequest, noise: NoiseModel | undefined, options: NoisyOptions = {}): NoisyResult {
+export function noisyExpval(
+  req: BatchRequest,
+  noise: NoiseModel | undefined,
+  options: NoisyOptions = {},
+): NoisyResult {
   const limit = Math.min(options.densityLimit ?? 10, DENSITY_MAX_QUBITS);
   const method = options.method ?? 'auto';
   const useDensity = method === 'density' || (method === 'auto' && req.circuit.qubits <= limit);
   if (useDensity) return densityExpval(req, noise, options.wires);
-  return trajectoryExpval(req, noise, { trajectories: options.trajectories, seed: options.seed ?? 0, wires: options.wires });
+  return trajectoryExpval(req, noise, {
+    trajectories: options.trajectories,
+    seed: options.seed ?? 0,
+    wires: options.wires,
+  });
 }

@@ -8,7 +8,11 @@ const bell = (): CircuitBuilder => new CircuitBuilder(3, 1).gate('H', [0]).gate(
 describe('drawing', () => {
   it('text: one line per wire, controls ●, targets ⊕, crossings ┼, short labels', () => {
     const b = bell();
-    b.gate('RX', [2], [b.p()]).gate('Toffoli', [0, 2, 1]).gate('CRZ', [2, 0], [Math.PI / 2]).gate('SWAP', [0, 2]).gate('RY', [1], [b.x(0, 0.5)]);
+    b.gate('RX', [2], [b.p()])
+      .gate('Toffoli', [0, 2, 1])
+      .gate('CRZ', [2, 0], [Math.PI / 2])
+      .gate('SWAP', [0, 2])
+      .gate('RY', [1], [b.x(0, 0.5)]);
     const t = drawText(b.build());
     expect(t).toBe(drawText(b.build()));
     const lines = t.split('\n');
@@ -47,7 +51,11 @@ describe('resources', () => {
     const b = new CircuitBuilder(4, 4);
     b.amplitude([0, 1], 0, 4);
     for (let w = 0; w < 4; w++) b.gate('RY', [w], [b.p()]);
-    b.gate('CNOT', [0, 1]).gate('CNOT', [2, 3]).gate('CNOT', [1, 2]).gate('Toffoli', [0, 1, 3]).gate('RZ', [0], [0.1]);
+    b.gate('CNOT', [0, 1])
+      .gate('CNOT', [2, 3])
+      .gate('CNOT', [1, 2])
+      .gate('Toffoli', [0, 1, 3])
+      .gate('RZ', [0], [0.1]);
     const r = resources(b.build());
     expect(r).toEqual({
       qubits: 4,

@@ -10,9 +10,19 @@ import {
   pauliExpvalDensity,
 } from '../../../core/quantum/density';
 import { gateMatrix } from '../../../core/quantum/gates';
-import { krausOperators, parseNoiseModel, type ChannelSpec, type NoiseModel } from '../../../core/quantum/noise';
+import {
+  krausOperators,
+  parseNoiseModel,
+  type ChannelSpec,
+  type NoiseModel,
+} from '../../../core/quantum/noise';
 import { Rng } from '../../../core/quantum/random';
-import { applyChannelTrajectory, noisyExpval, pauliExpvalState, trajectoryExpval } from '../../../core/quantum/trajectories';
+import {
+  applyChannelTrajectory,
+  noisyExpval,
+  pauliExpvalState,
+  trajectoryExpval,
+} from '../../../core/quantum/trajectories';
 import { naiveState } from './reference';
 
 const req = (circuit: Circuit, params: number[] = [], inputs: number[] = [], batch = 1): BatchRequest => ({
@@ -37,12 +47,24 @@ const X = [{ ops: [{ wire: 0, pauli: 'X' as const }] }];
 describe('channel closed forms (PennyLane conventions)', () => {
   const p = 0.23;
   it('depolarizing on |0⟩: ⟨Z⟩ = 1 − 4p/3; on |+⟩: ⟨X⟩ = 1 − 4p/3', () => {
-    expect(oneQubit((b) => b.gate('I', [0]), { type: 'depolarizing', p }, Z)[0]).toBeCloseTo(1 - (4 * p) / 3, 14);
-    expect(oneQubit((b) => b.gate('H', [0]), { type: 'depolarizing', p }, X)[0]).toBeCloseTo(1 - (4 * p) / 3, 14);
+    expect(oneQubit((b) => b.gate('I', [0]), { type: 'depolarizing', p }, Z)[0]).toBeCloseTo(
+      1 - (4 * p) / 3,
+      14,
+    );
+    expect(oneQubit((b) => b.gate('H', [0]), { type: 'depolarizing', p }, X)[0]).toBeCloseTo(
+      1 - (4 * p) / 3,
+      14,
+    );
   });
   it('amplitude damping on |1⟩: ⟨Z⟩ = 2γ − 1; on |+⟩: ⟨X⟩ = √(1−γ)', () => {
-    expect(oneQubit((b) => b.gate('X', [0]), { type: 'amplitudeDamping', gamma: p }, Z)[0]).toBeCloseTo(2 * p - 1, 14);
-    expect(oneQubit((b) => b.gate('H', [0]), { type: 'amplitudeDamping', gamma: p }, X)[0]).toBeCloseTo(Math.sqrt(1 - p), 14);
+    expect(oneQubit((b) => b.gate('X', [0]), { type: 'amplitudeDamping', gamma: p }, Z)[0]).toBeCloseTo(
+      2 * p - 1,
+      14,
+    );
+    expect(oneQubit((b) => b.gate('H', [0]), { type: 'amplitudeDamping', gamma: p }, X)[0]).toBeCloseTo(
+      Math.sqrt(1 - p),
+      14,
+    );
   });
   it('amplitude damping on RY(θ)|0⟩: ⟨Z⟩ = 1 − (1−γ)(1 − cos θ)', () => {
     const t = 1.1;
@@ -52,8 +74,14 @@ describe('channel closed forms (PennyLane conventions)', () => {
     );
   });
   it('phase damping on |+⟩: ⟨X⟩ = √(1−γ), ⟨Z⟩ unchanged', () => {
-    expect(oneQubit((b) => b.gate('H', [0]), { type: 'phaseDamping', gamma: p }, X)[0]).toBeCloseTo(Math.sqrt(1 - p), 14);
-    expect(oneQubit((b) => b.gate('RY', [0], [0.7]), { type: 'phaseDamping', gamma: p }, Z)[0]).toBeCloseTo(Math.cos(0.7), 14);
+    expect(oneQubit((b) => b.gate('H', [0]), { type: 'phaseDamping', gamma: p }, X)[0]).toBeCloseTo(
+      Math.sqrt(1 - p),
+      14,
+    );
+    expect(oneQubit((b) => b.gate('RY', [0], [0.7]), { type: 'phaseDamping', gamma: p }, Z)[0]).toBeCloseTo(
+      Math.cos(0.7),
+      14,
+    );
   });
   it('bit flip on |0⟩: ⟨Z⟩ = 1 − 2p; phase flip on |+⟩: ⟨X⟩ = 1 − 2p', () => {
     expect(oneQubit((b) => b.gate('I', [0]), { type: 'bitFlip', p }, Z)[0]).toBeCloseTo(1 - 2 * p, 14);
@@ -93,23 +121,54 @@ describe('channel closed forms (PennyLane conventions)', () => {
     // |01⟩: wire0 reads 0 w.p. 0.9, wire1 reads 1 w.p. 0.75
     [0.9 * 0.25, 0.9 * 0.75, 0.1 * 0.25, 0.1 * 0.75].forEach((v, i) => expect(r.probs[i]).toBeCloseTo(v, 14));
     // ZZ on |01⟩ = −1 exactly; with independent flips E = (1−2·p01)(2·p10−1)
-    const zz = new CircuitBuilder(2).gate('X', [1]).observe([{ ops: [{ wire: 0, pauli: 'Z' }, { wire: 1, pauli: 'Z' }] }]).build();
+    const zz = new CircuitBuilder(2)
+      .gate('X', [1])
+      .observe([
+        {
+          ops: [
+            { wire: 0, pauli: 'Z' },
+            { wire: 1, pauli: 'Z' },
+          ],
+        },
+      ])
+      .build();
     expect(densityExpval(req(zz), noise).expvals[0]).toBeCloseTo(0.8 * -0.5, 14);
   });
 });
 
 describe('noise model validation', () => {
   it('accepts a valid model and normalises gate aliases', () => {
-    const m = parseNoiseModel({ rules: [{ channel: { type: 'bitFlip', p: 0.1 }, after: ['CX', 'RY'], wires: [0] }], readout: { p01: 0.02 } }, 2);
+    const m = parseNoiseModel(
+      {
+        rules: [{ channel: { type: 'bitFlip', p: 0.1 }, after: ['CX', 'RY'], wires: [0] }],
+        readout: { p01: 0.02 },
+      },
+      2,
+    );
     expect(m.rules[0].after).toEqual(['CNOT', 'RY']);
     expect(m.readout).toEqual({ p01: 0.02, p10: 0 });
   });
   const bad: [unknown, RegExp][] = [
-    [{ rules: [{ channel: { type: 'depolarizing', p: 1.5 } }] }, /^noise\.rules\[0\]\.channel\.p: must be a probability/],
-    [{ rules: [{ channel: { type: 'amplitudeDamping', p: 0.1 } }] }, /^noise\.rules\[0\]\.channel\.gamma: must be a probability/],
-    [{ rules: [{ channel: { type: 'thermal', p: 0.1 } }] }, /^noise\.rules\[0\]\.channel\.type: type must be one of/],
-    [{ rules: [{ channel: { type: 'bitFlip', p: 0.1 }, after: ['FOO'] }] }, /^noise\.rules\[0\]\.after\[0\]: unknown gate "FOO"/],
-    [{ rules: [{ channel: { type: 'bitFlip', p: 0.1 }, wires: [5] }] }, /^noise\.rules\[0\]\.wires\[0\]: wire must be an integer in \[0, 2\]/],
+    [
+      { rules: [{ channel: { type: 'depolarizing', p: 1.5 } }] },
+      /^noise\.rules\[0\]\.channel\.p: must be a probability/,
+    ],
+    [
+      { rules: [{ channel: { type: 'amplitudeDamping', p: 0.1 } }] },
+      /^noise\.rules\[0\]\.channel\.gamma: must be a probability/,
+    ],
+    [
+      { rules: [{ channel: { type: 'thermal', p: 0.1 } }] },
+      /^noise\.rules\[0\]\.channel\.type: type must be one of/,
+    ],
+    [
+      { rules: [{ channel: { type: 'bitFlip', p: 0.1 }, after: ['FOO'] }] },
+      /^noise\.rules\[0\]\.after\[0\]: unknown gate "FOO"/,
+    ],
+    [
+      { rules: [{ channel: { type: 'bitFlip', p: 0.1 }, wires: [5] }] },
+      /^noise\.rules\[0\]\.wires\[0\]: wire must be an integer in \[0, 2\]/,
+    ],
     [{ readout: { p01: -0.1 } }, /^noise\.readout\.p01: must be a probability/],
     [{ rules: 3 }, /^noise\.rules: must be an array/],
   ];
@@ -125,8 +184,20 @@ function randomCircuit(qubits: number, layers: number): Circuit {
   }
   b.observe([
     { ops: [{ wire: 0, pauli: 'Z' }] },
-    { coeff: 0.5, ops: [{ wire: 1, pauli: 'X' }, { wire: qubits - 1, pauli: 'Y' }] },
-    { ops: [{ wire: 0, pauli: 'Y' }, { wire: 1, pauli: 'Z' }, { wire: 2, pauli: 'X' }] },
+    {
+      coeff: 0.5,
+      ops: [
+        { wire: 1, pauli: 'X' },
+        { wire: qubits - 1, pauli: 'Y' },
+      ],
+    },
+    {
+      ops: [
+        { wire: 0, pauli: 'Y' },
+        { wire: 1, pauli: 'Z' },
+        { wire: 2, pauli: 'X' },
+      ],
+    },
   ]);
   return b.build();
 }
@@ -154,7 +225,11 @@ describe('density matrix', () => {
       for (let k = 0; k < dim; k++) {
         const re = psi[2 * r] * psi[2 * k] + psi[2 * r + 1] * psi[2 * k + 1];
         const im = psi[2 * r + 1] * psi[2 * k] - psi[2 * r] * psi[2 * k + 1];
-        maxErr = Math.max(maxErr, Math.abs(rho[2 * (r * dim + k)] - re), Math.abs(rho[2 * (r * dim + k) + 1] - im));
+        maxErr = Math.max(
+          maxErr,
+          Math.abs(rho[2 * (r * dim + k)] - re),
+          Math.abs(rho[2 * (r * dim + k) + 1] - im),
+        );
       }
     expect(maxErr).toBeLessThan(1e-13);
   });
@@ -163,8 +238,19 @@ describe('density matrix', () => {
     const b = new CircuitBuilder(3, 6);
     b.amplitude([0, 2], 0, 3);
     for (let w = 0; w < 3; w++) b.gate('RY', [w], [b.x(3 + w)]);
-    b.gate('CNOT', [0, 1]).gate('CRZ', [1, 2], [b.p()]).gate('Toffoli', [2, 0, 1]).gate('U3', [1], [b.p(), b.p(), 0.4]);
-    b.observe([{ ops: [{ wire: 0, pauli: 'X' }, { wire: 1, pauli: 'Y' }] }, { coeff: -2, ops: [{ wire: 2, pauli: 'Z' }] }]);
+    b.gate('CNOT', [0, 1])
+      .gate('CRZ', [1, 2], [b.p()])
+      .gate('Toffoli', [2, 0, 1])
+      .gate('U3', [1], [b.p(), b.p(), 0.4]);
+    b.observe([
+      {
+        ops: [
+          { wire: 0, pauli: 'X' },
+          { wire: 1, pauli: 'Y' },
+        ],
+      },
+      { coeff: -2, ops: [{ wire: 2, pauli: 'Z' }] },
+    ]);
     const c = b.build();
     const inputs = [0.5, -1, 2, 0.1, 0.2, 0.3, 3, 0, -1, -0.4, 1.5, 0.9];
     const r = req(c, [0.3, -1.2, 2.2], inputs, 2);
@@ -204,7 +290,8 @@ describe('density matrix', () => {
     expect(herm).toBeLessThan(1e-14);
     expect(purity).toBeLessThan(1 - 1e-3);
     expect(purity).toBeGreaterThan(1 / dim);
-    for (const t of c.observables ?? []) expect(Math.abs(pauliExpvalDensity(rho, 4, t))).toBeLessThanOrEqual(Math.abs(t.coeff ?? 1) + 1e-12);
+    for (const t of c.observables ?? [])
+      expect(Math.abs(pauliExpvalDensity(rho, 4, t))).toBeLessThanOrEqual(Math.abs(t.coeff ?? 1) + 1e-12);
   });
 
   it('handles 10 qubits', () => {
@@ -224,7 +311,11 @@ describe('trajectories', () => {
     // K0 = √0.3·U3(a), K1 = √0.7·U3(b): a valid channel whose Kraus rows have two non-zero entries
     const u1 = gateMatrix('U3', [0.9, 0.4, -1.1]).map((v) => v * Math.sqrt(0.3));
     const u2 = gateMatrix('U3', [2.1, -0.7, 0.5]).map((v) => v * Math.sqrt(0.7));
-    const c = new CircuitBuilder(2).gate('U3', [0], [1.2, 0.3, 0.8]).gate('CNOT', [0, 1]).gate('RX', [1], [0.6]).build();
+    const c = new CircuitBuilder(2)
+      .gate('U3', [0], [1.2, 0.3, 0.8])
+      .gate('CNOT', [0, 1])
+      .gate('RX', [1], [0.6])
+      .build();
     const psi0 = naiveState(c);
     const rho = new Float64Array(2 * 16);
     for (let r = 0; r < 4; r++)
@@ -233,7 +324,15 @@ describe('trajectories', () => {
         rho[2 * (r * 4 + k) + 1] = psi0[2 * r + 1] * psi0[2 * k] - psi0[2 * r] * psi0[2 * k + 1];
       }
     applyChannelDensity(rho, 2, 0, [u1, u2], new Float64Array(32), new Float64Array(32), matrixScratch());
-    const terms: PauliTerm[] = [{ ops: [{ wire: 0, pauli: 'X' }] }, { ops: [{ wire: 0, pauli: 'Y' }, { wire: 1, pauli: 'Z' }] }];
+    const terms: PauliTerm[] = [
+      { ops: [{ wire: 0, pauli: 'X' }] },
+      {
+        ops: [
+          { wire: 0, pauli: 'Y' },
+          { wire: 1, pauli: 'Z' },
+        ],
+      },
+    ];
     const exact = terms.map((t) => pauliExpvalDensity(rho, 2, t));
     const rng = new Rng(11);
     const K = 20000;
@@ -270,9 +369,12 @@ describe('trajectories', () => {
       expect(stderr[i]).toBeGreaterThan(0);
       expect(Math.abs(traj.expvals[i] - exact.expvals[i])).toBeLessThan(4 * stderr[i] + 1e-12);
     }
-    for (let i = 0; i < exact.probs.length; i++) expect(Math.abs(traj.probs[i] - exact.probs[i])).toBeLessThan(0.05);
+    for (let i = 0; i < exact.probs.length; i++)
+      expect(Math.abs(traj.probs[i] - exact.probs[i])).toBeLessThan(0.05);
     // a different seed gives different numbers
-    expect([...trajectoryExpval(r, noise, { trajectories: 600, seed: 6 }).expvals]).not.toEqual([...traj.expvals]);
+    expect([...trajectoryExpval(r, noise, { trajectories: 600, seed: 6 }).expvals]).not.toEqual([
+      ...traj.expvals,
+    ]);
   });
 
   it('noisyExpval picks density up to the limit and trajectories beyond', () => {

@@ -38,8 +38,18 @@ const QELIB_DEFS: [string, number, number, string][] = [
   ],
   ['crz', 1, 2, 'gate q_crz(lambda) a,b { u1(lambda/2) b; cx a,b; u1(-lambda/2) b; cx a,b; }'],
   ['cry', 1, 2, 'gate q_cry(lambda) a,b { ry(lambda/2) b; cx a,b; ry(-lambda/2) b; cx a,b; }'],
-  ['crx', 1, 2, 'gate q_crx(lambda) a,b { u1(pi/2) b; cx a,b; u3(-lambda/2,0,0) b; cx a,b; u3(lambda/2,-pi/2,0) b; }'],
-  ['cu1', 1, 2, 'gate q_cu1(lambda) a,b { u1(lambda/2) a; cx a,b; u1(-lambda/2) b; cx a,b; u1(lambda/2) b; }'],
+  [
+    'crx',
+    1,
+    2,
+    'gate q_crx(lambda) a,b { u1(pi/2) b; cx a,b; u3(-lambda/2,0,0) b; cx a,b; u3(lambda/2,-pi/2,0) b; }',
+  ],
+  [
+    'cu1',
+    1,
+    2,
+    'gate q_cu1(lambda) a,b { u1(lambda/2) a; cx a,b; u1(-lambda/2) b; cx a,b; u1(lambda/2) b; }',
+  ],
   [
     'cu3',
     3,
@@ -48,7 +58,12 @@ const QELIB_DEFS: [string, number, number, string][] = [
   ],
   ['rzz', 1, 2, 'gate q_rzz(theta) a,b { cx a,b; u1(theta) b; cx a,b; }'],
   ['rxx', 1, 2, 'gate q_rxx(theta) a,b { h a; h b; cx a,b; rz(theta) b; cx a,b; h a; h b; }'],
-  ['ryy', 1, 2, 'gate q_ryy(theta) a,b { rx(pi/2) a; rx(pi/2) b; cx a,b; rz(theta) b; cx a,b; rx(-pi/2) a; rx(-pi/2) b; }'],
+  [
+    'ryy',
+    1,
+    2,
+    'gate q_ryy(theta) a,b { rx(pi/2) a; rx(pi/2) b; cx a,b; rz(theta) b; cx a,b; rx(-pi/2) a; rx(-pi/2) b; }',
+  ],
   ['cswap', 0, 3, 'gate q_cswap a,b,c { cx c,b; ccx a,b,c; cx c,b; }'],
 ];
 
@@ -58,7 +73,10 @@ describe('OpenQASM import: every qelib1 gate', () => {
     it(`${name} matches qelib1's definition on a generic state`, () => {
       const args = np ? `(${angles.slice(0, np).join(',')})` : '';
       // wires in a non-trivial order, so control/target order is checked too
-      const wires = [2, 0, 3].slice(0, nq).map((w) => `q[${w}]`).join(',');
+      const wires = [2, 0, 3]
+        .slice(0, nq)
+        .map((w) => `q[${w}]`)
+        .join(',');
       const prefix = randomPrefix(4, 7 + name.length);
       const a = parseQasm(`${HEAD}qreg q[4];\n${prefix}\n${name}${args} ${wires};\n`);
       const b = parseQasm(`${HEAD}${def}\nqreg q[4];\n${prefix}\nq_${name}${args} ${wires};\n`);
@@ -67,7 +85,9 @@ describe('OpenQASM import: every qelib1 gate', () => {
   }
 
   it('maps names onto record gates with angles in file order', () => {
-    const r = parseQasm(`${HEAD}qreg q[3];\nu3(0.1,0.2,0.3) q[1];\ncu3(1,2,3) q[2],q[0];\nccx q[0],q[1],q[2];\nrzz(0.5) q[0],q[2];`);
+    const r = parseQasm(
+      `${HEAD}qreg q[3];\nu3(0.1,0.2,0.3) q[1];\ncu3(1,2,3) q[2],q[0];\nccx q[0],q[1],q[2];\nrzz(0.5) q[0],q[2];`,
+    );
     const ops = r.circuit.ops as GateOp[];
     expect(ops.map((o) => o.gate)).toEqual(['U3', 'CU3', 'Toffoli', 'RZZ']);
     expect(ops[0].angles).toEqual([
@@ -82,7 +102,12 @@ describe('OpenQASM import: every qelib1 gate', () => {
 
 describe('OpenQASM import: registers, statements, expressions', () => {
   it('flattens several qregs in declaration order and broadcasts over registers', () => {
-    const r = parseQasm(`${HEAD}qreg a[2];\ncreg c[3];\nqreg b[1];\nqreg d[2];\nh a;\ncx a, d;\nx b[0];\nbarrier a, b;\nmeasure a -> c[0];`.replace('measure a -> c[0];', 'measure b[0] -> c[2];'));
+    const r = parseQasm(
+      `${HEAD}qreg a[2];\ncreg c[3];\nqreg b[1];\nqreg d[2];\nh a;\ncx a, d;\nx b[0];\nbarrier a, b;\nmeasure a -> c[0];`.replace(
+        'measure a -> c[0];',
+        'measure b[0] -> c[2];',
+      ),
+    );
     expect(r.circuit.qubits).toBe(5);
     expect(r.qregs).toEqual([
       { name: 'a', size: 2, offset: 0 },
@@ -90,7 +115,13 @@ describe('OpenQASM import: registers, statements, expressions', () => {
       { name: 'd', size: 2, offset: 3 },
     ]);
     const ops = r.circuit.ops as GateOp[];
-    expect(ops.map((o) => `${o.gate}:${o.wires.join(',')}`)).toEqual(['H:0', 'H:1', 'CNOT:0,3', 'CNOT:1,4', 'X:2']);
+    expect(ops.map((o) => `${o.gate}:${o.wires.join(',')}`)).toEqual([
+      'H:0',
+      'H:1',
+      'CNOT:0,3',
+      'CNOT:1,4',
+      'X:2',
+    ]);
     expect(r.measurements).toEqual([{ wire: 2, creg: 'c', bit: 2 }]);
   });
 
@@ -151,7 +182,9 @@ describe('OpenQASM import: registers, statements, expressions', () => {
 
   it('trainable mode rejects definitions that are not a multiple of one argument', () => {
     const src = `${HEAD}gate g(a) x { rz(a + 1) x; }\nqreg q[1];\ng(0.5) q[0];`;
-    expect(() => parseQasm(src, { trainable: true })).toThrow(/^line 3, column 15: an angle of 'rz' is not a multiple.*\(called at line 5, column 1\)$/);
+    expect(() => parseQasm(src, { trainable: true })).toThrow(
+      /^line 3, column 15: an angle of 'rz' is not a multiple.*\(called at line 5, column 1\)$/,
+    );
     expect(() => parseQasm(src)).not.toThrow();
   });
 });
@@ -192,7 +225,18 @@ describe('OpenQASM errors name the line and column', () => {
 
 describe('OpenQASM export', () => {
   it('formats angles so they parse back exactly', () => {
-    for (const x of [0, Math.PI, -Math.PI / 2, (3 * Math.PI) / 4, 0.1, -1e-7, 1 / 3, 123.456, Math.PI / 16, 5e300])
+    for (const x of [
+      0,
+      Math.PI,
+      -Math.PI / 2,
+      (3 * Math.PI) / 4,
+      0.1,
+      -1e-7,
+      1 / 3,
+      123.456,
+      Math.PI / 16,
+      5e300,
+    ])
       expect(Number.isFinite(x) && eval2(formatAngle(x))).toBe(x);
     expect(formatAngle(Math.PI / 2)).toBe('pi/2');
     expect(formatAngle((-3 * Math.PI) / 4)).toBe('-3*pi/4');
@@ -227,7 +271,12 @@ describe('OpenQASM export', () => {
     expect(overlap(naiveState(c, params, inputs), naiveState(tr.circuit, tr.params))).toBeCloseTo(1, 12);
     // re-export is a fixed point after one trip (the first trip expands the ryy definition)
     const again = toQasm(tr.circuit, { params: tr.params, measure: true });
-    expect(toQasm(parseQasm(again, { trainable: true }).circuit, { params: parseQasm(again, { trainable: true }).params, measure: true })).toBe(again);
+    expect(
+      toQasm(parseQasm(again, { trainable: true }).circuit, {
+        params: parseQasm(again, { trainable: true }).params,
+        measure: true,
+      }),
+    ).toBe(again);
   });
 
   it('rejects what QASM 2.0 cannot say, naming the field', () => {

@@ -4,7 +4,12 @@ import { angleValue, type Circuit } from '../../../core/quantum/circuit';
 import { gateMatrix } from '../../../core/quantum/gates';
 
 /** Final state of one batch row (complex interleaved), amplitude ops not supported. */
-export function naiveState(c: Circuit, params: ArrayLike<number> = [], inputs: ArrayLike<number> = [], b = 0): Float64Array {
+export function naiveState(
+  c: Circuit,
+  params: ArrayLike<number> = [],
+  inputs: ArrayLike<number> = [],
+  b = 0,
+): Float64Array {
   const n = c.qubits;
   const dim = 1 << n;
   let psi = new Float64Array(2 * dim);

@@ -52,7 +52,8 @@ describe('xoshiro128**', () => {
       bins[r.nextInt(6)]++;
     }
     expect(Math.abs(sum / N - 0.5)).toBeLessThan(4 * Math.sqrt(1 / 12 / N));
-    for (const c of bins) expect(Math.abs(c / N - 1 / 6)).toBeLessThan(4 * Math.sqrt((1 / 6) * (5 / 6) / N));
+    for (const c of bins)
+      expect(Math.abs(c / N - 1 / 6)).toBeLessThan(4 * Math.sqrt(((1 / 6) * (5 / 6)) / N));
     expect(() => r.nextInt(0)).toThrow(/nextInt/);
   });
 });
@@ -78,7 +79,12 @@ describe('shots', () => {
       { ops: [{ wire: 0, pauli: 'Z' }] },
       { ops: [{ wire: 1, pauli: 'X' }] },
       { ops: [{ wire: 0, pauli: 'X' }] },
-      { ops: [{ wire: 0, pauli: 'Z' }, { wire: 1, pauli: 'X' }] },
+      {
+        ops: [
+          { wire: 0, pauli: 'Z' },
+          { wire: 1, pauli: 'X' },
+        ],
+      },
     ];
     const g = measurementGroups(terms, 2);
     expect(g.map((x) => x.terms)).toEqual([[0, 1, 3], [2]]);
@@ -86,9 +92,20 @@ describe('shots', () => {
   });
 
   it('rotated probabilities give ⟨P⟩ as a Z-parity sum (X, Y, Z terms)', () => {
-    const c = new CircuitBuilder(3).gate('U3', [0], [1.1, 0.3, -0.6]).gate('CNOT', [0, 1]).gate('RY', [2], [0.8]).gate('CRX', [2, 1], [1.7]).build();
+    const c = new CircuitBuilder(3)
+      .gate('U3', [0], [1.1, 0.3, -0.6])
+      .gate('CNOT', [0, 1])
+      .gate('RY', [2], [0.8])
+      .gate('CRX', [2, 1], [1.7])
+      .build();
     const psi = naiveState(c);
-    const term: PauliTerm = { ops: [{ wire: 0, pauli: 'Y' }, { wire: 1, pauli: 'X' }, { wire: 2, pauli: 'Z' }] };
+    const term: PauliTerm = {
+      ops: [
+        { wire: 0, pauli: 'Y' },
+        { wire: 1, pauli: 'X' },
+        { wire: 2, pauli: 'Z' },
+      ],
+    };
     const p = rotatedProbabilitiesState(psi, 3, ['Y', 'X', 'Z']);
     let e = 0;
     for (let i = 0; i < 8; i++) e += p[i] * (((i >> 2) ^ (i >> 1) ^ i) & 1 ? -1 : 1);
@@ -100,13 +117,28 @@ describe('shots', () => {
   });
 
   it('shot estimates converge to exact values within binomial error, reproducible per seed', () => {
-    const c = new CircuitBuilder(2).gate('RY', [0], [0.9]).gate('CNOT', [0, 1]).gate('RX', [1], [0.4]).build();
+    const c = new CircuitBuilder(2)
+      .gate('RY', [0], [0.9])
+      .gate('CNOT', [0, 1])
+      .gate('RX', [1], [0.4])
+      .build();
     const psi = naiveState(c);
     const states = new Float64Array([...psi, ...psi]);
     const terms: PauliTerm[] = [
       { ops: [{ wire: 0, pauli: 'Z' }] },
-      { coeff: 2, ops: [{ wire: 0, pauli: 'X' }, { wire: 1, pauli: 'X' }] },
-      { ops: [{ wire: 0, pauli: 'Y' }, { wire: 1, pauli: 'Y' }] },
+      {
+        coeff: 2,
+        ops: [
+          { wire: 0, pauli: 'X' },
+          { wire: 1, pauli: 'X' },
+        ],
+      },
+      {
+        ops: [
+          { wire: 0, pauli: 'Y' },
+          { wire: 1, pauli: 'Y' },
+        ],
+      },
     ];
     const shots = 20000;
     const est = shotExpvalsFromStates(states, 2, 2, terms, shots, 99);
@@ -122,16 +154,39 @@ describe('shots', () => {
   });
 
   it('readout error on samples matches the exact readout-weighted density result', () => {
-    const c = new CircuitBuilder(2).gate('RY', [0], [1.2]).gate('CNOT', [0, 1]).observe([{ ops: [{ wire: 0, pauli: 'Z' }, { wire: 1, pauli: 'Z' }] }, { ops: [{ wire: 1, pauli: 'Z' }] }]).build();
+    const c = new CircuitBuilder(2)
+      .gate('RY', [0], [1.2])
+      .gate('CNOT', [0, 1])
+      .observe([
+        {
+          ops: [
+            { wire: 0, pauli: 'Z' },
+            { wire: 1, pauli: 'Z' },
+          ],
+        },
+        { ops: [{ wire: 1, pauli: 'Z' }] },
+      ])
+      .build();
     const readout = { p01: 0.1, p10: 0.2 };
-    const exact = densityExpval({ circuit: c, params: [], inputs: [], batch: 1 }, { rules: [], readout }).expvals;
+    const exact = densityExpval(
+      { circuit: c, params: [], inputs: [], batch: 1 },
+      { rules: [], readout },
+    ).expvals;
     const psi = naiveState(c);
     const shots = 50000;
-    const est = estimateExpvals((basis) => rotatedProbabilitiesState(psi, 2, basis), 2, c.observables ?? [], shots, new Rng(8), readout);
-    for (let i = 0; i < 2; i++) expect(Math.abs(est.expvals[i] - exact[i])).toBeLessThan(4 / Math.sqrt(shots));
+    const est = estimateExpvals(
+      (basis) => rotatedProbabilitiesState(psi, 2, basis),
+      2,
+      c.observables ?? [],
+      shots,
+      new Rng(8),
+      readout,
+    );
+    for (let i = 0; i < 2; i++)
+      expect(Math.abs(est.expvals[i] - exact[i])).toBeLessThan(4 / Math.sqrt(shots));
     const counts = sampleCounts([1, 0, 0, 0], 2, 10000, 1, readout);
     // |00⟩ read with flips: P(00) = 0.81, P(11) = 0.01
-    expect(Math.abs(counts['00'] / 10000 - 0.81)).toBeLessThan(4 * Math.sqrt(0.81 * 0.19 / 10000));
-    expect(Math.abs((counts['11'] ?? 0) / 10000 - 0.01)).toBeLessThan(4 * Math.sqrt(0.01 * 0.99 / 10000));
+    expect(Math.abs(counts['00'] / 10000 - 0.81)).toBeLessThan(4 * Math.sqrt((0.81 * 0.19) / 10000));
+    expect(Math.abs((counts['11'] ?? 0) / 10000 - 0.01)).toBeLessThan(4 * Math.sqrt((0.01 * 0.99) / 10000));
   });
 });
