@@ -1,0 +1,69 @@
+// The `sim-bench` job kind: the simulator benchmark suite as a run in the lab, streaming each figure
+// as a metric and storing the full result as a JSON artifact.
+import type { JobKind } from '../job';
+import { formatBenchTable, runSimBench, type SimBenchResult } from './run';
+import { SimBenchConfigSchema, type SimBenchConfig } from './schema';
+
+export function benchSummary(res: SimBenchResult): Record<string, number | string> {
+  const summary: Record<string, number | string> = { memcpy_GBs: Number(res.machine.memcpyGBs.toFixed(3)) };
+  for (const r of res.rows) {
+    const key = `${r.workload} ${r.backend} ${r.measure}`.replace(/\s+/g, '_');
+    summary[key] = Number(r.value.toPrecision(5));
+    if (r.reference) summary[`${key}_ratio`] = Number(r.reference.ratio.toPrecision(4));
+  }
+  summary.peer = res.peer.available
+    ? `torch ${res.peer.torch} (${res.peer.threads} threads)`
+    : `unavailable: ${res.peer.reason}`;
+  return summary;
+}
+
+export const simBenchKind: JobKind<SimBenchConfig> = {
+  kind: 'sim-bench',
+  title: 'Simulator benchmark',
+  description:
+    'Gate throughput against memcpy bandwidth, the QD-LLM student and QFFN-sized circuits (forward, adjoint and parameter-shift gradients), beside a PyTorch state-vector peer on this machine.',
+  schema: SimBenchConfigSchema as unknown as JobKind<SimBenchConfig>['schema'],
+  defaults: SimBenchConfigSchema.parse({}),
+  async run(config, ctx) {
+    const res = await runSimBench(config, {
+      signal: ctx.signal,
+      progress: (f, m) => ctx.progress(f, m),
+      metric: (key, step, value) => ctx.metrics([{ key, step, value }]),
+      log: (m) => ctx.log('info', m),
+    });
+    await ctx.artifact('sim-bench.json', 'json', JSON.stringify(res, null, 1));
+    ctx.log('info', '\n' + formatBenchTable(res.rows));
+    return {
+      summary: benchSummary(res),
+      report: [
+        {
+          type: 'table',
+          title: 'Simulator benchmark',
+          columns: ['workload', 'backend', 'measure', 'value', 'unit', 'reference', 'ratio', 'target'],
+          rows: res.rows.map((r) => [
+            r.workload,
+            r.backend,
+            r.measure,
+            Number(r.value.toPrecision(5)),
+            r.unit,
+            r.reference ? `${r.reference.value.toPrecision(4)} ${r.reference.label}` : null,
+            r.reference ? Number(r.reference.ratio.toFixed(3)) : null,
+            r.reference?.target ?? null,
+          ]),
+        },
+        {
+          type: 'text',
+          title: 'Backends and peer',
+          text:
+            res.backends
+              .map(
+                (b) =>
+                  `${b.backend}/${b.mode} ${b.precision}${b.threads ? ` ×${b.threads} threads` : ''}${b.fallbackReason ? ` (${b.fallbackReason})` : ''}`,
+              )
+              .join('; ') +
+            `. PyTorch peer: ${res.peer.available ? `torch ${res.peer.torch}, ${res.peer.threads} threads` : `unavailable (${res.peer.reason})`}. memcpy ${res.machine.memcpyGBs.toFixed(2)} GB/s on ${res.machine.cpus} CPUs.`,
+        },
+      ],
+    };
+  },
+};

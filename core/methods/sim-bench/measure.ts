@@ -1,0 +1,29 @@
+// Timing helpers for the benchmarks: medians of repeats, and the machine's memcpy bandwidth measured
+// in the same run so throughput figures can be reported as ratios (these machines are noisy).
+import { performance } from 'node:perf_hooks';
+
+/** Median seconds of `reps` timed calls after one warm-up call. */
+export async function medianSeconds(fn: () => unknown | Promise<unknown>, reps: number): Promise<number> {
+  await fn();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push((performance.now() - t0) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  const mid = times.length >> 1;
+  return times.length % 2 === 1 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
+}
+
+/**
+ * memcpy bandwidth in bytes/s counted as bytes read + bytes written (2 × size per copy), the same
+ * convention as the gate-throughput figure (16·2^n bytes per one-qubit gate on complex64: read and
+ * write 8 bytes per amplitude). Buffer.copy is a native memmove.
+ */
+export async function memcpyBandwidth(bytes: number, reps = 9): Promise<number> {
+  const src = Buffer.alloc(bytes, 1);
+  const dst = Buffer.alloc(bytes);
+  const s = await medianSeconds(() => src.copy(dst), reps);
+  return (2 * bytes) / s;
+}

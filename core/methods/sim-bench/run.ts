@@ -1,0 +1,230 @@
+// The simulator benchmark suite (issue 3): gate throughput as a fraction of memcpy bandwidth, the
+// QD-LLM student and QFFN-sized circuits (forward, adjoint gradient, parameter-shift), and the PyTorch
+// peer on the same machine in the same run. Used by `qlab bench sim`, `npm run bench:sim` and the
+// `sim-bench` job kind.
+import type { BackendInfo, Simulator } from '../../quantum/backend';
+import { createCpuSimulator } from '../../quantum/cpu/simulator';
+import { parameterShiftVjp } from '../../quantum/gradients';
+import { medianSeconds, memcpyBandwidth } from './measure';
+import { runPythonPeer, type PeerResult } from './peer';
+import type { SimBenchConfig } from './schema';
+import { oneQubitLayer, qdllmStudent, qffnCircuit, type Workload } from './workloads';
+
+export interface BenchRow {
+  workload: string;
+  backend: string;
+  measure: string;
+  value: number;
+  unit: string;
+  /** The comparison figure (memcpy bandwidth, PyTorch time, or forward time) and the ratio to it. */
+  reference?: { label: string; value: number; ratio: number; target: string };
+}
+
+export interface BenchHooks {
+  progress?(fraction: number, message: string): void;
+  metric?(key: string, step: number, value: number): void;
+  log?(message: string): void;
+  signal?: AbortSignal;
+}
+
+export interface SimBenchResult {
+  rows: BenchRow[];
+  backends: BackendInfo[];
+  peer: PeerResult;
+  machine: { cpus: number; memcpyGBs: number };
+}
+
+function checkAbort(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new Error('cancelled');
+}
+
+const req = (w: Workload) => ({ circuit: w.circuit, params: w.params, inputs: w.inputs, batch: w.batch });
+
+/** Seconds per one-qubit gate: the difference of a G-gate and a G/2-gate circuit cancels set-up and measurement. */
+async function secondsPerGate(
+  sim: Simulator,
+  qubits: number,
+  gates: number,
+  batch: number,
+  reps: number,
+): Promise<number> {
+  const g2 = Math.min(gates, qubits);
+  const g1 = Math.max(1, g2 >> 1);
+  const a = oneQubitLayer(qubits, g1, batch);
+  const b = oneQubitLayer(qubits, g2, batch);
+  const ta = await medianSeconds(() => sim.expval(req(a)), reps);
+  const tb = await medianSeconds(() => sim.expval(req(b)), reps);
+  return Math.max(tb - ta, 1e-9) / (g2 - g1);
+}
+
+export async function runSimBench(cfg: SimBenchConfig, hooks: BenchHooks = {}): Promise<SimBenchResult> {
+  const rows: BenchRow[] = [];
+  const sims: Simulator[] = [createCpuSimulator({ precision: 'f32', threads: cfg.threads })];
+  if (cfg.gpu) {
+    const { createGpuSimulator } = await import('../../quantum/gpu/simulator');
+    sims.push(await createGpuSimulator({ mode: 'auto' }));
+  }
+  const totalSteps =
+    cfg.largeQubits.length + 1 + (cfg.qdllmBatches.length + 1) * sims.length + (cfg.peer ? 1 : 0);
+  let step = 0;
+  const tick = (msg: string) => hooks.progress?.(Math.min(1, ++step / totalSteps), msg);
+
+  const { cpus } = await import('node:os');
+  const memBytes = 8 << 20;
+  const memcpy = await memcpyBandwidth(memBytes);
+  hooks.log?.(`memcpy bandwidth ${(memcpy / 1e9).toFixed(2)} GB/s (read + write, ${memBytes >> 20} MiB)`);
+
+  // Gate throughput: large states on the cpu backend (the gpu backend's flat-index limit is 2^24 floats).
+  const cpu = sims[0];
+  for (const n of cfg.largeQubits) {
+    checkAbort(hooks.signal);
+    const bytes = 8 * 2 ** n; // complex64 state
+    const mc = await memcpyBandwidth(bytes, 5);
+    const s = await secondsPerGate(cpu, n, cfg.largeGates, 1, cfg.repeats);
+    const bw = (16 * 2 ** n) / s;
+    rows.push({
+      workload: `1q gate n=${n} B=1`,
+      backend: 'cpu',
+      measure: 'bandwidth',
+      value: bw / 1e9,
+      unit: 'GB/s',
+      reference: { label: 'memcpy GB/s', value: mc / 1e9, ratio: bw / mc, target: '≥ 0.5' },
+    });
+    hooks.metric?.('gate_bandwidth_fraction', n, bw / mc);
+    tick(`gate throughput n=${n}`);
+  }
+  {
+    const n = 10;
+    const B = cfg.qmlBatch;
+    const mc = await memcpyBandwidth(8 * B * 2 ** n, 5);
+    const s = await secondsPerGate(cpu, n, n, B, cfg.repeats);
+    const bw = (16 * B * 2 ** n) / s;
+    rows.push({
+      workload: `1q gate n=10 B=${B}`,
+      backend: 'cpu',
+      measure: 'bandwidth',
+      value: bw / 1e9,
+      unit: 'GB/s',
+      reference: { label: 'memcpy GB/s', value: mc / 1e9, ratio: bw / mc, target: '≥ 0.5' },
+    });
+    hooks.metric?.('gate_bandwidth_fraction', 100 + n, bw / mc);
+    tick('gate throughput n=10 batch');
+  }
+
+  // The peer first, alone on the machine, so neither run disturbs the other.
+  let peer: PeerResult = { available: false, reason: 'disabled in the config' };
+  if (cfg.peer) {
+    checkAbort(hooks.signal);
+    hooks.log?.('running the PyTorch peer (shared/peers/torch_statevector.py)');
+    peer = await runPythonPeer('torch_statevector.py', [String(Math.max(1, cfg.threads))]);
+    if (!peer.available) hooks.log?.(`PyTorch peer unavailable: ${peer.reason}`);
+    tick('PyTorch peer');
+  }
+  const peerKey = (w: Workload): string | undefined => {
+    if (w.name === `qdllm-n11-L11-B${w.batch}` && (w.batch === 8 || w.batch === 256))
+      return `qdllm_n11_L11_B${w.batch}`;
+    if (w.name === 'qffn-n10-D8-B1024') return 'qffn_n10_D8_B1024';
+    return undefined;
+  };
+
+  const workloads: Workload[] = [
+    ...cfg.qdllmBatches.map((B) => qdllmStudent(11, cfg.qdllmLayers, B)),
+    qffnCircuit(10, cfg.qffnDepth, cfg.qffnBatch),
+  ];
+  for (const sim of sims) {
+    const label = sim.info.backend === 'cpu' ? `cpu/${sim.info.mode}` : `gpu/${sim.info.mode}`;
+    for (const w of workloads) {
+      checkAbort(hooks.signal);
+      const r = req(w);
+      const nObs = w.circuit.observables?.length ?? w.circuit.qubits;
+      const ones = new Float64Array(w.batch * nObs).fill(1);
+      const fwd = await medianSeconds(() => sim.expval(r), cfg.repeats);
+      const grad = await medianSeconds(() => sim.vjp(r, ones), cfg.repeats);
+      const pk = peerKey(w);
+      const p = pk && peer.available ? peer.results?.[pk] : undefined;
+      rows.push({
+        workload: w.name,
+        backend: label,
+        measure: 'forward',
+        value: fwd * 1e3,
+        unit: 'ms',
+        ...(p
+          ? {
+              reference: {
+                label: 'PyTorch ms',
+                value: p.forward_s * 1e3,
+                ratio: p.forward_s / fwd,
+                target: '≥ 2× faster',
+              },
+            }
+          : {}),
+      });
+      rows.push({
+        workload: w.name,
+        backend: label,
+        measure: 'adjoint gradient',
+        value: grad * 1e3,
+        unit: 'ms',
+        reference: p
+          ? {
+              label: 'PyTorch fwd+bwd ms',
+              value: p.forward_backward_s * 1e3,
+              ratio: p.forward_backward_s / grad,
+              target: '≥ 2× faster',
+            }
+          : { label: 'forward ms', value: fwd * 1e3, ratio: grad / fwd, target: '≤ 4 × forward' },
+      });
+      if (p) {
+        rows.push({
+          workload: w.name,
+          backend: label,
+          measure: 'gradient / forward',
+          value: grad / fwd,
+          unit: '×',
+          reference: { label: 'forward ms', value: fwd * 1e3, ratio: grad / fwd, target: '≤ 4' },
+        });
+      }
+      hooks.metric?.(`${w.name}/${label}/forward_ms`, 0, fwd * 1e3);
+      hooks.metric?.(`${w.name}/${label}/adjoint_ms`, 0, grad * 1e3);
+      if (cfg.parameterShift && sim === cpu) {
+        const t0 = performance.now();
+        await parameterShiftVjp((q) => sim.expval(q).then((x) => x.expvals), r, ones);
+        const ps = (performance.now() - t0) / 1000;
+        rows.push({
+          workload: w.name,
+          backend: label,
+          measure: 'parameter-shift gradient',
+          value: ps * 1e3,
+          unit: 'ms',
+          reference: { label: 'adjoint ms', value: grad * 1e3, ratio: ps / grad, target: '(for scale)' },
+        });
+        hooks.metric?.(`${w.name}/${label}/parameter_shift_ms`, 0, ps * 1e3);
+      }
+      tick(`${w.name} on ${label}`);
+    }
+  }
+  const backends = sims.map((s) => s.info);
+  for (const s of sims) s.dispose();
+  return { rows, backends, peer, machine: { cpus: cpus().length, memcpyGBs: memcpy / 1e9 } };
+}
+
+/** A fixed-width table of the rows, for terminals and reports. */
+export function formatBenchTable(rows: BenchRow[]): string {
+  const header = ['workload', 'backend', 'measure', 'value', 'reference', 'ratio', 'target'];
+  const body = rows.map((r) => [
+    r.workload,
+    r.backend,
+    r.measure,
+    `${r.value.toPrecision(4)} ${r.unit}`,
+    r.reference ? `${r.reference.value.toPrecision(4)} ${r.reference.label}` : '',
+    r.reference ? r.reference.ratio.toFixed(2) : '',
+    r.reference?.target ?? '',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { runSimBench } from '../../../core/methods/sim-bench/run';
+import { SimBenchConfigSchema } from '../../../core/methods/sim-bench/schema';
+import { oneQubitLayer, qdllmStudent, qffnCircuit } from '../../../core/methods/sim-bench/workloads';
+
+describe('sim-bench workloads', () => {
+  it('the QD-LLM student has 6n + (n − 1) parameters per layer (76 for n = 11)', () => {
+    const w = qdllmStudent(11, 11, 2);
+    expect(w.circuit.numParams).toBe(11 * 76);
+    expect(w.inputs).toHaveLength(2 * 11);
+  });
+  it('the QFFN-sized circuit amplitude-encodes 2^n features', () => {
+    const w = qffnCircuit(10, 8, 3);
+    expect(w.circuit.numInputs).toBe(1024);
+    expect(w.circuit.numParams).toBe(8 * 10 * 3);
+  });
+  it('the gate-throughput layer puts each gate on its own wire', () => {
+    const w = oneQubitLayer(6, 6, 1);
+    const wires = w.circuit.ops.map((o) => o.wires[0]);
+    expect(new Set(wires).size).toBe(6);
+    expect(() => oneQubitLayer(4, 5, 1)).toThrow(/must not exceed/);
+  });
+});
+
+describe('runSimBench', () => {
+  it('measures every workload with positive figures and ratios', async () => {
+    const cfg = SimBenchConfigSchema.parse({
+      largeQubits: [12],
+      largeGates: 8,
+      qmlBatch: 16,
+      qdllmBatches: [4],
+      qdllmLayers: 1,
+      qffnBatch: 4,
+      qffnDepth: 1,
+      threads: 0,
+      peer: false,
+      repeats: 1,
+    });
+    const metrics: string[] = [];
+    const res = await runSimBench(cfg, { metric: (k) => metrics.push(k) });
+    const measures = res.rows.map((r) => `${r.workload}|${r.measure}`);
+    expect(measures).toContain('1q gate n=12 B=1|bandwidth');
+    expect(measures).toContain('qdllm-n11-L1-B4|adjoint gradient');
+    expect(measures).toContain('qffn-n10-D1-B4|parameter-shift gradient');
+    for (const r of res.rows) {
+      expect(r.value).toBeGreaterThan(0);
+      if (r.reference) expect(r.reference.ratio).toBeGreaterThan(0);
+    }
+    expect(res.peer.available).toBe(false);
+    expect(res.backends[0].backend).toBe('cpu');
+    expect(metrics).toContain('gate_bandwidth_fraction');
+  });
+});
