@@ -1,0 +1,26 @@
+// Offline datasets: bundled corpora by name, importers for the user's files, deterministic splits.
+export * from './types';
+export { seededHash, hashOrder, splitDocuments, splitClassBalanced, type SplitRatios } from './split';
+export {
+  BROWN_GENRES,
+  BROWN_TOPIC_CLASSES,
+  DEFAULT_SEED,
+  loadBrownLm,
+  loadBrownTopics,
+  loadMobyDick,
+  loadSpamAssassin,
+  stripBrownTags,
+  stripMailHeaders,
+} from './bundled';
+export { getDataset, datasetNames, describeDatasets } from './registry';
+export {
+  decodeUtf8,
+  importClassification,
+  importClassificationFile,
+  importTextCorpus,
+  parseDelimited,
+  type ImportReport,
+  type RejectedRow,
+  type ImportedClassification,
+  type ClassificationImportOptions,
+} from './import';
