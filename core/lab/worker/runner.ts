@@ -29,6 +29,8 @@ export interface WorkerOptions {
   maxBatch?: number;
   flushMs?: number;
   loadKinds?: () => Promise<Map<string, JobKind>>;
+  /** Report uncaught errors of the job as `failed` (default true; tests running in-process turn it off). */
+  catchProcessErrors?: boolean;
 }
 
 /** Kinds may report what executed them as an extra `backend` object on their result. */
@@ -73,8 +75,10 @@ export function runWorker(port: WorkerPort, opts: WorkerOptions): void {
 
   const fail = (err: unknown): Promise<void> => finish({ type: 'failed', error: serializeError(err) }, 1);
 
-  process.on('uncaughtException', (err) => void fail(err));
-  process.on('unhandledRejection', (err) => void fail(err));
+  if (opts.catchProcessErrors ?? true) {
+    process.on('uncaughtException', (err) => void fail(err));
+    process.on('unhandledRejection', (err) => void fail(err));
+  }
 
   const start = async (msg: StartMessage): Promise<void> => {
     const kinds = await (opts.loadKinds ?? loadJobKinds)();
