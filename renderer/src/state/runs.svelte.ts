@@ -41,6 +41,10 @@ export class RunsState {
   });
   readonly kinds = $derived.by(() => [...new Set(this.#runs.map((r) => r.kind))].sort());
   readonly tags = $derived.by(() => [...new Set(this.#runs.flatMap((r) => r.tags))].sort());
+  /** Whether any run may still change (a periodic re-sync covers events missed while disconnected). */
+  readonly hasActive = $derived.by(() =>
+    this.#runs.some((r) => r.status === 'queued' || r.status === 'running'),
+  );
   /** Selected ids in table order, so compare/export list runs as the user sees them. */
   readonly selectedIds = $derived.by(() =>
     this.#runs.filter((r) => this.#selected.has(r.id)).map((r) => r.id),

@@ -1,6 +1,7 @@
 // An in-memory LabApi for the renderer's state tests: records calls, serves canned data, emits events.
 import { LabError } from '../../../core/api/lab-api';
 import type {
+  Comparison,
   KindInfo,
   LabApi,
   LabEvent,
@@ -61,7 +62,14 @@ export class FakeLabApi implements LabApi {
       host: {},
       backend: {},
       heartbeatAt: null,
-      metrics: [],
+      metrics: (this.metricKeys.get(id) ?? []).map((key) => ({
+        key,
+        count: 0,
+        lastStep: 0,
+        last: 0,
+        min: 0,
+        max: 0,
+      })),
       artifacts: [],
       notes: [],
       report: [],
@@ -88,8 +96,13 @@ export class FakeLabApi implements LabApi {
       points: pts.map((p) => ({ step: p.step, min: p.value, max: p.value, last: p.value })),
     };
   }
-  async compareRuns(): Promise<never> {
-    throw new LabError('internal', 'not used');
+  /** Metric keys per run id, reported in getRun's metrics. */
+  metricKeys = new Map<string, string[]>();
+
+  async compareRuns(req: { ids: string[] }): Promise<Comparison> {
+    this.calls.push({ method: 'compareRuns', arg: req });
+    const runs = await Promise.all(req.ids.map((id) => this.getRun(id)));
+    return { runs, configDiff: [], metrics: [] };
   }
   async exportRuns(): Promise<never> {
     throw new LabError('internal', 'not used');

@@ -5,12 +5,13 @@ import { FakeLabApi, makeRun } from './fake-api';
 describe('RunsState', () => {
   it('loads newest first and applies created/updated events', async () => {
     const api = new FakeLabApi();
-    const a = makeRun({ createdAt: '2026-01-01T00:00:01.000Z' });
-    const b = makeRun({ createdAt: '2026-01-01T00:00:02.000Z' });
+    const a = makeRun({ createdAt: '2026-01-01T00:00:01.000Z', status: 'succeeded' });
+    const b = makeRun({ createdAt: '2026-01-01T00:00:02.000Z', status: 'failed' });
     api.runs = [a, b];
     const s = new RunsState(api);
     await s.load();
     expect(s.runs.map((r) => r.id)).toEqual([b.id, a.id]);
+    expect(s.hasActive).toBe(false);
 
     const c = makeRun({ createdAt: '2026-01-01T00:00:03.000Z', status: 'queued' });
     expect(s.applyEvent({ type: 'run-created', run: c })).toBe(true);
@@ -27,6 +28,9 @@ describe('RunsState', () => {
     s.applyEvent({ type: 'run-updated', run: d });
     expect(s.runs.map((r) => r.id)).toEqual([c.id, b.id, a.id, d.id]);
 
+    expect(s.hasActive).toBe(true);
+    s.applyEvent({ type: 'run-updated', run: { ...c, status: 'succeeded', progress: 1 } });
+    expect(s.hasActive).toBe(false);
     expect(s.applyEvent({ type: 'metrics', runId: c.id, points: [] })).toBe(false);
     expect(s.runs).toHaveLength(4);
   });

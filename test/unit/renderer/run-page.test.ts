@@ -1,0 +1,92 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { RESYNC_MS, RunPageState } from '../../../renderer/src/state/run-page.svelte';
+import { CompareState } from '../../../renderer/src/state/compare.svelte';
+import { FakeLabApi, makeRun } from './fake-api';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('RunPageState', () => {
+  it('loads the run and its curves, follows events, and re-fetches once the run ends', async () => {
+    const api = new FakeLabApi();
+    const run = makeRun({ status: 'running', progress: 0.2 });
+    api.runs = [run];
+    api.metricKeys.set(run.id, ['loss']);
+    api.points.set(`${run.id}/loss`, [{ step: 0, value: 2 }]);
+    const page = new RunPageState(api, run.id);
+    await page.refresh();
+    expect(page.detail?.status).toBe('running');
+    expect(page.active).toBe(true);
+    expect(page.keys).toEqual(['loss']);
+
+    page.applyEvent({ type: 'metrics', runId: run.id, points: [{ key: 'acc', step: 0, value: 0.5 }] });
+    expect(page.keys).toEqual(['acc', 'loss']);
+    page.applyEvent({ type: 'run-updated', run: { ...run, id: 'someone-else', status: 'failed' } });
+    expect(page.detail?.status).toBe('running');
+    page.applyEvent({ type: 'run-updated', run: { ...run, progress: 0.6 } });
+    expect(page.detail?.progress).toBe(0.6);
+
+    const getRuns = () => api.calls.filter((c) => c.method === 'getRun').length;
+    const before = getRuns();
+    api.runs = [{ ...run, status: 'succeeded', progress: 1, summary: { loss: 0.1 } }];
+    page.applyEvent({ type: 'run-updated', run: api.runs[0] });
+    expect(page.active).toBe(false);
+    await vi.waitFor(() => expect(getRuns()).toBe(before + 1));
+    await vi.waitFor(() => expect(page.detail?.summary).toEqual({ loss: 0.1 }));
+  });
+
+  it('re-syncs on a timer only while the run is active', async () => {
+    vi.useFakeTimers();
+    const api = new FakeLabApi();
+    const run = makeRun({ status: 'running' });
+    api.runs = [run];
+    const page = new RunPageState(api, run.id);
+    await page.refresh();
+    page.start();
+    const count = () => api.calls.filter((c) => c.method === 'getRun').length;
+    await vi.advanceTimersByTimeAsync(RESYNC_MS * 2 + 10);
+    expect(count()).toBe(3);
+    api.runs = [{ ...run, status: 'cancelled' }];
+    await vi.advanceTimersByTimeAsync(RESYNC_MS + 10);
+    expect(page.detail?.status).toBe('cancelled');
+    await vi.advanceTimersByTimeAsync(RESYNC_MS * 3);
+    expect(count()).toBe(4);
+    page.stop();
+  });
+
+  it('shows a missing run as an error', async () => {
+    const page = new RunPageState(new FakeLabApi(), 'nope');
+    await page.refresh();
+    expect(page.error).toBe('no run nope');
+    expect(page.detail).toBeNull();
+  });
+});
+
+describe('CompareState', () => {
+  it('overlays only the metric keys every run has', async () => {
+    const api = new FakeLabApi();
+    const a = makeRun();
+    const b = makeRun();
+    api.runs = [a, b];
+    api.metricKeys.set(a.id, ['loss', 'acc', 'only-a']);
+    api.metricKeys.set(b.id, ['acc', 'loss']);
+    api.points.set(`${a.id}/loss`, [{ step: 0, value: 1 }]);
+    api.points.set(`${b.id}/loss`, [
+      { step: 0, value: 2 },
+      { step: 1, value: 1 },
+    ]);
+    const cmp = new CompareState(api, [a.id, b.id]);
+    await cmp.load();
+    expect(cmp.error).toBeNull();
+    expect(cmp.sharedKeys).toEqual(['acc', 'loss']);
+    expect(cmp.series.map((s) => s.series.get('loss')?.steps.length)).toEqual([1, 2]);
+    expect(api.calls.filter((c) => c.method === 'getSeries')).toHaveLength(4);
+  });
+
+  it('needs two runs', async () => {
+    const cmp = new CompareState(new FakeLabApi(), ['x']);
+    await cmp.load();
+    expect(cmp.error).toMatch(/at least two/);
+  });
+});
