@@ -53,6 +53,13 @@ export interface OpenLabOptions {
   migrationsDir?: string;
   /** Overrides the job kinds (default: registry + QLAB_EXTRA_KINDS). */
   kinds?: Map<string, JobKind>;
+  /** false: a passive lab that reads, writes tags/notes and cancels, but starts no job (default true). */
+  schedule?: boolean;
+  /**
+   * false: start only runs created through this service, leaving runs queued by another lab process (e.g. a
+   * live `qlab serve`) to their owner (default true: adopt every queued run in the store).
+   */
+  adoptQueued?: boolean;
 }
 
 /** How long a cancelled job gets to stop by itself before it is killed. */
@@ -99,6 +106,10 @@ export class LabService implements LabApi {
   private readonly waiters = new Map<string, ((s: RunSummary) => void)[]>();
   private pollTimer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
+  /** Runs created here; when adoptQueued is off, the only ones this service starts. */
+  private readonly created = new Set<string>();
+  /** Set by openLab from its options. */
+  scheduling = { enabled: true, adoptQueued: true };
 
   constructor(
     readonly labDir: string,
@@ -153,6 +164,7 @@ export class LabService implements LabApi {
       codeVersion: codeVersion(),
       tags: [...new Set(r.tags ?? [])],
     });
+    this.created.add(id);
     const summary = this.summaryOrThrow(id);
     this.emit({ type: 'run-created', run: summary });
     setImmediate(() => this.pump());
@@ -287,8 +299,11 @@ export class LabService implements LabApi {
 
   /** Starts queued runs, oldest first, up to the concurrency limit. */
   pump(): void {
+    if (!this.scheduling.enabled) return;
     while (!this.closed && this.active.size < this.concurrency) {
-      const next = this.store.queuedIds().find((id) => !this.active.has(id));
+      const next = this.store
+        .queuedIds()
+        .find((id) => !this.active.has(id) && (this.scheduling.adoptQueued || this.created.has(id)));
       if (next === undefined) return;
       if (!this.store.claimRun(next, now(), hostInfo())) continue;
       this.launch(next);
@@ -591,6 +606,7 @@ export async function openLab(opts: OpenLabOptions): Promise<LabService> {
     concurrency,
     heartbeatMs,
   );
+  service.scheduling = { enabled: opts.schedule ?? true, adoptQueued: opts.adoptQueued ?? true };
   service.recoverStale(staleMs);
   service.pump();
   return service;

@@ -378,6 +378,18 @@ describe('scheduler', () => {
     }
   });
 
+  it('a passive lab starts nothing; adoptQueued:false starts only its own runs', async () => {
+    const passive = await openLab({ labDir: dir, schedule: false });
+    const foreign = await passive.createRun({ kind: 'test-stream', config: { steps: 2 } });
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await passive.getRun(foreign.id)).status).toBe('queued');
+    await passive.close();
+    const l = (lab = await openLab({ labDir: dir, adoptQueued: false }));
+    const own = await l.createRun({ kind: 'test-stream', config: { steps: 2 } });
+    expect((await l.waitForRun(own.id)).status).toBe('succeeded');
+    expect((await l.getRun(foreign.id)).status).toBe('queued');
+  });
+
   it('close() interrupts running jobs and stops scheduling', async () => {
     const l = await open();
     const run = await l.createRun({ kind: 'test-stream', config: { steps: 10_000, delayMs: 10 } });
