@@ -28,7 +28,7 @@ export async function serveCommand(
   argv: string[],
   ctx: CliContext,
   /** Resolves when the server should stop; by default on SIGINT or SIGTERM. */
-  stopSignal: Promise<void> = untilSignal(),
+  stopSignal?: Promise<void>,
 ): Promise<number> {
   const a = parseArgs(SERVE_SPEC, argv);
   const port = intOption(a, 'port', 5178, 0, 65535);
@@ -58,7 +58,7 @@ export async function serveCommand(
       }
       if (generated) ctx.stderr.write('qlab: generated a token for this session (it is in the URL above)\n');
       ctx.stderr.write(`lab: ${labDir}; press Ctrl-C to stop\n`);
-      await stopSignal;
+      await (stopSignal ?? untilSignal());
     } finally {
       await server.close();
     }

@@ -223,7 +223,8 @@ describe('window security', () => {
     let openHandler: ((d: { url: string }) => { action: 'deny' }) | null = null;
     guardContents(
       {
-        on: (event: string, listener: (...args: never[]) => void) => emitter.on(event, listener),
+        on: (event: string, listener: (e: { preventDefault(): void }, url: string) => void) =>
+          emitter.on(event, listener),
         setWindowOpenHandler: (h) => {
           openHandler = h;
         },
