@@ -5,7 +5,15 @@ import type { Rng } from './rng';
 import { alloc, dtypeOf, NnError, Parameter, type Arr, type Dtype, type Module } from './tensor';
 
 // ---------------------------------------------------------------- Linear: out = inp·Wᵀ + b, W stored (OC, C)
-export function linearForward(out: Arr, inp: Arr, weight: Arr, bias: Arr | null, N: number, C: number, OC: number) {
+export function linearForward(
+  out: Arr,
+  inp: Arr,
+  weight: Arr,
+  bias: Arr | null,
+  N: number,
+  C: number,
+  OC: number,
+) {
   matmulABt(out, inp, weight, N, OC, C);
   if (bias) {
     for (let n = 0; n < N; n++) {
@@ -67,7 +75,8 @@ export class Linear implements LinearLike {
   ) {
     const dtype = opts.dtype ?? 'f32';
     this.weight = opts.weight ?? new Parameter(`${name}.weight`, [outFeatures, inFeatures], dtype);
-    if (this.weight.size !== outFeatures * inFeatures) throw new NnError('shared weight has the wrong size', name);
+    if (this.weight.size !== outFeatures * inFeatures)
+      throw new NnError('shared weight has the wrong size', name);
     this.bias = opts.bias ? new Parameter(`${name}.bias`, [outFeatures], dtype) : null;
   }
 

@@ -32,7 +32,8 @@ export class LoraAdapter implements LinearAdapter {
   ) {
     const r = checkPositiveInt(opts.rank, 'lora.rank');
     this.dropout = opts.dropout ?? 0;
-    if (!(this.dropout >= 0 && this.dropout < 1)) throw new NnError(`must be in [0, 1), got ${this.dropout}`, 'lora.dropout');
+    if (!(this.dropout >= 0 && this.dropout < 1))
+      throw new NnError(`must be in [0, 1), got ${this.dropout}`, 'lora.dropout');
     this.scale = (opts.alpha ?? r) / r;
     const dtype = dtypeOf(base.weight.data);
     this.A = new Parameter(`${base.name}.lora_A.weight`, [r, base.inFeatures], dtype);

@@ -92,7 +92,15 @@ export function klDivForward(pLogits: Arr, qLogits: Arr, N: number, V: number, t
 }
 
 /** Chain rule through a row softmax at temperature τ: dz += scale · s ⊙ (g − ⟨s, g⟩) / τ. */
-function softmaxRowsBackward(dz: Arr, s: Float64Array, g: Float64Array, N: number, V: number, tau: number, scale: number) {
+function softmaxRowsBackward(
+  dz: Arr,
+  s: Float64Array,
+  g: Float64Array,
+  N: number,
+  V: number,
+  tau: number,
+  scale: number,
+) {
   for (let n = 0; n < N; n++) {
     const o = n * V;
     let dot = 0;

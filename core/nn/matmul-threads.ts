@@ -117,7 +117,8 @@ const run: StridedGemm = (out, a, b, M, N, K, acc, aRs, aKs, bCs, bKs) => {
 
 /** Uses `threads` threads in total (the caller plus threads−1 workers) for large Float32 products; 1 turns it off. */
 export function setMatmulThreads(threads: number): void {
-  if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads: must be a positive integer, got ${threads}`);
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new Error(`threads: must be a positive integer, got ${threads}`);
   for (const w of workers) void w.terminate();
   workers = [];
   ctrls = [];

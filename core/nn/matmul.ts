@@ -6,7 +6,15 @@
 // Float32 kernel packs panels of A and B and runs a 4×4 register-tiled microkernel over them.
 import type { Arr } from './tensor';
 
-export function matmulABtNaive(out: Arr, a: Arr, b: Arr, M: number, N: number, K: number, accumulate = false): void {
+export function matmulABtNaive(
+  out: Arr,
+  a: Arr,
+  b: Arr,
+  M: number,
+  N: number,
+  K: number,
+  accumulate = false,
+): void {
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
       let s = accumulate ? out[i * N + j] : 0;
@@ -16,7 +24,15 @@ export function matmulABtNaive(out: Arr, a: Arr, b: Arr, M: number, N: number, K
   }
 }
 
-export function matmulABNaive(out: Arr, a: Arr, b: Arr, M: number, N: number, K: number, accumulate = false): void {
+export function matmulABNaive(
+  out: Arr,
+  a: Arr,
+  b: Arr,
+  M: number,
+  N: number,
+  K: number,
+  accumulate = false,
+): void {
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
       let s = accumulate ? out[i * N + j] : 0;
@@ -26,7 +42,15 @@ export function matmulABNaive(out: Arr, a: Arr, b: Arr, M: number, N: number, K:
   }
 }
 
-export function matmulAtBNaive(out: Arr, a: Arr, b: Arr, M: number, N: number, K: number, accumulate = false): void {
+export function matmulAtBNaive(
+  out: Arr,
+  a: Arr,
+  b: Arr,
+  M: number,
+  N: number,
+  K: number,
+  accumulate = false,
+): void {
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
       let s = accumulate ? out[i * N + j] : 0;
@@ -116,17 +140,49 @@ export function gemmBlockedRows(
           }
         }
         for (let p = 0; p < npan; p++) {
-          let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0; // prettier-ignore
-          let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0; // prettier-ignore
+          let c00 = 0,
+            c01 = 0,
+            c02 = 0,
+            c03 = 0,
+            c10 = 0,
+            c11 = 0,
+            c12 = 0,
+            c13 = 0;
+          let c20 = 0,
+            c21 = 0,
+            c22 = 0,
+            c23 = 0,
+            c30 = 0,
+            c31 = 0,
+            c32 = 0,
+            c33 = 0;
           let pa = 0;
           let pb = p * kl * 4;
           for (let kk = 0; kk < kl; kk++) {
-            const a0 = Ap[pa], a1 = Ap[pa + 1], a2 = Ap[pa + 2], a3 = Ap[pa + 3]; // prettier-ignore
-            const b0 = Bp[pb], b1 = Bp[pb + 1], b2 = Bp[pb + 2], b3 = Bp[pb + 3]; // prettier-ignore
-            c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3; // prettier-ignore
-            c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3; // prettier-ignore
-            c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3; // prettier-ignore
-            c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3; // prettier-ignore
+            const a0 = Ap[pa],
+              a1 = Ap[pa + 1],
+              a2 = Ap[pa + 2],
+              a3 = Ap[pa + 3];
+            const b0 = Bp[pb],
+              b1 = Bp[pb + 1],
+              b2 = Bp[pb + 2],
+              b3 = Bp[pb + 3];
+            c00 += a0 * b0;
+            c01 += a0 * b1;
+            c02 += a0 * b2;
+            c03 += a0 * b3;
+            c10 += a1 * b0;
+            c11 += a1 * b1;
+            c12 += a1 * b2;
+            c13 += a1 * b3;
+            c20 += a2 * b0;
+            c21 += a2 * b1;
+            c22 += a2 * b2;
+            c23 += a2 * b3;
+            c30 += a3 * b0;
+            c31 += a3 * b1;
+            c32 += a3 * b2;
+            c33 += a3 * b3;
             pa += 4;
             pb += 4;
           }
@@ -135,21 +191,69 @@ export function gemmBlockedRows(
           if (nr === 4 && mr === 4) {
             let o = i * N + j;
             if (first) {
-              out[o] = c00; out[o + 1] = c01; out[o + 2] = c02; out[o + 3] = c03; o += N; // prettier-ignore
-              out[o] = c10; out[o + 1] = c11; out[o + 2] = c12; out[o + 3] = c13; o += N; // prettier-ignore
-              out[o] = c20; out[o + 1] = c21; out[o + 2] = c22; out[o + 3] = c23; o += N; // prettier-ignore
-              out[o] = c30; out[o + 1] = c31; out[o + 2] = c32; out[o + 3] = c33; // prettier-ignore
+              out[o] = c00;
+              out[o + 1] = c01;
+              out[o + 2] = c02;
+              out[o + 3] = c03;
+              o += N;
+              out[o] = c10;
+              out[o + 1] = c11;
+              out[o + 2] = c12;
+              out[o + 3] = c13;
+              o += N;
+              out[o] = c20;
+              out[o + 1] = c21;
+              out[o + 2] = c22;
+              out[o + 3] = c23;
+              o += N;
+              out[o] = c30;
+              out[o + 1] = c31;
+              out[o + 2] = c32;
+              out[o + 3] = c33;
             } else {
-              out[o] += c00; out[o + 1] += c01; out[o + 2] += c02; out[o + 3] += c03; o += N; // prettier-ignore
-              out[o] += c10; out[o + 1] += c11; out[o + 2] += c12; out[o + 3] += c13; o += N; // prettier-ignore
-              out[o] += c20; out[o + 1] += c21; out[o + 2] += c22; out[o + 3] += c23; o += N; // prettier-ignore
-              out[o] += c30; out[o + 1] += c31; out[o + 2] += c32; out[o + 3] += c33; // prettier-ignore
+              out[o] += c00;
+              out[o + 1] += c01;
+              out[o + 2] += c02;
+              out[o + 3] += c03;
+              o += N;
+              out[o] += c10;
+              out[o + 1] += c11;
+              out[o + 2] += c12;
+              out[o + 3] += c13;
+              o += N;
+              out[o] += c20;
+              out[o + 1] += c21;
+              out[o + 2] += c22;
+              out[o + 3] += c23;
+              o += N;
+              out[o] += c30;
+              out[o + 1] += c31;
+              out[o + 2] += c32;
+              out[o + 3] += c33;
             }
           } else {
             // edge tile: route through a tiny switch rather than allocating a temporary
             for (let ii = 0; ii < mr; ii++) {
               for (let jj = 0; jj < nr; jj++) {
-                const v = pick(ii * 4 + jj, c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33); // prettier-ignore
+                const v = pick(
+                  ii * 4 + jj,
+                  c00,
+                  c01,
+                  c02,
+                  c03,
+                  c10,
+                  c11,
+                  c12,
+                  c13,
+                  c20,
+                  c21,
+                  c22,
+                  c23,
+                  c30,
+                  c31,
+                  c32,
+                  c33,
+                );
                 const o = (i + ii) * N + j + jj;
                 out[o] = first ? v : out[o] + v;
               }
@@ -193,16 +297,40 @@ function gemm(
 }
 
 /** out(M,N) (+)= a(M,K)·b(N,K)ᵀ. Float32 runs the blocked kernel; Float64 (gradient checks) the reference. */
-export function matmulABt(out: Arr, a: Arr, b: Arr, M: number, N: number, K: number, accumulate = false): void {
+export function matmulABt(
+  out: Arr,
+  a: Arr,
+  b: Arr,
+  M: number,
+  N: number,
+  K: number,
+  accumulate = false,
+): void {
   if (!gemm(out, a, b, M, N, K, accumulate, K, 1, K, 1)) matmulABtNaive(out, a, b, M, N, K, accumulate);
 }
 
 /** out(M,N) (+)= a(M,K)·b(K,N). */
-export function matmulAB(out: Arr, a: Arr, b: Arr, M: number, N: number, K: number, accumulate = false): void {
+export function matmulAB(
+  out: Arr,
+  a: Arr,
+  b: Arr,
+  M: number,
+  N: number,
+  K: number,
+  accumulate = false,
+): void {
   if (!gemm(out, a, b, M, N, K, accumulate, K, 1, 1, N)) matmulABNaive(out, a, b, M, N, K, accumulate);
 }
 
 /** out(M,N) (+)= a(K,M)ᵀ·b(K,N). */
-export function matmulAtB(out: Arr, a: Arr, b: Arr, M: number, N: number, K: number, accumulate = false): void {
+export function matmulAtB(
+  out: Arr,
+  a: Arr,
+  b: Arr,
+  M: number,
+  N: number,
+  K: number,
+  accumulate = false,
+): void {
   if (!gemm(out, a, b, M, N, K, accumulate, 1, M, 1, N)) matmulAtBNaive(out, a, b, M, N, K, accumulate);
 }

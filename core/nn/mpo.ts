@@ -51,7 +51,11 @@ export class MpoLinear implements LinearLike {
     this.dtype = opts.dtype ?? 'f32';
     const rng = new Rng(opts.seed ?? 0);
     this.cores = opts.outFactors.map((o, k) => {
-      const p = new Parameter(`${name}.cores.${k}`, [this.ranks[k], o, opts.inFactors[k], this.ranks[k + 1]], this.dtype);
+      const p = new Parameter(
+        `${name}.cores.${k}`,
+        [this.ranks[k], o, opts.inFactors[k], this.ranks[k + 1]],
+        this.dtype,
+      );
       // fan-in Kaiming per core, gain 2 only on the first, so the product has variance 2/in like a dense layer
       const std = Math.sqrt((k === 0 ? 2 : 1) / (opts.inFactors[k] * this.ranks[k]));
       if (!(opts.zeroInitLast && k === K - 1)) rng.fillNormal(p.data, std);

@@ -87,7 +87,13 @@ export class AdamW extends Adam {
 }
 
 /** Linear warmup from 0 to peak over warmupSteps, then cosine decay to minLr at totalSteps (held after). */
-export function warmupCosine(step: number, peak: number, warmupSteps: number, totalSteps: number, minLr = 0): number {
+export function warmupCosine(
+  step: number,
+  peak: number,
+  warmupSteps: number,
+  totalSteps: number,
+  minLr = 0,
+): number {
   if (step < warmupSteps) return (peak * (step + 1)) / warmupSteps;
   if (step >= totalSteps) return minLr;
   const progress = (step - warmupSteps) / Math.max(1, totalSteps - warmupSteps);

@@ -38,17 +38,28 @@ export class QuantumLayer implements Module {
   /** (B, numInputs) → (B, numOutputs) expectation values. */
   async forward(inputs: ArrayLike<number>, B: number): Promise<Float64Array> {
     if (inputs.length !== B * this.numInputs)
-      throw new NnError(`has ${inputs.length} values, expected B·numInputs = ${B * this.numInputs}`, `${this.name}.inputs`);
+      throw new NnError(
+        `has ${inputs.length} values, expected B·numInputs = ${B * this.numInputs}`,
+        `${this.name}.inputs`,
+      );
     this.inputs = Float64Array.from(inputs);
     this.batch = B;
-    const r = await this.sim.expval({ circuit: this.circuit, params: this.theta.data, inputs: this.inputs, batch: B });
+    const r = await this.sim.expval({
+      circuit: this.circuit,
+      params: this.theta.data,
+      inputs: this.inputs,
+      batch: B,
+    });
     return r.expvals;
   }
 
   /** Adds ∂L/∂θ into theta.grad (unless frozen); adds ∂L/∂inputs into dinputs when given and also returns it. */
   async backward(dout: ArrayLike<number>, dinputs?: Arr): Promise<Float64Array> {
     if (dout.length !== this.batch * this.numOutputs)
-      throw new NnError(`has ${dout.length} values, expected ${this.batch * this.numOutputs}`, `${this.name}.dout`);
+      throw new NnError(
+        `has ${dout.length} values, expected ${this.batch * this.numOutputs}`,
+        `${this.name}.dout`,
+      );
     const r = await this.sim.vjp(
       { circuit: this.circuit, params: this.theta.data, inputs: this.inputs, batch: this.batch },
       dout,

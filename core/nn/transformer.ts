@@ -2,7 +2,13 @@
 //   llama: RMSNorm, RoPE, SwiGLU MLP, grouped-query heads, no biases, optional tied embeddings
 //   gpt2:  LayerNorm (weight+bias), learned positions, GELU MLP, biases everywhere
 // Heads: a language-model head over the vocabulary and a classification head (mean-pooled or last token).
-import { attentionBackward, attentionForward, ropePermuteBackward, ropePermuteForward, ropeTables } from './attention';
+import {
+  attentionBackward,
+  attentionForward,
+  ropePermuteBackward,
+  ropePermuteForward,
+  ropeTables,
+} from './attention';
 import {
   dropoutBackward,
   dropoutForward,
@@ -132,17 +138,28 @@ export class Transformer {
     const c = config;
     if (c.flavour !== 'llama' && c.flavour !== 'gpt2')
       throw new NnError(`must be "llama" or "gpt2", got ${JSON.stringify(c.flavour)}`, 'config.flavour');
-    for (const f of ['vocabSize', 'hiddenSize', 'intermediateSize', 'numLayers', 'numHeads', 'maxSeqLen'] as const)
+    for (const f of [
+      'vocabSize',
+      'hiddenSize',
+      'intermediateSize',
+      'numLayers',
+      'numHeads',
+      'maxSeqLen',
+    ] as const)
       checkPositiveInt(c[f], `config.${f}`);
     const numKvHeads = checkPositiveInt(c.numKvHeads ?? c.numHeads, 'config.numKvHeads');
     if (c.hiddenSize % c.numHeads !== 0)
-      throw new NnError(`hiddenSize ${c.hiddenSize} is not divisible by numHeads ${c.numHeads}`, 'config.numHeads');
+      throw new NnError(
+        `hiddenSize ${c.hiddenSize} is not divisible by numHeads ${c.numHeads}`,
+        'config.numHeads',
+      );
     if (c.numHeads % numKvHeads !== 0)
       throw new NnError(`must divide numHeads ${c.numHeads}, got ${numKvHeads}`, 'config.numKvHeads');
     if ((c.hiddenSize / c.numHeads) % 2 !== 0 && c.flavour === 'llama')
       throw new NnError('head dimension must be even for RoPE', 'config.hiddenSize');
     const dropout = c.dropout ?? 0;
-    if (!(dropout >= 0 && dropout < 1)) throw new NnError(`must be in [0, 1), got ${dropout}`, 'config.dropout');
+    if (!(dropout >= 0 && dropout < 1))
+      throw new NnError(`must be in [0, 1), got ${dropout}`, 'config.dropout');
     this.config = {
       ...c,
       numKvHeads,
@@ -196,7 +213,8 @@ export class Transformer {
     const std = this.config.initStd;
     const projStd = std / Math.sqrt(2 * this.config.numLayers);
     for (const p of this.parameters()) {
-      if (p.shape.length === 1) p.data.fill(p.name.endsWith('norm.weight') || /layernorm\.weight$/.test(p.name) ? 1 : 0);
+      if (p.shape.length === 1)
+        p.data.fill(p.name.endsWith('norm.weight') || /layernorm\.weight$/.test(p.name) ? 1 : 0);
       else this.rng.fillNormal(p.data, /(o_proj|down_proj)\.weight$/.test(p.name) ? projStd : std);
     }
   }
@@ -207,7 +225,13 @@ export class Transformer {
     if (this.positions) ps.push(this.positions);
     const norm = (n: Norm) => (n.b ? [n.w, n.b] : [n.w]);
     for (const b of this.blocks) {
-      ps.push(...norm(b.norm1), ...b.q.parameters(), ...b.k.parameters(), ...b.v.parameters(), ...b.o.parameters());
+      ps.push(
+        ...norm(b.norm1),
+        ...b.q.parameters(),
+        ...b.k.parameters(),
+        ...b.v.parameters(),
+        ...b.o.parameters(),
+      );
       ps.push(...norm(b.norm2));
       if (b.gate) ps.push(...b.gate.parameters());
       ps.push(...b.up.parameters(), ...b.down.parameters());
@@ -262,20 +286,50 @@ export class Transformer {
     const a = (n: number) => this.alloc(n, null);
     this.x0 = a(BT * C);
     this.acts = this.blocks.map(() => ({
-      ln1: a(BT * C), mean1: a(BT), rstd1: a(BT), q: a(BT * NH * hd), k: a(BT * NKV * hd), v: a(BT * NKV * hd),
-      qh: a(BT * NH * hd), kh: a(BT * NKV * hd), vh: a(BT * NKV * hd), att: a(B * NH * T * T), y: a(BT * NH * hd),
-      ao: a(BT * C), mask1: a(cfg.dropout > 0 ? BT * C : 0), res1: a(BT * C), ln2: a(BT * C), mean2: a(BT),
-      rstd2: a(BT), fc1: a(BT * FF), fc2: a(cfg.flavour === 'llama' ? BT * FF : 0), h: a(BT * FF), mo: a(BT * C),
-      mask2: a(cfg.dropout > 0 ? BT * C : 0), res2: a(BT * C),
-    })); // prettier-ignore
+      ln1: a(BT * C),
+      mean1: a(BT),
+      rstd1: a(BT),
+      q: a(BT * NH * hd),
+      k: a(BT * NKV * hd),
+      v: a(BT * NKV * hd),
+      qh: a(BT * NH * hd),
+      kh: a(BT * NKV * hd),
+      vh: a(BT * NKV * hd),
+      att: a(B * NH * T * T),
+      y: a(BT * NH * hd),
+      ao: a(BT * C),
+      mask1: a(cfg.dropout > 0 ? BT * C : 0),
+      res1: a(BT * C),
+      ln2: a(BT * C),
+      mean2: a(BT),
+      rstd2: a(BT),
+      fc1: a(BT * FF),
+      fc2: a(cfg.flavour === 'llama' ? BT * FF : 0),
+      h: a(BT * FF),
+      mo: a(BT * C),
+      mask2: a(cfg.dropout > 0 ? BT * C : 0),
+      res2: a(BT * C),
+    }));
     this.lnf = a(BT * C);
     this.meanf = a(BT);
     this.rstdf = a(BT);
     this.g = {
-      stream: a(BT * C), dC: a(BT * C), dln: a(BT * C), dq: a(BT * NH * hd), dk: a(BT * NKV * hd),
-      dv: a(BT * NKV * hd), dqh: a(BT * NH * hd), dkh: a(BT * NKV * hd), dvh: a(BT * NKV * hd),
-      dyh: a(BT * NH * hd), datt: a(T * T), dy: a(BT * NH * hd), dfc1: a(BT * FF), dfc2: a(BT * FF), dh: a(BT * FF),
-    }; // prettier-ignore
+      stream: a(BT * C),
+      dC: a(BT * C),
+      dln: a(BT * C),
+      dq: a(BT * NH * hd),
+      dk: a(BT * NKV * hd),
+      dv: a(BT * NKV * hd),
+      dqh: a(BT * NH * hd),
+      dkh: a(BT * NKV * hd),
+      dvh: a(BT * NKV * hd),
+      dyh: a(BT * NH * hd),
+      datt: a(T * T),
+      dy: a(BT * NH * hd),
+      dfc1: a(BT * FF),
+      dfc2: a(BT * FF),
+      dh: a(BT * FF),
+    };
     this.logits = null;
     this.probs = null;
     this.B = B;
@@ -297,7 +351,8 @@ export class Transformer {
 
   /** Runs the trunk on tokens (B, T) and returns the final normed hidden states (BT, C). */
   forwardHidden(tokens: Int32Array, B: number, T: number): Arr {
-    if (tokens.length !== B * T) throw new NnError(`has ${tokens.length} ids, expected B·T = ${B * T}`, 'tokens');
+    if (tokens.length !== B * T)
+      throw new NnError(`has ${tokens.length} ids, expected B·T = ${B * T}`, 'tokens');
     this.prepare(B, T);
     const cfg = this.config;
     const C = cfg.hiddenSize;
@@ -468,7 +523,8 @@ export class Transformer {
   /** Classification forward (B, T) → (B, numClasses); with labels returns the mean cross-entropy. */
   classifyForward(tokens: Int32Array, B: number, T: number, labels?: Int32Array): number {
     const head = this.score;
-    if (!head) throw new NnError('the model has no classification head (set numClasses)', 'config.numClasses');
+    if (!head)
+      throw new NnError('the model has no classification head (set numClasses)', 'config.numClasses');
     const C = this.config.hiddenSize;
     const K = this.config.numClasses;
     const hidden = this.forwardHidden(tokens, B, T);
@@ -495,7 +551,8 @@ export class Transformer {
     const { B, T } = this;
     const C = this.config.hiddenSize;
     const K = this.config.numClasses;
-    if (!this.classProbs || !this.score) throw new NnError('call classifyForward with labels first', 'classifyBackward');
+    if (!this.classProbs || !this.score)
+      throw new NnError('call classifyForward with labels first', 'classifyBackward');
     const dlogits = this.alloc(B * K, null);
     softmaxCrossEntropyBackward(dlogits, this.classProbs, this.labels, B, K, this.lossCount);
     const dpooled = this.alloc(B * C, null);
@@ -514,10 +571,15 @@ export class Transformer {
    * Continues `prompt` by `maxNewTokens`: greedy when topK is 1 (the default), otherwise samples from the
    * topK most likely tokens at `temperature` with a seeded generator. Recomputes the window each step.
    */
-  generate(prompt: ArrayLike<number>, maxNewTokens: number, opts: { topK?: number; temperature?: number; seed?: number } = {}): number[] {
+  generate(
+    prompt: ArrayLike<number>,
+    maxNewTokens: number,
+    opts: { topK?: number; temperature?: number; seed?: number } = {},
+  ): number[] {
     const topK = opts.topK ?? 1;
     const temperature = opts.temperature ?? 1;
-    if (!Number.isInteger(topK) || topK < 1) throw new NnError(`must be a positive integer, got ${topK}`, 'topK');
+    if (!Number.isInteger(topK) || topK < 1)
+      throw new NnError(`must be a positive integer, got ${topK}`, 'topK');
     if (!(temperature > 0)) throw new NnError(`must be positive, got ${temperature}`, 'temperature');
     if (prompt.length === 0) throw new NnError('must hold at least one token', 'prompt');
     const rng = new Rng(opts.seed ?? 0);

@@ -65,12 +65,23 @@ describe('LoRA', () => {
 
   it('applyLora targets q/v by pattern and trains only A and B', () => {
     const m = new Transformer(
-      { flavour: 'llama', vocabSize: 9, hiddenSize: 8, intermediateSize: 8, numLayers: 2, numHeads: 2, maxSeqLen: 4 },
+      {
+        flavour: 'llama',
+        vocabSize: 9,
+        hiddenSize: 8,
+        intermediateSize: 8,
+        numLayers: 2,
+        numHeads: 2,
+        maxSeqLen: 4,
+      },
       { dtype: 'f64', seed: 1 },
     );
     const adapters = applyLora(m, /\.(q|v)_proj$/, { rank: 2, alpha: 2 });
     expect(adapters.length).toBe(4);
-    const trainable = m.parameters().filter((p) => !p.frozen).map((p) => p.name);
+    const trainable = m
+      .parameters()
+      .filter((p) => !p.frozen)
+      .map((p) => p.name);
     expect(trainable).toContain('model.layers.1.self_attn.v_proj.lora_A.weight');
     expect(trainable.length).toBe(8);
     for (const a of adapters) a.B.data.set(randArr(a.B.size, 3));
@@ -81,7 +92,10 @@ describe('LoRA', () => {
     m.lmBackward();
     const emb = m.parameters()[0];
     expect(emb.grad.every((v) => v === 0)).toBe(true); // frozen: untouched
-    const pairs = m.parameters().filter((p) => !p.frozen).map((p) => [p.data, Float64Array.from(p.grad)] as [Float64Array, Float64Array]);
+    const pairs = m
+      .parameters()
+      .filter((p) => !p.frozen)
+      .map((p) => [p.data, Float64Array.from(p.grad)] as [Float64Array, Float64Array]);
     const r = gradCheck(pairs, () => m.lmForward(tok, 1, 4, tgt));
     expect(r.maxRel, r.at).toBeLessThan(1e-6);
     expect(() => applyLora(m, /nothing/, { rank: 1 })).toThrow(/lora\.targets/);
@@ -90,7 +104,15 @@ describe('LoRA', () => {
 
 describe('MPO linear', () => {
   function make(zeroInitLast = false) {
-    return new MpoLinear('mpo', { outFactors: [2, 3, 2], inFactors: [3, 2, 2], bond: [3, 2], bias: true, zeroInitLast, seed: 5, dtype: 'f64' });
+    return new MpoLinear('mpo', {
+      outFactors: [2, 3, 2],
+      inFactors: [3, 2, 2],
+      bond: [3, 2],
+      bias: true,
+      zeroInitLast,
+      seed: 5,
+      dtype: 'f64',
+    });
   }
 
   it('reconstruction equals its forward', () => {
@@ -116,7 +138,10 @@ describe('MPO linear', () => {
     let s = 0;
     for (let a = 0; a < 3; a++)
       for (let b = 0; b < 2; b++)
-        s += G1[((0 * 2 + 1) * 3 + 2) * 3 + a] * G2[((a * 3 + 2) * 2 + 1) * 2 + b] * G3[((b * 2 + 0) * 2 + 1) * 1];
+        s +=
+          G1[((0 * 2 + 1) * 3 + 2) * 3 + a] *
+          G2[((a * 3 + 2) * 2 + 1) * 2 + b] *
+          G3[((b * 2 + 0) * 2 + 1) * 1];
     expect(W[10 * 12 + 11]).toBeCloseTo(s, 13);
   });
 
@@ -128,34 +153,68 @@ describe('MPO linear', () => {
     const dx = new Float64Array(N * 12);
     m.forward(out, x, N);
     m.backward(dx, w, x, N);
-    const r = gradCheck([[x, dx], ...m.parameters().map((p) => [p.data, p.grad] as [Float64Array, Float64Array])], () => {
-      m.forward(out, x, N);
-      return dot(out, w);
-    });
+    const r = gradCheck(
+      [[x, dx], ...m.parameters().map((p) => [p.data, p.grad] as [Float64Array, Float64Array])],
+      () => {
+        m.forward(out, x, N);
+        return dot(out, w);
+      },
+    );
     expect(r.maxRel, r.at).toBeLessThan(1e-6);
   });
 
   it('zero-init of the last core gives W = 0; bad factorisations are rejected', () => {
-    expect(make(true).reconstruct().every((v) => v === 0)).toBe(true);
-    expect(() => new MpoLinear('m', { outFactors: [2, 2], inFactors: [2], bond: 2 })).toThrow(/mpo\.inFactors/);
-    expect(() => new MpoLinear('m', { outFactors: [2, 2], inFactors: [2, 2], bond: [0] })).toThrow(/mpo\.bond\[0\]/);
+    expect(
+      make(true)
+        .reconstruct()
+        .every((v) => v === 0),
+    ).toBe(true);
+    expect(() => new MpoLinear('m', { outFactors: [2, 2], inFactors: [2], bond: 2 })).toThrow(
+      /mpo\.inFactors/,
+    );
+    expect(() => new MpoLinear('m', { outFactors: [2, 2], inFactors: [2, 2], bond: [0] })).toThrow(
+      /mpo\.bond\[0\]/,
+    );
   });
 
   it('swaps into a transformer and trains through it', () => {
     const m = new Transformer(
-      { flavour: 'llama', vocabSize: 9, hiddenSize: 8, intermediateSize: 12, numLayers: 1, numHeads: 2, maxSeqLen: 4 },
+      {
+        flavour: 'llama',
+        vocabSize: 9,
+        hiddenSize: 8,
+        intermediateSize: 12,
+        numLayers: 1,
+        numHeads: 2,
+        maxSeqLen: 4,
+      },
       { dtype: 'f64', seed: 1 },
     );
-    m.replaceLinear('model.layers.0.mlp.up_proj', new MpoLinear('model.layers.0.mlp.up_proj', { outFactors: [3, 4], inFactors: [2, 4], bond: 2, dtype: 'f64' }));
+    m.replaceLinear(
+      'model.layers.0.mlp.up_proj',
+      new MpoLinear('model.layers.0.mlp.up_proj', {
+        outFactors: [3, 4],
+        inFactors: [2, 4],
+        bond: 2,
+        dtype: 'f64',
+      }),
+    );
     expect(m.parameters().some((p) => p.name === 'model.layers.0.mlp.up_proj.cores.1')).toBe(true);
     const tok = Int32Array.of(1, 2, 3, 4);
     const tgt = Int32Array.of(2, 3, 4, 5);
     zeroGrad(m.parameters());
     m.lmForward(tok, 1, 4, tgt);
     m.lmBackward();
-    const pairs = m.parameters().map((p) => [p.data, Float64Array.from(p.grad)] as [Float64Array, Float64Array]);
+    const pairs = m
+      .parameters()
+      .map((p) => [p.data, Float64Array.from(p.grad)] as [Float64Array, Float64Array]);
     const r = gradCheck(pairs, () => m.lmForward(tok, 1, 4, tgt), { samples: 10 });
     expect(r.maxRel, r.at).toBeLessThan(1e-6);
-    expect(() => m.replaceLinear('model.layers.0.mlp.up_proj', new MpoLinear('x', { outFactors: [2], inFactors: [8], bond: [] }))).toThrow(/shape/);
+    expect(() =>
+      m.replaceLinear(
+        'model.layers.0.mlp.up_proj',
+        new MpoLinear('x', { outFactors: [2], inFactors: [8], bond: [] }),
+      ),
+    ).toThrow(/shape/);
   });
 });

@@ -23,7 +23,12 @@ import { dot, gradCheck, randArr } from './gradcheck';
 const TOL = 1e-6;
 
 /** Checks a layer y = f(inputs) through the scalar loss ⟨w, y⟩ with fixed random w. */
-function checkLayer(n: number, inputs: Float64Array[], fwd: (out: Float64Array) => void, bwd: (dout: Float64Array, grads: Float64Array[]) => void) {
+function checkLayer(
+  n: number,
+  inputs: Float64Array[],
+  fwd: (out: Float64Array) => void,
+  bwd: (dout: Float64Array, grads: Float64Array[]) => void,
+) {
   const w = randArr(n, 99);
   const out = new Float64Array(n);
   const grads = inputs.map((x) => new Float64Array(x.length));
@@ -69,7 +74,9 @@ describe('layer gradients against central differences (f64)', () => {
       L.embeddingBackward(dt, d, tokens, B * T, C);
       L.positionBackward(dp, d, B, T, C);
     });
-    expect(() => L.embeddingForward(new Float64Array(C), Int32Array.of(V), table, 1, C, V)).toThrow(/tokens\[0\]/);
+    expect(() => L.embeddingForward(new Float64Array(C), Int32Array.of(V), table, 1, C, V)).toThrow(
+      /tokens\[0\]/,
+    );
   });
 
   it('layernorm (input, weight, bias)', () => {
@@ -103,9 +110,24 @@ describe('layer gradients against central differences (f64)', () => {
     const n = 20;
     const x = randArr(n, 11).map((v) => 3 * v);
     const u = randArr(n, 12);
-    checkLayer(n, [x], (o) => L.geluForward(o, x, n), (d, [dx]) => L.geluBackward(dx, d, x, n));
-    checkLayer(n, [x], (o) => L.siluForward(o, x, n), (d, [dx]) => L.siluBackward(dx, d, x, n));
-    checkLayer(n, [x, u], (o) => L.swigluForward(o, x, u, n), (d, [dx, du]) => L.swigluBackward(dx, du, d, x, u, n));
+    checkLayer(
+      n,
+      [x],
+      (o) => L.geluForward(o, x, n),
+      (d, [dx]) => L.geluBackward(dx, d, x, n),
+    );
+    checkLayer(
+      n,
+      [x],
+      (o) => L.siluForward(o, x, n),
+      (d, [dx]) => L.siluBackward(dx, d, x, n),
+    );
+    checkLayer(
+      n,
+      [x, u],
+      (o) => L.swigluForward(o, x, u, n),
+      (d, [dx, du]) => L.swigluBackward(dx, du, d, x, u, n),
+    );
     const o = new Float64Array(1);
     L.geluForward(o, Float64Array.of(1), 1);
     expect(o[0]).toBeCloseTo(0.5 * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * 1.044715)), 14);
@@ -155,7 +177,23 @@ describe('attention', () => {
       const dqh = new Float64Array(q.length);
       const dkh = new Float64Array(k.length);
       const dvh = new Float64Array(v.length);
-      attentionBackward(dqh, dkh, dvh, new Float64Array(q.length), new Float64Array(T * T), dy, att, qh, kh, vh, B, T, NH, NKV, hd);
+      attentionBackward(
+        dqh,
+        dkh,
+        dvh,
+        new Float64Array(q.length),
+        new Float64Array(T * T),
+        dy,
+        att,
+        qh,
+        kh,
+        vh,
+        B,
+        T,
+        NH,
+        NKV,
+        hd,
+      );
       ropePermuteBackward(dq, dqh, tabs.cos, tabs.sin, B, T, NH, hd);
       ropePermuteBackward(dk, dkh, tabs.cos, tabs.sin, B, T, NKV, hd);
       ropePermuteBackward(dv, dvh, null, null, B, T, NKV, hd);
@@ -196,7 +234,8 @@ describe('attention', () => {
     const y2 = new Float64Array(s.n);
     s.fwd(y2);
     const row = 4 * hd;
-    for (let t = 0; t < T - 1; t++) for (let i = 0; i < row; i++) expect(y2[t * row + i]).toBe(y1[t * row + i]);
+    for (let t = 0; t < T - 1; t++)
+      for (let i = 0; i < row; i++) expect(y2[t * row + i]).toBe(y1[t * row + i]);
     expect(y2[(T - 1) * row]).not.toBe(y1[(T - 1) * row]);
   });
 
@@ -241,7 +280,9 @@ describe('losses', () => {
     const r = gradCheck([[logits, d]], () => softmaxCrossEntropyForward(probs, logits, targets, N, V).loss);
     expect(r.maxRel, r.at).toBeLessThan(TOL);
     for (let v = 0; v < V; v++) expect(d[V + v]).toBe(0);
-    expect(() => softmaxCrossEntropyForward(probs, logits, Int32Array.of(0, 9, 0, 0), N, V)).toThrow(/targets\[1\]/);
+    expect(() => softmaxCrossEntropyForward(probs, logits, Int32Array.of(0, 9, 0, 0), N, V)).toThrow(
+      /targets\[1\]/,
+    );
   });
 
   for (const T of [1, 2.5]) {
@@ -255,7 +296,13 @@ describe('losses', () => {
         const dp = new Float64Array(N * V);
         const dq = new Float64Array(N * V);
         bwd(dp, dq, p, q, N, V, T);
-        const r = gradCheck([[p, dp], [q, dq]], () => fwd(p, q, N, V, T));
+        const r = gradCheck(
+          [
+            [p, dp],
+            [q, dq],
+          ],
+          () => fwd(p, q, N, V, T),
+        );
         expect(r.maxRel, r.at).toBeLessThan(TOL);
         expect(fwd(p, p, N, V, T)).toBeCloseTo(0, 14);
       }
@@ -277,7 +324,13 @@ describe('losses', () => {
     const da = new Float64Array(12);
     const db = new Float64Array(12);
     mseBackward(da, db, a, b, 12);
-    const r = gradCheck([[a, da], [b, db]], () => mseForward(a, b, 12));
+    const r = gradCheck(
+      [
+        [a, da],
+        [b, db],
+      ],
+      () => mseForward(a, b, 12),
+    );
     expect(r.maxRel, r.at).toBeLessThan(TOL);
     expect(mseForward(Float64Array.of(1, 2), Float64Array.of(0, 0), 2)).toBe(2.5);
   });

@@ -13,8 +13,18 @@ const circuit: Circuit = {
   numParams: Q,
   numInputs: Q,
   ops: Array.from({ length: Q }, (_, w) => [
-    { type: 'gate' as const, gate: 'RX' as const, wires: [w], angles: [{ kind: 'input' as const, index: w }] },
-    { type: 'gate' as const, gate: 'RY' as const, wires: [w], angles: [{ kind: 'param' as const, index: w }] },
+    {
+      type: 'gate' as const,
+      gate: 'RX' as const,
+      wires: [w],
+      angles: [{ kind: 'input' as const, index: w }],
+    },
+    {
+      type: 'gate' as const,
+      gate: 'RY' as const,
+      wires: [w],
+      angles: [{ kind: 'param' as const, index: w }],
+    },
   ]).flat(),
 };
 
@@ -58,7 +68,7 @@ async function check(sim: Simulator, tol: number) {
   await layer.backward(w, dx);
   await layer.forward(x, B);
   await layer.backward(w); // second backward accumulates: θ.grad is now twice the single gradient
-  const dTheta = layer.theta.grad.map((g) => g / 2);
+  const dTheta = Float64Array.from(layer.theta.grad, (g) => g / 2);
   // central differences by hand: the layer is async, so the synchronous gradCheck helper does not fit
   const pairs: [Float64Array, Float64Array][] = [
     [x, dx],

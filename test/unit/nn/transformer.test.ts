@@ -25,13 +25,17 @@ const targets = Int32Array.of(5, 2, 9, 3, -100, 10, 4, 4, 7, 1);
 function checkModel(cfg: TransformerConfig, classify = false) {
   const m = new Transformer(cfg, { dtype: 'f64', seed: 3 });
   // norms start at 1 and biases at 0; perturb them so their gradients are exercised off the trivial point
-  for (const p of m.parameters()) if (p.shape.length === 1) for (let i = 0; i < p.size; i++) p.data[i] += 0.1 * Math.sin(i + 1);
-  const loss = () => (classify ? m.classifyForward(tokens, B, T, Int32Array.of(2, 0)) : m.lmForward(tokens, B, T, targets));
+  for (const p of m.parameters())
+    if (p.shape.length === 1) for (let i = 0; i < p.size; i++) p.data[i] += 0.1 * Math.sin(i + 1);
+  const loss = () =>
+    classify ? m.classifyForward(tokens, B, T, Int32Array.of(2, 0)) : m.lmForward(tokens, B, T, targets);
   zeroGrad(m.parameters());
   loss();
   if (classify) m.classifyBackward();
   else m.lmBackward();
-  const pairs = m.parameters().map((p) => [p.data, Float64Array.from(p.grad)] as [Float64Array, Float64Array]);
+  const pairs = m
+    .parameters()
+    .map((p) => [p.data, Float64Array.from(p.grad)] as [Float64Array, Float64Array]);
   const r = gradCheck(pairs, loss, { samples: 12 });
   expect(r.maxRel, r.at).toBeLessThan(1e-5);
   return m;
@@ -43,9 +47,11 @@ describe('transformer gradients against central differences (f64, every paramete
     const m = checkModel(tiny({ tieEmbeddings: true, numKvHeads: 1 }));
     expect(m.parameters().some((p) => p.name === 'lm_head.weight')).toBe(false);
   });
-  it('gpt2: LayerNorm, learned positions, GELU, biases', () => checkModel(tiny({ flavour: 'gpt2', numKvHeads: 4 })));
+  it('gpt2: LayerNorm, learned positions, GELU, biases', () =>
+    checkModel(tiny({ flavour: 'gpt2', numKvHeads: 4 })));
   it('classification head, mean pooled', () => checkModel(tiny({ numClasses: 3, pooling: 'mean' }), true));
-  it('classification head, last token', () => checkModel(tiny({ flavour: 'gpt2', numClasses: 3, pooling: 'last' }), true));
+  it('classification head, last token', () =>
+    checkModel(tiny({ flavour: 'gpt2', numClasses: 3, pooling: 'last' }), true));
 });
 
 describe('transformer behaviour', () => {
@@ -84,7 +90,9 @@ describe('transformer behaviour', () => {
     const c = new Transformer(tiny(), { seed: 8 });
     a.lmForward(tokens, B, T);
     b.lmForward(tokens, B, T);
-    expect(Array.from(a.logits!.subarray(0, B * T * 11))).toEqual(Array.from(b.logits!.subarray(0, B * T * 11)));
+    expect(Array.from(a.logits!.subarray(0, B * T * 11))).toEqual(
+      Array.from(b.logits!.subarray(0, B * T * 11)),
+    );
     expect(c.embed.data[0]).not.toBe(a.embed.data[0]);
     const s1 = a.generate([1, 2], 4, { topK: 5, seed: 1 });
     const s2 = b.generate([1, 2], 4, { topK: 5, seed: 1 });
@@ -115,7 +123,15 @@ describe('transformer behaviour', () => {
         y[b * Tn + t] = ids[b * Tn + t + 1];
       }
     const m = new Transformer(
-      { flavour: 'llama', vocabSize: chars.length, hiddenSize: 32, intermediateSize: 64, numLayers: 2, numHeads: 4, maxSeqLen: Tn },
+      {
+        flavour: 'llama',
+        vocabSize: chars.length,
+        hiddenSize: 32,
+        intermediateSize: 64,
+        numLayers: 2,
+        numHeads: 4,
+        maxSeqLen: Tn,
+      },
       { seed: 1 },
     );
     const opt = new AdamW(m.parameters(), { weightDecay: 0 });
