@@ -63,8 +63,8 @@ async function launchRun(
   page: Page,
   name: string,
   seed: number,
-  checkValidation = false,
-): Promise<{ id: string; kind: string }> {
+  opts: { checkValidation?: boolean; edits?: Record<string, string> } = {},
+): Promise<{ id: string; kind: string; edited: string[] }> {
   await page.getByTestId('nav-new').click();
   const select = page.getByTestId('kind-select');
   await expect
@@ -81,7 +81,15 @@ async function launchRun(
   await page.getByTestId('run-name').fill(name);
   await page.getByTestId('run-seed').fill(String(seed));
   await page.getByTestId('run-tags').fill('e2e');
-  if (checkValidation) {
+  // Config edits through the generated form, where the kind has those fields.
+  const edited: string[] = [];
+  for (const [path, value] of Object.entries(opts.edits ?? {})) {
+    const input = page.getByTestId(`field-config.${path}`);
+    if ((await input.count()) === 0) continue;
+    await input.fill(value);
+    edited.push(path);
+  }
+  if (opts.checkValidation) {
     // A config the kind's schema refuses: the server's error appears next to the config, no run starts.
     await page.getByTestId('mode-json').click();
     const editor = page.getByTestId('json-editor');
@@ -98,7 +106,15 @@ async function launchRun(
   await runPage.waitFor({ timeout: 15_000 });
   const id = await runPage.getAttribute('data-run-id');
   if (!id) throw new Error('the run page shows no run id');
-  return { id, kind };
+  return { id, kind, edited };
+}
+
+/** Points drawn over all of the run page's charts (keys appear as their first points arrive). */
+async function chartPoints(page: Page): Promise<number> {
+  const counts = await page
+    .locator('[data-testid^="chart-"]')
+    .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-points') ?? 0)));
+  return counts.reduce((a, b) => a + b, 0);
 }
 
 async function waitForStatus(page: Page, status: string, timeout = 60_000): Promise<void> {
@@ -170,15 +186,14 @@ describe('lab in the browser', () => {
     await page.getByTestId('runs-table').waitFor();
 
     // First run: its chart must gain points while the run is still running.
-    const first = await launchRun(page, 'e2e first', 1);
+    // More epochs than the default so the run lasts long enough to watch (where the kind has epochs).
+    const first = await launchRun(page, 'e2e first', 1, { edits: { epochs: '60' } });
     const samples: { status: string | null; points: number }[] = [];
     const badge = page.getByTestId('run-page').getByTestId('status').first();
     const deadline = Date.now() + 60_000;
     for (;;) {
       const status = await badge.getAttribute('data-status');
-      const charts = page.locator('[data-testid^="chart-"]');
-      const points =
-        (await charts.count()) > 0 ? Number(await charts.first().getAttribute('data-points')) : 0;
+      const points = await chartPoints(page);
       samples.push({ status, points });
       if (status !== 'queued' && status !== 'running') break;
       if (Date.now() > deadline) throw new Error('the first run did not finish within 60 s');
@@ -186,25 +201,18 @@ describe('lab in the browser', () => {
     }
     await waitForStatus(page, 'succeeded');
     // Let the final re-sync and a throttled redraw land.
-    await expect
-      .poll(async () =>
-        Number(await page.locator('[data-testid^="chart-"]').first().getAttribute('data-points')),
-      )
-      .toBeGreaterThan(0);
-    const finalPoints = Number(
-      await page.locator('[data-testid^="chart-"]').first().getAttribute('data-points'),
-    );
+    await expect.poll(() => chartPoints(page)).toBeGreaterThan(0);
+    const finalPoints = await chartPoints(page);
+    // Live growth: two samples taken while the run was still running, the later with more points drawn.
     const whileRunning = samples.filter((s) => s.status === 'running' && s.points > 0).map((s) => s.points);
-    const grew =
-      whileRunning.length > 0 &&
-      (whileRunning.some((p, i) => i > 0 && p > whileRunning[i - 1]) || finalPoints > whileRunning[0]);
+    const grew = whileRunning.some((p, i) => i > 0 && p > whileRunning[i - 1]);
     await shot(page, 'run');
     expect(grew, `chart points sampled while running: ${JSON.stringify(samples)}; final ${finalPoints}`).toBe(
       true,
     );
 
     // Second run, then both in the runs table.
-    const second = await launchRun(page, 'e2e second', 2, true);
+    const second = await launchRun(page, 'e2e second', 2, { checkValidation: true });
     expect(second.kind).toBe(first.kind);
     await waitForStatus(page, 'succeeded');
 
@@ -223,6 +231,11 @@ describe('lab in the browser', () => {
     await expect
       .poll(() => cmp.getByTestId('compare-run-id').allTextContents(), { timeout: 15_000 })
       .toEqual(expect.arrayContaining([first.id, second.id]));
+    for (const path of first.edited) {
+      await expect
+        .poll(() => cmp.getByTestId('config-diff').locator('td.mono').allTextContents())
+        .toContain(path);
+    }
     await expect.poll(() => cmp.getByTestId('final-metrics').locator('tbody tr').count()).toBeGreaterThan(0);
     const overlay = cmp.locator('[data-testid^="compare-chart-"]').first();
     await expect
