@@ -166,23 +166,6 @@ const GROUP_SUM = `function (p) {
   return sum;
 }`;
 
-/** Gradient accumulator (rows × A): slot `slot` of each row becomes 2·Σ partials, others copy. */
-const ACCUMULATE = `function (acc, partial, slot) {
-  const A = this.constants.A;
-  const K = this.constants.K;
-  const idx = this.thread.x;
-  const b = Math.floor((idx + 0.5) / A);
-  const s = idx - b * A;
-  if (Math.abs(s - slot) < 0.5) {
-    let sum = 0;
-    for (let k = 0; k < K; k++) {
-      sum += partial[b * K + k];
-    }
-    return 2 * sum;
-  }
-  return acc[idx];
-}`;
-
 /**
  * Pass 1 of marginal probabilities: thread (row, outcome p, segment) sums |ψ_a|² over L of the
  * R = N/P amplitudes whose selected wires spell p. `wires` per wire w: [stride, selStride, restStride]
@@ -296,19 +279,14 @@ export function applyObservablesKernel(gpu: GPU, rows: number, qubits: number, t
   return make(gpu, APPLY_OBS, rows * twoN, { n: qubits, T: terms, twoN }, { state: A, terms: A, weights: A });
 }
 
-/** Re⟨x|y⟩ per row (two passes), folded as 2·Re into slot `slot` of a (rows × slots) accumulator. */
-export function gradientKernels(
-  gpu: GPU,
-  rows: number,
-  qubits: number,
-  slots: number,
-): { dot: Kernel; accumulate: Kernel } {
+/** Re⟨x|y⟩ per row in two passes: segment dot products, then a sum per row. */
+export function innerProductKernels(gpu: GPU, rows: number, qubits: number): { dot: Kernel; sum: Kernel } {
   const twoN = 2 ** (qubits + 1);
   const seg = segmentLength(twoN);
   const K = twoN / seg;
   return {
     dot: make(gpu, DOT_PARTIAL, rows * K, { seg }, { x: A, y: A }),
-    accumulate: make(gpu, ACCUMULATE, rows * slots, { A: slots, K }, { acc: A, partial: A, slot: F }),
+    sum: make(gpu, GROUP_SUM, rows, { K }, { p: A }),
   };
 }
 

@@ -11,7 +11,7 @@ import {
   copyKernel,
   gate1Kernel,
   gate2Kernel,
-  gradientKernels,
+  innerProductKernels,
   pauliKernels,
   probsKernels,
   segmentLength,
@@ -226,7 +226,6 @@ export async function createGpuSimulator(opts: GpuSimulatorOptions = {}): Promis
     const init = new Float32Array(rows * 2 * N);
     const mats = new Float32Array(layout.matFloats);
     const weights = new Float32Array(rows * T);
-    const zeros = new Float32Array(rows * Math.max(A, 1));
     for (const { start, rows: real } of plan.chunks) {
       initialStates(layout, circuit, req.inputs, start, real, norms, init);
       fillMatrices(layout, circuit, req.params, req.inputs, start, real, mats);
@@ -237,7 +236,7 @@ export async function createGpuSimulator(opts: GpuSimulatorOptions = {}): Promis
           for (let t = 0; t < T; t++)
             weights[r * T + t] = (terms[t].coeff ?? 1) * dExpvals![(start + r) * T + t];
         }
-        out = await prog.pipeline(init, mats, table, weights, zeros);
+        out = await prog.pipeline(init, mats, table, weights);
       } else {
         out = await prog.pipeline(init, mats, table);
       }
@@ -247,13 +246,14 @@ export async function createGpuSimulator(opts: GpuSimulatorOptions = {}): Promis
         for (let t = 0; t < T; t++) expvals[(start + r) * T + t] = (terms[t].coeff ?? 1) * ev[r * T + t];
       }
       if (gradWanted && A > 0) {
-        const acc = toF32(res.acc);
         layout.slots.forEach((s, j) => {
           const a = s.angle;
           if (a.kind === 'const') return;
-          const scale = a.scale ?? 1;
+          const re = toF32(res[`g${j}`]);
+          // dL/dα = 2·Re⟨λ|dU·φ⟩, times the param/input scale
+          const scale = 2 * (a.scale ?? 1);
           for (let r = 0; r < real; r++) {
-            const v = scale * acc[r * A + j];
+            const v = scale * re[r];
             if (a.kind === 'param') dParams[a.index] += v;
             else dInputs[(start + r) * circuit.numInputs + a.index] += v;
           }
@@ -283,11 +283,10 @@ export async function createGpuSimulator(opts: GpuSimulatorOptions = {}): Promis
       });
       return { pipeline, kernels };
     }
-    const A = layout.slots.length;
     const withAmp = layout.amplitudes.length > 0;
     const obs = applyObservablesKernel(gpu, rows, n, T);
-    const grad = gradientKernels(gpu, rows, n, Math.max(A, 1));
-    kernels.push(obs, grad.dot, grad.accumulate);
+    const inner = innerProductKernels(gpu, rows, n);
+    kernels.push(obs, inner.dot, inner.sum);
     let firstSlot = gates.findIndex((g) => g.derivs.length > 0);
     if (firstSlot < 0) firstSlot = gates.length;
     const stopAt = withAmp ? 0 : firstSlot;
@@ -296,29 +295,23 @@ export async function createGpuSimulator(opts: GpuSimulatorOptions = {}): Promis
       mats: unknown,
       table: unknown,
       weights: unknown,
-      zeros: unknown,
     ) {
       let phi = init;
       for (const g of gates) phi = apply(phi, mats, g, g.u, 1);
       const ev = pauli.sum(pauli.partial(phi as Float32Array, table as Float32Array));
       let lam: unknown = obs(phi as Float32Array, table as Float32Array, weights as Float32Array);
-      let acc = zeros;
+      // one small (rows) result per slot: a shared accumulator would rewrite rows × A floats per slot
+      const result: Record<string, unknown> = { ev };
       // adjoint walk: phi ← U†phi gives the state before gate k; 2·Re⟨λ|dU·phi⟩ is the gradient
       for (let k = gates.length - 1; k >= stopAt; k--) {
         const g = gates[k];
         if (k >= firstSlot) phi = apply(phi, mats, g, g.dag, 1);
         for (const d of g.derivs) {
           const mu = apply(phi, mats, g, d.off, 0);
-          acc = grad.accumulate(
-            acc as Float32Array,
-            grad.dot(lam as Float32Array, mu as Float32Array),
-            d.slot,
-          );
+          result[`g${d.slot}`] = inner.sum(inner.dot(lam as Float32Array, mu as Float32Array));
         }
         if (k > firstSlot || withAmp) lam = apply(lam, mats, g, g.dag, 1);
       }
-      const result: Record<string, unknown> = { ev };
-      if (A > 0) result.acc = acc;
       if (withAmp) result.lam = lam;
       return result;
     });
