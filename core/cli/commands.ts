@@ -134,7 +134,8 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
   const labDir = resolveLabDir(a.strings['lab-dir'], ctx);
   if (a.booleans.detach) return detach(file, labDir, a.strings.name, a.lists.tag ?? [], ctx);
 
-  const lab = await ctx.openLab(labDir, { schedule: true });
+  // Only this command's run: runs queued by another live lab process (a `qlab serve`) stay with it.
+  const lab = await ctx.openLab(labDir, { schedule: true, adoptQueued: false });
   let runId: string | null = null;
   let interrupts = 0;
   const onSigint = (): void => {

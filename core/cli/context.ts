@@ -17,7 +17,10 @@ export interface CliLab extends LabApi {
 }
 
 export interface OpenOptions {
+  /** false: no scheduler; the lab reads, tags, notes and cancels but starts no job. */
   schedule?: boolean;
+  /** false: start only runs created here, leaving runs queued by another live lab process to it. */
+  adoptQueued?: boolean;
 }
 
 export interface CliContext {

@@ -1,4 +1,6 @@
 // Entry of the `qlab` command line: picks the command, prints errors as one line, returns the exit code.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   cancelCommand,
   compareCommand,
@@ -8,7 +10,6 @@ import {
   showCommand,
 } from './commands';
 import type { CliContext, CliLab, OpenOptions } from './context';
-import { openPassiveLab } from './passive-lab';
 import { CliError, EXIT, describeFailure } from './errors';
 import { serveCommand } from './serve';
 
@@ -67,9 +68,12 @@ async function delegate(name: 'sim' | 'bench', argv: string[]): Promise<number> 
 }
 
 export async function defaultOpenLab(labDir: string, opts: OpenOptions = {}): Promise<CliLab> {
-  if (opts.schedule === false) return openPassiveLab(labDir);
+  // Reading commands do not create a lab: a mistyped --lab-dir should say so, not show an empty one.
+  if (opts.schedule === false && !existsSync(join(labDir, 'lab.sqlite'))) {
+    throw new CliError(`no lab at ${labDir} (no lab.sqlite there; 'qlab run' creates one)`);
+  }
   const { openLab } = await import('../lab/service');
-  return openLab({ labDir });
+  return openLab({ labDir, ...opts });
 }
 
 export function processContext(): CliContext {

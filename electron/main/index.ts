@@ -44,6 +44,8 @@ async function start(): Promise<void> {
   const labDir = join(app.getPath('userData'), 'lab');
   const lab = await openLab({
     labDir,
+    // The packaged app ships migrations/ beside out/ (electron-builder.yml).
+    migrationsDir: join(here, '..', '..', 'migrations'),
     launcher: new UtilityProcessLauncher({
       fork: (modulePath, args, options) => utilityProcess.fork(modulePath, args, options),
       entry: join(here, 'worker.js'),

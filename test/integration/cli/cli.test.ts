@@ -222,6 +222,25 @@ describe('qlab cancel from another process', () => {
   });
 });
 
+describe('a real job kind from examples/', () => {
+  it('runs examples/vqc-fit.json and stores its metric series', async () => {
+    const realLab = join(dir, 'real-lab');
+    const example = fileURLToPath(new URL('../../../examples/vqc-fit.json', import.meta.url));
+    const r = qlab('run', example, '--lab-dir', realLab);
+    expect(r.code, r.stderr).toBe(0);
+    const id = /^run ([0-9a-f-]{36})/.exec(r.stdout)![1];
+    const d = JSON.parse((await inproc('show', id, '--lab-dir', realLab, '--json')).stdout) as RunDetail;
+    expect(d).toMatchObject({ kind: 'vqc-fit', status: 'succeeded', seed: 7, tags: ['example', 'vqc'] });
+    const loss = d.metrics.find((m) => m.key === 'quantum/loss');
+    expect(loss?.count).toBe(15); // one point per epoch
+    expect(loss!.last).toBeLessThan(loss!.max);
+    const html = await inproc('export', id, '--format', 'html', '--lab-dir', realLab);
+    expect(html.code).toBe(0);
+    expect(html.stdout).toMatch(/<svg/);
+    expect(html.stdout).not.toMatch(/<script[^>]+src=|<link[^>]+href="http/);
+  });
+});
+
 describe('qlab serve as a process', () => {
   it('prints its URL, answers the API, and stops cleanly on SIGTERM', async () => {
     const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--api-only', '--lab-dir', labDir], {
