@@ -123,7 +123,7 @@ async function waitForStatus(page: Page, status: string, timeout = 60_000): Prom
     .poll(
       async () => {
         const s = await badge.getAttribute('data-status');
-        if (s === 'failed' || s === 'cancelled' || s === 'interrupted') {
+        if (s !== status && (s === 'failed' || s === 'cancelled' || s === 'interrupted')) {
           const err = await page
             .getByTestId('run-error')
             .textContent()
@@ -211,12 +211,32 @@ describe('lab in the browser', () => {
       true,
     );
 
+    // A note on the finished run is stored and shown.
+    await page.getByTestId('note-input').fill('looks converged');
+    await page.getByTestId('note-add').click();
+    await expect.poll(() => page.getByTestId('notes').textContent()).toContain('looks converged');
+
     // Second run, then both in the runs table.
     const second = await launchRun(page, 'e2e second', 2, { checkValidation: true });
     expect(second.kind).toBe(first.kind);
     await waitForStatus(page, 'succeeded');
 
+    // A third, long run is cancelled from its page.
+    const third = await launchRun(page, 'e2e cancelled', 3, { edits: { epochs: '1000' } });
+    await waitForStatus(page, 'running', 30_000);
+    const cancelAt = Date.now();
+    await page.getByTestId('cancel-run').click();
+    await waitForStatus(page, 'cancelled', 10_000);
+    const cancelMs = Date.now() - cancelAt;
+    console.info(`e2e: cancel shown as cancelled after ${cancelMs} ms`);
+
     await page.getByTestId('nav-runs').click();
+    await expect
+      .poll(() =>
+        page.locator(`[data-testid="run-row"][data-run-id="${third.id}"]`).getAttribute('data-status'),
+      )
+      .toBe('cancelled');
+    expect(cancelMs, 'cancel takes effect within a few seconds').toBeLessThan(5_000);
     for (const id of [first.id, second.id]) {
       const row = page.locator(`[data-testid="run-row"][data-run-id="${id}"]`);
       await expect.poll(() => row.getAttribute('data-status')).toBe('succeeded');
