@@ -26,6 +26,7 @@ commands:
   serve                   browser mode [--port P] [--host H] [--token T] [--api-only]
   sim ...                 circuit simulator tools (qlab sim --help)
   bench ...               benchmarks (qlab bench --help)
+  lm score ...            per-token log-probabilities and perplexity of a model directory (qlab lm --help)
 
 The lab directory is --lab-dir, else $QLAB_HOME, else ~/.qlab. Ids may be shortened to a unique prefix.
 Exit codes: 0 ok, 1 the run failed/was cancelled, 2 bad usage or input, 3 lab or system error.
@@ -44,10 +45,11 @@ const COMMANDS: Record<string, Command> = {
   serve: (argv, ctx) => serveCommand(argv, ctx),
   sim: (argv) => delegate('sim', argv),
   bench: (argv) => delegate('bench', argv),
+  lm: (argv) => delegate('lm', argv),
 };
 
-/** sim and bench live in their own modules (written separately); load them only when asked for. */
-async function delegate(name: 'sim' | 'bench', argv: string[]): Promise<number> {
+/** sim, bench and lm live in their own modules (written separately); load them only when asked for. */
+async function delegate(name: 'sim' | 'bench' | 'lm', argv: string[]): Promise<number> {
   const spec = `./${name}`;
   let mod: { main?: unknown };
   try {
@@ -99,7 +101,7 @@ export async function main(argv: string[], ctx: CliContext = processContext()): 
   const command = COMMANDS[name];
   try {
     if (command === undefined) throw new CliError(`unknown command '${name}' (see qlab --help)`);
-    if (name !== 'sim' && name !== 'bench' && (rest.includes('--help') || rest.includes('-h'))) {
+    if (!['sim', 'bench', 'lm'].includes(name) && (rest.includes('--help') || rest.includes('-h'))) {
       ctx.stdout.write(USAGE);
       return EXIT.ok;
     }
