@@ -581,7 +581,7 @@ export async function main(
     const input =
       e instanceof CliError || e instanceof CircuitError || e instanceof QasmError || e instanceof NoiseError;
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    io.stderr.write(`qlab sim: ${msg}\n`);
+    io.stderr.write(`qlab: ${msg}\n`);
     return input ? (e instanceof CliError ? e.exitCode : EXIT.usage) : EXIT.lab;
   }
 }

@@ -365,16 +365,16 @@ describe('qlab sim: errors and exit codes', () => {
 
   it('a bad QASM line, a bad JSON field and a JSON syntax error are named', async () => {
     await fails(
-      /^qlab sim: bad-line\.qasm: line 5, column 1: unknown gate 'foo'$/m,
+      /^qlab: bad-line\.qasm: line 5, column 1: unknown gate 'foo'$/m,
       `${FIX}/bad-line.qasm`,
       '--json',
     );
     await fails(
-      /^qlab sim: bad-field\.json: ops\[1\]\.gate: unknown gate "CNOTT"$/m,
+      /^qlab: bad-field\.json: ops\[1\]\.gate: unknown gate "CNOTT"$/m,
       `${FIX}/bad-field.json`,
       '--json',
     );
-    await fails(/^qlab sim: bad-syntax\.json: line 4, column \d+: /m, `${FIX}/bad-syntax.json`);
+    await fails(/^qlab: bad-syntax\.json: line 4, column \d+: /m, `${FIX}/bad-syntax.json`);
   });
 
   it('bad params, inputs and unknown fields in a JSON file name the field', async () => {
