@@ -1,0 +1,96 @@
+// Labelled text for the classification methods: a bundled dataset by name or the user's CSV/TSV/JSONL file,
+// split 6:2:2 class-balanced (core/data), optionally cut to a number of samples per class.
+import { existsSync, statSync } from 'node:fs';
+import {
+  BROWN_TOPIC_CLASSES,
+  getDataset,
+  importClassificationFile,
+  splitClassBalanced,
+  type LabelledText,
+  type Splits,
+} from '../../data';
+
+/** The bundled classification datasets and their class counts (known without loading them). */
+export const BUNDLED_CLASSIFICATION: Readonly<Record<string, number>> = {
+  'spam-assassin': 2,
+  'brown-topics': BROWN_TOPIC_CLASSES.length,
+};
+
+export const FILE_DATASET = /\.(csv|tsv|jsonl)$/i;
+
+/** Why a dataset name is not usable, or null: a bundled name or a .csv/.tsv/.jsonl path. */
+export function datasetNameProblem(name: string): string | null {
+  if (Object.prototype.hasOwnProperty.call(BUNDLED_CLASSIFICATION, name) || FILE_DATASET.test(name))
+    return null;
+  return `unknown dataset ${JSON.stringify(name)}; known datasets: ${Object.keys(BUNDLED_CLASSIFICATION).join(', ')} (or a path to a .csv, .tsv or .jsonl file)`;
+}
+
+export interface TextDataConfig {
+  dataset: string;
+  textColumn: string;
+  labelColumn: string;
+  /** Seed of the split (kept apart from the run seed so every run of a study sees the same split). */
+  dataSeed: number;
+  /** Keep at most this many samples per class in total (6:2:2 across the splits); null keeps all. */
+  samplesPerClass: number | null;
+}
+
+export interface TextData {
+  /** Stable identity of the data for cache keys: name or path with size and mtime, and the cut. */
+  id: string;
+  classes: string[];
+  splits: Splits<LabelledText>;
+}
+
+export const SPLIT_NAMES = ['train', 'validation', 'test'] as const;
+export type SplitName = (typeof SPLIT_NAMES)[number];
+const RATIO: Record<SplitName, number> = { train: 0.6, validation: 0.2, test: 0.2 };
+
+/** Each split keeps its first round(k·ratio) items of every class (splits are already in seeded hash order). */
+export function cutPerClass(
+  splits: Splits<LabelledText>,
+  classes: number,
+  samplesPerClass: number,
+): Splits<LabelledText> {
+  const out: Splits<LabelledText> = { train: [], validation: [], test: [] };
+  for (const s of SPLIT_NAMES) {
+    const cap = Math.max(1, Math.round(samplesPerClass * RATIO[s]));
+    const seen = new Array<number>(classes).fill(0);
+    for (const it of splits[s]) if (seen[it.label]++ < cap) out[s].push(it);
+  }
+  return out;
+}
+
+export async function loadTextData(cfg: TextDataConfig): Promise<TextData> {
+  let classes: string[];
+  let splits: Splits<LabelledText>;
+  let id: string;
+  if (FILE_DATASET.test(cfg.dataset)) {
+    if (!existsSync(cfg.dataset)) throw new Error(`dataset: file not found: ${cfg.dataset}`);
+    const st = statSync(cfg.dataset);
+    const imported = await importClassificationFile(cfg.dataset, {
+      textColumn: cfg.textColumn,
+      labelColumn: cfg.labelColumn,
+    });
+    if (imported.classes.length < 2)
+      throw new Error(
+        `dataset: ${cfg.dataset} has ${imported.classes.length} label value(s) in column "${cfg.labelColumn}"; need at least 2`,
+      );
+    classes = imported.classes;
+    splits = splitClassBalanced(imported.examples, classes.length, cfg.dataSeed);
+    id = `file:${cfg.dataset}:${st.size}:${st.mtimeMs}:${cfg.textColumn}:${cfg.labelColumn}`;
+  } else {
+    const problem = datasetNameProblem(cfg.dataset);
+    if (problem) throw new Error(`dataset: ${problem}`);
+    const ds = getDataset(cfg.dataset, { seed: cfg.dataSeed });
+    if (ds.kind !== 'classification')
+      throw new Error(`dataset: ${cfg.dataset} is not a classification dataset`);
+    classes = ds.classes;
+    splits = ds.splits;
+    id = `bundled:${cfg.dataset}`;
+  }
+  if (cfg.samplesPerClass !== null) splits = cutPerClass(splits, classes.length, cfg.samplesPerClass);
+  for (const s of SPLIT_NAMES)
+    if (splits[s].length === 0) throw new Error(`dataset: the ${s} split of ${cfg.dataset} is empty`);
+  return { id: `${id}#seed${cfg.dataSeed}#cut${cfg.samplesPerClass ?? 'all'}`, classes, splits };
+}
