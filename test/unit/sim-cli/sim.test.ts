@@ -49,6 +49,7 @@ interface Json {
   drawing: string;
   resources: { qubits: number; depth: number; twoQubitGates: number; params: number };
   noise: { method: string };
+  expvals: number[];
 }
 
 async function simJson(...args: string[]): Promise<Json> {
@@ -243,6 +244,29 @@ describe('qlab sim: JSON circuit files with a batch', () => {
     for (let b = 0; b < 3; b++) {
       close(gpu.probs[b], cpu.probs[b], 2e-6);
       for (let w = 0; w < 2; w++) close(gpu.gradZ[b][w], cpu.gradZ[b][w], 2e-5);
+    }
+  });
+});
+
+describe("qlab sim: the file's own observables", () => {
+  const file = `${FIX}/observables.json`;
+  it('prints expvals of the JSON observables: ⟨X0⟩ = 1, 2·⟨Z1⟩ = 2 cos θ, ⟨X0 X1⟩ = sin θ; shot estimates within error', async () => {
+    const t = 0.9;
+    const r = await simJson(file, '--precision', 'f64');
+    const expvals = r.expvals;
+    close(expvals, [1, 2 * Math.cos(t), Math.sin(t)], 1e-14);
+    const shots = 4000;
+    for (const extra of [[], ['--noise', `${FIX}/depolarizing.json`]]) {
+      const args = [file, '--shots', String(shots), '--seed', '3', ...extra];
+      const [a, b] = [await simJson(...args), await simJson(...args)];
+      const e = a.expvals;
+      expect(b.expvals).toEqual(e);
+      // |+⟩ measured in the X basis gives +1 on every shot
+      expect(e[0]).toBe(1);
+      const z = Math.cos(t);
+      expect(Math.abs(e[1] - 2 * z)).toBeLessThan(2 * 5 * Math.sqrt((1 - z * z) / shots));
+      const x = Math.sin(t);
+      expect(Math.abs(e[2] - x)).toBeLessThan(5 * Math.sqrt((1 - x * x) / shots));
     }
   });
 });
