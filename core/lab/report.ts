@@ -129,6 +129,12 @@ function fmt(v: unknown): string {
   return JSON.stringify(v) ?? 'undefined';
 }
 
+/** Four significant digits: axis ends need to fit in the chart's margin. */
+function axisLabel(v: number): string {
+  if (v === 0) return '0';
+  return Math.abs(v) >= 1e-3 && Math.abs(v) < 1e6 ? String(Number(v.toPrecision(4))) : v.toExponential(2);
+}
+
 function table(columns: string[], rows: unknown[][]): string {
   const head = columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
   const body = rows
@@ -141,7 +147,7 @@ function table(columns: string[], rows: unknown[][]): string {
 export function svgChart(key: string, series: { label: string; s: Series }[]): string {
   const W = 640;
   const H = 240;
-  const L = 60;
+  const L = 72;
   const R = 10;
   const T = 24;
   const B = 30;
@@ -163,8 +169,8 @@ export function svgChart(key: string, series: { label: string; s: Series }[]): s
     `<text x="${L}" y="16" font-size="13" font-weight="bold">${escapeHtml(key)}</text>`,
     `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="#888"/>`,
     `<line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="#888"/>`,
-    `<text x="${L - 4}" y="${T + 4}" font-size="10" text-anchor="end">${escapeHtml(fmt(y1))}</text>`,
-    `<text x="${L - 4}" y="${H - B}" font-size="10" text-anchor="end">${escapeHtml(fmt(y0))}</text>`,
+    `<text x="${L - 4}" y="${T + 4}" font-size="10" text-anchor="end">${escapeHtml(axisLabel(y1))}</text>`,
+    `<text x="${L - 4}" y="${H - B}" font-size="10" text-anchor="end">${escapeHtml(axisLabel(y0))}</text>`,
     `<text x="${L}" y="${H - B + 14}" font-size="10">${x0}</text>`,
     `<text x="${W - R}" y="${H - B + 14}" font-size="10" text-anchor="end">${x1}</text>`,
   ];

@@ -90,6 +90,8 @@ export function runWorker(port: WorkerPort, opts: WorkerOptions): void {
       throw new Error(message);
     }
     await mkdir(msg.workDir, { recursive: true });
+    const cacheDir = join(msg.labDir, 'cache');
+    await mkdir(cacheDir, { recursive: true });
     const artifactDir = join(msg.labDir, 'artifacts', msg.runId);
     flushTimer = setInterval(flush, flushMs);
     heartbeatTimer = setInterval(() => void port.send({ type: 'heartbeat' }), msg.heartbeatMs ?? 2000);
@@ -99,6 +101,7 @@ export function runWorker(port: WorkerPort, opts: WorkerOptions): void {
       seed: msg.seed,
       signal: abort.signal,
       workDir: msg.workDir,
+      cacheDir,
       progress(fraction: number, message?: string): void {
         if (!Number.isFinite(fraction)) throw new Error('progress: fraction must be a finite number');
         pendingProgress = { fraction: Math.min(1, Math.max(0, fraction)), message: message ?? null };
