@@ -1,0 +1,186 @@
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { JobContext, MetricPoint } from '../../../core/methods/job';
+import { QdllmConfigSchema, runQdllm } from '../../../core/methods/qdllm';
+import type { Parameter } from '../../../core/nn/tensor';
+
+function fakeContext(cacheDir: string, seed = 3) {
+  const points: MetricPoint[] = [];
+  const logs: string[] = [];
+  const ctx: JobContext = {
+    runId: '00000000-0000-4000-8000-000000000000',
+    seed,
+    signal: new AbortController().signal,
+    workDir: cacheDir,
+    cacheDir,
+    progress: () => {},
+    metrics: (p) => points.push(...p),
+    log: (level, m) => logs.push(`${level}: ${m}`),
+    artifact: async () => {},
+  };
+  return { ctx, points, logs };
+}
+
+// Tiny everything: a 1-layer 16-wide teacher pretrained 8 steps, 2 qubits × 1 layer, 20 samples per class.
+const tiny = QdllmConfigSchema.parse({
+  samplesPerClass: 20,
+  maxTokens: 16,
+  qubits: 2,
+  layers: 1,
+  epochs: 1,
+  seeds: 2,
+  teacher: {
+    source: 'lab-transformer',
+    corpusChars: 20_000,
+    vocabSize: 300,
+    hiddenSize: 16,
+    layers: 1,
+    heads: 2,
+    intermediateSize: 32,
+    pretrainSteps: 8,
+    pretrainSeqLen: 16,
+    finetuneEpochs: 1,
+  },
+  transformerStudent: { hiddenSize: 8, layers: 1, heads: 2, intermediateSize: 16 },
+});
+
+describe('qdllm end to end', () => {
+  it('runs, keeps the teacher frozen, caches it, and rebuilds a corrupt cache', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'qdllm-'));
+    const run1 = fakeContext(cacheDir);
+    let teacher: Parameter[] = [];
+    let snapshot: Float32Array[] | Float64Array[] = [];
+    let checkedAfter = false;
+    const r1 = await runQdllm(tiny, run1.ctx, {
+      onTeacherBuilt(params) {
+        teacher = params;
+        snapshot = params.map((p) => p.data.slice()) as Float64Array[];
+      },
+      afterDistillation() {
+        // bit-identical: compare the raw bytes of every teacher tensor
+        teacher.forEach((p, i) => {
+          const a = new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength);
+          const b = new Uint8Array(snapshot[i].buffer);
+          expect(Buffer.compare(Buffer.from(a), Buffer.from(b))).toBe(0);
+          expect(p.frozen).toBe(true);
+        });
+        checkedAfter = true;
+      },
+    });
+    expect(teacher.length).toBeGreaterThan(0);
+    expect(checkedAfter).toBe(true);
+    expect(r1.summary.teacher_cache).toBe('miss');
+    expect(String(r1.summary.teacher_frozen)).toMatch(/^verified/);
+
+    // every model, every metric
+    for (const m of ['quantum', 'mlp', 'transformer']) {
+      for (const k of [
+        'test_acc',
+        'test_acc_std',
+        'f1_macro',
+        'params',
+        'train_seconds',
+        'infer_ms_per_sample',
+      ])
+        expect(Number.isFinite(Number(r1.summary[`${m}_${k}`])), `${m}_${k}`).toBe(true);
+      for (const k of [
+        'seed0/val_acc',
+        'seed1/val_acc',
+        'seed0/train_loss',
+        'seed1/test_acc',
+        'seed0/test_f1_macro',
+      ])
+        expect(
+          run1.points.some((p) => p.key === `${m}/${k}`),
+          `${m}/${k}`,
+        ).toBe(true);
+      expect(run1.points.some((p) => p.key === `${m}/train_loss`)).toBe(true);
+    }
+    expect(r1.summary.quantum_params).toBe(r1.summary.quantum_params_formula);
+    expect(Math.abs(Number(r1.summary.mlp_params) - Number(r1.summary.quantum_params))).toBeLessThan(20);
+    const main = r1.report![0];
+    expect(main.type).toBe('table');
+    if (main.type === 'table') {
+      expect(main.rows).toHaveLength(4); // teacher, quantum, mlp, transformer
+      for (const col of [
+        'accuracy',
+        'F1 (weighted)',
+        'Acc/Param',
+        'Acc/T_kd (1/s)',
+        'inference / sample (ms)',
+        'peak RSS (MiB)',
+      ])
+        expect(main.columns).toContain(col);
+      expect(String(main.rows[1][4])).toMatch(/^\d\.\d{4} ± \d\.\d{4}$/);
+    }
+    const cm = r1.report![1];
+    expect(cm.type === 'table' && cm.rows.length).toBe(4 * 2);
+    if (cm.type === 'table') {
+      // each student's matrix sums to (test samples × seeds)
+      const quantumCells = cm.rows
+        .filter((r) => String(r[0]).startsWith('QD-LLM'))
+        .flatMap((r) => r.slice(2) as number[]);
+      expect(quantumCells.reduce((a, b) => a + b, 0)).toBe(2 * 8);
+    }
+
+    // second run: every split from the cache, the teacher never built, same teacher numbers
+    const run2 = fakeContext(cacheDir);
+    let built = false;
+    const r2 = await runQdllm(tiny, run2.ctx, { onTeacherBuilt: () => (built = true) });
+    expect(built).toBe(false);
+    expect(r2.summary.teacher_cache).toBe('hit');
+    expect(r2.summary.teacher_test_acc).toBe(r1.summary.teacher_test_acc);
+    expect(r2.summary.quantum_test_acc).toBe(r1.summary.quantum_test_acc);
+
+    // a corrupt cache file is ignored (with a warning) and rewritten
+    const dir = join(cacheDir, 'qdllm');
+    const file = readdirSync(dir).find((f) => f.endsWith('-validation.bin'))!;
+    const bytes = readFileSync(join(dir, file));
+    bytes[bytes.length - 3] ^= 0xff;
+    writeFileSync(join(dir, file), bytes);
+    const run3 = fakeContext(cacheDir);
+    const r3 = await runQdllm(tiny, run3.ctx);
+    expect(r3.summary.teacher_cache).toBe('miss');
+    expect(run3.logs.some((l) => /^warn: teacher cache .*ignored \(checksum mismatch\)/.test(l))).toBe(true);
+    expect(r3.summary.teacher_test_acc).toBe(r1.summary.teacher_test_acc);
+    const run4 = fakeContext(cacheDir);
+    expect((await runQdllm(tiny, run4.ctx)).summary.teacher_cache).toBe('hit');
+  }, 60_000);
+
+  it('runs the loss ablation and refuses more classes than qubits in an imported file', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'qdllm-'));
+    const abl = await runQdllm(
+      {
+        ...tiny,
+        seeds: 1,
+        ablation: true,
+        mlp: { ...tiny.mlp, enabled: false },
+        transformerStudent: { ...tiny.transformerStudent, enabled: false },
+      },
+      fakeContext(cacheDir).ctx,
+    );
+    const table = abl.report!.find((s) => s.title.startsWith('Loss ablation'));
+    expect(table?.type === 'table' && table.rows.map((r) => r[0])).toEqual([
+      'CE',
+      'T²·KL',
+      'JS',
+      '(1−α)CE + α(T²KL + JS), α = 0.9',
+    ]);
+    const csv = join(cacheDir, 'three.csv');
+    writeFileSync(
+      csv,
+      'text,label\n' + Array.from({ length: 30 }, (_, i) => `text number ${i},c${i % 3}`).join('\n'),
+    );
+    await expect(runQdllm({ ...tiny, dataset: csv }, fakeContext(cacheDir).ctx)).rejects.toThrow(
+      /^qubits: 2 qubits cannot give the 3 classes/,
+    );
+    await expect(
+      runQdllm(
+        QdllmConfigSchema.parse({ ...tiny, teacher: { source: 'gguf', modelPath: '/nonexistent.gguf' } }),
+        fakeContext(cacheDir).ctx,
+      ),
+    ).rejects.toThrow(/install node-llama-cpp to use a GGUF teacher/);
+  }, 60_000);
+});
