@@ -18,6 +18,11 @@ export interface JobContext {
   readonly signal: AbortSignal;
   /** A directory the job may write scratch files to (deleted afterwards unless kept as artifacts). */
   readonly workDir: string;
+  /**
+   * A directory shared by every run of the lab (<labDir>/cache) for results worth keeping across runs,
+   * e.g. a frozen teacher's outputs keyed by teacher and dataset. Write files atomically (temp + rename).
+   */
+  readonly cacheDir: string;
   /** Fraction done in [0, 1], with an optional short message. */
   progress(fraction: number, message?: string): void;
   /** Metric points; the worker batches them (one store transaction per batch). */

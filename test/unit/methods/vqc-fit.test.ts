@@ -12,6 +12,7 @@ function fakeContext(seed: number) {
     seed,
     signal: controller.signal,
     workDir: '/tmp',
+    cacheDir: '/tmp',
     progress: (f) => progress.push(f),
     metrics: (p) => points.push(...p),
     log: () => {},
