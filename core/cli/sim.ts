@@ -429,8 +429,11 @@ async function simulate(o: SimOptions, cwd: string): Promise<SimResult> {
     }
     if (noise) {
       out.noise = { file: o.noiseFile as string, method: sim.info.mode };
-      if (sim.info.mode === 'trajectories') out.noise.trajectories = o.trajectories ?? 200;
-      out.seed = o.seed;
+      if (sim.info.mode === 'trajectories') {
+        out.noise.trajectories = o.trajectories ?? 200;
+        // the density matrix draws nothing; trajectories do
+        out.seed = o.seed;
+      }
     }
     if (circuit.observables !== undefined)
       out.expvals = await ownObservables(o, circuit, req, sim, noise, obsSeed);
