@@ -24,6 +24,8 @@ const kinds: JobKind[] = [
     defaults: { n: 1 },
     async run(config, ctx) {
       const c = config as { n: number };
+      // The shared cache folder exists and is the lab's, not the run's.
+      if (ctx.cacheDir !== join(dir, 'cache') || !existsSync(ctx.cacheDir)) throw new Error('no cache dir');
       for (let i = 0; i < c.n; i++) ctx.metrics([{ key: 'k', step: i, value: i * 0.5 }]);
       ctx.progress(1, 'done');
       await ctx.artifact('out.txt', 'text', 'hello\n');
