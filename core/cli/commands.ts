@@ -144,8 +144,15 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
     ctx.stderr.write(`\nqlab: cancelling run ${shortId(runId)} (Ctrl-C again to quit at once)\n`);
     void lab.cancelRun(runId).catch(() => undefined);
   };
+  // SIGTERM (a shutdown, or someone ending a detached run's process): close the lab so the job process is
+  // stopped and the run is recorded as interrupted rather than left running.
+  const onSigterm = (): void => {
+    ctx.stderr.write('qlab: terminated; stopping the run\n');
+    void lab.close().finally(() => process.exit(143));
+  };
   const interactive = !a.booleans['detached-child'];
   if (interactive) process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
   try {
     const created = await lab.createRun(req);
     runId = created.id;
@@ -170,6 +177,7 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
     return EXIT.ok;
   } finally {
     if (interactive) process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
     await lab.close();
   }
 }

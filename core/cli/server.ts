@@ -378,7 +378,12 @@ export async function startServer(opts: ServerOptions): Promise<LabServer> {
   await new Promise<void>((ok, fail) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EADDRINUSE')
-        fail(new CliError(`port ${opts.port} on ${opts.host} is already in use`, EXIT.lab));
+        fail(
+          new CliError(
+            `port ${opts.port} on ${opts.host} is already in use (pick another with --port, or --port 0 for a free one)`,
+            EXIT.lab,
+          ),
+        );
       else if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') {
         fail(new CliError(`cannot bind host '${opts.host}': ${e.code}`, EXIT.lab));
       } else fail(e);

@@ -274,6 +274,17 @@ describe('a job process killed with kill -9, and Ctrl-C', () => {
     expect(output()).toMatch(/cancelling run/);
     expect((await runs()).find((r) => r.name === 'interrupted-by-user')!.status).toBe('cancelled');
   });
+
+  it('SIGTERM stops the job and records the run as interrupted (exit 143)', async () => {
+    const { child, worker, output } = await startLong('terminated');
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((ok) => child.once('exit', (c) => ok(c)));
+    expect(code, output()).toBe(143);
+    expect((await runs()).find((r) => r.name === 'terminated')!.status).toBe('interrupted');
+    // the job process is gone too
+    await new Promise((r) => setTimeout(r, 300));
+    expect(() => process.kill(worker, 0)).toThrow();
+  });
 });
 
 describe('a real job kind from examples/', () => {
