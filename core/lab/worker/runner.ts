@@ -49,8 +49,12 @@ export function runWorker(port: WorkerPort, opts: WorkerOptions): void {
   let pendingProgress: { fraction: number; message: string | null } | null = null;
   let flushTimer: ReturnType<typeof setInterval> | undefined;
   let heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  let lastFlush = Date.now();
+  let lastHeartbeat = Date.now();
+  let heartbeatMs = 2000;
 
   const flush = (): void => {
+    lastFlush = Date.now();
     if (buffer.length > 0) {
       const points = buffer;
       buffer = [];
@@ -93,8 +97,20 @@ export function runWorker(port: WorkerPort, opts: WorkerOptions): void {
     const cacheDir = join(msg.labDir, 'cache');
     await mkdir(cacheDir, { recursive: true });
     const artifactDir = join(msg.labDir, 'artifacts', msg.runId);
+    heartbeatMs = msg.heartbeatMs ?? 2000;
+    const heartbeat = (): void => {
+      lastHeartbeat = Date.now();
+      void port.send({ type: 'heartbeat' });
+    };
     flushTimer = setInterval(flush, flushMs);
-    heartbeatTimer = setInterval(() => void port.send({ type: 'heartbeat' }), msg.heartbeatMs ?? 2000);
+    heartbeatTimer = setInterval(heartbeat, heartbeatMs);
+    // A job whose loop only awaits already-settled promises never lets the timers run, so the calls
+    // below also flush and beat when they are due: live curves and heartbeats do not wait for the end.
+    const due = (): void => {
+      const now = Date.now();
+      if (now - lastFlush >= flushMs) flush();
+      if (now - lastHeartbeat >= heartbeatMs) heartbeat();
+    };
 
     const ctx: JobContext = {
       runId: msg.runId,
@@ -105,6 +121,7 @@ export function runWorker(port: WorkerPort, opts: WorkerOptions): void {
       progress(fraction: number, message?: string): void {
         if (!Number.isFinite(fraction)) throw new Error('progress: fraction must be a finite number');
         pendingProgress = { fraction: Math.min(1, Math.max(0, fraction)), message: message ?? null };
+        due();
       },
       metrics(points: MetricPoint[]): void {
         const now = Date.now();
@@ -118,6 +135,7 @@ export function runWorker(port: WorkerPort, opts: WorkerOptions): void {
           buffer.push({ key: p.key, step: p.step, value: p.value, wallTime: now });
         }
         if (buffer.length >= maxBatch) flush();
+        else due();
       },
       log(level: LogLevel, message: string): void {
         void port.send({ type: 'log', level, message: message.slice(0, 20_000) });

@@ -129,6 +129,26 @@ describe('a run end to end', () => {
   });
 });
 
+describe('a registered job kind', () => {
+  it('runs vqc-fit (real training) through a worker and stores its curves', async () => {
+    const l = await open();
+    const info = (await l.listKinds()).find((k) => k.kind === 'vqc-fit');
+    expect(info).toBeDefined();
+    const config = { ...(info?.defaults as Record<string, unknown>), epochs: 3, samples: 80 };
+    const run = await l.createRun({ kind: 'vqc-fit', config, seed: 5 });
+    const s = await l.waitForRun(run.id);
+    expect(s.error).toBeNull();
+    expect(s.status).toBe('succeeded');
+    const d = await l.getRun(run.id);
+    expect(d.metrics.length).toBeGreaterThan(0);
+    for (const m of d.metrics) {
+      expect(m.count).toBeGreaterThan(0);
+      expect(Number.isFinite(m.last)).toBe(true);
+    }
+    expect(Object.keys(d.summary).length).toBeGreaterThan(0);
+  });
+});
+
 describe('compare and export of real runs', () => {
   it('compares two runs and exports them as JSON, CSV and HTML that parse back', async () => {
     const l = await open();
