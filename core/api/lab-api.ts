@@ -144,7 +144,12 @@ export const CreateRunRequestSchema = z
     kind: z.string().min(1),
     name: z.string().max(200).optional(),
     config: z.unknown(),
-    seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .optional(),
     tags: z.array(z.string().min(1).max(100)).max(50).optional(),
   })
   .strict();
@@ -172,7 +177,9 @@ export const TagsRequestSchema = z
   .strict();
 export type TagsRequest = z.infer<typeof TagsRequestSchema>;
 
-export const NoteRequestSchema = z.object({ runId: RunIdSchema, text: z.string().min(1).max(20_000) }).strict();
+export const NoteRequestSchema = z
+  .object({ runId: RunIdSchema, text: z.string().min(1).max(20_000) })
+  .strict();
 export type NoteRequest = z.infer<typeof NoteRequestSchema>;
 
 /** The contract. Every method rejects with a LabError (code, message, field) on bad input. */

@@ -1,10 +1,11 @@
 // The static list of job kinds the lab can run. The lab looks kinds up here by name and never imports a method
-// directly. The real kinds (sim-bench, vqc-fit) are added to KINDS as they land in core/methods/<kind>/.
+// directly. Each kind lives in core/methods/<kind>/.
 import type { JobKind } from './job';
+import { qdllmKind } from './qdllm';
 import { simBenchKind } from './sim-bench';
 import { vqcFitKind } from './vqc-fit';
 
-const KINDS: readonly JobKind[] = [simBenchKind as JobKind, vqcFitKind as JobKind];
+const KINDS: readonly JobKind[] = [simBenchKind as JobKind, vqcFitKind as JobKind, qdllmKind as JobKind];
 
 export function listJobKinds(): JobKind[] {
   return [...KINDS];

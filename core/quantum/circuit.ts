@@ -135,10 +135,12 @@ function checkAngle(a: unknown, c: Pick<Circuit, 'numParams' | 'numInputs'>, fie
     if (!Number.isFinite(a)) throw new CircuitError('angle must be a finite number', field);
     return { kind: 'const', value: a };
   }
-  if (typeof a !== 'object' || a === null) throw new CircuitError('angle must be a number or an object', field);
+  if (typeof a !== 'object' || a === null)
+    throw new CircuitError('angle must be a number or an object', field);
   const o = a as Record<string, unknown>;
   const scale = o.scale === undefined ? undefined : Number(o.scale);
-  if (scale !== undefined && !Number.isFinite(scale)) throw new CircuitError('scale must be finite', `${field}.scale`);
+  if (scale !== undefined && !Number.isFinite(scale))
+    throw new CircuitError('scale must be finite', `${field}.scale`);
   switch (o.kind) {
     case 'const':
       if (typeof o.value !== 'number' || !Number.isFinite(o.value))
@@ -158,7 +160,10 @@ function checkAngle(a: unknown, c: Pick<Circuit, 'numParams' | 'numInputs'>, fie
         : { kind: o.kind, index: o.index, scale };
     }
     default:
-      throw new CircuitError(`kind must be "const", "param" or "input", got ${JSON.stringify(o.kind)}`, `${field}.kind`);
+      throw new CircuitError(
+        `kind must be "const", "param" or "input", got ${JSON.stringify(o.kind)}`,
+        `${field}.kind`,
+      );
   }
 }
 
@@ -168,7 +173,8 @@ function checkAngle(a: unknown, c: Pick<Circuit, 'numParams' | 'numInputs'>, fie
  * (constants) and gate names as aliases; both are normalised.
  */
 export function parseCircuit(value: unknown): Circuit {
-  if (typeof value !== 'object' || value === null) throw new CircuitError('a circuit must be an object', 'circuit');
+  if (typeof value !== 'object' || value === null)
+    throw new CircuitError('a circuit must be an object', 'circuit');
   const v = value as Record<string, unknown>;
   const int = (x: unknown, field: string, min: number, max: number): number => {
     if (typeof x !== 'number' || !Number.isInteger(x) || x < min || x > max)
@@ -193,10 +199,14 @@ export function parseCircuit(value: unknown): Circuit {
       const start = int(o.start ?? 0, `${f}.start`, 0, Math.max(0, numInputs - 1));
       const length = int(o.length, `${f}.length`, 1, 1 << wires.length);
       if (start + length > numInputs)
-        throw new CircuitError(`start + length (${start + length}) exceeds numInputs (${numInputs})`, `${f}.length`);
+        throw new CircuitError(
+          `start + length (${start + length}) exceeds numInputs (${numInputs})`,
+          `${f}.length`,
+        );
       return Object.freeze({ type: 'amplitude', wires, start, length }) as AmplitudeOp;
     }
-    if (type !== 'gate') throw new CircuitError(`type must be "gate" or "amplitude", got ${JSON.stringify(type)}`, `${f}.type`);
+    if (type !== 'gate')
+      throw new CircuitError(`type must be "gate" or "amplitude", got ${JSON.stringify(type)}`, `${f}.type`);
     const gate = typeof o.gate === 'string' ? canonicalGate(o.gate) : undefined;
     if (!gate) throw new CircuitError(`unknown gate ${JSON.stringify(o.gate)}`, `${f}.gate`);
     const spec = GATES[gate];
@@ -211,7 +221,8 @@ export function parseCircuit(value: unknown): Circuit {
   });
   let observables: PauliTerm[] | undefined;
   if (v.observables !== undefined) {
-    if (!Array.isArray(v.observables)) throw new CircuitError('must be an array of Pauli terms', 'observables');
+    if (!Array.isArray(v.observables))
+      throw new CircuitError('must be an array of Pauli terms', 'observables');
     observables = v.observables.map((t, i) => {
       const f = `observables[${i}]`;
       if (typeof t !== 'object' || t === null || !Array.isArray((t as PauliTerm).ops))
@@ -225,7 +236,10 @@ export function parseCircuit(value: unknown): Circuit {
         if (seen.has(w)) throw new CircuitError('each wire may appear once per term', `${f}.ops[${j}].wire`);
         seen.add(w);
         if (p.pauli !== 'X' && p.pauli !== 'Y' && p.pauli !== 'Z')
-          throw new CircuitError(`pauli must be X, Y or Z, got ${JSON.stringify(p.pauli)}`, `${f}.ops[${j}].pauli`);
+          throw new CircuitError(
+            `pauli must be X, Y or Z, got ${JSON.stringify(p.pauli)}`,
+            `${f}.ops[${j}].pauli`,
+          );
         return { wire: w, pauli: p.pauli };
       });
       return { coeff, ops: pops };
@@ -244,7 +258,13 @@ export function observablesOf(c: Circuit): PauliTerm[] {
 }
 
 /** Evaluates an angle for batch row b. */
-export function angleValue(a: Angle, params: ArrayLike<number>, inputs: ArrayLike<number>, numInputs: number, b: number): number {
+export function angleValue(
+  a: Angle,
+  params: ArrayLike<number>,
+  inputs: ArrayLike<number>,
+  numInputs: number,
+  b: number,
+): number {
   switch (a.kind) {
     case 'const':
       return a.value;

@@ -144,6 +144,8 @@ async function train(
     }
     let lossSum = 0;
     for (let s = 0; s < steps; s++) {
+      // let the worker's event loop run (cancel messages, timers) between steps
+      await new Promise((resolve) => setImmediate(resolve));
       if (ctx.signal.aborted) throw new Error('cancelled');
       const ids = order.slice(s * cfg.batchSize, (s + 1) * cfg.batchSize);
       const B = ids.length;
