@@ -329,12 +329,9 @@ export async function startServer(opts: ServerOptions): Promise<LabServer> {
     const info = await stat(file).catch(() => null);
     if (info?.isDirectory()) file = join(file, 'index.html');
     else if (info === null) {
-      // Client-side routes (no extension) fall back to the app; missing assets are 404s.
-      if (extname(rel) !== '') {
-        send(res, 404, 'not found\n', 'text/plain; charset=utf-8');
-        return;
-      }
-      file = join(rendererRoot, 'index.html');
+      // The renderer routes with location.hash, so every real page is "/"; anything else is missing.
+      send(res, 404, 'not found\n', 'text/plain; charset=utf-8');
+      return;
     }
     const data = await readFile(file).catch(() => null);
     if (data === null) {

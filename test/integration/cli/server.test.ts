@@ -243,9 +243,11 @@ describe('qlab serve: the LabApi over HTTP', () => {
     expect(same.status).toBe(200);
   });
 
-  it('serves the renderer files, falls back to index.html for app routes, and never leaves its folder', async () => {
+  it('serves the renderer files, 404 for anything else, and never leaves its folder', async () => {
     expect((await http(`${base}assets/app.js`)).headers['content-type']).toMatch(/^text\/javascript/);
-    expect((await http(`${base}runs/abc`)).body).toContain('<title>qlab</title>');
+    expect((await http(`${base}?token=x#/runs/abc`)).body).toContain('<title>qlab</title>');
+    expect((await http(`${base}index.html`)).body).toContain('<title>qlab</title>');
+    expect((await http(`${base}runs/abc`)).status).toBe(404);
     expect((await http(`${base}assets/missing.js`)).status).toBe(404);
     for (const path of [
       '../secret.txt',
