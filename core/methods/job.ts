@@ -42,6 +42,8 @@ export interface JobResult {
   summary: Record<string, number | string>;
   /** Tables and text for the run's report. */
   report?: ReportSection[];
+  /** What executed the run (simulator backend, gpu.js mode, threads…), stored with the run. */
+  backend?: Record<string, unknown>;
 }
 
 export interface JobKind<C = unknown> {

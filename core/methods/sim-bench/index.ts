@@ -35,6 +35,7 @@ export const simBenchKind: JobKind<SimBenchConfig> = {
     ctx.log('info', '\n' + formatBenchTable(res.rows));
     return {
       summary: benchSummary(res),
+      backend: { backends: res.backends, peer: res.peer.available ? `torch ${res.peer.torch}` : null },
       report: [
         {
           type: 'table',

@@ -235,6 +235,7 @@ export const vqcFitKind: JobKind<VqcFitConfig> = {
       }
       return {
         summary,
+        backend: { ...sim.info },
         report: [
           {
             type: 'table',
