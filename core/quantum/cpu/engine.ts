@@ -4,12 +4,22 @@
 // and read each angle's derivative as 2·Im⟨λ|G|ψ⟩ from its generator G.
 import type { Precision } from '../backend';
 import {
+  adjointDiag,
+  adjointDiagTape,
   adjointStep1,
+  adjointStep1Tape,
   addPauliApplied,
   apply1,
   apply1Diag,
+  apply1DiagU,
   apply1Real,
+  apply1RealU,
+  apply1U,
   apply1X,
+  applyDiagTable,
+  applyGather,
+  gatherTo,
+  signedSum,
   apply2,
   applyParityDiag,
   applySwap,
@@ -29,12 +39,16 @@ import {
   SRC_PARAM,
   type AmpStep,
   type BlockStep,
+  type DiagStep,
   type Prim,
   type Program,
 } from './program';
 
 /** Rows per gradient chunk: ∂L/∂θ is summed per chunk, then chunks in order, so any thread split gives identical sums. */
 export const GRAD_CHUNK = 32;
+
+/** Largest forward tape in floats (32 MiB at f32): beyond it the backward pass un-applies steps to ψ. */
+export const TAPE_FLOATS = 1 << 23;
 
 /** Writes the 2×2 target block of a one-qubit primitive at angle a into out[o..o+8). */
 function primMatrix(pr: Prim, a: number, out: Float64Array, o: number): void {
@@ -116,6 +130,10 @@ function applyMat1(
   m: Float64Array,
   o: number,
 ): void {
+  if (cmask === 0) {
+    applyMat1U(s, off, dim, p, m, o);
+    return;
+  }
   if (m[o + 2] === 0 && m[o + 3] === 0 && m[o + 4] === 0 && m[o + 5] === 0) {
     apply1Diag(s, off, dim, p, cmask, m[o], m[o + 1], m[o + 6], m[o + 7]);
   } else if (m[o + 1] === 0 && m[o + 3] === 0 && m[o + 5] === 0 && m[o + 7] === 0) {
@@ -123,6 +141,15 @@ function applyMat1(
   } else {
     apply1(s, off, dim, p, cmask, m[o], m[o + 1], m[o + 2], m[o + 3], m[o + 4], m[o + 5], m[o + 6], m[o + 7]);
   }
+}
+
+/** Uncontrolled 2×2 in place on the row at s[off..]. */
+function applyMat1U(s: Amps, off: number, dim: number, p: number, m: Float64Array, o: number): void {
+  if (m[o + 2] === 0 && m[o + 3] === 0 && m[o + 4] === 0 && m[o + 5] === 0)
+    apply1DiagU(s, off, dim, p, m[o], m[o + 1], m[o + 6], m[o + 7]);
+  else if (m[o + 1] === 0 && m[o + 3] === 0 && m[o + 5] === 0 && m[o + 7] === 0)
+    apply1RealU(s, off, dim, p, m[o], m[o + 2], m[o + 4], m[o + 6]);
+  else apply1U(s, off, dim, p, m[o], m[o + 1], m[o + 2], m[o + 3], m[o + 4], m[o + 5], m[o + 6], m[o + 7]);
 }
 
 export function newAmps(precision: Precision, length: number): Amps {
@@ -146,6 +173,17 @@ export class Runner {
   /** Per amplitude step: normalised features a_j and ∂L/∂a_j. */
   private readonly ampA: Float64Array[];
   private readonly ampG: Float64Array[];
+  /** Per diagonal-run step: its diagonal (2^n, 2), in f64. */
+  private readonly dt: Float64Array[];
+  /** Scratch row for permutation gathers. */
+  private readonly tmp: Amps;
+  /** Scratch real vector (2^n): |ψ_i|², Im(conj(λ_i)ψ_i) or observable weights. */
+  private readonly w: Float64Array;
+  /** Per-bit weights of single-wire Z observables (adjoint seed). */
+  private readonly bitW = new Float64Array(32);
+  /** ψ after every step of the last taped forward row, (numSteps, 2^n, 2); null when off. */
+  private tape: Amps | null = null;
+  private taped = -1;
   private params: ArrayLike<number> = [];
   private inputs: ArrayLike<number> = [];
 
@@ -158,6 +196,9 @@ export class Runner {
     this.lam = newAmps(precision, 2 * prog.dim);
     this.pm = new Float64Array(8 * prog.prims.length);
     this.bm = new Float64Array(8 * prog.steps.length);
+    this.dt = prog.steps.map((s) => new Float64Array(s.type === 'diag' ? 2 * prog.dim : 0));
+    this.tmp = newAmps(precision, 2 * prog.dim);
+    this.w = new Float64Array(prog.dim);
     this.ampA = prog.steps.map((s) => new Float64Array(s.type === 'amp' ? s.offsets.length : 0));
     this.ampG = prog.steps.map((s) => new Float64Array(s.type === 'amp' ? s.offsets.length : 0));
   }
@@ -182,6 +223,56 @@ export class Runner {
     for (let k = 0; k < steps.length; k++) {
       const st = steps[k];
       if (st.type === 'block' && !st.perRow) this.buildBlock(st, k, 0);
+      else if (st.type === 'diag' && !st.perRow) this.buildDiag(st, k, 0);
+    }
+  }
+
+  /** The product of a diagonal run's primitives as one table of 2^n phases. */
+  private buildDiag(st: DiagStep, k: number, row: number): void {
+    const t = this.dt[k];
+    const dim = this.dim;
+    const par = this.prog.parity;
+    for (let i = 0; i < 2 * dim; i += 2) {
+      t[i] = 1;
+      t[i + 1] = 0;
+    }
+    for (const pi of st.prims) {
+      const pr = this.prog.prims[pi];
+      // factor e0 where the selecting bit(s) have even parity, e1 where odd, on the control subspace
+      let e0r = 1;
+      let e0i = 0;
+      let e1r: number;
+      let e1i: number;
+      let sel = 1 << pr.p;
+      if (pr.kind === K_FIXED1) {
+        const f = pr.fixed!;
+        e0r = f[0];
+        e0i = f[1];
+        e1r = f[6];
+        e1i = f[7];
+      } else if (pr.kind === K_PHASE) {
+        const a = this.angle(pr, row);
+        e1r = Math.cos(a);
+        e1i = Math.sin(a);
+      } else {
+        const a = this.angle(pr, row);
+        e0r = Math.cos(a / 2);
+        e0i = -Math.sin(a / 2);
+        e1r = e0r;
+        e1i = -e0i;
+        if (pr.kind === K_ROT2) sel |= 1 << pr.q;
+      }
+      const cm = pr.cmask;
+      for (let i = 0; i < dim; i++) {
+        if ((i & cm) !== cm) continue;
+        const odd = par[i & sel];
+        const fr = odd ? e1r : e0r;
+        const fi = odd ? e1i : e0i;
+        const tr = t[2 * i];
+        const ti = t[2 * i + 1];
+        t[2 * i] = fr * tr - fi * ti;
+        t[2 * i + 1] = fr * ti + fi * tr;
+      }
     }
   }
 
@@ -200,6 +291,17 @@ export class Runner {
     }
   }
 
+  /**
+   * Records ψ after every step in later forward rows so the backward pass reads it instead of
+   * un-applying each step to ψ (about a third of the adjoint's work). Skipped above TAPE_FLOATS.
+   */
+  enableTape(): boolean {
+    const floats = this.prog.steps.length * 2 * this.dim;
+    if (floats > TAPE_FLOATS) return false;
+    this.tape ??= this.psi instanceof Float64Array ? new Float64Array(floats) : new Float32Array(floats);
+    return true;
+  }
+
   /** Runs the circuit for batch row `row` into `psi`, writing amplitude-op norms to norms[no..]. */
   forwardRow(row: number, norms: Float64Array | null, no: number): void {
     const s = this.psi;
@@ -207,18 +309,68 @@ export class Runner {
     s.fill(0);
     s[0] = 1;
     const { steps } = this.prog;
+    const tape = this.tape;
+    if (tape) {
+      this.forwardTaped(row, norms, no, tape);
+      return;
+    }
+    this.taped = -1;
     for (let k = 0; k < steps.length; k++) {
       const st = steps[k];
       if (st.type === 'block') {
         if (st.perRow) this.buildBlock(st, k, row);
-        applyMat1(s, 0, dim, st.p, 0, this.bm, 8 * k);
+        applyMat1U(s, 0, dim, st.p, this.bm, 8 * k);
       } else if (st.type === 'prim') {
         this.applyPrim(s, this.prog.prims[st.prim], row, false);
+      } else if (st.type === 'diag') {
+        if (st.perRow) this.buildDiag(st, k, row);
+        applyDiagTable(s, 0, s, 0, dim, this.dt[k]);
+      } else if (st.type === 'perm') {
+        applyGather(s, 0, dim, st.src, this.tmp);
       } else {
         const norm = this.ampForward(st, k, row);
         if (norms) norms[no + st.amp] = norm;
       }
     }
+  }
+
+  /** The forward pass writing ψ after step k into tape slot k (out of place for the hot steps). */
+  private forwardTaped(row: number, norms: Float64Array | null, no: number, tape: Amps): void {
+    const s = this.psi;
+    const dim = this.dim;
+    const n2 = 2 * dim;
+    const { steps } = this.prog;
+    // the source of step k: psi (holding |0⟩) for k = 0, else tape slot k − 1
+    let src: Amps = s;
+    let so = 0;
+    for (let k = 0; k < steps.length; k++) {
+      const st = steps[k];
+      const doff = n2 * k;
+      if (st.type === 'block') {
+        if (st.perRow) this.buildBlock(st, k, row);
+        if (src === s) tape.set(s, doff);
+        else tape.copyWithin(doff, so, so + n2);
+        applyMat1U(tape, doff, dim, st.p, this.bm, 8 * k);
+      } else if (st.type === 'diag') {
+        if (st.perRow) this.buildDiag(st, k, row);
+        applyDiagTable(src, so, tape, doff, dim, this.dt[k]);
+      } else if (st.type === 'perm') {
+        gatherTo(src, so, tape, doff, dim, st.src);
+      } else {
+        // rare steps run in place on psi, then are recorded
+        if (src !== s) for (let i = 0; i < n2; i++) s[i] = src[so + i];
+        if (st.type === 'prim') this.applyPrim(s, this.prog.prims[st.prim], row, false);
+        else {
+          const norm = this.ampForward(st, k, row);
+          if (norms) norms[no + st.amp] = norm;
+        }
+        tape.set(s, doff);
+      }
+      src = tape;
+      so = doff;
+    }
+    if (src !== s) s.set(tape.subarray(so, so + n2));
+    this.taped = row;
   }
 
   private applyPrim(s: Amps, pr: Prim, row: number, inverse: boolean): void {
@@ -293,6 +445,25 @@ export class Runner {
   /** Observables of the current ψ into out[o..o+numObs). */
   expvalsRow(out: Float64Array, o: number): void {
     const obs = this.prog.observables;
+    if (this.prog.diagObs) {
+      // one pass for |ψ_i|², then a signed sum per Z string
+      const s = this.psi;
+      const w = this.w;
+      const dim = this.dim;
+      for (let i = 0; i < dim; i++) w[i] = s[2 * i] * s[2 * i] + s[2 * i + 1] * s[2 * i + 1];
+      let total = 0;
+      for (let i = 0; i < dim; i++) total += w[i];
+      for (let i = 0; i < obs.length; i++) {
+        const sign = obs[i].masks.sign;
+        // a single-wire Z: total − 2 · (mass where the bit is set), over half the entries
+        const v =
+          sign !== 0 && (sign & (sign - 1)) === 0
+            ? total - 2 * bitSum(w, dim, sign)
+            : signedSum(w, dim, sign, 0, this.prog.parity);
+        out[o + i] = obs[i].coeff * v;
+      }
+      return;
+    }
     for (let i = 0; i < obs.length; i++)
       out[o + i] = obs[i].coeff * pauliExpval(this.psi, 0, this.dim, obs[i].masks);
   }
@@ -312,23 +483,62 @@ export class Runner {
     const l = this.lam;
     const dim = this.dim;
     const { steps, prims, observables } = this.prog;
-    l.fill(0);
-    for (let i = 0; i < observables.length; i++) {
-      const w = g[go + i] * observables[i].coeff;
-      if (w !== 0) addPauliApplied(l, s, 0, dim, observables[i].masks, w);
+    if (this.prog.diagObs) {
+      // λ = Σ_o g_o O_o ψ with every O_o diagonal: one real weight per amplitude
+      const h = this.w;
+      const par = this.prog.parity;
+      const bw = this.bitW;
+      bw.fill(0);
+      let c0 = 0;
+      for (let i = 0; i < observables.length; i++) {
+        const sign = observables[i].masks.sign;
+        if (sign !== 0 && (sign & (sign - 1)) === 0) {
+          const wt = g[go + i] * observables[i].coeff;
+          bw[31 - Math.clz32(sign)] += wt;
+          c0 += wt;
+        }
+      }
+      // single-wire Z terms by doubling: h over bits 0..p−1 extends to bit p in 2^p steps
+      h[0] = c0;
+      for (let p = 0, len = 1; len < dim; p++, len <<= 1) {
+        const d = 2 * bw[p];
+        for (let j = 0; j < len; j++) h[j + len] = h[j] - d;
+      }
+      for (let i = 0; i < observables.length; i++) {
+        const sign = observables[i].masks.sign;
+        if (sign !== 0 && (sign & (sign - 1)) === 0) continue;
+        const wt = g[go + i] * observables[i].coeff;
+        if (wt === 0) continue;
+        for (let j = 0; j < dim; j++) h[j] += par[j & sign] ? -wt : wt;
+      }
+      for (let j = 0; j < dim; j++) {
+        l[2 * j] = h[j] * s[2 * j];
+        l[2 * j + 1] = h[j] * s[2 * j + 1];
+      }
+    } else {
+      l.fill(0);
+      for (let i = 0; i < observables.length; i++) {
+        const w = g[go + i] * observables[i].coeff;
+        if (w !== 0) addPauliApplied(l, s, 0, dim, observables[i].masks, w);
+      }
     }
     const rho = this.rho;
+    // with a tape, ψ after step k is read from the forward pass and only λ is stepped back
+    const tape = this.tape !== null && this.taped === row ? this.tape : null;
+    const n2 = 2 * dim;
     for (let k = steps.length - 1; k >= 0; k--) {
       const st = steps[k];
+      const so = n2 * k;
       if (st.type === 'block') {
         if (st.perRow) this.buildBlock(st, k, row);
         dag2(this.bm, 8 * k, this.u8, 0);
         if (!st.diff) {
-          applyMat1(s, 0, dim, st.p, 0, this.u8, 0);
+          if (!tape) applyMat1(s, 0, dim, st.p, 0, this.u8, 0);
           applyMat1(l, 0, dim, st.p, 0, this.u8, 0);
           continue;
         }
-        adjointStep1(s, l, 0, dim, st.p, this.u8, rho);
+        if (tape) adjointStep1Tape(tape, so, l, dim, st.p, this.u8, rho);
+        else adjointStep1(s, l, 0, dim, st.p, this.u8, rho);
         // ρ_j is the cross density after primitive j; step it back through each factor on 2×2s
         for (let j = st.prims.length - 1; j >= 0; j--) {
           const pi = st.prims[j];
@@ -344,12 +554,31 @@ export class Runner {
       } else if (st.type === 'prim') {
         const pr = prims[st.prim];
         if (pr.src !== SRC_CONST) {
-          const im = pr.genScale * generatorImag(l, s, 0, dim, pr.gen, pr.genCmask);
+          const im = tape
+            ? pr.genScale * generatorImag(l, tape, 0, dim, pr.gen, pr.genCmask, so)
+            : pr.genScale * generatorImag(l, s, 0, dim, pr.gen, pr.genCmask);
           this.addGrad(pr, row, 2 * im, dParams, dInputs);
         }
-        this.applyPrim(s, pr, row, true);
+        if (!tape) this.applyPrim(s, pr, row, true);
         this.applyPrim(l, pr, row, true);
+      } else if (st.type === 'diag') {
+        if (st.perRow) this.buildDiag(st, k, row);
+        const w = this.w;
+        if (tape) adjointDiagTape(tape, so, l, dim, this.dt[k], w);
+        else adjointDiag(s, l, 0, dim, this.dt[k], w);
+        // w is the same at every point of the run (its gates commute), so one pass serves all of them
+        if (st.diff)
+          for (const pi of st.prims) {
+            const pr = prims[pi];
+            if (pr.src === SRC_CONST) continue;
+            const im = pr.genScale * signedSum(w, dim, pr.gen.sign, pr.genCmask, this.prog.parity);
+            this.addGrad(pr, row, 2 * im, dParams, dInputs);
+          }
+      } else if (st.type === 'perm') {
+        if (!tape) applyGather(s, 0, dim, st.inv, this.tmp);
+        applyGather(l, 0, dim, st.inv, this.tmp);
       } else {
+        if (tape) for (let i = 0; i < n2; i++) s[i] = tape[so + i];
         this.ampBackward(st, k, row, dInputs);
       }
     }
@@ -411,6 +640,13 @@ export class Runner {
     const d0 = row * this.prog.numInputs + st.start;
     for (let j = 0; j < st.length; j++) dInputs[d0 + j] += (ga[j] - a[j] * ag) / norm;
   }
+}
+
+/** Σ of w_i over the i with bit `b` (a one-bit mask) set. */
+function bitSum(w: Float64Array, dim: number, b: number): number {
+  let acc = 0;
+  for (let base = b; base < dim; base += 2 * b) for (let i = base; i < base + b; i++) acc += w[i];
+  return acc;
 }
 
 /** Im Tr(G ρ) for a one-qubit primitive's generator G (ρ_ab = Σ ψ_a conj(λ_b), so Tr(Gρ) = ⟨λ|G|ψ⟩). */

@@ -128,6 +128,219 @@ export function apply1X(s: Amps, off: number, dim: number, p: number, cmask: num
   }
 }
 
+// Uncontrolled one-qubit kernels, in place on the row at s[off..]: the hot path. (Out-of-place
+// variants writing straight into the tape measured slower than copy + in place.) Bit 0 gets its own
+// loop (adjacent pairs, no inner loop of length one); higher bits stride over runs of 2^p.
+
+/** Generic 2×2 on bit p, no controls. */
+export function apply1U(
+  s: Amps,
+  off: number,
+  dim: number,
+  p: number,
+  m0r: number,
+  m0i: number,
+  m1r: number,
+  m1i: number,
+  m2r: number,
+  m2i: number,
+  m3r: number,
+  m3i: number,
+): void {
+  const end = 2 * dim;
+  if (p === 0) {
+    for (let a = 0; a < end; a += 4) {
+      const ar = s[off + a];
+      const ai = s[off + a + 1];
+      const br = s[off + a + 2];
+      const bi = s[off + a + 3];
+      s[off + a] = m0r * ar - m0i * ai + m1r * br - m1i * bi;
+      s[off + a + 1] = m0r * ai + m0i * ar + m1r * bi + m1i * br;
+      s[off + a + 2] = m2r * ar - m2i * ai + m3r * br - m3i * bi;
+      s[off + a + 3] = m2r * ai + m2i * ar + m3r * bi + m3i * br;
+    }
+    return;
+  }
+  const st2 = 2 << p;
+  for (let base = 0; base < end; base += 2 * st2) {
+    const stop = base + st2;
+    for (let a = base; a < stop; a += 2) {
+      const b = a + st2;
+      const ar = s[off + a];
+      const ai = s[off + a + 1];
+      const br = s[off + b];
+      const bi = s[off + b + 1];
+      s[off + a] = m0r * ar - m0i * ai + m1r * br - m1i * bi;
+      s[off + a + 1] = m0r * ai + m0i * ar + m1r * bi + m1i * br;
+      s[off + b] = m2r * ar - m2i * ai + m3r * br - m3i * bi;
+      s[off + b + 1] = m2r * ai + m2i * ar + m3r * bi + m3i * br;
+    }
+  }
+}
+
+/** Real 2×2 [[m0, m1], [m2, m3]] on bit p, no controls. */
+export function apply1RealU(
+  s: Amps,
+  off: number,
+  dim: number,
+  p: number,
+  m0: number,
+  m1: number,
+  m2: number,
+  m3: number,
+): void {
+  const end = 2 * dim;
+  if (p === 0) {
+    for (let a = 0; a < end; a += 4) {
+      const ar = s[off + a];
+      const ai = s[off + a + 1];
+      const br = s[off + a + 2];
+      const bi = s[off + a + 3];
+      s[off + a] = m0 * ar + m1 * br;
+      s[off + a + 1] = m0 * ai + m1 * bi;
+      s[off + a + 2] = m2 * ar + m3 * br;
+      s[off + a + 3] = m2 * ai + m3 * bi;
+    }
+    return;
+  }
+  const st2 = 2 << p;
+  for (let base = 0; base < end; base += 2 * st2) {
+    const stop = base + st2;
+    for (let a = base; a < stop; a += 2) {
+      const b = a + st2;
+      const ar = s[off + a];
+      const ai = s[off + a + 1];
+      const br = s[off + b];
+      const bi = s[off + b + 1];
+      s[off + a] = m0 * ar + m1 * br;
+      s[off + a + 1] = m0 * ai + m1 * bi;
+      s[off + b] = m2 * ar + m3 * br;
+      s[off + b + 1] = m2 * ai + m3 * bi;
+    }
+  }
+}
+
+/** diag(d0, d1) on bit p, no controls. */
+export function apply1DiagU(
+  s: Amps,
+  off: number,
+  dim: number,
+  p: number,
+  d0r: number,
+  d0i: number,
+  d1r: number,
+  d1i: number,
+): void {
+  const end = 2 * dim;
+  if (p === 0) {
+    for (let a = 0; a < end; a += 4) {
+      const ar = s[off + a];
+      const ai = s[off + a + 1];
+      const br = s[off + a + 2];
+      const bi = s[off + a + 3];
+      s[off + a] = d0r * ar - d0i * ai;
+      s[off + a + 1] = d0r * ai + d0i * ar;
+      s[off + a + 2] = d1r * br - d1i * bi;
+      s[off + a + 3] = d1r * bi + d1i * br;
+    }
+    return;
+  }
+  const st2 = 2 << p;
+  for (let base = 0; base < end; base += 2 * st2) {
+    const stop = base + st2;
+    for (let a = base; a < stop; a += 2) {
+      const b = a + st2;
+      const ar = s[off + a];
+      const ai = s[off + a + 1];
+      const br = s[off + b];
+      const bi = s[off + b + 1];
+      s[off + a] = d0r * ar - d0i * ai;
+      s[off + a + 1] = d0r * ai + d0i * ar;
+      s[off + b] = d1r * br - d1i * bi;
+      s[off + b + 1] = d1r * bi + d1i * br;
+    }
+  }
+}
+
+/** d_i ← t_i s_i for a precomputed diagonal t (interleaved complex, length 2·dim); d may be s. */
+export function applyDiagTable(
+  s: Amps,
+  so: number,
+  d: Amps,
+  doff: number,
+  dim: number,
+  t: Float64Array,
+): void {
+  for (let i = 0; i < 2 * dim; i += 2) {
+    const ar = s[so + i];
+    const ai = s[so + i + 1];
+    const tr = t[i];
+    const ti = t[i + 1];
+    d[doff + i] = tr * ar - ti * ai;
+    d[doff + i + 1] = tr * ai + ti * ar;
+  }
+}
+
+/** d_j ← s_{src[j]} (a basis permutation); d must not overlap s. */
+export function gatherTo(s: Amps, so: number, d: Amps, doff: number, dim: number, src: Int32Array): void {
+  for (let j = 0; j < dim; j++) {
+    const a = so + 2 * src[j];
+    d[doff + 2 * j] = s[a];
+    d[doff + 2 * j + 1] = s[a + 1];
+  }
+}
+
+/** ψ_j ← ψ_{src[j]} in place, through the scratch row `tmp` (length ≥ 2·dim). */
+export function applyGather(s: Amps, off: number, dim: number, src: Int32Array, tmp: Amps): void {
+  gatherTo(s, off, tmp, 0, dim, src);
+  for (let i = 0; i < 2 * dim; i++) s[off + i] = tmp[i];
+}
+
+/**
+ * Backward step over a fused diagonal run D = diag(t): w_i = Im(conj(λ_i) ψ_i) (unchanged by D, so
+ * it serves every generator of the run), then ψ ← D†ψ and λ ← D†λ, in one pass.
+ */
+export function adjointDiag(
+  s: Amps,
+  l: Amps,
+  off: number,
+  dim: number,
+  t: Float64Array,
+  w: Float64Array,
+): void {
+  for (let i = 0; i < dim; i++) {
+    const a = off + 2 * i;
+    const yr = s[a];
+    const yi = s[a + 1];
+    const lr = l[a];
+    const li = l[a + 1];
+    w[i] = lr * yi - li * yr;
+    const tr = t[2 * i];
+    const ti = -t[2 * i + 1];
+    s[a] = tr * yr - ti * yi;
+    s[a + 1] = tr * yi + ti * yr;
+    l[a] = tr * lr - ti * li;
+    l[a + 1] = tr * li + ti * lr;
+  }
+}
+
+/** Σ_i [i ∧ cmask = cmask] (−1)^{parity(i ∧ sign)} w_i, with par[i] the parity of i. */
+export function signedSum(
+  w: Float64Array,
+  dim: number,
+  sign: number,
+  cmask: number,
+  par: Uint8Array,
+): number {
+  let acc = 0;
+  if (cmask === 0) {
+    for (let i = 0; i < dim; i++) acc += par[i & sign] ? -w[i] : w[i];
+    return acc;
+  }
+  for (let i = 0; i < dim; i++) if ((i & cmask) === cmask) acc += par[i & sign] ? -w[i] : w[i];
+  return acc;
+}
+
 /** SWAP of bits p and q. */
 export function applySwap(s: Amps, off: number, dim: number, p: number, q: number): void {
   const bp = 1 << p;
@@ -300,13 +513,14 @@ export function generatorImag(
   dim: number,
   m: PauliMasks,
   cmask: number,
+  soff: number = off,
 ): number {
   const ny = m.ny & 3;
   let acc = 0;
   for (let i = 0; i < dim; i++) {
     if ((i & cmask) !== cmask) continue;
     const a = off + 2 * i;
-    const b = off + 2 * (i ^ m.flip);
+    const b = soff + 2 * (i ^ m.flip);
     const lr = l[a];
     const li = l[a + 1];
     const yr = s[b];
@@ -353,10 +567,12 @@ export function adjointStep1(
   let r10i = 0;
   let r11r = 0;
   let r11i = 0;
-  for (let base = 0; base < dim; base += st2) {
-    const end = base + st;
-    for (let i = base; i < end; i++) {
-      const a = off + 2 * i;
+  const lowMask = st - 1;
+  const half = dim >> 1;
+  // one flat loop over pairs (k → k with a zero inserted at bit p): no inner loop of length 1 at p = 0
+  for (let k = 0; k < half; k++) {
+    {
+      const a = off + 2 * (((k & ~lowMask) << 1) | (k & lowMask));
       const b = a + st2;
       const ar = s[a];
       const ai = s[a + 1];
@@ -393,4 +609,94 @@ export function adjointStep1(
   rho[5] = r10i;
   rho[6] = r11r;
   rho[7] = r11i;
+}
+
+// Taped backward kernels: ψ after the step is read from the forward pass's tape at float offset `so`,
+// so only λ is transformed (the un-apply of ψ is not needed).
+
+/** Like adjointStep1, with ψ read from s[so..] and only λ (at offset 0) updated by u. */
+export function adjointStep1Tape(
+  s: Amps,
+  so: number,
+  l: Amps,
+  dim: number,
+  p: number,
+  u: Float64Array,
+  rho: Float64Array,
+): void {
+  const st = 1 << p;
+  const st2 = 2 * st;
+  const m0r = u[0];
+  const m0i = u[1];
+  const m1r = u[2];
+  const m1i = u[3];
+  const m2r = u[4];
+  const m2i = u[5];
+  const m3r = u[6];
+  const m3i = u[7];
+  let r00r = 0;
+  let r00i = 0;
+  let r01r = 0;
+  let r01i = 0;
+  let r10r = 0;
+  let r10i = 0;
+  let r11r = 0;
+  let r11i = 0;
+  const lowMask = st - 1;
+  const half = dim >> 1;
+  for (let k = 0; k < half; k++) {
+    const a = 2 * (((k & ~lowMask) << 1) | (k & lowMask));
+    const b = a + st2;
+    const ar = s[so + a];
+    const ai = s[so + a + 1];
+    const br = s[so + b];
+    const bi = s[so + b + 1];
+    const lar = l[a];
+    const lai = l[a + 1];
+    const lbr = l[b];
+    const lbi = l[b + 1];
+    r00r += ar * lar + ai * lai;
+    r00i += ai * lar - ar * lai;
+    r01r += ar * lbr + ai * lbi;
+    r01i += ai * lbr - ar * lbi;
+    r10r += br * lar + bi * lai;
+    r10i += bi * lar - br * lai;
+    r11r += br * lbr + bi * lbi;
+    r11i += bi * lbr - br * lbi;
+    l[a] = m0r * lar - m0i * lai + m1r * lbr - m1i * lbi;
+    l[a + 1] = m0r * lai + m0i * lar + m1r * lbi + m1i * lbr;
+    l[b] = m2r * lar - m2i * lai + m3r * lbr - m3i * lbi;
+    l[b + 1] = m2r * lai + m2i * lar + m3r * lbi + m3i * lbr;
+  }
+  rho[0] = r00r;
+  rho[1] = r00i;
+  rho[2] = r01r;
+  rho[3] = r01i;
+  rho[4] = r10r;
+  rho[5] = r10i;
+  rho[6] = r11r;
+  rho[7] = r11i;
+}
+
+/** Like adjointDiag, with ψ read from s[so..] and only λ updated. */
+export function adjointDiagTape(
+  s: Amps,
+  so: number,
+  l: Amps,
+  dim: number,
+  t: Float64Array,
+  w: Float64Array,
+): void {
+  for (let i = 0; i < dim; i++) {
+    const a = 2 * i;
+    const yr = s[so + a];
+    const yi = s[so + a + 1];
+    const lr = l[a];
+    const li = l[a + 1];
+    w[i] = lr * yi - li * yr;
+    const tr = t[a];
+    const ti = -t[a + 1];
+    l[a] = tr * lr - ti * li;
+    l[a + 1] = tr * li + ti * lr;
+  }
 }

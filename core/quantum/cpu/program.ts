@@ -68,7 +68,24 @@ export interface AmpStep {
   /** Mask of the op's wire bits. */
   mask: number;
 }
-export type Step = BlockStep | PrimStep | AmpStep;
+/** A run of consecutive diagonal primitives (RZZ, CZ, CRZ, CPhase…) applied as one diagonal table. */
+export interface DiagStep {
+  type: 'diag';
+  prims: number[];
+  /** Holds an input-fed angle, so the table is rebuilt per row. */
+  perRow: boolean;
+  diff: boolean;
+}
+/** A run of consecutive basis permutations (CNOT, Toffoli, X-controlled, SWAP) applied as one gather. */
+export interface PermStep {
+  type: 'perm';
+  prims: number[];
+  /** ψ_after[j] = ψ_before[src[j]]. */
+  src: Int32Array;
+  /** ψ_before[i] = ψ_after[inv[i]]. */
+  inv: Int32Array;
+}
+export type Step = BlockStep | PrimStep | AmpStep | DiagStep | PermStep;
 
 export interface Program {
   qubits: number;
@@ -79,6 +96,81 @@ export interface Program {
   steps: Step[];
   numAmp: number;
   observables: { coeff: number; masks: PauliMasks }[];
+  /** Every observable is a Z string (flip = 0): expvals and the adjoint seed come from |ψ_i|² weights. */
+  diagObs: boolean;
+  /** parity[i] = parity of the set bits of i, for i < dim. */
+  parity: Uint8Array;
+}
+
+/** Diagonal primitives: Z-type rotations (controlled or two-wire), phases, fixed diagonal gates. */
+export function isDiagPrim(pr: Prim): boolean {
+  return (
+    ((pr.kind === K_ROT || pr.kind === K_ROT2) && pr.pauli === 2) ||
+    pr.kind === K_PHASE ||
+    (pr.kind === K_FIXED1 && pr.diag)
+  );
+}
+
+function isPermPrim(pr: Prim): boolean {
+  return pr.kind === K_X || pr.kind === K_SWAP;
+}
+
+/** Where a permutation primitive sends basis index i (each is an involution). */
+function permImage(pr: Prim, i: number): number {
+  if (pr.kind === K_SWAP) {
+    const bp = (i >>> pr.p) & 1;
+    const bq = (i >>> pr.q) & 1;
+    return bp === bq ? i : i ^ ((1 << pr.p) | (1 << pr.q));
+  }
+  return (i & pr.cmask) === pr.cmask ? i ^ (1 << pr.p) : i;
+}
+
+/** Merges runs of ≥ 2 consecutive diagonal or permutation primitive steps into one step each. */
+function fuseRuns(prims: Prim[], steps: Step[], dim: number): Step[] {
+  const out: Step[] = [];
+  let k = 0;
+  while (k < steps.length) {
+    const st = steps[k];
+    if (st.type !== 'prim') {
+      out.push(st);
+      k++;
+      continue;
+    }
+    const pred = isDiagPrim(prims[st.prim]) ? isDiagPrim : isPermPrim(prims[st.prim]) ? isPermPrim : null;
+    let e = k + 1;
+    if (pred)
+      while (e < steps.length) {
+        const nx = steps[e];
+        if (nx.type !== 'prim' || !pred(prims[nx.prim])) break;
+        e++;
+      }
+    if (e - k < 2 || !pred) {
+      out.push(st);
+      k++;
+      continue;
+    }
+    const run = steps.slice(k, e).map((x) => (x as PrimStep).prim);
+    if (pred === isDiagPrim) {
+      out.push({
+        type: 'diag',
+        prims: run,
+        perRow: run.some((i) => prims[i].src === SRC_INPUT),
+        diff: run.some((i) => prims[i].src !== SRC_CONST),
+      });
+    } else {
+      const src = new Int32Array(dim);
+      const inv = new Int32Array(dim);
+      for (let j = 0; j < dim; j++) {
+        let x = j;
+        for (let r = run.length - 1; r >= 0; r--) x = permImage(prims[run[r]], x);
+        src[j] = x;
+        inv[x] = j;
+      }
+      out.push({ type: 'perm', prims: run, src, inv });
+    }
+    k = e;
+  }
+  return out;
 }
 
 const PAULI_INDEX = { X: 0, Y: 1, Z: 2 } as const;
@@ -216,14 +308,20 @@ export function compile(c: Circuit): Program {
     }
   });
   const observables = observablesOf(c).map((t) => ({ coeff: t.coeff ?? 1, masks: pauliMasks(n, t.ops) }));
+  // 1 << n, not 2 ** n: a Smi, so kernels index with integer arithmetic (2 ** n deopts them to doubles)
+  const dim = 1 << n;
+  const parity = new Uint8Array(dim);
+  for (let i = 1; i < dim; i++) parity[i] = parity[i >>> 1] ^ (i & 1);
   return {
     qubits: n,
-    dim: 2 ** n,
+    dim,
     numParams: c.numParams,
     numInputs: c.numInputs,
     prims,
-    steps,
+    steps: fuseRuns(prims, steps, dim),
     numAmp,
     observables,
+    diagObs: observables.every((o) => o.masks.flip === 0),
+    parity,
   };
 }

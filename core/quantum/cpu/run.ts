@@ -49,6 +49,7 @@ export function vjpRows(
 ): VjpRows {
   const run = new Runner(prog, precision);
   run.bind(params, inputs);
+  run.enableTape();
   const nObs = prog.observables.length;
   const rows = r1 - r0;
   const expvals = new Float64Array(rows * nObs);
