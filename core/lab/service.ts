@@ -276,7 +276,12 @@ export class LabService implements LabApi {
       a.closing = true;
       a.proc.kill('SIGKILL');
     }
-    await Promise.race([Promise.all(running.map((a) => a.exited)), new Promise((r) => setTimeout(r, 3000))]);
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(running.map((a) => a.exited)),
+      new Promise((r) => (grace = setTimeout(r, 3000))),
+    ]);
+    clearTimeout(grace);
     for (const a of this.active.values()) this.finalize(a, null, 'SIGKILL');
     clearInterval(this.pollTimer);
     this.pollTimer = undefined;
