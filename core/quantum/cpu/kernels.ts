@@ -162,6 +162,24 @@ export function apply1U(
     return;
   }
   const st2 = 2 << p;
+  if (p < 3) {
+    // short runs: one flat loop over pairs, inserting a zero at bit p (no inner loop of 2 or 4)
+    const low = (1 << p) - 1;
+    const half = dim >> 1;
+    for (let k = 0; k < half; k++) {
+      const a = 2 * (((k & ~low) << 1) | (k & low));
+      const b = a + st2;
+      const ar = s[off + a];
+      const ai = s[off + a + 1];
+      const br = s[off + b];
+      const bi = s[off + b + 1];
+      s[off + a] = m0r * ar - m0i * ai + m1r * br - m1i * bi;
+      s[off + a + 1] = m0r * ai + m0i * ar + m1r * bi + m1i * br;
+      s[off + b] = m2r * ar - m2i * ai + m3r * br - m3i * bi;
+      s[off + b + 1] = m2r * ai + m2i * ar + m3r * bi + m3i * br;
+    }
+    return;
+  }
   for (let base = 0; base < end; base += 2 * st2) {
     const stop = base + st2;
     for (let a = base; a < stop; a += 2) {
@@ -204,6 +222,24 @@ export function apply1RealU(
     return;
   }
   const st2 = 2 << p;
+  if (p < 3) {
+    // short runs: one flat loop over pairs, inserting a zero at bit p (no inner loop of 2 or 4)
+    const low = (1 << p) - 1;
+    const half = dim >> 1;
+    for (let k = 0; k < half; k++) {
+      const a = 2 * (((k & ~low) << 1) | (k & low));
+      const b = a + st2;
+      const ar = s[off + a];
+      const ai = s[off + a + 1];
+      const br = s[off + b];
+      const bi = s[off + b + 1];
+      s[off + a] = m0 * ar + m1 * br;
+      s[off + a + 1] = m0 * ai + m1 * bi;
+      s[off + b] = m2 * ar + m3 * br;
+      s[off + b + 1] = m2 * ai + m3 * bi;
+    }
+    return;
+  }
   for (let base = 0; base < end; base += 2 * st2) {
     const stop = base + st2;
     for (let a = base; a < stop; a += 2) {
@@ -246,6 +282,24 @@ export function apply1DiagU(
     return;
   }
   const st2 = 2 << p;
+  if (p < 3) {
+    // short runs: one flat loop over pairs, inserting a zero at bit p (no inner loop of 2 or 4)
+    const low = (1 << p) - 1;
+    const half = dim >> 1;
+    for (let k = 0; k < half; k++) {
+      const a = 2 * (((k & ~low) << 1) | (k & low));
+      const b = a + st2;
+      const ar = s[off + a];
+      const ai = s[off + a + 1];
+      const br = s[off + b];
+      const bi = s[off + b + 1];
+      s[off + a] = d0r * ar - d0i * ai;
+      s[off + a + 1] = d0r * ai + d0i * ar;
+      s[off + b] = d1r * br - d1i * bi;
+      s[off + b + 1] = d1r * bi + d1i * br;
+    }
+    return;
+  }
   for (let base = 0; base < end; base += 2 * st2) {
     const stop = base + st2;
     for (let a = base; a < stop; a += 2) {
