@@ -1,0 +1,143 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { JobContext, JobResult, MetricPoint } from '../../../core/methods/job';
+import { qheadKind } from '../../../core/methods/qhead';
+import { buildEncoder } from '../../../core/methods/qhead/encoder';
+import { QheadConfigSchema } from '../../../core/methods/qhead/schema';
+
+const root = mkdtempSync(join(tmpdir(), 'qhead-test-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function context(seed: number) {
+  const metrics: MetricPoint[] = [];
+  const logs: string[] = [];
+  const artifacts: string[] = [];
+  const ctx: JobContext = {
+    runId: 'test',
+    seed,
+    signal: new AbortController().signal,
+    workDir: root,
+    cacheDir: join(root, 'cache'),
+    progress: () => {},
+    metrics: (p) => metrics.push(...p),
+    log: (_l, m) => logs.push(m),
+    artifact: async (name) => {
+      artifacts.push(name);
+    },
+  };
+  return { ctx, metrics, logs, artifacts };
+}
+
+const tiny = {
+  maxTrain: 12,
+  maxTest: 8,
+  encoder: {
+    type: 'pretrain',
+    corpusChars: 20_000,
+    vocabSize: 300,
+    hiddenSize: 16,
+    intermediateSize: 32,
+    layers: 1,
+    heads: 2,
+    seqLen: 16,
+    steps: 3,
+    batchSize: 2,
+    maxTokens: 32,
+  },
+  head: { qubits: 3, depth: 1, finalDepth: 1, reuploads: 2 },
+  epochs: 2,
+  batchSize: 4,
+  seeds: 2,
+};
+
+describe('qhead end to end (tiny)', () => {
+  let first: JobResult;
+  let firstMetrics: MetricPoint[];
+
+  it('runs heads, baselines, sweep and energy and reports every metric', async () => {
+    const cfg = QheadConfigSchema.parse({
+      ...tiny,
+      sweep: { design: 'full', factors: { qubits: [2, 3], reuploads: [1, 2] }, epochs: 1 },
+      energy: { qubits: [3, 4, 5], repeats: 1, batch: 2, extrapolateTo: 12 },
+    });
+    const { ctx, metrics, logs, artifacts } = context(5);
+    first = await qheadKind.run(cfg, ctx);
+    firstMetrics = metrics;
+    const s = first.summary;
+    for (const k of ['quantum_acc_mean', 'quantum_acc_std', 'quantum_f1_macro_mean', 'logreg_acc_mean', 'mlp_acc_mean'])
+      expect(s[k], k).toBeTypeOf('number');
+    expect(s.embedding_dim).toBe(16);
+    // 4 qubits for 16 amplitudes; Module 2: 3·(1+1); Linear (1 + 4)·4 + 4
+    expect(s.quantum_params).toBe(4 + 6 + 24);
+    expect(s.crossover_forward_qubits).toBeDefined();
+    const keys = new Set(metrics.map((m) => m.key));
+    for (const k of [
+      'encoder/lm_loss',
+      'quantum/seed0/loss',
+      'quantum/seed1/test_acc',
+      'logreg/seed0/train_acc',
+      'mlp/seed1/test_acc',
+      'sweep/p0/seed0/loss',
+      'sweep/p3/seed0/test_acc',
+      'sweep/test_acc',
+      'energy/sim_forward_J',
+      'energy/qpu_train_J',
+      'energy/measured_forward_s',
+    ])
+      expect(keys.has(k), k).toBe(true);
+    expect(metrics.filter((m) => m.key === 'energy/qpu_forward_J').map((m) => m.step)).toEqual(
+      Array.from({ length: 10 }, (_, i) => i + 3),
+    );
+    const titles = (first.report ?? []).map((r) => r.title);
+    expect(titles.some((t) => t.startsWith('Main effects'))).toBe(true);
+    expect(titles.some((t) => t.startsWith('Energy per sample'))).toBe(true);
+    const table = first.report![0];
+    expect(table.type).toBe('table');
+    if (table.type === 'table') {
+      expect(table.rows.map((r) => String(r[0]).split(' ')[0])).toEqual(['quantum', 'logistic', 'MLP']);
+      expect(String(table.rows[0][2])).toMatch(/^\d\.\d{4} ± \d\.\d{4}$/);
+    }
+    const me = first.report!.find((r) => r.title.startsWith('Main effects'));
+    if (me?.type === 'table') expect(me.rows.map((r) => `${r[0]}=${r[1]}`)).toEqual(['qubits=2', 'qubits=3', 'reuploads=1', 'reuploads=2']);
+    expect(artifacts).toEqual(['qhead-results.json']);
+    expect(logs.some((l) => l.startsWith('encoder: BPE'))).toBe(true);
+  });
+
+  it('reads the embeddings from the cache on a second run and reproduces the first for the same seed', async () => {
+    const cfg = QheadConfigSchema.parse({ ...tiny, energy: { enabled: false } });
+    const { ctx, metrics, logs } = context(5);
+    const r = await qheadKind.run(cfg, ctx);
+    expect(logs.filter((l) => /from cache/.test(l))).toHaveLength(2);
+    expect(logs.some((l) => l.startsWith('encoder: BPE'))).toBe(false);
+    expect(r.summary.quantum_acc_mean).toBe(first.summary.quantum_acc_mean);
+    const loss = (ms: MetricPoint[]) => ms.filter((m) => m.key === 'quantum/seed1/loss').map((m) => m.value);
+    expect(loss(metrics)).toEqual(loss(firstMetrics));
+  });
+
+  it('trains with shots and parameter shift, reproducibly for a seed', async () => {
+    const cfg = QheadConfigSchema.parse({
+      ...tiny,
+      seeds: 1,
+      epochs: 1,
+      shots: 64,
+      baselines: false,
+      energy: { enabled: false },
+    });
+    const a = context(11);
+    const b = context(11);
+    const ra = await qheadKind.run(cfg, a.ctx);
+    await qheadKind.run(cfg, b.ctx);
+    expect(String(ra.summary.simulator)).toMatch(/shots\(64\)/);
+    const pick = (ms: MetricPoint[]) => ms.filter((m) => m.key.startsWith('quantum/')).map((m) => m.value);
+    expect(pick(a.metrics).length).toBeGreaterThan(0);
+    expect(pick(a.metrics)).toEqual(pick(b.metrics));
+  });
+
+  it('a GGUF encoder without node-llama-cpp fails with one clear message', async () => {
+    await expect(buildEncoder({ type: 'gguf', path: '/nonexistent.gguf', maxChars: 10 }, new Set(), { info: () => {} })).rejects.toThrow(
+      'install node-llama-cpp to use a GGUF encoder',
+    );
+  });
+});
