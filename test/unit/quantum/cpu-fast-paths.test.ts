@@ -1,6 +1,11 @@
 // The CPU backend's fast paths (fused diagonal runs, fused permutation runs, flat low-bit loops,
 // diagonal-observable expvals and adjoint seed, the forward tape) against an independent dense f64
 // reference built from gateMatrix, and the taped adjoint against the un-applying one.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CircuitBuilder, type Angle, type Circuit, type GateName } from '../../../core/quantum/circuit';
 import { gateMatrix } from '../../../core/quantum/gates';
@@ -272,4 +277,36 @@ describe('diagonal observables, tape and adjoint through fused runs', () => {
     for (let i = 0; i < a.dParams.length; i++)
       expect(Math.abs(a.dParams[i] - b.dParams[i])).toBeLessThan(1e-4);
   });
+});
+
+describe('worker threads', () => {
+  it('keep the process alive while a threaded batch is in flight (top-level await in a child process)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qlab-threads-'));
+    const sim = new URL('../../../core/quantum/cpu/simulator.ts', import.meta.url).href;
+    const circ = new URL('../../../core/quantum/circuit.ts', import.meta.url).href;
+    const file = join(dir, 'run.mts');
+    writeFileSync(
+      file,
+      `import { createCpuSimulator } from ${JSON.stringify(sim)};
+import { CircuitBuilder } from ${JSON.stringify(circ)};
+const b = new CircuitBuilder(3, 1);
+b.gate('RX', [0], [b.x(0)]).gate('CNOT', [0, 1]).gate('RY', [2], [b.p()]);
+const c = b.build();
+const s = createCpuSimulator({ precision: 'f64', threads: 2 });
+const B = 128;
+const r = await s.expval({ circuit: c, params: [0.4], inputs: Array.from({ length: B }, (_, i) => i / B), batch: B });
+process.stdout.write(r.info.mode + ' ' + r.expvals.length + ' ' + r.expvals[3 * 5].toFixed(12));
+`,
+    );
+    try {
+      const out = execFileSync(process.execPath, ['--import', 'tsx', file], {
+        cwd: fileURLToPath(new URL('../../..', import.meta.url)),
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(out).toBe(`js-threads ${3 * 128} ${Math.cos(5 / 128).toFixed(12)}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 70_000);
 });
