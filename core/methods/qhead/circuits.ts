@@ -14,7 +14,12 @@ export function amplitudeQubits(d: number): number {
  * The long-range layers of templates.longRangeAnsatz, with the RY angles given: CNOT(q → (q+c) mod n) then
  * RY(angle) on the target, for q = 0..n−1, per layer. Passing the same angles again shares the weights.
  */
-export function longRangeLayersWith(b: CircuitBuilder, angles: readonly Angle[], layers: number, c: number): void {
+export function longRangeLayersWith(
+  b: CircuitBuilder,
+  angles: readonly Angle[],
+  layers: number,
+  c: number,
+): void {
   const n = b.qubits;
   if (angles.length !== n * layers) throw new Error(`angles: need ${n * layers}, got ${angles.length}`);
   let k = 0;
@@ -68,7 +73,9 @@ export function module2Circuit(s: Module2Shape): Circuit {
     longRangeLayersWith(b, shared, s.depth, s.connectivity);
   }
   if (s.finalDepth > 0) longRangeAnsatz(b, s.finalDepth, s.connectivity);
-  b.observe(Array.from({ length: s.measured }, (_, w) => ({ coeff: 1, ops: [{ wire: w, pauli: 'Z' as const }] })));
+  b.observe(
+    Array.from({ length: s.measured }, (_, w) => ({ coeff: 1, ops: [{ wire: w, pauli: 'Z' as const }] })),
+  );
   return b.build();
 }
 

@@ -91,7 +91,9 @@ export async function pretrainEncoder(
 ): Promise<{ model: Transformer; tokenizer: ByteLevelBpe; finalLoss: number }> {
   const corpus = getDataset(cfg.corpus);
   if (corpus.kind !== 'lm')
-    throw new Error(`encoder.corpus: ${cfg.corpus} is a ${corpus.kind} dataset, need a language-modelling corpus`);
+    throw new Error(
+      `encoder.corpus: ${cfg.corpus} is a ${corpus.kind} dataset, need a language-modelling corpus`,
+    );
   const docs = corpus.splits.train.filter((d) => !exclude.has(d.id));
   let text = docs.map((d) => d.text).join('\n\n');
   if (text.length > cfg.corpusChars) text = text.slice(0, cfg.corpusChars);
@@ -102,7 +104,8 @@ export async function pretrainEncoder(
     `encoder: BPE ${tokenizer.vocabSize} tokens on ${text.length} chars of ${cfg.corpus} (${docs.length} docs, ${exclude.size} held-out ids excluded) → ${ids.length} tokens in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
   const T = cfg.seqLen;
-  if (ids.length < T + 2) throw new Error(`encoder.corpusChars: ${ids.length} tokens is too few for seqLen ${T}`);
+  if (ids.length < T + 2)
+    throw new Error(`encoder.corpusChars: ${ids.length} tokens is too few for seqLen ${T}`);
   const model = new Transformer(
     {
       flavour: 'llama',
@@ -233,16 +236,21 @@ export async function buildEncoder(
  * arrays). Mean-pooled states share a large common direction; without centring, L2-normalised amplitude
  * encodings of different texts are nearly the same state.
  */
-export function standardize(train: EmbeddedSplit, test: EmbeddedSplit): { train: EmbeddedSplit; test: EmbeddedSplit } {
+export function standardize(
+  train: EmbeddedSplit,
+  test: EmbeddedSplit,
+): { train: EmbeddedSplit; test: EmbeddedSplit } {
   const d = train.dim;
   const mean = new Float64Array(d);
   const sd = new Float64Array(d);
   for (let i = 0; i < train.n; i++) for (let c = 0; c < d; c++) mean[c] += train.x[i * d + c] / train.n;
-  for (let i = 0; i < train.n; i++) for (let c = 0; c < d; c++) sd[c] += (train.x[i * d + c] - mean[c]) ** 2 / train.n;
+  for (let i = 0; i < train.n; i++)
+    for (let c = 0; c < d; c++) sd[c] += (train.x[i * d + c] - mean[c]) ** 2 / train.n;
   for (let c = 0; c < d; c++) sd[c] = Math.sqrt(sd[c]) || 1;
   const apply = (s: EmbeddedSplit): EmbeddedSplit => {
     const x = new Float64Array(s.x.length);
-    for (let i = 0; i < s.n; i++) for (let c = 0; c < d; c++) x[i * d + c] = (s.x[i * d + c] - mean[c]) / sd[c];
+    for (let i = 0; i < s.n; i++)
+      for (let c = 0; c < d; c++) x[i * d + c] = (s.x[i * d + c] - mean[c]) / sd[c];
     return { ...s, x };
   };
   return { train: apply(train), test: apply(test) };

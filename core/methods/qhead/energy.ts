@@ -18,7 +18,6 @@ export interface TimingRow {
 
 export type Module2Family = Omit<Module2Shape, 'qubits' | 'features' | 'measured'>;
 
-
 /** Module-2 circuit at width Q fed Q features (connectivity wrapped so it stays valid at every width). */
 export function scalingCircuit(f: Module2Family, Q: number) {
   const c = f.connectivity % Q === 0 ? 1 : f.connectivity;
@@ -74,7 +73,8 @@ export interface ExpFit {
 
 /** Least squares of ln t on n over the `top` widest points. */
 export function fitExponential(ns: number[], ts: number[], top = 3): ExpFit {
-  if (ns.length !== ts.length || ns.length < 2) throw new Error('fitExponential: need at least two (n, t) pairs');
+  if (ns.length !== ts.length || ns.length < 2)
+    throw new Error('fitExponential: need at least two (n, t) pairs');
   const idx = ns
     .map((_, i) => i)
     .sort((i, j) => ns[j] - ns[i])
@@ -112,7 +112,10 @@ export interface QpuConstants {
 }
 
 /** Gate counts of the Module-2 circuit at width Q: one-qubit (RY), two-qubit (CNOT), differentiable angles. */
-export function module2GateCounts(f: Module2Family, Q: number): { oneQubit: number; twoQubit: number; angles: number } {
+export function module2GateCounts(
+  f: Module2Family,
+  Q: number,
+): { oneQubit: number; twoQubit: number; angles: number } {
   const layers = f.reuploads * f.depth + f.finalDepth;
   return {
     oneQubit: f.reuploads * Q + layers * Q,

@@ -24,7 +24,14 @@ import {
   type SentenceEncoder,
 } from './encoder';
 import { energyEstimate, measureScaling, type EnergyEstimate, type Module2Family } from './energy';
-import { createHeadSimulator, logisticModel, matchedHidden, mlpModel, quantumHead, type Model } from './models';
+import {
+  createHeadSimulator,
+  logisticModel,
+  matchedHidden,
+  mlpModel,
+  quantumHead,
+  type Model,
+} from './models';
 import { QheadConfigSchema, type QheadConfig } from './schema';
 import { designPoints, effectSizes, mainEffects, type SweepPoint } from './sweep';
 import { trainModel, type TrainResult } from './train';
@@ -40,7 +47,11 @@ interface Loaded {
 }
 
 /** The first `k` items taking classes in turn (a class-balanced prefix of the split's order). */
-export function balancedSubset(items: LabelledText[], k: number | undefined, classes: number): LabelledText[] {
+export function balancedSubset(
+  items: LabelledText[],
+  k: number | undefined,
+  classes: number,
+): LabelledText[] {
   if (k === undefined || k >= items.length) return items;
   const by: LabelledText[][] = Array.from({ length: classes }, () => []);
   for (const it of items) by[it.label].push(it);
@@ -67,12 +78,15 @@ async function loadData(cfg: QheadConfig, seed: number): Promise<Loaded> {
       format: f.format,
     });
     if (imp.classes.length < 2)
-      throw new Error(`datasetFile.labelColumn: ${f.path} has ${imp.classes.length} class(es); need at least 2`);
+      throw new Error(
+        `datasetFile.labelColumn: ${f.path} has ${imp.classes.length} class(es); need at least 2`,
+      );
     const s = splitClassBalanced(imp.examples, imp.classes.length, seed);
     ds = { kind: 'classification', name: f.path, source: f.path, classes: imp.classes, splits: s };
   } else {
     const d = getDataset(cfg.dataset);
-    if (d.kind !== 'classification') throw new Error(`dataset: ${cfg.dataset} is not a classification dataset`);
+    if (d.kind !== 'classification')
+      throw new Error(`dataset: ${cfg.dataset} is not a classification dataset`);
     ds = d;
   }
   const C = ds.classes.length;
@@ -125,7 +139,12 @@ async function embedSplits(
         items.map((d) => d.text),
         (done) => ctx.progress(0.1, `embedding ${split} ${done}/${items.length}`),
       );
-      const s: EmbeddedSplit = { x, y: Int32Array.from(items.map((d) => d.label)), n: items.length, dim: enc.dim };
+      const s: EmbeddedSplit = {
+        x,
+        y: Int32Array.from(items.map((d) => d.label)),
+        n: items.length,
+        dim: enc.dim,
+      };
       ctx.log(
         'info',
         `embeddings: ${split} ${s.n}×${s.dim} in ${((performance.now() - t0) / 1000).toFixed(1)} s, cached as ${key}`,
@@ -176,7 +195,10 @@ export const qheadKind: JobKind<QheadConfig> = {
     const data = await loadData(cfg, ctx.seed);
     const C = data.classes.length;
     if (C < 2) throw new Error(`dataset: ${data.name} has ${C} class(es); need at least 2`);
-    ctx.log('info', `data: ${data.name}, ${C} classes, ${data.train.length} train / ${data.test.length} test`);
+    ctx.log(
+      'info',
+      `data: ${data.name}, ${C} classes, ${data.train.length} train / ${data.test.length} test`,
+    );
     const emb = await embedSplits(cfg, data, ctx);
     const d = emb.train.dim;
     if (d < 2) throw new Error(`encoder: embedding dimension ${d} is too small for amplitude encoding`);
@@ -235,13 +257,19 @@ export const qheadKind: JobKind<QheadConfig> = {
       const sim = simFor(seed);
       try {
         simInfo = `${sim.info.backend}/${sim.info.mode} ${sim.info.precision}`;
-        rows[0].results.push(await runHead(quantumHead(shape, sim, seed), `quantum/seed${k}`, seed, cfg.lr, cfg.epochs, 1));
+        rows[0].results.push(
+          await runHead(quantumHead(shape, sim, seed), `quantum/seed${k}`, seed, cfg.lr, cfg.epochs, 1),
+        );
       } finally {
         sim.dispose();
       }
       if (cfg.baselines) {
-        rows[1].results.push(await runHead(logisticModel(d, C, seed), `logreg/seed${k}`, seed, cfg.lr, cfg.epochs, 0.1));
-        rows[2].results.push(await runHead(mlpModel(d, hidden, C, seed), `mlp/seed${k}`, seed, cfg.lr, cfg.epochs, 0.1));
+        rows[1].results.push(
+          await runHead(logisticModel(d, C, seed), `logreg/seed${k}`, seed, cfg.lr, cfg.epochs, 0.1),
+        );
+        rows[2].results.push(
+          await runHead(mlpModel(d, hidden, C, seed), `mlp/seed${k}`, seed, cfg.lr, cfg.epochs, 0.1),
+        );
       }
     }
 
@@ -426,11 +454,15 @@ export const qheadKind: JobKind<QheadConfig> = {
 function energyReport(e: EnergyEstimate, cfg: QheadConfig): ReportSection[] {
   const q = cfg.energy.qpu;
   const sci = (x: number) => Number(x.toPrecision(3));
-  const shown = e.curve.filter((p) => p.measured || p.qubits % 4 === 0 || p.qubits === e.crossoverForward || p.qubits === e.crossoverTrain);
+  const shown = e.curve.filter(
+    (p) =>
+      p.measured || p.qubits % 4 === 0 || p.qubits === e.crossoverForward || p.qubits === e.crossoverTrain,
+  );
   return [
     {
       type: 'table',
-      title: 'Energy per sample against Module-2 qubits: simulation on this machine (measured, then fitted) vs the QPU model',
+      title:
+        'Energy per sample against Module-2 qubits: simulation on this machine (measured, then fitted) vs the QPU model',
       columns: [
         'qubits',
         'source',

@@ -78,7 +78,10 @@ export function depolarizingModel(rates: Record<string, number>): NoiseModel {
   return {
     rules: Object.entries(rates)
       .filter(([, p]) => p > 0)
-      .map(([gate, p]) => ({ channel: { type: 'depolarizing' as const, p }, after: [gate as 'RY' | 'CNOT'] })),
+      .map(([gate, p]) => ({
+        channel: { type: 'depolarizing' as const, p },
+        after: [gate as 'RY' | 'CNOT'],
+      })),
   };
 }
 

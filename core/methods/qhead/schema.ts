@@ -227,7 +227,11 @@ export const QheadConfigSchema = z
     if (c.sweep) {
       const f = c.sweep.factors;
       if (!SWEEP_FACTORS.some((k) => f[k] && f[k]!.length > 0))
-        ctx.addIssue({ code: 'custom', path: ['sweep', 'factors'], message: 'give levels for at least one factor' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sweep', 'factors'],
+          message: 'give levels for at least one factor',
+        });
       const qs = f.qubits ?? [h.qubits];
       const cs = f.connectivity ?? [h.connectivity];
       for (const q of qs) {

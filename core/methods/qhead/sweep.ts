@@ -52,7 +52,9 @@ export function designPoints(s: SweepConfig): SweepPoint[] {
   // one factor: the fraction would only repeat its levels
   const pts = s.design === 'full' || factors.length === 1 ? fullFactorial(factors) : orthogonalArray(factors);
   if (pts.length > s.maxPoints)
-    throw new Error(`sweep.maxPoints: the ${s.design} design has ${pts.length} points, above maxPoints ${s.maxPoints}`);
+    throw new Error(
+      `sweep.maxPoints: the ${s.design} design has ${pts.length} points, above maxPoints ${s.maxPoints}`,
+    );
   return pts;
 }
 

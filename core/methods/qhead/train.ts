@@ -35,7 +35,12 @@ export interface TrainResult {
 }
 
 /** Logits of a whole split, in batches. */
-export async function predict(m: Model, s: EmbeddedSplit, batchSize: number, C: number): Promise<Float64Array> {
+export async function predict(
+  m: Model,
+  s: EmbeddedSplit,
+  batchSize: number,
+  C: number,
+): Promise<Float64Array> {
   const out = new Float64Array(s.n * C);
   for (let i = 0; i < s.n; i += batchSize) {
     const B = Math.min(batchSize, s.n - i);
@@ -44,7 +49,12 @@ export async function predict(m: Model, s: EmbeddedSplit, batchSize: number, C: 
   return out;
 }
 
-export async function evaluate(m: Model, s: EmbeddedSplit, batchSize: number, C: number): Promise<ClassificationReport> {
+export async function evaluate(
+  m: Model,
+  s: EmbeddedSplit,
+  batchSize: number,
+  C: number,
+): Promise<ClassificationReport> {
   return classificationReport(s.y, argmaxRows(await predict(m, s, batchSize, C), s.n, C), C);
 }
 

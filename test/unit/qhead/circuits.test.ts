@@ -12,7 +12,13 @@ import {
   uploadIndex,
   type HeadShape,
 } from '../../../core/methods/qhead/circuits';
-import { logisticModel, matchedHidden, mlpModel, quantumHead, trainableCount } from '../../../core/methods/qhead/models';
+import {
+  logisticModel,
+  matchedHidden,
+  mlpModel,
+  quantumHead,
+  trainableCount,
+} from '../../../core/methods/qhead/models';
 
 describe('Module 1', () => {
   it('amplitude-encodes d values into ⌈log2 d⌉ qubits, then n·depth long-range parameters', () => {
@@ -55,7 +61,9 @@ describe('Module 2', () => {
         expect(block[q].gate).toBe('RY');
         expect(block[q].angles[0]).toEqual({ kind: 'input', index: uploadIndex(k, q, 4, 6), scale: Math.PI });
       }
-      const paramIdx = block.slice(4).flatMap((g) => g.angles.map((a) => (a.kind === 'param' ? a.index : -1)));
+      const paramIdx = block
+        .slice(4)
+        .flatMap((g) => g.angles.map((a) => (a.kind === 'param' ? a.index : -1)));
       expect(paramIdx).toEqual([0, 1, 2, 3, 4, 5, 6, 7]); // the same 8 shared angles in every block
       // CNOT(q → (q + 3) mod 4)
       const cnots = block.slice(4).filter((g) => g.gate === 'CNOT');
@@ -68,7 +76,9 @@ describe('Module 2', () => {
     }
     expect(uploadIndex(1, 0, 4, 6)).toBe(4);
     expect(uploadIndex(1, 2, 4, 6)).toBe(0);
-    const pqc2 = ops.slice(3 * perBlock).flatMap((g) => g.angles.map((a) => (a.kind === 'param' ? a.index : -1)));
+    const pqc2 = ops
+      .slice(3 * perBlock)
+      .flatMap((g) => g.angles.map((a) => (a.kind === 'param' ? a.index : -1)));
     expect(pqc2.filter((i) => i >= 0)).toEqual([8, 9, 10, 11]);
   });
 

@@ -61,9 +61,10 @@ async function checkAgainstFd(m: Model, tol: number) {
       const lm = await lossOf(m);
       p.data[i] = v;
       const fd = (lp - lm) / (2 * h);
-      expect(Math.abs(grads[pi][i] - fd), `${p.name}[${i}]: analytic ${grads[pi][i]} vs fd ${fd}`).toBeLessThan(
-        tol * Math.max(1, Math.abs(fd)),
-      );
+      expect(
+        Math.abs(grads[pi][i] - fd),
+        `${p.name}[${i}]: analytic ${grads[pi][i]} vs fd ${fd}`,
+      ).toBeLessThan(tol * Math.max(1, Math.abs(fd)));
       checked++;
     }
   }
@@ -79,7 +80,12 @@ describe('quantum head gradient', () => {
   });
 
   it('parameter shift over the noisy density-matrix simulator matches finite differences of the same noisy model', async () => {
-    const sim = createHeadSimulator({ shots: null, noise: { CNOT: 0.02, RY: 0.005 }, trajectories: 10, seed: 1 });
+    const sim = createHeadSimulator({
+      shots: null,
+      noise: { CNOT: 0.02, RY: 0.005 },
+      trajectories: 10,
+      seed: 1,
+    });
     const m = quantumHead({ ...shape, encoders: 1 }, sim, 5);
     await checkAgainstFd(m, 1e-7);
     // and noise changes the outputs relative to the exact simulator
@@ -91,7 +97,15 @@ describe('quantum head gradient', () => {
 });
 
 describe('shots', () => {
-  const c = module2Circuit({ features: 3, qubits: 3, depth: 1, finalDepth: 1, reuploads: 2, connectivity: 1, measured: 3 });
+  const c = module2Circuit({
+    features: 3,
+    qubits: 3,
+    depth: 1,
+    finalDepth: 1,
+    reuploads: 2,
+    connectivity: 1,
+    measured: 3,
+  });
   const params = Float64Array.from({ length: c.numParams }, (_, i) => 0.3 + 0.41 * i);
   const inputs = Float64Array.of(0.1, -0.5, 0.7, 0.3, 0.2, -0.9);
   const req = { circuit: c, params, inputs, batch: 2 };
@@ -124,6 +138,7 @@ describe('shots', () => {
     const vs = await createShotSimulator(shots, 9).vjp(req, g);
     // each derivative is a sum of ≤ 2·|g|-weighted shot estimates: a loose 5σ-style bound
     const bound = 5 * 2 * 3 * Math.sqrt(1 / shots) * 2;
-    for (let i = 0; i < ve.dParams.length; i++) expect(Math.abs(vs.dParams[i] - ve.dParams[i])).toBeLessThan(bound);
+    for (let i = 0; i < ve.dParams.length; i++)
+      expect(Math.abs(vs.dParams[i] - ve.dParams[i])).toBeLessThan(bound);
   });
 });

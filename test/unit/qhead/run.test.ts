@@ -66,7 +66,13 @@ describe('qhead end to end (tiny)', () => {
     first = await qheadKind.run(cfg, ctx);
     firstMetrics = metrics;
     const s = first.summary;
-    for (const k of ['quantum_acc_mean', 'quantum_acc_std', 'quantum_f1_macro_mean', 'logreg_acc_mean', 'mlp_acc_mean'])
+    for (const k of [
+      'quantum_acc_mean',
+      'quantum_acc_std',
+      'quantum_f1_macro_mean',
+      'logreg_acc_mean',
+      'mlp_acc_mean',
+    ])
       expect(s[k], k).toBeTypeOf('number');
     expect(s.embedding_dim).toBe(16);
     // 4 qubits for 16 amplitudes; Module 2: 3·(1+1); Linear (1 + 4)·4 + 4
@@ -100,7 +106,13 @@ describe('qhead end to end (tiny)', () => {
       expect(String(table.rows[0][2])).toMatch(/^\d\.\d{4} ± \d\.\d{4}$/);
     }
     const me = first.report!.find((r) => r.title.startsWith('Main effects'));
-    if (me?.type === 'table') expect(me.rows.map((r) => `${r[0]}=${r[1]}`)).toEqual(['qubits=2', 'qubits=3', 'reuploads=1', 'reuploads=2']);
+    if (me?.type === 'table')
+      expect(me.rows.map((r) => `${r[0]}=${r[1]}`)).toEqual([
+        'qubits=2',
+        'qubits=3',
+        'reuploads=1',
+        'reuploads=2',
+      ]);
     expect(artifacts).toEqual(['qhead-results.json']);
     expect(logs.some((l) => l.startsWith('encoder: BPE'))).toBe(true);
   });
@@ -136,8 +148,8 @@ describe('qhead end to end (tiny)', () => {
   });
 
   it('a GGUF encoder without node-llama-cpp fails with one clear message', async () => {
-    await expect(buildEncoder({ type: 'gguf', path: '/nonexistent.gguf', maxChars: 10 }, new Set(), { info: () => {} })).rejects.toThrow(
-      'install node-llama-cpp to use a GGUF encoder',
-    );
+    await expect(
+      buildEncoder({ type: 'gguf', path: '/nonexistent.gguf', maxChars: 10 }, new Set(), { info: () => {} }),
+    ).rejects.toThrow('install node-llama-cpp to use a GGUF encoder');
   });
 });

@@ -47,7 +47,7 @@ describe('sweep design and main effects', () => {
   });
 
   it('the fractional design is an orthogonal array: every pair of factors sees every level pair equally often', () => {
-    const f: [('qubits' | 'depth' | 'lr' | 'reuploads' | 'connectivity'), number[]][] = [
+    const f: ['qubits' | 'depth' | 'lr' | 'reuploads' | 'connectivity', number[]][] = [
       ['qubits', [4, 6, 8]],
       ['depth', [1, 2, 3]],
       ['lr', [0.1, 0.03, 0.01]],
@@ -74,7 +74,12 @@ describe('sweep design and main effects', () => {
     });
     expect(five).toHaveLength(25);
     expect(() =>
-      designPoints({ design: 'full', factors: { qubits: [3, 4, 5], depth: [1, 2, 3] }, seeds: 1, maxPoints: 5 }),
+      designPoints({
+        design: 'full',
+        factors: { qubits: [3, 4, 5], depth: [1, 2, 3] },
+        seeds: 1,
+        maxPoints: 5,
+      }),
     ).toThrow(/sweep\.maxPoints/);
   });
 });
@@ -105,8 +110,22 @@ describe('energy model', () => {
   });
 
   it('crossover: first width where simulation energy reaches the QPU energy', () => {
-    expect(crossover((n) => 2 ** n, (n) => 1000 * n, 1, 40)).toBe(14); // 2^14 = 16384 ≥ 14000, 2^13 < 13000
-    expect(crossover((n) => n, (n) => 1e9, 1, 40)).toBeNull();
+    expect(
+      crossover(
+        (n) => 2 ** n,
+        (n) => 1000 * n,
+        1,
+        40,
+      ),
+    ).toBe(14); // 2^14 = 16384 ≥ 14000, 2^13 < 13000
+    expect(
+      crossover(
+        (n) => n,
+        () => 1e9,
+        1,
+        40,
+      ),
+    ).toBeNull();
     const timings = [4, 6, 8].map((n) => ({ qubits: n, forward: 1e-6 * 2 ** n, train: 3e-6 * 2 ** n }));
     const qpu = { gate1Us: 1, gate2Us: 1, resetUs: 0, readoutUs: 0, shots: 1, watts: 1 };
     const e = energyEstimate(fam, timings, 100, qpu, 40);
@@ -117,7 +136,10 @@ describe('energy model', () => {
       40,
     );
     expect(e.crossoverForward).toBe(want);
-    expect(e.curve.find((p) => p.qubits === 6)).toMatchObject({ measured: true, simForwardJ: 100 * 1e-6 * 64 });
+    expect(e.curve.find((p) => p.qubits === 6)).toMatchObject({
+      measured: true,
+      simForwardJ: 100 * 1e-6 * 64,
+    });
     expect(e.curve.at(-1)!.qubits).toBe(40);
   });
 });
