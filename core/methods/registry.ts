@@ -2,10 +2,16 @@
 // directly. Each kind lives in core/methods/<kind>/.
 import type { JobKind } from './job';
 import { qdllmKind } from './qdllm';
+import { qheadKind } from './qhead';
 import { simBenchKind } from './sim-bench';
 import { vqcFitKind } from './vqc-fit';
 
-const KINDS: readonly JobKind[] = [simBenchKind as JobKind, vqcFitKind as JobKind, qdllmKind as JobKind];
+const KINDS: readonly JobKind[] = [
+  simBenchKind as JobKind,
+  vqcFitKind as JobKind,
+  qdllmKind as JobKind,
+  qheadKind as JobKind,
+];
 
 export function listJobKinds(): JobKind[] {
   return [...KINDS];
