@@ -1,8 +1,19 @@
 // Node-only: runs large Float32 products on worker_threads over shared memory, keeping the matmul API
 // synchronous (the calling thread computes its own share of rows, then Atomics.wait()s for the workers).
-// Operands not already on a SharedArrayBuffer are copied into shared scratch first.
+// With the wasm kernel, every worker instantiates the same module over the engine's shared WebAssembly.Memory
+// and sleeps in Atomics.wait on its control block; a product is its 13 integer arguments written there (no
+// message, no copy). Without it, the JS kernel runs in the workers on SharedArrayBuffer operands (copied into
+// shared scratch first when they are not shared already), one postMessage per product.
 import { Worker } from 'node:worker_threads';
-import { gemmBlockedRows, setParallelGemm, type StridedGemm } from './matmul';
+import {
+  gemmBlockedRows,
+  matmulKernel,
+  setParallelGemm,
+  setParallelWasmGemm,
+  type StridedGemm,
+  type WasmParallelGemm,
+} from './matmul';
+import { MAX_THREADS, wasmGemm } from './wasm/gemm';
 
 // The worker runs this copy of gemmBlockedRows (kept as plain JS so it loads without a TypeScript loader or
 // bundler); test/unit/nn/matmul.test.ts checks the threaded products against the naive reference.
@@ -57,6 +68,22 @@ function rows(out, a, b, N, K, acc, aRs, aKs, bCs, bKs, m0, m1) {
   if (K === 0 && !acc) for (let i = m0 * N; i < m1 * N; i++) out[i] = 0;
 }
 parentPort.on('message', (m) => {
+  if (m.wasm) {
+    // control block: [0] sequence number, [1] done flag, [2..14] gemm arguments, [2] = -1 asks the worker to quit
+    const gemm = new WebAssembly.Instance(m.module, { env: { mem: m.memory } }).exports.gemm;
+    const c = m.ctrl;
+    let seen = 0;
+    for (;;) {
+      Atomics.wait(c, 0, seen);
+      seen = Atomics.load(c, 0);
+      if (c[2] === -1) break;
+      gemm(c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14]);
+      Atomics.store(c, 1, 1);
+      Atomics.notify(c, 1);
+    }
+    parentPort.close();
+    return;
+  }
   rows(view(m.out), view(m.a), view(m.b), m.N, m.K, m.acc, m.aRs, m.aKs, m.bCs, m.bKs, m.m0, m.m1);
   Atomics.store(m.ctrl, 0, 1);
   Atomics.notify(m.ctrl, 0);
@@ -115,20 +142,82 @@ const run: StridedGemm = (out, a, b, M, N, K, acc, aRs, aKs, bCs, bKs) => {
   return true;
 };
 
-/** Uses `threads` threads in total (the caller plus threads−1 workers) for large Float32 products; 1 turns it off. */
+// Rows of the wasm kernel's tiles: thread shares are multiples of it so only the last share has an edge tile.
+const WASM_MR = 4;
+let wasmMode = false;
+
+const runWasm: WasmParallelGemm = (w, s, M, N, K, acc, aRs, aKs, bCs, bKs) => {
+  if (workers.length === 0 || M * N * K < PARALLEL_MIN_MACS || M < 2 * WASM_MR * (workers.length + 1))
+    return false;
+  const n = workers.length + 1;
+  const chunk = Math.ceil(M / n / WASM_MR) * WASM_MR;
+  let used = 0;
+  for (let t = 0; t < workers.length; t++) {
+    const m0 = (t + 1) * chunk;
+    const m1 = Math.min(M, m0 + chunk);
+    if (m0 >= m1) break;
+    const c = ctrls[t];
+    c[2] = s.pa;
+    c[3] = s.pb;
+    c[4] = s.pc;
+    c[5] = N;
+    c[6] = K;
+    c[7] = acc ? 1 : 0;
+    c[8] = aRs;
+    c[9] = aKs;
+    c[10] = bCs;
+    c[11] = bKs;
+    c[12] = m0;
+    c[13] = m1;
+    c[14] = w.scratch(t + 1);
+    Atomics.store(c, 1, 0);
+    Atomics.add(c, 0, 1);
+    Atomics.notify(c, 0);
+    used++;
+  }
+  w.run(s, N, K, acc, aRs, aKs, bCs, bKs, 0, Math.min(M, chunk), 0);
+  for (let t = 0; t < used; t++) while (Atomics.load(ctrls[t], 1) === 0) Atomics.wait(ctrls[t], 1, 0);
+  return true;
+};
+
+function stopWorkers(): void {
+  for (let t = 0; t < workers.length; t++) {
+    if (wasmMode) {
+      ctrls[t][2] = -1;
+      Atomics.add(ctrls[t], 0, 1);
+      Atomics.notify(ctrls[t], 0);
+    }
+    void workers[t].terminate();
+  }
+  workers = [];
+  ctrls = [];
+}
+
+/**
+ * Uses `threads` threads in total (the caller plus threads−1 workers) for large Float32 products; 1 turns it off.
+ * The wasm kernel supports up to MAX_THREADS (32) threads. The workers serve the kernel in use at this call.
+ */
 export function setMatmulThreads(threads: number): void {
   if (!Number.isInteger(threads) || threads < 1)
     throw new Error(`threads: must be a positive integer, got ${threads}`);
-  for (const w of workers) void w.terminate();
-  workers = [];
-  ctrls = [];
+  const w = wasmGemm();
+  // the pool serves the kernel chosen at this moment (setMatmulKernel before setMatmulThreads to switch)
+  const wasm = w !== null && w.shared && matmulKernel() === 'wasm';
+  if (wasm && threads > MAX_THREADS)
+    throw new Error(`threads: the wasm matmul supports at most ${MAX_THREADS}, got ${threads}`);
+  stopWorkers();
+  wasmMode = wasm;
   for (let t = 1; t < threads; t++) {
-    const w = new Worker(WORKER_SRC, { eval: true });
-    w.unref(); // an idle pool must not keep the process alive
-    workers.push(w);
-    ctrls.push(new Int32Array(new SharedArrayBuffer(4)));
+    const worker = new Worker(WORKER_SRC, { eval: true });
+    worker.unref(); // an idle pool must not keep the process alive
+    const ctrl = new Int32Array(new SharedArrayBuffer(16 * 4));
+    if (wasm) worker.postMessage({ wasm: true, module: w.module, memory: w.memory, ctrl });
+    workers.push(worker);
+    ctrls.push(ctrl);
   }
-  setParallelGemm(threads > 1 ? run : null);
+  // wasm-mode workers sleep on their control block and never read messages, so the JS path stays single-threaded
+  setParallelGemm(threads > 1 && !wasm ? run : null);
+  setParallelWasmGemm(threads > 1 && wasm ? runWasm : null);
 }
 
 export function getMatmulThreads(): number {

@@ -2,9 +2,11 @@
 //   matmulABt: out(M,N) = a(M,K)·b(N,K)ᵀ   forward           (inp · Wᵀ)
 //   matmulAB:  out(M,N) = a(M,K)·b(K,N)    input gradient    (dout · W)
 //   matmulAtB: out(M,N) = a(K,M)ᵀ·b(K,N)   weight gradient   (doutᵀ · inp)
-// `accumulate` adds into out instead of overwriting it. The naive versions are the reference; the blocked
-// Float32 kernel packs panels of A and B and runs a 4×4 register-tiled microkernel over them.
+// `accumulate` adds into out instead of overwriting it. The naive versions are the reference. Float32 products run
+// the WebAssembly SIMD kernel (core/nn/wasm/gemm.ts, 4×8 f32x4 register tiles) where the platform has it, else
+// the blocked JS kernel below (packed panels, 4×4 register tiles).
 import type { Arr } from './tensor';
+import { wasmGemm, type Staged, type WasmGemm } from './wasm/gemm';
 
 export function matmulABtNaive(
   out: Arr,
@@ -83,6 +85,41 @@ let parallelGemm: StridedGemm | null = null;
 /** Installs a multi-threaded executor (core/nn/matmul-threads.ts); it returns false to decline a product. */
 export function setParallelGemm(fn: StridedGemm | null): void {
   parallelGemm = fn;
+}
+
+/** A multi-threaded executor for products already staged in the wasm engine's memory; false declines. */
+export type WasmParallelGemm = (
+  w: WasmGemm,
+  s: Staged,
+  M: number,
+  N: number,
+  K: number,
+  accumulate: boolean,
+  aRs: number,
+  aKs: number,
+  bCs: number,
+  bKs: number,
+) => boolean;
+
+let parallelWasm: WasmParallelGemm | null = null;
+
+export function setParallelWasmGemm(fn: WasmParallelGemm | null): void {
+  parallelWasm = fn;
+}
+
+export type MatmulKernel = 'wasm' | 'js';
+let wanted: MatmulKernel = 'wasm';
+
+/** Chooses the Float32 kernel ('js' forces the fallback, for comparisons); returns the one now in use. */
+export function setMatmulKernel(k: MatmulKernel): MatmulKernel {
+  if (k !== 'wasm' && k !== 'js') throw new Error(`kernel: must be "wasm" or "js", got ${JSON.stringify(k)}`);
+  wanted = k;
+  return matmulKernel();
+}
+
+/** The Float32 kernel in use: 'wasm' unless it was turned off or WebAssembly SIMD is unavailable. */
+export function matmulKernel(): MatmulKernel {
+  return wanted === 'wasm' && wasmGemm() ? 'wasm' : 'js';
 }
 
 export const KC = 256; // depth of a packed block: a 4×KC panel of A stays in L1
@@ -291,6 +328,28 @@ function gemm(
   bKs: number,
 ): boolean {
   if (!(out instanceof Float32Array && a instanceof Float32Array && b instanceof Float32Array)) return false;
+  if (M === 0 || N === 0) return true;
+  if (K === 0) {
+    if (!accumulate) out.fill(0, 0, M * N);
+    return true;
+  }
+  const w = wanted === 'wasm' ? wasmGemm() : null;
+  // only the extents the strides reach are copied (attention passes subarrays, the bench oversized buffers)
+  const s = w?.stage(
+    a,
+    (M - 1) * aRs + (K - 1) * aKs + 1,
+    b,
+    (N - 1) * bCs + (K - 1) * bKs + 1,
+    out,
+    M * N,
+    accumulate,
+  );
+  if (w && s) {
+    if (!(parallelWasm && parallelWasm(w, s, M, N, K, accumulate, aRs, aKs, bCs, bKs)))
+      w.run(s, N, K, accumulate, aRs, aKs, bCs, bKs, 0, M);
+    w.unstage(out, s, M * N);
+    return true;
+  }
   if (parallelGemm && parallelGemm(out, a, b, M, N, K, accumulate, aRs, aKs, bCs, bKs)) return true;
   gemmBlockedRows(out, a, b, N, K, accumulate, aRs, aKs, bCs, bKs, 0, M);
   return true;

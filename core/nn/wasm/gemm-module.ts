@@ -1,0 +1,455 @@
+// The WebAssembly SIMD (f32x4) matmul, generated as bytes by core/nn/wasm/asm.ts. One exported entry point:
+//   gemm(a, b, c, N, K, acc, aRs, aKs, bCs, bKs, m0, m1, scratch)
+// computes, for output rows i in [m0, m1) and all columns j < N,
+//   c[i*N + j] (+)= Σ_k a[i*aRs + k*aKs] · b[j*bCs + k*bKs]
+// with a, b, c, scratch byte addresses in the imported memory and strides in elements. It packs KC×NC blocks of
+// B into NR-wide panels and MR×KC panels of A (zero-padded), then runs an MR×NR register-blocked microkernel
+// (MR·NR/4 f32x4 accumulators) over every panel pair. Each thread passes its own scratch region.
+import { assemble, F32, Fn, I32, V128 } from './asm';
+
+export interface GemmGeometry {
+  /** Rows of a microkernel tile. */
+  mr: number;
+  /** Columns of a microkernel tile, a multiple of 4 (one f32x4 per 4 columns). */
+  nr: number;
+  /** Depth of a packed block. */
+  kc: number;
+  /** Columns of B per packed block, a multiple of nr. */
+  nc: number;
+  /** k steps per microkernel loop iteration. */
+  unroll: number;
+}
+
+export const DEFAULT_GEOMETRY: GemmGeometry = { mr: 4, nr: 8, kc: 256, nc: 256, unroll: 1 };
+
+/** Bytes of scratch one thread needs: the packed B block, the packed A panel and one spill tile. */
+export function scratchBytes(g: GemmGeometry): number {
+  const floats = g.kc * g.nc + g.kc * g.mr + g.mr * g.nr;
+  return Math.ceil((floats * 4) / 64) * 64;
+}
+
+function checkGeometry(g: GemmGeometry): void {
+  for (const [k, v] of Object.entries(g))
+    if (!Number.isInteger(v) || v <= 0)
+      throw new Error(`geometry.${k}: must be a positive integer, got ${v}`);
+  if (g.nr % 4 !== 0) throw new Error(`geometry.nr: must be a multiple of 4, got ${g.nr}`);
+  if (g.nc % g.nr !== 0) throw new Error(`geometry.nc: must be a multiple of nr ${g.nr}, got ${g.nc}`);
+}
+
+// kernel(ap, bp, c, ldc, kl, first, mr, nr, tmp): one MR×NR tile over kl packed steps
+function kernelFn(g: GemmGeometry): Fn {
+  const { mr: MR, nr: NR, unroll: UNROLL } = g;
+  const NV = NR / 4;
+  const f = new Fn('kernel', [I32, I32, I32, I32, I32, I32, I32, I32, I32]);
+  const [ap, bp, c, ldc, kl, first, mr, nr, tmp] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const acc: number[] = [];
+  for (let i = 0; i < MR * NV; i++) acc.push(f.local(V128));
+  const bv: number[] = [];
+  for (let j = 0; j < NV; j++) bv.push(f.local(V128));
+  const av = f.local(V128);
+  const row = f.local(I32);
+  const ii = f.local(I32);
+  const jj = f.local(I32);
+  const addr = f.local(I32);
+  const val = f.local(F32);
+  for (const r of acc) f.v128Zero().set(r);
+  // k loop: broadcast one A value per row, multiply by the NR-wide B row, add into the accumulators; UNROLL
+  // steps per iteration address through memarg offsets, then a remainder loop takes the last kl mod UNROLL
+  const step = (u: number) => {
+    for (let j = 0; j < NV; j++)
+      f.get(bp)
+        .v128Load(4 * NR * u + 16 * j)
+        .set(bv[j]);
+    for (let i = 0; i < MR; i++) {
+      f.get(ap)
+        .v128Load32Splat(4 * MR * u + 4 * i)
+        .set(av);
+      for (let j = 0; j < NV; j++)
+        f.get(acc[i * NV + j])
+          .get(av)
+          .get(bv[j])
+          .f32x4Mul()
+          .f32x4Add()
+          .set(acc[i * NV + j]);
+    }
+  };
+  const advance = (u: number) => {
+    f.get(ap)
+      .i32(4 * MR * u)
+      .add()
+      .set(ap);
+    f.get(bp)
+      .i32(4 * NR * u)
+      .add()
+      .set(bp);
+  };
+  f.block().loop();
+  f.get(kl).i32(UNROLL).ltS().brIf(1);
+  for (let u = 0; u < UNROLL; u++) step(u);
+  advance(UNROLL);
+  f.get(kl).i32(UNROLL).sub().set(kl);
+  f.br(0).end().end();
+  f.block();
+  f.get(kl).eqz().brIf(0);
+  f.loop();
+  step(0);
+  advance(1);
+  f.get(kl).i32(1).sub().tee(kl).brIf(0);
+  f.end().end();
+  // full tile: vector stores straight into C; edge tile: spill to tmp, then copy the valid mr×nr part
+  f.get(mr).i32(MR).eq().get(nr).i32(NR).eq().and().if();
+  f.get(c).set(row);
+  f.get(first).if();
+  for (let i = 0; i < MR; i++) {
+    for (let j = 0; j < NV; j++)
+      f.get(row)
+        .get(acc[i * NV + j])
+        .v128Store(16 * j);
+    if (i < MR - 1) f.get(row).get(ldc).i32(2).shl().add().set(row);
+  }
+  f.else();
+  for (let i = 0; i < MR; i++) {
+    for (let j = 0; j < NV; j++)
+      f.get(row)
+        .get(row)
+        .v128Load(16 * j)
+        .get(acc[i * NV + j])
+        .f32x4Add()
+        .v128Store(16 * j);
+    if (i < MR - 1) f.get(row).get(ldc).i32(2).shl().add().set(row);
+  }
+  f.end();
+  f.else();
+  for (let i = 0; i < MR; i++)
+    for (let j = 0; j < NV; j++)
+      f.get(tmp)
+        .get(acc[i * NV + j])
+        .v128Store((i * NR + 4 * j) * 4);
+  f.for(
+    ii,
+    () => f.i32(0),
+    () => f.get(mr),
+    1,
+    () => {
+      f.for(
+        jj,
+        () => f.i32(0),
+        () => f.get(nr),
+        1,
+        () => {
+          f.get(c).get(ii).get(ldc).mul().get(jj).add().i32(2).shl().add().set(addr);
+          f.get(tmp).get(ii).i32(NR).mul().get(jj).add().i32(2).shl().add().f32Load().set(val);
+          f.get(first).eqz().if();
+          f.get(addr).f32Load().get(val).f32Add().set(val);
+          f.end();
+          f.get(addr).get(val).f32Store();
+        },
+      );
+    },
+  );
+  f.end();
+  return f;
+}
+
+// packB(dst, b, jc, kc, kl, N, bCs, bKs, npan): panels of NR columns, k-major inside a panel, zero past N
+function packBFn(g: GemmGeometry): Fn {
+  const { nr: NR } = g;
+  const NV = NR / 4;
+  const f = new Fn('packB', [I32, I32, I32, I32, I32, I32, I32, I32, I32]);
+  const [dst, b, jc, kc, kl, N, bCs, bKs, npan] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const p = f.local(I32);
+  const jj = f.local(I32);
+  const j = f.local(I32);
+  const d = f.local(I32);
+  const src = f.local(I32);
+  const step = f.local(I32);
+  const kk = f.local(I32);
+  f.get(bKs).i32(2).shl().set(step);
+  f.for(
+    p,
+    () => f.i32(0),
+    () => f.get(npan),
+    1,
+    () => {
+      f.get(jc).get(p).i32(NR).mul().add().set(j);
+      // contiguous columns (b is (K, N) row-major) and a full panel: copy NR floats per k as vectors
+      f.get(bCs).i32(1).eq().get(j).i32(NR).add().get(N).i32(1).add().ltS().and().if();
+      f.get(dst)
+        .get(p)
+        .get(kl)
+        .mul()
+        .i32(NR * 4)
+        .mul()
+        .add()
+        .set(d);
+      f.get(b).get(j).get(kc).get(bKs).mul().add().i32(2).shl().add().set(src);
+      f.for(
+        kk,
+        () => f.i32(0),
+        () => f.get(kl),
+        1,
+        () => {
+          for (let v = 0; v < NV; v++)
+            f.get(d)
+              .get(src)
+              .v128Load(16 * v)
+              .v128Store(16 * v);
+          f.get(d)
+            .i32(NR * 4)
+            .add()
+            .set(d);
+          f.get(src).get(step).add().set(src);
+        },
+      );
+      f.else();
+      f.for(
+        jj,
+        () => f.i32(0),
+        () => f.i32(NR),
+        1,
+        () => {
+          f.get(dst).get(p).get(kl).mul().i32(NR).mul().get(jj).add().i32(2).shl().add().set(d);
+          f.get(j).get(jj).add().get(N).ltS().if();
+          f.get(b)
+            .get(j)
+            .get(jj)
+            .add()
+            .get(bCs)
+            .mul()
+            .get(kc)
+            .get(bKs)
+            .mul()
+            .add()
+            .i32(2)
+            .shl()
+            .add()
+            .set(src);
+          f.for(
+            kk,
+            () => f.i32(0),
+            () => f.get(kl),
+            1,
+            () => {
+              f.get(d).get(src).f32Load().f32Store();
+              f.get(d)
+                .i32(NR * 4)
+                .add()
+                .set(d);
+              f.get(src).get(step).add().set(src);
+            },
+          );
+          f.else();
+          f.for(
+            kk,
+            () => f.i32(0),
+            () => f.get(kl),
+            1,
+            () => {
+              f.get(d).f32Const0().f32Store();
+              f.get(d)
+                .i32(NR * 4)
+                .add()
+                .set(d);
+            },
+          );
+          f.end();
+        },
+      );
+      f.end();
+    },
+  );
+  return f;
+}
+
+// packA(dst, a, i, mr, kc, kl, aRs, aKs): an MR-row panel, k-major, zero rows past mr
+function packAFn(g: GemmGeometry): Fn {
+  const { mr: MR } = g;
+  const f = new Fn('packA', [I32, I32, I32, I32, I32, I32, I32, I32]);
+  const [dst, a, i, mr, kc, kl, aRs, aKs] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const ii = f.local(I32);
+  const d = f.local(I32);
+  const src = f.local(I32);
+  const step = f.local(I32);
+  const kk = f.local(I32);
+  f.get(aKs).i32(2).shl().set(step);
+  const scalar = () =>
+    f.for(
+      ii,
+      () => f.i32(0),
+      () => f.i32(MR),
+      1,
+      () => {
+        f.get(dst).get(ii).i32(2).shl().add().set(d);
+        f.get(ii).get(mr).ltS().if();
+        f.get(a).get(i).get(ii).add().get(aRs).mul().get(kc).get(aKs).mul().add().i32(2).shl().add().set(src);
+        f.for(
+          kk,
+          () => f.i32(0),
+          () => f.get(kl),
+          1,
+          () => {
+            f.get(d).get(src).f32Load().f32Store();
+            f.get(d)
+              .i32(MR * 4)
+              .add()
+              .set(d);
+            f.get(src).get(step).add().set(src);
+          },
+        );
+        f.else();
+        f.for(
+          kk,
+          () => f.i32(0),
+          () => f.get(kl),
+          1,
+          () => {
+            f.get(d).f32Const0().f32Store();
+            f.get(d)
+              .i32(MR * 4)
+              .add()
+              .set(d);
+          },
+        );
+        f.end();
+      },
+    );
+  if (MR % 4 === 0) {
+    // a is (K, M) row-major (the weight-gradient product) and the panel is full: MR floats per k as vectors
+    f.get(aRs).i32(1).eq().get(mr).i32(MR).eq().and().if();
+    f.get(dst).set(d);
+    f.get(a).get(i).get(kc).get(aKs).mul().add().i32(2).shl().add().set(src);
+    f.for(
+      kk,
+      () => f.i32(0),
+      () => f.get(kl),
+      1,
+      () => {
+        for (let v = 0; v < MR / 4; v++)
+          f.get(d)
+            .get(src)
+            .v128Load(16 * v)
+            .v128Store(16 * v);
+        f.get(d)
+          .i32(MR * 4)
+          .add()
+          .set(d);
+        f.get(src).get(step).add().set(src);
+      },
+    );
+    f.else();
+    scalar();
+    f.end();
+  } else scalar();
+  return f;
+}
+
+// gemm(a, b, c, N, K, acc, aRs, aKs, bCs, bKs, m0, m1, scratch): the blocked driver (K ≥ 1)
+function gemmFn(g: GemmGeometry, idx: { kernel: number; packA: number; packB: number }): Fn {
+  const { mr: MR, nr: NR, kc: KC, nc: NC } = g;
+  const f = new Fn('gemm', [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]);
+  const [a, b, c, N, K, acc, aRs, aKs, bCs, bKs, m0, m1, scratch] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+  ];
+  const [jc, nc, npan, kc, kl, first, i, mr, p, col, nr, Ap, tmp] = Array.from({ length: 13 }, () =>
+    f.local(I32),
+  );
+  const min = (x: () => void, y: () => void) => {
+    x();
+    y();
+    x();
+    y();
+    f.ltS().select();
+  };
+  f.get(scratch)
+    .i32(KC * NC * 4)
+    .add()
+    .set(Ap);
+  f.get(Ap)
+    .i32(KC * MR * 4)
+    .add()
+    .set(tmp);
+  f.for(
+    jc,
+    () => f.i32(0),
+    () => f.get(N),
+    NC,
+    () => {
+      min(
+        () => f.i32(NC),
+        () => f.get(N).get(jc).sub(),
+      );
+      f.set(nc);
+      f.get(nc)
+        .i32(NR - 1)
+        .add()
+        .i32(NR)
+        .divU()
+        .set(npan); // ⌈nc / NR⌉ panels
+      f.for(
+        kc,
+        () => f.i32(0),
+        () => f.get(K),
+        KC,
+        () => {
+          min(
+            () => f.i32(KC),
+            () => f.get(K).get(kc).sub(),
+          );
+          f.set(kl);
+          f.get(kc).eqz().get(acc).eqz().and().set(first);
+          f.get(scratch).get(b).get(jc).get(kc).get(kl).get(N).get(bCs).get(bKs).get(npan).call(idx.packB);
+          f.for(
+            i,
+            () => f.get(m0),
+            () => f.get(m1),
+            MR,
+            () => {
+              min(
+                () => f.i32(MR),
+                () => f.get(m1).get(i).sub(),
+              );
+              f.set(mr);
+              f.get(Ap).get(a).get(i).get(mr).get(kc).get(kl).get(aRs).get(aKs).call(idx.packA);
+              f.for(
+                p,
+                () => f.i32(0),
+                () => f.get(npan),
+                1,
+                () => {
+                  f.get(jc).get(p).i32(NR).mul().add().set(col);
+                  min(
+                    () => f.i32(NR),
+                    () => f.get(N).get(col).sub(),
+                  );
+                  f.set(nr);
+                  f.get(Ap);
+                  f.get(scratch)
+                    .get(p)
+                    .get(kl)
+                    .mul()
+                    .i32(NR * 4)
+                    .mul()
+                    .add();
+                  f.get(c).get(i).get(N).mul().get(col).add().i32(2).shl().add();
+                  f.get(N).get(kl).get(first).get(mr).get(nr).get(tmp).call(idx.kernel);
+                },
+              );
+            },
+          );
+        },
+      );
+    },
+  );
+  return f;
+}
+
+/** The module's bytes for a geometry; its memory import is env.mem with the given page limits. */
+export function gemmModuleBytes(
+  g: GemmGeometry,
+  mem: { min: number; max: number; shared: boolean },
+): Uint8Array<ArrayBuffer> {
+  checkGeometry(g);
+  const fns = [kernelFn(g), packAFn(g), packBFn(g)];
+  fns.push(gemmFn(g, { kernel: 0, packA: 1, packB: 2 }));
+  return assemble(fns, mem);
+}

@@ -1,0 +1,147 @@
+// Runs the WebAssembly SIMD matmul (core/nn/wasm/gemm-module.ts) on Float32Array operands: they are copied into
+// one WebAssembly.Memory (shared when the platform allows, so matmul-threads.ts workers instantiate the same
+// module over it and split output rows without further copies), the product runs there, and C is copied back.
+// Layout: [scratch of thread 0 … MAX_THREADS−1][A][B][C], each region 64-byte aligned; memory grows on demand.
+import { DEFAULT_GEOMETRY, gemmModuleBytes, scratchBytes, type GemmGeometry } from './gemm-module';
+
+export const MAX_THREADS = 32;
+const PAGE = 65536;
+/** 2 GiB: the largest product operands the kernel accepts; larger ones fall back to the JS kernel. */
+const MAX_PAGES = 32768;
+
+export type WasmGemmFn = (
+  a: number,
+  b: number,
+  c: number,
+  N: number,
+  K: number,
+  acc: number,
+  aRs: number,
+  aKs: number,
+  bCs: number,
+  bKs: number,
+  m0: number,
+  m1: number,
+  scratch: number,
+) => void;
+
+/** Byte addresses of one staged product's operands. */
+export interface Staged {
+  pa: number;
+  pb: number;
+  pc: number;
+}
+
+const align = (n: number) => Math.ceil(n / 64) * 64;
+
+export class WasmGemm {
+  readonly module: WebAssembly.Module;
+  readonly memory: WebAssembly.Memory;
+  readonly shared: boolean;
+  readonly geometry: GemmGeometry;
+  readonly scratchStride: number;
+  private readonly fn: WasmGemmFn;
+  private f32: Float32Array;
+  private readonly dataBase: number;
+
+  constructor(geometry: GemmGeometry = DEFAULT_GEOMETRY, shared = typeof SharedArrayBuffer !== 'undefined') {
+    this.geometry = geometry;
+    this.scratchStride = scratchBytes(geometry);
+    this.dataBase = align(MAX_THREADS * this.scratchStride);
+    const min = Math.ceil(this.dataBase / PAGE) + 16;
+    this.shared = shared;
+    this.memory = new WebAssembly.Memory({ initial: min, maximum: MAX_PAGES, shared });
+    this.module = new WebAssembly.Module(gemmModuleBytes(geometry, { min, max: MAX_PAGES, shared }));
+    const inst = new WebAssembly.Instance(this.module, { env: { mem: this.memory } });
+    this.fn = inst.exports.gemm as WasmGemmFn;
+    this.f32 = new Float32Array(this.memory.buffer);
+  }
+
+  /** Byte address of thread t's scratch region. */
+  scratch(t: number): number {
+    return t * this.scratchStride;
+  }
+
+  /** A Float32Array over the whole memory, renewed after growth. */
+  view(): Float32Array {
+    if (this.f32.byteLength !== this.memory.buffer.byteLength)
+      this.f32 = new Float32Array(this.memory.buffer);
+    return this.f32;
+  }
+
+  /**
+   * Copies the used extents of a and b (and out, when accumulating) into memory; null when the operands do not
+   * fit in the memory's maximum.
+   */
+  stage(
+    a: Float32Array,
+    aLen: number,
+    b: Float32Array,
+    bLen: number,
+    out: Float32Array,
+    cLen: number,
+    acc: boolean,
+  ) {
+    const pa = this.dataBase;
+    const pb = align(pa + aLen * 4);
+    const pc = align(pb + bLen * 4);
+    const end = pc + cLen * 4;
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      const pages = Math.ceil((end - have) / PAGE);
+      if (have / PAGE + pages > MAX_PAGES) return null;
+      this.memory.grow(pages);
+    }
+    const m = this.view();
+    m.set(aLen === a.length ? a : a.subarray(0, aLen), pa >> 2);
+    m.set(bLen === b.length ? b : b.subarray(0, bLen), pb >> 2);
+    if (acc) m.set(cLen === out.length ? out : out.subarray(0, cLen), pc >> 2);
+    return { pa, pb, pc } satisfies Staged;
+  }
+
+  /** Rows [m0, m1) of a staged product on the calling thread, using thread slot t's scratch. */
+  run(
+    s: Staged,
+    N: number,
+    K: number,
+    acc: boolean,
+    aRs: number,
+    aKs: number,
+    bCs: number,
+    bKs: number,
+    m0: number,
+    m1: number,
+    t = 0,
+  ): void {
+    this.fn(s.pa, s.pb, s.pc, N, K, acc ? 1 : 0, aRs, aKs, bCs, bKs, m0, m1, this.scratch(t));
+  }
+
+  /** Copies the staged C (cLen floats) back into out. */
+  unstage(out: Float32Array, s: Staged, cLen: number): void {
+    out.set(this.view().subarray(s.pc >> 2, (s.pc >> 2) + cLen));
+  }
+}
+
+let engine: WasmGemm | null | undefined;
+let failure: string | null = null;
+
+/** The process-wide engine, or null where WebAssembly SIMD is unavailable (then wasmGemmFailure() says why). */
+export function wasmGemm(): WasmGemm | null {
+  if (engine === undefined) {
+    try {
+      engine = new WasmGemm();
+    } catch (e) {
+      try {
+        engine = new WasmGemm(DEFAULT_GEOMETRY, false); // no SharedArrayBuffer: single-threaded wasm still works
+      } catch (e2) {
+        engine = null;
+        failure = `${(e as Error).message}; unshared: ${(e2 as Error).message}`;
+      }
+    }
+  }
+  return engine;
+}
+
+export function wasmGemmFailure(): string | null {
+  return failure;
+}
