@@ -32,6 +32,10 @@ export interface RunSummary {
   /** Final figures from the job's result (empty until it finishes). */
   summary: Record<string, number | string>;
   error: string | null;
+  /** The run this one is a child of (a sweep's point), or null for a top-level run. */
+  parentId: string | null;
+  /** How many child runs this run has (0 for a child: children do not nest). */
+  childCount: number;
 }
 
 export interface MetricSummary {
@@ -71,6 +75,8 @@ export interface RunDetail extends RunSummary {
   artifacts: ArtifactInfo[];
   notes: NoteInfo[];
   report: ReportSection[];
+  /** The child runs, oldest first (empty for a run without children). */
+  children: RunSummary[];
 }
 
 /** A downsampled series: one point per bucket of steps, with the bucket's min, max and last value. */
@@ -135,8 +141,16 @@ export const ListRunsRequestSchema = z
     status: z.enum(RUN_STATUSES).optional(),
     tag: z.string().min(1).optional(),
     limit: z.number().int().min(1).max(10_000).optional(),
+    /** Only the children of this run (oldest first). Without it, only top-level runs are listed. */
+    parentId: RunIdSchema.optional(),
+    /** Top-level runs and children together, newest first (e.g. to resolve an id prefix). */
+    includeChildren: z.boolean().optional(),
   })
-  .strict();
+  .strict()
+  .refine((r) => !(r.parentId !== undefined && r.includeChildren === true), {
+    message: 'give either parentId or includeChildren, not both',
+    path: ['includeChildren'],
+  });
 export type ListRunsRequest = z.infer<typeof ListRunsRequestSchema>;
 
 export const CreateRunRequestSchema = z

@@ -5,6 +5,10 @@
 // then result or failed, then done, then the worker exits. Parent → cancel may arrive at any time; the
 // worker aborts the job's signal, flushes its metrics and sends done.
 //
+// Child runs (a sweep's points): the worker makes the child's UUID and sends child-start before anything else
+// about it; progress, metrics and log then carry the child's `runId`; child-end closes it (its metrics are sent
+// before). The parent fails the whole run on a message about a child it does not know or that has ended.
+//
 // Artifacts: the worker writes the file under <labDir>/artifacts/<runId>/ with a temporary name (".tmp-…"),
 // hashes it, and sends `artifact` with that temp path; the parent checks the path, size and hash, renames it
 // to its final name and only then inserts the row, so a row always points at a complete file.
@@ -88,6 +92,36 @@ export type ParentMessage = z.infer<typeof ParentMessageSchema>;
 
 // ---- worker → parent ----
 
+/** Present on progress/metrics/log about a child run; absent for the run itself. */
+const childRunId = z.string().uuid().optional();
+
+export const ChildStartMessageSchema = z
+  .object({
+    type: z.literal('child-start'),
+    childId: z.string().uuid(),
+    name: z.string().min(1).max(200),
+    /** The parent's kind, or the parent's kind + "/" + a suffix. */
+    kind: z.string().min(1).max(200),
+    config: z.unknown(),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1),
+  })
+  .strict();
+
+export const ChildEndMessageSchema = z
+  .object({
+    type: z.literal('child-end'),
+    childId: z.string().uuid(),
+    status: z.enum(['succeeded', 'failed']),
+    result: JobResultSchema,
+    /** The reason, for a failed child. */
+    error: z.string().max(20_000).nullable(),
+  })
+  .strict();
+
 export const WorkerMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), pid: z.number().int() }).strict(),
   z
@@ -95,16 +129,26 @@ export const WorkerMessageSchema = z.discriminatedUnion('type', [
       type: z.literal('progress'),
       fraction: z.number().min(0).max(1),
       message: z.string().max(500).nullable(),
+      runId: childRunId,
     })
     .strict(),
-  z.object({ type: z.literal('metrics'), points: z.array(MetricPointSchema).min(1).max(100_000) }).strict(),
+  z
+    .object({
+      type: z.literal('metrics'),
+      points: z.array(MetricPointSchema).min(1).max(100_000),
+      runId: childRunId,
+    })
+    .strict(),
   z
     .object({
       type: z.literal('log'),
       level: z.enum(['debug', 'info', 'warn', 'error']),
       message: z.string().max(20_000),
+      runId: childRunId,
     })
     .strict(),
+  ChildStartMessageSchema,
+  ChildEndMessageSchema,
   z
     .object({
       type: z.literal('artifact'),

@@ -82,6 +82,9 @@ interface ActiveRun {
   gotResult: boolean;
   gotDone: boolean;
   stderrTail: string;
+  /** Child runs started by this job and not yet ended, and those it has ended. */
+  openChildren: Set<string>;
+  endedChildren: Set<string>;
   timers: ReturnType<typeof setTimeout>[];
   exited: Promise<void>;
   markExited: () => void;
@@ -176,6 +179,15 @@ export class LabService implements LabApi {
     const status = this.store.status(runId);
     if (status === undefined) throw new LabError('not-found', `id: no run ${runId}`, 'id');
     if (isTerminal(status)) throw new LabError('conflict', `run ${runId} has already ${status}`, 'id');
+    const parentId = this.store.parentOf(runId);
+    if (parentId) {
+      // A child is one point of its parent's job; only the whole job can be stopped.
+      throw new LabError(
+        'conflict',
+        `run ${runId} is a child of run ${parentId}; cancel the parent to stop it`,
+        'id',
+      );
+    }
     if (
       status === 'queued' &&
       this.store.finishRun(runId, 'cancelled', now(), 'cancelled before it started')
@@ -193,7 +205,8 @@ export class LabService implements LabApi {
     const detail = this.store.getDetail(runId);
     const beat = detail?.heartbeatAt ? Date.parse(detail.heartbeatAt) : 0;
     if (Date.now() - beat > this.heartbeatMs * 5) {
-      this.store.finishRun(runId, 'cancelled', now(), 'cancelled; its lab process was no longer running');
+      const ended = this.endRun(runId, 'cancelled', 'cancelled; its lab process was no longer running');
+      for (const c of ended) this.settled(c);
       this.settled(runId);
       return this.summaryOrThrow(runId);
     }
@@ -345,6 +358,8 @@ export class LabService implements LabApi {
       gotResult: false,
       gotDone: false,
       stderrTail: '',
+      openChildren: new Set(),
+      endedChildren: new Set(),
       timers: [],
       exited,
       markExited,
@@ -394,27 +409,75 @@ export class LabService implements LabApi {
           heartbeatMs: this.heartbeatMs,
         });
         return;
-      case 'progress':
-        this.store.setProgress(a.id, msg.fraction, msg.message, now());
-        this.emitUpdated(a.id);
+      case 'progress': {
+        const target = this.target(a, msg.runId, 'progress');
+        this.store.setProgress(target, msg.fraction, msg.message, now());
+        this.emitUpdated(target);
         return;
+      }
       case 'metrics': {
-        const inserted = this.store.addMetrics(a.id, msg.points);
+        const target = this.target(a, msg.runId, 'metrics');
+        const inserted = this.store.addMetrics(target, msg.points);
         if (inserted.length < msg.points.length) {
-          this.log(a.id, 'warn', `${msg.points.length - inserted.length} repeated metric step(s) ignored`);
+          this.log(target, 'warn', `${msg.points.length - inserted.length} repeated metric step(s) ignored`);
         }
         if (inserted.length > 0) {
           this.emit({
             type: 'metrics',
-            runId: a.id,
+            runId: target,
             points: inserted.map((p) => ({ key: p.key, step: p.step, value: p.value })),
           });
         }
         return;
       }
       case 'log':
-        this.log(a.id, msg.level, msg.message);
+        this.log(this.target(a, msg.runId, 'log'), msg.level, msg.message);
         return;
+      case 'child-start': {
+        if (msg.kind !== run.kind && !msg.kind.startsWith(`${run.kind}/`)) {
+          throw new Error(
+            `child ${msg.childId}: kind "${msg.kind}" is neither the parent's kind "${run.kind}" nor "${run.kind}/…"`,
+          );
+        }
+        if (
+          a.openChildren.has(msg.childId) ||
+          a.endedChildren.has(msg.childId) ||
+          this.store.hasRun(msg.childId)
+        ) {
+          throw new Error(`child ${msg.childId}: a run with this id already exists`);
+        }
+        this.store.insertChildRun({
+          id: msg.childId,
+          parentId: a.id,
+          kind: msg.kind,
+          name: msg.name,
+          config: msg.config,
+          seed: msg.seed,
+          at: now(),
+          codeVersion: run.codeVersion,
+          host: run.host,
+        });
+        a.openChildren.add(msg.childId);
+        this.emitCreated(msg.childId);
+        this.emitUpdated(a.id);
+        return;
+      }
+      case 'child-end': {
+        const child = this.target(a, msg.childId, 'child-end');
+        this.store.db.transaction(() => {
+          this.store.setResult(child, msg.result.summary, msg.result.report, msg.result.backend);
+          this.store.finishRun(
+            child,
+            msg.status,
+            now(),
+            msg.status === 'failed' ? (msg.error ?? 'failed') : null,
+          );
+        })();
+        a.openChildren.delete(child);
+        a.endedChildren.add(child);
+        this.settled(child);
+        return;
+      }
       case 'artifact':
         this.acceptArtifact(a, msg);
         return;
@@ -434,6 +497,15 @@ export class LabService implements LabApi {
         a.timers.push(setTimeout(() => a.proc.kill('SIGKILL'), DONE_GRACE_MS));
         return;
     }
+  }
+
+  /** The run a message is about: the job's own run, or one of its open children (anything else fails the run). */
+  private target(a: ActiveRun, childId: string | undefined, what: string): string {
+    if (childId === undefined) return a.id;
+    if (a.openChildren.has(childId)) return childId;
+    if (a.endedChildren.has(childId))
+      throw new Error(`${what} for child ${childId}, which has already ended`);
+    throw new Error(`${what} for an unknown child run ${childId} (no child-start came for it)`);
   }
 
   /** Checks the worker's temp file (inside this run's folder, size, hash), renames it, then records the row. */
@@ -497,12 +569,33 @@ export class LabService implements LabApi {
       error = `the job process ${how} before reporting a result${tail ? ` (stderr: ${tail.slice(-500)})` : ''}`;
     }
     if (!this.closed || a.closing) {
-      this.store.finishRun(a.id, status, now(), error);
+      const ended = this.endRun(a.id, status, error);
       rmSync(a.workDir, { recursive: true, force: true });
-      if (!a.closing) this.settled(a.id);
+      if (!a.closing) {
+        for (const c of ended) this.settled(c);
+        this.settled(a.id);
+      }
     }
     a.markExited();
     if (!this.closed) setImmediate(() => this.pump());
+  }
+
+  /**
+   * Gives a top-level run its terminal status and its unfinished children theirs, in one transaction; returns
+   * the children it ended. Children live inside their parent's job, so they end with it; a parent that
+   * succeeded without ending a child leaves that child unfinished, which is the child's failure.
+   */
+  private endRun(id: string, status: RunStatus, error: string | null): string[] {
+    const at = now();
+    return this.store.db.transaction(() => {
+      this.store.finishRun(id, status, at, error);
+      const childStatus: RunStatus = status === 'succeeded' ? 'failed' : status;
+      const reason =
+        status === 'succeeded'
+          ? "the parent's job ended without finishing this child"
+          : `its parent run ${status}${error ? `: ${error}` : ''}`;
+      return this.store.finishChildren(id, childStatus, at, reason.slice(0, 20_000));
+    })();
   }
 
   // ---- events and waiting ----
@@ -551,6 +644,11 @@ export class LabService implements LabApi {
       // a full disk must not take the run down with it; the event below still goes out
     }
     this.emit({ type: 'log', runId, level, message });
+  }
+
+  private emitCreated(id: string): void {
+    const s = this.store.getSummary(id);
+    if (s) this.emit({ type: 'run-created', run: s });
   }
 
   private emitUpdated(id: string): void {

@@ -72,6 +72,20 @@ export interface NewRun {
   tags: string[];
 }
 
+/** A child run: created `running` by its parent's job process, never queued. */
+export interface NewChildRun {
+  id: string;
+  parentId: string;
+  kind: string;
+  name: string;
+  config: unknown;
+  seed: number;
+  /** Creation and start time (the same instant: a child starts when it is created). */
+  at: string;
+  codeVersion: string;
+  host: Record<string, unknown>;
+}
+
 export interface StoredMetricPoint {
   key: string;
   step: number;
@@ -94,6 +108,10 @@ export interface ListFilter {
   status?: RunStatus;
   tag?: string;
   limit?: number;
+  /** Only this run's children, oldest first; without it only top-level runs, newest first. */
+  parentId?: string;
+  /** Top-level runs and children together, newest first. */
+  includeChildren?: boolean;
 }
 
 interface RunRow {
@@ -116,7 +134,14 @@ interface RunRow {
   summary: string;
   report: string;
   cancel_requested: number;
+  parent_id: string | null;
+  /** Computed by RUN_SELECT, not a column. */
+  child_count: number;
 }
+
+/** Every read of runs goes through this, so each summary carries its child count. */
+const RUN_SELECT =
+  'SELECT runs.*, (SELECT COUNT(*) FROM runs AS c WHERE c.parent_id = runs.id) AS child_count FROM runs';
 
 const TERMINAL: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled', 'interrupted'];
 export function isTerminal(status: RunStatus): boolean {
@@ -240,12 +265,61 @@ export class Store {
     })();
   }
 
+  /** Inserts a child run as `running` under its parent (which must exist and be running). */
+  insertChildRun(run: NewChildRun): void {
+    const parent = this.db.prepare('SELECT status, parent_id FROM runs WHERE id = ?').get(run.parentId) as
+      { status: RunStatus; parent_id: string | null } | undefined;
+    if (!parent) throw new Error(`child ${run.id}: no parent run ${run.parentId}`);
+    if (parent.parent_id !== null) throw new Error(`child ${run.id}: run ${run.parentId} is itself a child`);
+    if (parent.status !== 'running') {
+      throw new Error(`child ${run.id}: parent run ${run.parentId} is ${parent.status}, not running`);
+    }
+    this.db
+      .prepare(
+        `INSERT INTO runs (id, kind, name, status, config, seed, created_at, started_at, heartbeat_at,
+           code_version, host, parent_id)
+         VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        run.id,
+        run.kind,
+        run.name,
+        JSON.stringify(run.config),
+        run.seed,
+        run.at,
+        run.at,
+        run.at,
+        run.codeVersion,
+        JSON.stringify(run.host),
+        run.parentId,
+      );
+  }
+
+  /** Gives every unfinished child of a run a terminal status; returns their ids. */
+  finishChildren(parentId: string, status: RunStatus, finishedAt: string, error: string | null): string[] {
+    return (
+      this.db
+        .prepare(
+          `UPDATE runs SET status = ?, finished_at = ?, error = ?
+           WHERE parent_id = ? AND status IN ('queued', 'running') RETURNING id`,
+        )
+        .all(status, finishedAt, error, parentId) as { id: string }[]
+    ).map((r) => r.id);
+  }
+
+  /** The run's parent id (null for a top-level run, undefined for no such run). */
+  parentOf(id: string): string | null | undefined {
+    const r = this.db.prepare('SELECT parent_id FROM runs WHERE id = ?').get(id) as
+      { parent_id: string | null } | undefined;
+    return r?.parent_id;
+  }
+
   hasRun(id: string): boolean {
     return this.db.prepare('SELECT 1 FROM runs WHERE id = ?').get(id) !== undefined;
   }
 
   private row(id: string): RunRow | undefined {
-    return this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    return this.db.prepare(`${RUN_SELECT} WHERE id = ?`).get(id) as RunRow | undefined;
   }
 
   private tagsOf(id: string): string[] {
@@ -268,6 +342,8 @@ export class Store {
       tags: this.tagsOf(r.id),
       summary: JSON.parse(r.summary) as Record<string, number | string>,
       error: r.error,
+      parentId: r.parent_id,
+      childCount: r.child_count,
     };
   }
 
@@ -291,6 +367,7 @@ export class Store {
       artifacts: this.artifacts(id),
       notes: this.notes(id),
       report: JSON.parse(r.report) as ReportSection[],
+      children: r.child_count > 0 ? this.listRuns({ parentId: id, limit: 100_000 }) : [],
     };
   }
 
@@ -315,9 +392,17 @@ export class Store {
       where.push('id IN (SELECT run_id FROM tags WHERE tag = ?)');
       args.push(filter.tag);
     }
+    if (filter.parentId !== undefined) {
+      where.push('parent_id = ?');
+      args.push(filter.parentId);
+    } else if (filter.includeChildren !== true) {
+      where.push('parent_id IS NULL');
+    }
+    // A parent's children read in the order the sweep made them; lists show the newest first.
+    const order = filter.parentId !== undefined ? 'ASC' : 'DESC';
     const sql =
-      `SELECT * FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ` +
-      `ORDER BY created_at DESC, rowid DESC LIMIT ?`;
+      `${RUN_SELECT} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ` +
+      `ORDER BY created_at ${order}, rowid ${order} LIMIT ?`;
     args.push(filter.limit ?? 1000);
     return (this.db.prepare(sql).all(...args) as RunRow[]).map((r) => this.toSummary(r));
   }
@@ -362,8 +447,11 @@ export class Store {
       .run(fraction, message, at, id);
   }
 
+  /** The run's heartbeat also beats for its running children, which live in the same process. */
   heartbeat(id: string, at: string): void {
-    this.db.prepare('UPDATE runs SET heartbeat_at = ? WHERE id = ?').run(at, id);
+    this.db
+      .prepare(`UPDATE runs SET heartbeat_at = ? WHERE id = ? OR (parent_id = ? AND status = 'running')`)
+      .run(at, id, id);
   }
 
   setResult(
@@ -393,14 +481,25 @@ export class Store {
 
   /** Runs left `running` by a process that died: heartbeat older than the cutoff (or none) → interrupted. */
   interruptStale(cutoff: string, now: string): string[] {
-    const rows = this.db
-      .prepare(
-        `UPDATE runs SET status = 'interrupted', finished_at = ?,
-           error = 'the lab stopped while this run was running (no heartbeat since ' || COALESCE(heartbeat_at, 'start') || ')'
-         WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < ?) RETURNING id`,
-      )
-      .all(now, cutoff) as { id: string }[];
-    return rows.map((r) => r.id);
+    return this.db.transaction(() => {
+      const rows = this.db
+        .prepare(
+          `UPDATE runs SET status = 'interrupted', finished_at = ?,
+             error = 'the lab stopped while this run was running (no heartbeat since ' || COALESCE(heartbeat_at, 'start') || ')'
+           WHERE status = 'running' AND parent_id IS NULL AND (heartbeat_at IS NULL OR heartbeat_at < ?) RETURNING id`,
+        )
+        .all(now, cutoff) as { id: string }[];
+      // A child lives exactly as long as its parent's job: judge it by the parent, not its own heartbeat.
+      const children = this.db
+        .prepare(
+          `UPDATE runs SET status = 'interrupted', finished_at = ?,
+             error = 'its parent run ended while this child was running'
+           WHERE status = 'running' AND parent_id IS NOT NULL
+             AND (SELECT p.status FROM runs AS p WHERE p.id = runs.parent_id) <> 'running' RETURNING id`,
+        )
+        .all(now) as { id: string }[];
+      return [...rows, ...children].map((r) => r.id);
+    })();
   }
 
   setTags(id: string, tags: string[]): void {

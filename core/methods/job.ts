@@ -30,6 +30,31 @@ export interface JobContext {
   log(level: LogLevel, message: string): void;
   /** Stores a file with the run (written to a temp name and renamed, then recorded with its sha256). */
   artifact(name: string, kind: string, data: Uint8Array | string): Promise<void>;
+  /**
+   * Starts a child run of this run (one point of a sweep): its own row, config, metrics and result, listed
+   * under this run. Present in the lab's worker; absent in bare contexts (unit tests), where
+   * `childOrInline` below records the point in this run instead. Children do not nest.
+   */
+  child?(name: string, config: unknown, opts?: ChildRunOptions): ChildRun;
+}
+
+export interface ChildRunOptions {
+  /** The child's seed (default: the parent's). */
+  seed?: number;
+}
+
+/** One child run, driven by its parent's job. Every call after finish/fail throws. */
+export interface ChildRun {
+  /** The child's run id (a UUID made in the worker). */
+  readonly runId: string;
+  readonly seed: number;
+  progress(fraction: number, message?: string): void;
+  metrics(points: MetricPoint[]): void;
+  log(level: LogLevel, message: string): void;
+  /** Ends the child as succeeded with its result (summary and report). */
+  finish(result: JobResult): void;
+  /** Ends the child as failed with a one-sentence reason. */
+  fail(message: string): void;
 }
 
 /** A section of a run's report: a table (rows of cells) or a paragraph of text. */
@@ -56,4 +81,48 @@ export interface JobKind<C = unknown> {
   /** A complete, runnable default config (what the wizard starts from). */
   defaults: C;
   run(config: C, ctx: JobContext): Promise<JobResult>;
+}
+
+/**
+ * A child run where the context can make one, else a stand-in that records the point in the parent: its metrics
+ * under "<name>/<key>", its logs prefixed with the name, its result as a log line. Sweeps call this so they
+ * run the same way in the lab and in tests with a bare context.
+ */
+export function childOrInline(
+  ctx: JobContext,
+  name: string,
+  config: unknown,
+  opts: ChildRunOptions = {},
+): ChildRun {
+  if (ctx.child) return ctx.child(name, config, opts);
+  let ended = false;
+  const open = (what: string): void => {
+    if (ended) throw new Error(`child ${name}: ${what} after it ended`);
+  };
+  return {
+    runId: ctx.runId,
+    seed: opts.seed ?? ctx.seed,
+    // The parent's own progress already covers its points.
+    progress(): void {
+      open('progress');
+    },
+    metrics(points: MetricPoint[]): void {
+      open('metrics');
+      ctx.metrics(points.map((p) => ({ key: `${name}/${p.key}`, step: p.step, value: p.value })));
+    },
+    log(level: LogLevel, message: string): void {
+      open('log');
+      ctx.log(level, `[${name}] ${message}`);
+    },
+    finish(result: JobResult): void {
+      open('finish');
+      ended = true;
+      ctx.log('info', `[${name}] finished: ${JSON.stringify(result.summary)}`);
+    },
+    fail(message: string): void {
+      open('fail');
+      ended = true;
+      ctx.log('warn', `[${name}] failed: ${message}`);
+    },
+  };
 }

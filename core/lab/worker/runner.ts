@@ -4,7 +4,15 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeZodError } from '../../api/lab-api';
-import type { JobContext, JobKind, LogLevel, MetricPoint } from '../../methods/job';
+import type {
+  ChildRun,
+  ChildRunOptions,
+  JobContext,
+  JobKind,
+  JobResult,
+  LogLevel,
+  MetricPoint,
+} from '../../methods/job';
 import { loadJobKinds } from '../kinds';
 import {
   ArtifactNameSchema,
@@ -45,25 +53,71 @@ export function runWorker(port: WorkerPort, opts: WorkerOptions): void {
   const abort = new AbortController();
   let started = false;
   let finishing = false;
-  let buffer: WireMetricPoint[] = [];
-  let pendingProgress: { fraction: number; message: string | null } | null = null;
+  // Keyed by run id: '' is the run itself, a UUID one of its children. One metrics message per run per flush.
+  const buffers = new Map<string, WireMetricPoint[]>();
+  let buffered = 0;
+  const pendingProgress = new Map<string, { fraction: number; message: string | null }>();
   let flushTimer: ReturnType<typeof setInterval> | undefined;
   let heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   let lastFlush = Date.now();
   let lastHeartbeat = Date.now();
   let heartbeatMs = 2000;
 
+  /** Sends one run's buffered points and progress ('' = the run itself). */
+  const flushRun = (runId: string): void => {
+    const points = buffers.get(runId);
+    if (points && points.length > 0) {
+      buffers.delete(runId);
+      buffered -= points.length;
+      void port.send(runId ? { type: 'metrics', points, runId } : { type: 'metrics', points });
+    }
+    const p = pendingProgress.get(runId);
+    if (p) {
+      pendingProgress.delete(runId);
+      void port.send(runId ? { type: 'progress', ...p, runId } : { type: 'progress', ...p });
+    }
+  };
+
   const flush = (): void => {
     lastFlush = Date.now();
-    if (buffer.length > 0) {
-      const points = buffer;
-      buffer = [];
-      void port.send({ type: 'metrics', points });
+    for (const runId of new Set([...buffers.keys(), ...pendingProgress.keys()])) flushRun(runId);
+  };
+
+  /** Checks and buffers points for one run; sends when the buffers are full. */
+  const bufferPoints = (runId: string, points: MetricPoint[], due: () => void): void => {
+    const now = Date.now();
+    let list = buffers.get(runId);
+    if (!list) {
+      list = [];
+      buffers.set(runId, list);
     }
-    if (pendingProgress) {
-      void port.send({ type: 'progress', ...pendingProgress });
-      pendingProgress = null;
+    for (const p of points) {
+      // NaN cannot be stored or charted; a job producing it should say so rather than lose the point silently.
+      if (!Number.isFinite(p.value))
+        throw new Error(`metrics: ${p.key} at step ${p.step} is not finite (${p.value})`);
+      if (!Number.isSafeInteger(p.step) || p.step < 0) {
+        throw new Error(`metrics: ${p.key} step must be a non-negative integer, got ${p.step}`);
+      }
+      list.push({ key: p.key, step: p.step, value: p.value, wallTime: now });
     }
+    buffered += points.length;
+    if (buffered >= maxBatch) flush();
+    else due();
+  };
+
+  /** The wire form of a job's result, or an error naming the bad field. */
+  const wireResult = (result: JobResult, what: string) => {
+    const wire = JobResultSchema.safeParse({
+      summary: result.summary,
+      report: result.report ?? [],
+      backend: backendOf(result),
+    });
+    if (!wire.success) {
+      throw new Error(
+        `${what} returned an invalid result: ${describeZodError(wire.error, 'result').message}`,
+      );
+    }
+    return wire.data;
   };
 
   const finish = async (last: WorkerMessage | null, code: number): Promise<void> => {
@@ -112,6 +166,79 @@ export function runWorker(port: WorkerPort, opts: WorkerOptions): void {
       if (now - lastHeartbeat >= heartbeatMs) heartbeat();
     };
 
+    const setProgress = (runId: string, fraction: number, message: string | undefined): void => {
+      if (!Number.isFinite(fraction)) throw new Error('progress: fraction must be a finite number');
+      pendingProgress.set(runId, {
+        fraction: Math.min(1, Math.max(0, fraction)),
+        message: message?.slice(0, 500) ?? null,
+      });
+    };
+
+    const startChild = (
+      name: string,
+      config: unknown,
+      opts: ChildRunOptions,
+      dueFn: () => void,
+    ): ChildRun => {
+      if (finishing) throw new Error(`child ${name}: the run has already ended`);
+      if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
+        throw new Error('child: name must be 1 to 200 characters');
+      }
+      const seed = opts.seed ?? msg.seed;
+      if (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 32 - 1) {
+        throw new Error(`child ${name}: seed must be an integer in [0, 2^32 - 1], got ${seed}`);
+      }
+      // Through JSON now, so the child's stored config is exactly what the job passed (and is JSON at all).
+      const json = JSON.stringify(config);
+      if (json === undefined) throw new Error(`child ${name}: config must be JSON-serializable`);
+      const childId = randomUUID();
+      let ended = false;
+      const open = (what: string): void => {
+        if (ended) throw new Error(`child ${name}: ${what} after it ended`);
+        if (finishing) throw new Error(`child ${name}: ${what} after the run ended`);
+      };
+      void port.send({
+        type: 'child-start',
+        childId,
+        name,
+        kind: msg.kind,
+        config: JSON.parse(json) as unknown,
+        seed,
+      });
+      const end = (status: 'succeeded' | 'failed', result: JobResult, error: string | null): void => {
+        const wire = wireResult(result, `child ${name}`);
+        ended = true;
+        // Its last points and progress go before child-end, so the parent never sees data for an ended child.
+        flushRun(childId);
+        void port.send({ type: 'child-end', childId, status, result: wire, error });
+      };
+      return {
+        runId: childId,
+        seed,
+        progress(fraction: number, message?: string): void {
+          open('progress');
+          setProgress(childId, fraction, message);
+          dueFn();
+        },
+        metrics(points: MetricPoint[]): void {
+          open('metrics');
+          bufferPoints(childId, points, dueFn);
+        },
+        log(level: LogLevel, message: string): void {
+          open('log');
+          void port.send({ type: 'log', level, message: message.slice(0, 20_000), runId: childId });
+        },
+        finish(result: JobResult): void {
+          open('finish');
+          end('succeeded', result, null);
+        },
+        fail(message: string): void {
+          open('fail');
+          end('failed', { summary: {} }, String(message).slice(0, 20_000) || 'failed');
+        },
+      };
+    };
+
     const ctx: JobContext = {
       runId: msg.runId,
       seed: msg.seed,
@@ -119,26 +246,17 @@ export function runWorker(port: WorkerPort, opts: WorkerOptions): void {
       workDir: msg.workDir,
       cacheDir,
       progress(fraction: number, message?: string): void {
-        if (!Number.isFinite(fraction)) throw new Error('progress: fraction must be a finite number');
-        pendingProgress = { fraction: Math.min(1, Math.max(0, fraction)), message: message ?? null };
+        setProgress('', fraction, message);
         due();
       },
       metrics(points: MetricPoint[]): void {
-        const now = Date.now();
-        for (const p of points) {
-          // NaN cannot be stored or charted; a job producing it should say so rather than lose the point silently.
-          if (!Number.isFinite(p.value))
-            throw new Error(`metrics: ${p.key} at step ${p.step} is not finite (${p.value})`);
-          if (!Number.isSafeInteger(p.step) || p.step < 0) {
-            throw new Error(`metrics: ${p.key} step must be a non-negative integer, got ${p.step}`);
-          }
-          buffer.push({ key: p.key, step: p.step, value: p.value, wallTime: now });
-        }
-        if (buffer.length >= maxBatch) flush();
-        else due();
+        bufferPoints('', points, due);
       },
       log(level: LogLevel, message: string): void {
         void port.send({ type: 'log', level, message: message.slice(0, 20_000) });
+      },
+      child(name: string, config: unknown, opts: ChildRunOptions = {}): ChildRun {
+        return startChild(name, config, opts, due);
       },
       async artifact(name: string, artifactKind: string, data: Uint8Array | string): Promise<void> {
         const checked = ArtifactNameSchema.safeParse(name);
@@ -169,17 +287,7 @@ export function runWorker(port: WorkerPort, opts: WorkerOptions): void {
     }
     if (abort.signal.aborted) return finish(null, 0);
     flush();
-    const wire = JobResultSchema.safeParse({
-      summary: result.summary,
-      report: result.report ?? [],
-      backend: backendOf(result),
-    });
-    if (!wire.success) {
-      throw new Error(
-        `the job returned an invalid result: ${describeZodError(wire.error, 'result').message}`,
-      );
-    }
-    await finish({ type: 'result', result: wire.data }, 0);
+    await finish({ type: 'result', result: wireResult(result, 'the job') }, 0);
   };
 
   port.onMessage((raw) => {
