@@ -1,21 +1,27 @@
-// electron-vite build: the main process plus the job worker entry (out/main/index.js, out/main/worker.js),
-// the sandboxed preload as CommonJS (out/preload/index.cjs), and the Svelte renderer (out/renderer).
+// electron-vite build: the main process, the job worker entry and the simulator's thread entry
+// (out/main/index.js, out/main/worker.js, out/main/cpu-threads.js), the sandboxed preload as CommonJS
+// (out/preload/index.cjs), and the Svelte renderer (out/renderer). QLAB_BUILD_OUT (a folder) moves the whole
+// output elsewhere, so tests can build the current tree without touching the out/ other processes run from.
 import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 
 const root = import.meta.dirname;
+const out = resolve(root, process.env.QLAB_BUILD_OUT || 'out');
 
 export default defineConfig({
   main: {
     build: {
-      outDir: resolve(root, 'out/main'),
-      // Dependencies stay in node_modules (better-sqlite3 is native and cannot be bundled).
+      outDir: resolve(out, 'main'),
+      // Dependencies stay in node_modules (better-sqlite3 is native; the datasets are read from their packages).
       externalizeDeps: true,
       rollupOptions: {
         input: {
           index: resolve(root, 'electron/main/index.ts'),
           worker: resolve(root, 'core/lab/worker/main.ts'),
+          // The CPU simulator's pool starts worker_threads on its own module (import.meta.url); as an entry it
+          // keeps a fixed name beside worker.js instead of being whatever chunk the dynamic import produced.
+          'cpu-threads': resolve(root, 'core/quantum/cpu/threads.ts'),
         },
         external: ['better-sqlite3'],
       },
@@ -23,7 +29,7 @@ export default defineConfig({
   },
   preload: {
     build: {
-      outDir: resolve(root, 'out/preload'),
+      outDir: resolve(out, 'preload'),
       externalizeDeps: false,
       // Sandboxed preloads cannot be ES modules.
       lib: {
@@ -37,7 +43,7 @@ export default defineConfig({
     root: resolve(root, 'renderer'),
     plugins: [svelte()],
     build: {
-      outDir: resolve(root, 'out/renderer'),
+      outDir: resolve(out, 'renderer'),
       rollupOptions: { input: resolve(root, 'renderer/index.html') },
     },
   },
