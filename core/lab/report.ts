@@ -199,6 +199,18 @@ function sectionHtml(s: ReportSection): string {
     : `<h4>${escapeHtml(s.title)}</h4>\n<p>${escapeHtml(s.text)}</p>`;
 }
 
+/** A parent's children as one table: status and each summary figure (the children are exported by their own ids). */
+function childrenHtml(r: RunDetail): string {
+  const keys = [...new Set(r.children.flatMap((c) => Object.keys(c.summary)))].sort();
+  return (
+    `<h4>Child runs (${r.children.length})</h4>\n` +
+    table(
+      ['name', 'id', 'status', ...keys, 'error'],
+      r.children.map((c) => [c.name, c.id, c.status, ...keys.map((k) => c.summary[k] ?? null), c.error]),
+    )
+  );
+}
+
 export function exportHtml(src: ExportSource): ExportedFile {
   const runs = src.runs;
   const cmp = compareRuns(runs);
@@ -246,6 +258,7 @@ export function exportHtml(src: ExportSource): ExportedFile {
         `<section><h3>${escapeHtml(label(r))}</h3>\n` +
         `<p>Host: ${escapeHtml(JSON.stringify(r.host))}<br>Backend: ${escapeHtml(JSON.stringify(r.backend))}</p>\n` +
         r.report.map(sectionHtml).join('\n') +
+        (r.children.length > 0 ? `\n${childrenHtml(r)}` : '') +
         (notes ? `\n<h4>Notes</h4><ul>${notes}</ul>` : '') +
         '</section>'
       );
