@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { matmulAB, matmulABt, matmulAtB } from '../core/nn/matmul';
 import { getMatmulThreads, setMatmulThreads } from '../core/nn/matmul-threads';
 import { AdamW } from '../core/nn/optim';
-import { Rng } from '../core/nn/rng';
+import { Rng } from '../core/util/rng';
 import { alloc, zeroGrad } from '../core/nn/tensor';
 import { Transformer } from '../core/nn/transformer';
 

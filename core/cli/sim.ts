@@ -11,7 +11,7 @@ import { parameterShiftVjp, type Evaluate } from '../quantum/gradients';
 import { NoiseError, parseNoiseModel, type NoiseModel } from '../quantum/noise';
 import { createNoisySimulator } from '../quantum/noisy-simulator';
 import { QasmError, parseQasm } from '../quantum/qasm';
-import { Rng } from '../quantum/random';
+import { Rng } from '../util/rng';
 import { resources } from '../quantum/resources';
 import { countsOf, sampleIndices, shotExpvalsFromStates } from '../quantum/shots';
 import { parseArgs, type CommandSpec } from './args';

@@ -1,7 +1,7 @@
 // Layer kernels as forward/backward pairs (llm.c style): outputs first, then inputs and weights, then sizes.
 // Backward functions ADD into their d… buffers; callers zero them. N is the number of rows (B·T).
 import { matmulAB, matmulABt, matmulAtB } from './matmul';
-import type { Rng } from './rng';
+import type { Rng } from '../util/rng';
 import { alloc, dtypeOf, NnError, Parameter, type Arr, type Dtype, type Module } from './tensor';
 
 // ---------------------------------------------------------------- Linear: out = inp·Wᵀ + b, W stored (OC, C)

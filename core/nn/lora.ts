@@ -2,7 +2,7 @@
 // zero-initialised so training starts from the base model. Merging folds (α/r)·B·A into W; unmerge removes it.
 import { Linear, ensure, type LinearAdapter, type LinearLike } from './layers';
 import { matmulAB, matmulABt, matmulAtB } from './matmul';
-import { Rng } from './rng';
+import { Rng } from '../util/rng';
 import { NnError, Parameter, checkPositiveInt, dtypeOf, type Arr, type Module } from './tensor';
 
 export interface LoraOptions {

@@ -5,7 +5,7 @@
 // partial products into each core. That costs O(out·in·r²) per step beside the matmul, fine at these sizes.
 import { ensure, type LinearLike } from './layers';
 import { matmulAB, matmulABt, matmulAtB } from './matmul';
-import { Rng } from './rng';
+import { Rng } from '../util/rng';
 import { NnError, Parameter, checkPositiveInt, type Arr, type Dtype } from './tensor';
 
 export interface MpoOptions {

@@ -3,7 +3,7 @@
 // ∂L/∂inputs, so quantum and classical parameters train in one backward pass. Async because simulators are.
 import type { Simulator } from '../quantum/backend';
 import type { Circuit } from '../quantum/circuit';
-import { Rng } from './rng';
+import { Rng } from '../util/rng';
 import { NnError, Parameter, type Arr, type Dtype, type Module } from './tensor';
 
 export class QuantumLayer implements Module {

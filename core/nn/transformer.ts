@@ -29,7 +29,7 @@ import {
   type LinearLike,
 } from './layers';
 import { softmaxCrossEntropyBackward, softmaxCrossEntropyForward } from './losses';
-import { Rng } from './rng';
+import { Rng } from '../util/rng';
 import { checkPositiveInt, NnError, Parameter, type Arr, type Dtype } from './tensor';
 
 export interface TransformerConfig {

@@ -14,7 +14,7 @@ import { observablesOf, type Circuit } from './circuit';
 import { DENSITY_MAX_QUBITS, densityExpval, densityMatrix, rotatedDiagonalDensity } from './density';
 import { parameterShiftVjp } from './gradients';
 import type { NoiseModel } from './noise';
-import { Rng } from './random';
+import { Rng } from '../util/rng';
 import { estimateExpvals, rotatedProbabilitiesState, sampleIndices, type Basis } from './shots';
 import { runTrajectory, trajectoryExpval } from './trajectories';
 

@@ -6,7 +6,7 @@ import type { PauliTerm } from './circuit';
 import { applyMatrix, basisRotation, matrixScratch } from './density';
 import type { ReadoutError } from './noise';
 import { readoutPerWire } from './noise';
-import { Rng } from './random';
+import { Rng } from '../util/rng';
 
 /** Alias table over a discrete distribution (need not be normalised; negative rounding noise is clipped). */
 export class AliasTable {

@@ -21,7 +21,7 @@ import {
 } from './density';
 import { gateMatrix } from './gates';
 import { applyReadoutToProbs, channelsAfter, readoutPerWire, type NoiseModel, type NoiseRule } from './noise';
-import { Rng } from './random';
+import { Rng } from '../util/rng';
 import { rotatedProbabilitiesState, stateProbabilities } from './shots';
 
 /** ⟨ψ|P|ψ⟩ for a Pauli term (coefficient included). */

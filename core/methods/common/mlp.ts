@@ -1,7 +1,7 @@
 // The classical student/head baseline on frozen embeddings: Linear(E → h) → GELU → Linear(h → C), in f64,
 // with h chosen so its trainable-parameter count matches another model's.
 import { geluBackward, geluForward, Linear } from '../../nn/layers';
-import { Rng } from '../../nn/rng';
+import { Rng } from '../../util/rng';
 import type { Parameter } from '../../nn/tensor';
 
 /** Trainable parameters of the E → h → C MLP with biases: h(E + 1) + C(h + 1). */

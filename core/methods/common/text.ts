@@ -5,7 +5,7 @@
 // Padding is exact here: the transformer's attention is causal, so appending pad tokens after a text never
 // changes the hidden states of its real positions, and pooling reads only those positions.
 import { Linear } from '../../nn/layers';
-import { Rng } from '../../nn/rng';
+import { Rng } from '../../util/rng';
 import type { Tokenizer } from '../../nn/tokenizers';
 import type { Parameter, Arr } from '../../nn/tensor';
 import type { Transformer } from '../../nn/transformer';

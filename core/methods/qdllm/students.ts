@@ -6,7 +6,7 @@
 //                DistilBERT/TinyBERT-style classical student, scaled to the lab)
 import { Linear } from '../../nn/layers';
 import { QuantumLayer } from '../../nn/quantum-layer';
-import { Rng } from '../../nn/rng';
+import { Rng } from '../../util/rng';
 import type { Parameter } from '../../nn/tensor';
 import { Transformer } from '../../nn/transformer';
 import type { Simulator } from '../../quantum/backend';

@@ -8,7 +8,7 @@ import { getDataset } from '../../data';
 import { loadModelDir } from '../../nn/checkpoint';
 import { applyLora } from '../../nn/lora';
 import { Adam, AdamW } from '../../nn/optim';
-import { Rng } from '../../nn/rng';
+import { Rng } from '../../util/rng';
 import { softmaxCrossEntropyBackward, softmaxCrossEntropyForward } from '../../nn/losses';
 import { countParameters, zeroGrad, type Parameter } from '../../nn/tensor';
 import { ByteLevelBpe, type Tokenizer } from '../../nn/tokenizers';

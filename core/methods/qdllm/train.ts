@@ -2,7 +2,7 @@
 // loss and validation accuracy are streamed; at the end the test metrics, distillation time, time per
 // epoch, inference time per sample and the peak memory seen while it ran.
 import { Adam } from '../../nn/optim';
-import { Rng } from '../../nn/rng';
+import { Rng } from '../../util/rng';
 import { countParameters, zeroGrad } from '../../nn/tensor';
 import { argmaxRows, classificationReport, type ClassificationReport } from '../common/classification';
 import type { SplitName } from '../common/data';

@@ -1,7 +1,7 @@
 // The benchmark circuits. Each mirrors its PyTorch peer (shared/peers/torch_statevector.py) gate for
 // gate, so the two timings measure the same work.
 import { CircuitBuilder, type Circuit, type GateName } from '../../quantum/circuit';
-import { Rng } from '../../quantum/random';
+import { Rng } from '../../util/rng';
 
 export interface Workload {
   name: string;

@@ -1,6 +1,6 @@
 // Small seeded 2-D classification sets for the variational-circuit fit (the classic re-uploading
 // benchmarks): concentric circles, two moons, XOR quadrants and two spirals. Features in [−1, 1].
-import { Rng } from '../../nn/rng';
+import { Rng } from '../../util/rng';
 
 export const TOY_DATASETS = ['circles', 'moons', 'xor', 'spirals'] as const;
 export type ToyDataset = (typeof TOY_DATASETS)[number];

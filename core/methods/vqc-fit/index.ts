@@ -6,7 +6,7 @@ import { geluBackward, geluForward, Linear } from '../../nn/layers';
 import { softmaxCrossEntropyBackward, softmaxCrossEntropyForward } from '../../nn/losses';
 import { Adam } from '../../nn/optim';
 import { QuantumLayer } from '../../nn/quantum-layer';
-import { Rng } from '../../nn/rng';
+import { Rng } from '../../util/rng';
 import { countParameters, zeroGrad, type Parameter } from '../../nn/tensor';
 import type { Simulator } from '../../quantum/backend';
 import { CircuitBuilder, type Circuit } from '../../quantum/circuit';

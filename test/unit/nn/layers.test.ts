@@ -17,7 +17,7 @@ import {
   softmaxCrossEntropyBackward,
   softmaxCrossEntropyForward,
 } from '../../../core/nn/losses';
-import { Rng } from '../../../core/nn/rng';
+import { Rng } from '../../../core/util/rng';
 import { dot, gradCheck, randArr } from './gradcheck';
 
 const TOL = 1e-6;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Adam, AdamW, SGD, clipGradNorm, linearWarmup, warmupCosine } from '../../../core/nn/optim';
-import { Rng } from '../../../core/nn/rng';
+import { Rng } from '../../../core/util/rng';
 import { Parameter, setFrozen } from '../../../core/nn/tensor';
 
 function param(values: number[], grad: number[]): Parameter {

@@ -16,7 +16,7 @@ import {
   type ChannelSpec,
   type NoiseModel,
 } from '../../../core/quantum/noise';
-import { Rng } from '../../../core/quantum/random';
+import { Rng } from '../../../core/util/rng';
 import {
   applyChannelTrajectory,
   noisyExpval,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CircuitBuilder, type PauliTerm } from '../../../core/quantum/circuit';
 import { densityExpval, densityMatrix, rotatedDiagonalDensity } from '../../../core/quantum/density';
-import { createRng, Rng } from '../../../core/quantum/random';
+import { createRng, Rng } from '../../../core/util/rng';
 import {
   AliasTable,
   countsOf,

@@ -8,7 +8,7 @@ import { createCpuSimulator } from '../../../core/quantum/cpu/simulator';
 import { finiteDifferenceJacobian } from '../../../core/quantum/gradients';
 import { parseNoiseModel, type NoiseModel } from '../../../core/quantum/noise';
 import { createNoisySimulator } from '../../../core/quantum/noisy-simulator';
-import { Rng } from '../../../core/quantum/random';
+import { Rng } from '../../../core/util/rng';
 
 const rxCircuit = (): Circuit => {
   const b = new CircuitBuilder(1);
