@@ -58,6 +58,10 @@ export const SPECS = {
       tag: { type: 'string' },
       limit: { type: 'string' },
       json: { type: 'boolean' },
+      /** Each top-level run followed by its children. */
+      all: { type: 'boolean' },
+      /** Only this run's children. */
+      parent: { type: 'string' },
     },
     positionals: { min: 0, max: 0, label: '' },
   },
@@ -107,7 +111,10 @@ export async function resolveRunId(lab: CliLab, text: string): Promise<string> {
   if (RunIdSchema.safeParse(t).success) return t;
   if (!/^[0-9a-f-]{4,36}$/.test(t))
     throw new CliError(`'${text}' is not a run id or an id prefix of 4+ characters`);
-  const hits = (await lab.listRuns({ limit: 10_000 })).filter((r) => r.id.startsWith(t));
+  // Children too: a sweep's point is addressed by its own id like any run.
+  const hits = (await lab.listRuns({ limit: 10_000, includeChildren: true })).filter((r) =>
+    r.id.startsWith(t),
+  );
   if (hits.length === 0) throw new CliError(`no run matches '${text}'`);
   if (hits.length > 1) {
     const some = hits.slice(0, 4).map((r) => shortId(r.id));
@@ -309,11 +316,21 @@ export async function runsCommand(argv: string[], ctx: CliContext): Promise<numb
       throw new CliError('option --limit must be an integer in 1..10000');
     req.limit = n;
   }
+  if (a.booleans.all && a.strings.parent !== undefined)
+    throw new CliError('give either --all or --parent, not both');
   return withLab(ctx, a.strings['lab-dir'], async (lab) => {
+    if (a.strings.parent !== undefined) req.parentId = await resolveRunId(lab, a.strings.parent);
     const runs = await lab.listRuns(req);
-    if (a.booleans.json) json(ctx, runs);
-    else if (runs.length === 0) ctx.stderr.write('no runs\n');
-    else ctx.stdout.write(runsTable(runs));
+    // --all: each parent followed by its children (filters apply to the top-level runs).
+    const rows: RunSummary[] = [];
+    for (const r of runs) {
+      rows.push(r);
+      if (a.booleans.all && r.childCount > 0)
+        rows.push(...(await lab.listRuns({ parentId: r.id, limit: 10_000 })));
+    }
+    if (a.booleans.json) json(ctx, rows);
+    else if (rows.length === 0) ctx.stderr.write(req.parentId ? 'no child runs\n' : 'no runs\n');
+    else ctx.stdout.write(runsTable(rows));
     return EXIT.ok;
   });
 }
@@ -334,6 +351,7 @@ export function describeRun(d: RunDetail): string {
     ['id', d.id],
     ['kind', d.kind],
     ['name', d.name || '-'],
+    ...(d.parentId ? ([['parent', d.parentId]] as [string, string][]) : []),
     ['status', d.status + (d.status === 'running' ? ` (${Math.floor(d.progress * 100)}%)` : '')],
     ['created', formatTime(d.createdAt)],
     ['started', formatTime(d.startedAt)],
@@ -370,6 +388,18 @@ export function describeRun(d: RunDetail): string {
     out += s.type === 'table' ? indent(table(s.columns, s.rows).trimEnd()) + '\n' : indent(s.text) + '\n';
   }
   for (const n of d.notes) out += `\nnote (${formatTime(n.createdAt)})\n${indent(n.text)}\n`;
+  if (d.children.length > 0) {
+    const keys = [...new Set(d.children.flatMap((c) => Object.keys(c.summary)))];
+    out +=
+      `\nchildren (${d.children.length})\n` +
+      indent(
+        table(
+          ['ID', 'NAME', 'STATUS', ...keys.map((k) => k.toUpperCase())],
+          d.children.map((c) => [shortId(c.id), c.name, c.status, ...keys.map((k) => c.summary[k])]),
+        ).trimEnd(),
+      ) +
+      '\n';
+  }
   return out;
 }
 

@@ -69,17 +69,19 @@ export function progressBar(fraction: number, width = 30): string {
 
 export function runsTable(runs: RunSummary[], now = Date.now()): string {
   return table(
-    ['ID', 'KIND', 'NAME', 'STATUS', 'PROGRESS', 'CREATED', 'DURATION', 'TAGS'],
+    ['ID', 'KIND', 'NAME', 'STATUS', 'PROGRESS', 'CREATED', 'DURATION', 'CHILDREN', 'TAGS'],
     runs.map((r) => {
       const d = runDuration(r, now);
       return [
-        shortId(r.id),
+        // A child shows under its parent's row, indented, when the parent is listed with it.
+        r.parentId !== null && runs.some((p) => p.id === r.parentId) ? `└ ${shortId(r.id)}` : shortId(r.id),
         r.kind,
         r.name,
         r.status,
         `${Math.floor(r.progress * 100)}%`,
         formatTime(r.createdAt),
         d === null ? '-' : formatDuration(d),
+        r.childCount > 0 ? String(r.childCount) : '',
         r.tags.join(','),
       ];
     }),

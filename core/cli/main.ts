@@ -19,7 +19,8 @@ commands:
   run <config.json>       validate a run config, run it in a worker, show progress and the summary
                           [--lab-dir D] [--name N] [--tag T]... [--detach] [--json] [--quiet]
   runs                    list runs [--kind K] [--status S] [--tag T] [--limit N] [--json]
-  show <id>               one run: config, summary, metrics, report [--json]
+                          top-level runs; --all: with each run's children under it; --parent <id>: its children
+  show <id>               one run: config, summary, metrics, report, children [--json]
   compare <id> <id>...    config diff and final metrics side by side [--json]
   export <id>...          --format json|csv|html [--out FILE]
   cancel <id>             cancel a queued or running run (from any process) [--wait SECONDS]

@@ -44,6 +44,8 @@ const run: RunSummary = {
   tags: [],
   summary: {},
   error: null,
+  parentId: null,
+  childCount: 0,
 };
 
 /** A LabApi that records calls; getRun of an unknown id rejects like the service. */
