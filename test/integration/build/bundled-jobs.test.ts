@@ -1,7 +1,7 @@
 // The electron-vite bundle of the job worker (what the desktop app's utility processes run) must run every
 // job kind the way the source tree does: the CPU simulator's worker_threads pool starts from the bundled
 // cpu-threads.js entry, and the dataset packages are found from the bundle's location.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -26,11 +26,12 @@ describe.skipIf(unavailable !== null)('bundled job worker (electron-vite build o
   let app: BuiltApp;
   let dir: string;
   let lab: LabService;
-  const probeFile = (): string => join(dir, 'probe.json');
+  const probeDir = (): string => join(dir, 'probe');
 
   beforeAll(() => {
     app = buildApp();
     dir = mkdtempSync(join(tmpdir(), 'qlab-bundled-jobs-'));
+    mkdirSync(probeDir());
   }, 180_000);
 
   afterAll(async () => {
@@ -54,7 +55,7 @@ describe.skipIf(unavailable !== null)('bundled job worker (electron-vite build o
       labDir: dir,
       launcher: new ChildProcessLauncher({
         entry: app.workerEntry,
-        env: { NODE_OPTIONS: `--import ${pathToFileURL(probe).href}`, QLAB_THREAD_PROBE: probeFile() },
+        env: { NODE_OPTIONS: `--import ${pathToFileURL(probe).href}`, QLAB_THREAD_PROBE: probeDir() },
       }),
     });
     const run = await lab.createRun({
@@ -82,7 +83,9 @@ describe.skipIf(unavailable !== null)('bundled job worker (electron-vite build o
     expect(backends[0]).toMatchObject({ backend: 'cpu', mode: 'js-threads', threads: 2 });
     expect(backends[0].fallbackReason).toBeUndefined();
     // the pool really ran: both threads came up, took tasks and answered, without an error
-    const stats = JSON.parse(readFileSync(probeFile(), 'utf8')) as ProbeStats;
+    const files = readdirSync(probeDir());
+    expect(files).toHaveLength(1);
+    const stats = JSON.parse(readFileSync(join(probeDir(), files[0]), 'utf8')) as ProbeStats;
     expect(stats.errors).toEqual([]);
     expect(stats.online).toBe(2);
     expect(stats.tasks).toBeGreaterThan(0);
@@ -91,7 +94,6 @@ describe.skipIf(unavailable !== null)('bundled job worker (electron-vite build o
   }, 180_000);
 
   it('runs a small qdllm (Brown and SpamAssassin read from their packages) end to end', async () => {
-    rmSync(probeFile(), { force: true });
     const run = await lab.createRun({
       kind: 'qdllm',
       seed: 1,
@@ -123,6 +125,5 @@ describe.skipIf(unavailable !== null)('bundled job worker (electron-vite build o
     const keys = d.metrics.map((m) => m.key);
     for (const model of ['quantum', 'mlp', 'transformer'])
       expect(keys.some((k) => k.startsWith(`${model}/`) && k.endsWith('/test_acc'))).toBe(true);
-    expect(existsSync(probeFile())).toBe(true);
   }, 300_000);
 });
