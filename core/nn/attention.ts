@@ -1,9 +1,21 @@
 // Causal multi-head self-attention with grouped-query heads and rotary embeddings (LLaMA convention: the
 // head dimension is split in halves, pair i is (x[i], x[i + hd/2]), angle pos·θ^(−2i/hd)).
 // Layout: projections arrive as (B, T, heads·hd); they are permuted to (B, heads, T, hd) so each head's
-// products run as contiguous matmuls. Query head h reads key/value head ⌊h / (NH/NKV)⌋.
-import { matmulAB, matmulABt, matmulAtB } from './matmul';
-import type { Arr } from './tensor';
+// products run as contiguous matmuls. Query head h reads key/value head ⌊h / (NH/NKV)⌋. Each product runs for all
+// B·NH heads in one batched call (one staging, split over the matmul threads by head).
+import { matmulBatched } from './matmul';
+import { alloc, dtypeOf, type Arr } from './tensor';
+
+// backward's per-head score gradients (B,NH,T,T) when the caller's datt holds only one head; kept across steps
+const dattCache: { f32: Arr | null; f64: Arr | null } = { f32: null, f64: null };
+
+function scoreScratch(datt: Arr, n: number): Arr {
+  if (datt.length >= n) return datt;
+  const dt = dtypeOf(datt);
+  const c = dattCache[dt];
+  if (c && c.length >= n) return c;
+  return (dattCache[dt] = alloc(dt, n));
+}
 
 /** cos/sin tables (T, hd/2) for positions 0..T-1. */
 export function ropeTables(T: number, hd: number, theta = 10000): { cos: Float64Array; sin: Float64Array } {
@@ -107,34 +119,42 @@ export function attentionForward(
 ) {
   const group = NH / NKV;
   const scale = 1 / Math.sqrt(hd);
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < NH; h++) {
-      const qo = (b * NH + h) * T * hd;
-      const ko = (b * NKV + Math.floor(h / group)) * T * hd;
-      const ao = (b * NH + h) * T * T;
-      const A = att.subarray(ao, ao + T * T);
-      matmulABt(A, qh.subarray(qo, qo + T * hd), kh.subarray(ko, ko + T * hd), T, T, hd);
-      for (let t = 0; t < T; t++) {
-        const r = t * T;
-        let max = -Infinity;
-        for (let u = 0; u <= t; u++) {
-          const v = A[r + u] * scale;
-          A[r + u] = v;
-          if (v > max) max = v;
-        }
-        let sum = 0;
-        for (let u = 0; u <= t; u++) {
-          const e = Math.exp(A[r + u] - max);
-          A[r + u] = e;
-          sum += e;
-        }
-        const inv = 1 / sum;
-        for (let u = 0; u <= t; u++) A[r + u] *= inv;
-        for (let u = t + 1; u < T; u++) A[r + u] = 0; // causal mask
-      }
-      matmulAB(yh.subarray(qo, qo + T * hd), A, vh.subarray(ko, ko + T * hd), T, hd, T);
+  const count = B * NH;
+  const Thd = T * hd;
+  // scores (B,NH,T,T) = Q·Kᵀ per head, then the causal softmax row by row, then Y = A·V per head
+  matmulBatched('ABt', att, qh, kh, T, T, hd, {
+    count,
+    aStride: Thd,
+    bStride: Thd,
+    bGroup: group,
+    cStride: T * T,
+  });
+  for (let r = 0; r < count * T; r++) {
+    const t = r % T;
+    const o = r * T;
+    let max = -Infinity;
+    for (let u = 0; u <= t; u++) {
+      const v = att[o + u] * scale;
+      att[o + u] = v;
+      if (v > max) max = v;
     }
+    let sum = 0;
+    for (let u = 0; u <= t; u++) {
+      const e = Math.exp(att[o + u] - max);
+      att[o + u] = e;
+      sum += e;
+    }
+    const inv = 1 / sum;
+    for (let u = 0; u <= t; u++) att[o + u] *= inv;
+    for (let u = t + 1; u < T; u++) att[o + u] = 0; // causal mask
   }
+  matmulBatched('AB', yh, att, vh, T, hd, T, {
+    count,
+    aStride: T * T,
+    bStride: Thd,
+    bGroup: group,
+    cStride: Thd,
+  });
   ropePermuteBackwardCopy(y, yh, B, T, NH, hd);
 }
 
@@ -151,7 +171,10 @@ function ropePermuteBackwardCopy(y: Arr, yh: Arr, B: number, T: number, H: numbe
   }
 }
 
-/** Adds into dqh, dkh, dvh. dyh (B,NH,T,hd) and datt (T,T) are scratch. */
+/**
+ * Adds into dqh, dkh, dvh. dyh (B,NH,T,hd) and datt are scratch; a datt shorter than B·NH·T·T (one head's T·T)
+ * is replaced by a buffer this module keeps.
+ */
 export function attentionBackward(
   dqh: Arr,
   dkh: Arr,
@@ -171,26 +194,59 @@ export function attentionBackward(
 ) {
   const group = NH / NKV;
   const scale = 1 / Math.sqrt(hd);
-  dyh.fill(0, 0, B * NH * T * hd);
-  ropePermuteForward(dyh, dy, null, null, B, T, NH, hd);
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < NH; h++) {
-      const qo = (b * NH + h) * T * hd;
-      const ko = (b * NKV + Math.floor(h / group)) * T * hd;
-      const ao = (b * NH + h) * T * T;
-      const A = att.subarray(ao, ao + T * T);
-      const dY = dyh.subarray(qo, qo + T * hd);
-      matmulABt(datt, dY, vh.subarray(ko, ko + T * hd), T, T, hd); // datt = dY·Vᵀ
-      matmulAtB(dvh.subarray(ko, ko + T * hd), A, dY, T, hd, T, true); // dV += Aᵀ·dY
-      for (let t = 0; t < T; t++) {
-        const r = t * T;
-        let dot = 0;
-        for (let u = 0; u <= t; u++) dot += A[r + u] * datt[r + u];
-        for (let u = 0; u <= t; u++) datt[r + u] = A[r + u] * (datt[r + u] - dot) * scale;
-        for (let u = t + 1; u < T; u++) datt[r + u] = 0;
-      }
-      matmulAB(dqh.subarray(qo, qo + T * hd), datt, kh.subarray(ko, ko + T * hd), T, hd, T, true); // dQ += dS·K
-      matmulAtB(dkh.subarray(ko, ko + T * hd), datt, qh.subarray(qo, qo + T * hd), T, hd, T, true); // dK += dSᵀ·Q
-    }
+  ropePermuteForward(dyh, dy, null, null, B, T, NH, hd); // overwrites every element of dyh
+  const count = B * NH;
+  const Thd = T * hd;
+  const TT = T * T;
+  const dS = scoreScratch(datt, count * TT);
+  // dA = dY·Vᵀ and dV += Aᵀ·dY per head (query heads of a group add into their key/value head in order)
+  matmulBatched('ABt', dS, dyh, vh, T, T, hd, {
+    count,
+    aStride: Thd,
+    bStride: Thd,
+    bGroup: group,
+    cStride: TT,
+  });
+  matmulBatched(
+    'AtB',
+    dvh,
+    att,
+    dyh,
+    T,
+    hd,
+    T,
+    { count, aStride: TT, bStride: Thd, cStride: Thd, cGroup: group },
+    true,
+  );
+  // softmax backward in place: dS = A ⊙ (dA − ⟨A, dA⟩_row) / √hd, zero above the diagonal
+  for (let r = 0; r < count * T; r++) {
+    const t = r % T;
+    const o = r * T;
+    let dot = 0;
+    for (let u = 0; u <= t; u++) dot += att[o + u] * dS[o + u];
+    for (let u = 0; u <= t; u++) dS[o + u] = att[o + u] * (dS[o + u] - dot) * scale;
+    for (let u = t + 1; u < T; u++) dS[o + u] = 0;
   }
+  matmulBatched(
+    'AB',
+    dqh,
+    dS,
+    kh,
+    T,
+    hd,
+    T,
+    { count, aStride: TT, bStride: Thd, bGroup: group, cStride: Thd },
+    true,
+  );
+  matmulBatched(
+    'AtB',
+    dkh,
+    dS,
+    qh,
+    T,
+    hd,
+    T,
+    { count, aStride: TT, bStride: Thd, cStride: Thd, cGroup: group },
+    true,
+  );
 }

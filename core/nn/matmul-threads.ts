@@ -1,8 +1,8 @@
 // Node-only: runs large Float32 products on worker_threads over shared memory, keeping the matmul API
 // synchronous (the calling thread computes its own share of rows, then Atomics.wait()s for the workers).
 // With the wasm kernel, every worker instantiates the same module over the engine's shared WebAssembly.Memory
-// and sleeps in Atomics.wait on its control block; a product is its 13 integer arguments written there (no
-// message, no copy). Without it, the JS kernel runs in the workers on SharedArrayBuffer operands (copied into
+// and sleeps in Atomics.wait on its control block; a product is an op code and its integer arguments written
+// there (no message, no copy). Without it, the JS kernel runs in the workers on SharedArrayBuffer operands (copied into
 // shared scratch first when they are not shared already), one postMessage per product.
 import { Worker } from 'node:worker_threads';
 import {
@@ -11,6 +11,7 @@ import {
   setParallelGemm,
   setParallelWasmGemm,
   type StridedGemm,
+  type WasmParallelBatched,
   type WasmParallelGemm,
 } from './matmul';
 import { MAX_THREADS, wasmGemm } from './wasm/gemm';
@@ -69,15 +70,18 @@ function rows(out, a, b, N, K, acc, aRs, aKs, bCs, bKs, m0, m1) {
 }
 parentPort.on('message', (m) => {
   if (m.wasm) {
-    // control block: [0] sequence number, [1] done flag, [2..14] gemm arguments, [2] = -1 asks the worker to quit
-    const gemm = new WebAssembly.Instance(m.module, { env: { mem: m.memory } }).exports.gemm;
+    // control block: [0] sequence number, [1] done flag, [2] op (1 gemm, 2 batched, -1 quit), [3…] its arguments
+    const ex = new WebAssembly.Instance(m.module, { env: { mem: m.memory } }).exports;
     const c = m.ctrl;
     let seen = 0;
     for (;;) {
       Atomics.wait(c, 0, seen);
       seen = Atomics.load(c, 0);
-      if (c[2] === -1) break;
-      gemm(c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14]);
+      const op = c[2];
+      if (op === -1) break;
+      if (op === 1) ex.gemm(c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15]);
+      else ex.batched(c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15], c[16],
+        c[17], c[18], c[19], c[20], c[21]);
       Atomics.store(c, 1, 1);
       Atomics.notify(c, 1);
     }
@@ -146,6 +150,20 @@ const run: StridedGemm = (out, a, b, M, N, K, acc, aRs, aKs, bCs, bKs) => {
 const WASM_MR = 4;
 let wasmMode = false;
 
+/** Wakes worker t with op and its arguments written into its control block. */
+function post(t: number, op: number, args: number[]): void {
+  const c = ctrls[t];
+  c[2] = op;
+  for (let i = 0; i < args.length; i++) c[3 + i] = args[i];
+  Atomics.store(c, 1, 0);
+  Atomics.add(c, 0, 1);
+  Atomics.notify(c, 0);
+}
+
+function join(used: number): void {
+  for (let t = 0; t < used; t++) while (Atomics.load(ctrls[t], 1) === 0) Atomics.wait(ctrls[t], 1, 0);
+}
+
 const runWasm: WasmParallelGemm = (w, s, M, N, K, acc, aRs, aKs, bCs, bKs) => {
   if (workers.length === 0 || M * N * K < PARALLEL_MIN_MACS || M < 2 * WASM_MR * (workers.length + 1))
     return false;
@@ -156,36 +174,39 @@ const runWasm: WasmParallelGemm = (w, s, M, N, K, acc, aRs, aKs, bCs, bKs) => {
     const m0 = (t + 1) * chunk;
     const m1 = Math.min(M, m0 + chunk);
     if (m0 >= m1) break;
-    const c = ctrls[t];
-    c[2] = s.pa;
-    c[3] = s.pb;
-    c[4] = s.pc;
-    c[5] = N;
-    c[6] = K;
-    c[7] = acc ? 1 : 0;
-    c[8] = aRs;
-    c[9] = aKs;
-    c[10] = bCs;
-    c[11] = bKs;
-    c[12] = m0;
-    c[13] = m1;
-    c[14] = w.scratch(t + 1);
-    Atomics.store(c, 1, 0);
-    Atomics.add(c, 0, 1);
-    Atomics.notify(c, 0);
+    post(t, 1, [s.pa, s.pb, s.pc, N, K, acc ? 1 : 0, aRs, aKs, bCs, bKs, m0, m1, w.scratch(t + 1)]);
     used++;
   }
   w.run(s, N, K, acc, aRs, aKs, bCs, bKs, 0, Math.min(M, chunk), 0);
-  for (let t = 0; t < used; t++) while (Atomics.load(ctrls[t], 1) === 0) Atomics.wait(ctrls[t], 1, 0);
+  join(used);
+  return true;
+};
+
+// batches split by whole output groups (cDiv products), so no two threads add into the same output
+const runWasmBatched: WasmParallelBatched = (w, s, M, N, K, acc, aRs, aKs, bCs, bKs, count, bs) => {
+  const units = count / bs.cDiv;
+  if (workers.length === 0 || count * M * N * K < PARALLEL_MIN_MACS || units < 2 || !Number.isInteger(units))
+    return false;
+  const per = Math.ceil(units / (workers.length + 1)) * bs.cDiv;
+  const { aBS, bBS, bDiv, cBS, cDiv } = bs;
+  let used = 0;
+  for (let t = 0; t < workers.length; t++) {
+    const z0 = (t + 1) * per;
+    const z1 = Math.min(count, z0 + per);
+    if (z0 >= z1) break;
+    const args = [s.pa, s.pb, s.pc, N, K, acc ? 1 : 0, aRs, aKs, bCs, bKs, M, z0, z1];
+    post(t, 2, [...args, aBS, bBS, bDiv, cBS, cDiv, w.scratch(t + 1)]);
+    used++;
+  }
+  w.runBatched(s, M, N, K, acc, aRs, aKs, bCs, bKs, 0, Math.min(count, per), bs, 0);
+  join(used);
   return true;
 };
 
 function stopWorkers(): void {
   for (let t = 0; t < workers.length; t++) {
     if (wasmMode) {
-      ctrls[t][2] = -1;
-      Atomics.add(ctrls[t], 0, 1);
-      Atomics.notify(ctrls[t], 0);
+      post(t, -1, []);
     }
     void workers[t].terminate();
   }
@@ -210,14 +231,14 @@ export function setMatmulThreads(threads: number): void {
   for (let t = 1; t < threads; t++) {
     const worker = new Worker(WORKER_SRC, { eval: true });
     worker.unref(); // an idle pool must not keep the process alive
-    const ctrl = new Int32Array(new SharedArrayBuffer(16 * 4));
+    const ctrl = new Int32Array(new SharedArrayBuffer(32 * 4));
     if (wasm) worker.postMessage({ wasm: true, module: w.module, memory: w.memory, ctrl });
     workers.push(worker);
     ctrls.push(ctrl);
   }
   // wasm-mode workers sleep on their control block and never read messages, so the JS path stays single-threaded
   setParallelGemm(threads > 1 && !wasm ? run : null);
-  setParallelWasmGemm(threads > 1 && wasm ? runWasm : null);
+  setParallelWasmGemm(threads > 1 && wasm ? runWasm : null, threads > 1 && wasm ? runWasmBatched : null);
 }
 
 export function getMatmulThreads(): number {

@@ -6,7 +6,7 @@
 // the WebAssembly SIMD kernel (core/nn/wasm/gemm.ts, 4×8 f32x4 register tiles) where the platform has it, else
 // the blocked JS kernel below (packed panels, 4×4 register tiles).
 import type { Arr } from './tensor';
-import { wasmGemm, type Staged, type WasmGemm } from './wasm/gemm';
+import { wasmGemm, type BatchStrides, type Staged, type WasmGemm } from './wasm/gemm';
 
 export function matmulABtNaive(
   out: Arr,
@@ -101,10 +101,31 @@ export type WasmParallelGemm = (
   bKs: number,
 ) => boolean;
 
-let parallelWasm: WasmParallelGemm | null = null;
+/** A multi-threaded executor for a staged batch of products (matmulBatched); false declines. */
+export type WasmParallelBatched = (
+  w: WasmGemm,
+  s: Staged,
+  M: number,
+  N: number,
+  K: number,
+  accumulate: boolean,
+  aRs: number,
+  aKs: number,
+  bCs: number,
+  bKs: number,
+  count: number,
+  bs: BatchStrides,
+) => boolean;
 
-export function setParallelWasmGemm(fn: WasmParallelGemm | null): void {
+let parallelWasm: WasmParallelGemm | null = null;
+let parallelBatched: WasmParallelBatched | null = null;
+
+export function setParallelWasmGemm(
+  fn: WasmParallelGemm | null,
+  batched: WasmParallelBatched | null = null,
+): void {
   parallelWasm = fn;
+  parallelBatched = batched;
 }
 
 export type MatmulKernel = 'wasm' | 'js';
@@ -392,4 +413,89 @@ export function matmulAtB(
   accumulate = false,
 ): void {
   if (!gemm(out, a, b, M, N, K, accumulate, 1, M, 1, N)) matmulAtBNaive(out, a, b, M, N, K, accumulate);
+}
+
+export type MatmulShape = 'ABt' | 'AB' | 'AtB';
+
+/** Strides (aRs, aKs, bCs, bKs) of the strided product for each shape. */
+function stridesOf(shape: MatmulShape, M: number, N: number, K: number): [number, number, number, number] {
+  return shape === 'ABt' ? [K, 1, K, 1] : shape === 'AB' ? [K, 1, 1, N] : [1, M, 1, N];
+}
+
+/** A batch of `count` products of one shape laid out at fixed strides (in elements) in three arrays. */
+export interface MatmulBatch {
+  count: number;
+  aStride: number;
+  bStride: number;
+  /** Consecutive products sharing one b (grouped-query heads reading one key/value head); default 1. */
+  bGroup?: number;
+  cStride: number;
+  /** Consecutive products adding into one output (gradients of a shared key/value head); needs accumulate. */
+  cGroup?: number;
+}
+
+/**
+ * Product z of the batch: out[⌊z/cGroup⌋·cStride …] (+)= shape(a[z·aStride …], b[⌊z/bGroup⌋·bStride …]) with the
+ * operand shapes of matmulABt / matmulAB / matmulAtB, in increasing z. Float32 runs every product in one staged
+ * wasm call (split over the matmul threads); other arrays loop over the single-product functions.
+ */
+export function matmulBatched(
+  shape: MatmulShape,
+  out: Arr,
+  a: Arr,
+  b: Arr,
+  M: number,
+  N: number,
+  K: number,
+  batch: MatmulBatch,
+  accumulate = false,
+): void {
+  const { count, aStride, bStride, cStride } = batch;
+  const bDiv = batch.bGroup ?? 1;
+  const cDiv = batch.cGroup ?? 1;
+  for (const [k, v] of Object.entries({ count, aStride, bStride, cStride, bGroup: bDiv, cGroup: cDiv }))
+    if (!Number.isInteger(v) || v < (k === 'count' || k.endsWith('Group') ? 1 : 0))
+      throw new Error(
+        `batch.${k}: must be a ${k.endsWith('Stride') ? 'non-negative' : 'positive'} integer, got ${v}`,
+      );
+  if (cDiv > 1 && !accumulate) throw new Error('batch.cGroup: products sharing an output must accumulate');
+  if (count > cDiv && cStride < M * N)
+    throw new Error(`batch.cStride: ${cStride} overlaps outputs of ${M * N}`);
+  const w = wanted === 'wasm' ? wasmGemm() : null;
+  if (
+    w &&
+    out instanceof Float32Array &&
+    a instanceof Float32Array &&
+    b instanceof Float32Array &&
+    M * N * K > 0
+  ) {
+    const [aRs, aKs, bCs, bKs] = stridesOf(shape, M, N, K);
+    const aLen = (count - 1) * aStride + (M - 1) * aRs + (K - 1) * aKs + 1;
+    const bLen = Math.floor((count - 1) / bDiv) * bStride + (N - 1) * bCs + (K - 1) * bKs + 1;
+    const cLen = Math.floor((count - 1) / cDiv) * cStride + M * N;
+    // gaps between outputs are copied in too, so copying C back leaves them as they were
+    const s = w.stage(a, aLen, b, bLen, out, cLen, accumulate || (count > 1 && cStride !== M * N));
+    if (s) {
+      const bs = { aBS: aStride, bBS: bStride, bDiv, cBS: cStride, cDiv };
+      if (!(parallelBatched && parallelBatched(w, s, M, N, K, accumulate, aRs, aKs, bCs, bKs, count, bs)))
+        w.runBatched(s, M, N, K, accumulate, aRs, aKs, bCs, bKs, 0, count, bs);
+      w.unstage(out, s, cLen);
+      return;
+    }
+  }
+  const one = shape === 'ABt' ? matmulABt : shape === 'AB' ? matmulAB : matmulAtB;
+  for (let z = 0; z < count; z++) {
+    const ao = z * aStride;
+    const bo = Math.floor(z / bDiv) * bStride;
+    const co = Math.floor(z / cDiv) * cStride;
+    one(
+      out.subarray(co, co + M * N),
+      a.subarray(ao, ao + M * K),
+      b.subarray(bo, bo + N * K),
+      M,
+      N,
+      K,
+      accumulate,
+    );
+  }
 }

@@ -443,6 +443,31 @@ function gemmFn(g: GemmGeometry, idx: { kernel: number; packA: number; packB: nu
   return f;
 }
 
+// batched(a, b, c, N, K, acc, aRs, aKs, bCs, bKs, M, z0, z1, aBS, bBS, bDiv, cBS, cDiv, scratch): products
+// z in [z0, z1) with operands at a + z·aBS, b + ⌊z/bDiv⌋·bBS, c + ⌊z/cDiv⌋·cBS (floats) — attention heads, where
+// query heads of one group share a key/value head (bDiv) or add into its gradient (cDiv)
+function batchedFn(gemmIndex: number): Fn {
+  const f = new Fn('batched', new Array<typeof I32>(19).fill(I32));
+  const [a, b, c, N, K, acc, aRs, aKs, bCs, bKs, M, z0, z1, aBS, bBS, bDiv, cBS, cDiv, scratch] = Array.from(
+    { length: 19 },
+    (_, i) => i,
+  );
+  const z = f.local(I32);
+  f.for(
+    z,
+    () => f.get(z0),
+    () => f.get(z1),
+    1,
+    () => {
+      f.get(a).get(z).get(aBS).mul().i32(2).shl().add();
+      f.get(b).get(z).get(bDiv).divU().get(bBS).mul().i32(2).shl().add();
+      f.get(c).get(z).get(cDiv).divU().get(cBS).mul().i32(2).shl().add();
+      f.get(N).get(K).get(acc).get(aRs).get(aKs).get(bCs).get(bKs).i32(0).get(M).get(scratch).call(gemmIndex);
+    },
+  );
+  return f;
+}
+
 /** The module's bytes for a geometry; its memory import is env.mem with the given page limits. */
 export function gemmModuleBytes(
   g: GemmGeometry,
@@ -451,5 +476,6 @@ export function gemmModuleBytes(
   checkGeometry(g);
   const fns = [kernelFn(g), packAFn(g), packBFn(g)];
   fns.push(gemmFn(g, { kernel: 0, packA: 1, packB: 2 }));
+  fns.push(batchedFn(3)); // calls gemm, function 3
   return assemble(fns, mem);
 }

@@ -25,6 +25,37 @@ export type WasmGemmFn = (
   scratch: number,
 ) => void;
 
+export type WasmBatchedFn = (
+  a: number,
+  b: number,
+  c: number,
+  N: number,
+  K: number,
+  acc: number,
+  aRs: number,
+  aKs: number,
+  bCs: number,
+  bKs: number,
+  M: number,
+  z0: number,
+  z1: number,
+  aBS: number,
+  bBS: number,
+  bDiv: number,
+  cBS: number,
+  cDiv: number,
+  scratch: number,
+) => void;
+
+/** Strides (in floats) between the products of a batch; product z reads b ⌊z/bDiv⌋ and adds into c ⌊z/cDiv⌋. */
+export interface BatchStrides {
+  aBS: number;
+  bBS: number;
+  bDiv: number;
+  cBS: number;
+  cDiv: number;
+}
+
 /** Byte addresses of one staged product's operands. */
 export interface Staged {
   pa: number;
@@ -41,6 +72,7 @@ export class WasmGemm {
   readonly geometry: GemmGeometry;
   readonly scratchStride: number;
   private readonly fn: WasmGemmFn;
+  private readonly batchedFn: WasmBatchedFn;
   private f32: Float32Array;
   private readonly dataBase: number;
 
@@ -54,6 +86,7 @@ export class WasmGemm {
     this.module = new WebAssembly.Module(gemmModuleBytes(geometry, { min, max: MAX_PAGES, shared }));
     const inst = new WebAssembly.Instance(this.module, { env: { mem: this.memory } });
     this.fn = inst.exports.gemm as WasmGemmFn;
+    this.batchedFn = inst.exports.batched as WasmBatchedFn;
     this.f32 = new Float32Array(this.memory.buffer);
   }
 
@@ -114,6 +147,46 @@ export class WasmGemm {
     t = 0,
   ): void {
     this.fn(s.pa, s.pb, s.pc, N, K, acc ? 1 : 0, aRs, aKs, bCs, bKs, m0, m1, this.scratch(t));
+  }
+
+  /** Products z in [z0, z1) of a staged batch (each M×N over depth K) on the calling thread, thread slot t. */
+  runBatched(
+    s: Staged,
+    M: number,
+    N: number,
+    K: number,
+    acc: boolean,
+    aRs: number,
+    aKs: number,
+    bCs: number,
+    bKs: number,
+    z0: number,
+    z1: number,
+    bs: BatchStrides,
+    t = 0,
+  ): void {
+    const f = this.batchedFn;
+    f(
+      s.pa,
+      s.pb,
+      s.pc,
+      N,
+      K,
+      acc ? 1 : 0,
+      aRs,
+      aKs,
+      bCs,
+      bKs,
+      M,
+      z0,
+      z1,
+      bs.aBS,
+      bs.bBS,
+      bs.bDiv,
+      bs.cBS,
+      bs.cDiv,
+      this.scratch(t),
+    );
   }
 
   /** Copies the staged C (cLen floats) back into out. */

@@ -6,10 +6,13 @@ import {
   matmulABtNaive,
   matmulAtB,
   matmulAtBNaive,
+  matmulBatched,
   matmulKernel,
+  type MatmulShape,
   setMatmulKernel,
 } from '../../../core/nn/matmul';
 import { PARALLEL_MIN_MACS, setMatmulThreads } from '../../../core/nn/matmul-threads';
+import { attentionBackward, attentionForward } from '../../../core/nn/attention';
 import { alloc, type Arr } from '../../../core/nn/tensor';
 import { assemble, Fn, I32, sleb, uleb } from '../../../core/nn/wasm/asm';
 import { WasmGemm, wasmGemm, wasmGemmFailure } from '../../../core/nn/wasm/gemm';
@@ -296,4 +299,112 @@ describe('kernel choice and threads', () => {
     expect(() => setMatmulThreads(0)).toThrow(/threads/);
     expect(() => setMatmulThreads(33)).toThrow(/at most 32/);
   });
+});
+
+describe('batched products (attention heads)', () => {
+  afterAll(() => setMatmulThreads(1));
+  const naiveOf: Record<MatmulShape, MM> = { ABt: matmulABtNaive, AB: matmulABNaive, AtB: matmulAtBNaive };
+
+  // B·NH = 6 products in groups of 3 sharing b (keys/values) or adding into one c (their gradients)
+  const cases: [MatmulShape, number, number, boolean][] = [
+    ['ABt', 3, 1, false],
+    ['AB', 3, 1, true],
+    ['AtB', 1, 3, true],
+    ['ABt', 1, 1, true],
+  ];
+  for (const threads of [1, 3]) {
+    for (const [shape, bGroup, cGroup, acc] of cases) {
+      it(`${shape} bGroup ${bGroup} cGroup ${cGroup} acc=${acc}, ${threads} thread(s), f32 and f64`, () => {
+        setMatmulThreads(threads);
+        const [M, N, K, count] = [40, 33, 50, 6];
+        const aStride = M * K + 5; // gaps between products must be left alone
+        const bStride = N * K + 3;
+        const cStride = M * N + 7;
+        const a = randArr(count * aStride, 21);
+        const b = randArr((count / bGroup) * bStride, 22);
+        const c0 = randArr((count / cGroup) * cStride, 23);
+        const ref = Float64Array.from(c0);
+        for (let z = 0; z < count; z++) {
+          const co = Math.floor(z / cGroup) * cStride;
+          const bo = Math.floor(z / bGroup) * bStride;
+          naiveOf[shape](
+            ref.subarray(co, co + M * N),
+            a.subarray(z * aStride, z * aStride + M * K),
+            b.subarray(bo, bo + N * K),
+            M,
+            N,
+            K,
+            acc,
+          );
+        }
+        const batch = { count, aStride, bStride, bGroup, cStride, cGroup };
+        const c64 = Float64Array.from(c0);
+        matmulBatched(shape, c64, a, b, M, N, K, batch, acc);
+        expect(Array.from(c64)).toEqual(Array.from(ref)); // f64 loops over the reference: exact
+        const c32 = Float32Array.from(c0);
+        matmulBatched(shape, c32, Float32Array.from(a), Float32Array.from(b), M, N, K, batch, acc);
+        expect(maxDiff(c32, ref)).toBeLessThan(1e-4);
+        for (let g = 0; g < count / cGroup; g++)
+          // the gaps still hold their old values
+          for (let i = g * cStride + M * N; i < (g + 1) * cStride; i++)
+            expect(c32[i]).toBe(Math.fround(c0[i]));
+      });
+    }
+  }
+
+  it('rejects batches that would overwrite shared outputs or overlap', () => {
+    const x = new Float32Array(100);
+    const base = { count: 2, aStride: 4, bStride: 4, cStride: 4 };
+    expect(() => matmulBatched('ABt', x, x, x, 2, 2, 2, { ...base, cGroup: 2 })).toThrow(/batch\.cGroup/);
+    expect(() => matmulBatched('ABt', x, x, x, 2, 2, 2, { ...base, cStride: 3 })).toThrow(/batch\.cStride/);
+    expect(() => matmulBatched('ABt', x, x, x, 2, 2, 2, { ...base, count: 0 })).toThrow(/batch\.count/);
+  });
+
+  for (const threads of [1, 2]) {
+    it(`f32 attention (wasm, ${threads} thread(s)) agrees with f64 attention (reference), GQA 4:2`, () => {
+      setMatmulThreads(threads);
+      const [B, T, NH, NKV, hd] = [2, 24, 4, 2, 8];
+      const n = { q: B * NH * T * hd, kv: B * NKV * T * hd, att: B * NH * T * T };
+      const q = randArr(n.q, 31);
+      const k = randArr(n.kv, 32);
+      const v = randArr(n.kv, 33);
+      const dy = randArr(n.q, 34);
+      const run = (dt: 'f32' | 'f64') => {
+        const cv = (x: Float64Array) => (dt === 'f32' ? Float32Array.from(x) : Float64Array.from(x));
+        const y = alloc(dt, n.q);
+        const att = alloc(dt, n.att);
+        const dq = alloc(dt, n.q);
+        const dk = alloc(dt, n.kv);
+        const dv = alloc(dt, n.kv);
+        const [qh, kh, vh] = [cv(q), cv(k), cv(v)];
+        attentionForward(y, att, alloc(dt, n.q), qh, kh, vh, B, T, NH, NKV, hd);
+        attentionBackward(
+          dq,
+          dk,
+          dv,
+          alloc(dt, n.q),
+          alloc(dt, T * T),
+          cv(dy),
+          att,
+          qh,
+          kh,
+          vh,
+          B,
+          T,
+          NH,
+          NKV,
+          hd,
+        );
+        return { y, att, dq, dk, dv };
+      };
+      const r32 = run('f32');
+      const r64 = run('f64');
+      for (const key of ['y', 'att', 'dq', 'dk', 'dv'] as const) {
+        expect(maxDiff(r32[key], r64[key]), key).toBeLessThan(1e-4);
+        let mag = 0;
+        for (const x of r64[key]) mag = Math.max(mag, Math.abs(x));
+        expect(mag, key).toBeGreaterThan(1e-2); // the comparison is not between zeros
+      }
+    });
+  }
 });
