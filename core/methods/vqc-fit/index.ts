@@ -2,7 +2,7 @@
 // on a seeded 2-D set with the simulator's adjoint gradient, beside an MLP with a matched parameter count
 // trained on the same data, seed and schedule. Small and quick: the lab's smoke test of a real training run.
 import { z } from 'zod';
-import { geluBackward, geluForward, Linear } from '../../nn/layers';
+import { Linear } from '../../nn/layers';
 import { softmaxCrossEntropyBackward, softmaxCrossEntropyForward } from '../../nn/losses';
 import { Adam } from '../../nn/optim';
 import { QuantumLayer } from '../../nn/quantum-layer';
@@ -11,6 +11,7 @@ import { countParameters, zeroGrad, type Parameter } from '../../nn/tensor';
 import type { Simulator } from '../../quantum/backend';
 import { CircuitBuilder, type Circuit } from '../../quantum/circuit';
 import { createCpuSimulator } from '../../quantum/cpu/simulator';
+import { mlpHiddenForParams, MlpClassifier } from '../common/mlp';
 import type { JobContext, JobKind } from '../job';
 import { makeToyDataset, splitToy, TOY_DATASETS, type ToySet } from './data';
 
@@ -83,33 +84,15 @@ function quantumModel(cfg: VqcFitConfig, sim: Simulator, seed: number): Model {
 }
 
 function mlpModel(hidden: number, seed: number): Model {
-  const l1 = new Linear('mlp.fc1', 2, hidden, { bias: true, dtype: 'f64' });
-  const l2 = new Linear('mlp.fc2', hidden, CLASSES, { bias: true, dtype: 'f64' });
-  const rng = new Rng(seed);
-  rng.fillNormal(l1.weight.data, 1 / Math.sqrt(2));
-  rng.fillNormal(l2.weight.data, 1 / Math.sqrt(hidden));
-  let x0: Float64Array = new Float64Array(0);
-  let h = new Float64Array(0);
-  let a = new Float64Array(0);
+  const mlp = new MlpClassifier(2, hidden, CLASSES, seed);
   return {
     name: 'mlp',
-    params: [...l1.parameters(), ...l2.parameters()],
+    params: mlp.parameters(),
     async forward(x, B) {
-      x0 = x;
-      h = new Float64Array(B * hidden);
-      a = new Float64Array(B * hidden);
-      l1.forward(h, x, B);
-      geluForward(a, h, B * hidden);
-      const out = new Float64Array(B * CLASSES);
-      l2.forward(out, a, B);
-      return out;
+      return mlp.forward(x, B);
     },
-    async backward(dlogits, B) {
-      const da = new Float64Array(B * hidden);
-      l2.backward(da, dlogits, a, B);
-      const dh = new Float64Array(B * hidden);
-      geluBackward(dh, da, h, B * hidden);
-      l1.backward(null, dh, x0, B);
+    async backward(dlogits) {
+      mlp.backward(dlogits);
     },
   };
 }
@@ -213,8 +196,7 @@ export const vqcFitKind: JobKind<VqcFitConfig> = {
         },
       ];
       if (cfg.baseline) {
-        // fc1 (2→h) + fc2 (h→2) with biases: 3h + 2h + 2 = 5h + 2 parameters
-        const hidden = Math.max(1, Math.round((qParams - CLASSES) / (3 + CLASSES)));
+        const hidden = mlpHiddenForParams(qParams, 2, CLASSES);
         const mm = mlpModel(hidden, ctx.seed + 7);
         results.push({
           model: `MLP 2-${hidden}-2 (GELU)`,
