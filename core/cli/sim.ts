@@ -14,6 +14,7 @@ import { QasmError, parseQasm } from '../quantum/qasm';
 import { Rng } from '../util/rng';
 import { resources } from '../quantum/resources';
 import { countsOf, sampleIndices, shotExpvalsFromStates } from '../quantum/shots';
+import { describeBackend } from '../methods/common/simulator';
 import { parseArgs, type CommandSpec } from './args';
 import type { OutStream } from './context';
 import { CliError, EXIT } from './errors';
@@ -522,7 +523,7 @@ export function formatSummary(r: SimResult): string {
     `${r.file}: ${r.qubits} qubit(s), ${r.numParams} parameter(s), ${r.numInputs} input(s), batch ${r.batch}`,
   );
   lines.push(
-    `backend: ${b.backend}/${b.mode} ${b.precision}${b.fallbackReason ? ` (${b.fallbackReason})` : ''}` +
+    `backend: ${describeBackend(b)}` +
       (r.noise ? `, noise ${r.noise.file} by ${r.noise.method}` : '') +
       (r.shots !== undefined ? `, ${r.shots} shots, seed ${r.seed}` : ''),
   );

@@ -4,8 +4,6 @@
 // everything is repeated over K seeds and reported as mean ± std beside the teacher itself.
 import { createHash } from 'node:crypto';
 import type { Parameter } from '../../nn/tensor';
-import type { Simulator } from '../../quantum/backend';
-import { createCpuSimulator } from '../../quantum/cpu/simulator';
 import {
   argmaxRows,
   classificationReport,
@@ -16,6 +14,7 @@ import {
 import { loadTextData } from '../common/data';
 import { DISTILL_MODES, type DistillMode } from '../common/distill-loss';
 import { mlpHiddenForParams } from '../common/mlp';
+import { createSimulator, describeBackend } from '../common/simulator';
 import type { JobContext, JobKind, JobResult, ReportSection } from '../job';
 import { checkQubitsForClasses, QdllmConfigSchema, type QdllmConfig } from './schema';
 import {
@@ -87,15 +86,8 @@ export async function runQdllm(
   const E = teacher.info.E;
   ctx.log('info', `teacher: ${teacher.info.description} (cache ${teacher.cache})`);
 
-  let sim: Simulator;
-  if (cfg.backend === 'gpu') {
-    const { createGpuSimulator } = await import('../../quantum/gpu/simulator');
-    sim = await createGpuSimulator({ mode: 'auto' });
-  } else sim = createCpuSimulator({ precision: 'f64' });
-  ctx.log(
-    'info',
-    `quantum backend ${sim.info.backend}/${sim.info.mode}${sim.info.fallbackReason ? ` (${sim.info.fallbackReason})` : ''}`,
-  );
+  const sim = await createSimulator(cfg.backend);
+  ctx.log('info', `quantum backend ${describeBackend(sim.info)}`);
 
   const qCount = qdllmStudentParamCount(E, cfg.qubits, cfg.layers, C);
   const hidden = mlpHiddenForParams(qCount, E, C);

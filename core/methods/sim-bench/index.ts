@@ -1,5 +1,6 @@
 // The `sim-bench` job kind: the simulator benchmark suite as a run in the lab, streaming each figure
 // as a metric and storing the full result as a JSON artifact.
+import { describeBackend } from '../common/simulator';
 import type { JobKind } from '../job';
 import { formatBenchTable, runSimBench, type SimBenchResult } from './run';
 import { SimBenchConfigSchema, type SimBenchConfig } from './schema';
@@ -56,12 +57,7 @@ export const simBenchKind: JobKind<SimBenchConfig> = {
           type: 'text',
           title: 'Backends and peer',
           text:
-            res.backends
-              .map(
-                (b) =>
-                  `${b.backend}/${b.mode} ${b.precision}${b.threads ? ` ×${b.threads} threads` : ''}${b.fallbackReason ? ` (${b.fallbackReason})` : ''}`,
-              )
-              .join('; ') +
+            res.backends.map(describeBackend).join('; ') +
             `. PyTorch peer: ${res.peer.available ? `torch ${res.peer.torch}, ${res.peer.threads} threads` : `unavailable (${res.peer.reason})`}. memcpy ${res.machine.memcpyGBs.toFixed(2)} GB/s on ${res.machine.cpus} CPUs.`,
         },
       ],

@@ -10,8 +10,8 @@ import { Rng } from '../../util/rng';
 import { countParameters, zeroGrad, type Parameter } from '../../nn/tensor';
 import type { Simulator } from '../../quantum/backend';
 import { CircuitBuilder, type Circuit } from '../../quantum/circuit';
-import { createCpuSimulator } from '../../quantum/cpu/simulator';
 import { mlpHiddenForParams, MlpClassifier } from '../common/mlp';
+import { createSimulator, describeBackend } from '../common/simulator';
 import type { JobContext, JobKind } from '../job';
 import { makeToyDataset, splitToy, TOY_DATASETS, type ToySet } from './data';
 
@@ -177,15 +177,8 @@ export const vqcFitKind: JobKind<VqcFitConfig> = {
       cfg.testFraction,
       ctx.seed,
     );
-    let sim: Simulator;
-    if (cfg.backend === 'gpu') {
-      const { createGpuSimulator } = await import('../../quantum/gpu/simulator');
-      sim = await createGpuSimulator({ mode: 'auto' });
-    } else sim = createCpuSimulator({ precision: 'f64' });
-    ctx.log(
-      'info',
-      `backend ${sim.info.backend}/${sim.info.mode} ${sim.info.precision}${sim.info.fallbackReason ? ` (${sim.info.fallbackReason})` : ''}`,
-    );
+    const sim = await createSimulator(cfg.backend);
+    ctx.log('info', `backend ${describeBackend(sim.info)}`);
     try {
       const qm = quantumModel(cfg, sim, ctx.seed);
       const qParams = countParameters(qm.params, true);
