@@ -14,6 +14,8 @@ export class RunPageState {
   readonly series: SeriesState;
   #detail = $state.raw<RunDetail | null>(null);
   #error = $state<string | null>(null);
+  /** Children ticked for comparison. */
+  #selectedChildren = $state.raw<ReadonlySet<string>>(new Set());
   #timer: ReturnType<typeof setInterval> | null = null;
 
   constructor(api: LabApi, id: string) {
@@ -28,6 +30,21 @@ export class RunPageState {
   get error(): string | null {
     return this.#error;
   }
+  get selectedChildren(): ReadonlySet<string> {
+    return this.#selectedChildren;
+  }
+  /** Ticked children in table order. */
+  readonly selectedChildIds = $derived.by(() =>
+    (this.#detail?.children ?? []).filter((c) => this.#selectedChildren.has(c.id)).map((c) => c.id),
+  );
+
+  toggleChild(id: string, on?: boolean): void {
+    const next = new Set(this.#selectedChildren);
+    if (on ?? !next.has(id)) next.add(id);
+    else next.delete(id);
+    this.#selectedChildren = next;
+  }
+
   readonly active = $derived.by(() => this.#detail !== null && ACTIVE.includes(this.#detail.status));
   /** Metric keys known from the stored summary or from live points. */
   readonly keys = $derived.by(() => {
@@ -54,7 +71,16 @@ export class RunPageState {
       return;
     }
     if (event.type !== 'run-updated' && event.type !== 'run-created') return;
-    if (event.run.id !== this.id || !this.#detail) return;
+    if (!this.#detail) return;
+    if (event.run.parentId === this.id) {
+      // One of this run's children: insert or replace it in place (children stay in creation order).
+      const kids = this.#detail.children;
+      const j = kids.findIndex((c) => c.id === event.run.id);
+      const children = j < 0 ? [...kids, event.run] : kids.map((c, k) => (k === j ? event.run : c));
+      this.#detail = { ...this.#detail, children };
+      return;
+    }
+    if (event.run.id !== this.id) return;
     const before = this.#detail.status;
     this.#detail = { ...this.#detail, ...event.run };
     // Leaving the active states brings the result, report and artifacts: fetch them once.

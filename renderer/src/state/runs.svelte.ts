@@ -1,4 +1,5 @@
 // The runs list: loaded once, then kept live by run-created/run-updated events; filter and selection.
+// Top-level runs only; a parent's children are fetched when the user expands it and shown under it.
 /* eslint-disable svelte/prefer-svelte-reactivity -- collections here are built fresh and assigned to $state.raw, never mutated in place */
 import type { LabApi, LabEvent, RunStatus, RunSummary } from '../../../core/api/lab-api';
 
@@ -8,10 +9,19 @@ export interface RunFilter {
   tag: string;
 }
 
+/** One row of the runs table: a top-level run (depth 0) or one of its children (depth 1). */
+export interface RunRow {
+  run: RunSummary;
+  depth: 0 | 1;
+}
+
 export class RunsState {
   readonly #api: LabApi;
   #runs = $state.raw<RunSummary[]>([]);
   #selected = $state.raw<ReadonlySet<string>>(new Set());
+  /** Children per parent id, oldest first; present only for parents expanded at least once. */
+  #children = $state.raw<ReadonlyMap<string, RunSummary[]>>(new Map());
+  #expanded = $state.raw<ReadonlySet<string>>(new Set());
   #loading = $state(false);
   #error = $state<string | null>(null);
   filter = $state<RunFilter>({ kind: '', status: '', tag: '' });
@@ -32,6 +42,12 @@ export class RunsState {
   get error(): string | null {
     return this.#error;
   }
+  get expanded(): ReadonlySet<string> {
+    return this.#expanded;
+  }
+  childrenOf(parentId: string): RunSummary[] {
+    return this.#children.get(parentId) ?? [];
+  }
 
   readonly visible = $derived.by(() => {
     const { kind, status, tag } = this.filter;
@@ -45,16 +61,31 @@ export class RunsState {
   readonly hasActive = $derived.by(() =>
     this.#runs.some((r) => r.status === 'queued' || r.status === 'running'),
   );
-  /** Selected ids in table order, so compare/export list runs as the user sees them. */
-  readonly selectedIds = $derived.by(() =>
-    this.#runs.filter((r) => this.#selected.has(r.id)).map((r) => r.id),
+  /** The table's rows: each visible run, followed by its children when it is expanded. */
+  readonly rows = $derived.by((): RunRow[] =>
+    this.visible.flatMap((run): RunRow[] => [
+      { run, depth: 0 },
+      ...(this.#expanded.has(run.id) ? this.childrenOf(run.id) : []).map((c): RunRow => ({
+        run: c,
+        depth: 1,
+      })),
+    ]),
   );
+  /** Selected ids in table order (children included), so compare/export list runs as the user sees them. */
+  readonly selectedIds = $derived.by(() => {
+    const all = this.#runs.flatMap((r) => [r, ...(this.#children.get(r.id) ?? [])]);
+    return all.filter((r) => this.#selected.has(r.id)).map((r) => r.id);
+  });
 
   async load(): Promise<void> {
     this.#loading = true;
     try {
       const fresh = await this.#api.listRuns({ limit: 1000 });
       this.#runs = sortRuns(fresh);
+      // Re-sync the children on show; the others are fetched again when expanded.
+      const next = new Map<string, RunSummary[]>();
+      for (const id of this.#expanded) next.set(id, await this.#fetchChildren(id));
+      this.#children = next;
       this.#error = null;
     } catch (err) {
       this.#error = err instanceof Error ? err.message : String(err);
@@ -63,10 +94,40 @@ export class RunsState {
     }
   }
 
+  async #fetchChildren(parentId: string): Promise<RunSummary[]> {
+    return sortChildren(await this.#api.listRuns({ parentId, limit: 10_000 }));
+  }
+
+  /** Shows or hides a parent's children, fetching them the first time. */
+  async toggleExpanded(parentId: string, on?: boolean): Promise<void> {
+    const open = on ?? !this.#expanded.has(parentId);
+    const next = new Set(this.#expanded);
+    if (open) next.add(parentId);
+    else next.delete(parentId);
+    this.#expanded = next;
+    if (!open || this.#children.has(parentId)) return;
+    try {
+      const kids = await this.#fetchChildren(parentId);
+      this.#children = new Map(this.#children).set(parentId, kids);
+    } catch (err) {
+      this.#error = err instanceof Error ? err.message : String(err);
+    }
+  }
+
   /** Applies one live event; returns true when the list changed. */
   applyEvent(event: LabEvent): boolean {
     if (event.type !== 'run-created' && event.type !== 'run-updated') return false;
     const run = event.run;
+    if (run.parentId !== null) {
+      // A child: kept only under a parent whose children this client has fetched (the parent's own update
+      // carries the new child count).
+      const kids = this.#children.get(run.parentId);
+      if (!kids) return false;
+      const j = kids.findIndex((r) => r.id === run.id);
+      const nextKids = j < 0 ? sortChildren([...kids, run]) : kids.map((r, k) => (k === j ? run : r));
+      this.#children = new Map(this.#children).set(run.parentId, nextKids);
+      return true;
+    }
     const i = this.#runs.findIndex((r) => r.id === run.id);
     if (i < 0) {
       this.#runs = sortRuns([run, ...this.#runs]);
@@ -88,6 +149,15 @@ export class RunsState {
   clearSelection(): void {
     this.#selected = new Set();
   }
+}
+
+/** A sweep's children in the order it made them (oldest first). */
+function sortChildren(runs: RunSummary[]): RunSummary[] {
+  return runs
+    .slice()
+    .sort((a, b) =>
+      a.createdAt === b.createdAt ? a.id.localeCompare(b.id) : a.createdAt < b.createdAt ? -1 : 1,
+    );
 }
 
 /** Newest first; ids break ties so the order is stable. */

@@ -25,6 +25,8 @@ export function makeRun(over: Partial<RunSummary> = {}): RunSummary {
     tags: [],
     summary: {},
     error: null,
+    parentId: null,
+    childCount: 0,
     ...over,
   };
 }
@@ -46,9 +48,10 @@ export class FakeLabApi implements LabApi {
     this.calls.push({ method: 'listKinds', arg: {} });
     return this.kinds;
   }
-  async listRuns(req?: unknown): Promise<RunSummary[]> {
+  /** Like the service: top-level runs, or one run's children with `parentId`. */
+  async listRuns(req?: { parentId?: string }): Promise<RunSummary[]> {
     this.calls.push({ method: 'listRuns', arg: req });
-    return this.runs;
+    return this.runs.filter((r) => r.parentId === (req?.parentId ?? null));
   }
   async getRun(id: string): Promise<RunDetail> {
     this.calls.push({ method: 'getRun', arg: id });
@@ -73,6 +76,7 @@ export class FakeLabApi implements LabApi {
       artifacts: [],
       notes: [],
       report: [],
+      children: this.runs.filter((r) => r.parentId === id),
     };
   }
   async createRun(req: { kind: string; name?: string }): Promise<RunSummary> {
