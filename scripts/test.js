@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: every check the project has, in order — typecheck, lint and format, unit and integration
-// tests, the electron-vite build, then the end-to-end test in headless Chromium against that build.
+// `npm test`: every check the project has, in order — typecheck, lint and format, the electron-vite
+// build, unit and integration tests, then the end-to-end test in headless Chromium against that build.
 // Runs every step even after a failure, so one run shows everything that is wrong.
 import { spawnSync } from 'node:child_process';
 
@@ -13,8 +13,9 @@ const steps = [
   ],
   ['lint', 'npx', ['eslint', '.']],
   ['format', 'npx', ['prettier', '--check', '.']],
-  ['unit+integration', 'npx', ['vitest', 'run']],
+  // the build comes first so the integration tests can run the bundled worker too
   ['build', 'npx', ['electron-vite', 'build']],
+  ['unit+integration', 'npx', ['vitest', 'run']],
   ['e2e', 'npx', ['vitest', 'run', '--config', 'vitest.e2e.config.ts']],
 ];
 
