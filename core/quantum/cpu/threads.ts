@@ -61,6 +61,7 @@ function spawn(url: URL): Worker {
 }
 
 export function createRowPool(size: number): RowPool {
+  // this module's own file: the .ts source, or out/main/cpu-threads.js (its own entry in electron.vite.config.ts)
   const url = new URL(import.meta.url);
   const workers = Array.from({ length: size }, () => spawn(url));
   const pending = new Map<

@@ -41,6 +41,7 @@ export function buildApp(into?: string): BuiltApp {
     cpuThreads: join(out, 'main', 'cpu-threads.js'),
   };
   for (const f of [app.workerEntry, app.mainEntry, app.cpuThreads, join(out, 'preload', 'index.cjs')])
-    if (!existsSync(f)) throw new Error(`the build did not produce ${f} (has ${readdirSync(join(out, 'main'))})`);
+    if (!existsSync(f))
+      throw new Error(`the build did not produce ${f} (has ${readdirSync(join(out, 'main'))})`);
   return app;
 }

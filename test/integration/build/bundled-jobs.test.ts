@@ -42,7 +42,9 @@ describe.skipIf(unavailable !== null)('bundled job worker (electron-vite build o
 
   it('ships the simulator thread entry as its own file, the one the simulator chunk imports', () => {
     const main = join(app.out, 'main');
-    const chunks = readdirSync(join(main, 'chunks')).map((f) => readFileSync(join(main, 'chunks', f), 'utf8'));
+    const chunks = readdirSync(join(main, 'chunks')).map((f) =>
+      readFileSync(join(main, 'chunks', f), 'utf8'),
+    );
     expect(chunks.some((c) => c.includes('import("../cpu-threads.js")'))).toBe(true);
     // the thread entry serves tasks when it is not the main thread and pulls in no npm package
     const threads = readFileSync(app.cpuThreads, 'utf8');

@@ -50,7 +50,8 @@ describe.skipIf(unavailable !== null)('packaged app (electron-builder --dir, sta
     // electron-builder walks node_modules with npm and loses packages behind a symlinked folder: hard links
     // give it a real tree without copying data (a plain copy where the temp folder is on another device)
     const linked = spawnSync('cp', ['-al', join(REPO, 'node_modules'), join(project, 'node_modules')]);
-    if (linked.status !== 0) cpSync(join(REPO, 'node_modules'), join(project, 'node_modules'), { recursive: true });
+    if (linked.status !== 0)
+      cpSync(join(REPO, 'node_modules'), join(project, 'node_modules'), { recursive: true });
     buildApp(join(project, 'out'));
 
     const dist = join(tmp, 'electron-dist');
@@ -100,9 +101,21 @@ describe.skipIf(unavailable !== null)('packaged app (electron-builder --dir, sta
       'node_modules/zod/package.json',
     ])
       expect(files, f).toContain(f.split('/').join('/'));
-    expect([...files].some((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && f.startsWith('out/'))).toBe(false);
+    expect([...files].some((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && f.startsWith('out/'))).toBe(
+      false,
+    );
     expect(
-      existsSync(join(resources, 'app.asar.unpacked', 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node')),
+      existsSync(
+        join(
+          resources,
+          'app.asar.unpacked',
+          'node_modules',
+          'better-sqlite3',
+          'build',
+          'Release',
+          'better_sqlite3.node',
+        ),
+      ),
     ).toBe(true);
   });
 
@@ -172,7 +185,11 @@ describe.skipIf(unavailable !== null)('packaged app (electron-builder --dir, sta
     });
     const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
     expect(line, `no result (exit ${r.status}):\n${r.stdout}\n${r.stderr}`).toBeDefined();
-    const result = JSON.parse(line!.slice('RESULT '.length)) as { url: string; runs: RunDetail[]; error?: string };
+    const result = JSON.parse(line!.slice('RESULT '.length)) as {
+      url: string;
+      runs: RunDetail[];
+      error?: string;
+    };
     expect(result.error).toBeUndefined();
     expect(r.status).toBe(0);
     // the window loads the packed renderer
