@@ -91,6 +91,22 @@ export interface HeadShape {
   connectivity: number;
   measured: number;
   skip: boolean;
+  /**
+   * Constant appended to every embedding row before amplitude encoding (0 or absent: none). ⟨Z⟩ of an
+   * amplitude-encoded state under RY/CNOT circuits is a quadratic form, even in x; the constant adds a term
+   * linear in x (docs/methods.md).
+   */
+  bias?: number;
+}
+
+/** Values each Module-1 encoder amplitude-encodes: d, plus one for the bias amplitude. */
+export function module1Inputs(s: Pick<HeadShape, 'dim' | 'bias'>): number {
+  return s.dim + (s.bias ? 1 : 0);
+}
+
+/** Qubits of each Module-1 encoder: ⌈log2(module1Inputs)⌉. */
+export function module1Qubits(s: Pick<HeadShape, 'dim' | 'bias'>): number {
+  return amplitudeQubits(module1Inputs(s));
 }
 
 /** Trainable parameters of each part, by formula (tests check them against the built model). */
@@ -100,7 +116,7 @@ export function headParameterCounts(s: HeadShape): {
   linear: number;
   total: number;
 } {
-  const n = amplitudeQubits(s.dim);
+  const n = module1Qubits(s);
   const module1 = s.encoders * n * s.encoderDepth;
   const module2 = s.qubits * (s.depth + s.finalDepth);
   const fin = s.measured + (s.skip ? s.encoders * n : 0);

@@ -11,8 +11,9 @@ import {
 } from '../../data';
 import type { Simulator } from '../../quantum/backend';
 import { formatMeanStd, meanStd } from '../common/classification';
+import { mlpHiddenForParams } from '../common/mlp';
 import type { JobContext, JobKind, ReportSection } from '../job';
-import { amplitudeQubits, headParameterCounts, type HeadShape } from './circuits';
+import { headParameterCounts, module1Inputs, module1Qubits, type HeadShape } from './circuits';
 import {
   buildEncoder,
   hashKey,
@@ -24,14 +25,7 @@ import {
   type SentenceEncoder,
 } from './encoder';
 import { energyEstimate, measureScaling, type EnergyEstimate, type Module2Family } from './energy';
-import {
-  createHeadSimulator,
-  logisticModel,
-  matchedHidden,
-  mlpModel,
-  quantumHead,
-  type Model,
-} from './models';
+import { createHeadSimulator, logisticModel, mlpModel, quantumHead, type Model } from './models';
 import { QheadConfigSchema, type QheadConfig } from './schema';
 import { designPoints, effectSizes, mainEffects, type SweepPoint } from './sweep';
 import { trainModel, type TrainResult } from './train';
@@ -158,10 +152,24 @@ async function embedSplits(
   return { train: out.train!, test: out.test!, encoder: description };
 }
 
-function headShape(cfg: QheadConfig, dim: number, classes: number, over: SweepPoint = {}): HeadShape {
+/** Root mean square of the rows' L2 norms (√d for standardised embeddings). */
+export function rmsNorm(s: EmbeddedSplit): number {
+  let sum = 0;
+  for (let i = 0; i < s.x.length; i++) sum += s.x[i] * s.x[i];
+  return Math.sqrt(sum / Math.max(1, s.n));
+}
+
+function headShape(
+  cfg: QheadConfig,
+  dim: number,
+  classes: number,
+  bias: number,
+  over: SweepPoint = {},
+): HeadShape {
   const h = cfg.head;
   return {
     dim,
+    bias,
     classes,
     encoders: h.encoders,
     encoderDepth: h.encoderDepth,
@@ -202,8 +210,10 @@ export const qheadKind: JobKind<QheadConfig> = {
     const emb = await embedSplits(cfg, data, ctx);
     const d = emb.train.dim;
     if (d < 2) throw new Error(`encoder: embedding dimension ${d} is too small for amplitude encoding`);
-    // every head sees the same standardised embeddings (train-split statistics)
-    const split = standardize(emb.train, emb.test);
+    // every head sees the same embeddings, standardised with train-split statistics unless switched off
+    const split = cfg.standardize ? standardize(emb.train, emb.test) : { train: emb.train, test: emb.test };
+    // the bias amplitude scales with the train rows' typical norm so its share of the state is config-set
+    const bias = cfg.head.biasAmplitude * rmsNorm(split.train);
     const sweepPoints = cfg.sweep ? designPoints(cfg.sweep) : [];
     const sweepSeeds = cfg.sweep?.seeds ?? 0;
     // progress budget: main runs, sweep, energy
@@ -239,9 +249,9 @@ export const qheadKind: JobKind<QheadConfig> = {
     };
 
     // ---- the quantum head and its baselines over K seeds
-    const shape = headShape(cfg, d, C);
+    const shape = headShape(cfg, d, C, bias);
     const counts = headParameterCounts(shape);
-    const hidden = matchedHidden(counts.total, d, C);
+    const hidden = mlpHiddenForParams(counts.total, d, C);
     const rows: Row[] = [
       { model: 'quantum head', results: [] },
       ...(cfg.baselines
@@ -285,7 +295,7 @@ export const qheadKind: JobKind<QheadConfig> = {
         const sim = simFor(seed);
         try {
           const r = await runHead(
-            quantumHead(headShape(cfg, d, C, p), sim, seed),
+            quantumHead(headShape(cfg, d, C, bias, p), sim, seed),
             `sweep/p${i}/seed${k}`,
             seed,
             p.lr ?? cfg.lr,
@@ -353,7 +363,7 @@ export const qheadKind: JobKind<QheadConfig> = {
       summary.crossover_forward_qubits = energy.crossoverForward ?? `> ${cfg.energy.extrapolateTo}`;
       summary.crossover_train_qubits = energy.crossoverTrain ?? `> ${cfg.energy.extrapolateTo}`;
     }
-    const n1 = amplitudeQubits(d);
+    const n1 = module1Qubits(shape);
     const report: ReportSection[] = [
       {
         type: 'table',
@@ -389,8 +399,8 @@ export const qheadKind: JobKind<QheadConfig> = {
         type: 'text',
         title: 'Setup',
         text: [
-          `Encoder: ${emb.encoder}.`,
-          `Quantum head: Module 1 = ${shape.encoders} encoder(s) × ${n1} qubits (amplitude encoding of ${d} values, ${shape.encoderDepth} long-range layer(s)); Module 2 = ${shape.qubits} qubits, ${shape.reuploads} re-uploading block(s) with a shared ${shape.depth}-layer PQC1, ${shape.finalDepth}-layer PQC2, connectivity ${shape.connectivity}, ⟨Z⟩ on ${shape.measured} qubit(s); Linear(${shape.measured}${shape.skip ? ` + ${shape.encoders * n1} skip` : ''} → ${C}).`,
+          `Encoder: ${emb.encoder}. Embeddings ${cfg.standardize ? 'standardised per dimension with train-split statistics' : 'used as the encoder gives them (not standardised)'}.`,
+          `Quantum head: Module 1 = ${shape.encoders} encoder(s) × ${n1} qubits (amplitude encoding of ${module1Inputs(shape)} values${bias > 0 ? `: the ${d}-dim embedding and a bias amplitude ${bias.toPrecision(4)} (${cfg.head.biasAmplitude} × the train RMS norm)` : ''}, ${shape.encoderDepth} long-range layer(s)); Module 2 = ${shape.qubits} qubits, ${shape.reuploads} re-uploading block(s) with a shared ${shape.depth}-layer PQC1, ${shape.finalDepth}-layer PQC2, connectivity ${shape.connectivity}, ⟨Z⟩ on ${shape.measured} qubit(s); Linear(${shape.measured}${shape.skip ? ` + ${shape.encoders * n1} skip` : ''} → ${C}).`,
           `Parameters: Module 1 ${counts.module1}, Module 2 ${counts.module2}, Linear ${counts.linear}, total ${counts.total}.`,
           `Simulation: ${simInfo}; ${cfg.shots === null ? 'exact expectation values' : `${cfg.shots} shots per evaluation`}; gradients ${cfg.shots === null && !cfg.noise ? 'adjoint (exact)' : 'parameter shift'}${cfg.noise ? `; depolarizing noise ${JSON.stringify(cfg.noise)}` : ''}.`,
           `Training: Adam lr ${cfg.lr}, ${cfg.epochs} epochs, batch ${cfg.batchSize}, cross-entropy; every model sees the same embeddings, splits, epochs and seeds (${ctx.seed}…${ctx.seed + cfg.seeds - 1}).`,

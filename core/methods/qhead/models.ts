@@ -1,7 +1,7 @@
 // The quantum head and its classical baselines as trainable models over (B, d) embeddings, and the
 // simulators the head runs on: exact state vector with the adjoint gradient, a seeded shot evaluator with
 // parameter shift, or the noisy simulator (depolarizing after each gate kind) with parameter shift.
-import { geluBackward, geluForward, Linear } from '../../nn/layers';
+import { Linear } from '../../nn/layers';
 import { QuantumLayer } from '../../nn/quantum-layer';
 import { Rng } from '../../nn/rng';
 import { countParameters, type Parameter } from '../../nn/tensor';
@@ -13,7 +13,8 @@ import type { NoiseModel } from '../../quantum/noise';
 import { createNoisySimulator } from '../../quantum/noisy-simulator';
 import { Rng as QRng } from '../../quantum/random';
 import { shotExpvalsFromStates } from '../../quantum/shots';
-import { amplitudeQubits, module1Circuit, module2Circuit, type HeadShape } from './circuits';
+import { MlpClassifier } from '../common/mlp';
+import { module1Circuit, module1Inputs, module1Qubits, module2Circuit, type HeadShape } from './circuits';
 
 export interface Model {
   name: string;
@@ -112,11 +113,16 @@ export interface QuantumHead extends Model {
   readonly features: number;
 }
 
-/** Module 1 (E encoders) → Module 2 (re-uploading, shared PQC1, PQC2) → Linear([⟨Z⟩_m2, skip]) → logits. */
+/**
+ * Module 1 (E encoders) → Module 2 (re-uploading, shared PQC1, PQC2) → Linear([⟨Z⟩_m2, skip]) → logits.
+ * With shape.bias > 0 each embedding row gets the constant shape.bias appended before amplitude encoding.
+ */
 export function quantumHead(shape: HeadShape, sim: Simulator, seed: number): QuantumHead {
-  const n = amplitudeQubits(shape.dim);
+  const n = module1Qubits(shape);
   const F = shape.encoders * n;
-  const c1 = module1Circuit(shape.dim, shape.encoderDepth);
+  const d = shape.dim;
+  const din = module1Inputs(shape);
+  const c1 = module1Circuit(din, shape.encoderDepth);
   const c2 = module2Circuit({
     features: F,
     qubits: shape.qubits,
@@ -146,9 +152,17 @@ export function quantumHead(shape: HeadShape, sim: Simulator, seed: number): Qua
     features: F,
     params: [...module1.flatMap((l) => l.parameters()), ...module2.parameters(), ...linear.parameters()],
     async forward(x, B) {
+      let xin = x;
+      if (din !== d) {
+        xin = new Float64Array(B * din);
+        for (let b = 0; b < B; b++) {
+          xin.set(x.subarray(b * d, (b + 1) * d), b * din);
+          xin[b * din + d] = shape.bias ?? 0;
+        }
+      }
       m1 = new Float64Array(B * F);
       for (let e = 0; e < module1.length; e++) {
-        const z = await module1[e].forward(x, B);
+        const z = await module1[e].forward(xin, B);
         for (let b = 0; b < B; b++) for (let q = 0; q < n; q++) m1[b * F + e * n + q] = z[b * n + q];
       }
       const m2 = await module2.forward(m1, B);
@@ -201,40 +215,14 @@ export function logisticModel(d: number, C: number, seed: number): Model {
   };
 }
 
-/** Hidden width of a d → h → C GELU MLP with about `target` parameters: h(d + 1 + C) + C. */
-export function matchedHidden(target: number, d: number, C: number): number {
-  return Math.max(1, Math.round((target - C) / (d + 1 + C)));
-}
-
+/** The d → h → C GELU MLP baseline (common/mlp.ts) as a Model. */
 export function mlpModel(d: number, hidden: number, C: number, seed: number): Model {
-  const l1 = new Linear('mlp.fc1', d, hidden, { bias: true, dtype: 'f64' });
-  const l2 = new Linear('mlp.fc2', hidden, C, { bias: true, dtype: 'f64' });
-  const rng = new Rng(seed);
-  rng.fillNormal(l1.weight.data, 1 / Math.sqrt(d));
-  rng.fillNormal(l2.weight.data, 1 / Math.sqrt(hidden));
-  let x0: Float64Array = new Float64Array(0);
-  let pre = new Float64Array(0);
-  let act = new Float64Array(0);
+  const m = new MlpClassifier(d, hidden, C, seed, 'mlp');
   return {
     name: 'mlp',
-    params: [...l1.parameters(), ...l2.parameters()],
-    async forward(x, B) {
-      x0 = x;
-      pre = new Float64Array(B * hidden);
-      act = new Float64Array(B * hidden);
-      l1.forward(pre, x, B);
-      geluForward(act, pre, B * hidden);
-      const out = new Float64Array(B * C);
-      l2.forward(out, act, B);
-      return out;
-    },
-    async backward(dlogits, B) {
-      const da = new Float64Array(B * hidden);
-      l2.backward(da, dlogits, act, B);
-      const dp = new Float64Array(B * hidden);
-      geluBackward(dp, da, pre, B * hidden);
-      l1.backward(null, dp, x0, B);
-    },
+    params: m.parameters(),
+    forward: async (x, B) => m.forward(x, B),
+    backward: async (dlogits) => m.backward(dlogits),
   };
 }
 

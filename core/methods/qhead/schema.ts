@@ -72,6 +72,12 @@ export const HeadSchema = z
     measured: int(1, 24).default(1),
     /** Skip connection from Module 1's outputs into the final Linear. */
     skip: z.boolean().default(true),
+    /**
+     * Constant amplitude appended to each embedding before Module 1's amplitude encoding, as a multiple of
+     * the train embeddings' RMS norm (0: plain zero padding, as in the paper). Without it Module 1 sees only
+     * functions even in the embedding (docs/methods.md).
+     */
+    biasAmplitude: z.number().min(0).max(100).default(1),
   })
   .strict();
 export type HeadConfig = z.infer<typeof HeadSchema>;
@@ -149,6 +155,8 @@ export const QheadConfigSchema = z
       })
       .strict()
       .optional(),
+    /** Per-dimension z-scores of the embeddings with train-split statistics before every head. */
+    standardize: z.boolean().default(true),
     /** Class-balanced subsets of the train / test splits (all when absent). */
     maxTrain: int(2, 10_000_000).optional(),
     maxTest: int(2, 10_000_000).optional(),

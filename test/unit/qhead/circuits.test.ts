@@ -12,13 +12,8 @@ import {
   uploadIndex,
   type HeadShape,
 } from '../../../core/methods/qhead/circuits';
-import {
-  logisticModel,
-  matchedHidden,
-  mlpModel,
-  quantumHead,
-  trainableCount,
-} from '../../../core/methods/qhead/models';
+import { mlpHiddenForParams as matchedHidden } from '../../../core/methods/common/mlp';
+import { logisticModel, mlpModel, quantumHead, trainableCount } from '../../../core/methods/qhead/models';
 
 describe('Module 1', () => {
   it('amplitude-encodes d values into ⌈log2 d⌉ qubits, then n·depth long-range parameters', () => {

@@ -75,8 +75,8 @@ describe('qhead end to end (tiny)', () => {
     ])
       expect(s[k], k).toBeTypeOf('number');
     expect(s.embedding_dim).toBe(16);
-    // 4 qubits for 16 amplitudes; Module 2: 3·(1+1); Linear (1 + 4)·4 + 4
-    expect(s.quantum_params).toBe(4 + 6 + 24);
+    // 5 qubits for 16 values + the bias amplitude; Module 2: 3·(1+1); Linear (1 + 5)·4 + 4
+    expect(s.quantum_params).toBe(5 + 6 + 28);
     expect(s.crossover_forward_qubits).toBeDefined();
     const keys = new Set(metrics.map((m) => m.key));
     for (const k of [
