@@ -12,18 +12,8 @@ import {
   type PauliTerm,
 } from '../../../core/quantum/circuit';
 import { createGpuSimulator, type GpuSimulator } from '../../../core/quantum/gpu/simulator';
+import { mulberry32 as rng } from '../../helpers/quantum';
 import { refExpvals, refProbs, refState, refVjpFd } from './reference';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function expectClose(
   actual: ArrayLike<number>,

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { BatchRequest } from '../../../core/quantum/backend';
 import { CircuitBuilder, type Circuit, type PauliTerm } from '../../../core/quantum/circuit';
 import { createCpuSimulator } from '../../../core/quantum/cpu/simulator';
 import {
@@ -23,14 +22,7 @@ import {
   pauliExpvalState,
   trajectoryExpval,
 } from '../../../core/quantum/trajectories';
-import { naiveState } from './reference';
-
-const req = (circuit: Circuit, params: number[] = [], inputs: number[] = [], batch = 1): BatchRequest => ({
-  circuit,
-  params,
-  inputs,
-  batch,
-});
+import { batchRequest as req, denseState } from '../../helpers/quantum';
 
 /** ρ after one gate on |0…0⟩ then the channel on wire 0, via the noise model. */
 function oneQubit(prep: (b: CircuitBuilder) => void, channel: ChannelSpec, obs: PauliTerm[]): number[] {
@@ -217,7 +209,7 @@ describe('density matrix', () => {
     const c = randomCircuit(3, 2);
     const params = seqParams(c.numParams);
     const inputs = [0.3, -0.8, 1.2];
-    const psi = naiveState(c, params, inputs);
+    const psi = denseState(c, params, inputs);
     const { rho } = densityMatrix(req(c, params, inputs), undefined, 0);
     const dim = 8;
     let maxErr = 0;
@@ -316,7 +308,7 @@ describe('trajectories', () => {
       .gate('CNOT', [0, 1])
       .gate('RX', [1], [0.6])
       .build();
-    const psi0 = naiveState(c);
+    const psi0 = denseState(c);
     const rho = new Float64Array(2 * 16);
     for (let r = 0; r < 4; r++)
       for (let k = 0; k < 4; k++) {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { GATES, GATE_NAMES, CircuitBuilder, type GateName, type GateOp } from '../../../core/quantum/circuit';
 import { formatAngle, parseQasm, QasmError, toQasm } from '../../../core/quantum/qasm';
-import { naiveState, overlap, randomPrefix } from './reference';
+import { denseState } from '../../helpers/quantum';
+import { overlap, randomPrefix } from './reference';
 
 const HEAD = 'OPENQASM 2.0;\ninclude "qelib1.inc";\n';
 
@@ -80,7 +81,7 @@ describe('OpenQASM import: every qelib1 gate', () => {
       const prefix = randomPrefix(4, 7 + name.length);
       const a = parseQasm(`${HEAD}qreg q[4];\n${prefix}\n${name}${args} ${wires};\n`);
       const b = parseQasm(`${HEAD}${def}\nqreg q[4];\n${prefix}\nq_${name}${args} ${wires};\n`);
-      expect(overlap(naiveState(a.circuit), naiveState(b.circuit))).toBeCloseTo(1, 12);
+      expect(overlap(denseState(a.circuit), denseState(b.circuit))).toBeCloseTo(1, 12);
     });
   }
 
@@ -177,7 +178,7 @@ describe('OpenQASM import: registers, statements, expressions', () => {
     expect(ops[8].angles[0]).toEqual({ kind: 'param', index: 6 });
     // the same state as the constant import
     const plain = parseQasm(src);
-    expect(overlap(naiveState(plain.circuit), naiveState(r.circuit, r.params))).toBeCloseTo(1, 12);
+    expect(overlap(denseState(plain.circuit), denseState(r.circuit, r.params))).toBeCloseTo(1, 12);
   });
 
   it('trainable mode rejects definitions that are not a multiple of one argument', () => {
@@ -265,10 +266,10 @@ describe('OpenQASM export', () => {
     expect(text).toMatch(/^OPENQASM 2\.0;\ninclude "qelib1\.inc";\ngate ryy/);
     const back = parseQasm(text);
     expect(back.measurements).toHaveLength(4);
-    expect(overlap(naiveState(c, params, inputs), naiveState(back.circuit))).toBeCloseTo(1, 12);
+    expect(overlap(denseState(c, params, inputs), denseState(back.circuit))).toBeCloseTo(1, 12);
     // and trainable: the params returned reproduce the same state; export of that is a fixed point
     const tr = parseQasm(text, { trainable: true });
-    expect(overlap(naiveState(c, params, inputs), naiveState(tr.circuit, tr.params))).toBeCloseTo(1, 12);
+    expect(overlap(denseState(c, params, inputs), denseState(tr.circuit, tr.params))).toBeCloseTo(1, 12);
     // re-export is a fixed point after one trip (the first trip expands the ryy definition)
     const again = toQasm(tr.circuit, { params: tr.params, measure: true });
     expect(

@@ -13,7 +13,7 @@ import {
   shotExpvalsFromStates,
 } from '../../../core/quantum/shots';
 import { pauliExpvalState } from '../../../core/quantum/trajectories';
-import { naiveState } from './reference';
+import { denseState } from '../../helpers/quantum';
 
 describe('xoshiro128**', () => {
   it('matches the reference C implementation from state {1, 2, 3, 4}', () => {
@@ -98,7 +98,7 @@ describe('shots', () => {
       .gate('RY', [2], [0.8])
       .gate('CRX', [2, 1], [1.7])
       .build();
-    const psi = naiveState(c);
+    const psi = denseState(c);
     const term: PauliTerm = {
       ops: [
         { wire: 0, pauli: 'Y' },
@@ -122,7 +122,7 @@ describe('shots', () => {
       .gate('CNOT', [0, 1])
       .gate('RX', [1], [0.4])
       .build();
-    const psi = naiveState(c);
+    const psi = denseState(c);
     const states = new Float64Array([...psi, ...psi]);
     const terms: PauliTerm[] = [
       { ops: [{ wire: 0, pauli: 'Z' }] },
@@ -172,7 +172,7 @@ describe('shots', () => {
       { circuit: c, params: [], inputs: [], batch: 1 },
       { rules: [], readout },
     ).expvals;
-    const psi = naiveState(c);
+    const psi = denseState(c);
     const shots = 50000;
     const est = estimateExpvals(
       (basis) => rotatedProbabilitiesState(psi, 2, basis),

@@ -7,78 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CircuitBuilder, type Angle, type Circuit, type GateName } from '../../../core/quantum/circuit';
-import { gateMatrix } from '../../../core/quantum/gates';
+import { CircuitBuilder, type Circuit, type GateName } from '../../../core/quantum/circuit';
 import { createCpuSimulator } from '../../../core/quantum/cpu/simulator';
 import { compile } from '../../../core/quantum/cpu/program';
 import { Runner } from '../../../core/quantum/cpu/engine';
 import { finiteDifferenceJacobian } from '../../../core/quantum/gradients';
-import type { BatchRequest } from '../../../core/quantum/backend';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Dense matrix m on `wires` (first wire most significant) of an n-qubit state. */
-function applyDense(state: Float64Array, n: number, m: Float64Array, wires: number[]): Float64Array {
-  const dim = 1 << n;
-  const k = wires.length;
-  const d = 1 << k;
-  const out = new Float64Array(2 * dim);
-  for (let i = 0; i < dim; i++) {
-    let row = 0;
-    for (let t = 0; t < k; t++) row = (row << 1) | ((i >> (n - 1 - wires[t])) & 1);
-    let re = 0;
-    let im = 0;
-    for (let col = 0; col < d; col++) {
-      let j = i;
-      for (let t = 0; t < k; t++) {
-        const bit = 1 << (n - 1 - wires[t]);
-        j = (col >> (k - 1 - t)) & 1 ? j | bit : j & ~bit;
-      }
-      const mr = m[2 * (row * d + col)];
-      const mi = m[2 * (row * d + col) + 1];
-      re += mr * state[2 * j] - mi * state[2 * j + 1];
-      im += mr * state[2 * j + 1] + mi * state[2 * j];
-    }
-    out[2 * i] = re;
-    out[2 * i + 1] = im;
-  }
-  return out;
-}
-
-/** Reference final state of one batch row of a gate-only circuit. */
-function denseState(c: Circuit, params: number[], inputs: number[], row: number): Float64Array {
-  let s: Float64Array = new Float64Array(2 << c.qubits);
-  s[0] = 1;
-  const value = (a: Angle): number =>
-    a.kind === 'const'
-      ? a.value
-      : a.kind === 'param'
-        ? (a.scale ?? 1) * params[a.index]
-        : (a.scale ?? 1) * inputs[row * c.numInputs + a.index];
-  for (const op of c.ops) {
-    if (op.type !== 'gate') throw new Error('gate ops only');
-    s = applyDense(s, c.qubits, gateMatrix(op.gate, op.angles.map(value)), op.wires);
-  }
-  return s;
-}
+import { batchRequest as req, denseState, mulberry32 as rng } from '../../helpers/quantum';
 
 const f64 = createCpuSimulator({ precision: 'f64' });
-const req = (circuit: Circuit, params: number[], inputs: number[], batch: number): BatchRequest => ({
-  circuit,
-  params,
-  inputs,
-  batch,
-});
-
 async function expectStates(c: Circuit, params: number[], inputs: number[], batch: number): Promise<void> {
   const got = await f64.state(req(c, params, inputs, batch));
   const len = 2 << c.qubits;

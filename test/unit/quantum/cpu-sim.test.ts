@@ -12,56 +12,10 @@ import { gateMatrix, matMul, shiftRule } from '../../../core/quantum/gates';
 import { createCpuSimulator } from '../../../core/quantum/cpu/simulator';
 import { finiteDifferenceJacobian, parameterShiftVjp } from '../../../core/quantum/gradients';
 import type { BatchRequest } from '../../../core/quantum/backend';
-
-/** Small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Reference: dense matrix on `wires` of an n-qubit state, by gathering local indices. */
-function applyDense(state: Float64Array, n: number, m: Float64Array, wires: number[]): Float64Array {
-  const dim = 1 << n;
-  const k = wires.length;
-  const d = 1 << k;
-  const out = new Float64Array(2 * dim);
-  for (let i = 0; i < dim; i++) {
-    let row = 0;
-    for (let t = 0; t < k; t++) row = (row << 1) | ((i >> (n - 1 - wires[t])) & 1);
-    let re = 0;
-    let im = 0;
-    for (let col = 0; col < d; col++) {
-      let j = i;
-      for (let t = 0; t < k; t++) {
-        const bit = 1 << (n - 1 - wires[t]);
-        j = (col >> (k - 1 - t)) & 1 ? j | bit : j & ~bit;
-      }
-      const mr = m[2 * (row * d + col)];
-      const mi = m[2 * (row * d + col) + 1];
-      re += mr * state[2 * j] - mi * state[2 * j + 1];
-      im += mr * state[2 * j + 1] + mi * state[2 * j];
-    }
-    out[2 * i] = re;
-    out[2 * i + 1] = im;
-  }
-  return out;
-}
+import { applyDense, batchRequest as req, mulberry32 as rng } from '../../helpers/quantum';
 
 const f64 = createCpuSimulator({ precision: 'f64' });
 const f32 = createCpuSimulator({ precision: 'f32' });
-const req = (circuit: Circuit, params: number[] = [], inputs: number[] = [], batch = 1): BatchRequest => ({
-  circuit,
-  params,
-  inputs,
-  batch,
-});
-
 describe('gateMatrix', () => {
   it('is unitary for every gate at random angles', () => {
     const r = rng(1);
