@@ -245,7 +245,7 @@ export function describeFinishedRun(d: RunDetail): string {
         d.metrics.map((m) => [m.key, m.count, m.last, m.min, m.max]),
       );
   }
-  return out;
+  return out + childrenTable(d);
 }
 
 /** Starts the same run in a background process and returns once that process has created the run. */
@@ -388,19 +388,23 @@ export function describeRun(d: RunDetail): string {
     out += s.type === 'table' ? indent(table(s.columns, s.rows).trimEnd()) + '\n' : indent(s.text) + '\n';
   }
   for (const n of d.notes) out += `\nnote (${formatTime(n.createdAt)})\n${indent(n.text)}\n`;
-  if (d.children.length > 0) {
-    const keys = [...new Set(d.children.flatMap((c) => Object.keys(c.summary)))];
-    out +=
-      `\nchildren (${d.children.length})\n` +
-      indent(
-        table(
-          ['ID', 'NAME', 'STATUS', ...keys.map((k) => k.toUpperCase())],
-          d.children.map((c) => [shortId(c.id), c.name, c.status, ...keys.map((k) => c.summary[k])]),
-        ).trimEnd(),
-      ) +
-      '\n';
-  }
-  return out;
+  return out + childrenTable(d);
+}
+
+/** A parent's children, one line each with every summary figure; empty for a run without children. */
+function childrenTable(d: RunDetail): string {
+  if (d.children.length === 0) return '';
+  const keys = [...new Set(d.children.flatMap((c) => Object.keys(c.summary)))];
+  return (
+    `\nchildren (${d.children.length})\n` +
+    indent(
+      table(
+        ['ID', 'NAME', 'STATUS', ...keys.map((k) => k.toUpperCase())],
+        d.children.map((c) => [shortId(c.id), c.name, c.status, ...keys.map((k) => c.summary[k])]),
+      ).trimEnd(),
+    ) +
+    '\n'
+  );
 }
 
 function indent(text: string): string {

@@ -1,5 +1,5 @@
 // `qlab runs` and `qlab show` with child runs, in process against a lab holding a finished sweep.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,4 +94,13 @@ describe('qlab runs and show with child runs', () => {
     expect(c.stdout).toMatch(new RegExp(`^parent +${parent.id}$`, 'm'));
     expect(c.stdout).not.toContain('children (');
   });
+
+  it('run prints the finished sweep with its children', async () => {
+    const file = join(dir, 'sweep.json');
+    writeFileSync(file, JSON.stringify({ kind: 'test-sweep', name: 'cli sweep', config: { steps: 2 } }));
+    const r = await qlab('run', file, '--quiet');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('children (3)');
+    expect(r.stdout.match(/^ {2}[0-9a-f]{8} {2}point \d {2}succeeded/gm)).toHaveLength(3);
+  }, 60_000);
 });
