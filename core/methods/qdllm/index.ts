@@ -169,7 +169,8 @@ export async function runQdllm(
     if (fingerprint(teacherParams) !== before) throw new Error('the teacher changed during distillation');
     teacherFrozen = 'verified (weights bit-identical after distillation)';
   }
-  return buildReport(cfg, data.classes, teacher, rows, qCount, hidden, teacherFrozen);
+  const result = buildReport(cfg, data.classes, teacher, rows, qCount, hidden, teacherFrozen);
+  return { ...result, backend: { ...sim.info } };
 }
 
 function buildReport(
