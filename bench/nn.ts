@@ -1,9 +1,12 @@
 // npm run bench:nn — GFLOP/s of the reference config's matmul shapes and training tokens/s of the reference
 // LLaMA-style model (vocab 4096, d 256, ff 688 SwiGLU, 4 layers, 4 heads, seq 128, batch 8, AdamW), beside the
 // PyTorch peer on the same machine and thread count. Writes bench/results/nn.json.
+// The build machine is shared, so the lab and the peer are timed in alternating rounds (ROUNDS, default 2) and
+// each round's ratio is reported beside the load average; matmul shapes are timed for the wasm and JS kernels.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { matmulAB, matmulABt, matmulAtB } from '../core/nn/matmul';
+import { loadavg } from 'node:os';
+import { matmulAB, matmulABt, matmulAtB, matmulKernel, setMatmulKernel } from '../core/nn/matmul';
 import { getMatmulThreads, setMatmulThreads } from '../core/nn/matmul-threads';
 import { AdamW } from '../core/nn/optim';
 import { Rng } from '../core/util/rng';
@@ -12,6 +15,8 @@ import { Transformer } from '../core/nn/transformer';
 
 const threads = Number(process.env.THREADS ?? 2);
 const steps = Number(process.env.STEPS ?? 4);
+const rounds = Number(process.env.ROUNDS ?? 2);
+const load0 = loadavg()[0];
 const [V, D, FF, L, H, T, B] = [4096, 256, 688, 4, 4, 128, 8];
 const PEER = '/work/shared/peers/torch_transformer.py';
 setMatmulThreads(threads);
@@ -25,30 +30,42 @@ function timeIt(f: () => void, reps: number): number {
 
 const rng = new Rng(0);
 const BT = B * T;
-const matmuls: { name: string; gflops: number }[] = [];
-for (const [label, M, N, K] of [
+const SHAPES = [
   ['qkvo  (BT, d)·(d, d)', BT, D, D],
   ['mlp   (BT, d)·(d, ff)', BT, FF, D],
   ['down  (BT, ff)·(ff, d)', BT, D, FF],
   ['head  (BT, d)·(d, vocab)', BT, V, D],
-] as const) {
-  const a = alloc('f32', Math.max(M, N) * K);
-  const b = alloc('f32', Math.max(M, N) * Math.max(N, K));
-  const o = alloc('f32', Math.max(M * N, M * K, N * K));
-  rng.fillNormal(a);
-  rng.fillNormal(b);
-  const flops = 2 * M * N * K;
-  const reps = Math.max(1, Math.round(2e9 / flops));
-  for (const [shape, f] of [
-    ['A·Bᵀ fwd', () => matmulABt(o, a, b, M, N, K)],
-    ['A·B  dX ', () => matmulAB(o, a, b, M, K, N)],
-    ['Aᵀ·B dW ', () => matmulAtB(o, a, b, N, K, M)],
-  ] as const) {
-    const g = flops / timeIt(f, reps) / 1e9;
-    matmuls.push({ name: `${label} ${shape}`, gflops: g });
-    console.log(`${label.padEnd(26)} ${shape}  ${g.toFixed(2).padStart(6)} GFLOP/s`);
+] as const;
+const matmuls: { name: string; gflops: number; jsGflops: number }[] = [];
+const timeShapes = (kernel: 'wasm' | 'js'): number[] => {
+  setMatmulKernel(kernel);
+  setMatmulThreads(threads); // the pool serves the kernel chosen before it is built
+  const out: number[] = [];
+  for (const [, M, N, K] of SHAPES) {
+    const a = alloc('f32', Math.max(M, N) * K);
+    const b = alloc('f32', Math.max(M, N) * Math.max(N, K));
+    const o = alloc('f32', Math.max(M * N, M * K, N * K));
+    rng.fillNormal(a);
+    rng.fillNormal(b);
+    const flops = 2 * M * N * K;
+    const reps = Math.max(1, Math.round((kernel === 'wasm' ? 2e9 : 4e8) / flops));
+    out.push(flops / timeIt(() => matmulABt(o, a, b, M, N, K), reps) / 1e9);
+    out.push(flops / timeIt(() => matmulAB(o, a, b, M, K, N), reps) / 1e9);
+    out.push(flops / timeIt(() => matmulAtB(o, a, b, N, K, M), reps) / 1e9);
   }
-}
+  return out;
+};
+const jsG = timeShapes('js');
+const wasmG = timeShapes('wasm');
+const kernel = matmulKernel();
+console.log(`matmul GFLOP/s, ${threads} threads: ${kernel} kernel | JS kernel`);
+SHAPES.forEach(([label], i) =>
+  ['A·Bᵀ fwd', 'A·B  dX ', 'Aᵀ·B dW '].forEach((shape, j) => {
+    const [g, gj] = [wasmG[3 * i + j], jsG[3 * i + j]];
+    matmuls.push({ name: `${label} ${shape}`, gflops: g, jsGflops: gj });
+    console.log(`${label.padEnd(26)} ${shape}  ${g.toFixed(2).padStart(6)} | ${gj.toFixed(2).padStart(6)}`);
+  }),
+);
 
 const model = new Transformer(
   {
@@ -73,48 +90,83 @@ for (let b = 0; b < B; b++)
     x[b * T + t] = data[b * (T + 1) + t];
     y[b * T + t] = data[b * (T + 1) + t + 1];
   }
-const times: number[] = [];
-let loss = NaN;
-for (let s = 0; s < steps + 1; s++) {
-  const t0 = performance.now();
-  zeroGrad(params);
-  loss = model.lmForward(x, B, T, y);
-  model.lmBackward();
-  opt.step(3e-4);
-  if (s >= 1) times.push((performance.now() - t0) / 1000);
+function labRound(): { step_s: number; loss: number } {
+  const times: number[] = [];
+  let loss = NaN;
+  for (let s = 0; s < steps + 1; s++) {
+    const t0 = performance.now();
+    zeroGrad(params);
+    loss = model.lmForward(x, B, T, y);
+    model.lmBackward();
+    opt.step(3e-4);
+    if (s >= 1) times.push((performance.now() - t0) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return { step_s: times[Math.floor(times.length / 2)], loss };
 }
-times.sort((a, b) => a - b);
-const stepS = times[Math.floor(times.length / 2)];
-const lab = {
-  threads: getMatmulThreads(),
-  params: params.reduce((n, p) => n + p.size, 0),
-  step_s: stepS,
-  tokens_per_s: BT / stepS,
-  loss,
-};
-console.log(
-  `lab    training: ${lab.tokens_per_s.toFixed(0)} tokens/s (step ${stepS.toFixed(3)} s, ${lab.params} params, ${lab.threads} threads)`,
-);
 
-let torch: Record<string, unknown> | null = null;
-let peerNote: string | null = null;
-if (!existsSync(PEER)) peerNote = `peer ${PEER} is missing; only the lab's figures are reported`;
-else {
+let peerNote: string | null = existsSync(PEER)
+  ? null
+  : `peer ${PEER} is missing; only the lab's figures are reported`;
+function torchRound(): Record<string, unknown> | null {
+  if (peerNote) return null;
   try {
     const out = execFileSync('/usr/bin/python3', [PEER, String(threads), String(steps)], {
       encoding: 'utf8',
     });
-    torch = JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>;
+    return JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>;
   } catch (e) {
     peerNote = `peer failed: ${(e as Error).message.split('\n')[0]}`;
+    return null;
   }
 }
-const ratio = torch ? lab.tokens_per_s / Number(torch.tokens_per_s) : null;
-if (torch) {
+
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)];
+const roundsOut: {
+  lab_tokens_per_s: number;
+  torch_tokens_per_s: number | null;
+  ratio: number | null;
+  load1: number;
+}[] = [];
+let lastLab = { step_s: NaN, loss: NaN };
+let torch: Record<string, unknown> | null = null;
+for (let r = 0; r < rounds; r++) {
+  lastLab = labRound();
+  const t = torchRound();
+  if (t) torch = t;
+  const labTps = BT / lastLab.step_s;
+  const torchTps = t ? Number(t.tokens_per_s) : null;
+  const row = {
+    lab_tokens_per_s: labTps,
+    torch_tokens_per_s: torchTps,
+    ratio: torchTps ? labTps / torchTps : null,
+    load1: loadavg()[0],
+  };
+  roundsOut.push(row);
   console.log(
-    `torch  training: ${Number(torch.tokens_per_s).toFixed(0)} tokens/s (step ${Number(torch.step_s).toFixed(3)} s, torch ${String(torch.torch)})`,
+    `round ${r + 1}: lab ${labTps.toFixed(0)} tokens/s, torch ${torchTps?.toFixed(0) ?? '—'} tokens/s, ratio ${row.ratio?.toFixed(3) ?? '—'} (load ${row.load1.toFixed(1)})`,
   );
-  console.log(`ratio lab/torch: ${ratio!.toFixed(3)} (target ≥ 0.5)`);
+}
+const labTps = median(roundsOut.map((r) => r.lab_tokens_per_s));
+const lab = {
+  threads: getMatmulThreads(),
+  kernel,
+  params: params.reduce((n, p) => n + p.size, 0),
+  step_s: BT / labTps,
+  tokens_per_s: labTps,
+  loss: lastLab.loss,
+};
+console.log(
+  `lab    training: ${lab.tokens_per_s.toFixed(0)} tokens/s (median step ${lab.step_s.toFixed(3)} s, ${lab.params} params, ${lab.threads} threads, ${kernel} matmul)`,
+);
+const ratios = roundsOut.filter((r) => r.ratio !== null).map((r) => r.ratio!);
+const ratio = ratios.length > 0 ? median(ratios) : null;
+if (torch) {
+  const torchTps = median(roundsOut.filter((r) => r.torch_tokens_per_s).map((r) => r.torch_tokens_per_s!));
+  console.log(
+    `torch  training: ${torchTps.toFixed(0)} tokens/s (median over rounds, torch ${String(torch.torch)})`,
+  );
+  console.log(`ratio lab/torch: ${ratio!.toFixed(3)} (median of per-round ratios; target ≥ 0.5)`);
 } else console.log(peerNote);
 
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
@@ -124,9 +176,11 @@ writeFileSync(
     {
       date: new Date().toISOString(),
       config: { V, D, FF, L, H, T, B },
+      load1_at_start: load0,
       matmuls,
       lab,
       torch,
+      rounds: roundsOut,
       ratio,
       peerNote,
     },
