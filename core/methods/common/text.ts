@@ -170,3 +170,52 @@ export class TransformerClassifier {
     this.model.backwardHidden(dhidden);
   }
 }
+
+/**
+ * Mean of the final hidden states over every token of each text, (N, H) in f64. A text longer than the
+ * model's maxSeqLen is cut into windows of maxSeqLen, each run from position 0; windows of several texts
+ * share one right-padded forward of up to `batch` rows (exact, see the padding note above).
+ */
+export function meanHiddenStates(
+  model: Transformer,
+  e: EncodedTexts,
+  batch = 16,
+  onProgress?: (textsDone: number) => void,
+): Float64Array {
+  const N = encodedCount(e);
+  const H = model.config.hiddenSize;
+  const W = model.config.maxSeqLen;
+  // windows as (text, first id, length), in text order
+  const wText: number[] = [];
+  const wStart: number[] = [];
+  const wLen: number[] = [];
+  for (let i = 0; i < N; i++)
+    for (let s = e.offsets[i]; s < e.offsets[i + 1]; s += W) {
+      wText.push(i);
+      wStart.push(s);
+      wLen.push(Math.min(W, e.offsets[i + 1] - s));
+    }
+  const out = new Float64Array(N * H);
+  for (let w0 = 0; w0 < wText.length; w0 += batch) {
+    const B = Math.min(batch, wText.length - w0);
+    let T = 1;
+    for (let b = 0; b < B; b++) T = Math.max(T, wLen[w0 + b]);
+    const tokens = new Int32Array(B * T);
+    for (let b = 0; b < B; b++)
+      tokens.set(e.ids.subarray(wStart[w0 + b], wStart[w0 + b] + wLen[w0 + b]), b * T);
+    const hidden = model.forwardHidden(tokens, B, T);
+    for (let b = 0; b < B; b++) {
+      const o = wText[w0 + b] * H;
+      for (let t = 0; t < wLen[w0 + b]; t++) {
+        const r = (b * T + t) * H;
+        for (let c = 0; c < H; c++) out[o + c] += hidden[r + c];
+      }
+    }
+    onProgress?.(wText[w0 + B - 1] + (w0 + B === wText.length ? 1 : 0));
+  }
+  for (let i = 0; i < N; i++) {
+    const inv = 1 / Math.max(1, e.offsets[i + 1] - e.offsets[i]);
+    for (let c = 0; c < H; c++) out[i * H + c] *= inv;
+  }
+  return out;
+}

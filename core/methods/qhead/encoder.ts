@@ -12,6 +12,7 @@ import { Rng } from '../../nn/rng';
 import { zeroGrad } from '../../nn/tensor';
 import { ByteLevelBpe, type Tokenizer } from '../../nn/tokenizers';
 import { Transformer } from '../../nn/transformer';
+import { encodeTexts, meanHiddenStates } from '../common/text';
 import type { EncoderConfig } from './schema';
 
 /** A frozen text → vector map. */
@@ -35,27 +36,6 @@ export interface EncoderLog {
   signal?: AbortSignal;
 }
 
-/** Mean of the final (normed) hidden states over every token, the text cut into windows of maxSeqLen. */
-export function meanPooledEmbedding(
-  model: Transformer,
-  tokenizer: Tokenizer,
-  text: string,
-  maxTokens: number,
-): Float64Array {
-  const C = model.config.hiddenSize;
-  const T = model.config.maxSeqLen;
-  const ids = tokenizer.encode(text).slice(0, maxTokens);
-  const out = new Float64Array(C);
-  if (ids.length === 0) return out;
-  for (let s = 0; s < ids.length; s += T) {
-    const win = Int32Array.from(ids.slice(s, s + T));
-    const h = model.forwardHidden(win, 1, win.length);
-    for (let t = 0; t < win.length; t++) for (let c = 0; c < C; c++) out[c] += h[t * C + c];
-  }
-  for (let c = 0; c < C; c++) out[c] /= ids.length;
-  return out;
-}
-
 function transformerEncoder(
   model: Transformer,
   tokenizer: Tokenizer,
@@ -68,12 +48,8 @@ function transformerEncoder(
     dim,
     description,
     async embed(texts, onProgress) {
-      const out = new Float64Array(texts.length * dim);
-      texts.forEach((t, i) => {
-        out.set(meanPooledEmbedding(model, tokenizer, t, maxTokens), i * dim);
-        if (onProgress && (i + 1) % 16 === 0) onProgress(i + 1);
-      });
-      return out;
+      // the first maxTokens tokens of each text, mean-pooled over windows of maxSeqLen (common/text.ts)
+      return meanHiddenStates(model, encodeTexts(tokenizer, texts, maxTokens), 16, onProgress);
     },
     async dispose() {},
   };
