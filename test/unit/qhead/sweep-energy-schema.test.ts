@@ -156,6 +156,8 @@ describe('config validation', () => {
     expect(c.shots).toBeNull();
     expect(c.head.measured).toBe(1);
     expect(c.encoder.type).toBe('pretrain');
+    expect(c.standardize).toBe(true);
+    expect(c.head.biasAmplitude).toBe(1);
   });
 
   it('refuses bad configs naming the field', () => {
@@ -175,5 +177,7 @@ describe('config validation', () => {
     );
     expect(issue({ energy: { qubits: [4, 4, 6] } })).toMatch(/^energy\.qubits: /m);
     expect(issue({ head: { qubitz: 3 } })).toMatch(/qubitz/);
+    expect(issue({ head: { biasAmplitude: -0.5 } })).toMatch(/^head\.biasAmplitude/m);
+    expect(issue({ standardize: 'yes' })).toMatch(/^standardize/m);
   });
 });
