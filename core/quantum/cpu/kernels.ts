@@ -668,7 +668,11 @@ export function adjointStep1(
 // Taped backward kernels: ψ after the step is read from the forward pass's tape at float offset `so`,
 // so only λ is transformed (the un-apply of ψ is not needed).
 
-/** Like adjointStep1, with ψ read from s[so..] and only λ (at offset 0) updated by u. */
+/**
+ * Like adjointStep1, with ψ read from s[so..] and only λ (at offset 0) updated by u; `rho` gets the
+ * anti-Hermitian part (ρ − ρ†)/2 of the cross density, which gives the same Im Tr(Gρ) for every
+ * Hermitian G and transforms the same way under U†·U.
+ */
 export function adjointStep1Tape(
   s: Amps,
   so: number,
@@ -688,14 +692,11 @@ export function adjointStep1Tape(
   const m2i = u[5];
   const m3r = u[6];
   const m3i = u[7];
-  let r00r = 0;
-  let r00i = 0;
-  let r01r = 0;
-  let r01i = 0;
-  let r10r = 0;
-  let r10i = 0;
-  let r11r = 0;
-  let r11i = 0;
+  // only the anti-Hermitian part (ρ − ρ†)/2 reaches Im Tr(Gρ) for Hermitian G: 6 sums, not 8
+  let a00 = 0;
+  let a11 = 0;
+  let dr = 0;
+  let di = 0;
   const lowMask = st - 1;
   const half = dim >> 1;
   for (let k = 0; k < half; k++) {
@@ -709,27 +710,24 @@ export function adjointStep1Tape(
     const lai = l[a + 1];
     const lbr = l[b];
     const lbi = l[b + 1];
-    r00r += ar * lar + ai * lai;
-    r00i += ai * lar - ar * lai;
-    r01r += ar * lbr + ai * lbi;
-    r01i += ai * lbr - ar * lbi;
-    r10r += br * lar + bi * lai;
-    r10i += bi * lar - br * lai;
-    r11r += br * lbr + bi * lbi;
-    r11i += bi * lbr - br * lbi;
+    a00 += ai * lar - ar * lai;
+    a11 += bi * lbr - br * lbi;
+    // ρ01 − conj(ρ10)
+    dr += ar * lbr + ai * lbi - br * lar - bi * lai;
+    di += ai * lbr - ar * lbi - br * lai + bi * lar;
     l[a] = m0r * lar - m0i * lai + m1r * lbr - m1i * lbi;
     l[a + 1] = m0r * lai + m0i * lar + m1r * lbi + m1i * lbr;
     l[b] = m2r * lar - m2i * lai + m3r * lbr - m3i * lbi;
     l[b + 1] = m2r * lai + m2i * lar + m3r * lbi + m3i * lbr;
   }
-  rho[0] = r00r;
-  rho[1] = r00i;
-  rho[2] = r01r;
-  rho[3] = r01i;
-  rho[4] = r10r;
-  rho[5] = r10i;
-  rho[6] = r11r;
-  rho[7] = r11i;
+  rho[0] = 0;
+  rho[1] = a00;
+  rho[2] = 0.5 * dr;
+  rho[3] = 0.5 * di;
+  rho[4] = -0.5 * dr;
+  rho[5] = 0.5 * di;
+  rho[6] = 0;
+  rho[7] = a11;
 }
 
 /** Like adjointDiag, with ψ read from s[so..] and only λ updated. */
