@@ -10,10 +10,11 @@
 // Randomness (trajectories, shots) comes from one seeded stream: each call takes the next child
 // stream, so a sequence of calls is reproducible bit for bit from the seed (reseed() restarts it).
 import type { BackendInfo, BatchRequest, ExpvalResult, Simulator, VjpResult } from './backend';
-import { observablesOf, type Circuit } from './circuit';
+import { observablesOf } from './circuit';
 import { DENSITY_MAX_QUBITS, densityExpval, densityMatrix, rotatedDiagonalDensity } from './density';
 import { parameterShiftVjp } from './gradients';
 import type { NoiseModel } from './noise';
+import { checkBatchRequest } from './request';
 import { Rng } from '../util/rng';
 import { estimateExpvals, rotatedProbabilitiesState, sampleIndices, type Basis } from './shots';
 import { runTrajectory, trajectoryExpval } from './trajectories';
@@ -59,20 +60,6 @@ function positiveInt(x: number | undefined, fallback: number, field: string, max
   if (!Number.isInteger(v) || v < 1 || v > max)
     throw new Error(`${field}: must be an integer in [1, ${max}], got ${String(x)}`);
   return v;
-}
-
-function checkRequest(req: BatchRequest): Circuit {
-  const c = req.circuit;
-  if (!c || !Array.isArray(c.ops)) throw new Error('circuit: expected a parsed circuit record');
-  if (!Number.isInteger(req.batch) || req.batch < 0)
-    throw new Error(`batch: must be a non-negative integer, got ${req.batch}`);
-  if (!req.params || req.params.length < c.numParams)
-    throw new Error(`params: need ${c.numParams} values, got ${req.params ? req.params.length : 'none'}`);
-  if (!req.inputs || req.inputs.length < req.batch * c.numInputs)
-    throw new Error(
-      `inputs: need batch × numInputs = ${req.batch * c.numInputs} values, got ${req.inputs.length}`,
-    );
-  return c;
 }
 
 /** True when no channel of the model changes the state (readout error is classical). */
@@ -140,7 +127,7 @@ export function createNoisySimulator(opts: NoisySimulatorOptions = {}): NoisySim
   };
 
   async function expval(req: BatchRequest): Promise<ExpvalResult> {
-    const c = checkRequest(req);
+    const c = checkBatchRequest(req);
     const m = methodFor(c.qubits);
     info = infoFor(m);
     if (shots === undefined) {
@@ -166,7 +153,7 @@ export function createNoisySimulator(opts: NoisySimulatorOptions = {}): NoisySim
   }
 
   async function probs(req: BatchRequest, wires?: number[]): Promise<Float64Array> {
-    const c = checkRequest(req);
+    const c = checkBatchRequest(req);
     const n = c.qubits;
     const w = wires ?? Array.from({ length: n }, (_, i) => i);
     w.forEach((x, i) => {
@@ -203,7 +190,7 @@ export function createNoisySimulator(opts: NoisySimulatorOptions = {}): NoisySim
     expval,
     probs,
     async vjp(req: BatchRequest, dExpvals: ArrayLike<number>): Promise<VjpResult> {
-      const c = checkRequest(req);
+      const c = checkBatchRequest(req);
       const want = req.batch * observablesOf(c).length;
       if (!dExpvals || dExpvals.length !== want)
         throw new Error(
@@ -214,7 +201,7 @@ export function createNoisySimulator(opts: NoisySimulatorOptions = {}): NoisySim
       return { ...fwd, dParams: g.dParams, dInputs: g.dInputs, info: { ...info } };
     },
     async state(req: BatchRequest): Promise<Float64Array> {
-      const c = checkRequest(req);
+      const c = checkBatchRequest(req);
       if (!channelsIdle(noise))
         throw new Error(
           'state: a noisy circuit is in a mixed state with no state vector; use density() (up to ' +
@@ -228,7 +215,7 @@ export function createNoisySimulator(opts: NoisySimulatorOptions = {}): NoisySim
       return out;
     },
     async density(req: BatchRequest): Promise<Float64Array> {
-      const c = checkRequest(req);
+      const c = checkBatchRequest(req);
       if (c.qubits > DENSITY_MAX_QUBITS)
         throw new Error(
           `qubits: density() is limited to ${DENSITY_MAX_QUBITS} qubits, the circuit has ${c.qubits}`,
