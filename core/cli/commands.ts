@@ -77,7 +77,13 @@ export const SPECS = {
   },
   export: {
     name: 'export',
-    options: { ...labDirOpt, format: { type: 'string', short: 'f' }, out: { type: 'string', short: 'o' } },
+    options: {
+      ...labDirOpt,
+      format: { type: 'string', short: 'f' },
+      out: { type: 'string', short: 'o' },
+      /** Each run followed by its child runs (a sweep and its points in one file). */
+      children: { type: 'boolean' },
+    },
     positionals: {
       min: 1,
       max: 100,
@@ -480,8 +486,15 @@ export async function exportCommand(argv: string[], ctx: CliContext): Promise<nu
   }
   return withLab(ctx, a.strings['lab-dir'], async (lab) => {
     const ids: string[] = [];
-    for (const p of a.positionals) ids.push(await resolveRunId(lab, p));
-    const file = await lab.exportRuns({ ids: [...new Set(ids)], format: format as ExportFormat });
+    for (const p of a.positionals) {
+      const id = await resolveRunId(lab, p);
+      ids.push(id);
+      if (a.booleans.children) ids.push(...(await lab.getRun(id)).children.map((c) => c.id));
+    }
+    const unique = [...new Set(ids)];
+    if (unique.length > 100)
+      throw new CliError(`an export takes at most 100 runs; these ids (with children) name ${unique.length}`);
+    const file = await lab.exportRuns({ ids: unique, format: format as ExportFormat });
     const out = a.strings.out;
     if (out === undefined || out === '-') {
       ctx.stdout.write(file.content);

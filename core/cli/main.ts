@@ -22,7 +22,7 @@ commands:
                           top-level runs; --all: with each run's children under it; --parent <id>: its children
   show <id>               one run: config, summary, metrics, report, children [--json]
   compare <id> <id>...    config diff and final metrics side by side [--json]
-  export <id>...          --format json|csv|html [--out FILE]
+  export <id>...          --format json|csv|html [--out FILE] [--children: with each run's child runs]
   cancel <id>             cancel a queued or running run (from any process) [--wait SECONDS]
   serve                   browser mode [--port P] [--host H] [--token T] [--api-only]
   sim ...                 circuit simulator tools (qlab sim --help)

@@ -103,4 +103,20 @@ describe('qlab runs and show with child runs', () => {
     expect(r.stdout).toContain('children (3)');
     expect(r.stdout.match(/^ {2}[0-9a-f]{8} {2}point \d {2}succeeded/gm)).toHaveLength(3);
   }, 60_000);
+
+  it('export --children writes a sweep and its points in one file', async () => {
+    const r = await qlab('export', parent.id.slice(0, 8), '--children', '--format', 'csv');
+    expect(r.code).toBe(0);
+    const ids = new Set(
+      r.stdout
+        .split('\r\n')
+        .slice(1)
+        .filter((l) => l !== '')
+        .map((l) => l.split(',')[0]),
+    );
+    // The parent's own sweep/loss points and each child's loss curve.
+    expect(ids).toEqual(new Set([parent.id, ...children.map((c) => c.id)]));
+    const plain = await qlab('export', parent.id, '--format', 'csv');
+    expect(plain.stdout.split('\r\n').filter((l) => l !== '')).toHaveLength(1 + 3);
+  });
 });
