@@ -2,21 +2,15 @@
 // The kind's own config schema is applied by the lab service (its errors name "config.<field>").
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { describeZodError, type CreateRunRequest } from '../api/lab-api';
+import { CreateRunRequestSchema, describeZodError, type CreateRunRequest } from '../api/lab-api';
 import { CliError } from './errors';
 import { parseJsonLocated } from './json-locate';
 
-export const RunFileSchema = z
-  .object({
-    kind: z.string().min(1),
+// A run file is a CreateRunRequest whose name, when given, is not empty and whose config is an object
+// (config re-added last so fields and issues keep the order of the file format).
+export const RunFileSchema = CreateRunRequestSchema.omit({ config: true })
+  .extend({
     name: z.string().min(1).max(200).optional(),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 32 - 1)
-      .optional(),
-    tags: z.array(z.string().min(1).max(100)).max(50).optional(),
     config: z.record(z.string(), z.unknown()).default({}),
   })
   .strict();
