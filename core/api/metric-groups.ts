@@ -1,0 +1,121 @@
+// Groups metric keys into charts: keys with the same number of '/'-separated segments and the same last
+// segment (the metric) share one chart, one line per key, labelled by the segments that differ (model,
+// seed). Pure and dependency-free: the run page, the compare page and the HTML report all use it.
+
+export interface GroupedSeries {
+  readonly key: string;
+  /** The segments that vary within the group, joined by '/'; the whole key when the group has one member. */
+  readonly label: string;
+  /** Palette index shared across groups by the first varying segment (e.g. the model), so a model keeps its colour. */
+  readonly color: number;
+  /** Dash-pattern index within the group for the remaining varying segments (e.g. the seed); 0 = solid. */
+  readonly dash: number;
+}
+
+export interface MetricGroup {
+  /** Unique among the groups returned by one call. */
+  readonly id: string;
+  /** The key pattern, varying segments shown as '*': "*\/seed*\/val_acc"; the key itself for a single member. */
+  readonly title: string;
+  /** The last segment: the quantity plotted. */
+  readonly metric: string;
+  readonly series: readonly GroupedSeries[];
+}
+
+function splitKey(key: string): string[] {
+  return key.split('/');
+}
+
+/**
+ * Groups `keys` (in the order given; duplicates ignored) by segment count and last segment. Groups come in
+ * the order of their first key, and series in key order within a group.
+ */
+export function groupMetricKeys(keys: readonly string[]): MetricGroup[] {
+  const buckets = new Map<string, string[]>();
+  const seen = new Set<string>();
+  for (const key of keys) {
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const parts = splitKey(key);
+    // The count is all digits, so the first NUL ends it whatever the metric name holds.
+    const bucket = `${parts.length}\u0000${parts[parts.length - 1]}`;
+    let list = buckets.get(bucket);
+    if (!list) buckets.set(bucket, (list = []));
+    list.push(key);
+  }
+  const colorOf = new Map<string, number>();
+  const groups: MetricGroup[] = [];
+  for (const members of buckets.values()) {
+    const split = members.map(splitKey);
+    const n = split[0].length;
+    const metric = split[0][n - 1];
+    // Segments (before the last, which is equal by construction) whose value is not the same in every member.
+    const varying: number[] = [];
+    for (let j = 0; j < n - 1; j++) if (split.some((p) => p[j] !== split[0][j])) varying.push(j);
+    const title =
+      members.length === 1 ? members[0] : split[0].map((s, j) => (varying.includes(j) ? '*' : s)).join('/');
+    const dashOf = new Map<string, number>();
+    const series = members.map((key, i) => {
+      const parts = split[i];
+      // The colour follows the first varying segment; a lone key takes its first segment when it has a prefix.
+      const colorSeg = varying.length > 0 ? parts[varying[0]] : n > 1 ? parts[0] : '';
+      if (!colorOf.has(colorSeg)) colorOf.set(colorSeg, colorOf.size);
+      const rest = varying
+        .slice(1)
+        .map((j) => parts[j])
+        .join('/');
+      if (!dashOf.has(rest)) dashOf.set(rest, dashOf.size);
+      return {
+        key,
+        label: members.length === 1 ? key : varying.map((j) => parts[j]).join('/'),
+        color: colorOf.get(colorSeg)!,
+        dash: dashOf.get(rest)!,
+      };
+    });
+    // Titles keep the segment count and the metric, the bucket's key, so they are unique ids.
+    groups.push({ id: title, title, metric, series });
+  }
+  return groups;
+}
+
+export interface SinglePointTable {
+  /** Metric names (last key segment), in order of first appearance. */
+  readonly columns: readonly string[];
+  /** One row per key prefix (the key less its last segment; '' for one-segment keys), in order of first appearance. */
+  readonly rows: readonly { readonly label: string; readonly values: readonly (number | null)[] }[];
+}
+
+/**
+ * Splits groups into those worth a chart (some series has two points or more) and a pivot table of the
+ * rest: final values of one-point series, rows by key prefix, columns by metric. `count(key)` is the
+ * number of stored points of a key, `last(key)` its last value.
+ */
+export function splitSinglePoints(
+  groups: readonly MetricGroup[],
+  count: (key: string) => number,
+  last: (key: string) => number | null,
+): { charts: MetricGroup[]; singles: SinglePointTable } {
+  const charts: MetricGroup[] = [];
+  const columns: string[] = [];
+  const rowIndex = new Map<string, Map<string, number | null>>();
+  for (const g of groups) {
+    if (g.series.some((s) => count(s.key) > 1)) {
+      charts.push(g);
+      continue;
+    }
+    for (const s of g.series) {
+      const cut = s.key.lastIndexOf('/');
+      const prefix = cut < 0 ? '' : s.key.slice(0, cut);
+      const metric = s.key.slice(cut + 1);
+      if (!columns.includes(metric)) columns.push(metric);
+      let row = rowIndex.get(prefix);
+      if (!row) rowIndex.set(prefix, (row = new Map()));
+      row.set(metric, last(s.key));
+    }
+  }
+  const rows = [...rowIndex].map(([label, row]) => ({
+    label,
+    values: columns.map((c) => (row.has(c) ? row.get(c)! : null)),
+  }));
+  return { charts, singles: { columns, rows } };
+}

@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { groupMetricKeys, splitSinglePoints } from '../../../core/api/metric-groups';
+
+// The keys a qdllm run records (models × seeds × metrics, plus per-step and teacher curves).
+const QDLLM_KEYS = ['mlp', 'quantum', 'transformer']
+  .flatMap((m) => [0, 1, 2].flatMap((s) => ['test_acc', 'train_loss', 'val_acc'].map((k) => `${m}/seed${s}/${k}`)))
+  .concat(['mlp/train_loss', 'quantum/train_loss', 'teacher/finetune_loss', 'teacher/pretrain_loss'])
+  .sort();
+
+describe('groupMetricKeys', () => {
+  it('draws one chart per metric for model/seed/metric keys, labelled by the varying segments', () => {
+    const groups = groupMetricKeys(QDLLM_KEYS);
+    expect(groups.map((g) => g.title)).toEqual([
+      '*/*/test_acc',
+      '*/*/train_loss',
+      '*/*/val_acc',
+      '*/train_loss',
+      'teacher/finetune_loss',
+      'teacher/pretrain_loss',
+    ]);
+    const val = groups.find((g) => g.title === '*/*/val_acc')!;
+    expect(val.metric).toBe('val_acc');
+    expect(val.series.map((s) => s.label)).toEqual([
+      'mlp/seed0',
+      'mlp/seed1',
+      'mlp/seed2',
+      'quantum/seed0',
+      'quantum/seed1',
+      'quantum/seed2',
+      'transformer/seed0',
+      'transformer/seed1',
+      'transformer/seed2',
+    ]);
+    // Every key lands in exactly one group.
+    const all = groups.flatMap((g) => g.series.map((s) => s.key));
+    expect([...all].sort()).toEqual(QDLLM_KEYS);
+    expect(new Set(groups.map((g) => g.id)).size).toBe(groups.length);
+  });
+
+  it('keeps a model in one colour across charts and tells seeds apart by dash', () => {
+    const groups = groupMetricKeys(QDLLM_KEYS);
+    const colour = new Map<string, Set<number>>();
+    for (const g of groups) {
+      for (const s of g.series) {
+        const model = s.key.split('/')[0];
+        if (!colour.has(model)) colour.set(model, new Set());
+        colour.get(model)!.add(s.color);
+      }
+    }
+    for (const m of ['mlp', 'quantum', 'transformer']) expect(colour.get(m)!.size).toBe(1);
+    const distinct = ['mlp', 'quantum', 'transformer'].map((m) => [...colour.get(m)!][0]);
+    expect(new Set(distinct).size).toBe(3);
+    const loss = groups.find((g) => g.title === '*/*/train_loss')!;
+    expect(loss.series.filter((s) => s.key.startsWith('quantum/')).map((s) => s.dash)).toEqual([0, 1, 2]);
+    expect(loss.series.filter((s) => s.key.startsWith('mlp/')).map((s) => s.dash)).toEqual([0, 1, 2]);
+  });
+
+  it('names only the segment that varies, and keeps a lone key whole', () => {
+    const groups = groupMetricKeys(['quantum/seed0/loss', 'quantum/seed1/loss', 'loss', 'a/b']);
+    expect(groups.map((g) => [g.title, g.series.map((s) => s.label)])).toEqual([
+      ['quantum/*/loss', ['seed0', 'seed1']],
+      ['loss', ['loss']],
+      ['a/b', ['a/b']],
+    ]);
+  });
+
+  it('does not merge keys of different depth or metric, ignores duplicates and keeps ids unique', () => {
+    const groups = groupMetricKeys(['x/loss', 'x/y/loss', 'x/acc', 'x/loss', '*/loss', 'p/loss', 'q/loss']);
+    expect(groups.map((g) => g.series.map((s) => s.key))).toEqual([
+      ['x/loss', '*/loss', 'p/loss', 'q/loss'],
+      ['x/y/loss'],
+      ['x/acc'],
+    ]);
+    expect(new Set(groups.map((g) => g.id)).size).toBe(groups.length);
+    expect(groupMetricKeys([])).toEqual([]);
+  });
+});
+
+describe('splitSinglePoints', () => {
+  it('charts groups with a multi-point series and pivots the one-point rest by prefix and metric', () => {
+    const groups = groupMetricKeys(QDLLM_KEYS);
+    const count = (k: string) => (k.endsWith('test_acc') ? 1 : k.startsWith('teacher/pretrain') ? 1 : 5);
+    const last = (k: string) => k.length / 100;
+    const { charts, singles } = splitSinglePoints(groups, count, last);
+    expect(charts.map((g) => g.title)).toEqual([
+      '*/*/train_loss',
+      '*/*/val_acc',
+      '*/train_loss',
+      'teacher/finetune_loss',
+    ]);
+    expect(singles.columns).toEqual(['test_acc', 'pretrain_loss']);
+    expect(singles.rows.map((r) => r.label)).toEqual([
+      'mlp/seed0',
+      'mlp/seed1',
+      'mlp/seed2',
+      'quantum/seed0',
+      'quantum/seed1',
+      'quantum/seed2',
+      'transformer/seed0',
+      'transformer/seed1',
+      'transformer/seed2',
+      'teacher',
+    ]);
+    expect(singles.rows[3].values).toEqual([last('quantum/seed0/test_acc'), null]);
+    expect(singles.rows[9].values).toEqual([null, last('teacher/pretrain_loss')]);
+  });
+
+  it('keeps a group charted when only one of its series has several points', () => {
+    const groups = groupMetricKeys(['a/loss', 'b/loss', 'c']);
+    const { charts, singles } = splitSinglePoints(
+      groups,
+      (k) => (k === 'b/loss' ? 2 : 1),
+      () => 7,
+    );
+    expect(charts.map((g) => g.title)).toEqual(['*/loss']);
+    expect(singles).toEqual({ columns: ['c'], rows: [{ label: '', values: [7] }] });
+  });
+});
