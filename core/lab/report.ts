@@ -8,6 +8,7 @@ import type {
   RunDetail,
   Series,
 } from '../api/lab-api';
+import { groupMetricKeys, splitSinglePoints } from '../api/metric-groups';
 
 export interface ExportSource {
   runs: RunDetail[];
@@ -121,7 +122,17 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** Model colours (palette index from groupMetricKeys) and seed dash patterns. */
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+const DASHES = ['', '6 3', '2 2', '8 3 2 3', '1 3'];
+/** Points asked per curve: enough for a 640-px-wide chart, never the full series. */
+const CHART_POINTS = 400;
+/** Runs overlaid in one comparison chart at most; past this the lines stop being tellable apart. */
+const OVERLAY_MAX_RUNS = 8;
+/** Lines in one comparison chart at most (runs × series of the group). */
+const OVERLAY_MAX_LINES = 12;
+/** Config-diff rows shown unfolded in a multi-run report. */
+const CONFIG_DIFF_OPEN_MAX = 15;
 
 function fmt(v: unknown): string {
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toPrecision(6).replace(/\.?0+$/, '');
@@ -135,59 +146,95 @@ function axisLabel(v: number): string {
   return Math.abs(v) >= 1e-3 && Math.abs(v) < 1e6 ? String(Number(v.toPrecision(4))) : v.toExponential(2);
 }
 
-function table(columns: string[], rows: unknown[][]): string {
+function table(columns: string[], rows: unknown[][], cls = ''): string {
   const head = columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
   const body = rows
     .map((row) => `<tr>${row.map((c) => `<td>${escapeHtml(c === null ? '—' : fmt(c))}</td>`).join('')}</tr>`)
     .join('\n');
-  return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+  return `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
-/** One inline SVG line chart of a metric across runs: the bucket's last value as a line, min..max as a band. */
-export function svgChart(key: string, series: { label: string; s: Series }[]): string {
+export interface ChartLine {
+  label: string;
+  s: Series;
+  /** Palette and dash indices (wrapped). */
+  color: number;
+  dash: number;
+}
+
+/**
+ * One inline SVG line chart: each line is the bucket's last value, its min..max a faint band; a legend
+ * under the plot when there is more than one line.
+ */
+export function svgChart(title: string, lines: ChartLine[]): string {
   const W = 640;
-  const H = 240;
-  const L = 72;
-  const R = 10;
+  const PH = 220;
+  const L = 64;
+  const R = 12;
   const T = 24;
   const B = 30;
-  const all = series.flatMap((x) => x.s.points);
+  const all = lines.flatMap((x) => x.s.points);
   if (all.length === 0) return '';
-  const x0 = Math.min(...all.map((p) => p.step));
-  let x1 = Math.max(...all.map((p) => p.step));
-  let y0 = Math.min(...all.map((p) => p.min));
-  let y1 = Math.max(...all.map((p) => p.max));
+  let x0 = Infinity;
+  let x1 = -Infinity;
+  let y0 = Infinity;
+  let y1 = -Infinity;
+  for (const p of all) {
+    x0 = Math.min(x0, p.step);
+    x1 = Math.max(x1, p.step);
+    y0 = Math.min(y0, p.min);
+    y1 = Math.max(y1, p.max);
+  }
   if (x1 === x0) x1 = x0 + 1;
   if (y1 === y0) {
     y0 -= 0.5;
     y1 += 0.5;
   }
+  const legendCols = 3;
+  const legendRows = lines.length > 1 ? Math.ceil(lines.length / legendCols) : 0;
+  const H = PH + legendRows * 16 + (legendRows > 0 ? 6 : 0);
   const sx = (x: number) => (L + ((x - x0) / (x1 - x0)) * (W - L - R)).toFixed(1);
-  const sy = (y: number) => (T + (1 - (y - y0) / (y1 - y0)) * (H - T - B)).toFixed(1);
+  const sy = (y: number) => (T + (1 - (y - y0) / (y1 - y0)) * (PH - T - B)).toFixed(1);
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${escapeHtml(key)}">`,
-    `<text x="${L}" y="16" font-size="13" font-weight="bold">${escapeHtml(key)}</text>`,
-    `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="#888"/>`,
-    `<line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="#888"/>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${escapeHtml(title)}">`,
+    `<text x="${L}" y="16" font-size="13" font-weight="bold">${escapeHtml(title)}</text>`,
+    `<line x1="${L}" y1="${PH - B}" x2="${W - R}" y2="${PH - B}" stroke="#888"/>`,
+    `<line x1="${L}" y1="${T}" x2="${L}" y2="${PH - B}" stroke="#888"/>`,
     `<text x="${L - 4}" y="${T + 4}" font-size="10" text-anchor="end">${escapeHtml(axisLabel(y1))}</text>`,
-    `<text x="${L - 4}" y="${H - B}" font-size="10" text-anchor="end">${escapeHtml(axisLabel(y0))}</text>`,
-    `<text x="${L}" y="${H - B + 14}" font-size="10">${x0}</text>`,
-    `<text x="${W - R}" y="${H - B + 14}" font-size="10" text-anchor="end">${x1}</text>`,
+    `<text x="${L - 4}" y="${PH - B}" font-size="10" text-anchor="end">${escapeHtml(axisLabel(y0))}</text>`,
+    `<text x="${L}" y="${PH - B + 14}" font-size="10">${x0}</text>`,
+    `<text x="${(W + L - R) / 2}" y="${PH - B + 14}" font-size="10" text-anchor="middle" fill="#666">step</text>`,
+    `<text x="${W - R}" y="${PH - B + 14}" font-size="10" text-anchor="end">${x1}</text>`,
   ];
-  series.forEach(({ label, s }, i) => {
-    if (s.points.length === 0) return;
-    const color = COLORS[i % COLORS.length];
-    const upper = s.points.map((p) => `${sx(p.step)},${sy(p.max)}`);
-    const lower = s.points.map((p) => `${sx(p.step)},${sy(p.min)}`).reverse();
-    parts.push(
-      `<polygon points="${[...upper, ...lower].join(' ')}" fill="${color}" fill-opacity="0.15" stroke="none"/>`,
-    );
-    parts.push(
-      `<polyline points="${s.points.map((p) => `${sx(p.step)},${sy(p.last)}`).join(' ')}" fill="none" stroke="${color}" stroke-width="1.5"><title>${escapeHtml(label)}</title></polyline>`,
-    );
-    parts.push(
-      `<text x="${W - R}" y="${T + 12 * (i + 1)}" font-size="10" text-anchor="end" fill="${color}">${escapeHtml(label)}</text>`,
-    );
+  lines.forEach(({ label, s, color, dash }, i) => {
+    const c = COLORS[color % COLORS.length];
+    const d = DASHES[dash % DASHES.length];
+    const dashAttr = d ? ` stroke-dasharray="${d}"` : '';
+    if (s.points.length > 0) {
+      if (s.points.some((p) => p.min !== p.max)) {
+        const upper = s.points.map((p) => `${sx(p.step)},${sy(p.max)}`);
+        const lower = s.points.map((p) => `${sx(p.step)},${sy(p.min)}`).reverse();
+        parts.push(
+          `<polygon points="${[...upper, ...lower].join(' ')}" fill="${c}" fill-opacity="0.12" stroke="none"/>`,
+        );
+      }
+      parts.push(
+        `<polyline points="${s.points.map((p) => `${sx(p.step)},${sy(p.last)}`).join(' ')}" fill="none" stroke="${c}" stroke-width="1.5"${dashAttr}><title>${escapeHtml(label)}</title></polyline>`,
+      );
+      // A lone point draws no line: mark it.
+      if (s.points.length === 1) {
+        const p = s.points[0];
+        parts.push(`<circle cx="${sx(p.step)}" cy="${sy(p.last)}" r="2.5" fill="${c}"/>`);
+      }
+    }
+    if (legendRows > 0) {
+      const lx = L + (i % legendCols) * ((W - L) / legendCols);
+      const ly = PH + 4 + Math.floor(i / legendCols) * 16;
+      parts.push(
+        `<line x1="${lx}" y1="${ly}" x2="${lx + 22}" y2="${ly}" stroke="${c}" stroke-width="2"${dashAttr}/>`,
+        `<text x="${lx + 27}" y="${ly + 4}" font-size="11">${escapeHtml(label)}</text>`,
+      );
+    }
   });
   parts.push('</svg>');
   return parts.join('\n');
@@ -195,15 +242,15 @@ export function svgChart(key: string, series: { label: string; s: Series }[]): s
 
 function sectionHtml(s: ReportSection): string {
   return s.type === 'table'
-    ? `<h4>${escapeHtml(s.title)}</h4>\n${table(s.columns, s.rows)}`
-    : `<h4>${escapeHtml(s.title)}</h4>\n<p>${escapeHtml(s.text)}</p>`;
+    ? `<h3>${escapeHtml(s.title)}</h3>\n${table(s.columns, s.rows)}`
+    : `<h3>${escapeHtml(s.title)}</h3>\n<p class="text">${escapeHtml(s.text)}</p>`;
 }
 
 /** A parent's children as one table: status and each summary figure (the children are exported by their own ids). */
 function childrenHtml(r: RunDetail): string {
   const keys = [...new Set(r.children.flatMap((c) => Object.keys(c.summary)))].sort();
   return (
-    `<h4>Child runs (${r.children.length})</h4>\n` +
+    `<h3>Child runs (${r.children.length})</h3>\n` +
     table(
       ['name', 'id', 'status', ...keys, 'error'],
       r.children.map((c) => [c.name, c.id, c.status, ...keys.map((k) => c.summary[k] ?? null), c.error]),
@@ -211,85 +258,220 @@ function childrenHtml(r: RunDetail): string {
   );
 }
 
+function isoDuration(start: string | null, end: string | null): string {
+  if (!start || !end) return '—';
+  const s = Math.max(0, (Date.parse(end) - Date.parse(start)) / 1000);
+  if (!Number.isFinite(s)) return '—';
+  if (s < 60) return `${s.toFixed(1)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+  return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+}
+
+function infoLine(o: Record<string, unknown>): string {
+  const entries = Object.entries(o);
+  return entries.length === 0 ? '—' : entries.map(([k, v]) => `${k}: ${fmt(v)}`).join(' · ');
+}
+
+function runLabel(r: RunDetail): string {
+  return r.name || r.id.slice(0, 8);
+}
+
+/** The run's grouped curves and the pivot of its one-point series (from the stored summary, no fetch). */
+function runCurvesHtml(src: ExportSource, r: RunDetail): string {
+  const byKey = new Map(r.metrics.map((m) => [m.key, m]));
+  const { charts, singles } = splitSinglePoints(
+    groupMetricKeys(r.metrics.map((m) => m.key).sort()),
+    (k) => byKey.get(k)?.count ?? 0,
+    (k) => byKey.get(k)?.last ?? null,
+  );
+  const svgs = charts.map((g) =>
+    svgChart(
+      g.title,
+      g.series.map((s) => ({
+        label: s.label,
+        s: src.series(r.id, s.key, CHART_POINTS),
+        color: s.color,
+        dash: s.dash,
+      })),
+    ),
+  );
+  const out: string[] = [];
+  if (svgs.length > 0) out.push(`<h3>Curves</h3>\n<div class="charts">\n${svgs.join('\n')}\n</div>`);
+  if (singles.rows.length > 0)
+    out.push(
+      `<h3>Final values</h3>\n` +
+        table(
+          ['series', ...singles.columns],
+          singles.rows.map((row) => [row.label || '—', ...row.values]),
+        ),
+    );
+  return out.join('\n');
+}
+
+function runHtml(src: ExportSource, r: RunDetail, multi: boolean): string {
+  const meta: [string, string][] = [
+    ['kind', r.kind],
+    ['status', r.status],
+    ['duration', isoDuration(r.startedAt, r.finishedAt)],
+    ['seed', String(r.seed)],
+    ['backend', infoLine(r.backend)],
+    ['id', r.id],
+    ['finished', r.finishedAt ?? '—'],
+    ['code', r.codeVersion],
+  ];
+  if (r.parentId) meta.push(['parent', r.parentId]);
+  if (r.tags.length > 0) meta.push(['tags', r.tags.join(', ')]);
+  const summary = Object.entries(r.summary);
+  const notes = r.notes.map((n) => `<li>${escapeHtml(n.createdAt)}: ${escapeHtml(n.text)}</li>`).join('');
+  const config = [...flattenConfig(r.config)];
+  const parts = [
+    `<section class="run" id="run-${escapeHtml(r.id)}">`,
+    `<${multi ? 'h2' : 'h1'}>${escapeHtml(runLabel(r))}</${multi ? 'h2' : 'h1'}>`,
+    `<dl class="meta">${meta.map(([k, v]) => `<div><dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd></div>`).join('')}</dl>`,
+  ];
+  if (r.error) parts.push(`<pre class="error">${escapeHtml(r.error)}</pre>`);
+  parts.push(...r.report.map(sectionHtml));
+  if (summary.length > 0) {
+    const t = table(['figure', 'value'], summary, 'summary');
+    // With report sections the summary repeats them in raw form: keep it, folded.
+    parts.push(
+      r.report.length > 0
+        ? `<details><summary>All summary figures (${summary.length})</summary>\n${t}\n</details>`
+        : `<h3>Summary</h3>\n${t}`,
+    );
+  }
+  if (r.children.length > 0) parts.push(childrenHtml(r));
+  parts.push(runCurvesHtml(src, r));
+  if (notes) parts.push(`<h3>Notes</h3><ul>${notes}</ul>`);
+  parts.push(
+    `<details class="config"><summary>Config (${config.length} values)</summary>\n${table(['path', 'value'], config)}\n</details>`,
+    `<p class="host">Host: ${escapeHtml(infoLine(r.host))}</p>`,
+    '</section>',
+  );
+  return parts.filter((p) => p !== '').join('\n');
+}
+
+/** Multi-run header: who is who, what differs in config, the headline figures, and overlaid curves. */
+function comparisonHtml(src: ExportSource, runs: RunDetail[]): string {
+  const cmp = compareRuns(runs);
+  const labels = runs.map(runLabel);
+  const parts = [
+    '<section class="comparison">',
+    '<h2>Comparison</h2>',
+    table(
+      ['run', 'kind', 'status', 'duration', 'seed', 'id'],
+      runs.map((r, i) => [labels[i], r.kind, r.status, isoDuration(r.startedAt, r.finishedAt), r.seed, r.id]),
+    ),
+  ];
+  // Headline figures are the runs' summaries; runs without any fall back to each metric's last value.
+  const summaryKeys = [...new Set(runs.flatMap((r) => Object.keys(r.summary)))];
+  parts.push('<h3>Final metrics</h3>');
+  parts.push(
+    summaryKeys.length > 0
+      ? table(
+          ['figure', ...labels],
+          summaryKeys.map((k) => [k, ...runs.map((r) => r.summary[k] ?? null)]),
+        )
+      : table(
+          ['metric', ...labels],
+          cmp.metrics.map((m) => [m.key, ...m.values]),
+        ),
+  );
+  const diff =
+    cmp.configDiff.length > 0
+      ? table(
+          ['path', ...labels],
+          cmp.configDiff.map((d) => [d.path, ...d.values]),
+        )
+      : '<p>The configs are identical.</p>';
+  // A long diff (runs of different kinds) would bury the figures: fold it.
+  parts.push(
+    cmp.configDiff.length > CONFIG_DIFF_OPEN_MAX
+      ? `<details><summary>Config differences (${cmp.configDiff.length} paths)</summary>\n${diff}\n</details>`
+      : `<h3>Config differences</h3>\n${diff}`,
+  );
+  if (runs.length <= OVERLAY_MAX_RUNS) {
+    const counts = runs.map((r) => new Map(r.metrics.map((m) => [m.key, m.count])));
+    const shared = [...counts[0].keys()].filter((k) => counts.every((c) => c.has(k))).sort();
+    const { charts } = splitSinglePoints(
+      groupMetricKeys(shared),
+      (k) => Math.max(...counts.map((c) => c.get(k) ?? 0)),
+      () => null,
+    );
+    // Colour tells the runs apart, dash the series within a run; crowded groups stay in the run sections.
+    const legible = charts.filter((g) => g.series.length * runs.length <= OVERLAY_MAX_LINES);
+    const svgs = legible.map((g) =>
+      svgChart(
+        g.title,
+        runs.flatMap((r, i) =>
+          g.series.map((s, j) => ({
+            label: g.series.length > 1 ? `${labels[i]}: ${s.label}` : labels[i],
+            s: src.series(r.id, s.key, CHART_POINTS),
+            color: i,
+            dash: j,
+          })),
+        ),
+      ),
+    );
+    if (svgs.length > 0)
+      parts.push(`<h3>Curves side by side</h3>\n<div class="charts">\n${svgs.join('\n')}\n</div>`);
+  } else {
+    parts.push(
+      `<p>Curves are shown per run below (more than ${OVERLAY_MAX_RUNS} runs do not overlay legibly).</p>`,
+    );
+  }
+  parts.push('</section>');
+  return parts.join('\n');
+}
+
+const STYLE = `
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1320px; padding: 0 1.5em; color: #222; }
+h1 { font-size: 1.6em; margin: 0.2em 0; }
+h2 { font-size: 1.3em; margin: 1.2em 0 0.3em; border-bottom: 2px solid #ddd; padding-bottom: 0.1em; }
+h3 { font-size: 1.05em; margin: 1.2em 0 0.3em; }
+.exported { color: #666; font-size: 0.85em; }
+dl.meta { display: flex; flex-wrap: wrap; gap: 0.2em 1.4em; margin: 0.4em 0 1em; }
+dl.meta div { display: flex; gap: 0.4em; }
+dl.meta dt { color: #666; }
+dl.meta dd { margin: 0; }
+table { border-collapse: collapse; margin: 0.4em 0 1em; }
+th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: left; font-variant-numeric: tabular-nums; vertical-align: top; }
+th { background: #f3f3f3; }
+.charts { display: flex; flex-wrap: wrap; gap: 0.5em 1em; }
+svg { display: block; max-width: 100%; height: auto; }
+details { margin: 0.6em 0; }
+summary { cursor: pointer; color: #444; }
+pre.error { white-space: pre-wrap; background: #fff2f2; padding: 0.5em; }
+.text { white-space: pre-wrap; }
+.host { color: #666; font-size: 0.85em; }
+section.run { margin-top: 2em; }
+@media print {
+  body { margin: 0; max-width: none; padding: 0; font-size: 10pt; }
+  section.run + section.run, section.comparison + section.run { break-before: page; }
+  svg, tr, h3 { break-inside: avoid; }
+  h2, h3 { break-after: avoid; }
+  summary { color: #222; }
+}
+`;
+
 export function exportHtml(src: ExportSource): ExportedFile {
   const runs = src.runs;
-  const cmp = compareRuns(runs);
-  const label = (r: RunDetail) => `${r.name} (${r.id.slice(0, 8)})`;
-  const summaryKeys = [...new Set(runs.flatMap((r) => Object.keys(r.summary)))].sort();
-  const runRows = runs.map((r) => [
-    r.id,
-    r.name,
-    r.kind,
-    r.status,
-    r.createdAt,
-    r.finishedAt,
-    r.seed,
-    r.codeVersion,
-    r.error,
-    ...summaryKeys.map((k) => r.summary[k] ?? null),
-  ]);
-  const configTable =
-    runs.length > 1
-      ? cmp.configDiff.length > 0
-        ? table(
-            ['path', ...runs.map(label)],
-            cmp.configDiff.map((d) => [d.path, ...d.values]),
-          )
-        : '<p>The configs are identical.</p>'
-      : table(
-          ['path', 'value'],
-          [...flattenConfig(runs[0]?.config ?? {})].map(([p, v]) => [p, v]),
-        );
-  const keys = cmp.metrics.map((m) => m.key);
-  const charts = keys
-    .map((key) =>
-      svgChart(
-        key,
-        runs
-          .filter((r) => r.metrics.some((m) => m.key === key))
-          .map((r) => ({ label: label(r), s: src.series(r.id, key, 400) })),
-      ),
-    )
-    .join('\n');
-  const reports = runs
-    .map((r) => {
-      const notes = r.notes.map((n) => `<li>${escapeHtml(n.createdAt)}: ${escapeHtml(n.text)}</li>`).join('');
-      return (
-        `<section><h3>${escapeHtml(label(r))}</h3>\n` +
-        `<p>Host: ${escapeHtml(JSON.stringify(r.host))}<br>Backend: ${escapeHtml(JSON.stringify(r.backend))}</p>\n` +
-        r.report.map(sectionHtml).join('\n') +
-        (r.children.length > 0 ? `\n${childrenHtml(r)}` : '') +
-        (notes ? `\n<h4>Notes</h4><ul>${notes}</ul>` : '') +
-        '</section>'
-      );
-    })
-    .join('\n');
+  const multi = runs.length > 1;
+  const title = multi
+    ? `qlab report: ${runs.length} runs`
+    : `qlab report: ${runs[0] ? runLabel(runs[0]) : 'no runs'}`;
+  const body = [
+    multi ? `<h1>${escapeHtml(title)}</h1>` : '',
+    multi ? comparisonHtml(src, runs) : '',
+    ...runs.map((r) => runHtml(src, r, multi)),
+    `<p class="exported">Exported from qlab ${escapeHtml(new Date().toISOString())}; ${runs.length} run(s).</p>`,
+  ].filter((p) => p !== '');
   const content = `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<title>qlab report: ${escapeHtml(runs.map((r) => r.name).join(', '))}</title>
-<style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
-th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: left; font-variant-numeric: tabular-nums; }
-th { background: #f3f3f3; }
-svg { display: block; margin: 0.5em 0 1.5em; }
-</style></head><body>
-<h1>qlab report</h1>
-<p>Exported ${escapeHtml(new Date().toISOString())}; ${runs.length} run(s).</p>
-<h2>Runs</h2>
-${table(['id', 'name', 'kind', 'status', 'created', 'finished', 'seed', 'code', 'error', ...summaryKeys], runRows)}
-<h2>${runs.length > 1 ? 'Config differences' : 'Config'}</h2>
-${configTable}
-<h2>Final metrics</h2>
-${table(
-  ['metric', ...runs.map(label)],
-  cmp.metrics.map((m) => [m.key, ...m.values]),
-)}
-<h2>Curves</h2>
-${charts || '<p>No metrics recorded.</p>'}
-<h2>Reports</h2>
-${reports}
+<title>${escapeHtml(title)}</title>
+<style>${STYLE}</style></head><body>
+${body.join('\n')}
 </body></html>
 `;
   return { filename: `${baseName(runs)}.html`, mimeType: 'text/html', content };

@@ -170,17 +170,94 @@ describe('exports', () => {
     expect(parsed.runs[0].report).toEqual(runs[0].report);
   });
 
-  it('HTML is one self-contained file with escaped text and an SVG chart per metric', () => {
+  it('HTML is one self-contained, printable file with escaped text', () => {
     const f = exportHtml(source(runs));
     expect(f.mimeType).toBe('text/html');
     expect(f.content.startsWith('<!DOCTYPE html>')).toBe(true);
-    expect((f.content.match(/<svg /g) ?? []).length).toBe(1);
-    expect((f.content.match(/<polyline /g) ?? []).length).toBe(2);
     expect(f.content).not.toMatch(/\s(src|href)\s*=/i);
     expect(f.content).not.toMatch(/<script/i);
+    expect(f.content).not.toMatch(/url\(/i);
+    expect(f.content).toContain('@media print');
     expect(f.content).toContain('x&#60;y');
     expect(f.content).toContain('a &#60;b&#62; note');
     expect(f.content).not.toContain('<b> note');
+    expect(f.content).toContain('comma, &#34;quote&#34;');
+    expect(f.content).not.toContain('"quote"');
     expect(f.content).toContain('Config differences');
+  });
+
+  /** Offsets of each needle in `html`, failing on a missing one. */
+  function offsets(html: string, needles: string[]): number[] {
+    return needles.map((n) => {
+      const i = html.indexOf(n);
+      if (i < 0) throw new Error(`missing ${n}`);
+      return i;
+    });
+  }
+  const increasing = (xs: number[]) => xs.every((x, i) => i === 0 || x > xs[i - 1]);
+
+  it('one run: header, report sections, grouped curves, one-point values, config folded, host last', () => {
+    const r = run('a', { lr: 0.1, opt: { name: '<adam>' } }, [
+      ['quantum/seed0/loss', 0.3],
+      ['quantum/seed1/loss', 0.2],
+      ['mlp/seed0/loss', 0.4],
+      ['quantum/seed0/test_acc', 0.9],
+      ['mlp/seed0/test_acc', 0.8],
+    ]);
+    r.metrics = r.metrics.map((m) => (m.key.endsWith('test_acc') ? { ...m, count: 1 } : m));
+    r.report.push({ type: 'text', title: 'Setup & <notes>', text: 'a < b' });
+    r.host = { hostname: 'box<1>' };
+    r.backend = { device: 'cpu' };
+    const html = exportHtml(source([r])).content;
+    const at = offsets(html, [
+      '<h1>run a</h1>',
+      'backend</dt><dd>device: cpu</dd>',
+      '<h3>T</h3>',
+      '<h3>Setup &#38; &#60;notes&#62;</h3>',
+      '<h3>Curves</h3>',
+      '<h3>Final values</h3>',
+      '<h3>Notes</h3>',
+      '<details class="config"><summary>Config',
+      'Host: hostname: box&#60;1&#62;',
+    ]);
+    expect(increasing(at)).toBe(true);
+    expect(html).toContain('<td>opt.name</td><td>&#60;adam&#62;</td>');
+    // The three loss keys are one chart with a legend; the one-point test_acc keys are a table, not charts.
+    expect((html.match(/<svg /g) ?? []).length).toBe(1);
+    expect((html.match(/<polyline /g) ?? []).length).toBe(3);
+    expect(html).toContain('aria-label="*/*/loss"');
+    for (const label of ['quantum/seed0', 'quantum/seed1', 'mlp/seed0'])
+      expect(html).toContain(`font-size="11">${label}</text>`);
+    expect(html).toContain('<tr><td>quantum/seed0</td><td>0.9</td></tr>');
+    expect(html).toContain('<tr><td>mlp/seed0</td><td>0.8</td></tr>');
+    expect(html).not.toContain('Comparison');
+  });
+
+  it('several runs: a comparison first (runs, final figures, config diff, overlaid curves), then each run', () => {
+    const html = exportHtml(source(runs)).content;
+    const at = offsets(html, [
+      '<h2>Comparison</h2>',
+      '<h3>Final metrics</h3>',
+      '<h3>Config differences</h3>',
+      'aria-label="loss"',
+      '<h2>comma, &#34;quote&#34;\nnewline</h2>',
+      '<h2>run b</h2>',
+    ]);
+    expect(increasing(at)).toBe(true);
+    expect(html).toContain('<tr><td>lr</td><td>0.1</td><td>0.2</td></tr>');
+    expect(html).toContain('<tr><td>acc</td><td>0.5</td><td>0.5</td></tr>');
+    // One overlay of both runs, then each run's own chart.
+    expect((html.match(/<svg /g) ?? []).length).toBe(3);
+    expect((html.match(/<polyline /g) ?? []).length).toBe(4);
+    // The overlay's polylines are the two runs' downsampled series, in pixel space: check the ends.
+    const overlay = html.slice(html.indexOf('aria-label="loss"'), html.indexOf('</svg>'));
+    const ys = [...overlay.matchAll(/<polyline points="([^"]+)"/g)].map((m) =>
+      m[1].split(' ').map((p) => Number(p.split(',')[1])),
+    );
+    expect(ys).toHaveLength(2);
+    // Run a's values (97+4)·0.1·(k+1) sit below run b's (98+4)·0.1·(k+1): larger y in SVG space.
+    for (let k = 0; k < 3; k++) expect(ys[0][k]).toBeGreaterThan(ys[1][k]);
+    // The highest value (run b, step 2) touches the top of the plot area.
+    expect(ys[1][2]).toBeCloseTo(24, 5);
   });
 });
