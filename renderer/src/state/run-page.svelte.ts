@@ -1,6 +1,12 @@
 // One run's page: its detail, its live curves, and a periodic re-sync with the server while it runs.
 /* eslint-disable svelte/prefer-svelte-reactivity -- collections here are built fresh and assigned to $state.raw, never mutated in place */
 import type { LabApi, LabEvent, RunDetail, RunStatus } from '../../../core/api/lab-api';
+import {
+  groupMetricKeys,
+  splitSinglePoints,
+  type MetricGroup,
+  type SinglePointTable,
+} from '../../../core/api/metric-groups';
 import { errorMessage } from '../lib/format';
 import { SeriesState } from './series.svelte';
 
@@ -53,12 +59,34 @@ export class RunPageState {
     return [...keys].sort();
   });
 
-  /** Fetches the detail and every curve. */
+  /** Points known for a key: the stored count, or more once live points have arrived. */
+  #count(key: string): number {
+    const stored = this.#detail?.metrics.find((m) => m.key === key)?.count ?? 0;
+    return Math.max(stored, this.series.series.get(key)?.total ?? 0);
+  }
+
+  /**
+   * The curves as charts (one per metric, a line per model/seed) and the one-point series as a table of
+   * final values, so a run with many short keys is not a wall of single-dot charts.
+   */
+  readonly layout = $derived.by((): { charts: MetricGroup[]; singles: SinglePointTable } => {
+    const lastStored = new Map((this.#detail?.metrics ?? []).map((m) => [m.key, m.last]));
+    return splitSinglePoints(
+      groupMetricKeys(this.keys),
+      (k) => this.#count(k),
+      (k) => {
+        const live = this.series.series.get(k);
+        return live && live.last.length > 0 ? live.last[live.last.length - 1] : (lastStored.get(k) ?? null);
+      },
+    );
+  });
+
+  /** Fetches the detail and the curves worth a chart (one-point keys are shown from the detail alone). */
   async refresh(): Promise<void> {
     try {
       const detail = await this.#api.getRun(this.id);
       this.#detail = detail;
-      await this.series.load(detail.metrics.map((m) => m.key));
+      await this.series.load(detail.metrics.filter((m) => m.count > 1).map((m) => m.key));
       this.#error = null;
     } catch (err) {
       this.#error = errorMessage(err);

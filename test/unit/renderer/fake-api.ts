@@ -65,14 +65,19 @@ export class FakeLabApi implements LabApi {
       host: {},
       backend: {},
       heartbeatAt: null,
-      metrics: (this.metricKeys.get(id) ?? []).map((key) => ({
-        key,
-        count: 0,
-        lastStep: 0,
-        last: 0,
-        min: 0,
-        max: 0,
-      })),
+      // The stored summary of each key, from the canned points (all zero for a key without points).
+      metrics: (this.metricKeys.get(id) ?? []).map((key) => {
+        const pts = this.points.get(`${id}/${key}`) ?? [];
+        const vs = pts.map((p) => p.value);
+        return {
+          key,
+          count: pts.length,
+          lastStep: pts.length > 0 ? pts[pts.length - 1].step : 0,
+          last: vs.length > 0 ? vs[vs.length - 1] : 0,
+          min: vs.length > 0 ? Math.min(...vs) : 0,
+          max: vs.length > 0 ? Math.max(...vs) : 0,
+        };
+      }),
       artifacts: [],
       notes: [],
       report: [],

@@ -3,7 +3,9 @@ import { groupMetricKeys, splitSinglePoints } from '../../../core/api/metric-gro
 
 // The keys a qdllm run records (models × seeds × metrics, plus per-step and teacher curves).
 const QDLLM_KEYS = ['mlp', 'quantum', 'transformer']
-  .flatMap((m) => [0, 1, 2].flatMap((s) => ['test_acc', 'train_loss', 'val_acc'].map((k) => `${m}/seed${s}/${k}`)))
+  .flatMap((m) =>
+    [0, 1, 2].flatMap((s) => ['test_acc', 'train_loss', 'val_acc'].map((k) => `${m}/seed${s}/${k}`)),
+  )
   .concat(['mlp/train_loss', 'quantum/train_loss', 'teacher/finetune_loss', 'teacher/pretrain_loss'])
   .sort();
 

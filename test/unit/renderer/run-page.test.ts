@@ -90,3 +90,56 @@ describe('CompareState', () => {
     expect(cmp.error).toMatch(/at least two/);
   });
 });
+
+describe('RunPageState layout', () => {
+  it('groups curves into one chart per metric and lists one-point series in a table without fetching them', async () => {
+    const api = new FakeLabApi();
+    const run = makeRun({ status: 'running' });
+    api.runs = [run];
+    const keys = [
+      'mlp/seed0/loss',
+      'quantum/seed0/loss',
+      'quantum/seed1/loss',
+      'quantum/seed0/test_acc',
+      'mlp/seed0/test_acc',
+    ];
+    api.metricKeys.set(run.id, keys);
+    for (const k of keys)
+      api.points.set(
+        `${run.id}/${k}`,
+        k.endsWith('test_acc')
+          ? [{ step: 5, value: k.length / 100 }]
+          : [0, 1, 2].map((step) => ({ step, value: 1 / (step + 1) })),
+      );
+    const page = new RunPageState(api, run.id);
+    await page.refresh();
+    const fetched = api.calls
+      .filter((c) => c.method === 'getSeries')
+      .map((c) => (c.arg as { key: string }).key);
+    expect(fetched.sort()).toEqual(['mlp/seed0/loss', 'quantum/seed0/loss', 'quantum/seed1/loss']);
+    expect(page.layout.charts.map((g) => [g.title, g.series.map((s) => s.label)])).toEqual([
+      ['*/*/loss', ['mlp/seed0', 'quantum/seed0', 'quantum/seed1']],
+    ]);
+    expect(page.layout.singles).toEqual({
+      columns: ['test_acc'],
+      rows: [
+        { label: 'mlp/seed0', values: ['mlp/seed0/test_acc'.length / 100] },
+        { label: 'quantum/seed0', values: ['quantum/seed0/test_acc'.length / 100] },
+      ],
+    });
+
+    // A second live point turns a one-point series into a chart.
+    page.applyEvent({
+      type: 'metrics',
+      runId: run.id,
+      points: [{ key: 'mlp/seed0/test_acc', step: 6, value: 0.9 }],
+    });
+    page.applyEvent({
+      type: 'metrics',
+      runId: run.id,
+      points: [{ key: 'mlp/seed0/test_acc', step: 7, value: 0.95 }],
+    });
+    expect(page.layout.charts.map((g) => g.title)).toEqual(['*/*/loss', '*/seed0/test_acc']);
+    expect(page.layout.singles.rows).toEqual([]);
+  });
+});
