@@ -15,6 +15,7 @@ import { loadTextData } from '../common/data';
 import { DISTILL_MODES, type DistillMode } from '../common/distill-loss';
 import { mlpHiddenForParams } from '../common/mlp';
 import { createSimulator, describeBackend } from '../common/simulator';
+import { configureCompute } from '../common/compute';
 import type { JobContext, JobKind, JobResult, ReportSection } from '../job';
 import { checkQubitsForClasses, QdllmConfigSchema, type QdllmConfig } from './schema';
 import {
@@ -66,6 +67,8 @@ export async function runQdllm(
   ctx: JobContext,
   hooks: QdllmHooks = {},
 ): Promise<JobResult> {
+  const threads = configureCompute();
+  ctx.log('info', `classical core: matmul on ${threads} thread(s)`);
   const data = await loadTextData(cfg);
   const C = data.classes.length;
   checkQubitsForClasses(cfg.qubits, C, cfg.dataset);

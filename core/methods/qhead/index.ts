@@ -12,6 +12,7 @@ import {
 import type { Simulator } from '../../quantum/backend';
 import { formatMeanStd, meanStd } from '../common/classification';
 import { mlpHiddenForParams } from '../common/mlp';
+import { configureCompute } from '../common/compute';
 import type { JobContext, JobKind, ReportSection } from '../job';
 import { headParameterCounts, module1Inputs, module1Qubits, type HeadShape } from './circuits';
 import {
@@ -200,6 +201,8 @@ export const qheadKind: JobKind<QheadConfig> = {
   schema: QheadConfigSchema as unknown as JobKind<QheadConfig>['schema'],
   defaults: QheadConfigSchema.parse({}),
   async run(cfg, ctx) {
+    const threads = configureCompute();
+    ctx.log('info', `classical core: matmul on ${threads} thread(s)`);
     const data = await loadData(cfg, ctx.seed);
     const C = data.classes.length;
     if (C < 2) throw new Error(`dataset: ${data.name} has ${C} class(es); need at least 2`);
