@@ -119,3 +119,64 @@ export function splitSinglePoints(
   }));
   return { charts, singles: { columns, rows } };
 }
+
+export interface OverlayLine {
+  /** Index of the run. */
+  readonly run: number;
+  readonly key: string;
+  /** The series label within its group ('' when the chart holds one key per run). */
+  readonly label: string;
+  /** Dash index: the series' position within the chart, so runs differ by colour and series by dash. */
+  readonly dash: number;
+}
+
+export interface OverlayChart {
+  readonly id: string;
+  readonly title: string;
+  readonly lines: readonly OverlayLine[];
+}
+
+/**
+ * Charts comparing `runs` runs over shared groups: a group's series for every run in one chart while that
+ * stays within `maxLines` lines; a crowded group is split by its colour segment (the model), and a still
+ * crowded part into one chart per key.
+ */
+export function overlayCharts(
+  groups: readonly MetricGroup[],
+  runs: number,
+  maxLines: number,
+): OverlayChart[] {
+  const out: OverlayChart[] = [];
+  const chart = (id: string, title: string, series: readonly GroupedSeries[], labelled: boolean): void => {
+    out.push({
+      id,
+      title,
+      lines: Array.from({ length: runs }, (_, run) =>
+        series.map((s, dash) => ({ run, key: s.key, label: labelled ? s.label : '', dash })),
+      ).flat(),
+    });
+  };
+  for (const g of groups) {
+    if (g.series.length * runs <= maxLines) {
+      chart(g.id, g.title, g.series, g.series.length > 1);
+      continue;
+    }
+    const byColor = new Map<number, GroupedSeries[]>();
+    for (const s of g.series) {
+      let list = byColor.get(s.color);
+      if (!list) byColor.set(s.color, (list = []));
+      list.push(s);
+    }
+    for (const part of byColor.values()) {
+      if (part.length > 1 && part.length * runs <= maxLines && byColor.size > 1) {
+        // The group's pattern with its first '*' filled by this part's model: "quantum/*/val_acc".
+        const first = part[0].label.split('/')[0];
+        const title = g.title.replace('*', first);
+        chart(`${g.id}@${first}`, title, part, true);
+      } else {
+        for (const s of part) chart(s.key, s.key, [s], false);
+      }
+    }
+  }
+  return out;
+}

@@ -8,7 +8,7 @@ import type {
   RunDetail,
   Series,
 } from '../api/lab-api';
-import { groupMetricKeys, splitSinglePoints } from '../api/metric-groups';
+import { groupMetricKeys, overlayCharts, splitSinglePoints } from '../api/metric-groups';
 
 export interface ExportSource {
   runs: RunDetail[];
@@ -398,19 +398,16 @@ function comparisonHtml(src: ExportSource, runs: RunDetail[]): string {
       (k) => Math.max(...counts.map((c) => c.get(k) ?? 0)),
       () => null,
     );
-    // Colour tells the runs apart, dash the series within a run; crowded groups stay in the run sections.
-    const legible = charts.filter((g) => g.series.length * runs.length <= OVERLAY_MAX_LINES);
-    const svgs = legible.map((g) =>
+    // Colour tells the runs apart, dash the series within a run; crowded groups are split by model.
+    const svgs = overlayCharts(charts, runs.length, OVERLAY_MAX_LINES).map((ch) =>
       svgChart(
-        g.title,
-        runs.flatMap((r, i) =>
-          g.series.map((s, j) => ({
-            label: g.series.length > 1 ? `${labels[i]}: ${s.label}` : labels[i],
-            s: src.series(r.id, s.key, CHART_POINTS),
-            color: i,
-            dash: j,
-          })),
-        ),
+        ch.title,
+        ch.lines.map((l) => ({
+          label: labels[l.run] + (l.label ? `: ${l.label}` : ''),
+          s: src.series(runs[l.run].id, l.key, CHART_POINTS),
+          color: l.run,
+          dash: l.dash,
+        })),
       ),
     );
     if (svgs.length > 0)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { groupMetricKeys, splitSinglePoints } from '../../../core/api/metric-groups';
+import { groupMetricKeys, overlayCharts, splitSinglePoints } from '../../../core/api/metric-groups';
 
 // The keys a qdllm run records (models × seeds × metrics, plus per-step and teacher curves).
 const QDLLM_KEYS = ['mlp', 'quantum', 'transformer']
@@ -116,5 +116,49 @@ describe('splitSinglePoints', () => {
     );
     expect(charts.map((g) => g.title)).toEqual(['*/loss']);
     expect(singles).toEqual({ columns: ['c'], rows: [{ label: '', values: [7] }] });
+  });
+});
+
+describe('overlayCharts', () => {
+  it('overlays a small group for every run, runs first, series told apart by dash', () => {
+    const charts = overlayCharts(groupMetricKeys(['mlp/loss', 'quantum/loss', 'acc']), 2, 12);
+    expect(charts.map((c) => c.title)).toEqual(['*/loss', 'acc']);
+    expect(charts[0].lines).toEqual([
+      { run: 0, key: 'mlp/loss', label: 'mlp', dash: 0 },
+      { run: 0, key: 'quantum/loss', label: 'quantum', dash: 1 },
+      { run: 1, key: 'mlp/loss', label: 'mlp', dash: 0 },
+      { run: 1, key: 'quantum/loss', label: 'quantum', dash: 1 },
+    ]);
+    expect(charts[1].lines).toEqual([
+      { run: 0, key: 'acc', label: '', dash: 0 },
+      { run: 1, key: 'acc', label: '', dash: 0 },
+    ]);
+  });
+
+  it('splits a crowded group by model, then by key, never over the line budget when it can help it', () => {
+    const groups = groupMetricKeys(QDLLM_KEYS);
+    const charts = overlayCharts(groups, 2, 12);
+    const titles = charts.map((c) => c.title);
+    expect(titles).toContain('mlp/*/val_acc');
+    expect(titles).toContain('quantum/*/val_acc');
+    expect(titles).toContain('*/train_loss');
+    const q = charts.find((c) => c.title === 'quantum/*/val_acc')!;
+    expect(q.lines.map((l) => `${l.run}:${l.label}`)).toEqual([
+      '0:quantum/seed0',
+      '0:quantum/seed1',
+      '0:quantum/seed2',
+      '1:quantum/seed0',
+      '1:quantum/seed1',
+      '1:quantum/seed2',
+    ]);
+    for (const c of charts) expect(c.lines.length).toBeLessThanOrEqual(12);
+    // Every (run, key) pair is drawn exactly once, and ids are unique.
+    const drawn = charts.flatMap((c) => c.lines.map((l) => `${l.run}|${l.key}`)).sort();
+    expect(drawn).toEqual(QDLLM_KEYS.flatMap((k) => [`0|${k}`, `1|${k}`]).sort());
+    expect(new Set(charts.map((c) => c.id)).size).toBe(charts.length);
+    // With 5 runs a model's 3 seeds are 15 lines: one chart per key instead.
+    const five = overlayCharts(groups, 5, 12);
+    expect(five.map((c) => c.title)).toContain('quantum/seed1/val_acc');
+    for (const c of five) expect(c.lines.length).toBeLessThanOrEqual(12);
   });
 });
