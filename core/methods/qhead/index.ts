@@ -13,7 +13,7 @@ import type { Simulator } from '../../quantum/backend';
 import { formatMeanStd, meanStd } from '../common/classification';
 import { mlpHiddenForParams } from '../common/mlp';
 import { configureCompute } from '../common/compute';
-import type { JobContext, JobKind, ReportSection } from '../job';
+import { childOrInline, type JobContext, type JobKind, type MetricPoint, type ReportSection } from '../job';
 import { headParameterCounts, module1Inputs, module1Qubits, type HeadShape } from './circuits';
 import {
   buildEncoder,
@@ -236,6 +236,8 @@ export const qheadKind: JobKind<QheadConfig> = {
       lr: number,
       epochs: number,
       units: number,
+      // where the curves go: the run itself, or a sweep point's child run
+      sink: { metrics(points: MetricPoint[]): void } = ctx,
     ): Promise<TrainResult> => {
       const r = await trainModel(
         model,
@@ -243,7 +245,7 @@ export const qheadKind: JobKind<QheadConfig> = {
         { epochs, batchSize: cfg.batchSize, lr, seed, classes: C },
         {
           signal: ctx.signal,
-          metric: (key, step, value) => ctx.metrics([{ key: `${prefix}/${key}`, step, value }]),
+          metric: (key, step, value) => sink.metrics([{ key: `${prefix}/${key}`, step, value }]),
           progress: (f) => ctx.progress(at(units * f), `${prefix} ${Math.round(100 * f)}%`),
         },
       );
@@ -286,10 +288,18 @@ export const qheadKind: JobKind<QheadConfig> = {
       }
     }
 
-    // ---- screening sweep: each point's metrics under sweep/p<i>/
+    // ---- screening sweep: one child run per point (its curves under seed<k>/); without child runs (a bare
+    // context) childOrInline records them in this run under sweep/p<i>/seed<k>/ as before
     const sweepResults: { point: SweepPoint; value: number; params: number; seconds: number }[] = [];
     for (let i = 0; i < sweepPoints.length; i++) {
       const p = sweepPoints[i];
+      const sweepEpochs = cfg.sweep!.epochs ?? cfg.epochs;
+      const child = childOrInline(ctx, `sweep/p${i}`, {
+        point: p,
+        lr: p.lr ?? cfg.lr,
+        epochs: sweepEpochs,
+        seeds: sweepSeeds,
+      });
       const accs: number[] = [];
       let params = 0;
       let seconds = 0;
@@ -299,11 +309,12 @@ export const qheadKind: JobKind<QheadConfig> = {
         try {
           const r = await runHead(
             quantumHead(headShape(cfg, d, C, bias, p), sim, seed),
-            `sweep/p${i}/seed${k}`,
+            `seed${k}`,
             seed,
             p.lr ?? cfg.lr,
-            cfg.sweep!.epochs ?? cfg.epochs,
+            sweepEpochs,
             1,
+            child,
           );
           accs.push(r.test.accuracy);
           params = r.params;
@@ -313,6 +324,10 @@ export const qheadKind: JobKind<QheadConfig> = {
         }
       }
       const value = meanStd(accs).mean;
+      // a failure above needs no child.fail: the parent's end gives its open child the parent's status
+      child.finish({
+        summary: { test_acc_mean: value, test_acc_std: meanStd(accs).std, params, seconds },
+      });
       ctx.metrics([{ key: 'sweep/test_acc', step: i, value }]);
       ctx.log('info', `sweep point ${i}: ${JSON.stringify(p)} → test accuracy ${value.toFixed(4)}`);
       sweepResults.push({ point: p, value, params, seconds });
