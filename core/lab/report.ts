@@ -190,7 +190,9 @@ export function svgChart(title: string, lines: ChartLine[]): string {
     y0 -= 0.5;
     y1 += 0.5;
   }
-  const legendCols = 3;
+  // Legend columns by label length (about 6 px a character at 11 px), so long run names do not overlap.
+  const longest = Math.max(0, ...lines.map((l) => l.label.length));
+  const legendCols = longest > 40 ? 1 : longest > 24 ? 2 : 3;
   const legendRows = lines.length > 1 ? Math.ceil(lines.length / legendCols) : 0;
   const H = PH + legendRows * 16 + (legendRows > 0 ? 6 : 0);
   const sx = (x: number) => (L + ((x - x0) / (x1 - x0)) * (W - L - R)).toFixed(1);
@@ -355,6 +357,11 @@ function runHtml(src: ExportSource, r: RunDetail, multi: boolean): string {
 function comparisonHtml(src: ExportSource, runs: RunDetail[]): string {
   const cmp = compareRuns(runs);
   const labels = runs.map(runLabel);
+  // Legends: long names cut, and the id added where two runs share a name.
+  const cut = labels.map((n) => (n.length > 28 ? `${n.slice(0, 27)}…` : n));
+  const legend = cut.map((n, i) =>
+    cut.indexOf(n) !== cut.lastIndexOf(n) ? `${n} (${runs[i].id.slice(0, 8)})` : n,
+  );
   const parts = [
     '<section class="comparison">',
     '<h2>Comparison</h2>',
@@ -403,7 +410,7 @@ function comparisonHtml(src: ExportSource, runs: RunDetail[]): string {
       svgChart(
         ch.title,
         ch.lines.map((l) => ({
-          label: labels[l.run] + (l.label ? `: ${l.label}` : ''),
+          label: legend[l.run] + (l.label ? `: ${l.label}` : ''),
           s: src.series(runs[l.run].id, l.key, CHART_POINTS),
           color: l.run,
           dash: l.dash,
