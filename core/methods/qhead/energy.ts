@@ -1,19 +1,42 @@
 // Energy and scaling: the Module-2 circuit (the part whose width is the `qubits` factor) timed on this
-// machine per sample (forward, and forward + adjoint gradient) at a few widths, an exponential fitted to the
-// widest points and extrapolated, times a user-given power; beside it a QPU model from user-given gate,
-// reset and readout times, shots and wall power. Module 1's amplitude encoding is left out of both: its state
-// preparation needs ~2^n gates on a QPU, so it has no QPU advantage to find (stated in the report).
+// machine per sample (forward, and forward + adjoint gradient) over a range of widths, the median of several
+// interleaved repeats per width; log2(time) = a + b·n fitted by least squares on the memory-bound widths (state
+// vector ≥ the L2 cache) and extrapolated with a confidence band, times a user-given power; beside it a QPU model
+// from user-given gate, reset and readout times, shots and wall power. Module 1's amplitude encoding is left
+// out of both: its state preparation needs ~2^n gates on a QPU, so it has no QPU advantage to find.
+import { readFileSync } from 'node:fs';
 import { createCpuSimulator } from '../../quantum/cpu/simulator';
 import { Rng } from '../../nn/rng';
 import { module2Circuit, type Module2Shape } from './circuits';
 import type { EnergyConfig } from './schema';
 
+/** Seconds per sample at one width: median over repeats, with the fastest and slowest repeat. */
+export interface TimingStat {
+  median: number;
+  min: number;
+  max: number;
+}
+
 export interface TimingRow {
   qubits: number;
-  /** Seconds per sample, the fastest of the repeats (on a shared machine, slower ones measure other load). */
-  forward: number;
+  /** Forward pass (expectation values), seconds per sample. */
+  forward: TimingStat;
   /** Forward + adjoint gradient (θ and inputs), seconds per sample. */
-  train: number;
+  train: TimingStat;
+  /** Samples per timed call and timed calls (repeats) behind the medians. */
+  samples: number;
+  repeats: number;
+}
+
+export interface ScalingMeasurement {
+  rows: TimingRow[];
+  /** Widths asked for but not timed because the time budget would not hold them. */
+  skipped: number[];
+  /** L2 cache size used by the fit rule, bytes, and where it came from. */
+  cacheBytes: number;
+  cacheSource: string;
+  /** Wall seconds the measurement took (warm-up included). */
+  seconds: number;
 }
 
 export type Module2Family = Omit<Module2Shape, 'qubits' | 'features' | 'measured'>;
@@ -24,82 +47,222 @@ export function scalingCircuit(f: Module2Family, Q: number) {
   return module2Circuit({ ...f, qubits: Q, features: Q, connectivity: c, measured: 1 });
 }
 
+/** Per-core L2 size from Linux sysfs ("512K"), else 1 MiB (a common L2 size; said so in the report). */
+export function detectL2Bytes(): { bytes: number; source: string } {
+  try {
+    const s = readFileSync('/sys/devices/system/cpu/cpu0/cache/index2/size', 'utf8').trim();
+    const m = /^(\d+)\s*([KMG]?)/i.exec(s);
+    if (m) {
+      const mult = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2].toUpperCase() as '' | 'K' | 'M' | 'G'];
+      return { bytes: Number(m[1]) * mult, source: `sysfs (${s})` };
+    }
+  } catch {
+    // not Linux, or no sysfs: fall through to the assumed size
+  }
+  return { bytes: 1 << 20, source: 'assumed 1 MiB (not detected)' };
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const k = s.length >> 1;
+  return s.length % 2 ? s[k] : (s[k - 1] + s[k]) / 2;
+}
+
+const stat = (xs: number[]): TimingStat => ({
+  median: median(xs),
+  min: Math.min(...xs),
+  max: Math.max(...xs),
+});
+
+/**
+ * Times the circuit at every width within `budgetSeconds`. Warm-up runs ascending (it compiles the program
+ * and estimates each width's cost); a width whose predicted cost no longer fits is skipped with all wider
+ * ones. Repeats are interleaved across widths (repeat r visits every width) so slow drifts in the machine's
+ * load touch all widths alike instead of bending the slope.
+ */
 export async function measureScaling(
   f: Module2Family,
-  cfg: Pick<EnergyConfig, 'qubits' | 'batch' | 'repeats'>,
+  cfg: Pick<EnergyConfig, 'qubits' | 'batch' | 'repeats' | 'budgetSeconds' | 'cacheBytes'>,
   signal?: AbortSignal,
-): Promise<TimingRow[]> {
+): Promise<ScalingMeasurement> {
+  const t0 = performance.now();
+  const elapsed = () => (performance.now() - t0) / 1000;
   const sim = createCpuSimulator({ precision: 'f64' });
   const rng = new Rng(12345);
-  const rows: TimingRow[] = [];
+  const widths = [...new Set(cfg.qubits)].sort((a, b) => a - b);
+  const minRepeats = Math.min(3, cfg.repeats);
+  const cache = cfg.cacheBytes ? { bytes: cfg.cacheBytes, source: 'config' } : detectL2Bytes();
+  type W = {
+    Q: number;
+    req: {
+      circuit: ReturnType<typeof scalingCircuit>;
+      params: Float64Array;
+      inputs: Float64Array;
+      batch: number;
+    };
+    g: Float64Array;
+    cost: number;
+    fw: number[];
+    tr: number[];
+  };
+  const ws: W[] = [];
+  const skipped: number[] = [];
+  const check = () => {
+    if (signal?.aborted) throw new Error('cancelled');
+  };
   try {
-    for (const Q of [...new Set(cfg.qubits)].sort((a, b) => a - b)) {
+    let lastCost = 0;
+    let lastQ = 0;
+    for (const Q of widths) {
+      check();
+      // predict this width's per-sample cost from the last one, assuming time doubles per qubit
+      const predicted = lastCost * 2 ** (Q - lastQ);
+      if (ws.length >= 3 && elapsed() + predicted * (1 + minRepeats) > cfg.budgetSeconds) {
+        skipped.push(...widths.filter((w) => w >= Q));
+        break;
+      }
       const circuit = scalingCircuit(f, Q);
       const params = new Float64Array(circuit.numParams);
       rng.fillUniform(params, -Math.PI, Math.PI);
-      const inputs = new Float64Array(cfg.batch * circuit.numInputs);
+      const one = { circuit, params, inputs: new Float64Array(circuit.numInputs), batch: 1 };
+      rng.fillUniform(one.inputs, -1, 1);
+      const g1 = new Float64Array(1).fill(1);
+      await sim.vjp(one, g1); // warm-up: compile the program, JIT the kernels
+      let t = performance.now();
+      await sim.expval(one);
+      const fwCost = (performance.now() - t) / 1000;
+      t = performance.now();
+      await sim.vjp(one, g1);
+      const cost = fwCost + (performance.now() - t) / 1000;
+      // enough samples per call that one forward call lasts ≥ 20 ms, so timer and dispatch noise stay small
+      const samples = cfg.batch ?? Math.max(1, Math.min(64, Math.ceil(0.02 / Math.max(fwCost, 1e-7))));
+      const inputs = new Float64Array(samples * circuit.numInputs);
       rng.fillUniform(inputs, -1, 1);
-      const req = { circuit, params, inputs, batch: cfg.batch };
-      const g = new Float64Array(cfg.batch).fill(1);
-      await sim.vjp(req, g); // warm-up: compile the program, JIT the kernels
-      const fw: number[] = [];
-      const tr: number[] = [];
-      for (let r = 0; r < cfg.repeats; r++) {
-        if (signal?.aborted) throw new Error('cancelled');
-        let t = performance.now();
-        await sim.expval(req);
-        fw.push((performance.now() - t) / 1000 / cfg.batch);
-        t = performance.now();
-        await sim.vjp(req, g);
-        tr.push((performance.now() - t) / 1000 / cfg.batch);
-      }
-      rows.push({ qubits: Q, forward: Math.min(...fw), train: Math.min(...tr) });
+      const req = { circuit, params, inputs, batch: samples };
+      ws.push({ Q, req, g: new Float64Array(samples).fill(1), cost: cost * samples, fw: [], tr: [] });
+      lastCost = cost;
+      lastQ = Q;
     }
+    const perRepeat = ws.reduce((s, w) => s + w.cost, 0);
+    const fit = Math.floor((cfg.budgetSeconds - elapsed()) / Math.max(perRepeat, 1e-9));
+    const repeats = Math.max(minRepeats, Math.min(cfg.repeats, fit));
+    for (let r = 0; r < repeats; r++)
+      for (const w of ws) {
+        check();
+        let t = performance.now();
+        await sim.expval(w.req);
+        w.fw.push((performance.now() - t) / 1000 / w.req.batch);
+        t = performance.now();
+        await sim.vjp(w.req, w.g);
+        w.tr.push((performance.now() - t) / 1000 / w.req.batch);
+      }
+    return {
+      rows: ws.map((w) => ({
+        qubits: w.Q,
+        forward: stat(w.fw),
+        train: stat(w.tr),
+        samples: w.req.batch,
+        repeats,
+      })),
+      skipped,
+      cacheBytes: cache.bytes,
+      cacheSource: cache.source,
+      seconds: elapsed(),
+    };
   } finally {
     sim.dispose();
   }
-  return rows;
 }
 
-export interface ExpFit {
-  /** t(n) = exp(a + b·n). */
+/** Two-sided 95 % Student-t quantiles for 1…30 degrees of freedom (standard table); 1.96 beyond. */
+const T975 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
+  2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
+export function tQuantile975(dof: number): number {
+  if (!(dof >= 1)) throw new Error(`tQuantile975: degrees of freedom must be ≥ 1, got ${dof}`);
+  return dof <= 30 ? T975[Math.floor(dof) - 1] : 1.96;
+}
+
+export interface Log2Fit {
+  /** log2 t(n) = a + b·n. */
   a: number;
   b: number;
-  /** Qubits per doubling of time, ln 2 / b. */
-  doubling: number;
+  /** Standard error of b, the 95 % interval of b, residual standard deviation of log2 t. */
+  seB: number;
+  bLo: number;
+  bHi: number;
+  s: number;
+  dof: number;
+  /** Student-t 95 % quantile used for every interval. */
+  t: number;
+  /** Mean and Σ(n − mean)² of the widths used (for the band). */
+  meanN: number;
+  sxx: number;
   /** Widths the fit used. */
   used: number[];
 }
 
-/** Least squares of ln t on n over the `top` widest points. */
-export function fitExponential(ns: number[], ts: number[], top = 3): ExpFit {
-  if (ns.length !== ts.length || ns.length < 2)
-    throw new Error('fitExponential: need at least two (n, t) pairs');
-  const idx = ns
-    .map((_, i) => i)
-    .sort((i, j) => ns[j] - ns[i])
-    .slice(0, Math.max(2, Math.min(top, ns.length)));
-  const xs = idx.map((i) => ns[i]);
-  const ys = idx.map((i) => {
-    if (!(ts[i] > 0)) throw new Error(`fitExponential: time at n = ${ns[i]} must be positive, got ${ts[i]}`);
-    return Math.log(ts[i]);
+/** Least squares of log2 t on n over the given points (all of them; choose with `fitWidths`). */
+export function fitLog2(ns: number[], ts: number[]): Log2Fit {
+  if (ns.length !== ts.length) throw new Error('fitLog2: ns and ts differ in length');
+  if (ns.length < 3)
+    throw new Error(`fitLog2: need at least three (n, t) points for a slope with an error, got ${ns.length}`);
+  const ys = ts.map((t, i) => {
+    if (!(t > 0)) throw new Error(`fitLog2: time at n = ${ns[i]} must be positive, got ${t}`);
+    return Math.log2(t);
   });
-  const k = xs.length;
-  const mx = xs.reduce((s, x) => s + x, 0) / k;
+  const k = ns.length;
+  const mx = ns.reduce((s, x) => s + x, 0) / k;
   const my = ys.reduce((s, y) => s + y, 0) / k;
   let sxx = 0;
   let sxy = 0;
   for (let i = 0; i < k; i++) {
-    sxx += (xs[i] - mx) ** 2;
-    sxy += (xs[i] - mx) * (ys[i] - my);
+    sxx += (ns[i] - mx) ** 2;
+    sxy += (ns[i] - mx) * (ys[i] - my);
   }
-  if (sxx === 0) throw new Error('fitExponential: need at least two distinct widths');
+  if (sxx === 0) throw new Error('fitLog2: need at least two distinct widths');
   const b = sxy / sxx;
-  return { a: my - b * mx, b, doubling: b > 0 ? Math.LN2 / b : Infinity, used: xs.sort((p, q) => p - q) };
+  const a = my - b * mx;
+  let rss = 0;
+  for (let i = 0; i < k; i++) rss += (ys[i] - a - b * ns[i]) ** 2;
+  const dof = k - 2;
+  const s = Math.sqrt(rss / dof);
+  const seB = s / Math.sqrt(sxx);
+  const t = tQuantile975(dof);
+  return {
+    a,
+    b,
+    seB,
+    bLo: b - t * seB,
+    bHi: b + t * seB,
+    s,
+    dof,
+    t,
+    meanN: mx,
+    sxx,
+    used: [...ns].sort((p, q) => p - q),
+  };
 }
 
-export function evalFit(f: ExpFit, n: number): number {
-  return Math.exp(f.a + f.b * n);
+/**
+ * The fit rule: the widths whose state vector (16·2^n bytes in f64) is at least `cacheBytes` — there the
+ * time is set by streaming the state through memory and grows like the state — or, when fewer than three
+ * widths qualify, the three widest (the report says which rule applied).
+ */
+export function fitWidths(ns: number[], cacheBytes: number): { widths: number[]; memoryBound: boolean } {
+  const sorted = [...new Set(ns)].sort((a, b) => a - b);
+  const big = sorted.filter((n) => 16 * 2 ** n >= cacheBytes);
+  return big.length >= 3
+    ? { widths: big, memoryBound: true }
+    : { widths: sorted.slice(-3), memoryBound: false };
+}
+
+/** log2 t at n with the 95 % confidence band of the fitted line (not of a single new measurement). */
+export function evalFit(f: Log2Fit, n: number): { log2: number; lo: number; hi: number } {
+  const y = f.a + f.b * n;
+  const half = f.t * f.s * Math.sqrt(1 / f.used.length + (n - f.meanN) ** 2 / f.sxx);
+  return { log2: y, lo: y - half, hi: y + half };
 }
 
 export interface QpuConstants {
@@ -132,7 +295,7 @@ export function module2GateCounts(
 export function qpuSeconds(f: Module2Family, Q: number, q: QpuConstants): { forward: number; train: number } {
   const g = module2GateCounts(f, Q);
   const shotUs = q.resetUs + g.oneQubit * q.gate1Us + g.twoQubit * q.gate2Us + q.readoutUs;
-  const forward = (shotUs * 1e-6 * q.shots) as number;
+  const forward = shotUs * 1e-6 * q.shots;
   return { forward, train: forward * (1 + 2 * g.angles) };
 }
 
@@ -147,10 +310,23 @@ export function crossover(
   return null;
 }
 
+export interface Crossover {
+  /** With the fitted line; `early` with the upper edge of its 95 % band, `late` with the lower edge. */
+  at: number | null;
+  early: number | null;
+  late: number | null;
+}
+
 export interface EnergyCurvePoint {
   qubits: number;
+  /** Joules per sample; measured widths use the measured median, others the fit. */
   simForwardJ: number;
   simTrainJ: number;
+  /** 95 % band of the fitted simulation energy. */
+  simForwardLoJ: number;
+  simForwardHiJ: number;
+  simTrainLoJ: number;
+  simTrainHiJ: number;
   qpuForwardJ: number;
   qpuTrainJ: number;
   measured: boolean;
@@ -158,11 +334,15 @@ export interface EnergyCurvePoint {
 
 export interface EnergyEstimate {
   timings: TimingRow[];
-  fitForward: ExpFit;
-  fitTrain: ExpFit;
+  fitForward: Log2Fit;
+  fitTrain: Log2Fit;
+  /** True when the fit used the widths whose state is ≥ the L2 cache; false: the three widest. */
+  memoryBound: boolean;
+  /** Expected slope for this circuit: gates per sample grow like n, each costs ∝ 2^n, so log2 t ≈ c + n + log2 n. */
+  theoryB: number;
   curve: EnergyCurvePoint[];
-  crossoverForward: number | null;
-  crossoverTrain: number | null;
+  crossoverForward: Crossover;
+  crossoverTrain: Crossover;
 }
 
 /** Joules per sample from measured timings (fitted and extrapolated) and the QPU model. */
@@ -172,40 +352,53 @@ export function energyEstimate(
   cpuWatts: number,
   qpu: QpuConstants,
   extrapolateTo: number,
+  cacheBytes: number,
 ): EnergyEstimate {
   const ns = timings.map((t) => t.qubits);
-  const fitForward = fitExponential(
-    ns,
-    timings.map((t) => t.forward),
-  );
-  const fitTrain = fitExponential(
-    ns,
-    timings.map((t) => t.train),
-  );
-  const simF = (n: number) => cpuWatts * evalFit(fitForward, n);
-  const simT = (n: number) => cpuWatts * evalFit(fitTrain, n);
+  const { widths, memoryBound } = fitWidths(ns, cacheBytes);
+  const pick = (key: 'forward' | 'train') =>
+    fitLog2(
+      widths,
+      widths.map((n) => timings.find((t) => t.qubits === n)![key].median),
+    );
+  const fitForward = pick('forward');
+  const fitTrain = pick('train');
+  const sim = (fit: Log2Fit, edge: 'log2' | 'lo' | 'hi') => (n: number) =>
+    cpuWatts * 2 ** evalFit(fit, n)[edge];
   const qpuF = (n: number) => qpu.watts * qpuSeconds(f, n, qpu).forward;
   const qpuT = (n: number) => qpu.watts * qpuSeconds(f, n, qpu).train;
   const from = Math.min(...ns);
   const to = Math.max(extrapolateTo, Math.max(...ns));
+  const cross = (fit: Log2Fit, qpuJ: (n: number) => number): Crossover => ({
+    at: crossover(sim(fit, 'log2'), qpuJ, from, to),
+    early: crossover(sim(fit, 'hi'), qpuJ, from, to),
+    late: crossover(sim(fit, 'lo'), qpuJ, from, to),
+  });
   const curve: EnergyCurvePoint[] = [];
   for (let n = from; n <= to; n++) {
     const m = timings.find((t) => t.qubits === n);
     curve.push({
       qubits: n,
-      simForwardJ: m ? cpuWatts * m.forward : simF(n),
-      simTrainJ: m ? cpuWatts * m.train : simT(n),
+      simForwardJ: m ? cpuWatts * m.forward.median : sim(fitForward, 'log2')(n),
+      simTrainJ: m ? cpuWatts * m.train.median : sim(fitTrain, 'log2')(n),
+      simForwardLoJ: sim(fitForward, 'lo')(n),
+      simForwardHiJ: sim(fitForward, 'hi')(n),
+      simTrainLoJ: sim(fitTrain, 'lo')(n),
+      simTrainHiJ: sim(fitTrain, 'hi')(n),
       qpuForwardJ: qpuF(n),
       qpuTrainJ: qpuT(n),
       measured: !!m,
     });
   }
+  const nBar = fitTrain.meanN;
   return {
     timings,
     fitForward,
     fitTrain,
+    memoryBound,
+    theoryB: 1 + 1 / (nBar * Math.LN2),
     curve,
-    crossoverForward: crossover(simF, qpuF, from, to),
-    crossoverTrain: crossover(simT, qpuT, from, to),
+    crossoverForward: cross(fitForward, qpuF),
+    crossoverTrain: cross(fitTrain, qpuT),
   };
 }

@@ -25,7 +25,14 @@ import {
   type EmbeddedSplit,
   type SentenceEncoder,
 } from './encoder';
-import { energyEstimate, measureScaling, type EnergyEstimate, type Module2Family } from './energy';
+import {
+  energyEstimate,
+  measureScaling,
+  type Crossover,
+  type EnergyEstimate,
+  type Module2Family,
+  type ScalingMeasurement,
+} from './energy';
 import { createHeadSimulator, logisticModel, mlpModel, quantumHead, type Model } from './models';
 import { QheadConfigSchema, type QheadConfig } from './schema';
 import { designPoints, effectSizes, mainEffects, type SweepPoint } from './sweep';
@@ -335,6 +342,7 @@ export const qheadKind: JobKind<QheadConfig> = {
 
     // ---- energy and scaling
     let energy: EnergyEstimate | null = null;
+    let energyRun: ScalingMeasurement | null = null;
     const family: Module2Family = {
       depth: cfg.head.depth,
       finalDepth: cfg.head.finalDepth,
@@ -343,8 +351,16 @@ export const qheadKind: JobKind<QheadConfig> = {
     };
     if (cfg.energy.enabled) {
       ctx.progress(at(0), 'timing the head circuit against qubits');
-      const timings = await measureScaling(family, cfg.energy, ctx.signal);
-      energy = energyEstimate(family, timings, cfg.energy.cpuWatts, cfg.energy.qpu, cfg.energy.extrapolateTo);
+      const m = await measureScaling(family, cfg.energy, ctx.signal);
+      energy = energyEstimate(
+        family,
+        m.rows,
+        cfg.energy.cpuWatts,
+        cfg.energy.qpu,
+        cfg.energy.extrapolateTo,
+        m.cacheBytes,
+      );
+      energyRun = m;
       doneUnits += 1;
       for (const p of energy.curve)
         ctx.metrics([
@@ -352,12 +368,22 @@ export const qheadKind: JobKind<QheadConfig> = {
           { key: 'energy/qpu_forward_J', step: p.qubits, value: p.qpuForwardJ },
           { key: 'energy/sim_train_J', step: p.qubits, value: p.simTrainJ },
           { key: 'energy/qpu_train_J', step: p.qubits, value: p.qpuTrainJ },
+          { key: 'energy/sim_train_lo_J', step: p.qubits, value: p.simTrainLoJ },
+          { key: 'energy/sim_train_hi_J', step: p.qubits, value: p.simTrainHiJ },
         ]);
-      for (const t of timings)
+      for (const t of m.rows)
         ctx.metrics([
-          { key: 'energy/measured_forward_s', step: t.qubits, value: t.forward },
-          { key: 'energy/measured_train_s', step: t.qubits, value: t.train },
+          { key: 'energy/measured_forward_s', step: t.qubits, value: t.forward.median },
+          { key: 'energy/measured_train_s', step: t.qubits, value: t.train.median },
         ]);
+      ctx.log(
+        'info',
+        `energy: timed ${m.rows.map((r) => r.qubits).join(', ')} qubits in ${m.seconds.toFixed(1)} s` +
+          (m.skipped.length
+            ? ` (skipped ${m.skipped.join(', ')}: over the ${cfg.energy.budgetSeconds} s budget)`
+            : '') +
+          `; forward+gradient b = ${energy.fitTrain.b.toFixed(3)} ± ${(energy.fitTrain.t * energy.fitTrain.seB).toFixed(3)} per qubit`,
+      );
     }
 
     // ---- summary and report
@@ -378,8 +404,12 @@ export const qheadKind: JobKind<QheadConfig> = {
       summary.mlp_params = rows[2].results[0].params;
     }
     if (energy) {
-      summary.crossover_forward_qubits = energy.crossoverForward ?? `> ${cfg.energy.extrapolateTo}`;
-      summary.crossover_train_qubits = energy.crossoverTrain ?? `> ${cfg.energy.extrapolateTo}`;
+      const lim = `> ${cfg.energy.extrapolateTo}`;
+      summary.crossover_forward_qubits = energy.crossoverForward.at ?? lim;
+      summary.crossover_train_qubits = energy.crossoverTrain.at ?? lim;
+      summary.crossover_train_interval = crossoverInterval(energy.crossoverTrain, cfg.energy.extrapolateTo);
+      summary.scaling_b_train = Number(energy.fitTrain.b.toFixed(4));
+      summary.scaling_b_train_ci95 = Number((energy.fitTrain.t * energy.fitTrain.seB).toFixed(4));
     }
     const n1 = module1Qubits(shape);
     const report: ReportSection[] = [
@@ -459,7 +489,7 @@ export const qheadKind: JobKind<QheadConfig> = {
         ]),
       });
     }
-    if (energy) report.push(...energyReport(energy, cfg));
+    if (energy && energyRun) report.push(...energyReport(energy, energyRun, cfg));
     await ctx.artifact(
       'qhead-results.json',
       'json',
@@ -468,7 +498,16 @@ export const qheadKind: JobKind<QheadConfig> = {
           config: cfg,
           heads: rows.map((r) => ({ model: r.model, results: r.results })),
           sweep: sweepResults,
-          energy,
+          energy:
+            energy && energyRun
+              ? {
+                  ...energy,
+                  skipped: energyRun.skipped,
+                  cacheBytes: energyRun.cacheBytes,
+                  cacheSource: energyRun.cacheSource,
+                  seconds: energyRun.seconds,
+                }
+              : null,
         },
         null,
         1,
@@ -479,24 +518,37 @@ export const qheadKind: JobKind<QheadConfig> = {
   },
 };
 
-function energyReport(e: EnergyEstimate, cfg: QheadConfig): ReportSection[] {
+function crossoverInterval(c: Crossover, to: number): string {
+  const f = (n: number | null) => (n === null ? `>${to}` : String(n));
+  return `${f(c.early)}–${f(c.late)}`;
+}
+
+function energyReport(e: EnergyEstimate, m: ScalingMeasurement, cfg: QheadConfig): ReportSection[] {
   const q = cfg.energy.qpu;
+  const to = cfg.energy.extrapolateTo;
   const sci = (x: number) => Number(x.toPrecision(3));
-  const shown = e.curve.filter(
-    (p) =>
-      p.measured || p.qubits % 4 === 0 || p.qubits === e.crossoverForward || p.qubits === e.crossoverTrain,
-  );
+  const pct = (s: { median: number; min: number; max: number }) =>
+    `${(((s.min - s.median) / s.median) * 100).toFixed(0)} / +${(((s.max - s.median) / s.median) * 100).toFixed(0)} %`;
+  const marks = [e.crossoverForward, e.crossoverTrain].flatMap((c) => [c.at, c.early, c.late]);
+  const shown = e.curve.filter((p) => p.measured || p.qubits % 4 === 0 || marks.includes(p.qubits));
+  const ci = (b: number, t: number, se: number) => `${b.toFixed(3)} ± ${(t * se).toFixed(3)}`;
+  const cx = (c: Crossover) =>
+    `${c.at ?? `more than ${to}`} qubits (95 % interval ${crossoverInterval(c, to)})`;
+  const ff = e.fitForward;
+  const ft = e.fitTrain;
+  const repeats = m.rows[0]?.repeats ?? 0;
   return [
     {
       type: 'table',
       title:
-        'Energy per sample against Module-2 qubits: simulation on this machine (measured, then fitted) vs the QPU model',
+        'Energy per sample against Module-2 qubits: simulation on this machine (measured median, then fitted with its 95 % band) vs the QPU model',
       columns: [
         'qubits',
         'source',
         'sim forward (J)',
         'QPU forward (J)',
         'sim forward+grad (J)',
+        'sim forward+grad 95 % band (J)',
         'QPU forward+grad (J)',
       ],
       rows: shown.map((p) => [
@@ -505,15 +557,43 @@ function energyReport(e: EnergyEstimate, cfg: QheadConfig): ReportSection[] {
         sci(p.simForwardJ),
         sci(p.qpuForwardJ),
         sci(p.simTrainJ),
+        `${sci(p.simTrainLoJ)} – ${sci(p.simTrainHiJ)}`,
         sci(p.qpuTrainJ),
       ]),
     },
     {
+      type: 'table',
+      title: `Measured simulation time per sample (median of ${repeats} interleaved repeats; spread = fastest / slowest repeat against the median)`,
+      columns: [
+        'qubits',
+        'samples per call',
+        'forward (s)',
+        'forward spread',
+        'forward+grad (s)',
+        'forward+grad spread',
+        'in fit',
+      ],
+      rows: m.rows.map((r) => [
+        r.qubits,
+        r.samples,
+        sci(r.forward.median),
+        pct(r.forward),
+        sci(r.train.median),
+        pct(r.train),
+        ft.used.includes(r.qubits) ? 'yes' : 'no',
+      ]),
+    },
+    {
       type: 'text',
-      title: 'Energy crossover and assumptions',
+      title: 'Energy crossover, scaling fit and assumptions',
       text: [
-        `Crossover (simulation energy ≥ QPU energy): inference at ${e.crossoverForward ?? `more than ${cfg.energy.extrapolateTo}`} qubits; training step (forward + gradient) at ${e.crossoverTrain ?? `more than ${cfg.energy.extrapolateTo}`} qubits.`,
-        `Simulation: the Module-2 circuit (${cfg.head.reuploads} blocks × ${cfg.head.depth} shared layers + ${cfg.head.finalDepth} final, connectivity ${cfg.head.connectivity}, Q inputs) timed per sample on this machine's CPU in f64 (batch ${cfg.energy.batch}, fastest of ${cfg.energy.repeats} repeats); gradient = adjoint. Fit t = exp(a + b·Q) on Q ∈ {${e.fitForward.used.join(', ')}}: forward doubles every ${e.fitForward.doubling.toFixed(2)} qubits, forward+gradient every ${e.fitTrain.doubling.toFixed(2)}. Energy = ${cfg.energy.cpuWatts} W (user-set, not measured) × time. Memory is ignored: a state vector of Q qubits needs 16·2^Q bytes, which no machine holds beyond ~45 qubits.`,
+        `Crossover (simulation energy ≥ QPU energy): inference at ${cx(e.crossoverForward)}; training step (forward + gradient) at ${cx(e.crossoverTrain)}. The interval is where the upper and lower edges of the fit's 95 % confidence band cross the QPU line; it covers the fit's statistical error only, not the model assumptions below.`,
+        `Fit log2 t = a + b·Q by least squares on the per-width medians at Q ∈ {${ft.used.join(', ')}} (${
+          e.memoryBound
+            ? `the widths whose f64 state, 16·2^Q bytes, is at least the L2 cache, ${m.cacheBytes} bytes (${m.cacheSource}): there the time is set by streaming the state through memory`
+            : `the three widest: fewer than three widths had a state of at least the L2 cache, ${m.cacheBytes} bytes (${m.cacheSource}), so fixed overheads may still bend the slope`
+        }); 95 % intervals from Student's t with ${ft.dof} degree(s) of freedom. b = ${ci(ff.b, ff.t, ff.seB)} per qubit for the forward pass and ${ci(ft.b, ft.t, ft.seB)} for forward + gradient. Expected for a state vector: each gate costs ∝ 2^Q and the circuit has ∝ Q gates, so log2 t ≈ c + Q + log2 Q, whose slope at Q ≈ ${ft.meanN.toFixed(1)} is ${e.theoryB.toFixed(3)}; the measured forward+gradient slope is ${ft.bLo <= e.theoryB && e.theoryB <= ft.bHi ? 'consistent with it' : ft.b < e.theoryB ? 'below it' : 'above it'}. The straight-line extrapolation keeps the slope of the fitted widths, while the log2 Q term flattens with Q, so far beyond them it overstates simulation time slightly (by a factor ≈ Q/Q̄ · 2^{−(Q−Q̄)/(Q̄ ln 2)}).`,
+        `Simulation timing: the Module-2 circuit (${cfg.head.reuploads} blocks × ${cfg.head.depth} shared layers + ${cfg.head.finalDepth} final, connectivity ${cfg.head.connectivity}, Q inputs, one ⟨Z⟩) on this machine's CPU state-vector simulator in f64, per sample; forward = expectation values, forward + gradient = the adjoint method (θ and inputs). Each width is compiled and warmed up once before timing; the timing covers the simulator calls only (no data loading, optimiser or Module 1). ${m.rows.length} widths timed in ${m.seconds.toFixed(1)} s (budget ${cfg.energy.budgetSeconds} s)${m.skipped.length ? `; skipped for the budget: ${m.skipped.join(', ')}` : ''}. The machine may be shared with other work: the median resists that, the spread columns show it. Energy = ${cfg.energy.cpuWatts} W (user-set, not measured) × time. Memory is ignored: a state vector of Q qubits needs 16·2^Q bytes, which no machine holds beyond ~45 qubits.`,
         `QPU model (user-set constants): per shot ${q.resetUs} µs reset + gates executed one after another (${q.gate1Us} µs per one-qubit, ${q.gate2Us} µs per two-qubit gate) + ${q.readoutUs} µs readout; ${q.shots} shots per circuit; ${q.watts} W wall power. Inference runs the circuit once; a training step runs it 1 + 2·(differentiable angles) times (parameter shift). Queueing, compilation, classical control and cooling beyond the wall figure are not modelled.`,
         `Module 1 (amplitude encoding into ⌈log2 d⌉ qubits) is left out of both sides: preparing 2^n amplitudes takes ~2^n gates on a QPU, so it brings no QPU advantage.`,
       ].join(' '),

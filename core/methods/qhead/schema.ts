@@ -127,12 +127,18 @@ export const QpuSchema = z
 export const EnergySchema = z
   .object({
     enabled: z.boolean().default(true),
-    /** Qubit counts at which the head's simulation is timed on this machine. */
-    qubits: z.array(int(2, 26)).min(3).max(16).default([4, 6, 8, 10, 12]),
-    /** Samples per timing batch. */
-    batch: int(1, 4096).default(16),
-    /** Timing repeats per qubit count (the fastest is used). */
-    repeats: int(1, 100).default(5),
+    /** Qubit counts at which the head's simulation is timed on this machine (10–18 take seconds here). */
+    qubits: z.array(int(2, 26)).min(3).max(32).default([10, 11, 12, 13, 14, 15, 16, 17, 18]),
+    /** Samples per timed call; null: enough that one forward call lasts ≥ 20 ms (at most 64). */
+    batch: int(1, 4096).nullable().default(null),
+    /** Timed calls per width, interleaved across widths (the median is used; fewer when the budget is short, never under 3). */
+    repeats: int(1, 100).default(7),
+    /** Wall-time budget of the measurement, s: widths whose predicted cost does not fit are skipped. */
+    budgetSeconds: z.number().positive().default(30),
+    /** L2 cache per core, bytes, for the fit rule (state ≥ L2 is memory-bound); null: read from the OS. */
+    cacheBytes: int(1, 2 ** 40)
+      .nullable()
+      .default(null),
     /** Average power of this machine while simulating, W (user-editable; not measured). */
     cpuWatts: z.number().positive().default(65),
     /** Extrapolate both models up to this many qubits. */

@@ -1,13 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import {
-  crossover,
-  energyEstimate,
-  evalFit,
-  fitExponential,
-  module2GateCounts,
-  qpuSeconds,
-  type Module2Family,
-} from '../../../core/methods/qhead/energy';
 import { QheadConfigSchema } from '../../../core/methods/qhead/schema';
 import {
   designPoints,
@@ -81,66 +72,6 @@ describe('sweep design and main effects', () => {
         maxPoints: 5,
       }),
     ).toThrow(/sweep\.maxPoints/);
-  });
-});
-
-describe('energy model', () => {
-  const fam: Module2Family = { depth: 2, finalDepth: 1, reuploads: 3, connectivity: 1 };
-
-  it('fits an exponential exactly on exponential data and extrapolates', () => {
-    const ns = [4, 6, 8, 10];
-    const ts = ns.map((n) => 1e-6 * Math.exp(0.7 * n));
-    const f = fitExponential(ns, ts);
-    expect(f.b).toBeCloseTo(0.7, 10);
-    expect(evalFit(f, 20)).toBeCloseTo(1e-6 * Math.exp(14), 6);
-    expect(f.doubling).toBeCloseTo(Math.LN2 / 0.7, 10);
-    expect(f.used).toEqual([6, 8, 10]);
-    expect(() => fitExponential([4, 5], [1, 0])).toThrow(/positive/);
-  });
-
-  it('QPU time per sample from gate counts, times, shots', () => {
-    const g = module2GateCounts(fam, 5);
-    // RY: 3 blocks × 5 encodings + (3·2 + 1) layers × 5; CNOT: 7 layers × 5
-    expect(g).toEqual({ oneQubit: 15 + 35, twoQubit: 35, angles: 50 });
-    const q = { gate1Us: 10, gate2Us: 100, resetUs: 20, readoutUs: 30, shots: 1000, watts: 1 };
-    const shotUs = 20 + 50 * 10 + 35 * 100 + 30;
-    const t = qpuSeconds(fam, 5, q);
-    expect(t.forward).toBeCloseTo(shotUs * 1e-6 * 1000, 12);
-    expect(t.train).toBeCloseTo(t.forward * (1 + 2 * 50), 9);
-  });
-
-  it('crossover: first width where simulation energy reaches the QPU energy', () => {
-    expect(
-      crossover(
-        (n) => 2 ** n,
-        (n) => 1000 * n,
-        1,
-        40,
-      ),
-    ).toBe(14); // 2^14 = 16384 ≥ 14000, 2^13 < 13000
-    expect(
-      crossover(
-        (n) => n,
-        () => 1e9,
-        1,
-        40,
-      ),
-    ).toBeNull();
-    const timings = [4, 6, 8].map((n) => ({ qubits: n, forward: 1e-6 * 2 ** n, train: 3e-6 * 2 ** n }));
-    const qpu = { gate1Us: 1, gate2Us: 1, resetUs: 0, readoutUs: 0, shots: 1, watts: 1 };
-    const e = energyEstimate(fam, timings, 100, qpu, 40);
-    const want = crossover(
-      (n) => 100 * 1e-6 * 2 ** n,
-      (n) => qpuSeconds(fam, n, qpu).forward,
-      4,
-      40,
-    );
-    expect(e.crossoverForward).toBe(want);
-    expect(e.curve.find((p) => p.qubits === 6)).toMatchObject({
-      measured: true,
-      simForwardJ: 100 * 1e-6 * 64,
-    });
-    expect(e.curve.at(-1)!.qubits).toBe(40);
   });
 });
 
