@@ -177,7 +177,8 @@ describe('compare and export of real runs', () => {
     const csv = (await l.exportRuns({ ids: [a.id, b.id], format: 'csv' })).content;
     expect(csv.split('\r\n').filter((line) => line !== '')).toHaveLength(1 + 30 + 40 * 2);
     const html = (await l.exportRuns({ ids: [a.id, b.id], format: 'html' })).content;
-    expect((html.match(/<svg /g) ?? []).length).toBe(2);
+    // a chart per metric of each run (a: loss; b: loss, aux1) and one overlay of the shared key (loss)
+    expect((html.match(/<svg /g) ?? []).length).toBe(4);
     const e = await rejection(l.exportRuns({ ids: [a.id, randomUUID()], format: 'json' }));
     expect(e).toMatchObject({ code: 'not-found', field: 'ids[1]' });
     expect((await rejection(l.exportRuns({ ids: [a.id], format: 'pdf' as 'json' }))).field).toBe('format');
