@@ -9,6 +9,10 @@ export function benchSummary(res: SimBenchResult): Record<string, number | strin
   const summary: Record<string, number | string> = { memcpy_GBs: Number(res.machine.memcpyGBs.toFixed(3)) };
   for (const r of res.rows) {
     const key = `${r.workload} ${r.backend} ${r.measure}`.replace(/\s+/g, '_');
+    if (!Number.isFinite(r.value)) {
+      summary[key] = 'below timing noise';
+      continue;
+    }
     summary[key] = Number(r.value.toPrecision(5));
     if (r.reference) summary[`${key}_ratio`] = Number(r.reference.ratio.toPrecision(4));
   }
@@ -46,10 +50,10 @@ export const simBenchKind: JobKind<SimBenchConfig> = {
             r.workload,
             r.backend,
             r.measure,
-            Number(r.value.toPrecision(5)),
+            Number.isFinite(r.value) ? Number(r.value.toPrecision(5)) : null,
             r.unit,
             r.reference ? `${r.reference.value.toPrecision(4)} ${r.reference.label}` : null,
-            r.reference ? Number(r.reference.ratio.toFixed(3)) : null,
+            r.reference && Number.isFinite(r.reference.ratio) ? Number(r.reference.ratio.toFixed(3)) : null,
             r.reference?.target ?? null,
           ]),
         },

@@ -16,6 +16,18 @@ export async function medianSeconds(fn: () => unknown | Promise<unknown>, reps: 
   return times.length % 2 === 1 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
 }
 
+/** Fastest of `reps` timed calls after one warm-up: the least disturbed by other load on the machine. */
+export async function minSeconds(fn: () => unknown | Promise<unknown>, reps: number): Promise<number> {
+  await fn();
+  let best = Infinity;
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await fn();
+    best = Math.min(best, (performance.now() - t0) / 1000);
+  }
+  return best;
+}
+
 /**
  * memcpy bandwidth in bytes/s counted as bytes read + bytes written (2 × size per copy), the same
  * convention as the gate-throughput figure (16·2^n bytes per one-qubit gate on complex64: read and

@@ -43,9 +43,14 @@ describe('runSimBench', () => {
     expect(measures).toContain('qdllm-n11-L1-B4|adjoint gradient');
     expect(measures).toContain('qffn-n10-D1-B4|parameter-shift gradient');
     for (const r of res.rows) {
+      // a tiny state's gate time may sit below the timing noise: then it is reported as NaN, never as 0
+      if (r.measure === 'bandwidth' && Number.isNaN(r.value)) continue;
       expect(r.value).toBeGreaterThan(0);
       if (r.reference) expect(r.reference.ratio).toBeGreaterThan(0);
     }
+    expect(res.rows.filter((r) => r.measure !== 'bandwidth').every((r) => Number.isFinite(r.value))).toBe(
+      true,
+    );
     expect(res.peer.available).toBe(false);
     expect(res.backends[0].backend).toBe('cpu');
     expect(metrics).toContain('gate_bandwidth_fraction');
