@@ -1,0 +1,281 @@
+// A method wizard's state: the config being built, the current step, what each field shows, local parse
+// errors (they block Next) and the server's errors from createRun, routed to the step and field they name.
+import type { CreateRunRequest, LabApi, RunSummary } from '../../../core/api/lab-api';
+import { LabError } from '../../../core/api/lab-api';
+import { isPlainObject, parseTags } from '../lib/config-form';
+import {
+  fieldKey,
+  readField,
+  visible,
+  writeField,
+  type Config,
+  type WizardField,
+  type WizardSpec,
+  type WizardStep,
+} from '../lib/wizard/spec';
+
+/** The review step every wizard ends with: name, seed, tags and the whole config as JSON. */
+export const REVIEW_STEP: WizardStep = { id: 'review', title: 'Review', fields: [] };
+/** Error keys of the review step's own inputs. */
+export const REVIEW_FIELDS = ['name', 'seed', 'tags', 'config'] as const;
+
+/** Where an error about `field` (as createRun names it) is shown: a step and a field id or step slot. */
+export interface ErrorRoute {
+  step: number;
+  /** A field id, a review input, or `step:<id>` for the step's own error line. */
+  key: string;
+}
+
+function stripConfig(field: string): string | null {
+  if (field === 'config' || field === '(root)') return '';
+  return field.startsWith('config.') ? field.slice('config.'.length) : null;
+}
+
+const under = (field: string, prefix: string): boolean =>
+  field === prefix || field.startsWith(`${prefix}.`) || field.startsWith(`${prefix}[`);
+
+/**
+ * Routes an error field ("config.alpha", "config.teacher.heads", "seed") to a step: the visible field whose
+ * path is the longest prefix of it, else the step owning the longest prefix, else the review's JSON.
+ */
+export function routeError(spec: WizardSpec, config: Config, field: string): ErrorRoute {
+  const review = spec.steps.length;
+  const path = stripConfig(field);
+  if (path === null)
+    return { step: review, key: (REVIEW_FIELDS as readonly string[]).includes(field) ? field : 'config' };
+  let best: { route: ErrorRoute; len: number } | null = null;
+  spec.steps.forEach((s, i) => {
+    for (const f of s.fields) {
+      const k = fieldKey(f.path);
+      // Longest path wins; on a tie a plain field beats a source switch over the same key.
+      const len = 2 * k.length + (f.read ? 0 : 1);
+      if (visible(f, config) && path !== '' && under(path, k) && (!best || len > best.len))
+        best = { route: { step: i, key: f.id }, len };
+    }
+  });
+  if (best) return (best as { route: ErrorRoute }).route;
+  spec.steps.forEach((s, i) => {
+    for (const k of s.owns ?? [])
+      if (path !== '' && under(path, k) && (!best || k.length > best.len))
+        best = { route: { step: i, key: `step:${s.id}` }, len: k.length };
+  });
+  if (best) return (best as { route: ErrorRoute }).route;
+  return { step: review, key: 'config' };
+}
+
+export class WizardState {
+  readonly #api: LabApi;
+  readonly spec: WizardSpec;
+  readonly #defaults: Config;
+  #config = $state.raw<Config>({});
+  #step = $state(0);
+  /** The furthest step reached; the progress header lets the user jump back to any step up to it. */
+  #reached = $state(0);
+  /** What each field's input shows, by field id. */
+  drafts = $state<Record<string, string>>({});
+  #localErrors = $state.raw<Record<string, string>>({});
+  #serverErrors = $state.raw<Record<string, string>>({});
+  #general = $state<string | null>(null);
+  #submitting = $state(false);
+  #preset = $state<string | null>(null);
+  jsonText = $state('');
+  name = $state('');
+  seedText = $state('');
+  tagsText = $state('');
+
+  constructor(api: LabApi, spec: WizardSpec, defaults: Config) {
+    this.#api = api;
+    this.spec = spec;
+    this.#defaults = structuredClone(defaults);
+    this.#setConfig(structuredClone(defaults));
+  }
+
+  get steps(): readonly WizardStep[] {
+    return [...this.spec.steps, REVIEW_STEP];
+  }
+  get step(): number {
+    return this.#step;
+  }
+  get reached(): number {
+    return this.#reached;
+  }
+  get isReview(): boolean {
+    return this.#step === this.spec.steps.length;
+  }
+  get config(): Config {
+    return this.#config;
+  }
+  get preset(): string | null {
+    return this.#preset;
+  }
+  get general(): string | null {
+    return this.#general;
+  }
+  get submitting(): boolean {
+    return this.#submitting;
+  }
+  readonly errors: Readonly<Record<string, string>> = $derived.by(() => ({
+    ...this.#serverErrors,
+    ...this.#localErrors,
+  }));
+
+  /** The fields of step `i` shown for the current config. */
+  fieldsOf(i: number): WizardField[] {
+    const s = this.spec.steps[i];
+    return s ? s.fields.filter((f) => visible(f, this.#config)) : [];
+  }
+
+  /** Errors that keep the user on step `i`: unparsable fields shown there (the review: seed and JSON). */
+  stepErrors(i: number): string[] {
+    const e = this.#localErrors;
+    if (i === this.spec.steps.length)
+      return (REVIEW_FIELDS as readonly string[]).filter((k) => k in e).map((k) => e[k]);
+    return this.fieldsOf(i)
+      .filter((f) => f.id in e)
+      .map((f) => e[f.id]);
+  }
+
+  #setConfig(c: Config, keep?: string): void {
+    this.#config = c;
+    const drafts: Record<string, string> = {};
+    for (const s of this.spec.steps)
+      for (const f of s.fields) drafts[f.id] = f.id === keep ? this.drafts[f.id] : readField(f, c);
+    this.drafts = drafts;
+    this.jsonText = JSON.stringify(c, null, 2);
+  }
+
+  #clearServer(key: string): void {
+    if (!(key in this.#serverErrors)) return;
+    const { [key]: _fixed, ...rest } = this.#serverErrors;
+    this.#serverErrors = rest;
+  }
+
+  #field(id: string): WizardField {
+    for (const s of this.spec.steps) for (const f of s.fields) if (f.id === id) return f;
+    throw new Error(`wizard ${this.spec.kind}: no field ${id}`);
+  }
+
+  /** One field edited; others are re-read since a switch (teacher source, sweep on) reshapes the config. */
+  edit(id: string, text: string): void {
+    const f = this.#field(id);
+    this.drafts[id] = text;
+    this.#clearServer(id);
+    const r = writeField(f, this.#config, text);
+    const errors = { ...this.#localErrors };
+    if ('error' in r) errors[id] = `${fieldKey(f.path)}: ${r.error}`;
+    else {
+      delete errors[id];
+      this.#setConfig(r.config, id);
+    }
+    this.#localErrors = errors;
+  }
+
+  applyPreset(id: string): void {
+    const p = this.spec.presets.find((x) => x.id === id);
+    if (!p) throw new Error(`wizard ${this.spec.kind}: no preset ${id}`);
+    this.#preset = id;
+    this.#localErrors = {};
+    this.#serverErrors = {};
+    this.#setConfig(p.build(structuredClone(this.#defaults)));
+  }
+
+  /** The review's JSON edited: applied at once when it parses to an object, so Back shows it in the fields. */
+  editJson(text: string): void {
+    this.jsonText = text;
+    this.#clearServer('config');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      this.#localErrors = {
+        ...this.#localErrors,
+        config: `config: invalid JSON (${err instanceof Error ? err.message : String(err)})`,
+      };
+      return;
+    }
+    if (!isPlainObject(parsed)) {
+      this.#localErrors = { ...this.#localErrors, config: 'config: must be a JSON object' };
+      return;
+    }
+    const { config: _ok, ...rest } = this.#localErrors;
+    // Field drafts that did not parse are replaced by what the JSON now says.
+    const fieldIds = this.spec.steps.flatMap((s) => s.fields.map((f) => f.id));
+    this.#localErrors = Object.fromEntries(Object.entries(rest).filter(([k]) => !fieldIds.includes(k)));
+    const json = this.jsonText;
+    this.#setConfig(parsed);
+    this.jsonText = json;
+  }
+
+  editReview(key: 'name' | 'seed' | 'tags', text: string): void {
+    if (key === 'name') this.name = text;
+    else if (key === 'seed') this.seedText = text;
+    else this.tagsText = text;
+    this.#clearServer(key);
+    if (key === 'seed') {
+      const errors = { ...this.#localErrors };
+      delete errors.seed;
+      const t = text.trim();
+      const n = Number(t);
+      if (t !== '' && (!Number.isInteger(n) || n < 0 || n > 2 ** 32 - 1))
+        errors.seed = 'seed: must be an integer from 0 to 4294967295';
+      this.#localErrors = errors;
+    }
+  }
+
+  /** Moves on unless this step has fields that did not parse; returns whether it moved. */
+  next(): boolean {
+    if (this.stepErrors(this.#step).length > 0 || this.isReview) return false;
+    this.#step += 1;
+    this.#reached = Math.max(this.#reached, this.#step);
+    return true;
+  }
+
+  back(): void {
+    if (this.#step > 0) this.#step -= 1;
+  }
+
+  /** Jumps from the progress header: back freely, forward only to steps already reached. */
+  goTo(i: number): boolean {
+    if (i < 0 || i > this.#reached || i >= this.steps.length) return false;
+    if (i > this.#step && this.stepErrors(this.#step).length > 0) return false;
+    this.#step = i;
+    return true;
+  }
+
+  /** The request, or null (and the step with the first local error opened) when something does not parse. */
+  request(): CreateRunRequest | null {
+    for (let i = 0; i < this.steps.length; i++)
+      if (this.stepErrors(i).length > 0) {
+        this.#step = i;
+        return null;
+      }
+    const req: CreateRunRequest = { kind: this.spec.kind, config: this.#config };
+    if (this.name.trim()) req.name = this.name.trim();
+    if (this.seedText.trim()) req.seed = Number(this.seedText.trim());
+    const tags = parseTags(this.tagsText);
+    if (tags.length > 0) req.tags = tags;
+    return req;
+  }
+
+  async submit(): Promise<RunSummary | null> {
+    this.#general = null;
+    this.#serverErrors = {};
+    const req = this.request();
+    if (!req) return null;
+    this.#submitting = true;
+    try {
+      return await this.#api.createRun(req);
+    } catch (err) {
+      const e = err instanceof LabError ? err : new LabError('internal', String(err));
+      if (e.field) {
+        const r = routeError(this.spec, this.#config, e.field);
+        this.#serverErrors = { [r.key]: e.message };
+        this.#step = r.step;
+        this.#reached = Math.max(this.#reached, r.step);
+      } else this.#general = e.message;
+      return null;
+    } finally {
+      this.#submitting = false;
+    }
+  }
+}

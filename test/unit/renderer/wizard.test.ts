@@ -1,0 +1,306 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { describeZodError, LabError } from '../../../core/api/lab-api';
+import { BUNDLED_CLASSIFICATION } from '../../../core/methods/common/data';
+import { QdllmConfigSchema } from '../../../core/methods/qdllm/schema';
+import { qdllmStudentParamCount } from '../../../core/methods/qdllm/students';
+import { headParameterCounts } from '../../../core/methods/qhead/circuits';
+import { QheadConfigSchema } from '../../../core/methods/qhead/schema';
+import { hasWizard, wizardFor } from '../../../renderer/src/lib/wizard';
+import {
+  BUNDLED_CLASSES,
+  qdllmStudentParams,
+  qheadParams,
+} from '../../../renderer/src/lib/wizard/param-count';
+import { qdllmParamLine } from '../../../renderer/src/lib/wizard/qdllm';
+import { qheadParamLine } from '../../../renderer/src/lib/wizard/qhead';
+import { parseField, withValue, type Config, type WizardSpec } from '../../../renderer/src/lib/wizard/spec';
+import { routeError, WizardState } from '../../../renderer/src/state/wizard.svelte';
+import { FakeLabApi } from './fake-api';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+/** The defaults as the renderer gets them from listKinds (through JSON). */
+const json = <T>(v: T): Config => JSON.parse(JSON.stringify(v)) as Config;
+const QDLLM_DEFAULTS = json(QdllmConfigSchema.parse({}));
+const QHEAD_DEFAULTS = json(QheadConfigSchema.parse({}));
+const example = (name: string): Config =>
+  (JSON.parse(readFileSync(resolve(ROOT, 'examples', name), 'utf8')) as { config: Config }).config;
+
+function make(
+  kind: 'qdllm' | 'qhead',
+  api = new FakeLabApi(),
+): { w: WizardState; api: FakeLabApi; spec: WizardSpec } {
+  const defaults = kind === 'qdllm' ? QDLLM_DEFAULTS : QHEAD_DEFAULTS;
+  const spec = wizardFor(kind, defaults)!;
+  return { w: new WizardState(api, spec, defaults), api, spec };
+}
+const stepIndex = (spec: WizardSpec, id: string): number => spec.steps.findIndex((s) => s.id === id);
+
+describe('wizard parameter counts', () => {
+  it('QD-LLM student: the paper-sized value and core’s formula', () => {
+    expect(qdllmStudentParams(768, 11, 11, 2)).toBe(9319);
+    for (const E of [8, 48, 768])
+      for (const n of [2, 6, 11])
+        for (const L of [1, 3, 11])
+          for (const C of [2, 4])
+            expect(qdllmStudentParams(E, n, L, C)).toBe(qdllmStudentParamCount(E, n, L, C));
+  });
+
+  it('quantum head: matches core’s headParameterCounts part by part', () => {
+    for (const dim of [63, 64, 65, 768])
+      for (const encoders of [1, 2])
+        for (const skip of [true, false])
+          for (const biasAmplitude of [0, 1]) {
+            const s = {
+              dim,
+              classes: 4,
+              encoders,
+              encoderDepth: 2,
+              qubits: 6,
+              depth: 2,
+              finalDepth: 1,
+              measured: 2,
+              skip,
+            };
+            const core = headParameterCounts({
+              ...s,
+              reuploads: 2,
+              connectivity: 1,
+              bias: biasAmplitude > 0 ? 0.5 : 0,
+            });
+            expect(qheadParams({ ...s, biasAmplitude })).toEqual(core);
+          }
+    expect(BUNDLED_CLASSES).toEqual(BUNDLED_CLASSIFICATION);
+  });
+
+  it('live lines show the count, or the formula when E or C is unknown', () => {
+    const small = make('qdllm');
+    small.w.applyPreset('small');
+    // Small preset: E = 48 (teacher width), n = 6, L = 3, C = 2.
+    expect(qdllmParamLine(small.w.config)).toContain(
+      qdllmStudentParamCount(48, 6, 3, 2).toLocaleString('en-US'),
+    );
+    small.w.edit('teacher.source', 'gguf');
+    expect(qdllmParamLine(small.w.config)).toMatch(/E is the teacher’s width/);
+    const q = make('qhead');
+    q.w.applyPreset('small');
+    // The small example's head has 114 parameters (docs/methods.md).
+    expect(qheadParamLine(q.w.config)).toMatch(/^Trainable parameters: 114 /);
+    q.w.edit('encoder.type', 'hf-dir');
+    expect(qheadParamLine(q.w.config)).toMatch(/encoder’s width d/);
+  });
+});
+
+describe('wizard presets', () => {
+  it('small equals the example files once the schema fills defaults; paper-sized is the defaults', () => {
+    const d = make('qdllm');
+    d.w.applyPreset('small');
+    expect(QdllmConfigSchema.parse(d.w.config)).toEqual(QdllmConfigSchema.parse(example('qdllm-spam.json')));
+    d.w.applyPreset('paper');
+    expect(d.w.config).toEqual(QDLLM_DEFAULTS);
+    const h = make('qhead');
+    h.w.applyPreset('small');
+    expect(QheadConfigSchema.parse(h.w.config)).toEqual(QheadConfigSchema.parse(example('qhead-topic.json')));
+    expect(h.w.drafts['sweep.factors.lr']).toBe('0.01, 0.05, 0.1');
+    expect(h.w.drafts.sweepOn).toBe('true');
+    h.w.applyPreset('paper');
+    expect(h.w.config).toEqual(QHEAD_DEFAULTS);
+    expect(hasWizard('vqc-fit')).toBe(false);
+  });
+});
+
+describe('wizard steps and config assembly', () => {
+  it('a field that does not parse blocks Next until fixed; Back and the header move freely', () => {
+    const { w, spec } = make('qdllm');
+    expect(w.steps.map((s) => s.id)).toEqual(['data', 'teacher', 'student', 'distill', 'review']);
+    w.edit('samplesPerClass', '12.5');
+    expect(w.next()).toBe(false);
+    expect(w.stepErrors(0)).toEqual(['samplesPerClass: must be a whole number']);
+    w.edit('samplesPerClass', '');
+    expect(w.config.samplesPerClass).toBeNull();
+    expect(w.next()).toBe(true);
+    expect(w.step).toBe(1);
+    expect(w.goTo(3)).toBe(false); // not reached yet
+    w.back();
+    expect(w.goTo(1)).toBe(true);
+    for (let i = 1; i < spec.steps.length; i++) expect(w.next()).toBe(true);
+    expect(w.isReview).toBe(true);
+    expect(w.next()).toBe(false);
+    expect(w.goTo(2)).toBe(true);
+    expect(w.goTo(4)).toBe(true);
+  });
+
+  it('source switches reshape the config and the fields shown', () => {
+    const { w, spec } = make('qdllm');
+    const t = stepIndex(spec, 'teacher');
+    const ids = (): string[] => w.fieldsOf(t).map((f) => f.id);
+    expect(ids()).toContain('teacher.hiddenSize');
+    w.edit('teacher.source', 'gguf');
+    expect(w.config.teacher).toEqual({ source: 'gguf', modelPath: '' });
+    expect(ids()).toEqual(['teacher.source', 'teacher.modelPath', 'teacher.prompt', 'teacher.contextSize']);
+    expect(spec.steps[t].note?.(w.config)).toMatch(/node-llama-cpp/);
+    w.edit('teacher.modelPath', '/m/q.gguf');
+    w.edit('teacher.source', 'dir');
+    expect(w.config.teacher).toEqual({ ...(QDLLM_DEFAULTS.teacher as Config), modelDir: '' });
+    expect(ids()).toEqual([
+      'teacher.source',
+      'teacher.modelDir',
+      'teacher.loraRank',
+      'teacher.finetuneEpochs',
+    ]);
+    w.edit('teacher.source', 'lab');
+    expect(w.config.teacher).toEqual(QDLLM_DEFAULTS.teacher);
+    w.edit('dataSource', 'file');
+    expect(w.fieldsOf(0).map((f) => f.id)).toContain('datasetPath');
+    w.edit('datasetPath', '/data/x.jsonl');
+    w.edit('textColumn', 'body');
+    expect(w.drafts.dataSource).toBe('file');
+    expect(QdllmConfigSchema.safeParse(w.config).success).toBe(true);
+    w.edit('dataSource', 'bundled');
+    expect(w.config.dataset).toBe('spam-assassin');
+  });
+
+  it('qhead: sweep on/off, factor lists, optional and nullable numbers, noise JSON', () => {
+    const { w } = make('qhead');
+    w.edit('sweepOn', 'true');
+    w.edit('sweep.factors.qubits', '4, 6,8');
+    w.edit('sweep.factors.lr', '0.01,0.1');
+    w.edit('sweep.epochs', '');
+    w.edit('maxTrain', '40');
+    w.edit('shots', '100');
+    w.edit('noise', '{"CNOT": 0.01}');
+    w.edit('head.skip', 'false');
+    expect(w.config.sweep).toEqual({
+      design: 'fractional',
+      factors: { qubits: [4, 6, 8], lr: [0.01, 0.1] },
+      seeds: 1,
+      maxPoints: 64,
+    });
+    expect(w.config).toMatchObject({ maxTrain: 40, shots: 100, noise: { CNOT: 0.01 } });
+    expect((w.config.head as Config).skip).toBe(false);
+    expect(QheadConfigSchema.safeParse(w.config).success).toBe(true);
+    w.edit('sweep.factors.depth', '1, x');
+    expect(w.errors['sweep.factors.depth']).toBe(
+      'sweep.factors.depth: "x" must be a number (comma-separated list)',
+    );
+    w.edit('sweep.factors.depth', '');
+    w.edit('shots', '');
+    w.edit('maxTrain', '');
+    expect(w.config.shots).toBeNull();
+    expect('maxTrain' in w.config).toBe(false);
+    w.edit('sweepOn', 'false');
+    expect('sweep' in w.config).toBe(false);
+    expect(w.fieldsOf(4).map((f) => f.id)).not.toContain('sweep.design');
+    expect(
+      parseField(
+        { id: 'x', label: '', help: '', kind: 'select', path: ['x'], options: [{ value: 'a', label: 'a' }] },
+        'b',
+      ),
+    ).toEqual({
+      error: 'must be one of a',
+    });
+    expect(withValue({ a: { b: 1, c: 2 } }, ['a', 'b'], undefined)).toEqual({ a: { c: 2 } });
+  });
+
+  it('review: the JSON edit shows in the fields; bad JSON or seed blocks the request', () => {
+    const { w } = make('qdllm');
+    w.editJson(JSON.stringify({ ...QDLLM_DEFAULTS, alpha: 0.5 }));
+    expect(w.drafts.alpha).toBe('0.5');
+    w.editJson('{');
+    expect(w.errors.config).toMatch(/^config: invalid JSON/);
+    expect(w.request()).toBeNull();
+    expect(w.isReview).toBe(true);
+    w.editJson('[1]');
+    expect(w.errors.config).toBe('config: must be a JSON object');
+    w.editJson(JSON.stringify(QDLLM_DEFAULTS));
+    w.editReview('seed', '-1');
+    expect(w.request()).toBeNull();
+    w.editReview('seed', '7');
+    w.editReview('name', ' spam ');
+    w.editReview('tags', 'a, b');
+    expect(w.request()).toEqual({
+      kind: 'qdllm',
+      config: QDLLM_DEFAULTS,
+      name: 'spam',
+      seed: 7,
+      tags: ['a', 'b'],
+    });
+  });
+});
+
+describe('wizard error routing', () => {
+  it('routes field paths to the step and field that show them', () => {
+    const { w, spec } = make('qdllm');
+    const r = (f: string) => routeError(spec, w.config, f);
+    expect(r('config.alpha')).toEqual({ step: stepIndex(spec, 'distill'), key: 'alpha' });
+    expect(r('config.teacher.heads')).toEqual({ step: stepIndex(spec, 'teacher'), key: 'teacher.heads' });
+    expect(r('config.teacher.loraTargets')).toEqual({
+      step: stepIndex(spec, 'teacher'),
+      key: 'step:teacher',
+    });
+    expect(r('config.transformerStudent.heads')).toEqual({
+      step: stepIndex(spec, 'distill'),
+      key: 'step:distill',
+    });
+    expect(r('config.dataset')).toEqual({ step: 0, key: 'dataset' });
+    expect(r('seed')).toEqual({ step: 4, key: 'seed' });
+    expect(r('config')).toEqual({ step: 4, key: 'config' });
+    expect(r('config.nonsense')).toEqual({ step: 4, key: 'config' });
+    const h = make('qhead');
+    h.w.edit('sweepOn', 'true');
+    const rh = (f: string) => routeError(h.spec, h.w.config, f);
+    expect(rh('config.energy.qubits[1]')).toEqual({ step: 4, key: 'energy.qubits' });
+    expect(rh('config.noise.H')).toEqual({ step: 3, key: 'noise' });
+    expect(rh('config.sweep.factors.connectivity')).toEqual({ step: 4, key: 'sweep.factors.connectivity' });
+    expect(rh('config.head.measured')).toEqual({ step: 2, key: 'head.measured' });
+  });
+
+  it('every schema error from a bad edit lands on the step that holds the field', () => {
+    const cases: [kind: 'qdllm' | 'qhead', field: string, text: string, step: string][] = [
+      ['qdllm', 'alpha', '2', 'distill'],
+      ['qdllm', 'qubits', '1', 'student'],
+      ['qdllm', 'teacher.heads', '5', 'teacher'],
+      ['qdllm', 'samplesPerClass', '2', 'data'],
+      ['qdllm', 'datasetPath', 'x.txt', 'data'],
+      ['qhead', 'head.measured', '9', 'head'],
+      ['qhead', 'head.connectivity', '4', 'head'],
+      ['qhead', 'energy.qubits', '4, 4, 6', 'sweep'],
+      ['qhead', 'noise', '{"H": 0.1}', 'training'],
+      ['qhead', 'encoder.heads', '3', 'encoder'],
+      ['qhead', 'datasetFile.path', '', 'data'],
+    ];
+    for (const [kind, id, text, step] of cases) {
+      const { w, spec } = make(kind);
+      if (id === 'datasetPath') w.edit('dataSource', 'file');
+      if (id === 'datasetFile.path') w.edit('dataSource', 'file');
+      w.edit(id, text);
+      const schema = kind === 'qdllm' ? QdllmConfigSchema : QheadConfigSchema;
+      const res = schema.safeParse(w.config);
+      expect(res.success, `${kind} ${id}=${text}`).toBe(false);
+      const { field } = describeZodError(res.error!, 'config');
+      const route = routeError(spec, w.config, field);
+      expect([spec.steps[route.step]?.id, route.key], `${kind} ${field}`).toEqual([step, id]);
+    }
+  });
+
+  it('a refused submit opens the step and shows the message by the field; editing clears it', async () => {
+    const { w, api, spec } = make('qdllm');
+    w.applyPreset('small');
+    for (let i = 0; i < spec.steps.length; i++) w.next();
+    api.createError = new LabError('invalid', 'config.alpha: must be in [0, 1]', 'config.alpha');
+    expect(await w.submit()).toBeNull();
+    expect(w.step).toBe(stepIndex(spec, 'distill'));
+    expect(w.errors.alpha).toBe('config.alpha: must be in [0, 1]');
+    w.edit('alpha', '0.9');
+    expect(w.errors.alpha).toBeUndefined();
+    api.createError = new LabError('internal', 'disk full');
+    expect(await w.submit()).toBeNull();
+    expect(w.general).toBe('disk full');
+    api.createError = null;
+    const run = await w.submit();
+    expect(run?.kind).toBe('qdllm');
+    const sent = api.calls.filter((c) => c.method === 'createRun').at(-1)!.arg as { config: Config };
+    expect(QdllmConfigSchema.parse(sent.config).alpha).toBe(0.9);
+  });
+});
