@@ -1,7 +1,7 @@
 // Energy and scaling: the Module-2 circuit (the part whose width is the `qubits` factor) timed on this
 // machine per sample (forward, and forward + adjoint gradient) over a range of widths, the median of several
 // interleaved repeats per width; log2(time) = a + b·n fitted by least squares on the memory-bound widths (state
-// vector ≥ the L2 cache) and extrapolated with a confidence band, times a user-given power; beside it a QPU model
+// vector larger than the L2 cache) and extrapolated with a confidence band, times a user-given power; beside it a QPU model
 // from user-given gate, reset and readout times, shots and wall power. Module 1's amplitude encoding is left
 // out of both: its state preparation needs ~2^n gates on a QPU, so it has no QPU advantage to find.
 import { readFileSync } from 'node:fs';
@@ -246,13 +246,14 @@ export function fitLog2(ns: number[], ts: number[]): Log2Fit {
 }
 
 /**
- * The fit rule: the widths whose state vector (16·2^n bytes in f64) is at least `cacheBytes` — there the
- * time is set by streaming the state through memory and grows like the state — or, when fewer than three
+ * The fit rule: the widths whose state vector (16·2^n bytes in f64) is larger than `cacheBytes` — there the
+ * time is set by streaming the state through memory and grows like the state (a state exactly the cache's
+ * size still shares it with code and parameters, and measured as a transition) — or, when fewer than three
  * widths qualify, the three widest (the report says which rule applied).
  */
 export function fitWidths(ns: number[], cacheBytes: number): { widths: number[]; memoryBound: boolean } {
   const sorted = [...new Set(ns)].sort((a, b) => a - b);
-  const big = sorted.filter((n) => 16 * 2 ** n >= cacheBytes);
+  const big = sorted.filter((n) => 16 * 2 ** n > cacheBytes);
   return big.length >= 3
     ? { widths: big, memoryBound: true }
     : { widths: sorted.slice(-3), memoryBound: false };
@@ -336,7 +337,7 @@ export interface EnergyEstimate {
   timings: TimingRow[];
   fitForward: Log2Fit;
   fitTrain: Log2Fit;
-  /** True when the fit used the widths whose state is ≥ the L2 cache; false: the three widest. */
+  /** True when the fit used the widths whose state is larger than the L2 cache; false: the three widest. */
   memoryBound: boolean;
   /** Expected slope for this circuit: gates per sample grow like n, each costs ∝ 2^n, so log2 t ≈ c + n + log2 n. */
   theoryB: number;

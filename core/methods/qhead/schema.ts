@@ -127,15 +127,15 @@ export const QpuSchema = z
 export const EnergySchema = z
   .object({
     enabled: z.boolean().default(true),
-    /** Qubit counts at which the head's simulation is timed on this machine (10–18 take seconds here). */
-    qubits: z.array(int(2, 26)).min(3).max(32).default([10, 11, 12, 13, 14, 15, 16, 17, 18]),
+    /** Qubit counts at which the head's simulation is timed on this machine (10–19 take seconds here). */
+    qubits: z.array(int(2, 26)).min(3).max(32).default([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]),
     /** Samples per timed call; null: enough that one forward call lasts ≥ 20 ms (at most 64). */
     batch: int(1, 4096).nullable().default(null),
     /** Timed calls per width, interleaved across widths (the median is used; fewer when the budget is short, never under 3). */
     repeats: int(1, 100).default(7),
     /** Wall-time budget of the measurement, s: widths whose predicted cost does not fit are skipped. */
     budgetSeconds: z.number().positive().default(30),
-    /** L2 cache per core, bytes, for the fit rule (state ≥ L2 is memory-bound); null: read from the OS. */
+    /** L2 cache per core, bytes, for the fit rule (a state larger than L2 is memory-bound); null: read from the OS. */
     cacheBytes: int(1, 2 ** 40)
       .nullable()
       .default(null),

@@ -90,10 +90,11 @@ describe('log2-linear scaling fit', () => {
 
   it('fit rule: widths whose f64 state fills the L2 cache, else the three widest', () => {
     const ns = [10, 11, 12, 13, 14, 15, 16, 17, 18];
-    // 16·2^15 = 512 KiB
-    expect(fitWidths(ns, 512 * 1024)).toEqual({ widths: [15, 16, 17, 18], memoryBound: true });
+    // 16·2^15 = 512 KiB: 15 only fills the cache, 16 and up exceed it
+    expect(fitWidths(ns, 512 * 1024)).toEqual({ widths: [16, 17, 18], memoryBound: true });
+    expect(fitWidths(ns, 512 * 1024 - 1)).toEqual({ widths: [15, 16, 17, 18], memoryBound: true });
     expect(fitWidths(ns, 64 * 1024 ** 2)).toEqual({ widths: [16, 17, 18], memoryBound: false });
-    expect(fitWidths([5, 3, 4, 4], 1)).toEqual({ widths: [3, 4, 5], memoryBound: true });
+    expect(fitWidths([5, 3, 4, 4], 16)).toEqual({ widths: [3, 4, 5], memoryBound: true });
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 2, 3])).toBe(2.5);
     const l2 = detectL2Bytes();
@@ -174,7 +175,7 @@ describe('measured scaling (tiny sizes)', () => {
   it('times every width, keeps the spread, and fits a finite, plausible slope', async () => {
     const m = await measureScaling(
       { depth: 1, finalDepth: 1, reuploads: 2, connectivity: 1 },
-      { qubits: [8, 9, 10, 11, 12], batch: null, repeats: 5, budgetSeconds: 20, cacheBytes: 16 * 256 },
+      { qubits: [8, 9, 10, 11, 12], batch: null, repeats: 5, budgetSeconds: 20, cacheBytes: 16 * 128 },
     );
     expect(m.rows.map((r) => r.qubits)).toEqual([8, 9, 10, 11, 12]);
     expect(m.skipped).toEqual([]);
@@ -217,7 +218,7 @@ describe('measured scaling (tiny sizes)', () => {
 
   it('config: defaults and a refused bad field', () => {
     const c = QheadConfigSchema.parse({}).energy;
-    expect(c.qubits).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18]);
+    expect(c.qubits).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
     expect(c.budgetSeconds).toBe(30);
     expect(c.batch).toBeNull();
     const r = QheadConfigSchema.safeParse({ energy: { budgetSeconds: 0 } });
