@@ -43,9 +43,16 @@ import {
   type Prim,
   type Program,
 } from './program';
+import { wasmState, type WasmState } from './wasm';
 
 /** Rows per gradient chunk: ∂L/∂θ is summed per chunk, then chunks in order, so any thread split gives identical sums. */
 export const GRAD_CHUNK = 32;
+
+/**
+ * Smallest state (amplitudes) whose f32 rows live in WebAssembly memory and take the SIMD one-qubit kernels;
+ * below it the JS kernels' lower call cost wins (measured in docs/simulator-performance.md).
+ */
+export const WASM_MIN_DIM = 1 << 4;
 
 /** Largest forward tape in floats (32 MiB at f32): beyond it the backward pass un-applies steps to ψ. */
 export const TAPE_FLOATS = 1 << 23;
@@ -186,18 +193,24 @@ export class Runner {
   private taped = -1;
   private params: ArrayLike<number> = [];
   private inputs: ArrayLike<number> = [];
+  /** f32 rows ψ, λ and tmp in WebAssembly memory with the SIMD kernels; null on the JS path. */
+  private readonly wasm: WasmState | null;
+  /** The tape's memory when the tape lives in wasm memory. */
+  private wasmTape: WasmState | null = null;
 
   constructor(
     readonly prog: Program,
     precision: Precision,
+    useWasm = true,
   ) {
     this.dim = prog.dim;
-    this.psi = newAmps(precision, 2 * prog.dim);
-    this.lam = newAmps(precision, 2 * prog.dim);
+    this.wasm = useWasm && precision === 'f32' && prog.dim >= WASM_MIN_DIM ? wasmState(prog.dim, 3) : null;
+    this.psi = this.wasm ? this.wasm.rows[0] : newAmps(precision, 2 * prog.dim);
+    this.lam = this.wasm ? this.wasm.rows[1] : newAmps(precision, 2 * prog.dim);
     this.pm = new Float64Array(8 * prog.prims.length);
     this.bm = new Float64Array(8 * prog.steps.length);
     this.dt = prog.steps.map((s) => new Float64Array(s.type === 'diag' ? 2 * prog.dim : 0));
-    this.tmp = newAmps(precision, 2 * prog.dim);
+    this.tmp = this.wasm ? this.wasm.rows[2] : newAmps(precision, 2 * prog.dim);
     this.w = new Float64Array(prog.dim);
     this.ampA = prog.steps.map((s) => new Float64Array(s.type === 'amp' ? s.offsets.length : 0));
     this.ampG = prog.steps.map((s) => new Float64Array(s.type === 'amp' ? s.offsets.length : 0));
@@ -207,6 +220,27 @@ export class Runner {
     if (pr.src === SRC_CONST) return pr.value;
     if (pr.src === SRC_PARAM) return pr.scale * this.params[pr.index];
     return pr.scale * this.inputs[row * this.prog.numInputs + pr.index];
+  }
+
+  /** Whether one-qubit blocks run in the WebAssembly SIMD kernels. */
+  get usesWasm(): boolean {
+    return this.wasm !== null;
+  }
+
+  /** Uncontrolled 2×2 in place on the row at s[off..]: the SIMD kernel when s lives in wasm memory. */
+  private mat1U(s: Amps, off: number, p: number, m: Float64Array, o: number): void {
+    let w = this.wasm;
+    if (w !== null && s.buffer !== w.memory.buffer) w = this.wasmTape;
+    if (w === null || s.buffer !== w.memory.buffer) {
+      applyMat1U(s, off, this.dim, p, m, o);
+      return;
+    }
+    const at = s.byteOffset + 4 * off;
+    if (m[o + 2] === 0 && m[o + 3] === 0 && m[o + 4] === 0 && m[o + 5] === 0)
+      w.diag(at, this.dim, p, m[o] === 1 && m[o + 1] === 0 ? 1 : 0, m[o], m[o + 1], m[o + 6], m[o + 7]);
+    else if (m[o + 1] === 0 && m[o + 3] === 0 && m[o + 5] === 0 && m[o + 7] === 0)
+      w.real(at, this.dim, p, m[o], m[o + 2], m[o + 4], m[o + 6]);
+    else w.gen(at, this.dim, p, m[o], m[o + 1], m[o + 2], m[o + 3], m[o + 4], m[o + 5], m[o + 6], m[o + 7]);
   }
 
   /** Binds θ and x and builds every matrix that does not depend on the row. */
@@ -298,6 +332,11 @@ export class Runner {
   enableTape(): boolean {
     const floats = this.prog.steps.length * 2 * this.dim;
     if (floats > TAPE_FLOATS) return false;
+    if (!this.tape && this.wasm) {
+      // the tape in wasm memory too, so the forward pass's blocks (applied in the tape) take the SIMD kernels
+      this.wasmTape = wasmState(this.dim, this.prog.steps.length);
+      if (this.wasmTape) this.tape = new Float32Array(this.wasmTape.memory.buffer, 0, floats);
+    }
     this.tape ??= this.psi instanceof Float64Array ? new Float64Array(floats) : new Float32Array(floats);
     return true;
   }
@@ -319,7 +358,7 @@ export class Runner {
       const st = steps[k];
       if (st.type === 'block') {
         if (st.perRow) this.buildBlock(st, k, row);
-        applyMat1U(s, 0, dim, st.p, this.bm, 8 * k);
+        this.mat1U(s, 0, st.p, this.bm, 8 * k);
       } else if (st.type === 'prim') {
         this.applyPrim(s, this.prog.prims[st.prim], row, false);
       } else if (st.type === 'diag') {
@@ -350,7 +389,7 @@ export class Runner {
         if (st.perRow) this.buildBlock(st, k, row);
         if (src === s) tape.set(s, doff);
         else tape.copyWithin(doff, so, so + n2);
-        applyMat1U(tape, doff, dim, st.p, this.bm, 8 * k);
+        this.mat1U(tape, doff, st.p, this.bm, 8 * k);
       } else if (st.type === 'diag') {
         if (st.perRow) this.buildDiag(st, k, row);
         applyDiagTable(src, so, tape, doff, dim, this.dt[k]);
@@ -533,8 +572,8 @@ export class Runner {
         if (st.perRow) this.buildBlock(st, k, row);
         dag2(this.bm, 8 * k, this.u8, 0);
         if (!st.diff) {
-          if (!tape) applyMat1(s, 0, dim, st.p, 0, this.u8, 0);
-          applyMat1(l, 0, dim, st.p, 0, this.u8, 0);
+          if (!tape) this.mat1U(s, 0, st.p, this.u8, 0);
+          this.mat1U(l, 0, st.p, this.u8, 0);
           continue;
         }
         if (tape) adjointStep1Tape(tape, so, l, dim, st.p, this.u8, rho);

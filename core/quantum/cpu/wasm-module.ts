@@ -1,0 +1,184 @@
+// WebAssembly SIMD (f32x4) one-qubit kernels on an interleaved complex64 state, generated as bytes by
+// core/util/wasm-asm.ts. Exports, each in place on the 2^n amplitudes at byte address `s` (dim ≥ 2):
+//   gen(s, dim, p, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i)   generic 2×2 [[m0, m1], [m2, m3]] on bit p
+//   real(s, dim, p, m0, m1, m2, m3)                          real 2×2
+//   diag(s, dim, p, skip0, d0r, d0i, d1r, d1i)               diag(d0, d1); skip0 ≠ 0 leaves the |0⟩ half alone
+// For p ≥ 1 one f32x4 holds two neighbouring amplitudes with the same bit p, so a and b vectors pair up
+// lane by lane; for p = 0 one f32x4 holds one whole pair (a, b) and the matrix is spread over the lanes.
+import { assemble, F32, Fn, I32, V128 } from '../../util/wasm-asm';
+
+// complex × vector: re·v + im·swap(v)·SIGN, where swap exchanges re and im inside each complex lane pair
+const SWAP: [number, number, number, number] = [1, 0, 3, 2];
+const SIGN: [number, number, number, number] = [-1, 1, -1, 1];
+
+/** Splat of (re, im) into the two vectors R = [re]×4 and I = [−im, im, −im, im]. */
+function splatComplex(f: Fn, re: number, im: number, R: number, I: number): void {
+  f.get(re).f32x4Splat().set(R);
+  f.get(im).f32x4Splat().v128ConstF32(SIGN).f32x4Mul().set(I);
+}
+
+/** [x, x, y, y] from two f32 locals (p = 0: lanes 0–1 belong to a, 2–3 to b). */
+function spread(f: Fn, x: number, y: number, out: number, signed: boolean): void {
+  f.get(x).f32x4Splat().get(y).f32x4Splat().shuffleF32([0, 1, 4, 5]);
+  if (signed) f.v128ConstF32(SIGN).f32x4Mul();
+  f.set(out);
+}
+
+/**
+ * Emits the loop over a-vectors for p ≥ 1: a runs over the first half of every 2^(p+1)-amplitude block,
+ * b = a + 8·2^p bytes; `body` reads and writes through locals a and b.
+ */
+function pairLoop(f: Fn, s: number, dim: number, p: number, a: number, b: number, body: () => void): void {
+  const half = f.local(I32);
+  const end = f.local(I32);
+  const base = f.local(I32);
+  const stop = f.local(I32);
+  f.i32(8).get(p).shl().set(half);
+  f.get(s).get(dim).i32(3).shl().add().set(end);
+  f.get(s).set(base);
+  f.loop();
+  f.get(base).set(a);
+  f.get(base).get(half).add().set(stop);
+  f.loop();
+  f.get(a).get(half).add().set(b);
+  body();
+  f.get(a).i32(16).add().tee(a).get(stop).ltS().brIf(0);
+  f.end();
+  f.get(base).get(half).i32(1).shl().add().tee(base).get(end).ltS().brIf(0);
+  f.end();
+}
+
+/** Emits the loop over whole-pair vectors for p = 0; `body` reads and writes through local a. */
+function flatLoop(f: Fn, s: number, dim: number, a: number, body: () => void): void {
+  const end = f.local(I32);
+  f.get(s).get(dim).i32(3).shl().add().set(end);
+  f.get(s).set(a);
+  f.loop();
+  body();
+  f.get(a).i32(16).add().tee(a).get(end).ltS().brIf(0);
+  f.end();
+}
+
+function genFn(): Fn {
+  const f = new Fn('gen', [I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32]);
+  const [s, dim, p, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const a = f.local(I32);
+  const b = f.local(I32);
+  const [M0R, M0I, M1R, M1I, M2R, M2I, M3R, M3I] = Array.from({ length: 8 }, () => f.local(V128));
+  const [va, vb, sa, sb] = Array.from({ length: 4 }, () => f.local(V128));
+  f.get(p).eqz().if();
+  {
+    // lanes [a | b]: out = A·[a a] + A'·swap[a a] + B·[b b] + B'·swap[b b], A = [m0 m0 m2 m2], B = [m1 m1 m3 m3]
+    spread(f, m0r, m2r, M0R, false);
+    spread(f, m0i, m2i, M0I, true);
+    spread(f, m1r, m3r, M1R, false);
+    spread(f, m1i, m3i, M1I, true);
+    flatLoop(f, s, dim, a, () => {
+      f.get(a).v128Load().set(va);
+      f.get(a);
+      f.get(va).get(va).shuffleF32([0, 1, 0, 1]).tee(vb).get(M0R).f32x4Mul();
+      f.get(vb).get(vb).shuffleF32(SWAP).get(M0I).f32x4Mul().f32x4Add();
+      f.get(va).get(va).shuffleF32([2, 3, 2, 3]).tee(vb).get(M1R).f32x4Mul().f32x4Add();
+      f.get(vb).get(vb).shuffleF32(SWAP).get(M1I).f32x4Mul().f32x4Add();
+      f.v128Store();
+    });
+  }
+  f.else();
+  {
+    splatComplex(f, m0r, m0i, M0R, M0I);
+    splatComplex(f, m1r, m1i, M1R, M1I);
+    splatComplex(f, m2r, m2i, M2R, M2I);
+    splatComplex(f, m3r, m3i, M3R, M3I);
+    pairLoop(f, s, dim, p, a, b, () => {
+      f.get(a).v128Load().tee(va).get(va).shuffleF32(SWAP).set(sa);
+      f.get(b).v128Load().tee(vb).get(vb).shuffleF32(SWAP).set(sb);
+      const out = (R0: number, I0: number, R1: number, I1: number) => {
+        f.get(va).get(R0).f32x4Mul().get(sa).get(I0).f32x4Mul().f32x4Add();
+        f.get(vb).get(R1).f32x4Mul().get(sb).get(I1).f32x4Mul().f32x4Add().f32x4Add();
+      };
+      f.get(a);
+      out(M0R, M0I, M1R, M1I);
+      f.v128Store();
+      f.get(b);
+      out(M2R, M2I, M3R, M3I);
+      f.v128Store();
+    });
+  }
+  f.end();
+  return f;
+}
+
+function realFn(): Fn {
+  const f = new Fn('real', [I32, I32, I32, F32, F32, F32, F32]);
+  const [s, dim, p, m0, m1, m2, m3] = [0, 1, 2, 3, 4, 5, 6];
+  const a = f.local(I32);
+  const b = f.local(I32);
+  const [A, B, C, D, va, vb] = Array.from({ length: 6 }, () => f.local(V128));
+  f.get(p).eqz().if();
+  {
+    spread(f, m0, m2, A, false);
+    spread(f, m1, m3, B, false);
+    flatLoop(f, s, dim, a, () => {
+      f.get(a).v128Load().set(va);
+      f.get(a);
+      f.get(va).get(va).shuffleF32([0, 1, 0, 1]).get(A).f32x4Mul();
+      f.get(va).get(va).shuffleF32([2, 3, 2, 3]).get(B).f32x4Mul().f32x4Add();
+      f.v128Store();
+    });
+  }
+  f.else();
+  {
+    f.get(m0).f32x4Splat().set(A);
+    f.get(m1).f32x4Splat().set(B);
+    f.get(m2).f32x4Splat().set(C);
+    f.get(m3).f32x4Splat().set(D);
+    pairLoop(f, s, dim, p, a, b, () => {
+      f.get(a).v128Load().set(va);
+      f.get(b).v128Load().set(vb);
+      f.get(a).get(va).get(A).f32x4Mul().get(vb).get(B).f32x4Mul().f32x4Add().v128Store();
+      f.get(b).get(va).get(C).f32x4Mul().get(vb).get(D).f32x4Mul().f32x4Add().v128Store();
+    });
+  }
+  f.end();
+  return f;
+}
+
+function diagFn(): Fn {
+  const f = new Fn('diag', [I32, I32, I32, I32, F32, F32, F32, F32]);
+  const [s, dim, p, skip0, d0r, d0i, d1r, d1i] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const a = f.local(I32);
+  const b = f.local(I32);
+  const [R0, I0, R1, I1, va] = Array.from({ length: 5 }, () => f.local(V128));
+  // one vector at address x times (R, I): R·v + I·swap(v), stored back in place
+  const scale = (x: number, R: number, I: number) => {
+    f.get(x).v128Load().set(va);
+    f.get(x).get(va).get(R).f32x4Mul().get(va).get(va).shuffleF32(SWAP).get(I).f32x4Mul().f32x4Add();
+    f.v128Store();
+  };
+  f.get(p).eqz().if();
+  {
+    spread(f, d0r, d1r, R0, false);
+    spread(f, d0i, d1i, I0, true);
+    flatLoop(f, s, dim, a, () => scale(a, R0, I0));
+  }
+  f.else();
+  {
+    splatComplex(f, d0r, d0i, R0, I0);
+    splatComplex(f, d1r, d1i, R1, I1);
+    f.get(skip0).if();
+    pairLoop(f, s, dim, p, a, b, () => scale(b, R1, I1));
+    f.else();
+    pairLoop(f, s, dim, p, a, b, () => {
+      scale(a, R0, I0);
+      scale(b, R1, I1);
+    });
+    f.end();
+  }
+  f.end();
+  return f;
+}
+
+/** The module's bytes; its memory import is env.mem (unshared) with the given page limits. */
+export function stateModuleBytes(mem: { min: number; max: number }): Uint8Array<ArrayBuffer> {
+  return assemble([genFn(), realFn(), diagFn()], { ...mem, shared: false });
+}

@@ -1,0 +1,165 @@
+// The WebAssembly SIMD one-qubit kernels (core/quantum/cpu/wasm-module.ts) against gateMatrix applied densely in
+// f64, on every target bit (p = 0 and 1, where an f32x4 holds one pair or two neighbouring amplitudes, included),
+// at a row offset inside the memory with its neighbours checked untouched; then whole f32 runs with the kernels
+// against the JS kernels and against the f64 reference.
+import { describe, expect, it } from 'vitest';
+import { CircuitBuilder, type GateName } from '../../../core/quantum/circuit';
+import { gateMatrix } from '../../../core/quantum/gates';
+import { compile } from '../../../core/quantum/cpu/program';
+import { Runner, WASM_MIN_DIM } from '../../../core/quantum/cpu/engine';
+import { wasmState, wasmStateFailure } from '../../../core/quantum/cpu/wasm';
+import { applyDense, denseState, mulberry32 as rng } from '../../helpers/quantum';
+
+/** f32 tolerance on amplitudes of a unit-norm state: a few ulps of the largest terms. */
+const TOL = 2e-6;
+
+const cases: [GateName, number[], 'gen' | 'real' | 'diag'][] = [
+  ['U3', [0.7, -1.3, 2.1], 'gen'],
+  ['RX', [0.9], 'gen'],
+  ['RY', [-1.1], 'real'],
+  ['H', [], 'real'],
+  ['RZ', [0.4], 'diag'],
+  ['T', [], 'diag'], // d0 = 1: the kernel skips the |0⟩ half
+  ['PhaseShift', [2.5], 'diag'],
+];
+
+describe('wasm one-qubit kernels against gateMatrix (f64)', () => {
+  it('compiles here (Node 20 has WebAssembly SIMD)', () => {
+    expect(wasmStateFailure()).toBeNull();
+  });
+
+  for (const [gate, angles, kind] of cases)
+    it(`${gate} (${kind}) on every bit, n = 1…7`, () => {
+      const m = gateMatrix(gate, angles);
+      const r = rng(11);
+      for (let n = 1; n <= 7; n++) {
+        const dim = 1 << n;
+        const ws = wasmState(dim, 3)!;
+        for (let p = 0; p < n; p++) {
+          // random unit-norm state in row 1; rows 0 and 2 hold sentinels that must survive
+          const row = ws.rows[1];
+          let norm = 0;
+          for (let i = 0; i < 2 * dim; i++) norm += (row[i] = r() - 0.5) ** 2;
+          for (let i = 0; i < 2 * dim; i++) row[i] /= Math.sqrt(norm);
+          ws.rows[0].fill(7);
+          ws.rows[2].fill(-7);
+          const want = applyDense(Float64Array.from(row), n, m, [n - 1 - p]);
+          const at = row.byteOffset;
+          if (kind === 'gen') ws.gen(at, dim, p, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]);
+          else if (kind === 'real') {
+            expect([m[1], m[3], m[5], m[7]]).toEqual([0, 0, 0, 0]);
+            ws.real(at, dim, p, m[0], m[2], m[4], m[6]);
+          } else {
+            expect([m[2], m[3], m[4], m[5]]).toEqual([0, 0, 0, 0]);
+            ws.diag(at, dim, p, m[0] === 1 && m[1] === 0 ? 1 : 0, m[0], m[1], m[6], m[7]);
+          }
+          let err = 0;
+          for (let i = 0; i < 2 * dim; i++) err = Math.max(err, Math.abs(row[i] - want[i]));
+          expect(err, `n=${n} p=${p}`).toBeLessThan(TOL);
+          expect(ws.rows[0].every((v) => v === 7) && ws.rows[2].every((v) => v === -7), `n=${n} p=${p}`).toBe(
+            true,
+          );
+        }
+      }
+    });
+
+  it('diag with skip0 leaves the |0⟩ half bit-exact and the generic kernel moves every amplitude', () => {
+    const n = 4;
+    const dim = 1 << n;
+    const ws = wasmState(dim, 1)!;
+    const s = ws.rows[0];
+    for (let p = 0; p < n; p++) {
+      for (let i = 0; i < 2 * dim; i++) s[i] = (i % 7) / 7 - 0.4;
+      const before = Float32Array.from(s);
+      ws.diag(0, dim, p, 1, 1, 0, 0, 1); // diag(1, i)
+      for (let i = 0; i < dim; i++) {
+        const [re, im] = [before[2 * i], before[2 * i + 1]];
+        const want = (i >> p) & 1 ? [-im, re] : [re, im];
+        expect([s[2 * i], s[2 * i + 1]], `p=${p} i=${i}`).toEqual(want);
+      }
+      // X as a generic 2×2 is an exact swap of the pair
+      s.set(before);
+      ws.gen(0, dim, p, 0, 0, 1, 0, 1, 0, 0, 0);
+      for (let i = 0; i < dim; i++) {
+        const j = i ^ (1 << p);
+        expect([s[2 * i], s[2 * i + 1]], `p=${p} i=${i}`).toEqual([before[2 * j], before[2 * j + 1]]);
+      }
+    }
+  });
+
+  it('rejects a dim that is not a power of two', () => {
+    expect(() => wasmState(12, 1)).toThrow(/dim: must be a power of two/);
+  });
+});
+
+describe('f32 runs with the wasm kernels', () => {
+  function circuit(n: number, seed: number) {
+    const r = rng(seed);
+    const b = new CircuitBuilder(n, n);
+    for (let w = 0; w < n; w++) b.gate('RX', [w], [b.x(w)]).gate('H', [w]);
+    for (let l = 0; l < 2; l++) {
+      for (let w = 0; w < n; w++)
+        b.gate('RZ', [w], [b.p()])
+          .gate('RY', [w], [b.p()])
+          .gate('U3', [w], [r() * 3, r() * 3, r() * 3]);
+      for (let w = 0; w + 1 < n; w++) b.gate('CNOT', [w, w + 1]);
+      b.gate('CRX', [0, n - 1], [b.p()]);
+    }
+    for (let w = 0; w < n; w++) b.observe([{ coeff: 1, ops: [{ wire: w, pauli: 'Z' }] }]);
+    return b.build();
+  }
+
+  it('ψ matches the JS kernels and the dense f64 state', () => {
+    for (const n of [4, 5, 7]) {
+      const c = circuit(n, n);
+      const prog = compile(c);
+      const r = rng(100 + n);
+      const params = Array.from({ length: c.numParams }, () => r() * 4 - 2);
+      const inputs = Array.from({ length: n }, () => r() * 3);
+      const wasm = new Runner(prog, 'f32');
+      const js = new Runner(prog, 'f32', false);
+      expect(wasm.usesWasm).toBe(prog.dim >= WASM_MIN_DIM);
+      expect(js.usesWasm).toBe(false);
+      for (const run of [wasm, js]) {
+        run.bind(params, inputs);
+        run.forwardRow(0, null, 0);
+      }
+      const want = denseState(c, params, inputs, 0);
+      for (let i = 0; i < 2 * prog.dim; i++) {
+        expect(Math.abs(wasm.psi[i] - want[i]), `n=${n} [${i}]`).toBeLessThan(1e-5);
+        expect(Math.abs(wasm.psi[i] - js.psi[i]), `n=${n} [${i}]`).toBeLessThan(1e-5);
+      }
+    }
+  });
+
+  it('adjoint ∂L/∂θ and ∂L/∂x, taped and untaped, match the JS kernels and f64', () => {
+    const n = 6;
+    const c = circuit(n, 3);
+    const prog = compile(c);
+    const r = rng(5);
+    const params = Array.from({ length: c.numParams }, () => r() * 4 - 2);
+    const inputs = Array.from({ length: n }, () => r() * 3);
+    const dExp = Array.from({ length: n }, () => r() - 0.5);
+    const grad = (run: Runner, tape: boolean) => {
+      run.bind(params, inputs);
+      if (tape) expect(run.enableTape()).toBe(true);
+      const dp = new Float64Array(c.numParams);
+      const dx = new Float64Array(n);
+      run.forwardRow(0, null, 0);
+      run.backwardRow(0, dExp, 0, dp, dx);
+      return [...dp, ...dx];
+    };
+    const ref = grad(new Runner(prog, 'f64'), false);
+    for (const tape of [false, true]) {
+      const w = new Runner(prog, 'f32');
+      expect(w.usesWasm).toBe(true);
+      const got = grad(w, tape);
+      const js = grad(new Runner(prog, 'f32', false), tape);
+      for (let i = 0; i < ref.length; i++) {
+        expect(Math.abs(got[i] - ref[i]), `tape=${tape} [${i}]`).toBeLessThan(2e-5);
+        expect(Math.abs(got[i] - js[i]), `tape=${tape} [${i}]`).toBeLessThan(2e-5);
+      }
+      expect(Math.max(...ref.map(Math.abs))).toBeGreaterThan(0.01);
+    }
+  });
+});
