@@ -47,7 +47,7 @@ async function secondsPerGate(
   gates: number,
   batch: number,
   reps: number,
-): Promise<number> {
+): Promise<{ seconds: number; info: BackendInfo }> {
   const g2 = Math.min(gates, qubits);
   const g1 = Math.max(1, g2 >> 1);
   const a = oneQubitLayer(qubits, g1, batch);
@@ -56,9 +56,9 @@ async function secondsPerGate(
   const r = Math.max(reps, 5);
   const ta = await minSeconds(() => sim.expval(req(a)), r);
   const tb = await minSeconds(() => sim.expval(req(b)), r);
+  const info = (await sim.expval(req(b))).info;
   // when the extra gates cost less than the timing noise, there is no figure to report
-  if (!(tb - ta > 0.02 * tb)) return NaN;
-  return (tb - ta) / (g2 - g1);
+  return { seconds: tb - ta > 0.02 * tb ? (tb - ta) / (g2 - g1) : NaN, info };
 }
 
 export async function runSimBench(cfg: SimBenchConfig, hooks: BenchHooks = {}): Promise<SimBenchResult> {
@@ -84,11 +84,11 @@ export async function runSimBench(cfg: SimBenchConfig, hooks: BenchHooks = {}): 
     checkAbort(hooks.signal);
     const bytes = 8 * 2 ** n; // complex64 state
     const mc = await memcpyBandwidth(bytes, 5);
-    const s = await secondsPerGate(cpu, n, cfg.largeGates, 1, cfg.repeats);
+    const { seconds: s, info } = await secondsPerGate(cpu, n, cfg.largeGates, 1, cfg.repeats);
     const bw = (16 * 2 ** n) / s;
     rows.push({
       workload: `1q gate n=${n} B=1`,
-      backend: `cpu/${cpu.info.mode === 'js-threads' ? 'js' : cpu.info.mode}`,
+      backend: `${info.backend}/${info.mode}`,
       measure: 'bandwidth',
       value: bw / 1e9,
       unit: 'GB/s',
@@ -101,11 +101,11 @@ export async function runSimBench(cfg: SimBenchConfig, hooks: BenchHooks = {}): 
     const n = 10;
     const B = cfg.qmlBatch;
     const mc = await memcpyBandwidth(8 * B * 2 ** n, 5);
-    const s = await secondsPerGate(cpu, n, n, B, cfg.repeats);
+    const { seconds: s, info } = await secondsPerGate(cpu, n, n, B, cfg.repeats);
     const bw = (16 * B * 2 ** n) / s;
     rows.push({
       workload: `1q gate n=10 B=${B}`,
-      backend: `cpu/${cpu.info.mode === 'js-threads' ? 'js' : cpu.info.mode}`,
+      backend: `${info.backend}/${info.mode}`,
       measure: 'bandwidth',
       value: bw / 1e9,
       unit: 'GB/s',
