@@ -52,7 +52,7 @@ export const GRAD_CHUNK = 32;
  * Smallest state (amplitudes) whose f32 rows live in WebAssembly memory and take the SIMD one-qubit kernels;
  * below it the JS kernels' lower call cost wins (measured in docs/simulator-performance.md).
  */
-export const WASM_MIN_DIM = 1 << 4;
+export const WASM_MIN_DIM = 1 << 5;
 
 /** Largest forward tape in floats (32 MiB at f32): beyond it the backward pass un-applies steps to ψ. */
 export const TAPE_FLOATS = 1 << 23;
