@@ -43,7 +43,7 @@ import {
   type Prim,
   type Program,
 } from './program';
-import { wasmState, type WasmState } from './wasm';
+import { adjointStep1Wasm, wasmState, type WasmState } from './wasm';
 
 /** Rows per gradient chunk: ∂L/∂θ is summed per chunk, then chunks in order, so any thread split gives identical sums. */
 export const GRAD_CHUNK = 32;
@@ -165,10 +165,10 @@ export function newAmps(precision: Precision, length: number): Amps {
 
 export class Runner {
   readonly dim: number;
-  /** ψ for the current row, (2^n, 2). */
-  readonly psi: Amps;
+  /** ψ for the current row, (2^n, 2); moves (once) into the tape's memory when a wasm tape is enabled. */
+  psi: Amps;
   /** λ for the current row, (2^n, 2). */
-  readonly lam: Amps;
+  private lam: Amps;
   /** Per-primitive 2×2 at the current angles, (numPrims, 8). */
   private readonly pm: Float64Array;
   /** Per-step fused block matrix, (numSteps, 8). */
@@ -183,7 +183,7 @@ export class Runner {
   /** Per diagonal-run step: its diagonal (2^n, 2), in f64. */
   private readonly dt: Float64Array[];
   /** Scratch row for permutation gathers. */
-  private readonly tmp: Amps;
+  private tmp: Amps;
   /** Scratch real vector (2^n): |ψ_i|², Im(conj(λ_i)ψ_i) or observable weights. */
   private readonly w: Float64Array;
   /** Per-bit weights of single-wire Z observables (adjoint seed). */
@@ -193,10 +193,11 @@ export class Runner {
   private taped = -1;
   private params: ArrayLike<number> = [];
   private inputs: ArrayLike<number> = [];
-  /** f32 rows ψ, λ and tmp in WebAssembly memory with the SIMD kernels; null on the JS path. */
-  private readonly wasm: WasmState | null;
-  /** The tape's memory when the tape lives in wasm memory. */
-  private wasmTape: WasmState | null = null;
+  /**
+   * f32 rows ψ, λ, tmp (and the tape, once enabled) in one WebAssembly memory with the SIMD kernels, so the
+   * taped backward step reads ψ from the tape and updates λ in one call; null on the JS path.
+   */
+  private wasm: WasmState | null;
 
   constructor(
     readonly prog: Program,
@@ -229,8 +230,7 @@ export class Runner {
 
   /** Uncontrolled 2×2 in place on the row at s[off..]: the SIMD kernel when s lives in wasm memory. */
   private mat1U(s: Amps, off: number, p: number, m: Float64Array, o: number): void {
-    let w = this.wasm;
-    if (w !== null && s.buffer !== w.memory.buffer) w = this.wasmTape;
+    const w = this.wasm;
     if (w === null || s.buffer !== w.memory.buffer) {
       applyMat1U(s, off, this.dim, p, m, o);
       return;
@@ -333,9 +333,16 @@ export class Runner {
     const floats = this.prog.steps.length * 2 * this.dim;
     if (floats > TAPE_FLOATS) return false;
     if (!this.tape && this.wasm) {
-      // the tape in wasm memory too, so the forward pass's blocks (applied in the tape) take the SIMD kernels
-      this.wasmTape = wasmState(this.dim, this.prog.steps.length);
-      if (this.wasmTape) this.tape = new Float32Array(this.wasmTape.memory.buffer, 0, floats);
+      // ψ, λ, tmp and the tape in one new memory: the forward pass's blocks (applied in the tape) and the
+      // backward step (ψ from the tape, λ updated) then take the SIMD kernels
+      const w = wasmState(this.dim, 3 + this.prog.steps.length);
+      if (w) {
+        this.wasm = w;
+        this.psi = w.rows[0];
+        this.lam = w.rows[1];
+        this.tmp = w.rows[2];
+        this.tape = new Float32Array(w.memory.buffer, 3 * 8 * this.dim, floats);
+      }
     }
     this.tape ??= this.psi instanceof Float64Array ? new Float64Array(floats) : new Float32Array(floats);
     return true;
@@ -576,8 +583,12 @@ export class Runner {
           this.mat1U(l, 0, st.p, this.u8, 0);
           continue;
         }
-        if (tape) adjointStep1Tape(tape, so, l, dim, st.p, this.u8, rho);
-        else adjointStep1(s, l, 0, dim, st.p, this.u8, rho);
+        if (tape) {
+          const w = this.wasm;
+          if (w !== null && tape.buffer === w.memory.buffer && l.buffer === w.memory.buffer)
+            adjointStep1Wasm(w, tape.byteOffset + 4 * so, l.byteOffset, dim, st.p, this.u8, rho);
+          else adjointStep1Tape(tape, so, l, dim, st.p, this.u8, rho);
+        } else adjointStep1(s, l, 0, dim, st.p, this.u8, rho);
         // ρ_j is the cross density after primitive j; step it back through each factor on 2×2s
         for (let j = st.prims.length - 1; j >= 0; j--) {
           const pi = st.prims[j];

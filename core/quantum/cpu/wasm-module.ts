@@ -3,6 +3,9 @@
 //   gen(s, dim, p, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i)   generic 2×2 [[m0, m1], [m2, m3]] on bit p
 //   real(s, dim, p, m0, m1, m2, m3)                          real 2×2
 //   diag(s, dim, p, skip0, d0r, d0i, d1r, d1i)               diag(d0, d1); skip0 ≠ 0 leaves the |0⟩ half alone
+//   adj(t, l, dim, p, m0r, …, m3i, out)                      the taped adjoint step: λ at l ← M·λ, with ψ read
+//                                                            at t; four f32x4 partial sums of the cross density
+//                                                            ψ·λ† on bit p stored at out (see adjFn)
 // For p ≥ 1 one f32x4 holds two neighbouring amplitudes with the same bit p, so a and b vectors pair up
 // lane by lane; for p = 0 one f32x4 holds one whole pair (a, b) and the matrix is spread over the lanes.
 import { assemble, F32, Fn, I32, V128 } from '../../util/wasm-asm';
@@ -178,7 +181,81 @@ function diagFn(): Fn {
   return f;
 }
 
+/**
+ * The backward step of the adjoint method with a forward tape: ψ (after the step) is read at t, λ at l is
+ * replaced by M·λ (M = U†), and the sums that give the anti-Hermitian part of ρ = Σ ψ λ† on bit p are left
+ * at out as four f32x4 vectors A, B, C, D, combined by the caller (crossDensity in wasm.ts):
+ *   p ≥ 1: A = Σ ψa·swap(λa), B = Σ ψb·swap(λb), C = Σ ψa·λb − ψb·λa, D = Σ ψa·swap(λb) + ψb·swap(λa)
+ *   p = 0: A = Σ v·swap(l), B = 0, C = Σ v·l[2,3,0,1], D = Σ v·l[3,2,1,0], with v = [ψa ψb], l = [λa λb]
+ */
+function adjFn(): Fn {
+  const f = new Fn('adj', [I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32, I32]);
+  const [t, l, dim, p, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i, out] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+  ];
+  const a = f.local(I32);
+  const b = f.local(I32);
+  const d = f.local(I32);
+  const [M0R, M0I, M1R, M1I, M2R, M2I, M3R, M3I] = Array.from({ length: 8 }, () => f.local(V128));
+  const [la, lb, va, vb, sla, slb, A, B, C, D] = Array.from({ length: 10 }, () => f.local(V128));
+  f.get(t).get(l).sub().set(d);
+  for (const acc of [A, B, C, D]) f.v128Zero().set(acc);
+  f.get(p).eqz().if();
+  {
+    spread(f, m0r, m2r, M0R, false);
+    spread(f, m0i, m2i, M0I, true);
+    spread(f, m1r, m3r, M1R, false);
+    spread(f, m1i, m3i, M1I, true);
+    flatLoop(f, l, dim, a, () => {
+      f.get(a).v128Load().set(la);
+      f.get(a).get(d).add().v128Load().set(va);
+      f.get(A).get(va).get(la).get(la).shuffleF32(SWAP).f32x4Mul().f32x4Add().set(A);
+      f.get(C).get(va).get(la).get(la).shuffleF32([2, 3, 0, 1]).f32x4Mul().f32x4Add().set(C);
+      f.get(D).get(va).get(la).get(la).shuffleF32([3, 2, 1, 0]).f32x4Mul().f32x4Add().set(D);
+      f.get(a);
+      f.get(la).get(la).shuffleF32([0, 1, 0, 1]).tee(vb).get(M0R).f32x4Mul();
+      f.get(vb).get(vb).shuffleF32(SWAP).get(M0I).f32x4Mul().f32x4Add();
+      f.get(la).get(la).shuffleF32([2, 3, 2, 3]).tee(vb).get(M1R).f32x4Mul().f32x4Add();
+      f.get(vb).get(vb).shuffleF32(SWAP).get(M1I).f32x4Mul().f32x4Add();
+      f.v128Store();
+    });
+  }
+  f.else();
+  {
+    splatComplex(f, m0r, m0i, M0R, M0I);
+    splatComplex(f, m1r, m1i, M1R, M1I);
+    splatComplex(f, m2r, m2i, M2R, M2I);
+    splatComplex(f, m3r, m3i, M3R, M3I);
+    pairLoop(f, l, dim, p, a, b, () => {
+      f.get(a).v128Load().tee(la).get(la).shuffleF32(SWAP).set(sla);
+      f.get(b).v128Load().tee(lb).get(lb).shuffleF32(SWAP).set(slb);
+      f.get(a).get(d).add().v128Load().set(va);
+      f.get(b).get(d).add().v128Load().set(vb);
+      f.get(A).get(va).get(sla).f32x4Mul().f32x4Add().set(A);
+      f.get(B).get(vb).get(slb).f32x4Mul().f32x4Add().set(B);
+      f.get(C).get(va).get(lb).f32x4Mul().f32x4Add().get(vb).get(la).f32x4Mul().f32x4Sub().set(C);
+      f.get(D).get(va).get(slb).f32x4Mul().f32x4Add().get(vb).get(sla).f32x4Mul().f32x4Add().set(D);
+      const upd = (R0: number, I0: number, R1: number, I1: number) => {
+        f.get(la).get(R0).f32x4Mul().get(sla).get(I0).f32x4Mul().f32x4Add();
+        f.get(lb).get(R1).f32x4Mul().get(slb).get(I1).f32x4Mul().f32x4Add().f32x4Add();
+      };
+      f.get(a);
+      upd(M0R, M0I, M1R, M1I);
+      f.v128Store();
+      f.get(b);
+      upd(M2R, M2I, M3R, M3I);
+      f.v128Store();
+    });
+  }
+  f.end();
+  f.get(out).get(A).v128Store(0);
+  f.get(out).get(B).v128Store(16);
+  f.get(out).get(C).v128Store(32);
+  f.get(out).get(D).v128Store(48);
+  return f;
+}
+
 /** The module's bytes; its memory import is env.mem (unshared) with the given page limits. */
 export function stateModuleBytes(mem: { min: number; max: number }): Uint8Array<ArrayBuffer> {
-  return assemble([genFn(), realFn(), diagFn()], { ...mem, shared: false });
+  return assemble([genFn(), realFn(), diagFn(), adjFn()], { ...mem, shared: false });
 }

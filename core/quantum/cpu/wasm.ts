@@ -32,6 +32,25 @@ type DiagFn = (
   d1i: number,
 ) => void;
 
+type AdjFn = (
+  t: number,
+  l: number,
+  dim: number,
+  p: number,
+  m0r: number,
+  m0i: number,
+  m1r: number,
+  m1i: number,
+  m2r: number,
+  m2i: number,
+  m3r: number,
+  m3i: number,
+  out: number,
+) => void;
+
+/** Bytes after the rows for adj's partial sums (four f32x4). */
+const OUT_BYTES = 64;
+
 /** One memory holding `rows` complex64 rows of `dim` amplitudes, and the kernels bound to it. */
 export interface WasmState {
   readonly memory: WebAssembly.Memory;
@@ -40,6 +59,11 @@ export interface WasmState {
   readonly gen: GenFn;
   readonly real: RealFn;
   readonly diag: DiagFn;
+  readonly adj: AdjFn;
+  /** Byte address of adj's output, after the last row. */
+  readonly outAt: number;
+  /** adj's output as 16 floats (A, B, C, D). */
+  readonly out: Float32Array;
 }
 
 let module: WebAssembly.Module | null | undefined;
@@ -71,7 +95,7 @@ export function wasmState(dim: number, rows: number): WasmState | null {
   if (!Number.isInteger(dim) || dim < 2 || (dim & (dim - 1)) !== 0)
     throw new Error(`dim: must be a power of two ≥ 2, got ${dim}`);
   const m = compiled();
-  const bytes = 8 * dim * rows;
+  const bytes = 8 * dim * rows + OUT_BYTES;
   if (!m || bytes > MAX_PAGES * PAGE) return null;
   const pages = Math.max(1, Math.ceil(bytes / PAGE));
   const memory = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES });
@@ -84,5 +108,45 @@ export function wasmState(dim: number, rows: number): WasmState | null {
     gen: inst.exports.gen as GenFn,
     real: inst.exports.real as RealFn,
     diag: inst.exports.diag as DiagFn,
+    adj: inst.exports.adj as AdjFn,
+    outAt: 8 * dim * rows,
+    out: new Float32Array(memory.buffer, 8 * dim * rows, OUT_BYTES / 4),
   };
+}
+
+/**
+ * The taped adjoint step on bit p in wasm: λ (row at byte address l) ← u·λ with ψ read at byte address t, and
+ * rho = the anti-Hermitian part of the cross density, laid out as adjointStep1Tape's (kernels.ts).
+ */
+export function adjointStep1Wasm(
+  w: WasmState,
+  t: number,
+  l: number,
+  dim: number,
+  p: number,
+  u: Float64Array,
+  rho: Float64Array,
+): void {
+  w.adj(t, l, dim, p, u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], w.outAt);
+  const o = w.out;
+  let a00: number, a11: number, dr: number, di: number;
+  if (p === 0) {
+    a00 = o[1] - o[0];
+    a11 = o[3] - o[2];
+    dr = o[8] + o[9] - o[10] - o[11];
+    di = o[13] - o[12] - o[14] + o[15];
+  } else {
+    a00 = o[1] - o[0] + (o[3] - o[2]);
+    a11 = o[5] - o[4] + (o[7] - o[6]);
+    dr = o[8] + o[9] + o[10] + o[11];
+    di = o[13] - o[12] + (o[15] - o[14]);
+  }
+  rho[0] = 0;
+  rho[1] = a00;
+  rho[2] = 0.5 * dr;
+  rho[3] = 0.5 * di;
+  rho[4] = -0.5 * dr;
+  rho[5] = 0.5 * di;
+  rho[6] = 0;
+  rho[7] = a11;
 }

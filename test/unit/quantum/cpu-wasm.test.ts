@@ -7,7 +7,8 @@ import { CircuitBuilder, type GateName } from '../../../core/quantum/circuit';
 import { gateMatrix } from '../../../core/quantum/gates';
 import { compile } from '../../../core/quantum/cpu/program';
 import { Runner, WASM_MIN_DIM } from '../../../core/quantum/cpu/engine';
-import { wasmState, wasmStateFailure } from '../../../core/quantum/cpu/wasm';
+import { adjointStep1Wasm, wasmState, wasmStateFailure } from '../../../core/quantum/cpu/wasm';
+import { adjointStep1Tape } from '../../../core/quantum/cpu/kernels';
 import { applyDense, denseState, mulberry32 as rng } from '../../helpers/quantum';
 
 /** f32 tolerance on amplitudes of a unit-norm state: a few ulps of the largest terms. */
@@ -83,6 +84,37 @@ describe('wasm one-qubit kernels against gateMatrix (f64)', () => {
       for (let i = 0; i < dim; i++) {
         const j = i ^ (1 << p);
         expect([s[2 * i], s[2 * i + 1]], `p=${p} i=${i}`).toEqual([before[2 * j], before[2 * j + 1]]);
+      }
+    }
+  });
+
+  it('the taped adjoint step (λ ← Uλ, cross density) matches the JS kernel on every bit, n = 1…7', () => {
+    const r = rng(29);
+    const u = Float64Array.from(gateMatrix('U3', [0.3, 1.9, -0.8]));
+    for (let n = 1; n <= 7; n++) {
+      const dim = 1 << n;
+      // rows: sentinel, ψ (tape slot), sentinel, λ, sentinel
+      const ws = wasmState(dim, 5)!;
+      for (let p = 0; p < n; p++) {
+        for (const k of [0, 2, 4]) ws.rows[k].fill(3);
+        for (const k of [1, 3]) for (let i = 0; i < 2 * dim; i++) ws.rows[k][i] = r() - 0.5;
+        const psi = ws.rows[1];
+        const lam = ws.rows[3];
+        const lamJs = Float32Array.from(lam);
+        const rhoJs = new Float64Array(8);
+        const rhoW = new Float64Array(8);
+        adjointStep1Tape(psi, 0, lamJs, dim, p, u, rhoJs);
+        adjointStep1Wasm(ws, psi.byteOffset, lam.byteOffset, dim, p, u, rhoW);
+        for (let i = 0; i < 2 * dim; i++)
+          expect(Math.abs(lam[i] - lamJs[i]), `n=${n} p=${p} λ[${i}]`).toBeLessThan(1e-6);
+        for (let i = 0; i < 8; i++)
+          expect(Math.abs(rhoW[i] - rhoJs[i]), `n=${n} p=${p} ρ[${i}]`).toBeLessThan(1e-5);
+        expect(Math.max(...rhoJs.map(Math.abs)), `n=${n} p=${p}`).toBeGreaterThan(1e-3);
+        for (const k of [0, 2, 4])
+          expect(
+            ws.rows[k].every((v) => v === 3),
+            `n=${n} p=${p} row ${k}`,
+          ).toBe(true);
       }
     }
   });
