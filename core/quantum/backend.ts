@@ -7,7 +7,11 @@ export type Precision = 'f32' | 'f64';
 /** What actually ran, reported with every result. */
 export interface BackendInfo {
   backend: 'cpu' | 'gpu';
-  /** cpu: 'js' or 'js-threads'; gpu: gpu.js mode that ran, e.g. 'webgpu', 'webasm', 'cpu'. */
+  /**
+   * cpu: the kernels that ran — 'wasm-simd' (f32 one-qubit and adjoint kernels in WebAssembly SIMD, circuits of
+   * ≥ 5 qubits) or 'js' — with '-threads' when the batch was split over worker threads;
+   * gpu: gpu.js mode that ran, e.g. 'webgpu', 'webasm', 'cpu'.
+   */
   mode: string;
   precision: Precision;
   threads?: number;

@@ -2,7 +2,8 @@
 // (Node only, loaded on demand so this module stays isomorphic).
 import type { BackendInfo, BatchRequest, ExpvalResult, Precision, Simulator, VjpResult } from '../backend';
 import type { Circuit } from '../circuit';
-import { GRAD_CHUNK } from './engine';
+import { GRAD_CHUNK, WASM_MIN_DIM } from './engine';
+import { wasmStateFailure } from './wasm';
 import { compile, type Program } from './program';
 import { expvalRows, stateRows, vjpRows, type RowsResult, type VjpRows } from './run';
 
@@ -93,8 +94,17 @@ export function createCpuSimulator(opts: CpuOptions = {}): Simulator {
     throw new Error(`threads: must be a non-negative integer, got ${threads}`);
   let pool: Promise<RowPool | null> | null = null;
   let fallbackReason: string | undefined;
-  const info: BackendInfo = { backend: 'cpu', mode: threads > 1 ? 'js-threads' : 'js', precision };
+  const simd = precision === 'f32' && wasmStateFailure() === null;
+  // what a circuit of `dim` amplitudes runs on: the f32 SIMD kernels from WASM_MIN_DIM up, else JS
+  const kernel = (dim: number): string => (simd && dim >= WASM_MIN_DIM ? 'wasm-simd' : 'js');
+  const info: BackendInfo = {
+    backend: 'cpu',
+    mode: threads > 1 ? `${kernel(WASM_MIN_DIM)}-threads` : kernel(WASM_MIN_DIM),
+    precision,
+  };
   if (threads > 1) info.threads = threads;
+  if (precision === 'f32' && !simd)
+    info.fallbackReason = `WebAssembly SIMD unavailable: ${wasmStateFailure()}`;
 
   const getPool = (): Promise<RowPool | null> => {
     pool ??= import('./threads')
@@ -107,12 +117,17 @@ export function createCpuSimulator(opts: CpuOptions = {}): Simulator {
   };
   const usePool = async (batch: number): Promise<RowPool | null> =>
     threads > 1 && batch >= 2 * GRAD_CHUNK ? getPool() : null;
-  const resultInfo = (p: RowPool | null): BackendInfo =>
-    p
-      ? { ...info }
-      : threads > 1
-        ? { backend: 'cpu', mode: 'js', precision, ...(fallbackReason ? { fallbackReason } : {}) }
-        : { ...info };
+  const resultInfo = (p: RowPool | null, prog: Program): BackendInfo => {
+    const k = kernel(prog.dim);
+    if (p) return { ...info, mode: `${k}-threads` };
+    const reasons = [info.fallbackReason, threads > 1 ? fallbackReason : undefined].filter((x) => x);
+    return {
+      backend: 'cpu',
+      mode: k,
+      precision,
+      ...(reasons.length ? { fallbackReason: reasons.join('; ') } : {}),
+    };
+  };
 
   return {
     info,
@@ -121,7 +136,7 @@ export function createCpuSimulator(opts: CpuOptions = {}): Simulator {
       const p = await usePool(req.batch);
       if (!p) {
         const r = expvalRows(prog, precision, req.params, req.inputs, 0, req.batch);
-        return { ...r, info: resultInfo(null) };
+        return { ...r, info: resultInfo(null, prog) };
       }
       const parts = await Promise.all(
         splits(req.batch, p.size).map(([a, b]) => p.expval(req.circuit, precision, req, a, b)),
@@ -129,7 +144,7 @@ export function createCpuSimulator(opts: CpuOptions = {}): Simulator {
       return {
         expvals: concat(parts.map((x) => x.expvals)),
         norms: concat(parts.map((x) => x.norms)),
-        info: resultInfo(p),
+        info: resultInfo(p, prog),
       };
     },
     async vjp(req: BatchRequest, dExpvals: ArrayLike<number>): Promise<VjpResult> {
@@ -153,7 +168,7 @@ export function createCpuSimulator(opts: CpuOptions = {}): Simulator {
           prog.numParams,
         ),
         dInputs: concat(parts.map((x) => x.dInputs)),
-        info: resultInfo(p),
+        info: resultInfo(p, prog),
       };
     },
     async probs(req: BatchRequest, wires?: number[]): Promise<Float64Array> {

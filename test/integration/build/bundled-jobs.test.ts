@@ -82,7 +82,7 @@ describe.skipIf(unavailable !== null)('bundled job worker (electron-vite build o
     expect(done.status, done.error ?? '').toBe('succeeded');
     const d = await lab.getRun(run.id);
     const backends = d.backend.backends as { mode: string; threads?: number; fallbackReason?: string }[];
-    expect(backends[0]).toMatchObject({ backend: 'cpu', mode: 'js-threads', threads: 2 });
+    expect(backends[0]).toMatchObject({ backend: 'cpu', mode: 'wasm-simd-threads', threads: 2 });
     expect(backends[0].fallbackReason).toBeUndefined();
     // the pool really ran: both threads came up, took tasks and answered, without an error
     const files = readdirSync(probeDir());
@@ -92,7 +92,7 @@ describe.skipIf(unavailable !== null)('bundled job worker (electron-vite build o
     expect(stats.online).toBe(2);
     expect(stats.tasks).toBeGreaterThan(0);
     expect(stats.replies).toBe(stats.tasks);
-    expect(d.metrics.some((m) => m.key.endsWith('/cpu/js-threads/forward_ms'))).toBe(true);
+    expect(d.metrics.some((m) => m.key.endsWith('/cpu/wasm-simd-threads/forward_ms'))).toBe(true);
   }, 180_000);
 
   it('runs a small qdllm (Brown and SpamAssassin read from their packages) end to end', async () => {

@@ -204,7 +204,7 @@ describe.skipIf(unavailable !== null)('packaged app (electron-builder --dir, sta
 
     const [bench, qdllm] = result.runs;
     expect(bench.status, bench.error ?? '').toBe('succeeded');
-    expect((bench.backend.backends as { mode: string }[])[0].mode).toBe('js-threads');
+    expect((bench.backend.backends as { mode: string }[])[0].mode).toBe('wasm-simd-threads');
     const probes = readdirSync(probeDir).map(
       (f) => JSON.parse(readFileSync(join(probeDir, f), 'utf8')) as { online: number; errors: string[] },
     );

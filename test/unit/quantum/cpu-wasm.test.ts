@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { CircuitBuilder, type GateName } from '../../../core/quantum/circuit';
 import { gateMatrix } from '../../../core/quantum/gates';
 import { compile } from '../../../core/quantum/cpu/program';
-import { Runner, WASM_MIN_DIM } from '../../../core/quantum/cpu/engine';
+import { GRAD_CHUNK, Runner, WASM_MIN_DIM } from '../../../core/quantum/cpu/engine';
+import { createCpuSimulator } from '../../../core/quantum/cpu/simulator';
 import { adjointStep1Wasm, wasmState, wasmStateFailure } from '../../../core/quantum/cpu/wasm';
 import { adjointStep1Tape } from '../../../core/quantum/cpu/kernels';
 import { applyDense, denseState, mulberry32 as rng } from '../../helpers/quantum';
@@ -192,6 +193,49 @@ describe('f32 runs with the wasm kernels', () => {
         expect(Math.abs(got[i] - js[i]), `tape=${tape} [${i}]`).toBeLessThan(2e-5);
       }
       expect(Math.max(...ref.map(Math.abs))).toBeGreaterThan(0.01);
+    }
+  });
+});
+
+describe('the backend reports the kernels that ran', () => {
+  function layer(n: number) {
+    const b = new CircuitBuilder(n, 1);
+    for (let w = 0; w < n; w++) b.gate('RY', [w], [b.x(0)]);
+    b.observe([{ coeff: 1, ops: [{ wire: 0, pauli: 'Z' }] }]);
+    return b.build();
+  }
+  const req = (n: number, batch: number) => ({
+    circuit: layer(n),
+    params: [],
+    inputs: Array.from({ length: batch }, (_, i) => i / batch),
+    batch,
+  });
+
+  it('wasm-simd for f32 from WASM_MIN_DIM amplitudes, js below it and for f64', async () => {
+    const f32 = createCpuSimulator({ precision: 'f32' });
+    const f64 = createCpuSimulator({ precision: 'f64' });
+    expect(f32.info.mode).toBe('wasm-simd');
+    expect(f64.info.mode).toBe('js');
+    const small = Math.log2(WASM_MIN_DIM) - 1;
+    expect((await f32.expval(req(small, 2))).info.mode).toBe('js');
+    expect((await f32.expval(req(small + 1, 2))).info.mode).toBe('wasm-simd');
+    expect((await f32.vjp(req(small + 1, 2), [1, 1])).info.mode).toBe('wasm-simd');
+    expect((await f64.expval(req(small + 1, 2))).info.mode).toBe('js');
+    // the same numbers either way: RY(x) on wire 0 gives ⟨Z⟩ = cos x
+    const r = await f32.expval(req(small + 1, 2));
+    expect(r.expvals[1]).toBeCloseTo(Math.cos(0.5), 6);
+  });
+
+  it('wasm-simd-threads when a large batch is split over worker threads', async () => {
+    const sim = createCpuSimulator({ precision: 'f32', threads: 2 });
+    try {
+      expect(sim.info.mode).toBe('wasm-simd-threads');
+      const big = await sim.expval(req(6, 4 * GRAD_CHUNK));
+      expect(big.info).toMatchObject({ mode: 'wasm-simd-threads', threads: 2 });
+      // a batch too small for the pool runs here, without threads
+      expect((await sim.expval(req(6, 2))).info.mode).toBe('wasm-simd');
+    } finally {
+      sim.dispose();
     }
   });
 });
