@@ -190,6 +190,8 @@ export class Runner {
   private readonly bitW = new Float64Array(32);
   /** ψ after every step of the last taped forward row, (numSteps, 2^n, 2); null when off. */
   private tape: Amps | null = null;
+  /** Whether forwardRow records into the tape (on from enableTape until pauseTape). */
+  private recording = false;
   private taped = -1;
   private params: ArrayLike<number> = [];
   private inputs: ArrayLike<number> = [];
@@ -345,7 +347,13 @@ export class Runner {
       }
     }
     this.tape ??= this.psi instanceof Float64Array ? new Float64Array(floats) : new Float32Array(floats);
+    this.recording = true;
     return true;
+  }
+
+  /** Forward passes stop recording (a reused Runner's expval calls need no tape); enableTape resumes. */
+  pauseTape(): void {
+    this.recording = false;
   }
 
   /** Runs the circuit for batch row `row` into `psi`, writing amplitude-op norms to norms[no..]. */
@@ -356,7 +364,7 @@ export class Runner {
     s[0] = 1;
     const { steps } = this.prog;
     const tape = this.tape;
-    if (tape) {
+    if (tape && this.recording) {
       this.forwardTaped(row, norms, no, tape);
       return;
     }

@@ -18,6 +18,19 @@ export interface VjpRows extends RowsResult {
   dInputs: Float64Array;
 }
 
+/**
+ * One Runner per compiled program and precision, kept while the program is (programs are cached per circuit
+ * object): a training loop's calls reuse its state rows, tape and wasm memory instead of allocating them per call.
+ * The drivers are synchronous, so no two calls share a Runner at once.
+ */
+const runners = new WeakMap<Program, { f32?: Runner; f64?: Runner }>();
+
+function runnerFor(prog: Program, precision: Precision): Runner {
+  let byPrecision = runners.get(prog);
+  if (!byPrecision) runners.set(prog, (byPrecision = {}));
+  return (byPrecision[precision] ??= new Runner(prog, precision));
+}
+
 export function expvalRows(
   prog: Program,
   precision: Precision,
@@ -26,7 +39,8 @@ export function expvalRows(
   r0: number,
   r1: number,
 ): RowsResult {
-  const run = new Runner(prog, precision);
+  const run = runnerFor(prog, precision);
+  run.pauseTape();
   run.bind(params, inputs);
   const nObs = prog.observables.length;
   const expvals = new Float64Array((r1 - r0) * nObs);
@@ -47,7 +61,7 @@ export function vjpRows(
   r0: number,
   r1: number,
 ): VjpRows {
-  const run = new Runner(prog, precision);
+  const run = runnerFor(prog, precision);
   run.bind(params, inputs);
   run.enableTape();
   const nObs = prog.observables.length;
@@ -83,7 +97,8 @@ export function stateRows(
   r1: number,
   probWires: number[] | null,
 ): Float64Array {
-  const run = new Runner(prog, precision);
+  const run = runnerFor(prog, precision);
+  run.pauseTape();
   run.bind(params, inputs);
   const dim = prog.dim;
   const n = prog.qubits;

@@ -6,13 +6,15 @@ import { pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import type { BatchRequest, Precision } from '../backend';
 import { observablesOf, type Circuit } from '../circuit';
-import { compile } from './program';
+import { compile, type Program } from './program';
 import { expvalRows, vjpRows, type RowsResult, type VjpRows } from './run';
 import type { RowPool } from './simulator';
 
 interface Task {
   id: number;
   kind: 'expval' | 'vjp';
+  /** The pool's number for this circuit object: the worker keeps its compiled program (and state memory) by it. */
+  key: number;
   circuit: Circuit;
   precision: Precision;
   params: Float64Array;
@@ -25,11 +27,24 @@ interface Task {
 type Reply =
   { id: number; ok: true; result: RowsResult | VjpRows } | { id: number; ok: false; message: string };
 
+/** Compiled programs by circuit key, newest last; a few, since a job alternates between one or two circuits. */
+const PROGRAMS_KEPT = 4;
+
 function serve(): void {
   const port = parentPort!;
+  const programs = new Map<number, Program>();
+  const programFor = (t: Task): Program => {
+    let prog = programs.get(t.key);
+    if (!prog) {
+      prog = compile(t.circuit);
+      programs.set(t.key, prog);
+      if (programs.size > PROGRAMS_KEPT) programs.delete(programs.keys().next().value!);
+    }
+    return prog;
+  };
   port.on('message', (t: Task) => {
     try {
-      const prog = compile(t.circuit);
+      const prog = programFor(t);
       const result =
         t.kind === 'expval'
           ? expvalRows(prog, t.precision, t.params, t.inputs, 0, t.rows)
@@ -92,6 +107,13 @@ export function createRowPool(size: number): RowPool {
     w.unref();
   }
   let next = 0;
+  const keys = new WeakMap<Circuit, number>();
+  let nextKey = 0;
+  const keyOf = (c: Circuit): number => {
+    let k = keys.get(c);
+    if (k === undefined) keys.set(c, (k = nextKey++));
+    return k;
+  };
   const post = <T extends RowsResult>(task: Omit<Task, 'id'>): Promise<T> => {
     const id = next++;
     return new Promise<T>((resolve, reject) => {
@@ -113,6 +135,7 @@ export function createRowPool(size: number): RowPool {
       const ni = circuit.numInputs;
       return post<RowsResult>({
         kind: 'expval',
+        key: keyOf(circuit),
         circuit,
         precision,
         params: Float64Array.from(req.params),
@@ -133,6 +156,7 @@ export function createRowPool(size: number): RowPool {
       const no = observablesOf(circuit).length;
       return post<VjpRows>({
         kind: 'vjp',
+        key: keyOf(circuit),
         circuit,
         precision,
         params: Float64Array.from(req.params),

@@ -239,3 +239,45 @@ describe('the backend reports the kernels that ran', () => {
     }
   });
 });
+
+describe('a Runner reused across calls (cached per program)', () => {
+  it('expval, vjp and state interleaved on one circuit equal the same calls on fresh copies', async () => {
+    const n = 6;
+    const b = new CircuitBuilder(n, n);
+    for (let w = 0; w < n; w++) b.gate('RX', [w], [b.x(w)]);
+    for (let l = 0; l < 2; l++) {
+      for (let w = 0; w < n; w++) b.gate('RY', [w], [b.p()]).gate('RZ', [w], [b.p()]);
+      for (let w = 0; w + 1 < n; w++) b.gate('RZZ', [w, w + 1], [b.p()]);
+      for (let w = 0; w + 1 < n; w++) b.gate('CNOT', [w, w + 1]);
+    }
+    b.observe(Array.from({ length: n }, (_, w) => ({ coeff: 1, ops: [{ wire: w, pauli: 'Z' as const }] })));
+    const c = b.build();
+    const r = rng(77);
+    const sim = createCpuSimulator({ precision: 'f32' });
+    for (let call = 0; call < 6; call++) {
+      const batch = 1 + (call % 3) * 2;
+      const req = {
+        circuit: c,
+        params: Array.from({ length: c.numParams }, () => r() * 6 - 3),
+        inputs: Array.from({ length: batch * n }, () => r() * 3),
+        batch,
+      };
+      const g = Array.from({ length: batch * n }, () => r() - 0.5);
+      // a fresh copy of the record compiles to a new program, so a new Runner
+      const fresh = () => ({ ...req, circuit: structuredClone(c) });
+      const kind = ['vjp', 'expval', 'state'][call % 3];
+      if (kind === 'vjp') {
+        const [a, e] = [await sim.vjp(req, g), await sim.vjp(fresh(), g)];
+        expect(Array.from(a.dParams)).toEqual(Array.from(e.dParams));
+        expect(Array.from(a.dInputs)).toEqual(Array.from(e.dInputs));
+        expect(Array.from(a.expvals)).toEqual(Array.from(e.expvals));
+      } else if (kind === 'expval') {
+        expect(Array.from((await sim.expval(req)).expvals)).toEqual(
+          Array.from((await sim.expval(fresh())).expvals),
+        );
+      } else {
+        expect(Array.from(await sim.state(req))).toEqual(Array.from(await sim.state(fresh())));
+      }
+    }
+  });
+});
