@@ -3,6 +3,9 @@
 // token after the prompt (read at the last position with controlledEvaluate). The student's frozen
 // embedding is the model's own text embedding (its embedding context); the transformer student gets a BPE
 // trained on the training texts, since a GGUF vocabulary is far too large for it.
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ByteLevelBpe } from '../../nn/tokenizers';
 import { SPLIT_NAMES, type SplitName, type TextData } from '../common/data';
 import { ResourceMeter } from '../common/meter';
@@ -16,41 +19,71 @@ export interface NodeLlamaCpp {
   getLlama(): Promise<{ loadModel(o: { modelPath: string }): Promise<GgufModel> }>;
 }
 export interface GgufModel {
-  tokenize(text: string): readonly number[];
-  readonly tokens: { readonly bos: number | null };
+  /** `"trimLeadingSpace"` drops the space SentencePiece tokenizers put in front of a text (v3.0 and later). */
+  tokenize(text: string, specialTokens?: boolean, options?: 'trimLeadingSpace'): readonly number[];
+  readonly tokens: { readonly bos: number | null; readonly shouldPrependBosToken?: boolean };
+  /** Tensor shapes from the file's header; absent on fakes. */
+  readonly fileInfo?: {
+    readonly tensorInfo?: readonly { readonly dimensions: readonly (number | bigint)[] }[];
+  };
   createContext(o: { contextSize: number }): Promise<{
     getSequence(): GgufSequence;
     dispose(): Promise<void>;
   }>;
-  createEmbeddingContext(o: { contextSize: number }): Promise<{
-    getEmbeddingFor(text: string): Promise<{ readonly vector: readonly number[] }>;
-    dispose(): Promise<void>;
-  }>;
+  createEmbeddingContext(o?: { contextSize?: number }): Promise<GgufEmbeddingContext>;
   dispose(): Promise<void>;
+}
+export interface GgufEmbeddingContext {
+  getEmbeddingFor(text: string): Promise<{ readonly vector: readonly number[] }>;
+  dispose(): Promise<void>;
+}
+export interface GgufNextOptions {
+  probabilities?: boolean;
+  /** Raw logits of just these tokens (plus the largest logit); older 3.x versions return none. */
+  logits?: { filter: { tokens: readonly number[]; includeMax?: boolean } };
+  /** Σ exp(logit − max logit) over the vocabulary; older 3.x versions return none. */
+  totalLogitWeight?: boolean;
+  options?: { temperature?: number; topK?: number; topP?: number; minP?: number };
+}
+export interface GgufNextOutput {
+  probabilities?: Map<number, number>;
+  logits?: Map<number, number>;
+  totalLogitWeight?: number;
 }
 export interface GgufSequence {
   controlledEvaluate(
-    input: (
-      | number
-      | [
-          number,
-          {
-            generateNext: {
-              probabilities: boolean;
-              options?: { temperature?: number; topK?: number; topP?: number; minP?: number };
-            };
-          },
-        ]
-    )[],
-  ): Promise<({ next: { probabilities?: Map<number, number> } } | undefined)[]>;
+    input: (number | [number, { generateNext: GgufNextOptions }])[],
+  ): Promise<({ next: GgufNextOutput } | undefined)[]>;
   clearHistory(): Promise<void>;
 }
 
 export const GGUF_MISSING = 'install node-llama-cpp to use a GGUF teacher (npm install node-llama-cpp)';
 
+/**
+ * Where node-llama-cpp is imported from: the app's own node_modules, or, when the environment names one in
+ * QLAB_NODE_LLAMA_CPP (a directory holding node_modules/node-llama-cpp, or the package directory itself),
+ * an install kept outside the app, since its CUDA/Vulkan binaries make it too large to ship by default.
+ */
+export function defaultNodeLlamaCppImporter(specifier: string): Promise<unknown> {
+  const dir = process.env.QLAB_NODE_LLAMA_CPP;
+  if (!dir) return import(specifier);
+  let entry: string;
+  try {
+    entry = createRequire(join(resolve(dir), 'noop.js')).resolve(specifier);
+  } catch {
+    const e = new Error(`Cannot find package '${specifier}' from QLAB_NODE_LLAMA_CPP=${dir}`) as Error & {
+      code: string;
+    };
+    e.code = 'ERR_MODULE_NOT_FOUND';
+    return Promise.reject(e);
+  }
+  return import(pathToFileURL(entry).href);
+}
+
 /** Imports node-llama-cpp by a runtime name so bundlers and type-checking never require it. */
 export async function importNodeLlamaCpp(
-  importer: (specifier: string) => Promise<unknown> = (s) => import(s),
+  importer: (specifier: string) => Promise<unknown> = defaultNodeLlamaCppImporter,
+  field = 'teacher.source',
 ): Promise<NodeLlamaCpp> {
   const specifier = 'node-llama-cpp';
   let mod: unknown;
@@ -63,14 +96,14 @@ export async function importNodeLlamaCpp(
       code === 'MODULE_NOT_FOUND' ||
       /Cannot find (module|package)/.test(String(e))
     )
-      throw new Error(`teacher.source: ${GGUF_MISSING}`);
-    throw new Error(`teacher.source: node-llama-cpp failed to load: ${(e as Error).message}`);
+      throw new Error(
+        `${field}: install node-llama-cpp to use a GGUF ${field.startsWith('teacher') ? 'teacher' : 'model'} (npm install node-llama-cpp), or set QLAB_NODE_LLAMA_CPP to a directory that has it`,
+      );
+    throw new Error(`${field}: node-llama-cpp failed to load: ${(e as Error).message}`);
   }
   const m = mod as Partial<NodeLlamaCpp>;
   if (typeof m.getLlama !== 'function')
-    throw new Error(
-      'teacher.source: the installed node-llama-cpp has no getLlama(); version 3 or later is needed',
-    );
+    throw new Error(`${field}: the installed node-llama-cpp has no getLlama(); version 3 or later is needed`);
   return m as NodeLlamaCpp;
 }
 
@@ -79,10 +112,15 @@ export function ggufPrompt(template: string, text: string, labelWords: readonly 
   return template.replaceAll('{labels}', labelWords.join(', ')).replaceAll('{text}', text);
 }
 
-/** The first token of each label word as it would follow the prompt (with a leading space); they must differ. */
+/**
+ * The first token of each label word as it would follow the prompt (with a leading space); they must differ.
+ * SentencePiece tokenizers (LLaMA, Mistral, Gemma) put a space in front of every text they tokenize, so a
+ * plain tokenize(" spam") is ["▁", "▁spam"] and every word would start with "▁"; "trimLeadingSpace" drops
+ * that added space and leaves ["▁spam"], the token that follows "Answer:".
+ */
 export function labelTokens(model: Pick<GgufModel, 'tokenize'>, words: readonly string[]): number[] {
   const ids = words.map((w, i) => {
-    const t = model.tokenize(` ${w.trim()}`);
+    const t = model.tokenize(` ${w.trim()}`, false, 'trimLeadingSpace');
     if (t.length === 0) throw new Error(`teacher.labelWords[${i}]: "${w}" tokenizes to nothing`);
     return t[0];
   });
@@ -98,28 +136,80 @@ export function labelTokens(model: Pick<GgufModel, 'tokenize'>, words: readonly 
   return ids;
 }
 
-const FLOOR = 1e-30; // a label token the sampler gave probability 0 still gets a finite logit
+/** The prompt's tokens as the model is run on them: BOS first when the model asks for one. */
+export function promptTokens(model: Pick<GgufModel, 'tokenize' | 'tokens'>, prompt: string): number[] {
+  const toks = [...model.tokenize(prompt)];
+  const bos = model.tokens.bos;
+  // shouldPrependBosToken is false for models whose GGUF says add_bos_token = false (Qwen, GPT-2 style)
+  if (bos !== null && (model.tokens.shouldPrependBosToken ?? true)) toks.unshift(bos);
+  return toks;
+}
 
-/** Class logits (log-probabilities of the label tokens) at the last prompt position. */
+// temperature 1 with top-k/top-p/min-p off: llama.cpp's sampler leaves the logits as they are
+const PLAIN = { temperature: 1, topK: 0, topP: 1, minP: 0 };
+const FLOOR = 1e-30; // only for old versions reading probabilities: a 0 still gets a finite logit
+
+/**
+ * Class logits at the last prompt position: log-softmax of the model's next-token logits at the label
+ * tokens, log p = z − max z − log Σ exp(z − max z), from the label tokens' raw logits and the vocabulary's
+ * total logit weight. Versions of node-llama-cpp without those outputs give the probability map instead.
+ */
 export async function labelLogits(
   model: GgufModel,
   seq: GgufSequence,
   prompt: string,
   labelIds: readonly number[],
+  contextSize = Infinity,
 ): Promise<Float64Array> {
-  const toks = [...model.tokenize(prompt)];
-  if (model.tokens.bos !== null) toks.unshift(model.tokens.bos);
+  const toks = promptTokens(model, prompt);
+  if (toks.length >= contextSize)
+    throw new Error(
+      `teacher.contextSize: the prompt is ${toks.length} tokens, the context ${contextSize}; raise teacher.contextSize or lower teacher.maxTextChars`,
+    );
   const last = toks.pop();
   if (last === undefined) throw new Error('teacher.prompt: the prompt tokenizes to nothing');
-  await seq.clearHistory();
-  const out = await seq.controlledEvaluate([
-    ...toks,
-    // temperature 1 with top-k/top-p/min-p off: the probabilities are the plain softmax of the logits
-    [last, { generateNext: { probabilities: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0 } } }],
-  ]);
-  const probs = out[out.length - 1]?.next.probabilities;
+  const ask = async (next: GgufNextOptions): Promise<GgufNextOutput> => {
+    await seq.clearHistory();
+    const out = await seq.controlledEvaluate([...toks, [last, { generateNext: next }]]);
+    const r = out[toks.length]?.next;
+    if (!r) throw new Error('teacher: node-llama-cpp returned nothing for the last prompt position');
+    return r;
+  };
+  const r = await ask({
+    logits: { filter: { tokens: labelIds, includeMax: true } },
+    totalLogitWeight: true,
+    options: PLAIN,
+  });
+  if (r.logits && r.totalLogitWeight !== undefined) {
+    let max = -Infinity;
+    for (const z of r.logits.values()) max = Math.max(max, z);
+    const lse = max + Math.log(r.totalLogitWeight);
+    return Float64Array.from(labelIds, (id) => {
+      const z = r.logits?.get(id);
+      if (z === undefined) throw new Error(`teacher: node-llama-cpp returned no logit for label token ${id}`);
+      return z - lse;
+    });
+  }
+  const probs = (await ask({ probabilities: true, options: PLAIN })).probabilities;
   if (!probs) throw new Error('teacher: node-llama-cpp returned no probabilities for the last position');
   return Float64Array.from(labelIds, (id) => Math.log(Math.max(probs.get(id) ?? 0, FLOOR)));
+}
+
+/** Parameters from the file's tensor shapes; null when node-llama-cpp does not expose them. */
+export function ggufParamCount(model: Pick<GgufModel, 'fileInfo'>): number | null {
+  const infos = model.fileInfo?.tensorInfo;
+  if (!infos || infos.length === 0) return null;
+  let n = 0;
+  for (const t of infos) n += t.dimensions.reduce<number>((a, d) => a * Number(d), 1);
+  return n;
+}
+
+/**
+ * One text's embedding. node-llama-cpp gives an empty vector for a text with no tokens; a lone space
+ * always has one, so an empty sample still gets a real (if uninformative) vector of the right width.
+ */
+export async function embedText(embedder: GgufEmbeddingContext, text: string): Promise<readonly number[]> {
+  return (await embedder.getEmbeddingFor(text.length === 0 ? ' ' : text)).vector;
 }
 
 export async function buildGgufTeacher(
@@ -139,9 +229,12 @@ export async function buildGgufTeacher(
   const meter = new ResourceMeter().start();
   const llama = await lib.getLlama();
   const model = await llama.loadModel({ modelPath: t.modelPath });
-  const context = await model.createContext({ contextSize: t.contextSize });
-  const embedder = await model.createEmbeddingContext({ contextSize: t.contextSize });
+  const open: { dispose(): Promise<void> }[] = [model];
   try {
+    const context = await model.createContext({ contextSize: t.contextSize });
+    open.unshift(context);
+    const embedder = await model.createEmbeddingContext({ contextSize: t.contextSize });
+    open.unshift(embedder);
     const seq = context.getSequence();
     const labelIds = labelTokens(model, words);
     const tokenizer = ByteLevelBpe.train(
@@ -156,21 +249,25 @@ export async function buildGgufTeacher(
     for (const s of SPLIT_NAMES) {
       const items = data.splits[s];
       const logits = new Float64Array(items.length * C);
-      const rows: number[][] = [];
-      const t0 = performance.now();
+      const rows: (readonly number[])[] = [];
+      let teacherMs = 0;
       for (let i = 0; i < items.length; i++) {
         if (ctx.signal.aborted) throw new Error('cancelled');
         const text = items[i].text.slice(0, t.maxTextChars);
-        logits.set(await labelLogits(model, seq, ggufPrompt(t.prompt, text, words), labelIds), i * C);
-        const v = (await embedder.getEmbeddingFor(text)).vector;
+        const t0 = performance.now();
+        const prompt = ggufPrompt(t.prompt, text, words);
+        logits.set(await labelLogits(model, seq, prompt, labelIds, t.contextSize), i * C);
+        teacherMs += performance.now() - t0;
+        const v = await embedText(embedder, text);
         if (E === 0) E = v.length;
-        if (v.length !== E)
+        if (v.length !== E || E === 0)
           throw new Error(`teacher: embedding of ${s}[${i}] has ${v.length} values, expected ${E}`);
-        rows.push([...v]);
+        rows.push(v);
         meter.sample();
         if (++done % 10 === 0) ctx.progress(0.25 * (done / total), `GGUF teacher ${done}/${total}`);
       }
-      if (s === 'test') inferSecondsPerSample = (performance.now() - t0) / 1000 / items.length;
+      // the teacher's own inference (the prompt's forward pass), not the student's embedding
+      if (s === 'test') inferSecondsPerSample = teacherMs / 1000 / Math.max(1, items.length);
       const embeddings = new Float64Array(items.length * E);
       rows.forEach((r, i) => embeddings.set(r, i * E));
       splits[s] = {
@@ -188,8 +285,8 @@ export async function buildGgufTeacher(
     return {
       splits,
       info: {
-        description: `GGUF ${t.modelPath} through node-llama-cpp, label words ${words.join(', ')}`,
-        params: null,
+        description: `GGUF ${t.modelPath} through node-llama-cpp, label words ${words.join(', ')}; student embedding: the model's embedding context (${E} wide)`,
+        params: ggufParamCount(model),
         trainableParams: 0,
         buildSeconds: reading.seconds,
         finetuneEpochs: 0,
@@ -201,8 +298,7 @@ export async function buildGgufTeacher(
       },
     };
   } finally {
-    await embedder.dispose();
-    await context.dispose();
-    await model.dispose();
+    // embedder and context first, then the model they belong to
+    for (const o of open) await o.dispose();
   }
 }

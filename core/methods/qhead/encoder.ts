@@ -11,6 +11,7 @@ import { AdamW } from '../../nn/optim';
 import { Rng } from '../../nn/rng';
 import { zeroGrad } from '../../nn/tensor';
 import { ByteLevelBpe, type Tokenizer } from '../../nn/tokenizers';
+import { embedText, importNodeLlamaCpp, type GgufEmbeddingContext } from '../qdllm/gguf';
 import { Transformer } from '../../nn/transformer';
 import { encodeTexts, meanHiddenStates } from '../common/text';
 import type { EncoderConfig } from './schema';
@@ -129,40 +130,48 @@ export async function pretrainEncoder(
   return { model, tokenizer, finalLoss: ema };
 }
 
-interface LlamaCppModule {
-  getLlama(): Promise<{
-    loadModel(o: { modelPath: string }): Promise<{
-      createEmbeddingContext(): Promise<{
-        getEmbeddingFor(text: string): Promise<{ vector: readonly number[] }>;
-        dispose(): Promise<void>;
-      }>;
-      dispose(): Promise<void>;
-    }>;
-  }>;
-}
-
-async function ggufEncoder(path: string, maxChars: number): Promise<SentenceEncoder> {
-  let mod: LlamaCppModule;
-  try {
-    // a variable specifier keeps bundlers and tsc from resolving the optional package
-    const name = 'node-llama-cpp';
-    mod = (await import(name)) as LlamaCppModule;
-  } catch {
-    throw new Error('encoder.path: install node-llama-cpp to use a GGUF encoder');
-  }
+/**
+ * An embedding model through node-llama-cpp (optional; found as for the GGUF teacher, see
+ * defaultNodeLlamaCppImporter): one getEmbeddingFor per text, with the model's own pooling (an embedding
+ * model's pooling metadata; for a plain generative model llama.cpp returns the last token's final state).
+ */
+export async function ggufEncoder(
+  path: string,
+  maxChars: number,
+  importer?: (specifier: string) => Promise<unknown>,
+): Promise<SentenceEncoder> {
+  const mod = await importNodeLlamaCpp(importer, 'encoder.path');
   const llama = await mod.getLlama();
   const model = await llama.loadModel({ modelPath: path });
-  const ctx = await model.createEmbeddingContext();
-  const probe = await ctx.getEmbeddingFor('probe');
-  const dim = probe.vector.length;
+  let ctx: GgufEmbeddingContext;
+  try {
+    ctx = await model.createEmbeddingContext();
+  } catch (e) {
+    await model.dispose();
+    throw e;
+  }
+  const embedOne = async (text: string, i: number): Promise<readonly number[]> => {
+    try {
+      return await embedText(ctx, text.slice(0, maxChars));
+    } catch (e) {
+      // the usual cause: more tokens than the embedding context holds
+      throw new Error(
+        `encoder.maxChars: text ${i} (${Math.min(text.length, maxChars)} chars) could not be embedded: ${(e as Error).message}`,
+      );
+    }
+  };
+  const dim = (await embedText(ctx, 'probe')).length;
+  if (dim === 0) throw new Error(`encoder.path: ${path} gives empty embeddings`);
   return {
     dim,
     description: `GGUF embedding model ${path} (${dim}-dim, node-llama-cpp)`,
     async embed(texts, onProgress) {
       const out = new Float64Array(texts.length * dim);
       for (let i = 0; i < texts.length; i++) {
-        const v = (await ctx.getEmbeddingFor(texts[i].slice(0, maxChars))).vector;
-        for (let c = 0; c < dim; c++) out[i * dim + c] = v[c];
+        const v = await embedOne(texts[i], i);
+        if (v.length !== dim)
+          throw new Error(`encoder: text ${i} embeds to ${v.length} values, expected ${dim}`);
+        out.set(v, i * dim);
         if (onProgress && (i + 1) % 16 === 0) onProgress(i + 1);
       }
       return out;
