@@ -3,7 +3,7 @@ import { z } from 'zod';
 export const SimBenchConfigSchema = z
   .object({
     /** Qubit counts for the large-state gate-throughput workload (B = 1). */
-    largeQubits: z.array(z.number().int().min(4).max(26)).max(6).default([20, 22]),
+    largeQubits: z.array(z.number().int().min(4).max(26)).max(6).default([20, 22, 24]),
     /** One-qubit gates per large-state timing. */
     largeGates: z.number().int().min(4).max(200).default(24),
     /** QML batch for the n = 10 gate-throughput workload. */
