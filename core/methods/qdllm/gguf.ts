@@ -39,8 +39,8 @@ export interface GgufEmbeddingContext {
 }
 export interface GgufNextOptions {
   probabilities?: boolean;
-  /** Raw logits of just these tokens (plus the largest logit); older 3.x versions return none. */
-  logits?: { filter: { tokens: readonly number[]; includeMax?: boolean } };
+  /** Raw logits of just these tokens (and of the top ones); older 3.x versions return none. */
+  logits?: { filter: { tokens: readonly number[]; includeTop?: number } };
   /** Σ exp(logit − max logit) over the vocabulary; older 3.x versions return none. */
   totalLogitWeight?: boolean;
   options?: { temperature?: number; topK?: number; topP?: number; minP?: number };
@@ -176,7 +176,8 @@ export async function labelLogits(
     return r;
   };
   const r = await ask({
-    logits: { filter: { tokens: labelIds, includeMax: true } },
+    // includeTop 1 brings the largest logit; includeMax does not (3.22.1 adds it only when already listed)
+    logits: { filter: { tokens: labelIds, includeTop: 1 } },
     totalLogitWeight: true,
     options: PLAIN,
   });
