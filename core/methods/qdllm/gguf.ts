@@ -97,7 +97,7 @@ export async function importNodeLlamaCpp(
       /Cannot find (module|package)/.test(String(e))
     )
       throw new Error(
-        `${field}: install node-llama-cpp to use a GGUF ${field.startsWith('teacher') ? 'teacher' : 'model'} (npm install node-llama-cpp), or set QLAB_NODE_LLAMA_CPP to a directory that has it`,
+        `${field}: install node-llama-cpp to use a GGUF ${field.startsWith('teacher') ? 'teacher' : 'encoder'} (npm install node-llama-cpp), or set QLAB_NODE_LLAMA_CPP to a directory that has it`,
       );
     throw new Error(`${field}: node-llama-cpp failed to load: ${(e as Error).message}`);
   }

@@ -206,7 +206,7 @@ describe('GGUF teacher helpers on fakes', () => {
     writeFileSync(join(dir, 'package.json'), '{}');
     process.env.QLAB_NODE_LLAMA_CPP = dir;
     await expect(importNodeLlamaCpp(defaultNodeLlamaCppImporter, 'encoder.path')).rejects.toThrow(
-      /^encoder\.path: install node-llama-cpp to use a GGUF model .*QLAB_NODE_LLAMA_CPP/,
+      /^encoder\.path: install node-llama-cpp to use a GGUF encoder .*QLAB_NODE_LLAMA_CPP/,
     );
   });
 });
