@@ -164,6 +164,16 @@ export class Fn {
   f32Const0(): this {
     return this.op(0x43, 0, 0, 0, 0);
   }
+  i32Load(offset = 0): this {
+    return this.op(0x28).mem(2, offset);
+  }
+  /** Moves 8 bytes (one complex64) through the stack as an i64. */
+  i64Load(offset = 0): this {
+    return this.op(0x29).mem(3, offset);
+  }
+  i64Store(offset = 0): this {
+    return this.op(0x37).mem(3, offset);
+  }
   v128Load(offset = 0): this {
     return this.simd(0x00).mem(4, offset);
   }

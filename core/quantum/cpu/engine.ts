@@ -200,6 +200,17 @@ export class Runner {
    * taped backward step reads ψ from the tape and updates λ in one call; null on the JS path.
    */
   private wasm: WasmState | null;
+  /** Byte addresses in wasm memory, per step: a perm's gather tables (i32 byte offsets) and a diag's f32 table. */
+  private readonly permSrcAt: Int32Array;
+  private readonly permInvAt: Int32Array;
+  private readonly diagAt: Int32Array;
+  /** f32 views of the diag tables in wasm memory (null per non-diag step, or off wasm). */
+  private readonly diagF32: (Float32Array | null)[];
+  /** Per diag step: how many of its primitives have a gradient. */
+  private readonly diffCount: Int32Array;
+  /** Im(conj(λ_i) ψ_i) written by the wasm diag backward step, at byte address wAt. */
+  private wF32: Float32Array | null = null;
+  private wAt = 0;
 
   constructor(
     readonly prog: Program,
@@ -207,13 +218,24 @@ export class Runner {
     useWasm = true,
   ) {
     this.dim = prog.dim;
-    this.wasm = useWasm && precision === 'f32' && prog.dim >= WASM_MIN_DIM ? wasmState(prog.dim, 3) : null;
-    this.psi = this.wasm ? this.wasm.rows[0] : newAmps(precision, 2 * prog.dim);
-    this.lam = this.wasm ? this.wasm.rows[1] : newAmps(precision, 2 * prog.dim);
     this.pm = new Float64Array(8 * prog.prims.length);
     this.bm = new Float64Array(8 * prog.steps.length);
     this.dt = prog.steps.map((s) => new Float64Array(s.type === 'diag' ? 2 * prog.dim : 0));
+    this.permSrcAt = new Int32Array(prog.steps.length);
+    this.permInvAt = new Int32Array(prog.steps.length);
+    this.diagAt = new Int32Array(prog.steps.length);
+    this.diagF32 = prog.steps.map(() => null);
+    this.diffCount = Int32Array.from(prog.steps, (st) =>
+      st.type === 'diag' ? st.prims.filter((i) => prog.prims[i].src !== SRC_CONST).length : 0,
+    );
+    this.wasm =
+      useWasm && precision === 'f32' && prog.dim >= WASM_MIN_DIM
+        ? wasmState(prog.dim, 3, this.auxBytes())
+        : null;
+    this.psi = this.wasm ? this.wasm.rows[0] : newAmps(precision, 2 * prog.dim);
+    this.lam = this.wasm ? this.wasm.rows[1] : newAmps(precision, 2 * prog.dim);
     this.tmp = this.wasm ? this.wasm.rows[2] : newAmps(precision, 2 * prog.dim);
+    if (this.wasm) this.placeTables(this.wasm);
     this.w = new Float64Array(prog.dim);
     this.ampA = prog.steps.map((s) => new Float64Array(s.type === 'amp' ? s.offsets.length : 0));
     this.ampG = prog.steps.map((s) => new Float64Array(s.type === 'amp' ? s.offsets.length : 0));
@@ -223,6 +245,46 @@ export class Runner {
     if (pr.src === SRC_CONST) return pr.value;
     if (pr.src === SRC_PARAM) return pr.scale * this.params[pr.index];
     return pr.scale * this.inputs[row * this.prog.numInputs + pr.index];
+  }
+
+  /** Bytes after the rows for w and the perm and diag tables. */
+  private auxBytes(): number {
+    let bytes = 4 * this.dim;
+    for (const st of this.prog.steps)
+      if (st.type === 'perm') bytes += 8 * this.dim;
+      else if (st.type === 'diag') bytes += 8 * this.dim;
+    return bytes;
+  }
+
+  /** Lays out w, the gather tables and the diag tables in w's extra bytes (16-byte aligned, as dim ≥ 32). */
+  private placeTables(w: WasmState): void {
+    const dim = this.dim;
+    const buf = w.memory.buffer;
+    let at = w.extraAt;
+    this.wAt = at;
+    this.wF32 = new Float32Array(buf, at, dim);
+    at += 4 * dim;
+    const { steps } = this.prog;
+    for (let k = 0; k < steps.length; k++) {
+      const st = steps[k];
+      if (st.type === 'perm') {
+        for (const [tab, into] of [
+          [st.src, this.permSrcAt],
+          [st.inv, this.permInvAt],
+        ] as const) {
+          into[k] = at;
+          const v = new Int32Array(buf, at, dim);
+          for (let j = 0; j < dim; j++) v[j] = 8 * tab[j];
+          at += 4 * dim;
+        }
+      } else if (st.type === 'diag') {
+        this.diagAt[k] = at;
+        const f = new Float32Array(buf, at, 2 * dim);
+        f.set(this.dt[k]);
+        this.diagF32[k] = f;
+        at += 8 * dim;
+      }
+    }
   }
 
   /** Whether one-qubit blocks run in the WebAssembly SIMD kernels. */
@@ -310,6 +372,7 @@ export class Runner {
         t[2 * i + 1] = fr * ti + fi * tr;
       }
     }
+    this.diagF32[k]?.set(t);
   }
 
   private buildBlock(st: BlockStep, k: number, row: number): void {
@@ -337,13 +400,14 @@ export class Runner {
     if (!this.tape && this.wasm) {
       // ψ, λ, tmp and the tape in one new memory: the forward pass's blocks (applied in the tape) and the
       // backward step (ψ from the tape, λ updated) then take the SIMD kernels
-      const w = wasmState(this.dim, 3 + this.prog.steps.length);
+      const w = wasmState(this.dim, 3 + this.prog.steps.length, this.auxBytes());
       if (w) {
         this.wasm = w;
         this.psi = w.rows[0];
         this.lam = w.rows[1];
         this.tmp = w.rows[2];
         this.tape = new Float32Array(w.memory.buffer, 3 * 8 * this.dim, floats);
+        this.placeTables(w);
       }
     }
     this.tape ??= this.psi instanceof Float64Array ? new Float64Array(floats) : new Float32Array(floats);
@@ -378,9 +442,11 @@ export class Runner {
         this.applyPrim(s, this.prog.prims[st.prim], row, false);
       } else if (st.type === 'diag') {
         if (st.perRow) this.buildDiag(st, k, row);
-        applyDiagTable(s, 0, s, 0, dim, this.dt[k]);
+        const w = this.wasm;
+        if (w) w.dmul(s.byteOffset, s.byteOffset, this.diagAt[k], dim);
+        else applyDiagTable(s, 0, s, 0, dim, this.dt[k]);
       } else if (st.type === 'perm') {
-        applyGather(s, 0, dim, st.src, this.tmp);
+        this.gather(s, this.permSrcAt[k], st.src);
       } else {
         const norm = this.ampForward(st, k, row);
         if (norms) norms[no + st.amp] = norm;
@@ -394,6 +460,7 @@ export class Runner {
     const dim = this.dim;
     const n2 = 2 * dim;
     const { steps } = this.prog;
+    const w = this.wasm;
     // the source of step k: psi (holding |0⟩) for k = 0, else tape slot k − 1
     let src: Amps = s;
     let so = 0;
@@ -407,9 +474,13 @@ export class Runner {
         this.mat1U(tape, doff, st.p, this.bm, 8 * k);
       } else if (st.type === 'diag') {
         if (st.perRow) this.buildDiag(st, k, row);
-        applyDiagTable(src, so, tape, doff, dim, this.dt[k]);
+        if (w !== null && tape.buffer === w.memory.buffer)
+          w.dmul(src.byteOffset + 4 * so, tape.byteOffset + 4 * doff, this.diagAt[k], dim);
+        else applyDiagTable(src, so, tape, doff, dim, this.dt[k]);
       } else if (st.type === 'perm') {
-        gatherTo(src, so, tape, doff, dim, st.src);
+        if (w !== null && tape.buffer === w.memory.buffer)
+          w.gather(src.byteOffset + 4 * so, tape.byteOffset + 4 * doff, this.permSrcAt[k], dim);
+        else gatherTo(src, so, tape, doff, dim, st.src);
       } else {
         // rare steps run in place on psi, then are recorded
         if (src !== s) for (let i = 0; i < n2; i++) s[i] = src[so + i];
@@ -621,25 +692,44 @@ export class Runner {
         this.applyPrim(l, pr, row, true);
       } else if (st.type === 'diag') {
         if (st.perRow) this.buildDiag(st, k, row);
-        const w = this.w;
-        if (tape) adjointDiagTape(tape, so, l, dim, this.dt[k], w);
-        else adjointDiag(s, l, 0, dim, this.dt[k], w);
+        const ws = this.wasm;
+        let w: Float64Array | Float32Array = this.w;
+        if (tape !== null && ws !== null && tape.buffer === ws.memory.buffer && this.wF32 !== null) {
+          ws.dadj(tape.byteOffset + 4 * so, l.byteOffset, this.diagAt[k], dim, this.wAt);
+          w = this.wF32;
+        } else if (tape) adjointDiagTape(tape, so, l, dim, this.dt[k], this.w);
+        else adjointDiag(s, l, 0, dim, this.dt[k], this.w);
         // w is the same at every point of the run (its gates commute), so one pass serves all of them
+        // two or more generators on the wasm path: one SIMD Walsh–Hadamard transform of w gives every signed
+        // sum at once (W[m] = Σ w_i (−1)^|i & m|), instead of one scalar pass per generator
+        const wht = w === this.wF32 && this.diffCount[k] >= 2;
+        if (wht) this.wasm!.wht(this.wAt, dim);
         if (st.diff)
           for (const pi of st.prims) {
             const pr = prims[pi];
             if (pr.src === SRC_CONST) continue;
-            const im = pr.genScale * signedSum(w, dim, pr.gen.sign, pr.genCmask, this.prog.parity);
-            this.addGrad(pr, row, 2 * im, dParams, dInputs);
+            const sum = wht
+              ? walshSum(w, pr.gen.sign, pr.genCmask)
+              : signedSum(w, dim, pr.gen.sign, pr.genCmask, this.prog.parity);
+            this.addGrad(pr, row, 2 * pr.genScale * sum, dParams, dInputs);
           }
       } else if (st.type === 'perm') {
-        if (!tape) applyGather(s, 0, dim, st.inv, this.tmp);
-        applyGather(l, 0, dim, st.inv, this.tmp);
+        if (!tape) this.gather(s, this.permInvAt[k], st.inv);
+        this.gather(l, this.permInvAt[k], st.inv);
       } else {
         if (tape) for (let i = 0; i < n2; i++) s[i] = tape[so + i];
         this.ampBackward(st, k, row, dInputs);
       }
     }
+  }
+
+  /** Row a (ψ or λ) permuted in place by a gather table: the wasm kernel when a lives in wasm memory. */
+  private gather(a: Amps, at: number, idx: Int32Array): void {
+    const w = this.wasm;
+    if (w !== null && a.buffer === w.memory.buffer) {
+      w.gather(a.byteOffset, this.tmp.byteOffset, at, this.dim);
+      a.set(this.tmp);
+    } else applyGather(a, 0, this.dim, idx, this.tmp);
   }
 
   private addGrad(pr: Prim, row: number, gAngle: number, dParams: Float64Array, dInputs: Float64Array): void {
@@ -698,6 +788,24 @@ export class Runner {
     const d0 = row * this.prog.numInputs + st.start;
     for (let j = 0; j < st.length; j++) dInputs[d0 + j] += (ga[j] - a[j] * ag) / norm;
   }
+}
+
+/**
+ * Σ over the i ⊇ cmask of w_i (−1)^|i & sign| from W, the Walsh–Hadamard transform of w: the indicator of
+ * i ⊇ cmask is 2^−|cmask| Σ over S ⊆ cmask of (−1)^|S| (−1)^|i & S|.
+ */
+function walshSum(W: Float32Array | Float64Array, sign: number, cmask: number): number {
+  if (cmask === 0) return W[sign];
+  let acc = 0;
+  let terms = 0;
+  for (let sub = cmask; ; sub = (sub - 1) & cmask) {
+    let odd = 0;
+    for (let c = sub; c !== 0; c &= c - 1) odd ^= 1;
+    acc += odd ? -W[sign ^ sub] : W[sign ^ sub];
+    terms++;
+    if (sub === 0) break;
+  }
+  return acc / terms;
 }
 
 /** Σ of w_i over the i with bit `b` (a one-bit mask) set. */

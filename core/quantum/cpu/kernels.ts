@@ -380,7 +380,7 @@ export function adjointDiag(
 
 /** Σ_i [i ∧ cmask = cmask] (−1)^{parity(i ∧ sign)} w_i, with par[i] the parity of i. */
 export function signedSum(
-  w: Float64Array,
+  w: Float64Array | Float32Array,
   dim: number,
   sign: number,
   cmask: number,

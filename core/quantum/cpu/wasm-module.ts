@@ -6,6 +6,12 @@
 //   adj(t, l, dim, p, m0r, …, m3i, out)                      the taped adjoint step: λ at l ← M·λ, with ψ read
 //                                                            at t; four f32x4 partial sums of the cross density
 //                                                            ψ·λ† on bit p stored at out (see adjFn)
+//   gather(src, dst, idx, dim)                               dst_j = src at byte offset idx_j (a permutation
+//                                                            of basis states, idx as i32 byte offsets)
+//   dmul(src, dst, tab, dim)                                 dst_i = tab_i · src_i (a diagonal table; src may be dst)
+//   dadj(t, l, tab, dim, w)                                  w_i = Im(conj(λ_i) ψ_i) as f32 at w, λ_i ← conj(tab_i) λ_i
+//   wht(w, dim)                                              in-place Walsh–Hadamard transform of dim f32 at w:
+//                                                            W_m = Σ_i w_i (−1)^popcount(i & m) (dim ≥ 8)
 // For p ≥ 1 one f32x4 holds two neighbouring amplitudes with the same bit p, so a and b vectors pair up
 // lane by lane; for p = 0 one f32x4 holds one whole pair (a, b) and the matrix is spread over the lanes.
 import { assemble, F32, Fn, I32, V128 } from '../../util/wasm-asm';
@@ -255,7 +261,130 @@ function adjFn(): Fn {
   return f;
 }
 
+function gatherFn(): Fn {
+  const f = new Fn('gather', [I32, I32, I32, I32]);
+  const [src, dst, idx, dim] = [0, 1, 2, 3];
+  const end = f.local(I32);
+  f.get(dst).get(dim).i32(3).shl().add().set(end);
+  f.loop();
+  f.get(dst).get(src).get(idx).i32Load().add().i64Load().i64Store();
+  f.get(idx).i32(4).add().set(idx);
+  f.get(dst).i32(8).add().tee(dst).get(end).ltS().brIf(0);
+  f.end();
+  return f;
+}
+
+/** [re0 re0 re1 re1] and [−im0 im0 −im1 im1]·sign of two table entries, for T·v = v·R + swap(v)·I. */
+function tableVectors(f: Fn, t: number, R: number, I: number, conj: boolean): void {
+  f.get(t).get(t).shuffleF32([0, 0, 2, 2]).set(R);
+  f.get(t).get(t).shuffleF32([1, 1, 3, 3]);
+  f.v128ConstF32(conj ? [1, -1, 1, -1] : SIGN)
+    .f32x4Mul()
+    .set(I);
+}
+
+function dmulFn(): Fn {
+  const f = new Fn('dmul', [I32, I32, I32, I32]);
+  const [src, dst, tab, dim] = [0, 1, 2, 3];
+  const end = f.local(I32);
+  const [T, R, I, v] = Array.from({ length: 4 }, () => f.local(V128));
+  f.get(dst).get(dim).i32(3).shl().add().set(end);
+  f.loop();
+  f.get(tab).v128Load().set(T);
+  tableVectors(f, T, R, I, false);
+  f.get(src).v128Load().set(v);
+  f.get(dst).get(v).get(R).f32x4Mul().get(v).get(v).shuffleF32(SWAP).get(I).f32x4Mul().f32x4Add().v128Store();
+  f.get(src).i32(16).add().set(src);
+  f.get(tab).i32(16).add().set(tab);
+  f.get(dst).i32(16).add().tee(dst).get(end).ltS().brIf(0);
+  f.end();
+  return f;
+}
+
+/** Two complexes per vector, two vectors per step (dim ≥ 4): four w values stored as one f32x4. */
+function dadjFn(): Fn {
+  const f = new Fn('dadj', [I32, I32, I32, I32, I32]);
+  const [t, l, tab, dim, w] = [0, 1, 2, 3, 4];
+  const end = f.local(I32);
+  const [T, R, I, y, L, Pa, Pb] = Array.from({ length: 7 }, () => f.local(V128));
+  f.get(l).get(dim).i32(3).shl().add().set(end);
+  f.loop();
+  for (const half of [0, 16]) {
+    const P = half === 0 ? Pa : Pb;
+    f.get(t).v128Load(half).set(y);
+    f.get(l).v128Load(half).set(L);
+    // P = λ·swap(ψ) = [lr·yi, li·yr, …]; w = P0 − P1 per complex
+    f.get(L).get(y).get(y).shuffleF32(SWAP).f32x4Mul().set(P);
+    f.get(P).get(P).get(P).shuffleF32(SWAP).f32x4Sub().set(P);
+    f.get(tab).v128Load(half).set(T);
+    tableVectors(f, T, R, I, true);
+    f.get(l)
+      .get(L)
+      .get(R)
+      .f32x4Mul()
+      .get(L)
+      .get(L)
+      .shuffleF32(SWAP)
+      .get(I)
+      .f32x4Mul()
+      .f32x4Add()
+      .v128Store(half);
+  }
+  f.get(w).get(Pa).get(Pb).shuffleF32([0, 2, 4, 6]).v128Store();
+  f.get(w).i32(16).add().set(w);
+  f.get(t).i32(32).add().set(t);
+  f.get(tab).i32(32).add().set(tab);
+  f.get(l).i32(32).add().tee(l).get(end).ltS().brIf(0);
+  f.end();
+  return f;
+}
+
+function whtFn(): Fn {
+  const f = new Fn('wht', [I32, I32]);
+  const [w, dim] = [0, 1];
+  const x = f.local(I32);
+  const end = f.local(I32);
+  const p = f.local(I32);
+  const dh = f.local(I32);
+  const a = f.local(I32);
+  const b = f.local(I32);
+  const [v, u, A, B] = Array.from({ length: 4 }, () => f.local(V128));
+  f.get(w).get(dim).i32(2).shl().add().set(end);
+  // strides 1 and 2 inside each f32x4
+  f.get(w).set(x);
+  f.loop();
+  f.get(x).v128Load().set(v);
+  f.get(v).get(v).shuffleF32([0, 0, 2, 2]);
+  f.get(v).get(v).shuffleF32([1, 1, 3, 3]).v128ConstF32([1, -1, 1, -1]).f32x4Mul().f32x4Add().set(u);
+  f.get(x);
+  f.get(u).get(u).shuffleF32([0, 1, 0, 1]);
+  f.get(u).get(u).shuffleF32([2, 3, 2, 3]).v128ConstF32([1, 1, -1, -1]).f32x4Mul().f32x4Add();
+  f.v128Store();
+  f.get(x).i32(16).add().tee(x).get(end).ltS().brIf(0);
+  f.end();
+  // strides of 4 floats and up: as pairs of "amplitudes" (8 bytes) on bit p of a dim/2-amplitude row
+  f.get(dim).i32(1).shrU().set(dh);
+  f.i32(1).set(p);
+  f.i32(7).get(dim).ltS().if();
+  f.loop();
+  pairLoop(f, w, dh, p, a, b, () => {
+    f.get(a).v128Load().set(A);
+    f.get(b).v128Load().set(B);
+    f.get(a).get(A).get(B).f32x4Add().v128Store();
+    f.get(b).get(A).get(B).f32x4Sub().v128Store();
+  });
+  f.get(p).i32(1).add().set(p);
+  // next stride 8·2^p bytes, while it is at most half the row (4·dim bytes)
+  f.i32(8).get(p).shl().get(dim).i32(2).shl().ltS().brIf(0);
+  f.end();
+  f.end();
+  return f;
+}
+
 /** The module's bytes; its memory import is env.mem (unshared) with the given page limits. */
 export function stateModuleBytes(mem: { min: number; max: number }): Uint8Array<ArrayBuffer> {
-  return assemble([genFn(), realFn(), diagFn(), adjFn()], { ...mem, shared: false });
+  return assemble([genFn(), realFn(), diagFn(), adjFn(), gatherFn(), dmulFn(), dadjFn(), whtFn()], {
+    ...mem,
+    shared: false,
+  });
 }

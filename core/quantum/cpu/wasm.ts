@@ -48,6 +48,11 @@ type AdjFn = (
   out: number,
 ) => void;
 
+type GatherFn = (src: number, dst: number, idx: number, dim: number) => void;
+type DmulFn = (src: number, dst: number, tab: number, dim: number) => void;
+type WhtFn = (w: number, dim: number) => void;
+type DadjFn = (t: number, l: number, tab: number, dim: number, w: number) => void;
+
 /** Bytes after the rows for adj's partial sums (four f32x4). */
 const OUT_BYTES = 64;
 
@@ -64,6 +69,12 @@ export interface WasmState {
   readonly outAt: number;
   /** adj's output as 16 floats (A, B, C, D). */
   readonly out: Float32Array;
+  readonly gather: GatherFn;
+  readonly dmul: DmulFn;
+  readonly dadj: DadjFn;
+  readonly wht: WhtFn;
+  /** Byte address of the caller's extra bytes (16-byte aligned), after adj's output. */
+  readonly extraAt: number;
 }
 
 let module: WebAssembly.Module | null | undefined;
@@ -88,14 +99,14 @@ export function wasmStateFailure(): string | null {
 }
 
 /**
- * A memory for `rows` rows of 2^n amplitudes with the kernels instantiated over it; null where WebAssembly SIMD
- * is unavailable or the rows do not fit in 4 GiB.
+ * A memory for `rows` rows of 2^n amplitudes (and `extraBytes` more for the caller's tables) with the kernels
+ * instantiated over it; null where WebAssembly SIMD is unavailable or it does not fit in 4 GiB.
  */
-export function wasmState(dim: number, rows: number): WasmState | null {
+export function wasmState(dim: number, rows: number, extraBytes = 0): WasmState | null {
   if (!Number.isInteger(dim) || dim < 2 || (dim & (dim - 1)) !== 0)
     throw new Error(`dim: must be a power of two ≥ 2, got ${dim}`);
   const m = compiled();
-  const bytes = 8 * dim * rows + OUT_BYTES;
+  const bytes = 8 * dim * rows + OUT_BYTES + extraBytes;
   if (!m || bytes > MAX_PAGES * PAGE) return null;
   const pages = Math.max(1, Math.ceil(bytes / PAGE));
   const memory = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES });
@@ -111,6 +122,11 @@ export function wasmState(dim: number, rows: number): WasmState | null {
     adj: inst.exports.adj as AdjFn,
     outAt: 8 * dim * rows,
     out: new Float32Array(memory.buffer, 8 * dim * rows, OUT_BYTES / 4),
+    gather: inst.exports.gather as GatherFn,
+    dmul: inst.exports.dmul as DmulFn,
+    dadj: inst.exports.dadj as DadjFn,
+    wht: inst.exports.wht as WhtFn,
+    extraAt: 8 * dim * rows + OUT_BYTES,
   };
 }
 

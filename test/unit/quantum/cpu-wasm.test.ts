@@ -9,7 +9,12 @@ import { compile } from '../../../core/quantum/cpu/program';
 import { GRAD_CHUNK, Runner, WASM_MIN_DIM } from '../../../core/quantum/cpu/engine';
 import { createCpuSimulator } from '../../../core/quantum/cpu/simulator';
 import { adjointStep1Wasm, wasmState, wasmStateFailure } from '../../../core/quantum/cpu/wasm';
-import { adjointStep1Tape } from '../../../core/quantum/cpu/kernels';
+import {
+  adjointDiagTape,
+  adjointStep1Tape,
+  applyDiagTable,
+  gatherTo,
+} from '../../../core/quantum/cpu/kernels';
 import { applyDense, denseState, mulberry32 as rng } from '../../helpers/quantum';
 
 /** f32 tolerance on amplitudes of a unit-norm state: a few ulps of the largest terms. */
@@ -136,6 +141,12 @@ describe('f32 runs with the wasm kernels', () => {
           .gate('RY', [w], [b.p()])
           .gate('U3', [w], [r() * 3, r() * 3, r() * 3]);
       for (let w = 0; w + 1 < n; w++) b.gate('CNOT', [w, w + 1]);
+      // a diagonal run (RZZ chain, CZ, an input-driven RZZ) and a permutation run (SWAP, CNOT, Toffoli)
+      for (let w = 0; w + 1 < n; w++) b.gate('RZZ', [w, w + 1], [b.p()]);
+      b.gate('CZ', [0, 2]).gate('RZZ', [1, n - 1], [b.x(1)]);
+      b.gate('SWAP', [0, n - 1])
+        .gate('CNOT', [2, 1])
+        .gate('Toffoli', [0, 1, 3]);
       b.gate('CRX', [0, n - 1], [b.p()]);
     }
     for (let w = 0; w < n; w++) b.observe([{ coeff: 1, ops: [{ wire: w, pauli: 'Z' }] }]);
@@ -193,6 +204,54 @@ describe('f32 runs with the wasm kernels', () => {
         expect(Math.abs(got[i] - js[i]), `tape=${tape} [${i}]`).toBeLessThan(2e-5);
       }
       expect(Math.max(...ref.map(Math.abs))).toBeGreaterThan(0.01);
+    }
+  });
+});
+
+describe('wasm gather and diagonal kernels against the JS kernels', () => {
+  it('gather, dmul (in and out of place) and dadj match gatherTo, applyDiagTable and adjointDiagTape', () => {
+    const r = rng(41);
+    for (const n of [2, 3, 6]) {
+      const dim = 1 << n;
+      const ws = wasmState(dim, 4, 4 * dim + 8 * dim + 4 * dim)!;
+      const [a, b, c, d] = ws.rows;
+      for (const row of [a, c]) for (let i = 0; i < 2 * dim; i++) row[i] = r() - 0.5;
+      const perm = Int32Array.from({ length: dim }, (_, i) => i);
+      for (let i = dim - 1; i > 0; i--) {
+        const j = Math.floor(r() * (i + 1));
+        [perm[i], perm[j]] = [perm[j], perm[i]];
+      }
+      const idxAt = ws.extraAt;
+      new Int32Array(ws.memory.buffer, idxAt, dim).set(perm.map((x) => 8 * x));
+      const tabAt = idxAt + 4 * dim;
+      const tab64 = new Float64Array(2 * dim);
+      for (let i = 0; i < dim; i++)
+        [tab64[2 * i], tab64[2 * i + 1]] = [Math.cos(3 * i + 1), Math.sin(3 * i + 1)];
+      new Float32Array(ws.memory.buffer, tabAt, 2 * dim).set(tab64);
+      const wAt = tabAt + 8 * dim;
+      const wv = new Float32Array(ws.memory.buffer, wAt, dim);
+      // gather a → b
+      const want = new Float32Array(2 * dim);
+      gatherTo(a, 0, want, 0, dim, perm);
+      ws.gather(a.byteOffset, b.byteOffset, idxAt, dim);
+      expect(Array.from(b), `gather n=${n}`).toEqual(Array.from(want));
+      // dmul a → b, then in place on a
+      applyDiagTable(a, 0, want, 0, dim, new Float64Array(Float32Array.from(tab64)));
+      ws.dmul(a.byteOffset, b.byteOffset, tabAt, dim);
+      for (let i = 0; i < 2 * dim; i++)
+        expect(Math.abs(b[i] - want[i]), `dmul n=${n} [${i}]`).toBeLessThan(1e-6);
+      ws.dmul(a.byteOffset, a.byteOffset, tabAt, dim);
+      expect(Array.from(a)).toEqual(Array.from(b));
+      // dadj: ψ at a, λ at c
+      const lam = Float32Array.from(c);
+      const w64 = new Float64Array(dim);
+      adjointDiagTape(a, 0, lam, dim, new Float64Array(Float32Array.from(tab64)), w64);
+      ws.dadj(a.byteOffset, c.byteOffset, tabAt, dim, wAt);
+      for (let i = 0; i < 2 * dim; i++)
+        expect(Math.abs(c[i] - lam[i]), `dadj λ n=${n} [${i}]`).toBeLessThan(1e-6);
+      for (let i = 0; i < dim; i++)
+        expect(Math.abs(wv[i] - w64[i]), `dadj w n=${n} [${i}]`).toBeLessThan(1e-6);
+      expect(d.every((x) => x === 0)).toBe(true);
     }
   });
 });
@@ -278,6 +337,35 @@ describe('a Runner reused across calls (cached per program)', () => {
       } else {
         expect(Array.from(await sim.state(req))).toEqual(Array.from(await sim.state(fresh())));
       }
+    }
+  });
+});
+
+describe('wasm Walsh–Hadamard transform', () => {
+  it('W_m = Σ_i w_i (−1)^popcount(i & m) for dim = 8…256', () => {
+    const r = rng(3);
+    for (let n = 3; n <= 8; n++) {
+      const dim = 1 << n;
+      const ws = wasmState(2, 1, 4 * dim + 32)!;
+      const sentinel = new Float32Array(ws.memory.buffer, ws.extraAt + 4 * dim, 8).fill(9);
+      const w = new Float32Array(ws.memory.buffer, ws.extraAt, dim);
+      for (let i = 0; i < dim; i++) w[i] = r() - 0.5;
+      const x = Float64Array.from(w);
+      ws.wht(ws.extraAt, dim);
+      for (let m = 0; m < dim; m++) {
+        let want = 0;
+        for (let i = 0; i < dim; i++) {
+          let c = i & m;
+          let odd = 0;
+          while (c) {
+            odd ^= c & 1;
+            c >>= 1;
+          }
+          want += odd ? -x[i] : x[i];
+        }
+        expect(Math.abs(w[m] - want), `n=${n} m=${m}`).toBeLessThan(1e-5);
+      }
+      expect(sentinel.every((v) => v === 9)).toBe(true);
     }
   });
 });
