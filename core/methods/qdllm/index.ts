@@ -14,7 +14,7 @@ import {
 import { loadTextData } from '../common/data';
 import { DISTILL_MODES, type DistillMode } from '../common/distill-loss';
 import { mlpHiddenForParams } from '../common/mlp';
-import { createSimulator, describeBackend } from '../common/simulator';
+import { createSimulator, describeRan, ranRecord, recordingSimulator } from '../common/simulator';
 import { configureCompute } from '../common/compute';
 import type { JobContext, JobKind, JobResult, ReportSection } from '../job';
 import { checkQubitsForClasses, QdllmConfigSchema, type QdllmConfig } from './schema';
@@ -89,8 +89,9 @@ export async function runQdllm(
   const E = teacher.info.E;
   ctx.log('info', `teacher: ${teacher.info.description} (cache ${teacher.cache})`);
 
-  const sim = await createSimulator(cfg.backend);
-  ctx.log('info', `quantum backend ${describeBackend(sim.info)}`);
+  const base = await createSimulator(cfg.backend, cfg.precision);
+  const { sim, ran } = recordingSimulator(base);
+  ctx.log('info', `quantum backend ${cfg.backend}, precision ${cfg.precision}`);
 
   const qCount = qdllmStudentParamCount(E, cfg.qubits, cfg.layers, C);
   const hidden = mlpHiddenForParams(qCount, E, C);
@@ -166,14 +167,24 @@ export async function runQdllm(
   } finally {
     sim.dispose();
   }
+  if (ran.size) ctx.log('info', `quantum circuits ran on ${describeRan(ran)}`);
   hooks.afterDistillation?.();
   let teacherFrozen = 'not loaded (outputs read from the cache)';
   if (teacherParams) {
     if (fingerprint(teacherParams) !== before) throw new Error('the teacher changed during distillation');
     teacherFrozen = 'verified (weights bit-identical after distillation)';
   }
-  const result = buildReport(cfg, data.classes, teacher, rows, qCount, hidden, teacherFrozen);
-  return { ...result, backend: { ...sim.info } };
+  const result = buildReport(
+    cfg,
+    data.classes,
+    teacher,
+    rows,
+    qCount,
+    hidden,
+    teacherFrozen,
+    describeRan(ran),
+  );
+  return { ...result, backend: ranRecord(ran, sim.info) };
 }
 
 function buildReport(
@@ -184,6 +195,7 @@ function buildReport(
   qCount: number,
   hidden: number,
   teacherFrozen: string,
+  simulation: string,
 ): JobResult {
   const C = classes.length;
   const test = teacher.splits.test;
@@ -241,6 +253,7 @@ function buildReport(
     teacher_cache: teacher.cache,
     teacher_frozen: teacherFrozen,
     quantum_params_formula: qCount,
+    simulator: simulation,
   };
   for (const [key, m] of rows) {
     const rs = m.results;
@@ -345,6 +358,7 @@ function buildReport(
       `Teacher: ${info.description}. Outputs ${teacher.cache === 'hit' ? 'read from the lab cache' : 'computed and cached'} (key ${teacher.key.slice(0, 12)}); frozen: ${teacherFrozen}.`,
       `Student embedding: ${cfg.embedding === 'tokens' ? "mean of the teacher's token embeddings" : "mean of the teacher's final hidden states"}, E = ${info.E}.`,
       `Quantum student: Linear(${info.E}→${cfg.qubits}) → min-max to [0, ${cfg.scale}] → RX → ${cfg.layers} QD-LLM ansatz layers → ⟨Z⟩ × ${cfg.qubits} → Linear(${cfg.qubits}→${C}); E·n + n + L(7n−1) + n·C + C = ${qCount} trainable parameters.`,
+      `Simulation: ${simulation || 'no circuit ran'}; ${cfg.precision === 'f32' ? 'complex64 amplitudes (f32)' : 'complex128 amplitudes (f64, reference)'}, adjoint gradients.`,
       `MLP student: ${info.E}-${hidden}-${C} (hidden width chosen to match the quantum count). Transformer student: ${cfg.transformerStudent.layers} layers × ${cfg.transformerStudent.hiddenSize}, same tokens as the teacher.`,
       `Loss ${cfg.loss}: (1 − α)·CE + α·(T²·KL(teacher‖student) + JS), α = ${cfg.alpha}, T = ${cfg.temperature}. Adam, ${cfg.epochs} epochs, batch ${cfg.batchSize}; lr ${cfg.lr} (quantum), ${cfg.mlp.lr} (MLP), ${cfg.transformerStudent.lr} (transformer). Test metrics after the last epoch.`,
       'T_kd is the distillation (training) time of a student; memory figures are whole-process peaks sampled while that model ran.',

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { BUNDLED_CLASSIFICATION, datasetNameProblem } from '../common/data';
 import { DISTILL_MODES } from '../common/distill-loss';
+import { GPU_F64_MESSAGE, PrecisionSchema } from '../common/precision';
 
 const int = (lo: number, hi: number) => z.number().int().min(lo).max(hi);
 
@@ -87,6 +88,8 @@ export const QdllmConfigSchema = z
     ablation: z.boolean().default(false),
     seeds: int(1, 100).default(5),
     backend: z.enum(['cpu', 'gpu']).default('cpu'),
+    /** State-vector precision: f32 = complex64 (fast; WebAssembly SIMD from 5 qubits), f64 = complex128 (cpu only, reference). */
+    precision: PrecisionSchema,
     mlp: z
       .object({ enabled: z.boolean().default(true), lr: z.number().positive().max(10).default(0.01) })
       .strict()
@@ -107,6 +110,8 @@ export const QdllmConfigSchema = z
   .superRefine((c, ctx) => {
     const problem = datasetNameProblem(c.dataset);
     if (problem) ctx.addIssue({ code: 'custom', path: ['dataset'], message: problem });
+    if (c.backend === 'gpu' && c.precision === 'f64')
+      ctx.addIssue({ code: 'custom', path: ['precision'], message: GPU_F64_MESSAGE });
     const classes = BUNDLED_CLASSIFICATION[c.dataset];
     if (classes !== undefined && c.qubits < classes)
       ctx.addIssue({

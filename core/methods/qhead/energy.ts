@@ -5,6 +5,7 @@
 // from user-given gate, reset and readout times, shots and wall power. Module 1's amplitude encoding is left
 // out of both: its state preparation needs ~2^n gates on a QPU, so it has no QPU advantage to find.
 import { readFileSync } from 'node:fs';
+import type { BackendInfo, Precision } from '../../quantum/backend';
 import { createCpuSimulator } from '../../quantum/cpu/simulator';
 import { Rng } from '../../nn/rng';
 import { module2Circuit, type Module2Shape } from './circuits';
@@ -26,6 +27,8 @@ export interface TimingRow {
   /** Samples per timed call and timed calls (repeats) behind the medians. */
   samples: number;
   repeats: number;
+  /** What the timed gradient calls ran on at this width (kernels depend on the width). */
+  info: BackendInfo;
 }
 
 export interface ScalingMeasurement {
@@ -37,6 +40,13 @@ export interface ScalingMeasurement {
   cacheSource: string;
   /** Wall seconds the measurement took (warm-up included). */
   seconds: number;
+  /** Precision of the timed state vector. */
+  precision: Precision;
+}
+
+/** Bytes of one amplitude: complex64 or complex128. */
+export function amplitudeBytes(precision: Precision): number {
+  return precision === 'f32' ? 8 : 16;
 }
 
 export type Module2Family = Omit<Module2Shape, 'qubits' | 'features' | 'measured'>;
@@ -75,19 +85,21 @@ const stat = (xs: number[]): TimingStat => ({
 });
 
 /**
- * Times the circuit at every width within `budgetSeconds`. Warm-up runs ascending (it compiles the program
- * and estimates each width's cost); a width whose predicted cost no longer fits is skipped with all wider
- * ones. Repeats are interleaved across widths (repeat r visits every width) so slow drifts in the machine's
- * load touch all widths alike instead of bending the slope.
+ * Times the circuit at every width within `budgetSeconds`, on the cpu simulator in `precision` (the one the
+ * head trains with). Warm-up runs ascending (it compiles the program and estimates each width's cost); a width
+ * whose predicted cost no longer fits is skipped with all wider ones. Repeats are interleaved across widths
+ * (repeat r visits every width) so slow drifts in the machine's load touch all widths alike instead of bending
+ * the slope.
  */
 export async function measureScaling(
   f: Module2Family,
   cfg: Pick<EnergyConfig, 'qubits' | 'batch' | 'repeats' | 'budgetSeconds' | 'cacheBytes'>,
   signal?: AbortSignal,
+  precision: Precision = 'f32',
 ): Promise<ScalingMeasurement> {
   const t0 = performance.now();
   const elapsed = () => (performance.now() - t0) / 1000;
-  const sim = createCpuSimulator({ precision: 'f64' });
+  const sim = createCpuSimulator({ precision });
   const rng = new Rng(12345);
   const widths = [...new Set(cfg.qubits)].sort((a, b) => a - b);
   const minRepeats = Math.min(3, cfg.repeats);
@@ -104,6 +116,7 @@ export async function measureScaling(
     cost: number;
     fw: number[];
     tr: number[];
+    info: BackendInfo;
   };
   const ws: W[] = [];
   const skipped: number[] = [];
@@ -127,7 +140,7 @@ export async function measureScaling(
       const one = { circuit, params, inputs: new Float64Array(circuit.numInputs), batch: 1 };
       rng.fillUniform(one.inputs, -1, 1);
       const g1 = new Float64Array(1).fill(1);
-      await sim.vjp(one, g1); // warm-up: compile the program, JIT the kernels
+      const warm = await sim.vjp(one, g1); // warm-up: compile the program, JIT the kernels
       let t = performance.now();
       await sim.expval(one);
       const fwCost = (performance.now() - t) / 1000;
@@ -139,7 +152,15 @@ export async function measureScaling(
       const inputs = new Float64Array(samples * circuit.numInputs);
       rng.fillUniform(inputs, -1, 1);
       const req = { circuit, params, inputs, batch: samples };
-      ws.push({ Q, req, g: new Float64Array(samples).fill(1), cost: cost * samples, fw: [], tr: [] });
+      ws.push({
+        Q,
+        req,
+        g: new Float64Array(samples).fill(1),
+        cost: cost * samples,
+        fw: [],
+        tr: [],
+        info: warm.info,
+      });
       lastCost = cost;
       lastQ = Q;
     }
@@ -153,8 +174,9 @@ export async function measureScaling(
         await sim.expval(w.req);
         w.fw.push((performance.now() - t) / 1000 / w.req.batch);
         t = performance.now();
-        await sim.vjp(w.req, w.g);
+        const r = await sim.vjp(w.req, w.g);
         w.tr.push((performance.now() - t) / 1000 / w.req.batch);
+        w.info = r.info;
       }
     return {
       rows: ws.map((w) => ({
@@ -163,11 +185,13 @@ export async function measureScaling(
         train: stat(w.tr),
         samples: w.req.batch,
         repeats,
+        info: w.info,
       })),
       skipped,
       cacheBytes: cache.bytes,
       cacheSource: cache.source,
       seconds: elapsed(),
+      precision,
     };
   } finally {
     sim.dispose();
@@ -246,14 +270,18 @@ export function fitLog2(ns: number[], ts: number[]): Log2Fit {
 }
 
 /**
- * The fit rule: the widths whose state vector (16·2^n bytes in f64) is larger than `cacheBytes` — there the
- * time is set by streaming the state through memory and grows like the state (a state exactly the cache's
- * size still shares it with code and parameters, and measured as a transition) — or, when fewer than three
- * widths qualify, the three widest (the report says which rule applied).
+ * The fit rule: the widths whose state vector (ampBytes·2^n bytes: 16 in f64, 8 in f32) is larger than
+ * `cacheBytes` — there the time is set by streaming the state through memory and grows like the state (a state
+ * exactly the cache's size still shares it with code and parameters, and measured as a transition) — or, when
+ * fewer than three widths qualify, the three widest (the report says which rule applied).
  */
-export function fitWidths(ns: number[], cacheBytes: number): { widths: number[]; memoryBound: boolean } {
+export function fitWidths(
+  ns: number[],
+  cacheBytes: number,
+  ampBytes = 16,
+): { widths: number[]; memoryBound: boolean } {
   const sorted = [...new Set(ns)].sort((a, b) => a - b);
-  const big = sorted.filter((n) => 16 * 2 ** n > cacheBytes);
+  const big = sorted.filter((n) => ampBytes * 2 ** n > cacheBytes);
   return big.length >= 3
     ? { widths: big, memoryBound: true }
     : { widths: sorted.slice(-3), memoryBound: false };
@@ -354,9 +382,10 @@ export function energyEstimate(
   qpu: QpuConstants,
   extrapolateTo: number,
   cacheBytes: number,
+  ampBytes = 16,
 ): EnergyEstimate {
   const ns = timings.map((t) => t.qubits);
-  const { widths, memoryBound } = fitWidths(ns, cacheBytes);
+  const { widths, memoryBound } = fitWidths(ns, cacheBytes, ampBytes);
   const pick = (key: 'forward' | 'train') =>
     fitLog2(
       widths,

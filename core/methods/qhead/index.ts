@@ -26,6 +26,7 @@ import {
   type SentenceEncoder,
 } from './encoder';
 import {
+  amplitudeBytes,
   energyEstimate,
   measureScaling,
   type Crossover,
@@ -33,7 +34,14 @@ import {
   type Module2Family,
   type ScalingMeasurement,
 } from './energy';
-import { createHeadSimulator, logisticModel, mlpModel, quantumHead, type Model } from './models';
+import {
+  describeBackend,
+  describeRan,
+  ranRecord,
+  recordingSimulator,
+  type RanByWidth,
+} from '../common/simulator';
+import { createHeadSimulator, isNoisy, logisticModel, mlpModel, quantumHead, type Model } from './models';
 import { QheadConfigSchema, type QheadConfig } from './schema';
 import { designPoints, effectSizes, mainEffects, type SweepPoint } from './sweep';
 import { trainModel, type TrainResult } from './train';
@@ -234,8 +242,23 @@ export const qheadKind: JobKind<QheadConfig> = {
     let doneUnits = 0;
     const at = (u: number) => 0.2 + (0.8 * (doneUnits + u)) / total;
 
-    const simFor = (seed: number): Simulator =>
-      createHeadSimulator({ shots: cfg.shots, noise: cfg.noise, trajectories: cfg.trajectories, seed });
+    // what the main runs' circuits ran on, per width (Module 1 and Module 2 may differ in kernels)
+    const ran: RanByWidth = new Map();
+    const simFor = (seed: number): { sim: Simulator; ran: RanByWidth } =>
+      recordingSimulator(
+        createHeadSimulator({
+          shots: cfg.shots,
+          noise: cfg.noise,
+          trajectories: cfg.trajectories,
+          seed,
+          precision: cfg.precision,
+        }),
+      );
+    if (isNoisy(cfg) && cfg.precision === 'f32')
+      ctx.log(
+        'info',
+        'precision f32 asked, but the noisy (density-matrix / trajectory) simulator runs in f64 only',
+      );
     const runHead = async (
       model: Model,
       prefix: string,
@@ -273,17 +296,18 @@ export const qheadKind: JobKind<QheadConfig> = {
           ]
         : []),
     ];
-    let simInfo = '';
+    let simOwn: Simulator['info'] | null = null;
     for (let k = 0; k < cfg.seeds; k++) {
       const seed = ctx.seed + k;
-      const sim = simFor(seed);
+      const { sim, ran: seedRan } = simFor(seed);
+      simOwn = sim.info;
       try {
-        simInfo = `${sim.info.backend}/${sim.info.mode} ${sim.info.precision}`;
         rows[0].results.push(
           await runHead(quantumHead(shape, sim, seed), `quantum/seed${k}`, seed, cfg.lr, cfg.epochs, 1),
         );
       } finally {
         sim.dispose();
+        for (const [q, info] of seedRan) ran.set(q, info);
       }
       if (cfg.baselines) {
         rows[1].results.push(
@@ -294,6 +318,8 @@ export const qheadKind: JobKind<QheadConfig> = {
         );
       }
     }
+
+    const simInfo = describeRan(ran) || (simOwn ? describeBackend(simOwn) : '');
 
     // ---- screening sweep: one child run per point (its curves under seed<k>/); without child runs (a bare
     // context) childOrInline records them in this run under sweep/p<i>/seed<k>/ as before
@@ -312,7 +338,7 @@ export const qheadKind: JobKind<QheadConfig> = {
       let seconds = 0;
       for (let k = 0; k < sweepSeeds; k++) {
         const seed = ctx.seed + k;
-        const sim = simFor(seed);
+        const { sim } = simFor(seed);
         try {
           const r = await runHead(
             quantumHead(headShape(cfg, d, C, bias, p), sim, seed),
@@ -351,7 +377,7 @@ export const qheadKind: JobKind<QheadConfig> = {
     };
     if (cfg.energy.enabled) {
       ctx.progress(at(0), 'timing the head circuit against qubits');
-      const m = await measureScaling(family, cfg.energy, ctx.signal);
+      const m = await measureScaling(family, cfg.energy, ctx.signal, cfg.precision);
       energy = energyEstimate(
         family,
         m.rows,
@@ -359,6 +385,7 @@ export const qheadKind: JobKind<QheadConfig> = {
         cfg.energy.qpu,
         cfg.energy.extrapolateTo,
         m.cacheBytes,
+        amplitudeBytes(m.precision),
       );
       energyRun = m;
       doneUnits += 1;
@@ -382,7 +409,8 @@ export const qheadKind: JobKind<QheadConfig> = {
           (m.skipped.length
             ? ` (skipped ${m.skipped.join(', ')}: over the ${cfg.energy.budgetSeconds} s budget)`
             : '') +
-          `; forward+gradient b = ${energy.fitTrain.b.toFixed(3)} ± ${(energy.fitTrain.t * energy.fitTrain.seB).toFixed(3)} per qubit`,
+          `; forward+gradient b = ${energy.fitTrain.b.toFixed(3)} ± ${(energy.fitTrain.t * energy.fitTrain.seB).toFixed(3)} per qubit` +
+          `; kernels ${timedKernels(m)}`,
       );
     }
 
@@ -410,6 +438,7 @@ export const qheadKind: JobKind<QheadConfig> = {
       summary.crossover_train_interval = crossoverInterval(energy.crossoverTrain, cfg.energy.extrapolateTo);
       summary.scaling_b_train = Number(energy.fitTrain.b.toFixed(4));
       summary.scaling_b_train_ci95 = Number((energy.fitTrain.t * energy.fitTrain.seB).toFixed(4));
+      if (energyRun) summary.scaling_kernels = timedKernels(energyRun);
     }
     const n1 = module1Qubits(shape);
     const report: ReportSection[] = [
@@ -450,7 +479,7 @@ export const qheadKind: JobKind<QheadConfig> = {
           `Encoder: ${emb.encoder}. Embeddings ${cfg.standardize ? 'standardised per dimension with train-split statistics' : 'used as the encoder gives them (not standardised)'}.`,
           `Quantum head: Module 1 = ${shape.encoders} encoder(s) × ${n1} qubits (amplitude encoding of ${module1Inputs(shape)} values${bias > 0 ? `: the ${d}-dim embedding and a bias amplitude ${bias.toPrecision(4)} (${cfg.head.biasAmplitude} × the train RMS norm)` : ''}, ${shape.encoderDepth} long-range layer(s)); Module 2 = ${shape.qubits} qubits, ${shape.reuploads} re-uploading block(s) with a shared ${shape.depth}-layer PQC1, ${shape.finalDepth}-layer PQC2, connectivity ${shape.connectivity}, ⟨Z⟩ on ${shape.measured} qubit(s); Linear(${shape.measured}${shape.skip ? ` + ${shape.encoders * n1} skip` : ''} → ${C}).`,
           `Parameters: Module 1 ${counts.module1}, Module 2 ${counts.module2}, Linear ${counts.linear}, total ${counts.total}.`,
-          `Simulation: ${simInfo}; ${cfg.shots === null ? 'exact expectation values' : `${cfg.shots} shots per evaluation`}; gradients ${cfg.shots === null && !cfg.noise ? 'adjoint (exact)' : 'parameter shift'}${cfg.noise ? `; depolarizing noise ${JSON.stringify(cfg.noise)}` : ''}.`,
+          `Simulation: ${simInfo}${isNoisy(cfg) && cfg.precision === 'f32' ? ' (precision f32 asked: the noisy simulator runs in f64 only)' : ''}; ${cfg.shots === null ? 'exact expectation values' : `${cfg.shots} shots per evaluation`}; gradients ${cfg.shots === null && !cfg.noise ? 'adjoint (exact)' : 'parameter shift'}${cfg.noise ? `; depolarizing noise ${JSON.stringify(cfg.noise)}` : ''}.`,
           `Training: Adam lr ${cfg.lr}, ${cfg.epochs} epochs, batch ${cfg.batchSize}, cross-entropy; every model sees the same embeddings, splits, epochs and seeds (${ctx.seed}…${ctx.seed + cfg.seeds - 1}).`,
           cfg.baselines && rows[2].results[0].params > 2 * counts.total
             ? `The smallest MLP on ${d}-dim inputs (hidden 1) has ${rows[2].results[0].params} parameters, more than the quantum head's ${counts.total}; it is the closest match possible.`
@@ -514,9 +543,23 @@ export const qheadKind: JobKind<QheadConfig> = {
       ),
     );
     ctx.progress(1, 'done');
-    return { summary, report };
+    return { summary, report, backend: simOwn ? ranRecord(ran, simOwn) : {} };
   },
 };
+
+/** The kernels the timing sweep ran, grouped by width range: `cpu/js f32 at 3–4 qubits; cpu/wasm-simd f32 at 5–12 qubits`. */
+export function timedKernels(m: ScalingMeasurement): string {
+  const groups: { text: string; from: number; to: number }[] = [];
+  for (const r of m.rows) {
+    const text = describeBackend(r.info);
+    const last = groups.at(-1);
+    if (last && last.text === text) last.to = r.qubits;
+    else groups.push({ text, from: r.qubits, to: r.qubits });
+  }
+  return groups
+    .map((g) => `${g.text} at ${g.from === g.to ? g.from : `${g.from}–${g.to}`} qubits`)
+    .join('; ');
+}
 
 function crossoverInterval(c: Crossover, to: number): string {
   const f = (n: number | null) => (n === null ? `>${to}` : String(n));
@@ -590,10 +633,10 @@ function energyReport(e: EnergyEstimate, m: ScalingMeasurement, cfg: QheadConfig
         `Crossover (simulation energy ≥ QPU energy): inference at ${cx(e.crossoverForward)}; training step (forward + gradient) at ${cx(e.crossoverTrain)}. The interval is where the upper and lower edges of the fit's 95 % confidence band cross the QPU line; it covers the fit's statistical error only, not the model assumptions below.`,
         `Fit log2 t = a + b·Q by least squares on the per-width medians at Q ∈ {${ft.used.join(', ')}} (${
           e.memoryBound
-            ? `the widths whose f64 state, 16·2^Q bytes, is larger than the L2 cache, ${m.cacheBytes} bytes (${m.cacheSource}): there the time is set by streaming the state through memory`
+            ? `the widths whose ${m.precision} state, ${amplitudeBytes(m.precision)}·2^Q bytes, is larger than the L2 cache, ${m.cacheBytes} bytes (${m.cacheSource}): there the time is set by streaming the state through memory`
             : `the three widest: fewer than three widths had a state larger than the L2 cache, ${m.cacheBytes} bytes (${m.cacheSource}), so fixed overheads may still bend the slope`
         }); 95 % intervals from Student's t with ${ft.dof} degree(s) of freedom. b = ${ci(ff.b, ff.t, ff.seB)} per qubit for the forward pass and ${ci(ft.b, ft.t, ft.seB)} for forward + gradient. Expected for a state vector: each gate costs ∝ 2^Q and the circuit has ∝ Q gates, so log2 t ≈ c + Q + log2 Q, whose slope at Q ≈ ${ft.meanN.toFixed(1)} is ${e.theoryB.toFixed(3)}; the measured forward+gradient slope is ${ft.bLo <= e.theoryB && e.theoryB <= ft.bHi ? 'consistent with it' : ft.b < e.theoryB ? 'below it' : 'above it'}. The straight-line extrapolation keeps the slope of the fitted widths, while the log2 Q term flattens with Q, so far beyond them it overstates simulation time by a factor ≈ (Q̄/Q)·2^((Q − Q̄)/(Q̄ ln 2)) (about 1.6 at Q = 40 from Q̄ = 17.5), which moves the crossover later by about a qubit.`,
-        `Simulation timing: the Module-2 circuit (${cfg.head.reuploads} blocks × ${cfg.head.depth} shared layers + ${cfg.head.finalDepth} final, connectivity ${cfg.head.connectivity}, Q inputs, one ⟨Z⟩) on this machine's CPU state-vector simulator in f64, per sample; forward = expectation values, forward + gradient = the adjoint method (θ and inputs). Each width is compiled and warmed up once before timing; the timing covers the simulator calls only (no data loading, optimiser or Module 1). ${m.rows.length} widths timed in ${m.seconds.toFixed(1)} s (budget ${cfg.energy.budgetSeconds} s)${m.skipped.length ? `; skipped for the budget: ${m.skipped.join(', ')}` : ''}. The machine may be shared with other work: the median resists that, the spread columns show it. Energy = ${cfg.energy.cpuWatts} W (user-set, not measured) × time. Memory is ignored: a state vector of Q qubits needs 16·2^Q bytes, which no machine holds beyond ~45 qubits.`,
+        `Simulation timing: the Module-2 circuit (${cfg.head.reuploads} blocks × ${cfg.head.depth} shared layers + ${cfg.head.finalDepth} final, connectivity ${cfg.head.connectivity}, Q inputs, one ⟨Z⟩) on this machine's CPU state-vector simulator in ${m.precision} (${m.precision === 'f32' ? 'complex64' : 'complex128'}, the precision the head trains with; kernels timed: ${timedKernels(m)}), per sample; forward = expectation values, forward + gradient = the adjoint method (θ and inputs). Each width is compiled and warmed up once before timing; the timing covers the simulator calls only (no data loading, optimiser or Module 1). ${m.rows.length} widths timed in ${m.seconds.toFixed(1)} s (budget ${cfg.energy.budgetSeconds} s)${m.skipped.length ? `; skipped for the budget: ${m.skipped.join(', ')}` : ''}. The machine may be shared with other work: the median resists that, the spread columns show it. Energy = ${cfg.energy.cpuWatts} W (user-set, not measured) × time. Memory is ignored: a state vector of Q qubits needs ${amplitudeBytes(m.precision)}·2^Q bytes, which no machine holds beyond ~45 qubits.`,
         `QPU model (user-set constants): per shot ${q.resetUs} µs reset + gates executed one after another (${q.gate1Us} µs per one-qubit, ${q.gate2Us} µs per two-qubit gate) + ${q.readoutUs} µs readout; ${q.shots} shots per circuit; ${q.watts} W wall power. Inference runs the circuit once; a training step runs it 1 + 2·(differentiable angles) times (parameter shift). Queueing, compilation, classical control and cooling beyond the wall figure are not modelled.`,
         `Module 1 (amplitude encoding into ⌈log2 d⌉ qubits) is left out of both sides: preparing 2^n amplitudes takes ~2^n gates on a QPU, so it brings no QPU advantage.`,
       ].join(' '),

@@ -5,7 +5,14 @@ import { Linear } from '../../nn/layers';
 import { QuantumLayer } from '../../nn/quantum-layer';
 import { Rng } from '../../nn/rng';
 import { countParameters, type Parameter } from '../../nn/tensor';
-import type { BatchRequest, ExpvalResult, Simulator, VjpResult } from '../../quantum/backend';
+import type {
+  BackendInfo,
+  BatchRequest,
+  ExpvalResult,
+  Precision,
+  Simulator,
+  VjpResult,
+} from '../../quantum/backend';
 import { observablesOf } from '../../quantum/circuit';
 import { createCpuSimulator } from '../../quantum/cpu/simulator';
 import { parameterShiftVjp } from '../../quantum/gradients';
@@ -14,6 +21,7 @@ import { createNoisySimulator } from '../../quantum/noisy-simulator';
 import { Rng as QRng } from '../../quantum/random';
 import { shotExpvalsFromStates } from '../../quantum/shots';
 import { MlpClassifier } from '../common/mlp';
+import { cpuKernelMode } from '../common/simulator';
 import { module1Circuit, module1Inputs, module1Qubits, module2Circuit, type HeadShape } from './circuits';
 
 export interface Model {
@@ -41,13 +49,19 @@ function amplitudeNorms(req: BatchRequest): Float64Array {
 }
 
 /**
- * Finite-shot evaluation over the exact state vector: each call samples `shots` measurements per row from
- * the next seed of one seeded stream, so a run is reproducible bit for bit. Gradients by parameter shift.
+ * Finite-shot evaluation over the exact state vector (in `precision`): each call samples `shots` measurements
+ * per row from the next seed of one seeded stream, so a run is reproducible bit for bit. Gradients by
+ * parameter shift. Results name the kernels that computed the state, e.g. `wasm-simd+shots(100)`.
  */
-export function createShotSimulator(shots: number, seed: number): Simulator {
-  const exact = createCpuSimulator({ precision: 'f64' });
+export function createShotSimulator(shots: number, seed: number, precision: Precision = 'f32'): Simulator {
+  const exact = createCpuSimulator({ precision });
   const stream = new QRng(seed);
   const info = { ...exact.info, mode: `${exact.info.mode}+shots(${shots})` };
+  // state() reports no info, so the kernel is named by the cpu simulator's own width rule
+  const infoFor = (qubits: number): BackendInfo => ({
+    ...exact.info,
+    mode: `${cpuKernelMode(precision, qubits)}+shots(${shots})`,
+  });
   async function expval(req: BatchRequest): Promise<ExpvalResult> {
     const states = await exact.state(req);
     const est = shotExpvalsFromStates(
@@ -58,7 +72,7 @@ export function createShotSimulator(shots: number, seed: number): Simulator {
       shots,
       stream.nextU32(),
     );
-    return { expvals: est.expvals, norms: amplitudeNorms(req), info };
+    return { expvals: est.expvals, norms: amplitudeNorms(req), info: infoFor(req.circuit.qubits) };
   }
   return {
     info,
@@ -91,19 +105,30 @@ export interface SimulatorChoice {
   noise?: Record<string, number>;
   trajectories: number;
   seed: number;
+  /** Precision of the state vector (exact and shot paths); absent: f32. */
+  precision?: Precision;
 }
 
+/** True when the choice runs the noisy simulator, which is f64 only whatever `precision` asks. */
+export function isNoisy(c: Pick<SimulatorChoice, 'noise'>): boolean {
+  return !!c.noise && Object.values(c.noise).some((p) => p > 0);
+}
+
+/**
+ * Exact: the cpu state vector in `precision` with the adjoint gradient; shots: sampled from that state vector;
+ * noise: the density-matrix / trajectory simulator, always f64 (its info says so).
+ */
 export function createHeadSimulator(c: SimulatorChoice): Simulator {
-  const noisy = c.noise && Object.values(c.noise).some((p) => p > 0);
-  if (noisy)
+  const precision = c.precision ?? 'f32';
+  if (isNoisy(c))
     return createNoisySimulator({
       noise: depolarizingModel(c.noise!),
       shots: c.shots ?? undefined,
       seed: c.seed,
       trajectories: c.trajectories,
     });
-  if (c.shots !== null) return createShotSimulator(c.shots, c.seed);
-  return createCpuSimulator({ precision: 'f64' });
+  if (c.shots !== null) return createShotSimulator(c.shots, c.seed, precision);
+  return createCpuSimulator({ precision });
 }
 
 export interface QuantumHead extends Model {

@@ -3,6 +3,7 @@
 // width, every sweep point valid) are checked here so a bad config is refused before any work starts.
 import { z } from 'zod';
 import { describeDatasets } from '../../data';
+import { PrecisionSchema } from '../common/precision';
 
 /** Gate kinds the head's circuits contain (what `noise` may name). */
 export const NOISE_GATES = ['RY', 'CNOT'] as const;
@@ -175,6 +176,11 @@ export const QheadConfigSchema = z
     seeds: int(1, 50).default(3),
     /** Shots per circuit evaluation; null: exact expectation values and the adjoint gradient. */
     shots: int(1, 10_000_000).nullable().default(null),
+    /**
+     * State-vector precision of the exact and shot simulators and of the energy timing: f32 = complex64 (fast;
+     * WebAssembly SIMD from 5 qubits), f64 = complex128 (reference). The noisy simulator is f64 whatever this says.
+     */
+    precision: PrecisionSchema,
     /** Depolarizing probability after each gate kind (on each wire the gate touches), e.g. {"CNOT": 0.01}. */
     noise: z.record(z.string(), z.number().min(0).max(1)).optional(),
     /** Trajectories per sample when a noisy circuit is wider than the density-matrix limit. */

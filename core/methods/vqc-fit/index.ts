@@ -11,7 +11,14 @@ import { countParameters, zeroGrad, type Parameter } from '../../nn/tensor';
 import type { Simulator } from '../../quantum/backend';
 import { CircuitBuilder, type Circuit } from '../../quantum/circuit';
 import { mlpHiddenForParams, MlpClassifier } from '../common/mlp';
-import { createSimulator, describeBackend } from '../common/simulator';
+import { GPU_F64_MESSAGE, PrecisionSchema } from '../common/precision';
+import {
+  createSimulator,
+  describeBackend,
+  describeRan,
+  ranRecord,
+  recordingSimulator,
+} from '../common/simulator';
 import type { JobContext, JobKind } from '../job';
 import { makeToyDataset, splitToy, TOY_DATASETS, type ToySet } from './data';
 
@@ -29,10 +36,16 @@ export const VqcFitConfigSchema = z
     batchSize: z.number().int().min(1).max(4096).default(16),
     lr: z.number().positive().max(10).default(0.05),
     backend: z.enum(['cpu', 'gpu']).default('cpu'),
+    /** State-vector precision: f32 = complex64 (fast), f64 = complex128 (cpu only, reference). */
+    precision: PrecisionSchema,
     /** Train the matched classical baseline beside the circuit. */
     baseline: z.boolean().default(true),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.backend === 'gpu' && c.precision === 'f64')
+      ctx.addIssue({ code: 'custom', path: ['precision'], message: GPU_F64_MESSAGE });
+  });
 export type VqcFitConfig = z.infer<typeof VqcFitConfigSchema>;
 
 const CLASSES = 2;
@@ -177,7 +190,7 @@ export const vqcFitKind: JobKind<VqcFitConfig> = {
       cfg.testFraction,
       ctx.seed,
     );
-    const sim = await createSimulator(cfg.backend);
+    const { sim, ran } = recordingSimulator(await createSimulator(cfg.backend, cfg.precision));
     ctx.log('info', `backend ${describeBackend(sim.info)}`);
     try {
       const qm = quantumModel(cfg, sim, ctx.seed);
@@ -202,7 +215,7 @@ export const vqcFitKind: JobKind<VqcFitConfig> = {
         quantum_train_acc: q.trainAcc,
         quantum_loss: q.loss,
         quantum_params: q.params,
-        backend: `${sim.info.backend}/${sim.info.mode}`,
+        backend: describeRan(ran),
       };
       if (results[1]) {
         summary.mlp_test_acc = results[1].testAcc;
@@ -210,7 +223,7 @@ export const vqcFitKind: JobKind<VqcFitConfig> = {
       }
       return {
         summary,
-        backend: { ...sim.info },
+        backend: ranRecord(ran, sim.info),
         report: [
           {
             type: 'table',

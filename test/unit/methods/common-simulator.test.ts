@@ -2,13 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { createSimulator, describeBackend } from '../../../core/methods/common/simulator';
 
 describe('methods/common/simulator', () => {
-  it("backend 'cpu' is the f64 CPU simulator in this thread", async () => {
-    const sim = await createSimulator('cpu');
+  it("backend 'cpu' is the CPU simulator in this thread: f32 by default, f64 when asked", async () => {
+    const f64 = await createSimulator('cpu', 'f64');
     try {
-      expect(sim.info).toEqual({ backend: 'cpu', mode: 'js', precision: 'f64' });
-      expect(describeBackend(sim.info)).toBe('cpu/js f64');
+      expect(f64.info).toEqual({ backend: 'cpu', mode: 'js', precision: 'f64' });
+      expect(describeBackend(f64.info)).toBe('cpu/js f64');
     } finally {
-      sim.dispose();
+      f64.dispose();
+    }
+    const f32 = await createSimulator('cpu');
+    try {
+      expect(f32.info).toMatchObject({ backend: 'cpu', precision: 'f32' });
+    } finally {
+      f32.dispose();
     }
   });
 

@@ -23,6 +23,7 @@ const row = (n: number, fw: number, tr: number): TimingRow => ({
   train: { median: tr, min: tr, max: tr },
   samples: 1,
   repeats: 1,
+  info: { backend: 'cpu', mode: 'js', precision: 'f64' },
 });
 
 describe('log2-linear scaling fit', () => {

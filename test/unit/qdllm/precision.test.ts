@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { JobContext, MetricPoint } from '../../../core/methods/job';
+import { QdllmConfigSchema, runQdllm } from '../../../core/methods/qdllm';
+
+const cacheDir = mkdtempSync(join(tmpdir(), 'qdllm-precision-'));
+afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+
+function context() {
+  const points: MetricPoint[] = [];
+  const logs: string[] = [];
+  const ctx: JobContext = {
+    runId: '00000000-0000-4000-8000-000000000000',
+    seed: 3,
+    signal: new AbortController().signal,
+    workDir: cacheDir,
+    cacheDir,
+    progress: () => {},
+    metrics: (p) => points.push(...p),
+    log: (level, m) => logs.push(`${level}: ${m}`),
+    artifact: async () => {},
+  };
+  return { ctx, points, logs };
+}
+
+// A tiny teacher (built once, then read from the cache) and a 5-qubit student: wide enough for the SIMD kernels.
+const config = (precision: 'f32' | 'f64') =>
+  QdllmConfigSchema.parse({
+    samplesPerClass: 20,
+    maxTokens: 16,
+    qubits: 5,
+    layers: 2,
+    epochs: 2,
+    seeds: 2,
+    precision,
+    teacher: {
+      source: 'lab-transformer',
+      corpusChars: 20_000,
+      vocabSize: 300,
+      hiddenSize: 16,
+      layers: 1,
+      heads: 2,
+      intermediateSize: 32,
+      pretrainSteps: 8,
+      pretrainSeqLen: 16,
+      finetuneEpochs: 1,
+    },
+    mlp: { enabled: false },
+    transformerStudent: { enabled: false },
+  });
+
+describe('qdllm precision', () => {
+  it('trains the quantum student in f32 (wasm-simd) and f64 (js) to close, not identical, curves', async () => {
+    const a = context();
+    const ra = await runQdllm(config('f32'), a.ctx);
+    const b = context();
+    const rb = await runQdllm(config('f64'), b.ctx);
+    expect(ra.backend).toEqual({ backend: 'cpu', mode: 'wasm-simd', precision: 'f32', qubits: 5 });
+    expect(rb.backend).toEqual({ backend: 'cpu', mode: 'js', precision: 'f64', qubits: 5 });
+    expect(ra.summary.simulator).toBe('cpu/wasm-simd f32 (5 qubits)');
+    expect(a.logs).toContain('info: quantum circuits ran on cpu/wasm-simd f32 (5 qubits)');
+    const setup = ra.report!.find((s) => s.title === 'Setup');
+    expect(setup?.type === 'text' && setup.text).toMatch(
+      /Simulation: cpu\/wasm-simd f32 \(5 qubits\); complex64/,
+    );
+
+    const curve = (ps: MetricPoint[]) => ps.filter((p) => p.key === 'quantum/train_loss').map((p) => p.value);
+    const ca = curve(a.points);
+    const cb = curve(b.points);
+    expect(ca.length).toBeGreaterThan(4);
+    expect(ca).toHaveLength(cb.length);
+    ca.forEach((v, i) => expect(Math.abs(v - cb[i]), `step ${i}`).toBeLessThan(1e-4 * Math.abs(cb[i])));
+    expect(ca).not.toEqual(cb);
+    expect(
+      Math.abs(Number(ra.summary.quantum_test_acc) - Number(rb.summary.quantum_test_acc)),
+    ).toBeLessThanOrEqual(1 / 8);
+  }, 60_000);
+});
