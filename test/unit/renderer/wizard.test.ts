@@ -229,6 +229,46 @@ describe('wizard steps and config assembly', () => {
   });
 });
 
+describe('wizard precision field', () => {
+  it('qdllm offers it beside the backend, qhead beside shots; both default to f32 and write f64', () => {
+    for (const [kind, step] of [
+      ['qdllm', 'student'],
+      ['qhead', 'training'],
+    ] as const) {
+      const { w, spec } = make(kind);
+      const field = w.fieldsOf(stepIndex(spec, step)).find((f) => f.id === 'precision');
+      expect(field?.options?.map((o) => o.label)).toEqual([
+        'f32 (complex64, fast)',
+        'f64 (complex128, reference)',
+      ]);
+      expect(w.drafts.precision).toBe('f32');
+      w.edit('precision', 'f64');
+      expect(w.config.precision).toBe('f64');
+      const schema = kind === 'qdllm' ? QdllmConfigSchema : QheadConfigSchema;
+      expect(schema.parse(w.config).precision).toBe('f64');
+      w.edit('precision', 'f16');
+      expect(w.errors.precision).toBe('precision: must be one of f32, f64');
+    }
+  });
+
+  it('gpu + f64 is refused by the schema and the error lands on the precision field of the student step', () => {
+    const { w, spec } = make('qdllm');
+    w.edit('backend', 'gpu');
+    w.edit('precision', 'f64');
+    const res = QdllmConfigSchema.safeParse(w.config);
+    expect(res.success).toBe(false);
+    const { field, message } = describeZodError(res.error!, 'config');
+    expect(field).toBe('config.precision');
+    expect(message).toMatch(/gpu backend runs in f32 only/);
+    expect(routeError(spec, w.config, field)).toEqual({ step: stepIndex(spec, 'student'), key: 'precision' });
+    const h = make('qhead');
+    expect(routeError(h.spec, h.w.config, 'config.precision')).toEqual({
+      step: stepIndex(h.spec, 'training'),
+      key: 'precision',
+    });
+  });
+});
+
 describe('wizard error routing', () => {
   it('routes field paths to the step and field that show them', () => {
     const { w, spec } = make('qdllm');

@@ -2,6 +2,7 @@
 // distillation, then the review the wizard state appends. Help lines follow docs/methods.md.
 import { isPlainObject } from '../config-form';
 import { BUNDLED_CLASSES, qdllmStudentParams } from './param-count';
+import { PRECISION_FIELD } from './precision';
 import { deepMerge, type Config, type WizardField, type WizardSpec } from './spec';
 
 /** examples/qdllm-spam.json's config ("minutes on 2 cores"), copied so the renderer needs no file access. */
@@ -26,6 +27,7 @@ export const QDLLM_SMALL: Config = {
   embedding: 'tokens',
   qubits: 6,
   layers: 3,
+  precision: 'f32',
   epochs: 5,
   seeds: 3,
   ablation: false,
@@ -249,7 +251,7 @@ export function qdllmWizard(defaults: Config): WizardSpec {
       {
         id: 'student',
         title: 'Student',
-        owns: ['qubits', 'layers', 'scale', 'embedding', 'backend'],
+        owns: ['qubits', 'layers', 'scale', 'embedding', 'backend', 'precision'],
         summary: (c) => qdllmParamLine(c),
         fields: [
           {
@@ -295,6 +297,7 @@ export function qdllmWizard(defaults: Config): WizardSpec {
               { value: 'gpu', label: 'gpu' },
             ],
           },
+          PRECISION_FIELD,
         ],
       },
       {

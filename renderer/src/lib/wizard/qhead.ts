@@ -2,6 +2,7 @@
 // training, sweep & energy, then the review the wizard state appends. Help lines follow docs/methods.md.
 import { isPlainObject } from '../config-form';
 import { BUNDLED_CLASSES, qheadParams } from './param-count';
+import { PRECISION_FIELD } from './precision';
 import { deepMerge, type Config, type WizardField, type WizardSpec } from './spec';
 
 /** examples/qhead-topic.json's config (small), copied so the renderer needs no file access. */
@@ -38,6 +39,7 @@ export const QHEAD_SMALL: Config = {
   lr: 0.05,
   seeds: 3,
   shots: null,
+  precision: 'f32',
   baselines: true,
   sweep: {
     design: 'fractional',
@@ -269,7 +271,17 @@ export function qheadWizard(defaults: Config): WizardSpec {
       {
         id: 'training',
         title: 'Training',
-        owns: ['epochs', 'batchSize', 'lr', 'seeds', 'shots', 'noise', 'trajectories', 'baselines'],
+        owns: [
+          'epochs',
+          'batchSize',
+          'lr',
+          'seeds',
+          'shots',
+          'precision',
+          'noise',
+          'trajectories',
+          'baselines',
+        ],
         fields: [
           f('epochs', 'epochs', 'Training epochs (Adam).', 'int'),
           f('batchSize', 'batch', 'Samples per Adam step.', 'int'),
@@ -281,6 +293,10 @@ export function qheadWizard(defaults: Config): WizardSpec {
             'Shots per circuit evaluation; empty: exact expectations and the adjoint gradient.',
             'nullable-int',
           ),
+          {
+            ...PRECISION_FIELD,
+            help: 'Amplitudes of the exact and shot simulators and of the energy timing: complex64 (WebAssembly SIMD from 5 qubits) or complex128 for reference runs; with noise the density-matrix simulator runs f64.',
+          },
           f(
             'noise',
             'noise',
