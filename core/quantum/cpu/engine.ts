@@ -307,6 +307,44 @@ export class Runner {
     else w.gen(at, this.dim, p, m[o], m[o + 1], m[o + 2], m[o + 3], m[o + 4], m[o + 5], m[o + 6], m[o + 7]);
   }
 
+  /**
+   * d[doff..] ← M · s[so..] out of place in one SIMD pass, when both rows live in wasm memory and M is not
+   * diagonal (the diagonal kernel works in place); false when it did nothing and the caller must copy and apply.
+   */
+  private mat1UTo(
+    s: Amps,
+    so: number,
+    d: Amps,
+    doff: number,
+    p: number,
+    m: Float64Array,
+    o: number,
+  ): boolean {
+    const w = this.wasm;
+    if (w === null || s.buffer !== w.memory.buffer || d.buffer !== w.memory.buffer) return false;
+    if (m[o + 2] === 0 && m[o + 3] === 0 && m[o + 4] === 0 && m[o + 5] === 0) return false;
+    const from = s.byteOffset + 4 * so;
+    const delta = d.byteOffset + 4 * doff - from;
+    if (m[o + 1] === 0 && m[o + 3] === 0 && m[o + 5] === 0 && m[o + 7] === 0)
+      w.real(from, this.dim, p, m[o], m[o + 2], m[o + 4], m[o + 6], delta);
+    else
+      w.gen(
+        from,
+        this.dim,
+        p,
+        m[o],
+        m[o + 1],
+        m[o + 2],
+        m[o + 3],
+        m[o + 4],
+        m[o + 5],
+        m[o + 6],
+        m[o + 7],
+        delta,
+      );
+    return true;
+  }
+
   /** Binds θ and x and builds every matrix that does not depend on the row. */
   bind(params: ArrayLike<number>, inputs: ArrayLike<number>): void {
     this.params = params;
@@ -469,9 +507,11 @@ export class Runner {
       const doff = n2 * k;
       if (st.type === 'block') {
         if (st.perRow) this.buildBlock(st, k, row);
-        if (src === s) tape.set(s, doff);
-        else tape.copyWithin(doff, so, so + n2);
-        this.mat1U(tape, doff, st.p, this.bm, 8 * k);
+        if (!this.mat1UTo(src, so, tape, doff, st.p, this.bm, 8 * k)) {
+          if (src === s) tape.set(s, doff);
+          else tape.copyWithin(doff, so, so + n2);
+          this.mat1U(tape, doff, st.p, this.bm, 8 * k);
+        }
       } else if (st.type === 'diag') {
         if (st.perRow) this.buildDiag(st, k, row);
         if (w !== null && tape.buffer === w.memory.buffer)

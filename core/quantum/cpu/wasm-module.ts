@@ -1,7 +1,8 @@
 // WebAssembly SIMD (f32x4) one-qubit kernels on an interleaved complex64 state, generated as bytes by
 // core/util/wasm-asm.ts. Exports, each in place on the 2^n amplitudes at byte address `s` (dim ≥ 2):
-//   gen(s, dim, p, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i)   generic 2×2 [[m0, m1], [m2, m3]] on bit p
-//   real(s, dim, p, m0, m1, m2, m3)                          real 2×2
+//   gen(s, dim, p, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i, d) generic 2×2 [[m0, m1], [m2, m3]] on bit p
+//   real(s, dim, p, m0, m1, m2, m3, d)                       real 2×2
+//     (gen and real write to s + d: d = 0, or an omitted d, is in place; else out of place into another row)
 //   diag(s, dim, p, skip0, d0r, d0i, d1r, d1i)               diag(d0, d1); skip0 ≠ 0 leaves the |0⟩ half alone
 //   adj(t, l, dim, p, m0r, …, m3i, out)                      the taped adjoint step: λ at l ← M·λ, with ψ read
 //                                                            at t; four f32x4 partial sums of the cross density
@@ -69,8 +70,8 @@ function flatLoop(f: Fn, s: number, dim: number, a: number, body: () => void): v
 }
 
 function genFn(): Fn {
-  const f = new Fn('gen', [I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32]);
-  const [s, dim, p, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const f = new Fn('gen', [I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32, I32]);
+  const [s, dim, p, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i, d] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   const a = f.local(I32);
   const b = f.local(I32);
   const [M0R, M0I, M1R, M1I, M2R, M2I, M3R, M3I] = Array.from({ length: 8 }, () => f.local(V128));
@@ -84,7 +85,7 @@ function genFn(): Fn {
     spread(f, m1i, m3i, M1I, true);
     flatLoop(f, s, dim, a, () => {
       f.get(a).v128Load().set(va);
-      f.get(a);
+      f.get(a).get(d).add();
       f.get(va).get(va).shuffleF32([0, 1, 0, 1]).tee(vb).get(M0R).f32x4Mul();
       f.get(vb).get(vb).shuffleF32(SWAP).get(M0I).f32x4Mul().f32x4Add();
       f.get(va).get(va).shuffleF32([2, 3, 2, 3]).tee(vb).get(M1R).f32x4Mul().f32x4Add();
@@ -105,10 +106,10 @@ function genFn(): Fn {
         f.get(va).get(R0).f32x4Mul().get(sa).get(I0).f32x4Mul().f32x4Add();
         f.get(vb).get(R1).f32x4Mul().get(sb).get(I1).f32x4Mul().f32x4Add().f32x4Add();
       };
-      f.get(a);
+      f.get(a).get(d).add();
       out(M0R, M0I, M1R, M1I);
       f.v128Store();
-      f.get(b);
+      f.get(b).get(d).add();
       out(M2R, M2I, M3R, M3I);
       f.v128Store();
     });
@@ -118,8 +119,8 @@ function genFn(): Fn {
 }
 
 function realFn(): Fn {
-  const f = new Fn('real', [I32, I32, I32, F32, F32, F32, F32]);
-  const [s, dim, p, m0, m1, m2, m3] = [0, 1, 2, 3, 4, 5, 6];
+  const f = new Fn('real', [I32, I32, I32, F32, F32, F32, F32, I32]);
+  const [s, dim, p, m0, m1, m2, m3, d] = [0, 1, 2, 3, 4, 5, 6, 7];
   const a = f.local(I32);
   const b = f.local(I32);
   const [A, B, C, D, va, vb] = Array.from({ length: 6 }, () => f.local(V128));
@@ -129,7 +130,7 @@ function realFn(): Fn {
     spread(f, m1, m3, B, false);
     flatLoop(f, s, dim, a, () => {
       f.get(a).v128Load().set(va);
-      f.get(a);
+      f.get(a).get(d).add();
       f.get(va).get(va).shuffleF32([0, 1, 0, 1]).get(A).f32x4Mul();
       f.get(va).get(va).shuffleF32([2, 3, 2, 3]).get(B).f32x4Mul().f32x4Add();
       f.v128Store();
@@ -144,8 +145,8 @@ function realFn(): Fn {
     pairLoop(f, s, dim, p, a, b, () => {
       f.get(a).v128Load().set(va);
       f.get(b).v128Load().set(vb);
-      f.get(a).get(va).get(A).f32x4Mul().get(vb).get(B).f32x4Mul().f32x4Add().v128Store();
-      f.get(b).get(va).get(C).f32x4Mul().get(vb).get(D).f32x4Mul().f32x4Add().v128Store();
+      f.get(a).get(d).add().get(va).get(A).f32x4Mul().get(vb).get(B).f32x4Mul().f32x4Add().v128Store();
+      f.get(b).get(d).add().get(va).get(C).f32x4Mul().get(vb).get(D).f32x4Mul().f32x4Add().v128Store();
     });
   }
   f.end();

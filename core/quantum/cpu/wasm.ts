@@ -19,8 +19,18 @@ type GenFn = (
   m2i: number,
   m3r: number,
   m3i: number,
+  d?: number,
 ) => void;
-type RealFn = (s: number, dim: number, p: number, m0: number, m1: number, m2: number, m3: number) => void;
+type RealFn = (
+  s: number,
+  dim: number,
+  p: number,
+  m0: number,
+  m1: number,
+  m2: number,
+  m3: number,
+  d?: number,
+) => void;
 type DiagFn = (
   s: number,
   dim: number,

@@ -94,6 +94,33 @@ describe('wasm one-qubit kernels against gateMatrix (f64)', () => {
     }
   });
 
+  it('gen and real out of place (d ≠ 0) write M·src to the other row and leave src as it was', () => {
+    const r = rng(13);
+    for (const [gate, angles] of [
+      ['U3', [0.7, -1.3, 2.1]],
+      ['RY', [-1.1]],
+    ] as [GateName, number[]][]) {
+      const m = gateMatrix(gate, angles);
+      for (let n = 1; n <= 6; n++) {
+        const dim = 1 << n;
+        const ws = wasmState(dim, 3)!;
+        for (let p = 0; p < n; p++) {
+          const [src, dst] = [ws.rows[2], ws.rows[0]];
+          for (let i = 0; i < 2 * dim; i++) src[i] = r() - 0.5;
+          dst.fill(5);
+          const before = Float32Array.from(src);
+          const want = applyDense(Float64Array.from(src), n, m, [n - 1 - p]);
+          const d = dst.byteOffset - src.byteOffset;
+          if (gate === 'RY') ws.real(src.byteOffset, dim, p, m[0], m[2], m[4], m[6], d);
+          else ws.gen(src.byteOffset, dim, p, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], d);
+          for (let i = 0; i < 2 * dim; i++)
+            expect(Math.abs(dst[i] - want[i]), `${gate} n=${n} p=${p}`).toBeLessThan(TOL);
+          expect(Array.from(src)).toEqual(Array.from(before));
+        }
+      }
+    }
+  });
+
   it('the taped adjoint step (λ ← Uλ, cross density) matches the JS kernel on every bit, n = 1…7', () => {
     const r = rng(29);
     const u = Float64Array.from(gateMatrix('U3', [0.3, 1.9, -0.8]));
