@@ -4,6 +4,8 @@
 //     same corpus) or loaded from a model directory, then fine-tuned with LoRA + a classification head and
 //     merged (the paper's LoRA teacher).
 //   gguf: see gguf.ts.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { getDataset } from '../../data';
 import { loadModelDir } from '../../nn/checkpoint';
 import { applyLora } from '../../nn/lora';
@@ -233,6 +235,24 @@ async function buildLabTeacher(
   };
 }
 
+/** Size and modification time of the teacher's model file (GGUF) or of every file of its model directory. */
+export function modelIdentity(t: QdllmConfig['teacher']): unknown {
+  const path = t.source === 'gguf' ? t.modelPath : t.modelDir;
+  if (path === null || path === undefined) return null;
+  const stamp = (p: string) => {
+    const st = statSync(p);
+    return { size: st.size, mtimeMs: st.mtimeMs };
+  };
+  try {
+    if (!statSync(path).isDirectory()) return stamp(path);
+    return readdirSync(path)
+      .sort()
+      .map((f) => [f, stamp(join(path, f))]);
+  } catch {
+    return null; // missing: the load reports it
+  }
+}
+
 /** The teacher's outputs for every split: from the cache when all three files are valid, else built and cached. */
 export async function teacherOutputs(
   cfg: QdllmConfig,
@@ -244,6 +264,8 @@ export async function teacherOutputs(
   const key = teacherCacheKey({
     version: 1,
     teacher: cfg.teacher,
+    // a model replaced at the same path must not reuse the old model's outputs
+    model: modelIdentity(cfg.teacher),
     maxTokens: cfg.maxTokens,
     embedding: cfg.embedding,
     data: data.id,
