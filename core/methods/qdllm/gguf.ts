@@ -3,6 +3,7 @@
 // token after the prompt (read at the last position with controlledEvaluate). The student's frozen
 // embedding is the model's own text embedding (its embedding context); the transformer student gets a BPE
 // trained on the training texts, since a GGUF vocabulary is far too large for it.
+import { closeSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -78,6 +79,29 @@ export function defaultNodeLlamaCppImporter(specifier: string): Promise<unknown>
     return Promise.reject(e);
   }
   return import(pathToFileURL(entry).href);
+}
+
+/** A clear error naming `field` when `path` is not a readable GGUF file (checked before loading anything). */
+export function checkGgufFile(path: string, field: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new Error(
+      code === 'ENOENT'
+        ? `${field}: no file at ${path}`
+        : `${field}: cannot read ${path} (${(e as Error).message})`,
+    );
+  }
+  try {
+    const magic = Buffer.alloc(4);
+    const n = readSync(fd, magic, 0, 4, 0);
+    if (n < 4 || magic.toString('latin1') !== 'GGUF')
+      throw new Error(`${field}: ${path} is not a GGUF file (it does not start with "GGUF")`);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Imports node-llama-cpp by a runtime name so bundlers and type-checking never require it. */
@@ -220,6 +244,7 @@ export async function buildGgufTeacher(
   ctx: JobContext,
   importer?: (specifier: string) => Promise<unknown>,
 ): Promise<{ splits: Record<SplitName, TeacherSplit>; info: TeacherInfo }> {
+  checkGgufFile(t.modelPath, 'teacher.modelPath');
   const lib = await importNodeLlamaCpp(importer);
   const C = data.classes.length;
   const words = t.labelWords ?? data.classes;

@@ -11,7 +11,7 @@ import { AdamW } from '../../nn/optim';
 import { Rng } from '../../nn/rng';
 import { zeroGrad } from '../../nn/tensor';
 import { ByteLevelBpe, type Tokenizer } from '../../nn/tokenizers';
-import { embedText, importNodeLlamaCpp, type GgufEmbeddingContext } from '../qdllm/gguf';
+import { checkGgufFile, embedText, importNodeLlamaCpp, type GgufEmbeddingContext } from '../qdllm/gguf';
 import { Transformer } from '../../nn/transformer';
 import { encodeTexts, meanHiddenStates } from '../common/text';
 import type { EncoderConfig } from './schema';
@@ -140,6 +140,7 @@ export async function ggufEncoder(
   maxChars: number,
   importer?: (specifier: string) => Promise<unknown>,
 ): Promise<SentenceEncoder> {
+  checkGgufFile(path, 'encoder.path');
   const mod = await importNodeLlamaCpp(importer, 'encoder.path');
   const llama = await mod.getLlama();
   const model = await llama.loadModel({ modelPath: path });

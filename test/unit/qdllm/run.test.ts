@@ -176,11 +176,27 @@ describe('qdllm end to end', () => {
     await expect(runQdllm({ ...tiny, dataset: csv }, fakeContext(cacheDir).ctx)).rejects.toThrow(
       /^qubits: 2 qubits cannot give the 3 classes/,
     );
-    await expect(
+    const gguf = (modelPath: string) =>
       runQdllm(
-        QdllmConfigSchema.parse({ ...tiny, teacher: { source: 'gguf', modelPath: '/nonexistent.gguf' } }),
+        QdllmConfigSchema.parse({ ...tiny, teacher: { source: 'gguf', modelPath } }),
         fakeContext(cacheDir).ctx,
-      ),
-    ).rejects.toThrow(/install node-llama-cpp to use a GGUF teacher/);
+      );
+    await expect(gguf('/nonexistent.gguf')).rejects.toThrow(
+      /^teacher\.modelPath: no file at \/nonexistent\.gguf/,
+    );
+    const notGguf = join(cacheDir, 'model.bin');
+    writeFileSync(notGguf, 'PK\u0003\u0004 not a gguf');
+    await expect(gguf(notGguf)).rejects.toThrow(/^teacher\.modelPath: .* is not a GGUF file/);
+    // node-llama-cpp missing (an empty QLAB_NODE_LLAMA_CPP, whatever this machine has installed)
+    const fake = join(cacheDir, 'fake.gguf');
+    writeFileSync(fake, 'GGUF\u0003\u0000\u0000\u0000');
+    const saved = process.env.QLAB_NODE_LLAMA_CPP;
+    process.env.QLAB_NODE_LLAMA_CPP = mkdtempSync(join(tmpdir(), 'qlab-no-nlc-'));
+    try {
+      await expect(gguf(fake)).rejects.toThrow(/install node-llama-cpp to use a GGUF teacher/);
+    } finally {
+      if (saved === undefined) delete process.env.QLAB_NODE_LLAMA_CPP;
+      else process.env.QLAB_NODE_LLAMA_CPP = saved;
+    }
   }, 60_000);
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -148,8 +148,21 @@ describe('qhead end to end (tiny)', () => {
   });
 
   it('a GGUF encoder without node-llama-cpp fails with one clear message', async () => {
-    await expect(
-      buildEncoder({ type: 'gguf', path: '/nonexistent.gguf', maxChars: 10 }, new Set(), { info: () => {} }),
-    ).rejects.toThrow(/install node-llama-cpp to use a GGUF/);
+    const enc = (path: string) =>
+      buildEncoder({ type: 'gguf', path, maxChars: 10 }, new Set(), { info: () => {} });
+    await expect(enc('/nonexistent.gguf')).rejects.toThrow(/^encoder\.path: no file at \/nonexistent\.gguf/);
+    const dir = mkdtempSync(join(tmpdir(), 'qlab-gguf-'));
+    const fake = join(dir, 'fake.gguf');
+    writeFileSync(fake, 'GGUF\u0003\u0000\u0000\u0000');
+    // node-llama-cpp missing (an empty QLAB_NODE_LLAMA_CPP, whatever this machine has installed)
+    const saved = process.env.QLAB_NODE_LLAMA_CPP;
+    process.env.QLAB_NODE_LLAMA_CPP = dir;
+    try {
+      await expect(enc(fake)).rejects.toThrow(/install node-llama-cpp to use a GGUF/);
+    } finally {
+      if (saved === undefined) delete process.env.QLAB_NODE_LLAMA_CPP;
+      else process.env.QLAB_NODE_LLAMA_CPP = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
