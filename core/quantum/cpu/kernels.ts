@@ -720,6 +720,14 @@ export function adjointStep1Tape(
     l[b] = m2r * lar - m2i * lai + m3r * lbr - m3i * lbi;
     l[b + 1] = m2r * lai + m2i * lar + m3r * lbi + m3i * lbr;
   }
+  antiHermitianRho(rho, a00, a11, dr, di);
+}
+
+/**
+ * The anti-Hermitian part (ρ − ρ†)/2 of a 2×2 cross density into rho ([00r, 00i, 01r, 01i, 10r, 10i, 11r, 11i])
+ * from Im ρ00, Im ρ11 and ρ01 − conj(ρ10) = dr + i·di.
+ */
+export function antiHermitianRho(rho: Float64Array, a00: number, a11: number, dr: number, di: number): void {
   rho[0] = 0;
   rho[1] = a00;
   rho[2] = 0.5 * dr;

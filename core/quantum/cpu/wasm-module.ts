@@ -35,6 +35,25 @@ function spread(f: Fn, x: number, y: number, out: number, signed: boolean): void
 }
 
 /**
+ * Pushes M·v for p = 0, where v = [a | b] is one whole pair and the matrix is spread over the lanes
+ * (M0 = [m0 m0 m2 m2], M1 = [m1 m1 m3 m3], imaginary parts signed): M0·[a a] + M1·[b b]. `t` is a scratch local.
+ */
+function pairTimesSpread(
+  f: Fn,
+  v: number,
+  t: number,
+  M0R: number,
+  M0I: number,
+  M1R: number,
+  M1I: number,
+): void {
+  f.get(v).get(v).shuffleF32([0, 1, 0, 1]).tee(t).get(M0R).f32x4Mul();
+  f.get(t).get(t).shuffleF32(SWAP).get(M0I).f32x4Mul().f32x4Add();
+  f.get(v).get(v).shuffleF32([2, 3, 2, 3]).tee(t).get(M1R).f32x4Mul().f32x4Add();
+  f.get(t).get(t).shuffleF32(SWAP).get(M1I).f32x4Mul().f32x4Add();
+}
+
+/**
  * Emits the loop over a-vectors for p ≥ 1: a runs over the first half of every 2^(p+1)-amplitude block,
  * b = a + 8·2^p bytes; `body` reads and writes through locals a and b.
  */
@@ -86,10 +105,7 @@ function genFn(): Fn {
     flatLoop(f, s, dim, a, () => {
       f.get(a).v128Load().set(va);
       f.get(a).get(d).add();
-      f.get(va).get(va).shuffleF32([0, 1, 0, 1]).tee(vb).get(M0R).f32x4Mul();
-      f.get(vb).get(vb).shuffleF32(SWAP).get(M0I).f32x4Mul().f32x4Add();
-      f.get(va).get(va).shuffleF32([2, 3, 2, 3]).tee(vb).get(M1R).f32x4Mul().f32x4Add();
-      f.get(vb).get(vb).shuffleF32(SWAP).get(M1I).f32x4Mul().f32x4Add();
+      pairTimesSpread(f, va, vb, M0R, M0I, M1R, M1I);
       f.v128Store();
     });
   }
@@ -220,10 +236,7 @@ function adjFn(): Fn {
       f.get(C).get(va).get(la).get(la).shuffleF32([2, 3, 0, 1]).f32x4Mul().f32x4Add().set(C);
       f.get(D).get(va).get(la).get(la).shuffleF32([3, 2, 1, 0]).f32x4Mul().f32x4Add().set(D);
       f.get(a);
-      f.get(la).get(la).shuffleF32([0, 1, 0, 1]).tee(vb).get(M0R).f32x4Mul();
-      f.get(vb).get(vb).shuffleF32(SWAP).get(M0I).f32x4Mul().f32x4Add();
-      f.get(la).get(la).shuffleF32([2, 3, 2, 3]).tee(vb).get(M1R).f32x4Mul().f32x4Add();
-      f.get(vb).get(vb).shuffleF32(SWAP).get(M1I).f32x4Mul().f32x4Add();
+      pairTimesSpread(f, la, vb, M0R, M0I, M1R, M1I);
       f.v128Store();
     });
   }

@@ -1,6 +1,7 @@
 // The WebAssembly SIMD one-qubit kernels (wasm-module.ts) over a state that lives in WebAssembly memory: a
 // Runner in f32 allocates ψ, λ and its scratch row as Float32Array views of one memory of its own, so a gate is
 // one call with no copy. Where WebAssembly SIMD is unavailable wasmState() returns null and the JS kernels run.
+import { antiHermitianRho } from './kernels';
 import { stateModuleBytes } from './wasm-module';
 
 const PAGE = 65536;
@@ -167,12 +168,5 @@ export function adjointStep1Wasm(
     dr = o[8] + o[9] + o[10] + o[11];
     di = o[13] - o[12] + (o[15] - o[14]);
   }
-  rho[0] = 0;
-  rho[1] = a00;
-  rho[2] = 0.5 * dr;
-  rho[3] = 0.5 * di;
-  rho[4] = -0.5 * dr;
-  rho[5] = 0.5 * di;
-  rho[6] = 0;
-  rho[7] = a11;
+  antiHermitianRho(rho, a00, a11, dr, di);
 }
