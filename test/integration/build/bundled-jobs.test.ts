@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChildProcessLauncher } from '../../../core/lab/launcher';
 import { openLab, type LabService } from '../../../core/lab/service';
+import { tinyLabTeacher, tinyQdllm, tinySimBench } from '../../helpers/tiny-configs';
 import { buildApp, buildUnavailable, type BuiltApp } from './build-output';
 
 const probe = fileURLToPath(new URL('./fixtures/thread-probe.mjs', import.meta.url));
@@ -63,20 +64,7 @@ describe.skipIf(unavailable !== null)('bundled job worker (electron-vite build o
     const run = await lab.createRun({
       kind: 'sim-bench',
       seed: 1,
-      config: {
-        largeQubits: [8],
-        largeGates: 8,
-        qmlBatch: 128,
-        qdllmBatches: [128],
-        qdllmLayers: 2,
-        qffnBatch: 128,
-        qffnDepth: 2,
-        parameterShift: false,
-        threads: 2,
-        gpu: false,
-        peer: false,
-        repeats: 1,
-      },
+      config: tinySimBench({ gpu: false }),
     });
     const done = await lab.waitForRun(run.id);
     expect(done.status, done.error ?? '').toBe('succeeded');
@@ -99,27 +87,7 @@ describe.skipIf(unavailable !== null)('bundled job worker (electron-vite build o
     const run = await lab.createRun({
       kind: 'qdllm',
       seed: 1,
-      config: {
-        samplesPerClass: 10,
-        maxTokens: 16,
-        qubits: 2,
-        layers: 1,
-        epochs: 1,
-        seeds: 1,
-        teacher: {
-          source: 'lab-transformer',
-          corpusChars: 20_000,
-          vocabSize: 300,
-          hiddenSize: 16,
-          layers: 1,
-          heads: 2,
-          intermediateSize: 32,
-          pretrainSteps: 4,
-          pretrainSeqLen: 16,
-          finetuneEpochs: 1,
-        },
-        transformerStudent: { hiddenSize: 8, layers: 1, heads: 2, intermediateSize: 16 },
-      },
+      config: tinyQdllm({ samplesPerClass: 10, seeds: 1, teacher: tinyLabTeacher(4) }),
     });
     const done = await lab.waitForRun(run.id);
     expect(done.status, done.error ?? '').toBe('succeeded');

@@ -24,6 +24,7 @@ import { extractAll, listPackage } from '@electron/asar';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDetail } from '../../../core/api/lab-api';
+import { tinyLabTeacher, tinyQdllm, tinySimBench } from '../../helpers/tiny-configs';
 import { buildApp, buildUnavailable, REPO } from './build-output';
 
 const fixture = (f: string): string => fileURLToPath(new URL(`./fixtures/${f}`, import.meta.url));
@@ -127,45 +128,16 @@ describe.skipIf(unavailable !== null)('packaged app (electron-builder --dir, sta
       {
         kind: 'sim-bench',
         seed: 1,
-        config: {
-          largeQubits: [8],
-          largeGates: 8,
-          qmlBatch: 128,
-          qdllmBatches: [128],
-          qdllmLayers: 2,
-          qffnBatch: 128,
-          qffnDepth: 2,
-          parameterShift: false,
-          threads: 2,
-          peer: false,
-          repeats: 1,
-        },
+        config: tinySimBench(),
       },
       {
         kind: 'qdllm',
         seed: 1,
-        config: {
+        config: tinyQdllm({
           samplesPerClass: 10,
-          maxTokens: 16,
-          qubits: 2,
-          layers: 1,
-          epochs: 1,
           seeds: 1,
-          teacher: {
-            source: 'lab-transformer',
-            corpus: 'brown',
-            corpusChars: 20_000,
-            vocabSize: 300,
-            hiddenSize: 16,
-            layers: 1,
-            heads: 2,
-            intermediateSize: 32,
-            pretrainSteps: 4,
-            pretrainSeqLen: 16,
-            finetuneEpochs: 1,
-          },
-          transformerStudent: { hiddenSize: 8, layers: 1, heads: 2, intermediateSize: 16 },
-        },
+          teacher: { ...tinyLabTeacher(4), corpus: 'brown' },
+        }),
       },
     ];
     const imports = ['fake-electron-register.mjs', 'thread-probe.mjs'].map(

@@ -8,7 +8,6 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobContext } from '../../../core/methods/job';
 import { QdllmConfigSchema, runQdllm } from '../../../core/methods/qdllm';
 import {
   defaultNodeLlamaCppImporter,
@@ -27,6 +26,8 @@ import {
   tinyLlamaGguf,
   type TinyLlama,
 } from '../../helpers/gguf-writer';
+import { fakeJobContext } from '../../helpers/job-context';
+import { tinyQdllm } from '../../helpers/tiny-configs';
 
 function whereIsNodeLlamaCpp(): { found: boolean; why: string } {
   const env = process.env.QLAB_NODE_LLAMA_CPP;
@@ -146,34 +147,20 @@ describe.skipIf(!where.found)(`GGUF through node-llama-cpp (${where.why})`, () =
 
   it('runs a qdllm job with the GGUF teacher end to end, then reads it from the cache', async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), 'qlab-gguf-run-'));
-    const logs: string[] = [];
-    const ctx: JobContext = {
-      runId: '00000000-0000-4000-8000-000000000000',
-      seed: 1,
-      signal: new AbortController().signal,
-      workDir: cacheDir,
-      cacheDir,
-      progress: () => {},
-      metrics: () => {},
-      log: (level, m) => logs.push(`${level}: ${m}`),
-      artifact: async () => {},
-    };
-    const cfg = QdllmConfigSchema.parse({
-      samplesPerClass: 10,
-      maxTokens: 16,
-      qubits: 2,
-      layers: 1,
-      epochs: 1,
-      seeds: 1,
-      teacher: {
-        source: 'gguf',
-        modelPath: path,
-        contextSize: 512,
-        maxTextChars: 200,
-        studentVocabSize: 300,
-      },
-      transformerStudent: { hiddenSize: 8, layers: 1, heads: 2, intermediateSize: 16 },
-    });
+    const { ctx, logs } = fakeJobContext(cacheDir, 1);
+    const cfg = QdllmConfigSchema.parse(
+      tinyQdllm({
+        samplesPerClass: 10,
+        seeds: 1,
+        teacher: {
+          source: 'gguf',
+          modelPath: path,
+          contextSize: 512,
+          maxTextChars: 200,
+          studentVocabSize: 300,
+        },
+      }),
+    );
     const r1 = await runQdllm(cfg, ctx);
     expect(r1.summary.teacher_cache).toBe('miss');
     expect(logs.join('\n')).toMatch(/GGUF .*tiny-llama\.gguf through node-llama-cpp, label words ham, spam/);

@@ -1,81 +1,24 @@
 // Child runs end to end: the test-sweep fixture kind in real job processes makes one child run per point; the
 // service stores, lists, compares and exports them, and ends them with their parent (cancel, kill -9, close).
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { LabError, type LabEvent } from '../../../core/api/lab-api';
-import { EXTRA_KINDS_ENV } from '../../../core/lab/kinds';
-import { ChildProcessLauncher, type JobLauncher, type JobProcess } from '../../../core/lab/launcher';
-import type { ParentMessage } from '../../../core/lab/protocol';
-import { openLab, type LabService } from '../../../core/lab/service';
+import { describe, expect, it } from 'vitest';
 import { Store } from '../../../core/lab/store';
 import { sweepLoss } from '../../fixtures/lab-kinds';
+import { labFixture, RecordingLauncher, ScriptedProcess, until } from '../../helpers/lab';
+import { rejection } from '../../helpers/lab-error';
 
-const FIXTURE = fileURLToPath(new URL('../../fixtures/lab-kinds.ts', import.meta.url));
 const POINTS = [
   { lr: 0.1, depth: 1 },
   { lr: 0.2, depth: 1 },
   { lr: 0.1, depth: 2 },
 ];
 
-let dir: string;
-let lab: LabService | undefined;
-let events: LabEvent[];
-
-beforeAll(() => {
-  process.env[EXTRA_KINDS_ENV] = FIXTURE;
-});
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'qlab-children-'));
-  events = [];
-});
-afterEach(async () => {
-  await lab?.close();
-  lab = undefined;
-  rmSync(dir, { recursive: true, force: true });
-});
-
-class RecordingLauncher implements JobLauncher {
-  readonly name = 'recording';
-  readonly procs: JobProcess[] = [];
-  private readonly inner = new ChildProcessLauncher();
-  spawn(): JobProcess {
-    const p = this.inner.spawn();
-    this.procs.push(p);
-    return p;
-  }
-}
-
-async function open(launcher?: JobLauncher): Promise<LabService> {
-  lab = await openLab({ labDir: dir, ...(launcher ? { launcher } : {}) });
-  lab.onEvent((e) => events.push(e));
-  return lab;
-}
-
-async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function rejection(p: Promise<unknown>): Promise<LabError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(LabError);
-    return err as LabError;
-  }
-  throw new Error('expected a rejection');
-}
+const lab = labFixture('qlab-children-');
 
 describe('a sweep with child runs', () => {
   it('stores one child per point with its config, seed, metrics and result, listed under the parent', async () => {
-    const l = await open();
+    const l = await lab.open();
     const solo = await l.createRun({ kind: 'test-stream', config: { steps: 2 } });
     const parent = await l.createRun({ kind: 'test-sweep', config: { steps: 5 }, seed: 40 });
     expect((await l.waitForRun(parent.id)).status).toBe('succeeded');
@@ -122,21 +65,23 @@ describe('a sweep with child runs', () => {
     expect(p.metrics.map((m) => [m.key, m.count])).toEqual([['sweep/loss', 3]]);
 
     // Events: a run-created per child, metrics tagged with the child's id, every child's final update.
-    const created = events.filter((e) => e.type === 'run-created').map((e) => e.run.id);
+    const created = lab.events.filter((e) => e.type === 'run-created').map((e) => e.run.id);
     expect(created.slice(-3)).toEqual(children.map((c) => c.id));
     for (const c of children) {
-      const pts = events.flatMap((e) => (e.type === 'metrics' && e.runId === c.id ? e.points : []));
+      const pts = lab.events.flatMap((e) => (e.type === 'metrics' && e.runId === c.id ? e.points : []));
       expect(pts.map((x) => x.step)).toEqual([0, 1, 2, 3, 4]);
-      const last = events.filter((e) => e.type === 'run-updated' && e.run.id === c.id).pop();
+      const last = lab.events.filter((e) => e.type === 'run-updated' && e.run.id === c.id).pop();
       expect(last?.type === 'run-updated' && last.run.status).toBe('succeeded');
     }
     expect(
-      events.some((e) => e.type === 'log' && e.runId === children[1].id && e.message === 'lr 0.2, depth 1'),
+      lab.events.some(
+        (e) => e.type === 'log' && e.runId === children[1].id && e.message === 'lr 0.2, depth 1',
+      ),
     ).toBe(true);
   });
 
   it('compares and exports two children like any runs', async () => {
-    const l = await open();
+    const l = await lab.open();
     const parent = await l.createRun({ kind: 'test-sweep', config: { steps: 3 } });
     await l.waitForRun(parent.id);
     const [c0, , c2] = await l.listRuns({ parentId: parent.id });
@@ -153,7 +98,7 @@ describe('a sweep with child runs', () => {
   });
 
   it('records a child that fails, and fails a child the job left unfinished, while the parent succeeds', async () => {
-    const l = await open();
+    const l = await lab.open();
     const parent = await l.createRun({
       kind: 'test-sweep',
       config: { steps: 2, failPoint: 0, leaveLastOpen: true },
@@ -173,7 +118,7 @@ describe('a sweep with child runs', () => {
 
 describe('children end with their parent', () => {
   it('cancelling the parent cancels its running child; a child cannot be cancelled on its own', async () => {
-    const l = await open();
+    const l = await lab.open();
     const parent = await l.createRun({ kind: 'test-sweep', config: { steps: 10_000, delayMs: 5 } });
     await until(async () => (await l.listRuns({ parentId: parent.id })).length === 1);
     const [child] = await l.listRuns({ parentId: parent.id });
@@ -187,13 +132,13 @@ describe('children end with their parent', () => {
     expect(c.error).toBe('its parent run cancelled');
     expect(c.finishedAt).not.toBeNull();
     expect(c.metrics[0].count).toBeGreaterThanOrEqual(3);
-    const last = events.filter((x) => x.type === 'run-updated' && x.run.id === child.id).pop();
+    const last = lab.events.filter((x) => x.type === 'run-updated' && x.run.id === child.id).pop();
     expect(last?.type === 'run-updated' && last.run.status).toBe('cancelled');
   });
 
   it('a kill -9 of the job process fails the parent and its running child, keeping the child’s points', async () => {
     const launcher = new RecordingLauncher();
-    const l = await open(launcher);
+    const l = await lab.open({ launcher });
     const parent = await l.createRun({ kind: 'test-sweep', config: { steps: 20, delayMs: 10 } });
     // Wait until the first point is done and the second child is streaming.
     await until(async () => {
@@ -208,57 +153,26 @@ describe('children end with their parent', () => {
     expect(first.status).toBe('succeeded');
     expect(second.status).toBe('failed');
     expect(second.error).toMatch(/^its parent run failed: the job process was killed by signal SIGKILL/);
-    const streamed = events.flatMap((e) => (e.type === 'metrics' && e.runId === second.id ? e.points : []));
+    const streamed = lab.events.flatMap((e) =>
+      e.type === 'metrics' && e.runId === second.id ? e.points : [],
+    );
     const stored = (await l.getRun(second.id)).metrics[0].count;
     expect(stored).toBeGreaterThanOrEqual(3);
     expect(stored).toBe(streamed.length);
   });
 
   it('closing the lab interrupts the parent and its running child', async () => {
-    const l = await open();
+    const l = await lab.open();
     const parent = await l.createRun({ kind: 'test-sweep', config: { steps: 10_000, delayMs: 5 } });
     await until(async () => (await l.listRuns({ parentId: parent.id })).length === 1);
     const [child] = await l.listRuns({ parentId: parent.id });
     await l.close();
-    lab = undefined;
-    const store = Store.open(join(dir, 'lab.sqlite'));
+    const store = Store.open(join(lab.dir, 'lab.sqlite'));
     expect(store.status(parent.id)).toBe('interrupted');
     expect(store.getSummary(child.id)).toMatchObject({ status: 'interrupted' });
     store.close();
   });
 });
-
-/** An in-process job process that answers `start` with a scripted list of worker messages, then exits. */
-class ScriptedProcess implements JobProcess {
-  readonly pid = undefined;
-  private msg: ((m: unknown) => void)[] = [];
-  private exit: ((c: number | null, s: string | null) => void)[] = [];
-  private gone = false;
-  constructor(private readonly script: (runId: string) => unknown[]) {
-    setTimeout(() => this.msg.forEach((cb) => cb({ type: 'ready', pid: 1 })), 5);
-  }
-  send(m: ParentMessage): void {
-    if (m.type !== 'start') return;
-    setTimeout(() => {
-      for (const x of this.script(m.runId)) {
-        if (this.gone) return;
-        this.msg.forEach((cb) => cb(x));
-      }
-      this.kill('SIGTERM');
-    }, 5);
-  }
-  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
-    if (this.gone) return;
-    this.gone = true;
-    setTimeout(() => this.exit.forEach((cb) => cb(null, signal)), 5);
-  }
-  onMessage(cb: (m: unknown) => void): void {
-    this.msg.push(cb);
-  }
-  onExit(cb: (c: number | null, s: string | null) => void): void {
-    this.exit.push(cb);
-  }
-}
 
 describe('the service validates child messages', () => {
   const pt = (step: number) => ({ key: 'loss', step, value: 1, wallTime: 0 });
@@ -279,7 +193,7 @@ describe('the service validates child messages', () => {
   });
 
   async function scripted(script: (runId: string) => unknown[]) {
-    const l = await open({ name: 'scripted', spawn: () => new ScriptedProcess(script) });
+    const l = await lab.open({ launcher: { name: 'scripted', spawn: () => new ScriptedProcess(script) } });
     const run = await l.createRun({ kind: 'test-sweep', config: {} });
     return { l, run, final: await l.waitForRun(run.id) };
   }

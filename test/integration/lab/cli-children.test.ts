@@ -2,7 +2,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../../core/api/lab-api';
 import type { CliContext } from '../../../core/cli/context';
@@ -10,8 +9,7 @@ import { main } from '../../../core/cli/main';
 import { EXTRA_KINDS_ENV } from '../../../core/lab/kinds';
 import { openLab } from '../../../core/lab/service';
 import { sweepLoss } from '../../fixtures/lab-kinds';
-
-const FIXTURE = fileURLToPath(new URL('../../fixtures/lab-kinds.ts', import.meta.url));
+import { LAB_KINDS_FIXTURE } from '../../helpers/lab';
 
 let dir: string;
 let parent: RunSummary;
@@ -19,7 +17,7 @@ let solo: RunSummary;
 let children: RunSummary[];
 
 beforeAll(async () => {
-  process.env[EXTRA_KINDS_ENV] = FIXTURE;
+  process.env[EXTRA_KINDS_ENV] = LAB_KINDS_FIXTURE;
   dir = mkdtempSync(join(tmpdir(), 'qlab-cli-children-'));
   const lab = await openLab({ labDir: dir });
   try {

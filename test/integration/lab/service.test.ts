@@ -1,78 +1,22 @@
 // The LabService end to end with real job processes (child_process.fork of the worker entry through tsx).
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { LabError, type LabEvent, type RunStatus } from '../../../core/api/lab-api';
-import { EXTRA_KINDS_ENV } from '../../../core/lab/kinds';
-import { ChildProcessLauncher, type JobLauncher, type JobProcess } from '../../../core/lab/launcher';
-import type { ParentMessage } from '../../../core/lab/protocol';
+import { describe, expect, it } from 'vitest';
+import type { RunStatus } from '../../../core/api/lab-api';
 import { openLab, type LabService } from '../../../core/lab/service';
 import { Store } from '../../../core/lab/store';
+import { labFixture, RecordingLauncher, ScriptedProcess, until } from '../../helpers/lab';
+import { rejection } from '../../helpers/lab-error';
 
-const FIXTURE = fileURLToPath(new URL('../../fixtures/lab-kinds.ts', import.meta.url));
-
-let dir: string;
-let lab: LabService | undefined;
-let events: LabEvent[];
-
-beforeAll(() => {
-  process.env[EXTRA_KINDS_ENV] = FIXTURE;
-});
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'qlab-lab-'));
-  events = [];
-});
-afterEach(async () => {
-  await lab?.close();
-  lab = undefined;
-  rmSync(dir, { recursive: true, force: true });
-});
-
-/** A child_process launcher that remembers the processes it started, so a test can kill -9 one. */
-class RecordingLauncher implements JobLauncher {
-  readonly name = 'recording';
-  readonly procs: JobProcess[] = [];
-  private readonly inner = new ChildProcessLauncher();
-  spawn(): JobProcess {
-    const p = this.inner.spawn();
-    this.procs.push(p);
-    return p;
-  }
-}
-
-async function open(opts: { concurrency?: number; launcher?: JobLauncher; heartbeatStaleMs?: number } = {}) {
-  lab = await openLab({ labDir: dir, ...opts });
-  lab.onEvent((e) => events.push(e));
-  return lab;
-}
-
-async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function rejection(p: Promise<unknown>): Promise<LabError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(LabError);
-    return err as LabError;
-  }
-  throw new Error('expected a rejection');
-}
+const lab = labFixture('qlab-lab-');
 
 const storedPoints = async (l: LabService, id: string, key: string) =>
   (await l.getRun(id)).metrics.find((m) => m.key === key)?.count ?? 0;
 
 describe('a run end to end', () => {
   it('runs a job in a worker and stores its metrics, result, artifact, host and events', async () => {
-    const l = await open();
+    const l = await lab.open();
     const run = await l.createRun({
       kind: 'test-stream',
       name: 'first, "quoted"',
@@ -115,13 +59,13 @@ describe('a run end to end', () => {
     ]);
     expect(readFileSync(l.artifactFile(run.id, 'steps.txt') ?? '', 'utf8')).toBe(content);
     // Events: created, running, progress, metrics covering every stored point, a log line, the final update.
-    expect(events[0]).toMatchObject({ type: 'run-created', run: { id: run.id } });
-    const statuses = events.filter((e) => e.type === 'run-updated').map((e) => e.run.status);
+    expect(lab.events[0]).toMatchObject({ type: 'run-created', run: { id: run.id } });
+    const statuses = lab.events.filter((e) => e.type === 'run-updated').map((e) => e.run.status);
     expect(statuses).toContain('running');
     expect(statuses[statuses.length - 1]).toBe('succeeded');
-    const streamed = events.flatMap((e) => (e.type === 'metrics' ? e.points : []));
+    const streamed = lab.events.flatMap((e) => (e.type === 'metrics' ? e.points : []));
     expect(streamed).toHaveLength(120);
-    expect(events.some((e) => e.type === 'log' && e.message.includes('streaming 60 steps'))).toBe(true);
+    expect(lab.events.some((e) => e.type === 'log' && e.message.includes('streaming 60 steps'))).toBe(true);
     const series = await l.getSeries({ runId: run.id, key: 'loss', maxPoints: 10 });
     expect(series.count).toBe(60);
     expect(series.points).toHaveLength(10);
@@ -131,7 +75,7 @@ describe('a run end to end', () => {
 
 describe('a registered job kind', () => {
   it('runs vqc-fit (real training) through a worker and stores its curves', async () => {
-    const l = await open();
+    const l = await lab.open();
     const info = (await l.listKinds()).find((k) => k.kind === 'vqc-fit');
     expect(info).toBeDefined();
     const config = { ...(info?.defaults as Record<string, unknown>), epochs: 3, samples: 80 };
@@ -151,7 +95,7 @@ describe('a registered job kind', () => {
 
 describe('compare and export of real runs', () => {
   it('compares two runs and exports them as JSON, CSV and HTML that parse back', async () => {
-    const l = await open();
+    const l = await lab.open();
     const a = await l.createRun({ kind: 'test-stream', config: { steps: 30 }, seed: 1 });
     const b = await l.createRun({ kind: 'test-stream', config: { steps: 40, perStep: 2 }, seed: 2 });
     await l.waitForRun(a.id);
@@ -187,7 +131,7 @@ describe('compare and export of real runs', () => {
 
 describe('validation', () => {
   it('refuses bad requests with a LabError naming the field, and writes nothing', async () => {
-    const l = await open();
+    const l = await lab.open();
     let e = await rejection(l.createRun({ kind: 'test-stream', config: { steps: 'ten' } }));
     expect(e.code).toBe('invalid');
     expect(e.field).toBe('config.steps');
@@ -211,13 +155,13 @@ describe('validation', () => {
     e = await rejection(l.listRuns({ status: 'done' as RunStatus }));
     expect(e.field).toBe('status');
     expect(await l.listRuns()).toEqual([]);
-    expect(events).toEqual([]);
+    expect(lab.events).toEqual([]);
   });
 });
 
 describe('scheduler', () => {
   it('cancels a running job within a second and keeps its points', async () => {
-    const l = await open();
+    const l = await lab.open();
     const run = await l.createRun({ kind: 'test-stream', config: { steps: 10_000, delayMs: 10 } });
     await until(async () => (await storedPoints(l, run.id, 'loss')) >= 5);
     const t0 = performance.now();
@@ -231,7 +175,7 @@ describe('scheduler', () => {
   });
 
   it('kills a job that ignores the cancel after the grace period', async () => {
-    const l = await open();
+    const l = await lab.open();
     const run = await l.createRun({
       kind: 'test-stream',
       config: { steps: 10_000, delayMs: 50, ignoreCancel: true },
@@ -244,7 +188,7 @@ describe('scheduler', () => {
   });
 
   it('cancels a queued run at once without starting it', async () => {
-    const l = await open();
+    const l = await lab.open();
     const first = await l.createRun({ kind: 'test-stream', config: { steps: 10_000, delayMs: 10 } });
     const second = await l.createRun({ kind: 'test-stream', config: { steps: 5 } });
     const s = await l.cancelRun(second.id);
@@ -255,7 +199,7 @@ describe('scheduler', () => {
 
   it('a kill -9 of the job process fails the run with the signal and keeps every point it sent', async () => {
     const launcher = new RecordingLauncher();
-    const l = await open({ launcher });
+    const l = await lab.open({ launcher });
     const run = await l.createRun({ kind: 'test-stream', config: { steps: 100_000, delayMs: 5 } });
     await until(async () => (await storedPoints(l, run.id, 'loss')) >= 20);
     const pid = launcher.procs[0].pid;
@@ -264,14 +208,14 @@ describe('scheduler', () => {
     const s = await l.waitForRun(run.id);
     expect(s.status).toBe('failed');
     expect(s.error).toMatch(/killed by signal SIGKILL/);
-    const streamed = events.flatMap((e) => (e.type === 'metrics' && e.runId === run.id ? e.points : []));
+    const streamed = lab.events.flatMap((e) => (e.type === 'metrics' && e.runId === run.id ? e.points : []));
     const stored = await storedPoints(l, run.id, 'loss');
     expect(stored).toBeGreaterThanOrEqual(20);
     expect(stored).toBe(streamed.length);
   });
 
   it('a job that exits, throws or returns a bad result fails with the reason and keeps its points', async () => {
-    const l = await open();
+    const l = await lab.open();
     const exit = await l.createRun({ kind: 'test-crash', config: { steps: 4, how: 'exit' } });
     const thrown = await l.createRun({ kind: 'test-crash', config: { steps: 2, how: 'throw' } });
     const bad = await l.createRun({ kind: 'test-crash', config: { steps: 1, how: 'bad-result' } });
@@ -290,7 +234,7 @@ describe('scheduler', () => {
   });
 
   it('never runs more jobs than the concurrency limit, and starts them in created order', async () => {
-    const l = await open({ concurrency: 2 });
+    const l = await lab.open({ concurrency: 2 });
     let running = 0;
     let peak = 0;
     const starts: string[] = [];
@@ -319,38 +263,11 @@ describe('scheduler', () => {
 
   it('fails a run whose worker sends an invalid message, naming the field', async () => {
     // An in-process fake job process: exercises the parent's validation and the launcher interface.
-    class BadProcess implements JobProcess {
-      readonly pid = undefined;
-      private msg: ((m: unknown) => void)[] = [];
-      private exit: ((c: number | null, s: string | null) => void)[] = [];
-      private gone = false;
-      constructor() {
-        setTimeout(() => this.msg.forEach((cb) => cb({ type: 'ready', pid: 1 })), 5);
-      }
-      send(m: ParentMessage): void {
-        if (m.type !== 'start') return;
-        setTimeout(() => {
-          this.msg.forEach((cb) =>
-            cb({ type: 'metrics', points: [{ key: 'a', step: 0, value: 1, wallTime: 0 }] }),
-          );
-          this.msg.forEach((cb) =>
-            cb({ type: 'metrics', points: [{ key: 'a', step: -1, value: 1, wallTime: 0 }] }),
-          );
-        }, 5);
-      }
-      kill(signal: NodeJS.Signals = 'SIGTERM'): void {
-        if (this.gone) return;
-        this.gone = true;
-        setTimeout(() => this.exit.forEach((cb) => cb(null, signal)), 5);
-      }
-      onMessage(cb: (m: unknown) => void): void {
-        this.msg.push(cb);
-      }
-      onExit(cb: (c: number | null, s: string | null) => void): void {
-        this.exit.push(cb);
-      }
-    }
-    const l = await open({ launcher: { name: 'fake', spawn: () => new BadProcess() } });
+    const script = () => [
+      { type: 'metrics', points: [{ key: 'a', step: 0, value: 1, wallTime: 0 }] },
+      { type: 'metrics', points: [{ key: 'a', step: -1, value: 1, wallTime: 0 }] },
+    ];
+    const l = await lab.open({ launcher: { name: 'fake', spawn: () => new ScriptedProcess(script, false) } });
     const run = await l.createRun({ kind: 'test-stream', config: { steps: 3 } });
     const s = await l.waitForRun(run.id);
     expect(s.status).toBe('failed');
@@ -359,7 +276,7 @@ describe('scheduler', () => {
   });
 
   it('marks runs left running with a stale heartbeat as interrupted at start-up', async () => {
-    const store = Store.open(join(dir, 'lab.sqlite'));
+    const store = Store.open(join(lab.dir, 'lab.sqlite'));
     const mk = (heartbeat: string) => {
       const id = randomUUID();
       store.insertRun({
@@ -378,17 +295,17 @@ describe('scheduler', () => {
     const stale = mk(new Date(Date.now() - 60_000).toISOString());
     const fresh = mk(new Date().toISOString());
     store.close();
-    const l = await open({ heartbeatStaleMs: 15_000 });
+    const l = await lab.open({ heartbeatStaleMs: 15_000 });
     expect((await l.getRun(stale)).status).toBe('interrupted');
     expect((await l.getRun(stale)).error).toMatch(/stopped while this run was running/);
     expect((await l.getRun(fresh)).status).toBe('running');
   });
 
   it('cancels a run owned by another lab process through the store', async () => {
-    const owner = await open();
+    const owner = await lab.open();
     const run = await owner.createRun({ kind: 'test-stream', config: { steps: 10_000, delayMs: 10 } });
     await until(async () => (await storedPoints(owner, run.id, 'loss')) >= 3);
-    const other = await openLab({ labDir: dir });
+    const other = await openLab({ labDir: lab.dir });
     try {
       const t0 = performance.now();
       const s = await other.cancelRun(run.id);
@@ -400,25 +317,24 @@ describe('scheduler', () => {
   });
 
   it('a passive lab starts nothing; adoptQueued:false starts only its own runs', async () => {
-    const passive = await openLab({ labDir: dir, schedule: false });
+    const passive = await openLab({ labDir: lab.dir, schedule: false });
     const foreign = await passive.createRun({ kind: 'test-stream', config: { steps: 2 } });
     await new Promise((r) => setTimeout(r, 300));
     expect((await passive.getRun(foreign.id)).status).toBe('queued');
     await passive.close();
-    const l = (lab = await openLab({ labDir: dir, adoptQueued: false }));
+    const l = await lab.open({ adoptQueued: false });
     const own = await l.createRun({ kind: 'test-stream', config: { steps: 2 } });
     expect((await l.waitForRun(own.id)).status).toBe('succeeded');
     expect((await l.getRun(foreign.id)).status).toBe('queued');
   });
 
   it('close() interrupts running jobs and stops scheduling', async () => {
-    const l = await open();
+    const l = await lab.open();
     const run = await l.createRun({ kind: 'test-stream', config: { steps: 10_000, delayMs: 10 } });
     const queued = await l.createRun({ kind: 'test-stream', config: { steps: 3 } });
     await until(async () => (await storedPoints(l, run.id, 'loss')) >= 2);
     await l.close();
-    lab = undefined;
-    const store = Store.open(join(dir, 'lab.sqlite'));
+    const store = Store.open(join(lab.dir, 'lab.sqlite'));
     expect(store.status(run.id)).toBe('interrupted');
     expect(store.status(queued.id)).toBe('queued');
     store.close();

@@ -7,28 +7,14 @@ import {
   ranRecord,
   recordingSimulator,
 } from '../../../core/methods/common/simulator';
-import type { JobContext, MetricPoint } from '../../../core/methods/job';
 import { QdllmConfigSchema } from '../../../core/methods/qdllm/schema';
 import { QheadConfigSchema } from '../../../core/methods/qhead/schema';
 import { reuploadingCircuit, vqcFitKind, VqcFitConfigSchema } from '../../../core/methods/vqc-fit';
 import type { Precision } from '../../../core/quantum/backend';
 import { createCpuSimulator } from '../../../core/quantum/cpu/simulator';
+import { fakeJobContext } from '../../helpers/job-context';
 
-function context(seed: number) {
-  const points: MetricPoint[] = [];
-  const ctx: JobContext = {
-    runId: '00000000-0000-4000-8000-000000000000',
-    seed,
-    signal: new AbortController().signal,
-    workDir: '/tmp',
-    cacheDir: '/tmp',
-    progress: () => {},
-    metrics: (p) => points.push(...p),
-    log: () => {},
-    artifact: async () => {},
-  };
-  return { ctx, points };
-}
+const context = (seed: number) => fakeJobContext('/tmp', seed);
 
 describe('precision config field', () => {
   it('defaults to f32 in every kind that simulates circuits, and f64 is accepted', () => {

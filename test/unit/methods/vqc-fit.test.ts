@@ -1,25 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { makeToyDataset, splitToy } from '../../../core/methods/vqc-fit/data';
 import { reuploadingCircuit, vqcFitKind, VqcFitConfigSchema } from '../../../core/methods/vqc-fit';
-import type { JobContext, MetricPoint } from '../../../core/methods/job';
+import { fakeJobContext } from '../../helpers/job-context';
 
-function fakeContext(seed: number) {
-  const points: MetricPoint[] = [];
-  const progress: number[] = [];
-  const controller = new AbortController();
-  const ctx: JobContext = {
-    runId: '00000000-0000-4000-8000-000000000000',
-    seed,
-    signal: controller.signal,
-    workDir: '/tmp',
-    cacheDir: '/tmp',
-    progress: (f) => progress.push(f),
-    metrics: (p) => points.push(...p),
-    log: () => {},
-    artifact: async () => {},
-  };
-  return { ctx, points, progress, controller };
-}
+const fakeContext = (seed: number) => fakeJobContext('/tmp', seed);
 
 describe('vqc-fit', () => {
   it('builds the re-uploading circuit with 2 trainable angles per wire per layer', () => {

@@ -2,54 +2,28 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { JobContext, MetricPoint } from '../../../core/methods/job';
+import type { MetricPoint } from '../../../core/methods/job';
 import { QdllmConfigSchema, runQdllm } from '../../../core/methods/qdllm';
+import { fakeJobContext } from '../../helpers/job-context';
+import { tinyQdllm } from '../../helpers/tiny-configs';
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'qdllm-precision-'));
 afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
 
-function context() {
-  const points: MetricPoint[] = [];
-  const logs: string[] = [];
-  const ctx: JobContext = {
-    runId: '00000000-0000-4000-8000-000000000000',
-    seed: 3,
-    signal: new AbortController().signal,
-    workDir: cacheDir,
-    cacheDir,
-    progress: () => {},
-    metrics: (p) => points.push(...p),
-    log: (level, m) => logs.push(`${level}: ${m}`),
-    artifact: async () => {},
-  };
-  return { ctx, points, logs };
-}
+const context = () => fakeJobContext(cacheDir, 3);
 
 // A tiny teacher (built once, then read from the cache) and a 5-qubit student: wide enough for the SIMD kernels.
 const config = (precision: 'f32' | 'f64') =>
-  QdllmConfigSchema.parse({
-    samplesPerClass: 20,
-    maxTokens: 16,
-    qubits: 5,
-    layers: 2,
-    epochs: 2,
-    seeds: 2,
-    precision,
-    teacher: {
-      source: 'lab-transformer',
-      corpusChars: 20_000,
-      vocabSize: 300,
-      hiddenSize: 16,
-      layers: 1,
-      heads: 2,
-      intermediateSize: 32,
-      pretrainSteps: 8,
-      pretrainSeqLen: 16,
-      finetuneEpochs: 1,
-    },
-    mlp: { enabled: false },
-    transformerStudent: { enabled: false },
-  });
+  QdllmConfigSchema.parse(
+    tinyQdllm({
+      qubits: 5,
+      layers: 2,
+      epochs: 2,
+      precision,
+      mlp: { enabled: false },
+      transformerStudent: { enabled: false },
+    }),
+  );
 
 describe('qdllm precision', () => {
   it('trains the quantum student in f32 (wasm-simd) and f64 (js) to close, not identical, curves', async () => {

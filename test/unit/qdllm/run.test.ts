@@ -2,49 +2,15 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { JobContext, MetricPoint } from '../../../core/methods/job';
 import { QdllmConfigSchema, runQdllm } from '../../../core/methods/qdllm';
 import type { Parameter } from '../../../core/nn/tensor';
+import { fakeJobContext } from '../../helpers/job-context';
+import { tinyQdllm } from '../../helpers/tiny-configs';
 
-function fakeContext(cacheDir: string, seed = 3) {
-  const points: MetricPoint[] = [];
-  const logs: string[] = [];
-  const ctx: JobContext = {
-    runId: '00000000-0000-4000-8000-000000000000',
-    seed,
-    signal: new AbortController().signal,
-    workDir: cacheDir,
-    cacheDir,
-    progress: () => {},
-    metrics: (p) => points.push(...p),
-    log: (level, m) => logs.push(`${level}: ${m}`),
-    artifact: async () => {},
-  };
-  return { ctx, points, logs };
-}
+const fakeContext = (cacheDir: string) => fakeJobContext(cacheDir, 3);
 
 // Tiny everything: a 1-layer 16-wide teacher pretrained 8 steps, 2 qubits × 1 layer, 20 samples per class.
-const tiny = QdllmConfigSchema.parse({
-  samplesPerClass: 20,
-  maxTokens: 16,
-  qubits: 2,
-  layers: 1,
-  epochs: 1,
-  seeds: 2,
-  teacher: {
-    source: 'lab-transformer',
-    corpusChars: 20_000,
-    vocabSize: 300,
-    hiddenSize: 16,
-    layers: 1,
-    heads: 2,
-    intermediateSize: 32,
-    pretrainSteps: 8,
-    pretrainSeqLen: 16,
-    finetuneEpochs: 1,
-  },
-  transformerStudent: { hiddenSize: 8, layers: 1, heads: 2, intermediateSize: 16 },
-});
+const tiny = QdllmConfigSchema.parse(tinyQdllm());
 
 describe('qdllm end to end', () => {
   it('runs, keeps the teacher frozen, caches it, and rebuilds a corrupt cache', async () => {

@@ -2,56 +2,22 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { JobContext, MetricPoint } from '../../../core/methods/job';
+import type { MetricPoint } from '../../../core/methods/job';
 import { qheadKind, timedKernels } from '../../../core/methods/qhead';
 import { module2Circuit } from '../../../core/methods/qhead/circuits';
 import { amplitudeBytes, fitWidths, measureScaling } from '../../../core/methods/qhead/energy';
 import { createHeadSimulator, createShotSimulator } from '../../../core/methods/qhead/models';
 import { QheadConfigSchema } from '../../../core/methods/qhead/schema';
+import { fakeJobContext } from '../../helpers/job-context';
+import { tinyQhead } from '../../helpers/tiny-configs';
 
 const root = mkdtempSync(join(tmpdir(), 'qhead-precision-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function context(seed: number) {
-  const metrics: MetricPoint[] = [];
-  const logs: string[] = [];
-  const ctx: JobContext = {
-    runId: 'test',
-    seed,
-    signal: new AbortController().signal,
-    workDir: root,
-    cacheDir: join(root, 'cache'),
-    progress: () => {},
-    metrics: (p) => metrics.push(...p),
-    log: (_l, m) => logs.push(m),
-    artifact: async () => {},
-  };
-  return { ctx, metrics, logs };
-}
+const context = (seed: number) => fakeJobContext(join(root, 'cache'), seed, { workDir: root });
 
 // 16-dim embeddings + the bias amplitude: Module 1 on 5 qubits; Module 2 on 5 qubits (SIMD kernels in f32)
-const tiny = {
-  maxTrain: 12,
-  maxTest: 8,
-  encoder: {
-    type: 'pretrain',
-    corpusChars: 20_000,
-    vocabSize: 300,
-    hiddenSize: 16,
-    intermediateSize: 32,
-    layers: 1,
-    heads: 2,
-    seqLen: 16,
-    steps: 3,
-    batchSize: 2,
-    maxTokens: 32,
-  },
-  head: { qubits: 5, depth: 1, finalDepth: 1, reuploads: 2 },
-  epochs: 2,
-  batchSize: 4,
-  seeds: 2,
-  baselines: false,
-};
+const tiny = tinyQhead(5, { baselines: false });
 
 describe('qhead precision', () => {
   it('exact head in f32 (wasm-simd) and f64 (js): close, not identical, curves; energy times the same precision', async () => {
@@ -70,7 +36,7 @@ describe('qhead precision', () => {
       /simulator in f32 \(complex64, the precision the head trains with; kernels timed: cpu\/js f32 at 3–4 qubits; cpu\/wasm-simd f32 at 5–6 qubits\)/,
     );
     expect(
-      a.logs.some(
+      a.messages.some(
         (l) =>
           l.startsWith('energy: ') &&
           l.endsWith('kernels cpu/js f32 at 3–4 qubits; cpu/wasm-simd f32 at 5–6 qubits'),
@@ -78,11 +44,11 @@ describe('qhead precision', () => {
     ).toBe(true);
 
     const loss = (ms: MetricPoint[]) => ms.filter((m) => m.key === 'quantum/seed1/loss').map((m) => m.value);
-    expect(loss(a.metrics)).toHaveLength(2);
-    loss(a.metrics).forEach((v, i) =>
-      expect(Math.abs(v - loss(b.metrics)[i])).toBeLessThan(1e-4 * Math.abs(v)),
+    expect(loss(a.points)).toHaveLength(2);
+    loss(a.points).forEach((v, i) =>
+      expect(Math.abs(v - loss(b.points)[i])).toBeLessThan(1e-4 * Math.abs(v)),
     );
-    expect(loss(a.metrics)).not.toEqual(loss(b.metrics));
+    expect(loss(a.points)).not.toEqual(loss(b.points));
   }, 60_000);
 
   it('the noisy simulator stays f64 when f32 is asked, and says so', async () => {
@@ -110,7 +76,7 @@ describe('qhead precision', () => {
       c.ctx,
     );
     expect(r.backend).toMatchObject({ mode: 'density-matrix', precision: 'f64' });
-    expect(c.logs).toContain(
+    expect(c.messages).toContain(
       'precision f32 asked, but the noisy (density-matrix / trajectory) simulator runs in f64 only',
     );
     const setup = r.report!.find((s) => s.title === 'Setup');

@@ -2,55 +2,19 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { JobContext, JobResult, MetricPoint } from '../../../core/methods/job';
+import type { JobResult, MetricPoint } from '../../../core/methods/job';
 import { qheadKind } from '../../../core/methods/qhead';
 import { buildEncoder } from '../../../core/methods/qhead/encoder';
 import { QheadConfigSchema } from '../../../core/methods/qhead/schema';
+import { fakeJobContext } from '../../helpers/job-context';
+import { tinyQhead } from '../../helpers/tiny-configs';
 
 const root = mkdtempSync(join(tmpdir(), 'qhead-test-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function context(seed: number) {
-  const metrics: MetricPoint[] = [];
-  const logs: string[] = [];
-  const artifacts: string[] = [];
-  const ctx: JobContext = {
-    runId: 'test',
-    seed,
-    signal: new AbortController().signal,
-    workDir: root,
-    cacheDir: join(root, 'cache'),
-    progress: () => {},
-    metrics: (p) => metrics.push(...p),
-    log: (_l, m) => logs.push(m),
-    artifact: async (name) => {
-      artifacts.push(name);
-    },
-  };
-  return { ctx, metrics, logs, artifacts };
-}
+const context = (seed: number) => fakeJobContext(join(root, 'cache'), seed, { workDir: root });
 
-const tiny = {
-  maxTrain: 12,
-  maxTest: 8,
-  encoder: {
-    type: 'pretrain',
-    corpusChars: 20_000,
-    vocabSize: 300,
-    hiddenSize: 16,
-    intermediateSize: 32,
-    layers: 1,
-    heads: 2,
-    seqLen: 16,
-    steps: 3,
-    batchSize: 2,
-    maxTokens: 32,
-  },
-  head: { qubits: 3, depth: 1, finalDepth: 1, reuploads: 2 },
-  epochs: 2,
-  batchSize: 4,
-  seeds: 2,
-};
+const tiny = tinyQhead(3);
 
 describe('qhead end to end (tiny)', () => {
   let first: JobResult;
@@ -62,7 +26,7 @@ describe('qhead end to end (tiny)', () => {
       sweep: { design: 'full', factors: { qubits: [2, 3], reuploads: [1, 2] }, epochs: 1 },
       energy: { qubits: [3, 4, 5], repeats: 1, batch: 2, extrapolateTo: 12 },
     });
-    const { ctx, metrics, logs, artifacts } = context(5);
+    const { ctx, points: metrics, messages: logs, artifacts } = context(5);
     first = await qheadKind.run(cfg, ctx);
     firstMetrics = metrics;
     const s = first.summary;
@@ -119,7 +83,7 @@ describe('qhead end to end (tiny)', () => {
 
   it('reads the embeddings from the cache on a second run and reproduces the first for the same seed', async () => {
     const cfg = QheadConfigSchema.parse({ ...tiny, energy: { enabled: false } });
-    const { ctx, metrics, logs } = context(5);
+    const { ctx, points: metrics, messages: logs } = context(5);
     const r = await qheadKind.run(cfg, ctx);
     expect(logs.filter((l) => /from cache/.test(l))).toHaveLength(2);
     expect(logs.some((l) => l.startsWith('encoder: BPE'))).toBe(false);
@@ -143,8 +107,8 @@ describe('qhead end to end (tiny)', () => {
     await qheadKind.run(cfg, b.ctx);
     expect(String(ra.summary.simulator)).toMatch(/shots\(64\)/);
     const pick = (ms: MetricPoint[]) => ms.filter((m) => m.key.startsWith('quantum/')).map((m) => m.value);
-    expect(pick(a.metrics).length).toBeGreaterThan(0);
-    expect(pick(a.metrics)).toEqual(pick(b.metrics));
+    expect(pick(a.points).length).toBeGreaterThan(0);
+    expect(pick(a.points)).toEqual(pick(b.points));
   });
 
   it('a GGUF encoder without node-llama-cpp fails with one clear message', async () => {

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { LabError, type LabEvent } from '../../../core/api/lab-api';
+import type { LabEvent } from '../../../core/api/lab-api';
 import { createHttpLabApi, type EventSourceLike } from '../../../renderer/src/api/transport-http';
 import { createBridgeLabApi } from '../../../renderer/src/api/transport-bridge';
 import { selectLabApi } from '../../../renderer/src/api/select';
 import { toLabError } from '../../../renderer/src/api/client';
+import { rejection } from '../../helpers/lab-error';
 
 type Handler = (url: string, init: RequestInit) => Response | Promise<Response>;
 
@@ -18,16 +19,6 @@ function fakeFetch(handler: Handler): { fetch: typeof fetch; seen: { url: string
 
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-
-async function rejection(p: Promise<unknown>): Promise<LabError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(LabError);
-    return err as LabError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('HTTP transport', () => {
   it('posts the single argument to /api/<method> with the bearer token and returns the value', async () => {
