@@ -250,3 +250,130 @@ export function attentionBackward(
     true,
   );
 }
+
+// ---------------------------------------------------------------- incremental decoding (KV cache, no backward)
+
+/**
+ * out (H, outRows, hd) rows outPos..outPos+n-1 = rope(inp (n, H·hd)) at positions pos..pos+n-1; rope skipped when
+ * cos is null. Writes new queries (outRows = n, outPos = 0) or new keys/values straight into a cache
+ * (outRows = maxSeqLen, outPos = pos), using the same tables and arithmetic as ropePermuteForward.
+ */
+export function ropeRowsForward(
+  out: Arr,
+  inp: Arr,
+  cos: Float64Array | null,
+  sin: Float64Array | null,
+  n: number,
+  H: number,
+  hd: number,
+  pos: number,
+  outRows: number,
+  outPos: number,
+) {
+  const half = hd >> 1;
+  for (let t = 0; t < n; t++) {
+    const tb = (pos + t) * half;
+    for (let h = 0; h < H; h++) {
+      const src = (t * H + h) * hd;
+      const dst = (h * outRows + outPos + t) * hd;
+      if (!cos || !sin) {
+        for (let i = 0; i < hd; i++) out[dst + i] = inp[src + i];
+        continue;
+      }
+      for (let i = 0; i < half; i++) {
+        const c = cos[tb + i];
+        const s = sin[tb + i];
+        const x1 = inp[src + i];
+        const x2 = inp[src + i + half];
+        out[dst + i] = x1 * c - x2 * s;
+        out[dst + i + half] = x2 * c + x1 * s;
+      }
+    }
+  }
+}
+
+/** Chunks at least this long run their score and value products as batched matmuls; shorter ones loop in JS. */
+export const CACHED_ATTENTION_MATMUL_ROWS = 8;
+
+/**
+ * Attention of n new queries at positions pos..pos+n-1 over the cached keys/values 0..pos+n-1 (causal inside the
+ * chunk: query t sees u ≤ pos + t). y (n, NH·hd) is overwritten; att needs NH·n·(pos+n) and yh NH·n·hd elements.
+ * kc, vc are one layer's cache (NKV, maxT, hd) already holding the new rows; query head h reads kv head
+ * ⌊h / (NH/NKV)⌋ as in attentionForward.
+ */
+export function cachedAttentionForward(
+  y: Arr,
+  att: Arr,
+  yh: Arr,
+  qh: Arr, // (NH, n, hd)
+  kc: Arr, // (NKV, maxT, hd)
+  vc: Arr, // (NKV, maxT, hd)
+  n: number,
+  pos: number,
+  NH: number,
+  NKV: number,
+  hd: number,
+  maxT: number,
+) {
+  const group = NH / NKV;
+  const scale = 1 / Math.sqrt(hd);
+  const S = pos + n;
+  const big = n >= CACHED_ATTENTION_MATMUL_ROWS;
+  if (big) {
+    matmulBatched('ABt', att, qh, kc, n, S, hd, {
+      count: NH,
+      aStride: n * hd,
+      bStride: maxT * hd,
+      bGroup: group,
+      cStride: n * S,
+    });
+  }
+  for (let h = 0; h < NH; h++) {
+    const kv = ((h / group) | 0) * maxT * hd;
+    for (let t = 0; t < n; t++) {
+      const o = (h * n + t) * S;
+      const q = (h * n + t) * hd;
+      const last = pos + t; // causal: keys 0..pos+t
+      let max = -Infinity;
+      for (let u = 0; u <= last; u++) {
+        let v: number;
+        if (big) v = att[o + u] * scale;
+        else {
+          let d = 0;
+          const k = kv + u * hd;
+          for (let i = 0; i < hd; i++) d += qh[q + i] * kc[k + i];
+          v = d * scale;
+        }
+        att[o + u] = v;
+        if (v > max) max = v;
+      }
+      let sum = 0;
+      for (let u = 0; u <= last; u++) {
+        const e = Math.exp(att[o + u] - max);
+        att[o + u] = e;
+        sum += e;
+      }
+      const inv = 1 / sum;
+      for (let u = 0; u <= last; u++) att[o + u] *= inv;
+      for (let u = last + 1; u < S; u++) att[o + u] = 0;
+      if (big) continue;
+      // y row t, head h = Σ_u att[u]·v[u], written straight into the (n, NH·hd) layout
+      const dst = (t * NH + h) * hd;
+      // sums in a double, so an f32 output is rounded once as the matmul path rounds it
+      for (let i = 0; i < hd; i++) {
+        let acc = 0;
+        for (let u = 0, vr = kv + i; u <= last; u++, vr += hd) acc += att[o + u] * vc[vr];
+        y[dst + i] = acc;
+      }
+    }
+  }
+  if (!big) return;
+  matmulBatched('AB', yh, att, vc, n, hd, S, {
+    count: NH,
+    aStride: n * S,
+    bStride: maxT * hd,
+    bGroup: group,
+    cStride: n * hd,
+  });
+  ropePermuteBackwardCopy(y, yh, 1, n, NH, hd);
+}

@@ -2,13 +2,17 @@
 //   llama: RMSNorm, RoPE, SwiGLU MLP, grouped-query heads, no biases, optional tied embeddings
 //   gpt2:  LayerNorm (weight+bias), learned positions, GELU MLP, biases everywhere
 // Heads: a language-model head over the vocabulary and a classification head (mean-pooled or last token).
+// Inference: forwardCached decodes incrementally over a KvCache (kv-cache.ts); generate uses it.
 import {
   attentionBackward,
   attentionForward,
+  cachedAttentionForward,
   ropePermuteBackward,
   ropePermuteForward,
+  ropeRowsForward,
   ropeTables,
 } from './attention';
+import { KvCache } from './kv-cache';
 import {
   dropoutBackward,
   dropoutForward,
@@ -568,52 +572,223 @@ export class Transformer {
   }
 
   /**
+   * A key/value cache for forwardCached holding up to `maxSeqLen` positions (default and upper bound: the
+   * model's config.maxSeqLen, which bounds the RoPE tables and GPT-2's position table).
+   */
+  createKvCache(maxSeqLen = this.config.maxSeqLen): KvCache {
+    checkPositiveInt(maxSeqLen, 'maxSeqLen');
+    if (maxSeqLen > this.config.maxSeqLen)
+      throw new NnError(
+        `cache of ${maxSeqLen} positions exceeds config.maxSeqLen ${this.config.maxSeqLen}`,
+        'maxSeqLen',
+      );
+    const cfg = this.config;
+    return new KvCache(
+      {
+        numLayers: cfg.numLayers,
+        numKvHeads: cfg.numKvHeads,
+        headDim: cfg.hiddenSize / cfg.numHeads,
+        maxSeqLen,
+        dtype: this.dtype,
+      },
+      this,
+    );
+  }
+
+  /**
+   * Inference forward of n new tokens at positions cache.length … cache.length + n − 1: appends their keys and
+   * values to the cache and attends over cached + new positions (causal inside the chunk). Returns the logits,
+   * rows (n, V), or only the last row (1, V) with `lastOnly`, in an array owned by the cache that may be longer
+   * than that and is overwritten by the next call. No dropout, no activations kept for backward (the training
+   * state of lmForward is untouched, but layers with their own forward caches, LoRA or MPO, are overwritten).
+   */
+  forwardCached(cache: KvCache, tokens: Int32Array, lastOnly = false): Arr {
+    if (cache.owner !== this) throw new NnError('was created by another model', 'cache');
+    const n = tokens.length;
+    if (n === 0) throw new NnError('must hold at least one token', 'tokens');
+    const pos = cache.length;
+    const maxT = cache.maxSeqLen;
+    if (pos + n > maxT)
+      throw new NnError(
+        `${pos} cached + ${n} new positions = ${pos + n} exceed the cache's ${maxT}` +
+          (maxT === this.config.maxSeqLen ? ' (config.maxSeqLen)' : ''),
+        'maxSeqLen',
+      );
+    const cfg = this.config;
+    const C = cfg.hiddenSize;
+    const NH = cfg.numHeads;
+    const NKV = cfg.numKvHeads;
+    const hd = C / NH;
+    const FF = cfg.intermediateSize;
+    const V = cfg.vocabSize;
+    const s = cache.prepare(n, {
+      hidden: C,
+      qWidth: NH * hd,
+      kvWidth: NKV * hd,
+      numHeads: NH,
+      ffn: FF,
+      vocab: V,
+    });
+    const x = s.x;
+    embeddingForward(x, tokens, this.embed.data, n, C, V);
+    if (this.positions) {
+      const wpe = this.positions.data;
+      for (let i = 0, j = pos * C; i < n * C; i++, j++) x[i] += wpe[j];
+    }
+    for (let l = 0; l < this.blocks.length; l++) {
+      const blk = this.blocks[l];
+      this.normForward(s.ln, s.mean, s.rstd, x, blk.norm1, n);
+      blk.q.forward(s.q, s.ln, n);
+      blk.k.forward(s.k, s.ln, n);
+      blk.v.forward(s.v, s.ln, n);
+      ropeRowsForward(s.qh, s.q, this.cos, this.sin, n, NH, hd, pos, n, 0);
+      ropeRowsForward(cache.keys[l], s.k, this.cos, this.sin, n, NKV, hd, pos, maxT, pos);
+      ropeRowsForward(cache.values[l], s.v, null, null, n, NKV, hd, pos, maxT, pos);
+      cachedAttentionForward(
+        s.y,
+        s.att,
+        s.yh,
+        s.qh,
+        cache.keys[l],
+        cache.values[l],
+        n,
+        pos,
+        NH,
+        NKV,
+        hd,
+        maxT,
+      );
+      blk.o.forward(s.ao, s.y, n);
+      for (let i = 0; i < n * C; i++) x[i] += s.ao[i];
+      this.normForward(s.ln, s.mean, s.rstd, x, blk.norm2, n);
+      if (blk.gate) {
+        blk.gate.forward(s.fc1, s.ln, n);
+        blk.up.forward(s.fc2, s.ln, n);
+        swigluForward(s.h, s.fc1, s.fc2, n * FF);
+      } else {
+        blk.up.forward(s.fc1, s.ln, n);
+        geluForward(s.h, s.fc1, n * FF);
+      }
+      blk.down.forward(s.mo, s.h, n);
+      for (let i = 0; i < n * C; i++) x[i] += s.mo[i];
+    }
+    cache.length = pos + n;
+    if (lastOnly) {
+      // only the last row feeds sampling: norm and project one row instead of n
+      for (let c = 0, j = (n - 1) * C; c < C; c++, j++) s.last[c] = x[j];
+      this.normForward(s.ln, s.mean, s.rstd, s.last, this.normF, 1);
+      this.lmHead.forward(s.logits, s.ln, 1);
+    } else {
+      this.normForward(s.ln, s.mean, s.rstd, x, this.normF, n);
+      this.lmHead.forward(s.logits, s.ln, n);
+    }
+    return s.logits;
+  }
+
+  private genCache: KvCache | null = null;
+
+  /**
    * Continues `prompt` by `maxNewTokens`: greedy when topK is 1 (the default), otherwise samples from the
-   * topK most likely tokens at `temperature` with a seeded generator. Recomputes the window each step.
+   * topK most likely tokens at `temperature` with a seeded generator. With the KV cache (the default) the prompt is
+   * prefilled in one chunk and each new token costs one one-row forward; once the sequence reaches maxSeqLen
+   * the window slides as without the cache (the last maxSeqLen tokens are prefilled again for every further
+   * token), so `cache: false`, which recomputes the whole window each step, gives the same tokens.
    */
   generate(
     prompt: ArrayLike<number>,
     maxNewTokens: number,
-    opts: { topK?: number; temperature?: number; seed?: number } = {},
+    opts: { topK?: number; temperature?: number; seed?: number; cache?: boolean } = {},
   ): number[] {
     const topK = opts.topK ?? 1;
     const temperature = opts.temperature ?? 1;
     if (!Number.isInteger(topK) || topK < 1)
       throw new NnError(`must be a positive integer, got ${topK}`, 'topK');
     if (!(temperature > 0)) throw new NnError(`must be positive, got ${temperature}`, 'temperature');
+    if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0)
+      throw new NnError(`must be a non-negative integer, got ${maxNewTokens}`, 'maxNewTokens');
     if (prompt.length === 0) throw new NnError('must hold at least one token', 'prompt');
-    const rng = new Rng(opts.seed ?? 0);
-    const V = this.config.vocabSize;
+    const pick = tokenPicker(this.config.vocabSize, topK, temperature, new Rng(opts.seed ?? 0));
+    const maxT = this.config.maxSeqLen;
     const seq = Array.from(prompt);
+    const window = () => Int32Array.from(seq.slice(-maxT));
     const wasTraining = this.training;
     this.training = false;
-    const idx = new Int32Array(V);
-    for (let s = 0; s < maxNewTokens; s++) {
-      const ctx = seq.slice(-this.config.maxSeqLen);
-      this.lmForward(Int32Array.from(ctx), 1, ctx.length);
-      const logits = this.logits!;
-      const o = (ctx.length - 1) * V;
-      for (let v = 0; v < V; v++) idx[v] = v;
-      const order = Array.from(idx).sort((a, b) => logits[o + b] - logits[o + a] || a - b);
-      let next = order[0];
-      if (topK > 1) {
-        const k = Math.min(topK, V);
-        const max = logits[o + order[0]];
-        let sum = 0;
-        const w = new Float64Array(k);
-        for (let i = 0; i < k; i++) sum += w[i] = Math.exp((logits[o + order[i]] - max) / temperature);
-        let r = rng.uniform() * sum;
-        for (let i = 0; i < k; i++) {
-          r -= w[i];
-          if (r < 0 || i === k - 1) {
-            next = order[i];
-            break;
-          }
+    try {
+      if (opts.cache === false) {
+        for (let s = 0; s < maxNewTokens; s++) {
+          const ctx = window();
+          this.lmForward(ctx, 1, ctx.length);
+          seq.push(pick(this.logits!, (ctx.length - 1) * this.config.vocabSize));
+        }
+        return seq.slice(prompt.length);
+      }
+      if (maxNewTokens === 0) return [];
+      const cache = (this.genCache ??= this.createKvCache());
+      cache.reset();
+      const one = new Int32Array(1);
+      let logits = this.forwardCached(cache, window(), true);
+      for (let s = 0; ; s++) {
+        const next = pick(logits, 0);
+        seq.push(next);
+        if (s + 1 === maxNewTokens) break;
+        if (cache.length < maxT) {
+          one[0] = next;
+          logits = this.forwardCached(cache, one, true);
+        } else {
+          cache.reset();
+          logits = this.forwardCached(cache, window(), true);
         }
       }
-      seq.push(next);
+      return seq.slice(prompt.length);
+    } finally {
+      this.training = wasTraining;
     }
-    this.training = wasTraining;
-    return seq.slice(prompt.length);
   }
+}
+
+/**
+ * The next-token rule of generate over one logits row at offset o: the arg-max (lowest id on ties) when topK is 1,
+ * else a draw from the topK largest logits (ordered by logit, then id) with weights exp((l − max)/temperature).
+ * Buffers are allocated once; the top-k set is kept by insertion (k·V worst case, so large k sorts instead).
+ */
+function tokenPicker(
+  V: number,
+  topK: number,
+  temperature: number,
+  rng: Rng,
+): (logits: Arr, o: number) => number {
+  const k = Math.min(topK, V);
+  const top = new Int32Array(k);
+  const w = new Float64Array(k);
+  const order = k > 64 ? new Int32Array(V) : null;
+  return (logits, o) => {
+    if (k === 1) {
+      let best = 0;
+      for (let v = 1; v < V; v++) if (logits[o + v] > logits[o + best]) best = v;
+      return best;
+    }
+    if (order) {
+      for (let v = 0; v < V; v++) order[v] = v;
+      order.sort((a, b) => logits[o + b] - logits[o + a] || a - b);
+      for (let i = 0; i < k; i++) top[i] = order[i];
+    } else {
+      let cnt = 0;
+      for (let v = 0; v < V; v++) {
+        const x = logits[o + v];
+        if (cnt === k && !(x > logits[o + top[k - 1]])) continue;
+        let j = cnt < k ? cnt++ : k - 1;
+        for (; j > 0 && x > logits[o + top[j - 1]]; j--) top[j] = top[j - 1];
+        top[j] = v;
+      }
+    }
+    const max = logits[o + top[0]];
+    let sum = 0;
+    for (let i = 0; i < k; i++) sum += w[i] = Math.exp((logits[o + top[i]] - max) / temperature);
+    let r = rng.uniform() * sum;
+    for (let i = 0; i < k; i++) {
+      r -= w[i];
+      if (r < 0) return top[i];
+    }
+    return top[k - 1];
+  };
 }
