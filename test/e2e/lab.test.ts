@@ -1,61 +1,22 @@
 // The lab end to end in headless Chromium against the real `qlab serve` on a temporary lab dir: launch a
 // run from the UI, watch its curve grow while it runs, launch a second, compare the two, export a report.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { checkBrowserPrerequisites, CHROMIUM, LabServer } from '../helpers/lab-server';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const CHROMIUM = process.env.QLAB_CHROMIUM ?? '/usr/bin/chromium';
 const PREFERRED_KIND = 'vqc-fit';
 
-let server: ChildProcess | null = null;
+const server = new LabServer('qlab-e2e-');
 let browser: Browser | null = null;
-let labDir = '';
 let baseUrl = '';
-let serverLog = '';
 const pageErrors: string[] = [];
 /** Set QLAB_E2E_SHOTS=<dir> to keep screenshots of each screen for a look by eye. */
 const SHOTS = process.env.QLAB_E2E_SHOTS;
 
 async function shot(page: Page, name: string): Promise<void> {
   if (SHOTS) await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-/** Starts `qlab serve --port 0` and resolves with the URL it prints. */
-function startServer(dir: string): Promise<string> {
-  return new Promise((resolveUrl, reject) => {
-    const child = spawn(
-      process.execPath,
-      [join(ROOT, 'bin/qlab.js'), 'serve', '--port', '0', '--lab-dir', dir],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, FORCE_COLOR: '0' },
-      },
-    );
-    server = child;
-    const timer = setTimeout(
-      () => reject(new Error(`qlab serve printed no URL in 30 s:\n${serverLog}`)),
-      30_000,
-    );
-    const onData = (chunk: Buffer): void => {
-      serverLog += chunk.toString();
-      const m = /qlab serving on (http:\/\/\S+)/.exec(serverLog);
-      if (m) {
-        clearTimeout(timer);
-        resolveUrl(m[1]);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', (c: Buffer) => (serverLog += c.toString()));
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`qlab serve exited with code ${code}:\n${serverLog}`));
-    });
-  });
 }
 
 /** Opens the new-run screen, picks the kind, submits, and returns the new run's id from the run page. */
@@ -139,11 +100,8 @@ async function waitForStatus(page: Page, status: string, timeout = 60_000): Prom
 
 describe('lab in the browser', () => {
   beforeAll(async () => {
-    if (!existsSync(join(ROOT, 'out/renderer/index.html')))
-      throw new Error('out/renderer is missing: run `npx electron-vite build` first');
-    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium)`);
-    labDir = mkdtempSync(join(tmpdir(), 'qlab-e2e-'));
-    baseUrl = await startServer(labDir);
+    checkBrowserPrerequisites();
+    baseUrl = await server.start();
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -161,12 +119,7 @@ describe('lab in the browser', () => {
 
   afterAll(async () => {
     await browser?.close().catch(() => {});
-    if (server && server.exitCode === null) {
-      server.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 300));
-      if (server.exitCode === null) server.kill('SIGKILL');
-    }
-    if (labDir) rmSync(labDir, { recursive: true, force: true });
+    await server.stop();
   });
 
   it('launches runs, shows a live curve, compares two runs and exports a report', async () => {
@@ -269,7 +222,7 @@ describe('lab in the browser', () => {
       page.waitForEvent('download'),
       cmp.getByTestId('export-html').click(),
     ]);
-    const file = join(labDir, 'report.html');
+    const file = join(server.labDir, 'report.html');
     await download.saveAs(file);
     const html = readFileSync(file, 'utf8');
     expect(download.suggestedFilename()).toMatch(/\.html$/);

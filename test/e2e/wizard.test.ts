@@ -1,61 +1,22 @@
 // The QD-LLM wizard end to end in headless Chromium against the real `qlab serve`: small preset, a guidance
 // weight the server refuses shown on the Distillation step, fixed, started, the run page opened, cancelled.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import { qdllmStudentParamCount } from '../../core/methods/qdllm/students';
+import { checkBrowserPrerequisites, CHROMIUM, LabServer } from '../helpers/lab-server';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const CHROMIUM = process.env.QLAB_CHROMIUM ?? '/usr/bin/chromium';
-
-let server: ChildProcess | null = null;
+const server = new LabServer('qlab-e2e-wizard-');
 let browser: Browser | null = null;
-let labDir = '';
-let serverLog = '';
 /** Set QLAB_E2E_SHOTS=<dir> to keep screenshots of the wizard for a look by eye. */
 const SHOTS = process.env.QLAB_E2E_SHOTS;
-
-/** Starts `qlab serve --port 0` and resolves with the URL it prints. */
-function startServer(dir: string): Promise<string> {
-  return new Promise((resolveUrl, reject) => {
-    const child = spawn(
-      process.execPath,
-      [join(ROOT, 'bin/qlab.js'), 'serve', '--port', '0', '--lab-dir', dir],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } },
-    );
-    server = child;
-    const timer = setTimeout(
-      () => reject(new Error(`qlab serve printed no URL in 30 s:\n${serverLog}`)),
-      30_000,
-    );
-    child.stdout.on('data', (chunk: Buffer) => {
-      serverLog += chunk.toString();
-      const m = /qlab serving on (http:\/\/\S+)/.exec(serverLog);
-      if (m) {
-        clearTimeout(timer);
-        resolveUrl(m[1]);
-      }
-    });
-    child.stderr.on('data', (c: Buffer) => (serverLog += c.toString()));
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`qlab serve exited with code ${code}:\n${serverLog}`));
-    });
-  });
-}
 
 describe('QD-LLM wizard in the browser', () => {
   let baseUrl = '';
 
   beforeAll(async () => {
-    if (!existsSync(join(ROOT, 'out/renderer/index.html')))
-      throw new Error('out/renderer is missing: run `npx electron-vite build` first');
-    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium)`);
-    labDir = mkdtempSync(join(tmpdir(), 'qlab-e2e-wizard-'));
-    baseUrl = await startServer(labDir);
+    checkBrowserPrerequisites();
+    baseUrl = await server.start();
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -65,12 +26,7 @@ describe('QD-LLM wizard in the browser', () => {
 
   afterAll(async () => {
     await browser?.close().catch(() => {});
-    if (server && server.exitCode === null) {
-      server.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 300));
-      if (server.exitCode === null) server.kill('SIGKILL');
-    }
-    if (labDir) rmSync(labDir, { recursive: true, force: true });
+    await server.stop();
   });
 
   it('small preset, α refused on the Distillation step, fixed, started and cancelled', async () => {

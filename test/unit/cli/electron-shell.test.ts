@@ -2,13 +2,7 @@
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import {
-  LAB_API_METHODS,
-  LabError,
-  type LabApi,
-  type LabEvent,
-  type RunSummary,
-} from '../../../core/api/lab-api';
+import { LAB_API_METHODS, LabError, type LabApi, type LabEvent } from '../../../core/api/lab-api';
 import {
   EVENT_CHANNEL,
   forwardLabEvents,
@@ -29,24 +23,10 @@ import {
   type UtilityChild,
   type UtilityForkOptions,
 } from '../../../electron/main/utility-launcher';
+import { makeRun } from '../renderer/fake-api';
 
 const ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
-const run: RunSummary = {
-  id: ID,
-  kind: 'k',
-  name: 'n',
-  status: 'queued',
-  createdAt: '2025-01-01T00:00:00.000Z',
-  startedAt: null,
-  finishedAt: null,
-  progress: 0,
-  progressMessage: null,
-  tags: [],
-  summary: {},
-  error: null,
-  parentId: null,
-  childCount: 0,
-};
+const run = makeRun({ id: ID, kind: 'k', name: 'n', createdAt: '2025-01-01T00:00:00.000Z' });
 
 /** A LabApi that records calls; getRun of an unknown id rejects like the service. */
 function fakeApi(): {

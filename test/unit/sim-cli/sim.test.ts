@@ -274,26 +274,9 @@ describe("qlab sim: the file's own observables", () => {
 describe('qlab sim: shots', () => {
   it('seeded shot estimates are reproducible bit for bit, are counts/shots, and lie within binomial error', async () => {
     const shots = 2000;
-    const a = await sim(
-      `${FIX}/rx.qasm`,
-      '--json',
-      '--precision',
-      'f64',
-      '--shots',
-      String(shots),
-      '--seed',
-      '5',
-    );
-    const b = await sim(
-      `${FIX}/rx.qasm`,
-      '--json',
-      '--precision',
-      'f64',
-      '--shots',
-      String(shots),
-      '--seed',
-      '5',
-    );
+    const args = [`${FIX}/rx.qasm`, '--json', '--precision', 'f64', '--shots', String(shots), '--seed', '5'];
+    const a = await sim(...args);
+    const b = await sim(...args);
     expect(a.code).toBe(0);
     expect(b.out).toBe(a.out);
     const c = await simJson(`${FIX}/rx.qasm`, '--precision', 'f64', '--shots', String(shots), '--seed', '6');

@@ -1,0 +1,67 @@
+// The real `qlab serve` on a temporary lab dir, for the browser end-to-end tests: started on a free port, its
+// output kept for error messages, and stopped (SIGTERM, then SIGKILL) with its lab dir removed afterwards.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const CHROMIUM = process.env.QLAB_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Throws, saying what to do, when the built renderer or Chromium is missing. */
+export function checkBrowserPrerequisites(): void {
+  if (!existsSync(join(ROOT, 'out/renderer/index.html')))
+    throw new Error('out/renderer is missing: run `npx electron-vite build` first');
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+}
+
+export class LabServer {
+  /** The lab dir ('' until start()). */
+  labDir = '';
+  /** Everything the server printed. */
+  log = '';
+  private child: ChildProcess | null = null;
+
+  constructor(private readonly prefix: string) {}
+
+  /** Makes a `<prefix>…` lab dir, starts `qlab serve --port 0` on it and resolves with the URL it prints. */
+  start(): Promise<string> {
+    this.labDir = mkdtempSync(join(tmpdir(), this.prefix));
+    return new Promise((resolveUrl, reject) => {
+      const child = spawn(
+        process.execPath,
+        [join(ROOT, 'bin/qlab.js'), 'serve', '--port', '0', '--lab-dir', this.labDir],
+        { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } },
+      );
+      this.child = child;
+      const timer = setTimeout(
+        () => reject(new Error(`qlab serve printed no URL in 30 s:\n${this.log}`)),
+        30_000,
+      );
+      child.stdout.on('data', (chunk: Buffer) => {
+        this.log += chunk.toString();
+        const m = /qlab serving on (http:\/\/\S+)/.exec(this.log);
+        if (m) {
+          clearTimeout(timer);
+          resolveUrl(m[1]);
+        }
+      });
+      child.stderr.on('data', (c: Buffer) => (this.log += c.toString()));
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`qlab serve exited with code ${code}:\n${this.log}`));
+      });
+    });
+  }
+
+  /** Stops the server (SIGKILL if it is still up 300 ms after SIGTERM) and removes the lab dir. */
+  async stop(): Promise<void> {
+    const server = this.child;
+    if (server && server.exitCode === null) {
+      server.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      if (server.exitCode === null) server.kill('SIGKILL');
+    }
+    if (this.labDir) rmSync(this.labDir, { recursive: true, force: true });
+  }
+}
