@@ -723,7 +723,10 @@ export class Transformer {
         return seq.slice(prompt.length);
       }
       if (maxNewTokens === 0) return [];
-      const cache = (this.genCache ??= this.createKvCache());
+      // sized for this call (a model loaded with a 32k context need not hold 32k positions for a short reply)
+      const need = Math.min(maxT, prompt.length + maxNewTokens);
+      if (!this.genCache || this.genCache.maxSeqLen < need) this.genCache = this.createKvCache(need);
+      const cache = this.genCache;
       cache.reset();
       const one = new Int32Array(1);
       let logits = this.forwardCached(cache, window(), true);

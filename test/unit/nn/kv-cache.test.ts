@@ -258,7 +258,12 @@ describe('generate with the KV cache', () => {
       expect(m.generate(prompt, steps, { ...opts, cache: false })).toEqual(sampled);
       expect(referenceGenerate(m, prompt, steps, 6, 1.5, 42)).toEqual(sampled);
       expect(sampled).not.toEqual(greedy); // sampling actually sampled
-      // a second call reuses the model's cache from a clean start
+      // a second call reuses the model's cache from a clean start; a shorter call before a longer one makes the
+      // next call grow the cache (sized per call)
+      expect(m.generate(prompt, steps, opts)).toEqual(sampled);
+      expect(m.generate(prompt.slice(0, 2), 3, opts)).toEqual(
+        m.generate(prompt.slice(0, 2), 3, { ...opts, cache: false }),
+      );
       expect(m.generate(prompt, steps, opts)).toEqual(sampled);
     });
   }
