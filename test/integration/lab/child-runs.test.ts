@@ -139,7 +139,19 @@ describe('children end with their parent', () => {
   it('a kill -9 of the job process fails the parent and its running child, keeping the child’s points', async () => {
     const launcher = new RecordingLauncher();
     const l = await lab.open({ launcher });
-    const parent = await l.createRun({ kind: 'test-sweep', config: { steps: 20, delayMs: 10 } });
+    // Two points of 3 s each: the second child streams long enough that a slow poll on a loaded machine
+    // still sees it running (with 200 ms points the third child could start, or the job end, first).
+    const parent = await l.createRun({
+      kind: 'test-sweep',
+      config: {
+        points: [
+          { lr: 0.1, depth: 1 },
+          { lr: 0.2, depth: 1 },
+        ],
+        steps: 300,
+        delayMs: 10,
+      },
+    });
     // Wait until the first point is done and the second child is streaming.
     await until(async () => {
       const cs = await l.listRuns({ parentId: parent.id });
