@@ -210,6 +210,9 @@ describe('lab in the browser', () => {
         .toContain(path);
     }
     await expect.poll(() => cmp.getByTestId('final-metrics').locator('tbody tr').count()).toBeGreaterThan(0);
+    // the jobs' headline figures side by side: one value cell per run in every row
+    const summaryRow = cmp.getByTestId('compare-summary').locator('tbody tr').first();
+    await expect.poll(() => summaryRow.locator('td.num').count()).toBe(2);
     const overlay = cmp.locator('[data-testid^="compare-chart-"]').first();
     await expect
       .poll(async () => Number(await overlay.getAttribute('data-points')), { timeout: 10_000 })

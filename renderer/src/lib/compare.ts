@@ -1,0 +1,49 @@
+// The compare page's results table: each run's final summary (the job's headline figures) side by side.
+import { formatValue } from './format';
+
+export interface SummaryRow {
+  key: string;
+  /** One display value per run ('—' where the run lacks the key). */
+  values: string[];
+  /** Whether the runs disagree on this row (ignoring runs that lack it). */
+  differs: boolean;
+}
+
+/**
+ * Rows over the union of the runs' summary keys, in first-seen order. A key X whose run also has X_std (or
+ * X_mean with X_std) is shown once as "mean ± std" under X, and the _std key gets no row of its own.
+ */
+export function summaryRows(runs: { summary: Record<string, number | string> }[]): SummaryRow[] {
+  const keys: string[] = [];
+  const seen = new Set<string>();
+  for (const r of runs)
+    for (const k of Object.keys(r.summary))
+      if (!seen.has(k)) {
+        seen.add(k);
+        keys.push(k);
+      }
+  const stdOf = (k: string): string | null => {
+    const base = k.endsWith('_mean') ? k.slice(0, -'_mean'.length) : k;
+    const s = `${base}_std`;
+    return s !== k && seen.has(s) ? s : null;
+  };
+  const paired = new Set(keys.map(stdOf).filter((s): s is string => s !== null));
+  const rows: SummaryRow[] = [];
+  for (const k of keys) {
+    if (paired.has(k)) continue;
+    const std = stdOf(k);
+    const values = runs.map((r) => {
+      const v = r.summary[k];
+      if (v === undefined) return '—';
+      const s = std === null ? undefined : r.summary[std];
+      return s === undefined ? formatValue(v) : `${formatValue(v)} ± ${formatValue(s)}`;
+    });
+    const present = values.filter((v) => v !== '—');
+    rows.push({
+      key: std !== null && k.endsWith('_mean') ? k.slice(0, -'_mean'.length) : k,
+      values,
+      differs: new Set(present).size > 1,
+    });
+  }
+  return rows;
+}
