@@ -1,5 +1,6 @@
 // The CPU backend: hand-written typed-array kernels, row by row, optionally split over worker threads
 // (Node only, loaded on demand so this module stays isomorphic).
+import { checkBatchRequest } from '../request';
 import type { BackendInfo, BatchRequest, ExpvalResult, Precision, Simulator, VjpResult } from '../backend';
 import type { Circuit } from '../circuit';
 import { GRAD_CHUNK, WASM_MIN_DIM } from './engine';
@@ -45,17 +46,7 @@ function programOf(c: Circuit): Program {
 }
 
 export function checkRequest(req: BatchRequest): Program {
-  const c = req.circuit;
-  if (!c || !Array.isArray(c.ops)) throw new Error('circuit: expected a parsed circuit record');
-  if (!Number.isInteger(req.batch) || req.batch < 0)
-    throw new Error(`batch: must be a non-negative integer, got ${req.batch}`);
-  if (!req.params || req.params.length < c.numParams)
-    throw new Error(`params: need ${c.numParams} values, got ${req.params ? req.params.length : 'none'}`);
-  if (!req.inputs || req.inputs.length < req.batch * c.numInputs)
-    throw new Error(
-      `inputs: need batch × numInputs = ${req.batch * c.numInputs} values, got ${req.inputs ? req.inputs.length : 'none'}`,
-    );
-  return programOf(c);
+  return programOf(checkBatchRequest(req));
 }
 
 /** Rows per worker: whole gradient chunks, at least 2 chunks per worker to be worth a message. */

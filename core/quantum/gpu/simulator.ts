@@ -2,6 +2,7 @@
 // circuit (one createPipeline trace per circuit topology and batch size, gate matrices and angles
 // passed as arguments), expectation values, probabilities and the adjoint gradient are reduced on
 // the device, and batches are split so that every f32 index stays exact (chunks.ts).
+import { checkBatchRequest } from '../request';
 import { GPU, type IPipelineRunShortcut, type KernelOutput, type PipelineResult } from 'gpu.js';
 import type { BackendInfo, BatchRequest, ExpvalResult, Simulator, VjpResult } from '../backend';
 import { observablesOf, type Circuit } from '../circuit';
@@ -93,16 +94,11 @@ function toF32(out: KernelOutput | PipelineResult): Float32Array {
   throw new Error('gpu backend: unexpected result shape from gpu.js');
 }
 
+/** The shared request checks (core/quantum/request.ts), and a batch of at least one row for the kernels. */
 function checkRequest(req: BatchRequest): void {
-  const { circuit, batch } = req;
-  if (!Number.isInteger(batch) || batch < 1)
-    throw new Error(`batch must be a positive integer, got ${batch}`);
-  if (req.params.length < circuit.numParams)
-    throw new Error(`params has length ${req.params.length}, the circuit needs ${circuit.numParams}`);
-  if (req.inputs.length < batch * circuit.numInputs)
-    throw new Error(
-      `inputs has length ${req.inputs.length}, batch ${batch} × numInputs ${circuit.numInputs} needs ${batch * circuit.numInputs}`,
-    );
+  checkBatchRequest(req);
+  if (req.batch < 1)
+    throw new Error(`batch: must be a positive integer on the gpu backend, got ${req.batch}`);
 }
 
 export async function createGpuSimulator(opts: GpuSimulatorOptions = {}): Promise<GpuSimulator> {

@@ -250,7 +250,7 @@ for (const { mode, run, executors } of modes) {
       const p = new CircuitBuilder(1);
       const withParam = p.gate('RX', [0], [p.p()]).build();
       await expect(sim.expval({ circuit: withParam, params: [], inputs: [], batch: 1 })).rejects.toThrow(
-        /params has length 0/,
+        /^params: need 1 values, got 0/,
       );
       await expect(
         sim.vjp({ circuit: withParam, params: [1], inputs: [], batch: 1 }, [1, 2]),
