@@ -34,6 +34,22 @@ function spread(f: Fn, x: number, y: number, out: number, signed: boolean): void
   f.set(out);
 }
 
+/** Pushes one output row for p ≥ 1: a·R0 + swap(a)·I0 + b·R1 + swap(b)·I1 (R, I as from splatComplex). */
+function rowTimes(
+  f: Fn,
+  a: number,
+  sa: number,
+  b: number,
+  sb: number,
+  R0: number,
+  I0: number,
+  R1: number,
+  I1: number,
+): void {
+  f.get(a).get(R0).f32x4Mul().get(sa).get(I0).f32x4Mul().f32x4Add();
+  f.get(b).get(R1).f32x4Mul().get(sb).get(I1).f32x4Mul().f32x4Add().f32x4Add();
+}
+
 /**
  * Pushes M·v for p = 0, where v = [a | b] is one whole pair and the matrix is spread over the lanes
  * (M0 = [m0 m0 m2 m2], M1 = [m1 m1 m3 m3], imaginary parts signed): M0·[a a] + M1·[b b]. `t` is a scratch local.
@@ -93,7 +109,9 @@ function genFn(): Fn {
   const [s, dim, p, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i, d] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   const a = f.local(I32);
   const b = f.local(I32);
-  const [M0R, M0I, M1R, M1I, M2R, M2I, M3R, M3I] = Array.from({ length: 8 }, () => f.local(V128));
+  // M0R, M0I … M3I: the matrix as splatted (p ≥ 1) or spread (p = 0) vectors
+  const M = Array.from({ length: 8 }, () => f.local(V128));
+  const [M0R, M0I, M1R, M1I, M2R, M2I, M3R, M3I] = M;
   const [va, vb, sa, sb] = Array.from({ length: 4 }, () => f.local(V128));
   f.get(p).eqz().if();
   {
@@ -111,17 +129,12 @@ function genFn(): Fn {
   }
   f.else();
   {
-    splatComplex(f, m0r, m0i, M0R, M0I);
-    splatComplex(f, m1r, m1i, M1R, M1I);
-    splatComplex(f, m2r, m2i, M2R, M2I);
-    splatComplex(f, m3r, m3i, M3R, M3I);
+    for (let k = 0; k < 4; k++) splatComplex(f, m0r + 2 * k, m0r + 2 * k + 1, M[2 * k], M[2 * k + 1]);
     pairLoop(f, s, dim, p, a, b, () => {
       f.get(a).v128Load().tee(va).get(va).shuffleF32(SWAP).set(sa);
       f.get(b).v128Load().tee(vb).get(vb).shuffleF32(SWAP).set(sb);
-      const out = (R0: number, I0: number, R1: number, I1: number) => {
-        f.get(va).get(R0).f32x4Mul().get(sa).get(I0).f32x4Mul().f32x4Add();
-        f.get(vb).get(R1).f32x4Mul().get(sb).get(I1).f32x4Mul().f32x4Add().f32x4Add();
-      };
+      const out = (R0: number, I0: number, R1: number, I1: number) =>
+        rowTimes(f, va, sa, vb, sb, R0, I0, R1, I1);
       f.get(a).get(d).add();
       out(M0R, M0I, M1R, M1I);
       f.v128Store();
@@ -219,7 +232,9 @@ function adjFn(): Fn {
   const a = f.local(I32);
   const b = f.local(I32);
   const d = f.local(I32);
-  const [M0R, M0I, M1R, M1I, M2R, M2I, M3R, M3I] = Array.from({ length: 8 }, () => f.local(V128));
+  // M0R, M0I … M3I: the matrix as splatted (p ≥ 1) or spread (p = 0) vectors
+  const M = Array.from({ length: 8 }, () => f.local(V128));
+  const [M0R, M0I, M1R, M1I, M2R, M2I, M3R, M3I] = M;
   const [la, lb, va, vb, sla, slb, A, B, C, D] = Array.from({ length: 10 }, () => f.local(V128));
   f.get(t).get(l).sub().set(d);
   for (const acc of [A, B, C, D]) f.v128Zero().set(acc);
@@ -242,10 +257,7 @@ function adjFn(): Fn {
   }
   f.else();
   {
-    splatComplex(f, m0r, m0i, M0R, M0I);
-    splatComplex(f, m1r, m1i, M1R, M1I);
-    splatComplex(f, m2r, m2i, M2R, M2I);
-    splatComplex(f, m3r, m3i, M3R, M3I);
+    for (let k = 0; k < 4; k++) splatComplex(f, m0r + 2 * k, m0r + 2 * k + 1, M[2 * k], M[2 * k + 1]);
     pairLoop(f, l, dim, p, a, b, () => {
       f.get(a).v128Load().tee(la).get(la).shuffleF32(SWAP).set(sla);
       f.get(b).v128Load().tee(lb).get(lb).shuffleF32(SWAP).set(slb);
@@ -255,10 +267,8 @@ function adjFn(): Fn {
       f.get(B).get(vb).get(slb).f32x4Mul().f32x4Add().set(B);
       f.get(C).get(va).get(lb).f32x4Mul().f32x4Add().get(vb).get(la).f32x4Mul().f32x4Sub().set(C);
       f.get(D).get(va).get(slb).f32x4Mul().f32x4Add().get(vb).get(sla).f32x4Mul().f32x4Add().set(D);
-      const upd = (R0: number, I0: number, R1: number, I1: number) => {
-        f.get(la).get(R0).f32x4Mul().get(sla).get(I0).f32x4Mul().f32x4Add();
-        f.get(lb).get(R1).f32x4Mul().get(slb).get(I1).f32x4Mul().f32x4Add().f32x4Add();
-      };
+      const upd = (R0: number, I0: number, R1: number, I1: number) =>
+        rowTimes(f, la, sla, lb, slb, R0, I0, R1, I1);
       f.get(a);
       upd(M0R, M0I, M1R, M1I);
       f.v128Store();
