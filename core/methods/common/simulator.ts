@@ -2,9 +2,7 @@
 // wrapper that records what actually ran (the kernels depend on the circuit's width), and the one-line
 // descriptions of both that logs and reports show.
 import type { BackendInfo, BatchRequest, Precision, Simulator } from '../../quantum/backend';
-import { WASM_MIN_DIM } from '../../quantum/cpu/engine';
-import { createCpuSimulator } from '../../quantum/cpu/simulator';
-import { wasmStateFailure } from '../../quantum/cpu/wasm';
+import { cpuKernel, createCpuSimulator } from '../../quantum/cpu/simulator';
 import { GPU_F64_MESSAGE } from './precision';
 
 /**
@@ -30,9 +28,7 @@ export async function createSimulator(
  * results (core/quantum/cpu/simulator.ts): for wrappers that use its state() and so never see a result's info.
  */
 export function cpuKernelMode(precision: Precision, qubits: number): 'wasm-simd' | 'js' {
-  return precision === 'f32' && 2 ** qubits >= WASM_MIN_DIM && wasmStateFailure() === null
-    ? 'wasm-simd'
-    : 'js';
+  return cpuKernel(precision, 2 ** qubits);
 }
 
 /** e.g. `cpu/js-threads f32 ×4 threads` or `gpu/cpu f32 (WebGPU unavailable: …)`. */

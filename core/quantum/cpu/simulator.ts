@@ -76,6 +76,11 @@ function concat(parts: Float64Array[]): Float64Array {
   return out;
 }
 
+/** What a circuit of `dim` amplitudes runs on here: the f32 SIMD kernels from WASM_MIN_DIM up, else JS. */
+export function cpuKernel(precision: Precision, dim: number): 'wasm-simd' | 'js' {
+  return precision === 'f32' && dim >= WASM_MIN_DIM && wasmStateFailure() === null ? 'wasm-simd' : 'js';
+}
+
 export function createCpuSimulator(opts: CpuOptions = {}): Simulator {
   const precision: Precision = opts.precision ?? 'f32';
   if (precision !== 'f32' && precision !== 'f64')
@@ -86,8 +91,7 @@ export function createCpuSimulator(opts: CpuOptions = {}): Simulator {
   let pool: Promise<RowPool | null> | null = null;
   let fallbackReason: string | undefined;
   const simd = precision === 'f32' && wasmStateFailure() === null;
-  // what a circuit of `dim` amplitudes runs on: the f32 SIMD kernels from WASM_MIN_DIM up, else JS
-  const kernel = (dim: number): string => (simd && dim >= WASM_MIN_DIM ? 'wasm-simd' : 'js');
+  const kernel = (dim: number): string => cpuKernel(precision, dim);
   const info: BackendInfo = {
     backend: 'cpu',
     mode: threads > 1 ? `${kernel(WASM_MIN_DIM)}-threads` : kernel(WASM_MIN_DIM),
