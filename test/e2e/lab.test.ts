@@ -139,8 +139,9 @@ describe('lab in the browser', () => {
     await page.getByTestId('runs-table').waitFor();
 
     // First run: its chart must gain points while the run is still running.
-    // More epochs than the default so the run lasts long enough to watch (where the kind has epochs).
-    const first = await launchRun(page, 'e2e first', 1, { edits: { epochs: '60' } });
+    // More epochs than the default so the run lasts long enough to watch (where the kind has epochs): a few
+    // seconds, with the f32 SIMD simulator (60 epochs ran in about a second and the samples could miss it).
+    const first = await launchRun(page, 'e2e first', 1, { edits: { epochs: '300' } });
     const samples: { status: string | null; points: number }[] = [];
     const badge = page.getByTestId('run-page').getByTestId('status').first();
     const deadline = Date.now() + 60_000;
