@@ -1,6 +1,6 @@
-// The WebAssembly SIMD one-qubit kernels (wasm-module.ts) over a state that lives in WebAssembly memory: a
-// Runner in f32 allocates ψ, λ and its scratch row as Float32Array views of one memory of its own, so a gate is
-// one call with no copy. Where WebAssembly SIMD is unavailable wasmState() returns null and the JS kernels run.
+// The WebAssembly SIMD kernels (wasm-module.ts) over states that live in WebAssembly memory: an f32 Runner keeps
+// ψ, λ, its scratch row, the forward tape and its tables as views of one memory of its own, so a step is one
+// call with no copy. Where WebAssembly SIMD is unavailable wasmState() returns null and the JS kernels run.
 import { antiHermitianRho } from './kernels';
 import { stateModuleBytes } from './wasm-module';
 
@@ -8,10 +8,8 @@ const PAGE = 65536;
 /** 4 GiB, the wasm32 limit; a memory reserves nothing beyond what it was created with. */
 const MAX_PAGES = 65536;
 
-type GenFn = (
-  s: number,
-  dim: number,
-  p: number,
+/** A complex 2×2 [[m0, m1], [m2, m3]] as eight numbers, interleaved re/im. */
+type Mat2 = [
   m0r: number,
   m0i: number,
   m1r: number,
@@ -20,8 +18,10 @@ type GenFn = (
   m2i: number,
   m3r: number,
   m3i: number,
-  d?: number,
-) => void;
+];
+
+/** d: byte distance to the destination row (0 or omitted: in place). */
+type GenFn = (s: number, dim: number, p: number, ...m: [...Mat2, d?: number]) => void;
 type RealFn = (
   s: number,
   dim: number,
@@ -42,23 +42,7 @@ type DiagFn = (
   d1r: number,
   d1i: number,
 ) => void;
-
-type AdjFn = (
-  t: number,
-  l: number,
-  dim: number,
-  p: number,
-  m0r: number,
-  m0i: number,
-  m1r: number,
-  m1i: number,
-  m2r: number,
-  m2i: number,
-  m3r: number,
-  m3i: number,
-  out: number,
-) => void;
-
+type AdjFn = (t: number, l: number, dim: number, p: number, ...m: [...Mat2, out: number]) => void;
 type GatherFn = (src: number, dst: number, idx: number, dim: number) => void;
 type DmulFn = (src: number, dst: number, tab: number, dim: number) => void;
 type WhtFn = (w: number, dim: number) => void;
