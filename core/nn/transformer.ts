@@ -340,6 +340,20 @@ export class Transformer {
     this.T = T;
   }
 
+  /** The block's MLP on N rows of `inp` (the normed residual): SwiGLU (gate, up) or GELU (up), then down into out. */
+  private mlpForward(blk: Block, out: Arr, h: Arr, fc1: Arr, fc2: Arr, inp: Arr, N: number): void {
+    const FF = this.config.intermediateSize;
+    if (blk.gate) {
+      blk.gate.forward(fc1, inp, N);
+      blk.up.forward(fc2, inp, N);
+      swigluForward(h, fc1, fc2, N * FF);
+    } else {
+      blk.up.forward(fc1, inp, N);
+      geluForward(h, fc1, N * FF);
+    }
+    blk.down.forward(out, h, N);
+  }
+
   private normForward(out: Arr, mean: Arr, rstd: Arr, inp: Arr, n: Norm, N: number) {
     const C = this.config.hiddenSize;
     if (n.b) layernormForward(out, mean, rstd, inp, n.w.data, n.b.data, N, C, this.config.normEps);
@@ -363,7 +377,6 @@ export class Transformer {
     const NH = cfg.numHeads;
     const NKV = cfg.numKvHeads;
     const hd = C / NH;
-    const FF = cfg.intermediateSize;
     const BT = B * T;
     const drop = this.training && cfg.dropout > 0;
     this.tokens = tokens;
@@ -386,15 +399,7 @@ export class Transformer {
       if (drop) dropoutForward(A.ao, A.mask1, A.ao, BT * C, cfg.dropout, this.rng);
       for (let i = 0; i < BT * C; i++) A.res1[i] = x[i] + A.ao[i];
       this.normForward(A.ln2, A.mean2, A.rstd2, A.res1, blk.norm2, BT);
-      if (blk.gate) {
-        blk.gate.forward(A.fc1, A.ln2, BT);
-        blk.up.forward(A.fc2, A.ln2, BT);
-        swigluForward(A.h, A.fc1, A.fc2, BT * FF);
-      } else {
-        blk.up.forward(A.fc1, A.ln2, BT);
-        geluForward(A.h, A.fc1, BT * FF);
-      }
-      blk.down.forward(A.mo, A.h, BT);
+      this.mlpForward(blk, A.mo, A.h, A.fc1, A.fc2, A.ln2, BT);
       if (drop) dropoutForward(A.mo, A.mask2, A.mo, BT * C, cfg.dropout, this.rng);
       for (let i = 0; i < BT * C; i++) A.res2[i] = A.res1[i] + A.mo[i];
       x = A.res2;
@@ -661,15 +666,7 @@ export class Transformer {
       blk.o.forward(s.ao, s.y, n);
       for (let i = 0; i < n * C; i++) x[i] += s.ao[i];
       this.normForward(s.ln, s.mean, s.rstd, x, blk.norm2, n);
-      if (blk.gate) {
-        blk.gate.forward(s.fc1, s.ln, n);
-        blk.up.forward(s.fc2, s.ln, n);
-        swigluForward(s.h, s.fc1, s.fc2, n * FF);
-      } else {
-        blk.up.forward(s.fc1, s.ln, n);
-        geluForward(s.h, s.fc1, n * FF);
-      }
-      blk.down.forward(s.mo, s.h, n);
+      this.mlpForward(blk, s.mo, s.h, s.fc1, s.fc2, s.ln, n);
       for (let i = 0; i < n * C; i++) x[i] += s.mo[i];
     }
     cache.length = pos + n;
