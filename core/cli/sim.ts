@@ -14,7 +14,7 @@ import { QasmError, parseQasm } from '../quantum/qasm';
 import { Rng } from '../util/rng';
 import { resources } from '../quantum/resources';
 import { countsOf, sampleIndices, shotExpvalsFromStates } from '../quantum/shots';
-import { describeBackend } from '../methods/common/simulator';
+import { describeBackend } from '../quantum/simulators';
 import { parseArgs, type CommandSpec } from './args';
 import type { OutStream } from './context';
 import { CliError, EXIT } from './errors';

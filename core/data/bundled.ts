@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { BROWN_TOPIC_CLASSES } from './names';
 import { splitClassBalanced, splitDocuments } from './split';
 import {
   DataError,
@@ -44,14 +45,6 @@ export const BROWN_GENRES: Record<string, string> = {
   p: 'fiction: romance',
   r: 'humor',
 };
-
-/** The 4-class topic task: class → genre letters. Genres d, g, h, r are left out (too small or mixed). */
-export const BROWN_TOPIC_CLASSES: [string, string[]][] = [
-  ['press', ['a', 'b', 'c']],
-  ['fiction', ['k', 'l', 'm', 'n', 'p']],
-  ['learned', ['j']],
-  ['hobbies-lore', ['e', 'f']],
-];
 
 /** "The/at jury/nn said/vbd ./." → "The jury said." : drop tags, re-join punctuation, `` and '' to ". */
 export function stripBrownTags(tagged: string): string {

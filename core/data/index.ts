@@ -1,9 +1,9 @@
 // Offline datasets: bundled corpora by name, importers for the user's files, deterministic splits.
 export * from './types';
+export * from './names';
 export { seededHash, hashOrder, splitDocuments, splitClassBalanced, type SplitRatios } from './split';
 export {
   BROWN_GENRES,
-  BROWN_TOPIC_CLASSES,
   DEFAULT_SEED,
   loadBrownLm,
   loadBrownTopics,

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EncodedTexts } from '../common/text';
+import type { EncodedTexts } from '../../nn/text-classifier';
 
 const MAGIC = 'QDLLMTC1';
 

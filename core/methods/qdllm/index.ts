@@ -10,12 +10,12 @@ import {
   formatMeanStd,
   meanStd,
   type ClassificationReport,
-} from '../common/classification';
-import { loadTextData } from '../common/data';
-import { DISTILL_MODES, type DistillMode } from '../common/distill-loss';
-import { mlpHiddenForParams } from '../common/mlp';
-import { createSimulator, describeRan, ranRecord, recordingSimulator } from '../common/simulator';
-import { configureCompute } from '../common/compute';
+} from '../harness/metrics';
+import { loadTextData } from '../../data/text';
+import { DISTILL_MODES, type DistillMode } from '../../nn/distill-loss';
+import { mlpHiddenForParams } from '../../nn/mlp';
+import { createSimulator, describeRan, ranRecord, recordingSimulator } from '../../quantum/simulators';
+import { configureCompute } from '../harness/compute';
 import type { JobContext, JobKind, JobResult, ReportSection } from '../job';
 import { checkQubitsForClasses, QdllmConfigSchema, type QdllmConfig } from './schema';
 import {

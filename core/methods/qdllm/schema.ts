@@ -1,9 +1,9 @@
 // The `qdllm` config: data, teacher, student and baselines, with the paper's defaults (Adam lr 0.06,
 // 10 epochs, batch 8, n = 11 qubits, L = 11 layers, s = 10, α = 0.9, T = 2, 5 seeds).
 import { z } from 'zod';
-import { BUNDLED_CLASSIFICATION, datasetNameProblem } from '../common/data';
-import { DISTILL_MODES } from '../common/distill-loss';
-import { GPU_F64_MESSAGE, PrecisionSchema } from '../common/precision';
+import { BUNDLED_CLASSIFICATION, datasetNameProblem } from '../../data/names';
+import { DISTILL_MODES } from '../../nn/distill-loss';
+import { GPU_F64_MESSAGE, PrecisionSchema } from '../../quantum/precision';
 
 const int = (lo: number, hi: number) => z.number().int().min(lo).max(hi);
 

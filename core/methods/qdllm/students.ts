@@ -18,9 +18,9 @@ import {
   type MinMax,
 } from '../../quantum/encodings';
 import { qdllmAnsatz } from '../../quantum/templates';
-import type { SplitName } from '../common/data';
-import { MlpClassifier } from '../common/mlp';
-import { padBatch, TransformerClassifier } from '../common/text';
+import type { SplitName } from '../../data/names';
+import { MlpClassifier } from '../../nn/mlp';
+import { padBatch, TransformerClassifier } from '../../nn/text-classifier';
 import type { TeacherSplit } from './cache';
 
 /** Trainable angles of L QD-LLM ansatz layers on n qubits: RZ-RY-RZ (3n), RZZ chain (n − 1), RZ-RY-RZ (3n). */

@@ -3,7 +3,7 @@
 //   lab-transformer: a LLaMA-flavour transformer pretrained as an LM on a bundled corpus (BPE trained on the
 //     same corpus) or loaded from a model directory, then fine-tuned with LoRA + a classification head and
 //     merged (the paper's LoRA teacher).
-//   gguf: see gguf.ts.
+//   gguf: see gguf-teacher.ts.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { getDataset } from '../../data';
@@ -15,15 +15,16 @@ import { softmaxCrossEntropyBackward, softmaxCrossEntropyForward } from '../../n
 import { countParameters, zeroGrad, type Parameter } from '../../nn/tensor';
 import { ByteLevelBpe, type Tokenizer } from '../../nn/tokenizers';
 import { Transformer } from '../../nn/transformer';
-import { SPLIT_NAMES, type SplitName, type TextData } from '../common/data';
-import { ResourceMeter } from '../common/meter';
+import { type TextData } from '../../data/text';
+import { SPLIT_NAMES, type SplitName } from '../../data/names';
+import { ResourceMeter } from '../harness/meter';
 import {
   encodeTexts,
   meanTokenEmbeddings,
   padBatch,
   TransformerClassifier,
   type EncodedTexts,
-} from '../common/text';
+} from '../../nn/text-classifier';
 import type { JobContext } from '../job';
 import {
   readTeacherSplit,
@@ -33,7 +34,7 @@ import {
   type TeacherInfo,
   type TeacherSplit,
 } from './cache';
-import { buildGgufTeacher } from './gguf';
+import { buildGgufTeacher } from './gguf-teacher';
 import type { LabTeacherConfig, QdllmConfig } from './schema';
 
 export interface TeacherOutputs {

@@ -4,10 +4,10 @@
 import { Adam } from '../../nn/optim';
 import { Rng } from '../../util/rng';
 import { countParameters, zeroGrad } from '../../nn/tensor';
-import { argmaxRows, classificationReport, type ClassificationReport } from '../common/classification';
-import type { SplitName } from '../common/data';
-import { distillLossBackward, distillLossForward, type DistillLossOptions } from '../common/distill-loss';
-import { ResourceMeter } from '../common/meter';
+import { argmaxRows, classificationReport, type ClassificationReport } from '../harness/metrics';
+import type { SplitName } from '../../data/names';
+import { distillLossBackward, distillLossForward, type DistillLossOptions } from '../../nn/distill-loss';
+import { ResourceMeter } from '../harness/meter';
 import type { JobContext } from '../job';
 import type { Student, StudentData } from './students';
 

@@ -11,9 +11,9 @@ import { AdamW } from '../../nn/optim';
 import { Rng } from '../../nn/rng';
 import { zeroGrad } from '../../nn/tensor';
 import { ByteLevelBpe, type Tokenizer } from '../../nn/tokenizers';
-import { checkGgufFile, embedText, importNodeLlamaCpp, type GgufEmbeddingContext } from '../qdllm/gguf';
+import { checkGgufFile, embedText, importNodeLlamaCpp, type GgufEmbeddingContext } from '../../nn/gguf';
 import { Transformer } from '../../nn/transformer';
-import { encodeTexts, meanHiddenStates } from '../common/text';
+import { encodeTexts, meanHiddenStates } from '../../nn/text-classifier';
 import type { EncoderConfig } from './schema';
 
 /** A frozen text → vector map. */
@@ -49,7 +49,7 @@ function transformerEncoder(
     dim,
     description,
     async embed(texts, onProgress) {
-      // the first maxTokens tokens of each text, mean-pooled over windows of maxSeqLen (common/text.ts)
+      // the first maxTokens tokens of each text, mean-pooled over windows of maxSeqLen (core/nn/text-classifier.ts)
       return meanHiddenStates(model, encodeTexts(tokenizer, texts, maxTokens), 16, onProgress);
     },
     async dispose() {},

@@ -10,9 +10,9 @@ import {
   type LabelledText,
 } from '../../data';
 import type { Simulator } from '../../quantum/backend';
-import { formatMeanStd, meanStd } from '../common/classification';
-import { mlpHiddenForParams } from '../common/mlp';
-import { configureCompute } from '../common/compute';
+import { formatMeanStd, meanStd } from '../harness/metrics';
+import { mlpHiddenForParams } from '../../nn/mlp';
+import { configureCompute } from '../harness/compute';
 import { childOrInline, type JobContext, type JobKind, type MetricPoint, type ReportSection } from '../job';
 import { headParameterCounts, module1Inputs, module1Qubits, type HeadShape } from './circuits';
 import {
@@ -40,7 +40,7 @@ import {
   ranRecord,
   recordingSimulator,
   type RanByWidth,
-} from '../common/simulator';
+} from '../../quantum/simulators';
 import { createHeadSimulator, isNoisy, logisticModel, mlpModel, quantumHead, type Model } from './models';
 import { QheadConfigSchema, type QheadConfig } from './schema';
 import { designPoints, effectSizes, mainEffects, type SweepPoint } from './sweep';

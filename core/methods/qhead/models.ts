@@ -20,8 +20,8 @@ import type { NoiseModel } from '../../quantum/noise';
 import { createNoisySimulator } from '../../quantum/noisy-simulator';
 import { Rng as QRng } from '../../quantum/random';
 import { shotExpvalsFromStates } from '../../quantum/shots';
-import { MlpClassifier } from '../common/mlp';
-import { cpuKernelMode } from '../common/simulator';
+import { MlpClassifier } from '../../nn/mlp';
+import { cpuKernelMode } from '../../quantum/simulators';
 import { module1Circuit, module1Inputs, module1Qubits, module2Circuit, type HeadShape } from './circuits';
 
 export interface Model {
@@ -240,7 +240,7 @@ export function logisticModel(d: number, C: number, seed: number): Model {
   };
 }
 
-/** The d → h → C GELU MLP baseline (common/mlp.ts) as a Model. */
+/** The d → h → C GELU MLP baseline (core/nn/mlp.ts) as a Model. */
 export function mlpModel(d: number, hidden: number, C: number, seed: number): Model {
   const m = new MlpClassifier(d, hidden, C, seed, 'mlp');
   return {

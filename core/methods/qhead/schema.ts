@@ -3,7 +3,7 @@
 // width, every sweep point valid) are checked here so a bad config is refused before any work starts.
 import { z } from 'zod';
 import { describeDatasets } from '../../data';
-import { PrecisionSchema } from '../common/precision';
+import { PrecisionSchema } from '../../quantum/precision';
 
 /** Gate kinds the head's circuits contain (what `noise` may name). */
 export const NOISE_GATES = ['RY', 'CNOT'] as const;

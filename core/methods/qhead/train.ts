@@ -4,7 +4,7 @@ import { softmaxCrossEntropyBackward, softmaxCrossEntropyForward } from '../../n
 import { Adam } from '../../nn/optim';
 import { Rng } from '../../nn/rng';
 import { zeroGrad } from '../../nn/tensor';
-import { argmaxRows, classificationReport, type ClassificationReport } from '../common/classification';
+import { argmaxRows, classificationReport, type ClassificationReport } from '../harness/metrics';
 import type { EmbeddedSplit } from './encoder';
 import { trainableCount, type Model } from './models';
 

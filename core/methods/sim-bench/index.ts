@@ -1,6 +1,6 @@
 // The `sim-bench` job kind: the simulator benchmark suite as a run in the lab, streaming each figure
 // as a metric and storing the full result as a JSON artifact.
-import { describeBackend } from '../common/simulator';
+import { describeBackend } from '../../quantum/simulators';
 import type { JobKind } from '../job';
 import { formatBenchTable, runSimBench, type SimBenchResult } from './run';
 import { SimBenchConfigSchema, type SimBenchConfig } from './schema';

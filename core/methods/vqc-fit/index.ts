@@ -10,15 +10,15 @@ import { Rng } from '../../util/rng';
 import { countParameters, zeroGrad, type Parameter } from '../../nn/tensor';
 import type { Simulator } from '../../quantum/backend';
 import { CircuitBuilder, type Circuit } from '../../quantum/circuit';
-import { mlpHiddenForParams, MlpClassifier } from '../common/mlp';
-import { GPU_F64_MESSAGE, PrecisionSchema } from '../common/precision';
+import { mlpHiddenForParams, MlpClassifier } from '../../nn/mlp';
+import { GPU_F64_MESSAGE, PrecisionSchema } from '../../quantum/precision';
 import {
   createSimulator,
   describeBackend,
   describeRan,
   ranRecord,
   recordingSimulator,
-} from '../common/simulator';
+} from '../../quantum/simulators';
 import type { JobContext, JobKind } from '../job';
 import { makeToyDataset, splitToy, TOY_DATASETS, type ToySet } from './data';
 

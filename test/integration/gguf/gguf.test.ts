@@ -17,7 +17,7 @@ import {
   promptTokens,
   type GgufModel,
   type GgufSequence,
-} from '../../../core/methods/qdllm/gguf';
+} from '../../../core/nn/gguf';
 import { ggufEncoder } from '../../../core/methods/qhead/encoder';
 import {
   logSoftmax,

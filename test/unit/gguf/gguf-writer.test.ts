@@ -12,7 +12,7 @@ import {
   promptTokens,
   type GgufModel,
   type GgufSequence,
-} from '../../../core/methods/qdllm/gguf';
+} from '../../../core/nn/gguf';
 import {
   logSoftmax,
   readGguf,

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { GPU_F64_MESSAGE } from '../../../core/methods/common/precision';
+import { GPU_F64_MESSAGE } from '../../../core/quantum/precision';
 import {
   cpuKernelMode,
   createSimulator,
   describeRan,
   ranRecord,
   recordingSimulator,
-} from '../../../core/methods/common/simulator';
+} from '../../../core/quantum/simulators';
 import { QdllmConfigSchema } from '../../../core/methods/qdllm/schema';
 import { QheadConfigSchema } from '../../../core/methods/qhead/schema';
 import { reuploadingCircuit, vqcFitKind, VqcFitConfigSchema } from '../../../core/methods/vqc-fit';

@@ -6,7 +6,7 @@ import {
   labelTokens,
   type GgufModel,
   type GgufSequence,
-} from '../../../core/methods/qdllm/gguf';
+} from '../../../core/nn/gguf';
 
 // A stand-in for node-llama-cpp's model: one token per word with its leading space, BOS = 1.
 const vocab = new Map<string, number>([

@@ -5,7 +5,7 @@ import {
   distillWeights,
   type DistillLossOptions,
   type DistillMode,
-} from '../../../core/methods/common/distill-loss';
+} from '../../../core/nn/distill-loss';
 
 // Teacher logits [2 ln 3, 0] at T = 2 give p_t = softmax([ln 3, 0]) = [3/4, 1/4]; student logits [0, 0] give
 // p_s = [1/2, 1/2] at any temperature; label 0.

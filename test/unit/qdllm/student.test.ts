@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mlpHiddenForParams, mlpParamCount } from '../../../core/methods/common/mlp';
+import { mlpHiddenForParams, mlpParamCount } from '../../../core/nn/mlp';
 import {
   QuantumStudent,
   qdllmAnsatzParamCount,

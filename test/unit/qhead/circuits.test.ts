@@ -12,7 +12,7 @@ import {
   uploadIndex,
   type HeadShape,
 } from '../../../core/methods/qhead/circuits';
-import { mlpHiddenForParams as matchedHidden } from '../../../core/methods/common/mlp';
+import { mlpHiddenForParams as matchedHidden } from '../../../core/nn/mlp';
 import { logisticModel, mlpModel, quantumHead, trainableCount } from '../../../core/methods/qhead/models';
 
 describe('Module 1', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../../core/nn/rng';
 import { Transformer } from '../../../core/nn/transformer';
-import { encodeTexts, meanHiddenStates, type EncodedTexts } from '../../../core/methods/common/text';
+import { encodeTexts, meanHiddenStates, type EncodedTexts } from '../../../core/nn/text-classifier';
 import { ByteLevelBpe } from '../../../core/nn/tokenizers';
 
 const W = 8; // maxSeqLen: texts longer than this are windowed

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeZodError, LabError } from '../../../core/api/lab-api';
-import { BUNDLED_CLASSIFICATION } from '../../../core/methods/common/data';
+import { BUNDLED_CLASSIFICATION } from '../../../core/data/names';
 import { QdllmConfigSchema } from '../../../core/methods/qdllm/schema';
 import { qdllmStudentParamCount } from '../../../core/methods/qdllm/students';
 import { headParameterCounts } from '../../../core/methods/qhead/circuits';

@@ -1,8 +1,8 @@
 // The classical student/head baseline on frozen embeddings: Linear(E → h) → GELU → Linear(h → C), in f64,
 // with h chosen so its trainable-parameter count matches another model's.
-import { geluBackward, geluForward, Linear } from '../../nn/layers';
-import { Rng } from '../../util/rng';
-import type { Parameter } from '../../nn/tensor';
+import { geluBackward, geluForward, Linear } from './layers';
+import { Rng } from '../util/rng';
+import type { Parameter } from './tensor';
 
 /** Trainable parameters of the E → h → C MLP with biases: h(E + 1) + C(h + 1). */
 export function mlpParamCount(E: number, h: number, C: number): number {

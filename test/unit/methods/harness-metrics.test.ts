@@ -4,7 +4,7 @@ import {
   classificationReport,
   formatMeanStd,
   meanStd,
-} from '../../../core/methods/common/classification';
+} from '../../../core/methods/harness/metrics';
 
 describe('classificationReport', () => {
   // Hand-computed (and identical to scikit-learn's classification_report on the same labels).

@@ -8,7 +8,7 @@ import {
   klDivForward,
   softmaxCrossEntropyBackward,
   softmaxCrossEntropyForward,
-} from '../../nn/losses';
+} from './losses';
 
 export const DISTILL_MODES = ['ce', 'kl', 'js', 'all'] as const;
 export type DistillMode = (typeof DISTILL_MODES)[number];

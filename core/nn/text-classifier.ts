@@ -4,11 +4,11 @@
 //
 // Padding is exact here: the transformer's attention is causal, so appending pad tokens after a text never
 // changes the hidden states of its real positions, and pooling reads only those positions.
-import { Linear } from '../../nn/layers';
-import { Rng } from '../../util/rng';
-import type { Tokenizer } from '../../nn/tokenizers';
-import type { Parameter, Arr } from '../../nn/tensor';
-import type { Transformer } from '../../nn/transformer';
+import { Linear } from './layers';
+import { Rng } from '../util/rng';
+import type { Tokenizer } from './tokenizers';
+import type { Parameter, Arr } from './tensor';
+import type { Transformer } from './transformer';
 
 /** N texts as ragged token ids: text i is ids[offsets[i] .. offsets[i+1]). */
 export interface EncodedTexts {

@@ -1,8 +1,8 @@
 // The simulator a method's `backend: 'cpu' | 'gpu'` and `precision: 'f32' | 'f64'` config fields ask for, a
 // wrapper that records what actually ran (the kernels depend on the circuit's width), and the one-line
 // descriptions of both that logs and reports show.
-import type { BackendInfo, BatchRequest, Precision, Simulator } from '../../quantum/backend';
-import { cpuKernel, createCpuSimulator } from '../../quantum/cpu/simulator';
+import type { BackendInfo, BatchRequest, Precision, Simulator } from './backend';
+import { cpuKernel, createCpuSimulator } from './cpu/simulator';
 import { GPU_F64_MESSAGE } from './precision';
 
 /**
@@ -17,7 +17,7 @@ export async function createSimulator(
     throw new Error(`precision: must be "f32" or "f64", got ${JSON.stringify(precision)}`);
   if (backend === 'gpu') {
     if (precision !== 'f32') throw new Error(`precision: ${GPU_F64_MESSAGE}`);
-    const { createGpuSimulator } = await import('../../quantum/gpu/simulator');
+    const { createGpuSimulator } = await import('./gpu/simulator');
     return createGpuSimulator({ mode: 'auto' });
   }
   return createCpuSimulator({ precision });

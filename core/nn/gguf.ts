@@ -1,19 +1,11 @@
-// A GGUF teacher through node-llama-cpp, an OPTIONAL dependency loaded only when asked for. Each text is put
-// into a prompt; the class logits are the log-probabilities of each label word's first token as the next
-// token after the prompt (read at the last position with controlledEvaluate). The student's frozen
-// embedding is the model's own text embedding (its embedding context); the transformer student gets a BPE
-// trained on the training texts, since a GGUF vocabulary is far too large for it.
+// GGUF models through node-llama-cpp, an OPTIONAL dependency loaded only when asked for (from the lab's
+// node_modules, or the install QLAB_NODE_LLAMA_CPP names): the file check, the loader, prompts and label
+// tokens, label log-probabilities at the next position, text embeddings and the parameter count. The QD-LLM
+// teacher (core/methods/qdllm/gguf-teacher.ts) and the qhead encoder build on it.
 import { closeSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ByteLevelBpe } from '../../nn/tokenizers';
-import { SPLIT_NAMES, type SplitName, type TextData } from '../common/data';
-import { ResourceMeter } from '../common/meter';
-import { encodeTexts } from '../common/text';
-import type { JobContext } from '../job';
-import type { TeacherInfo, TeacherSplit } from './cache';
-import type { GgufTeacherConfig, QdllmConfig } from './schema';
 
 /** The slice of node-llama-cpp's v3 API used here (its documented getLlama → loadModel → context calls). */
 export interface NodeLlamaCpp {
@@ -235,96 +227,4 @@ export function ggufParamCount(model: Pick<GgufModel, 'fileInfo'>): number | nul
  */
 export async function embedText(embedder: GgufEmbeddingContext, text: string): Promise<readonly number[]> {
   return (await embedder.getEmbeddingFor(text.length === 0 ? ' ' : text)).vector;
-}
-
-export async function buildGgufTeacher(
-  cfg: QdllmConfig,
-  t: GgufTeacherConfig,
-  data: TextData,
-  ctx: JobContext,
-  importer?: (specifier: string) => Promise<unknown>,
-): Promise<{ splits: Record<SplitName, TeacherSplit>; info: TeacherInfo }> {
-  checkGgufFile(t.modelPath, 'teacher.modelPath');
-  const lib = await importNodeLlamaCpp(importer);
-  const C = data.classes.length;
-  const words = t.labelWords ?? data.classes;
-  if (words.length !== C)
-    throw new Error(
-      `teacher.labelWords: ${words.length} words for ${C} classes (${data.classes.join(', ')})`,
-    );
-  const meter = new ResourceMeter().start();
-  const llama = await lib.getLlama();
-  const model = await llama.loadModel({ modelPath: t.modelPath });
-  const open: { dispose(): Promise<void> }[] = [model];
-  try {
-    const context = await model.createContext({ contextSize: t.contextSize });
-    open.unshift(context);
-    const embedder = await model.createEmbeddingContext({ contextSize: t.contextSize });
-    open.unshift(embedder);
-    const seq = context.getSequence();
-    const labelIds = labelTokens(model, words);
-    const tokenizer = ByteLevelBpe.train(
-      [data.splits.train.map((x) => x.text.slice(0, cfg.maxTokens * 16)).join('\n')],
-      { vocabSize: t.studentVocabSize },
-    );
-    const splits = {} as Record<SplitName, TeacherSplit>;
-    let E = 0;
-    let inferSecondsPerSample = 0;
-    let done = 0;
-    const total = SPLIT_NAMES.reduce((n, s) => n + data.splits[s].length, 0);
-    for (const s of SPLIT_NAMES) {
-      const items = data.splits[s];
-      const logits = new Float64Array(items.length * C);
-      const rows: (readonly number[])[] = [];
-      let teacherMs = 0;
-      for (let i = 0; i < items.length; i++) {
-        if (ctx.signal.aborted) throw new Error('cancelled');
-        const text = items[i].text.slice(0, t.maxTextChars);
-        const t0 = performance.now();
-        const prompt = ggufPrompt(t.prompt, text, words);
-        logits.set(await labelLogits(model, seq, prompt, labelIds, t.contextSize), i * C);
-        teacherMs += performance.now() - t0;
-        const v = await embedText(embedder, text);
-        if (E === 0) E = v.length;
-        if (v.length !== E || E === 0)
-          throw new Error(`teacher: embedding of ${s}[${i}] has ${v.length} values, expected ${E}`);
-        rows.push(v);
-        meter.sample();
-        if (++done % 10 === 0) ctx.progress(0.25 * (done / total), `GGUF teacher ${done}/${total}`);
-      }
-      // the teacher's own inference (the prompt's forward pass), not the student's embedding
-      if (s === 'test') inferSecondsPerSample = teacherMs / 1000 / Math.max(1, items.length);
-      const embeddings = new Float64Array(items.length * E);
-      rows.forEach((r, i) => embeddings.set(r, i * E));
-      splits[s] = {
-        logits,
-        embeddings,
-        labels: Int32Array.from(items, (x) => x.label),
-        tokens: encodeTexts(
-          tokenizer,
-          items.map((x) => x.text),
-          cfg.maxTokens,
-        ),
-      };
-    }
-    const reading = meter.stop();
-    return {
-      splits,
-      info: {
-        description: `GGUF ${t.modelPath} through node-llama-cpp, label words ${words.join(', ')}; student embedding: the model's embedding context (${E} wide)`,
-        params: ggufParamCount(model),
-        trainableParams: 0,
-        buildSeconds: reading.seconds,
-        finetuneEpochs: 0,
-        inferSecondsPerSample,
-        peakRssMb: reading.peakRssMb,
-        peakHeapMb: reading.peakHeapMb,
-        vocabSize: tokenizer.vocabSize,
-        E,
-      },
-    };
-  } finally {
-    // embedder and context first, then the model they belong to
-    for (const o of open) await o.dispose();
-  }
 }

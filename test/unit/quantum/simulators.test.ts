@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createSimulator, describeBackend } from '../../../core/methods/common/simulator';
+import { createSimulator, describeBackend } from '../../../core/quantum/simulators';
 
-describe('methods/common/simulator', () => {
+describe('quantum/simulators', () => {
   it("backend 'cpu' is the CPU simulator in this thread: f32 by default, f64 when asked", async () => {
     const f64 = await createSimulator('cpu', 'f64');
     try {

@@ -2,28 +2,13 @@
 // split 6:2:2 class-balanced (core/data), optionally cut to a number of samples per class.
 import { existsSync, statSync } from 'node:fs';
 import {
-  BROWN_TOPIC_CLASSES,
   getDataset,
   importClassificationFile,
   splitClassBalanced,
   type LabelledText,
   type Splits,
-} from '../../data';
-
-/** The bundled classification datasets and their class counts (known without loading them). */
-export const BUNDLED_CLASSIFICATION: Readonly<Record<string, number>> = {
-  'spam-assassin': 2,
-  'brown-topics': BROWN_TOPIC_CLASSES.length,
-};
-
-export const FILE_DATASET = /\.(csv|tsv|jsonl)$/i;
-
-/** Why a dataset name is not usable, or null: a bundled name or a .csv/.tsv/.jsonl path. */
-export function datasetNameProblem(name: string): string | null {
-  if (Object.prototype.hasOwnProperty.call(BUNDLED_CLASSIFICATION, name) || FILE_DATASET.test(name))
-    return null;
-  return `unknown dataset ${JSON.stringify(name)}; known datasets: ${Object.keys(BUNDLED_CLASSIFICATION).join(', ')} (or a path to a .csv, .tsv or .jsonl file)`;
-}
+} from './index';
+import { datasetNameProblem, FILE_DATASET, SPLIT_NAMES, type SplitName } from './names';
 
 export interface TextDataConfig {
   dataset: string;
@@ -42,8 +27,6 @@ export interface TextData {
   splits: Splits<LabelledText>;
 }
 
-export const SPLIT_NAMES = ['train', 'validation', 'test'] as const;
-export type SplitName = (typeof SPLIT_NAMES)[number];
 const RATIO: Record<SplitName, number> = { train: 0.6, validation: 0.2, test: 0.2 };
 
 /** Each split keeps its first round(k·ratio) items of every class (splits are already in seeded hash order). */
