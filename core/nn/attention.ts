@@ -3,8 +3,12 @@
 // Layout: projections arrive as (B, T, heads·hd); they are permuted to (B, heads, T, hd) so each head's
 // products run as contiguous matmuls. Query head h reads key/value head ⌊h / (NH/NKV)⌋. Each product runs for all
 // B·NH heads in one batched call (one staging, split over the matmul threads by head).
+import type { HeadScorer } from './head-scorer';
 import { matmulBatched } from './matmul';
 import { alloc, dtypeOf, type Arr } from './tensor';
+
+/** Per query head: the scorer that replaces q·k/√hd on it, or null for the classical score (head-scorer.ts). */
+export type HeadScorers = readonly (HeadScorer | null)[];
 
 // backward's per-head score gradients (B,NH,T,T) when the caller's datt holds only one head; kept across steps
 const dattCache: { f32: Arr | null; f64: Arr | null } = { f32: null, f64: null };
@@ -102,7 +106,7 @@ export function ropePermuteBackward(
 
 /**
  * y (B,T,NH·hd) = causal softmax(q·kᵀ/√hd)·v per head; att (B,NH,T,T) keeps the weights (zero above the
- * diagonal) and yh (B,NH,T,hd) is scratch.
+ * diagonal) and yh (B,NH,T,hd) is scratch. Heads with a scorer take their pre-softmax scores from it.
  */
 export function attentionForward(
   y: Arr,
@@ -116,6 +120,7 @@ export function attentionForward(
   NH: number,
   NKV: number,
   hd: number,
+  scorers: HeadScorers | null = null,
 ) {
   const group = NH / NKV;
   const scale = 1 / Math.sqrt(hd);
@@ -129,12 +134,15 @@ export function attentionForward(
     bGroup: group,
     cStride: T * T,
   });
+  if (scorers) scoredHeadsForward(att, qh, kh, B, T, NH, NKV, hd, scorers);
   for (let r = 0; r < count * T; r++) {
     const t = r % T;
     const o = r * T;
+    // a scorer's scores are used as they are (×1 is exact, so unscored heads are bit-for-bit the classical path)
+    const sc = scorers !== null && scorers[((r / T) | 0) % NH] ? 1 : scale;
     let max = -Infinity;
     for (let u = 0; u <= t; u++) {
-      const v = att[o + u] * scale;
+      const v = att[o + u] * sc;
       att[o + u] = v;
       if (v > max) max = v;
     }
@@ -156,6 +164,31 @@ export function attentionForward(
     cStride: Thd,
   });
   ropePermuteBackwardCopy(y, yh, B, T, NH, hd);
+}
+
+/** Overwrites the (T, T) score blocks of the scored heads in att (B,NH,T,T) with their scorers' scores. */
+function scoredHeadsForward(
+  att: Arr,
+  qh: Arr,
+  kh: Arr,
+  B: number,
+  T: number,
+  NH: number,
+  NKV: number,
+  hd: number,
+  scorers: HeadScorers,
+) {
+  const group = NH / NKV;
+  for (let h = 0; h < NH; h++) {
+    const sc = scorers[h];
+    if (!sc) continue;
+    for (let b = 0; b < B; b++) {
+      const a = (b * NH + h) * T * T;
+      const q = (b * NH + h) * T * hd;
+      const k = (b * NKV + ((h / group) | 0)) * T * hd;
+      sc.forward(att.subarray(a, a + T * T), qh.subarray(q, q + T * hd), kh.subarray(k, k + T * hd), T, T, b);
+    }
+  }
 }
 
 /** y (B,T,H·hd) = permute(yh (B,H,T,hd)), overwriting. */
@@ -191,6 +224,7 @@ export function attentionBackward(
   NH: number,
   NKV: number,
   hd: number,
+  scorers: HeadScorers | null = null,
 ) {
   const group = NH / NKV;
   const scale = 1 / Math.sqrt(hd);
@@ -222,10 +256,35 @@ export function attentionBackward(
   for (let r = 0; r < count * T; r++) {
     const t = r % T;
     const o = r * T;
+    const sc = scorers !== null && scorers[((r / T) | 0) % NH] ? 1 : scale;
     let dot = 0;
     for (let u = 0; u <= t; u++) dot += att[o + u] * dS[o + u];
-    for (let u = 0; u <= t; u++) dS[o + u] = att[o + u] * (dS[o + u] - dot) * scale;
+    for (let u = 0; u <= t; u++) dS[o + u] = att[o + u] * (dS[o + u] - dot) * sc;
     for (let u = t + 1; u < T; u++) dS[o + u] = 0;
+  }
+  // scored heads: their scorers take ∂L/∂scores, then the blocks are zeroed so the products below add nothing
+  if (scorers) {
+    for (let h = 0; h < NH; h++) {
+      const sc = scorers[h];
+      if (!sc) continue;
+      for (let b = 0; b < B; b++) {
+        const a = (b * NH + h) * TT;
+        const q = (b * NH + h) * Thd;
+        const k = (b * NKV + ((h / group) | 0)) * Thd;
+        const dSb = dS.subarray(a, a + TT);
+        sc.backward(
+          dqh.subarray(q, q + Thd),
+          dkh.subarray(k, k + Thd),
+          dSb,
+          qh.subarray(q, q + Thd),
+          kh.subarray(k, k + Thd),
+          T,
+          T,
+          b,
+        );
+        dSb.fill(0);
+      }
+    }
   }
   matmulBatched(
     'AB',
@@ -314,6 +373,7 @@ export function cachedAttentionForward(
   NKV: number,
   hd: number,
   maxT: number,
+  scorers: HeadScorers | null = null,
 ) {
   const group = NH / NKV;
   const scale = 1 / Math.sqrt(hd);
@@ -330,6 +390,18 @@ export function cachedAttentionForward(
   }
   for (let h = 0; h < NH; h++) {
     const kv = ((h / group) | 0) * maxT * hd;
+    const scorer = scorers?.[h] ?? null;
+    // a scored head's scores come from its scorer (slot 0) over the cached keys, used as they are
+    if (scorer)
+      scorer.forward(
+        att.subarray(h * n * S, (h + 1) * n * S),
+        qh.subarray(h * n * hd, (h + 1) * n * hd),
+        kc.subarray(kv, kv + S * hd),
+        n,
+        S,
+        0,
+      );
+    const hs = scorer ? 1 : scale;
     for (let t = 0; t < n; t++) {
       const o = (h * n + t) * S;
       const q = (h * n + t) * hd;
@@ -337,7 +409,7 @@ export function cachedAttentionForward(
       let max = -Infinity;
       for (let u = 0; u <= last; u++) {
         let v: number;
-        if (big) v = att[o + u] * scale;
+        if (big || scorer) v = att[o + u] * hs;
         else {
           let d = 0;
           const k = kv + u * hd;

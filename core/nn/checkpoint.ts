@@ -379,7 +379,8 @@ export function hfConfigOf(
 function biasLayoutOf(model: Transformer): BiasLayout {
   const b = model.blocks[0];
   const has = (l: unknown): boolean => l instanceof Linear && l.bias !== null;
-  return b ? { qkv: has(b.q), o: has(b.o), mlp: has(b.up) } : { qkv: false, o: false, mlp: false };
+  const up = b?.ffn.namedLinears().find(([n]) => n === 'mlp.up_proj')?.[1];
+  return b ? { qkv: has(b.q), o: has(b.o), mlp: has(up) } : { qkv: false, o: false, mlp: false };
 }
 
 /** Writes config.json, model.safetensors (or shards + index) and tokenizer.json when a tokenizer is given. */

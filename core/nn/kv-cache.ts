@@ -20,7 +20,6 @@ export interface ChunkDims {
   qWidth: number; // NH·hd
   kvWidth: number; // NKV·hd
   numHeads: number; // NH
-  ffn: number; // FF
   vocab: number; // V
 }
 
@@ -39,9 +38,6 @@ export interface DecodeScratch {
   yh: Arr; // (NH, n, hd)
   y: Arr; // (n, NH·hd)
   ao: Arr; // (n, C)
-  fc1: Arr; // (n, FF)
-  fc2: Arr; // (n, FF)
-  h: Arr; // (n, FF)
   mo: Arr; // (n, C)
   last: Arr; // (C) the last row's hidden state, when only its logits are wanted
   logits: Arr; // (n, V)
@@ -110,9 +106,6 @@ export class KvCache {
       yh: a(n * d.qWidth),
       y: a(n * d.qWidth),
       ao: a(n * d.hidden),
-      fc1: a(n * d.ffn),
-      fc2: a(n * d.ffn),
-      h: a(n * d.ffn),
       mo: a(n * d.hidden),
       last: a(d.hidden),
       logits: a(n * d.vocab),

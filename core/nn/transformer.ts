@@ -3,6 +3,8 @@
 //   gpt2:  LayerNorm (weight+bias), learned positions, GELU MLP, biases everywhere
 // Heads: a language-model head over the vocabulary and a classification head (mean-pooled or last token).
 // Inference: forwardCached decodes incrementally over a KvCache (kv-cache.ts); generate uses it.
+// Seams: each block's feed-forward is a FeedForward module (ffn.ts: the classical MLPs, a low-rank MLP, the
+// quantum FFN) and any head can take its scores from a HeadScorer (head-scorer.ts), both in training and decoding.
 import {
   attentionBackward,
   attentionForward,
@@ -12,6 +14,8 @@ import {
   ropeRowsForward,
   ropeTables,
 } from './attention';
+import { GeluMlp, SwigluMlp, type FeedForward } from './ffn';
+import type { HeadScorer } from './head-scorer';
 import { KvCache } from './kv-cache';
 import {
   dropoutBackward,
@@ -19,8 +23,6 @@ import {
   embeddingBackward,
   embeddingForward,
   ensure,
-  geluBackward,
-  geluForward,
   layernormBackward,
   layernormForward,
   Linear,
@@ -28,13 +30,11 @@ import {
   positionForward,
   rmsnormBackward,
   rmsnormForward,
-  swigluBackward,
-  swigluForward,
   type LinearLike,
 } from './layers';
 import { softmaxCrossEntropyBackward, softmaxCrossEntropyForward } from './losses';
 import { Rng } from '../util/rng';
-import { checkPositiveInt, NnError, Parameter, type Arr, type Dtype } from './tensor';
+import { checkPositiveInt, dtypeOf, NnError, Parameter, type Arr, type Dtype } from './tensor';
 
 export interface TransformerConfig {
   flavour: 'llama' | 'gpt2';
@@ -70,10 +70,11 @@ interface Block {
   k: LinearLike;
   v: LinearLike;
   o: LinearLike;
+  /** Per query head, the scorer replacing q·k/√hd; null while every head is classical (the fast path). */
+  scorers: (HeadScorer | null)[] | null;
   norm2: Norm;
-  gate: LinearLike | null; // llama only
-  up: LinearLike;
-  down: LinearLike;
+  /** SwiGLU MLP (llama), GELU MLP (gpt2), or whatever replaceFeedForward put there. */
+  ffn: FeedForward;
 }
 
 /** Activations of one block for a (B, T) batch; shapes in comments. */
@@ -95,13 +96,31 @@ interface BlockActs {
   ln2: Arr; // (BT, C)
   mean2: Arr; // (BT)
   rstd2: Arr; // (BT)
-  fc1: Arr; // (BT, FF) gate (llama) or fc (gpt2)
-  fc2: Arr; // (BT, FF) up (llama only)
-  h: Arr; // (BT, FF) activation
-  mo: Arr; // (BT, C) MLP output (after dropout)
+  mo: Arr; // (BT, C) feed-forward output (after dropout); the FFN module keeps its own activations
   mask2: Arr; // (BT, C)
   res2: Arr; // (BT, C) block output
 }
+
+/** Gradient scratch of backward, shared by all blocks since backward visits them one at a time. */
+interface GradScratch {
+  stream: Arr; // (BT, C) ∂L/∂(residual stream)
+  dC: Arr; // (BT, C) ∂L/∂(a branch output before dropout)
+  dln: Arr; // (BT, C) ∂L/∂(normed input of a branch)
+  dq: Arr; // (BT, NH·hd)
+  dk: Arr; // (BT, NKV·hd)
+  dv: Arr; // (BT, NKV·hd)
+  dqh: Arr; // (B, NH, T, hd)
+  dkh: Arr; // (B, NKV, T, hd)
+  dvh: Arr; // (B, NKV, T, hd)
+  dyh: Arr; // (B, NH, T, hd); also the forward's attention scratch yh
+  datt: Arr; // (T, T): attention.ts keeps its own (B, NH, T, T) buffer when this is short
+  dy: Arr; // (BT, NH·hd)
+}
+
+const noScratch = (): GradScratch => {
+  const z = new Float32Array(0);
+  return { stream: z, dC: z, dln: z, dq: z, dk: z, dv: z, dqh: z, dkh: z, dvh: z, dyh: z, datt: z, dy: z };
+};
 
 export class Transformer {
   readonly config: Required<Omit<TransformerConfig, 'numClasses'>> & { numClasses: number };
@@ -135,8 +154,9 @@ export class Transformer {
   classLogits: Arr | null = null;
   private classProbs: Arr | null = null; // (B, numClasses)
   private labels: Int32Array = new Int32Array(0);
-  // gradient scratch, shared by all blocks since backward visits them one at a time
-  private g: Record<string, Arr> = {};
+  private g: GradScratch = noScratch();
+  /** The feed-forward modules the constructor built (init() re-initialises only those). */
+  private readonly ownFfns = new Set<FeedForward>();
 
   constructor(config: TransformerConfig, opts: { dtype?: Dtype; seed?: number } = {}) {
     const c = config;
@@ -191,16 +211,19 @@ export class Transformer {
     for (let l = 0; l < cfg.numLayers; l++) {
       const p = `model.layers.${l}`;
       const lin = (n: string, i: number, o: number) => new Linear(`${p}.${n}`, i, o, { bias, dtype });
+      const ffn = llama
+        ? new SwigluMlp(`${p}.mlp`, C, cfg.intermediateSize, { bias, dtype })
+        : new GeluMlp(`${p}.mlp`, C, cfg.intermediateSize, { bias, dtype });
+      this.ownFfns.add(ffn);
       this.blocks.push({
         norm1: norm(`${p}.input_layernorm`),
         q: lin('self_attn.q_proj', C, cfg.numHeads * hd),
         k: lin('self_attn.k_proj', C, numKvHeads * hd),
         v: lin('self_attn.v_proj', C, numKvHeads * hd),
         o: lin('self_attn.o_proj', cfg.numHeads * hd, C),
+        scorers: null,
         norm2: norm(`${p}.post_attention_layernorm`),
-        gate: llama ? lin('mlp.gate_proj', C, cfg.intermediateSize) : null,
-        up: lin('mlp.up_proj', C, cfg.intermediateSize),
-        down: lin('mlp.down_proj', cfg.intermediateSize, C),
+        ffn,
       });
     }
     this.normF = norm('model.norm');
@@ -212,11 +235,20 @@ export class Transformer {
     this.init();
   }
 
-  /** Normal(0, initStd) weights (output projections scaled by 1/√(2L) as GPT-2), ones/zeros for norms and biases. */
+  /**
+   * Normal(0, initStd) weights (output projections scaled by 1/√(2L) as GPT-2), ones/zeros for norms and biases.
+   * Feed-forward modules and head scorers set by replaceFeedForward / setHeadScorer keep their own init.
+   */
   init(): void {
     const std = this.config.initStd;
     const projStd = std / Math.sqrt(2 * this.config.numLayers);
+    const foreign = new Set<Parameter>();
+    for (const b of this.blocks) {
+      if (!this.ownFfns.has(b.ffn)) for (const p of b.ffn.parameters()) foreign.add(p);
+      for (const sc of b.scorers ?? []) for (const p of sc?.parameters() ?? []) foreign.add(p);
+    }
     for (const p of this.parameters()) {
+      if (foreign.has(p)) continue;
       if (p.shape.length === 1)
         p.data.fill(p.name.endsWith('norm.weight') || /layernorm\.weight$/.test(p.name) ? 1 : 0);
       else this.rng.fillNormal(p.data, /(o_proj|down_proj)\.weight$/.test(p.name) ? projStd : std);
@@ -236,9 +268,8 @@ export class Transformer {
         ...b.v.parameters(),
         ...b.o.parameters(),
       );
-      ps.push(...norm(b.norm2));
-      if (b.gate) ps.push(...b.gate.parameters());
-      ps.push(...b.up.parameters(), ...b.down.parameters());
+      for (const sc of b.scorers ?? []) if (sc) ps.push(...sc.parameters());
+      ps.push(...norm(b.norm2), ...b.ffn.parameters());
     }
     ps.push(...norm(this.normF));
     if (!this.config.tieEmbeddings) ps.push(...this.lmHead.parameters());
@@ -254,8 +285,7 @@ export class Transformer {
       const p = `model.layers.${l}`;
       out.push([`${p}.self_attn.q_proj`, b.q], [`${p}.self_attn.k_proj`, b.k]);
       out.push([`${p}.self_attn.v_proj`, b.v], [`${p}.self_attn.o_proj`, b.o]);
-      if (b.gate) out.push([`${p}.mlp.gate_proj`, b.gate]);
-      out.push([`${p}.mlp.up_proj`, b.up], [`${p}.mlp.down_proj`, b.down]);
+      for (const [name, lin] of b.ffn.namedLinears()) out.push([`${p}.${name}`, lin]);
     });
     out.push(['lm_head', this.lmHead]);
     return out;
@@ -263,14 +293,71 @@ export class Transformer {
 
   /** Swaps a block's linear map (an MPO layer, a quantum layer…) keeping its shape. */
   replaceLinear(name: string, layer: LinearLike): void {
-    const m = /^model\.layers\.(\d+)\.(self_attn|mlp)\.(q|k|v|o|gate|up|down)_proj$/.exec(name);
+    const m = /^model\.layers\.(\d+)\.(self_attn\.(q|k|v|o)_proj|\w+(?:\.\w+)*)$/.exec(name);
     const block = m ? this.blocks[Number(m[1])] : undefined;
-    if (!m || !block) throw new NnError('not a replaceable linear of this model', name);
-    const key = m[3] as 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down';
-    const old = block[key];
-    if (!old || old.inFeatures !== layer.inFeatures || old.outFeatures !== layer.outFeatures)
-      throw new NnError(`shape must stay (${old?.outFeatures}, ${old?.inFeatures})`, name);
-    block[key] = layer;
+    const inFfn = m && !m[3] ? block?.ffn.namedLinears().find(([n]) => n === m[2]) : undefined;
+    const old = m?.[3] ? block?.[m[3] as 'q' | 'k' | 'v' | 'o'] : inFfn?.[1];
+    if (!m || !block || !old) throw new NnError('not a replaceable linear of this model', name);
+    if (old.inFeatures !== layer.inFeatures || old.outFeatures !== layer.outFeatures)
+      throw new NnError(`shape must stay (${old.outFeatures}, ${old.inFeatures})`, name);
+    if (m[3]) block[m[3] as 'q' | 'k' | 'v' | 'o'] = layer;
+    else block.ffn.replaceLinear(m[2], layer);
+  }
+
+  /** The feed-forward module of block `layer`. */
+  feedForward(layer: number): FeedForward {
+    return this.blockAt(layer).ffn;
+  }
+
+  /**
+   * Puts `module` in place of block `layer`'s feed-forward (a quantum FFN, a low-rank MLP…). It must map hiddenSize
+   * to hiddenSize and hold parameters of the model's dtype; the block's norm, residual and dropout stay.
+   */
+  replaceFeedForward(layer: number, module: FeedForward): void {
+    const block = this.blockAt(layer);
+    const C = this.config.hiddenSize;
+    const f = `model.layers.${layer}.mlp`;
+    if (module.hiddenSize !== C)
+      throw new NnError(`must be the model's hiddenSize ${C}, got ${module.hiddenSize}`, `${f}.hiddenSize`);
+    const p = module.parameters().find((x) => dtypeOf(x.data) !== this.dtype);
+    if (p)
+      throw new NnError(
+        `parameter ${p.name} is ${dtypeOf(p.data)}, the model is ${this.dtype}`,
+        `${f}.dtype`,
+      );
+    block.ffn = module;
+  }
+
+  /** Gives head `head` of block `layer` its scores from `scorer` (null restores q·k/√hd). */
+  setHeadScorer(layer: number, head: number, scorer: HeadScorer | null): void {
+    const block = this.blockAt(layer);
+    const NH = this.config.numHeads;
+    const hd = this.config.hiddenSize / NH;
+    if (!Number.isInteger(head) || head < 0 || head >= NH)
+      throw new NnError(`must be an integer in [0, ${NH - 1}], got ${head}`, 'head');
+    const f = `model.layers.${layer}.self_attn.heads.${head}`;
+    if (scorer && scorer.headDim !== hd)
+      throw new NnError(`must be the model's head dimension ${hd}, got ${scorer.headDim}`, `${f}.headDim`);
+    const p = scorer?.parameters().find((x) => dtypeOf(x.data) !== this.dtype);
+    if (p)
+      throw new NnError(
+        `parameter ${p.name} is ${dtypeOf(p.data)}, the model is ${this.dtype}`,
+        `${f}.dtype`,
+      );
+    const s = block.scorers ?? new Array<HeadScorer | null>(NH).fill(null);
+    s[head] = scorer;
+    block.scorers = s.some((x) => x !== null) ? s : null;
+  }
+
+  /** The scorer of head `head` of block `layer`, or null when it is classical. */
+  headScorer(layer: number, head: number): HeadScorer | null {
+    return this.blockAt(layer).scorers?.[head] ?? null;
+  }
+
+  private blockAt(layer: number): Block {
+    const b = Number.isInteger(layer) ? this.blocks[layer] : undefined;
+    if (!b) throw new NnError(`must be an integer in [0, ${this.blocks.length - 1}], got ${layer}`, 'layer');
+    return b;
   }
 
   private alloc(n: number, old: Arr | null): Arr {
@@ -285,7 +372,6 @@ export class Transformer {
     const hd = C / cfg.numHeads;
     const NH = cfg.numHeads;
     const NKV = cfg.numKvHeads;
-    const FF = cfg.intermediateSize;
     const BT = B * T;
     const a = (n: number) => this.alloc(n, null);
     this.x0 = a(BT * C);
@@ -307,9 +393,6 @@ export class Transformer {
       ln2: a(BT * C),
       mean2: a(BT),
       rstd2: a(BT),
-      fc1: a(BT * FF),
-      fc2: a(cfg.flavour === 'llama' ? BT * FF : 0),
-      h: a(BT * FF),
       mo: a(BT * C),
       mask2: a(cfg.dropout > 0 ? BT * C : 0),
       res2: a(BT * C),
@@ -330,28 +413,11 @@ export class Transformer {
       dyh: a(BT * NH * hd),
       datt: a(T * T),
       dy: a(BT * NH * hd),
-      dfc1: a(BT * FF),
-      dfc2: a(BT * FF),
-      dh: a(BT * FF),
     };
     this.logits = null;
     this.probs = null;
     this.B = B;
     this.T = T;
-  }
-
-  /** The block's MLP on N rows of `inp` (the normed residual): SwiGLU (gate, up) or GELU (up), then down into out. */
-  private mlpForward(blk: Block, out: Arr, h: Arr, fc1: Arr, fc2: Arr, inp: Arr, N: number): void {
-    const FF = this.config.intermediateSize;
-    if (blk.gate) {
-      blk.gate.forward(fc1, inp, N);
-      blk.up.forward(fc2, inp, N);
-      swigluForward(h, fc1, fc2, N * FF);
-    } else {
-      blk.up.forward(fc1, inp, N);
-      geluForward(h, fc1, N * FF);
-    }
-    blk.down.forward(out, h, N);
   }
 
   private normForward(out: Arr, mean: Arr, rstd: Arr, inp: Arr, n: Norm, N: number) {
@@ -394,12 +460,14 @@ export class Transformer {
       ropePermuteForward(A.qh, A.q, this.cos, this.sin, B, T, NH, hd);
       ropePermuteForward(A.kh, A.k, this.cos, this.sin, B, T, NKV, hd);
       ropePermuteForward(A.vh, A.v, null, null, B, T, NKV, hd);
-      attentionForward(A.y, A.att, this.g.dyh, A.qh, A.kh, A.vh, B, T, NH, NKV, hd);
+      if (blk.scorers) for (const sc of blk.scorers) sc?.prepare(B, T);
+      attentionForward(A.y, A.att, this.g.dyh, A.qh, A.kh, A.vh, B, T, NH, NKV, hd, blk.scorers);
       blk.o.forward(A.ao, A.y, BT);
       if (drop) dropoutForward(A.ao, A.mask1, A.ao, BT * C, cfg.dropout, this.rng);
       for (let i = 0; i < BT * C; i++) A.res1[i] = x[i] + A.ao[i];
       this.normForward(A.ln2, A.mean2, A.rstd2, A.res1, blk.norm2, BT);
-      this.mlpForward(blk, A.mo, A.h, A.fc1, A.fc2, A.ln2, BT);
+      blk.ffn.prepare(BT);
+      blk.ffn.forward(A.mo, A.ln2, BT);
       if (drop) dropoutForward(A.mo, A.mask2, A.mo, BT * C, cfg.dropout, this.rng);
       for (let i = 0; i < BT * C; i++) A.res2[i] = A.res1[i] + A.mo[i];
       x = A.res2;
@@ -416,7 +484,6 @@ export class Transformer {
     const NH = cfg.numHeads;
     const NKV = cfg.numKvHeads;
     const hd = C / NH;
-    const FF = cfg.intermediateSize;
     const BT = B * T;
     const drop = this.training && cfg.dropout > 0;
     const g = this.g;
@@ -429,25 +496,14 @@ export class Transformer {
       const blk = this.blocks[l];
       const A = this.acts[l];
       const x = l > 0 ? this.acts[l - 1].res2 : this.x0!;
-      // MLP half: res2 = res1 + drop(down(act(ln2)))
+      // feed-forward half: res2 = res1 + drop(ffn(ln2))
       const dmo = g.dC;
       if (drop) {
         dmo.fill(0, 0, BT * C);
         dropoutBackward(dmo, stream, A.mask2, BT * C);
       } else dmo.set(stream.subarray(0, BT * C));
-      g.dh.fill(0);
-      blk.down.backward(g.dh, dmo, A.h, BT);
-      g.dfc1.fill(0);
       g.dln.fill(0);
-      if (blk.gate) {
-        g.dfc2.fill(0);
-        swigluBackward(g.dfc1, g.dfc2, g.dh, A.fc1, A.fc2, BT * FF);
-        blk.gate.backward(g.dln, g.dfc1, A.ln2, BT);
-        blk.up.backward(g.dln, g.dfc2, A.ln2, BT);
-      } else {
-        geluBackward(g.dfc1, g.dh, A.fc1, BT * FF);
-        blk.up.backward(g.dln, g.dfc1, A.ln2, BT);
-      }
+      blk.ffn.backward(g.dln, dmo, A.ln2, BT);
       this.normBackward(stream, g.dln, A.res1, A.mean2, A.rstd2, blk.norm2, BT);
       // attention half: res1 = x + drop(o(attn(q, k, v)))
       const dao = g.dC;
@@ -460,7 +516,24 @@ export class Transformer {
       g.dqh.fill(0);
       g.dkh.fill(0);
       g.dvh.fill(0);
-      attentionBackward(g.dqh, g.dkh, g.dvh, g.dyh, g.datt, g.dy, A.att, A.qh, A.kh, A.vh, B, T, NH, NKV, hd);
+      attentionBackward(
+        g.dqh,
+        g.dkh,
+        g.dvh,
+        g.dyh,
+        g.datt,
+        g.dy,
+        A.att,
+        A.qh,
+        A.kh,
+        A.vh,
+        B,
+        T,
+        NH,
+        NKV,
+        hd,
+        blk.scorers,
+      );
       g.dq.fill(0);
       g.dk.fill(0);
       g.dv.fill(0);
@@ -605,7 +678,8 @@ export class Transformer {
    * values to the cache and attends over cached + new positions (causal inside the chunk). Returns the logits,
    * rows (n, V), or only the last row (1, V) with `lastOnly`, in an array owned by the cache that may be longer
    * than that and is overwritten by the next call. No dropout, no activations kept for backward (the training
-   * state of lmForward is untouched, but layers with their own forward caches, LoRA or MPO, are overwritten).
+   * state of lmForward is untouched, but modules with their own forward caches, the feed-forward modules, LoRA,
+   * MPO and head scorers' slot 0, are overwritten: do not decode between a training forward and its backward).
    */
   forwardCached(cache: KvCache, tokens: Int32Array, lastOnly = false): Arr {
     if (cache.owner !== this) throw new NnError('was created by another model', 'cache');
@@ -624,14 +698,12 @@ export class Transformer {
     const NH = cfg.numHeads;
     const NKV = cfg.numKvHeads;
     const hd = C / NH;
-    const FF = cfg.intermediateSize;
     const V = cfg.vocabSize;
     const s = cache.prepare(n, {
       hidden: C,
       qWidth: NH * hd,
       kvWidth: NKV * hd,
       numHeads: NH,
-      ffn: FF,
       vocab: V,
     });
     const x = s.x;
@@ -649,6 +721,7 @@ export class Transformer {
       ropeRowsForward(s.qh, s.q, this.cos, this.sin, n, NH, hd, pos, n, 0);
       ropeRowsForward(cache.keys[l], s.k, this.cos, this.sin, n, NKV, hd, pos, maxT, pos);
       ropeRowsForward(cache.values[l], s.v, null, null, n, NKV, hd, pos, maxT, pos);
+      if (blk.scorers) for (const sc of blk.scorers) sc?.prepare(1, maxT);
       cachedAttentionForward(
         s.y,
         s.att,
@@ -662,11 +735,13 @@ export class Transformer {
         NKV,
         hd,
         maxT,
+        blk.scorers,
       );
       blk.o.forward(s.ao, s.y, n);
       for (let i = 0; i < n * C; i++) x[i] += s.ao[i];
       this.normForward(s.ln, s.mean, s.rstd, x, blk.norm2, n);
-      this.mlpForward(blk, s.mo, s.h, s.fc1, s.fc2, s.ln, n);
+      blk.ffn.prepare(n);
+      blk.ffn.forward(s.mo, s.ln, n);
       for (let i = 0; i < n * C; i++) x[i] += s.mo[i];
     }
     cache.length = pos + n;

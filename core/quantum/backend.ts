@@ -60,3 +60,15 @@ export interface Simulator {
   state(req: BatchRequest): Promise<Float64Array>;
   dispose(): void;
 }
+
+/**
+ * A simulator that answers in the calling thread, so a quantum module can run inside a synchronous model
+ * forward/backward (core/nn/quantum-module.ts). Same requests and results as the async Simulator.
+ */
+export interface SyncSimulator {
+  readonly info: BackendInfo;
+  /** Expectation values of the circuit's observables for each batch row. */
+  expvalSync(req: BatchRequest): ExpvalResult;
+  /** Adjoint-method vector-Jacobian product, as Simulator.vjp. */
+  vjpSync(req: BatchRequest, dExpvals: ArrayLike<number>): VjpResult;
+}

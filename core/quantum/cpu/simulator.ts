@@ -1,7 +1,15 @@
 // The CPU backend: hand-written typed-array kernels, row by row, optionally split over worker threads
 // (Node only, loaded on demand so this module stays isomorphic).
 import { checkBatchRequest } from '../request';
-import type { BackendInfo, BatchRequest, ExpvalResult, Precision, Simulator, VjpResult } from '../backend';
+import type {
+  BackendInfo,
+  BatchRequest,
+  ExpvalResult,
+  Precision,
+  Simulator,
+  SyncSimulator,
+  VjpResult,
+} from '../backend';
 import type { Circuit } from '../circuit';
 import { GRAD_CHUNK, WASM_MIN_DIM } from './engine';
 import { wasmStateFailure } from './wasm';
@@ -81,7 +89,18 @@ export function cpuKernel(precision: Precision, dim: number): 'wasm-simd' | 'js'
   return precision === 'f32' && dim >= WASM_MIN_DIM && wasmStateFailure() === null ? 'wasm-simd' : 'js';
 }
 
-export function createCpuSimulator(opts: CpuOptions = {}): Simulator {
+/** The cpu backend answers both ways: async (threads for big batches) and in the calling thread. */
+export type CpuSimulator = Simulator & SyncSimulator;
+
+function checkDExpvals(prog: Program, batch: number, dExpvals: ArrayLike<number>): void {
+  const want = batch * prog.observables.length;
+  if (!dExpvals || dExpvals.length !== want)
+    throw new Error(
+      `dExpvals: need batch × numObservables = ${want} values, got ${dExpvals ? dExpvals.length : 'none'}`,
+    );
+}
+
+export function createCpuSimulator(opts: CpuOptions = {}): CpuSimulator {
   const precision: Precision = opts.precision ?? 'f32';
   if (precision !== 'f32' && precision !== 'f64')
     throw new Error(`precision: must be "f32" or "f64", got ${JSON.stringify(precision)}`);
@@ -144,11 +163,7 @@ export function createCpuSimulator(opts: CpuOptions = {}): Simulator {
     },
     async vjp(req: BatchRequest, dExpvals: ArrayLike<number>): Promise<VjpResult> {
       const prog = checkRequest(req);
-      const want = req.batch * prog.observables.length;
-      if (!dExpvals || dExpvals.length !== want)
-        throw new Error(
-          `dExpvals: need batch × numObservables = ${want} values, got ${dExpvals ? dExpvals.length : 'none'}`,
-        );
+      checkDExpvals(prog, req.batch, dExpvals);
       const p = await usePool(req.batch);
       const parts = p
         ? await Promise.all(
@@ -164,6 +179,25 @@ export function createCpuSimulator(opts: CpuOptions = {}): Simulator {
         ),
         dInputs: concat(parts.map((x) => x.dInputs)),
         info: resultInfo(p, prog),
+      };
+    },
+    // the synchronous pair runs in the calling thread: the row pool answers by message, which a synchronous
+    // model forward cannot wait for
+    expvalSync(req: BatchRequest): ExpvalResult {
+      const prog = checkRequest(req);
+      const r = expvalRows(prog, precision, req.params, req.inputs, 0, req.batch);
+      return { ...r, info: resultInfo(null, prog) };
+    },
+    vjpSync(req: BatchRequest, dExpvals: ArrayLike<number>): VjpResult {
+      const prog = checkRequest(req);
+      checkDExpvals(prog, req.batch, dExpvals);
+      const r = vjpRows(prog, precision, req.params, req.inputs, dExpvals, 0, req.batch);
+      return {
+        expvals: r.expvals,
+        norms: r.norms,
+        dParams: sumChunks([r.dParamChunks], prog.numParams),
+        dInputs: r.dInputs,
+        info: resultInfo(null, prog),
       };
     },
     async probs(req: BatchRequest, wires?: number[]): Promise<Float64Array> {
