@@ -3,6 +3,7 @@
 // LLaMA flavour of Transformer. This file does file I/O (Node); safetensors.ts is the pure byte format.
 import { open, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SwigluMlp } from './ffn';
 import { Linear } from './layers';
 import {
   decodeTensorBytes,
@@ -147,6 +148,17 @@ export function stateDict(model: Transformer): Map<string, Parameter> {
   if (model.config.flavour !== 'llama') {
     throw new CheckpointError('only the llama flavour is saved in the Hugging Face layout');
   }
+  model.blocks.forEach((b, l) => {
+    // a quantum or low-rank module has no Hugging Face tensors: saving without it would drop it silently
+    if (!(b.ffn instanceof SwigluMlp))
+      throw new CheckpointError(
+        `model.layers.${l}.mlp is not the dense SwiGLU MLP; it has no Hugging Face layout`,
+      );
+    if (b.scorers)
+      throw new CheckpointError(
+        `model.layers.${l}.self_attn has heads with their own scorers; they have no Hugging Face layout`,
+      );
+  });
   for (const [name, lin] of model.namedLinears()) {
     if (!(lin instanceof Linear)) {
       throw new CheckpointError(

@@ -3,6 +3,7 @@
 // of both circuits included) and for its inputs (the embedding table: ∂L/∂x of every token row), and its KV-cached
 // decoding equals the full forward.
 import { describe, expect, it } from 'vitest';
+import { stateDict } from '../../../core/nn/checkpoint';
 import { QuantumFfn } from '../../../core/nn/quantum-ffn';
 import { GaussianKernelScorer } from '../../../core/nn/quantum-scorer';
 import { zeroGrad } from '../../../core/nn/tensor';
@@ -161,4 +162,14 @@ describe('a transformer with quantum modules inside: f64 finite differences end 
       }
     });
   }
+});
+
+describe('checkpoints', () => {
+  it('stateDict refuses a model with a quantum FFN or scored heads instead of dropping their parameters', () => {
+    const m = build(VARIANTS[0]);
+    expect(() => stateDict(m)).toThrow(/model\.layers\.0\.mlp is not the dense SwiGLU MLP/);
+    const c = new Transformer(VARIANTS[0].config, { dtype: 'f64' });
+    c.setHeadScorer(1, 0, new GaussianKernelScorer('h', 4, sim, { depth: 1, dtype: 'f64' }));
+    expect(() => stateDict(c)).toThrow(/model\.layers\.1\.self_attn has heads with their own scorers/);
+  });
 });
