@@ -20,6 +20,7 @@ import {
 import { qdllmAnsatz } from '../../quantum/templates';
 import type { SplitName } from '../../data/names';
 import { MlpClassifier } from '../../nn/mlp';
+import { featureClassifier, type Classifier } from '../harness/classifier';
 import { padBatch, TransformerClassifier } from '../../nn/text-classifier';
 import type { TeacherSplit } from './cache';
 
@@ -45,26 +46,7 @@ export function qdllmStudentCircuit(n: number, L: number): Circuit {
   return b.build();
 }
 
-export interface Student {
-  /** Metric-key prefix: quantum, mlp, transformer, quantum-ce… */
-  name: string;
-  /** Row label in the report. */
-  label: string;
-  params: Parameter[];
-  /** Logits (B, C) for rows of a split. */
-  forward(rows: Int32Array, split: SplitName): Promise<Float64Array>;
-  /** Adds ∂L/∂θ into the parameters from ∂L/∂logits of the last forward. */
-  backward(dlogits: Float64Array): Promise<void>;
-}
-
 export type StudentData = Record<SplitName, TeacherSplit>;
-
-function gatherRows(src: Float64Array, width: number, rows: Int32Array): Float64Array {
-  const out = new Float64Array(rows.length * width);
-  for (let i = 0; i < rows.length; i++)
-    out.set(src.subarray(rows[i] * width, (rows[i] + 1) * width), i * width);
-  return out;
-}
 
 export class QuantumStudent {
   readonly down: Linear; // E → n
@@ -74,6 +56,8 @@ export class QuantumStudent {
   private z: Float64Array = new Float64Array(0); // (B, n) before rescaling
   private mm: MinMax | null = null;
   private ev: Float64Array = new Float64Array(0); // (B, n) ⟨Z⟩
+  private out: Float64Array = new Float64Array(0); // (B, C)
+  private dev: Float64Array = new Float64Array(0); // (B, n)
   private B = 0;
 
   constructor(
@@ -104,19 +88,22 @@ export class QuantumStudent {
     const { n } = this;
     this.x = x;
     this.B = B;
-    this.z = new Float64Array(B * n);
+    if (this.z.length !== B * n) {
+      this.z = new Float64Array(B * n);
+      this.dev = new Float64Array(B * n);
+      this.out = new Float64Array(B * this.C);
+    }
     this.down.forward(this.z, x, B);
     this.mm = minMaxRescaleForward(this.z, B, n, this.scale);
     this.ev = await this.q.forward(this.mm.y, B);
-    const out = new Float64Array(B * this.C);
-    this.head.forward(out, this.ev, B);
-    return out;
+    this.head.forward(this.out, this.ev, B);
+    return this.out;
   }
 
   async backward(dlogits: Float64Array): Promise<void> {
     const { B, n } = this;
     if (!this.mm) throw new Error('QuantumStudent.backward: call forward first');
-    const dev = new Float64Array(B * n);
+    const dev = this.dev.fill(0);
     this.head.backward(dev, dlogits, this.ev, B);
     const dy = await this.q.backward(dev);
     const dz = minMaxRescaleBackward(this.z, this.mm, dy, B, n, this.scale);
@@ -124,6 +111,13 @@ export class QuantumStudent {
   }
 }
 
+const embeddingsOf = (data: StudentData) => ({
+  train: data.train.embeddings,
+  validation: data.validation.embeddings,
+  test: data.test.embeddings,
+});
+
+/** The quantum student on the teacher's frozen text embeddings (E per row). */
 export function quantumStudent(
   data: StudentData,
   cfg: { qubits: number; layers: number; scale: number },
@@ -131,27 +125,20 @@ export function quantumStudent(
   C: number,
   sim: Simulator,
   seed: number,
-  name = 'quantum',
-): Student {
+): Classifier {
   const m = new QuantumStudent(E, cfg.qubits, cfg.layers, C, cfg.scale, sim, seed);
-  return {
-    name,
-    label: `QD-LLM quantum student (${cfg.qubits} qubits × ${cfg.layers} layers)`,
-    params: m.parameters(),
-    forward: (rows, split) => m.forward(gatherRows(data[split].embeddings, E, rows), rows.length),
-    backward: (d) => m.backward(d),
-  };
+  return featureClassifier(m, embeddingsOf(data), E);
 }
 
-export function mlpStudent(data: StudentData, E: number, hidden: number, C: number, seed: number): Student {
-  const m = new MlpClassifier(E, hidden, C, seed, 'mlp');
-  return {
-    name: 'mlp',
-    label: `MLP student ${E}-${hidden}-${C} (GELU)`,
-    params: m.parameters(),
-    forward: async (rows, split) => m.forward(gatherRows(data[split].embeddings, E, rows), rows.length),
-    backward: async (d) => m.backward(d),
-  };
+/** The E → hidden → C GELU MLP student on the same embeddings. */
+export function mlpStudent(
+  data: StudentData,
+  E: number,
+  hidden: number,
+  C: number,
+  seed: number,
+): Classifier {
+  return featureClassifier(new MlpClassifier(E, hidden, C, seed, 'mlp'), embeddingsOf(data), E);
 }
 
 export interface TransformerStudentConfig {
@@ -161,6 +148,7 @@ export interface TransformerStudentConfig {
   intermediateSize: number;
 }
 
+/** A small transformer trained from scratch on the texts' token ids (the teacher's tokenizer). */
 export function transformerStudent(
   data: StudentData,
   ts: TransformerStudentConfig,
@@ -168,7 +156,7 @@ export function transformerStudent(
   maxTokens: number,
   C: number,
   seed: number,
-): Student {
+): Classifier {
   const model = new Transformer(
     {
       flavour: 'llama',
@@ -184,10 +172,8 @@ export function transformerStudent(
   );
   const clf = new TransformerClassifier(model, C, 'mean', seed + 1, 'transformer');
   return {
-    name: 'transformer',
-    label: `Transformer student ${ts.layers}×${ts.hiddenSize} (${ts.heads} heads)`,
-    params: clf.parameters(),
-    forward: async (rows, split) => clf.forward(padBatch(data[split].tokens, rows)),
-    backward: async (d) => clf.backward(d),
+    parameters: () => clf.parameters(),
+    forward: (rows, split) => clf.forward(padBatch(data[split].tokens, rows)),
+    backward: (d) => clf.backward(d),
   };
 }

@@ -1,140 +1,93 @@
-// Distillation of one student on the teacher's cached outputs, and its evaluation: per epoch the training
-// loss and validation accuracy are streamed; at the end the test metrics, distillation time, time per
-// epoch, inference time per sample and the peak memory seen while it ran.
-import { Adam } from '../../nn/optim';
-import { Rng } from '../../util/rng';
-import { countParameters, zeroGrad } from '../../nn/tensor';
-import { argmaxRows, classificationReport, type ClassificationReport } from '../harness/metrics';
-import type { SplitName } from '../../data/names';
-import { distillLossBackward, distillLossForward, type DistillLossOptions } from '../../nn/distill-loss';
-import { ResourceMeter } from '../harness/meter';
-import type { JobContext } from '../job';
-import type { Student, StudentData } from './students';
+// What QD-LLM hands the comparison harness: the distillation loss against the teacher's cached logits, and
+// the students (quantum, its loss-ablation variants, the matched MLP, the transformer) as model specs.
+import {
+  distillLossBackward,
+  distillLossForward,
+  DISTILL_MODES,
+  type DistillMode,
+} from '../../nn/distill-loss';
+import type { Simulator } from '../../quantum/backend';
+import { grow, type ClassifierLoss } from '../harness/classifier';
+import type { SeedPlan } from '../harness/compare';
+import type { ModelSpec } from '../harness/fit';
+import type { QdllmConfig } from './schema';
+import { mlpStudent, quantumStudent, transformerStudent, type StudentData } from './students';
 
-export interface TrainOptions {
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  loss: DistillLossOptions;
-  seed: number;
-  /** Metric keys: `${name}/seed${seedIndex}/…`. */
-  seedIndex: number;
-  /** Running step counter of `${name}/train_loss` across seeds. */
-  stepBase: number;
-  onEpoch?: (epoch: number) => void;
-}
-
-export interface StudentResult {
-  name: string;
-  label: string;
-  params: number;
-  report: ClassificationReport;
-  /** Distillation (training) time, s. */
-  trainSeconds: number;
-  epochSeconds: number;
-  inferSecondsPerSample: number;
-  peakRssMb: number;
-  peakHeapMb: number;
-  finalLoss: number;
-  steps: number;
-}
-
-const EVAL_BATCH = 64;
-
-export async function predict(
-  s: Student,
-  data: StudentData,
-  split: SplitName,
-  C: number,
-  ctx: JobContext,
-): Promise<Float64Array> {
-  const n = data[split].labels.length;
-  const out = new Float64Array(n * C);
-  for (let a = 0; a < n; a += EVAL_BATCH) {
-    if (ctx.signal.aborted) throw new Error('cancelled');
-    const rows = Int32Array.from({ length: Math.min(EVAL_BATCH, n - a) }, (_, i) => a + i);
-    out.set(await s.forward(rows, split), a * C);
-  }
-  return out;
-}
-
-export async function trainStudent(
-  s: Student,
+/** (1 − α)·CE + α·(T²·KL + JS) (or one term, by mode) of the student's logits against the teacher's rows. */
+export function distillationLoss(
   data: StudentData,
   C: number,
-  o: TrainOptions,
-  ctx: JobContext,
-): Promise<StudentResult> {
-  const meter = new ResourceMeter().start();
-  const opt = new Adam(s.params);
-  const rng = new Rng(o.seed ^ 0x9e3779b9);
-  const tr = data.train;
-  const N = tr.labels.length;
-  const order = Int32Array.from({ length: N }, (_, i) => i);
-  let step = o.stepBase;
-  let finalLoss = NaN;
-  const prefix = `${s.name}/seed${o.seedIndex}`;
-  for (let epoch = 1; epoch <= o.epochs; epoch++) {
-    for (let i = N - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      const t = order[i];
-      order[i] = order[j];
-      order[j] = t;
-    }
-    let sum = 0;
-    for (let a = 0; a < N; a += o.batchSize) {
-      if (ctx.signal.aborted) throw new Error('cancelled');
-      const rows = order.slice(a, Math.min(N, a + o.batchSize));
-      const B = rows.length;
-      const teacher = new Float64Array(B * C);
-      const y = new Int32Array(B);
-      for (let i = 0; i < B; i++) {
-        teacher.set(tr.logits.subarray(rows[i] * C, (rows[i] + 1) * C), i * C);
-        y[i] = tr.labels[rows[i]];
-      }
-      zeroGrad(s.params);
-      const logits = await s.forward(rows, 'train');
-      const { loss } = distillLossForward(logits, teacher, y, B, C, o.loss);
-      const dlogits = new Float64Array(B * C);
-      distillLossBackward(dlogits, logits, teacher, y, B, C, o.loss);
-      await s.backward(dlogits);
-      opt.step(o.lr);
-      sum += loss * B;
-      ctx.metrics([{ key: `${s.name}/train_loss`, step: ++step, value: loss }]);
-      meter.sample();
-    }
-    finalLoss = sum / N;
-    const val = data.validation;
-    const vlog = await predict(s, data, 'validation', C, ctx);
-    const vacc = classificationReport(val.labels, argmaxRows(vlog, val.labels.length, C), C).accuracy;
-    ctx.metrics([
-      { key: `${prefix}/train_loss`, step: epoch, value: finalLoss },
-      { key: `${prefix}/val_acc`, step: epoch, value: vacc },
-    ]);
-    o.onEpoch?.(epoch);
-  }
-  const trainSeconds = meter.elapsed();
-  const te = data.test;
-  const t0 = performance.now();
-  const tlog = await predict(s, data, 'test', C, ctx);
-  const inferSecondsPerSample = (performance.now() - t0) / 1000 / te.labels.length;
-  const reading = meter.stop();
-  const report = classificationReport(te.labels, argmaxRows(tlog, te.labels.length, C), C);
-  ctx.metrics([
-    { key: `${prefix}/test_acc`, step: o.epochs, value: report.accuracy },
-    { key: `${prefix}/test_f1_macro`, step: o.epochs, value: report.f1.macro },
-  ]);
+  o: { alpha: number; temperature: number; mode: DistillMode },
+): ClassifierLoss {
+  let teacher: Float64Array = new Float64Array(0); // (B, C)
   return {
-    name: s.name,
-    label: s.label,
-    params: countParameters(s.params, true),
-    report,
-    trainSeconds,
-    epochSeconds: trainSeconds / o.epochs,
-    inferSecondsPerSample,
-    peakRssMb: reading.peakRssMb,
-    peakHeapMb: reading.peakHeapMb,
-    finalLoss,
-    steps: step - o.stepBase,
+    evaluate(logits, rows, split, labels, dlogits) {
+      const B = rows.length;
+      // the loss reads only the first B rows, so the buffer may be longer
+      const t = (teacher = grow(teacher, B * C));
+      const src = data[split].logits;
+      for (let i = 0; i < B; i++) for (let c = 0; c < C; c++) t[i * C + c] = src[rows[i] * C + c];
+      const { loss } = distillLossForward(logits, t, labels, B, C, o);
+      if (dlogits) {
+        dlogits.fill(0);
+        distillLossBackward(dlogits, logits, t, labels, B, C, o);
+      }
+      return loss;
+    },
   };
+}
+
+/**
+ * Seeds as QD-LLM drew them before the harness, so seeded runs reproduce: repetition k's base is
+ * run seed + 1000·k; model m starts from base + 17·m; the batch order is the quantum student's stream.
+ */
+export function qdllmSeedPlan(runSeed: number): SeedPlan {
+  const base = (k: number) => (runSeed + 1000 * k) >>> 0;
+  return { order: (k) => base(k) ^ 0x9e3779b9, init: (k, m) => (base(k) + 17 * m) >>> 0 };
+}
+
+export interface StudentContext {
+  data: StudentData;
+  E: number;
+  C: number;
+  vocabSize: number;
+  sim: Simulator;
+  /** Hidden width of the MLP matched to the quantum student's parameter count. */
+  hidden: number;
+}
+
+/** The quantum student (and, with `ablation`, one per other loss mode), the MLP and the transformer student. */
+export function studentSpecs(cfg: QdllmConfig, s: StudentContext): ModelSpec[] {
+  const loss = (mode: DistillMode) =>
+    distillationLoss(s.data, s.C, { alpha: cfg.alpha, temperature: cfg.temperature, mode });
+  const quantumLabel = `QD-LLM quantum student (${cfg.qubits} qubits × ${cfg.layers} layers)`;
+  const quantum = (key: string, mode: DistillMode, label: string): ModelSpec => ({
+    key,
+    label,
+    lrs: [cfg.lr],
+    loss: loss(mode),
+    build: (seed) => quantumStudent(s.data, cfg, s.E, s.C, s.sim, seed),
+  });
+  const specs = [quantum('quantum', cfg.loss, quantumLabel)];
+  if (cfg.ablation)
+    for (const m of DISTILL_MODES.filter((m) => m !== cfg.loss))
+      specs.push(quantum(`quantum-${m}`, m, `${quantumLabel}, loss ${m} only`));
+  if (cfg.mlp.enabled)
+    specs.push({
+      key: 'mlp',
+      label: `MLP student ${s.E}-${s.hidden}-${s.C} (GELU)`,
+      lrs: [cfg.mlp.lr],
+      loss: loss(cfg.loss),
+      build: (seed) => mlpStudent(s.data, s.E, s.hidden, s.C, seed),
+    });
+  const ts = cfg.transformerStudent;
+  if (ts.enabled)
+    specs.push({
+      key: 'transformer',
+      label: `Transformer student ${ts.layers}×${ts.hiddenSize} (${ts.heads} heads)`,
+      lrs: [ts.lr],
+      loss: loss(cfg.loss),
+      build: (seed) => transformerStudent(s.data, ts, s.vocabSize, cfg.maxTokens, s.C, seed),
+    });
+  return specs;
 }

@@ -1,0 +1,197 @@
+// The report pieces every comparison shares: the results table (mean ± std and the 95 % t interval over the
+// seeds), the paired t-tests of the reference (quantum) model against each baseline, the confusion matrices
+// summed over the seeds, the sentence that states the selection discipline, and the summary keys.
+import type { ReportSection } from '../job';
+import type { Comparison, ModelResult, SeedRun } from './compare';
+import type { Schedule } from './fit';
+import { formatMeanStd, meanStd } from './metrics';
+import { meanInterval, pairedTTest } from './stats';
+
+export type Cell = string | number | null;
+
+/** A column of the results table: the cell of one model from its runs (one per seed). */
+export interface Column {
+  title: string;
+  cell(runs: SeedRun[]): Cell;
+}
+
+/** mean ± std of a per-run figure with `digits` decimals. */
+export function meanStdColumn(title: string, f: (r: SeedRun) => number, digits = 4): Column {
+  return { title, cell: (runs) => formatMeanStd(runs.map(f), digits) };
+}
+
+/** mean ± std in exponent notation (ratios such as accuracy per parameter). */
+export function sciColumn(title: string, f: (r: SeedRun) => number): Column {
+  return {
+    title,
+    cell: (runs) => {
+      const { mean, std } = meanStd(runs.map(f));
+      return `${mean.toExponential(3)} ± ${std.toExponential(2)}`;
+    },
+  };
+}
+
+/** "0.5812 – 0.6355": the Student-t 95 % interval of the mean over seeds (needs two seeds). */
+export function ci95(values: number[], digits = 4): string {
+  const m = meanInterval(values);
+  return Number.isNaN(m.half) ? 'n/a (one seed)' : `${m.lo.toFixed(digits)} – ${m.hi.toFixed(digits)}`;
+}
+
+/** The chosen learning rates: one value, or each with how many seeds chose it. */
+function chosenLrs(runs: SeedRun[]): string {
+  const n = new Map<number, number>();
+  for (const r of runs) n.set(r.lr, (n.get(r.lr) ?? 0) + 1);
+  return n.size === 1 ? String(runs[0].lr) : [...n].map(([lr, k]) => `${lr} (${k}×)`).join(', ');
+}
+
+export const STANDARD_COLUMNS: readonly Column[] = [
+  { title: 'trainable params', cell: (runs) => runs[0]?.params ?? null },
+  meanStdColumn('accuracy', (r) => r.test.accuracy),
+  { title: 'accuracy 95% CI', cell: (runs) => ci95(runs.map((r) => r.test.accuracy)) },
+  meanStdColumn('precision (macro)', (r) => r.test.precision.macro),
+  meanStdColumn('recall (macro)', (r) => r.test.recall.macro),
+  meanStdColumn('F1 (macro)', (r) => r.test.f1.macro),
+  meanStdColumn('precision (weighted)', (r) => r.test.precision.weighted),
+  meanStdColumn('recall (weighted)', (r) => r.test.recall.weighted),
+  meanStdColumn('F1 (weighted)', (r) => r.test.f1.weighted),
+  { title: 'selected lr', cell: chosenLrs },
+  meanStdColumn('selected epoch', (r) => r.epoch, 1),
+  meanStdColumn('validation accuracy', (r) => r.valAcc),
+  meanStdColumn('train time (s)', (r) => r.trainSeconds, 2),
+  meanStdColumn('train time / epoch (s)', (r) => r.epochSeconds, 3),
+  meanStdColumn('inference / sample (ms)', (r) => 1000 * r.inferSecondsPerSample, 4),
+  meanStdColumn('peak RSS (MiB)', (r) => r.peakRssMb, 1),
+  meanStdColumn('peak heap (MiB)', (r) => r.peakHeapMb, 1),
+];
+
+/** A row from outside the comparison (a teacher, a reference model): its cells by column title. */
+export interface ExtraRow {
+  label: string;
+  cells: Record<string, Cell>;
+}
+
+export interface ResultsTableOptions {
+  /** Method-specific columns, each placed after the named standard column. */
+  columns?: { after: string; column: Column }[];
+  /** Rows shown above the comparison's models. */
+  before?: ExtraRow[];
+}
+
+/** The comparison's columns: the standard ones with the method's inserted. */
+export function resultsColumns(extra: ResultsTableOptions['columns'] = []): Column[] {
+  const out: Column[] = [];
+  for (const c of STANDARD_COLUMNS) {
+    out.push(c);
+    for (const e of extra) if (e.after === c.title) out.push(e.column);
+  }
+  return out;
+}
+
+export function resultsTable(c: Comparison, title: string, o: ResultsTableOptions = {}): ReportSection {
+  const cols = resultsColumns(o.columns);
+  return {
+    type: 'table',
+    title,
+    columns: ['model', ...cols.map((col) => col.title)],
+    rows: [
+      ...(o.before ?? []).map((r) => [r.label, ...cols.map((col) => r.cells[col.title] ?? null)]),
+      ...c.models.map((m) => [m.label, ...cols.map((col) => col.cell(m.runs))]),
+    ],
+  };
+}
+
+const accuracies = (m: ModelResult) => m.runs.map((r) => r.test.accuracy);
+
+/** Paired t-test of the reference's per-seed test accuracy against each other model's; null with one model. */
+export function pairedTestTable(c: Comparison): ReportSection | null {
+  const ref = c.models.find((m) => m.key === c.reference)!;
+  const others = c.models.filter((m) => m !== ref);
+  if (!others.length) return null;
+  const f = (v: number, d: number) => (Number.isFinite(v) ? Number(v.toFixed(d)) : String(v));
+  return {
+    type: 'table',
+    title: `Paired t-test on test accuracy over ${c.seeds} seed(s): ${ref.label} against each baseline (seed i of one model paired with seed i of the other: same data, batches and budget)`,
+    columns: [
+      'baseline',
+      'mean difference (reference − baseline)',
+      '95% CI of the difference',
+      't',
+      'dof',
+      'p (two-sided)',
+    ],
+    rows: others.map((m) => {
+      const t = pairedTTest(accuracies(ref), accuracies(m));
+      if (t.n < 2) return [m.label, f(t.meanDiff, 4), 'n/a (one seed)', null, null, null];
+      const ci = Number.isNaN(t.lo) ? 'n/a' : `${t.lo.toFixed(4)} – ${t.hi.toFixed(4)}`;
+      return [m.label, f(t.meanDiff, 4), ci, f(t.t, 3), t.dof, f(t.p, 4)];
+    }),
+  };
+}
+
+/** Each model's test confusion matrix summed over its seeds. */
+export function summedConfusions(c: Comparison): { label: string; confusion: number[][] }[] {
+  return c.models.map((m) => {
+    const sum = Array.from({ length: c.classes }, () => new Array<number>(c.classes).fill(0));
+    for (const r of m.runs) r.test.confusion.forEach((row, t) => row.forEach((v, p) => (sum[t][p] += v)));
+    return { label: m.label, confusion: sum };
+  });
+}
+
+/** Confusion matrices as one table (rows: model × true class; columns: predicted class). */
+export function confusionTable(
+  title: string,
+  classes: string[],
+  entries: { label: string; confusion: number[][] }[],
+): ReportSection {
+  return {
+    type: 'table',
+    title,
+    columns: ['model', 'true class', ...classes.map((c) => `predicted ${c}`)],
+    rows: entries.flatMap((e) => e.confusion.map((row, t) => [e.label, classes[t], ...row])),
+  };
+}
+
+/** The selection discipline in one paragraph, for a method's setup text. */
+export function selectionText(c: Comparison, s: Schedule): string {
+  const search =
+    c.candidates > 1
+      ? `${c.candidates} learning-rate candidates per model (the same budget for every model)`
+      : 'one learning rate per model';
+  return [
+    `Every model: Adam, ${s.epochs} epochs${s.patience != null ? ` (early stop after ${s.patience} without a better validation score)` : ''}, batch ${s.batchSize}, the same seeded batch order in each repetition; ${search}.`,
+    'The learning rate and epoch with the best validation accuracy (ties: lower validation loss) are kept; the test split is read once per model and seed, after that choice.',
+    `Intervals: Student t over the ${c.seeds} seed(s); paired t-test on the per-seed test accuracies. Train time counts the selected candidate's training steps (no validation passes).`,
+  ].join(' ');
+}
+
+/**
+ * Summary keys per model (key with '-' → '_'): `<k>_test_acc` (mean), `_test_acc_std`, `_test_acc_ci95` (half
+ * width, two seeds or more), `_f1_macro`, `_params`, `_train_seconds`, `_infer_ms_per_sample`, `_val_acc`,
+ * `_epoch`, `_lr`; for every model but the reference, `<k>_vs_<reference>_p` (paired t-test, two seeds or more).
+ */
+export function comparisonSummary(c: Comparison): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  const name = (key: string) => key.replace(/-/g, '_');
+  const ref = c.models.find((m) => m.key === c.reference)!;
+  for (const m of c.models) {
+    const k = name(m.key);
+    const acc = meanInterval(accuracies(m));
+    const mean = (f: (r: SeedRun) => number) => meanStd(m.runs.map(f)).mean;
+    out[`${k}_test_acc`] = acc.mean;
+    out[`${k}_test_acc_std`] = acc.std;
+    if (!Number.isNaN(acc.half)) out[`${k}_test_acc_ci95`] = acc.half;
+    out[`${k}_f1_macro`] = mean((r) => r.test.f1.macro);
+    out[`${k}_params`] = m.runs[0].params;
+    out[`${k}_train_seconds`] = mean((r) => r.trainSeconds);
+    out[`${k}_infer_ms_per_sample`] = mean((r) => 1000 * r.inferSecondsPerSample);
+    out[`${k}_val_acc`] = mean((r) => r.valAcc);
+    out[`${k}_epoch`] = mean((r) => r.epoch);
+    const lr = chosenLrs(m.runs);
+    out[`${k}_lr`] = Number.isNaN(Number(lr)) ? lr : Number(lr);
+    if (m !== ref && c.seeds > 1) {
+      const p = pairedTTest(accuracies(ref), accuracies(m)).p;
+      out[`${k}_vs_${name(ref.key)}_p`] = Number.isNaN(p) ? 'n/a' : p;
+    }
+  }
+  return out;
+}
