@@ -3,12 +3,15 @@
 // their own circuit (RY angle encoding of hd values, or of a learned hd → n map, then StronglyEntanglingLayers),
 // read out as ⟨Z⟩ vectors e_q, e_k; score(t, s) = −‖e_q(q_t) − e_k(k_s)‖², so the softmax over s gives the
 // normalised Gaussian kernel exp(−‖e_q − e_k‖²). Gradients to θ and to q, k come from the adjoint VJP.
+// The learned-unitary kernel |⟨k̂|U(θ)|q̂⟩|² (UnitaryKernelScorer) reads the overlap from a SWAP test.
 import type { SyncSimulator } from '../quantum/backend';
+import { CircuitBuilder, type Circuit } from '../quantum/circuit';
+import { amplitudeEncoding } from '../quantum/encodings';
 import type { HeadScorer } from './head-scorer';
 import { ensure, Linear } from './layers';
 import { angleEncodedPqc, QuantumModule } from './quantum-module';
 import { Rng } from '../util/rng';
-import { checkPositiveInt, type Arr, type Dtype, type Parameter } from './tensor';
+import { checkPositiveInt, Parameter, type Arr, type Dtype } from './tensor';
 
 export interface GaussianScorerOptions {
   /** D: StronglyEntanglingLayers of each circuit. */
@@ -150,5 +153,121 @@ export class GaussianKernelScorer implements HeadScorer {
     }
     this.query.backward(dq, q, n, slot);
     this.key.backward(dk, k, S, slot);
+  }
+}
+
+/**
+ * The learned-unitary kernel of QFFN's quantum head: κ(t, s) = |⟨k̂_s|U(θ)|q̂_t⟩|² with q̂, k̂ the amplitude-encoded
+ * (L2-normalised) rows on m = ⌈log2 hd⌉ qubits each. The simulator's adjoint differentiates expectation values,
+ * so κ is read as ⟨Z⟩ of the ancilla of a SWAP test (H, controlled SWAPs of the two registers, H), which equals
+ * |⟨k̂|Uq̂⟩|² exactly; each causal pair (t, s) is one batch row with inputs [q_t, k_s]. score = β·κ with a learned
+ * β (κ lies in [0, 1], too flat for the softmax on its own). Costs one (2m + 1)-qubit circuit per pair.
+ */
+export function unitaryKernelCircuit(hd: number, depth: number): Circuit {
+  const m = Math.max(1, Math.ceil(Math.log2(hd)));
+  const b = new CircuitBuilder(2 * m + 1, 2 * hd);
+  const A = Array.from({ length: m }, (_, i) => 1 + i); // query register
+  const K = Array.from({ length: m }, (_, i) => 1 + m + i); // key register
+  amplitudeEncoding(b, A, 0, hd);
+  amplitudeEncoding(b, K, hd, hd);
+  for (let l = 0; l < depth; l++) {
+    // StronglyEntanglingLayers on the query register only: Rot on every wire, a CNOT ring of range 1
+    for (const w of A) b.gate('Rot', [w], [b.p(), b.p(), b.p()]);
+    if (m > 1) for (let i = 0; i < m; i++) b.gate('CNOT', [A[i], A[(i + 1) % m]]);
+  }
+  b.gate('H', [0]);
+  // CSWAP(0; A_i, K_i) = CNOT(K_i → A_i) · Toffoli(0, A_i → K_i) · CNOT(K_i → A_i)
+  for (let i = 0; i < m; i++)
+    b.gate('CNOT', [K[i], A[i]]).gate('Toffoli', [0, A[i], K[i]]).gate('CNOT', [K[i], A[i]]);
+  b.gate('H', [0]);
+  return b.observe([{ coeff: 1, ops: [{ wire: 0, pauli: 'Z' }] }]).build();
+}
+
+export class UnitaryKernelScorer implements HeadScorer {
+  readonly pqc: QuantumModule;
+  readonly beta: Parameter; // (1) score scale
+  private readonly dtype: Dtype;
+  private pairs: Arr[] = []; // per slot (pairs, 2·hd): [q_t, k_s] of every causal pair, t-major
+  private kappa: Arr[] = []; // per slot (pairs)
+  private dk: Arr | null = null; // (pairs) ∂L/∂κ
+  private dpairs: Arr | null = null; // (pairs, 2·hd)
+
+  constructor(
+    readonly name: string,
+    readonly headDim: number,
+    sim: SyncSimulator,
+    opts: { depth: number; dtype?: Dtype; seed?: number; beta?: number },
+  ) {
+    checkPositiveInt(headDim, `${name}.headDim`);
+    const depth = checkPositiveInt(opts.depth, `${name}.depth`);
+    this.dtype = opts.dtype ?? 'f32';
+    this.pqc = new QuantumModule(name, unitaryKernelCircuit(headDim, depth), sim, {
+      dtype: this.dtype,
+      seed: opts.seed ?? 0,
+    });
+    this.beta = new Parameter(`${name}.beta`, [1], this.dtype);
+    this.beta.data[0] = opts.beta ?? 1;
+  }
+
+  parameters(): Parameter[] {
+    return [this.pqc.theta, this.beta];
+  }
+
+  prepare(slots: number, rows: number): void {
+    const p = (rows * (rows + 1)) / 2; // causal pairs of a square block: the most any call needs
+    const w = 2 * this.headDim;
+    for (let i = 0; i < slots; i++) {
+      this.pairs[i] = ensure(this.pairs[i] ?? null, this.dtype, p * w);
+      this.kappa[i] = ensure(this.kappa[i] ?? null, this.dtype, p);
+    }
+    this.dk = ensure(this.dk, this.dtype, p);
+    this.dpairs = ensure(this.dpairs, this.dtype, p * w);
+  }
+
+  forward(scores: Arr, q: Arr, k: Arr, n: number, S: number, slot: number): void {
+    const hd = this.headDim;
+    const pairs = this.pairs[slot];
+    let r = 0;
+    for (let t = 0; t < n; t++)
+      for (let s = 0; s <= S - n + t; s++, r++) {
+        const o = r * 2 * hd;
+        for (let i = 0; i < hd; i++) {
+          pairs[o + i] = q[t * hd + i];
+          pairs[o + hd + i] = k[s * hd + i];
+        }
+      }
+    const kappa = this.kappa[slot];
+    this.pqc.forward(kappa, pairs, r);
+    const beta = this.beta.data[0];
+    r = 0;
+    for (let t = 0; t < n; t++) for (let s = 0; s <= S - n + t; s++, r++) scores[t * S + s] = beta * kappa[r];
+  }
+
+  backward(dq: Arr, dk: Arr, dscores: Arr, q: Arr, k: Arr, n: number, S: number, slot: number): void {
+    const hd = this.headDim;
+    const kappa = this.kappa[slot];
+    const dkap = this.dk!;
+    const beta = this.beta.data[0];
+    let dbeta = 0;
+    let r = 0;
+    for (let t = 0; t < n; t++)
+      for (let s = 0; s <= S - n + t; s++, r++) {
+        const g = dscores[t * S + s];
+        dbeta += g * kappa[r];
+        dkap[r] = g * beta;
+      }
+    if (!this.beta.frozen) this.beta.grad[0] += dbeta;
+    const dpairs = this.dpairs!;
+    dpairs.fill(0, 0, r * 2 * hd);
+    this.pqc.backward(dpairs, dkap.subarray(0, r), this.pairs[slot], r);
+    r = 0;
+    for (let t = 0; t < n; t++)
+      for (let s = 0; s <= S - n + t; s++, r++) {
+        const o = r * 2 * hd;
+        for (let i = 0; i < hd; i++) {
+          dq[t * hd + i] += dpairs[o + i];
+          dk[s * hd + i] += dpairs[o + hd + i];
+        }
+      }
   }
 }

@@ -5,7 +5,8 @@ import { Linear } from '../../../core/nn/layers';
 import { QuantumAdapter } from '../../../core/nn/quantum-adapter';
 import { amplitudeFfnCircuit, QuantumFfn, quantumFfnParamCount } from '../../../core/nn/quantum-ffn';
 import { angleEncodedPqc, QuantumModule } from '../../../core/nn/quantum-module';
-import { GaussianKernelScorer } from '../../../core/nn/quantum-scorer';
+import { GaussianKernelScorer, UnitaryKernelScorer } from '../../../core/nn/quantum-scorer';
+import { CircuitBuilder } from '../../../core/quantum/circuit';
 import { countParameters, zeroGrad, type Arr } from '../../../core/nn/tensor';
 import { createCpuSimulator } from '../../../core/quantum/cpu/simulator';
 import { dot, gradCheck, randArr } from './gradcheck';
@@ -144,6 +145,66 @@ describe('quantum modules against central differences (f64, θ, parameters and i
       }
     });
   }
+
+  it('UnitaryKernelScorer: β·|⟨k̂|U(θ)|q̂⟩|² from the SWAP test equals the overlap of the simulated states', async () => {
+    const hd = 4;
+    const sc = new UnitaryKernelScorer('h', hd, sim, { depth: 2, dtype: 'f64', seed: 6, beta: 1.5 });
+    sc.prepare(1, 3);
+    const q = randArr(3 * hd, 13);
+    const k = randArr(3 * hd, 14);
+    const scores = new Float64Array(9);
+    sc.forward(scores, q, k, 3, 3, 0);
+    // U q̂ alone: the same Rot/CNOT layers on a 2-qubit register, its state read out
+    const b = new CircuitBuilder(2, hd);
+    b.amplitude([0, 1], 0, hd);
+    for (let l = 0; l < 2; l++) {
+      for (const w of [0, 1]) b.gate('Rot', [w], [b.p(), b.p(), b.p()]);
+      b.gate('CNOT', [0, 1]).gate('CNOT', [1, 0]);
+    }
+    const psi = await sim.state({ circuit: b.build(), params: sc.pqc.theta.data, inputs: q, batch: 3 });
+    for (let t = 0; t < 3; t++)
+      for (let s = 0; s <= t; s++) {
+        let nk = 0;
+        for (let i = 0; i < hd; i++) nk += k[s * hd + i] ** 2;
+        let re = 0;
+        let im = 0;
+        for (let i = 0; i < hd; i++) {
+          re += (k[s * hd + i] / Math.sqrt(nk)) * psi[(t * hd + i) * 2];
+          im += (k[s * hd + i] / Math.sqrt(nk)) * psi[(t * hd + i) * 2 + 1];
+        }
+        expect(scores[t * 3 + s]).toBeCloseTo(1.5 * (re * re + im * im), 12);
+      }
+  });
+
+  it('UnitaryKernelScorer: θ, β, q and k against central differences, square and rectangular blocks', () => {
+    const hd = 4;
+    const sc = new UnitaryKernelScorer('h', hd, sim, { depth: 1, dtype: 'f64', seed: 7 });
+    for (const [n, S] of [
+      [4, 4],
+      [1, 4],
+    ]) {
+      sc.prepare(1, S);
+      const q = randArr(n * hd, 15 + n);
+      const k = randArr(S * hd, 16);
+      const w = randArr(n * S, 17);
+      for (let t = 0; t < n; t++) for (let s = S - n + t + 1; s < S; s++) w[t * S + s] = 0;
+      const scores = new Float64Array(n * S);
+      const dq = new Float64Array(n * hd);
+      const dk = new Float64Array(S * hd);
+      zeroGrad(sc.parameters());
+      sc.forward(scores, q, k, n, S, 0);
+      sc.backward(dq, dk, w, q, k, n, S, 0);
+      const r = gradCheck(
+        [[q, dq], [k, dk], ...pairsOf(sc.parameters())],
+        () => {
+          sc.forward(scores, q, k, n, S, 0);
+          return dot(scores, w);
+        },
+        H,
+      );
+      expect(r.maxRel, r.at).toBeLessThan(1e-6);
+    }
+  });
 
   it('QuantumAdapter (Linear → circuit → Linear) through the LinearAdapter seam: a no-op at init, exact gradients', () => {
     const lin = new Linear('l', 6, 5, { bias: true, dtype: 'f64' });

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { stateDict } from '../../../core/nn/checkpoint';
 import { QuantumFfn } from '../../../core/nn/quantum-ffn';
-import { GaussianKernelScorer } from '../../../core/nn/quantum-scorer';
+import { GaussianKernelScorer, UnitaryKernelScorer } from '../../../core/nn/quantum-scorer';
 import { zeroGrad } from '../../../core/nn/tensor';
 import { Transformer, type TransformerConfig } from '../../../core/nn/transformer';
 import { createCpuSimulator } from '../../../core/quantum/cpu/simulator';
@@ -25,6 +25,7 @@ interface Variant {
   ffn: 'amplitude' | 'bottleneck';
   scoredLayer: number;
   scoredHead: number;
+  scorer: 'gaussian' | 'unitary';
   scorerQubits?: number;
 }
 
@@ -47,6 +48,7 @@ const VARIANTS: Variant[] = [
     ffn: 'amplitude',
     scoredLayer: 1,
     scoredHead: 0,
+    scorer: 'gaussian',
   },
   {
     label: 'gpt2: bottleneck quantum FFN in block 1, QSANN head 1 (hd → 3 qubits map) in block 0',
@@ -64,7 +66,27 @@ const VARIANTS: Variant[] = [
     ffn: 'bottleneck',
     scoredLayer: 0,
     scoredHead: 1,
+    scorer: 'gaussian',
     scorerQubits: 3,
+  },
+  {
+    label:
+      'llama: bottleneck quantum FFN in block 0, learned-unitary kernel (SWAP test) on head 1 of block 1',
+    config: {
+      flavour: 'llama',
+      vocabSize: V,
+      hiddenSize: 8,
+      intermediateSize: 12,
+      numLayers: 2,
+      numHeads: 2,
+      maxSeqLen: 6,
+      initStd: 0.3,
+    },
+    ffnLayer: 0,
+    ffn: 'bottleneck',
+    scoredLayer: 1,
+    scoredHead: 1,
+    scorer: 'unitary',
   },
 ];
 
@@ -81,15 +103,13 @@ function build(v: Variant): Transformer {
       seed: 4,
     }),
   );
+  const name = `model.layers.${v.scoredLayer}.self_attn.heads.${v.scoredHead}`;
   m.setHeadScorer(
     v.scoredLayer,
     v.scoredHead,
-    new GaussianKernelScorer(`model.layers.${v.scoredLayer}.self_attn.heads.${v.scoredHead}`, hd, sim, {
-      depth: 2,
-      qubits: v.scorerQubits,
-      dtype: 'f64',
-      seed: 5,
-    }),
+    v.scorer === 'gaussian'
+      ? new GaussianKernelScorer(name, hd, sim, { depth: 2, qubits: v.scorerQubits, dtype: 'f64', seed: 5 })
+      : new UnitaryKernelScorer(name, hd, sim, { depth: 2, dtype: 'f64', seed: 5, beta: 3 }),
   );
   // norms start at 1 and biases at 0, the FFN's output scale near 0: move them so every path carries gradient
   let k = 0;
@@ -109,8 +129,10 @@ describe('a transformer with quantum modules inside: f64 finite differences end 
       const names = m.parameters().map((p) => p.name);
       expect(names).toContain(`model.layers.${v.ffnLayer}.mlp.quantum.theta`);
       const head = `model.layers.${v.scoredLayer}.self_attn.heads.${v.scoredHead}`;
-      expect(names).toContain(`${head}.query.theta`);
-      expect(names).toContain(`${head}.key.theta`);
+      if (v.scorer === 'gaussian') {
+        expect(names).toContain(`${head}.query.theta`);
+        expect(names).toContain(`${head}.key.theta`);
+      } else expect(names).toContain(`${head}.theta`);
       const loss = () => m.lmForward(tokens, B, T, targets);
       zeroGrad(m.parameters());
       loss();
