@@ -1,6 +1,7 @@
 // The contract between the lab (which schedules and stores runs) and a job kind (which does the work).
 // A job kind is data plus a run function; the lab never looks inside it.
 import type { z } from 'zod';
+import type { KindMeta } from './meta';
 
 export interface MetricPoint {
   key: string;
@@ -80,7 +81,22 @@ export interface JobKind<C = unknown> {
   schema: z.ZodType<C>;
   /** A complete, runnable default config (what the wizard starts from). */
   defaults: C;
+  /** What the kind says about itself (fields, presets, sizes), importable without Node; core/methods/meta.ts. */
+  meta?: KindMeta<C>;
   run(config: C, ctx: JobContext): Promise<JobResult>;
+}
+
+/**
+ * A job kind from its isomorphic metadata and its run function: name, title, description, schema and
+ * defaults come from the metadata, and the config type C from its schema (through defineKindMeta).
+ */
+export function defineJobKind<C>(def: {
+  meta: KindMeta<C>;
+  run(config: C, ctx: JobContext): Promise<JobResult>;
+}): JobKind<C> {
+  const { meta, run } = def;
+  const { kind, title, description, schema } = meta;
+  return { kind, title, description, schema, defaults: schema.parse({}), meta, run };
 }
 
 /**

@@ -1,18 +1,8 @@
 // The classical student/head baseline on frozen embeddings: Linear(E → h) → GELU → Linear(h → C), in f64,
-// with h chosen so its trainable-parameter count matches another model's.
+// with h chosen so its trainable-parameter count matches another model's (nn/param-counts.ts sizes it).
 import { geluBackward, geluForward, Linear } from './layers';
 import { Rng } from '../util/rng';
 import type { Parameter } from './tensor';
-
-/** Trainable parameters of the E → h → C MLP with biases: h(E + 1) + C(h + 1). */
-export function mlpParamCount(E: number, h: number, C: number): number {
-  return h * (E + 1) + C * (h + 1);
-}
-
-/** The hidden width whose parameter count is closest to `target` (at least 1). */
-export function mlpHiddenForParams(target: number, E: number, C: number): number {
-  return Math.max(1, Math.round((target - C) / (E + 1 + C)));
-}
 
 export class MlpClassifier {
   readonly fc1: Linear;

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
-import { qdllmStudentParamCount } from '../../core/methods/qdllm/students';
+import { qdllmStudentParamCount } from '../../core/methods/qdllm/circuit';
 import { checkBrowserPrerequisites, CHROMIUM, LabServer } from '../helpers/lab-server';
 
 const server = new LabServer('qlab-e2e-wizard-');

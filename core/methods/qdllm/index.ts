@@ -7,7 +7,7 @@ import type { Parameter } from '../../nn/tensor';
 import { argmaxRows, classificationReport, formatMeanStd } from '../harness/metrics';
 import { loadTextData } from '../../data/text';
 import { DISTILL_MODES } from '../../nn/distill-loss';
-import { mlpHiddenForParams } from '../../nn/mlp';
+import { mlpHiddenForParams } from '../../nn/param-counts';
 import { createSimulator, describeRan, ranRecord, recordingSimulator } from '../../quantum/simulators';
 import { configureCompute } from '../harness/compute';
 import { runComparison, type Comparison, type SeedRun } from '../harness/compare';
@@ -24,12 +24,12 @@ import {
 } from '../harness/report';
 import type { JobContext, JobKind, JobResult, ReportSection } from '../job';
 import { checkQubitsForClasses, QdllmConfigSchema, type QdllmConfig } from './schema';
-import { qdllmStudentParamCount } from './students';
+import { qdllmStudentParamCount } from './circuit';
 import { teacherOutputs, type TeacherHooks, type TeacherOutputs } from './teacher';
 import { qdllmSeedPlan, studentSpecs } from './train';
 
 export { QdllmConfigSchema, type QdllmConfig } from './schema';
-export { qdllmAnsatzParamCount, qdllmStudentParamCount, qdllmStudentCircuit } from './students';
+export { qdllmAnsatzParamCount, qdllmStudentParamCount, qdllmStudentCircuit } from './circuit';
 
 export interface QdllmHooks extends TeacherHooks {
   /** Called after every student has trained (before the report is built). */

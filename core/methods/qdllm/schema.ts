@@ -1,110 +1,307 @@
 // The `qdllm` config: data, teacher, student and baselines, with the paper's defaults (Adam lr 0.06,
-// 10 epochs, batch 8, n = 11 qubits, L = 11 layers, s = 10, α = 0.9, T = 2, 5 seeds).
+// 10 epochs, batch 8, n = 11 qubits, L = 11 layers, s = 10, α = 0.9, T = 2, 5 seeds). Isomorphic: the
+// renderer's wizard validates with it; labels and help travel in `.meta()`/`.describe()` (core/methods/meta.ts).
 import { z } from 'zod';
 import { BUNDLED_CLASSIFICATION, datasetNameProblem } from '../../data/names';
-import { DISTILL_MODES } from '../../nn/distill-loss';
+import type { DistillMode } from '../../nn/distill-loss';
 import { GPU_F64_MESSAGE, PrecisionSchema } from '../../quantum/precision';
+import { LM_CORPORA } from '../corpora';
+import { about, PRECISION_LABELS } from '../meta';
 
 const int = (lo: number, hi: number) => z.number().int().min(lo).max(hi);
+const rate = (hi: number) => z.number().positive().max(hi);
+const sweep = (title: string, unit?: string) => about(title, { sweepable: true, unit });
+
+/** The distillation losses (core/nn/distill-loss.ts's DISTILL_MODES; a test keeps them equal). */
+export const LOSS_MODES = ['ce', 'kl', 'js', 'all'] as const satisfies readonly DistillMode[];
 
 export const LabTeacherSchema = z
   .object({
     source: z.literal('lab-transformer'),
-    /** Corpus the LM is pretrained on (and its BPE tokenizer trained on). */
-    corpus: z.enum(['brown', 'moby-dick']).default('brown'),
-    /** A Hugging Face model directory (config.json + safetensors + tokenizer.json) instead of pretraining. */
-    modelDir: z.string().min(1).nullable().default(null),
-    /** Characters of the corpus's train split used for the tokenizer and the pretraining stream. */
-    corpusChars: int(1000, 50_000_000).default(400_000),
-    vocabSize: int(260, 65_536).default(1024),
-    hiddenSize: int(8, 4096).default(64),
-    layers: int(1, 48).default(2),
-    heads: int(1, 64).default(4),
-    intermediateSize: int(8, 16_384).default(172),
-    pretrainSteps: int(0, 1_000_000).default(300),
-    pretrainBatch: int(1, 512).default(8),
-    pretrainSeqLen: int(4, 4096).default(64),
-    pretrainLr: z.number().positive().max(1).default(3e-3),
-    /** LoRA rank (the paper: 200 on 1–8B models; the lab's small teacher defaults to 8). */
-    loraRank: int(1, 1024).default(8),
-    /** LoRA α; the adapter adds (α/r)·B·A. Defaults to 2r. */
-    loraAlpha: z.number().positive().nullable().default(null),
-    /** Which projections get adapters (regex over names like model.layers.0.self_attn.q_proj). */
-    loraTargets: z.string().min(1).default('(q|v)_proj$'),
-    finetuneEpochs: int(0, 1000).default(3),
-    finetuneBatch: int(1, 512).default(8),
-    finetuneLr: z.number().positive().max(1).default(2e-3),
-    pooling: z.enum(['mean', 'last']).default('mean'),
-    seed: int(0, 2 ** 31 - 1).default(0),
+    corpus: z
+      .enum(LM_CORPORA)
+      .default('brown')
+      .meta(about('corpus'))
+      .describe('Corpus the teacher LM and its BPE tokenizer are pretrained on.'),
+    modelDir: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .meta(about('model directory'))
+      .describe(
+        'A Hugging Face directory (config.json, safetensors, tokenizer.json) instead of pretraining.',
+      ),
+    corpusChars: int(1000, 50_000_000)
+      .default(400_000)
+      .meta(about('corpus characters', { unit: 'characters' }))
+      .describe('Characters of the corpus’s train split used for the tokenizer and pretraining.'),
+    vocabSize: int(260, 65_536)
+      .default(1024)
+      .meta(about('vocabulary', { unit: 'tokens' }))
+      .describe('Byte-level BPE vocabulary size.'),
+    hiddenSize: int(8, 4096)
+      .default(64)
+      .meta(about('width'))
+      .describe('Hidden size; also the width E of the student embedding.'),
+    layers: int(1, 48).default(2).meta(about('layers')).describe('Transformer layers.'),
+    heads: int(1, 64)
+      .default(4)
+      .meta(about('heads'))
+      .describe('Attention heads; the width must split into heads of even width.'),
+    intermediateSize: int(8, 16_384)
+      .default(172)
+      .meta(about('MLP width'))
+      .describe('Feed-forward width of each layer.'),
+    pretrainSteps: int(0, 1_000_000)
+      .default(300)
+      .meta(about('pretraining steps', { unit: 'steps' }))
+      .describe('Causal-LM steps before fine-tuning.'),
+    pretrainBatch: int(1, 512)
+      .default(8)
+      .meta(about('pretraining batch', { unit: 'sequences' }))
+      .describe('Sequences per pretraining step.'),
+    pretrainSeqLen: int(4, 4096)
+      .default(64)
+      .meta(about('pretraining length', { unit: 'tokens' }))
+      .describe('Tokens per pretraining sequence.'),
+    pretrainLr: rate(1)
+      .default(3e-3)
+      .meta(about('pretraining lr'))
+      .describe('AdamW learning rate of pretraining.'),
+    loraRank: int(1, 1024)
+      .default(8)
+      .meta(about('LoRA rank'))
+      .describe('Rank r of the adapters (the paper: 200 on 1–8B models).'),
+    loraAlpha: z
+      .number()
+      .positive()
+      .nullable()
+      .default(null)
+      .meta(about('LoRA α'))
+      .describe('The adapter adds (α/r)·B·A; empty: 2r.'),
+    loraTargets: z
+      .string()
+      .min(1)
+      .default('(q|v)_proj$')
+      .meta(about('LoRA targets'))
+      .describe('Regular expression over projection names (model.layers.0.self_attn.q_proj…).'),
+    finetuneEpochs: int(0, 1000)
+      .default(3)
+      .meta(about('fine-tuning epochs', { unit: 'epochs' }))
+      .describe('Epochs of LoRA + classification-head training before the adapters are merged and frozen.'),
+    finetuneBatch: int(1, 512)
+      .default(8)
+      .meta(about('fine-tuning batch', { unit: 'samples' }))
+      .describe('Samples per fine-tuning step.'),
+    finetuneLr: rate(1)
+      .default(2e-3)
+      .meta(about('fine-tuning lr'))
+      .describe('Adam learning rate of fine-tuning.'),
+    pooling: z
+      .enum(['mean', 'last'])
+      .default('mean')
+      .meta(about('pooling'))
+      .describe('How the classification head pools the hidden states: mean over tokens, or the last token.'),
+    seed: int(0, 2 ** 31 - 1)
+      .default(0)
+      .meta(about('teacher seed'))
+      .describe('Seed of the teacher’s initialisation and training, apart from the run seed.'),
   })
   .strict();
 
 export const GgufTeacherSchema = z
   .object({
     source: z.literal('gguf'),
-    modelPath: z.string().min(1),
-    /** Prompt template: {text} is the sample, {labels} the label words joined by ", ". */
-    prompt: z.string().min(1).default('Classify the text as one of: {labels}.\nText: {text}\nAnswer:'),
-    /** One word per class whose first token's logit at the last position is the class logit; default the class names. */
-    labelWords: z.array(z.string().min(1)).nullable().default(null),
-    contextSize: int(64, 131_072).default(2048),
-    /** Characters of each text put into the prompt. */
-    maxTextChars: int(16, 1_000_000).default(2000),
-    /** BPE vocabulary (trained on the training texts) for the transformer student: the GGUF vocabulary is too big for it. */
-    studentVocabSize: int(260, 65_536).default(1024),
+    modelPath: z
+      .string()
+      .min(1)
+      .meta(about('GGUF file'))
+      .describe('Path to the .gguf model on this machine.'),
+    prompt: z
+      .string()
+      .min(1)
+      .default('Classify the text as one of: {labels}.\nText: {text}\nAnswer:')
+      .meta(about('prompt'))
+      .describe('Template: {text} is the sample, {labels} the label words joined by ", ".'),
+    labelWords: z
+      .array(z.string().min(1))
+      .nullable()
+      .default(null)
+      .meta(about('label words'))
+      .describe('One word per class (its first token’s logit is the class logit); empty: the class names.'),
+    contextSize: int(64, 131_072)
+      .default(2048)
+      .meta(about('context size', { unit: 'tokens' }))
+      .describe('Context window of the GGUF model.'),
+    maxTextChars: int(16, 1_000_000)
+      .default(2000)
+      .meta(about('text characters', { unit: 'characters' }))
+      .describe('Characters of each text put into the prompt.'),
+    studentVocabSize: int(260, 65_536)
+      .default(1024)
+      .meta(about('student vocabulary', { unit: 'tokens' }))
+      .describe('BPE vocabulary (trained on the training texts) of the transformer student.'),
   })
   .strict();
 
-export const TeacherSchema = z.discriminatedUnion('source', [LabTeacherSchema, GgufTeacherSchema]);
+export const TeacherSchema = z
+  .discriminatedUnion('source', [LabTeacherSchema, GgufTeacherSchema])
+  .meta(about('teacher', { optionLabels: { 'lab-transformer': 'lab transformer', gguf: 'GGUF file' } }))
+  .describe('A transformer the lab pretrains (or loads from a directory), or a GGUF model.');
 export type LabTeacherConfig = z.infer<typeof LabTeacherSchema>;
 export type GgufTeacherConfig = z.infer<typeof GgufTeacherSchema>;
 export type TeacherConfig = z.infer<typeof TeacherSchema>;
 
+const MlpSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(true)
+      .meta(about('MLP baseline'))
+      .describe('An MLP student on the same embedding, sized to the quantum student’s parameter count.'),
+    lr: rate(10).default(0.01).meta(sweep('MLP lr')).describe('Adam learning rate of the MLP student.'),
+  })
+  .strict();
+
+const TransformerStudentSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(true)
+      .meta(about('transformer baseline'))
+      .describe('A small transformer student trained from scratch with the same loss (DistilBERT-style).'),
+    hiddenSize: int(4, 2048)
+      .default(32)
+      .meta(sweep('width'))
+      .describe('Hidden size of the transformer student.'),
+    layers: int(1, 24).default(2).meta(sweep('layers')).describe('Layers of the transformer student.'),
+    heads: int(1, 32)
+      .default(2)
+      .meta(about('heads'))
+      .describe('Attention heads; the width must split into heads of even width.'),
+    intermediateSize: int(4, 8192).default(64).meta(about('MLP width')).describe('Feed-forward width.'),
+    lr: rate(1)
+      .default(2e-3)
+      .meta(sweep('learning rate'))
+      .describe('Adam learning rate of the transformer student.'),
+  })
+  .strict();
+
 export const QdllmConfigSchema = z
   .object({
-    /** A bundled classification dataset (spam-assassin, brown-topics) or a .csv/.tsv/.jsonl path. */
-    dataset: z.string().min(1).default('spam-assassin'),
-    textColumn: z.string().min(1).default('text'),
-    labelColumn: z.string().min(1).default('label'),
-    dataSeed: int(0, 2 ** 31 - 1).default(0),
-    /** Keep at most this many samples per class (split 6:2:2); null keeps every sample. */
-    samplesPerClass: int(5, 10_000_000).nullable().default(null),
-    /** Tokens kept from the start of each text. */
-    maxTokens: int(1, 4096).default(64),
+    dataset: z
+      .string()
+      .min(1)
+      .default('spam-assassin')
+      .meta(about('dataset'))
+      .describe('A bundled classification set (spam-assassin, brown-topics) or a .csv/.tsv/.jsonl path.'),
+    textColumn: z
+      .string()
+      .min(1)
+      .default('text')
+      .meta(about('text column'))
+      .describe('Column (or JSON key) holding the text.'),
+    labelColumn: z
+      .string()
+      .min(1)
+      .default('label')
+      .meta(about('label column'))
+      .describe('Column (or JSON key) holding the class label.'),
+    dataSeed: int(0, 2 ** 31 - 1)
+      .default(0)
+      .meta(about('split seed'))
+      .describe(
+        'Seed of the 6:2:2 split, apart from the run seed so every run of a study sees the same split.',
+      ),
+    samplesPerClass: int(5, 10_000_000)
+      .nullable()
+      .default(null)
+      .meta(sweep('samples per class', 'samples'))
+      .describe('Keep at most this many samples per class (split 60/20/20 %); empty keeps every sample.'),
+    maxTokens: int(1, 4096)
+      .default(64)
+      .meta(sweep('max tokens', 'tokens'))
+      .describe('Tokens kept from the start of each text.'),
     teacher: TeacherSchema.default(LabTeacherSchema.parse({ source: 'lab-transformer' })),
-    /** The student's frozen text embedding: mean of the teacher's token embeddings, or of its final hidden states. */
-    embedding: z.enum(['tokens', 'hidden']).default('tokens'),
-    qubits: int(2, 24).default(11),
-    layers: int(1, 64).default(11),
-    /** Min-max rescale target: angles in [0, s]. */
-    scale: z.number().positive().max(100).default(10),
-    lr: z.number().positive().max(10).default(0.06),
-    epochs: int(1, 1000).default(10),
-    batchSize: int(1, 4096).default(8),
-    alpha: z.number().min(0, 'must be in [0, 1]').max(1, 'must be in [0, 1]').default(0.9),
-    temperature: z.number().positive().max(100).default(2),
-    loss: z.enum(DISTILL_MODES).default('all'),
-    /** Also train the quantum student with each loss alone (ce, kl, js) beside "all". */
-    ablation: z.boolean().default(false),
-    seeds: int(1, 100).default(5),
-    backend: z.enum(['cpu', 'gpu']).default('cpu'),
-    /** State-vector precision: f32 = complex64 (fast; WebAssembly SIMD from 5 qubits), f64 = complex128 (cpu only, reference). */
-    precision: PrecisionSchema,
-    mlp: z
-      .object({ enabled: z.boolean().default(true), lr: z.number().positive().max(10).default(0.01) })
-      .strict()
-      .default({ enabled: true, lr: 0.01 }),
-    transformerStudent: z
-      .object({
-        enabled: z.boolean().default(true),
-        hiddenSize: int(4, 2048).default(32),
-        layers: int(1, 24).default(2),
-        heads: int(1, 32).default(2),
-        intermediateSize: int(4, 8192).default(64),
-        lr: z.number().positive().max(1).default(2e-3),
-      })
-      .strict()
-      .default({ enabled: true, hiddenSize: 32, layers: 2, heads: 2, intermediateSize: 64, lr: 2e-3 }),
+    embedding: z
+      .enum(['tokens', 'hidden'])
+      .default('tokens')
+      .meta(sweep('embedding'))
+      .describe(
+        'The frozen text embedding: mean of the teacher’s token embeddings, or of its final hidden states.',
+      ),
+    qubits: int(2, 24)
+      .default(11)
+      .meta(sweep('qubits n', 'qubits'))
+      .describe('Linear(E → n) feeds n RX angles; ⟨Z⟩ is read on every qubit (n ≥ classes). Paper: 11.'),
+    layers: int(1, 64)
+      .default(11)
+      .meta(sweep('layers L', 'layers'))
+      .describe('QD-LLM ansatz layers (RZ·RY·RZ, RZZ chain, RZ·RY·RZ, CNOT chain). Paper: 11.'),
+    scale: rate(100)
+      .default(10)
+      .meta(sweep('scale s'))
+      .describe('Per-sample min-max rescale of the n values to angles in [0, s]. Paper: 10.'),
+    lr: rate(10)
+      .default(0.06)
+      .meta(sweep('learning rate'))
+      .describe('Adam learning rate of the quantum student. Paper: 0.06.'),
+    epochs: int(1, 1000)
+      .default(10)
+      .meta(sweep('epochs', 'epochs'))
+      .describe('Training epochs of every student. Paper: 10.'),
+    batchSize: int(1, 4096)
+      .default(8)
+      .meta(sweep('batch', 'samples'))
+      .describe('Samples per Adam step. Paper: 8.'),
+    alpha: z
+      .number()
+      .min(0, 'must be in [0, 1]')
+      .max(1, 'must be in [0, 1]')
+      .default(0.9)
+      .meta(sweep('guidance α'))
+      .describe('Loss = (1 − α)·CE + α·(T²·KL + JS) against the teacher. Paper: 0.9.'),
+    temperature: rate(100)
+      .default(2)
+      .meta(sweep('temperature T'))
+      .describe('Softmax temperature of the KL and JS terms (KL scaled by T²).'),
+    loss: z
+      .enum(LOSS_MODES)
+      .default('all')
+      .meta(
+        about('loss', {
+          sweepable: true,
+          optionLabels: { all: 'all (CE + KL + JS)', ce: 'ce only', kl: 'kl only', js: 'js only' },
+        }),
+      )
+      .describe('all: the paper’s loss; ce, kl or js alone for the ablation.'),
+    ablation: z
+      .boolean()
+      .default(false)
+      .meta(about('loss ablation'))
+      .describe('Also train the quantum student with each loss alone (ce, kl, js) beside "all".'),
+    seeds: int(1, 100)
+      .default(5)
+      .meta(about('seeds', { unit: 'runs' }))
+      .describe('Repeats; metrics are mean ± std over them. Paper: 5.'),
+    backend: z
+      .enum(['cpu', 'gpu'])
+      .default('cpu')
+      .meta(about('simulator'))
+      .describe('State-vector simulator of the student: CPU, or GPU where the machine has one.'),
+    precision: PrecisionSchema.meta(about('precision', { optionLabels: PRECISION_LABELS })).describe(
+      'Amplitudes of the simulated state: complex64 (WebAssembly SIMD from 5 qubits) or complex128 for reference runs; the gpu runs f32 only.',
+    ),
+    mlp: MlpSchema.default({ enabled: true, lr: 0.01 }),
+    transformerStudent: TransformerStudentSchema.default({
+      enabled: true,
+      hiddenSize: 32,
+      layers: 2,
+      heads: 2,
+      intermediateSize: 64,
+      lr: 2e-3,
+    }),
   })
   .strict()
   .superRefine((c, ctx) => {

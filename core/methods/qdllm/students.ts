@@ -10,41 +10,13 @@ import { Rng } from '../../util/rng';
 import type { Parameter } from '../../nn/tensor';
 import { Transformer } from '../../nn/transformer';
 import type { Simulator } from '../../quantum/backend';
-import { CircuitBuilder, type Circuit } from '../../quantum/circuit';
-import {
-  angleEncoding,
-  minMaxRescaleBackward,
-  minMaxRescaleForward,
-  type MinMax,
-} from '../../quantum/encodings';
-import { qdllmAnsatz } from '../../quantum/templates';
+import { minMaxRescaleBackward, minMaxRescaleForward, type MinMax } from '../../quantum/encodings';
 import type { SplitName } from '../../data/names';
 import { MlpClassifier } from '../../nn/mlp';
 import { featureClassifier, type Classifier } from '../harness/classifier';
 import { padBatch, TransformerClassifier } from '../../nn/text-classifier';
 import type { TeacherSplit } from './cache';
-
-/** Trainable angles of L QD-LLM ansatz layers on n qubits: RZ-RY-RZ (3n), RZZ chain (n − 1), RZ-RY-RZ (3n). */
-export function qdllmAnsatzParamCount(n: number, L: number): number {
-  return L * (7 * n - 1);
-}
-
-/** Trainable parameters of the quantum student: (E·n + n) + L(7n − 1) + (n·C + C). */
-export function qdllmStudentParamCount(E: number, n: number, L: number, C: number): number {
-  return E * n + n + qdllmAnsatzParamCount(n, L) + n * C + C;
-}
-
-/** RX(x_i) on qubit i, then L ansatz layers; the observables default to ⟨Z_i⟩ on every qubit. */
-export function qdllmStudentCircuit(n: number, L: number): Circuit {
-  const b = new CircuitBuilder(n, n);
-  angleEncoding(
-    b,
-    Array.from({ length: n }, (_, i) => i),
-    'RX',
-  );
-  qdllmAnsatz(b, L);
-  return b.build();
-}
+import { qdllmStudentCircuit } from './circuit';
 
 export type StudentData = Record<SplitName, TeacherSplit>;
 

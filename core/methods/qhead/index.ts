@@ -11,7 +11,7 @@ import {
 } from '../../data';
 import type { Simulator } from '../../quantum/backend';
 import { formatMeanStd, meanStd } from '../harness/metrics';
-import { mlpHiddenForParams } from '../../nn/mlp';
+import { mlpHiddenForParams } from '../../nn/param-counts';
 import { configureCompute } from '../harness/compute';
 import { childOrInline, type JobContext, type JobKind, type MetricPoint, type ReportSection } from '../job';
 import { headParameterCounts, module1Inputs, module1Qubits, type HeadShape } from './circuits';

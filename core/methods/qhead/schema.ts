@@ -1,84 +1,176 @@
 // The `qhead` config: dataset, frozen encoder, quantum head shape, training, shots/noise, baselines, the
 // screening sweep and the energy model. Cross-field rules (Q_m ≤ qubits, connectivity not a multiple of the
 // width, every sweep point valid) are checked here so a bad config is refused before any work starts.
+// Isomorphic: the renderer's wizard validates with it; labels and help travel in `.meta()`/`.describe()`.
 import { z } from 'zod';
-import { describeDatasets } from '../../data';
+import { BUNDLED_CLASSIFICATION } from '../../data/names';
 import { PrecisionSchema } from '../../quantum/precision';
+import { LM_CORPORA } from '../corpora';
+import { about, PRECISION_LABELS } from '../meta';
 
 /** Gate kinds the head's circuits contain (what `noise` may name). */
 export const NOISE_GATES = ['RY', 'CNOT'] as const;
 export type NoiseGate = (typeof NOISE_GATES)[number];
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const sweep = (title: string, unit?: string) => about(title, { sweepable: true, unit });
+const us = (title: string) => about(title, { unit: 'µs' });
 
-export const EncoderSchema = z.discriminatedUnion('type', [
-  z
-    .object({
-      type: z.literal('pretrain'),
-      /** LM corpus the encoder and its BPE are trained on (bundled: brown, moby-dick). */
-      corpus: z.string().min(1).default('brown'),
-      /** Characters of the corpus used (BPE training and LM pretraining). */
-      corpusChars: int(10_000, 50_000_000).default(400_000),
-      vocabSize: int(260, 65_536).default(512),
-      hiddenSize: int(8, 4096).default(64),
-      intermediateSize: int(8, 16_384).default(128),
-      layers: int(1, 48).default(2),
-      heads: int(1, 64).default(4),
-      seqLen: int(8, 4096).default(64),
-      steps: int(1, 1_000_000).default(150),
-      batchSize: int(1, 1024).default(8),
-      lr: z.number().positive().max(1).default(3e-3),
-      /** Tokens of each document embedded (the start of the text), in windows of seqLen. */
-      maxTokens: int(1, 1_000_000).default(256),
-      /** Encoder seed, independent of the run seed so its cached embeddings are shared by every seed. */
-      seed: z.number().int().default(0),
-    })
-    .strict(),
-  z
-    .object({
-      type: z.literal('hf-dir'),
-      path: z.string().min(1),
-      seqLen: int(8, 32_768).default(512),
-      maxTokens: int(1, 1_000_000).default(512),
-    })
-    .strict(),
-  z
-    .object({
-      type: z.literal('gguf'),
-      path: z.string().min(1),
-      /** Characters of each text passed to the embedding model. */
-      maxChars: int(1, 10_000_000).default(4000),
-    })
-    .strict(),
-]);
+export const EncoderSchema = z
+  .discriminatedUnion('type', [
+    z
+      .object({
+        type: z.literal('pretrain'),
+        corpus: z
+          .enum(LM_CORPORA)
+          .default('brown')
+          .meta(about('corpus'))
+          .describe('Bundled LM corpus the encoder and its BPE are trained on.'),
+        corpusChars: int(10_000, 50_000_000)
+          .default(400_000)
+          .meta(about('corpus characters', { unit: 'characters' }))
+          .describe('Characters of the corpus used (BPE training and LM pretraining).'),
+        vocabSize: int(260, 65_536)
+          .default(512)
+          .meta(about('vocabulary', { unit: 'tokens' }))
+          .describe('Byte-level BPE vocabulary size.'),
+        hiddenSize: int(8, 4096)
+          .default(64)
+          .meta(about('width d'))
+          .describe('Hidden size: the embedding width d the head sees.'),
+        intermediateSize: int(8, 16_384)
+          .default(128)
+          .meta(about('MLP width'))
+          .describe('Feed-forward width of each layer.'),
+        layers: int(1, 48).default(2).meta(about('layers')).describe('Transformer layers.'),
+        heads: int(1, 64)
+          .default(4)
+          .meta(about('heads'))
+          .describe('Attention heads; d must split into heads of even width.'),
+        seqLen: int(8, 4096)
+          .default(64)
+          .meta(about('window', { unit: 'tokens' }))
+          .describe('Tokens per window; the embedding is the mean over windows.'),
+        steps: int(1, 1_000_000)
+          .default(150)
+          .meta(about('pretraining steps', { unit: 'steps' }))
+          .describe('Causal-LM steps (AdamW, cosine decay to lr/10).'),
+        batchSize: int(1, 1024)
+          .default(8)
+          .meta(about('pretraining batch', { unit: 'sequences' }))
+          .describe('Sequences per pretraining step.'),
+        lr: z
+          .number()
+          .positive()
+          .max(1)
+          .default(3e-3)
+          .meta(about('pretraining lr'))
+          .describe('AdamW learning rate.'),
+        maxTokens: int(1, 1_000_000)
+          .default(256)
+          .meta(about('max tokens', { unit: 'tokens' }))
+          .describe('Tokens of each document embedded (from its start), in windows.'),
+        seed: z
+          .number()
+          .int()
+          .default(0)
+          .meta(about('encoder seed'))
+          .describe('Encoder seed, apart from the run seed so its cached embeddings serve every seed.'),
+      })
+      .strict(),
+    z
+      .object({
+        type: z.literal('hf-dir'),
+        path: z
+          .string()
+          .min(1)
+          .meta(about('path'))
+          .describe('Model directory (config.json, safetensors, tokenizer.json) or .gguf file.'),
+        seqLen: int(8, 32_768)
+          .default(512)
+          .meta(about('window', { unit: 'tokens' }))
+          .describe('Tokens per window; the embedding is the mean over windows.'),
+        maxTokens: int(1, 1_000_000)
+          .default(512)
+          .meta(about('max tokens', { unit: 'tokens' }))
+          .describe('Tokens of each document embedded (from its start), in windows.'),
+      })
+      .strict(),
+    z
+      .object({
+        type: z.literal('gguf'),
+        path: z
+          .string()
+          .min(1)
+          .meta(about('path'))
+          .describe('Model directory (config.json, safetensors, tokenizer.json) or .gguf file.'),
+        maxChars: int(1, 10_000_000)
+          .default(4000)
+          .meta(about('max characters', { unit: 'characters' }))
+          .describe('Characters of each text passed to the embedding model.'),
+      })
+      .strict(),
+  ])
+  .meta(
+    about('encoder', {
+      optionLabels: {
+        pretrain: 'pretrain here',
+        'hf-dir': 'model directory (Hugging Face)',
+        gguf: 'GGUF file (node-llama-cpp)',
+      },
+    }),
+  )
+  .describe(
+    'Frozen encoder: a small LM pretrained here, a Hugging Face directory, or a GGUF embedding model.',
+  );
 export type EncoderConfig = z.infer<typeof EncoderSchema>;
 
 export const HeadSchema = z
   .object({
-    /** E: parallel Module-1 encoders, each amplitude-encoding the embedding into ⌈log2 d⌉ qubits. */
-    encoders: int(1, 16).default(1),
-    /** Long-range layers of each Module-1 encoder's PQC. */
-    encoderDepth: int(1, 32).default(1),
-    /** Q: width of Module 2. */
-    qubits: int(2, 24).default(4),
-    /** Long-range layers of PQC1 (shared across the re-uploading blocks). */
-    depth: int(1, 64).default(2),
-    /** Long-range layers of PQC2 after the last block (0: none). */
-    finalDepth: int(0, 64).default(1),
-    /** N: data re-uploading blocks. */
-    reuploads: int(1, 64).default(2),
-    /** c: CNOT(q → (q + c) mod Q) in Module 2's long-range ansatz. */
-    connectivity: int(1, 23).default(1),
-    /** Q_m: qubits measured (⟨Z⟩) at the end of Module 2. */
-    measured: int(1, 24).default(1),
-    /** Skip connection from Module 1's outputs into the final Linear. */
-    skip: z.boolean().default(true),
-    /**
-     * Constant amplitude appended to each embedding before Module 1's amplitude encoding, as a multiple of
-     * the train embeddings' RMS norm (0: plain zero padding, as in the paper). Without it Module 1 sees only
-     * functions even in the embedding (docs/methods.md).
-     */
-    biasAmplitude: z.number().min(0).max(100).default(1),
+    encoders: int(1, 16)
+      .default(1)
+      .meta(sweep('encoders E'))
+      .describe('Parallel Module-1 encoders, each amplitude-encoding the embedding into ⌈log2 d⌉ qubits.'),
+    encoderDepth: int(1, 32)
+      .default(1)
+      .meta(sweep('encoder depth', 'layers'))
+      .describe('Long-range layers of each Module-1 encoder’s PQC.'),
+    qubits: int(2, 24).default(4).meta(sweep('qubits Q', 'qubits')).describe('Width of Module 2.'),
+    depth: int(1, 64)
+      .default(2)
+      .meta(sweep('depth', 'layers'))
+      .describe('Long-range layers of PQC1 (shared across the re-uploading blocks).'),
+    finalDepth: int(0, 64)
+      .default(1)
+      .meta(sweep('final depth', 'layers'))
+      .describe('Long-range layers of PQC2 after the last block (0: none).'),
+    reuploads: int(1, 64)
+      .default(2)
+      .meta(sweep('re-uploads N'))
+      .describe('Data re-uploading blocks of RY(π·value) then PQC1.'),
+    connectivity: int(1, 23)
+      .default(1)
+      .meta(sweep('connectivity c'))
+      .describe('CNOT(q → (q + c) mod Q); not a multiple of Q.'),
+    measured: int(1, 24)
+      .default(1)
+      .meta(sweep('measured Q_m', 'qubits'))
+      .describe('Qubits measured (⟨Z⟩) at the end of Module 2; at most Q.'),
+    skip: z
+      .boolean()
+      .default(true)
+      .meta(sweep('skip connection'))
+      .describe('Feed Module 1’s outputs into the final Linear too.'),
+    // Without it Module 1 sees only functions even in the embedding (docs/methods.md).
+    biasAmplitude: z
+      .number()
+      .min(0)
+      .max(100)
+      .default(1)
+      .meta(sweep('bias amplitude'))
+      .describe(
+        'Constant appended before amplitude encoding, × the train RMS norm (0: the paper’s zero padding).',
+      ),
   })
   .strict();
 export type HeadConfig = z.infer<typeof HeadSchema>;
@@ -86,64 +178,129 @@ export type HeadConfig = z.infer<typeof HeadSchema>;
 export const SWEEP_FACTORS = ['qubits', 'depth', 'lr', 'reuploads', 'connectivity'] as const;
 export type SweepFactor = (typeof SWEEP_FACTORS)[number];
 
+const levels = <T extends z.ZodType>(item: T, title: string) =>
+  z
+    .array(item)
+    .min(1)
+    .max(8)
+    .optional()
+    .meta(about(title))
+    .describe(`Levels of ${title} (comma-separated); empty: not swept.`);
+
 export const SweepSchema = z
   .object({
-    /** full: every combination; fractional: an orthogonal-array fraction (docs/methods.md). */
-    design: z.enum(['full', 'fractional']).default('fractional'),
+    design: z
+      .enum(['full', 'fractional'])
+      .default('fractional')
+      .meta(about('design'))
+      .describe('full: every combination; fractional: an orthogonal-array fraction (docs/methods.md).'),
     factors: z
       .object({
-        qubits: z.array(int(2, 24)).min(1).max(8).optional(),
-        depth: z.array(int(1, 64)).min(1).max(8).optional(),
-        lr: z.array(z.number().positive().max(10)).min(1).max(8).optional(),
-        reuploads: z.array(int(1, 64)).min(1).max(8).optional(),
-        connectivity: z.array(int(1, 23)).min(1).max(8).optional(),
+        qubits: levels(int(2, 24), 'qubits'),
+        depth: levels(int(1, 64), 'depth'),
+        lr: levels(z.number().positive().max(10), 'learning rate'),
+        reuploads: levels(int(1, 64), 're-uploads'),
+        connectivity: levels(int(1, 23), 'connectivity'),
       })
       .strict(),
-    /** Seeds per point (the run seed, +1, …). */
-    seeds: int(1, 20).default(1),
-    /** Epochs per point (default: train.epochs). */
-    epochs: int(1, 10_000).optional(),
-    maxPoints: int(1, 10_000).default(64),
+    seeds: int(1, 20)
+      .default(1)
+      .meta(about('seeds per point', { unit: 'runs' }))
+      .describe('Seeds at each point (the run seed, +1, …).'),
+    epochs: int(1, 10_000)
+      .optional()
+      .meta(about('epochs per point', { unit: 'epochs' }))
+      .describe('Epochs at each point; empty: the training epochs.'),
+    maxPoints: int(1, 10_000)
+      .default(64)
+      .meta(about('max points'))
+      .describe('Largest design accepted (a larger one is refused).'),
   })
-  .strict();
+  .strict()
+  .meta(about('screening sweep'))
+  .describe('Train the head at each point of a design over the factors below.');
 export type SweepConfig = z.infer<typeof SweepSchema>;
 
 export const QpuSchema = z
   .object({
-    /** Time of a one-qubit gate, µs. */
-    gate1Us: z.number().nonnegative().default(135),
-    /** Time of a two-qubit gate, µs. */
-    gate2Us: z.number().nonnegative().default(600),
-    /** State preparation / reset per shot, µs. */
-    resetUs: z.number().nonnegative().default(50),
-    /** Readout per shot, µs. */
-    readoutUs: z.number().nonnegative().default(300),
-    /** Shots per circuit evaluation. */
-    shots: int(1, 10_000_000).default(1000),
-    /** Wall power of the whole QPU system, W. */
-    watts: z.number().positive().default(25_000),
+    gate1Us: z
+      .number()
+      .nonnegative()
+      .default(135)
+      .meta(us('QPU 1q gate'))
+      .describe('Time of a one-qubit gate.'),
+    gate2Us: z
+      .number()
+      .nonnegative()
+      .default(600)
+      .meta(us('QPU 2q gate'))
+      .describe('Time of a two-qubit gate.'),
+    resetUs: z
+      .number()
+      .nonnegative()
+      .default(50)
+      .meta(us('QPU reset'))
+      .describe('State preparation / reset per shot.'),
+    readoutUs: z.number().nonnegative().default(300).meta(us('QPU readout')).describe('Readout per shot.'),
+    shots: int(1, 10_000_000)
+      .default(1000)
+      .meta(about('QPU shots', { unit: 'shots' }))
+      .describe('Shots per circuit evaluation on the QPU.'),
+    watts: z
+      .number()
+      .positive()
+      .default(25_000)
+      .meta(about('QPU power', { unit: 'W' }))
+      .describe('Wall power of the whole QPU system.'),
   })
   .strict();
 
 export const EnergySchema = z
   .object({
-    enabled: z.boolean().default(true),
-    /** Qubit counts at which the head's simulation is timed on this machine (10–19 take seconds here). */
-    qubits: z.array(int(2, 26)).min(3).max(32).default([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]),
-    /** Samples per timed call; null: enough that one forward call lasts ≥ 20 ms (at most 64). */
-    batch: int(1, 4096).nullable().default(null),
-    /** Timed calls per width, interleaved across widths (the median is used; fewer when the budget is short, never under 3). */
-    repeats: int(1, 100).default(7),
-    /** Wall-time budget of the measurement, s: widths whose predicted cost does not fit are skipped. */
-    budgetSeconds: z.number().positive().default(30),
-    /** L2 cache per core, bytes, for the fit rule (a state larger than L2 is memory-bound); null: read from the OS. */
+    enabled: z
+      .boolean()
+      .default(true)
+      .meta(about('energy model'))
+      .describe('Time the head here and compare the energy with a QPU model.'),
+    qubits: z
+      .array(int(2, 26))
+      .min(3)
+      .max(32)
+      .default([10, 11, 12, 13, 14, 15, 16, 17, 18, 19])
+      .meta(about('timed widths', { unit: 'qubits' }))
+      .describe('Qubit counts at which the simulation is timed (≥ 3 distinct; 10–19 take seconds here).'),
+    batch: int(1, 4096)
+      .nullable()
+      .default(null)
+      .meta(about('samples per call', { unit: 'samples' }))
+      .describe('Samples per timed call; empty: enough that a forward call lasts ≥ 20 ms (at most 64).'),
+    repeats: int(1, 100)
+      .default(7)
+      .meta(about('repeats'))
+      .describe('Timed calls per width, interleaved across widths (median used; never under 3).'),
+    budgetSeconds: z
+      .number()
+      .positive()
+      .default(30)
+      .meta(about('time budget', { unit: 's' }))
+      .describe('Wall-time budget of the measurement: widths whose predicted cost does not fit are skipped.'),
     cacheBytes: int(1, 2 ** 40)
       .nullable()
-      .default(null),
-    /** Average power of this machine while simulating, W (user-editable; not measured). */
-    cpuWatts: z.number().positive().default(65),
-    /** Extrapolate both models up to this many qubits. */
-    extrapolateTo: int(8, 200).default(60),
+      .default(null)
+      .meta(about('L2 cache', { unit: 'bytes' }))
+      .describe(
+        'L2 cache per core for the fit rule (a larger state is memory-bound); empty: read from the OS.',
+      ),
+    cpuWatts: z
+      .number()
+      .positive()
+      .default(65)
+      .meta(about('CPU power', { unit: 'W' }))
+      .describe('Average power of this machine while simulating (an assumption, not measured).'),
+    extrapolateTo: int(8, 200)
+      .default(60)
+      .meta(about('extrapolate to', { unit: 'qubits' }))
+      .describe('Extrapolate both models up to this many qubits.'),
     qpu: QpuSchema.prefault({}),
   })
   .strict();
@@ -151,72 +308,106 @@ export type EnergyConfig = z.infer<typeof EnergySchema>;
 
 export const QheadConfigSchema = z
   .object({
-    /** A bundled classification dataset (brown-topics, spam-assassin), unless `datasetFile` is given. */
-    dataset: z.string().min(1).default('brown-topics'),
+    dataset: z
+      .string()
+      .min(1)
+      .default('brown-topics')
+      .meta(about('dataset'))
+      .describe('A bundled classification set (brown-topics, spam-assassin), unless a data file is given.'),
     datasetFile: z
       .object({
-        path: z.string().min(1),
-        textColumn: z.string().min(1).default('text'),
-        labelColumn: z.string().min(1).default('label'),
-        format: z.enum(['csv', 'tsv', 'jsonl']).optional(),
+        path: z
+          .string()
+          .min(1)
+          .meta(about('file path'))
+          .describe('Path to a .csv, .tsv or .jsonl file on this machine.'),
+        textColumn: z
+          .string()
+          .min(1)
+          .default('text')
+          .meta(about('text column'))
+          .describe('Column (or JSON key) holding the text.'),
+        labelColumn: z
+          .string()
+          .min(1)
+          .default('label')
+          .meta(about('label column'))
+          .describe('Column (or JSON key) holding the class label.'),
+        format: z
+          .enum(['csv', 'tsv', 'jsonl'])
+          .optional()
+          .meta(about('format'))
+          .describe('File format; empty: from the file name.'),
       })
       .strict()
-      .optional(),
-    /** Per-dimension z-scores of the embeddings with train-split statistics before every head. */
-    standardize: z.boolean().default(true),
-    /** Class-balanced subsets of the train / test splits (all when absent). */
-    maxTrain: int(2, 10_000_000).optional(),
-    maxTest: int(2, 10_000_000).optional(),
+      .optional()
+      .meta(about('data file'))
+      .describe('Your own CSV/TSV/JSONL file with a text and a label column.'),
+    standardize: z
+      .boolean()
+      .default(true)
+      .meta(sweep('standardise'))
+      .describe('Per-dimension z-scores of the embeddings with train statistics, before every head.'),
+    maxTrain: int(2, 10_000_000)
+      .optional()
+      .meta(sweep('max train', 'samples'))
+      .describe('Class-balanced subset of the train split; empty: all.'),
+    maxTest: int(2, 10_000_000)
+      .optional()
+      .meta(about('max test', { unit: 'samples' }))
+      .describe('Class-balanced subset of the test split; empty: all.'),
     encoder: EncoderSchema.prefault({ type: 'pretrain' }),
     head: HeadSchema.prefault({}),
-    epochs: int(1, 10_000).default(10),
-    batchSize: int(1, 4096).default(16),
-    lr: z.number().positive().max(10).default(0.02),
-    /** K: seeds (the run seed, +1, …); metrics are reported as mean ± std over them. */
-    seeds: int(1, 50).default(3),
-    /** Shots per circuit evaluation; null: exact expectation values and the adjoint gradient. */
-    shots: int(1, 10_000_000).nullable().default(null),
-    /**
-     * State-vector precision of the exact and shot simulators and of the energy timing: f32 = complex64 (fast;
-     * WebAssembly SIMD from 5 qubits), f64 = complex128 (reference). The noisy simulator is f64 whatever this says.
-     */
-    precision: PrecisionSchema,
-    /** Depolarizing probability after each gate kind (on each wire the gate touches), e.g. {"CNOT": 0.01}. */
-    noise: z.record(z.string(), z.number().min(0).max(1)).optional(),
-    /** Trajectories per sample when a noisy circuit is wider than the density-matrix limit. */
-    trajectories: int(1, 100_000).default(200),
-    baselines: z.boolean().default(true),
+    epochs: int(1, 10_000).default(10).meta(sweep('epochs', 'epochs')).describe('Training epochs (Adam).'),
+    batchSize: int(1, 4096).default(16).meta(sweep('batch', 'samples')).describe('Samples per Adam step.'),
+    lr: z
+      .number()
+      .positive()
+      .max(10)
+      .default(0.02)
+      .meta(sweep('learning rate'))
+      .describe('Adam learning rate, shared with the baselines.'),
+    seeds: int(1, 50)
+      .default(3)
+      .meta(about('seeds K', { unit: 'runs' }))
+      .describe('Seeds (the run seed, +1, …); metrics are mean ± std over them.'),
+    shots: int(1, 10_000_000)
+      .nullable()
+      .default(null)
+      .meta(sweep('shots', 'shots'))
+      .describe('Shots per circuit evaluation; empty: exact expectations and the adjoint gradient.'),
+    precision: PrecisionSchema.meta(about('precision', { optionLabels: PRECISION_LABELS })).describe(
+      'Amplitudes of the exact and shot simulators and of the energy timing: complex64 (WebAssembly SIMD from 5 qubits) or complex128 for reference runs; with noise the density-matrix simulator runs f64.',
+    ),
+    noise: z
+      .record(z.string(), z.number().min(0).max(1))
+      .optional()
+      .meta(about('noise'))
+      .describe('Depolarizing probability after each gate kind, e.g. {"CNOT": 0.01}; empty: none.'),
+    trajectories: int(1, 100_000)
+      .default(200)
+      .meta(about('trajectories'))
+      .describe('Trajectories per sample when a noisy circuit is wider than 10 qubits.'),
+    baselines: z
+      .boolean()
+      .default(true)
+      .meta(about('baselines'))
+      .describe('Also train logistic regression and a size-matched MLP.'),
     sweep: SweepSchema.optional(),
     energy: EnergySchema.prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {
     const h = c.head;
-    const known = describeDatasets();
-    if (!c.datasetFile) {
-      const d = known.find((k) => k.name === c.dataset);
-      if (!d || d.kind !== 'classification')
-        ctx.addIssue({
-          code: 'custom',
-          path: ['dataset'],
-          message: `unknown classification dataset ${JSON.stringify(c.dataset)}; known: ${known
-            .filter((k) => k.kind === 'classification')
-            .map((k) => k.name)
-            .join(', ')} (or give datasetFile)`,
-        });
-    }
+    if (!c.datasetFile && BUNDLED_CLASSIFICATION[c.dataset] === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dataset'],
+        message: `unknown classification dataset ${JSON.stringify(c.dataset)}; known: ${Object.keys(
+          BUNDLED_CLASSIFICATION,
+        ).join(', ')} (or give datasetFile)`,
+      });
     if (c.encoder.type === 'pretrain') {
-      const corpus = c.encoder.corpus;
-      const d = known.find((k) => k.name === corpus);
-      if (!d || d.kind !== 'lm')
-        ctx.addIssue({
-          code: 'custom',
-          path: ['encoder', 'corpus'],
-          message: `unknown language-modelling corpus ${JSON.stringify(corpus)}; known: ${known
-            .filter((k) => k.kind === 'lm')
-            .map((k) => k.name)
-            .join(', ')}`,
-        });
       if (c.encoder.hiddenSize % c.encoder.heads !== 0 || (c.encoder.hiddenSize / c.encoder.heads) % 2 !== 0)
         ctx.addIssue({
           code: 'custom',

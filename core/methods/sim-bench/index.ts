@@ -1,9 +1,9 @@
 // The `sim-bench` job kind: the simulator benchmark suite as a run in the lab, streaming each figure
 // as a metric and storing the full result as a JSON artifact.
 import { describeBackend } from '../../quantum/simulators';
-import type { JobKind } from '../job';
+import { defineJobKind } from '../job';
+import { simBenchMeta } from './meta';
 import { formatBenchTable, runSimBench, type SimBenchResult } from './run';
-import { SimBenchConfigSchema, type SimBenchConfig } from './schema';
 
 export function benchSummary(res: SimBenchResult): Record<string, number | string> {
   const summary: Record<string, number | string> = { memcpy_GBs: Number(res.machine.memcpyGBs.toFixed(3)) };
@@ -22,13 +22,8 @@ export function benchSummary(res: SimBenchResult): Record<string, number | strin
   return summary;
 }
 
-export const simBenchKind: JobKind<SimBenchConfig> = {
-  kind: 'sim-bench',
-  title: 'Simulator benchmark',
-  description:
-    'Gate throughput against memcpy bandwidth, the QD-LLM student and QFFN-sized circuits (forward, adjoint and parameter-shift gradients), beside a PyTorch state-vector peer on this machine.',
-  schema: SimBenchConfigSchema as unknown as JobKind<SimBenchConfig>['schema'],
-  defaults: SimBenchConfigSchema.parse({}),
+export const simBenchKind = defineJobKind({
+  meta: simBenchMeta,
   async run(config, ctx) {
     const res = await runSimBench(config, {
       signal: ctx.signal,
@@ -67,4 +62,4 @@ export const simBenchKind: JobKind<SimBenchConfig> = {
       ],
     };
   },
-};
+});

@@ -1,28 +1,69 @@
+// The `sim-bench` config: which workloads the simulator benchmark times and how often. Isomorphic.
 import { z } from 'zod';
+import { about } from '../meta';
+
+const int = (lo: number, hi: number) => z.number().int().min(lo).max(hi);
+const sweep = (title: string, unit?: string) => about(title, { sweepable: true, unit });
 
 export const SimBenchConfigSchema = z
   .object({
-    /** Qubit counts for the large-state gate-throughput workload (B = 1). */
-    largeQubits: z.array(z.number().int().min(4).max(26)).max(6).default([20, 22, 24]),
-    /** One-qubit gates per large-state timing. */
-    largeGates: z.number().int().min(4).max(200).default(24),
-    /** QML batch for the n = 10 gate-throughput workload. */
-    qmlBatch: z.number().int().min(1).max(8192).default(1024),
-    /** Batches for the QD-LLM student circuit (n = 11, L = 11). */
-    qdllmBatches: z.array(z.number().int().min(1).max(4096)).max(4).default([8, 256]),
-    qdllmLayers: z.number().int().min(1).max(32).default(11),
-    /** QFFN-sized circuit: n = 10, strongly entangling depth 8, amplitude input, batch 1024. */
-    qffnBatch: z.number().int().min(1).max(8192).default(1024),
-    qffnDepth: z.number().int().min(1).max(32).default(8),
-    /** Time parameter-shift gradients too (2 evaluations per angle: slow by design). */
-    parameterShift: z.boolean().default(true),
-    /** Worker threads for the cpu backend's batched runs (0 = the calling thread only). */
-    threads: z.number().int().min(0).max(64).default(2),
-    /** Also run the gpu.js backend (webgpu where an adapter exists, else webasm). */
-    gpu: z.boolean().default(false),
-    /** Run the PyTorch peer (shared/peers/torch_statevector.py) in the same run when available. */
-    peer: z.boolean().default(true),
-    repeats: z.number().int().min(1).max(50).default(3),
+    largeQubits: z
+      .array(int(4, 26))
+      .max(6)
+      .default([20, 22, 24])
+      .meta(about('large states', { unit: 'qubits' }))
+      .describe(
+        'Qubit counts of the large-state gate-throughput workload (batch 1), against memcpy bandwidth.',
+      ),
+    largeGates: int(4, 200)
+      .default(24)
+      .meta(sweep('gates per timing', 'gates'))
+      .describe('One-qubit gates per large-state timing (at most one per wire).'),
+    qmlBatch: int(1, 8192)
+      .default(1024)
+      .meta(sweep('QML batch', 'samples'))
+      .describe('Batch of the n = 10 gate-throughput workload.'),
+    qdllmBatches: z
+      .array(int(1, 4096))
+      .max(4)
+      .default([8, 256])
+      .meta(about('QD-LLM batches', { unit: 'samples' }))
+      .describe('Batches of the QD-LLM student circuit (n = 11), forward and adjoint gradient.'),
+    qdllmLayers: int(1, 32)
+      .default(11)
+      .meta(sweep('QD-LLM layers', 'layers'))
+      .describe('Ansatz layers L of the QD-LLM student circuit (the paper: 11).'),
+    qffnBatch: int(1, 8192)
+      .default(1024)
+      .meta(sweep('QFFN batch', 'samples'))
+      .describe('Batch of the QFFN-sized circuit: n = 10, amplitude input, strongly entangling layers.'),
+    qffnDepth: int(1, 32)
+      .default(8)
+      .meta(sweep('QFFN depth', 'layers'))
+      .describe('Strongly entangling layers of the QFFN-sized circuit.'),
+    parameterShift: z
+      .boolean()
+      .default(true)
+      .meta(about('parameter shift'))
+      .describe('Time parameter-shift gradients too (2 evaluations per angle: slow by design).'),
+    threads: int(0, 64)
+      .default(2)
+      .meta(sweep('threads'))
+      .describe('Worker threads of the cpu backend for batched runs (0: the calling thread only).'),
+    gpu: z
+      .boolean()
+      .default(false)
+      .meta(about('gpu backend'))
+      .describe('Also run the gpu.js backend (webgpu where an adapter exists, else webasm).'),
+    peer: z
+      .boolean()
+      .default(true)
+      .meta(about('PyTorch peer'))
+      .describe('Run the PyTorch state-vector peer (shared/peers/torch_statevector.py) when available.'),
+    repeats: int(1, 50)
+      .default(3)
+      .meta(about('repeats'))
+      .describe('Timed repeats of each figure (the median is reported).'),
   })
   .strict();
 

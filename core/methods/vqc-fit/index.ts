@@ -1,7 +1,6 @@
 // The `vqc-fit` job kind: a data re-uploading variational classifier (Pérez-Salinas et al. 2020) trained
 // on a seeded 2-D set with the simulator's adjoint gradient, beside an MLP with a matched parameter count
 // trained on the same data, seed and schedule. Small and quick: the lab's smoke test of a real training run.
-import { z } from 'zod';
 import { Linear } from '../../nn/layers';
 import { softmaxCrossEntropyBackward, softmaxCrossEntropyForward } from '../../nn/losses';
 import { Adam } from '../../nn/optim';
@@ -9,9 +8,8 @@ import { QuantumLayer } from '../../nn/quantum-layer';
 import { Rng } from '../../util/rng';
 import { countParameters, zeroGrad, type Parameter } from '../../nn/tensor';
 import type { Simulator } from '../../quantum/backend';
-import { CircuitBuilder, type Circuit } from '../../quantum/circuit';
-import { mlpHiddenForParams, MlpClassifier } from '../../nn/mlp';
-import { GPU_F64_MESSAGE, PrecisionSchema } from '../../quantum/precision';
+import { MlpClassifier } from '../../nn/mlp';
+import { mlpHiddenForParams } from '../../nn/param-counts';
 import {
   createSimulator,
   describeBackend,
@@ -19,51 +17,16 @@ import {
   ranRecord,
   recordingSimulator,
 } from '../../quantum/simulators';
-import type { JobContext, JobKind } from '../job';
-import { makeToyDataset, splitToy, TOY_DATASETS, type ToySet } from './data';
+import { defineJobKind, type JobContext } from '../job';
+import { reuploadingCircuit } from './circuit';
+import { makeToyDataset, splitToy, type ToySet } from './data';
+import { vqcFitMeta } from './meta';
+import type { VqcFitConfig } from './schema';
 
-export const VqcFitConfigSchema = z
-  .object({
-    dataset: z.enum(TOY_DATASETS).default('circles'),
-    samples: z.number().int().min(8).max(20_000).default(240),
-    noise: z.number().min(0).max(1).default(0.05),
-    testFraction: z.number().gt(0).lt(1).default(0.25),
-    qubits: z.number().int().min(1).max(16).default(3),
-    layers: z.number().int().min(1).max(32).default(4),
-    /** Input angle = scale · feature (features lie in [−1, 1]). */
-    inputScale: z.number().positive().max(100).default(Math.PI),
-    epochs: z.number().int().min(1).max(1000).default(25),
-    batchSize: z.number().int().min(1).max(4096).default(16),
-    lr: z.number().positive().max(10).default(0.05),
-    backend: z.enum(['cpu', 'gpu']).default('cpu'),
-    /** State-vector precision: f32 = complex64 (fast), f64 = complex128 (cpu only, reference). */
-    precision: PrecisionSchema,
-    /** Train the matched classical baseline beside the circuit. */
-    baseline: z.boolean().default(true),
-  })
-  .strict()
-  .superRefine((c, ctx) => {
-    if (c.backend === 'gpu' && c.precision === 'f64')
-      ctx.addIssue({ code: 'custom', path: ['precision'], message: GPU_F64_MESSAGE });
-  });
-export type VqcFitConfig = z.infer<typeof VqcFitConfigSchema>;
+export { reuploadingCircuit } from './circuit';
+export { VqcFitConfigSchema, type VqcFitConfig } from './schema';
 
 const CLASSES = 2;
-
-/** Per layer: RY(scale·x_{q mod 2}) on every wire, RZ(θ)·RY(θ) on every wire, a CNOT ring. */
-export function reuploadingCircuit(qubits: number, layers: number, inputScale: number): Circuit {
-  const b = new CircuitBuilder(qubits, 2);
-  for (let l = 0; l < layers; l++) {
-    for (let q = 0; q < qubits; q++) b.gate('RY', [q], [b.x(q % 2, inputScale)]);
-    for (let q = 0; q < qubits; q++) {
-      b.gate('RZ', [q], [b.p()]);
-      b.gate('RY', [q], [b.p()]);
-    }
-    if (qubits > 1)
-      for (let q = 0; q < qubits; q++) if (qubits > 2 || q === 0) b.gate('CNOT', [q, (q + 1) % qubits]);
-  }
-  return b.build();
-}
 
 interface Model {
   name: string;
@@ -177,13 +140,8 @@ async function train(
   return { ...last, seconds: (performance.now() - t0) / 1000, params: countParameters(m.params, true) };
 }
 
-export const vqcFitKind: JobKind<VqcFitConfig> = {
-  kind: 'vqc-fit',
-  title: 'Variational circuit fit',
-  description:
-    'A data re-uploading variational classifier on a seeded 2-D set (circles, moons, XOR, spirals), trained with adjoint gradients beside an MLP with the same number of trainable parameters.',
-  schema: VqcFitConfigSchema as unknown as JobKind<VqcFitConfig>['schema'],
-  defaults: VqcFitConfigSchema.parse({}),
+export const vqcFitKind = defineJobKind({
+  meta: vqcFitMeta,
   async run(cfg, ctx) {
     const data = splitToy(
       makeToyDataset(cfg.dataset, cfg.samples, cfg.noise, ctx.seed),
@@ -244,4 +202,4 @@ export const vqcFitKind: JobKind<VqcFitConfig> = {
       sim.dispose();
     }
   },
-};
+});

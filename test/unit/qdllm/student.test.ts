@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { mlpHiddenForParams, mlpParamCount } from '../../../core/nn/mlp';
+import { mlpHiddenForParams, mlpParamCount } from '../../../core/nn/param-counts';
 import {
-  QuantumStudent,
   qdllmAnsatzParamCount,
   qdllmStudentCircuit,
   qdllmStudentParamCount,
-} from '../../../core/methods/qdllm/students';
+} from '../../../core/methods/qdllm/circuit';
+import { QuantumStudent } from '../../../core/methods/qdllm/students';
 import { countParameters, zeroGrad } from '../../../core/nn/tensor';
 import { createCpuSimulator } from '../../../core/quantum/cpu/simulator';
 

@@ -12,7 +12,7 @@ import {
   uploadIndex,
   type HeadShape,
 } from '../../../core/methods/qhead/circuits';
-import { mlpHiddenForParams as matchedHidden } from '../../../core/nn/mlp';
+import { mlpHiddenForParams as matchedHidden } from '../../../core/nn/param-counts';
 import { logisticModel, mlpModel, quantumHead, trainableCount } from '../../../core/methods/qhead/models';
 
 describe('Module 1', () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { describeZodError, LabError } from '../../../core/api/lab-api';
 import { BUNDLED_CLASSIFICATION } from '../../../core/data/names';
 import { QdllmConfigSchema } from '../../../core/methods/qdllm/schema';
-import { qdllmStudentParamCount } from '../../../core/methods/qdllm/students';
+import { qdllmStudentParamCount } from '../../../core/methods/qdllm/circuit';
 import { headParameterCounts } from '../../../core/methods/qhead/circuits';
 import { QheadConfigSchema } from '../../../core/methods/qhead/schema';
 import { hasWizard, wizardFor } from '../../../renderer/src/lib/wizard';

@@ -1,0 +1,184 @@
+// What a job kind says about itself, for the renderer's wizards, the CLI and the docs: its fields (derived
+// from the config schema, so ranges cannot disagree), a wizard layout, presets, and pure functions for the
+// parameter counts, circuits and resources of a config. Isomorphic: no Node, no simulator, no nn kernels.
+import type { z } from 'zod';
+import type { Circuit } from '../quantum/circuit';
+import { describeFields, type JsonSchema } from './fields';
+
+export type Scalar = string | number | boolean | null;
+
+/** One test on a config value (absent values are `undefined`): one of `in`, none of `notIn`, set or not. */
+export interface Condition {
+  path: string;
+  in?: readonly Scalar[];
+  notIn?: readonly Scalar[];
+  present?: boolean;
+}
+/** Holds when every condition holds (the empty list always holds). */
+export type When = readonly Condition[];
+
+export type FieldType =
+  | 'int'
+  | 'number'
+  | 'boolean'
+  | 'enum'
+  | 'string'
+  | 'int-list'
+  | 'number-list'
+  | 'string-list'
+  | 'record'
+  | 'object';
+
+/** Extra keys a schema field carries in `.meta()` beside zod's `title` (label) and `description` (help). */
+export interface FieldAbout {
+  title: string;
+  description: string;
+  unit?: string;
+  /** A sweep may vary it: each level gives a valid run of the same shape. */
+  sweepable?: boolean;
+  /** Labels of enum values (default: the value). */
+  optionLabels?: Readonly<Record<string, string>>;
+}
+
+/** `.meta()` of a schema field: its label and extras; its help goes in `.describe()`. */
+export function about(title: string, extra: Omit<FieldAbout, 'title' | 'description'> = {}) {
+  return { title, ...extra };
+}
+
+/** A config field as the schema defines it. Bounds apply to the value, or to each item of a list. */
+export interface FieldMeta {
+  /** Dotted config path, e.g. "teacher.hiddenSize". */
+  key: string;
+  path: readonly string[];
+  label: string;
+  help: string;
+  unit?: string;
+  type: FieldType;
+  min?: number;
+  max?: number;
+  minExclusive?: boolean;
+  maxExclusive?: boolean;
+  minItems?: number;
+  maxItems?: number;
+  options?: readonly string[];
+  optionLabels?: Readonly<Record<string, string>>;
+  /** What an empty input means: null, or the key left out. */
+  empty?: 'null' | 'absent';
+  default?: unknown;
+  sweepable: boolean;
+  /** The variant of a discriminated union the field belongs to (e.g. teacher.source = gguf). */
+  variant?: Condition;
+}
+
+/** A select that is not one config leaf: each choice is recognised by `when` and written by `set`. */
+export interface SwitchMeta {
+  /** Input id (not a config key). */
+  id: string;
+  label: string;
+  help: string;
+  /** The config key the switch shapes; errors under it land here when no field is closer. */
+  key: string;
+  choices: readonly {
+    value: string;
+    label: string;
+    /** The first choice whose `when` holds is the one shown. */
+    when: When;
+    /** Written in order: a value, `fill` (the object's schema defaults) or `remove` (key left out). */
+    set: Readonly<Record<string, Scalar | 'fill' | 'remove'>>;
+  }[];
+}
+
+/** A field placed with another face than its schema's (e.g. the dataset as a file path). */
+export interface FieldRef {
+  key: string;
+  id?: string;
+  label?: string;
+  help?: string;
+  options?: readonly string[];
+  optionLabels?: Readonly<Record<string, string>>;
+}
+
+/** Items shown only while `when` holds. */
+export interface GroupMeta {
+  when: When;
+  items: readonly StepItem[];
+}
+
+/** A config key (an object key expands to its fields), a re-faced field, a switch or a conditional group. */
+export type StepItem = string | FieldRef | SwitchMeta | GroupMeta;
+
+export interface StepMeta {
+  id: string;
+  title: string;
+  items: readonly StepItem[];
+  /** Config keys owned beyond the items: errors under them open this step. */
+  owns?: readonly string[];
+  /** A fixed note shown while `when` holds (e.g. what a GGUF model needs). */
+  note?: { when: When; text: string };
+}
+
+export interface PresetMeta {
+  id: string;
+  label: string;
+  /** One line: how long it takes here. */
+  estimate: string;
+  /** Merged over the kind's defaults (objects merge, arrays and values replace). */
+  config: Readonly<Record<string, unknown>>;
+}
+
+/** Trainable parameters of one model of the comparison. */
+export interface ModelCount {
+  key: string;
+  label: string;
+  role: 'quantum' | 'baseline';
+  /** null when a size is known only at run time (`needs` says which). */
+  params: number | null;
+  parts?: Readonly<Record<string, number>>;
+  /** The formula with what is known filled in. */
+  formula?: string;
+  needs?: readonly string[];
+}
+
+export interface NamedCircuit {
+  name: string;
+  circuit: Circuit;
+  /** Times it runs per step or sample, in words (e.g. "per sample, × 2 encoders"). */
+  note?: string;
+}
+
+export interface ResourceLine {
+  label: string;
+  value: number;
+  unit: 'bytes' | 'count' | 'qubits';
+  note?: string;
+}
+
+export interface KindMeta<C = unknown> {
+  kind: string;
+  title: string;
+  description: string;
+  /** The config schema (isomorphic); validation, defaults and field ranges all come from it. */
+  schema: z.ZodType<C>;
+  jsonSchema: JsonSchema;
+  fields: readonly FieldMeta[];
+  steps: readonly StepMeta[];
+  /** The first is selected by default (small); a paper-sized one follows. */
+  presets: readonly PresetMeta[];
+  parameterCounts(config: C): ModelCount[];
+  circuits(config: C): NamedCircuit[];
+  resources(config: C): ResourceLine[];
+}
+
+/** A kind's metadata with its fields derived from the schema; the config type flows from the schema. */
+export function defineKindMeta<C>(def: Omit<KindMeta<C>, 'jsonSchema' | 'fields'>): KindMeta<C> {
+  const { jsonSchema, fields } = describeFields(def.schema);
+  return { ...def, jsonSchema, fields };
+}
+
+/** Fields with this key: one, or one per union variant that has it. */
+export function fieldsAt(meta: Pick<KindMeta, 'fields'>, key: string): FieldMeta[] {
+  return meta.fields.filter((f) => f.key === key);
+}
+
+/** Option labels of the `precision` select of every kind that simulates circuits. */
+export const PRECISION_LABELS = { f32: 'f32 (complex64, fast)', f64: 'f64 (complex128, reference)' };
