@@ -5,8 +5,7 @@ import type { SplitName } from '../../data/names';
 import { Adam } from '../../nn/optim';
 import { countParameters, zeroGrad, type Arr, type Parameter } from '../../nn/tensor';
 import { Rng } from '../../util/rng';
-import { grow, type ClassificationData, type Classifier, type ClassifierLoss } from './classifier';
-import type { MaybePromise } from './classifier';
+import type { ClassificationData, Classifier, ClassifierLoss, MaybePromise } from './classifier';
 
 export interface ModelSpec {
   /** Metric prefix and summary key: quantum, mlp, quantum-ce… */

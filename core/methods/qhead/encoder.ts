@@ -218,14 +218,12 @@ export async function buildEncoder(
 }
 
 /**
- * Per-dimension z-scores with the train split's mean and standard deviation, applied to both splits (new
+ * Per-dimension z-scores with the train split's mean and standard deviation, applied to every split (new
  * arrays). Mean-pooled states share a large common direction; without centring, L2-normalised amplitude
  * encodings of different texts are nearly the same state.
  */
-export function standardize(
-  train: EmbeddedSplit,
-  test: EmbeddedSplit,
-): { train: EmbeddedSplit; test: EmbeddedSplit } {
+export function standardize<S extends { train: EmbeddedSplit }>(splits: S): S {
+  const train = splits.train;
   const d = train.dim;
   const mean = new Float64Array(d);
   const sd = new Float64Array(d);
@@ -239,7 +237,9 @@ export function standardize(
       for (let c = 0; c < d; c++) x[i * d + c] = (s.x[i * d + c] - mean[c]) / sd[c];
     return { ...s, x };
   };
-  return { train: apply(train), test: apply(test) };
+  const out = { ...splits };
+  for (const k of Object.keys(out) as (keyof S)[]) out[k] = apply(splits[k] as EmbeddedSplit) as S[keyof S];
+  return out;
 }
 
 /** A stable hex key of any JSON-able value. */

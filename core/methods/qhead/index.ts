@@ -1,6 +1,7 @@
 // The `qhead` job kind: a quantum fine-tuning head (arXiv 2504.08732) on a frozen sentence encoder, beside
-// logistic regression and a parameter-matched MLP on the same embeddings, splits, epochs and seeds; an
-// optional screening sweep with its main-effects table; and a simulation-vs-QPU energy and scaling estimate.
+// logistic regression and a parameter-matched MLP on the same embeddings, splits, schedule and seeds (the
+// comparison harness: validation-selected, test read once); an optional screening sweep read on validation
+// with its main-effects table; and a simulation-vs-QPU energy and scaling estimate.
 import { join } from 'node:path';
 import {
   getDataset,
@@ -9,11 +10,22 @@ import {
   type ClassificationDataset,
   type LabelledText,
 } from '../../data';
-import type { Simulator } from '../../quantum/backend';
-import { formatMeanStd, meanStd } from '../harness/metrics';
+import type { SplitName } from '../../data/names';
+import { createSimulatorFor, isNoisy } from '../../quantum/sampled-simulators';
+import { meanStd } from '../harness/metrics';
 import { mlpHiddenForParams } from '../../nn/param-counts';
 import { configureCompute } from '../harness/compute';
-import { childOrInline, type JobContext, type JobKind, type MetricPoint, type ReportSection } from '../job';
+import { runComparison, type Comparison } from '../harness/compare';
+import { fitClassifier } from '../harness/fit';
+import {
+  comparisonSummary,
+  confusionTable,
+  pairedTestTable,
+  resultsTable,
+  selectionText,
+  summedConfusions,
+} from '../harness/report';
+import { childOrInline, type JobContext, type JobKind, type ReportSection } from '../job';
 import { headParameterCounts, module1Inputs, module1Qubits, type HeadShape } from './circuits';
 import {
   buildEncoder,
@@ -34,25 +46,17 @@ import {
   type Module2Family,
   type ScalingMeasurement,
 } from './energy';
-import {
-  describeBackend,
-  describeRan,
-  ranRecord,
-  recordingSimulator,
-  type RanByWidth,
-} from '../../quantum/simulators';
-import { createHeadSimulator, isNoisy, logisticModel, mlpModel, quantumHead, type Model } from './models';
+import { describeBackend, describeRan, ranRecord, type RanByWidth } from '../../quantum/simulators';
 import { QheadConfigSchema, type QheadConfig } from './schema';
 import { designPoints, effectSizes, mainEffects, type SweepPoint } from './sweep';
-import { trainModel, type TrainResult } from './train';
+import { baselineSpecs, headData, qheadSeedPlan, quantumHeadSpec, type EmbeddedSplits } from './train';
 
 export { QheadConfigSchema, type QheadConfig } from './schema';
 
 interface Loaded {
   name: string;
   classes: string[];
-  train: LabelledText[];
-  test: LabelledText[];
+  splits: Record<SplitName, LabelledText[]>;
   heldOut: Set<string>;
 }
 
@@ -103,30 +107,31 @@ async function loadData(cfg: QheadConfig, seed: number): Promise<Loaded> {
   return {
     name: ds.name,
     classes: ds.classes,
-    train: balancedSubset(ds.splits.train, cfg.maxTrain, C),
-    test: balancedSubset(ds.splits.test, cfg.maxTest, C),
+    splits: {
+      train: balancedSubset(ds.splits.train, cfg.maxTrain, C),
+      // validation is capped like test (maxTest): it is read every epoch and by the sweep
+      validation: balancedSubset(ds.splits.validation, cfg.maxTest, C),
+      test: balancedSubset(ds.splits.test, cfg.maxTest, C),
+    },
     heldOut: new Set([...ds.splits.validation, ...ds.splits.test].map((d) => d.id)),
   };
 }
 
-/** Embeds train and test once per (encoder, dataset, split), reading and filling <cacheDir>/qhead-embeddings. */
+/** Embeds each split once per (encoder, dataset, split), reading and filling <cacheDir>/qhead-embeddings. */
 async function embedSplits(
   cfg: QheadConfig,
   data: Loaded,
   ctx: JobContext,
-): Promise<{ train: EmbeddedSplit; test: EmbeddedSplit; encoder: string }> {
+): Promise<{ splits: EmbeddedSplits; encoder: string }> {
   const dir = join(ctx.cacheDir, 'qhead-embeddings');
   const keyOf = (split: string, items: LabelledText[]) =>
     hashKey({ encoder: cfg.encoder, dataset: data.name, split, signature: splitSignature(items) });
-  const parts = [
-    ['train', data.train],
-    ['test', data.test],
-  ] as const;
-  const out: Partial<Record<'train' | 'test', EmbeddedSplit>> = {};
+  const out: Partial<EmbeddedSplits> = {};
   let encoder: SentenceEncoder | null = null;
   let description = `${cfg.encoder.type} encoder ${JSON.stringify(cfg.encoder)} (embeddings from the cache)`;
   try {
-    for (const [split, items] of parts) {
+    for (const split of ['train', 'validation', 'test'] as const) {
+      const items = data.splits[split];
       const key = keyOf(split, items);
       const hit = await readCachedSplit(dir, key);
       if (hit && hit.n === items.length) {
@@ -165,7 +170,7 @@ async function embedSplits(
   } finally {
     if (encoder) await encoder.dispose();
   }
-  return { train: out.train!, test: out.test!, encoder: description };
+  return { splits: out as EmbeddedSplits, encoder: description };
 }
 
 /** Root mean square of the rows' L2 norms (√d for standardised embeddings). */
@@ -199,15 +204,6 @@ function headShape(
   };
 }
 
-interface Row {
-  model: string;
-  results: TrainResult[];
-}
-
-function fmt(values: number[], digits = 4): string {
-  return formatMeanStd(values, digits);
-}
-
 export const qheadKind: JobKind<QheadConfig> = {
   kind: 'qhead',
   title: 'Quantum fine-tuning head',
@@ -215,337 +211,323 @@ export const qheadKind: JobKind<QheadConfig> = {
     'A quantum classification head (amplitude-encoding encoders, data re-uploading with a shared long-range PQC) on a frozen sentence encoder, beside logistic regression and a parameter-matched MLP, with a screening sweep and a simulation-vs-QPU energy estimate.',
   schema: QheadConfigSchema as unknown as JobKind<QheadConfig>['schema'],
   defaults: QheadConfigSchema.parse({}),
-  async run(cfg, ctx) {
-    const threads = configureCompute();
-    ctx.log('info', `classical core: matmul on ${threads} thread(s)`);
-    const data = await loadData(cfg, ctx.seed);
-    const C = data.classes.length;
-    if (C < 2) throw new Error(`dataset: ${data.name} has ${C} class(es); need at least 2`);
+  run: (cfg, ctx) => runQhead(cfg, ctx),
+};
+
+/** Progress over the run's parts: main comparison, sweep, energy, in units of one quantum training. */
+class Progress {
+  private done = 0;
+  constructor(
+    private readonly ctx: JobContext,
+    private readonly total: number,
+  ) {}
+  /** Reports `units` of the current part done beyond what is finished. */
+  at(units: number, message: string): void {
+    this.ctx.progress(0.2 + (0.8 * (this.done + units)) / this.total, message);
+  }
+  finish(units: number): void {
+    this.done += units;
+  }
+}
+
+interface SweepResult {
+  point: SweepPoint;
+  /** Mean over the sweep's seeds of the validation-selected accuracy. */
+  value: number;
+  params: number;
+  seconds: number;
+}
+
+export async function runQhead(cfg: QheadConfig, ctx: JobContext) {
+  const threads = configureCompute();
+  ctx.log('info', `classical core: matmul on ${threads} thread(s)`);
+  const data = await loadData(cfg, ctx.seed);
+  const C = data.classes.length;
+  if (C < 2) throw new Error(`dataset: ${data.name} has ${C} class(es); need at least 2`);
+  const sp = data.splits;
+  ctx.log(
+    'info',
+    `data: ${data.name}, ${C} classes, ${sp.train.length} train / ${sp.validation.length} validation / ${sp.test.length} test`,
+  );
+  const emb = await embedSplits(cfg, data, ctx);
+  const d = emb.splits.train.dim;
+  if (d < 2) throw new Error(`encoder: embedding dimension ${d} is too small for amplitude encoding`);
+  // every head sees the same embeddings, standardised with train-split statistics unless switched off
+  const splits = cfg.standardize ? standardize(emb.splits) : emb.splits;
+  // the bias amplitude scales with the train rows' typical norm so its share of the state is config-set
+  const bias = cfg.head.biasAmplitude * rmsNorm(splits.train);
+  const sweepPoints = cfg.sweep ? designPoints(cfg.sweep) : [];
+  const sweepSeeds = cfg.sweep?.seeds ?? 0;
+  const mainUnits = cfg.seeds * (cfg.baselines ? 1.2 : 1);
+  const progress = new Progress(
+    ctx,
+    mainUnits + sweepPoints.length * sweepSeeds + (cfg.energy.enabled ? 1 : 0),
+  );
+  if (isNoisy(cfg) && cfg.precision === 'f32')
     ctx.log(
       'info',
-      `data: ${data.name}, ${C} classes, ${data.train.length} train / ${data.test.length} test`,
+      'precision f32 asked, but the noisy (density-matrix / trajectory) simulator runs in f64 only',
     );
-    const emb = await embedSplits(cfg, data, ctx);
-    const d = emb.train.dim;
-    if (d < 2) throw new Error(`encoder: embedding dimension ${d} is too small for amplitude encoding`);
-    // every head sees the same embeddings, standardised with train-split statistics unless switched off
-    const split = cfg.standardize ? standardize(emb.train, emb.test) : { train: emb.train, test: emb.test };
-    // the bias amplitude scales with the train rows' typical norm so its share of the state is config-set
-    const bias = cfg.head.biasAmplitude * rmsNorm(split.train);
-    const sweepPoints = cfg.sweep ? designPoints(cfg.sweep) : [];
-    const sweepSeeds = cfg.sweep?.seeds ?? 0;
-    // progress budget: main runs, sweep, energy
-    const mainUnits = cfg.seeds * (cfg.baselines ? 1.2 : 1);
-    const sweepUnits = sweepPoints.length * sweepSeeds;
-    const energyUnits = cfg.energy.enabled ? 1 : 0;
-    const total = mainUnits + sweepUnits + energyUnits;
-    let doneUnits = 0;
-    const at = (u: number) => 0.2 + (0.8 * (doneUnits + u)) / total;
+  const simFor = (seed: number) =>
+    createSimulatorFor({
+      shots: cfg.shots,
+      noise: cfg.noise,
+      trajectories: cfg.trajectories,
+      seed,
+      precision: cfg.precision,
+    });
+  const plan = qheadSeedPlan(ctx.seed);
+  const schedule = { epochs: cfg.epochs, batchSize: cfg.batchSize };
 
-    // what the main runs' circuits ran on, per width (Module 1 and Module 2 may differ in kernels)
-    const ran: RanByWidth = new Map();
-    const simFor = (seed: number): { sim: Simulator; ran: RanByWidth } =>
-      recordingSimulator(
-        createHeadSimulator({
-          shots: cfg.shots,
-          noise: cfg.noise,
-          trajectories: cfg.trajectories,
-          seed,
-          precision: cfg.precision,
-        }),
-      );
-    if (isNoisy(cfg) && cfg.precision === 'f32')
-      ctx.log(
-        'info',
-        'precision f32 asked, but the noisy (density-matrix / trajectory) simulator runs in f64 only',
-      );
-    const runHead = async (
-      model: Model,
-      prefix: string,
-      seed: number,
-      lr: number,
-      epochs: number,
-      units: number,
-      // where the curves go: the run itself, or a sweep point's child run
-      sink: { metrics(points: MetricPoint[]): void } = ctx,
-    ): Promise<TrainResult> => {
-      const r = await trainModel(
-        model,
-        split,
-        { epochs, batchSize: cfg.batchSize, lr, seed, classes: C },
+  // ---- the quantum head and its baselines over K seeds
+  const shape = headShape(cfg, d, C, bias);
+  const counts = headParameterCounts(shape);
+  const hidden = mlpHiddenForParams(counts.total, d, C);
+  // what the main runs' circuits ran on, per width (Module 1 and Module 2 may differ in kernels)
+  const ran: RanByWidth = new Map();
+  const specs = [
+    quantumHeadSpec(splits, shape, [cfg.lr], simFor, ran),
+    ...(cfg.baselines ? baselineSpecs(splits, C, hidden, [cfg.lr]) : []),
+  ];
+  const comparison = await runComparison(
+    specs,
+    headData(splits, C),
+    { ...schedule, seeds: cfg.seeds, plan, reference: 'quantum' },
+    {
+      signal: ctx.signal,
+      metrics: (points) => ctx.metrics(points),
+      progress: (f, message) => progress.at(mainUnits * f, message),
+    },
+  );
+  progress.finish(mainUnits);
+  const simOwn = simFor(ctx.seed);
+  const simInfo = describeRan(ran) || describeBackend(simOwn.info);
+  const backend = ranRecord(ran, simOwn.info);
+  simOwn.dispose();
+
+  // ---- screening sweep on validation: one child run per point (its curves under seed<k>/); without child
+  // runs (a bare context) childOrInline records them in this run under sweep/p<i>/seed<k>/
+  const sweepResults: SweepResult[] = [];
+  for (const [i, p] of sweepPoints.entries()) {
+    const lr = p.lr ?? cfg.lr;
+    const epochs = cfg.sweep!.epochs ?? cfg.epochs;
+    const child = childOrInline(ctx, `sweep/p${i}`, { point: p, lr, epochs, seeds: sweepSeeds });
+    const spec = quantumHeadSpec(splits, headShape(cfg, d, C, bias, p), [lr], simFor, new Map());
+    const accs: number[] = [];
+    let params = 0;
+    let seconds = 0;
+    for (let k = 0; k < sweepSeeds; k++) {
+      let epoch = 0;
+      const fit = await fitClassifier(
+        spec,
+        headData(splits, C),
+        { ...schedule, epochs },
+        { order: plan.order(k), init: plan.init(k, 0) },
         {
           signal: ctx.signal,
-          metric: (key, step, value) => sink.metrics([{ key: `${prefix}/${key}`, step, value }]),
-          progress: (f) => ctx.progress(at(units * f), `${prefix} ${Math.round(100 * f)}%`),
+          metric: (key, step, value) => child.metrics([{ key: `seed${k}/${key}`, step, value }]),
+          onEpoch: () => progress.at(++epoch / epochs, `sweep p${i} seed ${k + 1}`),
         },
       );
-      doneUnits += units;
-      return r;
-    };
-
-    // ---- the quantum head and its baselines over K seeds
-    const shape = headShape(cfg, d, C, bias);
-    const counts = headParameterCounts(shape);
-    const hidden = mlpHiddenForParams(counts.total, d, C);
-    const rows: Row[] = [
-      { model: 'quantum head', results: [] },
-      ...(cfg.baselines
-        ? [
-            { model: `logistic regression (${d}→${C})`, results: [] },
-            { model: `MLP ${d}-${hidden}-${C} (GELU)`, results: [] },
-          ]
-        : []),
-    ];
-    let simOwn: Simulator['info'] | null = null;
-    for (let k = 0; k < cfg.seeds; k++) {
-      const seed = ctx.seed + k;
-      const { sim, ran: seedRan } = simFor(seed);
-      simOwn = sim.info;
-      try {
-        rows[0].results.push(
-          await runHead(quantumHead(shape, sim, seed), `quantum/seed${k}`, seed, cfg.lr, cfg.epochs, 1),
-        );
-      } finally {
-        sim.dispose();
-        for (const [q, info] of seedRan) ran.set(q, info);
-      }
-      if (cfg.baselines) {
-        rows[1].results.push(
-          await runHead(logisticModel(d, C, seed), `logreg/seed${k}`, seed, cfg.lr, cfg.epochs, 0.1),
-        );
-        rows[2].results.push(
-          await runHead(mlpModel(d, hidden, C, seed), `mlp/seed${k}`, seed, cfg.lr, cfg.epochs, 0.1),
-        );
-      }
+      fit.classifier.dispose?.();
+      progress.finish(1);
+      accs.push(fit.valAcc);
+      params = fit.params;
+      seconds += fit.trainSeconds;
     }
+    const { mean: value, std } = meanStd(accs);
+    // a failure above needs no child.fail: the parent's end gives its open child the parent's status
+    child.finish({ summary: { val_acc_mean: value, val_acc_std: std, params, seconds } });
+    ctx.metrics([{ key: 'sweep/val_acc', step: i, value }]);
+    ctx.log('info', `sweep point ${i}: ${JSON.stringify(p)} → validation accuracy ${value.toFixed(4)}`);
+    sweepResults.push({ point: p, value, params, seconds });
+  }
 
-    const simInfo = describeRan(ran) || (simOwn ? describeBackend(simOwn) : '');
-
-    // ---- screening sweep: one child run per point (its curves under seed<k>/); without child runs (a bare
-    // context) childOrInline records them in this run under sweep/p<i>/seed<k>/ as before
-    const sweepResults: { point: SweepPoint; value: number; params: number; seconds: number }[] = [];
-    for (let i = 0; i < sweepPoints.length; i++) {
-      const p = sweepPoints[i];
-      const sweepEpochs = cfg.sweep!.epochs ?? cfg.epochs;
-      const child = childOrInline(ctx, `sweep/p${i}`, {
-        point: p,
-        lr: p.lr ?? cfg.lr,
-        epochs: sweepEpochs,
-        seeds: sweepSeeds,
-      });
-      const accs: number[] = [];
-      let params = 0;
-      let seconds = 0;
-      for (let k = 0; k < sweepSeeds; k++) {
-        const seed = ctx.seed + k;
-        const { sim } = simFor(seed);
-        try {
-          const r = await runHead(
-            quantumHead(headShape(cfg, d, C, bias, p), sim, seed),
-            `seed${k}`,
-            seed,
-            p.lr ?? cfg.lr,
-            sweepEpochs,
-            1,
-            child,
-          );
-          accs.push(r.test.accuracy);
-          params = r.params;
-          seconds += r.seconds;
-        } finally {
-          sim.dispose();
-        }
-      }
-      const value = meanStd(accs).mean;
-      // a failure above needs no child.fail: the parent's end gives its open child the parent's status
-      child.finish({
-        summary: { test_acc_mean: value, test_acc_std: meanStd(accs).std, params, seconds },
-      });
-      ctx.metrics([{ key: 'sweep/test_acc', step: i, value }]);
-      ctx.log('info', `sweep point ${i}: ${JSON.stringify(p)} → test accuracy ${value.toFixed(4)}`);
-      sweepResults.push({ point: p, value, params, seconds });
-    }
-
-    // ---- energy and scaling
-    let energy: EnergyEstimate | null = null;
-    let energyRun: ScalingMeasurement | null = null;
+  // ---- energy and scaling
+  let energy: EnergyEstimate | null = null;
+  let energyRun: ScalingMeasurement | null = null;
+  if (cfg.energy.enabled) {
     const family: Module2Family = {
       depth: cfg.head.depth,
       finalDepth: cfg.head.finalDepth,
       reuploads: cfg.head.reuploads,
       connectivity: cfg.head.connectivity,
     };
-    if (cfg.energy.enabled) {
-      ctx.progress(at(0), 'timing the head circuit against qubits');
-      const m = await measureScaling(family, cfg.energy, ctx.signal, cfg.precision);
-      energy = energyEstimate(
-        family,
-        m.rows,
-        cfg.energy.cpuWatts,
-        cfg.energy.qpu,
-        cfg.energy.extrapolateTo,
-        m.cacheBytes,
-        amplitudeBytes(m.precision),
-      );
-      energyRun = m;
-      doneUnits += 1;
-      for (const p of energy.curve)
-        ctx.metrics([
-          { key: 'energy/sim_forward_J', step: p.qubits, value: p.simForwardJ },
-          { key: 'energy/qpu_forward_J', step: p.qubits, value: p.qpuForwardJ },
-          { key: 'energy/sim_train_J', step: p.qubits, value: p.simTrainJ },
-          { key: 'energy/qpu_train_J', step: p.qubits, value: p.qpuTrainJ },
-          { key: 'energy/sim_train_lo_J', step: p.qubits, value: p.simTrainLoJ },
-          { key: 'energy/sim_train_hi_J', step: p.qubits, value: p.simTrainHiJ },
-        ]);
-      for (const t of m.rows)
-        ctx.metrics([
-          { key: 'energy/measured_forward_s', step: t.qubits, value: t.forward.median },
-          { key: 'energy/measured_train_s', step: t.qubits, value: t.train.median },
-        ]);
-      ctx.log(
-        'info',
-        `energy: timed ${m.rows.map((r) => r.qubits).join(', ')} qubits in ${m.seconds.toFixed(1)} s` +
-          (m.skipped.length
-            ? ` (skipped ${m.skipped.join(', ')}: over the ${cfg.energy.budgetSeconds} s budget)`
-            : '') +
-          `; forward+gradient b = ${energy.fitTrain.b.toFixed(3)} ± ${(energy.fitTrain.t * energy.fitTrain.seB).toFixed(3)} per qubit` +
-          `; kernels ${timedKernels(m)}`,
-      );
-    }
-
-    // ---- summary and report
-    const acc = (r: Row) => r.results.map((x) => x.test.accuracy);
-    const summary: Record<string, number | string> = {
-      dataset: data.name,
-      embedding_dim: d,
-      quantum_params: counts.total,
-      quantum_acc_mean: meanStd(acc(rows[0])).mean,
-      quantum_acc_std: meanStd(acc(rows[0])).std,
-      quantum_f1_macro_mean: meanStd(rows[0].results.map((x) => x.test.f1.macro)).mean,
-      simulator: simInfo,
-    };
-    if (cfg.baselines) {
-      summary.logreg_acc_mean = meanStd(acc(rows[1])).mean;
-      summary.mlp_acc_mean = meanStd(acc(rows[2])).mean;
-      summary.logreg_params = rows[1].results[0].params;
-      summary.mlp_params = rows[2].results[0].params;
-    }
-    if (energy) {
-      const lim = `> ${cfg.energy.extrapolateTo}`;
-      summary.crossover_forward_qubits = energy.crossoverForward.at ?? lim;
-      summary.crossover_train_qubits = energy.crossoverTrain.at ?? lim;
-      summary.crossover_train_interval = crossoverInterval(energy.crossoverTrain, cfg.energy.extrapolateTo);
-      summary.scaling_b_train = Number(energy.fitTrain.b.toFixed(4));
-      summary.scaling_b_train_ci95 = Number((energy.fitTrain.t * energy.fitTrain.seB).toFixed(4));
-      if (energyRun) summary.scaling_kernels = timedKernels(energyRun);
-    }
-    const n1 = module1Qubits(shape);
-    const report: ReportSection[] = [
-      {
-        type: 'table',
-        title: `${data.name}: ${split.train.n} train / ${split.test.n} test, ${C} classes, ${d}-dim embeddings; mean ± std over ${cfg.seeds} seed(s)`,
-        columns: [
-          'model',
-          'trainable params',
-          'test accuracy',
-          'precision (macro)',
-          'recall (macro)',
-          'F1 (macro)',
-          'train time (s)',
-          'inference (ms/sample)',
-        ],
-        rows: rows.map((r) => [
-          r.model,
-          r.results[0].params,
-          fmt(acc(r)),
-          fmt(r.results.map((x) => x.test.precision.macro)),
-          fmt(r.results.map((x) => x.test.recall.macro)),
-          fmt(r.results.map((x) => x.test.f1.macro)),
-          fmt(
-            r.results.map((x) => x.seconds),
-            2,
-          ),
-          fmt(
-            r.results.map((x) => 1000 * x.inferSeconds),
-            3,
-          ),
-        ]),
-      },
-      {
-        type: 'text',
-        title: 'Setup',
-        text: [
-          `Encoder: ${emb.encoder}. Embeddings ${cfg.standardize ? 'standardised per dimension with train-split statistics' : 'used as the encoder gives them (not standardised)'}.`,
-          `Quantum head: Module 1 = ${shape.encoders} encoder(s) × ${n1} qubits (amplitude encoding of ${module1Inputs(shape)} values${bias > 0 ? `: the ${d}-dim embedding and a bias amplitude ${bias.toPrecision(4)} (${cfg.head.biasAmplitude} × the train RMS norm)` : ''}, ${shape.encoderDepth} long-range layer(s)); Module 2 = ${shape.qubits} qubits, ${shape.reuploads} re-uploading block(s) with a shared ${shape.depth}-layer PQC1, ${shape.finalDepth}-layer PQC2, connectivity ${shape.connectivity}, ⟨Z⟩ on ${shape.measured} qubit(s); Linear(${shape.measured}${shape.skip ? ` + ${shape.encoders * n1} skip` : ''} → ${C}).`,
-          `Parameters: Module 1 ${counts.module1}, Module 2 ${counts.module2}, Linear ${counts.linear}, total ${counts.total}.`,
-          `Simulation: ${simInfo}${isNoisy(cfg) && cfg.precision === 'f32' ? ' (precision f32 asked: the noisy simulator runs in f64 only)' : ''}; ${cfg.shots === null ? 'exact expectation values' : `${cfg.shots} shots per evaluation`}; gradients ${cfg.shots === null && !cfg.noise ? 'adjoint (exact)' : 'parameter shift'}${cfg.noise ? `; depolarizing noise ${JSON.stringify(cfg.noise)}` : ''}.`,
-          `Training: Adam lr ${cfg.lr}, ${cfg.epochs} epochs, batch ${cfg.batchSize}, cross-entropy; every model sees the same embeddings, splits, epochs and seeds (${ctx.seed}…${ctx.seed + cfg.seeds - 1}).`,
-          cfg.baselines && rows[2].results[0].params > 2 * counts.total
-            ? `The smallest MLP on ${d}-dim inputs (hidden 1) has ${rows[2].results[0].params} parameters, more than the quantum head's ${counts.total}; it is the closest match possible.`
-            : '',
-        ]
-          .filter(Boolean)
-          .join(' '),
-      },
-    ];
-    if (sweepResults.length) {
-      const factors = Object.keys(sweepPoints[0]);
-      report.push({
-        type: 'table',
-        title: `Screening sweep: ${cfg.sweep!.design} design, ${sweepResults.length} points × ${sweepSeeds} seed(s)`,
-        columns: ['point', ...factors, 'params', 'test accuracy', 'train time (s)'],
-        rows: sweepResults.map((r, i) => [
-          `p${i}`,
-          ...factors.map((f) => r.point[f as keyof SweepPoint] ?? null),
-          r.params,
-          Number(r.value.toFixed(4)),
-          Number(r.seconds.toFixed(2)),
-        ]),
-      });
-      const me = mainEffects(sweepResults);
-      const sizes = effectSizes(me);
-      report.push({
-        type: 'table',
-        title: 'Main effects: mean test accuracy at each level of each factor',
-        columns: ['factor', 'level', 'mean accuracy', 'points', 'effect range'],
-        rows: me.map((r) => [
-          r.factor,
-          r.level,
-          Number(r.mean.toFixed(4)),
-          r.n,
-          Number((sizes.find((s) => s.factor === r.factor)?.range ?? 0).toFixed(4)),
-        ]),
-      });
-    }
-    if (energy && energyRun) report.push(...energyReport(energy, energyRun, cfg));
-    await ctx.artifact(
-      'qhead-results.json',
-      'json',
-      JSON.stringify(
-        {
-          config: cfg,
-          heads: rows.map((r) => ({ model: r.model, results: r.results })),
-          sweep: sweepResults,
-          energy:
-            energy && energyRun
-              ? {
-                  ...energy,
-                  skipped: energyRun.skipped,
-                  cacheBytes: energyRun.cacheBytes,
-                  cacheSource: energyRun.cacheSource,
-                  seconds: energyRun.seconds,
-                }
-              : null,
-        },
-        null,
-        1,
-      ),
+    progress.at(0, 'timing the head circuit against qubits');
+    energyRun = await measureScaling(family, cfg.energy, ctx.signal, cfg.precision);
+    energy = energyEstimate(
+      family,
+      energyRun.rows,
+      cfg.energy.cpuWatts,
+      cfg.energy.qpu,
+      cfg.energy.extrapolateTo,
+      energyRun.cacheBytes,
+      amplitudeBytes(energyRun.precision),
     );
-    ctx.progress(1, 'done');
-    return { summary, report, backend: simOwn ? ranRecord(ran, simOwn) : {} };
-  },
-};
+    progress.finish(1);
+    logEnergy(ctx, cfg, energy, energyRun);
+  }
+
+  // ---- summary and report
+  const summary: Record<string, number | string> = {
+    dataset: data.name,
+    embedding_dim: d,
+    ...comparisonSummary(comparison),
+    quantum_params: counts.total,
+    simulator: simInfo,
+  };
+  if (energy && energyRun) Object.assign(summary, energySummary(cfg, energy, energyRun));
+  const report: ReportSection[] = [
+    resultsTable(
+      comparison,
+      `${data.name}: ${splits.train.n} train / ${splits.validation.n} validation / ${splits.test.n} test, ${C} classes, ${d}-dim embeddings; test metrics, mean ± std over ${cfg.seeds} seed(s)`,
+    ),
+    confusionTable(
+      `Confusion matrices on the test split (rows: true class; summed over ${cfg.seeds} seed(s))`,
+      data.classes,
+      summedConfusions(comparison),
+    ),
+  ];
+  const paired = pairedTestTable(comparison);
+  if (paired) report.push(paired);
+  report.push(setupText(cfg, emb.encoder, shape, bias, counts, simInfo, comparison, ctx.seed));
+  if (sweepResults.length) report.push(...sweepReport(cfg, sweepPoints, sweepResults));
+  if (energy && energyRun) report.push(...energyReport(energy, energyRun, cfg));
+  await ctx.artifact(
+    'qhead-results.json',
+    'json',
+    resultsArtifact(cfg, comparison, sweepResults, energy, energyRun),
+  );
+  ctx.progress(1, 'done');
+  return { summary, report, backend };
+}
+
+function setupText(
+  cfg: QheadConfig,
+  encoder: string,
+  shape: HeadShape,
+  bias: number,
+  counts: ReturnType<typeof headParameterCounts>,
+  simInfo: string,
+  c: Comparison,
+  seed: number,
+): ReportSection {
+  const n1 = module1Qubits(shape);
+  const C = shape.classes;
+  const d = shape.dim;
+  const mlp = c.models.find((m) => m.key === 'mlp');
+  return {
+    type: 'text',
+    title: 'Setup',
+    text: [
+      `Encoder: ${encoder}. Embeddings ${cfg.standardize ? 'standardised per dimension with train-split statistics' : 'used as the encoder gives them (not standardised)'}.`,
+      `Quantum head: Module 1 = ${shape.encoders} encoder(s) × ${n1} qubits (amplitude encoding of ${module1Inputs(shape)} values${bias > 0 ? `: the ${d}-dim embedding and a bias amplitude ${bias.toPrecision(4)} (${cfg.head.biasAmplitude} × the train RMS norm)` : ''}, ${shape.encoderDepth} long-range layer(s)); Module 2 = ${shape.qubits} qubits, ${shape.reuploads} re-uploading block(s) with a shared ${shape.depth}-layer PQC1, ${shape.finalDepth}-layer PQC2, connectivity ${shape.connectivity}, ⟨Z⟩ on ${shape.measured} qubit(s); Linear(${shape.measured}${shape.skip ? ` + ${shape.encoders * n1} skip` : ''} → ${C}).`,
+      `Parameters: Module 1 ${counts.module1}, Module 2 ${counts.module2}, Linear ${counts.linear}, total ${counts.total}.`,
+      `Simulation: ${simInfo}${isNoisy(cfg) && cfg.precision === 'f32' ? ' (precision f32 asked: the noisy simulator runs in f64 only)' : ''}; ${cfg.shots === null ? 'exact expectation values' : `${cfg.shots} shots per evaluation`}; gradients ${cfg.shots === null && !cfg.noise ? 'adjoint (exact)' : 'parameter shift'}${cfg.noise ? `; depolarizing noise ${JSON.stringify(cfg.noise)}` : ''}.`,
+      `Training: cross-entropy, learning rate ${cfg.lr} for every model, seeds ${seed}…${seed + cfg.seeds - 1}. ${selectionText(c, { epochs: cfg.epochs, batchSize: cfg.batchSize })}`,
+      mlp && mlp.runs[0].params > 2 * counts.total
+        ? `The smallest MLP on ${d}-dim inputs (hidden 1) has ${mlp.runs[0].params} parameters, more than the quantum head's ${counts.total}; it is the closest match possible.`
+        : '',
+    ]
+      .filter(Boolean)
+      .join(' '),
+  };
+}
+
+function sweepReport(cfg: QheadConfig, points: SweepPoint[], results: SweepResult[]): ReportSection[] {
+  const factors = Object.keys(points[0]);
+  const me = mainEffects(results);
+  const sizes = effectSizes(me);
+  return [
+    {
+      type: 'table',
+      title: `Screening sweep: ${cfg.sweep!.design} design, ${results.length} points × ${cfg.sweep!.seeds} seed(s); validation accuracy of the validation-selected epoch (test is not read)`,
+      columns: ['point', ...factors, 'params', 'validation accuracy', 'train time (s)'],
+      rows: results.map((r, i) => [
+        `p${i}`,
+        ...factors.map((f) => r.point[f as keyof SweepPoint] ?? null),
+        r.params,
+        Number(r.value.toFixed(4)),
+        Number(r.seconds.toFixed(2)),
+      ]),
+    },
+    {
+      type: 'table',
+      title: 'Main effects: mean validation accuracy at each level of each factor',
+      columns: ['factor', 'level', 'mean accuracy', 'points', 'effect range'],
+      rows: me.map((r) => [
+        r.factor,
+        r.level,
+        Number(r.mean.toFixed(4)),
+        r.n,
+        Number((sizes.find((s) => s.factor === r.factor)?.range ?? 0).toFixed(4)),
+      ]),
+    },
+  ];
+}
+
+function resultsArtifact(
+  cfg: QheadConfig,
+  c: Comparison,
+  sweep: SweepResult[],
+  energy: EnergyEstimate | null,
+  energyRun: ScalingMeasurement | null,
+): string {
+  const heads = c.models.map((m) => ({
+    key: m.key,
+    model: m.label,
+    results: m.runs.map((r) => ({ ...r, predictions: Array.from(r.predictions) })),
+  }));
+  const e =
+    energy && energyRun
+      ? {
+          ...energy,
+          skipped: energyRun.skipped,
+          cacheBytes: energyRun.cacheBytes,
+          cacheSource: energyRun.cacheSource,
+          seconds: energyRun.seconds,
+        }
+      : null;
+  return JSON.stringify({ config: cfg, heads, sweep, energy: e }, null, 1);
+}
+
+function logEnergy(ctx: JobContext, cfg: QheadConfig, energy: EnergyEstimate, m: ScalingMeasurement): void {
+  for (const p of energy.curve)
+    ctx.metrics([
+      { key: 'energy/sim_forward_J', step: p.qubits, value: p.simForwardJ },
+      { key: 'energy/qpu_forward_J', step: p.qubits, value: p.qpuForwardJ },
+      { key: 'energy/sim_train_J', step: p.qubits, value: p.simTrainJ },
+      { key: 'energy/qpu_train_J', step: p.qubits, value: p.qpuTrainJ },
+      { key: 'energy/sim_train_lo_J', step: p.qubits, value: p.simTrainLoJ },
+      { key: 'energy/sim_train_hi_J', step: p.qubits, value: p.simTrainHiJ },
+    ]);
+  for (const t of m.rows)
+    ctx.metrics([
+      { key: 'energy/measured_forward_s', step: t.qubits, value: t.forward.median },
+      { key: 'energy/measured_train_s', step: t.qubits, value: t.train.median },
+    ]);
+  ctx.log(
+    'info',
+    `energy: timed ${m.rows.map((r) => r.qubits).join(', ')} qubits in ${m.seconds.toFixed(1)} s` +
+      (m.skipped.length
+        ? ` (skipped ${m.skipped.join(', ')}: over the ${cfg.energy.budgetSeconds} s budget)`
+        : '') +
+      `; forward+gradient b = ${energy.fitTrain.b.toFixed(3)} ± ${(energy.fitTrain.t * energy.fitTrain.seB).toFixed(3)} per qubit` +
+      `; kernels ${timedKernels(m)}`,
+  );
+}
+
+function energySummary(cfg: QheadConfig, energy: EnergyEstimate, m: ScalingMeasurement) {
+  const lim = `> ${cfg.energy.extrapolateTo}`;
+  return {
+    crossover_forward_qubits: energy.crossoverForward.at ?? lim,
+    crossover_train_qubits: energy.crossoverTrain.at ?? lim,
+    crossover_train_interval: crossoverInterval(energy.crossoverTrain, cfg.energy.extrapolateTo),
+    scaling_b_train: Number(energy.fitTrain.b.toFixed(4)),
+    scaling_b_train_ci95: Number((energy.fitTrain.t * energy.fitTrain.seB).toFixed(4)),
+    scaling_kernels: timedKernels(m),
+  };
+}
 
 /** The kernels the timing sweep ran, grouped by width range: `cpu/js f32 at 3–4 qubits; cpu/wasm-simd f32 at 5–12 qubits`. */
 export function timedKernels(m: ScalingMeasurement): string {

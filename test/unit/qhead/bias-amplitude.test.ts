@@ -13,7 +13,9 @@ import {
 import { standardize, type EmbeddedSplit } from '../../../core/methods/qhead/encoder';
 import { rmsNorm } from '../../../core/methods/qhead';
 import { quantumHead, trainableCount } from '../../../core/methods/qhead/models';
-import { trainModel } from '../../../core/methods/qhead/train';
+import { runComparison } from '../../../core/methods/harness/compare';
+import { headData, qheadSeedPlan } from '../../../core/methods/qhead/train';
+import { crossEntropyLoss, featureClassifier } from '../../../core/methods/harness/classifier';
 
 const sim = createCpuSimulator({ precision: 'f64' });
 
@@ -121,15 +123,15 @@ describe('quantum head with a bias amplitude', () => {
     const m = quantumHead(shape, sim, 2);
     const loss = async () =>
       softmaxCrossEntropyForward(new Float64Array(B * 3), await m.forward(x, B), y, B, 3).loss;
-    zeroGrad(m.params);
+    zeroGrad(m.parameters());
     const logits = await m.forward(x, B);
     const probs = new Float64Array(B * 3);
     const { count } = softmaxCrossEntropyForward(probs, logits, y, B, 3);
     const dl = new Float64Array(B * 3);
     softmaxCrossEntropyBackward(dl, probs, y, B, 3, count);
-    await m.backward(dl, B);
+    await m.backward(dl);
     const h = 1e-5;
-    for (const p of m.params)
+    for (const p of m.parameters())
       for (let i = 0; i < p.size; i++) {
         const g = p.grad[i];
         const v = p.data[i];
@@ -152,7 +154,7 @@ describe('rmsNorm', () => {
     new Rng(3).fillNormal(x, 2);
     for (let i = 0; i < x.length; i++) x[i] += 5;
     const s: EmbeddedSplit = { x, y: new Int32Array(n), n, dim: d };
-    const st = standardize(s, s);
+    const st = standardize({ train: s });
     expect(rmsNorm(st.train)).toBeCloseTo(Math.sqrt(d), 10);
   });
 });
@@ -173,7 +175,7 @@ describe('a class signal carried by the sign of the embedding', () => {
     }
     return { x, y, n, dim: d };
   }
-  const data = standardize(split(64, 1), split(64, 2));
+  const data = standardize({ train: split(64, 1), validation: split(64, 2), test: split(64, 3) });
   const shape: HeadShape = {
     dim: 8,
     classes: 2,
@@ -187,16 +189,22 @@ describe('a class signal carried by the sign of the embedding', () => {
     measured: 1,
     skip: true,
   };
-  const opts = { epochs: 15, batchSize: 16, lr: 0.05, seed: 1, classes: 2 };
+  const testAccuracy = async (head: HeadShape) => {
+    const x = { train: data.train.x, validation: data.validation.x, test: data.test.x };
+    const spec = {
+      key: 'quantum',
+      label: 'quantum head',
+      lrs: [0.05],
+      loss: crossEntropyLoss(2),
+      build: (seed: number) => featureClassifier(quantumHead(head, sim, seed), x, 8),
+    };
+    const opts = { epochs: 15, batchSize: 16, seeds: 1, plan: qheadSeedPlan(1), reference: 'quantum' };
+    const c = await runComparison([spec], headData(data, 2), opts, { metrics: () => {} });
+    return c.models[0].runs[0].test.accuracy;
+  };
 
   it('is invisible without the bias amplitude and learnt with it', async () => {
-    const plain = await trainModel(quantumHead(shape, sim, 1), data, opts);
-    const withBias = await trainModel(
-      quantumHead({ ...shape, bias: rmsNorm(data.train) }, sim, 1),
-      data,
-      opts,
-    );
-    expect(plain.test.accuracy).toBeLessThan(0.7);
-    expect(withBias.test.accuracy).toBeGreaterThan(0.9);
+    expect(await testAccuracy(shape)).toBeLessThan(0.7);
+    expect(await testAccuracy({ ...shape, bias: rmsNorm(data.train) })).toBeGreaterThan(0.9);
   });
 });

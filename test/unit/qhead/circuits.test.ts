@@ -13,7 +13,8 @@ import {
   type HeadShape,
 } from '../../../core/methods/qhead/circuits';
 import { mlpHiddenForParams as matchedHidden } from '../../../core/nn/param-counts';
-import { logisticModel, mlpModel, quantumHead, trainableCount } from '../../../core/methods/qhead/models';
+import { logisticModel, quantumHead, trainableCount } from '../../../core/methods/qhead/models';
+import { MlpClassifier } from '../../../core/nn/mlp';
 
 describe('Module 1', () => {
   it('amplitude-encodes d values into ⌈log2 d⌉ qubits, then n·depth long-range parameters', () => {
@@ -123,7 +124,7 @@ describe('parameter counts', () => {
     expect(trainableCount(logisticModel(12, 3, 0))).toBe(12 * 3 + 3);
     const target = 700;
     const h = matchedHidden(target, 64, 4);
-    const params = (k: number) => countParameters(mlpModel(64, k, 4, 0).params);
+    const params = (k: number) => countParameters(new MlpClassifier(64, k, 4, 0).parameters());
     expect(params(h)).toBe(h * (64 + 1 + 4) + 4);
     // no other width is closer to the target
     for (const k of [h - 1, h + 1].filter((k) => k >= 1))

@@ -6,12 +6,9 @@ import type { Simulator } from '../../../core/quantum/backend';
 import { createCpuSimulator } from '../../../core/quantum/cpu/simulator';
 import type { HeadShape } from '../../../core/methods/qhead/circuits';
 import { module2Circuit } from '../../../core/methods/qhead/circuits';
-import {
-  createHeadSimulator,
-  createShotSimulator,
-  quantumHead,
-  type Model,
-} from '../../../core/methods/qhead/models';
+import { quantumHead } from '../../../core/methods/qhead/models';
+import type { FeatureModel } from '../../../core/methods/harness/classifier';
+import { createShotSimulator, createSimulatorFor } from '../../../core/quantum/sampled-simulators';
 
 const shape: HeadShape = {
   dim: 5, // 3 qubits, zero-padded to 8 amplitudes
@@ -31,28 +28,29 @@ const x = new Float64Array(B * shape.dim);
 new Rng(7).fillUniform(x, -1, 1);
 const y = Int32Array.of(0, 2, 1);
 
-async function lossOf(m: Model): Promise<number> {
+async function lossOf(m: FeatureModel): Promise<number> {
   const logits = await m.forward(x, B);
   return softmaxCrossEntropyForward(new Float64Array(B * 3), logits, y, B, 3).loss;
 }
 
-async function analyticGrads(m: Model): Promise<Float64Array[]> {
-  zeroGrad(m.params);
+async function analyticGrads(m: FeatureModel): Promise<Float64Array[]> {
+  zeroGrad(m.parameters());
   const logits = await m.forward(x, B);
   const probs = new Float64Array(B * 3);
   const { count } = softmaxCrossEntropyForward(probs, logits, y, B, 3);
   const dl = new Float64Array(B * 3);
   softmaxCrossEntropyBackward(dl, probs, y, B, 3, count);
-  await m.backward(dl, B);
-  return m.params.map((p) => Float64Array.from(p.grad));
+  await m.backward(dl);
+  return m.parameters().map((p) => Float64Array.from(p.grad));
 }
 
-async function checkAgainstFd(m: Model, tol: number) {
+async function checkAgainstFd(m: FeatureModel, tol: number) {
   const grads = await analyticGrads(m);
   const h = 1e-5;
   let checked = 0;
-  for (let pi = 0; pi < m.params.length; pi++) {
-    const p = m.params[pi];
+  const params = m.parameters();
+  for (let pi = 0; pi < params.length; pi++) {
+    const p = params[pi];
     for (let i = 0; i < p.size; i++) {
       const v = p.data[i];
       p.data[i] = v + h;
@@ -80,7 +78,7 @@ describe('quantum head gradient', () => {
   });
 
   it('parameter shift over the noisy density-matrix simulator matches finite differences of the same noisy model', async () => {
-    const sim = createHeadSimulator({
+    const sim = createSimulatorFor({
       shots: null,
       noise: { CNOT: 0.02, RY: 0.005 },
       trajectories: 10,

@@ -6,7 +6,7 @@ import type { MetricPoint } from '../../../core/methods/job';
 import { qheadKind, timedKernels } from '../../../core/methods/qhead';
 import { module2Circuit } from '../../../core/methods/qhead/circuits';
 import { amplitudeBytes, fitWidths, measureScaling } from '../../../core/methods/qhead/energy';
-import { createHeadSimulator, createShotSimulator } from '../../../core/methods/qhead/models';
+import { createShotSimulator, createSimulatorFor } from '../../../core/quantum/sampled-simulators';
 import { QheadConfigSchema } from '../../../core/methods/qhead/schema';
 import { fakeJobContext } from '../../helpers/job-context';
 import { tinyQhead } from '../../helpers/tiny-configs';
@@ -43,7 +43,8 @@ describe('qhead precision', () => {
       ),
     ).toBe(true);
 
-    const loss = (ms: MetricPoint[]) => ms.filter((m) => m.key === 'quantum/seed1/loss').map((m) => m.value);
+    const loss = (ms: MetricPoint[]) =>
+      ms.filter((m) => m.key === 'quantum/seed1/train_loss').map((m) => m.value);
     expect(loss(a.points)).toHaveLength(2);
     loss(a.points).forEach((v, i) =>
       expect(Math.abs(v - loss(b.points)[i])).toBeLessThan(1e-4 * Math.abs(v)),
@@ -52,7 +53,7 @@ describe('qhead precision', () => {
   }, 60_000);
 
   it('the noisy simulator stays f64 when f32 is asked, and says so', async () => {
-    const sim = createHeadSimulator({
+    const sim = createSimulatorFor({
       shots: null,
       noise: { CNOT: 0.01 },
       trajectories: 4,

@@ -31,11 +31,14 @@ describe('qhead end to end (tiny)', () => {
     firstMetrics = metrics;
     const s = first.summary;
     for (const k of [
-      'quantum_acc_mean',
-      'quantum_acc_std',
-      'quantum_f1_macro_mean',
-      'logreg_acc_mean',
-      'mlp_acc_mean',
+      'quantum_test_acc',
+      'quantum_test_acc_std',
+      'quantum_test_acc_ci95',
+      'quantum_f1_macro',
+      'logreg_test_acc',
+      'mlp_test_acc',
+      'logreg_vs_quantum_p',
+      'mlp_params',
     ])
       expect(s[k], k).toBeTypeOf('number');
     expect(s.embedding_dim).toBe(16);
@@ -45,18 +48,24 @@ describe('qhead end to end (tiny)', () => {
     const keys = new Set(metrics.map((m) => m.key));
     for (const k of [
       'encoder/lm_loss',
-      'quantum/seed0/loss',
+      'quantum/seed0/train_loss',
+      'quantum/seed0/val_acc',
       'quantum/seed1/test_acc',
       'logreg/seed0/train_acc',
       'mlp/seed1/test_acc',
-      'sweep/p0/seed0/loss',
-      'sweep/p3/seed0/test_acc',
-      'sweep/test_acc',
+      'sweep/p0/seed0/train_loss',
+      'sweep/p3/seed0/val_acc',
+      'sweep/val_acc',
       'energy/sim_forward_J',
       'energy/qpu_train_J',
       'energy/measured_forward_s',
     ])
       expect(keys.has(k), k).toBe(true);
+    // test is read once per model and seed, never by the sweep (its points read validation)
+    const testKeys = metrics.filter((m) => m.key.endsWith('test_acc')).map((m) => m.key);
+    expect(testKeys.sort()).toEqual(
+      ['logreg', 'mlp', 'quantum'].flatMap((m) => [`${m}/seed0/test_acc`, `${m}/seed1/test_acc`]),
+    );
     expect(metrics.filter((m) => m.key === 'energy/qpu_forward_J').map((m) => m.step)).toEqual(
       Array.from({ length: 10 }, (_, i) => i + 3),
     );
@@ -85,10 +94,11 @@ describe('qhead end to end (tiny)', () => {
     const cfg = QheadConfigSchema.parse({ ...tiny, energy: { enabled: false } });
     const { ctx, points: metrics, messages: logs } = context(5);
     const r = await qheadKind.run(cfg, ctx);
-    expect(logs.filter((l) => /from cache/.test(l))).toHaveLength(2);
+    expect(logs.filter((l) => /from cache/.test(l))).toHaveLength(3);
     expect(logs.some((l) => l.startsWith('encoder: BPE'))).toBe(false);
-    expect(r.summary.quantum_acc_mean).toBe(first.summary.quantum_acc_mean);
-    const loss = (ms: MetricPoint[]) => ms.filter((m) => m.key === 'quantum/seed1/loss').map((m) => m.value);
+    expect(r.summary.quantum_test_acc).toBe(first.summary.quantum_test_acc);
+    const loss = (ms: MetricPoint[]) =>
+      ms.filter((m) => m.key === 'quantum/seed1/train_loss').map((m) => m.value);
     expect(loss(metrics)).toEqual(loss(firstMetrics));
   });
 
