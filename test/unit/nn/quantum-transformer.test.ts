@@ -4,6 +4,8 @@
 // decoding equals the full forward.
 import { describe, expect, it } from 'vitest';
 import { stateDict } from '../../../core/nn/checkpoint';
+import { Linear } from '../../../core/nn/layers';
+import { QuantumAdapter } from '../../../core/nn/quantum-adapter';
 import { QuantumFfn } from '../../../core/nn/quantum-ffn';
 import { GaussianKernelScorer, UnitaryKernelScorer } from '../../../core/nn/quantum-scorer';
 import { zeroGrad } from '../../../core/nn/tensor';
@@ -193,5 +195,39 @@ describe('checkpoints', () => {
     const c = new Transformer(VARIANTS[0].config, { dtype: 'f64' });
     c.setHeadScorer(1, 0, new GaussianKernelScorer('h', 4, sim, { depth: 1, dtype: 'f64' }));
     expect(() => stateDict(c)).toThrow(/model\.layers\.1\.self_attn has heads with their own scorers/);
+  });
+});
+
+describe('adapters with a circuit inside, through the linear seam of the model', () => {
+  it('QuantumAdapter on v_proj of both blocks: only the adapters train, gradients match central differences', () => {
+    const m = new Transformer(VARIANTS[0].config, { dtype: 'f64', seed: 3 });
+    const adapters: QuantumAdapter[] = [];
+    for (const [name, lin] of m.namedLinears()) {
+      if (!name.endsWith('v_proj') || !(lin instanceof Linear)) continue;
+      const a = new QuantumAdapter(lin, sim, { rank: 2, depth: 1, alpha: 2, seed: adapters.length });
+      a.up.weight.data.set(randArr(a.up.weight.size, 40 + adapters.length)); // W_up starts at 0
+      lin.adapter = a;
+      adapters.push(a);
+    }
+    expect(adapters.length).toBe(2);
+    const own = new Set(adapters.flatMap((a) => a.parameters()));
+    for (const p of m.parameters()) p.frozen = !own.has(p);
+    expect(
+      m
+        .parameters()
+        .filter((p) => !p.frozen)
+        .map((p) => p.name),
+    ).toContain('model.layers.1.self_attn.v_proj.adapter.pqc.theta');
+    const loss = () => m.lmForward(tokens, B, T, targets);
+    zeroGrad(m.parameters());
+    loss();
+    m.lmBackward();
+    expect(m.embed.grad.every((x) => x === 0)).toBe(true); // frozen: untouched
+    const pairs = m
+      .parameters()
+      .filter((p) => !p.frozen)
+      .map((p) => [p.data, Float64Array.from(p.grad)] as [Float64Array, Float64Array]);
+    const r = gradCheck(pairs, loss, { samples: 100, h: 1e-5 });
+    expect(r.maxRel, r.at).toBeLessThan(1e-5);
   });
 });
