@@ -10,6 +10,7 @@ import { createCpuSimulator } from '../../quantum/cpu/simulator';
 import { Rng } from '../../nn/rng';
 import { module2Circuit, type Module2Shape } from './circuits';
 import type { EnergyConfig } from './schema';
+import { tQuantile } from '../harness/stats';
 
 /** Seconds per sample at one width: median over repeats, with the fastest and slowest repeat. */
 export interface TimingStat {
@@ -198,16 +199,6 @@ export async function measureScaling(
   }
 }
 
-/** Two-sided 95 % Student-t quantiles for 1…30 degrees of freedom (standard table); 1.96 beyond. */
-const T975 = [
-  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
-  2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
-];
-export function tQuantile975(dof: number): number {
-  if (!(dof >= 1)) throw new Error(`tQuantile975: degrees of freedom must be ≥ 1, got ${dof}`);
-  return dof <= 30 ? T975[Math.floor(dof) - 1] : 1.96;
-}
-
 export interface Log2Fit {
   /** log2 t(n) = a + b·n. */
   a: number;
@@ -253,7 +244,7 @@ export function fitLog2(ns: number[], ts: number[]): Log2Fit {
   const dof = k - 2;
   const s = Math.sqrt(rss / dof);
   const seB = s / Math.sqrt(sxx);
-  const t = tQuantile975(dof);
+  const t = tQuantile(0.975, dof);
   return {
     a,
     b,

@@ -10,10 +10,10 @@ import {
   median,
   module2GateCounts,
   qpuSeconds,
-  tQuantile975,
   type Module2Family,
   type TimingRow,
 } from '../../../core/methods/qhead/energy';
+import { tQuantile } from '../../../core/methods/harness/stats';
 import { QheadConfigSchema } from '../../../core/methods/qhead/schema';
 import { Rng } from '../../../core/util/rng';
 
@@ -59,7 +59,7 @@ describe('log2-linear scaling fit', () => {
       if (f.bLo <= b && b <= f.bHi) covered++;
       if (k === 0) {
         expect(Math.abs(f.b - b)).toBeLessThan(4 * (sigma / Math.sqrt(sxx)));
-        expect(f.t).toBe(tQuantile975(7));
+        expect(f.t).toBe(tQuantile(0.975, 7));
       }
     }
     // coverage of a 95 % interval over 400 trials: binomial sd ≈ 1.1 %
@@ -85,7 +85,11 @@ describe('log2-linear scaling fit', () => {
     expect(f.s).toBeCloseTo(e * Math.sqrt(6), 12); // rss 6e², 1 dof
     expect(f.seB).toBeCloseTo((e * Math.sqrt(6)) / Math.sqrt(2), 12);
     const at = evalFit(f, 20);
-    expect(at.hi - at.log2).toBeCloseTo(12.706 * e * Math.sqrt(6) * Math.sqrt(1 / 3 + 81 / 2), 10);
+    // t(0.975) on 1 dof is tan(0.475π) = 12.7062…
+    expect(at.hi - at.log2).toBeCloseTo(
+      Math.tan(0.475 * Math.PI) * e * Math.sqrt(6) * Math.sqrt(1 / 3 + 81 / 2),
+      10,
+    );
     expect(at.log2 - at.lo).toBeCloseTo(at.hi - at.log2, 12);
   });
 
