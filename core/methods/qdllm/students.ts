@@ -1,4 +1,4 @@
-// The students QD-LLM trains against its frozen teacher, each behind one small interface:
+// The students QD-LLM trains against its frozen teacher, each a harness Classifier over rows of the teacher splits:
 //   quantum:     frozen embedding → Linear(E → n) → min-max to [0, s] → RX encoding → L QD-LLM ansatz layers
 //                → ⟨Z⟩ on every qubit → Linear(n → C)
 //   mlp:         frozen embedding → Linear(E → h) → GELU → Linear(h → C), h matched to the quantum count
