@@ -41,7 +41,8 @@ export function describeFields(schema: z.ZodType): { jsonSchema: JsonSchema; fie
 /** Splits `anyOf: [X, {type: null}]` into X and nullable; meta on the outside wins over X's own. */
 export function unwrapNull(s: JsonSchema): { inner: JsonSchema; nullable: boolean } {
   const alts = s.anyOf;
-  if (!alts || alts.length !== 2 || !alts.some((a) => a.type === 'null')) return { inner: s, nullable: false };
+  if (!alts || alts.length !== 2 || !alts.some((a) => a.type === 'null'))
+    return { inner: s, nullable: false };
   const { anyOf: _alts, ...outer } = s;
   return { inner: { ...alts.find((a) => a.type !== 'null')!, ...outer }, nullable: true };
 }
@@ -77,7 +78,12 @@ function walkValue(
     out.push(leaf(disc, [...path, union.key], 'enum', false, false, variant));
     for (const [value, v] of union.variants) {
       const { [union.key]: _disc, ...rest } = v.properties ?? {};
-      walkObject({ ...v, properties: rest }, path, { path: [...path, union.key].join('.'), in: [value] }, out);
+      walkObject(
+        { ...v, properties: rest },
+        path,
+        { path: [...path, union.key].join('.'), in: [value] },
+        out,
+      );
     }
     return;
   }
@@ -98,7 +104,11 @@ function typeOf(s: JsonSchema): FieldType {
   if (s.type === 'integer') return 'int';
   if (s.type === 'number' || s.type === 'boolean' || s.type === 'string') return s.type;
   if (s.type === 'array')
-    return s.items?.type === 'integer' ? 'int-list' : s.items?.type === 'string' ? 'string-list' : 'number-list';
+    return s.items?.type === 'integer'
+      ? 'int-list'
+      : s.items?.type === 'string'
+        ? 'string-list'
+        : 'number-list';
   return 'record';
 }
 

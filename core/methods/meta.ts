@@ -83,8 +83,10 @@ export interface SwitchMeta {
     label: string;
     /** The first choice whose `when` holds is the one shown. */
     when: When;
-    /** Written in order: a value, `fill` (the object's schema defaults) or `remove` (key left out). */
-    set: Readonly<Record<string, Scalar | 'fill' | 'remove'>>;
+    /** Keys left out, then objects started from their schema defaults, then values written in order. */
+    remove?: readonly string[];
+    fill?: readonly string[];
+    set?: Readonly<Record<string, Scalar>>;
   }[];
 }
 

@@ -1,17 +1,12 @@
 // The static list of job kinds the lab can run. The lab looks kinds up here by name and never imports a method
-// directly. Each kind lives in core/methods/<kind>/.
+// directly. Each kind lives in core/methods/<kind>/; its isomorphic metadata is listed in catalog.ts too.
 import type { JobKind } from './job';
 import { qdllmKind } from './qdllm';
 import { qheadKind } from './qhead';
 import { simBenchKind } from './sim-bench';
 import { vqcFitKind } from './vqc-fit';
 
-const KINDS: readonly JobKind[] = [
-  simBenchKind as JobKind,
-  vqcFitKind as JobKind,
-  qdllmKind as JobKind,
-  qheadKind as JobKind,
-];
+const KINDS: readonly JobKind[] = [simBenchKind, vqcFitKind, qdllmKind, qheadKind];
 
 export function listJobKinds(): JobKind[] {
   return [...KINDS];

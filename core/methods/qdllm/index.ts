@@ -22,8 +22,9 @@ import {
   type Cell,
   type Column,
 } from '../harness/report';
-import type { JobContext, JobKind, JobResult, ReportSection } from '../job';
-import { checkQubitsForClasses, QdllmConfigSchema, type QdllmConfig } from './schema';
+import { defineJobKind, type JobContext, type JobResult, type ReportSection } from '../job';
+import { checkQubitsForClasses, type QdllmConfig } from './schema';
+import { qdllmMeta } from './meta';
 import { qdllmStudentParamCount } from './circuit';
 import { teacherOutputs, type TeacherHooks, type TeacherOutputs } from './teacher';
 import { qdllmSeedPlan, studentSpecs } from './train';
@@ -263,12 +264,7 @@ function setupText(
   };
 }
 
-export const qdllmKind: JobKind<QdllmConfig> = {
-  kind: 'qdllm',
-  title: 'QD-LLM quantum knowledge distillation',
-  description:
-    'Distils a frozen language-model teacher (a LoRA-fine-tuned lab transformer or a GGUF model) into an ~11-qubit quantum student, beside a parameter-matched MLP student and a small transformer student trained with the same loss; accuracy, P/R/F1, parameters, time and memory as mean ± std over seeds.',
-  schema: QdllmConfigSchema as unknown as JobKind<QdllmConfig>['schema'],
-  defaults: QdllmConfigSchema.parse({}),
+export const qdllmKind = defineJobKind({
+  meta: qdllmMeta,
   run: (cfg, ctx) => runQdllm(cfg, ctx),
-};
+});

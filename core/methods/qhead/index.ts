@@ -25,7 +25,7 @@ import {
   selectionText,
   summedConfusions,
 } from '../harness/report';
-import { childOrInline, type JobContext, type JobKind, type ReportSection } from '../job';
+import { childOrInline, defineJobKind, type JobContext, type ReportSection } from '../job';
 import { headParameterCounts, module1Inputs, module1Qubits, type HeadShape } from './circuits';
 import {
   buildEncoder,
@@ -47,7 +47,8 @@ import {
   type ScalingMeasurement,
 } from './energy';
 import { describeBackend, describeRan, ranRecord, type RanByWidth } from '../../quantum/simulators';
-import { QheadConfigSchema, type QheadConfig } from './schema';
+import { qheadMeta } from './meta';
+import type { QheadConfig } from './schema';
 import { designPoints, effectSizes, mainEffects, type SweepPoint } from './sweep';
 import { baselineSpecs, headData, qheadSeedPlan, quantumHeadSpec, type EmbeddedSplits } from './train';
 
@@ -204,15 +205,10 @@ function headShape(
   };
 }
 
-export const qheadKind: JobKind<QheadConfig> = {
-  kind: 'qhead',
-  title: 'Quantum fine-tuning head',
-  description:
-    'A quantum classification head (amplitude-encoding encoders, data re-uploading with a shared long-range PQC) on a frozen sentence encoder, beside logistic regression and a parameter-matched MLP, with a screening sweep and a simulation-vs-QPU energy estimate.',
-  schema: QheadConfigSchema as unknown as JobKind<QheadConfig>['schema'],
-  defaults: QheadConfigSchema.parse({}),
+export const qheadKind = defineJobKind({
+  meta: qheadMeta,
   run: (cfg, ctx) => runQhead(cfg, ctx),
-};
+});
 
 /** Progress over the run's parts: main comparison, sweep, energy, in units of one quantum training. */
 class Progress {

@@ -1,5 +1,6 @@
-// A method wizard's state: the config being built, the current step, what each field shows, local parse
-// errors (they block Next) and the server's errors from createRun, routed to the step and field they name.
+// A method wizard's state: the config being built, the current step, what each field shows, and three kinds
+// of errors routed to the step and field they name: local parse errors, the kind's schema's verdict on the
+// config as the user types (both block Next), and the server's errors from createRun.
 import type { CreateRunRequest, LabApi, RunSummary } from '../../../core/api/lab-api';
 import { LabError } from '../../../core/api/lab-api';
 import { isPlainObject, parseTags } from '../lib/config-form';
@@ -10,6 +11,7 @@ import {
   writeField,
   type Config,
   type WizardField,
+  type WizardPreview,
   type WizardSpec,
   type WizardStep,
 } from '../lib/wizard/spec';
@@ -88,6 +90,8 @@ export class WizardState {
     this.spec = spec;
     this.#defaults = structuredClone(defaults);
     this.#setConfig(structuredClone(defaults));
+    // the small preset opens selected; the paper-sized one is a click away
+    if (spec.presets[0]) this.applyPreset(spec.presets[0].id);
   }
 
   get steps(): readonly WizardStep[] {
@@ -114,10 +118,22 @@ export class WizardState {
   get submitting(): boolean {
     return this.#submitting;
   }
+  /** The schema's errors for the current config, by the field (or step slot, or review input) they land on. */
+  readonly #liveErrors: Readonly<Record<string, { step: number; message: string }>> = $derived.by(() => {
+    const out: Record<string, { step: number; message: string }> = {};
+    for (const { field, message } of this.spec.validate(this.#config)) {
+      const r = routeError(this.spec, this.#config, field);
+      out[r.key] ??= { step: r.step, message };
+    }
+    return out;
+  });
   readonly errors: Readonly<Record<string, string>> = $derived.by(() => ({
     ...this.#serverErrors,
+    ...Object.fromEntries(Object.entries(this.#liveErrors).map(([k, e]) => [k, e.message])),
     ...this.#localErrors,
   }));
+  /** Parameter counts, circuits and resources of the config, from the kind's functions (null while invalid). */
+  readonly preview: WizardPreview | null = $derived.by(() => this.spec.preview(this.#config));
 
   /** The fields of step `i` shown for the current config. */
   fieldsOf(i: number): WizardField[] {
@@ -125,14 +141,19 @@ export class WizardState {
     return s ? s.fields.filter((f) => visible(f, this.#config)) : [];
   }
 
-  /** Errors that keep the user on step `i`: unparsable fields shown there (the review: seed and JSON). */
+  /** Errors that keep the user on step `i`: unparsable fields shown there and the schema's errors routed there. */
   stepErrors(i: number): string[] {
     const e = this.#localErrors;
-    if (i === this.spec.steps.length)
-      return (REVIEW_FIELDS as readonly string[]).filter((k) => k in e).map((k) => e[k]);
-    return this.fieldsOf(i)
-      .filter((f) => f.id in e)
-      .map((f) => e[f.id]);
+    const local =
+      i === this.spec.steps.length
+        ? (REVIEW_FIELDS as readonly string[]).filter((k) => k in e).map((k) => e[k])
+        : this.fieldsOf(i)
+            .filter((f) => f.id in e)
+            .map((f) => e[f.id]);
+    const live = Object.values(this.#liveErrors)
+      .filter((x) => x.step === i)
+      .map((x) => x.message);
+    return [...local, ...live];
   }
 
   #setConfig(c: Config, keep?: string): void {

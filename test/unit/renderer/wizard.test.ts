@@ -1,31 +1,17 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeZodError, LabError } from '../../../core/api/lab-api';
-import { BUNDLED_CLASSIFICATION } from '../../../core/data/names';
+import { kindMeta } from '../../../core/methods/catalog';
 import { QdllmConfigSchema } from '../../../core/methods/qdllm/schema';
-import { qdllmStudentParamCount } from '../../../core/methods/qdllm/circuit';
-import { headParameterCounts } from '../../../core/methods/qhead/circuits';
 import { QheadConfigSchema } from '../../../core/methods/qhead/schema';
-import { hasWizard, wizardFor } from '../../../renderer/src/lib/wizard';
-import {
-  BUNDLED_CLASSES,
-  qdllmStudentParams,
-  qheadParams,
-} from '../../../renderer/src/lib/wizard/param-count';
-import { qdllmParamLine } from '../../../renderer/src/lib/wizard/qdllm';
-import { qheadParamLine } from '../../../renderer/src/lib/wizard/qhead';
+import { wizardFor } from '../../../renderer/src/lib/wizard';
 import { parseField, withValue, type Config, type WizardSpec } from '../../../renderer/src/lib/wizard/spec';
 import { routeError, WizardState } from '../../../renderer/src/state/wizard.svelte';
 import { FakeLabApi } from './fake-api';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
 /** The defaults as the renderer gets them from listKinds (through JSON). */
 const json = <T>(v: T): Config => JSON.parse(JSON.stringify(v)) as Config;
 const QDLLM_DEFAULTS = json(QdllmConfigSchema.parse({}));
 const QHEAD_DEFAULTS = json(QheadConfigSchema.parse({}));
-const example = (name: string): Config =>
-  (JSON.parse(readFileSync(resolve(ROOT, 'examples', name), 'utf8')) as { config: Config }).config;
 
 function make(
   kind: 'qdllm' | 'qhead',
@@ -36,83 +22,13 @@ function make(
   return { w: new WizardState(api, spec, defaults), api, spec };
 }
 const stepIndex = (spec: WizardSpec, id: string): number => spec.steps.findIndex((s) => s.id === id);
-
-describe('wizard parameter counts', () => {
-  it('QD-LLM student: the paper-sized value and core’s formula', () => {
-    expect(qdllmStudentParams(768, 11, 11, 2)).toBe(9319);
-    for (const E of [8, 48, 768])
-      for (const n of [2, 6, 11])
-        for (const L of [1, 3, 11])
-          for (const C of [2, 4])
-            expect(qdllmStudentParams(E, n, L, C)).toBe(qdllmStudentParamCount(E, n, L, C));
-  });
-
-  it('quantum head: matches core’s headParameterCounts part by part', () => {
-    for (const dim of [63, 64, 65, 768])
-      for (const encoders of [1, 2])
-        for (const skip of [true, false])
-          for (const biasAmplitude of [0, 1]) {
-            const s = {
-              dim,
-              classes: 4,
-              encoders,
-              encoderDepth: 2,
-              qubits: 6,
-              depth: 2,
-              finalDepth: 1,
-              measured: 2,
-              skip,
-            };
-            const core = headParameterCounts({
-              ...s,
-              reuploads: 2,
-              connectivity: 1,
-              bias: biasAmplitude > 0 ? 0.5 : 0,
-            });
-            expect(qheadParams({ ...s, biasAmplitude })).toEqual(core);
-          }
-    expect(BUNDLED_CLASSES).toEqual(BUNDLED_CLASSIFICATION);
-  });
-
-  it('live lines show the count, or the formula when E or C is unknown', () => {
-    const small = make('qdllm');
-    small.w.applyPreset('small');
-    // Small preset: E = 48 (teacher width), n = 6, L = 3, C = 2.
-    expect(qdllmParamLine(small.w.config)).toContain(
-      qdllmStudentParamCount(48, 6, 3, 2).toLocaleString('en-US'),
-    );
-    small.w.edit('teacher.source', 'gguf');
-    expect(qdllmParamLine(small.w.config)).toMatch(/E is the teacher’s width/);
-    const q = make('qhead');
-    q.w.applyPreset('small');
-    // The small example's head has 114 parameters (docs/methods.md).
-    expect(qheadParamLine(q.w.config)).toMatch(/^Trainable parameters: 114 /);
-    q.w.edit('encoder.type', 'hf-dir');
-    expect(qheadParamLine(q.w.config)).toMatch(/encoder’s width d/);
-  });
-});
-
-describe('wizard presets', () => {
-  it('small equals the example files once the schema fills defaults; paper-sized is the defaults', () => {
-    const d = make('qdllm');
-    d.w.applyPreset('small');
-    expect(QdllmConfigSchema.parse(d.w.config)).toEqual(QdllmConfigSchema.parse(example('qdllm-spam.json')));
-    d.w.applyPreset('paper');
-    expect(d.w.config).toEqual(QDLLM_DEFAULTS);
-    const h = make('qhead');
-    h.w.applyPreset('small');
-    expect(QheadConfigSchema.parse(h.w.config)).toEqual(QheadConfigSchema.parse(example('qhead-topic.json')));
-    expect(h.w.drafts['sweep.factors.lr']).toBe('0.01, 0.05, 0.1');
-    expect(h.w.drafts.sweepOn).toBe('true');
-    h.w.applyPreset('paper');
-    expect(h.w.config).toEqual(QHEAD_DEFAULTS);
-    expect(hasWizard('vqc-fit')).toBe(false);
-  });
-});
+const schemaOf = (kind: 'qdllm' | 'qhead') => (kind === 'qdllm' ? QdllmConfigSchema : QheadConfigSchema);
 
 describe('wizard steps and config assembly', () => {
-  it('a field that does not parse blocks Next until fixed; Back and the header move freely', () => {
+  it('opens on the small preset; a field that does not parse blocks Next; Back and the header move freely', () => {
     const { w, spec } = make('qdllm');
+    expect(w.preset).toBe('small');
+    expect(w.config.samplesPerClass).toBe(100);
     expect(w.steps.map((s) => s.id)).toEqual(['data', 'teacher', 'student', 'distill', 'review']);
     w.edit('samplesPerClass', '12.5');
     expect(w.next()).toBe(false);
@@ -137,17 +53,41 @@ describe('wizard steps and config assembly', () => {
     const ids = (): string[] => w.fieldsOf(t).map((f) => f.id);
     expect(ids()).toContain('teacher.hiddenSize');
     w.edit('teacher.source', 'gguf');
-    expect(w.config.teacher).toEqual({ source: 'gguf', modelPath: '' });
-    expect(ids()).toEqual(['teacher.source', 'teacher.modelPath', 'teacher.prompt', 'teacher.contextSize']);
+    // the GGUF variant as its schema starts it: the path to fill in, every other key at its default
+    expect(w.config.teacher).toEqual({
+      source: 'gguf',
+      modelPath: '',
+      prompt: 'Classify the text as one of: {labels}.\nText: {text}\nAnswer:',
+      labelWords: null,
+      contextSize: 2048,
+      maxTextChars: 2000,
+      studentVocabSize: 1024,
+    });
+    expect(ids()).toEqual([
+      'teacher.source',
+      'teacher.modelPath',
+      'teacher.prompt',
+      'teacher.labelWords',
+      'teacher.contextSize',
+      'teacher.maxTextChars',
+      'teacher.studentVocabSize',
+    ]);
     expect(spec.steps[t].note?.(w.config)).toMatch(/node-llama-cpp/);
     w.edit('teacher.modelPath', '/m/q.gguf');
+    w.edit('teacher.labelWords', 'spam, ham');
+    expect((w.config.teacher as Config).labelWords).toEqual(['spam', 'ham']);
     w.edit('teacher.source', 'dir');
     expect(w.config.teacher).toEqual({ ...(QDLLM_DEFAULTS.teacher as Config), modelDir: '' });
     expect(ids()).toEqual([
       'teacher.source',
       'teacher.modelDir',
       'teacher.loraRank',
+      'teacher.loraAlpha',
+      'teacher.loraTargets',
       'teacher.finetuneEpochs',
+      'teacher.finetuneBatch',
+      'teacher.finetuneLr',
+      'teacher.pooling',
     ]);
     w.edit('teacher.source', 'lab');
     expect(w.config.teacher).toEqual(QDLLM_DEFAULTS.teacher);
@@ -161,8 +101,11 @@ describe('wizard steps and config assembly', () => {
     expect(w.config.dataset).toBe('spam-assassin');
   });
 
-  it('qhead: sweep on/off, factor lists, optional and nullable numbers, noise JSON', () => {
+  it('qhead: sweep on/off, factor lists, optional and nullable numbers, noise JSON, encoder variants', () => {
     const { w } = make('qhead');
+    w.edit('sweepOn', 'false');
+    expect('sweep' in w.config).toBe(false);
+    expect(w.fieldsOf(4).map((f) => f.id)).not.toContain('sweep.design');
     w.edit('sweepOn', 'true');
     w.edit('sweep.factors.qubits', '4, 6,8');
     w.edit('sweep.factors.lr', '0.01,0.1');
@@ -189,17 +132,33 @@ describe('wizard steps and config assembly', () => {
     w.edit('maxTrain', '');
     expect(w.config.shots).toBeNull();
     expect('maxTrain' in w.config).toBe(false);
-    w.edit('sweepOn', 'false');
-    expect('sweep' in w.config).toBe(false);
-    expect(w.fieldsOf(4).map((f) => f.id)).not.toContain('sweep.design');
+    w.edit('encoder.type', 'hf-dir');
+    expect(w.config.encoder).toEqual({ type: 'hf-dir', path: '', seqLen: 512, maxTokens: 512 });
+    expect(w.fieldsOf(1).map((f) => f.id)).toEqual([
+      'encoder.type',
+      'encoder.path',
+      'encoder.seqLen',
+      'encoder.maxTokens',
+    ]);
+    // one field, two variants: the allowed range follows the variant the config is in
+    const seqLen = w.fieldsOf(1).find((f) => f.id === 'encoder.seqLen')!;
+    expect(seqLen.range?.(w.config)).toBe('8 to 32768 tokens');
+    w.edit('encoder.type', 'pretrain');
+    expect(w.config.encoder).toEqual(QHEAD_DEFAULTS.encoder);
+    expect(seqLen.range?.(w.config)).toBe('8 to 4096 tokens');
+    w.edit('dataSource', 'file');
+    expect(w.config.datasetFile).toEqual({ path: '', textColumn: 'text', labelColumn: 'label' });
+    w.edit('datasetFile.format', 'tsv');
+    w.edit('datasetFile.format', '');
+    expect('format' in (w.config.datasetFile as Config)).toBe(false);
+    w.edit('dataSource', 'bundled');
+    expect('datasetFile' in w.config).toBe(false);
     expect(
       parseField(
         { id: 'x', label: '', help: '', kind: 'select', path: ['x'], options: [{ value: 'a', label: 'a' }] },
         'b',
       ),
-    ).toEqual({
-      error: 'must be one of a',
-    });
+    ).toEqual({ error: 'must be one of a' });
     expect(withValue({ a: { b: 1, c: 2 } }, ['a', 'b'], undefined)).toEqual({ a: { c: 2 } });
   });
 
@@ -229,6 +188,43 @@ describe('wizard steps and config assembly', () => {
   });
 });
 
+describe('wizard checks as the user types', () => {
+  it('an out-of-range value shows the schema’s message by its field at once and blocks Next and Start', () => {
+    const { w, spec, api } = make('qdllm');
+    const distill = stepIndex(spec, 'distill');
+    w.edit('alpha', '2');
+    expect(w.errors.alpha).toBe('config.alpha: must be in [0, 1]');
+    for (let i = 0; i < distill; i++) expect(w.next()).toBe(true);
+    expect(w.next()).toBe(false);
+    expect(w.stepErrors(distill)).toEqual(['config.alpha: must be in [0, 1]']);
+    w.goTo(0);
+    expect(w.request()).toBeNull();
+    expect(w.step).toBe(distill);
+    expect(api.calls.filter((c) => c.method === 'createRun')).toEqual([]);
+    w.edit('alpha', '0.5');
+    expect(w.errors.alpha).toBeUndefined();
+    expect(w.next()).toBe(true);
+  });
+
+  it('every error shows at once, each by its own field; the allowed range is in the field', () => {
+    const { w, spec } = make('qhead');
+    const head = stepIndex(spec, 'head');
+    w.edit('head.qubits', '40');
+    w.edit('head.depth', '1000000000');
+    w.edit('head.measured', '-3');
+    expect(Object.keys(w.errors).sort()).toEqual(['head.depth', 'head.measured', 'head.qubits']);
+    expect(w.stepErrors(head)).toHaveLength(3);
+    expect(w.preview).toBeNull();
+    const qubits = w.fieldsOf(head).find((f) => f.id === 'head.qubits')!;
+    expect(qubits.range?.(w.config)).toBe('2 to 24 qubits');
+    // cross-field rules too: Q_m above Q is refused on Q_m, next to it
+    w.edit('head.qubits', '4');
+    w.edit('head.depth', '2');
+    w.edit('head.measured', '5');
+    expect(w.errors['head.measured']).toMatch(/cannot exceed head.qubits/);
+  });
+});
+
 describe('wizard precision field', () => {
   it('qdllm offers it beside the backend, qhead beside shots; both default to f32 and write f64', () => {
     for (const [kind, step] of [
@@ -244,8 +240,7 @@ describe('wizard precision field', () => {
       expect(w.drafts.precision).toBe('f32');
       w.edit('precision', 'f64');
       expect(w.config.precision).toBe('f64');
-      const schema = kind === 'qdllm' ? QdllmConfigSchema : QheadConfigSchema;
-      expect(schema.parse(w.config).precision).toBe('f64');
+      expect(schemaOf(kind).parse(w.config).precision).toBe('f64');
       w.edit('precision', 'f16');
       expect(w.errors.precision).toBe('precision: must be one of f32, f64');
     }
@@ -261,6 +256,7 @@ describe('wizard precision field', () => {
     expect(field).toBe('config.precision');
     expect(message).toMatch(/gpu backend runs in f32 only/);
     expect(routeError(spec, w.config, field)).toEqual({ step: stepIndex(spec, 'student'), key: 'precision' });
+    expect(w.errors.precision).toMatch(/gpu backend runs in f32 only/);
     const h = make('qhead');
     expect(routeError(h.spec, h.w.config, 'config.precision')).toEqual({
       step: stepIndex(h.spec, 'training'),
@@ -277,18 +273,18 @@ describe('wizard error routing', () => {
     expect(r('config.teacher.heads')).toEqual({ step: stepIndex(spec, 'teacher'), key: 'teacher.heads' });
     expect(r('config.teacher.loraTargets')).toEqual({
       step: stepIndex(spec, 'teacher'),
-      key: 'step:teacher',
+      key: 'teacher.loraTargets',
     });
     expect(r('config.transformerStudent.heads')).toEqual({
       step: stepIndex(spec, 'distill'),
-      key: 'step:distill',
+      key: 'transformerStudent.heads',
     });
+    expect(r('config.teacher.modelPath')).toEqual({ step: stepIndex(spec, 'teacher'), key: 'step:teacher' });
     expect(r('config.dataset')).toEqual({ step: 0, key: 'dataset' });
     expect(r('seed')).toEqual({ step: 4, key: 'seed' });
     expect(r('config')).toEqual({ step: 4, key: 'config' });
     expect(r('config.nonsense')).toEqual({ step: 4, key: 'config' });
     const h = make('qhead');
-    h.w.edit('sweepOn', 'true');
     const rh = (f: string) => routeError(h.spec, h.w.config, f);
     expect(rh('config.energy.qubits[1]')).toEqual({ step: 4, key: 'energy.qubits' });
     expect(rh('config.noise.H')).toEqual({ step: 3, key: 'noise' });
@@ -296,15 +292,16 @@ describe('wizard error routing', () => {
     expect(rh('config.head.measured')).toEqual({ step: 2, key: 'head.measured' });
   });
 
-  it('every schema error from a bad edit lands on the step that holds the field', () => {
+  it('every schema error from a bad edit lands on the field that shows it', () => {
     const cases: [kind: 'qdllm' | 'qhead', field: string, text: string, step: string][] = [
       ['qdllm', 'alpha', '2', 'distill'],
       ['qdllm', 'qubits', '1', 'student'],
       ['qdllm', 'teacher.heads', '5', 'teacher'],
       ['qdllm', 'samplesPerClass', '2', 'data'],
       ['qdllm', 'datasetPath', 'x.txt', 'data'],
+      ['qdllm', 'teacher.loraTargets', '(', 'teacher'],
       ['qhead', 'head.measured', '9', 'head'],
-      ['qhead', 'head.connectivity', '4', 'head'],
+      ['qhead', 'head.connectivity', '6', 'head'],
       ['qhead', 'energy.qubits', '4, 4, 6', 'sweep'],
       ['qhead', 'noise', '{"H": 0.1}', 'training'],
       ['qhead', 'encoder.heads', '3', 'encoder'],
@@ -312,22 +309,21 @@ describe('wizard error routing', () => {
     ];
     for (const [kind, id, text, step] of cases) {
       const { w, spec } = make(kind);
-      if (id === 'datasetPath') w.edit('dataSource', 'file');
-      if (id === 'datasetFile.path') w.edit('dataSource', 'file');
+      if (id === 'datasetPath' || id === 'datasetFile.path') w.edit('dataSource', 'file');
       w.edit(id, text);
-      const schema = kind === 'qdllm' ? QdllmConfigSchema : QheadConfigSchema;
-      const res = schema.safeParse(w.config);
+      const res = schemaOf(kind).safeParse(w.config);
       expect(res.success, `${kind} ${id}=${text}`).toBe(false);
       const { field } = describeZodError(res.error!, 'config');
       const route = routeError(spec, w.config, field);
       expect([spec.steps[route.step]?.id, route.key], `${kind} ${field}`).toEqual([step, id]);
+      expect(w.errors[id], `${kind} ${id} shown live`).toBeDefined();
     }
   });
 
   it('a refused submit opens the step and shows the message by the field; editing clears it', async () => {
     const { w, api, spec } = make('qdllm');
-    w.applyPreset('small');
     for (let i = 0; i < spec.steps.length; i++) w.next();
+    // a refusal only the server knows of (here: faked), routed like the schema's own errors
     api.createError = new LabError('invalid', 'config.alpha: must be in [0, 1]', 'config.alpha');
     expect(await w.submit()).toBeNull();
     expect(w.step).toBe(stepIndex(spec, 'distill'));
@@ -342,5 +338,6 @@ describe('wizard error routing', () => {
     expect(run?.kind).toBe('qdllm');
     const sent = api.calls.filter((c) => c.method === 'createRun').at(-1)!.arg as { config: Config };
     expect(QdllmConfigSchema.parse(sent.config).alpha).toBe(0.9);
+    expect(kindMeta('qdllm')!.schema.safeParse(sent.config).success).toBe(true);
   });
 });

@@ -1,19 +1,16 @@
-// The kinds that have a guided wizard; every other kind keeps the generic form.
+// The kinds that have a guided wizard: every kind whose metadata the renderer can import (core/methods/
+// catalog.ts); kinds without it (e.g. test kinds loaded at run time) keep the generic form.
+import { kindMeta } from '../../../../core/methods/catalog';
 import { isPlainObject } from '../config-form';
-import { qdllmWizard } from './qdllm';
-import { qheadWizard } from './qhead';
-import type { Config, WizardSpec } from './spec';
-
-const WIZARDS: Readonly<Record<string, (defaults: Config) => WizardSpec>> = {
-  qdllm: qdllmWizard,
-  qhead: qheadWizard,
-};
+import { buildWizard } from './build';
+import type { WizardSpec } from './spec';
 
 export function hasWizard(kind: string): boolean {
-  return Object.prototype.hasOwnProperty.call(WIZARDS, kind);
+  return kindMeta(kind) !== undefined;
 }
 
 /** The kind's wizard spec built on its defaults, or null when the kind has none (or odd defaults). */
 export function wizardFor(kind: string, defaults: unknown): WizardSpec | null {
-  return hasWizard(kind) && isPlainObject(defaults) ? WIZARDS[kind](defaults) : null;
+  const meta = kindMeta(kind);
+  return meta && isPlainObject(defaults) ? buildWizard(meta, defaults) : null;
 }

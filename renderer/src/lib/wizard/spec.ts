@@ -1,6 +1,8 @@
-// What a method wizard is made of: steps of typed fields over the kind's JSON config. Each field reads its
-// text from the config and writes a parsed value back; range checks are left to the server's schema, so
-// its messages (e.g. "config.alpha: must be in [0, 1]") are the only ones the user has to learn.
+// What a method wizard is made of: steps of typed fields over the kind's JSON config, built from the kind's
+// metadata (build.ts). Each field reads its text from the config and writes a parsed value back; ranges and
+// cross-field rules are the kind's schema's, checked as the user types (state/wizard.svelte.ts).
+import type { ModelCount, ResourceLine } from '../../../../core/methods/meta';
+import type { CircuitSummary } from '../../../../core/methods/sizing';
 import { getAt, isPlainObject, type Path } from '../config-form';
 
 export type Config = Record<string, unknown>;
@@ -11,15 +13,13 @@ export type FieldKind =
   | 'text'
   | 'select'
   | 'boolean'
-  /** A whole number or empty; empty writes null. */
-  | 'nullable-int'
-  /** A whole number or empty; empty removes the key. */
-  | 'optional-int'
-  /** Comma-separated whole numbers; empty removes the key. */
+  /** Comma-separated whole numbers. */
   | 'int-list'
-  /** Comma-separated numbers; empty removes the key. */
+  /** Comma-separated numbers. */
   | 'number-list'
-  /** JSON text; empty removes the key. */
+  /** Comma-separated words. */
+  | 'text-list'
+  /** JSON text. */
   | 'json';
 
 export interface FieldOption {
@@ -31,18 +31,22 @@ export interface WizardField {
   /** Unique within the wizard; the input's test id is `wiz-field-<id>`. */
   id: string;
   label: string;
-  /** One line under the input (from docs/methods.md). */
+  /** One line under the input (from docs/methods.md, through the schema). */
   help: string;
   kind: FieldKind;
   /** Config path the field edits; server errors naming it (or a path below it) land here. */
   path: Path;
   options?: readonly FieldOption[];
+  /** What an empty input writes (numbers, lists, JSON and selects with an empty option): null or no key. */
+  empty?: 'null' | 'absent';
+  /** The allowed values in words for the current config (e.g. "2 to 24 qubits"). */
+  range?: (c: Config) => string | null;
   /** Shown only while this holds for the current config. */
   when?: (c: Config) => boolean;
   /** Custom text of a field that is not one config leaf (a source switch). */
   read?: (c: Config) => string;
-  /** Custom write: the new config for the chosen text (already checked to be an option for selects). */
-  write?: (c: Config, text: string) => Config;
+  /** The new config for the parsed value (default: the value at `path`). */
+  write?: (c: Config, value: unknown) => Config;
 }
 
 export interface WizardStep {
@@ -51,8 +55,6 @@ export interface WizardStep {
   fields: readonly WizardField[];
   /** Config paths owned by this step beyond its fields: a server error under one of them opens this step. */
   owns?: readonly string[];
-  /** A live line computed from the config (e.g. the trainable-parameter count). */
-  summary?: (c: Config) => string | null;
   /** A fixed note shown while it returns text (e.g. what a GGUF teacher needs). */
   note?: (c: Config) => string | null;
 }
@@ -60,15 +62,35 @@ export interface WizardStep {
 export interface WizardPreset {
   id: string;
   label: string;
+  /** How long a run takes, in one line. */
+  estimate: string;
   /** The preset's config, built from the kind's defaults. */
   build: (defaults: Config) => Config;
+}
+
+/** One problem the kind's schema finds, named as createRun names it ("config.alpha"). */
+export interface ConfigIssue {
+  field: string;
+  message: string;
+}
+
+/** The sizes of a valid config, from the kind's own functions. */
+export interface WizardPreview {
+  models: ModelCount[];
+  circuits: CircuitSummary[];
+  resources: ResourceLine[];
 }
 
 export interface WizardSpec {
   kind: string;
   /** Steps before the review step the wizard appends. */
   steps: readonly WizardStep[];
+  /** The first is applied when the wizard opens. */
   presets: readonly WizardPreset[];
+  /** Every problem the kind's schema finds in the config (none: it would be accepted). */
+  validate: (c: Config) => ConfigIssue[];
+  /** Parameter counts, circuits and resources, or null while the config is not valid. */
+  preview: (c: Config) => WizardPreview | null;
 }
 
 export function fieldKey(path: Path): string {
@@ -90,7 +112,7 @@ export function withValue(obj: Config, path: Path, value: unknown): Config {
 }
 
 /** Deep merge of plain objects: `over` wins; arrays and other values are replaced whole. */
-export function deepMerge(base: Config, over: Config): Config {
+export function deepMerge(base: Config, over: Readonly<Config>): Config {
   const out: Config = structuredClone(base);
   for (const [k, v] of Object.entries(over)) {
     const b = out[k];
@@ -99,25 +121,14 @@ export function deepMerge(base: Config, over: Config): Config {
   return out;
 }
 
-function listText(v: unknown): string {
-  return Array.isArray(v) ? v.join(', ') : '';
-}
-
 /** The text a field shows for the config. */
 export function readField(f: WizardField, c: Config): string {
   if (f.read) return f.read(c);
   const v = getAt(c, f.path);
-  switch (f.kind) {
-    case 'int-list':
-    case 'number-list':
-      return listText(v);
-    case 'json':
-      return v === undefined ? '' : JSON.stringify(v);
-    case 'boolean':
-      return v === true ? 'true' : 'false';
-    default:
-      return v === undefined || v === null ? '' : String(v);
-  }
+  if (f.kind.endsWith('-list')) return Array.isArray(v) ? v.join(', ') : '';
+  if (f.kind === 'json') return v === undefined ? '' : JSON.stringify(v);
+  if (f.kind === 'boolean') return v === true ? 'true' : 'false';
+  return v === undefined || v === null ? '' : String(v);
 }
 
 export type Parsed = { value: unknown } | { error: string };
@@ -130,32 +141,33 @@ function parseNumber(t: string, int: boolean): Parsed {
   return { value: n };
 }
 
-function parseList(t: string, int: boolean): Parsed {
-  if (t.trim() === '') return { value: undefined };
-  const out: number[] = [];
+function parseList(t: string, kind: FieldKind): Parsed {
+  const out: unknown[] = [];
+  if (t.trim() === '') return { value: out };
   for (const part of t.split(',')) {
-    const p = parseNumber(part, int);
+    if (kind === 'text-list') {
+      out.push(part.trim());
+      continue;
+    }
+    const p = parseNumber(part, kind === 'int-list');
     if ('error' in p) return { error: `"${part.trim()}" ${p.error} (comma-separated list)` };
-    out.push(p.value as number);
+    out.push(p.value);
   }
   return { value: out };
 }
 
-/** Parses what was typed into a field of this kind (type only: ranges are the server's). */
+/** Parses what was typed into a field of this kind (type only: ranges are the schema's). */
 export function parseField(f: WizardField, text: string): Parsed {
+  if (text.trim() === '' && f.empty && f.kind !== 'text')
+    return { value: f.empty === 'null' ? null : undefined };
   switch (f.kind) {
     case 'number':
-      return parseNumber(text, false);
     case 'int':
-      return parseNumber(text, true);
-    case 'nullable-int':
-      return text.trim() === '' ? { value: null } : parseNumber(text, true);
-    case 'optional-int':
-      return text.trim() === '' ? { value: undefined } : parseNumber(text, true);
+      return parseNumber(text, f.kind === 'int');
     case 'int-list':
-      return parseList(text, true);
     case 'number-list':
-      return parseList(text, false);
+    case 'text-list':
+      return parseList(text, f.kind);
     case 'boolean':
       return { value: text === 'true' };
     case 'select':
@@ -163,7 +175,6 @@ export function parseField(f: WizardField, text: string): Parsed {
         ? { error: `must be one of ${f.options.map((o) => o.value).join(', ')}` }
         : { value: text };
     case 'json':
-      if (text.trim() === '') return { value: undefined };
       try {
         return { value: JSON.parse(text) };
       } catch (err) {
@@ -178,8 +189,7 @@ export function parseField(f: WizardField, text: string): Parsed {
 export function writeField(f: WizardField, c: Config, text: string): { config: Config } | { error: string } {
   const p = parseField(f, text);
   if ('error' in p) return p;
-  if (f.write) return { config: f.write(c, text) };
-  return { config: withValue(c, f.path, p.value) };
+  return { config: f.write ? f.write(c, p.value) : withValue(c, f.path, p.value) };
 }
 
 export const visible = (f: WizardField, c: Config): boolean => !f.when || f.when(c);

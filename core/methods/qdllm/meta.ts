@@ -1,0 +1,301 @@
+// What `qdllm` says about itself: the wizard's steps (data source and teacher switches), presets, the
+// student circuit, and the trainable parameters of the quantum student and its classical baselines, sized
+// by the functions the job uses (known here only when the teacher's width and the classes are in the config).
+import { llamaClassifierParamCount, mlpHiddenForParams, mlpParamCount } from '../../nn/param-counts';
+import { defineKindMeta, type ModelCount, type ResourceLine } from '../meta';
+import { BUNDLED_LABELS, BUNDLED_OPTIONS, bundledClasses, stateVectorLines } from '../sizing';
+import { qdllmAnsatzParamCount, qdllmStudentCircuit, qdllmStudentParamCount } from './circuit';
+import { QdllmConfigSchema, type QdllmConfig } from './schema';
+
+const LAB = { path: 'teacher.source', in: ['lab-transformer'] };
+const GGUF = [{ path: 'teacher.source', in: ['gguf'] }];
+const PRETRAINED = [LAB, { path: 'teacher.modelDir', in: [null] }];
+const FROM_DIR = [LAB, { path: 'teacher.modelDir', notIn: [null] }];
+const FILE = [{ path: 'dataset', notIn: BUNDLED_OPTIONS }];
+
+/** Width E of the student's embedding (the lab teacher's), or null when only the run can tell. */
+export function embeddingWidth(c: QdllmConfig): number | null {
+  return c.teacher.source === 'lab-transformer' && c.teacher.modelDir === null ? c.teacher.hiddenSize : null;
+}
+
+/** Vocabulary of the transformer student: the lab teacher's BPE, or the one trained for a GGUF teacher. */
+function studentVocab(c: QdllmConfig): number | null {
+  if (c.teacher.source === 'gguf') return c.teacher.studentVocabSize;
+  return c.teacher.modelDir === null ? c.teacher.vocabSize : null;
+}
+
+function quantumCount(c: QdllmConfig, E: number | null, C: number | null): ModelCount {
+  const n = c.qubits;
+  const circuit = qdllmAnsatzParamCount(n, c.layers);
+  const label = `QD-LLM quantum student (${n} qubits × ${c.layers} layers)`;
+  if (E === null || C === null)
+    return {
+      key: 'quantum',
+      label,
+      role: 'quantum',
+      params: null,
+      formula: `${E ?? 'E'}·${n} + ${n} + ${circuit} (circuit) + ${n}·${C ?? 'C'} + ${C ?? 'C'}`,
+      needs: [
+        ...(E === null ? ['E: the teacher’s width'] : []),
+        ...(C === null ? ['C: the classes in the file'] : []),
+      ],
+    };
+  const parts = { [`Linear ${E}→${n}`]: E * n + n, circuit, [`Linear ${n}→${C}`]: n * C + C };
+  return { key: 'quantum', label, role: 'quantum', params: qdllmStudentParamCount(E, n, c.layers, C), parts };
+}
+
+function baselineCounts(c: QdllmConfig, E: number | null, C: number | null, q: number | null): ModelCount[] {
+  const out: ModelCount[] = [];
+  if (c.mlp.enabled) {
+    const h = q === null || E === null || C === null ? null : mlpHiddenForParams(q, E, C);
+    out.push({
+      key: 'mlp',
+      label: h === null ? 'MLP student E-h-C (GELU)' : `MLP student ${E}-${h}-${C} (GELU)`,
+      role: 'baseline',
+      params: h === null ? null : mlpParamCount(E!, h, C!),
+      ...(h === null ? { formula: 'h(E + 1) + C(h + 1), h matched to the quantum count' } : {}),
+    });
+  }
+  const ts = c.transformerStudent;
+  if (ts.enabled) {
+    const V = studentVocab(c);
+    const shape = { hiddenSize: ts.hiddenSize, intermediateSize: ts.intermediateSize, layers: ts.layers };
+    out.push({
+      key: 'transformer',
+      label: `Transformer student ${ts.layers}×${ts.hiddenSize} (${ts.heads} heads)`,
+      role: 'baseline',
+      params:
+        V === null || C === null ? null : llamaClassifierParamCount({ ...shape, vocabSize: V, classes: C }),
+      formula: `V·H + layers·(2H + 4H² + 3H·I) + H + H·C + C with V = ${V ?? 'the tokenizer’s vocabulary'} (fewer if the BPE runs out of merges)`,
+    });
+  }
+  return out;
+}
+
+function resources(c: QdllmConfig): ResourceLine[] {
+  const students = (c.ablation ? 4 : 1) + (c.mlp.enabled ? 1 : 0) + (c.transformerStudent.enabled ? 1 : 0);
+  return [
+    ...stateVectorLines(c.qubits, c.precision, c.batchSize, 'quantum student'),
+    { label: 'students trained (× seeds)', value: students * c.seeds, unit: 'count' },
+  ];
+}
+
+export const qdllmMeta = defineKindMeta({
+  kind: 'qdllm',
+  title: 'QD-LLM quantum knowledge distillation',
+  description:
+    'Distils a frozen language-model teacher (a LoRA-fine-tuned lab transformer or a GGUF model) into an ~11-qubit quantum student, beside a parameter-matched MLP student and a small transformer student trained with the same loss; accuracy, P/R/F1, parameters, time and memory as mean ± std over seeds.',
+  schema: QdllmConfigSchema,
+  steps: [
+    {
+      id: 'data',
+      title: 'Data',
+      owns: ['dataset', 'textColumn', 'labelColumn', 'dataSeed', 'samplesPerClass', 'maxTokens'],
+      items: [
+        {
+          id: 'dataSource',
+          label: 'source',
+          help: 'A bundled classification set, or your own CSV/TSV/JSONL file with a text and a label column.',
+          key: 'dataset',
+          choices: [
+            {
+              value: 'bundled',
+              label: 'bundled dataset',
+              when: [{ path: 'dataset', in: BUNDLED_OPTIONS }],
+              set: { dataset: 'spam-assassin' },
+            },
+            { value: 'file', label: 'import a CSV / JSONL file', when: [], set: { dataset: '' } },
+          ],
+        },
+        {
+          when: [{ path: 'dataset', in: BUNDLED_OPTIONS }],
+          items: [
+            {
+              key: 'dataset',
+              options: BUNDLED_OPTIONS,
+              optionLabels: BUNDLED_LABELS,
+              help: 'Split 6:2:2 per class.',
+            },
+          ],
+        },
+        {
+          when: FILE,
+          items: [
+            {
+              key: 'dataset',
+              id: 'datasetPath',
+              label: 'file path',
+              help: 'Path to a .csv, .tsv or .jsonl file on this machine.',
+            },
+            'textColumn',
+            'labelColumn',
+          ],
+        },
+        'samplesPerClass',
+        'maxTokens',
+        'dataSeed',
+      ],
+    },
+    {
+      id: 'teacher',
+      title: 'Teacher',
+      owns: ['teacher'],
+      note: {
+        when: GGUF,
+        text: 'A GGUF teacher needs node-llama-cpp, which the lab does not install: run `npm install node-llama-cpp` first, or the run fails with "install node-llama-cpp to use a GGUF teacher".',
+      },
+      items: [
+        {
+          id: 'teacher.source',
+          label: 'teacher',
+          help: 'The lab trains a small transformer, loads a Hugging Face model directory, or asks a GGUF model.',
+          key: 'teacher.source',
+          choices: [
+            {
+              value: 'lab',
+              label: 'lab transformer (pretrained here)',
+              when: PRETRAINED,
+              set: { 'teacher.source': 'lab-transformer', 'teacher.modelDir': null },
+            },
+            {
+              value: 'dir',
+              label: 'model directory (Hugging Face)',
+              when: [LAB],
+              set: { 'teacher.source': 'lab-transformer', 'teacher.modelDir': '' },
+            },
+            {
+              value: 'gguf',
+              label: 'GGUF file (node-llama-cpp)',
+              when: GGUF,
+              set: { 'teacher.source': 'gguf' },
+            },
+          ],
+        },
+        { when: FROM_DIR, items: ['teacher.modelDir'] },
+        {
+          when: PRETRAINED,
+          items: [
+            'teacher.corpus',
+            'teacher.corpusChars',
+            'teacher.vocabSize',
+            'teacher.hiddenSize',
+            'teacher.layers',
+            'teacher.heads',
+            'teacher.intermediateSize',
+            'teacher.pretrainSteps',
+            'teacher.pretrainBatch',
+            'teacher.pretrainSeqLen',
+            'teacher.pretrainLr',
+            'teacher.seed',
+          ],
+        },
+        'teacher',
+      ],
+    },
+    {
+      id: 'student',
+      title: 'Student',
+      owns: ['qubits', 'layers', 'scale', 'embedding', 'backend', 'precision'],
+      items: ['qubits', 'layers', 'scale', 'embedding', 'backend', 'precision'],
+    },
+    {
+      id: 'distill',
+      title: 'Distillation',
+      owns: [
+        'alpha',
+        'temperature',
+        'loss',
+        'ablation',
+        'epochs',
+        'batchSize',
+        'lr',
+        'seeds',
+        'mlp',
+        'transformerStudent',
+      ],
+      items: [
+        'alpha',
+        'temperature',
+        'loss',
+        'ablation',
+        'epochs',
+        'batchSize',
+        'lr',
+        'seeds',
+        'mlp',
+        'transformerStudent',
+      ],
+    },
+  ],
+  presets: [
+    {
+      id: 'small',
+      label: 'small',
+      estimate: 'minutes on 2 cores (examples/qdllm-spam.json)',
+      config: {
+        dataset: 'spam-assassin',
+        samplesPerClass: 100,
+        maxTokens: 48,
+        teacher: {
+          source: 'lab-transformer',
+          corpus: 'brown',
+          corpusChars: 200000,
+          vocabSize: 512,
+          hiddenSize: 48,
+          layers: 2,
+          heads: 4,
+          intermediateSize: 128,
+          pretrainSteps: 150,
+          pretrainSeqLen: 48,
+          loraRank: 8,
+          finetuneEpochs: 4,
+        },
+        embedding: 'tokens',
+        qubits: 6,
+        layers: 3,
+        precision: 'f32',
+        epochs: 5,
+        seeds: 3,
+        ablation: false,
+      },
+    },
+    {
+      id: 'paper',
+      label: 'paper-sized',
+      estimate:
+        'hours on 2 cores: 768-wide embedding, 11 qubits × 11 layers, 5 seeds (examples/qdllm-spam-paper.json)',
+      config: {
+        dataset: 'spam-assassin',
+        samplesPerClass: null,
+        maxTokens: 128,
+        teacher: {
+          source: 'lab-transformer',
+          corpus: 'brown',
+          corpusChars: 2000000,
+          vocabSize: 4096,
+          hiddenSize: 768,
+          layers: 2,
+          heads: 12,
+          intermediateSize: 2048,
+          pretrainSteps: 300,
+          pretrainSeqLen: 128,
+          loraRank: 200,
+          finetuneEpochs: 3,
+        },
+        embedding: 'tokens',
+        ablation: true,
+        transformerStudent: { hiddenSize: 128, layers: 4, heads: 4, intermediateSize: 344 },
+      },
+    },
+  ],
+  parameterCounts(c) {
+    const E = embeddingWidth(c);
+    const C = bundledClasses(c.dataset);
+    const quantum = quantumCount(c, E, C);
+    return [quantum, ...baselineCounts(c, E, C, quantum.params)];
+  },
+  circuits: (c) => [
+    { name: 'quantum student', circuit: qdllmStudentCircuit(c.qubits, c.layers), note: 'per sample' },
+  ],
+  resources,
+});

@@ -1,0 +1,310 @@
+// What `qhead` says about itself: the wizard's steps (data source, encoder, sweep and energy switches),
+// presets, its two circuits, and the trainable parameters of the quantum head and its baselines, sized by
+// the functions the job uses (known here when the encoder's width and the classes are in the config).
+import { mlpHiddenForParams, mlpParamCount } from '../../nn/param-counts';
+import { defineKindMeta, type ModelCount, type NamedCircuit, type ResourceLine } from '../meta';
+import { BUNDLED_LABELS, BUNDLED_OPTIONS, bundledClasses, stateVectorLines } from '../sizing';
+import {
+  headParameterCounts,
+  module1Circuit,
+  module1Inputs,
+  module1Qubits,
+  module2Circuit,
+  type HeadShape,
+} from './circuits';
+import { QheadConfigSchema, type QheadConfig } from './schema';
+import { designPoints } from './sweep';
+
+const ENERGY = [{ path: 'energy.enabled', notIn: [false] }];
+
+/** The head's shape, or null while the embedding width d or the classes C are known only at run time. */
+export function headShape(c: QheadConfig): HeadShape | null {
+  const dim = c.encoder.type === 'pretrain' ? c.encoder.hiddenSize : null;
+  const classes = c.datasetFile ? null : bundledClasses(c.dataset);
+  if (dim === null || classes === null) return null;
+  return { ...c.head, dim, classes, bias: c.head.biasAmplitude > 0 ? 1 : 0 };
+}
+
+function parameterCounts(c: QheadConfig): ModelCount[] {
+  const s = headShape(c);
+  if (!s)
+    return [
+      {
+        key: 'quantum',
+        label: 'quantum head',
+        role: 'quantum',
+        params: null,
+        formula: 'E·n·encoderDepth + Q·(depth + finalDepth) + (Q_m + E·n)·C + C, n = ⌈log2(d + 1)⌉',
+        needs: [
+          ...(c.encoder.type === 'pretrain' ? [] : ['d: the encoder’s width']),
+          ...(c.datasetFile ? ['C: the classes in the file'] : []),
+        ],
+      },
+    ];
+  const p = headParameterCounts(s);
+  const { dim: d, classes: C } = s;
+  const head: ModelCount = {
+    key: 'quantum',
+    label: 'quantum head',
+    role: 'quantum',
+    params: p.total,
+    parts: { 'Module 1': p.module1, 'Module 2': p.module2, Linear: p.linear },
+  };
+  if (!c.baselines) return [head];
+  const h = mlpHiddenForParams(p.total, d, C);
+  return [
+    head,
+    { key: 'logreg', label: `logistic regression (${d}→${C})`, role: 'baseline', params: d * C + C },
+    { key: 'mlp', label: `MLP ${d}-${h}-${C} (GELU)`, role: 'baseline', params: mlpParamCount(d, h, C) },
+  ];
+}
+
+function circuits(c: QheadConfig): NamedCircuit[] {
+  const s = headShape(c);
+  if (!s) return [];
+  const n = module1Qubits(s);
+  const m1 = module1Circuit(module1Inputs(s), s.encoderDepth);
+  const m2 = module2Circuit({ ...s, features: s.encoders * n });
+  return [
+    { name: 'Module 1 (encoder)', circuit: m1, note: `per sample, × ${s.encoders} encoder(s)` },
+    { name: 'Module 2', circuit: m2, note: 'per sample' },
+  ];
+}
+
+function resources(c: QheadConfig): ResourceLine[] {
+  const noisy = c.noise !== undefined && Object.values(c.noise).some((p) => p > 0);
+  const Q = c.head.qubits;
+  const lines = stateVectorLines(Q, noisy ? 'f64' : c.precision, c.batchSize, 'Module 2');
+  if (noisy && Q <= 10)
+    lines.push({ label: 'Module 2: density matrix (noise)', value: 16 * 4 ** Q, unit: 'bytes' });
+  if (c.sweep) {
+    try {
+      lines.push({
+        label: 'sweep: trainings (points × seeds)',
+        value: designPoints(c.sweep).length * c.sweep.seeds,
+        unit: 'count',
+      });
+    } catch (e) {
+      lines.push({
+        label: 'sweep: trainings (points × seeds)',
+        value: NaN,
+        unit: 'count',
+        note: (e as Error).message,
+      });
+    }
+  }
+  if (c.energy.enabled) {
+    const widest = Math.max(...c.energy.qubits);
+    lines.push(...stateVectorLines(widest, c.precision, 1, 'energy timing').slice(0, 1));
+  }
+  return lines;
+}
+
+export const qheadMeta = defineKindMeta({
+  kind: 'qhead',
+  title: 'Quantum fine-tuning head',
+  description:
+    'A quantum classification head (amplitude-encoding encoders, data re-uploading with a shared long-range PQC) on a frozen sentence encoder, beside logistic regression and a parameter-matched MLP, with a screening sweep and a simulation-vs-QPU energy estimate.',
+  schema: QheadConfigSchema,
+  steps: [
+    {
+      id: 'data',
+      title: 'Data',
+      owns: ['dataset', 'datasetFile', 'maxTrain', 'maxTest'],
+      items: [
+        {
+          id: 'dataSource',
+          label: 'source',
+          help: 'A bundled classification set, or your own CSV/TSV/JSONL file.',
+          key: 'datasetFile',
+          choices: [
+            {
+              value: 'bundled',
+              label: 'bundled dataset',
+              when: [{ path: 'datasetFile', present: false }],
+              remove: ['datasetFile'],
+            },
+            { value: 'file', label: 'import a CSV / JSONL file', when: [], fill: ['datasetFile'] },
+          ],
+        },
+        {
+          when: [{ path: 'datasetFile', present: false }],
+          items: [{ key: 'dataset', options: BUNDLED_OPTIONS, optionLabels: BUNDLED_LABELS }],
+        },
+        {
+          when: [{ path: 'datasetFile', present: true }],
+          items: [
+            'datasetFile.path',
+            'datasetFile.textColumn',
+            'datasetFile.labelColumn',
+            'datasetFile.format',
+          ],
+        },
+        'maxTrain',
+        'maxTest',
+      ],
+    },
+    {
+      id: 'encoder',
+      title: 'Encoder',
+      owns: ['encoder'],
+      note: {
+        when: [{ path: 'encoder.type', in: ['gguf'] }],
+        text: 'A GGUF encoder needs node-llama-cpp, which the lab does not install: run `npm install node-llama-cpp` first, or the run fails with "install node-llama-cpp to use a GGUF encoder".',
+      },
+      items: ['encoder.type', 'encoder.path', 'encoder'],
+    },
+    { id: 'head', title: 'Head', owns: ['head', 'standardize'], items: ['head', 'standardize'] },
+    {
+      id: 'training',
+      title: 'Training',
+      owns: [
+        'epochs',
+        'batchSize',
+        'lr',
+        'seeds',
+        'shots',
+        'precision',
+        'noise',
+        'trajectories',
+        'baselines',
+      ],
+      items: [
+        'epochs',
+        'batchSize',
+        'lr',
+        'seeds',
+        'shots',
+        'precision',
+        'noise',
+        'trajectories',
+        'baselines',
+      ],
+    },
+    {
+      id: 'sweep',
+      title: 'Sweep & energy',
+      owns: ['sweep', 'energy'],
+      items: [
+        { key: 'sweep', id: 'sweepOn' },
+        { when: [{ path: 'sweep', present: true }], items: ['sweep'] },
+        'energy.enabled',
+        { when: ENERGY, items: ['energy'] },
+      ],
+    },
+  ],
+  presets: [
+    {
+      id: 'small',
+      label: 'small',
+      estimate:
+        'minutes on 2 cores: a 64-wide encoder, 6-qubit head, 3 seeds, a 9-point sweep (examples/qhead-topic.json)',
+      config: {
+        dataset: 'brown-topics',
+        standardize: true,
+        encoder: {
+          type: 'pretrain',
+          corpus: 'brown',
+          corpusChars: 400000,
+          vocabSize: 512,
+          hiddenSize: 64,
+          intermediateSize: 128,
+          layers: 2,
+          heads: 4,
+          seqLen: 64,
+          steps: 400,
+          batchSize: 8,
+          maxTokens: 512,
+        },
+        head: {
+          encoders: 2,
+          encoderDepth: 2,
+          qubits: 6,
+          depth: 2,
+          finalDepth: 1,
+          reuploads: 2,
+          connectivity: 1,
+          measured: 2,
+          biasAmplitude: 1,
+        },
+        epochs: 30,
+        batchSize: 16,
+        lr: 0.05,
+        seeds: 3,
+        shots: null,
+        precision: 'f32',
+        baselines: true,
+        sweep: {
+          design: 'fractional',
+          factors: { qubits: [4, 6, 8], depth: [1, 2, 3], lr: [0.01, 0.05, 0.1], reuploads: [1, 2, 3] },
+          seeds: 1,
+          epochs: 10,
+        },
+        energy: { qubits: [4, 6, 8, 10, 12], batch: 16, repeats: 5, cpuWatts: 65, extrapolateTo: 60 },
+      },
+    },
+    {
+      id: 'paper',
+      label: 'paper-sized',
+      estimate:
+        'hours on 2 cores: d = 768, 10-qubit head, 1000 shots (parameter shift), 5 seeds (examples/qhead-topic-paper.json)',
+      config: {
+        dataset: 'brown-topics',
+        standardize: true,
+        encoder: {
+          type: 'pretrain',
+          corpus: 'brown',
+          corpusChars: 4000000,
+          vocabSize: 4096,
+          hiddenSize: 768,
+          intermediateSize: 2048,
+          layers: 6,
+          heads: 12,
+          seqLen: 256,
+          steps: 5000,
+          batchSize: 8,
+          lr: 0.001,
+          maxTokens: 512,
+        },
+        head: {
+          encoders: 2,
+          encoderDepth: 2,
+          qubits: 10,
+          depth: 4,
+          finalDepth: 2,
+          reuploads: 4,
+          connectivity: 3,
+          measured: 1,
+          biasAmplitude: 1,
+        },
+        epochs: 30,
+        batchSize: 16,
+        lr: 0.01,
+        seeds: 5,
+        shots: 1000,
+        baselines: true,
+        sweep: {
+          design: 'fractional',
+          factors: {
+            qubits: [6, 8, 10],
+            depth: [2, 4, 6],
+            lr: [0.003, 0.01, 0.03],
+            reuploads: [2, 4, 6],
+            connectivity: [1, 3, 5],
+          },
+          seeds: 2,
+        },
+        energy: {
+          qubits: [6, 8, 10, 12, 14, 16, 18],
+          batch: 16,
+          repeats: 5,
+          cpuWatts: 65,
+          extrapolateTo: 64,
+        },
+      },
+    },
+  ],
+  parameterCounts,
+  circuits,
+  resources,
+});
