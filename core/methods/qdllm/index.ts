@@ -110,16 +110,8 @@ export async function runQdllm(
     if (fingerprint(teacherParams) !== before) throw new Error('the teacher changed during distillation');
     teacherFrozen = 'verified (weights bit-identical after distillation)';
   }
-  const result = buildReport(
-    cfg,
-    data.classes,
-    teacher,
-    comparison,
-    qCount,
-    hidden,
-    teacherFrozen,
-    describeRan(ran),
-  );
+  const facts: RunFacts = { qCount, hidden, teacherFrozen, simulation: describeRan(ran) };
+  const result = buildReport(cfg, data.classes, teacher, comparison, facts);
   return { ...result, backend: ranRecord(ran, sim.info) };
 }
 
@@ -157,17 +149,23 @@ function teacherRow(teacher: TeacherOutputs, ref: { transformer: number | null; 
   };
 }
 
+/** What the report states about this run beside the comparison. */
+interface RunFacts {
+  /** The quantum student's parameter count by the formula. */
+  qCount: number;
+  /** The MLP student's hidden width. */
+  hidden: number;
+  teacherFrozen: string;
+  simulation: string;
+}
+
 function buildReport(
   cfg: QdllmConfig,
   classes: string[],
   teacher: TeacherOutputs,
   c: Comparison,
-  qCount: number,
-  hidden: number,
-  teacherFrozen: string,
-  simulation: string,
+  facts: RunFacts,
 ): JobResult {
-  const C = classes.length;
   const paramsOf = (key: string) => c.models.find((m) => m.key === key)?.runs[0]?.params ?? null;
   const ref = { transformer: paramsOf('transformer'), mlp: paramsOf('mlp') };
   const pct =
@@ -188,9 +186,9 @@ function buildReport(
     teacher_test_acc: t.report.accuracy,
     teacher_f1_macro: t.report.f1.macro,
     teacher_cache: teacher.cache,
-    teacher_frozen: teacherFrozen,
-    quantum_params_formula: qCount,
-    simulator: simulation,
+    teacher_frozen: facts.teacherFrozen,
+    quantum_params_formula: facts.qCount,
+    simulator: facts.simulation,
     ...comparisonSummary(c),
   };
   const report: ReportSection[] = [
@@ -208,7 +206,7 @@ function buildReport(
   const paired = pairedTestTable(c);
   if (paired) report.push(paired);
   if (cfg.ablation) report.push(ablationTable(cfg, c));
-  report.push(setupText(cfg, teacher, c, qCount, hidden, teacherFrozen, simulation));
+  report.push(setupText(cfg, teacher, c, facts));
   return { summary, report };
 }
 
@@ -235,15 +233,8 @@ function ablationTable(cfg: QdllmConfig, c: Comparison): ReportSection {
   };
 }
 
-function setupText(
-  cfg: QdllmConfig,
-  teacher: TeacherOutputs,
-  c: Comparison,
-  qCount: number,
-  hidden: number,
-  teacherFrozen: string,
-  simulation: string,
-): ReportSection {
+function setupText(cfg: QdllmConfig, teacher: TeacherOutputs, c: Comparison, f: RunFacts): ReportSection {
+  const { qCount, hidden, teacherFrozen, simulation } = f;
   const s = teacher.splits;
   const info = teacher.info;
   const C = teacher.C;
