@@ -71,4 +71,15 @@ export interface SyncSimulator {
   expvalSync(req: BatchRequest): ExpvalResult;
   /** Adjoint-method vector-Jacobian product, as Simulator.vjp. */
   vjpSync(req: BatchRequest, dExpvals: ArrayLike<number>): VjpResult;
+  /**
+   * Starts what the synchronous calls use that cannot start synchronously (the cpu backend's worker threads) and
+   * resolves when it is ready or has failed; calls before then answer in the calling thread, with the same numbers.
+   */
+  prepareSync?(): Promise<void>;
+}
+
+/** Whether `sim` also answers synchronously (a wrapper that only forwards the async calls does not). */
+export function isSyncSimulator<S extends object>(sim: S): sim is S & SyncSimulator {
+  const s = sim as Partial<SyncSimulator>;
+  return typeof s.expvalSync === 'function' && typeof s.vjpSync === 'function';
 }

@@ -1,5 +1,6 @@
 // The CPU backend: hand-written typed-array kernels, row by row, optionally split over worker threads
-// (Node only, loaded on demand so this module stays isomorphic).
+// (Node only, loaded on demand so this module stays isomorphic). Two pools: the async calls post rows to workers
+// by message (threads.ts); the synchronous calls share rows with workers over shared memory (sync-pool.ts).
 import { checkBatchRequest } from '../request';
 import type {
   BackendInfo,
@@ -15,10 +16,14 @@ import { GRAD_CHUNK, WASM_MIN_DIM } from './engine';
 import { wasmStateFailure } from './wasm';
 import { compile, type Program } from './program';
 import { expvalRows, stateRows, vjpRows, type RowsResult, type VjpRows } from './run';
+import { syncThreads } from './sync-threads';
 
 export interface CpuOptions {
   precision?: Precision;
-  /** Worker threads for large batches; 0 or 1 runs in the calling thread. */
+  /**
+   * Threads for batches of 2·GRAD_CHUNK rows or more; 0 or 1 runs in the calling thread. Async calls post the rows
+   * to `threads` workers; synchronous calls run a share in the calling thread beside threads − 1 workers.
+   */
   threads?: number;
 }
 
@@ -129,12 +134,13 @@ export function createCpuSimulator(opts: CpuOptions = {}): CpuSimulator {
       });
     return pool;
   };
+  const sync = syncThreads(threads);
   const usePool = async (batch: number): Promise<RowPool | null> =>
     threads > 1 && batch >= 2 * GRAD_CHUNK ? getPool() : null;
-  const resultInfo = (p: RowPool | null, prog: Program): BackendInfo => {
+  const resultInfo = (threaded: boolean, prog: Program, threadReason?: string): BackendInfo => {
     const k = kernel(prog.dim);
-    if (p) return { ...info, mode: `${k}-threads` };
-    const reasons = [info.fallbackReason, threads > 1 ? fallbackReason : undefined].filter((x) => x);
+    if (threaded) return { ...info, mode: `${k}-threads` };
+    const reasons = [info.fallbackReason, threads > 1 ? threadReason : undefined].filter((x) => x);
     return {
       backend: 'cpu',
       mode: k,
@@ -150,7 +156,7 @@ export function createCpuSimulator(opts: CpuOptions = {}): CpuSimulator {
       const p = await usePool(req.batch);
       if (!p) {
         const r = expvalRows(prog, precision, req.params, req.inputs, 0, req.batch);
-        return { ...r, info: resultInfo(null, prog) };
+        return { ...r, info: resultInfo(false, prog, fallbackReason) };
       }
       const parts = await Promise.all(
         splits(req.batch, p.size).map(([a, b]) => p.expval(req.circuit, precision, req, a, b)),
@@ -158,7 +164,7 @@ export function createCpuSimulator(opts: CpuOptions = {}): CpuSimulator {
       return {
         expvals: concat(parts.map((x) => x.expvals)),
         norms: concat(parts.map((x) => x.norms)),
-        info: resultInfo(p, prog),
+        info: resultInfo(true, prog),
       };
     },
     async vjp(req: BatchRequest, dExpvals: ArrayLike<number>): Promise<VjpResult> {
@@ -178,28 +184,42 @@ export function createCpuSimulator(opts: CpuOptions = {}): CpuSimulator {
           prog.numParams,
         ),
         dInputs: concat(parts.map((x) => x.dInputs)),
-        info: resultInfo(p, prog),
+        info: resultInfo(p !== null, prog, fallbackReason),
       };
     },
-    // the synchronous pair runs in the calling thread: the row pool answers by message, which a synchronous
-    // model forward cannot wait for
     expvalSync(req: BatchRequest): ExpvalResult {
       const prog = checkRequest(req);
-      const r = expvalRows(prog, precision, req.params, req.inputs, 0, req.batch);
-      return { ...r, info: resultInfo(null, prog) };
+      const p = sync.poolFor(prog, req.batch);
+      if (!p) {
+        const r = expvalRows(prog, precision, req.params, req.inputs, 0, req.batch);
+        return { ...r, info: resultInfo(false, prog, sync.reason(prog, req.batch)) };
+      }
+      const parts = p.expval(prog, precision, req, splits(req.batch, p.size + 1));
+      return {
+        expvals: concat(parts.map((x) => x.expvals)),
+        norms: concat(parts.map((x) => x.norms)),
+        info: resultInfo(true, prog),
+      };
     },
     vjpSync(req: BatchRequest, dExpvals: ArrayLike<number>): VjpResult {
       const prog = checkRequest(req);
       checkDExpvals(prog, req.batch, dExpvals);
-      const r = vjpRows(prog, precision, req.params, req.inputs, dExpvals, 0, req.batch);
+      const p = sync.poolFor(prog, req.batch);
+      const parts = p
+        ? p.vjp(prog, precision, req, dExpvals, splits(req.batch, p.size + 1))
+        : [vjpRows(prog, precision, req.params, req.inputs, dExpvals, 0, req.batch)];
       return {
-        expvals: r.expvals,
-        norms: r.norms,
-        dParams: sumChunks([r.dParamChunks], prog.numParams),
-        dInputs: r.dInputs,
-        info: resultInfo(null, prog),
+        expvals: concat(parts.map((x) => x.expvals)),
+        norms: concat(parts.map((x) => x.norms)),
+        dParams: sumChunks(
+          parts.map((x) => x.dParamChunks),
+          prog.numParams,
+        ),
+        dInputs: concat(parts.map((x) => x.dInputs)),
+        info: resultInfo(p !== null, prog, p ? undefined : sync.reason(prog, req.batch)),
       };
     },
+    prepareSync: sync.prepare,
     async probs(req: BatchRequest, wires?: number[]): Promise<Float64Array> {
       const prog = checkRequest(req);
       const w = wires ?? Array.from({ length: prog.qubits }, (_, i) => i);
@@ -217,6 +237,7 @@ export function createCpuSimulator(opts: CpuOptions = {}): CpuSimulator {
     dispose(): void {
       void pool?.then((p) => p?.close());
       pool = null;
+      sync.close();
     },
   };
 }

@@ -1,14 +1,17 @@
 // Node-only: a pool of worker_threads running the same row drivers as the calling thread on
-// contiguous, chunk-aligned row ranges. This one file is both the pool and the worker entry.
+// contiguous, chunk-aligned row ranges, answering by message (the async simulator calls); and the start of the
+// synchronous pool over shared memory (sync-pool.ts). This one file is both the pools' start and the worker entry.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { BatchRequest, Precision } from '../backend';
 import { observablesOf, type Circuit } from '../circuit';
 import { compile, type Program } from './program';
 import { expvalRows, vjpRows, type RowsResult, type VjpRows } from './run';
+import { serveSyncRows, type SyncWorkerData } from './shared-rows';
 import type { RowPool } from './simulator';
+import { startSyncRowPool, type SyncRowPool } from './sync-pool';
 
 interface Task {
   id: number;
@@ -60,19 +63,29 @@ function serve(): void {
   });
 }
 
-if (!isMainThread && parentPort) serve();
+if (!isMainThread && parentPort) {
+  const d = workerData as SyncWorkerData | undefined;
+  if (d?.kind === 'sync-rows') serveSyncRows(parentPort, d);
+  else serve();
+}
 
 /**
  * Starts a worker on this file. Running from TypeScript source (tsx, vitest) the worker first
  * registers tsx's loader, since worker threads do not inherit an in-process transform.
  */
-function spawn(url: URL): Worker {
-  if (!url.pathname.endsWith('.ts')) return new Worker(url);
+function spawn(url: URL, data?: SyncWorkerData): Worker {
+  if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData: data });
   // the ESM build of tsx's API (its CommonJS entry cannot register the ESM hooks from a worker)
   const pkg = createRequire(url).resolve('tsx/package.json');
   const api = pathToFileURL(join(dirname(pkg), 'dist/esm/api/index.mjs')).href;
   const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
-  return new Worker(boot, { eval: true });
+  return new Worker(boot, { eval: true, workerData: data });
+}
+
+/** The synchronous pool: `size` workers beside the calling thread, on this file as the message pool's are. */
+export function createSyncRowPool(size: number): Promise<SyncRowPool> {
+  const url = new URL(import.meta.url);
+  return startSyncRowPool(size, (data) => spawn(url, data));
 }
 
 export function createRowPool(size: number): RowPool {

@@ -1,0 +1,156 @@
+// The synchronous row pool (core/quantum/cpu/sync-pool.ts): expvalSync/vjpSync split over worker threads compute
+// bit for bit what one thread does, across circuit changes, and leave no worker that keeps a process alive.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BatchRequest, ExpvalResult, Precision, VjpResult } from '../../../core/quantum/backend';
+import { CircuitBuilder, type Circuit } from '../../../core/quantum/circuit';
+import { createCpuSimulator, type CpuSimulator } from '../../../core/quantum/cpu/simulator';
+import { stronglyEntanglingLayers } from '../../../core/quantum/templates';
+import { mulberry32 as rng } from '../../helpers/quantum';
+
+/** Amplitude-encoded features (norms reported), angle-encoded ones, entangling layers, Z and a mixed observable. */
+function circuit(qubits: number, depth: number): Circuit {
+  const b = new CircuitBuilder(qubits, 6);
+  b.amplitude([0, 1], 0, 4);
+  b.gate('RY', [2], [b.x(4, 1.3)]).gate('RX', [qubits - 1], [b.x(5)]);
+  stronglyEntanglingLayers(b, depth);
+  return b
+    .observe([
+      { ops: [{ wire: 0, pauli: 'Z' }] },
+      {
+        coeff: 0.5,
+        ops: [
+          { wire: 1, pauli: 'X' },
+          { wire: qubits - 1, pauli: 'Y' },
+        ],
+      },
+      { ops: [{ wire: 2, pauli: 'Z' }] },
+    ])
+    .build();
+}
+
+function request(c: Circuit, batch: number, seed: number): { req: BatchRequest; g: Float64Array } {
+  const r = rng(seed);
+  const params = Float64Array.from({ length: c.numParams }, () => 6 * r() - 3);
+  const inputs = Float32Array.from({ length: batch * c.numInputs }, () => 2 * r() - 1);
+  const g = Float64Array.from({ length: batch * 3 }, () => r() - 0.5);
+  return { req: { circuit: c, params, inputs, batch }, g };
+}
+
+function same(a: ExpvalResult | VjpResult, b: ExpvalResult | VjpResult): void {
+  expect(Array.from(b.expvals)).toEqual(Array.from(a.expvals));
+  expect(Array.from(b.norms)).toEqual(Array.from(a.norms));
+  if ('dParams' in a && 'dParams' in b) {
+    expect(Array.from(b.dParams)).toEqual(Array.from(a.dParams));
+    expect(Array.from(b.dInputs)).toEqual(Array.from(a.dInputs));
+  }
+}
+
+describe('synchronous calls on worker threads', () => {
+  const sims: Partial<Record<Precision, { one: CpuSimulator; three: CpuSimulator }>> = {};
+  beforeAll(async () => {
+    for (const precision of ['f32', 'f64'] as const) {
+      const three = createCpuSimulator({ precision, threads: 3 }); // the calling thread and 2 workers
+      await three.prepareSync!();
+      sims[precision] = { one: createCpuSimulator({ precision }), three };
+    }
+  });
+  afterAll(() => {
+    for (const s of Object.values(sims)) s.three.dispose();
+  });
+
+  for (const precision of ['f32', 'f64'] as const)
+    it(`${precision}: equal one thread bit for bit over 2 workers (batches 64, 200, 257) and across circuits`, () => {
+      const { one, three } = sims[precision]!;
+      // 5 qubits: the wasm kernels in f32; a second circuit of another width, then the first again
+      const first = circuit(5, 2);
+      const circuits = [first, circuit(4, 3), first];
+      let seed = 1;
+      for (const c of circuits)
+        for (const batch of [64, 200, 257]) {
+          const { req, g } = request(c, batch, seed++);
+          const e = three.expvalSync(req);
+          expect(e.info.mode).toMatch(/-threads$/);
+          expect(e.info.fallbackReason).toBeUndefined();
+          same(one.expvalSync(req), e);
+          const v = three.vjpSync(req, g);
+          expect(v.info.mode).toMatch(/-threads$/);
+          same(one.vjpSync(req, g), v);
+        }
+    });
+
+  it('runs a batch below 2·GRAD_CHUNK in the calling thread, with no fallback reason', () => {
+    const { one, three } = sims.f64!;
+    const { req, g } = request(circuit(4, 1), 63, 9);
+    const v = three.vjpSync(req, g);
+    expect(v.info).toEqual({ backend: 'cpu', mode: 'js', precision: 'f64' });
+    same(one.vjpSync(req, g), v);
+  });
+
+  it('answers in the calling thread until the workers are ready, saying why, with the same numbers', async () => {
+    const s = createCpuSimulator({ precision: 'f64', threads: 2 });
+    try {
+      const { req, g } = request(circuit(4, 1), 100, 11);
+      const before = s.vjpSync(req, g); // this call starts the workers in the background
+      expect(before.info.mode).toBe('js');
+      expect(before.info.fallbackReason).toMatch(/worker threads still starting/);
+      await s.prepareSync!();
+      const after = s.vjpSync(req, g);
+      expect(after.info).toMatchObject({ mode: 'js-threads', threads: 2 });
+      same(before, after);
+    } finally {
+      s.dispose();
+    }
+    const { req } = request(circuit(4, 1), 100, 12);
+    expect(s.expvalSync(req).info.fallbackReason).toMatch(/disposed/);
+  });
+
+  it('names the field of a bad dExpvals before any worker runs', () => {
+    const { req, g } = request(circuit(4, 1), 100, 13);
+    expect(() => sims.f64!.three.vjpSync(req, g.subarray(1))).toThrow(
+      /dExpvals: need batch × numObservables/,
+    );
+    // the pool still answers afterwards
+    same(sims.f64!.one.vjpSync(req, g), sims.f64!.three.vjpSync(req, g));
+  });
+});
+
+describe('synchronous worker threads and process exit', () => {
+  for (const dispose of [true, false])
+    it(`a child process exits after threaded synchronous calls (${dispose ? 'disposed' : 'never disposed'})`, () => {
+      const dir = mkdtempSync(join(tmpdir(), 'qlab-sync-threads-'));
+      const sim = new URL('../../../core/quantum/cpu/simulator.ts', import.meta.url).href;
+      const circ = new URL('../../../core/quantum/circuit.ts', import.meta.url).href;
+      const file = join(dir, 'run.mts');
+      writeFileSync(
+        file,
+        `import { createCpuSimulator } from ${JSON.stringify(sim)};
+import { CircuitBuilder } from ${JSON.stringify(circ)};
+const b = new CircuitBuilder(3, 1);
+b.gate('RX', [0], [b.x(0)]).gate('CNOT', [0, 1]).gate('RY', [2], [b.p()]);
+const c = b.build();
+const s = createCpuSimulator({ precision: 'f64', threads: 2 });
+await s.prepareSync();
+const B = 128;
+const req = { circuit: c, params: [0.4], inputs: Array.from({ length: B }, (_, i) => i / B), batch: B };
+const r = s.vjpSync(req, new Float64Array(3 * B).fill(1));
+${dispose ? 's.dispose();' : ''}
+process.stdout.write(r.info.mode + ' ' + r.expvals[3 * 100].toFixed(12));
+`,
+      );
+      try {
+        const out = execFileSync(process.execPath, ['--import', 'tsx', file], {
+          cwd: fileURLToPath(new URL('../../..', import.meta.url)),
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+        expect(out).toBe(`js-threads ${Math.cos(100 / 128).toFixed(12)}`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 70_000);
+});
