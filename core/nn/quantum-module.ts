@@ -1,8 +1,9 @@
 // A variational circuit as a synchronous module, so it can stand inside the model's forward/backward: forward is
 // the simulator's expectation values over N rows, backward its adjoint vector-Jacobian product, which gives ∂L/∂θ
 // and ∂L/∂inputs in one pass. It needs a SyncSimulator (the cpu backend: WebAssembly SIMD kernels in f32, JS in
-// f64, in the calling thread); the async QuantumLayer (quantum-layer.ts) stays for code that awaits a backend.
-import type { SyncSimulator } from '../quantum/backend';
+// f64, worker threads for big batches). The async QuantumLayer (quantum-layer.ts) is the same layer for code that
+// awaits: both extend CircuitParameters, so θ, its init, the shape checks and the accumulation are written once.
+import type { BatchRequest, ExpvalResult, SyncSimulator, VjpResult } from '../quantum/backend';
 import { CircuitBuilder, type Circuit } from '../quantum/circuit';
 import { angleEncoding } from '../quantum/encodings';
 import { stronglyEntanglingLayers } from '../quantum/templates';
@@ -16,7 +17,8 @@ export interface QuantumModuleOptions {
   initScale?: number;
 }
 
-export class QuantumModule implements Module {
+/** A circuit's θ and what surrounds one simulator call, whichever way the simulator answers. */
+export class CircuitParameters {
   readonly theta: Parameter; // (numParams)
   /** (N, numAmplitudeOps) norms of the amplitude-encoded inputs of the last forward. */
   norms: Float64Array = new Float64Array(0);
@@ -24,7 +26,6 @@ export class QuantumModule implements Module {
   constructor(
     readonly name: string,
     readonly circuit: Circuit,
-    readonly sim: SyncSimulator,
     opts: QuantumModuleOptions = {},
   ) {
     this.theta = new Parameter(`${name}.theta`, [circuit.numParams], opts.dtype ?? 'f64');
@@ -44,37 +45,67 @@ export class QuantumModule implements Module {
     return [this.theta];
   }
 
+  /** The simulator request for inp (N, numInputs) under the current θ. */
+  protected request(inp: ArrayLike<number>, N: number): BatchRequest {
+    return { circuit: this.circuit, params: this.theta.data, inputs: inp, batch: N };
+  }
+
+  /** Throws unless `values` holds `need` values (exactly, or at least when it may be a longer scratch buffer). */
+  protected checkLength(
+    values: ArrayLike<number>,
+    need: number,
+    what: string,
+    field: string,
+    exact: boolean,
+  ): void {
+    if (exact ? values.length !== need : values.length < need)
+      throw new NnError(`holds ${values.length} values, need ${what} = ${need}`, `${this.name}.${field}`);
+  }
+
+  /** out (N, numOutputs) ← the expectation values; keeps the norms. */
+  protected takeExpvals(out: Arr, r: ExpvalResult): void {
+    out.set(r.expvals);
+    this.norms = r.norms;
+  }
+
+  /** Adds ∂L/∂θ into θ.grad (unless frozen) and ∂L/∂inp (N, numInputs) into dinp (when given). */
+  protected takeVjp(dinp: Arr | null, r: VjpResult, N: number): void {
+    const g = this.theta.grad;
+    if (!this.theta.frozen) for (let i = 0; i < g.length; i++) g[i] += r.dParams[i];
+    if (dinp) for (let i = 0, n = N * this.numInputs; i < n; i++) dinp[i] += r.dInputs[i];
+  }
+}
+
+export class QuantumModule extends CircuitParameters implements Module {
+  constructor(
+    name: string,
+    circuit: Circuit,
+    readonly sim: SyncSimulator,
+    opts: QuantumModuleOptions = {},
+  ) {
+    super(name, circuit, opts);
+  }
+
   /** out (N, numOutputs) = expectation values of the circuit's observables for inp (N, numInputs). */
   forward(out: Arr, inp: ArrayLike<number>, N: number): void {
     this.checkRows(out, inp, N);
-    const r = this.sim.expvalSync({ circuit: this.circuit, params: this.theta.data, inputs: inp, batch: N });
-    out.set(r.expvals);
-    this.norms = r.norms;
+    this.takeExpvals(out, this.sim.expvalSync(this.request(inp, N)));
   }
 
   /** Adds ∂L/∂θ into θ.grad (unless frozen) and ∂L/∂inp into dinp (when given), from dout (N, numOutputs). */
   backward(dinp: Arr | null, dout: Arr, inp: ArrayLike<number>, N: number): void {
     this.checkRows(dout, inp, N);
-    const r = this.sim.vjpSync(
-      { circuit: this.circuit, params: this.theta.data, inputs: inp, batch: N },
-      dout.length === N * this.numOutputs ? dout : dout.subarray(0, N * this.numOutputs),
+    const n = N * this.numOutputs;
+    this.takeVjp(
+      dinp,
+      this.sim.vjpSync(this.request(inp, N), dout.length === n ? dout : dout.subarray(0, n)),
+      N,
     );
-    const g = this.theta.grad;
-    if (!this.theta.frozen) for (let i = 0; i < g.length; i++) g[i] += r.dParams[i];
-    if (dinp) for (let i = 0, n = N * this.numInputs; i < n; i++) dinp[i] += r.dInputs[i];
   }
 
   private checkRows(out: Arr, inp: ArrayLike<number>, N: number): void {
-    if (out.length < N * this.numOutputs)
-      throw new NnError(
-        `holds ${out.length} values, need N·numOutputs = ${N * this.numOutputs}`,
-        `${this.name}.out`,
-      );
-    if (inp.length < N * this.numInputs)
-      throw new NnError(
-        `holds ${inp.length} values, need N·numInputs = ${N * this.numInputs}`,
-        `${this.name}.inputs`,
-      );
+    this.checkLength(out, N * this.numOutputs, 'N·numOutputs', 'out', false);
+    this.checkLength(inp, N * this.numInputs, 'N·numInputs', 'inputs', false);
   }
 }
 
