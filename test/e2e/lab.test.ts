@@ -39,6 +39,9 @@ async function launchRun(
     .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
   const kind = kinds.includes(PREFERRED_KIND) ? PREFERRED_KIND : kinds[0];
   await select.selectOption(kind);
+  // Kinds with metadata open in their wizard (test/e2e/wizard.test.ts); this test drives the generic form.
+  const generic = page.getByTestId('mode-generic');
+  if ((await generic.count()) > 0) await generic.click();
   await page.getByTestId('run-name').fill(name);
   await page.getByTestId('run-seed').fill(String(seed));
   await page.getByTestId('run-tags').fill('e2e');

@@ -1,8 +1,10 @@
-// The QD-LLM wizard end to end in headless Chromium against the real `qlab serve`: small preset, a guidance
-// weight the server refuses shown on the Distillation step, fixed, started, the run page opened, cancelled.
+// The wizards end to end in headless Chromium against the real `qlab serve`. QD-LLM: the small preset opens
+// selected, the live parameter preview follows the qubits, an out-of-range guidance weight is shown by its
+// field before Next (nothing is sent), a refusal only the server knows (a too-long name) lands on the review,
+// then the run starts and is cancelled. vqc-fit: its generated wizard launches a small run that succeeds.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { qdllmStudentParamCount } from '../../core/methods/qdllm/circuit';
 import { checkBrowserPrerequisites, CHROMIUM, LabServer } from '../helpers/lab-server';
 
@@ -11,7 +13,20 @@ let browser: Browser | null = null;
 /** Set QLAB_E2E_SHOTS=<dir> to keep screenshots of the wizard for a look by eye. */
 const SHOTS = process.env.QLAB_E2E_SHOTS;
 
-describe('QD-LLM wizard in the browser', () => {
+async function openPage(): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser!.newPage({ viewport: { width: 1300, height: 1000 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400) errors.push(`HTTP ${r.status()} for ${r.url()}`);
+  });
+  return { page, errors };
+}
+
+describe('wizards in the browser', () => {
   let baseUrl = '';
 
   beforeAll(async () => {
@@ -29,58 +44,58 @@ describe('QD-LLM wizard in the browser', () => {
     await server.stop();
   });
 
-  it('small preset, α refused on the Distillation step, fixed, started and cancelled', async () => {
-    const page = await browser!.newPage({ viewport: { width: 1300, height: 1000 } });
-    const pageErrors: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
-    });
-    page.on('response', (r) => {
-      if (r.status() >= 400) pageErrors.push(`HTTP ${r.status()} for ${r.url()}`);
-    });
+  it('QD-LLM: small preset, live preview, α out of range before Next, a server refusal, started and cancelled', async () => {
+    const { page, errors } = await openPage();
     await page.goto(`${baseUrl}#/new?kind=qdllm`);
     const wizard = page.locator('[data-testid="wizard"][data-kind="qdllm"]');
     await wizard.waitFor({ timeout: 10_000 });
-    await page.getByTestId('preset-small').click();
+    // the small preset is selected when the wizard opens
+    expect(await page.getByTestId('preset-small').getAttribute('class')).toContain('on');
+    expect(await page.getByTestId('preset-estimate').textContent()).toMatch(/minutes/);
     expect(await page.getByTestId('wiz-field-samplesPerClass').inputValue()).toBe('100');
 
     await page.getByTestId('wizard-next').click();
     expect(await page.getByTestId('wiz-field-teacher.hiddenSize').inputValue()).toBe('48');
     await page.getByTestId('wizard-next').click();
     // Student step: the live count for E = 48 (teacher width), n = 6, L = 3, C = 2, then for n = 7.
-    const count = (n: number): string => qdllmStudentParamCount(48, n, 3, 2).toLocaleString('en-US');
+    const quantum = page.getByTestId('wiz-params-quantum');
     await expect
-      .poll(() => page.getByTestId('wiz-summary').textContent())
-      .toContain(`parameters: ${count(6)} `);
+      .poll(() => quantum.getAttribute('data-params'))
+      .toBe(String(qdllmStudentParamCount(48, 6, 3, 2)));
     await page.getByTestId('wiz-field-qubits').fill('7');
     await expect
-      .poll(() => page.getByTestId('wiz-summary').textContent())
-      .toContain(`parameters: ${count(7)} `);
+      .poll(() => quantum.getAttribute('data-params'))
+      .toBe(String(qdllmStudentParamCount(48, 7, 3, 2)));
+    expect(await page.getByTestId('wiz-range-qubits').textContent()).toContain('2 to 24 qubits');
     if (SHOTS) await page.screenshot({ path: join(SHOTS, 'wizard-student.png'), fullPage: true });
+    await page.getByTestId('wiz-field-qubits').fill('40');
+    await expect.poll(() => page.getByTestId('wiz-error-qubits').textContent()).toMatch(/^config\.qubits: /);
+    expect(await page.getByTestId('wiz-preview-invalid').count()).toBe(1);
     await page.getByTestId('wiz-field-qubits').fill('6');
 
     await page.getByTestId('wizard-next').click();
     await page.getByTestId('wiz-field-alpha').fill('2');
-    await page.getByTestId('wizard-next').click();
-    await page.getByTestId('wiz-name').fill('e2e wizard');
-    expect(JSON.parse(await page.getByTestId('wiz-json').inputValue())).toMatchObject({
-      alpha: 2,
-      qubits: 6,
-    });
-    await page.getByTestId('wizard-start').click();
-
-    // The server refuses α = 2: the wizard goes back to Distillation with the message by the field.
-    await expect.poll(() => wizard.getAttribute('data-step')).toBe('distill');
+    // shown by the field at once, and Next stays on the step
     await expect
       .poll(() => page.getByTestId('wiz-error-alpha').textContent())
       .toMatch(/^config\.alpha: .*\[0, 1\]/);
-    expect(await page.getByTestId('run-page').count()).toBe(0);
+    await page.getByTestId('wizard-next').click();
+    expect(await wizard.getAttribute('data-step')).toBe('distill');
     if (SHOTS) await page.screenshot({ path: join(SHOTS, 'wizard-refused.png'), fullPage: true });
-
     await page.getByTestId('wiz-field-alpha').fill('0.9');
     expect(await page.getByTestId('wiz-error-alpha').count()).toBe(0);
-    await page.getByTestId('wizard-step-review').click();
+    await page.getByTestId('wizard-next').click();
+
+    // the server refuses what only it checks (a name over 200 characters): the message lands by the name
+    await page.getByTestId('wiz-name').fill('n'.repeat(201));
+    expect(JSON.parse(await page.getByTestId('wiz-json').inputValue())).toMatchObject({
+      alpha: 0.9,
+      qubits: 6,
+    });
+    await page.getByTestId('wizard-start').click();
+    await expect.poll(() => page.getByTestId('wiz-error-name').textContent()).toMatch(/^name: /);
+    expect(await page.getByTestId('run-page').count()).toBe(0);
+    await page.getByTestId('wiz-name').fill('e2e wizard');
     await page.getByTestId('wizard-start').click();
     const runPage = page.getByTestId('run-page');
     await runPage.waitFor({ timeout: 15_000 });
@@ -93,8 +108,37 @@ describe('QD-LLM wizard in the browser', () => {
       .toBe('cancelled');
 
     const expected = [/^HTTP 400 for .*\/api\/createRun$/, /^console: .*status of 400/];
-    expect(pageErrors.filter((e) => !expected.some((re) => re.test(e)))).toEqual([]);
-    expect(pageErrors.filter((e) => expected[0].test(e))).toHaveLength(1);
+    expect(errors.filter((e) => !expected.some((re) => re.test(e)))).toEqual([]);
+    expect(errors.filter((e) => expected[0].test(e))).toHaveLength(1);
+    await page.close();
+  });
+
+  it('vqc-fit: the generated wizard launches its small preset, and the run succeeds', async () => {
+    const { page, errors } = await openPage();
+    await page.goto(`${baseUrl}#/new?kind=vqc-fit`);
+    const wizard = page.locator('[data-testid="wizard"][data-kind="vqc-fit"]');
+    await wizard.waitFor({ timeout: 10_000 });
+    expect(await page.getByTestId('wizard-progress').locator('button').allTextContents()).toEqual([
+      '1. Data',
+      '2. Circuit',
+      '3. Training',
+      '4. Review',
+    ]);
+    expect(await page.getByTestId('wiz-field-dataset').inputValue()).toBe('circles');
+    await page.getByTestId('wizard-next').click();
+    expect(await page.getByTestId('wiz-params-quantum').getAttribute('data-params')).toBe('32');
+    expect(await page.getByTestId('wiz-params-mlp').getAttribute('data-params')).toBe('32');
+    await page.getByTestId('wizard-next').click();
+    await page.getByTestId('wizard-next').click();
+    await page.getByTestId('wiz-name').fill('e2e vqc wizard');
+    await page.getByTestId('wizard-start').click();
+    const runPage = page.getByTestId('run-page');
+    await runPage.waitFor({ timeout: 15_000 });
+    await expect
+      .poll(() => runPage.getByTestId('status').first().getAttribute('data-status'), { timeout: 90_000 })
+      .toBe('succeeded');
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, 'wizard-vqc-run.png'), fullPage: true });
+    expect(errors).toEqual([]);
     await page.close();
   });
 });

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { BUNDLED_CLASSIFICATION, datasetNameProblem } from '../../data/names';
 import type { DistillMode } from '../../nn/distill-loss';
 import { GPU_F64_MESSAGE, PrecisionSchema } from '../../quantum/precision';
-import { LM_CORPORA } from '../corpora';
+import { checkEvenHeads, COLUMN_FIELDS, lmFields } from '../lm-fields';
 import { about, PRECISION_LABELS } from '../meta';
 
 const int = (lo: number, hi: number) => z.number().int().min(lo).max(hi);
@@ -15,14 +15,22 @@ const sweep = (title: string, unit?: string) => about(title, { sweepable: true, 
 /** The distillation losses (core/nn/distill-loss.ts's DISTILL_MODES; a test keeps them equal). */
 export const LOSS_MODES = ['ce', 'kl', 'js', 'all'] as const satisfies readonly DistillMode[];
 
+const LAB_LM_DEFAULTS = {
+  minChars: 1000,
+  vocabSize: 1024,
+  intermediateSize: 172,
+  widthHelp: 'Hidden size; also the width E of the student embedding.',
+};
+const LAB_LM = lmFields(['corpus'], LAB_LM_DEFAULTS);
+const LAB_LM_SHAPE = lmFields(
+  ['corpusChars', 'vocabSize', 'hiddenSize', 'layers', 'heads', 'intermediateSize'],
+  LAB_LM_DEFAULTS,
+);
+
 export const LabTeacherSchema = z
   .object({
     source: z.literal('lab-transformer'),
-    corpus: z
-      .enum(LM_CORPORA)
-      .default('brown')
-      .meta(about('corpus'))
-      .describe('Corpus the teacher LM and its BPE tokenizer are pretrained on.'),
+    corpus: LAB_LM.corpus,
     modelDir: z
       .string()
       .min(1)
@@ -32,27 +40,7 @@ export const LabTeacherSchema = z
       .describe(
         'A Hugging Face directory (config.json, safetensors, tokenizer.json) instead of pretraining.',
       ),
-    corpusChars: int(1000, 50_000_000)
-      .default(400_000)
-      .meta(about('corpus characters', { unit: 'characters' }))
-      .describe('Characters of the corpus’s train split used for the tokenizer and pretraining.'),
-    vocabSize: int(260, 65_536)
-      .default(1024)
-      .meta(about('vocabulary', { unit: 'tokens' }))
-      .describe('Byte-level BPE vocabulary size.'),
-    hiddenSize: int(8, 4096)
-      .default(64)
-      .meta(about('width'))
-      .describe('Hidden size; also the width E of the student embedding.'),
-    layers: int(1, 48).default(2).meta(about('layers')).describe('Transformer layers.'),
-    heads: int(1, 64)
-      .default(4)
-      .meta(about('heads'))
-      .describe('Attention heads; the width must split into heads of even width.'),
-    intermediateSize: int(8, 16_384)
-      .default(172)
-      .meta(about('MLP width'))
-      .describe('Feed-forward width of each layer.'),
+    ...LAB_LM_SHAPE,
     pretrainSteps: int(0, 1_000_000)
       .default(300)
       .meta(about('pretraining steps', { unit: 'steps' }))
@@ -196,18 +184,7 @@ export const QdllmConfigSchema = z
       .default('spam-assassin')
       .meta(about('dataset'))
       .describe('A bundled classification set (spam-assassin, brown-topics) or a .csv/.tsv/.jsonl path.'),
-    textColumn: z
-      .string()
-      .min(1)
-      .default('text')
-      .meta(about('text column'))
-      .describe('Column (or JSON key) holding the text.'),
-    labelColumn: z
-      .string()
-      .min(1)
-      .default('label')
-      .meta(about('label column'))
-      .describe('Column (or JSON key) holding the class label.'),
+    ...COLUMN_FIELDS,
     dataSeed: int(0, 2 ** 31 - 1)
       .default(0)
       .meta(about('split seed'))
@@ -316,22 +293,9 @@ export const QdllmConfigSchema = z
         path: ['qubits'],
         message: `${c.qubits} qubits cannot give ${classes} classes of ${c.dataset} a measured value each; need qubits ≥ ${classes}`,
       });
-    const ts = c.transformerStudent;
-    if (ts.hiddenSize % ts.heads !== 0 || (ts.hiddenSize / ts.heads) % 2 !== 0)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['transformerStudent', 'heads'],
-        message: `hiddenSize ${ts.hiddenSize} must split into ${ts.heads} heads of even width`,
-      });
-    if (c.teacher.source === 'lab-transformer' && c.teacher.modelDir === null) {
-      const t = c.teacher;
-      if (t.hiddenSize % t.heads !== 0 || (t.hiddenSize / t.heads) % 2 !== 0)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['teacher', 'heads'],
-          message: `hiddenSize ${t.hiddenSize} must split into ${t.heads} heads of even width`,
-        });
-    }
+    checkEvenHeads(ctx, ['transformerStudent', 'heads'], c.transformerStudent);
+    if (c.teacher.source === 'lab-transformer' && c.teacher.modelDir === null)
+      checkEvenHeads(ctx, ['teacher', 'heads'], c.teacher);
     if (c.teacher.source === 'lab-transformer') {
       try {
         new RegExp(c.teacher.loraTargets);

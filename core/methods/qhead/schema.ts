@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { BUNDLED_CLASSIFICATION } from '../../data/names';
 import { PrecisionSchema } from '../../quantum/precision';
-import { LM_CORPORA } from '../corpora';
+import { checkEvenHeads, COLUMN_FIELDS, lmFields } from '../lm-fields';
 import { about, PRECISION_LABELS } from '../meta';
 
 /** Gate kinds the head's circuits contain (what `noise` may name). */
@@ -16,37 +16,22 @@ const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const sweep = (title: string, unit?: string) => about(title, { sweepable: true, unit });
 const us = (title: string) => about(title, { unit: 'µs' });
 
+const ENCODER_LM = lmFields(
+  ['corpus', 'corpusChars', 'vocabSize', 'hiddenSize', 'intermediateSize', 'layers', 'heads'],
+  {
+    minChars: 10_000,
+    vocabSize: 512,
+    intermediateSize: 128,
+    widthHelp: 'Hidden size: the embedding width d the head sees.',
+  },
+);
+
 export const EncoderSchema = z
   .discriminatedUnion('type', [
     z
       .object({
         type: z.literal('pretrain'),
-        corpus: z
-          .enum(LM_CORPORA)
-          .default('brown')
-          .meta(about('corpus'))
-          .describe('Bundled LM corpus the encoder and its BPE are trained on.'),
-        corpusChars: int(10_000, 50_000_000)
-          .default(400_000)
-          .meta(about('corpus characters', { unit: 'characters' }))
-          .describe('Characters of the corpus used (BPE training and LM pretraining).'),
-        vocabSize: int(260, 65_536)
-          .default(512)
-          .meta(about('vocabulary', { unit: 'tokens' }))
-          .describe('Byte-level BPE vocabulary size.'),
-        hiddenSize: int(8, 4096)
-          .default(64)
-          .meta(about('width d'))
-          .describe('Hidden size: the embedding width d the head sees.'),
-        intermediateSize: int(8, 16_384)
-          .default(128)
-          .meta(about('MLP width'))
-          .describe('Feed-forward width of each layer.'),
-        layers: int(1, 48).default(2).meta(about('layers')).describe('Transformer layers.'),
-        heads: int(1, 64)
-          .default(4)
-          .meta(about('heads'))
-          .describe('Attention heads; d must split into heads of even width.'),
+        ...ENCODER_LM,
         seqLen: int(8, 4096)
           .default(64)
           .meta(about('window', { unit: 'tokens' }))
@@ -321,18 +306,7 @@ export const QheadConfigSchema = z
           .min(1)
           .meta(about('file path'))
           .describe('Path to a .csv, .tsv or .jsonl file on this machine.'),
-        textColumn: z
-          .string()
-          .min(1)
-          .default('text')
-          .meta(about('text column'))
-          .describe('Column (or JSON key) holding the text.'),
-        labelColumn: z
-          .string()
-          .min(1)
-          .default('label')
-          .meta(about('label column'))
-          .describe('Column (or JSON key) holding the class label.'),
+        ...COLUMN_FIELDS,
         format: z
           .enum(['csv', 'tsv', 'jsonl'])
           .optional()
@@ -407,14 +381,7 @@ export const QheadConfigSchema = z
           BUNDLED_CLASSIFICATION,
         ).join(', ')} (or give datasetFile)`,
       });
-    if (c.encoder.type === 'pretrain') {
-      if (c.encoder.hiddenSize % c.encoder.heads !== 0 || (c.encoder.hiddenSize / c.encoder.heads) % 2 !== 0)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['encoder', 'heads'],
-          message: `hiddenSize ${c.encoder.hiddenSize} must split into ${c.encoder.heads} heads of even width`,
-        });
-    }
+    if (c.encoder.type === 'pretrain') checkEvenHeads(ctx, ['encoder', 'heads'], c.encoder);
     if (h.measured > h.qubits)
       ctx.addIssue({
         code: 'custom',

@@ -1,0 +1,82 @@
+// Config fields two kinds share, defined once: the small LLaMA-flavour LM the lab pretrains on a bundled
+// corpus (qdllm's lab teacher, qhead's pretrained encoder), the columns of an imported data file, and the
+// rule that attention heads split the width evenly. Isomorphic, as the schemas that use them.
+import { z } from 'zod';
+import { LM_CORPORA } from './corpora';
+import { about } from './meta';
+
+const int = (lo: number, hi: number) => z.number().int().min(lo).max(hi);
+
+export interface LmDefaults {
+  /** Smallest corpus slice accepted, characters. */
+  minChars: number;
+  vocabSize: number;
+  intermediateSize: number;
+  /** Help of the width: what else it sets (the embedding width the student or head sees). */
+  widthHelp: string;
+}
+
+function lmShape(d: LmDefaults) {
+  return {
+    corpus: z
+      .enum(LM_CORPORA)
+      .default('brown')
+      .meta(about('corpus'))
+      .describe('Bundled corpus the LM and its byte-level BPE are trained on.'),
+    corpusChars: int(d.minChars, 50_000_000)
+      .default(400_000)
+      .meta(about('corpus characters', { unit: 'characters' }))
+      .describe('Characters of the corpus’s train split used for the BPE and pretraining.'),
+    vocabSize: int(260, 65_536)
+      .default(d.vocabSize)
+      .meta(about('vocabulary', { unit: 'tokens' }))
+      .describe('Byte-level BPE vocabulary size.'),
+    hiddenSize: int(8, 4096).default(64).meta(about('width')).describe(d.widthHelp),
+    intermediateSize: int(8, 16_384)
+      .default(d.intermediateSize)
+      .meta(about('MLP width'))
+      .describe('Feed-forward width of each layer.'),
+    layers: int(1, 48).default(2).meta(about('layers')).describe('Transformer layers.'),
+    heads: int(1, 64)
+      .default(4)
+      .meta(about('heads'))
+      .describe('Attention heads; the width must split into heads of even width.'),
+  };
+}
+type LmShape = ReturnType<typeof lmShape>;
+
+/** The LM's fields in the order given (each kind keeps its own: cache keys hash the config as written). */
+export function lmFields<K extends keyof LmShape>(order: readonly K[], d: LmDefaults): Pick<LmShape, K> {
+  const all = lmShape(d);
+  return Object.fromEntries(order.map((k) => [k, all[k]])) as Pick<LmShape, K>;
+}
+
+/** Where the text and the label of each row of an imported file are. */
+export const COLUMN_FIELDS = {
+  textColumn: z
+    .string()
+    .min(1)
+    .default('text')
+    .meta(about('text column'))
+    .describe('Column (or JSON key) holding the text.'),
+  labelColumn: z
+    .string()
+    .min(1)
+    .default('label')
+    .meta(about('label column'))
+    .describe('Column (or JSON key) holding the class label.'),
+};
+
+/** Refuses a transformer width that does not split into `heads` heads of even width (RoPE pairs). */
+export function checkEvenHeads(
+  ctx: z.RefinementCtx,
+  path: string[],
+  s: { hiddenSize: number; heads: number },
+): void {
+  if (s.hiddenSize % s.heads !== 0 || (s.hiddenSize / s.heads) % 2 !== 0)
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message: `hiddenSize ${s.hiddenSize} must split into ${s.heads} heads of even width`,
+    });
+}
