@@ -161,17 +161,23 @@ const TransformerStudentSchema = z
       .describe('A small transformer student trained from scratch with the same loss (DistilBERT-style).'),
     hiddenSize: int(4, 2048)
       .default(32)
-      .meta(sweep('width'))
+      .meta(sweep('transformer width'))
       .describe('Hidden size of the transformer student.'),
-    layers: int(1, 24).default(2).meta(sweep('layers')).describe('Layers of the transformer student.'),
+    layers: int(1, 24)
+      .default(2)
+      .meta(sweep('transformer layers'))
+      .describe('Layers of the transformer student.'),
     heads: int(1, 32)
       .default(2)
-      .meta(about('heads'))
+      .meta(about('transformer heads'))
       .describe('Attention heads; the width must split into heads of even width.'),
-    intermediateSize: int(4, 8192).default(64).meta(about('MLP width')).describe('Feed-forward width.'),
+    intermediateSize: int(4, 8192)
+      .default(64)
+      .meta(about('transformer MLP width'))
+      .describe('Feed-forward width.'),
     lr: rate(1)
       .default(2e-3)
-      .meta(sweep('learning rate'))
+      .meta(sweep('transformer lr'))
       .describe('Adam learning rate of the transformer student.'),
   })
   .strict();

@@ -198,7 +198,7 @@ export const qheadMeta = defineKindMeta({
       id: 'small',
       label: 'small',
       estimate:
-        'minutes on 2 cores: a 64-wide encoder, 6-qubit head, 3 seeds, a 9-point sweep (examples/qhead-topic.json)',
+        'minutes on 2 cores (not timed here): a 64-wide encoder, 6-qubit head, 3 seeds, a 9-point sweep (examples/qhead-topic.json)',
       config: {
         dataset: 'brown-topics',
         standardize: true,

@@ -66,7 +66,7 @@ export const simBenchMeta = defineKindMeta({
     {
       id: 'paper',
       label: 'full (paper-sized circuits)',
-      estimate: 'several minutes on 2 cores: 24-qubit states, parameter shift and the PyTorch peer',
+      estimate: 'minutes on 2 cores (not timed here): 24-qubit states, parameter shift and the PyTorch peer',
       config: {},
     },
   ],

@@ -58,7 +58,10 @@ export function buildWizard(meta: KindMeta, defaults: Config): WizardSpec {
       path: f.path,
       options: f.empty && choices ? [{ value: '', label: '—' }, ...choices] : choices,
       when: (c) => holds(when, c) && (!variants.length || variants.some((v) => holds([v], c))),
-      range: (c) => rangeText(metas.find((m) => !m.variant || holds([m.variant], c)) ?? f),
+      // a select shows its options already
+      range: options
+        ? undefined
+        : (c) => rangeText(metas.find((m) => !m.variant || holds([m.variant], c)) ?? f),
       write: (c, v) => writeKey(root, defaults, c, key, v),
     };
     if (f.empty) out.empty = f.empty;
