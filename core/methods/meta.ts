@@ -113,7 +113,7 @@ export interface StepMeta {
   id: string;
   title: string;
   items: readonly StepItem[];
-  /** Config keys owned beyond the items: errors under them open this step. */
+  /** Config keys owned beyond those its items name: errors under them open this step. */
   owns?: readonly string[];
   /** A fixed note shown while `when` holds (e.g. what a GGUF model needs). */
   note?: { when: When; text: string };

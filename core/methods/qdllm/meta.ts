@@ -3,7 +3,8 @@
 // by the functions the job uses (known here only when the teacher's width and the classes are in the config).
 import { llamaClassifierParamCount, mlpHiddenForParams, mlpParamCount } from '../../nn/param-counts';
 import { defineKindMeta, type ModelCount, type ResourceLine } from '../meta';
-import { BUNDLED_LABELS, BUNDLED_OPTIONS, bundledClasses, stateVectorLines } from '../sizing';
+import { dataSourceItems } from '../shared-fields';
+import { BUNDLED_OPTIONS, bundledClasses, stateVectorLines } from '../sizing';
 import { qdllmAnsatzParamCount, qdllmStudentCircuit, qdllmStudentParamCount } from './circuit';
 import { QdllmConfigSchema, type QdllmConfig } from './schema';
 
@@ -11,6 +12,7 @@ const LAB = { path: 'teacher.source', in: ['lab-transformer'] };
 const GGUF = [{ path: 'teacher.source', in: ['gguf'] }];
 const PRETRAINED = [LAB, { path: 'teacher.modelDir', in: [null] }];
 const FROM_DIR = [LAB, { path: 'teacher.modelDir', notIn: [null] }];
+const BUNDLED = [{ path: 'dataset', in: BUNDLED_OPTIONS }];
 const FILE = [{ path: 'dataset', notIn: BUNDLED_OPTIONS }];
 
 /** Width E of the student's embedding (the lab teacher's), or null when only the run can tell. */
@@ -90,37 +92,14 @@ export const qdllmMeta = defineKindMeta({
     {
       id: 'data',
       title: 'Data',
-      owns: ['dataset', 'textColumn', 'labelColumn', 'dataSeed', 'samplesPerClass', 'maxTokens'],
       items: [
-        {
-          id: 'dataSource',
-          label: 'source',
-          help: 'A bundled classification set, or your own CSV/TSV/JSONL file with a text and a label column.',
+        ...dataSourceItems({
           key: 'dataset',
-          choices: [
-            {
-              value: 'bundled',
-              label: 'bundled dataset',
-              when: [{ path: 'dataset', in: BUNDLED_OPTIONS }],
-              set: { dataset: 'spam-assassin' },
-            },
-            { value: 'file', label: 'import a CSV / JSONL file', when: [], set: { dataset: '' } },
-          ],
-        },
-        {
-          when: [{ path: 'dataset', in: BUNDLED_OPTIONS }],
-          items: [
-            {
-              key: 'dataset',
-              options: BUNDLED_OPTIONS,
-              optionLabels: BUNDLED_LABELS,
-              help: 'Split 6:2:2 per class.',
-            },
-          ],
-        },
-        {
-          when: FILE,
-          items: [
+          bundled: BUNDLED,
+          file: FILE,
+          toBundled: { set: { dataset: 'spam-assassin' } },
+          toFile: { set: { dataset: '' } },
+          fileItems: [
             {
               key: 'dataset',
               id: 'datasetPath',
@@ -130,7 +109,7 @@ export const qdllmMeta = defineKindMeta({
             'textColumn',
             'labelColumn',
           ],
-        },
+        }),
         'samplesPerClass',
         'maxTokens',
         'dataSeed',
@@ -139,7 +118,6 @@ export const qdllmMeta = defineKindMeta({
     {
       id: 'teacher',
       title: 'Teacher',
-      owns: ['teacher'],
       note: {
         when: GGUF,
         text: 'A GGUF teacher needs node-llama-cpp, which the lab does not install: run `npm install node-llama-cpp` first, or the run fails with "install node-llama-cpp to use a GGUF teacher".',
@@ -195,24 +173,11 @@ export const qdllmMeta = defineKindMeta({
     {
       id: 'student',
       title: 'Student',
-      owns: ['qubits', 'layers', 'scale', 'embedding', 'backend', 'precision'],
       items: ['qubits', 'layers', 'scale', 'embedding', 'backend', 'precision'],
     },
     {
       id: 'distill',
       title: 'Distillation',
-      owns: [
-        'alpha',
-        'temperature',
-        'loss',
-        'ablation',
-        'epochs',
-        'batchSize',
-        'lr',
-        'seeds',
-        'mlp',
-        'transformerStudent',
-      ],
       items: [
         'alpha',
         'temperature',

@@ -3,7 +3,8 @@
 // the functions the job uses (known here when the encoder's width and the classes are in the config).
 import { mlpHiddenForParams, mlpParamCount } from '../../nn/param-counts';
 import { defineKindMeta, type ModelCount, type NamedCircuit, type ResourceLine } from '../meta';
-import { BUNDLED_LABELS, BUNDLED_OPTIONS, bundledClasses, stateVectorLines } from '../sizing';
+import { dataSourceItems } from '../shared-fields';
+import { bundledClasses, stateVectorLines } from '../sizing';
 import {
   headParameterCounts,
   module1Circuit,
@@ -110,36 +111,15 @@ export const qheadMeta = defineKindMeta({
     {
       id: 'data',
       title: 'Data',
-      owns: ['dataset', 'datasetFile', 'maxTrain', 'maxTest'],
       items: [
-        {
-          id: 'dataSource',
-          label: 'source',
-          help: 'A bundled classification set, or your own CSV/TSV/JSONL file.',
+        ...dataSourceItems({
           key: 'datasetFile',
-          choices: [
-            {
-              value: 'bundled',
-              label: 'bundled dataset',
-              when: [{ path: 'datasetFile', present: false }],
-              remove: ['datasetFile'],
-            },
-            { value: 'file', label: 'import a CSV / JSONL file', when: [], fill: ['datasetFile'] },
-          ],
-        },
-        {
-          when: [{ path: 'datasetFile', present: false }],
-          items: [{ key: 'dataset', options: BUNDLED_OPTIONS, optionLabels: BUNDLED_LABELS }],
-        },
-        {
-          when: [{ path: 'datasetFile', present: true }],
-          items: [
-            'datasetFile.path',
-            'datasetFile.textColumn',
-            'datasetFile.labelColumn',
-            'datasetFile.format',
-          ],
-        },
+          bundled: [{ path: 'datasetFile', present: false }],
+          file: [{ path: 'datasetFile', present: true }],
+          toBundled: { remove: ['datasetFile'] },
+          toFile: { fill: ['datasetFile'] },
+          fileItems: ['datasetFile'],
+        }),
         'maxTrain',
         'maxTest',
       ],
@@ -147,28 +127,16 @@ export const qheadMeta = defineKindMeta({
     {
       id: 'encoder',
       title: 'Encoder',
-      owns: ['encoder'],
       note: {
         when: [{ path: 'encoder.type', in: ['gguf'] }],
         text: 'A GGUF encoder needs node-llama-cpp, which the lab does not install: run `npm install node-llama-cpp` first, or the run fails with "install node-llama-cpp to use a GGUF encoder".',
       },
       items: ['encoder.type', 'encoder.path', 'encoder'],
     },
-    { id: 'head', title: 'Head', owns: ['head', 'standardize'], items: ['head', 'standardize'] },
+    { id: 'head', title: 'Head', items: ['head', 'standardize'] },
     {
       id: 'training',
       title: 'Training',
-      owns: [
-        'epochs',
-        'batchSize',
-        'lr',
-        'seeds',
-        'shots',
-        'precision',
-        'noise',
-        'trajectories',
-        'baselines',
-      ],
       items: [
         'epochs',
         'batchSize',
@@ -184,7 +152,6 @@ export const qheadMeta = defineKindMeta({
     {
       id: 'sweep',
       title: 'Sweep & energy',
-      owns: ['sweep', 'energy'],
       items: [
         { key: 'sweep', id: 'sweepOn' },
         { when: [{ path: 'sweep', present: true }], items: ['sweep'] },

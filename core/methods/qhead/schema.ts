@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { BUNDLED_CLASSIFICATION } from '../../data/names';
 import { PrecisionSchema } from '../../quantum/precision';
-import { checkEvenHeads, COLUMN_FIELDS, lmFields } from '../lm-fields';
+import { checkEvenHeads, COLUMN_FIELDS, lmFields } from '../shared-fields';
 import { about, PRECISION_LABELS } from '../meta';
 
 /** Gate kinds the head's circuits contain (what `noise` may name). */

@@ -121,7 +121,8 @@ export function buildWizard(meta: KindMeta, defaults: Config): WizardSpec {
       id: s.id,
       title: s.title,
       fields: fields(s.items, []),
-      ...(s.owns ? { owns: s.owns } : {}),
+      // the keys its items name, so an error under a hidden field still opens this step
+      owns: [...placedKeys(s.items), ...(s.owns ?? [])],
       ...(s.note ? { note: (c: Config) => (holds(s.note!.when, c) ? s.note!.text : null) } : {}),
     })),
     presets: meta.presets.map((p) => ({

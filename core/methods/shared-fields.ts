@@ -1,9 +1,11 @@
-// Config fields two kinds share, defined once: the small LLaMA-flavour LM the lab pretrains on a bundled
-// corpus (qdllm's lab teacher, qhead's pretrained encoder), the columns of an imported data file, and the
-// rule that attention heads split the width evenly. Isomorphic, as the schemas that use them.
+// Config fields and wizard items two kinds share, defined once: the small LLaMA-flavour LM the lab pretrains
+// on a bundled corpus (qdllm's lab teacher, qhead's pretrained encoder), the rule that attention heads split
+// the width evenly, and a bundled dataset or an imported file (its columns, the wizard's source switch).
+// Isomorphic, as the schemas and metadata that use them.
 import { z } from 'zod';
 import { LM_CORPORA } from './corpora';
-import { about } from './meta';
+import { about, type StepItem, type SwitchMeta, type When } from './meta';
+import { BUNDLED_LABELS, BUNDLED_OPTIONS } from './sizing';
 
 const int = (lo: number, hi: number) => z.number().int().min(lo).max(hi);
 
@@ -79,4 +81,34 @@ export function checkEvenHeads(
       path,
       message: `hiddenSize ${s.hiddenSize} must split into ${s.heads} heads of even width`,
     });
+}
+
+type Writes = Pick<SwitchMeta['choices'][number], 'remove' | 'fill' | 'set'>;
+
+/**
+ * The wizard's data source: a switch between a bundled set (the `dataset` select) and an imported file (the
+ * `file` items); `bundled` and `file` say how the config shows each, `toBundled`/`toFile` how each is written.
+ */
+export function dataSourceItems(s: {
+  key: string;
+  bundled: When;
+  file: When;
+  toBundled: Writes;
+  toFile: Writes;
+  fileItems: readonly StepItem[];
+}): StepItem[] {
+  return [
+    {
+      id: 'dataSource',
+      label: 'source',
+      help: 'A bundled classification set, or your own CSV/TSV/JSONL file with a text and a label column.',
+      key: s.key,
+      choices: [
+        { value: 'bundled', label: 'bundled dataset', when: s.bundled, ...s.toBundled },
+        { value: 'file', label: 'import a CSV / JSONL file', when: s.file, ...s.toFile },
+      ],
+    },
+    { when: s.bundled, items: [{ key: 'dataset', options: BUNDLED_OPTIONS, optionLabels: BUNDLED_LABELS }] },
+    { when: s.file, items: s.fileItems },
+  ];
 }
