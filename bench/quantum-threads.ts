@@ -32,7 +32,7 @@ const settings: Setting[] = [];
 for (const precision of ['f32', 'f64'] as const)
   for (const threads of [1, 2]) {
     const sim = createCpuSimulator({ precision, threads });
-    await sim.prepareSync?.();
+    await sim.prepareSync();
     const module = new QuantumModule('q', circuit, sim, { seed: 2 });
     const mode = sim.vjpSync({ circuit, params: module.theta.data, inputs: x, batch }, dout).info.mode;
     settings.push({ label: `${precision} threads ${threads}`, sim, module, times: [], mode });

@@ -80,6 +80,8 @@ function sumChunks(parts: Float64Array[], numParams: number): Float64Array {
 }
 
 function concat(parts: Float64Array[]): Float64Array {
+  // one part is always the calling thread's own (fresh) array, never a view of a pool's shared memory
+  if (parts.length === 1) return parts[0];
   const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) {
@@ -94,8 +96,8 @@ export function cpuKernel(precision: Precision, dim: number): 'wasm-simd' | 'js'
   return precision === 'f32' && dim >= WASM_MIN_DIM && wasmStateFailure() === null ? 'wasm-simd' : 'js';
 }
 
-/** The cpu backend answers both ways: async (threads for big batches) and in the calling thread. */
-export type CpuSimulator = Simulator & SyncSimulator;
+/** The cpu backend answers both ways: async and synchronously (both with threads for big batches). */
+export type CpuSimulator = Simulator & SyncSimulator & { prepareSync(): Promise<void> };
 
 function checkDExpvals(prog: Program, batch: number, dExpvals: ArrayLike<number>): void {
   const want = batch * prog.observables.length;

@@ -83,7 +83,7 @@ export async function startSyncRowPool(
   const keys = new WeakMap<Circuit, { key: number; bytes: Uint8Array }>();
   let nextKey = 1;
   let arenaView = new Float64Array(arena);
-  const place = (req: BatchRequest, prog: Program): S.ArenaLayout => {
+  const place = (req: BatchRequest, prog: Program, precision: Precision): S.ArenaLayout => {
     const L = S.arenaLayout(prog, req.batch);
     if (arena.byteLength < L.total * 8) {
       // grow by at least a quarter so a batch creeping upward does not grow the arena on every call
@@ -99,6 +99,7 @@ export async function startSyncRowPool(
       job[S.J_BYTES] = enc.bytes.length;
     }
     job[S.J_BATCH] = req.batch;
+    job[S.J_F64] = precision === 'f64' ? 1 : 0;
     copyRows(arenaView, L.params, req.params, 0, prog.numParams);
     return L;
   };
@@ -150,8 +151,7 @@ export async function startSyncRowPool(
         ? `a batch of ${batch} rows needs more than the ${ARENA_MAX / 2 ** 30} GiB of shared memory`
         : null),
     expval(prog, precision, req, ranges) {
-      const L = place(req, prog);
-      job[S.J_F64] = precision === 'f64' ? 1 : 0;
+      const L = place(req, prog, precision);
       const r1 = ranges[0][1];
       copyRows(
         arenaView,
@@ -164,8 +164,7 @@ export async function startSyncRowPool(
       return [own, ...ranges.slice(1).map((r) => rowsOf(L, prog, r))];
     },
     vjp(prog, precision, req, g, ranges) {
-      const L = place(req, prog);
-      job[S.J_F64] = precision === 'f64' ? 1 : 0;
+      const L = place(req, prog, precision);
       const [ni, no, np] = [prog.numInputs, prog.observables.length, prog.numParams];
       const r1 = ranges[0][1];
       copyRows(arenaView, L.inputs + r1 * ni, req.inputs, r1 * ni, req.batch * ni);

@@ -88,7 +88,7 @@ afterAll(() => threaded.dispose());
 
 describe('quantum modules on worker threads', () => {
   it('a tiny transformer with quantum FFNs gives the same loss and gradients threaded as in one thread', async () => {
-    await threaded.prepareSync!();
+    await threaded.prepareSync();
     const one = recording(createCpuSimulator({ precision: 'f64' }));
     const two = recording(threaded);
     const [a, b] = [build(one.sim), build(two.sim)];

@@ -1,9 +1,9 @@
 // The synchronous row pool (core/quantum/cpu/sync-pool.ts): expvalSync/vjpSync split over worker threads compute
 // bit for bit what one thread does, across circuit changes, and leave no worker that keeps a process alive.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchRequest, ExpvalResult, Precision, VjpResult } from '../../../core/quantum/backend';
@@ -55,7 +55,7 @@ describe('synchronous calls on worker threads', () => {
   beforeAll(async () => {
     for (const precision of ['f32', 'f64'] as const) {
       const three = createCpuSimulator({ precision, threads: 3 }); // the calling thread and 2 workers
-      await three.prepareSync!();
+      await three.prepareSync();
       sims[precision] = { one: createCpuSimulator({ precision }), three };
     }
   });
@@ -98,7 +98,7 @@ describe('synchronous calls on worker threads', () => {
       const before = s.vjpSync(req, g); // this call starts the workers in the background
       expect(before.info.mode).toBe('js');
       expect(before.info.fallbackReason).toMatch(/worker threads still starting/);
-      await s.prepareSync!();
+      await s.prepareSync();
       const after = s.vjpSync(req, g);
       expect(after.info).toMatchObject({ mode: 'js-threads', threads: 2 });
       same(before, after);
@@ -153,4 +153,26 @@ process.stdout.write(r.info.mode + ' ' + r.expvals[3 * 100].toFixed(12));
         rmSync(dir, { recursive: true, force: true });
       }
     }, 70_000);
+});
+
+describe('the synchronous pool stays out of the isomorphic graph', () => {
+  it('the cpu simulator and the quantum layers load no node: module statically (only import() reaches threads.ts)', () => {
+    const root = fileURLToPath(new URL('../../..', import.meta.url));
+    const IMPORT = /^\s*(?:import|export)\s+(?!type\s)(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]/gm;
+    const seen = new Set<string>();
+    const packages = new Set<string>();
+    const todo = ['core/quantum/cpu/simulator.ts', 'core/nn/quantum-layer.ts'].map((f) => join(root, f));
+    while (todo.length) {
+      const f = todo.pop()!;
+      if (seen.has(f)) continue;
+      seen.add(f);
+      for (const [, spec] of readFileSync(f, 'utf8').matchAll(IMPORT)) {
+        if (!spec.startsWith('.')) packages.add(spec);
+        else todo.push([`${resolve(dirname(f), spec)}.ts`, resolve(dirname(f), spec)].find(existsSync)!);
+      }
+    }
+    expect([...seen].some((f) => f.endsWith('sync-threads.ts'))).toBe(true);
+    expect([...seen].filter((f) => /(sync-pool|shared-rows|\/threads)\.ts$/.test(f))).toEqual([]);
+    expect([...packages]).toEqual([]);
+  });
 });
