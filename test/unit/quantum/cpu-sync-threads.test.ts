@@ -5,10 +5,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchRequest, ExpvalResult, Precision, VjpResult } from '../../../core/quantum/backend';
 import { CircuitBuilder, type Circuit } from '../../../core/quantum/circuit';
+import { compile } from '../../../core/quantum/cpu/program';
+import * as S from '../../../core/quantum/cpu/shared-rows';
 import { createCpuSimulator, type CpuSimulator } from '../../../core/quantum/cpu/simulator';
+import { startSyncRowPool } from '../../../core/quantum/cpu/sync-pool';
 import { stronglyEntanglingLayers } from '../../../core/quantum/templates';
 import { mulberry32 as rng } from '../../helpers/quantum';
 
@@ -116,6 +120,61 @@ describe('synchronous calls on worker threads', () => {
     );
     // the pool still answers afterwards
     same(sims.f64!.one.vjpSync(req, g), sims.f64!.three.vjpSync(req, g));
+  });
+});
+
+describe('the synchronous pool when a worker fails', () => {
+  const evalWorker = (src: string) => (data: S.SyncWorkerData) =>
+    new Worker(`const { parentPort, workerData: d } = require('node:worker_threads');\n${src}`, {
+      eval: true,
+      workerData: data,
+    });
+
+  it('rejects the start when a worker dies before it is ready', async () => {
+    await expect(startSyncRowPool(1, evalWorker("throw new Error('no engine here');"))).rejects.toThrow(
+      /no engine here/,
+    );
+  });
+
+  it("throws a worker's error from the call once every worker is done", async () => {
+    // a stand-in worker that fails every call the way serveSyncRows reports a failure
+    const pool = await startSyncRowPool(
+      2,
+      evalWorker(`parentPort.postMessage('ready');
+const c = d.ctrl; let seen = 0;
+for (;;) {
+  Atomics.wait(c, ${S.C_SEQ}, seen); seen = Atomics.load(c, ${S.C_SEQ});
+  if (c[${S.C_OP}] === ${S.OP_QUIT}) break;
+  const msg = 'rows ' + c[${S.C_R0}] + '–' + c[${S.C_R1}] + ' failed';
+  for (let i = 0; i < msg.length; i++) c[${S.C_ERR} + i] = msg.charCodeAt(i);
+  c[${S.C_ERRLEN}] = msg.length;
+  Atomics.store(c, ${S.C_DONE}, ${S.DONE_FAILED}); Atomics.notify(c, ${S.C_DONE});
+}`),
+    );
+    try {
+      const c = circuit(4, 1);
+      const { req } = request(c, 200, 14);
+      const ranges: [number, number][] = [
+        [0, 96],
+        [96, 192],
+        [192, 200],
+      ];
+      expect(() => pool.expval(compile(c), 'f64', req, ranges)).toThrow(
+        /^worker thread: rows 96–192 failed$/,
+      );
+      expect(pool.unusable(compile(c), 200)).toBeNull();
+    } finally {
+      pool.close();
+    }
+  });
+
+  it('turns itself off when a worker exits while the caller is idle', async () => {
+    const pool = await startSyncRowPool(1, evalWorker("parentPort.postMessage('ready'); process.exit(3);"));
+    const prog = compile(circuit(4, 1));
+    for (let i = 0; i < 100 && pool.unusable(prog, 100) === null; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(pool.unusable(prog, 100)).toMatch(/a worker thread exited \(code 3\)/);
+    pool.close();
   });
 });
 
