@@ -22,4 +22,21 @@ export default tseslint.config(
     files: ['**/*.svelte', '**/*.svelte.ts'],
     languageOptions: { parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.svelte'] } },
   },
+  {
+    // DESIGN.md's layers: the renderer sees only core/api (the LabApi contract and the kinds' metadata)
+    files: ['renderer/**/*.ts', 'renderer/**/*.svelte'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)core/(?!api/)',
+              message: 'the renderer imports core/api only (DESIGN.md, Layers)',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

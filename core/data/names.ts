@@ -27,3 +27,6 @@ export function datasetNameProblem(name: string): string | null {
 
 export const SPLIT_NAMES = ['train', 'validation', 'test'] as const;
 export type SplitName = (typeof SPLIT_NAMES)[number];
+
+/** The bundled language-modelling corpora that teachers and encoders pretrain on (kind "lm" in registry.ts). */
+export const LM_CORPORA = ['brown', 'moby-dick'] as const;

@@ -1,6 +1,6 @@
 // The job kinds' metadata, importable without Node (the renderer builds its wizards from it; the lab's
 // registry.ts holds the runnable kinds, and a test keeps each kind's `meta` the one listed here).
-import type { KindMeta } from './meta';
+import type { KindMeta } from './metadata/meta';
 import { qdllmMeta } from './qdllm/meta';
 import { qheadMeta } from './qhead/meta';
 import { simBenchMeta } from './sim-bench/meta';

@@ -1,7 +1,7 @@
 // The contract between the lab (which schedules and stores runs) and a job kind (which does the work).
 // A job kind is data plus a run function; the lab never looks inside it.
 import type { z } from 'zod';
-import type { KindMeta } from './meta';
+import type { KindMeta } from './metadata/meta';
 
 export interface MetricPoint {
   key: string;

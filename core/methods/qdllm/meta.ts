@@ -2,9 +2,9 @@
 // student circuit, and the trainable parameters of the quantum student and its classical baselines, sized
 // by the functions the job uses (known here only when the teacher's width and the classes are in the config).
 import { llamaClassifierParamCount, mlpHiddenForParams, mlpParamCount } from '../../nn/param-counts';
-import { defineKindMeta, type ModelCount, type ResourceLine } from '../meta';
-import { dataSourceItems } from '../shared-fields';
-import { BUNDLED_OPTIONS, bundledClasses, stateVectorLines } from '../sizing';
+import { defineKindMeta, type ModelCount, type ResourceLine } from '../metadata/meta';
+import { dataSourceItems } from '../metadata/shared-fields';
+import { BUNDLED_OPTIONS, bundledClasses, stateVectorLines } from '../metadata/sizing';
 import { qdllmAnsatzParamCount, qdllmStudentCircuit, qdllmStudentParamCount } from './circuit';
 import { QdllmConfigSchema, type QdllmConfig } from './schema';
 

@@ -5,8 +5,8 @@ import { z } from 'zod';
 import { BUNDLED_CLASSIFICATION, datasetNameProblem } from '../../data/names';
 import type { DistillMode } from '../../nn/distill-loss';
 import { GPU_F64_MESSAGE, PrecisionSchema } from '../../quantum/precision';
-import { checkEvenHeads, COLUMN_FIELDS, lmFields } from '../shared-fields';
-import { about, PRECISION_LABELS } from '../meta';
+import { checkEvenHeads, COLUMN_FIELDS, lmFields } from '../metadata/shared-fields';
+import { about, PRECISION_LABELS } from '../metadata/meta';
 
 const int = (lo: number, hi: number) => z.number().int().min(lo).max(hi);
 const rate = (hi: number) => z.number().positive().max(hi);

@@ -2,9 +2,9 @@
 // presets, its two circuits, and the trainable parameters of the quantum head and its baselines, sized by
 // the functions the job uses (known here when the encoder's width and the classes are in the config).
 import { mlpHiddenForParams, mlpParamCount } from '../../nn/param-counts';
-import { defineKindMeta, type ModelCount, type NamedCircuit, type ResourceLine } from '../meta';
-import { dataSourceItems } from '../shared-fields';
-import { bundledClasses, stateVectorLines } from '../sizing';
+import { defineKindMeta, type ModelCount, type NamedCircuit, type ResourceLine } from '../metadata/meta';
+import { dataSourceItems } from '../metadata/shared-fields';
+import { bundledClasses, stateVectorLines } from '../metadata/sizing';
 import {
   headParameterCounts,
   module1Circuit,

@@ -5,8 +5,8 @@
 import { z } from 'zod';
 import { BUNDLED_CLASSIFICATION } from '../../data/names';
 import { PrecisionSchema } from '../../quantum/precision';
-import { checkEvenHeads, COLUMN_FIELDS, lmFields } from '../shared-fields';
-import { about, PRECISION_LABELS } from '../meta';
+import { checkEvenHeads, COLUMN_FIELDS, lmFields } from '../metadata/shared-fields';
+import { about, PRECISION_LABELS } from '../metadata/meta';
 
 /** Gate kinds the head's circuits contain (what `noise` may name). */
 export const NOISE_GATES = ['RY', 'CNOT'] as const;

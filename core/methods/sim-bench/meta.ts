@@ -1,8 +1,8 @@
 // What `sim-bench` says about itself: wizard steps, presets, the circuits it times (built by the same
 // workload functions the benchmark runs) and the state memory of its largest workloads. No model trains, so
 // it has no parameter counts.
-import { defineKindMeta, type ResourceLine } from '../meta';
-import { amplitudeBytes } from '../sizing';
+import { defineKindMeta, type ResourceLine } from '../metadata/meta';
+import { amplitudeBytes } from '../metadata/sizing';
 import { SimBenchConfigSchema, type SimBenchConfig } from './schema';
 import { oneQubitLayer, qdllmStudent, qffnCircuit } from './workloads';
 

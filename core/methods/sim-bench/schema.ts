@@ -1,6 +1,6 @@
 // The `sim-bench` config: which workloads the simulator benchmark times and how often. Isomorphic.
 import { z } from 'zod';
-import { about } from '../meta';
+import { about } from '../metadata/meta';
 
 const int = (lo: number, hi: number) => z.number().int().min(lo).max(hi);
 const sweep = (title: string, unit?: string) => about(title, { sweepable: true, unit });

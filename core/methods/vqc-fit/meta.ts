@@ -1,8 +1,8 @@
 // What `vqc-fit` says about itself: wizard steps, presets, the circuit, and the parameter counts of the
 // circuit and of its matched MLP (the same functions the job sizes them with).
 import { mlpHiddenForParams, mlpParamCount } from '../../nn/param-counts';
-import { defineKindMeta } from '../meta';
-import { stateVectorLines } from '../sizing';
+import { defineKindMeta } from '../metadata/meta';
+import { stateVectorLines } from '../metadata/sizing';
 import { reuploadingCircuit } from './circuit';
 import { VqcFitConfigSchema, type VqcFitConfig } from './schema';
 

@@ -2,7 +2,7 @@
 // matched classical baseline. Isomorphic, so the renderer's wizard validates with it as the lab does.
 import { z } from 'zod';
 import { GPU_F64_MESSAGE, PrecisionSchema } from '../../quantum/precision';
-import { about, PRECISION_LABELS } from '../meta';
+import { about, PRECISION_LABELS } from '../metadata/meta';
 import { TOY_DATASETS } from './data';
 
 const int = (lo: number, hi: number) => z.number().int().min(lo).max(hi);

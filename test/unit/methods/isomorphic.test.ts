@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const ENTRIES = [
-  'core/methods/catalog.ts',
+  'core/api/kinds.ts',
   'renderer/src/lib/wizard/index.ts',
   'renderer/src/state/wizard.svelte.ts',
 ];

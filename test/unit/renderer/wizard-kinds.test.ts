@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listKindMetas } from '../../../core/methods/catalog';
-import { summarizeCircuits } from '../../../core/methods/sizing';
+import { summarizeCircuits } from '../../../core/methods/metadata/sizing';
 import { hasWizard, wizardFor } from '../../../renderer/src/lib/wizard';
 import type { Config } from '../../../renderer/src/lib/wizard/spec';
 import { WizardState } from '../../../renderer/src/state/wizard.svelte';

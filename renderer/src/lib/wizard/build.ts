@@ -1,8 +1,8 @@
 // One wizard for any job kind, built from the kind's metadata (core/methods/<kind>/meta.ts): its steps'
 // items become typed fields whose labels, help, options and ranges come from the schema; switches and
 // conditional groups are the few things the metadata states beside the schema.
-import { rangeText } from '../../../../core/methods/field-text';
 import {
+  rangeText,
   fieldsAt,
   type FieldMeta,
   type FieldRef,
@@ -11,7 +11,7 @@ import {
   type StepItem,
   type SwitchMeta,
   type When,
-} from '../../../../core/methods/meta';
+} from '../../../../core/api/kinds';
 import { fillKey, holds, valueAt, writeKey } from './config-edit';
 import { issuesOf, previewOf } from './preview';
 import { deepMerge, withValue, type Config, type FieldKind, type WizardField, type WizardSpec } from './spec';

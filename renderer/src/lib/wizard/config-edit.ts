@@ -1,8 +1,7 @@
 // Reading and writing a kind's config by dotted key, guided by its JSON Schema: conditions of the wizard's
 // metadata, the defaults an object starts from when switched on, and a discriminator write that swaps the
 // object for the chosen variant (the kind's default when it is that variant, else the variant's defaults).
-import type { When } from '../../../../core/methods/meta';
-import { unionOf, unwrapNull, type JsonSchema } from '../../../../core/methods/fields';
+import { type When, unionOf, unwrapNull, type JsonSchema } from '../../../../core/api/kinds';
 import { getAt, isPlainObject } from '../config-form';
 import { withValue, type Config } from './spec';
 

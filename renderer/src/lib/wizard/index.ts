@@ -1,6 +1,6 @@
 // The kinds that have a guided wizard: every kind whose metadata the renderer can import (core/methods/
 // catalog.ts); kinds without it (e.g. test kinds loaded at run time) keep the generic form.
-import { kindMeta } from '../../../../core/methods/catalog';
+import { kindMeta } from '../../../../core/api/kinds';
 import { isPlainObject } from '../config-form';
 import { buildWizard } from './build';
 import type { WizardSpec } from './spec';

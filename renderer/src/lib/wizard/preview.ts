@@ -2,8 +2,7 @@
 // them), and for a valid config the kind's own parameter counts, circuit summaries and resources.
 import { z } from 'zod';
 import { describeZodError } from '../../../../core/api/lab-api';
-import type { KindMeta, ResourceLine } from '../../../../core/methods/meta';
-import { summarizeCircuits } from '../../../../core/methods/sizing';
+import { type KindMeta, type ResourceLine, summarizeCircuits } from '../../../../core/api/kinds';
 import type { Config, ConfigIssue, WizardPreview } from './spec';
 
 export function issuesOf(meta: KindMeta, c: Config): ConfigIssue[] {

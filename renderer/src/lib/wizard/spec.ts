@@ -1,8 +1,7 @@
 // What a method wizard is made of: steps of typed fields over the kind's JSON config, built from the kind's
 // metadata (build.ts). Each field reads its text from the config and writes a parsed value back; ranges and
 // cross-field rules are the kind's schema's, checked as the user types (state/wizard.svelte.ts).
-import type { ModelCount, ResourceLine } from '../../../../core/methods/meta';
-import type { CircuitSummary } from '../../../../core/methods/sizing';
+import type { ModelCount, ResourceLine, CircuitSummary } from '../../../../core/api/kinds';
 import { getAt, isPlainObject, type Path } from '../config-form';
 
 export type Config = Record<string, unknown>;

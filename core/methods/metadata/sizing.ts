@@ -1,8 +1,8 @@
 // Sizing helpers the kinds' metadata share: state-vector memory, circuit summaries from the built circuits
 // (core/quantum/resources.ts counts the gates, so no formula is restated), classes of bundled datasets.
-import { BUNDLED_CLASSIFICATION } from '../data/names';
-import type { Precision } from '../quantum/backend';
-import { resources, type Resources } from '../quantum/resources';
+import { BUNDLED_CLASSIFICATION } from '../../data/names';
+import type { Precision } from '../../quantum/backend';
+import { resources, type Resources } from '../../quantum/resources';
 import type { NamedCircuit, ResourceLine } from './meta';
 
 /** Bytes of one amplitude: complex64 (f32) or complex128 (f64). */

@@ -3,7 +3,7 @@
 // the width evenly, and a bundled dataset or an imported file (its columns, the wizard's source switch).
 // Isomorphic, as the schemas and metadata that use them.
 import { z } from 'zod';
-import { LM_CORPORA } from './corpora';
+import { LM_CORPORA } from '../../data/names';
 import { about, type StepItem, type SwitchMeta, type When } from './meta';
 import { BUNDLED_LABELS, BUNDLED_OPTIONS } from './sizing';
 

@@ -2,7 +2,7 @@
 // from the config schema, so ranges cannot disagree), a wizard layout, presets, and pure functions for the
 // parameter counts, circuits and resources of a config. Isomorphic: no Node, no simulator, no nn kernels.
 import type { z } from 'zod';
-import type { Circuit } from '../quantum/circuit';
+import type { Circuit } from '../../quantum/circuit';
 import { describeFields, type JsonSchema } from './fields';
 
 export type Scalar = string | number | boolean | null;
