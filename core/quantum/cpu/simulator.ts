@@ -91,6 +91,20 @@ function concat(parts: Float64Array[]): Float64Array {
   return out;
 }
 
+/** One VJP result from the row ranges' parts (in row order): ∂θ summed per chunk in chunk order. */
+function joinVjp(parts: VjpRows[], prog: Program, info: BackendInfo): VjpResult {
+  return {
+    expvals: concat(parts.map((x) => x.expvals)),
+    norms: concat(parts.map((x) => x.norms)),
+    dParams: sumChunks(
+      parts.map((x) => x.dParamChunks),
+      prog.numParams,
+    ),
+    dInputs: concat(parts.map((x) => x.dInputs)),
+    info,
+  };
+}
+
 /** What a circuit of `dim` amplitudes runs on here: the f32 SIMD kernels from WASM_MIN_DIM up, else JS. */
 export function cpuKernel(precision: Precision, dim: number): 'wasm-simd' | 'js' {
   return precision === 'f32' && dim >= WASM_MIN_DIM && wasmStateFailure() === null ? 'wasm-simd' : 'js';
@@ -178,16 +192,7 @@ export function createCpuSimulator(opts: CpuOptions = {}): CpuSimulator {
             splits(req.batch, p.size).map(([a, b]) => p.vjp(req.circuit, precision, req, dExpvals, a, b)),
           )
         : [vjpRows(prog, precision, req.params, req.inputs, dExpvals, 0, req.batch)];
-      return {
-        expvals: concat(parts.map((x) => x.expvals)),
-        norms: concat(parts.map((x) => x.norms)),
-        dParams: sumChunks(
-          parts.map((x) => x.dParamChunks),
-          prog.numParams,
-        ),
-        dInputs: concat(parts.map((x) => x.dInputs)),
-        info: resultInfo(p !== null, prog, fallbackReason),
-      };
+      return joinVjp(parts, prog, resultInfo(p !== null, prog, fallbackReason));
     },
     expvalSync(req: BatchRequest): ExpvalResult {
       const prog = checkRequest(req);
@@ -210,16 +215,7 @@ export function createCpuSimulator(opts: CpuOptions = {}): CpuSimulator {
       const parts = p
         ? p.vjp(prog, precision, req, dExpvals, splits(req.batch, p.size + 1))
         : [vjpRows(prog, precision, req.params, req.inputs, dExpvals, 0, req.batch)];
-      return {
-        expvals: concat(parts.map((x) => x.expvals)),
-        norms: concat(parts.map((x) => x.norms)),
-        dParams: sumChunks(
-          parts.map((x) => x.dParamChunks),
-          prog.numParams,
-        ),
-        dInputs: concat(parts.map((x) => x.dInputs)),
-        info: resultInfo(p !== null, prog, p ? undefined : sync.reason(prog, req.batch)),
-      };
+      return joinVjp(parts, prog, resultInfo(p !== null, prog, p ? undefined : sync.reason(prog, req.batch)));
     },
     prepareSync: sync.prepare,
     async probs(req: BatchRequest, wires?: number[]): Promise<Float64Array> {
