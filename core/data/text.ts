@@ -5,7 +5,10 @@ import {
   getDataset,
   importClassificationFile,
   splitClassBalanced,
+  splitOverlap,
+  type DedupReport,
   type LabelledText,
+  type SplitOverlap,
   type Splits,
 } from './index';
 import { datasetNameProblem, FILE_DATASET, SPLIT_NAMES, type SplitName } from './names';
@@ -25,6 +28,10 @@ export interface TextData {
   id: string;
   classes: string[];
   splits: Splits<LabelledText>;
+  /** What deduplication before the split dropped (null: the data was not deduplicated). */
+  dedup: DedupReport | null;
+  /** The split-overlap check of the splits as used (after any cut). */
+  overlap: SplitOverlap;
 }
 
 const RATIO: Record<SplitName, number> = { train: 0.6, validation: 0.2, test: 0.2 };
@@ -48,6 +55,7 @@ export async function loadTextData(cfg: TextDataConfig): Promise<TextData> {
   let classes: string[];
   let splits: Splits<LabelledText>;
   let id: string;
+  let dedup: DedupReport | null;
   if (FILE_DATASET.test(cfg.dataset)) {
     if (!existsSync(cfg.dataset)) throw new Error(`dataset: file not found: ${cfg.dataset}`);
     const st = statSync(cfg.dataset);
@@ -60,7 +68,9 @@ export async function loadTextData(cfg: TextDataConfig): Promise<TextData> {
         `dataset: ${cfg.dataset} has ${imported.classes.length} label value(s) in column "${cfg.labelColumn}"; need at least 2`,
       );
     classes = imported.classes;
-    splits = splitClassBalanced(imported.examples, classes.length, cfg.dataSeed);
+    const split = splitClassBalanced(imported.examples, classes.length, cfg.dataSeed);
+    splits = split;
+    dedup = split.dedup;
     id = `file:${cfg.dataset}:${st.size}:${st.mtimeMs}:${cfg.textColumn}:${cfg.labelColumn}`;
   } else {
     const problem = datasetNameProblem(cfg.dataset);
@@ -70,10 +80,19 @@ export async function loadTextData(cfg: TextDataConfig): Promise<TextData> {
       throw new Error(`dataset: ${cfg.dataset} is not a classification dataset`);
     classes = ds.classes;
     splits = ds.splits;
+    dedup = ds.dedup ?? null;
     id = `bundled:${cfg.dataset}`;
   }
   if (cfg.samplesPerClass !== null) splits = cutPerClass(splits, classes.length, cfg.samplesPerClass);
   for (const s of SPLIT_NAMES)
     if (splits[s].length === 0) throw new Error(`dataset: the ${s} split of ${cfg.dataset} is empty`);
-  return { id: `${id}#seed${cfg.dataSeed}#cut${cfg.samplesPerClass ?? 'all'}`, classes, splits };
+  // the dedup rule is part of the identity: caches keyed on it never mix deduplicated and raw splits
+  const rule = dedup ? `#dedup${dedup.prefixChars}` : '';
+  return {
+    id: `${id}#seed${cfg.dataSeed}#cut${cfg.samplesPerClass ?? 'all'}${rule}`,
+    classes,
+    splits: { train: splits.train, validation: splits.validation, test: splits.test },
+    dedup,
+    overlap: splitOverlap(splits),
+  };
 }

@@ -1,4 +1,5 @@
 // Dataset shapes shared by the bundled corpora and the user's imports.
+import type { DedupReport } from './dedup';
 
 export interface TextDocument {
   /** Stable identifier (file name, group/message id, or source line) that the split hash is taken of. */
@@ -30,6 +31,8 @@ export interface ClassificationDataset {
   source: string;
   classes: string[];
   splits: Splits<LabelledText>;
+  /** What deduplication before the split dropped (absent: not deduplicated). */
+  dedup?: DedupReport | null;
 }
 
 export type Dataset = LmCorpus | ClassificationDataset;

@@ -63,8 +63,8 @@ describe('seeded splits', () => {
 
   it('class-balanced split cuts every class to the smallest and splits each 6:2:2', () => {
     const items: LabelledText[] = [];
-    for (let i = 0; i < 50; i++) items.push({ id: `a${i}`, text: '', label: 0 });
-    for (let i = 0; i < 20; i++) items.push({ id: `b${i}`, text: '', label: 1 });
+    for (let i = 0; i < 50; i++) items.push({ id: `a${i}`, text: `a text ${i}`, label: 0 });
+    for (let i = 0; i < 20; i++) items.push({ id: `b${i}`, text: `b text ${i}`, label: 1 });
     const s = splitClassBalanced(items, 2, 0);
     expect(s.perClass).toEqual([20, 20]);
     expect(s.droppedForBalance).toBe(30);
@@ -123,7 +123,9 @@ describe('bundled datasets', () => {
     expectBalanced(d);
     expectDisjoint(d);
     const all = [...d.splits.train, ...d.splits.validation, ...d.splits.test];
-    expect(all.length).toBe(2 * 1896); // the smaller class: 500 + 1396 spam messages
+    // the smaller class after deduplication (dedup.ts): 1,396 spam messages less their duplicates
+    expect(all.length).toBe(2 * 1425);
+    expect(d.dedup!.before).toBe(6046);
     const headerLike = all.filter((x) => /^(Return-Path|Received|Delivered-To|Message-Id):/i.test(x.text));
     expect(headerLike.length).toBe(0);
   });
