@@ -96,3 +96,63 @@ export function featureClassifier(
     dispose: () => model.dispose?.(),
   };
 }
+
+/**
+ * The test split's lock. Closed while models are built, trained and selected; the comparison opens it only
+ * inside its final evaluation of each model. Data sealed with `sealTest` and classifiers through the harness
+ * throw when the test split is read while it is closed, so a method that peeks at test fails loudly.
+ */
+export class TestGate {
+  private opened = 0;
+
+  get isOpen(): boolean {
+    return this.opened > 0;
+  }
+
+  /** Throws unless the gate is open; `what` names the reader. */
+  check(what: string): void {
+    if (this.opened === 0)
+      throw new Error(
+        `${what}: the test split was read before the final evaluation (model selection reads train and validation only)`,
+      );
+  }
+
+  /** Runs `f` with the test split readable (the final evaluation). */
+  async during<T>(f: () => Promise<T>): Promise<T> {
+    this.opened++;
+    try {
+      return await f();
+    } finally {
+      this.opened--;
+    }
+  }
+}
+
+/** `splits` with its `test` entry readable only while `gate` is open (the other splits as they are). */
+export function sealTest<T>(
+  splits: Record<SplitName, T>,
+  gate: TestGate,
+  what: string,
+): Record<SplitName, T> {
+  const test = splits.test;
+  return Object.defineProperty({ train: splits.train, validation: splits.validation }, 'test', {
+    enumerable: true,
+    get() {
+      gate.check(what);
+      return test;
+    },
+  }) as Record<SplitName, T>;
+}
+
+/** A classifier whose forward on the test split throws while `gate` is closed. */
+export function gatedClassifier(clf: Classifier, gate: TestGate, what: string): Classifier {
+  return {
+    parameters: () => clf.parameters(),
+    forward(rows, split) {
+      if (split === 'test') gate.check(what);
+      return clf.forward(rows, split);
+    },
+    backward: (d) => clf.backward(d),
+    dispose: clf.dispose ? () => clf.dispose!() : undefined,
+  };
+}

@@ -2,7 +2,7 @@
 // same batches (one shuffle stream per repetition), the same number of learning-rate candidates, and is
 // selected on validation; the test split is then evaluated once per model and repetition.
 import type { MetricPoint } from '../job';
-import type { ClassificationData } from './classifier';
+import { TestGate, type ClassificationData } from './classifier';
 import { fitClassifier, SplitEvaluator, type ModelSpec, type Schedule, type Selection } from './fit';
 import { ResourceMeter } from './meter';
 import { argmaxRows, classificationReport, type ClassificationReport } from './metrics';
@@ -21,6 +21,11 @@ export interface ComparisonOptions extends Schedule {
   plan: SeedPlan;
   /** Key of the model the paired tests compare every other model against (the quantum one). */
   reference: string;
+  /**
+   * The test split's lock: the method seals its test data with it (classifier.ts sealTest) and the
+   * comparison opens it only for each model's final evaluation. Absent, a fresh one guards the classifiers.
+   */
+  gate?: TestGate;
 }
 
 export interface ComparisonHooks {
@@ -85,6 +90,7 @@ export async function runComparison(
   hooks: ComparisonHooks,
 ): Promise<Comparison> {
   const candidates = checkBudget(models, o.reference);
+  const gate = o.gate ?? new TestGate();
   const C = data.classes;
   const evalBatch = o.evalBatch ?? Math.max(64, o.batchSize);
   const results: ModelResult[] = models.map((m) => ({ key: m.key, label: m.label, runs: [] }));
@@ -95,7 +101,6 @@ export async function runComparison(
     for (const [mi, spec] of models.entries()) {
       const prefix = `${spec.key}/seed${k}`;
       const seed = o.plan.init(k, mi);
-      const test = new SplitEvaluator(data, 'test', spec.loss, evalBatch);
       const meter = new ResourceMeter().start();
       const fit = await fitClassifier(
         spec,
@@ -104,6 +109,7 @@ export async function runComparison(
         { order: o.plan.order(k), init: seed },
         {
           signal: hooks.signal,
+          gate,
           metric: (key, step, value) => hooks.metrics([{ key: `${prefix}/${key}`, step, value }]),
           steps: (losses) => {
             let step = steps.get(spec.key) ?? 0;
@@ -122,13 +128,17 @@ export async function runComparison(
         throw e;
       });
       try {
-        // the one reading of the test split for this model and repetition
-        const t0 = performance.now();
-        await test.run(fit.classifier, hooks.signal);
-        const inferSecondsPerSample = (performance.now() - t0) / 1000 / Math.max(1, test.n);
+        // the one reading of the test split for this model and repetition: the gate is open only here
+        const { test, seconds, labels } = await gate.during(async () => {
+          const ev = new SplitEvaluator(data, 'test', spec.loss, evalBatch);
+          const t0 = performance.now();
+          await ev.run(fit.classifier, hooks.signal);
+          return { test: ev, seconds: (performance.now() - t0) / 1000, labels: data.labels.test };
+        });
+        const inferSecondsPerSample = seconds / Math.max(1, test.n);
         const reading = meter.stop();
         const predictions = argmaxRows(test.logits, test.n, C);
-        const report = classificationReport(data.labels.test, predictions, C);
+        const report = classificationReport(labels, predictions, C);
         hooks.metrics([
           { key: `${prefix}/test_acc`, step: fit.epoch, value: report.accuracy },
           { key: `${prefix}/test_f1_macro`, step: fit.epoch, value: report.f1.macro },

@@ -5,7 +5,14 @@ import type { SplitName } from '../../data/names';
 import { Adam } from '../../nn/optim';
 import { countParameters, zeroGrad, type Arr, type Parameter } from '../../nn/tensor';
 import { Rng } from '../../util/rng';
-import type { ClassificationData, Classifier, ClassifierLoss, MaybePromise } from './classifier';
+import {
+  gatedClassifier,
+  TestGate,
+  type ClassificationData,
+  type Classifier,
+  type ClassifierLoss,
+  type MaybePromise,
+} from './classifier';
 
 export interface ModelSpec {
   /** Metric prefix and summary key: quantum, mlp, quantum-ce… */
@@ -38,6 +45,8 @@ export interface FitHooks {
   steps?(losses: Float64Array): void;
   /** After every epoch of every candidate. */
   onEpoch?(): void;
+  /** The test split's lock (the comparison's); absent, the fit keeps its own, closed for good. */
+  gate?: TestGate;
 }
 
 /** The validation-selected point of a search. */
@@ -215,9 +224,11 @@ export async function fitClassifier(
   const t0 = performance.now();
   const run = new CandidateRun(spec, data, s, hooks);
   const kept = new BestSoFar();
+  const gate = hooks.gate ?? new TestGate();
   try {
     for (const [j, lr] of spec.lrs.entries()) {
-      const clf = await spec.build(seeds.init);
+      // the model reaches the test split only through the gate, which stays closed during the search
+      const clf = gatedClassifier(await spec.build(seeds.init), gate, spec.key);
       try {
         await run.train(clf, j, lr, seeds.order, kept);
       } finally {
