@@ -9,6 +9,7 @@ import { loadTextData } from '../../data/text';
 import { DISTILL_MODES } from '../../nn/distill-loss';
 import { mlpHiddenForParams } from '../../nn/param-counts';
 import { createSimulator, describeRan, ranRecord, recordingSimulator } from '../../quantum/simulators';
+import { sealTest, TestGate } from '../harness/classifier';
 import { configureCompute } from '../harness/compute';
 import { runComparison, type Comparison, type SeedRun } from '../harness/compare';
 import {
@@ -68,7 +69,9 @@ export async function runQdllm(
       hooks.onTeacherBuilt?.(params);
     },
   });
-  const tdata = teacher.splits;
+  // the students reach the test rows only through the comparison's final evaluation
+  const gate = new TestGate();
+  const tdata = sealTest(teacher.splits, gate, 'qdllm students');
   const E = teacher.info.E;
   ctx.log('info', `teacher: ${teacher.info.description} (cache ${teacher.cache})`);
 
@@ -85,7 +88,15 @@ export async function runQdllm(
       specs,
       {
         classes: C,
-        labels: { train: tdata.train.labels, validation: tdata.validation.labels, test: tdata.test.labels },
+        labels: sealTest(
+          {
+            train: teacher.splits.train.labels,
+            validation: teacher.splits.validation.labels,
+            test: teacher.splits.test.labels,
+          },
+          gate,
+          'qdllm labels',
+        ),
       },
       {
         epochs: cfg.epochs,
@@ -93,6 +104,7 @@ export async function runQdllm(
         seeds: cfg.seeds,
         plan: qdllmSeedPlan(ctx.seed),
         reference: 'quantum',
+        gate,
       },
       {
         signal: ctx.signal,

@@ -83,10 +83,17 @@ export class QuantumStudent {
   }
 }
 
-const embeddingsOf = (data: StudentData) => ({
-  train: data.train.embeddings,
-  validation: data.validation.embeddings,
-  test: data.test.embeddings,
+/** Each split's embeddings, read when asked (the test split stays sealed until the final evaluation). */
+const embeddingsOf = (data: StudentData): Record<SplitName, Float64Array> => ({
+  get train() {
+    return data.train.embeddings;
+  },
+  get validation() {
+    return data.validation.embeddings;
+  },
+  get test() {
+    return data.test.embeddings;
+  },
 });
 
 /** The quantum student on the teacher's frozen text embeddings (E per row). */

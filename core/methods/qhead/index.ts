@@ -14,6 +14,7 @@ import type { SplitName } from '../../data/names';
 import { createSimulatorFor, isNoisy } from '../../quantum/sampled-simulators';
 import { meanStd } from '../harness/metrics';
 import { mlpHiddenForParams } from '../../nn/param-counts';
+import { sealTest, TestGate } from '../harness/classifier';
 import { configureCompute } from '../harness/compute';
 import { runComparison, type Comparison } from '../harness/compare';
 import { fitClassifier } from '../harness/fit';
@@ -249,7 +250,10 @@ export async function runQhead(cfg: QheadConfig, ctx: JobContext) {
   const d = emb.splits.train.dim;
   if (d < 2) throw new Error(`encoder: embedding dimension ${d} is too small for amplitude encoding`);
   // every head sees the same embeddings, standardised with train-split statistics unless switched off
-  const splits = cfg.standardize ? standardize(emb.splits) : emb.splits;
+  // (standardize reads test only to apply the train statistics); then test is sealed until each model's
+  // final evaluation in the comparison, and the sweep never opens it
+  const gate = new TestGate();
+  const splits = sealTest(cfg.standardize ? standardize(emb.splits) : emb.splits, gate, 'qhead models');
   // the bias amplitude scales with the train rows' typical norm so its share of the state is config-set
   const bias = cfg.head.biasAmplitude * rmsNorm(splits.train);
   const sweepPoints = cfg.sweep ? designPoints(cfg.sweep) : [];
@@ -288,7 +292,7 @@ export async function runQhead(cfg: QheadConfig, ctx: JobContext) {
   const comparison = await runComparison(
     specs,
     headData(splits, C),
-    { ...schedule, seeds: cfg.seeds, plan, reference: 'quantum' },
+    { ...schedule, seeds: cfg.seeds, plan, reference: 'quantum', gate },
     {
       signal: ctx.signal,
       metrics: (points) => ctx.metrics(points),
@@ -321,6 +325,7 @@ export async function runQhead(cfg: QheadConfig, ctx: JobContext) {
         { order: plan.order(k), init: plan.init(k, 0) },
         {
           signal: ctx.signal,
+          gate,
           metric: (key, step, value) => child.metrics([{ key: `seed${k}/${key}`, step, value }]),
           onEpoch: () => progress.at(++epoch / epochs, `sweep p${i} seed ${k + 1}`),
         },
@@ -376,7 +381,7 @@ export async function runQhead(cfg: QheadConfig, ctx: JobContext) {
   const report: ReportSection[] = [
     resultsTable(
       comparison,
-      `${data.name}: ${splits.train.n} train / ${splits.validation.n} validation / ${splits.test.n} test, ${C} classes, ${d}-dim embeddings; test metrics, mean ± std over ${cfg.seeds} seed(s)`,
+      `${data.name}: ${splits.train.n} train / ${splits.validation.n} validation / ${emb.splits.test.n} test, ${C} classes, ${d}-dim embeddings; test metrics, mean ± std over ${cfg.seeds} seed(s)`,
     ),
     confusionTable(
       `Confusion matrices on the test split (rows: true class; summed over ${cfg.seeds} seed(s))`,

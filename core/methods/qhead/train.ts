@@ -19,8 +19,23 @@ import { logisticModel, quantumHead } from './models';
 
 export type EmbeddedSplits = Record<SplitName, EmbeddedSplit>;
 
+/** One field of every split, read when asked (so splits sealed with the harness's test gate stay sealed). */
+function lazyField<T>(s: EmbeddedSplits, f: (e: EmbeddedSplit) => T): Record<SplitName, T> {
+  return {
+    get train() {
+      return f(s.train);
+    },
+    get validation() {
+      return f(s.validation);
+    },
+    get test() {
+      return f(s.test);
+    },
+  };
+}
+
 export function headData(s: EmbeddedSplits, classes: number): ClassificationData {
-  return { classes, labels: { train: s.train.y, validation: s.validation.y, test: s.test.y } };
+  return { classes, labels: lazyField(s, (e) => e.y) };
 }
 
 /** Seeds as qhead drew them before the harness: repetition k runs every model from run seed + k. */
@@ -29,7 +44,11 @@ export function qheadSeedPlan(runSeed: number): SeedPlan {
 }
 
 function onEmbeddings(m: FeatureModel, s: EmbeddedSplits): Classifier {
-  return featureClassifier(m, { train: s.train.x, validation: s.validation.x, test: s.test.x }, s.train.dim);
+  return featureClassifier(
+    m,
+    lazyField(s, (e) => e.x),
+    s.train.dim,
+  );
 }
 
 /**

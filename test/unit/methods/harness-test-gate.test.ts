@@ -23,7 +23,7 @@ const schedule = { epochs: 2, batchSize: 4, seeds: 1, plan, reference: 'm' };
 /** A 2 → 2 linear model. */
 function linear(): FeatureModel {
   const w = new Parameter('w', [4], 'f64');
-  let x = new Float64Array(0);
+  let x: Float64Array = new Float64Array(0);
   let B = 0;
   return {
     parameters: () => [w],
