@@ -2,11 +2,12 @@
 // registry.ts holds the runnable kinds, and a test keeps each kind's `meta` the one listed here).
 import type { KindMeta } from './metadata/meta';
 import { qdllmMeta } from './qdllm/meta';
+import { qffnMeta } from './qffn/meta';
 import { qheadMeta } from './qhead/meta';
 import { simBenchMeta } from './sim-bench/meta';
 import { vqcFitMeta } from './vqc-fit/meta';
 
-const METAS: readonly KindMeta[] = [simBenchMeta, vqcFitMeta, qdllmMeta, qheadMeta];
+const METAS: readonly KindMeta[, qffnMeta] = [simBenchMeta, vqcFitMeta, qdllmMeta, qheadMeta];
 
 export function listKindMetas(): KindMeta[] {
   return [...METAS];

@@ -2,11 +2,12 @@
 // directly. Each kind lives in core/methods/<kind>/; its isomorphic metadata is listed in catalog.ts too.
 import type { JobKind } from './job';
 import { qdllmKind } from './qdllm';
+import { qffnKind } from './qffn';
 import { qheadKind } from './qhead';
 import { simBenchKind } from './sim-bench';
 import { vqcFitKind } from './vqc-fit';
 
-const KINDS: readonly JobKind[] = [simBenchKind, vqcFitKind, qdllmKind, qheadKind];
+const KINDS: readonly JobKind[, qffnKind] = [simBenchKind, vqcFitKind, qdllmKind, qheadKind];
 
 export function listJobKinds(): JobKind[] {
   return [...KINDS];

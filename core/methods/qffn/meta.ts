@@ -1,0 +1,324 @@
+// What `qffn` says about itself: the wizard's steps (base model switch, which blocks and heads become quantum,
+// circuits, training recipe, baselines, sweep), presets (the small example and the paper-sized one), the
+// parameter counts of the three models by closed form (circuits.ts), the two circuits and their resources.
+import { defineKindMeta, type ModelCount, type NamedCircuit, type ResourceLine } from '../metadata/meta';
+import { stateVectorLines } from '../metadata/sizing';
+import {
+  amplitudeFfnCircuit,
+  angleEncodedPqc,
+  configShape,
+  ffnQubits,
+  matchedClassical,
+  modelCounts,
+  quantumBlockCount,
+  total,
+  unitaryKernelCircuit,
+  type Components,
+} from './circuits';
+import { QffnConfigSchema, quantumBlocks, quantumHeadCount, type QffnConfig } from './schema';
+
+const PRETRAINED = [{ path: 'base.modelDir', in: [null] }];
+const FROM_DIR = [{ path: 'base.modelDir', notIn: [null] }];
+const HEADS = [{ path: 'quantumHeads', in: [true] }];
+const GAUSSIAN = [...HEADS, { path: 'headKernel', in: ['gaussian'] }];
+const CLASSICAL = [{ path: 'classical', in: [true] }];
+const LAYERWISE = [{ path: 'layerwiseInit', in: [true] }];
+
+const parts = (p: Components): Record<string, number> => ({
+  embeddings: p.embeddings,
+  attention: p.attention,
+  norms: p.norms,
+  FFN: p.ffn,
+  quantum: p.quantum,
+});
+
+function parameterCounts(c: QffnConfig): ModelCount[] {
+  const s = configShape(c);
+  const k = s ? quantumBlocks(s.layers, c.fraction, c.placement, c.placementSeed).length : null;
+  const h = s ? quantumHeadCount(s.heads, c.headShare, c.quantumHeads) : null;
+  const qLabel = `QFFN: ${k ?? '?'} quantum FFN block(s) (${c.ffnForm}, D = ${c.depth}) × ${h ?? '?'} quantum head(s) each`;
+  if (!s) {
+    const needs = ['the model directory’s shape (read when the run starts)'];
+    return [
+      { key: 'qffn', label: qLabel, role: 'quantum', params: null, needs },
+      { key: 'uncompressed', label: 'uncompressed base', role: 'baseline', params: null, needs },
+      {
+        key: 'classical',
+        label: `classical compressed (${c.classicalForm})`,
+        role: 'baseline',
+        params: null,
+        needs,
+      },
+    ];
+  }
+  const m = modelCounts(c, s);
+  const matched = matchedClassical(c, s, quantumBlockCount(c, s));
+  const note = `V = ${s.V} (fewer if the BPE runs out of merges)`;
+  const out: ModelCount[] = [
+    {
+      key: 'qffn',
+      label: qLabel,
+      role: 'quantum',
+      params: total(m.qffn),
+      parts: parts(m.qffn),
+      formula: note,
+    },
+  ];
+  if (c.uncompressed)
+    out.push({
+      key: 'uncompressed',
+      label: `uncompressed base (${s.layers} × ${s.H}, FFN ${s.I})`,
+      role: 'baseline',
+      params: total(m.uncompressed),
+      parts: parts(m.uncompressed),
+      formula: `V·H + L(4H² + 3H·I + 2H) + H; ${note}`,
+    });
+  if (c.classical)
+    out.push({
+      key: 'classical',
+      label:
+        c.classicalForm === 'narrow'
+          ? `classical compressed: FFN width ${matched.size} in the same ${k} block(s)`
+          : `classical compressed: rank-${matched.size} FFN maps in the same ${k} block(s)`,
+      role: 'baseline',
+      params: total(m.classical),
+      parts: parts(m.classical),
+      formula: `width/rank chosen so the count is closest to the QFFN model’s; ${note}`,
+    });
+  return out;
+}
+
+function circuits(c: QffnConfig): NamedCircuit[] {
+  const s = configShape(c);
+  if (!s) return [];
+  const out: NamedCircuit[] = [];
+  if (quantumBlocks(s.layers, c.fraction, c.placement, c.placementSeed).length === 0) return out;
+  out.push({
+    name: `quantum FFN (${c.ffnForm})`,
+    circuit:
+      c.ffnForm === 'amplitude'
+        ? amplitudeFfnCircuit(s.H, c.depth)
+        : angleEncodedPqc(ffnQubits(c, s.H), c.depth),
+    note: 'per token, per quantum block',
+  });
+  if (quantumHeadCount(s.heads, c.headShare, c.quantumHeads) > 0) {
+    const hd = s.H / s.heads;
+    out.push(
+      c.headKernel === 'unitary'
+        ? {
+            name: 'quantum head (unitary kernel)',
+            circuit: unitaryKernelCircuit(hd, c.depth),
+            note: 'per causal query–key pair',
+          }
+        : {
+            name: 'quantum head (Gaussian kernel)',
+            circuit: angleEncodedPqc(c.headQubits ?? hd, c.depth),
+            note: 'per token, × 2 (queries and keys)',
+          },
+    );
+  }
+  return out;
+}
+
+/** Circuits one training step runs (forward; the adjoint backward costs a few more of each). */
+export function circuitsPerStep(c: QffnConfig): { ffn: number; head: number } {
+  const s = configShape(c);
+  if (!s) return { ffn: 0, head: 0 };
+  const k = quantumBlocks(s.layers, c.fraction, c.placement, c.placementSeed).length;
+  const h = quantumHeadCount(s.heads, c.headShare, c.quantumHeads);
+  const BT = c.batchSize * c.seqLen;
+  const pairs = (c.batchSize * c.seqLen * (c.seqLen + 1)) / 2;
+  return { ffn: k * BT, head: k * h * (c.headKernel === 'unitary' ? pairs : 2 * BT) };
+}
+
+function resources(c: QffnConfig): ResourceLine[] {
+  const s = configShape(c);
+  if (!s) return [];
+  const per = circuitsPerStep(c);
+  const lines: ResourceLine[] = [
+    ...stateVectorLines(ffnQubits(c, s.H), c.precision, c.batchSize * c.seqLen, 'quantum FFN'),
+    { label: 'quantum FFN circuits per training step', value: per.ffn, unit: 'count' },
+    { label: 'quantum head circuits per training step', value: per.head, unit: 'count' },
+  ];
+  const models = 1 + (c.uncompressed ? 1 : 0) + (c.classical ? 1 : 0);
+  lines.push({ label: 'models trained (× seeds)', value: models * c.seeds, unit: 'count' });
+  const sweepRuns = c.sweep.fractions.length + c.sweep.depths.length;
+  if (sweepRuns) lines.push({ label: 'sweep child runs', value: sweepRuns, unit: 'count' });
+  return lines;
+}
+
+export const SMALL_PRESET = {
+  base: {
+    corpus: 'brown',
+    corpusChars: 300000,
+    vocabSize: 512,
+    hiddenSize: 64,
+    layers: 2,
+    heads: 4,
+    intermediateSize: 172,
+    pretrainSteps: 300,
+    pretrainLr: 3e-3,
+  },
+  fraction: 0.5,
+  ffnForm: 'amplitude',
+  depth: 4,
+  quantumHeads: true,
+  headKernel: 'gaussian',
+  headQubits: 4,
+  steps: 150,
+  batchSize: 8,
+  seqLen: 32,
+  lr: 2e-3,
+  warmupSteps: 15,
+  evalEvery: 25,
+  seeds: 2,
+  precision: 'f32',
+} as const;
+
+export const qffnMeta = defineKindMeta({
+  kind: 'qffn',
+  title: 'QFFN quantum feed-forward compression',
+  description:
+    'Replaces a fraction of a causal LM’s feed-forward sub-layers with quantum FFNs (amplitude-encoded, ⌈log2 d⌉ qubits) and a share of their attention heads with circuit-scored heads, trains it beside the uncompressed model and a parameter-matched classical compression with the same data and schedule, and reports perplexity, parameters, tokens/s and greedy continuations as mean ± std over seeds (the paper’s Tables 1 and 2).',
+  schema: QffnConfigSchema,
+  steps: [
+    {
+      id: 'base',
+      title: 'Base model',
+      items: [
+        {
+          id: 'base.source',
+          label: 'base model',
+          help: 'The lab pretrains a LLaMA-flavour LM on a bundled corpus, or loads a Hugging Face directory.',
+          key: 'base.modelDir',
+          choices: [
+            {
+              value: 'lab',
+              label: 'train here (bundled corpus)',
+              when: PRETRAINED,
+              set: { 'base.modelDir': null },
+            },
+            {
+              value: 'dir',
+              label: 'model directory (LLaMA/Qwen2)',
+              when: FROM_DIR,
+              set: { 'base.modelDir': '' },
+            },
+          ],
+        },
+        { when: FROM_DIR, items: ['base.modelDir'] },
+        'base.corpus',
+        'base.corpusChars',
+        {
+          when: PRETRAINED,
+          items: [
+            'base.vocabSize',
+            'base.hiddenSize',
+            'base.layers',
+            'base.heads',
+            'base.intermediateSize',
+            'base.pretrainSteps',
+            'base.pretrainLr',
+            'base.seed',
+          ],
+        },
+        'base',
+      ],
+    },
+    {
+      id: 'quantum',
+      title: 'Quantum layers',
+      items: [
+        'fraction',
+        'placement',
+        'placementSeed',
+        'ffnForm',
+        'qubits',
+        'depth',
+        'quantumHeads',
+        { when: HEADS, items: ['headShare', 'headKernel'] },
+        { when: GAUSSIAN, items: ['headQubits'] },
+        'precision',
+        'threads',
+      ],
+    },
+    {
+      id: 'training',
+      title: 'Training',
+      items: [
+        'layerwiseInit',
+        { when: LAYERWISE, items: ['layerwiseSteps'] },
+        'steps',
+        'batchSize',
+        'seqLen',
+        'lr',
+        'weightDecay',
+        'warmupSteps',
+        'clip',
+        'evalEvery',
+        'evalTokens',
+        'testTokens',
+        'seeds',
+      ],
+    },
+    {
+      id: 'report',
+      title: 'Baselines and report',
+      items: [
+        'uncompressed',
+        'classical',
+        { when: CLASSICAL, items: ['classicalForm'] },
+        'gpuSpeed',
+        'prompts',
+        'generateTokens',
+        'sweep',
+      ],
+    },
+  ],
+  presets: [
+    {
+      id: 'small',
+      label: 'small',
+      estimate: 'minutes on 2 cores (examples/qffn-brown.json)',
+      config: SMALL_PRESET,
+    },
+    {
+      id: 'paper',
+      label: 'paper-sized',
+      estimate:
+        'hours on 2 cores, not timed: d = 256 (8 qubits), 4 blocks, half quantum, D = 4, seq 128, batch 8, 3 seeds, fraction and depth ablations (examples/qffn-brown-paper.json)',
+      config: {
+        base: {
+          corpus: 'brown',
+          corpusChars: 4000000,
+          vocabSize: 4096,
+          hiddenSize: 256,
+          layers: 4,
+          heads: 8,
+          intermediateSize: 688,
+          pretrainSteps: 3000,
+          pretrainLr: 1e-3,
+        },
+        fraction: 0.5,
+        ffnForm: 'amplitude',
+        depth: 4,
+        quantumHeads: true,
+        headKernel: 'gaussian',
+        headQubits: 5,
+        steps: 2000,
+        batchSize: 8,
+        seqLen: 128,
+        lr: 2e-4,
+        warmupSteps: 100,
+        evalEvery: 200,
+        evalTokens: 32768,
+        testTokens: 65536,
+        seeds: 3,
+        sweep: { fractions: [0.25, 1], depths: [8] },
+      },
+    },
+  ],
+  parameterCounts,
+  circuits,
+  resources,
+});
