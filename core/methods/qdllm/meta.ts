@@ -186,6 +186,7 @@ export const qdllmMeta = defineKindMeta({
         'epochs',
         'batchSize',
         'lr',
+        'lrFactors',
         'seeds',
         'mlp',
         'transformerStudent',

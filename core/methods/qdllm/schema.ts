@@ -7,6 +7,7 @@ import type { DistillMode } from '../../nn/distill-loss';
 import { GPU_F64_MESSAGE, PrecisionSchema } from '../../quantum/precision';
 import { checkEvenHeads, COLUMN_FIELDS, lmFields } from '../metadata/shared-fields';
 import { about, PRECISION_LABELS } from '../metadata/meta';
+import { LrFactorsSchema } from '../metadata/tuning-fields';
 
 const int = (lo: number, hi: number) => z.number().int().min(lo).max(hi);
 const rate = (hi: number) => z.number().positive().max(hi);
@@ -230,6 +231,7 @@ export const QdllmConfigSchema = z
       .default(0.06)
       .meta(sweep('learning rate'))
       .describe('Adam learning rate of the quantum student. Paper: 0.06.'),
+    lrFactors: LrFactorsSchema,
     epochs: int(1, 1000)
       .default(10)
       .meta(sweep('epochs', 'epochs'))

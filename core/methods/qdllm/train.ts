@@ -10,6 +10,7 @@ import type { Simulator } from '../../quantum/backend';
 import { grow, type ClassifierLoss } from '../harness/classifier';
 import type { SeedPlan } from '../harness/compare';
 import type { ModelSpec } from '../harness/fit';
+import { lrCandidates } from '../harness/tuning';
 import type { QdllmConfig } from './schema';
 import { mlpStudent, quantumStudent, transformerStudent, type StudentData } from './students';
 
@@ -64,7 +65,7 @@ export function studentSpecs(cfg: QdllmConfig, s: StudentContext): ModelSpec[] {
   const quantum = (key: string, mode: DistillMode, label: string): ModelSpec => ({
     key,
     label,
-    lrs: [cfg.lr],
+    lrs: lrCandidates(cfg.lr, cfg.lrFactors),
     loss: loss(mode),
     build: (seed) => quantumStudent(s.data, cfg, s.E, s.C, s.sim, seed),
   });
@@ -76,7 +77,7 @@ export function studentSpecs(cfg: QdllmConfig, s: StudentContext): ModelSpec[] {
     specs.push({
       key: 'mlp',
       label: `MLP student ${s.E}-${s.hidden}-${s.C} (GELU)`,
-      lrs: [cfg.mlp.lr],
+      lrs: lrCandidates(cfg.mlp.lr, cfg.lrFactors),
       loss: loss(cfg.loss),
       build: (seed) => mlpStudent(s.data, s.E, s.hidden, s.C, seed),
     });
@@ -85,7 +86,7 @@ export function studentSpecs(cfg: QdllmConfig, s: StudentContext): ModelSpec[] {
     specs.push({
       key: 'transformer',
       label: `Transformer student ${ts.layers}×${ts.hiddenSize} (${ts.heads} heads)`,
-      lrs: [ts.lr],
+      lrs: lrCandidates(ts.lr, cfg.lrFactors),
       loss: loss(cfg.loss),
       build: (seed) => transformerStudent(s.data, ts, s.vocabSize, cfg.maxTokens, s.C, seed),
     });

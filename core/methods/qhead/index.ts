@@ -18,6 +18,7 @@ import { sealTest, TestGate } from '../harness/classifier';
 import { configureCompute } from '../harness/compute';
 import { runComparison, type Comparison } from '../harness/compare';
 import { fitClassifier } from '../harness/fit';
+import { lrCandidates } from '../harness/tuning';
 import {
   comparisonSummary,
   confusionTable,
@@ -286,8 +287,8 @@ export async function runQhead(cfg: QheadConfig, ctx: JobContext) {
   // what the main runs' circuits ran on, per width (Module 1 and Module 2 may differ in kernels)
   const ran: RanByWidth = new Map();
   const specs = [
-    quantumHeadSpec(splits, shape, [cfg.lr], simFor, ran),
-    ...(cfg.baselines ? baselineSpecs(splits, C, hidden, [cfg.lr]) : []),
+    quantumHeadSpec(splits, shape, lrCandidates(cfg.lr, cfg.lrFactors), simFor, ran),
+    ...(cfg.baselines ? baselineSpecs(splits, C, hidden, lrCandidates(cfg.lr, cfg.lrFactors)) : []),
   ];
   const comparison = await runComparison(
     specs,

@@ -141,6 +141,7 @@ export const qheadMeta = defineKindMeta({
         'epochs',
         'batchSize',
         'lr',
+        'lrFactors',
         'seeds',
         'shots',
         'precision',

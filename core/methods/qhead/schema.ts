@@ -7,6 +7,7 @@ import { BUNDLED_CLASSIFICATION } from '../../data/names';
 import { PrecisionSchema } from '../../quantum/precision';
 import { checkEvenHeads, COLUMN_FIELDS, lmFields } from '../metadata/shared-fields';
 import { about, PRECISION_LABELS } from '../metadata/meta';
+import { LrFactorsSchema } from '../metadata/tuning-fields';
 
 /** Gate kinds the head's circuits contain (what `noise` may name). */
 export const NOISE_GATES = ['RY', 'CNOT'] as const;
@@ -341,6 +342,7 @@ export const QheadConfigSchema = z
       .default(0.02)
       .meta(sweep('learning rate'))
       .describe('Adam learning rate, shared with the baselines.'),
+    lrFactors: LrFactorsSchema,
     seeds: int(1, 50)
       .default(3)
       .meta(about('seeds K', { unit: 'runs' }))
