@@ -7,7 +7,7 @@ import { qheadMeta } from './qhead/meta';
 import { simBenchMeta } from './sim-bench/meta';
 import { vqcFitMeta } from './vqc-fit/meta';
 
-const METAS: readonly KindMeta[, qffnMeta] = [simBenchMeta, vqcFitMeta, qdllmMeta, qheadMeta];
+const METAS: readonly KindMeta[] = [simBenchMeta, vqcFitMeta, qdllmMeta, qheadMeta, qffnMeta];
 
 export function listKindMetas(): KindMeta[] {
   return [...METAS];

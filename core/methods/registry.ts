@@ -7,7 +7,7 @@ import { qheadKind } from './qhead';
 import { simBenchKind } from './sim-bench';
 import { vqcFitKind } from './vqc-fit';
 
-const KINDS: readonly JobKind[, qffnKind] = [simBenchKind, vqcFitKind, qdllmKind, qheadKind];
+const KINDS: readonly JobKind[] = [simBenchKind, vqcFitKind, qdllmKind, qheadKind, qffnKind];
 
 export function listJobKinds(): JobKind[] {
   return [...KINDS];
