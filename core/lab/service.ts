@@ -2,7 +2,16 @@
 // writes what the worker streams (one transaction per metric batch) and forwards it as LabEvents.
 // Node only; no Electron import (the desktop app passes its own launcher).
 import { createHash, randomInt, randomUUID } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { z } from 'zod';
 import {
@@ -60,7 +69,15 @@ export interface OpenLabOptions {
    * live `qlab serve`) to their owner (default true: adopt every queued run in the store).
    */
   adoptQueued?: boolean;
+  /**
+   * Where best-effort failures go (a scratch folder that cannot be removed, a log that cannot be written):
+   * one line each; default: `qlab: warning: …` on stderr. The lab keeps running either way.
+   */
+  onWarning?: (message: string) => void;
 }
+
+/** How often runs left `running` by a dead lab process are looked for, at most (also capped by staleMs / 2). */
+const STALE_CHECK_MS = 5000;
 
 /** How long a cancelled job gets to stop by itself before it is killed. */
 const CANCEL_GRACE_MS = 800;
@@ -108,7 +125,11 @@ export class LabService implements LabApi {
   private readonly listeners = new Set<(event: LabEvent) => void>();
   private readonly waiters = new Map<string, ((s: RunSummary) => void)[]>();
   private pollTimer: ReturnType<typeof setInterval> | undefined;
+  private staleTimer: ReturnType<typeof setInterval> | undefined;
+  private logWarned = false;
   private closed = false;
+  /** Set by openLab from its options. */
+  warn: (message: string) => void = (m) => process.stderr.write(`qlab: warning: ${m}\n`);
   /** Runs created here; when adoptQueued is off, the only ones this service starts. */
   private readonly created = new Set<string>();
   /** Set by openLab from its options. */
@@ -295,9 +316,11 @@ export class LabService implements LabApi {
       new Promise((r) => (grace = setTimeout(r, 3000))),
     ]);
     clearTimeout(grace);
-    for (const a of this.active.values()) this.finalize(a, null, 'SIGKILL');
+    for (const a of [...this.active.values()]) this.finalize(a, null, 'SIGKILL');
     clearInterval(this.pollTimer);
     this.pollTimer = undefined;
+    clearInterval(this.staleTimer);
+    this.staleTimer = undefined;
     for (const [id, list] of this.waiters) {
       const s = this.store.getSummary(id);
       if (s) list.forEach((w) => w(s));
@@ -310,9 +333,70 @@ export class LabService implements LabApi {
   // ---- start-up and scheduling ----
 
   /** Marks runs left `running` by a dead lab as interrupted. */
-  recoverStale(staleMs: number): void {
+  recoverStale(staleMs: number): string[] {
     const cutoff = new Date(Date.now() - staleMs).toISOString();
-    this.store.interruptStale(cutoff, now());
+    return this.store.interruptStale(cutoff, now(), [...this.active.keys()]);
+  }
+
+  /**
+   * Looks for stale runs again every min(5 s, staleMs / 2): a lab restarted soon after another one was killed
+   * finds that one's runs still fresh at open, and they must not stay `running` for good.
+   */
+  watchStale(staleMs: number): void {
+    if (this.staleTimer !== undefined) return;
+    const every = Math.max(50, Math.min(STALE_CHECK_MS, Math.floor(staleMs / 2)));
+    this.staleTimer = setInterval(() => {
+      if (this.closed) return;
+      this.guard('checking for stale runs', () => {
+        const ids = this.recoverStale(staleMs);
+        for (const id of ids) {
+          this.warn(`run ${id} had no heartbeat for ${staleMs} ms; its lab process is gone: interrupted`);
+          this.removeWorkDir(id);
+          this.settled(id);
+        }
+      });
+    }, every);
+    this.staleTimer.unref();
+  }
+
+  /** Removes scratch folders (`work/<id>`) no live run owns: left behind by a lab process that was killed. */
+  cleanOrphanedWorkDirs(): void {
+    const root = join(this.labDir, 'work');
+    let names: string[];
+    try {
+      names = readdirSync(root);
+    } catch {
+      return; // no work/ yet
+    }
+    for (const name of names) {
+      let status: RunStatus | undefined;
+      try {
+        status = this.store.status(name);
+      } catch {
+        status = undefined; // not a run id
+      }
+      if (status === 'running' || status === 'queued' || this.active.has(name)) continue;
+      this.removeWorkDir(name);
+    }
+  }
+
+  /** Best effort: a folder that cannot be removed is a warning, never the end of the lab. */
+  private removeWorkDir(id: string): void {
+    const dir = join(this.labDir, 'work', id);
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch (err) {
+      this.warn(`could not remove the scratch folder ${dir}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Runs `fn`; an exception is logged as a warning instead of reaching the event loop (and ending the process). */
+  private guard(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.warn(`${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   /** Starts queued runs, oldest first, up to the concurrency limit. */
@@ -539,11 +623,25 @@ export class LabService implements LabApi {
     a.timers.push(setTimeout(() => a.proc.kill('SIGKILL'), CANCEL_GRACE_MS));
   }
 
-  /** The job process is gone: decide the run's final status from what it said before it went. */
+  /**
+   * The job process is gone: decide the run's final status from what it said before it went. Never throws:
+   * it runs from a process-exit callback in the lab's (or Electron's main) process, where an exception would
+   * end the whole lab; what it cannot finish is logged as a warning.
+   */
   private finalize(a: ActiveRun, code: number | null, signal: string | null): void {
     if (this.active.get(a.id) !== a) return;
     this.active.delete(a.id);
     a.timers.forEach(clearTimeout);
+    try {
+      this.guard(`finishing run ${a.id}`, () => this.finish(a, code, signal));
+      if (!this.closed || a.closing) this.removeWorkDir(a.id);
+    } finally {
+      a.markExited();
+      if (!this.closed) setImmediate(() => this.guard('starting queued runs', () => this.pump()));
+    }
+  }
+
+  private finish(a: ActiveRun, code: number | null, signal: string | null): void {
     let status: RunStatus;
     let error: string | null = null;
     if (a.closing) {
@@ -562,6 +660,12 @@ export class LabService implements LabApi {
           : a.failed.message;
     } else if (a.gotResult && (a.gotDone || code === 0)) {
       status = 'succeeded';
+      const lost = this.lostFiles(a.id);
+      if (lost !== null) {
+        status = 'failed';
+        error = lost;
+        this.warn(`run ${a.id}: ${lost}`);
+      }
     } else {
       status = 'failed';
       const how = signal ? `was killed by signal ${signal}` : `exited with code ${code ?? 'unknown'}`;
@@ -570,14 +674,28 @@ export class LabService implements LabApi {
     }
     if (!this.closed || a.closing) {
       const ended = this.endRun(a.id, status, error);
-      rmSync(a.workDir, { recursive: true, force: true });
       if (!a.closing) {
         for (const c of ended) this.settled(c);
         this.settled(a.id);
       }
     }
-    a.markExited();
-    if (!this.closed) setImmediate(() => this.pump());
+  }
+
+  /** Why a run that reported success lost what it wrote (lab folder or artifact files deleted), or null. */
+  private lostFiles(id: string): string | null {
+    if (!existsSync(join(this.labDir, 'lab.sqlite'))) {
+      return `the lab directory ${this.labDir} (or its lab.sqlite) was deleted while this run was running`;
+    }
+    const missing = this.store
+      .artifacts(id)
+      .filter((x) => {
+        const p = this.artifactFile(id, x.name);
+        return p === undefined || !existsSync(p);
+      })
+      .map((x) => x.name);
+    return missing.length === 0
+      ? null
+      : `artifact file(s) ${missing.join(', ')} were deleted while this run was running`;
   }
 
   /**
@@ -640,8 +758,10 @@ export class LabService implements LabApi {
       const dir = join(this.labDir, 'logs');
       mkdirSync(dir, { recursive: true });
       appendFileSync(join(dir, `${runId}.log`), `${now()} ${level} ${message}\n`);
-    } catch {
+    } catch (err) {
       // a full disk must not take the run down with it; the event below still goes out
+      if (!this.logWarned) this.warn(`could not write the run log of ${runId}: ${(err as Error).message}`);
+      this.logWarned = true;
     }
     this.emit({ type: 'log', runId, level, message });
   }
@@ -710,7 +830,10 @@ export async function openLab(opts: OpenLabOptions): Promise<LabService> {
     heartbeatMs,
   );
   service.scheduling = { enabled: opts.schedule ?? true, adoptQueued: opts.adoptQueued ?? true };
+  if (opts.onWarning) service.warn = opts.onWarning;
   service.recoverStale(staleMs);
+  service.cleanOrphanedWorkDirs();
+  service.watchStale(staleMs);
   service.pump();
   return service;
 }

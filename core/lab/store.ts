@@ -480,15 +480,17 @@ export class Store {
   }
 
   /** Runs left `running` by a process that died: heartbeat older than the cutoff (or none) → interrupted. */
-  interruptStale(cutoff: string, now: string): string[] {
+  /** `except`: runs this lab process runs itself (alive by definition, whatever their heartbeat says). */
+  interruptStale(cutoff: string, now: string, except: readonly string[] = []): string[] {
     return this.db.transaction(() => {
       const rows = this.db
         .prepare(
           `UPDATE runs SET status = 'interrupted', finished_at = ?,
              error = 'the lab stopped while this run was running (no heartbeat since ' || COALESCE(heartbeat_at, 'start') || ')'
-           WHERE status = 'running' AND parent_id IS NULL AND (heartbeat_at IS NULL OR heartbeat_at < ?) RETURNING id`,
+           WHERE status = 'running' AND parent_id IS NULL AND (heartbeat_at IS NULL OR heartbeat_at < ?)
+             AND id NOT IN (SELECT value FROM json_each(?)) RETURNING id`,
         )
-        .all(now, cutoff) as { id: string }[];
+        .all(now, cutoff, JSON.stringify(except)) as { id: string }[];
       // A child lives exactly as long as its parent's job: judge it by the parent, not its own heartbeat.
       const children = this.db
         .prepare(
