@@ -4,10 +4,11 @@ import type { KindMeta } from './metadata/meta';
 import { qdllmMeta } from './qdllm/meta';
 import { qffnMeta } from './qffn/meta';
 import { qheadMeta } from './qhead/meta';
+import { qthaMeta } from './qtha/meta';
 import { simBenchMeta } from './sim-bench/meta';
 import { vqcFitMeta } from './vqc-fit/meta';
 
-const METAS: readonly KindMeta[] = [simBenchMeta, vqcFitMeta, qdllmMeta, qheadMeta, qffnMeta];
+const METAS: readonly KindMeta[] = [simBenchMeta, vqcFitMeta, qdllmMeta, qheadMeta, qffnMeta, qthaMeta];
 
 export function listKindMetas(): KindMeta[] {
   return [...METAS];

@@ -4,10 +4,11 @@ import type { JobKind } from './job';
 import { qdllmKind } from './qdllm';
 import { qffnKind } from './qffn';
 import { qheadKind } from './qhead';
+import { qthaKind } from './qtha';
 import { simBenchKind } from './sim-bench';
 import { vqcFitKind } from './vqc-fit';
 
-const KINDS: readonly JobKind[] = [simBenchKind, vqcFitKind, qdllmKind, qheadKind, qffnKind];
+const KINDS: readonly JobKind[] = [simBenchKind, vqcFitKind, qdllmKind, qheadKind, qffnKind, qthaKind];
 
 export function listJobKinds(): JobKind[] {
   return [...KINDS];

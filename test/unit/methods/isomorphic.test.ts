@@ -19,7 +19,7 @@ const FORBIDDEN = [
   /^electron\//,
   /^core\/quantum\/(cpu|gpu)\//,
   /^core\/quantum\/(simulators|gradients|noise|noisy-simulator|shots|trajectories|density|sampled-simulators)\.ts$/,
-  /^core\/nn\/(?!param-counts\.ts$)/,
+  /^core\/nn\/(?!(param-counts|qtha-sizes)\.ts$)/,
   /^core\/data\/(?!names\.ts$)/,
   /^core\/methods\/harness\//,
 ];

@@ -1,0 +1,201 @@
+// Job kind `qtha`: QTHA adapters (MPO + MLP + VQC, core/nn/qtha-adapter.ts) on the q and v projections of a
+// frozen base LM, beside LoRA at r and 2r (and optionally full fine-tuning of the targets) on the same data,
+// steps, schedule and seeds; the test split read once per model and seed; an ablation/rank sweep as child runs
+// read on validation. Report: the paper's comparison and ablation tables (report.ts).
+import { Linear } from '../../nn/layers';
+import { loraParamCount, qthaParts } from '../../nn/qtha-sizes';
+import { createCpuSimulator } from '../../quantum/cpu/simulator';
+import { describeBackend } from '../../quantum/simulators';
+import { configureCompute } from '../harness/compute';
+import { childOrInline, defineJobKind, type JobContext, type JobResult } from '../job';
+import { buildBase, resetBase, type Base } from './base';
+import { qthaMeta } from './meta';
+import { buildReport, summaryOf, type ModelRuns, type SweepRow } from './report';
+import type { QthaConfig } from './schema';
+import { buildTask, type AdaptTask } from './tasks';
+import { comparisonPlans, qthaPlan, trainOne, type SeedResult } from './train';
+
+export { QthaConfigSchema, type QthaConfig, type QthaInput } from './schema';
+
+/** Where repetition k's randomness comes from: its batch stream and its adapters' initialisation. */
+export function seedPlan(runSeed: number, k: number): { seedIndex: number; order: number; init: number } {
+  return {
+    seedIndex: k,
+    order: (runSeed * 7919 + 104_729 * (k + 1)) >>> 0,
+    init: (runSeed + 1009 * k) >>> 0,
+  };
+}
+
+/** LoRA's count at rank r on the layers the targets match: Σ r·(in + out). */
+function loraCountOn(base: Base, targets: string, r: number): number {
+  const re = new RegExp(targets);
+  return base.model
+    .namedLinears()
+    .filter(([n, l]) => re.test(n) && l instanceof Linear)
+    .reduce((a, [, l]) => a + loraParamCount(l.inFeatures, l.outFeatures, r), 0);
+}
+
+interface SweepPoint {
+  architecture: QthaConfig['architecture'];
+  rank: number;
+}
+
+export function sweepPoints(c: QthaConfig): SweepPoint[] {
+  if (!c.sweep || (!c.sweep.architectures.length && !c.sweep.ranks.length)) return [];
+  const archs = c.sweep.architectures.length ? c.sweep.architectures : [c.architecture];
+  const ranks = c.sweep.ranks.length ? c.sweep.ranks : [c.rank];
+  return ranks.flatMap((rank) => archs.map((architecture) => ({ architecture, rank })));
+}
+
+export interface QthaHooks {
+  /** After the base is built and frozen (tests snapshot it). */
+  onBase?(base: Base): void;
+}
+
+export async function runQtha(c: QthaConfig, ctx: JobContext, hooks: QthaHooks = {}): Promise<JobResult> {
+  const threads = configureCompute();
+  const needsSim = [c.architecture, ...(c.sweep?.architectures ?? [])].some((a) => qthaParts(a).quantum);
+  const sim = needsSim ? createCpuSimulator({ precision: c.precision }) : null;
+  if (sim) await sim.prepareSync();
+  try {
+    const maxSeqLen = c.task === 'lm' ? c.seqLen : c.promptTokens + 48;
+    const base = await buildBase(c.base, maxSeqLen, ctx);
+    hooks.onBase?.(base);
+    ctx.log(
+      'info',
+      `base: ${base.note} (${base.pretrainSeconds.toFixed(1)} s); matmul on ${threads} thread(s)`,
+    );
+    const task: AdaptTask = await buildTask(c, base.tokenizer);
+    if (task.maxSeqLen > base.model.config.maxSeqLen)
+      throw new Error(
+        `seqLen: ${task.maxSeqLen} tokens exceed the base model's context ${base.model.config.maxSeqLen}`,
+      );
+    ctx.log('info', `task: ${task.describe}`);
+    resetBase(base);
+    const baseTest = task.evaluator(base.model).test();
+
+    const plans = comparisonPlans(c, sim);
+    const points = sweepPoints(c);
+    const sweepSeeds = c.sweep?.seeds ?? c.seeds;
+    const total = c.steps * (c.seeds * plans.length + points.length * sweepSeeds);
+    let done = 0;
+    const tick = (what: string) => () => {
+      if (++done % 10 === 0) ctx.progress(0.1 + (0.9 * done) / total, what);
+    };
+
+    const models: ModelRuns[] = plans.map((plan) => ({ plan, runs: [] }));
+    for (let k = 0; k < c.seeds; k++)
+      for (const m of models)
+        m.runs.push(
+          trainOne(base, task, m.plan, c, seedPlan(ctx.seed, k), {
+            signal: ctx.signal,
+            metrics: (p) => ctx.metrics(p),
+            step: tick(`seed ${k + 1}/${c.seeds}: ${m.plan.key}`),
+          }),
+        );
+    // the training curves of every model overlaid: mean over seeds per step
+    for (const m of models) emitMeanCurves(ctx, m.plan.key, m.runs, c.steps);
+
+    const sweep: SweepRow[] = [];
+    for (const p of points) {
+      const name = `sweep/${p.architecture}-r${p.rank}`;
+      const child = childOrInline(ctx, name, {
+        ...c,
+        architecture: p.architecture,
+        rank: p.rank,
+        sweep: undefined,
+      });
+      try {
+        const plan = qthaPlan(c, p, sim);
+        const runs: SeedResult[] = [];
+        for (let k = 0; k < sweepSeeds; k++)
+          runs.push(
+            trainOne(base, task, plan, c, seedPlan(ctx.seed, k), {
+              signal: ctx.signal,
+              metrics: (pts) => child.metrics(pts),
+              step: tick(`${name} seed ${k + 1}`),
+              test: false,
+            }),
+          );
+        const row: SweepRow = {
+          architecture: p.architecture,
+          rank: p.rank,
+          role: plan.role,
+          params: runs[0].params,
+          loraParams: loraCountOn(base, c.targets, p.rank),
+          runs,
+        };
+        sweep.push(row);
+        const last = runs.map((r) => r.validation[r.validation.length - 1].ev);
+        child.finish({
+          summary: {
+            architecture: p.architecture,
+            rank: p.rank,
+            params: row.params,
+            val_loss: mean(last.map((e) => e.loss)),
+            val_ppl: mean(last.map((e) => e.perplexity)),
+            ...(last[0].accuracy === null ? {} : { val_acc: mean(last.map((e) => e.accuracy ?? NaN)) }),
+            train_loss: mean(runs.map((r) => r.finalLoss)),
+          },
+        });
+      } catch (e) {
+        child.fail((e as Error).message);
+        throw e;
+      }
+    }
+
+    const trainings = c.seeds * plans.filter((p) => p.key !== 'full').length + points.length * sweepSeeds;
+    const facts = {
+      task: c.task,
+      seeds: c.seeds,
+      baseTest,
+      setup: setupText(c, base, task, threads),
+    };
+    ctx.progress(1, 'done');
+    return {
+      summary: {
+        ...summaryOf(models, facts),
+        frozen_weights: `verified byte-identical after each of ${trainings} adapter trainings`,
+        base_pretrain_seconds: base.pretrainSeconds,
+      },
+      report: buildReport(models, sweep, facts),
+      backend: {
+        simulator: sim ? describeBackend(sim.info) : 'none (no quantum branch)',
+        precision: c.precision,
+        threads,
+      },
+    };
+  } finally {
+    sim?.dispose();
+  }
+}
+
+function mean(v: number[]): number {
+  return v.reduce((a, b) => a + b, 0) / v.length;
+}
+
+function emitMeanCurves(ctx: JobContext, key: string, runs: SeedResult[], steps: number): void {
+  const pts = [];
+  for (let s = 0; s < steps; s++)
+    pts.push({ key: `${key}/train_loss`, step: s + 1, value: mean(runs.map((r) => r.losses[s])) });
+  runs[0].validation.forEach((v, i) =>
+    pts.push({
+      key: `${key}/val_ppl`,
+      step: v.step,
+      value: mean(runs.map((r) => r.validation[i].ev.perplexity)),
+    }),
+  );
+  ctx.metrics(pts);
+}
+
+function setupText(c: QthaConfig, base: Base, task: AdaptTask, threads: number): string {
+  return [
+    `Base: ${base.note}; frozen (W₀ never updated nor merged, checked byte-identical after every training).`,
+    `Task: ${task.describe}.`,
+    `Adapters on ${c.targets}: y = W₀x + (α/r)·Δ(x) with α = ${c.alpha ?? '2r'}; QTHA ${c.architecture} with r = ${c.rank}, MPO width ${c.mpoWidth} (4 cores, bond ${c.mpoBond}), VQC ${c.rank} qubits × ${c.vqcLayers ?? c.rank} layers (${c.precision}).`,
+    `Every model: AdamW lr ${c.lr} (warmup ${c.warmupSteps} steps, cosine to 0), weight decay ${c.weightDecay}, clip ${c.clip}, ${c.steps} steps of batch ${c.batchSize}; the same batch stream per seed for every model; validation every ${c.evalEvery} steps; the last step's model is evaluated on test once (no selection on test).`,
+    `Time per step counts forward, backward and the optimizer (no evaluation), on ${threads} matmul thread(s).`,
+  ].join(' ');
+}
+
+export const qthaKind = defineJobKind({ meta: qthaMeta, run: (c, ctx) => runQtha(c, ctx) });

@@ -1,0 +1,324 @@
+// What `qtha` says about itself: the wizard's steps (base, task, adapter, baselines, recipe, sweep), presets,
+// the VQC, and the trainable parameters of the QTHA adapter and each LoRA (with QTHA's reduction against each)
+// on the layers the targets match in the lab's base model, by the closed forms of core/nn/qtha-sizes.ts.
+import {
+  loraParamCount,
+  qthaCircuit,
+  qthaParamParts,
+  qthaParts,
+  reductionPercent,
+} from '../../nn/qtha-sizes';
+import { defineKindMeta, type ModelCount, type ResourceLine } from '../metadata/meta';
+import { BUNDLED_LABELS, BUNDLED_OPTIONS, stateVectorLines } from '../metadata/sizing';
+import { QthaConfigSchema, type QthaConfig } from './schema';
+
+const PRETRAINED = [{ path: 'base.modelDir', in: [null] }];
+const FROM_DIR = [{ path: 'base.modelDir', notIn: [null] }];
+const LM = [{ path: 'task', in: ['lm'] }];
+const CLASSIFY = [{ path: 'task', in: ['classification'] }];
+
+/** (name, in, out) of every linear map of the lab's base model (LLaMA flavour, no GQA), or null for a directory. */
+export function baseLinears(c: QthaConfig): [string, number, number][] | null {
+  const b = c.base;
+  if (b.modelDir !== null) return null;
+  const d = b.hiddenSize;
+  const I = b.intermediateSize;
+  const out: [string, number, number][] = [];
+  for (let l = 0; l < b.layers; l++) {
+    const p = `model.layers.${l}`;
+    for (const x of ['q', 'k', 'v', 'o']) out.push([`${p}.self_attn.${x}_proj`, d, d]);
+    out.push([`${p}.mlp.gate_proj`, d, I], [`${p}.mlp.up_proj`, d, I], [`${p}.mlp.down_proj`, I, d]);
+  }
+  out.push(['lm_head', d, b.vocabSize]);
+  return out;
+}
+
+/** The layers the targets match: (in, out) each. */
+export function targetShapes(c: QthaConfig): [number, number][] | null {
+  const all = baseLinears(c);
+  if (!all) return null;
+  const re = new RegExp(c.targets);
+  return all.filter(([n]) => re.test(n)).map(([, i, o]) => [i, o]);
+}
+
+/** QTHA's parameters summed over the targets, part by part (null: a directory base, known at run time). */
+export function qthaCount(c: QthaConfig, rank = c.rank, architecture = c.architecture): ModelCount {
+  const shapes = targetShapes(c);
+  const label = `QTHA ${architecture} (r = ${rank})`;
+  const role = qthaParts(architecture).quantum ? 'quantum' : 'baseline';
+  if (!shapes)
+    return {
+      key: 'qtha',
+      label,
+      role,
+      params: null,
+      formula: 'Σ over targets of MPO_A + MLP_A + QW + CW + VQC + MLP_B + MPO_B',
+      needs: ['the model directory’s widths'],
+    };
+  const parts: Record<string, number> = {};
+  for (const [i, o] of shapes) {
+    let p: Record<string, number>;
+    try {
+      p = qthaParamParts({
+        inFeatures: i,
+        outFeatures: o,
+        rank,
+        architecture,
+        width: c.mpoWidth,
+        bond: c.mpoBond,
+        vqcLayers: c.vqcLayers ?? rank,
+      });
+    } catch (e) {
+      return {
+        key: 'qtha',
+        label,
+        role,
+        params: null,
+        formula: 'Σ over targets',
+        needs: [(e as Error).message],
+      };
+    }
+    for (const [k, v] of Object.entries(p)) parts[k] = (parts[k] ?? 0) + v;
+  }
+  const params = Object.values(parts).reduce((a, b) => a + b, 0);
+  return { key: 'qtha', label: `${label} on ${shapes.length} layer(s)`, role, params, parts };
+}
+
+/** "76.0" or "−12.3" (QTHA larger). */
+const signed = (v: number) => (v < 0 ? `−${(-v).toFixed(1)}` : v.toFixed(1));
+
+function loraCount(c: QthaConfig, rank: number, key: string, qtha: number | null): ModelCount {
+  const shapes = targetShapes(c);
+  const params = shapes ? shapes.reduce((a, [i, o]) => a + loraParamCount(i, o, rank), 0) : null;
+  const reduction =
+    params !== null && qtha !== null ? ` — QTHA: ${signed(reductionPercent(qtha, params))} % fewer` : '';
+  return {
+    key,
+    label: `LoRA (r = ${rank})${reduction}`,
+    role: 'baseline',
+    params,
+    ...(params === null
+      ? { formula: `Σ over targets of ${rank}·(in + out)`, needs: ['the model directory’s widths'] }
+      : {}),
+  };
+}
+
+function parameterCounts(c: QthaConfig): ModelCount[] {
+  const q = qthaCount(c);
+  const out = [q];
+  if (c.loraR) out.push(loraCount(c, c.rank, 'lora-r', q.params));
+  if (c.lora2R) out.push(loraCount(c, 2 * c.rank, 'lora-2r', q.params));
+  if (c.full) {
+    const shapes = targetShapes(c);
+    out.push({
+      key: 'full',
+      label: 'full fine-tuning of the targets',
+      role: 'baseline',
+      params: shapes ? shapes.reduce((a, [i, o]) => a + i * o, 0) : null,
+    });
+  }
+  return out;
+}
+
+function resources(c: QthaConfig): ResourceLine[] {
+  const counts = parameterCounts(c);
+  const q = counts[0].params;
+  const out: ResourceLine[] = [];
+  // QTHA's size as a share of each baseline's (positive; the reduction is 100 minus it, shown in the rows)
+  for (const m of counts.slice(1))
+    if (q !== null && m.params)
+      out.push({
+        label: `QTHA’s parameters as % of ${m.label.split(' —')[0]}`,
+        value: Number(((100 * q) / m.params).toFixed(1)),
+        unit: 'count',
+      });
+  if (qthaParts(c.architecture).quantum)
+    out.push(
+      ...stateVectorLines(
+        c.rank,
+        c.precision,
+        c.batchSize * (c.task === 'lm' ? c.seqLen : c.promptTokens + 16),
+        'VQC per target layer',
+      ),
+    );
+  const models = counts.length;
+  const points = c.sweep ? Math.max(1, c.sweep.architectures.length) * Math.max(1, c.sweep.ranks.length) : 0;
+  out.push({ label: 'trainings (models × seeds)', value: models * c.seeds, unit: 'count' });
+  if (points)
+    out.push({
+      label: 'sweep trainings (points × seeds)',
+      value: points * (c.sweep?.seeds ?? c.seeds),
+      unit: 'count',
+    });
+  out.push({
+    label: 'training steps in all',
+    value: c.steps * (models * c.seeds + points * (c.sweep?.seeds ?? c.seeds)),
+    unit: 'count',
+  });
+  return out;
+}
+
+export const qthaMeta = defineKindMeta({
+  kind: 'qtha',
+  title: 'QTHA quantum tensor hybrid adaptation',
+  description:
+    'QTHA adapters (MPO + MLP + a VQC of r qubits) on the q and v projections of a frozen base LM, beside LoRA at r and 2r on the same data, steps, schedule and seeds: trainable parameters and the reduction against each LoRA, training loss, evaluation loss/perplexity, accuracy, time per step and memory as mean ± std over seeds; the ablation and r as a sweep of child runs.',
+  schema: QthaConfigSchema,
+  steps: [
+    {
+      id: 'base',
+      title: 'Base model',
+      items: [
+        {
+          id: 'base.source',
+          label: 'base model',
+          help: 'The lab pretrains a small transformer on a bundled corpus, or loads a Hugging Face model directory; either way it is frozen.',
+          key: 'base.modelDir',
+          choices: [
+            {
+              value: 'lab',
+              label: 'lab transformer (pretrained here)',
+              when: PRETRAINED,
+              set: { 'base.modelDir': null },
+            },
+            {
+              value: 'dir',
+              label: 'model directory (Hugging Face)',
+              when: FROM_DIR,
+              set: { 'base.modelDir': '' },
+            },
+          ],
+        },
+        { when: FROM_DIR, items: ['base.modelDir'] },
+        {
+          when: PRETRAINED,
+          items: [
+            'base.corpus',
+            'base.corpusChars',
+            'base.vocabSize',
+            'base.hiddenSize',
+            'base.layers',
+            'base.heads',
+            'base.intermediateSize',
+            'base.pretrainSteps',
+            'base.pretrainBatch',
+            'base.pretrainSeqLen',
+            'base.pretrainLr',
+            'base.seed',
+          ],
+        },
+      ],
+    },
+    {
+      id: 'task',
+      title: 'Task & data',
+      items: [
+        'task',
+        { when: LM, items: ['targetCorpus', 'targetChars', 'evalChars', 'seqLen'] },
+        {
+          when: CLASSIFY,
+          items: [
+            { key: 'dataset', options: BUNDLED_OPTIONS, optionLabels: BUNDLED_LABELS },
+            'samplesPerClass',
+            'promptTokens',
+            'dataSeed',
+          ],
+        },
+      ],
+    },
+    {
+      id: 'adapter',
+      title: 'Adapter',
+      items: ['targets', 'rank', 'alpha', 'architecture', 'mpoWidth', 'mpoBond', 'vqcLayers', 'precision'],
+    },
+    { id: 'baselines', title: 'Baselines', items: ['loraR', 'lora2R', 'full'] },
+    {
+      id: 'recipe',
+      title: 'Recipe',
+      items: ['steps', 'batchSize', 'lr', 'warmupSteps', 'weightDecay', 'clip', 'evalEvery', 'seeds'],
+    },
+    {
+      id: 'sweep',
+      title: 'Sweep',
+      items: [
+        { key: 'sweep', id: 'sweepOn' },
+        { when: [{ path: 'sweep', present: true }], items: ['sweep'] },
+      ],
+    },
+  ],
+  presets: [
+    {
+      id: 'small',
+      label: 'small',
+      estimate: 'a few minutes on 2 cores (examples/qtha-brown.json)',
+      config: {
+        task: 'lm',
+        base: {
+          corpus: 'brown',
+          corpusChars: 150000,
+          vocabSize: 384,
+          hiddenSize: 32,
+          layers: 2,
+          heads: 4,
+          intermediateSize: 64,
+          pretrainSteps: 120,
+          pretrainSeqLen: 32,
+        },
+        targetCorpus: 'moby-dick',
+        targetChars: 60000,
+        evalChars: 6000,
+        rank: 4,
+        mpoWidth: 64,
+        steps: 60,
+        seqLen: 32,
+        evalEvery: 20,
+        warmupSteps: 6,
+        seeds: 2,
+      },
+    },
+    {
+      id: 'paper',
+      label: 'paper-sized',
+      estimate:
+        'hours on 2 cores: 256-wide base, MPO width 256 (4·4·4·4, bond 8), r = 4 against LoRA 4 and 8, ablation sweep, 3 seeds (examples/qtha-brown-paper.json)',
+      config: {
+        task: 'lm',
+        base: {
+          corpus: 'brown',
+          corpusChars: 2000000,
+          vocabSize: 2048,
+          hiddenSize: 256,
+          layers: 4,
+          heads: 8,
+          intermediateSize: 688,
+          pretrainSteps: 2000,
+          pretrainSeqLen: 128,
+        },
+        targetCorpus: 'moby-dick',
+        targetChars: 1000000,
+        evalChars: 50000,
+        rank: 4,
+        mpoWidth: 256,
+        steps: 1000,
+        seqLen: 128,
+        evalEvery: 100,
+        warmupSteps: 50,
+        seeds: 3,
+        full: true,
+        sweep: { architectures: ['A', 'B', 'C', 'AB', 'BC', 'ABC', 'ABC-silu'], ranks: [] },
+      },
+    },
+  ],
+  parameterCounts,
+  circuits: (c) =>
+    [c.architecture, ...(c.sweep?.architectures ?? [])].some((a) => qthaParts(a).quantum)
+      ? [
+          {
+            name: `QTHA VQC (${c.rank} qubits × ${c.vqcLayers ?? c.rank} layers)`,
+            circuit: qthaCircuit(c.rank, c.vqcLayers ?? c.rank),
+            note: 'per token, in every target layer',
+          },
+        ]
+      : [],
+  resources,
+});

@@ -1,0 +1,141 @@
+// The qtha job end to end on tiny sizes: every model's series and the report tables, the frozen base byte-identical
+// after every training, the test split read once per model, the classification task with a sweep of child runs,
+// and configs refused by field before any work.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { QthaConfigSchema, runQtha, type QthaInput } from '../../../core/methods/qtha';
+import { qthaMeta } from '../../../core/methods/qtha/meta';
+import type { Parameter } from '../../../core/nn/tensor';
+import { fakeJobContext } from '../../helpers/job-context';
+
+const TINY_BASE = {
+  corpusChars: 20_000,
+  vocabSize: 300,
+  hiddenSize: 16,
+  layers: 1,
+  heads: 2,
+  intermediateSize: 32,
+  pretrainSteps: 4,
+  pretrainSeqLen: 16,
+};
+
+export function tinyQtha(over: QthaInput = {}): QthaInput {
+  return {
+    base: TINY_BASE,
+    targetChars: 6000,
+    evalChars: 600,
+    rank: 2,
+    mpoWidth: 16,
+    mpoBond: 2,
+    steps: 6,
+    warmupSteps: 2,
+    evalEvery: 3,
+    seqLen: 16,
+    batchSize: 4,
+    seeds: 2,
+    ...over,
+  };
+}
+
+const ctxOf = () => fakeJobContext(mkdtempSync(join(tmpdir(), 'qtha-')), 5);
+
+describe('qtha end to end', () => {
+  it('lm: QTHA, LoRA r, LoRA 2r and full fine-tuning on the same batches; series, tables, frozen base', async () => {
+    const run = ctxOf();
+    let base: Parameter[] = [];
+    let bytes: Uint8Array[] = [];
+    const r = await runQtha(QthaConfigSchema.parse(tinyQtha({ full: true })), run.ctx, {
+      onBase(b) {
+        base = b.model.parameters();
+        bytes = base.map((p) => new Uint8Array(p.data.slice().buffer));
+      },
+    });
+    // after the run the base holds its pretrained bytes again (full fine-tuning restored, adapters removed)
+    base.forEach((p, i) =>
+      expect(Buffer.from(new Uint8Array(p.data.slice().buffer)).equals(Buffer.from(bytes[i])), p.name).toBe(
+        true,
+      ),
+    );
+    for (const m of ['qtha', 'lora_r', 'lora_2r', 'full'])
+      for (const k of ['params', 'train_loss', 'test_loss', 'test_ppl', 'ms_per_step'])
+        expect(Number.isFinite(Number(r.summary[`${m}_${k}`])), `${m}_${k}`).toBe(true);
+    expect(Number(r.summary.qtha_params)).toBe(
+      qthaMeta.parameterCounts(QthaConfigSchema.parse(tinyQtha()))[0].params,
+    );
+    expect(Number(r.summary.lora_r_params)).toBe(2 * 2 * (16 + 16)); // r(in + out) on q and v of one layer
+    expect(r.summary.frozen_weights).toMatch(/^verified byte-identical after each of 6 adapter trainings/);
+    for (const key of ['qtha', 'lora-r', 'lora-2r', 'full']) {
+      for (const s of ['seed0/train_loss', 'seed1/val_ppl', 'seed1/test_ppl', 'train_loss', 'val_ppl'])
+        expect(
+          run.points.some((p) => p.key === `${key}/${s}`),
+          `${key}/${s}`,
+        ).toBe(true);
+      // test once per model and seed
+      expect(run.points.filter((p) => p.key === `${key}/seed0/test_ppl`)).toHaveLength(1);
+    }
+    // same batches for every model: the step-1 loss of the zero-initialised adapters equals the base's loss
+    const first = (key: string) =>
+      run.points.find((p) => p.key === `${key}/seed0/train_loss` && p.step === 1)!.value;
+    expect(first('qtha')).toBe(first('lora-r'));
+    expect(first('lora-2r')).toBe(first('lora-r'));
+    const [table, paired, curve, setup] = r.report!;
+    expect(table.type === 'table' && table.rows.length).toBe(5); // base + 4 models
+    if (table.type === 'table') {
+      expect(table.columns).toContain('reduction vs LoRA 2r (%)');
+      expect(table.rows[1][0]).toMatch(/^QTHA ABC/);
+    }
+    expect(paired.type === 'table' && paired.rows.length).toBe(3);
+    expect(curve.type === 'table' && curve.rows.map((x) => x[0])).toEqual([3, 6]);
+    expect(setup.type).toBe('text');
+  });
+
+  it('classification with an ablation sweep of child runs, read on validation only', async () => {
+    const run = ctxOf();
+    const r = await runQtha(
+      QthaConfigSchema.parse(
+        tinyQtha({
+          task: 'classification',
+          samplesPerClass: 10,
+          promptTokens: 12,
+          seeds: 1,
+          lora2R: false,
+          sweep: { architectures: ['ABC', 'ABC-silu', 'A'], ranks: [] },
+        }),
+      ),
+      run.ctx,
+    );
+    expect(Number(r.summary.qtha_test_acc)).toBeGreaterThanOrEqual(0);
+    expect(Number(r.summary.base_test_acc)).toBeGreaterThanOrEqual(0);
+    const ablation = r.report!.find((s) => s.title.startsWith('Ablation'));
+    expect(ablation?.type === 'table' && ablation.rows.map((x) => [x[0], x[2]])).toEqual([
+      ['A', 'classical'],
+      ['ABC', 'quantum'],
+      ['ABC-silu', 'classical'],
+    ]);
+    // sweep points without child runs are recorded in this run; they never read test
+    expect(run.points.some((p) => p.key === 'sweep/ABC-silu-r2/qtha/seed0/val_acc')).toBe(true);
+    expect(run.points.some((p) => p.key.startsWith('sweep/') && p.key.includes('test'))).toBe(false);
+  });
+
+  it('refuses bad configs by field', () => {
+    const issue = (over: QthaInput) => {
+      const r = QthaConfigSchema.safeParse(tinyQtha(over));
+      return r.success ? null : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    };
+    expect(issue({})).toBeNull();
+    expect(issue({ mpoWidth: 30 })).toMatch(/^mpoWidth: width 30 cannot be factorised/);
+    expect(issue({ base: { ...TINY_BASE, hiddenSize: 18, heads: 1 } })).toMatch(
+      /^base\.hiddenSize: width 18/,
+    );
+    expect(issue({ base: { ...TINY_BASE, hiddenSize: 18, heads: 1 }, architecture: 'BC' })).toBeNull();
+    expect(issue({ rank: 1 })).toMatch(/^rank: r = 1/);
+    expect(issue({ rank: 1, architecture: 'AB' })).toBeNull();
+    expect(issue({ targetCorpus: 'brown' })).toMatch(/^targetCorpus: /);
+    expect(issue({ targets: '(q|v' })).toMatch(/^targets: not a valid regular expression/);
+    expect(issue({ loraR: false, lora2R: false })).toMatch(/^loraR: /);
+    expect(issue({ sweep: { architectures: ['C'], ranks: [1] } })).toMatch(/^sweep\.ranks: r = 1/);
+    expect(issue({ architecture: 'XYZ' as 'A' })).toMatch(/^architecture: /);
+  });
+});
