@@ -68,6 +68,8 @@ export interface Comparison {
   classes: number;
   /** Learning-rate candidates per model (the tuning budget). */
   candidates: number;
+  /** Labels of the test rows (read in the final evaluation), for item-level intervals and paired tests. */
+  testLabels: Int32Array;
 }
 
 /** The models' candidate counts must agree: a model tuned over more learning rates has an unfair advantage. */
@@ -97,6 +99,7 @@ export async function runComparison(
   const steps = new Map<string, number>();
   const total = o.seeds * o.epochs * models.reduce((a, m) => a + (m.cost ?? 1) * m.lrs.length, 0);
   let done = 0;
+  let testLabels: Int32Array = new Int32Array(0);
   for (let k = 0; k < o.seeds; k++)
     for (const [mi, spec] of models.entries()) {
       const prefix = `${spec.key}/seed${k}`;
@@ -139,6 +142,7 @@ export async function runComparison(
         const reading = meter.stop();
         const predictions = argmaxRows(test.logits, test.n, C);
         const report = classificationReport(labels, predictions, C);
+        testLabels = labels;
         hooks.metrics([
           { key: `${prefix}/test_acc`, step: fit.epoch, value: report.accuracy },
           { key: `${prefix}/test_f1_macro`, step: fit.epoch, value: report.f1.macro },
@@ -167,5 +171,5 @@ export async function runComparison(
         fit.classifier.dispose?.();
       }
     }
-  return { models: results, reference: o.reference, seeds: o.seeds, classes: C, candidates };
+  return { models: results, reference: o.reference, seeds: o.seeds, classes: C, candidates, testLabels };
 }

@@ -5,7 +5,7 @@ import type { ReportSection } from '../job';
 import type { Comparison, ModelResult, SeedRun } from './compare';
 import type { Schedule } from './fit';
 import { formatMeanStd, meanStd } from './metrics';
-import { meanInterval, pairedTTest } from './stats';
+import { discordant, mcnemar, meanInterval, pairedBootstrap, pairedTTest, wilsonInterval } from './stats';
 
 export type Cell = string | number | null;
 
@@ -37,6 +37,28 @@ export function ci95(values: number[], digits = 4): string {
   return Number.isNaN(m.half) ? 'n/a (one seed)' : `${m.lo.toFixed(digits)} – ${m.hi.toFixed(digits)}`;
 }
 
+/**
+ * "0.8123 – 0.8790": the Wilson 95 % interval of the accuracy over the n test items (k = mean correct count
+ * over the seeds); unlike the t interval over seeds it shows how few test items there are.
+ */
+export function wilson95(runs: SeedRun[], digits = 4): string | null {
+  if (!runs.length) return null;
+  const n = runs[0].test.n;
+  const w = wilsonInterval(meanStd(runs.map((r) => r.test.accuracy)).mean * n, n);
+  return `${w.lo.toFixed(digits)} – ${w.hi.toFixed(digits)}`;
+}
+
+/** Positive-class figure (class 1, e.g. spam) of a binary task; null on more classes. */
+function positive(f: (r: SeedRun) => number[]): Column['cell'] {
+  return (runs) =>
+    runs.length && f(runs[0]).length === 2
+      ? formatMeanStd(
+          runs.map((r) => f(r)[1]),
+          4,
+        )
+      : null;
+}
+
 /** The chosen learning rates: one value, or each with how many seeds chose it. */
 function chosenLrs(runs: SeedRun[]): string {
   const n = new Map<number, number>();
@@ -44,13 +66,20 @@ function chosenLrs(runs: SeedRun[]): string {
   return n.size === 1 ? String(runs[0].lr) : [...n].map(([lr, k]) => `${lr} (${k}×)`).join(', ');
 }
 
+/** Column title of the Wilson interval over test items. */
+export const WILSON_TITLE = 'accuracy 95% CI (Wilson, test items)';
+
 export const STANDARD_COLUMNS: readonly Column[] = [
   { title: 'trainable params', cell: (runs) => runs[0]?.params ?? null },
   meanStdColumn('accuracy', (r) => r.test.accuracy),
   { title: 'accuracy 95% CI', cell: (runs) => ci95(runs.map((r) => r.test.accuracy)) },
+  { title: WILSON_TITLE, cell: (runs) => wilson95(runs) },
   meanStdColumn('precision (macro)', (r) => r.test.precision.macro),
   meanStdColumn('recall (macro)', (r) => r.test.recall.macro),
   meanStdColumn('F1 (macro)', (r) => r.test.f1.macro),
+  { title: 'precision (positive class)', cell: positive((r) => r.test.precision.perClass) },
+  { title: 'recall (positive class)', cell: positive((r) => r.test.recall.perClass) },
+  { title: 'F1 (positive class)', cell: positive((r) => r.test.f1.perClass) },
   meanStdColumn('precision (weighted)', (r) => r.test.precision.weighted),
   meanStdColumn('recall (weighted)', (r) => r.test.recall.weighted),
   meanStdColumn('F1 (weighted)', (r) => r.test.f1.weighted),
@@ -87,16 +116,19 @@ export function resultsColumns(extra: ResultsTableOptions['columns'] = []): Colu
   return out;
 }
 
+/** The results table; a column empty in every row (positive-class figures of a multi-class task) is left out. */
 export function resultsTable(c: Comparison, title: string, o: ResultsTableOptions = {}): ReportSection {
-  const cols = resultsColumns(o.columns);
+  const all = resultsColumns(o.columns);
+  const rows = [
+    ...(o.before ?? []).map((r) => [r.label, ...all.map((col) => r.cells[col.title] ?? null)]),
+    ...c.models.map((m) => [m.label, ...all.map((col) => col.cell(m.runs))]),
+  ];
+  const keep = all.map((_, j) => rows.some((row) => row[j + 1] !== null));
   return {
     type: 'table',
     title,
-    columns: ['model', ...cols.map((col) => col.title)],
-    rows: [
-      ...(o.before ?? []).map((r) => [r.label, ...cols.map((col) => r.cells[col.title] ?? null)]),
-      ...c.models.map((m) => [m.label, ...cols.map((col) => col.cell(m.runs))]),
-    ],
+    columns: ['model', ...all.filter((_, j) => keep[j]).map((col) => col.title)],
+    rows: rows.map((row) => [row[0], ...row.slice(1).filter((_, j) => keep[j])]),
   };
 }
 
@@ -126,6 +158,91 @@ export function pairedTestTable(c: Comparison): ReportSection | null {
       return [m.label, f(t.meanDiff, 4), ci, f(t.t, 3), t.dof, f(t.p, 4)];
     }),
   };
+}
+
+/** Per test item, the share of a model's seeds that got it right. */
+export function itemCorrectness(m: ModelResult, labels: Int32Array): Float64Array {
+  const out = new Float64Array(labels.length);
+  for (const r of m.runs)
+    for (let i = 0; i < labels.length; i++) if (r.predictions[i] === labels[i]) out[i]++;
+  for (let i = 0; i < out.length; i++) out[i] /= Math.max(1, m.runs.length);
+  return out;
+}
+
+/** Item-level paired comparison of the reference with one baseline: bootstrap over items, McNemar per seed. */
+export function pairedItems(c: Comparison, ref: ModelResult, m: ModelResult) {
+  const boot = pairedBootstrap(itemCorrectness(ref, c.testLabels), itemCorrectness(m, c.testLabels), {
+    seed: 0x5eed,
+  });
+  const perSeed = ref.runs.flatMap((r, k) => {
+    const other = m.runs[k];
+    if (!other) return [];
+    const d = discordant(r.predictions, other.predictions, c.testLabels);
+    return [mcnemar(d.b, d.c)];
+  });
+  return { boot, mcnemar: perSeed };
+}
+
+/**
+ * The paired comparison on test items of the reference (quantum) model against each baseline: the accuracy
+ * difference (mean over seeds) with its paired-bootstrap 95 % interval and p over the test items, and McNemar's
+ * exact test for each seed's pair of models. Null with one model.
+ */
+export function pairedItemTable(c: Comparison): ReportSection | null {
+  const ref = c.models.find((m) => m.key === c.reference)!;
+  const others = c.models.filter((m) => m !== ref);
+  if (!others.length || c.testLabels.length === 0) return null;
+  const f = (v: number, d: number) => Number(v.toFixed(d));
+  return {
+    type: 'table',
+    title: `Paired comparison on the ${c.testLabels.length} test items: ${ref.label} against each baseline (bootstrap: 2,000 resamples of the items, each item's correctness averaged over ${c.seeds} seed(s); McNemar: exact binomial test on the items one model got right and the other wrong, seed by seed)`,
+    columns: [
+      'baseline',
+      'accuracy difference (reference − baseline)',
+      '95% CI (paired bootstrap over items)',
+      'p (paired bootstrap)',
+      'McNemar b / c per seed',
+      'McNemar exact p per seed',
+    ],
+    rows: others.map((m) => {
+      const { boot, mcnemar: mc } = pairedItems(c, ref, m);
+      return [
+        m.label,
+        f(boot.estimate, 4),
+        `${boot.lo.toFixed(4)} – ${boot.hi.toFixed(4)}`,
+        f(boot.p, 4),
+        mc.map((t) => `${t.b}/${t.c}`).join(', '),
+        mc.map((t) => t.pExact.toPrecision(3)).join(', '),
+      ];
+    }),
+  };
+}
+
+/**
+ * Every model's prediction for every test item and seed, as CSV (row, id, label, model, seed, predicted,
+ * correct), so any metric can be recomputed; `ids` names the rows (the data's item ids) where known.
+ */
+export function predictionsCsv(c: Comparison, classes: string[], ids?: readonly string[]): string {
+  const q = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  const lines = ['row,id,label,model,seed,predicted,correct'];
+  for (const m of c.models)
+    for (const r of m.runs)
+      for (let i = 0; i < c.testLabels.length; i++) {
+        const y = c.testLabels[i];
+        const p = r.predictions[i];
+        lines.push(
+          [
+            i,
+            q(ids?.[i] ?? ''),
+            q(classes[y] ?? String(y)),
+            m.key,
+            r.seedIndex,
+            q(classes[p] ?? String(p)),
+            p === y ? 1 : 0,
+          ].join(','),
+        );
+      }
+  return lines.join('\n') + '\n';
 }
 
 /** Each model's test confusion matrix summed over its seeds. */
@@ -159,15 +276,18 @@ export function selectionText(c: Comparison, s: Schedule): string {
       : 'one learning rate per model';
   return [
     `Every model: Adam, ${s.epochs} epochs${s.patience != null ? ` (early stop after ${s.patience} without a better validation score)` : ''}, batch ${s.batchSize}, the same seeded batch order in each repetition; ${search}.`,
-    'The learning rate and epoch with the best validation accuracy (ties: lower validation loss) are kept; the test split is read once per model and seed, after that choice.',
-    `Intervals: Student t over the ${c.seeds} seed(s); paired t-test on the per-seed test accuracies. Train time counts the selected candidate's training steps (no validation passes).`,
+    'The learning rate and epoch with the best validation accuracy (ties: lower validation loss) are kept; the test split is read once per model and seed, after that choice (the harness hands it over only in that final evaluation).',
+    `Intervals: Wilson 95 % over the ${c.testLabels.length} test items for each accuracy, and Student t over the ${c.seeds} seed(s); paired tests against the quantum model: bootstrap over test items, McNemar per seed, and a t-test on the per-seed accuracies. Precision, recall and F1 are labelled macro, weighted or positive class (class 1 of a binary task). Train time counts the selected candidate's training steps (no validation passes).`,
   ].join(' ');
 }
 
 /**
  * Summary keys per model (key with '-' → '_'): `<k>_test_acc` (mean), `_test_acc_std`, `_test_acc_ci95` (half
  * width, two seeds or more), `_f1_macro`, `_params`, `_train_seconds`, `_infer_ms_per_sample`, `_val_acc`,
- * `_epoch`, `_lr`; for every model but the reference, `<k>_vs_<reference>_p` (paired t-test, two seeds or more).
+ * `_epoch`, `_lr`, `_test_acc_wilson_lo`/`_hi` (Wilson 95 % over test items), on binary tasks `_precision_pos`,
+ * `_recall_pos`, `_f1_pos` (class 1); for every model but the reference, `<k>_vs_<reference>_p` (paired t-test,
+ * two seeds or more), `_diff` (baseline − reference accuracy), `_boot_p` (paired bootstrap over test items) and
+ * `_mcnemar_p` (exact McNemar, first seed).
  */
 export function comparisonSummary(c: Comparison): Record<string, number | string> {
   const out: Record<string, number | string> = {};
@@ -188,9 +308,25 @@ export function comparisonSummary(c: Comparison): Record<string, number | string
     out[`${k}_epoch`] = mean((r) => r.epoch);
     const lr = chosenLrs(m.runs);
     out[`${k}_lr`] = Number.isNaN(Number(lr)) ? lr : Number(lr);
+    const n = m.runs[0].test.n;
+    const w = wilsonInterval(acc.mean * n, n);
+    out[`${k}_test_acc_wilson_lo`] = w.lo;
+    out[`${k}_test_acc_wilson_hi`] = w.hi;
+    if (c.classes === 2) {
+      out[`${k}_precision_pos`] = mean((r) => r.test.precision.perClass[1]);
+      out[`${k}_recall_pos`] = mean((r) => r.test.recall.perClass[1]);
+      out[`${k}_f1_pos`] = mean((r) => r.test.f1.perClass[1]);
+    }
     if (m !== ref && c.seeds > 1) {
       const p = pairedTTest(accuracies(ref), accuracies(m)).p;
       out[`${k}_vs_${name(ref.key)}_p`] = Number.isNaN(p) ? 'n/a' : p;
+    }
+    if (m !== ref && c.testLabels.length) {
+      const { boot, mcnemar: mc } = pairedItems(c, ref, m);
+      const vs = `${k}_vs_${name(ref.key)}`;
+      out[`${vs}_diff`] = -boot.estimate;
+      out[`${vs}_boot_p`] = boot.p;
+      out[`${vs}_mcnemar_p`] = mc[0]?.pExact ?? 'n/a';
     }
   }
   return out;

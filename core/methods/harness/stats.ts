@@ -1,5 +1,6 @@
-// The statistics of a comparison over seeds: Student's t distribution (CDF and quantiles for any degrees of
-// freedom), the t interval of a mean, and the paired t-test between two models run on the same seeds.
+// The statistics of a comparison: over seeds, Student's t distribution (CDF and quantiles for any degrees of
+// freedom), the t interval of a mean and the paired t-test between two models run on the same seeds; over
+// test items, the Wilson interval of an accuracy, McNemar's test and the paired bootstrap of two models.
 // The CDF goes through the regularised incomplete beta function (Lentz's continued fraction, as in
 // Numerical Recipes §6.4); quantiles invert it by bisection, which is slow next to Hill's series but exact to
 // the last bits and a few microseconds per call at the sizes a report needs.
@@ -145,4 +146,182 @@ export function pairedTTest(a: readonly number[], b: readonly number[], level = 
     p = 2 * tCdf(-Math.abs(t), n - 1);
   }
   return { n, meanDiff: m.mean, sdDiff: m.std, lo: m.lo, hi: m.hi, t, dof: n - 1, p };
+}
+
+// ---- intervals and paired tests over test items (one model's accuracy; two models on the same items)
+
+/** z_{0.975}: the two-sided 95 % normal quantile. */
+export const Z975 = 1.959963984540054;
+
+export interface Interval {
+  estimate: number;
+  lo: number;
+  hi: number;
+}
+
+/**
+ * Wilson score interval of a proportion k/n (default 95 %): centre (p̂ + z²/2n)/(1 + z²/n), half width
+ * z·√(p̂(1 − p̂)/n + z²/4n²)/(1 + z²/n). `k` may be a mean count (accuracy averaged over seeds × n).
+ */
+export function wilsonInterval(k: number, n: number, z = Z975): Interval {
+  if (!(n > 0)) return { estimate: NaN, lo: NaN, hi: NaN };
+  const p = k / n;
+  const z2 = z * z;
+  const d = 1 + z2 / n;
+  const centre = (p + z2 / (2 * n)) / d;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / d;
+  return { estimate: p, lo: Math.max(0, centre - half), hi: Math.min(1, centre + half) };
+}
+
+/** ln C(n, k). */
+function logChoose(n: number, k: number): number {
+  return logGamma(n + 1) - logGamma(k + 1) - logGamma(n - k + 1);
+}
+
+/**
+ * erfc(x) = Q(½, x²), the regularised upper incomplete gamma: its series below x² < 1.5, Lentz's continued
+ * fraction above (Numerical Recipes §6.2); relative error near 1e-15.
+ */
+export function erfc(x: number): number {
+  if (x < 0) return 2 - erfc(-x);
+  if (x === 0) return 1;
+  const a = 0.5;
+  const t = x * x;
+  if (t < a + 1) {
+    // series for P(a, t), then Q = 1 − P
+    let sum = 1 / a;
+    let del = sum;
+    for (let n = 1; n < 500; n++) {
+      del *= t / (a + n);
+      sum += del;
+      if (Math.abs(del) < Math.abs(sum) * 1e-17) break;
+    }
+    return 1 - sum * Math.exp(-t + a * Math.log(t) - logGamma(a));
+  }
+  const tiny = 1e-300;
+  let b = t + 1 - a;
+  let c = 1 / tiny;
+  let d = 1 / b;
+  let h = d;
+  for (let i = 1; i < 500; i++) {
+    const an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = b + an / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const del = d * c;
+    h *= del;
+    if (Math.abs(del - 1) < 1e-16) break;
+  }
+  return Math.exp(-t + a * Math.log(t) - logGamma(a)) * h;
+}
+
+/** P(χ²₁ > x). */
+export function chiSquare1Sf(x: number): number {
+  return x <= 0 ? 1 : erfc(Math.sqrt(x / 2));
+}
+
+export interface McNemar {
+  /** Items the first model got right and the second wrong (b), and the reverse (c). */
+  b: number;
+  c: number;
+  /** Exact two-sided binomial p: 2·P(X ≤ min(b, c)), X ~ Bin(b + c, ½), capped at 1 (1 with no discordant pair). */
+  pExact: number;
+  /** (|b − c| − 1)² / (b + c) with Yates's continuity correction, and its χ²₁ p. */
+  chi2: number;
+  pChi2: number;
+}
+
+/** McNemar's test from the discordant counts b and c of two classifiers on the same items. */
+export function mcnemar(b: number, c: number): McNemar {
+  const n = b + c;
+  if (n === 0) return { b, c, pExact: 1, chi2: 0, pChi2: 1 };
+  const k = Math.min(b, c);
+  let tail = 0;
+  for (let i = 0; i <= k; i++) tail += Math.exp(logChoose(n, i) - n * Math.LN2);
+  const chi2 = (Math.abs(b - c) - 1) ** 2 / n;
+  return { b, c, pExact: Math.min(1, 2 * tail), chi2, pChi2: chiSquare1Sf(chi2) };
+}
+
+/** Discordant counts of two prediction vectors against the labels. */
+export function discordant(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  labels: ArrayLike<number>,
+): { b: number; c: number } {
+  let onlyA = 0;
+  let onlyB = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const ra = a[i] === labels[i];
+    const rb = b[i] === labels[i];
+    if (ra && !rb) onlyA++;
+    else if (rb && !ra) onlyB++;
+  }
+  return { b: onlyA, c: onlyB };
+}
+
+/** A deterministic 32-bit generator for the bootstraps (mulberry32): same seed, same resamples. */
+function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The q-quantile of sorted values (linear interpolation between order statistics). */
+function quantileSorted(v: Float64Array, q: number): number {
+  const h = (v.length - 1) * q;
+  const lo = Math.floor(h);
+  return v[lo] + (h - lo) * ((v[Math.min(v.length - 1, lo + 1)] ?? v[lo]) - v[lo]);
+}
+
+export interface PairedBootstrap extends Interval {
+  /** Two-sided p: twice the smaller share of resampled differences on either side of 0 (capped at 1). */
+  p: number;
+  resamples: number;
+}
+
+/**
+ * Percentile bootstrap over items of mean(a) − mean(b), a[i] and b[i] of the same item (e.g. each model's
+ * correctness on test item i, averaged over seeds). With b all zero it is the plain bootstrap of mean(a).
+ */
+export function pairedBootstrap(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  o: { resamples?: number; seed?: number; level?: number } = {},
+): PairedBootstrap {
+  if (a.length !== b.length) throw new Error(`pairedBootstrap: ${a.length} items against ${b.length}`);
+  const n = a.length;
+  const R = o.resamples ?? 2000;
+  const level = o.level ?? 0.95;
+  const d = Float64Array.from({ length: n }, (_, i) => a[i] - b[i]);
+  const estimate = n ? d.reduce((x, y) => x + y, 0) / n : NaN;
+  if (n === 0) return { estimate, lo: NaN, hi: NaN, p: NaN, resamples: 0 };
+  const rand = mulberry32(o.seed ?? 12345);
+  const stats = new Float64Array(R);
+  let below = 0;
+  let above = 0;
+  for (let r = 0; r < R; r++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += d[Math.floor(rand() * n)];
+    const m = s / n;
+    stats[r] = m;
+    if (m <= 0) below++;
+    if (m >= 0) above++;
+  }
+  stats.sort();
+  const alpha = (1 - level) / 2;
+  return {
+    estimate,
+    lo: quantileSorted(stats, alpha),
+    hi: quantileSorted(stats, 1 - alpha),
+    p: Math.min(1, (2 * Math.min(below, above)) / R),
+    resamples: R,
+  };
 }
