@@ -173,6 +173,8 @@ export const SMALL_PRESET = {
   evalEvery: 25,
   seeds: 2,
   precision: 'f32',
+  gpuSpeed: true,
+  sweep: { fractions: [1], depths: [8] },
 } as const;
 
 export const qffnMeta = defineKindMeta({
@@ -314,6 +316,7 @@ export const qffnMeta = defineKindMeta({
         evalTokens: 32768,
         testTokens: 65536,
         seeds: 3,
+        gpuSpeed: true,
         sweep: { fractions: [0.25, 1], depths: [8] },
       },
     },

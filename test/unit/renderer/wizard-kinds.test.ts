@@ -18,6 +18,7 @@ const EXAMPLES: Record<string, Record<string, string>> = {
   'vqc-fit': { small: 'vqc-fit.json' },
   qdllm: { small: 'qdllm-spam.json', paper: 'qdllm-spam-paper.json' },
   qhead: { small: 'qhead-topic.json', paper: 'qhead-topic-paper.json' },
+  qffn: { small: 'qffn-brown.json', paper: 'qffn-brown-paper.json' },
 };
 
 describe.each(listKindMetas().map((m) => [m.kind, m] as const))('%s wizard', (kind, meta) => {

@@ -1,0 +1,134 @@
+// The qffn kind end to end on a tiny config with a bare context: the three models' validation series and one
+// test perplexity each per seed, every model of a seed on the same batches, the report's tables (Table 1 with
+// the closed-form check, Table 2 from the sweep's inline points, paired tests, continuations); and a QFFN model
+// as the job builds it (quantum FFN + quantum heads, f64) passes the finite-difference check for parameters and
+// inputs end to end.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { qffnKind } from '../../../core/methods/qffn';
+import { makeQffn } from '../../../core/methods/qffn/models';
+import { QffnConfigSchema } from '../../../core/methods/qffn/schema';
+import type { ReportSection } from '../../../core/methods/job';
+import { zeroGrad } from '../../../core/nn/tensor';
+import { Transformer } from '../../../core/nn/transformer';
+import { createCpuSimulator } from '../../../core/quantum/cpu/simulator';
+import { fakeJobContext } from '../../helpers/job-context';
+import { gradCheck } from '../nn/gradcheck';
+
+const root = mkdtempSync(join(tmpdir(), 'qffn-test-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const TINY_QFFN = {
+  base: {
+    corpusChars: 60000,
+    vocabSize: 300,
+    hiddenSize: 16,
+    layers: 2,
+    heads: 2,
+    intermediateSize: 40,
+    pretrainSteps: 10,
+  },
+  steps: 6,
+  evalEvery: 3,
+  warmupSteps: 1,
+  layerwiseSteps: 5,
+  batchSize: 4,
+  seqLen: 8,
+  evalTokens: 128,
+  testTokens: 128,
+  seeds: 2,
+  prompts: ['The'],
+  generateTokens: 3,
+};
+
+const table = (r: ReportSection[], title: RegExp) => {
+  const t = r.find((s) => title.test(s.title));
+  if (!t || t.type !== 'table') throw new Error(`no table ${title}`);
+  return t;
+};
+
+describe('qffn end to end (tiny)', () => {
+  it('trains the three models per seed, reads test once each, and reports Tables 1 and 2', async () => {
+    const cfg = QffnConfigSchema.parse({ ...TINY_QFFN, sweep: { fractions: [1], depths: [] } });
+    const { ctx, points, messages } = fakeJobContext(join(root, 'cache'), 3, { workDir: root });
+    const res = await qffnKind.run(cfg, ctx);
+    for (const m of ['qffn', 'uncompressed', 'classical'])
+      for (const k of [0, 1]) {
+        const val = points.filter((p) => p.key === `${m}/seed${k}/val_ppl`);
+        expect(val.map((p) => p.step)).toEqual([0, 3, 6]);
+        expect(points.filter((p) => p.key === `${m}/seed${k}/test_ppl`)).toHaveLength(1);
+        expect(points.filter((p) => p.key === `${m}/seed${k}/train_loss`)).toHaveLength(6);
+      }
+    const first = (m: string) => points.find((p) => p.key === `${m}/seed0/val_ppl` && p.step === 0)!.value;
+    expect(first('uncompressed')).toBeGreaterThan(1);
+    expect(first('qffn')).toBeGreaterThan(1);
+    // the sweep point ran inline (bare context) and fed Table 2
+    expect(points.some((p) => p.key === 'sweep/fraction=1/qffn/seed0/val_ppl')).toBe(true);
+    expect(messages.some((m) => /\[sweep\/fraction=1\] finished/.test(m))).toBe(true);
+    const r = res.report!;
+    const t1 = table(r, /^Table 1/);
+    expect(t1.rows.map((x) => x[0])).toEqual(['QFFN', 'uncompressed', 'classical compressed']);
+    expect(t1.rows[1][7]).toBe('1.00 ± 0.00×');
+    const comp = table(r, /^Parameters per component/);
+    for (const row of comp.rows) expect(row[6]).toBe(row[7]);
+    const t2 = table(r, /^Table 2/);
+    expect(t2.rows.map((x) => x[0])).toEqual([1, 0.5]);
+    expect(table(r, /^Paired t-tests/).rows).toHaveLength(2);
+    expect(table(r, /^Greedy continuations/).rows).toHaveLength(3);
+    expect(res.summary.qffn_params).toBe(comp.rows[0][6]);
+    expect(Number(res.summary.qffn_test_ppl_mean)).toBeGreaterThan(1);
+    expect(res.summary.qffn_params).toBeLessThan(Number(res.summary.uncompressed_params));
+  }, 120_000);
+});
+
+describe('a QFFN model as the job builds it passes the f64 finite-difference check', () => {
+  it.each(['gaussian', 'unitary'] as const)(
+    'amplitude FFN + %s heads: every parameter and the inputs',
+    (headKernel) => {
+      const c = QffnConfigSchema.parse({
+        base: { vocabSize: 300, hiddenSize: 8, layers: 2, heads: 2, intermediateSize: 12 },
+        depth: 1,
+        headKernel,
+        headQubits: 2,
+        precision: 'f64',
+      });
+      const V = 13;
+      const model = new Transformer(
+        {
+          flavour: 'llama',
+          vocabSize: V,
+          hiddenSize: 8,
+          intermediateSize: 12,
+          numLayers: 2,
+          numHeads: 2,
+          maxSeqLen: 4,
+          initStd: 0.3,
+          tieEmbeddings: true,
+        },
+        { seed: 2, dtype: 'f64' },
+      );
+      const comp = makeQffn(model, c, createCpuSimulator({ precision: 'f64' }), 4);
+      expect(comp.blocks).toEqual([1]);
+      expect(comp.quantum.size).toBeGreaterThan(0);
+      const tokens = Int32Array.of(1, 5, 2, 9, 3, 0, 12, 4);
+      const targets = Int32Array.of(5, 2, 9, 3, 0, 12, 4, 7);
+      const loss = () => model.lmForward(tokens, 2, 4, targets);
+      const params = model.parameters();
+      zeroGrad(params);
+      loss();
+      model.lmBackward();
+      // the embedding table is the input: ∂L/∂x of every token row
+      const pairs = params.map((p) => [p.data, Float64Array.from(p.grad)] as [Float64Array, Float64Array]);
+      const quantum = params
+        .filter((p) => comp.quantum.has(p))
+        .map((p) => [p.data, Float64Array.from(p.grad)] as [Float64Array, Float64Array]);
+      const rq = gradCheck(quantum, loss, { samples: 400, h: 1e-5 });
+      expect(rq.maxRel, rq.at).toBeLessThan(1e-5);
+      const r = gradCheck(pairs, loss, { samples: 12, h: 1e-5 });
+      expect(r.maxRel, r.at).toBeLessThan(1e-5);
+      for (const [, g] of quantum) expect(g.some((x) => Math.abs(x) > 1e-7)).toBe(true);
+    },
+  );
+});
