@@ -167,7 +167,8 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
   if (interactive) process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigterm);
   try {
-    const created = await lab.createRun(req);
+    // A local user naming their own files: the file-root rule guards the HTTP and IPC transports only.
+    const created = await lab.createRun(req, { localFiles: true });
     runId = created.id;
     if (a.booleans['detached-child'] && process.send) {
       process.send({ runId });

@@ -2,7 +2,7 @@
 // open the lab. Injected so commands run in-process in tests.
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { LabApi, RunSummary } from '../api/lab-api';
+import type { CreateRunRequest, LabApi, RunSummary } from '../api/lab-api';
 import { CliError } from './errors';
 
 export interface OutStream {
@@ -12,6 +12,8 @@ export interface OutStream {
 
 /** The part of LabService the CLI uses: the LabApi plus lifetime and waiting. */
 export interface CliLab extends LabApi {
+  /** `localFiles`: the CLI's user names their own files; the lab's file roots bind HTTP and IPC callers only. */
+  createRun(req: CreateRunRequest, opts?: { localFiles?: boolean }): Promise<RunSummary>;
   close(): Promise<void>;
   waitForRun(id: string): Promise<RunSummary>;
 }

@@ -1,6 +1,6 @@
 // The user's own data: CSV/TSV (RFC 4180 quoting, embedded newlines) and JSONL with named text and label
 // columns, and plain-text corpora. Every row is either kept or listed as rejected with its line number.
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { DataError, type LabelledText, type TextDocument } from './types';
 
 export interface RejectedRow {
@@ -210,7 +210,7 @@ export function importClassification(
     ] as const) {
       if (at < 0)
         throw new DataError(
-          `header (line ${header.line}) has no column "${col}"; columns: ${names.join(', ')}`,
+          `header (line ${header.line}) has no column "${col}"; columns: ${listColumns(names)}`,
         );
     }
     for (const r of records) {
@@ -221,6 +221,58 @@ export function importClassification(
     }
   }
   return { examples, classes, report: { kept: examples.length, rejected, blankLines } };
+}
+
+/** Longest column name an error message repeats: a header is file content, so only a bounded bit of it. */
+export const MAX_ECHOED_COLUMN = 40;
+const MAX_ECHOED_COLUMNS = 12;
+
+/** The header's column names as an error message may show them: each cut to 40 characters, at most 12. */
+function listColumns(names: readonly string[]): string {
+  const shown = names.slice(0, MAX_ECHOED_COLUMNS).map((n) => {
+    // eslint-disable-next-line no-control-regex
+    const clean = n.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+    return clean.length > MAX_ECHOED_COLUMN ? `${clean.slice(0, MAX_ECHOED_COLUMN)}…` : clean;
+  });
+  const more = names.length > MAX_ECHOED_COLUMNS ? ` and ${names.length - MAX_ECHOED_COLUMNS} more` : '';
+  return `${shown.join(', ')}${more}`;
+}
+
+/** Largest dataset file read (the whole file is held in memory as text). */
+export const MAX_DATASET_BYTES = 512 * 1024 * 1024;
+
+/**
+ * Reads a dataset file whole, refusing what is not a regular file (a folder, /dev/zero, a FIFO, through
+ * symlinks too) or larger than `maxBytes`, with one sentence instead of a raw ENOENT/EISDIR.
+ */
+export async function readDatasetFile(path: string, maxBytes = MAX_DATASET_BYTES): Promise<Uint8Array> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new DataError(`${path}: no such file`);
+    if (code === 'EACCES' || code === 'EPERM') throw new DataError(`${path}: permission denied`);
+    throw new DataError(`${path}: cannot be opened (${code ?? (e as Error).message})`);
+  }
+  try {
+    const st = await fh.stat();
+    if (st.isDirectory()) throw new DataError(`${path}: is a folder, not a data file`);
+    if (!st.isFile()) throw new DataError(`${path}: is not a regular file (a device, pipe or socket)`);
+    if (st.size > maxBytes) {
+      throw new DataError(`${path}: ${st.size} bytes; data files are limited to ${maxBytes} bytes`);
+    }
+    const buf = new Uint8Array(st.size);
+    let at = 0;
+    while (at < buf.length) {
+      const { bytesRead } = await fh.read(buf, at, buf.length - at, at);
+      if (bytesRead === 0) break;
+      at += bytesRead;
+    }
+    return at === buf.length ? buf : buf.subarray(0, at);
+  } finally {
+    await fh.close();
+  }
 }
 
 /**
@@ -277,6 +329,18 @@ export async function importClassificationFile(
   const format = opts.format ?? ext;
   if (!format)
     throw new DataError(`${path}: cannot tell the format from the extension; give format csv, tsv or jsonl`);
-  const text = decodeUtf8(new Uint8Array(await readFile(path)), path);
-  return importClassification(text, { ...opts, format });
+  const text = decodeUtf8(await readDatasetFile(path), path);
+  const imported = importClassification(text, { ...opts, format });
+  const { rejected } = imported.report;
+  if (imported.classes.length < 2 && rejected.length > 0) {
+    // Too few usable rows because rows were refused: name them, or the job can only count label values.
+    const first = rejected
+      .slice(0, 3)
+      .map((r) => `line ${r.line}: ${r.reason}`)
+      .join('; ');
+    throw new DataError(
+      `${path}: ${rejected.length} row(s) refused, ${imported.examples.length} kept (${imported.classes.length} label value(s)); ${first}`,
+    );
+  }
+  return imported;
 }

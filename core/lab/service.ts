@@ -44,6 +44,7 @@ import {
   type CompareRequest,
 } from '../api/lab-api';
 import type { JobKind } from '../methods/job';
+import { checkConfigFiles, fileRoots } from './file-roots';
 import { codeVersion, hostInfo } from './host';
 import { loadJobKinds } from './kinds';
 import { ChildProcessLauncher, type JobLauncher, type JobProcess } from './launcher';
@@ -167,7 +168,11 @@ export class LabService implements LabApi {
     return detail;
   }
 
-  async createRun(req: CreateRunRequest): Promise<RunSummary> {
+  /**
+   * `localFiles`: the caller is a local user naming their own files (the CLI), so file fields are not
+   * checked against the lab's file roots. Requests over HTTP or IPC never set it (dispatch passes one argument).
+   */
+  async createRun(req: CreateRunRequest, opts: { localFiles?: boolean } = {}): Promise<RunSummary> {
     this.assertOpen();
     const r = parseRequest(CreateRunRequestSchema, req);
     const kind = this.kinds.get(r.kind);
@@ -175,14 +180,15 @@ export class LabService implements LabApi {
       const known = [...this.kinds.keys()].join(', ') || 'none';
       throw new LabError('invalid', `kind: unknown job kind "${r.kind}" (known: ${known})`, 'kind');
     }
-    const config = parseRequest(kind.schema, r.config, 'config');
+    // Round-trip through JSON now so what runs is exactly what is stored.
+    const config = JSON.parse(JSON.stringify(parseRequest(kind.schema, r.config, 'config'))) as unknown;
+    if (opts.localFiles !== true) checkConfigFiles(this.labDir, kind, config);
     const id = randomUUID();
     this.store.insertRun({
       id,
       kind: kind.kind,
       name: r.name?.trim() || `${kind.kind}-${id.slice(0, 8)}`,
-      // Round-trip through JSON now so what runs is exactly what is stored.
-      config: JSON.parse(JSON.stringify(config)) as unknown,
+      config,
       seed: r.seed ?? randomInt(0, 2 ** 32),
       createdAt: now(),
       codeVersion: codeVersion(),
@@ -833,6 +839,7 @@ export async function openLab(opts: OpenLabOptions): Promise<LabService> {
   if (opts.onWarning) service.warn = opts.onWarning;
   service.recoverStale(staleMs);
   service.cleanOrphanedWorkDirs();
+  fileRoots(labDir); // makes <labDir>/imports, the folder API requests may always read from
   service.watchStale(staleMs);
   service.pump();
   return service;

@@ -25,6 +25,7 @@ export interface JsonSchema {
   description?: string;
   unit?: string;
   sweepable?: boolean;
+  file?: boolean;
   optionLabels?: Record<string, string>;
 }
 
@@ -129,6 +130,7 @@ function leaf(
     type,
     sweepable: s.sweepable === true,
   };
+  if (s.file === true) f.file = true;
   if (s.unit) f.unit = s.unit;
   const min = b.exclusiveMinimum ?? b.minimum;
   const max = b.exclusiveMaximum ?? b.maximum;

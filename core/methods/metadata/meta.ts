@@ -36,6 +36,12 @@ export interface FieldAbout {
   unit?: string;
   /** A sweep may vary it: each level gives a valid run of the same shape. */
   sweepable?: boolean;
+  /**
+   * The value names a local file or folder. The lab checks it against its file roots before a request from
+   * the API (HTTP, IPC) is stored (core/lab/file-roots.ts); keys named path/file/dir/modelDir/modelPath or
+   * ending in Path/Dir/File are taken as files even unmarked.
+   */
+  file?: boolean;
   /** Labels of enum values (default: the value). */
   optionLabels?: Readonly<Record<string, string>>;
 }
@@ -66,6 +72,8 @@ export interface FieldMeta {
   empty?: 'null' | 'absent';
   default?: unknown;
   sweepable: boolean;
+  /** Names a local file or folder (`about(…, { file: true })`). */
+  file?: boolean;
   /** The variant of a discriminated union the field belongs to (e.g. teacher.source = gguf). */
   variant?: Condition;
 }
@@ -155,6 +163,17 @@ export interface ResourceLine {
   note?: string;
 }
 
+/**
+ * The work of a run in units a machine's speed turns into seconds: floating-point operations of the classical
+ * part and amplitude updates (one 2×2 gate on one amplitude pair = 1) of the simulated circuits.
+ */
+export interface WorkEstimate {
+  flops: number;
+  amplitudeOps: number;
+  /** What was counted, in words. */
+  note?: string;
+}
+
 export interface KindMeta<C = unknown> {
   kind: string;
   title: string;
@@ -169,6 +188,8 @@ export interface KindMeta<C = unknown> {
   parameterCounts(config: C): ModelCount[];
   circuits(config: C): NamedCircuit[];
   resources(config: C): ResourceLine[];
+  /** The run's work, for the wizard's run-time estimate on this machine (kinds without it show none). */
+  work?(config: C): WorkEstimate;
 }
 
 /** A kind's metadata with its fields derived from the schema; the config type flows from the schema. */
