@@ -4,7 +4,7 @@
 import type { ReportSection } from '../job';
 import type { Comparison, ModelResult, SeedRun } from './compare';
 import type { Schedule } from './fit';
-import { formatMeanStd, meanStd } from './metrics';
+import { formatMeanStd, meanStd, type ClassificationReport } from './metrics';
 import { discordant, mcnemar, meanInterval, pairedBootstrap, pairedTTest, wilsonInterval } from './stats';
 
 export type Cell = string | number | null;
@@ -99,6 +99,41 @@ export interface ExtraRow {
   cells: Record<string, Cell>;
 }
 
+/**
+ * The test-metric cells of a single fitted model outside the comparison (a teacher, the bag-of-words
+ * reference), under the standard column titles.
+ */
+export function singleModelCells(t: ClassificationReport): Record<string, Cell> {
+  const r4 = (v: number) => Number(v.toFixed(4));
+  const w = wilsonInterval(t.accuracy * t.n, t.n);
+  const binary = t.precision.perClass.length === 2;
+  return {
+    accuracy: r4(t.accuracy),
+    [WILSON_TITLE]: `${w.lo.toFixed(4)} – ${w.hi.toFixed(4)}`,
+    'precision (macro)': r4(t.precision.macro),
+    'recall (macro)': r4(t.recall.macro),
+    'F1 (macro)': r4(t.f1.macro),
+    ...(binary
+      ? {
+          'precision (positive class)': r4(t.precision.perClass[1]),
+          'recall (positive class)': r4(t.recall.perClass[1]),
+          'F1 (positive class)': r4(t.f1.perClass[1]),
+        }
+      : {}),
+    'precision (weighted)': r4(t.precision.weighted),
+    'recall (weighted)': r4(t.recall.weighted),
+    'F1 (weighted)': r4(t.f1.weighted),
+  };
+}
+
+/** A model outside the comparison with one set of test predictions (teacher, reference), for paired tests. */
+export interface SinglePredictions {
+  /** Short name (summary keys, the predictions file). */
+  key: string;
+  label: string;
+  predictions: Int32Array;
+}
+
 export interface ResultsTableOptions {
   /** Method-specific columns, each placed after the named standard column. */
   columns?: { after: string; column: Column }[];
@@ -169,6 +204,12 @@ export function itemCorrectness(m: ModelResult, labels: Int32Array): Float64Arra
   return out;
 }
 
+/** One set of predictions as a model with the same predictions in every seed (pairs with each seed). */
+function asModel(s: SinglePredictions, seeds: number): ModelResult {
+  const run = { predictions: s.predictions } as SeedRun;
+  return { key: s.key, label: s.label, runs: Array.from({ length: seeds }, () => run) };
+}
+
 /** Item-level paired comparison of the reference with one baseline: bootstrap over items, McNemar per seed. */
 export function pairedItems(c: Comparison, ref: ModelResult, m: ModelResult) {
   const boot = pairedBootstrap(itemCorrectness(ref, c.testLabels), itemCorrectness(m, c.testLabels), {
@@ -188,9 +229,9 @@ export function pairedItems(c: Comparison, ref: ModelResult, m: ModelResult) {
  * difference (mean over seeds) with its paired-bootstrap 95 % interval and p over the test items, and McNemar's
  * exact test for each seed's pair of models. Null with one model.
  */
-export function pairedItemTable(c: Comparison): ReportSection | null {
+export function pairedItemTable(c: Comparison, singles: SinglePredictions[] = []): ReportSection | null {
   const ref = c.models.find((m) => m.key === c.reference)!;
-  const others = c.models.filter((m) => m !== ref);
+  const others = [...singles.map((s) => asModel(s, c.seeds)), ...c.models.filter((m) => m !== ref)];
   if (!others.length || c.testLabels.length === 0) return null;
   const f = (v: number, d: number) => Number(v.toFixed(d));
   return {
@@ -222,10 +263,16 @@ export function pairedItemTable(c: Comparison): ReportSection | null {
  * Every model's prediction for every test item and seed, as CSV (row, id, label, model, seed, predicted,
  * correct), so any metric can be recomputed; `ids` names the rows (the data's item ids) where known.
  */
-export function predictionsCsv(c: Comparison, classes: string[], ids?: readonly string[]): string {
+export function predictionsCsv(
+  c: Comparison,
+  classes: string[],
+  ids?: readonly string[],
+  singles: SinglePredictions[] = [],
+): string {
   const q = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
   const lines = ['row,id,label,model,seed,predicted,correct'];
-  for (const m of c.models)
+  const models = [...c.models, ...singles.map((x) => asModel(x, 1))];
+  for (const m of models)
     for (const r of m.runs)
       for (let i = 0; i < c.testLabels.length; i++) {
         const y = c.testLabels[i];
@@ -235,8 +282,8 @@ export function predictionsCsv(c: Comparison, classes: string[], ids?: readonly 
             i,
             q(ids?.[i] ?? ''),
             q(classes[y] ?? String(y)),
-            m.key,
-            r.seedIndex,
+            q(m.key),
+            r.seedIndex ?? 0,
             q(classes[p] ?? String(p)),
             p === y ? 1 : 0,
           ].join(','),

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Parameter } from '../../nn/tensor';
 import { argmaxRows, classificationReport, formatMeanStd } from '../harness/metrics';
+import { wilsonInterval } from '../harness/stats';
 import { loadTextData } from '../../data/text';
 import { DISTILL_MODES } from '../../nn/distill-loss';
 import { mlpHiddenForParams } from '../../nn/param-counts';
@@ -12,10 +13,16 @@ import { createSimulator, describeRan, ranRecord, recordingSimulator } from '../
 import { sealTest, TestGate } from '../harness/classifier';
 import { configureCompute } from '../harness/compute';
 import { runComparison, type Comparison, type SeedRun } from '../harness/compare';
+import { bagOfWordsReference, describeBow, type BowResult } from '../harness/bow';
+import { describeDedup, describeOverlap, overlapTotal } from '../../data/dedup';
+import type { TextData } from '../../data/text';
 import {
   comparisonSummary,
   confusionTable,
+  pairedItemTable,
   pairedTestTable,
+  predictionsCsv,
+  singleModelCells,
   resultsTable,
   sciColumn,
   selectionText,
@@ -122,8 +129,21 @@ export async function runQdllm(
     if (fingerprint(teacherParams) !== before) throw new Error('the teacher changed during distillation');
     teacherFrozen = 'verified (weights bit-identical after distillation)';
   }
-  const facts: RunFacts = { qCount, hidden, teacherFrozen, simulation: describeRan(ran) };
+  // the simple reference on the same split, test read once here after every model's final evaluation
+  const bow = bagOfWordsReference(data.splits, () => data.splits.test, C, { maxWords: cfg.maxTokens });
+  ctx.log('info', describeBow(bow));
+  const facts: RunFacts = { qCount, hidden, teacherFrozen, simulation: describeRan(ran), data, bow };
   const result = buildReport(cfg, data.classes, teacher, comparison, facts);
+  await ctx.artifact(
+    'test-predictions.csv',
+    'predictions',
+    predictionsCsv(
+      comparison,
+      data.classes,
+      data.splits.test.map((x) => x.id),
+      singlePredictions(teacher, bow),
+    ),
+  );
   return { ...result, backend: ranRecord(ran, sim.info) };
 }
 
@@ -139,13 +159,7 @@ function teacherRow(teacher: TeacherOutputs, ref: { transformer: number | null; 
     'trainable params': info.trainableParams,
     'params vs transformer student': pct(info.params, ref.transformer),
     'params vs MLP student': pct(info.params, ref.mlp),
-    accuracy: r4(t.accuracy),
-    'precision (macro)': r4(t.precision.macro),
-    'recall (macro)': r4(t.recall.macro),
-    'F1 (macro)': r4(t.f1.macro),
-    'precision (weighted)': r4(t.precision.weighted),
-    'recall (weighted)': r4(t.recall.weighted),
-    'F1 (weighted)': r4(t.f1.weighted),
+    ...singleModelCells(t),
     'Acc/Param': info.params ? Number((t.accuracy / info.params).toExponential(3)) : null,
     'train time / epoch (s)': info.finetuneEpochs > 0 ? r4(info.buildSeconds / info.finetuneEpochs) : null,
     'inference / sample (ms)': r4(1000 * info.inferSecondsPerSample),
@@ -154,6 +168,7 @@ function teacherRow(teacher: TeacherOutputs, ref: { transformer: number | null; 
   };
   return {
     report: t,
+    predictions: argmaxRows(test.logits, test.labels.length, C),
     row: {
       label: `Teacher (${info.params ?? 'unknown'} parameters; trainable = LoRA + head): ${info.description}`,
       cells,
@@ -169,6 +184,33 @@ interface RunFacts {
   hidden: number;
   teacherFrozen: string;
   simulation: string;
+  data: TextData;
+  bow: BowResult;
+}
+
+const TEACHER_KEY = 'teacher';
+const BOW_KEY = 'bow';
+
+function singlePredictions(teacher: TeacherOutputs, bow: BowResult) {
+  const test = teacher.splits.test;
+  return [
+    {
+      key: TEACHER_KEY,
+      label: 'Teacher',
+      predictions: argmaxRows(test.logits, test.labels.length, teacher.C),
+    },
+    { key: BOW_KEY, label: 'Bag-of-words logistic regression (reference)', predictions: bow.predictions },
+  ];
+}
+
+/** A visible line when the teacher does worse than the bag-of-words reference on the same test split. */
+function teacherWarning(teacherAcc: number, bow: BowResult): ReportSection | null {
+  if (teacherAcc >= bow.test.accuracy) return null;
+  return {
+    type: 'text',
+    title: 'Warning: the teacher is below the bag-of-words reference',
+    text: `The teacher's test accuracy ${teacherAcc.toFixed(4)} is below the bag-of-words logistic regression's ${bow.test.accuracy.toFixed(4)} on the same split and truncation. Students distilled from it learn from a teacher weaker than a linear model on word counts; fine-tune it longer (teacher.finetuneEpochs, finetuneLr) or use a stronger one before drawing conclusions from the comparison.`,
+  };
 }
 
 function buildReport(
@@ -194,9 +236,27 @@ function buildReport(
     { after: 'F1 (weighted)', column: sciColumn('Acc/Param', (r) => r.test.accuracy / r.params) },
     { after: 'train time (s)', column: sciColumn('Acc/T_kd (1/s)', (r) => r.test.accuracy / r.trainSeconds) },
   ];
+  const { bow, data } = facts;
+  const bowCells = singleModelCells(bow.test);
+  const bowRow = {
+    label: `Bag-of-words logistic regression (reference; ${bow.vocab} words, L2 ${bow.l2})`,
+    cells: { ...bowCells, 'selected lr': null, 'validation accuracy': Number(bow.valAcc.toFixed(4)) },
+  };
+  const tw = wilsonInterval(t.report.accuracy * t.report.n, t.report.n);
+  const bw = wilsonInterval(bow.test.accuracy * bow.test.n, bow.test.n);
   const summary: Record<string, number | string> = {
+    bow_test_acc: bow.test.accuracy,
+    bow_test_acc_wilson_lo: bw.lo,
+    bow_test_acc_wilson_hi: bw.hi,
+    bow_f1_macro: bow.test.f1.macro,
     teacher_test_acc: t.report.accuracy,
+    teacher_test_acc_wilson_lo: tw.lo,
+    teacher_test_acc_wilson_hi: tw.hi,
+    teacher_below_bow: t.report.accuracy < bow.test.accuracy ? 'yes' : 'no',
     teacher_f1_macro: t.report.f1.macro,
+    split_overlap_exact: overlapTotal(data.overlap),
+    split_overlap_prefix: overlapTotal(data.overlap, 'nearPrefix'),
+    dedup_dropped: data.dedup ? data.dedup.before - data.dedup.kept : 0,
     teacher_cache: teacher.cache,
     teacher_frozen: facts.teacherFrozen,
     quantum_params_formula: facts.qCount,
@@ -207,7 +267,7 @@ function buildReport(
     resultsTable(
       c,
       `QD-LLM on ${cfg.dataset}: test metrics, mean ± std over ${cfg.seeds} seed(s) (teacher: one frozen model)`,
-      { columns, before: [t.row] },
+      { columns, before: [bowRow, t.row] },
     ),
     confusionTable(
       `Confusion matrices on the test split (rows: true class; students summed over ${cfg.seeds} seed(s))`,
@@ -215,6 +275,10 @@ function buildReport(
       [{ label: 'Teacher', confusion: t.report.confusion }, ...summedConfusions(c)],
     ),
   ];
+  const warning = teacherWarning(t.report.accuracy, bow);
+  if (warning) report.unshift(warning);
+  const items = pairedItemTable(c, singlePredictions(teacher, bow));
+  if (items) report.push(items);
   const paired = pairedTestTable(c);
   if (paired) report.push(paired);
   if (cfg.ablation) report.push(ablationTable(cfg, c));
@@ -254,14 +318,17 @@ function setupText(cfg: QdllmConfig, teacher: TeacherOutputs, c: Comparison, f: 
     type: 'text',
     title: 'Setup',
     text: [
+      `Data: ${f.data.dedup ? `${describeDedup(f.data.dedup)}; ${f.data.dedup.rule}.` : 'not deduplicated.'} ${describeOverlap(f.data.overlap)}.`,
       `Data: ${cfg.dataset}, ${s.train.labels.length}/${s.validation.labels.length}/${s.test.labels.length} train/validation/test (6:2:2, class-balanced${cfg.samplesPerClass !== null ? `, cut to ${cfg.samplesPerClass} per class` : ''}), first ${cfg.maxTokens} tokens of each text.`,
       `Teacher: ${info.description}. Outputs ${teacher.cache === 'hit' ? 'read from the lab cache' : 'computed and cached'} (key ${teacher.key.slice(0, 12)}); frozen: ${teacherFrozen}.`,
       `Student embedding: ${cfg.embedding === 'tokens' ? "mean of the teacher's token embeddings" : "mean of the teacher's final hidden states"}, E = ${info.E}.`,
       `Quantum student: Linear(${info.E}→${cfg.qubits}) → min-max to [0, ${cfg.scale}] → RX → ${cfg.layers} QD-LLM ansatz layers → ⟨Z⟩ × ${cfg.qubits} → Linear(${cfg.qubits}→${C}); E·n + n + L(7n−1) + n·C + C = ${qCount} trainable parameters.`,
       `Simulation: ${simulation || 'no circuit ran'}; ${cfg.precision === 'f32' ? 'complex64 amplitudes (f32)' : 'complex128 amplitudes (f64, reference)'}, adjoint gradients.`,
       `MLP student: ${info.E}-${hidden}-${C} (hidden width chosen to match the quantum count). Transformer student: ${cfg.transformerStudent.layers} layers × ${cfg.transformerStudent.hiddenSize}, same tokens as the teacher.`,
-      `Loss ${cfg.loss}: (1 − α)·CE + α·(T²·KL(teacher‖student) + JS), α = ${cfg.alpha}, T = ${cfg.temperature}. Learning rates ${cfg.lr} (quantum), ${cfg.mlp.lr} (MLP), ${cfg.transformerStudent.lr} (transformer).`,
+      `Loss ${cfg.loss}: (1 − α)·CE + α·(T²·KL(teacher‖student) + JS), α = ${cfg.alpha}, T = ${cfg.temperature}. Base learning rates ${cfg.lr} (quantum), ${cfg.mlp.lr} (MLP), ${cfg.transformerStudent.lr} (transformer).`,
       selectionText(c, { epochs: cfg.epochs, batchSize: cfg.batchSize }),
+      `Learning-rate search: each model tries its learning rate × ${cfg.lrFactors.join(', ')}; the selected values are in the table.`,
+      describeBow(f.bow),
       'T_kd is the distillation (training) time of a student; memory figures are whole-process peaks sampled while that model ran.',
     ].join('\n'),
   };

@@ -52,9 +52,9 @@ describe('qdllm end to end', () => {
       ])
         expect(Number.isFinite(Number(r1.summary[`${m}_${k}`])), `${m}_${k}`).toBe(true);
       for (const k of [
-        'seed0/val_acc',
-        'seed1/val_acc',
-        'seed0/train_loss',
+        'seed0/lr0/val_acc',
+        'seed1/lr2/val_acc',
+        'seed0/lr1/train_loss',
         'seed1/test_acc',
         'seed0/test_f1_macro',
       ])
@@ -66,10 +66,27 @@ describe('qdllm end to end', () => {
     }
     expect(r1.summary.quantum_params).toBe(r1.summary.quantum_params_formula);
     expect(Math.abs(Number(r1.summary.mlp_params) - Number(r1.summary.quantum_params))).toBeLessThan(20);
-    const main = r1.report![0];
+    // the reference, the split check, the tuned learning rates, the per-item predictions
+    for (const k of [
+      'bow_test_acc',
+      'bow_test_acc_wilson_lo',
+      'quantum_test_acc_wilson_hi',
+      'quantum_f1_pos',
+    ])
+      expect(Number.isFinite(Number(r1.summary[k])), k).toBe(true);
+    for (const k of ['mlp_vs_quantum_boot_p', 'transformer_vs_quantum_mcnemar_p'])
+      expect(Number(r1.summary[k])).toBeGreaterThanOrEqual(0);
+    expect(r1.summary.split_overlap_exact).toBe(0);
+    expect(String(r1.summary.quantum_lr)).toMatch(/^(0.018|0.06|0.18)/);
+    expect(run1.artifacts).toContain('test-predictions.csv');
+    expect(r1.report!.some((s) => s.title.startsWith('Paired comparison on the 8 test items'))).toBe(true);
+    const main = r1.report!.find((s) => s.title.startsWith('QD-LLM on'))!;
     expect(main.type).toBe('table');
     if (main.type === 'table') {
-      expect(main.rows).toHaveLength(4); // teacher, quantum, mlp, transformer
+      expect(main.rows).toHaveLength(5); // bag-of-words reference, teacher, quantum, mlp, transformer
+      expect(String(main.rows[0][0])).toMatch(/^Bag-of-words/);
+      expect(main.columns).toContain('accuracy 95% CI (Wilson, test items)');
+      expect(main.columns).toContain('F1 (positive class)');
       for (const col of [
         'accuracy',
         'F1 (weighted)',
@@ -79,9 +96,9 @@ describe('qdllm end to end', () => {
         'peak RSS (MiB)',
       ])
         expect(main.columns).toContain(col);
-      expect(String(main.rows[1][4])).toMatch(/^\d\.\d{4} ± \d\.\d{4}$/);
+      expect(String(main.rows[2][4])).toMatch(/^\d\.\d{4} ± \d\.\d{4}$/);
     }
-    const cm = r1.report![1];
+    const cm = r1.report!.find((s) => s.title.startsWith('Confusion'))!;
     expect(cm.type === 'table' && cm.rows.length).toBe(4 * 2);
     if (cm.type === 'table') {
       // each student's matrix sums to (test samples × seeds)
