@@ -16,5 +16,7 @@ export {
   type StepItem,
   type SwitchMeta,
   type When,
+  type WorkEstimate,
 } from '../methods/metadata/meta';
 export { summarizeCircuits, type CircuitSummary } from '../methods/metadata/sizing';
+export { drawSvg } from '../quantum/draw';

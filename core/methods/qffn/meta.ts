@@ -1,7 +1,15 @@
 // What `qffn` says about itself: the wizard's steps (base model switch, which blocks and heads become quantum,
 // circuits, training recipe, baselines, sweep), presets (the small example and the paper-sized one), the
 // parameter counts of the three models by closed form (circuits.ts), the two circuits and their resources.
-import { defineKindMeta, type ModelCount, type NamedCircuit, type ResourceLine } from '../metadata/meta';
+import { resources as circuitResources } from '../../quantum/resources';
+import type { Circuit } from '../../quantum/circuit';
+import {
+  defineKindMeta,
+  type ModelCount,
+  type NamedCircuit,
+  type ResourceLine,
+  type WorkEstimate,
+} from '../metadata/meta';
 import { stateVectorLines } from '../metadata/sizing';
 import {
   amplitudeFfnCircuit,
@@ -145,6 +153,43 @@ function resources(c: QffnConfig): ResourceLine[] {
   const sweepRuns = c.sweep.fractions.length + c.sweep.depths.length;
   if (sweepRuns) lines.push({ label: 'sweep child runs', value: sweepRuns, unit: 'count' });
   return lines;
+}
+
+/** Amplitude updates of one circuit row: its gates and encodings over 2^n amplitudes, and one pass per observable. */
+function rowOps(c: Circuit): number {
+  const r = circuitResources(c);
+  return 2 ** c.qubits * (r.gates + r.amplitudeOps + (c.observables?.length ?? c.qubits));
+}
+
+/**
+ * The run's work: 6·N flops per trained token (2·N per evaluated one) plus the attention's T² terms for each
+ * model, pretraining and evaluations; the circuits' rows per step times their amplitude updates (×4 for a
+ * training step: forward and the adjoint's backward sweeps).
+ */
+function work(c: QffnConfig): WorkEstimate | undefined {
+  const s = configShape(c);
+  if (!s) return undefined;
+  const m = modelCounts(c, s);
+  const BT = c.batchSize * c.seqLen;
+  const attn = (tokens: number) => 4 * s.layers * tokens * c.seqLen * s.H;
+  const evals = Math.floor(c.steps / c.evalEvery) + (c.steps % c.evalEvery ? 2 : 1);
+  const evalTokens = evals * c.evalTokens + c.testTokens;
+  const model = (n: number, steps: number) =>
+    steps * (6 * n * BT + 3 * attn(BT)) + 2 * n * evalTokens + attn(evalTokens);
+  const per = circuitsPerStep(c);
+  const [ffn, head] = [...circuits(c).map((x) => rowOps(x.circuit)), 0, 0];
+  const quantumStep = per.ffn * ffn + per.head * head;
+  const quantumEval = (quantumStep / BT) * evalTokens;
+  const qffn = (steps: number) => model(total(m.qffn), steps);
+  const runs = c.seeds;
+  const sweeps = (c.sweep.fractions.length + c.sweep.depths.length) * runs;
+  const flops =
+    c.base.pretrainSteps * (6 * total(m.uncompressed) * BT + 3 * attn(BT)) +
+    runs * (qffn(c.steps) + (c.uncompressed ? model(total(m.uncompressed), c.steps) : 0)) +
+    runs * (c.classical ? model(total(m.classical), c.steps) : 0) +
+    sweeps * qffn(c.steps);
+  const amplitudeOps = (runs + sweeps) * (4 * c.steps * quantumStep + quantumEval);
+  return { flops, amplitudeOps, note: 'sweep points counted at the main config’s size' };
 }
 
 export const SMALL_PRESET = {
@@ -324,4 +369,5 @@ export const qffnMeta = defineKindMeta({
   parameterCounts,
   circuits,
   resources,
+  work,
 });

@@ -13,7 +13,7 @@ import {
   type When,
 } from '../../../../core/api/kinds';
 import { fillKey, holds, valueAt, writeKey } from './config-edit';
-import { issuesOf, previewOf } from './preview';
+import { extrasOf, issuesOf, previewOf } from './preview';
 import { deepMerge, withValue, type Config, type FieldKind, type WizardField, type WizardSpec } from './spec';
 
 const isSwitch = (x: StepItem): x is SwitchMeta => typeof x === 'object' && 'choices' in x;
@@ -138,5 +138,6 @@ export function buildWizard(meta: KindMeta, defaults: Config): WizardSpec {
     })),
     validate: (c) => issuesOf(meta, c),
     preview: (c) => previewOf(meta, c),
+    extras: (c) => extrasOf(meta, c),
   };
 }

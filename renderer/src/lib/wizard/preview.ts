@@ -2,8 +2,9 @@
 // them), and for a valid config the kind's own parameter counts, circuit summaries and resources.
 import { z } from 'zod';
 import { describeZodError } from '../../../../core/api/lab-api';
-import { type KindMeta, type ResourceLine, summarizeCircuits } from '../../../../core/api/kinds';
-import type { Config, ConfigIssue, WizardPreview } from './spec';
+import { drawSvg, type KindMeta, type ResourceLine, summarizeCircuits } from '../../../../core/api/kinds';
+import { estimateRun } from './estimate';
+import type { Config, ConfigIssue, PreviewExtras, WizardPreview } from './spec';
 
 export function issuesOf(meta: KindMeta, c: Config): ConfigIssue[] {
   const r = meta.schema.safeParse(c);
@@ -17,6 +18,24 @@ export function previewOf(meta: KindMeta, c: Config): WizardPreview | null {
     models: meta.parameterCounts(r.data),
     circuits: summarizeCircuits(meta.circuits(r.data)),
     resources: meta.resources(r.data),
+  };
+}
+
+/** Circuits drawn (SVG) beyond this many operations would be unreadable; they are summarised only. */
+const MAX_DRAWN_OPS = 600;
+
+/** For a valid config: a drawing of each of the kind's circuits, and the run-time estimate where it has one. */
+export function extrasOf(meta: KindMeta, c: Config): PreviewExtras | null {
+  const r = meta.schema.safeParse(c);
+  if (!r.success) return null;
+  const drawings = meta
+    .circuits(r.data)
+    .filter((x) => x.circuit.ops.length <= MAX_DRAWN_OPS)
+    .map((x) => ({ name: x.name, svg: drawSvg(x.circuit, { title: x.name }) }));
+  const work = meta.work?.(r.data);
+  return {
+    drawings,
+    estimate: work ? { ...estimateRun(work), ...(work.note ? { note: work.note } : {}) } : null,
   };
 }
 

@@ -80,6 +80,12 @@ export interface WizardPreview {
   resources: ResourceLine[];
 }
 
+/** What the preview shows beside the sizes: circuit drawings and a run-time estimate (when the kind has one). */
+export interface PreviewExtras {
+  drawings: { name: string; svg: string }[];
+  estimate: { seconds: number; text: string; note?: string } | null;
+}
+
 export interface WizardSpec {
   kind: string;
   /** Steps before the review step the wizard appends. */
@@ -90,6 +96,8 @@ export interface WizardSpec {
   validate: (c: Config) => ConfigIssue[];
   /** Parameter counts, circuits and resources, or null while the config is not valid. */
   preview: (c: Config) => WizardPreview | null;
+  /** Drawings of the circuits and the run-time estimate, or null while the config is not valid. */
+  extras?: (c: Config) => PreviewExtras | null;
 }
 
 export function fieldKey(path: Path): string {

@@ -1,0 +1,57 @@
+// The generic wizard additions on the qffn kind: the preview draws each of the kind's circuits (an SVG per
+// circuit, one quantum FFN and one quantum head here) and estimates the run time from the kind's work; a kind
+// without `work` gets drawings and no estimate; the estimate scales with the work.
+import { describe, expect, it } from 'vitest';
+import { kindMeta } from '../../../core/api/kinds';
+import { qffnMeta } from '../../../core/methods/qffn/meta';
+import { wizardFor } from '../../../renderer/src/lib/wizard';
+import { estimateRun, formatDuration } from '../../../renderer/src/lib/wizard/estimate';
+import type { Config } from '../../../renderer/src/lib/wizard/spec';
+
+const defaults = (kind: string) => JSON.parse(JSON.stringify(kindMeta(kind)!.schema.parse({}))) as Config;
+
+describe('wizard preview extras', () => {
+  it('qffn: a drawing of the quantum FFN and of the quantum head, and a run-time estimate', () => {
+    const spec = wizardFor('qffn', defaults('qffn'))!;
+    const small = spec.presets[0].build(defaults('qffn'));
+    const x = spec.extras!(small)!;
+    expect(x.drawings.map((d) => d.name)).toEqual([
+      'quantum FFN (amplitude)',
+      'quantum head (Gaussian kernel)',
+    ]);
+    for (const d of x.drawings) {
+      expect(d.svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+      expect(d.svg).toContain(`<title>${d.name}</title>`);
+    }
+    // 6 wires for d = 64, 4 for the head's map to 4 qubits
+    expect((x.drawings[0].svg.match(/>q\d+</g) ?? []).length).toBe(6);
+    expect((x.drawings[1].svg.match(/>q\d+</g) ?? []).length).toBe(4);
+    expect(x.estimate!.seconds).toBeGreaterThan(1);
+    expect(x.estimate!.text).toMatch(/^about .* on this machine$/);
+    // no quantum heads: one drawing; an invalid config: nothing
+    expect(spec.extras!({ ...small, quantumHeads: false })!.drawings).toHaveLength(1);
+    expect(spec.extras!({ ...small, fraction: 3 })).toBeNull();
+  });
+
+  it('the estimate follows the work', () => {
+    const c = qffnMeta.schema.parse({});
+    const w = qffnMeta.work!(c);
+    const w2 = qffnMeta.work!(qffnMeta.schema.parse({ steps: 300, seeds: 4 }));
+    expect(w2.flops).toBeGreaterThan(w.flops);
+    expect(w2.amplitudeOps).toBeGreaterThan(w.amplitudeOps);
+    const speed = { flops: 1e9, amplitudeOps: 1e8 };
+    expect(estimateRun({ flops: 2e10, amplitudeOps: 0 }, speed).seconds).toBeCloseTo(
+      2 * estimateRun({ flops: 1e10, amplitudeOps: 0 }, speed).seconds,
+    );
+    expect(formatDuration(30)).toBe('30 s');
+    expect(formatDuration(600)).toBe('10 min');
+    expect(formatDuration(4 * 3600)).toBe('4.0 h');
+  });
+
+  it('a kind with circuits and no work: drawings, no estimate', () => {
+    const spec = wizardFor('vqc-fit', defaults('vqc-fit'))!;
+    const x = spec.extras!(spec.presets[0].build(defaults('vqc-fit')))!;
+    expect(x.drawings.length).toBeGreaterThan(0);
+    expect(x.estimate).toBeNull();
+  });
+});
