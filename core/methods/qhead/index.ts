@@ -15,6 +15,15 @@ import { createSimulatorFor, isNoisy } from '../../quantum/sampled-simulators';
 import { meanStd } from '../harness/metrics';
 import { mlpHiddenForParams } from '../../nn/param-counts';
 import { sealTest, TestGate } from '../harness/classifier';
+import { bagOfWordsReference, describeBow } from '../harness/bow';
+import { wilsonInterval } from '../harness/stats';
+import {
+  describeDedup,
+  describeOverlap,
+  overlapTotal,
+  splitOverlap,
+  type DedupReport,
+} from '../../data/dedup';
 import { configureCompute } from '../harness/compute';
 import { runComparison, type Comparison } from '../harness/compare';
 import { fitClassifier } from '../harness/fit';
@@ -22,9 +31,12 @@ import { lrCandidates } from '../harness/tuning';
 import {
   comparisonSummary,
   confusionTable,
+  pairedItemTable,
   pairedTestTable,
+  predictionsCsv,
   resultsTable,
   selectionText,
+  singleModelCells,
   summedConfusions,
 } from '../harness/report';
 import { childOrInline, defineJobKind, type JobContext, type ReportSection } from '../job';
@@ -61,6 +73,8 @@ interface Loaded {
   classes: string[];
   splits: Record<SplitName, LabelledText[]>;
   heldOut: Set<string>;
+  /** What deduplication before the split dropped. */
+  dedup: DedupReport | null;
 }
 
 /** The first `k` items taking classes in turn (a class-balanced prefix of the split's order). */
@@ -99,7 +113,14 @@ async function loadData(cfg: QheadConfig, seed: number): Promise<Loaded> {
         `datasetFile.labelColumn: ${f.path} has ${imp.classes.length} class(es); need at least 2`,
       );
     const s = splitClassBalanced(imp.examples, imp.classes.length, seed);
-    ds = { kind: 'classification', name: f.path, source: f.path, classes: imp.classes, splits: s };
+    ds = {
+      kind: 'classification',
+      name: f.path,
+      source: f.path,
+      classes: imp.classes,
+      splits: s,
+      dedup: s.dedup,
+    };
   } else {
     const d = getDataset(cfg.dataset);
     if (d.kind !== 'classification')
@@ -117,6 +138,7 @@ async function loadData(cfg: QheadConfig, seed: number): Promise<Loaded> {
       test: balancedSubset(ds.splits.test, cfg.maxTest, C),
     },
     heldOut: new Set([...ds.splits.validation, ...ds.splits.test].map((d) => d.id)),
+    dedup: ds.dedup ?? null,
   };
 }
 
@@ -370,10 +392,27 @@ export async function runQhead(cfg: QheadConfig, ctx: JobContext) {
     logEnergy(ctx, cfg, energy, energyRun);
   }
 
+  // ---- the bag-of-words reference on the same split and truncation (test read once, here)
+  const maxWords = 'maxTokens' in cfg.encoder ? cfg.encoder.maxTokens : null;
+  const bow = bagOfWordsReference(data.splits, () => data.splits.test, C, { maxWords });
+  ctx.log('info', describeBow(bow));
+  const overlap = splitOverlap(data.splits);
+  const bowSingle = [
+    { key: 'bow', label: 'Bag-of-words logistic regression (reference)', predictions: bow.predictions },
+  ];
+  const bw = wilsonInterval(bow.test.accuracy * bow.test.n, bow.test.n);
+
   // ---- summary and report
   const summary: Record<string, number | string> = {
     dataset: data.name,
     embedding_dim: d,
+    bow_test_acc: bow.test.accuracy,
+    bow_test_acc_wilson_lo: bw.lo,
+    bow_test_acc_wilson_hi: bw.hi,
+    bow_f1_macro: bow.test.f1.macro,
+    split_overlap_exact: overlapTotal(overlap),
+    split_overlap_prefix: overlapTotal(overlap, 'nearPrefix'),
+    dedup_dropped: data.dedup ? data.dedup.before - data.dedup.kept : 0,
     ...comparisonSummary(comparison),
     quantum_params: counts.total,
     simulator: simInfo,
@@ -383,6 +422,14 @@ export async function runQhead(cfg: QheadConfig, ctx: JobContext) {
     resultsTable(
       comparison,
       `${data.name}: ${splits.train.n} train / ${splits.validation.n} validation / ${emb.splits.test.n} test, ${C} classes, ${d}-dim embeddings; test metrics, mean ± std over ${cfg.seeds} seed(s)`,
+      {
+        before: [
+          {
+            label: `Bag-of-words logistic regression (reference; ${bow.vocab} words, L2 ${bow.l2})`,
+            cells: { ...singleModelCells(bow.test), 'validation accuracy': Number(bow.valAcc.toFixed(4)) },
+          },
+        ],
+      },
     ),
     confusionTable(
       `Confusion matrices on the test split (rows: true class; summed over ${cfg.seeds} seed(s))`,
@@ -390,9 +437,32 @@ export async function runQhead(cfg: QheadConfig, ctx: JobContext) {
       summedConfusions(comparison),
     ),
   ];
+  const items = pairedItemTable(comparison, bowSingle);
+  if (items) report.push(items);
   const paired = pairedTestTable(comparison);
   if (paired) report.push(paired);
   report.push(setupText(cfg, emb.encoder, shape, bias, counts, simInfo, comparison, ctx.seed));
+  report.push({
+    type: 'text',
+    title: 'Data and reference',
+    text: [
+      data.dedup ? `${describeDedup(data.dedup)}; ${data.dedup.rule}.` : 'Not deduplicated.',
+      `${describeOverlap(overlap)}.`,
+      `The encoder's pretraining text leaves out every document of the validation and test splits (${data.heldOut.size} ids).`,
+      `Learning-rate search: every model tries ${cfg.lr} × ${cfg.lrFactors.join(', ')}; validation picks one.`,
+      describeBow(bow),
+    ].join(' '),
+  });
+  await ctx.artifact(
+    'test-predictions.csv',
+    'predictions',
+    predictionsCsv(
+      comparison,
+      data.classes,
+      data.splits.test.map((x) => x.id),
+      bowSingle,
+    ),
+  );
   if (sweepResults.length) report.push(...sweepReport(cfg, sweepPoints, sweepResults));
   if (energy && energyRun) report.push(...energyReport(energy, energyRun, cfg));
   await ctx.artifact(

@@ -44,7 +44,7 @@ describe('qhead precision', () => {
     ).toBe(true);
 
     const loss = (ms: MetricPoint[]) =>
-      ms.filter((m) => m.key === 'quantum/seed1/train_loss').map((m) => m.value);
+      ms.filter((m) => m.key === 'quantum/seed1/lr1/train_loss').map((m) => m.value);
     expect(loss(a.points)).toHaveLength(2);
     loss(a.points).forEach((v, i) =>
       expect(Math.abs(v - loss(b.points)[i])).toBeLessThan(1e-4 * Math.abs(v)),

@@ -48,10 +48,10 @@ describe('qhead end to end (tiny)', () => {
     const keys = new Set(metrics.map((m) => m.key));
     for (const k of [
       'encoder/lm_loss',
-      'quantum/seed0/train_loss',
-      'quantum/seed0/val_acc',
+      'quantum/seed0/lr1/train_loss',
+      'quantum/seed0/lr0/val_acc',
       'quantum/seed1/test_acc',
-      'logreg/seed0/train_acc',
+      'logreg/seed0/lr2/train_acc',
       'mlp/seed1/test_acc',
       'sweep/p0/seed0/train_loss',
       'sweep/p3/seed0/val_acc',
@@ -75,8 +75,14 @@ describe('qhead end to end (tiny)', () => {
     const table = first.report![0];
     expect(table.type).toBe('table');
     if (table.type === 'table') {
-      expect(table.rows.map((r) => String(r[0]).split(' ')[0])).toEqual(['quantum', 'logistic', 'MLP']);
-      expect(String(table.rows[0][2])).toMatch(/^\d\.\d{4} ± \d\.\d{4}$/);
+      expect(table.rows.map((r) => String(r[0]).split(' ')[0])).toEqual([
+        'Bag-of-words',
+        'quantum',
+        'logistic',
+        'MLP',
+      ]);
+      expect(String(table.rows[1][2])).toMatch(/^\d\.\d{4} ± \d\.\d{4}$/);
+      expect(table.columns).toContain('accuracy 95% CI (Wilson, test items)');
     }
     const me = first.report!.find((r) => r.title.startsWith('Main effects'));
     if (me?.type === 'table')
@@ -86,7 +92,11 @@ describe('qhead end to end (tiny)', () => {
         'reuploads=1',
         'reuploads=2',
       ]);
-    expect(artifacts).toEqual(['qhead-results.json']);
+    expect(artifacts).toEqual(['test-predictions.csv', 'qhead-results.json']);
+    expect(first.summary.split_overlap_exact).toBe(0);
+    expect(Number(first.summary.bow_test_acc)).toBeGreaterThanOrEqual(0);
+    expect(Number(first.summary.mlp_vs_quantum_boot_p)).toBeGreaterThanOrEqual(0);
+    expect(titles.some((t) => t.startsWith('Paired comparison on the'))).toBe(true);
     expect(logs.some((l) => l.startsWith('encoder: BPE'))).toBe(true);
   });
 
@@ -98,7 +108,7 @@ describe('qhead end to end (tiny)', () => {
     expect(logs.some((l) => l.startsWith('encoder: BPE'))).toBe(false);
     expect(r.summary.quantum_test_acc).toBe(first.summary.quantum_test_acc);
     const loss = (ms: MetricPoint[]) =>
-      ms.filter((m) => m.key === 'quantum/seed1/train_loss').map((m) => m.value);
+      ms.filter((m) => m.key === 'quantum/seed1/lr1/train_loss').map((m) => m.value);
     expect(loss(metrics)).toEqual(loss(firstMetrics));
   });
 
