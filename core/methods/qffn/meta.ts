@@ -166,9 +166,10 @@ function rowOps(c: Circuit): number {
  * model, pretraining and evaluations; the circuits' rows per step times their amplitude updates (×4 for a
  * training step: forward and the adjoint's backward sweeps).
  */
-function work(c: QffnConfig): WorkEstimate | undefined {
+function work(c: QffnConfig): WorkEstimate {
   const s = configShape(c);
-  if (!s) return undefined;
+  if (!s)
+    return { flops: NaN, amplitudeOps: NaN, note: 'the model directory’s size is read when the run starts' };
   const m = modelCounts(c, s);
   const BT = c.batchSize * c.seqLen;
   const attn = (tokens: number) => 4 * s.layers * tokens * c.seqLen * s.H;

@@ -35,7 +35,10 @@ export function extrasOf(meta: KindMeta, c: Config): PreviewExtras | null {
   const work = meta.work?.(r.data);
   return {
     drawings,
-    estimate: work ? { ...estimateRun(work), ...(work.note ? { note: work.note } : {}) } : null,
+    estimate:
+      work && Number.isFinite(work.flops + work.amplitudeOps)
+        ? { ...estimateRun(work), ...(work.note ? { note: work.note } : {}) }
+        : null,
   };
 }
 
