@@ -1,7 +1,7 @@
 // Browser mode: serves the built renderer and the LabApi over HTTP (POST /api/<method>) plus
 // server-sent events (GET /api/events). Loopback only unless a host and a token are given.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { open, realpath } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
@@ -10,6 +10,15 @@ import { dispatch, isLabApiMethod } from './dispatch';
 import { CliError, EXIT } from './errors';
 
 export const MAX_BODY_BYTES = 1 << 20;
+/** An event-stream client with more than this unsent is dropped; it reconnects and re-reads from the store. */
+export const MAX_EVENT_BUFFER_BYTES = 1 << 20;
+/** Headers must arrive within this, the whole request (body included) within REQUEST_TIMEOUT_MS. */
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** How often Node looks for requests past those timeouts. */
+const TIMEOUT_CHECK_MS = 1000;
+/** Largest renderer file served (the bundle is a few MB). */
+const MAX_STATIC_BYTES = 64 << 20;
 
 /** The page may load its own scripts, styles and data URLs (chart exports) and talk to its own origin only. */
 export const CONTENT_SECURITY_POLICY = [
@@ -55,8 +64,9 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * Decides host and token: loopback by default; any other host must be asked for explicitly and always
- * gets a token (the given one, or a fresh random one). A token given for loopback is enforced too.
+ * Decides host and token: loopback by default; any other host must be asked for explicitly. Every server
+ * requires a token, as Jupyter does (any local user can reach a loopback port): the given one, or a fresh
+ * random one that the printed URL carries.
  */
 export function resolveServeSecurity(opts: { host?: string; token?: string }): {
   host: string;
@@ -69,7 +79,6 @@ export function resolveServeSecurity(opts: { host?: string; token?: string }): {
     throw new CliError('option --token must be at least 16 characters');
   }
   if (opts.token !== undefined) return { host, token: opts.token, generated: false };
-  if (isLoopbackHost(host)) return { host, token: null, generated: false };
   return { host, token: randomBytes(24).toString('base64url'), generated: true };
 }
 
@@ -82,11 +91,17 @@ export interface ServerOptions {
   /** The built renderer (out/renderer); null serves the API only. */
   rendererDir: string | null;
   maxBodyBytes?: number;
+  /** Per event-stream client (default MAX_EVENT_BUFFER_BYTES). */
+  maxEventBufferBytes?: number;
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
 }
 
 export interface LabServer {
   readonly url: string;
   readonly port: number;
+  /** Open event streams, the bytes they hold unsent, and how many were dropped for falling behind. */
+  stats(): { eventClients: number; bufferedBytes: number; dropped: number };
   close(): Promise<void>;
 }
 
@@ -171,6 +186,36 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
+/**
+ * The renderer file a request names, or null: only a regular file whose real path (symlinks followed) is
+ * inside the renderer folder; a folder gives its index.html. Opened once, so what is checked is what is sent.
+ */
+async function openStatic(root: string, file: string): Promise<{ file: string; data: Buffer } | null> {
+  let realRoot: string;
+  let real: string;
+  try {
+    realRoot = await realpath(root);
+    real = await realpath(file);
+  } catch {
+    return null;
+  }
+  const within = (p: string) => p === realRoot || p.startsWith(realRoot + sep);
+  if (!within(real)) return null;
+  const fh = await open(real, 'r').catch(() => null);
+  if (fh === null) return null;
+  try {
+    const st = await fh.stat();
+    if (st.isDirectory()) {
+      await fh.close();
+      return openStatic(root, join(real, 'index.html'));
+    }
+    if (!st.isFile() || st.size > MAX_STATIC_BYTES) return null;
+    return { file: real, data: await fh.readFile() };
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
+
 function tokenMatches(given: string | undefined, token: string): boolean {
   if (given === undefined) return false;
   const a = Buffer.from(given);
@@ -182,6 +227,8 @@ export async function startServer(opts: ServerOptions): Promise<LabServer> {
   const limit = opts.maxBodyBytes ?? MAX_BODY_BYTES;
   const rendererRoot = opts.rendererDir === null ? null : resolve(opts.rendererDir);
   const streams = new Set<ServerResponse>();
+  const maxEventBuffer = opts.maxEventBufferBytes ?? MAX_EVENT_BUFFER_BYTES;
+  let dropped = 0;
   let port = opts.port;
 
   // A loopback server only answers to loopback names, which keeps DNS-rebinding pages out.
@@ -281,11 +328,21 @@ export async function startServer(opts: ServerOptions): Promise<LabServer> {
     });
     res.write(': qlab events\n\n');
     streams.add(res);
-    const unsubscribe = opts.api.onEvent((ev) => {
-      res.write(`data: ${JSON.stringify(ev)}\n\n`);
-    });
+    // A client that does not read would make the server hold every event for it: past the bound it is
+    // dropped (EventSource reconnects, and the page re-reads what it shows from the store).
+    const write = (chunk: string): void => {
+      if (res.destroyed) return;
+      if (res.writableLength > maxEventBuffer) {
+        dropped++;
+        done();
+        res.destroy();
+        return;
+      }
+      res.write(chunk);
+    };
+    const unsubscribe = opts.api.onEvent((ev) => write(`data: ${JSON.stringify(ev)}\n\n`));
     // A comment line every 15 s keeps proxies and idle timeouts from closing the stream.
-    const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+    const ping = setInterval(() => write(': ping\n\n'), 15_000);
     ping.unref();
     const done = (): void => {
       clearInterval(ping);
@@ -326,18 +383,14 @@ export async function startServer(opts: ServerOptions): Promise<LabServer> {
       send(res, 403, 'forbidden\n', 'text/plain; charset=utf-8');
       return;
     }
-    const info = await stat(file).catch(() => null);
-    if (info?.isDirectory()) file = join(file, 'index.html');
-    else if (info === null) {
+    const served = await openStatic(rendererRoot, file);
+    if (served === null) {
       // The renderer routes with location.hash, so every real page is "/"; anything else is missing.
       send(res, 404, 'not found\n', 'text/plain; charset=utf-8');
       return;
     }
-    const data = await readFile(file).catch(() => null);
-    if (data === null) {
-      send(res, 404, 'not found\n', 'text/plain; charset=utf-8');
-      return;
-    }
+    file = served.file;
+    const data = served.data;
     const type = MIME[extname(file).toLowerCase()] ?? 'application/octet-stream';
     const cache = file.endsWith('.html') ? 'no-cache' : 'public, max-age=3600';
     res.writeHead(200, {
@@ -349,7 +402,7 @@ export async function startServer(opts: ServerOptions): Promise<LabServer> {
     res.end(req.method === 'HEAD' ? undefined : data);
   };
 
-  const server = createServer((req, res) => {
+  const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_MS }, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const work = async (): Promise<void> => {
       if (!hostAllowed(req)) {
@@ -369,8 +422,10 @@ export async function startServer(opts: ServerOptions): Promise<LabServer> {
         sendError(res, 500, { code: 'internal', message: err instanceof Error ? err.message : String(err) });
     });
   });
-  server.headersTimeout = 30_000;
-  server.requestTimeout = 0; // SSE streams stay open
+  // Half-sent requests are closed: headers within 10 s, the whole request within 30 s. requestTimeout bounds
+  // receiving the request only, so event streams (whose request is complete at once) stay open.
+  server.headersTimeout = opts.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
+  server.requestTimeout = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
 
   await new Promise<void>((ok, fail) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
@@ -394,6 +449,11 @@ export async function startServer(opts: ServerOptions): Promise<LabServer> {
   return {
     url,
     port,
+    stats: () => {
+      let bufferedBytes = 0;
+      for (const r of streams) bufferedBytes += r.writableLength;
+      return { eventClients: streams.size, bufferedBytes, dropped };
+    },
     close: () =>
       new Promise<void>((ok) => {
         for (const s of streams) s.end();

@@ -20,11 +20,18 @@ export class LabServer {
   labDir = '';
   /** Everything the server printed. */
   log = '';
+  /** The server's token (every `qlab serve` requires one; the printed URL carries it as ?token=). */
+  token = '';
+  /** The server's origin with a trailing slash, without the token (for building /api/… URLs). */
+  origin = '';
   private child: ChildProcess | null = null;
 
   constructor(private readonly prefix: string) {}
 
-  /** Makes a `<prefix>…` lab dir, starts `qlab serve --port 0` on it and resolves with the URL it prints. */
+  /**
+   * Makes a `<prefix>…` lab dir, starts `qlab serve --port 0` on it and resolves with the URL it prints, token
+   * included (`http://127.0.0.1:<port>/?token=…`): open it as it is, append `#/route` for a page.
+   */
   start(): Promise<string> {
     this.labDir = mkdtempSync(join(tmpdir(), this.prefix));
     return new Promise((resolveUrl, reject) => {
@@ -43,6 +50,9 @@ export class LabServer {
         const m = /qlab serving on (http:\/\/\S+)/.exec(this.log);
         if (m) {
           clearTimeout(timer);
+          const url = new URL(m[1]);
+          this.token = url.searchParams.get('token') ?? '';
+          this.origin = `${url.origin}/`;
           resolveUrl(m[1]);
         }
       });

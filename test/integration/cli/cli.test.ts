@@ -307,24 +307,30 @@ describe('a real job kind from examples/', () => {
 });
 
 describe('qlab serve as a process', () => {
-  it('prints its URL, answers the API, and stops cleanly on SIGTERM', async () => {
+  it('prints its URL with a token, refuses the API without it, answers with it, and stops cleanly on SIGTERM', async () => {
     const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--api-only', '--lab-dir', labDir], {
       cwd: dir,
       env,
     });
     let out = '';
     child.stdout.setEncoding('utf8');
-    const url = await new Promise<string>((ok, fail) => {
+    const [url, token] = await new Promise<[string, string]>((ok, fail) => {
       child.stdout.on('data', (c: string) => {
         out += c;
-        const m = /qlab serving on (http:\/\/127\.0\.0\.1:\d+\/)\n/.exec(out);
-        if (m) ok(m[1]);
+        const m = /qlab serving on (http:\/\/127\.0\.0\.1:\d+\/)\?token=([A-Za-z0-9_-]{32})\n/.exec(out);
+        if (m) ok([m[1], m[2]]);
       });
       child.once('exit', (code) => fail(new Error(`serve exited ${code}`)));
     });
-    const res = await fetch(`${url}api/listRuns`, {
+    const without = await fetch(`${url}api/listRuns`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
+      body: '{}',
+    });
+    expect(without.status).toBe(401);
+    const res = await fetch(`${url}api/listRuns`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
       body: JSON.stringify({ status: 'cancelled' }),
     });
     const body = (await res.json()) as { ok: boolean; value: RunSummary[] };

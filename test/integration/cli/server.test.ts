@@ -262,8 +262,10 @@ describe('qlab serve: the LabApi over HTTP', () => {
 });
 
 describe('tokens', () => {
-  it('loopback needs no token; any other host requires one and gets a generated one', () => {
-    expect(resolveServeSecurity({})).toEqual({ host: '127.0.0.1', token: null, generated: false });
+  it('every server requires a token (loopback too, as Jupyter does) and gets a generated one', () => {
+    const local = resolveServeSecurity({});
+    expect(local).toMatchObject({ host: '127.0.0.1', generated: true });
+    expect(local.token).toMatch(/^[A-Za-z0-9_-]{32}$/);
     const open = resolveServeSecurity({ host: '0.0.0.0' });
     expect(open.generated).toBe(true);
     expect(open.token).toMatch(/^[A-Za-z0-9_-]{32}$/);
