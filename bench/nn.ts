@@ -1,6 +1,8 @@
 // npm run bench:nn — GFLOP/s of the reference config's matmul shapes and training tokens/s of the reference
 // LLaMA-style model (vocab 4096, d 256, ff 688 SwiGLU, 4 layers, 4 heads, seq 128, batch 8, AdamW), beside the
-// PyTorch peer on the same machine and thread count. Writes bench/results/nn.json.
+// PyTorch peer on the same machine and thread count; then the QFFN workload: one training step of the small QFFN
+// example's three models (uncompressed, QFFN, matched classical) in interleaved rounds, and the QFFN step's ratio
+// to the uncompressed one (target ≤ 3 on 2 cores; QFFN=0 skips it). Writes bench/results/nn.json.
 // The build machine is shared, so the lab and the peer are timed in alternating rounds (ROUNDS, default 2) and
 // each round's ratio is reported beside the load average; matmul shapes are timed for the wasm and JS kernels.
 import { execFileSync } from 'node:child_process';
@@ -12,6 +14,10 @@ import { AdamW } from '../core/nn/optim';
 import { Rng } from '../core/util/rng';
 import { alloc, zeroGrad } from '../core/nn/tensor';
 import { Transformer } from '../core/nn/transformer';
+import { createCpuSimulator } from '../core/quantum/cpu/simulator';
+import { SMALL_PRESET } from '../core/methods/qffn/meta';
+import { cloneModel, makeClassical, makeQffn } from '../core/methods/qffn/models';
+import { QffnConfigSchema } from '../core/methods/qffn/schema';
 
 const threads = Number(process.env.THREADS ?? 2);
 const steps = Number(process.env.STEPS ?? 4);
@@ -169,6 +175,76 @@ if (torch) {
   console.log(`ratio lab/torch: ${ratio!.toFixed(3)} (median of per-round ratios; target ≥ 0.5)`);
 } else console.log(peerNote);
 
+/** Median step time (s) of each of the small QFFN example's models, timed in interleaved rounds. */
+async function qffnWorkload(): Promise<Record<string, unknown> | null> {
+  if (process.env.QFFN === '0') return null;
+  const c = QffnConfigSchema.parse(SMALL_PRESET);
+  const sim = createCpuSimulator({ precision: 'f32', threads });
+  await sim.prepareSync();
+  const b = c.base;
+  const base = new Transformer(
+    {
+      flavour: 'llama',
+      vocabSize: b.vocabSize,
+      hiddenSize: b.hiddenSize,
+      intermediateSize: b.intermediateSize,
+      numLayers: b.layers,
+      numHeads: b.heads,
+      maxSeqLen: c.seqLen,
+      tieEmbeddings: true,
+    },
+    { seed: 0 },
+  );
+  const models: Record<string, Transformer> = {
+    uncompressed: cloneModel(base, 'f32'),
+    qffn: cloneModel(base, 'f32'),
+    classical: cloneModel(base, 'f32'),
+  };
+  makeQffn(models.qffn, c, sim, 1);
+  makeClassical(models.classical, c, 1);
+  const [qB, qT] = [c.batchSize, c.seqLen];
+  const tok = Int32Array.from({ length: qB * qT }, () => rng.int(b.vocabSize));
+  const tgt = Int32Array.from({ length: qB * qT }, () => rng.int(b.vocabSize));
+  const times: Record<string, number[]> = { uncompressed: [], qffn: [], classical: [] };
+  const opts = Object.fromEntries(Object.entries(models).map(([k, m]) => [k, new AdamW(m.parameters())]));
+  for (let r = 0; r < 3 * Math.max(rounds, 2); r++)
+    for (const [k, m] of Object.entries(models)) {
+      m.training = true;
+      const t0 = performance.now();
+      for (let s = 0; s < steps; s++) {
+        zeroGrad(m.parameters());
+        m.lmForward(tok, qB, qT, tgt);
+        m.lmBackward();
+        opts[k].step(1e-3);
+      }
+      if (r > 0) times[k].push((performance.now() - t0) / 1000 / steps);
+    }
+  sim.dispose();
+  const step = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+  const out = {
+    shape: {
+      V: b.vocabSize,
+      d: b.hiddenSize,
+      ff: b.intermediateSize,
+      layers: b.layers,
+      heads: b.heads,
+      T: qT,
+      B: qB,
+    },
+    simulator: sim.info,
+    step_s: step,
+    tokens_per_s: Object.fromEntries(Object.entries(step).map(([k, v]) => [k, (qB * qT) / v])),
+    qffn_step_vs_uncompressed: step.qffn / step.uncompressed,
+    classical_step_vs_uncompressed: step.classical / step.uncompressed,
+    load1: loadavg()[0],
+  };
+  console.log(
+    `qffn   small example step: uncompressed ${(1000 * step.uncompressed).toFixed(1)} ms, QFFN ${(1000 * step.qffn).toFixed(1)} ms (${out.qffn_step_vs_uncompressed.toFixed(2)}× the uncompressed step; target ≤ 3), classical ${(1000 * step.classical).toFixed(1)} ms (load ${out.load1.toFixed(1)})`,
+  );
+  return out;
+}
+const qffn = await qffnWorkload();
+
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(
   new URL('./results/nn.json', import.meta.url),
@@ -183,6 +259,7 @@ writeFileSync(
       rounds: roundsOut,
       ratio,
       peerNote,
+      qffn,
     },
     null,
     2,
