@@ -64,6 +64,33 @@ export function qdllmAnsatz(b: CircuitBuilder, layers: number): number {
 }
 
 /**
+ * The QD-LLM ansatz as the authors' public code builds it (QNLP_network.py, `QEmbedding1`, MindQuantum), per
+ * layer: for j = 0 … n−2, RY·RY·RY on j and, for j ≤ n−3, RZZ on (j+1, j+2); then RZ·RZ·RZ on every wire;
+ * then CNOT(n−1 → 0) and, for k = 1 … n−3, CNOT(k → k+1) and CNOT(k → k−1). (7n − 5)·layers parameters
+ * (72 per layer at n = 11, the paper's 9,275 at L = 11); consecutive same-axis rotations collapse, so only
+ * 3n − 3 angles per layer are independent.
+ */
+export function qdllmAuthorsAnsatz(b: CircuitBuilder, layers: number): number {
+  const n = b.qubits;
+  checkWires(n, 'qdllmAuthorsAnsatz');
+  if (n < 2) throw new Error(`qdllmAuthorsAnsatz: needs at least two wires, got ${n}`);
+  const before = b.numParams;
+  for (let l = 0; l < layers; l++) {
+    for (let j = 0; j <= n - 2; j++) {
+      for (let r = 0; r < 3; r++) b.gate('RY', [j], [b.p()]);
+      if (j <= n - 3) b.gate('RZZ', [j + 1, j + 2], [b.p()]);
+    }
+    for (let w = 0; w < n; w++) for (let r = 0; r < 3; r++) b.gate('RZ', [w], [b.p()]);
+    b.gate('CNOT', [n - 1, 0]);
+    for (let k = 1; k <= n - 3; k++) {
+      b.gate('CNOT', [k, k + 1]);
+      b.gate('CNOT', [k, k - 1]);
+    }
+  }
+  return b.numParams - before;
+}
+
+/**
  * QTHA layer: RY(x[inputStart + w]·scale) on every wire, CRZ ring w → w+1, RY(θ), CRZ ring w → w−1, RY(θ).
  * 4n parameters per layer.
  */

@@ -33,12 +33,12 @@ import {
 import { defineJobKind, type JobContext, type JobResult, type ReportSection } from '../job';
 import { checkQubitsForClasses, type QdllmConfig } from './schema';
 import { qdllmMeta } from './meta';
-import { qdllmStudentParamCount } from './circuit';
+import { describeAnsatz, qdllmStudentParamCount } from './circuit';
 import { teacherOutputs, type TeacherHooks, type TeacherOutputs } from './teacher';
 import { qdllmSeedPlan, studentSpecs } from './train';
 
 export { QdllmConfigSchema, type QdllmConfig } from './schema';
-export { qdllmAnsatzParamCount, qdllmStudentParamCount, qdllmStudentCircuit } from './circuit';
+export { qdllmAnsatzParamCount, qdllmStudentParamCount, qdllmStudentCircuit, QDLLM_ANSATZE } from './circuit';
 
 export interface QdllmHooks extends TeacherHooks {
   /** Called after every student has trained (before the report is built). */
@@ -86,7 +86,7 @@ export async function runQdllm(
   const { sim, ran } = recordingSimulator(base);
   ctx.log('info', `quantum backend ${cfg.backend}, precision ${cfg.precision}`);
 
-  const qCount = qdllmStudentParamCount(E, cfg.qubits, cfg.layers, C);
+  const qCount = qdllmStudentParamCount(E, cfg.qubits, cfg.layers, C, cfg.ansatz);
   const hidden = mlpHiddenForParams(qCount, E, C);
   const specs = studentSpecs(cfg, { data: tdata, E, C, vocabSize: teacher.info.vocabSize, sim, hidden });
   let comparison: Comparison;
@@ -260,6 +260,7 @@ function buildReport(
     teacher_cache: teacher.cache,
     teacher_frozen: facts.teacherFrozen,
     quantum_params_formula: facts.qCount,
+    ansatz: cfg.ansatz,
     simulator: facts.simulation,
     ...comparisonSummary(c),
   };
@@ -322,7 +323,7 @@ function setupText(cfg: QdllmConfig, teacher: TeacherOutputs, c: Comparison, f: 
       `Data: ${cfg.dataset}, ${s.train.labels.length}/${s.validation.labels.length}/${s.test.labels.length} train/validation/test (6:2:2, class-balanced${cfg.samplesPerClass !== null ? `, cut to ${cfg.samplesPerClass} per class` : ''}), first ${cfg.maxTokens} tokens of each text.`,
       `Teacher: ${info.description}. Outputs ${teacher.cache === 'hit' ? 'read from the lab cache' : 'computed and cached'} (key ${teacher.key.slice(0, 12)}); frozen: ${teacherFrozen}.`,
       `Student embedding: ${cfg.embedding === 'tokens' ? "mean of the teacher's token embeddings" : "mean of the teacher's final hidden states"}, E = ${info.E}.`,
-      `Quantum student: Linear(${info.E}→${cfg.qubits}) → min-max to [0, ${cfg.scale}] → RX → ${cfg.layers} QD-LLM ansatz layers → ⟨Z⟩ × ${cfg.qubits} → Linear(${cfg.qubits}→${C}); E·n + n + L(7n−1) + n·C + C = ${qCount} trainable parameters.`,
+      `Quantum student: Linear(${info.E}→${cfg.qubits}) → min-max to [0, ${cfg.scale}] → RX → ${cfg.layers} QD-LLM ansatz layers → ⟨Z⟩ × ${cfg.qubits} → Linear(${cfg.qubits}→${C}); E·n + n + L(${cfg.ansatz === 'authors' ? '7n−5' : '7n−1'}) + n·C + C = ${qCount} trainable parameters. Ansatz: ${describeAnsatz(cfg.ansatz, cfg.qubits)}.`,
       `Simulation: ${simulation || 'no circuit ran'}; ${cfg.precision === 'f32' ? 'complex64 amplitudes (f32)' : 'complex128 amplitudes (f64, reference)'}, adjoint gradients.`,
       `MLP student: ${info.E}-${hidden}-${C} (hidden width chosen to match the quantum count). Transformer student: ${cfg.transformerStudent.layers} layers × ${cfg.transformerStudent.hiddenSize}, same tokens as the teacher.`,
       `Loss ${cfg.loss}: (1 − α)·CE + α·(T²·KL(teacher‖student) + JS), α = ${cfg.alpha}, T = ${cfg.temperature}. Base learning rates ${cfg.lr} (quantum), ${cfg.mlp.lr} (MLP), ${cfg.transformerStudent.lr} (transformer).`,

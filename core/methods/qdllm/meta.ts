@@ -28,8 +28,8 @@ function studentVocab(c: QdllmConfig): number | null {
 
 function quantumCount(c: QdllmConfig, E: number | null, C: number | null): ModelCount {
   const n = c.qubits;
-  const circuit = qdllmAnsatzParamCount(n, c.layers);
-  const label = `QD-LLM quantum student (${n} qubits × ${c.layers} layers)`;
+  const circuit = qdllmAnsatzParamCount(n, c.layers, c.ansatz);
+  const label = `QD-LLM quantum student (${n} qubits × ${c.layers} layers, ${c.ansatz === 'authors' ? "authors' ansatz" : "text's ansatz"})`;
   if (E === null || C === null)
     return {
       key: 'quantum',
@@ -43,7 +43,13 @@ function quantumCount(c: QdllmConfig, E: number | null, C: number | null): Model
       ],
     };
   const parts = { [`Linear ${E}→${n}`]: E * n + n, circuit, [`Linear ${n}→${C}`]: n * C + C };
-  return { key: 'quantum', label, role: 'quantum', params: qdllmStudentParamCount(E, n, c.layers, C), parts };
+  return {
+    key: 'quantum',
+    label,
+    role: 'quantum',
+    params: qdllmStudentParamCount(E, n, c.layers, C, c.ansatz),
+    parts,
+  };
 }
 
 function baselineCounts(c: QdllmConfig, E: number | null, C: number | null, q: number | null): ModelCount[] {
@@ -173,7 +179,7 @@ export const qdllmMeta = defineKindMeta({
     {
       id: 'student',
       title: 'Student',
-      items: ['qubits', 'layers', 'scale', 'embedding', 'backend', 'precision'],
+      items: ['qubits', 'layers', 'ansatz', 'scale', 'embedding', 'backend', 'precision'],
     },
     {
       id: 'distill',
@@ -261,7 +267,11 @@ export const qdllmMeta = defineKindMeta({
     return [quantum, ...baselineCounts(c, E, C, quantum.params)];
   },
   circuits: (c) => [
-    { name: 'quantum student', circuit: qdllmStudentCircuit(c.qubits, c.layers), note: 'per sample' },
+    {
+      name: 'quantum student',
+      circuit: qdllmStudentCircuit(c.qubits, c.layers, c.ansatz),
+      note: 'per sample',
+    },
   ],
   resources,
 });

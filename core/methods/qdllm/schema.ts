@@ -8,6 +8,7 @@ import { GPU_F64_MESSAGE, PrecisionSchema } from '../../quantum/precision';
 import { checkEvenHeads, COLUMN_FIELDS, lmFields } from '../metadata/shared-fields';
 import { about, PRECISION_LABELS } from '../metadata/meta';
 import { LrFactorsSchema } from '../metadata/tuning-fields';
+import { QDLLM_ANSATZE } from './circuit';
 
 const int = (lo: number, hi: number) => z.number().int().min(lo).max(hi);
 const rate = (hi: number) => z.number().positive().max(hi);
@@ -223,6 +224,21 @@ export const QdllmConfigSchema = z
       .default(11)
       .meta(sweep('layers L', 'layers'))
       .describe('QD-LLM ansatz layers (RZ·RY·RZ, RZZ chain, RZ·RY·RZ, CNOT chain). Paper: 11.'),
+    ansatz: z
+      .enum(QDLLM_ANSATZE)
+      .default('text')
+      .meta(
+        about('ansatz', {
+          sweepable: true,
+          optionLabels: {
+            text: "paper's text (7n − 1 per layer)",
+            authors: "authors' code (7n − 5 per layer)",
+          },
+        }),
+      )
+      .describe(
+        "text: RZ·RY·RZ, RZZ chain, RZ·RY·RZ, CNOT chain (9,319 parameters at the paper's size); authors: the authors' public circuit (the paper's 9,275).",
+      ),
     scale: rate(100)
       .default(10)
       .meta(sweep('scale s'))

@@ -16,7 +16,7 @@ import { MlpClassifier } from '../../nn/mlp';
 import { featureClassifier, type Classifier } from '../harness/classifier';
 import { padBatch, TransformerClassifier } from '../../nn/text-classifier';
 import type { TeacherSplit } from './cache';
-import { qdllmStudentCircuit } from './circuit';
+import { qdllmStudentCircuit, type QdllmAnsatz } from './circuit';
 
 export type StudentData = Record<SplitName, TeacherSplit>;
 
@@ -40,13 +40,14 @@ export class QuantumStudent {
     readonly scale: number,
     sim: Simulator,
     seed: number,
+    readonly ansatz: QdllmAnsatz = 'text',
   ) {
     this.down = new Linear('quantum.down', E, n, { bias: true, dtype: 'f64' });
     this.head = new Linear('quantum.head', n, C, { bias: true, dtype: 'f64' });
     const rng = new Rng(seed);
     rng.fillNormal(this.down.weight.data, 1 / Math.sqrt(E));
     rng.fillNormal(this.head.weight.data, 1 / Math.sqrt(n));
-    this.q = new QuantumLayer('quantum.pqc', qdllmStudentCircuit(n, L), sim, {
+    this.q = new QuantumLayer('quantum.pqc', qdllmStudentCircuit(n, L, ansatz), sim, {
       seed: seed + 1,
       dtype: 'f64',
     });
@@ -99,13 +100,13 @@ const embeddingsOf = (data: StudentData): Record<SplitName, Float64Array> => ({
 /** The quantum student on the teacher's frozen text embeddings (E per row). */
 export function quantumStudent(
   data: StudentData,
-  cfg: { qubits: number; layers: number; scale: number },
+  cfg: { qubits: number; layers: number; scale: number; ansatz?: QdllmAnsatz },
   E: number,
   C: number,
   sim: Simulator,
   seed: number,
 ): Classifier {
-  const m = new QuantumStudent(E, cfg.qubits, cfg.layers, C, cfg.scale, sim, seed);
+  const m = new QuantumStudent(E, cfg.qubits, cfg.layers, C, cfg.scale, sim, seed, cfg.ansatz);
   return featureClassifier(m, embeddingsOf(data), E);
 }
 

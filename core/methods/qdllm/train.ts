@@ -61,7 +61,7 @@ export interface StudentContext {
 export function studentSpecs(cfg: QdllmConfig, s: StudentContext): ModelSpec[] {
   const loss = (mode: DistillMode) =>
     distillationLoss(s.data, s.C, { alpha: cfg.alpha, temperature: cfg.temperature, mode });
-  const quantumLabel = `QD-LLM quantum student (${cfg.qubits} qubits × ${cfg.layers} layers)`;
+  const quantumLabel = `QD-LLM quantum student (${cfg.qubits} qubits × ${cfg.layers} layers, ${cfg.ansatz === 'authors' ? "authors' ansatz" : "text's ansatz"})`;
   const quantum = (key: string, mode: DistillMode, label: string): ModelSpec => ({
     key,
     label,

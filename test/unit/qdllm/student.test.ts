@@ -28,6 +28,34 @@ describe('QD-LLM student', () => {
     }
   });
 
+  it("the authors' ansatz has exactly the paper's 9,275 parameters at n = 11, L = 11, E = 768, C = 2", () => {
+    expect(qdllmAnsatzParamCount(11, 1, 'authors')).toBe(72);
+    const circuit = qdllmStudentCircuit(11, 11, 'authors');
+    expect(circuit.numParams).toBe(11 * 72);
+    expect(qdllmStudentParamCount(768, 11, 11, 2, 'authors')).toBe(8459 + 792 + 24);
+    expect(qdllmStudentParamCount(768, 11, 11, 2, 'authors')).toBe(9275);
+    // gate by gate (METHODS.md): 3(n−1) RY, n−2 RZZ, 3n RZ, 1 + 2(n−3) CNOT per layer
+    const gates = circuit.ops.flatMap((op) => (op.type === 'gate' && op.gate !== 'RX' ? [op] : []));
+    const layer = gates.slice(0, 3 * 10 + 9 + 33 + 1 + 16);
+    const count = (g: string) => layer.filter((op) => op.gate === g).length;
+    expect([count('RY'), count('RZZ'), count('RZ'), count('CNOT')]).toEqual([30, 9, 33, 17]);
+    expect(layer.slice(0, 4).map((op) => `${op.gate}${op.wires.join('')}`)).toEqual([
+      'RY0',
+      'RY0',
+      'RY0',
+      'RZZ12',
+    ]);
+    expect(layer.find((op) => op.gate === 'CNOT')!.wires).toEqual([10, 0]);
+    expect(layer.at(-1)!.wires).toEqual([8, 7]);
+    for (const [E, n, L, C] of [
+      [5, 2, 1, 2],
+      [16, 4, 3, 4],
+    ]) {
+      const s = new QuantumStudent(E, n, L, C, 10, createCpuSimulator({ precision: 'f64' }), 1, 'authors');
+      expect(countParameters(s.parameters(), true)).toBe(qdllmStudentParamCount(E, n, L, C, 'authors'));
+    }
+  });
+
   it('matches an MLP to the quantum count within one hidden unit', () => {
     const target = qdllmStudentParamCount(768, 11, 11, 2);
     const h = mlpHiddenForParams(target, 768, 2);
