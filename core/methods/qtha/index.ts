@@ -7,18 +7,29 @@ import { loraParamCount, qthaParts } from '../../nn/qtha-sizes';
 import { createCpuSimulator } from '../../quantum/cpu/simulator';
 import { describeBackend } from '../../quantum/simulators';
 import { configureCompute } from '../harness/compute';
-import { childOrInline, defineJobKind, type JobContext, type JobResult } from '../job';
+import { childOrInline, defineJobKind, type JobContext, type JobResult, type MetricPoint } from '../job';
 import { buildBase, resetBase, type Base } from './base';
 import { qthaMeta } from './meta';
 import { buildReport, summaryOf, type ModelRuns, type SweepRow } from './report';
 import type { QthaConfig } from './schema';
 import { buildTask, type AdaptTask } from './tasks';
-import { comparisonPlans, qthaPlan, trainOne, type SeedResult } from './train';
+import {
+  comparisonPlans,
+  qthaPlan,
+  selectCandidate,
+  testOne,
+  trainOne,
+  type ModelPlan,
+  type SeedPlan,
+  type SeedResult,
+  type TrainHooks,
+} from './train';
+import { lrCandidates } from '../harness/tuning';
 
 export { QthaConfigSchema, type QthaConfig, type QthaInput } from './schema';
 
 /** Where repetition k's randomness comes from: its batch stream and its adapters' initialisation. */
-export function seedPlan(runSeed: number, k: number): { seedIndex: number; order: number; init: number } {
+export function seedPlan(runSeed: number, k: number): SeedPlan {
   return {
     seedIndex: k,
     order: (runSeed * 7919 + 104_729 * (k + 1)) >>> 0,
@@ -77,7 +88,8 @@ export async function runQtha(c: QthaConfig, ctx: JobContext, hooks: QthaHooks =
     const plans = comparisonPlans(c, sim);
     const points = sweepPoints(c);
     const sweepSeeds = c.sweep?.seeds ?? c.seeds;
-    const total = c.steps * (c.seeds * plans.length + points.length * sweepSeeds);
+    const lrs = lrCandidates(c.lr, c.lrFactors);
+    const total = c.steps * lrs.length * (c.seeds * plans.length + points.length * sweepSeeds);
     let done = 0;
     const tick = (what: string) => () => {
       if (++done % 10 === 0) ctx.progress(0.1 + (0.9 * done) / total, what);
@@ -85,14 +97,17 @@ export async function runQtha(c: QthaConfig, ctx: JobContext, hooks: QthaHooks =
 
     const models: ModelRuns[] = plans.map((plan) => ({ plan, runs: [] }));
     for (let k = 0; k < c.seeds; k++)
-      for (const m of models)
-        m.runs.push(
-          trainOne(base, task, m.plan, c, seedPlan(ctx.seed, k), {
-            signal: ctx.signal,
-            metrics: (p) => ctx.metrics(p),
-            step: tick(`seed ${k + 1}/${c.seeds}: ${m.plan.key}`),
-          }),
-        );
+      for (const m of models) {
+        const seed = seedPlan(ctx.seed, k);
+        const emit = (p: MetricPoint[]) => ctx.metrics(p);
+        const best = fitOne(base, task, m.plan, c, lrs, seed, {
+          signal: ctx.signal,
+          metrics: emit,
+          step: tick(`seed ${k + 1}/${c.seeds}: ${m.plan.key}`),
+        });
+        best.test = testOne(base, task, m.plan, best, seed.init, { metrics: emit });
+        m.runs.push(best);
+      }
     // the training curves of every model overlaid: mean over seeds per step
     for (const m of models) emitMeanCurves(ctx, m.plan.key, m.runs, c.steps);
 
@@ -110,11 +125,10 @@ export async function runQtha(c: QthaConfig, ctx: JobContext, hooks: QthaHooks =
         const runs: SeedResult[] = [];
         for (let k = 0; k < sweepSeeds; k++)
           runs.push(
-            trainOne(base, task, plan, c, seedPlan(ctx.seed, k), {
+            fitOne(base, task, plan, c, lrs, seedPlan(ctx.seed, k), {
               signal: ctx.signal,
               metrics: (pts) => child.metrics(pts),
               step: tick(`${name} seed ${k + 1}`),
-              test: false,
             }),
           );
         const row: SweepRow = {
@@ -144,7 +158,8 @@ export async function runQtha(c: QthaConfig, ctx: JobContext, hooks: QthaHooks =
       }
     }
 
-    const trainings = c.seeds * plans.filter((p) => p.key !== 'full').length + points.length * sweepSeeds;
+    const trainings =
+      lrs.length * (c.seeds * plans.filter((p) => p.key !== 'full').length + points.length * sweepSeeds);
     const facts = {
       task: c.task,
       seeds: c.seeds,
@@ -170,6 +185,47 @@ export async function runQtha(c: QthaConfig, ctx: JobContext, hooks: QthaHooks =
   }
 }
 
+/**
+ * Every learning-rate candidate of one model in one repetition (the same batches and initialisation), the
+ * validation's choice returned; with several candidates their series go under lr<j>/ and the chosen one's are
+ * repeated under the model's own prefix.
+ */
+function fitOne(
+  base: Base,
+  task: AdaptTask,
+  plan: ModelPlan,
+  c: QthaConfig,
+  lrs: number[],
+  seed: SeedPlan,
+  hooks: TrainHooks,
+): SeedResult {
+  const prefix = `${plan.key}/seed${seed.seedIndex}`;
+  const runs = lrs.map((lr, lrIndex) =>
+    trainOne(base, task, plan, c, { lr, lrIndex }, seed, {
+      ...hooks,
+      prefix: lrs.length > 1 ? `${prefix}/lr${lrIndex}` : prefix,
+    }),
+  );
+  const best = selectCandidate(runs);
+  if (lrs.length > 1) {
+    const pts: MetricPoint[] = Array.from(best.losses, (value, s) => ({
+      key: `${prefix}/train_loss`,
+      step: s + 1,
+      value,
+    }));
+    for (const v of best.validation) {
+      pts.push(
+        { key: `${prefix}/val_loss`, step: v.step, value: v.ev.loss },
+        { key: `${prefix}/val_ppl`, step: v.step, value: v.ev.perplexity },
+      );
+      if (v.ev.accuracy !== null) pts.push({ key: `${prefix}/val_acc`, step: v.step, value: v.ev.accuracy });
+    }
+    pts.push({ key: `${prefix}/lr`, step: 0, value: best.lr });
+    hooks.metrics(pts);
+  }
+  return best;
+}
+
 function mean(v: number[]): number {
   return v.reduce((a, b) => a + b, 0) / v.length;
 }
@@ -193,7 +249,7 @@ function setupText(c: QthaConfig, base: Base, task: AdaptTask, threads: number):
     `Base: ${base.note}; frozen (W₀ never updated nor merged, checked byte-identical after every training).`,
     `Task: ${task.describe}.`,
     `Adapters on ${c.targets}: y = W₀x + (α/r)·Δ(x) with α = ${c.alpha ?? '2r'}; QTHA ${c.architecture} with r = ${c.rank}, MPO width ${c.mpoWidth} (4 cores, bond ${c.mpoBond}), VQC ${c.rank} qubits × ${c.vqcLayers ?? c.rank} layers (${c.precision}).`,
-    `Every model: AdamW lr ${c.lr} (warmup ${c.warmupSteps} steps, cosine to 0), weight decay ${c.weightDecay}, clip ${c.clip}, ${c.steps} steps of batch ${c.batchSize}; the same batch stream per seed for every model; validation every ${c.evalEvery} steps; the last step's model is evaluated on test once (no selection on test).`,
+    `Every model: AdamW at the learning rate validation picks among ${lrCandidates(c.lr, c.lrFactors).join(', ')} (the same candidates for every model; warmup ${c.warmupSteps} steps, cosine to 0), weight decay ${c.weightDecay}, clip ${c.clip}, ${c.steps} steps of batch ${c.batchSize}; the same batch stream per seed for every model; validation every ${c.evalEvery} steps; the chosen candidate's last-step model is evaluated on test once.`,
     `Time per step counts forward, backward and the optimizer (no evaluation), on ${threads} matmul thread(s).`,
   ].join(' ');
 }

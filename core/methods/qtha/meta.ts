@@ -141,12 +141,16 @@ function resources(c: QthaConfig): ResourceLine[] {
         'VQC per target layer',
       ),
     );
-  const models = counts.length;
-  const points = c.sweep ? Math.max(1, c.sweep.architectures.length) * Math.max(1, c.sweep.ranks.length) : 0;
-  out.push({ label: 'trainings (models × seeds)', value: models * c.seeds, unit: 'count' });
+  const models = counts.length * c.lrFactors.length;
+  const sw = c.sweep;
+  const points =
+    sw && (sw.architectures.length || sw.ranks.length)
+      ? Math.max(1, sw.architectures.length) * Math.max(1, sw.ranks.length) * c.lrFactors.length
+      : 0;
+  out.push({ label: 'trainings (models × lr candidates × seeds)', value: models * c.seeds, unit: 'count' });
   if (points)
     out.push({
-      label: 'sweep trainings (points × seeds)',
+      label: 'sweep trainings (points × lr candidates × seeds)',
       value: points * (c.sweep?.seeds ?? c.seeds),
       unit: 'count',
     });
@@ -235,7 +239,17 @@ export const qthaMeta = defineKindMeta({
     {
       id: 'recipe',
       title: 'Recipe',
-      items: ['steps', 'batchSize', 'lr', 'warmupSteps', 'weightDecay', 'clip', 'evalEvery', 'seeds'],
+      items: [
+        'steps',
+        'batchSize',
+        'lr',
+        'lrFactors',
+        'warmupSteps',
+        'weightDecay',
+        'clip',
+        'evalEvery',
+        'seeds',
+      ],
     },
     {
       id: 'sweep',

@@ -33,6 +33,13 @@ export interface ReportFacts {
   seeds: number;
 }
 
+/** The chosen learning rates: one value, or each with how many seeds chose it. */
+function chosenLrs(runs: SeedResult[]): string {
+  const n = new Map<number, number>();
+  for (const r of runs) n.set(r.lr, (n.get(r.lr) ?? 0) + 1);
+  return n.size === 1 ? String(runs[0].lr) : [...n].map(([lr, k]) => `${lr} (${k}×)`).join(', ');
+}
+
 const pct = (a: number, b: number | undefined) => (b ? Number(reductionPercent(a, b).toFixed(1)) : null);
 const lastVal = (r: SeedResult) => r.validation[r.validation.length - 1]?.ev;
 
@@ -58,6 +65,7 @@ export function comparisonTable(models: ModelRuns[], f: ReportFacts): ReportSect
       'eval PPL',
       'eval PPL 95% CI',
       'accuracy',
+      'selected lr',
       'time / step (ms)',
       'peak RSS (MiB)',
     ],
@@ -72,6 +80,7 @@ export function comparisonTable(models: ModelRuns[], f: ReportFacts): ReportSect
         f.baseTest.perplexity.toFixed(3),
         null,
         f.baseTest.accuracy === null ? 'n/a' : f.baseTest.accuracy.toFixed(4),
+        null,
         null,
         null,
       ],
@@ -99,6 +108,7 @@ export function comparisonTable(models: ModelRuns[], f: ReportFacts): ReportSect
             3,
           ),
           accCell(m.runs.map((r) => r.test.accuracy)),
+          chosenLrs(m.runs),
           formatMeanStd(
             m.runs.map((r) => r.msPerStep),
             1,
@@ -184,6 +194,7 @@ export function ablationTable(rows: SweepRow[], task: ReportFacts['task']): Repo
       'validation loss',
       'validation PPL',
       'validation accuracy',
+      'selected lr',
       'time / step (ms)',
     ],
     rows: sorted.map((s) => [
@@ -205,6 +216,7 @@ export function ablationTable(rows: SweepRow[], task: ReportFacts['task']): Repo
         3,
       ),
       task === 'classification' ? accCell(s.runs.map((r) => lastVal(r).accuracy)) : 'n/a',
+      chosenLrs(s.runs),
       formatMeanStd(
         s.runs.map((r) => r.msPerStep),
         1,
@@ -237,6 +249,7 @@ export function summaryOf(models: ModelRuns[], f: ReportFacts): Record<string, n
     out[`${k}_test_ppl_std`] = mean((r) => r.test.perplexity).std;
     if (m.runs[0].test.accuracy !== null) out[`${k}_test_acc`] = mean((r) => r.test.accuracy ?? NaN).mean;
     out[`${k}_ms_per_step`] = mean((r) => r.msPerStep).mean;
+    out[`${k}_lr`] = chosenLrs(m.runs);
   }
   return out;
 }

@@ -10,6 +10,7 @@ import { factorizeProblem, qthaParts, QTHA_ARCHITECTURES, type QthaArchitecture 
 import { PrecisionSchema } from '../../quantum/precision';
 import { about, PRECISION_LABELS } from '../metadata/meta';
 import { checkEvenHeads, lmFields } from '../metadata/shared-fields';
+import { LrFactorsSchema } from '../metadata/tuning-fields';
 
 const int = (lo: number, hi: number) => z.number().int().min(lo).max(hi);
 const rate = (hi: number) => z.number().positive().max(hi);
@@ -208,7 +209,8 @@ export const QthaConfigSchema = z
     lr: rate(1)
       .default(2e-3)
       .meta(sweep('learning rate'))
-      .describe('Peak AdamW learning rate of every model.'),
+      .describe('Peak AdamW learning rate of every model, times each factor of the learning-rate search.'),
+    lrFactors: LrFactorsSchema,
     warmupSteps: int(0, 1_000_000)
       .default(20)
       .meta(about('warmup', { unit: 'steps' }))

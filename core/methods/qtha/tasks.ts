@@ -4,8 +4,9 @@
 //   lm: windows of a corpus the base did not see; loss and perplexity through the harness's LanguageModel
 //     evaluation (consecutive windows, every token predicted once).
 //   classification: "Classify: <text>\nAnswer:" followed by the class's label word; the loss is the
-//     cross-entropy of the label word's tokens only, accuracy the argmax over the classes of the label word's
-//     summed log-probability (every class scored, no first-token shortcut).
+//     cross-entropy of the label word's tokens only; accuracy the argmax over the classes of the log-probability
+//     of each label word's first token when those differ (one comparable score per class: summing over words of
+//     2 and 9 tokens favours the short one), else of the whole word.
 import { getDataset } from '../../data';
 import { SPLIT_NAMES, type SplitName } from '../../data/names';
 import { loadTextData } from '../../data/text';
@@ -124,6 +125,27 @@ function rowLogProbs(model: Transformer, batch: Batch): Float64Array {
   return out;
 }
 
+/** log p(first token of class k | prompt) for every row, from the logits of a forward over `batch`. */
+function firstTokenLogProbs(
+  model: Transformer,
+  batch: Batch,
+  rows: Example[],
+  firsts: number[],
+): Float64Array[] {
+  const V = model.config.vocabSize;
+  const logits = model.logits!;
+  const out = firsts.map(() => new Float64Array(rows.length));
+  rows.forEach((e, b) => {
+    const o = (b * batch.T + e.prompt.length - 1) * V;
+    let max = -Infinity;
+    for (let v = 0; v < V; v++) if (logits[o + v] > max) max = logits[o + v];
+    let s = 0;
+    for (let v = 0; v < V; v++) s += Math.exp(logits[o + v] - max);
+    firsts.forEach((t, k) => (out[k][b] = logits[o + t] - max - Math.log(s)));
+  });
+  return out;
+}
+
 export async function classificationTask(c: QthaConfig, tok: Tokenizer): Promise<AdaptTask> {
   const data = await loadTextData({
     dataset: c.dataset,
@@ -142,6 +164,8 @@ export async function classificationTask(c: QthaConfig, tok: Tokenizer): Promise
       label: x.label,
     }));
   const maxSeqLen = head.length + c.promptTokens + tail.length + Math.max(...answers.map((a) => a.length));
+  const firsts = answers.map((a) => a[0]);
+  const firstTokenScores = new Set(firsts).size === firsts.length;
   const evalOn = (model: Transformer, items: Example[]): Evaluation => {
     const C = answers.length;
     let nll = 0;
@@ -149,16 +173,22 @@ export async function classificationTask(c: QthaConfig, tok: Tokenizer): Promise
     let right = 0;
     for (let a = 0; a < items.length; a += c.batchSize) {
       const rows = items.slice(a, a + c.batchSize);
-      const scores = Array.from({ length: C }, (_, k) => {
-        const batch = answerBatch(rows, answers, () => k);
-        model.lmForward(batch.tokens, batch.B, batch.T);
-        return rowLogProbs(model, batch);
-      });
+      // the loss: the true label word's tokens; the scores: each class's first token (or whole word)
+      const truth = answerBatch(rows, answers, (e) => e.label);
+      model.lmForward(truth.tokens, truth.B, truth.T);
+      const truthLp = rowLogProbs(model, truth);
+      const scores = firstTokenScores
+        ? firstTokenLogProbs(model, truth, rows, firsts)
+        : Array.from({ length: C }, (_, k) => {
+            const batch = answerBatch(rows, answers, () => k);
+            model.lmForward(batch.tokens, batch.B, batch.T);
+            return rowLogProbs(model, batch);
+          });
       rows.forEach((e, b) => {
         let best = 0;
         for (let k = 1; k < C; k++) if (scores[k][b] > scores[best][b]) best = k;
         if (best === e.label) right++;
-        nll -= scores[e.label][b];
+        nll -= truthLp[b];
         count += answers[e.label].length;
       });
     }
@@ -168,7 +198,7 @@ export async function classificationTask(c: QthaConfig, tok: Tokenizer): Promise
   return {
     name: 'classification',
     maxSeqLen,
-    describe: `${c.dataset} as prompt + label word (${data.classes.map((n, k) => `${n}: ${answers[k].length} token(s)`).join(', ')}): ${split.train.length} train, ${split.validation.length} validation, ${split.test.length} test texts`,
+    describe: `${c.dataset} as prompt + label word, scored by ${firstTokenScores ? 'its first token' : 'the whole word'} (${data.classes.map((n, k) => `${n}: ${answers[k].length} token(s)`).join(', ')}): ${split.train.length} train, ${split.validation.length} validation, ${split.test.length} test texts`,
     batch(rng) {
       const rows = Array.from({ length: c.batchSize }, () => split.train[rng.int(split.train.length)]);
       return answerBatch(rows, answers, (e) => e.label);

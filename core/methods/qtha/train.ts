@@ -7,7 +7,7 @@ import { applyLora } from '../../nn/lora';
 import { AdamW, clipGradNorm, warmupCosine } from '../../nn/optim';
 import { applyQtha } from '../../nn/qtha-adapter';
 import type { QthaArchitecture } from '../../nn/qtha-sizes';
-import { countParameters, zeroGrad, type Parameter } from '../../nn/tensor';
+import { countParameters, zeroGrad, type Arr, type Parameter } from '../../nn/tensor';
 import type { SyncSimulator } from '../../quantum/backend';
 import { Rng } from '../../util/rng';
 import { ResourceMeter } from '../harness/meter';
@@ -94,6 +94,9 @@ export function comparisonPlans(c: QthaConfig, sim: SyncSimulator | null): Model
 export interface SeedResult {
   key: string;
   seedIndex: number;
+  /** The learning rate of this training (the selected candidate's, after selection). */
+  lr: number;
+  lrIndex: number;
   params: number;
   /** Training loss of every step. */
   losses: Float64Array;
@@ -104,6 +107,8 @@ export interface SeedResult {
   trainSeconds: number;
   msPerStep: number;
   peakRssMb: number;
+  /** The trainable tensors after the last step (testOne loads them back). */
+  weights: Arr[];
 }
 
 export interface TrainHooks {
@@ -111,16 +116,34 @@ export interface TrainHooks {
   metrics(points: MetricPoint[]): void;
   /** Called after every step with the steps done. */
   step?(done: number): void;
-  /** Read the test split (default true; sweeps read validation only). */
-  test?: boolean;
+  /** Series prefix (default `<model>/seed<k>`). */
+  prefix?: string;
+}
+
+export interface SeedPlan {
+  seedIndex: number;
+  order: number;
+  init: number;
+}
+
+const NO_TEST: Evaluation = { loss: NaN, perplexity: NaN, accuracy: null };
+
+/** The base weights must be the snapshot's bytes again (full fine-tuning may change only its targets). */
+function checkBaseIntact(base: Base, plan: ModelPlan, trainable: Parameter[]): void {
+  const changed = changedBaseWeights(base, plan.key === 'full' ? new Set(trainable) : new Set());
+  if (changed.length)
+    throw new Error(
+      `${plan.key}: frozen base weights changed during training (${changed.slice(0, 3).join(', ')})`,
+    );
 }
 
 export function trainOne(
   base: Base,
   task: AdaptTask,
   plan: ModelPlan,
-  c: Pick<QthaConfig, 'steps' | 'lr' | 'warmupSteps' | 'weightDecay' | 'clip' | 'evalEvery'>,
-  seeds: { seedIndex: number; order: number; init: number },
+  c: Pick<QthaConfig, 'steps' | 'warmupSteps' | 'weightDecay' | 'clip' | 'evalEvery'>,
+  lr: { lr: number; lrIndex: number },
+  seeds: SeedPlan,
   hooks: TrainHooks,
 ): SeedResult {
   resetBase(base);
@@ -131,7 +154,7 @@ export function trainOne(
   const opt = new AdamW(trainable, { weightDecay: c.weightDecay });
   const rng = new Rng(seeds.order);
   const evaluator = task.evaluator(model);
-  const prefix = `${plan.key}/seed${seeds.seedIndex}`;
+  const prefix = hooks.prefix ?? `${plan.key}/seed${seeds.seedIndex}`;
   const losses = new Float64Array(c.steps);
   const validation: SeedResult['validation'] = [];
   const meter = new ResourceMeter().start();
@@ -156,7 +179,7 @@ export function trainOne(
       const loss = model.lmForward(batch.tokens, batch.B, batch.T, batch.targets);
       model.lmBackward();
       clipGradNorm(trainable, c.clip);
-      opt.step(warmupCosine(s, c.lr, c.warmupSteps, c.steps));
+      opt.step(warmupCosine(s, lr.lr, c.warmupSteps, c.steps));
       trainMs += performance.now() - t0;
       losses[s] = loss;
       hooks.metrics([{ key: `${prefix}/train_loss`, step: s + 1, value: loss }]);
@@ -165,21 +188,7 @@ export function trainOne(
       hooks.step?.(s + 1);
     }
     model.training = false;
-    const test: Evaluation =
-      hooks.test === false ? { loss: NaN, perplexity: NaN, accuracy: null } : evaluator.test();
-    if (hooks.test !== false)
-      hooks.metrics([
-        { key: `${prefix}/test_loss`, step: c.steps, value: test.loss },
-        { key: `${prefix}/test_ppl`, step: c.steps, value: test.perplexity },
-        ...(test.accuracy === null
-          ? []
-          : [{ key: `${prefix}/test_acc`, step: c.steps, value: test.accuracy }]),
-      ]);
-    const changed = changedBaseWeights(base, plan.key === 'full' ? new Set(trainable) : new Set());
-    if (changed.length)
-      throw new Error(
-        `${plan.key}: frozen base weights changed during training (${changed.slice(0, 3).join(', ')})`,
-      );
+    checkBaseIntact(base, plan, trainable);
     const tail = Math.max(1, Math.round(c.steps / 10));
     let sum = 0;
     for (let s = c.steps - tail; s < c.steps; s++) sum += losses[s];
@@ -187,17 +196,66 @@ export function trainOne(
     return {
       key: plan.key,
       seedIndex: seeds.seedIndex,
+      ...lr,
       params,
       losses,
       validation,
-      test,
+      test: NO_TEST,
       finalLoss: sum / tail,
       trainSeconds: trainMs / 1000,
       msPerStep: trainMs / c.steps,
       peakRssMb: reading.peakRssMb,
+      weights: trainable.map((p) => p.data.slice()),
     };
   } finally {
     meter.stop();
     resetBase(base);
   }
+}
+
+/**
+ * The one reading of the test split for a trained model: the plan is attached again with the same seed (the same
+ * modules), the trained tensors loaded, test evaluated, the base checked and reset.
+ */
+export function testOne(
+  base: Base,
+  task: AdaptTask,
+  plan: ModelPlan,
+  r: SeedResult,
+  init: number,
+  hooks: TrainHooks,
+): Evaluation {
+  resetBase(base);
+  try {
+    const trainable = plan.attach(base, init);
+    if (trainable.length !== r.weights.length)
+      throw new Error(`${plan.key}: the re-attached model has other tensors`);
+    trainable.forEach((p, i) => p.data.set(r.weights[i]));
+    base.model.training = false;
+    const test = task.evaluator(base.model).test();
+    const prefix = hooks.prefix ?? `${plan.key}/seed${r.seedIndex}`;
+    hooks.metrics([
+      { key: `${prefix}/test_loss`, step: r.losses.length, value: test.loss },
+      { key: `${prefix}/test_ppl`, step: r.losses.length, value: test.perplexity },
+      ...(test.accuracy === null
+        ? []
+        : [{ key: `${prefix}/test_acc`, step: r.losses.length, value: test.accuracy }]),
+    ]);
+    checkBaseIntact(base, plan, trainable);
+    return test;
+  } finally {
+    resetBase(base);
+  }
+}
+
+/** Validation's choice among candidates: highest accuracy (classification, ties: lower loss), else lowest loss. */
+export function selectCandidate(runs: SeedResult[]): SeedResult {
+  const last = (r: SeedResult) => r.validation[r.validation.length - 1].ev;
+  return runs.reduce((best, r) => {
+    const a = last(r);
+    const b = last(best);
+    if (a.accuracy !== null && b.accuracy !== null && a.accuracy !== b.accuracy)
+      return a.accuracy > b.accuracy ? r : best;
+    return a.loss < b.loss ? r : best;
+  });
 }

@@ -35,6 +35,7 @@ export function tinyQtha(over: QthaInput = {}): QthaInput {
     seqLen: 16,
     batchSize: 4,
     seeds: 2,
+    lrFactors: [1],
     ...over,
   };
 }
@@ -101,6 +102,7 @@ describe('qtha end to end', () => {
           promptTokens: 12,
           seeds: 1,
           lora2R: false,
+          lrFactors: [0.5, 2],
           sweep: { architectures: ['ABC', 'ABC-silu', 'A'], ranks: [] },
         }),
       ),
@@ -117,6 +119,12 @@ describe('qtha end to end', () => {
     // sweep points without child runs are recorded in this run; they never read test
     expect(run.points.some((p) => p.key === 'sweep/ABC-silu-r2/qtha/seed0/val_acc')).toBe(true);
     expect(run.points.some((p) => p.key.startsWith('sweep/') && p.key.includes('test'))).toBe(false);
+    // two learning-rate candidates per model: both trained on the same batches, validation's choice tested once
+    for (const j of [0, 1]) expect(run.points.some((p) => p.key === `qtha/seed0/lr${j}/val_acc`)).toBe(true);
+    const chosen = run.points.find((p) => p.key === 'qtha/seed0/lr')!.value;
+    expect([0.001, 0.004]).toContain(chosen);
+    expect(String(r.summary.qtha_lr)).toBe(String(chosen));
+    expect(run.points.filter((p) => p.key.startsWith('qtha/seed0') && p.key.endsWith('test_acc'))).toHaveLength(1);
   });
 
   it('refuses bad configs by field', () => {
