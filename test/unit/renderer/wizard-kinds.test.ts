@@ -19,6 +19,7 @@ const EXAMPLES: Record<string, Record<string, string>> = {
   qdllm: { small: 'qdllm-spam.json', paper: 'qdllm-spam-paper.json' },
   qhead: { small: 'qhead-topic.json', paper: 'qhead-topic-paper.json' },
   qffn: { small: 'qffn-brown.json', paper: 'qffn-brown-paper.json' },
+  qtha: { small: 'qtha-brown.json', paper: 'qtha-brown-paper.json' },
 };
 
 describe.each(listKindMetas().map((m) => [m.kind, m] as const))('%s wizard', (kind, meta) => {
