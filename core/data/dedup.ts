@@ -154,3 +154,20 @@ export function describeOverlap(o: SplitOverlap): string {
   const n = o.nearPrefix;
   return `split-overlap check: exact duplicates across splits train∩validation ${e.train_validation}, train∩test ${e.train_test}, validation∩test ${e.validation_test}; same first ${o.prefixChars} normalised characters ${n.train_validation}, ${n.train_test}, ${n.validation_test}; ids in two splits ${o.sharedIds}`;
 }
+
+/**
+ * A pretraining corpus without any document of a downstream evaluation split: a document is left out when
+ * its id is one of `heldOut`'s ids (the Brown files behind brown-topics) or its first `prefixChars`
+ * normalised characters equal a held-out text's.
+ */
+export function excludeHeldOut<T extends TextDocument>(
+  docs: readonly T[],
+  heldOut: readonly TextDocument[],
+  prefixChars = DEDUP_PREFIX_CHARS,
+): { docs: T[]; excluded: number } {
+  const ids = new Set(heldOut.map((d) => d.id));
+  const cut = (t: string) => normaliseText(t).slice(0, prefixChars);
+  const prefixes = new Set(heldOut.map((d) => cut(d.text)));
+  const kept = docs.filter((d) => !ids.has(d.id) && !prefixes.has(cut(d.text)));
+  return { docs: kept, excluded: docs.length - kept.length };
+}

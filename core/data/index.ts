@@ -5,6 +5,7 @@ export {
   DEDUP_PREFIX_CHARS,
   dedupTexts,
   dedupRule,
+  excludeHeldOut,
   describeDedup,
   describeOverlap,
   normaliseText,

@@ -211,10 +211,10 @@ export const QdllmConfigSchema = z
     teacher: TeacherSchema.default(LabTeacherSchema.parse({ source: 'lab-transformer' })),
     embedding: z
       .enum(['tokens', 'hidden'])
-      .default('tokens')
+      .default('hidden')
       .meta(sweep('embedding'))
       .describe(
-        'The frozen text embedding: mean of the teacher’s token embeddings, or of its final hidden states.',
+        'The frozen text embedding: mean of the teacher’s final (contextual) hidden states, the default and closest to the paper’s BERT features; or the mean of its static token embeddings.',
       ),
     qubits: int(2, 24)
       .default(11)

@@ -6,7 +6,8 @@
 //   gguf: see gguf-teacher.ts.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { getDataset } from '../../data';
+import { getDataset, type TextDocument } from '../../data';
+import { excludeHeldOut } from '../../data/dedup';
 import { loadModelDir } from '../../nn/checkpoint';
 import { applyLora } from '../../nn/lora';
 import { Adam, AdamW } from '../../nn/optim';
@@ -59,6 +60,7 @@ async function pretrainedModel(
   t: LabTeacherConfig,
   maxTokens: number,
   ctx: JobContext,
+  heldOut: readonly TextDocument[],
 ): Promise<{ model: Transformer; tokenizer: Tokenizer; note: string }> {
   if (t.modelDir !== null) {
     const loaded = await loadModelDir(t.modelDir, { maxSeqLen: maxTokens });
@@ -70,7 +72,9 @@ async function pretrainedModel(
   }
   const corpus = getDataset(t.corpus);
   if (corpus.kind !== 'lm') throw new Error(`teacher.corpus: ${t.corpus} is not a text corpus`);
-  const text = corpus.splits.train
+  // never pretrain on a document the comparison evaluates on (brown-topics' texts are Brown documents)
+  const { docs, excluded } = excludeHeldOut(corpus.splits.train, heldOut);
+  const text = docs
     .map((d) => d.text)
     .join('\n')
     .slice(0, t.corpusChars);
@@ -118,7 +122,7 @@ async function pretrainedModel(
   return {
     model,
     tokenizer,
-    note: `pretrained ${t.pretrainSteps} steps on ${stream.length} tokens of ${t.corpus}, BPE vocabulary ${tokenizer.vocabSize}`,
+    note: `pretrained ${t.pretrainSteps} steps on ${stream.length} tokens of ${t.corpus} (${excluded} document(s) of the validation and test splits left out), BPE vocabulary ${tokenizer.vocabSize}`,
   };
 }
 
@@ -132,7 +136,8 @@ async function buildLabTeacher(
 ): Promise<{ splits: Record<SplitName, TeacherSplit>; info: TeacherInfo }> {
   const meter = new ResourceMeter().start();
   const C = data.classes.length;
-  const { model, tokenizer, note } = await pretrainedModel(t, cfg.maxTokens, ctx);
+  const heldOut = [...data.splits.validation, ...data.splits.test];
+  const { model, tokenizer, note } = await pretrainedModel(t, cfg.maxTokens, ctx, heldOut);
   const enc = {} as Record<SplitName, EncodedTexts>;
   for (const s of SPLIT_NAMES)
     enc[s] = encodeTexts(
@@ -263,7 +268,8 @@ export async function teacherOutputs(
 ): Promise<TeacherOutputs> {
   const C = data.classes.length;
   const key = teacherCacheKey({
-    version: 1,
+    // 2: pretraining leaves out the evaluation splits' documents
+    version: 2,
     teacher: cfg.teacher,
     // a model replaced at the same path must not reuse the old model's outputs
     model: modelIdentity(cfg.teacher),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   dedupTexts,
+  excludeHeldOut,
   getDataset,
   normaliseText,
   overlapTotal,
@@ -77,5 +78,32 @@ describe('deduplication before the split', () => {
     const o = splitOverlap(d.splits);
     expect(overlapTotal(o)).toBe(0);
     expect(overlapTotal(o, 'nearPrefix')).toBe(0);
+  });
+});
+
+describe('pretraining corpora leave out the evaluation documents', () => {
+  it('drops held-out documents by id and by normalised text', () => {
+    const corpus = [
+      { id: 'ca01', text: 'The jury said.' },
+      { id: 'ca02', text: 'Another  DOC here' },
+      { id: 'ca03', text: 'kept' },
+    ];
+    const r = excludeHeldOut(corpus, [
+      { id: 'ca01', text: 'whatever' },
+      { id: 'x', text: 'another doc here' },
+    ]);
+    expect(r.docs.map((d) => d.id)).toEqual(['ca03']);
+    expect(r.excluded).toBe(2);
+  });
+
+  it('Brown pretraining text shares no document with the brown-topics validation and test splits', () => {
+    const brown = getDataset('brown');
+    const topics = getDataset('brown-topics') as ClassificationDataset;
+    const heldOut = [...topics.splits.validation, ...topics.splits.test];
+    const before = brown.splits.train.filter((d) => heldOut.some((h) => h.id === d.id)).length;
+    expect(before).toBeGreaterThan(50); // the audit's 17 + 62 of the held-out documents are in Brown's train split
+    const r = excludeHeldOut(brown.splits.train, heldOut);
+    expect(r.excluded).toBe(before);
+    expect(r.docs.some((d) => heldOut.some((h) => h.id === d.id))).toBe(false);
   });
 });
