@@ -102,7 +102,7 @@ export function trainLm(
   };
 }
 
-/** Greedy continuations of the prompts (the model's own tokenizer), one line each. */
+/** Greedy continuations of the prompts (the model's own tokenizer), one line each (newlines shown as ⏎). */
 export function continuations(
   model: Transformer,
   tok: { encode(t: string): number[]; decode(ids: ArrayLike<number>): string },
@@ -112,6 +112,6 @@ export function continuations(
   return prompts.map((p) => {
     const ids = tok.encode(p).slice(-model.config.maxSeqLen + n);
     if (ids.length === 0 || n === 0) return '';
-    return tok.decode(model.generate(ids, n));
+    return tok.decode(model.generate(ids, n)).replace(/\n/g, ' ⏎ ');
   });
 }
