@@ -3,19 +3,23 @@
 // The corpus's train split feeds pretraining and every model's training; its validation and test splits give
 // the perplexity streams (documents never shared between splits: core/data splits by document).
 import { getDataset } from '../../data';
-import { loadModelDir } from '../../nn/checkpoint';
+import { buildModel, loadModelDir } from '../../nn/checkpoint';
 import { AdamW, clipGradNorm, warmupCosine } from '../../nn/optim';
 import { zeroGrad } from '../../nn/tensor';
 import { ByteLevelBpe, type Tokenizer } from '../../nn/tokenizers';
 import { Transformer } from '../../nn/transformer';
 import { Rng } from '../../util/rng';
 import type { JobContext } from '../job';
-import { sampleWindows } from './models';
+import { sampleWindows, type ModelBuilder } from './models';
 import type { QffnConfig } from './schema';
 import type { LmStreams } from './train';
 
 export interface Base {
   model: Transformer;
+  /** An empty model of the same layout (a directory's biases included), for copies of the base. */
+  build: ModelBuilder;
+  /** True when the base came from a model directory (its layout is not the lab's closed form). */
+  fromDir: boolean;
   tokenizer: Tokenizer;
   streams: LmStreams;
   note: string;
@@ -39,6 +43,7 @@ export async function buildBase(cfg: QffnConfig, ctx: JobContext): Promise<Base>
   let model: Transformer;
   let tokenizer: Tokenizer;
   let note: string;
+  let build: ModelBuilder | null = null;
   if (b.modelDir !== null) {
     const loaded = await loadModelDir(b.modelDir, { maxSeqLen: T, dtype: cfg.precision });
     if (!loaded.tokenizer)
@@ -48,6 +53,8 @@ export async function buildBase(cfg: QffnConfig, ctx: JobContext): Promise<Base>
     model = loaded.model;
     tokenizer = loaded.tokenizer;
     note = `loaded from ${b.modelDir}`;
+    const spec = loaded.spec;
+    build = (dtype) => buildModel(spec, { dtype });
   } else {
     tokenizer = ByteLevelBpe.train([trainText], { vocabSize: b.vocabSize });
     model = new Transformer(
@@ -77,7 +84,9 @@ export async function buildBase(cfg: QffnConfig, ctx: JobContext): Promise<Base>
     pretrain(model, streams.train, cfg, ctx);
     note = `pretrained here: ${b.pretrainSteps} steps on ${train.length} tokens of ${b.corpus}, BPE vocabulary ${tokenizer.vocabSize}`;
   }
-  return { model, tokenizer, streams, note };
+  const config = { ...model.config };
+  build ??= (dtype) => new Transformer(config, { dtype, seed: 0 });
+  return { model, build, fromDir: b.modelDir !== null, tokenizer, streams, note };
 }
 
 function pretrain(model: Transformer, stream: Int32Array, cfg: QffnConfig, ctx: JobContext): void {

@@ -69,7 +69,7 @@ export async function gpuSpeedup(
   ctx: JobContext,
 ): Promise<GpuSpeed> {
   const rec = new RecordingSim(cpu);
-  const model = cloneModel(base.model, cfg.precision);
+  const model = cloneModel(base.model, cfg.precision, base.build);
   makeQffn(model, cfg, rec, 0);
   const B = cfg.batchSize;
   const T = cfg.seqLen;

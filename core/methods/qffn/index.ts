@@ -64,7 +64,7 @@ function trainModel(
   prefix: string,
 ): SeedRecord {
   const { base, sim, ctx } = t;
-  const model = cloneModel(base.model, cfg.precision);
+  const model = cloneModel(base.model, cfg.precision, base.build);
   const seed = initSeed(ctx.seed, k);
   const comp: Compression =
     key === 'qffn'

@@ -19,9 +19,16 @@ import { quantumBlocks, quantumHeadCount, type QffnConfig } from './schema';
 
 export type ModelKey = 'qffn' | 'uncompressed' | 'classical';
 
-/** A copy of `base` in `dtype` (same config and weights). */
-export function cloneModel(base: Transformer, dtype: Dtype): Transformer {
-  const m = new Transformer({ ...base.config }, { dtype, seed: 0 });
+/** Builds an untrained model of the base's layout (a model directory's biases included) in `dtype`. */
+export type ModelBuilder = (dtype: Dtype) => Transformer;
+
+/** A copy of `base` in `dtype` (same layout and weights); `build` makes the empty model (default: its config). */
+export function cloneModel(
+  base: Transformer,
+  dtype: Dtype,
+  build: ModelBuilder = (dt) => new Transformer({ ...base.config }, { dtype: dt, seed: 0 }),
+): Transformer {
+  const m = build(dtype);
   const src = base.parameters();
   const dst = m.parameters();
   if (src.length !== dst.length) throw new Error('cloneModel: the copy has another parameter list');

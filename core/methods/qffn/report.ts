@@ -113,10 +113,8 @@ function table1(cfg: QffnConfig, by: Map<ModelKey, SeedRecord[]>, gpu: GpuSpeed 
 }
 
 function componentsTable(cfg: QffnConfig, base: Base, by: Map<ModelKey, SeedRecord[]>): ReportSection {
-  const closed =
-    base.model.config.flavour === 'llama' && base.model.config.tieEmbeddings
-      ? modelCounts(cfg, shapeOf(base.model))
-      : null;
+  // the closed forms describe the lab's own base (LLaMA flavour, tied embeddings, no biases)
+  const closed = base.fromDir ? null : modelCounts(cfg, shapeOf(base.model));
   const rows: Cell[][] = [...by].map(([key, rs]) => {
     const c = rs[0].counts;
     return [

@@ -14,6 +14,9 @@ import type { ReportSection } from '../../../core/methods/job';
 import { zeroGrad } from '../../../core/nn/tensor';
 import { Transformer } from '../../../core/nn/transformer';
 import { createCpuSimulator } from '../../../core/quantum/cpu/simulator';
+import { buildModel, saveModelDir, specFromHfConfig } from '../../../core/nn/checkpoint';
+import { ByteLevelBpe } from '../../../core/nn/tokenizers';
+import { getDataset } from '../../../core/data';
 import { fakeJobContext } from '../../helpers/job-context';
 import { gradCheck } from '../nn/gradcheck';
 
@@ -81,6 +84,50 @@ describe('qffn end to end (tiny)', () => {
     expect(Number(res.summary.qffn_test_ppl_mean)).toBeGreaterThan(1);
     expect(res.summary.qffn_params).toBeLessThan(Number(res.summary.uncompressed_params));
   }, 120_000);
+});
+
+describe('qffn on a model directory (Qwen2 layout: q/k/v biases, grouped-query attention)', () => {
+  it('loads the base, copies it with its biases for every model, and runs', async () => {
+    const corpus = getDataset('brown');
+    if (corpus.kind !== 'lm') throw new Error('brown is a corpus');
+    const tok = ByteLevelBpe.train(
+      [
+        corpus.splits.train
+          .map((d) => d.text)
+          .join('\n')
+          .slice(0, 20000),
+      ],
+      {
+        vocabSize: 300,
+      },
+    );
+    const spec = specFromHfConfig({
+      model_type: 'qwen2',
+      vocab_size: tok.vocabSize,
+      hidden_size: 16,
+      intermediate_size: 24,
+      num_hidden_layers: 2,
+      num_attention_heads: 2,
+      num_key_value_heads: 1,
+      max_position_embeddings: 16,
+      tie_word_embeddings: true,
+    });
+    const dir = join(root, 'qwen');
+    await saveModelDir(dir, buildModel(spec, { seed: 3 }), { tokenizer: tok });
+    const cfg = QffnConfigSchema.parse({
+      ...TINY_QFFN,
+      seeds: 1,
+      base: { ...TINY_QFFN.base, modelDir: dir },
+    });
+    const { ctx } = fakeJobContext(join(root, 'cache'), 3, { workDir: root });
+    const res = await qffnKind.run(cfg, ctx);
+    const comp = table(res.report!, /^Parameters per component/);
+    // biases counted with attention; no closed form for a directory's layout
+    const base = buildModel(spec);
+    expect(comp.rows[1][6]).toBe(base.parameters().reduce((n, p) => n + p.size, 0));
+    for (const row of comp.rows) expect(row[7]).toBeNull();
+    expect(Number(res.summary.qffn_test_ppl_mean)).toBeGreaterThan(1);
+  }, 60_000);
 });
 
 describe('a QFFN model as the job builds it passes the f64 finite-difference check', () => {
