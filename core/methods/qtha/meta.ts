@@ -265,7 +265,7 @@ export const qthaMeta = defineKindMeta({
       id: 'small',
       label: 'small',
       estimate:
-        '2m 25s on the loaded 2-core machine (examples/qtha-brown.json: 128-wide base, r = 4, MPO width 16, 150 steps, 3 seeds)',
+        '6m 45s on the loaded 2-core machine (examples/qtha-brown.json: 128-wide base, r = 4, MPO width 16, 150 steps × 3 learning rates, 3 seeds)',
       config: {
         task: 'lm',
         base: {
