@@ -153,10 +153,57 @@ export const ListRunsRequestSchema = z
   });
 export type ListRunsRequest = z.infer<typeof ListRunsRequestSchema>;
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** C0/C1 control characters: names and tags are shown in terminals and tables, where they would act. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** A label (run name, tag): well-formed Unicode (no lone surrogate, which SQLite would store as bad UTF-8), no control characters. */
+export const labelString = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !LONE_SURROGATE.test(s), { message: 'contains a lone surrogate (not valid Unicode text)' })
+    .refine((s) => !CONTROL.test(s), { message: 'contains a control character' });
+
+/** Configs nest a few levels; anything deeper is refused before a schema walks it recursively. */
+export const MAX_CONFIG_DEPTH = 64;
+
+/**
+ * What a config value must not hold, as {field, message}, or null: nesting past MAX_CONFIG_DEPTH, a
+ * `__proto__` key (JSON.parse makes it an own key that schemas drop silently: refuse, don't drop), a string
+ * with a lone surrogate. Iterative, so any depth is checked without recursion.
+ */
+export function configValueProblem(
+  value: unknown,
+  root = 'config',
+): { field: string; message: string } | null {
+  const stack: [unknown, string, number][] = [[value, root, 0]];
+  while (stack.length > 0) {
+    const [v, field, depth] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (LONE_SURROGATE.test(v))
+        return { field, message: 'contains a lone surrogate (not valid Unicode text)' };
+      continue;
+    }
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= MAX_CONFIG_DEPTH) return { field, message: `nested deeper than ${MAX_CONFIG_DEPTH} levels` };
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => stack.push([x, `${field}[${i}]`, depth + 1]));
+      continue;
+    }
+    for (const k of Object.keys(v)) {
+      if (k === '__proto__')
+        return { field: `${field}.__proto__`, message: 'the key "__proto__" is not allowed' };
+      stack.push([(v as Record<string, unknown>)[k], `${field}.${k}`, depth + 1]);
+    }
+  }
+  return null;
+}
+
 export const CreateRunRequestSchema = z
   .object({
     kind: z.string().min(1),
-    name: z.string().max(200).optional(),
+    name: labelString(200).optional(),
     config: z.unknown(),
     seed: z
       .number()
@@ -164,7 +211,10 @@ export const CreateRunRequestSchema = z
       .min(0)
       .max(2 ** 32 - 1)
       .optional(),
-    tags: z.array(z.string().min(1).max(100)).max(50).optional(),
+    tags: z
+      .array(labelString(100).pipe(z.string().min(1)))
+      .max(50)
+      .optional(),
   })
   .strict();
 export type CreateRunRequest = z.infer<typeof CreateRunRequestSchema>;
@@ -187,7 +237,7 @@ export const ExportRequestSchema = z
 export type ExportRequest = z.infer<typeof ExportRequestSchema>;
 
 export const TagsRequestSchema = z
-  .object({ runId: RunIdSchema, tags: z.array(z.string().min(1).max(100)).max(50) })
+  .object({ runId: RunIdSchema, tags: z.array(labelString(100).pipe(z.string().min(1))).max(50) })
   .strict();
 export type TagsRequest = z.infer<typeof TagsRequestSchema>;
 

@@ -1,10 +1,10 @@
 // Run config files for `qlab run`: read, parse with line/column on bad JSON, validate the envelope.
 // The kind's own config schema is applied by the lab service (its errors name "config.<field>").
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { CreateRunRequestSchema, describeZodError, type CreateRunRequest } from '../api/lab-api';
 import { CliError } from './errors';
 import { parseJsonLocated } from './json-locate';
+import { readInputFile } from './read-file';
 
 // A run file is a CreateRunRequest whose name, when given, is not empty and whose config is an object
 // (config re-added last so fields and issues keep the order of the file format).
@@ -33,18 +33,12 @@ export function parseRunFile(text: string, label: string): CreateRunRequest {
   return req;
 }
 
+/** Run configs are a few KB; 4 MiB leaves room for large inline lists and refuses /dev/zero at once. */
+export const MAX_RUN_FILE_BYTES = 4 * 1024 * 1024;
+
 export function readRunFile(path: string): CreateRunRequest {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new CliError(`config file not found: ${path}`);
-    if (code === 'EISDIR') throw new CliError(`config file is a directory: ${path}`);
-    throw new CliError(`cannot read config file ${path}: ${(e as Error).message}`);
-  }
-  // Some editors save a byte-order mark; it is not part of the JSON.
-  return parseRunFile(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, path);
+  // Some editors save a byte-order mark; readInputFile drops it (the one rule for every text file).
+  return parseRunFile(readInputFile(path, 'config file', MAX_RUN_FILE_BYTES), path);
 }
 
 /** Applies --name and --tag from the command line over the file's values. */

@@ -19,7 +19,16 @@ export function table(header: string[], rows: (string | number | null | undefine
 export function cell(v: string | number | null | undefined): string {
   if (v === null || v === undefined) return '-';
   if (typeof v === 'number') return formatNumber(v);
-  return v;
+  return printable(v);
+}
+
+/** Text safe for a terminal: control characters (escape sequences, newlines) shown as \uXXXX, never sent raw. */
+export function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** Six significant digits, no trailing noise; integers as integers. */

@@ -9,7 +9,42 @@ export interface JsonErrorLocation {
 
 export type JsonParseResult = { ok: true; value: unknown } | { ok: false; error: JsonErrorLocation };
 
+/** Arrays and objects nested deeper than this are refused before parsing (no input needs more). */
+export const MAX_JSON_DEPTH = 256;
+
+/**
+ * Where nesting first passes `max`, or null: one linear scan (strings skipped), so a 200k-deep file gets a
+ * line and column instead of "Maximum call stack size exceeded" from whatever walks the value.
+ */
+export function jsonDepthError(text: string, max = MAX_JSON_DEPTH): JsonErrorLocation | null {
+  let depth = 0;
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // skip a string, escapes included
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) {
+        return { line, column: i - lineStart + 1, message: `nested deeper than ${max} levels` };
+      }
+    } else if (c === 0x5d || c === 0x7d) depth--;
+    else if (c === 0x0a) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return null;
+}
+
 export function parseJsonLocated(text: string): JsonParseResult {
+  const deep = jsonDepthError(text);
+  if (deep) return { ok: false, error: deep };
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch {

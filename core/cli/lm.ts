@@ -1,6 +1,6 @@
 // `qlab lm score --model <dir> (--text <file> | --tokens <file>) [--window N] [--json]`: per-token
 // log-probabilities, mean negative log-likelihood and perplexity of a Hugging Face-layout model directory.
-import { readFile } from 'node:fs/promises';
+import { readInputFile } from './read-file';
 import { loadModelDir } from '../nn/checkpoint';
 import type { Tokenizer } from '../nn/tokenizers/types';
 import type { Transformer } from '../nn/transformer';
@@ -103,6 +103,11 @@ async function score(argv: string[]): Promise<number> {
   }
   const requested = intOption(args, 'window', 1024, 2, 1 << 20);
   const cfgWindow = await readMaxPositions(dir);
+  // A window of one token predicts nothing and would never advance: refuse it before loading anything.
+  if (cfgWindow !== null && cfgWindow < 2)
+    throw new CliError(
+      `${dir}/config.json: max_position_embeddings is ${cfgWindow}; scoring needs a window of at least 2 tokens`,
+    );
   const window = Math.min(requested, cfgWindow ?? requested);
   const loaded = await loadModelDir(dir, { maxSeqLen: window });
   const V = loaded.spec.config.vocabSize;
@@ -118,6 +123,11 @@ async function score(argv: string[]): Promise<number> {
   }
   if (ids.length < 2) throw new CliError(`need at least 2 tokens to score, got ${ids.length}`);
   const r = scoreTokens(loaded.model, ids, window, loaded.tokenizer);
+  if (!Number.isFinite(r.meanNll))
+    throw new CliError(
+      `the model gives a non-finite loss (${r.meanNll}): its weights contain NaN or Infinity, or overflow`,
+      EXIT.lab,
+    );
   if (args.booleans.json) {
     process.stdout.write(JSON.stringify({ model: dir, ...r }) + '\n');
   } else {
@@ -130,17 +140,13 @@ async function score(argv: string[]): Promise<number> {
 }
 
 async function readInput(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    throw new CliError(`cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
+  return Promise.resolve(readInputFile(path, 'input file'));
 }
 
 /** max_position_embeddings from config.json, so the window never exceeds what the model was built for. */
 async function readMaxPositions(dir: string): Promise<number | null> {
   try {
-    const cfg = JSON.parse(await readFile(`${dir}/config.json`, 'utf8')) as {
+    const cfg = JSON.parse(readInputFile(`${dir}/config.json`, 'config.json', 1 << 20)) as {
       max_position_embeddings?: unknown;
     };
     return Number.isInteger(cfg.max_position_embeddings) ? (cfg.max_position_embeddings as number) : null;

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
 import type { LabApi, LabErrorInfo } from '../api/lab-api';
 import { dispatch, isLabApiMethod } from './dispatch';
+import { jsonDepthError } from './json-locate';
 import { CliError, EXIT } from './errors';
 
 export const MAX_BODY_BYTES = 1 << 20;
@@ -178,7 +179,19 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
       chunks.push(c);
     });
     req.on('end', () => {
-      if (!failed) ok(Buffer.concat(chunks).toString('utf8'));
+      if (failed) return;
+      try {
+        // Strict: invalid UTF-8 is refused, not turned into U+FFFD and stored.
+        ok(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks)));
+      } catch {
+        fail(
+          new HttpFailure(400, {
+            code: 'invalid',
+            message: 'request body is not valid UTF-8',
+            field: 'body',
+          }),
+        );
+      }
     });
     req.on('error', (e) => {
       if (!failed) fail(e);
@@ -302,6 +315,15 @@ export async function startServer(opts: ServerOptions): Promise<LabServer> {
     }
     let arg: unknown = undefined;
     if (body.trim() !== '') {
+      const deep = jsonDepthError(body);
+      if (deep) {
+        sendError(res, 400, {
+          code: 'invalid',
+          message: `body is not valid JSON: line ${deep.line}, column ${deep.column}: ${deep.message}`,
+          field: 'body',
+        });
+        return;
+      }
       try {
         arg = JSON.parse(body) as unknown;
       } catch (e) {

@@ -1,7 +1,6 @@
 // `qlab sim <file.qasm|file.json>`: runs one circuit file and prints probabilities, ⟨Z⟩ per wire and,
 // with --grad, ∂⟨Z_w⟩/∂(k-th angle argument of a QASM file, or k-th parameter of a JSON file).
 // --json prints one JSON object; otherwise a readable summary. Wire 0 is the most significant bit.
-import { readFile } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import type { BackendInfo, BatchRequest, Precision, Simulator } from '../quantum/backend';
 import { CircuitError, parseCircuit, type Circuit } from '../quantum/circuit';
@@ -19,6 +18,7 @@ import { parseArgs, type CommandSpec } from './args';
 import type { OutStream } from './context';
 import { CliError, EXIT } from './errors';
 import { parseJsonLocated } from './json-locate';
+import { readInputFile } from './read-file';
 
 export const SIM_USAGE = `usage: qlab sim <file.qasm|file.json> [options]
 
@@ -158,12 +158,7 @@ function parseOptions(argv: string[]): SimOptions | 'help' {
 }
 
 async function readText(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new CliError(`cannot read ${what} ${path}${code ? ` (${code})` : ''}`);
-  }
+  return Promise.resolve(readInputFile(path, what));
 }
 
 function parseJsonFile(text: string, name: string): unknown {
@@ -186,6 +181,10 @@ const FILE_FIELDS = new Set([
 ]);
 
 /** Validates the JSON circuit file (record + "params" + "inputs"); errors name the field. */
+/** Rows of `inputs` in a circuit file, and amplitudes (rows × 2^qubits) one run may hold. */
+export const MAX_INPUT_ROWS = 100_000;
+export const MAX_BATCH_AMPLITUDES = 2 ** 26;
+
 export function loadJsonCircuit(value: unknown): LoadedCircuit {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new CircuitError('the file must hold one JSON object', 'circuit');
@@ -216,6 +215,14 @@ export function loadJsonCircuit(value: unknown): LoadedCircuit {
     rows = v.inputs;
   } else if (N > 0)
     throw new CircuitError(`the circuit has numInputs = ${N}: give at least one row`, 'inputs');
+  // Every row is simulated as its own state: bound rows × 2^qubits before anything is allocated.
+  if (rows.length > MAX_INPUT_ROWS)
+    throw new CircuitError(`${rows.length} rows; at most ${MAX_INPUT_ROWS}`, 'inputs');
+  if (rows.length * 2 ** circuit.qubits > MAX_BATCH_AMPLITUDES)
+    throw new CircuitError(
+      `${rows.length} rows of a ${circuit.qubits}-qubit circuit need ${rows.length * 2 ** circuit.qubits} amplitudes; at most ${MAX_BATCH_AMPLITUDES} (2^26) at once`,
+      'inputs',
+    );
   const inputs = new Float64Array(rows.length * N);
   rows.forEach((row, b) => {
     if (!Array.isArray(row) || row.length !== N)

@@ -24,6 +24,7 @@ import {
   RunIdSchema,
   SeriesRequestSchema,
   TagsRequestSchema,
+  configValueProblem,
   describeZodError,
   type Comparison,
   type CreateRunRequest,
@@ -175,6 +176,8 @@ export class LabService implements LabApi {
   async createRun(req: CreateRunRequest, opts: { localFiles?: boolean } = {}): Promise<RunSummary> {
     this.assertOpen();
     const r = parseRequest(CreateRunRequestSchema, req);
+    const bad = configValueProblem(r.config);
+    if (bad) throw new LabError('invalid', `${bad.field}: ${bad.message}`, bad.field);
     const kind = this.kinds.get(r.kind);
     if (!kind) {
       const known = [...this.kinds.keys()].join(', ') || 'none';

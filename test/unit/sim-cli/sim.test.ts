@@ -414,7 +414,7 @@ describe('qlab sim: errors and exit codes', () => {
       '--noise',
       `${FIX}/depolarizing.json`,
     );
-    await fails(/cannot read circuit file .*missing\.qasm \(ENOENT\)/, `${FIX}/missing.qasm`);
+    await fails(/circuit file not found: .*missing\.qasm/, `${FIX}/missing.qasm`);
     await fails(/'qlab sim' needs one circuit file/);
     await fails(
       /bad-noise\.json: noise\.rules\[0\]\.channel\.p: must be a probability/,

@@ -1,0 +1,227 @@
+// Issue 13, "bounded before allocated" and "clear messages" at the CLI and the LabApi boundary: each
+// oversized or malformed input refused in well under a second with a sentence naming the field or line.
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main, processContext } from '../../../core/cli/main';
+import { main as lmMain } from '../../../core/cli/lm';
+import { main as simMain } from '../../../core/cli/sim';
+import { dispatch } from '../../../core/cli/dispatch';
+import { startServer } from '../../../core/cli/server';
+import { openLab, type LabService } from '../../../core/lab/service';
+import { buildModel, saveModelDir, specFromHfConfig } from '../../../core/nn/checkpoint';
+import { CharTokenizer } from '../../../core/nn/tokenizers/char';
+
+const KINDS = fileURLToPath(new URL('../../fixtures/lab-kinds.ts', import.meta.url));
+process.env.QLAB_EXTRA_KINDS = KINDS;
+
+let dir = '';
+let labDir = '';
+let lab: LabService;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'qlab-badcli-'));
+  labDir = join(dir, 'lab');
+  lab = await openLab({ labDir, schedule: false });
+});
+afterAll(async () => {
+  await lab.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function qlab(
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
+  let stdout = '';
+  let stderr = '';
+  const t0 = performance.now();
+  const code = await main(args, {
+    ...processContext(),
+    cwd: dir,
+    env: { QLAB_EXTRA_KINDS: KINDS },
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+  });
+  return { code, stdout, stderr, ms: performance.now() - t0 };
+}
+
+async function sim(...args: string[]): Promise<{ code: number; err: string; ms: number }> {
+  let err = '';
+  const t0 = performance.now();
+  const code = await simMain(args, {
+    stdout: { write: () => true },
+    stderr: { write: (s: string) => ((err += s), true) },
+    cwd: dir,
+  } as never);
+  return { code, err, ms: performance.now() - t0 };
+}
+
+async function lm(argv: string[]): Promise<{ code: number; err: string; ms: number }> {
+  let err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
+  const t0 = performance.now();
+  try {
+    const code = await lmMain(argv);
+    return { code, err, ms: performance.now() - t0 };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+const file = (name: string, text: string | Buffer): string => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+
+describe('qlab run config files', () => {
+  it('refuses /dev/zero and a symlink to it as a config file at once', async () => {
+    symlinkSync('/dev/zero', join(dir, 'zero.json'));
+    for (const p of ['/dev/zero', join(dir, 'zero.json')]) {
+      const r = await qlab('run', p, '--lab-dir', labDir);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('not a regular file');
+      expect(r.ms).toBeLessThan(1000);
+    }
+  });
+
+  it('refuses 200k levels of nesting with a line and column, not a stack overflow', async () => {
+    const p = file(
+      'deep.json',
+      `{"kind":"test-stream","config":\n${'['.repeat(200_000)}${']'.repeat(200_000)}}`,
+    );
+    const r = await qlab('run', p, '--lab-dir', labDir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/deep\.json:2:\d+: invalid JSON: nested deeper than 256 levels/);
+    expect(r.stderr).not.toMatch(/call stack/);
+    expect(r.ms).toBeLessThan(1000);
+  });
+
+  it('refuses invalid UTF-8 in a config file instead of storing U+FFFD', async () => {
+    const p = file(
+      'bad-utf8.json',
+      Buffer.concat([
+        Buffer.from('{"kind":"test-stream","name":"a'),
+        Buffer.from([0xff]),
+        Buffer.from('","config":{"steps":1}}'),
+      ]),
+    );
+    const r = await qlab('run', p, '--lab-dir', labDir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('not valid UTF-8');
+  });
+});
+
+describe('the LabApi boundary', () => {
+  it('refuses a __proto__ key in config instead of dropping it, and writes no row', async () => {
+    const r = await dispatch(
+      lab,
+      'createRun',
+      JSON.parse('{"kind":"test-stream","config":{"steps":1,"__proto__":{"x":1}}}'),
+    );
+    expect(r.ok ? null : r.error).toMatchObject({ field: 'config.__proto__' });
+    expect(await lab.listRuns()).toEqual([]);
+  });
+
+  it('refuses names with a lone surrogate or control characters, and deep configs', async () => {
+    for (const name of ['a\ud800b', 'evil\u001b[2Jname', 'line\nbreak']) {
+      const r = await dispatch(lab, 'createRun', { kind: 'test-stream', name, config: { steps: 1 } });
+      expect(r.ok ? null : r.error, JSON.stringify(name)).toMatchObject({ field: 'name' });
+    }
+    let deep: unknown = 1;
+    for (let i = 0; i < 10_000; i++) deep = [deep];
+    const r = await dispatch(lab, 'createRun', { kind: 'test-stream', config: { steps: 1, x: deep } });
+    expect(r.ok ? null : r.error?.message).toMatch(/nested deeper than 64/);
+    expect(await lab.listRuns()).toEqual([]);
+  });
+
+  it('refuses invalid UTF-8 and deep nesting in an HTTP body', async () => {
+    const s = await startServer({
+      api: lab,
+      host: '127.0.0.1',
+      port: 0,
+      token: 'a-test-token-of-length',
+      rendererDir: null,
+    });
+    try {
+      const post = (body: Buffer | string) =>
+        fetch(`${s.url}api/createRun`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: 'Bearer a-test-token-of-length' },
+          body,
+        });
+      const bad = Buffer.concat([
+        Buffer.from('{"kind":"test-stream","name":"a'),
+        Buffer.from([0xc3]),
+        Buffer.from('","config":{"steps":1}}'),
+      ]);
+      const r1 = await post(bad);
+      expect(r1.status).toBe(400);
+      expect(((await r1.json()) as { error: { message: string } }).error.message).toContain(
+        'not valid UTF-8',
+      );
+      const r2 = await post(`{"kind":"test-stream","config":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+      expect(r2.status).toBe(400);
+      expect(((await r2.json()) as { error: { message: string } }).error.message).toMatch(/nested deeper/);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('qlab sim circuit files', () => {
+  it('refuses 300k input rows before allocating their states', async () => {
+    const rows = new Array(300_000).fill('[0.1]').join(',');
+    const circuit = {
+      qubits: 20,
+      numInputs: 1,
+      ops: [{ type: 'gate', gate: 'RY', wires: [0], angles: [{ kind: 'input', index: 0 }] }],
+    };
+    const p = file('rows.json', `${JSON.stringify(circuit).slice(0, -1)},"inputs":[${rows}]}`);
+    const r = await sim(p);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/inputs.*300000 rows/);
+    expect(r.ms).toBeLessThan(1000);
+  });
+});
+
+describe('qlab lm score', () => {
+  let modelDir = '';
+  beforeAll(async () => {
+    const tok = CharTokenizer.train(['abcdefghij ']);
+    const make = async (name: string, maxPos: number, poison: boolean) => {
+      const spec = specFromHfConfig({
+        vocab_size: tok.vocabSize,
+        hidden_size: 8,
+        intermediate_size: 16,
+        num_hidden_layers: 1,
+        num_attention_heads: 2,
+        num_key_value_heads: 1,
+        max_position_embeddings: maxPos,
+      });
+      const model = buildModel(spec, { seed: 3 });
+      if (poison) for (const p of model.parameters()) p.data.fill(Number.NaN);
+      await saveModelDir(join(dir, name), model, { tokenizer: tok });
+    };
+    await make('pos1', 1, false);
+    await make('nan', 8, true);
+    modelDir = dir;
+    file('ids.json', '[1,2,3,4,5]');
+  });
+
+  it('refuses max_position_embeddings 1 at once instead of looping', async () => {
+    const r = await lm(['score', '--model', join(modelDir, 'pos1'), '--tokens', join(dir, 'ids.json')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/max_position_embeddings is 1/);
+    expect(r.ms).toBeLessThan(1000);
+  });
+
+  it('fails (not exit 0 with perplexity NaN) on NaN weights', async () => {
+    const r = await lm(['score', '--model', join(modelDir, 'nan'), '--tokens', join(dir, 'ids.json')]);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/non-finite/);
+  });
+});
