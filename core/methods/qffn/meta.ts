@@ -143,8 +143,17 @@ function resources(c: QffnConfig): ResourceLine[] {
   const s = configShape(c);
   if (!s) return [];
   const per = circuitsPerStep(c);
+  const n = ffnQubits(c, s.H);
   const lines: ResourceLine[] = [
-    ...stateVectorLines(ffnQubits(c, s.H), c.precision, c.batchSize * c.seqLen, 'quantum FFN'),
+    {
+      label:
+        c.ffnForm === 'amplitude'
+          ? `quantum FFN qubits n = ⌈log2 d⌉ = ⌈log2 ${s.H}⌉`
+          : `quantum FFN qubits n (bottleneck${c.qubits === null ? ', default ⌈log2 d⌉' : ''})`,
+      value: n,
+      unit: 'qubits',
+    },
+    ...stateVectorLines(n, c.precision, c.batchSize * c.seqLen, 'quantum FFN'),
     { label: 'quantum FFN circuits per training step', value: per.ffn, unit: 'count' },
     { label: 'quantum head circuits per training step', value: per.head, unit: 'count' },
   ];
