@@ -23,12 +23,11 @@ export function cell(v: string | number | null | undefined): string {
 }
 
 /** Text safe for a terminal: control characters (escape sequences, newlines) shown as \uXXXX, never sent raw. */
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/g;
+
 export function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(
-    /[\u0000-\u001f\u007f-\u009f]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  return s.replace(CONTROL_CHARS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Six significant digits, no trailing noise; integers as integers. */
