@@ -19,6 +19,8 @@ export interface BowOptions {
   l2?: readonly number[];
   /** Full-batch Adam steps per penalty. */
   steps?: number;
+  /** What a "word" is, for the report (default: lower-cased words of the text). */
+  unit?: string;
 }
 
 export interface BowResult {
@@ -30,6 +32,7 @@ export interface BowResult {
   predictions: Int32Array;
   seconds: number;
   maxWords: number | null;
+  unit: string;
 }
 
 /** Sparse rows (CSR) of unit-length log-count features. */
@@ -197,11 +200,13 @@ export function bagOfWordsReference(
     predictions,
     seconds: (performance.now() - t0) / 1000,
     maxWords: o.maxWords,
+    unit:
+      o.unit ??
+      (o.maxWords === null ? 'every word of each text' : `the first ${o.maxWords} words of each text`),
   };
 }
 
 /** The reference in one sentence for a setup text. */
 export function describeBow(r: BowResult): string {
-  const words = r.maxWords === null ? 'every word' : `the first ${r.maxWords} words`;
-  return `Bag-of-words reference: logistic regression on log-count unit-length word features (${words} of each text, ${r.vocab} words seen in ≥ 2 training texts), L2 penalty ${r.l2} chosen on validation (accuracy ${r.valAcc.toFixed(4)}), test read once; ${r.seconds.toFixed(1)} s.`;
+  return `Bag-of-words reference: logistic regression on log-count unit-length features of ${r.unit} (${r.vocab} distinct seen in ≥ 2 training texts), L2 penalty ${r.l2} chosen on validation (accuracy ${r.valAcc.toFixed(4)}), test read once; ${r.seconds.toFixed(1)} s.`;
 }

@@ -25,6 +25,8 @@ export interface TeacherInfo {
   trainableParams: number;
   /** Seconds spent building it (pretraining, fine-tuning). */
   buildSeconds: number;
+  /** Seconds of task fine-tuning alone (no pretraining); absent in caches written before it was kept. */
+  finetuneSeconds?: number;
   finetuneEpochs: number;
   inferSecondsPerSample: number;
   peakRssMb: number;

@@ -76,6 +76,13 @@ export const LabTeacherSchema = z
       .default('(q|v)_proj$')
       .meta(about('LoRA targets'))
       .describe('Regular expression over projection names (model.layers.0.self_attn.q_proj…).'),
+    finetune: z
+      .enum(['lora', 'full'])
+      .default('lora')
+      .meta(about('fine-tuning', { optionLabels: { lora: 'LoRA + head', full: 'every weight + head' } }))
+      .describe(
+        'lora: adapters on loraTargets and the head train (the paper); full: every weight of the model and the head train (a small model reaches the data’s floor this way).',
+      ),
     finetuneEpochs: int(0, 1000)
       .default(3)
       .meta(about('fine-tuning epochs', { unit: 'epochs' }))

@@ -148,13 +148,17 @@ async function buildLabTeacher(
   const labels = {} as Record<SplitName, Int32Array>;
   for (const s of SPLIT_NAMES) labels[s] = Int32Array.from(data.splits[s].map((x) => x.label));
 
-  // LoRA fine-tuning for the task: only the adapters and the classification head train
+  // fine-tuning for the task: LoRA adapters and the classification head, or every weight and the head
   const clf = new TransformerClassifier(model, C, t.pooling, t.seed + 1, 'teacher');
-  const adapters = applyLora(model, new RegExp(t.loraTargets), {
-    rank: t.loraRank,
-    alpha: t.loraAlpha ?? 2 * t.loraRank,
-    seed: t.seed + 2,
-  });
+  const adapters =
+    t.finetune === 'lora'
+      ? applyLora(model, new RegExp(t.loraTargets), {
+          rank: t.loraRank,
+          alpha: t.loraAlpha ?? 2 * t.loraRank,
+          seed: t.seed + 2,
+        })
+      : [];
+  if (t.finetune === 'full') for (const p of clf.parameters()) p.frozen = false;
   const trainable = clf.parameters().filter((p) => !p.frozen);
   const trainableParams = countParameters(trainable);
   const opt = new Adam(trainable);
@@ -227,10 +231,11 @@ async function buildLabTeacher(
   return {
     splits,
     info: {
-      description: `LLaMA-flavour transformer ${model.config.numLayers}×${E} (${note}); LoRA rank ${t.loraRank} on ${t.loraTargets}, ${t.finetuneEpochs} epochs (${finetuneSeconds.toFixed(1)} s), merged`,
+      description: `LLaMA-flavour transformer ${model.config.numLayers}×${E} (${note}); ${t.finetune === 'lora' ? `LoRA rank ${t.loraRank} on ${t.loraTargets}` : 'every weight'} + head fine-tuned ${t.finetuneEpochs} epochs at lr ${t.finetuneLr} (${finetuneSeconds.toFixed(1)} s)${t.finetune === 'lora' ? ', merged' : ''}`,
       params: countParameters(all) - loraParams,
       trainableParams,
       buildSeconds: reading.seconds,
+      finetuneSeconds,
       finetuneEpochs: t.finetuneEpochs,
       inferSecondsPerSample,
       peakRssMb: reading.peakRssMb,
