@@ -82,6 +82,11 @@ export async function runQtha(c: QthaConfig, ctx: JobContext, hooks: QthaHooks =
         `seqLen: ${task.maxSeqLen} tokens exceed the base model's context ${base.model.config.maxSeqLen}`,
       );
     ctx.log('info', `task: ${task.describe}`);
+    // every adapter of the run once on the base, so a layer the MPOs cannot take fails before any training
+    for (const p of [{ rank: c.rank, architecture: c.architecture }, ...sweepPoints(c)]) {
+      qthaPlan(c, p, sim).attach(base, 0);
+      resetBase(base);
+    }
     resetBase(base);
     const baseTest = task.evaluator(base.model).test();
 

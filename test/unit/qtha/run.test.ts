@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { QthaConfigSchema, runQtha, type QthaInput } from '../../../core/methods/qtha';
 import { qthaMeta } from '../../../core/methods/qtha/meta';
+import { getDataset } from '../../../core/data';
+import { buildModel, saveModelDir, specFromHfConfig } from '../../../core/nn/checkpoint';
 import type { Parameter } from '../../../core/nn/tensor';
+import { ByteLevelBpe } from '../../../core/nn/tokenizers';
 import { fakeJobContext } from '../../helpers/job-context';
 
 const TINY_BASE = {
@@ -124,7 +127,9 @@ describe('qtha end to end', () => {
     const chosen = run.points.find((p) => p.key === 'qtha/seed0/lr')!.value;
     expect([0.001, 0.004]).toContain(chosen);
     expect(String(r.summary.qtha_lr)).toBe(String(chosen));
-    expect(run.points.filter((p) => p.key.startsWith('qtha/seed0') && p.key.endsWith('test_acc'))).toHaveLength(1);
+    expect(
+      run.points.filter((p) => p.key.startsWith('qtha/seed0') && p.key.endsWith('test_acc')),
+    ).toHaveLength(1);
   });
 
   it('refuses bad configs by field', () => {
@@ -146,4 +151,45 @@ describe('qtha end to end', () => {
     expect(issue({ sweep: { architectures: ['C'], ranks: [1] } })).toMatch(/^sweep\.ranks: r = 1/);
     expect(issue({ architecture: 'XYZ' as 'A' })).toMatch(/^architecture: /);
   });
+});
+
+describe('qtha on a model directory (Qwen2 layout: q/k/v biases, grouped-query attention)', () => {
+  async function modelDir(kvHeads: number): Promise<string> {
+    const corpus = getDataset('brown');
+    if (corpus.kind !== 'lm') throw new Error('brown is a corpus');
+    const text = corpus.splits.train
+      .map((d) => d.text)
+      .join('\n')
+      .slice(0, 20000);
+    const tok = ByteLevelBpe.train([text], { vocabSize: 300 });
+    const spec = specFromHfConfig({
+      model_type: 'qwen2',
+      vocab_size: tok.vocabSize,
+      hidden_size: 16,
+      intermediate_size: 24,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      num_key_value_heads: kvHeads,
+      max_position_embeddings: 32,
+      tie_word_embeddings: true,
+    });
+    const dir = join(mkdtempSync(join(tmpdir(), 'qtha-dir-')), 'qwen');
+    await saveModelDir(dir, buildModel(spec, { seed: 3 }), { tokenizer: tok });
+    return dir;
+  }
+
+  it('adapts a loaded base; a v_proj narrowed by GQA to 8 = 2·2·2 is refused naming the layer', async () => {
+    const ok = await runQtha(
+      QthaConfigSchema.parse(tinyQtha({ seeds: 1, base: { ...TINY_BASE, modelDir: await modelDir(2) } })),
+      ctxOf().ctx,
+    );
+    expect(Number(ok.summary.qtha_test_ppl)).toBeGreaterThan(1);
+    expect(Number(ok.summary.lora_r_params)).toBe(2 * 2 * (16 + 16));
+    const narrow = QthaConfigSchema.parse(
+      tinyQtha({ seeds: 1, base: { ...TINY_BASE, modelDir: await modelDir(1) } }),
+    );
+    await expect(runQtha(narrow, ctxOf().ctx)).rejects.toThrow(
+      /model\.layers\.0\.self_attn\.v_proj\.out: width 8 cannot be factorised/,
+    );
+  }, 60_000);
 });
