@@ -265,6 +265,71 @@ async function readJson(path: string, what: string): Promise<unknown> {
   }
 }
 
+/** Largest tensor a typed array can hold, and the longest sequence a model is built for. */
+const MAX_TENSOR_ELEMENTS = 2 ** 31 - 1;
+const MAX_SEQ_LEN = 1 << 20;
+
+/** Weights the config implies (a lower bound: biases and other extras left out). */
+export function impliedWeightCount(spec: HfModelSpec): number {
+  const c = spec.config;
+  const headDim = c.hiddenSize / c.numHeads;
+  const attn = c.hiddenSize * (2 * c.hiddenSize + 2 * (c.numKvHeads ?? c.numHeads) * headDim);
+  const mlp = 3 * c.hiddenSize * c.intermediateSize;
+  const embed = c.vocabSize * c.hiddenSize * (c.tieEmbeddings ? 1 : 2);
+  return embed + c.numLayers * (attn + mlp + 2 * c.hiddenSize) + c.hiddenSize;
+}
+
+/**
+ * Refuses a config whose sizes cannot be real for these files (every weight takes at least one byte) or
+ * cannot be allocated at all, naming the fields, before a single buffer is made.
+ */
+export function checkSpecSizes(spec: HfModelSpec, fileBytes: number): void {
+  const c = spec.config;
+  const sizes = `vocab_size ${c.vocabSize}, hidden_size ${c.hiddenSize}, intermediate_size ${c.intermediateSize}, num_hidden_layers ${c.numLayers}`;
+  const biggest = Math.max(c.vocabSize * c.hiddenSize, c.hiddenSize * c.intermediateSize, c.hiddenSize ** 2);
+  if (biggest > MAX_TENSOR_ELEMENTS) {
+    throw new CheckpointError(
+      `config.json: ${sizes} give a tensor of ${biggest} elements; at most ${MAX_TENSOR_ELEMENTS} fit in memory as one array`,
+    );
+  }
+  if (c.maxSeqLen > MAX_SEQ_LEN) {
+    throw new CheckpointError(
+      `config.json: max_position_embeddings ${c.maxSeqLen} is more than ${MAX_SEQ_LEN}; pass a shorter window`,
+    );
+  }
+  const implied = impliedWeightCount(spec);
+  if (implied > fileBytes) {
+    throw new CheckpointError(
+      `config.json: ${sizes} imply at least ${implied} weights, but the weight files hold ${fileBytes} bytes; the config does not describe these files`,
+    );
+  }
+}
+
+/** Total bytes of the weight files (model.safetensors, or every shard the index lists); a missing shard is named. */
+async function weightFileBytes(dir: string, single: string, indexPath: string): Promise<number> {
+  if (await exists(single)) return (await stat(single)).size;
+  if (!(await exists(indexPath))) {
+    throw new CheckpointError(`${dir} has neither model.safetensors nor model.safetensors.index.json`);
+  }
+  const index = (await readJson(indexPath, 'model.safetensors.index.json')) as { weight_map?: unknown };
+  const map = index.weight_map;
+  if (typeof map !== 'object' || map === null || Array.isArray(map)) {
+    throw new CheckpointError('model.safetensors.index.json: weight_map must be an object of tensor → file');
+  }
+  let total = 0;
+  for (const file of new Set(Object.values(map as Record<string, unknown>))) {
+    if (typeof file !== 'string' || file.includes('/') || file.includes('\\')) continue; // named below
+    const st = await stat(join(dir, file)).catch(() => null);
+    if (st === null || !st.isFile()) {
+      throw new CheckpointError(
+        `model.safetensors.index.json lists the shard ${file}, which is missing from ${dir}`,
+      );
+    }
+    total += st.size;
+  }
+  return total;
+}
+
 async function exists(path: string): Promise<boolean> {
   try {
     await stat(path);
@@ -291,10 +356,12 @@ export async function loadModelDir(
   opts: { dtype?: Dtype; maxSeqLen?: number } = {},
 ): Promise<LoadedModel> {
   const spec = specFromHfConfig(await readJson(join(dir, 'config.json'), 'config.json'), opts);
-  const model = buildModel(spec, { dtype: opts.dtype });
-  const tensors = new Map<string, SafeTensor & { source?: string }>();
   const single = join(dir, 'model.safetensors');
   const indexPath = join(dir, 'model.safetensors.index.json');
+  // Bounded before allocated: the config's sizes must fit the weight files before the model is built.
+  checkSpecSizes(spec, await weightFileBytes(dir, single, indexPath));
+  const model = buildModel(spec, { dtype: opts.dtype });
+  const tensors = new Map<string, SafeTensor & { source?: string }>();
   if (await exists(single)) {
     for (const [k, v] of await readSafetensorsFile(single))
       tensors.set(k, { ...v, source: 'model.safetensors' });

@@ -151,7 +151,7 @@ describe('the LabApi boundary', () => {
         fetch(`${s.url}api/createRun`, {
           method: 'POST',
           headers: { 'Content-Type': 'application/json', Authorization: 'Bearer a-test-token-of-length' },
-          body,
+          body: typeof body === 'string' ? body : new Blob([new Uint8Array(body)]),
         });
       const bad = Buffer.concat([
         Buffer.from('{"kind":"test-stream","name":"a'),
