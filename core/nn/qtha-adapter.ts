@@ -184,7 +184,7 @@ export class QthaAdapter implements LinearAdapter {
       x = this.u = ensure(this.u, dt, N * this.mlpB!.outFeatures);
       this.mlpB!.forward(x, z, N);
     }
-    const d = (this.d = ensure(this.d, dt, N * Math.max(O, this.mpoB ? 0 : r)));
+    const d = (this.d = ensure(this.d, dt, N * O));
     if (this.mpoB) this.mpoB.forward(d, x, N);
     else d.set(x.subarray(0, N * O));
     for (let i = 0; i < N * O; i++) out[i] += this.scale * d[i];
