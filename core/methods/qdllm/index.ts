@@ -348,6 +348,7 @@ function setupText(cfg: QdllmConfig, teacher: TeacherOutputs, c: Comparison, f: 
       `Loss ${cfg.loss}: (1 − α)·CE + α·(T²·KL(teacher‖student) + JS), α = ${cfg.alpha}, T = ${cfg.temperature}. Base learning rates ${cfg.lr} (quantum), ${cfg.mlp.lr} (MLP), ${cfg.transformerStudent.lr} (transformer).`,
       selectionText(c, { epochs: cfg.epochs, batchSize: cfg.batchSize }),
       `Learning-rate search: each model tries its learning rate × ${cfg.lrFactors.join(', ')}; the selected values are in the table.`,
+      `Seeds vary the students' initialisation and the batch order (and the simulator's sampling); the split (dataSeed ${cfg.dataSeed}) and the teacher (one model, built once) are the same in every seed, so the intervals over seeds do not include split or teacher variation.`,
       describeBow(f.bow),
       'T_kd is the distillation (training) time of a student; memory figures are whole-process peaks sampled while that model ran.',
     ].join('\n'),

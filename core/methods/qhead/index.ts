@@ -450,6 +450,7 @@ export async function runQhead(cfg: QheadConfig, ctx: JobContext) {
       `${describeOverlap(overlap)}.`,
       `The encoder's pretraining text leaves out every document of the validation and test splits (${data.heldOut.size} ids).`,
       `Learning-rate search: every model tries ${cfg.lr} × ${cfg.lrFactors.join(', ')}; validation picks one.`,
+      'Seeds vary every head’s initialisation and the batch order (and shot or trajectory sampling); the split and the encoder are the same in every seed.',
       describeBow(bow),
     ].join(' '),
   });
