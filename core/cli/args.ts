@@ -56,7 +56,8 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
     let value = inline;
     if (value === undefined) {
       const next = argv[i + 1];
-      if (next === undefined || (next.startsWith('-') && next.length > 1)) {
+      // A negative number is a value (e.g. `--wait -1`, refused by the option's own range check), not an option.
+      if (next === undefined || (next.startsWith('-') && next.length > 1 && !/^-\.?\d/.test(next))) {
         throw new CliError(`option --${name} needs a value`);
       }
       value = next;
@@ -91,7 +92,7 @@ export function intOption(
 ): number {
   const raw = args.strings[name];
   if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw)) throw new CliError(`option --${name} must be an integer, got '${raw}'`);
+  if (!/^-?\d+$/.test(raw)) throw new CliError(`option --${name} must be an integer, got '${raw}'`);
   const v = Number(raw);
   if (v < min || v > max) throw new CliError(`option --${name} must be between ${min} and ${max}, got ${v}`);
   return v;

@@ -516,7 +516,7 @@ export async function cancelCommand(argv: string[], ctx: CliContext): Promise<nu
   const a = parseArgs(SPECS.cancel, argv);
   const waitS = a.strings.wait === undefined ? 5 : Number(a.strings.wait);
   if (!Number.isFinite(waitS) || waitS < 0 || waitS > 600)
-    throw new CliError('option --wait must be seconds in 0..600');
+    throw new CliError(`option --wait must be seconds in 0..600, got '${a.strings.wait}'`);
   return withLab(ctx, a.strings['lab-dir'], async (lab) => {
     const id = await resolveRunId(lab, a.positionals[0]);
     const before = await lab.getRun(id);

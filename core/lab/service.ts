@@ -826,7 +826,31 @@ export async function openLab(opts: OpenLabOptions): Promise<LabService> {
   }
   const staleMs = opts.heartbeatStaleMs ?? 15_000;
   const kinds = opts.kinds ?? (await loadJobKinds());
-  mkdirSync(labDir, { recursive: true });
+  let existing;
+  try {
+    existing = statSync(labDir, { throwIfNoEntry: false });
+  } catch {
+    throw new LabError(
+      'invalid',
+      `cannot create the lab directory ${labDir}: a part of its path is a file, not a folder`,
+      'labDir',
+    );
+  }
+  if (existing && !existing.isDirectory()) {
+    throw new LabError('invalid', `lab directory ${labDir} exists and is not a folder`, 'labDir');
+  }
+  try {
+    mkdirSync(labDir, { recursive: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === 'EEXIST' || code === 'ENOTDIR'
+        ? 'a part of its path is a file, not a folder'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : (code ?? (e as Error).message);
+    throw new LabError('invalid', `cannot create the lab directory ${labDir}: ${why}`, 'labDir');
+  }
   const store = Store.open(join(labDir, 'lab.sqlite'), opts.migrationsDir);
   // Heartbeats come several times per stale period, so a live run is never taken for a dead one.
   const heartbeatMs = Math.max(50, Math.min(2000, Math.floor(staleMs / 4)));

@@ -77,6 +77,31 @@ const file = (name: string, text: string | Buffer): string => {
   return p;
 };
 
+describe('clear messages', () => {
+  it('says a --lab-dir that is a file is not a folder (no raw EEXIST), exit 2', async () => {
+    const f = file('hostname', 'x\n');
+    const cfg = file('ok.json', '{"kind":"test-stream","config":{"steps":1}}');
+    for (const d of [f, join(f, 'sub')]) {
+      const r = await qlab('run', cfg, '--lab-dir', d);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/is not a folder|a part of its path is a file/);
+      expect(r.stderr).not.toMatch(/EEXIST|ENOTDIR/);
+    }
+  });
+
+  it('cancel --wait -1 is out of range, not a missing value', async () => {
+    const r = await qlab('cancel', '00000000', '--wait', '-1', '--lab-dir', labDir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("option --wait must be seconds in 0..600, got '-1'");
+  });
+
+  it('escapes control characters of names in terminal tables', async () => {
+    const { printable, table } = await import('../../../core/cli/format');
+    expect(printable('evil\u001b[2J\nname')).toBe('evil\\u001b[2J\\u000aname');
+    expect(table(['NAME'], [['a\u0007b']])).not.toContain('\u0007');
+  });
+});
+
 describe('qlab run config files', () => {
   it('refuses /dev/zero and a symlink to it as a config file at once', async () => {
     symlinkSync('/dev/zero', join(dir, 'zero.json'));
