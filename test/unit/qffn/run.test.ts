@@ -54,7 +54,11 @@ const table = (r: ReportSection[], title: RegExp) => {
 
 describe('qffn end to end (tiny)', () => {
   it('trains the three models per seed, reads test once each, and reports Tables 1 and 2', async () => {
-    const cfg = QffnConfigSchema.parse({ ...TINY_QFFN, sweep: { fractions: [1], depths: [] } });
+    const cfg = QffnConfigSchema.parse({
+      ...TINY_QFFN,
+      gpuSpeed: true,
+      sweep: { fractions: [1], depths: [] },
+    });
     const { ctx, points, messages } = fakeJobContext(join(root, 'cache'), 3, { workDir: root });
     const res = await qffnKind.run(cfg, ctx);
     for (const m of ['qffn', 'uncompressed', 'classical'])
@@ -81,6 +85,19 @@ describe('qffn end to end (tiny)', () => {
     expect(table(r, /^Paired t-tests/).rows).toHaveLength(2);
     expect(table(r, /^Greedy continuations/).rows).toHaveLength(3);
     expect(res.summary.qffn_params).toBe(comp.rows[0][6]);
+    // the gpu column: the QFFN step's circuits replayed on the gpu backend, its mode named
+    expect(res.summary.gpu_backend).toMatch(/^gpu\//);
+    expect(t1.rows[0][9]).toMatch(/×$/);
+    const setup = res.report!.find((x) => x.title === 'Setup');
+    expect(setup?.type === 'text' && setup.text).toMatch(/replayed on gpu\//);
+    // layer-wise initialisation lowered each replaced FFN's MSE against the base's outputs
+    const fits = messages.filter((m) => /layer-wise fit of block/.test(m));
+    // qffn and classical (one block) × 2 seeds, and the sweep's all-quantum qffn (two blocks) × 2 seeds
+    expect(fits.length).toBe(4 + 4);
+    for (const m of fits) {
+      const [before, after] = /MSE (\S+) → (\S+)/.exec(m)!.slice(1).map(Number);
+      expect(after).toBeLessThan(before);
+    }
     expect(Number(res.summary.qffn_test_ppl_mean)).toBeGreaterThan(1);
     expect(res.summary.qffn_params).toBeLessThan(Number(res.summary.uncompressed_params));
   }, 120_000);
