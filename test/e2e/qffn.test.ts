@@ -2,6 +2,7 @@
 // with the three models' parameter counts, a drawing of one quantum FFN and one quantum head and a run-time
 // estimate; the counts follow the width as it is typed; a tiny run (sizes typed into the form) is launched from
 // the review and succeeds with its report.
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import { configShape, modelCounts, total } from '../../core/methods/qffn/circuits';
@@ -10,6 +11,8 @@ import { checkBrowserPrerequisites, CHROMIUM, LabServer } from '../helpers/lab-s
 
 const server = new LabServer('qlab-e2e-qffn-');
 let browser: Browser | null = null;
+/** Set QLAB_E2E_SHOTS=<dir> to keep a screenshot of the preview for a look by eye. */
+const SHOTS = process.env.QLAB_E2E_SHOTS;
 
 const count = (patch: Record<string, unknown>) => {
   const c = QffnConfigSchema.parse(patch);
@@ -57,6 +60,7 @@ describe('the QFFN wizard in the browser', () => {
       /^data:image\/svg\+xml/,
     );
     expect(await page.getByTestId('wiz-estimate').textContent()).toMatch(/about .* on this machine/);
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, 'qffn-wizard-preview.png'), fullPage: true });
 
     // a tiny run: sizes typed into the form, step by step
     const fill = async (id: string, v: string) => page.getByTestId(`wiz-field-${id}`).fill(v);
