@@ -1,12 +1,14 @@
 // The desktop app's main process: one sandboxed window, the LabService on the userData folder with jobs in
 // utility processes, the LabApi over an allow-listed IPC bridge. All policy lives in ./security and ./ipc.
-import { app, BrowserWindow, ipcMain, session, utilityProcess } from 'electron';
+import { app, BrowserWindow, ipcMain, protocol, session, utilityProcess } from 'electron';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openLab } from '../../core/lab/service';
 import { forwardLabEvents, registerLabIpc } from './ipc';
 import {
+  APP_SCHEME,
   appEntryUrl,
+  appProtocolReply,
   contentSecurityPolicy,
   guardContents,
   isAllowedRequest,
@@ -19,17 +21,27 @@ import { UtilityProcessLauncher } from './utility-launcher';
 const here = fileURLToPath(new URL('.', import.meta.url));
 const devServerUrl =
   !app.isPackaged && process.env.ELECTRON_RENDERER_URL ? process.env.ELECTRON_RENDERER_URL : null;
+const rendererDir = join(here, '..', 'renderer');
 const location: AppLocation =
-  devServerUrl === null
-    ? { kind: 'file', indexHtml: join(here, '..', 'renderer', 'index.html') }
-    : { kind: 'dev', url: devServerUrl };
+  devServerUrl === null ? { kind: 'app', rendererDir } : { kind: 'dev', url: devServerUrl };
 
 app.enableSandbox();
+// Before ready: app:// is a standard secure origin (fetch, relative URLs, CSP 'self' work as on https).
+protocol.registerSchemesAsPrivileged([
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+]);
 
 // Any webContents the app ever creates gets the same guards, not just the main window.
 app.on('web-contents-created', (_e, contents) => guardContents(contents, location));
 
 async function start(): Promise<void> {
+  protocol.handle(APP_SCHEME, async (request) => {
+    const r = await appProtocolReply(rendererDir, request.url);
+    return new Response(new Uint8Array(r.body), {
+      status: r.status,
+      headers: { 'Content-Type': r.mimeType },
+    });
+  });
   const csp = contentSecurityPolicy(devServerUrl);
   const ses = session.defaultSession;
   ses.webRequest.onHeadersReceived((details, callback) => {

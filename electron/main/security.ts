@@ -1,5 +1,14 @@
 // The window's security settings and guards, kept apart from Electron's objects so they can be tested.
-import { pathToFileURL } from 'node:url';
+import { open, realpath } from 'node:fs/promises';
+import { extname, join, resolve, sep } from 'node:path';
+
+/**
+ * The renderer is served from app://qlab/… (a standard, secure custom scheme) rather than file://, so the page
+ * has a real origin and no file: URL is ever loaded: every file: request is refused.
+ */
+export const APP_SCHEME = 'app';
+export const APP_HOST = 'qlab';
+export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 
 /** Like the browser mode's policy; the dev server additionally needs its websocket for hot reload. */
 export function contentSecurityPolicy(devServerUrl: string | null): string {
@@ -19,11 +28,11 @@ export function contentSecurityPolicy(devServerUrl: string | null): string {
   ].join('; ');
 }
 
-/** Where the app's page lives: the built index.html, or the dev server in `electron-vite dev`. */
-export type AppLocation = { kind: 'file'; indexHtml: string } | { kind: 'dev'; url: string };
+/** Where the app's page lives: the built renderer folder (served on app://qlab/), or the dev server. */
+export type AppLocation = { kind: 'app'; rendererDir: string } | { kind: 'dev'; url: string };
 
 export function appEntryUrl(loc: AppLocation): string {
-  return loc.kind === 'file' ? pathToFileURL(loc.indexHtml).href : loc.url;
+  return loc.kind === 'app' ? `${APP_ORIGIN}/index.html` : loc.url;
 }
 
 /** True only for the app's own page (any hash or query); everything else is refused. */
@@ -34,9 +43,12 @@ export function isAppUrl(url: string, loc: AppLocation): boolean {
   } catch {
     return false;
   }
-  if (loc.kind === 'file') {
-    const entry = new URL(pathToFileURL(loc.indexHtml).href);
-    return u.protocol === 'file:' && u.host === '' && u.pathname === entry.pathname;
+  if (loc.kind === 'app') {
+    return (
+      u.protocol === `${APP_SCHEME}:` &&
+      u.host === APP_HOST &&
+      (u.pathname === '/' || u.pathname === '/index.html')
+    );
   }
   return u.origin === new URL(loc.url).origin;
 }
@@ -50,7 +62,7 @@ export function isAllowedRequest(url: string, loc: AppLocation): boolean {
     return false;
   }
   if (u.protocol === 'devtools:' || u.protocol === 'data:' || u.protocol === 'blob:') return true;
-  if (loc.kind === 'file') return u.protocol === 'file:';
+  if (loc.kind === 'app') return u.protocol === `${APP_SCHEME}:` && u.host === APP_HOST;
   const dev = new URL(loc.url);
   return u.host === dev.host && (u.protocol === dev.protocol || u.protocol === 'ws:');
 }
@@ -89,6 +101,8 @@ export interface GuardedContents {
     event: 'will-navigate' | 'will-redirect',
     listener: (e: { preventDefault(): void }, url: string) => void,
   ): unknown;
+  /** Any frame's navigation, subframes included (Electron ≥ 25); the details carry the url. */
+  on(event: 'will-frame-navigate', listener: (e: { preventDefault(): void; url: string }) => void): unknown;
   on(event: 'will-attach-webview', listener: (e: { preventDefault(): void }) => void): unknown;
   setWindowOpenHandler(handler: (details: { url: string }) => { action: 'deny' }): void;
 }
@@ -100,6 +114,71 @@ export function guardContents(contents: GuardedContents, loc: AppLocation): void
   };
   contents.on('will-navigate', keepInApp);
   contents.on('will-redirect', keepInApp);
+  contents.on('will-frame-navigate', (e) => keepInApp(e, e.url));
   contents.on('will-attach-webview', (e) => e.preventDefault());
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+}
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.wasm': 'application/wasm',
+};
+
+export interface AppProtocolReply {
+  status: number;
+  mimeType: string;
+  body: Buffer;
+}
+
+/**
+ * The app:// handler's answer, apart from Electron: only a regular file whose real path (symlinks followed)
+ * is inside the renderer folder; anything else, another host included, is 404.
+ */
+export async function appProtocolReply(rendererDir: string, requestUrl: string): Promise<AppProtocolReply> {
+  const missing: AppProtocolReply = { status: 404, mimeType: 'text/plain', body: Buffer.from('not found') };
+  let u: URL;
+  try {
+    u = new URL(requestUrl);
+  } catch {
+    return missing;
+  }
+  if (u.protocol !== `${APP_SCHEME}:` || u.host !== APP_HOST) return missing;
+  let rel: string;
+  try {
+    rel = decodeURIComponent(u.pathname);
+  } catch {
+    return missing;
+  }
+  if (rel.includes('\0')) return missing;
+  if (rel === '/' || rel === '') rel = '/index.html';
+  let root: string;
+  let real: string;
+  try {
+    root = await realpath(rendererDir);
+    real = await realpath(resolve(join(root, rel)));
+  } catch {
+    return missing;
+  }
+  if (!real.startsWith(root + sep)) return missing;
+  const fh = await open(real, 'r').catch(() => null);
+  if (fh === null) return missing;
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) return missing;
+    return {
+      status: 200,
+      mimeType: MIME[extname(real).toLowerCase()] ?? 'application/octet-stream',
+      body: await fh.readFile(),
+    };
+  } finally {
+    await fh.close();
+  }
 }

@@ -47,6 +47,10 @@ describe.skipIf(unavailable !== null)('packaged app (electron-builder --dir, sta
     mkdirSync(project);
     for (const f of ['package.json', 'package-lock.json', 'electron-builder.yml'])
       copyFileSync(join(REPO, f), join(project, f));
+    // The stand-in Electron below is a shell script with no fuse wire to flip: pack without electronFuses
+    // (test/unit/cli/electron-builder-config.test.ts checks that the real config sets them).
+    const yml = join(project, 'electron-builder.yml');
+    writeFileSync(yml, readFileSync(yml, 'utf8').replace(/^electronFuses:\n(?: {2}.*\n)+/m, ''));
     cpSync(join(REPO, 'migrations'), join(project, 'migrations'), { recursive: true });
     // electron-builder walks node_modules with npm and loses packages behind a symlinked folder: hard links
     // give it a real tree without copying data (a plain copy where the temp folder is on another device)
@@ -165,7 +169,8 @@ describe.skipIf(unavailable !== null)('packaged app (electron-builder --dir, sta
     expect(result.error).toBeUndefined();
     expect(r.status).toBe(0);
     // the window loads the packed renderer
-    expect(result.url).toBe(pathToFileURL(join(extracted, 'out', 'renderer', 'index.html')).href);
+    // The renderer is served on the app:// scheme, not from file: (electron/main/security.ts).
+    expect(result.url).toBe('app://qlab/index.html');
 
     const db = new Database(join(userData, 'lab', 'lab.sqlite'), { readonly: true });
     try {

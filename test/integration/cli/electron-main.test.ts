@@ -24,6 +24,8 @@ const fake = vi.hoisted(() => ({
   permissionDenied: null as null | boolean,
   sandboxEnabled: false,
   readyResolve: null as null | (() => void),
+  privilegedSchemes: [] as string[],
+  protocolHandler: null as null | ((req: { url: string }) => Promise<Response>),
 }));
 
 vi.mock('electron', () => {
@@ -121,7 +123,14 @@ vi.mock('electron', () => {
       });
     },
   };
-  return { app, BrowserWindow, ipcMain, session, utilityProcess };
+  const protocol = {
+    registerSchemesAsPrivileged: (schemes: { scheme: string }[]) =>
+      void fake.privilegedSchemes.push(...schemes.map((x) => x.scheme)),
+    handle: (scheme: string, h: (req: { url: string }) => Promise<Response>) => {
+      if (scheme === 'app') fake.protocolHandler = h;
+    },
+  };
+  return { app, BrowserWindow, ipcMain, protocol, session, utilityProcess };
 });
 
 // Hoisted mocks cannot see module-level constants; a function defers the lookup.
@@ -164,7 +173,11 @@ describe('electron/main/index.ts', () => {
     expect(String((win.options.webPreferences as { preload: string }).preload)).toMatch(
       /preload[/\\]index\.cjs$/,
     );
-    expect(win.url).toMatch(/^file:\/\/.*\/renderer\/index\.html$/);
+    // The page comes from the app:// scheme, registered as privileged before ready; no file: URL is allowed.
+    expect(win.url).toBe('app://qlab/index.html');
+    expect(fake.privilegedSchemes).toEqual(['app']);
+    expect(fake.protocolHandler).not.toBeNull();
+    expect((await fake.protocolHandler!({ url: 'app://qlab/../../../../etc/passwd' })).status).toBe(404);
     expect(fake.contentsGuards).toEqual(['window-open']);
     expect(fake.headerHooks).toBe(1);
     expect(fake.permissionDenied).toBe(true);
@@ -175,6 +188,7 @@ describe('electron/main/index.ts', () => {
     };
     expect(cancelled('https://cdn.example/lib.js')).toBe(true);
     expect(cancelled(win.url!)).toBe(false);
+    expect(cancelled('file:///etc/passwd')).toBe(true);
     expect([...fake.handlers.keys()].sort()).toEqual(LAB_API_METHODS.map((m) => `qlab:${m}`).sort());
     expect(existsSync(join(fake.userData, 'lab', 'lab.sqlite'))).toBe(true);
   });

@@ -11,6 +11,8 @@ import {
   type InvokeEventLike,
 } from '../../../electron/main/ipc';
 import {
+  appEntryUrl,
+  appProtocolReply,
   contentSecurityPolicy,
   guardContents,
   isAllowedRequest,
@@ -88,8 +90,8 @@ class FakeIpcMain {
   }
 }
 
-const fileLoc: AppLocation = { kind: 'file', indexHtml: '/opt/qlab/out/renderer/index.html' };
-const APP = 'file:///opt/qlab/out/renderer/index.html';
+const fileLoc: AppLocation = { kind: 'app', rendererDir: '/opt/qlab/out/renderer' };
+const APP = 'app://qlab/index.html';
 
 describe('IPC handlers', () => {
   it('registers one channel per allow-listed method and removes them again', () => {
@@ -176,11 +178,17 @@ describe('window security', () => {
   it('accepts only the app page for navigation and only local requests', () => {
     expect(isAppUrl(APP, fileLoc)).toBe(true);
     expect(isAppUrl(`${APP}#/runs/${ID}`, fileLoc)).toBe(true);
-    expect(isAppUrl('file:///opt/qlab/out/renderer/other.html', fileLoc)).toBe(false);
-    expect(isAppUrl('file://host/opt/qlab/out/renderer/index.html', fileLoc)).toBe(false);
+    expect(isAppUrl('app://qlab/other.html', fileLoc)).toBe(false);
+    expect(isAppUrl('app://other/index.html', fileLoc)).toBe(false);
+    // The app is never loaded from file: any more, and no file: URL is allowed at all.
+    expect(isAppUrl('file:///opt/qlab/out/renderer/index.html', fileLoc)).toBe(false);
+    expect(isAllowedRequest('file:///opt/qlab/out/renderer/assets/a.js', fileLoc)).toBe(false);
+    expect(isAllowedRequest('file:///etc/passwd', fileLoc)).toBe(false);
     expect(isAppUrl('https://example.com/', fileLoc)).toBe(false);
     expect(isAppUrl('not a url', fileLoc)).toBe(false);
-    expect(isAllowedRequest('file:///opt/qlab/out/renderer/assets/a.js', fileLoc)).toBe(true);
+    expect(appEntryUrl(fileLoc)).toBe(APP);
+    expect(isAllowedRequest('app://qlab/assets/a.js', fileLoc)).toBe(true);
+    expect(isAllowedRequest('app://evil/assets/a.js', fileLoc)).toBe(false);
     expect(isAllowedRequest('https://cdn.example/x.js', fileLoc)).toBe(false);
     const dev: AppLocation = { kind: 'dev', url: 'http://localhost:5173/' };
     expect(isAppUrl('http://localhost:5173/#/x', dev)).toBe(true);
@@ -205,8 +213,8 @@ describe('window security', () => {
     let openHandler: ((d: { url: string }) => { action: 'deny' }) | null = null;
     guardContents(
       {
-        on: (event: string, listener: (e: { preventDefault(): void }, url: string) => void) =>
-          emitter.on(event, listener),
+        on: (event: string, listener: (...args: never[]) => void) =>
+          emitter.on(event, listener as (...args: unknown[]) => void),
         setWindowOpenHandler: (h) => {
           openHandler = h;
         },
@@ -222,6 +230,15 @@ describe('window security', () => {
     expect(attempt('will-redirect', 'https://evil.example/')).toBe(true);
     expect(attempt('will-navigate', `${APP}#/compare`)).toBe(false);
     expect(attempt('will-attach-webview')).toBe(true);
+    // will-frame-navigate covers subframes too; its details carry the url.
+    const frame = (url: string): boolean => {
+      let prevented = false;
+      emitter.emit('will-frame-navigate', { url, preventDefault: () => (prevented = true) });
+      return prevented;
+    };
+    expect(frame('https://evil.example/')).toBe(true);
+    expect(frame('file:///etc/passwd')).toBe(true);
+    expect(frame(`${APP}#/runs`)).toBe(false);
     expect(openHandler).not.toBeNull();
     expect(openHandler!({ url: APP })).toEqual({ action: 'deny' });
   });
@@ -311,5 +328,44 @@ describe('UtilityProcessLauncher', () => {
     child().exit(0);
     proc.kill('SIGKILL');
     expect(signals).toHaveLength(1);
+  });
+});
+
+describe('the app:// protocol', () => {
+  it('serves only regular files really inside the renderer folder', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'qlab-app-'));
+    try {
+      const r = join(dir, 'renderer');
+      mkdirSync(join(r, 'assets'), { recursive: true });
+      writeFileSync(join(r, 'index.html'), '<title>qlab</title>');
+      writeFileSync(join(r, 'assets', 'a.js'), 'x');
+      writeFileSync(join(dir, 'secret.txt'), 'secret');
+      symlinkSync(join(dir, 'secret.txt'), join(r, 'link.txt'));
+      symlinkSync('/dev/zero', join(r, 'zero.js'));
+      const get = (u: string) => appProtocolReply(r, u);
+      expect((await get('app://qlab/')).body.toString()).toContain('qlab');
+      expect(await get('app://qlab/assets/a.js')).toMatchObject({
+        status: 200,
+        mimeType: 'text/javascript; charset=utf-8',
+      });
+      for (const u of [
+        'app://qlab/link.txt',
+        'app://qlab/zero.js',
+        'app://qlab/../secret.txt',
+        'app://qlab/%2e%2e/secret.txt',
+        'app://qlab/assets',
+        'app://other/index.html',
+        'file:///etc/passwd',
+      ]) {
+        const x = await get(u);
+        expect(x.status, u).toBe(404);
+        expect(x.body.toString()).not.toContain('secret');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
