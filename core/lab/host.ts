@@ -25,30 +25,39 @@ function findPackageRoot(): string | undefined {
   }
 }
 
-/** "qlab@<version>" plus "+<short commit>" (and "-dirty") when run from a git checkout. */
+/**
+ * The files whose changes make results differ: the code that runs and the declared dependencies. Install
+ * by-products (package-lock.json rewritten by `npm install`), docs and tests are not among them, so a fresh
+ * install of a clean checkout is not "-dirty".
+ */
+export const CODE_PATHS = ['core', 'electron', 'renderer', 'migrations', 'bin', 'package.json'];
+
+/** "qlab@<version>" plus "+<short commit>" (and "-dirty" when CODE_PATHS differ from it) in a git checkout. */
 export function codeVersion(): string {
   if (cachedVersion !== undefined) return cachedVersion;
   const root = findPackageRoot();
-  let version = 'qlab@unknown';
-  if (root) {
-    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: string };
-    version = `qlab@${pkg.version ?? 'unknown'}`;
-    try {
-      const git = (args: string[]) =>
-        execFileSync('git', args, {
-          cwd: root,
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'ignore'],
-          timeout: 3000,
-        });
-      const commit = git(['rev-parse', '--short=12', 'HEAD']).trim();
-      const dirty = git(['status', '--porcelain', '--untracked-files=no']).trim() !== '';
-      if (commit) version += `+${commit}${dirty ? '-dirty' : ''}`;
-    } catch {
-      // not a git checkout (installed app): the package version is all there is
-    }
+  cachedVersion = root ? codeVersionAt(root) : 'qlab@unknown';
+  return cachedVersion;
+}
+
+/** codeVersion for the package at `root` (uncached). */
+export function codeVersionAt(root: string): string {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: string };
+  let version = `qlab@${pkg.version ?? 'unknown'}`;
+  try {
+    const git = (args: string[]) =>
+      execFileSync('git', args, {
+        cwd: root,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+        timeout: 3000,
+      });
+    const commit = git(['rev-parse', '--short=12', 'HEAD']).trim();
+    const dirty = git(['status', '--porcelain', '--untracked-files=no', '--', ...CODE_PATHS]).trim() !== '';
+    if (commit) version += `+${commit}${dirty ? '-dirty' : ''}`;
+  } catch {
+    // not a git checkout (installed app): the package version is all there is
   }
-  cachedVersion = version;
   return version;
 }
 
