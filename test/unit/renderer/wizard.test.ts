@@ -28,7 +28,7 @@ describe('wizard steps and config assembly', () => {
   it('opens on the small preset; a field that does not parse blocks Next; Back and the header move freely', () => {
     const { w, spec } = make('qdllm');
     expect(w.preset).toBe('small');
-    expect(w.config.samplesPerClass).toBe(100);
+    expect(w.config.samplesPerClass).toBeNull(); // the small preset uses every deduplicated mail
     expect(w.steps.map((s) => s.id)).toEqual(['data', 'teacher', 'student', 'distill', 'review']);
     w.edit('samplesPerClass', '12.5');
     expect(w.next()).toBe(false);
@@ -84,6 +84,7 @@ describe('wizard steps and config assembly', () => {
       'teacher.loraRank',
       'teacher.loraAlpha',
       'teacher.loraTargets',
+      'teacher.finetune',
       'teacher.finetuneEpochs',
       'teacher.finetuneBatch',
       'teacher.finetuneLr',
