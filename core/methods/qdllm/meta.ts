@@ -204,7 +204,7 @@ export const qdllmMeta = defineKindMeta({
       id: 'small',
       label: 'small',
       estimate:
-        '5 min 12 s on 2 cores (timed on a loaded machine; examples/qdllm-spam.json): every deduplicated mail, 3 seeds',
+        'about 5 minutes on 2 cores (5 min 12 s timed on a loaded machine; examples/qdllm-spam.json): every deduplicated mail, 3 seeds',
       config: {
         dataset: 'spam-assassin',
         samplesPerClass: null,
