@@ -52,6 +52,8 @@ export interface ArtifactInfo {
   kind: string;
   bytes: number;
   sha256: string;
+  /** Set when the row's file is gone from the lab directory (deleted after the run stored it). */
+  missing?: true;
 }
 
 export interface NoteInfo {

@@ -386,8 +386,14 @@ export function describeRun(d: RunDetail): string {
     out +=
       '\n' +
       table(
-        ['ARTIFACT', 'KIND', 'BYTES', 'SHA256'],
-        d.artifacts.map((x) => [x.name, x.kind, x.bytes, x.sha256.slice(0, 16)]),
+        ['ARTIFACT', 'KIND', 'BYTES', 'SHA256', 'FILE'],
+        d.artifacts.map((x) => [
+          x.name,
+          x.kind,
+          x.bytes,
+          x.sha256.slice(0, 16),
+          x.missing ? 'MISSING' : 'ok',
+        ]),
       );
   }
   for (const s of d.report) {

@@ -166,6 +166,11 @@ export class LabService implements LabApi {
     const runId = parseRequest(RunIdSchema, id, 'id');
     const detail = this.store.getDetail(runId);
     if (!detail) throw new LabError('not-found', `id: no run ${runId}`, 'id');
+    // A row always pointed at a complete file; say so when the file has since gone.
+    for (const x of detail.artifacts) {
+      const p = this.artifactFile(runId, x.name);
+      if (p === undefined || !existsSync(p)) x.missing = true;
+    }
     return detail;
   }
 

@@ -120,6 +120,11 @@ describe('the lab process survives what happens after a run', () => {
     expect(done.status).toBe('failed');
     expect(done.error).toContain('a.txt');
     expect(done.error).toContain('deleted');
+    // `show` (and the JSON export, which carries the detail) say the file is gone.
+    const d = await l.getRun(r.id);
+    expect(d.artifacts).toEqual([expect.objectContaining({ name: 'a.txt', missing: true })]);
+    const { describeRun } = await import('../../../core/cli/commands');
+    expect(describeRun(d)).toMatch(/a\.txt .*MISSING/);
   });
 });
 
