@@ -3,7 +3,8 @@
 // settings are timed in interleaved rounds and each one's median is reported with the ratio of medians.
 // QUBITS (default 10), DEPTH (4), BATCH (256), ROUNDS (7), REPS per round (3).
 import { loadavg } from 'node:os';
-import { angleEncodedPqc, QuantumModule } from '../core/nn/quantum-module';
+import { QuantumModule } from '../core/nn/quantum-module';
+import { angleEncodedPqc } from '../core/quantum/qffn-circuits';
 import { createCpuSimulator, type CpuSimulator } from '../core/quantum/cpu/simulator';
 import { Rng } from '../core/util/rng';
 

@@ -4,7 +4,8 @@
 // starts as an exact no-op, as LoRA's B does. Not mergeable into W (Δ is not linear in x).
 import type { SyncSimulator } from '../quantum/backend';
 import { ensure, Linear, type LinearAdapter } from './layers';
-import { angleEncodedPqc, QuantumModule } from './quantum-module';
+import { angleEncodedPqc } from '../quantum/qffn-circuits';
+import { QuantumModule } from './quantum-module';
 import { Rng } from '../util/rng';
 import { checkPositiveInt, dtypeOf, type Arr, type Parameter } from './tensor';
 

@@ -6,12 +6,10 @@
 // expectations z_m = ⟨Z^m⟩ and turned into p = H·z / 2^n (H the Walsh–Hadamard matrix, z_0 = 1): exact
 // gradients to θ and to x (through the amplitude encoding) for O(4^n) work per row, fine for n ≤ 8.
 import type { SyncSimulator } from '../quantum/backend';
-import { CircuitBuilder, type Circuit, type PauliTerm } from '../quantum/circuit';
-import { amplitudeEncoding } from '../quantum/encodings';
-import { stronglyEntanglingLayers } from '../quantum/templates';
+import { amplitudeFfnCircuit, amplitudeQubits, angleEncodedPqc } from '../quantum/qffn-circuits';
 import type { FeedForward } from './ffn';
 import { ensure, Linear, type LinearLike } from './layers';
-import { angleEncodedPqc, QuantumModule } from './quantum-module';
+import { QuantumModule } from './quantum-module';
 import { Rng } from '../util/rng';
 import { checkPositiveInt, NnError, Parameter, type Arr, type Dtype } from './tensor';
 
@@ -25,27 +23,6 @@ export interface QuantumFfnOptions {
   seed?: number;
   /** Output std at init for inputs of RMS 1 (default 0.02, as the model's own init). */
   initStd?: number;
-}
-
-/** The amplitude form's circuit: amplitude encoding of d features on n = ⌈log2 d⌉ wires, U(θ), every Z string. */
-export function amplitudeFfnCircuit(d: number, depth: number): Circuit {
-  const n = Math.max(1, Math.ceil(Math.log2(d)));
-  const b = new CircuitBuilder(n, d);
-  amplitudeEncoding(
-    b,
-    Array.from({ length: n }, (_, w) => w),
-    0,
-    d,
-  );
-  stronglyEntanglingLayers(b, depth);
-  // observable m − 1 is Z on the wires whose basis bit is set in m (wire w is bit n − 1 − w), m = 1 … 2^n − 1
-  const terms: PauliTerm[] = [];
-  for (let m = 1; m < 1 << n; m++) {
-    const ops: PauliTerm['ops'] = [];
-    for (let w = 0; w < n; w++) if ((m >> (n - 1 - w)) & 1) ops.push({ wire: w, pauli: 'Z' });
-    terms.push({ coeff: 1, ops });
-  }
-  return b.observe(terms).build();
 }
 
 /** In-place Walsh–Hadamard transform of a[0 … 2^n): a ← H·a with H_jm = (−1)^|j & m| (symmetric, H² = 2^n·I). */
@@ -106,7 +83,7 @@ export class QuantumFfn implements FeedForward {
       rng.fillNormal(this.scale.data, (std * this.dim) / Math.sqrt(d));
       this.inProj = this.outProj = null;
     } else {
-      const n = checkPositiveInt(opts.qubits ?? Math.max(1, Math.ceil(Math.log2(d))), `${name}.qubits`);
+      const n = checkPositiveInt(opts.qubits ?? amplitudeQubits(d), `${name}.qubits`);
       this.dim = 1 << n;
       this.circuit = new QuantumModule(`${name}.quantum`, angleEncodedPqc(n, depth), sim, { dtype, seed });
       const inProj = new Linear(`${name}.in_proj`, d, n, { bias: true, dtype });
@@ -228,8 +205,8 @@ export function quantumFfnParamCount(
   form: 'amplitude' | 'bottleneck',
   d: number,
   depth: number,
-  qubits = Math.max(1, Math.ceil(Math.log2(d))),
+  qubits = amplitudeQubits(d),
 ): number {
-  if (form === 'amplitude') return 3 * Math.max(1, Math.ceil(Math.log2(d))) * depth + 2 * d;
+  if (form === 'amplitude') return 3 * amplitudeQubits(d) * depth + 2 * d;
   return 3 * qubits * depth + (d + 1) * qubits + (qubits + 1) * d;
 }

@@ -4,9 +4,7 @@
 // f64, worker threads for big batches). The async QuantumLayer (quantum-layer.ts) is the same layer for code that
 // awaits: both extend CircuitParameters, so θ, its init, the shape checks and the accumulation are written once.
 import type { BatchRequest, ExpvalResult, SyncSimulator, VjpResult } from '../quantum/backend';
-import { CircuitBuilder, type Circuit } from '../quantum/circuit';
-import { angleEncoding } from '../quantum/encodings';
-import { stronglyEntanglingLayers } from '../quantum/templates';
+import type { Circuit } from '../quantum/circuit';
 import { Rng } from '../util/rng';
 import { NnError, Parameter, type Arr, type Dtype, type Module } from './tensor';
 
@@ -107,19 +105,4 @@ export class QuantumModule extends CircuitParameters implements Module {
     this.checkLength(out, N * this.numOutputs, 'N·numOutputs', 'out', false);
     this.checkLength(inp, N * this.numInputs, 'N·numInputs', 'inputs', false);
   }
-}
-
-/**
- * The circuit the bottleneck modules share: RY(x_i) on wire i (angle encoding of n inputs), then `depth`
- * StronglyEntanglingLayers (Rot on every wire and a CNOT ring), read out as ⟨Z_i⟩ on every wire.
- */
-export function angleEncodedPqc(qubits: number, depth: number): Circuit {
-  const b = new CircuitBuilder(qubits, qubits);
-  angleEncoding(
-    b,
-    Array.from({ length: qubits }, (_, w) => w),
-    'RY',
-  );
-  stronglyEntanglingLayers(b, depth);
-  return b.build();
 }

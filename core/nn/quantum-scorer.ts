@@ -5,11 +5,10 @@
 // normalised Gaussian kernel exp(−‖e_q − e_k‖²). Gradients to θ and to q, k come from the adjoint VJP.
 // The learned-unitary kernel |⟨k̂|U(θ)|q̂⟩|² (UnitaryKernelScorer) reads the overlap from a SWAP test.
 import type { SyncSimulator } from '../quantum/backend';
-import { CircuitBuilder, type Circuit } from '../quantum/circuit';
-import { amplitudeEncoding } from '../quantum/encodings';
+import { angleEncodedPqc, unitaryKernelCircuit } from '../quantum/qffn-circuits';
 import type { HeadScorer } from './head-scorer';
 import { ensure, Linear } from './layers';
-import { angleEncodedPqc, QuantumModule } from './quantum-module';
+import { QuantumModule } from './quantum-module';
 import { Rng } from '../util/rng';
 import { checkPositiveInt, Parameter, type Arr, type Dtype } from './tensor';
 
@@ -161,28 +160,9 @@ export class GaussianKernelScorer implements HeadScorer {
  * (L2-normalised) rows on m = ⌈log2 hd⌉ qubits each. The simulator's adjoint differentiates expectation values,
  * so κ is read as ⟨Z⟩ of the ancilla of a SWAP test (H, controlled SWAPs of the two registers, H), which equals
  * |⟨k̂|Uq̂⟩|² exactly; each causal pair (t, s) is one batch row with inputs [q_t, k_s]. score = β·κ with a learned
- * β (κ lies in [0, 1], too flat for the softmax on its own). Costs one (2m + 1)-qubit circuit per pair.
+ * β (κ lies in [0, 1], too flat for the softmax on its own). Costs one (2m + 1)-qubit circuit per pair
+ * (the circuit: core/quantum/qffn-circuits.ts).
  */
-export function unitaryKernelCircuit(hd: number, depth: number): Circuit {
-  const m = Math.max(1, Math.ceil(Math.log2(hd)));
-  const b = new CircuitBuilder(2 * m + 1, 2 * hd);
-  const A = Array.from({ length: m }, (_, i) => 1 + i); // query register
-  const K = Array.from({ length: m }, (_, i) => 1 + m + i); // key register
-  amplitudeEncoding(b, A, 0, hd);
-  amplitudeEncoding(b, K, hd, hd);
-  for (let l = 0; l < depth; l++) {
-    // StronglyEntanglingLayers on the query register only: Rot on every wire, a CNOT ring of range 1
-    for (const w of A) b.gate('Rot', [w], [b.p(), b.p(), b.p()]);
-    if (m > 1) for (let i = 0; i < m; i++) b.gate('CNOT', [A[i], A[(i + 1) % m]]);
-  }
-  b.gate('H', [0]);
-  // CSWAP(0; A_i, K_i) = CNOT(K_i → A_i) · Toffoli(0, A_i → K_i) · CNOT(K_i → A_i)
-  for (let i = 0; i < m; i++)
-    b.gate('CNOT', [K[i], A[i]]).gate('Toffoli', [0, A[i], K[i]]).gate('CNOT', [K[i], A[i]]);
-  b.gate('H', [0]);
-  return b.observe([{ coeff: 1, ops: [{ wire: 0, pauli: 'Z' }] }]).build();
-}
-
 export class UnitaryKernelScorer implements HeadScorer {
   readonly pqc: QuantumModule;
   readonly beta: Parameter; // (1) score scale

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
-import { configShape, modelCounts, total } from '../../core/methods/qffn/circuits';
+import { configShape, modelCounts, total } from '../../core/methods/qffn/counts';
 import { QffnConfigSchema } from '../../core/methods/qffn/schema';
 import { checkBrowserPrerequisites, CHROMIUM, LabServer } from '../helpers/lab-server';
 

@@ -25,7 +25,8 @@ import {
   type ModelKey,
 } from './models';
 import { buildReport, type SeedRecord, type SweepRecord } from './report';
-import { amplitudeQubits, type QffnConfig } from './schema';
+import { amplitudeQubits } from '../../quantum/qffn-circuits';
+import type { QffnConfig } from './schema';
 import { continuations, trainLm } from './train';
 
 export { QffnConfigSchema, type QffnConfig } from './schema';

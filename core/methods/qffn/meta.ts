@@ -1,6 +1,6 @@
 // What `qffn` says about itself: the wizard's steps (base model switch, which blocks and heads become quantum,
 // circuits, training recipe, baselines, sweep), presets (the small example and the paper-sized one), the
-// parameter counts of the three models by closed form (circuits.ts), the two circuits and their resources.
+// parameter counts of the three models by closed form (counts.ts), the two circuits and their resources.
 import { resources as circuitResources } from '../../quantum/resources';
 import type { Circuit } from '../../quantum/circuit';
 import {
@@ -11,18 +11,16 @@ import {
   type WorkEstimate,
 } from '../metadata/meta';
 import { stateVectorLines } from '../metadata/sizing';
+import { amplitudeFfnCircuit, angleEncodedPqc, unitaryKernelCircuit } from '../../quantum/qffn-circuits';
 import {
-  amplitudeFfnCircuit,
-  angleEncodedPqc,
   configShape,
   ffnQubits,
   matchedClassical,
   modelCounts,
   quantumBlockCount,
   total,
-  unitaryKernelCircuit,
   type Components,
-} from './circuits';
+} from './counts';
 import { QffnConfigSchema, quantumBlocks, quantumHeadCount, type QffnConfig } from './schema';
 
 const PRETRAINED = [{ path: 'base.modelDir', in: [null] }];

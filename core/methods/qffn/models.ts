@@ -13,8 +13,8 @@ import { GaussianKernelScorer, UnitaryKernelScorer } from '../../nn/quantum-scor
 import { zeroGrad, type Arr, type Dtype, type Parameter } from '../../nn/tensor';
 import { Transformer } from '../../nn/transformer';
 import { Rng } from '../../util/rng';
-import type { Components } from './circuits';
-import { matchedClassical, quantumBlockCount, type QffnShape } from './circuits';
+import type { Components } from './counts';
+import { matchedClassical, quantumBlockCount, type QffnShape } from './counts';
 import { quantumBlocks, quantumHeadCount, type QffnConfig } from './schema';
 
 export type ModelKey = 'qffn' | 'uncompressed' | 'classical';

@@ -6,7 +6,7 @@ import { formatMeanStd, meanStd } from '../harness/metrics';
 import { pairedTTest } from '../harness/stats';
 import type { JobResult, ReportSection } from '../job';
 import type { Base } from './base';
-import { modelCounts, total, type Components } from './circuits';
+import { modelCounts, total, type Components } from './counts';
 import type { GpuSpeed } from './gpu-speed';
 import { shapeOf, type ModelKey } from './models';
 import type { QffnConfig } from './schema';

@@ -302,11 +302,6 @@ export const QffnConfigSchema = z
 
 export type QffnConfig = z.infer<typeof QffnConfigSchema>;
 
-/** ⌈log2 d⌉, the amplitude form's qubits (at least 1). */
-export function amplitudeQubits(d: number): number {
-  return Math.max(1, Math.ceil(Math.log2(d)));
-}
-
 /** Blocks (ascending) that get a quantum FFN: round(fraction·L) of them, placed as configured. */
 export function quantumBlocks(
   layers: number,

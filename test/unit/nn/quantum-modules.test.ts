@@ -3,8 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { Linear } from '../../../core/nn/layers';
 import { QuantumAdapter } from '../../../core/nn/quantum-adapter';
-import { amplitudeFfnCircuit, QuantumFfn, quantumFfnParamCount } from '../../../core/nn/quantum-ffn';
-import { angleEncodedPqc, QuantumModule } from '../../../core/nn/quantum-module';
+import { QuantumFfn, quantumFfnParamCount } from '../../../core/nn/quantum-ffn';
+import { QuantumModule } from '../../../core/nn/quantum-module';
+import { amplitudeFfnCircuit, angleEncodedPqc } from '../../../core/quantum/qffn-circuits';
 import { GaussianKernelScorer, UnitaryKernelScorer } from '../../../core/nn/quantum-scorer';
 import { CircuitBuilder } from '../../../core/quantum/circuit';
 import { countParameters, zeroGrad, type Arr } from '../../../core/nn/tensor';

@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { QuantumFfn } from '../../../core/nn/quantum-ffn';
 import { QuantumLayer } from '../../../core/nn/quantum-layer';
-import { angleEncodedPqc } from '../../../core/nn/quantum-module';
+import { angleEncodedPqc } from '../../../core/quantum/qffn-circuits';
 import { zeroGrad } from '../../../core/nn/tensor';
 import { Transformer, type TransformerConfig } from '../../../core/nn/transformer';
 import type { Simulator, SyncSimulator } from '../../../core/quantum/backend';

@@ -8,7 +8,7 @@ import { GaussianKernelScorer, UnitaryKernelScorer } from '../../../core/nn/quan
 import { angleValue, type Circuit, type GateOp } from '../../../core/quantum/circuit';
 import { createCpuSimulator } from '../../../core/quantum/cpu/simulator';
 import { gateMatrix } from '../../../core/quantum/gates';
-import { amplitudeFfnCircuit, angleEncodedPqc } from '../../../core/methods/qffn/circuits';
+import { amplitudeFfnCircuit, angleEncodedPqc } from '../../../core/quantum/qffn-circuits';
 
 const sim = createCpuSimulator({ precision: 'f64' });
 

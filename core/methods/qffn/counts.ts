@@ -1,55 +1,9 @@
-// The QFFN model's circuits and its parameter counts by closed form, isomorphic (no nn kernels), so the kind's
-// metadata, the wizard and the report size a run with the functions the job uses. The circuits are the ones
-// core/nn builds (quantum-ffn.ts, quantum-module.ts, quantum-scorer.ts); test/unit/qffn/counts.test.ts keeps
-// them equal gate for gate and the counts equal to countParameters of the built models.
-import { CircuitBuilder, type Circuit, type PauliTerm } from '../../quantum/circuit';
-import { amplitudeEncoding, angleEncoding } from '../../quantum/encodings';
-import { stronglyEntanglingLayers } from '../../quantum/templates';
-import { amplitudeQubits, quantumBlocks, quantumHeadCount, type QffnConfig } from './schema';
-
-const wires = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
-
-/** Amplitude form: amplitude encoding of d values on ⌈log2 d⌉ wires, D entangling layers, every Z string. */
-export function amplitudeFfnCircuit(d: number, depth: number): Circuit {
-  const n = amplitudeQubits(d);
-  const b = new CircuitBuilder(n, d);
-  amplitudeEncoding(b, wires(n), 0, d);
-  stronglyEntanglingLayers(b, depth);
-  const terms: PauliTerm[] = [];
-  for (let m = 1; m < 1 << n; m++) {
-    const ops: PauliTerm['ops'] = [];
-    for (let w = 0; w < n; w++) if ((m >> (n - 1 - w)) & 1) ops.push({ wire: w, pauli: 'Z' });
-    terms.push({ coeff: 1, ops });
-  }
-  return b.observe(terms).build();
-}
-
-/** Bottleneck form and the Gaussian head's circuits: RY(x_i) on wire i, D entangling layers, ⟨Z_i⟩. */
-export function angleEncodedPqc(qubits: number, depth: number): Circuit {
-  const b = new CircuitBuilder(qubits, qubits);
-  angleEncoding(b, wires(qubits), 'RY');
-  stronglyEntanglingLayers(b, depth);
-  return b.build();
-}
-
-/** The learned-unitary kernel |⟨k̂|U(θ)|q̂⟩|² read from a SWAP-test ancilla (2⌈log2 hd⌉ + 1 qubits). */
-export function unitaryKernelCircuit(hd: number, depth: number): Circuit {
-  const m = amplitudeQubits(hd);
-  const b = new CircuitBuilder(2 * m + 1, 2 * hd);
-  const A = wires(m, 1);
-  const K = wires(m, 1 + m);
-  amplitudeEncoding(b, A, 0, hd);
-  amplitudeEncoding(b, K, hd, hd);
-  for (let l = 0; l < depth; l++) {
-    for (const w of A) b.gate('Rot', [w], [b.p(), b.p(), b.p()]);
-    if (m > 1) for (let i = 0; i < m; i++) b.gate('CNOT', [A[i], A[(i + 1) % m]]);
-  }
-  b.gate('H', [0]);
-  for (let i = 0; i < m; i++)
-    b.gate('CNOT', [K[i], A[i]]).gate('Toffoli', [0, A[i], K[i]]).gate('CNOT', [K[i], A[i]]);
-  b.gate('H', [0]);
-  return b.observe([{ coeff: 1, ops: [{ wire: 0, pauli: 'Z' }] }]).build();
-}
+// The QFFN model's parameter counts by closed form, isomorphic (no nn kernels), so the kind's metadata, the
+// wizard and the report size a run with the functions the job uses. The circuits themselves are
+// core/quantum/qffn-circuits.ts, the ones core/nn builds; test/unit/qffn/counts.test.ts keeps the counts equal to
+// countParameters of the built models.
+import { amplitudeQubits } from '../../quantum/qffn-circuits';
+import { quantumBlocks, quantumHeadCount, type QffnConfig } from './schema';
 
 /** The shape a config gives the model (known before the run when the base is pretrained here). */
 export interface QffnShape {
