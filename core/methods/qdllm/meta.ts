@@ -194,6 +194,7 @@ export const qdllmMeta = defineKindMeta({
         'lr',
         'lrFactors',
         'seeds',
+        'vary',
         'mlp',
         'transformerStudent',
       ],

@@ -293,6 +293,14 @@ export const QdllmConfigSchema = z
       .default(5)
       .meta(about('seeds', { unit: 'runs' }))
       .describe('Repeats; metrics are mean ± std over them. Paper: 5.'),
+    vary: z
+      .array(z.enum(['split', 'teacher']))
+      .max(2)
+      .default([])
+      .meta(about('seeds also vary'))
+      .describe(
+        'Besides the students’ initialisation and batch order, each seed k also draws its own split (dataSeed + k) and/or trains its own teacher (teacher seed + k).',
+      ),
     backend: z
       .enum(['cpu', 'gpu'])
       .default('cpu')
@@ -325,6 +333,12 @@ export const QdllmConfigSchema = z
         message: `${c.qubits} qubits cannot give ${classes} classes of ${c.dataset} a measured value each; need qubits ≥ ${classes}`,
       });
     checkEvenHeads(ctx, ['transformerStudent', 'heads'], c.transformerStudent);
+    if (c.vary.includes('teacher') && c.teacher.source === 'gguf')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['vary'],
+        message: 'a GGUF teacher is a fixed model: it cannot vary with the seed',
+      });
     if (c.teacher.source === 'lab-transformer' && c.teacher.modelDir === null)
       checkEvenHeads(ctx, ['teacher', 'heads'], c.teacher);
     if (c.teacher.source === 'lab-transformer') {

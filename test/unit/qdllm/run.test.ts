@@ -132,6 +132,34 @@ describe('qdllm end to end', () => {
     expect((await runQdllm(tiny, run4.ctx)).summary.teacher_cache).toBe('hit');
   }, 60_000);
 
+  it('vary: each seed draws its own split and trains its own teacher, and the report says so', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'qdllm-'));
+    const f = fakeContext(cacheDir);
+    const r = await runQdllm(
+      QdllmConfigSchema.parse({
+        ...tinyQdllm(),
+        lrFactors: [1],
+        vary: ['split', 'teacher'],
+        transformerStudent: { ...tiny.transformerStudent, enabled: false },
+      }),
+      f.ctx,
+    );
+    expect(r.summary.varied).toBe('student initialisation, batch order, split, teacher');
+    expect(Number.isFinite(Number(r.summary.quantum_test_acc_std))).toBe(true);
+    expect(Number(r.summary.mlp_vs_quantum_p)).toBeGreaterThanOrEqual(0);
+    expect(r.summary.split_overlap_exact).toBe(0);
+    const table = r.report![0];
+    expect(table.type === 'table' && table.columns.slice(1, 3)).toEqual(['repetition 1', 'repetition 2']);
+    // one teacher per repetition (seeds 0 and 1, each on its own split): two cached test splits
+    expect(readdirSync(join(cacheDir, 'qdllm')).filter((n) => n.endsWith('-test.bin'))).toHaveLength(2);
+    expect(f.points.some((p) => p.key === 'quantum/seed1/test_acc')).toBe(true);
+    expect(f.artifacts).toEqual(['rep0-test-predictions.csv', 'rep1-test-predictions.csv']);
+    expect(
+      QdllmConfigSchema.safeParse({ teacher: { source: 'gguf', modelPath: '/m.gguf' }, vary: ['teacher'] })
+        .success,
+    ).toBe(false);
+  }, 60_000);
+
   it('runs the loss ablation and refuses more classes than qubits in an imported file', async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), 'qdllm-'));
     const abl = await runQdllm(
