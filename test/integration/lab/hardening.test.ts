@@ -38,6 +38,61 @@ describe('the lab process survives what happens after a run', () => {
     );
   });
 
+  it.skipIf(process.getuid?.() !== 0)(
+    'as a non-root user whose job left a read-only scratch folder (EACCES), logs it and runs the next run',
+    async () => {
+      // Root ignores chmod, so the lab runs as `nobody` (setpriv) in a folder it owns.
+      const { chownSync } = await import('node:fs');
+      const { spawnSync } = await import('node:child_process');
+      chownSync(lab.dir, 65534, 65534);
+      const script = fileURLToPath(new URL('./fixtures/eacces-lab.ts', import.meta.url));
+      const r = spawnSync(
+        'setpriv',
+        [
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          process.execPath,
+          '--import',
+          'tsx',
+          script,
+          lab.dir,
+        ],
+        { encoding: 'utf8', env: { ...process.env, HOME: lab.dir }, timeout: 60_000 },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+        a: string;
+        b: string;
+        warnings: string[];
+      };
+      expect(out.a).toBe('succeeded');
+      expect(out.b).toBe('succeeded');
+      expect(out.warnings.join('\n')).toMatch(/could not remove the scratch folder .*EACCES/);
+      // chmod back so the fixture can remove the folder
+      spawnSync('chmod', ['-R', 'u+w', lab.dir]);
+    },
+    90_000,
+  );
+
+  it('fails a run whose lab directory was deleted while it ran, saying so', async () => {
+    const l = await lab.open({
+      launcher: {
+        name: 'scripted',
+        spawn: () =>
+          new ScriptedProcess(() => {
+            rmSync(lab.dir, { recursive: true, force: true });
+            return okJob();
+          }),
+      },
+      onWarning: () => undefined,
+    });
+    const r = await l.createRun({ kind: 'test-stream', config: { steps: 1 } });
+    const done = await l.waitForRun(r.id);
+    expect(done.status).toBe('failed');
+    expect(done.error).toMatch(/lab directory .* was deleted while this run was running/);
+  });
+
   it('interrupts a run whose heartbeat goes stale after the lab opened (not only at open)', async () => {
     // A run left `running` by a lab process killed a moment ago: fresh at open, stale 600 ms later.
     mkdirSync(lab.dir, { recursive: true });
