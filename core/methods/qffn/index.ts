@@ -1,14 +1,18 @@
 // The `qffn` job kind: QFFN compression ("Less bits, more qubits"; METHODS.md "QFFN"). A base causal LM gets
 // quantum FFNs in a fraction of its blocks and circuit-scored heads in the same blocks; it is trained beside the
 // uncompressed base and a parameter-matched classical compression with the same batches and schedule, over K
-// seeds; validation perplexity is read during training, test perplexity once per model and seed. The fraction
-// and depth ablations run as child runs of the same config. Report: report.ts.
+// seeds; every model gets the same learning-rate search (lrFactors × lr, candidates from the same initialisation
+// on the same batches, validation chooses, the chosen weights are put back); validation perplexity is read during
+// training, test perplexity once per model and seed. The fraction and depth ablations run as child runs of the
+// same config. Report: report.ts.
 import type { Tokenizer } from '../../nn/tokenizers';
 import { createCpuSimulator, type CpuSimulator } from '../../quantum/cpu/simulator';
 import { describeBackend } from '../../quantum/simulators';
+import type { Parameter } from '../../nn/tensor';
 import { Rng } from '../../util/rng';
 import { configureCompute } from '../harness/compute';
 import { meanStd } from '../harness/metrics';
+import { lrCandidates } from '../harness/tuning';
 import { childOrInline, defineJobKind, type JobContext, type JobResult } from '../job';
 import { buildBase, type Base } from './base';
 import { gpuSpeedup, type GpuSpeed } from './gpu-speed';
@@ -27,7 +31,7 @@ import {
 import { buildReport, type SeedRecord, type SweepRecord } from './report';
 import { amplitudeQubits } from '../../quantum/qffn-circuits';
 import type { QffnConfig } from './schema';
-import { continuations, trainLm } from './train';
+import { continuations, lmEvaluation, selectByValidation, testLm, trainLm, type TrainedLm } from './train';
 
 export { QffnConfigSchema, type QffnConfig } from './schema';
 
@@ -55,7 +59,14 @@ interface Trainer {
   tick(message: string): void;
 }
 
-/** Builds, (layer-wise) initialises, trains and evaluates one model of repetition k. */
+const snapshot = (ps: Parameter[]) => ps.map((p) => p.data.slice());
+const restore = (ps: Parameter[], w: ArrayLike<number>[]) => ps.forEach((p, i) => p.data.set(w[i]));
+
+/**
+ * Builds and (layer-wise) initialises one model of repetition k, trains a copy of that start at every
+ * learning-rate candidate on the same batches, puts back the weights of validation's choice and reads test once.
+ * With several candidates their series go under lr<j>/ and the chosen one's are repeated under the model's own.
+ */
 function trainModel(
   t: Trainer,
   cfg: QffnConfig,
@@ -102,12 +113,31 @@ function trainModel(
     }
   }
   const counts = componentCounts(model, comp.quantum);
-  const trained = trainLm(model, base.streams, cfg, orderSeed(ctx.seed, k), {
-    signal: ctx.signal,
-    onStep: (step, loss) => emit('train_loss', step, loss),
-    onEval: (step, ppl) => emit('val_ppl', step, ppl),
+  const params = model.parameters();
+  const start = snapshot(params);
+  const evals = lmEvaluation(model, base.streams, cfg, ctx.signal);
+  const lrs = lrCandidates(cfg.lr, cfg.lrFactors);
+  const candidates: { trained: TrainedLm; weights: ArrayLike<number>[] }[] = lrs.map((lr, j) => {
+    restore(params, start);
+    const at = lrs.length > 1 ? `lr${j}/` : '';
+    const trained = trainLm(model, evals, base.streams, { ...cfg, lr }, orderSeed(ctx.seed, k), {
+      signal: ctx.signal,
+      onStep: (step, loss) => emit(`${at}train_loss`, step, loss),
+      onEval: (step, ppl) => emit(`${at}val_ppl`, step, ppl),
+    });
+    return { trained, weights: lrs.length > 1 ? snapshot(params) : [] };
   });
-  emit('test_ppl', cfg.steps, trained.test.perplexity);
+  const chosen = selectByValidation(candidates);
+  const trained = chosen.trained;
+  if (lrs.length > 1) {
+    restore(params, chosen.weights);
+    trained.losses.forEach((loss, s) => emit('train_loss', s + 1, loss));
+    trained.valSeries.forEach(([step, ppl]) => emit('val_ppl', step, ppl));
+    emit('lr', 0, trained.lr);
+    ctx.log('info', `${prefix}: validation chose lr ${trained.lr} of ${lrs.join(', ')}`);
+  }
+  const tested = testLm(model, evals);
+  emit('test_ppl', cfg.steps, tested.test.perplexity);
   const texts =
     k === 0 ? continuations(model, base.tokenizer as Tokenizer, cfg.prompts, cfg.generateTokens) : [];
   t.tick(`${prefix} done`);
@@ -120,6 +150,8 @@ function trainModel(
     matched: comp.matched,
     layerwise,
     trained,
+    ...tested,
+    lrCandidates: candidates.map((c) => ({ lr: c.trained.lr, valPpl: c.trained.valSeries.at(-1)![1] })),
     texts,
   };
 }
@@ -181,7 +213,7 @@ export async function runQffn(cfg: QffnConfig, ctx: JobContext): Promise<JobResu
             `sweep ${p.name} seed${k}`,
           ),
         );
-      const ppl = meanStd(rs.map((r) => r.trained.test.perplexity));
+      const ppl = meanStd(rs.map((r) => r.test.perplexity));
       child.finish({
         summary: { test_ppl_mean: ppl.mean, test_ppl_std: ppl.std, params: total_(rs[0]), ...p.patch },
       });

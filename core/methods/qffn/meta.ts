@@ -156,9 +156,21 @@ function resources(c: QffnConfig): ResourceLine[] {
     { label: 'quantum head circuits per training step', value: per.head, unit: 'count' },
   ];
   const models = 1 + (c.uncompressed ? 1 : 0) + (c.classical ? 1 : 0);
-  lines.push({ label: 'models trained (× seeds)', value: models * c.seeds, unit: 'count' });
+  const lrs = c.lrFactors.length;
+  lines.push({
+    label: 'trainings (models × lr candidates × seeds)',
+    value: models * lrs * c.seeds,
+    unit: 'count',
+  });
   const sweepRuns = c.sweep.fractions.length + c.sweep.depths.length;
-  if (sweepRuns) lines.push({ label: 'sweep child runs', value: sweepRuns, unit: 'count' });
+  if (sweepRuns) {
+    lines.push({ label: 'sweep child runs', value: sweepRuns, unit: 'count' });
+    lines.push({
+      label: 'sweep trainings (points × lr candidates × seeds)',
+      value: sweepRuns * lrs * c.seeds,
+      unit: 'count',
+    });
+  }
   return lines;
 }
 
@@ -189,7 +201,7 @@ function work(c: QffnConfig): WorkEstimate {
   const quantumStep = per.ffn * ffn + per.head * head;
   const quantumEval = (quantumStep / BT) * evalTokens;
   const qffn = (steps: number) => model(total(m.qffn), steps);
-  const runs = c.seeds;
+  const runs = c.seeds * c.lrFactors.length; // every model trains once per learning-rate candidate
   const sweeps = (c.sweep.fractions.length + c.sweep.depths.length) * runs;
   const flops =
     c.base.pretrainSteps * (6 * total(m.uncompressed) * BT + 3 * attn(BT)) +
@@ -307,6 +319,7 @@ export const qffnMeta = defineKindMeta({
         'batchSize',
         'seqLen',
         'lr',
+        'lrFactors',
         'weightDecay',
         'warmupSteps',
         'clip',

@@ -4,15 +4,16 @@
 // continuations of the fixed prompts, and the setup with every choice the run made.
 import { formatMeanStd, meanStd } from '../harness/metrics';
 import { pairedTTest } from '../harness/stats';
+import { lrCandidates } from '../harness/tuning';
 import type { JobResult, ReportSection } from '../job';
 import type { Base } from './base';
 import { modelCounts, total, type Components } from './counts';
 import type { GpuSpeed } from './gpu-speed';
 import { shapeOf, type ModelKey } from './models';
 import type { QffnConfig } from './schema';
-import type { TrainedLm } from './train';
+import type { TestedLm, TrainedLm } from './train';
 
-export interface SeedRecord {
+export interface SeedRecord extends TestedLm {
   key: ModelKey;
   seedIndex: number;
   counts: Components;
@@ -20,7 +21,10 @@ export interface SeedRecord {
   headsPerBlock: number;
   matched?: number;
   layerwise: { block: number; before: number; after: number }[];
+  /** The training of validation's choice among the learning-rate candidates (its weights were tested). */
   trained: TrainedLm;
+  /** Every candidate's learning rate and last validation perplexity. */
+  lrCandidates: { lr: number; valPpl: number }[];
   /** Greedy continuations of the prompts (seed 0 only). */
   texts: string[];
 }
@@ -42,6 +46,13 @@ const f2 = (v: number) => Number(v.toFixed(2));
 const fmt = (vs: number[], d = 2) => (vs.length > 1 ? formatMeanStd(vs, d) : vs[0].toFixed(d));
 const ratio = (vs: number[]) => `${fmt(vs)}×`;
 
+/** The learning rates validation chose: one value, or each with how many seeds chose it. */
+function chosenLrs(rs: SeedRecord[]): string {
+  const n = new Map<number, number>();
+  for (const r of rs) n.set(r.trained.lr, (n.get(r.trained.lr) ?? 0) + 1);
+  return n.size === 1 ? String(rs[0].trained.lr) : [...n].map(([lr, k]) => `${lr} (${k}×)`).join(', ');
+}
+
 /**
  * Per-seed ratio of a model's figure to the uncompressed model's in the same seed (measured in the same run);
  * `scale` multiplies the model's own figure (the gpu column's replayed circuit time).
@@ -49,13 +60,11 @@ const ratio = (vs: number[]) => `${fmt(vs)}×`;
 function relative(
   rs: SeedRecord[],
   ref: SeedRecord[] | undefined,
-  f: (t: TrainedLm) => number,
+  f: (r: SeedRecord) => number,
   scale = 1,
 ): string | null {
   if (!ref?.length) return null;
-  return ratio(
-    rs.map((r) => (scale * f(r.trained)) / f(ref.find((x) => x.seedIndex === r.seedIndex)!.trained)),
-  );
+  return ratio(rs.map((r) => (scale * f(r)) / f(ref.find((x) => x.seedIndex === r.seedIndex)!)));
 }
 
 function table1(cfg: QffnConfig, by: Map<ModelKey, SeedRecord[]>, gpu: GpuSpeed | null): ReportSection {
@@ -64,7 +73,7 @@ function table1(cfg: QffnConfig, by: Map<ModelKey, SeedRecord[]>, gpu: GpuSpeed 
   const rows: Cell[][] = [];
   for (const [key, rs] of by) {
     const params = total(rs[0].counts);
-    const ppl = rs.map((r) => r.trained.test.perplexity);
+    const ppl = rs.map((r) => r.test.perplexity);
     const gpuInfer = gpu && key === 'qffn' ? 1 / gpu.inferFactor : 1;
     const gpuTrain = gpu && key === 'qffn' ? 1 / gpu.trainFactor : 1;
     rows.push([
@@ -73,18 +82,19 @@ function table1(cfg: QffnConfig, by: Map<ModelKey, SeedRecord[]>, gpu: GpuSpeed 
       refParams ? `${((100 * params) / refParams).toFixed(1)}%` : null,
       fmt(ppl),
       fmt(rs.map((r) => Math.min(...r.trained.valSeries.map(([, v]) => v)))),
+      chosenLrs(rs),
       fmt(
         rs.map((r) => r.trained.trainTokensPerSecond),
         0,
       ),
       fmt(
-        rs.map((r) => r.trained.inferTokensPerSecond),
+        rs.map((r) => r.inferTokensPerSecond),
         0,
       ),
-      relative(rs, ref, (t) => t.trainTokensPerSecond),
-      relative(rs, ref, (t) => t.inferTokensPerSecond),
-      gpu ? relative(rs, ref, (t) => t.inferTokensPerSecond, gpuInfer) : 'not measured',
-      gpu ? relative(rs, ref, (t) => t.trainTokensPerSecond, gpuTrain) : 'not measured',
+      relative(rs, ref, (r) => r.trained.trainTokensPerSecond),
+      relative(rs, ref, (r) => r.inferTokensPerSecond),
+      gpu ? relative(rs, ref, (r) => r.inferTokensPerSecond, gpuInfer) : 'not measured',
+      gpu ? relative(rs, ref, (r) => r.trained.trainTokensPerSecond, gpuTrain) : 'not measured',
       fmt(
         rs.map((r) => r.trained.peakRssMb),
         0,
@@ -100,6 +110,7 @@ function table1(cfg: QffnConfig, by: Map<ModelKey, SeedRecord[]>, gpu: GpuSpeed 
       'params vs uncompressed',
       'test PPL',
       'best validation PPL',
+      'selected lr',
       'train tokens/s',
       'inference tokens/s',
       'train speed (CPU sim)',
@@ -146,7 +157,7 @@ function ablation(
 ): ReportSection | null {
   if (!sweeps.length) return null;
   const levels = [main, ...sweeps].sort((a, b) => b.level - a.level);
-  const refInfer = ref ? meanStd(ref.map((r) => r.trained.inferTokensPerSecond)).mean : NaN;
+  const refInfer = ref ? meanStd(ref.map((r) => r.inferTokensPerSecond)).mean : NaN;
   return {
     type: 'table',
     title,
@@ -158,11 +169,11 @@ function ablation(
       'inference speed (GPU sim, main config only)',
     ],
     rows: levels.map((l) => {
-      const inf = meanStd(l.runs.map((r) => r.trained.inferTokensPerSecond)).mean;
+      const inf = meanStd(l.runs.map((r) => r.inferTokensPerSecond)).mean;
       return [
         l.level,
         total(l.runs[0].counts),
-        fmt(l.runs.map((r) => r.trained.test.perplexity)),
+        fmt(l.runs.map((r) => r.test.perplexity)),
         ref ? `${(inf / refInfer).toFixed(2)}×` : null,
         gpu && l === main ? `${(inf / gpu.inferFactor / refInfer).toFixed(2)}×` : null,
       ];
@@ -177,8 +188,8 @@ function pairedTable(by: Map<ModelKey, SeedRecord[]>): ReportSection | null {
   for (const [key, rs] of by) {
     if (key === 'qffn') continue;
     const t = pairedTTest(
-      q.map((r) => r.trained.test.perplexity),
-      rs.map((r) => r.trained.test.perplexity),
+      q.map((r) => r.test.perplexity),
+      rs.map((r) => r.test.perplexity),
     );
     rows.push([
       `QFFN − ${LABELS[key]}`,
@@ -238,7 +249,7 @@ function setupText(
       cfg.layerwiseInit
         ? `Layer-wise initialisation: ${cfg.layerwiseSteps} Adam steps (lr 0.01) on one batch of the base's FFN activations; MSE ${lw.join('; ') || 'n/a'}.`
         : 'No layer-wise initialisation: quantum and compressed modules start from their own init.',
-      `Training: ${cfg.steps} steps × ${cfg.batchSize} sequences × ${cfg.seqLen} tokens, AdamW lr ${cfg.lr} (warmup ${cfg.warmupSteps}, cosine to lr/10), weight decay ${cfg.weightDecay}, clip ${cfg.clip}; every model of a seed sees the same batches. Validation perplexity on the first ${base.streams.validation.length - 1} validation tokens every ${cfg.evalEvery} steps; test perplexity on ${base.streams.test.length - 1} test tokens, read once per model and seed.`,
+      `Training: ${cfg.steps} steps × ${cfg.batchSize} sequences × ${cfg.seqLen} tokens, AdamW at the peak learning rate validation picks among ${lrCandidates(cfg.lr, cfg.lrFactors).join(', ')} (the same candidates for every model, each from the same initialisation on the same batches; the lowest last validation perplexity wins and its weights are the ones tested; warmup ${cfg.warmupSteps}, cosine to lr/10), weight decay ${cfg.weightDecay}, clip ${cfg.clip}; every model of a seed sees the same batches. Validation perplexity on the first ${base.streams.validation.length - 1} validation tokens every ${cfg.evalEvery} steps; test perplexity on ${base.streams.test.length - 1} test tokens, read once per model and seed.`,
       `Speed: tokens/s of the training steps (evaluation excluded) and of the test pass, measured in this run for every model on the same machine (other processes may share it). Circuits: ${simulator}, adjoint gradients.`,
       gpu
         ? `GPU-sim column: one training step and one inference forward of the QFFN model were recorded and their circuits replayed on ${gpu.info.backend}/${gpu.info.mode}${gpu.info.fallbackReason ? ` (${gpu.info.fallbackReason})` : ''}; the figure replaces the cpu circuit time (${(100 * gpu.cpuCircuitShare.infer).toFixed(0)} % of inference, ${(100 * gpu.cpuCircuitShare.train).toFixed(0)} % of a training step) by the gpu time. It is a replay, not the model running on the gpu.`
@@ -259,12 +270,13 @@ export function buildReport(
   for (const r of runs) by.set(r.key, [...(by.get(r.key) ?? []), r]);
   const summary: Record<string, number | string> = {};
   for (const [key, rs] of by) {
-    const ppl = meanStd(rs.map((r) => r.trained.test.perplexity));
+    const ppl = meanStd(rs.map((r) => r.test.perplexity));
     summary[`${key}_test_ppl_mean`] = f2(ppl.mean);
     summary[`${key}_test_ppl_std`] = f2(ppl.std);
     summary[`${key}_params`] = total(rs[0].counts);
+    summary[`${key}_lr`] = chosenLrs(rs);
     summary[`${key}_train_tok_s`] = Math.round(meanStd(rs.map((r) => r.trained.trainTokensPerSecond)).mean);
-    summary[`${key}_infer_tok_s`] = Math.round(meanStd(rs.map((r) => r.trained.inferTokensPerSecond)).mean);
+    summary[`${key}_infer_tok_s`] = Math.round(meanStd(rs.map((r) => r.inferTokensPerSecond)).mean);
   }
   const ref = by.get('uncompressed');
   if (ref) {

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { PrecisionSchema } from '../../quantum/precision';
 import { checkEvenHeads, lmFields } from '../metadata/shared-fields';
+import { LrFactorsSchema } from '../metadata/tuning-fields';
 import { about, PRECISION_LABELS } from '../metadata/meta';
 
 const int = (lo: number, hi: number) => z.number().int().min(lo).max(hi);
@@ -187,6 +188,7 @@ export const QffnConfigSchema = z
       .default(2e-3)
       .meta(sweep('learning rate'))
       .describe('Peak AdamW learning rate. Paper: 2e-5 on a 7B model.'),
+    lrFactors: LrFactorsSchema,
     weightDecay: z
       .number()
       .min(0)

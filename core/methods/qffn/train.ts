@@ -1,7 +1,8 @@
 // One model's training in a QFFN run: next-token cross-entropy over all trainable parameters with AdamW, linear
 // warmup, cosine decay to lr/10 and global-norm clipping, on windows drawn by the repetition's order seed (every
-// model of a repetition sees the same batches); validation perplexity every evalEvery steps on a fixed prefix of
-// the validation split; then the test split read once, timed for inference tokens/s.
+// model of a repetition, and every learning-rate candidate of a model, sees the same batches); validation
+// perplexity every evalEvery steps on a fixed prefix of the validation split. The test split is read once per
+// model (testLm), after validation has chosen among the candidates, timed for inference tokens/s.
 import { AdamW, clipGradNorm, warmupCosine } from '../../nn/optim';
 import { zeroGrad } from '../../nn/tensor';
 import type { Transformer } from '../../nn/transformer';
@@ -20,14 +21,22 @@ export interface LmStreams {
 }
 
 export interface TrainedLm {
+  /** The peak learning rate this training used (the chosen candidate's, in a SeedRecord). */
+  lr: number;
   /** (step, validation perplexity), the first at step 0 (before training). */
   valSeries: [number, number][];
-  test: Perplexity;
+  /** (steps) the training loss of every step. */
+  losses: Float64Array;
   trainSeconds: number;
   trainTokensPerSecond: number;
-  inferTokensPerSecond: number;
   peakRssMb: number;
   finalLoss: number;
+}
+
+/** A trained model's one test reading. */
+export interface TestedLm {
+  test: Perplexity;
+  inferTokensPerSecond: number;
 }
 
 export interface TrainHooks {
@@ -42,8 +51,24 @@ type Schedule = Pick<
   'steps' | 'batchSize' | 'seqLen' | 'lr' | 'weightDecay' | 'warmupSteps' | 'clip' | 'evalEvery'
 >;
 
+/** The model's validation and test readings (one per model, so its test split is read once in all). */
+export function lmEvaluation(
+  model: Transformer,
+  streams: LmStreams,
+  s: Pick<QffnConfig, 'batchSize' | 'seqLen'>,
+  signal?: AbortSignal,
+): LanguageModelEvaluation {
+  return new LanguageModelEvaluation(
+    model,
+    { validation: streams.validation, test: streams.test },
+    { seqLen: s.seqLen, batchSize: s.batchSize, signal },
+  );
+}
+
+/** Trains `model` in place at the schedule's lr from its current weights, reading validation through `evals`. */
 export function trainLm(
   model: Transformer,
+  evals: LanguageModelEvaluation,
   streams: LmStreams,
   s: Schedule,
   orderSeed: number,
@@ -51,11 +76,6 @@ export function trainLm(
 ): TrainedLm {
   const B = s.batchSize;
   const T = s.seqLen;
-  const evals = new LanguageModelEvaluation(
-    model,
-    { validation: streams.validation, test: streams.test },
-    { seqLen: T, batchSize: B, signal: hooks.signal },
-  );
   const params = model.parameters();
   const opt = new AdamW(params, { weightDecay: s.weightDecay });
   const rng = new Rng(orderSeed);
@@ -71,6 +91,7 @@ export function trainLm(
   };
   evaluate(0);
   let trainMs = 0;
+  const losses = new Float64Array(s.steps);
   let loss = NaN;
   for (let step = 1; step <= s.steps; step++) {
     if (hooks.signal?.aborted) throw new Error('cancelled');
@@ -83,23 +104,41 @@ export function trainLm(
     clipGradNorm(params, s.clip);
     opt.step(warmupCosine(step - 1, s.lr, s.warmupSteps, s.steps, s.lr / 10));
     trainMs += performance.now() - t0;
+    losses[step - 1] = loss;
     hooks.onStep?.(step, loss);
     if (step % s.evalEvery === 0 || step === s.steps) evaluate(step);
   }
   model.training = false;
-  const t0 = performance.now();
-  const test = evals.test();
-  const inferMs = performance.now() - t0;
-  const reading = meter.stop();
   return {
+    lr: s.lr,
     valSeries,
-    test,
+    losses,
     trainSeconds: trainMs / 1000,
     trainTokensPerSecond: (s.steps * B * T) / (trainMs / 1000),
-    inferTokensPerSecond: test.tokens / (inferMs / 1000),
-    peakRssMb: reading.peakRssMb,
+    peakRssMb: meter.stop().peakRssMb,
     finalLoss: loss,
   };
+}
+
+/** The test perplexity of the model as it stands (read once: `evals` throws on a second call). */
+export function testLm(model: Transformer, evals: LanguageModelEvaluation): TestedLm {
+  model.training = false;
+  const t0 = performance.now();
+  const test = evals.test();
+  return { test, inferTokensPerSecond: test.tokens / ((performance.now() - t0) / 1000) };
+}
+
+/** The last validation perplexity (the last-step model is the one tested); a diverged candidate reads +∞. */
+export function lastValidation(t: TrainedLm): number {
+  const v = t.valSeries[t.valSeries.length - 1][1];
+  return Number.isFinite(v) ? v : Infinity;
+}
+
+/** Validation's choice among one model's candidates: the lowest last validation perplexity (ties: the first). */
+export function selectByValidation<T extends { trained: TrainedLm }>(candidates: readonly T[]): T {
+  return candidates.reduce((best, c) =>
+    lastValidation(c.trained) < lastValidation(best.trained) ? c : best,
+  );
 }
 
 /** Greedy continuations of the prompts (the model's own tokenizer), one line each (newlines shown as ⏎). */

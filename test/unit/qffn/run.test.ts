@@ -44,6 +44,7 @@ const TINY_QFFN = {
   seeds: 2,
   prompts: ['The'],
   generateTokens: 3,
+  lrFactors: [1],
 };
 
 const table = (r: ReportSection[], title: RegExp) => {
@@ -58,6 +59,7 @@ describe('qffn end to end (tiny)', () => {
       ...TINY_QFFN,
       gpuSpeed: true,
       sweep: { fractions: [1], depths: [] },
+      lrFactors: [0.3, 3],
     });
     const { ctx, points, messages } = fakeJobContext(join(root, 'cache'), 3, { workDir: root });
     const res = await qffnKind.run(cfg, ctx);
@@ -68,6 +70,24 @@ describe('qffn end to end (tiny)', () => {
         expect(points.filter((p) => p.key === `${m}/seed${k}/test_ppl`)).toHaveLength(1);
         expect(points.filter((p) => p.key === `${m}/seed${k}/train_loss`)).toHaveLength(6);
       }
+    // the learning-rate search: every model's candidates start from the same weights on the same first batch,
+    // validation's last reading chooses, and the chosen candidate's series are the model's own
+    const series = (key: string) => points.filter((p) => p.key === key);
+    for (const m of ['qffn', 'uncompressed', 'classical'])
+      for (const k of [0, 1]) {
+        const at = `${m}/seed${k}`;
+        const cand = [0, 1].map((j) => ({
+          lr: [0.3, 3].map((f) => cfg.lr * f)[j],
+          val: series(`${at}/lr${j}/val_ppl`),
+          loss: series(`${at}/lr${j}/train_loss`),
+        }));
+        expect(cand[0].val[0].value).toBe(cand[1].val[0].value);
+        expect(cand[0].loss[0].value).toBe(cand[1].loss[0].value);
+        const best = cand[0].val[2].value <= cand[1].val[2].value ? cand[0] : cand[1];
+        expect(series(`${at}/lr`)[0].value).toBeCloseTo(best.lr, 12);
+        expect(series(`${at}/val_ppl`).map((p) => p.value)).toEqual(best.val.map((p) => p.value));
+        expect(series(`${at}/train_loss`).map((p) => p.value)).toEqual(best.loss.map((p) => p.value));
+      }
     const first = (m: string) => points.find((p) => p.key === `${m}/seed0/val_ppl` && p.step === 0)!.value;
     expect(first('uncompressed')).toBeGreaterThan(1);
     expect(first('qffn')).toBeGreaterThan(1);
@@ -77,7 +97,10 @@ describe('qffn end to end (tiny)', () => {
     const r = res.report!;
     const t1 = table(r, /^Table 1/);
     expect(t1.rows.map((x) => x[0])).toEqual(['QFFN', 'uncompressed', 'classical compressed']);
-    expect(t1.rows[1][7]).toBe('1.00 ± 0.00×');
+    expect(t1.columns[5]).toBe('selected lr');
+    for (const row of t1.rows) expect(String(row[5])).toMatch(/^(0\.0006|0\.006)/);
+    expect(String(res.summary.qffn_lr)).toMatch(/^(0\.0006|0\.006)/);
+    expect(t1.rows[1][8]).toBe('1.00 ± 0.00×');
     const comp = table(r, /^Parameters per component/);
     for (const row of comp.rows) expect(row[6]).toBe(row[7]);
     const t2 = table(r, /^Table 2/);
@@ -87,7 +110,7 @@ describe('qffn end to end (tiny)', () => {
     expect(res.summary.qffn_params).toBe(comp.rows[0][6]);
     // the gpu column: the QFFN step's circuits replayed on the gpu backend, its mode named
     expect(res.summary.gpu_backend).toMatch(/^gpu\//);
-    expect(t1.rows[0][9]).toMatch(/×$/);
+    expect(t1.rows[0][10]).toMatch(/×$/);
     const setup = res.report!.find((x) => x.title === 'Setup');
     expect(setup?.type === 'text' && setup.text).toMatch(/replayed on gpu\//);
     // layer-wise initialisation lowered each replaced FFN's MSE against the base's outputs
