@@ -1,7 +1,20 @@
-// The runs list: loaded once, then kept live by run-created/run-updated events; filter and selection.
-// Top-level runs only; a parent's children are fetched when the user expands it and shown under it.
+// The runs list: loaded once, then kept live by run-created/run-updated events; filter, search, sort, groups,
+// chosen columns and selection. Top-level runs only; a parent's children are fetched when the user expands it
+// and shown under it. The table virtualises its rows, so `rows` may hold 10,000 runs.
 /* eslint-disable svelte/prefer-svelte-reactivity -- collections here are built fresh and assigned to $state.raw, never mutated in place */
 import type { LabApi, LabEvent, RunStatus, RunSummary } from '../../../core/api/lab-api';
+import {
+  groupRuns,
+  matchesSearch,
+  queuePlaces,
+  sortRunsBy,
+  summaryKeys,
+  type GroupBy,
+  type SortDir,
+} from '../lib/runs-table';
+
+/** Runs fetched by one load: the API's cap. */
+export const LOAD_LIMIT = 10_000;
 
 export interface RunFilter {
   kind: string;
@@ -9,11 +22,9 @@ export interface RunFilter {
   tag: string;
 }
 
-/** One row of the runs table: a top-level run (depth 0) or one of its children (depth 1). */
-export interface RunRow {
-  run: RunSummary;
-  depth: 0 | 1;
-}
+/** One row of the runs table: a top-level run (depth 0), one of its children (depth 1), or a group's header. */
+export type RunRow =
+  { kind: 'run'; run: RunSummary; depth: 0 | 1 } | { kind: 'group'; label: string; count: number };
 
 export class RunsState {
   readonly #api: LabApi;
@@ -25,6 +36,13 @@ export class RunsState {
   #loading = $state(false);
   #error = $state<string | null>(null);
   filter = $state<RunFilter>({ kind: '', status: '', tag: '' });
+  /** Free text: every word must appear in the run's name, kind, status, tags, id or summary keys. */
+  search = $state('');
+  sortColumn = $state('created');
+  sortDir = $state<SortDir>('desc');
+  groupBy = $state<GroupBy>('');
+  /** Summary keys shown as extra columns (the column chooser). */
+  extraColumns = $state.raw<readonly string[]>([]);
 
   constructor(api: LabApi) {
     this.#api = api;
@@ -51,10 +69,20 @@ export class RunsState {
 
   readonly visible = $derived.by(() => {
     const { kind, status, tag } = this.filter;
-    return this.#runs.filter(
-      (r) => (!kind || r.kind === kind) && (!status || r.status === status) && (!tag || r.tags.includes(tag)),
+    const query = this.search;
+    const kept = this.#runs.filter(
+      (r) =>
+        (!kind || r.kind === kind) &&
+        (!status || r.status === status) &&
+        (!tag || r.tags.includes(tag)) &&
+        matchesSearch(r, query),
     );
+    return sortRunsBy(kept, this.sortColumn, this.sortDir);
   });
+  /** Queued runs' places in the queue (1 = next). */
+  readonly queuePlace = $derived.by(() => queuePlaces(this.#runs));
+  /** Summary keys the column chooser offers (of the filtered kind when one is chosen). */
+  readonly summaryKeys = $derived.by(() => summaryKeys(this.#runs, this.filter.kind));
   readonly kinds = $derived.by(() => [...new Set(this.#runs.map((r) => r.kind))].sort());
   readonly tags = $derived.by(() => [...new Set(this.#runs.flatMap((r) => r.tags))].sort());
   /** Whether any run may still change (a periodic re-sync covers events missed while disconnected). */
@@ -62,14 +90,25 @@ export class RunsState {
     this.#runs.some((r) => r.status === 'queued' || r.status === 'running'),
   );
   /** The table's rows: each visible run, followed by its children when it is expanded. */
-  readonly rows = $derived.by((): RunRow[] =>
-    this.visible.flatMap((run): RunRow[] => [
-      { run, depth: 0 },
-      ...(this.#expanded.has(run.id) ? this.childrenOf(run.id) : []).map((c): RunRow => ({
-        run: c,
-        depth: 1,
-      })),
-    ]),
+  readonly rows = $derived.by((): RunRow[] => {
+    const withChildren = (runs: readonly RunSummary[]): RunRow[] =>
+      runs.flatMap((run): RunRow[] => [
+        { kind: 'run', run, depth: 0 },
+        ...(this.#expanded.has(run.id) ? this.childrenOf(run.id) : []).map((c): RunRow => ({
+          kind: 'run',
+          run: c,
+          depth: 1,
+        })),
+      ]);
+    if (!this.groupBy) return withChildren(this.visible);
+    return groupRuns(this.visible, this.groupBy).flatMap((g): RunRow[] => [
+      { kind: 'group', label: g.label, count: g.runs.length },
+      ...withChildren(g.runs),
+    ]);
+  });
+  /** Whether every visible run is selected. */
+  readonly allSelected = $derived.by(
+    () => this.visible.length > 0 && this.visible.every((r) => this.#selected.has(r.id)),
   );
   /** Selected ids in table order (children included), so compare/export list runs as the user sees them. */
   readonly selectedIds = $derived.by(() => {
@@ -80,7 +119,7 @@ export class RunsState {
   async load(): Promise<void> {
     this.#loading = true;
     try {
-      const fresh = await this.#api.listRuns({ limit: 1000 });
+      const fresh = await this.#api.listRuns({ limit: LOAD_LIMIT });
       this.#runs = sortRuns(fresh);
       // Re-sync the children on show; the others are fetched again when expanded.
       const next = new Map<string, RunSummary[]>();
@@ -144,6 +183,33 @@ export class RunsState {
     if (on ?? !next.has(id)) next.add(id);
     else next.delete(id);
     this.#selected = next;
+  }
+
+  /** Selects every visible run (after filter and search), or clears them all. */
+  selectAll(on: boolean): void {
+    const next = new Set(this.#selected);
+    for (const r of this.visible) {
+      if (on) next.add(r.id);
+      else next.delete(r.id);
+    }
+    this.#selected = next;
+  }
+
+  /** Sorts by a column; the same column again flips the direction. */
+  sortBy(column: string): void {
+    if (this.sortColumn === column) this.sortDir = this.sortDir === 'asc' ? 'desc' : 'asc';
+    else {
+      this.sortColumn = column;
+      this.sortDir = column === 'name' || column === 'kind' || column === 'tags' ? 'asc' : 'desc';
+    }
+  }
+
+  /** Shows or hides a summary figure as a column. */
+  toggleColumn(key: string, on?: boolean): void {
+    const has = this.extraColumns.includes(key);
+    if (on ?? !has) {
+      if (!has) this.extraColumns = [...this.extraColumns, key];
+    } else this.extraColumns = this.extraColumns.filter((k) => k !== key);
   }
 
   clearSelection(): void {

@@ -1,0 +1,180 @@
+// The runs table's pure parts: columns, sorting, search, grouping, each kind's headline figures and queue
+// places. The state class (state/runs.svelte.ts) composes them; the tests call them directly.
+import type { RunSummary } from '../../../core/api/lab-api';
+
+export type SortDir = 'asc' | 'desc';
+export type GroupBy = '' | 'kind' | 'tag' | 'sweep';
+
+/** A column of the table: a fixed one, or a summary figure ('summary:<key>') the user chose. */
+export interface Column {
+  readonly id: string;
+  readonly label: string;
+}
+
+export const FIXED_COLUMNS: readonly Column[] = [
+  { id: 'status', label: 'status' },
+  { id: 'kind', label: 'kind' },
+  { id: 'name', label: 'name' },
+  { id: 'progress', label: 'progress' },
+  { id: 'created', label: 'created' },
+  { id: 'duration', label: 'duration' },
+  { id: 'headline', label: 'headline' },
+  { id: 'tags', label: 'tags' },
+];
+
+export const SUMMARY_PREFIX = 'summary:';
+
+/** Seconds a run took (or has taken so far, while it runs); null before it started. */
+export function durationSeconds(run: RunSummary, now = Date.now()): number | null {
+  if (!run.startedAt) return null;
+  const end = run.finishedAt ? Date.parse(run.finishedAt) : now;
+  return Math.max(0, (end - Date.parse(run.startedAt)) / 1000);
+}
+
+/** Short duration: "42 s", "3 min 5 s", "2 h 10 min", "—". */
+export function formatSeconds(s: number | null): string {
+  if (s === null || !Number.isFinite(s)) return '—';
+  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+  return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+}
+
+/** One headline figure of a run: a label and its value. */
+export interface Headline {
+  readonly label: string;
+  readonly value: number | string;
+}
+
+// The figure each kind leads with, in order of preference: a comparison's test accuracy per model (qhead's
+// quantum vs baseline, qdllm's students), a language model's test perplexity (qffn, qtha), a sweep point's
+// validation accuracy (qhead children), then whatever the run reported first.
+const HEADLINE_RULES: readonly { re: RegExp; label: (m: RegExpExecArray) => string }[] = [
+  { re: /^(.+)_test_acc$/, label: (m) => `${m[1]} acc` },
+  { re: /^(.+)_test_ppl(?:_mean)?$/, label: (m) => `${m[1]} ppl` },
+  { re: /^test_ppl_mean$/, label: () => 'test ppl' },
+  { re: /^val_acc_mean$/, label: () => 'val acc' },
+];
+
+/** The run's headline figures (at most `max`): what a researcher looks at first in its summary. */
+export function headline(summary: Record<string, number | string>, max = 4): Headline[] {
+  const keys = Object.keys(summary);
+  for (const rule of HEADLINE_RULES) {
+    const out: Headline[] = [];
+    for (const k of keys) {
+      const m = rule.re.exec(k);
+      if (m) out.push({ label: rule.label(m), value: summary[k] });
+    }
+    if (out.length > 0) return out.slice(0, max);
+  }
+  return keys.slice(0, Math.min(max, 3)).map((k) => ({ label: k, value: summary[k] }));
+}
+
+/** Whether a run matches a free-text query (every word somewhere in its name, kind, status, tags, id or summary). */
+export function matchesSearch(run: RunSummary, query: string): boolean {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return true;
+  const text = searchText(run);
+  return words.every((w) => text.includes(w));
+}
+
+const searchCache = new WeakMap<RunSummary, string>();
+function searchText(run: RunSummary): string {
+  let t = searchCache.get(run);
+  if (t === undefined) {
+    t = [run.name, run.kind, run.status, run.id, run.error ?? '', ...run.tags, ...Object.keys(run.summary)]
+      .join(' ')
+      .toLowerCase();
+    searchCache.set(run, t);
+  }
+  return t;
+}
+
+/** The value a column sorts by (numbers before strings; missing values last whatever the direction). */
+export function sortValue(run: RunSummary, column: string, now = Date.now()): number | string | null {
+  switch (column) {
+    case 'status':
+      return run.status;
+    case 'kind':
+      return run.kind;
+    case 'name':
+      return (run.name || run.id).toLowerCase();
+    case 'progress':
+      return run.progress;
+    case 'created':
+      return run.createdAt;
+    case 'duration':
+      return durationSeconds(run, now);
+    case 'headline': {
+      const h = headline(run.summary, 1)[0];
+      return h === undefined ? null : h.value;
+    }
+    case 'tags':
+      return run.tags.length > 0 ? run.tags.join(',') : null;
+    default:
+      if (column.startsWith(SUMMARY_PREFIX)) return run.summary[column.slice(SUMMARY_PREFIX.length)] ?? null;
+      return null;
+  }
+}
+
+/** Runs sorted by a column; ties keep newest first, then id, so the order is stable. */
+export function sortRunsBy(runs: readonly RunSummary[], column: string, dir: SortDir): RunSummary[] {
+  const now = Date.now();
+  const keyed = runs.map((run) => ({ run, v: sortValue(run, column, now) }));
+  const sign = dir === 'asc' ? 1 : -1;
+  keyed.sort((a, b) => {
+    if (a.v === null || b.v === null) {
+      if (a.v !== b.v) return a.v === null ? 1 : -1;
+    } else if (a.v !== b.v) {
+      if (typeof a.v === 'number' && typeof b.v === 'number') return sign * (a.v - b.v);
+      if (typeof a.v === 'number') return -1;
+      if (typeof b.v === 'number') return 1;
+      return sign * (a.v < b.v ? -1 : 1);
+    }
+    if (a.run.createdAt !== b.run.createdAt) return a.run.createdAt < b.run.createdAt ? 1 : -1;
+    return a.run.id.localeCompare(b.run.id);
+  });
+  return keyed.map((k) => k.run);
+}
+
+/** The group(s) a run belongs to: by kind, by each tag ('untagged' without one), or sweep vs single run. */
+export function groupsOf(run: RunSummary, by: GroupBy): string[] {
+  switch (by) {
+    case 'kind':
+      return [run.kind];
+    case 'tag':
+      return run.tags.length > 0 ? run.tags : ['untagged'];
+    case 'sweep':
+      return [run.childCount > 0 ? 'sweeps' : 'single runs'];
+    default:
+      return [''];
+  }
+}
+
+/** Runs split into groups in order of first appearance, each keeping the given order. */
+export function groupRuns(runs: readonly RunSummary[], by: GroupBy): { label: string; runs: RunSummary[] }[] {
+  const groups = new Map<string, RunSummary[]>();
+  for (const run of runs)
+    for (const g of groupsOf(run, by)) {
+      let list = groups.get(g);
+      if (!list) groups.set(g, (list = []));
+      list.push(run);
+    }
+  return [...groups].map(([label, list]) => ({ label, runs: list }));
+}
+
+/** Each queued run's place in the queue (1 = next to start): the scheduler takes the oldest first. */
+export function queuePlaces(runs: readonly RunSummary[]): Map<string, number> {
+  const queued = runs
+    .filter((r) => r.status === 'queued')
+    .sort((a, b) =>
+      a.createdAt === b.createdAt ? a.id.localeCompare(b.id) : a.createdAt < b.createdAt ? -1 : 1,
+    );
+  return new Map(queued.map((r, i) => [r.id, i + 1]));
+}
+
+/** Summary keys the chooser offers for these runs (numeric figures first seen first), per kind when given. */
+export function summaryKeys(runs: readonly RunSummary[], kind = ''): string[] {
+  const keys = new Set<string>();
+  for (const r of runs) if (!kind || r.kind === kind) for (const k of Object.keys(r.summary)) keys.add(k);
+  return [...keys];
+}

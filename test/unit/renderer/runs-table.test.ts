@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import {
+  durationSeconds,
+  formatSeconds,
+  groupRuns,
+  headline,
+  matchesSearch,
+  queuePlaces,
+  sortRunsBy,
+} from '../../../renderer/src/lib/runs-table';
+import { RunsState } from '../../../renderer/src/state/runs.svelte';
+import { FakeLabApi, makeRun } from './fake-api';
+
+describe('runs table', () => {
+  it('leads with each kind’s headline figure', () => {
+    // qhead/qdllm: comparisonSummary's <model>_test_acc per model, not the dataset or the teacher.
+    const qhead = {
+      dataset: 'brown-topics',
+      embedding_dim: 64,
+      quantum_test_acc: 0.61,
+      quantum_test_acc_std: 0.02,
+      mlp_test_acc: 0.58,
+      quantum_params: 114,
+    };
+    expect(headline(qhead)).toEqual([
+      { label: 'quantum acc', value: 0.61 },
+      { label: 'mlp acc', value: 0.58 },
+    ]);
+    expect(headline({ test_ppl_mean: 42.1, test_ppl_std: 1, params: 9 })).toEqual([
+      { label: 'test ppl', value: 42.1 },
+    ]);
+    expect(headline({ a: 1, b: 2, c: 3, d: 4 }).map((h) => h.label)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('sorts by any column with missing values last, searches every word, groups and queues', () => {
+    const a = makeRun({
+      name: 'alpha',
+      createdAt: '2026-01-01T00:00:01.000Z',
+      summary: { x: 2 },
+      tags: ['t1'],
+    });
+    const b = makeRun({
+      name: 'beta',
+      kind: 'qhead',
+      createdAt: '2026-01-01T00:00:02.000Z',
+      summary: { x: 1 },
+    });
+    const c = makeRun({ name: 'gamma', createdAt: '2026-01-01T00:00:03.000Z' });
+    expect(sortRunsBy([a, b, c], 'summary:x', 'asc').map((r) => r.name)).toEqual(['beta', 'alpha', 'gamma']);
+    expect(sortRunsBy([a, b, c], 'summary:x', 'desc').map((r) => r.name)).toEqual(['alpha', 'beta', 'gamma']);
+    expect(sortRunsBy([c, a, b], 'name', 'asc').map((r) => r.name)).toEqual(['alpha', 'beta', 'gamma']);
+    expect(matchesSearch(b, 'QHEAD bet')).toBe(true);
+    expect(matchesSearch(b, 'qhead alpha')).toBe(false);
+    expect(groupRuns([a, b, c], 'tag').map((g) => [g.label, g.runs.length])).toEqual([
+      ['t1', 1],
+      ['untagged', 2],
+    ]);
+    expect([...queuePlaces([c, b, a])]).toEqual([
+      [a.id, 1],
+      [b.id, 2],
+      [c.id, 3],
+    ]);
+  });
+
+  it('measures durations', () => {
+    const r = makeRun({ startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:02:05.000Z' });
+    expect(durationSeconds(r)).toBe(125);
+    expect(formatSeconds(125)).toBe('2 min 5 s');
+    expect(formatSeconds(null)).toBe('—');
+    expect(formatSeconds(3.25)).toBe('3.3 s');
+  });
+
+  it('RunsState: search, sort, select all visible, group rows, columns', async () => {
+    const api = new FakeLabApi();
+    api.runs = Array.from({ length: 30 }, (_, i) =>
+      makeRun({
+        name: `run ${i}`,
+        kind: i % 2 ? 'qhead' : 'vqc-fit',
+        status: 'succeeded',
+        createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+        summary: { score: i },
+      }),
+    );
+    const s = new RunsState(api);
+    await s.load();
+    expect(api.calls[0]).toEqual({ method: 'listRuns', arg: { limit: 10_000 } });
+    s.search = 'QHEAD';
+    expect(s.visible).toHaveLength(15);
+    expect(s.visible[0].name).toBe('run 29'); // newest first
+    s.sortBy('summary:score');
+    expect(s.visible[0].name).toBe('run 29');
+    s.sortBy('summary:score');
+    expect(s.visible[0].name).toBe('run 1');
+    s.selectAll(true);
+    expect(s.selectedIds).toHaveLength(15);
+    expect(s.allSelected).toBe(true);
+    s.search = '';
+    expect(s.allSelected).toBe(false);
+    s.groupBy = 'kind';
+    expect(s.rows.filter((r) => r.kind === 'group').map((r) => (r.kind === 'group' ? r.label : ''))).toEqual([
+      'vqc-fit',
+      'qhead',
+    ]);
+    expect(s.rows).toHaveLength(32);
+    expect(s.summaryKeys).toEqual(['score']);
+    s.toggleColumn('score');
+    expect(s.extraColumns).toEqual(['score']);
+    s.toggleColumn('score');
+    expect(s.extraColumns).toEqual([]);
+  });
+});
