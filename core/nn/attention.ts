@@ -182,10 +182,16 @@ function scoredHeadsForward(
   for (let h = 0; h < NH; h++) {
     const sc = scorers[h];
     if (!sc) continue;
+    const kv = (h / group) | 0;
+    if (sc.batch) {
+      const st = { q: NH * T * hd, k: NKV * T * hd, scores: NH * T * T };
+      sc.batch.forward(att.subarray(h * T * T), qh.subarray(h * T * hd), kh.subarray(kv * T * hd), B, T, st);
+      continue;
+    }
     for (let b = 0; b < B; b++) {
       const a = (b * NH + h) * T * T;
       const q = (b * NH + h) * T * hd;
-      const k = (b * NKV + ((h / group) | 0)) * T * hd;
+      const k = (b * NKV + kv) * T * hd;
       sc.forward(att.subarray(a, a + T * T), qh.subarray(q, q + T * hd), kh.subarray(k, k + T * hd), T, T, b);
     }
   }
@@ -267,6 +273,23 @@ export function attentionBackward(
     for (let h = 0; h < NH; h++) {
       const sc = scorers[h];
       if (!sc) continue;
+      if (sc.batch) {
+        const kv = ((h / group) | 0) * Thd;
+        const st = { q: NH * Thd, k: NKV * Thd, scores: NH * TT };
+        const [q, k] = [h * Thd, kv];
+        sc.batch.backward(
+          dqh.subarray(q),
+          dkh.subarray(k),
+          dS.subarray(h * TT),
+          qh.subarray(q),
+          kh.subarray(k),
+          B,
+          T,
+          st,
+        );
+        for (let b = 0; b < B; b++) dS.fill(0, (b * NH + h) * TT, (b * NH + h + 1) * TT);
+        continue;
+      }
       for (let b = 0; b < B; b++) {
         const a = (b * NH + h) * TT;
         const q = (b * NH + h) * Thd;

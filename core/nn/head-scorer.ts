@@ -1,7 +1,28 @@
 // The per-head seam of attention: a chosen head (layer l, head h) takes its pre-softmax scores from a HeadScorer
 // instead of q·k/√hd. The causal mask, the softmax and the value mixing stay classical (attention.ts), so a
 // scorer only maps one sequence's query and key rows of its head to a (rows × keys) score matrix and back.
+// A scorer whose work batches well (one simulator call instead of one per sequence) may also offer `batch`:
+// the same forward and backward over every sequence of a training step at once; the per-slot calls stay the
+// reference (and serve KV-cached decoding).
 import { checkPositiveInt, type Arr, type Parameter, type Module } from './tensor';
+
+/** Where slot b's rows start in the batch arrays: q at b·q, k at b·k, its (T, T) scores at b·scores. */
+export interface SlotStrides {
+  q: number;
+  k: number;
+  scores: number;
+}
+
+/**
+ * Forward and backward of slots 0 … B−1 at once over full sequences (n = S = T), equal to B per-slot calls
+ * (up to the summation order of the parameter gradients).
+ */
+export interface HeadScorerBatch {
+  /** scores of slot b (T, T) at scores[b·st.scores …] from q (T, hd) at q[b·st.q …] and k at k[b·st.k …]. */
+  forward(scores: Arr, q: Arr, k: Arr, B: number, T: number, st: SlotStrides): void;
+  /** From dscores laid out as forward's scores: adds into dq and dk (laid out as q and k) and the grads. */
+  backward(dq: Arr, dk: Arr, dscores: Arr, q: Arr, k: Arr, B: number, T: number, st: SlotStrides): void;
+}
 
 export interface HeadScorer extends Module {
   /** hd: the width of the query and key rows it reads. */
@@ -20,6 +41,8 @@ export interface HeadScorer extends Module {
    * dk (S, hd) and ∂L/∂θ into the parameters' grads.
    */
   backward(dq: Arr, dk: Arr, dscores: Arr, q: Arr, k: Arr, n: number, S: number, slot: number): void;
+  /** All slots at once (training forward/backward); null or absent: the model calls the per-slot methods. */
+  readonly batch?: HeadScorerBatch | null;
 }
 
 /**

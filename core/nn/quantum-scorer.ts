@@ -6,7 +6,7 @@
 // The learned-unitary kernel |⟨k̂|U(θ)|q̂⟩|² (UnitaryKernelScorer) reads the overlap from a SWAP test.
 import type { SyncSimulator } from '../quantum/backend';
 import { angleEncodedPqc, unitaryKernelCircuit } from '../quantum/qffn-circuits';
-import type { HeadScorer } from './head-scorer';
+import type { HeadScorer, HeadScorerBatch, SlotStrides } from './head-scorer';
 import { ensure, Linear } from './layers';
 import { QuantumModule } from './quantum-module';
 import { Rng } from '../util/rng';
@@ -19,20 +19,27 @@ export interface GaussianScorerOptions {
   qubits?: number;
   dtype?: Dtype;
   seed?: number;
+  /** false: every sequence's circuits run in their own simulator calls (the per-slot reference). Default true. */
+  batch?: boolean;
 }
 
-/** One side (queries or keys): optional map, circuit, and per-slot caches of its inputs and ⟨Z⟩ rows. */
+/** One side (queries or keys): optional map, circuit, and caches of its inputs and ⟨Z⟩ rows, per slot and batched. */
 class Side {
   readonly map: Linear | null; // hd → n
   readonly pqc: QuantumModule;
   enc: Arr[] = []; // per slot (rows, n): circuit inputs (the mapped rows)
   e: Arr[] = []; // per slot (rows, n): ⟨Z⟩
-  de: Arr | null = null; // (rows, n)
-  denc: Arr | null = null; // (rows, n)
+  de: Arr | null = null; // (slots·rows, n)
+  denc: Arr | null = null; // (slots·rows, n)
+  // the batched path's rows of every slot, slot-major
+  bx: Arr | null = null; // (slots·rows, hd) inputs
+  benc: Arr | null = null; // (slots·rows, n)
+  be: Arr | null = null; // (slots·rows, n)
+  bdx: Arr | null = null; // (slots·rows, hd)
 
   constructor(
     name: string,
-    hd: number,
+    readonly hd: number,
     n: number,
     project: boolean,
     depth: number,
@@ -49,39 +56,113 @@ class Side {
     return this.map ? [...this.map.parameters(), this.pqc.theta] : [this.pqc.theta];
   }
 
+  /** e (rows, n) ← the ⟨Z⟩ rows of x (rows, hd), through enc (rows, n) when mapped: one simulator call. */
+  rows(e: Arr, enc: Arr | undefined, x: Arr, rows: number): void {
+    if (this.map) this.map.forward(enc!, x, rows);
+    this.pqc.forward(e, this.map ? enc! : x, rows);
+  }
+
+  /** Adds ∂L/∂x into dx (rows, hd) from ∂L/∂e in de, for the rows forward kept in enc. */
+  rowsBackward(dx: Arr, de: Arr, x: Arr, enc: Arr | undefined, rows: number): void {
+    if (!this.map) {
+      this.pqc.backward(dx, de, x, rows);
+      return;
+    }
+    const n = this.pqc.numInputs;
+    this.denc!.fill(0, 0, rows * n);
+    this.pqc.backward(this.denc!, de, enc!, rows);
+    this.map.backward(dx, this.denc!, x, rows);
+  }
+
   /** The ⟨Z⟩ rows (rows, n) of x (rows, hd), kept in slot. */
   forward(x: Arr, rows: number, slot: number): Arr {
-    const enc = this.map ? this.enc[slot] : x;
-    if (this.map) this.map.forward(enc, x, rows);
-    this.pqc.forward(this.e[slot], enc, rows);
+    this.rows(this.e[slot], this.enc[slot], x, rows);
     return this.e[slot];
   }
 
   /** Adds ∂L/∂x into dx from ∂L/∂e in this.de. */
   backward(dx: Arr, x: Arr, rows: number, slot: number): void {
-    if (!this.map) {
-      this.pqc.backward(dx, this.de!, x, rows);
-      return;
-    }
-    const n = this.pqc.numInputs;
-    this.denc!.fill(0, 0, rows * n);
-    this.pqc.backward(this.denc!, this.de!, this.enc[slot], rows);
-    this.map.backward(dx, this.denc!, x, rows);
+    this.rowsBackward(dx, this.de!, x, this.enc[slot], rows);
+  }
+
+  /** The ⟨Z⟩ rows of slots 0 … B−1 (T rows each, slot b's at x[b·stride …]) in one call, into be. */
+  forwardBatch(x: Arr, B: number, T: number, stride: number): Arr {
+    const w = T * this.hd;
+    for (let b = 0; b < B; b++) this.bx!.set(x.subarray(b * stride, b * stride + w), b * w);
+    this.rows(this.be!, this.benc ?? undefined, this.bx!, B * T);
+    return this.be!;
+  }
+
+  /** Adds ∂L/∂x of every slot into dx (laid out as forwardBatch's x) from ∂L/∂e (B·T, n) in this.de. */
+  backwardBatch(dx: Arr, B: number, T: number, stride: number): void {
+    const w = T * this.hd;
+    const bdx = this.bdx!;
+    bdx.fill(0, 0, B * w);
+    this.rowsBackward(bdx, this.de!, this.bx!, this.benc ?? undefined, B * T);
+    for (let b = 0; b < B; b++) for (let i = 0; i < w; i++) dx[b * stride + i] += bdx[b * w + i];
   }
 
   prepare(slots: number, rows: number, dtype: Dtype): void {
-    const n = this.pqc.numInputs;
+    const [n, hd] = [this.pqc.numInputs, this.hd];
     for (let i = 0; i < slots; i++) {
       this.e[i] = ensure(this.e[i] ?? null, dtype, rows * n);
       if (this.map) this.enc[i] = ensure(this.enc[i] ?? null, dtype, rows * n);
     }
-    this.de = ensure(this.de, dtype, rows * n);
-    this.denc = ensure(this.denc, dtype, rows * n);
+    const all = slots * rows;
+    this.de = ensure(this.de, dtype, all * n);
+    this.denc = ensure(this.denc, dtype, all * n);
+    this.bx = ensure(this.bx, dtype, all * hd);
+    this.bdx = ensure(this.bdx, dtype, all * hd);
+    this.be = ensure(this.be, dtype, all * n);
+    if (this.map) this.benc = ensure(this.benc, dtype, all * n);
+  }
+}
+
+/** scores (n, S) = −‖e_q(t) − e_k(s)‖² for every causal pair, from the ⟨Z⟩ rows eq (n, m) and ek (S, m). */
+function gaussianScores(scores: Arr, eq: Arr, ek: Arr, n: number, S: number, m: number): void {
+  for (let t = 0; t < n; t++) {
+    const last = S - n + t;
+    for (let s = 0; s <= last; s++) {
+      let d2 = 0;
+      for (let i = 0; i < m; i++) {
+        const d = eq[t * m + i] - ek[s * m + i];
+        d2 += d * d;
+      }
+      scores[t * S + s] = -d2;
+    }
+  }
+}
+
+/** Adds ∂L/∂e_q into deq (n, m) and ∂L/∂e_k into dek (S, m) from dscores (n, S). */
+function gaussianScoresBackward(
+  deq: Arr,
+  dek: Arr,
+  dscores: Arr,
+  eq: Arr,
+  ek: Arr,
+  n: number,
+  S: number,
+  m: number,
+): void {
+  // ∂(−‖e_q − e_k‖²)/∂e_q = −2(e_q − e_k), and the opposite for e_k
+  for (let t = 0; t < n; t++) {
+    const last = S - n + t;
+    for (let s = 0; s <= last; s++) {
+      const g = dscores[t * S + s];
+      if (g === 0) continue;
+      for (let i = 0; i < m; i++) {
+        const d = 2 * g * (eq[t * m + i] - ek[s * m + i]);
+        deq[t * m + i] -= d;
+        dek[s * m + i] += d;
+      }
+    }
   }
 }
 
 export class GaussianKernelScorer implements HeadScorer {
   readonly qubits: number;
+  /** Every sequence's query (and key) rows through one simulator call per side (null: per slot). */
+  readonly batch: HeadScorerBatch | null;
   private readonly query: Side;
   private readonly key: Side;
   private readonly dtype: Dtype;
@@ -101,6 +182,13 @@ export class GaussianKernelScorer implements HeadScorer {
     const seed = opts.seed ?? 0;
     this.query = new Side(`${name}.query`, headDim, n, project, depth, sim, this.dtype, seed);
     this.key = new Side(`${name}.key`, headDim, n, project, depth, sim, this.dtype, seed + 1);
+    this.batch =
+      opts.batch === false
+        ? null
+        : {
+            forward: (sc, q, k, B, T, st) => this.forwardBatch(sc, q, k, B, T, st),
+            backward: (dq, dk, ds, _q, _k, B, T, st) => this.backwardBatch(dq, dk, ds, B, T, st),
+          };
   }
 
   parameters(): Parameter[] {
@@ -113,45 +201,58 @@ export class GaussianKernelScorer implements HeadScorer {
   }
 
   forward(scores: Arr, q: Arr, k: Arr, n: number, S: number, slot: number): void {
-    const m = this.qubits;
     const eq = this.query.forward(q, n, slot);
     const ek = this.key.forward(k, S, slot);
-    for (let t = 0; t < n; t++) {
-      const last = S - n + t;
-      for (let s = 0; s <= last; s++) {
-        let d2 = 0;
-        for (let i = 0; i < m; i++) {
-          const d = eq[t * m + i] - ek[s * m + i];
-          d2 += d * d;
-        }
-        scores[t * S + s] = -d2;
-      }
-    }
+    gaussianScores(scores, eq, ek, n, S, this.qubits);
   }
 
   backward(dq: Arr, dk: Arr, dscores: Arr, q: Arr, k: Arr, n: number, S: number, slot: number): void {
     const m = this.qubits;
-    const eq = this.query.e[slot];
-    const ek = this.key.e[slot];
-    const deq = this.query.de!;
-    const dek = this.key.de!;
-    deq.fill(0, 0, n * m);
-    dek.fill(0, 0, S * m);
-    // ∂(−‖e_q − e_k‖²)/∂e_q = −2(e_q − e_k), and the opposite for e_k
-    for (let t = 0; t < n; t++) {
-      const last = S - n + t;
-      for (let s = 0; s <= last; s++) {
-        const g = dscores[t * S + s];
-        if (g === 0) continue;
-        for (let i = 0; i < m; i++) {
-          const d = 2 * g * (eq[t * m + i] - ek[s * m + i]);
-          deq[t * m + i] -= d;
-          dek[s * m + i] += d;
-        }
-      }
-    }
+    this.query.de!.fill(0, 0, n * m);
+    this.key.de!.fill(0, 0, S * m);
+    gaussianScoresBackward(
+      this.query.de!,
+      this.key.de!,
+      dscores,
+      this.query.e[slot],
+      this.key.e[slot],
+      n,
+      S,
+      m,
+    );
     this.query.backward(dq, q, n, slot);
     this.key.backward(dk, k, S, slot);
+  }
+
+  private forwardBatch(scores: Arr, q: Arr, k: Arr, B: number, T: number, st: SlotStrides): void {
+    const m = this.qubits;
+    const eq = this.query.forwardBatch(q, B, T, st.q);
+    const ek = this.key.forwardBatch(k, B, T, st.k);
+    for (let b = 0; b < B; b++)
+      gaussianScores(scores.subarray(b * st.scores), eq.subarray(b * T * m), ek.subarray(b * T * m), T, T, m);
+  }
+
+  private backwardBatch(dq: Arr, dk: Arr, dscores: Arr, B: number, T: number, st: SlotStrides): void {
+    const m = this.qubits;
+    const [deq, dek] = [this.query.de!, this.key.de!];
+    deq.fill(0, 0, B * T * m);
+    dek.fill(0, 0, B * T * m);
+    const [eq, ek] = [this.query.be!, this.key.be!];
+    for (let b = 0; b < B; b++) {
+      const o = b * T * m;
+      gaussianScoresBackward(
+        deq.subarray(o),
+        dek.subarray(o),
+        dscores.subarray(b * st.scores),
+        eq.subarray(o),
+        ek.subarray(o),
+        T,
+        T,
+        m,
+      );
+    }
+    this.query.backwardBatch(dq, B, T, st.q);
+    this.key.backwardBatch(dk, B, T, st.k);
   }
 }
 

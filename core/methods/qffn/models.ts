@@ -59,6 +59,7 @@ function scorer(
   sim: SyncSimulator,
   dtype: Dtype,
   seed: number,
+  batch: boolean,
 ): HeadScorer {
   if (c.headKernel === 'unitary')
     return new UnitaryKernelScorer(name, hd, sim, { depth: c.depth, dtype, seed });
@@ -66,12 +67,22 @@ function scorer(
     depth: c.depth,
     dtype,
     seed,
+    batch,
     ...(c.headQubits !== null ? { qubits: c.headQubits } : {}),
   });
 }
 
-/** Puts quantum FFNs and quantum head scorers into `model` (in place). */
-export function makeQffn(model: Transformer, c: QffnConfig, sim: SyncSimulator, seed: number): Compression {
+/**
+ * Puts quantum FFNs and quantum head scorers into `model` (in place). `batchedHeads: false` keeps the Gaussian
+ * heads on their per-sequence simulator calls (the reference the batched path is benchmarked against).
+ */
+export function makeQffn(
+  model: Transformer,
+  c: QffnConfig,
+  sim: SyncSimulator,
+  seed: number,
+  { batchedHeads = true } = {},
+): Compression {
   const s = shapeOf(model);
   const blocks = quantumBlocks(s.layers, c.fraction, c.placement, c.placementSeed);
   const h = quantumHeadCount(s.heads, c.headShare, c.quantumHeads);
@@ -97,6 +108,7 @@ export function makeQffn(model: Transformer, c: QffnConfig, sim: SyncSimulator, 
         sim,
         dtype,
         seed + 101 * l + 7 * j + 3,
+        batchedHeads,
       );
       model.setHeadScorer(l, j, sc);
       for (const p of sc.parameters()) quantum.add(p);
