@@ -1,0 +1,200 @@
+// What a chart draws for a group of metric keys: seeds folded into a mean line with a ± std band per model
+// (each seed on demand), one colour per model on every chart and page, the x axis named from the key, and
+// the helpers the chart needs (log-scale choice, smoothing). Pure: the tests call it directly.
+
+/** One line of a chart (see components/LineChart.svelte). */
+export interface Curve {
+  label: string;
+  steps: readonly number[];
+  values: readonly number[];
+  /** A band behind the line: ± std over seeds, or a downsampled bucket's extremes. */
+  min?: readonly number[];
+  max?: readonly number[];
+  /** Palette index: the model's colour. */
+  color: number;
+  dash?: number;
+  /** A single seed drawn beside its model's mean: thin and faint. */
+  faint?: boolean;
+  /** The band is ± std over this many seeds (absent for a bucket band). */
+  seeds?: number;
+}
+
+export interface RawSeries {
+  key: string;
+  steps: readonly number[];
+  values: readonly number[];
+  min?: readonly number[];
+  max?: readonly number[];
+}
+
+const SEED = /^seed\d+$/;
+
+// Models the lab's kinds name, in a fixed order, so each keeps its colour everywhere; others hash.
+const KNOWN_MODELS = [
+  'quantum',
+  'mlp',
+  'transformer',
+  'bow',
+  'teacher',
+  'classical',
+  'qtha',
+  'lora-r',
+  'lora-2r',
+  'full',
+  'qffn',
+  'base',
+];
+export const PALETTE_SIZE = 8;
+
+/** The palette index of a model, the same on every chart and page. */
+export function modelColor(model: string): number {
+  const i = KNOWN_MODELS.indexOf(model);
+  if (i >= 0) return i % PALETTE_SIZE;
+  let h = 0;
+  for (let j = 0; j < model.length; j++) h = (h * 31 + model.charCodeAt(j)) >>> 0;
+  return h % PALETTE_SIZE;
+}
+
+/** A key less its seed segment: `quantum/seed1/lr0/val_acc` → line `quantum/lr0`, seed `seed1`. */
+export function splitSeed(key: string): { line: string; seed: string | null; model: string } {
+  const parts = key.split('/');
+  const metricLess = parts.slice(0, -1);
+  const i = metricLess.findIndex((p) => SEED.test(p));
+  const seed = i >= 0 ? metricLess[i] : null;
+  const rest = metricLess.filter((_, j) => j !== i);
+  const line = rest.length > 0 ? rest.join('/') : parts[parts.length - 1];
+  return { line, seed, model: rest[0] ?? parts[0] };
+}
+
+/**
+ * The curves of one chart: series that differ only by seed become one mean line with a ± std band (over the
+ * seeds that have a point at that x), plus each seed as a faint line when `showSeeds`. A line with one seed
+ * (or none) is drawn as it is, with its downsampling band.
+ */
+export function seedCurves(series: readonly RawSeries[], showSeeds = false): Curve[] {
+  const lines = new Map<string, { model: string; members: RawSeries[]; seeded: boolean }>();
+  for (const s of series) {
+    const { line, seed, model } = splitSeed(s.key);
+    let l = lines.get(line);
+    if (!l) lines.set(line, (l = { model, members: [], seeded: false }));
+    l.members.push(s);
+    if (seed !== null) l.seeded = true;
+  }
+  const out: Curve[] = [];
+  for (const [label, l] of lines) {
+    const color = modelColor(l.model);
+    if (l.members.length === 1) {
+      const s = l.members[0];
+      out.push({ label, steps: s.steps, values: s.values, min: s.min, max: s.max, color });
+      continue;
+    }
+    out.push({ label, ...meanStd(l.members), color, seeds: l.members.length });
+    if (showSeeds)
+      for (const s of l.members)
+        out.push({
+          label: `${label} ${splitSeed(s.key).seed ?? s.key}`,
+          steps: s.steps,
+          values: s.values,
+          color,
+          faint: true,
+        });
+  }
+  return out;
+}
+
+/** Mean and mean ± std (population over the seeds present) at every x any member has. */
+export function meanStd(members: readonly RawSeries[]): {
+  steps: number[];
+  values: number[];
+  min: number[];
+  max: number[];
+} {
+  const byStep = new Map<number, number[]>();
+  for (const s of members)
+    for (let j = 0; j < s.steps.length; j++) {
+      const v = s.values[j];
+      if (!Number.isFinite(v)) continue;
+      let list = byStep.get(s.steps[j]);
+      if (!list) byStep.set(s.steps[j], (list = []));
+      list.push(v);
+    }
+  const steps = [...byStep.keys()].sort((a, b) => a - b);
+  const values: number[] = [];
+  const min: number[] = [];
+  const max: number[] = [];
+  for (const x of steps) {
+    const vs = byStep.get(x)!;
+    const mean = vs.reduce((a, b) => a + b, 0) / vs.length;
+    const std = Math.sqrt(vs.reduce((a, b) => a + (b - mean) ** 2, 0) / vs.length);
+    values.push(mean);
+    min.push(mean - std);
+    max.push(mean + std);
+  }
+  return { steps, values, min, max };
+}
+
+/** The x axis' name for a metric key of a kind: epoch, step, qubits, seconds or sweep point. */
+export function xAxisTitle(kind: string, key: string): string {
+  const metric = key.slice(key.lastIndexOf('/') + 1);
+  if (key.startsWith('energy/')) return 'qubits';
+  if (key.startsWith('sweep/')) return 'sweep point';
+  if (/_ms$/.test(metric) && kind === 'sim-bench') return 'qubits';
+  if (/(^|_)(seconds|time|wall)(_|$)/.test(metric)) return 'seconds';
+  if (/step|pretrain|finetune/.test(metric)) return 'step';
+  if (kind === 'qffn' || kind === 'qtha') return 'step';
+  if (/^(train|val|test)_/.test(metric)) return 'epoch';
+  return 'step';
+}
+
+/** The y axis' unit when the key says it: J, ms, s. */
+export function yAxisTitle(key: string): string {
+  const metric = key.slice(key.lastIndexOf('/') + 1);
+  if (/_J$/.test(metric)) return `${metric} (J)`;
+  if (/_ms$/.test(metric)) return `${metric} (ms)`;
+  if (/_seconds$|_s$/.test(metric)) return `${metric} (s)`;
+  return metric;
+}
+
+/** Whether a log y axis reads better: every value positive and the values span more than three decades. */
+export function wantsLogScale(curves: readonly Curve[]): boolean {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const c of curves)
+    for (const v of c.values) {
+      if (!Number.isFinite(v)) continue;
+      if (v <= 0) return false;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  return hi > 0 && lo > 0 && hi / lo > 1e3;
+}
+
+/** Exponential moving average with TensorBoard's debiasing (weight 0 = none). */
+export function smooth(values: readonly number[], weight: number): number[] {
+  if (weight <= 0) return values.slice();
+  const out: number[] = [];
+  let acc = 0;
+  let n = 0;
+  for (const v of values) {
+    if (!Number.isFinite(v)) {
+      out.push(v);
+      continue;
+    }
+    acc = acc * weight + (1 - weight) * v;
+    n++;
+    out.push(acc / (1 - weight ** n));
+  }
+  return out;
+}
+
+/** A step series noisy enough to start smoothed: many points, per step, jumping about. */
+export function isNoisy(curves: readonly Curve[], xTitle: string): boolean {
+  if (xTitle !== 'step') return false;
+  return curves.some((c) => {
+    if (c.values.length < 50) return false;
+    let flips = 0;
+    for (let j = 2; j < c.values.length; j++)
+      if (Math.sign(c.values[j] - c.values[j - 1]) !== Math.sign(c.values[j - 1] - c.values[j - 2])) flips++;
+    return flips > 0.3 * c.values.length;
+  });
+}

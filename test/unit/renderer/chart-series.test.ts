@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import {
+  isNoisy,
+  meanStd,
+  modelColor,
+  seedCurves,
+  smooth,
+  splitSeed,
+  wantsLogScale,
+  xAxisTitle,
+} from '../../../renderer/src/lib/chart-series';
+
+describe('chart series', () => {
+  it('folds seeds into one mean ± std line per model, each seed on demand', () => {
+    const series = [
+      { key: 'quantum/seed0/val_acc', steps: [1, 2], values: [0.5, 0.7] },
+      { key: 'quantum/seed1/val_acc', steps: [1, 2], values: [0.7, 0.9] },
+      { key: 'mlp/seed0/val_acc', steps: [1, 2], values: [0.6, 0.6] },
+      { key: 'mlp/seed1/val_acc', steps: [1, 2], values: [0.6, 0.8] },
+    ];
+    const curves = seedCurves(series);
+    expect(curves.map((c) => [c.label, c.seeds])).toEqual([
+      ['quantum', 2],
+      ['mlp', 2],
+    ]);
+    expect(curves[0].values).toEqual([0.6, 0.8]);
+    expect(curves[0].min![0]).toBeCloseTo(0.5);
+    expect(curves[0].max![1]).toBeCloseTo(0.9);
+    expect(curves[0].color).toBe(modelColor('quantum'));
+    expect(curves[1].color).not.toBe(curves[0].color);
+    const all = seedCurves(series, true);
+    expect(all.filter((c) => c.faint).map((c) => c.label)).toEqual([
+      'quantum seed0',
+      'quantum seed1',
+      'mlp seed0',
+      'mlp seed1',
+    ]);
+    // Learning-rate candidates stay apart; only the seed is folded.
+    expect(splitSeed('quantum/seed1/lr0/val_acc')).toEqual({
+      line: 'quantum/lr0',
+      seed: 'seed1',
+      model: 'quantum',
+    });
+    expect(seedCurves([{ key: 'base/pretrain_loss', steps: [1], values: [2] }])[0].label).toBe('base');
+  });
+
+  it('averages over the seeds present at each x', () => {
+    const m = meanStd([
+      { key: 'a', steps: [1, 2, 3], values: [1, 2, 3] },
+      { key: 'b', steps: [1, 2], values: [3, 4] },
+    ]);
+    expect(m.steps).toEqual([1, 2, 3]);
+    expect(m.values).toEqual([2, 3, 3]);
+    expect(m.max).toEqual([3, 4, 3]);
+  });
+
+  it('names the x axis from the key', () => {
+    expect(xAxisTitle('qhead', 'quantum/seed0/val_acc')).toBe('epoch');
+    expect(xAxisTitle('qdllm', 'teacher/finetune_step_loss')).toBe('step');
+    expect(xAxisTitle('qtha', 'qtha/seed0/train_loss')).toBe('step');
+    expect(xAxisTitle('qhead', 'energy/sim_train_J')).toBe('qubits');
+    expect(xAxisTitle('qhead', 'quantum/train_seconds')).toBe('seconds');
+  });
+
+  it('turns log scale on past three decades of positive values, smooths, spots noise', () => {
+    const c = (values: number[]) => ({ label: 'x', steps: values.map((_, i) => i), values, color: 0 });
+    expect(wantsLogScale([c([1e-4, 1e38])])).toBe(true);
+    expect(wantsLogScale([c([1, 999])])).toBe(false);
+    expect(wantsLogScale([c([0, 1e9])])).toBe(false);
+    expect(smooth([1, 1, 1], 0.9)).toEqual([1, 1, 1].map(() => expect.closeTo(1)));
+    expect(smooth([0, 10], 0)).toEqual([0, 10]);
+    const zigzag = Array.from({ length: 100 }, (_, i) => (i % 2 ? 1 : 2));
+    expect(isNoisy([c(zigzag)], 'step')).toBe(true);
+    expect(isNoisy([c(zigzag)], 'epoch')).toBe(false);
+  });
+});
