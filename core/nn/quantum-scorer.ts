@@ -267,17 +267,22 @@ export class GaussianKernelScorer implements HeadScorer {
 export class UnitaryKernelScorer implements HeadScorer {
   readonly pqc: QuantumModule;
   readonly beta: Parameter; // (1) score scale
+  /** Every sequence's causal pairs through one simulator call (null: one call per sequence). */
+  readonly batch: HeadScorerBatch | null;
   private readonly dtype: Dtype;
-  private pairs: Arr[] = []; // per slot (pairs, 2·hd): [q_t, k_s] of every causal pair, t-major
-  private kappa: Arr[] = []; // per slot (pairs)
-  private dk: Arr | null = null; // (pairs) ∂L/∂κ
-  private dpairs: Arr | null = null; // (pairs, 2·hd)
+  private all: Arr | null = null; // (slots·pairs, 2·hd): [q_t, k_s] of every causal pair, slot-major, t-major
+  private allKappa: Arr | null = null; // (slots·pairs)
+  private pairs: Arr[] = []; // per slot, a view of all
+  private kappa: Arr[] = []; // per slot, a view of allKappa
+  private dk: Arr | null = null; // (slots·pairs) ∂L/∂κ
+  private dpairs: Arr | null = null; // (slots·pairs, 2·hd)
+  private perSlot = 0; // pairs of a square block of the prepared rows
 
   constructor(
     readonly name: string,
     readonly headDim: number,
     sim: SyncSimulator,
-    opts: { depth: number; dtype?: Dtype; seed?: number; beta?: number },
+    opts: { depth: number; dtype?: Dtype; seed?: number; beta?: number; batch?: boolean },
   ) {
     checkPositiveInt(headDim, `${name}.headDim`);
     const depth = checkPositiveInt(opts.depth, `${name}.depth`);
@@ -288,6 +293,13 @@ export class UnitaryKernelScorer implements HeadScorer {
     });
     this.beta = new Parameter(`${name}.beta`, [1], this.dtype);
     this.beta.data[0] = opts.beta ?? 1;
+    this.batch =
+      opts.batch === false
+        ? null
+        : {
+            forward: (sc, q, k, B, T, st) => this.forwardBatch(sc, q, k, B, T, st),
+            backward: (dq, dk, ds, _q, _k, B, T, st) => this.backwardBatch(dq, dk, ds, B, T, st),
+          };
   }
 
   parameters(): Parameter[] {
@@ -295,19 +307,57 @@ export class UnitaryKernelScorer implements HeadScorer {
   }
 
   prepare(slots: number, rows: number): void {
-    const p = (rows * (rows + 1)) / 2; // causal pairs of a square block: the most any call needs
+    const p = (this.perSlot = (rows * (rows + 1)) / 2); // causal pairs of a square block: the most any call needs
     const w = 2 * this.headDim;
+    this.all = ensure(this.all, this.dtype, slots * p * w);
+    this.allKappa = ensure(this.allKappa, this.dtype, slots * p);
     for (let i = 0; i < slots; i++) {
-      this.pairs[i] = ensure(this.pairs[i] ?? null, this.dtype, p * w);
-      this.kappa[i] = ensure(this.kappa[i] ?? null, this.dtype, p);
+      this.pairs[i] = this.all.subarray(i * p * w, (i + 1) * p * w);
+      this.kappa[i] = this.allKappa.subarray(i * p, (i + 1) * p);
     }
-    this.dk = ensure(this.dk, this.dtype, p);
-    this.dpairs = ensure(this.dpairs, this.dtype, p * w);
+    this.dk = ensure(this.dk, this.dtype, slots * p);
+    this.dpairs = ensure(this.dpairs, this.dtype, slots * p * w);
   }
 
   forward(scores: Arr, q: Arr, k: Arr, n: number, S: number, slot: number): void {
+    const r = this.fillPairs(this.pairs[slot], q, k, n, S);
+    this.pqc.forward(this.kappa[slot], this.pairs[slot], r);
+    this.writeScores(scores, this.kappa[slot], n, S);
+  }
+
+  backward(dq: Arr, dk: Arr, dscores: Arr, q: Arr, k: Arr, n: number, S: number, slot: number): void {
+    const dkap = this.dk!;
+    const r = this.takeDscores(dkap, dscores, this.kappa[slot], n, S);
+    const dpairs = this.dpairs!;
+    dpairs.fill(0, 0, r * 2 * this.headDim);
+    this.pqc.backward(dpairs, dkap.subarray(0, r), this.pairs[slot], r);
+    this.scatter(dq, dk, dpairs, n, S);
+  }
+
+  private forwardBatch(scores: Arr, q: Arr, k: Arr, B: number, T: number, st: SlotStrides): void {
+    const p = this.perSlot;
+    for (let b = 0; b < B; b++)
+      this.fillPairs(this.pairs[b], q.subarray(b * st.q), k.subarray(b * st.k), T, T);
+    this.pqc.forward(this.allKappa!, this.all!, B * p);
+    for (let b = 0; b < B; b++) this.writeScores(scores.subarray(b * st.scores), this.kappa[b], T, T);
+  }
+
+  private backwardBatch(dq: Arr, dk: Arr, dscores: Arr, B: number, T: number, st: SlotStrides): void {
+    const p = this.perSlot;
+    const w = 2 * this.headDim;
+    const dkap = this.dk!;
+    for (let b = 0; b < B; b++)
+      this.takeDscores(dkap.subarray(b * p), dscores.subarray(b * st.scores), this.kappa[b], T, T);
+    const dpairs = this.dpairs!;
+    dpairs.fill(0, 0, B * p * w);
+    this.pqc.backward(dpairs, dkap.subarray(0, B * p), this.all!, B * p);
+    for (let b = 0; b < B; b++)
+      this.scatter(dq.subarray(b * st.q), dk.subarray(b * st.k), dpairs.subarray(b * p * w), T, T);
+  }
+
+  /** pairs (pairs, 2·hd) ← [q_t, k_s] of every causal pair, t-major; returns the number of pairs. */
+  private fillPairs(pairs: Arr, q: Arr, k: Arr, n: number, S: number): number {
     const hd = this.headDim;
-    const pairs = this.pairs[slot];
     let r = 0;
     for (let t = 0; t < n; t++)
       for (let s = 0; s <= S - n + t; s++, r++) {
@@ -317,17 +367,17 @@ export class UnitaryKernelScorer implements HeadScorer {
           pairs[o + hd + i] = k[s * hd + i];
         }
       }
-    const kappa = this.kappa[slot];
-    this.pqc.forward(kappa, pairs, r);
+    return r;
+  }
+
+  private writeScores(scores: Arr, kappa: Arr, n: number, S: number): void {
     const beta = this.beta.data[0];
-    r = 0;
+    let r = 0;
     for (let t = 0; t < n; t++) for (let s = 0; s <= S - n + t; s++, r++) scores[t * S + s] = beta * kappa[r];
   }
 
-  backward(dq: Arr, dk: Arr, dscores: Arr, q: Arr, k: Arr, n: number, S: number, slot: number): void {
-    const hd = this.headDim;
-    const kappa = this.kappa[slot];
-    const dkap = this.dk!;
+  /** dkap ← ∂L/∂κ of every pair, β's gradient added; returns the number of pairs. */
+  private takeDscores(dkap: Arr, dscores: Arr, kappa: Arr, n: number, S: number): number {
     const beta = this.beta.data[0];
     let dbeta = 0;
     let r = 0;
@@ -338,10 +388,13 @@ export class UnitaryKernelScorer implements HeadScorer {
         dkap[r] = g * beta;
       }
     if (!this.beta.frozen) this.beta.grad[0] += dbeta;
-    const dpairs = this.dpairs!;
-    dpairs.fill(0, 0, r * 2 * hd);
-    this.pqc.backward(dpairs, dkap.subarray(0, r), this.pairs[slot], r);
-    r = 0;
+    return r;
+  }
+
+  /** Adds each pair's ∂L/∂[q_t, k_s] (dpairs) into dq (n, hd) and dk (S, hd). */
+  private scatter(dq: Arr, dk: Arr, dpairs: Arr, n: number, S: number): void {
+    const hd = this.headDim;
+    let r = 0;
     for (let t = 0; t < n; t++)
       for (let s = 0; s <= S - n + t; s++, r++) {
         const o = r * 2 * hd;

@@ -62,7 +62,7 @@ function scorer(
   batch: boolean,
 ): HeadScorer {
   if (c.headKernel === 'unitary')
-    return new UnitaryKernelScorer(name, hd, sim, { depth: c.depth, dtype, seed });
+    return new UnitaryKernelScorer(name, hd, sim, { depth: c.depth, dtype, seed, batch });
   return new GaussianKernelScorer(name, hd, sim, {
     depth: c.depth,
     dtype,

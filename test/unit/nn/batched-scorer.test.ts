@@ -1,9 +1,9 @@
 // The batched head-scorer path (HeadScorer.batch: one simulator call per circuit over every sequence of a step)
 // against the per-slot reference (one call per sequence and head): the same loss, logits and gradients (f64 to
-// round-off, f32 within the kernels' summation-order noise), mapped and unmapped Gaussian heads, grouped-query
-// attention; KV-cached decoding (per slot) reproduces the batched full-sequence logits.
+// round-off, f32 within the kernels' summation-order noise), mapped and unmapped Gaussian heads and a unitary-kernel
+// head, grouped-query attention; KV-cached decoding (per slot) reproduces the batched full-sequence logits.
 import { describe, expect, it } from 'vitest';
-import { GaussianKernelScorer } from '../../../core/nn/quantum-scorer';
+import { GaussianKernelScorer, UnitaryKernelScorer } from '../../../core/nn/quantum-scorer';
 import { zeroGrad, type Dtype } from '../../../core/nn/tensor';
 import { Transformer, type TransformerConfig } from '../../../core/nn/transformer';
 import { createCpuSimulator } from '../../../core/quantum/cpu/simulator';
@@ -49,6 +49,12 @@ function build(dtype: Dtype, batch: boolean): Transformer {
       h,
       new GaussianKernelScorer(`s${l}.${h}`, 6, sim, { depth: 2, dtype, seed: 7 * l + h, batch, qubits }),
     );
+  // the learned-unitary kernel (SWAP test, one row per causal pair) on head 2 of block 1
+  m.setHeadScorer(
+    1,
+    2,
+    new UnitaryKernelScorer('s1.2', 6, sim, { depth: 2, dtype, seed: 9, beta: 3, batch }),
+  );
   calls.set(m, n);
   return m;
 }
@@ -90,9 +96,9 @@ describe('batched head scorers equal the per-slot reference', () => {
         expect(g.some((x) => x !== 0) || !/^s\d/.test(names[j])).toBe(true); // every scorer parameter gets gradient
         expect(maxRel(g, b.grads[j]), names[j]).toBeLessThanOrEqual(tol);
       });
-      // 3 heads × 2 circuits: one call each per step batched, one per sequence per slot
-      expect(calls.get(batched)).toEqual({ expval: 6 * (i + 1), vjp: 6 * (i + 1) });
-      expect(calls.get(perSlot)).toEqual({ expval: 6 * B * (i + 1), vjp: 6 * B * (i + 1) });
+      // 3 Gaussian heads × 2 circuits and 1 unitary head: one call each per step batched, one per sequence per slot
+      expect(calls.get(batched)).toEqual({ expval: 7 * (i + 1), vjp: 7 * (i + 1) });
+      expect(calls.get(perSlot)).toEqual({ expval: 7 * B * (i + 1), vjp: 7 * B * (i + 1) });
       // one plain SGD step on both, so the second round compares moved weights too
       for (const m of [batched, perSlot])
         for (const p of m.parameters()) for (let k = 0; k < p.size; k++) p.data[k] -= 0.05 * p.grad[k];
