@@ -15,6 +15,8 @@ import {
 
 /** Runs fetched by one load: the API's cap. */
 export const LOAD_LIMIT = 10_000;
+/** The first load fetches this many newest runs first, so the first screen does not wait for 10,000. */
+export const FIRST_SCREEN = 100;
 
 export interface RunFilter {
   kind: string;
@@ -119,6 +121,14 @@ export class RunsState {
   async load(): Promise<void> {
     this.#loading = true;
     try {
+      if (this.#runs.length === 0) {
+        const first = await this.#api.listRuns({ limit: FIRST_SCREEN });
+        if (this.#runs.length === 0) this.#runs = sortRuns(first);
+        if (first.length < FIRST_SCREEN) {
+          this.#error = null;
+          return;
+        }
+      }
       const fresh = await this.#api.listRuns({ limit: LOAD_LIMIT });
       this.#runs = sortRuns(fresh);
       // Re-sync the children on show; the others are fetched again when expanded.

@@ -83,7 +83,8 @@ describe('runs table', () => {
     );
     const s = new RunsState(api);
     await s.load();
-    expect(api.calls[0]).toEqual({ method: 'listRuns', arg: { limit: 10_000 } });
+    // 30 runs: the first screen's 100 held them all, so no second fetch.
+    expect(api.calls).toEqual([{ method: 'listRuns', arg: { limit: 100 } }]);
     s.search = 'QHEAD';
     expect(s.visible).toHaveLength(15);
     expect(s.visible[0].name).toBe('run 29'); // newest first
@@ -107,5 +108,19 @@ describe('runs table', () => {
     expect(s.extraColumns).toEqual(['score']);
     s.toggleColumn('score');
     expect(s.extraColumns).toEqual([]);
+  });
+});
+
+describe('RunsState first screen', () => {
+  it('shows the newest 100 first, then all of them', async () => {
+    const api = new FakeLabApi();
+    api.runs = Array.from({ length: 150 }, (_, i) =>
+      makeRun({ createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString() }),
+    );
+    const s = new RunsState(api);
+    await s.load();
+    expect(api.calls.map((c) => c.arg)).toEqual([{ limit: 100 }, { limit: 10_000 }]);
+    expect(s.runs).toHaveLength(150);
+    expect(s.queuePlace.get(api.runs[0].id)).toBe(1);
   });
 });
