@@ -183,6 +183,8 @@ describe('lab in the browser', () => {
     await waitForStatus(page, 'running', 30_000);
     const cancelAt = Date.now();
     await page.getByTestId('cancel-run').click();
+    // Cancel asks first.
+    await page.getByTestId('cancel-confirm').click();
     await waitForStatus(page, 'cancelled', 10_000);
     const cancelMs = Date.now() - cancelAt;
     console.info(`e2e: cancel shown as cancelled after ${cancelMs} ms`);

@@ -103,6 +103,7 @@ describe('wizards in the browser', () => {
 
     // No need to wait for the teacher: cancel the run from its page.
     await page.getByTestId('cancel-run').click();
+    await page.getByTestId('cancel-confirm').click(); // cancel asks first
     await expect
       .poll(() => runPage.getByTestId('status').first().getAttribute('data-status'), { timeout: 15_000 })
       .toBe('cancelled');

@@ -18,16 +18,43 @@ export function formatDuration(startIso: string | null, endIso: string | null, n
   return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
 }
 
-/** Numbers with 4 significant digits (exponent form for very large/small), strings as they are. */
+/** Below this a figure is a rounding residue of zero (2.66e-19), shown as 0. */
+const ZERO = 1e-12;
+
+/** Strips a mantissa's trailing zeros and the exponent's plus: 1.50e+38 → 1.5e38. */
+function exponent(v: number): string {
+  const [m, e] = v.toExponential(2).split('e');
+  return `${m.replace(/\.?0+$/, '')}e${e.replace('+', '')}`;
+}
+
+/**
+ * A number for people: 4 significant digits, thousands grouped from 10,000, exponent form only past 1e15 or
+ * below 1e-3, and 0 for a rounding residue.
+ */
+export function formatNumber(v: number): string {
+  if (!Number.isFinite(v)) return Number.isNaN(v) ? 'n/a' : v > 0 ? '∞' : '−∞';
+  const a = Math.abs(v);
+  if (a < ZERO) return '0';
+  if (a >= 1e15 || a < 1e-3) return exponent(v);
+  if (a >= 1e4) return Math.round(v).toLocaleString('en-US');
+  return String(Number(v.toPrecision(4)));
+}
+
+/** A percentage string from a report ('19563.415%'): whole percent from 100 %, else 3 significant digits. */
+function formatPercentText(s: string): string | null {
+  const m = /^(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s?%$/.exec(s.trim());
+  if (!m) return null;
+  const v = Number(m[1]);
+  if (!Number.isFinite(v)) return null;
+  if (Math.abs(v) < ZERO) return '0%';
+  return Math.abs(v) >= 100 ? `${Math.round(v).toLocaleString('en-US')}%` : `${Number(v.toPrecision(3))}%`;
+}
+
+/** Numbers as formatNumber; percentage strings tidied; other strings as they are. */
 export function formatValue(v: unknown): string {
   if (v === null || v === undefined) return '—';
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) return String(v);
-    if (Number.isInteger(v) && Math.abs(v) < 1e9) return String(v);
-    const a = Math.abs(v);
-    return a !== 0 && (a < 1e-3 || a >= 1e6) ? v.toExponential(3) : String(Number(v.toPrecision(4)));
-  }
-  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return formatNumber(v);
+  if (typeof v === 'string') return formatPercentText(v) ?? v;
   return JSON.stringify(v);
 }
 

@@ -13,6 +13,14 @@ import { SeriesState } from './series.svelte';
 const ACTIVE: readonly RunStatus[] = ['queued', 'running'];
 /** While a run is active the page re-fetches its detail and downsampled curves this often. */
 export const RESYNC_MS = 4000;
+/** The log view keeps this many of the latest lines. */
+export const LOG_LINES = 2000;
+
+export interface LogLine {
+  at: string;
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+}
 
 export class RunPageState {
   readonly #api: LabApi;
@@ -23,6 +31,8 @@ export class RunPageState {
   /** Children ticked for comparison. */
   #selectedChildren = $state.raw<ReadonlySet<string>>(new Set());
   #timer: ReturnType<typeof setInterval> | null = null;
+  /** Log lines the run wrote while this page was open (the stored log file has no API call yet). */
+  #log = $state.raw<readonly LogLine[]>([]);
 
   constructor(api: LabApi, id: string) {
     this.#api = api;
@@ -35,6 +45,9 @@ export class RunPageState {
   }
   get error(): string | null {
     return this.#error;
+  }
+  get log(): readonly LogLine[] {
+    return this.#log;
   }
   get selectedChildren(): ReadonlySet<string> {
     return this.#selectedChildren;
@@ -93,7 +106,13 @@ export class RunPageState {
     }
   }
 
-  applyEvent(event: LabEvent): void {
+  applyEvent(event: LabEvent, now = new Date()): void {
+    if (event.type === 'log') {
+      if (event.runId !== this.id) return;
+      const line = { at: now.toISOString(), level: event.level, message: event.message };
+      this.#log = [...this.#log.slice(-(LOG_LINES - 1)), line];
+      return;
+    }
     if (event.type === 'metrics') {
       this.series.applyEvent(event);
       return;
@@ -156,4 +175,28 @@ export class RunPageState {
       return false;
     }
   }
+}
+
+/** A run's config as a file `qlab run` accepts: kind, name, seed, tags and config. */
+export function configFile(d: RunDetail): { filename: string; mimeType: string; content: string } {
+  const base =
+    (d.name || d.id.slice(0, 8)).replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'run';
+  const body = { kind: d.kind, name: d.name, seed: d.seed, tags: d.tags, config: d.config };
+  return {
+    filename: `${base}.json`,
+    mimeType: 'application/json',
+    content: `${JSON.stringify(body, null, 2)}\n`,
+  };
+}
+
+/**
+ * An error as a sentence for people: the first line without a leading "SomethingError:" class name; the
+ * rest (a stack, a cause) is kept as details for a fold.
+ */
+export function plainError(error: string): { sentence: string; details: string } {
+  const lines = error.split('\n');
+  let first = lines[0].trim();
+  for (let k = 0; k < 3; k++) first = first.replace(/^[A-Z][A-Za-z]*(Error|Exception)(\[[^\]]*\])?:\s*/, '');
+  if (first === '') first = 'The run failed without a message.';
+  return { sentence: first, details: lines.slice(1).join('\n').trim() };
 }

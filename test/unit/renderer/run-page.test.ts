@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { RESYNC_MS, RunPageState } from '../../../renderer/src/state/run-page.svelte';
+import { configFile, plainError, RESYNC_MS, RunPageState } from '../../../renderer/src/state/run-page.svelte';
 import { CompareState } from '../../../renderer/src/state/compare.svelte';
 import { FakeLabApi, makeRun } from './fake-api';
 
@@ -141,5 +141,31 @@ describe('RunPageState layout', () => {
     });
     expect(page.layout.charts.map((g) => g.title)).toEqual(['*/*/loss', '*/seed0/test_acc']);
     expect(page.layout.singles.rows).toEqual([]);
+  });
+});
+
+describe('run page helpers', () => {
+  it('words errors plainly and saves a config file qlab run accepts', () => {
+    expect(plainError('LabError: config.qubits: must be at most 24\n    at x (y.ts:1)')).toEqual({
+      sentence: 'config.qubits: must be at most 24',
+      details: 'at x (y.ts:1)',
+    });
+    expect(plainError('').sentence).toBe('The run failed without a message.');
+    const f = configFile({
+      id: 'abcdef123456',
+      kind: 'vqc-fit',
+      name: 'my run / 2',
+      seed: 3,
+      tags: ['a'],
+      config: { qubits: 3 },
+    } as never);
+    expect(f.filename).toBe('my-run-2.json');
+    expect(JSON.parse(f.content)).toEqual({
+      kind: 'vqc-fit',
+      name: 'my run / 2',
+      seed: 3,
+      tags: ['a'],
+      config: { qubits: 3 },
+    });
   });
 });
