@@ -178,6 +178,7 @@ describe('routes', () => {
       { page: 'runs' },
       { page: 'new', kind: 'vqc-fit' },
       { page: 'new', kind: null },
+      { page: 'new', kind: 'qhead', from: 'run-1' },
       { page: 'run', id: 'abc' },
       { page: 'compare', ids: ['a', 'b', 'c'] },
     ];
