@@ -28,7 +28,7 @@ import {
   type Compression,
   type ModelKey,
 } from './models';
-import { buildReport, type SeedRecord, type SweepRecord } from './report';
+import { buildReport, chosenLrs, type SeedRecord, type SweepRecord } from './report';
 import { amplitudeQubits } from '../../quantum/qffn-circuits';
 import type { QffnConfig } from './schema';
 import { continuations, lmEvaluation, selectByValidation, testLm, trainLm, type TrainedLm } from './train';
@@ -215,7 +215,13 @@ export async function runQffn(cfg: QffnConfig, ctx: JobContext): Promise<JobResu
         );
       const ppl = meanStd(rs.map((r) => r.test.perplexity));
       child.finish({
-        summary: { test_ppl_mean: ppl.mean, test_ppl_std: ppl.std, params: total_(rs[0]), ...p.patch },
+        summary: {
+          test_ppl_mean: ppl.mean,
+          test_ppl_std: ppl.std,
+          params: total_(rs[0]),
+          lr: chosenLrs(rs),
+          ...p.patch,
+        },
       });
       sweeps.push({ name: p.name, patch: p.patch, runs: rs });
     }

@@ -354,7 +354,7 @@ export const qffnMeta = defineKindMeta({
       id: 'paper',
       label: 'paper-sized',
       estimate:
-        'about a day on 2 cores by the wizard’s estimate (15–30 h), not timed: d = 256 (8 qubits), 4 blocks, half quantum, D = 4, seq 128, batch 8, 600 steps, 3 seeds, fraction ¼/1 and depth 8 ablations (examples/qffn-brown-paper.json)',
+        'about three days on 2 cores by the wizard’s estimate (15–30 h per learning rate, 3 candidates), not timed: d = 256 (8 qubits), 4 blocks, half quantum, D = 4, seq 128, batch 8, 600 steps, 3 seeds, fraction ¼/1 and depth 8 ablations (examples/qffn-brown-paper.json)',
       config: {
         base: {
           corpus: 'brown',

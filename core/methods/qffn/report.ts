@@ -47,7 +47,7 @@ const fmt = (vs: number[], d = 2) => (vs.length > 1 ? formatMeanStd(vs, d) : vs[
 const ratio = (vs: number[]) => `${fmt(vs)}×`;
 
 /** The learning rates validation chose: one value, or each with how many seeds chose it. */
-function chosenLrs(rs: SeedRecord[]): string {
+export function chosenLrs(rs: SeedRecord[]): string {
   const n = new Map<number, number>();
   for (const r of rs) n.set(r.trained.lr, (n.get(r.trained.lr) ?? 0) + 1);
   return n.size === 1 ? String(rs[0].trained.lr) : [...n].map(([lr, k]) => `${lr} (${k}×)`).join(', ');
@@ -165,6 +165,7 @@ function ablation(
       what,
       'params',
       'test PPL',
+      'selected lr',
       'inference speed (CPU sim)',
       'inference speed (GPU sim, main config only)',
     ],
@@ -174,6 +175,7 @@ function ablation(
         l.level,
         total(l.runs[0].counts),
         fmt(l.runs.map((r) => r.test.perplexity)),
+        chosenLrs(l.runs),
         ref ? `${(inf / refInfer).toFixed(2)}×` : null,
         gpu && l === main ? `${(inf / gpu.inferFactor / refInfer).toFixed(2)}×` : null,
       ];

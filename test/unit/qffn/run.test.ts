@@ -105,6 +105,8 @@ describe('qffn end to end (tiny)', () => {
     for (const row of comp.rows) expect(row[6]).toBe(row[7]);
     const t2 = table(r, /^Table 2/);
     expect(t2.rows.map((x) => x[0])).toEqual([1, 0.5]);
+    expect(t2.columns[3]).toBe('selected lr');
+    for (const row of t2.rows) expect(String(row[3])).toMatch(/^(0\.0006|0\.006)/);
     expect(table(r, /^Paired t-tests/).rows).toHaveLength(2);
     expect(table(r, /^Greedy continuations/).rows).toHaveLength(3);
     expect(res.summary.qffn_params).toBe(comp.rows[0][6]);
