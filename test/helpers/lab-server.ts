@@ -30,10 +30,13 @@ export class LabServer {
 
   /**
    * Makes a `<prefix>…` lab dir, starts `qlab serve --port 0` on it and resolves with the URL it prints, token
-   * included (`http://127.0.0.1:<port>/?token=…`): open it as it is, append `#/route` for a page.
+   * included (`http://127.0.0.1:<port>/?token=…`): open it as it is, append `#/route` for a page. `prepare`
+   * runs on the empty lab dir first.
    */
-  start(): Promise<string> {
+  start(prepare?: (labDir: string) => void): Promise<string> {
     this.labDir = mkdtempSync(join(tmpdir(), this.prefix));
+    // E.g. runs written straight into the store before the server opens it.
+    prepare?.(this.labDir);
     return new Promise((resolveUrl, reject) => {
       const child = spawn(
         process.execPath,
