@@ -6,6 +6,7 @@ import { intOption, parseArgs, type CommandSpec } from './args';
 import { type CliContext, resolveLabDir } from './context';
 import { CliError, EXIT } from './errors';
 import { isLoopbackHost, resolveServeSecurity, startServer } from './server';
+import { withRunWatch } from '../lab/run-watch';
 
 export const SERVE_SPEC = {
   name: 'serve',
@@ -47,7 +48,9 @@ export async function serveCommand(
   const labDir = resolveLabDir(a.strings['lab-dir'], ctx);
   const lab = await ctx.openLab(labDir, { schedule: true });
   try {
-    const server = await startServer({ api: lab, host, port, token, rendererDir });
+    // Runs another process writes (qlab run --detach, another serve) reach open tabs within a second.
+    const watched = withRunWatch(lab);
+    const server = await startServer({ api: watched, host, port, token, rendererDir });
     try {
       const shown = token === null ? server.url : `${server.url}?token=${encodeURIComponent(token)}`;
       ctx.stdout.write(`qlab serving on ${shown}\n`);
@@ -60,6 +63,7 @@ export async function serveCommand(
       ctx.stderr.write(`lab: ${labDir}; press Ctrl-C to stop\n`);
       await (stopSignal ?? untilSignal());
     } finally {
+      watched.stopWatch();
       await server.close();
     }
   } finally {
