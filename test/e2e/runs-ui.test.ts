@@ -5,7 +5,7 @@
 // seeds draws one mean ± std band per model; themes switch; a primary button keeps its label on hover.
 // Screenshots of each screen go to $QLAB_E2E_SHOTS, else test-results/e2e-shots.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -250,6 +250,19 @@ describe('run page', () => {
     await loss.getByTestId('chart-log').uncheck();
     await poll(() => loss.getAttribute('data-log')).toBe('false');
     await shot(page, 'run-seeds');
+
+    // Save config: a file `qlab run` accepts; clone and edit: the new-run form on this run's settings.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByTestId('save-config').click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('seeds.json');
+    const saved = JSON.parse(readFileSync((await download.path())!, 'utf8')) as Record<string, unknown>;
+    expect(saved).toEqual({ kind: 'qhead', name: 'seeds', seed: 1, tags: [], config: {} });
+    await page.getByTestId('clone-run').click();
+    await page.getByTestId('cloned-from').waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId('cloned-from').textContent()).toContain('seeds');
+    await shot(page, 'clone');
     await page.close();
   });
 });
