@@ -55,6 +55,8 @@ const HEADLINE_RULES: readonly { re: RegExp; label: (m: RegExpExecArray) => stri
   { re: /^val_acc_mean$/, label: () => 'val acc' },
 ];
 
+const REFERENCES = /^(teacher|bow)\b/;
+
 /** The run's headline figures (at most `max`): what a researcher looks at first in its summary. */
 export function headline(summary: Record<string, number | string>, max = 4): Headline[] {
   const keys = Object.keys(summary);
@@ -64,7 +66,9 @@ export function headline(summary: Record<string, number | string>, max = 4): Hea
       const m = rule.re.exec(k);
       if (m) out.push({ label: rule.label(m), value: summary[k] });
     }
-    if (out.length > 0) return out.slice(0, max);
+    // The compared models first (quantum leading), references outside the comparison (teacher, bag of words) after.
+    const rank = (h: Headline) => (h.label.startsWith('quantum') ? 0 : REFERENCES.test(h.label) ? 2 : 1);
+    if (out.length > 0) return out.sort((a, b) => rank(a) - rank(b)).slice(0, max);
   }
   return keys.slice(0, Math.min(max, 3)).map((k) => ({ label: k, value: summary[k] }));
 }

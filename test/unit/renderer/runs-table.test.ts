@@ -26,6 +26,20 @@ describe('runs table', () => {
       { label: 'quantum acc', value: 0.61 },
       { label: 'mlp acc', value: 0.58 },
     ]);
+    // qdllm: the students, not the teacher or the bag-of-words reference that come first in its summary.
+    const qdllm = {
+      bow_test_acc: 0.9,
+      teacher_test_acc: 0.95,
+      quantum_test_acc: 0.7,
+      mlp_test_acc: 0.8,
+      transformer_test_acc: 0.85,
+    };
+    expect(headline(qdllm).map((h) => h.label)).toEqual([
+      'quantum acc',
+      'mlp acc',
+      'transformer acc',
+      'bow acc',
+    ]);
     expect(headline({ test_ppl_mean: 42.1, test_ppl_std: 1, params: 9 })).toEqual([
       { label: 'test ppl', value: 42.1 },
     ]);
