@@ -531,14 +531,19 @@ export function importBundle(store: Store, labDir: string, file: string): Import
       }
     }
 
-    const fresh = manifest.runs.filter((id) => !store.hasRun(id));
     const skipped = manifest.runs.filter((id) => store.hasRun(id));
+    // Parents before their children; otherwise the manifest's order (export writes it that way already).
+    const fresh: string[] = [];
+    const placed = new Set<string>();
+    const place = (id: string) => {
+      if (placed.has(id) || store.hasRun(id)) return;
+      const p = (records.get(id) as RunRecord).run.parent_id;
+      if (p !== null && records.has(p)) place(p);
+      placed.add(id);
+      fresh.push(id);
+    };
+    for (const id of manifest.runs) place(id);
     const freshSet = new Set(fresh);
-    // Parents first, whatever order the manifest gives.
-    fresh.sort(
-      (a, b) =>
-        Number(records.get(a)?.run.parent_id !== null) - Number(records.get(b)?.run.parent_id !== null),
-    );
 
     // Stage every artifact file of a new run (checked, under a temporary name) before touching the database.
     const artifactsRoot = resolve(labDir, 'artifacts');
