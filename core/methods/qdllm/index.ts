@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Parameter } from '../../nn/tensor';
 import { argmaxRows, classificationReport, formatMeanStd } from '../harness/metrics';
-import { meanInterval, pairedTTest, wilsonInterval } from '../harness/stats';
+import { wilsonInterval } from '../harness/stats';
 import { loadTextData } from '../../data/text';
 import { DISTILL_MODES } from '../../nn/distill-loss';
 import { mlpHiddenForParams } from '../../nn/param-counts';
@@ -13,6 +13,7 @@ import { createSimulator, describeRan, ranRecord, recordingSimulator } from '../
 import { sealTest, TestGate } from '../harness/classifier';
 import { configureCompute } from '../harness/compute';
 import { runComparison, type Comparison, type SeedRun } from '../harness/compare';
+import { repetitionReport, runRepetitions } from '../harness/vary';
 import { bagOfWordsReference, describeBow, type BowResult } from '../harness/bow';
 import { describeDedup, describeOverlap, overlapTotal } from '../../data/dedup';
 import type { TextData } from '../../data/text';
@@ -64,101 +65,47 @@ export async function runQdllm(
 
 /**
  * `vary`: repetition k is a whole one-seed run with its own split (dataSeed + k) and/or its own teacher
- * (teacher seed + k), on the seed stream of repetition k (qdllmSeedPlan: run seed + 1000·k); its curves keep
- * the seed<k> keys. The report puts the repetitions side by side with mean ± std and a paired t-test over
- * them (the item-level tests stay inside each repetition: their test items differ when the split varies).
+ * (teacher seed + k), on the seed stream of repetition k (harness/vary.ts: run seed + 1000·k, the seed plan's
+ * stride); the report puts the repetitions side by side (repetitionReport).
  */
 async function runVaried(cfg: QdllmConfig, ctx: JobContext, hooks: QdllmHooks): Promise<JobResult> {
   const K = cfg.seeds;
   const split = cfg.vary.includes('split');
-  const teacher = cfg.vary.includes('teacher');
-  const runs: JobResult[] = [];
-  for (let k = 0; k < K; k++) {
-    const cfgK: QdllmConfig = {
-      ...cfg,
-      seeds: 1,
-      vary: [],
-      dataSeed: cfg.dataSeed + (split ? k : 0),
-      teacher:
-        teacher && cfg.teacher.source === 'lab-transformer'
-          ? { ...cfg.teacher, seed: cfg.teacher.seed + k }
-          : cfg.teacher,
-    };
-    const ctxK: JobContext = {
-      ...ctx,
-      seed: (ctx.seed + 1000 * k) >>> 0,
-      metrics: (points) =>
-        ctx.metrics(points.map((p) => ({ ...p, key: p.key.replace('/seed0/', `/seed${k}/`) }))),
-      progress: (f, message) => ctx.progress((k + f) / K, `repetition ${k + 1}/${K}: ${message}`),
-      artifact: (name, kind, data) => ctx.artifact(`rep${k}-${name}`, kind, data),
-    };
-    runs.push(await runOnce(cfgK, ctxK, hooks));
-  }
-  return variedReport(cfg, runs);
-}
-
-function variedReport(cfg: QdllmConfig, runs: JobResult[]): JobResult {
-  const varied = [
-    'student initialisation',
-    'batch order',
-    ...cfg.vary.map((v) => (v === 'split' ? 'split' : 'teacher')),
-  ];
-  const num = (r: JobResult, k: string) => Number(r.summary[k]);
-  const models = [
-    'bow',
-    'teacher',
-    'quantum',
-    ...['mlp', 'transformer'].filter((m) => runs[0].summary[`${m}_test_acc`] !== undefined),
-  ];
-  const summary: Record<string, number | string> = { varied: varied.join(', '), ansatz: cfg.ansatz };
-  const rows: Cell[][] = [];
-  for (const m of models) {
-    const accs = runs.map((r) => num(r, `${m}_test_acc`));
-    const mi = meanInterval(accs);
-    summary[`${m}_test_acc`] = mi.mean;
-    summary[`${m}_test_acc_std`] = mi.std;
-    if (!Number.isNaN(mi.half)) summary[`${m}_test_acc_ci95`] = mi.half;
-    let p: Cell = null;
-    if (m !== 'quantum' && runs.length > 1) {
-      const t = pairedTTest(
-        runs.map((r) => num(r, 'quantum_test_acc')),
-        accs,
-      );
-      p = Number.isNaN(t.p) ? 'n/a' : Number(t.p.toFixed(4));
-      summary[`${m}_vs_quantum_p`] = p;
-    }
-    rows.push([
-      m,
-      ...accs.map((a) => Number(a.toFixed(4))),
-      formatMeanStd(accs),
-      Number.isNaN(mi.half) ? 'n/a' : `${mi.lo.toFixed(4)} – ${mi.hi.toFixed(4)}`,
-      p,
-    ]);
-  }
-  summary.split_overlap_exact = runs.reduce((a, r) => a + num(r, 'split_overlap_exact'), 0);
-  const report: ReportSection[] = [
-    {
-      type: 'table',
-      title: `Test accuracy per repetition (each its own ${cfg.vary.join(' and ')}), mean ± std, Student-t 95 % interval over the ${runs.length} repetitions and paired t-test against the quantum student`,
-      columns: [
-        'model',
-        ...runs.map((_, k) => `repetition ${k + 1}`),
-        'mean ± std',
-        '95% CI (t over repetitions)',
-        'p vs quantum (paired t)',
-      ],
-      rows,
-    },
-    {
-      type: 'text',
-      title: 'What the seeds vary',
-      text: `Each repetition varies: ${varied.join(', ')}${cfg.vary.includes('split') ? ` (split seeds ${cfg.dataSeed}…${cfg.dataSeed + runs.length - 1})` : ''}${cfg.vary.includes('teacher') && cfg.teacher.source === 'lab-transformer' ? ` (teacher seeds ${cfg.teacher.seed}…${cfg.teacher.seed + runs.length - 1})` : ''}. Each repetition's own report follows, with its intervals and paired tests over its test items.`,
-    },
-    ...runs.flatMap((r, k) =>
-      (r.report ?? []).map((s) => ({ ...s, title: `Repetition ${k + 1}: ${s.title}` })),
+  const teacher = cfg.vary.includes('teacher') && cfg.teacher.source === 'lab-transformer';
+  const runs = await runRepetitions(ctx, K, (k, ctxK) =>
+    runOnce(
+      {
+        ...cfg,
+        seeds: 1,
+        vary: [],
+        dataSeed: cfg.dataSeed + (split ? k : 0),
+        teacher:
+          teacher && cfg.teacher.source === 'lab-transformer'
+            ? { ...cfg.teacher, seed: cfg.teacher.seed + k }
+            : cfg.teacher,
+      },
+      ctxK,
+      hooks,
     ),
-  ];
-  return { summary, report, backend: runs[0].backend };
+  );
+  const details = [
+    split ? `Split seeds ${cfg.dataSeed}…${cfg.dataSeed + K - 1}.` : '',
+    teacher && cfg.teacher.source === 'lab-transformer'
+      ? `Teacher seeds ${cfg.teacher.seed}…${cfg.teacher.seed + K - 1}.`
+      : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const result = repetitionReport(runs, {
+    models: ['bow', 'teacher', 'quantum', 'mlp', 'transformer'],
+    reference: 'quantum',
+    referenceLabel: 'the quantum student',
+    varied: ['student initialisation', 'batch order', ...cfg.vary],
+    what: cfg.vary.join(' and '),
+    details,
+  });
+  result.summary.ansatz = cfg.ansatz;
+  return result;
 }
 
 async function runOnce(cfg: QdllmConfig, ctx: JobContext, hooks: QdllmHooks): Promise<JobResult> {

@@ -39,7 +39,8 @@ import {
   singleModelCells,
   summedConfusions,
 } from '../harness/report';
-import { childOrInline, defineJobKind, type JobContext, type ReportSection } from '../job';
+import { childOrInline, defineJobKind, type JobContext, type JobResult, type ReportSection } from '../job';
+import { repetitionReport, runRepetitions } from '../harness/vary';
 import { headParameterCounts, module1Inputs, module1Qubits, type HeadShape } from './circuits';
 import {
   buildEncoder,
@@ -122,7 +123,7 @@ async function loadData(cfg: QheadConfig, seed: number): Promise<Loaded> {
       dedup: s.dedup,
     };
   } else {
-    const d = getDataset(cfg.dataset);
+    const d = getDataset(cfg.dataset, { seed });
     if (d.kind !== 'classification')
       throw new Error(`dataset: ${cfg.dataset} is not a classification dataset`);
     ds = d;
@@ -258,10 +259,45 @@ interface SweepResult {
   seconds: number;
 }
 
-export async function runQhead(cfg: QheadConfig, ctx: JobContext) {
+export async function runQhead(cfg: QheadConfig, ctx: JobContext): Promise<JobResult> {
+  return cfg.vary.length ? runVaried(cfg, ctx) : runOnce(cfg, ctx);
+}
+
+/**
+ * `vary: ["split"]`: repetition k is a whole one-seed run on its own split (dataSeed + k; the encoder, which
+ * never sees a validation or test document, is pretrained again for it) and seed stream (harness/vary.ts);
+ * the sweep and the energy timing run in the first repetition only (the sweep reads its validation split;
+ * the timing does not depend on the data).
+ */
+async function runVaried(cfg: QheadConfig, ctx: JobContext): Promise<JobResult> {
+  const K = cfg.seeds;
+  const runs = await runRepetitions(ctx, K, (k, ctxK) =>
+    runOnce(
+      {
+        ...cfg,
+        seeds: 1,
+        vary: [],
+        dataSeed: cfg.dataSeed + k,
+        sweep: k === 0 ? cfg.sweep : undefined,
+        energy: k === 0 ? cfg.energy : { ...cfg.energy, enabled: false },
+      },
+      ctxK,
+    ),
+  );
+  return repetitionReport(runs, {
+    models: ['bow', 'quantum', 'logreg', 'mlp'],
+    reference: 'quantum',
+    referenceLabel: 'the quantum head',
+    varied: ['head initialisation', 'batch order', 'split'],
+    what: 'split',
+    details: `Split seeds ${cfg.dataSeed}…${cfg.dataSeed + K - 1}; the encoder is pretrained for each split without its validation and test documents.${cfg.sweep ? ' The screening sweep ran in repetition 1 only.' : ''}${cfg.energy.enabled ? ' The energy timing ran in repetition 1 only.' : ''}`,
+  });
+}
+
+async function runOnce(cfg: QheadConfig, ctx: JobContext): Promise<JobResult> {
   const threads = configureCompute();
   ctx.log('info', `classical core: matmul on ${threads} thread(s)`);
-  const data = await loadData(cfg, ctx.seed);
+  const data = await loadData(cfg, cfg.dataSeed);
   const C = data.classes.length;
   if (C < 2) throw new Error(`dataset: ${data.name} has ${C} class(es); need at least 2`);
   const sp = data.splits;
@@ -450,7 +486,7 @@ export async function runQhead(cfg: QheadConfig, ctx: JobContext) {
       `${describeOverlap(overlap)}.`,
       `The encoder's pretraining text leaves out every document of the validation and test splits (${data.heldOut.size} ids).`,
       `Learning-rate search: every model tries ${cfg.lr} × ${cfg.lrFactors.join(', ')}; validation picks one.`,
-      'Seeds vary every head’s initialisation and the batch order (and shot or trajectory sampling); the split and the encoder are the same in every seed.',
+      `Seeds vary every head’s initialisation and the batch order (and shot or trajectory sampling); the split (dataSeed ${cfg.dataSeed}) and the encoder are the same in every seed.`,
       describeBow(bow),
     ].join(' '),
   });

@@ -323,6 +323,12 @@ export const QheadConfigSchema = z
       .default(true)
       .meta(sweep('standardise'))
       .describe('Per-dimension z-scores of the embeddings with train statistics, before every head.'),
+    dataSeed: int(0, 2 ** 31 - 1)
+      .default(0)
+      .meta(about('split seed'))
+      .describe(
+        'Seed of the train/validation/test split, apart from the run seed so every run of a study sees the same split.',
+      ),
     maxTrain: int(2, 10_000_000)
       .optional()
       .meta(sweep('max train', 'samples'))
@@ -347,6 +353,14 @@ export const QheadConfigSchema = z
       .default(3)
       .meta(about('seeds K', { unit: 'runs' }))
       .describe('Seeds (the run seed, +1, …); metrics are mean ± std over them.'),
+    vary: z
+      .array(z.enum(['split']))
+      .max(1)
+      .default([])
+      .meta(about('seeds also vary'))
+      .describe(
+        'Besides every head’s initialisation and the batch order, each seed k also draws its own split (dataSeed + k; the encoder is pretrained again without that split’s validation and test documents).',
+      ),
     shots: int(1, 10_000_000)
       .nullable()
       .default(null)
