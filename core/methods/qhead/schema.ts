@@ -345,9 +345,11 @@ export const QheadConfigSchema = z
       .number()
       .positive()
       .max(10)
-      .default(0.02)
+      .default(0.05)
       .meta(sweep('learning rate'))
-      .describe('Adam learning rate, shared with the baselines.'),
+      .describe(
+        'Adam base learning rate of every model (each searches it × lrFactors on validation). 0.05: the quantum head’s best mean validation accuracy and loss on the small example (docs/methods.md).',
+      ),
     lrFactors: LrFactorsSchema,
     seeds: int(1, 50)
       .default(3)
