@@ -11,6 +11,7 @@ import {
 } from './commands';
 import type { CliContext, CliLab, OpenOptions } from './context';
 import { CliError, EXIT, describeFailure } from './errors';
+import { bundleCommand } from './bundle';
 import { serveCommand } from './serve';
 
 export const USAGE = `usage: qlab <command> [options]
@@ -24,6 +25,8 @@ commands:
   compare <id> <id>...    config diff and final metrics side by side [--json]
   export <id>...          --format json|csv|html [--out FILE] [--children: with each run's child runs]
   cancel <id>             cancel a queued or running run (from any process) [--wait SECONDS]
+  bundle export <id>...   finished runs (with children, metrics, tags, notes, artifacts) into one file --out F
+  bundle import <file>    add a bundle's runs to the lab (runs it already has are left as they are)
   serve                   browser mode [--port P] [--host H] [--token T] [--api-only]
   sim ...                 circuit simulator tools (qlab sim --help)
   bench ...               benchmarks (qlab bench --help)
@@ -43,6 +46,7 @@ const COMMANDS: Record<string, Command> = {
   compare: compareCommand,
   export: exportCommand,
   cancel: cancelCommand,
+  bundle: bundleCommand,
   serve: (argv, ctx) => serveCommand(argv, ctx),
   sim: (argv) => delegate('sim', argv),
   bench: (argv) => delegate('bench', argv),

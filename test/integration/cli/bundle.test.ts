@@ -1,0 +1,148 @@
+// `qlab bundle export` / `qlab bundle import` through the CLI entry, in this process, on temporary labs.
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main, processContext } from '../../../core/cli/main';
+import { Store } from '../../../core/lab/store';
+
+let dir: string;
+let srcLab: string;
+let parent: string;
+let child: string;
+
+async function qlab(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, {
+    ...processContext(),
+    cwd: dir,
+    env: {},
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+  });
+  return { code, stdout, stderr };
+}
+
+function dump(labDir: string): unknown {
+  const store = Store.open(join(labDir, 'lab.sqlite'));
+  try {
+    const q = (sql: string) => store.db.prepare(sql).all();
+    return {
+      runs: q('SELECT * FROM runs ORDER BY id'),
+      metrics: q('SELECT * FROM metrics ORDER BY run_id, key, step'),
+      metric_summary: q('SELECT * FROM metric_summary ORDER BY run_id, key'),
+      artifacts: q('SELECT * FROM artifacts ORDER BY run_id, name'),
+      tags: q('SELECT * FROM tags ORDER BY run_id, tag'),
+      notes: q('SELECT run_id, text, created_at FROM notes ORDER BY run_id, id'),
+    };
+  } finally {
+    store.close();
+  }
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'qlab-cli-bundle-'));
+  srcLab = join(dir, 'src');
+  const store = Store.open(join(srcLab, 'lab.sqlite'));
+  parent = randomUUID();
+  child = randomUUID();
+  store.insertRun({
+    id: parent,
+    kind: 'sweep',
+    name: 'sweep',
+    config: { n: 1 },
+    seed: 3,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    codeVersion: 'v',
+    tags: ['keep'],
+  });
+  store.claimRun(parent, '2026-01-01T00:00:01.000Z', {});
+  store.insertChildRun({
+    id: child,
+    parentId: parent,
+    kind: 'point',
+    name: 'p',
+    config: {},
+    seed: 0,
+    at: '2026-01-01T00:00:02.000Z',
+    codeVersion: 'v',
+    host: {},
+  });
+  store.addMetrics(child, [{ key: 'loss', step: 0, value: 0.5, wallTime: 1 }]);
+  const bytes = Buffer.from('model bytes');
+  mkdirSync(join(srcLab, 'artifacts', child), { recursive: true });
+  writeFileSync(join(srcLab, 'artifacts', child, 'm.bin'), bytes);
+  store.addArtifact(
+    child,
+    {
+      name: 'm.bin',
+      kind: 'file',
+      path: `artifacts/${child}/m.bin`,
+      bytes: bytes.length,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    },
+    '2026-01-01T00:00:03.000Z',
+  );
+  store.addNote(parent, 'hello', '2026-01-01T00:00:04.000Z');
+  store.finishChildren(parent, 'succeeded', '2026-01-01T00:00:05.000Z', null);
+  store.finishRun(parent, 'succeeded', '2026-01-01T00:00:05.000Z', null);
+  store.close();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('qlab bundle', () => {
+  it('exports by id prefix and imports into an empty lab; a second import changes nothing', async () => {
+    const ex = await qlab('bundle', 'export', parent.slice(0, 8), '--out', 'runs.qlab', '--lab-dir', srcLab);
+    expect(ex.code, ex.stderr).toBe(0);
+    expect(ex.stdout).toMatch(/^exported 2 run\(s\) and 1 artifact file\(s\) to runs\.qlab/);
+
+    const dst = join(dir, 'dst');
+    const im = await qlab('bundle', 'import', 'runs.qlab', '--lab-dir', dst, '--json');
+    expect(im.code, im.stderr).toBe(0);
+    expect(JSON.parse(im.stdout)).toEqual({ imported: [parent, child], skipped: [], artifacts: 1 });
+    expect(dump(dst)).toEqual(dump(srcLab));
+    expect(readFileSync(join(dst, 'artifacts', child, 'm.bin'), 'utf8')).toBe('model bytes');
+
+    const again = await qlab('bundle', 'import', 'runs.qlab', '--lab-dir', dst);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toBe(
+      'imported 0 run(s) and 0 artifact file(s); 2 already in the lab, left as they were\n',
+    );
+    expect(dump(dst)).toEqual(dump(srcLab));
+  });
+
+  it('refuses a damaged bundle with one line, exit 2, and nothing written', async () => {
+    const ex = await qlab('bundle', 'export', child, '--out', 'b.qlab', '--lab-dir', srcLab);
+    expect(ex.code, ex.stderr).toBe(0);
+    const b = readFileSync(join(dir, 'b.qlab'));
+    writeFileSync(join(dir, 'cut.qlab'), b.subarray(0, b.length - 3));
+    const dst = join(dir, 'dst2');
+    const r = await qlab('bundle', 'import', 'cut.qlab', '--lab-dir', dst);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^qlab: .*cut\.qlab is truncated \(its end marker is missing\)\n$/);
+    expect(r.stdout).toBe('');
+    expect(readdirSync(dst).filter((f) => !f.startsWith('lab.sqlite'))).toEqual([]);
+    expect(dump(dst)).toMatchObject({ runs: [], metrics: [], artifacts: [] });
+  });
+
+  it('usage errors exit 2 with one line', async () => {
+    const cases: [string[], RegExp][] = [
+      [['bundle'], /needs 'export <id…> --out FILE' or 'import FILE'/],
+      [['bundle', 'pack'], /unknown 'qlab bundle' command 'pack'/],
+      [['bundle', 'export', parent, '--lab-dir', srcLab], /needs --out FILE/],
+      [['bundle', 'export', 'zzzz', '--out', 'x.qlab', '--lab-dir', srcLab], /not a run id/],
+      [['bundle', 'export', 'ffff0000', '--out', 'x.qlab', '--lab-dir', srcLab], /no run matches 'ffff0000'/],
+      [['bundle', 'export', parent, '--out', 'x.qlab', '--lab-dir', join(dir, 'nolab')], /no lab at/],
+      [['bundle', 'import', '--lab-dir', srcLab], /needs a bundle file/],
+      [['bundle', 'import', 'missing.qlab', '--lab-dir', srcLab], /no bundle file .*missing\.qlab/],
+    ];
+    for (const [args, msg] of cases) {
+      const r = await qlab(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+});
