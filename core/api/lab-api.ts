@@ -98,6 +98,25 @@ export interface Comparison {
   metrics: { key: string; values: (number | null)[] }[];
 }
 
+/** A config leaf shown as a runs-table column: numbers and booleans as they are, strings cut to 80 characters. */
+export type ConfigFieldValue = number | string | boolean | null;
+
+/** One run's config flattened to dot/bracket paths (see flattenConfig). */
+export interface RunConfigFields {
+  runId: string;
+  fields: Record<string, ConfigFieldValue>;
+}
+
+/** The stored log of one run, bounded to its last lines. */
+export interface RunLog {
+  runId: string;
+  lines: { at: string; level: 'debug' | 'info' | 'warn' | 'error'; message: string }[];
+  /** True when older lines were left out (the tail of the file was read). */
+  truncated: boolean;
+  /** Size of the whole log file in bytes (0 when the run has written nothing). */
+  bytes: number;
+}
+
 export interface ExportedFile {
   filename: string;
   mimeType: string;
@@ -202,6 +221,45 @@ export function configValueProblem(
   return null;
 }
 
+/** Leaves per run that getRunConfigs returns, and characters kept of a string leaf. */
+export const MAX_CONFIG_FIELDS = 100;
+const MAX_FIELD_CHARS = 80;
+
+/**
+ * A config as table cells: each scalar leaf under its dot/bracket path (`model.layers`); an array of at most
+ * 8 scalars as one cell (`[2, 4]`), longer arrays and arrays of objects left out; strings cut to 80
+ * characters; the first MAX_CONFIG_FIELDS leaves in key order. Iterative and depth-bounded like configValueProblem.
+ */
+export function flattenConfig(config: unknown): Record<string, ConfigFieldValue> {
+  const out: Record<string, ConfigFieldValue> = {};
+  let n = 0;
+  const cut = (s: string): string => (s.length > MAX_FIELD_CHARS ? `${s.slice(0, MAX_FIELD_CHARS - 1)}…` : s);
+  const stack: [unknown, string, number][] = [[config, '', 0]];
+  while (stack.length > 0 && n < MAX_CONFIG_FIELDS) {
+    const [v, path, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') {
+      if (path === '') continue;
+      out[path] = typeof v === 'string' ? cut(v) : typeof v === 'number' || typeof v === 'boolean' ? v : null;
+      n++;
+      continue;
+    }
+    if (Array.isArray(v)) {
+      const scalars = v.every((x) => x === null || typeof x !== 'object');
+      if (path !== '' && scalars && v.length <= 8) {
+        out[path] = cut(JSON.stringify(v).replace(/,/g, ', '));
+        n++;
+      }
+      continue;
+    }
+    if (depth >= MAX_CONFIG_DEPTH) continue;
+    // reversed onto the stack so leaves come out in key order
+    const keys = Object.keys(v);
+    for (let i = keys.length - 1; i >= 0; i--)
+      stack.push([(v as Record<string, unknown>)[keys[i]], path ? `${path}.${keys[i]}` : keys[i], depth + 1]);
+  }
+  return out;
+}
+
 export const CreateRunRequestSchema = z
   .object({
     kind: z.string().min(1),
@@ -248,6 +306,18 @@ export const NoteRequestSchema = z
   .strict();
 export type NoteRequest = z.infer<typeof NoteRequestSchema>;
 
+export const RunConfigsRequestSchema = z.object({ ids: z.array(RunIdSchema).min(1).max(10_000) }).strict();
+export type RunConfigsRequest = z.infer<typeof RunConfigsRequestSchema>;
+
+export const RunLogRequestSchema = z
+  .object({
+    runId: RunIdSchema,
+    /** How many of the last lines to return (default 1,000). */
+    maxLines: z.number().int().min(1).max(10_000).optional(),
+  })
+  .strict();
+export type RunLogRequest = z.infer<typeof RunLogRequestSchema>;
+
 /** The contract. Every method rejects with a LabError (code, message, field) on bad input. */
 export interface LabApi {
   listKinds(): Promise<KindInfo[]>;
@@ -260,6 +330,10 @@ export interface LabApi {
   exportRuns(req: ExportRequest): Promise<ExportedFile>;
   setTags(req: TagsRequest): Promise<RunSummary>;
   addNote(req: NoteRequest): Promise<NoteInfo>;
+  /** The listed runs' configs flattened for table columns (unknown ids are left out). */
+  getRunConfigs(req: RunConfigsRequest): Promise<RunConfigFields[]>;
+  /** The tail of a run's stored log (`<labDir>/logs/<id>.log`), oldest line first. */
+  getRunLog(req: RunLogRequest): Promise<RunLog>;
   /** Subscribes to live events; returns the unsubscribe function. */
   onEvent(listener: (event: LabEvent) => void): () => void;
 }
@@ -276,6 +350,8 @@ export const LAB_API_METHODS = [
   'exportRuns',
   'setTags',
   'addNote',
+  'getRunConfigs',
+  'getRunLog',
 ] as const satisfies readonly Exclude<keyof LabApi, 'onEvent'>[];
 export type LabApiMethod = (typeof LAB_API_METHODS)[number];
 

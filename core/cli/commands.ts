@@ -18,6 +18,7 @@ import { parseArgs, type CommandSpec } from './args';
 import { applyOverrides, readRunFile } from './config-file';
 import { type CliContext, type CliLab, resolveLabDir } from './context';
 import { CliError, EXIT } from './errors';
+import { chromiumPrinter, pdfHeader } from '../lab/export-pdf';
 import {
   cell,
   formatDuration,
@@ -87,7 +88,7 @@ export const SPECS = {
     positionals: {
       min: 1,
       max: 100,
-      label: 'at least one run id (qlab export <id…> --format json|csv|html)',
+      label: 'at least one run id (qlab export <id…> --format json|csv|runs-csv|latex|html|pdf)',
     },
   },
   cancel: {
@@ -484,13 +485,21 @@ export async function compareCommand(argv: string[], ctx: CliContext): Promise<n
   });
 }
 
+/** The CLI's formats: the LabApi's text formats, and `pdf` (the HTML report printed by headless Chromium). */
+const CLI_EXPORT_FORMATS = [...EXPORT_FORMATS, 'pdf'] as const;
+
 export async function exportCommand(argv: string[], ctx: CliContext): Promise<number> {
   const a = parseArgs(SPECS.export, argv);
   const format = a.strings.format;
-  if (format === undefined) throw new CliError(`'qlab export' needs --format ${EXPORT_FORMATS.join('|')}`);
-  if (!(EXPORT_FORMATS as readonly string[]).includes(format)) {
-    throw new CliError(`option --format must be one of ${EXPORT_FORMATS.join(', ')}; got '${format}'`);
+  if (format === undefined)
+    throw new CliError(`'qlab export' needs --format ${CLI_EXPORT_FORMATS.join('|')}`);
+  if (!(CLI_EXPORT_FORMATS as readonly string[]).includes(format)) {
+    throw new CliError(`option --format must be one of ${CLI_EXPORT_FORMATS.join(', ')}; got '${format}'`);
   }
+  const pdf = format === 'pdf';
+  const out = a.strings.out;
+  if (pdf && (out === undefined || out === '-'))
+    throw new CliError(`'qlab export --format pdf' needs --out FILE (a PDF is not written to a terminal)`);
   return withLab(ctx, a.strings['lab-dir'], async (lab) => {
     const ids: string[] = [];
     for (const p of a.positionals) {
@@ -501,19 +510,29 @@ export async function exportCommand(argv: string[], ctx: CliContext): Promise<nu
     const unique = [...new Set(ids)];
     if (unique.length > 100)
       throw new CliError(`an export takes at most 100 runs; these ids (with children) name ${unique.length}`);
-    const file = await lab.exportRuns({ ids: unique, format: format as ExportFormat });
-    const out = a.strings.out;
+    const file = await lab.exportRuns({ ids: unique, format: pdf ? 'html' : (format as ExportFormat) });
+    let content: string | Uint8Array = file.content;
+    let mimeType = file.mimeType;
+    if (pdf) {
+      const runs = await Promise.all(unique.map((id) => lab.getRun(id)));
+      try {
+        content = await chromiumPrinter().print(file.content, pdfHeader(runs));
+      } catch (e) {
+        throw new CliError(`cannot print the PDF: ${(e as Error).message}`, EXIT.lab);
+      }
+      mimeType = 'application/pdf';
+    }
     if (out === undefined || out === '-') {
       ctx.stdout.write(file.content);
       return EXIT.ok;
     }
     const path = resolve(ctx.cwd, out);
     try {
-      writeFileSync(path, file.content);
+      writeFileSync(path, content);
     } catch (e) {
       throw new CliError(`cannot write ${path}: ${(e as Error).message}`, EXIT.lab);
     }
-    ctx.stderr.write(`wrote ${path} (${Buffer.byteLength(file.content)} bytes, ${file.mimeType})\n`);
+    ctx.stderr.write(`wrote ${path} (${Buffer.byteLength(content)} bytes, ${mimeType})\n`);
     return EXIT.ok;
   });
 }

@@ -1,5 +1,6 @@
-// Comparisons and exports of stored runs: JSON (everything), CSV (one row per metric point) and a single
-// self-contained HTML report (no external resources; charts are inline SVG).
+// Comparisons and exports of stored runs: JSON (everything), CSV (one row per metric point), CSV (one row per
+// run: config flattened, final figures), LaTeX (export-latex.ts) and a single self-contained HTML report (no
+// external resources; charts are inline SVG) that the PDF export (export-pdf.ts) prints.
 import type {
   Comparison,
   ExportedFile,
@@ -9,6 +10,7 @@ import type {
   Series,
 } from '../api/lab-api';
 import { groupMetricKeys, overlayCharts, splitSinglePoints } from '../api/metric-groups';
+import { exportLatex } from './export-latex';
 
 export interface ExportSource {
   runs: RunDetail[];
@@ -75,6 +77,10 @@ export function exportRuns(format: ExportFormat, src: ExportSource): ExportedFil
       return exportCsv(src);
     case 'html':
       return exportHtml(src);
+    case 'runs-csv':
+      return exportRunsCsv(src);
+    case 'latex':
+      return exportLatex(src.runs, baseName(src.runs));
   }
 }
 
@@ -113,6 +119,77 @@ export function exportCsv(src: ExportSource): ExportedFile {
   }
   return {
     filename: `${baseName(src.runs)}.csv`,
+    mimeType: 'text/csv',
+    content: lines.join('\r\n') + '\r\n',
+  };
+}
+
+function seconds(start: string | null, end: string | null): number | string {
+  if (!start || !end) return '';
+  const s = (Date.parse(end) - Date.parse(start)) / 1000;
+  return Number.isFinite(s) ? Math.max(0, s) : '';
+}
+
+/** A flattened config value as one CSV cell: scalars as they are, empty arrays/objects as JSON, null empty. */
+function cell(v: unknown): string | number {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number' || typeof v === 'string') return v;
+  if (typeof v === 'boolean') return String(v);
+  return JSON.stringify(v) ?? '';
+}
+
+/**
+ * One row per run (what W&B and MLflow export): identity, status, times, seed, then every config leaf as
+ * `config.<path>`, every summary figure as `summary.<key>`, and each metric's last value as `metric.<key>`.
+ * Columns are the union over the runs (sorted within each group); a run without a column has an empty cell.
+ */
+export function exportRunsCsv(src: ExportSource): ExportedFile {
+  const runs = src.runs;
+  const flat = runs.map((r) => flattenConfig(r.config));
+  const configPaths = [...new Set(flat.flatMap((f) => [...f.keys()]))].sort();
+  const summaryKeys = [...new Set(runs.flatMap((r) => Object.keys(r.summary)))].sort();
+  const metricKeys = [...new Set(runs.flatMap((r) => r.metrics.map((m) => m.key)))].sort();
+  const head = [
+    'id',
+    'kind',
+    'name',
+    'status',
+    'created_at',
+    'started_at',
+    'finished_at',
+    'duration_s',
+    'seed',
+    'parent_id',
+    'tags',
+    'code_version',
+    ...configPaths.map((p) => `config.${p}`),
+    ...summaryKeys.map((k) => `summary.${k}`),
+    ...metricKeys.map((k) => `metric.${k}`),
+  ];
+  const lines = [head.map(csvField).join(',')];
+  runs.forEach((r, i) => {
+    const last = new Map(r.metrics.map((m) => [m.key, m.last]));
+    const row: (string | number)[] = [
+      r.id,
+      r.kind,
+      r.name,
+      r.status,
+      r.createdAt,
+      r.startedAt ?? '',
+      r.finishedAt ?? '',
+      seconds(r.startedAt, r.finishedAt),
+      r.seed,
+      r.parentId ?? '',
+      r.tags.join(';'),
+      r.codeVersion,
+      ...configPaths.map((p) => (flat[i].has(p) ? cell(flat[i].get(p)) : '')),
+      ...summaryKeys.map((k) => cell(r.summary[k])),
+      ...metricKeys.map((k) => cell(last.get(k))),
+    ];
+    lines.push(row.map(csvField).join(','));
+  });
+  return {
+    filename: `${baseName(runs)}-runs.csv`,
     mimeType: 'text/csv',
     content: lines.join('\r\n') + '\r\n',
   };
@@ -449,8 +526,12 @@ pre.error { white-space: pre-wrap; background: #fff2f2; padding: 0.5em; }
 .text { white-space: pre-wrap; }
 .host { color: #666; font-size: 0.85em; }
 section.run { margin-top: 2em; }
+@page { size: A4 landscape; margin: 12mm 10mm; }
 @media print {
   body { margin: 0; max-width: none; padding: 0; font-size: 10pt; }
+  /* Wide tables wrap their headers and cells at spaces; the PDF export zooms a table still wider than the page. */
+  table { font-size: 8pt; }
+  th, td { padding: 2px 4px; overflow-wrap: break-word; }
   section.run + section.run, section.comparison + section.run { break-before: page; }
   svg, tr, h3 { break-inside: avoid; }
   h2, h3 { break-after: avoid; }

@@ -17,11 +17,18 @@ import type { z } from 'zod';
 import {
   CompareRequestSchema,
   CreateRunRequestSchema,
+  flattenConfig,
   ExportRequestSchema,
   LabError,
   ListRunsRequestSchema,
   NoteRequestSchema,
+  RunConfigsRequestSchema,
   RunIdSchema,
+  RunLogRequestSchema,
+  type RunConfigFields,
+  type RunConfigsRequest,
+  type RunLog,
+  type RunLogRequest,
   SeriesRequestSchema,
   TagsRequestSchema,
   configValueProblem,
@@ -51,6 +58,7 @@ import { loadJobKinds } from './kinds';
 import { ChildProcessLauncher, type JobLauncher, type JobProcess } from './launcher';
 import { WorkerMessageSchema, type SerializedError, type WorkerMessage } from './protocol';
 import { compareRuns, exportRuns } from './report';
+import { readLogTail } from './run-log';
 import { Store, isTerminal } from './store';
 
 export interface OpenLabOptions {
@@ -87,6 +95,8 @@ const CANCEL_GRACE_MS = 800;
 const DONE_GRACE_MS = 500;
 const POLL_MS = 250;
 const DEFAULT_MAX_POINTS = 500;
+/** Log lines getRunLog returns unless asked for fewer or more. */
+const DEFAULT_LOG_LINES = 1000;
 
 interface ActiveRun {
   id: string;
@@ -286,6 +296,24 @@ export class LabService implements LabApi {
     const r = parseRequest(NoteRequestSchema, req);
     if (!this.store.hasRun(r.runId)) throw new LabError('not-found', `runId: no run ${r.runId}`, 'runId');
     return this.store.addNote(r.runId, r.text, now());
+  }
+
+  async getRunConfigs(req: RunConfigsRequest): Promise<RunConfigFields[]> {
+    const r = parseRequest(RunConfigsRequestSchema, req);
+    return this.store
+      .configs([...new Set(r.ids)])
+      .map((row) => ({ runId: row.id, fields: flattenConfig(JSON.parse(row.config) as unknown) }));
+  }
+
+  async getRunLog(req: RunLogRequest): Promise<RunLog> {
+    const r = parseRequest(RunLogRequestSchema, req);
+    if (!this.store.hasRun(r.runId)) throw new LabError('not-found', `runId: no run ${r.runId}`, 'runId');
+    try {
+      const tail = readLogTail(join(this.labDir, 'logs', `${r.runId}.log`), r.maxLines ?? DEFAULT_LOG_LINES);
+      return { runId: r.runId, ...tail };
+    } catch (err) {
+      throw new LabError('internal', `could not read the log of run ${r.runId}: ${(err as Error).message}`);
+    }
   }
 
   onEvent(listener: (event: LabEvent) => void): () => void {

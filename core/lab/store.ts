@@ -604,6 +604,17 @@ export class Store {
     return r?.path;
   }
 
+  /** Stored config JSON of each listed run that exists (ids read 500 at a time). */
+  configs(ids: readonly string[]): { id: string; config: string }[] {
+    const out: { id: string; config: string }[] = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const sql = `SELECT id, config FROM runs WHERE id IN (${chunk.map(() => '?').join(',')})`;
+      out.push(...(this.db.prepare(sql).all(...chunk) as { id: string; config: string }[]));
+    }
+    return out;
+  }
+
   countRuns(): number {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM runs').get() as { n: number }).n;
   }

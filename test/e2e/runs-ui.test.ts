@@ -49,7 +49,7 @@ function fillStore(labDir: string): void {
         id,
         kind,
         name: i === 0 ? 'needle in the runs' : `run ${i}`,
-        config: {},
+        config: { qubits: 4 + (i % 4), encoder: { dim: 64 } },
         seed: i,
         createdAt: iso(at),
         codeVersion: 'e2e',
@@ -174,7 +174,7 @@ describe('runs table with 10,000 runs', () => {
     await page.close();
   });
 
-  it('searches, sorts, selects all shown, groups and adds a summary column', async () => {
+  it('searches, sorts, selects all shown, groups and adds a summary and a config column', async () => {
     const page = await openPage();
     await page.goto(baseUrl);
     await page.getByTestId('run-row').first().waitFor();
@@ -193,6 +193,11 @@ describe('runs table with 10,000 runs', () => {
     await page.getByTestId('column-chooser').click();
     await page.locator('[data-testid=column-option][data-key=mlp_test_acc]').check();
     await poll(() => page.getByTestId('extra-cell').first().textContent()).toMatch(/0\.\d/);
+    // Config fields of the listed runs are offered too, and shown per run.
+    await page.locator('[data-testid=column-option][data-key="config:encoder.dim"]').waitFor();
+    await page.locator('[data-testid=column-option][data-key="config:qubits"]').check();
+    const firstRow = page.getByTestId('run-row').first();
+    await poll(() => firstRow.getByTestId('extra-cell').nth(1).textContent()).toMatch(/^[4-7]$/);
     await shot(page, 'runs-grouped');
     await page.close();
   });

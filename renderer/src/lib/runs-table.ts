@@ -1,6 +1,6 @@
 // The runs table's pure parts: columns, sorting, search, grouping, each kind's headline figures and queue
 // places. The state class (state/runs.svelte.ts) composes them; the tests call them directly.
-import type { RunSummary } from '../../../core/api/lab-api';
+import type { ConfigFieldValue, RunSummary } from '../../../core/api/lab-api';
 
 export type SortDir = 'asc' | 'desc';
 export type GroupBy = '' | 'kind' | 'tag' | 'sweep';
@@ -23,6 +23,21 @@ export const FIXED_COLUMNS: readonly Column[] = [
 ];
 
 export const SUMMARY_PREFIX = 'summary:';
+/** A chosen column naming a config field (`config:model.layers`); a plain key names a summary figure. */
+export const CONFIG_PREFIX = 'config:';
+
+/** One run's flattened config (LabApi.getRunConfigs), by run id. */
+export type RunConfigs = ReadonlyMap<string, Readonly<Record<string, ConfigFieldValue>>>;
+
+/** The cell of a chosen column: a config field or a summary figure; undefined where the run has none. */
+export function extraValue(
+  run: RunSummary,
+  column: string,
+  configs?: RunConfigs,
+): number | string | boolean | null | undefined {
+  if (column.startsWith(CONFIG_PREFIX)) return configs?.get(run.id)?.[column.slice(CONFIG_PREFIX.length)];
+  return run.summary[column];
+}
 
 /** Seconds a run took (or has taken so far, while it runs); null before it started. */
 export function durationSeconds(run: RunSummary, now = Date.now()): number | null {
@@ -94,7 +109,12 @@ function searchText(run: RunSummary): string {
 }
 
 /** The value a column sorts by (numbers before strings; missing values last whatever the direction). */
-export function sortValue(run: RunSummary, column: string, now = Date.now()): number | string | null {
+export function sortValue(
+  run: RunSummary,
+  column: string,
+  now = Date.now(),
+  configs?: RunConfigs,
+): number | string | null {
   switch (column) {
     case 'status':
       return run.status;
@@ -116,14 +136,23 @@ export function sortValue(run: RunSummary, column: string, now = Date.now()): nu
       return run.tags.length > 0 ? run.tags.join(',') : null;
     default:
       if (column.startsWith(SUMMARY_PREFIX)) return run.summary[column.slice(SUMMARY_PREFIX.length)] ?? null;
+      if (column.startsWith(CONFIG_PREFIX)) {
+        const v = extraValue(run, column, configs);
+        return v === undefined || v === null ? null : typeof v === 'boolean' ? String(v) : v;
+      }
       return null;
   }
 }
 
 /** Runs sorted by a column; ties keep newest first, then id, so the order is stable. */
-export function sortRunsBy(runs: readonly RunSummary[], column: string, dir: SortDir): RunSummary[] {
+export function sortRunsBy(
+  runs: readonly RunSummary[],
+  column: string,
+  dir: SortDir,
+  configs?: RunConfigs,
+): RunSummary[] {
   const now = Date.now();
-  const keyed = runs.map((run) => ({ run, v: sortValue(run, column, now) }));
+  const keyed = runs.map((run) => ({ run, v: sortValue(run, column, now, configs) }));
   const sign = dir === 'asc' ? 1 : -1;
   keyed.sort((a, b) => {
     if (a.v === null || b.v === null) {
@@ -180,5 +209,15 @@ export function queuePlaces(runs: readonly RunSummary[]): Map<string, number> {
 export function summaryKeys(runs: readonly RunSummary[], kind = ''): string[] {
   const keys = new Set<string>();
   for (const r of runs) if (!kind || r.kind === kind) for (const k of Object.keys(r.summary)) keys.add(k);
+  return [...keys];
+}
+
+/** Config columns the chooser offers (`config:<path>`, in first-seen order), per kind when given. */
+export function configKeys(runs: readonly RunSummary[], configs: RunConfigs, kind = ''): string[] {
+  const keys = new Set<string>();
+  for (const r of runs) {
+    if (kind && r.kind !== kind) continue;
+    for (const k of Object.keys(configs.get(r.id) ?? {})) keys.add(CONFIG_PREFIX + k);
+  }
   return [...keys];
 }

@@ -4,12 +4,14 @@
 /* eslint-disable svelte/prefer-svelte-reactivity -- collections here are built fresh and assigned to $state.raw, never mutated in place */
 import type { LabApi, LabEvent, RunStatus, RunSummary } from '../../../core/api/lab-api';
 import {
+  configKeys,
   groupRuns,
   matchesSearch,
   queuePlaces,
   sortRunsBy,
   summaryKeys,
   type GroupBy,
+  type RunConfigs,
   type SortDir,
 } from '../lib/runs-table';
 
@@ -35,6 +37,9 @@ export class RunsState {
   /** Children per parent id, oldest first; present only for parents expanded at least once. */
   #children = $state.raw<ReadonlyMap<string, RunSummary[]>>(new Map());
   #expanded = $state.raw<ReadonlySet<string>>(new Set());
+  /** Flattened configs of the runs whose config columns were asked for (fetched when the chooser opens). */
+  #configs = $state.raw<RunConfigs>(new Map());
+  #configsWanted = false;
   #loading = $state(false);
   #error = $state<string | null>(null);
   filter = $state<RunFilter>({ kind: '', status: '', tag: '' });
@@ -43,7 +48,7 @@ export class RunsState {
   sortColumn = $state('created');
   sortDir = $state<SortDir>('desc');
   groupBy = $state<GroupBy>('');
-  /** Summary keys shown as extra columns (the column chooser). */
+  /** Chosen extra columns: summary keys, and config fields as `config:<path>` (the column chooser). */
   extraColumns = $state.raw<readonly string[]>([]);
 
   constructor(api: LabApi) {
@@ -65,6 +70,9 @@ export class RunsState {
   get expanded(): ReadonlySet<string> {
     return this.#expanded;
   }
+  get configs(): RunConfigs {
+    return this.#configs;
+  }
   childrenOf(parentId: string): RunSummary[] {
     return this.#children.get(parentId) ?? [];
   }
@@ -79,12 +87,14 @@ export class RunsState {
         (!tag || r.tags.includes(tag)) &&
         matchesSearch(r, query),
     );
-    return sortRunsBy(kept, this.sortColumn, this.sortDir);
+    return sortRunsBy(kept, this.sortColumn, this.sortDir, this.#configs);
   });
   /** Queued runs' places in the queue (1 = next). */
   readonly queuePlace = $derived.by(() => queuePlaces(this.#runs));
   /** Summary keys the column chooser offers (of the filtered kind when one is chosen). */
   readonly summaryKeys = $derived.by(() => summaryKeys(this.#runs, this.filter.kind));
+  /** Config fields the column chooser offers, as `config:<path>` (of the filtered kind when one is chosen). */
+  readonly configKeys = $derived.by(() => configKeys(this.#runs, this.#configs, this.filter.kind));
   readonly kinds = $derived.by(() => [...new Set(this.#runs.map((r) => r.kind))].sort());
   readonly tags = $derived.by(() => [...new Set(this.#runs.flatMap((r) => r.tags))].sort());
   /** Whether any run may still change (a periodic re-sync covers events missed while disconnected). */
@@ -135,11 +145,30 @@ export class RunsState {
       const next = new Map<string, RunSummary[]>();
       for (const id of this.#expanded) next.set(id, await this.#fetchChildren(id));
       this.#children = next;
+      if (this.#configsWanted) await this.loadConfigs();
       this.#error = null;
     } catch (err) {
       this.#error = err instanceof Error ? err.message : String(err);
     } finally {
       this.#loading = false;
+    }
+  }
+
+  /**
+   * Fetches the configs of listed runs not fetched yet (new runs too, from then on); the column chooser
+   * calls it when it opens, so the first screen never waits for 10,000 configs.
+   */
+  async loadConfigs(): Promise<void> {
+    this.#configsWanted = true;
+    const missing = this.#runs.filter((r) => !this.#configs.has(r.id)).map((r) => r.id);
+    if (missing.length === 0) return;
+    try {
+      const got = await this.#api.getRunConfigs({ ids: missing.slice(0, LOAD_LIMIT) });
+      const next = new Map(this.#configs);
+      for (const c of got) next.set(c.runId, c.fields);
+      this.#configs = next;
+    } catch (err) {
+      this.#error = err instanceof Error ? err.message : String(err);
     }
   }
 
@@ -180,6 +209,7 @@ export class RunsState {
     const i = this.#runs.findIndex((r) => r.id === run.id);
     if (i < 0) {
       this.#runs = sortRuns([run, ...this.#runs]);
+      if (this.#configsWanted) void this.loadConfigs();
     } else {
       const next = this.#runs.slice();
       next[i] = run;

@@ -143,8 +143,8 @@ describe('qlab run and the reading commands', () => {
       [['show', 'ffffffff', '--lab-dir', labDir], /^qlab: no run matches 'ffffffff'\n$/],
       [['show', 'zz', '--lab-dir', labDir], /^qlab: 'zz' is not a run id/],
       [
-        ['export', first.id, '--format', 'pdf', '--lab-dir', labDir],
-        /^qlab: option --format must be one of json, csv, html/,
+        ['export', first.id, '--format', 'docx', '--lab-dir', labDir],
+        /^qlab: option --format must be one of json, csv, runs-csv, latex, html, pdf; got 'docx'/,
       ],
       [['export', first.id, '--lab-dir', labDir], /^qlab: 'qlab export' needs --format/],
       [['runs', '--status', 'sleeping', '--lab-dir', labDir], /^qlab: option --status must be one of/],

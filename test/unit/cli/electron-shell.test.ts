@@ -59,6 +59,8 @@ function fakeApi(): {
     exportRuns: rec('exportRuns', {}),
     setTags: rec('setTags', run),
     addNote: rec('addNote', {}),
+    getRunConfigs: rec('getRunConfigs', []),
+    getRunLog: rec('getRunLog', {}),
     onEvent: (l) => {
       listeners.add(l);
       return () => listeners.delete(l);

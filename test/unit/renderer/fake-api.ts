@@ -5,7 +5,9 @@ import type {
   KindInfo,
   LabApi,
   LabEvent,
+  RunConfigFields,
   RunDetail,
+  RunLog,
   RunSummary,
   Series,
   SeriesRequest,
@@ -121,6 +123,22 @@ export class FakeLabApi implements LabApi {
   }
   async addNote(): Promise<never> {
     throw new LabError('internal', 'not used');
+  }
+  /** Flattened config fields per run id, served by getRunConfigs. */
+  configs = new Map<string, RunConfigFields['fields']>();
+  async getRunConfigs(req: { ids: string[] }): Promise<RunConfigFields[]> {
+    this.calls.push({ method: 'getRunConfigs', arg: req });
+    return req.ids.flatMap((id) => {
+      const fields = this.configs.get(id);
+      return fields ? [{ runId: id, fields }] : [];
+    });
+  }
+  /** Stored log lines per run id, served by getRunLog. */
+  logs = new Map<string, RunLog['lines']>();
+  async getRunLog(req: { runId: string }): Promise<RunLog> {
+    this.calls.push({ method: 'getRunLog', arg: req });
+    const lines = this.logs.get(req.runId) ?? [];
+    return { runId: req.runId, lines, truncated: false, bytes: lines.length * 40 };
   }
   onEvent(listener: (e: LabEvent) => void): () => void {
     this.#listeners.add(listener);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
+  configKeys,
   durationSeconds,
+  extraValue,
   formatSeconds,
   groupRuns,
   headline,
@@ -136,5 +138,44 @@ describe('RunsState first screen', () => {
     expect(api.calls.map((c) => c.arg)).toEqual([{ limit: 100 }, { limit: 10_000 }]);
     expect(s.runs).toHaveLength(150);
     expect(s.queuePlace.get(api.runs[0].id)).toBe(1);
+  });
+});
+
+describe('config columns', () => {
+  it('offers config fields per kind once the chooser asks, shows and sorts by them, and fetches new runs too', async () => {
+    const api = new FakeLabApi();
+    const a = makeRun({ kind: 'qhead', name: 'a', createdAt: '2026-01-01T00:00:01.000Z' });
+    const b = makeRun({ kind: 'qhead', name: 'b', createdAt: '2026-01-01T00:00:02.000Z' });
+    const c = makeRun({ kind: 'vqc-fit', name: 'c', createdAt: '2026-01-01T00:00:03.000Z' });
+    api.runs = [a, b, c];
+    api.configs.set(a.id, { qubits: 8, 'model.ansatz': 'ring' });
+    api.configs.set(b.id, { qubits: 4, 'model.ansatz': 'line' });
+    api.configs.set(c.id, { layers: 2, fast: true });
+    const s = new RunsState(api);
+    await s.load();
+    expect(s.configKeys).toEqual([]); // nothing fetched before the chooser opens
+    expect(api.calls.some((x) => x.method === 'getRunConfigs')).toBe(false);
+    await s.loadConfigs();
+    expect(s.configKeys).toEqual(['config:layers', 'config:fast', 'config:qubits', 'config:model.ansatz']);
+    s.filter = { kind: 'qhead', status: '', tag: '' };
+    expect(s.configKeys).toEqual(['config:qubits', 'config:model.ansatz']);
+    s.toggleColumn('config:qubits');
+    expect(s.extraColumns).toEqual(['config:qubits']);
+    expect(extraValue(a, 'config:qubits', s.configs)).toBe(8);
+    expect(extraValue(a, 'missing', s.configs)).toBeUndefined();
+    s.sortBy('config:qubits');
+    expect(s.visible.map((r) => r.name)).toEqual(['a', 'b']);
+    s.sortBy('config:qubits');
+    expect(s.visible.map((r) => r.name)).toEqual(['b', 'a']);
+    // Only the runs not fetched yet are asked for; a run created later is fetched by itself.
+    await s.loadConfigs();
+    expect(api.calls.filter((x) => x.method === 'getRunConfigs')).toHaveLength(1);
+    const d = makeRun({ kind: 'qhead', name: 'd', createdAt: '2026-01-01T00:00:04.000Z' });
+    api.configs.set(d.id, { qubits: 6, 'model.ansatz': 'ring' });
+    s.applyEvent({ type: 'run-created', run: d });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(api.calls.at(-1)).toEqual({ method: 'getRunConfigs', arg: { ids: [d.id] } });
+    expect(extraValue(d, 'config:qubits', s.configs)).toBe(6);
+    expect(configKeys([c], s.configs)).toEqual(['config:layers', 'config:fast']);
   });
 });
