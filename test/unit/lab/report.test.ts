@@ -6,9 +6,17 @@ import {
   exportCsv,
   exportHtml,
   exportJson,
+  exportRunsCsv,
   flattenConfig,
   type ExportSource,
 } from '../../../core/lab/report';
+import {
+  bestCells,
+  betterDirection,
+  escapeLatex,
+  latexCell,
+  latexDocument,
+} from '../../../core/lab/export-latex';
 
 function run(id: string, config: unknown, metrics: [string, number][], name = `run ${id}`): RunDetail {
   return {
@@ -259,5 +267,74 @@ describe('exports', () => {
     for (let k = 0; k < 3; k++) expect(ys[0][k]).toBeGreaterThan(ys[1][k]);
     // The highest value (run b, step 2) touches the top of the plot area.
     expect(ys[1][2]).toBeCloseTo(24, 5);
+  });
+});
+
+describe('per-run CSV', () => {
+  it('has one row per run, config leaves as config.* columns (empty where a run lacks one) and final figures', () => {
+    const a = run('a', { lr: 0.1, model: { depth: 2 } }, [['loss', 1]], 'comma, "quote"\nnewline');
+    const b = run('b', { lr: 0.2, tags: [] }, [['loss', 2]]);
+    b.summary = { acc: 0.75, note: 'x' };
+    const f = exportRunsCsv(source([a, b]));
+    expect(f.filename).toMatch(/-runs\.csv$/);
+    const rows = parseCsv(f.content);
+    expect(rows).toHaveLength(3);
+    const head = rows[0];
+    const at = (row: string[], c: string) => row[head.indexOf(c)];
+    expect(head.slice(0, 3)).toEqual(['id', 'kind', 'name']);
+    expect(head).toEqual(
+      expect.arrayContaining([
+        'config.lr',
+        'config.model.depth',
+        'config.tags',
+        'summary.acc',
+        'metric.loss',
+      ]),
+    );
+    expect(at(rows[1], 'name')).toBe('comma, "quote"\nnewline');
+    expect(at(rows[1], 'config.model.depth')).toBe('2');
+    expect(at(rows[2], 'config.model.depth')).toBe('');
+    expect(at(rows[2], 'config.tags')).toBe('[]');
+    expect(at(rows[2], 'summary.acc')).toBe('0.75');
+    expect(at(rows[1], 'summary.note')).toBe('');
+    expect(at(rows[2], 'metric.loss')).toBe('2');
+  });
+});
+
+describe('LaTeX export', () => {
+  it('escapes the specials and maps the report symbols', () => {
+    expect(escapeLatex('a_b & 50% #1 $x {y} ~ ^ \\')).toBe(
+      'a\\_b \\& 50\\% \\#1 \\$x \\{y\\} \\textasciitilde{} \\textasciicircum{} \\textbackslash{}',
+    );
+    expect(escapeLatex('α ± 0.1 – T² ✓ é')).toBe('$\\alpha$ $\\pm$ 0.1 -- T$^{2}$ ? é');
+  });
+
+  it('writes mean ± std in math mode and bolds the best value per column by its direction', () => {
+    expect(latexCell('0.8125 ± 0.0125', false)).toBe('$0.8125 \\pm 0.0125$');
+    expect(latexCell(25408, true)).toBe('{\\boldmath$25{,}408$}');
+    expect(latexCell(null, false)).toBe('---');
+    expect(betterDirection('accuracy')).toBe('max');
+    expect(betterDirection('train time (s)')).toBe('min');
+    expect(betterDirection('Acc/Param')).toBe('max');
+    expect(betterDirection('trainable params')).toBeNull();
+    expect(betterDirection('p vs quantum (paired t)')).toBeNull();
+    const cols = ['model', 'accuracy', 'loss', 'trainable params'];
+    const rows = [
+      ['q', '0.80 ± 0.01', 0.5, 100],
+      ['c', '0.90 ± 0.02', 0.7, 200],
+    ];
+    expect(bestCells(cols, rows).map((s) => [...s])).toEqual([[], [1], [0], []]);
+  });
+
+  it('makes one document with a booktabs table per report table and the summary figures', () => {
+    const r = run('a', {}, [], 'name_with & specials');
+    r.report.push({ type: 'text', title: 'not a table', text: 'x' });
+    const tex = latexDocument([r]);
+    expect(tex).toContain('\\usepackage{booktabs}');
+    expect(tex.match(/\\begin\{tabular\}/g)).toHaveLength(1);
+    expect(tex).toContain('name\\_with \\& specials');
+    expect(tex).toContain('x\\textless{}y');
+    expect(tex).toContain('\\texttt{acc} & $0.5$');
+    expect(tex.trimEnd().endsWith('\\end{document}')).toBe(true);
   });
 });
