@@ -1,6 +1,6 @@
 // `qlab bundle export <id…> --out runs.qlab` and `qlab bundle import runs.qlab`: finished runs moved between labs
 // as one file (format: core/lab/bundle.ts). Both work on the lab's store directly, beside any running lab.
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { RunIdSchema } from '../api/lab-api';
 import { exportBundle, importBundle } from '../lab/bundle';
@@ -69,9 +69,15 @@ export async function bundleCommand(argv: string[], ctx: CliContext): Promise<nu
     const a = parseArgs(IMPORT_SPEC, rest);
     const file = path(ctx, a.positionals[0]);
     const labDir = resolveLabDir(a.strings['lab-dir'], ctx);
-    const store = Store.open(join(labDir, 'lab.sqlite'));
+    // A refused import into a lab that did not exist leaves no lab behind.
+    const dirExisted = existsSync(labDir);
+    const dbFile = join(labDir, 'lab.sqlite');
+    const dbExisted = existsSync(dbFile);
+    const store = Store.open(dbFile);
+    let ok = false;
     try {
       const r = importBundle(store, labDir, file);
+      ok = true;
       if (a.booleans.json) ctx.stdout.write(JSON.stringify(r, null, 2) + '\n');
       else {
         ctx.stdout.write(
@@ -82,6 +88,10 @@ export async function bundleCommand(argv: string[], ctx: CliContext): Promise<nu
       return EXIT.ok;
     } finally {
       store.close();
+      if (!ok && !dbExisted) {
+        if (!dirExisted) rmSync(labDir, { recursive: true, force: true });
+        else for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) rmSync(f, { force: true });
+      }
     }
   }
   throw new CliError(

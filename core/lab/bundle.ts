@@ -472,6 +472,9 @@ export function importBundle(store: Store, labDir: string, file: string): Import
   if (!st.isFile()) refuse(`${file} is not a regular file`);
   const fd = openSync(file, 'r');
   let staging: string | null = null;
+  /** The artifacts folder, when this import made it (removed again if the import is refused). */
+  let madeRoot: string | null = null;
+  let done = false;
   try {
     const size = fstatSync(fd).size;
     const manifest = readManifest(fd, size, file);
@@ -550,7 +553,10 @@ export function importBundle(store: Store, labDir: string, file: string): Import
     const staged: { tmp: string; final: string; run: string }[] = [];
     const toStage = artifactEntries.filter((a) => freshSet.has(a.run));
     if (toStage.length > 0) {
-      mkdirSync(artifactsRoot, { recursive: true });
+      if (!existsSync(artifactsRoot)) {
+        mkdirSync(artifactsRoot, { recursive: true });
+        madeRoot = artifactsRoot;
+      }
       staging = join(artifactsRoot, `.tmp-import-${randomBytes(6).toString('hex')}`);
       mkdirSync(staging);
       for (const [i, a] of toStage.entries()) {
@@ -617,7 +623,9 @@ export function importBundle(store: Store, labDir: string, file: string): Import
         `${file}: the lab refused its rows (${(err as Error).message.split('\n')[0]}); nothing was imported`,
       );
     }
-    // Committed: move the staged files to their names.
+    done = true;
+    // Committed: move the staged files to their names (a rename within one folder tree; it fails only if the
+    // disk does, and then the rows name files that are missing, as after any lost artifact).
     for (const s of staged) {
       mkdirSync(dirname(s.final), { recursive: true });
       renameSync(s.tmp, s.final);
@@ -626,5 +634,6 @@ export function importBundle(store: Store, labDir: string, file: string): Import
   } finally {
     closeSync(fd);
     if (staging !== null) rmSync(staging, { recursive: true, force: true });
+    if (!done && madeRoot !== null) rmSync(madeRoot, { recursive: true, force: true });
   }
 }

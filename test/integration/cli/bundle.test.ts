@@ -1,6 +1,14 @@
 // `qlab bundle export` / `qlab bundle import` through the CLI entry, in this process, on temporary labs.
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,8 +131,27 @@ describe('qlab bundle', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^qlab: .*cut\.qlab is truncated \(its end marker is missing\)\n$/);
     expect(r.stdout).toBe('');
-    expect(readdirSync(dst).filter((f) => !f.startsWith('lab.sqlite'))).toEqual([]);
-    expect(dump(dst)).toMatchObject({ runs: [], metrics: [], artifacts: [] });
+    // The lab did not exist: none is left behind.
+    expect(existsSync(dst)).toBe(false);
+    // An existing lab (without an artifacts folder yet) keeps exactly what it had.
+    const dst3 = join(dir, 'dst3');
+    Store.open(join(dst3, 'lab.sqlite')).close();
+    const before = readdirSync(dst3).sort();
+    // Damage the artifact entry (the last one), so the refusal comes after the staging folder was made.
+    const mLen = b.readUInt32BE(b.length - 44);
+    const manifest = JSON.parse(b.subarray(b.length - 44 - mLen, b.length - 44).toString('utf8')) as {
+      entries: { name: string; offset: number }[];
+    };
+    const art = manifest.entries[manifest.entries.length - 1];
+    expect(art.name).toBe(`artifacts/${child}/m.bin`);
+    const c = Buffer.from(b);
+    c[art.offset] ^= 0xff;
+    writeFileSync(join(dir, 'bad.qlab'), c);
+    const r2 = await qlab('bundle', 'import', 'bad.qlab', '--lab-dir', dst3);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toMatch(/bad checksum for entry artifacts\//);
+    expect(readdirSync(dst3).sort()).toEqual(before);
+    expect(dump(dst3)).toMatchObject({ runs: [], metrics: [], artifacts: [] });
   });
 
   it('usage errors exit 2 with one line', async () => {
