@@ -5,7 +5,7 @@
 // seeds draws one mean ± std band per model; themes switch; a primary button keeps its label on hover.
 // Screenshots of each screen go to $QLAB_E2E_SHOTS, else test-results/e2e-shots.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -95,6 +95,10 @@ function fillStore(labDir: string): void {
     store.addMetrics(seededRun, points);
   })();
   store.close();
+  // The seeded run's stored log, as the service writes it: the run page reads its tail.
+  mkdirSync(join(labDir, 'logs'), { recursive: true });
+  const log = Array.from({ length: 3000 }, (_, i) => `2026-11-01T00:00:00.000Z info epoch line ${i}\n`);
+  writeFileSync(join(labDir, 'logs', `${seededRun}.log`), log.join(''));
 }
 
 beforeAll(async () => {
@@ -255,6 +259,11 @@ describe('run page', () => {
     await loss.getByTestId('chart-log').uncheck();
     await poll(() => loss.getAttribute('data-log')).toBe('false');
     await shot(page, 'run-seeds');
+    // The log view holds the stored log's last 2,000 lines.
+    await poll(() => page.getByTestId('log-view').locator('summary').textContent()).toMatch(
+      /^Log \(2,000 lines, the last of /,
+    );
+    expect(await page.getByTestId('log-view').locator('pre').textContent()).toContain('epoch line 2999');
 
     // Save config: a file `qlab run` accepts; clone and edit: the new-run form on this run's settings.
     const [download] = await Promise.all([

@@ -31,8 +31,12 @@ export class RunPageState {
   /** Children ticked for comparison. */
   #selectedChildren = $state.raw<ReadonlySet<string>>(new Set());
   #timer: ReturnType<typeof setInterval> | null = null;
-  /** Log lines the run wrote while this page was open (the stored log file has no API call yet). */
+  /** The stored log's last lines (getRunLog, read once) followed by the lines written since. */
   #log = $state.raw<readonly LogLine[]>([]);
+  /** Whether older lines of the stored log were left out, and the stored file's size. */
+  #logInfo = $state.raw<{ truncated: boolean; bytes: number } | null>(null);
+  /** Live lines that arrived while the stored log was being read (they may be in it already). */
+  #liveDuringRead: LogLine[] | null = null;
 
   constructor(api: LabApi, id: string) {
     this.#api = api;
@@ -48,6 +52,10 @@ export class RunPageState {
   }
   get log(): readonly LogLine[] {
     return this.#log;
+  }
+  /** Null until the stored log has been read. */
+  get logInfo(): { truncated: boolean; bytes: number } | null {
+    return this.#logInfo;
   }
   get selectedChildren(): ReadonlySet<string> {
     return this.#selectedChildren;
@@ -106,10 +114,33 @@ export class RunPageState {
     }
   }
 
+  /**
+   * Reads the stored log's last LOG_LINES lines and puts them before the live ones. A live line that arrived
+   * during the read and matches one of the stored tail's lines is the same line (the service writes the file
+   * before it emits), so it is kept once.
+   */
+  async loadLog(): Promise<void> {
+    this.#liveDuringRead = [];
+    try {
+      const stored = await this.#api.getRunLog({ runId: this.id, maxLines: LOG_LINES });
+      const during = this.#liveDuringRead;
+      const seen = new Set(stored.lines.slice(-during.length - 1).map((l) => `${l.level} ${l.message}`));
+      const fresh = during.filter((l) => !seen.has(`${l.level} ${l.message}`));
+      const before = this.#log.slice(0, this.#log.length - during.length);
+      this.#log = [...before, ...stored.lines, ...fresh].slice(-LOG_LINES);
+      this.#logInfo = { truncated: stored.truncated, bytes: stored.bytes };
+    } catch (err) {
+      this.#error = errorMessage(err);
+    } finally {
+      this.#liveDuringRead = null;
+    }
+  }
+
   applyEvent(event: LabEvent, now = new Date()): void {
     if (event.type === 'log') {
       if (event.runId !== this.id) return;
       const line = { at: now.toISOString(), level: event.level, message: event.message };
+      this.#liveDuringRead?.push(line);
       this.#log = [...this.#log.slice(-(LOG_LINES - 1)), line];
       return;
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatValue } from '../../../renderer/src/lib/format';
+import { formatBytes, formatValue } from '../../../renderer/src/lib/format';
 
 describe('formatValue', () => {
   it('writes numbers for people', () => {
@@ -17,5 +17,13 @@ describe('formatValue', () => {
     expect(formatValue('12.345%')).toBe('12.3%');
     expect(formatValue('brown-topics')).toBe('brown-topics');
     expect(formatValue(null)).toBe('—');
+  });
+});
+
+describe('formatBytes', () => {
+  it('says a size in B, KiB or MiB with three digits', () => {
+    expect(formatBytes(812)).toBe('812 B');
+    expect(formatBytes(4300)).toBe('4.2 KiB');
+    expect(formatBytes(1024 * 1024)).toBe('1 MiB');
   });
 });

@@ -55,6 +55,29 @@ describe('RunPageState', () => {
     page.stop();
   });
 
+  it('reads the stored log, then appends live lines once (a line written during the read is not doubled)', async () => {
+    const api = new FakeLabApi();
+    const run = makeRun({ status: 'running' });
+    api.runs = [run];
+    const at = '2026-12-05T09:00:00.000Z';
+    api.logs.set(run.id, [
+      { at, level: 'info', message: 'loading data' },
+      { at, level: 'warn', message: 'slow step' },
+    ]);
+    const page = new RunPageState(api, run.id);
+    expect(page.logInfo).toBeNull();
+    const reading = page.loadLog();
+    // Written to the file before the read finished, and announced while it ran: kept once.
+    page.applyEvent({ type: 'log', runId: run.id, level: 'warn', message: 'slow step' });
+    page.applyEvent({ type: 'log', runId: 'other', level: 'info', message: 'not ours' });
+    await reading;
+    expect(api.calls.at(-1)).toEqual({ method: 'getRunLog', arg: { runId: run.id, maxLines: 2000 } });
+    expect(page.log.map((l) => l.message)).toEqual(['loading data', 'slow step']);
+    expect(page.logInfo).toEqual({ truncated: false, bytes: 80 });
+    page.applyEvent({ type: 'log', runId: run.id, level: 'info', message: 'epoch 1' });
+    expect(page.log.map((l) => l.message)).toEqual(['loading data', 'slow step', 'epoch 1']);
+  });
+
   it('shows a missing run as an error', async () => {
     const page = new RunPageState(new FakeLabApi(), 'nope');
     await page.refresh();
