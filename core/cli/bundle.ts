@@ -1,7 +1,7 @@
 // `qlab bundle export <id…> --out runs.qlab` and `qlab bundle import runs.qlab`: finished runs moved between labs
 // as one file (format: core/lab/bundle.ts). Both work on the lab's store directly, beside any running lab.
-import { existsSync, rmSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { RunIdSchema } from '../api/lab-api';
 import { exportBundle, importBundle } from '../lab/bundle';
 import { Store } from '../lab/store';
@@ -49,6 +49,13 @@ export async function bundleCommand(argv: string[], ctx: CliContext): Promise<nu
     const labDir = resolveLabDir(a.strings['lab-dir'], ctx);
     if (!existsSync(join(labDir, 'lab.sqlite'))) {
       throw new CliError(`no lab at ${labDir} (no lab.sqlite there; 'qlab run' creates one)`);
+    }
+    const outPath = path(ctx, out);
+    if (!statSync(dirname(outPath), { throwIfNoEntry: false })?.isDirectory()) {
+      throw new CliError(`--out ${out}: the folder ${dirname(outPath)} does not exist`);
+    }
+    if (statSync(outPath, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new CliError(`--out ${out} is a folder; name the bundle file`);
     }
     const store = Store.open(join(labDir, 'lab.sqlite'));
     try {

@@ -162,6 +162,11 @@ describe('qlab bundle', () => {
       [['bundle', 'export', 'zzzz', '--out', 'x.qlab', '--lab-dir', srcLab], /not a run id/],
       [['bundle', 'export', 'ffff0000', '--out', 'x.qlab', '--lab-dir', srcLab], /no run matches 'ffff0000'/],
       [['bundle', 'export', parent, '--out', 'x.qlab', '--lab-dir', join(dir, 'nolab')], /no lab at/],
+      [
+        ['bundle', 'export', parent, '--out', 'no/such/x.qlab', '--lab-dir', srcLab],
+        /folder .* does not exist/,
+      ],
+      [['bundle', 'export', parent, '--out', '.', '--lab-dir', srcLab], /is a folder/],
       [['bundle', 'import', '--lab-dir', srcLab], /needs a bundle file/],
       [['bundle', 'import', 'missing.qlab', '--lab-dir', srcLab], /no bundle file .*missing\.qlab/],
     ];
