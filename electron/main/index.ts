@@ -4,7 +4,7 @@ import { app, BrowserWindow, ipcMain, protocol, session, utilityProcess } from '
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openLab } from '../../core/lab/service';
-import { forwardLabEvents, registerLabIpc } from './ipc';
+import { connectLabWindow } from './ipc';
 import {
   APP_SCHEME,
   appEntryUrl,
@@ -63,7 +63,6 @@ async function start(): Promise<void> {
       entry: join(here, 'worker.js'),
     }),
   });
-  const unregister = registerLabIpc(ipcMain, lab, (url) => isAppUrl(url, location));
 
   const win = new BrowserWindow({
     width: 1280,
@@ -72,7 +71,8 @@ async function start(): Promise<void> {
     title: 'qlab',
     webPreferences: safeWebPreferences(join(here, '..', 'preload', 'index.cjs')),
   });
-  const stopEvents = forwardLabEvents(lab, win.webContents);
+  // IPC, events, and the run watch that brings in runs other processes write to the same lab directory.
+  const disconnect = connectLabWindow(ipcMain, lab, win.webContents, (url) => isAppUrl(url, location));
   win.once('ready-to-show', () => win.show());
   await win.loadURL(appEntryUrl(location));
 
@@ -81,8 +81,7 @@ async function start(): Promise<void> {
     if (closing) return;
     closing = true;
     e.preventDefault();
-    stopEvents();
-    unregister();
+    disconnect();
     void lab.close().finally(() => app.exit(0));
   });
 }

@@ -3,6 +3,7 @@
 // pushed to the window. Errors return as values because Electron strips custom fields from thrown errors.
 import { LAB_API_METHODS, type LabApi, type LabEvent } from '../../core/api/lab-api';
 import { dispatch, type DispatchResult } from '../../core/cli/dispatch';
+import { RUN_WATCH_MS, withRunWatch } from '../../core/lab/run-watch';
 
 /** Invoke channels are `qlab:<method>`; the preload builds the same names from the same allow-list. */
 export const INVOKE_CHANNEL_PREFIX = 'qlab:';
@@ -65,4 +66,26 @@ export function forwardLabEvents(api: LabApi, target: EventTarget): () => void {
     else target.send(EVENT_CHANNEL, ev);
   });
   return unsubscribe;
+}
+
+/**
+ * The whole desktop transport for one window: the lab wrapped in the run watch (runs that `qlab run
+ * --detach` or a `qlab serve` on the same lab directory write reach the window within a second, as in
+ * browser mode), its methods on IPC and its events forwarded. Returns the function that undoes all three.
+ */
+export function connectLabWindow(
+  ipc: IpcMainLike,
+  lab: LabApi,
+  target: EventTarget,
+  isTrustedUrl: (url: string) => boolean,
+  watchEveryMs = RUN_WATCH_MS,
+): () => void {
+  const watched = withRunWatch(lab, watchEveryMs);
+  const unregister = registerLabIpc(ipc, watched, isTrustedUrl);
+  const stopEvents = forwardLabEvents(watched, target);
+  return () => {
+    stopEvents();
+    watched.stopWatch();
+    unregister();
+  };
 }

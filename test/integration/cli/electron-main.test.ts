@@ -2,6 +2,7 @@
 // the lab in userData, guard and load one sandboxed window, serve the allow-listed IPC channels with
 // validation, run a real job in a forked worker through the UtilityProcessLauncher, and forward events.
 import { fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -11,6 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { LAB_API_METHODS, type LabEvent, type RunDetail, type RunSummary } from '../../../core/api/lab-api';
 import { WORKER_ENTRY } from '../../../core/lab/launcher';
+import { Store } from '../../../core/lab/store';
 
 const fake = vi.hoisted(() => ({
   userData: '',
@@ -234,5 +236,35 @@ describe('electron/main/index.ts', () => {
     const points = events.flatMap((e) => (e.type === 'metrics' ? e.points : []));
     expect(points).toHaveLength(12);
     expect(events.at(-1)).toMatchObject({ type: 'run-updated', run: { id, status: 'succeeded' } });
+  });
+
+  it('brings a run another process wrote to the same lab into the window within two seconds', async () => {
+    const win = fake.windows[0];
+    const id = randomUUID();
+    // `qlab run --detach --lab <userData>/lab` in a terminal: another connection to the same store.
+    const store = Store.open(join(fake.userData, 'lab', 'lab.sqlite'));
+    const t0 = Date.now();
+    store.insertRun({
+      id,
+      kind: 'test-stream',
+      name: 'from the CLI',
+      config: {},
+      seed: 1,
+      createdAt: new Date().toISOString(),
+      codeVersion: 'test',
+      tags: [],
+    });
+    store.close();
+    await until(() =>
+      win.sent.some(
+        ([c, e]) =>
+          c === 'qlab:event' &&
+          (e as LabEvent).type === 'run-created' &&
+          (e as { run: RunSummary }).run.id === id,
+      )
+        ? true
+        : undefined,
+    );
+    expect(Date.now() - t0).toBeLessThan(2000);
   });
 });

@@ -1,9 +1,10 @@
 // The desktop shell's logic with Electron replaced by small fakes (the Electron binary is not installed).
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LAB_API_METHODS, LabError, type LabApi, type LabEvent } from '../../../core/api/lab-api';
 import {
+  connectLabWindow,
   EVENT_CHANNEL,
   forwardLabEvents,
   invokeChannel,
@@ -25,7 +26,7 @@ import {
   type UtilityChild,
   type UtilityForkOptions,
 } from '../../../electron/main/utility-launcher';
-import { makeRun } from '../renderer/fake-api';
+import { FakeLabApi, makeRun } from '../renderer/fake-api';
 
 const ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
 const run = makeRun({ id: ID, kind: 'k', name: 'n', createdAt: '2025-01-01T00:00:00.000Z' });
@@ -162,6 +163,44 @@ describe('IPC handlers', () => {
     fake.emit(ev);
     expect(sent).toHaveLength(1);
     expect(fake.listeners).toBe(0);
+  });
+});
+
+describe('the desktop transport with the run watch', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('brings runs another process wrote to the window within a second, and undoes everything on quit', async () => {
+    vi.useFakeTimers();
+    const api = new FakeLabApi();
+    const old = makeRun({ status: 'succeeded' });
+    api.runs = [old];
+    const ipc = new FakeIpcMain();
+    const sent: [string, LabEvent][] = [];
+    const disconnect = connectLabWindow(
+      ipc,
+      api,
+      { isDestroyed: () => false, send: (c, e) => void sent.push([c, e]) },
+      (url) => url === APP,
+      1000,
+    );
+    expect([...ipc.handlers.keys()]).toEqual(LAB_API_METHODS.map(invokeChannel));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(sent).toEqual([]); // the first read is the baseline
+    // `qlab run --detach` in a terminal writes a run to the same store.
+    const fresh = makeRun({ status: 'queued', name: 'from the CLI' });
+    api.runs = [fresh, old];
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(sent).toEqual([[EVENT_CHANNEL, { type: 'run-created', run: fresh }]]);
+    // The service's own events still reach the window; calls go through to the lab.
+    api.emit({ type: 'log', runId: fresh.id, level: 'info', message: 'hello' });
+    expect(sent).toHaveLength(2);
+    expect(await ipc.call(invokeChannel('listRuns'), APP, {})).toEqual({ ok: true, value: [fresh, old] });
+    disconnect();
+    expect(ipc.handlers.size).toBe(0);
+    api.runs = [makeRun(), fresh, old];
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(sent).toHaveLength(2);
+    expect(vi.getTimerCount()).toBe(0);
   });
 });
 
