@@ -34,8 +34,14 @@ export function findChromium(env: NodeJS.ProcessEnv = process.env): string | nul
   return candidates.find((p): p is string => !!p && existsSync(p)) ?? null;
 }
 
-/** Headless Chromium through playwright-core, with the network cut off (the report needs none). */
-export function chromiumPrinter(executablePath: string | null = findChromium()): PdfPrinter {
+/**
+ * Headless Chromium through playwright-core, with the network cut off (the report needs none); each request the
+ * page still tries is refused and reported to `onBlockedRequest` (the tests expect none).
+ */
+export function chromiumPrinter(
+  executablePath: string | null = findChromium(),
+  onBlockedRequest: (url: string) => void = () => {},
+): PdfPrinter {
   return {
     async print(html, header) {
       if (executablePath === null)
@@ -63,7 +69,10 @@ export function chromiumPrinter(executablePath: string | null = findChromium()):
       });
       try {
         const page = await ctx.newPage();
-        await page.route('**/*', (route) => route.abort());
+        await page.route('**/*', (route) => {
+          onBlockedRequest(route.request().url());
+          return route.abort();
+        });
         await page.emulateMedia({ media: 'print' });
         await page.setContent(html, { waitUntil: 'load' });
         // Tables wider than the page (a results table with 25 columns) are zoomed to its width, after the

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDetail } from '../../../core/api/lab-api';
-import { findChromium } from '../../../core/lab/export-pdf';
+import { chromiumPrinter, findChromium, pdfHeader } from '../../../core/lab/export-pdf';
 import { QDLLM_COLUMNS } from './export-kinds';
 
 const BIN = fileURLToPath(new URL('../../../bin/qlab.js', import.meta.url));
@@ -170,6 +170,22 @@ describe('qlab export for analysis and papers', () => {
       expect(readdirSync(dir).filter((f) => /^page-\d+\.png$/.test(f)).length).toBeGreaterThan(0);
     },
     120_000,
+  );
+
+  it.skipIf(!CHROMIUM)(
+    'html: self-contained, Chromium with the network cut off asks for nothing',
+    async () => {
+      const r = qlab('export', ...runs.map((x) => x.id), '--format', 'html', '--lab-dir', labDir);
+      expect(r.code, r.stderr).toBe(0);
+      const blocked: string[] = [];
+      const pdf = await chromiumPrinter(findChromium(), (url) => blocked.push(url)).print(
+        r.stdout,
+        pdfHeader(runs),
+      );
+      expect(blocked).toEqual([]);
+      expect(Buffer.from(pdf.subarray(0, 5)).toString()).toBe('%PDF-');
+    },
+    60_000,
   );
 
   it('refuses a PDF to stdout', () => {
