@@ -1,4 +1,5 @@
 // The compare page's results table: each run's final summary (the job's headline figures) side by side.
+import { modelColor, splitSeed } from './chart-series';
 import { formatValue } from './format';
 
 export interface SummaryRow {
@@ -46,4 +47,14 @@ export function summaryRows(runs: { summary: Record<string, number | string> }[]
     });
   }
   return rows;
+}
+
+/**
+ * How the compare page draws run `run`'s line of `key`: a key with a model segment (`quantum/seed0/val_acc`)
+ * takes that model's colour, the same as on the run page, and runs are told apart by dash; a key without
+ * one (`loss`) has no model to colour by, so its runs take a colour each.
+ */
+export function compareLineStyle(key: string, run: number): { color: number; dash: number } {
+  if (!key.includes('/')) return { color: run, dash: 0 };
+  return { color: modelColor(splitSeed(key).model), dash: run };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { summaryRows } from '../../../renderer/src/lib/compare';
+import { modelColor } from '../../../renderer/src/lib/chart-series';
+import { compareLineStyle, summaryRows } from '../../../renderer/src/lib/compare';
 
 describe('summaryRows (compare page results table)', () => {
   it('pairs X with X_std and X_mean with X_std, keeps first-seen order, marks rows that differ', () => {
@@ -28,5 +29,20 @@ describe('summaryRows (compare page results table)', () => {
       { key: 'x_std', values: ['1'], differs: false },
     ]);
     expect(summaryRows([])).toEqual([]);
+  });
+});
+
+describe('compareLineStyle', () => {
+  it("colours a line by its model, as the run page does, and tells runs apart by dash", () => {
+    const q0 = compareLineStyle('quantum/seed0/val_acc', 0);
+    const q1 = compareLineStyle('quantum/seed0/val_acc', 1);
+    expect(q0.color).toBe(modelColor('quantum'));
+    expect(q1.color).toBe(q0.color);
+    expect(q1.dash).not.toBe(q0.dash);
+    expect(compareLineStyle('mlp/val_acc', 0).color).toBe(modelColor('mlp'));
+    expect(compareLineStyle('mlp/val_acc', 0).color).not.toBe(q0.color);
+    // No model segment: each run its own colour.
+    expect(compareLineStyle('loss', 0)).toEqual({ color: 0, dash: 0 });
+    expect(compareLineStyle('loss', 1)).toEqual({ color: 1, dash: 0 });
   });
 });
