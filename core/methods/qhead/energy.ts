@@ -1,10 +1,12 @@
 // Energy and scaling: the Module-2 circuit (the part whose width is the `qubits` factor) timed on this
 // machine per sample (forward, and forward + adjoint gradient) over a range of widths, the median of several
-// interleaved repeats per width; log2(time) = a + b·n fitted by least squares on the memory-bound widths (state
-// vector larger than the L2 cache) and extrapolated with a confidence band, times a user-given power; beside it a QPU model
+// interleaved repeats per width; log2(time) fitted by one joint least-squares fit of both series (forward and
+// forward + gradient share the slope b, the gradient line sits c ≥ 0 above) on the memory-bound widths (state
+// vector larger than the last-level cache) and extrapolated with a confidence band, times a user-given power; beside it a QPU model
 // from user-given gate, reset and readout times, shots and wall power. Module 1's amplitude encoding is left
 // out of both: its state preparation needs ~2^n gates on a QPU, so it has no QPU advantage to find.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { BackendInfo, Precision } from '../../quantum/backend';
 import { createCpuSimulator } from '../../quantum/cpu/simulator';
 import { Rng } from '../../nn/rng';
@@ -36,7 +38,7 @@ export interface ScalingMeasurement {
   rows: TimingRow[];
   /** Widths asked for but not timed because the time budget would not hold them. */
   skipped: number[];
-  /** L2 cache size used by the fit rule, bytes, and where it came from. */
+  /** Last-level cache size used by the fit rule, bytes, and where it came from. */
   cacheBytes: number;
   cacheSource: string;
   /** Wall seconds the measurement took (warm-up included). */
@@ -58,19 +60,57 @@ export function scalingCircuit(f: Module2Family, Q: number) {
   return module2Circuit({ ...f, qubits: Q, features: Q, connectivity: c, measured: 1 });
 }
 
-/** Per-core L2 size from Linux sysfs ("512K"), else 1 MiB (a common L2 size; said so in the report). */
-export function detectL2Bytes(): { bytes: number; source: string } {
+/** Bytes of a sysfs cache size ("512K", "32768K", "32M"), or null. */
+export function parseCacheSize(s: string): number | null {
+  const m = /^(\d+)\s*([KMG]?)/i.exec(s.trim());
+  if (!m) return null;
+  const mult = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2].toUpperCase() as '' | 'K' | 'M' | 'G'];
+  return Number(m[1]) * mult;
+}
+
+/** Size assumed when the OS reports no cache: 32 MiB, a common server L3 (said so in the report). */
+export const ASSUMED_LLC_BYTES = 32 * 1024 ** 2;
+
+/**
+ * The last-level cache of cpu0 from Linux sysfs (`<dir>/index*` with `level`, `type`, `size`): the level-3
+ * data/unified cache; without one the largest level-2 cache, with the reason stated (a state larger than the
+ * L2 may still sit in an unreported L3, so the rule is then weaker); without either 32 MiB, assumed.
+ */
+export function detectLlcBytes(dir = '/sys/devices/system/cpu/cpu0/cache'): {
+  bytes: number;
+  source: string;
+} {
+  const caches: { level: number; bytes: number; size: string }[] = [];
   try {
-    const s = readFileSync('/sys/devices/system/cpu/cpu0/cache/index2/size', 'utf8').trim();
-    const m = /^(\d+)\s*([KMG]?)/i.exec(s);
-    if (m) {
-      const mult = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2].toUpperCase() as '' | 'K' | 'M' | 'G'];
-      return { bytes: Number(m[1]) * mult, source: `sysfs (${s})` };
+    for (const name of readdirSync(dir)) {
+      if (!/^index\d+$/.test(name)) continue;
+      try {
+        const read = (f: string) => readFileSync(join(dir, name, f), 'utf8').trim();
+        if (read('type') === 'Instruction') continue;
+        const size = read('size');
+        const bytes = parseCacheSize(size);
+        if (bytes !== null) caches.push({ level: Number(read('level')), bytes, size });
+      } catch {
+        // an index folder without the files: skipped
+      }
     }
   } catch {
-    // not Linux, or no sysfs: fall through to the assumed size
+    // not Linux, or no sysfs cache folder (containers): fall through
   }
-  return { bytes: 1 << 20, source: 'assumed 1 MiB (not detected)' };
+  const best = (level: number) =>
+    caches.filter((c) => c.level === level).sort((a, b) => b.bytes - a.bytes)[0];
+  const l3 = best(3);
+  if (l3) return { bytes: l3.bytes, source: `L3 from sysfs (${l3.size})` };
+  const l2 = best(2);
+  if (l2)
+    return {
+      bytes: l2.bytes,
+      source: `L2 from sysfs (${l2.size}): the OS reports no level-3 cache, so the L2 is taken as the last level`,
+    };
+  return {
+    bytes: ASSUMED_LLC_BYTES,
+    source: `assumed 32 MiB: the OS reports no cache sizes (${dir} unreadable); set energy.cacheBytes to this machine's L3`,
+  };
 }
 
 export function median(xs: number[]): number {
@@ -104,7 +144,7 @@ export async function measureScaling(
   const rng = new Rng(12345);
   const widths = [...new Set(cfg.qubits)].sort((a, b) => a - b);
   const minRepeats = Math.min(3, cfg.repeats);
-  const cache = cfg.cacheBytes ? { bytes: cfg.cacheBytes, source: 'config' } : detectL2Bytes();
+  const cache = cfg.cacheBytes ? { bytes: cfg.cacheBytes, source: 'config' } : detectLlcBytes();
   type W = {
     Q: number;
     req: {
@@ -211,11 +251,18 @@ export interface Log2Fit {
   dof: number;
   /** Student-t 95 % quantile used for every interval. */
   t: number;
-  /** Mean and Σ(n − mean)² of the widths used (for the band). */
+  /** Mean and Σ(n − mean)² of the widths used. */
   meanN: number;
   sxx: number;
   /** Widths the fit used. */
   used: number[];
+  /**
+   * Unscaled covariance of the line's intercept a and slope b ((XᵀX)⁻¹ entries; × s² gives the covariance):
+   * the band at n is t·s·√(vaa + 2n·vab + n²·vbb).
+   */
+  vaa: number;
+  vab: number;
+  vbb: number;
 }
 
 /** Least squares of log2 t on n over the given points (all of them; choose with `fitWidths`). */
@@ -257,6 +304,98 @@ export function fitLog2(ns: number[], ts: number[]): Log2Fit {
     meanN: mx,
     sxx,
     used: [...ns].sort((p, q) => p - q),
+    vaa: 1 / k + (mx * mx) / sxx,
+    vab: -mx / sxx,
+    vbb: 1 / sxx,
+  };
+}
+
+export interface JointFit {
+  forward: Log2Fit;
+  train: Log2Fit;
+  /** log2 of the forward+gradient / forward time ratio (≥ 0), its standard error and 95 % interval. */
+  c: number;
+  seC: number;
+  /** True when the unconstrained c came out negative and was held at 0 (the lines then coincide). */
+  clamped: boolean;
+  /** Degrees of freedom: 2k points − 3 parameters (a, b, c). */
+  dof: number;
+}
+
+/**
+ * One joint least-squares fit of both series: log2 t_fwd = a + b·n and log2 t_train = a + c + b·n, with the
+ * slope b shared and c ≥ 0. Why: the adjoint gradient replays the same circuit a fixed number of times (forward,
+ * backward sweep, one inner product per angle), so per sample it costs a constant multiple of the forward pass at
+ * every width, a constant offset in log2; two separate fits give two slopes, each with only k − 2 degrees of
+ * freedom, and the extrapolated lines can cross (a forward+gradient energy below the forward one), which is
+ * impossible. The joint fit has 2k − 3 degrees of freedom (k widths), so its t quantile and band are far
+ * narrower at small k, and the train line lies c ≥ 0 above the forward line at every width. A negative c (the
+ * gradient measured faster than the forward pass, noise only) is held at 0 and the fit redone with c = 0, its dof
+ * 2k − 2. The forward and train Log2Fits share b, seB, s, dof and t and differ in a and the band.
+ */
+export function fitLog2Joint(ns: number[], tf: number[], tt: number[]): JointFit {
+  if (ns.length !== tf.length || ns.length !== tt.length)
+    throw new Error('fitLog2Joint: ns, forward and train times differ in length');
+  if (ns.length < 2) throw new Error(`fitLog2Joint: need at least two widths, got ${ns.length}`);
+  const log = (t: number, n: number) => {
+    if (!(t > 0)) throw new Error(`fitLog2Joint: time at n = ${n} must be positive, got ${t}`);
+    return Math.log2(t);
+  };
+  const yf = tf.map((t, i) => log(t, ns[i]));
+  const yt = tt.map((t, i) => log(t, ns[i]));
+  const k = ns.length;
+  const mx = ns.reduce((s, x) => s + x, 0) / k;
+  let sxx = 0;
+  for (const n of ns) sxx += (n - mx) ** 2;
+  if (sxx === 0) throw new Error('fitLog2Joint: need at least two distinct widths');
+  const mean = (ys: number[]) => ys.reduce((s, y) => s + y, 0) / k;
+  // with the slope shared, b is the pooled within-series slope and c the mean log ratio
+  let sxy = 0;
+  for (let i = 0; i < k; i++) sxy += (ns[i] - mx) * (yf[i] - mean(yf) + (yt[i] - mean(yt)));
+  const b = sxy / (2 * sxx);
+  const cFree = mean(yt) - mean(yf);
+  const clamped = cFree < 0;
+  const c = clamped ? 0 : cFree;
+  // intercept: the forward line through the pooled centre, less half the offset
+  const a = (mean(yf) + mean(yt) - c) / 2 - b * mx;
+  let rss = 0;
+  for (let i = 0; i < k; i++) rss += (yf[i] - a - b * ns[i]) ** 2 + (yt[i] - a - c - b * ns[i]) ** 2;
+  const dof = 2 * k - (clamped ? 2 : 3);
+  if (dof < 1) throw new Error(`fitLog2Joint: ${k} widths leave no degree of freedom`);
+  const s = Math.sqrt(rss / dof);
+  const t = tQuantile(0.975, dof);
+  // (XᵀX)⁻¹ for the columns (1, n, series): vbb = 1/(2Sxx); a at the forward line: 1/k + n̄²/(2Sxx)
+  // (c free) or 1/(2k) + n̄²/(2Sxx) (c held); vcc = 2/k; cov(a, c) = −1/k; cov(a, b) = −n̄/(2Sxx)
+  const vbb = 1 / (2 * sxx);
+  const vab = -mx * vbb;
+  const vaaF = (clamped ? 1 / (2 * k) : 1 / k) + mx * mx * vbb;
+  // a + c: vaa + vcc + 2·cov(a, c) = 1/k + n̄²/(2Sxx) as well when c is free (by symmetry)
+  const vaaT = vaaF;
+  const seB = s * Math.sqrt(vbb);
+  const used = [...ns].sort((p, q) => p - q);
+  const line = (aa: number, vaa: number): Log2Fit => ({
+    a: aa,
+    b,
+    seB,
+    bLo: b - t * seB,
+    bHi: b + t * seB,
+    s,
+    dof,
+    t,
+    meanN: mx,
+    sxx,
+    used,
+    vaa,
+    vab,
+    vbb,
+  });
+  return {
+    forward: line(a, vaaF),
+    train: line(a + c, vaaT),
+    c,
+    seC: clamped ? 0 : s * Math.sqrt(2 / k),
+    clamped,
+    dof,
   };
 }
 
@@ -281,7 +420,7 @@ export function fitWidths(
 /** log2 t at n with the 95 % confidence band of the fitted line (not of a single new measurement). */
 export function evalFit(f: Log2Fit, n: number): { log2: number; lo: number; hi: number } {
   const y = f.a + f.b * n;
-  const half = f.t * f.s * Math.sqrt(1 / f.used.length + (n - f.meanN) ** 2 / f.sxx);
+  const half = f.t * f.s * Math.sqrt(Math.max(0, f.vaa + 2 * n * f.vab + n * n * f.vbb));
   return { log2: y, lo: y - half, hi: y + half };
 }
 
@@ -354,10 +493,14 @@ export interface EnergyCurvePoint {
 
 export interface EnergyEstimate {
   timings: TimingRow[];
+  /** The forward and forward+gradient lines of one joint fit (shared slope, see fitLog2Joint). */
   fitForward: Log2Fit;
   fitTrain: Log2Fit;
-  /** True when the fit used the widths whose state is larger than the L2 cache; false: the three widest. */
+  joint: JointFit;
+  /** True when the fit used the widths whose state is larger than the last-level cache; false: the three widest. */
   memoryBound: boolean;
+  /** How many measured widths had a state larger than the last-level cache. */
+  memoryBoundWidths: number;
   /** Expected slope for this circuit: gates per sample grow like n, each costs ∝ 2^n, so log2 t ≈ c + n + log2 n. */
   theoryB: number;
   curve: EnergyCurvePoint[];
@@ -378,12 +521,10 @@ export function energyEstimate(
   const ns = timings.map((t) => t.qubits);
   const { widths, memoryBound } = fitWidths(ns, cacheBytes, ampBytes);
   const pick = (key: 'forward' | 'train') =>
-    fitLog2(
-      widths,
-      widths.map((n) => timings.find((t) => t.qubits === n)![key].median),
-    );
-  const fitForward = pick('forward');
-  const fitTrain = pick('train');
+    widths.map((n) => timings.find((t) => t.qubits === n)![key].median);
+  const joint = fitLog2Joint(widths, pick('forward'), pick('train'));
+  const fitForward = joint.forward;
+  const fitTrain = joint.train;
   const sim = (fit: Log2Fit, edge: 'log2' | 'lo' | 'hi') => (n: number) =>
     cpuWatts * 2 ** evalFit(fit, n)[edge];
   const qpuF = (n: number) => qpu.watts * qpuSeconds(f, n, qpu).forward;
@@ -416,7 +557,9 @@ export function energyEstimate(
     timings,
     fitForward,
     fitTrain,
+    joint,
     memoryBound,
+    memoryBoundWidths: new Set(ns.filter((n) => ampBytes * 2 ** n > cacheBytes)).size,
     theoryB: 1 + 1 / (nBar * Math.LN2),
     curve,
     crossoverForward: cross(fitForward, qpuF),

@@ -621,7 +621,8 @@ function logEnergy(ctx: JobContext, cfg: QheadConfig, energy: EnergyEstimate, m:
       (m.skipped.length
         ? ` (skipped ${m.skipped.join(', ')}: over the ${cfg.energy.budgetSeconds} s budget)`
         : '') +
-      `; forward+gradient b = ${energy.fitTrain.b.toFixed(3)} ± ${(energy.fitTrain.t * energy.fitTrain.seB).toFixed(3)} per qubit` +
+      `; joint fit b = ${energy.fitTrain.b.toFixed(3)} ± ${(energy.fitTrain.t * energy.fitTrain.seB).toFixed(3)} per qubit on ${energy.joint.dof} dof` +
+      ` (${energy.memoryBoundWidths} width(s) larger than the ${m.cacheBytes}-byte last-level cache${energy.memoryBound ? '' : ': fewer than 3, fit on the three widest, flagged'})` +
       `; kernels ${timedKernels(m)}`,
   );
 }
@@ -634,6 +635,11 @@ function energySummary(cfg: QheadConfig, energy: EnergyEstimate, m: ScalingMeasu
     crossover_train_interval: crossoverInterval(energy.crossoverTrain, cfg.energy.extrapolateTo),
     scaling_b_train: Number(energy.fitTrain.b.toFixed(4)),
     scaling_b_train_ci95: Number((energy.fitTrain.t * energy.fitTrain.seB).toFixed(4)),
+    scaling_fit_dof: energy.joint.dof,
+    scaling_train_over_forward: Number((2 ** energy.joint.c).toFixed(3)),
+    scaling_memory_bound_widths: energy.memoryBoundWidths,
+    scaling_memory_bound: energy.memoryBound ? 'yes' : 'no (fewer than 3 widths beyond the cache)',
+    cache_bytes: m.cacheBytes,
     scaling_kernels: timedKernels(m),
   };
 }
@@ -668,7 +674,6 @@ function energyReport(e: EnergyEstimate, m: ScalingMeasurement, cfg: QheadConfig
   const ci = (b: number, t: number, se: number) => `${b.toFixed(3)} ± ${(t * se).toFixed(3)}`;
   const cx = (c: Crossover) =>
     `${c.at ?? `more than ${to}`} qubits (95 % interval ${crossoverInterval(c, to)})`;
-  const ff = e.fitForward;
   const ft = e.fitTrain;
   const repeats = m.rows[0]?.repeats ?? 0;
   return [
@@ -722,11 +727,11 @@ function energyReport(e: EnergyEstimate, m: ScalingMeasurement, cfg: QheadConfig
       title: 'Energy crossover, scaling fit and assumptions',
       text: [
         `Crossover (simulation energy ≥ QPU energy): inference at ${cx(e.crossoverForward)}; training step (forward + gradient) at ${cx(e.crossoverTrain)}. The interval is where the upper and lower edges of the fit's 95 % confidence band cross the QPU line; it covers the fit's statistical error only, not the model assumptions below.`,
-        `Fit log2 t = a + b·Q by least squares on the per-width medians at Q ∈ {${ft.used.join(', ')}} (${
+        `One joint least-squares fit of both series: log2 t_forward = a + b·Q and log2 t_forward+grad = a + c + b·Q, the slope b shared and c ≥ 0 (the adjoint gradient replays the same circuit a fixed number of times, so it costs a constant multiple of the forward pass at every width; two separate fits could give the forward+gradient line a smaller slope and extrapolate it below the forward line, which is impossible), on the per-width medians at Q ∈ {${ft.used.join(', ')}} (${
           e.memoryBound
-            ? `the widths whose ${m.precision} state, ${amplitudeBytes(m.precision)}·2^Q bytes, is larger than the L2 cache, ${m.cacheBytes} bytes (${m.cacheSource}): there the time is set by streaming the state through memory`
-            : `the three widest: fewer than three widths had a state larger than the L2 cache, ${m.cacheBytes} bytes (${m.cacheSource}), so fixed overheads may still bend the slope`
-        }); 95 % intervals from Student's t with ${ft.dof} degree(s) of freedom. b = ${ci(ff.b, ff.t, ff.seB)} per qubit for the forward pass and ${ci(ft.b, ft.t, ft.seB)} for forward + gradient. Expected for a state vector: each gate costs ∝ 2^Q and the circuit has ∝ Q gates, so log2 t ≈ c + Q + log2 Q, whose slope at Q ≈ ${ft.meanN.toFixed(1)} is ${e.theoryB.toFixed(3)}; the measured forward+gradient slope is ${ft.bLo <= e.theoryB && e.theoryB <= ft.bHi ? 'consistent with it' : ft.b < e.theoryB ? 'below it' : 'above it'}. The straight-line extrapolation keeps the slope of the fitted widths, while the log2 Q term flattens with Q, so far beyond them it overstates simulation time by a factor ≈ (Q̄/Q)·2^((Q − Q̄)/(Q̄ ln 2)) (about 1.6 at Q = 40 from Q̄ = 17.5), which moves the crossover later by about a qubit.`,
+            ? `the ${e.memoryBoundWidths} widths whose ${m.precision} state, ${amplitudeBytes(m.precision)}·2^Q bytes, is larger than the last-level cache, ${m.cacheBytes} bytes (${m.cacheSource}): there the time is set by streaming the state through memory`
+            : `the three widest. FLAGGED: only ${e.memoryBoundWidths} measured width(s) had a state larger than the last-level cache, ${m.cacheBytes} bytes (${m.cacheSource}), fewer than the 3 a slope with an error needs, so cache effects and fixed overheads may still bend the slope; time wider widths (energy.qubits) for a memory-bound fit`
+        }). ${e.joint.clamped ? 'The forward+gradient medians came out below the forward ones (noise), so c is held at 0 and the lines coincide. ' : `Forward+gradient / forward time ratio 2^c = ${(2 ** e.joint.c).toFixed(2)} (c = ${e.joint.c.toFixed(3)} ± ${(ft.t * e.joint.seC).toFixed(3)}). `}95 % intervals from Student's t with ${ft.dof} degree(s) of freedom (2 series × ${ft.used.length} widths − ${e.joint.clamped ? 2 : 3} parameters). b = ${ci(ft.b, ft.t, ft.seB)} per qubit. Expected for a state vector: each gate costs ∝ 2^Q and the circuit has ∝ Q gates, so log2 t ≈ c + Q + log2 Q, whose slope at Q ≈ ${ft.meanN.toFixed(1)} is ${e.theoryB.toFixed(3)}; the measured slope is ${ft.bLo <= e.theoryB && e.theoryB <= ft.bHi ? 'consistent with it' : ft.b < e.theoryB ? 'below it' : 'above it'}. The straight-line extrapolation keeps the slope of the fitted widths, while the log2 Q term flattens with Q, so far beyond them it overstates simulation time by a factor ≈ (Q̄/Q)·2^((Q − Q̄)/(Q̄ ln 2)) (about 1.6 at Q = 40 from Q̄ = 17.5), which moves the crossover later by about a qubit.`,
         `Simulation timing: the Module-2 circuit (${cfg.head.reuploads} blocks × ${cfg.head.depth} shared layers + ${cfg.head.finalDepth} final, connectivity ${cfg.head.connectivity}, Q inputs, one ⟨Z⟩) on this machine's CPU state-vector simulator in ${m.precision} (${m.precision === 'f32' ? 'complex64' : 'complex128'}, the precision the head trains with; kernels timed: ${timedKernels(m)}), per sample; forward = expectation values, forward + gradient = the adjoint method (θ and inputs). Each width is compiled and warmed up once before timing; the timing covers the simulator calls only (no data loading, optimiser or Module 1). ${m.rows.length} widths timed in ${m.seconds.toFixed(1)} s (budget ${cfg.energy.budgetSeconds} s)${m.skipped.length ? `; skipped for the budget: ${m.skipped.join(', ')}` : ''}. The machine may be shared with other work: the median resists that, the spread columns show it. Energy = ${cfg.energy.cpuWatts} W (user-set, not measured) × time. Memory is ignored: a state vector of Q qubits needs ${amplitudeBytes(m.precision)}·2^Q bytes, which no machine holds beyond ~45 qubits.`,
         `QPU model (user-set constants): per shot ${q.resetUs} µs reset + gates executed one after another (${q.gate1Us} µs per one-qubit, ${q.gate2Us} µs per two-qubit gate) + ${q.readoutUs} µs readout; ${q.shots} shots per circuit; ${q.watts} W wall power. Inference runs the circuit once; a training step runs it 1 + 2·(differentiable angles) times (parameter shift). Queueing, compilation, classical control and cooling beyond the wall figure are not modelled.`,
         `Module 1 (amplitude encoding into ⌈log2 d⌉ qubits) is left out of both sides: preparing 2^n amplitudes takes ~2^n gates on a QPU, so it brings no QPU advantage.`,

@@ -273,9 +273,9 @@ export const EnergySchema = z
     cacheBytes: int(1, 2 ** 40)
       .nullable()
       .default(null)
-      .meta(about('L2 cache', { unit: 'bytes' }))
+      .meta(about('last-level cache', { unit: 'bytes' }))
       .describe(
-        'L2 cache per core for the fit rule (a larger state is memory-bound); empty: read from the OS.',
+        'Last-level (L3) cache for the fit rule (a larger state is memory-bound); empty: read from the OS (sysfs L3, else L2, else 32 MiB assumed).',
       ),
     cpuWatts: z
       .number()

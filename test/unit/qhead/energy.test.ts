@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   crossover,
-  detectL2Bytes,
+  detectLlcBytes,
   energyEstimate,
   evalFit,
   fitLog2,
@@ -102,7 +102,7 @@ describe('log2-linear scaling fit', () => {
     expect(fitWidths([5, 3, 4, 4], 16)).toEqual({ widths: [3, 4, 5], memoryBound: true });
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 2, 3])).toBe(2.5);
-    const l2 = detectL2Bytes();
+    const l2 = detectLlcBytes();
     expect(l2.bytes).toBeGreaterThan(0);
   });
 });
@@ -159,19 +159,21 @@ describe('QPU model and crossover', () => {
     });
     expect(ex.curve.at(-1)!.qubits).toBe(60);
 
-    // noisy medians with residuals (+e, −2e, +e), e = 0.01: band half width h(n) = 12.706·e·√6·√(1/3 + (n − 11)²/2)
+    // noisy medians with residuals (+e, −2e, +e), e = 0.01, in both series: one joint fit (shared slope, offset
+    // c = log2 3), rss 2·6e² on 2·3 − 3 = 3 dof, s = 2e; band half width h(n) = t₃·2e·√(1/3 + (n − 11)²/(2·2)),
+    // t₃(0.975) = 3.1824 (the separate fits had t₁ = 12.706 and s = e√6: an interval 4.9× wider)
     const e = 0.01;
     const r = [e, -2 * e, e];
     const noisy = [10, 11, 12].map((n, i) => row(n, 2 ** (n - 30 + r[i]), 3 * 2 ** (n - 30 + r[i])));
     const ny = energyEstimate(f1, noisy, 100, qpu, 60, 1);
-    // early (upper edge): n = 27, h = 3.526: 100·2^(−3 + 3.526) = 144 ≥ 108; n = 26, h = 3.306: 61.8 < 104
-    // late (lower edge): n = 37, h = 5.725: 100·2^(7 − 5.725) = 242 ≥ 148; n = 36, h = 5.505: 100·2^0.495 = 141 < 144
-    expect(ny.crossoverForward).toEqual({ at: 31, early: 27, late: 37 });
-    // training (QPU 4n(1 + 4n) J): early n = 32, h = 4.625: 300·2^(2 + 4.625) = 29612 ≥ 16512; n = 31, h = 4.405:
-    // 12713 < 15500. Late n = 44, h = 7.265: 300·2^(14 − 7.265) = 31964 ≥ 31152; n = 43, h = 7.045: 18615 < 29756
-    expect(ny.crossoverTrain.at).toBe(37);
-    expect(ny.crossoverTrain.early).toBe(32);
-    expect(ny.crossoverTrain.late).toBe(44);
+    expect(ny.joint.dof).toBe(3);
+    expect(ny.joint.c).toBeCloseTo(Math.log2(3), 12);
+    // early (upper edge): n = 30, h = 0.606: 100·2^0.606 = 152 ≥ 120; n = 29, h = 0.574: 74.4 < 116
+    // late (lower edge): n = 31, h = 0.638: 100·2^(1 − 0.638) = 129 ≥ 124; n = 30: 65.7 < 120
+    expect(ny.crossoverForward).toEqual({ at: 31, early: 30, late: 31 });
+    // training (QPU 4n(1 + 4n) J): early n = 36, h = 0.797: 300·2^(6.797) = 33347 ≥ 20880; n = 35: 16310 < 19740.
+    // Late n = 38, h = 0.860: 300·2^(8 − 0.860) = 42312 ≥ 23256; n = 37: 21627 < 22052
+    expect(ny.crossoverTrain).toEqual({ at: 37, early: 36, late: 38 });
     expect(ny.fitForward.used).toEqual([10, 11, 12]);
   });
 });
