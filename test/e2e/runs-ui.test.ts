@@ -276,6 +276,8 @@ describe('run page', () => {
     await page.getByTestId('clone-run').click();
     await page.getByTestId('cloned-from').waitFor({ timeout: 15_000 });
     expect(await page.getByTestId('cloned-from').textContent()).toContain('seeds');
+    // The cloned config is no preset's: none is highlighted.
+    expect(await page.locator('[data-testid^=preset-].on').count()).toBe(0);
     await shot(page, 'clone');
     await page.close();
   });

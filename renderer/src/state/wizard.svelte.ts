@@ -200,6 +200,20 @@ export class WizardState {
     this.#setConfig(p.build(structuredClone(this.#defaults)));
   }
 
+  /**
+   * A whole config from elsewhere (clone and edit): the fields show it, and a preset is highlighted only when
+   * the config is exactly what that preset builds (a cloned run is not "small" because the wizard opened so).
+   */
+  loadConfig(c: Config): void {
+    this.#localErrors = {};
+    this.#serverErrors = {};
+    this.#setConfig(structuredClone(c));
+    const key = canonicalJson(c);
+    this.#preset =
+      this.spec.presets.find((p) => canonicalJson(p.build(structuredClone(this.#defaults))) === key)?.id ??
+      null;
+  }
+
   /** The review's JSON edited: applied at once when it parses to an object, so Back shows it in the fields. */
   editJson(text: string): void {
     this.jsonText = text;
@@ -299,4 +313,17 @@ export class WizardState {
       this.#submitting = false;
     }
   }
+}
+
+/** JSON with object keys sorted, so two configs compare equal whatever order their keys were written in. */
+function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    isPlainObject(x)
+      ? Object.fromEntries(
+          Object.keys(x)
+            .sort()
+            .map((k) => [k, x[k]]),
+        )
+      : x,
+  );
 }

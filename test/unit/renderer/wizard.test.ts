@@ -342,3 +342,19 @@ describe('wizard error routing', () => {
     expect(kindMeta('qdllm')!.schema.safeParse(sent.config).success).toBe(true);
   });
 });
+
+describe('clone and edit', () => {
+  it('a loaded config highlights no preset unless it is exactly what one builds (whatever its key order)', () => {
+    const { w, spec } = make('qdllm');
+    expect(w.preset).toBe('small');
+    const cloned = { ...structuredClone(w.config), epochs: 7 };
+    w.loadConfig(cloned);
+    expect(w.preset).toBeNull();
+    expect(w.config).toEqual(cloned);
+    const paper = spec.presets[1];
+    const built = paper.build(structuredClone(QDLLM_DEFAULTS));
+    const reordered = Object.fromEntries(Object.entries(built).reverse());
+    w.loadConfig(reordered);
+    expect(w.preset).toBe(paper.id);
+  });
+});
