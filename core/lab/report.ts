@@ -231,6 +231,19 @@ function table(columns: string[], rows: unknown[][], cls = ''): string {
   return `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
+/** Round tick values (1, 2 or 5 × 10^k apart) inside [lo, hi], about `count` of them; integers only if asked. */
+export function niceTicks(lo: number, hi: number, count: number, integers = false): number[] {
+  if (!(hi > lo) || !Number.isFinite(lo) || !Number.isFinite(hi)) return [lo];
+  const raw = (hi - lo) / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  let step = [1, 2, 5, 10].map((m) => m * mag).find((x) => x >= raw) ?? 10 * mag;
+  if (integers) step = Math.max(1, Math.round(step));
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step)
+    out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
 export interface ChartLine {
   label: string;
   s: Series;
@@ -279,11 +292,14 @@ export function svgChart(title: string, lines: ChartLine[]): string {
     `<text x="${L}" y="16" font-size="13" font-weight="bold">${escapeHtml(title)}</text>`,
     `<line x1="${L}" y1="${PH - B}" x2="${W - R}" y2="${PH - B}" stroke="#888"/>`,
     `<line x1="${L}" y1="${T}" x2="${L}" y2="${PH - B}" stroke="#888"/>`,
-    `<text x="${L - 4}" y="${T + 4}" font-size="10" text-anchor="end">${escapeHtml(axisLabel(y1))}</text>`,
-    `<text x="${L - 4}" y="${PH - B}" font-size="10" text-anchor="end">${escapeHtml(axisLabel(y0))}</text>`,
-    `<text x="${L}" y="${PH - B + 14}" font-size="10">${x0}</text>`,
-    `<text x="${(W + L - R) / 2}" y="${PH - B + 14}" font-size="10" text-anchor="middle" fill="#666">step</text>`,
-    `<text x="${W - R}" y="${PH - B + 14}" font-size="10" text-anchor="end">${x1}</text>`,
+    ...niceTicks(y0, y1, 5).flatMap((v) => [
+      `<line x1="${L}" y1="${sy(v)}" x2="${W - R}" y2="${sy(v)}" stroke="#e4e4e4"/>`,
+      `<text x="${L - 4}" y="${Number(sy(v)) + 3}" font-size="10" text-anchor="end">${escapeHtml(axisLabel(v))}</text>`,
+    ]),
+    ...niceTicks(x0, x1, 6, true).map(
+      (v) => `<text x="${sx(v)}" y="${PH - B + 14}" font-size="10" text-anchor="middle">${v}</text>`,
+    ),
+    `<text x="${W - R}" y="${PH - B + 26}" font-size="10" text-anchor="end" fill="#666">step</text>`,
   ];
   lines.forEach(({ label, s, color, dash }, i) => {
     const c = COLORS[color % COLORS.length];

@@ -8,6 +8,8 @@ import {
   exportJson,
   exportRunsCsv,
   flattenConfig,
+  niceTicks,
+  svgChart,
   type ExportSource,
 } from '../../../core/lab/report';
 import {
@@ -336,5 +338,23 @@ describe('LaTeX export', () => {
     expect(tex).toContain('x\\textless{}y');
     expect(tex).toContain('\\texttt{acc} & $0.5$');
     expect(tex.trimEnd().endsWith('\\end{document}')).toBe(true);
+  });
+});
+
+describe('chart axes', () => {
+  it('gives round ticks inside the range (integers for steps)', () => {
+    expect(niceTicks(0, 1, 5)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+    expect(niceTicks(0.04, 1, 5)).toEqual([0.2, 0.4, 0.6, 0.8, 1]);
+    expect(niceTicks(0, 3, 6, true)).toEqual([0, 1, 2, 3]);
+    expect(niceTicks(0, 2400, 6, true)).toEqual([0, 500, 1000, 1500, 2000]);
+  });
+
+  it('labels several ticks on each axis, not only the ends', () => {
+    const pts = [0, 1, 2, 3, 4].map((step) => ({ step, min: step / 4, max: step / 4, last: step / 4 }));
+    const svg = svgChart('loss', [
+      { label: 'a', s: { runId: 'r', key: 'loss', count: 5, points: pts }, color: 0, dash: 0 },
+    ]);
+    expect(svg.match(/text-anchor="end">0\.[2468]<\/text>/g)).toHaveLength(4);
+    expect(svg.match(/text-anchor="middle">\d<\/text>/g)).toHaveLength(5);
   });
 });
