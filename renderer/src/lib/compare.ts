@@ -1,6 +1,6 @@
 // The compare page's results table: each run's final summary (the job's headline figures) side by side.
 import { modelColor, splitSeed } from './chart-series';
-import { formatValue } from './format';
+import { formatValue, scaleOf } from './format';
 
 export interface SummaryRow {
   key: string;
@@ -33,11 +33,12 @@ export function summaryRows(runs: { summary: Record<string, number | string> }[]
   for (const k of keys) {
     if (paired.has(k)) continue;
     const std = stdOf(k);
+    const scale = scaleOf(runs.map((r) => r.summary[k]));
     const values = runs.map((r) => {
       const v = r.summary[k];
       if (v === undefined) return '—';
       const s = std === null ? undefined : r.summary[std];
-      return s === undefined ? formatValue(v) : `${formatValue(v)} ± ${formatValue(s)}`;
+      return s === undefined ? formatValue(v, scale) : `${formatValue(v, scale)} ± ${formatValue(s, scale)}`;
     });
     const present = values.filter((v) => v !== '—');
     rows.push({

@@ -18,7 +18,13 @@ export function formatDuration(startIso: string | null, endIso: string | null, n
   return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
 }
 
-/** Below this a figure is a rounding residue of zero (2.66e-19), shown as 0. */
+/**
+ * A figure this much smaller than the largest of the figures shown beside it (its column, its series) is a
+ * rounding residue of zero (2.66e-19 among accuracies of order 1) and reads 0. Without such a scale a tiny
+ * figure is taken as meant (a p-value of 3e-14) and written with its exponent.
+ */
+const RESIDUE = 1e-12;
+/** Absolute floor for percentage strings, which come without a column scale. */
 const ZERO = 1e-12;
 
 /** Strips a mantissa's trailing zeros and the exponent's plus: 1.50e+38 → 1.5e38. */
@@ -27,14 +33,21 @@ function exponent(v: number): string {
   return `${m.replace(/\.?0+$/, '')}e${e.replace('+', '')}`;
 }
 
+/** The scale of figures shown together: the largest finite magnitude among them (0 when there is none). */
+export function scaleOf(values: Iterable<unknown>): number {
+  let m = 0;
+  for (const v of values) if (typeof v === 'number' && Number.isFinite(v)) m = Math.max(m, Math.abs(v));
+  return m;
+}
+
 /**
  * A number for people: 4 significant digits, thousands grouped from 10,000, exponent form only past 1e15 or
- * below 1e-3, and 0 for a rounding residue.
+ * below 1e-3, and 0 for a rounding residue of its `scale` (see RESIDUE; the number alone by default).
  */
-export function formatNumber(v: number): string {
+export function formatNumber(v: number, scale = Math.abs(v)): string {
   if (!Number.isFinite(v)) return Number.isNaN(v) ? 'n/a' : v > 0 ? '∞' : '−∞';
   const a = Math.abs(v);
-  if (a < ZERO) return '0';
+  if (a === 0 || a < RESIDUE * scale) return '0';
   if (a >= 1e15 || a < 1e-3) return exponent(v);
   if (a >= 1e4) return Math.round(v).toLocaleString('en-US');
   return String(Number(v.toPrecision(4)));
@@ -50,10 +63,10 @@ function formatPercentText(s: string): string | null {
   return Math.abs(v) >= 100 ? `${Math.round(v).toLocaleString('en-US')}%` : `${Number(v.toPrecision(3))}%`;
 }
 
-/** Numbers as formatNumber; percentage strings tidied; other strings as they are. */
-export function formatValue(v: unknown): string {
+/** Numbers as formatNumber (with the scale of the figures beside them); percentage strings tidied; other strings as they are. */
+export function formatValue(v: unknown, scale?: number): string {
   if (v === null || v === undefined) return '—';
-  if (typeof v === 'number') return formatNumber(v);
+  if (typeof v === 'number') return formatNumber(v, scale);
   if (typeof v === 'string') return formatPercentText(v) ?? v;
   return JSON.stringify(v);
 }
@@ -68,4 +81,10 @@ export function formatBytes(n: number): string {
   const [v, unit] =
     n < 1024 ** 2 ? [n / 1024, 'KiB'] : n < 1024 ** 3 ? [n / 1024 ** 2, 'MiB'] : [n / 1024 ** 3, 'GiB'];
   return `${Number(v.toPrecision(3))} ${unit}`;
+}
+
+/** Each column's scale (scaleOf its cells) of a table given as rows. */
+export function columnScales(rows: readonly (readonly unknown[])[]): number[] {
+  const width = Math.max(0, ...rows.map((r) => r.length));
+  return Array.from({ length: width }, (_, j) => scaleOf(rows.map((r) => r[j])));
 }

@@ -33,7 +33,7 @@ describe('summaryRows (compare page results table)', () => {
 });
 
 describe('compareLineStyle', () => {
-  it("colours a line by its model, as the run page does, and tells runs apart by dash", () => {
+  it('colours a line by its model, as the run page does, and tells runs apart by dash', () => {
     const q0 = compareLineStyle('quantum/seed0/val_acc', 0);
     const q1 = compareLineStyle('quantum/seed0/val_acc', 1);
     expect(q0.color).toBe(modelColor('quantum'));
