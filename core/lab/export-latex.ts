@@ -140,29 +140,44 @@ export function bestCells(columns: string[], rows: (string | number | null)[][])
   });
 }
 
-/** A report table as a booktabs tabular; wide tables are scaled to the text width. */
+/** Data columns per tabular at most: a wider table is split into parts, each repeating the first column. */
+const MAX_COLUMNS = 12;
+
+/**
+ * A report table as booktabs tabulars: a table wider than MAX_COLUMNS data columns is split into parts of
+ * about equal width (each with the row labels), so nothing is scaled to an unreadable size; a part still wider
+ * than the text is scaled to its width.
+ */
 export function latexTable(s: Extract<ReportSection, { type: 'table' }>, label: string): string {
   const best = bestCells(s.columns, s.rows);
-  const align = s.columns.map((_, j) => (j === 0 ? 'l' : 'r')).join('');
-  const head = s.columns.map((c) => `\\textbf{${escapeLatex(c)}}`).join(' & ');
-  const body = s.rows.map(
-    (row, i) => s.columns.map((_, j) => latexCell(row[j] ?? null, best[j].has(i))).join(' & ') + ' \\\\',
-  );
-  return [
+  const data = s.columns.map((_, j) => j).slice(1);
+  const parts = Math.max(1, Math.ceil(data.length / MAX_COLUMNS));
+  const per = Math.ceil(data.length / parts);
+  const out = [
     '\\begin{table}[htbp]',
     '\\centering',
+    '\\small',
     `\\caption{${escapeLatex(s.title)}}`,
     `\\label{${label}}`,
-    '\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%',
-    `\\begin{tabular}{${align}}`,
-    '\\toprule',
-    `${head} \\\\`,
-    '\\midrule',
-    ...body,
-    '\\bottomrule',
-    '\\end{tabular}}',
-    '\\end{table}',
-  ].join('\n');
+  ];
+  for (let p = 0; p < parts; p++) {
+    const cols = [0, ...data.slice(p * per, (p + 1) * per)];
+    if (p > 0) out.push('\\par\\medskip');
+    out.push(
+      '\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%',
+      `\\begin{tabular}{${cols.map((j) => (j === 0 ? 'l' : 'r')).join('')}}`,
+      '\\toprule',
+      `${cols.map((j) => `\\textbf{${escapeLatex(s.columns[j])}}`).join(' & ')} \\\\`,
+      '\\midrule',
+      ...s.rows.map(
+        (row, i) => cols.map((j) => latexCell(row[j] ?? null, best[j].has(i))).join(' & ') + ' \\\\',
+      ),
+      '\\bottomrule',
+      '\\end{tabular}}',
+    );
+  }
+  out.push('\\end{table}');
+  return out.join('\n');
 }
 
 /** The run's summary figures as a two-column longtable, numbers exactly as stored. */
@@ -171,7 +186,7 @@ function summaryTable(r: RunDetail): string {
   if (entries.length === 0) return '';
   return [
     `\\begin{longtable}{lr}`,
-    `\\caption{Summary figures of run \\texttt{${escapeLatex(r.id)}}}\\\\`,
+    `\\caption{Summary figures (run ${escapeLatex(r.id.slice(0, 8))})}\\\\`,
     '\\toprule',
     '\\textbf{figure} & \\textbf{value} \\\\',
     '\\midrule',
@@ -184,10 +199,11 @@ function summaryTable(r: RunDetail): string {
 
 export function latexDocument(runs: RunDetail[]): string {
   const parts: string[] = [
-    '% Exported from qlab. Tables need booktabs (and graphicx, longtable); numbers are the stored values.',
+    '% Exported from qlab. Tables need booktabs (and graphicx, longtable, lmodern); numbers are the stored values.',
     '% Bold: the best value per column (higher for accuracy-like figures, lower for losses, times, memory).',
     '\\documentclass[10pt]{article}',
     '\\usepackage[T1]{fontenc}',
+    '\\usepackage{lmodern}',
     '\\usepackage[utf8]{inputenc}',
     '\\usepackage[a4paper,landscape,margin=1.5cm]{geometry}',
     '\\usepackage{booktabs}',
