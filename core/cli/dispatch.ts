@@ -10,7 +10,9 @@ import {
   LabError,
   ListRunsRequestSchema,
   NoteRequestSchema,
+  RunConfigsRequestSchema,
   RunIdSchema,
+  RunLogRequestSchema,
   SeriesRequestSchema,
   TagsRequestSchema,
   describeZodError,
@@ -71,6 +73,15 @@ async function call(api: LabApi, method: LabApiMethod, raw: unknown): Promise<un
       return api.setTags(check(TagsRequestSchema, arg));
     case 'addNote':
       return api.addNote(check(NoteRequestSchema, arg));
+    case 'getRunConfigs':
+      return api.getRunConfigs(check(RunConfigsRequestSchema, arg));
+    case 'getRunLog':
+      return api.getRunLog(check(RunLogRequestSchema, arg));
+    default: {
+      // every method of the list has a case: a new one fails to compile here, not silently at run time
+      const unhandled: never = method;
+      throw new LabError('invalid', `unknown method '${String(unhandled)}'`, 'method');
+    }
   }
 }
 

@@ -141,6 +141,27 @@ describe('IPC handlers', () => {
     ]);
   });
 
+  it('validates and passes on getRunConfigs and getRunLog like every other method', async () => {
+    const ipc = new FakeIpcMain();
+    const { api, calls } = fakeApi();
+    registerLabIpc(ipc, api, (u) => isAppUrl(u, fileLoc));
+    expect(await ipc.call('qlab:getRunConfigs', APP, { ids: ['x'] })).toMatchObject({
+      ok: false,
+      error: { field: 'ids[0]' },
+    });
+    expect(await ipc.call('qlab:getRunLog', APP, { runId: ID, maxLines: 0 })).toMatchObject({
+      ok: false,
+      error: { field: 'maxLines' },
+    });
+    expect(calls).toEqual([]);
+    expect(await ipc.call('qlab:getRunConfigs', APP, { ids: [ID] })).toEqual({ ok: true, value: [] });
+    expect(await ipc.call('qlab:getRunLog', APP, { runId: ID })).toEqual({ ok: true, value: {} });
+    expect(calls).toEqual([
+      ['getRunConfigs', { ids: [ID] }],
+      ['getRunLog', { runId: ID }],
+    ]);
+  });
+
   it('refuses calls from any frame that is not the app page', async () => {
     const ipc = new FakeIpcMain();
     const { api, calls } = fakeApi();
