@@ -5,7 +5,8 @@ import { z } from 'zod';
 
 export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
-export const EXPORT_FORMATS = ['json', 'csv', 'html'] as const;
+/** `csv`: one row per metric point; `runs-csv`: one row per run (config flattened, final figures). */
+export const EXPORT_FORMATS = ['json', 'csv', 'runs-csv', 'latex', 'html'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface KindInfo {
