@@ -15,6 +15,8 @@ const METHODS = [
   'exportRuns',
   'setTags',
   'addNote',
+  'getRunConfigs',
+  'getRunLog',
 ] as const;
 
 const EVENT_CHANNEL = 'qlab:event';
