@@ -182,9 +182,9 @@ describe('measured scaling (tiny sizes)', () => {
   it('times every width, keeps the spread, and fits a finite, plausible slope', async () => {
     const m = await measureScaling(
       { depth: 1, finalDepth: 1, reuploads: 2, connectivity: 1 },
-      { qubits: [8, 9, 10, 11, 12], batch: null, repeats: 5, budgetSeconds: 20, cacheBytes: 16 * 128 },
+      { qubits: [10, 11, 12, 13, 14], batch: null, repeats: 5, budgetSeconds: 20, cacheBytes: 16 * 128 },
     );
-    expect(m.rows.map((r) => r.qubits)).toEqual([8, 9, 10, 11, 12]);
+    expect(m.rows.map((r) => r.qubits)).toEqual([10, 11, 12, 13, 14]);
     expect(m.skipped).toEqual([]);
     for (const r of m.rows) {
       expect(r.repeats).toBe(5);
@@ -210,7 +210,7 @@ describe('measured scaling (tiny sizes)', () => {
       expect(f.b).toBeGreaterThan(0.4);
       expect(f.b).toBeLessThan(1.7);
     }
-    expect(e.theoryB).toBeCloseTo(1 + 1 / (10 * Math.LN2), 12);
+    expect(e.theoryB).toBeCloseTo(1 + 1 / (12 * Math.LN2), 12);
   }, 60_000);
 
   it('skips the widths that do not fit the time budget (always timing at least three)', async () => {
