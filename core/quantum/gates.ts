@@ -328,3 +328,56 @@ export function matMul(a: Float64Array, b: Float64Array, n: number): Float64Arra
     }
   return out;
 }
+
+/** Dense matrix of a primitive at angle `a` on its own wires (controls first): exp(−i a G) for a generator G. */
+export function primitiveMatrix(pr: Primitive, a: number): Float64Array {
+  if (pr.kind === 'fixed') return gateMatrix(pr.gate!);
+  const angle = pr.arg === undefined ? (pr.constAngle ?? 0) : a;
+  if (pr.kind === 'rot2') return gateMatrix(`R${pr.pauli!}${pr.pauli!}` as GateName, [angle]);
+  const target =
+    pr.kind === 'phase'
+      ? gateMatrix('PhaseShift', [angle])
+      : gateMatrix(`R${pr.pauli!}` as GateName, [angle]);
+  return pr.controls === 0 ? target : controlled(target, pr.controls);
+}
+
+/**
+ * Dense generator G of a primitive on its own wires, with primitiveMatrix(pr, a) = exp(−i a G): P/2 for a Pauli
+ * rotation (P⊗P/2 on two wires), −|1⟩⟨1| for a phase, each times the projector onto the controls being set.
+ * Undefined for a fixed primitive.
+ */
+export function primitiveGenerator(pr: Primitive): Float64Array | undefined {
+  if (pr.kind === 'fixed') return undefined;
+  if (pr.kind === 'rot2') {
+    const p = gateMatrix(pr.pauli!);
+    const pp = kron2(p, p);
+    for (let i = 0; i < pp.length; i++) pp[i] *= 0.5;
+    return pp;
+  }
+  const g =
+    pr.kind === 'phase' ? m2([0, 0], [0, 0], [0, 0], [-1, 0]) : gateMatrix(pr.pauli!).map((x) => 0.5 * x);
+  if (pr.controls === 0) return g;
+  // Π(controls set) ⊗ g: zero outside the last 2×2 block
+  const out = controlled(g, pr.controls);
+  const d = 1 << (pr.controls + 1);
+  for (let i = 0; i < d - 2; i++) out[2 * (i * d + i)] = 0;
+  return out;
+}
+
+/** Kronecker product of two 2×2 interleaved matrices (a acts on the more significant wire). */
+function kron2(a: Float64Array, b: Float64Array): Float64Array {
+  const out = new Float64Array(32);
+  for (let i = 0; i < 2; i++)
+    for (let j = 0; j < 2; j++)
+      for (let k = 0; k < 2; k++)
+        for (let l = 0; l < 2; l++) {
+          const ar = a[2 * (2 * i + j)];
+          const ai = a[2 * (2 * i + j) + 1];
+          const br = b[2 * (2 * k + l)];
+          const bi = b[2 * (2 * k + l) + 1];
+          const at = 2 * ((2 * i + k) * 4 + (2 * j + l));
+          out[at] = ar * br - ai * bi;
+          out[at + 1] = ar * bi + ai * br;
+        }
+  return out;
+}

@@ -1,0 +1,295 @@
+// The f64 reference simulator and adjoint (core/quantum/reference) checked on their own — forward against the
+// gpu tests' independently written matrices, the gate decompositions and generators against gateMatrix, the
+// adjoint against f64 central finite differences — and then every backend against them on random circuits that
+// cover every gate kind (with fused blocks, diagonal and permutation runs, lone controlled and two-wire
+// primitives, amplitude encoding, trainable, input-fed and constant angles, Pauli and Z-only observables).
+import { afterAll, describe, expect, it } from 'vitest';
+import type { BatchRequest, Simulator } from '../../../core/quantum/backend';
+import {
+  CircuitBuilder,
+  GATES,
+  GATE_NAMES,
+  type Angle,
+  type GateName,
+  type PauliTerm,
+} from '../../../core/quantum/circuit';
+import { gateMatrix, primitiveGenerator, primitiveMatrix, primitives } from '../../../core/quantum/gates';
+import { referenceVjp } from '../../../core/quantum/reference/adjoint';
+import {
+  applyMatrix,
+  referenceExpval,
+  referenceProbs,
+  referenceStates,
+} from '../../../core/quantum/reference/state';
+import { compile } from '../../../core/quantum/cpu/program';
+import { Runner } from '../../../core/quantum/cpu/engine';
+import { createCpuSimulator } from '../../../core/quantum/cpu/simulator';
+import { createGpuSimulator } from '../../../core/quantum/gpu/simulator';
+import { refState } from '../quantum-gpu/reference';
+import { mulberry32 } from '../../helpers/quantum';
+
+const RUNS: GateName[][] = [
+  ['RZZ', 'CZ', 'CRZ', 'CPhase', 'RZ', 'T'], // a diagonal run (lone RZ/T on a wire fuse into blocks)
+  ['CNOT', 'SWAP', 'Toffoli', 'CNOT'], // a permutation run
+  ['RX', 'RY', 'RZ', 'H', 'U3', 'Rot'], // a block on one wire when the wires repeat
+];
+
+/** A random circuit of `qubits` wires using every gate at least once. */
+function randomCircuit(qubits: number, seed: number, opts: { zOnly?: boolean; amplitude?: boolean } = {}) {
+  const r = mulberry32(seed);
+  const cb = new CircuitBuilder(qubits, qubits);
+  if (opts.amplitude !== false) cb.amplitude([1, 2], 0, 3);
+  const wiresFor = (k: number): number[] => [...Array(qubits).keys()].sort(() => r() - 0.5).slice(0, k);
+  const angle = (): Angle => {
+    const u = r();
+    return u < 0.45
+      ? cb.p(u < 0.2 ? 0.5 + r() : undefined)
+      : u < 0.75
+        ? cb.x(Math.floor(qubits * r()), 0.8)
+        : cb.c(6 * r() - 3);
+  };
+  const add = (g: GateName, wires = wiresFor(GATES[g].wires)): void => {
+    cb.gate(g, wires, Array.from({ length: GATES[g].angles }, angle));
+  };
+  const order = [...GATE_NAMES].sort(() => r() - 0.5);
+  for (const g of order) add(g);
+  for (const run of RUNS) {
+    const w = wiresFor(3);
+    for (const g of run) add(g, w.slice(0, GATES[g].wires));
+  }
+  for (let i = 0; i < 12; i++) add(GATE_NAMES[Math.floor(r() * GATE_NAMES.length)]);
+  const terms: PauliTerm[] = [];
+  for (let t = 0; t < 3; t++) {
+    const ops = [...Array(qubits).keys()]
+      .filter(() => r() < 0.6)
+      .map((wire) => ({
+        wire,
+        pauli: opts.zOnly ? ('Z' as const) : (['X', 'Y', 'Z'] as const)[Math.floor(3 * r())],
+      }));
+    terms.push({ coeff: 2 * r() - 1, ops });
+  }
+  terms.push({ ops: [{ wire: qubits - 1, pauli: 'Z' }] });
+  cb.observe(terms);
+  return cb.build();
+}
+
+function randomRequest(
+  qubits: number,
+  seed: number,
+  batch: number,
+  opts = {},
+): { req: BatchRequest; g: number[] } {
+  const circuit = randomCircuit(qubits, seed, opts);
+  const r = mulberry32(seed + 1000);
+  const req = {
+    circuit,
+    batch,
+    params: Array.from({ length: circuit.numParams }, () => 6 * r() - 3),
+    inputs: Array.from({ length: batch * circuit.numInputs }, () => 2 * r() - 1),
+  };
+  const g = Array.from({ length: batch * (circuit.observables?.length ?? qubits) }, () => r() - 0.5);
+  return { req, g };
+}
+
+/** max |x − y| / max(1, |y|) over the entries. */
+function maxRel(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  expect(x.length).toBe(y.length);
+  let m = 0;
+  for (let i = 0; i < y.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]) / Math.max(1, Math.abs(y[i])));
+  return m;
+}
+
+describe('the reference simulator on its own', () => {
+  it('forward: agrees with the gpu tests’ independently written matrices (every gate, amplitude encoding)', () => {
+    for (const seed of [1, 2]) {
+      const { req } = randomRequest(4, seed, 2);
+      const states = referenceStates(req);
+      for (let b = 0; b < req.batch; b++) {
+        const want = refState(req.circuit, req.params, req.inputs, b);
+        expect(maxRel(states.subarray(b * want.length, (b + 1) * want.length), want)).toBeLessThan(1e-12);
+      }
+    }
+  });
+
+  it('every gate is the product of its primitives, and each primitive is exp(−i a G) of its generator', () => {
+    const r = mulberry32(5);
+    for (const g of GATE_NAMES) {
+      const spec = GATES[g];
+      const angles = Array.from({ length: spec.angles }, () => 6 * r() - 3);
+      const k = spec.wires;
+      // product in list order (first factor acts first) as a state map on k wires, column by column
+      const d = 1 << k;
+      for (let col = 0; col < d; col++) {
+        const v = new Float64Array(2 * d);
+        v[2 * col] = 1;
+        const want = Float64Array.from(v);
+        applyMatrix(want, k, [...Array(k).keys()], gateMatrix(g, angles));
+        for (const pr of primitives(g))
+          applyMatrix(v, k, pr.wires, primitiveMatrix(pr, pr.arg === undefined ? 0 : angles[pr.arg]));
+        expect(maxRel(v, want), `${g} column ${col}`).toBeLessThan(1e-14);
+      }
+      for (const pr of primitives(g)) {
+        const G = primitiveGenerator(pr);
+        if (pr.arg === undefined) continue;
+        // dU/da = −i G U, by central differences in f64
+        const a = angles[pr.arg];
+        const h = 1e-6;
+        const up = primitiveMatrix(pr, a + h);
+        const down = primitiveMatrix(pr, a - h);
+        const u = primitiveMatrix(pr, a);
+        const m = Math.round(Math.sqrt(u.length / 2));
+        for (let i = 0; i < m; i++)
+          for (let j = 0; j < m; j++) {
+            let re = 0;
+            let im = 0; // (−i G U)_ij = −i Σ G_il U_lj
+            for (let l = 0; l < m; l++) {
+              const gr = G![2 * (i * m + l)];
+              const gi = G![2 * (i * m + l) + 1];
+              const ur = u[2 * (l * m + j)];
+              const ui = u[2 * (l * m + j) + 1];
+              re += gr * ui + gi * ur;
+              im -= gr * ur - gi * ui;
+            }
+            const at = 2 * (i * m + j);
+            expect(Math.abs((up[at] - down[at]) / (2 * h) - re), `${g} generator`).toBeLessThan(1e-8);
+            expect(Math.abs((up[at + 1] - down[at + 1]) / (2 * h) - im), `${g} generator`).toBeLessThan(1e-8);
+          }
+      }
+    }
+  });
+
+  it('adjoint: equals f64 central finite differences of the reference forward (params and inputs)', () => {
+    for (const seed of [3, 4]) {
+      const { req, g } = randomRequest(4, seed, 2);
+      const adj = referenceVjp(req, g);
+      const loss = (params: ArrayLike<number>, inputs: ArrayLike<number>): number => {
+        const e = referenceExpval({ ...req, params, inputs }).expvals;
+        return e.reduce((acc, v, i) => acc + g[i] * v, 0);
+      };
+      const h = 1e-6;
+      const fd = (v: number[], f: (w: number[]) => number): Float64Array =>
+        Float64Array.from(v, (x, i) => {
+          const up = [...v];
+          const down = [...v];
+          up[i] = x + h;
+          down[i] = x - h;
+          return (f(up) - f(down)) / (2 * h);
+        });
+      const dP = fd(req.params as number[], (p) => loss(p, req.inputs));
+      const dX = fd(req.inputs as number[], (x) => loss(req.params, x));
+      expect(maxRel(adj.dParams, dP)).toBeLessThan(1e-7);
+      expect(maxRel(adj.dInputs, dX)).toBeLessThan(1e-7);
+      // and it is not trivially zero
+      expect(Math.max(...adj.dParams.map(Math.abs))).toBeGreaterThan(1e-3);
+    }
+  });
+});
+
+/** Runs one Runner row by row (optionally without wasm or without the tape), as the engine's drivers do. */
+function runnerVjp(
+  req: BatchRequest,
+  g: ArrayLike<number>,
+  precision: 'f32' | 'f64',
+  useWasm: boolean,
+  taped: boolean,
+) {
+  const prog = compile(req.circuit);
+  const run = new Runner(prog, precision, useWasm);
+  run.bind(req.params, req.inputs);
+  if (taped) expect(run.enableTape()).toBe(true);
+  const nObs = prog.observables.length;
+  const expvals = new Float64Array(req.batch * nObs);
+  const dParams = new Float64Array(prog.numParams);
+  const dInputs = new Float64Array(req.batch * prog.numInputs);
+  for (let b = 0; b < req.batch; b++) {
+    run.forwardRow(b, null, 0);
+    run.expvalsRow(expvals, b * nObs);
+    run.backwardRow(b, g, b * nObs, dParams, dInputs);
+  }
+  return { expvals, dParams, dInputs, usesWasm: run.usesWasm };
+}
+
+describe('every backend against the reference', () => {
+  const sims: Simulator[] = [];
+  afterAll(() => sims.forEach((s) => s.dispose()));
+
+  // (qubits, precision, tolerance on expvals and gradients): f32 gradients sum many f32 terms
+  const widths = [3, 6];
+  const tol = { f64: 1e-10, f32: 2e-4 };
+
+  for (const qubits of widths)
+    for (const zOnly of [false, true])
+      it(`cpu engine rows (f64 and f32, wasm and JS kernels, taped and untaped), n = ${qubits}${zOnly ? ', Z observables' : ''}`, () => {
+        const { req, g } = randomRequest(qubits, 10 + qubits + (zOnly ? 1 : 0), 3, { zOnly });
+        const want = referenceVjp(req, g);
+        for (const precision of ['f64', 'f32'] as const)
+          for (const useWasm of [true, false])
+            for (const taped of [true, false]) {
+              const got = runnerVjp(req, g, precision, useWasm, taped);
+              const what = `${precision} wasm=${useWasm} tape=${taped}`;
+              if (precision === 'f32' && useWasm && qubits >= 5) expect(got.usesWasm, what).toBe(true);
+              expect(maxRel(got.expvals, want.expvals), what).toBeLessThan(tol[precision]);
+              expect(maxRel(got.dParams, want.dParams), what).toBeLessThan(tol[precision]);
+              expect(maxRel(got.dInputs, want.dInputs), what).toBeLessThan(tol[precision]);
+            }
+      });
+
+  for (const precision of ['f64', 'f32'] as const)
+    it(`cpu simulator ${precision}: expval, vjp, probs, state; async and sync; 2 threads on a 64-row batch`, async () => {
+      const one = createCpuSimulator({ precision });
+      const two = createCpuSimulator({ precision, threads: 2 });
+      sims.push(one, two);
+      await two.prepareSync();
+      for (const [qubits, batch] of [
+        [3, 4],
+        [6, 64],
+      ]) {
+        const { req, g } = randomRequest(qubits, 20 + qubits, batch);
+        const want = referenceVjp(req, g);
+        const t = tol[precision];
+        for (const [name, sim] of [
+          ['one thread', one],
+          ['two threads', two],
+        ] as const) {
+          const v = await sim.vjp(req, g);
+          const vs = sim.vjpSync(req, g);
+          const e = await sim.expval(req);
+          if (batch >= 64 && sim === two) {
+            expect(v.info.mode).toMatch(/-threads$/);
+            expect(vs.info.mode).toMatch(/-threads$/);
+          }
+          for (const [what, got] of [
+            ['vjp', v],
+            ['vjpSync', vs],
+          ] as const) {
+            expect(maxRel(got.expvals, want.expvals), `${name} ${what}`).toBeLessThan(t);
+            expect(maxRel(got.norms, want.norms), `${name} ${what}`).toBeLessThan(t);
+            expect(maxRel(got.dParams, want.dParams), `${name} ${what}`).toBeLessThan(t);
+            expect(maxRel(got.dInputs, want.dInputs), `${name} ${what}`).toBeLessThan(t);
+          }
+          expect(maxRel(e.expvals, want.expvals)).toBeLessThan(t);
+          expect(maxRel(sim.expvalSync(req).expvals, want.expvals)).toBeLessThan(t);
+        }
+        const small = { ...req, batch: 2 };
+        expect(maxRel(await one.probs(small, [2, 0]), referenceProbs(small, [2, 0]))).toBeLessThan(t);
+        expect(maxRel(await one.state(small), referenceStates(small))).toBeLessThan(t);
+      }
+    });
+
+  it('gpu.js backend (webasm mode, f32): expval, vjp, probs, state', async () => {
+    const gpu = await createGpuSimulator({ mode: 'webasm' });
+    sims.push(gpu);
+    expect(gpu.info.mode).toBe('webasm');
+    for (const qubits of widths) {
+      const { req, g } = randomRequest(qubits, 30 + qubits, 3);
+      const want = referenceVjp(req, g);
+      const v = await gpu.vjp(req, g);
+      expect(maxRel(v.expvals, want.expvals)).toBeLessThan(1e-4);
+      expect(maxRel(v.norms, want.norms)).toBeLessThan(1e-6);
+      expect(maxRel(v.dParams, want.dParams)).toBeLessThan(1e-3);
+      expect(maxRel(v.dInputs, want.dInputs)).toBeLessThan(1e-3);
+      expect(maxRel(await gpu.probs(req, [1, 0]), referenceProbs(req, [1, 0]))).toBeLessThan(1e-5);
+      expect(maxRel(await gpu.state(req), referenceStates(req))).toBeLessThan(1e-5);
+    }
+  });
+});
