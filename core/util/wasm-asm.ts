@@ -195,6 +195,10 @@ export class Fn {
   f32x4Mul(): this {
     return this.simd(0xe6);
   }
+  /** Relaxed SIMD: a·b + c, fused where the CPU has FMA (may round once or twice); stack a, b, c. */
+  f32x4RelaxedMadd(): this {
+    return this.simd(0x105);
+  }
   f32x4Sub(): this {
     return this.simd(0xe5);
   }

@@ -36,8 +36,9 @@ function checkGeometry(g: GemmGeometry): void {
   if (g.nc % g.nr !== 0) throw new Error(`geometry.nc: must be a multiple of nr ${g.nr}, got ${g.nc}`);
 }
 
-// kernel(ap, bp, c, ldc, kl, first, mr, nr, tmp): one MR×NR tile over kl packed steps
-function kernelFn(g: GemmGeometry): Fn {
+// kernel(ap, bp, c, ldc, kl, first, mr, nr, tmp): one MR×NR tile over kl packed steps; with fma the
+// multiply-add is one relaxed-SIMD f32x4.relaxed_madd (a fused vfmadd on x86 with FMA3, on Arm fmla)
+function kernelFn(g: GemmGeometry, fma: boolean): Fn {
   const { mr: MR, nr: NR, unroll: UNROLL } = g;
   const NV = NR / 4;
   const f = new Fn('kernel', [I32, I32, I32, I32, I32, I32, I32, I32, I32]);
@@ -65,12 +66,19 @@ function kernelFn(g: GemmGeometry): Fn {
         .v128Load32Splat(4 * MR * u + 4 * i)
         .set(av);
       for (let j = 0; j < NV; j++)
-        f.get(acc[i * NV + j])
-          .get(av)
-          .get(bv[j])
-          .f32x4Mul()
-          .f32x4Add()
-          .set(acc[i * NV + j]);
+        if (fma)
+          f.get(av)
+            .get(bv[j])
+            .get(acc[i * NV + j])
+            .f32x4RelaxedMadd()
+            .set(acc[i * NV + j]);
+        else
+          f.get(acc[i * NV + j])
+            .get(av)
+            .get(bv[j])
+            .f32x4Mul()
+            .f32x4Add()
+            .set(acc[i * NV + j]);
     }
   };
   const advance = (u: number) => {
@@ -472,9 +480,10 @@ function batchedFn(gemmIndex: number): Fn {
 export function gemmModuleBytes(
   g: GemmGeometry,
   mem: { min: number; max: number; shared: boolean },
+  opts: { fma?: boolean } = {},
 ): Uint8Array<ArrayBuffer> {
   checkGeometry(g);
-  const fns = [kernelFn(g), packAFn(g), packBFn(g)];
+  const fns = [kernelFn(g, opts.fma ?? false), packAFn(g), packBFn(g)];
   fns.push(gemmFn(g, { kernel: 0, packA: 1, packB: 2 }));
   fns.push(batchedFn(3)); // calls gemm, function 3
   return assemble(fns, mem);

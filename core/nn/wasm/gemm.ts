@@ -65,25 +65,65 @@ export interface Staged {
 
 const align = (n: number) => Math.ceil(n / 64) * 64;
 
+// (module (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd))
+const RELAXED_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 123, 123, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32,
+  1, 32, 2, 253, 133, 2, 11,
+]);
+let relaxed: boolean | undefined;
+
+/**
+ * Whether this runtime compiles relaxed SIMD (f32x4.relaxed_madd). V8 ships it from 11.4 (Electron's Chromium
+ * has it); Node 20's V8 11.3 keeps it behind --experimental-wasm-relaxed-simd, which is switched on here through
+ * node:v8 (a wasm feature flag, read when a module is validated). QLAB_WASM_FMA=0 turns it off (A/B timing).
+ */
+export function relaxedSimdAvailable(): boolean {
+  if (relaxed !== undefined) return relaxed;
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  if (env?.QLAB_WASM_FMA === '0') return (relaxed = false);
+  relaxed = WebAssembly.validate(RELAXED_PROBE);
+  if (!relaxed) {
+    try {
+      const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+      const v8 = proc?.getBuiltinModule?.('node:v8') as { setFlagsFromString(f: string): void } | undefined;
+      v8?.setFlagsFromString('--experimental-wasm-relaxed-simd');
+      relaxed = WebAssembly.validate(RELAXED_PROBE);
+    } catch {
+      relaxed = false;
+    }
+  }
+  return relaxed;
+}
+
 export class WasmGemm {
   readonly module: WebAssembly.Module;
   readonly memory: WebAssembly.Memory;
   readonly shared: boolean;
   readonly geometry: GemmGeometry;
+  /** The microkernel multiply-adds with f32x4.relaxed_madd (fused on CPUs with FMA). */
+  readonly fma: boolean;
   readonly scratchStride: number;
   private readonly fn: WasmGemmFn;
   private readonly batchedFn: WasmBatchedFn;
   private f32: Float32Array;
   private readonly dataBase: number;
 
-  constructor(geometry: GemmGeometry = DEFAULT_GEOMETRY, shared = typeof SharedArrayBuffer !== 'undefined') {
+  constructor(
+    geometry: GemmGeometry = DEFAULT_GEOMETRY,
+    shared = typeof SharedArrayBuffer !== 'undefined',
+    /** Use relaxed_madd where the runtime has it (false: the mul + add kernel, for comparisons). */
+    fma = true,
+  ) {
     this.geometry = geometry;
+    this.fma = fma && relaxedSimdAvailable();
     this.scratchStride = scratchBytes(geometry);
     this.dataBase = align(MAX_THREADS * this.scratchStride);
     const min = Math.ceil(this.dataBase / PAGE) + 16;
     this.shared = shared;
     this.memory = new WebAssembly.Memory({ initial: min, maximum: MAX_PAGES, shared });
-    this.module = new WebAssembly.Module(gemmModuleBytes(geometry, { min, max: MAX_PAGES, shared }));
+    this.module = new WebAssembly.Module(
+      gemmModuleBytes(geometry, { min, max: MAX_PAGES, shared }, { fma: this.fma }),
+    );
     const inst = new WebAssembly.Instance(this.module, { env: { mem: this.memory } });
     this.fn = inst.exports.gemm as WasmGemmFn;
     this.batchedFn = inst.exports.batched as WasmBatchedFn;

@@ -15,7 +15,7 @@ import { PARALLEL_MIN_MACS, setMatmulThreads } from '../../../core/nn/matmul-thr
 import { attentionBackward, attentionForward } from '../../../core/nn/attention';
 import { alloc, type Arr } from '../../../core/nn/tensor';
 import { assemble, Fn, I32, sleb, uleb } from '../../../core/nn/wasm/asm';
-import { WasmGemm, wasmGemm, wasmGemmFailure } from '../../../core/nn/wasm/gemm';
+import { relaxedSimdAvailable, WasmGemm, wasmGemm, wasmGemmFailure } from '../../../core/nn/wasm/gemm';
 import { DEFAULT_GEOMETRY, gemmModuleBytes, type GemmGeometry } from '../../../core/nn/wasm/gemm-module';
 import { randArr } from './gradcheck';
 
@@ -183,28 +183,45 @@ describe('wasm SIMD gemm equals the naive reference', () => {
     { mr: 8, nr: 4, kc: 5, nc: 8, unroll: 3 },
     { mr: 1, nr: 4, kc: 7, nc: 4, unroll: 1 },
   ];
-  for (const g of geometries) {
-    it(`geometry ${JSON.stringify(g)} matches the reference on all three shapes`, () => {
-      const e = new WasmGemm(g, false);
-      for (const [name, , naive, strides] of shapes) {
-        for (const [M, N, K] of [
-          [13, 29, 37],
-          [6, 12, 16],
-          [2, 3, 1],
-        ]) {
-          for (const acc of [false, true]) {
-            const a = f32(M * K, 5);
-            const b = f32(N * K, 6);
-            const ref = f32(M * N, 7);
-            const out = Float32Array.from(ref);
-            naive(ref, a, b, M, N, K, acc);
-            viaEngine(e, out, a, b, M, N, K, acc, strides(M, N, K));
-            expect(maxDiff(out, ref), `${name} ${M}×${N}×${K} acc=${acc}`).toBeLessThan(2e-6 * (K + 1));
+  for (const g of [DEFAULT_GEOMETRY, ...geometries])
+    for (const fma of [false, true])
+      it(`geometry ${JSON.stringify(g)}${fma ? ' with relaxed_madd' : ''} matches the reference on all three shapes`, () => {
+        const e = new WasmGemm(g, false, fma);
+        expect(e.fma).toBe(fma);
+        for (const [name, , naive, strides] of shapes) {
+          for (const [M, N, K] of [
+            [13, 29, 37],
+            [6, 12, 16],
+            [2, 3, 1],
+          ]) {
+            for (const acc of [false, true]) {
+              const a = f32(M * K, 5);
+              const b = f32(N * K, 6);
+              const ref = f32(M * N, 7);
+              const out = Float32Array.from(ref);
+              naive(ref, a, b, M, N, K, acc);
+              viaEngine(e, out, a, b, M, N, K, acc, strides(M, N, K));
+              expect(maxDiff(out, ref), `${name} ${M}×${N}×${K} acc=${acc}`).toBeLessThan(2e-6 * (K + 1));
+            }
           }
         }
-      }
-    });
-  }
+      });
+
+  it('uses relaxed-SIMD FMA on this Node (switched on through node:v8 where V8 keeps it behind a flag)', () => {
+    // Node 20 (V8 11.3) needs the flag, Node ≥ 22 and Electron ship it; either way the default engine must use it
+    expect(relaxedSimdAvailable()).toBe(true);
+    expect(wasmGemm()!.fma).toBe(true);
+    // the fused kernel rounds once per multiply-add: same products as the mul + add kernel to f32 accuracy
+    const [M, N, K] = [37, 45, 300];
+    const a = f32(M * K, 11);
+    const b = f32(N * K, 12);
+    const fused = new Float32Array(M * N);
+    const plain = new Float32Array(M * N);
+    viaEngine(new WasmGemm(DEFAULT_GEOMETRY, false, true), fused, a, b, M, N, K, false, [K, 1, K, 1]);
+    viaEngine(new WasmGemm(DEFAULT_GEOMETRY, false, false), plain, a, b, M, N, K, false, [K, 1, K, 1]);
+    expect(maxDiff(fused, plain)).toBeLessThan(2e-6 * K);
+    expect(maxDiff(fused, plain)).toBeGreaterThan(0); // fused rounding differs somewhere: FMA really ran
+  });
 
   it('rejects bad geometries with the field named', () => {
     const mem = { min: 1, max: 1, shared: false };
