@@ -23,7 +23,9 @@ export default defineConfig({
           // keeps a fixed name beside worker.js instead of being whatever chunk the dynamic import produced.
           'cpu-threads': resolve(root, 'core/quantum/cpu/threads.ts'),
         },
-        external: ['better-sqlite3'],
+        // playwright-core: the CLI's and browser mode's PDF printer loads it on demand; the desktop app prints
+        // with Electron's printToPDF instead, so the bundle never needs it.
+        external: ['better-sqlite3', 'playwright-core'],
       },
     },
   },

@@ -122,6 +122,30 @@ export interface ExportedFile {
   filename: string;
   mimeType: string;
   content: string;
+  /** 'base64': `content` holds binary bytes (a PDF, a run bundle) in base64; absent: it is the text itself. */
+  encoding?: 'base64';
+}
+
+/** What importBundle did: runs added, runs the lab already had (left as they were), artifact files written. */
+export interface BundleImportResult {
+  imported: string[];
+  skipped: string[];
+  artifacts: number;
+}
+
+/** The folders whose files a request over HTTP or IPC may name (see core/lab/file-roots.ts). */
+export interface FileRootsInfo {
+  roots: {
+    path: string;
+    /** 'imports': the lab's own imports folder (always a root); 'settings': listed in settings.json. */
+    source: 'imports' | 'settings';
+    /** False for a listed folder that does not exist (it grants nothing until it does). */
+    exists: boolean;
+  }[];
+  /** True in the desktop app (a folder dialog adds roots); false in browser mode (CLI or settings file only). */
+  editable: boolean;
+  /** The settings file that lists the roots. */
+  settingsFile: string;
 }
 
 export type LabEvent =
@@ -307,6 +331,126 @@ export const NoteRequestSchema = z
   .strict();
 export type NoteRequest = z.infer<typeof NoteRequestSchema>;
 
+const NoteIdSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+
+export const NoteUpdateRequestSchema = z
+  .object({ runId: RunIdSchema, noteId: NoteIdSchema, text: z.string().min(1).max(20_000) })
+  .strict();
+export type NoteUpdateRequest = z.infer<typeof NoteUpdateRequestSchema>;
+
+export const NoteDeleteRequestSchema = z.object({ runId: RunIdSchema, noteId: NoteIdSchema }).strict();
+export type NoteDeleteRequest = z.infer<typeof NoteDeleteRequestSchema>;
+
+/** A PDF of one or more runs' report (the HTML export printed by Chromium or Electron's printToPDF). */
+export const PdfRequestSchema = z.object({ ids: z.array(RunIdSchema).min(1).max(100) }).strict();
+export type PdfRequest = z.infer<typeof PdfRequestSchema>;
+
+/** A bundle that crosses the LabApi (download or upload) is at most this big; the CLI has no such cap. */
+export const MAX_BUNDLE_TRANSFER_BYTES = 64 * 1024 * 1024;
+
+export const BundleExportRequestSchema = z.object({ ids: z.array(RunIdSchema).min(1).max(1000) }).strict();
+export type BundleExportRequest = z.infer<typeof BundleExportRequestSchema>;
+
+export const BundleImportRequestSchema = z
+  .object({
+    /** The uploaded file's name, for messages only. */
+    filename: labelString(255).optional(),
+    /** The bundle's bytes in base64. */
+    data: z
+      .string()
+      .min(1)
+      .max(Math.ceil(MAX_BUNDLE_TRANSFER_BYTES / 3) * 4, {
+        message: `is larger than ${MAX_BUNDLE_TRANSFER_BYTES / (1024 * 1024)} MiB (import bigger bundles with 'qlab bundle import')`,
+      })
+      // the character check only after the size check passed (it reads every character)
+      .pipe(z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, { message: 'is not base64' })),
+  })
+  .strict();
+export type BundleImportRequest = z.infer<typeof BundleImportRequestSchema>;
+
+export const FileRootRequestSchema = z.object({ path: z.string().min(1).max(4096) }).strict();
+export type FileRootRequest = z.infer<typeof FileRootRequestSchema>;
+
+/** Group-by choices of the runs table (a run with several tags is in each of their groups). */
+export const RUN_GROUP_BYS = ['kind', 'tag', 'sweep'] as const;
+export type RunGroupBy = (typeof RUN_GROUP_BYS)[number];
+/** Runs one queryRuns call returns at most (a window of the table). */
+export const MAX_QUERY_WINDOW = 1_000;
+/** Ids queryRuns lists at most with `withIds` (select all). */
+export const MAX_QUERY_IDS = 100_000;
+/**
+ * A column queryRuns sorts by: a fixed one, `summary:<key>` (a final figure) or `config:<path>` (a config
+ * field as flattenConfig names it).
+ */
+export const RUN_SORT_COLUMNS = [
+  'status',
+  'kind',
+  'name',
+  'progress',
+  'created',
+  'duration',
+  'headline',
+  'tags',
+] as const;
+const SortColumnSchema = z
+  .string()
+  .max(300)
+  .refine(
+    (s) =>
+      (RUN_SORT_COLUMNS as readonly string[]).includes(s) ||
+      ((s.startsWith('summary:') || s.startsWith('config:')) && s.length > s.indexOf(':') + 1),
+    { message: `a column (${RUN_SORT_COLUMNS.join(', ')}), summary:<key> or config:<path>` },
+  );
+
+/** One window of the top-level runs, filtered, searched, sorted (and grouped) by the lab: the runs table's pages. */
+export const RunQuerySchema = z
+  .object({
+    kind: z.string().min(1).max(200).optional(),
+    status: z.enum(RUN_STATUSES).optional(),
+    tag: z.string().min(1).max(200).optional(),
+    /** Every word must appear in the run's name, kind, status, id, error, tags or summary keys (any case). */
+    search: z.string().max(1000).optional(),
+    sort: SortColumnSchema.optional(),
+    dir: z.enum(['asc', 'desc']).optional(),
+    /** Only the runs of one group: a kind, a tag ('' = untagged), or 'sweeps' / 'single'. */
+    group: z
+      .object({ by: z.enum(RUN_GROUP_BYS), value: z.string().max(200) })
+      .strict()
+      .optional(),
+    offset: z.number().int().min(0).max(1e9).optional(),
+    limit: z.number().int().min(0).max(MAX_QUERY_WINDOW).optional(),
+    /** Also count the matching runs per group of this kind. */
+    withGroups: z.enum(RUN_GROUP_BYS).optional(),
+    /** Also list every matching id in order (at most MAX_QUERY_IDS): select all. */
+    withIds: z.boolean().optional(),
+    /** Also list the kinds and tags of all top-level runs (the filters' choices). */
+    withFacets: z.boolean().optional(),
+    /** Also list the summary keys of the matching runs (the column chooser). */
+    withSummaryKeys: z.boolean().optional(),
+  })
+  .strict();
+export type RunQuery = z.infer<typeof RunQuerySchema>;
+
+export interface RunGroupCount {
+  /** The group's value as `group.value` takes it (a kind, a tag or '' for untagged, 'sweeps' or 'single'). */
+  value: string;
+  count: number;
+}
+
+export interface RunPage {
+  /** Matching runs (within `group` when one is given). */
+  total: number;
+  /** Top-level runs in the lab, unfiltered. */
+  all: number;
+  offset: number;
+  runs: RunSummary[];
+  groups?: RunGroupCount[];
+  ids?: string[];
+  kinds?: string[];
+  tags?: string[];
+  summaryKeys?: string[];
+}
+
 export const RunConfigsRequestSchema = z.object({ ids: z.array(RunIdSchema).min(1).max(10_000) }).strict();
 export type RunConfigsRequest = z.infer<typeof RunConfigsRequestSchema>;
 
@@ -331,6 +475,20 @@ export interface LabApi {
   exportRuns(req: ExportRequest): Promise<ExportedFile>;
   setTags(req: TagsRequest): Promise<RunSummary>;
   addNote(req: NoteRequest): Promise<NoteInfo>;
+  /** Replaces a note's text (line breaks kept; shown as Markdown). */
+  updateNote(req: NoteUpdateRequest): Promise<NoteInfo>;
+  deleteNote(req: NoteDeleteRequest): Promise<{ runId: string; noteId: number }>;
+  /** The runs' report as a PDF (`encoding: 'base64'`). */
+  exportPdf(req: PdfRequest): Promise<ExportedFile>;
+  /** The runs (children travel with their parents) as one .qlab bundle (`encoding: 'base64'`). */
+  exportBundle(req: BundleExportRequest): Promise<ExportedFile>;
+  /** Imports an uploaded bundle; a damaged one is refused with nothing written. */
+  importBundle(req: BundleImportRequest): Promise<BundleImportResult>;
+  getFileRoots(): Promise<FileRootsInfo>;
+  /** Desktop: asks for a folder in a dialog and adds it (unchanged if the dialog is dismissed). */
+  pickFileRoot(): Promise<FileRootsInfo>;
+  /** Desktop: removes a folder listed in settings.json. */
+  removeFileRoot(req: FileRootRequest): Promise<FileRootsInfo>;
   /** The listed runs' configs flattened for table columns (unknown ids are left out). */
   getRunConfigs(req: RunConfigsRequest): Promise<RunConfigFields[]>;
   /** The tail of a run's stored log (`<labDir>/logs/<id>.log`), oldest line first. */
@@ -353,6 +511,14 @@ export const LAB_API_METHODS = [
   'addNote',
   'getRunConfigs',
   'getRunLog',
+  'updateNote',
+  'deleteNote',
+  'exportPdf',
+  'exportBundle',
+  'importBundle',
+  'getFileRoots',
+  'pickFileRoot',
+  'removeFileRoot',
 ] as const satisfies readonly Exclude<keyof LabApi, 'onEvent'>[];
 export type LabApiMethod = (typeof LAB_API_METHODS)[number];
 

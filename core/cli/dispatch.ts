@@ -3,7 +3,13 @@
 // method's schema before the service sees it, and turns every failure into a LabErrorInfo value.
 import { z } from 'zod';
 import {
+  BundleExportRequestSchema,
+  BundleImportRequestSchema,
   CompareRequestSchema,
+  FileRootRequestSchema,
+  NoteDeleteRequestSchema,
+  NoteUpdateRequestSchema,
+  PdfRequestSchema,
   CreateRunRequestSchema,
   ExportRequestSchema,
   LAB_API_METHODS,
@@ -77,6 +83,24 @@ async function call(api: LabApi, method: LabApiMethod, raw: unknown): Promise<un
       return api.getRunConfigs(check(RunConfigsRequestSchema, arg));
     case 'getRunLog':
       return api.getRunLog(check(RunLogRequestSchema, arg));
+    case 'updateNote':
+      return api.updateNote(check(NoteUpdateRequestSchema, arg));
+    case 'deleteNote':
+      return api.deleteNote(check(NoteDeleteRequestSchema, arg));
+    case 'exportPdf':
+      return api.exportPdf(check(PdfRequestSchema, arg));
+    case 'exportBundle':
+      return api.exportBundle(check(BundleExportRequestSchema, arg));
+    case 'importBundle':
+      return api.importBundle(check(BundleImportRequestSchema, arg));
+    case 'getFileRoots':
+      if (arg !== undefined) check(EmptySchema, arg);
+      return api.getFileRoots();
+    case 'pickFileRoot':
+      if (arg !== undefined) check(EmptySchema, arg);
+      return api.pickFileRoot();
+    case 'removeFileRoot':
+      return api.removeFileRoot(check(FileRootRequestSchema, arg));
     default: {
       // every method of the list has a case: a new one fails to compile here, not silently at run time
       const unhandled: never = method;

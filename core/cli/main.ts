@@ -12,6 +12,7 @@ import {
 import type { CliContext, CliLab, OpenOptions } from './context';
 import { CliError, EXIT, describeFailure } from './errors';
 import { bundleCommand } from './bundle';
+import { rootsCommand } from './roots';
 import { serveCommand } from './serve';
 
 export const USAGE = `usage: qlab <command> [options]
@@ -27,6 +28,7 @@ commands:
   cancel <id>             cancel a queued or running run (from any process) [--wait SECONDS]
   bundle export <id>...   finished runs (with children, metrics, tags, notes, artifacts) into one file --out F
   bundle import <file>    add a bundle's runs to the lab (runs it already has are left as they are)
+  roots [list|add|remove] the folders a request over HTTP or IPC may name files in [FOLDER]
   serve                   browser mode [--port P] [--host H] [--token T] [--api-only]
   sim ...                 circuit simulator tools (qlab sim --help)
   bench ...               benchmarks (qlab bench --help)
@@ -47,6 +49,7 @@ const COMMANDS: Record<string, Command> = {
   export: exportCommand,
   cancel: cancelCommand,
   bundle: bundleCommand,
+  roots: rootsCommand,
   serve: (argv, ctx) => serveCommand(argv, ctx),
   sim: (argv) => delegate('sim', argv),
   bench: (argv) => delegate('bench', argv),

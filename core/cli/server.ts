@@ -5,12 +5,14 @@ import { open, realpath } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
-import type { LabApi, LabErrorInfo } from '../api/lab-api';
+import { MAX_BUNDLE_TRANSFER_BYTES, type LabApi, type LabErrorInfo } from '../api/lab-api';
 import { dispatch, isLabApiMethod } from './dispatch';
 import { jsonDepthError } from './json-locate';
 import { CliError, EXIT } from './errors';
 
 export const MAX_BODY_BYTES = 1 << 20;
+/** importBundle alone carries a file: its base64 (MAX_BUNDLE_TRANSFER_BYTES of bundle) and a little JSON. */
+export const MAX_BUNDLE_BODY_BYTES = Math.ceil(MAX_BUNDLE_TRANSFER_BYTES / 3) * 4 + (64 << 10);
 /** An event-stream client with more than this unsent is dropped; it reconnects and re-reads from the store. */
 export const MAX_EVENT_BUFFER_BYTES = 1 << 20;
 /** Headers must arrive within this, the whole request (body included) within REQUEST_TIMEOUT_MS. */
@@ -304,7 +306,10 @@ export async function startServer(opts: ServerOptions): Promise<LabServer> {
     }
     // Requiring JSON forces a CORS preflight on any cross-site form or fetch, which this server never grants.
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-    const body = await readBody(req, limit);
+    const body = await readBody(
+      req,
+      name === 'importBundle' ? Math.max(limit, MAX_BUNDLE_BODY_BYTES) : limit,
+    );
     if (body.trim() !== '' && type !== 'application/json') {
       sendError(res, 415, {
         code: 'invalid',

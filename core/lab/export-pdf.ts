@@ -22,7 +22,31 @@ export function pdfHeader(runs: Pick<RunDetail, 'id' | 'codeVersion'>[]): string
 }
 
 /** A4 landscape: 297 mm less 2 × 10 mm margins, at 96 px per inch. */
-const PAGE_WIDTH_PX = Math.floor(((297 - 20) / 25.4) * 96);
+export const PAGE_WIDTH_PX = Math.floor(((297 - 20) / 25.4) * 96);
+
+/** Page margins in millimetres (the header and footer sit inside the top and bottom ones). */
+export const PDF_MARGINS_MM = { top: 14, bottom: 12, left: 10, right: 10 } as const;
+
+/** The running header (run ids, code version) and footer (page n of m), as Chromium's print templates. */
+export function pdfTemplates(header: string): { headerTemplate: string; footerTemplate: string } {
+  return {
+    headerTemplate: `<div style="font-size:7pt;width:100%;padding:0 10mm;color:#555;font-family:sans-serif;overflow-wrap:anywhere">${escapeHtml(header)}</div>`,
+    footerTemplate:
+      '<div style="font-size:7pt;width:100%;padding:0 10mm;color:#555;font-family:sans-serif;text-align:right">page <span class="pageNumber"></span> of <span class="totalPages"></span></div>',
+  };
+}
+
+/**
+ * Run in the page before printing: tables wider than the page (a results table with 25 columns) are zoomed to
+ * its width, after the print style has let their cells wrap. A string, so both printers can evaluate it.
+ */
+export const FIT_TABLES_SCRIPT = `(() => {
+  const width = document.body.clientWidth;
+  for (const t of Array.from(document.querySelectorAll('table'))) {
+    const w = t.scrollWidth;
+    if (w > width) t.style.zoom = String(width / w);
+  }
+})()`;
 
 export function findChromium(env: NodeJS.ProcessEnv = process.env): string | null {
   const candidates = [
@@ -75,24 +99,19 @@ export function chromiumPrinter(
         });
         await page.emulateMedia({ media: 'print' });
         await page.setContent(html, { waitUntil: 'load' });
-        // Tables wider than the page (a results table with 25 columns) are zoomed to its width, after the
-        // print style has let their cells wrap.
-        await page.evaluate(() => {
-          const width = document.body.clientWidth;
-          for (const t of Array.from(document.querySelectorAll('table'))) {
-            const w = t.scrollWidth;
-            if (w > width) (t.style as CSSStyleDeclaration & { zoom: string }).zoom = String(width / w);
-          }
-        });
+        await page.evaluate(FIT_TABLES_SCRIPT);
         const pdf = await page.pdf({
           format: 'A4',
           landscape: true,
           printBackground: true,
-          margin: { top: '14mm', bottom: '12mm', left: '10mm', right: '10mm' },
+          margin: {
+            top: `${PDF_MARGINS_MM.top}mm`,
+            bottom: `${PDF_MARGINS_MM.bottom}mm`,
+            left: `${PDF_MARGINS_MM.left}mm`,
+            right: `${PDF_MARGINS_MM.right}mm`,
+          },
           displayHeaderFooter: true,
-          headerTemplate: `<div style="font-size:7pt;width:100%;padding:0 10mm;color:#555;font-family:sans-serif;overflow-wrap:anywhere">${escapeHtml(header)}</div>`,
-          footerTemplate:
-            '<div style="font-size:7pt;width:100%;padding:0 10mm;color:#555;font-family:sans-serif;text-align:right">page <span class="pageNumber"></span> of <span class="totalPages"></span></div>',
+          ...pdfTemplates(header),
         });
         return new Uint8Array(pdf);
       } finally {

@@ -47,7 +47,28 @@ export function readSettings(labDir: string): LabSettings {
 export function addFileRoot(labDir: string, dir: string): string[] {
   if (!isAbsolute(dir)) throw new LabError('invalid', `file root must be an absolute path: ${dir}`, 'dir');
   const settings = readSettings(labDir);
-  const roots = settings.fileRoots.includes(dir) ? settings.fileRoots : [...settings.fileRoots, dir];
+  if (settings.fileRoots.includes(dir)) return settings.fileRoots;
+  return writeRoots(labDir, settings, [...settings.fileRoots, dir]);
+}
+
+/** Removes a folder listed in settings.json (as it is written there); the imports folder is always a root. */
+export function removeFileRoot(labDir: string, dir: string): string[] {
+  const settings = readSettings(labDir);
+  if (!settings.fileRoots.includes(dir)) {
+    const why =
+      resolve(dir) === resolve(labDir, IMPORTS_DIR)
+        ? "the lab's imports folder is always a file root"
+        : `it is not listed in ${join(labDir, SETTINGS_FILE)}`;
+    throw new LabError('not-found', `path: cannot remove ${dir}: ${why}`, 'path');
+  }
+  return writeRoots(
+    labDir,
+    settings,
+    settings.fileRoots.filter((r) => r !== dir),
+  );
+}
+
+function writeRoots(labDir: string, settings: LabSettings, roots: string[]): string[] {
   const file = join(labDir, SETTINGS_FILE);
   const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, `${JSON.stringify({ ...settings, fileRoots: roots }, null, 2)}\n`);

@@ -6,15 +6,33 @@ import {
   appendFileSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   readFileSync,
   renameSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { z } from 'zod';
 import {
+  BundleExportRequestSchema,
+  BundleImportRequestSchema,
+  FileRootRequestSchema,
+  MAX_BUNDLE_TRANSFER_BYTES,
+  NoteDeleteRequestSchema,
+  NoteUpdateRequestSchema,
+  PdfRequestSchema,
+  type BundleExportRequest,
+  type BundleImportRequest,
+  type BundleImportResult,
+  type FileRootRequest,
+  type FileRootsInfo,
+  type NoteDeleteRequest,
+  type NoteUpdateRequest,
+  type PdfRequest,
   CompareRequestSchema,
   CreateRunRequestSchema,
   flattenConfig,
@@ -52,7 +70,17 @@ import {
   type CompareRequest,
 } from '../api/lab-api';
 import type { JobKind } from '../methods/job';
-import { checkConfigFiles, fileRoots } from './file-roots';
+import { exportBundle, importBundle } from './bundle';
+import { chromiumPrinter, pdfHeader, type PdfPrinter } from './export-pdf';
+import {
+  IMPORTS_DIR,
+  SETTINGS_FILE,
+  addFileRoot,
+  checkConfigFiles,
+  fileRoots,
+  readSettings,
+  removeFileRoot,
+} from './file-roots';
 import { codeVersion, hostInfo } from './host';
 import { loadJobKinds } from './kinds';
 import { ChildProcessLauncher, type JobLauncher, type JobProcess } from './launcher';
@@ -84,6 +112,14 @@ export interface OpenLabOptions {
    * one line each; default: `qlab: warning: …` on stderr. The lab keeps running either way.
    */
   onWarning?: (message: string) => void;
+  /** Prints exportPdf's HTML (default: headless Chromium; the desktop app passes Electron's printToPDF). */
+  pdfPrinter?: PdfPrinter;
+  /**
+   * Asks the user for a folder to add to the file roots (the desktop app's dialog); resolves with null when
+   * dismissed. Without it (browser mode) pickFileRoot and removeFileRoot are refused: the roots are edited in
+   * settings.json or with `qlab roots`.
+   */
+  pickFolder?: () => Promise<string | null>;
 }
 
 /** How often runs left `running` by a dead lab process are looked for, at most (also capped by staleMs / 2). */
@@ -146,6 +182,12 @@ export class LabService implements LabApi {
   private readonly created = new Set<string>();
   /** Set by openLab from its options. */
   scheduling = { enabled: true, adoptQueued: true };
+  /** Set by openLab from its options (null: headless Chromium, made on first use). */
+  pdfPrinter: PdfPrinter | null = null;
+  /** Set by openLab from its options (null: file roots are not editable through the LabApi). */
+  pickFolder: (() => Promise<string | null>) | null = null;
+  /** PDFs are printed one at a time (each print starts a browser). */
+  private pdfQueue: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly labDir: string,
@@ -296,6 +338,137 @@ export class LabService implements LabApi {
     const r = parseRequest(NoteRequestSchema, req);
     if (!this.store.hasRun(r.runId)) throw new LabError('not-found', `runId: no run ${r.runId}`, 'runId');
     return this.store.addNote(r.runId, r.text, now());
+  }
+
+  async updateNote(req: NoteUpdateRequest): Promise<NoteInfo> {
+    const r = parseRequest(NoteUpdateRequestSchema, req);
+    if (!this.store.hasRun(r.runId)) throw new LabError('not-found', `runId: no run ${r.runId}`, 'runId');
+    const note = this.store.updateNote(r.runId, r.noteId, r.text);
+    if (!note) throw new LabError('not-found', `noteId: run ${r.runId} has no note ${r.noteId}`, 'noteId');
+    return note;
+  }
+
+  async deleteNote(req: NoteDeleteRequest): Promise<{ runId: string; noteId: number }> {
+    const r = parseRequest(NoteDeleteRequestSchema, req);
+    if (!this.store.hasRun(r.runId)) throw new LabError('not-found', `runId: no run ${r.runId}`, 'runId');
+    if (!this.store.deleteNote(r.runId, r.noteId))
+      throw new LabError('not-found', `noteId: run ${r.runId} has no note ${r.noteId}`, 'noteId');
+    return { runId: r.runId, noteId: r.noteId };
+  }
+
+  async exportPdf(req: PdfRequest): Promise<ExportedFile> {
+    const r = parseRequest(PdfRequestSchema, req);
+    const runs = this.details(r.ids);
+    const html = await this.exportRuns({ ids: r.ids, format: 'html' });
+    const printer = (this.pdfPrinter ??= chromiumPrinter());
+    const job = this.pdfQueue.then(() => printer.print(html.content, pdfHeader(runs)));
+    this.pdfQueue = job.catch(() => undefined);
+    let bytes: Uint8Array;
+    try {
+      bytes = await job;
+    } catch (err) {
+      throw new LabError('internal', `cannot print the PDF: ${(err as Error).message.split('\n')[0]}`);
+    }
+    return {
+      filename: html.filename.replace(/\.html?$/, '') + '.pdf',
+      mimeType: 'application/pdf',
+      content: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+      encoding: 'base64',
+    };
+  }
+
+  async exportBundle(req: BundleExportRequest): Promise<ExportedFile> {
+    const r = parseRequest(BundleExportRequestSchema, req);
+    const dir = mkdtempSync(join(tmpdir(), 'qlab-bundle-'));
+    try {
+      const out = join(dir, 'runs.qlab');
+      const res = exportBundle(this.store, this.labDir, [...new Set(r.ids)], out);
+      if (res.bytes > MAX_BUNDLE_TRANSFER_BYTES) {
+        throw new LabError(
+          'invalid',
+          `ids: the bundle is ${res.bytes} bytes, over the ${MAX_BUNDLE_TRANSFER_BYTES}-byte limit for a download; use 'qlab bundle export <id…> --out FILE'`,
+          'ids',
+        );
+      }
+      const stamp = now().slice(0, 10);
+      return {
+        filename: `qlab-${res.runIds.length === 1 ? res.runIds[0].slice(0, 8) : `${res.runIds.length}-runs`}-${stamp}.qlab`,
+        mimeType: 'application/octet-stream',
+        content: readFileSync(out).toString('base64'),
+        encoding: 'base64',
+      };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  async importBundle(req: BundleImportRequest): Promise<BundleImportResult> {
+    this.assertOpen();
+    const r = parseRequest(BundleImportRequestSchema, req);
+    const name = r.filename ?? 'the uploaded bundle';
+    const dir = mkdtempSync(join(tmpdir(), 'qlab-upload-'));
+    const file = join(dir, 'upload.qlab');
+    try {
+      writeFileSync(file, Buffer.from(r.data, 'base64'));
+      let res: BundleImportResult;
+      try {
+        res = importBundle(this.store, this.labDir, file);
+      } catch (err) {
+        // bundle.ts names the file it read: name the upload instead of a temporary path
+        if (err instanceof LabError)
+          throw new LabError(err.code, err.message.split(file).join(name), err.field ?? 'bundle');
+        throw err;
+      }
+      for (const id of res.imported) {
+        const s = this.store.getSummary(id);
+        if (s) this.emit({ type: 'run-created', run: s });
+      }
+      return { imported: res.imported, skipped: res.skipped, artifacts: res.artifacts };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  async getFileRoots(): Promise<FileRootsInfo> {
+    const listed = readSettings(this.labDir).fileRoots;
+    return {
+      roots: [
+        { path: join(this.labDir, IMPORTS_DIR), source: 'imports', exists: true },
+        ...listed.map((p) => ({
+          path: p,
+          source: 'settings' as const,
+          exists: statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false,
+        })),
+      ],
+      editable: this.pickFolder !== null,
+      settingsFile: join(this.labDir, SETTINGS_FILE),
+    };
+  }
+
+  async pickFileRoot(): Promise<FileRootsInfo> {
+    const pick = this.fileRootEditor();
+    const dir = await pick();
+    if (dir !== null) addFileRoot(this.labDir, dir);
+    return this.getFileRoots();
+  }
+
+  async removeFileRoot(req: FileRootRequest): Promise<FileRootsInfo> {
+    const r = parseRequest(FileRootRequestSchema, req);
+    this.fileRootEditor();
+    removeFileRoot(this.labDir, r.path);
+    return this.getFileRoots();
+  }
+
+  /** The folder dialog; refused where there is none (browser mode: a page must not widen what it may read). */
+  private fileRootEditor(): () => Promise<string | null> {
+    if (this.pickFolder === null) {
+      throw new LabError(
+        'conflict',
+        `file roots are chosen in the desktop app; here list them in ${join(this.labDir, SETTINGS_FILE)} ("fileRoots") or with 'qlab roots add <folder>'`,
+        'fileRoots',
+      );
+    }
+    return this.pickFolder;
   }
 
   async getRunConfigs(req: RunConfigsRequest): Promise<RunConfigFields[]> {
@@ -897,6 +1070,8 @@ export async function openLab(opts: OpenLabOptions): Promise<LabService> {
   );
   service.scheduling = { enabled: opts.schedule ?? true, adoptQueued: opts.adoptQueued ?? true };
   if (opts.onWarning) service.warn = opts.onWarning;
+  if (opts.pdfPrinter) service.pdfPrinter = opts.pdfPrinter;
+  if (opts.pickFolder) service.pickFolder = opts.pickFolder;
   service.recoverStale(staleMs);
   service.cleanOrphanedWorkDirs();
   fileRoots(labDir); // makes <labDir>/imports, the folder API requests may always read from

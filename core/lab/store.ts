@@ -519,6 +519,21 @@ export class Store {
     return { id: Number(info.lastInsertRowid), text, createdAt: at };
   }
 
+  /** Replaces a note's text; null when the run has no note with that id. */
+  updateNote(runId: string, noteId: number, text: string): NoteInfo | null {
+    const row = this.db
+      .prepare(
+        'UPDATE notes SET text = ? WHERE id = ? AND run_id = ? RETURNING id, text, created_at AS createdAt',
+      )
+      .get(text, noteId, runId) as NoteInfo | undefined;
+    return row ?? null;
+  }
+
+  /** Deletes a note; false when the run has no note with that id. */
+  deleteNote(runId: string, noteId: number): boolean {
+    return this.db.prepare('DELETE FROM notes WHERE id = ? AND run_id = ?').run(noteId, runId).changes === 1;
+  }
+
   notes(id: string): NoteInfo[] {
     return this.db
       .prepare('SELECT id, text, created_at AS createdAt FROM notes WHERE run_id = ? ORDER BY id')

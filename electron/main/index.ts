@@ -1,9 +1,10 @@
 // The desktop app's main process: one sandboxed window, the LabService on the userData folder with jobs in
 // utility processes, the LabApi over an allow-listed IPC bridge. All policy lives in ./security and ./ipc.
-import { app, BrowserWindow, ipcMain, protocol, session, utilityProcess } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, protocol, session, utilityProcess } from 'electron';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openLab } from '../../core/lab/service';
+import { electronPdfPrinter, folderPicker } from './desktop-lab';
 import { connectLabWindow } from './ipc';
 import {
   APP_SCHEME,
@@ -71,6 +72,27 @@ async function start(): Promise<void> {
     title: 'qlab',
     webPreferences: safeWebPreferences(join(here, '..', 'preload', 'index.cjs')),
   });
+  // PDFs from Electron's own Chromium, in a hidden window whose session lets no request out (the report is
+  // self-contained); file roots from a folder dialog, which only the user can answer.
+  lab.pdfPrinter = electronPdfPrinter((width) => {
+    const pdfSession = session.fromPartition('qlab-pdf');
+    pdfSession.webRequest.onBeforeRequest((details, callback) =>
+      callback({ cancel: !details.url.startsWith('data:') }),
+    );
+    return new BrowserWindow({
+      show: false,
+      width,
+      height: 800,
+      webPreferences: { session: pdfSession, sandbox: true, contextIsolation: true, nodeIntegration: false },
+    });
+  });
+  lab.pickFolder = folderPicker(() =>
+    dialog.showOpenDialog(win, {
+      title: 'Add a folder the lab may read',
+      buttonLabel: 'Add folder',
+      properties: ['openDirectory', 'createDirectory'],
+    }),
+  );
   // IPC, events, and the run watch that brings in runs other processes write to the same lab directory.
   const disconnect = connectLabWindow(ipcMain, lab, win.webContents, (url) => isAppUrl(url, location));
   win.once('ready-to-show', () => win.show());

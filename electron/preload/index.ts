@@ -17,6 +17,14 @@ const METHODS = [
   'addNote',
   'getRunConfigs',
   'getRunLog',
+  'updateNote',
+  'deleteNote',
+  'exportPdf',
+  'exportBundle',
+  'importBundle',
+  'getFileRoots',
+  'pickFileRoot',
+  'removeFileRoot',
 ] as const;
 
 const EVENT_CHANNEL = 'qlab:event';

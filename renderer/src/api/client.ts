@@ -30,6 +30,8 @@ export function toLabError(err: unknown): LabError {
 export function requestBody(method: LabApiMethod, args: unknown[]): unknown {
   switch (method) {
     case 'listKinds':
+    case 'getFileRoots':
+    case 'pickFileRoot':
       return {};
     case 'getRun':
     case 'cancelRun':

@@ -1,10 +1,12 @@
-// Hash routes: #/ runs, #/new[?kind=…&from=<run id>], #/run/<id>, #/compare/<id>,<id>,… — the hash survives reloads and
+// Hash routes: #/ runs, #/new[?kind=…&from=<run id>], #/run/<id>, #/compare/<id>,<id>,…, #/lab (file roots,
+// bundle import) — the hash survives reloads and
 // needs nothing from the server (browser mode serves one index.html).
 export type Route =
   | { page: 'runs' }
   | { page: 'new'; kind: string | null; from?: string | null }
   | { page: 'run'; id: string }
-  | { page: 'compare'; ids: string[] };
+  | { page: 'compare'; ids: string[] }
+  | { page: 'lab' };
 
 export function parseHash(hash: string): Route {
   const h = hash.replace(/^#\/?/, '');
@@ -17,6 +19,7 @@ export function parseHash(hash: string): Route {
     return from ? { page: 'new', kind: q.get('kind'), from } : { page: 'new', kind: q.get('kind') };
   }
   if (parts[0] === 'run' && parts[1]) return { page: 'run', id: parts[1] };
+  if (parts[0] === 'lab') return { page: 'lab' };
   if (parts[0] === 'compare' && parts[1])
     return { page: 'compare', ids: parts[1].split(',').filter(Boolean) };
   return { page: 'runs' };
@@ -37,5 +40,7 @@ export function routeHash(route: Route): string {
       return `#/run/${encodeURIComponent(route.id)}`;
     case 'compare':
       return `#/compare/${route.ids.map(encodeURIComponent).join(',')}`;
+    case 'lab':
+      return '#/lab';
   }
 }

@@ -28,6 +28,8 @@ export class RunPageState {
   readonly series: SeriesState;
   #detail = $state.raw<RunDetail | null>(null);
   #error = $state<string | null>(null);
+  #tagsError = $state<string | null>(null);
+  #notesError = $state<string | null>(null);
   /** Children ticked for comparison. */
   #selectedChildren = $state.raw<ReadonlySet<string>>(new Set());
   #timer: ReturnType<typeof setInterval> | null = null;
@@ -187,22 +189,65 @@ export class RunPageState {
     }
   }
 
-  async setTags(tags: string[]): Promise<void> {
+  /** Why the last tag save was refused (shown beside the tag editor), or null. */
+  get tagsError(): string | null {
+    return this.#tagsError;
+  }
+  /** Why the last note change was refused (shown beside the notes), or null. */
+  get notesError(): string | null {
+    return this.#notesError;
+  }
+
+  /** Saves the tags; false (and tagsError set) when the lab refuses them, so the editor stays open. */
+  async setTags(tags: string[]): Promise<boolean> {
+    this.#tagsError = null;
     try {
       const run = await this.#api.setTags({ runId: this.id, tags });
       if (this.#detail) this.#detail = { ...this.#detail, ...run };
+      return true;
     } catch (err) {
-      this.#error = errorMessage(err);
+      this.#tagsError = errorMessage(err);
+      return false;
     }
   }
 
+  clearTagsError(): void {
+    this.#tagsError = null;
+  }
+
   async addNote(text: string): Promise<boolean> {
-    try {
+    return this.#noteChange(async () => {
       const note = await this.#api.addNote({ runId: this.id, text });
-      if (this.#detail) this.#detail = { ...this.#detail, notes: [...this.#detail.notes, note] };
+      // a re-read meanwhile may hold the note already
+      return (notes) => [...notes.filter((n) => n.id !== note.id), note];
+    });
+  }
+
+  async updateNote(noteId: number, text: string): Promise<boolean> {
+    return this.#noteChange(async () => {
+      const note = await this.#api.updateNote({ runId: this.id, noteId, text });
+      return (notes) => notes.map((n) => (n.id === noteId ? note : n));
+    });
+  }
+
+  async deleteNote(noteId: number): Promise<boolean> {
+    return this.#noteChange(async () => {
+      await this.#api.deleteNote({ runId: this.id, noteId });
+      return (notes) => notes.filter((n) => n.id !== noteId);
+    });
+  }
+
+  /** Calls the lab, then applies the returned edit to the newest detail (it may have been re-read meanwhile). */
+  async #noteChange(
+    change: () => Promise<(notes: RunDetail['notes']) => RunDetail['notes']>,
+  ): Promise<boolean> {
+    this.#notesError = null;
+    try {
+      const edit = await change();
+      if (this.#detail) this.#detail = { ...this.#detail, notes: edit(this.#detail.notes) };
       return true;
     } catch (err) {
-      this.#error = errorMessage(err);
+      this.#notesError = errorMessage(err);
       return false;
     }
   }

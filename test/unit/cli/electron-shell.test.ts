@@ -62,6 +62,14 @@ function fakeApi(): {
     addNote: rec('addNote', {}),
     getRunConfigs: rec('getRunConfigs', []),
     getRunLog: rec('getRunLog', {}),
+    updateNote: rec('updateNote', {}),
+    deleteNote: rec('deleteNote', {}),
+    exportPdf: rec('exportPdf', {}),
+    exportBundle: rec('exportBundle', {}),
+    importBundle: rec('importBundle', {}),
+    getFileRoots: rec('getFileRoots', {}),
+    pickFileRoot: rec('pickFileRoot', {}),
+    removeFileRoot: rec('removeFileRoot', {}),
     onEvent: (l) => {
       listeners.add(l);
       return () => listeners.delete(l);

@@ -2,6 +2,8 @@
 import { LabError } from '../../../core/api/lab-api';
 import type {
   Comparison,
+  FileRootsInfo,
+  NoteInfo,
   KindInfo,
   LabApi,
   LabEvent,
@@ -81,7 +83,7 @@ export class FakeLabApi implements LabApi {
         };
       }),
       artifacts: [],
-      notes: [],
+      notes: (this.notes.get(id) ?? []).map((n) => ({ ...n })),
       report: [],
       children: this.runs.filter((r) => r.parentId === id),
     };
@@ -118,10 +120,63 @@ export class FakeLabApi implements LabApi {
   async exportRuns(): Promise<never> {
     throw new LabError('internal', 'not used');
   }
-  async setTags(): Promise<never> {
+  /** When set, setTags rejects with it (as the service does for a tag with a control character). */
+  tagsError: LabError | null = null;
+  async setTags(req: { runId: string; tags: string[] }): Promise<RunSummary> {
+    this.calls.push({ method: 'setTags', arg: req });
+    if (this.tagsError) throw this.tagsError;
+    const run = this.runs.find((r) => r.id === req.runId);
+    if (!run) throw new LabError('not-found', `runId: no run ${req.runId}`, 'runId');
+    run.tags = req.tags;
+    return { ...run };
+  }
+  /** Notes per run id, kept like the store keeps them (ids increase, oldest first). */
+  notes = new Map<string, NoteInfo[]>();
+  #noteId = 0;
+  #note(runId: string, noteId: number): NoteInfo {
+    const n = (this.notes.get(runId) ?? []).find((x) => x.id === noteId);
+    if (!n) throw new LabError('not-found', `noteId: run ${runId} has no note ${noteId}`, 'noteId');
+    return n;
+  }
+  async addNote(req: { runId: string; text: string }): Promise<NoteInfo> {
+    this.calls.push({ method: 'addNote', arg: req });
+    const note = { id: ++this.#noteId, text: req.text, createdAt: '2026-01-01T00:00:00.000Z' };
+    this.notes.set(req.runId, [...(this.notes.get(req.runId) ?? []), note]);
+    return { ...note };
+  }
+  async updateNote(req: { runId: string; noteId: number; text: string }): Promise<NoteInfo> {
+    this.calls.push({ method: 'updateNote', arg: req });
+    const n = this.#note(req.runId, req.noteId);
+    n.text = req.text;
+    return { ...n };
+  }
+  async deleteNote(req: { runId: string; noteId: number }): Promise<{ runId: string; noteId: number }> {
+    this.calls.push({ method: 'deleteNote', arg: req });
+    this.#note(req.runId, req.noteId);
+    this.notes.set(
+      req.runId,
+      (this.notes.get(req.runId) ?? []).filter((x) => x.id !== req.noteId),
+    );
+    return { runId: req.runId, noteId: req.noteId };
+  }
+  async exportPdf(): Promise<never> {
     throw new LabError('internal', 'not used');
   }
-  async addNote(): Promise<never> {
+  async exportBundle(): Promise<never> {
+    throw new LabError('internal', 'not used');
+  }
+  async importBundle(): Promise<never> {
+    throw new LabError('internal', 'not used');
+  }
+  roots: FileRootsInfo = { roots: [], editable: false, settingsFile: '/lab/settings.json' };
+  async getFileRoots(): Promise<FileRootsInfo> {
+    this.calls.push({ method: 'getFileRoots', arg: {} });
+    return this.roots;
+  }
+  async pickFileRoot(): Promise<never> {
+    throw new LabError('internal', 'not used');
+  }
+  async removeFileRoot(): Promise<never> {
     throw new LabError('internal', 'not used');
   }
   /** Flattened config fields per run id, served by getRunConfigs. */
