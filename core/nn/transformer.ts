@@ -1,4 +1,5 @@
-// Decoder-only transformer in two flavours, forward and backward written straight through (llm.c style).
+// Decoder-only transformer in two flavours, forward and backward written straight through (llm.c style), each
+// sub-layer's forward beside its backward (attention and feed-forward sub-layers of a block, norms, heads):
 //   llama: RMSNorm, RoPE, SwiGLU MLP, grouped-query heads, no biases, optional tied embeddings
 //   gpt2:  LayerNorm (weight+bias), learned positions, GELU MLP, biases everywhere
 // Heads: a language-model head over the vocabulary and a classification head (mean-pooled or last token).
@@ -440,37 +441,15 @@ export class Transformer {
     this.prepare(B, T);
     const cfg = this.config;
     const C = cfg.hiddenSize;
-    const NH = cfg.numHeads;
-    const NKV = cfg.numKvHeads;
-    const hd = C / NH;
     const BT = B * T;
-    const drop = this.training && cfg.dropout > 0;
     this.tokens = tokens;
     const x0 = this.x0!;
     embeddingForward(x0, tokens, this.embed.data, BT, C, cfg.vocabSize);
     if (this.positions) positionForward(x0, this.positions.data, B, T, C);
     let x = x0;
     for (let l = 0; l < this.blocks.length; l++) {
-      const blk = this.blocks[l];
-      const A = this.acts[l];
-      this.normForward(A.ln1, A.mean1, A.rstd1, x, blk.norm1, BT);
-      blk.q.forward(A.q, A.ln1, BT);
-      blk.k.forward(A.k, A.ln1, BT);
-      blk.v.forward(A.v, A.ln1, BT);
-      ropePermuteForward(A.qh, A.q, this.cos, this.sin, B, T, NH, hd);
-      ropePermuteForward(A.kh, A.k, this.cos, this.sin, B, T, NKV, hd);
-      ropePermuteForward(A.vh, A.v, null, null, B, T, NKV, hd);
-      if (blk.scorers) for (const sc of blk.scorers) sc?.prepare(B, T);
-      attentionForward(A.y, A.att, this.g.dyh, A.qh, A.kh, A.vh, B, T, NH, NKV, hd, blk.scorers);
-      blk.o.forward(A.ao, A.y, BT);
-      if (drop) dropoutForward(A.ao, A.mask1, A.ao, BT * C, cfg.dropout, this.rng);
-      for (let i = 0; i < BT * C; i++) A.res1[i] = x[i] + A.ao[i];
-      this.normForward(A.ln2, A.mean2, A.rstd2, A.res1, blk.norm2, BT);
-      blk.ffn.prepare(BT);
-      blk.ffn.forward(A.mo, A.ln2, BT);
-      if (drop) dropoutForward(A.mo, A.mask2, A.mo, BT * C, cfg.dropout, this.rng);
-      for (let i = 0; i < BT * C; i++) A.res2[i] = A.res1[i] + A.mo[i];
-      x = A.res2;
+      this.blockForward(l, x);
+      x = this.acts[l].res2;
     }
     this.normForward(this.lnf!, this.meanf!, this.rstdf!, x, this.normF, BT);
     return this.lnf!;
@@ -479,75 +458,142 @@ export class Transformer {
   /** Backward through the trunk from ∂L/∂hidden (BT, C); adds into every trainable parameter's grad. */
   backwardHidden(dhidden: Arr): void {
     const { B, T } = this;
-    const cfg = this.config;
-    const C = cfg.hiddenSize;
-    const NH = cfg.numHeads;
-    const NKV = cfg.numKvHeads;
-    const hd = C / NH;
+    const C = this.config.hiddenSize;
     const BT = B * T;
-    const drop = this.training && cfg.dropout > 0;
-    const g = this.g;
-    const stream = g.stream; // ∂L/∂(residual stream), (BT, C)
+    const stream = this.g.stream; // ∂L/∂(residual stream), (BT, C)
     stream.fill(0);
     const L = this.blocks.length;
     const xLast = L > 0 ? this.acts[L - 1].res2 : this.x0!;
     this.normBackward(stream, dhidden, xLast, this.meanf!, this.rstdf!, this.normF, BT);
-    for (let l = L - 1; l >= 0; l--) {
-      const blk = this.blocks[l];
-      const A = this.acts[l];
-      const x = l > 0 ? this.acts[l - 1].res2 : this.x0!;
-      // feed-forward half: res2 = res1 + drop(ffn(ln2))
-      const dmo = g.dC;
-      if (drop) {
-        dmo.fill(0, 0, BT * C);
-        dropoutBackward(dmo, stream, A.mask2, BT * C);
-      } else dmo.set(stream.subarray(0, BT * C));
-      g.dln.fill(0);
-      blk.ffn.backward(g.dln, dmo, A.ln2, BT);
-      this.normBackward(stream, g.dln, A.res1, A.mean2, A.rstd2, blk.norm2, BT);
-      // attention half: res1 = x + drop(o(attn(q, k, v)))
-      const dao = g.dC;
-      if (drop) {
-        dao.fill(0, 0, BT * C);
-        dropoutBackward(dao, stream, A.mask1, BT * C);
-      } else dao.set(stream.subarray(0, BT * C));
-      g.dy.fill(0);
-      blk.o.backward(g.dy, dao, A.y, BT);
-      g.dqh.fill(0);
-      g.dkh.fill(0);
-      g.dvh.fill(0);
-      attentionBackward(
-        g.dqh,
-        g.dkh,
-        g.dvh,
-        g.dyh,
-        g.datt,
-        g.dy,
-        A.att,
-        A.qh,
-        A.kh,
-        A.vh,
-        B,
-        T,
-        NH,
-        NKV,
-        hd,
-        blk.scorers,
-      );
-      g.dq.fill(0);
-      g.dk.fill(0);
-      g.dv.fill(0);
-      ropePermuteBackward(g.dq, g.dqh, this.cos, this.sin, B, T, NH, hd);
-      ropePermuteBackward(g.dk, g.dkh, this.cos, this.sin, B, T, NKV, hd);
-      ropePermuteBackward(g.dv, g.dvh, null, null, B, T, NKV, hd);
-      g.dln.fill(0);
-      blk.q.backward(g.dln, g.dq, A.ln1, BT);
-      blk.k.backward(g.dln, g.dk, A.ln1, BT);
-      blk.v.backward(g.dln, g.dv, A.ln1, BT);
-      this.normBackward(stream, g.dln, x, A.mean1, A.rstd1, blk.norm1, BT);
-    }
+    for (let l = L - 1; l >= 0; l--) this.blockBackward(l, l > 0 ? this.acts[l - 1].res2 : this.x0!);
     if (this.positions && !this.positions.frozen) positionBackward(this.positions.grad, stream, B, T, C);
     if (!this.embed.frozen) embeddingBackward(this.embed.grad, stream, this.tokens, BT, C);
+  }
+
+  // One block, pre-norm: res1 = x + drop(attn(norm1(x))), res2 = res1 + drop(ffn(norm2(res1))). Below, each
+  // sub-layer's forward sits beside its backward; backward runs on g.stream = ∂L/∂(block output) and leaves
+  // ∂L/∂(block input) there (the residual passes the stream through, each branch adds its input gradient).
+
+  private blockForward(l: number, x: Arr): void {
+    const A = this.acts[l];
+    const n = this.B * this.T * this.config.hiddenSize;
+    this.attentionSublayerForward(l, x);
+    for (let i = 0; i < n; i++) A.res1[i] = x[i] + A.ao[i];
+    this.ffnSublayerForward(l, A.res1);
+    for (let i = 0; i < n; i++) A.res2[i] = A.res1[i] + A.mo[i];
+  }
+
+  private blockBackward(l: number, x: Arr): void {
+    this.ffnSublayerBackward(l, this.acts[l].res1);
+    this.attentionSublayerBackward(l, x);
+  }
+
+  /** Dropout on a branch output in place while training (mask kept for branchBackward). */
+  private branchDropout(out: Arr, mask: Arr): void {
+    const n = this.B * this.T * this.config.hiddenSize;
+    if (this.training && this.config.dropout > 0)
+      dropoutForward(out, mask, out, n, this.config.dropout, this.rng);
+  }
+
+  /** ∂L/∂(branch output before dropout) from the stream, into g.dC. */
+  private branchBackward(mask: Arr): Arr {
+    const n = this.B * this.T * this.config.hiddenSize;
+    const d = this.g.dC;
+    if (this.training && this.config.dropout > 0) {
+      d.fill(0, 0, n);
+      dropoutBackward(d, this.g.stream, mask, n);
+    } else d.set(this.g.stream.subarray(0, n));
+    return d;
+  }
+
+  /** Attention sub-layer: ln1 = norm1(x); q, k, v = maps of ln1 (RoPE on q, k); ao = drop(o(attention)). */
+  private attentionSublayerForward(l: number, x: Arr): void {
+    const blk = this.blocks[l];
+    const A = this.acts[l];
+    const { B, T } = this;
+    const cfg = this.config;
+    const NH = cfg.numHeads;
+    const NKV = cfg.numKvHeads;
+    const hd = cfg.hiddenSize / NH;
+    const BT = B * T;
+    this.normForward(A.ln1, A.mean1, A.rstd1, x, blk.norm1, BT);
+    blk.q.forward(A.q, A.ln1, BT);
+    blk.k.forward(A.k, A.ln1, BT);
+    blk.v.forward(A.v, A.ln1, BT);
+    ropePermuteForward(A.qh, A.q, this.cos, this.sin, B, T, NH, hd);
+    ropePermuteForward(A.kh, A.k, this.cos, this.sin, B, T, NKV, hd);
+    ropePermuteForward(A.vh, A.v, null, null, B, T, NKV, hd);
+    if (blk.scorers) for (const sc of blk.scorers) sc?.prepare(B, T);
+    attentionForward(A.y, A.att, this.g.dyh, A.qh, A.kh, A.vh, B, T, NH, NKV, hd, blk.scorers);
+    blk.o.forward(A.ao, A.y, BT);
+    this.branchDropout(A.ao, A.mask1);
+  }
+
+  private attentionSublayerBackward(l: number, x: Arr): void {
+    const blk = this.blocks[l];
+    const A = this.acts[l];
+    const { B, T, g } = this;
+    const cfg = this.config;
+    const NH = cfg.numHeads;
+    const NKV = cfg.numKvHeads;
+    const hd = cfg.hiddenSize / NH;
+    const BT = B * T;
+    const dao = this.branchBackward(A.mask1);
+    g.dy.fill(0);
+    blk.o.backward(g.dy, dao, A.y, BT);
+    g.dqh.fill(0);
+    g.dkh.fill(0);
+    g.dvh.fill(0);
+    attentionBackward(
+      g.dqh,
+      g.dkh,
+      g.dvh,
+      g.dyh,
+      g.datt,
+      g.dy,
+      A.att,
+      A.qh,
+      A.kh,
+      A.vh,
+      B,
+      T,
+      NH,
+      NKV,
+      hd,
+      blk.scorers,
+    );
+    g.dq.fill(0);
+    g.dk.fill(0);
+    g.dv.fill(0);
+    ropePermuteBackward(g.dq, g.dqh, this.cos, this.sin, B, T, NH, hd);
+    ropePermuteBackward(g.dk, g.dkh, this.cos, this.sin, B, T, NKV, hd);
+    ropePermuteBackward(g.dv, g.dvh, null, null, B, T, NKV, hd);
+    g.dln.fill(0);
+    blk.q.backward(g.dln, g.dq, A.ln1, BT);
+    blk.k.backward(g.dln, g.dk, A.ln1, BT);
+    blk.v.backward(g.dln, g.dv, A.ln1, BT);
+    this.normBackward(g.stream, g.dln, x, A.mean1, A.rstd1, blk.norm1, BT);
+  }
+
+  /** Feed-forward sub-layer: ln2 = norm2(res1); mo = drop(ffn(ln2)), the FeedForward module (ffn.ts) in between. */
+  private ffnSublayerForward(l: number, res1: Arr): void {
+    const blk = this.blocks[l];
+    const A = this.acts[l];
+    const BT = this.B * this.T;
+    this.normForward(A.ln2, A.mean2, A.rstd2, res1, blk.norm2, BT);
+    blk.ffn.prepare(BT);
+    blk.ffn.forward(A.mo, A.ln2, BT);
+    this.branchDropout(A.mo, A.mask2);
+  }
+
+  private ffnSublayerBackward(l: number, res1: Arr): void {
+    const blk = this.blocks[l];
+    const A = this.acts[l];
+    const BT = this.B * this.T;
+    const dmo = this.branchBackward(A.mask2);
+    this.g.dln.fill(0);
+    blk.ffn.backward(this.g.dln, dmo, A.ln2, BT);
+    this.normBackward(this.g.stream, this.g.dln, res1, A.mean2, A.rstd2, blk.norm2, BT);
   }
 
   /**
