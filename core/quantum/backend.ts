@@ -17,6 +17,8 @@ export interface BackendInfo {
   threads?: number;
   /** Why a faster mode was not used, when one was asked for. */
   fallbackReason?: string;
+  /** gpu on WebGPU: the adapter that ran it (e.g. 'nvidia · hopper · NVIDIA H100', 'llvmpipe …') and Dawn's backend. */
+  device?: string;
 }
 
 /**

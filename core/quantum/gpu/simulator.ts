@@ -64,7 +64,7 @@ const PROGRAM_CACHE = 16;
 /** Resolves which gpu.js mode can run here; never silently: the reason travels in BackendInfo. */
 async function chooseMode(
   requested: GpuMode,
-): Promise<{ mode: 'webgpu' | 'webasm' | 'cpu'; fallbackReason?: string }> {
+): Promise<{ mode: 'webgpu' | 'webasm' | 'cpu'; fallbackReason?: string; device?: string }> {
   if (requested === 'cpu') return { mode: 'cpu' };
   const wasmOrCpu = (why?: string): { mode: 'webasm' | 'cpu'; fallbackReason?: string } => {
     if (GPU.isWebAssemblySupported)
@@ -73,18 +73,20 @@ async function chooseMode(
   };
   if (requested === 'webasm') return wasmOrCpu();
   let why: string | undefined;
+  let device: string | undefined;
   const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
   const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
   if (!nav?.gpu && isNode) {
     const { installNodeWebGpu } = await import('./node-webgpu');
     const r = await installNodeWebGpu();
     if (!r.ok) why = r.reason;
+    else device = [r.adapter, `Dawn ${r.backend}`].filter(Boolean).join(', ');
   }
   if (why === undefined) {
     if (!GPU.isWebGPUSupported) why = 'navigator.gpu is missing';
     else if (!(await GPU.isWebGPUAvailable())) why = 'navigator.gpu answered no adapter';
   }
-  if (why === undefined) return { mode: 'webgpu' };
+  if (why === undefined) return device === undefined ? { mode: 'webgpu' } : { mode: 'webgpu', device };
   return wasmOrCpu(`WebGPU unavailable: ${why}`);
 }
 
@@ -110,6 +112,7 @@ export async function createGpuSimulator(opts: GpuSimulatorOptions = {}): Promis
   const gpu = new GPU({ mode: chosen.mode });
   const info: BackendInfo = { backend: 'gpu', mode: chosen.mode, precision: 'f32' };
   if (chosen.fallbackReason !== undefined) info.fallbackReason = chosen.fallbackReason;
+  if (chosen.device !== undefined) info.device = chosen.device;
   const programs = new Map<string, Program>();
   let lastRun: GpuRunReport | null = null;
   let disposed = false;
