@@ -2,6 +2,7 @@
 // symlinks too), at most a bounded size, strict UTF-8, a leading byte-order mark dropped (one rule for every
 // text file), and a plain sentence instead of a raw ENOENT/EISDIR.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { decodeUtf8Text, TextDecodeError } from '../util/text';
 import { CliError } from './errors';
 
 /** Run configs, circuit/noise JSON, QASM and token files are small; 64 MiB is far past any real one. */
@@ -31,13 +32,12 @@ export function readInputFile(path: string, what: string, maxBytes = MAX_INPUT_F
       if (n === 0) break;
       at += n;
     }
-    let text: string;
     try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(0, at));
-    } catch {
-      throw new CliError(`${what} ${path} is not valid UTF-8`);
+      return decodeUtf8Text(buf.subarray(0, at));
+    } catch (e) {
+      if (e instanceof TextDecodeError) throw new CliError(`${what} ${path} ${e.message}`);
+      throw e;
     }
-    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   } finally {
     closeSync(fd);
   }

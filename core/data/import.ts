@@ -1,6 +1,7 @@
 // The user's own data: CSV/TSV (RFC 4180 quoting, embedded newlines) and JSONL with named text and label
 // columns, and plain-text corpora. Every row is either kept or listed as rejected with its line number.
 import { open } from 'node:fs/promises';
+import { decodeUtf8Text, hasBom, stripBom, TextDecodeError } from '../util/text';
 import { DataError, type LabelledText, type TextDocument } from './types';
 
 export interface RejectedRow {
@@ -32,8 +33,10 @@ export interface ClassificationImportOptions {
 /** Strict UTF-8 decoding; an invalid byte is reported with its line and byte offset. */
 export function decodeUtf8(bytes: Uint8Array, source = 'input'): string {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
+    return decodeUtf8Text(bytes);
+  } catch (e) {
+    if (e instanceof TextDecodeError && e.message !== 'is not valid UTF-8')
+      throw new DataError(`${source} ${e.message}`);
     // Find the first bad byte by decoding growing prefixes at line boundaries, then within the line.
     let lineStart = 0;
     let line = 1;
@@ -71,7 +74,7 @@ export function parseDelimited(
   let i = 0;
   let line = 1;
   const n = text.length;
-  if (text.charCodeAt(0) === 0xfeff) i = 1; // byte-order mark
+  if (hasBom(text)) i = 1; // byte-order mark (core/util/text.ts)
   while (i < n) {
     const startLine = line;
     if (text[i] === '\n' || (text[i] === '\r' && text[i + 1] === '\n')) {
@@ -287,7 +290,7 @@ export function importTextCorpus(
   const prefix = opts.idPrefix ?? 'line';
   const documents: TextDocument[] = [];
   const rejected: RejectedRow[] = [];
-  const lines = text.replace(/^\ufeff/, '').split(/\r?\n/);
+  const lines = stripBom(text).split(/\r?\n/);
   if (mode === 'whole') {
     if (text.trim() === '') rejected.push({ line: 1, reason: 'the corpus is empty' });
     else documents.push({ id: `${prefix}-1`, text });

@@ -8,6 +8,7 @@ import { isAbsolute, join, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../api/lab-api';
 import type { JobKind } from '../methods/job';
+import { decodeUtf8Text } from '../util/text';
 import { describeFields } from '../methods/metadata/fields';
 
 export const IMPORTS_DIR = 'imports';
@@ -31,7 +32,7 @@ export function readSettings(labDir: string): LabSettings {
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(text.toString('utf8'));
+    raw = JSON.parse(decodeUtf8Text(text));
   } catch (e) {
     throw new LabError('invalid', `${file}: not valid JSON (${(e as Error).message})`, 'settings');
   }

@@ -15,6 +15,7 @@ import {
   type TensorToWrite,
 } from './safetensors';
 import type { Dtype, Parameter } from './tensor';
+import { decodeUtf8Text } from '../util/text';
 import { ByteLevelBpe } from './tokenizers/bpe';
 import { CharTokenizer } from './tokenizers/char';
 import { tokenizerFromJson } from './tokenizers/index';
@@ -249,14 +250,30 @@ export async function readSafetensorsFile(
   }
 }
 
-async function readJson(path: string, what: string): Promise<unknown> {
-  let text: string;
+/** A text file of a model directory under the lab's one text rule (strict UTF-8, a byte-order mark dropped). */
+async function readText(path: string): Promise<string> {
+  const bytes = await readFile(path);
   try {
-    text = await readFile(path, 'utf8');
+    return decodeUtf8Text(bytes);
+  } catch (e) {
+    throw new CheckpointError(`${path} ${(e as Error).message}`);
+  }
+}
+
+async function readJson(path: string, what: string): Promise<unknown> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
   } catch (e) {
     throw new CheckpointError(
       `${what} not found or unreadable at ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
     );
+  }
+  let text: string;
+  try {
+    text = decodeUtf8Text(bytes);
+  } catch (e) {
+    throw new CheckpointError(`${path} ${(e as Error).message}`);
   }
   try {
     return JSON.parse(text);
@@ -406,7 +423,7 @@ export async function loadModelDir(
   const tokPath = join(dir, 'tokenizer.json');
   if (await exists(tokPath)) {
     try {
-      tokenizer = tokenizerFromJson(await readFile(tokPath, 'utf8'));
+      tokenizer = tokenizerFromJson(await readText(tokPath));
       if (tokenizer.vocabSize > spec.config.vocabSize) {
         tokenizerIssue = `tokenizer.json has ${tokenizer.vocabSize} ids but the model's vocab_size is ${spec.config.vocabSize}`;
         tokenizer = null;

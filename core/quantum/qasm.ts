@@ -3,6 +3,7 @@
 // definitions, and can turn every angle argument in the file into a trainable parameter (the
 // `qlab sim --grad` contract: gradients per angle argument, in order of appearance).
 // Global phases are ignored throughout (qelib1's rz and u1 differ by one; the record uses RZ = e^{-iθZ/2}).
+import { stripBom } from '../util/text';
 import {
   GATES,
   MAX_QUBITS,
@@ -476,8 +477,8 @@ export function parseQasm(text: string, options: QasmImportOptions = {}): QasmIm
   const defs = new Map<string, GateDef>();
   // The prelude is parsed with the same code, so its gates behave exactly like user definitions.
   runProgram(new Parser(tokenize(PRELUDE)), defs, null);
-  // One rule for every text file the lab reads: a leading byte-order mark is accepted and dropped.
-  return runProgram(new Parser(tokenize(text.replace(/^\ufeff/, ''))), defs, { trainable });
+  // One rule for every text file the lab reads (core/util/text.ts): a leading byte-order mark is dropped.
+  return runProgram(new Parser(tokenize(stripBom(text))), defs, { trainable });
 }
 
 function runProgram(p: Parser, defs: Map<string, GateDef>, top: { trainable: boolean } | null): QasmImport {

@@ -3,6 +3,7 @@
 // Hugging Face tokenizer.json (model.type "BPE" with a ByteLevel pre-tokenizer).
 import { byteChar, charByte } from './byte-unicode';
 import { TokenizerError, type Tokenizer } from './types';
+import { stripBom } from '../../util/text';
 
 /** GPT-2's pre-tokenisation pattern (contractions, letters, numbers, other symbols, whitespace). */
 export const GPT2_PATTERN = String.raw`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`;
@@ -398,22 +399,24 @@ export class ByteLevelBpe implements Tokenizer {
   ): ByteLevelBpe {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(vocabJson);
+      parsed = JSON.parse(stripBom(vocabJson));
     } catch (e) {
       throw new TokenizerError(`vocab.json is not valid JSON: ${(e as Error).message}`);
     }
     const vocab = parseVocabObject(parsed, 'vocab.json');
     const merges: [string, string][] = [];
-    mergesTxt.split(/\r?\n/).forEach((line, i) => {
-      if (line.length === 0 || (i === 0 && line.startsWith('#version'))) return;
-      const parts = line.split(' ');
-      if (parts.length !== 2 || !parts[0] || !parts[1]) {
-        throw new TokenizerError(
-          `merges.txt line ${i + 1}: expected two tokens separated by one space, got ${JSON.stringify(line)}`,
-        );
-      }
-      merges.push([parts[0], parts[1]]);
-    });
+    stripBom(mergesTxt)
+      .split(/\r?\n/)
+      .forEach((line, i) => {
+        if (line.length === 0 || (i === 0 && line.startsWith('#version'))) return;
+        const parts = line.split(' ');
+        if (parts.length !== 2 || !parts[0] || !parts[1]) {
+          throw new TokenizerError(
+            `merges.txt line ${i + 1}: expected two tokens separated by one space, got ${JSON.stringify(line)}`,
+          );
+        }
+        merges.push([parts[0], parts[1]]);
+      });
     const addedTokens: AddedToken[] = (opts.specialTokens ?? []).map((content) => {
       const id = vocab.get(content);
       if (id === undefined)
@@ -480,7 +483,7 @@ export class ByteLevelBpe implements Tokenizer {
   static fromTokenizerJson(text: string): ByteLevelBpe {
     let doc: unknown;
     try {
-      doc = JSON.parse(text);
+      doc = JSON.parse(stripBom(text));
     } catch (e) {
       throw new TokenizerError(`tokenizer.json is not valid JSON: ${(e as Error).message}`);
     }

@@ -1,6 +1,7 @@
 // Character tokenizer: one id per Unicode code point seen in the training text (sorted by code point, so the
 // same corpus gives the same ids), plus special tokens first; unseen characters map to <unk> or are refused.
 import { TokenizerError, type Tokenizer } from './types';
+import { stripBom } from '../../util/text';
 
 export interface CharTokenizerOptions {
   /** Special tokens, given ids 0.. in this order; must include `unkToken` when unknown is 'map'. */
@@ -117,7 +118,7 @@ export class CharTokenizer implements Tokenizer {
   static fromJson(text: string): CharTokenizer {
     let o: unknown;
     try {
-      o = JSON.parse(text);
+      o = JSON.parse(stripBom(text));
     } catch (e) {
       throw new TokenizerError(`char tokenizer file is not valid JSON: ${(e as Error).message}`);
     }

@@ -2,13 +2,15 @@
 import { ByteLevelBpe } from './bpe';
 import { CharTokenizer } from './char';
 import { TokenizerError, type Tokenizer } from './types';
+import { stripBom } from '../../util/text';
 
 export { ByteLevelBpe, GPT2_PATTERN, toJsRegexSource, type AddedToken, type BpeTrainOptions } from './bpe';
 export { CharTokenizer, type CharTokenizerOptions } from './char';
 export { TokenizerError, type Tokenizer } from './types';
 
 /** Reads a tokenizer.json: a Hugging Face byte-level BPE file, or this lab's {"type": "char"} file. */
-export function tokenizerFromJson(text: string): Tokenizer {
+export function tokenizerFromJson(json: string): Tokenizer {
+  const text = stripBom(json);
   let head: unknown;
   try {
     head = JSON.parse(text);
