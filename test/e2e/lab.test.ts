@@ -3,8 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { checkBrowserPrerequisites, CHROMIUM, LabServer } from '../helpers/lab-server';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, watchPage } from '../helpers/browser';
+import { checkBrowserPrerequisites, LabServer } from '../helpers/lab-server';
 
 const PREFERRED_KIND = 'vqc-fit';
 
@@ -105,19 +106,7 @@ describe('lab in the browser', () => {
   beforeAll(async () => {
     checkBrowserPrerequisites();
     baseUrl = await server.start();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -131,13 +120,7 @@ describe('lab in the browser', () => {
       viewport: { width: 1400, height: 1000 },
     });
     const page = await context.newPage();
-    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
-    });
-    page.on('response', (r) => {
-      if (r.status() >= 400) pageErrors.push(`HTTP ${r.status()} for ${r.url()}`);
-    });
+    watchPage(page, pageErrors, { httpErrors: true });
     await page.goto(baseUrl);
     await page.getByTestId('runs-table').waitFor();
 
@@ -211,14 +194,12 @@ describe('lab in the browser', () => {
       .poll(() => cmp.getByTestId('compare-run-id').allTextContents(), { timeout: 15_000 })
       .toEqual(expect.arrayContaining([first.id, second.id]));
     for (const path of first.edited) {
-      await expect
-        .poll(() => cmp.getByTestId('config-diff').locator('td.mono').allTextContents())
-        .toContain(path);
+      await expect.poll(() => cmp.getByTestId('config-diff-path').allTextContents()).toContain(path);
     }
-    await expect.poll(() => cmp.getByTestId('final-metrics').locator('tbody tr').count()).toBeGreaterThan(0);
-    // the jobs' headline figures side by side: one value cell per run in every row
-    const summaryRow = cmp.getByTestId('compare-summary').locator('tbody tr').first();
-    await expect.poll(() => summaryRow.locator('td.num').count()).toBe(2);
+    // a row per run: the shared final metrics and the jobs' headline figures as columns
+    await expect.poll(() => cmp.getByTestId('final-metrics').locator('tbody tr').count()).toBe(2);
+    await expect.poll(() => cmp.getByTestId('summary-key').count()).toBeGreaterThan(0);
+    await expect.poll(() => cmp.getByTestId('compare-run').count()).toBe(2);
     const overlay = cmp.locator('[data-testid^="compare-chart-"]').first();
     await expect
       .poll(async () => Number(await overlay.getAttribute('data-points')), { timeout: 10_000 })

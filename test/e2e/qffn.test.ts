@@ -4,10 +4,11 @@
 // the review and succeeds with its report.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { configShape, modelCounts, total } from '../../core/methods/qffn/counts';
 import { QffnConfigSchema } from '../../core/methods/qffn/schema';
-import { checkBrowserPrerequisites, CHROMIUM, LabServer } from '../helpers/lab-server';
+import { launchChromium, openPage } from '../helpers/browser';
+import { checkBrowserPrerequisites, LabServer } from '../helpers/lab-server';
 
 const server = new LabServer('qlab-e2e-qffn-');
 let browser: Browser | null = null;
@@ -25,11 +26,7 @@ describe('the QFFN wizard in the browser', () => {
   beforeAll(async () => {
     checkBrowserPrerequisites();
     baseUrl = await server.start();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -38,12 +35,7 @@ describe('the QFFN wizard in the browser', () => {
   });
 
   it('previews counts, circuit drawings and a run-time estimate, and launches a small run that succeeds', async () => {
-    const page = await browser!.newPage({ viewport: { width: 1300, height: 1000 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(`console: ${m.text()}`);
-    });
+    const { page, errors } = await openPage(browser!);
     await page.goto(`${baseUrl}#/new?kind=qffn`);
     const wizard = page.locator('[data-testid="wizard"][data-kind="qffn"]');
     await wizard.waitFor({ timeout: 10_000 });

@@ -3,10 +3,11 @@
 // r with QTHA's reduction in the LoRA rows, the VQC is summarised, an MPO width that cannot be factorised is shown
 // by its field, and a tiny QTHA run launched from the wizard succeeds.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { QthaConfigSchema } from '../../core/methods/qtha/schema';
 import { qthaMeta } from '../../core/methods/qtha/meta';
-import { checkBrowserPrerequisites, CHROMIUM, LabServer } from '../helpers/lab-server';
+import { launchChromium, openPage } from '../helpers/browser';
+import { checkBrowserPrerequisites, LabServer } from '../helpers/lab-server';
 
 const server = new LabServer('qlab-e2e-qtha-');
 let browser: Browser | null = null;
@@ -17,11 +18,7 @@ describe('the QTHA wizard in the browser', () => {
   beforeAll(async () => {
     checkBrowserPrerequisites();
     baseUrl = await server.start();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -30,12 +27,7 @@ describe('the QTHA wizard in the browser', () => {
   });
 
   it('live counts and reduction, the VQC, a refused MPO width, and a tiny run that succeeds', async () => {
-    const page = await browser!.newPage({ viewport: { width: 1300, height: 1000 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(`console: ${m.text()}`);
-    });
+    const { page, errors } = await openPage(browser!);
     await page.goto(`${baseUrl}#/new?kind=qtha`);
     const wizard = page.locator('[data-testid="wizard"][data-kind="qtha"]');
     await wizard.waitFor({ timeout: 10_000 });

@@ -4,27 +4,17 @@
 // then the run starts and is cancelled. vqc-fit: its generated wizard launches a small run that succeeds.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { qdllmStudentParamCount } from '../../core/methods/qdllm/circuit';
-import { checkBrowserPrerequisites, CHROMIUM, LabServer } from '../helpers/lab-server';
+import { launchChromium, openPage, type WatchedPage } from '../helpers/browser';
+import { checkBrowserPrerequisites, LabServer } from '../helpers/lab-server';
 
 const server = new LabServer('qlab-e2e-wizard-');
 let browser: Browser | null = null;
 /** Set QLAB_E2E_SHOTS=<dir> to keep screenshots of the wizard for a look by eye. */
 const SHOTS = process.env.QLAB_E2E_SHOTS;
 
-async function openPage(): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser!.newPage({ viewport: { width: 1300, height: 1000 } });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
-  });
-  page.on('response', (r) => {
-    if (r.status() >= 400) errors.push(`HTTP ${r.status()} for ${r.url()}`);
-  });
-  return { page, errors };
-}
+const open = (): Promise<WatchedPage> => openPage(browser!, { httpErrors: true });
 
 describe('wizards in the browser', () => {
   let baseUrl = '';
@@ -32,11 +22,7 @@ describe('wizards in the browser', () => {
   beforeAll(async () => {
     checkBrowserPrerequisites();
     baseUrl = await server.start();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -45,7 +31,7 @@ describe('wizards in the browser', () => {
   });
 
   it('QD-LLM: small preset, live preview, α out of range before Next, a server refusal, started and cancelled', async () => {
-    const { page, errors } = await openPage();
+    const { page, errors } = await open();
     await page.goto(`${baseUrl}#/new?kind=qdllm`);
     const wizard = page.locator('[data-testid="wizard"][data-kind="qdllm"]');
     await wizard.waitFor({ timeout: 10_000 });
@@ -115,7 +101,7 @@ describe('wizards in the browser', () => {
   });
 
   it('vqc-fit: the generated wizard launches its small preset, and the run succeeds', async () => {
-    const { page, errors } = await openPage();
+    const { page, errors } = await open();
     await page.goto(`${baseUrl}#/new?kind=vqc-fit`);
     const wizard = page.locator('[data-testid="wizard"][data-kind="vqc-fit"]');
     await wizard.waitFor({ timeout: 10_000 });
