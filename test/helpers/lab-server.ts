@@ -33,15 +33,24 @@ export class LabServer {
    * included (`http://127.0.0.1:<port>/?token=…`): open it as it is, append `#/route` for a page. `prepare`
    * runs on the empty lab dir first.
    */
-  start(prepare?: (labDir: string) => void): Promise<string> {
-    this.labDir = mkdtempSync(join(tmpdir(), this.prefix));
+  start(
+    prepare?: (labDir: string) => void,
+    opts: { labDir?: string; env?: Record<string, string> } = {},
+  ): Promise<string> {
+    // `labDir`: serve an existing lab again (a restart after kill()).
+    this.labDir = opts.labDir ?? mkdtempSync(join(tmpdir(), this.prefix));
+    this.log = '';
     // E.g. runs written straight into the store before the server opens it.
     prepare?.(this.labDir);
     return new Promise((resolveUrl, reject) => {
       const child = spawn(
         process.execPath,
         [join(ROOT, 'bin/qlab.js'), 'serve', '--port', '0', '--lab-dir', this.labDir],
-        { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } },
+        {
+          cwd: ROOT,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, FORCE_COLOR: '0', ...opts.env },
+        },
       );
       this.child = child;
       const timer = setTimeout(
@@ -65,6 +74,20 @@ export class LabServer {
         reject(new Error(`qlab serve exited with code ${code}:\n${this.log}`));
       });
     });
+  }
+
+  /** The server's process id (null before start()). */
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
+  /** kill -9: the server dies at once, with no chance to clean up; the lab dir stays (start it again on it). */
+  async kill(): Promise<void> {
+    const server = this.child;
+    if (!server || server.exitCode !== null || server.signalCode !== null) return;
+    const exited = new Promise((r) => server.once('exit', r));
+    server.kill('SIGKILL');
+    await exited;
   }
 
   /** Stops the server (SIGKILL if it is still up 300 ms after SIGTERM) and removes the lab dir. */
