@@ -1,6 +1,7 @@
 // Layer kernels as forward/backward pairs (llm.c style): outputs first, then inputs and weights, then sizes.
 // Backward functions ADD into their d… buffers; callers zero them. N is the number of rows (B·T).
 import { matmulAB, matmulABt, matmulAtB } from './matmul';
+import { Kernel, runRows } from './rows';
 import type { Rng } from '../util/rng';
 import { alloc, dtypeOf, NnError, Parameter, type Arr, type Dtype, type Module } from './tensor';
 
@@ -278,17 +279,13 @@ export function siluBackward(dinp: Arr, dout: Arr, inp: Arr, N: number) {
   }
 }
 
+// (kernels in rows.ts, on both cores where the matmul pool runs)
 export function swigluForward(out: Arr, gate: Arr, up: Arr, N: number) {
-  for (let i = 0; i < N; i++) out[i] = (gate[i] / (1 + Math.exp(-gate[i]))) * up[i];
+  runRows(Kernel.SwigluForward, [out, gate, up], [N], N);
 }
 
 export function swigluBackward(dgate: Arr, dup: Arr, dout: Arr, gate: Arr, up: Arr, N: number) {
-  for (let i = 0; i < N; i++) {
-    const g = gate[i];
-    const s = 1 / (1 + Math.exp(-g));
-    dgate[i] += dout[i] * up[i] * s * (1 + g * (1 - s));
-    dup[i] += dout[i] * g * s;
-  }
+  runRows(Kernel.SwigluBackward, [dgate, dup, dout, gate, up], [N], N);
 }
 
 // ---------------------------------------------------------------- Dropout (inverted; the mask holds 0 or 1/(1-p))

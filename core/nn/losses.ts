@@ -1,7 +1,34 @@
 // Losses over rows of logits: softmax cross-entropy (with an ignore index), KL(p‖q) and Jensen-Shannon
 // divergences between two logit tensors at a temperature τ, and mean squared error. Each returns the mean
 // loss; each backward ADDS `scale ×` the gradient of that mean into the given buffers.
+import { Kernel, runRows } from './rows';
 import { NnError, type Arr } from './tensor';
+
+// shared scratch for the row kernel: the targets (callers' arrays need not be shared) and each row's loss
+const canShare = typeof SharedArrayBuffer !== 'undefined';
+let sharedTargets: Int32Array<ArrayBufferLike> = new Int32Array(0);
+let rowLoss: Float64Array<ArrayBufferLike> = new Float64Array(0);
+function rowScratch(targets: Int32Array, N: number): Int32Array {
+  if (rowLoss.length < N) {
+    const make = (bytes: number) => (canShare ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+    sharedTargets = new Int32Array(make(4 * N));
+    rowLoss = new Float64Array(make(8 * N));
+  }
+  sharedTargets.set(targets.subarray(0, N));
+  return sharedTargets;
+}
+
+/** ∂(mean cross-entropy)/∂logits in place of the probabilities dlogits: scale·(p − onehot), ignored rows zeroed. */
+export function xentGradRows(
+  dlogits: Arr,
+  targets: Int32Array,
+  N: number,
+  V: number,
+  ignoreIndex: number,
+  scale: number,
+) {
+  runRows(Kernel.XentGrad, [dlogits, rowScratch(targets, N)], [N, V, ignoreIndex, scale], N * V);
+}
 
 export function softmaxCrossEntropyForward(
   probs: Arr, // (N, V) softmax of the logits, kept for backward
@@ -11,24 +38,18 @@ export function softmaxCrossEntropyForward(
   V: number,
   ignoreIndex = -100,
 ): { loss: number; count: number } {
+  for (let n = 0; n < N; n++) {
+    const t = targets[n];
+    if (t !== ignoreIndex && !(t >= 0 && t < V))
+      throw new NnError(`target ${t} is outside [0, ${V - 1}]`, `targets[${n}]`);
+  }
+  // rows.ts: softmax rows and −log p(target) per row in the log-sum-exp form (finite for tiny probabilities)
+  runRows(Kernel.SoftmaxXent, [probs, logits, rowScratch(targets, N), rowLoss], [N, V, ignoreIndex], N * V);
   let total = 0;
   let count = 0;
   for (let n = 0; n < N; n++) {
-    const o = n * V;
-    let max = -Infinity;
-    for (let v = 0; v < V; v++) if (logits[o + v] > max) max = logits[o + v];
-    let sum = 0;
-    for (let v = 0; v < V; v++) {
-      const e = Math.exp(logits[o + v] - max);
-      probs[o + v] = e;
-      sum += e;
-    }
-    const inv = 1 / sum;
-    for (let v = 0; v < V; v++) probs[o + v] *= inv;
-    const t = targets[n];
-    if (t === ignoreIndex) continue;
-    if (t < 0 || t >= V) throw new NnError(`target ${t} is outside [0, ${V - 1}]`, `targets[${n}]`);
-    total += -(logits[o + t] - max - Math.log(sum)); // log-sum-exp form stays finite for tiny probabilities
+    if (targets[n] === ignoreIndex) continue;
+    total += rowLoss[n];
     count++;
   }
   return { loss: count > 0 ? total / count : 0, count };

@@ -2,9 +2,11 @@
 // synchronous (the calling thread computes its own share of rows, then Atomics.wait()s for the workers).
 // With the wasm kernel, every worker instantiates the same module over the engine's shared WebAssembly.Memory
 // and sleeps in Atomics.wait on its control block; a product is an op code and its integer arguments written
-// there (no message, no copy). Without it, the JS kernel runs in the workers on SharedArrayBuffer operands (copied into
+// there (no message, no copy). The same workers run the row kernels of rows.ts (SwiGLU, softmax cross-entropy,
+// Adam) on shared arrays: the arrays arrive on a MessageChannel the worker drains synchronously when woken with
+// op 3, and it runs its share of the kernel, compiled from rows.ts's own source. Without it, the JS kernel runs in the workers on SharedArrayBuffer operands (copied into
 // shared scratch first when they are not shared already), one postMessage per product.
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import {
   gemmBlockedRows,
   matmulKernel,
@@ -14,12 +16,14 @@ import {
   type WasmParallelBatched,
   type WasmParallelGemm,
 } from './matmul';
+import { ROW_KERNELS, setRowsExecutor, type RowsExecutor } from './rows';
 import { MAX_THREADS, wasmGemm } from './wasm/gemm';
 
 // The worker runs this copy of gemmBlockedRows (kept as plain JS so it loads without a TypeScript loader or
 // bundler); test/unit/nn/matmul.test.ts checks the threaded products against the naive reference.
 const WORKER_SRC = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, receiveMessageOnPort } = require('node:worker_threads');
+const KERNELS = [${ROW_KERNELS.map(String).join(',\n')}];
 const KC = 256, NC = 256;
 const Ap = new Float32Array(4 * KC), Bp = new Float32Array(NC * KC), tile = new Float64Array(16);
 function view(d) { return new Float32Array(d.buf, d.off, d.len); }
@@ -70,7 +74,8 @@ function rows(out, a, b, N, K, acc, aRs, aKs, bCs, bKs, m0, m1) {
 }
 parentPort.on('message', (m) => {
   if (m.wasm) {
-    // control block: [0] sequence number, [1] done flag, [2] op (1 gemm, 2 batched, -1 quit), [3…] its arguments
+    // control block: [0] sequence number, [1] done flag, [2] op (1 gemm, 2 batched, 3 row kernel, -1 quit),
+    // [3…] its arguments; a row kernel's arrays and scalars wait on m.port
     const ex = new WebAssembly.Instance(m.module, { env: { mem: m.memory } }).exports;
     const c = m.ctrl;
     let seen = 0;
@@ -79,7 +84,10 @@ parentPort.on('message', (m) => {
       seen = Atomics.load(c, 0);
       const op = c[2];
       if (op === -1) break;
-      if (op === 1) ex.gemm(c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15]);
+      if (op === 3) {
+        const r = receiveMessageOnPort(m.port).message;
+        KERNELS[r.k](r.a, r.s, r.t, r.nt);
+      } else if (op === 1) ex.gemm(c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15]);
       else ex.batched(c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15], c[16],
         c[17], c[18], c[19], c[20], c[21]);
       Atomics.store(c, 1, 1);
@@ -105,6 +113,7 @@ export const PARALLEL_MIN_MACS = 1 << 22;
 
 let workers: Worker[] = [];
 let ctrls: Int32Array[] = [];
+let ports: MessagePort[] = [];
 const scratch: Record<'a' | 'b' | 'out', Float32Array> = {
   a: new Float32Array(new SharedArrayBuffer(4)),
   b: new Float32Array(new SharedArrayBuffer(4)),
@@ -203,6 +212,18 @@ const runWasmBatched: WasmParallelBatched = (w, s, M, N, K, acc, aRs, aKs, bCs, 
   return true;
 };
 
+// every thread runs its share (t of nt) of the kernel; the arrays are shared, so nothing is copied back
+const runRowsOnPool: RowsExecutor = (k, a, s) => {
+  const nt = workers.length + 1;
+  for (let t = 0; t < workers.length; t++) {
+    ports[t].postMessage({ k, a, s, t: t + 1, nt });
+    post(t, 3, []);
+  }
+  ROW_KERNELS[k](a, s, 0, nt);
+  join(workers.length);
+  return true;
+};
+
 function stopWorkers(): void {
   for (let t = 0; t < workers.length; t++) {
     if (wasmMode) {
@@ -210,8 +231,10 @@ function stopWorkers(): void {
     }
     void workers[t].terminate();
   }
+  for (const p of ports) p.close();
   workers = [];
   ctrls = [];
+  ports = [];
 }
 
 /**
@@ -232,13 +255,19 @@ export function setMatmulThreads(threads: number): void {
     const worker = new Worker(WORKER_SRC, { eval: true });
     worker.unref(); // an idle pool must not keep the process alive
     const ctrl = new Int32Array(new SharedArrayBuffer(32 * 4));
-    if (wasm) worker.postMessage({ wasm: true, module: w.module, memory: w.memory, ctrl });
+    if (wasm) {
+      const { port1, port2 } = new MessageChannel();
+      worker.postMessage({ wasm: true, module: w.module, memory: w.memory, ctrl, port: port2 }, [port2]);
+      port1.unref();
+      ports.push(port1);
+    }
     workers.push(worker);
     ctrls.push(ctrl);
   }
   // wasm-mode workers sleep on their control block and never read messages, so the JS path stays single-threaded
   setParallelGemm(threads > 1 && !wasm ? run : null);
   setParallelWasmGemm(threads > 1 && wasm ? runWasm : null, threads > 1 && wasm ? runWasmBatched : null);
+  setRowsExecutor(threads > 1 && wasm ? runRowsOnPool : null);
 }
 
 export function getMatmulThreads(): number {

@@ -1,5 +1,6 @@
 // Optimizers over named parameters (frozen ones are skipped), learning-rate schedules and clipping.
-import type { Parameter } from './tensor';
+import { Kernel, runRows } from './rows';
+import { alloc, dtypeOf, type Arr, type Parameter } from './tensor';
 
 export interface Optimizer {
   /** One update with learning rate lr (schedules compute it per step). */
@@ -40,8 +41,8 @@ export interface AdamOptions {
 
 /** Adam and AdamW as in torch.optim (bias-corrected moments; eps added to √v̂). */
 export class Adam implements Optimizer {
-  private m = new Map<Parameter, Float32Array | Float64Array>();
-  private v = new Map<Parameter, Float32Array | Float64Array>();
+  private m = new Map<Parameter, Arr>();
+  private v = new Map<Parameter, Arr>();
   t = 0;
 
   constructor(
@@ -58,25 +59,21 @@ export class Adam implements Optimizer {
     this.t++;
     const c1 = 1 - Math.pow(b1, this.t);
     const c2 = 1 - Math.pow(b2, this.t);
+    // the update runs in rows.ts over every parameter at once, on both cores where the matmul pool runs
+    const arrays: Arr[] = [];
+    let elements = 0;
     for (const p of this.params) {
       if (p.frozen) continue;
       let m = this.m.get(p);
       let v = this.v.get(p);
       if (!m || !v) {
-        const Ctor = p.data instanceof Float64Array ? Float64Array : Float32Array;
-        this.m.set(p, (m = new Ctor(p.size)));
-        this.v.set(p, (v = new Ctor(p.size)));
+        this.m.set(p, (m = alloc(dtypeOf(p.data), p.size)));
+        this.v.set(p, (v = alloc(dtypeOf(p.data), p.size)));
       }
-      const { data, grad } = p;
-      for (let i = 0; i < p.size; i++) {
-        let g = grad[i];
-        if (this.decoupled) data[i] -= lr * wd * data[i];
-        else g += wd * data[i];
-        m[i] = b1 * m[i] + (1 - b1) * g;
-        v[i] = b2 * v[i] + (1 - b2) * g * g;
-        data[i] -= (lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + eps);
-      }
+      arrays.push(p.data, p.grad, m, v);
+      elements += p.size;
     }
+    runRows(Kernel.Adam, arrays, [lr, b1, b2, eps, wd, c1, c2, this.decoupled ? 1 : 0], elements);
   }
 }
 

@@ -33,7 +33,7 @@ import {
   rmsnormForward,
   type LinearLike,
 } from './layers';
-import { softmaxCrossEntropyBackward, softmaxCrossEntropyForward } from './losses';
+import { softmaxCrossEntropyBackward, softmaxCrossEntropyForward, xentGradRows } from './losses';
 import { Rng } from '../util/rng';
 import { checkPositiveInt, dtypeOf, NnError, Parameter, type Arr, type Dtype } from './tensor';
 
@@ -626,14 +626,8 @@ export class Transformer {
     if (!this.probs || !this.hasLoss) throw new NnError('call lmForward with targets first', 'lmBackward');
     this.hasLoss = false;
     const dlogits = this.probs; // reuse: the gradient is written in place of the probabilities
-    for (let n = 0; n < BT; n++) {
-      const t = this.targets[n];
-      const o = n * V;
-      if (t === this.ignoreIndex) dlogits.fill(0, o, o + V);
-      else dlogits[o + t] -= 1;
-    }
     const s = this.lossCount > 0 ? 1 / this.lossCount : 0;
-    for (let i = 0; i < BT * V; i++) dlogits[i] *= s;
+    xentGradRows(dlogits, this.targets, BT, V, this.ignoreIndex, s);
     this.backwardFromLogits(dlogits);
   }
 

@@ -1,0 +1,178 @@
+// Elementwise and row kernels that run on both cores: the SwiGLU activation and its backward, softmax
+// cross-entropy rows and the language-model ∂logits, and the Adam/AdamW update. Each kernel is a
+// self-contained function (a, s, t, nt) over arrays a and scalars s that does thread t's share of nt; the matmul
+// worker pool (matmul-threads.ts) evaluates the same functions' source in its workers, so the code a worker runs is
+// the code below. Without a pool, or when an array is not on shared memory, or the work is small, the calling thread
+// runs all of it (t = 0, nt = 1): the results are the same either way, since every element is computed once by the
+// same expression.
+import type { Arr } from './tensor';
+
+export type RowKernel = (a: (Arr | Int32Array)[], s: number[], t: number, nt: number) => void;
+
+/** out = silu(gate)·up over n elements; a = [out, gate, up], s = [n]. */
+const swigluForwardK: RowKernel = (a, s, t, nt) => {
+  const out = a[0];
+  const gate = a[1];
+  const up = a[2];
+  const n = s[0];
+  const i0 = Math.floor((n * t) / nt);
+  const i1 = Math.floor((n * (t + 1)) / nt);
+  for (let i = i0; i < i1; i++) {
+    const g = gate[i];
+    out[i] = (g / (1 + Math.exp(-g))) * up[i];
+  }
+};
+
+/** dgate += dout·up·σ(g)(1 + g(1 − σ(g))), dup += dout·g·σ(g); a = [dgate, dup, dout, gate, up], s = [n]. */
+const swigluBackwardK: RowKernel = (a, s, t, nt) => {
+  const dgate = a[0];
+  const dup = a[1];
+  const dout = a[2];
+  const gate = a[3];
+  const up = a[4];
+  const n = s[0];
+  const i0 = Math.floor((n * t) / nt);
+  const i1 = Math.floor((n * (t + 1)) / nt);
+  for (let i = i0; i < i1; i++) {
+    const g = gate[i];
+    const sg = 1 / (1 + Math.exp(-g));
+    const d = dout[i];
+    dgate[i] += d * up[i] * sg * (1 + g * (1 - sg));
+    dup[i] += d * g * sg;
+  }
+};
+
+/**
+ * Softmax rows and each row's cross-entropy: probs = softmax(logits) over N rows of V, rowLoss[n] = −log p(target)
+ * in the log-sum-exp form, NaN where the target is ignoreIndex. a = [probs, logits, targets, rowLoss],
+ * s = [N, V, ignoreIndex]; targets are checked by the caller.
+ */
+const softmaxXentK: RowKernel = (a, s, t, nt) => {
+  const probs = a[0];
+  const logits = a[1];
+  const targets = a[2];
+  const rowLoss = a[3];
+  const N = s[0];
+  const V = s[1];
+  const ignore = s[2];
+  const n0 = Math.floor((N * t) / nt);
+  const n1 = Math.floor((N * (t + 1)) / nt);
+  for (let n = n0; n < n1; n++) {
+    const o = n * V;
+    let max = -Infinity;
+    for (let v = 0; v < V; v++) if (logits[o + v] > max) max = logits[o + v];
+    let sum = 0;
+    for (let v = 0; v < V; v++) {
+      const e = Math.exp(logits[o + v] - max);
+      probs[o + v] = e;
+      sum += e;
+    }
+    const inv = 1 / sum;
+    for (let v = 0; v < V; v++) probs[o + v] *= inv;
+    const tg = targets[n];
+    rowLoss[n] = tg === ignore ? NaN : -(logits[o + tg] - max - Math.log(sum));
+  }
+};
+
+/**
+ * ∂(mean cross-entropy)/∂logits in place of the probabilities: scale·(p − onehot(target)), rows with an ignored
+ * target zeroed. a = [probs, targets], s = [N, V, ignoreIndex, scale].
+ */
+const xentGradK: RowKernel = (a, s, t, nt) => {
+  const p = a[0];
+  const targets = a[1];
+  const N = s[0];
+  const V = s[1];
+  const ignore = s[2];
+  const scale = s[3];
+  const n0 = Math.floor((N * t) / nt);
+  const n1 = Math.floor((N * (t + 1)) / nt);
+  for (let n = n0; n < n1; n++) {
+    const o = n * V;
+    const tg = targets[n];
+    if (tg === ignore) {
+      for (let v = 0; v < V; v++) p[o + v] = 0;
+      continue;
+    }
+    for (let v = 0; v < V; v++) p[o + v] *= scale;
+    p[o + tg] -= scale;
+  }
+};
+
+/**
+ * Adam / AdamW (torch.optim's update, bias-corrected moments, eps added to √v̂) over parameters given as
+ * a = [data, grad, m, v] per parameter; each parameter's elements are split between the threads.
+ * s = [lr, beta1, beta2, eps, weightDecay, c1 = 1 − β1ᵗ, c2 = 1 − β2ᵗ, decoupled (1: AdamW, 0: Adam with L2)].
+ */
+const adamK: RowKernel = (a, s, t, nt) => {
+  const lr = s[0];
+  const b1 = s[1];
+  const b2 = s[2];
+  const eps = s[3];
+  const wd = s[4];
+  const c1 = s[5];
+  const c2 = s[6];
+  const decoupled = s[7] === 1;
+  const decay = decoupled ? 1 - lr * wd : 1;
+  const l2 = decoupled ? 0 : wd;
+  const step = lr / c1;
+  const ic2 = 1 / c2;
+  for (let q = 0; q + 3 < a.length; q += 4) {
+    const data = a[q];
+    const grad = a[q + 1];
+    const m = a[q + 2];
+    const v = a[q + 3];
+    const n = data.length;
+    const i0 = Math.floor((n * t) / nt);
+    const i1 = Math.floor((n * (t + 1)) / nt);
+    for (let i = i0; i < i1; i++) {
+      const w = data[i];
+      const g = grad[i] + l2 * w;
+      const mi = b1 * m[i] + (1 - b1) * g;
+      const vi = b2 * v[i] + (1 - b2) * g * g;
+      m[i] = mi;
+      v[i] = vi;
+      data[i] = w * decay - (step * mi) / (Math.sqrt(vi * ic2) + eps);
+    }
+  }
+};
+
+/** The kernels by id: the worker pool compiles this list's source once per worker. */
+export const ROW_KERNELS: readonly RowKernel[] = [
+  swigluForwardK,
+  swigluBackwardK,
+  softmaxXentK,
+  xentGradK,
+  adamK,
+];
+export const Kernel = { SwigluForward: 0, SwigluBackward: 1, SoftmaxXent: 2, XentGrad: 3, Adam: 4 } as const;
+export type Kernel = (typeof Kernel)[keyof typeof Kernel];
+
+/** Runs kernel k's shares on the pool; returns false to decline (then the caller runs it alone). */
+export type RowsExecutor = (k: number, a: (Arr | Int32Array)[], s: number[]) => boolean;
+let executor: RowsExecutor | null = null;
+
+/** Installed by matmul-threads.ts while its workers can take row kernels. */
+export function setRowsExecutor(fn: RowsExecutor | null): void {
+  executor = fn;
+}
+
+/** Below this many elements a kernel stays on the calling thread (waking the workers would cost more). */
+export const PARALLEL_MIN_ELEMENTS = 1 << 15;
+
+let pooled = 0;
+
+/** How many kernel runs the pool has taken (tests check that the workers really share the work). */
+export function pooledRowRuns(): number {
+  return pooled;
+}
+
+/** Runs kernel k over its arrays, on every pool thread when the work is large and every array is shared. */
+export function runRows(k: Kernel, a: (Arr | Int32Array)[], s: number[], elements: number): void {
+  if (executor && elements >= PARALLEL_MIN_ELEMENTS && a.every((x) => x.buffer instanceof SharedArrayBuffer))
+    if (executor(k, a, s)) {
+      pooled++;
+      return;
+    }
+  ROW_KERNELS[k](a, s, 0, 1);
+}

@@ -1,0 +1,157 @@
+// The row kernels of rows.ts on the matmul worker pool: the pool really takes them (the workers run their share of
+// the same source), the results are bit-identical to the calling thread alone, and each kernel matches an
+// independent f64 reference.
+import { afterAll, describe, expect, it } from 'vitest';
+import { swigluBackward, swigluForward } from '../../../core/nn/layers';
+import { softmaxCrossEntropyForward, xentGradRows } from '../../../core/nn/losses';
+import { setMatmulThreads } from '../../../core/nn/matmul-threads';
+import { Adam, AdamW } from '../../../core/nn/optim';
+import { PARALLEL_MIN_ELEMENTS, pooledRowRuns } from '../../../core/nn/rows';
+import { alloc, NnError, Parameter, type Arr } from '../../../core/nn/tensor';
+import { randArr } from './gradcheck';
+
+const shared = (src: ArrayLike<number>): Float32Array => {
+  const a = alloc('f32', src.length) as Float32Array;
+  a.set(src);
+  return a;
+};
+
+afterAll(() => setMatmulThreads(1));
+
+/** Runs f once on the calling thread alone and once on a pool of `threads`; returns both outputs. */
+function bothWays<T>(threads: number, f: () => T): { alone: T; pooled: T; runs: number } {
+  setMatmulThreads(1);
+  const alone = f();
+  setMatmulThreads(threads);
+  const before = pooledRowRuns();
+  const pooled = f();
+  return { alone, pooled, runs: pooledRowRuns() - before };
+}
+
+describe('row kernels on the worker pool', () => {
+  const n = PARALLEL_MIN_ELEMENTS * 2 + 7; // not a multiple of the thread count: uneven shares
+  const gate = randArr(n, 1).map((x) => 6 * x);
+  const up = randArr(n, 2);
+  const dout = randArr(n, 3);
+
+  for (const threads of [2, 3])
+    it(`SwiGLU forward and backward on ${threads} threads equal one thread bit for bit and the f64 formula`, () => {
+      const { alone, pooled, runs } = bothWays(threads, () => {
+        const out = alloc('f32', n);
+        const dg = shared(randArr(n, 4)); // backward adds into what is there
+        const du = shared(randArr(n, 5));
+        swigluForward(out, shared(gate), shared(up), n);
+        swigluBackward(dg, du, shared(dout), shared(gate), shared(up), n);
+        return [out, dg, du];
+      });
+      expect(runs).toBe(2);
+      for (let j = 0; j < 3; j++) expect(Array.from(pooled[j])).toEqual(Array.from(alone[j]));
+      const [out, dg, du] = pooled;
+      const g0 = randArr(n, 4);
+      const u0 = randArr(n, 5);
+      for (const i of [0, 1, n >> 1, n - 1]) {
+        const g = Math.fround(gate[i]);
+        const s = 1 / (1 + Math.exp(-g));
+        expect(out[i]).toBeCloseTo(g * s * Math.fround(up[i]), 5);
+        const d = Math.fround(dout[i]);
+        expect(dg[i]).toBeCloseTo(Math.fround(g0[i]) + d * Math.fround(up[i]) * s * (1 + g * (1 - s)), 5);
+        expect(du[i]).toBeCloseTo(Math.fround(u0[i]) + d * g * s, 5);
+      }
+    });
+
+  it('softmax cross-entropy rows and the LM ∂logits on 2 threads equal one thread and the f64 reference', () => {
+    const [N, V] = [67, 1024];
+    const logits = randArr(N * V, 6).map((x) => 8 * x);
+    const targets = Int32Array.from({ length: N }, (_, i) => (i % 5 === 3 ? -100 : (i * 37) % V));
+    const { alone, pooled, runs } = bothWays(2, () => {
+      const probs = alloc('f32', N * V);
+      const r = softmaxCrossEntropyForward(probs, shared(logits), targets, N, V, -100);
+      xentGradRows(probs, targets, N, V, -100, 1 / r.count);
+      return { ...r, d: probs };
+    });
+    expect(runs).toBe(2);
+    expect(pooled.loss).toBe(alone.loss);
+    expect(Array.from(pooled.d)).toEqual(Array.from(alone.d));
+    let total = 0;
+    let count = 0;
+    for (let n = 0; n < N; n++) {
+      const row = Array.from(logits.subarray(n * V, (n + 1) * V), Math.fround);
+      const max = Math.max(...row);
+      const z = row.reduce((s, x) => s + Math.exp(x - max), 0);
+      const t = targets[n];
+      for (const v of [0, 5, t < 0 ? 9 : t])
+        expect(pooled.d[n * V + v]).toBeCloseTo(
+          t < 0 ? 0 : (Math.exp(row[v] - max) / z - (v === t ? 1 : 0)) / pooled.count,
+          7,
+        );
+      if (t < 0) continue;
+      total += Math.log(z) + max - row[t];
+      count++;
+    }
+    expect(pooled.count).toBe(count);
+    expect(pooled.loss).toBeCloseTo(total / count, 5);
+  });
+
+  it('a target outside the vocabulary is named before anything is written', () => {
+    setMatmulThreads(2);
+    const probs = alloc('f32', 4 * 8).fill(7);
+    const t = Int32Array.of(1, 2, 8, 0);
+    expect(() => softmaxCrossEntropyForward(probs, alloc('f32', 32), t, 4, 8)).toThrow(NnError);
+    expect(() => softmaxCrossEntropyForward(probs, alloc('f32', 32), t, 4, 8)).toThrow(/targets\[2\]/);
+    expect(probs.every((x) => x === 7)).toBe(true);
+  });
+
+  for (const [name, Opt] of [
+    ['AdamW', AdamW],
+    ['Adam', Adam],
+  ] as const)
+    it(`${name} over several parameters on 2 threads equals one thread and the torch.optim formula in f64`, () => {
+      const sizes = [PARALLEL_MIN_ELEMENTS + 3, 17, 4096];
+      const run = (): Arr[] => {
+        const ps = sizes.map((s, i) => new Parameter(`p${i}`, [s], 'f32'));
+        const opt = new Opt(ps, { weightDecay: 0.1 });
+        for (let step = 0; step < 3; step++) {
+          ps.forEach((p, i) => {
+            if (step === 0) p.data.set(randArr(p.size, 10 + i));
+            p.grad.set(randArr(p.size, 20 + 3 * i + step));
+          });
+          opt.step(0.01);
+        }
+        return ps.map((p) => p.data);
+      };
+      const { alone, pooled, runs } = bothWays(2, run);
+      expect(runs).toBe(3);
+      for (let i = 0; i < sizes.length; i++) expect(Array.from(pooled[i])).toEqual(Array.from(alone[i]));
+      // reference: torch.optim.Adam / AdamW, f64, three steps, on a few elements of each parameter
+      const decoupled = name === 'AdamW';
+      sizes.forEach((size, i) => {
+        for (const e of [0, size >> 1, size - 1]) {
+          let w = Math.fround(randArr(size, 10 + i)[e]);
+          let m = 0;
+          let v = 0;
+          for (let step = 1; step <= 3; step++) {
+            let g = Math.fround(randArr(size, 20 + 3 * i + step - 1)[e]);
+            if (decoupled) w -= 0.01 * 0.1 * w;
+            else g += 0.1 * w;
+            m = 0.9 * m + 0.1 * g;
+            v = 0.999 * v + 0.001 * g * g;
+            w -= (0.01 * m) / (1 - 0.9 ** step) / (Math.sqrt(v / (1 - 0.999 ** step)) + 1e-8);
+          }
+          expect(pooled[i][e]).toBeCloseTo(w, 5);
+        }
+      });
+    });
+
+  it('arrays off shared memory and small work stay on the calling thread', () => {
+    setMatmulThreads(2);
+    const before = pooledRowRuns();
+    const plain = new Float32Array(n);
+    swigluForward(plain, Float32Array.from(gate), Float32Array.from(up), n);
+    swigluForward(alloc('f32', 64), shared(gate), shared(up), 64);
+    expect(pooledRowRuns()).toBe(before);
+    expect(plain[3]).toBeCloseTo(
+      (Math.fround(gate[3]) / (1 + Math.exp(-Math.fround(gate[3])))) * Math.fround(up[3]),
+      5,
+    );
+  });
+});
