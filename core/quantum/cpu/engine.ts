@@ -4,27 +4,21 @@
 // and read each angle's derivative as 2·Im⟨λ|G|ψ⟩ from its generator G.
 import type { Precision } from '../backend';
 import {
-  adjointDiag,
   adjointDiagTape,
-  adjointStep1,
   adjointStep1Tape,
   addPauliApplied,
-  apply1,
-  apply1Diag,
-  apply1DiagU,
-  apply1Real,
-  apply1RealU,
-  apply1U,
+  kernelFor,
   apply1X,
   applyDiagTable,
+  isDiag2,
+  isReal2,
   applyGather,
   gatherTo,
   signedSum,
   apply2,
   applyParityDiag,
   applySwap,
-  generatorImag,
-  pauliExpval,
+  pauliInner,
   type Amps,
 } from './kernels';
 import {
@@ -125,38 +119,6 @@ function dag2(m: Float64Array, mo: number, out: Float64Array, oo: number): void 
   out[oo + 5] = -m[mo + 3];
   out[oo + 6] = m[mo + 6];
   out[oo + 7] = -m[mo + 7];
-}
-
-/** Applies a 2×2 choosing the diagonal, real or generic kernel by its entries. */
-function applyMat1(
-  s: Amps,
-  off: number,
-  dim: number,
-  p: number,
-  cmask: number,
-  m: Float64Array,
-  o: number,
-): void {
-  if (cmask === 0) {
-    applyMat1U(s, off, dim, p, m, o);
-    return;
-  }
-  if (m[o + 2] === 0 && m[o + 3] === 0 && m[o + 4] === 0 && m[o + 5] === 0) {
-    apply1Diag(s, off, dim, p, cmask, m[o], m[o + 1], m[o + 6], m[o + 7]);
-  } else if (m[o + 1] === 0 && m[o + 3] === 0 && m[o + 5] === 0 && m[o + 7] === 0) {
-    apply1Real(s, off, dim, p, cmask, m[o], m[o + 2], m[o + 4], m[o + 6]);
-  } else {
-    apply1(s, off, dim, p, cmask, m[o], m[o + 1], m[o + 2], m[o + 3], m[o + 4], m[o + 5], m[o + 6], m[o + 7]);
-  }
-}
-
-/** Uncontrolled 2×2 in place on the row at s[off..]. */
-function applyMat1U(s: Amps, off: number, dim: number, p: number, m: Float64Array, o: number): void {
-  if (m[o + 2] === 0 && m[o + 3] === 0 && m[o + 4] === 0 && m[o + 5] === 0)
-    apply1DiagU(s, off, dim, p, m[o], m[o + 1], m[o + 6], m[o + 7]);
-  else if (m[o + 1] === 0 && m[o + 3] === 0 && m[o + 5] === 0 && m[o + 7] === 0)
-    apply1RealU(s, off, dim, p, m[o], m[o + 2], m[o + 4], m[o + 6]);
-  else apply1U(s, off, dim, p, m[o], m[o + 1], m[o + 2], m[o + 3], m[o + 4], m[o + 5], m[o + 6], m[o + 7]);
 }
 
 export function newAmps(precision: Precision, length: number): Amps {
@@ -296,14 +258,13 @@ export class Runner {
   private mat1U(s: Amps, off: number, p: number, m: Float64Array, o: number): void {
     const w = this.wasm;
     if (w === null || s.buffer !== w.memory.buffer) {
-      applyMat1U(s, off, this.dim, p, m, o);
+      kernelFor(m, o)(s, off, this.dim, p, 0, m, o);
       return;
     }
     const at = s.byteOffset + 4 * off;
-    if (m[o + 2] === 0 && m[o + 3] === 0 && m[o + 4] === 0 && m[o + 5] === 0)
+    if (isDiag2(m, o))
       w.diag(at, this.dim, p, m[o] === 1 && m[o + 1] === 0 ? 1 : 0, m[o], m[o + 1], m[o + 6], m[o + 7]);
-    else if (m[o + 1] === 0 && m[o + 3] === 0 && m[o + 5] === 0 && m[o + 7] === 0)
-      w.real(at, this.dim, p, m[o], m[o + 2], m[o + 4], m[o + 6]);
+    else if (isReal2(m, o)) w.real(at, this.dim, p, m[o], m[o + 2], m[o + 4], m[o + 6]);
     else w.gen(at, this.dim, p, m[o], m[o + 1], m[o + 2], m[o + 3], m[o + 4], m[o + 5], m[o + 6], m[o + 7]);
   }
 
@@ -322,11 +283,10 @@ export class Runner {
   ): boolean {
     const w = this.wasm;
     if (w === null || s.buffer !== w.memory.buffer || d.buffer !== w.memory.buffer) return false;
-    if (m[o + 2] === 0 && m[o + 3] === 0 && m[o + 4] === 0 && m[o + 5] === 0) return false;
+    if (isDiag2(m, o)) return false;
     const from = s.byteOffset + 4 * so;
     const delta = d.byteOffset + 4 * doff - from;
-    if (m[o + 1] === 0 && m[o + 3] === 0 && m[o + 5] === 0 && m[o + 7] === 0)
-      w.real(from, this.dim, p, m[o], m[o + 2], m[o + 4], m[o + 6], delta);
+    if (isReal2(m, o)) w.real(from, this.dim, p, m[o], m[o + 2], m[o + 4], m[o + 6], delta);
     else
       w.gen(
         from,
@@ -542,7 +502,7 @@ export class Runner {
     const dim = this.dim;
     switch (pr.kind) {
       case K_X:
-        apply1X(s, 0, dim, pr.p, pr.cmask);
+        apply1X(s, 0, dim, pr.p, pr.cmask, this.t8, 0);
         return;
       case K_SWAP:
         applySwap(s, 0, dim, pr.p, pr.q);
@@ -573,8 +533,8 @@ export class Runner {
         primMatrix(pr, inverse ? -a : a, this.t8, 0);
         if (inverse && pr.kind === K_FIXED1) {
           dag2(this.t8, 0, this.u8, 0);
-          applyMat1(s, 0, dim, pr.p, pr.cmask, this.u8, 0);
-        } else applyMat1(s, 0, dim, pr.p, pr.cmask, this.t8, 0);
+          kernelFor(this.u8, 0)(s, 0, dim, pr.p, pr.cmask, this.u8, 0);
+        } else kernelFor(this.t8, 0)(s, 0, dim, pr.p, pr.cmask, this.t8, 0);
       }
     }
   }
@@ -630,7 +590,7 @@ export class Runner {
       return;
     }
     for (let i = 0; i < obs.length; i++)
-      out[o + i] = obs[i].coeff * pauliExpval(this.psi, 0, this.dim, obs[i].masks);
+      out[o + i] = obs[i].coeff * pauliInner(this.psi, 0, this.psi, 0, this.dim, obs[i].masks, 0, false);
   }
 
   /**
@@ -707,7 +667,10 @@ export class Runner {
           if (w !== null && tape.buffer === w.memory.buffer && l.buffer === w.memory.buffer)
             adjointStep1Wasm(w, tape.byteOffset + 4 * so, l.byteOffset, dim, st.p, this.u8, rho);
           else adjointStep1Tape(tape, so, l, dim, st.p, this.u8, rho);
-        } else adjointStep1(s, l, 0, dim, st.p, this.u8, rho);
+        } else {
+          adjointStep1Tape(s, 0, l, dim, st.p, this.u8, rho);
+          this.mat1U(s, 0, st.p, this.u8, 0);
+        }
         // ρ_j is the cross density after primitive j; step it back through each factor on 2×2s
         for (let j = st.prims.length - 1; j >= 0; j--) {
           const pi = st.prims[j];
@@ -723,9 +686,7 @@ export class Runner {
       } else if (st.type === 'prim') {
         const pr = prims[st.prim];
         if (pr.src !== SRC_CONST) {
-          const im = tape
-            ? pr.genScale * generatorImag(l, tape, 0, dim, pr.gen, pr.genCmask, so)
-            : pr.genScale * generatorImag(l, s, 0, dim, pr.gen, pr.genCmask);
+          const im = pr.genScale * pauliInner(l, 0, tape ?? s, tape ? so : 0, dim, pr.gen, pr.genCmask, true);
           this.addGrad(pr, row, 2 * im, dParams, dInputs);
         }
         if (!tape) this.applyPrim(s, pr, row, true);
@@ -738,7 +699,10 @@ export class Runner {
           ws.dadj(tape.byteOffset + 4 * so, l.byteOffset, this.diagAt[k], dim, this.wAt);
           w = this.wF32;
         } else if (tape) adjointDiagTape(tape, so, l, dim, this.dt[k], this.w);
-        else adjointDiag(s, l, 0, dim, this.dt[k], this.w);
+        else {
+          adjointDiagTape(s, 0, l, dim, this.dt[k], this.w);
+          applyDiagTable(s, 0, s, 0, dim, this.dt[k], true);
+        }
         // w is the same at every point of the run (its gates commute), so one pass serves all of them
         // two or more generators on the wasm path: one SIMD Walsh–Hadamard transform of w gives every signed
         // sum at once (W[m] = Σ w_i (−1)^|i & m|), instead of one scalar pass per generator

@@ -1,17 +1,16 @@
 // In-place state-vector kernels on typed arrays. A state row is 2^n complex amplitudes interleaved
 // (re, im) starting at float offset `off`; `p` is the bit position of the target wire
 // (p = n − 1 − wire, since wire 0 is the most significant bit) and `cmask` the control bits that
-// must all be set. No kernel allocates.
+// must all be set. No kernel allocates. The one-qubit kernels are one amplitude-pair loop (pairKernel) over a
+// core per matrix shape (mulPair, the 2×2 complex product, and its real, diagonal and swap special cases).
 
 export type Amps = Float32Array | Float64Array;
 
-/** Generic 2×2 [[m0, m1], [m2, m3]] on the target bit, complex entries as (re, im) scalars. */
-export function apply1(
-  s: Amps,
-  off: number,
-  dim: number,
-  p: number,
-  cmask: number,
+// One amplitude pair: (a, b) are the float offsets of the two amplitudes that differ only in the target bit
+// (bit clear at a, set at b). Every core takes the same arguments, so the one pair loop below serves them all.
+
+/** A complex 2×2 [[m0, m1], [m2, m3]] as eight numbers, interleaved re/im. */
+export type Mat2 = [
   m0r: number,
   m0i: number,
   m1r: number,
@@ -20,303 +19,144 @@ export function apply1(
   m2i: number,
   m3r: number,
   m3i: number,
-): void {
-  const st = 1 << p;
-  const st2 = 2 * st;
-  for (let base = 0; base < dim; base += st2) {
-    const end = base + st;
-    for (let i = base; i < end; i++) {
-      if ((i & cmask) !== cmask) continue;
-      const a = off + 2 * i;
-      const b = a + st2;
-      const ar = s[a];
-      const ai = s[a + 1];
-      const br = s[b];
-      const bi = s[b + 1];
-      s[a] = m0r * ar - m0i * ai + m1r * br - m1i * bi;
-      s[a + 1] = m0r * ai + m0i * ar + m1r * bi + m1i * br;
-      s[b] = m2r * ar - m2i * ai + m3r * br - m3i * bi;
-      s[b + 1] = m2r * ai + m2i * ar + m3r * bi + m3i * br;
-    }
-  }
-}
+];
 
-/** Real 2×2 [[a, b], [c, d]] (RY and its fusions with other real gates). */
-export function apply1Real(
+/** What happens at one amplitude pair (a, b) of row s, given the 2×2 M as eight numbers. */
+export type PairCore = (s: Amps, a: number, b: number, ...m: Mat2) => void;
+
+/** (s_a, s_b) ← M (s_a, s_b): the 2×2 complex product. */
+export const mulPair: PairCore = (s, a, b, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i) => {
+  const ar = s[a];
+  const ai = s[a + 1];
+  const br = s[b];
+  const bi = s[b + 1];
+  s[a] = m0r * ar - m0i * ai + m1r * br - m1i * bi;
+  s[a + 1] = m0r * ai + m0i * ar + m1r * bi + m1i * br;
+  s[b] = m2r * ar - m2i * ai + m3r * br - m3i * bi;
+  s[b + 1] = m2r * ai + m2i * ar + m3r * bi + m3i * br;
+};
+
+/** mulPair for a real M (the imaginary parts are not read): RY, H and their fusions. */
+const mulPairReal: PairCore = (s, a, b, m0, _m0i, m1, _m1i, m2, _m2i, m3) => {
+  const ar = s[a];
+  const ai = s[a + 1];
+  const br = s[b];
+  const bi = s[b + 1];
+  s[a] = m0 * ar + m1 * br;
+  s[a + 1] = m0 * ai + m1 * bi;
+  s[b] = m2 * ar + m3 * br;
+  s[b + 1] = m2 * ai + m3 * bi;
+};
+
+/** mulPair for a diagonal M (m1 and m2 are not read): Z, S, T, RZ, PhaseShift and their fusions. */
+const mulPairDiag: PairCore = (s, a, b, d0r, d0i, _m1r, _m1i, _m2r, _m2i, d1r, d1i) => {
+  const ar = s[a];
+  const ai = s[a + 1];
+  const br = s[b];
+  const bi = s[b + 1];
+  s[a] = d0r * ar - d0i * ai;
+  s[a + 1] = d0r * ai + d0i * ar;
+  s[b] = d1r * br - d1i * bi;
+  s[b + 1] = d1r * bi + d1i * br;
+};
+
+/** The pair swapped (X, CNOT, Toffoli, SWAP): a permutation, no arithmetic; M is not read. */
+const swapPair = (s: Amps, a: number, b: number): void => {
+  const ar = s[a];
+  const ai = s[a + 1];
+  s[a] = s[b];
+  s[a + 1] = s[b + 1];
+  s[b] = ar;
+  s[b + 1] = ai;
+};
+
+/** A one-qubit kernel: the 2×2 at m[mo..mo+8) (interleaved, row-major) on bit p of the row at s[off..]. */
+export type PairKernel = (
   s: Amps,
   off: number,
   dim: number,
   p: number,
   cmask: number,
-  m0: number,
-  m1: number,
-  m2: number,
-  m3: number,
-): void {
-  const st = 1 << p;
-  const st2 = 2 * st;
-  for (let base = 0; base < dim; base += st2) {
-    const end = base + st;
-    for (let i = base; i < end; i++) {
-      if ((i & cmask) !== cmask) continue;
-      const a = off + 2 * i;
-      const b = a + st2;
-      const ar = s[a];
-      const ai = s[a + 1];
-      const br = s[b];
-      const bi = s[b + 1];
-      s[a] = m0 * ar + m1 * br;
-      s[a + 1] = m0 * ai + m1 * bi;
-      s[b] = m2 * ar + m3 * br;
-      s[b + 1] = m2 * ai + m3 * bi;
-    }
-  }
-}
+  m: Float64Array,
+  mo: number,
+) => void;
 
-/** Diagonal diag(d0, d1) on the target bit (Z, S, T, RZ, PhaseShift, CZ, CRZ, CPhase). */
-export function apply1Diag(
-  s: Amps,
-  off: number,
-  dim: number,
-  p: number,
-  cmask: number,
-  d0r: number,
-  d0i: number,
-  d1r: number,
-  d1i: number,
-): void {
-  const st = 1 << p;
-  const st2 = 2 * st;
-  const skip0 = d0r === 1 && d0i === 0;
-  for (let base = 0; base < dim; base += st2) {
-    const end = base + st;
-    for (let i = base; i < end; i++) {
-      if ((i & cmask) !== cmask) continue;
-      const a = off + 2 * i;
-      const b = a + st2;
-      if (!skip0) {
-        const ar = s[a];
-        const ai = s[a + 1];
-        s[a] = d0r * ar - d0i * ai;
-        s[a + 1] = d0r * ai + d0i * ar;
+/**
+ * The amplitude-pair loop, written once: `core` on every pair (i, i + 2^p) of the row at s[off..] whose index has
+ * all the control bits `cmask` set. Uncontrolled bits 0–2 take one flat loop over pairs (a zero inserted at bit p:
+ * no inner loop of length 1, 2 or 4); higher bits stride over contiguous runs of 2^p. Nothing is allocated.
+ * Self-contained (no free names but `core`) so that `specialise` can copy it.
+ */
+function pairKernel(core: PairCore): PairKernel {
+  return function (s, off, dim, p, cmask, m, mo) {
+    const m0r = m[mo];
+    const m0i = m[mo + 1];
+    const m1r = m[mo + 2];
+    const m1i = m[mo + 3];
+    const m2r = m[mo + 4];
+    const m2i = m[mo + 5];
+    const m3r = m[mo + 6];
+    const m3i = m[mo + 7];
+    const st2 = 2 << p; // float distance from a pair's first amplitude to its second
+    if (cmask !== 0) {
+      for (let i0 = 0; i0 < dim; i0 += 2 << p)
+        for (let i = i0; i < i0 + (1 << p); i++)
+          if ((i & cmask) === cmask)
+            core(s, off + 2 * i, off + 2 * i + st2, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i);
+    } else if (p < 3) {
+      const low = (1 << p) - 1;
+      for (let k = 0; k < dim >> 1; k++) {
+        const a = off + 2 * (((k & ~low) << 1) | (k & low));
+        core(s, a, a + st2, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i);
       }
-      const br = s[b];
-      const bi = s[b + 1];
-      s[b] = d1r * br - d1i * bi;
-      s[b + 1] = d1r * bi + d1i * br;
+    } else {
+      for (let a0 = off; a0 < off + 2 * dim; a0 += 2 * st2)
+        for (let a = a0; a < a0 + st2; a += 2) core(s, a, a + st2, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i);
     }
+  };
+}
+
+/**
+ * pairKernel(core) in a copy of its own code. V8 keeps type feedback per function, so one loop shared by the four
+ * cores calls them through a megamorphic site and inlines none (measured 3× slower); a copy that only ever calls
+ * one core inlines it — what Lightning's applyNC1 gets from taking its core function as a template argument. The
+ * copies' sources differ by a tag, or V8's compilation cache would hand back one shared function. Where code
+ * generation is refused (a content security policy), the shared loop runs: same results, slower.
+ */
+function specialise(core: PairCore, tag: string): PairKernel {
+  try {
+    const copy = new Function(`return ${pairKernel.toString()} // ${tag}`)() as typeof pairKernel;
+    return copy(core);
+  } catch {
+    return pairKernel(core);
   }
 }
 
-/** Bit flip on the target (X, CNOT, Toffoli): a permutation, no arithmetic. */
-export function apply1X(s: Amps, off: number, dim: number, p: number, cmask: number): void {
-  const st = 1 << p;
-  const st2 = 2 * st;
-  for (let base = 0; base < dim; base += st2) {
-    const end = base + st;
-    for (let i = base; i < end; i++) {
-      if ((i & cmask) !== cmask) continue;
-      const a = off + 2 * i;
-      const b = a + st2;
-      const ar = s[a];
-      const ai = s[a + 1];
-      s[a] = s[b];
-      s[a + 1] = s[b + 1];
-      s[b] = ar;
-      s[b + 1] = ai;
-    }
-  }
+/** Generic complex 2×2 on bit p. */
+export const apply1Gen = specialise(mulPair, 'generic');
+/** Real 2×2 on bit p (imaginary parts of m not read). */
+export const apply1Real = specialise(mulPairReal, 'real');
+/** Diagonal 2×2 on bit p (off-diagonal entries of m not read). */
+export const apply1Diag = specialise(mulPairDiag, 'diagonal');
+/** Bit flip on bit p (m not read). */
+export const apply1X = specialise(swapPair, 'X');
+
+/** Whether the 2×2 at m[o..o+8) is diagonal. */
+export function isDiag2(m: Float64Array, o: number): boolean {
+  return m[o + 2] === 0 && m[o + 3] === 0 && m[o + 4] === 0 && m[o + 5] === 0;
 }
 
-// Uncontrolled one-qubit kernels, in place on the row at s[off..]: the hot path. (Out-of-place
-// variants writing straight into the tape measured slower than copy + in place.) Bit 0 gets its own
-// loop (adjacent pairs, no inner loop of length one); higher bits stride over runs of 2^p.
-
-/** Generic 2×2 on bit p, no controls. */
-export function apply1U(
-  s: Amps,
-  off: number,
-  dim: number,
-  p: number,
-  m0r: number,
-  m0i: number,
-  m1r: number,
-  m1i: number,
-  m2r: number,
-  m2i: number,
-  m3r: number,
-  m3i: number,
-): void {
-  const end = 2 * dim;
-  if (p === 0) {
-    for (let a = 0; a < end; a += 4) {
-      const ar = s[off + a];
-      const ai = s[off + a + 1];
-      const br = s[off + a + 2];
-      const bi = s[off + a + 3];
-      s[off + a] = m0r * ar - m0i * ai + m1r * br - m1i * bi;
-      s[off + a + 1] = m0r * ai + m0i * ar + m1r * bi + m1i * br;
-      s[off + a + 2] = m2r * ar - m2i * ai + m3r * br - m3i * bi;
-      s[off + a + 3] = m2r * ai + m2i * ar + m3r * bi + m3i * br;
-    }
-    return;
-  }
-  const st2 = 2 << p;
-  if (p < 3) {
-    // short runs: one flat loop over pairs, inserting a zero at bit p (no inner loop of 2 or 4)
-    const low = (1 << p) - 1;
-    const half = dim >> 1;
-    for (let k = 0; k < half; k++) {
-      const a = 2 * (((k & ~low) << 1) | (k & low));
-      const b = a + st2;
-      const ar = s[off + a];
-      const ai = s[off + a + 1];
-      const br = s[off + b];
-      const bi = s[off + b + 1];
-      s[off + a] = m0r * ar - m0i * ai + m1r * br - m1i * bi;
-      s[off + a + 1] = m0r * ai + m0i * ar + m1r * bi + m1i * br;
-      s[off + b] = m2r * ar - m2i * ai + m3r * br - m3i * bi;
-      s[off + b + 1] = m2r * ai + m2i * ar + m3r * bi + m3i * br;
-    }
-    return;
-  }
-  for (let base = 0; base < end; base += 2 * st2) {
-    const stop = base + st2;
-    for (let a = base; a < stop; a += 2) {
-      const b = a + st2;
-      const ar = s[off + a];
-      const ai = s[off + a + 1];
-      const br = s[off + b];
-      const bi = s[off + b + 1];
-      s[off + a] = m0r * ar - m0i * ai + m1r * br - m1i * bi;
-      s[off + a + 1] = m0r * ai + m0i * ar + m1r * bi + m1i * br;
-      s[off + b] = m2r * ar - m2i * ai + m3r * br - m3i * bi;
-      s[off + b + 1] = m2r * ai + m2i * ar + m3r * bi + m3i * br;
-    }
-  }
+/** Whether the 2×2 at m[o..o+8) is real. */
+export function isReal2(m: Float64Array, o: number): boolean {
+  return m[o + 1] === 0 && m[o + 3] === 0 && m[o + 5] === 0 && m[o + 7] === 0;
 }
 
-/** Real 2×2 [[m0, m1], [m2, m3]] on bit p, no controls. */
-export function apply1RealU(
-  s: Amps,
-  off: number,
-  dim: number,
-  p: number,
-  m0: number,
-  m1: number,
-  m2: number,
-  m3: number,
-): void {
-  const end = 2 * dim;
-  if (p === 0) {
-    for (let a = 0; a < end; a += 4) {
-      const ar = s[off + a];
-      const ai = s[off + a + 1];
-      const br = s[off + a + 2];
-      const bi = s[off + a + 3];
-      s[off + a] = m0 * ar + m1 * br;
-      s[off + a + 1] = m0 * ai + m1 * bi;
-      s[off + a + 2] = m2 * ar + m3 * br;
-      s[off + a + 3] = m2 * ai + m3 * bi;
-    }
-    return;
-  }
-  const st2 = 2 << p;
-  if (p < 3) {
-    // short runs: one flat loop over pairs, inserting a zero at bit p (no inner loop of 2 or 4)
-    const low = (1 << p) - 1;
-    const half = dim >> 1;
-    for (let k = 0; k < half; k++) {
-      const a = 2 * (((k & ~low) << 1) | (k & low));
-      const b = a + st2;
-      const ar = s[off + a];
-      const ai = s[off + a + 1];
-      const br = s[off + b];
-      const bi = s[off + b + 1];
-      s[off + a] = m0 * ar + m1 * br;
-      s[off + a + 1] = m0 * ai + m1 * bi;
-      s[off + b] = m2 * ar + m3 * br;
-      s[off + b + 1] = m2 * ai + m3 * bi;
-    }
-    return;
-  }
-  for (let base = 0; base < end; base += 2 * st2) {
-    const stop = base + st2;
-    for (let a = base; a < stop; a += 2) {
-      const b = a + st2;
-      const ar = s[off + a];
-      const ai = s[off + a + 1];
-      const br = s[off + b];
-      const bi = s[off + b + 1];
-      s[off + a] = m0 * ar + m1 * br;
-      s[off + a + 1] = m0 * ai + m1 * bi;
-      s[off + b] = m2 * ar + m3 * br;
-      s[off + b + 1] = m2 * ai + m3 * bi;
-    }
-  }
+/** The cheapest one-qubit kernel for the 2×2 at m[o..o+8): diagonal, real or generic, by its entries. */
+export function kernelFor(m: Float64Array, o: number): PairKernel {
+  return isDiag2(m, o) ? apply1Diag : isReal2(m, o) ? apply1Real : apply1Gen;
 }
 
-/** diag(d0, d1) on bit p, no controls. */
-export function apply1DiagU(
-  s: Amps,
-  off: number,
-  dim: number,
-  p: number,
-  d0r: number,
-  d0i: number,
-  d1r: number,
-  d1i: number,
-): void {
-  const end = 2 * dim;
-  if (p === 0) {
-    for (let a = 0; a < end; a += 4) {
-      const ar = s[off + a];
-      const ai = s[off + a + 1];
-      const br = s[off + a + 2];
-      const bi = s[off + a + 3];
-      s[off + a] = d0r * ar - d0i * ai;
-      s[off + a + 1] = d0r * ai + d0i * ar;
-      s[off + a + 2] = d1r * br - d1i * bi;
-      s[off + a + 3] = d1r * bi + d1i * br;
-    }
-    return;
-  }
-  const st2 = 2 << p;
-  if (p < 3) {
-    // short runs: one flat loop over pairs, inserting a zero at bit p (no inner loop of 2 or 4)
-    const low = (1 << p) - 1;
-    const half = dim >> 1;
-    for (let k = 0; k < half; k++) {
-      const a = 2 * (((k & ~low) << 1) | (k & low));
-      const b = a + st2;
-      const ar = s[off + a];
-      const ai = s[off + a + 1];
-      const br = s[off + b];
-      const bi = s[off + b + 1];
-      s[off + a] = d0r * ar - d0i * ai;
-      s[off + a + 1] = d0r * ai + d0i * ar;
-      s[off + b] = d1r * br - d1i * bi;
-      s[off + b + 1] = d1r * bi + d1i * br;
-    }
-    return;
-  }
-  for (let base = 0; base < end; base += 2 * st2) {
-    const stop = base + st2;
-    for (let a = base; a < stop; a += 2) {
-      const b = a + st2;
-      const ar = s[off + a];
-      const ai = s[off + a + 1];
-      const br = s[off + b];
-      const bi = s[off + b + 1];
-      s[off + a] = d0r * ar - d0i * ai;
-      s[off + a + 1] = d0r * ai + d0i * ar;
-      s[off + b] = d1r * br - d1i * bi;
-      s[off + b + 1] = d1r * bi + d1i * br;
-    }
-  }
-}
-
-/** d_i ← t_i s_i for a precomputed diagonal t (interleaved complex, length 2·dim); d may be s. */
+/** d_i ← t_i s_i (or conj(t_i) s_i) for a precomputed diagonal t (interleaved complex, length 2·dim); d may be s. */
 export function applyDiagTable(
   s: Amps,
   so: number,
@@ -324,12 +164,14 @@ export function applyDiagTable(
   doff: number,
   dim: number,
   t: Float64Array,
+  conj = false,
 ): void {
+  const sg = conj ? -1 : 1;
   for (let i = 0; i < 2 * dim; i += 2) {
     const ar = s[so + i];
     const ai = s[so + i + 1];
     const tr = t[i];
-    const ti = t[i + 1];
+    const ti = sg * t[i + 1];
     d[doff + i] = tr * ar - ti * ai;
     d[doff + i + 1] = tr * ai + ti * ar;
   }
@@ -348,34 +190,6 @@ export function gatherTo(s: Amps, so: number, d: Amps, doff: number, dim: number
 export function applyGather(s: Amps, off: number, dim: number, src: Int32Array, tmp: Amps): void {
   gatherTo(s, off, tmp, 0, dim, src);
   for (let i = 0; i < 2 * dim; i++) s[off + i] = tmp[i];
-}
-
-/**
- * Backward step over a fused diagonal run D = diag(t): w_i = Im(conj(λ_i) ψ_i) (unchanged by D, so
- * it serves every generator of the run), then ψ ← D†ψ and λ ← D†λ, in one pass.
- */
-export function adjointDiag(
-  s: Amps,
-  l: Amps,
-  off: number,
-  dim: number,
-  t: Float64Array,
-  w: Float64Array,
-): void {
-  for (let i = 0; i < dim; i++) {
-    const a = off + 2 * i;
-    const yr = s[a];
-    const yi = s[a + 1];
-    const lr = l[a];
-    const li = l[a + 1];
-    w[i] = lr * yi - li * yr;
-    const tr = t[2 * i];
-    const ti = -t[2 * i + 1];
-    s[a] = tr * yr - ti * yi;
-    s[a + 1] = tr * yi + ti * yr;
-    l[a] = tr * lr - ti * li;
-    l[a + 1] = tr * li + ti * lr;
-  }
 }
 
 /** Σ_i [i ∧ cmask = cmask] (−1)^{parity(i ∧ sign)} w_i, with par[i] the parity of i. */
@@ -398,19 +212,8 @@ export function signedSum(
 /** SWAP of bits p and q. */
 export function applySwap(s: Amps, off: number, dim: number, p: number, q: number): void {
   const bp = 1 << p;
-  const bq = 1 << q;
-  const flip = bp | bq;
-  for (let i = 0; i < dim; i++) {
-    if ((i & flip) !== bp) continue;
-    const a = off + 2 * i;
-    const b = off + 2 * (i ^ flip);
-    const ar = s[a];
-    const ai = s[a + 1];
-    s[a] = s[b];
-    s[a + 1] = s[b + 1];
-    s[b] = ar;
-    s[b + 1] = ai;
-  }
+  const flip = bp | (1 << q);
+  for (let i = 0; i < dim; i++) if ((i & flip) === bp) swapPair(s, off + 2 * i, off + 2 * (i ^ flip));
 }
 
 /** Diagonal by parity of bits p and q: even parity × e, odd parity × o (RZZ). */
@@ -503,33 +306,35 @@ export interface PauliMasks {
   ny: number;
 }
 
-/** Re⟨ψ|P|ψ⟩ for one row. */
-export function pauliExpval(s: Amps, off: number, dim: number, m: PauliMasks): number {
-  let acc = 0;
-  if (m.flip === 0) {
-    for (let i = 0; i < dim; i++) {
-      const a = off + 2 * i;
-      const pr = s[a] * s[a] + s[a + 1] * s[a + 1];
-      acc += parity(i & m.sign) ? -pr : pr;
-    }
-    return acc;
-  }
-  // Re(conj(ψ_i) · ph · ψ_j) with ph ∈ {±1, ±i}
-  const ny = m.ny & 3;
+/**
+ * ⟨x|Π·P|y⟩ for rows at x[xo..] and y[yo..], with Π the projector onto the control bits `cmask` being set and P a
+ * Pauli string on bits outside them: its real part (imag false) or its imaginary part (imag true). Expectations
+ * are Re⟨ψ|P|ψ⟩; the adjoint's generator terms are Im⟨λ|G|ψ⟩.
+ */
+export function pauliInner(
+  x: Amps,
+  xo: number,
+  y: Amps,
+  yo: number,
+  dim: number,
+  m: PauliMasks,
+  cmask: number,
+  imag: boolean,
+): number {
+  let re = 0;
+  let im = 0;
   for (let i = 0; i < dim; i++) {
-    const a = off + 2 * i;
-    const b = off + 2 * (i ^ m.flip);
-    const xr = s[a];
-    const xi = s[a + 1];
-    const yr = s[b];
-    const yi = s[b + 1];
-    const cr = xr * yr + xi * yi; // conj(x)·y
-    const ci = xr * yi - xi * yr;
-    let v = ny === 0 ? cr : ny === 1 ? ci : ny === 2 ? -cr : -ci; // Re((−i)^ny (cr + i ci))
-    if (parity(i & m.sign)) v = -v;
-    acc += v;
+    if ((i & cmask) !== cmask) continue;
+    const a = xo + 2 * i;
+    const b = yo + 2 * (i ^ m.flip);
+    const sg = parity(i & m.sign) ? -1 : 1;
+    re += sg * (x[a] * y[b] + x[a + 1] * y[b + 1]); // conj(x_i)·y_{i⊕flip}
+    im += sg * (x[a] * y[b + 1] - x[a + 1] * y[b]);
   }
-  return acc;
+  // times (−i)^ny
+  const ny = m.ny & 3;
+  if (imag) return ny === 0 ? im : ny === 1 ? -re : ny === 2 ? -im : re;
+  return ny === 0 ? re : ny === 1 ? im : ny === 2 ? -re : -im;
 }
 
 /** out_i += w · (P ψ)_i for one row (builds λ = Σ g_o O_o ψ for the adjoint method). */
@@ -556,122 +361,14 @@ export function addPauliApplied(
   }
 }
 
-/**
- * Im⟨λ|G|ψ⟩ with G = Π(cmask bits set) · P for a Pauli string P given by masks (P acts only on bits
- * outside cmask, so the projector commutes with it).
- */
-export function generatorImag(
-  l: Amps,
-  s: Amps,
-  off: number,
-  dim: number,
-  m: PauliMasks,
-  cmask: number,
-  soff: number = off,
-): number {
-  const ny = m.ny & 3;
-  let acc = 0;
-  for (let i = 0; i < dim; i++) {
-    if ((i & cmask) !== cmask) continue;
-    const a = off + 2 * i;
-    const b = soff + 2 * (i ^ m.flip);
-    const lr = l[a];
-    const li = l[a + 1];
-    const yr = s[b];
-    const yi = s[b + 1];
-    const cr = lr * yr + li * yi;
-    const ci = lr * yi - li * yr;
-    // Im((−i)^ny (cr + i ci))
-    let v = ny === 0 ? ci : ny === 1 ? -cr : ny === 2 ? -ci : cr;
-    if (parity(i & m.sign)) v = -v;
-    acc += v;
-  }
-  return acc;
-}
+// Backward kernels of the adjoint method: ψ after the step is read at float offset `so` (of the forward pass's
+// tape, or of ψ itself, which the caller then steps back with the forward kernels), and λ (at offset 0) is updated.
 
 /**
- * One backward step over a fused run of one-qubit gates on bit p: accumulates the 2×2 cross
- * density ρ_ab = Σ ψ_a·conj(λ_b) of the current (after-run) vectors into `rho` (8 floats, interleaved
- * row-major), then applies the 2×2 `u` (the run's inverse) to both ψ and λ.
- */
-export function adjointStep1(
-  s: Amps,
-  l: Amps,
-  off: number,
-  dim: number,
-  p: number,
-  u: Float64Array,
-  rho: Float64Array,
-): void {
-  const st = 1 << p;
-  const st2 = 2 * st;
-  const m0r = u[0];
-  const m0i = u[1];
-  const m1r = u[2];
-  const m1i = u[3];
-  const m2r = u[4];
-  const m2i = u[5];
-  const m3r = u[6];
-  const m3i = u[7];
-  let r00r = 0;
-  let r00i = 0;
-  let r01r = 0;
-  let r01i = 0;
-  let r10r = 0;
-  let r10i = 0;
-  let r11r = 0;
-  let r11i = 0;
-  const lowMask = st - 1;
-  const half = dim >> 1;
-  // one flat loop over pairs (k → k with a zero inserted at bit p): no inner loop of length 1 at p = 0
-  for (let k = 0; k < half; k++) {
-    {
-      const a = off + 2 * (((k & ~lowMask) << 1) | (k & lowMask));
-      const b = a + st2;
-      const ar = s[a];
-      const ai = s[a + 1];
-      const br = s[b];
-      const bi = s[b + 1];
-      const lar = l[a];
-      const lai = l[a + 1];
-      const lbr = l[b];
-      const lbi = l[b + 1];
-      // ψ_x · conj(λ_y)
-      r00r += ar * lar + ai * lai;
-      r00i += ai * lar - ar * lai;
-      r01r += ar * lbr + ai * lbi;
-      r01i += ai * lbr - ar * lbi;
-      r10r += br * lar + bi * lai;
-      r10i += bi * lar - br * lai;
-      r11r += br * lbr + bi * lbi;
-      r11i += bi * lbr - br * lbi;
-      s[a] = m0r * ar - m0i * ai + m1r * br - m1i * bi;
-      s[a + 1] = m0r * ai + m0i * ar + m1r * bi + m1i * br;
-      s[b] = m2r * ar - m2i * ai + m3r * br - m3i * bi;
-      s[b + 1] = m2r * ai + m2i * ar + m3r * bi + m3i * br;
-      l[a] = m0r * lar - m0i * lai + m1r * lbr - m1i * lbi;
-      l[a + 1] = m0r * lai + m0i * lar + m1r * lbi + m1i * lbr;
-      l[b] = m2r * lar - m2i * lai + m3r * lbr - m3i * lbi;
-      l[b + 1] = m2r * lai + m2i * lar + m3r * lbi + m3i * lbr;
-    }
-  }
-  rho[0] = r00r;
-  rho[1] = r00i;
-  rho[2] = r01r;
-  rho[3] = r01i;
-  rho[4] = r10r;
-  rho[5] = r10i;
-  rho[6] = r11r;
-  rho[7] = r11i;
-}
-
-// Taped backward kernels: ψ after the step is read from the forward pass's tape at float offset `so`,
-// so only λ is transformed (the un-apply of ψ is not needed).
-
-/**
- * Like adjointStep1, with ψ read from s[so..] and only λ (at offset 0) updated by u; `rho` gets the
- * anti-Hermitian part (ρ − ρ†)/2 of the cross density, which gives the same Im Tr(Gρ) for every
- * Hermitian G and transforms the same way under U†·U.
+ * One backward step over a fused run of one-qubit gates on bit p: accumulates the anti-Hermitian part
+ * (ρ − ρ†)/2 of the 2×2 cross density ρ_ab = Σ ψ_a·conj(λ_b) into `rho` (8 floats, interleaved row-major), which
+ * gives the same Im Tr(Gρ) as ρ for every Hermitian G and transforms the same way under U†·U, then applies the
+ * 2×2 `u` (the run's inverse) to λ.
  */
 export function adjointStep1Tape(
   s: Amps,
@@ -715,10 +412,7 @@ export function adjointStep1Tape(
     // ρ01 − conj(ρ10)
     dr += ar * lbr + ai * lbi - br * lar - bi * lai;
     di += ai * lbr - ar * lbi - br * lai + bi * lar;
-    l[a] = m0r * lar - m0i * lai + m1r * lbr - m1i * lbi;
-    l[a + 1] = m0r * lai + m0i * lar + m1r * lbi + m1i * lbr;
-    l[b] = m2r * lar - m2i * lai + m3r * lbr - m3i * lbi;
-    l[b + 1] = m2r * lai + m2i * lar + m3r * lbi + m3i * lbr;
+    mulPair(l, a, b, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i);
   }
   antiHermitianRho(rho, a00, a11, dr, di);
 }
@@ -738,7 +432,10 @@ export function antiHermitianRho(rho: Float64Array, a00: number, a11: number, dr
   rho[7] = a11;
 }
 
-/** Like adjointDiag, with ψ read from s[so..] and only λ updated. */
+/**
+ * Backward step over a fused diagonal run D = diag(t): w_i = Im(conj(λ_i) ψ_i) (unchanged by D, so it serves every
+ * generator of the run), then λ ← D†λ, with ψ read from s[so..].
+ */
 export function adjointDiagTape(
   s: Amps,
   so: number,

@@ -1,24 +1,12 @@
 // The WebAssembly SIMD kernels (wasm-module.ts) over states that live in WebAssembly memory: an f32 Runner keeps
 // ψ, λ, its scratch row, the forward tape and its tables as views of one memory of its own, so a step is one
 // call with no copy. Where WebAssembly SIMD is unavailable wasmState() returns null and the JS kernels run.
-import { antiHermitianRho } from './kernels';
+import { antiHermitianRho, type Mat2 } from './kernels';
 import { stateModuleBytes } from './wasm-module';
 
 const PAGE = 65536;
 /** 4 GiB, the wasm32 limit; a memory reserves nothing beyond what it was created with. */
 const MAX_PAGES = 65536;
-
-/** A complex 2×2 [[m0, m1], [m2, m3]] as eight numbers, interleaved re/im. */
-type Mat2 = [
-  m0r: number,
-  m0i: number,
-  m1r: number,
-  m1i: number,
-  m2r: number,
-  m2i: number,
-  m3r: number,
-  m3i: number,
-];
 
 /** d: byte distance to the destination row (0 or omitted: in place). */
 type GenFn = (s: number, dim: number, p: number, ...m: [...Mat2, d?: number]) => void;

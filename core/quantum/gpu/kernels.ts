@@ -5,18 +5,30 @@
 // divisions by non-powers of two use floor((x + 0.5) / d), which f32 rounding cannot push across.
 import type { GPU, IGPUKernelSettings, IKernelRunShortcut } from 'gpu.js';
 
-/**
- * 2×2 gate with up to two controls on one target (stride = 2^(n−1−wire); control strides 0 = none).
- * mats holds per-row (rowStride 8) or shared (rowStride 0) matrices at `off`. Threads whose controls
- * are not all 1 return offScale·ψ: 1 for a controlled unitary, 0 for the derivative of one.
- */
-const GATE1 = `function (state, mats, stride, c1, c2, rowStride, off, offScale) {
+/** Kernel prologue of one thread per float: the float f of row b, amplitude amp, component c (0 re, 1 im). */
+const FLOAT_OF_THREAD = `
   const f = this.thread.x;
   const twoN = this.constants.twoN;
   const b = Math.floor(f / twoN);
   const rem = f - b * twoN;
   const amp = Math.floor(rem / 2);
-  const c = rem - amp * 2;
+  const c = rem - amp * 2;`;
+
+/** Kernel prologue of pass 1 of a reduction: thread idx sums segment kc (of K, L items each) of group g. */
+const SEGMENT_OF_THREAD = `
+  const n = this.constants.n;
+  const K = this.constants.K;
+  const L = this.constants.L;
+  const idx = this.thread.x;
+  const g = Math.floor(idx / K);
+  const kc = idx - g * K;`;
+
+/**
+ * 2×2 gate with up to two controls on one target (stride = 2^(n−1−wire); control strides 0 = none).
+ * mats holds per-row (rowStride 8) or shared (rowStride 0) matrices at `off`. Threads whose controls
+ * are not all 1 return offScale·ψ: 1 for a controlled unitary, 0 for the derivative of one.
+ */
+const GATE1 = `function (state, mats, stride, c1, c2, rowStride, off, offScale) {${FLOAT_OF_THREAD}
   let on = 1;
   if (c1 > 0.5) { if (Math.floor(amp / c1) % 2 < 0.5) { on = 0; } }
   if (c2 > 0.5) { if (Math.floor(amp / c2) % 2 < 0.5) { on = 0; } }
@@ -39,13 +51,7 @@ const GATE1 = `function (state, mats, stride, c1, c2, rowStride, off, offScale) 
 }`;
 
 /** 4×4 gate on wires with strides sA (more significant in the matrix index) and sB. */
-const GATE2 = `function (state, mats, sA, sB, rowStride, off) {
-  const f = this.thread.x;
-  const twoN = this.constants.twoN;
-  const b = Math.floor(f / twoN);
-  const rem = f - b * twoN;
-  const amp = Math.floor(rem / 2);
-  const c = rem - amp * 2;
+const GATE2 = `function (state, mats, sA, sB, rowStride, off) {${FLOAT_OF_THREAD}
   const bA = Math.floor(amp / sA) % 2;
   const bB = Math.floor(amp / sB) % 2;
   const i00 = b * twoN + 2 * (amp - bA * sA - bB * sB);
@@ -76,16 +82,10 @@ const GATE2 = `function (state, mats, sA, sB, rowStride, off) {
  *
  * Pass 1 of ⟨ψ|P|ψ⟩: thread (row, term, segment) sums Re(conj ψ_{a⊕m} · phase(a) · ψ_a) over L amplitudes.
  */
-const PAULI_PARTIAL = `function (state, terms) {
-  const n = this.constants.n;
+const PAULI_PARTIAL = `function (state, terms) {${SEGMENT_OF_THREAD}
   const T = this.constants.T;
-  const K = this.constants.K;
-  const L = this.constants.L;
-  const idx = this.thread.x;
-  const bt = Math.floor(idx / K);
-  const kc = idx - bt * K;
-  const b = Math.floor((bt + 0.5) / T);
-  const t = bt - b * T;
+  const b = Math.floor((g + 0.5) / T);
+  const t = g - b * T;
   const tb = n + t * (2 * n + 2);
   const pr = terms[tb + 2 * n];
   const pi = terms[tb + 2 * n + 1];
@@ -113,15 +113,10 @@ const PAULI_PARTIAL = `function (state, terms) {
 }`;
 
 /** λ = Σ_t weights[row, t]·P_t ψ: the adjoint seed for the observables (same `terms` layout). */
-const APPLY_OBS = `function (state, terms, weights) {
+const APPLY_OBS = `function (state, terms, weights) {${FLOAT_OF_THREAD}
   const n = this.constants.n;
   const T = this.constants.T;
-  const twoN = this.constants.twoN;
-  const f = this.thread.x;
-  const b = Math.floor(f / twoN);
-  const rem = f - b * twoN;
-  const x = Math.floor(rem / 2);
-  const c = rem - x * 2;
+  const x = amp;
   const base = b * twoN;
   let out = 0;
   for (let t = 0; t < T; t++) {
@@ -171,16 +166,10 @@ const GROUP_SUM = `function (p) {
  * R = N/P amplitudes whose selected wires spell p. `wires` per wire w: [stride, selStride, restStride]
  * (selStride 0 when w is not measured, restStride 0 when it is).
  */
-const PROBS_PARTIAL = `function (state, wires) {
-  const n = this.constants.n;
+const PROBS_PARTIAL = `function (state, wires) {${SEGMENT_OF_THREAD}
   const P = this.constants.P;
-  const K = this.constants.K;
-  const L = this.constants.L;
-  const idx = this.thread.x;
-  const bp = Math.floor(idx / K);
-  const kc = idx - bp * K;
-  const b = Math.floor(bp / P);
-  const p = bp - b * P;
+  const b = Math.floor(g / P);
+  const p = g - b * P;
   const base = b * this.constants.twoN;
   let sum = 0;
   for (let j = 0; j < L; j++) {

@@ -56,7 +56,7 @@ const X = gateMatrix('X');
 
 describe('one-qubit kernels against the reference', () => {
   for (const f32 of [false, true])
-    it(`apply1*, apply1*U on every bit, controls 0, 1 and 2 (${f32 ? 'f32' : 'f64'})`, () => {
+    it(`apply1Gen, apply1Real, apply1Diag, apply1X, kernelFor on every bit, controls 0, 1 and 2 (${f32 ? 'f32' : 'f64'})`, () => {
       const r = mulberry32(f32 ? 2 : 1);
       for (let p = 0; p < N; p++)
         for (const cmask of [
@@ -68,56 +68,15 @@ describe('one-qubit kernels against the reference', () => {
             const v = randomState(r);
             const wires = [...cw, wireOf(p)];
             const cases: [string, Float64Array, (s: K.Amps, off: number) => void][] = [
-              [
-                'apply1',
-                U,
-                (s, o) =>
-                  K.apply1(
-                    s,
-                    o,
-                    DIM,
-                    p,
-                    cm,
-                    ...(Array.from(U) as [number, number, number, number, number, number, number, number]),
-                  ),
-              ],
-              [
-                'apply1Real',
-                REAL,
-                (s, o) => K.apply1Real(s, o, DIM, p, cm, REAL[0], REAL[2], REAL[4], REAL[6]),
-              ],
-              [
-                'apply1Diag',
-                DIAG,
-                (s, o) => K.apply1Diag(s, o, DIM, p, cm, DIAG[0], DIAG[1], DIAG[6], DIAG[7]),
-              ],
-              ['apply1X', X, (s, o) => K.apply1X(s, o, DIM, p, cm)],
+              ['apply1Gen', U, (s, o) => K.apply1Gen(s, o, DIM, p, cm, U, 0)],
+              ['apply1Real', REAL, (s, o) => K.apply1Real(s, o, DIM, p, cm, REAL, 0)],
+              ['apply1Diag', DIAG, (s, o) => K.apply1Diag(s, o, DIM, p, cm, DIAG, 0)],
+              ['apply1X', X, (s, o) => K.apply1X(s, o, DIM, p, cm, X, 0)],
+              // the dispatch by entries, with the matrix at an offset in a longer array
+              ['kernelFor', U, (s, o) => K.kernelFor(U, 0)(s, o, DIM, p, cm, Float64Array.of(5, 5, ...U), 2)],
+              ['kernelFor', REAL, (s, o) => K.kernelFor(REAL, 0)(s, o, DIM, p, cm, REAL, 0)],
+              ['kernelFor', DIAG, (s, o) => K.kernelFor(DIAG, 0)(s, o, DIM, p, cm, DIAG, 0)],
             ];
-            if (cm === 0)
-              cases.push(
-                [
-                  'apply1U',
-                  U,
-                  (s, o) =>
-                    K.apply1U(
-                      s,
-                      o,
-                      DIM,
-                      p,
-                      ...(Array.from(U) as [number, number, number, number, number, number, number, number]),
-                    ),
-                ],
-                [
-                  'apply1RealU',
-                  REAL,
-                  (s, o) => K.apply1RealU(s, o, DIM, p, REAL[0], REAL[2], REAL[4], REAL[6]),
-                ],
-                [
-                  'apply1DiagU',
-                  DIAG,
-                  (s, o) => K.apply1DiagU(s, o, DIM, p, DIAG[0], DIAG[1], DIAG[6], DIAG[7]),
-                ],
-              );
             for (const [name, m, run] of cases) {
               const want = Float64Array.from(v);
               applyMatrix(want, N, wires, cw.length ? controlled(m, cw.length) : m);
@@ -218,14 +177,14 @@ function masks(ops: { wire: number; pauli: 'X' | 'Y' | 'Z' }[]): K.PauliMasks {
 }
 
 describe('expectation and adjoint kernels against the reference', () => {
-  it('pauliExpval, addPauliApplied, generatorImag (with and without controls), signedSum', () => {
+  it('pauliInner (real and imaginary parts, with and without controls), addPauliApplied, signedSum', () => {
     const r = mulberry32(5);
     for (const ops of STRINGS) {
       const v = randomState(r);
       const l = randomState(r);
       const m = masks(ops);
       const pv = applyPauli(v, N, { ops });
-      expect(Math.abs(K.pauliExpval(v, 0, DIM, m) - inner(v, pv)[0])).toBeLessThan(1e-14);
+      expect(Math.abs(K.pauliInner(v, 0, v, 0, DIM, m, 0, false) - inner(v, pv)[0])).toBeLessThan(1e-14);
       const acc = Float64Array.from(l);
       K.addPauliApplied(acc, v, 0, DIM, m, 0.7);
       expect(Math.max(...acc.map((x, i) => Math.abs(x - (l[i] + 0.7 * pv[i]))))).toBeLessThan(1e-14);
@@ -234,7 +193,10 @@ describe('expectation and adjoint kernels against the reference', () => {
       for (const cmask of [0, free & -free]) {
         const gv = Float64Array.from(pv);
         for (let i = 0; i < DIM; i++) if ((i & cmask) !== cmask) gv[2 * i] = gv[2 * i + 1] = 0;
-        expect(Math.abs(K.generatorImag(l, v, 0, DIM, m, cmask) - inner(l, gv)[1])).toBeLessThan(1e-14);
+        expect(Math.abs(K.pauliInner(l, 0, v, 0, DIM, m, cmask, true) - inner(l, gv)[1])).toBeLessThan(1e-14);
+        expect(Math.abs(K.pauliInner(l, 0, v, 0, DIM, m, cmask, false) - inner(l, gv)[0])).toBeLessThan(
+          1e-14,
+        );
       }
       if (m.flip === 0) {
         const w = Float64Array.from({ length: DIM }, (_, i) => v[2 * i] ** 2 + v[2 * i + 1] ** 2);
@@ -244,9 +206,9 @@ describe('expectation and adjoint kernels against the reference', () => {
     }
   });
 
-  for (const taped of [false, true])
-    it(`${taped ? 'adjointStep1Tape' : 'adjointStep1'}: λ (and ψ) ← Uλ, and Im Tr(Gρ) = Im⟨λ|G|ψ⟩ for G = X, Y, Z, |1⟩⟨1| on every bit`, () => {
-      const r = mulberry32(taped ? 7 : 6);
+  for (const so of [0, 2 * DIM])
+    it(`adjointStep1Tape (ψ at offset ${so}): λ ← Uλ, ψ unchanged, and Im Tr(Gρ) = Im⟨λ|G|ψ⟩ for G = X, Y, Z, |1⟩⟨1| on every bit`, () => {
+      const r = mulberry32(7 + so);
       for (let p = 0; p < N; p++) {
         const v = randomState(r);
         const l = randomState(r);
@@ -259,9 +221,9 @@ describe('expectation and adjoint kernels against the reference', () => {
         ];
         const rho = new Float64Array(8);
         const ls = Float64Array.from(l);
-        const vs = Float64Array.from(v);
-        if (taped) K.adjointStep1Tape(vs, 0, ls, DIM, p, U, rho);
-        else K.adjointStep1(vs, ls, 0, DIM, p, U, rho);
+        const vs = new Float64Array(so + 2 * DIM);
+        vs.set(v, so);
+        K.adjointStep1Tape(vs, so, ls, DIM, p, U, rho);
         for (const [name, g] of gens) {
           const gv = Float64Array.from(v);
           applyMatrix(gv, N, [t], g);
@@ -276,16 +238,14 @@ describe('expectation and adjoint kernels against the reference', () => {
         }
         const wantL = Float64Array.from(l);
         applyMatrix(wantL, N, [t], U);
-        const wantV = Float64Array.from(v);
-        applyMatrix(wantV, N, [t], U);
         expect(Math.max(...ls.map((x, i) => Math.abs(x - wantL[i])))).toBeLessThan(1e-14);
-        expect(Math.max(...vs.map((x, i) => Math.abs(x - (taped ? v[i] : wantV[i]))))).toBeLessThan(1e-14);
+        expect(vs.subarray(so)).toEqual(v);
       }
     });
 
-  for (const taped of [false, true])
-    it(`${taped ? 'adjointDiagTape' : 'adjointDiag'}: w_i = Im(conj(λ_i) ψ_i), then D† on λ${taped ? '' : ' and ψ'}`, () => {
-      const r = mulberry32(taped ? 9 : 8);
+  for (const conj of [false, true])
+    it(`adjointDiagTape: w_i = Im(conj(λ_i) ψ_i), then D† on λ; applyDiagTable (conj: ${conj}) on ψ`, () => {
+      const r = mulberry32(conj ? 9 : 8);
       const v = randomState(r);
       const l = randomState(r);
       const t = new Float64Array(2 * DIM);
@@ -299,8 +259,8 @@ describe('expectation and adjoint kernels against the reference', () => {
       const w = new Float64Array(DIM);
       const vs = Float64Array.from(v);
       const ls = Float64Array.from(l);
-      if (taped) K.adjointDiagTape(vs, 0, ls, DIM, t, w);
-      else K.adjointDiag(vs, ls, 0, DIM, t, w);
+      K.adjointDiagTape(vs, 0, ls, DIM, t, w);
+      if (conj) K.applyDiagTable(vs, 0, vs, 0, DIM, t, true);
       for (let i = 0; i < DIM; i++) {
         // Im(conj(λ_i) ψ_i) = ⟨λ|Π_i|ψ⟩'s imaginary part
         const e = new Float64Array(2 * DIM);
@@ -311,7 +271,7 @@ describe('expectation and adjoint kernels against the reference', () => {
       const wantL = Float64Array.from(l);
       applyMatrix(wantL, N, all, dagD);
       const wantV = Float64Array.from(v);
-      if (!taped) applyMatrix(wantV, N, all, dagD);
+      if (conj) applyMatrix(wantV, N, all, dagD);
       expect(Math.max(...ls.map((x, i) => Math.abs(x - wantL[i])))).toBeLessThan(1e-15);
       expect(Math.max(...vs.map((x, i) => Math.abs(x - wantV[i])))).toBeLessThan(1e-15);
     });
