@@ -91,12 +91,44 @@ export interface Series {
   points: { step: number; min: number; max: number; last: number }[];
 }
 
+/**
+ * Runs one comparison takes at most: compareRuns refuses more, the runs page's Compare button and the
+ * compare page say so, and `qlab compare` takes as many ids.
+ */
+export const MAX_COMPARE_RUNS = 1_000;
+
+/** A compared run: its summary row, seed and code version (its config and metrics are in the comparison's tables). */
+export interface ComparedRun extends RunSummary {
+  seed: number;
+  codeVersion: string;
+}
+
+/** What only some of the compared runs have, listed once for a kind: each path or key with how many of the kind's runs have it. */
+export interface UnsharedByKind {
+  kind: string;
+  /** Runs of this kind in the comparison. */
+  runs: number;
+  config: { path: string; runs: number }[];
+  metrics: { key: string; runs: number }[];
+  summary: { key: string; runs: number }[];
+}
+
+/**
+ * Runs side by side on what they all share: a config path, metric or summary figure is a row only when every
+ * compared run has it, so no row holds a missing value; the rest is listed per kind in `unshared`.
+ */
 export interface Comparison {
-  runs: RunDetail[];
-  /** Config paths (dot/bracket notation) whose values differ between the runs; one value per run. */
+  runs: ComparedRun[];
+  /** Config paths (dot/bracket notation) every run has, whose values differ; one value per run. */
   configDiff: { path: string; values: unknown[] }[];
-  /** Final value of each metric key per run (null where a run lacks the key). */
-  metrics: { key: string; values: (number | null)[] }[];
+  /** Config paths every run has with one same value. */
+  configSame: { path: string; value: unknown }[];
+  /** Last value of each metric every run has recorded, one per run; `count`: the most points a run has of it. */
+  metrics: { key: string; values: number[]; count: number }[];
+  /** Summary figures (the job's final results) every run has, one per run. */
+  summary: { key: string; values: (number | string)[] }[];
+  /** Per kind, in order of first appearance: what not every run has (kinds with nothing of the kind left out). */
+  unshared: UnsharedByKind[];
 }
 
 /** A config leaf shown as a runs-table column: numbers and booleans as they are, strings cut to 80 characters. */
@@ -313,7 +345,17 @@ export const SeriesRequestSchema = z
   .strict();
 export type SeriesRequest = z.infer<typeof SeriesRequestSchema>;
 
-export const CompareRequestSchema = z.object({ ids: z.array(RunIdSchema).min(2).max(20) }).strict();
+export const CompareRequestSchema = z
+  .object({
+    ids: z
+      .array(RunIdSchema)
+      .min(2, { message: 'compare needs at least two runs' })
+      .max(MAX_COMPARE_RUNS, {
+        message: `compare takes at most ${MAX_COMPARE_RUNS.toLocaleString('en-US')} runs at once; select fewer (a filter or a tag narrows a sweep)`,
+      })
+      .refine((ids) => new Set(ids).size === ids.length, { message: 'a run is listed twice' }),
+  })
+  .strict();
 export type CompareRequest = z.infer<typeof CompareRequestSchema>;
 
 export const ExportRequestSchema = z

@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   EXPORT_FORMATS,
+  MAX_COMPARE_RUNS,
   RUN_STATUSES,
   RunIdSchema,
   type ExportFormat,
@@ -74,7 +75,11 @@ export const SPECS = {
   compare: {
     name: 'compare',
     options: { ...labDirOpt, json: { type: 'boolean' } },
-    positionals: { min: 2, max: 20, label: 'two to twenty run ids (qlab compare <id> <id> …)' },
+    positionals: {
+      min: 2,
+      max: MAX_COMPARE_RUNS,
+      label: `two to ${MAX_COMPARE_RUNS.toLocaleString('en-US')} run ids (qlab compare <id> <id> …)`,
+    },
   },
   export: {
     name: 'export',
@@ -471,14 +476,25 @@ export async function compareCommand(argv: string[], ctx: CliContext): Promise<n
           c.metrics.map((m) => [m.key, ...m.values]),
         );
     }
-    const summaryKeys = [...new Set(c.runs.flatMap((r) => Object.keys(r.summary)))];
-    if (summaryKeys.length > 0) {
+    if (c.summary.length > 0) {
       out +=
         '\n' +
         table(
           ['SUMMARY', ...heads],
-          summaryKeys.map((k) => [k, ...c.runs.map((r) => cell(r.summary[k]))]),
+          c.summary.map((s) => [s.key, ...s.values.map(cell)]),
         );
+    }
+    // What only some runs have: once per kind, not as empty cells.
+    for (const u of c.unshared) {
+      const list = (items: { name: string; runs: number }[]) =>
+        items.map((x) => (x.runs === u.runs ? x.name : `${x.name} (${x.runs} of ${u.runs})`)).join(', ');
+      out += `\nonly in ${u.kind} (${u.runs} run${u.runs === 1 ? '' : 's'}):\n`;
+      if (u.config.length > 0)
+        out += `  config: ${list(u.config.map((x) => ({ name: x.path, runs: x.runs })))}\n`;
+      if (u.summary.length > 0)
+        out += `  summary: ${list(u.summary.map((x) => ({ name: x.key, runs: x.runs })))}\n`;
+      if (u.metrics.length > 0)
+        out += `  metrics: ${list(u.metrics.map((x) => ({ name: x.key, runs: x.runs })))}\n`;
     }
     ctx.stdout.write(out);
     return EXIT.ok;

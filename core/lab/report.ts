@@ -2,13 +2,16 @@
 // run: config flattened, final figures), LaTeX (export-latex.ts) and a single self-contained HTML report (no
 // external resources; charts are inline SVG) that the PDF export (export-pdf.ts) prints.
 import type {
+  ComparedRun,
   Comparison,
   ExportedFile,
   ExportFormat,
   ReportSection,
   RunDetail,
   Series,
+  UnsharedByKind,
 } from '../api/lab-api';
+import { niceTicks } from '../api/compare-axes';
 import { groupMetricKeys, overlayCharts, splitSinglePoints } from '../api/metric-groups';
 import { exportLatex } from './export-latex';
 
@@ -41,25 +44,95 @@ export function flattenConfig(
   return out;
 }
 
+/** A run's row in a comparison: its summary fields, seed and code version (config and metrics are in the tables). */
+export function comparedRun(r: RunDetail): ComparedRun {
+  return {
+    id: r.id,
+    kind: r.kind,
+    name: r.name,
+    status: r.status,
+    createdAt: r.createdAt,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    progress: r.progress,
+    progressMessage: r.progressMessage,
+    tags: r.tags,
+    summary: r.summary,
+    error: r.error,
+    parentId: r.parentId,
+    childCount: r.childCount,
+    seed: r.seed,
+    codeVersion: r.codeVersion,
+  };
+}
+
+/**
+ * The runs side by side on what every one of them has: config paths (split into differing and same), metrics
+ * (last value) and summary figures. What only some runs have is listed once per kind with how many of that
+ * kind's runs have it, never as a row of missing values. Linear in runs × fields.
+ */
 export function compareRuns(runs: RunDetail[]): Comparison {
+  const n = runs.length;
   const flat = runs.map((r) => flattenConfig(r.config));
-  const paths = [...new Set(flat.flatMap((f) => [...f.keys()]))].sort();
+  const lastOf = runs.map((r) => new Map(r.metrics.map((m) => [m.key, m])));
+  /** Keys every run has (sorted), and per kind the keys some but not all runs have, with their counts. */
+  const split = (keysOf: (i: number) => Iterable<string>) => {
+    const total = new Map<string, number>();
+    const perKind = new Map<string, Map<string, number>>();
+    runs.forEach((r, i) => {
+      let k = perKind.get(r.kind);
+      if (!k) perKind.set(r.kind, (k = new Map()));
+      for (const key of keysOf(i)) {
+        total.set(key, (total.get(key) ?? 0) + 1);
+        k.set(key, (k.get(key) ?? 0) + 1);
+      }
+    });
+    const shared = [...total].filter(([, c]) => c === n).map(([key]) => key);
+    shared.sort();
+    const byKind = new Map<string, { key: string; runs: number }[]>();
+    for (const [kind, counts] of perKind)
+      byKind.set(
+        kind,
+        [...counts]
+          .filter(([key]) => total.get(key) !== n)
+          .map(([key, c]) => ({ key, runs: c }))
+          .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+      );
+    return { shared, byKind };
+  };
+  const cfg = split((i) => flat[i].keys());
+  const met = split((i) => lastOf[i].keys());
+  const sum = split((i) => Object.keys(runs[i].summary));
+
   const configDiff: Comparison['configDiff'] = [];
-  for (const path of paths) {
-    const values = flat.map((f) => (f.has(path) ? f.get(path) : null));
+  const configSame: Comparison['configSame'] = [];
+  for (const path of cfg.shared) {
+    const values = flat.map((f) => f.get(path));
     const first = JSON.stringify(values[0]);
-    // A path missing from one run differs from every present value, including null.
-    const differs = values.some(
-      (v, i) => JSON.stringify(v) !== first || flat[i].has(path) !== flat[0].has(path),
-    );
-    if (differs) configDiff.push({ path, values });
+    if (values.some((v) => JSON.stringify(v) !== first)) configDiff.push({ path, values });
+    else configSame.push({ path, value: values[0] });
   }
-  const keys = [...new Set(runs.flatMap((r) => r.metrics.map((m) => m.key)))].sort();
-  const metrics = keys.map((key) => ({
-    key,
-    values: runs.map((r) => r.metrics.find((m) => m.key === key)?.last ?? null),
-  }));
-  return { runs, configDiff, metrics };
+  const metrics = met.shared.map((key) => {
+    let count = 0;
+    const values = lastOf.map((m) => {
+      const s = m.get(key)!;
+      count = Math.max(count, s.count);
+      return s.last;
+    });
+    return { key, values, count };
+  });
+  const summary = sum.shared.map((key) => ({ key, values: runs.map((r) => r.summary[key]) }));
+  const kinds = [...new Set(runs.map((r) => r.kind))];
+  const unshared: UnsharedByKind[] = kinds
+    .map((kind) => ({
+      kind,
+      runs: runs.filter((r) => r.kind === kind).length,
+      config: cfg.byKind.get(kind)!.map(({ key, runs: c }) => ({ path: key, runs: c })),
+      metrics: met.byKind.get(kind)!,
+      summary: sum.byKind.get(kind)!,
+    }))
+    .filter((u) => u.config.length + u.metrics.length + u.summary.length > 0);
+  return { runs: runs.map(comparedRun), configDiff, configSame, metrics, summary, unshared };
 }
 
 // ---- exports ----
@@ -231,18 +304,8 @@ function table(columns: string[], rows: unknown[][], cls = ''): string {
   return `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
-/** Round tick values (1, 2 or 5 × 10^k apart) inside [lo, hi], about `count` of them; integers only if asked. */
-export function niceTicks(lo: number, hi: number, count: number, integers = false): number[] {
-  if (!(hi > lo) || !Number.isFinite(lo) || !Number.isFinite(hi)) return [lo];
-  const raw = (hi - lo) / count;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  let step = [1, 2, 5, 10].map((m) => m * mag).find((x) => x >= raw) ?? 10 * mag;
-  if (integers) step = Math.max(1, Math.round(step));
-  const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step)
-    out.push(Number(v.toPrecision(12)));
-  return out;
-}
+// The report's charts and the compare page's axes tick alike.
+export { niceTicks };
 
 export interface ChartLine {
   label: string;
@@ -446,6 +509,30 @@ function runHtml(src: ExportSource, r: RunDetail, multi: boolean): string {
   return parts.filter((p) => p !== '').join('\n');
 }
 
+function unsharedHtml(unshared: UnsharedByKind[]): string {
+  const list = (items: { name: string; runs: number }[], of: number) =>
+    items.map((x) => escapeHtml(x.runs === of ? x.name : `${x.name} (${x.runs} of ${of})`)).join(', ');
+  const rows = unshared.flatMap((u) =>
+    (
+      [
+        ['config', u.config.map((c) => ({ name: c.path, runs: c.runs }))],
+        ['summary', u.summary.map((c) => ({ name: c.key, runs: c.runs }))],
+        ['metrics', u.metrics.map((c) => ({ name: c.key, runs: c.runs }))],
+      ] as const
+    )
+      .filter(([, items]) => items.length > 0)
+      .map(
+        ([what, items]) =>
+          `<tr><td>${escapeHtml(u.kind)} (${u.runs} run${u.runs === 1 ? '' : 's'})</td><td>${what}</td><td>${list(items, u.runs)}</td></tr>`,
+      ),
+  );
+  return `<details><summary>Not shared by all runs (${unshared.length} kind${unshared.length === 1 ? '' : 's'})</summary>
+<table><thead><tr><th>kind</th><th>what</th><th>only these runs have</th></tr></thead><tbody>
+${rows.join('\n')}
+</tbody></table>
+</details>`;
+}
+
 /** Multi-run header: who is who, what differs in config, the headline figures, and overlaid curves. */
 function comparisonHtml(src: ExportSource, runs: RunDetail[]): string {
   const cmp = compareRuns(runs);
@@ -463,19 +550,20 @@ function comparisonHtml(src: ExportSource, runs: RunDetail[]): string {
       runs.map((r, i) => [labels[i], r.kind, r.status, isoDuration(r.startedAt, r.finishedAt), r.seed, r.id]),
     ),
   ];
-  // Headline figures are the runs' summaries; runs without any fall back to each metric's last value.
-  const summaryKeys = [...new Set(runs.flatMap((r) => Object.keys(r.summary)))];
+  // Headline figures are the summaries every run has; without any, each shared metric's last value.
   parts.push('<h3>Final metrics</h3>');
   parts.push(
-    summaryKeys.length > 0
+    cmp.summary.length > 0
       ? table(
           ['figure', ...labels],
-          summaryKeys.map((k) => [k, ...runs.map((r) => r.summary[k] ?? null)]),
+          cmp.summary.map((s) => [s.key, ...s.values]),
         )
-      : table(
-          ['metric', ...labels],
-          cmp.metrics.map((m) => [m.key, ...m.values]),
-        ),
+      : cmp.metrics.length > 0
+        ? table(
+            ['metric', ...labels],
+            cmp.metrics.map((m) => [m.key, ...m.values]),
+          )
+        : '<p>No figure or metric is shared by all these runs.</p>',
   );
   const diff =
     cmp.configDiff.length > 0
@@ -490,6 +578,8 @@ function comparisonHtml(src: ExportSource, runs: RunDetail[]): string {
       ? `<details><summary>Config differences (${cmp.configDiff.length} paths)</summary>\n${diff}\n</details>`
       : `<h3>Config differences</h3>\n${diff}`,
   );
+  // What only some runs have: named once per kind, not as empty cells.
+  if (cmp.unshared.length > 0) parts.push(unsharedHtml(cmp.unshared));
   if (runs.length <= OVERLAY_MAX_RUNS) {
     const counts = runs.map((r) => new Map(r.metrics.map((m) => [m.key, m.count])));
     const shared = [...counts[0].keys()].filter((k) => counts.every((c) => c.has(k))).sort();

@@ -108,9 +108,10 @@ describe('compare and export of real runs', () => {
       { path: 'perStep', values: [1, 2] },
       { path: 'steps', values: [30, 40] },
     ]);
-    expect(cmp.metrics).toEqual([
-      { key: 'aux1', values: [null, 39] },
-      { key: 'loss', values: [1 / 30, 1 / 40] },
+    // aux1 only in b: not a row of the comparison, but listed under the kind.
+    expect(cmp.metrics).toEqual([{ key: 'loss', values: [1 / 30, 1 / 40], count: 40 }]);
+    expect(cmp.unshared).toEqual([
+      { kind: 'test-stream', runs: 2, config: [], metrics: [{ key: 'aux1', runs: 1 }], summary: [] },
     ]);
     const json = JSON.parse((await l.exportRuns({ ids: [a.id, b.id], format: 'json' })).content) as {
       runs: { id: string; notes: { text: string }[]; series: Record<string, { values: number[] }> }[];

@@ -126,14 +126,20 @@ describe('compareRuns', () => {
       ['acc', 0.9],
     ]);
     const c = compareRuns([a, b]);
+    // Only what both runs have is a row; `extra` and `acc` (b only) are listed under the kind instead.
     expect(c.configDiff).toEqual([
-      { path: 'extra', values: [null, null] },
       { path: 'layers[1]', values: [4, 8] },
       { path: 'lr', values: [0.1, 0.2] },
     ]);
-    expect(c.metrics).toEqual([
-      { key: 'acc', values: [null, 0.9] },
-      { key: 'loss', values: [0.3, 0.2] },
+    expect(c.metrics).toEqual([{ key: 'loss', values: [0.3, 0.2], count: 3 }]);
+    expect(c.unshared).toEqual([
+      {
+        kind: 'k',
+        runs: 2,
+        config: [{ path: 'extra', runs: 1 }],
+        metrics: [{ key: 'acc', runs: 1 }],
+        summary: [],
+      },
     ]);
   });
 });

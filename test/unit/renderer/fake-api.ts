@@ -1,5 +1,6 @@
 // An in-memory LabApi for the renderer's state tests: records calls, serves canned data, emits events.
 import { LabError } from '../../../core/api/lab-api';
+import { compareRuns } from '../../../core/lab/report';
 import type {
   Comparison,
   FileRootsInfo,
@@ -115,7 +116,7 @@ export class FakeLabApi implements LabApi {
   async compareRuns(req: { ids: string[] }): Promise<Comparison> {
     this.calls.push({ method: 'compareRuns', arg: req });
     const runs = await Promise.all(req.ids.map((id) => this.getRun(id)));
-    return { runs, configDiff: [], metrics: [] };
+    return compareRuns(runs);
   }
   async exportRuns(): Promise<never> {
     throw new LabError('internal', 'not used');

@@ -103,8 +103,11 @@ describe('CompareState', () => {
     await cmp.load();
     expect(cmp.error).toBeNull();
     expect(cmp.sharedKeys).toEqual(['acc', 'loss']);
-    expect(cmp.series.map((s) => s.series.get('loss')?.steps.length)).toEqual([1, 2]);
-    expect(api.calls.filter((c) => c.method === 'getSeries')).toHaveLength(4);
+    // Both runs are overlaid (no result figure to rank by: the first few); only curves of two points or
+    // more are fetched (loss, not the pointless acc).
+    expect(cmp.picked).toEqual([a.id, b.id]);
+    expect([a.id, b.id].map((id) => cmp.series.get(id)?.series.get('loss')?.steps.length)).toEqual([1, 2]);
+    expect(api.calls.filter((c) => c.method === 'getSeries')).toHaveLength(2);
   });
 
   it('needs two runs', async () => {
