@@ -1,7 +1,7 @@
 // Browser mode: serves the built renderer and the LabApi over HTTP (POST /api/<method>) plus
 // server-sent events (GET /api/events). Loopback only unless a host and a token are given.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { open, realpath } from 'node:fs/promises';
+import { openWithin } from '../util/open-within';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
@@ -206,28 +206,19 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
  * inside the renderer folder; a folder gives its index.html. Opened once, so what is checked is what is sent.
  */
 async function openStatic(root: string, file: string): Promise<{ file: string; data: Buffer } | null> {
-  let realRoot: string;
-  let real: string;
+  // the opened file is what is checked (a symlink swapped in after a check cannot lead outside)
+  const opened = await openWithin(root, file);
+  if (opened === null) return null;
+  const { handle, real, stats } = opened;
   try {
-    realRoot = await realpath(root);
-    real = await realpath(file);
-  } catch {
-    return null;
-  }
-  const within = (p: string) => p === realRoot || p.startsWith(realRoot + sep);
-  if (!within(real)) return null;
-  const fh = await open(real, 'r').catch(() => null);
-  if (fh === null) return null;
-  try {
-    const st = await fh.stat();
-    if (st.isDirectory()) {
-      await fh.close();
+    if (stats.isDirectory()) {
+      await handle.close();
       return openStatic(root, join(real, 'index.html'));
     }
-    if (!st.isFile() || st.size > MAX_STATIC_BYTES) return null;
-    return { file: real, data: await fh.readFile() };
+    if (!stats.isFile() || stats.size > MAX_STATIC_BYTES) return null;
+    return { file: real, data: await handle.readFile() };
   } finally {
-    await fh.close().catch(() => undefined);
+    await handle.close().catch(() => undefined);
   }
 }
 

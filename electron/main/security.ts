@@ -1,6 +1,6 @@
 // The window's security settings and guards, kept apart from Electron's objects so they can be tested.
-import { open, realpath } from 'node:fs/promises';
-import { extname, join, resolve, sep } from 'node:path';
+import { extname, join, resolve } from 'node:path';
+import { openWithin } from '../../core/util/open-within';
 
 /**
  * The renderer is served from app://qlab/… (a standard, secure custom scheme) rather than file://, so the page
@@ -159,26 +159,18 @@ export async function appProtocolReply(rendererDir: string, requestUrl: string):
   }
   if (rel.includes('\0')) return missing;
   if (rel === '/' || rel === '') rel = '/index.html';
-  let root: string;
-  let real: string;
+  // The opened file is what is checked: a symlink swapped in after a check cannot lead out of the folder.
+  const opened = await openWithin(rendererDir, resolve(join(rendererDir, rel)));
+  if (opened === null) return missing;
+  const { handle, real, stats } = opened;
   try {
-    root = await realpath(rendererDir);
-    real = await realpath(resolve(join(root, rel)));
-  } catch {
-    return missing;
-  }
-  if (!real.startsWith(root + sep)) return missing;
-  const fh = await open(real, 'r').catch(() => null);
-  if (fh === null) return missing;
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) return missing;
+    if (!stats.isFile()) return missing;
     return {
       status: 200,
       mimeType: MIME[extname(real).toLowerCase()] ?? 'application/octet-stream',
-      body: await fh.readFile(),
+      body: await handle.readFile(),
     };
   } finally {
-    await fh.close();
+    await handle.close();
   }
 }
