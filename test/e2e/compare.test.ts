@@ -300,6 +300,10 @@ describe('compare a 100-run sweep', () => {
     await poll(async () =>
       Number(await page.getByTestId('compare-scatter').getAttribute('data-points')),
     ).toBe(MAX_COMPARE_RUNS);
+    // The runs table builds 200 rows at a time.
+    expect(await page.getByTestId('compare-run').count()).toBe(200);
+    await page.getByTestId('more-rows').click();
+    await poll(() => page.getByTestId('compare-run').count()).toBe(400);
     // Brushing stays exact at this size: the top third of val_acc_mean.
     await brush(page, 'summary:val_acc_mean', 0.0, 0.33);
     const b = await band(page, 'summary:val_acc_mean');
