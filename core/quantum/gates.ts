@@ -117,6 +117,20 @@ function oneQubit(gate: GateName, a: number[]): Float64Array | undefined {
   }
 }
 
+/** Controlled gates: how many leading wires are controls, and the one-qubit gate they control. */
+const CONTROLLED: Partial<Record<GateName, { controls: number; base: GateName }>> = {
+  CNOT: { controls: 1, base: 'X' },
+  CY: { controls: 1, base: 'Y' },
+  CZ: { controls: 1, base: 'Z' },
+  CH: { controls: 1, base: 'H' },
+  CRX: { controls: 1, base: 'RX' },
+  CRY: { controls: 1, base: 'RY' },
+  CRZ: { controls: 1, base: 'RZ' },
+  CPhase: { controls: 1, base: 'PhaseShift' },
+  CU3: { controls: 1, base: 'U3' },
+  Toffoli: { controls: 2, base: 'X' },
+};
+
 /**
  * Dense matrix of a gate at the given angles: 2^k × 2^k complex, interleaved re/im, row-major,
  * with the gate's first wire as the most significant bit of the local index.
@@ -129,29 +143,11 @@ export function gateMatrix(gate: GateName, angles: readonly number[] = []): Floa
   const a = [...angles];
   const one = oneQubit(gate, a);
   if (one) return one;
+  const ctl = CONTROLLED[gate];
+  if (ctl) return controlled(oneQubit(ctl.base, a)!, ctl.controls);
   const c = Math.cos(a[0] / 2);
   const s = Math.sin(a[0] / 2);
   switch (gate) {
-    case 'CNOT':
-      return controlled(oneQubit('X', [])!, 1);
-    case 'CY':
-      return controlled(oneQubit('Y', [])!, 1);
-    case 'CZ':
-      return controlled(oneQubit('Z', [])!, 1);
-    case 'CH':
-      return controlled(oneQubit('H', [])!, 1);
-    case 'CRX':
-      return controlled(oneQubit('RX', a)!, 1);
-    case 'CRY':
-      return controlled(oneQubit('RY', a)!, 1);
-    case 'CRZ':
-      return controlled(oneQubit('RZ', a)!, 1);
-    case 'CPhase':
-      return controlled(oneQubit('PhaseShift', a)!, 1);
-    case 'CU3':
-      return controlled(oneQubit('U3', a)!, 1);
-    case 'Toffoli':
-      return controlled(oneQubit('X', [])!, 2);
     case 'SWAP':
       return mat(2, [
         [0, 0, 1, 0],
@@ -297,8 +293,7 @@ export function primitives(gate: GateName): Primitive[] {
   const d = DECOMP[gate];
   if (d) return d;
   const w = GATES[gate].wires;
-  const controls =
-    gate === 'Toffoli' ? 2 : gate === 'CNOT' || gate === 'CY' || gate === 'CZ' || gate === 'CH' ? 1 : 0;
+  const controls = CONTROLLED[gate]?.controls ?? 0;
   return [{ kind: 'fixed', gate, controls, wires: Array.from({ length: w }, (_, i) => i) }];
 }
 
@@ -381,3 +376,66 @@ function kron2(a: Float64Array, b: Float64Array): Float64Array {
         }
   return out;
 }
+
+/**
+ * Everything the simulators need to know about one gate, in one place: its wires and angle arguments (from the
+ * circuit record's GATES), its controls and the gate they control, its dense matrix, its exact decomposition into
+ * single-angle primitives, and per angle argument its parameter-shift rule and generator.
+ */
+export interface GateRecord {
+  readonly name: GateName;
+  readonly wires: number;
+  readonly angles: number;
+  /** How many leading wires are controls (CNOT 1, Toffoli 2). */
+  readonly controls: number;
+  /** The gate on the wires after the controls (CNOT: X, CRX: RX, U1: PhaseShift; otherwise the gate itself). */
+  readonly base: GateName;
+  /** Diagonal in the computational basis at every angle (Z, S, T, RZ, CZ, CPhase, RZZ…). */
+  readonly diagonal: boolean;
+  /** Dense matrix on the gate's wires (first wire most significant). */
+  matrix(angles: readonly number[]): Float64Array;
+  /** Exact decomposition into single-angle primitives, in the order they act. */
+  readonly decomposition: readonly Primitive[];
+  /** Parameter-shift rule of angle argument `arg`. */
+  shiftRule(arg: number): ShiftRule;
+  /**
+   * The generator of angle argument `arg`: the decomposition's factor it enters (exp(−i a G) on that primitive's
+   * wires) and G there, dense.
+   */
+  generator(arg: number): { primitive: number; matrix: Float64Array };
+}
+
+function makeRecord(name: GateName): GateRecord {
+  const { wires, angles } = GATES[name];
+  const decomposition = primitives(name);
+  // off-diagonal entries of a diagonal gate are exact zeros at every angle, so one generic point decides
+  const m = gateMatrix(
+    name,
+    Array.from({ length: angles }, (_, i) => 0.3 + 0.4 * i),
+  );
+  const d = 1 << wires;
+  let diagonal = true;
+  for (let r = 0; r < d; r++)
+    for (let c = 0; c < d; c++)
+      if (r !== c && (m[2 * (r * d + c)] !== 0 || m[2 * (r * d + c) + 1] !== 0)) diagonal = false;
+  return {
+    name,
+    wires,
+    angles,
+    controls: CONTROLLED[name]?.controls ?? 0,
+    base: CONTROLLED[name]?.base ?? (name === 'U1' ? 'PhaseShift' : name),
+    diagonal,
+    matrix: (a) => gateMatrix(name, a),
+    decomposition,
+    shiftRule: (arg) => shiftRule(name, arg),
+    generator(arg) {
+      const primitive = primitiveOfArg(name, arg);
+      return { primitive, matrix: primitiveGenerator(decomposition[primitive])! };
+    },
+  };
+}
+
+/** The record of every gate. */
+export const GATE_RECORDS: Readonly<Record<GateName, GateRecord>> = Object.fromEntries(
+  (Object.keys(GATES) as GateName[]).map((g) => [g, makeRecord(g)]),
+) as Record<GateName, GateRecord>;

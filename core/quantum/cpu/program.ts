@@ -1,8 +1,8 @@
 // Compiles a circuit record into a flat schedule for the CPU kernels: gates split into exact
 // single-angle primitives (gates.ts), runs of uncontrolled one-qubit primitives on a wire fused into
 // blocks, angle sources resolved to (kind, index, scale) so no per-amplitude dispatch happens.
-import { observablesOf, type Circuit, type GateName } from '../circuit';
-import { gateMatrix, primitives } from '../gates';
+import { observablesOf, type Circuit } from '../circuit';
+import { GATE_RECORDS, gateMatrix } from '../gates';
 import type { PauliMasks } from './kernels';
 
 export const K_FIXED1 = 0; // fixed 2×2 on the target, optionally controlled
@@ -174,7 +174,6 @@ function fuseRuns(prims: Prim[], steps: Step[], dim: number): Step[] {
 }
 
 const PAULI_INDEX = { X: 0, Y: 1, Z: 2 } as const;
-const DIAG_FIXED = new Set<GateName>(['Z', 'S', 'Sdg', 'T', 'Tdg', 'CZ', 'I']);
 
 export function pauliMasks(qubits: number, ops: { wire: number; pauli: 'X' | 'Y' | 'Z' }[]): PauliMasks {
   let flip = 0;
@@ -226,7 +225,7 @@ export function compile(c: Circuit): Program {
       steps.push({ type: 'amp', amp: numAmp++, op: oi, start: op.start, length: op.length, offsets, mask });
       return;
     }
-    for (const pr of primitives(op.gate)) {
+    for (const pr of GATE_RECORDS[op.gate].decomposition) {
       const wires = pr.wires.map((i) => op.wires[i]);
       let cmask = 0;
       for (let i = 0; i < pr.controls; i++) cmask |= 1 << bit(wires[i]);
@@ -275,10 +274,9 @@ export function compile(c: Circuit): Program {
       } else if (pr.gate === 'X' || pr.gate === 'CNOT' || pr.gate === 'Toffoli') prim.kind = K_X;
       else {
         // controlled fixed gates keep only their target block: the controls live in cmask
-        const base: GateName =
-          pr.gate === 'CY' ? 'Y' : pr.gate === 'CZ' ? 'Z' : pr.gate === 'CH' ? 'H' : (pr.gate as GateName);
-        prim.fixed = gateMatrix(base, []);
-        prim.diag = DIAG_FIXED.has(pr.gate as GateName);
+        const rec = GATE_RECORDS[pr.gate!];
+        prim.fixed = gateMatrix(rec.base, []);
+        prim.diag = rec.diagonal;
       }
       setGenerator(prim);
       const pi = prims.push(prim) - 1;

@@ -2,7 +2,8 @@
 // uploaded to the device as kernel arguments (so one traced pipeline serves every angle value).
 // 2×2 layout: [m00re, m00im, m01re, m01im, m10re, m10im, m11re, m11im]; 4×4: row-major, 32 floats,
 // basis index = 2·bit(wires[0]) + bit(wires[1]).
-import type { GateName, GateOp } from '../circuit';
+import type { GateOp } from '../circuit';
+import { GATE_RECORDS } from '../gates';
 
 /** Single-qubit gates that the device applies through the 2×2 (optionally controlled) kernel. */
 export type OneQubitBase =
@@ -30,35 +31,19 @@ export type LoweredGate =
   | { kind: 'g1'; base: OneQubitBase; target: number; controls: number[] }
   | { kind: 'g2'; base: TwoQubitBase; wires: [number, number] };
 
-const CONTROLLED: Partial<Record<GateName, { base: OneQubitBase; controls: number }>> = {
-  CNOT: { base: 'X', controls: 1 },
-  CY: { base: 'Y', controls: 1 },
-  CZ: { base: 'Z', controls: 1 },
-  CH: { base: 'H', controls: 1 },
-  CRX: { base: 'RX', controls: 1 },
-  CRY: { base: 'RY', controls: 1 },
-  CRZ: { base: 'RZ', controls: 1 },
-  CPhase: { base: 'PhaseShift', controls: 1 },
-  CU3: { base: 'U3', controls: 1 },
-  Toffoli: { base: 'X', controls: 2 },
-};
-
 export function lowerGate(op: GateOp): LoweredGate {
   const g = op.gate;
   if (g === 'SWAP' || g === 'RXX' || g === 'RYY' || g === 'RZZ') {
     return { kind: 'g2', base: g, wires: [op.wires[0], op.wires[1]] };
   }
-  const c = CONTROLLED[g];
-  if (c)
-    return {
-      kind: 'g1',
-      base: c.base,
-      target: op.wires[c.controls],
-      controls: op.wires.slice(0, c.controls),
-    };
-  // U1 is PhaseShift under another name.
-  const base = (g === 'U1' ? 'PhaseShift' : g) as OneQubitBase;
-  return { kind: 'g1', base, target: op.wires[0], controls: [] };
+  // the controls and the one-qubit gate they control come from the gate record (U1's base is PhaseShift)
+  const { controls, base } = GATE_RECORDS[g];
+  return {
+    kind: 'g1',
+    base: base as OneQubitBase,
+    target: op.wires[controls],
+    controls: op.wires.slice(0, controls),
+  };
 }
 
 function set2(

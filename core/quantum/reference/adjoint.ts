@@ -4,7 +4,7 @@
 // U† to ψ and λ. Dense matrices throughout; the fast engines are tested against it.
 import type { BatchRequest } from '../backend';
 import { observablesOf, type AmplitudeOp, type Angle, type Circuit } from '../circuit';
-import { primitiveGenerator, primitiveMatrix, primitives } from '../gates';
+import { GATE_RECORDS, primitiveGenerator, primitiveMatrix } from '../gates';
 import {
   amplitudeMatrix,
   amplitudeOf,
@@ -91,7 +91,7 @@ export function referenceVjp(req: BatchRequest, dExpvals: ArrayLike<number>): Re
         continue;
       }
       const angles = opAngles(c, oi, req.params, req.inputs, b);
-      const prims = primitives(op.gate);
+      const prims = GATE_RECORDS[op.gate].decomposition;
       for (let j = prims.length - 1; j >= 0; j--) {
         const pr = prims[j];
         const wires = pr.wires.map((w) => op.wires[w]);

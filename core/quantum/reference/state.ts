@@ -3,7 +3,7 @@
 // against it (test/unit/quantum/reference.test.ts). Wire 0 is the most significant bit of a basis index.
 import type { BatchRequest } from '../backend';
 import { angleValue, observablesOf, type AmplitudeOp, type Circuit, type PauliTerm } from '../circuit';
-import { gateMatrix } from '../gates';
+import { GATE_RECORDS, gateMatrix } from '../gates';
 
 /** ψ ← M ψ for a dense 2^k × 2^k matrix M (interleaved, row-major) on `wires` (wires[0] its most significant bit). */
 export function applyMatrix(psi: Float64Array, n: number, wires: readonly number[], m: Float64Array): void {
@@ -96,7 +96,7 @@ export function referenceState(c: Circuit, params: ArrayLike<number>, inputs: Ar
   const norms: number[] = [];
   c.ops.forEach((op, oi) => {
     if (op.type === 'gate')
-      applyMatrix(psi, c.qubits, op.wires, gateMatrix(op.gate, opAngles(c, oi, params, inputs, b)));
+      applyMatrix(psi, c.qubits, op.wires, GATE_RECORDS[op.gate].matrix(opAngles(c, oi, params, inputs, b)));
     else {
       const { a, norm } = amplitudeOf(c, op, inputs, b);
       applyMatrix(psi, c.qubits, op.wires, amplitudeMatrix(a, op.wires.length));

@@ -13,7 +13,14 @@ import {
   type GateName,
   type PauliTerm,
 } from '../../../core/quantum/circuit';
-import { gateMatrix, primitiveGenerator, primitiveMatrix, primitives } from '../../../core/quantum/gates';
+import {
+  GATE_RECORDS,
+  gateMatrix,
+  primitiveGenerator,
+  primitiveMatrix,
+  primitives,
+  shiftRule,
+} from '../../../core/quantum/gates';
 import { referenceVjp } from '../../../core/quantum/reference/adjoint';
 import {
   applyMatrix,
@@ -154,6 +161,38 @@ describe('the reference simulator on its own', () => {
             expect(Math.abs((up[at] - down[at]) / (2 * h) - re), `${g} generator`).toBeLessThan(1e-8);
             expect(Math.abs((up[at + 1] - down[at + 1]) / (2 * h) - im), `${g} generator`).toBeLessThan(1e-8);
           }
+      }
+    }
+  });
+
+  it('gate records: controls and base give the matrix, diagonal flags, shift rules and generators', () => {
+    const r = mulberry32(6);
+    const diagonal = GATE_NAMES.filter((g) => GATE_RECORDS[g].diagonal).sort();
+    expect(diagonal).toEqual(
+      ['CPhase', 'CRZ', 'CZ', 'I', 'PhaseShift', 'RZ', 'RZZ', 'S', 'Sdg', 'T', 'Tdg', 'U1', 'Z'].sort(),
+    );
+    for (const g of GATE_NAMES) {
+      const rec = GATE_RECORDS[g];
+      expect([rec.name, rec.wires, rec.angles]).toEqual([g, GATES[g].wires, GATES[g].angles]);
+      const angles = Array.from({ length: rec.angles }, () => 6 * r() - 3);
+      const m = rec.matrix(angles);
+      expect(m).toEqual(gateMatrix(g, angles));
+      if (rec.controls > 0) {
+        // identity except the last 2×2 block, which is the base gate
+        const d = 1 << rec.wires;
+        const base = gateMatrix(rec.base, angles);
+        for (let i = 0; i < d; i++)
+          for (let j = 0; j < d; j++) {
+            const inBlock = i >= d - 2 && j >= d - 2;
+            const want = inBlock ? base[2 * (2 * (i - d + 2) + (j - d + 2))] : i === j ? 1 : 0;
+            expect(m[2 * (i * d + j)], `${g} (${i}, ${j})`).toBe(want);
+          }
+      } else if (g !== 'U1') expect(rec.base).toBe(g);
+      for (let arg = 0; arg < rec.angles; arg++) {
+        expect(rec.shiftRule(arg)).toEqual(shiftRule(g, arg));
+        const { primitive, matrix } = rec.generator(arg);
+        expect(rec.decomposition[primitive].arg).toBe(arg);
+        expect(matrix).toEqual(primitiveGenerator(rec.decomposition[primitive]));
       }
     }
   });
