@@ -5,6 +5,7 @@
 // B·NH heads in one batched call (one staging, split over the matmul threads by head).
 import type { HeadScorer } from './head-scorer';
 import { matmulBatched } from './matmul';
+import { Kernel, runRows } from './rows';
 import { alloc, dtypeOf, type Arr } from './tensor';
 
 /** Per query head: the scorer that replaces q·k/√hd on it, or null for the classical score (head-scorer.ts). */
@@ -135,27 +136,9 @@ export function attentionForward(
     cStride: T * T,
   });
   if (scorers) scoredHeadsForward(att, qh, kh, B, T, NH, NKV, hd, scorers);
-  for (let r = 0; r < count * T; r++) {
-    const t = r % T;
-    const o = r * T;
-    // a scorer's scores are used as they are (×1 is exact, so unscored heads are bit-for-bit the classical path)
-    const sc = scorers !== null && scorers[((r / T) | 0) % NH] ? 1 : scale;
-    let max = -Infinity;
-    for (let u = 0; u <= t; u++) {
-      const v = att[o + u] * sc;
-      att[o + u] = v;
-      if (v > max) max = v;
-    }
-    let sum = 0;
-    for (let u = 0; u <= t; u++) {
-      const e = Math.exp(att[o + u] - max);
-      att[o + u] = e;
-      sum += e;
-    }
-    const inv = 1 / sum;
-    for (let u = 0; u <= t; u++) att[o + u] *= inv;
-    for (let u = t + 1; u < T; u++) att[o + u] = 0; // causal mask
-  }
+  // the causal softmax row by row (rows.ts); a scorer's scores are used as they are (×1 is exact, so unscored
+  // heads are bit-for-bit the classical path)
+  runRows(Kernel.CausalSoftmax, [att], headScales(T, NH, count * T, scale, scorers), count * T * T);
   matmulBatched('AB', yh, att, vh, T, hd, T, {
     count,
     aStride: T * T,
@@ -164,6 +147,19 @@ export function attentionForward(
     cStride: Thd,
   });
   ropePermuteBackwardCopy(y, yh, B, T, NH, hd);
+}
+
+/** The causal softmax kernels' scalars: T, NH, rows, then each head's score scale (1 for a scored head). */
+function headScales(
+  T: number,
+  NH: number,
+  rows: number,
+  scale: number,
+  scorers: HeadScorers | null,
+): number[] {
+  const s = [T, NH, rows];
+  for (let h = 0; h < NH; h++) s.push(scorers !== null && scorers[h] ? 1 : scale);
+  return s;
 }
 
 /** Overwrites the (T, T) score blocks of the scored heads in att (B,NH,T,T) with their scorers' scores. */
@@ -259,15 +255,8 @@ export function attentionBackward(
     true,
   );
   // softmax backward in place: dS = A ⊙ (dA − ⟨A, dA⟩_row) / √hd, zero above the diagonal
-  for (let r = 0; r < count * T; r++) {
-    const t = r % T;
-    const o = r * T;
-    const sc = scorers !== null && scorers[((r / T) | 0) % NH] ? 1 : scale;
-    let dot = 0;
-    for (let u = 0; u <= t; u++) dot += att[o + u] * dS[o + u];
-    for (let u = 0; u <= t; u++) dS[o + u] = att[o + u] * (dS[o + u] - dot) * sc;
-    for (let u = t + 1; u < T; u++) dS[o + u] = 0;
-  }
+  const scales = headScales(T, NH, count * T, scale, scorers);
+  runRows(Kernel.CausalSoftmaxBackward, [dS, att], scales, count * T * T);
   // scored heads: their scorers take ∂L/∂scores, then the blocks are zeroed so the products below add nothing
   if (scorers) {
     for (let h = 0; h < NH; h++) {

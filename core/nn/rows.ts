@@ -1,5 +1,6 @@
 // Elementwise and row kernels that run on both cores: the SwiGLU activation and its backward, softmax
-// cross-entropy rows and the language-model ∂logits, and the Adam/AdamW update. Each kernel is a
+// cross-entropy rows and the language-model ∂logits, the causal attention softmax and its backward, and the
+// Adam/AdamW update. Each kernel is a
 // self-contained function (a, s, t, nt) over arrays a and scalars s that does thread t's share of nt; the matmul
 // worker pool (matmul-threads.ts) evaluates the same functions' source in its workers, so the code a worker runs is
 // the code below. Without a pool, or when an array is not on shared memory, or the work is small, the calling thread
@@ -137,6 +138,63 @@ const adamK: RowKernel = (a, s, t, nt) => {
   }
 };
 
+/**
+ * Causal attention softmax over rows of T scores, in place: row r (query t = r mod T of head h = ⌊r/T⌋ mod NH)
+ * is scaled by scale_h, soft-maxed over keys 0…t and zeroed above the diagonal. a = [att], s = [T, NH, rows,
+ * scale_0 … scale_{NH−1}].
+ */
+const causalSoftmaxK: RowKernel = (a, s, t, nt) => {
+  const att = a[0];
+  const T = s[0];
+  const NH = s[1];
+  const rows = s[2];
+  const r0 = Math.floor((rows * t) / nt);
+  const r1 = Math.floor((rows * (t + 1)) / nt);
+  for (let r = r0; r < r1; r++) {
+    const q = r % T;
+    const o = r * T;
+    const sc = s[3 + (Math.floor(r / T) % NH)];
+    let max = -Infinity;
+    for (let u = 0; u <= q; u++) {
+      const v = att[o + u] * sc;
+      att[o + u] = v;
+      if (v > max) max = v;
+    }
+    let sum = 0;
+    for (let u = 0; u <= q; u++) {
+      const e = Math.exp(att[o + u] - max);
+      att[o + u] = e;
+      sum += e;
+    }
+    const inv = 1 / sum;
+    for (let u = 0; u <= q; u++) att[o + u] *= inv;
+    for (let u = q + 1; u < T; u++) att[o + u] = 0;
+  }
+};
+
+/**
+ * Its backward in place of dA: dS = A ⊙ (dA − ⟨A, dA⟩_row)·scale_h, zero above the diagonal. a = [dS, att],
+ * s as causalSoftmaxK's.
+ */
+const causalSoftmaxBackwardK: RowKernel = (a, s, t, nt) => {
+  const dS = a[0];
+  const att = a[1];
+  const T = s[0];
+  const NH = s[1];
+  const rows = s[2];
+  const r0 = Math.floor((rows * t) / nt);
+  const r1 = Math.floor((rows * (t + 1)) / nt);
+  for (let r = r0; r < r1; r++) {
+    const q = r % T;
+    const o = r * T;
+    const sc = s[3 + (Math.floor(r / T) % NH)];
+    let dot = 0;
+    for (let u = 0; u <= q; u++) dot += att[o + u] * dS[o + u];
+    for (let u = 0; u <= q; u++) dS[o + u] = att[o + u] * (dS[o + u] - dot) * sc;
+    for (let u = q + 1; u < T; u++) dS[o + u] = 0;
+  }
+};
+
 /** The kernels by id: the worker pool compiles this list's source once per worker. */
 export const ROW_KERNELS: readonly RowKernel[] = [
   swigluForwardK,
@@ -144,8 +202,18 @@ export const ROW_KERNELS: readonly RowKernel[] = [
   softmaxXentK,
   xentGradK,
   adamK,
+  causalSoftmaxK,
+  causalSoftmaxBackwardK,
 ];
-export const Kernel = { SwigluForward: 0, SwigluBackward: 1, SoftmaxXent: 2, XentGrad: 3, Adam: 4 } as const;
+export const Kernel = {
+  SwigluForward: 0,
+  SwigluBackward: 1,
+  SoftmaxXent: 2,
+  XentGrad: 3,
+  Adam: 4,
+  CausalSoftmax: 5,
+  CausalSoftmaxBackward: 6,
+} as const;
 export type Kernel = (typeof Kernel)[keyof typeof Kernel];
 
 /** Runs kernel k's shares on the pool; returns false to decline (then the caller runs it alone). */

@@ -2,6 +2,7 @@
 // the same source), the results are bit-identical to the calling thread alone, and each kernel matches an
 // independent f64 reference.
 import { afterAll, describe, expect, it } from 'vitest';
+import { attentionBackward, attentionForward } from '../../../core/nn/attention';
 import { swigluBackward, swigluForward } from '../../../core/nn/layers';
 import { softmaxCrossEntropyForward, xentGradRows } from '../../../core/nn/losses';
 import { setMatmulThreads } from '../../../core/nn/matmul-threads';
@@ -141,6 +142,30 @@ describe('row kernels on the worker pool', () => {
         }
       });
     });
+
+  it('causal attention softmax and its backward on 2 threads equal one thread bit for bit, and rows sum to 1', () => {
+    const [B, T, NH, hd] = [2, 64, 4, 8]; // B·NH·T² = PARALLEL_MIN_ELEMENTS: just pooled
+    const n = B * NH * T * hd;
+    const { alone, pooled, runs } = bothWays(2, () => {
+      const [q, k, v, dy] = [1, 2, 3, 4].map((seed) => shared(randArr(n, seed)));
+      const att = alloc('f32', B * NH * T * T);
+      const y = alloc('f32', n);
+      attentionForward(y, att, alloc('f32', n), q, k, v, B, T, NH, NH, hd);
+      const [dq, dk, dv] = [alloc('f32', n), alloc('f32', n), alloc('f32', n)];
+      const datt = alloc('f32', B * NH * T * T);
+      attentionBackward(dq, dk, dv, alloc('f32', n), datt, dy, att, q, k, v, B, T, NH, NH, hd);
+      return [att, y, dq, dk, dv];
+    });
+    expect(runs).toBe(2);
+    for (let j = 0; j < 5; j++) expect(Array.from(pooled[j])).toEqual(Array.from(alone[j]));
+    const att = pooled[0];
+    for (const r of [0, 1, T - 1, T, B * NH * T - 1]) {
+      const row = att.subarray(r * T, (r + 1) * T);
+      const t = r % T;
+      expect(row.subarray(0, t + 1).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+      expect(row.subarray(t + 1).every((x) => x === 0)).toBe(true);
+    }
+  });
 
   it('arrays off shared memory and small work stay on the calling thread', () => {
     setMatmulThreads(2);
