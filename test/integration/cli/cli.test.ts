@@ -123,7 +123,7 @@ describe('qlab run and the reading commands', () => {
     expect(cmp.code, cmp.stderr).toBe(0);
     const c = JSON.parse(cmp.stdout) as Comparison;
     expect(c.configDiff).toEqual(expect.arrayContaining([{ path: 'steps', values: [25, 4] }]));
-    expect(c.metrics).toEqual([{ key: 'loss', values: [1 / 25, 1 / 4] }]);
+    expect(c.metrics).toEqual([{ key: 'loss', values: [1 / 25, 1 / 4], count: 25 }]);
     const text = await inproc('compare', first.id, second.id, '--lab-dir', labDir);
     expect(text.stdout).toMatch(/steps +25 +4/);
 
@@ -148,7 +148,7 @@ describe('qlab run and the reading commands', () => {
       ],
       [['export', first.id, '--lab-dir', labDir], /^qlab: 'qlab export' needs --format/],
       [['runs', '--status', 'sleeping', '--lab-dir', labDir], /^qlab: option --status must be one of/],
-      [['compare', first.id, '--lab-dir', labDir], /^qlab: 'qlab compare' needs two to twenty run ids/],
+      [['compare', first.id, '--lab-dir', labDir], /^qlab: 'qlab compare' needs two to 1,000 run ids/],
       [['runs', '--lab-dir', join(dir, 'nowhere')], /^qlab: no lab at /],
       [['cancel', first.id, '--lab-dir', labDir], /^qlab: run [0-9a-f]{8} is already succeeded/],
       [['frob'], /^qlab: unknown command 'frob'/],

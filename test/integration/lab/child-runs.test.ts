@@ -88,7 +88,7 @@ describe('a sweep with child runs', () => {
     const cmp = await l.compareRuns({ ids: [c0.id, c2.id] });
     expect(cmp.configDiff).toEqual([{ path: 'depth', values: [1, 2] }]);
     expect(cmp.metrics).toEqual([
-      { key: 'loss', values: [sweepLoss(POINTS[0], 2), sweepLoss(POINTS[2], 2)] },
+      { key: 'loss', values: [sweepLoss(POINTS[0], 2), sweepLoss(POINTS[2], 2)], count: 3 },
     ]);
     const csv = (await l.exportRuns({ ids: [c0.id, c2.id], format: 'csv' })).content;
     expect(csv.split('\r\n').filter((x) => x !== '')).toHaveLength(1 + 3 + 3);

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunDetail } from '../../../core/api/lab-api';
 import { CompareRequestSchema, MAX_COMPARE_RUNS } from '../../../core/api/lab-api';
-import { compareRuns } from '../../../core/lab/report';
+import { compareRuns, exportHtml } from '../../../core/lab/report';
 import {
   bestRuns,
   brushExtent,
@@ -145,6 +145,24 @@ describe('compareRuns across kinds', () => {
         summary: [{ key: 'teacher_acc', runs: 2 }],
       },
     ]);
+  });
+
+  it('the HTML report compares the kinds on what they share, naming the rest per kind, no empty cell', () => {
+    const html = exportHtml({
+      runs,
+      points: () => [],
+      series: (runId, key) => ({ runId, key, count: 0, points: [] }),
+    }).content;
+    const section = html.slice(html.indexOf('<section class="comparison">'), html.indexOf('</section>'));
+    expect(section).toContain('<td>quantum_test_acc</td>');
+    expect(section).not.toContain('<tr><td>teacher_acc</td>'); // a qdllm-only figure is no row
+    // The figures and the config differences hold a value in every cell.
+    const tables = section.slice(section.indexOf('<h3>Final metrics</h3>'), section.indexOf('<details>'));
+    expect(tables).toContain('<td>epochs</td><td>5</td><td>5</td><td>5</td><td>8</td>');
+    expect(tables).not.toMatch(/<td>(—|null|)<\/td>/);
+    expect(section).toContain('Not shared by all runs (2 kinds)');
+    expect(section).toMatch(/<td>qdllm \(2 runs\)<\/td><td>summary<\/td><td>teacher_acc<\/td>/);
+    expect(section).toContain('encoder.path (1 of 2)');
   });
 
   it('carries each run as its summary row with seed and code version, not the full detail', () => {
