@@ -19,6 +19,9 @@ import {
 import { ROW_KERNELS, setRowsExecutor, type RowsExecutor } from './rows';
 import { MAX_THREADS, wasmGemm } from './wasm/gemm';
 
+/** Loads a thread spins on the control block before it sleeps (about 20–50 µs). */
+const SPIN = 4000;
+
 // The worker runs this copy of gemmBlockedRows (kept as plain JS so it loads without a TypeScript loader or
 // bundler); test/unit/nn/matmul.test.ts checks the threaded products against the naive reference.
 const WORKER_SRC = `
@@ -75,12 +78,20 @@ function rows(out, a, b, N, K, acc, aRs, aKs, bCs, bKs, m0, m1) {
 parentPort.on('message', (m) => {
   if (m.wasm) {
     // control block: [0] sequence number, [1] done flag, [2] op (1 gemm, 2 batched, 3 row kernel, -1 quit),
-    // [3…] its arguments; a row kernel's arrays and scalars wait on m.port
+    // [3…] its arguments; a row kernel's arrays and scalars wait on m.port. [30] is 1 while this worker sleeps
+    // and [31] while the caller sleeps on [1]: each side wakes the other (a futex call) only then, since a
+    // thread spins for the next job or the result for up to ${SPIN} loads first (the gaps between a step's
+    // products are mostly shorter than a sleep and a wake)
     const ex = new WebAssembly.Instance(m.module, { env: { mem: m.memory } }).exports;
     const c = m.ctrl;
     let seen = 0;
     for (;;) {
-      Atomics.wait(c, 0, seen);
+      for (let i = 0; i < ${SPIN} && Atomics.load(c, 0) === seen; i++);
+      if (Atomics.load(c, 0) === seen) {
+        Atomics.store(c, 30, 1);
+        Atomics.wait(c, 0, seen);
+        Atomics.store(c, 30, 0);
+      }
       seen = Atomics.load(c, 0);
       const op = c[2];
       if (op === -1) break;
@@ -91,7 +102,7 @@ parentPort.on('message', (m) => {
       else ex.batched(c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15], c[16],
         c[17], c[18], c[19], c[20], c[21]);
       Atomics.store(c, 1, 1);
-      Atomics.notify(c, 1);
+      if (Atomics.load(c, 31) === 1) Atomics.notify(c, 1);
     }
     parentPort.close();
     return;
@@ -166,11 +177,19 @@ function post(t: number, op: number, args: number[]): void {
   for (let i = 0; i < args.length; i++) c[3 + i] = args[i];
   Atomics.store(c, 1, 0);
   Atomics.add(c, 0, 1);
-  Atomics.notify(c, 0);
+  // a sleeping worker set [30] before Atomics.wait, which returns at once if the sequence moved meanwhile
+  if (Atomics.load(c, 30) === 1 || op === -1) Atomics.notify(c, 0);
 }
 
 function join(used: number): void {
-  for (let t = 0; t < used; t++) while (Atomics.load(ctrls[t], 1) === 0) Atomics.wait(ctrls[t], 1, 0);
+  for (let t = 0; t < used; t++) {
+    const c = ctrls[t];
+    for (let i = 0; i < SPIN && Atomics.load(c, 1) === 0; i++);
+    if (Atomics.load(c, 1) !== 0) continue;
+    Atomics.store(c, 31, 1);
+    while (Atomics.load(c, 1) === 0) Atomics.wait(c, 1, 0);
+    Atomics.store(c, 31, 0);
+  }
 }
 
 const runWasm: WasmParallelGemm = (w, s, M, N, K, acc, aRs, aKs, bCs, bKs) => {
