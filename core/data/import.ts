@@ -1,6 +1,6 @@
 // The user's own data: CSV/TSV (RFC 4180 quoting, embedded newlines) and JSONL with named text and label
 // columns, and plain-text corpora. Every row is either kept or listed as rejected with its line number.
-import { open } from 'node:fs/promises';
+import { FileGuardError, openGuarded } from '../util/file-guard';
 import { decodeUtf8Text, hasBom, stripBom, TextDecodeError } from '../util/text';
 import { DataError, type LabelledText, type TextDocument } from './types';
 
@@ -251,8 +251,9 @@ export const MAX_DATASET_BYTES = 512 * 1024 * 1024;
 export async function readDatasetFile(path: string, maxBytes = MAX_DATASET_BYTES): Promise<Uint8Array> {
   let fh;
   try {
-    fh = await open(path, 'r');
+    fh = await openGuarded(path);
   } catch (e) {
+    if (e instanceof FileGuardError) throw new DataError(e.message);
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new DataError(`${path}: no such file`);
     if (code === 'EACCES' || code === 'EPERM') throw new DataError(`${path}: permission denied`);

@@ -160,11 +160,13 @@ function inside(file: string, roots: readonly string[]): boolean {
 /**
  * Checks every file a config names against the lab's roots and rewrites each to its real absolute path, so
  * the job reads exactly the file that was checked (relative names are taken inside the imports folder).
+ * Returns the roots it checked against (the job opens the files under the same roots: core/util/file-guard.ts),
+ * or null when the config names no file.
  * Throws `invalid` naming the field; never reads the file, so nothing of its content can reach a message.
  */
-export function checkConfigFiles(labDir: string, kind: JobKind, config: unknown): void {
+export function checkConfigFiles(labDir: string, kind: JobKind, config: unknown): string[] | null {
   const refs = fileReferences(kind, config);
-  if (refs.length === 0) return;
+  if (refs.length === 0) return null;
   const roots = fileRoots(labDir);
   for (const ref of refs) {
     const abs = isAbsolute(ref.value) ? ref.value : resolve(labDir, IMPORTS_DIR, ref.value);
@@ -183,4 +185,5 @@ export function checkConfigFiles(labDir: string, kind: JobKind, config: unknown)
     }
     ref.set(real);
   }
+  return roots;
 }

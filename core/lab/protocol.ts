@@ -81,6 +81,11 @@ export const StartMessageSchema = z
     labDir: z.string().min(1),
     /** How often the worker sends a heartbeat. */
     heartbeatMs: z.number().int().min(10).max(600_000).optional(),
+    /**
+     * The lab's file roots (real paths) for a run created over HTTP or IPC: the job opens the files its config
+     * names only when the file opened lies inside one (core/util/file-guard.ts). Absent for command-line runs.
+     */
+    fileRoots: z.array(z.string().min(1).max(4096)).max(1001).optional(),
   })
   .strict();
 export type StartMessage = z.infer<typeof StartMessageSchema>;

@@ -186,6 +186,12 @@ export class LabService implements LabApi {
   pdfPrinter: PdfPrinter | null = null;
   /** Set by openLab from its options (null: file roots are not editable through the LabApi). */
   pickFolder: (() => Promise<string | null>) | null = null;
+  /**
+   * Runs created here over HTTP or IPC whose config names files: the roots their job must open them under
+   * (sent with the start message). In memory: a run such a lab leaves queued and another process starts is
+   * not guarded in its job (its paths were still checked and made real at creation).
+   */
+  private readonly guardedRuns = new Map<string, string[]>();
   /** PDFs are printed one at a time (each print starts a browser). */
   private pdfQueue: Promise<unknown> = Promise.resolve();
 
@@ -242,8 +248,9 @@ export class LabService implements LabApi {
     }
     // Round-trip through JSON now so what runs is exactly what is stored.
     const config = JSON.parse(JSON.stringify(parseRequest(kind.schema, r.config, 'config'))) as unknown;
-    if (opts.localFiles !== true) checkConfigFiles(this.labDir, kind, config);
+    const roots = opts.localFiles !== true ? checkConfigFiles(this.labDir, kind, config) : null;
     const id = randomUUID();
+    if (roots !== null) this.guardedRuns.set(id, roots);
     this.store.insertRun({
       id,
       kind: kind.kind,
@@ -706,7 +713,9 @@ export class LabService implements LabApi {
           workDir: a.workDir,
           labDir: this.labDir,
           heartbeatMs: this.heartbeatMs,
+          ...(this.guardedRuns.has(run.id) ? { fileRoots: this.guardedRuns.get(run.id) } : {}),
         });
+        this.guardedRuns.delete(run.id);
         return;
       case 'progress': {
         const target = this.target(a, msg.runId, 'progress');

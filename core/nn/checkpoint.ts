@@ -1,7 +1,7 @@
 // Model directories in the Hugging Face layout: config.json (LLaMA / Qwen2 fields) + model.safetensors (or
 // shards listed in model.safetensors.index.json) + optional tokenizer.json, loaded into and saved from the
 // LLaMA flavour of Transformer. This file does file I/O (Node); safetensors.ts is the pure byte format.
-import { open, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SwigluMlp } from './ffn';
 import { Linear } from './layers';
@@ -15,6 +15,7 @@ import {
   type TensorToWrite,
 } from './safetensors';
 import type { Dtype, Parameter } from './tensor';
+import { openGuarded, readFileGuarded } from '../util/file-guard';
 import { decodeUtf8Text } from '../util/text';
 import { ByteLevelBpe } from './tokenizers/bpe';
 import { CharTokenizer } from './tokenizers/char';
@@ -228,7 +229,7 @@ export async function readSafetensorsFile(
   only?: Set<string>,
 ): Promise<Map<string, SafeTensor>> {
   const size = (await stat(path)).size;
-  const fh = await open(path, 'r');
+  const fh = await openGuarded(path);
   try {
     const prefix = new Uint8Array(Math.min(8, size));
     await fh.read(prefix, 0, prefix.length, 0);
@@ -252,7 +253,7 @@ export async function readSafetensorsFile(
 
 /** A text file of a model directory under the lab's one text rule (strict UTF-8, a byte-order mark dropped). */
 async function readText(path: string): Promise<string> {
-  const bytes = await readFile(path);
+  const bytes = await readFileGuarded(path);
   try {
     return decodeUtf8Text(bytes);
   } catch (e) {
@@ -263,8 +264,9 @@ async function readText(path: string): Promise<string> {
 async function readJson(path: string, what: string): Promise<unknown> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    bytes = await readFileGuarded(path);
   } catch (e) {
+    if ((e as { code?: string }).code === 'EOUTSIDE') throw new CheckpointError((e as Error).message);
     throw new CheckpointError(
       `${what} not found or unreadable at ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
     );

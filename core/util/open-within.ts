@@ -16,7 +16,7 @@ export interface OpenedWithin {
   stats: Stats;
 }
 
-function inside(file: string, root: string): boolean {
+export function inside(file: string, root: string): boolean {
   return file === root || file.startsWith(root.endsWith(sep) ? root : root + sep);
 }
 
@@ -68,6 +68,34 @@ export async function openWithin(
       if (there.dev !== stats.dev || there.ino !== stats.ino) return null;
     }
     if (!inside(real, realRoot)) return null;
+    ok = true;
+    return { handle, real, stats };
+  } catch {
+    return null;
+  } finally {
+    if (!ok) await handle.close().catch(() => undefined);
+  }
+}
+
+/** openWithin for several folders: the file opened must lie inside one of `roots` (real paths). */
+export async function openWithinAny(roots: readonly string[], file: string): Promise<OpenedWithin | null> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  let ok = false;
+  try {
+    const stats = await handle.stat();
+    let real = await openedPath(handle);
+    if (real === null) {
+      real = await realpath(file);
+      const there = await lstat(real);
+      if (there.dev !== stats.dev || there.ino !== stats.ino) return null;
+    }
+    const r = real;
+    if (!roots.some((root) => inside(r, root))) return null;
     ok = true;
     return { handle, real, stats };
   } catch {

@@ -1,5 +1,6 @@
 // The job worker: receives `start`, runs one job kind with a JobContext that batches metrics, and streams the
 // protocol's messages back. Transport-agnostic: main.ts plugs in Electron's parentPort or Node's IPC channel.
+import { setFileGuard } from '../../util/file-guard';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -139,6 +140,7 @@ export function runWorker(port: WorkerPort, opts: WorkerOptions): void {
   }
 
   const start = async (msg: StartMessage): Promise<void> => {
+    setFileGuard(msg.fileRoots ?? null);
     const kinds = await (opts.loadKinds ?? loadJobKinds)();
     const kind = kinds.get(msg.kind);
     if (!kind) throw new Error(`kind: unknown job kind "${msg.kind}" in the worker`);
