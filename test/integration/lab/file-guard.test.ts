@@ -19,6 +19,7 @@ import type { JobLauncher, JobProcess } from '../../../core/lab/launcher';
 import type { ParentMessage } from '../../../core/lab/protocol';
 import { setFileGuard } from '../../../core/util/file-guard';
 import { labFixture, ScriptedProcess, until } from '../../helpers/lab';
+import { tinyQhead } from '../../helpers/tiny-configs';
 
 const lab = labFixture('qlab-guard-');
 const scratch = mkdtempSync(join(tmpdir(), 'qlab-guard-scratch-'));
@@ -96,4 +97,43 @@ describe('the start message', () => {
     expect(second.runId).toBe(cli.id);
     expect(second.fileRoots).toBeUndefined();
   });
+});
+
+describe('a real qhead job started over the API', () => {
+  it('reads its dataset under the roots; refuses it once a folder on the path was swapped for a symlink', async () => {
+    const l = await lab.open({ concurrency: 1 });
+    const rows = Array.from(
+      { length: 40 },
+      (_, i) => `${i % 2 ? 'the stars shine' : 'the market fell'} ${i},${i % 2 ? 'sky' : 'money'}`,
+    );
+    mkdirSync(join(lab.dir, 'imports', 'sub'));
+    writeFileSync(join(lab.dir, 'imports', 'sub', 'd.csv'), `text,label\n${rows.join('\n')}\n`);
+    const outside = mkdtempSync(join(scratch, 'outside-'));
+    writeFileSync(join(outside, 'd.csv'), 'text,label\nSECRET one,x\nSECRET two,y\n');
+    const req = {
+      kind: 'qhead',
+      config: tinyQhead(2, {
+        seeds: 1,
+        epochs: 1,
+        datasetFile: { path: 'sub/d.csv', format: 'csv', textColumn: 'text', labelColumn: 'label' },
+      }),
+    };
+
+    const ok = await l.createRun(req);
+    expect((await l.waitForRun(ok.id)).status).toBe('succeeded');
+
+    // a second run waits behind a slow one; meanwhile the folder on its checked path becomes a symlink out
+    const blocker = await l.createRun(
+      { kind: 'test-stream', config: { steps: 1000, delayMs: 20 } },
+      { localFiles: true },
+    );
+    const victim = await l.createRun(req);
+    renameSync(join(lab.dir, 'imports', 'sub'), join(lab.dir, 'imports', 'sub-was'));
+    symlinkSync(outside, join(lab.dir, 'imports', 'sub'));
+    await l.cancelRun(blocker.id);
+    const done = await l.waitForRun(victim.id);
+    expect(done.status).toBe('failed');
+    expect(done.error).toContain("the file opened is outside the lab's file roots");
+    expect(done.error).not.toContain('SECRET');
+  }, 180_000);
 });
