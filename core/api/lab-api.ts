@@ -509,6 +509,8 @@ export type RunLogRequest = z.infer<typeof RunLogRequestSchema>;
 export interface LabApi {
   listKinds(): Promise<KindInfo[]>;
   listRuns(req?: ListRunsRequest): Promise<RunSummary[]>;
+  /** A window of the top-level runs, filtered, sorted and grouped by the lab (the runs table's pages). */
+  queryRuns(req: RunQuery): Promise<RunPage>;
   getRun(id: string): Promise<RunDetail>;
   createRun(req: CreateRunRequest): Promise<RunSummary>;
   cancelRun(id: string): Promise<RunSummary>;
@@ -543,6 +545,7 @@ export interface LabApi {
 export const LAB_API_METHODS = [
   'listKinds',
   'listRuns',
+  'queryRuns',
   'getRun',
   'createRun',
   'cancelRun',

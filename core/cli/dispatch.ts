@@ -15,6 +15,7 @@ import {
   LAB_API_METHODS,
   LabError,
   ListRunsRequestSchema,
+  RunQuerySchema,
   NoteRequestSchema,
   RunConfigsRequestSchema,
   RunIdSchema,
@@ -63,6 +64,8 @@ async function call(api: LabApi, method: LabApiMethod, raw: unknown): Promise<un
       return api.listKinds();
     case 'listRuns':
       return api.listRuns(arg === undefined ? undefined : check(ListRunsRequestSchema, arg));
+    case 'queryRuns':
+      return api.queryRuns(check(RunQuerySchema, arg ?? {}));
     case 'getRun':
       return api.getRun(runId(arg));
     case 'cancelRun':

@@ -39,6 +39,9 @@ import {
   ExportRequestSchema,
   LabError,
   ListRunsRequestSchema,
+  RunQuerySchema,
+  type RunQuery,
+  type RunPage,
   NoteRequestSchema,
   RunConfigsRequestSchema,
   RunIdSchema,
@@ -81,6 +84,8 @@ import {
   readSettings,
   removeFileRoot,
 } from './file-roots';
+import { queryRuns as queryRunPage } from './run-query';
+import { checkDataFiles } from './data-file-check';
 import { codeVersion, hostInfo } from './host';
 import { loadJobKinds } from './kinds';
 import { ChildProcessLauncher, type JobLauncher, type JobProcess } from './launcher';
@@ -220,6 +225,11 @@ export class LabService implements LabApi {
     return this.store.listRuns(filter);
   }
 
+  async queryRuns(req: RunQuery): Promise<RunPage> {
+    const q = parseRequest(RunQuerySchema, req ?? {});
+    return queryRunPage(this.store.db, q, (id) => this.store.getSummary(id));
+  }
+
   async getRun(id: string): Promise<RunDetail> {
     const runId = parseRequest(RunIdSchema, id, 'id');
     const detail = this.store.getDetail(runId);
@@ -249,6 +259,8 @@ export class LabService implements LabApi {
     // Round-trip through JSON now so what runs is exactly what is stored.
     const config = JSON.parse(JSON.stringify(parseRequest(kind.schema, r.config, 'config'))) as unknown;
     const roots = opts.localFiles !== true ? checkConfigFiles(this.labDir, kind, config) : null;
+    // The data files themselves (readable, regular, their columns there), now rather than when the run starts.
+    checkDataFiles(kind, config, opts.localFiles === true ? process.cwd() : join(this.labDir, IMPORTS_DIR));
     const id = randomUUID();
     if (roots !== null) this.guardedRuns.set(id, roots);
     this.store.insertRun({

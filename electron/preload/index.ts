@@ -7,6 +7,7 @@ import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 const METHODS = [
   'listKinds',
   'listRuns',
+  'queryRuns',
   'getRun',
   'createRun',
   'cancelRun',

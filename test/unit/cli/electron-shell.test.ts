@@ -49,6 +49,7 @@ function fakeApi(): {
   const api: LabApi = {
     listKinds: rec('listKinds', []),
     listRuns: rec('listRuns', [run]),
+    queryRuns: rec('queryRuns', { total: 1, all: 1, offset: 0, runs: [run] }),
     getRun: async (id) => {
       calls.push(['getRun', id]);
       throw new LabError('not-found', `id: no run ${id}`, 'id');

@@ -11,10 +11,13 @@ import type {
   RunConfigFields,
   RunDetail,
   RunLog,
+  RunPage,
+  RunQuery,
   RunSummary,
   Series,
   SeriesRequest,
 } from '../../../core/api/lab-api';
+import { referenceQueryRuns } from './reference-query';
 
 export function makeRun(over: Partial<RunSummary> = {}): RunSummary {
   return {
@@ -54,9 +57,19 @@ export class FakeLabApi implements LabApi {
     return this.kinds;
   }
   /** Like the service: top-level runs, or one run's children with `parentId`. */
-  async listRuns(req?: { parentId?: string }): Promise<RunSummary[]> {
+  async listRuns(req?: { parentId?: string; status?: string }): Promise<RunSummary[]> {
     this.calls.push({ method: 'listRuns', arg: req });
-    return this.runs.filter((r) => r.parentId === (req?.parentId ?? null));
+    return this.runs.filter(
+      (r) => r.parentId === (req?.parentId ?? null) && (req?.status === undefined || r.status === req.status),
+    );
+  }
+  /**
+   * queryRuns over `runs` in plain JS with the renderer's own sort, search and group functions: the reference
+   * the SQL implementation (core/lab/run-query.ts) is tested against.
+   */
+  async queryRuns(req: RunQuery): Promise<RunPage> {
+    this.calls.push({ method: 'queryRuns', arg: req });
+    return referenceQueryRuns(this.runs, req, this.configs);
   }
   async getRun(id: string): Promise<RunDetail> {
     this.calls.push({ method: 'getRun', arg: id });

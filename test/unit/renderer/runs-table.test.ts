@@ -10,7 +10,7 @@ import {
   queuePlaces,
   sortRunsBy,
 } from '../../../renderer/src/lib/runs-table';
-import { RunsState } from '../../../renderer/src/state/runs.svelte';
+import { REFRESH_DEBOUNCE_MS, RunsState } from '../../../renderer/src/state/runs.svelte';
 import { FakeLabApi, makeRun } from './fake-api';
 
 describe('runs table', () => {
@@ -86,7 +86,7 @@ describe('runs table', () => {
     expect(formatSeconds(3.25)).toBe('3.3 s');
   });
 
-  it('RunsState: search, sort, select all visible, group rows, columns', async () => {
+  it('RunsState: search, sort, select all shown, group rows, columns', async () => {
     const api = new FakeLabApi();
     api.runs = Array.from({ length: 30 }, (_, i) =>
       makeRun({
@@ -99,26 +99,31 @@ describe('runs table', () => {
     );
     const s = new RunsState(api);
     await s.load();
-    // 30 runs: the first screen's 100 held them all, so no second fetch.
-    expect(api.calls).toEqual([{ method: 'listRuns', arg: { limit: 100 } }]);
+    const names = () => s.runs.map((r) => r.name);
     s.search = 'QHEAD';
-    expect(s.visible).toHaveLength(15);
-    expect(s.visible[0].name).toBe('run 29'); // newest first
+    await s.load();
+    expect(s.total).toBe(15);
+    expect(names()[0]).toBe('run 29'); // newest first
     s.sortBy('summary:score');
-    expect(s.visible[0].name).toBe('run 29');
+    await s.load();
+    expect(names()[0]).toBe('run 29');
     s.sortBy('summary:score');
-    expect(s.visible[0].name).toBe('run 1');
-    s.selectAll(true);
+    await s.load();
+    expect(names()[0]).toBe('run 1');
+    await s.selectAll(true);
     expect(s.selectedIds).toHaveLength(15);
     expect(s.allSelected).toBe(true);
     s.search = '';
     expect(s.allSelected).toBe(false);
+    await s.load();
     s.groupBy = 'kind';
-    expect(s.rows.filter((r) => r.kind === 'group').map((r) => (r.kind === 'group' ? r.label : ''))).toEqual([
-      'vqc-fit',
-      'qhead',
+    await s.load();
+    const groups = s.allRows().filter((r) => r.kind === 'group');
+    expect(groups.map((r) => (r.kind === 'group' ? [r.label, r.count] : ''))).toEqual([
+      ['qhead', 15],
+      ['vqc-fit', 15],
     ]);
-    expect(s.rows).toHaveLength(32);
+    expect(s.rowCount).toBe(32);
     expect(s.summaryKeys).toEqual(['score']);
     s.toggleColumn('score');
     expect(s.extraColumns).toEqual(['score']);
@@ -128,15 +133,21 @@ describe('runs table', () => {
 });
 
 describe('RunsState first screen', () => {
-  it('shows the newest 100 first, then all of them', async () => {
+  it('asks for one window of the newest runs, and the queue over all queued runs', async () => {
     const api = new FakeLabApi();
     api.runs = Array.from({ length: 150 }, (_, i) =>
       makeRun({ createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString() }),
     );
     const s = new RunsState(api);
     await s.load();
-    expect(api.calls.map((c) => c.arg)).toEqual([{ limit: 100 }, { limit: 10_000 }]);
-    expect(s.runs).toHaveLength(150);
+    expect(api.calls.map((c) => c.arg)).toEqual([
+      { sort: 'created', dir: 'desc', offset: 0, limit: 100 },
+      { status: 'queued', limit: 10_000 },
+      { limit: 0, withFacets: true },
+    ]);
+    expect(s.runs).toHaveLength(100);
+    expect(s.rowCount).toBe(150);
+    // The oldest queued run is next, though its window is not loaded.
     expect(s.queuePlace.get(api.runs[0].id)).toBe(1);
   });
 });
@@ -163,17 +174,21 @@ describe('config columns', () => {
     expect(s.extraColumns).toEqual(['config:qubits']);
     expect(extraValue(a, 'config:qubits', s.configs)).toBe(8);
     expect(extraValue(a, 'missing', s.configs)).toBeUndefined();
+    await s.load();
     s.sortBy('config:qubits');
-    expect(s.visible.map((r) => r.name)).toEqual(['a', 'b']);
+    await s.load();
+    expect(s.runs.map((r) => r.name)).toEqual(['a', 'b']);
     s.sortBy('config:qubits');
-    expect(s.visible.map((r) => r.name)).toEqual(['b', 'a']);
+    await s.load();
+    expect(s.runs.map((r) => r.name)).toEqual(['b', 'a']);
     // Only the runs not fetched yet are asked for; a run created later is fetched by itself.
     await s.loadConfigs();
     expect(api.calls.filter((x) => x.method === 'getRunConfigs')).toHaveLength(1);
     const d = makeRun({ kind: 'qhead', name: 'd', createdAt: '2026-01-01T00:00:04.000Z' });
     api.configs.set(d.id, { qubits: 6, 'model.ansatz': 'ring' });
+    api.runs.push(d);
     s.applyEvent({ type: 'run-created', run: d });
-    await new Promise((r) => setTimeout(r, 0));
+    await new Promise((r) => setTimeout(r, REFRESH_DEBOUNCE_MS + 50));
     expect(api.calls.at(-1)).toEqual({ method: 'getRunConfigs', arg: { ids: [d.id] } });
     expect(extraValue(d, 'config:qubits', s.configs)).toBe(6);
     expect(configKeys([c], s.configs)).toEqual(['config:layers', 'config:fast']);

@@ -1,0 +1,358 @@
+// The runs table's pages (LabApi.queryRuns): the top-level runs filtered, searched, sorted and grouped in
+// SQLite, one window of at most MAX_QUERY_WINDOW runs per call (offset paging: the table jumps anywhere in
+// its scrollbar), so a lab of 50,000 runs never ships them all to the renderer. The fixed columns sort by
+// SQL expressions; the headline, a summary figure, a config field and the search text go through small JS
+// functions registered on the connection, so they mean exactly what the renderer shows.
+import type Database from 'better-sqlite3';
+import {
+  flattenConfig,
+  MAX_QUERY_IDS,
+  MAX_QUERY_WINDOW,
+  type RunGroupBy,
+  type RunGroupCount,
+  type RunPage,
+  type RunQuery,
+  type RunSummary,
+} from '../api/lab-api';
+import { headlineValue } from '../api/run-headline';
+
+/** Runs a window holds unless the request says otherwise. */
+export const DEFAULT_QUERY_WINDOW = 100;
+
+const registered = new WeakSet<Database.Database>();
+
+type SqlValue = number | string | null;
+
+function parseObject(json: unknown): Record<string, unknown> | null {
+  if (typeof json !== 'string') return null;
+  try {
+    const v = JSON.parse(json) as unknown;
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+function sqlValue(v: unknown): SqlValue {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'boolean') return String(v);
+  return null;
+}
+
+/**
+ * A bounded memo by input string: sorting or searching 50,000 runs calls these once a row, and most rows'
+ * summaries do not change between two pages.
+ */
+function memo<T>(f: (s: string) => T, cap = 200_000): (s: string) => T {
+  const m = new Map<string, T>();
+  return (s) => {
+    let v = m.get(s);
+    if (v === undefined && !m.has(s)) {
+      if (m.size >= cap) m.clear();
+      v = f(s);
+      m.set(s, v);
+    }
+    return v as T;
+  };
+}
+
+const summaryKeysText = memo((summary: string) => Object.keys(parseObject(summary) ?? {}).join(' '));
+const headlineOf = memo((summary: string): SqlValue => {
+  const o = parseObject(summary) as Record<string, number | string> | null;
+  return o === null ? null : sqlValue(headlineValue(o));
+});
+
+/** The JS functions the queries call; registered once per connection. */
+function register(db: Database.Database): void {
+  if (registered.has(db)) return;
+  const opts = { deterministic: true } as const;
+  // Whether every word of the query is in the run's name, kind, status, id, error, tags or summary keys (as the
+  // renderer's matchesSearch did): lower-cased by JS, not SQLite's ASCII-only lower().
+  db.function(
+    'qlab_search',
+    opts,
+    (
+      name: unknown,
+      kind: unknown,
+      status: unknown,
+      id: unknown,
+      error: unknown,
+      tags: unknown,
+      summary: unknown,
+      words: unknown,
+    ) => {
+      const keys = typeof summary === 'string' ? summaryKeysText(summary) : '';
+      const text =
+        `${String(name)} ${String(kind)} ${String(status)} ${String(id)} ${String(error ?? '')} ${String(tags ?? '')} ${keys}`.toLowerCase();
+      return String(words)
+        .split(' ')
+        .every((w) => text.includes(w))
+        ? 1
+        : 0;
+    },
+  );
+  db.function('qlab_lower', opts, (s: unknown) => (typeof s === 'string' ? s.toLowerCase() : null));
+  db.function('qlab_headline', opts, (summary: unknown) =>
+    typeof summary === 'string' ? headlineOf(summary) : null,
+  );
+  db.function('qlab_summary', opts, (summary: unknown, key: unknown) => {
+    const o = parseObject(summary);
+    return o === null || typeof key !== 'string' || !Object.hasOwn(o, key) ? null : sqlValue(o[key]);
+  });
+  db.function('qlab_config', opts, (config: unknown, path: unknown) => {
+    if (typeof config !== 'string' || typeof path !== 'string') return null;
+    let v: unknown;
+    try {
+      v = JSON.parse(config);
+    } catch {
+      return null;
+    }
+    const flat = flattenConfig(v);
+    return Object.hasOwn(flat, path) ? sqlValue(flat[path]) : null;
+  });
+  registered.add(db);
+}
+
+const TAGS_OF = `(SELECT group_concat(tag, ',') FROM (SELECT tag FROM tags WHERE run_id = runs.id ORDER BY tag))`;
+/** Tags in any order, for search. */
+const TAG_TEXT = `(SELECT group_concat(tag, ' ') FROM tags WHERE run_id = runs.id)`;
+const HAS_CHILDREN = `EXISTS (SELECT 1 FROM runs AS c WHERE c.parent_id = runs.id)`;
+
+interface Where {
+  sql: string[];
+  args: SqlValue[];
+}
+
+/** The WHERE of every query: top-level runs, the filters, every search word, and the group when given. */
+function whereOf(q: RunQuery): Where {
+  const w: Where = { sql: ['runs.parent_id IS NULL'], args: [] };
+  if (q.kind !== undefined) {
+    w.sql.push('runs.kind = ?');
+    w.args.push(q.kind);
+  }
+  if (q.status !== undefined) {
+    w.sql.push('runs.status = ?');
+    w.args.push(q.status);
+  }
+  if (q.tag !== undefined) {
+    w.sql.push('runs.id IN (SELECT run_id FROM tags WHERE tag = ?)');
+    w.args.push(q.tag);
+  }
+  const words = (q.search ?? '').toLowerCase().split(/\s+/).filter(Boolean).slice(0, 32);
+  if (words.length > 0) {
+    w.sql.push(
+      `qlab_search(runs.name, runs.kind, runs.status, runs.id, runs.error, ${TAG_TEXT}, runs.summary, ?) = 1`,
+    );
+    w.args.push(words.join(' '));
+  }
+  if (q.group !== undefined) groupWhere(w, q.group.by, q.group.value);
+  return w;
+}
+
+function groupWhere(w: Where, by: RunGroupBy, value: string): void {
+  switch (by) {
+    case 'kind':
+      w.sql.push('runs.kind = ?');
+      w.args.push(value);
+      return;
+    case 'tag':
+      if (value === '') w.sql.push('NOT EXISTS (SELECT 1 FROM tags WHERE run_id = runs.id)');
+      else {
+        w.sql.push('runs.id IN (SELECT run_id FROM tags WHERE tag = ?)');
+        w.args.push(value);
+      }
+      return;
+    case 'sweep':
+      w.sql.push(value === 'sweeps' ? HAS_CHILDREN : `NOT ${HAS_CHILDREN}`);
+      return;
+  }
+}
+
+/** The expression a column sorts by (null = missing, sorted last whatever the direction). */
+function sortExpr(column: string, args: SqlValue[], now: string): string {
+  switch (column) {
+    case 'status':
+      return 'runs.status';
+    case 'kind':
+      return 'runs.kind';
+    case 'name':
+      return `qlab_lower(CASE WHEN runs.name = '' THEN runs.id ELSE runs.name END)`;
+    case 'progress':
+      return 'runs.progress';
+    case 'duration':
+      args.push(now);
+      return `CASE WHEN runs.started_at IS NULL THEN NULL ELSE max(0, (julianday(coalesce(runs.finished_at, ?)) - julianday(runs.started_at)) * 86400) END`;
+    case 'headline':
+      return 'qlab_headline(runs.summary)';
+    case 'tags':
+      return TAGS_OF;
+    default:
+      if (column.startsWith('summary:')) {
+        args.push(column.slice('summary:'.length));
+        return 'qlab_summary(runs.summary, ?)';
+      }
+      if (column.startsWith('config:')) {
+        args.push(column.slice('config:'.length));
+        return 'qlab_config(runs.config, ?)';
+      }
+      return 'NULL';
+  }
+}
+
+/**
+ * Ids of the matching runs in table order, `limit` from `offset`. Created (the default) walks the index;
+ * any other column sorts numbers before strings and missing values last whatever the direction, ties
+ * newest first then by id, as the renderer's sortRunsBy does.
+ */
+function orderedIds(db: Database.Database, q: RunQuery, w: Where, offset: number, limit: number): string[] {
+  const column = q.sort ?? 'created';
+  const dir = (q.dir ?? 'desc') === 'asc' ? 'ASC' : 'DESC';
+  const where = w.sql.join(' AND ');
+  let sql: string;
+  const args: SqlValue[] = [];
+  if (column === 'created') {
+    sql = `SELECT runs.id FROM runs WHERE ${where} ORDER BY runs.created_at ${dir}, runs.id LIMIT ? OFFSET ?`;
+    args.push(...w.args);
+  } else {
+    const expr = sortExpr(column, args, new Date().toISOString());
+    args.push(...w.args);
+    sql =
+      `SELECT id FROM (SELECT runs.id AS id, runs.created_at AS created_at, ${expr} AS v FROM runs WHERE ${where}) ` +
+      `ORDER BY v IS NULL, typeof(v) = 'text', v ${dir}, created_at DESC, id LIMIT ? OFFSET ?`;
+  }
+  args.push(limit, offset);
+  return db
+    .prepare(sql)
+    .pluck()
+    .all(...args) as string[];
+}
+
+/** Orders of expensive queries (sorted by a computed column, or searched), per connection, newest last. */
+const orders = new WeakMap<Database.Database, Map<string, { version: string; ids: string[] }>>();
+const CACHED_ORDERS = 4;
+
+/**
+ * Every matching id in order, for a query whose order SQLite must compute row by row: read once and kept
+ * while the store is unchanged (PRAGMA data_version counts other connections' commits, total_changes()
+ * this one's), so scrolling such a table pages through a slice instead of sorting 50,000 runs a window.
+ */
+function cachedOrder(db: Database.Database, q: RunQuery, w: Where): string[] {
+  const version = `${String(db.pragma('data_version', { simple: true }))}:${String(db.prepare('SELECT total_changes()').pluck().get())}`;
+  const key = JSON.stringify([q.sort ?? 'created', q.dir ?? 'desc', w.sql, w.args]);
+  let cache = orders.get(db);
+  if (!cache) orders.set(db, (cache = new Map()));
+  const hit = cache.get(key);
+  if (hit && hit.version === version) {
+    cache.delete(key);
+    cache.set(key, hit);
+    return hit.ids;
+  }
+  const ids = orderedIds(db, q, w, 0, -1);
+  cache.delete(key);
+  cache.set(key, { version, ids });
+  while (cache.size > CACHED_ORDERS) cache.delete(cache.keys().next().value!);
+  return ids;
+}
+
+function count(db: Database.Database, w: Where): number {
+  return db
+    .prepare(`SELECT COUNT(*) FROM runs WHERE ${w.sql.join(' AND ')}`)
+    .pluck()
+    .get(...w.args) as number;
+}
+
+/** Matching runs per group: kinds and tags in name order ('' = untagged last), sweeps before single runs. */
+function groupCounts(db: Database.Database, q: RunQuery, by: RunGroupBy): RunGroupCount[] {
+  const w = whereOf({ ...q, group: undefined });
+  const where = w.sql.join(' AND ');
+  const rows = (sql: string, args: SqlValue[] = w.args) =>
+    db.prepare(sql).all(...args) as { value: string; count: number }[];
+  switch (by) {
+    case 'kind':
+      return rows(
+        `SELECT runs.kind AS value, COUNT(*) AS count FROM runs WHERE ${where} GROUP BY runs.kind ORDER BY runs.kind`,
+      );
+    case 'tag': {
+      const tagged = rows(
+        `SELECT t.tag AS value, COUNT(*) AS count FROM runs JOIN tags AS t ON t.run_id = runs.id WHERE ${where} GROUP BY t.tag ORDER BY t.tag`,
+      );
+      const untagged = count(db, {
+        sql: [...w.sql, 'NOT EXISTS (SELECT 1 FROM tags WHERE run_id = runs.id)'],
+        args: w.args,
+      });
+      return untagged > 0 ? [...tagged, { value: '', count: untagged }] : tagged;
+    }
+    case 'sweep': {
+      const sweeps = count(db, { sql: [...w.sql, HAS_CHILDREN], args: w.args });
+      const single = count(db, { sql: [...w.sql, `NOT ${HAS_CHILDREN}`], args: w.args });
+      return [
+        { value: 'sweeps', count: sweeps },
+        { value: 'single', count: single },
+      ].filter((g) => g.count > 0);
+    }
+  }
+}
+
+/**
+ * One page of the runs table. `summaryOf` turns an id into its summary (the store's getSummary), so the
+ * page's runs are exactly what listRuns and the live events carry.
+ */
+export function queryRuns(
+  db: Database.Database,
+  q: RunQuery,
+  summaryOf: (id: string) => RunSummary | undefined,
+): RunPage {
+  register(db);
+  const w = whereOf(q);
+  const offset = q.offset ?? 0;
+  const limit = Math.min(q.limit ?? DEFAULT_QUERY_WINDOW, MAX_QUERY_WINDOW);
+  // One read transaction: the count, the window and the extras see the same runs.
+  return db.transaction((): RunPage => {
+    const expensive = (q.sort ?? 'created') !== 'created' || (q.search ?? '').trim() !== '';
+    const order = expensive ? cachedOrder(db, q, w) : null;
+    const total = order ? order.length : count(db, w);
+    const all = w.sql.length === 1 ? total : count(db, { sql: ['runs.parent_id IS NULL'], args: [] });
+    const ids =
+      limit === 0 || offset >= total
+        ? []
+        : order
+          ? order.slice(offset, offset + limit)
+          : orderedIds(db, q, w, offset, limit);
+    const page: RunPage = {
+      total,
+      all,
+      offset,
+      runs: ids.map(summaryOf).filter((r): r is RunSummary => r !== undefined),
+    };
+    if (q.withGroups !== undefined) page.groups = groupCounts(db, q, q.withGroups);
+    if (q.withIds === true)
+      page.ids = order ? order.slice(0, MAX_QUERY_IDS) : orderedIds(db, q, w, 0, MAX_QUERY_IDS);
+    if (q.withFacets === true) {
+      // Distinct values off their indexes first, then one top-level run looked up for each.
+      page.kinds = db
+        .prepare(
+          'SELECT d.kind FROM (SELECT DISTINCT kind FROM runs) AS d WHERE EXISTS (SELECT 1 FROM runs WHERE kind = d.kind AND parent_id IS NULL) ORDER BY d.kind',
+        )
+        .pluck()
+        .all() as string[];
+      page.tags = db
+        .prepare(
+          'SELECT d.tag FROM (SELECT DISTINCT tag FROM tags) AS d WHERE EXISTS (SELECT 1 FROM tags AS t JOIN runs ON runs.id = t.run_id WHERE t.tag = d.tag AND runs.parent_id IS NULL) ORDER BY d.tag',
+        )
+        .pluck()
+        .all() as string[];
+    }
+    if (q.withSummaryKeys === true) {
+      // Keys in first-seen order over the matching runs, newest first.
+      page.summaryKeys = db
+        .prepare(
+          `SELECT j.key FROM (SELECT runs.summary AS s, runs.created_at AS c, runs.rowid AS r FROM runs WHERE ${w.sql.join(' AND ')}) AS m, json_each(m.s) AS j ` +
+            `GROUP BY j.key ORDER BY max(m.c) DESC, min(j.id) LIMIT 2000`,
+        )
+        .pluck()
+        .all(...w.args) as string[];
+    }
+    return page;
+  })();
+}

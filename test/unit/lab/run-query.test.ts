@@ -1,0 +1,217 @@
+// queryRuns (core/lab/run-query.ts): the runs table's pages sorted, searched, filtered and grouped in SQLite
+// must equal, window for window, what the renderer's own pure functions make of the same runs
+// (test/unit/renderer/reference-query.ts): a backend checked against its reference.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flattenConfig, RunQuerySchema, type RunQuery, type RunSummary } from '../../../core/api/lab-api';
+import type { RunConfigs } from '../../../renderer/src/lib/runs-table';
+import { queryRuns } from '../../../core/lab/run-query';
+import { Store } from '../../../core/lab/store';
+import { referenceQueryRuns } from '../renderer/reference-query';
+
+let dir = '';
+let store: Store;
+let all: RunSummary[] = [];
+let configs: RunConfigs = new Map();
+
+/** A small deterministic generator, so a failure reproduces. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'qlab-run-query-'));
+  store = Store.open(join(dir, 'lab.sqlite'));
+  const r = rng(7);
+  const t0 = Date.parse('2026-10-01T00:00:00.000Z');
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const kinds = ['qhead', 'qdllm', 'sim-bench', 'vqc-fit'];
+  const tagPool = ['a', 'b', 'Zeta', 'paper'];
+  const names = ['', 'Alpha', 'beta run', 'Ünicode', 'needle', 'gamma'];
+  const statuses = ['succeeded', 'failed', 'queued', 'cancelled'] as const;
+  const finish = store.db.prepare(
+    'UPDATE runs SET status = ?, started_at = ?, finished_at = ?, progress = ?, summary = ?, error = ? WHERE id = ?',
+  );
+  store.db.transaction(() => {
+    for (let i = 0; i < 600; i++) {
+      const id = crypto.randomUUID();
+      const kind = kinds[Math.floor(r() * kinds.length)];
+      // Several runs share a millisecond: ties must break the same way.
+      const at = t0 + Math.floor(i / 3) * 1000;
+      store.insertRun({
+        id,
+        kind,
+        name: names[Math.floor(r() * names.length)] + (r() < 0.5 ? ` ${i}` : ''),
+        config: {
+          qubits: Math.floor(r() * 6) + 2,
+          model: { layers: r() < 0.2 ? 'deep' : Math.floor(r() * 4) },
+          list: [1, i % 3],
+        },
+        seed: i,
+        createdAt: iso(at),
+        codeVersion: 't',
+        tags: tagPool.filter(() => r() < 0.3),
+      });
+      if (i % 50 === 0) {
+        store.db.prepare("UPDATE runs SET status = 'running' WHERE id = ?").run(id);
+        // a sweep: two children (never listed at the top level)
+        for (let k = 0; k < 2; k++)
+          store.insertChildRun({
+            id: crypto.randomUUID(),
+            parentId: id,
+            kind,
+            name: `point ${k}`,
+            config: {},
+            seed: k,
+            at: iso(at + 600 + k),
+            codeVersion: 't',
+            host: {},
+          });
+      }
+      const status = i % 50 === 0 ? 'succeeded' : statuses[Math.floor(r() * statuses.length)];
+      const summary: Record<string, number | string> = {};
+      if (r() < 0.7)
+        summary[kind === 'qhead' ? 'quantum_test_acc' : 'test_ppl_mean'] = Math.round(r() * 1000) / 1000;
+      if (r() < 0.5) summary.loss = r() < 0.1 ? 'n/a' : r();
+      if (r() < 0.2) summary.first = 'text';
+      if (status === 'queued') continue;
+      finish.run(
+        status,
+        r() < 0.1 ? null : iso(at + 500),
+        iso(at + 500 + Math.floor(r() * 100_000)),
+        Math.round(r() * 100) / 100,
+        JSON.stringify(summary),
+        status === 'failed' ? 'Out of memory in layer' : null,
+        id,
+      );
+    }
+  })();
+  all = store.listRuns({ includeChildren: true, limit: 100_000 });
+  configs = new Map(
+    store.configs(all.map((r) => r.id)).map((c) => [c.id, flattenConfig(JSON.parse(c.config))]),
+  );
+});
+
+afterAll(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const sql = (q: RunQuery) => queryRuns(store.db, RunQuerySchema.parse(q), (id) => store.getSummary(id));
+const ids = (runs: RunSummary[]) => runs.map((r) => r.id);
+
+describe('queryRuns', () => {
+  const columns = [
+    'created',
+    'status',
+    'kind',
+    'name',
+    'progress',
+    'duration',
+    'headline',
+    'tags',
+    'summary:loss',
+    'summary:first',
+    'config:qubits',
+    'config:model.layers',
+    'config:list',
+  ];
+  for (const sort of columns)
+    for (const dir of ['asc', 'desc'] as const)
+      it(`sorts by ${sort} ${dir} as the renderer does, window by window`, () => {
+        const whole = referenceQueryRuns(all, { sort, dir, limit: 1000 }, configs);
+        expect(whole.total).toBe(600);
+        for (const offset of [0, 97, 550]) {
+          const got = sql({ sort, dir, offset, limit: 100 });
+          expect(got.total).toBe(600);
+          expect(ids(got.runs)).toEqual(ids(whole.runs.slice(offset, offset + 100)));
+        }
+      });
+
+  it('filters and searches (every word, any case, in name, kind, status, id, error, tags and summary keys)', () => {
+    const queries: RunQuery[] = [
+      { kind: 'qhead' },
+      { status: 'failed' },
+      { tag: 'paper' },
+      { search: 'needle' },
+      { search: 'NEEDLE qhead' },
+      { search: 'memory' },
+      { search: 'zeta' },
+      { search: 'quantum_test' },
+      { search: 'ünicode' },
+      { search: 'nothing-matches-this' },
+      { kind: 'qdllm', tag: 'a', search: 'beta', sort: 'name', dir: 'asc' },
+    ];
+    for (const q of queries) {
+      const want = referenceQueryRuns(all, { ...q, limit: 1000 });
+      const got = sql({ ...q, limit: 1000 });
+      expect(got.total, JSON.stringify(q)).toBe(want.total);
+      expect(ids(got.runs), JSON.stringify(q)).toEqual(ids(want.runs));
+    }
+    expect(sql({ search: 'needle' }).total).toBeGreaterThan(0);
+  });
+
+  it('counts groups and pages within one group (a run under each of its tags; untagged; sweeps)', () => {
+    for (const by of ['kind', 'tag', 'sweep'] as const) {
+      const want = referenceQueryRuns(all, { withGroups: by, limit: 0 });
+      const got = sql({ withGroups: by, limit: 0 });
+      expect(got.groups, by).toEqual(want.groups);
+      for (const g of got.groups!) {
+        const q: RunQuery = {
+          group: { by, value: g.value },
+          sort: 'headline',
+          dir: 'desc',
+          offset: 3,
+          limit: 40,
+        };
+        const page = sql(q);
+        expect(page.total).toBe(g.count);
+        expect(ids(page.runs)).toEqual(ids(referenceQueryRuns(all, q).runs));
+      }
+    }
+    const sweeps = sql({ withGroups: 'sweep', limit: 0 }).groups!;
+    expect(sweeps[0]).toEqual({ value: 'sweeps', count: 12 });
+    // Children never show at the top level.
+    expect(sql({ limit: 0 }).all).toBe(600);
+  });
+
+  it('lists every matching id for select all, the facets and the summary keys', () => {
+    const got = sql({
+      tag: 'a',
+      sort: 'name',
+      withIds: true,
+      withFacets: true,
+      withSummaryKeys: true,
+      limit: 1,
+    });
+    const want = referenceQueryRuns(all, {
+      tag: 'a',
+      sort: 'name',
+      withIds: true,
+      withFacets: true,
+      limit: 1,
+    });
+    expect(got.ids).toEqual(want.ids);
+    expect(got.ids!.length).toBe(got.total);
+    expect(got.kinds).toEqual(want.kinds);
+    expect(got.tags).toEqual(['Zeta', 'a', 'b', 'paper']);
+    expect(new Set(got.summaryKeys)).toEqual(
+      new Set(referenceQueryRuns(all, { tag: 'a', withSummaryKeys: true }).summaryKeys),
+    );
+  });
+
+  it('refuses a bad request naming the field', () => {
+    expect(() => RunQuerySchema.parse({ sort: 'nope' })).toThrow(/summary:<key>/);
+    expect(RunQuerySchema.safeParse({ limit: 1001 }).success).toBe(false);
+    expect(RunQuerySchema.safeParse({ offset: -1 }).success).toBe(false);
+    expect(RunQuerySchema.safeParse({ group: { by: 'colour', value: 'x' } }).success).toBe(false);
+    // A window past the end is empty, not an error.
+    expect(sql({ offset: 10_000 }).runs).toEqual([]);
+  });
+});
