@@ -138,6 +138,29 @@ export function setMatmulKernel(k: MatmulKernel): MatmulKernel {
   return matmulKernel();
 }
 
+/** Products with at most this many rows of A·Bᵀ (contiguous, K % 4 = 0) run the unpacked gemv. */
+export const GEMV_MAX_ROWS = 2;
+
+let pinDepth = 0;
+
+/**
+ * Holds Float32 arrays (weights) in the wasm engine's memory so that products read them in place instead of
+ * copying them in each time, until the returned release is called; the caller must not change them meanwhile.
+ * Nested holds keep everything until the outermost release. A no-op with the JS kernel.
+ */
+export function holdMatmulOperands(arrays: Arr[]): () => void {
+  const w = wanted === 'wasm' ? wasmGemm() : null;
+  if (!w) return () => {};
+  pinDepth++;
+  w.pin(arrays.filter((x): x is Float32Array => x instanceof Float32Array));
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--pinDepth === 0) w.unpinAll();
+  };
+}
+
 /** The Float32 kernel in use: 'wasm' unless it was turned off or WebAssembly SIMD is unavailable. */
 export function matmulKernel(): MatmulKernel {
   return wanted === 'wasm' && wasmGemm() ? 'wasm' : 'js';
@@ -366,7 +389,10 @@ function gemm(
     accumulate,
   );
   if (w && s) {
-    if (!(parallelWasm && parallelWasm(w, s, M, N, K, accumulate, aRs, aKs, bCs, bKs)))
+    // a few rows (decoding) against rows of b: dot products straight from b, no packing
+    if (M <= GEMV_MAX_ROWS && aKs === 1 && bKs === 1 && aRs === K && bCs === K && K % 4 === 0)
+      w.runGemv(s, M, N, K, accumulate);
+    else if (!(parallelWasm && parallelWasm(w, s, M, N, K, accumulate, aRs, aKs, bCs, bKs)))
       w.run(s, N, K, accumulate, aRs, aKs, bCs, bKs, 0, M);
     w.unstage(out, s, M * N);
     return true;

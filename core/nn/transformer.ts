@@ -33,6 +33,7 @@ import {
   rmsnormForward,
   type LinearLike,
 } from './layers';
+import { holdMatmulOperands } from './matmul';
 import { softmaxCrossEntropyBackward, softmaxCrossEntropyForward, xentGradRows } from './losses';
 import { Rng } from '../util/rng';
 import { checkPositiveInt, dtypeOf, NnError, Parameter, type Arr, type Dtype } from './tensor';
@@ -825,6 +826,7 @@ export class Transformer {
     const window = () => Int32Array.from(seq.slice(-maxT));
     const wasTraining = this.training;
     this.training = false;
+    let release = () => {};
     try {
       if (opts.cache === false) {
         for (let s = 0; s < maxNewTokens; s++) {
@@ -835,6 +837,9 @@ export class Transformer {
         return seq.slice(prompt.length);
       }
       if (maxNewTokens === 0) return [];
+      // the weights stay in the matmul engine's memory for the whole call (they cannot change inside it), so a
+      // one-token step reads them in place rather than copying every weight in once per token
+      release = holdMatmulOperands(this.parameters().map((p) => p.data));
       // sized for this call (a model loaded with a 32k context need not hold 32k positions for a short reply)
       const need = Math.min(maxT, prompt.length + maxNewTokens);
       if (!this.genCache || this.genCache.maxSeqLen < need) this.genCache = this.createKvCache(need);
@@ -856,6 +861,7 @@ export class Transformer {
       }
       return seq.slice(prompt.length);
     } finally {
+      release();
       this.training = wasTraining;
     }
   }

@@ -477,6 +477,60 @@ function batchedFn(gemmIndex: number): Fn {
 }
 
 /** The module's bytes for a geometry; its memory import is env.mem with the given page limits. */
+/**
+ * gemv(a, b, c, M, N, K, acc, scratch): c (M×N) (+)= a (M×K)·b (N×K)ᵀ with rows of a and b contiguous and K a
+ * multiple of 4, read straight from b with no packing: one f32x4 dot product per output. Decoding's one-row
+ * products use it (packing B costs as much as the whole product there); scratch holds one spilled vector.
+ */
+function gemvFn(fma: boolean): Fn {
+  const f = new Fn('gemv', [I32, I32, I32, I32, I32, I32, I32, I32]);
+  const [a, b, c, M, N, K, acc, scratch] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [i, j, k, pa, pb, pc] = [0, 1, 2, 3, 4, 5].map(() => f.local(I32));
+  const s = f.local(V128);
+  const sum = f.local(F32);
+  f.for(
+    i,
+    () => f.i32(0),
+    () => f.get(M),
+    1,
+    () =>
+      f.for(
+        j,
+        () => f.i32(0),
+        () => f.get(N),
+        1,
+        () => {
+          f.v128Zero().set(s);
+          f.get(a).get(i).get(K).mul().i32(2).shl().add().set(pa);
+          f.get(b).get(j).get(K).mul().i32(2).shl().add().set(pb);
+          f.for(
+            k,
+            () => f.i32(0),
+            () => f.get(K),
+            4,
+            () => {
+              if (fma) f.get(pa).v128Load(0).get(pb).v128Load(0).get(s).f32x4RelaxedMadd().set(s);
+              else f.get(s).get(pa).v128Load(0).get(pb).v128Load(0).f32x4Mul().f32x4Add().set(s);
+              f.get(pa).i32(16).add().set(pa);
+              f.get(pb).i32(16).add().set(pb);
+            },
+          );
+          // lanes summed through the scratch slot ((s0 + s1) + (s2 + s3)), plus c when accumulating
+          f.get(scratch).get(s).v128Store(0);
+          f.get(c).get(i).get(N).mul().get(j).add().i32(2).shl().add().set(pc);
+          f.get(scratch).f32Load(0).get(scratch).f32Load(4).f32Add();
+          f.get(scratch).f32Load(8).get(scratch).f32Load(12).f32Add();
+          f.f32Add().set(sum);
+          f.get(acc).if();
+          f.get(sum).get(pc).f32Load(0).f32Add().set(sum);
+          f.end();
+          f.get(pc).get(sum).f32Store(0);
+        },
+      ),
+  );
+  return f;
+}
+
 export function gemmModuleBytes(
   g: GemmGeometry,
   mem: { min: number; max: number; shared: boolean },
@@ -486,5 +540,6 @@ export function gemmModuleBytes(
   const fns = [kernelFn(g, opts.fma ?? false), packAFn(g), packBFn(g)];
   fns.push(gemmFn(g, { kernel: 0, packA: 1, packB: 2 }));
   fns.push(batchedFn(3)); // calls gemm, function 3
+  fns.push(gemvFn(opts.fma ?? false));
   return assemble(fns, mem);
 }

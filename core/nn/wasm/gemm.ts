@@ -105,8 +105,14 @@ export class WasmGemm {
   readonly scratchStride: number;
   private readonly fn: WasmGemmFn;
   private readonly batchedFn: WasmBatchedFn;
+  private readonly gemvFn: (...args: number[]) => void;
   private f32: Float32Array;
   private readonly dataBase: number;
+  /** Arrays held in memory between products (pin), by byte address; staging starts past them at stageBase. */
+  private readonly pinned = new Map<Float32Array, number>();
+  private stageBase: number;
+  /** Floats copied in by stage (operands and accumulated C), for tests and benchmarks. */
+  copiedIn = 0;
 
   constructor(
     geometry: GemmGeometry = DEFAULT_GEOMETRY,
@@ -118,6 +124,7 @@ export class WasmGemm {
     this.fma = fma && relaxedSimdAvailable();
     this.scratchStride = scratchBytes(geometry);
     this.dataBase = align(MAX_THREADS * this.scratchStride);
+    this.stageBase = this.dataBase;
     const min = Math.ceil(this.dataBase / PAGE) + 16;
     this.shared = shared;
     this.memory = new WebAssembly.Memory({ initial: min, maximum: MAX_PAGES, shared });
@@ -127,6 +134,7 @@ export class WasmGemm {
     const inst = new WebAssembly.Instance(this.module, { env: { mem: this.memory } });
     this.fn = inst.exports.gemm as WasmGemmFn;
     this.batchedFn = inst.exports.batched as WasmBatchedFn;
+    this.gemvFn = inst.exports.gemv as (...args: number[]) => void;
     this.f32 = new Float32Array(this.memory.buffer);
   }
 
@@ -143,8 +151,45 @@ export class WasmGemm {
   }
 
   /**
-   * Copies the used extents of a and b (and out, when accumulating) into memory; null when the operands do not
-   * fit in the memory's maximum.
+   * Copies arrays into memory once, to be used in place by later products while they are pinned (decoding
+   * reads every weight once per token, and copying it each time cost more than the product). The caller
+   * promises not to change a pinned array until unpinAll(); arrays beyond maxBytes in all stay unpinned.
+   */
+  pin(arrays: Float32Array[], maxBytes = 512 * 2 ** 20): void {
+    for (const x of arrays) {
+      if (this.pinned.has(x)) continue;
+      const at = this.stageBase;
+      const end = align(at + x.length * 4);
+      if (end - this.dataBase > maxBytes || !this.reserve(end)) return;
+      this.view().set(x, at >> 2);
+      this.pinned.set(x, at);
+      this.stageBase = end;
+    }
+  }
+
+  /** Forgets every pinned array (their space is reused by staging). */
+  unpinAll(): void {
+    this.pinned.clear();
+    this.stageBase = this.dataBase;
+  }
+
+  /** Number of pinned arrays. */
+  pinnedCount(): number {
+    return this.pinned.size;
+  }
+
+  private reserve(end: number): boolean {
+    const have = this.memory.buffer.byteLength;
+    if (end <= have) return true;
+    const pages = Math.ceil((end - have) / PAGE);
+    if (have / PAGE + pages > MAX_PAGES) return false;
+    this.memory.grow(pages);
+    return true;
+  }
+
+  /**
+   * Copies the used extents of a and b (and out, when accumulating) into memory, except a pinned a or b, which is
+   * used where it is; null when the operands do not fit in the memory's maximum.
    */
   stage(
     a: Float32Array,
@@ -155,20 +200,21 @@ export class WasmGemm {
     cLen: number,
     acc: boolean,
   ) {
-    const pa = this.dataBase;
-    const pb = align(pa + aLen * 4);
-    const pc = align(pb + bLen * 4);
+    const pinA = this.pinned.get(a);
+    const pinB = this.pinned.get(b);
+    // unpinned operands, then C, are laid out from stageBase
+    const pa = pinA ?? this.stageBase;
+    let at = pinA === undefined ? align(pa + aLen * 4) : this.stageBase;
+    const pb = pinB ?? at;
+    if (pinB === undefined) at = align(pb + bLen * 4);
+    const pc = at;
     const end = pc + cLen * 4;
-    const have = this.memory.buffer.byteLength;
-    if (end > have) {
-      const pages = Math.ceil((end - have) / PAGE);
-      if (have / PAGE + pages > MAX_PAGES) return null;
-      this.memory.grow(pages);
-    }
+    if (!this.reserve(end)) return null;
     const m = this.view();
-    m.set(aLen === a.length ? a : a.subarray(0, aLen), pa >> 2);
-    m.set(bLen === b.length ? b : b.subarray(0, bLen), pb >> 2);
+    if (pinA === undefined) m.set(aLen === a.length ? a : a.subarray(0, aLen), pa >> 2);
+    if (pinB === undefined) m.set(bLen === b.length ? b : b.subarray(0, bLen), pb >> 2);
     if (acc) m.set(cLen === out.length ? out : out.subarray(0, cLen), pc >> 2);
+    this.copiedIn += (pinA === undefined ? aLen : 0) + (pinB === undefined ? bLen : 0) + (acc ? cLen : 0);
     return { pa, pb, pc } satisfies Staged;
   }
 
@@ -187,6 +233,11 @@ export class WasmGemm {
     t = 0,
   ): void {
     this.fn(s.pa, s.pb, s.pc, N, K, acc ? 1 : 0, aRs, aKs, bCs, bKs, m0, m1, this.scratch(t));
+  }
+
+  /** A staged product with contiguous rows of a and b and K % 4 = 0, all M rows, unpacked (see gemvFn). */
+  runGemv(s: Staged, M: number, N: number, K: number, acc: boolean, t = 0): void {
+    this.gemvFn(s.pa, s.pb, s.pc, M, N, K, acc ? 1 : 0, this.scratch(t));
   }
 
   /** Products z in [z0, z1) of a staged batch (each M×N over depth K) on the calling thread, thread slot t. */

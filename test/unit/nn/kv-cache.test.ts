@@ -3,6 +3,8 @@
 // path, reuse after reset, and refusal past maxSeqLen.
 import { describe, expect, it } from 'vitest';
 import { CACHED_ATTENTION_MATMUL_ROWS } from '../../../core/nn/attention';
+import { holdMatmulOperands, matmulABt, matmulABtNaive } from '../../../core/nn/matmul';
+import { wasmGemm } from '../../../core/nn/wasm/gemm';
 import type { Arr, Dtype } from '../../../core/nn/tensor';
 import { Transformer, type TransformerConfig } from '../../../core/nn/transformer';
 import { Rng } from '../../../core/util/rng';
@@ -286,5 +288,54 @@ describe('generate with the KV cache', () => {
     expect(m.generate(long, 0)).toEqual([]);
     expect(() => m.generate(long, -1)).toThrow(/^maxNewTokens: /);
     expect(() => m.generate(long, 1.5)).toThrow(/^maxNewTokens: /);
+  });
+});
+
+describe('decoding reads the weights in place', () => {
+  it('generate holds every weight in the engine for the call: each token copies only activations, same tokens', () => {
+    const w = wasmGemm()!;
+    const cfg = base({ numKvHeads: 2, vocabSize: 300, hiddenSize: 64, intermediateSize: 96 });
+    const m = model(cfg, 'f32');
+    const prompt = [3, 1, 4, 1, 5];
+    const weights = m.namedLinears().reduce((n, [, l]) => n + l.inFeatures * l.outFeatures, 0);
+    // the reference: the same decoding loop with every weight copied in per product
+    const cache = m.createKvCache(T);
+    const ref: number[] = [];
+    const pick = (l: Arr) => l.indexOf(Math.max(...Array.from(l.subarray(0, cfg.vocabSize))));
+    let logits = m.forwardCached(cache, Int32Array.from(prompt), true);
+    const c0 = w.copiedIn;
+    for (let s = 0; s < 8; s++) {
+      ref.push(pick(logits));
+      if (s < 7) logits = m.forwardCached(cache, Int32Array.of(ref[s]), true);
+    }
+    const copiedPerToken = (w.copiedIn - c0) / 7;
+    expect(copiedPerToken).toBeGreaterThan(weights); // every weight (and the activations), once per token
+    const c1 = w.copiedIn;
+    expect(m.generate(prompt, 8)).toEqual(ref);
+    // prefill + 7 one-token steps with the weights held: what is copied is activations, well under one weight set
+    expect(w.copiedIn - c1).toBeLessThan(weights / 4);
+    expect(w.pinnedCount()).toBe(0); // released at the end of the call
+  });
+
+  it('a held array is used in place and a nested hold keeps it until the outer release', () => {
+    const w = wasmGemm()!;
+    const [M, N, K] = [5, 40, 33];
+    const a = Float32Array.from({ length: M * K }, (_, i) => Math.sin(i));
+    const b = Float32Array.from({ length: N * K }, (_, i) => Math.cos(i));
+    const ref = new Float32Array(M * N);
+    matmulABtNaive(ref, a, b, M, N, K);
+    const out = new Float32Array(M * N);
+    const outer = holdMatmulOperands([b]);
+    const inner = holdMatmulOperands([b]);
+    inner();
+    const c0 = w.copiedIn;
+    matmulABt(out, a, b, M, N, K);
+    expect(w.copiedIn - c0).toBe(M * K); // a only
+    for (let i = 0; i < M * N; i++) expect(out[i]).toBeCloseTo(ref[i], 4);
+    outer();
+    expect(w.pinnedCount()).toBe(0);
+    const c1 = w.copiedIn;
+    matmulABt(out, a, b, M, N, K);
+    expect(w.copiedIn - c1).toBe(M * K + N * K);
   });
 });

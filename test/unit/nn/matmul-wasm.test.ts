@@ -207,6 +207,37 @@ describe('wasm SIMD gemm equals the naive reference', () => {
         }
       });
 
+  it('one- and two-row A·Bᵀ (decoding) take the unpacked gemv and match the reference, both kernels', () => {
+    for (const fma of [false, true]) {
+      const e = new WasmGemm(DEFAULT_GEOMETRY, false, fma);
+      for (const [M, N, K] of [
+        [1, 37, 64],
+        [2, 5, 4],
+        [1, 300, 260],
+      ])
+        for (const acc of [false, true]) {
+          const a = f32(M * K, 13);
+          const b = f32(N * K, 14);
+          const ref = f32(M * N, 15);
+          const out = Float32Array.from(ref);
+          matmulABtNaive(ref, a, b, M, N, K, acc);
+          const s = e.stage(a, a.length, b, b.length, out, out.length, acc)!;
+          e.runGemv(s, M, N, K, acc);
+          e.unstage(out, s, M * N);
+          expect(maxDiff(out, ref), `${M}×${N}×${K} acc=${acc} fma=${fma}`).toBeLessThan(2e-6 * (K + 1));
+        }
+    }
+    // and matmulABt routes such products there: same result as the reference through the public API
+    const [M, N, K] = [1, 4096, 256];
+    const a = f32(M * K, 16);
+    const b = f32(N * K, 17);
+    const out = new Float32Array(M * N);
+    const ref = new Float32Array(M * N);
+    matmulABt(out, a, b, M, N, K);
+    matmulABtNaive(ref, a, b, M, N, K);
+    expect(maxDiff(out, ref)).toBeLessThan(2e-6 * K);
+  });
+
   it('uses relaxed-SIMD FMA on this Node (switched on through node:v8 where V8 keeps it behind a flag)', () => {
     // Node 20 (V8 11.3) needs the flag, Node ≥ 22 and Electron ship it; either way the default engine must use it
     expect(relaxedSimdAvailable()).toBe(true);
