@@ -14,6 +14,7 @@ import type {
 import { niceTicks } from '../api/compare-axes';
 import { groupMetricKeys, overlayCharts, splitSinglePoints } from '../api/metric-groups';
 import { exportLatex } from './export-latex';
+import type { CompareRow } from './store';
 
 export interface ExportSource {
   runs: RunDetail[];
@@ -45,7 +46,7 @@ export function flattenConfig(
 }
 
 /** A run's row in a comparison: its summary fields, seed and code version (config and metrics are in the tables). */
-export function comparedRun(r: RunDetail): ComparedRun {
+export function comparedRun(r: CompareRow): ComparedRun {
   return {
     id: r.id,
     kind: r.kind,
@@ -71,7 +72,7 @@ export function comparedRun(r: RunDetail): ComparedRun {
  * (last value) and summary figures. What only some runs have is listed once per kind with how many of that
  * kind's runs have it, never as a row of missing values. Linear in runs × fields.
  */
-export function compareRuns(runs: RunDetail[]): Comparison {
+export function compareRuns(runs: readonly CompareRow[]): Comparison {
   const n = runs.length;
   const flat = runs.map((r) => flattenConfig(r.config));
   const lastOf = runs.map((r) => new Map(r.metrics.map((m) => [m.key, m])));

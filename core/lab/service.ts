@@ -332,7 +332,14 @@ export class LabService implements LabApi {
 
   async compareRuns(req: CompareRequest): Promise<Comparison> {
     const r = parseRequest(CompareRequestSchema, req);
-    return compareRuns(this.details(r.ids));
+    // One batched read for all the runs (a 1,000-run sweep), not a full detail each.
+    const rows = this.store.compareRows(r.ids);
+    return compareRuns(
+      rows.map((row, i) => {
+        if (!row) throw new LabError('not-found', `ids[${i}]: no run ${r.ids[i]}`, `ids[${i}]`);
+        return row;
+      }),
+    );
   }
 
   async exportRuns(req: ExportRequest): Promise<ExportedFile> {

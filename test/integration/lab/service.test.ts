@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { RunStatus } from '../../../core/api/lab-api';
+import { MAX_COMPARE_RUNS, type RunStatus } from '../../../core/api/lab-api';
 import { openLab, type LabService } from '../../../core/lab/service';
 import { Store } from '../../../core/lab/store';
 import { labFixture, RecordingLauncher, ScriptedProcess, until } from '../../helpers/lab';
@@ -110,6 +110,22 @@ describe('compare and export of real runs', () => {
     ]);
     // aux1 only in b: not a row of the comparison, but listed under the kind.
     expect(cmp.metrics).toEqual([{ key: 'loss', values: [1 / 30, 1 / 40], count: 40 }]);
+    expect(cmp.runs.map((r) => [r.id, r.seed, r.tags])).toEqual([
+      [a.id, 1, []],
+      [b.id, 2, ['x', 'y']],
+    ]);
+    // An unknown id is named by its place; a run twice or past the limit is refused before any read.
+    const ghost = randomUUID();
+    await expect(l.compareRuns({ ids: [a.id, ghost] })).rejects.toMatchObject({
+      code: 'not-found',
+      field: 'ids[1]',
+    });
+    await expect(l.compareRuns({ ids: [a.id, a.id] })).rejects.toMatchObject({
+      code: 'invalid',
+      field: 'ids',
+    });
+    const tooMany = Array.from({ length: MAX_COMPARE_RUNS + 1 }, () => randomUUID());
+    await expect(l.compareRuns({ ids: tooMany })).rejects.toThrow(/at most 1,000 runs/);
     expect(cmp.unshared).toEqual([
       { kind: 'test-stream', runs: 2, config: [], metrics: [{ key: 'aux1', runs: 1 }], summary: [] },
     ]);

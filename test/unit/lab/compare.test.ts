@@ -1,10 +1,14 @@
 // Comparison shaping (core/lab/report.ts compareRuns) and its axes (core/api/compare-axes.ts): runs of
 // different kinds compare on what they share, with no missing value in any row; what only some runs have is
 // listed once per kind; axes are numeric or categorical with positions in [0, 1]; brushes filter runs.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunDetail } from '../../../core/api/lab-api';
 import { CompareRequestSchema, MAX_COMPARE_RUNS } from '../../../core/api/lab-api';
-import { compareRuns, exportHtml } from '../../../core/lab/report';
+import { comparedRun, compareRuns, exportHtml } from '../../../core/lab/report';
+import { Store } from '../../../core/lab/store';
 import {
   bestRuns,
   brushExtent,
@@ -305,5 +309,53 @@ describe('comparison axes', () => {
     expect(lowerIsBetter('val_loss')).toBe(true);
     expect(lowerIsBetter('test_perplexity')).toBe(true);
     expect(lowerIsBetter('quantum_test_acc')).toBe(false);
+  });
+});
+
+describe('Store.compareRows (the batched read behind compareRuns)', () => {
+  it('gives what getDetail gives for a comparison, in the asked order, across 500-id chunks', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qlab-compare-rows-'));
+    try {
+      const store = Store.open(join(dir, 'lab.sqlite'));
+      const ids = Array.from(
+        { length: 1_203 },
+        (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      );
+      store.db.transaction(() => {
+        ids.forEach((id, i) => {
+          store.insertRun({
+            id,
+            kind: i % 2 ? 'qhead' : 'qdllm',
+            name: `r${i}`,
+            config: { lr: i / 10, nested: { list: [i, 'x'] } },
+            seed: i,
+            createdAt: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(),
+            codeVersion: 'v',
+            tags: i % 3 ? ['b', 'a'] : [],
+          });
+          if (i % 4)
+            store.addMetrics(
+              id,
+              ['z', 'loss'].flatMap((key, k) =>
+                [0, 1].map((step) => ({ key, step, value: i + k + step, wallTime: 0 })),
+              ),
+            );
+        });
+      })();
+      // Reversed, with an unknown id in the middle: order kept, the unknown one undefined.
+      const asked = [...ids].reverse();
+      asked.splice(600, 0, '00000000-0000-4000-8000-999999999999');
+      const rows = store.compareRows(asked);
+      expect(rows).toHaveLength(asked.length);
+      expect(rows[600]).toBeUndefined();
+      asked.forEach((id, k) => {
+        if (k === 600) return;
+        const d = store.getDetail(id)!;
+        expect(rows[k], id).toEqual({ ...comparedRun(d), config: d.config, metrics: d.metrics });
+      });
+      store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
