@@ -70,8 +70,14 @@ const swapPair = (s: Amps, a: number, b: number): void => {
   s[b + 1] = ai;
 };
 
-/** A one-qubit kernel: the 2×2 at m[mo..mo+8) (interleaved, row-major) on bit p of the row at s[off..]. */
-export type PairKernel = (
+/**
+ * The amplitude-pair loop, written once: `core` on every pair (i, i + 2^p) of the row at s[off..] whose index has
+ * all the control bits `cmask` set. Uncontrolled, bit 0 pairs neighbours; bits 1–2 take one flat loop over pairs (a
+ * zero inserted at bit p: no inner loop of length 2 or 4); higher bits stride over contiguous runs of 2^p. Nothing is allocated.
+ * Self-contained (no free names) so that `specialise` can copy it.
+ */
+function pairLoop(
+  core: PairCore,
   s: Amps,
   off: number,
   dim: number,
@@ -79,57 +85,54 @@ export type PairKernel = (
   cmask: number,
   m: Float64Array,
   mo: number,
-) => void;
-
-/**
- * The amplitude-pair loop, written once: `core` on every pair (i, i + 2^p) of the row at s[off..] whose index has
- * all the control bits `cmask` set. Uncontrolled bits 0–2 take one flat loop over pairs (a zero inserted at bit p:
- * no inner loop of length 1, 2 or 4); higher bits stride over contiguous runs of 2^p. Nothing is allocated.
- * Self-contained (no free names but `core`) so that `specialise` can copy it.
- */
-function pairKernel(core: PairCore): PairKernel {
-  return function (s, off, dim, p, cmask, m, mo) {
-    const m0r = m[mo];
-    const m0i = m[mo + 1];
-    const m1r = m[mo + 2];
-    const m1i = m[mo + 3];
-    const m2r = m[mo + 4];
-    const m2i = m[mo + 5];
-    const m3r = m[mo + 6];
-    const m3i = m[mo + 7];
-    const st2 = 2 << p; // float distance from a pair's first amplitude to its second
-    if (cmask !== 0) {
-      for (let i0 = 0; i0 < dim; i0 += 2 << p)
-        for (let i = i0; i < i0 + (1 << p); i++)
-          if ((i & cmask) === cmask)
-            core(s, off + 2 * i, off + 2 * i + st2, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i);
-    } else if (p < 3) {
-      const low = (1 << p) - 1;
-      for (let k = 0; k < dim >> 1; k++) {
-        const a = off + 2 * (((k & ~low) << 1) | (k & low));
-        core(s, a, a + st2, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i);
-      }
-    } else {
-      for (let a0 = off; a0 < off + 2 * dim; a0 += 2 * st2)
-        for (let a = a0; a < a0 + st2; a += 2) core(s, a, a + st2, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i);
+): void {
+  const m0r = m[mo];
+  const m0i = m[mo + 1];
+  const m1r = m[mo + 2];
+  const m1i = m[mo + 3];
+  const m2r = m[mo + 4];
+  const m2i = m[mo + 5];
+  const m3r = m[mo + 6];
+  const m3i = m[mo + 7];
+  const st2 = 2 << p; // float distance from a pair's first amplitude to its second
+  if (cmask !== 0) {
+    for (let i0 = 0; i0 < dim; i0 += 2 << p)
+      for (let i = i0; i < i0 + (1 << p); i++)
+        if ((i & cmask) === cmask)
+          core(s, off + 2 * i, off + 2 * i + st2, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i);
+  } else if (p === 0) {
+    for (let a = off; a < off + 2 * dim; a += 4) core(s, a, a + 2, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i);
+  } else if (p < 3) {
+    const low = (1 << p) - 1;
+    for (let k = 0; k < dim >> 1; k++) {
+      const a = off + 2 * (((k & ~low) << 1) | (k & low));
+      core(s, a, a + st2, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i);
     }
-  };
+  } else {
+    for (let a0 = off; a0 < off + 2 * dim; a0 += 2 * st2)
+      for (let a = a0; a < a0 + st2; a += 2) core(s, a, a + st2, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i);
+  }
 }
 
+/** A one-qubit kernel: pairLoop with its core fixed (the 2×2 at m[mo..mo+8), interleaved, row-major). */
+export type PairKernel = (...args: Tail<Parameters<typeof pairLoop>>) => void;
+type Tail<T extends unknown[]> = T extends [unknown, ...infer R] ? R : never;
+
 /**
- * pairKernel(core) in a copy of its own code. V8 keeps type feedback per function, so one loop shared by the four
- * cores calls them through a megamorphic site and inlines none (measured 3× slower); a copy that only ever calls
- * one core inlines it — what Lightning's applyNC1 gets from taking its core function as a template argument. The
- * copies' sources differ by a tag, or V8's compilation cache would hand back one shared function. Where code
+ * pairLoop for one core, in a copy of its own code. V8 keeps type feedback per function, so one loop shared by the
+ * four cores calls them through a megamorphic site and inlines none (measured 3× slower); a copy that only ever
+ * calls one core inlines it — what Lightning's applyNC1 gets from taking its core function as a template argument.
+ * The copies' sources differ by a tag, or V8's compilation cache would hand back one shared function. Where code
  * generation is refused (a content security policy), the shared loop runs: same results, slower.
  */
 function specialise(core: PairCore, tag: string): PairKernel {
+  let loop = pairLoop;
   try {
-    const copy = new Function(`return ${pairKernel.toString()} // ${tag}`)() as typeof pairKernel;
-    return copy(core);
+    loop = new Function(`return ${pairLoop.toString()} // ${tag}`)() as typeof pairLoop;
   } catch {
-    return pairKernel(core);
+    // the shared loop
   }
+  return (s, off, dim, p, cmask, m, mo) => loop(core, s, off, dim, p, cmask, m, mo);
 }
 
 /** Generic complex 2×2 on bit p. */

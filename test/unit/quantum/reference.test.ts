@@ -290,9 +290,10 @@ describe('every backend against the reference', () => {
           ['one thread', one],
           ['two threads', two],
         ] as const) {
+          // expval first: a fresh Runner's forward pass before any tape exists
+          const e = await sim.expval(req);
           const v = await sim.vjp(req, g);
           const vs = sim.vjpSync(req, g);
-          const e = await sim.expval(req);
           if (batch >= 64 && sim === two) {
             expect(v.info.mode).toMatch(/-threads$/);
             expect(vs.info.mode).toMatch(/-threads$/);

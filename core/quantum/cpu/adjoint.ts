@@ -1,0 +1,241 @@
+// The adjoint pass of a Runner (Jones & Gacon 2020; the plain version is reference/adjoint.ts): seed
+// λ = Σ_o g_o O_o ψ, then walk the schedule in reverse, stepping λ (and ψ, when no tape holds it) back through each
+// step and reading each angle's derivative as 2·Im⟨λ|G|ψ⟩ from its generator G. One function per step kind; the
+// Runner's Rows hide whether the rows live in WebAssembly memory.
+import { addPauliApplied, applyDiagTable, pauliInner, signedSum, type Amps } from './kernels';
+import { dag2, mul2 } from './bind';
+import type { Runner } from './engine';
+import {
+  K_PHASE,
+  SRC_CONST,
+  SRC_PARAM,
+  type AmpStep,
+  type BlockStep,
+  type DiagStep,
+  type Prim,
+  type PrimStep,
+} from './program';
+
+/** Where the gradients of one row go. */
+interface Grads {
+  row: number;
+  dParams: Float64Array;
+  dInputs: Float64Array;
+}
+
+/** The adjoint pass for the row whose final state is in run.psi (see Runner.backwardRow). */
+export function backwardRow(
+  run: Runner,
+  row: number,
+  g: ArrayLike<number>,
+  go: number,
+  dParams: Float64Array,
+  dInputs: Float64Array,
+): void {
+  seedLambda(run, g, go);
+  // with a tape, ψ after step k is read from the forward pass and only λ is stepped back
+  const tape = run.tapeOf(row);
+  const out: Grads = { row, dParams, dInputs };
+  const n2 = 2 * run.dim;
+  const { steps } = run.prog;
+  for (let k = steps.length - 1; k >= 0; k--) {
+    const st = steps[k];
+    // ψ after step k: the tape's slot k, or ψ itself
+    const s = tape ?? run.psi;
+    const so = tape ? n2 * k : 0;
+    if (st.type === 'block') backBlock(run, st, k, s, so, tape === null, out);
+    else if (st.type === 'prim') backPrim(run, st, s, so, tape === null, out);
+    else if (st.type === 'diag') backDiag(run, st, k, s, so, tape === null, out);
+    else if (st.type === 'perm') {
+      if (!tape) run.rows.gather(run.psi, k, true);
+      run.rows.gather(run.rows.lam, k, true);
+    } else {
+      if (tape) run.psi.set(tape.subarray(so, so + n2));
+      backAmplitude(run, st, k, out);
+    }
+  }
+}
+
+/** λ = Σ_o g_o O_o ψ for the row's ∂L/∂expvals g[go..]. */
+function seedLambda(run: Runner, g: ArrayLike<number>, go: number): void {
+  const s = run.psi;
+  const l = run.rows.lam;
+  const dim = run.dim;
+  const { observables, parity: par } = run.prog;
+  if (!run.prog.diagObs) {
+    l.fill(0);
+    for (let i = 0; i < observables.length; i++) {
+      const w = g[go + i] * observables[i].coeff;
+      if (w !== 0) addPauliApplied(l, s, 0, dim, observables[i].masks, w);
+    }
+    return;
+  }
+  // every O_o diagonal: one real weight h_j per amplitude
+  const h = run.w;
+  const bw = run.bitW;
+  bw.fill(0);
+  let c0 = 0;
+  const oneBit = (sign: number) => sign !== 0 && (sign & (sign - 1)) === 0;
+  for (let i = 0; i < observables.length; i++) {
+    const sign = observables[i].masks.sign;
+    if (oneBit(sign)) {
+      const wt = g[go + i] * observables[i].coeff;
+      bw[31 - Math.clz32(sign)] += wt;
+      c0 += wt;
+    }
+  }
+  // single-wire Z terms by doubling: h over bits 0..p−1 extends to bit p in 2^p steps
+  h[0] = c0;
+  for (let p = 0, len = 1; len < dim; p++, len <<= 1) {
+    const d = 2 * bw[p];
+    for (let j = 0; j < len; j++) h[j + len] = h[j] - d;
+  }
+  for (let i = 0; i < observables.length; i++) {
+    const sign = observables[i].masks.sign;
+    const wt = g[go + i] * observables[i].coeff;
+    if (oneBit(sign) || wt === 0) continue;
+    for (let j = 0; j < dim; j++) h[j] += par[j & sign] ? -wt : wt;
+  }
+  for (let j = 0; j < dim; j++) {
+    l[2 * j] = h[j] * s[2 * j];
+    l[2 * j + 1] = h[j] * s[2 * j + 1];
+  }
+}
+
+function addGrad(run: Runner, pr: Prim, gAngle: number, out: Grads): void {
+  if (pr.src === SRC_PARAM) out.dParams[pr.index] += pr.scale * gAngle;
+  else out.dInputs[out.row * run.prog.numInputs + pr.index] += pr.scale * gAngle;
+}
+
+/**
+ * A fused block U on one wire: one pass gives the 2×2 cross density ρ of (ψ, λ) after the block and steps λ back
+ * by U†; each primitive's derivative is Im Tr(Gρ), with ρ moved back through the block's factors on 2×2s.
+ */
+function backBlock(run: Runner, st: BlockStep, k: number, s: Amps, so: number, stepPsi: boolean, out: Grads) {
+  const { rows, u8, rho } = run;
+  if (st.perRow) run.buildBlock(st, k, out.row);
+  dag2(run.bm, 8 * k, u8, 0);
+  if (st.diff) rows.adjointBlock(s, so, st.p, u8, rho);
+  else rows.apply1(rows.lam, 0, st.p, u8, 0);
+  if (stepPsi) rows.apply1(run.psi, 0, st.p, u8, 0);
+  if (!st.diff) return;
+  for (let j = st.prims.length - 1; j >= 0; j--) {
+    const pi = st.prims[j];
+    const pr = run.prog.prims[pi];
+    if (pr.src !== SRC_CONST) addGrad(run, pr, 2 * genTraceIm(pr, rho), out);
+    if (j > 0) {
+      // ρ ← U† ρ U
+      mul2(rho, 0, run.pm, 8 * pi, rho, 8);
+      dag2(run.pm, 8 * pi, run.t8, 0);
+      mul2(run.t8, 0, rho, 8, rho, 0);
+    }
+  }
+}
+
+/** A lone primitive (controlled, two-wire): 2·Im⟨λ|G|ψ⟩ from its Pauli generator, then its inverse on λ (and ψ). */
+function backPrim(run: Runner, st: PrimStep, s: Amps, so: number, stepPsi: boolean, out: Grads) {
+  const pr = run.prog.prims[st.prim];
+  if (pr.src !== SRC_CONST) {
+    const im = pauliInner(run.rows.lam, 0, s, so, run.dim, pr.gen, pr.genCmask, true);
+    addGrad(run, pr, 2 * pr.genScale * im, out);
+  }
+  if (stepPsi) run.applyPrim(run.psi, pr, out.row, true);
+  run.applyPrim(run.rows.lam, pr, out.row, true);
+}
+
+/**
+ * A fused diagonal run D: w_i = Im(conj(λ_i) ψ_i) is the same at every point of the run (its gates commute), so one
+ * pass serves all its generators: ∂ = 2·Σ_i g(i) w_i each. With two or more and the wasm kernels, one SIMD
+ * Walsh–Hadamard transform of w gives every signed sum at once (W[m] = Σ w_i (−1)^|i ∧ m|).
+ */
+function backDiag(run: Runner, st: DiagStep, k: number, s: Amps, so: number, stepPsi: boolean, out: Grads) {
+  const { rows, dim } = run;
+  if (st.perRow) run.buildDiag(st, k, out.row);
+  const walsh = rows.canWalsh && run.diffCount[k] >= 2;
+  const w = rows.adjointDiag(s, so, k, walsh);
+  if (stepPsi) applyDiagTable(run.psi, 0, run.psi, 0, dim, run.dt[k], true);
+  if (!st.diff) return;
+  for (const pi of st.prims) {
+    const pr = run.prog.prims[pi];
+    if (pr.src === SRC_CONST) continue;
+    const sum = walsh
+      ? walshSum(w, pr.gen.sign, pr.genCmask)
+      : signedSum(w, dim, pr.gen.sign, pr.genCmask, run.prog.parity);
+    addGrad(run, pr, 2 * pr.genScale * sum, out);
+  }
+}
+
+/** An amplitude encoding V: ψ ← V†ψ, λ ← V†λ, and ∂L/∂x through the normalisation a = x/‖x‖. */
+function backAmplitude(run: Runner, st: AmpStep, k: number, out: Grads): void {
+  const { row, dInputs } = out;
+  // a_j of this row (the forward pass of a later row may have overwritten it)
+  const norm = run.amplitudes(st, k, row);
+  const a = run.ampA[k];
+  const ga = run.ampG[k];
+  ga.fill(0);
+  const s = run.psi;
+  const l = run.rows.lam;
+  const offs = st.offsets;
+  for (let base = 0; base < run.dim; base++) {
+    if ((base & st.mask) !== 0) continue;
+    // ψ before = V†ψ, λ before = V†λ, with V|v⟩ = |v⟩ ⊗ Σ a_j |j⟩
+    let vr = 0;
+    let vi = 0;
+    let wr = 0;
+    let wi = 0;
+    for (let j = 0; j < st.length; j++) {
+      const o = 2 * (base + offs[j]);
+      vr += a[j] * s[o];
+      vi += a[j] * s[o + 1];
+      wr += a[j] * l[o];
+      wi += a[j] * l[o + 1];
+    }
+    for (let j = 0; j < st.length; j++) {
+      const o = 2 * (base + offs[j]);
+      ga[j] += 2 * (l[o] * vr + l[o + 1] * vi);
+    }
+    for (let j = 1; j < offs.length; j++) {
+      const o = 2 * (base + offs[j]);
+      s[o] = 0;
+      s[o + 1] = 0;
+      l[o] = 0;
+      l[o + 1] = 0;
+    }
+    s[2 * base] = vr;
+    s[2 * base + 1] = vi;
+    l[2 * base] = wr;
+    l[2 * base + 1] = wi;
+  }
+  // through a = x/‖x‖: ∂L/∂x = (g − a(a·g))/‖x‖
+  let ag = 0;
+  for (let j = 0; j < st.length; j++) ag += a[j] * ga[j];
+  const d0 = row * run.prog.numInputs + st.start;
+  for (let j = 0; j < st.length; j++) dInputs[d0 + j] += (ga[j] - a[j] * ag) / norm;
+}
+
+/**
+ * Σ over the i ⊇ cmask of w_i (−1)^|i & sign| from W, the Walsh–Hadamard transform of w: the indicator of
+ * i ⊇ cmask is 2^−|cmask| Σ over S ⊆ cmask of (−1)^|S| (−1)^|i & S|.
+ */
+function walshSum(W: Float32Array | Float64Array, sign: number, cmask: number): number {
+  if (cmask === 0) return W[sign];
+  let acc = 0;
+  let terms = 0;
+  for (let sub = cmask; ; sub = (sub - 1) & cmask) {
+    let odd = 0;
+    for (let c = sub; c !== 0; c &= c - 1) odd ^= 1;
+    acc += odd ? -W[sign ^ sub] : W[sign ^ sub];
+    terms++;
+    if (sub === 0) break;
+  }
+  return acc / terms;
+}
+
+/** Im Tr(G ρ) for a one-qubit primitive's generator G (ρ_ab = Σ ψ_a conj(λ_b), so Tr(Gρ) = ⟨λ|G|ψ⟩). */
+function genTraceIm(pr: Prim, rho: Float64Array): number {
+  // rho: [00r, 00i, 01r, 01i, 10r, 10i, 11r, 11i]
+  if (pr.kind === K_PHASE) return -rho[7]; // G = −|1⟩⟨1|
+  if (pr.pauli === 0) return 0.5 * (rho[5] + rho[3]); // X/2: ρ10 + ρ01
+  if (pr.pauli === 1) return 0.5 * (-rho[4] + rho[2]); // Y/2: −iρ10 + iρ01 → Im = −Re ρ10 + Re ρ01
+  return 0.5 * (rho[1] - rho[7]); // Z/2
+}

@@ -1,0 +1,207 @@
+// Where a Runner's rows live and the kernels that run on them, behind one interface: plain typed arrays with the
+// JS kernels (kernels.ts), or — for f32 rows of ≥ WASM_MIN_DIM amplitudes — views of one WebAssembly memory with
+// the SIMD kernels (wasm.ts). All of a Runner's rows (ψ, λ, the scratch row, the tape) live in the one place its
+// Rows says, so no caller asks where a row is.
+import type { Precision } from '../backend';
+import {
+  adjointDiagTape,
+  adjointStep1Tape,
+  applyDiagTable,
+  applyGather,
+  gatherTo,
+  isDiag2,
+  isReal2,
+  kernelFor,
+  type Amps,
+} from './kernels';
+import type { Program } from './program';
+import { adjointStep1Wasm, wasmState } from './wasm';
+
+export interface Rows {
+  /** 'wasm-simd' or 'js': what ran, as the backend reports it. */
+  readonly kind: 'wasm-simd' | 'js';
+  /** ψ, λ and a scratch row, (2^n, 2) each. */
+  readonly psi: Amps;
+  readonly lam: Amps;
+  /** ψ after every step of a taped forward row, (numSteps, 2^n, 2); null until withTape. */
+  readonly tape: Amps | null;
+  /** The 2×2 at m[o..o+8) on bit p of row a (at float offset off), in place. */
+  apply1(a: Amps, off: number, p: number, m: Float64Array, o: number): void;
+  /** d[doff..] ← M · s[so..] for the 2×2 M at m[o..o+8) on bit p. */
+  apply1To(s: Amps, so: number, d: Amps, doff: number, p: number, m: Float64Array, o: number): void;
+  /** d[doff..] ← D · s[so..] for diagonal step k's table D (d may be s at the same offset). */
+  diagTo(s: Amps, so: number, d: Amps, doff: number, k: number): void;
+  /** d[doff..] ← s[so..] permuted by permutation step k (its inverse when `inverse`); d must not overlap s. */
+  gatherTo(s: Amps, so: number, d: Amps, doff: number, k: number, inverse: boolean): void;
+  /** Row a permuted in place by permutation step k (or its inverse). */
+  gather(a: Amps, k: number, inverse: boolean): void;
+  /** The taped adjoint step of a block on bit p: λ ← uλ and rho from ψ at s[so..] (kernels.adjointStep1Tape). */
+  adjointBlock(s: Amps, so: number, p: number, u: Float64Array, rho: Float64Array): void;
+  /**
+   * The adjoint step of diagonal step k: w_i = Im(conj(λ_i) ψ_i) with ψ at s[so..], then λ ← D†λ; returns w, or
+   * its Walsh–Hadamard transform W[m] = Σ_i w_i (−1)^|i ∧ m| when `walsh` and `canWalsh`.
+   */
+  adjointDiag(s: Amps, so: number, k: number, walsh: boolean): Float64Array | Float32Array;
+  /** Whether adjointDiag can return the Walsh–Hadamard transform (one SIMD pass for every generator sum). */
+  readonly canWalsh: boolean;
+  /** Diagonal step k's table (f64, dt[k]) has changed. */
+  tableChanged(k: number): void;
+  /** Rows like these with a tape of `floats` floats (same kind where it fits, else JS); this Rows is spent. */
+  withTape(floats: number): Rows;
+}
+
+/** Everything a Rows needs of its Runner: the program, the f64 diagonal tables and the precision. */
+interface RowsSpec {
+  prog: Program;
+  /** Per diagonal step, its table (2^n, 2) in f64 (empty for other steps). */
+  dt: Float64Array[];
+  precision: Precision;
+}
+
+function newAmps(precision: Precision, length: number): Amps {
+  return precision === 'f64' ? new Float64Array(length) : new Float32Array(length);
+}
+
+/** Rows as typed arrays with the JS kernels. */
+function jsRows(spec: RowsSpec, tapeFloats = 0): Rows {
+  const { prog, dt, precision } = spec;
+  const dim = prog.dim;
+  const psi = newAmps(precision, 2 * dim);
+  const lam = newAmps(precision, 2 * dim);
+  const tmp = newAmps(precision, 2 * dim);
+  const w = new Float64Array(dim);
+  const perm = (k: number, inverse: boolean): Int32Array => {
+    const st = prog.steps[k];
+    if (st.type !== 'perm') throw new Error(`step ${k} is not a permutation`);
+    return inverse ? st.inv : st.src;
+  };
+  const apply1: Rows['apply1'] = (a, off, p, m, o) => kernelFor(m, o)(a, off, dim, p, 0, m, o);
+  return {
+    kind: 'js',
+    psi,
+    lam,
+    tape: tapeFloats > 0 ? newAmps(precision, tapeFloats) : null,
+    apply1,
+    apply1To(s, so, d, doff, p, m, o) {
+      d.set(s.subarray(so, so + 2 * dim), doff);
+      apply1(d, doff, p, m, o);
+    },
+    diagTo: (s, so, d, doff, k) => applyDiagTable(s, so, d, doff, dim, dt[k]),
+    gatherTo: (s, so, d, doff, k, inverse) => gatherTo(s, so, d, doff, dim, perm(k, inverse)),
+    gather: (a, k, inverse) => applyGather(a, 0, dim, perm(k, inverse), tmp),
+    adjointBlock: (s, so, p, u, rho) => adjointStep1Tape(s, so, lam, dim, p, u, rho),
+    adjointDiag(s, so, k) {
+      adjointDiagTape(s, so, lam, dim, dt[k], w);
+      return w;
+    },
+    canWalsh: false,
+    tableChanged() {},
+    withTape: (floats) => jsRows(spec, floats),
+  };
+}
+
+/**
+ * Rows in one WebAssembly memory: ψ, λ, the scratch row, the tape (numSteps rows), then w, the gather tables
+ * (i32 byte offsets) and f32 copies of the diagonal tables. Null where the memory cannot be made.
+ */
+function wasmRows(spec: RowsSpec, tapeRows = 0): Rows | null {
+  const { prog, dt } = spec;
+  const dim = prog.dim;
+  let aux = 4 * dim; // w
+  for (const st of prog.steps) if (st.type === 'perm' || st.type === 'diag') aux += 8 * dim;
+  const ws = wasmState(dim, 3 + tapeRows, aux);
+  if (!ws) return null;
+  const buf = ws.memory.buffer;
+  // the tables, 16-byte aligned (dim ≥ 32)
+  let at = ws.extraAt;
+  const wAt = at;
+  const w = new Float32Array(buf, at, dim);
+  at += 4 * dim;
+  const srcAt = new Int32Array(prog.steps.length);
+  const invAt = new Int32Array(prog.steps.length);
+  const diagAt = new Int32Array(prog.steps.length);
+  const diagF32: (Float32Array | null)[] = prog.steps.map(() => null);
+  prog.steps.forEach((st, k) => {
+    if (st.type === 'perm') {
+      for (const [tab, into] of [
+        [st.src, srcAt],
+        [st.inv, invAt],
+      ] as const) {
+        into[k] = at;
+        const v = new Int32Array(buf, at, dim);
+        for (let j = 0; j < dim; j++) v[j] = 8 * tab[j];
+        at += 4 * dim;
+      }
+    } else if (st.type === 'diag') {
+      diagAt[k] = at;
+      diagF32[k] = new Float32Array(buf, at, 2 * dim);
+      diagF32[k].set(dt[k]);
+      at += 8 * dim;
+    }
+  });
+  const [psi, lam, tmp] = ws.rows;
+  const addr = (a: Amps, off: number): number => a.byteOffset + 4 * off;
+  return {
+    kind: 'wasm-simd',
+    psi,
+    lam,
+    tape: tapeRows > 0 ? new Float32Array(buf, 3 * 8 * dim, tapeRows * 2 * dim) : null,
+    apply1(a, off, p, m, o) {
+      const s = addr(a, off);
+      if (isDiag2(m, o))
+        ws.diag(s, dim, p, m[o] === 1 && m[o + 1] === 0 ? 1 : 0, m[o], m[o + 1], m[o + 6], m[o + 7]);
+      else if (isReal2(m, o)) ws.real(s, dim, p, m[o], m[o + 2], m[o + 4], m[o + 6]);
+      else ws.gen(s, dim, p, m[o], m[o + 1], m[o + 2], m[o + 3], m[o + 4], m[o + 5], m[o + 6], m[o + 7]);
+    },
+    apply1To(s, so, d, doff, p, m, o) {
+      // the diagonal kernel works in place only
+      if (isDiag2(m, o)) {
+        if (s !== d || so !== doff) d.set(s.subarray(so, so + 2 * dim), doff);
+        this.apply1(d, doff, p, m, o);
+        return;
+      }
+      const from = addr(s, so);
+      const delta = addr(d, doff) - from;
+      if (isReal2(m, o)) ws.real(from, dim, p, m[o], m[o + 2], m[o + 4], m[o + 6], delta);
+      else
+        ws.gen(
+          from,
+          dim,
+          p,
+          m[o],
+          m[o + 1],
+          m[o + 2],
+          m[o + 3],
+          m[o + 4],
+          m[o + 5],
+          m[o + 6],
+          m[o + 7],
+          delta,
+        );
+    },
+    diagTo: (s, so, d, doff, k) => ws.dmul(addr(s, so), addr(d, doff), diagAt[k], dim),
+    gatherTo: (s, so, d, doff, k, inverse) =>
+      ws.gather(addr(s, so), addr(d, doff), (inverse ? invAt : srcAt)[k], dim),
+    gather(a, k, inverse) {
+      ws.gather(a.byteOffset, tmp.byteOffset, (inverse ? invAt : srcAt)[k], dim);
+      a.set(tmp);
+    },
+    adjointBlock: (s, so, p, u, rho) => adjointStep1Wasm(ws, addr(s, so), lam.byteOffset, dim, p, u, rho),
+    adjointDiag(s, so, k, walsh) {
+      ws.dadj(addr(s, so), lam.byteOffset, diagAt[k], dim, wAt);
+      if (walsh) ws.wht(wAt, dim);
+      return w;
+    },
+    canWalsh: true,
+    tableChanged: (k) => diagF32[k]?.set(dt[k]),
+    withTape(floats) {
+      return wasmRows(spec, floats / (2 * dim)) ?? jsRows(spec, floats);
+    },
+  };
+}
+
+/** The Rows a Runner of this precision starts with: wasm for f32 from WASM_MIN_DIM amplitudes where it works. */
+export function makeRows(spec: RowsSpec, useWasm: boolean, minWasmDim: number): Rows {
+  const wasm = useWasm && spec.precision === 'f32' && spec.prog.dim >= minWasmDim ? wasmRows(spec) : null;
+  return wasm ?? jsRows(spec);
+}
