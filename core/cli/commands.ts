@@ -9,6 +9,7 @@ import {
   MAX_COMPARE_RUNS,
   RUN_STATUSES,
   RunIdSchema,
+  type Comparison,
   type ExportFormat,
   type ListRunsRequest,
   type RunDetail,
@@ -447,6 +448,33 @@ export async function compareCommand(argv: string[], ctx: CliContext): Promise<n
       json(ctx, c);
       return EXIT.ok;
     }
+    // Past a few runs, columns per run stop fitting a terminal: one row per run instead (config fields that
+    // differ and the shared summary figures as columns; metrics only in --json).
+    if (c.runs.length > COMPARE_COLUMNS_MAX) {
+      ctx.stdout.write(
+        table(
+          [
+            'ID',
+            'KIND',
+            'NAME',
+            'STATUS',
+            'SEED',
+            ...c.configDiff.map((d) => d.path),
+            ...c.summary.map((s) => s.key),
+          ],
+          c.runs.map((r, i) => [
+            shortId(r.id),
+            r.kind,
+            r.name || '-',
+            r.status,
+            String(r.seed),
+            ...c.configDiff.map((d) => JSON.stringify(d.values[i])),
+            ...c.summary.map((s) => cell(s.values[i])),
+          ]),
+        ) + unsharedText(c),
+      );
+      return EXIT.ok;
+    }
     const heads = c.runs.map((r) => shortId(r.id));
     let out = table(
       ['', ...heads],
@@ -484,21 +512,29 @@ export async function compareCommand(argv: string[], ctx: CliContext): Promise<n
           c.summary.map((s) => [s.key, ...s.values.map(cell)]),
         );
     }
-    // What only some runs have: once per kind, not as empty cells.
-    for (const u of c.unshared) {
-      const list = (items: { name: string; runs: number }[]) =>
-        items.map((x) => (x.runs === u.runs ? x.name : `${x.name} (${x.runs} of ${u.runs})`)).join(', ');
-      out += `\nonly in ${u.kind} (${u.runs} run${u.runs === 1 ? '' : 's'}):\n`;
-      if (u.config.length > 0)
-        out += `  config: ${list(u.config.map((x) => ({ name: x.path, runs: x.runs })))}\n`;
-      if (u.summary.length > 0)
-        out += `  summary: ${list(u.summary.map((x) => ({ name: x.key, runs: x.runs })))}\n`;
-      if (u.metrics.length > 0)
-        out += `  metrics: ${list(u.metrics.map((x) => ({ name: x.key, runs: x.runs })))}\n`;
-    }
-    ctx.stdout.write(out);
+    ctx.stdout.write(out + unsharedText(c));
     return EXIT.ok;
   });
+}
+
+/** Runs `qlab compare` prints as columns; more are printed one row each. */
+const COMPARE_COLUMNS_MAX = 8;
+
+/** What only some compared runs have: once per kind, not as empty cells. */
+function unsharedText(c: Comparison): string {
+  let out = '';
+  for (const u of c.unshared) {
+    const list = (items: { name: string; runs: number }[]) =>
+      items.map((x) => (x.runs === u.runs ? x.name : `${x.name} (${x.runs} of ${u.runs})`)).join(', ');
+    out += `\nonly in ${u.kind} (${u.runs} run${u.runs === 1 ? '' : 's'}):\n`;
+    if (u.config.length > 0)
+      out += `  config: ${list(u.config.map((x) => ({ name: x.path, runs: x.runs })))}\n`;
+    if (u.summary.length > 0)
+      out += `  summary: ${list(u.summary.map((x) => ({ name: x.key, runs: x.runs })))}\n`;
+    if (u.metrics.length > 0)
+      out += `  metrics: ${list(u.metrics.map((x) => ({ name: x.key, runs: x.runs })))}\n`;
+  }
+  return out;
 }
 
 /** The CLI's formats: the LabApi's text formats, and `pdf` (the HTML report printed by headless Chromium). */
