@@ -1,10 +1,11 @@
 // Gradient methods that only need an evaluator of expectation values: parameter shift (exact, works
-// with shots and noise because it only runs shifted circuits) and central finite differences (a test
-// utility). The adjoint method lives with the backend that owns the state (cpu/engine.ts).
+// with shots and noise because it only runs shifted circuits), as a transform that returns the circuits to run
+// and a combine step, and central finite differences (a test utility). The adjoint method lives with the
+// backend that owns the state (cpu/adjoint.ts; the plain version in reference/adjoint.ts).
 import type { BatchRequest } from './backend';
-import type { Angle, Circuit, GateOp, Operation } from './circuit';
-import { observablesOf } from './circuit';
-import { shiftRule } from './gates';
+import type { Angle, Circuit, Operation } from './circuit';
+import { angleValue, observablesOf } from './circuit';
+import { shiftRule, type ShiftRule } from './gates';
 
 /** Returns (batch, numObservables) expectation values for a request. */
 export type Evaluate = (req: BatchRequest) => Promise<Float64Array>;
@@ -17,85 +18,96 @@ export interface ShiftGrad {
 }
 
 /**
- * The request with angle `ai` of op `oi` evaluated at its value + shift for every row, without
- * touching other gates that share its parameter or feature: the angle is re-pointed at a fresh
- * parameter (param source) or a fresh input column (input source) that holds the shifted value.
+ * A gradient method as a transform (PennyLane's `(tapes, processing_fn)`): the requests to evaluate, and the step
+ * that combines their expectation values, in the same order, into the gradient.
  */
-function shiftedRequest(req: BatchRequest, oi: number, ai: number, shift: number): BatchRequest {
+export interface GradientTransform {
+  readonly requests: BatchRequest[];
+  combine(expvals: Float64Array[]): ShiftGrad;
+}
+
+/** Largest stacked input array (floats) of one request of the parameter-shift transform. */
+const MAX_SHIFT_FLOATS = 1 << 22;
+
+/**
+ * Parameter shift as one batch: every angle that is trainable or input-fed is re-pointed at an input column of its
+ * own, so one circuit serves every shifted evaluation; each (angle, shift term) is a block of `batch` rows in which
+ * that column holds the shifted value. The blocks are stacked into as few requests as MAX_SHIFT_FLOATS allows
+ * (usually one). combine contracts each block with dExpvals: ∂L/∂a[b] = Σ_terms coeff · Σ_o g[b,o] · f_o(a + shift).
+ */
+export function parameterShiftTransform(req: BatchRequest, dExpvals: ArrayLike<number>): GradientTransform {
   const c = req.circuit;
-  const op = c.ops[oi] as GateOp;
-  const a = op.angles[ai];
-  const replace = (na: Angle, extra: Partial<Circuit>): Circuit => ({
-    ...c,
-    ...extra,
-    ops: c.ops.map((o, i): Operation =>
-      i === oi ? { ...op, angles: op.angles.map((x, j) => (j === ai ? na : x)) } : o,
-    ),
+  const B = req.batch;
+  const nObs = observablesOf(c).length;
+  if (dExpvals.length !== B * nObs)
+    throw new Error(`dExpvals: need batch × numObservables = ${B * nObs} values, got ${dExpvals.length}`);
+  const N = c.numInputs;
+  // the differentiable angle occurrences, and the circuit with occurrence j reading input column N + j
+  const occ: { angle: Angle; rule: ShiftRule }[] = [];
+  const ops = c.ops.map((op): Operation => {
+    if (op.type !== 'gate') return op;
+    const angles = op.angles.map((a, ai): Angle => {
+      if (a.kind === 'const') return a;
+      occ.push({ angle: a, rule: shiftRule(op.gate, ai) });
+      return { kind: 'input', index: N + occ.length - 1 };
+    });
+    return { ...op, angles };
   });
-  if (a.kind === 'const') return { ...req, circuit: replace({ kind: 'const', value: a.value + shift }, {}) };
-  const scale = a.scale ?? 1;
-  if (a.kind === 'param') {
-    const params = Float64Array.from({ length: c.numParams + 1 }, (_, i) =>
-      i < c.numParams ? req.params[i] : scale * req.params[a.index] + shift,
-    );
-    return {
-      ...req,
-      params,
-      circuit: replace({ kind: 'param', index: c.numParams }, { numParams: c.numParams + 1 }),
-    };
+  const W = N + occ.length;
+  const circuit: Circuit = { ...c, numInputs: W, ops };
+  // row b's inputs: its features, then every occurrence's unshifted value
+  const base = new Float64Array(B * W);
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < N; i++) base[b * W + i] = req.inputs[b * N + i];
+    occ.forEach((o, j) => (base[b * W + N + j] = angleValue(o.angle, req.params, req.inputs, N, b)));
   }
-  const ni = c.numInputs;
-  const inputs = new Float64Array(req.batch * (ni + 1));
-  for (let b = 0; b < req.batch; b++) {
-    for (let i = 0; i < ni; i++) inputs[b * (ni + 1) + i] = req.inputs[b * ni + i];
-    inputs[b * (ni + 1) + ni] = scale * req.inputs[b * ni + a.index] + shift;
+  const blocks = occ.flatMap((o, j) => o.rule.terms.map((t) => ({ j, ...t })));
+  const perRequest = Math.max(1, Math.floor(MAX_SHIFT_FLOATS / Math.max(1, B * W)));
+  const requests: BatchRequest[] = [];
+  for (let first = 0; B > 0 && first < blocks.length; first += perRequest) {
+    const part = blocks.slice(first, first + perRequest);
+    const inputs = new Float64Array(part.length * B * W);
+    part.forEach(({ j, shift }, q) => {
+      inputs.set(base, q * B * W);
+      for (let b = 0; b < B; b++) inputs[(q * B + b) * W + N + j] += shift;
+    });
+    requests.push({ circuit, params: req.params, inputs, batch: part.length * B });
   }
-  return { ...req, inputs, circuit: replace({ kind: 'input', index: ni }, { numInputs: ni + 1 }) };
+  return {
+    requests,
+    combine(expvals) {
+      const dParams = new Float64Array(c.numParams);
+      const dInputs = new Float64Array(B * N);
+      blocks.forEach(({ j, coeff }, i) => {
+        const f = expvals[Math.floor(i / perRequest)];
+        const q = i % perRequest;
+        const a = occ[j].angle;
+        const scale = coeff * (a.kind === 'const' ? 0 : (a.scale ?? 1));
+        for (let b = 0; b < B; b++) {
+          let acc = 0;
+          for (let o = 0; o < nObs; o++) acc += dExpvals[b * nObs + o] * f[(q * B + b) * nObs + o];
+          if (a.kind === 'param') dParams[a.index] += scale * acc;
+          else if (a.kind === 'input') dInputs[b * N + a.index] += scale * acc;
+        }
+      });
+      return { dParams, dInputs };
+    },
+  };
 }
 
 /**
- * Parameter-shift vector-Jacobian product: for every gate angle that is trainable or input-fed, runs
- * the gate's shift rule (two- or four-term) and contracts with dExpvals. Every such angle is
- * shifted separately, so the cost is (terms × differentiable angles) evaluations of the batch.
+ * Parameter-shift vector-Jacobian product: the two- or four-term shift rule of every trainable or input-fed gate
+ * angle, contracted with dExpvals; the shifted evaluations run as one batch (parameterShiftTransform).
  */
 export async function parameterShiftVjp(
   evaluate: Evaluate,
   req: BatchRequest,
   dExpvals: ArrayLike<number>,
 ): Promise<ShiftGrad> {
-  const c = req.circuit;
-  const nObs = observablesOf(c).length;
-  if (dExpvals.length !== req.batch * nObs)
-    throw new Error(
-      `dExpvals: need batch × numObservables = ${req.batch * nObs} values, got ${dExpvals.length}`,
-    );
-  const dParams = new Float64Array(c.numParams);
-  const dInputs = new Float64Array(req.batch * c.numInputs);
-  for (let oi = 0; oi < c.ops.length; oi++) {
-    const op = c.ops[oi];
-    if (op.type !== 'gate') continue;
-    for (let ai = 0; ai < op.angles.length; ai++) {
-      const a = op.angles[ai];
-      if (a.kind === 'const') continue;
-      const rule = shiftRule(op.gate, ai);
-      // dAngle[b] = Σ_terms coeff · Σ_o g[b,o] · f_o(angle + shift)
-      const dAngle = new Float64Array(req.batch);
-      for (const t of rule.terms) {
-        const f = await evaluate(shiftedRequest(req, oi, ai, t.shift));
-        for (let b = 0; b < req.batch; b++) {
-          let acc = 0;
-          for (let o = 0; o < nObs; o++) acc += dExpvals[b * nObs + o] * f[b * nObs + o];
-          dAngle[b] += t.coeff * acc;
-        }
-      }
-      const scale = a.scale ?? 1;
-      for (let b = 0; b < req.batch; b++) {
-        if (a.kind === 'param') dParams[a.index] += scale * dAngle[b];
-        else dInputs[b * c.numInputs + a.index] += scale * dAngle[b];
-      }
-    }
-  }
-  return { dParams, dInputs };
+  const t = parameterShiftTransform(req, dExpvals);
+  const expvals: Float64Array[] = [];
+  for (const r of t.requests) expvals.push(await evaluate(r));
+  return t.combine(expvals);
 }
 
 /**

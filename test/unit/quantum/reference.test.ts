@@ -22,6 +22,7 @@ import {
   shiftRule,
 } from '../../../core/quantum/gates';
 import { referenceVjp } from '../../../core/quantum/reference/adjoint';
+import { parameterShiftTransform, parameterShiftVjp } from '../../../core/quantum/gradients';
 import {
   applyMatrix,
   referenceExpval,
@@ -247,6 +248,34 @@ function runnerVjp(
   }
   return { expvals, dParams, dInputs, usesWasm: run.usesWasm };
 }
+
+describe('gradient transforms against the reference adjoint', () => {
+  it('parameter shift: one batched request of batch × Σ shift terms rows, equal to the reference (no amplitude inputs)', async () => {
+    for (const seed of [40, 41]) {
+      const { req, g } = randomRequest(4, seed, 3, { amplitude: false });
+      const t = parameterShiftTransform(req, g);
+      // every trainable or input-fed angle, two terms or four (controlled rotations)
+      let terms = 0;
+      for (const op of req.circuit.ops)
+        if (op.type === 'gate')
+          op.angles.forEach((a, ai) => {
+            if (a.kind !== 'const') terms += shiftRule(op.gate, ai).terms.length;
+          });
+      expect(t.requests.length).toBe(1);
+      expect(t.requests[0].batch).toBe(req.batch * terms);
+      const got = t.combine(t.requests.map((r) => referenceExpval(r).expvals));
+      const want = referenceVjp(req, g);
+      expect(maxRel(got.dParams, want.dParams)).toBeLessThan(1e-10);
+      expect(maxRel(got.dInputs, want.dInputs)).toBeLessThan(1e-10);
+      // and through an evaluator (the cpu backend, f64)
+      const cpu = createCpuSimulator({ precision: 'f64' });
+      const viaCpu = await parameterShiftVjp(async (r) => (await cpu.expval(r)).expvals, req, g);
+      cpu.dispose();
+      expect(maxRel(viaCpu.dParams, want.dParams)).toBeLessThan(1e-10);
+      expect(maxRel(viaCpu.dInputs, want.dInputs)).toBeLessThan(1e-10);
+    }
+  });
+});
 
 describe('every backend against the reference', () => {
   const sims: Simulator[] = [];
