@@ -85,6 +85,8 @@ export class RunsState {
   /** The query of the newest load asked for (loaded or on its way). */
   #requestedKey = $state('');
   #inFlight = new Set<string>();
+  /** The windows the last ensureRows covered (the rows in view and those prefetched around them). */
+  #shown = new Set<string>();
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
   filter = $state<RunFilter>({ kind: '', status: '', tag: '' });
   /** Free text: every word must appear in the run's name, kind, status, tags, id, error or summary keys. */
@@ -319,7 +321,9 @@ export class RunsState {
     const generation = ++this.#generation;
     this.#requestedKey = key;
     const refresh = key === this.#loadedKey;
-    const keep = refresh ? [...this.#pages.keys()] : [];
+    // A refresh re-reads the windows in view only; the others are dropped and read again if scrolled back to
+    // (so a new run costs a few requests, not one per window loaded).
+    const keep = refresh ? [...this.#pages.keys()].filter((k) => this.#shown.has(k)) : [];
     this.#loading = true;
     try {
       const by = this.groupBy;
@@ -338,7 +342,7 @@ export class RunsState {
       if (!by) pages.set('0:0', head.runs);
       this.#all = head.all;
       // Keep the windows of an unchanged query on screen until their fresh copies arrive.
-      if (refresh) for (const [k, v] of this.#pages) if (!pages.has(k)) pages.set(k, v);
+      if (refresh) for (const k of keep) if (!pages.has(k)) pages.set(k, this.#pages.get(k)!);
       this.#sections = sections;
       this.#pages = pages;
       this.#loadedKey = key;
@@ -423,6 +427,7 @@ export class RunsState {
   ensureRows(first: number, last: number): void {
     if (this.#loadedKey !== this.queryKey) return;
     const wanted = new Set<string>();
+    const shown = new Set<string>();
     const from = Math.max(0, first - PREFETCH_ROWS);
     const to = Math.min(last + PREFETCH_ROWS, this.rowCount - 1);
     for (let i = from; i <= to; i++) {
@@ -430,10 +435,12 @@ export class RunsState {
       if (!at) continue;
       const page = Math.floor(at.index / PAGE_SIZE);
       const k = `${at.section}:${page}`;
+      shown.add(k);
       if (this.#pages.has(k) || wanted.has(k)) continue;
       wanted.add(k);
       void this.#fetchPage(at.section, page);
     }
+    this.#shown = shown;
   }
 
   /**

@@ -61,6 +61,26 @@ describe('RunsState windows', () => {
     ).toEqual([200, 300]);
     expect((s.rowAt(250) as { run: RunSummary }).run.id).toBe(newest[250].id);
     expect(s.rowAt(150)).toMatchObject({ run: undefined });
+    // A new run re-reads the first window (with the count) and the windows in view (200–349), not every
+    // window loaded (the second, 100–199, is dropped and read again if scrolled back to).
+    s.ensureRows(100, 100); // loads the second window
+    await tick();
+    s.ensureRows(300, 310); // then the view moves on to the third and fourth
+    const newer = makeRun({ createdAt: at(10_000), status: 'succeeded' });
+    api.runs.push(newer);
+    const before = queries(api).length;
+    s.applyEvent({ type: 'run-created', run: newer });
+    await tick(REFRESH_DEBOUNCE_MS + 30);
+    const reread = queries(api)
+      .slice(before)
+      .map((c) =>
+        (c.arg as { offset?: number; withFacets?: boolean }).withFacets
+          ? 'facets'
+          : (c.arg as { offset: number }).offset,
+      );
+    expect(reread.sort()).toEqual([0, 200, 300, 'facets'].sort());
+    expect(s.total).toBe(351);
+    expect(s.rowAt(0)).toMatchObject({ run: { id: newer.id } });
     expect(s.kinds).toEqual(['qhead', 'vqc-fit']);
     expect(s.tags).toEqual(['five', 'three']);
   });
