@@ -3,16 +3,17 @@
 // --json prints one JSON object; otherwise a readable summary. Wire 0 is the most significant bit.
 import { basename, extname, resolve } from 'node:path';
 import type { BackendInfo, BatchRequest, Precision, Simulator } from '../quantum/backend';
-import { CircuitError, parseCircuit, type Circuit } from '../quantum/circuit';
+import { CircuitError, type Circuit } from '../quantum/circuit';
+import { loadJsonCircuit, loadQasmCircuit, type LoadedCircuit } from '../quantum/circuit-file';
 import { createCpuSimulator } from '../quantum/cpu/simulator';
 import { drawText } from '../quantum/draw';
-import { parameterShiftVjp, type Evaluate } from '../quantum/gradients';
+import { shiftJacobian, type Evaluate } from '../quantum/gradients';
 import { NoiseError, parseNoiseModel, type NoiseModel } from '../quantum/noise';
 import { createNoisySimulator } from '../quantum/noisy-simulator';
-import { QasmError, parseQasm } from '../quantum/qasm';
+import { QasmError } from '../quantum/qasm';
 import { Rng } from '../util/rng';
 import { resources } from '../quantum/resources';
-import { countsOf, sampleIndices, shotExpvalsFromStates } from '../quantum/shots';
+import { sampleRows, shotExpvalsFromStates } from '../quantum/shots';
 import { describeBackend } from '../quantum/simulators';
 import { parseArgs, type CommandSpec } from './args';
 import type { OutStream } from './context';
@@ -81,15 +82,6 @@ interface SimOptions {
   trajectories?: number;
   draw: boolean;
   resources: boolean;
-}
-
-/** A circuit file, ready to run: the circuit, θ and the (batch, numInputs) inputs. */
-export interface LoadedCircuit {
-  format: 'qasm' | 'json';
-  circuit: Circuit;
-  params: Float64Array;
-  inputs: Float64Array;
-  batch: number;
 }
 
 function oneOf<T extends string>(
@@ -168,74 +160,6 @@ function parseJsonFile(text: string, name: string): unknown {
   return r.value;
 }
 
-const FILE_FIELDS = new Set([
-  'qubits',
-  'numParams',
-  'numInputs',
-  'ops',
-  'observables',
-  'params',
-  'inputs',
-  'name',
-  'description',
-]);
-
-/** Validates the JSON circuit file (record + "params" + "inputs"); errors name the field. */
-/** Rows of `inputs` in a circuit file, and amplitudes (rows × 2^qubits) one run may hold. */
-export const MAX_INPUT_ROWS = 100_000;
-export const MAX_BATCH_AMPLITUDES = 2 ** 26;
-
-export function loadJsonCircuit(value: unknown): LoadedCircuit {
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new CircuitError('the file must hold one JSON object', 'circuit');
-  const v = value as Record<string, unknown>;
-  for (const key of Object.keys(v))
-    if (!FILE_FIELDS.has(key))
-      throw new CircuitError(`unknown field (known: ${[...FILE_FIELDS].join(', ')})`, key);
-  const circuit = parseCircuit(v);
-  const params = new Float64Array(circuit.numParams);
-  if (v.params !== undefined) {
-    if (!Array.isArray(v.params)) throw new CircuitError('must be an array of numbers', 'params');
-    if (v.params.length !== circuit.numParams)
-      throw new CircuitError(
-        `needs numParams = ${circuit.numParams} values, got ${v.params.length}`,
-        'params',
-      );
-    v.params.forEach((x, i) => {
-      if (typeof x !== 'number' || !Number.isFinite(x))
-        throw new CircuitError(`must be a finite number, got ${JSON.stringify(x)}`, `params[${i}]`);
-      params[i] = x;
-    });
-  }
-  const N = circuit.numInputs;
-  let rows: unknown[] = [[]];
-  if (v.inputs !== undefined) {
-    if (!Array.isArray(v.inputs) || v.inputs.length === 0)
-      throw new CircuitError('must be a non-empty array of rows (arrays of numInputs numbers)', 'inputs');
-    rows = v.inputs;
-  } else if (N > 0)
-    throw new CircuitError(`the circuit has numInputs = ${N}: give at least one row`, 'inputs');
-  // Every row is simulated as its own state: bound rows × 2^qubits before anything is allocated.
-  if (rows.length > MAX_INPUT_ROWS)
-    throw new CircuitError(`${rows.length} rows; at most ${MAX_INPUT_ROWS}`, 'inputs');
-  if (rows.length * 2 ** circuit.qubits > MAX_BATCH_AMPLITUDES)
-    throw new CircuitError(
-      `${rows.length} rows of a ${circuit.qubits}-qubit circuit need ${rows.length * 2 ** circuit.qubits} amplitudes; at most ${MAX_BATCH_AMPLITUDES} (2^26) at once`,
-      'inputs',
-    );
-  const inputs = new Float64Array(rows.length * N);
-  rows.forEach((row, b) => {
-    if (!Array.isArray(row) || row.length !== N)
-      throw new CircuitError(`must be an array of numInputs = ${N} numbers`, `inputs[${b}]`);
-    row.forEach((x, i) => {
-      if (typeof x !== 'number' || !Number.isFinite(x))
-        throw new CircuitError(`must be a finite number, got ${JSON.stringify(x)}`, `inputs[${b}][${i}]`);
-      inputs[b * N + i] = x;
-    });
-  });
-  return { format: 'json', circuit, params, inputs, batch: rows.length };
-}
-
 /**
  * Reads a circuit file. QASM files are imported with every angle argument as a trainable parameter
  * (in order of appearance) when `trainable`, so gradients can be taken with respect to them.
@@ -247,14 +171,7 @@ export async function loadCircuitFile(path: string, trainable: boolean): Promise
   const isJson = ext === '.json' || (ext !== '.qasm' && text.trimStart().startsWith('{'));
   try {
     if (isJson) return loadJsonCircuit(parseJsonFile(text, name));
-    const q = parseQasm(text, { trainable });
-    return {
-      format: 'qasm',
-      circuit: q.circuit,
-      params: Float64Array.from(q.params),
-      inputs: new Float64Array(0),
-      batch: 1,
-    };
+    return loadQasmCircuit(text, trainable);
   } catch (e) {
     if (e instanceof QasmError || e instanceof CircuitError) throw new CliError(`${name}: ${e.message}`);
     throw e;
@@ -279,83 +196,6 @@ async function createBackend(o: SimOptions, noise: NoiseModel | undefined): Prom
     return createGpuSimulator({ mode: o.gpuMode ?? 'auto' });
   }
   return createCpuSimulator({ precision: o.precision ?? 'f32' });
-}
-
-/** Shot estimate of all-wire probabilities and ⟨Z_w⟩ for each row, from one sample set per row. */
-function sampleRows(
-  exact: Float64Array,
-  qubits: number,
-  batch: number,
-  shots: number,
-  rng: Rng,
-): { probs: Float64Array; expvalZ: Float64Array; stderrZ: Float64Array; counts: Record<string, number>[] } {
-  const dim = 1 << qubits;
-  const probs = new Float64Array(batch * dim);
-  const expvalZ = new Float64Array(batch * qubits);
-  const stderrZ = new Float64Array(batch * qubits);
-  const counts: Record<string, number>[] = [];
-  for (let b = 0; b < batch; b++) {
-    const samples = sampleIndices(exact.subarray(b * dim, (b + 1) * dim), shots, rng.fork());
-    for (let s = 0; s < shots; s++) probs[b * dim + samples[s]] += 1;
-    for (let i = 0; i < dim; i++) {
-      const c = probs[b * dim + i];
-      if (c === 0) continue;
-      for (let w = 0; w < qubits; w++) expvalZ[b * qubits + w] += (i >> (qubits - 1 - w)) & 1 ? -c : c;
-      probs[b * dim + i] = c / shots;
-    }
-    for (let w = 0; w < qubits; w++) {
-      const m = expvalZ[b * qubits + w] / shots;
-      expvalZ[b * qubits + w] = m;
-      const variance = shots > 1 ? ((1 - m * m) * shots) / (shots - 1) : 1;
-      stderrZ[b * qubits + w] = Math.sqrt(Math.max(0, variance) / shots);
-    }
-    counts.push(countsOf(samples, qubits));
-  }
-  return { probs, expvalZ, stderrZ, counts };
-}
-
-/**
- * Jacobian of the observables by the parameter-shift rule: (batch, nObs, numParams) and
- * (batch, nObs, numInputs). The shifted circuits are evaluated once; every (row, observable) pair
- * replays the same evaluations, so shot noise is shared as it is when one measurement gives all wires.
- */
-export async function shiftJacobian(
-  evaluate: Evaluate,
-  req: BatchRequest,
-  nObs: number,
-): Promise<{ jParams: Float64Array; jInputs: Float64Array }> {
-  const P = req.circuit.numParams;
-  const N = req.circuit.numInputs;
-  const B = req.batch;
-  const recorded: Float64Array[] = [];
-  let pass = 0;
-  let cursor = 0;
-  const changed = (): never => {
-    throw new Error('parameter shift: the evaluation sequence changed between passes');
-  };
-  const ev: Evaluate = async (r) => {
-    if (pass === 0) {
-      const f = await evaluate(r);
-      recorded.push(f);
-      return f;
-    }
-    return cursor < recorded.length ? recorded[cursor++] : changed();
-  };
-  const jParams = new Float64Array(B * nObs * P);
-  const jInputs = new Float64Array(B * nObs * N);
-  const d = new Float64Array(B * nObs);
-  for (let b = 0; b < B; b++)
-    for (let o = 0; o < nObs; o++) {
-      d.fill(0);
-      d[b * nObs + o] = 1;
-      cursor = 0;
-      const g = await parameterShiftVjp(ev, req, d);
-      if (pass > 0 && cursor !== recorded.length) changed();
-      pass++;
-      jParams.set(g.dParams, (b * nObs + o) * P);
-      jInputs.set(g.dInputs.subarray(b * N, (b + 1) * N), (b * nObs + o) * N);
-    }
-  return { jParams, jInputs };
 }
 
 /** Rows of a flat (rows, width) array as nested arrays. */

@@ -19,11 +19,12 @@ export interface ShiftGrad {
 
 /**
  * A gradient method as a transform (PennyLane's `(tapes, processing_fn)`): the requests to evaluate, and the step
- * that combines their expectation values, in the same order, into the gradient.
+ * that combines their expectation values (in the same order) with ∂L/∂expvals (batch, numObservables) into the
+ * gradient. The requests do not depend on ∂L/∂expvals, so one evaluation serves every combine (a Jacobian).
  */
 export interface GradientTransform {
   readonly requests: BatchRequest[];
-  combine(expvals: Float64Array[]): ShiftGrad;
+  combine(expvals: Float64Array[], dExpvals: ArrayLike<number>): ShiftGrad;
 }
 
 /** Largest stacked input array (floats) of one request of the parameter-shift transform. */
@@ -35,12 +36,10 @@ const MAX_SHIFT_FLOATS = 1 << 22;
  * that column holds the shifted value. The blocks are stacked into as few requests as MAX_SHIFT_FLOATS allows
  * (usually one). combine contracts each block with dExpvals: ∂L/∂a[b] = Σ_terms coeff · Σ_o g[b,o] · f_o(a + shift).
  */
-export function parameterShiftTransform(req: BatchRequest, dExpvals: ArrayLike<number>): GradientTransform {
+export function parameterShiftTransform(req: BatchRequest): GradientTransform {
   const c = req.circuit;
   const B = req.batch;
   const nObs = observablesOf(c).length;
-  if (dExpvals.length !== B * nObs)
-    throw new Error(`dExpvals: need batch × numObservables = ${B * nObs} values, got ${dExpvals.length}`);
   const N = c.numInputs;
   // the differentiable angle occurrences, and the circuit with occurrence j reading input column N + j
   const occ: { angle: Angle; rule: ShiftRule }[] = [];
@@ -75,7 +74,9 @@ export function parameterShiftTransform(req: BatchRequest, dExpvals: ArrayLike<n
   }
   return {
     requests,
-    combine(expvals) {
+    combine(expvals, dExpvals) {
+      if (dExpvals.length !== B * nObs)
+        throw new Error(`dExpvals: need batch × numObservables = ${B * nObs} values, got ${dExpvals.length}`);
       const dParams = new Float64Array(c.numParams);
       const dInputs = new Float64Array(B * N);
       blocks.forEach(({ j, coeff }, i) => {
@@ -104,10 +105,44 @@ export async function parameterShiftVjp(
   req: BatchRequest,
   dExpvals: ArrayLike<number>,
 ): Promise<ShiftGrad> {
-  const t = parameterShiftTransform(req, dExpvals);
-  const expvals: Float64Array[] = [];
-  for (const r of t.requests) expvals.push(await evaluate(r));
-  return t.combine(expvals);
+  const t = parameterShiftTransform(req);
+  return t.combine(await evaluateAll(evaluate, t), dExpvals);
+}
+
+/** The expectation values of every request of a transform, in order (one at a time: each may be large). */
+async function evaluateAll(evaluate: Evaluate, t: GradientTransform): Promise<Float64Array[]> {
+  const out: Float64Array[] = [];
+  for (const r of t.requests) out.push(await evaluate(r));
+  return out;
+}
+
+/**
+ * The Jacobian of the observables by the parameter-shift rule: jParams (batch, nObs, numParams) and jInputs
+ * (batch, nObs, numInputs). The shifted circuits are evaluated once and combined once per (row, observable), so
+ * with shots every entry shares the same samples, as when one measurement gives all wires.
+ */
+export async function shiftJacobian(
+  evaluate: Evaluate,
+  req: BatchRequest,
+  nObs: number,
+): Promise<{ jParams: Float64Array; jInputs: Float64Array }> {
+  const P = req.circuit.numParams;
+  const N = req.circuit.numInputs;
+  const B = req.batch;
+  const t = parameterShiftTransform(req);
+  const expvals = await evaluateAll(evaluate, t);
+  const jParams = new Float64Array(B * nObs * P);
+  const jInputs = new Float64Array(B * nObs * N);
+  const d = new Float64Array(B * nObs);
+  for (let i = 0; i < B * nObs; i++) {
+    d.fill(0);
+    d[i] = 1;
+    const g = t.combine(expvals, d);
+    const b = Math.floor(i / nObs);
+    jParams.set(g.dParams, i * P);
+    jInputs.set(g.dInputs.subarray(b * N, (b + 1) * N), i * N);
+  }
+  return { jParams, jInputs };
 }
 
 /**

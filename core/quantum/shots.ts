@@ -256,3 +256,36 @@ export function sampleCounts(
     );
   return countsOf(samples, qubits);
 }
+
+/** Shot estimate of all-wire probabilities and ⟨Z_w⟩ for each row, from one sample set per row. */
+export function sampleRows(
+  exact: Float64Array,
+  qubits: number,
+  batch: number,
+  shots: number,
+  rng: Rng,
+): { probs: Float64Array; expvalZ: Float64Array; stderrZ: Float64Array; counts: Record<string, number>[] } {
+  const dim = 1 << qubits;
+  const probs = new Float64Array(batch * dim);
+  const expvalZ = new Float64Array(batch * qubits);
+  const stderrZ = new Float64Array(batch * qubits);
+  const counts: Record<string, number>[] = [];
+  for (let b = 0; b < batch; b++) {
+    const samples = sampleIndices(exact.subarray(b * dim, (b + 1) * dim), shots, rng.fork());
+    for (let s = 0; s < shots; s++) probs[b * dim + samples[s]] += 1;
+    for (let i = 0; i < dim; i++) {
+      const c = probs[b * dim + i];
+      if (c === 0) continue;
+      for (let w = 0; w < qubits; w++) expvalZ[b * qubits + w] += (i >> (qubits - 1 - w)) & 1 ? -c : c;
+      probs[b * dim + i] = c / shots;
+    }
+    for (let w = 0; w < qubits; w++) {
+      const m = expvalZ[b * qubits + w] / shots;
+      expvalZ[b * qubits + w] = m;
+      const variance = shots > 1 ? ((1 - m * m) * shots) / (shots - 1) : 1;
+      stderrZ[b * qubits + w] = Math.sqrt(Math.max(0, variance) / shots);
+    }
+    counts.push(countsOf(samples, qubits));
+  }
+  return { probs, expvalZ, stderrZ, counts };
+}
