@@ -70,6 +70,7 @@ export class SwigluMlp implements FeedForward {
   private fc1: Arr | null = null; // (N, FF) gate pre-activation
   private fc2: Arr | null = null; // (N, FF) up
   private h: Arr | null = null; // (N, FF) silu(fc1)·fc2
+  private sig: Arr | null = null; // (N, FF) σ(fc1), kept for backward
 
   constructor(
     /** Prefix of the maps' parameter names, e.g. "model.layers.0.mlp". */
@@ -94,6 +95,7 @@ export class SwigluMlp implements FeedForward {
     this.fc1 = ensure(this.fc1, dt, n);
     this.fc2 = ensure(this.fc2, dt, n);
     this.h = ensure(this.h, dt, n);
+    this.sig = ensure(this.sig, dt, n);
   }
 
   forward(out: Arr, inp: Arr, N: number): void {
@@ -101,7 +103,7 @@ export class SwigluMlp implements FeedForward {
     const fc2 = this.fc2!;
     this.gate.forward(fc1, inp, N);
     this.up.forward(fc2, inp, N);
-    swigluForward(this.h!, fc1, fc2, N * this.intermediateSize);
+    swigluForward(this.h!, fc1, fc2, N * this.intermediateSize, this.sig!);
     this.down.forward(out, this.h!, N);
   }
 
@@ -115,7 +117,7 @@ export class SwigluMlp implements FeedForward {
     this.down.backward(dh, dout, this.h!, N);
     dfc1.fill(0, 0, n);
     dfc2.fill(0, 0, n);
-    swigluBackward(dfc1, dfc2, dh, this.fc1!, this.fc2!, n);
+    swigluBackward(dfc1, dfc2, dh, this.fc1!, this.fc2!, n, this.sig!);
     this.gate.backward(dinp, dfc1, inp, N);
     this.up.backward(dinp, dfc2, inp, N);
   }

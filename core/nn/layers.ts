@@ -280,12 +280,19 @@ export function siluBackward(dinp: Arr, dout: Arr, inp: Arr, N: number) {
 }
 
 // (kernels in rows.ts, on both cores where the matmul pool runs)
-export function swigluForward(out: Arr, gate: Arr, up: Arr, N: number) {
-  runRows(Kernel.SwigluForward, [out, gate, up], [N], N);
+/** out = silu(gate)·up; with sig, σ(gate) is kept there for swigluBackward. */
+export function swigluForward(out: Arr, gate: Arr, up: Arr, N: number, sig?: Arr) {
+  runRows(Kernel.SwigluForward, sig ? [out, gate, up, sig] : [out, gate, up], [N], N);
 }
 
-export function swigluBackward(dgate: Arr, dup: Arr, dout: Arr, gate: Arr, up: Arr, N: number) {
-  runRows(Kernel.SwigluBackward, [dgate, dup, dout, gate, up], [N], N);
+/** Adds ∂L/∂gate and ∂L/∂up; sig, when given, is σ(gate) as swigluForward kept it. */
+export function swigluBackward(dgate: Arr, dup: Arr, dout: Arr, gate: Arr, up: Arr, N: number, sig?: Arr) {
+  runRows(
+    Kernel.SwigluBackward,
+    sig ? [dgate, dup, dout, gate, up, sig] : [dgate, dup, dout, gate, up],
+    [N],
+    N,
+  );
 }
 
 // ---------------------------------------------------------------- Dropout (inverted; the mask holds 0 or 1/(1-p))

@@ -10,7 +10,10 @@ import type { Arr } from './tensor';
 
 export type RowKernel = (a: (Arr | Int32Array)[], s: number[], t: number, nt: number) => void;
 
-/** out = silu(gate)·up over n elements; a = [out, gate, up], s = [n]. */
+/**
+ * out = silu(gate)·up over n elements; a = [out, gate, up] or [out, gate, up, sig], s = [n]. With sig, σ(gate)
+ * is kept there for the backward (one exp per element per step instead of two).
+ */
 const swigluForwardK: RowKernel = (a, s, t, nt) => {
   const out = a[0];
   const gate = a[1];
@@ -18,13 +21,25 @@ const swigluForwardK: RowKernel = (a, s, t, nt) => {
   const n = s[0];
   const i0 = Math.floor((n * t) / nt);
   const i1 = Math.floor((n * (t + 1)) / nt);
-  for (let i = i0; i < i1; i++) {
-    const g = gate[i];
-    out[i] = (g / (1 + Math.exp(-g))) * up[i];
-  }
+  if (a.length > 3) {
+    const sig = a[3];
+    for (let i = i0; i < i1; i++) {
+      const g = gate[i];
+      const sg = 1 / (1 + Math.exp(-g));
+      sig[i] = sg;
+      out[i] = g * sg * up[i];
+    }
+  } else
+    for (let i = i0; i < i1; i++) {
+      const g = gate[i];
+      out[i] = (g / (1 + Math.exp(-g))) * up[i];
+    }
 };
 
-/** dgate += dout·up·σ(g)(1 + g(1 − σ(g))), dup += dout·g·σ(g); a = [dgate, dup, dout, gate, up], s = [n]. */
+/**
+ * dgate += dout·up·σ(g)(1 + g(1 − σ(g))), dup += dout·g·σ(g); a = [dgate, dup, dout, gate, up] or with sig
+ * (σ(gate) kept by the forward) appended, s = [n].
+ */
 const swigluBackwardK: RowKernel = (a, s, t, nt) => {
   const dgate = a[0];
   const dup = a[1];
@@ -34,13 +49,23 @@ const swigluBackwardK: RowKernel = (a, s, t, nt) => {
   const n = s[0];
   const i0 = Math.floor((n * t) / nt);
   const i1 = Math.floor((n * (t + 1)) / nt);
-  for (let i = i0; i < i1; i++) {
-    const g = gate[i];
-    const sg = 1 / (1 + Math.exp(-g));
-    const d = dout[i];
-    dgate[i] += d * up[i] * sg * (1 + g * (1 - sg));
-    dup[i] += d * g * sg;
-  }
+  if (a.length > 5) {
+    const sig = a[5];
+    for (let i = i0; i < i1; i++) {
+      const g = gate[i];
+      const sg = sig[i];
+      const d = dout[i];
+      dgate[i] += d * up[i] * sg * (1 + g * (1 - sg));
+      dup[i] += d * g * sg;
+    }
+  } else
+    for (let i = i0; i < i1; i++) {
+      const g = gate[i];
+      const sg = 1 / (1 + Math.exp(-g));
+      const d = dout[i];
+      dgate[i] += d * up[i] * sg * (1 + g * (1 - sg));
+      dup[i] += d * g * sg;
+    }
 };
 
 /**

@@ -60,6 +60,33 @@ describe('row kernels on the worker pool', () => {
       }
     });
 
+  it('SwiGLU with σ(gate) kept by the forward: pool equals one thread, and the result equals the recomputing path', () => {
+    const { alone, pooled, runs } = bothWays(2, () => {
+      const out = alloc('f32', n);
+      const sig = alloc('f32', n);
+      const dg = alloc('f32', n);
+      const du = alloc('f32', n);
+      swigluForward(out, shared(gate), shared(up), n, sig);
+      swigluBackward(dg, du, shared(dout), shared(gate), shared(up), n, sig);
+      return [out, sig, dg, du];
+    });
+    expect(runs).toBe(2);
+    for (let j = 0; j < 4; j++) expect(Array.from(pooled[j])).toEqual(Array.from(alone[j]));
+    const out = alloc('f32', n);
+    const dg = alloc('f32', n);
+    const du = alloc('f32', n);
+    swigluForward(out, shared(gate), shared(up), n);
+    swigluBackward(dg, du, shared(dout), shared(gate), shared(up), n);
+    const [o2, sig, dg2, du2] = pooled;
+    for (let i = 0; i < n; i++) {
+      expect(Math.abs(o2[i] - out[i])).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(out[i])));
+      expect(Math.abs(dg2[i] - dg[i])).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(dg[i])));
+      // σ kept in f32 rounds it once more than the recomputed double
+      expect(Math.abs(du2[i] - du[i])).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(du[i])));
+    }
+    expect(sig[7]).toBeCloseTo(1 / (1 + Math.exp(-Math.fround(gate[7]))), 6);
+  });
+
   it('softmax cross-entropy rows and the LM ∂logits on 2 threads equal one thread and the f64 reference', () => {
     const [N, V] = [67, 1024];
     const logits = randArr(N * V, 6).map((x) => 8 * x);
@@ -162,7 +189,7 @@ describe('row kernels on the worker pool', () => {
     for (const r of [0, 1, T - 1, T, B * NH * T - 1]) {
       const row = att.subarray(r * T, (r + 1) * T);
       const t = r % T;
-      expect(row.subarray(0, t + 1).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+      expect(Array.from(row.subarray(0, t + 1)).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
       expect(row.subarray(t + 1).every((x) => x === 0)).toBe(true);
     }
   });
