@@ -413,6 +413,42 @@ export type BundleImportRequest = z.infer<typeof BundleImportRequestSchema>;
 export const FileRootRequestSchema = z.object({ path: z.string().min(1).max(4096) }).strict();
 export type FileRootRequest = z.infer<typeof FileRootRequestSchema>;
 
+/**
+ * This machine's speed, measured once (core/lab/calibration.ts) and stored in the lab, in the units a kind's
+ * WorkEstimate counts: seconds per amplitude update (one 2×2 gate on one amplitude pair, in the cpu
+ * simulator's adjoint training pass) and per floating-point operation (a transformer training step).
+ */
+export interface Calibration {
+  /** ISO time of the measurement. */
+  measuredAt: string;
+  /** At the widest width timed (for work that names no width). */
+  secondsPerAmplitudeOp: number;
+  /** Per circuit width timed, narrowest first: small circuits pay per-gate overheads an amplitude count misses. */
+  amplitudeRates: { qubits: number; secondsPerAmplitudeOp: number }[];
+  secondsPerFlop: number;
+  host: { cpu: string; cores: number };
+  /** What was timed, in words. */
+  detail: string;
+}
+
+/**
+ * The calibrated seconds per amplitude update at a circuit width: the timed width's rate, interpolated
+ * (log-linearly) between two timed widths, the nearest one's outside them.
+ */
+export function rateAt(
+  rates: readonly { qubits: number; secondsPerAmplitudeOp: number }[],
+  qubits: number,
+): number {
+  const r = [...rates].sort((a, b) => a.qubits - b.qubits);
+  if (qubits <= r[0].qubits) return r[0].secondsPerAmplitudeOp;
+  const last = r[r.length - 1];
+  if (qubits >= last.qubits) return last.secondsPerAmplitudeOp;
+  const i = r.findIndex((x) => x.qubits >= qubits);
+  const [a, b] = [r[i - 1], r[i]];
+  const t = (qubits - a.qubits) / (b.qubits - a.qubits);
+  return Math.exp(Math.log(a.secondsPerAmplitudeOp) * (1 - t) + Math.log(b.secondsPerAmplitudeOp) * t);
+}
+
 /** Group-by choices of the runs table (a run with several tags is in each of their groups). */
 export const RUN_GROUP_BYS = ['kind', 'tag', 'sweep'] as const;
 export type RunGroupBy = (typeof RUN_GROUP_BYS)[number];
@@ -511,6 +547,10 @@ export interface LabApi {
   listRuns(req?: ListRunsRequest): Promise<RunSummary[]>;
   /** A window of the top-level runs, filtered, sorted and grouped by the lab (the runs table's pages). */
   queryRuns(req: RunQuery): Promise<RunPage>;
+  /** The stored calibration of this machine (null before the first), for run-time estimates. */
+  getCalibration(): Promise<Calibration | null>;
+  /** Measures the calibration again (a few seconds) and stores it. */
+  calibrate(): Promise<Calibration>;
   getRun(id: string): Promise<RunDetail>;
   createRun(req: CreateRunRequest): Promise<RunSummary>;
   cancelRun(id: string): Promise<RunSummary>;
@@ -546,6 +586,8 @@ export const LAB_API_METHODS = [
   'listKinds',
   'listRuns',
   'queryRuns',
+  'getCalibration',
+  'calibrate',
   'getRun',
   'createRun',
   'cancelRun',

@@ -66,6 +66,12 @@ async function call(api: LabApi, method: LabApiMethod, raw: unknown): Promise<un
       return api.listRuns(arg === undefined ? undefined : check(ListRunsRequestSchema, arg));
     case 'queryRuns':
       return api.queryRuns(check(RunQuerySchema, arg ?? {}));
+    case 'getCalibration':
+      if (arg !== undefined) check(EmptySchema, arg);
+      return api.getCalibration();
+    case 'calibrate':
+      if (arg !== undefined) check(EmptySchema, arg);
+      return api.calibrate();
     case 'getRun':
       return api.getRun(runId(arg));
     case 'cancelRun':

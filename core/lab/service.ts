@@ -41,6 +41,7 @@ import {
   ListRunsRequestSchema,
   RunQuerySchema,
   type RunQuery,
+  type Calibration,
   type RunPage,
   NoteRequestSchema,
   RunConfigsRequestSchema,
@@ -86,6 +87,7 @@ import {
 } from './file-roots';
 import { queryRuns as queryRunPage } from './run-query';
 import { checkDataFiles } from './data-file-check';
+import { measureCalibration, readCalibration, writeCalibration } from './calibration';
 import { codeVersion, hostInfo } from './host';
 import { loadJobKinds } from './kinds';
 import { ChildProcessLauncher, type JobLauncher, type JobProcess } from './launcher';
@@ -228,6 +230,25 @@ export class LabService implements LabApi {
   async queryRuns(req: RunQuery): Promise<RunPage> {
     const q = parseRequest(RunQuerySchema, req ?? {});
     return queryRunPage(this.store.db, q, (id) => this.store.getSummary(id));
+  }
+
+  async getCalibration(): Promise<Calibration | null> {
+    return readCalibration(this.labDir);
+  }
+
+  /** One measurement at a time: a second request while one runs gets the same result. */
+  #calibrating: Promise<Calibration> | null = null;
+  async calibrate(): Promise<Calibration> {
+    this.assertOpen();
+    this.#calibrating ??= measureCalibration()
+      .then((c) => {
+        writeCalibration(this.labDir, c);
+        return c;
+      })
+      .finally(() => {
+        this.#calibrating = null;
+      });
+    return this.#calibrating;
   }
 
   async getRun(id: string): Promise<RunDetail> {

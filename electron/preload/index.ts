@@ -8,6 +8,8 @@ const METHODS = [
   'listKinds',
   'listRuns',
   'queryRuns',
+  'getCalibration',
+  'calibrate',
   'getRun',
   'createRun',
   'cancelRun',

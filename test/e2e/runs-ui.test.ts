@@ -476,6 +476,24 @@ describe('run page', () => {
   });
 });
 
+describe('run-time estimate', () => {
+  it('is measured on this machine: calibrate in the wizard, then ≈ time with the calibration date', async () => {
+    const page = await openPage();
+    await page.goto(`${baseUrl}#/new?kind=vqc-fit`);
+    const est = page.getByTestId('wiz-estimate');
+    await poll(() => est.getAttribute('data-calibrated')).toBe('false');
+    await page.getByTestId('wiz-calibrate').click();
+    await poll(() => est.getAttribute('data-calibrated')).toBe('true');
+    const text = (await est.textContent()) ?? '';
+    console.log(`runs-ui: wizard estimate after calibrating: ${text.replace(/\s+/g, ' ').trim()}`);
+    expect(text).toMatch(/≈ .+ on this machine \(calibrated \d{4}-\d\d-\d\d\)/);
+    expect(await page.getByTestId('wiz-calibrate').textContent()).toBe('Recalibrate');
+    expect(Number(await est.getAttribute('data-seconds'))).toBeGreaterThanOrEqual(0);
+    await shot(page, 'wizard-calibrated');
+    await page.close();
+  });
+});
+
 describe('themes and buttons', () => {
   it('follows the system, switches by hand, and a primary button keeps its label on hover', async () => {
     const page = await openPage();

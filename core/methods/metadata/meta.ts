@@ -170,6 +170,8 @@ export interface ResourceLine {
 export interface WorkEstimate {
   flops: number;
   amplitudeOps: number;
+  /** Width of the circuits that do most of the amplitude updates (a calibration's rate depends on it). */
+  qubits?: number;
   /** What was counted, in words. */
   note?: string;
 }

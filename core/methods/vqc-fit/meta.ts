@@ -1,7 +1,8 @@
 // What `vqc-fit` says about itself: wizard steps, presets, the circuit, and the parameter counts of the
 // circuit and of its matched MLP (the same functions the job sizes them with).
 import { mlpHiddenForParams, mlpParamCount } from '../../nn/param-counts';
-import { defineKindMeta } from '../metadata/meta';
+import { defineKindMeta, type WorkEstimate } from '../metadata/meta';
+import { resources } from '../../quantum/resources';
 import { stateVectorLines } from '../metadata/sizing';
 import { reuploadingCircuit } from './circuit';
 import { VqcFitConfigSchema, type VqcFitConfig } from './schema';
@@ -14,6 +15,24 @@ export function vqcParamCount(c: Pick<VqcFitConfig, 'qubits' | 'layers' | 'input
   return {
     circuit: reuploadingCircuit(c.qubits, c.layers, c.inputScale).numParams,
     linear: 2 * c.qubits + 2,
+  };
+}
+
+/**
+ * The run's work (the wizard's estimate): each epoch trains on every train point (a forward and the adjoint
+ * gradient: 4 gate sweeps, as every kind counts a training step) and then evaluates train and test (one
+ * sweep each); a sweep is every gate over 2^(qubits−1) amplitude pairs. The MLP baseline's flops are left
+ * out (under a millionth of the circuit's work at these sizes).
+ */
+export function vqcWork(c: VqcFitConfig): WorkEstimate {
+  const nTest = Math.max(1, Math.round(c.samples * c.testFraction));
+  const nTrain = c.samples - nTest;
+  const pairs = resources(reuploadingCircuit(c.qubits, c.layers, c.inputScale)).gates * 2 ** (c.qubits - 1);
+  return {
+    flops: 0,
+    amplitudeOps: c.epochs * (4 * nTrain + nTrain + nTest) * pairs,
+    qubits: c.qubits,
+    note: 'the MLP baseline not counted',
   };
 }
 
@@ -66,4 +85,5 @@ export const vqcFitMeta = defineKindMeta({
     { name: 'VQC', circuit: reuploadingCircuit(c.qubits, c.layers, c.inputScale), note: 'per sample' },
   ],
   resources: (c) => stateVectorLines(c.qubits, c.precision, c.batchSize, 'VQC'),
+  work: vqcWork,
 });

@@ -50,6 +50,8 @@ function fakeApi(): {
     listKinds: rec('listKinds', []),
     listRuns: rec('listRuns', [run]),
     queryRuns: rec('queryRuns', { total: 1, all: 1, offset: 0, runs: [run] }),
+    getCalibration: rec('getCalibration', null),
+    calibrate: rec('calibrate', {}),
     getRun: async (id) => {
       calls.push(['getRun', id]);
       throw new LabError('not-found', `id: no run ${id}`, 'id');

@@ -49,8 +49,8 @@ describe('wizard preview extras', () => {
   });
 
   it('a kind with circuits and no work: drawings, no estimate', () => {
-    const spec = wizardFor('vqc-fit', defaults('vqc-fit'))!;
-    const x = spec.extras!(spec.presets[0].build(defaults('vqc-fit')))!;
+    const spec = wizardFor('qhead', defaults('qhead'))!;
+    const x = spec.extras!(spec.presets[0].build(defaults('qhead')))!;
     expect(x.drawings.length).toBeGreaterThan(0);
     expect(x.estimate).toBeNull();
   });

@@ -2,6 +2,7 @@
 import { LabError } from '../../../core/api/lab-api';
 import { compareRuns } from '../../../core/lab/report';
 import type {
+  Calibration,
   Comparison,
   FileRootsInfo,
   NoteInfo,
@@ -70,6 +71,19 @@ export class FakeLabApi implements LabApi {
   async queryRuns(req: RunQuery): Promise<RunPage> {
     this.calls.push({ method: 'queryRuns', arg: req });
     return referenceQueryRuns(this.runs, req, this.configs);
+  }
+  /** The calibration served by getCalibration; calibrate() stores `nextCalibration`. */
+  calibration: Calibration | null = null;
+  nextCalibration: Calibration | null = null;
+  async getCalibration(): Promise<Calibration | null> {
+    this.calls.push({ method: 'getCalibration', arg: undefined });
+    return this.calibration;
+  }
+  async calibrate(): Promise<Calibration> {
+    this.calls.push({ method: 'calibrate', arg: undefined });
+    if (!this.nextCalibration) throw new LabError('internal', 'no calibration in this fake');
+    this.calibration = this.nextCalibration;
+    return this.calibration;
   }
   async getRun(id: string): Promise<RunDetail> {
     this.calls.push({ method: 'getRun', arg: id });

@@ -138,6 +138,6 @@ export function buildWizard(meta: KindMeta, defaults: Config): WizardSpec {
     })),
     validate: (c) => issuesOf(meta, c),
     preview: (c) => previewOf(meta, c),
-    extras: (c) => extrasOf(meta, c),
+    extras: (c, calibration) => extrasOf(meta, c, calibration ?? null),
   };
 }

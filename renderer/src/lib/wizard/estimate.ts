@@ -3,6 +3,7 @@
 // matrix product and a 2×2 gate swept over a state vector). The lab's kernels (WebAssembly SIMD, threads) run
 // faster than the probes, by a factor measured once against a timed example (EFFICIENCY); the estimate says so.
 import type { WorkEstimate } from '../../../../core/api/kinds';
+import { rateAt, type Calibration } from '../../../../core/api/lab-api';
 
 export interface MachineSpeed {
   /** Plain-JS floating-point operations per second (matrix product). */
@@ -90,6 +91,22 @@ export function machineSpeed(): MachineSpeed {
 export interface RunEstimate {
   seconds: number;
   text: string;
+  /** True when the rates are the lab's calibration of this machine (else the quick probe above). */
+  calibrated?: boolean;
+}
+
+/**
+ * The estimate from the lab's calibration (LabApi.getCalibration: the lab's own simulator and transformer
+ * kernels timed on this machine): work × measured seconds per unit, no factor typed in.
+ */
+export function estimateCalibrated(w: WorkEstimate, c: Calibration): RunEstimate {
+  const perAmp = w.qubits !== undefined ? rateAt(c.amplitudeRates, w.qubits) : c.secondsPerAmplitudeOp;
+  const seconds = w.flops * c.secondsPerFlop + w.amplitudeOps * perAmp;
+  return {
+    seconds,
+    text: `≈ ${formatDuration(seconds)} on this machine (calibrated ${c.measuredAt.slice(0, 10)})`,
+    calibrated: true,
+  };
 }
 
 /** "about 2 min" for a work estimate on a machine of the given speed. */

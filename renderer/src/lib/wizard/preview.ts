@@ -3,7 +3,8 @@
 import { z } from 'zod';
 import { describeZodError } from '../../../../core/api/lab-api';
 import { drawSvg, type KindMeta, type ResourceLine, summarizeCircuits } from '../../../../core/api/kinds';
-import { estimateRun } from './estimate';
+import type { Calibration } from '../../../../core/api/lab-api';
+import { estimateCalibrated, estimateRun } from './estimate';
 import type { Config, ConfigIssue, PreviewExtras, WizardPreview } from './spec';
 
 export function issuesOf(meta: KindMeta, c: Config): ConfigIssue[] {
@@ -24,8 +25,15 @@ export function previewOf(meta: KindMeta, c: Config): WizardPreview | null {
 /** Circuits drawn (SVG) beyond this many operations would be unreadable; they are summarised only. */
 const MAX_DRAWN_OPS = 600;
 
-/** For a valid config: a drawing of each of the kind's circuits, and the run-time estimate where it has one. */
-export function extrasOf(meta: KindMeta, c: Config): PreviewExtras | null {
+/**
+ * For a valid config: a drawing of each of the kind's circuits, and the run-time estimate where it has one —
+ * from the lab's calibration when there is one, else from the quick in-page probe (marked not calibrated).
+ */
+export function extrasOf(
+  meta: KindMeta,
+  c: Config,
+  calibration: Calibration | null = null,
+): PreviewExtras | null {
   const r = meta.schema.safeParse(c);
   if (!r.success) return null;
   const drawings = meta
@@ -37,7 +45,10 @@ export function extrasOf(meta: KindMeta, c: Config): PreviewExtras | null {
     drawings,
     estimate:
       work && Number.isFinite(work.flops + work.amplitudeOps)
-        ? { ...estimateRun(work), ...(work.note ? { note: work.note } : {}) }
+        ? {
+            ...(calibration ? estimateCalibrated(work, calibration) : estimateRun(work)),
+            ...(work.note ? { note: work.note } : {}),
+          }
         : null,
   };
 }

@@ -2,6 +2,7 @@
 // metadata (build.ts). Each field reads its text from the config and writes a parsed value back; ranges and
 // cross-field rules are the kind's schema's, checked as the user types (state/wizard.svelte.ts).
 import type { ModelCount, ResourceLine, CircuitSummary } from '../../../../core/api/kinds';
+import type { Calibration } from '../../../../core/api/lab-api';
 import { getAt, isPlainObject, type Path } from '../config-form';
 
 export type Config = Record<string, unknown>;
@@ -83,7 +84,7 @@ export interface WizardPreview {
 /** What the preview shows beside the sizes: circuit drawings and a run-time estimate (when the kind has one). */
 export interface PreviewExtras {
   drawings: { name: string; svg: string }[];
-  estimate: { seconds: number; text: string; note?: string } | null;
+  estimate: { seconds: number; text: string; note?: string; calibrated?: boolean } | null;
 }
 
 export interface WizardSpec {
@@ -97,7 +98,7 @@ export interface WizardSpec {
   /** Parameter counts, circuits and resources, or null while the config is not valid. */
   preview: (c: Config) => WizardPreview | null;
   /** Drawings of the circuits and the run-time estimate, or null while the config is not valid. */
-  extras?: (c: Config) => PreviewExtras | null;
+  extras?: (c: Config, calibration?: Calibration | null) => PreviewExtras | null;
 }
 
 export function fieldKey(path: Path): string {

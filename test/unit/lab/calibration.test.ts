@@ -1,0 +1,121 @@
+// The run-time calibration (core/lab/calibration.ts): rates measured with the lab's own kernels, stored and
+// read back, and estimates that scale a kind's counted work by them — checked against a timing of work the
+// calibration never saw.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { rateAt, type Calibration } from '../../../core/api/lab-api';
+import {
+  amplitudeOps,
+  CALIBRATION_FILE,
+  measureCalibration,
+  readCalibration,
+  TRAINING_SWEEPS,
+  writeCalibration,
+} from '../../../core/lab/calibration';
+import { vqcWork } from '../../../core/methods/vqc-fit/meta';
+import { VqcFitConfigSchema } from '../../../core/methods/vqc-fit/schema';
+import { reuploadingCircuit } from '../../../core/methods/vqc-fit/circuit';
+import { observablesOf } from '../../../core/quantum/circuit';
+import { resources } from '../../../core/quantum/resources';
+import { createSimulator } from '../../../core/quantum/simulators';
+import { estimateCalibrated } from '../../../renderer/src/lib/wizard/estimate';
+
+const dir = mkdtempSync(join(tmpdir(), 'qlab-calibration-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const cal: Calibration = {
+  measuredAt: '2026-12-05T10:00:00.000Z',
+  secondsPerAmplitudeOp: 2e-9,
+  amplitudeRates: [
+    { qubits: 4, secondsPerAmplitudeOp: 8e-9 },
+    { qubits: 12, secondsPerAmplitudeOp: 2e-9 },
+  ],
+  secondsPerFlop: 1e-10,
+  host: { cpu: 'test', cores: 2 },
+  detail: 'test',
+};
+
+describe('calibration', () => {
+  it('measures both rates on this machine, stores them and reads them back', async () => {
+    const c = await measureCalibration(() => new Date('2026-12-05T11:00:00.000Z'));
+    expect(c.measuredAt).toBe('2026-12-05T11:00:00.000Z');
+    // A 2×2 gate on an amplitude pair and a flop: between 0.01 ns and 1 µs each on any machine the lab runs on.
+    for (const v of [c.secondsPerAmplitudeOp, c.secondsPerFlop]) {
+      expect(v).toBeGreaterThan(1e-11);
+      expect(v).toBeLessThan(1e-6);
+    }
+    expect(c.detail).toMatch(/simulator: .*4 qubits .* ms.*12 qubits .* ms; transformer: \d+ parameters/);
+    expect(c.amplitudeRates.map((r) => r.qubits)).toEqual([4, 6, 8, 10, 12]);
+    expect(readCalibration(dir)).toBeNull();
+    writeCalibration(dir, c);
+    expect(readCalibration(dir)).toEqual(c);
+    // A file that is not a calibration reads as none (the wizard offers to calibrate), never as rates.
+    writeFileSync(join(dir, CALIBRATION_FILE), JSON.stringify({ ...c, secondsPerFlop: -1 }));
+    expect(readCalibration(dir)).toBeNull();
+    writeFileSync(join(dir, CALIBRATION_FILE), '{not json');
+    expect(readCalibration(dir)).toBeNull();
+
+    // The measured rates predict work they never timed: another width (between two timed ones), depth and batch.
+    const circuit = reuploadingCircuit(7, 6, 1);
+    const sim = await createSimulator('cpu', 'f32');
+    const batch = 64;
+    const req = {
+      circuit,
+      params: Float64Array.from({ length: circuit.numParams }, (_, i) => 0.05 * i),
+      inputs: Float64Array.from({ length: batch * 2 }, (_, i) => Math.cos(i)),
+      batch,
+    };
+    const d = new Float64Array(batch * observablesOf(circuit).length).fill(1);
+    await sim.expval(req);
+    await sim.vjp(req, d);
+    const times: number[] = [];
+    for (let k = 0; k < 5; k++) {
+      const t0 = performance.now();
+      await sim.expval(req);
+      await sim.vjp(req, d);
+      times.push((performance.now() - t0) / 1000);
+    }
+    sim.dispose();
+    const best = Math.min(...times);
+    const predicted =
+      amplitudeOps(resources(circuit).gates, 7, batch, TRAINING_SWEEPS) * rateAt(c.amplitudeRates, 7);
+    const ratio = best / predicted;
+    console.log(
+      `calibration: predicted ${(predicted * 1000).toFixed(2)} ms, measured ${(best * 1000).toFixed(2)} ms (best of 5)`,
+    );
+    // Measured 0.7–1.05 here; a loaded machine swings timings, so within 3× either way.
+    expect(ratio).toBeGreaterThan(1 / 3);
+    expect(ratio).toBeLessThan(3);
+  });
+
+  it('scales a kind’s counted work by the rates (vqc-fit: linear in epochs and samples)', () => {
+    const cfg = VqcFitConfigSchema.parse({
+      epochs: 10,
+      samples: 400,
+      testFraction: 0.25,
+      qubits: 4,
+      layers: 3,
+    });
+    const w = vqcWork(cfg);
+    const gates = resources(reuploadingCircuit(4, 3, cfg.inputScale)).gates;
+    // 300 train points × (4 + 1) sweeps + 100 test points × 1, over 8 amplitude pairs a gate, 10 epochs.
+    expect(w.amplitudeOps).toBe(10 * (300 * 5 + 100) * gates * 8);
+    expect(w.qubits).toBe(4);
+    const e = estimateCalibrated(w, cal);
+    // At 4 qubits: the 4-qubit rate.
+    expect(e.seconds).toBeCloseTo(w.amplitudeOps * 8e-9 + w.flops * 1e-10, 12);
+    expect(e.calibrated).toBe(true);
+    expect(e.text).toMatch(/^≈ .* on this machine \(calibrated 2026-12-05\)$/);
+    expect(estimateCalibrated(vqcWork({ ...cfg, epochs: 20 }), cal).seconds).toBeCloseTo(2 * e.seconds, 12);
+    // Between timed widths the rate is interpolated log-linearly; outside them, the nearest one's.
+    expect(rateAt(cal.amplitudeRates, 8)).toBeCloseTo(4e-9, 18);
+    expect(rateAt(cal.amplitudeRates, 2)).toBe(8e-9);
+    expect(rateAt(cal.amplitudeRates, 20)).toBe(2e-9);
+    expect(estimateCalibrated({ flops: 0, amplitudeOps: 1e9 }, cal).seconds).toBeCloseTo(2, 12);
+    expect(estimateCalibrated({ flops: 3e12, amplitudeOps: 0 }, cal).text).toBe(
+      '≈ 5 min on this machine (calibrated 2026-12-05)',
+    );
+  });
+});
