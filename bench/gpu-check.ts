@@ -20,7 +20,7 @@ import {
 } from '../core/quantum/gpu/self-check';
 import { createGpuSimulator } from '../core/quantum/gpu/simulator';
 import { formatBenchTable, runSimBench, type BenchRow } from '../core/methods/sim-bench/run';
-import { SimBenchConfigSchema } from '../core/methods/sim-bench/schema';
+import { QUICK_SIM_BENCH, SimBenchConfigSchema } from '../core/methods/sim-bench/schema';
 
 interface Options {
   quick: boolean;
@@ -144,17 +144,7 @@ export async function main(argv: string[]): Promise<number> {
       peer: o.peer,
       parameterShift: false,
       threads: o.threads,
-      ...(o.quick
-        ? {
-            largeQubits: [16],
-            qmlBatch: 128,
-            qdllmBatches: [8],
-            qffnBatch: 64,
-            qdllmLayers: 2,
-            qffnDepth: 2,
-            repeats: 1,
-          }
-        : {}),
+      ...(o.quick ? QUICK_SIM_BENCH : {}),
     });
     line(`\nbenchmark: cpu (f32, ${o.threads} threads) and gpu in the same run`);
     bench = await runSimBench(cfg, { log: (m) => line(`  ${m}`) });

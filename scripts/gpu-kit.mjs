@@ -21,6 +21,7 @@ import {
   copyFileSync,
   createReadStream,
   createWriteStream,
+  existsSync,
   mkdirSync,
   readFileSync,
   readdirSync,
@@ -39,8 +40,11 @@ const LIMIT = 64 * 2 ** 20;
 function parseArgs(argv) {
   const o = { out: join(root, 'dist/gpu-kit'), node: true };
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--out') o.out = resolve(argv[++i] ?? '');
-    else if (argv[i] === '--no-node') o.node = false;
+    if (argv[i] === '--out') {
+      const dir = argv[++i];
+      if (!dir || dir.startsWith('--')) throw new Error('--out: needs a folder name');
+      o.out = resolve(dir);
+    } else if (argv[i] === '--no-node') o.node = false;
     else throw new Error(`unknown option ${argv[i]}`);
   }
   return o;
@@ -52,6 +56,25 @@ function files(dir) {
   );
 }
 
+/**
+ * Empties the output folder only when it is a kit this script built (its MANIFEST.txt says so) or is empty:
+ * `--out .` or `--out ~` must never wipe a checkout or a home folder.
+ */
+function clearOut(dir) {
+  if (!existsSync(dir)) return;
+  if (!statSync(dir).isDirectory()) throw new Error(`--out: ${dir} exists and is not a folder`);
+  const entries = readdirSync(dir);
+  if (entries.length === 0) return;
+  const manifest = join(dir, 'MANIFEST.txt');
+  const ours =
+    existsSync(manifest) && /^qlab \S+ GPU check kit,/.test(readFileSync(manifest, 'utf8').slice(0, 200));
+  if (!ours)
+    throw new Error(
+      `--out: ${dir} is not empty and holds no kit built here (no MANIFEST.txt of one); choose a new folder`,
+    );
+  rmSync(dir, { recursive: true, force: true });
+}
+
 const RUN_SH = `#!/bin/sh
 # The lab's GPU check kit: the gpu backend's self-check against the cpu backend in f64, then the simulator
 # benchmark with both backends in the same run. Options go to gpu-check (--mode, --quick, --no-bench,
@@ -59,10 +82,13 @@ const RUN_SH = `#!/bin/sh
 set -eu
 KIT=$(cd "$(dirname "$0")" && pwd)
 RUN="$KIT"
-# a read-only kit (a mounted medium) runs from a copy
+# a read-only kit (a mounted medium) runs from a private copy made for this run (never a fixed /tmp name, where
+# a stale or planted binary could wait)
 if [ ! -w "$KIT" ]; then
-  RUN="\${TMPDIR:-/tmp}/qlab-gpu-kit"
-  mkdir -p "$RUN" && cp -R "$KIT/." "$RUN/"
+  RUN=$(mktemp -d "\${TMPDIR:-/tmp}/qlab-gpu-kit.XXXXXX")
+  trap 'rm -rf "$RUN"' EXIT
+  cp -R "$KIT/." "$RUN/"
+  rm -rf "$RUN/.qlab-node" "$RUN/node_modules/webgpu/dist/linux-x64/dawn.node"
 fi
 # gunzip SRC to DST once (a partial file never takes DST's name)
 unpack() {
@@ -81,12 +107,15 @@ if [ -z "$NODE" ]; then
   [ -n "$NODE" ] || { echo "gpu-kit: no node.gz in the kit and no node on PATH" >&2; exit 3; }
 fi
 export EGL_PLATFORM="\${EGL_PLATFORM:-surfaceless}"
-exec "$NODE" "$RUN/gpu-check.mjs" "$@"
+if [ "$RUN" = "$KIT" ]; then
+  exec "$NODE" "$RUN/gpu-check.mjs" "$@"
+fi
+"$NODE" "$RUN/gpu-check.mjs" "$@"
 `;
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  rmSync(o.out, { recursive: true, force: true });
+  clearOut(o.out);
   mkdirSync(o.out, { recursive: true });
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 

@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { formatBenchTable, runSimBench } from '../methods/sim-bench/run';
-import { SimBenchConfigSchema } from '../methods/sim-bench/schema';
+import { QUICK_SIM_BENCH, SimBenchConfigSchema } from '../methods/sim-bench/schema';
 
 export async function main(argv: string[]): Promise<number> {
   const [what, ...rest] = argv;
@@ -20,16 +20,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (a === '--gpu') cfg.gpu = true;
     else if (a === '--no-peer') cfg.peer = false;
     else if (a === '--no-shift') cfg.parameterShift = false;
-    else if (a === '--quick')
-      Object.assign(cfg, {
-        largeQubits: [16, 18],
-        qmlBatch: 128,
-        qdllmBatches: [8],
-        qffnBatch: 64,
-        qdllmLayers: 2,
-        qffnDepth: 2,
-        repeats: 1,
-      });
+    else if (a === '--quick') Object.assign(cfg, QUICK_SIM_BENCH);
     else if (a === '--threads') cfg.threads = Number(rest[++i]);
     else if (a === '--out') out = rest[++i] ?? '';
     else {

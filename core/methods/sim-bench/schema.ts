@@ -68,3 +68,14 @@ export const SimBenchConfigSchema = z
   .strict();
 
 export type SimBenchConfig = z.infer<typeof SimBenchConfigSchema>;
+
+/** `--quick` (qlab bench sim, the GPU check kit): small states and batches, one repeat — a smoke run in seconds. */
+export const QUICK_SIM_BENCH = {
+  largeQubits: [16, 18],
+  qmlBatch: 128,
+  qdllmBatches: [8],
+  qffnBatch: 64,
+  qdllmLayers: 2,
+  qffnDepth: 2,
+  repeats: 1,
+} as const satisfies Partial<SimBenchConfig>;

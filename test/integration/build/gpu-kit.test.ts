@@ -2,7 +2,7 @@
 // runs with no node_modules around it — the bundle, Dawn's loader and the cpu backend's worker threads are all
 // inside — and reports the self-check; run.sh prefers the kit's own compressed Node when the kit has one.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -61,6 +61,29 @@ describe('GPU check kit', () => {
     expect(rec.checks.length).toBe(18);
     expect(rec.checks.every((c) => c.ok)).toBe(true);
   }, 200_000);
+
+  it('never empties a folder that is not one of its kits, nor the working folder', () => {
+    const foreign = join(dir, 'foreign');
+    mkdirSync(foreign);
+    writeFileSync(join(foreign, 'keep.txt'), 'mine');
+    const build = (args: string[]) =>
+      spawnSync(process.execPath, [join(root, 'scripts/gpu-kit.mjs'), '--no-node', ...args], {
+        cwd: foreign,
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+    const noValue = build(['--out']);
+    expect(noValue.status).toBe(1);
+    expect(noValue.stderr).toMatch(/--out: needs a folder name/);
+    const notOurs = build(['--out', '.']);
+    expect(notOurs.status).toBe(1);
+    expect(notOurs.stderr).toMatch(/not empty and holds no kit built here/);
+    expect(readFileSync(join(foreign, 'keep.txt'), 'utf8')).toBe('mine');
+    // its own kit is rebuilt in place
+    const again = build(['--out', kit]);
+    expect(again.status).toBe(0);
+    expect(existsSync(join(kit, 'MANIFEST.txt'))).toBe(true);
+  }, 240_000);
 
   it('refuses a bad option with exit 2', () => {
     const r = spawnSync(join(kit, 'run.sh'), ['--mode', 'metal'], {
