@@ -15,12 +15,15 @@ import type {
 } from '../../../core/api/lab-api';
 import { configKeys, queuePlaces, type GroupBy, type RunConfigs, type SortDir } from '../lib/runs-table';
 
-/** Runs one window holds: the first screen asks for one, scrolling for the ones it shows. */
-export const PAGE_SIZE = 100;
+/**
+ * Runs one window holds: the first screen asks for one, scrolling for the ones it shows. 50 is a screen and a
+ * half (about 30 rows show at 900 px), so the first screen's answer is small.
+ */
+export const PAGE_SIZE = 50;
 /** Rows ahead of (and behind) the shown ones whose windows are asked for too. */
 export const PREFETCH_ROWS = 60;
 /** Loaded windows kept at most (the farthest from the last asked-for row are dropped first). */
-export const MAX_PAGES = 60;
+export const MAX_PAGES = 120;
 /** A burst of live events (a sweep starting, another process writing) re-reads the windows once, after this. */
 export const REFRESH_DEBOUNCE_MS = 100;
 

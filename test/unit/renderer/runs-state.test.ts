@@ -49,7 +49,8 @@ describe('RunsState windows', () => {
     const newest = [...api.runs].reverse();
     expect(s.rowAt(0)).toMatchObject({ kind: 'run', run: { id: newest[0].id } });
     expect(s.rowAt(250)).toEqual({ kind: 'run', run: undefined, depth: 0 });
-    // Rows 260–270 lie in the third window, and PREFETCH_ROWS on reach into the fourth: one request each.
+    // Rows 260–270, and PREFETCH_ROWS either side (200–330), lie in the windows at 200, 250 and 300: one
+    // request each.
     s.ensureRows(260, 270);
     s.ensureRows(260, 270); // already on their way: not asked twice
     await tick();
@@ -58,14 +59,14 @@ describe('RunsState windows', () => {
       queries(api)
         .slice(2)
         .map((c) => (c.arg as { offset: number }).offset),
-    ).toEqual([200, 300]);
+    ).toEqual([200, 250, 300]);
     expect((s.rowAt(250) as { run: RunSummary }).run.id).toBe(newest[250].id);
     expect(s.rowAt(150)).toMatchObject({ run: undefined });
     // A new run re-reads the first window (with the count) and the windows in view (200–349), not every
-    // window loaded (the second, 100–199, is dropped and read again if scrolled back to).
-    s.ensureRows(100, 100); // loads the second window
+    // window loaded (those at 50–199 are dropped and read again if scrolled back to).
+    s.ensureRows(100, 100); // loads the windows at 50, 100 and 150
     await tick();
-    s.ensureRows(300, 310); // then the view moves on to the third and fourth
+    s.ensureRows(300, 310); // then the view moves on to those at 200, 250 and 300
     const newer = makeRun({ createdAt: at(10_000), status: 'succeeded' });
     api.runs.push(newer);
     const before = queries(api).length;
@@ -78,7 +79,7 @@ describe('RunsState windows', () => {
           ? 'facets'
           : (c.arg as { offset: number }).offset,
       );
-    expect(reread.sort()).toEqual([0, 200, 300, 'facets'].sort());
+    expect(reread.sort()).toEqual([0, 200, 250, 300, 'facets'].sort());
     expect(s.total).toBe(351);
     expect(s.rowAt(0)).toMatchObject({ run: { id: newer.id } });
     expect(s.kinds).toEqual(['qhead', 'vqc-fit']);

@@ -141,11 +141,11 @@ describe('RunsState first screen', () => {
     const s = new RunsState(api);
     await s.load();
     expect(api.calls.map((c) => c.arg)).toEqual([
-      { sort: 'created', dir: 'desc', offset: 0, limit: 100 },
+      { sort: 'created', dir: 'desc', offset: 0, limit: 50 },
       { status: 'queued', limit: 10_000 },
       { limit: 0, withFacets: true },
     ]);
-    expect(s.runs).toHaveLength(100);
+    expect(s.runs).toHaveLength(50);
     expect(s.rowCount).toBe(150);
     // The oldest queued run is next, though its window is not loaded.
     expect(s.queuePlace.get(api.runs[0].id)).toBe(1);
