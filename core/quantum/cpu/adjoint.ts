@@ -5,16 +5,8 @@
 import { addPauliApplied, applyDiagTable, pauliInner, signedSum, type Amps } from './kernels';
 import { dag2, mul2 } from './bind';
 import type { Runner } from './engine';
-import {
-  K_PHASE,
-  SRC_CONST,
-  SRC_PARAM,
-  type AmpStep,
-  type BlockStep,
-  type DiagStep,
-  type Prim,
-  type PrimStep,
-} from './program';
+import { K_PHASE, SRC_CONST, SRC_PARAM } from './program';
+import type { AmpStep, BlockStep, DiagStep, Prim, PrimStep } from './program';
 
 /** Where the gradients of one row go. */
 interface Grads {

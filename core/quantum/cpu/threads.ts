@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import type { BatchRequest, Precision } from '../backend';
+import type { Precision } from '../backend';
 import { observablesOf, type Circuit } from '../circuit';
 import { compile, type Program } from './program';
 import { expvalRows, vjpRows, type RowsResult, type VjpRows } from './run';
@@ -144,7 +144,7 @@ export function createRowPool(size: number): RowPool {
   };
   return {
     size,
-    expval(circuit: Circuit, precision: Precision, req: BatchRequest, r0: number, r1: number) {
+    expval(circuit, precision, req, r0, r1) {
       const ni = circuit.numInputs;
       return post<RowsResult>({
         kind: 'expval',
@@ -157,14 +157,7 @@ export function createRowPool(size: number): RowPool {
         rows: r1 - r0,
       });
     },
-    vjp(
-      circuit: Circuit,
-      precision: Precision,
-      req: BatchRequest,
-      g: ArrayLike<number>,
-      r0: number,
-      r1: number,
-    ) {
+    vjp(circuit, precision, req, g, r0, r1) {
       const ni = circuit.numInputs;
       const no = observablesOf(circuit).length;
       return post<VjpRows>({
