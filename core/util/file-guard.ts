@@ -5,7 +5,7 @@
 // a model directory's files) open through openGuarded, which checks the file actually opened (openWithinAny).
 // Runs from the command line carry no roots and open files as they are.
 import { open, type FileHandle } from 'node:fs/promises';
-import { openWithinAny } from './open-within';
+import { isRefusal, openWithinAny } from './open-within';
 
 let roots: readonly string[] | null = null;
 
@@ -36,10 +36,10 @@ export class FileGuardError extends Error {
 export async function openGuarded(path: string): Promise<FileHandle> {
   if (roots === null) return open(path, 'r');
   const opened = await openWithinAny(roots, path);
-  if (opened !== null) return opened.handle;
-  // tell a missing or unreadable file from one that is outside: open it plainly for the error, then refuse
-  const fh = await open(path, 'r');
-  await fh.close();
+  if (!isRefusal(opened)) return opened.handle;
+  // the open's own error (ENOENT, EACCES, …) as it came, or outside: never a second open (a plain blocking
+  // open of what is now a FIFO outside the roots would hang the job for good)
+  if (opened.refused === 'error') throw opened.error;
   throw new FileGuardError(path);
 }
 

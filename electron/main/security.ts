@@ -159,7 +159,8 @@ export async function appProtocolReply(rendererDir: string, requestUrl: string):
   }
   if (rel.includes('\0')) return missing;
   if (rel === '/' || rel === '') rel = '/index.html';
-  // The opened file is what is checked: a symlink swapped in after a check cannot lead out of the folder.
+  // openWithin refuses a path named outside the folder before opening anything (..%2F..%2Fetc%2Fshadow is
+  // never opened), then checks the opened file: a symlink swapped in after a check cannot lead out of it.
   const opened = await openWithin(rendererDir, resolve(join(rendererDir, rel)));
   if (opened === null) return missing;
   const { handle, real, stats } = opened;

@@ -2,9 +2,13 @@
 // in its start message, and the job opens the files its config names only when the file actually opened is
 // inside one (core/util/file-guard.ts). A folder on the checked path swapped for a symlink out of the roots
 // after createRun is then refused, where before the job followed it and read the file outside.
+import { execFileSync } from 'node:child_process';
 import {
+  closeSync,
+  constants,
   mkdirSync,
   mkdtempSync,
+  openSync,
   realpathSync,
   renameSync,
   rmSync,
@@ -52,6 +56,32 @@ describe('readDatasetFile under the file guard', () => {
     // a command-line run (no roots) follows the symlink as the user's own file system says
     setFileGuard(null);
     expect(Buffer.from(await readDatasetFile(path)).toString()).toContain('SECRET');
+  });
+
+  it('refuses at once a FIFO outside the roots reached through a swapped folder (no second, blocking open)', async () => {
+    const root = realpathSync(mkdtempSync(join(scratch, 'root-')));
+    const outside = realpathSync(mkdtempSync(join(scratch, 'outside-')));
+    mkdirSync(join(root, 'sub'));
+    writeFileSync(join(root, 'sub', 'data.csv'), 'text,label\nhello,a\n');
+    const fifo = join(outside, 'data.csv');
+    execFileSync('mkfifo', [fifo]);
+    const path = join(root, 'sub', 'data.csv');
+    renameSync(join(root, 'sub'), join(root, 'sub-was'));
+    symlinkSync(outside, join(root, 'sub'));
+
+    setFileGuard([root]);
+    const read = readDatasetFile(path).then(
+      () => 'read',
+      (e: Error) => e.message,
+    );
+    const settled = await Promise.race([read, new Promise((r) => setTimeout(() => r('blocked'), 2000))]);
+    if (settled === 'blocked') {
+      // a reader blocked in open(2) on the FIFO: a read-write open (which does not block on Linux) lets it
+      // return, so the worker is not left hanging after the test fails
+      closeSync(openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK));
+      await read;
+    }
+    expect(settled).toContain("the file opened is outside the lab's file roots");
   });
 });
 
