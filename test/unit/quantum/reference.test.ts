@@ -348,20 +348,26 @@ describe('every backend against the reference', () => {
       }
     });
 
-  it('gpu.js backend (webasm mode, f32): expval, vjp, probs, state', async () => {
-    const gpu = await createGpuSimulator({ mode: 'webasm' });
-    sims.push(gpu);
-    expect(gpu.info.mode).toBe('webasm');
-    for (const qubits of widths) {
-      const { req, g } = randomRequest(qubits, 30 + qubits, 3);
-      const want = referenceVjp(req, g);
-      const v = await gpu.vjp(req, g);
-      expect(maxRel(v.expvals, want.expvals)).toBeLessThan(1e-4);
-      expect(maxRel(v.norms, want.norms)).toBeLessThan(1e-6);
-      expect(maxRel(v.dParams, want.dParams)).toBeLessThan(1e-3);
-      expect(maxRel(v.dInputs, want.dInputs)).toBeLessThan(1e-3);
-      expect(maxRel(await gpu.probs(req, [1, 0]), referenceProbs(req, [1, 0]))).toBeLessThan(1e-5);
-      expect(maxRel(await gpu.state(req), referenceStates(req))).toBeLessThan(1e-5);
-    }
-  });
+  // the modes the gpu backend's own tests run: webasm always, webgpu where an adapter exists (Dawn here)
+  for (const mode of ['webasm', 'webgpu'] as const)
+    it(`gpu.js backend (${mode} mode, f32): expval, vjp, probs, state`, async (ctx) => {
+      const gpu = await createGpuSimulator({ mode });
+      sims.push(gpu);
+      if (mode === 'webgpu' && gpu.info.mode !== 'webgpu') {
+        console.warn(`reference: skipping webgpu mode: ${gpu.info.fallbackReason}`);
+        ctx.skip();
+      }
+      expect(gpu.info.mode).toBe(mode);
+      for (const qubits of widths) {
+        const { req, g } = randomRequest(qubits, 30 + qubits, 3);
+        const want = referenceVjp(req, g);
+        const v = await gpu.vjp(req, g);
+        expect(maxRel(v.expvals, want.expvals)).toBeLessThan(1e-4);
+        expect(maxRel(v.norms, want.norms)).toBeLessThan(1e-6);
+        expect(maxRel(v.dParams, want.dParams)).toBeLessThan(1e-3);
+        expect(maxRel(v.dInputs, want.dInputs)).toBeLessThan(1e-3);
+        expect(maxRel(await gpu.probs(req, [1, 0]), referenceProbs(req, [1, 0]))).toBeLessThan(1e-5);
+        expect(maxRel(await gpu.state(req), referenceStates(req))).toBeLessThan(1e-5);
+      }
+    });
 });
