@@ -228,9 +228,10 @@ export async function readSafetensorsFile(
   path: string,
   only?: Set<string>,
 ): Promise<Map<string, SafeTensor>> {
-  const size = (await stat(path)).size;
   const fh = await openGuarded(path);
   try {
+    // the size of the file opened (a stat of the path could see another file, and comes before the guard)
+    const size = (await fh.stat()).size;
     const prefix = new Uint8Array(Math.min(8, size));
     await fh.read(prefix, 0, prefix.length, 0);
     const n = readHeaderLength(prefix, size, path);
