@@ -246,15 +246,29 @@ describe('byte-level BPE training', () => {
     );
   });
 
-  it('encodes at a reasonable speed (per-piece cache)', () => {
+  it('encodes within a small factor of a byte-copy peer over the same text', () => {
+    // an absolute MB/s threshold failed under load (0.77 MB/s against 1 MB/s on the shared 2-core machine); the
+    // peer, timed alternately with encode in this test, is TextEncoder over the same text with every byte pushed
+    // into a number[] (the output encode builds, so both see the same array growth and GC); fastest of 5 each
     const t = ByteLevelBpe.train(CORPUS, { vocabSize: 500 });
     const text = CORPUS.join(' ').repeat(400); // ~200 KB
-    const t0 = performance.now();
-    const ids = t.encode(text);
-    const ms = performance.now() - t0;
-    expect(t.decode(ids)).toBe(text);
-    const mbPerS = text.length / 1e6 / (ms / 1000);
-    expect(mbPerS).toBeGreaterThan(1); // measured well above this on the 2-core dev machine
+    expect(t.decode(t.encode(text))).toBe(text);
+    const utf8 = new TextEncoder();
+    let enc = Infinity;
+    let peer = Infinity;
+    for (let r = 0; r < 5; r++) {
+      let t0 = performance.now();
+      const ids = t.encode(text);
+      enc = Math.min(enc, performance.now() - t0);
+      t0 = performance.now();
+      const u = utf8.encode(text);
+      const bytes: number[] = [];
+      for (let i = 0; i < u.length; i++) bytes.push(u[i]);
+      peer = Math.min(peer, performance.now() - t0);
+      expect(ids.length).toBeLessThan(bytes.length); // merges happened
+    }
+    // measured 0.65–1.9× the peer here under load (a gross slowdown, not the per-piece cache, is what this catches)
+    expect(enc).toBeLessThan(5 * peer);
   });
 
   it('uses GPT-2’s pattern by default', () => {
