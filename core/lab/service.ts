@@ -283,7 +283,13 @@ export class LabService implements LabApi {
     // The data files themselves (readable, regular, their columns there), now rather than when the run starts.
     checkDataFiles(kind, config, opts.localFiles === true ? process.cwd() : join(this.labDir, IMPORTS_DIR));
     const id = randomUUID();
-    if (roots !== null) this.guardedRuns.set(id, roots);
+    if (roots !== null) {
+      // runs another process ended or took meanwhile never reach this process's settled()
+      for (const other of this.guardedRuns.keys()) {
+        if (!this.active.has(other) && this.store.status(other) !== 'queued') this.guardedRuns.delete(other);
+      }
+      this.guardedRuns.set(id, roots);
+    }
     this.store.insertRun({
       id,
       kind: kind.kind,
@@ -983,6 +989,8 @@ export class LabService implements LabApi {
   // ---- events and waiting ----
 
   private settled(id: string): void {
+    // every final state passes here (cancelled while queued, a launch that failed, a job's end)
+    this.guardedRuns.delete(id);
     const summary = this.store.getSummary(id);
     if (!summary) return;
     this.emit({ type: 'run-updated', run: summary });

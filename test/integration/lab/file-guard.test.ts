@@ -129,6 +129,40 @@ describe('the start message', () => {
   });
 });
 
+describe('the roots kept for a run until its job starts', () => {
+  it('are dropped when the run is cancelled while queued or its job cannot be launched, not kept forever', async () => {
+    let spawnFails = false;
+    const launcher: JobLauncher = {
+      name: 'hanging-or-failing',
+      spawn: () => {
+        if (spawnFails) throw new Error('no process for you');
+        return new ScriptedProcess(() => [], false); // starts, then runs until killed
+      },
+    };
+    const l = await lab.open({ launcher, concurrency: 1 });
+    const kept = (l as unknown as { guardedRuns: Map<string, string[]> }).guardedRuns;
+    writeFileSync(join(lab.dir, 'imports', 'd.csv'), 'text,label\nhello,a\nworld,b\n');
+    const req = {
+      kind: 'qhead',
+      config: { datasetFile: { path: 'd.csv', format: 'csv', textColumn: 'text', labelColumn: 'label' } },
+    };
+    const blocker = await l.createRun(req);
+    await until(() => !kept.has(blocker.id)); // its job took its roots with the start message
+    const queued = await l.createRun(req);
+    expect(kept.has(queued.id)).toBe(true);
+    expect((await l.cancelRun(queued.id)).status).toBe('cancelled');
+    expect(kept.has(queued.id)).toBe(false);
+
+    const unlaunched = await l.createRun(req);
+    spawnFails = true;
+    await l.cancelRun(blocker.id);
+    const failed = await l.waitForRun(unlaunched.id);
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toContain('could not start the job process');
+    expect(kept.size).toBe(0);
+  });
+});
+
 describe('a real qhead job started over the API', () => {
   it('reads its dataset under the roots; refuses it once a folder on the path was swapped for a symlink', async () => {
     const l = await lab.open({ concurrency: 1 });
