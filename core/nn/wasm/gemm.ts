@@ -65,6 +65,13 @@ export interface Staged {
 
 const align = (n: number) => Math.ceil(n / 64) * 64;
 
+/**
+ * 256 MiB: the most WasmGemm.pin holds in all. The engine's memory grows to hold pinned arrays and never gives
+ * the space back, so this bounds what decoding can add to the process for good (the reference model's weights
+ * are a few MiB; a larger model's weights past the budget are copied per product, as without pinning).
+ */
+export const PIN_BUDGET_BYTES = 256 * 2 ** 20;
+
 // (module (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd))
 const RELAXED_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 123, 123, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32,
@@ -153,14 +160,16 @@ export class WasmGemm {
   /**
    * Copies arrays into memory once, to be used in place by later products while they are pinned (decoding
    * reads every weight once per token, and copying it each time cost more than the product). The caller
-   * promises not to change a pinned array until unpinAll(); arrays beyond maxBytes in all stay unpinned.
+   * promises not to change a pinned array until unpinAll(). An array that would take the pinned total past
+   * maxBytes (PIN_BUDGET_BYTES) stays unpinned and is copied per product as before: a WebAssembly.Memory never
+   * shrinks, so whatever pinning grows it by stays with the process.
    */
-  pin(arrays: Float32Array[], maxBytes = 512 * 2 ** 20): void {
+  pin(arrays: Float32Array[], maxBytes = PIN_BUDGET_BYTES): void {
     for (const x of arrays) {
       if (this.pinned.has(x)) continue;
       const at = this.stageBase;
       const end = align(at + x.length * 4);
-      if (end - this.dataBase > maxBytes || !this.reserve(end)) return;
+      if (end - this.dataBase > maxBytes || !this.reserve(end)) continue;
       this.view().set(x, at >> 2);
       this.pinned.set(x, at);
       this.stageBase = end;

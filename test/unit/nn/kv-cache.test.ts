@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { CACHED_ATTENTION_MATMUL_ROWS } from '../../../core/nn/attention';
 import { holdMatmulOperands, matmulABt, matmulABtNaive } from '../../../core/nn/matmul';
-import { wasmGemm } from '../../../core/nn/wasm/gemm';
+import { WasmGemm, wasmGemm } from '../../../core/nn/wasm/gemm';
 import type { Arr, Dtype } from '../../../core/nn/tensor';
 import { Transformer, type TransformerConfig } from '../../../core/nn/transformer';
 import { Rng } from '../../../core/util/rng';
@@ -315,6 +315,23 @@ describe('decoding reads the weights in place', () => {
     // prefill + 7 one-token steps with the weights held: what is copied is activations, well under one weight set
     expect(w.copiedIn - c1).toBeLessThan(weights / 4);
     expect(w.pinnedCount()).toBe(0); // released at the end of the call
+  });
+
+  it('pinning stops at 256 MiB in all: the rest is copied per product and the memory grows no further', () => {
+    const w = new WasmGemm(); // its own memory: what it grows to is this test's alone
+    const mib = 2 ** 20;
+    const base = w.memory.buffer.byteLength;
+    const buf = new ArrayBuffer(60 * mib); // five distinct arrays over one buffer: 300 MiB asked, 60 MiB held here
+    const views = Array.from({ length: 5 }, () => new Float32Array(buf));
+    const small = new Float32Array(1024);
+    w.pin([...views, small]);
+    expect(w.pinnedCount()).toBe(5); // four 60 MiB arrays fit the budget, the fifth does not, the small one does
+    expect(w.memory.buffer.byteLength - base).toBeLessThanOrEqual(256 * mib);
+    const s = w.stage(views[4], 8, views[0], 8, new Float32Array(1), 1, false)!;
+    expect(w.copiedIn).toBe(8); // the unpinned fifth copied, the pinned first read in place
+    expect(s.pb).toBeLessThan(s.pa);
+    w.unpinAll();
+    expect(w.pinnedCount()).toBe(0);
   });
 
   it('a held array is used in place and a nested hold keeps it until the outer release', () => {
