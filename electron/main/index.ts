@@ -4,7 +4,7 @@ import { app, BrowserWindow, dialog, ipcMain, protocol, session, utilityProcess 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openLab } from '../../core/lab/service';
-import { electronPdfPrinter, folderPicker } from './desktop-lab';
+import { electronPdfPrinter, folderPicker, pdfRequestAllowed } from './desktop-lab';
 import { connectLabWindow } from './ipc';
 import {
   APP_SCHEME,
@@ -72,12 +72,13 @@ async function start(): Promise<void> {
     title: 'qlab',
     webPreferences: safeWebPreferences(join(here, '..', 'preload', 'index.cjs')),
   });
-  // PDFs from Electron's own Chromium, in a hidden window whose session lets no request out (the report is
-  // self-contained); file roots from a folder dialog, which only the user can answer.
-  lab.pdfPrinter = electronPdfPrinter((width) => {
+  // PDFs from Electron's own Chromium, in a hidden window whose session lets no request out but the report's
+  // own temporary file (the report is self-contained); file roots from a folder dialog, which only the user
+  // can answer.
+  lab.pdfPrinter = electronPdfPrinter((width, reportFile) => {
     const pdfSession = session.fromPartition('qlab-pdf');
     pdfSession.webRequest.onBeforeRequest((details, callback) =>
-      callback({ cancel: !details.url.startsWith('data:') }),
+      callback({ cancel: !pdfRequestAllowed(details.url, reportFile) }),
     );
     return new BrowserWindow({
       show: false,
