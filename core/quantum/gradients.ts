@@ -5,7 +5,7 @@
 import type { BatchRequest } from './backend';
 import type { Angle, Circuit, Operation } from './circuit';
 import { angleValue, observablesOf } from './circuit';
-import { shiftRule, type ShiftRule } from './gates';
+import { shiftRule } from './gates';
 
 /** Returns (batch, numObservables) expectation values for a request. */
 export type Evaluate = (req: BatchRequest) => Promise<Float64Array>;
@@ -27,66 +27,66 @@ export interface GradientTransform {
   combine(expvals: Float64Array[], dExpvals: ArrayLike<number>): ShiftGrad;
 }
 
-/** Largest stacked input array (floats) of one request of the parameter-shift transform. */
-const MAX_SHIFT_FLOATS = 1 << 22;
-
 /**
- * Parameter shift as one batch: every angle that is trainable or input-fed is re-pointed at an input column of its
- * own, so one circuit serves every shifted evaluation; each (angle, shift term) is a block of `batch` rows in which
- * that column holds the shifted value. The blocks are stacked into as few requests as MAX_SHIFT_FLOATS allows
- * (usually one). combine contracts each block with dExpvals: ∂L/∂a[b] = Σ_terms coeff · Σ_o g[b,o] · f_o(a + shift).
+ * Parameter shift as a transform: one request per (differentiable angle, shift term), in which only that angle is
+ * re-pointed — at a fresh parameter holding its shifted value (a trainable angle: the row's matrices are still
+ * built once per call) or a fresh input column (an input-fed angle) — and every other gate of every record that
+ * shares its parameter or feature is left alone. The terms of one angle share one circuit record (one compile).
+ * combine contracts each request with dExpvals: ∂L/∂a[b] = Σ_terms coeff · Σ_o g[b,o] · f_o(a + shift).
+ *
+ * (Stacking every shifted evaluation into one batched request, each angle an input column of its own, was tried:
+ * it makes every block and diagonal run of the circuit per-row, rebuilt for every row, and measured 8× slower per
+ * row on the QD-LLM circuit; see docs/simulator-performance.md.)
  */
 export function parameterShiftTransform(req: BatchRequest): GradientTransform {
   const c = req.circuit;
   const B = req.batch;
   const nObs = observablesOf(c).length;
   const N = c.numInputs;
-  // the differentiable angle occurrences, and the circuit with occurrence j reading input column N + j
-  const occ: { angle: Angle; rule: ShiftRule }[] = [];
-  const ops = c.ops.map((op): Operation => {
-    if (op.type !== 'gate') return op;
-    const angles = op.angles.map((a, ai): Angle => {
-      if (a.kind === 'const') return a;
-      occ.push({ angle: a, rule: shiftRule(op.gate, ai) });
-      return { kind: 'input', index: N + occ.length - 1 };
-    });
-    return { ...op, angles };
-  });
-  const W = N + occ.length;
-  const circuit: Circuit = { ...c, numInputs: W, ops };
-  // row b's inputs: its features, then every occurrence's unshifted value
-  const base = new Float64Array(B * W);
-  for (let b = 0; b < B; b++) {
-    for (let i = 0; i < N; i++) base[b * W + i] = req.inputs[b * N + i];
-    occ.forEach((o, j) => (base[b * W + N + j] = angleValue(o.angle, req.params, req.inputs, N, b)));
-  }
-  const blocks = occ.flatMap((o, j) => o.rule.terms.map((t) => ({ j, ...t })));
-  const perRequest = Math.max(1, Math.floor(MAX_SHIFT_FLOATS / Math.max(1, B * W)));
+  const P = c.numParams;
+  const jobs: { angle: Angle; coeff: number }[] = [];
   const requests: BatchRequest[] = [];
-  for (let first = 0; B > 0 && first < blocks.length; first += perRequest) {
-    const part = blocks.slice(first, first + perRequest);
-    const inputs = new Float64Array(part.length * B * W);
-    part.forEach(({ j, shift }, q) => {
-      inputs.set(base, q * B * W);
-      for (let b = 0; b < B; b++) inputs[(q * B + b) * W + N + j] += shift;
+  c.ops.forEach((op, oi) => {
+    if (op.type !== 'gate') return;
+    op.angles.forEach((a, ai) => {
+      if (a.kind === 'const') return;
+      const fresh: Angle = a.kind === 'param' ? { kind: 'param', index: P } : { kind: 'input', index: N };
+      const ops = c.ops.map((o, i): Operation =>
+        i === oi ? { ...op, angles: op.angles.map((x, j) => (j === ai ? fresh : x)) } : o,
+      );
+      const circuit: Circuit =
+        a.kind === 'param' ? { ...c, ops, numParams: P + 1 } : { ...c, ops, numInputs: N + 1 };
+      for (const t of shiftRule(op.gate, ai).terms) {
+        jobs.push({ angle: a, coeff: t.coeff });
+        if (a.kind === 'param') {
+          const params = new Float64Array(P + 1);
+          for (let i = 0; i < P; i++) params[i] = req.params[i];
+          params[P] = angleValue(a, req.params, req.inputs, N, 0) + t.shift;
+          requests.push({ circuit, params, inputs: req.inputs, batch: B });
+        } else {
+          const inputs = new Float64Array(B * (N + 1));
+          for (let b = 0; b < B; b++) {
+            for (let i = 0; i < N; i++) inputs[b * (N + 1) + i] = req.inputs[b * N + i];
+            inputs[b * (N + 1) + N] = angleValue(a, req.params, req.inputs, N, b) + t.shift;
+          }
+          requests.push({ circuit, params: req.params, inputs, batch: B });
+        }
+      }
     });
-    requests.push({ circuit, params: req.params, inputs, batch: part.length * B });
-  }
+  });
   return {
     requests,
     combine(expvals, dExpvals) {
       if (dExpvals.length !== B * nObs)
         throw new Error(`dExpvals: need batch × numObservables = ${B * nObs} values, got ${dExpvals.length}`);
-      const dParams = new Float64Array(c.numParams);
+      const dParams = new Float64Array(P);
       const dInputs = new Float64Array(B * N);
-      blocks.forEach(({ j, coeff }, i) => {
-        const f = expvals[Math.floor(i / perRequest)];
-        const q = i % perRequest;
-        const a = occ[j].angle;
+      jobs.forEach(({ angle: a, coeff }, i) => {
+        const f = expvals[i];
         const scale = coeff * (a.kind === 'const' ? 0 : (a.scale ?? 1));
         for (let b = 0; b < B; b++) {
           let acc = 0;
-          for (let o = 0; o < nObs; o++) acc += dExpvals[b * nObs + o] * f[(q * B + b) * nObs + o];
+          for (let o = 0; o < nObs; o++) acc += dExpvals[b * nObs + o] * f[b * nObs + o];
           if (a.kind === 'param') dParams[a.index] += scale * acc;
           else if (a.kind === 'input') dInputs[b * N + a.index] += scale * acc;
         }
@@ -98,7 +98,7 @@ export function parameterShiftTransform(req: BatchRequest): GradientTransform {
 
 /**
  * Parameter-shift vector-Jacobian product: the two- or four-term shift rule of every trainable or input-fed gate
- * angle, contracted with dExpvals; the shifted evaluations run as one batch (parameterShiftTransform).
+ * angle, contracted with dExpvals (parameterShiftTransform's requests, evaluated in order, then its combine).
  */
 export async function parameterShiftVjp(
   evaluate: Evaluate,
