@@ -1,6 +1,6 @@
 // The desktop app's main process: one sandboxed window, the LabService on the userData folder with jobs in
 // utility processes, the LabApi over an allow-listed IPC bridge. All policy lives in ./security and ./ipc.
-import { app, BrowserWindow, dialog, ipcMain, protocol, session, utilityProcess } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, protocol, session, shell, utilityProcess } from 'electron';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openLab } from '../../core/lab/service';
@@ -33,7 +33,12 @@ protocol.registerSchemesAsPrivileged([
 ]);
 
 // Any webContents the app ever creates gets the same guards, not just the main window.
-app.on('web-contents-created', (_e, contents) => guardContents(contents, location));
+// Links in the app's page (notes) open in the system browser; every new window is refused.
+app.on('web-contents-created', (_e, contents) =>
+  guardContents(contents, location, (url) => {
+    shell.openExternal(url).catch(() => undefined);
+  }),
+);
 
 async function start(): Promise<void> {
   protocol.handle(APP_SCHEME, async (request) => {

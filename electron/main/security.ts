@@ -105,10 +105,33 @@ export interface GuardedContents {
   on(event: 'will-frame-navigate', listener: (e: { preventDefault(): void; url: string }) => void): unknown;
   on(event: 'will-attach-webview', listener: (e: { preventDefault(): void }) => void): unknown;
   setWindowOpenHandler(handler: (details: { url: string }) => { action: 'deny' }): void;
+  /** The page this contents shows now. */
+  getURL(): string;
 }
 
-/** Blocks navigation away from the app, new windows and webviews; external links are dropped, not opened. */
-export function guardContents(contents: GuardedContents, loc: AppLocation): void {
+/** Links the system may open for the app: web pages and mail only (no file:, app:, javascript:, custom schemes). */
+export function isExternalLink(url: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  if (u.protocol === 'mailto:') return true;
+  return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' && u.username === '';
+}
+
+/**
+ * Blocks navigation away from the app, new windows and webviews. A new window the app's own page asks for
+ * (a note's link, which opens with target=_blank) is refused too, but an http(s) or mailto: link is handed to
+ * `openExternal` (the system browser or mail program); no other contents (the hidden PDF window) and no other
+ * scheme gets that.
+ */
+export function guardContents(
+  contents: GuardedContents,
+  loc: AppLocation,
+  openExternal?: (url: string) => void,
+): void {
   const keepInApp = (e: { preventDefault(): void }, url: string): void => {
     if (!isAppUrl(url, loc)) e.preventDefault();
   };
@@ -116,7 +139,10 @@ export function guardContents(contents: GuardedContents, loc: AppLocation): void
   contents.on('will-redirect', keepInApp);
   contents.on('will-frame-navigate', (e) => keepInApp(e, e.url));
   contents.on('will-attach-webview', (e) => e.preventDefault());
-  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  contents.setWindowOpenHandler(({ url }) => {
+    if (openExternal && isExternalLink(url) && isAppUrl(contents.getURL(), loc)) openExternal(url);
+    return { action: 'deny' };
+  });
 }
 
 const MIME: Record<string, string> = {

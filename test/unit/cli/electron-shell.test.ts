@@ -291,6 +291,7 @@ describe('window security', () => {
         setWindowOpenHandler: (h) => {
           openHandler = h;
         },
+        getURL: () => APP,
       },
       fileLoc,
     );
@@ -314,6 +315,52 @@ describe('window security', () => {
     expect(frame(`${APP}#/runs`)).toBe(false);
     expect(openHandler).not.toBeNull();
     expect(openHandler!({ url: APP })).toEqual({ action: 'deny' });
+  });
+
+  it('opens a note’s http(s) and mailto: links in the system browser from the app page only; every window refused', () => {
+    const open = (pageUrl: string, withExternal = true) => {
+      let openHandler: ((d: { url: string }) => { action: 'deny' }) | null = null;
+      const opened: string[] = [];
+      guardContents(
+        {
+          on: () => undefined,
+          setWindowOpenHandler: (h) => {
+            openHandler = h;
+          },
+          getURL: () => pageUrl,
+        },
+        fileLoc,
+        withExternal ? (url) => opened.push(url) : undefined,
+      );
+      return (url: string) => {
+        expect(openHandler!({ url })).toEqual({ action: 'deny' });
+        return opened;
+      };
+    };
+    const fromApp = open(`${APP}#/runs/abc`);
+    for (const url of [
+      'https://arxiv.org/abs/1234.5678',
+      'http://example.com/a?b=1#c',
+      'mailto:me@example.com',
+    ]) {
+      expect(fromApp(url).at(-1)).toBe(url);
+    }
+    const refused = [
+      'file:///etc/passwd',
+      `${APP}#/runs`,
+      'javascript:alert(1)',
+      'data:text/html,<script>x</script>',
+      'vscode://file/x',
+      'smb://host/share',
+      'https://user@evil.example/',
+      'not a url',
+    ];
+    for (const url of refused) expect(fromApp(url)).toHaveLength(3);
+    // another page (the hidden PDF window's report) hands nothing to the system
+    const fromReport = open('file:///tmp/qlab-pdf-x/report.html');
+    expect(fromReport('https://arxiv.org/')).toEqual([]);
+    // no opener given: refused as before
+    expect(open(`${APP}#/runs`, false)('https://arxiv.org/')).toEqual([]);
   });
 });
 
