@@ -335,7 +335,8 @@ export class Store {
     ).map((r) => r.tag);
   }
 
-  private toSummary(r: RunRow): RunSummary {
+  /** A run row as a RunSummary; `tags` when the caller has read them already (compareRows, in bulk). */
+  private toSummary(r: RunRow, tags: string[] = this.tagsOf(r.id)): RunSummary {
     return {
       id: r.id,
       kind: r.kind,
@@ -346,7 +347,7 @@ export class Store {
       finishedAt: r.finished_at,
       progress: r.progress,
       progressMessage: r.progress_message,
-      tags: this.tagsOf(r.id),
+      tags,
       summary: JSON.parse(r.summary) as Record<string, number | string>,
       error: r.error,
       parentId: r.parent_id,
@@ -391,20 +392,7 @@ export class Store {
       }
       for (const r of rows)
         byId.set(r.id, {
-          id: r.id,
-          kind: r.kind,
-          name: r.name,
-          status: r.status,
-          createdAt: r.created_at,
-          startedAt: r.started_at,
-          finishedAt: r.finished_at,
-          progress: r.progress,
-          progressMessage: r.progress_message,
-          tags: tags.get(r.id) ?? [],
-          summary: JSON.parse(r.summary) as Record<string, number | string>,
-          error: r.error,
-          parentId: r.parent_id,
-          childCount: r.child_count,
+          ...this.toSummary(r, tags.get(r.id) ?? []),
           seed: r.seed,
           codeVersion: r.code_version,
           config: JSON.parse(r.config) as unknown,
