@@ -284,6 +284,11 @@ const OVERLAY_MAX_RUNS = 8;
 const OVERLAY_MAX_LINES = 12;
 /** Config-diff rows shown unfolded in a multi-run report. */
 const CONFIG_DIFF_OPEN_MAX = 15;
+/**
+ * Runs shown as columns of the comparison's tables at most (as `qlab compare` prints them); with more, each run
+ * is a row and each figure or config path a column, so a sweep of a hundred runs grows down the page, not across.
+ */
+const RUNS_AS_COLUMNS_MAX = 8;
 
 function fmt(v: unknown): string {
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toPrecision(6).replace(/\.?0+$/, '');
@@ -553,24 +558,29 @@ function comparisonHtml(src: ExportSource, runs: RunDetail[]): string {
   ];
   // Headline figures are the summaries every run has; without any, each shared metric's last value.
   parts.push('<h3>Final metrics</h3>');
+  // Runs as columns for a few runs; past RUNS_AS_COLUMNS_MAX, runs as rows.
+  const grid = (head: string, rows: { key: string; values: unknown[] }[]): string =>
+    runs.length > RUNS_AS_COLUMNS_MAX
+      ? table(
+          ['run', ...rows.map((r) => r.key)],
+          labels.map((l, i) => [l, ...rows.map((r) => r.values[i])]),
+        )
+      : table(
+          [head, ...labels],
+          rows.map((r) => [r.key, ...r.values]),
+        );
   parts.push(
     cmp.summary.length > 0
-      ? table(
-          ['figure', ...labels],
-          cmp.summary.map((s) => [s.key, ...s.values]),
-        )
+      ? grid('figure', cmp.summary)
       : cmp.metrics.length > 0
-        ? table(
-            ['metric', ...labels],
-            cmp.metrics.map((m) => [m.key, ...m.values]),
-          )
+        ? grid('metric', cmp.metrics)
         : '<p>No figure or metric is shared by all these runs.</p>',
   );
   const diff =
     cmp.configDiff.length > 0
-      ? table(
-          ['path', ...labels],
-          cmp.configDiff.map((d) => [d.path, ...d.values]),
+      ? grid(
+          'path',
+          cmp.configDiff.map((d) => ({ key: d.path, values: d.values })),
         )
       : '<p>The configs are identical.</p>';
   // A long diff (runs of different kinds) would bury the figures: fold it.

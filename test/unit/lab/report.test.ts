@@ -278,6 +278,36 @@ describe('exports', () => {
   });
 });
 
+describe('comparison of many runs', () => {
+  it('puts each run on a row (figures and config paths as columns) past eight runs, as columns up to eight', () => {
+    const make = (n: number) =>
+      Array.from({ length: n }, (_, i) => {
+        const r = run(`r${i}`, { lr: 0.01 * (i + 1), depth: 2 }, [['loss', i + 1]], `run ${i}`);
+        r.summary = { acc: (50 + i) / 100 };
+        return r;
+      });
+    const rowsOf = (html: string, after: string): string[] => {
+      const from = html.indexOf(after);
+      const t = html.slice(html.indexOf('<table', from), html.indexOf('</table>', from));
+      return [...t.matchAll(/<tr>(.*?)<\/tr>/gs)].map((m) => m[1]);
+    };
+    const many = exportHtml(source(make(12))).content;
+    const figures = rowsOf(many, '<h3>Final metrics</h3>');
+    expect(figures).toHaveLength(1 + 12);
+    expect(figures[0]).toBe('<th>run</th><th>acc</th>');
+    expect(figures[12]).toBe('<td>run 11</td><td>0.61</td>');
+    const diff = rowsOf(many, '<h3>Config differences</h3>');
+    expect(diff[0]).toBe('<th>run</th><th>lr</th>');
+    expect(diff).toHaveLength(13);
+    const few = exportHtml(source(make(8))).content;
+    const cols = rowsOf(few, '<h3>Final metrics</h3>');
+    expect(cols).toHaveLength(2);
+    expect(cols[1]).toBe(
+      `<td>acc</td>${Array.from({ length: 8 }, (_, i) => `<td>${(50 + i) / 100}</td>`).join('')}`,
+    );
+  });
+});
+
 describe('per-run CSV', () => {
   it('has one row per run, config leaves as config.* columns (empty where a run lacks one) and final figures', () => {
     const a = run('a', { lr: 0.1, model: { depth: 2 } }, [['loss', 1]], 'comma, "quote"\nnewline');
