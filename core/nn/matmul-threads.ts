@@ -21,6 +21,19 @@ import { MAX_THREADS, wasmGemm } from './wasm/gemm';
 
 /** Loads a thread spins on the control block before it sleeps (about 20–50 µs). */
 const SPIN = 4000;
+/** Control block: 32 words of job, [32] failure code, [33] message length, [34] tasks begun, then the message. */
+const MSG_AT = 40;
+const MSG_UNITS = 1024;
+const CTRL_WORDS = MSG_AT + MSG_UNITS / 2;
+/** The caller waits for a worker in slices this long, checking its liveness between them. */
+const WAIT_SLICE_MS = 100;
+/**
+ * A worker that has not finished its share this long after the caller finished its own (and at least
+ * STALL_SHARE_FACTOR times the caller's own share time) is taken for dead: a thread stopped by terminate() or
+ * killed runs no JavaScript to say so, and its 'exit' event cannot arrive while the caller is blocked.
+ */
+let stallMs = 10_000;
+const STALL_SHARE_FACTOR = 20;
 
 // The worker runs this copy of gemmBlockedRows (kept as plain JS so it loads without a TypeScript loader or
 // bundler); test/unit/nn/matmul.test.ts checks the threaded products against the naive reference.
@@ -30,6 +43,19 @@ const KERNELS = [${ROW_KERNELS.map(String).join(',\n')}];
 const KC = 256, NC = 256;
 const Ap = new Float32Array(4 * KC), Bp = new Float32Array(NC * KC), tile = new Float64Array(16);
 function view(d) { return new Float32Array(d.buf, d.off, d.len); }
+// a failure is reported in the control block: [32] 1 (threw) or 2 (the thread is exiting), [33] the message's
+// length and its UTF-16 units from word ${MSG_AT}; then the done flag is set as for a result, so the caller wakes
+let lastCtrl = null, wasmWorker = false;
+function report(c, code, e) {
+  const text = String((e && e.stack) || e).slice(0, ${MSG_UNITS});
+  const u = new Uint16Array(c.buffer, ${MSG_AT} * 4, ${MSG_UNITS});
+  for (let i = 0; i < text.length; i++) u[i] = text.charCodeAt(i);
+  Atomics.store(c, 33, text.length);
+  Atomics.store(c, 32, code);
+  if (wasmWorker) { Atomics.store(c, 1, 1); Atomics.notify(c, 1); }
+  else { Atomics.store(c, 0, 1); Atomics.notify(c, 0); }
+}
+process.on('exit', (code) => { if (lastCtrl) report(lastCtrl, 2, 'the worker thread exited (code ' + code + ')'); });
 function rows(out, a, b, N, K, acc, aRs, aKs, bCs, bKs, m0, m1) {
   for (let jc = 0; jc < N; jc += NC) {
     const nc = Math.min(NC, N - jc), npan = (nc + 3) >> 2;
@@ -82,8 +108,15 @@ parentPort.on('message', (m) => {
     // and [31] while the caller sleeps on [1]: each side wakes the other (a futex call) only then, since a
     // thread spins for the next job or the result for up to ${SPIN} loads first (the gaps between a step's
     // products are mostly shorter than a sleep and a wake)
-    const ex = new WebAssembly.Instance(m.module, { env: { mem: m.memory } }).exports;
     const c = m.ctrl;
+    lastCtrl = c;
+    wasmWorker = true;
+    let ex = null, startError = null; // a module that fails to instantiate is reported with the first task
+    try {
+      ex = new WebAssembly.Instance(m.module, { env: { mem: m.memory } }).exports;
+    } catch (e) {
+      startError = e;
+    }
     let seen = 0;
     for (;;) {
       for (let i = 0; i < ${SPIN} && Atomics.load(c, 0) === seen; i++);
@@ -94,20 +127,34 @@ parentPort.on('message', (m) => {
       }
       seen = Atomics.load(c, 0);
       const op = c[2];
-      if (op === -1) break;
-      if (op === 3) {
-        const r = receiveMessageOnPort(m.port).message;
-        KERNELS[r.k](r.a, r.s, r.t, r.nt);
-      } else if (op === 1) ex.gemm(c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15]);
-      else ex.batched(c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15], c[16],
-        c[17], c[18], c[19], c[20], c[21]);
+      if (op === -1) { lastCtrl = null; break; }
+      Atomics.add(c, 34, 1); // tasks begun: the caller's liveness check reads it
+      try {
+        if (op === 3) {
+          const r = receiveMessageOnPort(m.port).message;
+          KERNELS[r.k](r.a, r.s, r.t, r.nt);
+        } else if (ex === null) throw startError;
+        else if (op === 1) ex.gemm(c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15]);
+        else if (op === 2) ex.batched(c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14],
+          c[15], c[16], c[17], c[18], c[19], c[20], c[21]);
+      } catch (e) {
+        report(c, 1, e);
+        continue;
+      }
       Atomics.store(c, 1, 1);
       if (Atomics.load(c, 31) === 1) Atomics.notify(c, 1);
     }
     parentPort.close();
     return;
   }
-  rows(view(m.out), view(m.a), view(m.b), m.N, m.K, m.acc, m.aRs, m.aKs, m.bCs, m.bKs, m.m0, m.m1);
+  lastCtrl = m.ctrl;
+  Atomics.add(m.ctrl, 34, 1);
+  try {
+    rows(view(m.out), view(m.a), view(m.b), m.N, m.K, m.acc, m.aRs, m.aKs, m.bCs, m.bKs, m.m0, m.m1);
+  } catch (e) {
+    report(m.ctrl, 1, e);
+    return;
+  }
   Atomics.store(m.ctrl, 0, 1);
   Atomics.notify(m.ctrl, 0);
 });
@@ -125,6 +172,11 @@ export const PARALLEL_MIN_MACS = 1 << 22;
 let workers: Worker[] = [];
 let ctrls: Int32Array[] = [];
 let ports: MessagePort[] = [];
+/** Set by a worker's 'exit' or 'error' event between calls: the pool is stopped at the next call. */
+let brokenBetweenCalls: string | null = null;
+/** Why the pool was stopped, for the error log and tests; null while it has not failed. */
+let poolFailure: string | null = null;
+let stopping = false;
 const scratch: Record<'a' | 'b' | 'out', Float32Array> = {
   a: new Float32Array(new SharedArrayBuffer(4)),
   b: new Float32Array(new SharedArrayBuffer(4)),
@@ -143,8 +195,64 @@ function desc(x: Float32Array): Desc {
   return { buf: x.buffer as SharedArrayBuffer, off: x.byteOffset, len: x.length };
 }
 
+/** Stops the pool after a failure: later products and row kernels run on the calling thread. */
+function breakPool(why: string): void {
+  poolFailure = why;
+  stopWorkers();
+  setParallelGemm(null);
+  setParallelWasmGemm(null, null);
+  setRowsExecutor(null);
+}
+
+/** False (run on the calling thread) when a worker died between calls; the pool is stopped then. */
+function poolUsable(): boolean {
+  if (workers.length === 0) return false;
+  if (brokenBetweenCalls === null) return true;
+  breakPool(brokenBetweenCalls);
+  process.emitWarning(`matmul pool stopped (${brokenBetweenCalls}); products run on one thread`);
+  return false;
+}
+
+function failure(t: number, kernel: string, what: string): never {
+  const why = `worker ${t + 1} ${what} in ${kernel}`;
+  breakPool(why);
+  throw new Error(
+    `matmul pool: ${why}; the pool is stopped and products run on the calling thread from now on`,
+  );
+}
+
+/** The failure a worker wrote into its control block, or null. */
+function reported(c: Int32Array): string | null {
+  const code = Atomics.load(c, 32);
+  if (code === 0) return null;
+  const n = Atomics.load(c, 33);
+  const u = new Uint16Array(c.buffer, MSG_AT * 4, MSG_UNITS);
+  let text = '';
+  for (let i = 0; i < n; i++) text += String.fromCharCode(u[i]);
+  return (code === 2 ? 'exited: ' : 'threw: ') + text;
+}
+
+/**
+ * Waits until word `at` of worker t's control block leaves 0 (its done flag), in slices of WAIT_SLICE_MS; the
+ * worker's reported failure, or no result within the stall limit, ends in failure() (the pool is stopped).
+ */
+function awaitWorker(t: number, at: number, kernel: string, ownMs: number): void {
+  const c = ctrls[t];
+  const limit = Math.max(stallMs, STALL_SHARE_FACTOR * ownMs);
+  const t0 = performance.now();
+  while (Atomics.load(c, at) === 0) {
+    if (Atomics.wait(c, at, 0, WAIT_SLICE_MS) !== 'timed-out') continue;
+    if (performance.now() - t0 > limit) {
+      const begun = Atomics.load(c, 34) > 0 ? 'began tasks' : 'never began a task';
+      failure(t, kernel, `gave no result within ${Math.round(limit)} ms (it ${begun}; stopped or killed?)`);
+    }
+  }
+  const err = reported(c);
+  if (err !== null) failure(t, kernel, err);
+}
+
 const run: StridedGemm = (out, a, b, M, N, K, acc, aRs, aKs, bCs, bKs) => {
-  if (workers.length === 0 || M * N * K < PARALLEL_MIN_MACS || M < 8 * (workers.length + 1)) return false;
+  if (M * N * K < PARALLEL_MIN_MACS || M < 8 * (workers.length + 1) || !poolUsable()) return false;
   const sa = shared(a, 'a', true);
   const sb = shared(b, 'b', true);
   const so = shared(out, 'out', acc);
@@ -160,8 +268,10 @@ const run: StridedGemm = (out, a, b, M, N, K, acc, aRs, aKs, bCs, bKs) => {
     workers[t].postMessage({ ...msgBase, m0, m1, ctrl: ctrls[t] });
     used++;
   }
+  const t0 = performance.now();
   gemmBlockedRows(so, sa, sb, N, K, acc, aRs, aKs, bCs, bKs, 0, Math.min(M, chunk));
-  for (let t = 0; t < used; t++) Atomics.wait(ctrls[t], 0, 0);
+  const own = performance.now() - t0;
+  for (let t = 0; t < used; t++) awaitWorker(t, 0, `the JS gemm (${M}×${N}×${K})`, own);
   if (so !== out) out.set(so.subarray(0, out.length));
   return true;
 };
@@ -181,20 +291,27 @@ function post(t: number, op: number, args: number[]): void {
   if (Atomics.load(c, 30) === 1 || op === -1) Atomics.notify(c, 0);
 }
 
-function join(used: number): void {
+/** Waits for workers [0, used) to finish the job posted to them; ownMs: the caller's own share's time. */
+function join(used: number, kernel: string, ownMs: number): void {
   for (let t = 0; t < used; t++) {
     const c = ctrls[t];
     for (let i = 0; i < SPIN && Atomics.load(c, 1) === 0; i++);
-    if (Atomics.load(c, 1) !== 0) continue;
-    Atomics.store(c, 31, 1);
-    while (Atomics.load(c, 1) === 0) Atomics.wait(c, 1, 0);
-    Atomics.store(c, 31, 0);
+    if (Atomics.load(c, 1) === 0) {
+      Atomics.store(c, 31, 1);
+      try {
+        awaitWorker(t, 1, kernel, ownMs);
+      } finally {
+        Atomics.store(c, 31, 0); // (the pool may be gone by now: c is this job's block either way)
+      }
+    } else {
+      const err = reported(c);
+      if (err !== null) failure(t, kernel, err);
+    }
   }
 }
 
 const runWasm: WasmParallelGemm = (w, s, M, N, K, acc, aRs, aKs, bCs, bKs) => {
-  if (workers.length === 0 || M * N * K < PARALLEL_MIN_MACS || M < 2 * WASM_MR * (workers.length + 1))
-    return false;
+  if (M * N * K < PARALLEL_MIN_MACS || M < 2 * WASM_MR * (workers.length + 1) || !poolUsable()) return false;
   const n = workers.length + 1;
   const chunk = Math.ceil(M / n / WASM_MR) * WASM_MR;
   let used = 0;
@@ -205,15 +322,16 @@ const runWasm: WasmParallelGemm = (w, s, M, N, K, acc, aRs, aKs, bCs, bKs) => {
     post(t, 1, [s.pa, s.pb, s.pc, N, K, acc ? 1 : 0, aRs, aKs, bCs, bKs, m0, m1, w.scratch(t + 1)]);
     used++;
   }
+  const t0 = performance.now();
   w.run(s, N, K, acc, aRs, aKs, bCs, bKs, 0, Math.min(M, chunk), 0);
-  join(used);
+  join(used, `the wasm gemm (${M}×${N}×${K})`, performance.now() - t0);
   return true;
 };
 
 // batches split by whole output groups (cDiv products), so no two threads add into the same output
 const runWasmBatched: WasmParallelBatched = (w, s, M, N, K, acc, aRs, aKs, bCs, bKs, count, bs) => {
   const units = count / bs.cDiv;
-  if (workers.length === 0 || count * M * N * K < PARALLEL_MIN_MACS || units < 2 || !Number.isInteger(units))
+  if (count * M * N * K < PARALLEL_MIN_MACS || units < 2 || !Number.isInteger(units) || !poolUsable())
     return false;
   const per = Math.ceil(units / (workers.length + 1)) * bs.cDiv;
   const { aBS, bBS, bDiv, cBS, cDiv } = bs;
@@ -226,24 +344,29 @@ const runWasmBatched: WasmParallelBatched = (w, s, M, N, K, acc, aRs, aKs, bCs, 
     post(t, 2, [...args, aBS, bBS, bDiv, cBS, cDiv, w.scratch(t + 1)]);
     used++;
   }
+  const t0 = performance.now();
   w.runBatched(s, M, N, K, acc, aRs, aKs, bCs, bKs, 0, Math.min(count, per), bs, 0);
-  join(used);
+  join(used, `the batched wasm gemm (${count} × ${M}×${N}×${K})`, performance.now() - t0);
   return true;
 };
 
 // every thread runs its share (t of nt) of the kernel; the arrays are shared, so nothing is copied back
 const runRowsOnPool: RowsExecutor = (k, a, s) => {
+  if (!poolUsable()) return false;
   const nt = workers.length + 1;
   for (let t = 0; t < workers.length; t++) {
     ports[t].postMessage({ k, a, s, t: t + 1, nt });
     post(t, 3, []);
   }
+  const t0 = performance.now();
   ROW_KERNELS[k](a, s, 0, nt);
-  join(workers.length);
+  join(workers.length, `row kernel ${ROW_KERNELS[k].name || k}`, performance.now() - t0);
   return true;
 };
 
 function stopWorkers(): void {
+  stopping = true;
+  brokenBetweenCalls = null;
   for (let t = 0; t < workers.length; t++) {
     if (wasmMode) {
       post(t, -1, []);
@@ -254,6 +377,7 @@ function stopWorkers(): void {
   workers = [];
   ctrls = [];
   ports = [];
+  stopping = false;
 }
 
 /**
@@ -269,11 +393,20 @@ export function setMatmulThreads(threads: number): void {
   if (wasm && threads > MAX_THREADS)
     throw new Error(`threads: the wasm matmul supports at most ${MAX_THREADS}, got ${threads}`);
   stopWorkers();
+  poolFailure = null;
   wasmMode = wasm;
   for (let t = 1; t < threads; t++) {
     const worker = new Worker(WORKER_SRC, { eval: true });
     worker.unref(); // an idle pool must not keep the process alive
-    const ctrl = new Int32Array(new SharedArrayBuffer(32 * 4));
+    // seen only between calls (a blocked caller runs no events): the next call stops the pool
+    const mine = worker;
+    worker.on('error', (e) => {
+      if (workers.includes(mine)) brokenBetweenCalls ??= `worker ${t} failed: ${(e as Error).message}`;
+    });
+    worker.on('exit', (code) => {
+      if (!stopping && workers.includes(mine)) brokenBetweenCalls ??= `worker ${t} exited (code ${code})`;
+    });
+    const ctrl = new Int32Array(new SharedArrayBuffer(CTRL_WORDS * 4));
     if (wasm) {
       const { port1, port2 } = new MessageChannel();
       worker.postMessage({ wasm: true, module: w.module, memory: w.memory, ctrl, port: port2 }, [port2]);
@@ -292,3 +425,22 @@ export function setMatmulThreads(threads: number): void {
 export function getMatmulThreads(): number {
   return workers.length + 1;
 }
+
+/** Why the pool stopped itself after a worker failed (then products run on one thread); null otherwise. */
+export function matmulPoolFailure(): string | null {
+  return poolFailure;
+}
+
+/**
+ * For tests of the failure path only: the pool's workers, a setter for the stall limit (ms; returns the old
+ * one), and the pool's wasm gemm called directly (with staged addresses a test chooses).
+ */
+export const matmulPoolTesting = {
+  workers: (): readonly Worker[] => workers,
+  setStallMs(ms: number): number {
+    const old = stallMs;
+    stallMs = ms;
+    return old;
+  },
+  wasmGemm: runWasm,
+};
