@@ -358,8 +358,15 @@ export const CompareRequestSchema = z
   .strict();
 export type CompareRequest = z.infer<typeof CompareRequestSchema>;
 
+/** Runs one report export (json, csv, runs-csv, latex, html, pdf) takes at most; bundles take MAX_COMPARE_RUNS. */
+export const MAX_EXPORT_RUNS = 100;
+/** The most runs an export of `format` takes (the export menu disables what a selection exceeds). */
+export function exportLimit(format: ExportFormat | 'pdf' | 'bundle'): number {
+  return format === 'bundle' ? MAX_COMPARE_RUNS : MAX_EXPORT_RUNS;
+}
+
 export const ExportRequestSchema = z
-  .object({ ids: z.array(RunIdSchema).min(1).max(100), format: z.enum(EXPORT_FORMATS) })
+  .object({ ids: z.array(RunIdSchema).min(1).max(MAX_EXPORT_RUNS), format: z.enum(EXPORT_FORMATS) })
   .strict();
 export type ExportRequest = z.infer<typeof ExportRequestSchema>;
 
@@ -384,13 +391,15 @@ export const NoteDeleteRequestSchema = z.object({ runId: RunIdSchema, noteId: No
 export type NoteDeleteRequest = z.infer<typeof NoteDeleteRequestSchema>;
 
 /** A PDF of one or more runs' report (the HTML export printed by Chromium or Electron's printToPDF). */
-export const PdfRequestSchema = z.object({ ids: z.array(RunIdSchema).min(1).max(100) }).strict();
+export const PdfRequestSchema = z.object({ ids: z.array(RunIdSchema).min(1).max(MAX_EXPORT_RUNS) }).strict();
 export type PdfRequest = z.infer<typeof PdfRequestSchema>;
 
 /** A bundle that crosses the LabApi (download or upload) is at most this big; the CLI has no such cap. */
 export const MAX_BUNDLE_TRANSFER_BYTES = 64 * 1024 * 1024;
 
-export const BundleExportRequestSchema = z.object({ ids: z.array(RunIdSchema).min(1).max(1000) }).strict();
+export const BundleExportRequestSchema = z
+  .object({ ids: z.array(RunIdSchema).min(1).max(exportLimit('bundle')) })
+  .strict();
 export type BundleExportRequest = z.infer<typeof BundleExportRequestSchema>;
 
 export const BundleImportRequestSchema = z
