@@ -9,10 +9,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { Store } from '../../core/lab/store';
 import { MAX_COMPARE_RUNS } from '../../core/api/lab-api';
-import { checkBrowserPrerequisites, CHROMIUM, LabServer, ROOT } from '../helpers/lab-server';
+import { launchChromium, watchPage } from '../helpers/browser';
+import { checkBrowserPrerequisites, LabServer, ROOT } from '../helpers/lab-server';
 
 const SWEEP = 100;
 const SHOTS = process.env.QLAB_E2E_SHOTS ?? join(ROOT, 'test-results/e2e-shots');
@@ -138,7 +139,7 @@ function fillStore(labDir: string): void {
 beforeAll(async () => {
   checkBrowserPrerequisites();
   baseUrl = await server.start(fillStore);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -148,7 +149,7 @@ afterAll(async () => {
 
 async function openPage(): Promise<Page> {
   const page = await browser!.newPage({ viewport: { width: 1400, height: 1000 } });
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  watchPage(page, pageErrors, { httpErrors: true });
   return page;
 }
 
