@@ -1,102 +1,22 @@
 // `qlab bundle export` / `qlab bundle import` through the CLI entry, in this process, on temporary labs.
-import { createHash, randomUUID } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main, processContext } from '../../../core/cli/main';
 import { Store } from '../../../core/lab/store';
+import { dumpLab as dump, qlabIn, seedLab } from '../../helpers/seed-lab';
 
 let dir: string;
 let srcLab: string;
 let parent: string;
 let child: string;
 
-async function qlab(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    ...processContext(),
-    cwd: dir,
-    env: {},
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  return { code, stdout, stderr };
-}
-
-function dump(labDir: string): unknown {
-  const store = Store.open(join(labDir, 'lab.sqlite'));
-  try {
-    const q = (sql: string) => store.db.prepare(sql).all();
-    return {
-      runs: q('SELECT * FROM runs ORDER BY id'),
-      metrics: q('SELECT * FROM metrics ORDER BY run_id, key, step'),
-      metric_summary: q('SELECT * FROM metric_summary ORDER BY run_id, key'),
-      artifacts: q('SELECT * FROM artifacts ORDER BY run_id, name'),
-      tags: q('SELECT * FROM tags ORDER BY run_id, tag'),
-      notes: q('SELECT run_id, text, created_at FROM notes ORDER BY run_id, id'),
-    };
-  } finally {
-    store.close();
-  }
-}
+const qlab = qlabIn(() => dir);
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'qlab-cli-bundle-'));
   srcLab = join(dir, 'src');
-  const store = Store.open(join(srcLab, 'lab.sqlite'));
-  parent = randomUUID();
-  child = randomUUID();
-  store.insertRun({
-    id: parent,
-    kind: 'sweep',
-    name: 'sweep',
-    config: { n: 1 },
-    seed: 3,
-    createdAt: '2026-01-01T00:00:00.000Z',
-    codeVersion: 'v',
-    tags: ['keep'],
-  });
-  store.claimRun(parent, '2026-01-01T00:00:01.000Z', {});
-  store.insertChildRun({
-    id: child,
-    parentId: parent,
-    kind: 'point',
-    name: 'p',
-    config: {},
-    seed: 0,
-    at: '2026-01-01T00:00:02.000Z',
-    codeVersion: 'v',
-    host: {},
-  });
-  store.addMetrics(child, [{ key: 'loss', step: 0, value: 0.5, wallTime: 1 }]);
-  const bytes = Buffer.from('model bytes');
-  mkdirSync(join(srcLab, 'artifacts', child), { recursive: true });
-  writeFileSync(join(srcLab, 'artifacts', child, 'm.bin'), bytes);
-  store.addArtifact(
-    child,
-    {
-      name: 'm.bin',
-      kind: 'file',
-      path: `artifacts/${child}/m.bin`,
-      bytes: bytes.length,
-      sha256: createHash('sha256').update(bytes).digest('hex'),
-    },
-    '2026-01-01T00:00:03.000Z',
-  );
-  store.addNote(parent, 'hello', '2026-01-01T00:00:04.000Z');
-  store.finishChildren(parent, 'succeeded', '2026-01-01T00:00:05.000Z', null);
-  store.finishRun(parent, 'succeeded', '2026-01-01T00:00:05.000Z', null);
-  store.close();
+  ({ parent, child } = seedLab(srcLab, { bytes: Buffer.from('model bytes'), losses: [0.5] }));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

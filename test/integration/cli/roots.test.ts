@@ -4,23 +4,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main, processContext } from '../../../core/cli/main';
+import { qlabIn } from '../../helpers/seed-lab';
 
 const dir = mkdtempSync(join(tmpdir(), 'qlab-cli-roots-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function qlab(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    ...processContext(),
-    cwd: dir,
-    env: {},
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  return { code, stdout, stderr };
-}
+const qlab = qlabIn(() => dir);
 
 describe('qlab roots', () => {
   it('lists, adds (a symlink as its target) and removes folders; refuses a missing folder', async () => {

@@ -2,8 +2,8 @@
 // breaks kept, another run's note out of reach), run bundles exported and imported as base64 (byte for byte,
 // twice is a no-op, damaged uploads refused naming the upload with nothing written), the PDF export through the
 // lab's printer, and (issue 13) the file roots: listed everywhere, edited only where a folder dialog exists.
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,79 +12,12 @@ import { dispatch } from '../../../core/cli/dispatch';
 import { openLab } from '../../../core/lab/service';
 import { Store } from '../../../core/lab/store';
 import { labFixture } from '../../helpers/lab';
+import { dumpLab as dump, seedLab as seed } from '../../helpers/seed-lab';
 import { rejection } from '../../helpers/lab-error';
 
 const lab = labFixture('qlab-nbr-');
 const scratch = mkdtempSync(join(tmpdir(), 'qlab-nbr-scratch-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-/** A finished run with a child, metrics, an artifact file, a tag and a note, written straight to the store. */
-function seed(labDir: string): { parent: string; child: string } {
-  const store = Store.open(join(labDir, 'lab.sqlite'));
-  const parent = randomUUID();
-  const child = randomUUID();
-  store.insertRun({
-    id: parent,
-    kind: 'sweep',
-    name: 'sweep',
-    config: { n: 1 },
-    seed: 3,
-    createdAt: '2026-01-01T00:00:00.000Z',
-    codeVersion: 'v',
-    tags: ['keep'],
-  });
-  store.claimRun(parent, '2026-01-01T00:00:01.000Z', {});
-  store.insertChildRun({
-    id: child,
-    parentId: parent,
-    kind: 'point',
-    name: 'p',
-    config: {},
-    seed: 0,
-    at: '2026-01-01T00:00:02.000Z',
-    codeVersion: 'v',
-    host: {},
-  });
-  store.addMetrics(child, [
-    { key: 'loss', step: 0, value: 0.5, wallTime: 1 },
-    { key: 'loss', step: 1, value: 0.25, wallTime: 2 },
-  ]);
-  const bytes = Buffer.from([0, 1, 2, 255, 254, 10, 13]);
-  mkdirSync(join(labDir, 'artifacts', child), { recursive: true });
-  writeFileSync(join(labDir, 'artifacts', child, 'm.bin'), bytes);
-  store.addArtifact(
-    child,
-    {
-      name: 'm.bin',
-      kind: 'file',
-      path: `artifacts/${child}/m.bin`,
-      bytes: bytes.length,
-      sha256: createHash('sha256').update(bytes).digest('hex'),
-    },
-    '2026-01-01T00:00:03.000Z',
-  );
-  store.addNote(parent, 'hello', '2026-01-01T00:00:04.000Z');
-  store.finishChildren(parent, 'succeeded', '2026-01-01T00:00:05.000Z', null);
-  store.finishRun(parent, 'succeeded', '2026-01-01T00:00:05.000Z', null);
-  store.close();
-  return { parent, child };
-}
-
-function dump(labDir: string): unknown {
-  const store = Store.open(join(labDir, 'lab.sqlite'));
-  try {
-    const q = (sql: string) => store.db.prepare(sql).all();
-    return {
-      runs: q('SELECT * FROM runs ORDER BY id'),
-      metrics: q('SELECT * FROM metrics ORDER BY run_id, key, step'),
-      artifacts: q('SELECT * FROM artifacts ORDER BY run_id, name'),
-      tags: q('SELECT * FROM tags ORDER BY run_id, tag'),
-      notes: q('SELECT run_id, text, created_at FROM notes ORDER BY run_id, id'),
-    };
-  } finally {
-    store.close();
-  }
-}
 
 /** Calls through the dispatcher with a JSON round trip, as the HTTP server and the IPC handlers do. */
 async function call(api: Parameters<typeof dispatch>[0], method: string, arg: unknown) {
