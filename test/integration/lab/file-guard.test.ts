@@ -21,6 +21,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { readDatasetFile } from '../../../core/data/import';
 import type { JobLauncher, JobProcess } from '../../../core/lab/launcher';
 import type { ParentMessage } from '../../../core/lab/protocol';
+import { openLab } from '../../../core/lab/service';
 import { setFileGuard } from '../../../core/util/file-guard';
 import { labFixture, ScriptedProcess, until } from '../../helpers/lab';
 import { tinyQhead } from '../../helpers/tiny-configs';
@@ -159,6 +160,32 @@ describe('the roots kept for a run until its job starts', () => {
     const failed = await l.waitForRun(unlaunched.id);
     expect(failed.status).toBe('failed');
     expect(failed.error).toContain('could not start the job process');
+    expect(kept.size).toBe(0);
+  });
+
+  it('are dropped for a queued run another lab process cancelled, at the next guarded createRun', async () => {
+    const launcher: JobLauncher = { name: 'hanging', spawn: () => new ScriptedProcess(() => [], false) };
+    const l = await lab.open({ launcher, concurrency: 1 });
+    const kept = (l as unknown as { guardedRuns: Map<string, string[]> }).guardedRuns;
+    writeFileSync(join(lab.dir, 'imports', 'd.csv'), 'text,label\nhello,a\nworld,b\n');
+    const req = {
+      kind: 'qhead',
+      config: { datasetFile: { path: 'd.csv', format: 'csv', textColumn: 'text', labelColumn: 'label' } },
+    };
+    const blocker = await l.createRun(req);
+    await until(() => !kept.has(blocker.id));
+    const queued = await l.createRun(req);
+    const other = await openLab({ labDir: lab.dir, schedule: false });
+    try {
+      expect((await other.cancelRun(queued.id)).status).toBe('cancelled');
+    } finally {
+      await other.close();
+    }
+    expect(kept.has(queued.id)).toBe(true); // this process was not told
+    const next = await l.createRun(req);
+    expect([...kept.keys()]).toEqual([next.id]);
+    await l.cancelRun(next.id);
+    await l.cancelRun(blocker.id);
     expect(kept.size).toBe(0);
   });
 });
