@@ -5,6 +5,10 @@ import { register } from 'tsx/esm/api';
 
 register();
 try {
+  // first, before any module compiles WebAssembly: V8's relaxed-SIMD flag where this Node has it only behind
+  // the flag (a shebang cannot pass V8 options; jobs the CLI launches get it in their execArgv instead)
+  const { enableRelaxedSimdAtEntry } = await import('../core/nn/wasm/relaxed-simd.ts');
+  await enableRelaxedSimdAtEntry();
   const { main } = await import('../core/cli/main.ts');
   const code = await main(process.argv.slice(2));
   process.exitCode = code;

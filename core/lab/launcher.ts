@@ -3,6 +3,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { relaxedSimdExecArgv } from '../nn/wasm/relaxed-simd';
 import type { ParentMessage } from './protocol';
 
 export interface JobProcess {
@@ -87,7 +88,11 @@ export class ChildProcessLauncher implements JobLauncher {
     this.env = opts.env ?? {};
   }
   spawn(): JobProcess {
-    const execArgv = /\.[cm]?ts$/.test(this.entry) ? ['--import', tsxLoaderUrl()] : [];
+    // V8's relaxed-SIMD flag (the gemm's FMA) from the job's start where this Node has it only behind the flag
+    const execArgv = [
+      ...relaxedSimdExecArgv(),
+      ...(/\.[cm]?ts$/.test(this.entry) ? ['--import', tsxLoaderUrl()] : []),
+    ];
     const child = fork(this.entry, [], {
       execArgv,
       env: { ...process.env, ...this.env },

@@ -2,6 +2,7 @@
 // one WebAssembly.Memory (shared when the platform allows, so matmul-threads.ts workers instantiate the same
 // module over it and split output rows without further copies), the product runs there, and C is copied back.
 // Layout: [scratch of thread 0 … MAX_THREADS−1][A][B][C], each region 64-byte aligned; memory grows on demand.
+import { RELAXED_SIMD_PROBE } from './relaxed-probe';
 import { DEFAULT_GEOMETRY, gemmModuleBytes, scratchBytes, type GemmGeometry } from './gemm-module';
 
 export const MAX_THREADS = 32;
@@ -72,34 +73,19 @@ const align = (n: number) => Math.ceil(n / 64) * 64;
  */
 export const PIN_BUDGET_BYTES = 256 * 2 ** 20;
 
-// (module (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd))
-const RELAXED_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 123, 123, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32,
-  1, 32, 2, 253, 133, 2, 11,
-]);
 let relaxed: boolean | undefined;
 
 /**
- * Whether this runtime compiles relaxed SIMD (f32x4.relaxed_madd). V8 ships it from 11.4 (Electron's Chromium
- * has it); Node 20's V8 11.3 keeps it behind --experimental-wasm-relaxed-simd, which is switched on here through
- * node:v8 (a wasm feature flag, read when a module is validated). QLAB_WASM_FMA=0 turns it off (A/B timing).
+ * Whether this runtime compiles relaxed SIMD (f32x4.relaxed_madd), feature-detected only: V8 ships it from 11.4
+ * (Electron's Chromium has it); Node 20's V8 11.3 needs --experimental-wasm-relaxed-simd from the process's
+ * start, which core/util/relaxed-simd.ts arranges at the process entries (launcher execArgv, qlab entry, vitest).
+ * QLAB_WASM_FMA=0 turns it off (A/B timing).
  */
 export function relaxedSimdAvailable(): boolean {
   if (relaxed !== undefined) return relaxed;
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
   if (env?.QLAB_WASM_FMA === '0') return (relaxed = false);
-  relaxed = WebAssembly.validate(RELAXED_PROBE);
-  if (!relaxed) {
-    try {
-      const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-      const v8 = proc?.getBuiltinModule?.('node:v8') as { setFlagsFromString(f: string): void } | undefined;
-      v8?.setFlagsFromString('--experimental-wasm-relaxed-simd');
-      relaxed = WebAssembly.validate(RELAXED_PROBE);
-    } catch {
-      relaxed = false;
-    }
-  }
-  return relaxed;
+  return (relaxed = WebAssembly.validate(RELAXED_SIMD_PROBE));
 }
 
 export class WasmGemm {
@@ -109,6 +95,8 @@ export class WasmGemm {
   readonly geometry: GemmGeometry;
   /** The microkernel multiply-adds with f32x4.relaxed_madd (fused on CPUs with FMA). */
   readonly fma: boolean;
+  /** Why the FMA module failed to compile when it was asked for (the mul + add one is used then), else null. */
+  readonly fmaFailure: string | null = null;
   readonly scratchStride: number;
   private readonly fn: WasmGemmFn;
   private readonly batchedFn: WasmBatchedFn;
@@ -128,16 +116,25 @@ export class WasmGemm {
     fma = true,
   ) {
     this.geometry = geometry;
-    this.fma = fma && relaxedSimdAvailable();
+    let useFma = fma && relaxedSimdAvailable();
     this.scratchStride = scratchBytes(geometry);
     this.dataBase = align(MAX_THREADS * this.scratchStride);
     this.stageBase = this.dataBase;
     const min = Math.ceil(this.dataBase / PAGE) + 16;
     this.shared = shared;
     this.memory = new WebAssembly.Memory({ initial: min, maximum: MAX_PAGES, shared });
-    this.module = new WebAssembly.Module(
-      gemmModuleBytes(geometry, { min, max: MAX_PAGES, shared }, { fma: this.fma }),
-    );
+    const compile = (f: boolean) =>
+      new WebAssembly.Module(gemmModuleBytes(geometry, { min, max: MAX_PAGES, shared }, { fma: f }));
+    try {
+      this.module = compile(useFma);
+    } catch (e) {
+      if (!useFma) throw e;
+      // a runtime that validates relaxed SIMD but fails the FMA module: keep the mul + add kernel
+      this.fmaFailure = (e as Error).message;
+      useFma = false;
+      this.module = compile(false);
+    }
+    this.fma = useFma;
     const inst = new WebAssembly.Instance(this.module, { env: { mem: this.memory } });
     this.fn = inst.exports.gemm as WasmGemmFn;
     this.batchedFn = inst.exports.batched as WasmBatchedFn;
