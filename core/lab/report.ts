@@ -277,7 +277,8 @@ export function escapeHtml(s: string): string {
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 const DASHES = ['', '6 3', '2 2', '8 3 2 3', '1 3'];
 /** Points asked per curve: enough for a 640-px-wide chart, never the full series. */
-const CHART_POINTS = 400;
+/** Points per curve in exported charts (the service reads series at this size before it exports). */
+export const CHART_POINTS = 400;
 /** Runs overlaid in one comparison chart at most; past this the lines stop being tellable apart. */
 const OVERLAY_MAX_RUNS = 8;
 /** Lines in one comparison chart at most (runs × series of the group). */

@@ -6,43 +6,21 @@ import {
   appendFileSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   renameSync,
   rmSync,
   statSync,
-  writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { z } from 'zod';
 import {
-  BundleExportRequestSchema,
-  BundleImportRequestSchema,
-  FileRootRequestSchema,
-  MAX_BUNDLE_TRANSFER_BYTES,
-  NoteDeleteRequestSchema,
-  NoteUpdateRequestSchema,
-  PdfRequestSchema,
-  type BundleExportRequest,
-  type BundleImportRequest,
-  type BundleImportResult,
-  type FileRootRequest,
-  type FileRootsInfo,
-  type NoteDeleteRequest,
-  type NoteUpdateRequest,
-  type PdfRequest,
   CompareRequestSchema,
   CreateRunRequestSchema,
   flattenConfig,
   ExportRequestSchema,
   LabError,
   ListRunsRequestSchema,
-  RunQuerySchema,
-  type RunQuery,
-  type Calibration,
-  type RunPage,
   NoteRequestSchema,
   RunConfigsRequestSchema,
   RunIdSchema,
@@ -74,27 +52,16 @@ import {
   type CompareRequest,
 } from '../api/lab-api';
 import type { JobKind } from '../methods/job';
-import { exportBundle, importBundle } from './bundle';
-import { chromiumPrinter, pdfHeader, type PdfPrinter } from './export-pdf';
-import {
-  IMPORTS_DIR,
-  SETTINGS_FILE,
-  addFileRoot,
-  checkConfigFiles,
-  fileRoots,
-  readSettings,
-  removeFileRoot,
-} from './file-roots';
-import { queryRuns as queryRunPage } from './run-query';
-import { checkDataFiles } from './data-file-check';
-import { measureCalibration, readCalibration, writeCalibration } from './calibration';
+import { checkConfigFiles, fileRoots } from './file-roots';
 import { codeVersion, hostInfo } from './host';
 import { loadJobKinds } from './kinds';
 import { ChildProcessLauncher, type JobLauncher, type JobProcess } from './launcher';
 import { WorkerMessageSchema, type SerializedError, type WorkerMessage } from './protocol';
-import { compareRuns, exportRuns } from './report';
+import { CHART_POINTS, compareRuns, exportRuns, type ExportSource } from './report';
 import { readLogTail } from './run-log';
-import { Store, isTerminal } from './store';
+import type { RunStore } from './run-store';
+import { isTerminal } from './store';
+import { SqliteRunStore } from './store-sqlite';
 
 export interface OpenLabOptions {
   labDir: string;
@@ -105,6 +72,11 @@ export interface OpenLabOptions {
   heartbeatStaleMs?: number;
   /** Where NNN_name.sql files are; defaults to the repository's migrations/ (bundles pass their copy). */
   migrationsDir?: string;
+  /**
+   * The run store (default: SQLite in <labDir>/lab.sqlite, migrated from migrationsDir); the lab closes it when
+   * it closes. A shared store (PostgreSQL) keeps runs, metrics and rows; files stay under labDir.
+   */
+  store?: RunStore;
   /** Overrides the job kinds (default: registry + QLAB_EXTRA_KINDS). */
   kinds?: Map<string, JobKind>;
   /** false: a passive lab that reads, writes tags/notes and cancels, but starts no job (default true). */
@@ -119,14 +91,6 @@ export interface OpenLabOptions {
    * one line each; default: `qlab: warning: …` on stderr. The lab keeps running either way.
    */
   onWarning?: (message: string) => void;
-  /** Prints exportPdf's HTML (default: headless Chromium; the desktop app passes Electron's printToPDF). */
-  pdfPrinter?: PdfPrinter;
-  /**
-   * Asks the user for a folder to add to the file roots (the desktop app's dialog); resolves with null when
-   * dismissed. Without it (browser mode) pickFileRoot and removeFileRoot are refused: the roots are edited in
-   * settings.json or with `qlab roots`.
-   */
-  pickFolder?: () => Promise<string | null>;
 }
 
 /** How often runs left `running` by a dead lab process are looked for, at most (also capped by staleMs / 2). */
@@ -160,6 +124,8 @@ interface ActiveRun {
   timers: ReturnType<typeof setTimeout>[];
   exited: Promise<void>;
   markExited: () => void;
+  /** The job's messages and then its exit, recorded one after another. */
+  chain: Promise<void>;
 }
 
 function now(): string {
@@ -189,22 +155,10 @@ export class LabService implements LabApi {
   private readonly created = new Set<string>();
   /** Set by openLab from its options. */
   scheduling = { enabled: true, adoptQueued: true };
-  /** Set by openLab from its options (null: headless Chromium, made on first use). */
-  pdfPrinter: PdfPrinter | null = null;
-  /** Set by openLab from its options (null: file roots are not editable through the LabApi). */
-  pickFolder: (() => Promise<string | null>) | null = null;
-  /**
-   * Runs created here over HTTP or IPC whose config names files: the roots their job must open them under
-   * (sent with the start message). In memory: a run such a lab leaves queued and another process starts is
-   * not guarded in its job (its paths were still checked and made real at creation).
-   */
-  private readonly guardedRuns = new Map<string, string[]>();
-  /** PDFs are printed one at a time (each print starts a browser). */
-  private pdfQueue: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly labDir: string,
-    private readonly store: Store,
+    private readonly store: RunStore,
     private readonly kinds: Map<string, JobKind>,
     private readonly launcher: JobLauncher,
     private readonly concurrency: number,
@@ -224,40 +178,16 @@ export class LabService implements LabApi {
 
   async listRuns(req?: ListRunsRequest): Promise<RunSummary[]> {
     const filter = parseRequest(ListRunsRequestSchema, req ?? {});
-    return this.store.listRuns(filter);
-  }
-
-  async queryRuns(req: RunQuery): Promise<RunPage> {
-    const q = parseRequest(RunQuerySchema, req ?? {});
-    return queryRunPage(this.store.db, q, (id) => this.store.getSummary(id));
-  }
-
-  async getCalibration(): Promise<Calibration | null> {
-    return readCalibration(this.labDir);
-  }
-
-  /** One measurement at a time: a second request while one runs gets the same result. */
-  #calibrating: Promise<Calibration> | null = null;
-  async calibrate(): Promise<Calibration> {
-    this.assertOpen();
-    this.#calibrating ??= measureCalibration()
-      .then((c) => {
-        writeCalibration(this.labDir, c);
-        return c;
-      })
-      .finally(() => {
-        this.#calibrating = null;
-      });
-    return this.#calibrating;
+    return await this.store.listRuns(filter);
   }
 
   async getRun(id: string): Promise<RunDetail> {
     const runId = parseRequest(RunIdSchema, id, 'id');
-    const detail = this.store.getDetail(runId);
+    const detail = await this.store.getDetail(runId);
     if (!detail) throw new LabError('not-found', `id: no run ${runId}`, 'id');
     // A row always pointed at a complete file; say so when the file has since gone.
     for (const x of detail.artifacts) {
-      const p = this.artifactFile(runId, x.name);
+      const p = await this.artifactFile(runId, x.name);
       if (p === undefined || !existsSync(p)) x.missing = true;
     }
     return detail;
@@ -279,18 +209,9 @@ export class LabService implements LabApi {
     }
     // Round-trip through JSON now so what runs is exactly what is stored.
     const config = JSON.parse(JSON.stringify(parseRequest(kind.schema, r.config, 'config'))) as unknown;
-    const roots = opts.localFiles !== true ? checkConfigFiles(this.labDir, kind, config) : null;
-    // The data files themselves (readable, regular, their columns there), now rather than when the run starts.
-    checkDataFiles(kind, config, opts.localFiles === true ? process.cwd() : join(this.labDir, IMPORTS_DIR));
+    if (opts.localFiles !== true) checkConfigFiles(this.labDir, kind, config);
     const id = randomUUID();
-    if (roots !== null) {
-      // runs another process ended or took meanwhile never reach this process's settled()
-      for (const other of this.guardedRuns.keys()) {
-        if (!this.active.has(other) && this.store.status(other) !== 'queued') this.guardedRuns.delete(other);
-      }
-      this.guardedRuns.set(id, roots);
-    }
-    this.store.insertRun({
+    await this.store.createRun({
       id,
       kind: kind.kind,
       name: r.name?.trim() || `${kind.kind}-${id.slice(0, 8)}`,
@@ -301,7 +222,7 @@ export class LabService implements LabApi {
       tags: [...new Set(r.tags ?? [])],
     });
     this.created.add(id);
-    const summary = this.summaryOrThrow(id);
+    const summary = await this.summaryOrThrow(id);
     this.emit({ type: 'run-created', run: summary });
     setImmediate(() => this.pump());
     return summary;
@@ -309,10 +230,10 @@ export class LabService implements LabApi {
 
   async cancelRun(id: string): Promise<RunSummary> {
     const runId = parseRequest(RunIdSchema, id, 'id');
-    const status = this.store.status(runId);
+    const status = await this.store.status(runId);
     if (status === undefined) throw new LabError('not-found', `id: no run ${runId}`, 'id');
     if (isTerminal(status)) throw new LabError('conflict', `run ${runId} has already ${status}`, 'id');
-    const parentId = this.store.parentOf(runId);
+    const parentId = await this.store.parentOf(runId);
     if (parentId) {
       // A child is one point of its parent's job; only the whole job can be stopped.
       throw new LabError(
@@ -323,217 +244,109 @@ export class LabService implements LabApi {
     }
     if (
       status === 'queued' &&
-      this.store.finishRun(runId, 'cancelled', now(), 'cancelled before it started')
+      (await this.store.finishRun(runId, 'cancelled', now(), 'cancelled before it started'))
     ) {
-      this.settled(runId);
-      return this.summaryOrThrow(runId);
+      await this.settled(runId);
+      return await this.summaryOrThrow(runId);
     }
     const a = this.active.get(runId);
     if (a) {
       this.startCancel(a);
       await a.exited;
-      return this.summaryOrThrow(runId);
+      return await this.summaryOrThrow(runId);
     }
     // Running in another process: ask its owner through the store, or close it if the owner is gone.
-    const detail = this.store.getDetail(runId);
+    const detail = await this.store.getDetail(runId);
     const beat = detail?.heartbeatAt ? Date.parse(detail.heartbeatAt) : 0;
     if (Date.now() - beat > this.heartbeatMs * 5) {
-      const ended = this.endRun(runId, 'cancelled', 'cancelled; its lab process was no longer running');
-      for (const c of ended) this.settled(c);
-      this.settled(runId);
-      return this.summaryOrThrow(runId);
+      const ended = await this.endRun(runId, 'cancelled', 'cancelled; its lab process was no longer running');
+      for (const c of ended) await this.settled(c);
+      await this.settled(runId);
+      return await this.summaryOrThrow(runId);
     }
-    this.store.requestCancel(runId);
+    await this.store.requestCancel(runId);
     const deadline = Date.now() + 3000;
-    while (Date.now() < deadline && !isTerminal(this.store.status(runId) ?? 'failed')) {
+    while (Date.now() < deadline && !isTerminal((await this.store.status(runId)) ?? 'failed')) {
       await new Promise((r) => setTimeout(r, 100));
     }
-    return this.summaryOrThrow(runId);
+    return await this.summaryOrThrow(runId);
   }
 
   async getSeries(req: SeriesRequest): Promise<Series> {
     const r = parseRequest(SeriesRequestSchema, req);
-    if (!this.store.hasRun(r.runId)) throw new LabError('not-found', `runId: no run ${r.runId}`, 'runId');
-    return this.store.series(r.runId, r.key, r.maxPoints ?? DEFAULT_MAX_POINTS);
+    if (!(await this.store.hasRun(r.runId)))
+      throw new LabError('not-found', `runId: no run ${r.runId}`, 'runId');
+    return await this.store.series(r.runId, r.key, r.maxPoints ?? DEFAULT_MAX_POINTS);
   }
 
   async compareRuns(req: CompareRequest): Promise<Comparison> {
     const r = parseRequest(CompareRequestSchema, req);
-    // One batched read for all the runs (a 1,000-run sweep), not a full detail each.
-    const rows = this.store.compareRows(r.ids);
-    return compareRuns(
-      rows.map((row, i) => {
-        if (!row) throw new LabError('not-found', `ids[${i}]: no run ${r.ids[i]}`, `ids[${i}]`);
-        return row;
-      }),
-    );
+    return compareRuns(await this.details(r.ids));
   }
 
   async exportRuns(req: ExportRequest): Promise<ExportedFile> {
     const r = parseRequest(ExportRequestSchema, req);
-    return exportRuns(r.format, {
-      runs: this.details(r.ids),
-      points: (runId, key) => this.store.points(runId, key),
-      series: (runId, key, maxPoints) => this.store.series(runId, key, maxPoints),
-    });
+    return exportRuns(r.format, await this.exportSource(await this.details(r.ids)));
+  }
+
+  /**
+   * What the (synchronous) exporters read, read from the store first: every stored point of each run's
+   * metrics and their chart series at CHART_POINTS.
+   */
+  private async exportSource(runs: RunDetail[]): Promise<ExportSource> {
+    const points = new Map<string, { step: number; value: number; wallTime: number }[]>();
+    const series = new Map<string, Series>();
+    for (const r of runs) {
+      for (const m of r.metrics) {
+        points.set(`${r.id}\n${m.key}`, await this.store.points(r.id, m.key));
+        series.set(`${r.id}\n${m.key}`, await this.store.series(r.id, m.key, CHART_POINTS));
+      }
+    }
+    const empty = (runId: string, key: string): Series => ({ runId, key, count: 0, points: [] });
+    return {
+      runs,
+      points: (runId, key) => points.get(`${runId}\n${key}`) ?? [],
+      series: (runId, key, maxPoints) => {
+        if (maxPoints !== CHART_POINTS) {
+          throw new LabError(
+            'internal',
+            `an export asked for a ${maxPoints}-point series; the lab reads ${CHART_POINTS}`,
+          );
+        }
+        return series.get(`${runId}\n${key}`) ?? empty(runId, key);
+      },
+    };
   }
 
   async setTags(req: TagsRequest): Promise<RunSummary> {
     const r = parseRequest(TagsRequestSchema, req);
-    if (!this.store.hasRun(r.runId)) throw new LabError('not-found', `runId: no run ${r.runId}`, 'runId');
-    this.store.setTags(r.runId, [...new Set(r.tags)]);
-    const summary = this.summaryOrThrow(r.runId);
+    if (!(await this.store.hasRun(r.runId)))
+      throw new LabError('not-found', `runId: no run ${r.runId}`, 'runId');
+    await this.store.setTags(r.runId, [...new Set(r.tags)]);
+    const summary = await this.summaryOrThrow(r.runId);
     this.emit({ type: 'run-updated', run: summary });
     return summary;
   }
 
   async addNote(req: NoteRequest): Promise<NoteInfo> {
     const r = parseRequest(NoteRequestSchema, req);
-    if (!this.store.hasRun(r.runId)) throw new LabError('not-found', `runId: no run ${r.runId}`, 'runId');
-    return this.store.addNote(r.runId, r.text, now());
-  }
-
-  async updateNote(req: NoteUpdateRequest): Promise<NoteInfo> {
-    const r = parseRequest(NoteUpdateRequestSchema, req);
-    if (!this.store.hasRun(r.runId)) throw new LabError('not-found', `runId: no run ${r.runId}`, 'runId');
-    const note = this.store.updateNote(r.runId, r.noteId, r.text);
-    if (!note) throw new LabError('not-found', `noteId: run ${r.runId} has no note ${r.noteId}`, 'noteId');
-    return note;
-  }
-
-  async deleteNote(req: NoteDeleteRequest): Promise<{ runId: string; noteId: number }> {
-    const r = parseRequest(NoteDeleteRequestSchema, req);
-    if (!this.store.hasRun(r.runId)) throw new LabError('not-found', `runId: no run ${r.runId}`, 'runId');
-    if (!this.store.deleteNote(r.runId, r.noteId))
-      throw new LabError('not-found', `noteId: run ${r.runId} has no note ${r.noteId}`, 'noteId');
-    return { runId: r.runId, noteId: r.noteId };
-  }
-
-  async exportPdf(req: PdfRequest): Promise<ExportedFile> {
-    const r = parseRequest(PdfRequestSchema, req);
-    const runs = this.details(r.ids);
-    const html = await this.exportRuns({ ids: r.ids, format: 'html' });
-    const printer = (this.pdfPrinter ??= chromiumPrinter());
-    const job = this.pdfQueue.then(() => printer.print(html.content, pdfHeader(runs)));
-    this.pdfQueue = job.catch(() => undefined);
-    let bytes: Uint8Array;
-    try {
-      bytes = await job;
-    } catch (err) {
-      throw new LabError('internal', `cannot print the PDF: ${(err as Error).message.split('\n')[0]}`);
-    }
-    return {
-      filename: html.filename.replace(/\.html?$/, '') + '.pdf',
-      mimeType: 'application/pdf',
-      content: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
-      encoding: 'base64',
-    };
-  }
-
-  async exportBundle(req: BundleExportRequest): Promise<ExportedFile> {
-    const r = parseRequest(BundleExportRequestSchema, req);
-    const dir = mkdtempSync(join(tmpdir(), 'qlab-bundle-'));
-    try {
-      const out = join(dir, 'runs.qlab');
-      const res = exportBundle(this.store, this.labDir, [...new Set(r.ids)], out);
-      if (res.bytes > MAX_BUNDLE_TRANSFER_BYTES) {
-        throw new LabError(
-          'invalid',
-          `ids: the bundle is ${res.bytes} bytes, over the ${MAX_BUNDLE_TRANSFER_BYTES}-byte limit for a download; use 'qlab bundle export <id…> --out FILE'`,
-          'ids',
-        );
-      }
-      const stamp = now().slice(0, 10);
-      return {
-        filename: `qlab-${res.runIds.length === 1 ? res.runIds[0].slice(0, 8) : `${res.runIds.length}-runs`}-${stamp}.qlab`,
-        mimeType: 'application/octet-stream',
-        content: readFileSync(out).toString('base64'),
-        encoding: 'base64',
-      };
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
-
-  async importBundle(req: BundleImportRequest): Promise<BundleImportResult> {
-    this.assertOpen();
-    const r = parseRequest(BundleImportRequestSchema, req);
-    const name = r.filename ?? 'the uploaded bundle';
-    const dir = mkdtempSync(join(tmpdir(), 'qlab-upload-'));
-    const file = join(dir, 'upload.qlab');
-    try {
-      writeFileSync(file, Buffer.from(r.data, 'base64'));
-      let res: BundleImportResult;
-      try {
-        res = importBundle(this.store, this.labDir, file);
-      } catch (err) {
-        // bundle.ts names the file it read: name the upload instead of a temporary path
-        if (err instanceof LabError)
-          throw new LabError(err.code, err.message.split(file).join(name), err.field ?? 'bundle');
-        throw err;
-      }
-      for (const id of res.imported) {
-        const s = this.store.getSummary(id);
-        if (s) this.emit({ type: 'run-created', run: s });
-      }
-      return { imported: res.imported, skipped: res.skipped, artifacts: res.artifacts };
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
-
-  async getFileRoots(): Promise<FileRootsInfo> {
-    const listed = readSettings(this.labDir).fileRoots;
-    return {
-      roots: [
-        { path: join(this.labDir, IMPORTS_DIR), source: 'imports', exists: true },
-        ...listed.map((p) => ({
-          path: p,
-          source: 'settings' as const,
-          exists: statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false,
-        })),
-      ],
-      editable: this.pickFolder !== null,
-      settingsFile: join(this.labDir, SETTINGS_FILE),
-    };
-  }
-
-  async pickFileRoot(): Promise<FileRootsInfo> {
-    const pick = this.fileRootEditor();
-    const dir = await pick();
-    if (dir !== null) addFileRoot(this.labDir, dir);
-    return this.getFileRoots();
-  }
-
-  async removeFileRoot(req: FileRootRequest): Promise<FileRootsInfo> {
-    const r = parseRequest(FileRootRequestSchema, req);
-    this.fileRootEditor();
-    removeFileRoot(this.labDir, r.path);
-    return this.getFileRoots();
-  }
-
-  /** The folder dialog; refused where there is none (browser mode: a page must not widen what it may read). */
-  private fileRootEditor(): () => Promise<string | null> {
-    if (this.pickFolder === null) {
-      throw new LabError(
-        'conflict',
-        `file roots are chosen in the desktop app; here list them in ${join(this.labDir, SETTINGS_FILE)} ("fileRoots") or with 'qlab roots add <folder>'`,
-        'fileRoots',
-      );
-    }
-    return this.pickFolder;
+    if (!(await this.store.hasRun(r.runId)))
+      throw new LabError('not-found', `runId: no run ${r.runId}`, 'runId');
+    return await this.store.addNote(r.runId, r.text, now());
   }
 
   async getRunConfigs(req: RunConfigsRequest): Promise<RunConfigFields[]> {
     const r = parseRequest(RunConfigsRequestSchema, req);
-    return this.store
-      .configs([...new Set(r.ids)])
-      .map((row) => ({ runId: row.id, fields: flattenConfig(JSON.parse(row.config) as unknown) }));
+    return (await this.store.configs([...new Set(r.ids)])).map((row) => ({
+      runId: row.id,
+      fields: flattenConfig(JSON.parse(row.config) as unknown),
+    }));
   }
 
   async getRunLog(req: RunLogRequest): Promise<RunLog> {
     const r = parseRequest(RunLogRequestSchema, req);
-    if (!this.store.hasRun(r.runId)) throw new LabError('not-found', `runId: no run ${r.runId}`, 'runId');
+    if (!(await this.store.hasRun(r.runId)))
+      throw new LabError('not-found', `runId: no run ${r.runId}`, 'runId');
     try {
       const tail = readLogTail(join(this.labDir, 'logs', `${r.runId}.log`), r.maxLines ?? DEFAULT_LOG_LINES);
       return { runId: r.runId, ...tail };
@@ -552,7 +365,7 @@ export class LabService implements LabApi {
   /** Resolves with the run's summary once it is succeeded, failed, cancelled or interrupted. */
   async waitForRun(id: string): Promise<RunSummary> {
     const runId = parseRequest(RunIdSchema, id, 'id');
-    const summary = this.store.getSummary(runId);
+    const summary = await this.store.getSummary(runId);
     if (!summary) throw new LabError('not-found', `id: no run ${runId}`, 'id');
     if (isTerminal(summary.status) || this.closed) return summary;
     return new Promise((resolveWait) => {
@@ -564,8 +377,8 @@ export class LabService implements LabApi {
   }
 
   /** Path of a stored artifact file, for shells that serve or open it. */
-  artifactFile(runId: string, name: string): string | undefined {
-    const rel = this.store.artifactPath(runId, name);
+  async artifactFile(runId: string, name: string): Promise<string | undefined> {
+    const rel = await this.store.artifactPath(runId, name);
     return rel === undefined ? undefined : join(this.labDir, rel);
   }
 
@@ -584,24 +397,26 @@ export class LabService implements LabApi {
       new Promise((r) => (grace = setTimeout(r, 3000))),
     ]);
     clearTimeout(grace);
-    for (const a of [...this.active.values()]) this.finalize(a, null, 'SIGKILL');
+    for (const a of [...this.active.values()]) await this.finalize(a, null, 'SIGKILL');
     clearInterval(this.pollTimer);
     this.pollTimer = undefined;
     clearInterval(this.staleTimer);
     this.staleTimer = undefined;
+    // a pump or a poll in flight finishes its store call before the store closes
+    await this.pumping;
     for (const [id, list] of this.waiters) {
-      const s = this.store.getSummary(id);
+      const s = await this.store.getSummary(id).catch(() => undefined);
       if (s) list.forEach((w) => w(s));
     }
     this.waiters.clear();
     this.listeners.clear();
-    this.store.close();
+    await this.store.close();
   }
 
   // ---- start-up and scheduling ----
 
   /** Marks runs left `running` by a dead lab as interrupted. */
-  recoverStale(staleMs: number): string[] {
+  async recoverStale(staleMs: number): Promise<string[]> {
     const cutoff = new Date(Date.now() - staleMs).toISOString();
     return this.store.interruptStale(cutoff, now(), [...this.active.keys()]);
   }
@@ -613,22 +428,24 @@ export class LabService implements LabApi {
   watchStale(staleMs: number): void {
     if (this.staleTimer !== undefined) return;
     const every = Math.max(50, Math.min(STALE_CHECK_MS, Math.floor(staleMs / 2)));
+    let checking = false;
     this.staleTimer = setInterval(() => {
-      if (this.closed) return;
-      this.guard('checking for stale runs', () => {
-        const ids = this.recoverStale(staleMs);
+      if (this.closed || checking) return;
+      checking = true;
+      void this.guard('checking for stale runs', async () => {
+        const ids = await this.recoverStale(staleMs);
         for (const id of ids) {
           this.warn(`run ${id} had no heartbeat for ${staleMs} ms; its lab process is gone: interrupted`);
           this.removeWorkDir(id);
-          this.settled(id);
+          await this.settled(id);
         }
-      });
+      }).finally(() => (checking = false));
     }, every);
     this.staleTimer.unref();
   }
 
   /** Removes scratch folders (`work/<id>`) no live run owns: left behind by a lab process that was killed. */
-  cleanOrphanedWorkDirs(): void {
+  async cleanOrphanedWorkDirs(): Promise<void> {
     const root = join(this.labDir, 'work');
     let names: string[];
     try {
@@ -639,7 +456,7 @@ export class LabService implements LabApi {
     for (const name of names) {
       let status: RunStatus | undefined;
       try {
-        status = this.store.status(name);
+        status = await this.store.status(name);
       } catch {
         status = undefined; // not a run id
       }
@@ -659,33 +476,54 @@ export class LabService implements LabApi {
   }
 
   /** Runs `fn`; an exception is logged as a warning instead of reaching the event loop (and ending the process). */
-  private guard(what: string, fn: () => void): void {
+  private async guard(what: string, fn: () => unknown): Promise<void> {
     try {
-      fn();
+      await fn();
     } catch (err) {
       this.warn(`${what} failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
-  /** Starts queued runs, oldest first, up to the concurrency limit. */
-  pump(): void {
-    if (!this.scheduling.enabled) return;
-    while (!this.closed && this.active.size < this.concurrency) {
-      const next = this.store
-        .queuedIds()
-        .find((id) => !this.active.has(id) && (this.scheduling.adoptQueued || this.created.has(id)));
-      if (next === undefined) return;
-      if (!this.store.claimRun(next, now(), hostInfo())) continue;
-      this.launch(next);
+  private pumping: Promise<void> | undefined;
+  private pumpAgain = false;
+
+  /**
+   * Starts queued runs, oldest first, up to the concurrency limit; each is claimed in the store first, so two
+   * lab processes on one store never start the same run. One pump runs at a time; a call during it makes it
+   * look again when it is done. Never rejects.
+   */
+  pump(): Promise<void> {
+    if (!this.scheduling.enabled || this.closed) return Promise.resolve();
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return this.pumping;
     }
+    this.pumping = this.guard('starting queued runs', async () => {
+      do {
+        this.pumpAgain = false;
+        while (!this.closed && this.active.size < this.concurrency) {
+          const only = this.scheduling.adoptQueued ? undefined : [...this.created];
+          if (only !== undefined && only.length === 0) break;
+          const id = await this.store.claimNext(now(), hostInfo(), only);
+          if (id === undefined) break;
+          await this.launch(id);
+        }
+      } while (this.pumpAgain && !this.closed);
+    }).finally(() => (this.pumping = undefined));
+    return this.pumping;
   }
 
-  private launch(id: string): void {
-    const detail = this.store.getDetail(id);
+  private async launch(id: string): Promise<void> {
+    const detail = await this.store.getDetail(id);
     if (!detail) return;
+    if (this.closed) {
+      // claimed while the lab was closing: it never started
+      await this.store.finishRun(id, 'interrupted', now(), 'the lab was closed before this run started');
+      return;
+    }
     if (!this.kinds.has(detail.kind)) {
-      this.store.finishRun(id, 'failed', now(), `kind: this lab has no job kind "${detail.kind}"`);
-      this.settled(id);
+      await this.store.finishRun(id, 'failed', now(), `kind: this lab has no job kind "${detail.kind}"`);
+      await this.settled(id);
       return;
     }
     const workDir = join(this.labDir, 'work', id);
@@ -693,8 +531,13 @@ export class LabService implements LabApi {
     try {
       proc = this.launcher.spawn();
     } catch (err) {
-      this.store.finishRun(id, 'failed', now(), `could not start the job process: ${(err as Error).message}`);
-      this.settled(id);
+      await this.store.finishRun(
+        id,
+        'failed',
+        now(),
+        `could not start the job process: ${(err as Error).message}`,
+      );
+      await this.settled(id);
       return;
     }
     let markExited = () => undefined as void;
@@ -715,6 +558,7 @@ export class LabService implements LabApi {
       timers: [],
       exited,
       markExited,
+      chain: Promise.resolve(),
     };
     this.active.set(id, a);
     proc.onOutput?.((stream, text) => {
@@ -723,13 +567,14 @@ export class LabService implements LabApi {
         if (line.trim()) this.log(id, stream === 'stderr' ? 'warn' : 'info', line);
       }
     });
-    proc.onMessage((m) => this.onWorkerMessage(a, detail, m));
-    proc.onExit((code, signal) => this.finalize(a, code, signal));
+    // Messages are recorded one after another, in the order the job sent them; the exit is handled after them.
+    proc.onMessage((m) => (a.chain = a.chain.then(() => this.onWorkerMessage(a, detail, m))));
+    proc.onExit((code, signal) => (a.chain = a.chain.then(() => this.finalize(a, code, signal))));
     this.ensurePolling();
-    this.emitUpdated(id);
+    await this.emitUpdated(id);
   }
 
-  private onWorkerMessage(a: ActiveRun, run: RunDetail, raw: unknown): void {
+  private async onWorkerMessage(a: ActiveRun, run: RunDetail, raw: unknown): Promise<void> {
     if (!this.active.has(a.id)) return;
     const parsed = WorkerMessageSchema.safeParse(raw);
     if (!parsed.success) {
@@ -737,7 +582,7 @@ export class LabService implements LabApi {
       return;
     }
     try {
-      this.handle(a, run, parsed.data);
+      await this.handle(a, run, parsed.data);
     } catch (err) {
       this.abortRun(
         a,
@@ -746,7 +591,7 @@ export class LabService implements LabApi {
     }
   }
 
-  private handle(a: ActiveRun, run: RunDetail, msg: WorkerMessage): void {
+  private async handle(a: ActiveRun, run: RunDetail, msg: WorkerMessage): Promise<void> {
     switch (msg.type) {
       case 'ready':
         if (a.cancelRequested) return;
@@ -759,19 +604,17 @@ export class LabService implements LabApi {
           workDir: a.workDir,
           labDir: this.labDir,
           heartbeatMs: this.heartbeatMs,
-          ...(this.guardedRuns.has(run.id) ? { fileRoots: this.guardedRuns.get(run.id) } : {}),
         });
-        this.guardedRuns.delete(run.id);
         return;
       case 'progress': {
         const target = this.target(a, msg.runId, 'progress');
-        this.store.setProgress(target, msg.fraction, msg.message, now());
-        this.emitUpdated(target);
+        await this.store.setProgress(target, msg.fraction, msg.message, now());
+        await this.emitUpdated(target);
         return;
       }
       case 'metrics': {
         const target = this.target(a, msg.runId, 'metrics');
-        const inserted = this.store.addMetrics(target, msg.points);
+        const inserted = await this.store.appendMetrics(target, msg.points);
         if (inserted.length < msg.points.length) {
           this.log(target, 'warn', `${msg.points.length - inserted.length} repeated metric step(s) ignored`);
         }
@@ -796,11 +639,11 @@ export class LabService implements LabApi {
         if (
           a.openChildren.has(msg.childId) ||
           a.endedChildren.has(msg.childId) ||
-          this.store.hasRun(msg.childId)
+          (await this.store.hasRun(msg.childId))
         ) {
           throw new Error(`child ${msg.childId}: a run with this id already exists`);
         }
-        this.store.insertChildRun({
+        await this.store.createChildRun({
           id: msg.childId,
           parentId: a.id,
           kind: msg.kind,
@@ -812,34 +655,32 @@ export class LabService implements LabApi {
           host: run.host,
         });
         a.openChildren.add(msg.childId);
-        this.emitCreated(msg.childId);
-        this.emitUpdated(a.id);
+        await this.emitCreated(msg.childId);
+        await this.emitUpdated(a.id);
         return;
       }
       case 'child-end': {
         const child = this.target(a, msg.childId, 'child-end');
-        this.store.db.transaction(() => {
-          this.store.setResult(child, msg.result.summary, msg.result.report, msg.result.backend);
-          this.store.finishRun(
-            child,
-            msg.status,
-            now(),
-            msg.status === 'failed' ? (msg.error ?? 'failed') : null,
-          );
-        })();
+        await this.store.finishChild(
+          child,
+          msg.result,
+          msg.status,
+          now(),
+          msg.status === 'failed' ? (msg.error ?? 'failed') : null,
+        );
         a.openChildren.delete(child);
         a.endedChildren.add(child);
-        this.settled(child);
+        await this.settled(child);
         return;
       }
       case 'artifact':
-        this.acceptArtifact(a, msg);
+        await this.acceptArtifact(a, msg);
         return;
       case 'heartbeat':
-        this.store.heartbeat(a.id, now());
+        await this.store.heartbeat(a.id, now());
         return;
       case 'result':
-        this.store.setResult(a.id, msg.result.summary, msg.result.report, msg.result.backend);
+        await this.store.setResult(a.id, msg.result);
         a.gotResult = true;
         return;
       case 'failed':
@@ -863,7 +704,10 @@ export class LabService implements LabApi {
   }
 
   /** Checks the worker's temp file (inside this run's folder, size, hash), renames it, then records the row. */
-  private acceptArtifact(a: ActiveRun, msg: Extract<WorkerMessage, { type: 'artifact' }>): void {
+  private async acceptArtifact(
+    a: ActiveRun,
+    msg: Extract<WorkerMessage, { type: 'artifact' }>,
+  ): Promise<void> {
     const dir = resolve(this.labDir, 'artifacts', a.id);
     const tmp = resolve(msg.tmpPath);
     if (dirname(tmp) !== dir || !basename(tmp).startsWith('.tmp-')) {
@@ -878,7 +722,7 @@ export class LabService implements LabApi {
     const final = join(dir, msg.name);
     renameSync(tmp, final);
     const rel = relative(this.labDir, final).split(sep).join('/');
-    this.store.addArtifact(a.id, { name: msg.name, kind: msg.kind, path: rel, bytes, sha256 }, now());
+    await this.store.addArtifact(a.id, { name: msg.name, kind: msg.kind, path: rel, bytes, sha256 }, now());
   }
 
   private abortRun(a: ActiveRun, reason: string): void {
@@ -894,24 +738,24 @@ export class LabService implements LabApi {
   }
 
   /**
-   * The job process is gone: decide the run's final status from what it said before it went. Never throws:
+   * The job process is gone: decide the run's final status from what it said before it went. Never rejects:
    * it runs from a process-exit callback in the lab's (or Electron's main) process, where an exception would
    * end the whole lab; what it cannot finish is logged as a warning.
    */
-  private finalize(a: ActiveRun, code: number | null, signal: string | null): void {
+  private async finalize(a: ActiveRun, code: number | null, signal: string | null): Promise<void> {
     if (this.active.get(a.id) !== a) return;
     this.active.delete(a.id);
     a.timers.forEach(clearTimeout);
     try {
-      this.guard(`finishing run ${a.id}`, () => this.finish(a, code, signal));
+      await this.guard(`finishing run ${a.id}`, () => this.finish(a, code, signal));
       if (!this.closed || a.closing) this.removeWorkDir(a.id);
     } finally {
       a.markExited();
-      if (!this.closed) setImmediate(() => this.guard('starting queued runs', () => this.pump()));
+      if (!this.closed) setImmediate(() => void this.pump());
     }
   }
 
-  private finish(a: ActiveRun, code: number | null, signal: string | null): void {
+  private async finish(a: ActiveRun, code: number | null, signal: string | null): Promise<void> {
     let status: RunStatus;
     let error: string | null = null;
     if (a.closing) {
@@ -930,7 +774,7 @@ export class LabService implements LabApi {
           : a.failed.message;
     } else if (a.gotResult && (a.gotDone || code === 0)) {
       status = 'succeeded';
-      const lost = this.lostFiles(a.id);
+      const lost = await this.lostFiles(a.id);
       if (lost !== null) {
         status = 'failed';
         error = lost;
@@ -943,26 +787,24 @@ export class LabService implements LabApi {
       error = `the job process ${how} before reporting a result${tail ? ` (stderr: ${tail.slice(-500)})` : ''}`;
     }
     if (!this.closed || a.closing) {
-      const ended = this.endRun(a.id, status, error);
+      const ended = await this.endRun(a.id, status, error);
       if (!a.closing) {
-        for (const c of ended) this.settled(c);
-        this.settled(a.id);
+        for (const c of ended) await this.settled(c);
+        await this.settled(a.id);
       }
     }
   }
 
   /** Why a run that reported success lost what it wrote (lab folder or artifact files deleted), or null. */
-  private lostFiles(id: string): string | null {
-    if (!existsSync(join(this.labDir, 'lab.sqlite'))) {
+  private async lostFiles(id: string): Promise<string | null> {
+    if (this.store.engine === 'sqlite' && !existsSync(this.store.location)) {
       return `the lab directory ${this.labDir} (or its lab.sqlite) was deleted while this run was running`;
     }
-    const missing = this.store
-      .artifacts(id)
-      .filter((x) => {
-        const p = this.artifactFile(id, x.name);
-        return p === undefined || !existsSync(p);
-      })
-      .map((x) => x.name);
+    const missing: string[] = [];
+    for (const x of await this.store.artifacts(id)) {
+      const p = await this.artifactFile(id, x.name);
+      if (p === undefined || !existsSync(p)) missing.push(x.name);
+    }
     return missing.length === 0
       ? null
       : `artifact file(s) ${missing.join(', ')} were deleted while this run was running`;
@@ -973,25 +815,24 @@ export class LabService implements LabApi {
    * the children it ended. Children live inside their parent's job, so they end with it; a parent that
    * succeeded without ending a child leaves that child unfinished, which is the child's failure.
    */
-  private endRun(id: string, status: RunStatus, error: string | null): string[] {
-    const at = now();
-    return this.store.db.transaction(() => {
-      this.store.finishRun(id, status, at, error);
-      const childStatus: RunStatus = status === 'succeeded' ? 'failed' : status;
-      const reason =
-        status === 'succeeded'
-          ? "the parent's job ended without finishing this child"
-          : `its parent run ${status}${error ? `: ${error}` : ''}`;
-      return this.store.finishChildren(id, childStatus, at, reason.slice(0, 20_000));
-    })();
+  private endRun(id: string, status: RunStatus, error: string | null): Promise<string[]> {
+    const childStatus: RunStatus = status === 'succeeded' ? 'failed' : status;
+    const reason =
+      status === 'succeeded'
+        ? "the parent's job ended without finishing this child"
+        : `its parent run ${status}${error ? `: ${error}` : ''}`;
+    return this.store.endRun(id, {
+      status,
+      at: now(),
+      error,
+      children: { status: childStatus, error: reason.slice(0, 20_000) },
+    });
   }
 
   // ---- events and waiting ----
 
-  private settled(id: string): void {
-    // every final state passes here (cancelled while queued, a launch that failed, a job's end)
-    this.guardedRuns.delete(id);
-    const summary = this.store.getSummary(id);
+  private async settled(id: string): Promise<void> {
+    const summary = await this.store.getSummary(id);
     if (!summary) return;
     this.emit({ type: 'run-updated', run: summary });
     const list = this.waiters.get(id);
@@ -1000,6 +841,8 @@ export class LabService implements LabApi {
       list.forEach((w) => w(summary));
     }
   }
+
+  private polling = false;
 
   /** One timer serves cross-process cancel requests and waits on runs owned by another process. */
   private ensurePolling(): void {
@@ -1010,18 +853,24 @@ export class LabService implements LabApi {
         this.pollTimer = undefined;
         return;
       }
-      try {
-        for (const id of this.store.cancelRequested([...this.active.keys()])) {
-          const a = this.active.get(id);
-          if (a) this.startCancel(a);
+      if (this.polling) return;
+      this.polling = true;
+      void (async () => {
+        try {
+          for (const id of await this.store.cancelRequested([...this.active.keys()])) {
+            const a = this.active.get(id);
+            if (a) this.startCancel(a);
+          }
+          for (const id of [...this.waiters.keys()]) {
+            const status = await this.store.status(id);
+            if (status === undefined || isTerminal(status)) await this.settled(id);
+          }
+        } catch {
+          // the store was closed under us; close() resolves the waiters
+        } finally {
+          this.polling = false;
         }
-        for (const id of [...this.waiters.keys()]) {
-          const status = this.store.status(id);
-          if (status === undefined || isTerminal(status)) this.settled(id);
-        }
-      } catch {
-        // the store was closed under us; close() resolves the waiters
-      }
+      })();
     }, POLL_MS);
   }
 
@@ -1038,13 +887,13 @@ export class LabService implements LabApi {
     this.emit({ type: 'log', runId, level, message });
   }
 
-  private emitCreated(id: string): void {
-    const s = this.store.getSummary(id);
+  private async emitCreated(id: string): Promise<void> {
+    const s = await this.store.getSummary(id);
     if (s) this.emit({ type: 'run-created', run: s });
   }
 
-  private emitUpdated(id: string): void {
-    const s = this.store.getSummary(id);
+  private async emitUpdated(id: string): Promise<void> {
+    const s = await this.store.getSummary(id);
     if (s) this.emit({ type: 'run-updated', run: s });
   }
 
@@ -1058,20 +907,21 @@ export class LabService implements LabApi {
     }
   }
 
-  private summaryOrThrow(id: string): RunSummary {
-    const s = this.store.getSummary(id);
+  private async summaryOrThrow(id: string): Promise<RunSummary> {
+    const s = await this.store.getSummary(id);
     if (!s) throw new LabError('not-found', `id: no run ${id}`, 'id');
     return s;
   }
 
-  private details(ids: string[]): RunDetail[] {
-    return ids.map((id, i) => {
-      const d = this.store.getDetail(id);
+  private async details(ids: string[]): Promise<RunDetail[]> {
+    const out: RunDetail[] = [];
+    for (const [i, id] of ids.entries()) {
+      const d = await this.store.getDetail(id);
       if (!d) throw new LabError('not-found', `ids[${i}]: no run ${id}`, `ids[${i}]`);
-      return d;
-    });
+      out.push(d);
+    }
+    return out;
   }
-
   private assertOpen(): void {
     if (this.closed) throw new LabError('conflict', 'the lab is closed');
   }
@@ -1114,7 +964,7 @@ export async function openLab(opts: OpenLabOptions): Promise<LabService> {
           : (code ?? (e as Error).message);
     throw new LabError('invalid', `cannot create the lab directory ${labDir}: ${why}`, 'labDir');
   }
-  const store = Store.open(join(labDir, 'lab.sqlite'), opts.migrationsDir);
+  const store = opts.store ?? SqliteRunStore.open(join(labDir, 'lab.sqlite'), opts.migrationsDir);
   // Heartbeats come several times per stale period, so a live run is never taken for a dead one.
   const heartbeatMs = Math.max(50, Math.min(2000, Math.floor(staleMs / 4)));
   const service = new LabService(
@@ -1127,12 +977,15 @@ export async function openLab(opts: OpenLabOptions): Promise<LabService> {
   );
   service.scheduling = { enabled: opts.schedule ?? true, adoptQueued: opts.adoptQueued ?? true };
   if (opts.onWarning) service.warn = opts.onWarning;
-  if (opts.pdfPrinter) service.pdfPrinter = opts.pdfPrinter;
-  if (opts.pickFolder) service.pickFolder = opts.pickFolder;
-  service.recoverStale(staleMs);
-  service.cleanOrphanedWorkDirs();
+  try {
+    await service.recoverStale(staleMs);
+    await service.cleanOrphanedWorkDirs();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   fileRoots(labDir); // makes <labDir>/imports, the folder API requests may always read from
   service.watchStale(staleMs);
-  service.pump();
+  await service.pump();
   return service;
 }

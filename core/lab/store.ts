@@ -119,6 +119,8 @@ export interface ListFilter {
   parentId?: string;
   /** Top-level runs and children together, newest first. */
   includeChildren?: boolean;
+  /** Skips this many runs of the same order first (paging). */
+  offset?: number;
 }
 
 interface RunRow {
@@ -427,7 +429,8 @@ export class Store {
     return r?.status;
   }
 
-  listRuns(filter: ListFilter = {}): RunSummary[] {
+  /** The WHERE clause (with its arguments) that a list filter selects. */
+  private whereOf(filter: ListFilter): { sql: string; args: (string | number)[] } {
     const where: string[] = [];
     const args: (string | number)[] = [];
     if (filter.kind !== undefined) {
@@ -448,12 +451,15 @@ export class Store {
     } else if (filter.includeChildren !== true) {
       where.push('parent_id IS NULL');
     }
+    return { sql: where.length ? 'WHERE ' + where.join(' AND ') : '', args };
+  }
+
+  listRuns(filter: ListFilter = {}): RunSummary[] {
+    const { sql: where, args } = this.whereOf(filter);
     // A parent's children read in the order the sweep made them; lists show the newest first.
     const order = filter.parentId !== undefined ? 'ASC' : 'DESC';
-    const sql =
-      `${RUN_SELECT} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ` +
-      `ORDER BY created_at ${order}, rowid ${order} LIMIT ?`;
-    args.push(filter.limit ?? 1000);
+    const sql = `${RUN_SELECT} ${where} ORDER BY created_at ${order}, rowid ${order} LIMIT ? OFFSET ?`;
+    args.push(filter.limit ?? 1000, filter.offset ?? 0);
     return (this.db.prepare(sql).all(...args) as RunRow[]).map((r) => this.toSummary(r));
   }
 
@@ -476,6 +482,62 @@ export class Store {
         )
         .run(startedAt, startedAt, JSON.stringify(host), id).changes === 1
     );
+  }
+
+  /** Claims the oldest queued run (of `only`, when given) in one write transaction; undefined when none. */
+  claimNext(startedAt: string, host: Record<string, unknown>, only?: readonly string[]): string | undefined {
+    return this.db
+      .transaction(() => {
+        const row = (
+          only === undefined
+            ? this.db
+                .prepare("SELECT id FROM runs WHERE status = 'queued' ORDER BY created_at, rowid LIMIT 1")
+                .get()
+            : this.db
+                .prepare(
+                  `SELECT id FROM runs WHERE status = 'queued' AND id IN (SELECT value FROM json_each(?))
+                   ORDER BY created_at, rowid LIMIT 1`,
+                )
+                .get(JSON.stringify(only))
+        ) as { id: string } | undefined;
+        if (row === undefined) return undefined;
+        return this.claimRun(row.id, startedAt, host) ? row.id : undefined;
+      })
+      .immediate();
+  }
+
+  /** Ends a run and its unfinished children in one transaction; returns the children it ended. */
+  endRun(
+    id: string,
+    ending: {
+      status: RunStatus;
+      at: string;
+      error: string | null;
+      children: { status: RunStatus; error: string | null };
+    },
+  ): string[] {
+    return this.db.transaction(() => {
+      this.finishRun(id, ending.status, ending.at, ending.error);
+      return this.finishChildren(id, ending.children.status, ending.at, ending.children.error);
+    })();
+  }
+
+  /** A child's result and terminal status in one transaction. */
+  finishChild(
+    id: string,
+    result: {
+      summary: Record<string, number | string>;
+      report: ReportSection[];
+      backend: Record<string, unknown>;
+    },
+    status: RunStatus,
+    at: string,
+    error: string | null,
+  ): boolean {
+    return this.db.transaction(() => {
+      this.setResult(id, result.summary, result.report, result.backend);
+      return this.finishRun(id, status, at, error);
+    })();
   }
 
   /** Sets a terminal status; only a non-terminal run changes (a finished run is never rewritten). */
@@ -680,7 +742,12 @@ export class Store {
     return out;
   }
 
-  countRuns(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM runs').get() as { n: number }).n;
+  /** Without a filter: every run, children included; with one: the runs listRuns would page through. */
+  countRuns(filter?: ListFilter): number {
+    if (filter === undefined) {
+      return (this.db.prepare('SELECT COUNT(*) AS n FROM runs').get() as { n: number }).n;
+    }
+    const { sql: where, args } = this.whereOf(filter);
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM runs ${where}`).get(...args) as { n: number }).n;
   }
 }

@@ -57,7 +57,7 @@ describe('a run end to end', () => {
         sha256: createHash('sha256').update(content).digest('hex'),
       },
     ]);
-    expect(readFileSync(l.artifactFile(run.id, 'steps.txt') ?? '', 'utf8')).toBe(content);
+    expect(readFileSync((await l.artifactFile(run.id, 'steps.txt')) ?? '', 'utf8')).toBe(content);
     // Events: created, running, progress, metrics covering every stored point, a log line, the final update.
     expect(lab.events[0]).toMatchObject({ type: 'run-created', run: { id: run.id } });
     const statuses = lab.events.filter((e) => e.type === 'run-updated').map((e) => e.run.status);

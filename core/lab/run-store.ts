@@ -1,0 +1,131 @@
+// The RunStore seam: every read and write the lab makes on its experiment store, as domain-level async
+// operations. Two implementations keep one contract (test/integration/store-contract): SQLite (store-sqlite.ts,
+// the embedded default of the desktop app and of one machine) and PostgreSQL (store-pg.ts, the shared store of
+// a group's hub and workers). Each operation that writes several rows is one transaction inside the store, so
+// callers never open transactions themselves.
+import type {
+  ArtifactInfo,
+  MetricSummary,
+  NoteInfo,
+  ReportSection,
+  RunDetail,
+  RunStatus,
+  RunSummary,
+  Series,
+} from '../api/lab-api';
+import type { ListFilter, NewArtifact, NewChildRun, NewRun, StoredMetricPoint } from './store';
+
+export type { ListFilter, NewArtifact, NewChildRun, NewRun, StoredMetricPoint } from './store';
+
+/** What a job reports at its end (the worker protocol's `result`). */
+export interface RunResult {
+  summary: Record<string, number | string>;
+  report: ReportSection[];
+  backend: Record<string, unknown>;
+}
+
+/** A terminal status for a run, and what its unfinished children get with it. */
+export interface RunEnding {
+  status: RunStatus;
+  at: string;
+  error: string | null;
+  /** Unfinished (queued or running) children of the run end with this status and error. */
+  children: { status: RunStatus; error: string | null };
+}
+
+export interface RunStore {
+  /** 'sqlite' or 'postgres'. */
+  readonly engine: 'sqlite' | 'postgres';
+  /** Where the store is, for messages: a file path, or a URL without its password. */
+  readonly location: string;
+  /** The schema version the store is at (the number of applied migrations). */
+  readonly schemaVersion: number;
+  close(): Promise<void>;
+
+  // ---- runs ----
+  /** A new `queued` run with its tags. */
+  createRun(run: NewRun): Promise<void>;
+  /** A child run, `running` from the start, under a running top-level parent (else it throws). */
+  createChildRun(run: NewChildRun): Promise<void>;
+  /**
+   * Claims the oldest queued run (creation order) for this process: queued → running with its start time, a
+   * first heartbeat and the host. `only`: consider just these ids. Two processes never claim the same run.
+   */
+  claimNext(
+    startedAt: string,
+    host: Record<string, unknown>,
+    only?: readonly string[],
+  ): Promise<string | undefined>;
+  /** queued → running for one run; false when another process claimed or cancelled it first. */
+  claimRun(id: string, startedAt: string, host: Record<string, unknown>): Promise<boolean>;
+  /** Queued run ids in creation order. */
+  queuedIds(): Promise<string[]>;
+  /** Sets a terminal status on a queued or running run (a finished run is never rewritten); false otherwise. */
+  finishRun(id: string, status: RunStatus, at: string, error: string | null): Promise<boolean>;
+  /**
+   * Ends a run and its unfinished children in one transaction; returns the children it ended (the run itself
+   * keeps its status when it had already ended).
+   */
+  endRun(id: string, ending: RunEnding): Promise<string[]>;
+  /** A child's result and terminal status together, in one transaction. */
+  finishChild(
+    id: string,
+    result: RunResult,
+    status: RunStatus,
+    at: string,
+    error: string | null,
+  ): Promise<boolean>;
+  setResult(id: string, result: RunResult): Promise<void>;
+  setProgress(id: string, fraction: number, message: string | null, at: string): Promise<void>;
+  /** The run's heartbeat, which also beats for its running children (they live in the same job). */
+  heartbeat(id: string, at: string): Promise<void>;
+  /** Marks a run for cancelling by the process that owns it (that process polls cancelRequested). */
+  requestCancel(id: string): Promise<void>;
+  /** Those of `ids` with a cancel request. */
+  cancelRequested(ids: readonly string[]): Promise<string[]>;
+  /**
+   * Top-level runs left `running` with a heartbeat older than `cutoff` (or none), other than `except`, become
+   * `interrupted`, and so do running children whose parent is no longer running; returns their ids.
+   */
+  interruptStale(cutoff: string, now: string, except?: readonly string[]): Promise<string[]>;
+
+  // ---- reading runs ----
+  hasRun(id: string): Promise<boolean>;
+  status(id: string): Promise<RunStatus | undefined>;
+  /** The run's parent id (null for a top-level run, undefined for no such run). */
+  parentOf(id: string): Promise<string | null | undefined>;
+  getSummary(id: string): Promise<RunSummary | undefined>;
+  getDetail(id: string): Promise<RunDetail | undefined>;
+  /** Newest first (a parent's children oldest first); `offset` pages through the same order. */
+  listRuns(filter?: ListFilter): Promise<RunSummary[]>;
+  /** How many runs the same filter selects, without limit or offset. */
+  countRuns(filter?: ListFilter): Promise<number>;
+  /** Stored config JSON text of each listed run that exists. */
+  configs(ids: readonly string[]): Promise<{ id: string; config: string }[]>;
+
+  // ---- tags and notes ----
+  setTags(id: string, tags: readonly string[]): Promise<void>;
+  addNote(id: string, text: string, at: string): Promise<NoteInfo>;
+  notes(id: string): Promise<NoteInfo[]>;
+
+  // ---- metrics ----
+  /**
+   * Appends one batch in one transaction with the per-key summaries; a point whose (run, key, step) is already
+   * stored is skipped (first write wins), so replaying a batch changes nothing. Returns the points inserted.
+   */
+  appendMetrics(runId: string, points: readonly StoredMetricPoint[]): Promise<StoredMetricPoint[]>;
+  metricSummaries(runId: string): Promise<MetricSummary[]>;
+  /** Every stored point of one key in step order (exports). */
+  points(runId: string, key: string): Promise<{ step: number; value: number; wallTime: number }[]>;
+  /** At most maxPoints equal-width step buckets, each with its min, max and the value at its last step. */
+  series(runId: string, key: string, maxPoints: number): Promise<Series>;
+
+  // ---- artifacts ----
+  /** Records (or replaces) the row of a file already in place. */
+  addArtifact(runId: string, artifact: NewArtifact, at: string): Promise<void>;
+  artifacts(runId: string): Promise<ArtifactInfo[]>;
+  /** The stored path, relative to the lab directory. */
+  artifactPath(runId: string, name: string): Promise<string | undefined>;
+}
+
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled', 'interrupted'];

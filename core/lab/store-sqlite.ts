@@ -1,0 +1,137 @@
+// The RunStore on SQLite: the embedded Store (store.ts, better-sqlite3) behind the async contract. Every call
+// runs synchronously inside the lab process and resolves at once; the behaviour is Store's, unchanged.
+import type { RunStatus } from '../api/lab-api';
+import type { RunEnding, RunResult, RunStore } from './run-store';
+import {
+  DEFAULT_MIGRATIONS_DIR,
+  Store,
+  type ListFilter,
+  type NewArtifact,
+  type NewChildRun,
+  type NewRun,
+} from './store';
+import type { StoredMetricPoint } from './store';
+
+export class SqliteRunStore implements RunStore {
+  readonly engine = 'sqlite' as const;
+  readonly location: string;
+  readonly schemaVersion: number;
+
+  constructor(
+    readonly store: Store,
+    file: string,
+  ) {
+    this.location = file;
+    this.schemaVersion = store.schemaVersion;
+  }
+
+  /** Opens (creating and migrating) the SQLite file; see Store.open. */
+  static open(file: string, migrationsDir: string = DEFAULT_MIGRATIONS_DIR): SqliteRunStore {
+    return new SqliteRunStore(Store.open(file, migrationsDir), file);
+  }
+
+  async close(): Promise<void> {
+    this.store.close();
+  }
+
+  async createRun(run: NewRun): Promise<void> {
+    this.store.insertRun(run);
+  }
+  async createChildRun(run: NewChildRun): Promise<void> {
+    this.store.insertChildRun(run);
+  }
+  async claimNext(startedAt: string, host: Record<string, unknown>, only?: readonly string[]) {
+    return this.store.claimNext(startedAt, host, only);
+  }
+  async claimRun(id: string, startedAt: string, host: Record<string, unknown>) {
+    return this.store.claimRun(id, startedAt, host);
+  }
+  async queuedIds() {
+    return this.store.queuedIds();
+  }
+  async finishRun(id: string, status: RunStatus, at: string, error: string | null) {
+    return this.store.finishRun(id, status, at, error);
+  }
+  async endRun(id: string, ending: RunEnding) {
+    return this.store.endRun(id, ending);
+  }
+  async finishChild(id: string, result: RunResult, status: RunStatus, at: string, error: string | null) {
+    return this.store.finishChild(id, result, status, at, error);
+  }
+  async setResult(id: string, r: RunResult) {
+    this.store.setResult(id, r.summary, r.report, r.backend);
+  }
+  async setProgress(id: string, fraction: number, message: string | null, at: string) {
+    this.store.setProgress(id, fraction, message, at);
+  }
+  async heartbeat(id: string, at: string) {
+    this.store.heartbeat(id, at);
+  }
+  async requestCancel(id: string) {
+    this.store.requestCancel(id);
+  }
+  async cancelRequested(ids: readonly string[]) {
+    return this.store.cancelRequested([...ids]);
+  }
+  async interruptStale(cutoff: string, now: string, except: readonly string[] = []) {
+    return this.store.interruptStale(cutoff, now, except);
+  }
+
+  async hasRun(id: string) {
+    return this.store.hasRun(id);
+  }
+  async status(id: string) {
+    return this.store.status(id);
+  }
+  async parentOf(id: string) {
+    return this.store.parentOf(id);
+  }
+  async getSummary(id: string) {
+    return this.store.getSummary(id);
+  }
+  async getDetail(id: string) {
+    return this.store.getDetail(id);
+  }
+  async listRuns(filter: ListFilter = {}) {
+    return this.store.listRuns(filter);
+  }
+  async countRuns(filter: ListFilter = {}) {
+    return this.store.countRuns(filter);
+  }
+  async configs(ids: readonly string[]) {
+    return this.store.configs(ids);
+  }
+
+  async setTags(id: string, tags: readonly string[]) {
+    this.store.setTags(id, [...tags]);
+  }
+  async addNote(id: string, text: string, at: string) {
+    return this.store.addNote(id, text, at);
+  }
+  async notes(id: string) {
+    return this.store.notes(id);
+  }
+
+  async appendMetrics(runId: string, points: readonly StoredMetricPoint[]) {
+    return this.store.addMetrics(runId, points as StoredMetricPoint[]);
+  }
+  async metricSummaries(runId: string) {
+    return this.store.metricSummaries(runId);
+  }
+  async points(runId: string, key: string) {
+    return this.store.points(runId, key);
+  }
+  async series(runId: string, key: string, maxPoints: number) {
+    return this.store.series(runId, key, maxPoints);
+  }
+
+  async addArtifact(runId: string, a: NewArtifact, at: string) {
+    this.store.addArtifact(runId, a, at);
+  }
+  async artifacts(runId: string) {
+    return this.store.artifacts(runId);
+  }
+  async artifactPath(runId: string, name: string) {
+    return this.store.artifactPath(runId, name);
+  }
+}
