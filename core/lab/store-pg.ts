@@ -1,0 +1,624 @@
+// The RunStore on PostgreSQL (npm `pg`, a connection pool): the shared store of a group's hub and workers.
+// Same tables and meanings as the SQLite store (migrations/postgres/ mirrors migrations/ version for version);
+// every multi-row write is one transaction or one statement, so a crash or a lost connection leaves each
+// operation whole or absent. Credentials never travel in the URL the lab is given on a command line: the
+// password comes from PGPASSWORD or a pgpass file (PGPASSFILE, ~/.pgpass), which `pg` reads itself.
+import pg from 'pg';
+import type { RunStatus, RunSummary, Series } from '../api/lab-api';
+import type { RunEnding, RunResult, RunStore } from './run-store';
+import type { ListFilter, NewArtifact, NewChildRun, NewRun, StoredMetricPoint } from './store';
+import { DEFAULT_MIGRATIONS_DIR, loadMigrations } from './store';
+import { join } from 'node:path';
+
+/** Where the PostgreSQL migrations live (beside the SQLite ones, same numbering). */
+export const DEFAULT_PG_MIGRATIONS_DIR = join(DEFAULT_MIGRATIONS_DIR, 'postgres');
+
+/** Any number for pg_advisory_xact_lock: migrations from several processes at once run one after another. */
+const MIGRATION_LOCK = 0x71_6c_61_62; // 'qlab'
+
+const OID_INT8 = 20;
+const OID_TIMESTAMPTZ = 1184;
+const parseTimestamptz = pg.types.getTypeParser(OID_TIMESTAMPTZ) as (v: string) => Date;
+/** bigint columns and COUNT(*) as numbers (all below 2^53 here), times as the ISO strings the lab wrote. */
+const TYPES = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === OID_INT8) return (v: string) => Number(v);
+    if (oid === OID_TIMESTAMPTZ) return (v: string) => parseTimestamptz(v).toISOString();
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+} as unknown as pg.CustomTypesConfig;
+
+/** The URL without its password (for messages and `location`). */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
+}
+
+interface PgRunRow {
+  id: string;
+  kind: string;
+  name: string;
+  status: RunStatus;
+  config: unknown;
+  seed: number;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  heartbeat_at: string | null;
+  code_version: string;
+  host: Record<string, unknown>;
+  backend: Record<string, unknown>;
+  error: string | null;
+  progress: number;
+  progress_message: string | null;
+  summary: Record<string, number | string>;
+  report: RunResult['report'];
+  parent_id: string | null;
+  child_count: number;
+  tags: string[];
+}
+
+/** Every read of runs goes through this: child count and tags (sorted bytewise, as SQLite does) per row. */
+const RUN_SELECT = `SELECT runs.*,
+  (SELECT COUNT(*) FROM runs AS c WHERE c.parent_id = runs.id)::int AS child_count,
+  COALESCE((SELECT array_agg(t.tag ORDER BY t.tag COLLATE "C") FROM tags AS t WHERE t.run_id = runs.id), '{}') AS tags
+  FROM runs`;
+
+const ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
+
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+export interface PgStoreOptions {
+  migrationsDir?: string;
+  /** Pool size (default 10). */
+  max?: number;
+  /** Where pool errors (a dropped idle connection) go; default: stderr. */
+  onError?: (message: string) => void;
+}
+
+export class PgRunStore implements RunStore {
+  readonly engine = 'postgres' as const;
+  readonly location: string;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    url: string,
+    readonly schemaVersion: number,
+  ) {
+    this.location = redactUrl(url);
+  }
+
+  /**
+   * Connects and applies pending migrations in one transaction under an advisory lock (DDL is transactional
+   * in PostgreSQL); a database whose schema is newer than the code is refused and left untouched.
+   */
+  static async open(url: string, opts: PgStoreOptions = {}): Promise<PgRunStore> {
+    const migrations = loadMigrations(opts.migrationsDir ?? DEFAULT_PG_MIGRATIONS_DIR);
+    const latest = migrations[migrations.length - 1].version;
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: opts.max ?? 10,
+      types: TYPES,
+      application_name: 'qlab',
+      connectionTimeoutMillis: 10_000,
+    });
+    const onError = opts.onError ?? ((m: string) => process.stderr.write(`qlab: warning: ${m}\n`));
+    // An idle connection dropped by a server restart must not end the process; the pool reconnects.
+    pool.on('error', (err) =>
+      onError(`PostgreSQL connection lost (${err.message}); reconnecting on next use`),
+    );
+    try {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+        await client.query(
+          'CREATE TABLE IF NOT EXISTS qlab_schema (version integer NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+        );
+        const r = await client.query<{ v: number | null }>('SELECT MAX(version) AS v FROM qlab_schema');
+        const current = r.rows[0].v ?? 0;
+        if (current > latest) {
+          throw new Error(
+            `${redactUrl(url)} has schema version ${current}, newer than this code (version ${latest}); update the lab to open it (the database was left untouched)`,
+          );
+        }
+        for (const m of migrations.filter((x) => x.version > current)) {
+          await client.query(m.sql);
+          await client.query('INSERT INTO qlab_schema (version) VALUES ($1)', [m.version]);
+        }
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+      return new PgRunStore(pool, url, latest);
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async q<T extends pg.QueryResultRow>(sql: string, args: unknown[] = [], c: Queryable = this.pool) {
+    return (await c.query<T>(sql, args)).rows;
+  }
+
+  /** Runs fn in one transaction on one connection (ROLLBACK on any error). */
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const out = await fn(c);
+      await c.query('COMMIT');
+      return out;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
+    }
+  }
+
+  // ---- runs ----
+
+  async createRun(run: NewRun): Promise<void> {
+    await this.tx(async (c) => {
+      await c.query(
+        `INSERT INTO runs (id, kind, name, status, config, seed, created_at, code_version)
+         VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7)`,
+        [run.id, run.kind, run.name, JSON.stringify(run.config), run.seed, run.createdAt, run.codeVersion],
+      );
+      if (run.tags.length > 0) {
+        await c.query(
+          'INSERT INTO tags (run_id, tag) SELECT $1, t FROM unnest($2::text[]) AS t ON CONFLICT DO NOTHING',
+          [run.id, run.tags],
+        );
+      }
+    });
+  }
+
+  async createChildRun(run: NewChildRun): Promise<void> {
+    await this.tx(async (c) => {
+      // FOR SHARE: the parent cannot end between this check and the insert
+      const [parent] = await this.q<{ status: RunStatus; parent_id: string | null }>(
+        'SELECT status, parent_id FROM runs WHERE id = $1 FOR SHARE',
+        [run.parentId],
+        c,
+      );
+      if (!parent) throw new Error(`child ${run.id}: no parent run ${run.parentId}`);
+      if (parent.parent_id !== null)
+        throw new Error(`child ${run.id}: run ${run.parentId} is itself a child`);
+      if (parent.status !== 'running') {
+        throw new Error(`child ${run.id}: parent run ${run.parentId} is ${parent.status}, not running`);
+      }
+      await c.query(
+        `INSERT INTO runs (id, kind, name, status, config, seed, created_at, started_at, heartbeat_at,
+           code_version, host, parent_id)
+         VALUES ($1, $2, $3, 'running', $4, $5, $6, $6, $6, $7, $8, $9)`,
+        [
+          run.id,
+          run.kind,
+          run.name,
+          JSON.stringify(run.config),
+          run.seed,
+          run.at,
+          run.codeVersion,
+          JSON.stringify(run.host),
+          run.parentId,
+        ],
+      );
+    });
+  }
+
+  async claimNext(
+    startedAt: string,
+    host: Record<string, unknown>,
+    only?: readonly string[],
+  ): Promise<string | undefined> {
+    const filter = only === undefined ? '' : 'AND id = ANY($3::text[])';
+    const args: unknown[] = [startedAt, JSON.stringify(host)];
+    if (only !== undefined) args.push([...only]);
+    // SKIP LOCKED: claimers on other machines take the next row instead of waiting for this one. A row another
+    // claimer took between our snapshot and its lock drops out (status re-checked), so an empty answer while
+    // queued runs remain is retried.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const rows = await this.q<{ id: string }>(
+        `UPDATE runs SET status = 'running', started_at = $1, heartbeat_at = $1, host = $2, progress = 0
+         WHERE id = (SELECT id FROM runs WHERE status = 'queued' ${filter}
+                     ORDER BY created_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED)
+           AND status = 'queued'
+         RETURNING id`,
+        args,
+      );
+      if (rows.length > 0) return rows[0].id;
+      const left = await this.q<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM runs WHERE status = 'queued' ${only === undefined ? '' : 'AND id = ANY($1::text[])'}`,
+        only === undefined ? [] : [[...only]],
+      );
+      if (left[0].n === 0) return undefined;
+    }
+    return undefined;
+  }
+
+  async claimRun(id: string, startedAt: string, host: Record<string, unknown>): Promise<boolean> {
+    const rows = await this.q(
+      `UPDATE runs SET status = 'running', started_at = $1, heartbeat_at = $1, host = $2, progress = 0
+       WHERE id = $3 AND status = 'queued' RETURNING id`,
+      [startedAt, JSON.stringify(host), id],
+    );
+    return rows.length === 1;
+  }
+
+  async queuedIds(): Promise<string[]> {
+    return (
+      await this.q<{ id: string }>("SELECT id FROM runs WHERE status = 'queued' ORDER BY created_at, seq")
+    ).map((r) => r.id);
+  }
+
+  private async finishOne(
+    c: Queryable,
+    id: string,
+    status: RunStatus,
+    at: string,
+    error: string | null,
+  ): Promise<boolean> {
+    const progress = status === 'succeeded' ? ', progress = 1' : '';
+    const rows = await this.q(
+      `UPDATE runs SET status = $1, finished_at = $2, error = $3${progress}
+       WHERE id = $4 AND status IN ('queued', 'running') RETURNING id`,
+      [status, at, error, id],
+      c,
+    );
+    return rows.length === 1;
+  }
+
+  async finishRun(id: string, status: RunStatus, at: string, error: string | null): Promise<boolean> {
+    return this.finishOne(this.pool, id, status, at, error);
+  }
+
+  async endRun(id: string, e: RunEnding): Promise<string[]> {
+    return this.tx(async (c) => {
+      await this.finishOne(c, id, e.status, e.at, e.error);
+      const rows = await this.q<{ id: string }>(
+        `UPDATE runs SET status = $1, finished_at = $2, error = $3
+         WHERE parent_id = $4 AND status IN ('queued', 'running') RETURNING id`,
+        [e.children.status, e.at, e.children.error, id],
+        c,
+      );
+      return rows.map((r) => r.id);
+    });
+  }
+
+  async finishChild(
+    id: string,
+    result: RunResult,
+    status: RunStatus,
+    at: string,
+    error: string | null,
+  ): Promise<boolean> {
+    return this.tx(async (c) => {
+      await this.writeResult(c, id, result);
+      return this.finishOne(c, id, status, at, error);
+    });
+  }
+
+  private async writeResult(c: Queryable, id: string, r: RunResult): Promise<void> {
+    await c.query('UPDATE runs SET summary = $1, report = $2, backend = $3 WHERE id = $4', [
+      JSON.stringify(r.summary),
+      JSON.stringify(r.report),
+      JSON.stringify(r.backend),
+      id,
+    ]);
+  }
+
+  async setResult(id: string, r: RunResult): Promise<void> {
+    await this.writeResult(this.pool, id, r);
+  }
+
+  async setProgress(id: string, fraction: number, message: string | null, at: string): Promise<void> {
+    await this.pool.query(
+      'UPDATE runs SET progress = $1, progress_message = $2, heartbeat_at = $3 WHERE id = $4',
+      [fraction, message, at, id],
+    );
+  }
+
+  async heartbeat(id: string, at: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE runs SET heartbeat_at = $1 WHERE id = $2 OR (parent_id = $2 AND status = 'running')`,
+      [at, id],
+    );
+  }
+
+  async requestCancel(id: string): Promise<void> {
+    await this.pool.query('UPDATE runs SET cancel_requested = true WHERE id = $1', [id]);
+  }
+
+  async cancelRequested(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    return (
+      await this.q<{ id: string }>('SELECT id FROM runs WHERE cancel_requested AND id = ANY($1::text[])', [
+        [...ids],
+      ])
+    ).map((r) => r.id);
+  }
+
+  async interruptStale(cutoff: string, now: string, except: readonly string[] = []): Promise<string[]> {
+    return this.tx(async (c) => {
+      const rows = await this.q<{ id: string }>(
+        `UPDATE runs SET status = 'interrupted', finished_at = $1,
+           error = 'the lab stopped while this run was running (no heartbeat since '
+             || COALESCE(to_char(heartbeat_at AT TIME ZONE 'UTC', ${ISO}), 'start') || ')'
+         WHERE status = 'running' AND parent_id IS NULL AND (heartbeat_at IS NULL OR heartbeat_at < $2)
+           AND NOT (id = ANY($3::text[])) RETURNING id`,
+        [now, cutoff, [...except]],
+        c,
+      );
+      // A child lives exactly as long as its parent's job: judge it by the parent, not its own heartbeat.
+      const children = await this.q<{ id: string }>(
+        `UPDATE runs SET status = 'interrupted', finished_at = $1,
+           error = 'its parent run ended while this child was running'
+         WHERE status = 'running' AND parent_id IS NOT NULL
+           AND (SELECT p.status FROM runs AS p WHERE p.id = runs.parent_id) <> 'running' RETURNING id`,
+        [now],
+        c,
+      );
+      return [...rows, ...children].map((r) => r.id);
+    });
+  }
+
+  // ---- reading runs ----
+
+  async hasRun(id: string): Promise<boolean> {
+    return (await this.q('SELECT 1 FROM runs WHERE id = $1', [id])).length > 0;
+  }
+
+  async status(id: string): Promise<RunStatus | undefined> {
+    return (await this.q<{ status: RunStatus }>('SELECT status FROM runs WHERE id = $1', [id]))[0]?.status;
+  }
+
+  async parentOf(id: string): Promise<string | null | undefined> {
+    return (await this.q<{ parent_id: string | null }>('SELECT parent_id FROM runs WHERE id = $1', [id]))[0]
+      ?.parent_id;
+  }
+
+  private toSummary(r: PgRunRow): RunSummary {
+    return {
+      id: r.id,
+      kind: r.kind,
+      name: r.name,
+      status: r.status,
+      createdAt: r.created_at,
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+      progress: r.progress,
+      progressMessage: r.progress_message,
+      tags: r.tags,
+      summary: r.summary,
+      error: r.error,
+      parentId: r.parent_id,
+      childCount: r.child_count,
+    };
+  }
+
+  async getSummary(id: string): Promise<RunSummary | undefined> {
+    const [r] = await this.q<PgRunRow>(`${RUN_SELECT} WHERE id = $1`, [id]);
+    return r ? this.toSummary(r) : undefined;
+  }
+
+  async getDetail(id: string) {
+    const [r] = await this.q<PgRunRow>(`${RUN_SELECT} WHERE id = $1`, [id]);
+    if (!r) return undefined;
+    return {
+      ...this.toSummary(r),
+      config: r.config,
+      seed: r.seed,
+      codeVersion: r.code_version,
+      host: r.host,
+      backend: r.backend,
+      heartbeatAt: r.heartbeat_at,
+      metrics: await this.metricSummaries(id),
+      artifacts: await this.artifacts(id),
+      notes: await this.notes(id),
+      report: r.report,
+      children: r.child_count > 0 ? await this.listRuns({ parentId: id, limit: 100_000 }) : [],
+    };
+  }
+
+  private whereOf(filter: ListFilter): { sql: string; args: unknown[] } {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const arg = (v: unknown) => {
+      args.push(v);
+      return `$${args.length}`;
+    };
+    if (filter.kind !== undefined) where.push(`kind = ${arg(filter.kind)}`);
+    if (filter.status !== undefined) where.push(`status = ${arg(filter.status)}`);
+    if (filter.tag !== undefined)
+      where.push(`id IN (SELECT run_id FROM tags WHERE tag = ${arg(filter.tag)})`);
+    if (filter.parentId !== undefined) where.push(`parent_id = ${arg(filter.parentId)}`);
+    else if (filter.includeChildren !== true) where.push('parent_id IS NULL');
+    return { sql: where.length ? 'WHERE ' + where.join(' AND ') : '', args };
+  }
+
+  async listRuns(filter: ListFilter = {}): Promise<RunSummary[]> {
+    const { sql: where, args } = this.whereOf(filter);
+    const order = filter.parentId !== undefined ? 'ASC' : 'DESC';
+    args.push(filter.limit ?? 1000, filter.offset ?? 0);
+    const rows = await this.q<PgRunRow>(
+      `${RUN_SELECT} ${where} ORDER BY created_at ${order}, seq ${order} LIMIT $${args.length - 1} OFFSET $${args.length}`,
+      args,
+    );
+    return rows.map((r) => this.toSummary(r));
+  }
+
+  async countRuns(filter?: ListFilter): Promise<number> {
+    if (filter === undefined) return (await this.q<{ n: number }>('SELECT COUNT(*) AS n FROM runs'))[0].n;
+    const { sql: where, args } = this.whereOf(filter);
+    return (await this.q<{ n: number }>(`SELECT COUNT(*) AS n FROM runs ${where}`, args))[0].n;
+  }
+
+  async configs(ids: readonly string[]): Promise<{ id: string; config: string }[]> {
+    if (ids.length === 0) return [];
+    return this.q<{ id: string; config: string }>(
+      'SELECT id, config::text AS config FROM runs WHERE id = ANY($1::text[])',
+      [[...ids]],
+    );
+  }
+
+  // ---- tags and notes ----
+
+  async setTags(id: string, tags: readonly string[]): Promise<void> {
+    await this.tx(async (c) => {
+      await c.query('DELETE FROM tags WHERE run_id = $1', [id]);
+      if (tags.length > 0) {
+        await c.query(
+          'INSERT INTO tags (run_id, tag) SELECT $1, t FROM unnest($2::text[]) AS t ON CONFLICT DO NOTHING',
+          [id, [...tags]],
+        );
+      }
+    });
+  }
+
+  async addNote(id: string, text: string, at: string) {
+    const [r] = await this.q<{ id: number }>(
+      'INSERT INTO notes (run_id, text, created_at) VALUES ($1, $2, $3) RETURNING id',
+      [id, text, at],
+    );
+    return { id: r.id, text, createdAt: at };
+  }
+
+  async notes(id: string) {
+    return this.q<{ id: number; text: string; createdAt: string }>(
+      'SELECT id, text, created_at AS "createdAt" FROM notes WHERE run_id = $1 ORDER BY id',
+      [id],
+    );
+  }
+
+  // ---- metrics ----
+
+  /**
+   * One statement: the batch goes in through unnest (in its order, so the first of two equal (key, step) in a
+   * batch wins, as in SQLite), conflicting points are skipped, and the per-key summaries of what went in are
+   * upserted from the same statement's RETURNING, so both commit or neither does.
+   */
+  async appendMetrics(runId: string, points: readonly StoredMetricPoint[]): Promise<StoredMetricPoint[]> {
+    if (points.length === 0) return [];
+    const n = points.length;
+    const keys = new Array<string>(n);
+    const steps = new Array<number>(n);
+    const walls = new Array<number>(n);
+    const values = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      const p = points[i];
+      keys[i] = p.key;
+      steps[i] = p.step;
+      walls[i] = p.wallTime;
+      values[i] = p.value;
+    }
+    const rows = await this.q<{ key: string; step: number }>(
+      `WITH ins AS (
+         INSERT INTO metrics (run_id, key, step, wall_time, value)
+         SELECT $1, u.k, u.s, u.w, u.v
+         FROM unnest($2::text[], $3::bigint[], $4::float8[], $5::float8[]) WITH ORDINALITY AS u(k, s, w, v, o)
+         ORDER BY u.o
+         ON CONFLICT DO NOTHING
+         RETURNING key, step, value),
+       agg AS (
+         SELECT key, COUNT(*) AS count, MAX(step) AS last_step,
+                (array_agg(value ORDER BY step DESC))[1] AS last, MIN(value) AS min, MAX(value) AS max
+         FROM ins GROUP BY key),
+       up AS (
+         INSERT INTO metric_summary (run_id, key, count, last_step, last, min, max)
+         SELECT $1, key, count, last_step, last, min, max FROM agg
+         ON CONFLICT (run_id, key) DO UPDATE SET
+           count = metric_summary.count + excluded.count,
+           last = CASE WHEN excluded.last_step >= metric_summary.last_step THEN excluded.last ELSE metric_summary.last END,
+           last_step = GREATEST(metric_summary.last_step, excluded.last_step),
+           min = LEAST(metric_summary.min, excluded.min),
+           max = GREATEST(metric_summary.max, excluded.max)
+         RETURNING 1)
+       SELECT key, step FROM ins`,
+      [runId, keys, steps, walls, values],
+    );
+    if (rows.length === n) return [...points];
+    // Which of the batch went in: each returned (key, step) matches its first occurrence in the batch.
+    const got = new Set(rows.map((r) => `${r.step}\n${r.key}`));
+    const inserted: StoredMetricPoint[] = [];
+    for (const p of points) {
+      const k = `${p.step}\n${p.key}`;
+      if (got.delete(k)) inserted.push(p);
+    }
+    return inserted;
+  }
+
+  async metricSummaries(runId: string) {
+    return this.q<{ key: string; count: number; lastStep: number; last: number; min: number; max: number }>(
+      `SELECT key, count, last_step AS "lastStep", last, min, max FROM metric_summary WHERE run_id = $1
+       ORDER BY key COLLATE "C"`,
+      [runId],
+    );
+  }
+
+  async points(runId: string, key: string) {
+    return this.q<{ step: number; value: number; wallTime: number }>(
+      'SELECT step, value, wall_time AS "wallTime" FROM metrics WHERE run_id = $1 AND key = $2 ORDER BY step',
+      [runId, key],
+    );
+  }
+
+  async series(runId: string, key: string, maxPoints: number): Promise<Series> {
+    const [range] = await this.q<{ n: number; lo: number | null; hi: number | null }>(
+      'SELECT COUNT(*) AS n, MIN(step) AS lo, MAX(step) AS hi FROM metrics WHERE run_id = $1 AND key = $2',
+      [runId, key],
+    );
+    if (range.n === 0 || range.lo === null || range.hi === null) return { runId, key, count: 0, points: [] };
+    const width = Math.max(1, Math.ceil((range.hi - range.lo + 1) / maxPoints));
+    const points = await this.q<Series['points'][number]>(
+      `WITH agg AS (
+         SELECT (step - $3::bigint) / $4::bigint AS bucket, MIN(value) AS mn, MAX(value) AS mx, MAX(step) AS last_step
+         FROM metrics WHERE run_id = $1 AND key = $2 GROUP BY bucket)
+       SELECT agg.last_step AS step, agg.mn AS min, agg.mx AS max, m.value AS last
+       FROM agg JOIN metrics m ON m.run_id = $1 AND m.key = $2 AND m.step = agg.last_step
+       ORDER BY agg.last_step`,
+      [runId, key, range.lo, width],
+    );
+    return { runId, key, count: range.n, points };
+  }
+
+  // ---- artifacts ----
+
+  async addArtifact(runId: string, a: NewArtifact, at: string): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO artifacts (run_id, name, kind, path, bytes, sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (run_id, name) DO UPDATE SET kind = excluded.kind, path = excluded.path,
+         bytes = excluded.bytes, sha256 = excluded.sha256, created_at = excluded.created_at`,
+      [runId, a.name, a.kind, a.path, a.bytes, a.sha256, at],
+    );
+  }
+
+  async artifacts(runId: string) {
+    return this.q<{ name: string; kind: string; bytes: number; sha256: string }>(
+      'SELECT name, kind, bytes, sha256 FROM artifacts WHERE run_id = $1 ORDER BY name COLLATE "C"',
+      [runId],
+    );
+  }
+
+  async artifactPath(runId: string, name: string): Promise<string | undefined> {
+    return (
+      await this.q<{ path: string }>('SELECT path FROM artifacts WHERE run_id = $1 AND name = $2', [
+        runId,
+        name,
+      ])
+    )[0]?.path;
+  }
+}
