@@ -1,0 +1,246 @@
+// The scheduler: consumes a JobQueue (local or distributed, one contract) with at most `concurrency` jobs at
+// once, starting a job process and a RunSupervisor for each claimed run; forwards cancel requests made by other
+// processes through the store to the supervisor that holds the run; finds runs whose lab process died (stale
+// heartbeats) and ends them; and on close interrupts what it runs.
+import { appendFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunStatus } from '../api/lab-api';
+import type { JobKind } from '../methods/job';
+import type { ArtifactStore } from './artifact-store';
+import type { EventBus } from './event-bus';
+import { hostInfo } from './host';
+import type { JobQueue } from './job-queue';
+import type { JobLauncher, JobProcess } from './launcher';
+import type { RunStore } from './run-store';
+import { RunSupervisor, type LogLevel } from './supervisor';
+
+/** How often runs left `running` by a dead lab process are looked for, at most (also capped by staleMs / 2). */
+const STALE_CHECK_MS = 5000;
+/** How often cancel requests from other processes are looked for while jobs run here. */
+const POLL_MS = 250;
+
+export interface SchedulerDeps {
+  labDir: string;
+  store: RunStore;
+  bus: EventBus;
+  queue: JobQueue;
+  artifacts: ArtifactStore;
+  launcher: JobLauncher;
+  kinds: Map<string, JobKind>;
+  concurrency: number;
+  heartbeatMs: number;
+  warn(message: string): void;
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+export class Scheduler {
+  /** Supervisors of the runs this process runs now. */
+  readonly active = new Map<string, RunSupervisor>();
+  private closed = false;
+  private pollTimer: ReturnType<typeof setInterval> | undefined;
+  private staleTimer: ReturnType<typeof setInterval> | undefined;
+  private polling = false;
+  private logWarned = false;
+
+  constructor(private readonly deps: SchedulerDeps) {}
+
+  /** Starts taking runs from the queue. */
+  start(): void {
+    this.deps.queue.consume((id) => this.runOne(id), { concurrency: this.deps.concurrency, host: hostInfo });
+  }
+
+  /** Appends a line to a run's log file (best effort) and publishes it. */
+  readonly log = (runId: string, level: LogLevel, message: string): void => {
+    try {
+      const dir = join(this.deps.labDir, 'logs');
+      mkdirSync(dir, { recursive: true });
+      appendFileSync(join(dir, `${runId}.log`), `${now()} ${level} ${message}\n`);
+    } catch (err) {
+      // a full disk must not take the run down with it; the event below still goes out
+      if (!this.logWarned)
+        this.deps.warn(`could not write the run log of ${runId}: ${(err as Error).message}`);
+      this.logWarned = true;
+    }
+    this.deps.bus.emit({ type: 'log', runId, level, message });
+  };
+
+  /** Runs one claimed run to its end: resolves when it has its final status. */
+  private async runOne(id: string): Promise<void> {
+    const { store, bus } = this.deps;
+    const run = await store.getDetail(id);
+    if (!run) return;
+    const settle = async () => {
+      const s = await store.getSummary(id);
+      if (s) bus.emit({ type: 'run-updated', run: s });
+    };
+    if (this.closed) {
+      // claimed while the lab was closing: it never started
+      await store.finishRun(id, 'interrupted', now(), 'the lab was closed before this run started');
+      return;
+    }
+    if (!this.deps.kinds.has(run.kind)) {
+      await store.finishRun(id, 'failed', now(), `kind: this lab has no job kind "${run.kind}"`);
+      await settle();
+      return;
+    }
+    let proc: JobProcess;
+    try {
+      proc = this.deps.launcher.spawn();
+    } catch (err) {
+      await store.finishRun(
+        id,
+        'failed',
+        now(),
+        `could not start the job process: ${(err as Error).message}`,
+      );
+      await settle();
+      return;
+    }
+    const sup = new RunSupervisor(
+      {
+        store,
+        bus,
+        artifacts: this.deps.artifacts,
+        labDir: this.deps.labDir,
+        heartbeatMs: this.deps.heartbeatMs,
+        log: this.log,
+        warn: this.deps.warn,
+      },
+      run,
+      proc,
+      join(this.deps.labDir, 'work', id),
+      () => this.closed,
+    );
+    this.active.set(id, sup);
+    sup.start();
+    this.ensurePolling();
+    await settle();
+    await sup.ended;
+    this.active.delete(id);
+    if (!this.closed || sup.isClosing) this.removeWorkDir(id);
+  }
+
+  /** Cancels a run this process runs; resolves when it has ended (false: not running here). */
+  async cancelLocal(id: string): Promise<boolean> {
+    const sup = this.active.get(id);
+    if (!sup) return false;
+    sup.cancel();
+    await sup.ended;
+    return true;
+  }
+
+  /** One timer serves cancel requests made through the store by other processes, while jobs run here. */
+  private ensurePolling(): void {
+    if (this.pollTimer !== undefined || this.closed) return;
+    this.pollTimer = setInterval(() => {
+      if (this.active.size === 0) {
+        clearInterval(this.pollTimer);
+        this.pollTimer = undefined;
+        return;
+      }
+      if (this.polling) return;
+      this.polling = true;
+      void this.deps.store
+        .cancelRequested([...this.active.keys()])
+        .then((ids) => ids.forEach((id) => this.active.get(id)?.cancel()))
+        .catch(() => undefined) // the store was closed under us
+        .finally(() => (this.polling = false));
+    }, POLL_MS);
+  }
+
+  /** Marks runs left `running` by a dead lab process as interrupted (not the ones running here). */
+  async recoverStale(staleMs: number): Promise<string[]> {
+    const cutoff = new Date(Date.now() - staleMs).toISOString();
+    return this.deps.store.interruptStale(cutoff, now(), [...this.active.keys()]);
+  }
+
+  /**
+   * Looks for stale runs again every min(5 s, staleMs / 2): a lab restarted soon after another one was killed
+   * finds that one's runs still fresh at open, and they must not stay `running` for good.
+   */
+  watchStale(staleMs: number): void {
+    if (this.staleTimer !== undefined) return;
+    const every = Math.max(50, Math.min(STALE_CHECK_MS, Math.floor(staleMs / 2)));
+    let checking = false;
+    this.staleTimer = setInterval(() => {
+      if (this.closed || checking) return;
+      checking = true;
+      void (async () => {
+        try {
+          for (const id of await this.recoverStale(staleMs)) {
+            this.deps.warn(
+              `run ${id} had no heartbeat for ${staleMs} ms; its lab process is gone: interrupted`,
+            );
+            this.removeWorkDir(id);
+            const s = await this.deps.store.getSummary(id);
+            if (s) this.deps.bus.emit({ type: 'run-updated', run: s });
+          }
+        } catch (err) {
+          this.deps.warn(
+            `checking for stale runs failed: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        } finally {
+          checking = false;
+        }
+      })();
+    }, every);
+    this.staleTimer.unref();
+  }
+
+  /** Removes scratch folders (`work/<id>`) no live run owns: left behind by a lab process that was killed. */
+  async cleanOrphanedWorkDirs(): Promise<void> {
+    const root = join(this.deps.labDir, 'work');
+    let names: string[];
+    try {
+      names = readdirSync(root);
+    } catch {
+      return; // no work/ yet
+    }
+    for (const name of names) {
+      let status: RunStatus | undefined;
+      try {
+        status = await this.deps.store.status(name);
+      } catch {
+        status = undefined; // not a run id
+      }
+      if (status === 'running' || status === 'queued' || this.active.has(name)) continue;
+      this.removeWorkDir(name);
+    }
+  }
+
+  /** Best effort: a folder that cannot be removed is a warning, never the end of the lab. */
+  private removeWorkDir(id: string): void {
+    const dir = join(this.deps.labDir, 'work', id);
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch (err) {
+      this.deps.warn(`could not remove the scratch folder ${dir}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Stops taking runs and ends the running jobs (their runs become `interrupted`). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // no new run is claimed from here on; a claim in progress finishes first
+    await this.deps.queue.stop();
+    const running = [...this.active.values()];
+    for (const s of running) s.interrupt();
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(running.map((s) => s.ended)),
+      new Promise((r) => (grace = setTimeout(r, 3000))),
+    ]);
+    clearTimeout(grace);
+    for (const s of [...this.active.values()]) await s.forceEnd();
+    // the handlers see their supervisors end and clean up; let them run before the store closes
+    await new Promise((r) => setImmediate(r));
+    clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+    clearInterval(this.staleTimer);
+    this.staleTimer = undefined;
+  }
+}
