@@ -3,6 +3,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { CreateRunRequest, LabApi, RunSummary } from '../api/lab-api';
+import type { EndpointSpec } from '../lab/endpoints';
 import { CliError } from './errors';
 
 export interface OutStream {
@@ -23,6 +24,14 @@ export interface OpenOptions {
   schedule?: boolean;
   /** false: start only runs created here, leaving runs queued by another live lab process to it. */
   adoptQueued?: boolean;
+  /** The run store (--store / QLAB_STORE; default SQLite in the lab directory). */
+  storeSpec?: EndpointSpec;
+  /** The job queue (--queue / QLAB_QUEUE; default the local queue). */
+  queueSpec?: EndpointSpec;
+  /** Jobs at once (qlab worker --concurrency). */
+  concurrency?: number;
+  /** This process's name in the runs it starts (qlab worker --name). */
+  workerName?: string;
 }
 
 export interface CliContext {

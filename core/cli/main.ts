@@ -14,6 +14,7 @@ import { CliError, EXIT, describeFailure } from './errors';
 import { bundleCommand } from './bundle';
 import { rootsCommand } from './roots';
 import { serveCommand } from './serve';
+import { workerCommand } from './worker';
 
 export const USAGE = `usage: qlab <command> [options]
 
@@ -30,11 +31,16 @@ commands:
   bundle import <file>    add a bundle's runs to the lab (runs it already has are left as they are)
   roots [list|add|remove] the folders a request over HTTP or IPC may name files in [FOLDER]
   serve                   browser mode [--port P] [--host H] [--token T] [--api-only]
+                          a hub: --store postgres://… --queue redis://… (runs go to workers)
+  worker                  run jobs from a shared queue --store postgres://… --queue redis://…
+                          [--concurrency N] [--name NAME] [--lab-dir D]
   sim ...                 circuit simulator tools (qlab sim --help)
   bench ...               benchmarks (qlab bench --help)
   lm score ...            per-token log-probabilities and perplexity of a model directory (qlab lm --help)
 
 The lab directory is --lab-dir, else $QLAB_HOME, else ~/.qlab. Ids may be shortened to a unique prefix.
+--store/--queue default to $QLAB_STORE/$QLAB_QUEUE; passwords never go on the command line: PGPASSWORD or
+~/.pgpass for PostgreSQL, QLAB_REDIS_PASSWORD for Redis.
 Exit codes: 0 ok, 1 the run failed/was cancelled, 2 bad usage or input, 3 lab or system error.
 See docs/cli.md.
 `;
@@ -51,6 +57,7 @@ const COMMANDS: Record<string, Command> = {
   bundle: bundleCommand,
   roots: rootsCommand,
   serve: (argv, ctx) => serveCommand(argv, ctx),
+  worker: (argv, ctx) => workerCommand(argv, ctx),
   sim: (argv) => delegate('sim', argv),
   bench: (argv) => delegate('bench', argv),
   lm: (argv) => delegate('lm', argv),
@@ -79,11 +86,30 @@ async function delegate(name: 'sim' | 'bench' | 'lm', argv: string[]): Promise<n
 
 export async function defaultOpenLab(labDir: string, opts: OpenOptions = {}): Promise<CliLab> {
   // Reading commands do not create a lab: a mistyped --lab-dir should say so, not show an empty one.
-  if (opts.schedule === false && !existsSync(join(labDir, 'lab.sqlite'))) {
+  const { storeSpec, queueSpec, ...rest } = opts;
+  const shared = storeSpec !== undefined && !/^sqlite/.test(storeSpec.value.trim());
+  if (opts.schedule === false && !shared && !existsSync(join(labDir, 'lab.sqlite'))) {
     throw new CliError(`no lab at ${labDir} (no lab.sqlite there; 'qlab run' creates one)`);
   }
   const { openLab } = await import('../lab/service');
-  return openLab({ labDir, ...opts });
+  if (storeSpec === undefined && queueSpec === undefined) return openLab({ labDir, ...rest });
+  const { openQueueSpec, openStoreSpec } = await import('../lab/endpoints');
+  let store;
+  try {
+    store = await openStoreSpec(storeSpec, labDir);
+  } catch (err) {
+    throw new CliError((err as Error).message, EXIT.lab);
+  }
+  let queue;
+  try {
+    queue = openQueueSpec(queueSpec, store);
+  } catch (err) {
+    await store.close();
+    throw new CliError((err as Error).message, EXIT.usage);
+  }
+  // A hub announces every run queued in the shared store, also those queued while no hub ran.
+  if (queue && opts.schedule === false) await queue.adoptQueued();
+  return openLab({ labDir, ...rest, store, queue });
 }
 
 export function processContext(): CliContext {

@@ -6,6 +6,7 @@ import { intOption, parseArgs, type CommandSpec } from './args';
 import { type CliContext, resolveLabDir } from './context';
 import { CliError, EXIT } from './errors';
 import { isLoopbackHost, resolveServeSecurity, startServer } from './server';
+import { specFrom } from '../lab/endpoints';
 import { withRunWatch } from '../lab/run-watch';
 
 export const SERVE_SPEC = {
@@ -17,6 +18,8 @@ export const SERVE_SPEC = {
     token: { type: 'string' },
     'renderer-dir': { type: 'string' },
     'api-only': { type: 'boolean' },
+    store: { type: 'string' },
+    queue: { type: 'string' },
   },
   positionals: { min: 0, max: 0, label: '' },
 } satisfies CommandSpec;
@@ -46,7 +49,11 @@ export async function serveCommand(
     }
   }
   const labDir = resolveLabDir(a.strings['lab-dir'], ctx);
-  const lab = await ctx.openLab(labDir, { schedule: true });
+  const store = specFrom(a.strings.store, ctx.env.QLAB_STORE);
+  const queue = specFrom(a.strings.queue, ctx.env.QLAB_QUEUE);
+  // With a shared queue this process is a hub: it enqueues runs for workers and runs none itself.
+  const hub = queue !== undefined && queue.value.trim() !== 'local';
+  const lab = await ctx.openLab(labDir, { schedule: !hub, storeSpec: store, queueSpec: queue });
   try {
     // Runs another process writes (qlab run --detach, another serve) reach open tabs within a second.
     const watched = withRunWatch(lab);

@@ -29,6 +29,8 @@ export interface SchedulerDeps {
   kinds: Map<string, JobKind>;
   concurrency: number;
   heartbeatMs: number;
+  /** Recorded in each run's host info as `worker` (qlab worker --name). */
+  workerName?: string;
   warn(message: string): void;
 }
 
@@ -49,7 +51,11 @@ export class Scheduler {
 
   /** Starts taking runs from the queue. */
   start(): void {
-    this.deps.queue.consume((id) => this.runOne(id), { concurrency: this.deps.concurrency, host: hostInfo });
+    const name = this.deps.workerName;
+    this.deps.queue.consume((id) => this.runOne(id), {
+      concurrency: this.deps.concurrency,
+      host: () => (name === undefined ? hostInfo() : { ...hostInfo(), worker: name }),
+    });
   }
 
   /** Appends a line to a run's log file (best effort) and publishes it. */

@@ -76,6 +76,8 @@ export interface OpenLabOptions {
   queue?: JobQueue;
   /** Where job files go (default: <labDir>/artifacts, LocalArtifactStore). */
   artifacts?: ArtifactStore;
+  /** This process's name in each run it starts (host info `worker`), e.g. `qlab worker --name host-a`. */
+  workerName?: string;
   /** Overrides the job kinds (default: registry + QLAB_EXTRA_KINDS). */
   kinds?: Map<string, JobKind>;
   /** false: a passive lab that reads, writes tags/notes and cancels, but starts no job (default true). */
@@ -119,6 +121,7 @@ export interface LabServiceParts {
   artifacts: ArtifactStore;
   concurrency: number;
   heartbeatMs: number;
+  workerName?: string;
   warn?: (message: string) => void;
 }
 
@@ -160,6 +163,7 @@ export class LabService implements LabApi {
       kinds: parts.kinds,
       concurrency: parts.concurrency,
       heartbeatMs: parts.heartbeatMs,
+      workerName: parts.workerName,
       warn: (m) => this.warn(m),
     });
     // A run that reaches a terminal status (here or, seen by polling, elsewhere) releases its waiters.
@@ -521,6 +525,7 @@ export async function openLab(opts: OpenLabOptions): Promise<LabService> {
     artifacts: opts.artifacts ?? new LocalArtifactStore(labDir),
     concurrency,
     heartbeatMs,
+    workerName: opts.workerName,
     warn,
   });
   try {
