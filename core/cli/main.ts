@@ -15,6 +15,7 @@ import { bundleCommand } from './bundle';
 import { rootsCommand } from './roots';
 import { serveCommand } from './serve';
 import { workerCommand } from './worker';
+import { storeCommand } from './store';
 
 export const USAGE = `usage: qlab <command> [options]
 
@@ -34,6 +35,7 @@ commands:
                           a hub: --store postgres://… --queue redis://… (runs go to workers)
   worker                  run jobs from a shared queue --store postgres://… --queue redis://…
                           [--concurrency N] [--name NAME] [--lab-dir D]
+  store migrate           copy a lab into a shared store --from sqlite:<file> --to postgres://…
   sim ...                 circuit simulator tools (qlab sim --help)
   bench ...               benchmarks (qlab bench --help)
   lm score ...            per-token log-probabilities and perplexity of a model directory (qlab lm --help)
@@ -58,6 +60,7 @@ const COMMANDS: Record<string, Command> = {
   roots: rootsCommand,
   serve: (argv, ctx) => serveCommand(argv, ctx),
   worker: (argv, ctx) => workerCommand(argv, ctx),
+  store: storeCommand,
   sim: (argv) => delegate('sim', argv),
   bench: (argv) => delegate('bench', argv),
   lm: (argv) => delegate('lm', argv),
