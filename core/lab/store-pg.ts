@@ -79,6 +79,22 @@ export interface PgStoreOptions {
   max?: number;
   /** Where pool errors (a dropped idle connection) go; default: stderr. */
   onError?: (message: string) => void;
+  /** How long an operation is retried while the server is unreachable (default 30 s). */
+  retryMs?: number;
+}
+
+/** SQLSTATE classes and socket errors of a server that went away (not of a bad statement). */
+export function isTransient(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'string') {
+    if (/^08/.test(code) || code === '57P01' || code === '57P02' || code === '57P03') return true;
+    if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTCONN'].includes(code))
+      return true;
+  }
+  const msg = err instanceof Error ? err.message : '';
+  return /Connection terminated|connection (is )?(closed|ended)|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(
+    msg,
+  );
 }
 
 export class PgRunStore implements RunStore {
@@ -89,6 +105,7 @@ export class PgRunStore implements RunStore {
     private readonly pool: pg.Pool,
     url: string,
     readonly schemaVersion: number,
+    private readonly retryMs: number,
   ) {
     this.location = redactUrl(url);
   }
@@ -138,34 +155,62 @@ export class PgRunStore implements RunStore {
       } finally {
         client.release();
       }
-      return new PgRunStore(pool, url, latest);
+      return new PgRunStore(pool, url, latest, opts.retryMs ?? 30_000);
     } catch (err) {
       await pool.end().catch(() => undefined);
       throw err;
     }
   }
 
+  private closing = false;
+
   async close(): Promise<void> {
+    this.closing = true;
     await this.pool.end();
   }
 
+  /** A query on the pool is retried while the server is unreachable; inside a transaction, tx() retries. */
   private async q<T extends pg.QueryResultRow>(sql: string, args: unknown[] = [], c: Queryable = this.pool) {
-    return (await c.query<T>(sql, args)).rows;
+    if (c !== this.pool) return (await c.query<T>(sql, args)).rows;
+    return this.retry(async () => (await this.pool.query<T>(sql, args)).rows);
   }
 
-  /** Runs fn in one transaction on one connection (ROLLBACK on any error). */
+  /** Runs fn in one transaction on one connection (ROLLBACK on any error); the whole transaction is retried. */
   private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
-      const out = await fn(c);
-      await c.query('COMMIT');
-      return out;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
+    return this.retry(async () => {
+      const c = await this.pool.connect();
+      let broken = false;
+      try {
+        await c.query('BEGIN');
+        const out = await fn(c);
+        await c.query('COMMIT');
+        return out;
+      } catch (err) {
+        broken = isTransient(err);
+        if (!broken) await c.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        // a connection that failed is dropped from the pool, not handed out again
+        c.release(broken ? true : undefined);
+      }
+    });
+  }
+
+  /**
+   * Retries an operation that failed because the server went away (restart, failover, network) with growing
+   * pauses for up to retryMs. Safe because every write is idempotent or one transaction: a metric batch
+   * replayed after a lost commit acknowledgement inserts nothing twice (primary key), a status change only
+   * applies to a run not yet finished.
+   */
+  private async retry<T>(fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.retryMs;
+    for (let pause = 100; ; pause = Math.min(pause * 2, 2000)) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (this.closing || !isTransient(err) || Date.now() + pause > deadline) throw err;
+        await new Promise((r) => setTimeout(r, pause));
+      }
     }
   }
 
@@ -313,12 +358,11 @@ export class PgRunStore implements RunStore {
   }
 
   private async writeResult(c: Queryable, id: string, r: RunResult): Promise<void> {
-    await c.query('UPDATE runs SET summary = $1, report = $2, backend = $3 WHERE id = $4', [
-      JSON.stringify(r.summary),
-      JSON.stringify(r.report),
-      JSON.stringify(r.backend),
-      id,
-    ]);
+    await this.q(
+      'UPDATE runs SET summary = $1, report = $2, backend = $3 WHERE id = $4',
+      [JSON.stringify(r.summary), JSON.stringify(r.report), JSON.stringify(r.backend), id],
+      c,
+    );
   }
 
   async setResult(id: string, r: RunResult): Promise<void> {
@@ -326,21 +370,23 @@ export class PgRunStore implements RunStore {
   }
 
   async setProgress(id: string, fraction: number, message: string | null, at: string): Promise<void> {
-    await this.pool.query(
-      'UPDATE runs SET progress = $1, progress_message = $2, heartbeat_at = $3 WHERE id = $4',
-      [fraction, message, at, id],
-    );
+    await this.q('UPDATE runs SET progress = $1, progress_message = $2, heartbeat_at = $3 WHERE id = $4', [
+      fraction,
+      message,
+      at,
+      id,
+    ]);
   }
 
   async heartbeat(id: string, at: string): Promise<void> {
-    await this.pool.query(
+    await this.q(
       `UPDATE runs SET heartbeat_at = $1 WHERE id = $2 OR (parent_id = $2 AND status = 'running')`,
       [at, id],
     );
   }
 
   async requestCancel(id: string): Promise<void> {
-    await this.pool.query('UPDATE runs SET cancel_requested = true WHERE id = $1', [id]);
+    await this.q('UPDATE runs SET cancel_requested = true WHERE id = $1', [id]);
   }
 
   async cancelRequested(ids: readonly string[]): Promise<string[]> {
@@ -598,7 +644,7 @@ export class PgRunStore implements RunStore {
   // ---- artifacts ----
 
   async addArtifact(runId: string, a: NewArtifact, at: string): Promise<void> {
-    await this.pool.query(
+    await this.q(
       `INSERT INTO artifacts (run_id, name, kind, path, bytes, sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (run_id, name) DO UPDATE SET kind = excluded.kind, path = excluded.path,
          bytes = excluded.bytes, sha256 = excluded.sha256, created_at = excluded.created_at`,

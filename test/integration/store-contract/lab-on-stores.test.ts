@@ -125,6 +125,29 @@ for (const engine of engines) {
       expect(performance.now() - t0).toBeLessThan(1500);
     });
 
+    it.skipIf(engine.name !== 'postgres')(
+      'a PostgreSQL restart mid-run loses no point and duplicates none; the run succeeds',
+      async () => {
+        fresh();
+        const l = await open(await engine.store(dir));
+        const warnings: string[] = [];
+        l.warn = (m) => warnings.push(m);
+        const run = await l.createRun({ kind: 'test-stream', config: { steps: 400, delayMs: 10 } });
+        await until(async () => ((await l.getRun(run.id)).metrics[0]?.count ?? 0) >= 20);
+        pgServer!.restart(); // fast shutdown: every connection is dropped, then the server starts again
+        const done = await l.waitForRun(run.id);
+        expect(done.status, done.error ?? '').toBe('succeeded');
+        const d = await l.getRun(run.id);
+        expect(d.metrics.find((m) => m.key === 'loss')).toMatchObject({
+          count: 400,
+          lastStep: 399,
+          last: 1 / 400,
+        });
+        const s = await l.getSeries({ runId: run.id, key: 'loss', maxPoints: 1000 });
+        expect(s.points.map((p) => p.step)).toEqual(Array.from({ length: 400 }, (_, i) => i));
+      },
+    );
+
     it('a worker lab runs what a passive hub queued; the hub cancels it through the store', async () => {
       fresh();
       const first = await engine.store(dir);
