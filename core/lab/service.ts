@@ -56,6 +56,7 @@ import type { RunStore } from './run-store';
 import { Scheduler } from './scheduler';
 import { endRunWithChildren } from './supervisor';
 import { isTerminal } from './store';
+import { PgRunStore } from './store-pg';
 import { SqliteRunStore } from './store-sqlite';
 
 export interface OpenLabOptions {
@@ -400,9 +401,17 @@ export class LabService implements LabApi {
   }
 
   /** Stops scheduling, ends running jobs (their runs become `interrupted`) and closes the store. */
+  private readonly closers: (() => Promise<void>)[] = [];
+
+  /** Runs `fn` when the lab closes (before the store closes). */
+  onClose(fn: () => Promise<void>): void {
+    this.closers.push(fn);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const c of this.closers.splice(0)) await c().catch(() => undefined);
     await this.scheduler.close();
     clearInterval(this.waitTimer);
     this.waitTimer = undefined;
@@ -534,6 +543,13 @@ export async function openLab(opts: OpenLabOptions): Promise<LabService> {
   } catch (err) {
     await store.close();
     throw err;
+  }
+  // Live curves of runs that other processes (workers) write reach this lab's listeners as they commit.
+  if (store instanceof PgRunStore) {
+    const stop = await store.listenMetrics((runId, points) => {
+      if (points) service.bus.emit({ type: 'metrics', runId, points });
+    });
+    service.onClose(stop);
   }
   fileRoots(labDir); // makes <labDir>/imports, the folder API requests may always read from
   service.scheduler.watchStale(staleMs);

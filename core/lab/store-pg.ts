@@ -8,6 +8,7 @@ import type { RunStatus, RunSummary, Series } from '../api/lab-api';
 import type { RunEnding, RunResult, RunStore } from './run-store';
 import type { ListFilter, NewArtifact, NewChildRun, NewRun, StoredMetricPoint } from './store';
 import { DEFAULT_MIGRATIONS_DIR, loadMigrations } from './store';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 
 /** Where the PostgreSQL migrations live (beside the SQLite ones, same numbering). */
@@ -70,6 +71,8 @@ const RUN_SELECT = `SELECT runs.*,
   FROM runs`;
 
 const ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
+/** The NOTIFY channel of metric batches. */
+const CHANNEL = 'qlab_metrics';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
@@ -103,7 +106,7 @@ export class PgRunStore implements RunStore {
 
   private constructor(
     private readonly pool: pg.Pool,
-    url: string,
+    private readonly url: string,
     readonly schemaVersion: number,
     private readonly retryMs: number,
   ) {
@@ -163,6 +166,57 @@ export class PgRunStore implements RunStore {
   }
 
   private closing = false;
+  /** Tells this store's own notices from other processes' ones. */
+  private readonly origin = randomUUID();
+
+  /**
+   * The NOTIFY payload of a metric batch (sent after the batch commits, to every listening process): the
+   * points when they fit PostgreSQL's 8000-byte limit, else only the run id (listeners read the series).
+   */
+  private notice(runId: string, points: readonly StoredMetricPoint[]): string {
+    const full = JSON.stringify({ o: this.origin, r: runId, p: points.map((x) => [x.key, x.step, x.value]) });
+    return full.length < 7900 ? full : JSON.stringify({ o: this.origin, r: runId, p: null });
+  }
+
+  /**
+   * Metric batches that other processes (workers) write, as they commit (LISTEN on a dedicated connection,
+   * re-established after a lost connection). Returns the function that stops listening.
+   */
+  async listenMetrics(
+    cb: (runId: string, points: { key: string; step: number; value: number }[] | null) => void,
+  ): Promise<() => Promise<void>> {
+    let client: pg.Client | undefined;
+    let stopped = false;
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString: this.url, types: TYPES, application_name: 'qlab-listen' });
+      c.on('notification', (n) => {
+        try {
+          const m = JSON.parse(n.payload ?? '{}') as {
+            o?: string;
+            r?: string;
+            p?: [string, number, number][] | null;
+          };
+          if (m.o === this.origin || typeof m.r !== 'string') return;
+          cb(m.r, m.p ? m.p.map(([key, step, value]) => ({ key, step, value })) : null);
+        } catch {
+          // not ours
+        }
+      });
+      c.on('error', () => {
+        if (stopped) return;
+        client = undefined;
+        setTimeout(() => void connect().catch(() => undefined), 500);
+      });
+      await c.connect();
+      await c.query(`LISTEN ${CHANNEL}`);
+      client = c;
+    };
+    await connect();
+    return async () => {
+      stopped = true;
+      await client?.end().catch(() => undefined);
+    };
+  }
 
   async close(): Promise<void> {
     this.closing = true;
@@ -593,8 +647,8 @@ export class PgRunStore implements RunStore {
            min = LEAST(metric_summary.min, excluded.min),
            max = GREATEST(metric_summary.max, excluded.max)
          RETURNING 1)
-       SELECT key, step FROM ins`,
-      [runId, keys, steps, walls, values],
+       SELECT key, step FROM ins, (SELECT pg_notify('${CHANNEL}', $6::text)) AS note`,
+      [runId, keys, steps, walls, values, this.notice(runId, points)],
     );
     if (rows.length === n) return [...points];
     // Which of the batch went in: each returned (key, step) matches its first occurrence in the batch.

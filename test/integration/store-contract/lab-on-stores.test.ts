@@ -159,12 +159,18 @@ for (const engine of engines) {
       const second =
         engine.name === 'postgres' ? await PgRunStore.open(first.location) : await engine.store(dir);
       const worker = await open(second, { concurrency: 2 });
+      const hubEvents: { type: string; runId?: string }[] = [];
+      hub.onEvent((e) => hubEvents.push({ type: e.type, runId: 'runId' in e ? e.runId : undefined }));
       expect((await hub.waitForRun(a.id)).status).toBe('succeeded');
       await until(async () => ((await hub.getRun(b.id)).metrics[0]?.count ?? 0) >= 3);
       const t0 = performance.now();
       expect((await hub.cancelRun(b.id)).status).toBe('cancelled');
       expect(performance.now() - t0).toBeLessThan(1500);
       expect((await worker.getRun(b.id)).status).toBe('cancelled');
+      if (engine.name === 'postgres') {
+        // the worker's metric batches reached the hub's listeners live (LISTEN/NOTIFY)
+        expect(hubEvents.some((e) => e.type === 'metrics' && e.runId === b.id)).toBe(true);
+      }
     });
   });
 }
