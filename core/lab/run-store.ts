@@ -13,7 +13,7 @@ import type {
   RunSummary,
   Series,
 } from '../api/lab-api';
-import type { ListFilter, NewArtifact, NewChildRun, NewRun, StoredMetricPoint } from './store';
+import type { CompareRow, ListFilter, NewArtifact, NewChildRun, NewRun, StoredMetricPoint } from './store';
 
 export type { ListFilter, NewArtifact, NewChildRun, NewRun, StoredMetricPoint } from './store';
 
@@ -100,12 +100,18 @@ export interface RunStore {
   listRuns(filter?: ListFilter): Promise<RunSummary[]>;
   /** How many runs the same filter selects, without limit or offset. */
   countRuns(filter?: ListFilter): Promise<number>;
+  /** What a comparison reads of each run, in `ids` order (undefined for an unknown id). */
+  compareRows(ids: readonly string[]): Promise<(CompareRow | undefined)[]>;
   /** Stored config JSON text of each listed run that exists. */
   configs(ids: readonly string[]): Promise<{ id: string; config: string }[]>;
 
   // ---- tags and notes ----
   setTags(id: string, tags: readonly string[]): Promise<void>;
   addNote(id: string, text: string, at: string): Promise<NoteInfo>;
+  /** Changes a note's text; null when the run has no note with that id. */
+  updateNote(runId: string, noteId: number, text: string): Promise<NoteInfo | null>;
+  /** Deletes a note; false when the run has no note with that id. */
+  deleteNote(runId: string, noteId: number): Promise<boolean>;
   notes(id: string): Promise<NoteInfo[]>;
 
   // ---- metrics ----

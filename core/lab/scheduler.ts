@@ -31,6 +31,8 @@ export interface SchedulerDeps {
   heartbeatMs: number;
   /** Recorded in each run's host info as `worker` (qlab worker --name). */
   workerName?: string;
+  /** Extra fields of a run's start message (the file roots its job may read under). */
+  startExtras?: (runId: string) => { fileRoots?: string[] };
   warn(message: string): void;
 }
 
@@ -114,6 +116,7 @@ export class Scheduler {
         heartbeatMs: this.deps.heartbeatMs,
         log: this.log,
         warn: this.deps.warn,
+        startExtras: this.deps.startExtras,
       },
       run,
       proc,

@@ -3,10 +3,30 @@
 // scheduler's per-run supervisors publish on the event bus (scheduler.ts, supervisor.ts, event-bus.ts).
 // Node only; no Electron import (the desktop app passes its own launcher).
 import { randomInt, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { z } from 'zod';
 import {
+  BundleExportRequestSchema,
+  BundleImportRequestSchema,
+  FileRootRequestSchema,
+  MAX_BUNDLE_TRANSFER_BYTES,
+  NoteDeleteRequestSchema,
+  NoteUpdateRequestSchema,
+  PdfRequestSchema,
+  type BundleExportRequest,
+  type BundleImportRequest,
+  type BundleImportResult,
+  type FileRootRequest,
+  type FileRootsInfo,
+  type NoteDeleteRequest,
+  type NoteUpdateRequest,
+  type PdfRequest,
+  RunQuerySchema,
+  type RunQuery,
+  type Calibration,
+  type RunPage,
   CompareRequestSchema,
   CreateRunRequestSchema,
   flattenConfig,
@@ -43,7 +63,20 @@ import {
   type CompareRequest,
 } from '../api/lab-api';
 import type { JobKind } from '../methods/job';
-import { checkConfigFiles, fileRoots } from './file-roots';
+import { exportBundle, importBundle } from './bundle';
+import { chromiumPrinter, pdfHeader, type PdfPrinter } from './export-pdf';
+import {
+  IMPORTS_DIR,
+  SETTINGS_FILE,
+  addFileRoot,
+  checkConfigFiles,
+  fileRoots,
+  readSettings,
+  removeFileRoot,
+} from './file-roots';
+import { queryRuns as queryRunPage } from './run-query';
+import { checkDataFiles } from './data-file-check';
+import { measureCalibration, readCalibration, writeCalibration } from './calibration';
 import { codeVersion } from './host';
 import { loadJobKinds } from './kinds';
 import { ChildProcessLauncher, type JobLauncher } from './launcher';
@@ -55,8 +88,8 @@ import { LocalJobQueue, type JobQueue } from './job-queue';
 import type { RunStore } from './run-store';
 import { Scheduler } from './scheduler';
 import { endRunWithChildren } from './supervisor';
-import { isTerminal } from './store';
-import { PgRunStore } from './store-pg';
+import { isTerminal, type Store } from './store';
+import type { PgRunStore } from './store-pg';
 import { SqliteRunStore } from './store-sqlite';
 
 export interface OpenLabOptions {
@@ -93,6 +126,14 @@ export interface OpenLabOptions {
    * one line each; default: `qlab: warning: …` on stderr. The lab keeps running either way.
    */
   onWarning?: (message: string) => void;
+  /** Prints exportPdf's HTML (default: headless Chromium; the desktop app passes Electron's printToPDF). */
+  pdfPrinter?: PdfPrinter;
+  /**
+   * Asks the user for a folder to add to the file roots (the desktop app's dialog); resolves with null when
+   * dismissed. Without it (browser mode) pickFileRoot and removeFileRoot are refused: the roots are edited in
+   * settings.json or with `qlab roots`.
+   */
+  pickFolder?: () => Promise<string | null>;
 }
 
 const POLL_MS = 250;
@@ -144,6 +185,19 @@ export class LabService implements LabApi {
   private waitPolling = false;
   private closed = false;
   private started = false;
+  /** Set by openLab from its options (null: headless Chromium, made on first use). */
+  pdfPrinter: PdfPrinter | null = null;
+  /** Set by openLab from its options (null: file roots are not editable through the LabApi). */
+  pickFolder: (() => Promise<string | null>) | null = null;
+  /**
+   * Runs created here over HTTP or IPC whose config names files: the roots their job must open them under
+   * (sent with the start message). In memory: a run such a lab leaves queued and another process starts is
+   * not guarded in its job (its paths were still checked and made real at creation).
+   */
+  private readonly guardedRuns = new Map<string, string[]>();
+  /** PDFs are printed one at a time (each print starts a browser). */
+  private pdfQueue: Promise<unknown> = Promise.resolve();
+
   warn: (message: string) => void = (m) => process.stderr.write(`qlab: warning: ${m}\n`);
 
   constructor(parts: LabServiceParts) {
@@ -165,6 +219,12 @@ export class LabService implements LabApi {
       concurrency: parts.concurrency,
       heartbeatMs: parts.heartbeatMs,
       workerName: parts.workerName,
+      // the roots a run created here over HTTP or IPC may open its files under, sent with its start message
+      startExtras: (id) => {
+        const roots = this.guardedRuns.get(id);
+        this.guardedRuns.delete(id);
+        return roots === undefined ? {} : { fileRoots: roots };
+      },
       warn: (m) => this.warn(m),
     });
     // A run that reaches a terminal status (here or, seen by polling, elsewhere) releases its waiters.
@@ -201,6 +261,40 @@ export class LabService implements LabApi {
     return await this.store.listRuns(filter);
   }
 
+  async queryRuns(req: RunQuery): Promise<RunPage> {
+    const q = parseRequest(RunQuerySchema, req ?? {});
+    const sqlite = this.sqliteStore('queryRuns');
+    return queryRunPage(sqlite.db, q, (id) => sqlite.getSummary(id));
+  }
+
+  /** The embedded SQLite Store, for the operations not yet ported to the RunStore seam (else a clear refusal). */
+  private sqliteStore(what: string): Store {
+    if (this.store instanceof SqliteRunStore) return this.store.store;
+    throw new LabError(
+      'conflict',
+      `${what} works on the SQLite store only for now; this lab's store is ${this.store.engine} (${this.store.location})`,
+    );
+  }
+
+  async getCalibration(): Promise<Calibration | null> {
+    return readCalibration(this.labDir);
+  }
+
+  /** One measurement at a time: a second request while one runs gets the same result. */
+  #calibrating: Promise<Calibration> | null = null;
+  async calibrate(): Promise<Calibration> {
+    this.assertOpen();
+    this.#calibrating ??= measureCalibration()
+      .then((c) => {
+        writeCalibration(this.labDir, c);
+        return c;
+      })
+      .finally(() => {
+        this.#calibrating = null;
+      });
+    return this.#calibrating;
+  }
+
   async getRun(id: string): Promise<RunDetail> {
     const runId = parseRequest(RunIdSchema, id, 'id');
     const detail = await this.store.getDetail(runId);
@@ -229,8 +323,11 @@ export class LabService implements LabApi {
     }
     // Round-trip through JSON now so what runs is exactly what is stored.
     const config = JSON.parse(JSON.stringify(parseRequest(kind.schema, r.config, 'config'))) as unknown;
-    if (opts.localFiles !== true) checkConfigFiles(this.labDir, kind, config);
+    const roots = opts.localFiles !== true ? checkConfigFiles(this.labDir, kind, config) : null;
+    // The data files themselves (readable, regular, their columns there), now rather than when the run starts.
+    checkDataFiles(kind, config, opts.localFiles === true ? process.cwd() : join(this.labDir, IMPORTS_DIR));
     const id = randomUUID();
+    if (roots !== null) this.guardedRuns.set(id, roots);
     await this.store.createRun({
       id,
       kind: kind.kind,
@@ -300,7 +397,14 @@ export class LabService implements LabApi {
 
   async compareRuns(req: CompareRequest): Promise<Comparison> {
     const r = parseRequest(CompareRequestSchema, req);
-    return compareRuns(await this.details(r.ids));
+    // One batched read for all the runs (a 1,000-run sweep), not a full detail each.
+    const rows = await this.store.compareRows(r.ids);
+    return compareRuns(
+      rows.map((row, i) => {
+        if (!row) throw new LabError('not-found', `ids[${i}]: no run ${r.ids[i]}`, `ids[${i}]`);
+        return row;
+      }),
+    );
   }
 
   async exportRuns(req: ExportRequest): Promise<ExportedFile> {
@@ -352,6 +456,139 @@ export class LabService implements LabApi {
     if (!(await this.store.hasRun(r.runId)))
       throw new LabError('not-found', `runId: no run ${r.runId}`, 'runId');
     return await this.store.addNote(r.runId, r.text, now());
+  }
+
+  async updateNote(req: NoteUpdateRequest): Promise<NoteInfo> {
+    const r = parseRequest(NoteUpdateRequestSchema, req);
+    if (!(await this.store.hasRun(r.runId)))
+      throw new LabError('not-found', `runId: no run ${r.runId}`, 'runId');
+    const note = await this.store.updateNote(r.runId, r.noteId, r.text);
+    if (!note) throw new LabError('not-found', `noteId: run ${r.runId} has no note ${r.noteId}`, 'noteId');
+    return note;
+  }
+
+  async deleteNote(req: NoteDeleteRequest): Promise<{ runId: string; noteId: number }> {
+    const r = parseRequest(NoteDeleteRequestSchema, req);
+    if (!(await this.store.hasRun(r.runId)))
+      throw new LabError('not-found', `runId: no run ${r.runId}`, 'runId');
+    if (!(await this.store.deleteNote(r.runId, r.noteId)))
+      throw new LabError('not-found', `noteId: run ${r.runId} has no note ${r.noteId}`, 'noteId');
+    return { runId: r.runId, noteId: r.noteId };
+  }
+
+  async exportPdf(req: PdfRequest): Promise<ExportedFile> {
+    const r = parseRequest(PdfRequestSchema, req);
+    const runs = await this.details(r.ids);
+    const html = await this.exportRuns({ ids: r.ids, format: 'html' });
+    const printer = (this.pdfPrinter ??= chromiumPrinter());
+    const job = this.pdfQueue.then(() => printer.print(html.content, pdfHeader(runs)));
+    this.pdfQueue = job.catch(() => undefined);
+    let bytes: Uint8Array;
+    try {
+      bytes = await job;
+    } catch (err) {
+      throw new LabError('internal', `cannot print the PDF: ${(err as Error).message.split('\n')[0]}`);
+    }
+    return {
+      filename: html.filename.replace(/\.html?$/, '') + '.pdf',
+      mimeType: 'application/pdf',
+      content: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+      encoding: 'base64',
+    };
+  }
+
+  async exportBundle(req: BundleExportRequest): Promise<ExportedFile> {
+    const r = parseRequest(BundleExportRequestSchema, req);
+    const dir = mkdtempSync(join(tmpdir(), 'qlab-bundle-'));
+    try {
+      const out = join(dir, 'runs.qlab');
+      const res = exportBundle(this.sqliteStore('exportBundle'), this.labDir, [...new Set(r.ids)], out);
+      if (res.bytes > MAX_BUNDLE_TRANSFER_BYTES) {
+        throw new LabError(
+          'invalid',
+          `ids: the bundle is ${res.bytes} bytes, over the ${MAX_BUNDLE_TRANSFER_BYTES}-byte limit for a download; use 'qlab bundle export <id…> --out FILE'`,
+          'ids',
+        );
+      }
+      const stamp = now().slice(0, 10);
+      return {
+        filename: `qlab-${res.runIds.length === 1 ? res.runIds[0].slice(0, 8) : `${res.runIds.length}-runs`}-${stamp}.qlab`,
+        mimeType: 'application/octet-stream',
+        content: readFileSync(out).toString('base64'),
+        encoding: 'base64',
+      };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  async importBundle(req: BundleImportRequest): Promise<BundleImportResult> {
+    this.assertOpen();
+    const r = parseRequest(BundleImportRequestSchema, req);
+    const name = r.filename ?? 'the uploaded bundle';
+    const dir = mkdtempSync(join(tmpdir(), 'qlab-upload-'));
+    const file = join(dir, 'upload.qlab');
+    try {
+      writeFileSync(file, Buffer.from(r.data, 'base64'));
+      let res: BundleImportResult;
+      try {
+        res = importBundle(this.sqliteStore('importBundle'), this.labDir, file);
+      } catch (err) {
+        // bundle.ts names the file it read: name the upload instead of a temporary path
+        if (err instanceof LabError)
+          throw new LabError(err.code, err.message.split(file).join(name), err.field ?? 'bundle');
+        throw err;
+      }
+      for (const id of res.imported) {
+        const s = await this.store.getSummary(id);
+        if (s) this.bus.emit({ type: 'run-created', run: s });
+      }
+      return { imported: res.imported, skipped: res.skipped, artifacts: res.artifacts };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  async getFileRoots(): Promise<FileRootsInfo> {
+    const listed = readSettings(this.labDir).fileRoots;
+    return {
+      roots: [
+        { path: join(this.labDir, IMPORTS_DIR), source: 'imports', exists: true },
+        ...listed.map((p) => ({
+          path: p,
+          source: 'settings' as const,
+          exists: statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false,
+        })),
+      ],
+      editable: this.pickFolder !== null,
+      settingsFile: join(this.labDir, SETTINGS_FILE),
+    };
+  }
+
+  async pickFileRoot(): Promise<FileRootsInfo> {
+    const pick = this.fileRootEditor();
+    const dir = await pick();
+    if (dir !== null) addFileRoot(this.labDir, dir);
+    return this.getFileRoots();
+  }
+
+  async removeFileRoot(req: FileRootRequest): Promise<FileRootsInfo> {
+    const r = parseRequest(FileRootRequestSchema, req);
+    this.fileRootEditor();
+    removeFileRoot(this.labDir, r.path);
+    return this.getFileRoots();
+  }
+
+  /** The folder dialog; refused where there is none (browser mode: a page must not widen what it may read). */
+  private fileRootEditor(): () => Promise<string | null> {
+    if (this.pickFolder === null) {
+      throw new LabError(
+        'conflict',
+        `file roots are chosen in the desktop app; here list them in ${join(this.labDir, SETTINGS_FILE)} ("fileRoots") or with 'qlab roots add <folder>'`,
+        'fileRoots',
+      );
+    }
+    return this.pickFolder;
   }
 
   async getRunConfigs(req: RunConfigsRequest): Promise<RunConfigFields[]> {
@@ -545,14 +782,16 @@ export async function openLab(opts: OpenLabOptions): Promise<LabService> {
     throw err;
   }
   // Live curves of runs that other processes (workers) write reach this lab's listeners as they commit.
-  if (store instanceof PgRunStore) {
-    const stop = await store.listenMetrics((runId, points) => {
+  if (store.engine === 'postgres' && 'listenMetrics' in store) {
+    const stop = await (store as PgRunStore).listenMetrics((runId, points) => {
       if (points) service.bus.emit({ type: 'metrics', runId, points });
     });
     service.onClose(stop);
   }
   fileRoots(labDir); // makes <labDir>/imports, the folder API requests may always read from
   service.scheduler.watchStale(staleMs);
+  if (opts.pdfPrinter) service.pdfPrinter = opts.pdfPrinter;
+  if (opts.pickFolder) service.pickFolder = opts.pickFolder;
   if (opts.schedule ?? true) service.startScheduling();
   return service;
 }

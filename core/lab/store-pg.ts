@@ -6,7 +6,7 @@
 import pg from 'pg';
 import type { RunStatus, RunSummary, Series } from '../api/lab-api';
 import type { RunEnding, RunResult, RunStore } from './run-store';
-import type { ListFilter, NewArtifact, NewChildRun, NewRun, StoredMetricPoint } from './store';
+import type { CompareRow, ListFilter, NewArtifact, NewChildRun, NewRun, StoredMetricPoint } from './store';
 import { DEFAULT_MIGRATIONS_DIR, loadMigrations } from './store';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -595,6 +595,59 @@ export class PgRunStore implements RunStore {
       [id, text, at],
     );
     return { id: r.id, text, createdAt: at };
+  }
+
+  async updateNote(runId: string, noteId: number, text: string) {
+    const [r] = await this.q<{ id: number; text: string; createdAt: string }>(
+      'UPDATE notes SET text = $1 WHERE id = $2 AND run_id = $3 RETURNING id, text, created_at AS "createdAt"',
+      [text, noteId, runId],
+    );
+    return r ?? null;
+  }
+
+  async deleteNote(runId: string, noteId: number) {
+    return (
+      (await this.q('DELETE FROM notes WHERE id = $1 AND run_id = $2 RETURNING id', [noteId, runId]))
+        .length === 1
+    );
+  }
+
+  /** Each run's summary, seed, code version, config and metric summaries (three queries for all ids). */
+  async compareRows(ids: readonly string[]): Promise<(CompareRow | undefined)[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.q<PgRunRow>(`${RUN_SELECT} WHERE id = ANY($1::text[])`, [[...ids]]);
+    const metrics = await this.q<{
+      run_id: string;
+      key: string;
+      count: number;
+      lastStep: number;
+      last: number;
+      min: number;
+      max: number;
+    }>(
+      `SELECT run_id, key, count, last_step AS "lastStep", last, min, max FROM metric_summary
+       WHERE run_id = ANY($1::text[]) ORDER BY key COLLATE "C"`,
+      [[...ids]],
+    );
+    const byRun = new Map<string, CompareRow['metrics']>();
+    for (const m of metrics) {
+      let list = byRun.get(m.run_id);
+      if (!list) byRun.set(m.run_id, (list = []));
+      list.push({ key: m.key, count: m.count, lastStep: m.lastStep, last: m.last, min: m.min, max: m.max });
+    }
+    const byId = new Map(
+      rows.map((r) => [
+        r.id,
+        {
+          ...this.toSummary(r),
+          seed: r.seed,
+          codeVersion: r.code_version,
+          config: r.config,
+          metrics: byRun.get(r.id) ?? [],
+        },
+      ]),
+    );
+    return ids.map((id) => byId.get(id));
   }
 
   async notes(id: string) {

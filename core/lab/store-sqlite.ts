@@ -108,6 +108,15 @@ export class SqliteRunStore implements RunStore {
   async addNote(id: string, text: string, at: string) {
     return this.store.addNote(id, text, at);
   }
+  async updateNote(runId: string, noteId: number, text: string) {
+    return this.store.updateNote(runId, noteId, text);
+  }
+  async deleteNote(runId: string, noteId: number) {
+    return this.store.deleteNote(runId, noteId);
+  }
+  async compareRows(ids: readonly string[]) {
+    return this.store.compareRows(ids);
+  }
   async notes(id: string) {
     return this.store.notes(id);
   }

@@ -27,6 +27,7 @@ export interface SupervisorDeps {
   /** Appends a line to the run's log (and publishes it). */
   log(runId: string, level: LogLevel, message: string): void;
   warn(message: string): void;
+  startExtras?: (runId: string) => { fileRoots?: string[] };
 }
 
 function now(): string {
@@ -136,6 +137,7 @@ export class RunSupervisor {
           workDir: this.workDir,
           labDir: this.deps.labDir,
           heartbeatMs: this.deps.heartbeatMs,
+          ...(this.deps.startExtras?.(run.id) ?? {}),
         });
         return;
       case 'progress': {

@@ -365,6 +365,17 @@ for (const engine of engines) {
       const n2 = await s.addNote(id, 'second ✓', at(402));
       expect(n2.id).toBeGreaterThan(n1.id);
       expect(await s.notes(id)).toEqual([n1, n2]);
+      expect(await s.updateNote(id, n1.id, 'first, edited')).toEqual({ ...n1, text: 'first, edited' });
+      expect(await s.updateNote(ID(999), n1.id, 'x')).toBeNull();
+      expect(await s.deleteNote(id, n2.id)).toBe(true);
+      expect(await s.deleteNote(id, n2.id)).toBe(false);
+      await s.addNote(id, 'second ✓', at(402));
+      await s.appendMetrics(id, [pt('b', 0, 1), pt('a', 1, 2)]);
+      const rows = await s.compareRows([ID(999), id]);
+      expect(rows[0]).toBeUndefined();
+      expect(rows[1]).toMatchObject({ id, seed: 1, codeVersion: 'v1', config: { b: 2, a: 1 } });
+      expect(rows[1]!.metrics.map((m) => m.key)).toEqual(['a', 'b']);
+      record('compareRows', rows);
       await s.addArtifact(
         id,
         { name: 'b.txt', kind: 'text', path: 'artifacts/x/b.txt', bytes: 3, sha256: 'aa' },
