@@ -230,6 +230,8 @@ export class LabService implements LabApi {
     // A run that reaches a terminal status (here or, seen by polling, elsewhere) releases its waiters.
     this.bus.on((e) => {
       if (e.type !== 'run-updated' || !isTerminal(e.run.status)) return;
+      // every final state passes here (cancelled while queued, a launch that failed, a job's end)
+      this.guardedRuns.delete(e.run.id);
       const list = this.waiters.get(e.run.id);
       if (list) {
         this.waiters.delete(e.run.id);
@@ -327,7 +329,14 @@ export class LabService implements LabApi {
     // The data files themselves (readable, regular, their columns there), now rather than when the run starts.
     checkDataFiles(kind, config, opts.localFiles === true ? process.cwd() : join(this.labDir, IMPORTS_DIR));
     const id = randomUUID();
-    if (roots !== null) this.guardedRuns.set(id, roots);
+    if (roots !== null) {
+      // runs another process ended or took meanwhile never reach this process's bus
+      for (const other of [...this.guardedRuns.keys()]) {
+        if (!this.scheduler.active.has(other) && (await this.store.status(other)) !== 'queued')
+          this.guardedRuns.delete(other);
+      }
+      this.guardedRuns.set(id, roots);
+    }
     await this.store.createRun({
       id,
       kind: kind.kind,
