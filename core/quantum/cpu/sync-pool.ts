@@ -47,17 +47,30 @@ function copyRows(dst: Float64Array, at: number, src: ArrayLike<number>, from: n
 }
 
 /** Spawns `size` workers with `spawn` (threads.ts: its own entry file, under tsx from source) and waits until ready. */
+/** Slices of the caller's wait for a worker, ms: between slices it checks how long the worker has been silent. */
+const WAIT_SLICE_MS = 100;
+/** A worker silent this long past the caller's own share (and STALL_FACTOR times it) is taken for dead. */
+const STALL_MIN_MS = 10_000;
+const STALL_FACTOR = 20;
+
+export interface SyncRowPoolOptions {
+  /** The least time a worker may stay silent after the caller finished its own share (default 10 s). */
+  stallMs?: number;
+}
+
 export async function startSyncRowPool(
   size: number,
   spawn: (data: S.SyncWorkerData) => Worker,
+  opts: SyncRowPoolOptions = {},
 ): Promise<SyncRowPool> {
+  const stallMs = opts.stallMs ?? STALL_MIN_MS;
   const arena = new Growable(0, { maxByteLength: ARENA_MAX });
   const bytes = new Growable(0, { maxByteLength: BYTES_MAX });
   const job = new Int32Array(new SharedArrayBuffer(S.JOB_INTS * 4));
   const ctrls = Array.from({ length: size }, () => new Int32Array(new SharedArrayBuffer(S.CTRL_INTS * 4)));
   const workers = ctrls.map((ctrl) => spawn({ kind: 'sync-rows', ctrl, job, arena, bytes }));
-  // a worker that dies while the calling thread is idle turns the pool off (one dying during a call cannot be
-  // noticed: the calling thread is blocked in Atomics.wait, where no event arrives)
+  // a worker that dies while the calling thread is idle turns the pool off; one dying during a call is noticed by
+  // its silence (the calling thread is blocked in Atomics.wait, where no event arrives): see join
   let broken: string | null = null;
   for (const w of workers) {
     w.on('error', (e) => (broken ??= `a worker thread failed: ${e.message}`));
@@ -112,12 +125,25 @@ export async function startSyncRowPool(
     Atomics.add(c, S.C_SEQ, 1);
     Atomics.notify(c, S.C_SEQ);
   };
-  /** Waits for the first n workers; throws the first failure once all are done (none still writes the arena). */
-  const join = (n: number): void => {
+  /**
+   * Waits for the first n workers; throws the first failure once all are done (none still writes the arena). A
+   * worker silent for max(stallMs, STALL_FACTOR × the caller's own share) after the caller's share ended is taken
+   * for dead (terminated, crashed, out of memory): the call throws and the pool turns itself off, so later calls
+   * run on the calling thread instead of waiting for ever.
+   */
+  const join = (n: number, ownMs: number): void => {
     let failure: string | null = null;
+    const since = performance.now();
+    const limit = Math.max(stallMs, STALL_FACTOR * ownMs);
     for (let t = 0; t < n; t++) {
       const c = ctrls[t];
-      while (Atomics.load(c, S.C_DONE) === 0) Atomics.wait(c, S.C_DONE, 0);
+      while (Atomics.load(c, S.C_DONE) === 0) {
+        Atomics.wait(c, S.C_DONE, 0, WAIT_SLICE_MS);
+        if (Atomics.load(c, S.C_DONE) === 0 && performance.now() - since > limit) {
+          broken ??= `worker thread ${t} gave no result for ${Math.round(limit)} ms (it died or was starved)`;
+          throw new Error(`worker thread ${t}: no result after ${Math.round(limit)} ms; the pool is off`);
+        }
+      }
       if (c[S.C_DONE] === S.DONE_FAILED && failure === null)
         failure = String.fromCharCode(...c.subarray(S.C_ERR, S.C_ERR + c[S.C_ERRLEN]));
     }
@@ -128,10 +154,11 @@ export async function startSyncRowPool(
     if (ranges.length - 1 > size) throw new Error(`ranges: at most ${size + 1}, got ${ranges.length}`);
     for (let t = 1; t < ranges.length; t++) post(t - 1, op, ranges[t]);
     let mine: T;
+    const t0 = performance.now();
     try {
       mine = own();
     } finally {
-      join(ranges.length - 1);
+      join(ranges.length - 1, performance.now() - t0);
     }
     return mine;
   };

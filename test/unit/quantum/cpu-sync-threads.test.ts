@@ -168,6 +168,31 @@ for (;;) {
     }
   });
 
+  it('throws in bounded time, and turns itself off, when a worker dies during a call', async () => {
+    // ready, then gone at its first call without a word: the caller is blocked in Atomics.wait meanwhile
+    const pool = await startSyncRowPool(
+      1,
+      evalWorker(`parentPort.postMessage('ready');
+Atomics.wait(d.ctrl, ${S.C_SEQ}, 0); process.exit(7);`),
+      { stallMs: 300 },
+    );
+    try {
+      const c = circuit(4, 1);
+      const { req } = request(c, 64, 3);
+      const t0 = performance.now();
+      expect(() =>
+        pool.expval(compile(c), 'f64', req, [
+          [0, 32],
+          [32, 64],
+        ]),
+      ).toThrow(/^worker thread 0: no result after \d+ ms; the pool is off$/);
+      expect(performance.now() - t0).toBeLessThan(10_000);
+      expect(pool.unusable(compile(c), 64)).toMatch(/worker thread 0 gave no result|exited/);
+    } finally {
+      pool.close();
+    }
+  });
+
   it('turns itself off when a worker exits while the caller is idle', async () => {
     const pool = await startSyncRowPool(1, evalWorker("parentPort.postMessage('ready'); process.exit(3);"));
     const prog = compile(circuit(4, 1));
