@@ -50,3 +50,16 @@ export function resolveLabDir(flag: string | undefined, ctx: Pick<CliContext, 'e
   if (raw.trim() === '') throw new CliError('the lab directory must not be empty (--lab-dir or QLAB_HOME)');
   return isAbsolute(raw) ? raw : resolve(ctx.cwd, raw);
 }
+
+/** Resolves at the first SIGINT or SIGTERM (a long-running command's way to stop), then stops listening. */
+export function untilSignal(): Promise<void> {
+  return new Promise((ok) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      ok();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { intOption, parseArgs, type CommandSpec } from './args';
-import { type CliContext, resolveLabDir } from './context';
+import { type CliContext, resolveLabDir, untilSignal } from './context';
 import { CliError, EXIT } from './errors';
 import { isLoopbackHost, resolveServeSecurity, startServer } from './server';
 import { specFrom } from '../lab/endpoints';
@@ -77,16 +77,4 @@ export async function serveCommand(
     await lab.close();
   }
   return EXIT.ok;
-}
-
-function untilSignal(): Promise<void> {
-  return new Promise((ok) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      ok();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
 }

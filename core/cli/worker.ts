@@ -4,7 +4,7 @@
 // store within a poll (250 ms). Runs until SIGINT/SIGTERM; runs still going then end `interrupted`.
 import { hostname } from 'node:os';
 import { intOption, parseArgs, type CommandSpec } from './args';
-import { type CliContext, resolveLabDir } from './context';
+import { type CliContext, resolveLabDir, untilSignal } from './context';
 import { CliError, EXIT } from './errors';
 import { specFrom } from '../lab/endpoints';
 import { redactUrl } from '../lab/store-pg';
@@ -59,16 +59,4 @@ export async function workerCommand(
     await lab.close();
   }
   return EXIT.ok;
-}
-
-function untilSignal(): Promise<void> {
-  return new Promise((ok) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      ok();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
 }
