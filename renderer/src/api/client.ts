@@ -1,6 +1,6 @@
 // One LabApi over any request/response channel: the HTTP and preload transports differ only in how a
 // (method, argument) pair travels and how events arrive, so the argument mapping and error shape live here.
-import { LabError, LAB_API_METHODS } from '../../../core/api/lab-api';
+import { LabError, LAB_API_METHODS } from '../../../core/api/lab-types';
 import type { LabApi, LabApiMethod, LabErrorInfo, LabEvent } from '../../../core/api/lab-api';
 
 /** Sends one call; resolves with the method's value or rejects with anything (mapped by toLabError). */

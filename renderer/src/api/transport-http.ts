@@ -1,6 +1,6 @@
 // Browser mode: POST /api/<method> with the method's single JSON argument, events over SSE at /api/events.
 import type { LabApi, LabApiMethod, LabEvent } from '../../../core/api/lab-api';
-import { LabError } from '../../../core/api/lab-api';
+import { LabError } from '../../../core/api/lab-types';
 import { createLabApi, isLabEvent, toLabError } from './client';
 
 /** The part of EventSource this transport uses (so tests can pass a fake). */

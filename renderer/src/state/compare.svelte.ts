@@ -3,7 +3,7 @@
 // picked runs (only those are fetched: a sweep of hundreds stays one request plus a few).
 /* eslint-disable svelte/prefer-svelte-reactivity -- collections here are built fresh and assigned to $state.raw, never mutated in place */
 import type { Comparison, LabApi } from '../../../core/api/lab-api';
-import { MAX_COMPARE_RUNS } from '../../../core/api/lab-api';
+import { MAX_COMPARE_RUNS } from '../../../core/api/lab-types';
 import {
   bestRuns,
   brushMask,

@@ -1,7 +1,7 @@
 // The new-run form: a kind, its config edited field by field (or as raw JSON), name, seed and tags;
 // errors from createRun land next to the field they name.
 import type { CreateRunRequest, KindInfo, LabApi, RunSummary } from '../../../core/api/lab-api';
-import { LabError } from '../../../core/api/lab-api';
+import { LabError } from '../../../core/api/lab-types';
 import { errorTarget, formRows, getAt, parseLeaf, parseTags, setAt } from '../lib/config-form';
 import type { FormLeaf, FormRow } from '../lib/config-form';
 

@@ -2,7 +2,7 @@
 // of errors routed to the step and field they name: local parse errors, the kind's schema's verdict on the
 // config as the user types (both block Next), and the server's errors from createRun.
 import type { CreateRunRequest, LabApi, RunSummary } from '../../../core/api/lab-api';
-import { LabError } from '../../../core/api/lab-api';
+import { LabError } from '../../../core/api/lab-types';
 import { isPlainObject, parseTags } from '../lib/config-form';
 import {
   fieldKey,

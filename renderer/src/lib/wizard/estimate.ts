@@ -3,7 +3,7 @@
 // matrix product and a 2×2 gate swept over a state vector). The lab's kernels (WebAssembly SIMD, threads) run
 // faster than the probes, by a factor measured once against a timed example (EFFICIENCY); the estimate says so.
 import type { WorkEstimate } from '../../../../core/api/kinds';
-import { rateAt, type Calibration } from '../../../../core/api/lab-api';
+import { rateAt, type Calibration } from '../../../../core/api/lab-types';
 
 export interface MachineSpeed {
   /** Plain-JS floating-point operations per second (matrix product). */
