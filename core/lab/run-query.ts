@@ -5,63 +5,30 @@
 // functions registered on the connection, so they mean exactly what the renderer shows.
 import type Database from 'better-sqlite3';
 import {
-  flattenConfig,
   MAX_QUERY_IDS,
-  MAX_QUERY_WINDOW,
   type RunGroupBy,
   type RunGroupCount,
   type RunPage,
   type RunQuery,
   type RunSummary,
 } from '../api/lab-api';
-import { headlineValue } from '../api/run-headline';
+import {
+  configValue,
+  headlineOfSummary,
+  matchesWords,
+  MAX_SUMMARY_KEYS,
+  planRunQuery,
+  searchWords,
+  summaryValue,
+  type SqlValue,
+} from './run-query-plan';
 
-/** Runs a window holds unless the request says otherwise. */
-export const DEFAULT_QUERY_WINDOW = 100;
+export { DEFAULT_QUERY_WINDOW } from './run-query-plan';
 
 const registered = new WeakSet<Database.Database>();
 
-type SqlValue = number | string | null;
-
-function parseObject(json: unknown): Record<string, unknown> | null {
-  if (typeof json !== 'string') return null;
-  try {
-    const v = JSON.parse(json) as unknown;
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
-
-function sqlValue(v: unknown): SqlValue {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
-  if (typeof v === 'string') return v;
-  if (typeof v === 'boolean') return String(v);
-  return null;
-}
-
-/**
- * A bounded memo by input string: sorting or searching 50,000 runs calls these once a row, and most rows'
- * summaries do not change between two pages.
- */
-function memo<T>(f: (s: string) => T, cap = 200_000): (s: string) => T {
-  const m = new Map<string, T>();
-  return (s) => {
-    let v = m.get(s);
-    if (v === undefined && !m.has(s)) {
-      if (m.size >= cap) m.clear();
-      v = f(s);
-      m.set(s, v);
-    }
-    return v as T;
-  };
-}
-
-const summaryKeysText = memo((summary: string) => Object.keys(parseObject(summary) ?? {}).join(' '));
-const headlineOf = memo((summary: string): SqlValue => {
-  const o = parseObject(summary) as Record<string, number | string> | null;
-  return o === null ? null : sqlValue(headlineValue(o));
-});
+/** A request with the `now` that unfinished runs' durations run to (default: the time of the query). */
+type TimedQuery = RunQuery & { now?: string };
 
 /** The JS functions the queries call; registered once per connection. */
 function register(db: Database.Database): void {
@@ -82,35 +49,14 @@ function register(db: Database.Database): void {
       summary: unknown,
       words: unknown,
     ) => {
-      const keys = typeof summary === 'string' ? summaryKeysText(summary) : '';
-      const text =
-        `${String(name)} ${String(kind)} ${String(status)} ${String(id)} ${String(error ?? '')} ${String(tags ?? '')} ${keys}`.toLowerCase();
-      return String(words)
-        .split(' ')
-        .every((w) => text.includes(w))
-        ? 1
-        : 0;
+      const f = { name, kind, status, id, error, tags, summary };
+      return matchesWords(f, String(words).split(' ')) ? 1 : 0;
     },
   );
   db.function('qlab_lower', opts, (s: unknown) => (typeof s === 'string' ? s.toLowerCase() : null));
-  db.function('qlab_headline', opts, (summary: unknown) =>
-    typeof summary === 'string' ? headlineOf(summary) : null,
-  );
-  db.function('qlab_summary', opts, (summary: unknown, key: unknown) => {
-    const o = parseObject(summary);
-    return o === null || typeof key !== 'string' || !Object.hasOwn(o, key) ? null : sqlValue(o[key]);
-  });
-  db.function('qlab_config', opts, (config: unknown, path: unknown) => {
-    if (typeof config !== 'string' || typeof path !== 'string') return null;
-    let v: unknown;
-    try {
-      v = JSON.parse(config);
-    } catch {
-      return null;
-    }
-    const flat = flattenConfig(v);
-    return Object.hasOwn(flat, path) ? sqlValue(flat[path]) : null;
-  });
+  db.function('qlab_headline', opts, (summary: unknown) => headlineOfSummary(summary));
+  db.function('qlab_summary', opts, (summary: unknown, key: unknown) => summaryValue(summary, key));
+  db.function('qlab_config', opts, (config: unknown, path: unknown) => configValue(config, path));
   registered.add(db);
 }
 
@@ -139,7 +85,7 @@ function whereOf(q: RunQuery): Where {
     w.sql.push('runs.id IN (SELECT run_id FROM tags WHERE tag = ?)');
     w.args.push(q.tag);
   }
-  const words = (q.search ?? '').toLowerCase().split(/\s+/).filter(Boolean).slice(0, 32);
+  const words = searchWords(q.search);
   if (words.length > 0) {
     w.sql.push(
       `qlab_search(runs.name, runs.kind, runs.status, runs.id, runs.error, ${TAG_TEXT}, runs.summary, ?) = 1`,
@@ -182,7 +128,9 @@ function sortExpr(column: string, args: SqlValue[], now: string): string {
       return 'runs.progress';
     case 'duration':
       args.push(now);
-      return `CASE WHEN runs.started_at IS NULL THEN NULL ELSE max(0, (julianday(coalesce(runs.finished_at, ?)) - julianday(runs.started_at)) * 86400) END`;
+      // whole milliseconds (julianday's float error is far below half a millisecond), so equal durations tie
+      // exactly, as they do in PostgreSQL's interval arithmetic
+      return `CASE WHEN runs.started_at IS NULL THEN NULL ELSE max(0, round((julianday(coalesce(runs.finished_at, ?)) - julianday(runs.started_at)) * 86400000)) END`;
     case 'headline':
       return 'qlab_headline(runs.summary)';
     case 'tags':
@@ -215,7 +163,7 @@ function orderedIds(db: Database.Database, q: RunQuery, w: Where, offset: number
     sql = `SELECT runs.id FROM runs WHERE ${where} ORDER BY runs.created_at ${dir}, runs.id LIMIT ? OFFSET ?`;
     args.push(...w.args);
   } else {
-    const expr = sortExpr(column, args, new Date().toISOString());
+    const expr = sortExpr(column, args, (q as TimedQuery).now ?? new Date().toISOString());
     args.push(...w.args);
     sql =
       `SELECT id FROM (SELECT runs.id AS id, runs.created_at AS created_at, ${expr} AS v FROM runs WHERE ${where}) ` +
@@ -300,13 +248,14 @@ function groupCounts(db: Database.Database, q: RunQuery, by: RunGroupBy): RunGro
  */
 export function queryRuns(
   db: Database.Database,
-  q: RunQuery,
+  req: RunQuery,
   summaryOf: (id: string) => RunSummary | undefined,
+  now?: string,
 ): RunPage {
   register(db);
+  const q: TimedQuery = now === undefined ? req : { ...req, now };
   const w = whereOf(q);
-  const offset = q.offset ?? 0;
-  const limit = Math.min(q.limit ?? DEFAULT_QUERY_WINDOW, MAX_QUERY_WINDOW);
+  const { offset, limit } = planRunQuery(q);
   // One read transaction: the count, the window and the extras see the same runs.
   return db.transaction((): RunPage => {
     const expensive = (q.sort ?? 'created') !== 'created' || (q.search ?? '').trim() !== '';
@@ -344,11 +293,13 @@ export function queryRuns(
         .all() as string[];
     }
     if (q.withSummaryKeys === true) {
-      // Keys in first-seen order over the matching runs, newest first.
+      // Keys in first-seen order over the matching runs newest first (ties by id), each run's in its order.
       page.summaryKeys = db
         .prepare(
-          `SELECT j.key FROM (SELECT runs.summary AS s, runs.created_at AS c, runs.rowid AS r FROM runs WHERE ${w.sql.join(' AND ')}) AS m, json_each(m.s) AS j ` +
-            `GROUP BY j.key ORDER BY max(m.c) DESC, min(j.id) LIMIT 2000`,
+          `SELECT key FROM (SELECT j.key AS key, m.c AS c, m.i AS i, j.id AS o, ` +
+            `row_number() OVER (PARTITION BY j.key ORDER BY m.c DESC, m.i, j.id) AS k ` +
+            `FROM (SELECT runs.summary AS s, runs.created_at AS c, runs.id AS i FROM runs WHERE ${w.sql.join(' AND ')}) AS m, json_each(m.s) AS j) ` +
+            `WHERE k = 1 ORDER BY c DESC, i, o LIMIT ${MAX_SUMMARY_KEYS}`,
         )
         .pluck()
         .all(...w.args) as string[];

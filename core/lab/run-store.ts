@@ -9,6 +9,8 @@ import type {
   NoteInfo,
   ReportSection,
   RunDetail,
+  RunPage,
+  RunQuery,
   RunStatus,
   RunSummary,
   Series,
@@ -100,6 +102,11 @@ export interface RunStore {
   listRuns(filter?: ListFilter): Promise<RunSummary[]>;
   /** How many runs the same filter selects, without limit or offset. */
   countRuns(filter?: ListFilter): Promise<number>;
+  /**
+   * One page of the runs table (LabApi.queryRuns, already validated): filtered, searched, sorted, grouped,
+   * the same on both stores (run-query-plan.ts). `now`: where unfinished runs' durations end (default: now).
+   */
+  queryRuns(q: RunQuery, now?: string): Promise<RunPage>;
   /** What a comparison reads of each run, in `ids` order (undefined for an unknown id). */
   compareRows(ids: readonly string[]): Promise<(CompareRow | undefined)[]>;
   /** Stored config JSON text of each listed run that exists. */

@@ -74,7 +74,6 @@ import {
   readSettings,
   removeFileRoot,
 } from './file-roots';
-import { queryRuns as queryRunPage } from './run-query';
 import { checkDataFiles } from './data-file-check';
 import { measureCalibration, readCalibration, writeCalibration } from './calibration';
 import { codeVersion } from './host';
@@ -265,8 +264,7 @@ export class LabService implements LabApi {
 
   async queryRuns(req: RunQuery): Promise<RunPage> {
     const q = parseRequest(RunQuerySchema, req ?? {});
-    const sqlite = this.sqliteStore('queryRuns');
-    return queryRunPage(sqlite.db, q, (id) => sqlite.getSummary(id));
+    return await this.store.queryRuns(q);
   }
 
   /** The embedded SQLite Store, for the operations not yet ported to the RunStore seam (else a clear refusal). */

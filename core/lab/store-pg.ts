@@ -4,7 +4,9 @@
 // operation whole or absent. Credentials never travel in the URL the lab is given on a command line: the
 // password comes from PGPASSWORD or a pgpass file (PGPASSFILE, ~/.pgpass), which `pg` reads itself.
 import pg from 'pg';
-import type { RunStatus, RunSummary, Series } from '../api/lab-api';
+import type { RunPage, RunQuery, RunStatus, RunSummary, Series } from '../api/lab-api';
+import { queryRunsPg, type PgOrderCache } from './run-query-pg';
+import { planRunQuery } from './run-query-plan';
 import type { RunEnding, RunResult, RunStore } from './run-store';
 import type { CompareRow, ListFilter, NewArtifact, NewChildRun, NewRun, StoredMetricPoint } from './store';
 import { DEFAULT_MIGRATIONS_DIR, loadMigrations } from './store';
@@ -565,6 +567,48 @@ export class PgRunStore implements RunStore {
     if (filter === undefined) return (await this.q<{ n: number }>('SELECT COUNT(*) AS n FROM runs'))[0].n;
     const { sql: where, args } = this.whereOf(filter);
     return (await this.q<{ n: number }>(`SELECT COUNT(*) AS n FROM runs ${where}`, args))[0].n;
+  }
+
+  /** Orders of the runs table computed on the JS side (run-query-pg.ts), kept while the database is unchanged. */
+  private readonly orders: PgOrderCache = new Map();
+
+  /**
+   * One page of the runs table (run-query-pg.ts) in one read-only snapshot. The cache version is the WAL
+   * insert position read before the snapshot: any commit anywhere moves it, so a kept order is never older
+   * than the data it was read from.
+   */
+  async queryRuns(q: RunQuery, now?: string): Promise<RunPage> {
+    const plan = planRunQuery(q, now);
+    return this.retry(async () => {
+      const c = await this.pool.connect();
+      let broken = false;
+      try {
+        const [{ v }] = (await c.query<{ v: string }>('SELECT pg_current_wal_insert_lsn()::text AS v')).rows;
+        await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        const page = await queryRunsPg(
+          {
+            rows: async <T>(sql: string, args: unknown[] = []) => (await c.query(sql, args)).rows as T[],
+            summaries: async (ids) => {
+              if (ids.length === 0) return [];
+              const rows = await c.query<PgRunRow>(`${RUN_SELECT} WHERE id = ANY($1::text[])`, [ids]);
+              const byId = new Map(rows.rows.map((r) => [r.id, this.toSummary(r)]));
+              return ids.map((id) => byId.get(id)).filter((r): r is RunSummary => r !== undefined);
+            },
+          },
+          plan,
+          this.orders,
+          v,
+        );
+        await c.query('COMMIT');
+        return page;
+      } catch (err) {
+        broken = isTransient(err);
+        if (!broken) await c.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        c.release(broken ? true : undefined);
+      }
+    });
   }
 
   async configs(ids: readonly string[]): Promise<{ id: string; config: string }[]> {

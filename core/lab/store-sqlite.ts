@@ -1,6 +1,7 @@
 // The RunStore on SQLite: the embedded Store (store.ts, better-sqlite3) behind the async contract. Every call
 // runs synchronously inside the lab process and resolves at once; the behaviour is Store's, unchanged.
-import type { RunStatus } from '../api/lab-api';
+import type { RunQuery, RunStatus } from '../api/lab-api';
+import { queryRuns } from './run-query';
 import type { RunEnding, RunResult, RunStore } from './run-store';
 import {
   DEFAULT_MIGRATIONS_DIR,
@@ -97,6 +98,9 @@ export class SqliteRunStore implements RunStore {
   }
   async countRuns(filter: ListFilter = {}) {
     return this.store.countRuns(filter);
+  }
+  async queryRuns(q: RunQuery, now?: string) {
+    return queryRuns(this.store.db, q, (id) => this.store.getSummary(id), now);
   }
   async configs(ids: readonly string[]) {
     return this.store.configs(ids);

@@ -1,0 +1,295 @@
+// The runs table's pages (LabApi.queryRuns) on PostgreSQL, with the meaning run-query.ts gives them on SQLite
+// (the plan and its JS functions are shared: run-query-plan.ts). Filters, groups, counts, facets and the
+// columns PostgreSQL can compute exactly (status, kind, progress, duration, tags) run in SQL, text compared
+// `COLLATE "C"` (bytewise, as SQLite's BINARY; the database's own collation may be a locale's). What only JS
+// defines the same way everywhere — the search (JS case mapping), the name (lower-cased by JS), the headline,
+// a summary figure, a config field — is computed here from the stored text, sorted with the shared
+// comparator, and the order kept while the database is unchanged (its WAL insert position has not moved),
+// so scrolling such a table slices one order instead of reading 100,000 rows a window.
+import { MAX_QUERY_IDS, type RunGroupBy, type RunPage, type RunSummary } from '../api/lab-api';
+import {
+  compareRows,
+  computedValue,
+  matchesWords,
+  MAX_SUMMARY_KEYS,
+  orderGroups,
+  compareText,
+  type OrderRow,
+  type RunQueryPlan,
+  type SqlValue,
+} from './run-query-plan';
+
+/** What the query needs of the store: reads inside one snapshot, and the page's summaries. */
+export interface PgQueryConnection {
+  rows<T>(sql: string, args?: unknown[]): Promise<T[]>;
+  /** Summaries of these ids, in this order (unknown ids left out). */
+  summaries(ids: string[]): Promise<RunSummary[]>;
+}
+
+/** Orders kept per store (newest last); `version` is the database's WAL insert position when read. */
+export type PgOrderCache = Map<string, { version: string; ids: string[] }>;
+const CACHED_ORDERS = 4;
+
+/** A WHERE under construction: conditions and their $n arguments. */
+class Where {
+  readonly sql: string[] = ['runs.parent_id IS NULL'];
+  readonly args: unknown[] = [];
+  arg(v: unknown): string {
+    this.args.push(v);
+    return `$${this.args.length}`;
+  }
+  add(cond: string): this {
+    this.sql.push(cond);
+    return this;
+  }
+  copy(): Where {
+    const w = new Where();
+    w.sql.splice(0, w.sql.length, ...this.sql);
+    w.args.push(...this.args);
+    return w;
+  }
+  get text(): string {
+    return this.sql.join(' AND ');
+  }
+}
+
+const HAS_CHILDREN = 'EXISTS (SELECT 1 FROM runs AS c WHERE c.parent_id = runs.id)';
+const TAGS_SORTED = `(SELECT string_agg(t.tag, ',' ORDER BY t.tag COLLATE "C") FROM tags AS t WHERE t.run_id = runs.id)`;
+const TAG_TEXT = `(SELECT string_agg(t.tag, ' ') FROM tags AS t WHERE t.run_id = runs.id)`;
+
+/** The filters of the plan (not the search, which is JS): top-level runs, kind, status, tag. */
+function baseWhere(p: RunQueryPlan): Where {
+  const w = new Where();
+  if (p.kind !== undefined) w.add(`runs.kind = ${w.arg(p.kind)}`);
+  if (p.status !== undefined) w.add(`runs.status = ${w.arg(p.status)}`);
+  if (p.tag !== undefined) w.add(`runs.id IN (SELECT run_id FROM tags WHERE tag = ${w.arg(p.tag)})`);
+  return w;
+}
+
+function addGroup(w: Where, by: RunGroupBy, value: string): Where {
+  switch (by) {
+    case 'kind':
+      return w.add(`runs.kind = ${w.arg(value)}`);
+    case 'tag':
+      return value === ''
+        ? w.add('NOT EXISTS (SELECT 1 FROM tags WHERE run_id = runs.id)')
+        : w.add(`runs.id IN (SELECT run_id FROM tags WHERE tag = ${w.arg(value)})`);
+    case 'sweep':
+      return w.add(value === 'sweeps' ? HAS_CHILDREN : `NOT ${HAS_CHILDREN}`);
+  }
+}
+
+/** The SQL value of a column PostgreSQL sorts itself; null when JS computes it. */
+function sqlColumn(p: RunQueryPlan, w: Where): string | null {
+  const s = p.sort;
+  if (s.by === 'none') return 'NULL';
+  if (s.by !== 'column') return null;
+  switch (s.column) {
+    case 'status':
+      return 'runs.status COLLATE "C"';
+    case 'kind':
+      return 'runs.kind COLLATE "C"';
+    case 'progress':
+      return 'runs.progress';
+    case 'tags':
+      return `${TAGS_SORTED} COLLATE "C"`;
+    case 'duration':
+      // whole milliseconds, as SQLite's expression gives them
+      return `CASE WHEN runs.started_at IS NULL THEN NULL ELSE GREATEST(0, round(extract(epoch FROM (coalesce(runs.finished_at, ${w.arg(p.now)}::timestamptz) - runs.started_at)) * 1000))::float8 END`;
+  }
+}
+
+/** A run as the JS side reads it: what the search and the computed column need. */
+interface Candidate extends OrderRow {
+  kind: string;
+  tags: string[];
+  sweep: boolean;
+}
+
+export async function queryRunsPg(
+  c: PgQueryConnection,
+  p: RunQueryPlan,
+  cache: PgOrderCache,
+  version: string,
+): Promise<RunPage> {
+  const base = baseWhere(p);
+  const matching = p.group ? addGroup(base.copy(), p.group.by, p.group.value) : base;
+  const searching = p.words.length > 0;
+  const count = async (w: Where) =>
+    (await c.rows<{ n: number }>(`SELECT COUNT(*)::int AS n FROM runs WHERE ${w.text}`, w.args))[0].n;
+
+  /** Every run of `w` the search matches, with its sort value (JS-side path). */
+  const candidates = async (w: Where): Promise<Candidate[]> => {
+    const q = w.copy();
+    const col = sqlColumn(p, q);
+    const s = p.sort;
+    const rows = await c.rows<{
+      id: string;
+      created_at: string;
+      name: string;
+      kind: string;
+      status: string;
+      error: string | null;
+      summary: string;
+      config: string | null;
+      tag_text: string | null;
+      tags: string[];
+      sweep: boolean;
+      v: SqlValue;
+    }>(
+      `SELECT runs.id, runs.created_at, runs.name, runs.kind, runs.status, runs.error, runs.summary::text AS summary,
+         ${s.by === 'config' ? 'runs.config::text' : 'NULL'} AS config,
+         ${searching ? TAG_TEXT : 'NULL'} AS tag_text,
+         ${p.withGroups === 'tag' || p.group?.by === 'tag' ? `COALESCE((SELECT array_agg(t.tag) FROM tags AS t WHERE t.run_id = runs.id), '{}')` : `'{}'::text[]`} AS tags,
+         ${HAS_CHILDREN} AS sweep,
+         ${col ?? 'NULL'} AS v
+       FROM runs WHERE ${q.text}`,
+      q.args,
+    );
+    const out: Candidate[] = [];
+    for (const r of rows) {
+      if (
+        searching &&
+        !matchesWords(
+          {
+            name: r.name,
+            kind: r.kind,
+            status: r.status,
+            id: r.id,
+            error: r.error,
+            tags: r.tag_text,
+            summary: r.summary,
+          },
+          p.words,
+        )
+      )
+        continue;
+      out.push({
+        id: r.id,
+        createdAt: r.created_at,
+        v:
+          col !== null
+            ? r.v
+            : computedValue(s, { id: r.id, name: r.name, summary: r.summary, config: r.config }),
+        kind: r.kind,
+        tags: r.tags,
+        sweep: r.sweep,
+      });
+    }
+    return out;
+  };
+
+  const inGroup = (r: Candidate): boolean => {
+    if (!p.group) return true;
+    const { by, value } = p.group;
+    if (by === 'kind') return r.kind === value;
+    if (by === 'tag') return value === '' ? r.tags.length === 0 : r.tags.includes(value);
+    return r.sweep === (value === 'sweeps');
+  };
+
+  // The order: SQL for created and the SQL columns without a search; otherwise the JS side, kept by version.
+  const jsOrder = searching || sqlColumn(p, new Where()) === null;
+  let order: string[] | null = null;
+  let found: Candidate[] | null = null;
+  if (jsOrder) {
+    const key = JSON.stringify([p.sort, p.dir, p.kind, p.status, p.tag, p.group, p.words]);
+    const hit = cache.get(key);
+    if (hit && hit.version === version && !(searching && p.withGroups !== undefined)) {
+      cache.delete(key);
+      cache.set(key, hit);
+      order = hit.ids;
+    } else {
+      // With a search, the groups need the matches outside the group too: read them once for both.
+      found = await candidates(searching ? base : matching);
+      const rows = found.filter(inGroup);
+      rows.sort(compareRows(p.sort, p.dir));
+      order = rows.map((r) => r.id);
+      cache.delete(key);
+      cache.set(key, { version, ids: order });
+      while (cache.size > CACHED_ORDERS) cache.delete(cache.keys().next().value!);
+    }
+  }
+
+  const orderedIds = async (offset: number, limit: number): Promise<string[]> => {
+    const w = matching.copy();
+    const dir = p.dir === 'asc' ? 'ASC' : 'DESC';
+    let orderBy: string;
+    if (p.sort.by === 'created') orderBy = `runs.created_at ${dir}, runs.id COLLATE "C"`;
+    else {
+      const col = sqlColumn(p, w) as string;
+      orderBy = `(${col}) IS NULL, ${col} ${dir}, runs.created_at DESC, runs.id COLLATE "C"`;
+    }
+    return (
+      await c.rows<{ id: string }>(
+        `SELECT runs.id FROM runs WHERE ${w.text} ORDER BY ${orderBy} LIMIT ${w.arg(limit)} OFFSET ${w.arg(offset)}`,
+        w.args,
+      )
+    ).map((r) => r.id);
+  };
+
+  const total = order ? order.length : await count(matching);
+  const unfiltered = p.kind === undefined && p.status === undefined && p.tag === undefined && !p.group;
+  const all = unfiltered && !searching ? total : await count(new Where());
+  const ids =
+    p.limit === 0 || p.offset >= total
+      ? []
+      : order
+        ? order.slice(p.offset, p.offset + p.limit)
+        : await orderedIds(p.offset, p.limit);
+  const page: RunPage = { total, all, offset: p.offset, runs: await c.summaries(ids) };
+
+  if (p.withGroups !== undefined) {
+    const by = p.withGroups;
+    const counts = new Map<string, number>();
+    const bump = (v: string, n = 1) => counts.set(v, (counts.get(v) ?? 0) + n);
+    if (searching) {
+      for (const r of found ?? (await candidates(base))) {
+        if (by === 'kind') bump(r.kind);
+        else if (by === 'tag') for (const t of r.tags.length > 0 ? r.tags : ['']) bump(t);
+        else bump(r.sweep ? 'sweeps' : 'single');
+      }
+    } else if (by === 'kind') {
+      for (const r of await c.rows<{ value: string; n: number }>(
+        `SELECT runs.kind AS value, COUNT(*)::int AS n FROM runs WHERE ${base.text} GROUP BY runs.kind`,
+        base.args,
+      ))
+        bump(r.value, r.n);
+    } else if (by === 'tag') {
+      for (const r of await c.rows<{ value: string; n: number }>(
+        `SELECT t.tag AS value, COUNT(*)::int AS n FROM runs JOIN tags AS t ON t.run_id = runs.id WHERE ${base.text} GROUP BY t.tag`,
+        base.args,
+      ))
+        bump(r.value, r.n);
+      bump('', await count(base.copy().add('NOT EXISTS (SELECT 1 FROM tags WHERE run_id = runs.id)')));
+    } else {
+      bump('sweeps', await count(base.copy().add(HAS_CHILDREN)));
+      bump('single', await count(base.copy().add(`NOT ${HAS_CHILDREN}`)));
+    }
+    page.groups = orderGroups(by, counts);
+  }
+  if (p.withIds) page.ids = order ? order.slice(0, MAX_QUERY_IDS) : await orderedIds(0, MAX_QUERY_IDS);
+  if (p.withFacets) {
+    const kinds = await c.rows<{ v: string }>('SELECT DISTINCT kind AS v FROM runs WHERE parent_id IS NULL');
+    const tags = await c.rows<{ v: string }>(
+      'SELECT DISTINCT t.tag AS v FROM tags AS t JOIN runs ON runs.id = t.run_id WHERE runs.parent_id IS NULL',
+    );
+    page.kinds = kinds.map((r) => r.v).sort(compareText);
+    page.tags = tags.map((r) => r.v).sort(compareText);
+  }
+  if (p.withSummaryKeys) {
+    // First seen over the matching runs newest first (ties by id), each run's keys in the order written.
+    const w = searching ? new Where() : matching.copy();
+    if (searching) w.add(`runs.id = ANY(${w.arg(order)}::text[])`);
+    page.summaryKeys = (
+      await c.rows<{ key: string }>(
+        `SELECT key FROM (SELECT j.key, m.c, m.i, j.o,
+             row_number() OVER (PARTITION BY j.key ORDER BY m.c DESC, m.i COLLATE "C", j.o) AS k
+           FROM (SELECT runs.summary AS s, runs.created_at AS c, runs.id AS i FROM runs WHERE ${w.text}) AS m,
+             json_each(m.s) WITH ORDINALITY AS j(key, value, o)) AS x
+         WHERE k = 1 ORDER BY c DESC, i COLLATE "C", o LIMIT ${MAX_SUMMARY_KEYS}`,
+        w.args,
+      )
+    ).map((r) => r.key);
+  }
+  return page;
+}
