@@ -9,6 +9,8 @@ import { parseDelimited } from '../data/import';
 import { FILE_DATASET } from '../data/names';
 import { decodeUtf8Text } from '../util/text';
 import type { JobKind } from '../methods/job';
+import { describeFields } from '../methods/metadata/fields';
+import type { DataFileColumns } from '../methods/metadata/meta';
 import { fileReferences } from './file-roots';
 
 /** Bytes of a file's head read for its header or first record. */
@@ -19,44 +21,53 @@ const SHOWN_CHARS = 40;
 
 type Format = 'csv' | 'tsv' | 'jsonl';
 
-/** A config path as segments: "config.sweep.factors.dataset[1]" → ['sweep', 'factors', 'dataset', 1]. */
-function segments(field: string): (string | number)[] {
-  const out: (string | number)[] = [];
-  for (const m of field.replace(/^config\.?/, '').matchAll(/([^.[\]]+)|\[(\d+)\]/g))
-    out.push(m[2] !== undefined ? Number(m[2]) : m[1]);
-  return out;
-}
-
 interface Columns {
   text: string;
   label: string;
-  /** The config path of the object holding them, e.g. "config.datasetFile". */
-  at: string;
+  /** The config fields naming them, e.g. "config.datasetFile.textColumn". */
+  textField: string;
+  labelField: string;
   format?: Format;
 }
 
-/** The text/label columns for a file field: in the object holding it, else the nearest object above that has them. */
-function columnsFor(config: unknown, field: string): Columns | null {
-  const segs = segments(field);
-  const chain: { value: unknown; path: string }[] = [{ value: config, path: 'config' }];
-  let v: unknown = config;
-  let path = 'config';
-  for (const s of segs.slice(0, -1)) {
-    if (v === null || typeof v !== 'object') break;
-    v = (v as Record<string | number, unknown>)[s];
-    path = typeof s === 'number' ? `${path}[${s}]` : `${path}.${s}`;
-    chain.push({ value: v, path });
-  }
-  for (let i = chain.length - 1; i >= 0; i--) {
-    const o = chain[i].value;
-    if (o === null || typeof o !== 'object' || Array.isArray(o)) continue;
-    const r = o as Record<string, unknown>;
-    if (typeof r.textColumn === 'string' && typeof r.labelColumn === 'string') {
-      const format = r.format === 'csv' || r.format === 'tsv' || r.format === 'jsonl' ? r.format : undefined;
-      return { text: r.textColumn, label: r.labelColumn, at: chain[i].path, format };
+const dataFileCache = new WeakMap<object, Map<string, DataFileColumns>>();
+
+/**
+ * The kind's labelled data file fields, from its metadata: dotted key → where its columns are named
+ * (`about(…, { dataFile })` in the schema). A kind whose schema has none checks no columns.
+ */
+export function dataFileFields(kind: JobKind): Map<string, DataFileColumns> {
+  let m = dataFileCache.get(kind);
+  if (!m) {
+    m = new Map();
+    try {
+      for (const f of describeFields(kind.schema).fields) if (f.dataFile) m.set(f.key, f.dataFile);
+    } catch {
+      // a schema JSON Schema cannot describe has no markers
     }
+    dataFileCache.set(kind, m);
   }
-  return null;
+  return m;
+}
+
+/** The value at a dotted key of the config, or undefined. */
+function at(config: unknown, key: string): unknown {
+  let v = config;
+  for (const k of key.split('.')) {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+    v = (v as Record<string, unknown>)[k];
+  }
+  return v;
+}
+
+/** The columns the metadata names for a data file field, read from the (schema-parsed) config. */
+function columnsFor(config: unknown, spec: DataFileColumns): Columns | null {
+  const text = at(config, spec.text);
+  const label = at(config, spec.label);
+  if (typeof text !== 'string' || typeof label !== 'string') return null;
+  const f = spec.format === undefined ? undefined : at(config, spec.format);
+  const format = f === 'csv' || f === 'tsv' || f === 'jsonl' ? f : undefined;
+  return { text, label, textField: `config.${spec.text}`, labelField: `config.${spec.label}`, format };
 }
 
 function shown(names: readonly string[]): string {
@@ -129,8 +140,7 @@ function readHead(path: string, field: string): { text: string; whole: boolean }
 /** Checks one data file's head for the columns; throws `invalid` naming the column's config field. */
 export function checkDataFile(path: string, format: Format, cols: Columns, field: string): void {
   const { text } = readHead(path, field);
-  const textField = `${cols.at}.textColumn`;
-  const labelField = `${cols.at}.labelColumn`;
+  const { textField, labelField } = cols;
   if (format === 'jsonl') {
     const lines = text.split('\n');
     const k = lines.findIndex((l) => l.trim() !== '');
@@ -181,19 +191,28 @@ export function checkDataFile(path: string, format: Format, cols: Columns, field
 }
 
 /**
- * Checks every labelled data file (.csv/.tsv/.jsonl, or a `format` beside it) a config names: readable,
- * regular, and holding the text and label columns named beside it (or above it: qdllm's top-level
- * textColumn/labelColumn serve its `dataset` and a sweep's datasets). Relative paths resolve against `base`
- * (the imports folder for API callers, whose paths checkConfigFiles has already made absolute; the current
- * folder for the CLI).
+ * Checks every labelled data file a config names — the fields its kind's metadata marks `dataFile` — for
+ * being readable, regular, and holding the text and label columns the metadata says where to find (the
+ * format from its format field, else the file's extension: .csv, .tsv or .jsonl). Relative paths resolve
+ * against `base` (the imports folder for API callers, whose paths checkConfigFiles has already made
+ * absolute; the current folder for the CLI).
  */
 export function checkDataFiles(kind: JobKind, config: unknown, base: string): void {
+  const fields = dataFileFields(kind);
+  if (fields.size === 0) return;
   for (const ref of fileReferences(kind, config)) {
-    const cols = columnsFor(config, ref.field);
+    const spec = fields.get(ref.key);
+    if (!spec) continue;
+    const cols = columnsFor(config, spec);
     if (!cols) continue;
     const ext = FILE_DATASET.exec(ref.value)?.[1]?.toLowerCase() as Format | undefined;
     const format = cols.format ?? ext;
-    if (!format) continue;
+    if (!format)
+      throw new LabError(
+        'invalid',
+        `${ref.field}: ${ref.value}: not a .csv, .tsv or .jsonl file${spec.format ? ` (or give config.${spec.format})` : ''}`,
+        ref.field,
+      );
     const path = isAbsolute(ref.value) ? ref.value : resolve(base, ref.value);
     checkDataFile(path, format, cols, ref.field);
   }

@@ -2,7 +2,7 @@
 // default, and the label/help/unit/sweepable each field carries in `.meta()`. Deriving them means the
 // metadata cannot disagree with what the schema accepts; test/unit/methods/kind-meta.test.ts probes both.
 import { z } from 'zod';
-import type { Condition, FieldMeta, FieldType } from './meta';
+import type { Condition, DataFileColumns, FieldMeta, FieldType } from './meta';
 
 export interface JsonSchema {
   type?: string;
@@ -26,6 +26,7 @@ export interface JsonSchema {
   unit?: string;
   sweepable?: boolean;
   file?: boolean;
+  dataFile?: DataFileColumns;
   optionLabels?: Record<string, string>;
 }
 
@@ -131,6 +132,7 @@ function leaf(
     sweepable: s.sweepable === true,
   };
   if (s.file === true) f.file = true;
+  if (s.dataFile) f.dataFile = s.dataFile;
   if (s.unit) f.unit = s.unit;
   const min = b.exclusiveMinimum ?? b.minimum;
   const max = b.exclusiveMaximum ?? b.maximum;

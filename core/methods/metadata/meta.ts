@@ -42,8 +42,21 @@ export interface FieldAbout {
    * ending in Path/Dir/File are taken as files even unmarked.
    */
   file?: boolean;
+  /**
+   * The value names a labelled data file (CSV, TSV or JSONL): the dotted config keys (from the config's root)
+   * of its text column, its label column and, where the kind has one, its format field. createRun reads the
+   * file's head and refuses it, naming the column's field, when a column is missing (core/lab/data-file-check.ts).
+   */
+  dataFile?: DataFileColumns;
   /** Labels of enum values (default: the value). */
   optionLabels?: Readonly<Record<string, string>>;
+}
+
+/** Where a labelled data file's columns (and format) are named in the config: dotted keys from its root. */
+export interface DataFileColumns {
+  text: string;
+  label: string;
+  format?: string;
 }
 
 /** `.meta()` of a schema field: its label and extras; its help goes in `.describe()`. */
@@ -74,6 +87,8 @@ export interface FieldMeta {
   sweepable: boolean;
   /** Names a local file or folder (`about(…, { file: true })`). */
   file?: boolean;
+  /** Names a labelled data file whose columns createRun checks (`about(…, { file: true, dataFile })`). */
+  dataFile?: DataFileColumns;
   /** The variant of a discriminated union the field belongs to (e.g. teacher.source = gguf). */
   variant?: Condition;
 }

@@ -197,7 +197,8 @@ export const QdllmConfigSchema = z
       .string()
       .min(1)
       .default('spam-assassin')
-      .meta(about('dataset'))
+      // a path (not a bundled name) is a labelled data file with the columns below
+      .meta(about('dataset', { dataFile: { text: 'textColumn', label: 'labelColumn' } }))
       .describe('A bundled classification set (spam-assassin, brown-topics) or a .csv/.tsv/.jsonl path.'),
     ...COLUMN_FIELDS,
     dataSeed: int(0, 2 ** 31 - 1)

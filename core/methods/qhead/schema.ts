@@ -305,7 +305,16 @@ export const QheadConfigSchema = z
         path: z
           .string()
           .min(1)
-          .meta(about('file path'))
+          .meta(
+            about('file path', {
+              file: true,
+              dataFile: {
+                text: 'datasetFile.textColumn',
+                label: 'datasetFile.labelColumn',
+                format: 'datasetFile.format',
+              },
+            }),
+          )
           .describe('Path to a .csv, .tsv or .jsonl file on this machine.'),
         ...COLUMN_FIELDS,
         format: z
