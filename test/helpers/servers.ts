@@ -1,8 +1,9 @@
 // Throwaway PostgreSQL and Redis servers for integration tests: Debian's binaries (the postgresql and
 // redis-server packages), run as their own system users when the tests run as root, each in a new temporary
-// directory and on a free loopback port, stopped and removed by stop() (and at process exit, should a test file
-// die first). startPostgres/startRedis resolve to { skipped: why } when a server cannot start, so a suite can
-// skip itself with a visible message instead of failing on a machine without the packages.
+// directory and on a free loopback port, stopped and removed by stop(), at process exit, and — should the test
+// process be killed (a cleanup hook that timed out, kill -9) — by a detached reaper that watches this process's
+// pid. startPostgres/startRedis resolve to { skipped: why } when a server cannot start, so a suite can skip
+// itself with a visible message instead of failing on a machine without the packages.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -18,6 +19,8 @@ export interface PgServer {
   readonly url: string;
   readonly port: number;
   readonly password: string;
+  /** The server's temporary folder (its data directory is `data/` inside). */
+  readonly dir: string;
   /** Makes a new empty database and returns its URL (without the password). */
   createDatabase(name?: string): Promise<string>;
   /** pg_ctl restart (fast mode: open connections are dropped, as in a server restart). */
@@ -29,6 +32,9 @@ export interface RedisServer {
   /** redis://127.0.0.1:<port> */
   readonly url: string;
   readonly port: number;
+  /** The server's temporary folder (its append-only file, and `qlab-redis.pid` with the server's pid). */
+  readonly dir: string;
+  /** kill -9 and a new server on the same port and folder (the append-only file brings the data back). */
   restart(): Promise<void>;
   stop(): void;
 }
@@ -76,6 +82,45 @@ process.on('exit', () => {
     }
   }
 });
+
+/**
+ * A detached shell that outlives this process: once `watchPid` is gone it signals the pid written in
+ * `pidFile` (then SIGKILL after 10 s) and removes `dir`. stop() ends the reaper itself (by its pid) after a
+ * normal shutdown. It is what stops a server when the test process dies without running its exit handlers.
+ */
+export function startReaper(
+  watchPid: number,
+  pidFile: string,
+  dir: string,
+  signal: 'QUIT' | 'TERM',
+): { pid: number | undefined; stop(): void } {
+  const script = `
+    while kill -0 "$1" 2>/dev/null; do sleep 0.5; done
+    if [ -f "$2" ]; then
+      s=$(head -n 1 "$2")
+      case "$s" in ''|*[!0-9]*) s='' ;; esac
+      if [ -n "$s" ]; then
+        kill -"$4" "$s" 2>/dev/null
+        i=0
+        while kill -0 "$s" 2>/dev/null && [ $i -lt 40 ]; do sleep 0.25; i=$((i+1)); done
+        kill -KILL "$s" 2>/dev/null
+      fi
+    fi
+    rm -rf "$3"
+  `;
+  const p = spawn('/bin/sh', ['-c', script, 'qlab-test-reaper', String(watchPid), pidFile, dir, signal], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  p.on('error', () => undefined);
+  p.unref();
+  return {
+    pid: p.pid,
+    stop() {
+      if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    },
+  };
+}
 
 function run(
   file: string,
@@ -147,12 +192,15 @@ export async function startPostgres(opts: PgOptions = {}): Promise<PgServer | Sk
     remove();
     return { skipped: `pg_ctl start failed: ${start.out.trim().split('\n').slice(-3).join(' | ')}` };
   }
+  // postgres writes its postmaster's pid in the first line of postmaster.pid; SIGQUIT is its immediate shutdown
+  const reaper = startReaper(process.pid, join(data, 'postmaster.pid'), dir, 'QUIT');
   let stopped = false;
   const stop = () => {
     if (stopped) return;
     stopped = true;
     cleanups.delete(stop);
     ctl(['-m', 'immediate', '-w', 'stop']);
+    reaper.stop();
     remove();
   };
   cleanups.add(stop);
@@ -162,6 +210,7 @@ export async function startPostgres(opts: PgOptions = {}): Promise<PgServer | Sk
     url,
     port,
     password,
+    dir,
     async createDatabase(name?: string) {
       const db = name ?? `qlab_test_${process.pid}_${++n}`;
       const r = run(
@@ -194,7 +243,11 @@ export async function startPostgres(opts: PgOptions = {}): Promise<PgServer | Sk
   };
 }
 
-/** redis-server on a free loopback port, no persistence, as the redis user when root. */
+/**
+ * redis-server on a free loopback port, as the redis user when root. Persistent like a production queue: an
+ * append-only file fsynced on every write (`appendfsync always`), so restart() — a kill -9 and a new server on
+ * the same directory — keeps every job BullMQ was told was added.
+ */
 export async function startRedis(): Promise<RedisServer | Skipped> {
   const exe = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
   if (!exe) return { skipped: 'Redis is not installed (apt-get install redis-server)' };
@@ -202,6 +255,8 @@ export async function startRedis(): Promise<RedisServer | Skipped> {
   const dir = mkdtempSync(join(tmpdir(), 'qlab-redis-'));
   if (user) chownSync(dir, user.uid, user.gid);
   const port = await freePort();
+  const pidFile = join(dir, 'qlab-redis.pid');
+  const reaper = startReaper(process.pid, pidFile, dir, 'TERM');
   let proc: ChildProcess | undefined;
   const launch = async (): Promise<string | null> => {
     proc = spawn(
@@ -216,7 +271,9 @@ export async function startRedis(): Promise<RedisServer | Skipped> {
         '--save',
         '',
         '--appendonly',
-        'no',
+        'yes',
+        '--appendfsync',
+        'always',
         '--daemonize',
         'no',
       ],
@@ -227,6 +284,8 @@ export async function startRedis(): Promise<RedisServer | Skipped> {
         stdio: 'ignore',
       },
     );
+    // the reaper reads the current server's pid here (restart() starts a new process)
+    if (proc.pid !== undefined) writeFileSync(pidFile, `${proc.pid}\n`);
     const end = Date.now() + 20_000;
     while (Date.now() < end) {
       if (proc.exitCode !== null) return `redis-server exited with code ${proc.exitCode}`;
@@ -246,6 +305,7 @@ export async function startRedis(): Promise<RedisServer | Skipped> {
   const why = await launch();
   if (why) {
     await kill();
+    reaper.stop();
     rmSync(dir, { recursive: true, force: true });
     return { skipped: why };
   }
@@ -255,12 +315,14 @@ export async function startRedis(): Promise<RedisServer | Skipped> {
     stopped = true;
     cleanups.delete(stop);
     if (proc && proc.exitCode === null) proc.kill('SIGKILL');
+    reaper.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   cleanups.add(stop);
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    dir,
     async restart() {
       await kill();
       const w = await launch();
