@@ -7,7 +7,7 @@ import { CircuitError, type Circuit } from '../quantum/circuit';
 import { loadJsonCircuit, loadQasmCircuit, type LoadedCircuit } from '../quantum/circuit-file';
 import { createCpuSimulator } from '../quantum/cpu/simulator';
 import { drawText } from '../quantum/draw';
-import { shiftJacobian, type Evaluate } from '../quantum/gradients';
+import { evaluatorOf, shiftJacobian, type Evaluate } from '../quantum/gradients';
 import { NoiseError, parseNoiseModel, type NoiseModel } from '../quantum/noise';
 import { createNoisySimulator } from '../quantum/noisy-simulator';
 import { QasmError } from '../quantum/qasm';
@@ -310,7 +310,7 @@ async function simulate(o: SimOptions, cwd: string): Promise<SimResult> {
         const shots = o.shots;
         const evaluate: Evaluate =
           shots === undefined
-            ? async (r) => (await sim.expval(r)).expvals
+            ? evaluatorOf(sim)
             : async (r) => sampleRows(await sim.probs(r), n, r.batch, shots, gradRng).expvalZ;
         ({ jParams: jP, jInputs: jI } = await shiftJacobian(evaluate, req, n));
       }

@@ -32,6 +32,29 @@ export interface BatchRequest {
   batch: number;
 }
 
+/**
+ * Per-row shifts of one gate angle each, for gradient transforms that run many variants of one circuit as one
+ * batch (parameter shift): row r evaluates the circuit with angle `arg[r]` of op `op[r]` shifted by `delta[r]`
+ * (added to the angle the gate sees, after any input scale; op −1: no shift), on the inputs of row `inputRow[r]`.
+ * Only the shifted angle's block or table differs between rows, so nothing else is rebuilt per row.
+ */
+export interface AngleShifts {
+  op: Int32Array;
+  arg: Int32Array;
+  delta: Float64Array;
+  inputRow: Int32Array;
+}
+
+/** A batch whose rows are shifted variants of one request: `batch` = shifts' length, inputs indexed by inputRow. */
+export interface ShiftedRequest {
+  circuit: Circuit;
+  params: ArrayLike<number>;
+  /** (inputRows, numInputs), row-major. */
+  inputs: ArrayLike<number>;
+  inputRows: number;
+  shifts: AngleShifts;
+}
+
 export interface ExpvalResult {
   /** (batch, numObservables) expectation values of the circuit's observables. */
   expvals: Float64Array;
@@ -56,6 +79,11 @@ export interface Simulator {
    * ∂L/∂θ and ∂L/∂x together with the forward values. Cost is a small constant times one forward pass.
    */
   vjp(req: BatchRequest, dExpvals: ArrayLike<number>): Promise<VjpResult>;
+  /**
+   * Expectation values of every row of a shifted batch, (rows, numObservables), in one call (optional: the
+   * gradient transforms fall back to one request per shift where a backend lacks it).
+   */
+  expvalShifted?(req: ShiftedRequest): Promise<Float64Array>;
   /** Probabilities of the basis states of `wires` (all wires by default), (batch, 2^wires.length). */
   probs(req: BatchRequest, wires?: number[]): Promise<Float64Array>;
   /** The final state, (batch, 2^n, 2) interleaved re/im. */

@@ -4,7 +4,7 @@
 // `sim-bench` job kind.
 import type { BackendInfo, Simulator } from '../../quantum/backend';
 import { createCpuSimulator } from '../../quantum/cpu/simulator';
-import { parameterShiftVjp } from '../../quantum/gradients';
+import { evaluatorOf, parameterShiftVjp } from '../../quantum/gradients';
 import { medianSeconds, memcpyBandwidth, minSeconds } from './measure';
 import { runPythonPeer, type PeerResult } from './peer';
 import type { SimBenchConfig } from './schema';
@@ -196,7 +196,7 @@ export async function runSimBench(cfg: SimBenchConfig, hooks: BenchHooks = {}): 
       hooks.metric?.(`${w.name}/${label}/adjoint_ms`, 0, grad * 1e3);
       if (cfg.parameterShift && sim === cpu) {
         const t0 = performance.now();
-        await parameterShiftVjp((q) => sim.expval(q).then((x) => x.expvals), r, ones);
+        await parameterShiftVjp(evaluatorOf(sim), r, ones);
         const ps = (performance.now() - t0) / 1000;
         rows.push({
           workload: w.name,

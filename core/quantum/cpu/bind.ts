@@ -108,6 +108,40 @@ export function bindMatrices(run: Runner): void {
   }
 }
 
+/**
+ * Moves the shifted angle of a shifted batch (Runner.shift): the primitives of the old and the new shifted angle get
+ * their 2×2 at the new angles, and the row-independent blocks and diagonal tables that hold them are rebuilt —
+ * nothing else. Per-row steps and lone primitives read the angle when they run, so they need nothing here.
+ */
+export function bindShift(run: Runner, op: number, arg: number, delta: number): void {
+  const oldOp = run.shiftOp;
+  const oldArg = run.shiftArg;
+  if (op === oldOp && arg === oldArg && delta === run.shiftDelta) return;
+  run.shiftOp = op;
+  run.shiftArg = arg;
+  run.shiftDelta = delta;
+  const { prims, steps } = run.prog;
+  const moved = (i: number): boolean => {
+    const pr = prims[i];
+    return (pr.op === op && pr.arg === arg) || (pr.op === oldOp && pr.arg === oldArg);
+  };
+  // every moved primitive's 2×2 first, then the steps that hold one (a step may hold both the old and the new)
+  for (let i = 0; i < prims.length; i++) {
+    const pr = prims[i];
+    if (moved(i) && pr.src !== SRC_INPUT && pr.kind !== K_SWAP && pr.kind !== K_ROT2)
+      primMatrix(pr, run.angle(pr, 0), run.pm, 8 * i);
+  }
+  let last = -1;
+  for (let i = 0; i < prims.length; i++) {
+    const k = run.stepOf[i];
+    if (k < 0 || k === last || !moved(i)) continue;
+    last = k;
+    const st = steps[k];
+    if (st.type === 'block' && !st.perRow) buildBlock(run, st, k, 0);
+    else if (st.type === 'diag' && !st.perRow) buildDiag(run, st, k, 0);
+  }
+}
+
 /** The product of a diagonal run's primitives as one table of 2^n phases, into run.dt[k]. */
 export function buildDiag(run: Runner, st: DiagStep, k: number, row: number): void {
   const t = run.dt[k];

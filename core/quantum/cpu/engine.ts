@@ -27,7 +27,7 @@ import {
   type Program,
 } from './program';
 import { backwardRow } from './adjoint';
-import { bindMatrices, buildBlock, buildDiag, dag2, primMatrix } from './bind';
+import { bindMatrices, bindShift, buildBlock, buildDiag, dag2, primMatrix } from './bind';
 import { makeRows, type Rows } from './rows';
 
 /** Rows per gradient chunk: ∂L/∂θ is summed per chunk, then chunks in order, so any thread split gives identical sums. */
@@ -87,16 +87,31 @@ export class Runner {
     this.diffCount = Int32Array.from(prog.steps, (st) =>
       st.type === 'diag' ? st.prims.filter((i) => prog.prims[i].src !== SRC_CONST).length : 0,
     );
+    this.stepOf = new Int32Array(prog.prims.length).fill(-1);
+    prog.steps.forEach((st, k) => {
+      if (st.type === 'block' || st.type === 'diag') for (const i of st.prims) this.stepOf[i] = k;
+    });
     this.rows = makeRows({ prog, dt: this.dt, precision }, useWasm, WASM_MIN_DIM);
     this.w = new Float64Array(prog.dim);
     this.ampA = prog.steps.map((s) => new Float64Array(s.type === 'amp' ? s.offsets.length : 0));
     this.ampG = prog.steps.map((s) => new Float64Array(s.type === 'amp' ? s.offsets.length : 0));
   }
 
+  /** The shifted angle of a shifted batch's current row: op −1 for none (bindShift in bind.ts sets them). */
+  shiftOp = -1;
+  shiftArg = -1;
+  shiftDelta = 0;
+  /** Per primitive: the block or diagonal step that holds it, −1 for none. */
+  readonly stepOf: Int32Array;
+
   angle(pr: Prim, row: number): number {
-    if (pr.src === SRC_CONST) return pr.value;
-    if (pr.src === SRC_PARAM) return pr.scale * this.params[pr.index];
-    return pr.scale * this.inputs[row * this.prog.numInputs + pr.index];
+    const a =
+      pr.src === SRC_CONST
+        ? pr.value
+        : pr.src === SRC_PARAM
+          ? pr.scale * this.params[pr.index]
+          : pr.scale * this.inputs[row * this.prog.numInputs + pr.index];
+    return pr.op === this.shiftOp && pr.arg === this.shiftArg ? a + this.shiftDelta : a;
   }
 
   /** Whether one-qubit blocks run in the WebAssembly SIMD kernels. */
@@ -113,7 +128,16 @@ export class Runner {
   bind(params: ArrayLike<number>, inputs: ArrayLike<number>): void {
     this.params = params;
     this.inputs = inputs;
+    this.shiftOp = -1;
     bindMatrices(this);
+  }
+
+  /**
+   * Shifts angle `arg` of op `op` by `delta` in the rows that follow (op −1: none), rebuilding only the matrices
+   * and tables that hold the old or the new shifted angle (bind.ts). bind() clears the shift.
+   */
+  shift(op: number, arg: number, delta: number): void {
+    bindShift(this, op, arg, delta);
   }
 
   /** The fused 2×2 of block step k for `row` into bm (bind.ts). */

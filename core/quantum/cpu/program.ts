@@ -36,6 +36,8 @@ export interface Prim {
   diag: boolean;
   /** Index of the circuit op it came from. */
   op: number;
+  /** Which of that op's angle arguments it takes (−1: none), so a shifted batch can find it. */
+  arg: number;
   /** Generator G = genScale · Π(genCmask) · P(gen), with U = exp(−i a G), for the adjoint method. */
   gen: PauliMasks;
   genCmask: number;
@@ -257,6 +259,7 @@ export function compile(c: Circuit): Program {
         fixed: null,
         diag: false,
         op: oi,
+        arg: pr.arg ?? -1,
         gen: { flip: 0, sign: 0, ny: 0 },
         genCmask: 0,
         genScale: 0,

@@ -1,6 +1,6 @@
 // Synchronous batch drivers over rows [r0, r1): shared by the in-process simulator and the worker
 // threads, so a threaded run computes exactly what a single-threaded one does.
-import type { Precision } from '../backend';
+import type { AngleShifts, Precision } from '../backend';
 import { GRAD_CHUNK, Runner } from './engine';
 import type { Program } from './program';
 
@@ -50,6 +50,36 @@ export function expvalRows(
     run.expvalsRow(expvals, (b - r0) * nObs);
   }
   return { expvals, norms };
+}
+
+/**
+ * Expectation values of rows [r0, r1) of a shifted batch (backend.ts AngleShifts): one program and one Runner for
+ * every row, the shifted angle moved between rows (Runner.shift), each row run on the inputs of its inputRow.
+ */
+export function expvalShiftedRows(
+  prog: Program,
+  precision: Precision,
+  params: ArrayLike<number>,
+  inputs: ArrayLike<number>,
+  shifts: AngleShifts,
+  r0: number,
+  r1: number,
+): Float64Array {
+  const run = runnerFor(prog, precision);
+  run.pauseTape();
+  run.bind(params, inputs);
+  const nObs = prog.observables.length;
+  const expvals = new Float64Array((r1 - r0) * nObs);
+  try {
+    for (let r = r0; r < r1; r++) {
+      run.shift(shifts.op[r], shifts.arg[r], shifts.delta[r]);
+      run.forwardRow(shifts.inputRow[r], null, 0);
+      run.expvalsRow(expvals, (r - r0) * nObs);
+    }
+  } finally {
+    run.shift(-1, -1, 0);
+  }
+  return expvals;
 }
 
 export function vjpRows(

@@ -1,12 +1,13 @@
 // The CPU backend: hand-written typed-array kernels, row by row, optionally split over worker threads
 // (Node only, loaded on demand so this module stays isomorphic). Two pools: the async calls post rows to workers
 // by message (threads.ts); the synchronous calls share rows with workers over shared memory (sync-pool.ts).
-import { checkBatchRequest } from '../request';
+import { checkBatchRequest, checkShiftedRequest } from '../request';
 import type {
   BackendInfo,
   BatchRequest,
   ExpvalResult,
   Precision,
+  ShiftedRequest,
   Simulator,
   SyncSimulator,
   VjpResult,
@@ -15,7 +16,7 @@ import type { Circuit } from '../circuit';
 import { GRAD_CHUNK, WASM_MIN_DIM } from './engine';
 import { wasmStateFailure } from './wasm';
 import { compile, type Program } from './program';
-import { expvalRows, stateRows, vjpRows, type RowsResult, type VjpRows } from './run';
+import { expvalRows, expvalShiftedRows, stateRows, vjpRows, type RowsResult, type VjpRows } from './run';
 import { syncThreads } from './sync-threads';
 
 export interface CpuOptions {
@@ -37,6 +38,14 @@ export interface RowPool {
     r0: number,
     r1: number,
   ): Promise<RowsResult>;
+  /** Rows [r0, r1) of a shifted batch (every input row travels; shifts are sliced). */
+  expvalShifted(
+    circuit: Circuit,
+    precision: Precision,
+    req: ShiftedRequest,
+    r0: number,
+    r1: number,
+  ): Promise<Float64Array>;
   vjp(
     circuit: Circuit,
     precision: Precision,
@@ -182,6 +191,16 @@ export function createCpuSimulator(opts: CpuOptions = {}): CpuSimulator {
         norms: concat(parts.map((x) => x.norms)),
         info: resultInfo(true, prog),
       };
+    },
+    async expvalShifted(req: ShiftedRequest): Promise<Float64Array> {
+      const prog = programOf(checkShiftedRequest(req));
+      const rows = req.shifts.op.length;
+      const p = await usePool(rows);
+      if (!p) return expvalShiftedRows(prog, precision, req.params, req.inputs, req.shifts, 0, rows);
+      const parts = await Promise.all(
+        splits(rows, p.size).map(([a, b]) => p.expvalShifted(req.circuit, precision, req, a, b)),
+      );
+      return concat(parts);
     },
     async vjp(req: BatchRequest, dExpvals: ArrayLike<number>): Promise<VjpResult> {
       const prog = checkRequest(req);

@@ -5,10 +5,10 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import type { Precision } from '../backend';
+import type { AngleShifts, Precision } from '../backend';
 import { observablesOf, type Circuit } from '../circuit';
 import { compile, type Program } from './program';
-import { expvalRows, vjpRows, type RowsResult, type VjpRows } from './run';
+import { expvalRows, expvalShiftedRows, vjpRows, type RowsResult, type VjpRows } from './run';
 import { serveSyncRows, type SyncWorkerData } from './shared-rows';
 import type { RowPool } from './simulator';
 import { startSyncRowPool, type SyncRowPool } from './sync-pool';
@@ -25,10 +25,13 @@ interface Task {
   inputs: Float64Array;
   g: Float64Array | null;
   rows: number;
+  /** A shifted batch's rows [r0, r1), re-based to row 0 (inputs then hold every input row). */
+  shifts?: AngleShifts;
 }
 
 type Reply =
-  { id: number; ok: true; result: RowsResult | VjpRows } | { id: number; ok: false; message: string };
+  | { id: number; ok: true; result: RowsResult | VjpRows | Float64Array }
+  | { id: number; ok: false; message: string };
 
 /** Compiled programs by circuit key, newest last; a few, since a job alternates between one or two circuits. */
 const PROGRAMS_KEPT = 4;
@@ -48,8 +51,9 @@ function serve(): void {
   port.on('message', (t: Task) => {
     try {
       const prog = programFor(t);
-      const result =
-        t.kind === 'expval'
+      const result = t.shifts
+        ? expvalShiftedRows(prog, t.precision, t.params, t.inputs, t.shifts, 0, t.rows)
+        : t.kind === 'expval'
           ? expvalRows(prog, t.precision, t.params, t.inputs, 0, t.rows)
           : vjpRows(prog, t.precision, t.params, t.inputs, t.g!, 0, t.rows);
       port.postMessage({ id: t.id, ok: true, result } satisfies Reply);
@@ -94,7 +98,7 @@ export function createRowPool(size: number): RowPool {
   const workers = Array.from({ length: size }, () => spawn(url));
   const pending = new Map<
     number,
-    { resolve: (r: RowsResult | VjpRows) => void; reject: (e: Error) => void }
+    { resolve: (r: RowsResult | VjpRows | Float64Array) => void; reject: (e: Error) => void }
   >();
   // idle workers must not keep the process alive, busy ones must: an unref'd worker with a task in
   // flight let Node exit with the caller's promise unsettled (exit code 13 under top-level await)
@@ -127,11 +131,11 @@ export function createRowPool(size: number): RowPool {
     if (k === undefined) keys.set(c, (k = nextKey++));
     return k;
   };
-  const post = <T extends RowsResult>(task: Omit<Task, 'id'>): Promise<T> => {
+  const post = <T extends RowsResult | Float64Array>(task: Omit<Task, 'id'>): Promise<T> => {
     const id = next++;
     return new Promise<T>((resolve, reject) => {
       if (pending.size === 0) setRef(true);
-      pending.set(id, { resolve: resolve as (r: RowsResult | VjpRows) => void, reject });
+      pending.set(id, { resolve: resolve as (r: RowsResult | VjpRows | Float64Array) => void, reject });
       workers[id % workers.length].postMessage({ ...task, id });
     });
   };
@@ -155,6 +159,25 @@ export function createRowPool(size: number): RowPool {
         inputs: slice(req.inputs, r0 * ni, r1 * ni),
         g: null,
         rows: r1 - r0,
+      });
+    },
+    expvalShifted(circuit, precision, req, r0, r1) {
+      const sh = req.shifts;
+      return post<Float64Array>({
+        kind: 'expval',
+        key: keyOf(circuit),
+        circuit,
+        precision,
+        params: Float64Array.from(req.params),
+        inputs: slice(req.inputs, 0, req.inputRows * circuit.numInputs),
+        g: null,
+        rows: r1 - r0,
+        shifts: {
+          op: sh.op.slice(r0, r1),
+          arg: sh.arg.slice(r0, r1),
+          delta: sh.delta.slice(r0, r1),
+          inputRow: sh.inputRow.slice(r0, r1),
+        },
       });
     },
     vjp(circuit, precision, req, g, r0, r1) {

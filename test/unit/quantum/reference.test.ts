@@ -5,14 +5,7 @@
 // primitives, amplitude encoding, trainable, input-fed and constant angles, Pauli and Z-only observables).
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BatchRequest, Simulator } from '../../../core/quantum/backend';
-import {
-  CircuitBuilder,
-  GATES,
-  GATE_NAMES,
-  type Angle,
-  type GateName,
-  type PauliTerm,
-} from '../../../core/quantum/circuit';
+import { GATES, GATE_NAMES } from '../../../core/quantum/circuit';
 import {
   GATE_RECORDS,
   gateMatrix,
@@ -35,77 +28,7 @@ import { createCpuSimulator } from '../../../core/quantum/cpu/simulator';
 import { createGpuSimulator } from '../../../core/quantum/gpu/simulator';
 import { refState } from '../quantum-gpu/reference';
 import { mulberry32 } from '../../helpers/quantum';
-
-const RUNS: GateName[][] = [
-  ['RZZ', 'CZ', 'CRZ', 'CPhase', 'RZ', 'T'], // a diagonal run (lone RZ/T on a wire fuse into blocks)
-  ['CNOT', 'SWAP', 'Toffoli', 'CNOT'], // a permutation run
-  ['RX', 'RY', 'RZ', 'H', 'U3', 'Rot'], // a block on one wire when the wires repeat
-];
-
-/** A random circuit of `qubits` wires using every gate at least once. */
-function randomCircuit(qubits: number, seed: number, opts: { zOnly?: boolean; amplitude?: boolean } = {}) {
-  const r = mulberry32(seed);
-  const cb = new CircuitBuilder(qubits, qubits);
-  if (opts.amplitude !== false) cb.amplitude([1, 2], 0, 3);
-  const wiresFor = (k: number): number[] => [...Array(qubits).keys()].sort(() => r() - 0.5).slice(0, k);
-  const angle = (): Angle => {
-    const u = r();
-    return u < 0.45
-      ? cb.p(u < 0.2 ? 0.5 + r() : undefined)
-      : u < 0.75
-        ? cb.x(Math.floor(qubits * r()), 0.8)
-        : cb.c(6 * r() - 3);
-  };
-  const add = (g: GateName, wires = wiresFor(GATES[g].wires)): void => {
-    cb.gate(g, wires, Array.from({ length: GATES[g].angles }, angle));
-  };
-  const order = [...GATE_NAMES].sort(() => r() - 0.5);
-  for (const g of order) add(g);
-  for (const run of RUNS) {
-    const w = wiresFor(3);
-    for (const g of run) add(g, w.slice(0, GATES[g].wires));
-  }
-  for (let i = 0; i < 12; i++) add(GATE_NAMES[Math.floor(r() * GATE_NAMES.length)]);
-  const terms: PauliTerm[] = [];
-  for (let t = 0; t < 3; t++) {
-    const ops = [...Array(qubits).keys()]
-      .filter(() => r() < 0.6)
-      .map((wire) => ({
-        wire,
-        pauli: opts.zOnly ? ('Z' as const) : (['X', 'Y', 'Z'] as const)[Math.floor(3 * r())],
-      }));
-    terms.push({ coeff: 2 * r() - 1, ops });
-  }
-  terms.push({ ops: [{ wire: qubits - 1, pauli: 'Z' }] });
-  cb.observe(terms);
-  return cb.build();
-}
-
-function randomRequest(
-  qubits: number,
-  seed: number,
-  batch: number,
-  opts = {},
-): { req: BatchRequest; g: number[] } {
-  const circuit = randomCircuit(qubits, seed, opts);
-  const r = mulberry32(seed + 1000);
-  const req = {
-    circuit,
-    batch,
-    params: Array.from({ length: circuit.numParams }, () => 6 * r() - 3),
-    inputs: Array.from({ length: batch * circuit.numInputs }, () => 2 * r() - 1),
-  };
-  const g = Array.from({ length: batch * (circuit.observables?.length ?? qubits) }, () => r() - 0.5);
-  return { req, g };
-}
-
-/** max |x − y| / max(1, |y|) over the entries. */
-function maxRel(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  expect(x.length).toBe(y.length);
-  let m = 0;
-  for (let i = 0; i < y.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]) / Math.max(1, Math.abs(y[i])));
-  return m;
-}
+import { maxRel, randomRequest } from '../../helpers/random-circuits';
 
 describe('the reference simulator on its own', () => {
   it('forward: agrees with the gpu tests’ independently written matrices (every gate, amplitude encoding)', () => {
