@@ -22,6 +22,7 @@ import {
   summaryValue,
   type SqlValue,
 } from './run-query-plan';
+import { cachedOrder, type OrderSource } from './run-order-cache';
 
 export { DEFAULT_QUERY_WINDOW } from './run-query-plan';
 
@@ -176,31 +177,48 @@ function orderedIds(db: Database.Database, q: RunQuery, w: Where, offset: number
     .all(...args) as string[];
 }
 
-/** Orders of expensive queries (sorted by a computed column, or searched), per connection, newest last. */
-const orders = new WeakMap<Database.Database, Map<string, { version: string; ids: string[] }>>();
-const CACHED_ORDERS = 4;
-
 /**
- * Every matching id in order, for a query whose order SQLite must compute row by row: read once and kept
- * while the store is unchanged (PRAGMA data_version counts other connections' commits, total_changes()
- * this one's), so scrolling such a table pages through a slice instead of sorting 50,000 runs a window.
+ * A query whose order SQLite must compute row by row (a computed column, or a search), for the order cache
+ * (run-order-cache.ts): every matching id in order with the value it sorts by, read once and kept until a
+ * write changes a run's membership or value, so scrolling such a table pages through a slice instead of
+ * sorting 50,000 runs a window, even while a run writes its progress and metrics.
  */
-function cachedOrder(db: Database.Database, q: RunQuery, w: Where): string[] {
-  const version = `${String(db.pragma('data_version', { simple: true }))}:${String(db.prepare('SELECT total_changes()').pluck().get())}`;
-  const key = JSON.stringify([q.sort ?? 'created', q.dir ?? 'desc', w.sql, w.args]);
-  let cache = orders.get(db);
-  if (!cache) orders.set(db, (cache = new Map()));
-  const hit = cache.get(key);
-  if (hit && hit.version === version) {
-    cache.delete(key);
-    cache.set(key, hit);
-    return hit.ids;
-  }
-  const ids = orderedIds(db, q, w, 0, -1);
-  cache.delete(key);
-  cache.set(key, { version, ids });
-  while (cache.size > CACHED_ORDERS) cache.delete(cache.keys().next().value!);
-  return ids;
+function orderSource(db: Database.Database, q: RunQuery, w: Where): OrderSource {
+  const column = q.sort ?? 'created';
+  const dir = (q.dir ?? 'desc') === 'asc' ? 'ASC' : 'DESC';
+  const where = w.sql.join(' AND ');
+  const exprArgs: SqlValue[] = [];
+  const expr =
+    column === 'created'
+      ? 'runs.created_at'
+      : sortExpr(column, exprArgs, (q as TimedQuery).now ?? new Date().toISOString());
+  const order =
+    column === 'created'
+      ? `ORDER BY created_at ${dir}, id`
+      : `ORDER BY v IS NULL, typeof(v) = 'text', v ${dir}, created_at DESC, id`;
+  return {
+    key: JSON.stringify([column, dir, w.sql, w.args]),
+    volatile: column === 'duration',
+    all: () =>
+      db
+        .prepare(
+          `SELECT id, v FROM (SELECT runs.id AS id, runs.created_at AS created_at, ${expr} AS v FROM runs WHERE ${where}) ${order}`,
+        )
+        .all(...exprArgs, ...w.args) as { id: string; v: SqlValue }[],
+    rows: (ids) => {
+      const out = new Map<string, SqlValue>();
+      for (let i = 0; i < ids.length; i += 500) {
+        const part = ids.slice(i, i + 500);
+        const rows = db
+          .prepare(
+            `SELECT runs.id AS id, ${expr} AS v FROM runs WHERE ${where} AND runs.id IN (${part.map(() => '?').join(',')})`,
+          )
+          .all(...exprArgs, ...w.args, ...part) as { id: string; v: SqlValue }[];
+        for (const r of rows) out.set(r.id, r.v);
+      }
+      return out;
+    },
+  };
 }
 
 function count(db: Database.Database, w: Where): number {
@@ -259,7 +277,7 @@ export function queryRuns(
   // One read transaction: the count, the window and the extras see the same runs.
   return db.transaction((): RunPage => {
     const expensive = (q.sort ?? 'created') !== 'created' || (q.search ?? '').trim() !== '';
-    const order = expensive ? cachedOrder(db, q, w) : null;
+    const order = expensive ? cachedOrder(db, orderSource(db, q, w)) : null;
     const total = order ? order.length : count(db, w);
     const all = w.sql.length === 1 ? total : count(db, { sql: ['runs.parent_id IS NULL'], args: [] });
     const ids =
