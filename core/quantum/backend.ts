@@ -8,8 +8,8 @@ export type Precision = 'f32' | 'f64';
 export interface BackendInfo {
   backend: 'cpu' | 'gpu';
   /**
-   * cpu: the kernels that ran — 'wasm-simd' (f32 one-qubit and adjoint kernels in WebAssembly SIMD, circuits of
-   * ≥ 5 qubits) or 'js' — with '-threads' when the batch was split over worker threads;
+   * cpu: the kernels that ran — 'wasm-simd' (WebAssembly SIMD kernels, f32x4 or f64x2, forward and adjoint,
+   * circuits of ≥ 2 qubits) or 'js' — with '-threads' when the batch was split over worker threads;
    * gpu: gpu.js mode that ran, e.g. 'webgpu', 'webasm', 'cpu'.
    */
   mode: string;

@@ -6,8 +6,8 @@ import { cpuKernel, createCpuSimulator } from './cpu/simulator';
 import { GPU_F64_MESSAGE } from './precision';
 
 /**
- * cpu: complex64 (f32, WebAssembly SIMD kernels from 5 qubits) or complex128 (f64, JS reference kernels) in
- * this thread; gpu: gpu.js in its best available mode, f32 only (loaded only when asked for).
+ * cpu: complex64 (f32) or complex128 (f64), WebAssembly SIMD kernels (f32x4, f64x2) from 2 qubits, in this
+ * thread; gpu: gpu.js in its best available mode, f32 only (loaded only when asked for).
  */
 export async function createSimulator(
   backend: 'cpu' | 'gpu',

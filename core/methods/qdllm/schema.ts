@@ -308,7 +308,7 @@ export const QdllmConfigSchema = z
       .meta(about('simulator'))
       .describe('State-vector simulator of the student: CPU, or GPU where the machine has one.'),
     precision: PrecisionSchema.meta(about('precision', { optionLabels: PRECISION_LABELS })).describe(
-      'Amplitudes of the simulated state: complex64 (WebAssembly SIMD from 5 qubits) or complex128 for reference runs; the gpu runs f32 only.',
+      'Amplitudes of the simulated state: complex64 or complex128 for reference runs (both on WebAssembly SIMD from 2 qubits); the gpu runs f32 only.',
     ),
     mlp: MlpSchema.default({ enabled: true, lr: 0.01 }),
     transformerStudent: TransformerStudentSchema.default({

@@ -378,7 +378,7 @@ export const QheadConfigSchema = z
       .meta(sweep('shots', 'shots'))
       .describe('Shots per circuit evaluation; empty: exact expectations and the adjoint gradient.'),
     precision: PrecisionSchema.meta(about('precision', { optionLabels: PRECISION_LABELS })).describe(
-      'Amplitudes of the exact and shot simulators and of the energy timing: complex64 (WebAssembly SIMD from 5 qubits) or complex128 for reference runs; with noise the density-matrix simulator runs f64.',
+      'Amplitudes of the exact and shot simulators and of the energy timing: complex64 or complex128 for reference runs (both on WebAssembly SIMD from 2 qubits); with noise the density-matrix simulator runs f64.',
     ),
     noise: z
       .record(z.string(), z.number().min(0).max(1))

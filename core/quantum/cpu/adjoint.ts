@@ -3,9 +3,9 @@
 // step and reading each angle's derivative as 2·Im⟨λ|G|ψ⟩ from its generator G. One function per step kind; the
 // Runner's Rows hide whether the rows live in WebAssembly memory.
 import { addPauliApplied, applyDiagTable, pauliInner, signedSum, type Amps } from './kernels';
-import { dag2, mul2 } from './bind';
+import { dag2, mul2, primMatrix } from './bind';
 import type { Runner } from './engine';
-import { K_PHASE, SRC_CONST, SRC_PARAM } from './program';
+import { K_PHASE, K_ROT, SRC_CONST, SRC_PARAM } from './program';
 import type { AmpStep, BlockStep, DiagStep, Prim, PrimStep } from './program';
 
 /** Where the gradients of one row go. */
@@ -124,9 +124,20 @@ function backBlock(run: Runner, st: BlockStep, k: number, s: Amps, so: number, s
   }
 }
 
-/** A lone primitive (controlled, two-wire): 2·Im⟨λ|G|ψ⟩ from its Pauli generator, then its inverse on λ (and ψ). */
+/**
+ * A lone primitive (controlled, two-wire): 2·Im⟨λ|G|ψ⟩ from its generator, then its inverse on λ (and ψ). A
+ * controlled one-qubit rotation or phase takes the block's step over its controlled pairs: one pass for the cross
+ * density on its target and λ ← U†λ.
+ */
 function backPrim(run: Runner, st: PrimStep, s: Amps, so: number, stepPsi: boolean, out: Grads) {
   const pr = run.prog.prims[st.prim];
+  if (pr.src !== SRC_CONST && (pr.kind === K_ROT || pr.kind === K_PHASE)) {
+    primMatrix(pr, -run.angle(pr, out.row), run.u8, 0);
+    run.rows.adjointBlock(s, so, pr.p, run.u8, run.rho, pr.cmask);
+    addGrad(run, pr, 2 * genTraceIm(pr, run.rho), out);
+    if (stepPsi) run.applyPrim(run.psi, pr, out.row, true);
+    return;
+  }
   if (pr.src !== SRC_CONST) {
     const im = pauliInner(run.rows.lam, 0, s, so, run.dim, pr.gen, pr.genCmask, true);
     addGrad(run, pr, 2 * pr.genScale * im, out);

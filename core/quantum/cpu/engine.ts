@@ -3,16 +3,7 @@
 // adjoint method (Jones & Gacon 2020): walk the schedule in reverse, un-apply each step to ψ and λ,
 // and read each angle's derivative as 2·Im⟨λ|G|ψ⟩ from its generator G.
 import type { Precision } from '../backend';
-import {
-  apply1X,
-  applyParityDiag,
-  applySwap,
-  apply2,
-  pauliInner,
-  kernelFor,
-  signedSum,
-  type Amps,
-} from './kernels';
+import { applyParityDiag, applySwap, apply2, pauliInner, signedSum, type Amps } from './kernels';
 import {
   K_FIXED1,
   K_ROT2,
@@ -34,10 +25,11 @@ import { makeRows, type Rows } from './rows';
 export const GRAD_CHUNK = 32;
 
 /**
- * Smallest state (amplitudes) whose f32 rows live in WebAssembly memory and take the SIMD one-qubit kernels;
- * below it the JS kernels' lower call cost wins (measured in docs/simulator-performance.md).
+ * Smallest state (amplitudes) whose rows (f32 or f64) live in WebAssembly memory and take the SIMD kernels: from
+ * 4 amplitudes (n = 2) whole rows ran faster than the JS kernels, f32 and f64, forward and adjoint (measured in
+ * docs/simulator-performance.md); the f32 kernels need 4 (two amplitudes per vector, four in the adjoint's diagonal step).
  */
-export const WASM_MIN_DIM = 1 << 5;
+export const WASM_MIN_DIM = 1 << 2;
 
 /** Largest forward tape in floats (32 MiB at f32): beyond it the backward pass un-applies steps to ψ. */
 export const TAPE_FLOATS = 1 << 23;
@@ -242,7 +234,7 @@ export class Runner {
     const dim = this.dim;
     switch (pr.kind) {
       case K_X:
-        apply1X(s, 0, dim, pr.p, pr.cmask, this.t8, 0);
+        this.rows.flip(s, pr.p, pr.cmask);
         return;
       case K_SWAP:
         applySwap(s, 0, dim, pr.p, pr.q);
@@ -273,8 +265,8 @@ export class Runner {
         primMatrix(pr, inverse ? -a : a, this.t8, 0);
         if (inverse && pr.kind === K_FIXED1) {
           dag2(this.t8, 0, this.u8, 0);
-          kernelFor(this.u8, 0)(s, 0, dim, pr.p, pr.cmask, this.u8, 0);
-        } else kernelFor(this.t8, 0)(s, 0, dim, pr.p, pr.cmask, this.t8, 0);
+          this.rows.apply1(s, 0, pr.p, this.u8, 0, pr.cmask);
+        } else this.rows.apply1(s, 0, pr.p, this.t8, 0, pr.cmask);
       }
     }
   }

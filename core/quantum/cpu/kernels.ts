@@ -371,7 +371,8 @@ export function addPauliApplied(
  * One backward step over a fused run of one-qubit gates on bit p: accumulates the anti-Hermitian part
  * (ρ − ρ†)/2 of the 2×2 cross density ρ_ab = Σ ψ_a·conj(λ_b) into `rho` (8 floats, interleaved row-major), which
  * gives the same Im Tr(Gρ) as ρ for every Hermitian G and transforms the same way under U†·U, then applies the
- * 2×2 `u` (the run's inverse) to λ.
+ * 2×2 `u` (the run's inverse) to λ. With `cmask`, over the pairs whose index has every control bit set only (a
+ * controlled one-qubit gate: its generator is the projector onto the controls times a one-qubit generator).
  */
 export function adjointStep1Tape(
   s: Amps,
@@ -381,6 +382,7 @@ export function adjointStep1Tape(
   p: number,
   u: Float64Array,
   rho: Float64Array,
+  cmask = 0,
 ): void {
   const st = 1 << p;
   const st2 = 2 * st;
@@ -400,7 +402,9 @@ export function adjointStep1Tape(
   const lowMask = st - 1;
   const half = dim >> 1;
   for (let k = 0; k < half; k++) {
-    const a = 2 * (((k & ~lowMask) << 1) | (k & lowMask));
+    const i = ((k & ~lowMask) << 1) | (k & lowMask);
+    if ((i & cmask) !== cmask) continue;
+    const a = 2 * i;
     const b = a + st2;
     const ar = s[so + a];
     const ai = s[so + a + 1];

@@ -1,11 +1,12 @@
 // Where a Runner's rows live and the kernels that run on them, behind one interface: plain typed arrays with the
-// JS kernels (kernels.ts), or — for f32 rows of ≥ WASM_MIN_DIM amplitudes — views of one WebAssembly memory with
-// the SIMD kernels (wasm.ts). All of a Runner's rows (ψ, λ, the scratch row, the tape) live in the one place its
+// JS kernels (kernels.ts), or — for rows of ≥ WASM_MIN_DIM amplitudes, f32 or f64 — views of one WebAssembly memory
+// with the SIMD kernels (wasm.ts: f32x4 or f64x2). All of a Runner's rows (ψ, λ, the scratch row, the tape) live in the one place its
 // Rows says, so no caller asks where a row is.
 import type { Precision } from '../backend';
 import {
   adjointDiagTape,
   adjointStep1Tape,
+  apply1X,
   applyDiagTable,
   applyGather,
   gatherTo,
@@ -25,8 +26,13 @@ export interface Rows {
   readonly lam: Amps;
   /** ψ after every step of a taped forward row, (numSteps, 2^n, 2); null until withTape. */
   readonly tape: Amps | null;
-  /** The 2×2 at m[o..o+8) on bit p of row a (at float offset off), in place. */
-  apply1(a: Amps, off: number, p: number, m: Float64Array, o: number): void;
+  /**
+   * The 2×2 at m[o..o+8) on bit p of row a (at float offset off), in place; with `cmask`, only on the pairs whose
+   * index has every control bit set (a controlled gate; cmask must not hold bit p).
+   */
+  apply1(a: Amps, off: number, p: number, m: Float64Array, o: number, cmask?: number): void;
+  /** X on bit p of row a, controlled by cmask (CNOT, Toffoli), in place. */
+  flip(a: Amps, p: number, cmask: number): void;
   /** d[doff..] ← M · s[so..] for the 2×2 M at m[o..o+8) on bit p. */
   apply1To(s: Amps, so: number, d: Amps, doff: number, p: number, m: Float64Array, o: number): void;
   /** d[doff..] ← D · s[so..] for diagonal step k's table D (d may be s at the same offset). */
@@ -35,8 +41,11 @@ export interface Rows {
   gatherTo(s: Amps, so: number, d: Amps, doff: number, k: number, inverse: boolean): void;
   /** Row a permuted in place by permutation step k (or its inverse). */
   gather(a: Amps, k: number, inverse: boolean): void;
-  /** The taped adjoint step of a block on bit p: λ ← uλ and rho from ψ at s[so..] (kernels.adjointStep1Tape). */
-  adjointBlock(s: Amps, so: number, p: number, u: Float64Array, rho: Float64Array): void;
+  /**
+   * The taped adjoint step of a block on bit p: λ ← uλ and rho from ψ at s[so..] (kernels.adjointStep1Tape); with
+   * `cmask`, of a controlled one-qubit gate (over the controlled pairs only).
+   */
+  adjointBlock(s: Amps, so: number, p: number, u: Float64Array, rho: Float64Array, cmask?: number): void;
   /**
    * The adjoint step of diagonal step k: w_i = Im(conj(λ_i) ψ_i) with ψ at s[so..], then λ ← D†λ; returns w, or
    * its Walsh–Hadamard transform W[m] = Σ_i w_i (−1)^|i ∧ m| when `walsh` and `canWalsh`.
@@ -75,13 +84,15 @@ function jsRows(spec: RowsSpec, tapeFloats = 0): Rows {
     if (st.type !== 'perm') throw new Error(`step ${k} is not a permutation`);
     return inverse ? st.inv : st.src;
   };
-  const apply1: Rows['apply1'] = (a, off, p, m, o) => kernelFor(m, o)(a, off, dim, p, 0, m, o);
+  const apply1: Rows['apply1'] = (a, off, p, m, o, cmask = 0) => kernelFor(m, o)(a, off, dim, p, cmask, m, o);
+  const none = new Float64Array(8);
   return {
     kind: 'js',
     psi,
     lam,
     tape: tapeFloats > 0 ? newAmps(precision, tapeFloats) : null,
     apply1,
+    flip: (a, p, cmask) => apply1X(a, 0, dim, p, cmask, none, 0),
     apply1To(s, so, d, doff, p, m, o) {
       d.set(s.subarray(so, so + 2 * dim), doff);
       apply1(d, doff, p, m, o);
@@ -89,7 +100,7 @@ function jsRows(spec: RowsSpec, tapeFloats = 0): Rows {
     diagTo: (s, so, d, doff, k) => applyDiagTable(s, so, d, doff, dim, dt[k]),
     gatherTo: (s, so, d, doff, k, inverse) => gatherTo(s, so, d, doff, dim, perm(k, inverse)),
     gather: (a, k, inverse) => applyGather(a, 0, dim, perm(k, inverse), tmp),
-    adjointBlock: (s, so, p, u, rho) => adjointStep1Tape(s, so, lam, dim, p, u, rho),
+    adjointBlock: (s, so, p, u, rho, cmask = 0) => adjointStep1Tape(s, so, lam, dim, p, u, rho, cmask),
     adjointDiag(s, so, k) {
       adjointDiagTape(s, so, lam, dim, dt[k], w);
       return w;
@@ -100,27 +111,34 @@ function jsRows(spec: RowsSpec, tapeFloats = 0): Rows {
   };
 }
 
+/** X as a 2×2, for the real kernel. */
+const X2 = Float64Array.of(0, 0, 1, 0, 1, 0, 0, 0);
+
 /**
  * Rows in one WebAssembly memory: ψ, λ, the scratch row, the tape (numSteps rows), then w, the gather tables
- * (i32 byte offsets) and f32 copies of the diagonal tables. Null where the memory cannot be made.
+ * (i32 byte offsets) and copies of the diagonal tables in the rows' precision. Null where the memory cannot be made.
  */
 function wasmRows(spec: RowsSpec, tapeRows = 0): Rows | null {
-  const { prog, dt } = spec;
+  const { prog, dt, precision } = spec;
   const dim = prog.dim;
-  let aux = 4 * dim; // w
-  for (const st of prog.steps) if (st.type === 'perm' || st.type === 'diag') aux += 8 * dim;
-  const ws = wasmState(dim, 3 + tapeRows, aux);
+  const amp = precision === 'f64' ? 16 : 8; // bytes per amplitude
+  const real = amp / 2; // bytes per real
+  let aux = real * dim; // w
+  for (const st of prog.steps) if (st.type === 'perm') aux += 8 * dim;
+  for (const st of prog.steps) if (st.type === 'diag') aux += amp * dim;
+  const ws = wasmState(dim, 3 + tapeRows, aux, precision);
   if (!ws) return null;
   const buf = ws.memory.buffer;
-  // the tables, 16-byte aligned (dim ≥ 32)
+  const View = precision === 'f64' ? Float64Array : Float32Array;
+  // the tables, 16-byte aligned (dim ≥ 4)
   let at = ws.extraAt;
   const wAt = at;
-  const w = new Float32Array(buf, at, dim);
-  at += 4 * dim;
+  const w = new View(buf, at, dim);
+  at += real * dim;
   const srcAt = new Int32Array(prog.steps.length);
   const invAt = new Int32Array(prog.steps.length);
   const diagAt = new Int32Array(prog.steps.length);
-  const diagF32: (Float32Array | null)[] = prog.steps.map(() => null);
+  const diagCopy: (Amps | null)[] = prog.steps.map(() => null);
   prog.steps.forEach((st, k) => {
     if (st.type === 'perm') {
       for (const [tab, into] of [
@@ -129,35 +147,38 @@ function wasmRows(spec: RowsSpec, tapeRows = 0): Rows | null {
       ] as const) {
         into[k] = at;
         const v = new Int32Array(buf, at, dim);
-        for (let j = 0; j < dim; j++) v[j] = 8 * tab[j];
+        for (let j = 0; j < dim; j++) v[j] = amp * tab[j];
         at += 4 * dim;
       }
     } else if (st.type === 'diag') {
       diagAt[k] = at;
-      diagF32[k] = new Float32Array(buf, at, 2 * dim);
-      diagF32[k].set(dt[k]);
-      at += 8 * dim;
+      diagCopy[k] = new View(buf, at, 2 * dim);
+      diagCopy[k].set(dt[k]);
+      at += amp * dim;
     }
   });
   const [psi, lam, tmp] = ws.rows;
-  const addr = (a: Amps, off: number): number => a.byteOffset + 4 * off;
+  const addr = (a: Amps, off: number): number => a.byteOffset + real * off;
+  const apply1: Rows['apply1'] = (a, off, p, m, o, cmask = 0) => {
+    const s = addr(a, off);
+    if (isDiag2(m, o))
+      ws.diag(s, dim, p, m[o] === 1 && m[o + 1] === 0 ? 1 : 0, m[o], m[o + 1], m[o + 6], m[o + 7], cmask);
+    else if (isReal2(m, o)) ws.real(s, dim, p, m[o], m[o + 2], m[o + 4], m[o + 6], 0, cmask);
+    else
+      ws.gen(s, dim, p, m[o], m[o + 1], m[o + 2], m[o + 3], m[o + 4], m[o + 5], m[o + 6], m[o + 7], 0, cmask);
+  };
   return {
     kind: 'wasm-simd',
     psi,
     lam,
-    tape: tapeRows > 0 ? new Float32Array(buf, 3 * 8 * dim, tapeRows * 2 * dim) : null,
-    apply1(a, off, p, m, o) {
-      const s = addr(a, off);
-      if (isDiag2(m, o))
-        ws.diag(s, dim, p, m[o] === 1 && m[o + 1] === 0 ? 1 : 0, m[o], m[o + 1], m[o + 6], m[o + 7]);
-      else if (isReal2(m, o)) ws.real(s, dim, p, m[o], m[o + 2], m[o + 4], m[o + 6]);
-      else ws.gen(s, dim, p, m[o], m[o + 1], m[o + 2], m[o + 3], m[o + 4], m[o + 5], m[o + 6], m[o + 7]);
-    },
+    tape: tapeRows > 0 ? new View(buf, 3 * amp * dim, tapeRows * 2 * dim) : null,
+    apply1,
+    flip: (a, p, cmask) => apply1(a, 0, p, X2, 0, cmask),
     apply1To(s, so, d, doff, p, m, o) {
       // the diagonal kernel works in place only
       if (isDiag2(m, o)) {
         if (s !== d || so !== doff) d.set(s.subarray(so, so + 2 * dim), doff);
-        this.apply1(d, doff, p, m, o);
+        apply1(d, doff, p, m, o);
         return;
       }
       const from = addr(s, so);
@@ -186,22 +207,23 @@ function wasmRows(spec: RowsSpec, tapeRows = 0): Rows | null {
       ws.gather(a.byteOffset, tmp.byteOffset, (inverse ? invAt : srcAt)[k], dim);
       a.set(tmp);
     },
-    adjointBlock: (s, so, p, u, rho) => adjointStep1Wasm(ws, addr(s, so), lam.byteOffset, dim, p, u, rho),
+    adjointBlock: (s, so, p, u, rho, cmask = 0) =>
+      adjointStep1Wasm(ws, addr(s, so), lam.byteOffset, dim, p, u, rho, cmask),
     adjointDiag(s, so, k, walsh) {
       ws.dadj(addr(s, so), lam.byteOffset, diagAt[k], dim, wAt);
       if (walsh) ws.wht(wAt, dim);
       return w;
     },
     canWalsh: true,
-    tableChanged: (k) => diagF32[k]?.set(dt[k]),
+    tableChanged: (k) => diagCopy[k]?.set(dt[k]),
     withTape(floats) {
       return wasmRows(spec, floats / (2 * dim)) ?? jsRows(spec, floats);
     },
   };
 }
 
-/** The Rows a Runner of this precision starts with: wasm for f32 from WASM_MIN_DIM amplitudes where it works. */
+/** The Rows a Runner starts with: wasm (f32 or f64) from `minWasmDim` amplitudes where it works, else JS. */
 export function makeRows(spec: RowsSpec, useWasm: boolean, minWasmDim: number): Rows {
-  const wasm = useWasm && spec.precision === 'f32' && spec.prog.dim >= minWasmDim ? wasmRows(spec) : null;
+  const wasm = useWasm && spec.prog.dim >= Math.max(minWasmDim, 4) ? wasmRows(spec) : null;
   return wasm ?? jsRows(spec);
 }

@@ -114,9 +114,9 @@ function joinVjp(parts: VjpRows[], prog: Program, info: BackendInfo): VjpResult 
   };
 }
 
-/** What a circuit of `dim` amplitudes runs on here: the f32 SIMD kernels from WASM_MIN_DIM up, else JS. */
+/** What a circuit of `dim` amplitudes runs on here: the SIMD kernels (f32x4 or f64x2) from WASM_MIN_DIM up, else JS. */
 export function cpuKernel(precision: Precision, dim: number): 'wasm-simd' | 'js' {
-  return precision === 'f32' && dim >= WASM_MIN_DIM && wasmStateFailure() === null ? 'wasm-simd' : 'js';
+  return dim >= WASM_MIN_DIM && wasmStateFailure(precision) === null ? 'wasm-simd' : 'js';
 }
 
 /** The cpu backend answers both ways: async and synchronously (both with threads for big batches). */
@@ -139,7 +139,7 @@ export function createCpuSimulator(opts: CpuOptions = {}): CpuSimulator {
     throw new Error(`threads: must be a non-negative integer, got ${threads}`);
   let pool: Promise<RowPool | null> | null = null;
   let fallbackReason: string | undefined;
-  const simd = precision === 'f32' && wasmStateFailure() === null;
+  const simd = wasmStateFailure(precision) === null;
   const kernel = (dim: number): string => cpuKernel(precision, dim);
   const info: BackendInfo = {
     backend: 'cpu',
@@ -147,8 +147,7 @@ export function createCpuSimulator(opts: CpuOptions = {}): CpuSimulator {
     precision,
   };
   if (threads > 1) info.threads = threads;
-  if (precision === 'f32' && !simd)
-    info.fallbackReason = `WebAssembly SIMD unavailable: ${wasmStateFailure()}`;
+  if (!simd) info.fallbackReason = `WebAssembly SIMD unavailable: ${wasmStateFailure(precision)}`;
 
   const getPool = (): Promise<RowPool | null> => {
     pool ??= import('./threads')

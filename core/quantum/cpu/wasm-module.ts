@@ -1,42 +1,90 @@
-// WebAssembly SIMD (f32x4) one-qubit kernels on an interleaved complex64 state, generated as bytes by
-// core/util/wasm-asm.ts. Exports, each in place on the 2^n amplitudes at byte address `s` (dim ≥ 2):
-//   gen(s, dim, p, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i, d) generic 2×2 [[m0, m1], [m2, m3]] on bit p
-//   real(s, dim, p, m0, m1, m2, m3, d)                       real 2×2
+// WebAssembly SIMD state-vector kernels on an interleaved complex state, generated as bytes by
+// core/util/wasm-asm.ts, in two precisions from one generator: f32 (f32x4, complex64 rows) and f64 (f64x2,
+// complex128 rows). Exports, each on the 2^n amplitudes at byte address `s` (dim ≥ 2; f32 dadj/wht need dim ≥ 4):
+//   gen(s, dim, p, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i, d, cmask) generic 2×2 [[m0, m1], [m2, m3]] on bit p
+//   real(s, dim, p, m0, m1, m2, m3, d, cmask)                       real 2×2
 //     (gen and real write to s + d: d = 0, or an omitted d, is in place; else out of place into another row)
-//   diag(s, dim, p, skip0, d0r, d0i, d1r, d1i)               diag(d0, d1); skip0 ≠ 0 leaves the |0⟩ half alone
-//   adj(t, l, dim, p, m0r, …, m3i, out)                      the taped adjoint step: λ at l ← M·λ, with ψ read
-//                                                            at t; four f32x4 partial sums of the cross density
-//                                                            ψ·λ† on bit p stored at out (see adjFn)
-//   gather(src, dst, idx, dim)                               dst_j = src at byte offset idx_j (a permutation
-//                                                            of basis states, idx as i32 byte offsets)
-//   dmul(src, dst, tab, dim)                                 dst_i = tab_i · src_i (a diagonal table; src may be dst)
-//   dadj(t, l, tab, dim, w)                                  w_i = Im(conj(λ_i) ψ_i) as f32 at w, λ_i ← conj(tab_i) λ_i
-//   wht(w, dim)                                              in-place Walsh–Hadamard transform of dim f32 at w:
-//                                                            W_m = Σ_i w_i (−1)^popcount(i & m) (dim ≥ 8)
-// For p ≥ 1 one f32x4 holds two neighbouring amplitudes with the same bit p, so a and b vectors pair up
-// lane by lane; for p = 0 one f32x4 holds one whole pair (a, b) and the matrix is spread over the lanes.
-import { assemble, F32, Fn, I32, V128 } from '../../util/wasm-asm';
+//   diag(s, dim, p, skip0, d0r, d0i, d1r, d1i, cmask)               diag(d0, d1); skip0 ≠ 0 leaves the |0⟩ half alone
+//   adj(t, l, dim, p, m0r, …, m3i, out, cmask)                      the taped adjoint step: λ at l ← M·λ, with ψ read
+//                                                                   at t; four vectors of partial sums of the cross
+//                                                                   density ψ·λ† on bit p stored at out (see adjFn)
+//     (cmask ≠ 0: only the pairs whose index has every bit of cmask set — a controlled gate; in place only, d is
+//      ignored; cmask must not hold bit p)
+//   gather(src, dst, idx, dim)                                      dst_j = src at byte offset idx_j (a permutation
+//                                                                   of basis states, idx as i32 byte offsets)
+//   dmul(src, dst, tab, dim)                                        dst_i = tab_i · src_i (a diagonal table; src may be dst)
+//   dadj(t, l, tab, dim, w)                                         w_i = Im(conj(λ_i) ψ_i) at w (f32 or f64 as the
+//                                                                   rows), λ_i ← conj(tab_i) λ_i
+//   wht(w, dim)                                                     in-place Walsh–Hadamard transform of dim values
+//                                                                   at w: W_m = Σ_i w_i (−1)^popcount(i & m)
+// f64: one f64x2 is one amplitude (re, im), so a and b vectors pair up lane by lane on every bit. f32: for p ≥ 1
+// one f32x4 holds two neighbouring amplitudes with the same bit p, so a and b vectors pair up lane by lane; for
+// p = 0 one f32x4 holds one whole pair (a, b) and the matrix is spread over the lanes. A control on bit 0 in f32
+// selects lanes 2–3 of a vector (v128.bitselect); other controls skip whole vectors.
+import { assemble, F32, F64, Fn, I32, V128, type ValType } from '../../util/wasm-asm';
+import type { Precision } from '../backend';
 
 // complex × vector: re·v + im·swap(v)·SIGN, where swap exchanges re and im inside each complex lane pair
 const SWAP: [number, number, number, number] = [1, 0, 3, 2];
 const SIGN: [number, number, number, number] = [-1, 1, -1, 1];
 
-/** Splat of (re, im) into the two vectors R = [re]×4 and I = [−im, im, −im, im]. */
-function splatComplex(f: Fn, re: number, im: number, R: number, I: number): void {
-  f.get(re).f32x4Splat().set(R);
-  f.get(im).f32x4Splat().v128ConstF32(SIGN).f32x4Mul().set(I);
+/** What differs between the f32x4 and the f64x2 kernels: the lanes and the ops on them. */
+interface Lanes {
+  readonly prec: Precision;
+  readonly scalar: ValType;
+  /** log2 of the bytes per amplitude (8 or 16). */
+  readonly shift: number;
+  splat(f: Fn): Fn;
+  mul(f: Fn): Fn;
+  add(f: Fn): Fn;
+  sub(f: Fn): Fn;
+  /** Pushes v with re and im exchanged in every complex. */
+  swap(f: Fn, v: number): Fn;
+  /** Pushes the constant [−1, 1, …] (the sign of im·swap(v) in a complex product). */
+  sign(f: Fn): Fn;
 }
 
-/** [x, x, y, y] from two f32 locals (p = 0: lanes 0–1 belong to a, 2–3 to b). */
+const L32: Lanes = {
+  prec: 'f32',
+  scalar: F32,
+  shift: 3,
+  splat: (f) => f.f32x4Splat(),
+  mul: (f) => f.f32x4Mul(),
+  add: (f) => f.f32x4Add(),
+  sub: (f) => f.f32x4Sub(),
+  swap: (f, v) => f.get(v).get(v).shuffleF32(SWAP),
+  sign: (f) => f.v128ConstF32(SIGN),
+};
+
+const L64: Lanes = {
+  prec: 'f64',
+  scalar: F64,
+  shift: 4,
+  splat: (f) => f.f64x2Splat(),
+  mul: (f) => f.f64x2Mul(),
+  add: (f) => f.f64x2Add(),
+  sub: (f) => f.f64x2Sub(),
+  swap: (f, v) => f.get(v).get(v).shuffleF64([1, 0]),
+  sign: (f) => f.v128ConstF64([-1, 1]),
+};
+
+/** Splat of (re, im) into the two vectors R = [re, re, …] and I = [−im, im, …]. */
+function splatComplex(f: Fn, L: Lanes, re: number, im: number, R: number, I: number): void {
+  L.splat(f.get(re)).set(R);
+  L.mul(L.sign(L.splat(f.get(im)))).set(I);
+}
+
+/** [x, x, y, y] from two f32 locals (f32, p = 0: lanes 0–1 belong to a, 2–3 to b). */
 function spread(f: Fn, x: number, y: number, out: number, signed: boolean): void {
   f.get(x).f32x4Splat().get(y).f32x4Splat().shuffleF32([0, 1, 4, 5]);
   if (signed) f.v128ConstF32(SIGN).f32x4Mul();
   f.set(out);
 }
 
-/** Pushes one output row for p ≥ 1: a·R0 + swap(a)·I0 + b·R1 + swap(b)·I1 (R, I as from splatComplex). */
+/** Pushes one output row: a·R0 + swap(a)·I0 + b·R1 + swap(b)·I1 (R, I as from splatComplex). */
 function rowTimes(
   f: Fn,
+  L: Lanes,
   a: number,
   sa: number,
   b: number,
@@ -46,12 +94,15 @@ function rowTimes(
   R1: number,
   I1: number,
 ): void {
-  f.get(a).get(R0).f32x4Mul().get(sa).get(I0).f32x4Mul().f32x4Add();
-  f.get(b).get(R1).f32x4Mul().get(sb).get(I1).f32x4Mul().f32x4Add().f32x4Add();
+  L.mul(f.get(a).get(R0));
+  L.add(L.mul(f.get(sa).get(I0)));
+  L.mul(f.get(b).get(R1));
+  L.add(L.mul(f.get(sb).get(I1)));
+  L.add(f);
 }
 
 /**
- * Pushes M·v for p = 0, where v = [a | b] is one whole pair and the matrix is spread over the lanes
+ * Pushes M·v for f32, p = 0, where v = [a | b] is one whole pair and the matrix is spread over the lanes
  * (M0 = [m0 m0 m2 m2], M1 = [m1 m1 m3 m3], imaginary parts signed): M0·[a a] + M1·[b b]. `t` is a scratch local.
  */
 function pairTimesSpread(
@@ -70,16 +121,28 @@ function pairTimesSpread(
 }
 
 /**
- * Emits the loop over a-vectors for p ≥ 1: a runs over the first half of every 2^(p+1)-amplitude block,
- * b = a + 8·2^p bytes; `body` reads and writes through locals a and b.
+ * Emits the loop over a-vectors (16 bytes each): a runs over the first half of every 2^(p+1)-amplitude block,
+ * b = a + 2^p amplitudes; `body` reads and writes through locals a and b. f32 needs p ≥ 1 (two amplitudes per vector).
  */
-function pairLoop(f: Fn, s: number, dim: number, p: number, a: number, b: number, body: () => void): void {
+function pairLoop(
+  f: Fn,
+  L: Lanes,
+  s: number,
+  dim: number,
+  p: number,
+  a: number,
+  b: number,
+  body: () => void,
+): void {
   const half = f.local(I32);
   const end = f.local(I32);
   const base = f.local(I32);
   const stop = f.local(I32);
-  f.i32(8).get(p).shl().set(half);
-  f.get(s).get(dim).i32(3).shl().add().set(end);
+  f.i32(1 << L.shift)
+    .get(p)
+    .shl()
+    .set(half);
+  f.get(s).get(dim).i32(L.shift).shl().add().set(end);
   f.get(s).set(base);
   f.loop();
   f.get(base).set(a);
@@ -93,7 +156,7 @@ function pairLoop(f: Fn, s: number, dim: number, p: number, a: number, b: number
   f.end();
 }
 
-/** Emits the loop over whole-pair vectors for p = 0; `body` reads and writes through local a. */
+/** Emits the loop over whole-pair vectors for f32, p = 0; `body` reads and writes through local a. */
 function flatLoop(f: Fn, s: number, dim: number, a: number, body: () => void): void {
   const end = f.local(I32);
   f.get(s).get(dim).i32(3).shl().add().set(end);
@@ -104,180 +167,348 @@ function flatLoop(f: Fn, s: number, dim: number, a: number, body: () => void): v
   f.end();
 }
 
-function genFn(): Fn {
-  const f = new Fn('gen', [I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32, I32]);
-  const [s, dim, p, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i, d] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+/**
+ * A controlled kernel's filter: `cm`, the control bits a whole vector shares (f32: bit 0 differs inside a vector,
+ * so it is left out), and `K`, the lanes of a vector that are controlled (f32: [0, 0, ~0, ~0] for a control on bit
+ * 0, else every lane; f64: unused). Emitted at the top of the function.
+ */
+interface Ctrl {
+  on: boolean;
+  cm: number;
+  K: number;
+  L: Lanes;
+  base: number;
+}
+
+function ctrlLocals(f: Fn, L: Lanes, cmask: number, base: number): Ctrl {
+  const cm = f.local(I32);
+  const K = f.local(V128);
+  if (L.prec === 'f32') {
+    f.get(cmask).i32(-2).and().set(cm);
+    f.v128ConstI32([0, 0, -1, -1]).v128ConstI32([-1, -1, -1, -1]).get(cmask).i32(1).and().select().set(K);
+  } else f.get(cmask).set(cm);
+  return { on: false, cm, K, L, base };
+}
+
+/** `body` for the vector at address x, or — controlled — only when its index has every bit of cm set. */
+function guarded(f: Fn, c: Ctrl, x: number, body: () => void): () => void {
+  if (!c.on) return body;
+  return () => {
+    f.get(x).get(c.base).sub().i32(c.L.shift).shrU().get(c.cm).and().get(c.cm).eq().if();
+    body();
+    f.end();
+  };
+}
+
+/** Stores the vector on the stack (address below it); controlled f32: lanes outside K keep `old`. */
+function store(f: Fn, c: Ctrl, old: number): void {
+  if (c.on && c.L.prec === 'f32') f.get(old).get(c.K).v128Bitselect();
+  f.v128Store();
+}
+
+/** Emits `emit` twice: for cmask = 0 (c.on false) and for cmask ≠ 0 (c.on true). */
+function byControl(f: Fn, cmask: number, c: Ctrl, emit: () => void): void {
+  f.get(cmask).eqz().if();
+  c.on = false;
+  emit();
+  f.else();
+  c.on = true;
+  emit();
+  f.end();
+  c.on = false;
+}
+
+function genFn(L: Lanes): Fn {
+  const S = L.scalar;
+  const f = new Fn('gen', [I32, I32, I32, S, S, S, S, S, S, S, S, I32, I32]);
+  const [s, dim, p, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i, d, cmask] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+  ];
   const a = f.local(I32);
   const b = f.local(I32);
-  // M0R, M0I … M3I: the matrix as splatted (p ≥ 1) or spread (p = 0) vectors
+  // M0R, M0I … M3I: the matrix as splatted (general) or spread (f32, p = 0) vectors
   const M = Array.from({ length: 8 }, () => f.local(V128));
   const [M0R, M0I, M1R, M1I, M2R, M2I, M3R, M3I] = M;
   const [va, vb, sa, sb] = Array.from({ length: 4 }, () => f.local(V128));
-  f.get(p).eqz().if();
-  {
+  const c = ctrlLocals(f, L, cmask, s);
+  const dest = (x: number) => {
+    f.get(x);
+    if (!c.on) f.get(d).add();
+  };
+  if (L.prec === 'f32') {
+    f.get(p).eqz().if();
     // lanes [a | b]: out = A·[a a] + A'·swap[a a] + B·[b b] + B'·swap[b b], A = [m0 m0 m2 m2], B = [m1 m1 m3 m3]
     spread(f, m0r, m2r, M0R, false);
     spread(f, m0i, m2i, M0I, true);
     spread(f, m1r, m3r, M1R, false);
     spread(f, m1i, m3i, M1I, true);
-    flatLoop(f, s, dim, a, () => {
-      f.get(a).v128Load().set(va);
-      f.get(a).get(d).add();
-      pairTimesSpread(f, va, vb, M0R, M0I, M1R, M1I);
-      f.v128Store();
-    });
+    byControl(f, cmask, c, () =>
+      flatLoop(
+        f,
+        s,
+        dim,
+        a,
+        guarded(f, c, a, () => {
+          f.get(a).v128Load().set(va);
+          dest(a);
+          pairTimesSpread(f, va, vb, M0R, M0I, M1R, M1I);
+          f.v128Store();
+        }),
+      ),
+    );
+    f.else();
   }
-  f.else();
-  {
-    for (let k = 0; k < 4; k++) splatComplex(f, m0r + 2 * k, m0r + 2 * k + 1, M[2 * k], M[2 * k + 1]);
-    pairLoop(f, s, dim, p, a, b, () => {
-      f.get(a).v128Load().tee(va).get(va).shuffleF32(SWAP).set(sa);
-      f.get(b).v128Load().tee(vb).get(vb).shuffleF32(SWAP).set(sb);
-      const out = (R0: number, I0: number, R1: number, I1: number) =>
-        rowTimes(f, va, sa, vb, sb, R0, I0, R1, I1);
-      f.get(a).get(d).add();
-      out(M0R, M0I, M1R, M1I);
-      f.v128Store();
-      f.get(b).get(d).add();
-      out(M2R, M2I, M3R, M3I);
-      f.v128Store();
-    });
-  }
-  f.end();
+  for (let k = 0; k < 4; k++) splatComplex(f, L, m0r + 2 * k, m0r + 2 * k + 1, M[2 * k], M[2 * k + 1]);
+  byControl(f, cmask, c, () =>
+    pairLoop(
+      f,
+      L,
+      s,
+      dim,
+      p,
+      a,
+      b,
+      guarded(f, c, a, () => {
+        f.get(a).v128Load().set(va);
+        L.swap(f, va).set(sa);
+        f.get(b).v128Load().set(vb);
+        L.swap(f, vb).set(sb);
+        dest(a);
+        rowTimes(f, L, va, sa, vb, sb, M0R, M0I, M1R, M1I);
+        store(f, c, va);
+        dest(b);
+        rowTimes(f, L, va, sa, vb, sb, M2R, M2I, M3R, M3I);
+        store(f, c, vb);
+      }),
+    ),
+  );
+  if (L.prec === 'f32') f.end();
   return f;
 }
 
-function realFn(): Fn {
-  const f = new Fn('real', [I32, I32, I32, F32, F32, F32, F32, I32]);
-  const [s, dim, p, m0, m1, m2, m3, d] = [0, 1, 2, 3, 4, 5, 6, 7];
+function realFn(L: Lanes): Fn {
+  const S = L.scalar;
+  const f = new Fn('real', [I32, I32, I32, S, S, S, S, I32, I32]);
+  const [s, dim, p, m0, m1, m2, m3, d, cmask] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const a = f.local(I32);
   const b = f.local(I32);
   const [A, B, C, D, va, vb] = Array.from({ length: 6 }, () => f.local(V128));
-  f.get(p).eqz().if();
-  {
+  const c = ctrlLocals(f, L, cmask, s);
+  const dest = (x: number) => {
+    f.get(x);
+    if (!c.on) f.get(d).add();
+  };
+  if (L.prec === 'f32') {
+    f.get(p).eqz().if();
     spread(f, m0, m2, A, false);
     spread(f, m1, m3, B, false);
-    flatLoop(f, s, dim, a, () => {
-      f.get(a).v128Load().set(va);
-      f.get(a).get(d).add();
-      f.get(va).get(va).shuffleF32([0, 1, 0, 1]).get(A).f32x4Mul();
-      f.get(va).get(va).shuffleF32([2, 3, 2, 3]).get(B).f32x4Mul().f32x4Add();
-      f.v128Store();
-    });
+    byControl(f, cmask, c, () =>
+      flatLoop(
+        f,
+        s,
+        dim,
+        a,
+        guarded(f, c, a, () => {
+          f.get(a).v128Load().set(va);
+          dest(a);
+          f.get(va).get(va).shuffleF32([0, 1, 0, 1]).get(A).f32x4Mul();
+          f.get(va).get(va).shuffleF32([2, 3, 2, 3]).get(B).f32x4Mul().f32x4Add();
+          f.v128Store();
+        }),
+      ),
+    );
+    f.else();
   }
-  f.else();
-  {
-    f.get(m0).f32x4Splat().set(A);
-    f.get(m1).f32x4Splat().set(B);
-    f.get(m2).f32x4Splat().set(C);
-    f.get(m3).f32x4Splat().set(D);
-    pairLoop(f, s, dim, p, a, b, () => {
-      f.get(a).v128Load().set(va);
-      f.get(b).v128Load().set(vb);
-      f.get(a).get(d).add().get(va).get(A).f32x4Mul().get(vb).get(B).f32x4Mul().f32x4Add().v128Store();
-      f.get(b).get(d).add().get(va).get(C).f32x4Mul().get(vb).get(D).f32x4Mul().f32x4Add().v128Store();
-    });
-  }
-  f.end();
+  L.splat(f.get(m0)).set(A);
+  L.splat(f.get(m1)).set(B);
+  L.splat(f.get(m2)).set(C);
+  L.splat(f.get(m3)).set(D);
+  byControl(f, cmask, c, () =>
+    pairLoop(
+      f,
+      L,
+      s,
+      dim,
+      p,
+      a,
+      b,
+      guarded(f, c, a, () => {
+        f.get(a).v128Load().set(va);
+        f.get(b).v128Load().set(vb);
+        dest(a);
+        L.add(L.mul(L.mul(f.get(va).get(A)).get(vb).get(B)));
+        store(f, c, va);
+        dest(b);
+        L.add(L.mul(L.mul(f.get(va).get(C)).get(vb).get(D)));
+        store(f, c, vb);
+      }),
+    ),
+  );
+  if (L.prec === 'f32') f.end();
   return f;
 }
 
-function diagFn(): Fn {
-  const f = new Fn('diag', [I32, I32, I32, I32, F32, F32, F32, F32]);
-  const [s, dim, p, skip0, d0r, d0i, d1r, d1i] = [0, 1, 2, 3, 4, 5, 6, 7];
+function diagFn(L: Lanes): Fn {
+  const S = L.scalar;
+  const f = new Fn('diag', [I32, I32, I32, I32, S, S, S, S, I32]);
+  const [s, dim, p, skip0, d0r, d0i, d1r, d1i, cmask] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const a = f.local(I32);
   const b = f.local(I32);
   const [R0, I0, R1, I1, va] = Array.from({ length: 5 }, () => f.local(V128));
+  const c = ctrlLocals(f, L, cmask, s);
   // one vector at address x times (R, I): R·v + I·swap(v), stored back in place
   const scale = (x: number, R: number, I: number) => {
     f.get(x).v128Load().set(va);
-    f.get(x).get(va).get(R).f32x4Mul().get(va).get(va).shuffleF32(SWAP).get(I).f32x4Mul().f32x4Add();
-    f.v128Store();
+    f.get(x);
+    L.mul(f.get(va).get(R));
+    L.add(L.mul(L.swap(f, va).get(I)));
+    store(f, c, va);
   };
-  f.get(p).eqz().if();
-  {
+  if (L.prec === 'f32') {
+    f.get(p).eqz().if();
     spread(f, d0r, d1r, R0, false);
     spread(f, d0i, d1i, I0, true);
-    flatLoop(f, s, dim, a, () => scale(a, R0, I0));
-  }
-  f.else();
-  {
-    splatComplex(f, d0r, d0i, R0, I0);
-    splatComplex(f, d1r, d1i, R1, I1);
-    f.get(skip0).if();
-    pairLoop(f, s, dim, p, a, b, () => scale(b, R1, I1));
+    byControl(f, cmask, c, () =>
+      flatLoop(
+        f,
+        s,
+        dim,
+        a,
+        guarded(f, c, a, () => scale(a, R0, I0)),
+      ),
+    );
     f.else();
-    pairLoop(f, s, dim, p, a, b, () => {
-      scale(a, R0, I0);
-      scale(b, R1, I1);
-    });
-    f.end();
   }
-  f.end();
+  splatComplex(f, L, d0r, d0i, R0, I0);
+  splatComplex(f, L, d1r, d1i, R1, I1);
+  byControl(f, cmask, c, () => {
+    f.get(skip0).if();
+    pairLoop(
+      f,
+      L,
+      s,
+      dim,
+      p,
+      a,
+      b,
+      guarded(f, c, a, () => scale(b, R1, I1)),
+    );
+    f.else();
+    pairLoop(
+      f,
+      L,
+      s,
+      dim,
+      p,
+      a,
+      b,
+      guarded(f, c, a, () => {
+        scale(a, R0, I0);
+        scale(b, R1, I1);
+      }),
+    );
+    f.end();
+  });
+  if (L.prec === 'f32') f.end();
   return f;
 }
 
 /**
  * The backward step of the adjoint method with a forward tape: ψ (after the step) is read at t, λ at l is
  * replaced by M·λ (M = U†), and the sums that give the anti-Hermitian part of ρ = Σ ψ λ† on bit p are left
- * at out as four f32x4 vectors A, B, C, D, combined by the caller (crossDensity in wasm.ts):
- *   p ≥ 1: A = Σ ψa·swap(λa), B = Σ ψb·swap(λb), C = Σ ψa·λb − ψb·λa, D = Σ ψa·swap(λb) + ψb·swap(λa)
- *   p = 0: A = Σ v·swap(l), B = 0, C = Σ v·l[2,3,0,1], D = Σ v·l[3,2,1,0], with v = [ψa ψb], l = [λa λb]
+ * at out as four vectors A, B, C, D, combined by the caller (adjointStep1Wasm in wasm.ts):
+ *   general: A = Σ ψa·swap(λa), B = Σ ψb·swap(λb), C = Σ ψa·λb − ψb·λa, D = Σ ψa·swap(λb) + ψb·swap(λa)
+ *   f32, p = 0: A = Σ v·swap(l), B = 0, C = Σ v·l[2,3,0,1], D = Σ v·l[3,2,1,0], with v = [ψa ψb], l = [λa λb]
+ * Controlled (cmask ≠ 0): the sums and the update run over the controlled pairs only (ψ's other lanes masked to 0).
  */
-function adjFn(): Fn {
-  const f = new Fn('adj', [I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32, I32]);
-  const [t, l, dim, p, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i, out] = [
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+function adjFn(L: Lanes): Fn {
+  const S = L.scalar;
+  const f = new Fn('adj', [I32, I32, I32, I32, S, S, S, S, S, S, S, S, I32, I32]);
+  const [t, l, dim, p, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i, out, cmask] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
   ];
   const a = f.local(I32);
   const b = f.local(I32);
   const d = f.local(I32);
-  // M0R, M0I … M3I: the matrix as splatted (p ≥ 1) or spread (p = 0) vectors
   const M = Array.from({ length: 8 }, () => f.local(V128));
   const [M0R, M0I, M1R, M1I, M2R, M2I, M3R, M3I] = M;
   const [la, lb, va, vb, sla, slb, A, B, C, D] = Array.from({ length: 10 }, () => f.local(V128));
+  const c = ctrlLocals(f, L, cmask, l);
   f.get(t).get(l).sub().set(d);
   for (const acc of [A, B, C, D]) f.v128Zero().set(acc);
-  f.get(p).eqz().if();
-  {
+  if (L.prec === 'f32') {
+    f.get(p).eqz().if();
     spread(f, m0r, m2r, M0R, false);
     spread(f, m0i, m2i, M0I, true);
     spread(f, m1r, m3r, M1R, false);
     spread(f, m1i, m3i, M1I, true);
-    flatLoop(f, l, dim, a, () => {
-      f.get(a).v128Load().set(la);
-      f.get(a).get(d).add().v128Load().set(va);
-      f.get(A).get(va).get(la).get(la).shuffleF32(SWAP).f32x4Mul().f32x4Add().set(A);
-      f.get(C).get(va).get(la).get(la).shuffleF32([2, 3, 0, 1]).f32x4Mul().f32x4Add().set(C);
-      f.get(D).get(va).get(la).get(la).shuffleF32([3, 2, 1, 0]).f32x4Mul().f32x4Add().set(D);
-      f.get(a);
-      pairTimesSpread(f, la, vb, M0R, M0I, M1R, M1I);
-      f.v128Store();
-    });
+    byControl(f, cmask, c, () =>
+      flatLoop(
+        f,
+        l,
+        dim,
+        a,
+        guarded(f, c, a, () => {
+          f.get(a).v128Load().set(la);
+          f.get(a).get(d).add().v128Load().set(va);
+          f.get(A).get(va).get(la).get(la).shuffleF32(SWAP).f32x4Mul().f32x4Add().set(A);
+          f.get(C).get(va).get(la).get(la).shuffleF32([2, 3, 0, 1]).f32x4Mul().f32x4Add().set(C);
+          f.get(D).get(va).get(la).get(la).shuffleF32([3, 2, 1, 0]).f32x4Mul().f32x4Add().set(D);
+          f.get(a);
+          pairTimesSpread(f, la, vb, M0R, M0I, M1R, M1I);
+          f.v128Store();
+        }),
+      ),
+    );
+    f.else();
   }
-  f.else();
-  {
-    for (let k = 0; k < 4; k++) splatComplex(f, m0r + 2 * k, m0r + 2 * k + 1, M[2 * k], M[2 * k + 1]);
-    pairLoop(f, l, dim, p, a, b, () => {
-      f.get(a).v128Load().tee(la).get(la).shuffleF32(SWAP).set(sla);
-      f.get(b).v128Load().tee(lb).get(lb).shuffleF32(SWAP).set(slb);
-      f.get(a).get(d).add().v128Load().set(va);
-      f.get(b).get(d).add().v128Load().set(vb);
-      f.get(A).get(va).get(sla).f32x4Mul().f32x4Add().set(A);
-      f.get(B).get(vb).get(slb).f32x4Mul().f32x4Add().set(B);
-      f.get(C).get(va).get(lb).f32x4Mul().f32x4Add().get(vb).get(la).f32x4Mul().f32x4Sub().set(C);
-      f.get(D).get(va).get(slb).f32x4Mul().f32x4Add().get(vb).get(sla).f32x4Mul().f32x4Add().set(D);
-      const upd = (R0: number, I0: number, R1: number, I1: number) =>
-        rowTimes(f, la, sla, lb, slb, R0, I0, R1, I1);
-      f.get(a);
-      upd(M0R, M0I, M1R, M1I);
-      f.v128Store();
-      f.get(b);
-      upd(M2R, M2I, M3R, M3I);
-      f.v128Store();
-    });
-  }
-  f.end();
+  for (let k = 0; k < 4; k++) splatComplex(f, L, m0r + 2 * k, m0r + 2 * k + 1, M[2 * k], M[2 * k + 1]);
+  byControl(f, cmask, c, () =>
+    pairLoop(
+      f,
+      L,
+      l,
+      dim,
+      p,
+      a,
+      b,
+      guarded(f, c, a, () => {
+        f.get(a).v128Load().set(la);
+        L.swap(f, la).set(sla);
+        f.get(b).v128Load().set(lb);
+        L.swap(f, lb).set(slb);
+        f.get(a).get(d).add().v128Load().set(va);
+        f.get(b).get(d).add().v128Load().set(vb);
+        if (c.on && L.prec === 'f32') {
+          f.get(va).get(c.K).v128And().set(va);
+          f.get(vb).get(c.K).v128And().set(vb);
+        }
+        L.add(L.mul(f.get(A).get(va).get(sla))).set(A);
+        L.add(L.mul(f.get(B).get(vb).get(slb))).set(B);
+        L.sub(
+          L.mul(
+            L.add(L.mul(f.get(C).get(va).get(lb)))
+              .get(vb)
+              .get(la),
+          ),
+        ).set(C);
+        L.add(
+          L.mul(
+            L.add(L.mul(f.get(D).get(va).get(slb)))
+              .get(vb)
+              .get(sla),
+          ),
+        ).set(D);
+        f.get(a);
+        rowTimes(f, L, la, sla, lb, slb, M0R, M0I, M1R, M1I);
+        store(f, c, la);
+        f.get(b);
+        rowTimes(f, L, la, sla, lb, slb, M2R, M2I, M3R, M3I);
+        store(f, c, lb);
+      }),
+    ),
+  );
+  if (L.prec === 'f32') f.end();
   f.get(out).get(A).v128Store(0);
   f.get(out).get(B).v128Store(16);
   f.get(out).get(C).v128Store(32);
@@ -285,39 +516,59 @@ function adjFn(): Fn {
   return f;
 }
 
-function gatherFn(): Fn {
+function gatherFn(L: Lanes): Fn {
   const f = new Fn('gather', [I32, I32, I32, I32]);
   const [src, dst, idx, dim] = [0, 1, 2, 3];
   const end = f.local(I32);
-  f.get(dst).get(dim).i32(3).shl().add().set(end);
+  f.get(dst).get(dim).i32(L.shift).shl().add().set(end);
   f.loop();
-  f.get(dst).get(src).get(idx).i32Load().add().i64Load().i64Store();
+  f.get(dst).get(src).get(idx).i32Load().add();
+  // one amplitude: 8 bytes as an i64 (f32), 16 as a v128 (f64)
+  if (L.prec === 'f32') f.i64Load().i64Store();
+  else f.v128Load().v128Store();
   f.get(idx).i32(4).add().set(idx);
-  f.get(dst).i32(8).add().tee(dst).get(end).ltS().brIf(0);
+  f.get(dst)
+    .i32(1 << L.shift)
+    .add()
+    .tee(dst)
+    .get(end)
+    .ltS()
+    .brIf(0);
   f.end();
   return f;
 }
 
-/** [re0 re0 re1 re1] and [−im0 im0 −im1 im1]·sign of two table entries, for T·v = v·R + swap(v)·I. */
-function tableVectors(f: Fn, t: number, R: number, I: number, conj: boolean): void {
-  f.get(t).get(t).shuffleF32([0, 0, 2, 2]).set(R);
-  f.get(t).get(t).shuffleF32([1, 1, 3, 3]);
-  f.v128ConstF32(conj ? [1, -1, 1, -1] : SIGN)
-    .f32x4Mul()
-    .set(I);
+/** T·v = v·R + swap(v)·I for the table entries in vector T: R = their real parts, I = their signed imaginary parts. */
+function tableVectors(f: Fn, L: Lanes, T: number, R: number, I: number, conj: boolean): void {
+  if (L.prec === 'f32') {
+    f.get(T).get(T).shuffleF32([0, 0, 2, 2]).set(R);
+    f.get(T).get(T).shuffleF32([1, 1, 3, 3]);
+    f.v128ConstF32(conj ? [1, -1, 1, -1] : SIGN)
+      .f32x4Mul()
+      .set(I);
+  } else {
+    f.get(T).get(T).shuffleF64([0, 0]).set(R);
+    f.get(T).get(T).shuffleF64([1, 1]);
+    f.v128ConstF64(conj ? [1, -1] : [-1, 1])
+      .f64x2Mul()
+      .set(I);
+  }
 }
 
-function dmulFn(): Fn {
+function dmulFn(L: Lanes): Fn {
   const f = new Fn('dmul', [I32, I32, I32, I32]);
   const [src, dst, tab, dim] = [0, 1, 2, 3];
   const end = f.local(I32);
   const [T, R, I, v] = Array.from({ length: 4 }, () => f.local(V128));
-  f.get(dst).get(dim).i32(3).shl().add().set(end);
+  f.get(dst).get(dim).i32(L.shift).shl().add().set(end);
   f.loop();
   f.get(tab).v128Load().set(T);
-  tableVectors(f, T, R, I, false);
+  tableVectors(f, L, T, R, I, false);
   f.get(src).v128Load().set(v);
-  f.get(dst).get(v).get(R).f32x4Mul().get(v).get(v).shuffleF32(SWAP).get(I).f32x4Mul().f32x4Add().v128Store();
+  f.get(dst);
+  L.mul(f.get(v).get(R));
+  L.add(L.mul(L.swap(f, v).get(I)));
+  f.v128Store();
   f.get(src).i32(16).add().set(src);
   f.get(tab).i32(16).add().set(tab);
   f.get(dst).i32(16).add().tee(dst).get(end).ltS().brIf(0);
@@ -325,36 +576,35 @@ function dmulFn(): Fn {
   return f;
 }
 
-/** Two complexes per vector, two vectors per step (dim ≥ 4): four w values stored as one f32x4. */
-function dadjFn(): Fn {
+/**
+ * Two vectors per step (f32: four amplitudes, four w values stored as one f32x4, dim ≥ 4; f64: two amplitudes,
+ * two w values as one f64x2, dim ≥ 2).
+ */
+function dadjFn(L: Lanes): Fn {
   const f = new Fn('dadj', [I32, I32, I32, I32, I32]);
   const [t, l, tab, dim, w] = [0, 1, 2, 3, 4];
   const end = f.local(I32);
-  const [T, R, I, y, L, Pa, Pb] = Array.from({ length: 7 }, () => f.local(V128));
-  f.get(l).get(dim).i32(3).shl().add().set(end);
+  const [T, R, I, y, Lv, Pa, Pb] = Array.from({ length: 7 }, () => f.local(V128));
+  f.get(l).get(dim).i32(L.shift).shl().add().set(end);
   f.loop();
   for (const half of [0, 16]) {
     const P = half === 0 ? Pa : Pb;
     f.get(t).v128Load(half).set(y);
-    f.get(l).v128Load(half).set(L);
+    f.get(l).v128Load(half).set(Lv);
     // P = λ·swap(ψ) = [lr·yi, li·yr, …]; w = P0 − P1 per complex
-    f.get(L).get(y).get(y).shuffleF32(SWAP).f32x4Mul().set(P);
-    f.get(P).get(P).get(P).shuffleF32(SWAP).f32x4Sub().set(P);
+    L.mul(L.swap(f.get(Lv), y)).set(P);
+    L.sub(L.swap(f.get(P), P)).set(P);
     f.get(tab).v128Load(half).set(T);
-    tableVectors(f, T, R, I, true);
-    f.get(l)
-      .get(L)
-      .get(R)
-      .f32x4Mul()
-      .get(L)
-      .get(L)
-      .shuffleF32(SWAP)
-      .get(I)
-      .f32x4Mul()
-      .f32x4Add()
-      .v128Store(half);
+    tableVectors(f, L, T, R, I, true);
+    f.get(l);
+    L.mul(f.get(Lv).get(R));
+    L.add(L.mul(L.swap(f, Lv).get(I)));
+    f.v128Store(half);
   }
-  f.get(w).get(Pa).get(Pb).shuffleF32([0, 2, 4, 6]).v128Store();
+  f.get(w).get(Pa).get(Pb);
+  if (L.prec === 'f32') f.shuffleF32([0, 2, 4, 6]);
+  else f.shuffleF64([0, 2]);
+  f.v128Store();
   f.get(w).i32(16).add().set(w);
   f.get(t).i32(32).add().set(t);
   f.get(tab).i32(32).add().set(tab);
@@ -363,7 +613,7 @@ function dadjFn(): Fn {
   return f;
 }
 
-function whtFn(): Fn {
+function whtFn(L: Lanes): Fn {
   const f = new Fn('wht', [I32, I32]);
   const [w, dim] = [0, 1];
   const x = f.local(I32);
@@ -373,41 +623,71 @@ function whtFn(): Fn {
   const a = f.local(I32);
   const b = f.local(I32);
   const [v, u, A, B] = Array.from({ length: 4 }, () => f.local(V128));
-  f.get(w).get(dim).i32(2).shl().add().set(end);
-  // strides 1 and 2 inside each f32x4
+  const bytes = L.prec === 'f32' ? 4 : 8;
+  f.get(w)
+    .get(dim)
+    .i32(bytes === 4 ? 2 : 3)
+    .shl()
+    .add()
+    .set(end);
+  // the strides inside one vector (f32: 1 and 2; f64: 1)
   f.get(w).set(x);
   f.loop();
   f.get(x).v128Load().set(v);
-  f.get(v).get(v).shuffleF32([0, 0, 2, 2]);
-  f.get(v).get(v).shuffleF32([1, 1, 3, 3]).v128ConstF32([1, -1, 1, -1]).f32x4Mul().f32x4Add().set(u);
-  f.get(x);
-  f.get(u).get(u).shuffleF32([0, 1, 0, 1]);
-  f.get(u).get(u).shuffleF32([2, 3, 2, 3]).v128ConstF32([1, 1, -1, -1]).f32x4Mul().f32x4Add();
+  if (L.prec === 'f32') {
+    f.get(v).get(v).shuffleF32([0, 0, 2, 2]);
+    f.get(v).get(v).shuffleF32([1, 1, 3, 3]).v128ConstF32([1, -1, 1, -1]).f32x4Mul().f32x4Add().set(u);
+    f.get(x);
+    f.get(u).get(u).shuffleF32([0, 1, 0, 1]);
+    f.get(u).get(u).shuffleF32([2, 3, 2, 3]).v128ConstF32([1, 1, -1, -1]).f32x4Mul().f32x4Add();
+  } else {
+    f.get(x);
+    f.get(v).get(v).shuffleF64([0, 0]);
+    f.get(v).get(v).shuffleF64([1, 1]).v128ConstF64([1, -1]).f64x2Mul().f64x2Add();
+  }
   f.v128Store();
   f.get(x).i32(16).add().tee(x).get(end).ltS().brIf(0);
   f.end();
-  // strides of 4 floats and up: as pairs of "amplitudes" (8 bytes) on bit p of a dim/2-amplitude row
+  // strides of one vector and up: vectors as "amplitudes" on bit p of a row of half the length (f32: 8-byte
+  // units from p = 1; f64: 16-byte units from p = 0), while the stride is at most half the row
   f.get(dim).i32(1).shrU().set(dh);
-  f.i32(1).set(p);
-  f.i32(7).get(dim).ltS().if();
+  f.i32(L.prec === 'f32' ? 1 : 0).set(p);
+  f.i32(16 / bytes)
+    .get(dim)
+    .ltS()
+    .if();
   f.loop();
-  pairLoop(f, w, dh, p, a, b, () => {
+  pairLoop(f, L, w, dh, p, a, b, () => {
     f.get(a).v128Load().set(A);
     f.get(b).v128Load().set(B);
-    f.get(a).get(A).get(B).f32x4Add().v128Store();
-    f.get(b).get(A).get(B).f32x4Sub().v128Store();
+    f.get(a);
+    L.add(f.get(A).get(B));
+    f.v128Store();
+    f.get(b);
+    L.sub(f.get(A).get(B));
+    f.v128Store();
   });
   f.get(p).i32(1).add().set(p);
-  // next stride 8·2^p bytes, while it is at most half the row (4·dim bytes)
-  f.i32(8).get(p).shl().get(dim).i32(2).shl().ltS().brIf(0);
+  f.i32(1 << L.shift)
+    .get(p)
+    .shl()
+    .get(dim)
+    .i32(bytes === 4 ? 2 : 3)
+    .shl()
+    .ltS()
+    .brIf(0);
   f.end();
   f.end();
   return f;
 }
 
-/** The module's bytes; its memory import is env.mem (unshared) with the given page limits. */
-export function stateModuleBytes(mem: { min: number; max: number }): Uint8Array<ArrayBuffer> {
-  return assemble([genFn(), realFn(), diagFn(), adjFn(), gatherFn(), dmulFn(), dadjFn(), whtFn()], {
+/** The module's bytes for one precision; its memory import is env.mem (unshared) with the given page limits. */
+export function stateModuleBytes(
+  mem: { min: number; max: number },
+  precision: Precision = 'f32',
+): Uint8Array<ArrayBuffer> {
+  const L = precision === 'f64' ? L64 : L32;
+  return assemble([genFn(L), realFn(L), diagFn(L), adjFn(L), gatherFn(L), dmulFn(L), dadjFn(L), whtFn(L)], {
     ...mem,
     shared: false,
   });

@@ -1,15 +1,17 @@
-// The WebAssembly SIMD kernels (wasm-module.ts) over states that live in WebAssembly memory: an f32 Runner keeps
+// The WebAssembly SIMD kernels (wasm-module.ts) over states that live in WebAssembly memory: a Runner keeps
 // ψ, λ, its scratch row, the forward tape and its tables as views of one memory of its own, so a step is one
-// call with no copy. Where WebAssembly SIMD is unavailable wasmState() returns null and the JS kernels run.
-import { antiHermitianRho, type Mat2 } from './kernels';
+// call with no copy. One module per precision (f32x4 kernels on complex64 rows, f64x2 on complex128). Where
+// WebAssembly SIMD is unavailable wasmState() returns null and the JS kernels run.
+import type { Precision } from '../backend';
+import { antiHermitianRho, type Amps, type Mat2 } from './kernels';
 import { stateModuleBytes } from './wasm-module';
 
 const PAGE = 65536;
 /** 4 GiB, the wasm32 limit; a memory reserves nothing beyond what it was created with. */
 const MAX_PAGES = 65536;
 
-/** d: byte distance to the destination row (0 or omitted: in place). */
-type GenFn = (s: number, dim: number, p: number, ...m: [...Mat2, d?: number]) => void;
+/** d: byte distance to the destination row (0 or omitted: in place); cmask: control bits (in place only). */
+type GenFn = (s: number, dim: number, p: number, ...m: [...Mat2, d?: number, cmask?: number]) => void;
 type RealFn = (
   s: number,
   dim: number,
@@ -19,6 +21,7 @@ type RealFn = (
   m2: number,
   m3: number,
   d?: number,
+  cmask?: number,
 ) => void;
 type DiagFn = (
   s: number,
@@ -29,29 +32,39 @@ type DiagFn = (
   d0i: number,
   d1r: number,
   d1i: number,
+  cmask?: number,
 ) => void;
-type AdjFn = (t: number, l: number, dim: number, p: number, ...m: [...Mat2, out: number]) => void;
+type AdjFn = (
+  t: number,
+  l: number,
+  dim: number,
+  p: number,
+  ...m: [...Mat2, out: number, cmask?: number]
+) => void;
 type GatherFn = (src: number, dst: number, idx: number, dim: number) => void;
 type DmulFn = (src: number, dst: number, tab: number, dim: number) => void;
 type WhtFn = (w: number, dim: number) => void;
 type DadjFn = (t: number, l: number, tab: number, dim: number, w: number) => void;
 
-/** Bytes after the rows for adj's partial sums (four f32x4). */
+/** Bytes after the rows for adj's partial sums (four vectors). */
 const OUT_BYTES = 64;
 
-/** One memory holding `rows` complex64 rows of `dim` amplitudes, and the kernels bound to it. */
+/** One memory holding `rows` complex rows of `dim` amplitudes (complex64 or complex128), and the kernels bound to it. */
 export interface WasmState {
+  readonly precision: Precision;
   readonly memory: WebAssembly.Memory;
-  /** Row r as a Float32Array view (2·dim floats at byte address r·8·dim). */
-  readonly rows: Float32Array[];
+  /** Bytes per amplitude: 8 (f32) or 16 (f64). */
+  readonly ampBytes: number;
+  /** Row r as a Float32Array or Float64Array view (2·dim floats at byte address r·ampBytes·dim). */
+  readonly rows: Amps[];
   readonly gen: GenFn;
   readonly real: RealFn;
   readonly diag: DiagFn;
   readonly adj: AdjFn;
   /** Byte address of adj's output, after the last row. */
   readonly outAt: number;
-  /** adj's output as 16 floats (A, B, C, D). */
-  readonly out: Float32Array;
+  /** adj's output as four vectors (A, B, C, D): 16 f32 or 8 f64. */
+  readonly out: Amps;
   readonly gather: GatherFn;
   readonly dmul: DmulFn;
   readonly dadj: DadjFn;
@@ -60,56 +73,66 @@ export interface WasmState {
   readonly extraAt: number;
 }
 
-let module: WebAssembly.Module | null | undefined;
-let failure: string | null = null;
+const modules: Record<Precision, WebAssembly.Module | null | undefined> = { f32: undefined, f64: undefined };
+const failures: Record<Precision, string | null> = { f32: null, f64: null };
 
-function compiled(): WebAssembly.Module | null {
-  if (module === undefined) {
+function compiled(precision: Precision): WebAssembly.Module | null {
+  if (modules[precision] === undefined) {
     try {
-      module = new WebAssembly.Module(stateModuleBytes({ min: 1, max: MAX_PAGES }));
+      modules[precision] = new WebAssembly.Module(stateModuleBytes({ min: 1, max: MAX_PAGES }, precision));
     } catch (e) {
-      module = null;
-      failure = (e as Error).message;
+      modules[precision] = null;
+      failures[precision] = (e as Error).message;
     }
   }
-  return module;
+  return modules[precision];
 }
 
-/** Why the kernels are unavailable, or null. */
-export function wasmStateFailure(): string | null {
-  compiled();
-  return failure;
+/** Why the kernels of this precision are unavailable, or null. */
+export function wasmStateFailure(precision: Precision = 'f32'): string | null {
+  compiled(precision);
+  return failures[precision];
 }
 
 /**
  * A memory for `rows` rows of 2^n amplitudes (and `extraBytes` more for the caller's tables) with the kernels
  * instantiated over it; null where WebAssembly SIMD is unavailable or it does not fit in 4 GiB.
  */
-export function wasmState(dim: number, rows: number, extraBytes = 0): WasmState | null {
+export function wasmState(
+  dim: number,
+  rows: number,
+  extraBytes = 0,
+  precision: Precision = 'f32',
+): WasmState | null {
   if (!Number.isInteger(dim) || dim < 2 || (dim & (dim - 1)) !== 0)
     throw new Error(`dim: must be a power of two ≥ 2, got ${dim}`);
-  const m = compiled();
-  const bytes = 8 * dim * rows + OUT_BYTES + extraBytes;
+  const m = compiled(precision);
+  const ampBytes = precision === 'f64' ? 16 : 8;
+  const bytes = ampBytes * dim * rows + OUT_BYTES + extraBytes;
   if (!m || bytes > MAX_PAGES * PAGE) return null;
   const pages = Math.max(1, Math.ceil(bytes / PAGE));
   const memory = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES });
   const inst = new WebAssembly.Instance(m, { env: { mem: memory } });
-  const views: Float32Array[] = [];
-  for (let r = 0; r < rows; r++) views.push(new Float32Array(memory.buffer, 8 * dim * r, 2 * dim));
+  const View = precision === 'f64' ? Float64Array : Float32Array;
+  const views: Amps[] = [];
+  for (let r = 0; r < rows; r++) views.push(new View(memory.buffer, ampBytes * dim * r, 2 * dim));
+  const outAt = ampBytes * dim * rows;
   return {
+    precision,
     memory,
+    ampBytes,
     rows: views,
     gen: inst.exports.gen as GenFn,
     real: inst.exports.real as RealFn,
     diag: inst.exports.diag as DiagFn,
     adj: inst.exports.adj as AdjFn,
-    outAt: 8 * dim * rows,
-    out: new Float32Array(memory.buffer, 8 * dim * rows, OUT_BYTES / 4),
+    outAt,
+    out: new View(memory.buffer, outAt, OUT_BYTES / View.BYTES_PER_ELEMENT),
     gather: inst.exports.gather as GatherFn,
     dmul: inst.exports.dmul as DmulFn,
     dadj: inst.exports.dadj as DadjFn,
     wht: inst.exports.wht as WhtFn,
-    extraAt: 8 * dim * rows + OUT_BYTES,
+    extraAt: outAt + OUT_BYTES,
   };
 }
 
@@ -125,11 +148,18 @@ export function adjointStep1Wasm(
   p: number,
   u: Float64Array,
   rho: Float64Array,
+  cmask = 0,
 ): void {
-  w.adj(t, l, dim, p, u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], w.outAt);
+  w.adj(t, l, dim, p, u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], w.outAt, cmask);
   const o = w.out;
   let a00: number, a11: number, dr: number, di: number;
-  if (p === 0) {
+  if (w.precision === 'f64') {
+    // A, B, C, D as two f64 lanes (re, im) each
+    a00 = o[1] - o[0];
+    a11 = o[3] - o[2];
+    dr = o[4] + o[5];
+    di = o[7] - o[6];
+  } else if (p === 0) {
     a00 = o[1] - o[0];
     a11 = o[3] - o[2];
     dr = o[8] + o[9] - o[10] - o[11];

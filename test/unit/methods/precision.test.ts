@@ -69,16 +69,17 @@ describe('what ran', () => {
       }
       sim.dispose();
     }
-    // the f32 SIMD kernels start at 32 amplitudes; f64 always runs the JS kernels
-    expect(cpuKernelMode('f32', 4)).toBe('js');
-    expect(cpuKernelMode('f32', 5)).toBe('wasm-simd');
-    expect(cpuKernelMode('f64', 11)).toBe('js');
+    // the SIMD kernels (f32x4 and f64x2) start at 4 amplitudes
+    expect(cpuKernelMode('f32', 1)).toBe('js');
+    expect(cpuKernelMode('f64', 1)).toBe('js');
+    expect(cpuKernelMode('f32', 2)).toBe('wasm-simd');
+    expect(cpuKernelMode('f64', 11)).toBe('wasm-simd');
   });
 
   it('records the info of each result by circuit width; the record names the widest and every width', async () => {
     const { sim, ran } = recordingSimulator(createCpuSimulator({ precision: 'f32' }));
     expect(ranRecord(ran, sim.info)).toEqual(sim.info);
-    for (const q of [3, 6]) {
+    for (const q of [1, 6]) {
       const c = reuploadingCircuit(q, 1, 1);
       const req = {
         circuit: c,
@@ -86,20 +87,20 @@ describe('what ran', () => {
         inputs: Float64Array.of(0.5, -0.5),
         batch: 1,
       };
-      if (q === 3) await sim.expval(req);
+      if (q === 1) await sim.expval(req);
       else await sim.vjp(req, new Float64Array(q).fill(1));
     }
     sim.dispose();
-    expect(ran.get(3)).toEqual({ backend: 'cpu', mode: 'js', precision: 'f32' });
+    expect(ran.get(1)).toEqual({ backend: 'cpu', mode: 'js', precision: 'f32' });
     expect(ran.get(6)).toEqual({ backend: 'cpu', mode: 'wasm-simd', precision: 'f32' });
     expect(ranRecord(ran, sim.info)).toEqual({
       backend: 'cpu',
       mode: 'wasm-simd',
       precision: 'f32',
       qubits: 6,
-      byQubits: { 6: 'wasm-simd', 3: 'js' },
+      byQubits: { 6: 'wasm-simd', 1: 'js' },
     });
-    expect(describeRan(ran)).toBe('cpu/wasm-simd f32 (6 qubits); cpu/js f32 (3 qubits)');
+    expect(describeRan(ran)).toBe('cpu/wasm-simd f32 (6 qubits); cpu/js f32 (1 qubit)');
   });
 });
 
@@ -111,18 +112,18 @@ describe('vqc-fit in f32 and f64', () => {
     return { r, losses: c.points.filter((p) => p.key === 'quantum/loss').map((p) => p.value) };
   };
 
-  it('gives close, not identical, losses; the record says wasm-simd for f32 at 5 qubits and js for f64', async () => {
+  it('gives close, not identical, losses; the record says wasm-simd for f32 and f64 at 5 qubits', async () => {
     const a = await run('f32', 5);
     const b = await run('f64', 5);
     expect(a.r.backend).toEqual({ backend: 'cpu', mode: 'wasm-simd', precision: 'f32', qubits: 5 });
-    expect(b.r.backend).toEqual({ backend: 'cpu', mode: 'js', precision: 'f64', qubits: 5 });
+    expect(b.r.backend).toEqual({ backend: 'cpu', mode: 'wasm-simd', precision: 'f64', qubits: 5 });
     expect(a.r.summary.backend).toBe('cpu/wasm-simd f32 (5 qubits)');
     expect(a.losses).toHaveLength(8);
     // complex64 rounds each amplitude at ~6e-8: the curves agree to far better than a training step moves them
     a.losses.forEach((l, i) => expect(Math.abs(l - b.losses[i])).toBeLessThan(1e-5 * Math.abs(b.losses[i])));
     expect(a.losses).not.toEqual(b.losses);
     expect(a.r.summary.quantum_test_acc).toBe(b.r.summary.quantum_test_acc);
-    // below 32 amplitudes f32 runs on the JS kernels too
-    expect((await run('f32', 3)).r.backend).toMatchObject({ mode: 'js', precision: 'f32' });
+    // from 4 amplitudes the SIMD kernels run
+    expect((await run('f32', 2)).r.backend).toMatchObject({ mode: 'wasm-simd', precision: 'f32' });
   });
 });

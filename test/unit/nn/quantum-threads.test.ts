@@ -105,8 +105,8 @@ describe('quantum modules on worker threads', () => {
       expect(Array.from(pb[i].grad), pa[i].name).toEqual(Array.from(pa[i].grad));
     expect(pa.filter((p) => p.name.endsWith('theta')).every((p) => p.grad.some((g) => g !== 0))).toBe(true);
     expect(two.modes.length).toBe(4);
-    expect(two.modes.every((m) => m === 'js-threads')).toBe(true);
-    expect(one.modes.every((m) => m === 'js')).toBe(true);
+    expect(two.modes.every((m) => m === 'wasm-simd-threads')).toBe(true);
+    expect(one.modes.every((m) => m === 'wasm-simd')).toBe(true);
   });
 
   for (const [label, make] of [

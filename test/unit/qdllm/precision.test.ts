@@ -26,13 +26,13 @@ const config = (precision: 'f32' | 'f64') =>
   );
 
 describe('qdllm precision', () => {
-  it('trains the quantum student in f32 (wasm-simd) and f64 (js) to close, not identical, curves', async () => {
+  it('trains the quantum student in f32 and f64 (both wasm-simd) to close, not identical, curves', async () => {
     const a = context();
     const ra = await runQdllm(config('f32'), a.ctx);
     const b = context();
     const rb = await runQdllm(config('f64'), b.ctx);
     expect(ra.backend).toEqual({ backend: 'cpu', mode: 'wasm-simd', precision: 'f32', qubits: 5 });
-    expect(rb.backend).toEqual({ backend: 'cpu', mode: 'js', precision: 'f64', qubits: 5 });
+    expect(rb.backend).toEqual({ backend: 'cpu', mode: 'wasm-simd', precision: 'f64', qubits: 5 });
     expect(ra.summary.simulator).toBe('cpu/wasm-simd f32 (5 qubits)');
     expect(a.logs).toContain('info: quantum circuits ran on cpu/wasm-simd f32 (5 qubits)');
     const setup = ra.report!.find((s) => s.title === 'Setup');

@@ -20,26 +20,24 @@ const context = (seed: number) => fakeJobContext(join(root, 'cache'), seed, { wo
 const tiny = tinyQhead(5, { baselines: false });
 
 describe('qhead precision', () => {
-  it('exact head in f32 (wasm-simd) and f64 (js): close, not identical, curves; energy times the same precision', async () => {
+  it('exact head in f32 and f64 (both wasm-simd): close, not identical, curves; energy times the same precision', async () => {
     const energy = { qubits: [3, 4, 5, 6], repeats: 1, batch: 2, extrapolateTo: 12 };
     const a = context(5);
     const ra = await qheadKind.run(QheadConfigSchema.parse({ ...tiny, energy }), a.ctx);
     const b = context(5);
     const rb = await qheadKind.run(QheadConfigSchema.parse({ ...tiny, precision: 'f64', energy }), b.ctx);
     expect(ra.backend).toEqual({ backend: 'cpu', mode: 'wasm-simd', precision: 'f32', qubits: 5 });
-    expect(rb.backend).toEqual({ backend: 'cpu', mode: 'js', precision: 'f64', qubits: 5 });
+    expect(rb.backend).toEqual({ backend: 'cpu', mode: 'wasm-simd', precision: 'f64', qubits: 5 });
     expect(ra.summary.simulator).toBe('cpu/wasm-simd f32 (5 qubits)');
-    expect(ra.summary.scaling_kernels).toBe('cpu/js f32 at 3–4 qubits; cpu/wasm-simd f32 at 5–6 qubits');
-    expect(rb.summary.scaling_kernels).toBe('cpu/js f64 at 3–6 qubits');
+    expect(ra.summary.scaling_kernels).toBe('cpu/wasm-simd f32 at 3–6 qubits');
+    expect(rb.summary.scaling_kernels).toBe('cpu/wasm-simd f64 at 3–6 qubits');
     const text = ra.report!.find((s) => s.title.startsWith('Energy crossover'));
     expect(text?.type === 'text' && text.text).toMatch(
-      /simulator in f32 \(complex64, the precision the head trains with; kernels timed: cpu\/js f32 at 3–4 qubits; cpu\/wasm-simd f32 at 5–6 qubits\)/,
+      /simulator in f32 \(complex64, the precision the head trains with; kernels timed: cpu\/wasm-simd f32 at 3–6 qubits\)/,
     );
     expect(
       a.messages.some(
-        (l) =>
-          l.startsWith('energy: ') &&
-          l.endsWith('kernels cpu/js f32 at 3–4 qubits; cpu/wasm-simd f32 at 5–6 qubits'),
+        (l) => l.startsWith('energy: ') && l.endsWith('kernels cpu/wasm-simd f32 at 3–6 qubits'),
       ),
     ).toBe(true);
 
@@ -99,8 +97,8 @@ describe('qhead precision', () => {
       });
     for (const [q, precision, mode] of [
       [5, 'f32', 'wasm-simd+shots(50)'],
-      [4, 'f32', 'js+shots(50)'],
-      [5, 'f64', 'js+shots(50)'],
+      [4, 'f32', 'wasm-simd+shots(50)'],
+      [5, 'f64', 'wasm-simd+shots(50)'],
     ] as const) {
       const c = mk(q);
       const sim = createShotSimulator(50, 1, precision);
@@ -129,9 +127,13 @@ describe('qhead precision', () => {
     const cfg = { qubits: [4, 5, 6], batch: 1, repeats: 1, budgetSeconds: 10, cacheBytes: null };
     const m32 = await measureScaling(fam, cfg, undefined, 'f32');
     expect(m32.precision).toBe('f32');
-    expect(m32.rows.map((r) => r.info.mode)).toEqual(['js', 'wasm-simd', 'wasm-simd']);
-    expect(timedKernels(m32)).toBe('cpu/js f32 at 4 qubits; cpu/wasm-simd f32 at 5–6 qubits');
+    expect(m32.rows.map((r) => r.info.mode)).toEqual(['wasm-simd', 'wasm-simd', 'wasm-simd']);
+    expect(timedKernels(m32)).toBe('cpu/wasm-simd f32 at 4–6 qubits');
     const m64 = await measureScaling(fam, cfg, undefined, 'f64');
-    expect(m64.rows.map((r) => `${r.info.mode} ${r.info.precision}`)).toEqual(['js f64', 'js f64', 'js f64']);
+    expect(m64.rows.map((r) => `${r.info.mode} ${r.info.precision}`)).toEqual([
+      'wasm-simd f64',
+      'wasm-simd f64',
+      'wasm-simd f64',
+    ]);
   });
 });

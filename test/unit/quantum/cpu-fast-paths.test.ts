@@ -240,7 +240,7 @@ process.stdout.write(r.info.mode + ' ' + r.expvals.length + ' ' + r.expvals[3 * 
         encoding: 'utf8',
         timeout: 60_000,
       });
-      expect(out).toBe(`js-threads ${3 * 128} ${Math.cos(5 / 128).toFixed(12)}`);
+      expect(out).toBe(`wasm-simd-threads ${3 * 128} ${Math.cos(5 / 128).toFixed(12)}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -274,7 +274,7 @@ describe('precision and threads', () => {
     try {
       const a = await f64.vjp(req(c, params, inputs, B), g);
       const b = await th.vjp(req(c, params, inputs, B), g);
-      expect(b.info.mode).toBe('js-threads');
+      expect(b.info.mode).toBe('wasm-simd-threads');
       expect(Array.from(b.expvals)).toEqual(Array.from(a.expvals));
       expect(Array.from(b.dParams)).toEqual(Array.from(a.dParams));
       expect(Array.from(b.dInputs)).toEqual(Array.from(a.dInputs));

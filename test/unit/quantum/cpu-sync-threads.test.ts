@@ -91,7 +91,7 @@ describe('synchronous calls on worker threads', () => {
     const { one, three } = sims.f64!;
     const { req, g } = request(circuit(4, 1), 63, 9);
     const v = three.vjpSync(req, g);
-    expect(v.info).toEqual({ backend: 'cpu', mode: 'js', precision: 'f64' });
+    expect(v.info).toEqual({ backend: 'cpu', mode: 'wasm-simd', precision: 'f64' });
     same(one.vjpSync(req, g), v);
   });
 
@@ -100,11 +100,11 @@ describe('synchronous calls on worker threads', () => {
     try {
       const { req, g } = request(circuit(4, 1), 100, 11);
       const before = s.vjpSync(req, g); // this call starts the workers in the background
-      expect(before.info.mode).toBe('js');
+      expect(before.info.mode).toBe('wasm-simd');
       expect(before.info.fallbackReason).toMatch(/worker threads still starting/);
       await s.prepareSync();
       const after = s.vjpSync(req, g);
-      expect(after.info).toMatchObject({ mode: 'js-threads', threads: 2 });
+      expect(after.info).toMatchObject({ mode: 'wasm-simd-threads', threads: 2 });
       same(before, after);
     } finally {
       s.dispose();
@@ -232,7 +232,7 @@ process.stdout.write(r.info.mode + ' ' + r.expvals[3 * 100].toFixed(12));
           encoding: 'utf8',
           timeout: 60_000,
         });
-        expect(out).toBe(`js-threads ${Math.cos(100 / 128).toFixed(12)}`);
+        expect(out).toBe(`wasm-simd-threads ${Math.cos(100 / 128).toFixed(12)}`);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -297,16 +297,18 @@ describe('the backend reports the kernels that ran', () => {
     batch,
   });
 
-  it('wasm-simd for f32 from WASM_MIN_DIM amplitudes, js below it and for f64', async () => {
+  it('wasm-simd from WASM_MIN_DIM amplitudes in both precisions, js below it', async () => {
     const f32 = createCpuSimulator({ precision: 'f32' });
     const f64 = createCpuSimulator({ precision: 'f64' });
     expect(f32.info.mode).toBe('wasm-simd');
-    expect(f64.info.mode).toBe('js');
+    expect(f64.info.mode).toBe('wasm-simd');
     const small = Math.log2(WASM_MIN_DIM) - 1;
     expect((await f32.expval(req(small, 2))).info.mode).toBe('js');
+    expect((await f64.expval(req(small, 2))).info.mode).toBe('js');
     expect((await f32.expval(req(small + 1, 2))).info.mode).toBe('wasm-simd');
     expect((await f32.vjp(req(small + 1, 2), [1, 1])).info.mode).toBe('wasm-simd');
-    expect((await f64.expval(req(small + 1, 2))).info.mode).toBe('js');
+    expect((await f64.expval(req(small + 1, 2))).info.mode).toBe('wasm-simd');
+    expect((await f64.vjp(req(small + 1, 2), [1, 1])).info.mode).toBe('wasm-simd');
     // the same numbers either way: RY(x) on wire 0 gives ⟨Z⟩ = cos x
     const r = await f32.expval(req(small + 1, 2));
     expect(r.expvals[1]).toBeCloseTo(Math.cos(0.5), 6);

@@ -5,8 +5,8 @@ describe('quantum/simulators', () => {
   it("backend 'cpu' is the CPU simulator in this thread: f32 by default, f64 when asked", async () => {
     const f64 = await createSimulator('cpu', 'f64');
     try {
-      expect(f64.info).toEqual({ backend: 'cpu', mode: 'js', precision: 'f64' });
-      expect(describeBackend(f64.info)).toBe('cpu/js f64');
+      expect(f64.info).toEqual({ backend: 'cpu', mode: 'wasm-simd', precision: 'f64' });
+      expect(describeBackend(f64.info)).toBe('cpu/wasm-simd f64');
     } finally {
       f64.dispose();
     }

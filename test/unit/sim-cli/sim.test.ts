@@ -70,7 +70,7 @@ describe('qlab sim: analytic circuits', () => {
   it('Bell state: probs [½,0,0,½] and ⟨Z⟩ = 0 in f64, and in the default f32 within float32 rounding', async () => {
     const r = await simJson(`${FIX}/bell.qasm`, '--precision', 'f64');
     expect(r.qubits).toBe(2);
-    expect(r.backend).toEqual({ backend: 'cpu', mode: 'js', precision: 'f64' });
+    expect(r.backend).toEqual({ backend: 'cpu', mode: 'wasm-simd', precision: 'f64' });
     expect(r.estimator).toBe('exact');
     close(r.probs, [0.5, 0, 0, 0.5], 1e-15);
     close(r.expvalZ, [0, 0], 1e-15);

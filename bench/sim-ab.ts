@@ -1,0 +1,134 @@
+// A/B of the cpu simulator's kernels: an older tree of core/ (exported with `git archive <rev> core | tar -x -C DIR`)
+// against this one, in one process, interleaved, CPU time (process.cpuUsage: the calling thread only runs), minimum
+// of ROUNDS rounds. Prints old/new per workload (> 1: the new code is faster). Used for docs/simulator-performance.md.
+//   npx tsx bench/sim-ab.ts /tmp/simd-old [rounds]
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CircuitBuilder, type Circuit } from '../core/quantum/circuit';
+import { oneQubitLayer, qdllmStudent } from '../core/methods/sim-bench/workloads';
+import * as NEW_ENGINE from '../core/quantum/cpu/engine';
+import * as NEW_PROGRAM from '../core/quantum/cpu/program';
+import * as NEW_ROWS from '../core/quantum/cpu/rows';
+import type { Precision } from '../core/quantum/backend';
+
+const oldDir = resolve(process.argv[2] ?? '/tmp/simd-old');
+const rounds = Number(process.argv[3] ?? 9);
+const imp = (rel: string) => import(pathToFileURL(resolve(oldDir, rel)).href);
+const OLD_ENGINE = (await imp('core/quantum/cpu/engine.ts')) as typeof NEW_ENGINE;
+const OLD_PROGRAM = (await imp('core/quantum/cpu/program.ts')) as typeof NEW_PROGRAM;
+
+type Tree = { engine: typeof NEW_ENGINE; program: typeof NEW_PROGRAM };
+const OLD: Tree = { engine: OLD_ENGINE, program: OLD_PROGRAM };
+const NEW: Tree = { engine: NEW_ENGINE, program: NEW_PROGRAM };
+
+interface Job {
+  circuit: Circuit;
+  batch: number;
+  params: ArrayLike<number>;
+  inputs: ArrayLike<number>;
+}
+
+/** A closure running `job` forward (and adjoint when `grad`) row by row on one Runner, as run.ts does. */
+function prepare(tree: Tree, job: Job, precision: Precision, grad: boolean, minWasmDim?: number): () => void {
+  const prog = tree.program.compile(job.circuit);
+  const run = new tree.engine.Runner(prog, precision, true);
+  // small states: the new tree's rows from a lower threshold (the Runner's own choice is WASM_MIN_DIM)
+  if (minWasmDim !== undefined)
+    run.rows = NEW_ROWS.makeRows({ prog, dt: run.dt, precision }, true, minWasmDim);
+  run.bind(job.params, job.inputs);
+  if (grad) run.enableTape();
+  const nObs = prog.observables.length;
+  const ev = new Float64Array(job.batch * nObs);
+  const g = new Float64Array(job.batch * nObs).fill(1);
+  const dP = new Float64Array(prog.numParams);
+  const dX = new Float64Array(job.batch * prog.numInputs);
+  return () => {
+    for (let b = 0; b < job.batch; b++) {
+      run.forwardRow(b, null, 0);
+      run.expvalsRow(ev, b * nObs);
+      if (grad) run.backwardRow(b, g, b * nObs, dP, dX);
+    }
+  };
+}
+
+function cpuSeconds(f: () => void, reps: number): number {
+  const t0 = process.cpuUsage();
+  for (let i = 0; i < reps; i++) f();
+  const t = process.cpuUsage(t0);
+  return (t.user + t.system) / 1e6 / reps;
+}
+
+/** min over rounds of old and new, interleaved (old, new, new, old, …). */
+function ab(name: string, a: () => void, b: () => void, reps: number): void {
+  a();
+  b();
+  let ta = Infinity;
+  let tb = Infinity;
+  for (let r = 0; r < rounds; r++) {
+    if (r % 2 === 0) {
+      ta = Math.min(ta, cpuSeconds(a, reps));
+      tb = Math.min(tb, cpuSeconds(b, reps));
+    } else {
+      tb = Math.min(tb, cpuSeconds(b, reps));
+      ta = Math.min(ta, cpuSeconds(a, reps));
+    }
+  }
+  console.log(
+    `${name.padEnd(44)} old ${(ta * 1e3).toPrecision(4).padStart(8)} ms  new ${(tb * 1e3).toPrecision(4).padStart(8)} ms  old/new ${(ta / tb).toFixed(2)}`,
+  );
+}
+
+/** `gates` lone controlled gates at n qubits: CRX, CRY, CPhase, CRX in turn (no two diagonal ones in a row). */
+function controlledLayer(n: number, gates: number): Job {
+  const cb = new CircuitBuilder(n);
+  const kinds = ['CRX', 'CRY', 'CPhase', 'CRX'] as const;
+  for (let g = 0; g < gates; g++) {
+    const c = (3 * g + 1) % n;
+    const t = (5 * g + 2) % n === c ? (c + 1) % n : (5 * g + 2) % n;
+    cb.gate(kinds[g % kinds.length], [c, t], [cb.p()]);
+  }
+  cb.observe([{ coeff: 1, ops: [{ wire: 0, pauli: 'Z' }] }]);
+  const circuit = cb.build();
+  return {
+    circuit,
+    batch: 1,
+    params: Float64Array.from({ length: circuit.numParams }, (_, i) => 0.3 + 0.1 * i),
+    inputs: [],
+  };
+}
+
+const which = (process.env.AB ?? 'f64gate,qdllm,ctrl,small').split(',');
+const run = (name: string, job: Job, precision: Precision, grad: boolean, reps: number, small?: number) =>
+  ab(name, prepare(OLD, job, precision, grad), prepare(NEW, job, precision, grad, small), reps);
+
+console.log(`old tree ${oldDir}, ${rounds} rounds, CPU time, min per workload`);
+if (which.includes('f64gate')) {
+  for (const n of [20, 22]) {
+    run(`1q gates f64 n=${n} (forward of ${n} gates)`, oneQubitLayer(n, n, 1), 'f64', false, 1);
+    run(`1q gates f32 n=${n} (unchanged kernels)`, oneQubitLayer(n, n, 1), 'f32', false, 1);
+  }
+}
+if (which.includes('qdllm')) {
+  const w = qdllmStudent(11, 11, 8);
+  for (const precision of ['f64', 'f32'] as const) {
+    run(`QD-LLM n=11 L=11 B=8 ${precision} forward`, w, precision, false, 2);
+    run(`QD-LLM n=11 L=11 B=8 ${precision} forward+adjoint`, w, precision, true, 1);
+  }
+}
+if (which.includes('ctrl')) {
+  const w = controlledLayer(20, 8);
+  for (const precision of ['f64', 'f32'] as const) {
+    run(`controlled gates n=20 ${precision} forward`, w, precision, false, 1);
+    run(`controlled gates n=20 ${precision} forward+adjoint`, w, precision, true, 1);
+  }
+}
+if (which.includes('small')) {
+  for (const n of [2, 3, 4, 5]) {
+    const w = qdllmStudent(n, 2, 4096);
+    for (const precision of ['f64', 'f32'] as const) {
+      // old: JS below 32 amplitudes (and f64 everywhere); new: SIMD forced from 4 amplitudes
+      run(`small n=${n} B=4096 ${precision} fwd, JS vs SIMD`, w, precision, false, 1, 4);
+      run(`small n=${n} B=4096 ${precision} fwd+adj, JS vs SIMD`, w, precision, true, 1, 4);
+    }
+  }
+}
