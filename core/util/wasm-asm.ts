@@ -2,12 +2,13 @@
 // (core/quantum/cpu/wasm-module.ts) kernels use, emitted straight to bytes, so the runtime needs no wat2wasm and
 // kernels can be unrolled by a loop.
 // Encoding follows the WebAssembly core spec 2.0 binary format (LEB128 immediates, 0xfd-prefixed SIMD).
+// Every module carries a name section (function names, and the parameter and local names a kernel gives), so a
+// disassembler shows $kl and $acc_0_0 instead of $p4 and $l9: `npm run wasm:dump` prints each module's WAT.
 
 export const I32 = 0x7f;
 export const F32 = 0x7d;
-export const F64 = 0x7c;
 export const V128 = 0x7b;
-export type ValType = typeof I32 | typeof F32 | typeof F64 | typeof V128;
+export type ValType = typeof I32 | typeof F32 | typeof V128;
 
 export function uleb(out: number[], v: number): void {
   if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`uleb: bad value ${v}`);
@@ -40,16 +41,28 @@ function str(out: number[], s: string): void {
 export class Fn {
   readonly code: number[] = [];
   private readonly extra: ValType[] = [];
+  /** Names of parameters and locals by index, for the name section (debug only: the code never reads them). */
+  readonly localNames = new Map<number, string>();
 
   constructor(
     readonly name: string,
     readonly params: readonly ValType[],
   ) {}
 
-  /** A new local of the given type; returns its index. */
-  local(t: ValType): number {
+  /** A new local of the given type (named `name` in the name section, when given); returns its index. */
+  local(t: ValType, name?: string): number {
     this.extra.push(t);
-    return this.params.length + this.extra.length - 1;
+    const i = this.params.length + this.extra.length - 1;
+    if (name !== undefined) this.localNames.set(i, name);
+    return i;
+  }
+
+  /** Names the parameters in order, for the name section; returns this. */
+  named(...params: string[]): this {
+    if (params.length > this.params.length)
+      throw new Error(`${this.name}: ${params.length} parameter names for ${this.params.length} parameters`);
+    params.forEach((n, i) => this.localNames.set(i, n));
+    return this;
   }
 
   private op(...b: number[]): this {
@@ -231,46 +244,6 @@ export class Fn {
   shrU(): this {
     return this.op(0x76);
   }
-  f64x2Add(): this {
-    return this.simd(0xf0);
-  }
-  f64x2Sub(): this {
-    return this.simd(0xf1);
-  }
-  f64x2Mul(): this {
-    return this.simd(0xf2);
-  }
-  /** f64 → f64x2 with the value in both lanes. */
-  f64x2Splat(): this {
-    return this.simd(0x14);
-  }
-  /** A v128 constant from two f64 lanes. */
-  v128ConstF64(lanes: readonly [number, number]): this {
-    this.simd(0x0c);
-    const b = new Uint8Array(new Float64Array(lanes).buffer);
-    for (let i = 0; i < 16; i++) this.code.push(b[i]);
-    return this;
-  }
-  /** A v128 constant from four i32 lanes (masks). */
-  v128ConstI32(lanes: readonly [number, number, number, number]): this {
-    this.simd(0x0c);
-    const b = new Uint8Array(new Int32Array(lanes).buffer);
-    for (let i = 0; i < 16; i++) this.code.push(b[i]);
-    return this;
-  }
-  /** Shuffle of f64 lanes (0–1 first operand, 2–3 second), expanded to byte indices. */
-  shuffleF64(lanes: readonly [number, number]): this {
-    const bytes: number[] = [];
-    for (const l of lanes) for (let k = 0; k < 8; k++) bytes.push(8 * l + k);
-    return this.shuffle(bytes);
-  }
-  v128And(): this {
-    return this.simd(0x4e);
-  }
-  /** (a, b, mask) → (a & mask) | (b & ~mask) */
-  v128Bitselect(): this {
-    return this.simd(0x52);
-  }
   or(): this {
     return this.op(0x72);
   }
@@ -312,6 +285,57 @@ export class Fn {
   }
 }
 
+/** A name as the text format's $identifier allows it (wabt prints names verbatim after the $). */
+function idChars(s: string): string {
+  return s.replace(/[^A-Za-z0-9_.]/g, '_');
+}
+
+/**
+ * The custom "name" section (WebAssembly core spec, appendix 7.4.1): the module name (subsection 0), every
+ * function's name (1) and the named parameters and locals (2), indices ascending, names unique per function.
+ */
+function nameSection(fns: Fn[], moduleName: string | undefined): number[] {
+  const content: number[] = [];
+  str(content, 'name');
+  const sub = (id: number, body: number[]): void => {
+    content.push(id);
+    uleb(content, body.length);
+    content.push(...body);
+  };
+  if (moduleName !== undefined) {
+    const m: number[] = [];
+    str(m, idChars(moduleName));
+    sub(0, m);
+  }
+  const fnames: number[] = [];
+  uleb(fnames, fns.length);
+  fns.forEach((f, i) => {
+    uleb(fnames, i);
+    str(fnames, idChars(f.name));
+  });
+  sub(1, fnames);
+  const named = fns.map((f, i) => [i, f] as const).filter(([, f]) => f.localNames.size > 0);
+  if (named.length > 0) {
+    const locals: number[] = [];
+    uleb(locals, named.length);
+    for (const [i, f] of named) {
+      uleb(locals, i);
+      const entries = [...f.localNames].sort((a, b) => a[0] - b[0]);
+      uleb(locals, entries.length);
+      const seen = new Set<string>();
+      for (const [li, n] of entries) {
+        let name = idChars(n);
+        if (seen.has(name)) name = `${name}_${li}`;
+        seen.add(name);
+        uleb(locals, li);
+        str(locals, name);
+      }
+    }
+    sub(2, locals);
+  }
+  return content;
+}
+
 function section(out: number[], id: number, content: number[]): void {
   out.push(id);
   uleb(out, content.length);
@@ -321,10 +345,12 @@ function section(out: number[], id: number, content: number[]): void {
 /**
  * A module importing one memory as env.mem (shared when `shared`, limits in 64 KiB pages) and exporting
  * every function by name. Functions return nothing; they may call one another by their index in `fns`.
+ * A name section (`name` the module's, when given) follows the code section.
  */
 export function assemble(
   fns: Fn[],
   mem: { min: number; max: number; shared: boolean },
+  name?: string,
 ): Uint8Array<ArrayBuffer> {
   const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const types: string[] = [];
@@ -366,5 +392,6 @@ export function assemble(
   uleb(codeSec, fns.length);
   for (const f of fns) codeSec.push(...f.body());
   section(out, 10, codeSec);
+  section(out, 0, nameSection(fns, name));
   return new Uint8Array(out);
 }

@@ -41,18 +41,29 @@ function checkGeometry(g: GemmGeometry): void {
 function kernelFn(g: GemmGeometry, fma: boolean): Fn {
   const { mr: MR, nr: NR, unroll: UNROLL } = g;
   const NV = NR / 4;
-  const f = new Fn('kernel', [I32, I32, I32, I32, I32, I32, I32, I32, I32]);
+  const f = new Fn('kernel', [I32, I32, I32, I32, I32, I32, I32, I32, I32]).named(
+    'ap',
+    'bp',
+    'c',
+    'ldc',
+    'kl',
+    'first',
+    'mr',
+    'nr',
+    'tmp',
+  );
   const [ap, bp, c, ldc, kl, first, mr, nr, tmp] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const acc: number[] = [];
-  for (let i = 0; i < MR * NV; i++) acc.push(f.local(V128));
+  // acc_r_v: row r of the tile, columns 4v..4v+3
+  for (let i = 0; i < MR * NV; i++) acc.push(f.local(V128, `acc_${Math.floor(i / NV)}_${i % NV}`));
   const bv: number[] = [];
-  for (let j = 0; j < NV; j++) bv.push(f.local(V128));
-  const av = f.local(V128);
-  const row = f.local(I32);
-  const ii = f.local(I32);
-  const jj = f.local(I32);
-  const addr = f.local(I32);
-  const val = f.local(F32);
+  for (let j = 0; j < NV; j++) bv.push(f.local(V128, `b_${j}`));
+  const av = f.local(V128, 'a_splat');
+  const row = f.local(I32, 'row');
+  const ii = f.local(I32, 'ii');
+  const jj = f.local(I32, 'jj');
+  const addr = f.local(I32, 'addr');
+  const val = f.local(F32, 'val');
   for (const r of acc) f.v128Zero().set(r);
   // k loop: broadcast one A value per row, multiply by the NR-wide B row, add into the accumulators; UNROLL
   // steps per iteration address through memarg offsets, then a remainder loop takes the last kl mod UNROLL
@@ -163,15 +174,25 @@ function kernelFn(g: GemmGeometry, fma: boolean): Fn {
 function packBFn(g: GemmGeometry): Fn {
   const { nr: NR } = g;
   const NV = NR / 4;
-  const f = new Fn('packB', [I32, I32, I32, I32, I32, I32, I32, I32, I32]);
+  const f = new Fn('packB', [I32, I32, I32, I32, I32, I32, I32, I32, I32]).named(
+    'dst',
+    'b',
+    'jc',
+    'kc',
+    'kl',
+    'N',
+    'bCs',
+    'bKs',
+    'npan',
+  );
   const [dst, b, jc, kc, kl, N, bCs, bKs, npan] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const p = f.local(I32);
-  const jj = f.local(I32);
-  const j = f.local(I32);
-  const d = f.local(I32);
-  const src = f.local(I32);
-  const step = f.local(I32);
-  const kk = f.local(I32);
+  const p = f.local(I32, 'p');
+  const jj = f.local(I32, 'jj');
+  const j = f.local(I32, 'j');
+  const d = f.local(I32, 'd');
+  const src = f.local(I32, 'src');
+  const step = f.local(I32, 'step');
+  const kk = f.local(I32, 'kk');
   f.get(bKs).i32(2).shl().set(step);
   f.for(
     p,
@@ -272,13 +293,22 @@ function packBFn(g: GemmGeometry): Fn {
 // packA(dst, a, i, mr, kc, kl, aRs, aKs): an MR-row panel, k-major, zero rows past mr
 function packAFn(g: GemmGeometry): Fn {
   const { mr: MR } = g;
-  const f = new Fn('packA', [I32, I32, I32, I32, I32, I32, I32, I32]);
+  const f = new Fn('packA', [I32, I32, I32, I32, I32, I32, I32, I32]).named(
+    'dst',
+    'a',
+    'i',
+    'mr',
+    'kc',
+    'kl',
+    'aRs',
+    'aKs',
+  );
   const [dst, a, i, mr, kc, kl, aRs, aKs] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const ii = f.local(I32);
-  const d = f.local(I32);
-  const src = f.local(I32);
-  const step = f.local(I32);
-  const kk = f.local(I32);
+  const ii = f.local(I32, 'ii');
+  const d = f.local(I32, 'd');
+  const src = f.local(I32, 'src');
+  const step = f.local(I32, 'step');
+  const kk = f.local(I32, 'kk');
   f.get(aKs).i32(2).shl().set(step);
   const scalar = () =>
     f.for(
@@ -354,13 +384,15 @@ function packAFn(g: GemmGeometry): Fn {
 // gemm(a, b, c, N, K, acc, aRs, aKs, bCs, bKs, m0, m1, scratch): the blocked driver (K ≥ 1)
 function gemmFn(g: GemmGeometry, idx: { kernel: number; packA: number; packB: number }): Fn {
   const { mr: MR, nr: NR, kc: KC, nc: NC } = g;
-  const f = new Fn('gemm', [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]);
+  const f = new Fn('gemm', [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]).named(
+    ...['a', 'b', 'c', 'N', 'K', 'acc', 'aRs', 'aKs', 'bCs', 'bKs', 'm0', 'm1', 'scratch'],
+  );
   const [a, b, c, N, K, acc, aRs, aKs, bCs, bKs, m0, m1, scratch] = [
     0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
   ];
-  const [jc, nc, npan, kc, kl, first, i, mr, p, col, nr, Ap, tmp] = Array.from({ length: 13 }, () =>
-    f.local(I32),
-  );
+  const [jc, nc, npan, kc, kl, first, i, mr, p, col, nr, Ap, tmp] = [
+    ...['jc', 'nc', 'npan', 'kc', 'kl', 'first', 'i', 'mr', 'p', 'col', 'nr', 'Ap', 'tmp'],
+  ].map((name) => f.local(I32, name));
   const min = (x: () => void, y: () => void) => {
     x();
     y();
@@ -455,12 +487,14 @@ function gemmFn(g: GemmGeometry, idx: { kernel: number; packA: number; packB: nu
 // z in [z0, z1) with operands at a + z·aBS, b + ⌊z/bDiv⌋·bBS, c + ⌊z/cDiv⌋·cBS (floats) — attention heads, where
 // query heads of one group share a key/value head (bDiv) or add into its gradient (cDiv)
 function batchedFn(gemmIndex: number): Fn {
-  const f = new Fn('batched', new Array<typeof I32>(19).fill(I32));
+  const names = ['a', 'b', 'c', 'N', 'K', 'acc', 'aRs', 'aKs', 'bCs', 'bKs', 'M', 'z0', 'z1'];
+  names.push('aBS', 'bBS', 'bDiv', 'cBS', 'cDiv', 'scratch');
+  const f = new Fn('batched', new Array<typeof I32>(19).fill(I32)).named(...names);
   const [a, b, c, N, K, acc, aRs, aKs, bCs, bKs, M, z0, z1, aBS, bBS, bDiv, cBS, cDiv, scratch] = Array.from(
     { length: 19 },
     (_, i) => i,
   );
-  const z = f.local(I32);
+  const z = f.local(I32, 'z');
   f.for(
     z,
     () => f.get(z0),
@@ -483,11 +517,13 @@ function batchedFn(gemmIndex: number): Fn {
  * products use it (packing B costs as much as the whole product there); scratch holds one spilled vector.
  */
 function gemvFn(fma: boolean): Fn {
-  const f = new Fn('gemv', [I32, I32, I32, I32, I32, I32, I32, I32]);
+  const f = new Fn('gemv', [I32, I32, I32, I32, I32, I32, I32, I32]).named(
+    ...['a', 'b', 'c', 'M', 'N', 'K', 'acc', 'scratch'],
+  );
   const [a, b, c, M, N, K, acc, scratch] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const [i, j, k, pa, pb, pc] = [0, 1, 2, 3, 4, 5].map(() => f.local(I32));
-  const s = f.local(V128);
-  const sum = f.local(F32);
+  const [i, j, k, pa, pb, pc] = ['i', 'j', 'k', 'pa', 'pb', 'pc'].map((name) => f.local(I32, name));
+  const s = f.local(V128, 'dot');
+  const sum = f.local(F32, 'sum');
   f.for(
     i,
     () => f.i32(0),
@@ -541,5 +577,5 @@ export function gemmModuleBytes(
   fns.push(gemmFn(g, { kernel: 0, packA: 1, packB: 2 }));
   fns.push(batchedFn(3)); // calls gemm, function 3
   fns.push(gemvFn(opts.fma ?? false));
-  return assemble(fns, mem);
+  return assemble(fns, mem, `gemm_mr${g.mr}_nr${g.nr}_kc${g.kc}_nc${g.nc}${opts.fma ? '_fma' : ''}`);
 }
