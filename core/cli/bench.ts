@@ -48,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
   else {
     process.stdout.write(formatBenchTable(res.rows) + '\n');
     process.stdout.write(
-      `backends: ${res.backends.map((b) => `${b.backend}/${b.mode}${b.threads ? `×${b.threads}` : ''}${b.fallbackReason ? ` (${b.fallbackReason})` : ''}`).join(', ')}; ` +
+      `backends: ${res.backends.map((b) => `${b.backend}/${b.mode} ${b.precision}${b.threads ? `×${b.threads}` : ''}${b.fallbackReason ? ` (${b.fallbackReason})` : ''}`).join(', ')}; ` +
         `peer: ${res.peer.available ? `torch ${res.peer.torch}, ${res.peer.threads} threads` : `unavailable (${res.peer.reason})`}` +
         (out ? `; written to ${out}` : '') +
         '\n',

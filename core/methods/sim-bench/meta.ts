@@ -20,6 +20,13 @@ function memory(c: SimBenchConfig): ResourceLine[] {
     },
     { label: 'QFFN: n = 10', value: F32 * 2 ** 10 * c.qffnBatch, unit: 'bytes' },
   ];
+  const largest64 = c.f64 ? Math.max(0, ...c.largeQubits.filter((n) => n <= 22)) : 0;
+  if (largest64 > 0)
+    lines.unshift({
+      label: `large state, f64: n = ${largest64}`,
+      value: amplitudeBytes('f64') * 2 ** largest64,
+      unit: 'bytes',
+    });
   if (largest > 0)
     lines.unshift({ label: `large state: n = ${largest}`, value: F32 * 2 ** largest, unit: 'bytes' });
   return lines;
@@ -45,7 +52,11 @@ export const simBenchMeta = defineKindMeta({
         'qffnDepth',
       ],
     },
-    { id: 'measure', title: 'Measurement', items: ['parameterShift', 'threads', 'gpu', 'peer', 'repeats'] },
+    {
+      id: 'measure',
+      title: 'Measurement',
+      items: ['parameterShift', 'f64', 'threads', 'gpu', 'peer', 'repeats'],
+    },
   ],
   presets: [
     {

@@ -64,15 +64,23 @@ async function secondsPerGate(
 export async function runSimBench(cfg: SimBenchConfig, hooks: BenchHooks = {}): Promise<SimBenchResult> {
   const rows: BenchRow[] = [];
   const sims: Simulator[] = [createCpuSimulator({ precision: 'f32', threads: cfg.threads })];
+  // f64 beside f32 (same kernels' structure in f64x2 lanes): gate rows up to 22 qubits and the QD-LLM circuits
+  const f64 = cfg.f64 ? createCpuSimulator({ precision: 'f64', threads: cfg.threads }) : null;
+  const f64Qubits = f64 ? cfg.largeQubits.filter((n) => n <= 22) : [];
   if (cfg.gpu) {
     const { createGpuSimulator } = await import('../../quantum/gpu/simulator');
     sims.push(await createGpuSimulator({ mode: 'auto' }));
   }
   const totalSteps =
-    cfg.largeQubits.length + 1 + (cfg.qdllmBatches.length + 1) * sims.length + (cfg.peer ? 1 : 0);
+    cfg.largeQubits.length +
+    1 +
+    (cfg.qdllmBatches.length + 1) * sims.length +
+    (cfg.peer ? 1 : 0) +
+    (f64 ? f64Qubits.length + cfg.qdllmBatches.length : 0);
   let step = 0;
   const tick = (msg: string) => hooks.progress?.(Math.min(1, ++step / totalSteps), msg);
 
+  const ran = new Map<string, BackendInfo>();
   const { cpus } = await import('node:os');
   const memBytes = 8 << 20;
   const memcpy = await memcpyBandwidth(memBytes);
@@ -96,6 +104,32 @@ export async function runSimBench(cfg: SimBenchConfig, hooks: BenchHooks = {}): 
     });
     if (Number.isFinite(bw)) hooks.metric?.('gate_bandwidth_fraction', n, bw / mc);
     tick(`gate throughput n=${n}`);
+    if (f64 && f64Qubits.includes(n)) {
+      checkAbort(hooks.signal);
+      // complex128: 32 bytes read + written per amplitude
+      const mc64 = await memcpyBandwidth(2 * bytes, 5);
+      const r64 = await secondsPerGate(f64, n, cfg.largeGates, 1, cfg.repeats);
+      const bw64 = (32 * 2 ** n) / r64.seconds;
+      const label = `${r64.info.backend}/${r64.info.mode} f64`;
+      rows.push({
+        workload: `1q gate n=${n} B=1`,
+        backend: label,
+        measure: 'bandwidth',
+        value: bw64 / 1e9,
+        unit: 'GB/s',
+        reference: { label: 'memcpy GB/s', value: mc64 / 1e9, ratio: bw64 / mc64, target: '≥ 0.5' },
+      });
+      rows.push({
+        workload: `1q gate n=${n} B=1`,
+        backend: label,
+        measure: 'time per gate',
+        value: r64.seconds * 1e3,
+        unit: 'ms',
+        reference: { label: 'f32 ms', value: s * 1e3, ratio: r64.seconds / s, target: '(f64 ÷ f32)' },
+      });
+      ran.set(`${label}/${r64.info.fallbackReason ?? ''}`, r64.info);
+      tick(`gate throughput n=${n} f64`);
+    }
   }
   {
     const n = 10;
@@ -135,7 +169,7 @@ export async function runSimBench(cfg: SimBenchConfig, hooks: BenchHooks = {}): 
     ...cfg.qdllmBatches.map((B) => qdllmStudent(11, cfg.qdllmLayers, B)),
     qffnCircuit(10, cfg.qffnDepth, cfg.qffnBatch),
   ];
-  const ran = new Map<string, BackendInfo>();
+  const f32Times = new Map<string, { fwd: number; grad: number }>();
   for (const sim of sims) {
     for (const w of workloads) {
       checkAbort(hooks.signal);
@@ -194,6 +228,7 @@ export async function runSimBench(cfg: SimBenchConfig, hooks: BenchHooks = {}): 
       }
       hooks.metric?.(`${w.name}/${label}/forward_ms`, 0, fwd * 1e3);
       hooks.metric?.(`${w.name}/${label}/adjoint_ms`, 0, grad * 1e3);
+      if (sim === cpu) f32Times.set(w.name, { fwd, grad });
       if (cfg.parameterShift && sim === cpu) {
         const t0 = performance.now();
         await parameterShiftVjp(evaluatorOf(sim), r, ones);
@@ -211,8 +246,54 @@ export async function runSimBench(cfg: SimBenchConfig, hooks: BenchHooks = {}): 
       tick(`${w.name} on ${label}`);
     }
   }
+  // the QD-LLM circuits in f64, against the f32 times of the same run
+  if (f64)
+    for (const w of workloads.slice(0, cfg.qdllmBatches.length)) {
+      checkAbort(hooks.signal);
+      const r = req(w);
+      const info = (await f64.expval(r)).info;
+      const label = `${info.backend}/${info.mode} f64`;
+      ran.set(`${label}/${info.fallbackReason ?? ''}`, info);
+      const nObs = w.circuit.observables?.length ?? w.circuit.qubits;
+      const ones = new Float64Array(w.batch * nObs).fill(1);
+      const fwd = await medianSeconds(() => f64.expval(r), cfg.repeats);
+      const grad = await medianSeconds(() => f64.vjp(r, ones), cfg.repeats);
+      const t32 = f32Times.get(w.name);
+      const vs32 = (t: number, t32v: number | undefined, what: string): BenchRow['reference'] =>
+        t32v === undefined
+          ? undefined
+          : { label: `f32 ${what} ms`, value: t32v * 1e3, ratio: t / t32v, target: '(f64 ÷ f32)' };
+      rows.push({
+        workload: w.name,
+        backend: label,
+        measure: 'forward',
+        value: fwd * 1e3,
+        unit: 'ms',
+        reference: vs32(fwd, t32?.fwd, 'forward'),
+      });
+      rows.push({
+        workload: w.name,
+        backend: label,
+        measure: 'adjoint gradient',
+        value: grad * 1e3,
+        unit: 'ms',
+        reference: vs32(grad, t32?.grad, 'adjoint'),
+      });
+      rows.push({
+        workload: w.name,
+        backend: label,
+        measure: 'gradient / forward',
+        value: grad / fwd,
+        unit: '×',
+        reference: { label: 'forward ms', value: fwd * 1e3, ratio: grad / fwd, target: '≤ 3' },
+      });
+      hooks.metric?.(`${w.name}/${label}/forward_ms`, 0, fwd * 1e3);
+      hooks.metric?.(`${w.name}/${label}/adjoint_ms`, 0, grad * 1e3);
+      tick(`${w.name} f64`);
+    }
   const backends = [...ran.values()];
   for (const s of sims) s.dispose();
+  f64?.dispose();
   return { rows, backends, peer, machine: { cpus: cpus().length, memcpyGBs: memcpy / 1e9 } };
 }
 

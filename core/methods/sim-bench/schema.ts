@@ -46,6 +46,13 @@ export const SimBenchConfigSchema = z
       .default(true)
       .meta(about('parameter shift'))
       .describe('Time parameter-shift gradients too (2 evaluations per angle: slow by design).'),
+    f64: z
+      .boolean()
+      .default(true)
+      .meta(about('f64 rows'))
+      .describe(
+        'Also time the f64 (complex128) simulator beside f32: one-qubit gates up to 22 qubits and the QD-LLM circuits.',
+      ),
     threads: int(0, 64)
       .default(2)
       .meta(sweep('threads'))
