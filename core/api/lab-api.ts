@@ -179,7 +179,7 @@ export const RunQuerySchema = z
     search: z.string().max(1000).optional(),
     sort: SortColumnSchema.optional(),
     dir: z.enum(['asc', 'desc']).optional(),
-    /** Only the runs of one group: a kind, a tag ('' = untagged), or 'sweeps' / 'single'. */
+    /** Only the runs of one group: a kind, a tag ('' = untagged), a sweep's parent id (its points) or 'single'. */
     group: z
       .object({ by: z.enum(RUN_GROUP_BYS), value: z.string().max(200) })
       .strict()

@@ -359,9 +359,14 @@ export const RUN_SORT_COLUMNS = [
 ] as const;
 
 export interface RunGroupCount {
-  /** The group's value as `group.value` takes it (a kind, a tag or '' for untagged, 'sweeps' or 'single'). */
+  /**
+   * The group's value as `group.value` takes it: a kind, a tag ('' for untagged), or by sweep a parent run's id
+   * (its section is its points, the child runs) or 'single' (top-level runs without children).
+   */
   value: string;
   count: number;
+  /** By sweep: the sweep's parent run (the section's header). */
+  run?: RunSummary;
 }
 
 export interface RunPage {

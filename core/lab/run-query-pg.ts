@@ -75,8 +75,16 @@ function addGroup(w: Where, by: RunGroupBy, value: string): Where {
         ? w.add('NOT EXISTS (SELECT 1 FROM tags WHERE run_id = runs.id)')
         : w.add(`runs.id IN (SELECT run_id FROM tags WHERE tag = ${w.arg(value)})`);
     case 'sweep':
-      return w.add(value === 'sweeps' ? HAS_CHILDREN : `NOT ${HAS_CHILDREN}`);
+      // 'single': top-level runs without children; a sweep's section (its parent's id) is set up by pointsOf
+      return value === 'single' ? w.add(`NOT ${HAS_CHILDREN}`) : w;
   }
+}
+
+/** A sweep's section: its points (the child runs of the parent `id`), all of them: the filters chose the parent. */
+function pointsOf(id: string): Where {
+  const w = new Where();
+  w.sql[0] = `runs.parent_id = ${w.arg(id)}`;
+  return w;
 }
 
 /** The SQL value of a column PostgreSQL sorts itself; null when JS computes it. */
@@ -108,11 +116,35 @@ interface Candidate extends OrderRow {
 
 export async function queryRunsPg(
   c: PgQueryConnection,
-  p: RunQueryPlan,
+  plan: RunQueryPlan,
   cache: PgOrderCache,
   version: string,
 ): Promise<RunPage> {
-  const base = baseWhere(p);
+  const sweepId = plan.group?.by === 'sweep' && plan.group.value !== 'single' ? plan.group.value : null;
+  if (sweepId !== null && plan.withGroups !== undefined) {
+    // The groups are the table's (its filters and search), whichever section this page is of.
+    const [page, head] = [
+      await queryRunsPg(c, { ...plan, withGroups: undefined }, cache, version),
+      await queryRunsPg(
+        c,
+        {
+          ...plan,
+          group: undefined,
+          limit: 0,
+          offset: 0,
+          withIds: false,
+          withFacets: false,
+          withSummaryKeys: false,
+        },
+        cache,
+        version,
+      ),
+    ];
+    return { ...page, groups: head.groups };
+  }
+  const p: RunQueryPlan =
+    sweepId === null ? plan : { ...plan, kind: undefined, status: undefined, tag: undefined, words: [] };
+  const base = sweepId === null ? baseWhere(p) : pointsOf(sweepId);
   const matching = p.group ? addGroup(base.copy(), p.group.by, p.group.value) : base;
   const searching = p.words.length > 0;
   const count = async (w: Where) =>
@@ -184,7 +216,7 @@ export async function queryRunsPg(
     const { by, value } = p.group;
     if (by === 'kind') return r.kind === value;
     if (by === 'tag') return value === '' ? r.tags.length === 0 : r.tags.includes(value);
-    return r.sweep === (value === 'sweeps');
+    return value === 'single' ? !r.sweep : true;
   };
 
   // The order: SQL for created and the SQL columns without a search; otherwise the JS side, kept by version.
@@ -242,11 +274,14 @@ export async function queryRunsPg(
     const by = p.withGroups;
     const counts = new Map<string, number>();
     const bump = (v: string, n = 1) => counts.set(v, (counts.get(v) ?? 0) + n);
+    /** By sweep: the matching top-level runs with children (each its own group). */
+    const sweeps: { id: string; createdAt: string }[] = [];
     if (searching) {
       for (const r of found ?? (await candidates(base))) {
         if (by === 'kind') bump(r.kind);
         else if (by === 'tag') for (const t of r.tags.length > 0 ? r.tags : ['']) bump(t);
-        else bump(r.sweep ? 'sweeps' : 'single');
+        else if (r.sweep) sweeps.push(r);
+        else bump('single');
       }
     } else if (by === 'kind') {
       for (const r of await c.rows<{ value: string; n: number }>(
@@ -262,10 +297,34 @@ export async function queryRunsPg(
         bump(r.value, r.n);
       bump('', await count(base.copy().add('NOT EXISTS (SELECT 1 FROM tags WHERE run_id = runs.id)')));
     } else {
-      bump('sweeps', await count(base.copy().add(HAS_CHILDREN)));
+      for (const r of await c.rows<{ id: string; created_at: string }>(
+        `SELECT runs.id, runs.created_at FROM runs WHERE ${base.text} AND ${HAS_CHILDREN}`,
+        base.args,
+      ))
+        sweeps.push({ id: r.id, createdAt: r.created_at });
       bump('single', await count(base.copy().add(`NOT ${HAS_CHILDREN}`)));
     }
     page.groups = orderGroups(by, counts);
+    if (by === 'sweep' && sweeps.length > 0) {
+      // One group per sweep, newest first (ties by id), with its points' count and its parent run.
+      const time = (x: { createdAt: string }) => Date.parse(String(x.createdAt));
+      sweeps.sort((a, b) => time(b) - time(a) || compareText(a.id, b.id));
+      const ids = sweeps.map((r) => r.id);
+      const points = new Map(
+        (
+          await c.rows<{ id: string; n: number }>(
+            'SELECT parent_id AS id, COUNT(*)::int AS n FROM runs WHERE parent_id = ANY($1::text[]) GROUP BY parent_id',
+            [ids],
+          )
+        ).map((r) => [r.id, r.n]),
+      );
+      const runs = new Map((await c.summaries(ids)).map((r) => [r.id, r]));
+      const groups = ids.flatMap((id) => {
+        const run = runs.get(id);
+        return run ? [{ value: id, count: points.get(id) ?? 0, run }] : [];
+      });
+      page.groups = [...groups, ...page.groups];
+    }
   }
   if (p.withIds) page.ids = order ? order.slice(0, MAX_QUERY_IDS) : await orderedIds(0, MAX_QUERY_IDS);
   if (p.withFacets) {

@@ -274,9 +274,12 @@ export function computedValue(
   }
 }
 
-/** Group counts in the table's order: kinds and tags bytewise ('' = untagged last), sweeps before single runs. */
+/**
+ * Group counts in the table's order: kinds and tags bytewise ('' = untagged last); by sweep only 'single' is
+ * counted here (each sweep is a group of its own, listed before it by the store).
+ */
 export function orderGroups(by: RunGroupBy, counts: Map<string, number>): { value: string; count: number }[] {
-  const rank = (v: string) => (by === 'sweep' ? (v === 'sweeps' ? 0 : 1) : v === '' ? 1 : 0);
+  const rank = (v: string) => (by === 'sweep' ? (v === 'single' ? 1 : 0) : v === '' ? 1 : 0);
   return [...counts]
     .filter(([, count]) => count > 0)
     .map(([value, count]) => ({ value, count }))

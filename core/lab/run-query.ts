@@ -71,8 +71,14 @@ interface Where {
   args: SqlValue[];
 }
 
-/** The WHERE of every query: top-level runs, the filters, every search word, and the group when given. */
+/**
+ * The WHERE of every query: top-level runs, the filters, every search word, and the group when given. A
+ * sweep's section (group by sweep, value = the parent's id) is the sweep's points: its child runs, all of
+ * them (the filters chose the parent).
+ */
 function whereOf(q: RunQuery): Where {
+  if (q.group?.by === 'sweep' && q.group.value !== 'single')
+    return { sql: ['runs.parent_id = ?'], args: [q.group.value] };
   const w: Where = { sql: ['runs.parent_id IS NULL'], args: [] };
   if (q.kind !== undefined) {
     w.sql.push('runs.kind = ?');
@@ -111,7 +117,8 @@ function groupWhere(w: Where, by: RunGroupBy, value: string): void {
       }
       return;
     case 'sweep':
-      w.sql.push(value === 'sweeps' ? HAS_CHILDREN : `NOT ${HAS_CHILDREN}`);
+      // 'single': the top-level runs without children (a sweep's value is handled by whereOf)
+      if (value === 'single') w.sql.push(`NOT ${HAS_CHILDREN}`);
       return;
   }
 }
@@ -228,8 +235,16 @@ function count(db: Database.Database, w: Where): number {
     .get(...w.args) as number;
 }
 
-/** Matching runs per group: kinds and tags in name order ('' = untagged last), sweeps before single runs. */
-function groupCounts(db: Database.Database, q: RunQuery, by: RunGroupBy): RunGroupCount[] {
+/**
+ * Matching runs per group: kinds and tags in name order ('' = untagged last); by sweep, one group per matching
+ * top-level run with children (newest first; its count is its points, its `run` the parent), then the single runs.
+ */
+function groupCounts(
+  db: Database.Database,
+  q: RunQuery,
+  by: RunGroupBy,
+  summaryOf: (id: string) => RunSummary | undefined,
+): RunGroupCount[] {
   const w = whereOf({ ...q, group: undefined });
   const where = w.sql.join(' AND ');
   const rows = (sql: string, args: SqlValue[] = w.args) =>
@@ -250,12 +265,16 @@ function groupCounts(db: Database.Database, q: RunQuery, by: RunGroupBy): RunGro
       return untagged > 0 ? [...tagged, { value: '', count: untagged }] : tagged;
     }
     case 'sweep': {
-      const sweeps = count(db, { sql: [...w.sql, HAS_CHILDREN], args: w.args });
+      const sweeps: RunGroupCount[] = [];
+      for (const g of rows(
+        `SELECT runs.id AS value, (SELECT COUNT(*) FROM runs AS c WHERE c.parent_id = runs.id) AS count FROM runs ` +
+          `WHERE ${where} AND ${HAS_CHILDREN} ORDER BY runs.created_at DESC, runs.id`,
+      )) {
+        const run = summaryOf(g.value);
+        if (run) sweeps.push({ ...g, run });
+      }
       const single = count(db, { sql: [...w.sql, `NOT ${HAS_CHILDREN}`], args: w.args });
-      return [
-        { value: 'sweeps', count: sweeps },
-        { value: 'single', count: single },
-      ].filter((g) => g.count > 0);
+      return single > 0 ? [...sweeps, { value: 'single', count: single }] : sweeps;
     }
   }
 }
@@ -279,7 +298,10 @@ export function queryRuns(
     const expensive = (q.sort ?? 'created') !== 'created' || (q.search ?? '').trim() !== '';
     const order = expensive ? cachedOrder(db, orderSource(db, q, w)) : null;
     const total = order ? order.length : count(db, w);
-    const all = w.sql.length === 1 ? total : count(db, { sql: ['runs.parent_id IS NULL'], args: [] });
+    const all =
+      w.sql.length === 1 && w.args.length === 0
+        ? total
+        : count(db, { sql: ['runs.parent_id IS NULL'], args: [] });
     const ids =
       limit === 0 || offset >= total
         ? []
@@ -292,7 +314,7 @@ export function queryRuns(
       offset,
       runs: ids.map(summaryOf).filter((r): r is RunSummary => r !== undefined),
     };
-    if (q.withGroups !== undefined) page.groups = groupCounts(db, q, q.withGroups);
+    if (q.withGroups !== undefined) page.groups = groupCounts(db, q, q.withGroups, summaryOf);
     if (q.withIds === true)
       page.ids = order ? order.slice(0, MAX_QUERY_IDS) : orderedIds(db, q, w, 0, MAX_QUERY_IDS);
     if (q.withFacets === true) {

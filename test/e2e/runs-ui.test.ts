@@ -201,7 +201,8 @@ async function firstScreen(page: Page, url: string): Promise<{ ms: number; wall:
  */
 async function bestFirstScreen(
   url: string,
-  tries = 3,
+  // QLAB_E2E_LOADS=N: always N loads (an A/B of two builds compares their spreads)
+  tries = Number(process.env.QLAB_E2E_LOADS) || 3,
 ): Promise<{ page: Page; ms: number; wall: number; rows: number; all: number[] }> {
   const all: number[] = [];
   let best = { ms: Infinity, wall: 0, rows: 0 };
@@ -212,7 +213,7 @@ async function bestFirstScreen(
     const r = await firstScreen(page, url);
     all.push(Math.round(r.ms));
     if (r.ms < best.ms) best = r;
-    if (r.ms < 1000) break;
+    if (r.ms < 1000 && !process.env.QLAB_E2E_LOADS) break;
   }
   return { page: page!, ...best, all };
 }
@@ -335,17 +336,28 @@ describe('runs table with 10,000 runs', () => {
     await poll(() => page.getByTestId('compare-selected').textContent()).toBe(`Compare (${RUNS / 5})`);
     await page.getByTestId('select-all').uncheck();
     await page.getByTestId('filter-tag').selectOption('');
-    // Group by sweep: a parent and its points apart from single runs, each group with its count; a group
-    // folds, a sweep unfolds its points.
+    // Group by sweep: one section per sweep, headed by its parent run with its points' count, the points as its
+    // rows; then the single runs. A section folds.
     await page.getByTestId('group-by').selectOption('sweep');
-    await poll(() => page.getByTestId('group-count').allTextContents()).toEqual(['(1)', `(${RUNS - 1})`]);
+    await poll(() => page.getByTestId('group-count').allTextContents()).toEqual(['(3)', `(${RUNS - 1})`]);
+    expect(await page.getByTestId('group-run').textContent()).toBe('the sweep');
+    expect(await page.getByTestId('runs-count').textContent()).toBe(`${RUNS} of ${RUNS}`);
     await page.locator('[data-testid=group-row][data-group=single] [data-testid=group-toggle]').click();
-    await poll(() => page.getByTestId('run-row').count()).toBe(1);
-    await page.getByTestId('expand-children').click();
-    await poll(() => page.getByTestId('child-row').count()).toBe(3);
+    await poll(async () => (await page.getByTestId('run-link').allTextContents()).sort()).toEqual([
+      'point 0',
+      'point 1',
+      'point 2',
+    ]);
     await shot(page, 'runs-sweeps');
+    await page
+      .locator(`[data-testid=group-row][data-group="${sweepRun}"] [data-testid=group-toggle]`)
+      .click();
+    await poll(() => page.getByTestId('run-row').count()).toBe(0);
     await page.getByTestId('group-by').selectOption('kind');
-    await poll(() => page.getByTestId('group-row').first().textContent()).toMatch(/\(\d+\)/);
+    await poll(() => page.getByTestId('group-row').first().getAttribute('data-group')).toBe('qdllm');
+    // the first kind's 3,333 rows push the second header out of the DOM: fold it to see both counts
+    await page.locator('[data-testid=group-row][data-group=qdllm] [data-testid=group-toggle]').click();
+    await poll(() => page.getByTestId('group-count').count()).toBe(2);
     const kinds = await page.getByTestId('group-count').allTextContents();
     expect(kinds.reduce((n, t) => n + Number(t.replace(/\D/g, '')), 0)).toBe(RUNS);
     await page.getByTestId('column-chooser').click();

@@ -45,7 +45,16 @@ export class LabServer {
     return new Promise((resolveUrl, reject) => {
       const child = spawn(
         process.execPath,
-        [join(ROOT, 'bin/qlab.js'), 'serve', '--port', '0', '--lab-dir', this.labDir],
+        [
+          join(ROOT, 'bin/qlab.js'),
+          'serve',
+          '--port',
+          '0',
+          '--lab-dir',
+          this.labDir,
+          // another build of the renderer (e.g. an A/B of two builds); default: out/renderer
+          ...(process.env.QLAB_E2E_RENDERER_DIR ? ['--renderer-dir', process.env.QLAB_E2E_RENDERER_DIR] : []),
+        ],
         {
           cwd: ROOT,
           stdio: ['ignore', 'pipe', 'pipe'],

@@ -138,7 +138,10 @@ export function sortRunsBy(
   return keyed.map((k) => k.run);
 }
 
-/** The group(s) a run belongs to: by kind, by each tag ('untagged' without one), or sweep vs single run. */
+/**
+ * The group(s) a top-level run belongs to: by kind, by each tag ('untagged' without one); by sweep, a parent
+ * heads its own section (its points are the section's runs) and the rest are 'single runs'.
+ */
 export function groupsOf(run: RunSummary, by: GroupBy): string[] {
   switch (by) {
     case 'kind':
@@ -146,7 +149,7 @@ export function groupsOf(run: RunSummary, by: GroupBy): string[] {
     case 'tag':
       return run.tags.length > 0 ? run.tags : ['untagged'];
     case 'sweep':
-      return [run.childCount > 0 ? 'sweeps' : 'single runs'];
+      return [run.childCount > 0 ? `sweep ${run.name || run.id}` : 'single runs'];
     default:
       return [''];
   }

@@ -39,6 +39,8 @@ export interface Section {
   readonly value: string;
   readonly label: string;
   readonly count: number;
+  /** By sweep: the parent run heading the section (its runs are the sweep's points). */
+  readonly run?: RunSummary;
 }
 
 /**
@@ -47,7 +49,7 @@ export interface Section {
  */
 export type RunRow =
   | { kind: 'run'; run: RunSummary | undefined; depth: 0 | 1 }
-  | { kind: 'group'; value: string; label: string; count: number; collapsed: boolean };
+  | { kind: 'group'; value: string; label: string; count: number; collapsed: boolean; run?: RunSummary };
 
 /** A block of consecutive rows: a group header, a stretch of a section's runs, or an expanded parent's children. */
 type Block =
@@ -57,7 +59,7 @@ type Block =
 
 export function groupLabel(by: GroupBy, value: string): string {
   if (by === 'tag' && value === '') return 'untagged';
-  if (by === 'sweep') return value === 'sweeps' ? 'sweeps (a parent run and its points)' : 'single runs';
+  if (by === 'sweep') return value === 'single' ? 'single runs' : `sweep ${value.slice(0, 8)}`;
   return value;
 }
 
@@ -161,7 +163,8 @@ export class RunsState {
   }
 
   /** Matching runs (every section). */
-  readonly total = $derived.by(() => this.#sections.reduce((n, s) => n + s.count, 0));
+  // a sweep's section counts its points, but the sweep is one top-level run
+  readonly total = $derived.by(() => this.#sections.reduce((n, s) => n + (s.run ? 1 : s.count), 0));
   /** The loaded top-level runs, in table order (each once, though a run with two tags is in two groups). */
   readonly runs = $derived.by((): RunSummary[] => {
     const keys = [...this.#pages.keys()].sort((a, b) => {
@@ -282,6 +285,7 @@ export class RunsState {
         label: sec.label,
         count: sec.count,
         collapsed: this.#collapsed.has(sec.value),
+        ...(sec.run ? { run: sec.run } : {}),
       };
     }
     if (b.type === 'children')
@@ -339,7 +343,12 @@ export class RunsState {
       );
       if (generation !== this.#generation) return;
       const sections: Section[] = by
-        ? (head.groups ?? []).map((g) => ({ value: g.value, label: groupLabel(by, g.value), count: g.count }))
+        ? (head.groups ?? []).map((g) => ({
+            value: g.value,
+            label: g.run ? g.run.name || g.run.id.slice(0, 8) : groupLabel(by, g.value),
+            count: g.count,
+            ...(g.run ? { run: g.run } : {}),
+          }))
         : [{ value: '', label: '', count: head.total }];
       const pages = new Map<string, readonly RunSummary[]>();
       if (!by) pages.set('0:0', head.runs);

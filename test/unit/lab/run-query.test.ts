@@ -175,8 +175,23 @@ describe('queryRuns', () => {
         expect(ids(page.runs)).toEqual(ids(referenceQueryRuns(all, q).runs));
       }
     }
+    // By sweep: one section per parent (12 parents of 2 points each, newest first), then the single runs.
     const sweeps = sql({ withGroups: 'sweep', limit: 0 }).groups!;
-    expect(sweeps[0]).toEqual({ value: 'sweeps', count: 12 });
+    expect(sweeps.length).toBe(13);
+    expect(
+      sweeps.slice(0, 12).every((g) => g.count === 2 && g.run?.id === g.value && g.run.childCount === 2),
+    ).toBe(true);
+    expect(sweeps.slice(0, 12).map((g) => g.run!.createdAt)).toEqual(
+      sweeps
+        .slice(0, 12)
+        .map((g) => g.run!.createdAt)
+        .sort()
+        .reverse(),
+    );
+    expect(sweeps[12]).toEqual({ value: 'single', count: 588 });
+    const points = sql({ group: { by: 'sweep', value: sweeps[0].value }, limit: 10 });
+    expect(points.runs.map((r) => r.parentId)).toEqual([sweeps[0].value, sweeps[0].value]);
+    expect(points.all).toBe(600);
     // Children never show at the top level.
     expect(sql({ limit: 0 }).all).toBe(600);
   });

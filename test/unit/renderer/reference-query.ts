@@ -10,13 +10,15 @@ import {
   type RunConfigs,
 } from '../../../renderer/src/lib/runs-table';
 
-const GROUP_LABEL = { sweeps: 'sweeps', single: 'single runs' } as const;
-
 function inGroup(run: RunSummary, by: 'kind' | 'tag' | 'sweep', value: string): boolean {
   if (by === 'tag') return value === '' ? run.tags.length === 0 : run.tags.includes(value);
-  if (by === 'sweep') return groupsOf(run, 'sweep')[0] === GROUP_LABEL[value as keyof typeof GROUP_LABEL];
+  // 'single' (a sweep's own section holds its points, read apart below)
+  if (by === 'sweep') return groupsOf(run, 'sweep')[0] === 'single runs';
   return run.kind === value;
 }
+
+const newestFirst = (a: RunSummary, b: RunSummary) =>
+  a.createdAt !== b.createdAt ? (a.createdAt < b.createdAt ? 1 : -1) : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 
 export function referenceQueryRuns(runs: readonly RunSummary[], q: RunQuery, configs?: RunConfigs): RunPage {
   const top = runs.filter((r) => r.parentId === null);
@@ -27,7 +29,14 @@ export function referenceQueryRuns(runs: readonly RunSummary[], q: RunQuery, con
       (q.tag === undefined || r.tags.includes(q.tag)) &&
       matchesSearch(r, q.search ?? ''),
   );
-  const matching = q.group ? filtered.filter((r) => inGroup(r, q.group!.by, q.group!.value)) : filtered;
+  const sweep = q.group?.by === 'sweep' && q.group.value !== 'single' ? q.group.value : null;
+  // A sweep's section: all its points (child runs); the filters chose the parent.
+  const matching =
+    sweep !== null
+      ? runs.filter((r) => r.parentId === sweep)
+      : q.group
+        ? filtered.filter((r) => inGroup(r, q.group!.by, q.group!.value))
+        : filtered;
   const sorted = sortRunsBy(matching, q.sort ?? 'created', q.dir ?? 'desc', configs);
   const offset = q.offset ?? 0;
   const page: RunPage = {
@@ -40,22 +49,28 @@ export function referenceQueryRuns(runs: readonly RunSummary[], q: RunQuery, con
     const by = q.withGroups;
     const counts = new Map<string, number>();
     for (const r of filtered) {
-      const values =
-        by === 'kind'
-          ? [r.kind]
-          : by === 'tag'
-            ? r.tags.length
-              ? r.tags
-              : ['']
-            : [r.childCount > 0 ? 'sweeps' : 'single'];
+      if (by === 'sweep' && r.childCount > 0) continue;
+      const values = by === 'kind' ? [r.kind] : by === 'tag' ? (r.tags.length ? r.tags : ['']) : ['single'];
       for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
     }
     const groups: RunGroupCount[] = [...counts].map(([value, count]) => ({ value, count }));
-    const rank = (v: string) => (by === 'sweep' ? (v === 'sweeps' ? 0 : 1) : v === '' ? 1 : 0);
+    const rank = (v: string) => (v === '' ? 1 : 0);
     groups.sort(
       (a, b) => rank(a.value) - rank(b.value) || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0),
     );
-    page.groups = groups;
+    // By sweep: one group per matching parent, newest first, counting its points; then the single runs.
+    const sweeps: RunGroupCount[] =
+      by === 'sweep'
+        ? filtered
+            .filter((r) => r.childCount > 0)
+            .sort(newestFirst)
+            .map((run) => ({
+              value: run.id,
+              count: runs.filter((c) => c.parentId === run.id).length,
+              run,
+            }))
+        : [];
+    page.groups = [...sweeps, ...groups];
   }
   if (q.withIds) page.ids = sorted.map((r) => r.id);
   if (q.withFacets) {

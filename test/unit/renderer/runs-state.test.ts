@@ -176,24 +176,30 @@ describe('RunsState windows', () => {
     ]);
     expect(ids(s)).not.toContain('loading');
 
-    // Sweeps (a parent and its points) apart from single runs; the parent's points unfold under it.
+    // One section per sweep, headed by its parent run with its points' count, the points as its runs; then
+    // the single runs.
     api.runs.push(
       makeRun({ parentId: parent.id, name: 'p0', createdAt: at(101) }),
       makeRun({ parentId: parent.id, name: 'p1', createdAt: at(102) }),
     );
     s.groupBy = 'sweep';
     await s.load();
-    expect(s.sections.map((x) => [x.value, x.count])).toEqual([
-      ['sweeps', 1],
-      ['single', 40],
+    expect(s.sections.map((x) => [x.value, x.label, x.count, x.run?.id])).toEqual([
+      [parent.id, 'sweep', 2, parent.id],
+      ['single', 'single runs', 40, undefined],
     ]);
-    await s.toggleExpanded(parent.id);
+    // the sweep is one matching top-level run, its points are not
+    expect(s.total).toBe(41);
+    await s.ensureRows(0, 10);
+    expect(s.rowAt(0)).toMatchObject({ kind: 'group', value: parent.id, count: 2, run: { id: parent.id } });
     expect(
       s
         .allRows()
-        .slice(0, 5)
+        .slice(0, 4)
         .map((r) => (r.kind === 'run' ? [r.run!.name, r.depth] : r.label)),
-    ).toEqual(['sweeps (a parent run and its points)', ['sweep', 0], ['p0', 1], ['p1', 1], 'single runs']);
+    ).toEqual(['sweep', ['p1', 0], ['p0', 0], 'single runs']);
+    s.toggleGroup(parent.id);
+    expect(s.rowAt(1)).toMatchObject({ kind: 'group', value: 'single' });
   });
 
   it('patches live updates in place and re-reads for a new run or a changed status', async () => {
