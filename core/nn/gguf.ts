@@ -2,10 +2,11 @@
 // node_modules, or the install QLAB_NODE_LLAMA_CPP names): the file check, the loader, prompts and label
 // tokens, label log-probabilities at the next position, text embeddings and the parameter count. The QD-LLM
 // teacher (core/methods/qdllm/gguf-teacher.ts) and the qhead encoder build on it.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { stat, type FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { FileGuardError, fileGuard, openGuarded } from '../util/file-guard';
 
 /** The slice of node-llama-cpp's v3 API used here (its documented getLlama → loadModel → context calls). */
 export interface NodeLlamaCpp {
@@ -73,12 +74,43 @@ export function defaultNodeLlamaCppImporter(specifier: string): Promise<unknown>
   return import(pathToFileURL(entry).href);
 }
 
-/** A clear error naming `field` when `path` is not a readable GGUF file (checked before loading anything). */
-export function checkGgufFile(path: string, field: string): void {
-  let fd: number;
+/** A GGUF file checked for node-llama-cpp (openGgufFile). */
+export interface CheckedGguf {
+  /** What to give node-llama-cpp's loadModel: the file checked, by a name that cannot be swapped (see below). */
+  readonly modelPath: string;
+  /** Lets go of the checked file; call it once loadModel has settled (it has opened the file itself by then). */
+  close(): Promise<void>;
+}
+
+/** The kernel's name for an open file (Linux), when it names that very file; else null. */
+async function procFdPath(fh: FileHandle): Promise<string | null> {
+  if (process.platform !== 'linux') return null;
+  const p = `/proc/self/fd/${fh.fd}`;
   try {
-    fd = openSync(path, 'r');
+    const [a, b] = await Promise.all([stat(p), fh.stat()]);
+    return a.dev === b.dev && a.ino === b.ino ? p : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Checks that `path` is a readable, regular GGUF file (its magic), naming `field` in every refusal, before
+ * node-llama-cpp is even imported. Under the job's file guard (a run created over HTTP or IPC,
+ * core/util/file-guard.ts) the file is opened through openGuarded: a path outside the roots by name is refused
+ * before anything is opened, and the file actually opened must lie inside them. node-llama-cpp takes a path,
+ * not a descriptor, and opens the file again itself; so the checked file is held open and handed over as
+ * `/proc/self/fd/N` (Linux), which reopens the very file that was checked whatever happens to its name. Where
+ * there is no such name (off Linux) the checked path is handed over, and a swap of the file or a folder on its
+ * path between this check and node-llama-cpp's own open is followed: the residual race, documented in
+ * docs/architecture.md. Without the guard (command-line runs) the path is given as it is.
+ */
+export async function openGgufFile(path: string, field: string): Promise<CheckedGguf> {
+  let fh: FileHandle;
+  try {
+    fh = await openGuarded(path);
   } catch (e) {
+    if (e instanceof FileGuardError) throw new Error(`${field}: ${e.message}`);
     const code = (e as { code?: string }).code;
     throw new Error(
       code === 'ENOENT'
@@ -87,12 +119,28 @@ export function checkGgufFile(path: string, field: string): void {
     );
   }
   try {
+    if (!(await fh.stat()).isFile()) throw new Error(`${field}: ${path} is not a regular file`);
     const magic = Buffer.alloc(4);
-    const n = readSync(fd, magic, 0, 4, 0);
-    if (n < 4 || magic.toString('latin1') !== 'GGUF')
+    const { bytesRead } = await fh.read(magic, 0, 4, 0);
+    if (bytesRead < 4 || magic.toString('latin1') !== 'GGUF')
       throw new Error(`${field}: ${path} is not a GGUF file (it does not start with "GGUF")`);
-  } finally {
-    closeSync(fd);
+    const held = fileGuard() === null ? null : await procFdPath(fh);
+    if (held === null) {
+      await fh.close();
+      return { modelPath: path, close: async () => undefined };
+    }
+    let closed = false;
+    return {
+      modelPath: held,
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await fh.close();
+      },
+    };
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    throw e;
   }
 }
 

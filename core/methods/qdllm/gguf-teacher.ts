@@ -7,13 +7,14 @@ import { type TextData } from '../../data/text';
 import { SPLIT_NAMES, type SplitName } from '../../data/names';
 import { ByteLevelBpe } from '../../nn/tokenizers';
 import {
-  checkGgufFile,
   embedText,
   ggufParamCount,
   ggufPrompt,
   importNodeLlamaCpp,
   labelLogits,
   labelTokens,
+  openGgufFile,
+  type GgufModel,
 } from '../../nn/gguf';
 import { encodeTexts } from '../../nn/text-classifier';
 import { ResourceMeter } from '../harness/meter';
@@ -28,17 +29,24 @@ export async function buildGgufTeacher(
   ctx: JobContext,
   importer?: (specifier: string) => Promise<unknown>,
 ): Promise<{ splits: Record<SplitName, TeacherSplit>; info: TeacherInfo }> {
-  checkGgufFile(t.modelPath, 'teacher.modelPath');
-  const lib = await importNodeLlamaCpp(importer);
   const C = data.classes.length;
   const words = t.labelWords ?? data.classes;
-  if (words.length !== C)
-    throw new Error(
-      `teacher.labelWords: ${words.length} words for ${C} classes (${data.classes.join(', ')})`,
-    );
-  const meter = new ResourceMeter().start();
-  const llama = await lib.getLlama();
-  const model = await llama.loadModel({ modelPath: t.modelPath });
+  // the file is checked (and under the job's file guard held open) before node-llama-cpp is even imported
+  const file = await openGgufFile(t.modelPath, 'teacher.modelPath');
+  let model: GgufModel;
+  let meter: ResourceMeter;
+  try {
+    const lib = await importNodeLlamaCpp(importer);
+    if (words.length !== C)
+      throw new Error(
+        `teacher.labelWords: ${words.length} words for ${C} classes (${data.classes.join(', ')})`,
+      );
+    meter = new ResourceMeter().start();
+    const llama = await lib.getLlama();
+    model = await llama.loadModel({ modelPath: file.modelPath });
+  } finally {
+    await file.close();
+  }
   const open: { dispose(): Promise<void> }[] = [model];
   try {
     const context = await model.createContext({ contextSize: t.contextSize });

@@ -11,7 +11,13 @@ import { AdamW } from '../../nn/optim';
 import { Rng } from '../../nn/rng';
 import { zeroGrad } from '../../nn/tensor';
 import { ByteLevelBpe, type Tokenizer } from '../../nn/tokenizers';
-import { checkGgufFile, embedText, importNodeLlamaCpp, type GgufEmbeddingContext } from '../../nn/gguf';
+import {
+  embedText,
+  importNodeLlamaCpp,
+  openGgufFile,
+  type GgufEmbeddingContext,
+  type GgufModel,
+} from '../../nn/gguf';
 import { Transformer } from '../../nn/transformer';
 import { encodeTexts, meanHiddenStates } from '../../nn/text-classifier';
 import type { EncoderConfig } from './schema';
@@ -140,10 +146,15 @@ export async function ggufEncoder(
   maxChars: number,
   importer?: (specifier: string) => Promise<unknown>,
 ): Promise<SentenceEncoder> {
-  checkGgufFile(path, 'encoder.path');
-  const mod = await importNodeLlamaCpp(importer, 'encoder.path');
-  const llama = await mod.getLlama();
-  const model = await llama.loadModel({ modelPath: path });
+  const file = await openGgufFile(path, 'encoder.path');
+  let model: GgufModel;
+  try {
+    const mod = await importNodeLlamaCpp(importer, 'encoder.path');
+    const llama = await mod.getLlama();
+    model = await llama.loadModel({ modelPath: file.modelPath });
+  } finally {
+    await file.close();
+  }
   let ctx: GgufEmbeddingContext;
   try {
     ctx = await model.createEmbeddingContext();

@@ -3,10 +3,10 @@
 // reference's final hidden state, and a qdllm job with the GGUF teacher end to end. node-llama-cpp is an
 // optional dependency: found in the repo's node_modules or through QLAB_NODE_LLAMA_CPP (a directory with
 // node_modules/node-llama-cpp, or the package directory), else the suite is skipped, saying why.
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QdllmConfigSchema, runQdllm } from '../../../core/methods/qdllm';
 import {
@@ -19,6 +19,7 @@ import {
   type GgufSequence,
 } from '../../../core/nn/gguf';
 import { ggufEncoder } from '../../../core/methods/qhead/encoder';
+import { setFileGuard } from '../../../core/util/file-guard';
 import {
   logSoftmax,
   tinyLlama,
@@ -142,6 +143,31 @@ describe.skipIf(!where.found)(`GGUF through node-llama-cpp (${where.why})`, () =
       expect(Math.max(...row(0).map((v, c) => Math.abs(v - row(1)[c])))).toBeGreaterThan(0.1);
     } finally {
       await enc.dispose();
+    }
+  });
+
+  it('loads the model under the file guard through the held checked file, with the same embeddings', async () => {
+    const plain = await ggufEncoder(path, 1000, defaultNodeLlamaCppImporter);
+    setFileGuard([realpathSync(dirname(path))]);
+    try {
+      const guarded = await ggufEncoder(path, 1000, defaultNodeLlamaCppImporter);
+      try {
+        // llama.cpp opened /proc/self/fd/N (the file the guard checked) and read the same weights; messages
+        // still name the path the config gave
+        expect(guarded.description).toContain(path);
+        expect(await guarded.embed(TEXTS)).toEqual(await plain.embed(TEXTS));
+      } finally {
+        await guarded.dispose();
+      }
+      // and a GGUF outside the roots is refused before node-llama-cpp loads anything
+      const outside = join(mkdtempSync(join(tmpdir(), 'qlab-gguf-outside-')), 'm.gguf');
+      writeFileSync(outside, tinyLlamaGguf(tiny));
+      await expect(ggufEncoder(outside, 1000, defaultNodeLlamaCppImporter)).rejects.toThrow(
+        /^encoder\.path: .*m\.gguf: the file opened is outside the lab's file roots/,
+      );
+    } finally {
+      setFileGuard(null);
+      await plain.dispose();
     }
   });
 
