@@ -7,8 +7,9 @@
 
 export const I32 = 0x7f;
 export const F32 = 0x7d;
+export const F64 = 0x7c;
 export const V128 = 0x7b;
-export type ValType = typeof I32 | typeof F32 | typeof V128;
+export type ValType = typeof I32 | typeof F32 | typeof F64 | typeof V128;
 
 export function uleb(out: number[], v: number): void {
   if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`uleb: bad value ${v}`);
@@ -243,6 +244,46 @@ export class Fn {
   }
   shrU(): this {
     return this.op(0x76);
+  }
+  f64x2Add(): this {
+    return this.simd(0xf0);
+  }
+  f64x2Sub(): this {
+    return this.simd(0xf1);
+  }
+  f64x2Mul(): this {
+    return this.simd(0xf2);
+  }
+  /** f64 → f64x2 with the value in both lanes. */
+  f64x2Splat(): this {
+    return this.simd(0x14);
+  }
+  /** A v128 constant from two f64 lanes. */
+  v128ConstF64(lanes: readonly [number, number]): this {
+    this.simd(0x0c);
+    const b = new Uint8Array(new Float64Array(lanes).buffer);
+    for (let i = 0; i < 16; i++) this.code.push(b[i]);
+    return this;
+  }
+  /** A v128 constant from four i32 lanes (masks). */
+  v128ConstI32(lanes: readonly [number, number, number, number]): this {
+    this.simd(0x0c);
+    const b = new Uint8Array(new Int32Array(lanes).buffer);
+    for (let i = 0; i < 16; i++) this.code.push(b[i]);
+    return this;
+  }
+  /** Shuffle of f64 lanes (0–1 first operand, 2–3 second), expanded to byte indices. */
+  shuffleF64(lanes: readonly [number, number]): this {
+    const bytes: number[] = [];
+    for (const l of lanes) for (let k = 0; k < 8; k++) bytes.push(8 * l + k);
+    return this.shuffle(bytes);
+  }
+  v128And(): this {
+    return this.simd(0x4e);
+  }
+  /** (a, b, mask) → (a & mask) | (b & ~mask) */
+  v128Bitselect(): this {
+    return this.simd(0x52);
   }
   or(): this {
     return this.op(0x72);
