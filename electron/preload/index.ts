@@ -1,34 +1,12 @@
 // The preload bridge: exposes window.qlabBridge with invoke(method, arg) over an allow-list of LabApi
-// methods and onEvent(cb). It imports nothing but 'electron' (a unit test reads this file to keep it so):
-// no fs, no child_process, no remote, and the renderer never touches ipcRenderer itself.
+// methods and onEvent(cb). Besides 'electron' it imports only the LabApi's method names from the zod-free
+// core/api/lab-types.ts, which the build bundles into this sandboxed preload (the list exists once; a unit test
+// bundles this file and checks that nothing else comes with it): no fs, no child_process, no remote, and the
+// renderer never touches ipcRenderer itself.
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { LAB_API_METHODS } from '../../core/api/lab-types';
 
-// Must equal LAB_API_METHODS in core/api/lab-api.ts (checked by test/unit/cli/preload.test.ts).
-const METHODS = [
-  'listKinds',
-  'listRuns',
-  'queryRuns',
-  'getCalibration',
-  'calibrate',
-  'getRun',
-  'createRun',
-  'cancelRun',
-  'getSeries',
-  'compareRuns',
-  'exportRuns',
-  'setTags',
-  'addNote',
-  'getRunConfigs',
-  'getRunLog',
-  'updateNote',
-  'deleteNote',
-  'exportPdf',
-  'exportBundle',
-  'importBundle',
-  'getFileRoots',
-  'pickFileRoot',
-  'removeFileRoot',
-] as const;
+const METHODS: readonly string[] = LAB_API_METHODS;
 
 const EVENT_CHANNEL = 'qlab:event';
 
@@ -47,7 +25,7 @@ function isReply(x: unknown): x is Reply {
 const bridge = {
   /** Calls one LabApi method; rejects with {code, message, field} on any error. */
   invoke(method: string, arg?: unknown): Promise<unknown> {
-    if (!(METHODS as readonly string[]).includes(method)) {
+    if (!METHODS.includes(method)) {
       return Promise.reject({
         code: 'invalid',
         message: `unknown method '${String(method)}'`,
