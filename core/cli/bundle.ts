@@ -3,7 +3,9 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { RunIdSchema } from '../api/lab-api';
+import { LocalArtifactStore } from '../lab/artifact-store';
 import { exportBundle, importBundle } from '../lab/bundle';
+import { SqliteRunStore } from '../lab/store-sqlite';
 import { Store } from '../lab/store';
 import { parseArgs, type CommandSpec } from './args';
 import { resolveLabDir, type CliContext } from './context';
@@ -60,7 +62,12 @@ export async function bundleCommand(argv: string[], ctx: CliContext): Promise<nu
     const store = Store.open(join(labDir, 'lab.sqlite'));
     try {
       const ids = a.positionals.map((p) => resolveId(store, p));
-      const r = exportBundle(store, labDir, ids, path(ctx, out));
+      const r = await exportBundle(
+        new SqliteRunStore(store, join(labDir, 'lab.sqlite')),
+        new LocalArtifactStore(labDir),
+        ids,
+        path(ctx, out),
+      );
       if (a.booleans.json) ctx.stdout.write(JSON.stringify({ out: path(ctx, out), ...r }, null, 2) + '\n');
       else {
         ctx.stdout.write(
@@ -83,7 +90,12 @@ export async function bundleCommand(argv: string[], ctx: CliContext): Promise<nu
     const store = Store.open(dbFile);
     let ok = false;
     try {
-      const r = importBundle(store, labDir, file);
+      const r = await importBundle(
+        new SqliteRunStore(store, dbFile),
+        new LocalArtifactStore(labDir),
+        labDir,
+        file,
+      );
       ok = true;
       if (a.booleans.json) ctx.stdout.write(JSON.stringify(r, null, 2) + '\n');
       else {

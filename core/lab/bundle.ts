@@ -13,9 +13,11 @@
 //
 // Import checks everything before it writes: header, trailer, manifest checksum and schema, every size against
 // the limits below (before anything is allocated), every entry's checksum; artifact files go to a staging
-// folder under <labDir>/artifacts/ with temporary names, the rows go in in one transaction, and the files are
-// renamed into place after it commits. A run whose id the lab already has is left as it is (UUIDs keep runs
-// from different machines apart), so importing the same bundle twice changes nothing.
+// folder under <labDir>/artifacts/ with temporary names and are handed to the lab's ArtifactStore (which
+// renames them into place after the rows commit, or keeps the bytes in PostgreSQL), the rows go in in one
+// transaction of the RunStore. A run whose id the lab already has is left as it is (UUIDs keep runs from
+// different machines apart), so importing the same bundle twice changes nothing. Both sides go through the
+// RunStore and ArtifactStore seams, so a bundle moves between SQLite and PostgreSQL labs either way.
 import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -26,19 +28,19 @@ import {
   openSync,
   readFileSync,
   readSync,
-  realpathSync,
   renameSync,
   rmSync,
   statSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { z } from 'zod';
 import { LabError, RunIdSchema } from '../api/lab-api';
 import { ArtifactNameSchema } from './protocol';
-import type { Store } from './store';
+import type { ArtifactStore, StagedArtifact } from './artifact-store';
+import type { RunStore, StoredRun } from './run-store';
 
 export const BUNDLE_FORMAT_VERSION = 1;
 const MAGIC = Buffer.from('QLABBNDL', 'latin1');
@@ -172,32 +174,6 @@ const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex
 
 // ---- export ----
 
-interface RunRow {
-  id: string;
-  kind: string;
-  name: string;
-  status: string;
-  config: string;
-  seed: number;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  heartbeat_at: string | null;
-  code_version: string;
-  host: string;
-  backend: string;
-  error: string | null;
-  progress: number;
-  progress_message: string | null;
-  summary: string;
-  report: string;
-  parent_id: string | null;
-}
-
-const RUN_COLUMNS =
-  'id, kind, name, status, config, seed, created_at, started_at, finished_at, heartbeat_at, code_version, ' +
-  'host, backend, error, progress, progress_message, summary, report, parent_id';
-
 export interface ExportResult {
   /** Every run written, parents before their children. */
   runIds: string[];
@@ -209,30 +185,26 @@ export interface ExportResult {
  * Writes the runs (and every child of each; a child named alone brings its parent and siblings) to `outFile`,
  * through a temporary file renamed at the end. Only finished runs travel: a queued or running run is refused.
  */
-export function exportBundle(
-  store: Store,
-  labDir: string,
+export async function exportBundle(
+  store: RunStore,
+  artifacts: ArtifactStore,
   ids: readonly string[],
   outFile: string,
-): ExportResult {
-  const db = store.db;
-  const getRow = db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`);
-  const childIds = db.prepare('SELECT id FROM runs WHERE parent_id = ? ORDER BY created_at, rowid');
+): Promise<ExportResult> {
   const order: string[] = [];
   const seen = new Set<string>();
   for (const id of ids) {
-    const row = getRow.get(id) as RunRow | undefined;
-    if (!row) throw new LabError('not-found', `no run ${id}`, 'id');
-    const top = row.parent_id ?? row.id;
+    const parent = await store.parentOf(id);
+    if (parent === undefined) throw new LabError('not-found', `no run ${id}`, 'id');
+    const top = parent ?? id;
     if (seen.has(top)) continue;
     seen.add(top);
     order.push(top);
-    for (const c of childIds.all(top) as { id: string }[]) {
+    for (const c of await store.listRuns({ parentId: top, limit: 1_000_000 })) {
       seen.add(c.id);
       order.push(c.id);
     }
   }
-  const labReal = realpathSync(labDir);
   const out = resolve(outFile);
   const tmp = join(dirname(out), `.${basename(out)}.tmp-${randomBytes(6).toString('hex')}`);
   const fd = openSync(tmp, 'wx');
@@ -256,29 +228,27 @@ export function exportBundle(
     };
     let artifactCount = 0;
     for (const id of order) {
-      const row = getRow.get(id) as RunRow;
-      if (!(TERMINAL as readonly string[]).includes(row.status)) {
-        throw new LabError('invalid', `run ${id} is ${row.status}; only finished runs can be bundled`, 'id');
+      const stored = await store.readStoredRun(id);
+      if (!stored) throw new LabError('not-found', `no run ${id}`, 'id');
+      if (!(TERMINAL as readonly string[]).includes(stored.run.status)) {
+        throw new LabError(
+          'invalid',
+          `run ${id} is ${stored.run.status}; only finished runs can be bundled`,
+          'id',
+        );
       }
-      const record = readRunRecord(store, row);
-      const arts = db
-        .prepare('SELECT name, path, bytes, sha256 FROM artifacts WHERE run_id = ? ORDER BY name')
-        .all(id) as { name: string; path: string; bytes: number; sha256: string }[];
-      addEntry(`runs/${id}.json`, Buffer.from(JSON.stringify(record), 'utf8'));
-      for (const a of arts) {
-        const file = resolve(labDir, a.path);
-        const real = existsSync(file) ? realpathSync(file) : file;
-        if (!real.startsWith(labReal + sep)) {
-          throw new LabError('invalid', `run ${id}: artifact ${a.name} lies outside the lab directory`, 'id');
-        }
-        if (!existsSync(real))
-          throw new LabError('not-found', `run ${id}: artifact file ${a.path} is missing`);
-        const bytes = readFileSync(real);
+      addEntry(`runs/${id}.json`, Buffer.from(JSON.stringify(toRecord(stored)), 'utf8'));
+      for (const a of stored.artifacts) {
+        // the artifact store checks the bytes against the row (and a local file's place) as it reads them
+        const file = await artifacts.open(a.path, {
+          runId: id,
+          name: a.name,
+          bytes: a.bytes,
+          sha256: a.sha256,
+        });
+        const bytes = readFileSync(file);
         if (bytes.length !== a.bytes || sha256(bytes) !== a.sha256) {
-          throw new LabError(
-            'invalid',
-            `run ${id}: artifact file ${a.path} no longer matches its recorded hash`,
-          );
+          throw new LabError('invalid', `run ${id}: artifact ${a.name} no longer matches its recorded hash`);
         }
         addEntry(`artifacts/${id}/${a.name}`, bytes);
         artifactCount++;
@@ -317,47 +287,29 @@ export function exportBundle(
   }
 }
 
-function readRunRecord(store: Store, row: RunRow): RunRecord {
-  const db = store.db;
-  const id = row.id;
-  const tags = (
-    db.prepare('SELECT tag FROM tags WHERE run_id = ? ORDER BY tag').all(id) as { tag: string }[]
-  ).map((t) => t.tag);
-  const notes = db
-    .prepare('SELECT text, created_at FROM notes WHERE run_id = ? ORDER BY id')
-    .all(id) as RunRecord['notes'];
-  const summaries = db
-    .prepare('SELECT key, count, last_step, last, min, max FROM metric_summary WHERE run_id = ? ORDER BY key')
-    .all(id) as { key: string; count: number; last_step: number; last: number; min: number; max: number }[];
+/** A stored run as the bundle's record (metric values JSON cannot hold written as strings). */
+function toRecord(r: StoredRun): RunRecord {
   const metrics: RunRecord['metrics'] = {};
-  const pts = db.prepare(
-    'SELECT step, wall_time, value FROM metrics WHERE run_id = ? AND key = ? ORDER BY step',
-  );
-  const keys = (
-    db.prepare('SELECT DISTINCT key FROM metrics WHERE run_id = ? ORDER BY key').all(id) as { key: string }[]
-  ).map((k) => k.key);
-  for (const key of keys) {
-    metrics[key] = (pts.all(id, key) as { step: number; wall_time: number; value: number }[]).map((p) => [
-      p.step,
-      p.wall_time,
-      encodeValue(p.value),
-    ]);
-  }
-  const artifacts = db
-    .prepare('SELECT name, kind, bytes, sha256, created_at FROM artifacts WHERE run_id = ? ORDER BY name')
-    .all(id) as RunRecord['artifacts'];
+  for (const [key, pts] of Object.entries(r.metrics))
+    metrics[key] = pts.map(([step, wall, value]) => [step, wall, encodeValue(value)]);
   return {
-    run: { ...row, status: row.status as RunRecord['run']['status'] },
-    tags,
-    notes,
-    metricSummary: summaries.map((s) => ({
-      ...s,
-      last: encodeValue(s.last),
-      min: encodeValue(s.min),
-      max: encodeValue(s.max),
+    run: { ...r.run, status: r.run.status as RunRecord['run']['status'] },
+    tags: r.tags,
+    notes: r.notes,
+    metricSummary: r.metricSummary.map((m) => ({
+      ...m,
+      last: encodeValue(m.last),
+      min: encodeValue(m.min),
+      max: encodeValue(m.max),
     })),
     metrics,
-    artifacts,
+    artifacts: r.artifacts.map(({ name, kind, bytes, sha256, created_at }) => ({
+      name,
+      kind,
+      bytes,
+      sha256,
+      created_at,
+    })),
   };
 }
 
@@ -466,12 +418,18 @@ function readEntry(fd: number, file: string, e: Entry, limit: number): Buffer {
  * Imports a bundle into the lab: everything is checked first, artifact files are staged under temporary names,
  * the rows go in in one transaction, and the files are renamed into place after it commits.
  */
-export function importBundle(store: Store, labDir: string, file: string): ImportResult {
+export async function importBundle(
+  store: RunStore,
+  artifacts: ArtifactStore,
+  labDir: string,
+  file: string,
+): Promise<ImportResult> {
   const st = statSync(file, { throwIfNoEntry: false });
   if (!st) throw new LabError('not-found', `no bundle file ${file}`, 'bundle');
   if (!st.isFile()) refuse(`${file} is not a regular file`);
   const fd = openSync(file, 'r');
   let staging: string | null = null;
+  const placed: StagedArtifact[] = [];
   /** The artifacts folder, when this import made it (removed again if the import is refused). */
   let madeRoot: string | null = null;
   let done = false;
@@ -528,29 +486,32 @@ export function importBundle(store: Store, labDir: string, file: string): Import
       const p = rec.run.parent_id;
       if (p !== null) {
         const parent = records.get(p);
-        if (parent ? parent.run.parent_id !== null : !store.hasRun(p)) {
+        if (parent ? parent.run.parent_id !== null : !(await store.hasRun(p))) {
           refuse(`${file}: child run ${rec.run.id}'s parent ${p} is neither in the bundle nor in this lab`);
         }
       }
     }
 
-    const skipped = manifest.runs.filter((id) => store.hasRun(id));
+    const have = new Set<string>();
+    for (const id of manifest.runs) if (await store.hasRun(id)) have.add(id);
+    const skipped = manifest.runs.filter((id) => have.has(id));
     // Parents before their children; otherwise the manifest's order (export writes it that way already).
     const fresh: string[] = [];
-    const placed = new Set<string>();
+    const ordered = new Set<string>();
     const place = (id: string) => {
-      if (placed.has(id) || store.hasRun(id)) return;
+      if (ordered.has(id) || have.has(id)) return;
       const p = (records.get(id) as RunRecord).run.parent_id;
       if (p !== null && records.has(p)) place(p);
-      placed.add(id);
+      ordered.add(id);
       fresh.push(id);
     };
     for (const id of manifest.runs) place(id);
     const freshSet = new Set(fresh);
 
-    // Stage every artifact file of a new run (checked, under a temporary name) before touching the database.
+    // Stage every artifact file of a new run (checked, under a temporary name) before touching the rows; the
+    // artifact store says where each will be (a local store renames it there after the rows commit).
     const artifactsRoot = resolve(labDir, 'artifacts');
-    const staged: { tmp: string; final: string; run: string }[] = [];
+    const where = new Map<string, string>();
     const toStage = artifactEntries.filter((a) => freshSet.has(a.run));
     if (toStage.length > 0) {
       if (!existsSync(artifactsRoot)) {
@@ -561,62 +522,42 @@ export function importBundle(store: Store, labDir: string, file: string): Import
       mkdirSync(staging);
       for (const [i, a] of toStage.entries()) {
         const raw = readEntry(fd, file, a.entry, BUNDLE_LIMITS.artifactBytes);
-        const final = resolve(artifactsRoot, a.run, a.name);
-        if (relative(artifactsRoot, final).split(sep).length !== 2)
-          refuse(`${file}: artifact path escapes the lab`);
-        if (existsSync(final))
-          refuse(`${file}: artifact file ${relative(labDir, final)} already exists in the lab`);
         const tmp = join(staging, `${i}`);
         writeFileSync(tmp, raw, { flag: 'wx' });
-        staged.push({ tmp, final, run: a.run });
+        let st: StagedArtifact;
+        try {
+          st = await artifacts.stage(a.run, a.name, tmp, a.entry.size, a.entry.sha256);
+        } catch (err) {
+          if (err instanceof LabError) refuse(`${file}: ${err.message}`);
+          throw err;
+        }
+        placed.push(st);
+        where.set(`${a.run}/${a.name}`, st.path);
       }
     }
 
-    const db = store.db;
-    const insRun = db.prepare(
-      `INSERT INTO runs (${RUN_COLUMNS}) VALUES (@id, @kind, @name, @status, @config, @seed, @created_at,
-         @started_at, @finished_at, @heartbeat_at, @code_version, @host, @backend, @error, @progress,
-         @progress_message, @summary, @report, @parent_id)`,
-    );
-    const insTag = db.prepare('INSERT OR IGNORE INTO tags (run_id, tag) VALUES (?, ?)');
-    const insNote = db.prepare('INSERT INTO notes (run_id, text, created_at) VALUES (?, ?, ?)');
-    const insSummary = db.prepare(
-      'INSERT INTO metric_summary (run_id, key, count, last_step, last, min, max) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    );
-    const insPoint = db.prepare(
-      'INSERT INTO metrics (run_id, key, step, wall_time, value) VALUES (?, ?, ?, ?, ?)',
-    );
-    const insArt = db.prepare(
-      'INSERT INTO artifacts (run_id, name, kind, path, bytes, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    );
-    let artifactCount = 0;
+    const rows: StoredRun[] = fresh.map((id) => {
+      const rec = records.get(id) as RunRecord;
+      const metrics: StoredRun['metrics'] = {};
+      for (const [key, pts] of Object.entries(rec.metrics))
+        metrics[key] = pts.map(([step, wall, value]) => [step, wall, decodeValue(value)]);
+      return {
+        run: rec.run,
+        tags: rec.tags,
+        notes: rec.notes,
+        metricSummary: rec.metricSummary.map((m) => ({
+          ...m,
+          last: decodeValue(m.last),
+          min: decodeValue(m.min),
+          max: decodeValue(m.max),
+        })),
+        metrics,
+        artifacts: rec.artifacts.map((a) => ({ ...a, path: where.get(`${id}/${a.name}`) as string })),
+      };
+    });
+    const artifactCount = rows.reduce((n, r) => n + r.artifacts.length, 0);
     try {
-      db.transaction(() => {
-        for (const id of fresh) {
-          const rec = records.get(id) as RunRecord;
-          insRun.run(rec.run);
-          for (const t of rec.tags) insTag.run(id, t);
-          for (const n of rec.notes) insNote.run(id, n.text, n.created_at);
-          for (const s of rec.metricSummary) {
-            insSummary.run(
-              id,
-              s.key,
-              s.count,
-              s.last_step,
-              decodeValue(s.last),
-              decodeValue(s.min),
-              decodeValue(s.max),
-            );
-          }
-          for (const [key, points] of Object.entries(rec.metrics)) {
-            for (const [step, wall, value] of points) insPoint.run(id, key, step, wall, decodeValue(value));
-          }
-          for (const a of rec.artifacts) {
-            insArt.run(id, a.name, a.kind, `artifacts/${id}/${a.name}`, a.bytes, a.sha256, a.created_at);
-            artifactCount++;
-          }
-        }
-      }).immediate();
+      await store.insertStoredRuns(rows);
     } catch (err) {
       if (err instanceof LabError) throw err;
       refuse(
@@ -624,15 +565,13 @@ export function importBundle(store: Store, labDir: string, file: string): Import
       );
     }
     done = true;
-    // Committed: move the staged files to their names (a rename within one folder tree; it fails only if the
-    // disk does, and then the rows name files that are missing, as after any lost artifact).
-    for (const s of staged) {
-      mkdirSync(dirname(s.final), { recursive: true });
-      renameSync(s.tmp, s.final);
-    }
+    // Committed: put the staged files in place (a rename within one folder tree; it fails only if the disk
+    // does, and then the rows name files that are missing, as after any lost artifact).
+    for (const st of placed) await st.commit();
     return { imported: fresh, skipped, artifacts: artifactCount };
   } finally {
     closeSync(fd);
+    if (!done) for (const st of placed) await st.abort();
     if (staging !== null) rmSync(staging, { recursive: true, force: true });
     if (!done && madeRoot !== null) rmSync(madeRoot, { recursive: true, force: true });
   }

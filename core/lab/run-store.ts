@@ -107,6 +107,13 @@ export interface RunStore {
    * the same on both stores (run-query-plan.ts). `now`: where unfinished runs' durations end (default: now).
    */
   queryRuns(q: RunQuery, now?: string): Promise<RunPage>;
+  /** Everything stored of one run, as stored (bundles); undefined for no such run. */
+  readStoredRun(id: string): Promise<StoredRun | undefined>;
+  /**
+   * Inserts runs exactly as given (parents before their children), in one transaction: all or none. The
+   * runs must be new (an id the store has fails the whole batch).
+   */
+  insertStoredRuns(runs: readonly StoredRun[]): Promise<void>;
   /** What a comparison reads of each run, in `ids` order (undefined for an unknown id). */
   compareRows(ids: readonly string[]): Promise<(CompareRow | undefined)[]>;
   /** Stored config JSON text of each listed run that exists. */
@@ -139,6 +146,74 @@ export interface RunStore {
   artifacts(runId: string): Promise<ArtifactInfo[]>;
   /** The stored path, relative to the lab directory. */
   artifactPath(runId: string, name: string): Promise<string | undefined>;
+}
+
+/** A run's row as stored: JSON columns as their stored text, times as ISO strings (bundles, bulk copies). */
+export interface StoredRunRow {
+  id: string;
+  kind: string;
+  name: string;
+  status: RunStatus;
+  config: string;
+  seed: number;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  heartbeat_at: string | null;
+  code_version: string;
+  host: string;
+  backend: string;
+  error: string | null;
+  progress: number;
+  progress_message: string | null;
+  summary: string;
+  report: string;
+  parent_id: string | null;
+}
+
+/** The stored columns of a run, in StoredRunRow's order. */
+export const STORED_RUN_COLUMNS = [
+  'id',
+  'kind',
+  'name',
+  'status',
+  'config',
+  'seed',
+  'created_at',
+  'started_at',
+  'finished_at',
+  'heartbeat_at',
+  'code_version',
+  'host',
+  'backend',
+  'error',
+  'progress',
+  'progress_message',
+  'summary',
+  'report',
+  'parent_id',
+] as const satisfies readonly (keyof StoredRunRow)[];
+
+/** Everything stored of one run (a bundle's record): row, tags, notes, metrics and artifact rows. */
+export interface StoredRun {
+  run: StoredRunRow;
+  /** Bytewise order. */
+  tags: string[];
+  /** Oldest first. */
+  notes: { text: string; created_at: string }[];
+  /** By key, bytewise. */
+  metricSummary: { key: string; count: number; last_step: number; last: number; min: number; max: number }[];
+  /** key → [step, wallTime, value] in step order (keys bytewise). */
+  metrics: Record<string, [number, number, number][]>;
+  /** By name, bytewise; `path` is the artifact store's. */
+  artifacts: {
+    name: string;
+    kind: string;
+    path: string;
+    bytes: number;
+    sha256: string;
+    created_at: string;
+  }[];
 }
 
 export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled', 'interrupted'];

@@ -3,7 +3,7 @@
 // scheduler's per-run supervisors publish on the event bus (scheduler.ts, supervisor.ts, event-bus.ts).
 // Node only; no Electron import (the desktop app passes its own launcher).
 import { randomInt, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { z } from 'zod';
@@ -82,12 +82,13 @@ import { ChildProcessLauncher, type JobLauncher } from './launcher';
 import { CHART_POINTS, compareRuns, exportRuns, type ExportSource } from './report';
 import { readLogTail } from './run-log';
 import { LocalArtifactStore, type ArtifactStore } from './artifact-store';
+import { PgArtifactStore } from './artifact-store-pg';
 import { EventBus } from './event-bus';
 import { LocalJobQueue, type JobQueue } from './job-queue';
 import type { RunStore } from './run-store';
 import { Scheduler } from './scheduler';
 import { endRunWithChildren } from './supervisor';
-import { isTerminal, type Store } from './store';
+import { isTerminal } from './store';
 import type { PgRunStore } from './store-pg';
 import { SqliteRunStore } from './store-sqlite';
 
@@ -267,15 +268,6 @@ export class LabService implements LabApi {
     return await this.store.queryRuns(q);
   }
 
-  /** The embedded SQLite Store, for the operations not yet ported to the RunStore seam (else a clear refusal). */
-  private sqliteStore(what: string): Store {
-    if (this.store instanceof SqliteRunStore) return this.store.store;
-    throw new LabError(
-      'conflict',
-      `${what} works on the SQLite store only for now; this lab's store is ${this.store.engine} (${this.store.location})`,
-    );
-  }
-
   async getCalibration(): Promise<Calibration | null> {
     return readCalibration(this.labDir);
   }
@@ -301,8 +293,8 @@ export class LabService implements LabApi {
     if (!detail) throw new LabError('not-found', `id: no run ${runId}`, 'id');
     // A row always pointed at a complete file; say so when the file has since gone.
     for (const x of detail.artifacts) {
-      const p = await this.artifactFile(runId, x.name);
-      if (p === undefined || !existsSync(p)) x.missing = true;
+      const p = await this.store.artifactPath(runId, x.name);
+      if (p === undefined || !(await this.artifacts.exists(p))) x.missing = true;
     }
     return detail;
   }
@@ -509,7 +501,7 @@ export class LabService implements LabApi {
     const dir = mkdtempSync(join(tmpdir(), 'qlab-bundle-'));
     try {
       const out = join(dir, 'runs.qlab');
-      const res = exportBundle(this.sqliteStore('exportBundle'), this.labDir, [...new Set(r.ids)], out);
+      const res = await exportBundle(this.store, this.artifacts, [...new Set(r.ids)], out);
       if (res.bytes > MAX_BUNDLE_TRANSFER_BYTES) {
         throw new LabError(
           'invalid',
@@ -539,7 +531,7 @@ export class LabService implements LabApi {
       writeFileSync(file, Buffer.from(r.data, 'base64'));
       let res: BundleImportResult;
       try {
-        res = importBundle(this.sqliteStore('importBundle'), this.labDir, file);
+        res = await importBundle(this.store, this.artifacts, this.labDir, file);
       } catch (err) {
         // bundle.ts names the file it read: name the upload instead of a temporary path
         if (err instanceof LabError)
@@ -638,10 +630,17 @@ export class LabService implements LabApi {
     });
   }
 
-  /** Path of a stored artifact file, for shells that serve or open it. */
+  /**
+   * A local file with a stored artifact's bytes, for shells that serve or open it, checked against the
+   * artifact's size and SHA-256 as it is read (a LabError naming it when they no longer match: a damaged
+   * artifact is never served). Undefined for no such artifact.
+   */
   async artifactFile(runId: string, name: string): Promise<string | undefined> {
     const rel = await this.store.artifactPath(runId, name);
-    return rel === undefined ? undefined : this.artifacts.localPath(rel);
+    if (rel === undefined) return undefined;
+    const row = (await this.store.artifacts(runId)).find((a) => a.name === name);
+    if (!row) return undefined;
+    return this.artifacts.open(rel, { runId, name, bytes: row.bytes, sha256: row.sha256 });
   }
 
   /** Stops scheduling, ends running jobs (their runs become `interrupted`) and closes the store. */
@@ -775,7 +774,12 @@ export async function openLab(opts: OpenLabOptions): Promise<LabService> {
         adoptQueued: opts.adoptQueued ?? true,
         onError: (m) => service.warn(m),
       }),
-    artifacts: opts.artifacts ?? new LocalArtifactStore(labDir),
+    // On PostgreSQL the bytes live in the database, so a hub reads what any worker wrote.
+    artifacts:
+      opts.artifacts ??
+      (store.engine === 'postgres'
+        ? new PgArtifactStore(store as PgRunStore, labDir)
+        : new LocalArtifactStore(labDir)),
     concurrency,
     heartbeatMs,
     workerName: opts.workerName,

@@ -7,10 +7,11 @@ import pg from 'pg';
 import type { RunPage, RunQuery, RunStatus, RunSummary, Series } from '../api/lab-api';
 import { queryRunsPg, type PgOrderCache } from './run-query-pg';
 import { planRunQuery } from './run-query-plan';
-import type { RunEnding, RunResult, RunStore } from './run-store';
+import { summaryOfRow } from './run-row';
+import type { RunEnding, RunResult, RunStore, StoredRun } from './run-store';
 import type { CompareRow, ListFilter, NewArtifact, NewChildRun, NewRun, StoredMetricPoint } from './store';
 import { DEFAULT_MIGRATIONS_DIR, loadMigrations } from './store';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 
 /** Where the PostgreSQL migrations live (beside the SQLite ones, same numbering). */
@@ -494,22 +495,7 @@ export class PgRunStore implements RunStore {
   }
 
   private toSummary(r: PgRunRow): RunSummary {
-    return {
-      id: r.id,
-      kind: r.kind,
-      name: r.name,
-      status: r.status,
-      createdAt: r.created_at,
-      startedAt: r.started_at,
-      finishedAt: r.finished_at,
-      progress: r.progress,
-      progressMessage: r.progress_message,
-      tags: r.tags,
-      summary: r.summary,
-      error: r.error,
-      parentId: r.parent_id,
-      childCount: r.child_count,
-    };
+    return summaryOfRow(r, r.tags);
   }
 
   async getSummary(id: string): Promise<RunSummary | undefined> {
@@ -808,6 +794,224 @@ export class PgRunStore implements RunStore {
       'SELECT name, kind, bytes, sha256 FROM artifacts WHERE run_id = $1 ORDER BY name COLLATE "C"',
       [runId],
     );
+  }
+
+  // ---- whole runs (bundles, bulk copies) ----
+
+  async readStoredRun(id: string): Promise<StoredRun | undefined> {
+    const [run] = await this.q<StoredRun['run']>(
+      `SELECT id, kind, name, status, config::text AS config, seed, created_at, started_at, finished_at,
+         heartbeat_at, code_version, host::text AS host, backend::text AS backend, error, progress,
+         progress_message, summary::text AS summary, report::text AS report, parent_id
+       FROM runs WHERE id = $1`,
+      [id],
+    );
+    if (!run) return undefined;
+    const metrics: StoredRun['metrics'] = {};
+    for (const p of await this.q<{ key: string; step: number; wall_time: number; value: number }>(
+      'SELECT key, step, wall_time, value FROM metrics WHERE run_id = $1 ORDER BY key COLLATE "C", step',
+      [id],
+    ))
+      (metrics[p.key] ??= []).push([p.step, p.wall_time, p.value]);
+    return {
+      run,
+      tags: (
+        await this.q<{ tag: string }>('SELECT tag FROM tags WHERE run_id = $1 ORDER BY tag COLLATE "C"', [id])
+      ).map((t) => t.tag),
+      notes: await this.q<StoredRun['notes'][number]>(
+        'SELECT text, created_at FROM notes WHERE run_id = $1 ORDER BY id',
+        [id],
+      ),
+      metricSummary: await this.q<StoredRun['metricSummary'][number]>(
+        'SELECT key, count, last_step, last, min, max FROM metric_summary WHERE run_id = $1 ORDER BY key COLLATE "C"',
+        [id],
+      ),
+      metrics,
+      artifacts: await this.q<StoredRun['artifacts'][number]>(
+        'SELECT name, kind, path, bytes, sha256, created_at FROM artifacts WHERE run_id = $1 ORDER BY name COLLATE "C"',
+        [id],
+      ),
+    };
+  }
+
+  /**
+   * One transaction, a few statements per table however many runs (arrays through unnest, in the given
+   * order, so `seq` follows it); metric points 20,000 per statement. Values go as text so -0 and ±Infinity
+   * keep their meaning.
+   */
+  async insertStoredRuns(runs: readonly StoredRun[]): Promise<void> {
+    if (runs.length === 0) return;
+    const f8 = (v: number) => (Object.is(v, -0) ? '-0' : String(v));
+    const col = <K extends keyof StoredRun['run']>(k: K) => runs.map((r) => r.run[k]);
+    await this.tx(async (c) => {
+      await c.query(
+        `INSERT INTO runs (id, kind, name, status, config, seed, created_at, started_at, finished_at, heartbeat_at,
+           code_version, host, backend, error, progress, progress_message, summary, report, parent_id)
+         SELECT u.id, u.kind, u.name, u.status, u.config::json, u.seed, u.created_at, u.started_at, u.finished_at,
+           u.heartbeat_at, u.code_version, u.host::json, u.backend::json, u.error, u.progress::float8,
+           u.progress_message, u.summary::json, u.report::json, u.parent_id
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::timestamptz[],
+           $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::text[], $12::text[], $13::text[],
+           $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[])
+           WITH ORDINALITY AS u(id, kind, name, status, config, seed, created_at, started_at, finished_at,
+             heartbeat_at, code_version, host, backend, error, progress, progress_message, summary, report,
+             parent_id, o)
+         ORDER BY u.o`,
+        [
+          col('id'),
+          col('kind'),
+          col('name'),
+          col('status'),
+          col('config'),
+          col('seed'),
+          col('created_at'),
+          col('started_at'),
+          col('finished_at'),
+          col('heartbeat_at'),
+          col('code_version'),
+          col('host'),
+          col('backend'),
+          col('error'),
+          runs.map((r) => f8(r.run.progress)),
+          col('progress_message'),
+          col('summary'),
+          col('report'),
+          col('parent_id'),
+        ],
+      );
+      const flat = <T>(f: (r: StoredRun) => T[]) => runs.flatMap(f);
+      const tags = flat((r) => r.tags.map((t) => [r.run.id, t]));
+      if (tags.length > 0)
+        await c.query(
+          'INSERT INTO tags (run_id, tag) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING',
+          [tags.map((t) => t[0]), tags.map((t) => t[1])],
+        );
+      const notes = flat((r) => r.notes.map((n) => ({ id: r.run.id, ...n })));
+      if (notes.length > 0)
+        await c.query(
+          `INSERT INTO notes (run_id, text, created_at)
+           SELECT u.r, u.t, u.c FROM unnest($1::text[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS u(r, t, c, o)
+           ORDER BY u.o`,
+          [notes.map((n) => n.id), notes.map((n) => n.text), notes.map((n) => n.created_at)],
+        );
+      const ms = flat((r) => r.metricSummary.map((m) => ({ id: r.run.id, ...m })));
+      if (ms.length > 0)
+        await c.query(
+          `INSERT INTO metric_summary (run_id, key, count, last_step, last, min, max)
+           SELECT u.r, u.k, u.n, u.s, u.l::float8, u.lo::float8, u.hi::float8
+           FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[])
+             AS u(r, k, n, s, l, lo, hi)`,
+          [
+            ms.map((m) => m.id),
+            ms.map((m) => m.key),
+            ms.map((m) => m.count),
+            ms.map((m) => m.last_step),
+            ms.map((m) => f8(m.last)),
+            ms.map((m) => f8(m.min)),
+            ms.map((m) => f8(m.max)),
+          ],
+        );
+      const CHUNK = 20_000;
+      let ids: string[] = [];
+      let keys: string[] = [];
+      let steps: number[] = [];
+      let walls: string[] = [];
+      let values: string[] = [];
+      const flush = async () => {
+        if (ids.length === 0) return;
+        await c.query(
+          `INSERT INTO metrics (run_id, key, step, wall_time, value)
+           SELECT u.r, u.k, u.s, u.w::float8, u.v::float8
+           FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[]) AS u(r, k, s, w, v)`,
+          [ids, keys, steps, walls, values],
+        );
+        ids = [];
+        keys = [];
+        steps = [];
+        walls = [];
+        values = [];
+      };
+      for (const r of runs)
+        for (const [key, pts] of Object.entries(r.metrics))
+          for (const [step, wall, value] of pts) {
+            ids.push(r.run.id);
+            keys.push(key);
+            steps.push(step);
+            walls.push(f8(wall));
+            values.push(f8(value));
+            if (ids.length >= CHUNK) await flush();
+          }
+      await flush();
+      const arts = flat((r) => r.artifacts.map((a) => ({ id: r.run.id, ...a })));
+      if (arts.length > 0)
+        await c.query(
+          `INSERT INTO artifacts (run_id, name, kind, path, bytes, sha256, created_at)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::timestamptz[])`,
+          [
+            arts.map((a) => a.id),
+            arts.map((a) => a.name),
+            arts.map((a) => a.kind),
+            arts.map((a) => a.path),
+            arts.map((a) => a.bytes),
+            arts.map((a) => a.sha256),
+            arts.map((a) => a.created_at),
+          ],
+        );
+    });
+  }
+
+  // ---- artifact bytes (artifact-store-pg.ts) ----
+
+  /**
+   * Stores a blob (content-addressed by its SHA-256) in one transaction: its chunks from `chunks` (called again
+   * when a lost connection retries the transaction), hashed as they are sent and committed only when size and
+   * hash match. A blob already stored whole is left as it is; writers of the same blob wait for each other.
+   */
+  async putBlob(sha256: string, bytes: number, chunks: () => Iterable<Buffer>): Promise<void> {
+    await this.tx(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [sha256]);
+      const [have] = (
+        await c.query<{ n: number; b: number }>(
+          'SELECT COUNT(*)::int AS n, COALESCE(SUM(length(data)), 0)::bigint AS b FROM artifact_blobs WHERE sha256 = $1',
+          [sha256],
+        )
+      ).rows;
+      if (have.n > 0 && have.b === bytes) return;
+      await c.query('DELETE FROM artifact_blobs WHERE sha256 = $1', [sha256]);
+      const h = createHash('sha256');
+      let seq = 0;
+      let total = 0;
+      for (const chunk of chunks()) {
+        h.update(chunk);
+        total += chunk.length;
+        await c.query('INSERT INTO artifact_blobs (sha256, seq, data) VALUES ($1, $2, $3)', [
+          sha256,
+          seq++,
+          chunk,
+        ]);
+      }
+      if (seq === 0)
+        await c.query("INSERT INTO artifact_blobs (sha256, seq, data) VALUES ($1, 0, '')", [sha256]);
+      const got = h.digest('hex');
+      if (total !== bytes || got !== sha256)
+        throw new Error(
+          `artifact bytes changed while stored: ${total} bytes with sha256 ${got}, expected ${bytes} with ${sha256}`,
+        );
+    });
+  }
+
+  /** One chunk of a stored blob (undefined past its last). */
+  async blobChunk(sha256: string, seq: number): Promise<Buffer | undefined> {
+    return (
+      await this.q<{ data: Buffer }>('SELECT data FROM artifact_blobs WHERE sha256 = $1 AND seq = $2', [
+        sha256,
+        seq,
+      ])
+    )[0]?.data;
+  }
+
+  async hasBlob(sha256: string): Promise<boolean> {
+    return (await this.q('SELECT 1 FROM artifact_blobs WHERE sha256 = $1 AND seq = 0', [sha256])).length > 0;
   }
 
   async artifactPath(runId: string, name: string): Promise<string | undefined> {

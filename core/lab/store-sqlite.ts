@@ -2,7 +2,13 @@
 // runs synchronously inside the lab process and resolves at once; the behaviour is Store's, unchanged.
 import type { RunQuery, RunStatus } from '../api/lab-api';
 import { queryRuns } from './run-query';
-import type { RunEnding, RunResult, RunStore } from './run-store';
+import {
+  STORED_RUN_COLUMNS,
+  type RunEnding,
+  type RunResult,
+  type RunStore,
+  type StoredRun,
+} from './run-store';
 import {
   DEFAULT_MIGRATIONS_DIR,
   Store,
@@ -117,6 +123,70 @@ export class SqliteRunStore implements RunStore {
   }
   async deleteNote(runId: string, noteId: number) {
     return this.store.deleteNote(runId, noteId);
+  }
+  async readStoredRun(id: string): Promise<StoredRun | undefined> {
+    const db = this.store.db;
+    const run = db.prepare(`SELECT ${STORED_RUN_COLUMNS.join(', ')} FROM runs WHERE id = ?`).get(id) as
+      StoredRun['run'] | undefined;
+    if (!run) return undefined;
+    const metrics: StoredRun['metrics'] = {};
+    const pts = db
+      .prepare('SELECT step, wall_time, value FROM metrics WHERE run_id = ? AND key = ? ORDER BY step')
+      .raw();
+    for (const key of db
+      .prepare('SELECT DISTINCT key FROM metrics WHERE run_id = ? ORDER BY key')
+      .pluck()
+      .all(id) as string[])
+      metrics[key] = pts.all(id, key) as [number, number, number][];
+    return {
+      run,
+      tags: db.prepare('SELECT tag FROM tags WHERE run_id = ? ORDER BY tag').pluck().all(id) as string[],
+      notes: db
+        .prepare('SELECT text, created_at FROM notes WHERE run_id = ? ORDER BY id')
+        .all(id) as StoredRun['notes'],
+      metricSummary: db
+        .prepare(
+          'SELECT key, count, last_step, last, min, max FROM metric_summary WHERE run_id = ? ORDER BY key',
+        )
+        .all(id) as StoredRun['metricSummary'],
+      metrics,
+      artifacts: db
+        .prepare(
+          'SELECT name, kind, path, bytes, sha256, created_at FROM artifacts WHERE run_id = ? ORDER BY name',
+        )
+        .all(id) as StoredRun['artifacts'],
+    };
+  }
+
+  async insertStoredRuns(runs: readonly StoredRun[]): Promise<void> {
+    const db = this.store.db;
+    const insRun = db.prepare(
+      `INSERT INTO runs (${STORED_RUN_COLUMNS.join(', ')}) VALUES (${STORED_RUN_COLUMNS.map((c) => '@' + c).join(', ')})`,
+    );
+    const insTag = db.prepare('INSERT OR IGNORE INTO tags (run_id, tag) VALUES (?, ?)');
+    const insNote = db.prepare('INSERT INTO notes (run_id, text, created_at) VALUES (?, ?, ?)');
+    const insSummary = db.prepare(
+      'INSERT INTO metric_summary (run_id, key, count, last_step, last, min, max) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    const insPoint = db.prepare(
+      'INSERT INTO metrics (run_id, key, step, wall_time, value) VALUES (?, ?, ?, ?, ?)',
+    );
+    const insArt = db.prepare(
+      'INSERT INTO artifacts (run_id, name, kind, path, bytes, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    db.transaction(() => {
+      for (const r of runs) {
+        const id = r.run.id;
+        insRun.run(r.run);
+        for (const t of r.tags) insTag.run(id, t);
+        for (const n of r.notes) insNote.run(id, n.text, n.created_at);
+        for (const m of r.metricSummary)
+          insSummary.run(id, m.key, m.count, m.last_step, m.last, m.min, m.max);
+        for (const [key, pts] of Object.entries(r.metrics))
+          for (const [step, wall, value] of pts) insPoint.run(id, key, step, wall, value);
+        for (const a of r.artifacts) insArt.run(id, a.name, a.kind, a.path, a.bytes, a.sha256, a.created_at);
+      }
+    }).immediate();
   }
   async compareRows(ids: readonly string[]) {
     return this.store.compareRows(ids);

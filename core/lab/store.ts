@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { summaryOfRow } from './run-row';
 import type {
   ArtifactInfo,
   ComparedRun,
@@ -339,22 +340,7 @@ export class Store {
 
   /** A run row as a RunSummary; `tags` when the caller has read them already (compareRows, in bulk). */
   private toSummary(r: RunRow, tags: string[] = this.tagsOf(r.id)): RunSummary {
-    return {
-      id: r.id,
-      kind: r.kind,
-      name: r.name,
-      status: r.status,
-      createdAt: r.created_at,
-      startedAt: r.started_at,
-      finishedAt: r.finished_at,
-      progress: r.progress,
-      progressMessage: r.progress_message,
-      tags,
-      summary: JSON.parse(r.summary) as Record<string, number | string>,
-      error: r.error,
-      parentId: r.parent_id,
-      childCount: r.child_count,
-    };
+    return summaryOfRow(r, tags);
   }
 
   getSummary(id: string): RunSummary | undefined {

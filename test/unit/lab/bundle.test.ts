@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalArtifactStore } from '../../../core/lab/artifact-store';
 import { BUNDLE_FORMAT_VERSION, exportBundle, importBundle } from '../../../core/lab/bundle';
+import { SqliteRunStore } from '../../../core/lab/store-sqlite';
 import { Store } from '../../../core/lab/store';
 
 let dir: string;
@@ -18,6 +20,22 @@ function openLab(name: string): { store: Store; labDir: string } {
   mkdirSync(labDir, { recursive: true });
   return { store: Store.open(join(labDir, 'lab.sqlite')), labDir };
 }
+
+/** The bundle functions on a lab's SQLite store and local artifact folder, through the RunStore seam. */
+const exportB = (store: Store, labDir: string, ids: string[], out: string) =>
+  exportBundle(
+    new SqliteRunStore(store, join(labDir, 'lab.sqlite')),
+    new LocalArtifactStore(labDir),
+    ids,
+    out,
+  );
+const importB = (store: Store, labDir: string, file: string) =>
+  importBundle(
+    new SqliteRunStore(store, join(labDir, 'lab.sqlite')),
+    new LocalArtifactStore(labDir),
+    labDir,
+    file,
+  );
 
 function addArtifact(store: Store, labDir: string, runId: string, name: string, bytes: Buffer): void {
   const folder = join(labDir, 'artifacts', runId);
@@ -194,18 +212,18 @@ function pack(
 }
 
 describe('run bundles', () => {
-  it('export → import into an empty lab reproduces every row, point and artifact byte for byte; a second import changes nothing', () => {
+  it('export → import into an empty lab reproduces every row, point and artifact byte for byte; a second import changes nothing', async () => {
     const src = openLab('src');
     const { parent, children, other } = fillSource(src.store, src.labDir);
     const out = join(dir, 'runs.qlab');
     // Naming one child brings its parent and sibling along.
-    const ex = exportBundle(src.store, src.labDir, [children[1], other], out);
+    const ex = await exportB(src.store, src.labDir, [children[1], other], out);
     expect(ex.runIds).toEqual([parent, ...children, other]);
     expect(ex.artifacts).toBe(3);
     expect(statSync(out).size).toBe(ex.bytes);
 
     const dst = openLab('dst');
-    const r1 = importBundle(dst.store, dst.labDir, out);
+    const r1 = await importB(dst.store, dst.labDir, out);
     expect(r1.imported).toEqual([parent, ...children, other]);
     expect(r1.skipped).toEqual([]);
     expect(dump(dst.store)).toEqual(dump(src.store));
@@ -214,7 +232,7 @@ describe('run bundles', () => {
     expect(dst.store.points(children[0], 'grad')[0].value).toBe(Infinity);
 
     const before = { rows: dump(dst.store), files: files(dst.labDir) };
-    const r2 = importBundle(dst.store, dst.labDir, out);
+    const r2 = await importB(dst.store, dst.labDir, out);
     expect(r2.imported).toEqual([]);
     expect(r2.skipped).toEqual([parent, ...children, other]);
     expect(dump(dst.store)).toEqual(before.rows);
@@ -223,7 +241,7 @@ describe('run bundles', () => {
     dst.store.close();
   });
 
-  it('refuses an unfinished run at export', () => {
+  it('refuses an unfinished run at export', async () => {
     const src = openLab('src');
     const id = randomUUID();
     src.store.insertRun({
@@ -236,7 +254,7 @@ describe('run bundles', () => {
       codeVersion: 'v',
       tags: [],
     });
-    expect(() => exportBundle(src.store, src.labDir, [id], join(dir, 'x.qlab'))).toThrow(
+    await expect(exportB(src.store, src.labDir, [id], join(dir, 'x.qlab'))).rejects.toThrow(
       /queued; only finished/,
     );
     expect(readdirSync(dir).filter((f) => f.includes('x.qlab'))).toEqual([]);
@@ -247,17 +265,17 @@ describe('run bundles', () => {
     let good: string;
     let u: Unpacked;
     let childId: string;
-    beforeEach(() => {
+    beforeEach(async () => {
       const src = openLab('src');
       const { children, other } = fillSource(src.store, src.labDir);
       childId = children[0];
       good = join(dir, 'good.qlab');
-      exportBundle(src.store, src.labDir, [children[0], other], good);
+      await exportB(src.store, src.labDir, [children[0], other], good);
       src.store.close();
       u = unpack(good);
     });
 
-    function expectRefused(file: string, message: RegExp): void {
+    async function expectRefused(file: string, message: RegExp): Promise<void> {
       const dst = openLab('dst');
       // A lab that already holds something, so "nothing written" is checked against real rows.
       const keep = randomUUID();
@@ -273,7 +291,7 @@ describe('run bundles', () => {
       });
       addArtifact(dst.store, dst.labDir, keep, 'a.txt', Buffer.from('keep'));
       const before = { counts: counts(dst.store), files: files(dst.labDir) };
-      expect(() => importBundle(dst.store, dst.labDir, file)).toThrow(message);
+      await expect(importB(dst.store, dst.labDir, file)).rejects.toThrow(message);
       expect(counts(dst.store)).toEqual(before.counts);
       expect(files(dst.labDir)).toEqual(before.files);
       dst.store.close();
@@ -286,20 +304,20 @@ describe('run bundles', () => {
       return p;
     };
 
-    it('truncated (cut at the end, in the middle, to nothing)', () => {
+    it('truncated (cut at the end, in the middle, to nothing)', async () => {
       const b = bytes();
-      expectRefused(write('t1.qlab', b.subarray(0, b.length - 1)), /truncated/);
-      expectRefused(write('t2.qlab', b.subarray(0, Math.floor(b.length / 2))), /truncated/);
-      expectRefused(write('t3.qlab', b.subarray(0, 5)), /truncated/);
+      await expectRefused(write('t1.qlab', b.subarray(0, b.length - 1)), /truncated/);
+      await expectRefused(write('t2.qlab', b.subarray(0, Math.floor(b.length / 2))), /truncated/);
+      await expectRefused(write('t3.qlab', b.subarray(0, 5)), /truncated/);
     });
 
-    it('a bad checksum in an entry or in the manifest', () => {
+    it('a bad checksum in an entry or in the manifest', async () => {
       const b = Buffer.from(bytes());
       b[20] ^= 0xff;
-      expectRefused(write('c1.qlab', b), /bad checksum for entry/);
+      await expectRefused(write('c1.qlab', b), /bad checksum for entry/);
       const c = Buffer.from(bytes());
       c[c.length - 50] ^= 0x01;
-      expectRefused(write('c2.qlab', c), /bad checksum for the manifest/);
+      await expectRefused(write('c2.qlab', c), /bad checksum for the manifest/);
       // An entry whose bytes decompress fine but differ from what the manifest says.
       const art = u.entries.find((e) => e.name.startsWith('artifacts/'))!;
       const origSha = createHash('sha256').update(art.raw).digest('hex');
@@ -309,29 +327,32 @@ describe('run bundles', () => {
       pack(u3, join(dir, 'c3.qlab'), (e) => {
         if (e.name === art.name) e.sha256 = origSha;
       });
-      expectRefused(join(dir, 'c3.qlab'), /bad checksum for entry artifacts\//);
+      await expectRefused(join(dir, 'c3.qlab'), /bad checksum for entry artifacts\//);
     });
 
-    it('an unknown format version', () => {
+    it('an unknown format version', async () => {
       const b = Buffer.from(bytes());
       b.writeUInt32BE(BUNDLE_FORMAT_VERSION + 1, 8);
-      expectRefused(write('v.qlab', b), /format version 2; this lab reads version 1/);
-      expectRefused(write('n.qlab', Buffer.from('not a bundle at all, just text')), /not a qlab bundle/);
+      await expectRefused(write('v.qlab', b), /format version 2; this lab reads version 1/);
+      await expectRefused(
+        write('n.qlab', Buffer.from('not a bundle at all, just text')),
+        /not a qlab bundle/,
+      );
     });
 
-    it('paths that escape the lab directory', () => {
+    it('paths that escape the lab directory', async () => {
       const evil = {
         ...u,
         entries: [...u.entries, { name: `artifacts/${childId}/../../../escape.txt`, raw: Buffer.from('x') }],
       };
       pack(evil, join(dir, 'p1.qlab'));
-      expectRefused(
+      await expectRefused(
         join(dir, 'p1.qlab'),
         /entry name .* is not allowed \(it must stay inside the lab directory\)/,
       );
       const abs = { ...u, entries: [...u.entries, { name: '/etc/passwd', raw: Buffer.from('x') }] };
       pack(abs, join(dir, 'p2.qlab'));
-      expectRefused(join(dir, 'p2.qlab'), /not allowed/);
+      await expectRefused(join(dir, 'p2.qlab'), /not allowed/);
       // An artifact row naming a path in the run record.
       const rec = u.entries.find((e) => e.name === `runs/${childId}.json`)!;
       const json = JSON.parse(rec.raw.toString('utf8')) as { artifacts: { name: string }[] };
@@ -343,21 +364,21 @@ describe('run bundles', () => {
         ),
       };
       pack(bad, join(dir, 'p3.qlab'));
-      expectRefused(join(dir, 'p3.qlab'), /artifacts\.0\.name/);
+      await expectRefused(join(dir, 'p3.qlab'), /artifacts\.0\.name/);
     });
 
-    it('oversized entries, refused from the manifest before anything is allocated', () => {
+    it('oversized entries, refused from the manifest before anything is allocated', async () => {
       pack(u, join(dir, 'o1.qlab'), (e) => {
         if (e.name.startsWith('artifacts/')) e.size = 4 * 1024 ** 3;
       });
-      expectRefused(join(dir, 'o1.qlab'), /over the 1073741824-byte limit/);
+      await expectRefused(join(dir, 'o1.qlab'), /over the 1073741824-byte limit/);
       pack(u, join(dir, 'o2.qlab'), (e) => {
         if (e.name.startsWith('runs/')) e.size = 2 ** 40;
       });
-      expectRefused(join(dir, 'o2.qlab'), /over the 536870912-byte limit/);
+      await expectRefused(join(dir, 'o2.qlab'), /over the 536870912-byte limit/);
     });
 
-    it('rows the lab refuses inside the transaction roll back every run and staged file', () => {
+    it('rows the lab refuses inside the transaction roll back every run and staged file', async () => {
       // The last run's record repeats a point: its INSERT fails after the others (and the artifacts) were staged.
       const last = u.manifest.runs[u.manifest.runs.length - 1];
       const rec = u.entries.find((e) => e.name === `runs/${last}.json`)!;
@@ -370,7 +391,7 @@ describe('run bundles', () => {
         ),
       };
       pack(bad, join(dir, 'r.qlab'));
-      expectRefused(join(dir, 'r.qlab'), /the lab refused its rows .*nothing was imported/);
+      await expectRefused(join(dir, 'r.qlab'), /the lab refused its rows .*nothing was imported/);
     });
   });
 });
