@@ -22,7 +22,8 @@ writeFileSync(join(root, 'index.html'), '<!doctype html>');
 writeFileSync(join(root, 'x.js'), 'legit');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const SWAPPER = `
+/** Swaps `root/x.js` between a regular file and a symlink to the secret. */
+const SWAP_FILE = `
 const fs = require('node:fs');
 const [root, secret, ms] = process.argv.slice(1);
 const x = root + '/x.js', a = root + '/.a', b = root + '/.b';
@@ -37,9 +38,30 @@ fs.writeFileSync(a, 'legit'); fs.renameSync(a, x);
 process.stdout.write(String(n));
 `;
 
-/** Runs `request` in a loop while the swapper runs; returns how often each answer came. */
-async function underSwaps(request: () => Promise<string | null>, ms = 2500): Promise<Map<string, number>> {
-  const child = spawn(process.execPath, ['-e', SWAPPER, root, secret, String(ms)], {
+/** Swaps the folder `root/sub` for a symlink to `out` (a folder holding the secret as x.js) and back. */
+const SWAP_FOLDER = `
+const fs = require('node:fs');
+const [root, out, ms] = process.argv.slice(1);
+const sub = root + '/sub', real = root + '/.sub';
+const end = Date.now() + Number(ms);
+let n = 0;
+while (Date.now() < end) {
+  fs.renameSync(sub, real); fs.symlinkSync(out, sub);
+  fs.unlinkSync(sub); fs.renameSync(real, sub);
+  n++;
+}
+process.stdout.write(String(n));
+`;
+
+/**
+ * Runs `request` in a loop while a separate process runs `swapper` (SWAP_FILE, or SWAP_FOLDER with `target`
+ * the outside folder); returns how often each answer came, after checking the race really ran.
+ */
+async function underSwaps(
+  request: () => Promise<string | null>,
+  { swapper = SWAP_FILE, target = secret, ms = 2500 } = {},
+): Promise<Map<string, number>> {
+  const child = spawn(process.execPath, ['-e', swapper, root, target, String(ms)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let swaps = '';
@@ -57,17 +79,20 @@ async function underSwaps(request: () => Promise<string | null>, ms = 2500): Pro
   return seen;
 }
 
+/** What openWithin lets through for `file`: its text, or null when refused. */
+async function readWithin(file: string, opts: { kernelPath?: boolean } = {}): Promise<string | null> {
+  const r = await openWithin(root, file, opts);
+  if (r === null) return null;
+  try {
+    return (await r.handle.readFile()).toString();
+  } finally {
+    await r.handle.close();
+  }
+}
+
 describe('no symlink swap lets a file outside the folder through', () => {
   it('openWithin', async () => {
-    const seen = await underSwaps(async () => {
-      const r = await openWithin(root, join(root, 'x.js'));
-      if (r === null) return null;
-      try {
-        return (await r.handle.readFile()).toString();
-      } finally {
-        await r.handle.close();
-      }
-    });
+    const seen = await underSwaps(() => readWithin(join(root, 'x.js')));
     expect(seen.get('SECRET') ?? 0).toBe(0);
     expect(seen.get('legit') ?? 0).toBeGreaterThan(0);
   });
@@ -78,52 +103,16 @@ describe('no symlink swap lets a file outside the folder through', () => {
     writeFileSync(join(root, 'sub', 'x.js'), 'legit');
     mkdirSync(join(dir, 'outside2'));
     writeFileSync(join(dir, 'outside2', 'x.js'), 'SECRET');
-    const swapDir = `
-const fs = require('node:fs');
-const [root, out, ms] = process.argv.slice(1);
-const sub = root + '/sub', real = root + '/.sub', link = root + '/.lnk';
-const end = Date.now() + Number(ms);
-let n = 0;
-while (Date.now() < end) {
-  fs.renameSync(sub, real); fs.symlinkSync(out, sub);
-  fs.unlinkSync(sub); fs.renameSync(real, sub);
-  n++;
-}
-process.stdout.write(String(n));
-`;
-    const child = spawn(process.execPath, ['-e', swapDir, root, join(dir, 'outside2'), '2500'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
+    const seen = await underSwaps(() => readWithin(join(root, 'sub', 'x.js')), {
+      swapper: SWAP_FOLDER,
+      target: join(dir, 'outside2'),
     });
-    let swaps = '';
-    child.stdout.on('data', (c: Buffer) => (swaps += c.toString()));
-    let running = true;
-    const done = new Promise((r) => child.on('exit', r)).then(() => (running = false));
-    const seen = new Map<string, number>();
-    while (running) {
-      const r = await openWithin(root, join(root, 'sub', 'x.js'));
-      let a = 'refused';
-      if (r !== null) {
-        a = (await r.handle.readFile()).toString();
-        await r.handle.close();
-      }
-      seen.set(a, (seen.get(a) ?? 0) + 1);
-    }
-    await done;
-    expect(Number(swaps)).toBeGreaterThan(100);
     expect(seen.get('SECRET') ?? 0).toBe(0);
     expect(seen.get('legit') ?? 0).toBeGreaterThan(0);
   });
 
   it('openWithin without the kernel’s name for the file (the portable check: device and inode)', async () => {
-    const seen = await underSwaps(async () => {
-      const r = await openWithin(root, join(root, 'x.js'), { kernelPath: false });
-      if (r === null) return null;
-      try {
-        return (await r.handle.readFile()).toString();
-      } finally {
-        await r.handle.close();
-      }
-    });
+    const seen = await underSwaps(() => readWithin(join(root, 'x.js'), { kernelPath: false }));
     expect(seen.get('SECRET') ?? 0).toBe(0);
     expect(seen.get('legit') ?? 0).toBeGreaterThan(0);
   });

@@ -9,21 +9,9 @@ import {
   evalFit,
   fitLog2,
   fitLog2Joint,
-  type Module2Family,
-  type TimingRow,
 } from '../../../core/methods/qhead/energy';
 import { tQuantile } from '../../../core/methods/harness/stats';
-
-const row = (n: number, fw: number, tr: number): TimingRow => ({
-  qubits: n,
-  forward: { median: fw, min: fw, max: fw },
-  train: { median: tr, min: tr, max: tr },
-  samples: 1,
-  repeats: 1,
-  info: { backend: 'cpu', mode: 'js', precision: 'f64' },
-});
-const fam: Module2Family = { depth: 2, finalDepth: 1, reuploads: 3, connectivity: 1 };
-const qpu = { gate1Us: 135, gate2Us: 600, resetUs: 50, readoutUs: 300, shots: 1000, watts: 25000 };
+import { MODULE2_FAMILY as fam, QPU as qpu, timingRow as row } from '../../helpers/qhead-energy';
 
 const root = mkdtempSync(join(tmpdir(), 'qhead-llc-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

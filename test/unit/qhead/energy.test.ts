@@ -11,20 +11,11 @@ import {
   module2GateCounts,
   qpuSeconds,
   type Module2Family,
-  type TimingRow,
 } from '../../../core/methods/qhead/energy';
 import { tQuantile } from '../../../core/methods/harness/stats';
 import { QheadConfigSchema } from '../../../core/methods/qhead/schema';
 import { Rng } from '../../../core/util/rng';
-
-const row = (n: number, fw: number, tr: number): TimingRow => ({
-  qubits: n,
-  forward: { median: fw, min: fw, max: fw },
-  train: { median: tr, min: tr, max: tr },
-  samples: 1,
-  repeats: 1,
-  info: { backend: 'cpu', mode: 'js', precision: 'f64' },
-});
+import { MODULE2_FAMILY, QPU, timingRow as row } from '../../helpers/qhead-energy';
 
 describe('log2-linear scaling fit', () => {
   it('is exact on exact data, with zero error', () => {
@@ -108,7 +99,7 @@ describe('log2-linear scaling fit', () => {
 });
 
 describe('QPU model and crossover', () => {
-  const fam: Module2Family = { depth: 2, finalDepth: 1, reuploads: 3, connectivity: 1 };
+  const fam = MODULE2_FAMILY;
 
   it('QPU time per sample from gate counts, times, shots', () => {
     const g = module2GateCounts(fam, 5);
@@ -198,7 +189,7 @@ describe('measured scaling (tiny sizes)', () => {
       { depth: 1, finalDepth: 1, reuploads: 2, connectivity: 1 },
       m.rows,
       65,
-      { gate1Us: 135, gate2Us: 600, resetUs: 50, readoutUs: 300, shots: 1000, watts: 25000 },
+      QPU,
       60,
       m.cacheBytes,
     );
