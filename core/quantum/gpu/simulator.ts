@@ -1,34 +1,20 @@
 // The gpu.js backend of the Simulator contract: complex64 states stay on the device for a whole
 // circuit (one createPipeline trace per circuit topology and batch size, gate matrices and angles
 // passed as arguments), expectation values, probabilities and the adjoint gradient are reduced on
-// the device, and batches are split so that every f32 index stays exact (chunks.ts).
+// the device, and batches are split so that every f32 index stays exact (chunks.ts). The same shape as the
+// cpu engine: bind.ts (θ and x into a chunk's arguments), forward.ts (the gate steps and reductions), adjoint.ts
+// (the reverse walk, one function per step kind); this file picks the gpu.js mode, keeps traced programs and
+// runs the chunks.
 import { checkBatchRequest } from '../request';
-import { GPU, type IPipelineRunShortcut, type KernelOutput, type PipelineResult } from 'gpu.js';
+import { GPU, type KernelOutput } from 'gpu.js';
 import type { BackendInfo, BatchRequest, ExpvalResult, Simulator, VjpResult } from '../backend';
 import { observablesOf, type Circuit } from '../circuit';
 import { MAX_FLOATS, planChunks } from './chunks';
-import {
-  applyObservablesKernel,
-  copyKernel,
-  gate1Kernel,
-  gate2Kernel,
-  innerProductKernels,
-  pauliKernels,
-  probsKernels,
-  segmentLength,
-  type Kernel,
-} from './kernels';
-import {
-  amplitudeBackward,
-  fillMatrices,
-  initialStates,
-  layoutCircuit,
-  pauliTable,
-  probsTable,
-  topologyKey,
-  type DeviceGate,
-  type Layout,
-} from './program';
+import { collectGradients, vjpProgram } from './adjoint';
+import { bindChunk, bindSeed, chunkArgs } from './bind';
+import { expvalProgram, probsProgram, readExpvals, stateProgram, toF32, type Program } from './forward';
+import { segmentLength } from './kernels';
+import { initialStates, layoutCircuit, pauliTable, probsTable, topologyKey } from './program';
 
 export type GpuMode = 'auto' | 'webgpu' | 'webasm' | 'cpu';
 
@@ -51,11 +37,6 @@ export interface GpuRunReport {
 
 export interface GpuSimulator extends Simulator {
   readonly lastRun: GpuRunReport | null;
-}
-
-interface Program {
-  pipeline: IPipelineRunShortcut;
-  kernels: Kernel[];
 }
 
 /** Largest number of traced programs kept alive; each holds device buffers. */
@@ -88,12 +69,6 @@ async function chooseMode(
   }
   if (why === undefined) return device === undefined ? { mode: 'webgpu' } : { mode: 'webgpu', device };
   return wasmOrCpu(`WebGPU unavailable: ${why}`);
-}
-
-function toF32(out: KernelOutput | PipelineResult): Float32Array {
-  if (out instanceof Float32Array) return out;
-  if (Array.isArray(out)) return Float32Array.from(out as number[]);
-  throw new Error('gpu backend: unexpected result shape from gpu.js');
 }
 
 /** The shared request checks (core/quantum/request.ts), and a batch of at least one row for the kernels. */
@@ -132,42 +107,6 @@ export async function createGpuSimulator(opts: GpuSimulatorOptions = {}): Promis
       void old.pipeline.destroy().then(() => old.kernels.forEach((k) => k.destroy()));
     }
     return made;
-  }
-
-  /** Kernels that apply the circuit's gates; returns the function the traces call per gate. */
-  function gateRunner(layout: Layout, kernels: Kernel[]) {
-    const n = layout.qubits;
-    const stride = (w: number): number => 2 ** (n - 1 - w);
-    const k1 = gate1Kernel(gpu, layout.rows, n);
-    const k2 = layout.gates.some((g) => g.lowered.kind === 'g2') ? gate2Kernel(gpu, layout.rows, n) : null;
-    kernels.push(k1);
-    if (k2) kernels.push(k2);
-    // st and mats are pipeline handles during the trace; offScale 0 zeroes the uncontrolled block of dU
-    return (st: unknown, mats: unknown, g: DeviceGate, off: number, offScale: number): unknown => {
-      const L = g.lowered;
-      if (L.kind === 'g1') {
-        const c1 = L.controls.length > 0 ? stride(L.controls[0]) : 0;
-        const c2 = L.controls.length > 1 ? stride(L.controls[1]) : 0;
-        return k1(
-          st as Float32Array,
-          mats as Float32Array,
-          stride(L.target),
-          c1,
-          c2,
-          g.perRow ? 8 : 0,
-          off,
-          offScale,
-        );
-      }
-      return k2!(
-        st as Float32Array,
-        mats as Float32Array,
-        stride(L.wires[0]),
-        stride(L.wires[1]),
-        g.perRow ? 32 : 0,
-        off,
-      );
-    };
   }
 
   function report(p: Program, chunks: number, rowsPerChunk: number): void {
@@ -220,101 +159,25 @@ export async function createGpuSimulator(opts: GpuSimulatorOptions = {}): Promis
       return { expvals, norms, dParams, dInputs, info: { ...info } };
     }
     const key = `${gradWanted ? 'vjp' : 'fwd'}|${rows}|${topologyKey(circuit)}|${JSON.stringify(terms.map((t) => t.ops))}`;
-    const prog = program(key, () => buildExpvalProgram(layout, T, gradWanted));
+    const prog = program(key, () => (gradWanted ? vjpProgram : expvalProgram)(gpu, layout, T));
     const table = pauliTable(n, terms);
-    const init = new Float32Array(rows * 2 * N);
-    const mats = new Float32Array(layout.matFloats);
-    const weights = new Float32Array(rows * T);
+    const args = chunkArgs(layout, T, gradWanted);
     for (const { start, rows: real } of plan.chunks) {
-      initialStates(layout, circuit, req.inputs, start, real, norms, init);
-      fillMatrices(layout, circuit, req.params, req.inputs, start, real, mats);
-      let out: PipelineResult;
-      if (gradWanted) {
-        weights.fill(0);
-        for (let r = 0; r < real; r++) {
-          for (let t = 0; t < T; t++)
-            weights[r * T + t] = (terms[t].coeff ?? 1) * dExpvals![(start + r) * T + t];
-        }
-        out = await prog.pipeline(init, mats, table, weights);
-      } else {
-        out = await prog.pipeline(init, mats, table);
+      bindChunk(layout, circuit, req.params, req.inputs, start, real, norms, args);
+      if (!gradWanted) {
+        readExpvals(toF32(await prog.pipeline(args.init, args.mats, table)), terms, start, real, expvals);
+        continue;
       }
-      const res = out as Record<string, KernelOutput>;
-      const ev = toF32(gradWanted ? res.ev : (out as KernelOutput));
-      for (let r = 0; r < real; r++) {
-        for (let t = 0; t < T; t++) expvals[(start + r) * T + t] = (terms[t].coeff ?? 1) * ev[r * T + t];
-      }
-      if (gradWanted && A > 0) {
-        layout.slots.forEach((s, j) => {
-          const a = s.angle;
-          if (a.kind === 'const') return;
-          const re = toF32(res[`g${j}`]);
-          // dL/dα = 2·Re⟨λ|dU·φ⟩, times the param/input scale
-          const scale = 2 * (a.scale ?? 1);
-          for (let r = 0; r < real; r++) {
-            const v = scale * re[r];
-            if (a.kind === 'param') dParams[a.index] += v;
-            else dInputs[(start + r) * circuit.numInputs + a.index] += v;
-          }
-        });
-      }
-      if (gradWanted && nAmp > 0) {
-        amplitudeBackward(layout, circuit, req.inputs, start, real, toF32(res.lam), dInputs);
-      }
+      bindSeed(terms, dExpvals!, start, real, args.weights!);
+      const res = (await prog.pipeline(args.init, args.mats, table, args.weights!)) as Record<
+        string,
+        KernelOutput
+      >;
+      readExpvals(toF32(res.ev), terms, start, real, expvals);
+      collectGradients(layout, circuit, req.inputs, res, start, real, dParams, dInputs);
     }
     report(prog, plan.chunks.length, rows);
     return { expvals, norms, dParams, dInputs, info: { ...info } };
-  }
-
-  function buildExpvalProgram(layout: Layout, T: number, gradWanted: boolean): Program {
-    const kernels: Kernel[] = [];
-    const apply = gateRunner(layout, kernels);
-    const rows = layout.rows;
-    const n = layout.qubits;
-    const pauli = pauliKernels(gpu, rows, n, T);
-    kernels.push(pauli.partial, pauli.sum);
-    const gates = layout.gates;
-    if (!gradWanted) {
-      const pipeline = gpu.createPipeline(function (init: unknown, mats: unknown, table: unknown) {
-        let st = init;
-        for (const g of gates) st = apply(st, mats, g, g.u, 1);
-        return pauli.sum(pauli.partial(st as Float32Array, table as Float32Array));
-      });
-      return { pipeline, kernels };
-    }
-    const withAmp = layout.amplitudes.length > 0;
-    const obs = applyObservablesKernel(gpu, rows, n, T);
-    const inner = innerProductKernels(gpu, rows, n);
-    kernels.push(obs, inner.dot, inner.sum);
-    let firstSlot = gates.findIndex((g) => g.derivs.length > 0);
-    if (firstSlot < 0) firstSlot = gates.length;
-    const stopAt = withAmp ? 0 : firstSlot;
-    const pipeline = gpu.createPipeline(function (
-      init: unknown,
-      mats: unknown,
-      table: unknown,
-      weights: unknown,
-    ) {
-      let phi = init;
-      for (const g of gates) phi = apply(phi, mats, g, g.u, 1);
-      const ev = pauli.sum(pauli.partial(phi as Float32Array, table as Float32Array));
-      let lam: unknown = obs(phi as Float32Array, table as Float32Array, weights as Float32Array);
-      // one small (rows) result per slot: a shared accumulator would rewrite rows × A floats per slot
-      const result: Record<string, unknown> = { ev };
-      // adjoint walk: phi ← U†phi gives the state before gate k; 2·Re⟨λ|dU·phi⟩ is the gradient
-      for (let k = gates.length - 1; k >= stopAt; k--) {
-        const g = gates[k];
-        if (k >= firstSlot) phi = apply(phi, mats, g, g.dag, 1);
-        for (const d of g.derivs) {
-          const mu = apply(phi, mats, g, d.off, 0);
-          result[`g${d.slot}`] = inner.sum(inner.dot(lam as Float32Array, mu as Float32Array));
-        }
-        if (k > firstSlot || withAmp) lam = apply(lam, mats, g, g.dag, 1);
-      }
-      if (withAmp) result.lam = lam;
-      return result;
-    });
-    return { pipeline, kernels };
   }
 
   async function runState(req: BatchRequest, wires: number[] | null): Promise<Float64Array> {
@@ -328,40 +191,17 @@ export async function createGpuSimulator(opts: GpuSimulatorOptions = {}): Promis
     const rows = plan.rowsPerChunk;
     const layout = layoutCircuit(circuit, rows, false);
     const key = `${wires ? `probs${JSON.stringify(wires)}` : 'state'}|${rows}|${topologyKey(circuit)}`;
-    const prog = program(key, () => {
-      const kernels: Kernel[] = [];
-      const apply = gateRunner(layout, kernels);
-      const gates = layout.gates;
-      if (wires) {
-        const pk = probsKernels(gpu, rows, n, wires.length);
-        kernels.push(pk.partial, pk.sum);
-        const pipeline = gpu.createPipeline(function (init: unknown, mats: unknown, table: unknown) {
-          let st = init;
-          for (const g of gates) st = apply(st, mats, g, g.u, 1);
-          return pk.sum(pk.partial(st as Float32Array, table as Float32Array));
-        });
-        return { pipeline, kernels };
-      }
-      const copy = copyKernel(gpu, rows * 2 * N);
-      kernels.push(copy);
-      const pipeline = gpu.createPipeline(function (init: unknown, mats: unknown) {
-        let st = init;
-        for (const g of gates) st = apply(st, mats, g, g.u, 1);
-        // a plan must end in a kernel step even when the circuit has no gates
-        return gates.length === 0 ? copy(st as Float32Array) : st;
-      });
-      return { pipeline, kernels };
-    });
+    const prog = program(key, () => (wires ? probsProgram(gpu, layout, wires) : stateProgram(gpu, layout)));
     const width = wires ? P : 2 * N;
     const out = new Float64Array(batch * width);
-    const init = new Float32Array(rows * 2 * N);
-    const mats = new Float32Array(layout.matFloats);
+    const args = chunkArgs(layout, 0, false);
     const norms = new Float64Array(batch * layout.amplitudes.length);
     const table = wires ? probsTable(n, wires) : null;
     for (const { start, rows: real } of plan.chunks) {
-      initialStates(layout, circuit, req.inputs, start, real, norms, init);
-      fillMatrices(layout, circuit, req.params, req.inputs, start, real, mats);
-      const res = toF32(table ? await prog.pipeline(init, mats, table) : await prog.pipeline(init, mats));
+      bindChunk(layout, circuit, req.params, req.inputs, start, real, norms, args);
+      const res = toF32(
+        table ? await prog.pipeline(args.init, args.mats, table) : await prog.pipeline(args.init, args.mats),
+      );
       for (let i = 0; i < real * width; i++) out[start * width + i] = res[i];
     }
     report(prog, plan.chunks.length, rows);
