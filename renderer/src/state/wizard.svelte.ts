@@ -1,7 +1,7 @@
 // A method wizard's state: the config being built, the current step, what each field shows, and three kinds
 // of errors routed to the step and field they name: local parse errors, the kind's schema's verdict on the
 // config as the user types (both block Next), and the server's errors from createRun.
-import type { CreateRunRequest, LabApi, RunSummary } from '../../../core/api/lab-api';
+import type { Calibration, CreateRunRequest, LabApi, RunSummary } from '../../../core/api/lab-api';
 import { LabError } from '../../../core/api/lab-types';
 import { isPlainObject, parseTags } from '../lib/config-form';
 import {
@@ -189,6 +189,17 @@ export class WizardState {
       this.#setConfig(r.config, id);
     }
     this.#localErrors = errors;
+  }
+
+  /**
+   * A preset's run-time line: from the kind's work model and the lab's calibration (the function the preview
+   * uses), else — a kind without a work model — the line its metadata states.
+   */
+  presetEstimate(id: string, calibration: Calibration | null): string {
+    const p = this.spec.presets.find((x) => x.id === id);
+    if (!p) return '';
+    const e = this.spec.estimate?.(p.build(structuredClone(this.#defaults)), calibration);
+    return e ? e.text : p.estimate;
   }
 
   applyPreset(id: string): void {

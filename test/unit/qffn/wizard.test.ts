@@ -5,10 +5,23 @@ import { describe, expect, it } from 'vitest';
 import { kindMeta } from '../../../core/api/kinds';
 import { qffnMeta } from '../../../core/methods/qffn/meta';
 import { wizardFor } from '../../../renderer/src/lib/wizard';
-import { estimateRun, formatDuration } from '../../../renderer/src/lib/wizard/estimate';
+import { estimateCalibrated, formatDuration } from '../../../renderer/src/lib/wizard/estimate';
+import type { Calibration } from '../../../core/api/lab-api';
 import type { Config } from '../../../renderer/src/lib/wizard/spec';
 
 const defaults = (kind: string) => JSON.parse(JSON.stringify(kindMeta(kind)!.schema.parse({}))) as Config;
+
+const CALIBRATION: Calibration = {
+  measuredAt: '2026-12-05T12:00:00.000Z',
+  secondsPerAmplitudeOp: 1e-9,
+  amplitudeRates: [
+    { qubits: 4, secondsPerAmplitudeOp: 4e-9 },
+    { qubits: 12, secondsPerAmplitudeOp: 1e-9 },
+  ],
+  secondsPerFlop: 1e-9,
+  host: { cpu: 'test', cores: 2 },
+  detail: 'test',
+};
 
 describe('wizard preview extras', () => {
   it('qffn: a drawing of the quantum FFN and of the quantum head, and a run-time estimate', () => {
@@ -26,8 +39,15 @@ describe('wizard preview extras', () => {
     // 6 wires for d = 64, 4 for the head's map to 4 qubits
     expect((x.drawings[0].svg.match(/>q\d+</g) ?? []).length).toBe(6);
     expect((x.drawings[1].svg.match(/>q\d+</g) ?? []).length).toBe(4);
-    expect(x.estimate!.seconds).toBeGreaterThan(1);
-    expect(x.estimate!.text).toMatch(/^about .* on this machine$/);
+    // no calibration yet: no figure guessed
+    expect(x.estimate).toMatchObject({ text: 'calibrate for an estimate', calibrated: false });
+    expect(Number.isNaN(x.estimate!.seconds)).toBe(true);
+    const calibrated = spec.extras!(small, CALIBRATION)!.estimate!;
+    expect(calibrated.seconds).toBeGreaterThan(1);
+    expect(calibrated.text).toMatch(/^≈ .* on this machine \(calibrated 2026-12-05\)$/);
+    // the preset's line is the same function's
+    expect(spec.estimate!(small, CALIBRATION)!.text).toBe(calibrated.text);
+    expect(spec.estimate!(small, null)!.text).toBe('calibrate for an estimate');
     // no quantum heads: one drawing; an invalid config: nothing
     expect(spec.extras!({ ...small, quantumHeads: false })!.drawings).toHaveLength(1);
     expect(spec.extras!({ ...small, fraction: 3 })).toBeNull();
@@ -39,10 +59,10 @@ describe('wizard preview extras', () => {
     const w2 = qffnMeta.work!(qffnMeta.schema.parse({ steps: 300, seeds: 4 }));
     expect(w2.flops).toBeGreaterThan(w.flops);
     expect(w2.amplitudeOps).toBeGreaterThan(w.amplitudeOps);
-    const speed = { flops: 1e9, amplitudeOps: 1e8 };
-    expect(estimateRun({ flops: 2e10, amplitudeOps: 0 }, speed).seconds).toBeCloseTo(
-      2 * estimateRun({ flops: 1e10, amplitudeOps: 0 }, speed).seconds,
+    expect(estimateCalibrated({ flops: 2e10, amplitudeOps: 0 }, CALIBRATION).seconds).toBeCloseTo(
+      2 * estimateCalibrated({ flops: 1e10, amplitudeOps: 0 }, CALIBRATION).seconds,
     );
+    expect(estimateCalibrated({ flops: 1e10, amplitudeOps: 0 }, CALIBRATION).seconds).toBeCloseTo(10);
     expect(formatDuration(30)).toBe('30 s');
     expect(formatDuration(600)).toBe('10 min');
     expect(formatDuration(4 * 3600)).toBe('4.0 h');
@@ -53,5 +73,7 @@ describe('wizard preview extras', () => {
     const x = spec.extras!(spec.presets[0].build(defaults('qhead')))!;
     expect(x.drawings.length).toBeGreaterThan(0);
     expect(x.estimate).toBeNull();
+    // its presets keep the line their metadata states
+    expect(spec.estimate).toBeUndefined();
   });
 });

@@ -13,8 +13,9 @@ import {
   type When,
 } from '../../../../core/api/kinds';
 import { fillKey, holds, valueAt, writeKey } from './config-edit';
-import { extrasOf, issuesOf, previewOf } from './preview';
+import { estimateOf, extrasOf, issuesOf, previewOf } from './preview';
 import { deepMerge, withValue, type Config, type FieldKind, type WizardField, type WizardSpec } from './spec';
+import type { Calibration } from '../../../../core/api/lab-types';
 
 const isSwitch = (x: StepItem): x is SwitchMeta => typeof x === 'object' && 'choices' in x;
 const isGroup = (x: StepItem): x is GroupMeta => typeof x === 'object' && 'items' in x;
@@ -139,5 +140,8 @@ export function buildWizard(meta: KindMeta, defaults: Config): WizardSpec {
     validate: (c) => issuesOf(meta, c),
     preview: (c) => previewOf(meta, c),
     extras: (c, calibration) => extrasOf(meta, c, calibration ?? null),
+    ...(meta.work
+      ? { estimate: (c: Config, calibration: Calibration | null) => estimateOf(meta, c, calibration) }
+      : {}),
   };
 }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { describeZodError } from '../../../../core/api/lab-api';
 import { drawSvg, type KindMeta, type ResourceLine, summarizeCircuits } from '../../../../core/api/kinds';
 import type { Calibration } from '../../../../core/api/lab-api';
-import { estimateCalibrated, estimateRun } from './estimate';
+import { estimateWork, type RunEstimate } from './estimate';
 import type { Config, ConfigIssue, PreviewExtras, WizardPreview } from './spec';
 
 export function issuesOf(meta: KindMeta, c: Config): ConfigIssue[] {
@@ -27,7 +27,7 @@ const MAX_DRAWN_OPS = 600;
 
 /**
  * For a valid config: a drawing of each of the kind's circuits, and the run-time estimate where it has one —
- * from the lab's calibration when there is one, else from the quick in-page probe (marked not calibrated).
+ * from the lab's calibration ("calibrate for an estimate" until there is one).
  */
 export function extrasOf(
   meta: KindMeta,
@@ -46,7 +46,7 @@ export function extrasOf(
     estimate:
       work && Number.isFinite(work.flops + work.amplitudeOps)
         ? {
-            ...(calibration ? estimateCalibrated(work, calibration) : estimateRun(work)),
+            ...estimateWork(work, calibration),
             ...(work.note ? { note: work.note } : {}),
           }
         : null,
@@ -66,4 +66,13 @@ export function formatResource(r: ResourceLine): string {
     u++;
   }
   return `${u === 0 ? v : v.toPrecision(3)} ${UNITS[u]}`;
+}
+
+/** The run-time estimate of a config (a preset's, the form's), or null for a kind without a work model. */
+export function estimateOf(meta: KindMeta, c: Config, calibration: Calibration | null): RunEstimate | null {
+  if (!meta.work) return null;
+  const r = meta.schema.safeParse(c);
+  if (!r.success) return null;
+  const work = meta.work(r.data);
+  return Number.isFinite(work.flops + work.amplitudeOps) ? estimateWork(work, calibration) : null;
 }

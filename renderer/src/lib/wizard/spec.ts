@@ -99,6 +99,11 @@ export interface WizardSpec {
   preview: (c: Config) => WizardPreview | null;
   /** Drawings of the circuits and the run-time estimate, or null while the config is not valid. */
   extras?: (c: Config, calibration?: Calibration | null) => PreviewExtras | null;
+  /**
+   * The run-time estimate of a config from the kind's work model and the lab's calibration (presets show it);
+   * absent for a kind without a work model, whose presets show their typed line.
+   */
+  estimate?: (c: Config, calibration: Calibration | null) => { text: string; seconds: number } | null;
 }
 
 export function fieldKey(path: Path): string {
