@@ -2,7 +2,7 @@
 // as WAT with its function, parameter and local names (the modules' name sections), by wabt's wasm2wat (the
 // `wabt` npm package: WebAssembly's own binary toolkit compiled to wasm; a devDependency, used only here and in
 // its test). With no module named, every module; with --out, one <module>.wat file each instead of stdout.
-// Modules: state-f32 (the cpu simulator's SIMD kernels, core/quantum/cpu/wasm-module.ts), gemm and gemm-fma (the
+// Modules: state-f32 and state-f64 (the cpu simulator's SIMD kernels, core/quantum/cpu/wasm-module.ts), gemm and gemm-fma (the
 // matmul at the production tile sizes, core/nn/wasm/gemm-module.ts DEFAULT_GEOMETRY).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -13,7 +13,8 @@ import { DEFAULT_GEOMETRY, gemmModuleBytes } from '../core/nn/wasm/gemm-module';
 
 /** Every hand-emitted module by name, built as production builds it (memory limits only for the dump). */
 export const WASM_MODULES: Record<string, () => Uint8Array<ArrayBuffer>> = {
-  'state-f32': () => stateModuleBytes({ min: 1, max: 16384 }),
+  'state-f32': () => stateModuleBytes({ min: 1, max: 16384 }, 'f32'),
+  'state-f64': () => stateModuleBytes({ min: 1, max: 16384 }, 'f64'),
   gemm: () => gemmModuleBytes(DEFAULT_GEOMETRY, { min: 1, max: 16384, shared: true }),
   'gemm-fma': () => gemmModuleBytes(DEFAULT_GEOMETRY, { min: 1, max: 16384, shared: true }, { fma: true }),
 };

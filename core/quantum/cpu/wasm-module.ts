@@ -134,10 +134,10 @@ function pairLoop(
   b: number,
   body: () => void,
 ): void {
-  const half = f.local(I32);
-  const end = f.local(I32);
-  const base = f.local(I32);
-  const stop = f.local(I32);
+  const half = f.local(I32, 'half');
+  const end = f.local(I32, 'end');
+  const base = f.local(I32, 'base');
+  const stop = f.local(I32, 'stop');
   f.i32(1 << L.shift)
     .get(p)
     .shl()
@@ -158,7 +158,7 @@ function pairLoop(
 
 /** Emits the loop over whole-pair vectors for f32, p = 0; `body` reads and writes through local a. */
 function flatLoop(f: Fn, s: number, dim: number, a: number, body: () => void): void {
-  const end = f.local(I32);
+  const end = f.local(I32, 'end');
   f.get(s).get(dim).i32(3).shl().add().set(end);
   f.get(s).set(a);
   f.loop();
@@ -181,8 +181,8 @@ interface Ctrl {
 }
 
 function ctrlLocals(f: Fn, L: Lanes, cmask: number, base: number): Ctrl {
-  const cm = f.local(I32);
-  const K = f.local(V128);
+  const cm = f.local(I32, 'cm');
+  const K = f.local(V128, 'K');
   if (L.prec === 'f32') {
     f.get(cmask).i32(-2).and().set(cm);
     f.v128ConstI32([0, 0, -1, -1]).v128ConstI32([-1, -1, -1, -1]).get(cmask).i32(1).and().select().set(K);
@@ -220,16 +220,30 @@ function byControl(f: Fn, cmask: number, c: Ctrl, emit: () => void): void {
 
 function genFn(L: Lanes): Fn {
   const S = L.scalar;
-  const f = new Fn('gen', [I32, I32, I32, S, S, S, S, S, S, S, S, I32, I32]);
+  const f = new Fn('gen', [I32, I32, I32, S, S, S, S, S, S, S, S, I32, I32]).named(
+    's',
+    'dim',
+    'p',
+    'm0r',
+    'm0i',
+    'm1r',
+    'm1i',
+    'm2r',
+    'm2i',
+    'm3r',
+    'm3i',
+    'd',
+    'cmask',
+  );
   const [s, dim, p, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i, d, cmask] = [
     0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
   ];
-  const a = f.local(I32);
-  const b = f.local(I32);
+  const a = f.local(I32, 'a');
+  const b = f.local(I32, 'b');
   // M0R, M0I … M3I: the matrix as splatted (general) or spread (f32, p = 0) vectors
-  const M = Array.from({ length: 8 }, () => f.local(V128));
+  const M = Array.from({ length: 8 }, (_, i) => f.local(V128, `M${i >> 1}${i & 1 ? 'I' : 'R'}`));
   const [M0R, M0I, M1R, M1I, M2R, M2I, M3R, M3I] = M;
-  const [va, vb, sa, sb] = Array.from({ length: 4 }, () => f.local(V128));
+  const [va, vb, sa, sb] = ['va', 'vb', 'sa', 'sb'].map((n) => f.local(V128, n));
   const c = ctrlLocals(f, L, cmask, s);
   const dest = (x: number) => {
     f.get(x);
@@ -288,11 +302,21 @@ function genFn(L: Lanes): Fn {
 
 function realFn(L: Lanes): Fn {
   const S = L.scalar;
-  const f = new Fn('real', [I32, I32, I32, S, S, S, S, I32, I32]);
+  const f = new Fn('real', [I32, I32, I32, S, S, S, S, I32, I32]).named(
+    's',
+    'dim',
+    'p',
+    'm0',
+    'm1',
+    'm2',
+    'm3',
+    'd',
+    'cmask',
+  );
   const [s, dim, p, m0, m1, m2, m3, d, cmask] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const a = f.local(I32);
-  const b = f.local(I32);
-  const [A, B, C, D, va, vb] = Array.from({ length: 6 }, () => f.local(V128));
+  const a = f.local(I32, 'a');
+  const b = f.local(I32, 'b');
+  const [A, B, C, D, va, vb] = ['A', 'B', 'C', 'D', 'va', 'vb'].map((n) => f.local(V128, n));
   const c = ctrlLocals(f, L, cmask, s);
   const dest = (x: number) => {
     f.get(x);
@@ -350,11 +374,21 @@ function realFn(L: Lanes): Fn {
 
 function diagFn(L: Lanes): Fn {
   const S = L.scalar;
-  const f = new Fn('diag', [I32, I32, I32, I32, S, S, S, S, I32]);
+  const f = new Fn('diag', [I32, I32, I32, I32, S, S, S, S, I32]).named(
+    's',
+    'dim',
+    'p',
+    'skip0',
+    'd0r',
+    'd0i',
+    'd1r',
+    'd1i',
+    'cmask',
+  );
   const [s, dim, p, skip0, d0r, d0i, d1r, d1i, cmask] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const a = f.local(I32);
-  const b = f.local(I32);
-  const [R0, I0, R1, I1, va] = Array.from({ length: 5 }, () => f.local(V128));
+  const a = f.local(I32, 'a');
+  const b = f.local(I32, 'b');
+  const [R0, I0, R1, I1, va] = ['R0', 'I0', 'R1', 'I1', 'va'].map((n) => f.local(V128, n));
   const c = ctrlLocals(f, L, cmask, s);
   // one vector at address x times (R, I): R·v + I·swap(v), stored back in place
   const scale = (x: number, R: number, I: number) => {
@@ -423,16 +457,42 @@ function diagFn(L: Lanes): Fn {
  */
 function adjFn(L: Lanes): Fn {
   const S = L.scalar;
-  const f = new Fn('adj', [I32, I32, I32, I32, S, S, S, S, S, S, S, S, I32, I32]);
+  const f = new Fn('adj', [I32, I32, I32, I32, S, S, S, S, S, S, S, S, I32, I32]).named(
+    't',
+    'l',
+    'dim',
+    'p',
+    'm0r',
+    'm0i',
+    'm1r',
+    'm1i',
+    'm2r',
+    'm2i',
+    'm3r',
+    'm3i',
+    'out',
+    'cmask',
+  );
   const [t, l, dim, p, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i, out, cmask] = [
     0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
   ];
-  const a = f.local(I32);
-  const b = f.local(I32);
-  const d = f.local(I32);
-  const M = Array.from({ length: 8 }, () => f.local(V128));
+  const a = f.local(I32, 'a');
+  const b = f.local(I32, 'b');
+  const d = f.local(I32, 'dst');
+  const M = Array.from({ length: 8 }, (_, i) => f.local(V128, `M${i >> 1}${i & 1 ? 'I' : 'R'}`));
   const [M0R, M0I, M1R, M1I, M2R, M2I, M3R, M3I] = M;
-  const [la, lb, va, vb, sla, slb, A, B, C, D] = Array.from({ length: 10 }, () => f.local(V128));
+  const [la, lb, va, vb, sla, slb, A, B, C, D] = [
+    'la',
+    'lb',
+    'va',
+    'vb',
+    'sla',
+    'slb',
+    'A',
+    'B',
+    'C',
+    'D',
+  ].map((n) => f.local(V128, n));
   const c = ctrlLocals(f, L, cmask, l);
   f.get(t).get(l).sub().set(d);
   for (const acc of [A, B, C, D]) f.v128Zero().set(acc);
@@ -517,9 +577,9 @@ function adjFn(L: Lanes): Fn {
 }
 
 function gatherFn(L: Lanes): Fn {
-  const f = new Fn('gather', [I32, I32, I32, I32]);
+  const f = new Fn('gather', [I32, I32, I32, I32]).named('src', 'dst', 'idx', 'dim');
   const [src, dst, idx, dim] = [0, 1, 2, 3];
-  const end = f.local(I32);
+  const end = f.local(I32, 'end');
   f.get(dst).get(dim).i32(L.shift).shl().add().set(end);
   f.loop();
   f.get(dst).get(src).get(idx).i32Load().add();
@@ -556,10 +616,10 @@ function tableVectors(f: Fn, L: Lanes, T: number, R: number, I: number, conj: bo
 }
 
 function dmulFn(L: Lanes): Fn {
-  const f = new Fn('dmul', [I32, I32, I32, I32]);
+  const f = new Fn('dmul', [I32, I32, I32, I32]).named('src', 'dst', 'tab', 'dim');
   const [src, dst, tab, dim] = [0, 1, 2, 3];
-  const end = f.local(I32);
-  const [T, R, I, v] = Array.from({ length: 4 }, () => f.local(V128));
+  const end = f.local(I32, 'end');
+  const [T, R, I, v] = ['T', 'R', 'I', 'v'].map((n) => f.local(V128, n));
   f.get(dst).get(dim).i32(L.shift).shl().add().set(end);
   f.loop();
   f.get(tab).v128Load().set(T);
@@ -581,10 +641,10 @@ function dmulFn(L: Lanes): Fn {
  * two w values as one f64x2, dim ≥ 2).
  */
 function dadjFn(L: Lanes): Fn {
-  const f = new Fn('dadj', [I32, I32, I32, I32, I32]);
+  const f = new Fn('dadj', [I32, I32, I32, I32, I32]).named('t', 'l', 'tab', 'dim', 'w');
   const [t, l, tab, dim, w] = [0, 1, 2, 3, 4];
-  const end = f.local(I32);
-  const [T, R, I, y, Lv, Pa, Pb] = Array.from({ length: 7 }, () => f.local(V128));
+  const end = f.local(I32, 'end');
+  const [T, R, I, y, Lv, Pa, Pb] = ['T', 'R', 'I', 'y', 'Lv', 'Pa', 'Pb'].map((n) => f.local(V128, n));
   f.get(l).get(dim).i32(L.shift).shl().add().set(end);
   f.loop();
   for (const half of [0, 16]) {
@@ -614,15 +674,15 @@ function dadjFn(L: Lanes): Fn {
 }
 
 function whtFn(L: Lanes): Fn {
-  const f = new Fn('wht', [I32, I32]);
+  const f = new Fn('wht', [I32, I32]).named('w', 'dim');
   const [w, dim] = [0, 1];
-  const x = f.local(I32);
-  const end = f.local(I32);
-  const p = f.local(I32);
-  const dh = f.local(I32);
-  const a = f.local(I32);
-  const b = f.local(I32);
-  const [v, u, A, B] = Array.from({ length: 4 }, () => f.local(V128));
+  const x = f.local(I32, 'x');
+  const end = f.local(I32, 'end');
+  const p = f.local(I32, 'p');
+  const dh = f.local(I32, 'dh');
+  const a = f.local(I32, 'a');
+  const b = f.local(I32, 'b');
+  const [v, u, A, B] = ['v', 'u', 'A', 'B'].map((n) => f.local(V128, n));
   const bytes = L.prec === 'f32' ? 4 : 8;
   f.get(w)
     .get(dim)

@@ -49,7 +49,16 @@ describe('readable wasm', () => {
         expect(wat).toContain('(func $gemm ');
         expect(wat).toMatch(/\(param \$scratch i32\)/);
         expect(wat.includes('f32x4.relaxed_madd')).toBe(name === 'gemm-fma');
-      } else expect(wat).toContain('(func $gen ');
+      } else {
+        expect(wat).toContain(
+          '(func $gen (type 0) (param $s i32) (param $dim i32) (param $p i32) (param $m0r ',
+        );
+        expect(wat).toMatch(/\(func \$adj [^\n]*\(param \$out i32\) \(param \$cmask i32\)/);
+        expect(wat).toContain('(local $half i32)');
+        expect(wat).toContain('(local $M0R v128)');
+        expect(wat).toMatch(/local\.get \$stop\b/);
+        expect(wat.includes('f64x2.mul')).toBe(name === 'state-f64');
+      }
       const back = await fromWat(wat);
       expect(await toWat(back)).toBe(wat);
       const fma = name === 'gemm-fma';
