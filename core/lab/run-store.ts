@@ -96,6 +96,12 @@ export interface RunStore {
   status(id: string): Promise<RunStatus | undefined>;
   /** The run's parent id (null for a top-level run, undefined for no such run). */
   parentOf(id: string): Promise<string | null | undefined>;
+  /**
+   * The file roots (real paths) the run's job must open its files under, stored with a run created over HTTP
+   * or IPC (NewRun.fileRoots); a child run without its own has its parent's. null: the run is not guarded
+   * (created from the command line), or there is no such run.
+   */
+  fileRoots(id: string): Promise<string[] | null>;
   getSummary(id: string): Promise<RunSummary | undefined>;
   getDetail(id: string): Promise<RunDetail | undefined>;
   /** Newest first (a parent's children oldest first); `offset` pages through the same order. */

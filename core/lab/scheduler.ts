@@ -31,8 +31,6 @@ export interface SchedulerDeps {
   heartbeatMs: number;
   /** Recorded in each run's host info as `worker` (qlab worker --name). */
   workerName?: string;
-  /** Extra fields of a run's start message (the file roots its job may read under). */
-  startExtras?: (runId: string) => { fileRoots?: string[] };
   warn(message: string): void;
 }
 
@@ -94,6 +92,21 @@ export class Scheduler {
       await settle();
       return;
     }
+    // The file roots stored with a run created over HTTP or IPC, whichever lab process or worker created it: its
+    // job opens its files only inside them. A store error here fails the run rather than running it unguarded.
+    let fileRoots: string[] | null;
+    try {
+      fileRoots = await store.fileRoots(id);
+    } catch (err) {
+      await store.finishRun(
+        id,
+        'failed',
+        now(),
+        `could not read the run's file roots: ${(err as Error).message}`,
+      );
+      await settle();
+      return;
+    }
     let proc: JobProcess;
     try {
       proc = this.deps.launcher.spawn();
@@ -116,7 +129,7 @@ export class Scheduler {
         heartbeatMs: this.deps.heartbeatMs,
         log: this.log,
         warn: this.deps.warn,
-        startExtras: this.deps.startExtras,
+        fileRoots,
       },
       run,
       proc,

@@ -189,12 +189,6 @@ export class LabService implements LabApi {
   pdfPrinter: PdfPrinter | null = null;
   /** Set by openLab from its options (null: file roots are not editable through the LabApi). */
   pickFolder: (() => Promise<string | null>) | null = null;
-  /**
-   * Runs created here over HTTP or IPC whose config names files: the roots their job must open them under
-   * (sent with the start message). In memory: a run such a lab leaves queued and another process starts is
-   * not guarded in its job (its paths were still checked and made real at creation).
-   */
-  private readonly guardedRuns = new Map<string, string[]>();
   /** PDFs are printed one at a time (each print starts a browser). */
   private pdfQueue: Promise<unknown> = Promise.resolve();
 
@@ -219,19 +213,11 @@ export class LabService implements LabApi {
       concurrency: parts.concurrency,
       heartbeatMs: parts.heartbeatMs,
       workerName: parts.workerName,
-      // the roots a run created here over HTTP or IPC may open its files under, sent with its start message
-      startExtras: (id) => {
-        const roots = this.guardedRuns.get(id);
-        this.guardedRuns.delete(id);
-        return roots === undefined ? {} : { fileRoots: roots };
-      },
       warn: (m) => this.warn(m),
     });
     // A run that reaches a terminal status (here or, seen by polling, elsewhere) releases its waiters.
     this.bus.on((e) => {
       if (e.type !== 'run-updated' || !isTerminal(e.run.status)) return;
-      // every final state passes here (cancelled while queued, a launch that failed, a job's end)
-      this.guardedRuns.delete(e.run.id);
       const list = this.waiters.get(e.run.id);
       if (list) {
         this.waiters.delete(e.run.id);
@@ -319,14 +305,6 @@ export class LabService implements LabApi {
     // The data files themselves (readable, regular, their columns there), now rather than when the run starts.
     checkDataFiles(kind, config, opts.localFiles === true ? process.cwd() : join(this.labDir, IMPORTS_DIR));
     const id = randomUUID();
-    if (roots !== null) {
-      // runs another process ended or took meanwhile never reach this process's bus
-      for (const other of [...this.guardedRuns.keys()]) {
-        if (!this.scheduler.active.has(other) && (await this.store.status(other)) !== 'queued')
-          this.guardedRuns.delete(other);
-      }
-      this.guardedRuns.set(id, roots);
-    }
     await this.store.createRun({
       id,
       kind: kind.kind,
@@ -336,6 +314,9 @@ export class LabService implements LabApi {
       createdAt: now(),
       codeVersion: codeVersion(),
       tags: [...new Set(r.tags ?? [])],
+      // stored with the run: whichever process launches its job (this lab, another on the same lab directory,
+      // a worker of the distributed lab) sends them with the start message
+      fileRoots: roots,
     });
     const summary = await this.summaryOrThrow(id);
     this.bus.emit({ type: 'run-created', run: summary });

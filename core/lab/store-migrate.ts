@@ -1,8 +1,9 @@
 // Copies a desktop lab (an SQLite store) into a shared PostgreSQL store: every run with its children, metrics,
-// metric summaries, artifacts rows, tags and notes, field for field. Run ids are UUIDs, so runs from several
-// labs stay distinct; a run the target already has is skipped (with its children), so running it twice copies
-// nothing twice. Each run (with its children) is one PostgreSQL transaction. Artifact files are not copied:
-// their rows keep the paths relative to the lab directory.
+// metric summaries, artifacts rows, tags, notes and the file roots of runs created over HTTP or IPC (so a queued
+// guarded run stays guarded on the workers), field for field. Run ids are UUIDs, so runs from several labs stay
+// distinct; a run the target already has is skipped (with its children), so running it twice copies nothing
+// twice. Each run (with its children) is one PostgreSQL transaction. Artifact files are not copied: their rows
+// keep the paths relative to the lab directory.
 import pg from 'pg';
 import { Store } from './store';
 import { PgRunStore } from './store-pg';
@@ -124,6 +125,15 @@ export async function migrateSqliteToPostgres(
               rid,
               n.text,
               n.created_at,
+            ]);
+          }
+          // a queued run created over HTTP or IPC stays guarded wherever it is launched from now on
+          const roots = db.prepare('SELECT roots FROM run_file_roots WHERE run_id = ?').get(rid) as
+            { roots: string } | undefined;
+          if (roots !== undefined) {
+            await client.query('INSERT INTO run_file_roots (run_id, roots) VALUES ($1, $2::text[])', [
+              rid,
+              JSON.parse(roots.roots) as string[],
             ]);
           }
         }

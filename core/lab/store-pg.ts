@@ -286,6 +286,12 @@ export class PgRunStore implements RunStore {
           [run.id, run.tags],
         );
       }
+      if (run.fileRoots != null) {
+        await c.query('INSERT INTO run_file_roots (run_id, roots) VALUES ($1, $2::text[])', [
+          run.id,
+          [...run.fileRoots],
+        ]);
+      }
     });
   }
 
@@ -492,6 +498,15 @@ export class PgRunStore implements RunStore {
   async parentOf(id: string): Promise<string | null | undefined> {
     return (await this.q<{ parent_id: string | null }>('SELECT parent_id FROM runs WHERE id = $1', [id]))[0]
       ?.parent_id;
+  }
+
+  async fileRoots(id: string): Promise<string[] | null> {
+    const [r] = await this.q<{ roots: string[] }>(
+      `SELECT f.roots FROM runs r JOIN run_file_roots f ON f.run_id IN (r.id, r.parent_id)
+       WHERE r.id = $1 ORDER BY f.run_id = r.id DESC LIMIT 1`,
+      [id],
+    );
+    return r === undefined ? null : r.roots;
   }
 
   private toSummary(r: PgRunRow): RunSummary {

@@ -93,6 +93,9 @@ export class SqliteRunStore implements RunStore {
   async parentOf(id: string) {
     return this.store.parentOf(id);
   }
+  async fileRoots(id: string) {
+    return this.store.fileRoots(id);
+  }
   async getSummary(id: string) {
     return this.store.getSummary(id);
   }

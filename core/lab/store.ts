@@ -78,6 +78,11 @@ export interface NewRun {
   createdAt: string;
   codeVersion: string;
   tags: string[];
+  /**
+   * The lab's file roots (real paths) for a run created over HTTP or IPC: whoever launches its job reads them
+   * back (fileRoots) and the job opens its files only inside them. Absent or null: the run is not guarded.
+   */
+  fileRoots?: readonly string[] | null;
 }
 
 /** A child run: created `running` by its parent's job process, never queued. */
@@ -272,7 +277,26 @@ export class Store {
         );
       const tag = this.db.prepare('INSERT OR IGNORE INTO tags (run_id, tag) VALUES (?, ?)');
       for (const t of run.tags) tag.run(run.id, t);
+      if (run.fileRoots != null) {
+        this.db
+          .prepare('INSERT INTO run_file_roots (run_id, roots) VALUES (?, ?)')
+          .run(run.id, JSON.stringify(run.fileRoots));
+      }
     })();
+  }
+
+  /**
+   * The file roots a run's job must open its files under: its own, else (a child) its parent's; null for a
+   * run created without them (the command line) or no such run.
+   */
+  fileRoots(id: string): string[] | null {
+    const r = this.db
+      .prepare(
+        `SELECT f.roots FROM runs r JOIN run_file_roots f ON f.run_id IN (r.id, r.parent_id)
+         WHERE r.id = ? ORDER BY f.run_id = r.id DESC LIMIT 1`,
+      )
+      .get(id) as { roots: string } | undefined;
+    return r === undefined ? null : (JSON.parse(r.roots) as string[]);
   }
 
   /** Inserts a child run as `running` under its parent (which must exist and be running). */

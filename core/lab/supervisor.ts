@@ -27,7 +27,11 @@ export interface SupervisorDeps {
   /** Appends a line to the run's log (and publishes it). */
   log(runId: string, level: LogLevel, message: string): void;
   warn(message: string): void;
-  startExtras?: (runId: string) => { fileRoots?: string[] };
+  /**
+   * The file roots stored with the run (RunStore.fileRoots), sent with its start message: the job then opens
+   * the files its config names only inside them. null or absent: a run from the command line, unguarded.
+   */
+  fileRoots?: readonly string[] | null;
 }
 
 function now(): string {
@@ -137,7 +141,7 @@ export class RunSupervisor {
           workDir: this.workDir,
           labDir: this.deps.labDir,
           heartbeatMs: this.deps.heartbeatMs,
-          ...(this.deps.startExtras?.(run.id) ?? {}),
+          ...(this.deps.fileRoots != null ? { fileRoots: [...this.deps.fileRoots] } : {}),
         });
         return;
       case 'progress': {

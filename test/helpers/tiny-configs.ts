@@ -93,3 +93,12 @@ export function tinySimBench(over: SimBenchInput = {}): SimBenchInput {
     ...over,
   };
 }
+
+/** A two-class CSV (text,label) a tiny qhead run trains on from a dataset file: `n` rows, sky and money. */
+export function tinyQheadCsv(n = 40): string {
+  const rows = Array.from(
+    { length: n },
+    (_, i) => `${i % 2 ? 'the stars shine' : 'the market fell'} ${i},${i % 2 ? 'sky' : 'money'}`,
+  );
+  return `text,label\n${rows.join('\n')}\n`;
+}

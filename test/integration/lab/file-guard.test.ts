@@ -24,7 +24,7 @@ import type { ParentMessage } from '../../../core/lab/protocol';
 import { openLab } from '../../../core/lab/service';
 import { setFileGuard } from '../../../core/util/file-guard';
 import { labFixture, ScriptedProcess, until } from '../../helpers/lab';
-import { tinyQhead } from '../../helpers/tiny-configs';
+import { tinyQhead, tinyQheadCsv } from '../../helpers/tiny-configs';
 
 const lab = labFixture('qlab-guard-');
 const scratch = mkdtempSync(join(tmpdir(), 'qlab-guard-scratch-'));
@@ -130,75 +130,45 @@ describe('the start message', () => {
   });
 });
 
-describe('the roots kept for a run until its job starts', () => {
-  it('are dropped when the run is cancelled while queued or its job cannot be launched, not kept forever', async () => {
-    let spawnFails = false;
-    const launcher: JobLauncher = {
-      name: 'hanging-or-failing',
-      spawn: () => {
-        if (spawnFails) throw new Error('no process for you');
-        return new ScriptedProcess(() => [], false); // starts, then runs until killed
-      },
-    };
-    const l = await lab.open({ launcher, concurrency: 1 });
-    const kept = (l as unknown as { guardedRuns: Map<string, string[]> }).guardedRuns;
-    writeFileSync(join(lab.dir, 'imports', 'd.csv'), 'text,label\nhello,a\nworld,b\n');
+describe('the roots stored with the run', () => {
+  it('reach the start message when another lab process on the same lab directory launches the run', async () => {
     const req = {
       kind: 'qhead',
       config: { datasetFile: { path: 'd.csv', format: 'csv', textColumn: 'text', labelColumn: 'label' } },
     };
-    const blocker = await l.createRun(req);
-    await until(() => !kept.has(blocker.id)); // its job took its roots with the start message
-    const queued = await l.createRun(req);
-    expect(kept.has(queued.id)).toBe(true);
-    expect((await l.cancelRun(queued.id)).status).toBe('cancelled');
-    expect(kept.has(queued.id)).toBe(false);
-
-    const unlaunched = await l.createRun(req);
-    spawnFails = true;
-    await l.cancelRun(blocker.id);
-    const failed = await l.waitForRun(unlaunched.id);
-    expect(failed.status).toBe('failed');
-    expect(failed.error).toContain('could not start the job process');
-    expect(kept.size).toBe(0);
-  });
-
-  it('are dropped for a queued run another lab process cancelled, at the next guarded createRun', async () => {
-    const launcher: JobLauncher = { name: 'hanging', spawn: () => new ScriptedProcess(() => [], false) };
-    const l = await lab.open({ launcher, concurrency: 1 });
-    const kept = (l as unknown as { guardedRuns: Map<string, string[]> }).guardedRuns;
+    const a = await openLab({ labDir: lab.dir, schedule: false });
     writeFileSync(join(lab.dir, 'imports', 'd.csv'), 'text,label\nhello,a\nworld,b\n');
-    const req = {
-      kind: 'qhead',
-      config: { datasetFile: { path: 'd.csv', format: 'csv', textColumn: 'text', labelColumn: 'label' } },
-    };
-    const blocker = await l.createRun(req);
-    await until(() => !kept.has(blocker.id));
-    const queued = await l.createRun(req);
-    const other = await openLab({ labDir: lab.dir, schedule: false });
+    let api: { id: string };
+    let cli: { id: string };
     try {
-      expect((await other.cancelRun(queued.id)).status).toBe('cancelled');
+      api = await a.createRun(req);
+      cli = await a.createRun(
+        {
+          ...req,
+          config: { datasetFile: { ...req.config.datasetFile, path: join(lab.dir, 'imports', 'd.csv') } },
+        },
+        { localFiles: true },
+      );
     } finally {
-      await other.close();
+      await a.close();
     }
-    expect(kept.has(queued.id)).toBe(true); // this process was not told
-    const next = await l.createRun(req);
-    expect([...kept.keys()]).toEqual([next.id]);
-    await l.cancelRun(next.id);
-    await l.cancelRun(blocker.id);
-    expect(kept.size).toBe(0);
+    const launcher = new StartRecorder();
+    await lab.open({ launcher, concurrency: 1 });
+    await until(() => launcher.starts.length === 2);
+    const starts = launcher.starts as { runId: string; fileRoots?: string[] }[];
+    expect(starts.find((m) => m.runId === api.id)?.fileRoots).toEqual([
+      realpathSync(join(lab.dir, 'imports')),
+    ]);
+    expect(starts.find((m) => m.runId === cli.id)).toBeDefined();
+    expect(starts.find((m) => m.runId === cli.id)?.fileRoots).toBeUndefined();
   });
 });
 
 describe('a real qhead job started over the API', () => {
   it('reads its dataset under the roots; refuses it once a folder on the path was swapped for a symlink', async () => {
     const l = await lab.open({ concurrency: 1 });
-    const rows = Array.from(
-      { length: 40 },
-      (_, i) => `${i % 2 ? 'the stars shine' : 'the market fell'} ${i},${i % 2 ? 'sky' : 'money'}`,
-    );
     mkdirSync(join(lab.dir, 'imports', 'sub'));
-    writeFileSync(join(lab.dir, 'imports', 'sub', 'd.csv'), `text,label\n${rows.join('\n')}\n`);
+    writeFileSync(join(lab.dir, 'imports', 'sub', 'd.csv'), tinyQheadCsv());
     const outside = mkdtempSync(join(scratch, 'outside-'));
     writeFileSync(join(outside, 'd.csv'), 'text,label\nSECRET one,x\nSECRET two,y\n');
     const req = {

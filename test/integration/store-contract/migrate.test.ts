@@ -36,6 +36,8 @@ describe.skipIf(pg === undefined)('qlab store migrate --from sqlite:… --to pos
         createdAt: at(n),
         codeVersion: 'v',
         tags: ['t', `n${n}`],
+        // run 3 was created over the API: queued and guarded, it must stay guarded on the workers
+        fileRoots: n === 3 ? ['/lab/imports', '/data'] : null,
       });
     }
     await s.claimRun(ID(1), at(10), { hostname: 'h' });
@@ -102,6 +104,9 @@ describe.skipIf(pg === undefined)('qlab store migrate --from sqlite:… --to pos
       }
       expect(await b.series(ID(1), 'a', 50)).toEqual(await a.series(ID(1), 'a', 50));
       expect(await b.cancelRequested([ID(2), ID(3)])).toEqual([ID(2)]);
+      for (const id of [ID(1), ID(2), ID(3), ID(11)])
+        expect(await b.fileRoots(id)).toEqual(await a.fileRoots(id));
+      expect(await b.fileRoots(ID(3))).toEqual(['/lab/imports', '/data']);
       expect(await b.listRuns({ includeChildren: true })).toEqual(
         await a.listRuns({ includeChildren: true }),
       );

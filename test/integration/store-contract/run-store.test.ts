@@ -402,6 +402,50 @@ for (const engine of engines) {
       record('misc', { d: { ...d, notes: d!.notes.map((n) => ({ ...n, id: 0 })) } });
     });
 
+    it("keeps the file roots of a run created over the API with it; children read their parent's; none otherwise", async () => {
+      const s = await fresh();
+      const roots = ['/lab/imports', '/data/sets with space', '/é/ü'];
+      const guarded = ID(1);
+      await s.createRun({
+        id: guarded,
+        kind: 'k',
+        name: 'guarded',
+        config: {},
+        seed: 1,
+        createdAt: at(1),
+        codeVersion: 'v1',
+        tags: [],
+        fileRoots: roots,
+      });
+      const plain = await addRun(s, 2);
+      await s.createRun({
+        id: ID(3),
+        kind: 'k',
+        name: 'null roots',
+        config: {},
+        seed: 3,
+        createdAt: at(3),
+        codeVersion: 'v1',
+        tags: [],
+        fileRoots: null,
+      });
+      expect(await s.fileRoots(guarded)).toEqual(roots);
+      expect(await s.fileRoots(plain)).toBeNull();
+      expect(await s.fileRoots(ID(3))).toBeNull();
+      expect(await s.fileRoots(ID(999))).toBeNull();
+      // the roots travel with the run, not with its claimer: still there once it runs
+      expect(await s.claimRun(guarded, at(10), { hostname: 'h' })).toBe(true);
+      expect(await s.claimRun(plain, at(11), { hostname: 'h' })).toBe(true);
+      await s.createChildRun(child(ID(51), guarded, 20));
+      await s.createChildRun(child(ID(52), plain, 21));
+      expect(await s.fileRoots(ID(51))).toEqual(roots);
+      expect(await s.fileRoots(ID(52))).toBeNull();
+      record(
+        'fileRoots',
+        await Promise.all([guarded, plain, ID(3), ID(51), ID(52)].map((id) => s.fileRoots(id))),
+      );
+    });
+
     it('refuses a store whose schema is newer than the code, leaving it untouched', async () => {
       const s = await fresh();
       const id = await addRun(s, 1);
