@@ -2,6 +2,7 @@
 // preload bridge and HTTP + server-sent events in browser mode); the LabService implements it in Node.
 // Isomorphic: no Node or DOM imports here.
 import { z } from 'zod';
+import type { CreateSweepRequest } from './sweep';
 import {
   CONTROL,
   EXPORT_FORMATS,
@@ -64,6 +65,9 @@ export const labelString = (max: number) =>
     .refine((s) => !LONE_SURROGATE.test(s), { message: 'contains a lone surrogate (not valid Unicode text)' })
     .refine((s) => !CONTROL.test(s), { message: 'contains a control character' });
 
+/** The most restarts a run may ask for (createRun's `retries`). */
+export const MAX_RUN_RETRIES = 10;
+
 export const CreateRunRequestSchema = z
   .object({
     kind: z.string().min(1),
@@ -79,6 +83,12 @@ export const CreateRunRequestSchema = z
       .array(labelString(100).pipe(z.string().min(1)))
       .max(50)
       .optional(),
+    /**
+     * How many times the run starts again when its job dies without a word (its process, lab or `qlab worker`
+     * killed: the heartbeat goes stale); 0 (the default) ends it `interrupted`. Each new attempt restarts the
+     * job from the beginning with the same config and seed; points already stored are kept.
+     */
+    retries: z.number().int().min(0).max(MAX_RUN_RETRIES).optional(),
   })
   .strict();
 export type CreateRunRequest = z.infer<typeof CreateRunRequestSchema>;
@@ -222,6 +232,12 @@ export interface LabApi {
   calibrate(): Promise<Calibration>;
   getRun(id: string): Promise<RunDetail>;
   createRun(req: CreateRunRequest): Promise<RunSummary>;
+  /**
+   * A lab-level sweep (core/api/sweep.ts): one parent run and one queued child run per point of the axes' grid,
+   * each point a full run of the kind that any scheduler or worker may take; the parent ends with its last
+   * child. Every point is validated first; nothing is written when one is invalid. Returns the parent.
+   */
+  createSweep(req: CreateSweepRequest): Promise<RunSummary>;
   cancelRun(id: string): Promise<RunSummary>;
   getSeries(req: SeriesRequest): Promise<Series>;
   compareRuns(req: CompareRequest): Promise<Comparison>;

@@ -75,6 +75,12 @@ export interface RunDetail extends RunSummary {
   host: Record<string, unknown>;
   backend: Record<string, unknown>;
   heartbeatAt: string | null;
+  /**
+   * Which start of the run this is (1 = the first; 2 after its job died once and it was re-queued) and how
+   * many restarts it allows (createRun's `retries`). Set by both stores; optional for older callers' fakes.
+   */
+  attempt?: number;
+  retries?: number;
   metrics: MetricSummary[];
   artifacts: ArtifactInfo[];
   notes: NoteInfo[];
@@ -392,6 +398,7 @@ export const LAB_API_METHODS = [
   'calibrate',
   'getRun',
   'createRun',
+  'createSweep',
   'cancelRun',
   'getSeries',
   'compareRuns',

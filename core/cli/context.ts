@@ -3,6 +3,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { CreateRunRequest, LabApi, RunSummary } from '../api/lab-api';
+import type { CreateSweepRequest } from '../api/sweep';
 import type { EndpointSpec } from '../lab/endpoints';
 import { CliError } from './errors';
 
@@ -15,6 +16,7 @@ export interface OutStream {
 export interface CliLab extends LabApi {
   /** `localFiles`: the CLI's user names their own files; the lab's file roots bind HTTP and IPC callers only. */
   createRun(req: CreateRunRequest, opts?: { localFiles?: boolean }): Promise<RunSummary>;
+  createSweep(req: CreateSweepRequest, opts?: { localFiles?: boolean }): Promise<RunSummary>;
   close(): Promise<void>;
   waitForRun(id: string): Promise<RunSummary>;
 }
@@ -32,6 +34,8 @@ export interface OpenOptions {
   concurrency?: number;
   /** This process's name in the runs it starts (qlab worker --name). */
   workerName?: string;
+  /** Keep one job process started ahead of need (qlab worker). */
+  warmSpare?: boolean;
 }
 
 export interface CliContext {

@@ -27,6 +27,7 @@ import {
   type LabApiMethod,
   type LabErrorInfo,
 } from '../api/lab-api';
+import { CreateSweepRequestSchema } from '../api/sweep';
 
 export type DispatchResult = { ok: true; value: unknown } | { ok: false; error: LabErrorInfo };
 
@@ -78,6 +79,8 @@ async function call(api: LabApi, method: LabApiMethod, raw: unknown): Promise<un
       return api.cancelRun(runId(arg));
     case 'createRun':
       return api.createRun(check(CreateRunRequestSchema, arg));
+    case 'createSweep':
+      return api.createSweep(check(CreateSweepRequestSchema, arg));
     case 'getSeries':
       return api.getSeries(check(SeriesRequestSchema, arg));
     case 'compareRuns':

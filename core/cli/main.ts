@@ -16,12 +16,15 @@ import { rootsCommand } from './roots';
 import { serveCommand } from './serve';
 import { workerCommand } from './worker';
 import { storeCommand } from './store';
+import { sweepCommand } from './sweep';
 
 export const USAGE = `usage: qlab <command> [options]
 
 commands:
   run <config.json>       validate a run config, run it in a worker, show progress and the summary
                           [--lab-dir D] [--name N] [--tag T]... [--detach] [--json] [--quiet]
+  sweep <config.json>     a sweep of the file's kind and config: one run per point of the --vary grid
+                          --vary field=v1,v2,… [--vary seed=1..10]... [--concurrency N] [--json] [--quiet]
   runs                    list runs [--kind K] [--status S] [--tag T] [--limit N] [--json]
                           top-level runs; --all: with each run's children under it; --parent <id>: its children
   show <id>               one run: config, summary, metrics, report, children [--json]
@@ -61,6 +64,7 @@ const COMMANDS: Record<string, Command> = {
   serve: (argv, ctx) => serveCommand(argv, ctx),
   worker: (argv, ctx) => workerCommand(argv, ctx),
   store: storeCommand,
+  sweep: sweepCommand,
   sim: (argv) => delegate('sim', argv),
   bench: (argv) => delegate('bench', argv),
   lm: (argv) => delegate('lm', argv),

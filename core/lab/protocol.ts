@@ -86,6 +86,11 @@ export const StartMessageSchema = z
      * names only when the file opened lies inside one (core/util/file-guard.ts). Absent for command-line runs.
      */
     fileRoots: z.array(z.string().min(1).max(4096)).max(1001).optional(),
+    /**
+     * false: the job gets no `ctx.child` (a lab-level sweep's child, which cannot have children of its own;
+     * `childOrInline` then records the job's inner points in the run itself). Default true.
+     */
+    childRuns: z.boolean().optional(),
   })
   .strict();
 export type StartMessage = z.infer<typeof StartMessageSchema>;

@@ -15,9 +15,18 @@ import type {
   RunSummary,
   Series,
 } from '../api/lab-api';
-import type { CompareRow, ListFilter, NewArtifact, NewChildRun, NewRun, StoredMetricPoint } from './store';
+import type { SweepSpec } from '../api/sweep';
+import type {
+  CompareRow,
+  ListFilter,
+  NewArtifact,
+  NewChildRun,
+  NewRun,
+  NewSweep,
+  StoredMetricPoint,
+} from './store';
 
-export type { ListFilter, NewArtifact, NewChildRun, NewRun, StoredMetricPoint } from './store';
+export type { ListFilter, NewArtifact, NewChildRun, NewRun, NewSweep, StoredMetricPoint } from './store';
 
 /** What a job reports at its end (the worker protocol's `result`). */
 export interface RunResult {
@@ -47,6 +56,21 @@ export interface RunStore {
   // ---- runs ----
   /** A new `queued` run with its tags. */
   createRun(run: NewRun): Promise<void>;
+  /**
+   * A lab-level sweep in one transaction: the parent, `running` from the start with no job of its own, and its
+   * children, each a `queued` run of the kind (claimed like any run). When a child ends, by whatever operation
+   * and in whatever process, the same transaction updates the parent's progress, and the last child's end ends
+   * the parent with sweepOutcome's status and result (sweep-outcome.ts).
+   */
+  createSweep(parent: NewSweep, children: readonly NewRun[]): Promise<void>;
+  /** A sweep parent's axes; null for any other run, undefined for no such run. */
+  sweepSpec(id: string): Promise<SweepSpec | null | undefined>;
+  /**
+   * Cancels a running sweep in one transaction: queued children end `cancelled`, running ones get a cancel
+   * request (returned, for their owners to stop), and the parent ends `cancelled` once no child runs (at once
+   * when none does). Null when `id` is not a running sweep.
+   */
+  cancelSweep(id: string, at: string): Promise<{ cancelled: string[]; running: string[] } | null>;
   /** A child run, `running` from the start, under a running top-level parent (else it throws). */
   createChildRun(run: NewChildRun): Promise<void>;
   /**
@@ -87,9 +111,12 @@ export interface RunStore {
   cancelRequested(ids: readonly string[]): Promise<string[]>;
   /**
    * Top-level runs left `running` with a heartbeat older than `cutoff` (or none), other than `except`, become
-   * `interrupted`, and so do running children whose parent is no longer running; returns their ids.
+   * `interrupted`, and so do running children whose parent is no longer running; returns their ids. A stale
+   * run with retries left (attempt <= retries) goes back to `queued` with attempt + 1 instead (also returned:
+   * the caller enqueues it again); with `retry` false such runs are left as they are (a lab that cannot hand
+   * them to whoever runs them leaves them to one that can).
    */
-  interruptStale(cutoff: string, now: string, except?: readonly string[]): Promise<string[]>;
+  interruptStale(cutoff: string, now: string, except?: readonly string[], retry?: boolean): Promise<string[]>;
 
   // ---- reading runs ----
   hasRun(id: string): Promise<boolean>;

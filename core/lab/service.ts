@@ -62,6 +62,14 @@ import {
   type NoteRequest,
   type CompareRequest,
 } from '../api/lab-api';
+import {
+  CreateSweepRequestSchema,
+  describePoint,
+  SEED_AXIS,
+  sweepGrid,
+  withField,
+  type CreateSweepRequest,
+} from '../api/sweep';
 import type { JobKind } from '../methods/job';
 import { exportBundle, importBundle } from './bundle';
 import { chromiumPrinter, pdfHeader, type PdfPrinter } from './export-pdf';
@@ -85,6 +93,7 @@ import { LocalArtifactStore, type ArtifactStore } from './artifact-store';
 import { PgArtifactStore } from './artifact-store-pg';
 import { EventBus } from './event-bus';
 import { LocalJobQueue, type JobQueue } from './job-queue';
+import { WarmLauncher } from './warm-launcher';
 import type { RunStore } from './run-store';
 import { Scheduler } from './scheduler';
 import { endRunWithChildren } from './supervisor';
@@ -112,6 +121,11 @@ export interface OpenLabOptions {
   artifacts?: ArtifactStore;
   /** This process's name in each run it starts (host info `worker`), e.g. `qlab worker --name host-a`. */
   workerName?: string;
+  /**
+   * Keep one job process started ahead of need (WarmLauncher), so a claimed run starts without waiting for a
+   * process to load (`qlab worker` turns it on; default false). Only for a lab that schedules.
+   */
+  warmSpare?: boolean;
   /** Overrides the job kinds (default: registry + QLAB_EXTRA_KINDS). */
   kinds?: Map<string, JobKind>;
   /** false: a passive lab that reads, writes tags/notes and cancels, but starts no job (default true). */
@@ -164,6 +178,8 @@ export interface LabServiceParts {
   concurrency: number;
   heartbeatMs: number;
   workerName?: string;
+  /** Whether stale runs with retries left may be re-queued by this lab (Scheduler's canRetry). */
+  canRetry?: boolean;
   warn?: (message: string) => void;
 }
 
@@ -213,6 +229,7 @@ export class LabService implements LabApi {
       concurrency: parts.concurrency,
       heartbeatMs: parts.heartbeatMs,
       workerName: parts.workerName,
+      canRetry: parts.canRetry,
       warn: (m) => this.warn(m),
     });
     // A run that reaches a terminal status (here or, seen by polling, elsewhere) releases its waiters.
@@ -317,11 +334,169 @@ export class LabService implements LabApi {
       // stored with the run: whichever process launches its job (this lab, another on the same lab directory,
       // a worker of the distributed lab) sends them with the start message
       fileRoots: roots,
+      retries: r.retries ?? 0,
     });
     const summary = await this.summaryOrThrow(id);
     this.bus.emit({ type: 'run-created', run: summary });
-    await this.queue.enqueue(id);
+    await this.queue.enqueue(id, 1);
     return summary;
+  }
+
+  /**
+   * A lab-level sweep: every point of the axes' grid is validated by the kind's schema first (nothing is
+   * written when one is invalid), then the parent and one queued child run per point are created in one store
+   * transaction, and each child is enqueued as its own job (local scheduler: run at the lab's concurrency;
+   * BullMQ: any worker takes it). The parent ends when its last child ends (RunStore.createSweep).
+   */
+  async createSweep(req: CreateSweepRequest, opts: { localFiles?: boolean } = {}): Promise<RunSummary> {
+    this.assertOpen();
+    const r = parseRequest(CreateSweepRequestSchema, req);
+    const bad = configValueProblem(r.config) ?? configValueProblem(r.axes, 'axes');
+    if (bad) throw new LabError('invalid', `${bad.field}: ${bad.message}`, bad.field);
+    const kind = this.kinds.get(r.kind);
+    if (!kind) {
+      const known = [...this.kinds.keys()].join(', ') || 'none';
+      throw new LabError('invalid', `kind: unknown job kind "${r.kind}" (known: ${known})`, 'kind');
+    }
+    // Only fields the kind marks sweepable (each level gives a valid run of the same shape), and the run seed.
+    const fields = new Map((kind.meta?.fields ?? []).map((f) => [f.key, f]));
+    const sweepable = [...fields.values()].filter((f) => f.sweepable).map((f) => f.key);
+    r.axes.forEach((a, i) => {
+      if (a.field === SEED_AXIS) {
+        a.values.forEach((v, j) => {
+          if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 2 ** 32 - 1)
+            throw new LabError(
+              'invalid',
+              `axes[${i}].values[${j}]: a seed must be an integer in [0, 2^32 - 1], got ${JSON.stringify(v)}`,
+              `axes[${i}].values[${j}]`,
+            );
+        });
+      } else if (fields.get(a.field)?.sweepable !== true) {
+        throw new LabError(
+          'invalid',
+          `axes[${i}].field: ${kind.kind} cannot sweep "${a.field}" (${fields.has(a.field) ? 'the kind does not mark it sweepable' : 'no such field'}; sweepable: ${[...sweepable, SEED_AXIS].join(', ')})`,
+          `axes[${i}].field`,
+        );
+      }
+    });
+    const base = JSON.parse(JSON.stringify(parseRequest(kind.schema, r.config, 'config'))) as unknown;
+    const baseSeed = r.seed ?? randomInt(0, 2 ** 32);
+    const grid = sweepGrid(r.axes);
+    const dataChecked = new Set<string>();
+    const fileAxes = r.axes.filter((a) => fields.get(a.field)?.file === true).map((a) => a.field);
+    let roots: string[] | null = null;
+    const points = grid.map((point, n) => {
+      let config = base;
+      for (const [field, value] of Object.entries(point))
+        if (field !== SEED_AXIS) config = withField(config, field, value);
+      const at = `point ${n + 1} of ${grid.length} (${describePoint(point)})`;
+      const parsed = kind.schema.safeParse(config);
+      if (!parsed.success) {
+        const { message, field } = describeZodError(parsed.error, 'config');
+        // an error in a varied field names the axis value that made it
+        const i = r.axes.findIndex(
+          (a) => field === `config.${a.field}` || field.startsWith(`config.${a.field}.`),
+        );
+        const where =
+          i < 0
+            ? field
+            : `axes[${i}].values[${(r.axes[i].values as unknown[]).indexOf(point[r.axes[i].field])}]`;
+        throw new LabError('invalid', `${at}: ${message}`, where);
+      }
+      try {
+        const checked = JSON.parse(JSON.stringify(parsed.data)) as unknown;
+        const pointRoots = opts.localFiles !== true ? checkConfigFiles(this.labDir, kind, checked) : null;
+        roots ??= pointRoots;
+        const key = JSON.stringify(fileAxes.map((f) => point[f]));
+        if (!dataChecked.has(key)) {
+          checkDataFiles(
+            kind,
+            checked,
+            opts.localFiles === true ? process.cwd() : join(this.labDir, IMPORTS_DIR),
+          );
+          dataChecked.add(key);
+        }
+        const seed = point[SEED_AXIS] === undefined ? baseSeed : (point[SEED_AXIS] as number);
+        return { config: checked, seed, label: describePoint(point) };
+      } catch (err) {
+        if (err instanceof LabError) throw new LabError(err.code, `${at}: ${err.message}`, err.field);
+        throw err;
+      }
+    });
+    const id = randomUUID();
+    const name = r.name?.trim() || `${kind.kind}-sweep-${id.slice(0, 8)}`;
+    const createdAt = now();
+    const version = codeVersion();
+    const children = points.map((p) => ({
+      id: randomUUID(),
+      kind: kind.kind,
+      name: `${name} ${p.label}`.slice(0, 200),
+      config: p.config,
+      seed: p.seed,
+      createdAt,
+      codeVersion: version,
+      tags: [],
+    }));
+    await this.store.createSweep(
+      {
+        id,
+        kind: kind.kind,
+        name,
+        config: base,
+        seed: baseSeed,
+        createdAt,
+        codeVersion: version,
+        tags: [...new Set(r.tags ?? [])],
+        sweep: { axes: r.axes },
+        fileRoots: roots,
+      },
+      children,
+    );
+    const summary = await this.summaryOrThrow(id);
+    this.bus.emit({ type: 'run-created', run: summary });
+    for (const c of children) {
+      const s = await this.store.getSummary(c.id);
+      if (s) this.bus.emit({ type: 'run-created', run: s });
+    }
+    for (const c of children) await this.queue.enqueue(c.id);
+    return summary;
+  }
+
+  /**
+   * Cancels a sweep: queued points end at once, running points here are cancelled, running points elsewhere
+   * through the store (their owners poll every 250 ms; an owner gone silent has its point ended here); the
+   * parent ends `cancelled` with its last point.
+   */
+  private async cancelSweep(runId: string): Promise<RunSummary> {
+    const r = await this.store.cancelSweep(runId, now());
+    if (r === null) return await this.summaryOrThrow(runId);
+    for (const c of r.cancelled) await this.settled(c);
+    const stops: Promise<unknown>[] = [];
+    for (const c of r.running) {
+      if (this.scheduler.active.has(c)) {
+        stops.push(this.scheduler.cancelLocal(c));
+        continue;
+      }
+      const d = await this.store.getDetail(c);
+      const beat = d?.heartbeatAt ? Date.parse(d.heartbeatAt) : 0;
+      if (Date.now() - beat > this.heartbeatMs * 5) {
+        stops.push(
+          endRunWithChildren(
+            this.store,
+            c,
+            'cancelled',
+            'cancelled; its lab process was no longer running',
+          ).then(() => this.settled(c)),
+        );
+      }
+    }
+    await Promise.all(stops);
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline && !isTerminal((await this.store.status(runId)) ?? 'failed')) {
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    await this.settled(runId);
+    return await this.summaryOrThrow(runId);
   }
 
   async cancelRun(id: string): Promise<RunSummary> {
@@ -329,8 +504,10 @@ export class LabService implements LabApi {
     const status = await this.store.status(runId);
     if (status === undefined) throw new LabError('not-found', `id: no run ${runId}`, 'id');
     if (isTerminal(status)) throw new LabError('conflict', `run ${runId} has already ${status}`, 'id');
+    if (await this.store.sweepSpec(runId)) return this.cancelSweep(runId);
     const parentId = await this.store.parentOf(runId);
-    if (parentId) {
+    // A sweep's point is a run of its own and may be cancelled alone; a job's child is one point of its job.
+    if (parentId && (await this.store.sweepSpec(parentId)) === null) {
       // A child is one point of its parent's job; only the whole job can be stopped.
       throw new LabError(
         'conflict',
@@ -748,7 +925,10 @@ export async function openLab(opts: OpenLabOptions): Promise<LabService> {
     labDir,
     store,
     kinds,
-    launcher: opts.launcher ?? new ChildProcessLauncher(),
+    launcher:
+      opts.warmSpare === true && (opts.schedule ?? true)
+        ? new WarmLauncher(opts.launcher ?? new ChildProcessLauncher())
+        : (opts.launcher ?? new ChildProcessLauncher()),
     queue:
       opts.queue ??
       new LocalJobQueue(store, {
@@ -764,6 +944,8 @@ export async function openLab(opts: OpenLabOptions): Promise<LabService> {
     concurrency,
     heartbeatMs,
     workerName: opts.workerName,
+    // a passive lab on a shared store without the shared queue cannot hand a re-queued run to the workers
+    canRetry: store.engine === 'sqlite' || opts.queue !== undefined || (opts.schedule ?? true),
     warn,
   });
   try {

@@ -9,8 +9,18 @@ import { queryRunsPg, type PgOrderCache } from './run-query-pg';
 import { planRunQuery } from './run-query-plan';
 import { summaryOfRow } from './run-row';
 import type { RunEnding, RunResult, RunStore, StoredRun } from './run-store';
-import type { CompareRow, ListFilter, NewArtifact, NewChildRun, NewRun, StoredMetricPoint } from './store';
-import { DEFAULT_MIGRATIONS_DIR, loadMigrations } from './store';
+import type {
+  CompareRow,
+  ListFilter,
+  NewArtifact,
+  NewChildRun,
+  NewRun,
+  NewSweep,
+  StoredMetricPoint,
+} from './store';
+import { DEFAULT_MIGRATIONS_DIR, isTerminal, loadMigrations } from './store';
+import type { SweepSpec } from '../api/sweep';
+import { sweepOutcome } from './sweep-outcome';
 import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 
@@ -63,6 +73,8 @@ interface PgRunRow {
   summary: Record<string, number | string>;
   report: RunResult['report'];
   parent_id: string | null;
+  retries: number;
+  attempt: number;
   child_count: number;
   tags: string[];
 }
@@ -135,6 +147,11 @@ export class PgRunStore implements RunStore {
     pool.on('error', (err) =>
       onError(`PostgreSQL connection lost (${err.message}); reconnecting on next use`),
     );
+    // A connection that breaks while checked out (say between two statements of a transaction, when a restart
+    // sends 57P01) emits 'error' on its client, where pg-pool listens only while the client is idle: unheard,
+    // it ended the whole process (a worker died on every PostgreSQL restart). The statement in flight or the
+    // next one fails with a connection error instead, which tx() retries, dropping the broken client.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     try {
       const client = await pool.connect();
       try {
@@ -276,9 +293,18 @@ export class PgRunStore implements RunStore {
   async createRun(run: NewRun): Promise<void> {
     await this.tx(async (c) => {
       await c.query(
-        `INSERT INTO runs (id, kind, name, status, config, seed, created_at, code_version)
-         VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7)`,
-        [run.id, run.kind, run.name, JSON.stringify(run.config), run.seed, run.createdAt, run.codeVersion],
+        `INSERT INTO runs (id, kind, name, status, config, seed, created_at, code_version, retries)
+         VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8)`,
+        [
+          run.id,
+          run.kind,
+          run.name,
+          JSON.stringify(run.config),
+          run.seed,
+          run.createdAt,
+          run.codeVersion,
+          run.retries ?? 0,
+        ],
       );
       if (run.tags.length > 0) {
         await c.query(
@@ -292,6 +318,161 @@ export class PgRunStore implements RunStore {
           [...run.fileRoots],
         ]);
       }
+    });
+  }
+
+  async createSweep(parent: NewSweep, children: readonly NewRun[]): Promise<void> {
+    await this.tx(async (c) => {
+      await c.query(
+        `INSERT INTO runs (id, kind, name, status, config, seed, created_at, started_at, code_version, sweep)
+         VALUES ($1, $2, $3, 'running', $4, $5, $6, $6, $7, $8)`,
+        [
+          parent.id,
+          parent.kind,
+          parent.name,
+          JSON.stringify(parent.config),
+          parent.seed,
+          parent.createdAt,
+          parent.codeVersion,
+          JSON.stringify(parent.sweep),
+        ],
+      );
+      if (parent.tags.length > 0) {
+        await c.query(
+          'INSERT INTO tags (run_id, tag) SELECT $1, t FROM unnest($2::text[]) AS t ON CONFLICT DO NOTHING',
+          [parent.id, parent.tags],
+        );
+      }
+      // the children's jobs open their files under the parent's roots (fileRoots reads a child's parent's row)
+      if (parent.fileRoots != null) {
+        await c.query('INSERT INTO run_file_roots (run_id, roots) VALUES ($1, $2::text[])', [
+          parent.id,
+          [...parent.fileRoots],
+        ]);
+      }
+      // one statement for all the children, inserted (and so numbered by seq) in grid order
+      await c.query(
+        `INSERT INTO runs (id, kind, name, status, config, seed, created_at, code_version, parent_id)
+         SELECT id, kind, name, 'queued', config::json, seed, created_at::timestamptz, code_version, $8
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[])
+           WITH ORDINALITY AS x(id, kind, name, config, seed, created_at, code_version, n)
+         ORDER BY n`,
+        [
+          children.map((x) => x.id),
+          children.map((x) => x.kind),
+          children.map((x) => x.name),
+          children.map((x) => JSON.stringify(x.config)),
+          children.map((x) => x.seed),
+          children.map((x) => x.createdAt),
+          children.map((x) => x.codeVersion),
+          parent.id,
+        ],
+      );
+      const tagged = children.filter((x) => x.tags.length > 0);
+      for (const x of tagged) {
+        await c.query(
+          'INSERT INTO tags (run_id, tag) SELECT $1, t FROM unnest($2::text[]) AS t ON CONFLICT DO NOTHING',
+          [x.id, x.tags],
+        );
+      }
+    });
+  }
+
+  async sweepSpec(id: string): Promise<SweepSpec | null | undefined> {
+    const [r] = await this.q<{ sweep: SweepSpec | null }>('SELECT sweep FROM runs WHERE id = $1', [id]);
+    return r === undefined ? undefined : r.sweep;
+  }
+
+  /**
+   * Locks the sweep parent of `id` (when its parent is a sweep) for the rest of the transaction. Every
+   * transaction that ends a sweep's child takes the parent's lock first, so the ends of two last children on
+   * two workers are serialized and the second sees the first (READ COMMITTED reads afresh per statement): one
+   * of them ends the parent, never neither. Parent before child everywhere, so no deadlock with cancelSweep.
+   */
+  private async lockSweepOf(c: Queryable, parentId: string | null): Promise<boolean> {
+    if (parentId === null) return false;
+    const rows = await this.q(
+      'SELECT 1 FROM runs WHERE id = $1 AND sweep IS NOT NULL FOR UPDATE',
+      [parentId],
+      c,
+    );
+    return rows.length === 1;
+  }
+
+  /** Inside a transaction that holds the parent's lock: sweep progress, or its end after the last child. */
+  private async settleSweep(c: Queryable, parentId: string, at: string): Promise<boolean> {
+    const [p] = await this.q<{ status: RunStatus; sweep: SweepSpec | null; cancel_requested: boolean }>(
+      'SELECT status, sweep, cancel_requested FROM runs WHERE id = $1',
+      [parentId],
+      c,
+    );
+    if (!p || p.sweep === null || p.status !== 'running') return false;
+    const rows = await this.q<{
+      id: string;
+      status: RunStatus;
+      config: unknown;
+      seed: number;
+      summary: Record<string, number | string>;
+      error: string | null;
+    }>(
+      'SELECT id, status, config, seed, summary, error FROM runs WHERE parent_id = $1 ORDER BY created_at, seq',
+      [parentId],
+      c,
+    );
+    const ended = rows.filter((r) => isTerminal(r.status)).length;
+    if (ended < rows.length) {
+      await this.q(
+        'UPDATE runs SET progress = $1, progress_message = $2 WHERE id = $3',
+        [ended / rows.length, `${ended} of ${rows.length} points ended`, parentId],
+        c,
+      );
+      return false;
+    }
+    const o = sweepOutcome(p.sweep, rows, p.cancel_requested);
+    await this.writeResult(c, parentId, o);
+    await this.q(
+      `UPDATE runs SET status = $1, finished_at = $2, error = $3, progress = 1, progress_message = $4
+       WHERE id = $5 AND status = 'running'`,
+      [o.status, at, o.error, `${rows.length} of ${rows.length} points ended`, parentId],
+      c,
+    );
+    return true;
+  }
+
+  /** Runs `fn` (which ends run `id`) in a transaction that holds the run's sweep parent first, then settles it. */
+  private async ending<T>(id: string, at: string, fn: (c: Queryable) => Promise<T>): Promise<T> {
+    const parentId = (await this.parentOf(id)) ?? null;
+    return this.tx(async (c) => {
+      const sweep = await this.lockSweepOf(c, parentId);
+      const out = await fn(c);
+      if (sweep) await this.settleSweep(c, parentId!, at);
+      return out;
+    });
+  }
+
+  async cancelSweep(id: string, at: string): Promise<{ cancelled: string[]; running: string[] } | null> {
+    return this.tx(async (c) => {
+      const [p] = await this.q<{ status: RunStatus }>(
+        'SELECT status FROM runs WHERE id = $1 AND sweep IS NOT NULL FOR UPDATE',
+        [id],
+        c,
+      );
+      if (!p || p.status !== 'running') return null;
+      await this.q('UPDATE runs SET cancel_requested = true WHERE id = $1', [id], c);
+      const cancelled = await this.q<{ id: string }>(
+        `UPDATE runs SET status = 'cancelled', finished_at = $1,
+           error = 'the sweep was cancelled before this run started'
+         WHERE parent_id = $2 AND status = 'queued' RETURNING id`,
+        [at, id],
+        c,
+      );
+      const running = await this.q<{ id: string }>(
+        `UPDATE runs SET cancel_requested = true WHERE parent_id = $1 AND status = 'running' RETURNING id`,
+        [id],
+        c,
+      );
+      await this.settleSweep(c, id, at);
+      return { cancelled: cancelled.map((r) => r.id), running: running.map((r) => r.id) };
     });
   }
 
@@ -391,11 +572,12 @@ export class PgRunStore implements RunStore {
   }
 
   async finishRun(id: string, status: RunStatus, at: string, error: string | null): Promise<boolean> {
-    return this.finishOne(this.pool, id, status, at, error);
+    if ((await this.parentOf(id)) == null) return this.finishOne(this.pool, id, status, at, error);
+    return this.ending(id, at, (c) => this.finishOne(c, id, status, at, error));
   }
 
   async endRun(id: string, e: RunEnding): Promise<string[]> {
-    return this.tx(async (c) => {
+    return this.ending(id, e.at, async (c) => {
       await this.finishOne(c, id, e.status, e.at, e.error);
       const rows = await this.q<{ id: string }>(
         `UPDATE runs SET status = $1, finished_at = $2, error = $3
@@ -414,7 +596,7 @@ export class PgRunStore implements RunStore {
     at: string,
     error: string | null,
   ): Promise<boolean> {
-    return this.tx(async (c) => {
+    return this.ending(id, at, async (c) => {
       await this.writeResult(c, id, result);
       return this.finishOne(c, id, status, at, error);
     });
@@ -461,26 +643,47 @@ export class PgRunStore implements RunStore {
     ).map((r) => r.id);
   }
 
-  async interruptStale(cutoff: string, now: string, except: readonly string[] = []): Promise<string[]> {
+  async interruptStale(
+    cutoff: string,
+    now: string,
+    except: readonly string[] = [],
+    retry = true,
+  ): Promise<string[]> {
     return this.tx(async (c) => {
-      const rows = await this.q<{ id: string }>(
-        `UPDATE runs SET status = 'interrupted', finished_at = $1,
-           error = 'the lab stopped while this run was running (no heartbeat since '
-             || COALESCE(to_char(heartbeat_at AT TIME ZONE 'UTC', ${ISO}), 'start') || ')'
-         WHERE status = 'running' AND parent_id IS NULL AND (heartbeat_at IS NULL OR heartbeat_at < $2)
-           AND NOT (id = ANY($3::text[])) RETURNING id`,
-        [now, cutoff, [...except]],
+      // running sweeps first (parent before child, as every transaction that ends a sweep's child)
+      const sweeps = await this.q<{ id: string }>(
+        `SELECT id FROM runs WHERE sweep IS NOT NULL AND status = 'running' ORDER BY id FOR UPDATE`,
+        [],
         c,
       );
-      // A child lives exactly as long as its parent's job: judge it by the parent, not its own heartbeat.
+      const rows = await this.q<{ id: string; parent_id: string | null }>(
+        // a run with retries left goes back to the queue as its next attempt (postgres/006_run_attempts.sql)
+        `UPDATE runs SET
+           status = CASE WHEN attempt <= retries THEN 'queued' ELSE 'interrupted' END,
+           attempt = CASE WHEN attempt <= retries THEN attempt + 1 ELSE attempt END,
+           finished_at = CASE WHEN attempt <= retries THEN NULL ELSE $1::timestamptz END,
+           error = CASE WHEN attempt <= retries THEN NULL ELSE
+             'the lab stopped while this run was running (no heartbeat since '
+             || COALESCE(to_char(heartbeat_at AT TIME ZONE 'UTC', ${ISO}), 'start') || ')' END
+         WHERE status = 'running' AND sweep IS NULL AND (heartbeat_at IS NULL OR heartbeat_at < $2)
+           AND (parent_id IS NULL OR parent_id = ANY($4::text[]))
+           AND NOT (id = ANY($3::text[])) AND ($5::boolean OR attempt > retries) RETURNING id, parent_id`,
+        [now, cutoff, [...except], sweeps.map((r) => r.id), retry],
+        c,
+      );
+      // A job's child lives exactly as long as its parent's job: judge it by the parent, not its own heartbeat.
+      // (A sweep's children are runs of their own, judged above; a sweep parent ends with its last child.)
       const children = await this.q<{ id: string }>(
         `UPDATE runs SET status = 'interrupted', finished_at = $1,
            error = 'its parent run ended while this child was running'
          WHERE status = 'running' AND parent_id IS NOT NULL
-           AND (SELECT p.status FROM runs AS p WHERE p.id = runs.parent_id) <> 'running' RETURNING id`,
+           AND (SELECT p.status FROM runs AS p WHERE p.id = runs.parent_id AND p.sweep IS NULL) <> 'running'
+         RETURNING id`,
         [now],
         c,
       );
+      for (const p of new Set(rows.map((r) => r.parent_id)))
+        if (p !== null) await this.settleSweep(c, p, now);
       return [...rows, ...children].map((r) => r.id);
     });
   }
@@ -529,6 +732,8 @@ export class PgRunStore implements RunStore {
       host: r.host,
       backend: r.backend,
       heartbeatAt: r.heartbeat_at,
+      attempt: r.attempt,
+      retries: r.retries,
       metrics: await this.metricSummaries(id),
       artifacts: await this.artifacts(id),
       notes: await this.notes(id),

@@ -16,6 +16,7 @@ import {
   type NewArtifact,
   type NewChildRun,
   type NewRun,
+  type NewSweep,
 } from './store';
 import type { StoredMetricPoint } from './store';
 
@@ -43,6 +44,15 @@ export class SqliteRunStore implements RunStore {
 
   async createRun(run: NewRun): Promise<void> {
     this.store.insertRun(run);
+  }
+  async createSweep(parent: NewSweep, children: readonly NewRun[]): Promise<void> {
+    this.store.insertSweep(parent, children);
+  }
+  async sweepSpec(id: string) {
+    return this.store.sweepSpec(id);
+  }
+  async cancelSweep(id: string, at: string) {
+    return this.store.cancelSweep(id, at);
   }
   async createChildRun(run: NewChildRun): Promise<void> {
     this.store.insertChildRun(run);
@@ -80,8 +90,8 @@ export class SqliteRunStore implements RunStore {
   async cancelRequested(ids: readonly string[]) {
     return this.store.cancelRequested([...ids]);
   }
-  async interruptStale(cutoff: string, now: string, except: readonly string[] = []) {
-    return this.store.interruptStale(cutoff, now, except);
+  async interruptStale(cutoff: string, now: string, except: readonly string[] = [], retry = true) {
+    return this.store.interruptStale(cutoff, now, except, retry);
   }
 
   async hasRun(id: string) {

@@ -16,6 +16,8 @@ import type {
   RunSummary,
   Series,
 } from '../api/lab-api';
+import type { SweepSpec } from '../api/sweep';
+import { sweepOutcome, type SweepChildRow } from './sweep-outcome';
 
 /** Where the SQL migrations live when the code runs from the repository (tsx, tests). */
 export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
@@ -83,6 +85,13 @@ export interface NewRun {
    * back (fileRoots) and the job opens its files only inside them. Absent or null: the run is not guarded.
    */
   fileRoots?: readonly string[] | null;
+  /** How often the run may start again when its job stops without a word (stale heartbeat); default 0. */
+  retries?: number;
+}
+
+/** A lab-level sweep's parent: `running` from its creation (it has no job), with its axes. */
+export interface NewSweep extends NewRun {
+  sweep: SweepSpec;
 }
 
 /** A child run: created `running` by its parent's job process, never queued. */
@@ -150,6 +159,10 @@ interface RunRow {
   report: string;
   cancel_requested: number;
   parent_id: string | null;
+  /** A sweep parent's axes (JSON); null for every other run. */
+  sweep: string | null;
+  retries: number;
+  attempt: number;
   /** Computed by RUN_SELECT, not a column. */
   child_count: number;
 }
@@ -263,8 +276,8 @@ export class Store {
     this.db.transaction(() => {
       this.db
         .prepare(
-          `INSERT INTO runs (id, kind, name, status, config, seed, created_at, code_version)
-           VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)`,
+          `INSERT INTO runs (id, kind, name, status, config, seed, created_at, code_version, retries)
+           VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
         )
         .run(
           run.id,
@@ -274,6 +287,7 @@ export class Store {
           run.seed,
           run.createdAt,
           run.codeVersion,
+          run.retries ?? 0,
         );
       const tag = this.db.prepare('INSERT OR IGNORE INTO tags (run_id, tag) VALUES (?, ?)');
       for (const t of run.tags) tag.run(run.id, t);
@@ -327,6 +341,143 @@ export class Store {
         JSON.stringify(run.host),
         run.parentId,
       );
+  }
+
+  /**
+   * A lab-level sweep in one transaction: the parent (`running`, no job of its own, its axes in `sweep`) and
+   * its children, each a `queued` run of the parent's kind that any process may claim.
+   */
+  insertSweep(parent: NewSweep, children: readonly NewRun[]): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO runs (id, kind, name, status, config, seed, created_at, started_at, code_version, sweep)
+           VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          parent.id,
+          parent.kind,
+          parent.name,
+          JSON.stringify(parent.config),
+          parent.seed,
+          parent.createdAt,
+          parent.createdAt,
+          parent.codeVersion,
+          JSON.stringify(parent.sweep),
+        );
+      const tag = this.db.prepare('INSERT OR IGNORE INTO tags (run_id, tag) VALUES (?, ?)');
+      for (const t of parent.tags) tag.run(parent.id, t);
+      // the children's jobs open their files under the parent's roots (fileRoots reads a child's parent's row)
+      if (parent.fileRoots != null) {
+        this.db
+          .prepare('INSERT INTO run_file_roots (run_id, roots) VALUES (?, ?)')
+          .run(parent.id, JSON.stringify(parent.fileRoots));
+      }
+      const child = this.db.prepare(
+        `INSERT INTO runs (id, kind, name, status, config, seed, created_at, code_version, parent_id)
+         VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
+      );
+      for (const c of children) {
+        child.run(
+          c.id,
+          c.kind,
+          c.name,
+          JSON.stringify(c.config),
+          c.seed,
+          c.createdAt,
+          c.codeVersion,
+          parent.id,
+        );
+        for (const t of c.tags) tag.run(c.id, t);
+      }
+    })();
+  }
+
+  /** A sweep parent's axes; null for another run, undefined for no such run. */
+  sweepSpec(id: string): SweepSpec | null | undefined {
+    const r = this.db.prepare('SELECT sweep FROM runs WHERE id = ?').get(id) as
+      { sweep: string | null } | undefined;
+    if (!r) return undefined;
+    return r.sweep === null ? null : (JSON.parse(r.sweep) as SweepSpec);
+  }
+
+  /**
+   * Called inside the transaction that ended a child: when `parentId` is a running sweep, its progress becomes
+   * the share of children ended, and when none is left unfinished the parent ends with sweepOutcome's status
+   * and result. Returns whether it ended the parent.
+   */
+  private settleSweep(parentId: string, at: string): boolean {
+    const p = this.db
+      .prepare('SELECT status, sweep, cancel_requested FROM runs WHERE id = ?')
+      .get(parentId) as { status: RunStatus; sweep: string | null; cancel_requested: number } | undefined;
+    if (!p || p.sweep === null || p.status !== 'running') return false;
+    const rows = this.db
+      .prepare(
+        'SELECT id, status, config, seed, summary, error FROM runs WHERE parent_id = ? ORDER BY created_at, rowid',
+      )
+      .all(parentId) as {
+      id: string;
+      status: RunStatus;
+      config: string;
+      seed: number;
+      summary: string;
+      error: string | null;
+    }[];
+    const ended = rows.filter((r) => isTerminal(r.status)).length;
+    if (ended < rows.length) {
+      this.db
+        .prepare('UPDATE runs SET progress = ?, progress_message = ? WHERE id = ?')
+        .run(ended / rows.length, `${ended} of ${rows.length} points ended`, parentId);
+      return false;
+    }
+    const children: SweepChildRow[] = rows.map((r) => ({
+      id: r.id,
+      status: r.status,
+      config: JSON.parse(r.config) as unknown,
+      seed: r.seed,
+      summary: JSON.parse(r.summary) as Record<string, number | string>,
+      error: r.error,
+    }));
+    const o = sweepOutcome(JSON.parse(p.sweep) as SweepSpec, children, p.cancel_requested === 1);
+    this.setResult(parentId, o.summary, o.report, o.backend);
+    this.db
+      .prepare(
+        `UPDATE runs SET status = ?, finished_at = ?, error = ?, progress = 1, progress_message = ?
+         WHERE id = ? AND status = 'running'`,
+      )
+      .run(o.status, at, o.error, `${rows.length} of ${rows.length} points ended`, parentId);
+    return true;
+  }
+
+  /**
+   * Cancels a running sweep in one transaction: its queued children end `cancelled`, its running children get
+   * a cancel request (their owners stop them; the last one to end ends the parent `cancelled`), and the parent
+   * ends at once when no child is left running. Null when `id` is not a running sweep.
+   */
+  cancelSweep(id: string, at: string): { cancelled: string[]; running: string[] } | null {
+    return this.db.transaction(() => {
+      const p = this.db.prepare('SELECT status, sweep FROM runs WHERE id = ?').get(id) as
+        { status: RunStatus; sweep: string | null } | undefined;
+      if (!p || p.sweep === null || p.status !== 'running') return null;
+      this.db.prepare('UPDATE runs SET cancel_requested = 1 WHERE id = ?').run(id);
+      const cancelled = (
+        this.db
+          .prepare(
+            `UPDATE runs SET status = 'cancelled', finished_at = ?, error = 'the sweep was cancelled before this run started'
+             WHERE parent_id = ? AND status = 'queued' RETURNING id`,
+          )
+          .all(at, id) as { id: string }[]
+      ).map((r) => r.id);
+      const running = (
+        this.db
+          .prepare(
+            `UPDATE runs SET cancel_requested = 1 WHERE parent_id = ? AND status = 'running' RETURNING id`,
+          )
+          .all(id) as { id: string }[]
+      ).map((r) => r.id);
+      this.settleSweep(id, at);
+      return { cancelled, running };
+    })();
   }
 
   /** Gives every unfinished child of a run a terminal status; returns their ids. */
@@ -425,6 +576,8 @@ export class Store {
       host: JSON.parse(r.host) as Record<string, unknown>,
       backend: JSON.parse(r.backend) as Record<string, unknown>,
       heartbeatAt: r.heartbeat_at,
+      attempt: r.attempt,
+      retries: r.retries,
       metrics: this.metricSummaries(id),
       artifacts: this.artifacts(id),
       notes: this.notes(id),
@@ -550,17 +703,23 @@ export class Store {
     })();
   }
 
-  /** Sets a terminal status; only a non-terminal run changes (a finished run is never rewritten). */
+  /**
+   * Sets a terminal status; only a non-terminal run changes (a finished run is never rewritten). A sweep's
+   * child that ends settles its parent in the same transaction (the last one ends it).
+   */
   finishRun(id: string, status: RunStatus, finishedAt: string, error: string | null): boolean {
     const progress = status === 'succeeded' ? ', progress = 1' : '';
-    return (
-      this.db
+    return this.db.transaction(() => {
+      const row = this.db
         .prepare(
           `UPDATE runs SET status = ?, finished_at = ?, error = ?${progress}
-           WHERE id = ? AND status IN ('queued', 'running')`,
+           WHERE id = ? AND status IN ('queued', 'running') RETURNING parent_id`,
         )
-        .run(status, finishedAt, error, id).changes === 1
-    );
+        .get(status, finishedAt, error, id) as { parent_id: string | null } | undefined;
+      if (row === undefined) return false;
+      if (row.parent_id !== null) this.settleSweep(row.parent_id, finishedAt);
+      return true;
+    })();
   }
 
   setProgress(id: string, fraction: number, message: string | null, at: string): void {
@@ -603,25 +762,38 @@ export class Store {
 
   /** Runs left `running` by a process that died: heartbeat older than the cutoff (or none) → interrupted. */
   /** `except`: runs this lab process runs itself (alive by definition, whatever their heartbeat says). */
-  interruptStale(cutoff: string, now: string, except: readonly string[] = []): string[] {
+  interruptStale(cutoff: string, now: string, except: readonly string[] = [], retry = true): string[] {
     return this.db.transaction(() => {
       const rows = this.db
         .prepare(
-          `UPDATE runs SET status = 'interrupted', finished_at = ?,
-             error = 'the lab stopped while this run was running (no heartbeat since ' || COALESCE(heartbeat_at, 'start') || ')'
-           WHERE status = 'running' AND parent_id IS NULL AND (heartbeat_at IS NULL OR heartbeat_at < ?)
-             AND id NOT IN (SELECT value FROM json_each(?)) RETURNING id`,
+          // a run with retries left goes back to the queue as its next attempt (migrations/006_run_attempts.sql)
+          `UPDATE runs SET
+             status = CASE WHEN attempt <= retries THEN 'queued' ELSE 'interrupted' END,
+             attempt = CASE WHEN attempt <= retries THEN attempt + 1 ELSE attempt END,
+             finished_at = CASE WHEN attempt <= retries THEN NULL ELSE ? END,
+             error = CASE WHEN attempt <= retries THEN NULL ELSE
+               'the lab stopped while this run was running (no heartbeat since ' || COALESCE(heartbeat_at, 'start') || ')' END
+           WHERE status = 'running' AND sweep IS NULL AND (heartbeat_at IS NULL OR heartbeat_at < ?)
+             AND (parent_id IS NULL OR parent_id IN (SELECT id FROM runs WHERE sweep IS NOT NULL))
+             AND id NOT IN (SELECT value FROM json_each(?)) AND (? OR attempt > retries) RETURNING id, parent_id`,
         )
-        .all(now, cutoff, JSON.stringify(except)) as { id: string }[];
-      // A child lives exactly as long as its parent's job: judge it by the parent, not its own heartbeat.
+        .all(now, cutoff, JSON.stringify(except), retry ? 1 : 0) as {
+        id: string;
+        parent_id: string | null;
+      }[];
+      // A job's child lives exactly as long as its parent's job: judge it by the parent, not its own heartbeat.
+      // (A sweep's children are runs of their own, judged by their own heartbeat above; a sweep parent has no
+      // job and ends with its last child.)
       const children = this.db
         .prepare(
           `UPDATE runs SET status = 'interrupted', finished_at = ?,
              error = 'its parent run ended while this child was running'
            WHERE status = 'running' AND parent_id IS NOT NULL
-             AND (SELECT p.status FROM runs AS p WHERE p.id = runs.parent_id) <> 'running' RETURNING id`,
+             AND (SELECT p.status FROM runs AS p WHERE p.id = runs.parent_id AND p.sweep IS NULL) <> 'running'
+           RETURNING id`,
         )
         .all(now) as { id: string }[];
+      for (const p of new Set(rows.map((r) => r.parent_id))) if (p !== null) this.settleSweep(p, now);
       return [...rows, ...children].map((r) => r.id);
     })();
   }

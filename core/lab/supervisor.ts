@@ -59,6 +59,8 @@ export class RunSupervisor {
   /** The job's messages and then its exit, recorded one after another. */
   private chain: Promise<void> = Promise.resolve();
   private finished = false;
+  /** Points a later attempt sent again that an earlier attempt had stored (skipped by the metrics key). */
+  private replayed = 0;
 
   constructor(
     private readonly deps: SupervisorDeps,
@@ -132,6 +134,14 @@ export class RunSupervisor {
     switch (msg.type) {
       case 'ready':
         if (this.cancelRequested) return;
+        if ((run.attempt ?? 1) > 1) {
+          log(
+            run.id,
+            'info',
+            `attempt ${run.attempt} of ${1 + (run.retries ?? 0)}: the job starts again from the beginning with the ` +
+              'same config and seed; the points earlier attempts stored are kept and not written twice',
+          );
+        }
         this.proc.send({
           type: 'start',
           runId: run.id,
@@ -142,6 +152,8 @@ export class RunSupervisor {
           labDir: this.deps.labDir,
           heartbeatMs: this.deps.heartbeatMs,
           ...(this.deps.fileRoots != null ? { fileRoots: [...this.deps.fileRoots] } : {}),
+          // a run with a parent that a scheduler starts is a lab-level sweep's point: no children of its own
+          ...(run.parentId !== null ? { childRuns: false } : {}),
         });
         return;
       case 'progress': {
@@ -154,7 +166,9 @@ export class RunSupervisor {
         const target = this.target(msg.runId, 'metrics');
         const inserted = await store.appendMetrics(target, msg.points);
         if (inserted.length < msg.points.length) {
-          log(target, 'warn', `${msg.points.length - inserted.length} repeated metric step(s) ignored`);
+          // a later attempt replays the steps its predecessor stored: counted and told once, at the end
+          if ((run.attempt ?? 1) > 1) this.replayed += msg.points.length - inserted.length;
+          else log(target, 'warn', `${msg.points.length - inserted.length} repeated metric step(s) ignored`);
         }
         if (inserted.length > 0) {
           this.emit({
@@ -298,10 +312,31 @@ export class RunSupervisor {
       error = `the job process ${how} before reporting a result${tail ? ` (stderr: ${tail.slice(-500)})` : ''}`;
     }
     if (this.labClosed() && !this.closing) return;
+    if ((this.run.attempt ?? 1) > 1) {
+      this.deps.log(
+        this.id,
+        'info',
+        `attempt ${this.run.attempt}: ${this.replayed} point(s) already stored by earlier attempts were skipped`,
+      );
+    }
+    // Taken for dead (no heartbeat reached the store for the stale period) and re-queued meanwhile: the run
+    // belongs to its next attempt now, whose end is the one recorded.
+    const current =
+      (this.run.retries ?? 0) > 0 ? (await this.deps.store.getDetail(this.id))?.attempt : undefined;
+    if (this.run.attempt !== undefined && current !== undefined && current !== this.run.attempt) {
+      this.deps.log(
+        this.id,
+        'warn',
+        `attempt ${this.run.attempt} ended (${status}) after the run was re-queued as attempt ${current}; its end is not recorded`,
+      );
+      return;
+    }
     const ended = await endRunWithChildren(this.deps.store, this.id, status, error);
     if (!this.closing) {
       for (const c of ended) await this.emitUpdated(c);
       await this.emitUpdated(this.id);
+      // a sweep's point: its parent's progress (or end, after the last point) changed in the same transaction
+      if (this.run.parentId !== null) await this.emitUpdated(this.run.parentId);
     }
   }
 

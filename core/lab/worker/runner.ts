@@ -279,6 +279,8 @@ export function runWorker(port: WorkerPort, opts: WorkerOptions): void {
       },
     };
 
+    // a sweep's child cannot have children (one level only): its inner points are recorded inline
+    if (msg.childRuns === false) delete ctx.child;
     let result;
     try {
       result = await kind.run(parsed.data, ctx);

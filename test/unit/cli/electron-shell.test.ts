@@ -58,6 +58,7 @@ function fakeApi(): {
     },
     createRun: rec('createRun', run),
     cancelRun: rec('cancelRun', run),
+    createSweep: rec('createSweep', run),
     getSeries: rec('getSeries', {}),
     compareRuns: rec('compareRuns', {}),
     exportRuns: rec('exportRuns', {}),

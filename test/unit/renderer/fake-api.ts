@@ -207,6 +207,9 @@ export class FakeLabApi implements LabApi {
   async removeFileRoot(): Promise<never> {
     throw new LabError('internal', 'not used');
   }
+  async createSweep(): Promise<never> {
+    throw new LabError('internal', 'not used');
+  }
   /** Flattened config fields per run id, served by getRunConfigs. */
   configs = new Map<string, RunConfigFields['fields']>();
   async getRunConfigs(req: { ids: string[] }): Promise<RunConfigFields[]> {
