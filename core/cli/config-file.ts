@@ -25,11 +25,12 @@ export function parseRunFile(text: string, label: string): CreateRunRequest {
   }
   const checked = RunFileSchema.safeParse(parsed.value);
   if (!checked.success) throw new CliError(`${label}: ${describeZodError(checked.error).message}`);
-  const { kind, name, seed, tags, config } = checked.data;
+  const { kind, name, seed, tags, config, retries } = checked.data;
   const req: CreateRunRequest = { kind, config };
   if (name !== undefined) req.name = name;
   if (seed !== undefined) req.seed = seed;
   if (tags !== undefined) req.tags = tags;
+  if (retries !== undefined) req.retries = retries;
   return req;
 }
 

@@ -49,6 +49,8 @@ export async function workerCommand(
     queueSpec: queue,
     concurrency,
     workerName: name,
+    // a job process waits ready for the next run: starting one costs seconds, a short run much less
+    warmSpare: true,
   });
   try {
     ctx.stdout.write(

@@ -8,8 +8,11 @@ import type { RunStore } from './run-store';
 
 export interface JobQueue {
   readonly name: string;
-  /** Makes a queued run available to consumers. */
-  enqueue(runId: string): Promise<void>;
+  /**
+   * Makes a queued run available to consumers. `attempt`: which start of the run this is (a run re-queued after
+   * its job died is enqueued again with its next attempt); undefined: read it from the store.
+   */
+  enqueue(runId: string, attempt?: number): Promise<void>;
   /**
    * Starts consuming: `handler` is called with each run claimed for this process (already `running` in the
    * store) and must resolve once that run has ended. At most `concurrency` handlers run at once.

@@ -20,6 +20,8 @@ export interface JobProcess {
 export interface JobLauncher {
   readonly name: string;
   spawn(): JobProcess;
+  /** Optional: ends what the launcher keeps ready (a warm spare process); called when the lab closes. */
+  close?(): void;
 }
 
 /** The worker entry as a source file; bundlers ship their own copy and pass its path. */

@@ -2,7 +2,8 @@
 // run is enqueued at most once however often it is announced); `qlab worker` processes on other machines
 // consume with a BullMQ Worker. Each job first claims its run in the shared RunStore (queued → running), so a
 // run cancelled before it started, or a job redelivered after a stall, runs nothing. BullMQ's stalled-job check
-// notices a worker that died (its lock lapses); the run itself is ended by the store's heartbeat check.
+// notices a worker that died (its lock lapses); the run itself is ended, or re-queued as its next attempt when
+// it has retries left, by the store's heartbeat check.
 // Credentials: the Redis URL carries host, port and database only; a password comes from QLAB_REDIS_PASSWORD
 // (or REDISCLI_AUTH), never from a command line. rediss:// turns on TLS.
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
@@ -42,6 +43,15 @@ export function redisConnection(url: string, env: NodeJS.ProcessEnv = process.en
   };
 }
 
+/**
+ * One BullMQ job per start of a run: the run id for its first attempt, `<id>.<n>` for the n-th (a run re-queued
+ * after its worker died). BullMQ ignores a job id it already holds, so announcing a run twice adds nothing, and
+ * the dead attempt's job (failed by the stalled-job check) does not hide the next one.
+ */
+export function bullJobId(runId: string, attempt: number): string {
+  return attempt <= 1 ? runId : `${runId}.${attempt}`;
+}
+
 export interface BullJobQueueOptions {
   url: string;
   store: RunStore;
@@ -66,11 +76,12 @@ export class BullJobQueue implements JobQueue {
     this.queue.on('error', (err) => this.opts.onError?.(`queue: ${err.message}`));
   }
 
-  async enqueue(runId: string): Promise<void> {
+  async enqueue(runId: string, attempt?: number): Promise<void> {
+    const n = attempt ?? (await this.opts.store.getDetail(runId))?.attempt ?? 1;
     await this.queue.add(
       'run',
-      { runId },
-      { jobId: runId, attempts: 1, removeOnComplete: 10_000, removeOnFail: 10_000 },
+      { runId, attempt: n },
+      { jobId: bullJobId(runId, n), attempts: 1, removeOnComplete: 10_000, removeOnFail: 10_000 },
     );
   }
 
@@ -102,8 +113,9 @@ export class BullJobQueue implements JobQueue {
         concurrency: opts.concurrency,
         lockDuration,
         stalledInterval: lockDuration,
-        // a job that stalled once (its worker died) is not run again: its run is already claimed and ends
-        // `interrupted` through the store's heartbeat check
+        // a job that stalled once (its worker died) is not run again by BullMQ: its run is already claimed, and
+        // the store's heartbeat check either ends it `interrupted` or, when it has retries left, puts it back in
+        // the store's queue and enqueues a new job for its next attempt (Scheduler.recoverStale)
         maxStalledCount: 0,
       },
     );

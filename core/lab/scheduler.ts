@@ -11,7 +11,7 @@ import type { EventBus } from './event-bus';
 import { hostInfo } from './host';
 import type { JobQueue } from './job-queue';
 import type { JobLauncher, JobProcess } from './launcher';
-import type { RunStore } from './run-store';
+import { TERMINAL_STATUSES, type RunStore } from './run-store';
 import { RunSupervisor, type LogLevel } from './supervisor';
 
 /** How often runs left `running` by a dead lab process are looked for, at most (also capped by staleMs / 2). */
@@ -31,6 +31,12 @@ export interface SchedulerDeps {
   heartbeatMs: number;
   /** Recorded in each run's host info as `worker` (qlab worker --name). */
   workerName?: string;
+  /**
+   * Whether this lab may put a stale run with retries left back in the queue (default true). False for a
+   * passive lab on a shared store without the shared queue: it could not hand the run to the workers, so it
+   * leaves such runs to the hub or a worker.
+   */
+  canRetry?: boolean;
   warn(message: string): void;
 }
 
@@ -45,6 +51,8 @@ export class Scheduler {
   private pollTimer: ReturnType<typeof setInterval> | undefined;
   private staleTimer: ReturnType<typeof setInterval> | undefined;
   private polling = false;
+  /** When this process last wrote the heartbeats of the runs it holds (ensurePolling). */
+  private lastBeat = 0;
   private logWarned = false;
 
   constructor(private readonly deps: SchedulerDeps) {}
@@ -165,18 +173,59 @@ export class Scheduler {
       }
       if (this.polling) return;
       this.polling = true;
-      void this.deps.store
-        .cancelRequested([...this.active.keys()])
-        .then((ids) => ids.forEach((id) => this.active.get(id)?.cancel()))
+      const ids = [...this.active.keys()];
+      // This process beats for the runs it holds, as their jobs do: a job process still starting (seconds on
+      // a loaded machine, before it can send a heartbeat) or computing without yielding is alive as long as
+      // this process is, and must not be taken for dead by another lab's stale check (and re-queued).
+      const beat = Date.now() - this.lastBeat >= this.deps.heartbeatMs;
+      if (beat) this.lastBeat = Date.now();
+      void (async () => {
+        if (beat) {
+          const at = now();
+          await Promise.all(ids.map((id) => this.deps.store.heartbeat(id, at)));
+        }
+        for (const id of await this.deps.store.cancelRequested(ids)) this.active.get(id)?.cancel();
+      })()
         .catch(() => undefined) // the store was closed under us
         .finally(() => (this.polling = false));
     }, POLL_MS);
   }
 
-  /** Marks runs left `running` by a dead lab process as interrupted (not the ones running here). */
+  /**
+   * Runs left `running` by a dead lab process or worker (stale heartbeat; never the ones running here): those
+   * with retries left go back to the queue as their next attempt and are enqueued again, the rest become
+   * `interrupted`. Returns the runs it interrupted.
+   */
   async recoverStale(staleMs: number): Promise<string[]> {
+    const { store, queue } = this.deps;
     const cutoff = new Date(Date.now() - staleMs).toISOString();
-    return this.deps.store.interruptStale(cutoff, now(), [...this.active.keys()]);
+    const ids = await store.interruptStale(
+      cutoff,
+      now(),
+      [...this.active.keys()],
+      this.deps.canRetry ?? true,
+    );
+    const interrupted: string[] = [];
+    for (const id of ids) {
+      const d = await store.getDetail(id);
+      if (d === undefined || TERMINAL_STATUSES.includes(d.status)) {
+        interrupted.push(id);
+        continue;
+      }
+      // re-queued (perhaps already claimed again by a worker that was quicker than this loop)
+      const attempt = d.attempt ?? 2;
+      this.removeWorkDir(id);
+      this.log(
+        id,
+        'warn',
+        `attempt ${attempt - 1} sent no heartbeat for ${staleMs} ms (its job process, lab or worker is gone): ` +
+          `re-queued as attempt ${attempt} of ${1 + (d.retries ?? 0)}`,
+      );
+      await queue.enqueue(id, attempt);
+      const s = await store.getSummary(id);
+      if (s) this.deps.bus.emit({ type: 'run-updated', run: s });
+    }
+    return interrupted;
   }
 
   /**
@@ -264,5 +313,6 @@ export class Scheduler {
     this.pollTimer = undefined;
     clearInterval(this.staleTimer);
     this.staleTimer = undefined;
+    this.deps.launcher.close?.();
   }
 }
