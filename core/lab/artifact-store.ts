@@ -5,7 +5,17 @@
 // keeps files under <labDir>/artifacts/<runId>/ (the desktop app, one machine); on a PostgreSQL store the bytes
 // live in the database (artifact-store-pg.ts), so a hub reads what any worker wrote without a shared folder.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { LabError } from '../api/lab-api';
 
@@ -123,9 +133,16 @@ export class LocalArtifactStore implements ArtifactStore {
     const file = this.localPath(storedPath);
     if (!existsSync(file))
       throw new LabError('not-found', `artifact ${expect.name} of run ${expect.runId}: its file is missing`);
-    const got = hashFile(file);
+    // a file (or a folder on its path) replaced by a symlink out of the lab is not followed
+    const real = realpathSync(file);
+    if (!real.startsWith(realpathSync(this.labDir) + sep))
+      throw new LabError(
+        'invalid',
+        `artifact ${expect.name} of run ${expect.runId} lies outside the lab directory`,
+      );
+    const got = hashFile(real);
     if (got.bytes !== expect.bytes || got.sha256 !== expect.sha256) throw damaged(expect, got);
-    return file;
+    return real;
   }
 
   async exists(storedPath: string): Promise<boolean> {

@@ -151,6 +151,7 @@ export async function queryRunsPg(
     (await c.rows<{ n: number }>(`SELECT COUNT(*)::int AS n FROM runs WHERE ${w.text}`, w.args))[0].n;
 
   /** Every run of `w` the search matches, with its sort value (JS-side path). */
+  const groupsBy = (by: RunGroupBy) => p.withGroups === by || p.group?.by === by;
   const candidates = async (w: Where): Promise<Candidate[]> => {
     const q = w.copy();
     const col = sqlColumn(p, q);
@@ -169,11 +170,18 @@ export async function queryRunsPg(
       sweep: boolean;
       v: SqlValue;
     }>(
-      `SELECT runs.id, runs.created_at, runs.name, runs.kind, runs.status, runs.error, runs.summary::text AS summary,
+      // Only what this query reads (100,000 rows a call): the creation time as the ISO text the lab wrote (no
+      // Date per row), the search's fields, the computed column's input, what the groups need.
+      `SELECT runs.id, to_char(runs.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at,
+         ${searching || s.by === 'name' ? 'runs.name' : 'NULL'} AS name,
+         ${searching || groupsBy('kind') ? 'runs.kind' : 'NULL'} AS kind,
+         ${searching ? 'runs.status' : 'NULL'} AS status,
+         ${searching ? 'runs.error' : 'NULL'} AS error,
+         ${searching || s.by === 'headline' || s.by === 'summary' ? 'runs.summary::text' : 'NULL'} AS summary,
          ${s.by === 'config' ? 'runs.config::text' : 'NULL'} AS config,
          ${searching ? TAG_TEXT : 'NULL'} AS tag_text,
-         ${p.withGroups === 'tag' || p.group?.by === 'tag' ? `COALESCE((SELECT array_agg(t.tag) FROM tags AS t WHERE t.run_id = runs.id), '{}')` : `'{}'::text[]`} AS tags,
-         ${HAS_CHILDREN} AS sweep,
+         ${groupsBy('tag') ? `COALESCE((SELECT array_agg(t.tag) FROM tags AS t WHERE t.run_id = runs.id), '{}')` : `'{}'::text[]`} AS tags,
+         ${groupsBy('sweep') ? HAS_CHILDREN : 'false'} AS sweep,
          ${col ?? 'NULL'} AS v
        FROM runs WHERE ${q.text}`,
       q.args,
@@ -220,7 +228,7 @@ export async function queryRunsPg(
   };
 
   // The order: SQL for created and the SQL columns without a search; otherwise the JS side, kept by version.
-  const jsOrder = searching || sqlColumn(p, new Where()) === null;
+  const jsOrder = searching || (p.sort.by !== 'created' && sqlColumn(p, new Where()) === null);
   let order: string[] | null = null;
   let found: Candidate[] | null = null;
   if (jsOrder) {
