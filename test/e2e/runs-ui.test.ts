@@ -259,7 +259,14 @@ describe('runs table with 10,000 runs', () => {
       new Map((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
     await page.evaluate(() => {
       const w = window as unknown as {
-        frames_: { deltas: number[]; long: number[]; maxRows: number; blank: number; stop: boolean };
+        frames_: {
+          deltas: number[];
+          long: number[];
+          maxRows: number;
+          blank: number;
+          mutations: number;
+          stop: boolean;
+        };
       };
       const el = document.querySelector('[data-testid=runs-scroller]') as HTMLElement;
       const rec = (w.frames_ = {
@@ -267,8 +274,13 @@ describe('runs table with 10,000 runs', () => {
         long: [] as number[],
         maxRows: 0,
         blank: 0,
+        mutations: 0,
         stop: false,
       });
+      // DOM writes while scrolling (a load-independent measure of the table's per-frame work)
+      new MutationObserver((records) => {
+        if (!rec.stop) rec.mutations += records.length;
+      }).observe(el, { subtree: true, childList: true, attributes: true, characterData: true });
       new PerformanceObserver((l) => l.getEntries().forEach((e) => rec.long.push(e.duration))).observe({
         type: 'longtask',
       });
@@ -282,6 +294,14 @@ describe('runs table with 10,000 runs', () => {
       };
       requestAnimationFrame(step);
     });
+    // QLAB_E2E_PROFILE=1: a CPU profile of the page over the scroll, its functions by self time written beside
+    // the frame times (runs-ui-scroll-profile.txt): where a frame's script goes.
+    const profile = process.env.QLAB_E2E_PROFILE === '1';
+    if (profile) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+      await cdp.send('Profiler.start');
+    }
     const m0 = await metrics();
     const tEnd = Date.now() + 4000;
     let notches = 0;
@@ -290,9 +310,33 @@ describe('runs table with 10,000 runs', () => {
       notches++;
     }
     const m1 = await metrics();
+    if (profile) {
+      const { profile: prof } = await cdp.send('Profiler.stop');
+      const self = new Map<string, number>();
+      const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+      const dt = prof.timeDeltas ?? [];
+      (prof.samples ?? []).forEach((id, i) => {
+        const f = byId.get(id)!.callFrame;
+        const name = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\//, '')}:${f.lineNumber + 1}`;
+        self.set(name, (self.get(name) ?? 0) + (dt[i + 1] ?? 0) / 1000);
+      });
+      const top = [...self].sort((x, y) => y[1] - x[1]).slice(0, 40);
+      mkdirSync(SHOTS, { recursive: true });
+      writeFileSync(
+        join(SHOTS, 'runs-ui-scroll-profile.txt'),
+        top.map(([n, ms]) => `${ms.toFixed(1).padStart(8)} ms  ${n}`).join('\n') + '\n',
+      );
+    }
     const r = await page.evaluate(() => {
       const w = window as unknown as {
-        frames_: { deltas: number[]; long: number[]; maxRows: number; blank: number; stop: boolean };
+        frames_: {
+          deltas: number[];
+          long: number[];
+          maxRows: number;
+          blank: number;
+          mutations: number;
+          stop: boolean;
+        };
       };
       w.frames_.stop = true;
       const el = document.querySelector('[data-testid=runs-scroller]') as HTMLElement;
@@ -305,7 +349,7 @@ describe('runs table with 10,000 runs', () => {
       `runs-ui scrolling ${RUNS} runs: ${notches} wheel notches, ${r.deltas.length} frames, frame p50 ${q(0.5).toFixed(1)} ms, p95 ${q(0.95).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms; ` +
       `main thread a frame: tasks ${work('TaskDuration').toFixed(1)} ms (script ${work('ScriptDuration').toFixed(1)}, layout ${work('LayoutDuration').toFixed(1)}, style ${work('RecalcStyleDuration').toFixed(1)}); ` +
       `${r.long.length} long tasks (${r.long.map((d) => Math.round(d)).join(', ')} ms); at most ${r.maxRows} rows in the DOM; ` +
-      `${r.blank} frames showed a row still loading; scrolled to ${Math.round(r.top)} px`;
+      `${r.blank} frames showed a row still loading; ${r.mutations} DOM mutations (${(r.mutations / Math.max(1, r.top / 34)).toFixed(1)} per row scrolled); scrolled to ${Math.round(r.top)} px`;
     console.log(line);
     mkdirSync(SHOTS, { recursive: true });
     writeFileSync(join(SHOTS, 'runs-ui-frames.json'), JSON.stringify({ runs: RUNS, line, ...r }));
