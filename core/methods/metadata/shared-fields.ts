@@ -1,5 +1,6 @@
 // Config fields and wizard items two kinds share, defined once: the small LLaMA-flavour LM the lab pretrains
-// on a bundled corpus (qdllm's lab teacher, qhead's pretrained encoder), the rule that attention heads split
+// on a bundled corpus (qdllm's lab teacher, qhead's pretrained encoder; qffn's and qtha's base with its model
+// directory, pretraining and seed), the rule that attention heads split
 // the width evenly, and a bundled dataset or an imported file (its columns, the wizard's source switch).
 // Isomorphic, as the schemas and metadata that use them.
 import { z } from 'zod';
@@ -51,6 +52,44 @@ type LmShape = ReturnType<typeof lmShape>;
 export function lmFields<K extends keyof LmShape>(order: readonly K[], d: LmDefaults): Pick<LmShape, K> {
   const all = lmShape(d);
   return Object.fromEntries(order.map((k) => [k, all[k]])) as Pick<LmShape, K>;
+}
+
+/** What differs between the kinds that compress or adapt a base LM (qffn, qtha): a default and the help texts. */
+export interface BaseLmDefaults {
+  pretrainSteps: number;
+  help: { modelDir: string; pretrainSteps: string; pretrainLr: string; seed: string };
+}
+
+/**
+ * The base LM's own fields beside lmFields (qffn's and qtha's `base`): a model directory instead of
+ * pretraining, the pretraining steps and learning rate, and the base seed, apart from the run seed. Each kind
+ * places them in its own key order (cache keys hash the config as written).
+ */
+export function baseLmFields(d: BaseLmDefaults) {
+  return {
+    modelDir: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .meta(about('model directory'))
+      .describe(d.help.modelDir),
+    pretrainSteps: int(0, 1_000_000)
+      .default(d.pretrainSteps)
+      .meta(about('pretraining steps', { unit: 'steps' }))
+      .describe(d.help.pretrainSteps),
+    pretrainLr: z
+      .number()
+      .positive()
+      .max(1)
+      .default(3e-3)
+      .meta(about('pretraining lr'))
+      .describe(d.help.pretrainLr),
+    seed: int(0, 2 ** 31 - 1)
+      .default(0)
+      .meta(about('base seed'))
+      .describe(d.help.seed),
+  };
 }
 
 /** Where the text and the label of each row of an imported file are. */

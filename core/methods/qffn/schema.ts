@@ -5,7 +5,7 @@
 // refused naming its field before any row is written. Isomorphic: the renderer's wizard validates with it.
 import { z } from 'zod';
 import { PrecisionSchema } from '../../quantum/precision';
-import { checkEvenHeads, lmFields } from '../metadata/shared-fields';
+import { baseLmFields, checkEvenHeads, lmFields } from '../metadata/shared-fields';
 import { LrFactorsSchema } from '../metadata/tuning-fields';
 import { about, PRECISION_LABELS } from '../metadata/meta';
 
@@ -28,30 +28,21 @@ const BASE_LM = lmFields(
   },
 );
 
+const BASE_OWN = baseLmFields({
+  pretrainSteps: 300,
+  help: {
+    modelDir:
+      'A LLaMA/Qwen2 Hugging Face directory (config.json, safetensors, tokenizer.json) instead of pretraining.',
+    pretrainSteps: 'Causal-LM steps of the base before it is compressed (AdamW, cosine).',
+    pretrainLr: 'Peak AdamW learning rate of pretraining.',
+    seed: 'Seed of the base model’s initialisation and pretraining batches, apart from the run seed.',
+  },
+});
+
 export const BaseSchema = z
   .object({
     ...BASE_LM,
-    modelDir: z
-      .string()
-      .min(1)
-      .nullable()
-      .default(null)
-      .meta(about('model directory'))
-      .describe(
-        'A LLaMA/Qwen2 Hugging Face directory (config.json, safetensors, tokenizer.json) instead of pretraining.',
-      ),
-    pretrainSteps: int(0, 1_000_000)
-      .default(300)
-      .meta(about('pretraining steps', { unit: 'steps' }))
-      .describe('Causal-LM steps of the base before it is compressed (AdamW, cosine).'),
-    pretrainLr: rate(1)
-      .default(3e-3)
-      .meta(about('pretraining lr'))
-      .describe('Peak AdamW learning rate of pretraining.'),
-    seed: int(0, 2 ** 31 - 1)
-      .default(0)
-      .meta(about('base seed'))
-      .describe('Seed of the base model’s initialisation and pretraining batches, apart from the run seed.'),
+    ...BASE_OWN,
   })
   .strict();
 export type BaseConfig = z.infer<typeof BaseSchema>;

@@ -9,7 +9,7 @@ import { BUNDLED_CLASSIFICATION, LM_CORPORA } from '../../data/names';
 import { factorizeProblem, qthaParts, QTHA_ARCHITECTURES, type QthaArchitecture } from '../../nn/qtha-sizes';
 import { PrecisionSchema } from '../../quantum/precision';
 import { about, PRECISION_LABELS } from '../metadata/meta';
-import { checkEvenHeads, lmFields } from '../metadata/shared-fields';
+import { baseLmFields, checkEvenHeads, lmFields } from '../metadata/shared-fields';
 import { LrFactorsSchema } from '../metadata/tuning-fields';
 
 const int = (lo: number, hi: number) => z.number().int().min(lo).max(hi);
@@ -36,22 +36,21 @@ const BASE_LM = lmFields(
   },
 );
 
+const BASE_OWN = baseLmFields({
+  pretrainSteps: 200,
+  help: {
+    modelDir: 'A Hugging Face directory (config.json, safetensors, tokenizer.json) instead of pretraining.',
+    pretrainSteps: 'Causal-LM steps of the base model on its corpus before it is frozen.',
+    pretrainLr: 'AdamW learning rate of pretraining.',
+    seed: 'Seed of the base model’s initialisation and pretraining, apart from the run seed.',
+  },
+});
+
 export const BaseSchema = z
   .object({
-    modelDir: z
-      .string()
-      .min(1)
-      .nullable()
-      .default(null)
-      .meta(about('model directory'))
-      .describe(
-        'A Hugging Face directory (config.json, safetensors, tokenizer.json) instead of pretraining.',
-      ),
+    modelDir: BASE_OWN.modelDir,
     ...BASE_LM,
-    pretrainSteps: int(0, 1_000_000)
-      .default(200)
-      .meta(about('pretraining steps', { unit: 'steps' }))
-      .describe('Causal-LM steps of the base model on its corpus before it is frozen.'),
+    pretrainSteps: BASE_OWN.pretrainSteps,
     pretrainBatch: int(1, 512)
       .default(8)
       .meta(about('pretraining batch', { unit: 'sequences' }))
@@ -60,14 +59,8 @@ export const BaseSchema = z
       .default(64)
       .meta(about('pretraining length', { unit: 'tokens' }))
       .describe('Tokens per pretraining sequence.'),
-    pretrainLr: rate(1)
-      .default(3e-3)
-      .meta(about('pretraining lr'))
-      .describe('AdamW learning rate of pretraining.'),
-    seed: int(0, 2 ** 31 - 1)
-      .default(0)
-      .meta(about('base seed'))
-      .describe('Seed of the base model’s initialisation and pretraining, apart from the run seed.'),
+    pretrainLr: BASE_OWN.pretrainLr,
+    seed: BASE_OWN.seed,
   })
   .strict();
 export type BaseConfig = z.infer<typeof BaseSchema>;
