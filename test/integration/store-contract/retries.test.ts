@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CreateRunRequestSchema } from '../../../core/api/lab-api';
+import { parseRunFile } from '../../../core/cli/config-file';
 import type { RunStore } from '../../../core/lab/run-store';
 import { PgRunStore } from '../../../core/lab/store-pg';
 import { SqliteRunStore } from '../../../core/lab/store-sqlite';
@@ -120,5 +121,13 @@ describe('retries across stores and requests', () => {
       expect(r.error?.issues[0].path).toEqual(['retries']);
     }
     expect(CreateRunRequestSchema.safeParse({ kind: 'k', config: {}, retries: 3 }).success).toBe(true);
+  });
+
+  it('a qlab run file carries retries to the request, and a bad value is refused naming the field', () => {
+    expect(parseRunFile('{"kind": "k", "retries": 2, "config": {}}', 'run.json').retries).toBe(2);
+    expect(parseRunFile('{"kind": "k", "config": {}}', 'run.json').retries).toBeUndefined();
+    expect(() => parseRunFile('{"kind": "k", "retries": 99, "config": {}}', 'run.json')).toThrow(
+      /run\.json: retries/,
+    );
   });
 });
