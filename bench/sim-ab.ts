@@ -97,7 +97,28 @@ function controlledLayer(n: number, gates: number): Job {
   };
 }
 
-const which = (process.env.AB ?? 'f64gate,qdllm,ctrl,small').split(',');
+/** `gates` lone two-qubit gates at n qubits: RXX, RYY, RZZ, SWAP in turn, an RX after each so none fuse. */
+function pairLayer(n: number, gates: number): Job {
+  const cb = new CircuitBuilder(n);
+  const kinds = ['RXX', 'RYY', 'RZZ', 'SWAP'] as const;
+  for (let g = 0; g < gates; g++) {
+    const a = (3 * g) % n;
+    const b = (a + 1 + ((5 * g) % (n - 1))) % n;
+    const k = kinds[g % kinds.length];
+    cb.gate(k, [a, b], k === 'SWAP' ? [] : [cb.p()]);
+    cb.gate('RX', [a], [cb.p()]);
+  }
+  cb.observe([{ coeff: 1, ops: [{ wire: 0, pauli: 'Z' }] }]);
+  const circuit = cb.build();
+  return {
+    circuit,
+    batch: 1,
+    params: Float64Array.from({ length: circuit.numParams }, (_, i) => 0.3 + 0.1 * i),
+    inputs: [],
+  };
+}
+
+const which = (process.env.AB ?? 'f64gate,qdllm,ctrl,pair,small').split(',');
 const run = (name: string, job: Job, precision: Precision, grad: boolean, reps: number, small?: number) =>
   ab(name, prepare(OLD, job, precision, grad), prepare(NEW, job, precision, grad, small), reps);
 
@@ -120,6 +141,13 @@ if (which.includes('ctrl')) {
   for (const precision of ['f64', 'f32'] as const) {
     run(`controlled gates n=20 ${precision} forward`, w, precision, false, 1);
     run(`controlled gates n=20 ${precision} forward+adjoint`, w, precision, true, 1);
+  }
+}
+if (which.includes('pair')) {
+  const w = pairLayer(20, 8);
+  for (const precision of ['f64', 'f32'] as const) {
+    run(`two-qubit gates n=20 ${precision} forward`, w, precision, false, 1);
+    run(`two-qubit gates n=20 ${precision} forward+adjoint`, w, precision, true, 1);
   }
 }
 if (which.includes('small')) {

@@ -3,9 +3,9 @@
 // step and reading each angle's derivative as 2·Im⟨λ|G|ψ⟩ from its generator G. One function per step kind; the
 // Runner's Rows hide whether the rows live in WebAssembly memory.
 import { addPauliApplied, applyDiagTable, pauliInner, signedSum, type Amps } from './kernels';
-import { dag2, mul2, primMatrix } from './bind';
+import { dag2, mul2, primMatrix, rot2Matrix } from './bind';
 import type { Runner } from './engine';
-import { K_PHASE, K_ROT, SRC_CONST, SRC_PARAM } from './program';
+import { K_PHASE, K_ROT, K_ROT2, SRC_CONST, SRC_PARAM } from './program';
 import type { AmpStep, BlockStep, DiagStep, Prim, PrimStep } from './program';
 
 /** Where the gradients of one row go. */
@@ -135,6 +135,15 @@ function backPrim(run: Runner, st: PrimStep, s: Amps, so: number, stepPsi: boole
     primMatrix(pr, -run.angle(pr, out.row), run.u8, 0);
     run.rows.adjointBlock(s, so, pr.p, run.u8, run.rho, pr.cmask);
     addGrad(run, pr, 2 * genTraceIm(pr, run.rho), out);
+    if (stepPsi) run.applyPrim(run.psi, pr, out.row, true);
+    return;
+  }
+  if (pr.src !== SRC_CONST && pr.kind === K_ROT2) {
+    // RXX, RYY, RZZ: one pass for the generator's sums over the (00, 11) and (01, 10) pairs and λ ← U†λ
+    const sums = run.rho;
+    run.rows.adjointPair(s, so, pr.p, pr.q, rot2Matrix(pr.pauli, -run.angle(pr, out.row), run.m4), sums);
+    const im = pr.pauli === 0 ? sums[0] + sums[1] : pr.pauli === 1 ? sums[1] - sums[0] : sums[2] - sums[3];
+    addGrad(run, pr, 2 * pr.genScale * im, out);
     if (stepPsi) run.applyPrim(run.psi, pr, out.row, true);
     return;
   }

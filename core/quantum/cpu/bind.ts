@@ -56,6 +56,28 @@ export function primMatrix(pr: Prim, a: number, out: Float64Array, o: number): v
   }
 }
 
+/**
+ * exp(−i a P⊗P/2) = c·I − i·s·P⊗P as a 4×4 into m (interleaved row-major, local index 2·bit_p + bit_q) for P = X
+ * (pauli 0), Y (1) or Z (2); Y⊗Y flips the sign of the |00⟩↔|11⟩ corners, Z⊗Z is diagonal. Returns m.
+ */
+export function rot2Matrix(pauli: number, a: number, m: Float64Array): Float64Array {
+  const c = Math.cos(a / 2);
+  const sn = Math.sin(a / 2);
+  m.fill(0);
+  for (let r = 0; r < 4; r++) m[8 * r + 2 * r] = c;
+  if (pauli === 2) {
+    // even parity (00, 11): e^{−ia/2}; odd (01, 10): e^{ia/2}
+    for (let r = 0; r < 4; r++) m[8 * r + 2 * r + 1] = r === 0 || r === 3 ? -sn : sn;
+    return m;
+  }
+  const corner = pauli === 1 ? sn : -sn;
+  m[2 * 3 + 1] = corner;
+  m[8 * 3 + 1] = corner;
+  m[8 * 1 + 2 * 2 + 1] = -sn;
+  m[8 * 2 + 2 * 1 + 1] = -sn;
+  return m;
+}
+
 /** out = a · b for 2×2 interleaved matrices (out may alias neither). */
 export function mul2(
   a: Float64Array,

@@ -3,7 +3,7 @@
 // adjoint method (Jones & Gacon 2020): walk the schedule in reverse, un-apply each step to ψ and λ,
 // and read each angle's derivative as 2·Im⟨λ|G|ψ⟩ from its generator G.
 import type { Precision } from '../backend';
-import { applyParityDiag, applySwap, apply2, pauliInner, signedSum, type Amps } from './kernels';
+import { pauliInner, signedSum, type Amps } from './kernels';
 import {
   K_FIXED1,
   K_ROT2,
@@ -18,7 +18,7 @@ import {
   type Program,
 } from './program';
 import { backwardRow } from './adjoint';
-import { bindMatrices, bindShift, buildBlock, buildDiag, dag2, primMatrix } from './bind';
+import { bindMatrices, bindShift, buildBlock, buildDiag, dag2, primMatrix, rot2Matrix } from './bind';
 import { makeRows, type Rows } from './rows';
 
 /** Rows per gradient chunk: ∂L/∂θ is summed per chunk, then chunks in order, so any thread split gives identical sums. */
@@ -231,32 +231,20 @@ export class Runner {
   }
 
   applyPrim(s: Amps, pr: Prim, row: number, inverse: boolean): void {
-    const dim = this.dim;
     switch (pr.kind) {
       case K_X:
         this.rows.flip(s, pr.p, pr.cmask);
         return;
       case K_SWAP:
-        applySwap(s, 0, dim, pr.p, pr.q);
+        this.rows.swap(s, pr.p, pr.q);
         return;
       case K_ROT2: {
         const a = inverse ? -this.angle(pr, row) : this.angle(pr, row);
-        const c = Math.cos(a / 2);
-        const sn = Math.sin(a / 2);
         if (pr.pauli === 2) {
-          applyParityDiag(s, 0, dim, pr.p, pr.q, c, -sn, c, sn);
-          return;
-        }
-        // c·I − i·s·P⊗P; Y⊗Y flips the sign of the |00⟩↔|11⟩ corners
-        const m = this.m4;
-        m.fill(0);
-        for (let r = 0; r < 4; r++) m[8 * r + 2 * r] = c;
-        const corner = pr.pauli === 1 ? sn : -sn;
-        m[2 * 3 + 1] = corner;
-        m[8 * 3 + 1] = corner;
-        m[8 * 1 + 2 * 2 + 1] = -sn;
-        m[8 * 2 + 2 * 1 + 1] = -sn;
-        apply2(s, 0, dim, pr.p, pr.q, m);
+          const c = Math.cos(a / 2);
+          const sn = Math.sin(a / 2);
+          this.rows.parity(s, pr.p, pr.q, c, -sn, c, sn);
+        } else this.rows.apply2(s, pr.p, pr.q, rot2Matrix(pr.pauli, a, this.m4));
         return;
       }
       default: {

@@ -464,3 +464,35 @@ export function adjointDiagTape(
     l[a + 1] = tr * li + ti * lr;
   }
 }
+
+/**
+ * The backward step of a two-qubit gate M on bits p and q that couples only |x⟩ and |x ⊕ m⟩ (m = 2^p + 2^q; RXX,
+ * RYY, RZZ): into sums the imaginary parts Off0, Off1, Dg0, Dg1 over the class 0 pairs (00, 11) and the class 1 pairs
+ * (01, 10) of conj(λx)ψy + conj(λy)ψx (Off) and conj(λx)ψx + conj(λy)ψy (Dg), with ψ read at s[so..]; then λ ← Mλ
+ * (m4 as apply2 takes it). Im⟨λ|XX|ψ⟩ = Off0 + Off1, Im⟨λ|YY|ψ⟩ = Off1 − Off0, Im⟨λ|ZZ|ψ⟩ = Dg0 − Dg1.
+ */
+export function adjointPairTape(
+  s: Amps,
+  so: number,
+  l: Amps,
+  dim: number,
+  p: number,
+  q: number,
+  m4: Float64Array,
+  sums: Float64Array,
+): void {
+  const hi = 1 << Math.max(p, q);
+  const lo = 1 << Math.min(p, q);
+  const m = hi | lo;
+  sums.fill(0);
+  for (let i = 0; i < dim; i++) {
+    if ((i & hi) !== 0) continue;
+    const c = (i & lo) !== 0 ? 1 : 0;
+    const x = 2 * i;
+    const y = 2 * (i ^ m);
+    const im = (a: number, b: number) => l[a] * s[so + b + 1] - l[a + 1] * s[so + b];
+    sums[c] += im(x, y) + im(y, x);
+    sums[2 + c] += im(x, x) + im(y, y);
+  }
+  apply2(l, 0, dim, p, q, m4);
+}

@@ -5,10 +5,14 @@
 import type { Precision } from '../backend';
 import {
   adjointDiagTape,
+  adjointPairTape,
   adjointStep1Tape,
   apply1X,
+  apply2,
   applyDiagTable,
   applyGather,
+  applyParityDiag,
+  applySwap,
   gatherTo,
   isDiag2,
   isReal2,
@@ -16,7 +20,7 @@ import {
   type Amps,
 } from './kernels';
 import type { Program } from './program';
-import { adjointStep1Wasm, wasmState } from './wasm';
+import { adjointPairWasm, adjointStep1Wasm, applyPairWasm, pairClasses, wasmState } from './wasm';
 
 export interface Rows {
   /** 'wasm-simd' or 'js': what ran, as the backend reports it. */
@@ -33,6 +37,20 @@ export interface Rows {
   apply1(a: Amps, off: number, p: number, m: Float64Array, o: number, cmask?: number): void;
   /** X on bit p of row a, controlled by cmask (CNOT, Toffoli), in place. */
   flip(a: Amps, p: number, cmask: number): void;
+  /**
+   * A two-qubit gate on bits p and q of row a that couples only |x⟩ and |x ⊕ 2^p ⊕ 2^q⟩ (RXX, RYY), as a 4×4
+   * (interleaved row-major, local index 2·bit_p + bit_q), in place.
+   */
+  apply2(a: Amps, p: number, q: number, m4: Float64Array): void;
+  /** SWAP of bits p and q of row a, in place. */
+  swap(a: Amps, p: number, q: number): void;
+  /** Row a times e where bits p and q agree and o where they differ (RZZ), in place. */
+  parity(a: Amps, p: number, q: number, er: number, ei: number, or: number, oi: number): void;
+  /**
+   * The taped adjoint step of a two-qubit pair gate: λ ← m4·λ and the generator sums [Im Off0, Im Off1, Im Dg0,
+   * Im Dg1] with ψ at s[so..] (kernels.adjointPairTape).
+   */
+  adjointPair(s: Amps, so: number, p: number, q: number, m4: Float64Array, sums: Float64Array): void;
   /** d[doff..] ← M · s[so..] for the 2×2 M at m[o..o+8) on bit p. */
   apply1To(s: Amps, so: number, d: Amps, doff: number, p: number, m: Float64Array, o: number): void;
   /** d[doff..] ← D · s[so..] for diagonal step k's table D (d may be s at the same offset). */
@@ -93,6 +111,10 @@ function jsRows(spec: RowsSpec, tapeFloats = 0): Rows {
     tape: tapeFloats > 0 ? newAmps(precision, tapeFloats) : null,
     apply1,
     flip: (a, p, cmask) => apply1X(a, 0, dim, p, cmask, none, 0),
+    apply2: (a, p, q, m4) => apply2(a, 0, dim, p, q, m4),
+    swap: (a, p, q) => applySwap(a, 0, dim, p, q),
+    parity: (a, p, q, er, ei, or, oi) => applyParityDiag(a, 0, dim, p, q, er, ei, or, oi),
+    adjointPair: (s, so, p, q, m4, sums) => adjointPairTape(s, so, lam, dim, p, q, m4, sums),
     apply1To(s, so, d, doff, p, m, o) {
       d.set(s.subarray(so, so + 2 * dim), doff);
       apply1(d, doff, p, m, o);
@@ -113,6 +135,8 @@ function jsRows(spec: RowsSpec, tapeFloats = 0): Rows {
 
 /** X as a 2×2, for the real kernel. */
 const X2 = Float64Array.of(0, 0, 1, 0, 1, 0, 0, 0);
+/** SWAP's class matrices for pair2: identity on (00, 11), X on (01, 10). */
+const SWAP_AB = Float64Array.of(1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 0, 0, 0);
 
 /**
  * Rows in one WebAssembly memory: ψ, λ, the scratch row, the tape (numSteps rows), then w, the gather tables
@@ -158,6 +182,7 @@ function wasmRows(spec: RowsSpec, tapeRows = 0): Rows | null {
     }
   });
   const [psi, lam, tmp] = ws.rows;
+  const ab = new Float64Array(16);
   const addr = (a: Amps, off: number): number => a.byteOffset + real * off;
   const apply1: Rows['apply1'] = (a, off, p, m, o, cmask = 0) => {
     const s = addr(a, off);
@@ -174,6 +199,23 @@ function wasmRows(spec: RowsSpec, tapeRows = 0): Rows | null {
     tape: tapeRows > 0 ? new View(buf, 3 * amp * dim, tapeRows * 2 * dim) : null,
     apply1,
     flip: (a, p, cmask) => apply1(a, 0, p, X2, 0, cmask),
+    apply2(a, p, q, m4) {
+      pairClasses(p, q, m4, ab);
+      applyPairWasm(ws, a.byteOffset, dim, p, q, ab);
+    },
+    swap: (a, p, q) => applyPairWasm(ws, a.byteOffset, dim, p, q, SWAP_AB),
+    parity(a, p, q, er, ei, or, oi) {
+      ab.fill(0);
+      ab[0] = ab[6] = er;
+      ab[1] = ab[7] = ei;
+      ab[8] = ab[14] = or;
+      ab[9] = ab[15] = oi;
+      applyPairWasm(ws, a.byteOffset, dim, p, q, ab);
+    },
+    adjointPair(s, so, p, q, m4, sums) {
+      pairClasses(p, q, m4, ab);
+      adjointPairWasm(ws, addr(s, so), lam.byteOffset, dim, p, q, ab, sums);
+    },
     apply1To(s, so, d, doff, p, m, o) {
       // the diagonal kernel works in place only
       if (isDiag2(m, o)) {

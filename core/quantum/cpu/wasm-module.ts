@@ -741,14 +741,235 @@ function whtFn(L: Lanes): Fn {
   return f;
 }
 
+/**
+ * The loops of a two-qubit kernel on bits lo < hi whose matrix couples only |x⟩ and |x ⊕ m⟩, m = 2^lo + 2^hi (RXX,
+ * RYY, RZZ, SWAP): x runs over the indices with bit hi clear; class 0 pairs (00, 11) have bit lo of x clear, class 1
+ * pairs (01, 10) have it set. For f64, and f32 with lo ≥ 1, a vector's amplitudes share bits lo and hi, so x and y
+ * vectors pair lane by lane: `body(c)` is emitted once per class, in runs of 2^lo amplitudes of one class.
+ */
+function quadLoops(
+  f: Fn,
+  L: Lanes,
+  s: number,
+  dim: number,
+  lo: number,
+  hi: number,
+  x: number,
+  y: number,
+  body: (cls: 0 | 1) => void,
+): void {
+  const halfHi = f.local(I32);
+  const halfLo = f.local(I32);
+  const end = f.local(I32);
+  const base = f.local(I32);
+  const mid = f.local(I32);
+  const stopMid = f.local(I32);
+  const stop = f.local(I32);
+  f.i32(1 << L.shift)
+    .get(hi)
+    .shl()
+    .set(halfHi);
+  f.i32(1 << L.shift)
+    .get(lo)
+    .shl()
+    .set(halfLo);
+  f.get(s).get(dim).i32(L.shift).shl().add().set(end);
+  f.get(s).set(base);
+  f.loop();
+  f.get(base).set(mid);
+  f.get(base).get(halfHi).add().set(stopMid);
+  f.loop();
+  f.get(mid).set(x);
+  f.get(mid).get(halfLo).add().set(stop);
+  // class 0: y = x + 2^hi + 2^lo
+  f.loop();
+  f.get(x).get(halfHi).add().get(halfLo).add().set(y);
+  body(0);
+  f.get(x).i32(16).add().tee(x).get(stop).ltS().brIf(0);
+  f.end();
+  // class 1: y = x + 2^hi − 2^lo
+  f.get(stop).get(halfLo).add().set(stop);
+  f.loop();
+  f.get(x).get(halfHi).add().get(halfLo).sub().set(y);
+  body(1);
+  f.get(x).i32(16).add().tee(x).get(stop).ltS().brIf(0);
+  f.end();
+  f.get(mid).get(halfLo).i32(1).shl().add().tee(mid).get(stopMid).ltS().brIf(0);
+  f.end();
+  f.get(base).get(halfHi).i32(1).shl().add().tee(base).get(end).ltS().brIf(0);
+  f.end();
+}
+
+/** f32, lo = 0: the partner of lanes (i, i + 1) is (i + 2^hi + 1, i + 2^hi), the y vector with its halves swapped. */
+const HALVES: [number, number, number, number] = [2, 3, 0, 1];
+
+/**
+ * The two class matrices A (params a0..a0+8) and B (b0..b0+8) as vectors: splatted per class (general), or spread
+ * over the lanes for f32, lo = 0 (lanes 0–1 class 0, lanes 2–3 class 1). MA[k], MB[k]: entry k/2, re or im.
+ */
+function pairMatrices(
+  f: Fn,
+  L: Lanes,
+  a0: number,
+  b0: number,
+  MA: number[],
+  MB: number[],
+  spreadF32: boolean,
+) {
+  for (let k = 0; k < 4; k++) {
+    if (spreadF32) {
+      spread(f, a0 + 2 * k, b0 + 2 * k, MA[2 * k], false);
+      spread(f, a0 + 2 * k + 1, b0 + 2 * k + 1, MA[2 * k + 1], true);
+    } else {
+      splatComplex(f, L, a0 + 2 * k, a0 + 2 * k + 1, MA[2 * k], MA[2 * k + 1]);
+      splatComplex(f, L, b0 + 2 * k, b0 + 2 * k + 1, MB[2 * k], MB[2 * k + 1]);
+    }
+  }
+}
+
+/**
+ * pair2(s, dim, lo, hi, A (8), B (8)): in place, (v_x, v_y) ← A (v_x, v_y) on the class 0 pairs (x = …0…0…, y = x ⊕ m)
+ * and B on the class 1 pairs (x with bit lo set, bit hi clear), lo < hi: RXX, RYY, RZZ and SWAP as one kernel.
+ */
+function pair2Fn(L: Lanes): Fn {
+  const S = L.scalar;
+  const f = new Fn('pair2', [I32, I32, I32, I32, ...Array<ValType>(16).fill(S)]);
+  const [s, dim, lo, hi] = [0, 1, 2, 3];
+  const x = f.local(I32);
+  const y = f.local(I32);
+  const MA = Array.from({ length: 8 }, () => f.local(V128));
+  const MB = Array.from({ length: 8 }, () => f.local(V128));
+  const [vx, vy, sx, sy, tmp] = Array.from({ length: 5 }, () => f.local(V128));
+  const step = (M: number[], halves: boolean) => {
+    f.get(x).v128Load().set(vx);
+    L.swap(f, vx).set(sx);
+    f.get(y).v128Load().set(vy);
+    if (halves) f.get(vy).get(vy).shuffleF32(HALVES).set(vy);
+    L.swap(f, vy).set(sy);
+    f.get(x);
+    rowTimes(f, L, vx, sx, vy, sy, M[0], M[1], M[2], M[3]);
+    f.v128Store();
+    f.get(y);
+    rowTimes(f, L, vx, sx, vy, sy, M[4], M[5], M[6], M[7]);
+    if (halves) f.set(tmp).get(tmp).get(tmp).shuffleF32(HALVES);
+    f.v128Store();
+  };
+  if (L.prec === 'f32') {
+    f.get(lo).eqz().if();
+    pairMatrices(f, L, 4, 12, MA, MB, true);
+    pairLoop(f, L, s, dim, hi, x, y, () => step(MA, true));
+    f.else();
+  }
+  pairMatrices(f, L, 4, 12, MA, MB, false);
+  quadLoops(f, L, s, dim, lo, hi, x, y, (c) => step(c === 0 ? MA : MB, false));
+  if (L.prec === 'f32') f.end();
+  return f;
+}
+
+/**
+ * adj2(t, l, dim, lo, hi, A (8), B (8), out): the taped adjoint step of a two-qubit pair gate — λ at l ← (A, B)·λ as
+ * pair2 does, with ψ read at t — and the sums of Im(conj(λ)ψ) terms its generators need, before the update, per class
+ * c: Off_c = Σ swap(λx)·ψy + swap(λy)·ψx and Dg_c = Σ swap(λx)·ψx + swap(λy)·ψy (lanes [λi·ψr, λr·ψi] per complex:
+ * Im(conj(λ)ψ) = lane 1 − lane 0), stored at out as Off0, Off1, Dg0, Dg1. Then Im⟨λ|XX|ψ⟩ = Off0 + Off1, Im⟨λ|YY|ψ⟩ = Off1 − Off0, Im⟨λ|ZZ|ψ⟩ = Dg0 − Dg1.
+ */
+function adj2Fn(L: Lanes): Fn {
+  const S = L.scalar;
+  const f = new Fn('adj2', [I32, I32, I32, I32, I32, ...Array<ValType>(16).fill(S), I32]);
+  const [t, l, dim, lo, hi] = [0, 1, 2, 3, 4];
+  const out = 21;
+  const x = f.local(I32);
+  const y = f.local(I32);
+  const d = f.local(I32);
+  const MA = Array.from({ length: 8 }, () => f.local(V128));
+  const MB = Array.from({ length: 8 }, () => f.local(V128));
+  const [lx, ly, slx, sly, px, py, tmp] = Array.from({ length: 7 }, () => f.local(V128));
+  const acc = Array.from({ length: 4 }, () => f.local(V128)); // Off0, Off1, Dg0, Dg1
+  f.get(t).get(l).sub().set(d);
+  for (const a of acc) f.v128Zero().set(a);
+  const step = (M: number[], c: 0 | 1, halves: boolean) => {
+    const load = (addr: number, plusD: boolean, into: number) => {
+      f.get(addr);
+      if (plusD) f.get(d).add();
+      f.v128Load().set(into);
+      if (halves && addr === y) f.get(into).get(into).shuffleF32(HALVES).set(into);
+    };
+    load(x, false, lx);
+    load(y, false, ly);
+    load(x, true, px);
+    load(y, true, py);
+    L.swap(f, lx).set(slx);
+    L.swap(f, ly).set(sly);
+    const [off, dg] = [acc[c], acc[2 + c]];
+    L.add(
+      L.mul(
+        L.add(L.mul(f.get(off).get(slx).get(py)))
+          .get(sly)
+          .get(px),
+      ),
+    ).set(off);
+    L.add(
+      L.mul(
+        L.add(L.mul(f.get(dg).get(slx).get(px)))
+          .get(sly)
+          .get(py),
+      ),
+    ).set(dg);
+    f.get(x);
+    rowTimes(f, L, lx, slx, ly, sly, M[0], M[1], M[2], M[3]);
+    f.v128Store();
+    f.get(y);
+    rowTimes(f, L, lx, slx, ly, sly, M[4], M[5], M[6], M[7]);
+    if (halves) f.set(tmp).get(tmp).get(tmp).shuffleF32(HALVES);
+    f.v128Store();
+  };
+  if (L.prec === 'f32') {
+    f.get(lo).eqz().if();
+    pairMatrices(f, L, 5, 13, MA, MB, true);
+    pairLoop(f, L, l, dim, hi, x, y, () => step(MA, 0, true));
+    // lanes 0–1 are class 0, lanes 2–3 class 1: split Off0 and Dg0 into the two classes
+    for (const [from, to] of [
+      [acc[0], acc[1]],
+      [acc[2], acc[3]],
+    ]) {
+      f.get(from).v128ConstI32([0, 0, -1, -1]).v128And().set(to);
+      f.get(from).v128ConstI32([-1, -1, 0, 0]).v128And().set(from);
+    }
+    f.else();
+  }
+  pairMatrices(f, L, 5, 13, MA, MB, false);
+  quadLoops(f, L, l, dim, lo, hi, x, y, (c) => step(c === 0 ? MA : MB, c, false));
+  if (L.prec === 'f32') f.end();
+  acc.forEach((a, k) =>
+    f
+      .get(out)
+      .get(a)
+      .v128Store(16 * k),
+  );
+  return f;
+}
+
 /** The module's bytes for one precision; its memory import is env.mem (unshared) with the given page limits. */
 export function stateModuleBytes(
   mem: { min: number; max: number },
   precision: Precision = 'f32',
 ): Uint8Array<ArrayBuffer> {
   const L = precision === 'f64' ? L64 : L32;
-  return assemble([genFn(L), realFn(L), diagFn(L), adjFn(L), gatherFn(L), dmulFn(L), dadjFn(L), whtFn(L)], {
-    ...mem,
-    shared: false,
-  });
+  return assemble(
+    [
+      genFn(L),
+      realFn(L),
+      diagFn(L),
+      adjFn(L),
+      gatherFn(L),
+      dmulFn(L),
+      dadjFn(L),
+      whtFn(L),
+      pair2Fn(L),
+      adj2Fn(L),
+    ],
+    {
+      ...mem,
+      shared: false,
+    },
+  );
 }

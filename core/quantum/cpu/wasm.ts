@@ -45,6 +45,17 @@ type GatherFn = (src: number, dst: number, idx: number, dim: number) => void;
 type DmulFn = (src: number, dst: number, tab: number, dim: number) => void;
 type WhtFn = (w: number, dim: number) => void;
 type DadjFn = (t: number, l: number, tab: number, dim: number, w: number) => void;
+/** The two class matrices of a pair gate, A then B, as 16 numbers (pairClasses). */
+type Pair16 = [...Mat2, ...Mat2];
+type Pair2Fn = (s: number, dim: number, lo: number, hi: number, ...ab: Pair16) => void;
+type Adj2Fn = (
+  t: number,
+  l: number,
+  dim: number,
+  lo: number,
+  hi: number,
+  ...rest: [...Pair16, out: number]
+) => void;
 
 /** Bytes after the rows for adj's partial sums (four vectors). */
 const OUT_BYTES = 64;
@@ -69,6 +80,8 @@ export interface WasmState {
   readonly dmul: DmulFn;
   readonly dadj: DadjFn;
   readonly wht: WhtFn;
+  readonly pair2: Pair2Fn;
+  readonly adj2: Adj2Fn;
   /** Byte address of the caller's extra bytes (16-byte aligned), after adj's output. */
   readonly extraAt: number;
 }
@@ -132,6 +145,8 @@ export function wasmState(
     dmul: inst.exports.dmul as DmulFn,
     dadj: inst.exports.dadj as DadjFn,
     wht: inst.exports.wht as WhtFn,
+    pair2: inst.exports.pair2 as Pair2Fn,
+    adj2: inst.exports.adj2 as Adj2Fn,
     extraAt: outAt + OUT_BYTES,
   };
 }
@@ -171,4 +186,108 @@ export function adjointStep1Wasm(
     di = o[13] - o[12] + (o[15] - o[14]);
   }
   antiHermitianRho(rho, a00, a11, dr, di);
+}
+
+/**
+ * The class matrices of a two-qubit gate on bits p and q (4×4 m4, interleaved row-major, local index 2·bit_p + bit_q)
+ * that couples only |x⟩ and |x ⊕ m⟩: A on the class 0 pair (00, 11), B on the class 1 pair (x, y) with x the index
+ * whose bit min(p, q) is set — into ab (16 numbers, A then B, each [m_xx, m_xy, m_yx, m_yy] interleaved).
+ */
+export function pairClasses(p: number, q: number, m4: Float64Array, ab: Float64Array): void {
+  const [rx, ry] = p > q ? [1, 2] : [2, 1];
+  const put = (o: number, x: number, y: number) => {
+    for (const [k, r, c] of [
+      [0, x, x],
+      [1, x, y],
+      [2, y, x],
+      [3, y, y],
+    ]) {
+      ab[o + 2 * k] = m4[8 * r + 2 * c];
+      ab[o + 2 * k + 1] = m4[8 * r + 2 * c + 1];
+    }
+  };
+  put(0, 0, 3);
+  put(8, rx, ry);
+}
+
+/** pair2 on the row at byte address s with the class matrices ab (pairClasses). */
+export function applyPairWasm(
+  w: WasmState,
+  s: number,
+  dim: number,
+  p: number,
+  q: number,
+  ab: Float64Array,
+): void {
+  const a = ab as unknown as number[];
+  w.pair2(
+    s,
+    dim,
+    Math.min(p, q),
+    Math.max(p, q),
+    a[0],
+    a[1],
+    a[2],
+    a[3],
+    a[4],
+    a[5],
+    a[6],
+    a[7],
+    a[8],
+    a[9],
+    a[10],
+    a[11],
+    a[12],
+    a[13],
+    a[14],
+    a[15],
+  );
+}
+
+/**
+ * The taped adjoint step of a two-qubit pair gate in wasm: λ (row at l) ← (A, B)·λ with ψ read at t, and into sums
+ * [Im Off0, Im Off1, Im Dg0, Im Dg1] (adj2Fn in wasm-module.ts): Im⟨λ|XX|ψ⟩ = Off0 + Off1, Im⟨λ|YY|ψ⟩ = Off1 − Off0,
+ * Im⟨λ|ZZ|ψ⟩ = Dg0 − Dg1, all taken before λ is updated.
+ */
+export function adjointPairWasm(
+  w: WasmState,
+  t: number,
+  l: number,
+  dim: number,
+  p: number,
+  q: number,
+  ab: Float64Array,
+  sums: Float64Array,
+): void {
+  const a = ab as unknown as number[];
+  w.adj2(
+    t,
+    l,
+    dim,
+    Math.min(p, q),
+    Math.max(p, q),
+    a[0],
+    a[1],
+    a[2],
+    a[3],
+    a[4],
+    a[5],
+    a[6],
+    a[7],
+    a[8],
+    a[9],
+    a[10],
+    a[11],
+    a[12],
+    a[13],
+    a[14],
+    a[15],
+    w.outAt,
+  );
+  const o = w.out;
+  for (let k = 0; k < 4; k++)
+    sums[k] =
+      w.precision === 'f64'
+        ? o[2 * k + 1] - o[2 * k]
+        : o[4 * k + 1] - o[4 * k] + (o[4 * k + 3] - o[4 * k + 2]);
 }

@@ -18,13 +18,18 @@ import { compile } from '../../../core/quantum/cpu/program';
 import { Runner, WASM_MIN_DIM } from '../../../core/quantum/cpu/engine';
 import { createCpuSimulator } from '../../../core/quantum/cpu/simulator';
 import {
+  adjointPairWasm,
   adjointStep1Wasm,
+  applyPairWasm,
+  pairClasses,
   wasmState,
   wasmStateFailure,
   type WasmState,
 } from '../../../core/quantum/cpu/wasm';
+import { rot2Matrix } from '../../../core/quantum/cpu/bind';
 import {
   adjointDiagTape,
+  adjointPairTape,
   adjointStep1Tape,
   applyDiagTable,
   gatherTo,
@@ -280,6 +285,144 @@ describe('SIMD kernels, f32x4 and f64x2, against the reference’s dense matrice
         gatherTo(psi, 0, wantG, 0, dim, perm);
         expect(maxAbs(ws.rows[2], wantG)).toBe(0);
       }
+    });
+});
+
+describe('two-qubit pair kernels (RXX, RYY, RZZ, SWAP), f32x4 and f64x2', () => {
+  const PAULI2: [GateName, number][] = [
+    ['RXX', 0],
+    ['RYY', 1],
+    ['RZZ', 2],
+  ];
+  /** P⊗P as a dense 4×4 (interleaved) for P = X, Y, Z. */
+  const pp = (pauli: number): Float64Array => {
+    const one = [
+      [1, 0, 0, 0, 0, 0, 1, 0], // X: [[0,1],[1,0]] as [m00 m01; m10 m11] below
+      [0, 0, 0, -1, 0, 1, 0, 0], // Y: [[0,−i],[i,0]]
+      [1, 0, 0, 0, 0, 0, -1, 0], // Z
+    ][pauli];
+    const P = pauli === 0 ? [0, 0, 1, 0, 1, 0, 0, 0] : one;
+    const m = new Float64Array(32);
+    for (let r = 0; r < 4; r++)
+      for (let c = 0; c < 4; c++) {
+        const [ar, ai] = [P[2 * (2 * (r >> 1) + (c >> 1))], P[2 * (2 * (r >> 1) + (c >> 1)) + 1]];
+        const [br, bi] = [P[2 * (2 * (r & 1) + (c & 1))], P[2 * (2 * (r & 1) + (c & 1)) + 1]];
+        m[8 * r + 2 * c] = ar * br - ai * bi;
+        m[8 * r + 2 * c + 1] = ar * bi + ai * br;
+      }
+    return m;
+  };
+
+  for (const precision of PRECISIONS)
+    it(`${precision} pair2 on every ordered pair of bits equals the gate's dense matrix, n = 2…5`, () => {
+      const r = mulberry32(12);
+      const ab = new Float64Array(16);
+      for (let n = 2; n <= 5; n++) {
+        const dim = 1 << n;
+        const ws = wasmState(dim, 3, 0, precision)!;
+        for (let p = 0; p < n; p++)
+          for (let q = 0; q < n; q++) {
+            if (p === q) continue;
+            for (const [gate, pauli] of PAULI2) {
+              const a = 6 * r() - 3;
+              const m4 = rot2Matrix(pauli, a, new Float64Array(32));
+              expect(maxAbs(m4, gateMatrix(gate, [a])), gate).toBeLessThan(1e-15);
+              const before = randomRow(r, ws.rows[1]);
+              ws.rows[0].fill(7);
+              ws.rows[2].fill(-7);
+              pairClasses(p, q, m4, ab);
+              applyPairWasm(ws, ws.rows[1].byteOffset, dim, p, q, ab);
+              const want = Float64Array.from(before);
+              applyMatrix(want, n, [n - 1 - p, n - 1 - q], m4);
+              const what = `${precision} ${gate} n=${n} p=${p} q=${q}`;
+              expect(maxAbs(ws.rows[1], want), what).toBeLessThan(TOL[precision]);
+              expect(ws.rows[0].every((v) => v === 7) && ws.rows[2].every((v) => v === -7), what).toBe(true);
+            }
+          }
+      }
+    });
+
+  for (const precision of PRECISIONS)
+    it(`${precision} adj2: the generator sums equal Im⟨λ|P⊗P|ψ⟩ and λ ← Mλ, every ordered pair; JS adjointPairTape alike`, () => {
+      const r = mulberry32(13);
+      const ab = new Float64Array(16);
+      const sums = new Float64Array(4);
+      for (let n = 2; n <= 5; n++) {
+        const dim = 1 << n;
+        const ws = wasmState(dim, 3, 0, precision)!;
+        for (let p = 0; p < n; p++)
+          for (let q = 0; q < n; q++) {
+            if (p === q) continue;
+            for (const [gate, pauli] of PAULI2) {
+              const m4 = rot2Matrix(pauli, 6 * r() - 3, new Float64Array(32));
+              const psi = randomRow(r, ws.rows[0]);
+              const lam = randomRow(r, ws.rows[1]);
+              const gpsi = Float64Array.from(psi);
+              applyMatrix(gpsi, n, [n - 1 - p, n - 1 - q], pp(pauli));
+              let want = 0; // Im Σ conj(λ_i) (P⊗P ψ)_i
+              for (let i = 0; i < dim; i++)
+                want += lam[2 * i] * gpsi[2 * i + 1] - lam[2 * i + 1] * gpsi[2 * i];
+              const wantLam = Float64Array.from(lam);
+              applyMatrix(wantLam, n, [n - 1 - p, n - 1 - q], m4);
+              const got = (o: Float64Array) =>
+                pauli === 0 ? o[0] + o[1] : pauli === 1 ? o[1] - o[0] : o[2] - o[3];
+              pairClasses(p, q, m4, ab);
+              adjointPairWasm(ws, ws.rows[0].byteOffset, ws.rows[1].byteOffset, dim, p, q, ab, sums);
+              const what = `${precision} ${gate} n=${n} p=${p} q=${q}`;
+              expect(Math.abs(got(sums) - want), what).toBeLessThan(precision === 'f32' ? 1e-5 : 1e-13);
+              expect(maxAbs(ws.rows[1], wantLam), what).toBeLessThan(TOL[precision]);
+              const l = Float64Array.from(lam);
+              adjointPairTape(psi, 0, l, dim, p, q, m4, sums);
+              expect(Math.abs(got(sums) - want), `JS ${what}`).toBeLessThan(1e-13);
+              expect(maxAbs(l, wantLam), `JS ${what}`).toBeLessThan(1e-13);
+            }
+          }
+      }
+    });
+
+  for (const n of [2, 3, 5])
+    it(`Runners with lone RXX, RYY, RZZ and SWAP on every ordered wire pair, n = ${n}: f32/f64, SIMD/JS, taped/untaped against the reference`, () => {
+      const r = mulberry32(200 + n);
+      const cb = new CircuitBuilder(n, n);
+      for (let q = 0; q < n; q++) cb.gate('RY', [q], [cb.x(q, 1)]);
+      let k = 0;
+      for (let a = 0; a < n; a++)
+        for (let b = 0; b < n; b++) {
+          if (a === b) continue;
+          const g = (['RXX', 'RYY', 'RZZ', 'SWAP'] as const)[k++ % 4];
+          const u = r();
+          cb.gate(g, [a, b], g === 'SWAP' ? [] : [u < 0.5 ? cb.p() : u < 0.8 ? cb.x(b, 0.6) : cb.c(1.3)]);
+          cb.gate('RX', [a], [cb.p()]);
+        }
+      cb.observe([
+        { ops: [{ wire: 0, pauli: 'Z' }] },
+        {
+          coeff: 0.7,
+          ops: [...Array(n).keys()].map((wire) => ({ wire, pauli: (['X', 'Y', 'Z'] as const)[wire % 3] })),
+        },
+      ]);
+      const circuit = cb.build();
+      const req: BatchRequest = {
+        circuit,
+        batch: 2,
+        params: Array.from({ length: circuit.numParams }, () => 6 * r() - 3),
+        inputs: Array.from({ length: 2 * n }, () => 2 * r() - 1),
+      };
+      const g = Array.from({ length: 4 }, () => r() - 0.5);
+      const want = referenceVjp(req, g);
+      for (const precision of PRECISIONS)
+        for (const useWasm of [true, false])
+          for (const taped of [true, false]) {
+            const got = runnerVjp(req, g, precision, useWasm, taped);
+            const what = `${precision} wasm=${useWasm} tape=${taped}`;
+            const tol = precision === 'f64' ? 1e-10 : 2e-4;
+            expect(got.usesWasm, what).toBe(useWasm);
+            expect(got.steps.filter((st) => st.type === 'prim').length, what).toBe(n * (n - 1));
+            expect(maxRel(got.expvals, want.expvals), what).toBeLessThan(tol);
+            expect(maxRel(got.dParams, want.dParams), what).toBeLessThan(tol);
+            expect(maxRel(got.dInputs, want.dInputs), what).toBeLessThan(tol);
+          }
+      expect(Math.max(...want.dParams.map(Math.abs))).toBeGreaterThan(1e-3);
     });
 });
 
