@@ -2,7 +2,12 @@
 // axis slowest, the seed as an axis), the MAX_SWEEP_RUNS limit, an invalid point or a field the kind does not
 // mark sweepable refused with one message naming it and nothing written, the parent ending with its last child
 // (result table, best point by the validation figure, failed points), and cancel of the parent.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { CliContext } from '../../../core/cli/context';
+import { main } from '../../../core/cli/main';
+import { openLab } from '../../../core/lab/service';
 import { MAX_SWEEP_RUNS, parseAxisValues, sweepGrid } from '../../../core/api/sweep';
 import { pointFigures } from '../../fixtures/lab-kinds';
 import { labFixture, until } from '../../helpers/lab';
@@ -223,5 +228,52 @@ describe('createSweep on SQLite', () => {
       status: 'failed',
       summary: expect.objectContaining({ succeeded: 2, cancelled: 1 }),
     });
+  });
+});
+
+describe('qlab sweep', () => {
+  async function qlab(
+    dir: string,
+    ...argv: string[]
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
+    const out = { stdout: '', stderr: '' };
+    const ctx: CliContext = {
+      stdout: { write: (t: string) => (out.stdout += t) },
+      stderr: { write: (t: string) => (out.stderr += t) },
+      env: {},
+      cwd: dir,
+      openLab: (labDir, opts) => openLab({ labDir, ...opts }),
+    };
+    const code = await main([...argv, '--lab-dir', dir], ctx);
+    return { code, ...out };
+  }
+
+  it('runs the --vary grid and prints the table of points; a bad axis exits 2 with nothing written', async () => {
+    writeFileSync(
+      join(lab.dir, 'p.json'),
+      JSON.stringify({ kind: 'test-point', seed: 4, config: { steps: 2 } }),
+    );
+    const bad = await qlab(lab.dir, 'sweep', 'p.json', '--vary', 'steps=1,2');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^qlab: axes\[0\]\.field: test-point cannot sweep "steps"/);
+    const badValue = await qlab(lab.dir, 'sweep', 'p.json', '--vary', 'x=1,99');
+    expect(badValue.code).toBe(2);
+    expect(badValue.stderr).toMatch(/point 2 of 2 \(x=99\): config\.x: /);
+    expect((await qlab(lab.dir, 'sweep', 'p.json')).stderr).toMatch(/needs at least one --vary/);
+    expect((await qlab(lab.dir, 'sweep', 'p.json', '--vary', 'x')).stderr).toMatch(/expected field=v1,v2/);
+    const ok = await qlab(lab.dir, 'sweep', 'p.json', '--vary', 'x=1,2', '--vary', 'depth=1..2', '-j', '2');
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toMatch(/\[4\/4\] x=\d depth=\d: succeeded/);
+    expect(ok.stdout).toMatch(/succeeded/);
+    expect(ok.stdout).toMatch(/Sweep: 4 point\(s\) over x × depth/);
+    // the best point by val_acc: x = 2, depth = 2
+    const l = await openLab({ labDir: lab.dir, schedule: false });
+    try {
+      const [parent] = await l.listRuns();
+      expect(parent.summary).toMatchObject({ points: 4, succeeded: 4, best_point: 'x=2 depth=2' });
+      expect(await l.listRuns({ includeChildren: true })).toHaveLength(5);
+    } finally {
+      await l.close();
+    }
   });
 });
