@@ -187,6 +187,11 @@ export interface WorkEstimate {
   amplitudeOps: number;
   /** Width of the circuits that do most of the amplitude updates (a calibration's rate depends on it). */
   qubits?: number;
+  /**
+   * The amplitude updates split by circuit width, each estimated at its width's rate (work over circuits of
+   * very different sizes); `amplitudeOps` is their sum.
+   */
+  byWidth?: readonly { qubits: number; amplitudeOps: number }[];
   /** What was counted, in words. */
   note?: string;
 }

@@ -1,10 +1,11 @@
 // What `sim-bench` says about itself: wizard steps, presets, the circuits it times (built by the same
 // workload functions the benchmark runs) and the state memory of its largest workloads. No model trains, so
 // it has no parameter counts.
-import { defineKindMeta, type ResourceLine } from '../metadata/meta';
+import { defineKindMeta, type ResourceLine, type WorkEstimate } from '../metadata/meta';
+import { resources } from '../../quantum/resources';
 import { amplitudeBytes } from '../metadata/sizing';
 import { SimBenchConfigSchema, type SimBenchConfig } from './schema';
-import { oneQubitLayer, qdllmStudent, qffnCircuit } from './workloads';
+import { oneQubitLayer, qdllmStudent, qffnCircuit, type Workload } from './workloads';
 
 /** Complex64 states: the benchmark's cpu backend runs f32. */
 const F32 = amplitudeBytes('f32');
@@ -30,6 +31,52 @@ function memory(c: SimBenchConfig): ResourceLine[] {
   if (largest > 0)
     lines.unshift({ label: `large state: n = ${largest}`, value: F32 * 2 ** largest, unit: 'bytes' });
   return lines;
+}
+
+/** Amplitude updates of one pass of a workload's gates over its batch (a forward; the adjoint is 3 more). */
+function sweep(w: Workload): number {
+  return resources(w.circuit).gates * 2 ** (w.circuit.qubits - 1) * w.batch;
+}
+
+/**
+ * The benchmark's work, counted call by call as run.ts makes them: per large state the two one-qubit layers
+ * of secondsPerGate (a warm-up and max(repeats, 5) timed calls each, one more for the backend's name), the same
+ * at n = 10 over the QML batch, then for each QD-LLM batch and the QFFN circuit a forward to learn the backend,
+ * and a warm-up plus `repeats` forwards and adjoint gradients (1 + 3 sweeps); f64 repeats its rows (counted at
+ * the f32 rates), parameter shift 2 forwards per angle. Not counted: memcpy timings, the gpu backend, the
+ * PyTorch peer.
+ */
+function work(c: SimBenchConfig): WorkEstimate {
+  const byWidth = new Map<number, number>();
+  const add = (w: Workload, sweeps: number) =>
+    byWidth.set(w.circuit.qubits, (byWidth.get(w.circuit.qubits) ?? 0) + sweeps * sweep(w));
+  const perGate = (n: number, gates: number, batch: number, times: number) => {
+    const g2 = Math.min(gates, n);
+    const g1 = Math.max(1, g2 >> 1);
+    const r = Math.max(c.repeats, 5) + 1;
+    add(oneQubitLayer(n, g1, batch), times * r);
+    add(oneQubitLayer(n, g2, batch), times * (r + 1));
+  };
+  for (const n of c.largeQubits) perGate(n, c.largeGates, 1, c.f64 && n <= 22 ? 2 : 1);
+  perGate(10, 10, c.qmlBatch, 1);
+  const workloads = [
+    ...c.qdllmBatches.map((B) => qdllmStudent(11, c.qdllmLayers, B)),
+    qffnCircuit(10, c.qffnDepth, c.qffnBatch),
+  ];
+  // a forward for the backend's name, then a warm-up and `repeats` timed forwards (1 sweep) and adjoints (3)
+  const timed = 1 + (c.repeats + 1) * (1 + 3);
+  workloads.forEach((w, i) => {
+    add(w, timed);
+    if (c.f64 && i < c.qdllmBatches.length) add(w, timed);
+    if (c.parameterShift) add(w, 2 * w.circuit.numParams);
+  });
+  const parts = [...byWidth].map(([qubits, amplitudeOps]) => ({ qubits, amplitudeOps }));
+  return {
+    flops: 0,
+    amplitudeOps: parts.reduce((t, p) => t + p.amplitudeOps, 0),
+    byWidth: parts,
+    note: 'memcpy timings, the gpu backend and the PyTorch peer not counted',
+  };
 }
 
 export const simBenchMeta = defineKindMeta({
@@ -99,4 +146,5 @@ export const simBenchMeta = defineKindMeta({
     ];
   },
   resources: memory,
+  work,
 });

@@ -12,12 +12,18 @@ import { getJobKind, listJobKinds } from '../../../core/methods/registry';
 import type { Calibration } from '../../../core/api/lab-api';
 import { estimateCalibrated } from '../../../renderer/src/lib/wizard/estimate';
 import { fakeJobContext } from '../../helpers/job-context';
+import { tinySimBench } from '../../helpers/tiny-configs';
 
-/** The estimate must lie within this factor of the measured time, either way. */
-const FACTOR = 4;
+/**
+ * The estimate must lie within this factor of the run's CPU time, either way. Measured at load 21–36: vqc-fit
+ * 0.67–3.0, sim-bench 0.39–0.76 (its memcpy timings are not counted); the calibration's own best-of-5 timings
+ * moved the estimates up to 4× between runs at that load, hence the margin.
+ */
+const FACTOR = 6;
 
 /** One small config per kind with a work model (the kind's small preset where that runs in seconds). */
 const SMALL: Record<string, Record<string, unknown>> = {
+  'sim-bench': tinySimBench({ threads: 0 }),
   'vqc-fit': { epochs: 15 },
   qffn: {
     base: {
@@ -41,10 +47,10 @@ const SMALL: Record<string, Record<string, unknown>> = {
 
 /**
  * The factor a kind's estimate must lie within, either way, where it is wider than FACTOR — a known gap
- * (issue 14): qffn measured estimate/CPU 0.09–0.37 at load 23–36, its work model leaving out the tokenizer's
+ * (issue 14): qffn measured estimate/CPU 0.08–0.37 (once below 1/16) at load 21–36, its work model leaving out the tokenizer's
  * training, the data preparation and the evaluations' bookkeeping, which dominate a run this small.
  */
-const WIDER: Record<string, number> = { qffn: 16 };
+const WIDER: Record<string, number> = { qffn: 32 };
 
 const dir = mkdtempSync(join(tmpdir(), 'qlab-estimate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

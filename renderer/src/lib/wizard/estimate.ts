@@ -18,7 +18,10 @@ export interface RunEstimate {
  */
 export function estimateCalibrated(w: WorkEstimate, c: Calibration): RunEstimate {
   const perAmp = w.qubits !== undefined ? rateAt(c.amplitudeRates, w.qubits) : c.secondsPerAmplitudeOp;
-  const seconds = w.flops * c.secondsPerFlop + w.amplitudeOps * perAmp;
+  const amplitudeSeconds = w.byWidth
+    ? w.byWidth.reduce((t, p) => t + p.amplitudeOps * rateAt(c.amplitudeRates, p.qubits), 0)
+    : w.amplitudeOps * perAmp;
+  const seconds = w.flops * c.secondsPerFlop + amplitudeSeconds;
   return {
     seconds,
     text: `≈ ${formatDuration(seconds)} on this machine (calibrated ${c.measuredAt.slice(0, 10)})`,
