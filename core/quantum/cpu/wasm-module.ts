@@ -758,13 +758,13 @@ function quadLoops(
   y: number,
   body: (cls: 0 | 1) => void,
 ): void {
-  const halfHi = f.local(I32);
-  const halfLo = f.local(I32);
-  const end = f.local(I32);
-  const base = f.local(I32);
-  const mid = f.local(I32);
-  const stopMid = f.local(I32);
-  const stop = f.local(I32);
+  const halfHi = f.local(I32, 'halfHi');
+  const halfLo = f.local(I32, 'halfLo');
+  const end = f.local(I32, 'end');
+  const base = f.local(I32, 'base');
+  const mid = f.local(I32, 'mid');
+  const stopMid = f.local(I32, 'stopMid');
+  const stop = f.local(I32, 'stop');
   f.i32(1 << L.shift)
     .get(hi)
     .shl()
@@ -833,13 +833,36 @@ function pairMatrices(
  */
 function pair2Fn(L: Lanes): Fn {
   const S = L.scalar;
-  const f = new Fn('pair2', [I32, I32, I32, I32, ...Array<ValType>(16).fill(S)]);
+  const f = new Fn('pair2', [I32, I32, I32, I32, ...Array<ValType>(16).fill(S)]).named(
+    's',
+    'dim',
+    'lo',
+    'hi',
+    ...[
+      'a0r',
+      'a0i',
+      'a1r',
+      'a1i',
+      'a2r',
+      'a2i',
+      'a3r',
+      'a3i',
+      'b0r',
+      'b0i',
+      'b1r',
+      'b1i',
+      'b2r',
+      'b2i',
+      'b3r',
+      'b3i',
+    ],
+  );
   const [s, dim, lo, hi] = [0, 1, 2, 3];
-  const x = f.local(I32);
-  const y = f.local(I32);
-  const MA = Array.from({ length: 8 }, () => f.local(V128));
-  const MB = Array.from({ length: 8 }, () => f.local(V128));
-  const [vx, vy, sx, sy, tmp] = Array.from({ length: 5 }, () => f.local(V128));
+  const x = f.local(I32, 'x');
+  const y = f.local(I32, 'y');
+  const MA = ['A0R', 'A0I', 'A1R', 'A1I', 'A2R', 'A2I', 'A3R', 'A3I'].map((n) => f.local(V128, n));
+  const MB = ['B0R', 'B0I', 'B1R', 'B1I', 'B2R', 'B2I', 'B3R', 'B3I'].map((n) => f.local(V128, n));
+  const [vx, vy, sx, sy, tmp] = ['vx', 'vy', 'sx', 'sy', 'tmp'].map((n) => f.local(V128, n));
   const step = (M: number[], halves: boolean) => {
     f.get(x).v128Load().set(vx);
     L.swap(f, vx).set(sx);
@@ -874,16 +897,43 @@ function pair2Fn(L: Lanes): Fn {
  */
 function adj2Fn(L: Lanes): Fn {
   const S = L.scalar;
-  const f = new Fn('adj2', [I32, I32, I32, I32, I32, ...Array<ValType>(16).fill(S), I32]);
+  const f = new Fn('adj2', [I32, I32, I32, I32, I32, ...Array<ValType>(16).fill(S), I32]).named(
+    't',
+    'l',
+    'dim',
+    'lo',
+    'hi',
+    ...[
+      'a0r',
+      'a0i',
+      'a1r',
+      'a1i',
+      'a2r',
+      'a2i',
+      'a3r',
+      'a3i',
+      'b0r',
+      'b0i',
+      'b1r',
+      'b1i',
+      'b2r',
+      'b2i',
+      'b3r',
+      'b3i',
+    ],
+    'out',
+  );
   const [t, l, dim, lo, hi] = [0, 1, 2, 3, 4];
   const out = 21;
-  const x = f.local(I32);
-  const y = f.local(I32);
-  const d = f.local(I32);
-  const MA = Array.from({ length: 8 }, () => f.local(V128));
-  const MB = Array.from({ length: 8 }, () => f.local(V128));
-  const [lx, ly, slx, sly, px, py, tmp] = Array.from({ length: 7 }, () => f.local(V128));
-  const acc = Array.from({ length: 4 }, () => f.local(V128)); // Off0, Off1, Dg0, Dg1
+  const x = f.local(I32, 'x');
+  const y = f.local(I32, 'y');
+  const d = f.local(I32, 'd');
+  const MA = ['A0R', 'A0I', 'A1R', 'A1I', 'A2R', 'A2I', 'A3R', 'A3I'].map((n) => f.local(V128, n));
+  const MB = ['B0R', 'B0I', 'B1R', 'B1I', 'B2R', 'B2I', 'B3R', 'B3I'].map((n) => f.local(V128, n));
+  const [lx, ly, slx, sly, px, py, tmp] = ['lx', 'ly', 'slx', 'sly', 'px', 'py', 'tmp'].map((n) =>
+    f.local(V128, n),
+  );
+  const acc = ['off0', 'off1', 'dg0', 'dg1'].map((n) => f.local(V128, n));
   f.get(t).get(l).sub().set(d);
   for (const a of acc) f.v128Zero().set(a);
   const step = (M: number[], c: 0 | 1, halves: boolean) => {
