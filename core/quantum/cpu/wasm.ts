@@ -109,7 +109,8 @@ export function wasmStateFailure(precision: Precision = 'f32'): string | null {
 
 /**
  * A memory for `rows` rows of 2^n amplitudes (and `extraBytes` more for the caller's tables) with the kernels
- * instantiated over it; null where WebAssembly SIMD is unavailable or it does not fit in 4 GiB.
+ * instantiated over it; null where WebAssembly SIMD is unavailable, it does not fit in 4 GiB or the memory cannot be
+ * made (the caller then keeps its rows in JS).
  */
 export function wasmState(
   dim: number,
@@ -124,7 +125,13 @@ export function wasmState(
   const bytes = ampBytes * dim * rows + OUT_BYTES + extraBytes;
   if (!m || bytes > MAX_PAGES * PAGE) return null;
   const pages = Math.max(1, Math.ceil(bytes / PAGE));
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES });
+  let memory: WebAssembly.Memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES });
+  } catch {
+    // out of memory or of address space (every Runner of ≥ 4 amplitudes, f32 or f64, holds a memory): JS rows
+    return null;
+  }
   const inst = new WebAssembly.Instance(m, { env: { mem: memory } });
   const View = precision === 'f64' ? Float64Array : Float32Array;
   const views: Amps[] = [];

@@ -529,6 +529,25 @@ describe('Runners with lone controlled gates on the SIMD kernels against the ref
         expect(Math.max(...want.dParams.map(Math.abs))).toBeGreaterThan(1e-3);
       });
 
+  it('a WebAssembly memory that cannot be made leaves the Runner on JS rows, with the same results', () => {
+    const { req, g } = controlledCircuit(3, 5, true);
+    const want = referenceVjp(req, g);
+    const Real = WebAssembly.Memory;
+    const w = WebAssembly as unknown as { Memory: unknown };
+    w.Memory = function () {
+      throw new RangeError('WebAssembly.Memory(): could not allocate memory');
+    };
+    try {
+      for (const precision of PRECISIONS) {
+        const got = runnerVjp(req, g, precision, true, true);
+        expect(got.usesWasm).toBe(false);
+        expect(maxRel(got.dParams, want.dParams)).toBeLessThan(precision === 'f64' ? 1e-10 : 2e-4);
+      }
+    } finally {
+      w.Memory = Real;
+    }
+  });
+
   it('the simulator reports wasm-simd for f64 and for small states, js for one qubit', async () => {
     for (const precision of PRECISIONS) {
       const sim = createCpuSimulator({ precision });
