@@ -212,7 +212,8 @@ describe.skipIf(why !== '')('distributed faults on PostgreSQL and Redis (hub + t
   it('PostgreSQL restarted while runs are in flight on several workers: every run finishes, no point lost or doubled', async () => {
     const steps = 40;
     const ids: string[] = [];
-    for (let i = 0; i < 4; i++) {
+    // one per worker
+    for (let i = 0; i < 3; i++) {
       ids.push((await hub!.createRun({ kind: 'test-stream', config: { steps, delayMs: 60 } })).id);
     }
     await poll('two runs with points', 60_000, async () => {
@@ -230,7 +231,7 @@ describe.skipIf(why !== '')('distributed faults on PostgreSQL and Redis (hub + t
       await expectExactCurve(id, steps);
       by.add(String((await hub!.getRun(id)).host.worker));
     }
-    expect(by.size).toBeGreaterThanOrEqual(2);
+    expect(by.size).toBeGreaterThanOrEqual(2); // spread over workers (one may finish and take the next)
     console.log(
       `faults: PostgreSQL restarted in ${Math.round(restartMs)} ms mid-batch; ${ids.length} runs on ${by.size} workers all succeeded`,
     );
@@ -275,7 +276,7 @@ describe.skipIf(why !== '')('distributed faults on PostgreSQL and Redis (hub + t
     const first = await startHub();
     const ids: string[] = [];
     try {
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < 2; i++) {
         const r = (await api(first.origin, 'createRun', {
           kind: 'test-stream',
           config: { steps, delayMs: 60 },
