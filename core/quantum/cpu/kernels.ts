@@ -490,9 +490,17 @@ export function adjointPairTape(
     const c = (i & lo) !== 0 ? 1 : 0;
     const x = 2 * i;
     const y = 2 * (i ^ m);
-    const im = (a: number, b: number) => l[a] * s[so + b + 1] - l[a + 1] * s[so + b];
-    sums[c] += im(x, y) + im(y, x);
-    sums[2 + c] += im(x, x) + im(y, y);
+    const lxr = l[x];
+    const lxi = l[x + 1];
+    const lyr = l[y];
+    const lyi = l[y + 1];
+    const pxr = s[so + x];
+    const pxi = s[so + x + 1];
+    const pyr = s[so + y];
+    const pyi = s[so + y + 1];
+    // Im(conj(λ_a) ψ_b) = λa_re ψb_im − λa_im ψb_re
+    sums[c] += lxr * pyi - lxi * pyr + (lyr * pxi - lyi * pxr);
+    sums[2 + c] += lxr * pxi - lxi * pxr + (lyr * pyi - lyi * pyr);
   }
   apply2(l, 0, dim, p, q, m4);
 }

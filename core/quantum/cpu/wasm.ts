@@ -201,20 +201,26 @@ export function adjointStep1Wasm(
  * whose bit min(p, q) is set — into ab (16 numbers, A then B, each [m_xx, m_xy, m_yx, m_yy] interleaved).
  */
 export function pairClasses(p: number, q: number, m4: Float64Array, ab: Float64Array): void {
-  const [rx, ry] = p > q ? [1, 2] : [2, 1];
-  const put = (o: number, x: number, y: number) => {
-    for (const [k, r, c] of [
-      [0, x, x],
-      [1, x, y],
-      [2, y, x],
-      [3, y, y],
-    ]) {
-      ab[o + 2 * k] = m4[8 * r + 2 * c];
-      ab[o + 2 * k + 1] = m4[8 * r + 2 * c + 1];
-    }
-  };
-  put(0, 0, 3);
-  put(8, rx, ry);
+  putClass(ab, 0, m4, 0, 3);
+  if (p > q) putClass(ab, 8, m4, 1, 2);
+  else putClass(ab, 8, m4, 2, 1);
+}
+
+/** [m_xx, m_xy, m_yx, m_yy] of the 4×4 m4 (interleaved) into ab[o..o+8). */
+function putClass(ab: Float64Array, o: number, m4: Float64Array, x: number, y: number): void {
+  const at = (r: number, c: number) => 8 * r + 2 * c;
+  const xx = at(x, x);
+  const xy = at(x, y);
+  const yx = at(y, x);
+  const yy = at(y, y);
+  ab[o] = m4[xx];
+  ab[o + 1] = m4[xx + 1];
+  ab[o + 2] = m4[xy];
+  ab[o + 3] = m4[xy + 1];
+  ab[o + 4] = m4[yx];
+  ab[o + 5] = m4[yx + 1];
+  ab[o + 6] = m4[yy];
+  ab[o + 7] = m4[yy + 1];
 }
 
 /** pair2 on the row at byte address s with the class matrices ab (pairClasses). */
