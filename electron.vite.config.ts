@@ -1,5 +1,5 @@
-// electron-vite build: the main process, the job worker entry and the simulator's thread entry
-// (out/main/index.js, out/main/worker.js, out/main/cpu-threads.js), the sandboxed preload as CommonJS
+// electron-vite build: the main process, the job worker entry and the thread entries of the simulator and the
+// bundle import (out/main/index.js, worker.js, cpu-threads.js, bundle-import.js), the sandboxed preload as CommonJS
 // (out/preload/index.cjs), and the Svelte renderer (out/renderer). QLAB_BUILD_OUT (a folder) moves the whole
 // output elsewhere, so tests can build the current tree without touching the out/ other processes run from.
 import { resolve } from 'node:path';
@@ -22,6 +22,8 @@ export default defineConfig({
           // The CPU simulator's pool starts worker_threads on its own module (import.meta.url); as an entry it
           // keeps a fixed name beside worker.js instead of being whatever chunk the dynamic import produced.
           'cpu-threads': resolve(root, 'core/quantum/cpu/threads.ts'),
+          // Bundle uploads are imported on a worker thread started on this module's own file, likewise.
+          'bundle-import': resolve(root, 'core/lab/bundle-import.ts'),
         },
         // playwright-core: the CLI's and browser mode's PDF printer loads it on demand; the desktop app prints
         // with Electron's printToPDF instead, so the bundle never needs it.

@@ -3,7 +3,7 @@
 // scheduler's per-run supervisors publish on the event bus (scheduler.ts, supervisor.ts, event-bus.ts).
 // Node only; no Electron import (the desktop app passes its own launcher).
 import { randomInt, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { z } from 'zod';
@@ -71,7 +71,8 @@ import {
   type CreateSweepRequest,
 } from '../api/sweep';
 import type { JobKind } from '../methods/job';
-import { exportBundle, importBundle } from './bundle';
+import { exportBundle } from './bundle';
+import { importUploadInThread, importUploadInto, type StoreSpec } from './bundle-import';
 import { chromiumPrinter, pdfHeader, type PdfPrinter } from './export-pdf';
 import {
   IMPORTS_DIR,
@@ -205,6 +206,11 @@ export class LabService implements LabApi {
   pdfPrinter: PdfPrinter | null = null;
   /** Set by openLab from its options (null: file roots are not editable through the LabApi). */
   pickFolder: (() => Promise<string | null>) | null = null;
+  /**
+   * How a bundle-import thread reopens this lab's store (set by openLab for its own SQLite store); null:
+   * bundles are imported on this thread (a store passed in, e.g. PostgreSQL, is not reopened elsewhere).
+   */
+  storeSpec: StoreSpec | null = null;
   /** PDFs are printed one at a time (each print starts a browser). */
   private pdfQueue: Promise<unknown> = Promise.resolve();
 
@@ -683,27 +689,16 @@ export class LabService implements LabApi {
     this.assertOpen();
     const r = parseRequest(BundleImportRequestSchema, req);
     const name = r.filename ?? 'the uploaded bundle';
-    const dir = mkdtempSync(join(tmpdir(), 'qlab-upload-'));
-    const file = join(dir, 'upload.qlab');
-    try {
-      writeFileSync(file, Buffer.from(r.data, 'base64'));
-      let res: BundleImportResult;
-      try {
-        res = await importBundle(this.store, this.artifacts, this.labDir, file);
-      } catch (err) {
-        // bundle.ts names the file it read: name the upload instead of a temporary path
-        if (err instanceof LabError)
-          throw new LabError(err.code, err.message.split(file).join(name), err.field ?? 'bundle');
-        throw err;
-      }
-      for (const id of res.imported) {
-        const s = await this.store.getSummary(id);
-        if (s) this.bus.emit({ type: 'run-created', run: s });
-      }
-      return { imported: res.imported, skipped: res.skipped, artifacts: res.artifacts };
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+    // On a worker thread with its own store connection where the store can be reopened (bundle-import.ts):
+    // decoding, inflating and hashing up to 64 MiB would otherwise stall this thread (Electron's main process).
+    const res = this.storeSpec
+      ? await importUploadInThread({ labDir: this.labDir, store: this.storeSpec, data: r.data, name })
+      : await importUploadInto(this.store, this.artifacts, this.labDir, r.data, name);
+    for (const id of res.imported) {
+      const s = await this.store.getSummary(id);
+      if (s) this.bus.emit({ type: 'run-created', run: s });
     }
+    return { imported: res.imported, skipped: res.skipped, artifacts: res.artifacts };
   }
 
   async getFileRoots(): Promise<FileRootsInfo> {
@@ -966,6 +961,9 @@ export async function openLab(opts: OpenLabOptions): Promise<LabService> {
   service.scheduler.watchStale(staleMs);
   if (opts.pdfPrinter) service.pdfPrinter = opts.pdfPrinter;
   if (opts.pickFolder) service.pickFolder = opts.pickFolder;
+  // the lab's own store (not one passed in) and its artifacts: a bundle-import thread can open them again
+  if (opts.store === undefined && opts.artifacts === undefined)
+    service.storeSpec = { engine: 'sqlite', file: store.location, migrationsDir: opts.migrationsDir };
   if (opts.schedule ?? true) service.startScheduling();
   return service;
 }

@@ -1,10 +1,8 @@
 // Node-only: a pool of worker_threads running the same row drivers as the calling thread on
 // contiguous, chunk-aligned row ranges, answering by message (the async simulator calls); and the start of the
 // synchronous pool over shared memory (sync-pool.ts). This one file is both the pools' start and the worker entry.
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { startThread } from '../../util/thread';
 import type { AngleShifts, Precision } from '../backend';
 import { observablesOf, type Circuit } from '../circuit';
 import { compile, type Program } from './program';
@@ -78,12 +76,7 @@ if (!isMainThread && parentPort) {
  * registers tsx's loader, since worker threads do not inherit an in-process transform.
  */
 function spawn(url: URL, data?: SyncWorkerData): Worker {
-  if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData: data });
-  // the ESM build of tsx's API (its CommonJS entry cannot register the ESM hooks from a worker)
-  const pkg = createRequire(url).resolve('tsx/package.json');
-  const api = pathToFileURL(join(dirname(pkg), 'dist/esm/api/index.mjs')).href;
-  const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
-  return new Worker(boot, { eval: true, workerData: data });
+  return startThread(url, data);
 }
 
 /** The synchronous pool: `size` workers beside the calling thread, on this file as the message pool's are. */

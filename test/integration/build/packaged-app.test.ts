@@ -97,6 +97,7 @@ describe.skipIf(unavailable !== null)('packaged app (electron-builder --dir, sta
       'out/main/index.js',
       'out/main/worker.js',
       'out/main/cpu-threads.js',
+      'out/main/bundle-import.js',
       'out/preload/index.cjs',
       'out/renderer/index.html',
       ...migrations.map((m) => `migrations/${m}`),

@@ -2,9 +2,9 @@
 // the lab in userData, guard and load one sandboxed window, serve the allow-listed IPC channels with
 // validation, run a real job in a forked worker through the UtilityProcessLauncher, and forward events.
 import { fork } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { LAB_API_METHODS, type LabEvent, type RunDetail, type RunSummary } from '../../../core/api/lab-api';
 import { WORKER_ENTRY } from '../../../core/lab/launcher';
+import { LocalArtifactStore } from '../../../core/lab/artifact-store';
+import { importUploadInto } from '../../../core/lab/bundle-import';
+import { openLab } from '../../../core/lab/service';
 import { Store } from '../../../core/lab/store';
+import { SqliteRunStore } from '../../../core/lab/store-sqlite';
+import { seedLab } from '../../helpers/seed-lab';
 
 const fake = vi.hoisted(() => ({
   userData: '',
@@ -267,4 +272,62 @@ describe('electron/main/index.ts', () => {
     );
     expect(Date.now() - t0).toBeLessThan(2000);
   });
+  it('imports a 40 MiB bundle over IPC on a worker thread while the main thread keeps turning', async () => {
+    const win = fake.windows[0];
+    const frame = { senderFrame: { url: win.url! } };
+    const call = (m: string, arg: unknown) => fake.handlers.get(`qlab:${m}`)!(frame, arg);
+    // a finished run whose 40 MiB artifact does not compress, exported from another lab
+    const src = mkdtempSync(join(tmpdir(), 'qlab-bundle-src-'));
+    const bytes = randomBytes(40 << 20);
+    const { parent, child } = seedLab(src, { bytes });
+    const srcLab = await openLab({ labDir: src, schedule: false });
+    const file = await srcLab.exportBundle({ ids: [parent] });
+    await srcLab.close();
+
+    /** The longest gap between ticks of a 5 ms timer on this thread while `f` runs (and one tick after), ms. */
+    const longestStall = async <T>(f: () => Promise<T>): Promise<{ value: T; stallMs: number }> => {
+      let last = performance.now();
+      let max = 0;
+      const tick = setInterval(() => {
+        const now = performance.now();
+        max = Math.max(max, now - last);
+        last = now;
+      }, 5);
+      try {
+        const value = await f();
+        await new Promise((r) => setTimeout(r, 30));
+        return { value, stallMs: max };
+      } finally {
+        clearInterval(tick);
+      }
+    };
+    const sentBefore = win.sent.length;
+    const viaIpc = await longestStall(() =>
+      call('importBundle', { data: file.content, filename: 'big.qlab' }),
+    );
+    expect(viaIpc.value).toMatchObject({ ok: true, value: { imported: [parent, child], artifacts: 1 } });
+    const stored = Store.open(join(fake.userData, 'lab', 'lab.sqlite'));
+    const path = stored.artifactPath(child, 'm.bin');
+    stored.close();
+    expect(readFileSync(join(fake.userData, 'lab', path!)).equals(bytes)).toBe(true);
+    const created = win.sent
+      .slice(sentBefore)
+      .filter(([c, e]) => c === 'qlab:event' && (e as LabEvent).type === 'run-created')
+      .map(([, e]) => (e as { run: RunSummary }).run.id);
+    expect(created.sort()).toEqual([parent, child].sort());
+    // the same import on this thread (the old way), into a fresh lab, for scale
+    const ref = mkdtempSync(join(tmpdir(), 'qlab-bundle-ref-'));
+    const refStore = SqliteRunStore.open(join(ref, 'lab.sqlite'));
+    const here = await longestStall(() =>
+      importUploadInto(refStore, new LocalArtifactStore(ref), ref, file.content, 'big.qlab'),
+    );
+    await refStore.close();
+    expect(here.value.imported).toEqual([parent, child]);
+    console.log(
+      `40 MiB bundle import: longest main-thread stall ${viaIpc.stallMs.toFixed(0)} ms on a worker thread, ${here.stallMs.toFixed(0)} ms on the main thread`,
+    );
+    expect(viaIpc.stallMs).toBeLessThan(here.stallMs / 2);
+    rmSync(src, { recursive: true, force: true });
+    rmSync(ref, { recursive: true, force: true });
+  }, 120_000);
 });
