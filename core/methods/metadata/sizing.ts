@@ -45,6 +45,23 @@ export function bundledClasses(dataset: string): number | null {
     : null;
 }
 
+/**
+ * Documents in each split of a bundled classification dataset (the same at every split seed; a test checks
+ * them against the data), or null for a file.
+ */
+const BUNDLED_SPLIT_SIZES: Readonly<Record<string, { train: number; validation: number; test: number }>> = {
+  'spam-assassin': { train: 1710, validation: 570, test: 570 },
+  'brown-topics': { train: 192, validation: 64, test: 64 },
+};
+
+export function bundledSplitSizes(
+  dataset: string,
+): { train: number; validation: number; test: number } | null {
+  return Object.prototype.hasOwnProperty.call(BUNDLED_SPLIT_SIZES, dataset)
+    ? BUNDLED_SPLIT_SIZES[dataset]
+    : null;
+}
+
 /** The bundled classification datasets as select options, labelled with their class counts. */
 export const BUNDLED_OPTIONS = Object.keys(BUNDLED_CLASSIFICATION);
 export const BUNDLED_LABELS: Readonly<Record<string, string>> = Object.fromEntries(

@@ -2,9 +2,10 @@
 // student circuit, and the trainable parameters of the quantum student and its classical baselines, sized
 // by the functions the job uses (known here only when the teacher's width and the classes are in the config).
 import { llamaClassifierParamCount, mlpHiddenForParams, mlpParamCount } from '../../nn/param-counts';
-import { defineKindMeta, type ModelCount, type ResourceLine } from '../metadata/meta';
+import { resources as circuitResources } from '../../quantum/resources';
+import { defineKindMeta, type ModelCount, type ResourceLine, type WorkEstimate } from '../metadata/meta';
 import { dataSourceItems } from '../metadata/shared-fields';
-import { BUNDLED_OPTIONS, bundledClasses, stateVectorLines } from '../metadata/sizing';
+import { BUNDLED_OPTIONS, bundledClasses, bundledSplitSizes, stateVectorLines } from '../metadata/sizing';
 import { qdllmAnsatzParamCount, qdllmStudentCircuit, qdllmStudentParamCount } from './circuit';
 import { QdllmConfigSchema, type QdllmConfig } from './schema';
 
@@ -86,6 +87,71 @@ function resources(c: QdllmConfig): ResourceLine[] {
     ...stateVectorLines(c.qubits, c.precision, c.batchSize, 'quantum student'),
     { label: 'students trained (× seeds)', value: students * c.seeds, unit: 'count' },
   ];
+}
+
+/**
+ * The run's work, counted as index.ts runs it: the lab teacher's pretraining (6 flops per parameter and token
+ * plus attention's T² terms), its fine-tuning epochs over train (6 per weight with full fine-tuning, 4 through
+ * frozen weights with LoRA) and one forward over every split (2 per weight) for the students' embeddings and
+ * logits, once per seed with `vary: ["teacher"]`; each quantum student (the loss ablation adds three) over
+ * seeds × learning-rate candidates: `epochs` passes over train (a forward and the adjoint's 3 sweeps per
+ * row), a forward over validation after each and over test once; the transformer student's steps as flops.
+ * Split sizes: the bundled split's, or samplesPerClass per class split 60/20/20 % (≈). Not counted: the MLP
+ * student (E·h per row, small), tokenizer training, a GGUF teacher's passes (not calibrated).
+ */
+function work(c: QdllmConfig): WorkEstimate {
+  const sizes = bundledSplitSizes(c.dataset);
+  const C = bundledClasses(c.dataset);
+  if (!sizes || C === null)
+    return { flops: NaN, amplitudeOps: NaN, note: 'a data file’s size is known only when the run starts' };
+  const all = sizes.train + sizes.validation + sizes.test;
+  const total = c.samplesPerClass === null ? all : Math.min(all, C * c.samplesPerClass);
+  const nTrain = c.samplesPerClass === null ? sizes.train : Math.round(0.6 * total);
+  const nVal = c.samplesPerClass === null ? sizes.validation : Math.round(0.2 * total);
+  const nTest = total - nTrain - nVal;
+  const T = c.maxTokens;
+  const lrs = c.lrFactors.length;
+  const notCounted = ['the MLP student', 'tokenizer training'];
+  let flops = 0;
+  const t = c.teacher;
+  if (t.source === 'lab-transformer' && t.modelDir === null) {
+    const H = t.hiddenSize;
+    const body = t.layers * (4 * H * H + 3 * H * t.intermediateSize);
+    const attn = (tokens: number, len: number) => 4 * t.layers * tokens * len * H;
+    const P = t.pretrainBatch * t.pretrainSeqLen;
+    const pretrain = t.pretrainSteps * (6 * (body + t.vocabSize * H) * P + 3 * attn(P, t.pretrainSeqLen));
+    const ft =
+      t.finetuneEpochs * nTrain * T * ((t.finetune === 'full' ? 6 : 4) * body) +
+      3 * attn(t.finetuneEpochs * nTrain * T, T);
+    const pass = 2 * body * total * T + attn(total * T, T);
+    flops += (c.vary.includes('teacher') ? c.seeds : 1) * (pretrain + ft + pass);
+  } else
+    notCounted.push(
+      t.source === 'gguf'
+        ? 'the GGUF teacher’s passes (not calibrated)'
+        : 'the teacher from a directory (its size is read at run time)',
+    );
+  const ts = c.transformerStudent;
+  if (ts.enabled) {
+    const V = studentVocab(c) ?? NaN;
+    const N =
+      ts.layers * (4 * ts.hiddenSize ** 2 + 3 * ts.hiddenSize * ts.intermediateSize) + V * ts.hiddenSize;
+    const attn = (tokens: number) => 4 * ts.layers * tokens * T * ts.hiddenSize;
+    const train = c.epochs * nTrain * T;
+    const evalTokens = (c.epochs * nVal + nTest) * T;
+    flops += c.seeds * lrs * (6 * N * train + 3 * attn(train) + 2 * N * evalTokens + attn(evalTokens));
+  }
+  const circuit = qdllmStudentCircuit(c.qubits, c.layers, c.ansatz);
+  const r = circuitResources(circuit);
+  const row = 2 ** (c.qubits - 1) * (r.gates + r.amplitudeOps);
+  const students = c.ablation ? 4 : 1;
+  const amplitudeOps = students * c.seeds * lrs * row * (c.epochs * (4 * nTrain + nVal) + nTest);
+  return {
+    flops,
+    amplitudeOps,
+    byWidth: [{ qubits: c.qubits, amplitudeOps }],
+    note: `${notCounted.join(', ')} not counted`,
+  };
 }
 
 export const qdllmMeta = defineKindMeta({
@@ -280,4 +346,5 @@ export const qdllmMeta = defineKindMeta({
     },
   ],
   resources,
+  work,
 });

@@ -2,9 +2,17 @@
 // presets, its two circuits, and the trainable parameters of the quantum head and its baselines, sized by
 // the functions the job uses (known here when the encoder's width and the classes are in the config).
 import { mlpHiddenForParams, mlpParamCount } from '../../nn/param-counts';
-import { defineKindMeta, type ModelCount, type NamedCircuit, type ResourceLine } from '../metadata/meta';
+import type { Circuit } from '../../quantum/circuit';
+import { resources as circuitResources } from '../../quantum/resources';
+import {
+  defineKindMeta,
+  type ModelCount,
+  type NamedCircuit,
+  type ResourceLine,
+  type WorkEstimate,
+} from '../metadata/meta';
 import { dataSourceItems } from '../metadata/shared-fields';
-import { bundledClasses, stateVectorLines } from '../metadata/sizing';
+import { bundledClasses, bundledSplitSizes, stateVectorLines } from '../metadata/sizing';
 import {
   headParameterCounts,
   module1Circuit,
@@ -14,7 +22,7 @@ import {
   type HeadShape,
 } from './circuits';
 import { QheadConfigSchema, type QheadConfig } from './schema';
-import { designPoints } from './sweep';
+import { designPoints, type SweepPoint } from './sweep';
 
 const ENERGY = [{ path: 'energy.enabled', notIn: [false] }];
 
@@ -99,6 +107,89 @@ function resources(c: QheadConfig): ResourceLine[] {
     lines.push(...stateVectorLines(widest, c.precision, 1, 'energy timing').slice(0, 1));
   }
   return lines;
+}
+
+/** Amplitude-pair updates of one forward of a circuit row: its gates and encodings over 2^(n−1) pairs. */
+function forwardOps(c: Circuit): number {
+  const r = circuitResources(c);
+  return 2 ** (c.qubits - 1) * (r.gates + r.amplitudeOps);
+}
+
+/**
+ * Sweeps of one row's circuits in a training step: a forward and the adjoint's 3 (exact), or with shots a
+ * forward plus two shifted forwards per parameter and per input (the gradient reaches Module 1 through
+ * Module 2's inputs).
+ */
+function trainSweeps(c: Circuit, shots: boolean): number {
+  return shots ? 1 + 2 * (c.numParams + c.numInputs) : 4;
+}
+
+/**
+ * The run's work, counted as index.ts runs it: the encoder's pretraining (6·N flops per token plus
+ * attention's T² terms) and one forward over every document's first maxTokens tokens (2·N); then each
+ * training of the quantum head — seeds × learning-rate candidates at the main shape, sweep points × their
+ * seeds — `epochs` passes over train (per row E Module-1 circuits and Module 2, forward + gradient) and a
+ * forward over validation after each, and a forward over test per seed; split by circuit width. Not counted:
+ * the baselines and the bag-of-words reference (classical, small), the energy timing, a noisy simulation's
+ * density matrix, an encoder not pretrained here (its pass needs a rate the calibration does not measure).
+ */
+function work(c: QheadConfig): WorkEstimate {
+  const shape = headShape(c);
+  const sizes = c.datasetFile ? null : bundledSplitSizes(c.dataset);
+  if (!shape || !sizes)
+    return {
+      flops: NaN,
+      amplitudeOps: NaN,
+      note: 'the embedding width or the dataset’s size is known only when the run starts',
+    };
+  const nTrain = Math.min(sizes.train, c.maxTrain ?? Infinity);
+  const nVal = Math.min(sizes.validation, c.maxTest ?? Infinity);
+  const nTest = Math.min(sizes.test, c.maxTest ?? Infinity);
+  const notCounted = ['the baselines', 'the energy timing'];
+  let flops = 0;
+  const e = c.encoder;
+  if (e.type === 'pretrain') {
+    const d = e.hiddenSize;
+    const N = e.layers * (4 * d * d + 3 * d * e.intermediateSize) + 2 * e.vocabSize * d;
+    const attn = (tokens: number) => 4 * e.layers * tokens * e.seqLen * d;
+    const BT = e.batchSize * e.seqLen;
+    const docs = nTrain + nVal + nTest;
+    const embedTokens = docs * e.maxTokens;
+    // with `vary: ["split"]` every repetition pretrains and embeds again on its own split
+    const encoders = c.vary.length ? c.seeds : 1;
+    flops = encoders * (e.steps * (6 * N * BT + 3 * attn(BT)) + 2 * N * embedTokens + attn(embedTokens));
+  } else notCounted.unshift(`the ${e.type} encoder’s pass (not calibrated)`);
+  const noisy = c.noise !== undefined && Object.values(c.noise).some((p) => p > 0);
+  const byWidth = new Map<number, number>();
+  const add = (q: number, ops: number) => byWidth.set(q, (byWidth.get(q) ?? 0) + ops);
+  const training = (over: SweepPoint, trainings: number, epochs: number) => {
+    const s = { ...shape, ...over };
+    const n = module1Qubits(s);
+    const m1 = module1Circuit(module1Inputs(s), s.encoderDepth);
+    const m2 = module2Circuit({ ...s, features: s.encoders * n });
+    const shots = c.shots !== null && c.shots !== undefined;
+    const one = (circ: Circuit, copies: number) =>
+      add(
+        circ.qubits,
+        trainings * copies * forwardOps(circ) * (epochs * (nTrain * trainSweeps(circ, shots) + nVal) + nTest),
+      );
+    one(m1, s.encoders);
+    one(m2, 1);
+  };
+  if (noisy) notCounted.push('the noisy simulation (density matrices are not calibrated)');
+  else {
+    const lrs = c.lrFactors.length;
+    training({}, c.seeds * lrs, c.epochs);
+    if (c.sweep)
+      for (const p of designPoints(c.sweep)) training(p, c.sweep.seeds, c.sweep.epochs ?? c.epochs);
+  }
+  const parts = [...byWidth].map(([qubits, amplitudeOps]) => ({ qubits, amplitudeOps }));
+  return {
+    flops,
+    amplitudeOps: parts.reduce((t, p) => t + p.amplitudeOps, 0),
+    byWidth: parts,
+    note: `${notCounted.join(', ')} not counted`,
+  };
 }
 
 export const qheadMeta = defineKindMeta({
@@ -277,4 +368,5 @@ export const qheadMeta = defineKindMeta({
   parameterCounts,
   circuits,
   resources,
+  work,
 });

@@ -9,7 +9,7 @@ import { describeBackend } from '../../quantum/simulators';
 import { configureCompute } from '../harness/compute';
 import { childOrInline, defineJobKind, type JobContext, type JobResult, type MetricPoint } from '../job';
 import { buildBase, resetBase, type Base } from './base';
-import { qthaMeta } from './meta';
+import { qthaMeta, sweepPoints } from './meta';
 import { buildReport, summaryOf, type ModelRuns, type SweepRow } from './report';
 import type { QthaConfig } from './schema';
 import { buildTask, type AdaptTask } from './tasks';
@@ -46,17 +46,7 @@ function loraCountOn(base: Base, targets: string, r: number): number {
     .reduce((a, [, l]) => a + loraParamCount(l.inFeatures, l.outFeatures, r), 0);
 }
 
-interface SweepPoint {
-  architecture: QthaConfig['architecture'];
-  rank: number;
-}
-
-export function sweepPoints(c: QthaConfig): SweepPoint[] {
-  if (!c.sweep || (!c.sweep.architectures.length && !c.sweep.ranks.length)) return [];
-  const archs = c.sweep.architectures.length ? c.sweep.architectures : [c.architecture];
-  const ranks = c.sweep.ranks.length ? c.sweep.ranks : [c.rank];
-  return ranks.flatMap((rank) => archs.map((architecture) => ({ architecture, rank })));
-}
+export { sweepPoints };
 
 export interface QthaHooks {
   /** After the base is built and frozen (tests snapshot it). */

@@ -8,7 +8,8 @@ import {
   qthaParts,
   reductionPercent,
 } from '../../nn/qtha-sizes';
-import { defineKindMeta, type ModelCount, type ResourceLine } from '../metadata/meta';
+import { resources as circuitResources } from '../../quantum/resources';
+import { defineKindMeta, type ModelCount, type ResourceLine, type WorkEstimate } from '../metadata/meta';
 import { BUNDLED_LABELS, BUNDLED_OPTIONS, stateVectorLines } from '../metadata/sizing';
 import { QthaConfigSchema, type QthaConfig } from './schema';
 
@@ -160,6 +161,80 @@ function resources(c: QthaConfig): ResourceLine[] {
     unit: 'count',
   });
   return out;
+}
+
+/**
+ * The run's work, counted as index.ts trains: the base's pretraining (6·N flops per token plus attention's T²
+ * terms), then every training — each model of the comparison × seeds, each sweep point × its seeds, every
+ * learning-rate candidate — `steps` steps of batchSize × T tokens through the frozen base (forward and the
+ * backward to the adapters' inputs: 4·N per token, attention 3×) plus each model's trainable parameters
+ * (6 per token); QTHA's VQC runs once per token in every target layer (rank qubits, forward + adjoint's 3
+ * sweeps). Not counted: the evaluations (their token count comes from the tokenizer, known at run time),
+ * tokenizer training and data preparation.
+ */
+function work(c: QthaConfig): WorkEstimate {
+  const all = baseLinears(c);
+  const shapes = targetShapes(c);
+  if (!all || !shapes)
+    return { flops: NaN, amplitudeOps: NaN, note: 'the model directory’s size is read when the run starts' };
+  const b = c.base;
+  const N = all.reduce((a, [, i, o]) => a + i * o, 0) + b.vocabSize * b.hiddenSize;
+  const attn = (tokens: number, T: number) => 4 * b.layers * tokens * T * b.hiddenSize;
+  const pretrainTokens = b.pretrainBatch * b.pretrainSeqLen;
+  const pretrain = b.pretrainSteps * (6 * N * pretrainTokens + 3 * attn(pretrainTokens, b.pretrainSeqLen));
+  const T = c.task === 'lm' ? c.seqLen : c.promptTokens + 16;
+  const BT = c.batchSize * T;
+  const lrs = c.lrFactors.length;
+  const frozen = 4 * N * BT + 3 * attn(BT, T);
+  type Training = {
+    params: number;
+    architecture: QthaConfig['architecture'] | null;
+    rank: number;
+    trainings: number;
+  };
+  const runs: Training[] = parameterCounts(c).map((m) => ({
+    params: m.params ?? NaN,
+    architecture: m.key === 'qtha' ? c.architecture : null,
+    rank: c.rank,
+    trainings: c.seeds * lrs,
+  }));
+  const sweepSeeds = c.sweep?.seeds ?? c.seeds;
+  for (const p of sweepPoints(c))
+    runs.push({
+      params: qthaCount(c, p.rank, p.architecture).params ?? NaN,
+      architecture: p.architecture,
+      rank: p.rank,
+      trainings: sweepSeeds * lrs,
+    });
+  let flops = pretrain;
+  const byWidth = new Map<number, number>();
+  for (const r of runs) {
+    flops += r.trainings * c.steps * (frozen + 6 * r.params * BT);
+    if (r.architecture && qthaParts(r.architecture).quantum) {
+      const circ = qthaCircuit(r.rank, c.vqcLayers ?? r.rank);
+      const g = circuitResources(circ).gates;
+      const perRow = g * 2 ** (r.rank - 1);
+      byWidth.set(
+        r.rank,
+        (byWidth.get(r.rank) ?? 0) + r.trainings * c.steps * 4 * perRow * BT * shapes.length,
+      );
+    }
+  }
+  const parts = [...byWidth].map(([qubits, amplitudeOps]) => ({ qubits, amplitudeOps }));
+  return {
+    flops,
+    amplitudeOps: parts.reduce((t, p) => t + p.amplitudeOps, 0),
+    byWidth: parts,
+    note: 'evaluations, tokenizer training and data preparation not counted',
+  };
+}
+
+/** The sweep's (architecture, rank) points: every rank × every architecture (the main one's where empty). */
+export function sweepPoints(c: QthaConfig): { architecture: QthaConfig['architecture']; rank: number }[] {
+  if (!c.sweep || (!c.sweep.architectures.length && !c.sweep.ranks.length)) return [];
+  const archs = c.sweep.architectures.length ? c.sweep.architectures : [c.architecture];
+  const ranks = c.sweep.ranks.length ? c.sweep.ranks : [c.rank];
+  return ranks.flatMap((rank) => archs.map((architecture) => ({ architecture, rank })));
 }
 
 export const qthaMeta = defineKindMeta({
@@ -346,4 +421,5 @@ export const qthaMeta = defineKindMeta({
         ]
       : [],
   resources,
+  work,
 });

@@ -193,13 +193,15 @@ export class WizardState {
 
   /**
    * A preset's run-time line: from the kind's work model and the lab's calibration (the function the preview
-   * uses), else — a kind without a work model — the line its metadata states.
+   * uses) with what the model leaves out, else — a kind without a work model — the line its metadata states.
    */
   presetEstimate(id: string, calibration: Calibration | null): string {
     const p = this.spec.presets.find((x) => x.id === id);
     if (!p) return '';
     const e = this.spec.estimate?.(p.build(structuredClone(this.#defaults)), calibration);
-    return e ? e.text : p.estimate;
+    if (!e) return p.estimate;
+    // what the work model leaves out goes with a figure (not with "calibrate for an estimate")
+    return e.calibrated && e.note ? `${e.text}; ${e.note}` : e.text;
   }
 
   applyPreset(id: string): void {

@@ -1,6 +1,6 @@
 // The generic wizard additions on the qffn kind: the preview draws each of the kind's circuits (an SVG per
-// circuit, one quantum FFN and one quantum head here) and estimates the run time from the kind's work; a kind
-// without `work` gets drawings and no estimate; the estimate scales with the work.
+// circuit, one quantum FFN and one quantum head here) and estimates the run time from the kind's work (every
+// kind has one; a config whose size only the run can tell gets no figure); the estimate scales with the work.
 import { describe, expect, it } from 'vitest';
 import { kindMeta } from '../../../core/api/kinds';
 import { qffnMeta } from '../../../core/methods/qffn/meta';
@@ -68,12 +68,20 @@ describe('wizard preview extras', () => {
     expect(formatDuration(4 * 3600)).toBe('4.0 h');
   });
 
-  it('a kind with circuits and no work: drawings, no estimate', () => {
+  it('qhead, qdllm, qtha: their presets are estimated by the same function, with what is left out', () => {
+    for (const kind of ['qhead', 'qdllm', 'qtha']) {
+      const spec = wizardFor(kind, defaults(kind))!;
+      const small = spec.presets[0].build(defaults(kind));
+      const x = spec.extras!(small, CALIBRATION)!;
+      expect(x.estimate!.seconds).toBeGreaterThan(0);
+      const line = spec.estimate!(small, CALIBRATION)!;
+      expect(line.text).toBe(x.estimate!.text);
+      expect(line.note).toMatch(/not counted/);
+    }
+    // qhead on a data file: the split sizes are known only when the run reads it — no figure is guessed
     const spec = wizardFor('qhead', defaults('qhead'))!;
-    const x = spec.extras!(spec.presets[0].build(defaults('qhead')))!;
-    expect(x.drawings.length).toBeGreaterThan(0);
-    expect(x.estimate).toBeNull();
-    // its presets keep the line their metadata states
-    expect(spec.estimate).toBeUndefined();
+    const onFile = { ...spec.presets[0].build(defaults('qhead')), datasetFile: { path: 'x.csv' } };
+    expect(spec.extras!(onFile, CALIBRATION)!.estimate).toBeNull();
+    expect(spec.estimate!(onFile, CALIBRATION)).toBeNull();
   });
 });

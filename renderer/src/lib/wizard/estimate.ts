@@ -10,6 +10,8 @@ export interface RunEstimate {
   text: string;
   /** True when the rates are the lab's calibration of this machine (false: not calibrated, no figure). */
   calibrated?: boolean;
+  /** What the work model leaves out, in words (WorkEstimate.note). */
+  note?: string;
 }
 
 /**

@@ -74,5 +74,6 @@ export function estimateOf(meta: KindMeta, c: Config, calibration: Calibration |
   const r = meta.schema.safeParse(c);
   if (!r.success) return null;
   const work = meta.work(r.data);
-  return Number.isFinite(work.flops + work.amplitudeOps) ? estimateWork(work, calibration) : null;
+  if (!Number.isFinite(work.flops + work.amplitudeOps)) return null;
+  return { ...estimateWork(work, calibration), ...(work.note ? { note: work.note } : {}) };
 }

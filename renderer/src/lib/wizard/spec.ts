@@ -103,7 +103,10 @@ export interface WizardSpec {
    * The run-time estimate of a config from the kind's work model and the lab's calibration (presets show it);
    * absent for a kind without a work model, whose presets show their typed line.
    */
-  estimate?: (c: Config, calibration: Calibration | null) => { text: string; seconds: number } | null;
+  estimate?: (
+    c: Config,
+    calibration: Calibration | null,
+  ) => { text: string; seconds: number; calibrated?: boolean; note?: string } | null;
 }
 
 export function fieldKey(path: Path): string {
