@@ -51,8 +51,9 @@ export class Scheduler {
   private pollTimer: ReturnType<typeof setInterval> | undefined;
   private staleTimer: ReturnType<typeof setInterval> | undefined;
   private polling = false;
-  /** When this process last wrote the heartbeats of the runs it holds (ensurePolling). */
+  /** When this process last wrote the heartbeats of the runs it holds (ensurePolling), and whether it is. */
   private lastBeat = 0;
+  private beating = false;
   private logWarned = false;
 
   constructor(private readonly deps: SchedulerDeps) {}
@@ -171,21 +172,24 @@ export class Scheduler {
         this.pollTimer = undefined;
         return;
       }
-      if (this.polling) return;
-      this.polling = true;
       const ids = [...this.active.keys()];
       // This process beats for the runs it holds, as their jobs do: a job process still starting (seconds on
       // a loaded machine, before it can send a heartbeat) or computing without yielding is alive as long as
-      // this process is, and must not be taken for dead by another lab's stale check (and re-queued).
-      const beat = Date.now() - this.lastBeat >= this.deps.heartbeatMs;
-      if (beat) this.lastBeat = Date.now();
-      void (async () => {
-        if (beat) {
-          const at = now();
-          await Promise.all(ids.map((id) => this.deps.store.heartbeat(id, at)));
-        }
-        for (const id of await this.deps.store.cancelRequested(ids)) this.active.get(id)?.cancel();
-      })()
+      // this process is, and must not be taken for dead by another lab's stale check (and re-queued). Beats go
+      // out on their own, so a slow write never delays the cancel check below.
+      if (!this.beating && Date.now() - this.lastBeat >= this.deps.heartbeatMs) {
+        this.lastBeat = Date.now();
+        this.beating = true;
+        const at = now();
+        void Promise.all(ids.map((id) => this.deps.store.heartbeat(id, at)))
+          .catch(() => undefined) // the store was closed under us, or is away (retried next period)
+          .finally(() => (this.beating = false));
+      }
+      if (this.polling) return;
+      this.polling = true;
+      void this.deps.store
+        .cancelRequested(ids)
+        .then((c) => c.forEach((id) => this.active.get(id)?.cancel()))
         .catch(() => undefined) // the store was closed under us
         .finally(() => (this.polling = false));
     }, POLL_MS);
