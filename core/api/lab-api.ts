@@ -68,21 +68,26 @@ export const labelString = (max: number) =>
 /** The most restarts a run may ask for (createRun's `retries`). */
 export const MAX_RUN_RETRIES = 10;
 
+/** What a new run and a new sweep both name: the kind, a name, the config, the run seed and tags. */
+export const RUN_REQUEST_FIELDS = {
+  kind: z.string().min(1),
+  name: labelString(200).optional(),
+  config: z.unknown(),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .optional(),
+  tags: z
+    .array(labelString(100).pipe(z.string().min(1)))
+    .max(50)
+    .optional(),
+};
+
 export const CreateRunRequestSchema = z
   .object({
-    kind: z.string().min(1),
-    name: labelString(200).optional(),
-    config: z.unknown(),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 32 - 1)
-      .optional(),
-    tags: z
-      .array(labelString(100).pipe(z.string().min(1)))
-      .max(50)
-      .optional(),
+    ...RUN_REQUEST_FIELDS,
     /**
      * How many times the run starts again when its job dies without a word (its process, lab or `qlab worker`
      * killed: the heartbeat goes stale); 0 (the default) ends it `interrupted`. Each new attempt restarts the

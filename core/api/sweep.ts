@@ -2,7 +2,7 @@
 // values); the grid is their cartesian product, one child run per point. Isomorphic (the renderer's wizard and
 // the CLI build requests with it; the LabService validates them with it).
 import { z } from 'zod';
-import { labelString } from './lab-api';
+import { RUN_REQUEST_FIELDS } from './lab-api';
 
 /** Most child runs one sweep may have (the product of its axes' lengths). */
 export const MAX_SWEEP_RUNS = 1000;
@@ -34,21 +34,9 @@ export type SweepAxis = z.infer<typeof SweepAxisSchema>;
 
 export const CreateSweepRequestSchema = z
   .object({
-    kind: z.string().min(1),
-    name: labelString(200).optional(),
-    /** The base config: every point is this config with its axes' values written in. */
-    config: z.unknown(),
-    /** Every child's seed unless `seed` is an axis (default: one random seed shared by all points). */
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 32 - 1)
-      .optional(),
-    tags: z
-      .array(labelString(100).pipe(z.string().min(1)))
-      .max(50)
-      .optional(),
+    // `config` is the base config: every point is it with its axes' values written in; `seed` is every child's
+    // seed unless `seed` is an axis (default: one random seed shared by all points)
+    ...RUN_REQUEST_FIELDS,
     axes: z
       .array(SweepAxisSchema)
       .min(1, { message: 'a sweep needs at least one axis' })

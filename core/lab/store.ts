@@ -17,6 +17,7 @@ import type {
   Series,
 } from '../api/lab-api';
 import type { SweepSpec } from '../api/sweep';
+import type { StoredRunRow } from './run-store';
 import { sweepOutcome, type SweepChildRow } from './sweep-outcome';
 
 /** Where the SQL migrations live when the code runs from the repository (tsx, tests). */
@@ -138,27 +139,10 @@ export interface ListFilter {
   offset?: number;
 }
 
-interface RunRow {
-  id: string;
-  kind: string;
-  name: string;
-  status: RunStatus;
-  config: string;
-  seed: number;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  heartbeat_at: string | null;
-  code_version: string;
-  host: string;
-  backend: string;
-  error: string | null;
-  progress: number;
-  progress_message: string | null;
-  summary: string;
-  report: string;
+/** A row of runs as SQLite returns it: the stored columns (StoredRunRow, shared with bundles and bulk copies) and
+ * the ones only the store reads. */
+interface RunRow extends StoredRunRow {
   cancel_requested: number;
-  parent_id: string | null;
   /** A sweep parent's axes (JSON); null for every other run. */
   sweep: string | null;
   retries: number;
