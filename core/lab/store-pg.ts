@@ -53,6 +53,24 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** A new run's tags and allowed file roots, inside the transaction that creates it (createRun, createSweep). */
+async function insertTagsAndRoots(
+  c: pg.PoolClient,
+  id: string,
+  tags: readonly string[],
+  fileRoots: readonly string[] | null | undefined,
+): Promise<void> {
+  if (tags.length > 0) {
+    await c.query(
+      'INSERT INTO tags (run_id, tag) SELECT $1, t FROM unnest($2::text[]) AS t ON CONFLICT DO NOTHING',
+      [id, [...tags]],
+    );
+  }
+  if (fileRoots != null) {
+    await c.query('INSERT INTO run_file_roots (run_id, roots) VALUES ($1, $2::text[])', [id, [...fileRoots]]);
+  }
+}
+
 interface PgRunRow {
   id: string;
   kind: string;
@@ -306,18 +324,7 @@ export class PgRunStore implements RunStore {
           run.retries ?? 0,
         ],
       );
-      if (run.tags.length > 0) {
-        await c.query(
-          'INSERT INTO tags (run_id, tag) SELECT $1, t FROM unnest($2::text[]) AS t ON CONFLICT DO NOTHING',
-          [run.id, run.tags],
-        );
-      }
-      if (run.fileRoots != null) {
-        await c.query('INSERT INTO run_file_roots (run_id, roots) VALUES ($1, $2::text[])', [
-          run.id,
-          [...run.fileRoots],
-        ]);
-      }
+      await insertTagsAndRoots(c, run.id, run.tags, run.fileRoots);
     });
   }
 
@@ -337,19 +344,8 @@ export class PgRunStore implements RunStore {
           JSON.stringify(parent.sweep),
         ],
       );
-      if (parent.tags.length > 0) {
-        await c.query(
-          'INSERT INTO tags (run_id, tag) SELECT $1, t FROM unnest($2::text[]) AS t ON CONFLICT DO NOTHING',
-          [parent.id, parent.tags],
-        );
-      }
       // the children's jobs open their files under the parent's roots (fileRoots reads a child's parent's row)
-      if (parent.fileRoots != null) {
-        await c.query('INSERT INTO run_file_roots (run_id, roots) VALUES ($1, $2::text[])', [
-          parent.id,
-          [...parent.fileRoots],
-        ]);
-      }
+      await insertTagsAndRoots(c, parent.id, parent.tags, parent.fileRoots);
       // one statement for all the children, inserted (and so numbered by seq) in grid order
       await c.query(
         `INSERT INTO runs (id, kind, name, status, config, seed, created_at, code_version, parent_id)
