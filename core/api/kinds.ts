@@ -13,10 +13,13 @@ export {
   type KindMeta,
   type ModelCount,
   type ResourceLine,
+  type SetupWork,
+  type RunPlan,
   type StepItem,
   type SwitchMeta,
   type When,
   type WorkEstimate,
 } from '../methods/metadata/meta';
+export { submissionPlan, type SubmissionPlan } from '../methods/metadata/run-plan';
 export { summarizeCircuits, type CircuitSummary } from '../methods/metadata/sizing';
 export { drawSvg } from '../quantum/draw';

@@ -192,8 +192,41 @@ export interface WorkEstimate {
    * very different sizes); `amplitudeOps` is their sum.
    */
   byWidth?: readonly { qubits: number; amplitudeOps: number }[];
+  /**
+   * Density-matrix updates of noisy circuits (each gate and channel on ρ: 4^n entries) by width, estimated at
+   * the calibration's density rate for that width.
+   */
+  densityByWidth?: readonly { qubits: number; densityOps: number }[];
+  /** The run's fixed set-up work besides its job process's start (which every run has). */
+  setup?: SetupWork;
   /** What was counted, in words. */
   note?: string;
+}
+
+/** Set-up work a run does before and between its counted steps, in units the calibration times. */
+export interface SetupWork {
+  /** Bundled datasets the job process loads (once per name and split seed: list each load). */
+  datasets?: readonly string[];
+  /** Characters the byte-level BPE trains on and encodes (every tokenizer the run trains, summed). */
+  tokenizerChars?: number;
+}
+
+/**
+ * What one run of a config makes beyond itself, for the wizard's "this submission creates …" line: the child
+ * runs of its own sweep (each point a child run under it in the lab; recorded inside the run when the run is
+ * itself a lab-level sweep's point), whole repetitions inside it (`vary`), and the seeds each model trains.
+ */
+export interface RunPlan {
+  /** Child runs the run creates (its own sweep's points); 0 when none. */
+  childRuns: number;
+  /** What the child runs are, in words (e.g. "the fraction/depth sweep's points, each over 3 seeds"). */
+  childRunsWhat?: string;
+  /** Whole one-seed runs inside the run, side by side (`vary`); 1 when none. */
+  repetitions: number;
+  /** What the repetitions vary, in words (e.g. "split and teacher"). */
+  repetitionsWhat?: string;
+  /** Seeds every model trains over inside the run (1 when the kind has no seeds). */
+  seeds: number;
 }
 
 export interface KindMeta<C = unknown> {
@@ -212,6 +245,8 @@ export interface KindMeta<C = unknown> {
   resources(config: C): ResourceLine[];
   /** The run's work, for the wizard's run-time estimate on this machine (kinds without it show none). */
   work?(config: C): WorkEstimate;
+  /** What a run of the config creates beyond itself (child runs, repetitions, seeds); absent: nothing. */
+  runPlan?(config: C): RunPlan;
 }
 
 /** A kind's metadata with its fields derived from the schema; the config type flows from the schema. */

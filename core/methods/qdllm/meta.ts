@@ -3,7 +3,13 @@
 // by the functions the job uses (known here only when the teacher's width and the classes are in the config).
 import { llamaClassifierParamCount, mlpHiddenForParams, mlpParamCount } from '../../nn/param-counts';
 import { resources as circuitResources } from '../../quantum/resources';
-import { defineKindMeta, type ModelCount, type ResourceLine, type WorkEstimate } from '../metadata/meta';
+import {
+  defineKindMeta,
+  type ModelCount,
+  type ResourceLine,
+  type RunPlan,
+  type WorkEstimate,
+} from '../metadata/meta';
 import { dataSourceItems } from '../metadata/shared-fields';
 import { BUNDLED_OPTIONS, bundledClasses, bundledSplitSizes, stateVectorLines } from '../metadata/sizing';
 import { qdllmAnsatzParamCount, qdllmStudentCircuit, qdllmStudentParamCount } from './circuit';
@@ -151,6 +157,18 @@ function work(c: QdllmConfig): WorkEstimate {
     amplitudeOps,
     byWidth: [{ qubits: c.qubits, amplitudeOps }],
     note: `${notCounted.join(', ')} not counted`,
+  };
+}
+
+/** No child runs; `vary` makes the seeds whole repetitions, each with its own split and/or teacher. */
+function runPlan(c: QdllmConfig): RunPlan {
+  const teacher = c.vary.includes('teacher') && c.teacher.source === 'lab-transformer';
+  const what = [...(c.vary.includes('split') ? ['split'] : []), ...(teacher ? ['teacher'] : [])];
+  return {
+    childRuns: 0,
+    repetitions: c.vary.length ? c.seeds : 1,
+    ...(what.length ? { repetitionsWhat: what.join(' and ') } : {}),
+    seeds: c.seeds,
   };
 }
 
@@ -347,4 +365,5 @@ export const qdllmMeta = defineKindMeta({
   ],
   resources,
   work,
+  runPlan,
 });

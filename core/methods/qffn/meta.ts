@@ -8,6 +8,7 @@ import {
   type ModelCount,
   type NamedCircuit,
   type ResourceLine,
+  type RunPlan,
   type WorkEstimate,
 } from '../metadata/meta';
 import { stateVectorLines } from '../metadata/sizing';
@@ -242,6 +243,21 @@ export const SMALL_PRESET = {
   sweep: { fractions: [1], depths: [8] },
 } as const;
 
+/** The fraction/depth sweep's points are child runs, each over the run's seeds; every model trains per seed. */
+function runPlan(c: QffnConfig): RunPlan {
+  const points = c.sweep.fractions.length + c.sweep.depths.length;
+  return {
+    childRuns: points,
+    ...(points
+      ? {
+          childRunsWhat: `the fraction/depth sweep's points, each over ${c.seeds} seed${c.seeds === 1 ? '' : 's'}`,
+        }
+      : {}),
+    repetitions: 1,
+    seeds: c.seeds,
+  };
+}
+
 export const qffnMeta = defineKindMeta({
   kind: 'qffn',
   title: 'QFFN quantum feed-forward compression',
@@ -391,4 +407,5 @@ export const qffnMeta = defineKindMeta({
   circuits,
   resources,
   work,
+  runPlan,
 });

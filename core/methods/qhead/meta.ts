@@ -9,6 +9,7 @@ import {
   type ModelCount,
   type NamedCircuit,
   type ResourceLine,
+  type RunPlan,
   type WorkEstimate,
 } from '../metadata/meta';
 import { dataSourceItems } from '../metadata/shared-fields';
@@ -192,6 +193,25 @@ function work(c: QheadConfig): WorkEstimate {
   };
 }
 
+/**
+ * The screening sweep's points are child runs (each over the sweep's seeds; with `vary` only in the first
+ * repetition); `vary` makes the seeds whole repetitions, each on its own split.
+ */
+function runPlan(c: QheadConfig): RunPlan {
+  const points = c.sweep ? designPoints(c.sweep).length : 0;
+  return {
+    childRuns: points,
+    ...(points && c.sweep
+      ? {
+          childRunsWhat: `the screening sweep's points (${c.sweep.design}), each over ${c.sweep.seeds} seed${c.sweep.seeds === 1 ? '' : 's'}`,
+        }
+      : {}),
+    repetitions: c.vary.length ? c.seeds : 1,
+    ...(c.vary.length ? { repetitionsWhat: c.vary.join(' and ') } : {}),
+    seeds: c.seeds,
+  };
+}
+
 export const qheadMeta = defineKindMeta({
   kind: 'qhead',
   title: 'Quantum fine-tuning head',
@@ -369,4 +389,5 @@ export const qheadMeta = defineKindMeta({
   circuits,
   resources,
   work,
+  runPlan,
 });

@@ -9,7 +9,13 @@ import {
   reductionPercent,
 } from '../../nn/qtha-sizes';
 import { resources as circuitResources } from '../../quantum/resources';
-import { defineKindMeta, type ModelCount, type ResourceLine, type WorkEstimate } from '../metadata/meta';
+import {
+  defineKindMeta,
+  type ModelCount,
+  type ResourceLine,
+  type RunPlan,
+  type WorkEstimate,
+} from '../metadata/meta';
 import { BUNDLED_LABELS, BUNDLED_OPTIONS, stateVectorLines } from '../metadata/sizing';
 import { QthaConfigSchema, type QthaConfig } from './schema';
 
@@ -237,6 +243,22 @@ export function sweepPoints(c: QthaConfig): { architecture: QthaConfig['architec
   return ranks.flatMap((rank) => archs.map((architecture) => ({ architecture, rank })));
 }
 
+/** The architecture/rank sweep's points are child runs, each over the sweep's seeds (the run's where unset). */
+function runPlan(c: QthaConfig): RunPlan {
+  const points = sweepPoints(c).length;
+  const seeds = c.sweep?.seeds ?? c.seeds;
+  return {
+    childRuns: points,
+    ...(points
+      ? {
+          childRunsWhat: `the architecture/rank sweep's points, each over ${seeds} seed${seeds === 1 ? '' : 's'}`,
+        }
+      : {}),
+    repetitions: 1,
+    seeds: c.seeds,
+  };
+}
+
 export const qthaMeta = defineKindMeta({
   kind: 'qtha',
   title: 'QTHA quantum tensor hybrid adaptation',
@@ -422,4 +444,5 @@ export const qthaMeta = defineKindMeta({
       : [],
   resources,
   work,
+  runPlan,
 });
