@@ -1,11 +1,9 @@
 // The kinds' metadata and the renderer's wizards load no Node module, no simulator or nn kernel and no lab
-// code: their import graph (value imports, followed through every file; `import type` is erased) is walked
-// from the entry points the renderer uses.
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+// code: their import graph (test/helpers/import-graph.ts: value imports, followed through every .ts and .svelte
+// file; `import type` is erased) is walked from the entry points the renderer uses.
 import { describe, expect, it } from 'vitest';
+import { eagerImportGraph as graph } from '../../helpers/import-graph';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
 const ENTRIES = [
   'core/api/kinds.ts',
   'renderer/src/lib/wizard/index.ts',
@@ -23,32 +21,6 @@ const FORBIDDEN = [
   /^core\/data\/(?!names\.ts$)/,
   /^core\/methods\/harness\//,
 ];
-
-const IMPORT = /^\s*(?:import|export)\s+(?!type\s)(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]/gm;
-
-function resolveFile(from: string, spec: string): string {
-  const base = resolve(dirname(from), spec);
-  for (const c of [base, `${base}.ts`, `${base}/index.ts`])
-    if (existsSync(c) && statSync(c).isFile()) return c;
-  throw new Error(`${relative(ROOT, from)}: cannot resolve ${spec}`);
-}
-
-function graph(entry: string): { files: string[]; packages: string[] } {
-  const seen = new Set<string>();
-  const packages = new Set<string>();
-  const todo = [resolve(ROOT, entry)];
-  while (todo.length) {
-    const f = todo.pop()!;
-    if (seen.has(f) || !f.endsWith('.ts')) continue;
-    seen.add(f);
-    for (const m of readFileSync(f, 'utf8').matchAll(IMPORT)) {
-      const spec = m[1];
-      if (spec.startsWith('.')) todo.push(resolveFile(f, spec));
-      else packages.add(spec);
-    }
-  }
-  return { files: [...seen].map((f) => relative(ROOT, f)), packages: [...packages] };
-}
 
 describe('isomorphic metadata and wizards', () => {
   it.each(ENTRIES)('%s loads no Node, kernel or lab module', (entry) => {
