@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import type { RunStore, StoredMetricPoint } from '../core/lab/run-store';
+import type { RunStore } from '../core/lab/run-store';
 import { PgRunStore } from '../core/lab/store-pg';
 import { SqliteRunStore } from '../core/lab/store-sqlite';
-import { isSkipped, startPostgres } from '../test/helpers/servers';
+import { median, METRIC_KEYS, startBenchPostgres, timeMetricIngest } from './store-shared';
 
 const { values } = parseArgs({
   options: { points: { type: 'string', default: '100000' }, repeats: { type: 'string', default: '3' } },
@@ -20,44 +20,10 @@ const { values } = parseArgs({
 const total = Number(values.points);
 const repeats = Number(values.repeats);
 const BATCHES = [50, 500, 5000];
-const KEYS = ['loss', 'acc', 'lr', 'grad_norm'];
-
-async function ingest(store: RunStore, runNo: number, batch: number): Promise<number> {
-  const id = `00000000-0000-4000-8000-${String(runNo).padStart(12, '0')}`;
-  const at = new Date().toISOString();
-  await store.createRun({
-    id,
-    kind: 'bench',
-    name: 'b',
-    config: {},
-    seed: 0,
-    createdAt: at,
-    codeVersion: 'b',
-    tags: [],
-  });
-  await store.claimRun(id, at, {});
-  const perKey = Math.ceil(total / KEYS.length);
-  const points: StoredMetricPoint[] = [];
-  for (let step = 0; step < perKey; step++)
-    for (const key of KEYS)
-      points.push({ key, step, value: Math.sin(step) + key.length, wallTime: Date.now() });
-  const t0 = performance.now();
-  for (let i = 0; i < points.length; i += batch) await store.appendMetrics(id, points.slice(i, i + batch));
-  const s = (performance.now() - t0) / 1000;
-  const n = (await store.metricSummaries(id)).reduce((a, m) => a + m.count, 0);
-  if (n !== points.length) throw new Error(`stored ${n} of ${points.length} points`);
-  return points.length / s;
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const runId = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
 const dir = mkdtempSync(join(tmpdir(), 'qlab-bench-store-'));
-const server = await startPostgres({ fast: false });
-if (isSkipped(server)) {
-  console.log(`PostgreSQL skipped: ${server.skipped}`);
-} else {
-  process.env.PGPASSWORD = server.password;
-}
+const server = await startBenchPostgres();
 try {
   const stores: [string, () => Promise<RunStore>][] = [
     [
@@ -65,7 +31,7 @@ try {
       async () => SqliteRunStore.open(join(mkdtempSync(join(dir, 's-')), 'lab.sqlite')),
     ],
   ];
-  if (!isSkipped(server)) {
+  if (server) {
     stores.push([
       'postgres (fsync on, synchronous_commit on)',
       async () => PgRunStore.open(await server.createDatabase()),
@@ -82,7 +48,9 @@ try {
       },
     ]);
   }
-  console.log(`metric ingest, ${total} points (${KEYS.length} keys) per measurement, median of ${repeats}`);
+  console.log(
+    `metric ingest, ${total} points (${METRIC_KEYS.length} keys) per measurement, median of ${repeats}`,
+  );
   console.log('store | batch | points/s');
   let runNo = 0;
   for (const [name, open] of stores) {
@@ -90,7 +58,8 @@ try {
     try {
       for (const batch of BATCHES) {
         const rates: number[] = [];
-        for (let r = 0; r < repeats; r++) rates.push(await ingest(store, ++runNo, batch));
+        for (let r = 0; r < repeats; r++)
+          rates.push(await timeMetricIngest(store, runId(++runNo), total, batch));
         console.log(`${name} | ${batch} | ${Math.round(median(rates))}`);
       }
     } finally {
@@ -98,6 +67,6 @@ try {
     }
   }
 } finally {
-  if (!isSkipped(server)) server.stop();
+  server?.stop();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -14,10 +14,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { RunQuerySchema, type RunQuery } from '../core/api/lab-api';
-import type { RunStore, StoredMetricPoint, StoredRun } from '../core/lab/run-store';
+import type { RunStore, StoredRun } from '../core/lab/run-store';
 import { PgRunStore } from '../core/lab/store-pg';
 import { SqliteRunStore } from '../core/lab/store-sqlite';
-import { isSkipped, startPostgres } from '../test/helpers/servers';
+import { median, startBenchPostgres, timeMetricIngest } from './store-shared';
 
 const { values } = parseArgs({
   options: {
@@ -109,8 +109,6 @@ function* runs(size: number): Generator<StoredRun[]> {
   if (batch.length > 0) yield batch;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 async function seed(store: RunStore): Promise<number> {
   const t0 = performance.now();
   for (const b of runs(5000)) await store.insertStoredRuns(b);
@@ -156,30 +154,6 @@ async function timeQuery(
   return { ms: median(ms), total };
 }
 
-async function ingest(store: RunStore, batch: number): Promise<number> {
-  const id = uuid(0xffffff, 7);
-  const at = new Date().toISOString();
-  await store.createRun({
-    id,
-    kind: 'bench',
-    name: 'b',
-    config: {},
-    seed: 0,
-    createdAt: at,
-    codeVersion: 'b',
-    tags: [],
-  });
-  await store.claimRun(id, at, {});
-  const keys = ['loss', 'acc', 'lr', 'grad_norm'];
-  const points: StoredMetricPoint[] = [];
-  for (let step = 0; points.length < POINTS; step++)
-    for (const key of keys)
-      points.push({ key, step, value: Math.sin(step) + key.length, wallTime: Date.now() });
-  const t0 = performance.now();
-  for (let i = 0; i < points.length; i += batch) await store.appendMetrics(id, points.slice(i, i + batch));
-  return points.length / ((performance.now() - t0) / 1000);
-}
-
 const QUERIES: { label: string; q: RunQuery; mode: Mode }[] = [
   {
     label: 'first page, newest first, with the filter choices',
@@ -216,13 +190,11 @@ const QUERIES: { label: string; q: RunQuery; mode: Mode }[] = [
 ];
 
 const dir = mkdtempSync(join(tmpdir(), 'qlab-bench-query-'));
-const server = await startPostgres({ fast: false });
+const server = await startBenchPostgres();
 const stores: { name: string; open: () => Promise<RunStore>; analyze?: string }[] = [
   { name: 'SQLite', open: async () => SqliteRunStore.open(join(dir, 'lab.sqlite')) },
 ];
-if (isSkipped(server)) console.log(`PostgreSQL skipped: ${server.skipped}`);
-else {
-  process.env.PGPASSWORD = server.password;
+if (server) {
   const url = await server.createDatabase();
   stores.push({ name: 'PostgreSQL', open: () => PgRunStore.open(url), analyze: url });
 }
@@ -256,7 +228,7 @@ try {
         console.log(`${s.name}: ${label}: ${r.ms.toFixed(1)} ms (${r.total} matching)`);
         put(label, s.name, `${r.ms.toFixed(r.ms < 10 ? 1 : 0)} ms`);
       }
-      const pps = await ingest(store, 500);
+      const pps = await timeMetricIngest(store, uuid(0xffffff, 7), POINTS, 500);
       console.log(`${s.name}: metric ingest, batches of 500: ${Math.round(pps)} points/s`);
       put(
         `metric ingest, batches of 500 (${POINTS.toLocaleString('en-US')} points)`,
@@ -268,7 +240,7 @@ try {
     }
   }
 } finally {
-  if (!isSkipped(server)) server.stop();
+  server?.stop();
   rmSync(dir, { recursive: true, force: true });
 }
 
