@@ -10,15 +10,18 @@ import {
   swigluForward,
   type LinearLike,
 } from './layers';
-import { matmulAB, matmulABt, matmulAtB } from './matmul';
+import { allocMatmulResident, isMatmulResident, matmulAB, matmulABt, matmulAtB } from './matmul';
 import { Rng } from '../util/rng';
 import { checkPositiveInt, dtypeOf, NnError, Parameter, type Arr, type Dtype, type Module } from './tensor';
 
 /** A map (N, C) → (N, C) of the block's normed residual, C = hiddenSize. */
 export interface FeedForward extends Module {
   readonly hiddenSize: number;
-  /** Sizes the activation caches for up to N rows (grows only; the model calls it before forward). */
-  prepare(N: number): void;
+  /**
+   * Sizes the activation caches for up to N rows (grows only; the model calls it before forward). With resident
+   * (f32 training) a module may keep them in the matmul engine's memory (allocMatmulResident) for good.
+   */
+  prepare(N: number, resident?: boolean): void;
   /** out (N, C) = ffn(inp (N, C)); keeps what backward needs. */
   forward(out: Arr, inp: Arr, N: number): void;
   /** Adds ∂L/∂inp into dinp (N, C) and ∂L/∂θ into the parameters' grads; inp is the last forward's input. */
@@ -44,11 +47,17 @@ function linearFactory(o: MlpOptions): LinearFactory {
 
 /** Shared ∂ scratch of the MLPs: backward visits one block at a time, so the blocks need one set between them. */
 const gradScratch: Record<Dtype, Arr[]> = { f32: [], f64: [] };
-function scratch(dtype: Dtype, slot: number, n: number): Arr {
+function scratch(dtype: Dtype, slot: number, n: number, resident = false): Arr {
   const s = gradScratch[dtype];
-  const buf = ensure(s[slot] ?? null, dtype, n);
+  const buf = resident ? ensureResident(s[slot] ?? null, n) : ensure(s[slot] ?? null, dtype, n);
   s[slot] = buf;
   return buf;
+}
+
+/** An f32 array of at least n elements in the matmul engine's memory (old when it is one), else as ensure. */
+function ensureResident(old: Arr | null, n: number): Arr {
+  if (old && old.length >= n && isMatmulResident(old)) return old;
+  return allocMatmulResident(n) ?? ensure(old, 'f32', n);
 }
 
 function replaceIn<K extends string>(
@@ -89,13 +98,14 @@ export class SwigluMlp implements FeedForward {
     return [...this.gate.parameters(), ...this.up.parameters(), ...this.down.parameters()];
   }
 
-  prepare(N: number): void {
+  prepare(N: number, resident = false): void {
     const dt = dtypeOf(this.parameters()[0].data);
     const n = N * this.intermediateSize;
-    this.fc1 = ensure(this.fc1, dt, n);
-    this.fc2 = ensure(this.fc2, dt, n);
-    this.h = ensure(this.h, dt, n);
-    this.sig = ensure(this.sig, dt, n);
+    const get = (old: Arr | null) => (resident && dt === 'f32' ? ensureResident(old, n) : ensure(old, dt, n));
+    this.fc1 = get(this.fc1);
+    this.fc2 = get(this.fc2);
+    this.h = get(this.h);
+    this.sig = get(this.sig);
   }
 
   forward(out: Arr, inp: Arr, N: number): void {
@@ -110,9 +120,11 @@ export class SwigluMlp implements FeedForward {
   backward(dinp: Arr, dout: Arr, inp: Arr, N: number): void {
     const n = N * this.intermediateSize;
     const dt = dtypeOf(dout);
-    const dh = scratch(dt, 0, n);
-    const dfc1 = scratch(dt, 1, n);
-    const dfc2 = scratch(dt, 2, n);
+    // the ∂ scratch lives where the forward's activations do (the engine's memory while training)
+    const res = isMatmulResident(this.h!);
+    const dh = scratch(dt, 0, n, res);
+    const dfc1 = scratch(dt, 1, n, res);
+    const dfc2 = scratch(dt, 2, n, res);
     dh.fill(0, 0, n);
     this.down.backward(dh, dout, this.h!, N);
     dfc1.fill(0, 0, n);

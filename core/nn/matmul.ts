@@ -161,6 +161,23 @@ export function holdMatmulOperands(arrays: Arr[]): () => void {
   };
 }
 
+/**
+ * A zeroed Float32Array of n elements inside the wasm engine's memory, which products read and write in place
+ * (no copy into the engine and back), or null where the JS kernel is chosen, there is no shared engine, arrays
+ * are held (holdMatmulOperands) or the engine's resident budget is spent (WasmGemm.allocResident). The space
+ * stays taken for the life of the process, so callers reuse what they get (training activations).
+ */
+export function allocMatmulResident(n: number): Float32Array | null {
+  const w = wanted === 'wasm' ? wasmGemm() : null;
+  return w ? w.allocResident(n) : null;
+}
+
+/** Whether x lies in the wasm engine's memory (allocMatmulResident). */
+export function isMatmulResident(x: Arr): boolean {
+  const w = wanted === 'wasm' ? wasmGemm() : null;
+  return !!w && x instanceof Float32Array && w.isResident(x);
+}
+
 /** The Float32 kernel in use: 'wasm' unless it was turned off or WebAssembly SIMD is unavailable. */
 export function matmulKernel(): MatmulKernel {
   return wanted === 'wasm' && wasmGemm() ? 'wasm' : 'js';

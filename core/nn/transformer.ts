@@ -33,7 +33,7 @@ import {
   rmsnormForward,
   type LinearLike,
 } from './layers';
-import { holdMatmulOperands } from './matmul';
+import { allocMatmulResident, holdMatmulOperands } from './matmul';
 import { softmaxCrossEntropyBackward, softmaxCrossEntropyForward, xentGradRows } from './losses';
 import { Rng } from '../util/rng';
 import { checkPositiveInt, dtypeOf, NnError, Parameter, type Arr, type Dtype } from './tensor';
@@ -157,6 +157,10 @@ export class Transformer {
   private classProbs: Arr | null = null; // (B, numClasses)
   private labels: Int32Array = new Int32Array(0);
   private g: GradScratch = noScratch();
+  /** The batch-shaped arrays of the current (B, T) that live in the matmul engine's memory (training only). */
+  private resident: Arr[] = [];
+  /** Resident arrays of earlier shapes by length, reused when a shape comes back (they are never freed). */
+  private readonly spareResident = new Map<number, Arr[]>();
   /** The feed-forward modules the constructor built (init() re-initialises only those). */
   private readonly ownFfns = new Set<FeedForward>();
 
@@ -366,6 +370,22 @@ export class Transformer {
     return ensure(old, this.dtype, n);
   }
 
+  /**
+   * A zeroed batch-shaped array (activations, gradient scratch, logits). While training in f32 it lives in the
+   * matmul engine's memory, so the products read and write it in place instead of copying it in and out
+   * (allocMatmulResident); that space is never freed, so arrays of an earlier (B, T) are kept and reused when
+   * the shape comes back. Else (inference, f64, no engine, budget spent) an ordinary array.
+   */
+  private act(n: number): Arr {
+    if (!this.training || this.dtype !== 'f32') return this.alloc(n, null);
+    const old = this.spareResident.get(n)?.pop();
+    if (old) old.fill(0);
+    const x = old ?? allocMatmulResident(n);
+    if (!x) return this.alloc(n, null);
+    this.resident.push(x);
+    return x;
+  }
+
   private prepare(B: number, T: number): void {
     if (B === this.B && T === this.T) return;
     const cfg = this.config;
@@ -375,7 +395,13 @@ export class Transformer {
     const NH = cfg.numHeads;
     const NKV = cfg.numKvHeads;
     const BT = B * T;
-    const a = (n: number) => this.alloc(n, null);
+    for (const x of this.resident) {
+      const list = this.spareResident.get(x.length) ?? [];
+      list.push(x);
+      this.spareResident.set(x.length, list);
+    }
+    this.resident = [];
+    const a = (n: number) => this.act(n);
     this.x0 = a(BT * C);
     this.acts = this.blocks.map(() => ({
       ln1: a(BT * C),
@@ -413,7 +439,8 @@ export class Transformer {
       dkh: a(BT * NKV * hd),
       dvh: a(BT * NKV * hd),
       dyh: a(BT * NH * hd),
-      datt: a(T * T),
+      // all B·NH heads' score gradients where they can be resident, else one head's (attention.ts keeps its own)
+      datt: a(this.training && this.dtype === 'f32' ? B * NH * T * T : T * T),
       dy: a(BT * NH * hd),
     };
     this.logits = null;
@@ -582,7 +609,7 @@ export class Transformer {
     const A = this.acts[l];
     const BT = this.B * this.T;
     this.normForward(A.ln2, A.mean2, A.rstd2, res1, blk.norm2, BT);
-    blk.ffn.prepare(BT);
+    blk.ffn.prepare(BT, this.training && this.dtype === 'f32');
     blk.ffn.forward(A.mo, A.ln2, BT);
     this.branchDropout(A.mo, A.mask2);
   }
@@ -605,11 +632,11 @@ export class Transformer {
     const V = this.config.vocabSize;
     const BT = B * T;
     const hidden = this.forwardHidden(tokens, B, T);
-    this.logits = this.alloc(BT * V, this.logits);
+    this.logits = this.logits && this.logits.length >= BT * V ? this.logits : this.act(BT * V);
     this.lmHead.forward(this.logits, hidden, BT);
     if (!targets) return NaN;
     if (targets.length !== BT) throw new NnError(`has ${targets.length} ids, expected ${BT}`, 'targets');
-    this.probs = this.alloc(BT * V, this.probs);
+    this.probs = this.probs && this.probs.length >= BT * V ? this.probs : this.act(BT * V);
     const { loss, count } = softmaxCrossEntropyForward(this.probs, this.logits, targets, BT, V, ignoreIndex);
     this.targets = targets;
     this.lossCount = count;
@@ -638,9 +665,8 @@ export class Transformer {
     const dh = this.g.dC;
     dh.fill(0);
     this.lmHead.backward(dh, dlogits, this.lnf!, BT);
-    const dhidden = this.alloc(BT * this.config.hiddenSize, null);
-    dhidden.set(dh.subarray(0, dhidden.length));
-    this.backwardHidden(dhidden);
+    // g.dC is read by the final norm's backward before the blocks reuse it
+    this.backwardHidden(dh.subarray(0, BT * this.config.hiddenSize));
   }
 
   /** Classification forward (B, T) → (B, numClasses); with labels returns the mean cross-entropy. */

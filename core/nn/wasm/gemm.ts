@@ -62,6 +62,8 @@ export interface Staged {
   pa: number;
   pb: number;
   pc: number;
+  /** C is the output array itself (resident): nothing to copy back. */
+  inPlace?: boolean;
 }
 
 const align = (n: number) => Math.ceil(n / 64) * 64;
@@ -72,6 +74,12 @@ const align = (n: number) => Math.ceil(n / 64) * 64;
  * are a few MiB; a larger model's weights past the budget are copied per product, as without pinning).
  */
 export const PIN_BUDGET_BYTES = 256 * 2 ** 20;
+
+/**
+ * 256 MiB: the most allocResident hands out in all (default of WasmGemm.residentBudget). Resident arrays are never
+ * given back (a view cannot say when its last subarray dies), so this bounds what they add to the process.
+ */
+export const RESIDENT_BUDGET_BYTES = 256 * 2 ** 20;
 
 let relaxed: boolean | undefined;
 
@@ -106,6 +114,14 @@ export class WasmGemm {
   /** Arrays held in memory between products (pin), by byte address; staging starts past them at stageBase. */
   private readonly pinned = new Map<Float32Array, number>();
   private stageBase: number;
+  /** End of the resident arrays (allocResident); pinned arrays and staging start here. */
+  private residentTop: number;
+  /** Bytes handed out by allocResident. */
+  residentBytes = 0;
+  /** The most allocResident hands out; past it, it returns null. */
+  residentBudget = RESIDENT_BUDGET_BYTES;
+  /** The memory's buffers resident arrays were made on (a shared memory's buffer object changes as it grows). */
+  private readonly ownBuffers = new WeakSet<ArrayBufferLike>();
   /** Floats copied in by stage (operands and accumulated C), for tests and benchmarks. */
   copiedIn = 0;
 
@@ -120,6 +136,7 @@ export class WasmGemm {
     this.scratchStride = scratchBytes(geometry);
     this.dataBase = align(MAX_THREADS * this.scratchStride);
     this.stageBase = this.dataBase;
+    this.residentTop = this.dataBase;
     const min = Math.ceil(this.dataBase / PAGE) + 16;
     this.shared = shared;
     this.memory = new WebAssembly.Memory({ initial: min, maximum: MAX_PAGES, shared });
@@ -163,10 +180,10 @@ export class WasmGemm {
    */
   pin(arrays: Float32Array[], maxBytes = PIN_BUDGET_BYTES): void {
     for (const x of arrays) {
-      if (this.pinned.has(x)) continue;
+      if (this.pinned.has(x) || this.isResident(x)) continue; // a resident array is read in place anyway
       const at = this.stageBase;
       const end = align(at + x.length * 4);
-      if (end - this.dataBase > maxBytes || !this.reserve(end)) continue;
+      if (end - this.residentTop > maxBytes || !this.reserve(end)) continue;
       this.view().set(x, at >> 2);
       this.pinned.set(x, at);
       this.stageBase = end;
@@ -176,7 +193,33 @@ export class WasmGemm {
   /** Forgets every pinned array (their space is reused by staging). */
   unpinAll(): void {
     this.pinned.clear();
-    this.stageBase = this.dataBase;
+    this.stageBase = this.residentTop;
+  }
+
+  /**
+   * A zeroed Float32Array of n elements inside the engine's memory, which products read and write in place (no
+   * staging copy in or out). Only on a shared memory (a non-shared one detaches its views when it grows), never
+   * while arrays are pinned, and within residentBudget; else null (the caller allocates an ordinary array). The
+   * space is never given back: a WebAssembly.Memory does not shrink, and no view can say when its last subarray
+   * is gone, so a caller should reuse what it gets (the transformer keeps its training activations for later
+   * batches of the same shape).
+   */
+  allocResident(n: number): Float32Array | null {
+    if (!this.shared || this.pinned.size > 0 || !Number.isInteger(n) || n <= 0) return null;
+    const at = this.residentTop;
+    const end = align(at + n * 4);
+    if (this.residentBytes + (end - at) > this.residentBudget || !this.reserve(end)) return null;
+    const x = new Float32Array(this.memory.buffer, at, n);
+    x.fill(0); // staging may have used this space
+    this.ownBuffers.add(x.buffer);
+    this.residentBytes += end - at;
+    this.residentTop = this.stageBase = end;
+    return x;
+  }
+
+  /** Whether x lies in this engine's memory (allocResident), where products use it in place. */
+  isResident(x: Float32Array): boolean {
+    return this.ownBuffers.has(x.buffer);
   }
 
   /** Number of pinned arrays. */
@@ -206,22 +249,30 @@ export class WasmGemm {
     cLen: number,
     acc: boolean,
   ) {
-    const pinA = this.pinned.get(a);
-    const pinB = this.pinned.get(b);
+    // pinned and resident operands are read where they are
+    const pinA = this.pinned.get(a) ?? (this.isResident(a) ? a.byteOffset : undefined);
+    const pinB = this.pinned.get(b) ?? (this.isResident(b) ? b.byteOffset : undefined);
+    // a resident C is written in place unless it overlaps a or b (the product would read what it writes)
+    const cAt = out.byteOffset;
+    const cEnd = cAt + cLen * 4;
+    const clear = (p: number | undefined, len: number, x: Float32Array) =>
+      !this.isResident(x) || p === undefined || p + len * 4 <= cAt || cEnd <= p;
+    const inPlace = this.isResident(out) && clear(pinA, aLen, a) && clear(pinB, bLen, b);
     // unpinned operands, then C, are laid out from stageBase
     const pa = pinA ?? this.stageBase;
     let at = pinA === undefined ? align(pa + aLen * 4) : this.stageBase;
     const pb = pinB ?? at;
     if (pinB === undefined) at = align(pb + bLen * 4);
-    const pc = at;
-    const end = pc + cLen * 4;
+    const pc = inPlace ? cAt : at;
+    const end = inPlace ? at : pc + cLen * 4;
     if (!this.reserve(end)) return null;
     const m = this.view();
     if (pinA === undefined) m.set(aLen === a.length ? a : a.subarray(0, aLen), pa >> 2);
     if (pinB === undefined) m.set(bLen === b.length ? b : b.subarray(0, bLen), pb >> 2);
-    if (acc) m.set(cLen === out.length ? out : out.subarray(0, cLen), pc >> 2);
-    this.copiedIn += (pinA === undefined ? aLen : 0) + (pinB === undefined ? bLen : 0) + (acc ? cLen : 0);
-    return { pa, pb, pc } satisfies Staged;
+    const copyC = acc && !inPlace;
+    if (copyC) m.set(cLen === out.length ? out : out.subarray(0, cLen), pc >> 2);
+    this.copiedIn += (pinA === undefined ? aLen : 0) + (pinB === undefined ? bLen : 0) + (copyC ? cLen : 0);
+    return { pa, pb, pc, inPlace } satisfies Staged;
   }
 
   /** Rows [m0, m1) of a staged product on the calling thread, using thread slot t's scratch. */
@@ -288,6 +339,7 @@ export class WasmGemm {
 
   /** Copies the staged C (cLen floats) back into out. */
   unstage(out: Float32Array, s: Staged, cLen: number): void {
+    if (s.inPlace) return;
     out.set(this.view().subarray(s.pc >> 2, (s.pc >> 2) + cLen));
   }
 }

@@ -1,0 +1,192 @@
+// Arrays resident in the wasm matmul engine's memory (WasmGemm.allocResident, allocMatmulResident): products read
+// and write them in place, with the same results as staged copies, and a transformer trains on them bit-identically.
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  allocMatmulResident,
+  isMatmulResident,
+  matmulAB,
+  matmulABt,
+  matmulABtNaive,
+  matmulAtB,
+  matmulKernel,
+} from '../../../core/nn/matmul';
+import { setMatmulThreads } from '../../../core/nn/matmul-threads';
+import { AdamW } from '../../../core/nn/optim';
+import { zeroGrad } from '../../../core/nn/tensor';
+import { Transformer } from '../../../core/nn/transformer';
+import { WasmGemm, wasmGemm } from '../../../core/nn/wasm/gemm';
+import { randArr } from './gradcheck';
+
+const w = wasmGemm();
+const skip = !w?.shared || matmulKernel() !== 'wasm';
+if (skip) console.log('skipping the resident-array tests: no shared wasm engine');
+
+function resident(src: ArrayLike<number>): Float32Array {
+  const x = allocMatmulResident(src.length)!;
+  x.set(src);
+  return x;
+}
+
+describe.skipIf(skip)('resident operands', () => {
+  afterAll(() => setMatmulThreads(1));
+
+  for (const threads of [1, 2])
+    it(`products on resident a, b and out equal the staged ones bit for bit and copy nothing (${threads} thread(s))`, () => {
+      setMatmulThreads(threads);
+      const [M, N, K] = [67, 45, 33];
+      const a = Float32Array.from(randArr(M * K, 1));
+      const b = Float32Array.from(randArr(N * K, 2));
+      const c0 = Float32Array.from(randArr(M * N, 3));
+      const [ra, rb] = [resident(a), resident(b)];
+      expect(isMatmulResident(ra) && isMatmulResident(rb) && !isMatmulResident(a)).toBe(true);
+      for (const acc of [false, true]) {
+        const want = Float32Array.from(c0);
+        matmulABt(want, a, b, M, N, K, acc);
+        const got = resident(c0);
+        const before = w!.copiedIn;
+        matmulABt(got, ra, rb, M, N, K, acc);
+        expect(w!.copiedIn - before).toBe(0); // neither operands nor the accumulated C were copied in
+        expect(Array.from(got)).toEqual(Array.from(want));
+        // mixed: only the ordinary operand is copied
+        const got2 = resident(c0);
+        const before2 = w!.copiedIn;
+        matmulAB(got2, ra, b.subarray(0, K * N), M, N, K, acc);
+        expect(w!.copiedIn - before2).toBe(K * N);
+        const want2 = Float32Array.from(c0);
+        matmulAB(want2, a, b.subarray(0, K * N), M, N, K, acc);
+        expect(Array.from(got2)).toEqual(Array.from(want2));
+      }
+      // Aᵀ·B accumulating into a resident output (the weight gradients' shape)
+      const d = Float32Array.from(randArr(M * N, 7));
+      const g = resident(new Float32Array(K * N).fill(0.5));
+      const gWant = new Float32Array(K * N).fill(0.5);
+      matmulAtB(g, ra, resident(d), K, N, M, true);
+      matmulAtB(gWant, a, d, K, N, M, true);
+      expect(Array.from(g)).toEqual(Array.from(gWant));
+    });
+
+  it('an output overlapping a resident operand is staged, so the product reads its inputs unchanged', () => {
+    const [M, N, K] = [16, 16, 16];
+    const a = Float32Array.from(randArr(M * K, 4));
+    const b = Float32Array.from(randArr(N * K, 5));
+    // out is a shifted down by 4 rows: in place, the first tile would overwrite rows 4–7 of a before they are read
+    const buf = resident(new Float32Array((M + 4) * K));
+    buf.set(a);
+    const want = new Float64Array(M * N);
+    matmulABtNaive(want, Float64Array.from(a), Float64Array.from(b), M, N, K);
+    const out = buf.subarray(4 * K, 4 * K + M * N);
+    matmulABt(out, buf.subarray(0, M * K), b, M, N, K);
+    for (let i = 0; i < M * N; i++) expect(out[i]).toBeCloseTo(want[i], 4);
+  });
+
+  it('a resident array keeps its values and stays resident when the memory grows', () => {
+    const x = resident(randArr(1000, 6));
+    const copy = Float32Array.from(x);
+    const big = new Float32Array((40 * 2 ** 20) / 4); // 40 MiB staged: the memory grows past it
+    const out = new Float32Array(1);
+    matmulABt(out, big.subarray(0, 8), big.subarray(0, big.length), 1, 1, 8); // a 1×1 product
+    matmulABt(out, big, big, 1, 1, big.length);
+    expect(isMatmulResident(x)).toBe(true);
+    expect(Array.from(x)).toEqual(Array.from(copy));
+    const y = resident([1, 2, 3, 4]); // made after the growth, on the new buffer object
+    expect(isMatmulResident(y)).toBe(true);
+    expect(x.byteOffset + x.byteLength).toBeLessThanOrEqual(y.byteOffset); // no overlap
+  });
+
+  it('allocResident stays within its budget, refuses while arrays are pinned, and hands out zeroed space', () => {
+    const e = new WasmGemm();
+    e.residentBudget = 4096;
+    const x = e.allocResident(512)!; // 2 KiB
+    expect(x).not.toBeNull();
+    expect(e.allocResident(600)).toBeNull(); // would pass 4 KiB
+    // space staging has used is zeroed when handed out
+    const s = e.stage(
+      new Float32Array(64).fill(7),
+      64,
+      new Float32Array(64).fill(7),
+      64,
+      new Float32Array(1),
+      1,
+      false,
+    )!;
+    expect(s.pa).toBeGreaterThanOrEqual(x.byteOffset + x.byteLength);
+    e.pin([new Float32Array(16)]);
+    expect(e.allocResident(16)).toBeNull();
+    e.unpinAll();
+    const z = e.allocResident(256)!;
+    expect(z.every((v) => v === 0)).toBe(true);
+    expect(e.residentBytes).toBe(3072);
+    expect(e.allocResident(0)).toBeNull();
+  });
+});
+
+describe.skipIf(skip)('transformer training on resident activations', () => {
+  afterAll(() => setMatmulThreads(1));
+  const cfg = {
+    flavour: 'llama' as const,
+    vocabSize: 96,
+    hiddenSize: 32,
+    intermediateSize: 48,
+    numLayers: 2,
+    numHeads: 4,
+    numKvHeads: 2,
+    maxSeqLen: 16,
+  };
+  const tokens = (B: number, T: number, seed: number) =>
+    Int32Array.from(randArr(B * T, seed), (v) => Math.floor(Math.abs(v) * 96) % 96);
+
+  it('gives the same losses, gradients and weights bit for bit as ordinary arrays, also across shape changes', () => {
+    setMatmulThreads(2);
+    const run = (useResident: boolean) => {
+      const budget = w!.residentBudget;
+      if (!useResident) w!.residentBudget = 0;
+      try {
+        const m = new Transformer(cfg, { seed: 3 });
+        m.training = true;
+        const params = m.parameters();
+        const opt = new AdamW(params, { weightDecay: 0.01 });
+        const losses: number[] = [];
+        const bytes: number[] = [];
+        const copied: number[] = [];
+        for (const [B, T] of [
+          [4, 16],
+          [2, 16],
+          [4, 16],
+          [4, 16],
+        ]) {
+          zeroGrad(params);
+          const c0 = w!.copiedIn;
+          losses.push(m.lmForward(tokens(B, T, B + losses.length), B, T, tokens(B, T, 50 + losses.length)));
+          m.lmBackward();
+          copied.push(w!.copiedIn - c0);
+          opt.step(1e-2);
+          bytes.push(w!.residentBytes);
+        }
+        return { m, losses, bytes, copied, params };
+      } finally {
+        w!.residentBudget = budget;
+      }
+    };
+    const plain = run(false);
+    const res = run(true);
+    expect(res.losses).toEqual(plain.losses);
+    res.params.forEach((p, i) => {
+      expect(Array.from(p.data)).toEqual(Array.from(plain.params[i].data));
+      expect(Array.from(p.grad)).toEqual(Array.from(plain.params[i].grad));
+    });
+    expect(Array.from(res.m.logits!)).toEqual(Array.from(plain.m.logits!));
+    // the activations really were resident: far less is copied into the engine per step
+    expect(res.copied[3]).toBeLessThan(plain.copied[3] / 3);
+    // back at (4, 16) the first shape's arrays are reused: nothing more is taken
+    expect(res.bytes[3]).toBe(res.bytes[1]);
+    expect(res.bytes[1]).toBeGreaterThan(res.bytes[0]);
+  });
+
+  it('inference (training off) allocates nothing resident', () => {
+    const m = new Transformer(cfg, { seed: 4 });
+    const before = w!.residentBytes;
+    m.lmForward(tokens(2, 8, 1), 2, 8);
+    m.generate([1, 2, 3], 4, { cache: false });
+    expect(w!.residentBytes).toBe(before);
+  });
+});
