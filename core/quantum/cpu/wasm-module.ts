@@ -218,61 +218,53 @@ function byControl(f: Fn, cmask: number, c: Ctrl, emit: () => void): void {
   c.on = false;
 }
 
-function genFn(L: Lanes): Fn {
-  const S = L.scalar;
-  const f = new Fn('gen', [I32, I32, I32, S, S, S, S, S, S, S, S, I32, I32]).named(
-    's',
-    'dim',
-    'p',
-    'm0r',
-    'm0i',
-    'm1r',
-    'm1i',
-    'm2r',
-    'm2i',
-    'm3r',
-    'm3i',
-    'd',
-    'cmask',
-  );
-  const [s, dim, p, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i, d, cmask] = [
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
-  ];
-  const a = f.local(I32, 'a');
-  const b = f.local(I32, 'b');
-  // M0R, M0I … M3I: the matrix as splatted (general) or spread (f32, p = 0) vectors
-  const M = Array.from({ length: 8 }, (_, i) => f.local(V128, `M${i >> 1}${i & 1 ? 'I' : 'R'}`));
-  const [M0R, M0I, M1R, M1I, M2R, M2I, M3R, M3I] = M;
-  const [va, vb, sa, sb] = ['va', 'vb', 'sa', 'sb'].map((n) => f.local(V128, n));
-  const c = ctrlLocals(f, L, cmask, s);
-  const dest = (x: number) => {
-    f.get(x);
-    if (!c.on) f.get(d).add();
-  };
+/**
+ * Stores M·(x, y) at the addresses `at` pushes for a and b, with x, y and their re/im swaps in locals and M as eight
+ * vectors (M0R, M0I … M3I from splatComplex); controlled f32: lanes outside the control keep x and y.
+ */
+function applyPair(
+  f: Fn,
+  L: Lanes,
+  c: Ctrl,
+  at: (addr: number) => void,
+  [a, b]: [number, number],
+  [x, sx, y, sy]: [number, number, number, number],
+  M: number[],
+): void {
+  at(a);
+  rowTimes(f, L, x, sx, y, sy, M[0], M[1], M[2], M[3]);
+  store(f, c, x);
+  at(b);
+  rowTimes(f, L, x, sx, y, sy, M[4], M[5], M[6], M[7]);
+  store(f, c, y);
+}
+
+/** Parameter names of a 2×2 given as eight scalars (m0r, m0i … m3i) and of a pair kernel's two (a0r … a3i, b0r … b3i). */
+const matParams = (m: string) => [0, 1, 2, 3].flatMap((k) => [`${m}${k}r`, `${m}${k}i`]);
+const MAT_PARAMS = matParams('m');
+const PAIR_PARAMS = [...matParams('a'), ...matParams('b')];
+
+/**
+ * The loops of a one-qubit kernel whose 2×2 comes as eight scalar parameters from m0r on: f32, p = 0, the matrix
+ * spread over the lanes (M0R … M1I) and `flat` once per whole-pair vector at a; else the matrix splatted (M0R … M3I),
+ * the pair (x at a, y at b) loaded with their re/im swaps into `xy`, then `pair`. Each for cmask = 0 and ≠ 0.
+ */
+function matrixLoops(
+  f: Fn,
+  L: Lanes,
+  c: Ctrl,
+  k: { s: number; dim: number; p: number; m0r: number; cmask: number; a: number; b: number; M: number[] },
+  [x, sx, y, sy]: [number, number, number, number],
+  body: { flat: () => void; pair: () => void },
+): void {
+  const { s, dim, p, m0r, cmask, a, b, M } = k;
   if (L.prec === 'f32') {
     f.get(p).eqz().if();
-    // lanes [a | b]: out = A·[a a] + A'·swap[a a] + B·[b b] + B'·swap[b b], A = [m0 m0 m2 m2], B = [m1 m1 m3 m3]
-    spread(f, m0r, m2r, M0R, false);
-    spread(f, m0i, m2i, M0I, true);
-    spread(f, m1r, m3r, M1R, false);
-    spread(f, m1i, m3i, M1I, true);
-    byControl(f, cmask, c, () =>
-      flatLoop(
-        f,
-        s,
-        dim,
-        a,
-        guarded(f, c, a, () => {
-          f.get(a).v128Load().set(va);
-          dest(a);
-          pairTimesSpread(f, va, vb, M0R, M0I, M1R, M1I);
-          f.v128Store();
-        }),
-      ),
-    );
+    for (let j = 0; j < 4; j++) spread(f, m0r + j, m0r + 4 + j, M[j], (j & 1) === 1);
+    byControl(f, cmask, c, () => flatLoop(f, s, dim, a, guarded(f, c, a, body.flat)));
     f.else();
   }
-  for (let k = 0; k < 4; k++) splatComplex(f, L, m0r + 2 * k, m0r + 2 * k + 1, M[2 * k], M[2 * k + 1]);
+  for (let j = 0; j < 4; j++) splatComplex(f, L, m0r + 2 * j, m0r + 2 * j + 1, M[2 * j], M[2 * j + 1]);
   byControl(f, cmask, c, () =>
     pairLoop(
       f,
@@ -283,20 +275,49 @@ function genFn(L: Lanes): Fn {
       a,
       b,
       guarded(f, c, a, () => {
-        f.get(a).v128Load().set(va);
-        L.swap(f, va).set(sa);
-        f.get(b).v128Load().set(vb);
-        L.swap(f, vb).set(sb);
-        dest(a);
-        rowTimes(f, L, va, sa, vb, sb, M0R, M0I, M1R, M1I);
-        store(f, c, va);
-        dest(b);
-        rowTimes(f, L, va, sa, vb, sb, M2R, M2I, M3R, M3I);
-        store(f, c, vb);
+        f.get(a).v128Load().set(x);
+        L.swap(f, x).set(sx);
+        f.get(b).v128Load().set(y);
+        L.swap(f, y).set(sy);
+        body.pair();
       }),
     ),
   );
   if (L.prec === 'f32') f.end();
+}
+
+function genFn(L: Lanes): Fn {
+  const S = L.scalar;
+  const f = new Fn('gen', [I32, I32, I32, S, S, S, S, S, S, S, S, I32, I32]).named(
+    's',
+    'dim',
+    'p',
+    ...MAT_PARAMS,
+    'd',
+    'cmask',
+  );
+  const [s, dim, p, m0r, d, cmask] = [0, 1, 2, 3, 11, 12];
+  const a = f.local(I32, 'a');
+  const b = f.local(I32, 'b');
+  // M0R, M0I … M3I: the matrix as splatted (general) or spread (f32, p = 0) vectors
+  const M = Array.from({ length: 8 }, (_, i) => f.local(V128, `M${i >> 1}${i & 1 ? 'I' : 'R'}`));
+  const [M0R, M0I, M1R, M1I] = M;
+  const [va, vb, sa, sb] = ['va', 'vb', 'sa', 'sb'].map((n) => f.local(V128, n));
+  const c = ctrlLocals(f, L, cmask, s);
+  const dest = (x: number) => {
+    f.get(x);
+    if (!c.on) f.get(d).add();
+  };
+  // lanes [a | b] (f32, p = 0): out = A·[a a] + A'·swap[a a] + B·[b b] + B'·swap[b b], A = [m0 m0 m2 m2], B = [m1 m1 m3 m3]
+  matrixLoops(f, L, c, { s, dim, p, m0r, cmask, a, b, M }, [va, sa, vb, sb], {
+    flat() {
+      f.get(a).v128Load().set(va);
+      dest(a);
+      pairTimesSpread(f, va, vb, M0R, M0I, M1R, M1I);
+      f.v128Store();
+    },
+    pair: () => applyPair(f, L, c, dest, [a, b], [va, sa, vb, sb], M),
+  });
   return f;
 }
 
@@ -462,25 +483,16 @@ function adjFn(L: Lanes): Fn {
     'l',
     'dim',
     'p',
-    'm0r',
-    'm0i',
-    'm1r',
-    'm1i',
-    'm2r',
-    'm2i',
-    'm3r',
-    'm3i',
+    ...MAT_PARAMS,
     'out',
     'cmask',
   );
-  const [t, l, dim, p, m0r, m0i, m1r, m1i, m2r, m2i, m3r, m3i, out, cmask] = [
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
-  ];
+  const [t, l, dim, p, m0r, out, cmask] = [0, 1, 2, 3, 4, 12, 13];
   const a = f.local(I32, 'a');
   const b = f.local(I32, 'b');
   const d = f.local(I32, 'dst');
   const M = Array.from({ length: 8 }, (_, i) => f.local(V128, `M${i >> 1}${i & 1 ? 'I' : 'R'}`));
-  const [M0R, M0I, M1R, M1I, M2R, M2I, M3R, M3I] = M;
+  const [M0R, M0I, M1R, M1I] = M;
   const [la, lb, va, vb, sla, slb, A, B, C, D] = [
     'la',
     'lb',
@@ -496,79 +508,43 @@ function adjFn(L: Lanes): Fn {
   const c = ctrlLocals(f, L, cmask, l);
   f.get(t).get(l).sub().set(d);
   for (const acc of [A, B, C, D]) f.v128Zero().set(acc);
-  if (L.prec === 'f32') {
-    f.get(p).eqz().if();
-    spread(f, m0r, m2r, M0R, false);
-    spread(f, m0i, m2i, M0I, true);
-    spread(f, m1r, m3r, M1R, false);
-    spread(f, m1i, m3i, M1I, true);
-    byControl(f, cmask, c, () =>
-      flatLoop(
-        f,
-        l,
-        dim,
-        a,
-        guarded(f, c, a, () => {
-          f.get(a).v128Load().set(la);
-          f.get(a).get(d).add().v128Load().set(va);
-          f.get(A).get(va).get(la).get(la).shuffleF32(SWAP).f32x4Mul().f32x4Add().set(A);
-          f.get(C).get(va).get(la).get(la).shuffleF32([2, 3, 0, 1]).f32x4Mul().f32x4Add().set(C);
-          f.get(D).get(va).get(la).get(la).shuffleF32([3, 2, 1, 0]).f32x4Mul().f32x4Add().set(D);
-          f.get(a);
-          pairTimesSpread(f, la, vb, M0R, M0I, M1R, M1I);
-          f.v128Store();
-        }),
-      ),
-    );
-    f.else();
-  }
-  for (let k = 0; k < 4; k++) splatComplex(f, L, m0r + 2 * k, m0r + 2 * k + 1, M[2 * k], M[2 * k + 1]);
-  byControl(f, cmask, c, () =>
-    pairLoop(
-      f,
-      L,
-      l,
-      dim,
-      p,
-      a,
-      b,
-      guarded(f, c, a, () => {
-        f.get(a).v128Load().set(la);
-        L.swap(f, la).set(sla);
-        f.get(b).v128Load().set(lb);
-        L.swap(f, lb).set(slb);
-        f.get(a).get(d).add().v128Load().set(va);
-        f.get(b).get(d).add().v128Load().set(vb);
-        if (c.on && L.prec === 'f32') {
-          f.get(va).get(c.K).v128And().set(va);
-          f.get(vb).get(c.K).v128And().set(vb);
-        }
-        L.add(L.mul(f.get(A).get(va).get(sla))).set(A);
-        L.add(L.mul(f.get(B).get(vb).get(slb))).set(B);
-        L.sub(
-          L.mul(
-            L.add(L.mul(f.get(C).get(va).get(lb)))
-              .get(vb)
-              .get(la),
-          ),
-        ).set(C);
-        L.add(
-          L.mul(
-            L.add(L.mul(f.get(D).get(va).get(slb)))
-              .get(vb)
-              .get(sla),
-          ),
-        ).set(D);
-        f.get(a);
-        rowTimes(f, L, la, sla, lb, slb, M0R, M0I, M1R, M1I);
-        store(f, c, la);
-        f.get(b);
-        rowTimes(f, L, la, sla, lb, slb, M2R, M2I, M3R, M3I);
-        store(f, c, lb);
-      }),
-    ),
-  );
-  if (L.prec === 'f32') f.end();
+  matrixLoops(f, L, c, { s: l, dim, p, m0r, cmask, a, b, M }, [la, sla, lb, slb], {
+    flat() {
+      f.get(a).v128Load().set(la);
+      f.get(a).get(d).add().v128Load().set(va);
+      f.get(A).get(va).get(la).get(la).shuffleF32(SWAP).f32x4Mul().f32x4Add().set(A);
+      f.get(C).get(va).get(la).get(la).shuffleF32([2, 3, 0, 1]).f32x4Mul().f32x4Add().set(C);
+      f.get(D).get(va).get(la).get(la).shuffleF32([3, 2, 1, 0]).f32x4Mul().f32x4Add().set(D);
+      f.get(a);
+      pairTimesSpread(f, la, vb, M0R, M0I, M1R, M1I);
+      f.v128Store();
+    },
+    pair() {
+      f.get(a).get(d).add().v128Load().set(va);
+      f.get(b).get(d).add().v128Load().set(vb);
+      if (c.on && L.prec === 'f32') {
+        f.get(va).get(c.K).v128And().set(va);
+        f.get(vb).get(c.K).v128And().set(vb);
+      }
+      L.add(L.mul(f.get(A).get(va).get(sla))).set(A);
+      L.add(L.mul(f.get(B).get(vb).get(slb))).set(B);
+      L.sub(
+        L.mul(
+          L.add(L.mul(f.get(C).get(va).get(lb)))
+            .get(vb)
+            .get(la),
+        ),
+      ).set(C);
+      L.add(
+        L.mul(
+          L.add(L.mul(f.get(D).get(va).get(slb)))
+            .get(vb)
+            .get(sla),
+        ),
+      ).set(D);
+      applyPair(f, L, c, (x) => f.get(x), [a, b], [la, sla, lb, slb], M);
+    },
+  });
   f.get(out).get(A).v128Store(0);
   f.get(out).get(B).v128Store(16);
   f.get(out).get(C).v128Store(32);
@@ -838,24 +814,7 @@ function pair2Fn(L: Lanes): Fn {
     'dim',
     'lo',
     'hi',
-    ...[
-      'a0r',
-      'a0i',
-      'a1r',
-      'a1i',
-      'a2r',
-      'a2i',
-      'a3r',
-      'a3i',
-      'b0r',
-      'b0i',
-      'b1r',
-      'b1i',
-      'b2r',
-      'b2i',
-      'b3r',
-      'b3i',
-    ],
+    ...PAIR_PARAMS,
   );
   const [s, dim, lo, hi] = [0, 1, 2, 3];
   const x = f.local(I32, 'x');
@@ -903,24 +862,7 @@ function adj2Fn(L: Lanes): Fn {
     'dim',
     'lo',
     'hi',
-    ...[
-      'a0r',
-      'a0i',
-      'a1r',
-      'a1i',
-      'a2r',
-      'a2i',
-      'a3r',
-      'a3i',
-      'b0r',
-      'b0i',
-      'b1r',
-      'b1i',
-      'b2r',
-      'b2i',
-      'b3r',
-      'b3i',
-    ],
+    ...PAIR_PARAMS,
     'out',
   );
   const [t, l, dim, lo, hi] = [0, 1, 2, 3, 4];

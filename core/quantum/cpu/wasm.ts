@@ -223,6 +223,13 @@ function putClass(ab: Float64Array, o: number, m4: Float64Array, x: number, y: n
   ab[o + 7] = m4[yy + 1];
 }
 
+/** The class matrices as call arguments (one array, reused: the kernels are synchronous). */
+const abArgs = new Array<number>(16).fill(0) as Pair16;
+function pairArgs(ab: Float64Array): Pair16 {
+  for (let k = 0; k < 16; k++) abArgs[k] = ab[k];
+  return abArgs;
+}
+
 /** pair2 on the row at byte address s with the class matrices ab (pairClasses). */
 export function applyPairWasm(
   w: WasmState,
@@ -232,29 +239,7 @@ export function applyPairWasm(
   q: number,
   ab: Float64Array,
 ): void {
-  const a = ab as unknown as number[];
-  w.pair2(
-    s,
-    dim,
-    Math.min(p, q),
-    Math.max(p, q),
-    a[0],
-    a[1],
-    a[2],
-    a[3],
-    a[4],
-    a[5],
-    a[6],
-    a[7],
-    a[8],
-    a[9],
-    a[10],
-    a[11],
-    a[12],
-    a[13],
-    a[14],
-    a[15],
-  );
+  w.pair2(s, dim, Math.min(p, q), Math.max(p, q), ...pairArgs(ab));
 }
 
 /**
@@ -272,31 +257,7 @@ export function adjointPairWasm(
   ab: Float64Array,
   sums: Float64Array,
 ): void {
-  const a = ab as unknown as number[];
-  w.adj2(
-    t,
-    l,
-    dim,
-    Math.min(p, q),
-    Math.max(p, q),
-    a[0],
-    a[1],
-    a[2],
-    a[3],
-    a[4],
-    a[5],
-    a[6],
-    a[7],
-    a[8],
-    a[9],
-    a[10],
-    a[11],
-    a[12],
-    a[13],
-    a[14],
-    a[15],
-    w.outAt,
-  );
+  w.adj2(t, l, dim, Math.min(p, q), Math.max(p, q), ...pairArgs(ab), w.outAt);
   const o = w.out;
   for (let k = 0; k < 4; k++)
     sums[k] =
