@@ -319,9 +319,30 @@ export interface Calibration {
   /** Per circuit width timed, narrowest first: small circuits pay per-gate overheads an amplitude count misses. */
   amplitudeRates: { qubits: number; secondsPerAmplitudeOp: number }[];
   secondsPerFlop: number;
+  /**
+   * A run's fixed costs (absent in a calibration from before they were measured: recalibrate): a job
+   * process's start (spawn to ready: Node, the loader and every kind's modules), loading each bundled
+   * dataset, and the tokenizer's training and encoding per corpus character.
+   */
+  setup?: CalibratedSetup;
+  /**
+   * Seconds per density-matrix update (one gate or channel applied to a ρ of n qubits counts 4^n), by width,
+   * timed with the noisy simulator (absent in a calibration from before it was measured).
+   */
+  densityRates?: { qubits: number; secondsPerAmplitudeOp: number }[];
   host: { cpu: string; cores: number };
   /** What was timed, in words. */
   detail: string;
+}
+
+/** A run's fixed costs on this machine (Calibration.setup). */
+export interface CalibratedSetup {
+  /** A job process from spawn to ready (its CPU time where the OS reports it, else wall time). */
+  jobStartSeconds: number;
+  /** Loading each bundled dataset by name (read, clean, deduplicate, split), once per job process. */
+  datasetSeconds: Record<string, number>;
+  /** Training a byte-level BPE on a corpus and encoding it, per character. */
+  secondsPerTokenizerChar: number;
 }
 
 /**
