@@ -26,7 +26,7 @@ export {
   stripBrownTags,
   stripMailHeaders,
 } from './bundled';
-export { getDataset, datasetNames, describeDatasets } from './registry';
+export { getDataset, loadDatasetUncached, datasetNames, describeDatasets } from './registry';
 export {
   decodeUtf8,
   importClassification,

@@ -33,14 +33,19 @@ export function describeDatasets(): { name: string; kind: Dataset['kind']; descr
   return Object.entries(REGISTRY).map(([name, e]) => ({ name, kind: e.kind, description: e.description }));
 }
 
-/** A bundled dataset with its deterministic splits; unknown names are an error listing the known ones. */
-export function getDataset(name: string, opts: { seed?: number } = {}): Dataset {
+function entryOf(name: string): Entry {
   const entry = Object.prototype.hasOwnProperty.call(REGISTRY, name) ? REGISTRY[name] : undefined;
   if (!entry) {
     throw new DataError(
       `unknown dataset ${JSON.stringify(name)}; known datasets: ${datasetNames().join(', ')}`,
     );
   }
+  return entry;
+}
+
+/** A bundled dataset with its deterministic splits; unknown names are an error listing the known ones. */
+export function getDataset(name: string, opts: { seed?: number } = {}): Dataset {
+  const entry = entryOf(name);
   const seed = opts.seed ?? DEFAULT_SEED;
   const key = `${name}#${seed}`;
   let ds = cache.get(key);
@@ -49,4 +54,9 @@ export function getDataset(name: string, opts: { seed?: number } = {}): Dataset 
     cache.set(key, ds);
   }
   return ds;
+}
+
+/** Loads a bundled dataset afresh, past the process's cache (the run-time calibration times a job's first load). */
+export function loadDatasetUncached(name: string, opts: { seed?: number } = {}): Dataset {
+  return entryOf(name).load({ seed: opts.seed ?? DEFAULT_SEED });
 }

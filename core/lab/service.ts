@@ -211,6 +211,8 @@ export class LabService implements LabApi {
    * bundles are imported on this thread (a store passed in, e.g. PostgreSQL, is not reopened elsewhere).
    */
   storeSpec: StoreSpec | null = null;
+  /** How this lab starts job processes (the calibration times one start through it). */
+  private readonly launcher: JobLauncher;
   /** PDFs are printed one at a time (each print starts a browser). */
   private pdfQueue: Promise<unknown> = Promise.resolve();
 
@@ -223,6 +225,7 @@ export class LabService implements LabApi {
     this.queue = parts.queue;
     this.artifacts = parts.artifacts;
     this.heartbeatMs = parts.heartbeatMs;
+    this.launcher = parts.launcher;
     if (parts.warn) this.warn = parts.warn;
     this.scheduler = new Scheduler({
       labDir: parts.labDir,
@@ -285,7 +288,7 @@ export class LabService implements LabApi {
   #calibrating: Promise<Calibration> | null = null;
   async calibrate(): Promise<Calibration> {
     this.assertOpen();
-    this.#calibrating ??= measureCalibration()
+    this.#calibrating ??= measureCalibration(undefined, { launcher: this.launcher })
       .then((c) => {
         writeCalibration(this.labDir, c);
         return c;

@@ -102,8 +102,9 @@ function resources(c: QdllmConfig): ResourceLine[] {
  * logits, once per seed with `vary: ["teacher"]`; each quantum student (the loss ablation adds three) over
  * seeds × learning-rate candidates: `epochs` passes over train (a forward and the adjoint's 3 sweeps per
  * row), a forward over validation after each and over test once; the transformer student's steps as flops.
- * Split sizes: the bundled split's, or samplesPerClass per class split 60/20/20 % (≈). Not counted: the MLP
- * student (E·h per row, small), tokenizer training, a GGUF teacher's passes (not calibrated).
+ * Split sizes: the bundled split's, or samplesPerClass per class split 60/20/20 % (≈). Set-up: the dataset's
+ * and the teacher corpus's loads and the teacher's BPE (the job process's start is every run's). Not counted:
+ * the MLP student (E·h per row, small), the bag-of-words reference, a GGUF teacher's passes (not calibrated).
  */
 function work(c: QdllmConfig): WorkEstimate {
   const sizes = bundledSplitSizes(c.dataset);
@@ -117,7 +118,7 @@ function work(c: QdllmConfig): WorkEstimate {
   const nTest = total - nTrain - nVal;
   const T = c.maxTokens;
   const lrs = c.lrFactors.length;
-  const notCounted = ['the MLP student', 'tokenizer training'];
+  const notCounted = ['the MLP student', 'the bag-of-words reference'];
   let flops = 0;
   const t = c.teacher;
   if (t.source === 'lab-transformer' && t.modelDir === null) {
@@ -152,10 +153,20 @@ function work(c: QdllmConfig): WorkEstimate {
   const row = 2 ** (c.qubits - 1) * (r.gates + r.amplitudeOps);
   const students = c.ablation ? 4 : 1;
   const amplitudeOps = students * c.seeds * lrs * row * (c.epochs * (4 * nTrain + nVal) + nTest);
+  // set-up: the dataset loaded (again for each seed's own split with `vary`), the lab teacher's corpus and BPE
+  const teachers = c.vary.includes('teacher') ? c.seeds : 1;
+  const labTeacher = t.source === 'lab-transformer' && t.modelDir === null;
   return {
     flops,
     amplitudeOps,
     byWidth: [{ qubits: c.qubits, amplitudeOps }],
+    setup: {
+      datasets: [
+        ...Array.from({ length: c.vary.includes('split') ? c.seeds : 1 }, () => c.dataset),
+        ...(labTeacher ? Array.from({ length: teachers }, () => t.corpus) : []),
+      ],
+      tokenizerChars: labTeacher ? teachers * t.corpusChars : 0,
+    },
     note: `${notCounted.join(', ')} not counted`,
   };
 }

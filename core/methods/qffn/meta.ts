@@ -210,7 +210,10 @@ function work(c: QffnConfig): WorkEstimate {
     runs * (c.classical ? model(total(m.classical), c.steps) : 0) +
     sweeps * qffn(c.steps);
   const amplitudeOps = (runs + sweeps) * (4 * c.steps * quantumStep + quantumEval);
-  return { flops, amplitudeOps, note: 'sweep points counted at the main config’s size' };
+  // set-up: the base corpus loaded, the BPE trained on (and encoding) its first corpusChars characters
+  const setup =
+    c.base.modelDir === null ? { datasets: [c.base.corpus], tokenizerChars: c.base.corpusChars } : {};
+  return { flops, amplitudeOps, setup, note: 'sweep points counted at the main config’s size' };
 }
 
 export const SMALL_PRESET = {

@@ -185,10 +185,20 @@ function work(c: QheadConfig): WorkEstimate {
       for (const p of designPoints(c.sweep)) training(p, c.sweep.seeds, c.sweep.epochs ?? c.epochs);
   }
   const parts = [...byWidth].map(([qubits, amplitudeOps]) => ({ qubits, amplitudeOps }));
+  // set-up: the dataset loaded (again for each seed's own split with `vary`), the encoder's corpus and BPE
+  const splits = c.vary.includes('split') ? c.seeds : 1;
+  const pretrained = e.type === 'pretrain' ? { corpus: e.corpus, chars: e.corpusChars } : null;
   return {
     flops,
     amplitudeOps: parts.reduce((t, p) => t + p.amplitudeOps, 0),
     byWidth: parts,
+    setup: {
+      datasets: [
+        ...Array.from({ length: splits }, () => c.dataset),
+        ...(pretrained ? Array.from({ length: c.vary.length ? c.seeds : 1 }, () => pretrained.corpus) : []),
+      ],
+      tokenizerChars: pretrained ? (c.vary.length ? c.seeds : 1) * pretrained.chars : 0,
+    },
     note: `${notCounted.join(', ')} not counted`,
   };
 }

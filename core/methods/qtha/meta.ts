@@ -175,8 +175,8 @@ function resources(c: QthaConfig): ResourceLine[] {
  * learning-rate candidate — `steps` steps of batchSize × T tokens through the frozen base (forward and the
  * backward to the adapters' inputs: 4·N per token, attention 3×) plus each model's trainable parameters
  * (6 per token); QTHA's VQC runs once per token in every target layer (rank qubits, forward + adjoint's 3
- * sweeps). Not counted: the evaluations (their token count comes from the tokenizer, known at run time),
- * tokenizer training and data preparation.
+ * sweeps). Set-up: the corpora's loads, the base's BPE and encoding the task's text (the job process's start
+ * is every run's). Not counted: the evaluations (their token count comes from the tokenizer, known at run time).
  */
 function work(c: QthaConfig): WorkEstimate {
   const all = baseLinears(c);
@@ -231,7 +231,13 @@ function work(c: QthaConfig): WorkEstimate {
     flops,
     amplitudeOps: parts.reduce((t, p) => t + p.amplitudeOps, 0),
     byWidth: parts,
-    note: 'evaluations, tokenizer training and data preparation not counted',
+    // set-up: the corpora loaded, the base's BPE trained on (and encoding) corpusChars, the task's text encoded
+    setup: {
+      datasets: [...(b.modelDir === null ? [b.corpus] : []), c.task === 'lm' ? c.targetCorpus : c.dataset],
+      tokenizerChars:
+        (b.modelDir === null ? b.corpusChars : 0) + (c.task === 'lm' ? c.targetChars + 2 * c.evalChars : 0),
+    },
+    note: 'evaluations not counted',
   };
 }
 

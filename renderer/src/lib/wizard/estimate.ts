@@ -1,7 +1,8 @@
-// The wizard's run-time estimate: a kind's work (WorkEstimate: classical flops and circuit amplitude updates)
-// times this machine's speed at each, as the lab's calibration measured it (core/lab/calibration.ts: the
-// lab's own simulator and transformer kernels timed once and stored). No factor is typed in: before the lab
-// is calibrated the wizard says "calibrate for an estimate" instead of guessing.
+// The wizard's run-time estimate: a kind's work (WorkEstimate: classical flops, circuit amplitude updates,
+// density-matrix updates, set-up) times this machine's speed at each, as the lab's calibration measured it
+// (core/lab/calibration.ts: the lab's own kernels, a job process's start and data loads timed once and
+// stored). No factor is typed in: before the lab is calibrated the wizard says "calibrate for an estimate"
+// instead of guessing.
 import type { WorkEstimate } from '../../../../core/api/kinds';
 import { rateAt, type Calibration } from '../../../../core/api/lab-types';
 
@@ -14,19 +15,40 @@ export interface RunEstimate {
   note?: string;
 }
 
+/** Seconds of a run's fixed costs: its job process's start and the set-up work its model counts. */
+export function setupSeconds(w: WorkEstimate, c: Calibration): number {
+  const s = c.setup;
+  if (!s) return 0;
+  const loads = (w.setup?.datasets ?? []).reduce((t, name) => t + (s.datasetSeconds[name] ?? 0), 0);
+  return s.jobStartSeconds + loads + (w.setup?.tokenizerChars ?? 0) * s.secondsPerTokenizerChar;
+}
+
 /**
- * The estimate from the lab's calibration (LabApi.getCalibration: the lab's own simulator and transformer
- * kernels timed on this machine): work × measured seconds per unit, no factor typed in.
+ * The estimate from the lab's calibration (LabApi.getCalibration: the lab's own simulator, transformer,
+ * density-matrix and set-up costs timed on this machine): work × measured seconds per unit, plus the run's
+ * fixed costs, no factor typed in. A calibration from before set-up or density matrices were timed leaves
+ * them out and says so.
  */
 export function estimateCalibrated(w: WorkEstimate, c: Calibration): RunEstimate {
   const perAmp = w.qubits !== undefined ? rateAt(c.amplitudeRates, w.qubits) : c.secondsPerAmplitudeOp;
   const amplitudeSeconds = w.byWidth
     ? w.byWidth.reduce((t, p) => t + p.amplitudeOps * rateAt(c.amplitudeRates, p.qubits), 0)
     : w.amplitudeOps * perAmp;
-  const seconds = w.flops * c.secondsPerFlop + amplitudeSeconds;
+  const density = c.densityRates;
+  const densitySeconds = (w.densityByWidth ?? []).reduce(
+    (t, p) => t + p.densityOps * (density ? rateAt(density, p.qubits) : 0),
+    0,
+  );
+  const seconds = w.flops * c.secondsPerFlop + amplitudeSeconds + densitySeconds + setupSeconds(w, c);
+  const missing = [
+    ...(c.setup ? [] : ['start-up']),
+    ...(w.densityByWidth?.length && !density ? ['density matrices'] : []),
+  ];
   return {
     seconds,
-    text: `≈ ${formatDuration(seconds)} on this machine (calibrated ${c.measuredAt.slice(0, 10)})`,
+    text:
+      `≈ ${formatDuration(seconds)} on this machine (calibrated ${c.measuredAt.slice(0, 10)}` +
+      `${missing.length ? `; ${missing.join(' and ')} not timed: recalibrate` : ''})`,
     calibrated: true,
   };
 }
