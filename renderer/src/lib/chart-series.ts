@@ -29,27 +29,32 @@ export interface RawSeries {
 
 const SEED = /^seed\d+$/;
 
-// Models the lab's kinds name, in a fixed order, so each keeps its colour everywhere; others hash.
-const KNOWN_MODELS = [
-  'quantum',
-  'mlp',
-  'transformer',
-  'bow',
-  'teacher',
-  'classical',
-  'qtha',
-  'lora-r',
-  'lora-2r',
-  'full',
-  'qffn',
-  'base',
-];
+// Models the lab's kinds name, with a fixed palette index each, so a model keeps its colour everywhere; the
+// models of one kind never share one (qhead: quantum, mlp, logreg; qdllm: quantum, mlp, transformer, teacher;
+// qtha: qtha, lora-r, lora-2r, full, base; qffn: qffn, classical, base). The quantum model of every kind is
+// the first colour. Other names hash.
+const KNOWN_MODELS: Readonly<Record<string, number>> = {
+  quantum: 0,
+  qtha: 0,
+  qffn: 0,
+  mlp: 1,
+  'lora-r': 1,
+  classical: 1,
+  transformer: 2,
+  'lora-2r': 2,
+  logreg: 2,
+  bow: 3,
+  full: 3,
+  teacher: 4,
+  base: 4,
+  encoder: 4,
+};
 export const PALETTE_SIZE = 8;
 
 /** The palette index of a model, the same on every chart and page. */
 export function modelColor(model: string): number {
-  const i = KNOWN_MODELS.indexOf(model);
-  if (i >= 0) return i % PALETTE_SIZE;
+  const i = KNOWN_MODELS[model];
+  if (i !== undefined) return i;
   let h = 0;
   for (let j = 0; j < model.length; j++) h = (h * 31 + model.charCodeAt(j)) >>> 0;
   return h % PALETTE_SIZE;
@@ -81,14 +86,19 @@ export function seedCurves(series: readonly RawSeries[], showSeeds = false): Cur
     if (seed !== null) l.seeded = true;
   }
   const out: Curve[] = [];
+  // Lines of one model (its learning-rate candidates, `lr0`, `lr1`, …) share its colour: a dash tells them apart.
+  const dashes = new Map<string, number>();
   for (const [label, l] of lines) {
     const color = modelColor(l.model);
+    const rest = label.split('/').slice(1).join('/');
+    if (!dashes.has(rest)) dashes.set(rest, dashes.size);
+    const dash = dashes.get(rest)!;
     if (l.members.length === 1) {
       const s = l.members[0];
-      out.push({ label, steps: s.steps, values: s.values, min: s.min, max: s.max, color });
+      out.push({ label, steps: s.steps, values: s.values, min: s.min, max: s.max, color, dash });
       continue;
     }
-    out.push({ label, ...meanStd(l.members), color, seeds: l.members.length });
+    out.push({ label, ...meanStd(l.members), color, dash, seeds: l.members.length });
     if (showSeeds)
       for (const s of l.members)
         out.push({
@@ -96,6 +106,7 @@ export function seedCurves(series: readonly RawSeries[], showSeeds = false): Cur
           steps: s.steps,
           values: s.values,
           color,
+          dash,
           faint: true,
         });
   }
@@ -138,12 +149,39 @@ export function xAxisTitle(kind: string, key: string): string {
   const metric = key.slice(key.lastIndexOf('/') + 1);
   if (key.startsWith('energy/')) return 'qubits';
   if (key.startsWith('sweep/')) return 'sweep point';
-  if (/_ms$/.test(metric) && kind === 'sim-bench') return 'qubits';
+  if (kind === 'sim-bench') {
+    // gate_bandwidth_fraction: one point per state width, a batched width at 100 + n (sim-bench's own encoding)
+    if (metric === 'gate_bandwidth_fraction') return 'qubits (batched: 100 + qubits)';
+    if (/_ms$/.test(metric)) return 'qubits';
+  }
   if (/(^|_)(seconds|time|wall)(_|$)/.test(metric)) return 'seconds';
   if (/step|pretrain|finetune/.test(metric)) return 'step';
   if (kind === 'qffn' || kind === 'qtha') return 'step';
-  if (/^(train|val|test)_/.test(metric)) return 'epoch';
+  // vqc-fit writes one point per epoch of loss and accuracies (and step_loss per batch, above).
+  if (kind === 'vqc-fit') return 'epoch';
+  // The harness (qhead, qdllm) writes per-epoch curves under <model>/seed<k>/; a model's own train_loss
+  // without a seed is per batch step.
+  if (/^(train|val|test)_/.test(metric))
+    return splitSeed(key).seed === null && metric === 'train_loss' ? 'step' : 'epoch';
   return 'step';
+}
+
+/**
+ * A chart's title: its metric, "by learning-rate candidate" when its lines are a model's candidates
+ * (`lr0`, `lr1`, …), and the seeds its bands span.
+ */
+export function chartTitle(metric: string, curves: readonly Curve[]): string {
+  const candidates = curves.some((c) => /(^|\/)lr\d+(\/|$)/.test(c.label));
+  const seeds = Math.max(0, ...curves.map((c) => c.seeds ?? 0));
+  // One model's own curve (teacher/pretrain_loss) keeps the model's name.
+  const only = curves.filter((c) => !c.faint);
+  if (only.length === 1 && only[0].label !== metric && !candidates) metric = `${only[0].label}: ${metric}`;
+  return `${metric}${candidates ? ' by learning-rate candidate' : ''}${seeds > 1 ? ` — mean ± std over ${seeds} seeds` : ''}`;
+}
+
+/** Whether every x of the curves is a whole number (epochs, steps, qubits): the axis then ticks whole numbers. */
+export function wholeSteps(curves: readonly Curve[]): boolean {
+  return curves.every((c) => c.steps.every((x) => Number.isInteger(x)));
 }
 
 /** The y axis' unit when the key says it: J, ms, s. */

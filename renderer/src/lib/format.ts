@@ -33,11 +33,29 @@ function exponent(v: number): string {
   return `${m.replace(/\.?0+$/, '')}e${e.replace('+', '')}`;
 }
 
-/** The scale of figures shown together: the largest finite magnitude among them (0 when there is none). */
+/** Two neighbouring magnitudes further apart than this are separate clusters (see scaleOf). */
+const GAP = 1e9;
+
+/**
+ * The scale of figures shown together: the smallest magnitude of the cluster that holds the largest finite
+ * one, a cluster being magnitudes each within GAP of the next (0 when there is none). A residue (2.66e-19
+ * among accuracies) sits alone far below its column; a column that climbs steadily through thirty decades
+ * (energies from 3e-6 to 1.6e17 J) is one cluster, so its small figures are meant and never read 0.
+ */
 export function scaleOf(values: Iterable<unknown>): number {
-  let m = 0;
-  for (const v of values) if (typeof v === 'number' && Number.isFinite(v)) m = Math.max(m, Math.abs(v));
-  return m;
+  const mags: number[] = [];
+  for (const v of values) if (typeof v === 'number' && Number.isFinite(v) && v !== 0) mags.push(Math.abs(v));
+  if (mags.length === 0) return 0;
+  mags.sort((a, b) => b - a);
+  let scale = mags[0];
+  for (let j = 1; j < mags.length && mags[j - 1] / mags[j] <= GAP; j++) scale = mags[j];
+  return scale;
+}
+
+/** A log axis' tick: plain between 0.001 and 10,000, else a power of ten's exponent form (1e6, 1e-9). */
+export function formatLogTick(v: number): string {
+  if (!Number.isFinite(v) || v <= 0) return formatNumber(v);
+  return v >= 1e4 || v < 1e-3 ? exponent(v) : formatNumber(v);
 }
 
 /**
@@ -67,8 +85,36 @@ function formatPercentText(s: string): string | null {
 export function formatValue(v: unknown, scale?: number): string {
   if (v === null || v === undefined) return '—';
   if (typeof v === 'number') return formatNumber(v, scale);
-  if (typeof v === 'string') return formatPercentText(v) ?? v;
+  // a job's table may carry a NaN it wrote as text (a t statistic of two equal samples)
+  if (typeof v === 'string') return v === 'NaN' ? 'n/a' : (formatPercentText(v) ?? v);
   return JSON.stringify(v);
+}
+
+/** A value in a one-line description: a list of records as their values (`cpu wasm-simd f64, …`). */
+function infoValue(v: unknown): string {
+  if (Array.isArray(v))
+    return v
+      .map((x) =>
+        x !== null && typeof x === 'object' ? Object.values(x).map(infoValue).join(' ') : infoValue(x),
+      )
+      .join(', ');
+  if (v !== null && typeof v === 'object')
+    return Object.entries(v)
+      .map(([k, x]) => `${k} ${infoValue(x)}`)
+      .join(', ');
+  return formatValue(v);
+}
+
+/**
+ * A record on one line, `a: 1 · b: 2`; an entry named like the label in front (a backend's own `backend` or
+ * `backends`) shows its value alone, so the header never reads `backend backends: …`.
+ */
+export function formatInfo(o: Record<string, unknown>, label = ''): string {
+  return Object.entries(o)
+    .map(([k, v]) =>
+      label !== '' && (k === label || k === `${label}s`) ? infoValue(v) : `${k}: ${infoValue(v)}`,
+    )
+    .join(' · ');
 }
 
 export function errorMessage(err: unknown): string {

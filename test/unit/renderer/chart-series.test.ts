@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  chartTitle,
   isNoisy,
   meanStd,
   modelColor,
@@ -7,6 +8,7 @@ import {
   smooth,
   splitSeed,
   wantsLogScale,
+  wholeSteps,
   xAxisTitle,
 } from '../../../renderer/src/lib/chart-series';
 
@@ -60,6 +62,55 @@ describe('chart series', () => {
     expect(xAxisTitle('qtha', 'qtha/seed0/train_loss')).toBe('step');
     expect(xAxisTitle('qhead', 'energy/sim_train_J')).toBe('qubits');
     expect(xAxisTitle('qhead', 'quantum/train_seconds')).toBe('seconds');
+    // vqc-fit's loss and accuracies are per epoch, its step_loss per batch.
+    expect(xAxisTitle('vqc-fit', 'quantum/loss')).toBe('epoch');
+    expect(xAxisTitle('vqc-fit', 'mlp/test_acc')).toBe('epoch');
+    expect(xAxisTitle('vqc-fit', 'quantum/step_loss')).toBe('step');
+    // The harness' unseeded <model>/train_loss is per batch step; its seeded curves per epoch.
+    expect(xAxisTitle('qdllm', 'quantum/train_loss')).toBe('step');
+    expect(xAxisTitle('qdllm', 'quantum/seed0/lr1/train_loss')).toBe('epoch');
+    // sim-bench's bandwidth is drawn against the state's width.
+    expect(xAxisTitle('sim-bench', 'gate_bandwidth_fraction')).toMatch(/^qubits/);
+  });
+
+  it("tells a model's learning-rate candidates apart by dash, in its one colour", () => {
+    const key = (m: string, s: number, j: number) => `${m}/seed${s}/lr${j}/val_acc`;
+    const series = ['quantum', 'mlp', 'logreg'].flatMap((m) =>
+      [0, 1].flatMap((s) => [0, 1, 2].map((j) => ({ key: key(m, s, j), steps: [1, 2], values: [s, j] }))),
+    );
+    const curves = seedCurves(series);
+    expect(curves).toHaveLength(9);
+    // every line has its own colour and dash pair, and a model's lines share its colour
+    expect(new Set(curves.map((c) => `${c.color}:${c.dash}`)).size).toBe(9);
+    expect(new Set(curves.filter((c) => c.label.startsWith('mlp/')).map((c) => c.color))).toEqual(
+      new Set([modelColor('mlp')]),
+    );
+    expect(curves.filter((c) => c.label.startsWith('quantum/')).map((c) => c.dash)).toEqual([0, 1, 2]);
+    expect(chartTitle('val_acc', curves)).toBe(
+      'val_acc by learning-rate candidate — mean ± std over 2 seeds',
+    );
+    expect(chartTitle('loss', seedCurves([{ key: 'quantum/loss', steps: [1, 2], values: [1, 2] }]))).toBe(
+      'quantum: loss',
+    );
+    const two = ['quantum', 'mlp'].map((m) => ({ key: `${m}/loss`, steps: [1, 2], values: [1, 2] }));
+    expect(chartTitle('loss', seedCurves(two))).toBe('loss');
+  });
+
+  it('gives the models of one kind distinct colours, the quantum model the first', () => {
+    const kinds = [
+      ['quantum', 'mlp', 'logreg', 'bow'],
+      ['quantum', 'mlp', 'transformer', 'teacher'],
+      ['qtha', 'lora-r', 'lora-2r', 'full', 'base'],
+      ['qffn', 'classical', 'base'],
+    ];
+    for (const models of kinds) expect(new Set(models.map(modelColor)).size).toBe(models.length);
+    expect(['quantum', 'qtha', 'qffn'].map(modelColor)).toEqual([0, 0, 0]);
+  });
+
+  it('ticks whole numbers when every x is one', () => {
+    const c = (steps: number[]) => ({ label: 'x', steps, values: steps, color: 0 });
+    expect(wholeSteps([c([1, 2, 3])])).toBe(true);
+    expect(wholeSteps([c([1, 2.5])])).toBe(false);
   });
 
   it('turns log scale on past three decades of positive values, smooths, spots noise', () => {

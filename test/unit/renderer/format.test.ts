@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { columnScales, formatBytes, formatValue, scaleOf } from '../../../renderer/src/lib/format';
+import {
+  columnScales,
+  formatBytes,
+  formatInfo,
+  formatLogTick,
+  formatValue,
+  scaleOf,
+} from '../../../renderer/src/lib/format';
 
 describe('formatValue', () => {
   it('writes numbers for people', () => {
@@ -21,6 +28,24 @@ describe('formatValue', () => {
 });
 
 describe('formatBytes', () => {
+  it('writes a backend or host record on one line without repeating its label', () => {
+    // sim-bench's backend record: a list of backends and a missing peer
+    const backend = {
+      backends: [
+        { backend: 'cpu', mode: 'wasm-simd', precision: 'f64' },
+        { backend: 'cpu', mode: 'wasm-simd', precision: 'f32' },
+      ],
+      peer: null,
+    };
+    expect(formatInfo(backend, 'backend')).toBe('cpu wasm-simd f64, cpu wasm-simd f32 · peer: —');
+    expect(formatInfo({ backend: 'cpu', mode: 'wasm-simd', qubits: 6 }, 'backend')).toBe(
+      'cpu · mode: wasm-simd · qubits: 6',
+    );
+    expect(formatInfo({ os: 'linux', cpus: 2 })).toBe('os: linux · cpus: 2');
+    // a NaN a job wrote into a table as text reads like a NaN number
+    expect([formatValue('NaN'), formatValue(NaN)]).toEqual(['n/a', 'n/a']);
+  });
+
   it('says a size in B, KiB or MiB with three digits', () => {
     expect(formatBytes(812)).toBe('812 B');
     expect(formatBytes(4300)).toBe('4.2 KiB');
@@ -44,14 +69,45 @@ describe('residues and genuinely tiny figures', () => {
     expect(formatValue(-1e-30, 5)).toBe('0');
   });
 
+  it('keeps the small figures of a column that climbs through many decades', () => {
+    // qhead's energy table: simulation energy per sample from 4 to 60 qubits, 3e-6 J … 1.6e17 J. Each figure
+    // is meant; against the largest alone (the old rule) everything under 1.6e5 J read 0.
+    const joules = [
+      3.01e-6, 1.49e-4, 2.39e-3, 4.92e-3, 0.66, 4.2e3, 1.2e9, 3.76e6, 1.36e11, 4.49e12, 1.62e17,
+    ];
+    const shown = joules.map((v) => formatValue(v, scaleOf(joules)));
+    expect(shown).not.toContain('0');
+    expect(shown[0]).toBe('3.01e-6');
+    // A residue far below a column's figures still reads 0, however wide the column's own range.
+    const withResidue = [...joules, 2.66e-30];
+    expect(formatValue(2.66e-30, scaleOf(withResidue))).toBe('0');
+    expect(scaleOf([0.81, 2.66e-19, 0.79])).toBe(0.79);
+  });
+
+  it('writes log-axis ticks in one notation', () => {
+    expect([1e-12, 1e-4, 0.001, 1, 10, 1000, 1e4, 1e6, 1e15, 2e46].map(formatLogTick)).toEqual([
+      '1e-12',
+      '1e-4',
+      '0.001',
+      '1',
+      '10',
+      '1000',
+      '1e4',
+      '1e6',
+      '1e15',
+      '2e46',
+    ]);
+  });
+
   it("finds each column's scale from its numbers only", () => {
-    expect(scaleOf(['x', null, -3, 2, NaN, Infinity])).toBe(3);
+    // the smallest magnitude of the cluster holding the largest: 3 and 2 are one cluster
+    expect(scaleOf(['x', null, -3, 2, NaN, Infinity])).toBe(2);
     expect(scaleOf([])).toBe(0);
     expect(
       columnScales([
         ['a', 0.5, 1e-20],
         ['b', -0.9, 2e-20],
       ]),
-    ).toEqual([0, 0.9, 2e-20]);
+    ).toEqual([0, 0.5, 1e-20]);
   });
 });
