@@ -1,7 +1,11 @@
 // A method wizard's state: the config being built, the current step, what each field shows, and three kinds
 // of errors routed to the step and field they name: local parse errors, the kind's schema's verdict on the
-// config as the user types (both block Next), and the server's errors from createRun.
+// config as the user types (both block Next), and the server's errors from createRun. The review step also
+// holds the sweep: values per sweepable field (and seeds), each checked by the same schema as the user types;
+// with any set, Start creates a lab-level sweep (createSweep) instead of one run.
 import type { Calibration, CreateRunRequest, LabApi, RunSummary } from '../../../core/api/lab-api';
+import type { SubmissionPlan } from '../../../core/api/kinds';
+import type { CreateSweepRequest, SweepAxis } from '../../../core/api/sweep';
 import { LabError } from '../../../core/api/lab-types';
 import { isPlainObject, parseTags } from '../lib/config-form';
 import {
@@ -15,6 +19,24 @@ import {
   type WizardSpec,
   type WizardStep,
 } from '../lib/wizard/spec';
+import {
+  MAX_SWEEP_AXES,
+  MAX_SWEEP_RUNS,
+  checkGrid,
+  checkValues,
+  configFileName,
+  gridSize,
+  parseSweepValues,
+  pointConfigs,
+  sweepCommand,
+  type ParsedValues,
+  type SweepAxisSpec,
+} from '../lib/wizard/sweep';
+
+/** Error key of the sweep section's own line (the grid's size, a point's combination, the server's word). */
+export const SWEEP_GENERAL = 'sweep';
+/** Error key of one sweep axis's input. */
+export const sweepKey = (field: string): string => `sweep:${field}`;
 
 /** The review step every wizard ends with: name, seed, tags and the whole config as JSON. */
 export const REVIEW_STEP: WizardStep = { id: 'review', title: 'Review', fields: [] };
@@ -84,6 +106,10 @@ export class WizardState {
   name = $state('');
   seedText = $state('');
   tagsText = $state('');
+  /** What each sweep axis's input shows, by field ("seed" for the run seed); empty text: not swept. */
+  sweepDrafts = $state<Record<string, string>>({});
+  /** The server's refusal of the last sweep, by error key (an axis, or the sweep's own line). */
+  #sweepServer = $state.raw<Record<string, string>>({});
 
   constructor(api: LabApi, spec: WizardSpec, defaults: Config) {
     this.#api = api;
@@ -135,6 +161,103 @@ export class WizardState {
   /** Parameter counts, circuits and resources of the config, from the kind's functions (null while invalid). */
   readonly preview: WizardPreview | null = $derived.by(() => this.spec.preview(this.#config));
 
+  /** The sweep axes offered for the current config (a field of one union variant only while it is chosen). */
+  readonly sweepAxisSpecs: readonly SweepAxisSpec[] = $derived.by(() =>
+    (this.spec.sweepAxes ?? []).filter((a) => a.when(this.#config)),
+  );
+  /** Each offered axis's text parsed, by field (a derived snapshot, never mutated). */
+  readonly #sweepParsed: Readonly<Record<string, ParsedValues>> = $derived.by(() =>
+    Object.fromEntries(
+      this.sweepAxisSpecs.map((a) => [a.field, parseSweepValues(a, this.sweepDrafts[a.field] ?? '')]),
+    ),
+  );
+  /** Each axis's problem, by sweepKey(field): its text does not parse, or the schema refuses a value. */
+  readonly sweepErrors: Readonly<Record<string, string>> = $derived.by(() => {
+    const out: Record<string, string> = {};
+    for (const a of this.sweepAxisSpecs) {
+      const p = this.#sweepParsed[a.field];
+      if (!p) continue;
+      const msg =
+        'error' in p ? `${a.field}: ${p.error}` : checkValues(this.spec.validate, this.#config, a, p.values);
+      if (msg) out[sweepKey(a.field)] = msg;
+    }
+    return { ...this.#sweepServer, ...out };
+  });
+  /** Whether any axis has text: Start then creates a sweep. */
+  readonly isSweep: boolean = $derived(
+    this.sweepAxisSpecs.some((a) => (this.sweepDrafts[a.field] ?? '').trim() !== ''),
+  );
+  /** The axes with values, in the kind's field order (the grid's first axis varies slowest). */
+  readonly sweepAxes: readonly SweepAxis[] = $derived.by(() =>
+    this.sweepAxisSpecs.flatMap((a) => {
+      const p = this.#sweepParsed[a.field];
+      return p && 'values' in p && p.values.length > 0
+        ? [{ field: a.field, values: p.values as SweepAxis['values'] }]
+        : [];
+    }),
+  );
+  /** Runs the sweep creates: the product of the axes' value counts. */
+  readonly sweepSize: number = $derived(gridSize(this.sweepAxes));
+  /** What blocks the sweep as a whole: too many axes or points (the limit named), or a point the schema refuses. */
+  readonly sweepProblem: string | null = $derived.by(() => {
+    if (!this.isSweep) return null;
+    const axes = this.sweepAxes;
+    const n = this.sweepSize;
+    if (axes.length > MAX_SWEEP_AXES)
+      return `${axes.length} fields are varied; a sweep varies at most ${MAX_SWEEP_AXES} at once`;
+    if (n > MAX_SWEEP_RUNS)
+      return `this sweep would create ${n.toLocaleString('en-US')} runs (${axes.map((a) => a.values.length).join(' × ')}), over the limit of ${MAX_SWEEP_RUNS.toLocaleString('en-US')} runs per sweep`;
+    const fieldErrors = Object.keys(this.sweepErrors).some((k) => k !== SWEEP_GENERAL);
+    if (axes.length < 2 || fieldErrors || this.spec.validate(this.#config).length > 0) return null;
+    return checkGrid(this.spec.validate, this.#config, axes);
+  });
+  /**
+   * What Start creates, from the kind's metadata: one run (and the child runs of its own sweep), or the sweep's
+   * points; null while something is invalid or the sweep is over the limit.
+   */
+  readonly plan: SubmissionPlan | null = $derived.by(() => {
+    if (!this.spec.plan) return null;
+    if (!this.isSweep) return this.spec.plan([this.#config], false);
+    if (this.sweepAxes.length === 0 || this.sweepSize > MAX_SWEEP_RUNS) return null;
+    return this.spec.plan(pointConfigs(this.#config, this.sweepAxes), true);
+  });
+
+  /** One sweep axis's values edited (text as typed: "0.1, 0.01", "1..5"; empty: not swept). */
+  editSweep(field: string, text: string): void {
+    this.sweepDrafts[field] = text;
+    const drop = [sweepKey(field), SWEEP_GENERAL];
+    if (drop.some((k) => k in this.#sweepServer))
+      this.#sweepServer = Object.fromEntries(
+        Object.entries(this.#sweepServer).filter(([k]) => !drop.includes(k)),
+      );
+  }
+
+  /** The base config as a file `qlab run` (and `qlab sweep`, with --vary) accepts: kind, name, seed, tags, config. */
+  configFile(): { filename: string; mimeType: string; content: string } {
+    const body: Record<string, unknown> = { kind: this.spec.kind };
+    if (this.name.trim()) body.name = this.name.trim();
+    const seed = Number(this.seedText.trim());
+    if (this.seedText.trim() && !this.#localErrors.seed) body.seed = seed;
+    const tags = parseTags(this.tagsText);
+    if (tags.length) body.tags = tags;
+    body.config = this.#config;
+    return {
+      filename: configFileName(this.name, this.spec.kind),
+      mimeType: 'application/json',
+      content: `${JSON.stringify(body, null, 2)}\n`,
+    };
+  }
+
+  /** The same sweep from the command line, on the saved config file; null without a valid sweep. */
+  readonly sweepCommandLine: string | null = $derived.by(() =>
+    this.isSweep &&
+    this.sweepAxes.length > 0 &&
+    !this.sweepProblem &&
+    Object.keys(this.sweepErrors).length === 0
+      ? sweepCommand(configFileName(this.name, this.spec.kind), this.sweepAxes)
+      : null,
+  );
+
   /** The fields of step `i` shown for the current config. */
   fieldsOf(i: number): WizardField[] {
     const s = this.spec.steps[i];
@@ -153,7 +276,12 @@ export class WizardState {
     const live = Object.values(this.#liveErrors)
       .filter((x) => x.step === i)
       .map((x) => x.message);
-    return [...local, ...live];
+    // the sweep's section is on the review step: its problems block Start there
+    const sweep =
+      i === this.spec.steps.length && this.isSweep
+        ? [...Object.values(this.sweepErrors), ...(this.sweepProblem ? [this.sweepProblem] : [])]
+        : [];
+    return [...local, ...live, ...sweep];
   }
 
   #setConfig(c: Config, keep?: string): void {
@@ -305,17 +433,36 @@ export class WizardState {
     return req;
   }
 
+  /** The sweep's request (the run's request with the axes), or null as request() returns it. */
+  sweepRequest(): CreateSweepRequest | null {
+    const req = this.request();
+    if (!req || this.sweepAxes.length === 0) {
+      if (req) this.#step = this.spec.steps.length;
+      return null;
+    }
+    return { ...req, axes: this.sweepAxes.map((a) => ({ field: a.field, values: [...a.values] })) };
+  }
+
+  /** Starts the run, or the sweep when any axis has values; the server's refusal lands beside what it names. */
   async submit(): Promise<RunSummary | null> {
     this.#general = null;
     this.#serverErrors = {};
-    const req = this.request();
+    this.#sweepServer = {};
+    const sweep = this.isSweep;
+    const req = sweep ? this.sweepRequest() : this.request();
     if (!req) return null;
     this.#submitting = true;
     try {
-      return await this.#api.createRun(req);
+      return sweep ? await this.#api.createSweep(req as CreateSweepRequest) : await this.#api.createRun(req);
     } catch (err) {
       const e = err instanceof LabError ? err : new LabError('internal', String(err));
-      if (e.field) {
+      const axis = sweep && e.field ? /^axes(?:\[(\d+)\])?/.exec(e.field) : null;
+      if (axis) {
+        // "axes[i].values[j]": the axis's input ("point k of N (…): …"); "axes": the sweep's own line
+        const a = axis[1] === undefined ? undefined : (req as CreateSweepRequest).axes[Number(axis[1])];
+        this.#sweepServer = { [a ? sweepKey(a.field) : SWEEP_GENERAL]: e.message };
+        this.#step = this.spec.steps.length;
+      } else if (e.field) {
         const r = routeError(this.spec, this.#config, e.field);
         this.#serverErrors = { [r.key]: e.message };
         this.#step = r.step;

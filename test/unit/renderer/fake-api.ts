@@ -207,8 +207,18 @@ export class FakeLabApi implements LabApi {
   async removeFileRoot(): Promise<never> {
     throw new LabError('internal', 'not used');
   }
-  async createSweep(): Promise<never> {
-    throw new LabError('internal', 'not used');
+  /** Records the request; throws createError when set, else a parent run with a child per point. */
+  async createSweep(req: {
+    kind: string;
+    name?: string;
+    axes: { values: unknown[] }[];
+  }): Promise<RunSummary> {
+    this.calls.push({ method: 'createSweep', arg: req });
+    if (this.createError) throw this.createError;
+    const n = req.axes.reduce((p, a) => p * a.values.length, 1);
+    const run = { ...makeRun({ kind: req.kind, name: req.name ?? '' }), childCount: n };
+    this.runs.push(run);
+    return run;
   }
   /** Flattened config fields per run id, served by getRunConfigs. */
   configs = new Map<string, RunConfigFields['fields']>();

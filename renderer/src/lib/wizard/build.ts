@@ -4,6 +4,7 @@
 import {
   rangeText,
   fieldsAt,
+  submissionPlan,
   type FieldMeta,
   type FieldRef,
   type GroupMeta,
@@ -16,6 +17,7 @@ import { fillKey, holds, valueAt, writeKey } from './config-edit';
 import { estimateOf, extrasOf, issuesOf, previewOf } from './preview';
 import { deepMerge, withValue, type Config, type FieldKind, type WizardField, type WizardSpec } from './spec';
 import type { Calibration } from '../../../../core/api/lab-types';
+import { SEED_AXIS_SPEC, type SweepAxisSpec } from './sweep';
 
 const isSwitch = (x: StepItem): x is SwitchMeta => typeof x === 'object' && 'choices' in x;
 const isGroup = (x: StepItem): x is GroupMeta => typeof x === 'object' && 'items' in x;
@@ -37,6 +39,29 @@ function placedKeys(items: readonly StepItem[], out = new Set<string>()): Set<st
     else if (isSwitch(it) || asRef(it)) out.add((it as FieldRef | SwitchMeta).key);
     else if (typeof it === 'string') out.add(it);
   return out;
+}
+
+/** The sweep's axes: each field the metadata marks sweepable (once per key, offered while a variant holds), then the seed. */
+function sweepAxesOf(meta: KindMeta): SweepAxisSpec[] {
+  const keys = [...new Set(meta.fields.filter((f) => f.sweepable).map((f) => f.key))];
+  const axes = keys.map((key): SweepAxisSpec => {
+    const metas = fieldsAt(meta, key);
+    const f = metas[0];
+    const variant = (c: Config) => metas.find((m) => !m.variant || holds([m.variant], c));
+    return {
+      field: key,
+      label: f.label,
+      help: f.help,
+      kind: kindOf(f, f.options),
+      ...(f.options ? { options: f.options } : {}),
+      range: (c) => {
+        const m = variant(c) ?? f;
+        return rangeText(m);
+      },
+      when: (c) => variant(c) !== undefined,
+    };
+  });
+  return [...axes, SEED_AXIS_SPEC];
 }
 
 export function buildWizard(meta: KindMeta, defaults: Config): WizardSpec {
@@ -140,6 +165,8 @@ export function buildWizard(meta: KindMeta, defaults: Config): WizardSpec {
     validate: (c) => issuesOf(meta, c),
     preview: (c) => previewOf(meta, c),
     extras: (c, calibration) => extrasOf(meta, c, calibration ?? null),
+    sweepAxes: sweepAxesOf(meta),
+    plan: (configs, sweep) => submissionPlan(meta, configs, sweep),
     ...(meta.work
       ? { estimate: (c: Config, calibration: Calibration | null) => estimateOf(meta, c, calibration) }
       : {}),

@@ -1,9 +1,10 @@
 // What a method wizard is made of: steps of typed fields over the kind's JSON config, built from the kind's
 // metadata (build.ts). Each field reads its text from the config and writes a parsed value back; ranges and
 // cross-field rules are the kind's schema's, checked as the user types (state/wizard.svelte.ts).
-import type { ModelCount, ResourceLine, CircuitSummary } from '../../../../core/api/kinds';
+import type { ModelCount, ResourceLine, CircuitSummary, SubmissionPlan } from '../../../../core/api/kinds';
 import type { Calibration } from '../../../../core/api/lab-api';
 import { getAt, isPlainObject, type Path } from '../config-form';
+import type { SweepAxisSpec } from './sweep';
 
 export type Config = Record<string, unknown>;
 
@@ -107,6 +108,13 @@ export interface WizardSpec {
     c: Config,
     calibration: Calibration | null,
   ) => { text: string; seconds: number; calibrated?: boolean; note?: string } | null;
+  /** The axes a sweep may vary: the fields the kind's metadata marks sweepable, then the run seed. */
+  sweepAxes?: readonly SweepAxisSpec[];
+  /**
+   * What submitting creates, from the kind's metadata: one config (a run and its own child runs) or a
+   * sweep's point configs; null while one is invalid.
+   */
+  plan?: (configs: readonly Config[], sweep: boolean) => SubmissionPlan | null;
 }
 
 export function fieldKey(path: Path): string {
