@@ -25,8 +25,9 @@ function scoreScratch(datt: Arr, n: number): Arr {
 /** cos/sin tables (T, hd/2) for positions 0..T-1. */
 export function ropeTables(T: number, hd: number, theta = 10000): { cos: Float64Array; sin: Float64Array } {
   const half = hd / 2;
-  const cos = new Float64Array(T * half);
-  const sin = new Float64Array(T * half);
+  // on shared memory where the platform allows, so the matmul pool's threads can read them (rows.ts)
+  const cos = alloc('f64', T * half) as Float64Array;
+  const sin = alloc('f64', T * half) as Float64Array;
   for (let t = 0; t < T; t++) {
     for (let i = 0; i < half; i++) {
       const a = t * Math.pow(theta, (-2 * i) / hd);
@@ -37,7 +38,7 @@ export function ropeTables(T: number, hd: number, theta = 10000): { cos: Float64
   return { cos, sin };
 }
 
-/** outh (B,H,T,hd) = rope(inp (B,T,H·hd)); rope skipped when cos is null (GPT-2, values). */
+/** outh (B,H,T,hd) = rope(inp (B,T,H·hd)); rope skipped when cos is null (GPT-2, values). rows.ts, both cores. */
 export function ropePermuteForward(
   outh: Arr,
   inp: Arr,
@@ -48,30 +49,15 @@ export function ropePermuteForward(
   H: number,
   hd: number,
 ) {
-  const half = hd >> 1;
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) {
-      for (let h = 0; h < H; h++) {
-        const src = ((b * T + t) * H + h) * hd;
-        const dst = ((b * H + h) * T + t) * hd;
-        if (!cos || !sin) {
-          for (let i = 0; i < hd; i++) outh[dst + i] = inp[src + i];
-          continue;
-        }
-        for (let i = 0; i < half; i++) {
-          const c = cos[t * half + i];
-          const s = sin[t * half + i];
-          const x1 = inp[src + i];
-          const x2 = inp[src + i + half];
-          outh[dst + i] = x1 * c - x2 * s;
-          outh[dst + i + half] = x2 * c + x1 * s;
-        }
-      }
-    }
-  }
+  runRows(
+    Kernel.RopePermuteForward,
+    cos && sin ? [outh, inp, cos, sin] : [outh, inp],
+    [B, T, H, hd],
+    B * T * H * hd,
+  );
 }
 
-/** dinp (B,T,H·hd) += ropeᵀ(douth (B,H,T,hd)). */
+/** dinp (B,T,H·hd) += ropeᵀ(douth (B,H,T,hd)). rows.ts, both cores. */
 export function ropePermuteBackward(
   dinp: Arr,
   douth: Arr,
@@ -82,27 +68,12 @@ export function ropePermuteBackward(
   H: number,
   hd: number,
 ) {
-  const half = hd >> 1;
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) {
-      for (let h = 0; h < H; h++) {
-        const dst = ((b * T + t) * H + h) * hd;
-        const src = ((b * H + h) * T + t) * hd;
-        if (!cos || !sin) {
-          for (let i = 0; i < hd; i++) dinp[dst + i] += douth[src + i];
-          continue;
-        }
-        for (let i = 0; i < half; i++) {
-          const c = cos[t * half + i];
-          const s = sin[t * half + i];
-          const d1 = douth[src + i];
-          const d2 = douth[src + i + half];
-          dinp[dst + i] += d1 * c + d2 * s;
-          dinp[dst + i + half] += d2 * c - d1 * s;
-        }
-      }
-    }
-  }
+  runRows(
+    Kernel.RopePermuteBackward,
+    cos && sin ? [dinp, douth, cos, sin] : [dinp, douth],
+    [B, T, H, hd],
+    B * T * H * hd,
+  );
 }
 
 /**

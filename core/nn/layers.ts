@@ -213,16 +213,11 @@ export function layernormBackward(
 
 // ---------------------------------------------------------------- RMSNorm: out = x / sqrt(mean(x²) + eps) · w
 export function rmsnormForward(out: Arr, rstd: Arr, inp: Arr, weight: Arr, N: number, C: number, eps = 1e-5) {
-  for (let n = 0; n < N; n++) {
-    const x = n * C;
-    let ss = 0;
-    for (let c = 0; c < C; c++) ss += inp[x + c] * inp[x + c];
-    const s = 1 / Math.sqrt(ss / C + eps);
-    for (let c = 0; c < C; c++) out[x + c] = inp[x + c] * s * weight[c];
-    rstd[n] = s;
-  }
+  // rows.ts rmsnormForwardK, on both cores when large
+  runRows(Kernel.RmsnormForward, [out, rstd, inp, weight], [N, C, eps], N * C);
 }
 
+/** dinp += ∂/∂inp, dweight (when given) += ∂/∂weight; rows.ts rmsnormBackwardK, on both cores when large. */
 export function rmsnormBackward(
   dinp: Arr,
   dweight: Arr | null,
@@ -233,18 +228,9 @@ export function rmsnormBackward(
   N: number,
   C: number,
 ) {
-  for (let n = 0; n < N; n++) {
-    const x = n * C;
-    const s = rstd[n];
-    let dot = 0; // Σ dxhat·xhat / C
-    for (let c = 0; c < C; c++) dot += dout[x + c] * weight[c] * inp[x + c] * s;
-    dot /= C;
-    for (let c = 0; c < C; c++) {
-      const xhat = inp[x + c] * s;
-      if (dweight) dweight[c] += dout[x + c] * xhat;
-      dinp[x + c] += s * (dout[x + c] * weight[c] - xhat * dot);
-    }
-  }
+  const a = [dinp, dout, inp, weight, rstd];
+  if (dweight) a.push(dweight);
+  runRows(Kernel.RmsnormBackward, a, [N, C], N * C);
 }
 
 // ---------------------------------------------------------------- GELU (tanh approximation, as GPT-2)

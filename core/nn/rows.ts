@@ -1,6 +1,6 @@
 // Elementwise and row kernels that run on both cores: the SwiGLU activation and its backward, softmax
-// cross-entropy rows and the language-model ∂logits, the causal attention softmax and its backward, and the
-// Adam/AdamW update. Each kernel is a
+// cross-entropy rows and the language-model ∂logits, the causal attention softmax and its backward, the
+// Adam/AdamW update, RMSNorm and its backward, the RoPE head permutes and the residual adds. Each kernel is a
 // self-contained function (a, s, t, nt) over arrays a and scalars s that does thread t's share of nt; the matmul
 // worker pool (matmul-threads.ts) evaluates the same functions' source in its workers, so the code a worker runs is
 // the code below. Without a pool, or when an array is not on shared memory, or the work is small, the calling thread
@@ -220,6 +220,147 @@ const causalSoftmaxBackwardK: RowKernel = (a, s, t, nt) => {
   }
 };
 
+/** RMSNorm forward over rows: a = [out, rstd, inp, weight], s = [N, C, eps]; rows split between threads. */
+const rmsnormForwardK: RowKernel = (a, s, t, nt) => {
+  const out = a[0];
+  const rstd = a[1];
+  const inp = a[2];
+  const weight = a[3];
+  const N = s[0];
+  const C = s[1];
+  const eps = s[2];
+  const n0 = Math.floor((N * t) / nt);
+  const n1 = Math.floor((N * (t + 1)) / nt);
+  for (let n = n0; n < n1; n++) {
+    const x = n * C;
+    let ss = 0;
+    for (let c = 0; c < C; c++) ss += inp[x + c] * inp[x + c];
+    const r = 1 / Math.sqrt(ss / C + eps);
+    for (let c = 0; c < C; c++) out[x + c] = inp[x + c] * r * weight[c];
+    rstd[n] = r;
+  }
+};
+
+/**
+ * RMSNorm backward: dinp += rstd·(dout·w − x̂·⟨dout·w, x̂⟩/C) by rows, and dweight += Σ_n dout·x̂ by columns (each
+ * thread sums its columns over all rows in row order, so the sums are those of one thread).
+ * a = [dinp, dout, inp, weight, rstd] or with dweight appended, s = [N, C].
+ */
+const rmsnormBackwardK: RowKernel = (a, s, t, nt) => {
+  const dinp = a[0];
+  const dout = a[1];
+  const inp = a[2];
+  const weight = a[3];
+  const rstd = a[4];
+  const N = s[0];
+  const C = s[1];
+  const n0 = Math.floor((N * t) / nt);
+  const n1 = Math.floor((N * (t + 1)) / nt);
+  for (let n = n0; n < n1; n++) {
+    const x = n * C;
+    const r = rstd[n];
+    let dot = 0;
+    for (let c = 0; c < C; c++) dot += dout[x + c] * weight[c] * inp[x + c] * r;
+    dot /= C;
+    for (let c = 0; c < C; c++) dinp[x + c] += r * (dout[x + c] * weight[c] - inp[x + c] * r * dot);
+  }
+  if (a.length > 5) {
+    const dweight = a[5];
+    const c0 = Math.floor((C * t) / nt);
+    const c1 = Math.floor((C * (t + 1)) / nt);
+    for (let n = 0; n < N; n++) {
+      const x = n * C;
+      const r = rstd[n];
+      for (let c = c0; c < c1; c++) dweight[c] += dout[x + c] * (inp[x + c] * r);
+    }
+  }
+};
+
+/**
+ * outh (B,H,T,hd) = rope(inp (B,T,H·hd)), or a plain permute without tables; a = [outh, inp] or [outh, inp, cos,
+ * sin], s = [B, T, H, hd]; the B·T positions are split between threads.
+ */
+const ropePermuteForwardK: RowKernel = (a, s, t, nt) => {
+  const outh = a[0];
+  const inp = a[1];
+  const rope = a.length > 3;
+  const cos = a[rope ? 2 : 0];
+  const sin = a[rope ? 3 : 0];
+  const B = s[0];
+  const T = s[1];
+  const H = s[2];
+  const hd = s[3];
+  const half = hd >> 1;
+  const r0 = Math.floor((B * T * t) / nt);
+  const r1 = Math.floor((B * T * (t + 1)) / nt);
+  for (let r = r0; r < r1; r++) {
+    const b = Math.floor(r / T);
+    const tt = r - b * T;
+    for (let h = 0; h < H; h++) {
+      const src = (r * H + h) * hd;
+      const dst = ((b * H + h) * T + tt) * hd;
+      if (!rope) {
+        for (let i = 0; i < hd; i++) outh[dst + i] = inp[src + i];
+        continue;
+      }
+      for (let i = 0; i < half; i++) {
+        const c = cos[tt * half + i];
+        const sn = sin[tt * half + i];
+        const x1 = inp[src + i];
+        const x2 = inp[src + i + half];
+        outh[dst + i] = x1 * c - x2 * sn;
+        outh[dst + i + half] = x2 * c + x1 * sn;
+      }
+    }
+  }
+};
+
+/** dinp (B,T,H·hd) += ropeᵀ(douth (B,H,T,hd)); a = [dinp, douth] or [dinp, douth, cos, sin], s = [B, T, H, hd]. */
+const ropePermuteBackwardK: RowKernel = (a, s, t, nt) => {
+  const dinp = a[0];
+  const douth = a[1];
+  const rope = a.length > 3;
+  const cos = a[rope ? 2 : 0];
+  const sin = a[rope ? 3 : 0];
+  const B = s[0];
+  const T = s[1];
+  const H = s[2];
+  const hd = s[3];
+  const half = hd >> 1;
+  const r0 = Math.floor((B * T * t) / nt);
+  const r1 = Math.floor((B * T * (t + 1)) / nt);
+  for (let r = r0; r < r1; r++) {
+    const b = Math.floor(r / T);
+    const tt = r - b * T;
+    for (let h = 0; h < H; h++) {
+      const dst = (r * H + h) * hd;
+      const src = ((b * H + h) * T + tt) * hd;
+      if (!rope) {
+        for (let i = 0; i < hd; i++) dinp[dst + i] += douth[src + i];
+        continue;
+      }
+      for (let i = 0; i < half; i++) {
+        const c = cos[tt * half + i];
+        const sn = sin[tt * half + i];
+        const d1 = douth[src + i];
+        const d2 = douth[src + i + half];
+        dinp[dst + i] += d1 * c + d2 * sn;
+        dinp[dst + i + half] += d2 * c - d1 * sn;
+      }
+    }
+  }
+};
+
+/** out = x + y over n elements (the residual adds); a = [out, x, y], s = [n]. */
+const addK: RowKernel = (a, s, t, nt) => {
+  const out = a[0];
+  const x = a[1];
+  const y = a[2];
+  const n = s[0];
+  const i1 = Math.floor((n * (t + 1)) / nt);
+  for (let i = Math.floor((n * t) / nt); i < i1; i++) out[i] = x[i] + y[i];
+};
+
 /** The kernels by id: the worker pool compiles this list's source once per worker. */
 export const ROW_KERNELS: readonly RowKernel[] = [
   swigluForwardK,
@@ -229,6 +370,11 @@ export const ROW_KERNELS: readonly RowKernel[] = [
   adamK,
   causalSoftmaxK,
   causalSoftmaxBackwardK,
+  rmsnormForwardK,
+  rmsnormBackwardK,
+  ropePermuteForwardK,
+  ropePermuteBackwardK,
+  addK,
 ];
 export const Kernel = {
   SwigluForward: 0,
@@ -238,6 +384,11 @@ export const Kernel = {
   Adam: 4,
   CausalSoftmax: 5,
   CausalSoftmaxBackward: 6,
+  RmsnormForward: 7,
+  RmsnormBackward: 8,
+  RopePermuteForward: 9,
+  RopePermuteBackward: 10,
+  Add: 11,
 } as const;
 export type Kernel = (typeof Kernel)[keyof typeof Kernel];
 

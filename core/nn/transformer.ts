@@ -34,6 +34,7 @@ import {
   type LinearLike,
 } from './layers';
 import { allocMatmulResident, holdMatmulOperands } from './matmul';
+import { Kernel, runRows } from './rows';
 import { softmaxCrossEntropyBackward, softmaxCrossEntropyForward, xentGradRows } from './losses';
 import { Rng } from '../util/rng';
 import { checkPositiveInt, dtypeOf, NnError, Parameter, type Arr, type Dtype } from './tensor';
@@ -506,9 +507,9 @@ export class Transformer {
     const A = this.acts[l];
     const n = this.B * this.T * this.config.hiddenSize;
     this.attentionSublayerForward(l, x);
-    for (let i = 0; i < n; i++) A.res1[i] = x[i] + A.ao[i];
+    runRows(Kernel.Add, [A.res1, x, A.ao], [n], n);
     this.ffnSublayerForward(l, A.res1);
-    for (let i = 0; i < n; i++) A.res2[i] = A.res1[i] + A.mo[i];
+    runRows(Kernel.Add, [A.res2, A.res1, A.mo], [n], n);
   }
 
   private blockBackward(l: number, x: Arr): void {

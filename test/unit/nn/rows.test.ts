@@ -2,12 +2,18 @@
 // the same source), the results are bit-identical to the calling thread alone, and each kernel matches an
 // independent f64 reference.
 import { afterAll, describe, expect, it } from 'vitest';
-import { attentionBackward, attentionForward } from '../../../core/nn/attention';
-import { swigluBackward, swigluForward } from '../../../core/nn/layers';
+import {
+  attentionBackward,
+  attentionForward,
+  ropePermuteBackward,
+  ropePermuteForward,
+  ropeTables,
+} from '../../../core/nn/attention';
+import { rmsnormBackward, rmsnormForward, swigluBackward, swigluForward } from '../../../core/nn/layers';
 import { softmaxCrossEntropyForward, xentGradRows } from '../../../core/nn/losses';
 import { setMatmulThreads } from '../../../core/nn/matmul-threads';
 import { Adam, AdamW } from '../../../core/nn/optim';
-import { PARALLEL_MIN_ELEMENTS, pooledRowRuns } from '../../../core/nn/rows';
+import { Kernel, PARALLEL_MIN_ELEMENTS, pooledRowRuns, runRows } from '../../../core/nn/rows';
 import { alloc, NnError, Parameter, type Arr } from '../../../core/nn/tensor';
 import { randArr } from './gradcheck';
 
@@ -191,6 +197,85 @@ describe('row kernels on the worker pool', () => {
       const t = r % T;
       expect(Array.from(row.subarray(0, t + 1)).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
       expect(row.subarray(t + 1).every((x) => x === 0)).toBe(true);
+    }
+  });
+
+  it('RMSNorm forward and backward (rows and weight-gradient columns) on 2 threads equal one thread and f64', () => {
+    const [N, C] = [301, 130]; // uneven row and column shares
+    const x = randArr(N * C, 11).map((v) => 3 * v);
+    const w = randArr(C, 12);
+    const dy = randArr(N * C, 13);
+    const dx0 = randArr(N * C, 14);
+    const dw0 = randArr(C, 15);
+    const { alone, pooled, runs } = bothWays(2, () => {
+      const out = alloc('f32', N * C);
+      const rstd = alloc('f32', N);
+      const dx = shared(dx0);
+      const dw = shared(dw0);
+      rmsnormForward(out, rstd, shared(x), shared(w), N, C, 1e-5);
+      rmsnormBackward(dx, dw, shared(dy), shared(x), shared(w), rstd, N, C);
+      return [out, rstd, dx, dw];
+    });
+    expect(runs).toBe(2);
+    for (let j = 0; j < 4; j++) expect(Array.from(pooled[j])).toEqual(Array.from(alone[j]));
+    const [out, , dx, dw] = pooled;
+    // f64 reference from the rounded inputs
+    const f = (v: ArrayLike<number>) => Array.from(v, Math.fround);
+    const [xf, wf, dyf] = [f(x), f(w), f(dy)];
+    const dwRef = f(dw0);
+    for (let n = 0; n < N; n++) {
+      let ss = 0;
+      for (let c = 0; c < C; c++) ss += xf[n * C + c] ** 2;
+      const r = 1 / Math.sqrt(ss / C + 1e-5);
+      let dot = 0;
+      for (let c = 0; c < C; c++) dot += (dyf[n * C + c] * wf[c] * xf[n * C + c] * r) / C;
+      for (let c = 0; c < C; c++) {
+        const i = n * C + c;
+        expect(out[i]).toBeCloseTo(xf[i] * r * wf[c], 5);
+        expect(dx[i]).toBeCloseTo(Math.fround(dx0[i]) + r * (dyf[i] * wf[c] - xf[i] * r * dot), 4);
+        dwRef[c] += dyf[i] * xf[i] * r;
+      }
+    }
+    for (let c = 0; c < C; c++) expect(dw[c]).toBeCloseTo(dwRef[c], 2);
+  });
+
+  it('RoPE head permutes (with and without tables) and the residual add on 2 threads equal one thread', () => {
+    const [B, T, H, hd] = [5, 53, 8, 16]; // ≥ PARALLEL_MIN_ELEMENTS, uneven shares
+    const n = B * T * H * hd;
+    const { cos, sin } = ropeTables(T, hd);
+    const x = randArr(n, 21);
+    const d0 = randArr(n, 22);
+    const { alone, pooled, runs } = bothWays(2, () => {
+      const h = alloc('f32', n);
+      const p = alloc('f32', n);
+      const dx = shared(d0);
+      const dv = shared(d0);
+      const sum = alloc('f32', n);
+      ropePermuteForward(h, shared(x), cos, sin, B, T, H, hd);
+      ropePermuteForward(p, shared(x), null, null, B, T, H, hd);
+      ropePermuteBackward(dx, h, cos, sin, B, T, H, hd);
+      ropePermuteBackward(dv, p, null, null, B, T, H, hd);
+      runRows(Kernel.Add, [sum, h, p], [n], n);
+      return [h, p, dx, dv, sum];
+    });
+    expect(runs).toBe(5);
+    for (let j = 0; j < 5; j++) expect(Array.from(pooled[j])).toEqual(Array.from(alone[j]));
+    const [h, p, dx, dv, sum] = pooled;
+    const xf = Array.from(x, Math.fround);
+    for (const [b, t, hh, i] of [
+      [0, 0, 0, 0],
+      [2, 36, 4, 7],
+      [1, 20, 2, 3],
+    ]) {
+      const src = ((b * T + t) * H + hh) * hd;
+      const dst = ((b * H + hh) * T + t) * hd;
+      expect(p[dst + i + 8]).toBe(Math.fround(x[src + i + 8])); // plain permute
+      const a = t * Math.pow(10000, (-2 * i) / hd);
+      expect(h[dst + i]).toBeCloseTo(xf[src + i] * Math.cos(a) - xf[src + i + 8] * Math.sin(a), 5);
+      // the backward is the transpose: a rotation back, so dx − d0 = x at the source position
+      expect(dx[src + i]).toBeCloseTo(Math.fround(d0[src + i]) + xf[src + i], 4);
+      expect(dv[src + i]).toBeCloseTo(Math.fround(d0[src + i]) + xf[src + i], 5);
+      expect(sum[dst + i]).toBe(Math.fround(h[dst + i] + p[dst + i]));
     }
   });
 
