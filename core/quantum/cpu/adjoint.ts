@@ -62,7 +62,16 @@ function seedLambda(run: Runner, g: ArrayLike<number>, go: number): void {
     }
     return;
   }
-  // every O_o diagonal: one real weight h_j per amplitude
+  // every O_o diagonal: one real weight h_j per amplitude, h_j = Σ_o g_o coeff_o (−1)^|j ∧ sign_o|
+  if (run.rows.canWalsh) {
+    // h as the Walsh–Hadamard transform of the weights placed at their signs, then λ = h ⊙ ψ, in SIMD
+    const c = run.rows.w;
+    c.fill(0);
+    for (let i = 0; i < observables.length; i++)
+      c[observables[i].masks.sign] += g[go + i] * observables[i].coeff;
+    run.rows.seedWalsh();
+    return;
+  }
   const h = run.w;
   const bw = run.bitW;
   bw.fill(0);

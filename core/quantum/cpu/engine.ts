@@ -297,6 +297,13 @@ export class Runner {
   /** Observables of the current ψ into out[o..o+numObs). */
   expvalsRow(out: Float64Array, o: number): void {
     const obs = this.prog.observables;
+    if (this.prog.diagObs && this.rows.canWalsh) {
+      // every Z string's expectation from one SIMD pass for |ψ_i|² and one Walsh–Hadamard transform
+      this.rows.probsWalsh();
+      const W = this.rows.w;
+      for (let i = 0; i < obs.length; i++) out[o + i] = obs[i].coeff * W[obs[i].masks.sign];
+      return;
+    }
     if (this.prog.diagObs) {
       // one pass for |ψ_i|², then a signed sum per Z string
       const s = this.psi;

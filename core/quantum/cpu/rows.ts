@@ -69,8 +69,23 @@ export interface Rows {
    * its Walsh–Hadamard transform W[m] = Σ_i w_i (−1)^|i ∧ m| when `walsh` and `canWalsh`.
    */
   adjointDiag(s: Amps, so: number, k: number, walsh: boolean): Float64Array | Float32Array;
-  /** Whether adjointDiag can return the Walsh–Hadamard transform (one SIMD pass for every generator sum). */
+  /**
+   * Whether adjointDiag can return the Walsh–Hadamard transform (one SIMD pass for every generator sum), and
+   * probsWalsh and seedWalsh run.
+   */
   readonly canWalsh: boolean;
+  /** A real scratch row of 2^n values in the rows' precision (what adjointDiag returns; probsWalsh's output). */
+  readonly w: Float64Array | Float32Array;
+  /**
+   * w ← W with W[m] = Σ_i |ψ_i|² (−1)^|i ∧ m|: the expectation of the Z string on the bits of m, for every m at
+   * once (norm2 and wht in SIMD; canWalsh only).
+   */
+  probsWalsh(): void;
+  /**
+   * The adjoint's seed for Z-string observables: with c in w (c[m] = Σ of g_o·coeff_o over the observables whose Z
+   * string is m), h ← the Walsh–Hadamard transform of c, then λ ← h ⊙ ψ — so λ = Σ_o g_o O_o ψ (canWalsh only).
+   */
+  seedWalsh(): void;
   /** Diagonal step k's table (f64, dt[k]) has changed. */
   tableChanged(k: number): void;
   /** Rows like these with a tape of `floats` floats (same kind where it fits, else JS); this Rows is spent. */
@@ -87,6 +102,10 @@ interface RowsSpec {
 
 function newAmps(precision: Precision, length: number): Amps {
   return precision === 'f64' ? new Float64Array(length) : new Float32Array(length);
+}
+
+function noWalsh(): never {
+  throw new Error('JS rows: no Walsh–Hadamard kernels (canWalsh is false)');
 }
 
 /** Rows as typed arrays with the JS kernels. */
@@ -128,6 +147,9 @@ function jsRows(spec: RowsSpec, tapeFloats = 0): Rows {
       return w;
     },
     canWalsh: false,
+    w,
+    probsWalsh: noWalsh,
+    seedWalsh: noWalsh,
     tableChanged() {},
     withTape: (floats) => jsRows(spec, floats),
   };
@@ -257,6 +279,15 @@ function wasmRows(spec: RowsSpec, tapeRows = 0): Rows | null {
       return w;
     },
     canWalsh: true,
+    w,
+    probsWalsh() {
+      ws.norm2(psi.byteOffset, wAt, dim);
+      ws.wht(wAt, dim);
+    },
+    seedWalsh() {
+      ws.wht(wAt, dim);
+      ws.rmul(psi.byteOffset, lam.byteOffset, wAt, dim);
+    },
     tableChanged: (k) => diagCopy[k]?.set(dt[k]),
     withTape(floats) {
       return wasmRows(spec, floats / (2 * dim)) ?? jsRows(spec, floats);

@@ -17,6 +17,8 @@
 //                                                                   rows), λ_i ← conj(tab_i) λ_i
 //   wht(w, dim)                                                     in-place Walsh–Hadamard transform of dim values
 //                                                                   at w: W_m = Σ_i w_i (−1)^popcount(i & m)
+//   norm2(s, w, dim)                                                w_i = |s_i|² at w (f32 or f64 as the rows; f32 dim ≥ 4)
+//   rmul(src, dst, w, dim)                                          dst_i = w_i · src_i for real w_i (src may be dst)
 // f64: one f64x2 is one amplitude (re, im), so a and b vectors pair up lane by lane on every bit. f32: for p ≥ 1
 // one f32x4 holds two neighbouring amplitudes with the same bit p, so a and b vectors pair up lane by lane; for
 // p = 0 one f32x4 holds one whole pair (a, b) and the matrix is spread over the lanes. A control on bit 0 in f32
@@ -649,6 +651,70 @@ function dadjFn(L: Lanes): Fn {
   return f;
 }
 
+/**
+ * norm2(s, w, dim): w_i = |s_i|² (in the rows' precision), two vectors a step (f32: four amplitudes, one f32x4 of w,
+ * dim ≥ 4; f64: two amplitudes, one f64x2). With wht, every Z-string expectation at once (Runner.expvalsRow).
+ */
+function norm2Fn(L: Lanes): Fn {
+  const f = new Fn('norm2', [I32, I32, I32]).named('s', 'w', 'dim');
+  const [s, w, dim] = [0, 1, 2];
+  const end = f.local(I32, 'end');
+  const [P, Q] = ['P', 'Q'].map((n) => f.local(V128, n));
+  f.get(s).get(dim).i32(L.shift).shl().add().set(end);
+  f.loop();
+  L.mul(f.get(s).v128Load().tee(P).get(P)).set(P);
+  L.mul(f.get(s).v128Load(16).tee(Q).get(Q)).set(Q);
+  // the re² lanes plus the im² lanes
+  f.get(w);
+  if (L.prec === 'f32') {
+    f.get(P).get(Q).shuffleF32([0, 2, 4, 6]);
+    f.get(P).get(Q).shuffleF32([1, 3, 5, 7]);
+  } else {
+    f.get(P).get(Q).shuffleF64([0, 2]);
+    f.get(P).get(Q).shuffleF64([1, 3]);
+  }
+  L.add(f);
+  f.v128Store();
+  f.get(w).i32(16).add().set(w);
+  f.get(s).i32(32).add().tee(s).get(end).ltS().brIf(0);
+  f.end();
+  return f;
+}
+
+/**
+ * rmul(src, dst, w, dim): dst_i = w_i · src_i for real weights w (in the rows' precision; src may be dst), two
+ * vectors a step as norm2. With wht, the adjoint's seed λ = Σ_o g_o O_o ψ for Z-string observables (adjoint.ts).
+ */
+function rmulFn(L: Lanes): Fn {
+  const f = new Fn('rmul', [I32, I32, I32, I32]).named('src', 'dst', 'w', 'dim');
+  const [src, dst, w, dim] = [0, 1, 2, 3];
+  const end = f.local(I32, 'end');
+  const W = f.local(V128, 'W');
+  f.get(dst).get(dim).i32(L.shift).shl().add().set(end);
+  f.loop();
+  f.get(w).v128Load().set(W);
+  for (const half of [0, 1]) {
+    f.get(dst);
+    f.get(src).v128Load(16 * half);
+    // each weight over its amplitude's two lanes
+    if (L.prec === 'f32')
+      f.get(W)
+        .get(W)
+        .shuffleF32(half ? [2, 2, 3, 3] : [0, 0, 1, 1]);
+    else
+      f.get(W)
+        .get(W)
+        .shuffleF64(half ? [1, 1] : [0, 0]);
+    L.mul(f);
+    f.v128Store(16 * half);
+  }
+  f.get(w).i32(16).add().set(w);
+  f.get(src).i32(32).add().set(src);
+  f.get(dst).i32(32).add().tee(dst).get(end).ltS().brIf(0);
+  f.end();
+  return f;
+}
+
 function whtFn(L: Lanes): Fn {
   const f = new Fn('wht', [I32, I32]).named('w', 'dim');
   const [w, dim] = [0, 1];
@@ -956,6 +1022,8 @@ export function stateModuleBytes(
       dmulFn(L),
       dadjFn(L),
       whtFn(L),
+      norm2Fn(L),
+      rmulFn(L),
       pair2Fn(L),
       adj2Fn(L),
     ],

@@ -45,6 +45,8 @@ type GatherFn = (src: number, dst: number, idx: number, dim: number) => void;
 type DmulFn = (src: number, dst: number, tab: number, dim: number) => void;
 type WhtFn = (w: number, dim: number) => void;
 type DadjFn = (t: number, l: number, tab: number, dim: number, w: number) => void;
+type Norm2Fn = (s: number, w: number, dim: number) => void;
+type RmulFn = (src: number, dst: number, w: number, dim: number) => void;
 /** The two class matrices of a pair gate, A then B, as 16 numbers (pairClasses). */
 type Pair16 = [...Mat2, ...Mat2];
 type Pair2Fn = (s: number, dim: number, lo: number, hi: number, ...ab: Pair16) => void;
@@ -80,6 +82,8 @@ export interface WasmState {
   readonly dmul: DmulFn;
   readonly dadj: DadjFn;
   readonly wht: WhtFn;
+  readonly norm2: Norm2Fn;
+  readonly rmul: RmulFn;
   readonly pair2: Pair2Fn;
   readonly adj2: Adj2Fn;
   /** Byte address of the caller's extra bytes (16-byte aligned), after adj's output. */
@@ -152,6 +156,8 @@ export function wasmState(
     dmul: inst.exports.dmul as DmulFn,
     dadj: inst.exports.dadj as DadjFn,
     wht: inst.exports.wht as WhtFn,
+    norm2: inst.exports.norm2 as Norm2Fn,
+    rmul: inst.exports.rmul as RmulFn,
     pair2: inst.exports.pair2 as Pair2Fn,
     adj2: inst.exports.adj2 as Adj2Fn,
     extraAt: outAt + OUT_BYTES,

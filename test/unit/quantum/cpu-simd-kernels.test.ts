@@ -230,7 +230,7 @@ describe('SIMD kernels, f32x4 and f64x2, against the reference’s dense matrice
     });
 
   for (const precision of PRECISIONS)
-    it(`${precision} dmul, dadj, gather and wht against the JS kernels and the transform’s definition`, () => {
+    it(`${precision} dmul, dadj, gather, wht, norm2 and rmul against the JS kernels and their definitions`, () => {
       const r = mulberry32(10);
       for (let n = 2; n <= 7; n++) {
         const dim = 1 << n;
@@ -284,6 +284,22 @@ describe('SIMD kernels, f32x4 and f64x2, against the reference’s dense matrice
         const wantG = new Float64Array(2 * dim);
         gatherTo(psi, 0, wantG, 0, dim, perm);
         expect(maxAbs(ws.rows[2], wantG)).toBe(0);
+        // norm2: w_i = |ψ_i|²
+        ws.norm2(ws.rows[0].byteOffset, w.byteOffset, dim);
+        const wantN = Float64Array.from({ length: dim }, (_, i) => psi[2 * i] ** 2 + psi[2 * i + 1] ** 2);
+        expect(maxAbs(w, wantN), `norm2 n=${n}`).toBeLessThan(precision === 'f32' ? 1e-7 : 1e-16);
+        // rmul out of place and in place: dst_i = w_i · src_i with random signed weights
+        for (let i = 0; i < dim; i++) w[i] = 2 * r() - 1;
+        const wantR = new Float64Array(2 * dim);
+        for (let i = 0; i < dim; i++) {
+          wantR[2 * i] = w[i] * psi[2 * i];
+          wantR[2 * i + 1] = w[i] * psi[2 * i + 1];
+        }
+        ws.rmul(ws.rows[0].byteOffset, ws.rows[2].byteOffset, w.byteOffset, dim);
+        expect(maxAbs(ws.rows[2], wantR), `rmul n=${n}`).toBeLessThan(TOL[precision]);
+        expect(maxAbs(ws.rows[0], psi), `rmul source n=${n}`).toBe(0);
+        ws.rmul(ws.rows[0].byteOffset, ws.rows[0].byteOffset, w.byteOffset, dim);
+        expect(maxAbs(ws.rows[0], wantR), `rmul in place n=${n}`).toBeLessThan(TOL[precision]);
       }
     });
 });
