@@ -27,6 +27,11 @@ export interface RunSummary {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  /**
+   * The run's last sign of life: its last heartbeat, else (none stored) its last metric's time; null when
+   * neither. Where an ended run's time stops when its finish is missing or was written late (run-duration.ts).
+   */
+  lastSeenAt?: string | null;
   /** Fraction in [0, 1] while running; 1 once succeeded. */
   progress: number;
   progressMessage: string | null;

@@ -1,5 +1,6 @@
 // Text output for the terminal: aligned tables, durations, a progress bar, short ids.
 import type { RunSummary } from '../api/lab-api';
+import { runDurationMs } from '../api/run-duration';
 
 /** Left-aligned columns separated by two spaces; numbers right-aligned. */
 export function table(header: string[], rows: (string | number | null | undefined)[][]): string {
@@ -53,11 +54,9 @@ export function shortId(id: string): string {
   return id.slice(0, 8);
 }
 
-/** Wall time of a run so far (or in total once finished). */
+/** Wall time of a run so far (or in total once ended; a run ended without a finish stops at its last heartbeat). */
 export function runDuration(run: RunSummary, now = Date.now()): number | null {
-  if (run.startedAt === null) return null;
-  const end = run.finishedAt === null ? now : Date.parse(run.finishedAt);
-  return end - Date.parse(run.startedAt);
+  return runDurationMs(run, now);
 }
 
 /** "2025-01-02 13:04:05" in local time: compact and sortable. */

@@ -55,6 +55,7 @@ export function comparedRun(r: CompareRow): ComparedRun {
     createdAt: r.createdAt,
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
+    lastSeenAt: r.lastSeenAt ?? null,
     progress: r.progress,
     progressMessage: r.progressMessage,
     tags: r.tags,

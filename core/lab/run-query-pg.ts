@@ -106,8 +106,19 @@ function sqlColumn(p: RunQueryPlan, w: Where): string | null {
       return `${TAGS_SORTED} COLLATE "C"`;
     case 'duration':
       // whole milliseconds, as SQLite's expression gives them
-      return `CASE WHEN runs.started_at IS NULL THEN NULL ELSE GREATEST(0, round(extract(epoch FROM (coalesce(runs.finished_at, ${w.arg(p.now)}::timestamptz) - runs.started_at)) * 1000))::float8 END`;
+      return `CASE WHEN runs.started_at IS NULL THEN NULL ELSE GREATEST(0, round(extract(epoch FROM (${endOf(w.arg(p.now))} - runs.started_at)) * 1000))::float8 END`;
   }
+}
+
+/** The last metric's wall time (only read where coalesce gets that far). */
+const LAST_METRIC_AT = `(SELECT to_timestamp(round(max(m.wall_time)) / 1000.0) FROM metrics AS m WHERE m.run_id = runs.id)`;
+/** When a started run's time stops, as core/api/run-duration.ts's runEndMs and SQLite's END_JULIANDAY have it. */
+function endOf(now: string): string {
+  return `(CASE
+    WHEN runs.status = 'interrupted' THEN coalesce(runs.heartbeat_at, ${LAST_METRIC_AT}, runs.finished_at, runs.started_at)
+    WHEN runs.finished_at IS NOT NULL THEN runs.finished_at
+    WHEN runs.status IN ('queued', 'running') THEN ${now}::timestamptz
+    ELSE coalesce(runs.heartbeat_at, ${LAST_METRIC_AT}, runs.started_at) END)`;
 }
 
 /** A run as the JS side reads it: what the search and the computed column need. */

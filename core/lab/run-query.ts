@@ -123,6 +123,19 @@ function groupWhere(w: Where, by: RunGroupBy, value: string): void {
   }
 }
 
+/** The last metric's wall time as a Julian day (only read where coalesce gets that far). */
+const LAST_METRIC_JULIANDAY = `(SELECT round(max(m.wall_time)) / 86400000.0 + 2440587.5 FROM metrics AS m WHERE m.run_id = runs.id)`;
+/**
+ * When a started run's time stops, as core/api/run-duration.ts's runEndMs has it (one `?`: now): interrupted →
+ * last heartbeat, last metric, finish, start; else its finish; else queued or running → now; else last
+ * heartbeat, last metric, start.
+ */
+const END_JULIANDAY = `CASE
+  WHEN runs.status = 'interrupted' THEN coalesce(julianday(runs.heartbeat_at), ${LAST_METRIC_JULIANDAY}, julianday(runs.finished_at), julianday(runs.started_at))
+  WHEN runs.finished_at IS NOT NULL THEN julianday(runs.finished_at)
+  WHEN runs.status IN ('queued', 'running') THEN julianday(?)
+  ELSE coalesce(julianday(runs.heartbeat_at), ${LAST_METRIC_JULIANDAY}, julianday(runs.started_at)) END`;
+
 /** The expression a column sorts by (null = missing, sorted last whatever the direction). */
 function sortExpr(column: string, args: SqlValue[], now: string): string {
   switch (column) {
@@ -138,7 +151,7 @@ function sortExpr(column: string, args: SqlValue[], now: string): string {
       args.push(now);
       // whole milliseconds (julianday's float error is far below half a millisecond), so equal durations tie
       // exactly, as they do in PostgreSQL's interval arithmetic
-      return `CASE WHEN runs.started_at IS NULL THEN NULL ELSE max(0, round((julianday(coalesce(runs.finished_at, ?)) - julianday(runs.started_at)) * 86400000)) END`;
+      return `CASE WHEN runs.started_at IS NULL THEN NULL ELSE max(0, round((${END_JULIANDAY} - julianday(runs.started_at)) * 86400000)) END`;
     case 'headline':
       return 'qlab_headline(runs.summary)';
     case 'tags':

@@ -12,6 +12,9 @@ export interface SummaryRow {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
+  heartbeat_at: string | null;
+  /** The last metric's wall time (ms), read by each store's run SELECT only where it is needed (LAST_METRIC_MS). */
+  last_metric_ms?: number | null;
   progress: number;
   progress_message: string | null;
   summary: string | Record<string, number | string>;
@@ -19,6 +22,14 @@ export interface SummaryRow {
   parent_id: string | null;
   child_count: number;
 }
+
+// A run's last sign of life is its heartbeat; a started run that ended without one (an old or imported run)
+// falls back to its last metric's wall time. Read only for such rows: a scan of the run's metrics otherwise.
+const NEEDS_LAST_METRIC = `runs.heartbeat_at IS NULL AND runs.started_at IS NOT NULL AND (runs.status = 'interrupted' OR (runs.finished_at IS NULL AND runs.status NOT IN ('queued', 'running')))`;
+/** SQLite: the last metric's wall time (ms) of a run that needs it (else NULL), as `last_metric_ms`. */
+export const LAST_METRIC_MS_SQLITE = `CASE WHEN ${NEEDS_LAST_METRIC} THEN (SELECT round(max(m.wall_time)) FROM metrics AS m WHERE m.run_id = runs.id) END`;
+/** PostgreSQL: the same. */
+export const LAST_METRIC_MS_PG = `CASE WHEN ${NEEDS_LAST_METRIC} THEN (SELECT round(max(m.wall_time)) FROM metrics AS m WHERE m.run_id = runs.id)::float8 END`;
 
 export function summaryOfRow(r: SummaryRow, tags: string[]): RunSummary {
   return {
@@ -29,6 +40,11 @@ export function summaryOfRow(r: SummaryRow, tags: string[]): RunSummary {
     createdAt: r.created_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
+    lastSeenAt:
+      r.heartbeat_at ??
+      (r.last_metric_ms === null || r.last_metric_ms === undefined
+        ? null
+        : new Date(Math.round(r.last_metric_ms)).toISOString()),
     progress: r.progress,
     progressMessage: r.progress_message,
     tags,

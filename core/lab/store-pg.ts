@@ -7,7 +7,7 @@ import pg from 'pg';
 import type { RunPage, RunQuery, RunStatus, RunSummary, Series } from '../api/lab-api';
 import { queryRunsPg, type PgOrderCache } from './run-query-pg';
 import { planRunQuery } from './run-query-plan';
-import { summaryOfRow } from './run-row';
+import { LAST_METRIC_MS_PG, summaryOfRow } from './run-row';
 import type { RunEnding, RunResult, RunStore, StoredRun } from './run-store';
 import type {
   CompareRow,
@@ -94,12 +94,15 @@ interface PgRunRow {
   retries: number;
   attempt: number;
   child_count: number;
+  /** Computed by RUN_SELECT where a duration needs it (run-row.ts). */
+  last_metric_ms: number | null;
   tags: string[];
 }
 
 /** Every read of runs goes through this: child count and tags (sorted bytewise, as SQLite does) per row. */
 const RUN_SELECT = `SELECT runs.*,
   (SELECT COUNT(*) FROM runs AS c WHERE c.parent_id = runs.id)::int AS child_count,
+  ${LAST_METRIC_MS_PG} AS last_metric_ms,
   COALESCE((SELECT array_agg(t.tag ORDER BY t.tag COLLATE "C") FROM tags AS t WHERE t.run_id = runs.id), '{}') AS tags
   FROM runs`;
 

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { summaryOfRow } from './run-row';
+import { LAST_METRIC_MS_SQLITE, summaryOfRow } from './run-row';
 import type {
   ArtifactInfo,
   ComparedRun,
@@ -149,11 +149,13 @@ interface RunRow extends StoredRunRow {
   attempt: number;
   /** Computed by RUN_SELECT, not a column. */
   child_count: number;
+  /** Computed by RUN_SELECT where a duration needs it (run-row.ts). */
+  last_metric_ms: number | null;
 }
 
 /** Every read of runs goes through this, so each summary carries its child count. */
-const RUN_SELECT =
-  'SELECT runs.*, (SELECT COUNT(*) FROM runs AS c WHERE c.parent_id = runs.id) AS child_count FROM runs';
+const RUN_SELECT = `SELECT runs.*, (SELECT COUNT(*) FROM runs AS c WHERE c.parent_id = runs.id) AS child_count,
+  ${LAST_METRIC_MS_SQLITE} AS last_metric_ms FROM runs`;
 
 const TERMINAL: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled', 'interrupted'];
 export function isTerminal(status: RunStatus): boolean {

@@ -1,6 +1,7 @@
 // The runs table's pure parts: columns, sorting, search, grouping, each kind's headline figures and queue
 // places. The state class (state/runs.svelte.ts) composes them; the tests call them directly.
 import type { ConfigFieldValue, RunSummary } from '../../../core/api/lab-api';
+import { runDurationMs } from '../../../core/api/run-duration';
 
 export type SortDir = 'asc' | 'desc';
 export type GroupBy = '' | 'kind' | 'tag' | 'sweep';
@@ -39,11 +40,13 @@ export function extraValue(
   return run.summary[column];
 }
 
-/** Seconds a run took (or has taken so far, while it runs); null before it started. */
+/**
+ * Seconds a run took (or has taken so far, while it is queued or running); null before it started. A run that
+ * ended without a finish time stops at its last heartbeat (core/api/run-duration.ts, as the lab sorts).
+ */
 export function durationSeconds(run: RunSummary, now = Date.now()): number | null {
-  if (!run.startedAt) return null;
-  const end = run.finishedAt ? Date.parse(run.finishedAt) : now;
-  return Math.max(0, (end - Date.parse(run.startedAt)) / 1000);
+  const ms = runDurationMs(run, now);
+  return ms === null ? null : ms / 1000;
 }
 
 /** Short duration: "42 s", "3 min 5 s", "2 h 10 min", "—". */

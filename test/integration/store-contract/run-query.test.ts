@@ -7,11 +7,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunQuerySchema, type RunPage, type RunQuery, type RunStatus } from '../../../core/api/lab-api';
 import type { RunStore } from '../../../core/lab/run-store';
 import { PgRunStore } from '../../../core/lab/store-pg';
 import { SqliteRunStore } from '../../../core/lab/store-sqlite';
+import { durationSeconds } from '../../../renderer/src/lib/runs-table';
 import { isSkipped, startPostgres, type PgServer } from '../../helpers/servers';
 
 const server = await startPostgres();
@@ -22,6 +24,7 @@ else process.env.PGPASSWORD = server.password;
 const tmp = mkdtempSync(join(tmpdir(), 'qlab-query-contract-'));
 let sqlite: RunStore;
 let pgStore: RunStore | undefined;
+let pgUrl = '';
 /** Unfinished runs' durations end here on both stores. */
 const NOW = '2026-10-03T00:00:00.000Z';
 
@@ -116,7 +119,8 @@ beforeAll(async () => {
   sqlite = SqliteRunStore.open(join(tmp, 'lab.sqlite'));
   await build(sqlite);
   if (pgServer) {
-    pgStore = await PgRunStore.open(await pgServer.createDatabase());
+    pgUrl = await pgServer.createDatabase();
+    pgStore = await PgRunStore.open(pgUrl);
     await build(pgStore);
   }
 }, 240_000);
@@ -246,5 +250,64 @@ describe.skipIf(pgServer === undefined)('queryRuns: PostgreSQL pages equal SQLit
     const [a, b] = await both(q);
     expect(b).toEqual(a);
     expect(a.runs[0].id).not.toBe(top);
+  });
+  it('sorts runs that ended without a finish time (or were noticed late) by their last sign of life alike', async () => {
+    // status, finish, heartbeat, last metric (s after the start) → the duration in s, as the renderer has it
+    const t0 = Date.parse('2026-10-02T00:00:00.000Z');
+    const iso = (x: number | null) => (x === null ? null : new Date(t0 + x * 1000).toISOString());
+    const cases: [RunStatus, number | null, number | null, number | null, number][] = [
+      ['failed', null, null, null, 0],
+      ['succeeded', 100, 100, null, 100],
+      ['interrupted', null, 200, 150, 200],
+      ['cancelled', null, null, 300, 300],
+      ['interrupted', 10 * 86400, 400, null, 400],
+      ['failed', 500, 600, null, 500],
+      ['interrupted', 86400, null, 700, 700],
+    ];
+    const client = new pg.Client({ connectionString: pgUrl });
+    await client.connect();
+    const db = (sqlite as SqliteRunStore).store.db;
+    try {
+      for (const [i, [status, fin, hb, lm]] of cases.entries()) {
+        const id = `00000000-0000-4000-a000-${String(i).padStart(12, '0')}`;
+        const run = { id, kind: 'ended', name: `case ${i}`, config: {}, seed: i, codeVersion: 't', tags: [] };
+        for (const s of [sqlite, pgStore!]) await s.createRun({ ...run, createdAt: iso(-i)! });
+        const args = [status, iso(0), iso(fin), iso(hb), id];
+        db.prepare(
+          'UPDATE runs SET status = ?, started_at = ?, finished_at = ?, heartbeat_at = ? WHERE id = ?',
+        ).run(...args);
+        await client.query(
+          'UPDATE runs SET status = $1, started_at = $2, finished_at = $3, heartbeat_at = $4 WHERE id = $5',
+          args,
+        );
+        if (lm !== null) {
+          const m = [id, 'loss', 1, t0 + lm * 1000 + 0.4, 0.5];
+          db.prepare('INSERT INTO metrics (run_id, key, step, wall_time, value) VALUES (?, ?, ?, ?, ?)').run(
+            ...m,
+          );
+          await client.query(
+            'INSERT INTO metrics (run_id, key, step, wall_time, value) VALUES ($1, $2, $3, $4, $5)',
+            m,
+          );
+        }
+      }
+    } finally {
+      await client.end();
+    }
+    for (const dir of ['asc', 'desc'] as const) {
+      const [a, b] = await both({ kind: 'ended', sort: 'duration', dir });
+      expect(b).toEqual(a);
+      const want = cases
+        .map((c, i) => ({ name: `case ${i}`, s: c[4] }))
+        .sort((x, y) => (dir === 'asc' ? x.s - y.s : y.s - x.s))
+        .map((x) => x.name);
+      expect(a.runs.map((r) => r.name)).toEqual(want);
+      // each run carries its last sign of life, and the renderer's duration agrees with the order
+      for (const r of a.runs) {
+        const [, , hb, lm, secs] = cases[Number(r.name.slice(5))];
+        expect(r.lastSeenAt, r.name).toBe(hb !== null ? iso(hb) : lm !== null ? iso(lm) : null);
+        expect(durationSeconds(r, Date.parse(NOW)), r.name).toBe(secs);
+      }
+    }
   });
 });

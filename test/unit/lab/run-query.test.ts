@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flattenConfig, RunQuerySchema, type RunQuery, type RunSummary } from '../../../core/api/lab-api';
-import type { RunConfigs } from '../../../renderer/src/lib/runs-table';
+import { durationSeconds, type RunConfigs } from '../../../renderer/src/lib/runs-table';
 import { queryRuns } from '../../../core/lab/run-query';
 import { Store } from '../../../core/lab/store';
 import { referenceQueryRuns } from '../renderer/reference-query';
@@ -227,5 +227,82 @@ describe('queryRuns', () => {
     expect(RunQuerySchema.safeParse({ group: { by: 'colour', value: 'x' } }).success).toBe(false);
     // A window past the end is empty, not an error.
     expect(sql({ offset: 10_000 }).runs).toEqual([]);
+  });
+});
+
+// A run that ended without a finish time (or whose finish the lab wrote late, on noticing a dead job) must not
+// count to now: its time stops at its last heartbeat, else its last metric, else its start — in the renderer's
+// durations (core/api/run-duration.ts) and in the lab's duration sort alike.
+describe('durations of runs that ended without a finish time', () => {
+  const t0 = Date.parse('2026-09-01T00:00:00.000Z');
+  const iso = (s: number) => new Date(t0 + s * 1000).toISOString();
+  const NOW = iso(1000);
+  let d = '';
+  let st: Store;
+  // name → [status, finished (s after start), heartbeat (s), last metric (s)] and its duration at NOW
+  const cases: [string, string, number | null, number | null, number | null, number][] = [
+    ['no trace', 'failed', null, null, null, 0],
+    ['finished', 'succeeded', 100, 100, null, 100],
+    ['interrupted, no finish', 'interrupted', null, 200, 150, 200],
+    ['cancelled, metrics only', 'cancelled', null, null, 300, 300],
+    ['interrupted, noticed days later', 'interrupted', 10 * 86400, 400, null, 400],
+    ['failed, finish and a later heartbeat', 'failed', 500, 600, null, 500],
+    ['running', 'running', null, 50, null, 1000],
+  ];
+
+  beforeAll(() => {
+    d = mkdtempSync(join(tmpdir(), 'qlab-run-duration-'));
+    st = Store.open(join(d, 'lab.sqlite'));
+    const put = st.db.prepare(
+      'UPDATE runs SET status = ?, started_at = ?, finished_at = ?, heartbeat_at = ? WHERE id = ?',
+    );
+    const metric = st.db.prepare(
+      'INSERT INTO metrics (run_id, key, step, wall_time, value) VALUES (?, ?, ?, ?, ?)',
+    );
+    cases.forEach(([name, status, fin, hb, lm], i) => {
+      const id = crypto.randomUUID();
+      st.insertRun({
+        id,
+        kind: 'k',
+        name,
+        config: {},
+        seed: i,
+        createdAt: iso(-i),
+        codeVersion: 't',
+        tags: [],
+      });
+      const s = (x: number | null) => (x === null ? null : iso(x));
+      put.run(status, iso(0), s(fin), s(hb), id);
+      if (lm !== null) {
+        metric.run(id, 'loss', 0, t0 + 1000, 1);
+        metric.run(id, 'loss', 1, t0 + lm * 1000 + 0.4, 0.5);
+      }
+    });
+  });
+
+  afterAll(() => {
+    st.close();
+    rmSync(d, { recursive: true, force: true });
+  });
+
+  it('each run lists its last sign of life and the renderer stops its duration there', () => {
+    const runs = st.listRuns({ limit: 100 });
+    for (const [name, , , hb, lm, seconds] of cases) {
+      const r = runs.find((x) => x.name === name)!;
+      expect(r.lastSeenAt, name).toBe(hb !== null ? iso(hb) : lm !== null ? iso(lm) : null);
+      expect(durationSeconds(r, Date.parse(NOW)), name).toBe(seconds);
+    }
+  });
+
+  it('the lab sorts by the same durations', () => {
+    for (const dir of ['asc', 'desc'] as const) {
+      const got = queryRuns(
+        st.db,
+        { ...RunQuerySchema.parse({ sort: 'duration', dir }), now: NOW } as RunQuery,
+        (id) => st.getSummary(id),
+      );
+      const want = [...cases].sort((a, b) => (dir === 'asc' ? a[5] - b[5] : b[5] - a[5])).map((c) => c[0]);
+      expect(got.runs.map((r) => r.name)).toEqual(want);
+    }
   });
 });
