@@ -243,7 +243,8 @@ const rmsnormForwardK: RowKernel = (a, s, t, nt) => {
 
 /**
  * RMSNorm backward: dinp += rstd·(dout·w − x̂·⟨dout·w, x̂⟩/C) by rows, and dweight += Σ_n dout·x̂ by columns (each
- * thread sums its columns over all rows in row order, so the sums are those of one thread).
+ * thread sums its columns over all rows in row order, so the sums are those of one thread; one thread alone does
+ * both in one pass).
  * a = [dinp, dout, inp, weight, rstd] or with dweight appended, s = [N, C].
  */
 const rmsnormBackwardK: RowKernel = (a, s, t, nt) => {
@@ -256,15 +257,23 @@ const rmsnormBackwardK: RowKernel = (a, s, t, nt) => {
   const C = s[1];
   const n0 = Math.floor((N * t) / nt);
   const n1 = Math.floor((N * (t + 1)) / nt);
+  // one thread alone adds into dweight in the same row loop (the same sums in the same order, one pass)
+  const dw1 = nt === 1 && a.length > 5 ? a[5] : null;
   for (let n = n0; n < n1; n++) {
     const x = n * C;
     const r = rstd[n];
     let dot = 0;
     for (let c = 0; c < C; c++) dot += dout[x + c] * weight[c] * inp[x + c] * r;
     dot /= C;
-    for (let c = 0; c < C; c++) dinp[x + c] += r * (dout[x + c] * weight[c] - inp[x + c] * r * dot);
+    if (dw1)
+      for (let c = 0; c < C; c++) {
+        const xhat = inp[x + c] * r;
+        dw1[c] += dout[x + c] * xhat;
+        dinp[x + c] += r * (dout[x + c] * weight[c] - xhat * dot);
+      }
+    else for (let c = 0; c < C; c++) dinp[x + c] += r * (dout[x + c] * weight[c] - inp[x + c] * r * dot);
   }
-  if (a.length > 5) {
+  if (a.length > 5 && !dw1) {
     const dweight = a[5];
     const c0 = Math.floor((C * t) / nt);
     const c1 = Math.floor((C * (t + 1)) / nt);
