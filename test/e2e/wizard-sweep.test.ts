@@ -1,0 +1,120 @@
+// A sweep from the wizard, end to end in headless Chromium against the real `qlab serve`: vqc-fit's review
+// step offers its sweepable fields and the seed; an out-of-range value is shown beside its axis as it is
+// typed, Start stays disabled and nothing is written; a 2 × 2 grid (layers × seed) shows "4 runs" and the
+// equivalent `qlab sweep` line, starts through createSweep, every point succeeds, and the runs page grouped by
+// sweep shows it. Screenshots go to $QLAB_E2E_SHOTS, else test-results/e2e-shots.
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, openPage } from '../helpers/browser';
+import { checkBrowserPrerequisites, LabServer } from '../helpers/lab-server';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const SHOTS = process.env.QLAB_E2E_SHOTS ?? join(ROOT, 'test-results/e2e-shots');
+const server = new LabServer('qlab-e2e-wizard-sweep-');
+let browser: Browser | null = null;
+
+async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `wizard-sweep-${name}.png`), fullPage: true });
+}
+
+async function api<T>(method: string, body: unknown): Promise<T> {
+  const r = await fetch(`${server.origin}api/${method}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${server.token}` },
+    body: JSON.stringify(body),
+  });
+  if (!r.ok) throw new Error(`${method}: HTTP ${r.status} ${await r.text()}`);
+  return ((await r.json()) as { value: T }).value;
+}
+
+describe('a sweep from the wizard', () => {
+  let baseUrl = '';
+
+  beforeAll(async () => {
+    checkBrowserPrerequisites();
+    baseUrl = await server.start();
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close().catch(() => {});
+    await server.stop();
+  });
+
+  it('vqc-fit: a bad axis value is refused beside its field; a 2 × 2 sweep starts and every point succeeds', async () => {
+    const { page, errors } = await openPage(browser!, { httpErrors: true });
+    await page.goto(`${baseUrl}#/new?kind=vqc-fit`);
+    const wizard = page.locator('[data-testid="wizard"][data-kind="vqc-fit"]');
+    await wizard.waitFor({ timeout: 10_000 });
+    await page.getByTestId('wizard-next').click();
+    await page.getByTestId('wizard-next').click();
+    // a short training so four points finish quickly on a loaded machine
+    await page.getByTestId('wiz-field-epochs').fill('3');
+    await page.getByTestId('wizard-next').click();
+    expect(await wizard.getAttribute('data-step')).toBe('review');
+    const plan = page.getByTestId('wiz-plan');
+    expect(await plan.getAttribute('data-runs')).toBe('1');
+    expect(await page.getByTestId('wizard-start').textContent()).toBe('Start run');
+
+    // out of range: the message beside the axis as it is typed, Start disabled, nothing written
+    await page.getByTestId('wiz-sweep-qubits').fill('2, 40');
+    await expect
+      .poll(() => page.getByTestId('wiz-sweep-error-qubits').textContent())
+      .toMatch(/^qubits=40: config\.qubits: .*16/);
+    expect(await page.getByTestId('wizard-start').isDisabled()).toBe(true);
+    expect(await page.getByTestId('wiz-sweep-blocked').count()).toBe(1);
+    await shot(page, 'invalid-axis');
+    await page.getByTestId('wizard-start').click({ force: true });
+    expect((await api<unknown[]>('listRuns', {})).length).toBe(0);
+
+    // the 2 × 2 grid: layers × seed
+    await page.getByTestId('wiz-sweep-qubits').fill('');
+    expect(await page.getByTestId('wiz-sweep-error-qubits').count()).toBe(0);
+    await page.getByTestId('wiz-sweep-layers').fill('1, 2');
+    await page.getByTestId('wiz-sweep-seed').fill('1..2');
+    await page.getByTestId('wiz-name').fill('e2e sweep');
+    await expect.poll(() => plan.getAttribute('data-runs')).toBe('4');
+    expect(await plan.textContent()).toMatch(
+      /This sweep creates 4 runs \(2 × 2\), grouped under one sweep\./,
+    );
+    expect(await page.getByTestId('wiz-sweep-command').textContent()).toBe(
+      'qlab sweep e2e-sweep.json --vary layers=1,2 --vary seed=1,2',
+    );
+    expect(await page.getByTestId('wizard-start').textContent()).toBe('Start sweep (4 runs)');
+    await shot(page, 'grid');
+    await page.getByTestId('wizard-start').click();
+
+    const runPage = page.getByTestId('run-page');
+    await runPage.waitFor({ timeout: 15_000 });
+    const parentId = (await runPage.getAttribute('data-run-id'))!;
+    await expect
+      .poll(() => runPage.getByTestId('status').first().getAttribute('data-status'), { timeout: 240_000 })
+      .toBe('succeeded');
+    const children = await api<{ config: { layers: number }; seed: number; status: string }[]>('listRuns', {
+      parentId,
+    });
+    expect(children.map((c) => [c.status]).length, 'the parent has the four points as its children').toBe(4);
+    expect(children.every((c) => c.status === 'succeeded')).toBe(true);
+    const detail = await api<{ children: { name: string }[] }>('getRun', { id: parentId });
+    expect(detail.children.map((c) => c.name.replace(/^e2e sweep /, '')).sort()).toEqual([
+      'layers=1 seed=1',
+      'layers=1 seed=2',
+      'layers=2 seed=1',
+      'layers=2 seed=2',
+    ]);
+    await shot(page, 'parent');
+
+    // the runs page grouped by sweep shows it with its four points
+    await page.goto(`${baseUrl}#/`);
+    await page.getByTestId('group-by').selectOption('sweep');
+    const group = page.locator(`[data-testid="group-row"][data-group="${parentId}"]`);
+    await group.waitFor({ timeout: 10_000 });
+    expect(await group.getByTestId('group-count').textContent()).toBe('(4)');
+    await shot(page, 'runs-grouped');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 300_000);
+});
