@@ -145,8 +145,11 @@ export interface StepMeta {
 export interface PresetMeta {
   id: string;
   label: string;
-  /** One line: how long it takes here. */
-  estimate: string;
+  /**
+   * One line: what the preset runs (sizes, seeds, its example file). No time: the wizard computes how long it
+   * takes on this machine from the kind's work model and the lab's calibration.
+   */
+  about: string;
   /** Merged over the kind's defaults (objects merge, arrays and values replace). */
   config: Readonly<Record<string, unknown>>;
 }

@@ -299,8 +299,7 @@ export const qdllmMeta = defineKindMeta({
     {
       id: 'small',
       label: 'small',
-      estimate:
-        'about 5 minutes on 2 cores (5 min 12 s timed on a loaded machine; examples/qdllm-spam.json): every deduplicated mail, 3 seeds',
+      about: 'every deduplicated mail, 3 seeds (examples/qdllm-spam.json)',
       config: {
         dataset: 'spam-assassin',
         samplesPerClass: null,
@@ -334,8 +333,8 @@ export const qdllmMeta = defineKindMeta({
     {
       id: 'paper',
       label: 'paper-sized',
-      estimate:
-        "hours on 2 cores: 768-wide embedding, 11 qubits × 11 layers of the authors' ansatz (the paper's 9,275 parameters), 5 seeds (examples/qdllm-spam-paper.json)",
+      about:
+        "768-wide embedding, 11 qubits × 11 layers of the authors' ansatz (the paper's 9,275 parameters), 5 seeds (examples/qdllm-spam-paper.json)",
       config: {
         dataset: 'spam-assassin',
         samplesPerClass: null,

@@ -366,14 +366,15 @@ export const qffnMeta = defineKindMeta({
     {
       id: 'small',
       label: 'small',
-      estimate: 'minutes on 2 cores (examples/qffn-brown.json)',
+      about:
+        'a 64-wide 2-block base, half its blocks quantum, 150 steps, 2 seeds, sweep points fraction 1 and depth 8 (examples/qffn-brown.json)',
       config: SMALL_PRESET,
     },
     {
       id: 'paper',
       label: 'paper-sized',
-      estimate:
-        'about three days on 2 cores by the wizard’s estimate (15–30 h per learning rate, 3 candidates), not timed: d = 256 (8 qubits), 4 blocks, half quantum, D = 4, seq 128, batch 8, 600 steps, 3 seeds, fraction ¼/1 and depth 8 ablations (examples/qffn-brown-paper.json)',
+      about:
+        'd = 256 (8 qubits), 4 blocks, half quantum, D = 4, seq 128, batch 8, 600 steps, 3 seeds, fraction ¼/1 and depth 8 ablations (examples/qffn-brown-paper.json)',
       config: {
         base: {
           corpus: 'brown',

@@ -116,6 +116,22 @@ function forwardOps(c: Circuit): number {
   return 2 ** (c.qubits - 1) * (r.gates + r.amplitudeOps);
 }
 
+/** Widest noisy circuit the noisy simulator runs as a density matrix (its default; trajectories beyond). */
+export const NOISY_DENSITY_LIMIT = 10;
+
+/**
+ * Density-matrix updates of one noisy forward of a circuit row: each gate, each amplitude encoding and each
+ * depolarizing channel (one per wire of a gate whose kind `noise` names with p > 0) on ρ's 4^n entries.
+ */
+function densityForwardOps(c: Circuit, noise: Readonly<Record<string, number>>): number {
+  let steps = 0;
+  for (const op of c.ops) {
+    steps += 1;
+    if (op.type === 'gate' && (noise[op.gate] ?? 0) > 0) steps += op.wires.length;
+  }
+  return steps * 4 ** c.qubits;
+}
+
 /**
  * Sweeps of one row's circuits in a training step: a forward and the adjoint's 3 (exact), or with shots a
  * forward plus two shifted forwards per parameter and per input (the gradient reaches Module 1 through
@@ -130,9 +146,12 @@ function trainSweeps(c: Circuit, shots: boolean): number {
  * attention's T² terms) and one forward over every document's first maxTokens tokens (2·N); then each
  * training of the quantum head — seeds × learning-rate candidates at the main shape, sweep points × their
  * seeds — `epochs` passes over train (per row E Module-1 circuits and Module 2, forward + gradient) and a
- * forward over validation after each, and a forward over test per seed; split by circuit width. Not counted:
- * the baselines and the bag-of-words reference (classical, small), the energy timing, a noisy simulation's
- * density matrix, an encoder not pretrained here (its pass needs a rate the calibration does not measure).
+ * forward over validation after each, and a forward over test per seed; split by circuit width. With noise
+ * the circuits run as density matrices (parameter-shift gradients), counted in density-matrix updates.
+ * Set-up: the dataset's and the encoder corpus's loads and the encoder's BPE (the job process's start is every
+ * run's). Not counted: the baselines and the bag-of-words reference (classical, small), the energy timing,
+ * noisy circuits wider than NOISY_DENSITY_LIMIT (trajectories), an encoder not pretrained here (its pass needs a
+ * rate the calibration does not measure).
  */
 function work(c: QheadConfig): WorkEstimate {
   const shape = headShape(c);
@@ -160,30 +179,40 @@ function work(c: QheadConfig): WorkEstimate {
     const encoders = c.vary.length ? c.seeds : 1;
     flops = encoders * (e.steps * (6 * N * BT + 3 * attn(BT)) + 2 * N * embedTokens + attn(embedTokens));
   } else notCounted.unshift(`the ${e.type} encoder’s pass (not calibrated)`);
-  const noisy = c.noise !== undefined && Object.values(c.noise).some((p) => p > 0);
+  const noise = c.noise ?? {};
+  const noisy = Object.values(noise).some((p) => p > 0);
   const byWidth = new Map<number, number>();
   const add = (q: number, ops: number) => byWidth.set(q, (byWidth.get(q) ?? 0) + ops);
+  const density = new Map<number, number>();
+  let trajectories = false;
   const training = (over: SweepPoint, trainings: number, epochs: number) => {
     const s = { ...shape, ...over };
     const n = module1Qubits(s);
     const m1 = module1Circuit(module1Inputs(s), s.encoderDepth);
     const m2 = module2Circuit({ ...s, features: s.encoders * n });
     const shots = c.shots !== null && c.shots !== undefined;
-    const one = (circ: Circuit, copies: number) =>
-      add(
-        circ.qubits,
-        trainings * copies * forwardOps(circ) * (epochs * (nTrain * trainSweeps(circ, shots) + nVal) + nTest),
-      );
+    // with noise: density matrices (parameter shift: a forward and two shifted ones per parameter and input)
+    const one = (circ: Circuit, copies: number) => {
+      const forwards = (exact: boolean) =>
+        trainings * copies * (epochs * (nTrain * trainSweeps(circ, !exact) + nVal) + nTest);
+      if (!noisy) add(circ.qubits, forwards(!shots) * forwardOps(circ));
+      else if (circ.qubits > NOISY_DENSITY_LIMIT) trajectories = true;
+      else
+        density.set(
+          circ.qubits,
+          (density.get(circ.qubits) ?? 0) + forwards(false) * densityForwardOps(circ, noise),
+        );
+    };
     one(m1, s.encoders);
     one(m2, 1);
   };
-  if (noisy) notCounted.push('the noisy simulation (density matrices are not calibrated)');
-  else {
-    const lrs = c.lrFactors.length;
-    training({}, c.seeds * lrs, c.epochs);
-    if (c.sweep)
-      for (const p of designPoints(c.sweep)) training(p, c.sweep.seeds, c.sweep.epochs ?? c.epochs);
-  }
+  const lrs = c.lrFactors.length;
+  training({}, c.seeds * lrs, c.epochs);
+  if (c.sweep) for (const p of designPoints(c.sweep)) training(p, c.sweep.seeds, c.sweep.epochs ?? c.epochs);
+  if (trajectories)
+    notCounted.push(
+      `noisy circuits wider than ${NOISY_DENSITY_LIMIT} qubits (trajectories are not calibrated)`,
+    );
   const parts = [...byWidth].map(([qubits, amplitudeOps]) => ({ qubits, amplitudeOps }));
   // set-up: the dataset loaded (again for each seed's own split with `vary`), the encoder's corpus and BPE
   const splits = c.vary.includes('split') ? c.seeds : 1;
@@ -192,6 +221,9 @@ function work(c: QheadConfig): WorkEstimate {
     flops,
     amplitudeOps: parts.reduce((t, p) => t + p.amplitudeOps, 0),
     byWidth: parts,
+    ...(density.size
+      ? { densityByWidth: [...density].map(([qubits, densityOps]) => ({ qubits, densityOps })) }
+      : {}),
     setup: {
       datasets: [
         ...Array.from({ length: splits }, () => c.dataset),
@@ -288,8 +320,7 @@ export const qheadMeta = defineKindMeta({
     {
       id: 'small',
       label: 'small',
-      estimate:
-        'minutes on 2 cores (not timed here): a 64-wide encoder, 6-qubit head, 3 seeds, a 9-point sweep (examples/qhead-topic.json)',
+      about: 'a 64-wide encoder, 6-qubit head, 3 seeds, a 9-point sweep (examples/qhead-topic.json)',
       config: {
         dataset: 'brown-topics',
         standardize: true,
@@ -337,8 +368,8 @@ export const qheadMeta = defineKindMeta({
     {
       id: 'paper',
       label: 'paper-sized',
-      estimate:
-        'hours on 2 cores: d = 768, 10-qubit head, 1000 shots (parameter shift), 5 seeds (examples/qhead-topic-paper.json)',
+      about:
+        'd = 768, 10-qubit head, 1000 shots (parameter shift), 5 seeds (examples/qhead-topic-paper.json)',
       config: {
         dataset: 'brown-topics',
         standardize: true,

@@ -367,8 +367,8 @@ export const qthaMeta = defineKindMeta({
     {
       id: 'small',
       label: 'small',
-      estimate:
-        '6m 45s on the loaded 2-core machine (examples/qtha-brown.json: 128-wide base, r = 4, MPO width 16, 150 steps × 3 learning rates, 3 seeds)',
+      about:
+        'a 128-wide base, r = 4, MPO width 16, 150 steps × 3 learning rates, 3 seeds (examples/qtha-brown.json)',
       config: {
         task: 'lm',
         base: {
@@ -399,8 +399,8 @@ export const qthaMeta = defineKindMeta({
     {
       id: 'paper',
       label: 'paper-sized',
-      estimate:
-        'about two days on 2 cores: a 512-wide base, MPO width 256 (4·4·4·4, bond 8), r = 4 against LoRA 4 and 8 and full fine-tuning, 3 learning rates × 3 seeds × 500 steps, the 7-architecture ablation (measured here, loaded: QTHA 6.7–11 s per step, LoRA 4.5–5.2 s; examples/qtha-brown-paper.json)',
+      about:
+        'a 512-wide base, MPO width 256 (4·4·4·4, bond 8), r = 4 against LoRA 4 and 8 and full fine-tuning, 3 learning rates × 3 seeds × 500 steps, the 7-architecture ablation (examples/qtha-brown-paper.json)',
       config: {
         task: 'lm',
         base: {

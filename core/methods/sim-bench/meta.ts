@@ -109,7 +109,8 @@ export const simBenchMeta = defineKindMeta({
     {
       id: 'small',
       label: 'small',
-      estimate: 'about 15 s on 2 cores (examples/sim-bench.json)',
+      about:
+        '16- and 18-qubit states, QD-LLM batches 8 and 64, without the PyTorch peer (examples/sim-bench.json)',
       config: {
         largeQubits: [16, 18],
         qmlBatch: 256,
@@ -124,7 +125,7 @@ export const simBenchMeta = defineKindMeta({
     {
       id: 'paper',
       label: 'full (paper-sized circuits)',
-      estimate: 'minutes on 2 cores (not timed here): 24-qubit states, parameter shift and the PyTorch peer',
+      about: '24-qubit states, parameter shift and the PyTorch peer',
       config: {},
     },
   ],

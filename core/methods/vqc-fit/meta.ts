@@ -51,14 +51,13 @@ export const vqcFitMeta = defineKindMeta({
     {
       id: 'small',
       label: 'small',
-      estimate: 'a few seconds on 2 cores (examples/vqc-fit.json)',
+      about: '4 qubits, 15 epochs (examples/vqc-fit.json)',
       config: { epochs: 15 },
     },
     {
       id: 'paper',
       label: 'paper-sized',
-      estimate:
-        'seconds on 2 cores (2.4 s measured): ~200 train / 4,000 test points as in Pérez-Salinas et al., 4 qubits × 8 layers',
+      about: '~200 train / 4,000 test points as in Pérez-Salinas et al., 4 qubits × 8 layers',
       config: { samples: 4200, testFraction: 0.95, qubits: 4, layers: 8, epochs: 50 },
     },
   ],

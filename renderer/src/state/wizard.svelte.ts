@@ -327,7 +327,7 @@ export class WizardState {
     const p = this.spec.presets.find((x) => x.id === id);
     if (!p) return '';
     const e = this.spec.estimate?.(p.build(structuredClone(this.#defaults)), calibration);
-    if (!e) return p.estimate;
+    if (!e) return p.about;
     // what the work model leaves out goes with a figure (not with "calibrate for an estimate")
     return e.calibrated && e.note ? `${e.text}; ${e.note}` : e.text;
   }

@@ -106,6 +106,27 @@ const SMALL: Record<string, Record<string, unknown>> = {
 };
 
 /**
+ * Runs beyond each kind's small config: a noisy qhead (its circuits as density matrices, parameter-shift
+ * gradients), the density-matrix rate's test.
+ */
+const EXTRA: { name: string; kind: string; config: Record<string, unknown> }[] = [
+  {
+    name: 'qhead (noisy, density matrices)',
+    kind: 'qhead',
+    config: tinyQhead(4, {
+      maxTrain: 32,
+      maxTest: 16,
+      epochs: 2,
+      seeds: 1,
+      lrFactors: [1],
+      noise: { RY: 0.01, CNOT: 0.02 },
+      energy: { enabled: false },
+    }),
+  },
+];
+const CASES = [...Object.entries(SMALL).map(([kind, config]) => ({ name: kind, kind, config })), ...EXTRA];
+
+/**
  * CPU seconds this process's children have used once they ended (Linux: /proc/self/stat's cutime + cstime,
  * which the kernel adds as each child is reaped, threads and the child's own children included); null elsewhere.
  */
@@ -185,17 +206,18 @@ describe.skipIf(process.platform !== 'linux')('estimate vs measured run time (jo
   // included) is what the same work costs on a loaded machine too, so the two are compared, and the wall time
   // (stretched by other work on this shared machine) is logged beside it. The lab process's own share (storing
   // metrics) is not in either.
-  for (const kind of Object.keys(SMALL))
-    it(`${kind}: the estimate is within ${FACTOR}× of a small run's CPU time, start-up included`, async () => {
+  for (const { name, kind, config: raw } of CASES)
+    it(`${name}: the estimate is within ${FACTOR}× of a small run's CPU time, start-up included`, async () => {
       expect(cal, 'calibrated first').toBeDefined();
       const k = getJobKind(kind)!;
-      const config = k.schema.parse(SMALL[kind]);
+      const config = k.schema.parse(raw);
       const work = k.meta!.work!(config);
+      expect(work.note ?? '').not.toMatch(/calibrated/); // nothing left out for want of a rate
       const est = estimateCalibrated(work, cal).seconds;
       const setup = setupSeconds(work, cal);
       const before = childrenCpuSeconds()!;
       const t0 = performance.now();
-      const run = await lab.createRun({ kind, config: SMALL[kind], seed: 1 });
+      const run = await lab.createRun({ kind, config: raw, seed: 1 });
       const done = await lab.waitForRun(run.id);
       expect(done.status, done.error ?? '').toBe('succeeded');
       await Promise.all(launcher.exits);
@@ -203,7 +225,7 @@ describe.skipIf(process.platform !== 'linux')('estimate vs measured run time (jo
       const cpu = childrenCpuSeconds()! - before;
       const ratio = est / cpu;
       console.log(
-        `estimate-vs-run ${kind}: estimated ${est.toFixed(2)} s (set-up ${setup.toFixed(2)} s), job process CPU ${cpu.toFixed(2)} s, ` +
+        `estimate-vs-run ${name}: estimated ${est.toFixed(2)} s (set-up ${setup.toFixed(2)} s), job process CPU ${cpu.toFixed(2)} s, ` +
           `estimate/CPU ${ratio.toFixed(2)}; wall ${took.toFixed(2)} s at load ${loadavg()[0].toFixed(1)}`,
       );
       expect(ratio).toBeGreaterThan(1 / FACTOR);

@@ -22,6 +22,9 @@ import { observablesOf } from '../../../core/quantum/circuit';
 import { resources } from '../../../core/quantum/resources';
 import { createSimulator } from '../../../core/quantum/simulators';
 import { estimateCalibrated, setupSeconds } from '../../../renderer/src/lib/wizard/estimate';
+import { NOISY_DENSITY_LIMIT, qheadMeta } from '../../../core/methods/qhead/meta';
+import { createNoisySimulator } from '../../../core/quantum/noisy-simulator';
+import { tinyQhead } from '../../helpers/tiny-configs';
 
 const dir = mkdtempSync(join(tmpdir(), 'qlab-calibration-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -160,5 +163,24 @@ describe('calibration', () => {
     expect(estimateCalibrated(w, old).text).toBe(
       '≈ 1 s on this machine (calibrated 2026-12-05; start-up and density matrices not timed: recalibrate)',
     );
+  });
+
+  it('qhead with noise counts density-matrix updates up to the noisy simulator’s density limit', () => {
+    const sim = createNoisySimulator({ noise: { rules: [] } });
+    expect(sim.methodFor(NOISY_DENSITY_LIMIT)).toBe('density');
+    expect(sim.methodFor(NOISY_DENSITY_LIMIT + 1)).toBe('trajectories');
+    sim.dispose();
+    const exact = qheadMeta.work!(qheadMeta.schema.parse(tinyQhead(4, { seeds: 1 })));
+    const noisy = qheadMeta.work!(qheadMeta.schema.parse(tinyQhead(4, { seeds: 1, noise: { CNOT: 0.01 } })));
+    expect(exact.densityByWidth).toBeUndefined();
+    expect(noisy.amplitudeOps).toBe(0);
+    expect(noisy.densityByWidth!.length).toBeGreaterThan(0);
+    // the same circuits, each forward on ρ (4^n entries, not 2^(n−1) pairs) and parameter shift instead of adjoint
+    const d = noisy.densityByWidth!.reduce((t, p) => t + p.densityOps, 0);
+    expect(d).toBeGreaterThan(exact.amplitudeOps);
+    // noise of strength zero is no noise
+    expect(
+      qheadMeta.work!(qheadMeta.schema.parse(tinyQhead(4, { seeds: 1, noise: { CNOT: 0 } }))).amplitudeOps,
+    ).toBe(exact.amplitudeOps);
   });
 });

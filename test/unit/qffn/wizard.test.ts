@@ -19,6 +19,7 @@ const CALIBRATION: Calibration = {
     { qubits: 12, secondsPerAmplitudeOp: 1e-9 },
   ],
   secondsPerFlop: 1e-9,
+  setup: { jobStartSeconds: 1.5, datasetSeconds: { brown: 0.5 }, secondsPerTokenizerChar: 1e-6 },
   host: { cpu: 'test', cores: 2 },
   detail: 'test',
 };
@@ -59,10 +60,13 @@ describe('wizard preview extras', () => {
     const w2 = qffnMeta.work!(qffnMeta.schema.parse({ steps: 300, seeds: 4 }));
     expect(w2.flops).toBeGreaterThan(w.flops);
     expect(w2.amplitudeOps).toBeGreaterThan(w.amplitudeOps);
-    expect(estimateCalibrated({ flops: 2e10, amplitudeOps: 0 }, CALIBRATION).seconds).toBeCloseTo(
-      2 * estimateCalibrated({ flops: 1e10, amplitudeOps: 0 }, CALIBRATION).seconds,
+    // the job process's start (1.5 s) is every run's; the rest scales with the work
+    expect(estimateCalibrated({ flops: 2e10, amplitudeOps: 0 }, CALIBRATION).seconds - 1.5).toBeCloseTo(
+      2 * (estimateCalibrated({ flops: 1e10, amplitudeOps: 0 }, CALIBRATION).seconds - 1.5),
     );
-    expect(estimateCalibrated({ flops: 1e10, amplitudeOps: 0 }, CALIBRATION).seconds).toBeCloseTo(10);
+    expect(estimateCalibrated({ flops: 1e10, amplitudeOps: 0 }, CALIBRATION).seconds).toBeCloseTo(11.5);
+    // qffn's set-up: the base corpus loaded and its BPE over corpusChars
+    expect(w.setup).toEqual({ datasets: ['brown'], tokenizerChars: c.base.corpusChars });
     expect(formatDuration(30)).toBe('30 s');
     expect(formatDuration(600)).toBe('10 min');
     expect(formatDuration(4 * 3600)).toBe('4.0 h');

@@ -46,7 +46,10 @@ describe.each(listKindMetas().map((m) => [m.kind, m] as const))('%s wizard', (ki
     expect(w.preset).toBe('small');
     for (const p of spec.presets) {
       w.applyPreset(p.id);
-      expect(p.estimate.length, `${kind} ${p.id}`).toBeGreaterThan(10);
+      expect(p.about.length, `${kind} ${p.id}`).toBeGreaterThan(10);
+      // no typed time: how long it takes comes from the work model and the calibration
+      expect(p.about, `${kind} ${p.id}`).not.toMatch(/\b(seconds?|minutes?|hours?|days?|\d+ ?(s|min|h))\b/);
+      expect(w.presetEstimate(p.id, null), `${kind} ${p.id}`).toBe('calibrate for an estimate');
       expect(meta.schema.safeParse(w.config).success, `${kind} ${p.id}`).toBe(true);
       expect(Object.keys(w.errors)).toEqual([]);
       const file = EXAMPLES[kind][p.id];

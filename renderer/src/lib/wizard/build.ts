@@ -154,7 +154,7 @@ export function buildWizard(meta: KindMeta, defaults: Config): WizardSpec {
     presets: meta.presets.map((p) => ({
       id: p.id,
       label: p.label,
-      estimate: p.estimate,
+      about: p.about,
       // through the schema, so every field shows the value that will run (defaults filled in)
       build: (d: Config) => {
         const merged = deepMerge(d, p.config);

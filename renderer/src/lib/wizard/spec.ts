@@ -63,8 +63,8 @@ export interface WizardStep {
 export interface WizardPreset {
   id: string;
   label: string;
-  /** How long a run takes, in one line. */
-  estimate: string;
+  /** What the preset runs, in one line (its run time is computed: WizardSpec.estimate). */
+  about: string;
   /** The preset's config, built from the kind's defaults. */
   build: (defaults: Config) => Config;
 }
