@@ -51,7 +51,7 @@ const cal: Calibration = {
 };
 
 describe('calibration', () => {
-  it('measures both rates on this machine, stores them and reads them back', async () => {
+  it('measures every rate on this machine, stores them and reads them back', async () => {
     const c = await measureCalibration(() => new Date('2026-12-05T11:00:00.000Z'));
     expect(c.measuredAt).toBe('2026-12-05T11:00:00.000Z');
     // A 2×2 gate on an amplitude pair and a flop: between 0.01 ns and 1 µs each on any machine the lab runs on.
@@ -102,10 +102,11 @@ describe('calibration', () => {
     console.log(
       `calibration: predicted ${(predicted * 1000).toFixed(2)} ms, measured ${(best * 1000).toFixed(2)} ms (best of 5–40)`,
     );
-    // Measured 0.7–1.05 here; a loaded machine swings timings, so within 3× either way.
+    // Measured 0.7–1.05 on a quieter machine and 1.05–2.1 at load 25–30 (0.18 and 9.2 there before the 0.2 s
+    // warm-up: V8's optimised wasm came late under load); within 3× either way.
     expect(ratio).toBeGreaterThan(1 / 3);
     expect(ratio).toBeLessThan(3);
-  });
+  }, 180_000); // a job process started and every bundled dataset loaded: 15–25 s under load here
 
   it('scales a kind’s counted work by the rates (vqc-fit: linear in epochs and samples)', () => {
     const cfg = VqcFitConfigSchema.parse({
