@@ -34,6 +34,14 @@ export const WASM_MIN_DIM = 1 << 2;
 /** Largest forward tape in floats (32 MiB at f32): beyond it the backward pass un-applies steps to ψ. */
 export const TAPE_FLOATS = 1 << 23;
 
+/**
+ * Largest tape in bytes that records every step. A larger one (QD-LLM n = 11 L = 11: 4.3 MB in f32, 8.6 MB in f64)
+ * records every other step where the next step is a block: the backward pass reads the tape from beyond the caches,
+ * so in f64 its step cost ~4 one-qubit passes instead of ~2 (profiled), while ψ before a block is one in-cache pass
+ * from the tape slot just read (ψ_k = U_{k+1}† ψ_{k+1}). Measured in docs/simulator-performance.md.
+ */
+export const TAPE_DENSE_BYTES = 6 << 20;
+
 export function newAmps(precision: Precision, length: number): Amps {
   return precision === 'f64' ? new Float64Array(length) : new Float32Array(length);
 }
@@ -66,6 +74,14 @@ export class Runner {
   inputs: ArrayLike<number> = [];
   /** Per diag step: how many of its primitives have a gradient. */
   readonly diffCount: Int32Array;
+  /**
+   * Per step: 1 where the taped forward pass leaves ψ after the step in the scratch row instead of the tape — after
+   * a permutation (the backward pass never reads it) and, for a tape over denseTapeBytes, every other step followed
+   * by a block (the backward pass recomputes it there). Never two steps in a row, never the last.
+   */
+  readonly untaped: Uint8Array;
+  /** Tape size (bytes) above which every other step is recomputed rather than taped (TAPE_DENSE_BYTES). */
+  denseTapeBytes = TAPE_DENSE_BYTES;
 
   constructor(
     readonly prog: Program,
@@ -84,10 +100,15 @@ export class Runner {
       if (st.type === 'block' || st.type === 'diag') for (const i of st.prims) this.stepOf[i] = k;
     });
     this.rows = makeRows({ prog, dt: this.dt, precision }, useWasm, WASM_MIN_DIM);
+    this.untaped = new Uint8Array(prog.steps.length);
+    this.ampBytes = precision === 'f64' ? 16 : 8;
     this.w = new Float64Array(prog.dim);
     this.ampA = prog.steps.map((s) => new Float64Array(s.type === 'amp' ? s.offsets.length : 0));
     this.ampG = prog.steps.map((s) => new Float64Array(s.type === 'amp' ? s.offsets.length : 0));
   }
+
+  /** Bytes per amplitude of the rows. */
+  readonly ampBytes: number;
 
   /** The shifted angle of a shifted batch's current row: op −1 for none (bindShift in bind.ts sets them). */
   shiftOp = -1;
@@ -152,8 +173,27 @@ export class Runner {
     // ψ, λ, the scratch row and the tape in one place: with wasm, one new memory, so the forward pass's blocks
     // (applied into the tape) and the backward step (ψ from the tape, λ updated) take the SIMD kernels
     if (!this.rows.tape) this.rows = this.rows.withTape(floats);
+    this.planTape();
     this.recording = true;
     return true;
+  }
+
+  /** Which steps' ψ the taped forward pass leaves in the scratch row (untaped); see `untaped`. */
+  private planTape(): void {
+    const { steps } = this.prog;
+    const sparse = steps.length * this.dim * this.ampBytes > this.denseTapeBytes;
+    for (let k = 0; k < steps.length; k++) {
+      const st = steps[k];
+      const next = k + 1 < steps.length ? steps[k + 1] : null;
+      const recompute = sparse && next?.type === 'block' && (st.type === 'block' || st.type === 'diag');
+      this.untaped[k] =
+        next !== null && (k === 0 || this.untaped[k - 1] === 0) && (st.type === 'perm' || recompute) ? 1 : 0;
+    }
+  }
+
+  /** Whether the backward pass must recompute ψ after step k (untaped, and read: not after a permutation). */
+  recomputes(k: number): boolean {
+    return this.untaped[k] === 1 && this.prog.steps[k].type !== 'perm';
   }
 
   /** Forward passes stop recording (a reused Runner's expval calls need no tape); enableTape resumes. */
@@ -204,15 +244,17 @@ export class Runner {
     let so = 0;
     for (let k = 0; k < steps.length; k++) {
       const st = steps[k];
-      const doff = n2 * k;
+      // ψ after step k: tape slot k, or the scratch row (never two steps in a row, so src is never dst)
+      const dst = this.untaped[k] ? rows.tmp : tape;
+      const doff = this.untaped[k] ? 0 : n2 * k;
       if (st.type === 'block') {
         if (st.perRow) this.buildBlock(st, k, row);
-        rows.apply1To(src, so, tape, doff, st.p, this.bm, 8 * k);
+        rows.apply1To(src, so, dst, doff, st.p, this.bm, 8 * k);
       } else if (st.type === 'diag') {
         if (st.perRow) this.buildDiag(st, k, row);
-        rows.diagTo(src, so, tape, doff, k);
+        rows.diagTo(src, so, dst, doff, k);
       } else if (st.type === 'perm') {
-        rows.gatherTo(src, so, tape, doff, k, false);
+        rows.gatherTo(src, so, dst, doff, k, false);
       } else {
         // rare steps run in place on psi, then are recorded
         if (src !== s) for (let i = 0; i < n2; i++) s[i] = src[so + i];
@@ -223,10 +265,10 @@ export class Runner {
         }
         tape.set(s, doff);
       }
-      src = tape;
+      src = dst;
       so = doff;
     }
-    if (src !== s) s.set(tape.subarray(so, so + n2));
+    if (src !== s) s.set(src.subarray(so, so + n2));
     this.taped = row;
   }
 

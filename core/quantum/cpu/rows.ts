@@ -28,6 +28,8 @@ export interface Rows {
   /** ψ, λ and a scratch row, (2^n, 2) each. */
   readonly psi: Amps;
   readonly lam: Amps;
+  /** The scratch row: a taped forward pass leaves there the steps it does not tape (Runner.enableTape). */
+  readonly tmp: Amps;
   /** ψ after every step of a taped forward row, (numSteps, 2^n, 2); null until withTape. */
   readonly tape: Amps | null;
   /**
@@ -127,6 +129,7 @@ function jsRows(spec: RowsSpec, tapeFloats = 0): Rows {
     kind: 'js',
     psi,
     lam,
+    tmp,
     tape: tapeFloats > 0 ? newAmps(precision, tapeFloats) : null,
     apply1,
     flip: (a, p, cmask) => apply1X(a, 0, dim, p, cmask, none, 0),
@@ -218,6 +221,7 @@ function wasmRows(spec: RowsSpec, tapeRows = 0): Rows | null {
     kind: 'wasm-simd',
     psi,
     lam,
+    tmp,
     tape: tapeRows > 0 ? new View(buf, 3 * amp * dim, tapeRows * 2 * dim) : null,
     apply1,
     flip: (a, p, cmask) => apply1(a, 0, p, X2, 0, cmask),
