@@ -11,8 +11,9 @@ import {
 } from '../../../core/nn/ffn';
 import { DotProductScorer } from '../../../core/nn/head-scorer';
 import { countParameters, zeroGrad } from '../../../core/nn/tensor';
-import { Transformer, type TransformerConfig } from '../../../core/nn/transformer';
+import { Transformer } from '../../../core/nn/transformer';
 import { dot, gradCheck, randArr } from './gradcheck';
+import { TINY_BATCH, tinyTransformer as tiny } from '../../helpers/tiny-transformer';
 
 const N = 3;
 const C = 6;
@@ -69,22 +70,7 @@ describe('feed-forward modules against central differences (f64, input and every
   });
 });
 
-const tiny = (over: Partial<TransformerConfig> = {}): TransformerConfig => ({
-  flavour: 'llama',
-  vocabSize: 11,
-  hiddenSize: 8,
-  intermediateSize: 12,
-  numLayers: 2,
-  numHeads: 4,
-  numKvHeads: 2,
-  maxSeqLen: 6,
-  initStd: 0.3,
-  ...over,
-});
-const B = 2;
-const T = 5;
-const tokens = Int32Array.of(1, 5, 2, 9, 3, 0, 10, 4, 4, 7);
-const targets = Int32Array.of(5, 2, 9, 3, -100, 10, 4, 4, 7, 1);
+const { B, T, tokens, targets } = TINY_BATCH;
 
 function lossAndGrads(m: Transformer): { loss: number; logits: Float64Array; grads: Float64Array[] } {
   zeroGrad(m.parameters());

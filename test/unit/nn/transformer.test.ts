@@ -3,24 +3,9 @@ import { AdamW, clipGradNorm } from '../../../core/nn/optim';
 import { zeroGrad } from '../../../core/nn/tensor';
 import { Transformer, type TransformerConfig } from '../../../core/nn/transformer';
 import { gradCheck } from './gradcheck';
+import { TINY_BATCH, tinyTransformer as tiny } from '../../helpers/tiny-transformer';
 
-const tiny = (over: Partial<TransformerConfig> = {}): TransformerConfig => ({
-  flavour: 'llama',
-  vocabSize: 11,
-  hiddenSize: 8,
-  intermediateSize: 12,
-  numLayers: 2,
-  numHeads: 4,
-  numKvHeads: 2,
-  maxSeqLen: 6,
-  initStd: 0.3,
-  ...over,
-});
-
-const B = 2;
-const T = 5;
-const tokens = Int32Array.of(1, 5, 2, 9, 3, 0, 10, 4, 4, 7);
-const targets = Int32Array.of(5, 2, 9, 3, -100, 10, 4, 4, 7, 1);
+const { B, T, tokens, targets } = TINY_BATCH;
 
 function checkModel(cfg: TransformerConfig, classify = false) {
   const m = new Transformer(cfg, { dtype: 'f64', seed: 3 });
