@@ -41,6 +41,9 @@ describe('runSimBench', () => {
     const measures = res.rows.map((r) => `${r.workload}|${r.measure}`);
     expect(measures).toContain('1q gate n=12 B=1|bandwidth');
     expect(measures).toContain('qdllm-n11-L1-B4|adjoint gradient');
+    // adjoint ÷ forward on the f32 rows too, with no peer (issue 17's target)
+    expect(measures).toContain('qdllm-n11-L1-B4|gradient / forward');
+    expect(measures).toContain('qffn-n10-D1-B4|gradient / forward');
     expect(measures).toContain('qffn-n10-D1-B4|parameter-shift gradient');
     // f64 beside f32 in the same run
     const f64 = res.rows.filter((r) => r.backend.endsWith(' f64')).map((r) => `${r.workload}|${r.measure}`);
