@@ -14,7 +14,10 @@ export function benchSummary(res: SimBenchResult): Record<string, number | strin
       continue;
     }
     summary[key] = Number(r.value.toPrecision(5));
-    if (r.reference) summary[`${key}_ratio`] = Number(r.reference.ratio.toPrecision(4));
+    // a reference below timing noise (the f32 time beside an f64 row at a small width) has no ratio
+    if (r.reference && Number.isFinite(r.reference.ratio))
+      summary[`${key}_ratio`] = Number(r.reference.ratio.toPrecision(4));
+    else if (r.reference) summary[`${key}_ratio`] = 'reference below timing noise';
   }
   summary.peer = res.peer.available
     ? `torch ${res.peer.torch} (${res.peer.threads} threads)`
