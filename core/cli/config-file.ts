@@ -2,6 +2,7 @@
 // The kind's own config schema is applied by the lab service (its errors name "config.<field>").
 import { z } from 'zod';
 import { CreateRunRequestSchema, describeZodError, type CreateRunRequest } from '../api/lab-api';
+import { SweepAxisSchema, type SweepAxis } from '../api/sweep';
 import { CliError } from './errors';
 import { parseJsonLocated } from './json-locate';
 import { readInputFile } from './read-file';
@@ -16,16 +17,34 @@ export const RunFileSchema = CreateRunRequestSchema.omit({ config: true })
   .strict();
 export type RunFile = z.infer<typeof RunFileSchema>;
 
-/** Parses the text of a run file; `label` (usually the path) prefixes every message. */
-export function parseRunFile(text: string, label: string): CreateRunRequest {
+/**
+ * A sweep file (`qlab sweep`, the wizard's "Save sweep as file"): a run file with the sweep's axes, each a
+ * field (or "seed") and its values; the lab checks them as createSweep does. `qlab run` refuses `axes`.
+ */
+export const SweepFileSchema = RunFileSchema.extend({ axes: z.array(SweepAxisSchema).optional() }).strict();
+
+function parseFile<S extends typeof RunFileSchema | typeof SweepFileSchema>(
+  schema: S,
+  text: string,
+  label: string,
+): z.infer<S> {
   const parsed = parseJsonLocated(text);
   if (!parsed.ok) {
     const { line, column, message } = parsed.error;
     throw new CliError(`${label}:${line}:${column}: invalid JSON: ${message}`);
   }
-  const checked = RunFileSchema.safeParse(parsed.value);
+  const checked = schema.safeParse(parsed.value);
   if (!checked.success) throw new CliError(`${label}: ${describeZodError(checked.error).message}`);
-  const { kind, name, seed, tags, config, retries } = checked.data;
+  return checked.data as z.infer<S>;
+}
+
+/** Parses the text of a run file; `label` (usually the path) prefixes every message. */
+export function parseRunFile(text: string, label: string): CreateRunRequest {
+  return toRequest(parseFile(RunFileSchema, text, label));
+}
+
+function toRequest(data: RunFile): CreateRunRequest {
+  const { kind, name, seed, tags, config, retries } = data;
   const req: CreateRunRequest = { kind, config };
   if (name !== undefined) req.name = name;
   if (seed !== undefined) req.seed = seed;
@@ -40,6 +59,13 @@ export const MAX_RUN_FILE_BYTES = 4 * 1024 * 1024;
 export function readRunFile(path: string): CreateRunRequest {
   // Some editors save a byte-order mark; readInputFile drops it (the one rule for every text file).
   return parseRunFile(readInputFile(path, 'config file', MAX_RUN_FILE_BYTES), path);
+}
+
+/** A run file or a sweep file: the run's request and the file's axes (none in a plain run file). */
+export function readSweepFile(path: string): { run: CreateRunRequest; axes: SweepAxis[] } {
+  const data = parseFile(SweepFileSchema, readInputFile(path, 'config file', MAX_RUN_FILE_BYTES), path);
+  const { axes, ...run } = data;
+  return { run: toRequest(run), axes: axes ?? [] };
 }
 
 /** Applies --name and --tag from the command line over the file's values. */

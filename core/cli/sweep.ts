@@ -1,10 +1,12 @@
 // `qlab sweep <config.json> --vary field=v1,v2,… [--vary seed=1..10]`: a lab-level sweep of a run file's kind
-// and config (LabApi.createSweep), one child run per point of the grid. Thin over the service: it builds the
+// and config (LabApi.createSweep), one child run per point of the grid. The file may hold the axes itself
+// (`"axes": [{"field": "lr", "values": [0.1, 0.01]}]`, the wizard's "Save sweep as file"); a --vary of the
+// same field replaces the file's axis in its place, others are added after the file's. Thin over the service: it builds the
 // request, waits for the parent, and prints each point as it ends and the parent's result table.
 import type { RunSummary } from '../api/lab-api';
 import { parseAxisValues, type CreateSweepRequest, type SweepAxis } from '../api/sweep';
 import { intOption, parseArgs, type CommandSpec } from './args';
-import { applyOverrides, readRunFile } from './config-file';
+import { applyOverrides, readSweepFile } from './config-file';
 import { type CliContext, resolveLabDir } from './context';
 import { CliError, EXIT } from './errors';
 import { table } from './format';
@@ -38,13 +40,21 @@ export function parseVary(text: string): SweepAxis {
 
 export async function sweepCommand(argv: string[], ctx: CliContext): Promise<number> {
   const a = parseArgs(SWEEP_SPEC, argv);
-  const vary = a.lists.vary ?? [];
-  if (vary.length === 0) throw new CliError("'qlab sweep' needs at least one --vary field=v1,v2,…");
+  const vary = (a.lists.vary ?? []).map(parseVary);
   const file = resolve(ctx.cwd, a.positionals[0]);
   // Everything about the file and the axes is checked before the lab is opened.
-  const run = applyOverrides(readRunFile(file), a.strings.name, a.lists.tag ?? []);
+  const read = readSweepFile(file);
+  const axes = [
+    ...read.axes.map((x) => vary.find((v) => v.field === x.field) ?? x),
+    ...vary.filter((v) => !read.axes.some((x) => x.field === v.field)),
+  ];
+  if (axes.length === 0)
+    throw new CliError(
+      `'qlab sweep' needs at least one --vary field=v1,v2,… (or "axes" in ${a.positionals[0]})`,
+    );
+  const run = applyOverrides(read.run, a.strings.name, a.lists.tag ?? []);
   if (run.retries !== undefined) throw new CliError(`${file}: "retries" is not taken by a sweep`);
-  const req: CreateSweepRequest = { ...run, axes: vary.map(parseVary) } as CreateSweepRequest;
+  const req: CreateSweepRequest = { ...run, axes } as CreateSweepRequest;
   const concurrency = intOption(a, 'concurrency', 1, 1, 256);
   const labDir = resolveLabDir(a.strings['lab-dir'], ctx);
   // Only this sweep's runs here; with QLAB_STORE/QLAB_QUEUE set, its points go to the shared queue's workers.

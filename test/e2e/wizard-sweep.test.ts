@@ -3,7 +3,7 @@
 // typed, Start stays disabled and nothing is written; a 2 × 2 grid (layers × seed) shows "4 runs" and the
 // equivalent `qlab sweep` line, starts through createSweep, every point succeeds, and the runs page grouped by
 // sweep shows it. Screenshots go to $QLAB_E2E_SHOTS, else test-results/e2e-shots.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -83,6 +83,20 @@ describe('a sweep from the wizard', () => {
     expect(await page.getByTestId('wiz-sweep-command').textContent()).toBe(
       'qlab sweep e2e-sweep.json --vary layers=1,2 --vary seed=1,2',
     );
+    expect(await page.getByTestId('wiz-sweep-file-command').textContent()).toBe(
+      'qlab sweep e2e-sweep.sweep.json',
+    );
+    // the sweep file downloads with its axes
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByTestId('wiz-save-sweep').click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('e2e-sweep.sweep.json');
+    const saved = JSON.parse(readFileSync((await download.path())!, 'utf8')) as { axes: unknown };
+    expect(saved.axes).toEqual([
+      { field: 'layers', values: [1, 2] },
+      { field: 'seed', values: [1, 2] },
+    ]);
     expect(await page.getByTestId('wizard-start').textContent()).toBe('Start sweep (4 runs)');
     await shot(page, 'grid');
     await page.getByTestId('wizard-start').click();

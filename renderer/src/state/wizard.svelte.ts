@@ -26,6 +26,7 @@ import {
   checkValues,
   configFileName,
   gridSize,
+  sweepFileName,
   parseSweepValues,
   pointConfigs,
   sweepCommand,
@@ -246,6 +247,17 @@ export class WizardState {
       mimeType: 'application/json',
       content: `${JSON.stringify(body, null, 2)}\n`,
     };
+  }
+
+  /**
+   * The sweep as one file `qlab sweep <file>` takes (the run file with its `axes`); null without a valid
+   * sweep. `qlab run` refuses it (a run has no axes).
+   */
+  sweepFile(): { filename: string; mimeType: string; content: string } | null {
+    if (!this.sweepCommandLine) return null;
+    const f = this.configFile();
+    const body = { ...(JSON.parse(f.content) as Record<string, unknown>), axes: this.sweepAxes };
+    return { ...f, filename: sweepFileName(f.filename), content: `${JSON.stringify(body, null, 2)}\n` };
   }
 
   /** The same sweep from the command line, on the saved config file; null without a valid sweep. */

@@ -259,7 +259,9 @@ describe('qlab sweep', () => {
     const badValue = await qlab(lab.dir, 'sweep', 'p.json', '--vary', 'x=1,99');
     expect(badValue.code).toBe(2);
     expect(badValue.stderr).toMatch(/point 2 of 2 \(x=99\): config\.x: /);
-    expect((await qlab(lab.dir, 'sweep', 'p.json')).stderr).toMatch(/needs at least one --vary/);
+    expect((await qlab(lab.dir, 'sweep', 'p.json')).stderr).toMatch(
+      /needs at least one --vary.*"axes" in p\.json/,
+    );
     expect((await qlab(lab.dir, 'sweep', 'p.json', '--vary', 'x')).stderr).toMatch(/expected field=v1,v2/);
     const ok = await qlab(lab.dir, 'sweep', 'p.json', '--vary', 'x=1,2', '--vary', 'depth=1..2', '-j', '2');
     expect(ok.code).toBe(0);
@@ -274,6 +276,40 @@ describe('qlab sweep', () => {
       expect(await l.listRuns({ includeChildren: true })).toHaveLength(5);
     } finally {
       await l.close();
+    }
+  });
+
+  it('takes the axes from a sweep file (the wizard saves one); --vary replaces a file axis; qlab run refuses axes', async () => {
+    const dir = lab.dir;
+    {
+      const file = {
+        kind: 'test-point',
+        name: 'from file',
+        seed: 4,
+        config: { steps: 2 },
+        axes: [
+          { field: 'x', values: [1, 2] },
+          { field: 'seed', values: [7, 8] },
+        ],
+      };
+      writeFileSync(join(dir, 's.json'), JSON.stringify(file));
+      const ok = await qlab(dir, 'sweep', 's.json', '--vary', 'seed=9');
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toMatch(/Sweep: 2 point\(s\) over x × seed/);
+      const l = await openLab({ labDir: dir, schedule: false });
+      try {
+        const kids = (await l.listRuns({ includeChildren: true })).filter(
+          (r) => r.parentId !== null && r.name.startsWith('from file'),
+        );
+        expect(kids.map((k) => k.name).sort()).toEqual(['from file x=1 seed=9', 'from file x=2 seed=9']);
+      } finally {
+        await l.close();
+      }
+      const bad = await qlab(dir, 'sweep', 's.json', '--vary', 'x=1,99');
+      expect(bad.stderr).toMatch(/point 3 of 4 \(x=99 seed=7\): config\.x: /);
+      const run = await qlab(dir, 'run', 's.json');
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/s\.json: .*axes/);
     }
   });
 });

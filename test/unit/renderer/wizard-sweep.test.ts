@@ -3,7 +3,11 @@
 // MAX_SWEEP_RUNS, Start calling createSweep with the axes, the server's refusal beside the axis it names,
 // the command line that `qlab sweep` reads back to the same axes, and the child runs a kind's own config
 // creates (from its metadata).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readRunFile, readSweepFile } from '../../../core/cli/config-file';
 import { LabError } from '../../../core/api/lab-types';
 import { listKindMetas } from '../../../core/methods/catalog';
 import { MAX_SWEEP_RUNS, parseAxisValues, type CreateSweepRequest } from '../../../core/api/sweep';
@@ -151,6 +155,39 @@ describe('vqc-fit sweep', () => {
       tags: ['a', 'b'],
       config: w.config,
     });
+  });
+});
+
+describe('the sweep as a file', () => {
+  it('qlab sweep reads the saved sweep file back to the request Start sends; qlab run refuses it', () => {
+    const { w } = open('vqc-fit');
+    expect(w.sweepFile()).toBeNull();
+    w.editReview('name', 'grid');
+    w.editReview('seed', '3');
+    w.editSweep('lr', '0.1, 0.01');
+    w.editSweep('dataset', 'moons, 1');
+    expect(w.sweepErrors[sweepKey('dataset')]).toMatch(/"1" is not one of/);
+    w.editSweep('dataset', 'moons, xor');
+    const f = w.sweepFile()!;
+    expect(f.filename).toBe('grid.sweep.json');
+    const dir = mkdtempSync(join(tmpdir(), 'wizard-sweep-file-'));
+    try {
+      writeFileSync(join(dir, f.filename), f.content);
+      const read = readSweepFile(join(dir, f.filename));
+      const req = w.sweepRequest()!;
+      expect({ ...read.run, axes: read.axes }).toEqual(req);
+      expect(() => readRunFile(join(dir, f.filename))).toThrow(/axes/);
+      // the config file is a run file
+      writeFileSync(join(dir, 'grid.json'), w.configFile().content);
+      expect(readRunFile(join(dir, 'grid.json'))).toEqual({
+        kind: 'vqc-fit',
+        name: 'grid',
+        seed: 3,
+        config: w.config,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -225,3 +225,8 @@ export function configFileName(name: string, kind: string): string {
   const base = (name.trim() || kind).replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '');
   return `${base || 'run'}.json`;
 }
+
+/** The sweep file's name beside the config file's: `name.json` → `name.sweep.json`. */
+export function sweepFileName(configFile: string): string {
+  return configFile.replace(/\.json$/, '') + '.sweep.json';
+}
