@@ -31,7 +31,7 @@ const SEED = /^seed\d+$/;
 
 // Models the lab's kinds name, with a fixed palette index each, so a model keeps its colour everywhere; the
 // models of one kind never share one (qhead: quantum, mlp, logreg; qdllm: quantum, mlp, transformer, teacher;
-// qtha: qtha, lora-r, lora-2r, full, base; qffn: qffn, classical, base). The quantum model of every kind is
+// qtha: qtha, lora-r, lora-2r, full, base; qffn: qffn, classical, uncompressed, base). The quantum model of every kind is
 // the first colour. Other names hash.
 const KNOWN_MODELS: Readonly<Record<string, number>> = {
   quantum: 0,
@@ -42,6 +42,7 @@ const KNOWN_MODELS: Readonly<Record<string, number>> = {
   classical: 1,
   transformer: 2,
   'lora-2r': 2,
+  uncompressed: 2,
   logreg: 2,
   bow: 3,
   full: 3,
@@ -111,6 +112,12 @@ export function seedCurves(series: readonly RawSeries[], showSeeds = false): Cur
         });
   }
   return out;
+}
+
+/** The ± std of a mean over seeds at its j-th point (null for a line that is not one). */
+export function seedStd(c: Curve, j: number): number | null {
+  if (!c.seeds || c.seeds < 2 || !c.min || !c.max || j < 0 || j >= c.max.length) return null;
+  return (c.max[j] - c.min[j]) / 2;
 }
 
 /** Mean and mean ± std (population over the seeds present) at every x any member has. */
@@ -229,7 +236,8 @@ export function smooth(values: readonly number[], weight: number): number[] {
 export function isNoisy(curves: readonly Curve[], xTitle: string): boolean {
   if (xTitle !== 'step') return false;
   return curves.some((c) => {
-    if (c.values.length < 50) return false;
+    // a small run's 40 training steps are as noisy as a long run's thousands
+    if (c.values.length < 20) return false;
     let flips = 0;
     for (let j = 2; j < c.values.length; j++)
       if (Math.sign(c.values[j] - c.values[j - 1]) !== Math.sign(c.values[j - 1] - c.values[j - 2])) flips++;

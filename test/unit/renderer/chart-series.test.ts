@@ -4,6 +4,7 @@ import {
   isNoisy,
   meanStd,
   modelColor,
+  seedStd,
   seedCurves,
   smooth,
   splitSeed,
@@ -30,6 +31,9 @@ describe('chart series', () => {
     expect(curves[0].max![1]).toBeCloseTo(0.9);
     expect(curves[0].color).toBe(modelColor('quantum'));
     expect(curves[1].color).not.toBe(curves[0].color);
+    // the tooltip's spread: quantum at x = 2 is 0.8 ± 0.1
+    expect(seedStd(curves[0], 1)).toBeCloseTo(0.1);
+    expect(seedStd(seedCurves([series[0]])[0], 1)).toBeNull();
     const all = seedCurves(series, true);
     expect(all.filter((c) => c.faint).map((c) => c.label)).toEqual([
       'quantum seed0',
@@ -101,7 +105,7 @@ describe('chart series', () => {
       ['quantum', 'mlp', 'logreg', 'bow'],
       ['quantum', 'mlp', 'transformer', 'teacher'],
       ['qtha', 'lora-r', 'lora-2r', 'full', 'base'],
-      ['qffn', 'classical', 'base'],
+      ['qffn', 'classical', 'uncompressed', 'base'],
     ];
     for (const models of kinds) expect(new Set(models.map(modelColor)).size).toBe(models.length);
     expect(['quantum', 'qtha', 'qffn'].map(modelColor)).toEqual([0, 0, 0]);
@@ -123,5 +127,8 @@ describe('chart series', () => {
     const zigzag = Array.from({ length: 100 }, (_, i) => (i % 2 ? 1 : 2));
     expect(isNoisy([c(zigzag)], 'step')).toBe(true);
     expect(isNoisy([c(zigzag)], 'epoch')).toBe(false);
+    // a small qffn run: 40 steps of jumpy loss start smoothed; a handful of points do not
+    expect(isNoisy([c(zigzag.slice(0, 40))], 'step')).toBe(true);
+    expect(isNoisy([c(zigzag.slice(0, 10))], 'step')).toBe(false);
   });
 });
