@@ -2,6 +2,7 @@
 // places. The state class (state/runs.svelte.ts) composes them; the tests call them directly.
 import type { ConfigFieldValue, RunSummary } from '../../../core/api/lab-api';
 import { runDurationMs } from '../../../core/api/run-duration';
+import { formatTime, formatValue } from './format';
 
 export type SortDir = 'asc' | 'desc';
 export type GroupBy = '' | 'kind' | 'tag' | 'sweep';
@@ -59,6 +60,37 @@ export function formatSeconds(s: number | null): string {
 
 export { headline, type Headline } from '../../../core/api/run-headline';
 import { headline } from '../../../core/api/run-headline';
+
+/** A run's fixed cells as the table shows them (text only; the page adds the markup). */
+export interface RowCells {
+  readonly created: string;
+  readonly duration: string;
+  /** Progress in whole percent. */
+  readonly percent: number;
+  readonly headline: readonly { readonly label: string; readonly text: string }[];
+  readonly tags: string;
+}
+
+const cellsCache = new WeakMap<RunSummary, RowCells>();
+
+/**
+ * The fixed cells of a run's row, formatted once per run object (a live update brings a new object): a row
+ * scrolling back into view costs no date, duration or number formatting. A queued or running run's duration
+ * grows with the clock, so its cells are made afresh each time.
+ */
+export function rowCells(run: RunSummary, now = Date.now()): RowCells {
+  const hit = cellsCache.get(run);
+  if (hit) return hit;
+  const cells: RowCells = {
+    created: formatTime(run.createdAt),
+    duration: formatSeconds(durationSeconds(run, now)),
+    percent: Math.round(run.progress * 100),
+    headline: headline(run.summary).map((h) => ({ label: h.label, text: formatValue(h.value) })),
+    tags: run.tags.join(', '),
+  };
+  if (run.status !== 'queued' && run.status !== 'running') cellsCache.set(run, cells);
+  return cells;
+}
 
 /** Whether a run matches a free-text query (every word somewhere in its name, kind, status, tags, id or summary). */
 export function matchesSearch(run: RunSummary, query: string): boolean {
@@ -170,13 +202,16 @@ export function groupRuns(runs: readonly RunSummary[], by: GroupBy): { label: st
   return [...groups].map(([label, list]) => ({ label, runs: list }));
 }
 
-/** Each queued run's place in the queue (1 = next to start): the scheduler takes the oldest first. */
+/**
+ * Each queued run's place in the queue (1 = next to start), given every queued run (a sweep's points too) as
+ * the lab lists them, newest first: the scheduler claims the oldest first, and within one millisecond in the
+ * order they were stored, which is the lab's list reversed (the stable sort keeps it).
+ */
 export function queuePlaces(runs: readonly RunSummary[]): Map<string, number> {
   const queued = runs
     .filter((r) => r.status === 'queued')
-    .sort((a, b) =>
-      a.createdAt === b.createdAt ? a.id.localeCompare(b.id) : a.createdAt < b.createdAt ? -1 : 1,
-    );
+    .reverse()
+    .sort((a, b) => (a.createdAt === b.createdAt ? 0 : a.createdAt < b.createdAt ? -1 : 1));
   return new Map(queued.map((r, i) => [r.id, i + 1]));
 }
 

@@ -93,6 +93,7 @@ export class RunsState {
   /** The windows the last ensureRows covered (the rows in view and those prefetched around them). */
   #shown = new Set<string>();
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  #queueTimer: ReturnType<typeof setTimeout> | undefined;
   filter = $state<RunFilter>({ kind: '', status: '', tag: '' });
   /** Free text: every word must appear in the run's name, kind, status, tags, id, error or summary keys. */
   search = $state('');
@@ -394,7 +395,8 @@ export class RunsState {
   }
 
   async #loadQueue(generation: number): Promise<void> {
-    const queued = await this.#api.listRuns({ status: 'queued', limit: 10_000 });
+    // Every queued run, a sweep's points too: the scheduler takes them from one queue, oldest first.
+    const queued = await this.#api.listRuns({ status: 'queued', includeChildren: true, limit: 10_000 });
     if (generation === this.#generation) this.#queued = queued;
   }
 
@@ -508,6 +510,17 @@ export class RunsState {
     this.#collapsed = next;
   }
 
+  /** Re-reads the queue (only) once a burst of events is over. */
+  #scheduleQueue(): void {
+    if (this.#queueTimer !== undefined) return;
+    this.#queueTimer = setTimeout(() => {
+      this.#queueTimer = undefined;
+      void this.#loadQueue(this.#generation).catch((err: unknown) => {
+        this.#error = err instanceof Error ? err.message : String(err);
+      });
+    }, REFRESH_DEBOUNCE_MS);
+  }
+
   /** Re-reads the sections and loaded windows once a burst of events is over. */
   #scheduleRefresh(): void {
     if (this.#refreshTimer !== undefined) return;
@@ -521,6 +534,8 @@ export class RunsState {
   applyEvent(event: LabEvent): boolean {
     if (event.type !== 'run-created' && event.type !== 'run-updated') return false;
     const run = event.run;
+    // A run entering or leaving the queue (a sweep's point too) moves every queued run's place.
+    if (this.#queued.some((r) => r.id === run.id) !== (run.status === 'queued')) this.#scheduleQueue();
     if (run.parentId !== null) {
       // A child: kept only under a parent whose children this client has fetched (the parent's own update
       // carries the new child count).
@@ -642,7 +657,9 @@ export class RunsState {
   /** Stops the pending re-read (the page is gone). */
   dispose(): void {
     if (this.#refreshTimer !== undefined) clearTimeout(this.#refreshTimer);
+    if (this.#queueTimer !== undefined) clearTimeout(this.#queueTimer);
     this.#refreshTimer = undefined;
+    this.#queueTimer = undefined;
   }
 }
 

@@ -58,10 +58,16 @@ export class FakeLabApi implements LabApi {
     return this.kinds;
   }
   /** Like the service: top-level runs, or one run's children with `parentId`. */
-  async listRuns(req?: { parentId?: string; status?: string }): Promise<RunSummary[]> {
+  async listRuns(req?: {
+    parentId?: string;
+    status?: string;
+    includeChildren?: boolean;
+  }): Promise<RunSummary[]> {
     this.calls.push({ method: 'listRuns', arg: req });
     return this.runs.filter(
-      (r) => r.parentId === (req?.parentId ?? null) && (req?.status === undefined || r.status === req.status),
+      (r) =>
+        (req?.includeChildren === true || r.parentId === (req?.parentId ?? null)) &&
+        (req?.status === undefined || r.status === req.status),
     );
   }
   /**

@@ -8,8 +8,10 @@ import {
   headline,
   matchesSearch,
   queuePlaces,
+  rowCells,
   sortRunsBy,
 } from '../../../renderer/src/lib/runs-table';
+import type { RunSummary } from '../../../core/api/lab-api';
 import { REFRESH_DEBOUNCE_MS, RunsState } from '../../../renderer/src/state/runs.svelte';
 import { FakeLabApi, makeRun } from './fake-api';
 
@@ -84,6 +86,29 @@ describe('runs table', () => {
     expect(formatSeconds(125)).toBe('2 min 5 s');
     expect(formatSeconds(null)).toBe('—');
     expect(formatSeconds(3.25)).toBe('3.3 s');
+    // An ended run without a finish time stops at its last sign of life, never at now ("828 h 41 min");
+    // an interrupted one there even when the lab wrote a finish days later; a running one counts to now.
+    const start = '2026-01-01T00:00:00.000Z';
+    const now = Date.parse('2026-02-05T12:41:00.000Z');
+    const ended = (status: RunSummary['status'], finishedAt: string | null, lastSeenAt: string | null) =>
+      durationSeconds(makeRun({ status, startedAt: start, finishedAt, lastSeenAt }), now);
+    expect(ended('interrupted', null, '2026-01-01T00:01:40.000Z')).toBe(100);
+    expect(ended('interrupted', '2026-01-20T00:00:00.000Z', '2026-01-01T00:01:40.000Z')).toBe(100);
+    expect(ended('cancelled', null, null)).toBe(0);
+    expect(ended('failed', '2026-01-01T00:00:30.000Z', '2026-01-01T00:01:40.000Z')).toBe(30);
+    expect(ended('running', null, '2026-01-01T00:01:40.000Z')).toBe((now - Date.parse(start)) / 1000);
+    // The row's cells: formatted once per run object (a live update brings a new one).
+    const done = makeRun({
+      status: 'interrupted',
+      startedAt: start,
+      finishedAt: null,
+      lastSeenAt: '2026-01-01T00:01:40.000Z',
+      progress: 0.426,
+    });
+    const cells = rowCells(done, now);
+    expect(cells.duration).toBe('1 min 40 s');
+    expect(cells.percent).toBe(43);
+    expect(rowCells(done)).toBe(cells);
   });
 
   it('RunsState: search, sort, select all shown, group rows, columns', async () => {
@@ -142,13 +167,42 @@ describe('RunsState first screen', () => {
     await s.load();
     expect(api.calls.map((c) => c.arg)).toEqual([
       { sort: 'created', dir: 'desc', offset: 0, limit: 50 },
-      { status: 'queued', limit: 10_000 },
+      { status: 'queued', includeChildren: true, limit: 10_000 },
       { limit: 0, withFacets: true },
     ]);
     expect(s.runs).toHaveLength(50);
     expect(s.rowCount).toBe(150);
     // The oldest queued run is next, though its window is not loaded.
     expect(s.queuePlace.get(api.runs[0].id)).toBe(1);
+  });
+});
+
+describe('queue places', () => {
+  it('places queued runs as the scheduler takes them: a sweep’s points too, ties in stored order, live', async () => {
+    const api = new FakeLabApi();
+    const parent = makeRun({ status: 'running', createdAt: '2026-01-01T00:00:00.000Z', childCount: 2 });
+    const p0 = makeRun({ parentId: parent.id, createdAt: '2026-01-01T00:00:01.000Z' });
+    const p1 = makeRun({ parentId: parent.id, createdAt: '2026-01-01T00:00:01.000Z' });
+    const later = makeRun({ createdAt: '2026-01-01T00:00:02.000Z' });
+    // newest first, as the lab lists them: p0 was stored before p1 in the same millisecond
+    api.runs = [later, p1, p0, parent];
+    const s = new RunsState(api);
+    await s.load();
+    expect([...s.queuePlace]).toEqual([
+      [p0.id, 1],
+      [p1.id, 2],
+      [later.id, 3],
+    ]);
+    // A point starts: every place behind it moves up, though the point is no row of the table.
+    const started = { ...p0, status: 'running' as const };
+    api.runs = [later, p1, started, parent];
+    s.applyEvent({ type: 'run-updated', run: started });
+    await new Promise((r) => setTimeout(r, REFRESH_DEBOUNCE_MS + 50));
+    expect([...s.queuePlace]).toEqual([
+      [p1.id, 1],
+      [later.id, 2],
+    ]);
+    s.dispose();
   });
 });
 
