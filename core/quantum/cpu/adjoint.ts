@@ -194,6 +194,10 @@ function backAmplitude(run: Runner, st: AmpStep, k: number, out: Grads): void {
   // a_j of this row (the forward pass of a later row may have overwritten it)
   const norm = run.amplitudes(st, k, row);
   const a = run.ampA[k];
+  if (run.wholeAmp[k] && run.rows.canWalsh) {
+    backWholeAmplitude(run, st, a, norm, out);
+    return;
+  }
   const ga = run.ampG[k];
   ga.fill(0);
   const s = run.psi;
@@ -234,6 +238,34 @@ function backAmplitude(run: Runner, st: AmpStep, k: number, out: Grads): void {
   for (let j = 0; j < st.length; j++) ag += a[j] * ga[j];
   const d0 = row * run.prog.numInputs + st.start;
   for (let j = 0; j < st.length; j++) dInputs[d0 + j] += (ga[j] - a[j] * ag) / norm;
+}
+
+/**
+ * backAmplitude for an encoding on the whole register in index order (V|0⟩ = Σ_j a_j |j⟩): ψ and λ before it are
+ * v = Σ a_j ψ_j and u = Σ a_j λ_j on |0⟩ (one SIMD pass, rdot2), ∂L/∂a_j = 2 Re(conj(λ_j) v) and a·∂L/∂a = 2 Re(conj(u) v).
+ */
+function backWholeAmplitude(run: Runner, st: AmpStep, a: Float64Array, norm: number, out: Grads): void {
+  const { rows } = run;
+  const w = rows.w;
+  for (let j = 0; j < run.dim; j++) w[j] = a[j];
+  const sums = run.sums4;
+  rows.weightedSums(sums);
+  const vr = sums[0];
+  const vi = sums[1];
+  const ur = sums[2];
+  const ui = sums[3];
+  const ag = 2 * (vr * ur + vi * ui);
+  const l = rows.lam;
+  const d0 = out.row * run.prog.numInputs + st.start;
+  for (let j = 0; j < st.length; j++)
+    out.dInputs[d0 + j] += (2 * (l[2 * j] * vr + l[2 * j + 1] * vi) - a[j] * ag) / norm;
+  const s = run.psi;
+  s.fill(0);
+  l.fill(0);
+  s[0] = vr;
+  s[1] = vi;
+  l[0] = ur;
+  l[1] = ui;
 }
 
 /**

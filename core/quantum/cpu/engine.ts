@@ -101,12 +101,18 @@ export class Runner {
     });
     this.rows = makeRows({ prog, dt: this.dt, precision }, useWasm, WASM_MIN_DIM);
     this.untaped = new Uint8Array(prog.steps.length);
+    this.wholeAmp = Uint8Array.from(prog.steps, (st) =>
+      st.type === 'amp' && st.mask === prog.dim - 1 && st.offsets.every((o, j) => o === j) ? 1 : 0,
+    );
     this.ampBytes = precision === 'f64' ? 16 : 8;
     this.w = new Float64Array(prog.dim);
     this.ampA = prog.steps.map((s) => new Float64Array(s.type === 'amp' ? s.offsets.length : 0));
     this.ampG = prog.steps.map((s) => new Float64Array(s.type === 'amp' ? s.offsets.length : 0));
   }
 
+  /** Per step: 1 for an amplitude encoding on the whole register in index order (its backward step on SIMD). */
+  readonly wholeAmp: Uint8Array;
+  readonly sums4 = new Float64Array(4);
   /** Bytes per amplitude of the rows. */
   readonly ampBytes: number;
 

@@ -88,6 +88,8 @@ export interface Rows {
    * string is m), h ← the Walsh–Hadamard transform of c, then λ ← h ⊙ ψ — so λ = Σ_o g_o O_o ψ (canWalsh only).
    */
   seedWalsh(): void;
+  /** out[0..4) ← (Σ w_i ψ_i, Σ w_i λ_i) as re, im, re, im: the weights in w (canWalsh only). */
+  weightedSums(out: Float64Array): void;
   /** Diagonal step k's table (f64, dt[k]) has changed. */
   tableChanged(k: number): void;
   /** Rows like these with a tape of `floats` floats (same kind where it fits, else JS); this Rows is spent. */
@@ -153,6 +155,7 @@ function jsRows(spec: RowsSpec, tapeFloats = 0): Rows {
     w,
     probsWalsh: noWalsh,
     seedWalsh: noWalsh,
+    weightedSums: noWalsh,
     tableChanged() {},
     withTape: (floats) => jsRows(spec, floats),
   };
@@ -291,6 +294,12 @@ function wasmRows(spec: RowsSpec, tapeRows = 0): Rows | null {
     seedWalsh() {
       ws.wht(wAt, dim);
       ws.rmul(psi.byteOffset, lam.byteOffset, wAt, dim);
+    },
+    weightedSums(out) {
+      ws.rdot2(psi.byteOffset, lam.byteOffset, wAt, dim, ws.outAt);
+      const o = ws.out;
+      if (precision === 'f64') for (let i = 0; i < 4; i++) out[i] = o[i];
+      else for (let i = 0; i < 4; i++) out[i] = o[4 * (i >> 1) + (i & 1)] + o[4 * (i >> 1) + (i & 1) + 2];
     },
     tableChanged: (k) => diagCopy[k]?.set(dt[k]),
     withTape(floats) {

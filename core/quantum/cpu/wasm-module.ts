@@ -19,6 +19,7 @@
 //                                                                   at w: W_m = Σ_i w_i (−1)^popcount(i & m)
 //   norm2(s, w, dim)                                                w_i = |s_i|² at w (f32 or f64 as the rows; f32 dim ≥ 4)
 //   rmul(src, dst, w, dim)                                          dst_i = w_i · src_i for real w_i (src may be dst)
+//   rdot2(s, l, w, dim, out)                                        Σ w_i s_i and Σ w_i l_i (partial sums) at out
 // f64: one f64x2 is one amplitude (re, im), so a and b vectors pair up lane by lane on every bit. f32: for p ≥ 1
 // one f32x4 holds two neighbouring amplitudes with the same bit p, so a and b vectors pair up lane by lane; for
 // p = 0 one f32x4 holds one whole pair (a, b) and the matrix is spread over the lanes. A control on bit 0 in f32
@@ -715,6 +716,59 @@ function rmulFn(L: Lanes): Fn {
   return f;
 }
 
+/**
+ * rdot2(s, l, w, dim, out): S = Σ_i w_i s_i and T = Σ_i w_i l_i for real weights w (the rows' precision), stored at
+ * out as two vectors of partial sums (f32: [re, im, re, im], f64: [re, im]); two vectors a step as rmul. The backward
+ * step of an amplitude encoding on the whole register: ψ and λ before it are S and T on |0⟩ (adjoint.ts).
+ */
+function rdot2Fn(L: Lanes): Fn {
+  const f = new Fn('rdot2', [I32, I32, I32, I32, I32]).named('s', 'l', 'w', 'dim', 'out');
+  const [s, l, w, dim, out] = [0, 1, 2, 3, 4];
+  const end = f.local(I32, 'end');
+  const [W, X, S, T] = ['W', 'X', 'S', 'T'].map((n) => f.local(V128, n));
+  f.v128Zero().set(S);
+  f.v128Zero().set(T);
+  f.get(s).get(dim).i32(L.shift).shl().add().set(end);
+  f.loop();
+  f.get(w).v128Load().set(W);
+  for (const half of [0, 1]) {
+    if (L.prec === 'f32')
+      f.get(W)
+        .get(W)
+        .shuffleF32(half ? [2, 2, 3, 3] : [0, 0, 1, 1]);
+    else
+      f.get(W)
+        .get(W)
+        .shuffleF64(half ? [1, 1] : [0, 0]);
+    f.set(X);
+    L.add(
+      L.mul(
+        f
+          .get(S)
+          .get(s)
+          .v128Load(16 * half)
+          .get(X),
+      ),
+    ).set(S);
+    L.add(
+      L.mul(
+        f
+          .get(T)
+          .get(l)
+          .v128Load(16 * half)
+          .get(X),
+      ),
+    ).set(T);
+  }
+  f.get(w).i32(16).add().set(w);
+  f.get(l).i32(32).add().set(l);
+  f.get(s).i32(32).add().tee(s).get(end).ltS().brIf(0);
+  f.end();
+  f.get(out).get(S).v128Store(0);
+  f.get(out).get(T).v128Store(16);
+  return f;
+}
+
 function whtFn(L: Lanes): Fn {
   const f = new Fn('wht', [I32, I32]).named('w', 'dim');
   const [w, dim] = [0, 1];
@@ -1024,6 +1078,7 @@ export function stateModuleBytes(
       whtFn(L),
       norm2Fn(L),
       rmulFn(L),
+      rdot2Fn(L),
       pair2Fn(L),
       adj2Fn(L),
     ],

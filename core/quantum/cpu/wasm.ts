@@ -47,6 +47,7 @@ type WhtFn = (w: number, dim: number) => void;
 type DadjFn = (t: number, l: number, tab: number, dim: number, w: number) => void;
 type Norm2Fn = (s: number, w: number, dim: number) => void;
 type RmulFn = (src: number, dst: number, w: number, dim: number) => void;
+type Rdot2Fn = (s: number, l: number, w: number, dim: number, out: number) => void;
 /** The two class matrices of a pair gate, A then B, as 16 numbers (pairClasses). */
 type Pair16 = [...Mat2, ...Mat2];
 type Pair2Fn = (s: number, dim: number, lo: number, hi: number, ...ab: Pair16) => void;
@@ -84,6 +85,8 @@ export interface WasmState {
   readonly wht: WhtFn;
   readonly norm2: Norm2Fn;
   readonly rmul: RmulFn;
+  /** Partial sums at outAt (out: two vectors, S then T). */
+  readonly rdot2: Rdot2Fn;
   readonly pair2: Pair2Fn;
   readonly adj2: Adj2Fn;
   /** Byte address of the caller's extra bytes (16-byte aligned), after adj's output. */
@@ -158,6 +161,7 @@ export function wasmState(
     wht: inst.exports.wht as WhtFn,
     norm2: inst.exports.norm2 as Norm2Fn,
     rmul: inst.exports.rmul as RmulFn,
+    rdot2: inst.exports.rdot2 as Rdot2Fn,
     pair2: inst.exports.pair2 as Pair2Fn,
     adj2: inst.exports.adj2 as Adj2Fn,
     extraAt: outAt + OUT_BYTES,

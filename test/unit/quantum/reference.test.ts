@@ -5,7 +5,7 @@
 // primitives, amplitude encoding, trainable, input-fed and constant angles, Pauli and Z-only observables).
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BatchRequest, Simulator } from '../../../core/quantum/backend';
-import { GATES, GATE_NAMES } from '../../../core/quantum/circuit';
+import { CircuitBuilder, GATES, GATE_NAMES } from '../../../core/quantum/circuit';
 import {
   GATE_RECORDS,
   gateMatrix,
@@ -232,6 +232,49 @@ describe('every backend against the reference', () => {
               expect(maxRel(got.dInputs, want.dInputs), what).toBeLessThan(tol[precision]);
             }
       });
+
+  // an amplitude encoding on the whole register in index order (QFFN's): its backward step runs on SIMD (rdot2)
+  for (const [qubits, features, zOnly] of [
+    [2, 4, true],
+    [3, 7, false],
+    [5, 32, true],
+    [5, 29, false],
+  ] as const)
+    it(`cpu engine rows with a whole-register amplitude encoding, n = ${qubits}, ${features} features${zOnly ? ', Z observables' : ''}`, () => {
+      const r = mulberry32(70 + qubits + features);
+      const wires = [...Array(qubits).keys()];
+      const cb = new CircuitBuilder(qubits, features + 1);
+      cb.amplitude(wires, 0, features);
+      for (const w of wires) cb.gate('RY', [w], [cb.p(0.5 + r())]).gate('RZ', [w], [cb.x(features, 0.7)]);
+      for (let w = 0; w + 1 < qubits; w++) cb.gate('CNOT', [w, w + 1]);
+      for (const w of wires) cb.gate('RX', [w], [cb.p(0.5 + r())]);
+      cb.observe(
+        wires.map((w) => ({
+          coeff: 2 * r() - 1,
+          ops: [{ wire: w, pauli: zOnly || w > 0 ? ('Z' as const) : ('X' as const) }],
+        })),
+      );
+      const circuit = cb.build();
+      const batch = 3;
+      const req: BatchRequest = {
+        circuit,
+        params: Array.from({ length: circuit.numParams }, () => 6 * r() - 3),
+        inputs: Array.from({ length: batch * (features + 1) }, () => r() + 0.05),
+        batch,
+      };
+      const g = Array.from({ length: batch * qubits }, () => 2 * r() - 1);
+      const want = referenceVjp(req, g);
+      for (const precision of ['f64', 'f32'] as const)
+        for (const useWasm of [true, false])
+          for (const taped of [true, 'sparse', false] as const) {
+            const got = runnerVjp(req, g, precision, useWasm, taped);
+            const what = `${precision} wasm=${useWasm} tape=${taped}`;
+            expect(got.usesWasm, what).toBe(useWasm);
+            expect(maxRel(got.expvals, want.expvals), what).toBeLessThan(tol[precision]);
+            expect(maxRel(got.dParams, want.dParams), what).toBeLessThan(tol[precision]);
+            expect(maxRel(got.dInputs, want.dInputs), what).toBeLessThan(tol[precision]);
+          }
+    });
 
   for (const precision of ['f64', 'f32'] as const)
     it(`cpu simulator ${precision}: expval, vjp, probs, state; async and sync; 2 threads on a 64-row batch`, async () => {
