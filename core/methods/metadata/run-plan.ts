@@ -23,12 +23,14 @@ const plural = (n: number, one: string, many = `${one}s`): string =>
 /**
  * The plan of submitting `configs` of the kind: one config (a run) or every point's config of a lab-level
  * sweep (`sweep: true`). Each config is read through the kind's schema (defaults filled in); null when one is
- * invalid (the form shows why).
+ * invalid (the form shows why). `copies`: points per config (a sweep's seed axis varies no config field, so
+ * each config stands for one point per seed).
  */
 export function submissionPlan(
   meta: Pick<KindMeta, 'schema' | 'runPlan'>,
   configs: readonly unknown[],
   sweep: boolean,
+  copies = 1,
 ): SubmissionPlan | null {
   const plans: RunPlan[] = [];
   for (const c of configs) {
@@ -37,7 +39,7 @@ export function submissionPlan(
     plans.push(meta.runPlan?.(r.data) ?? NONE);
   }
   const first = plans[0] ?? NONE;
-  const inner = plans.reduce((t, p) => t + p.childRuns, 0);
+  const inner = copies * plans.reduce((t, p) => t + p.childRuns, 0);
   const same = (f: (p: RunPlan) => number): boolean => plans.every((p) => f(p) === f(first));
   const lines: string[] = [];
   if (!sweep && first.childRuns > 0)
@@ -58,7 +60,7 @@ export function submissionPlan(
   else if (!same((p) => p.seeds) || !same((p) => p.repetitions))
     lines.push(`The seeds and repetitions inside a run differ from point to point.`);
   return {
-    runs: sweep ? configs.length : 1,
+    runs: sweep ? configs.length * copies : 1,
     childRuns: sweep ? 0 : first.childRuns,
     innerPoints: sweep ? inner : 0,
     first,

@@ -22,6 +22,7 @@ import {
 import {
   MAX_SWEEP_AXES,
   MAX_SWEEP_RUNS,
+  SEED_AXIS,
   checkGrid,
   checkValues,
   configFileName,
@@ -220,7 +221,10 @@ export class WizardState {
     if (!this.spec.plan) return null;
     if (!this.isSweep) return this.spec.plan([this.#config], false);
     if (this.sweepAxes.length === 0 || this.sweepSize > MAX_SWEEP_RUNS) return null;
-    return this.spec.plan(pointConfigs(this.#config, this.sweepAxes), true);
+    // the seed axis leaves every config as it is: plan the other axes' points once, then count each seed
+    const axes = this.sweepAxes.filter((a) => a.field !== SEED_AXIS);
+    const seeds = this.sweepSize / gridSize(axes.length ? axes : [{ field: '', values: [0] }]);
+    return this.spec.plan(axes.length ? pointConfigs(this.#config, axes) : [this.#config], true, seeds);
   });
 
   /** One sweep axis's values edited (text as typed: "0.1, 0.01", "1..5"; empty: not swept). */

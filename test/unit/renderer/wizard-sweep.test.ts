@@ -203,6 +203,9 @@ describe('a grid point no single value shows', () => {
     w.editSweep('head.qubits', '2, 4');
     expect(w.sweepErrors).toEqual({});
     expect(w.sweepProblem).toMatch(/^point 2 of 4 \(head\.qubits=2 head\.measured=3\): /);
+    // with seeds (the last axis, varying fastest) the point is numbered as the server walks the full grid
+    w.editSweep('seed', '1, 2');
+    expect(w.sweepProblem).toMatch(/^point 3 of 8 \(head\.qubits=2 head\.measured=3 seed=1\): /);
   });
 });
 
@@ -219,6 +222,10 @@ describe("a kind's own child runs, from its metadata", () => {
     expect(w.plan!.lines[0]).toMatch(/creates 2 child runs under it/);
     w.editSweep('seed', '1..3');
     expect(w.plan).toMatchObject({ runs: 3, childRuns: 0, innerPoints: 6 });
+    expect(w.plan!.lines[0]).toMatch(/6 points in all/);
+    w.editSweep('steps', '150, 200');
+    expect(w.sweepErrors).toEqual({});
+    expect(w.plan).toMatchObject({ runs: 6, innerPoints: 12 });
   });
 });
 

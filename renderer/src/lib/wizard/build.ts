@@ -166,7 +166,7 @@ export function buildWizard(meta: KindMeta, defaults: Config): WizardSpec {
     preview: (c) => previewOf(meta, c),
     extras: (c, calibration) => extrasOf(meta, c, calibration ?? null),
     sweepAxes: sweepAxesOf(meta),
-    plan: (configs, sweep) => submissionPlan(meta, configs, sweep),
+    plan: (configs, sweep, copies) => submissionPlan(meta, configs, sweep, copies),
     ...(meta.work
       ? { estimate: (c: Config, calibration: Calibration | null) => estimateOf(meta, c, calibration) }
       : {}),

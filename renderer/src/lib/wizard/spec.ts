@@ -114,7 +114,7 @@ export interface WizardSpec {
    * What submitting creates, from the kind's metadata: one config (a run and its own child runs) or a
    * sweep's point configs; null while one is invalid.
    */
-  plan?: (configs: readonly Config[], sweep: boolean) => SubmissionPlan | null;
+  plan?: (configs: readonly Config[], sweep: boolean, copies?: number) => SubmissionPlan | null;
 }
 
 export function fieldKey(path: Path): string {

@@ -164,13 +164,23 @@ export function checkGrid(
   config: Config,
   axes: readonly SweepAxis[],
 ): string | null {
-  const grid = sweepGrid(axes);
+  // a last seed axis leaves the config alone: check each combination of the others once, and name the first
+  // failing one's point with the first seed, as the server's walk through the full grid meets it
+  const last = axes[axes.length - 1];
+  const seeds = last?.field === SEED_AXIS ? last.values : null;
+  const fields = seeds ? axes.slice(0, -1) : axes;
+  const grid = sweepGrid(fields);
+  const total = grid.length * (seeds?.length ?? 1);
   for (let n = 0; n < grid.length; n++) {
     let c: unknown = config;
     for (const [field, value] of Object.entries(grid[n]))
       if (field !== SEED_AXIS) c = withField(c, field, value);
     const issue = validate(c as Config)[0];
-    if (issue) return `point ${n + 1} of ${grid.length} (${describePoint(grid[n])}): ${issue.message}`;
+    if (issue) {
+      const point = seeds ? { ...grid[n], [SEED_AXIS]: seeds[0] } : grid[n];
+      const k = n * (seeds?.length ?? 1) + 1;
+      return `point ${k} of ${total} (${describePoint(point)}): ${issue.message}`;
+    }
   }
   return null;
 }
