@@ -82,27 +82,35 @@ export function writeCalibration(labDir: string, c: Calibration): void {
   renameSync(tmp, file);
 }
 
+/** This process's CPU time so far (all its threads), in seconds. */
+function cpuSeconds(): number {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1e6;
+}
+
 /**
- * The best of several timings of `f`, in seconds, after warm-up calls for at least 0.2 s (the engine
- * optimises hot code on background threads, which a loaded machine delays): other work on a busy machine only
- * ever slows a timing down, so the fastest is the machine's own speed. At least `repeats` timings, and more
- * (up to 40) while they add up to under half a second, so a short kernel gets enough tries to find a quiet
- * moment on a loaded machine.
+ * The best of several timings of `f`, in seconds, each the lesser of its wall and this process's CPU time (a
+ * loaded machine takes the CPU away mid-timing: the wall time then counts other processes' work, the CPU time
+ * does not), after warm-up calls for 0.1 s of CPU or 2 s of wall time (the engine optimises hot code on
+ * background threads, which a loaded machine delays). The fastest is the machine's own speed. At least
+ * `repeats` timings, and more (up to 40) while they add up to under half a second.
  */
 export async function bestSeconds(f: () => unknown, repeats: number): Promise<number> {
   const w0 = performance.now();
+  const c0 = cpuSeconds();
   do await f();
-  while (performance.now() - w0 < 200);
+  while (cpuSeconds() - c0 < 0.1 && performance.now() - w0 < 2000);
   const t: number[] = [];
   let spent = 0;
   while (t.length < repeats || (t.length < 40 && spent < 0.5)) {
     const a = performance.now();
+    const c = cpuSeconds();
     await f();
-    const s = (performance.now() - a) / 1000;
+    const s = Math.min((performance.now() - a) / 1000, cpuSeconds() - c);
     t.push(s);
     spent += s;
   }
-  return Math.min(...t);
+  return Math.max(1e-9, Math.min(...t));
 }
 
 /** Workload sizes: small enough for a few seconds in all on 2 cores. */

@@ -184,7 +184,8 @@ function rowOps(c: Circuit): number {
 /**
  * The run's work: 6·N flops per trained token (2·N per evaluated one) plus the attention's T² terms for each
  * model, pretraining and evaluations; the circuits' rows per step times their amplitude updates (×4 for a
- * training step: forward and the adjoint's backward sweeps).
+ * training step: forward and the adjoint's backward sweeps), and the quantum FFNs' layer-wise fit (once per
+ * seed and sweep point). Set-up: the base corpus's load and its BPE (the job process's start is every run's).
  */
 function work(c: QffnConfig): WorkEstimate {
   const s = configShape(c);
@@ -209,11 +210,20 @@ function work(c: QffnConfig): WorkEstimate {
     runs * (qffn(c.steps) + (c.uncompressed ? model(total(m.uncompressed), c.steps) : 0)) +
     runs * (c.classical ? model(total(m.classical), c.steps) : 0) +
     sweeps * qffn(c.steps);
-  const amplitudeOps = (runs + sweeps) * (4 * c.steps * quantumStep + quantumEval);
+  // the layer-wise fit of each quantum FFN before training, once per seed of the main model and of each sweep
+  // point (not per learning rate): layerwiseSteps × the step's FFN rows, forward + adjoint
+  const sweepPoints = c.sweep.fractions.length + c.sweep.depths.length;
+  const fits = c.layerwiseInit ? c.seeds * (1 + sweepPoints) * c.layerwiseSteps : 0;
+  const amplitudeOps = (runs + sweeps) * (4 * c.steps * quantumStep + quantumEval) + fits * 4 * per.ffn * ffn;
   // set-up: the base corpus loaded, the BPE trained on (and encoding) its first corpusChars characters
   const setup =
     c.base.modelDir === null ? { datasets: [c.base.corpus], tokenizerChars: c.base.corpusChars } : {};
-  return { flops, amplitudeOps, setup, note: 'sweep points counted at the main config’s size' };
+  return {
+    flops,
+    amplitudeOps,
+    setup,
+    note: 'sweep points counted at the main config’s size, the classical compression’s layer-wise fit not counted',
+  };
 }
 
 export const SMALL_PRESET = {
