@@ -1,6 +1,7 @@
 // Comparisons and exports of stored runs: JSON (everything), CSV (one row per metric point), CSV (one row per
 // run: config flattened, final figures), LaTeX (export-latex.ts) and a single self-contained HTML report (no
 // external resources; charts are inline SVG) that the PDF export (export-pdf.ts) prints.
+import { runDurationMs, type RunTimes } from '../api/run-duration';
 import type {
   ComparedRun,
   Comparison,
@@ -199,10 +200,12 @@ export function exportCsv(src: ExportSource): ExportedFile {
   };
 }
 
-function seconds(start: string | null, end: string | null): number | string {
-  if (!start || !end) return '';
-  const s = (Date.parse(end) - Date.parse(start)) / 1000;
-  return Number.isFinite(s) ? Math.max(0, s) : '';
+/** An ended run's duration in seconds (core/api/run-duration.ts: an end without a finish stops at its last
+ * heartbeat); '' while it is queued or running, or before it started. */
+function seconds(r: RunTimes): number | string {
+  if (r.status === 'queued' || r.status === 'running') return '';
+  const ms = runDurationMs(r);
+  return ms === null ? '' : ms / 1000;
 }
 
 /** A flattened config value as one CSV cell: scalars as they are, empty arrays/objects as JSON, null empty. */
@@ -252,7 +255,7 @@ export function exportRunsCsv(src: ExportSource): ExportedFile {
       r.createdAt,
       r.startedAt ?? '',
       r.finishedAt ?? '',
-      seconds(r.startedAt, r.finishedAt),
+      seconds(r),
       r.seed,
       r.parentId ?? '',
       r.tags.join(';'),
@@ -424,10 +427,9 @@ function childrenHtml(r: RunDetail): string {
   );
 }
 
-function isoDuration(start: string | null, end: string | null): string {
-  if (!start || !end) return '—';
-  const s = Math.max(0, (Date.parse(end) - Date.parse(start)) / 1000);
-  if (!Number.isFinite(s)) return '—';
+function isoDuration(r: RunTimes): string {
+  const s = seconds(r);
+  if (typeof s !== 'number') return '—';
   if (s < 60) return `${s.toFixed(1)} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
   return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
@@ -478,7 +480,7 @@ function runHtml(src: ExportSource, r: RunDetail, multi: boolean): string {
   const meta: [string, string][] = [
     ['kind', r.kind],
     ['status', r.status],
-    ['duration', isoDuration(r.startedAt, r.finishedAt)],
+    ['duration', isoDuration(r)],
     ['seed', String(r.seed)],
     ['backend', infoLine(r.backend)],
     ['id', r.id],
@@ -555,7 +557,7 @@ function comparisonHtml(src: ExportSource, runs: RunDetail[]): string {
     '<h2>Comparison</h2>',
     table(
       ['run', 'kind', 'status', 'duration', 'seed', 'id'],
-      runs.map((r, i) => [labels[i], r.kind, r.status, isoDuration(r.startedAt, r.finishedAt), r.seed, r.id]),
+      runs.map((r, i) => [labels[i], r.kind, r.status, isoDuration(r), r.seed, r.id]),
     ),
   ];
   // Headline figures are the summaries every run has; without any, each shared metric's last value.

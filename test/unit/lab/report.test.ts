@@ -337,6 +337,19 @@ describe('per-run CSV', () => {
     expect(at(rows[1], 'summary.note')).toBe('');
     expect(at(rows[2], 'metric.loss')).toBe('2');
   });
+
+  it('gives an ended run without a finish (or noticed late) the duration to its last heartbeat', () => {
+    const started = '2024-01-01T00:00:00.000Z';
+    const a = { ...run('a', {}, []), status: 'interrupted' as const, startedAt: started };
+    a.finishedAt = '2024-02-01T00:00:00.000Z'; // the lab noticed the dead job a month later
+    a.lastSeenAt = '2024-01-01T00:01:40.000Z';
+    const b = { ...run('b', {}, []), status: 'cancelled' as const, startedAt: started };
+    b.lastSeenAt = '2024-01-01T00:00:30.000Z';
+    const c = { ...run('c', {}, []), status: 'running' as const, startedAt: started };
+    const rows = parseCsv(exportRunsCsv(source([a, b, c])).content);
+    const col = rows[0].indexOf('duration_s');
+    expect(rows.slice(1).map((r) => r[col])).toEqual(['100', '30', '']);
+  });
 });
 
 describe('LaTeX export', () => {
