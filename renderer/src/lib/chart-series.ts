@@ -244,3 +244,45 @@ export function isNoisy(curves: readonly Curve[], xTitle: string): boolean {
     return flips > 0.3 * c.values.length;
   });
 }
+
+/** A key qhead's energy model writes per sample, in joules, against qubits: `energy/<source>_<phase>[_lo|_hi]_J`. */
+export const ENERGY_KEY = /^energy\/(.+)_J$/;
+
+/**
+ * qhead's energy curves as one chart: each `energy/<name>_J` a line (simulation and QPU by colour, forward and
+ * training by dash), a `<name>_lo_J` / `<name>_hi_J` pair the band around `<name>_J` — so the crossover of
+ * simulation and QPU energy reads off one log axis instead of six charts.
+ */
+export function energyCurves(series: readonly RawSeries[]): Curve[] {
+  const byName = new Map<string, RawSeries>();
+  for (const s of series) {
+    const m = ENERGY_KEY.exec(s.key);
+    if (m) byName.set(m[1], s);
+  }
+  const sources = new Map<string, number>();
+  const phases = new Map<string, number>();
+  const out: Curve[] = [];
+  for (const [name, s] of byName) {
+    if (/_(lo|hi)$/.test(name)) continue;
+    const [source, ...rest] = name.split('_');
+    const phase = rest.join('_');
+    if (!sources.has(source)) sources.set(source, sources.size);
+    if (!phases.has(phase)) phases.set(phase, phases.size);
+    const lo = byName.get(`${name}_lo`);
+    const hi = byName.get(`${name}_hi`);
+    // the band only where both edges have a point at the line's x
+    const band =
+      lo && hi && lo.steps.length === s.steps.length && hi.steps.length === s.steps.length
+        ? { min: lo.values, max: hi.values }
+        : {};
+    out.push({
+      label: name.replace(/_/g, ' '),
+      steps: s.steps,
+      values: s.values,
+      ...band,
+      color: sources.get(source)!,
+      dash: phases.get(phase)!,
+    });
+  }
+  return out;
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   chartTitle,
+  energyCurves,
   isNoisy,
   meanStd,
   modelColor,
@@ -130,5 +131,36 @@ describe('chart series', () => {
     // a small qffn run: 40 steps of jumpy loss start smoothed; a handful of points do not
     expect(isNoisy([c(zigzag.slice(0, 40))], 'step')).toBe(true);
     expect(isNoisy([c(zigzag.slice(0, 10))], 'step')).toBe(false);
+  });
+
+  it("draws qhead's energy curves on one chart, the fit's band around its line", () => {
+    const q = [4, 6, 8];
+    const e = (name: string, f: (n: number) => number) => ({
+      key: `energy/${name}_J`,
+      steps: q,
+      values: q.map(f),
+    });
+    const curves = energyCurves([
+      e('sim_forward', (n) => 2 ** n * 1e-9),
+      e('qpu_forward', (n) => 1e5 * n),
+      e('sim_train', (n) => 2 ** n * 1e-8),
+      e('sim_train_lo', (n) => 2 ** n * 1e-9),
+      e('sim_train_hi', (n) => 2 ** n * 1e-7),
+      e('qpu_train', (n) => 1e6 * n),
+      { key: 'energy/measured_forward_s', steps: q, values: [1, 2, 3] },
+    ]);
+    expect(curves.map((c) => c.label)).toEqual(['sim forward', 'qpu forward', 'sim train', 'qpu train']);
+    // simulation and QPU by colour, forward and training by dash: four distinct styles
+    expect(curves.map((c) => [c.color, c.dash])).toEqual([
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ]);
+    const train = curves[2];
+    expect(train.min).toEqual(q.map((n) => 2 ** n * 1e-9));
+    expect(train.max).toEqual(q.map((n) => 2 ** n * 1e-7));
+    expect(curves[0].min).toBeUndefined();
+    expect(wantsLogScale(curves)).toBe(true);
   });
 });
