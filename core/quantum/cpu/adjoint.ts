@@ -32,7 +32,7 @@ export function backwardRow(
   const { steps } = run.prog;
   for (let k = steps.length - 1; k >= 0; k--) {
     const st = steps[k];
-    // ψ after step k: the tape's slot k, the scratch row (recomputed at step k + 1), or ψ itself
+    // ψ after step k: the tape's slot k, the scratch row (after a permutation: never read), or ψ itself
     const s = tape ? (run.untaped[k] ? run.rows.tmp : tape) : run.psi;
     const so = tape && !run.untaped[k] ? n2 * k : 0;
     if (st.type === 'block') backBlock(run, st, k, s, so, tape === null, out);
@@ -116,8 +116,6 @@ function backBlock(run: Runner, st: BlockStep, k: number, s: Amps, so: number, s
   const { rows, u8, rho } = run;
   if (st.perRow) run.buildBlock(st, k, out.row);
   dag2(run.bm, 8 * k, u8, 0);
-  // a sparse tape: ψ before the block = U†ψ after it, one pass from the slot in cache into the scratch row
-  if (!stepPsi && k > 0 && run.recomputes(k - 1)) rows.apply1To(s, so, rows.tmp, 0, st.p, u8, 0);
   if (st.diff) rows.adjointBlock(s, so, st.p, u8, rho);
   else rows.apply1(rows.lam, 0, st.p, u8, 0);
   if (stepPsi) rows.apply1(run.psi, 0, st.p, u8, 0);

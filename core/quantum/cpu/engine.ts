@@ -34,14 +34,6 @@ export const WASM_MIN_DIM = 1 << 2;
 /** Largest forward tape in floats (32 MiB at f32): beyond it the backward pass un-applies steps to ψ. */
 export const TAPE_FLOATS = 1 << 23;
 
-/**
- * Largest tape in bytes that records every step. A larger one (QD-LLM n = 11 L = 11: 4.3 MB in f32, 8.6 MB in f64)
- * records every other step where the next step is a block: the backward pass reads the tape from beyond the caches,
- * so in f64 its step cost ~4 one-qubit passes instead of ~2 (profiled), while ψ before a block is one in-cache pass
- * from the tape slot just read (ψ_k = U_{k+1}† ψ_{k+1}). Measured in docs/simulator-performance.md.
- */
-export const TAPE_DENSE_BYTES = 6 << 20;
-
 export function newAmps(precision: Precision, length: number): Amps {
   return precision === 'f64' ? new Float64Array(length) : new Float32Array(length);
 }
@@ -75,13 +67,10 @@ export class Runner {
   /** Per diag step: how many of its primitives have a gradient. */
   readonly diffCount: Int32Array;
   /**
-   * Per step: 1 where the taped forward pass leaves ψ after the step in the scratch row instead of the tape — after
-   * a permutation (the backward pass never reads it) and, for a tape over denseTapeBytes, every other step followed
-   * by a block (the backward pass recomputes it there). Never two steps in a row, never the last.
+   * Per step: 1 where the taped forward pass leaves ψ after the step in the scratch row instead of the tape: after a
+   * permutation (the taped backward pass never reads it), unless the step before went there too or it is the last.
    */
   readonly untaped: Uint8Array;
-  /** Tape size (bytes) above which every other step is recomputed rather than taped (TAPE_DENSE_BYTES). */
-  denseTapeBytes = TAPE_DENSE_BYTES;
 
   constructor(
     readonly prog: Program,
@@ -104,7 +93,6 @@ export class Runner {
     this.wholeAmp = Uint8Array.from(prog.steps, (st) =>
       st.type === 'amp' && st.mask === prog.dim - 1 && st.offsets.every((o, j) => o === j) ? 1 : 0,
     );
-    this.ampBytes = precision === 'f64' ? 16 : 8;
     this.w = new Float64Array(prog.dim);
     this.ampA = prog.steps.map((s) => new Float64Array(s.type === 'amp' ? s.offsets.length : 0));
     this.ampG = prog.steps.map((s) => new Float64Array(s.type === 'amp' ? s.offsets.length : 0));
@@ -113,8 +101,6 @@ export class Runner {
   /** Per step: 1 for an amplitude encoding on the whole register in index order (its backward step on SIMD). */
   readonly wholeAmp: Uint8Array;
   readonly sums4 = new Float64Array(4);
-  /** Bytes per amplitude of the rows. */
-  readonly ampBytes: number;
 
   /** The shifted angle of a shifted batch's current row: op −1 for none (bindShift in bind.ts sets them). */
   shiftOp = -1;
@@ -184,22 +170,12 @@ export class Runner {
     return true;
   }
 
-  /** Which steps' ψ the taped forward pass leaves in the scratch row (untaped); see `untaped`. */
+  /** Which steps' ψ the taped forward pass leaves in the scratch row; see `untaped`. */
   private planTape(): void {
     const { steps } = this.prog;
-    const sparse = steps.length * this.dim * this.ampBytes > this.denseTapeBytes;
-    for (let k = 0; k < steps.length; k++) {
-      const st = steps[k];
-      const next = k + 1 < steps.length ? steps[k + 1] : null;
-      const recompute = sparse && next?.type === 'block' && (st.type === 'block' || st.type === 'diag');
+    for (let k = 0; k < steps.length; k++)
       this.untaped[k] =
-        next !== null && (k === 0 || this.untaped[k - 1] === 0) && (st.type === 'perm' || recompute) ? 1 : 0;
-    }
-  }
-
-  /** Whether the backward pass must recompute ψ after step k (untaped, and read: not after a permutation). */
-  recomputes(k: number): boolean {
-    return this.untaped[k] === 1 && this.prog.steps[k].type !== 'perm';
+        steps[k].type === 'perm' && k + 1 < steps.length && (k === 0 || !this.untaped[k - 1]) ? 1 : 0;
   }
 
   /** Forward passes stop recording (a reused Runner's expval calls need no tape); enableTape resumes. */

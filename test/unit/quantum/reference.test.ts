@@ -148,23 +148,18 @@ describe('the reference simulator on its own', () => {
   });
 });
 
-/**
- * Runs one Runner row by row (optionally without wasm or without the tape, or with a sparse tape: every other step
- * before a block recomputed in the backward pass), as the engine's drivers do.
- */
+/** Runs one Runner row by row (optionally without wasm or without the tape), as the engine's drivers do. */
 function runnerVjp(
   req: BatchRequest,
   g: ArrayLike<number>,
   precision: 'f32' | 'f64',
   useWasm: boolean,
-  taped: boolean | 'sparse',
+  taped: boolean,
 ) {
   const prog = compile(req.circuit);
   const run = new Runner(prog, precision, useWasm);
   run.bind(req.params, req.inputs);
-  if (taped === 'sparse') run.denseTapeBytes = 0;
   if (taped) expect(run.enableTape()).toBe(true);
-  if (taped === 'sparse') expect(prog.steps.some((_, k) => run.recomputes(k))).toBe(true);
   const nObs = prog.observables.length;
   const expvals = new Float64Array(req.batch * nObs);
   const dParams = new Float64Array(prog.numParams);
@@ -218,12 +213,12 @@ describe('every backend against the reference', () => {
 
   for (const qubits of widths)
     for (const zOnly of [false, true])
-      it(`cpu engine rows (f64 and f32, wasm and JS kernels, taped, sparse tape and untaped), n = ${qubits}${zOnly ? ', Z observables' : ''}`, () => {
+      it(`cpu engine rows (f64 and f32, wasm and JS kernels, taped and untaped), n = ${qubits}${zOnly ? ', Z observables' : ''}`, () => {
         const { req, g } = randomRequest(qubits, 10 + qubits + (zOnly ? 1 : 0), 3, { zOnly });
         const want = referenceVjp(req, g);
         for (const precision of ['f64', 'f32'] as const)
           for (const useWasm of [true, false])
-            for (const taped of [true, 'sparse', false] as const) {
+            for (const taped of [true, false]) {
               const got = runnerVjp(req, g, precision, useWasm, taped);
               const what = `${precision} wasm=${useWasm} tape=${taped}`;
               if (precision === 'f32' && useWasm && qubits >= 5) expect(got.usesWasm, what).toBe(true);
@@ -266,7 +261,7 @@ describe('every backend against the reference', () => {
       const want = referenceVjp(req, g);
       for (const precision of ['f64', 'f32'] as const)
         for (const useWasm of [true, false])
-          for (const taped of [true, 'sparse', false] as const) {
+          for (const taped of [true, false]) {
             const got = runnerVjp(req, g, precision, useWasm, taped);
             const what = `${precision} wasm=${useWasm} tape=${taped}`;
             expect(got.usesWasm, what).toBe(useWasm);
