@@ -120,7 +120,10 @@ parentPort.on('message', (m) => {
     let seen = 0;
     for (;;) {
       for (let i = 0; i < ${SPIN} && Atomics.load(c, 0) === seen; i++);
-      if (Atomics.load(c, 0) === seen) {
+      // a wake-up is no job by itself: the caller's notify for a job this worker already took (it saw the new
+      // sequence number between the caller's add and notify and ran it) can arrive once it sleeps for the next
+      // one, so the sequence number is checked again after every wait
+      while (Atomics.load(c, 0) === seen) {
         Atomics.store(c, 30, 1);
         Atomics.wait(c, 0, seen);
         Atomics.store(c, 30, 0);
@@ -310,6 +313,26 @@ function join(used: number, kernel: string, ownMs: number): void {
   }
 }
 
+/**
+ * Runs the caller's own share of a job posted to workers [0, used) and returns its time in ms. If it throws, the
+ * workers are still waited for before the error goes on: a job left running would overlap the next one posted
+ * (its done flag or failure would be taken for the next job's).
+ */
+function ownShare(used: number, kernel: () => string, f: () => void): number {
+  const t0 = performance.now();
+  try {
+    f();
+  } catch (e) {
+    try {
+      join(used, kernel(), performance.now() - t0);
+    } catch {
+      // a worker failed too: the pool is stopped (failure()); the caller's own error is the one to throw
+    }
+    throw e;
+  }
+  return performance.now() - t0;
+}
+
 const runWasm: WasmParallelGemm = (w, s, M, N, K, acc, aRs, aKs, bCs, bKs) => {
   if (M * N * K < PARALLEL_MIN_MACS || M < 2 * WASM_MR * (workers.length + 1) || !poolUsable()) return false;
   const n = workers.length + 1;
@@ -322,9 +345,9 @@ const runWasm: WasmParallelGemm = (w, s, M, N, K, acc, aRs, aKs, bCs, bKs) => {
     post(t, 1, [s.pa, s.pb, s.pc, N, K, acc ? 1 : 0, aRs, aKs, bCs, bKs, m0, m1, w.scratch(t + 1)]);
     used++;
   }
-  const t0 = performance.now();
-  w.run(s, N, K, acc, aRs, aKs, bCs, bKs, 0, Math.min(M, chunk), 0);
-  join(used, `the wasm gemm (${M}×${N}×${K})`, performance.now() - t0);
+  const kernel = () => `the wasm gemm (${M}×${N}×${K})`;
+  const own = ownShare(used, kernel, () => w.run(s, N, K, acc, aRs, aKs, bCs, bKs, 0, Math.min(M, chunk), 0));
+  join(used, kernel(), own);
   return true;
 };
 
@@ -344,9 +367,11 @@ const runWasmBatched: WasmParallelBatched = (w, s, M, N, K, acc, aRs, aKs, bCs, 
     post(t, 2, [...args, aBS, bBS, bDiv, cBS, cDiv, w.scratch(t + 1)]);
     used++;
   }
-  const t0 = performance.now();
-  w.runBatched(s, M, N, K, acc, aRs, aKs, bCs, bKs, 0, Math.min(count, per), bs, 0);
-  join(used, `the batched wasm gemm (${count} × ${M}×${N}×${K})`, performance.now() - t0);
+  const kernel = () => `the batched wasm gemm (${count} × ${M}×${N}×${K})`;
+  const own = ownShare(used, kernel, () =>
+    w.runBatched(s, M, N, K, acc, aRs, aKs, bCs, bKs, 0, Math.min(count, per), bs, 0),
+  );
+  join(used, kernel(), own);
   return true;
 };
 
@@ -358,9 +383,9 @@ const runRowsOnPool: RowsExecutor = (k, a, s) => {
     ports[t].postMessage({ k, a, s, t: t + 1, nt });
     post(t, 3, []);
   }
-  const t0 = performance.now();
-  ROW_KERNELS[k](a, s, 0, nt);
-  join(workers.length, `row kernel ${ROW_KERNELS[k].name || k}`, performance.now() - t0);
+  const kernel = () => `row kernel ${ROW_KERNELS[k]?.name || k}`;
+  const own = ownShare(workers.length, kernel, () => ROW_KERNELS[k](a, s, 0, nt));
+  join(workers.length, kernel(), own);
   return true;
 };
 
@@ -433,7 +458,7 @@ export function matmulPoolFailure(): string | null {
 
 /**
  * For tests of the failure path only: the pool's workers, a setter for the stall limit (ms; returns the old
- * one), and the pool's wasm gemm called directly (with staged addresses a test chooses).
+ * one), the pool's wasm gemm called directly (with staged addresses a test chooses) and a worker's control block.
  */
 export const matmulPoolTesting = {
   workers: (): readonly Worker[] => workers,
@@ -443,4 +468,6 @@ export const matmulPoolTesting = {
     return old;
   },
   wasmGemm: runWasm,
+  /** Worker t's control block (word 0 its job sequence number, 30 set while it sleeps, 32 its failure code). */
+  ctrl: (t: number): Int32Array => ctrls[t],
 };
