@@ -15,6 +15,26 @@ export function checkBrowserPrerequisites(): void {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium)`);
 }
 
+/**
+ * One LabApi call to a token-protected `qlab serve` (`base`: its origin with a trailing slash), as the browser
+ * page makes it: POST /api/<method> with a bearer token. The value, or an error naming the method.
+ */
+export async function callLabApi(
+  base: string,
+  token: string,
+  method: string,
+  arg: unknown,
+): Promise<unknown> {
+  const r = await fetch(`${base}api/${method}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: JSON.stringify(arg),
+  });
+  const body = (await r.json()) as { ok: boolean; value?: unknown; error?: { message: string } };
+  if (!body.ok) throw new Error(`${method}: ${body.error?.message}`);
+  return body.value;
+}
+
 export class LabServer {
   /** The lab dir ('' until start()). */
   labDir = '';
@@ -83,6 +103,11 @@ export class LabServer {
         reject(new Error(`qlab serve exited with code ${code}:\n${this.log}`));
       });
     });
+  }
+
+  /** One LabApi call to this server (callLabApi). */
+  api(method: string, arg: unknown): Promise<unknown> {
+    return callLabApi(this.origin, this.token, method, arg);
   }
 
   /** The server's process id (null before start()). */

@@ -110,6 +110,22 @@ export class ScriptedProcess implements JobProcess {
   }
 }
 
+/** Calls `fn` every `intervalMs` until it returns non-null, then returns that; throws naming `what` after `ms`. */
+export async function pollFor<T>(
+  what: string,
+  ms: number,
+  fn: () => Promise<T | null>,
+  intervalMs = 150,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== null) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
 /** Polls `cond` every 20 ms until it holds; throws after `timeoutMs`. */
 export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;

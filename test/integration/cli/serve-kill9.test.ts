@@ -8,7 +8,7 @@ import type { RunDetail } from '../../../core/api/lab-api';
 import { join } from 'node:path';
 import { EXTRA_KINDS_ENV } from '../../../core/lab/kinds';
 import { Store } from '../../../core/lab/store';
-import { LAB_KINDS_FIXTURE } from '../../helpers/lab';
+import { LAB_KINDS_FIXTURE, pollFor } from '../../helpers/lab';
 import { LabServer } from '../../helpers/lab-server';
 
 const first = new LabServer('qlab-kill9-');
@@ -20,38 +20,17 @@ afterAll(async () => {
   await second.stop(); // removes the shared lab dir
 });
 
-async function api(server: LabServer, method: string, arg: unknown): Promise<unknown> {
-  const r = await fetch(`${server.origin}api/${method}`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${server.token}` },
-    body: JSON.stringify(arg),
-  });
-  const body = (await r.json()) as { ok: boolean; value?: unknown; error?: { message: string } };
-  if (!body.ok) throw new Error(`${method}: ${body.error?.message}`);
-  return body.value;
-}
-
-async function until<T>(what: string, ms: number, fn: () => Promise<T | null>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== null) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 describe('qlab serve killed with -9 mid-run and restarted within 15 s', () => {
   it('marks the run interrupted through the periodic stale check', async () => {
     await first.start(undefined, { env });
-    const run = (await api(first, 'createRun', {
+    const run = (await first.api('createRun', {
       kind: 'test-stream',
       name: 'killed mid-run',
       config: { steps: 100_000, delayMs: 50 },
     })) as { id: string };
     // running, with points stored and a heartbeat written
-    await until('the run to be running', 30_000, async () => {
-      const d = (await api(first, 'getRun', { id: run.id })) as RunDetail;
+    await pollFor('the run to be running', 30_000, async () => {
+      const d = (await first.api('getRun', { id: run.id })) as RunDetail;
       return d.status === 'running' && d.heartbeatAt !== null && d.metrics.length > 0 ? d : null;
     });
 
@@ -66,11 +45,11 @@ describe('qlab serve killed with -9 mid-run and restarted within 15 s', () => {
     const restartedAfter = Date.now() - killedAt;
     // the restart came before the heartbeat could be stale: the check at open saw a live-looking run
     expect(restartedAfter).toBeLessThan(15_000);
-    const atOpen = (await api(second, 'getRun', { id: run.id })) as RunDetail;
+    const atOpen = (await second.api('getRun', { id: run.id })) as RunDetail;
     expect(atOpen.status).toBe('running');
 
-    const ended = await until('the run to be interrupted', 40_000, async () => {
-      const d = (await api(second, 'getRun', { id: run.id })) as RunDetail;
+    const ended = await pollFor('the run to be interrupted', 40_000, async () => {
+      const d = (await second.api('getRun', { id: run.id })) as RunDetail;
       return d.status === 'running' ? null : d;
     });
     const after = Date.now() - killedAt;
@@ -84,6 +63,6 @@ describe('qlab serve killed with -9 mid-run and restarted within 15 s', () => {
     expect(after).toBeLessThan(30_000);
     // the restarted server is still serving, and says what it did
     expect(second.log).toContain(`run ${run.id} had no heartbeat`);
-    expect(((await api(second, 'listRuns', {})) as unknown[]).length).toBe(1);
+    expect(((await second.api('listRuns', {})) as unknown[]).length).toBe(1);
   }, 120_000);
 });

@@ -20,23 +20,12 @@ import { startServer } from '../../../core/cli/server';
 import { openLab } from '../../../core/lab/service';
 import { SqliteRunStore } from '../../../core/lab/store-sqlite';
 import { labFixture } from '../../helpers/lab';
+import { callLabApi } from '../../helpers/lab-server';
 import { tinyQhead, tinyQheadCsv } from '../../helpers/tiny-configs';
 
 const lab = labFixture('qlab-roots-stored-');
 const scratch = mkdtempSync(join(tmpdir(), 'qlab-roots-stored-scratch-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-/** POSTs one LabApi call to a token-protected server, as the browser page does. */
-async function call(url: string, token: string, method: string, arg: unknown): Promise<unknown> {
-  const r = await fetch(`${url}api/${method}`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-    body: JSON.stringify(arg),
-  });
-  const body = (await r.json()) as { ok: boolean; value?: unknown; error?: { message: string } };
-  if (!body.ok) throw new Error(`${method}: ${body.error?.message}`);
-  return body.value;
-}
 
 describe('a run created over HTTP by one lab process and started by another', () => {
   it('is guarded in the job of lab B: a swapped folder out of the roots is refused, the content never echoed', async () => {
@@ -54,7 +43,7 @@ describe('a run created over HTTP by one lab process and started by another', ()
         epochs: 1,
         datasetFile: { path: 'sub/d.csv', format: 'csv', textColumn: 'text', labelColumn: 'label' },
       });
-      created = (await call(server.url, token, 'createRun', { kind: 'qhead', config })) as RunSummary;
+      created = (await callLabApi(server.url, token, 'createRun', { kind: 'qhead', config })) as RunSummary;
       // a command-line run on lab A names its own file and stays unguarded (no roots stored)
       cli = await a.createRun(
         { kind: 'test-stream', config: { steps: 1, delayMs: 1 } },

@@ -3,28 +3,20 @@
 // opened on another lab directory, reads both byte for byte from PostgreSQL. A stored chunk damaged afterwards
 // is reported by name (size and SHA-256 against the row) and never served. Real PostgreSQL and Redis; skipped,
 // with a message, only when the servers cannot be started.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultOpenLab } from '../../../core/cli/main';
 import type { CliLab } from '../../../core/cli/context';
 import { EXTRA_KINDS_ENV } from '../../../core/lab/kinds';
 import type { LabService } from '../../../core/lab/service';
 import { blobBytes } from '../../fixtures/lab-kinds';
+import { openHub, spawnWorker, startPgAndRedis, stopProcesses } from '../../helpers/distributed-lab';
 import { LAB_KINDS_FIXTURE } from '../../helpers/lab';
-import { isSkipped, startPostgres, startRedis, type PgServer, type RedisServer } from '../../helpers/servers';
 
-const QLAB = fileURLToPath(new URL('../../../bin/qlab.js', import.meta.url));
-const pgS = await startPostgres();
-const rdS = pgS && !isSkipped(pgS) ? await startRedis() : pgS;
-const pgServer: PgServer | undefined = isSkipped(pgS) ? undefined : pgS;
-const redis: RedisServer | undefined = isSkipped(rdS) ? undefined : (rdS as RedisServer);
-const why = isSkipped(pgS) ? pgS.skipped : isSkipped(rdS) ? rdS.skipped : '';
-if (why) console.warn(`\n*** artifacts on PostgreSQL: SKIPPED: ${why} ***\n`);
+const { pg: pgServer, redis, why } = await startPgAndRedis('artifacts on PostgreSQL');
 
 const hubDir = mkdtempSync(join(tmpdir(), 'qlab-art-hub-'));
 const workerDir = mkdtempSync(join(tmpdir(), 'qlab-art-worker-'));
@@ -40,22 +32,11 @@ describe.skipIf(why !== '')(
       storeUrl = await pgServer!.createDatabase();
       process.env.PGPASSWORD = pgServer!.password;
       process.env[EXTRA_KINDS_ENV] = LAB_KINDS_FIXTURE;
-      hub = await defaultOpenLab(hubDir, {
-        schedule: false,
-        storeSpec: { value: storeUrl, from: 'argv' },
-        queueSpec: { value: redis!.url, from: 'argv' },
-      });
-      worker = spawn(
-        process.execPath,
-        [QLAB, 'worker', '--store', storeUrl, '--queue', redis!.url, '--name', 'w1', '--lab-dir', workerDir],
-        { env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
+      hub = await openHub(hubDir, storeUrl, redis!.url);
+      worker = spawnWorker({ storeUrl, queueUrl: redis!.url, name: 'w1', labDir: workerDir });
     });
     afterAll(async () => {
-      if (worker && worker.exitCode === null && worker.signalCode === null) {
-        worker.kill('SIGTERM');
-        await new Promise((r) => worker!.once('exit', r));
-      }
+      await stopProcesses([worker]);
       await hub?.close();
       pgServer?.stop();
       redis?.stop();

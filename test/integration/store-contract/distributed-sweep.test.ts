@@ -4,33 +4,23 @@
 // same sweep run at the same time in local mode (SQLite, local scheduler), compared config by config. Then a
 // cancel of a sweep's parent from the hub stops its running points on the workers (measured; see the bound)
 // and cancels the queued ones. Skipped, with a message, only when the servers cannot be started.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabApi, RunDetail } from '../../../core/api/lab-api';
 import type { CreateSweepRequest } from '../../../core/api/sweep';
-import { defaultOpenLab } from '../../../core/cli/main';
 import type { CliLab } from '../../../core/cli/context';
 import { openLab, type LabService } from '../../../core/lab/service';
+import { DistributedLab, startPgAndRedis } from '../../helpers/distributed-lab';
 import { until } from '../../helpers/lab';
-import { isSkipped, startPostgres, startRedis, type PgServer, type RedisServer } from '../../helpers/servers';
 
-const QLAB = fileURLToPath(new URL('../../../bin/qlab.js', import.meta.url));
-const pgS = await startPostgres();
-const rdS = pgS && !isSkipped(pgS) ? await startRedis() : pgS;
-const pg: PgServer | undefined = isSkipped(pgS) ? undefined : pgS;
-const redis: RedisServer | undefined = isSkipped(rdS) ? undefined : (rdS as RedisServer);
-const why = isSkipped(pgS) ? pgS.skipped : isSkipped(rdS) ? rdS.skipped : '';
-if (why) console.warn(`\n*** distributed sweep: SKIPPED: ${why} ***\n`);
-
-const labDir = mkdtempSync(join(tmpdir(), 'qlab-dsweep-'));
+const servers = await startPgAndRedis('distributed sweep');
+const { why } = servers;
+const lab = DistributedLab.on(servers, 'dsweep', { concurrency: 1 });
 const localDir = mkdtempSync(join(tmpdir(), 'qlab-dsweep-local-'));
 let hub: CliLab | undefined;
 let local: LabService | undefined;
-const workers = new Map<string, ChildProcess>();
 
 /** 3 learning rates × 2 depths × 5 seeds = 30 points of a small vqc-fit. */
 const SWEEP: CreateSweepRequest = {
@@ -43,34 +33,6 @@ const SWEEP: CreateSweepRequest = {
     { field: 'seed', values: [1, 2, 3, 4, 5] },
   ],
 };
-
-function startWorker(storeUrl: string, name: string): ChildProcess {
-  const p = spawn(
-    process.execPath,
-    [
-      QLAB,
-      'worker',
-      '--store',
-      storeUrl,
-      '--queue',
-      redis!.url,
-      '--name',
-      name,
-      '--lab-dir',
-      labDir,
-      '--concurrency',
-      '1',
-    ],
-    { env: { ...process.env, PGPASSWORD: pg!.password }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let err = '';
-  p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  p.on('exit', (code, sig) => {
-    if (code !== 0 && sig === null) console.warn(`worker ${name} exited ${code}: ${err.slice(-500)}`);
-  });
-  workers.set(name, p);
-  return p;
-}
 
 /** What must match between the two labs: a point's result and every metric point. */
 async function pointOf(lab: LabApi, d: RunDetail) {
@@ -100,26 +62,17 @@ async function pointOf(lab: LabApi, d: RunDetail) {
 
 describe.skipIf(why !== '')('a sweep over a hub and three workers on PostgreSQL and Redis', () => {
   beforeAll(async () => {
-    const storeUrl = await pg!.createDatabase();
-    process.env.PGPASSWORD = pg!.password;
-    hub = await defaultOpenLab(labDir, {
-      schedule: false,
-      storeSpec: { value: storeUrl, from: 'argv' },
-      queueSpec: { value: redis!.url, from: 'argv' },
-    });
-    for (const n of ['host-a', 'host-b', 'host-c']) startWorker(storeUrl, n);
+    await lab!.start(['host-a', 'host-b', 'host-c']);
+    hub = lab!.hub;
     local = await openLab({ labDir: localDir, concurrency: 2, warmSpare: true });
   }, 120_000);
   afterAll(async () => {
-    const alive = [...workers.values()].filter((p) => p.exitCode === null && p.signalCode === null);
-    for (const p of alive) p.kill('SIGTERM');
-    await Promise.all(alive.map((p) => new Promise((r) => p.once('exit', r))));
-    await hub?.close();
-    await local?.close();
-    pg?.stop();
-    redis?.stop();
-    rmSync(labDir, { recursive: true, force: true });
-    rmSync(localDir, { recursive: true, force: true });
+    try {
+      await local?.close();
+    } finally {
+      await lab?.close();
+      rmSync(localDir, { recursive: true, force: true });
+    }
   }, 120_000);
 
   it('spreads 30 points over the three workers and matches the same sweep run locally, point by point', async () => {

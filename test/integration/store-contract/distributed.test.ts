@@ -3,72 +3,22 @@
 // with distinct names. Runs spread over all three workers; the hub's cancel stops a run on a worker within a
 // second; a worker killed with kill -9 leaves its run `interrupted` with every committed point kept, found by
 // the hub's heartbeat check. Skipped, with a message, only when the servers cannot be started.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultOpenLab } from '../../../core/cli/main';
 import type { CliLab } from '../../../core/cli/context';
-import { EXTRA_KINDS_ENV } from '../../../core/lab/kinds';
-import { LAB_KINDS_FIXTURE, until } from '../../helpers/lab';
-import { isSkipped, startPostgres, startRedis, type PgServer, type RedisServer } from '../../helpers/servers';
+import { DistributedLab, startPgAndRedis } from '../../helpers/distributed-lab';
+import { until } from '../../helpers/lab';
 
-const QLAB = fileURLToPath(new URL('../../../bin/qlab.js', import.meta.url));
-const pgS = await startPostgres();
-const rdS = pgS && !isSkipped(pgS) ? await startRedis() : pgS;
-const pg: PgServer | undefined = isSkipped(pgS) ? undefined : pgS;
-const redis: RedisServer | undefined = isSkipped(rdS) ? undefined : (rdS as RedisServer);
-const why = isSkipped(pgS) ? pgS.skipped : isSkipped(rdS) ? rdS.skipped : '';
-if (why) console.warn(`\n*** distributed lab: SKIPPED: ${why} ***\n`);
-
-const labDir = mkdtempSync(join(tmpdir(), 'qlab-dist-'));
-let storeUrl = '';
+const servers = await startPgAndRedis('distributed lab');
+const { why } = servers;
+const lab = DistributedLab.on(servers, 'dist', { testKinds: true });
 let hub: CliLab | undefined;
-const workers = new Map<string, ChildProcess>();
-const env = () => ({
-  ...process.env,
-  PGPASSWORD: pg!.password,
-  [EXTRA_KINDS_ENV]: LAB_KINDS_FIXTURE,
-});
-
-function startWorker(name: string): ChildProcess {
-  const p = spawn(
-    process.execPath,
-    [QLAB, 'worker', '--store', storeUrl, '--queue', redis!.url, '--name', name, '--lab-dir', labDir],
-    { env: env(), stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let err = '';
-  p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  p.on('exit', (code, sig) => {
-    if (code !== 0 && sig === null) console.warn(`worker ${name} exited ${code}: ${err.slice(-500)}`);
-  });
-  workers.set(name, p);
-  return p;
-}
 
 describe.skipIf(why !== '')('a hub and three workers on PostgreSQL and Redis', () => {
   beforeAll(async () => {
-    storeUrl = await pg!.createDatabase();
-    process.env.PGPASSWORD = pg!.password;
-    process.env[EXTRA_KINDS_ENV] = LAB_KINDS_FIXTURE;
-    hub = await defaultOpenLab(labDir, {
-      schedule: false,
-      storeSpec: { value: storeUrl, from: 'argv' },
-      queueSpec: { value: redis!.url, from: 'argv' },
-    });
-    for (const n of ['host-a', 'host-b', 'host-c']) startWorker(n);
-  });
-  afterAll(async () => {
-    const alive = [...workers.values()].filter((p) => p.exitCode === null && p.signalCode === null);
-    for (const p of alive) p.kill('SIGTERM');
-    await Promise.all(alive.map((p) => new Promise((r) => p.once('exit', r))));
-    await hub?.close();
-    pg?.stop();
-    redis?.stop();
-    rmSync(labDir, { recursive: true, force: true });
-  });
+    await lab!.start(['host-a', 'host-b', 'host-c']);
+    hub = lab!.hub;
+  }, 120_000);
+  afterAll(() => lab?.close(), 60_000);
 
   it('spreads 12 runs over the three workers and stores every point', async () => {
     const t0 = performance.now();
@@ -108,16 +58,16 @@ describe.skipIf(why !== '')('a hub and three workers on PostgreSQL and Redis', (
     const { openLab } = await import('../../../core/lab/service');
     const { PgRunStore } = await import('../../../core/lab/store-pg');
     const checker = await openLab({
-      labDir,
+      labDir: lab!.labDir,
       schedule: false,
-      store: await PgRunStore.open(storeUrl),
+      store: await PgRunStore.open(lab!.storeUrl),
       heartbeatStaleMs: 6000,
     });
     try {
       const run = await hub!.createRun({ kind: 'test-stream', config: { steps: 100_000, delayMs: 5 } });
       await until(async () => ((await hub!.getRun(run.id)).metrics[0]?.count ?? 0) >= 20, 20_000);
       const owner = String((await hub!.getRun(run.id)).host.worker);
-      const p = workers.get(owner)!;
+      const p = lab!.workers.get(owner)!;
       const killedAt = performance.now();
       p.kill('SIGKILL');
       await new Promise((r) => p.once('exit', r));

@@ -9,81 +9,22 @@
 // - The hub process killed (-9) mid-run → the workers finish its runs; a restarted hub shows them finished.
 // Skipped, with a message, only when the servers cannot be started.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDetail } from '../../../core/api/lab-api';
-import { defaultOpenLab } from '../../../core/cli/main';
 import type { CliLab } from '../../../core/cli/context';
-import { EXTRA_KINDS_ENV } from '../../../core/lab/kinds';
 import { BullJobQueue } from '../../../core/lab/queue-bullmq';
 import { openLab } from '../../../core/lab/service';
 import { PgRunStore } from '../../../core/lab/store-pg';
-import { LAB_KINDS_FIXTURE } from '../../helpers/lab';
-import { isSkipped, startPostgres, startRedis, type PgServer, type RedisServer } from '../../helpers/servers';
+import { DistributedLab, isRunning, QLAB, startPgAndRedis } from '../../helpers/distributed-lab';
+import { pollFor } from '../../helpers/lab';
+import { callLabApi } from '../../helpers/lab-server';
 
-const QLAB = fileURLToPath(new URL('../../../bin/qlab.js', import.meta.url));
-const pgS = await startPostgres();
-const rdS = pgS && !isSkipped(pgS) ? await startRedis() : pgS;
-const pg: PgServer | undefined = isSkipped(pgS) ? undefined : pgS;
-const redis: RedisServer | undefined = isSkipped(rdS) ? undefined : (rdS as RedisServer);
-const why = isSkipped(pgS) ? pgS.skipped : isSkipped(rdS) ? rdS.skipped : '';
-if (why) console.warn(`\n*** distributed faults: SKIPPED: ${why} ***\n`);
-
-const labDir = mkdtempSync(join(tmpdir(), 'qlab-faults-'));
-let storeUrl = '';
+const servers = await startPgAndRedis('distributed faults');
+const lab = DistributedLab.on(servers, 'faults', { testKinds: true });
+const { pg, redis, why } = servers;
 let hub: CliLab | undefined;
-const workers = new Map<string, ChildProcess>();
-/** Resolves when the worker has opened the store and queue (it prints its banner then). */
-const ready = new Map<string, Promise<void>>();
-const env = (): NodeJS.ProcessEnv => ({
-  ...process.env,
-  PGPASSWORD: pg!.password,
-  [EXTRA_KINDS_ENV]: LAB_KINDS_FIXTURE,
-});
-
-function startWorker(name: string): ChildProcess {
-  const p = spawn(
-    process.execPath,
-    [QLAB, 'worker', '--store', storeUrl, '--queue', redis!.url, '--name', name, '--lab-dir', labDir],
-    { env: env(), stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let err = '';
-  let out = '';
-  const up = new Promise<void>((resolve, reject) => {
-    p.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes(`qlab worker ${name}:`)) resolve();
-    });
-    p.once('exit', (code) =>
-      reject(new Error(`worker ${name} exited (${code}) before it was ready: ${err}`)),
-    );
-  });
-  up.catch(() => undefined); // awaited by beforeAll only; a worker started later is not waited for
-  ready.set(name, up);
-  p.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
-  p.on('exit', (code, sig) => {
-    if (code !== 0 && sig === null) console.warn(`worker ${name} exited ${code}: ${err.slice(-800)}`);
-  });
-  workers.set(name, p);
-  return p;
-}
-
-function alive(p: ChildProcess): boolean {
-  return p.exitCode === null && p.signalCode === null;
-}
-
-async function poll<T>(what: string, ms: number, fn: () => Promise<T | null>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== null) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
+let storeUrl = '';
+let labDir = '';
 
 /** Every stored point of `loss`: steps 0..steps-1, each once, each the value test-stream computes. */
 async function expectExactCurve(id: string, steps: number): Promise<void> {
@@ -98,32 +39,12 @@ async function expectExactCurve(id: string, steps: number): Promise<void> {
   for (const p of s.points) expect(p.last).toBe(1 / (1 + p.step));
 }
 
-async function stopWorkers(): Promise<void> {
-  const running = [...workers.values()].filter(alive);
-  for (const p of running) p.kill('SIGTERM');
-  await Promise.all(running.map((p) => new Promise((r) => p.once('exit', r))));
-}
-
 describe.skipIf(why !== '')('distributed faults on PostgreSQL and Redis (hub + three workers)', () => {
   beforeAll(async () => {
-    storeUrl = await pg!.createDatabase();
-    process.env.PGPASSWORD = pg!.password;
-    process.env[EXTRA_KINDS_ENV] = LAB_KINDS_FIXTURE;
-    hub = await defaultOpenLab(labDir, {
-      schedule: false,
-      storeSpec: { value: storeUrl, from: 'argv' },
-      queueSpec: { value: redis!.url, from: 'argv' },
-    });
-    for (const n of ['host-a', 'host-b', 'host-c']) startWorker(n);
-    await Promise.all(ready.values());
-  }, 90_000);
-  afterAll(async () => {
-    await stopWorkers();
-    await hub?.close();
-    pg?.stop();
-    redis?.stop();
-    rmSync(labDir, { recursive: true, force: true });
-  }, 60_000);
+    await lab!.start(['host-a', 'host-b', 'host-c']);
+    ({ hub, storeUrl, labDir } = lab!);
+  }, 120_000);
+  afterAll(() => lab?.close(), 60_000);
 
   it('kill -9 of the worker holding a run with retries: 1 → re-queued, finished on another worker, each point once', async () => {
     // The hub's heartbeat check re-queues the run; a hub view with a 6 s stale period stands for it here.
@@ -143,20 +64,20 @@ describe.skipIf(why !== '')('distributed faults on PostgreSQL and Redis (hub + t
         config: { steps, delayMs: 20 },
         retries: 1,
       });
-      const first = await poll('points from attempt 1', 60_000, async () => {
+      const first = await pollFor('points from attempt 1', 60_000, async () => {
         const d = await hub!.getRun(run.id);
         return (d.metrics[0]?.count ?? 0) >= 20 ? d : null;
       });
       expect(first.attempt).toBe(1);
       expect(first.retries).toBe(1);
       const owner = String(first.host.worker);
-      const p = workers.get(owner)!;
+      const p = lab!.workers.get(owner)!;
       const killedAt = performance.now();
       p.kill('SIGKILL');
       await new Promise((r) => p.once('exit', r));
       const atKill = (await hub!.getRun(run.id)).metrics[0].count;
       expect(atKill).toBeLessThan(steps);
-      const second = await poll('attempt 2 to start', 45_000, async () => {
+      const second = await pollFor('attempt 2 to start', 45_000, async () => {
         const d = await hub!.getRun(run.id);
         return d.attempt === 2 && d.status === 'running' ? d : null;
       });
@@ -178,7 +99,7 @@ describe.skipIf(why !== '')('distributed faults on PostgreSQL and Redis (hub + t
       expect(detectMs).toBeLessThan(staleMs + 15_000);
     } finally {
       await checker.close();
-      startWorker('host-d'); // three workers again
+      lab!.startWorker('host-d'); // three workers again
     }
   }, 90_000);
 
@@ -189,7 +110,7 @@ describe.skipIf(why !== '')('distributed faults on PostgreSQL and Redis (hub + t
     for (let i = 0; i < 4; i++) {
       ids.push((await hub!.createRun({ kind: 'test-stream', config: { steps, delayMs: 80 } })).id);
     }
-    await poll('a run with points', 60_000, async () => {
+    await pollFor('a run with points', 60_000, async () => {
       for (const id of ids) if (((await hub!.getRun(id)).metrics[0]?.count ?? 0) >= 3) return true;
       return null;
     });
@@ -216,7 +137,7 @@ describe.skipIf(why !== '')('distributed faults on PostgreSQL and Redis (hub + t
     for (let i = 0; i < 3; i++) {
       ids.push((await hub!.createRun({ kind: 'test-stream', config: { steps, delayMs: 60 } })).id);
     }
-    await poll('two runs with points', 60_000, async () => {
+    await pollFor('two runs with points', 60_000, async () => {
       let n = 0;
       for (const id of ids) if (((await hub!.getRun(id)).metrics[0]?.count ?? 0) >= 3) n++;
       return n >= 2 ? true : null;
@@ -245,7 +166,7 @@ describe.skipIf(why !== '')('distributed faults on PostgreSQL and Redis (hub + t
           process.execPath,
           [QLAB, 'serve', '--api-only', '--port', '0', '--token', token, '--lab-dir', labDir],
           {
-            env: { ...env(), QLAB_STORE: storeUrl, QLAB_QUEUE: redis!.url },
+            env: { ...lab!.env(), QLAB_STORE: storeUrl, QLAB_QUEUE: redis!.url },
             stdio: ['ignore', 'pipe', 'pipe'],
           },
         );
@@ -262,16 +183,8 @@ describe.skipIf(why !== '')('distributed faults on PostgreSQL and Redis (hub + t
         proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
         proc.once('exit', (code) => reject(new Error(`the hub exited (${code}): ${out}`)));
       });
-    const api = async (origin: string, method: string, arg: unknown): Promise<unknown> => {
-      const r = await fetch(`${origin}/api/${method}`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-        body: JSON.stringify(arg),
-      });
-      const body = (await r.json()) as { ok: boolean; value?: unknown; error?: { message: string } };
-      if (!body.ok) throw new Error(`${method}: ${body.error?.message}`);
-      return body.value;
-    };
+    const api = (origin: string, method: string, arg: unknown) =>
+      callLabApi(`${origin}/`, token, method, arg);
     const steps = 40;
     const first = await startHub();
     const ids: string[] = [];
@@ -283,7 +196,7 @@ describe.skipIf(why !== '')('distributed faults on PostgreSQL and Redis (hub + t
         })) as { id: string };
         ids.push(r.id);
       }
-      await poll('a run with points', 60_000, async () => {
+      await pollFor('a run with points', 60_000, async () => {
         for (const id of ids) {
           const d = (await api(first.origin, 'getRun', { id })) as RunDetail;
           if ((d.metrics[0]?.count ?? 0) >= 3) return true;
@@ -292,7 +205,7 @@ describe.skipIf(why !== '')('distributed faults on PostgreSQL and Redis (hub + t
       });
     } finally {
       first.proc.kill('SIGKILL');
-      await new Promise((r) => (alive(first.proc) ? first.proc.once('exit', r) : r(null)));
+      await new Promise((r) => (isRunning(first.proc) ? first.proc.once('exit', r) : r(null)));
     }
     // no hub: the workers go on writing to PostgreSQL
     const finals = await Promise.all(ids.map((id) => hub!.waitForRun(id)));
@@ -307,7 +220,7 @@ describe.skipIf(why !== '')('distributed faults on PostgreSQL and Redis (hub + t
       }
     } finally {
       second.proc.kill('SIGTERM');
-      await new Promise((r) => (alive(second.proc) ? second.proc.once('exit', r) : r(null)));
+      await new Promise((r) => (isRunning(second.proc) ? second.proc.once('exit', r) : r(null)));
     }
   }, 90_000);
 });

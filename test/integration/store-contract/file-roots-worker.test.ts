@@ -3,7 +3,7 @@
 // job with them. Before, the roots lived in the hub's memory and the worker ran the job unguarded: a folder on
 // the checked dataset path swapped for a symlink out of the roots was followed and its content read. Skipped,
 // with a message, only when the servers cannot be started.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import {
   mkdirSync,
   mkdtempSync,
@@ -15,35 +15,24 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../../core/api/lab-api';
 import type { CliLab } from '../../../core/cli/context';
-import { defaultOpenLab } from '../../../core/cli/main';
 import { startServer } from '../../../core/cli/server';
 import { EXTRA_KINDS_ENV } from '../../../core/lab/kinds';
 import { PgRunStore } from '../../../core/lab/store-pg';
+import { openHub, spawnWorker, startPgAndRedis, stopProcesses } from '../../helpers/distributed-lab';
 import { LAB_KINDS_FIXTURE } from '../../helpers/lab';
-import { isSkipped, startPostgres, startRedis, type PgServer, type RedisServer } from '../../helpers/servers';
 import { tinyQhead, tinyQheadCsv } from '../../helpers/tiny-configs';
 
-const QLAB = fileURLToPath(new URL('../../../bin/qlab.js', import.meta.url));
-const pgS = await startPostgres();
-const rdS = pgS && !isSkipped(pgS) ? await startRedis() : pgS;
-const pg: PgServer | undefined = isSkipped(pgS) ? undefined : pgS;
-const redis: RedisServer | undefined = isSkipped(rdS) ? undefined : (rdS as RedisServer);
-const why = isSkipped(pgS) ? pgS.skipped : isSkipped(rdS) ? rdS.skipped : '';
-if (why) console.warn(`\n*** file roots on a worker: SKIPPED: ${why} ***\n`);
+const { pg, redis, why } = await startPgAndRedis('file roots on a worker');
 
 const labDir = mkdtempSync(join(tmpdir(), 'qlab-roots-worker-'));
 const outside = mkdtempSync(join(tmpdir(), 'qlab-roots-worker-outside-'));
 let hub: CliLab | undefined;
 let worker: ChildProcess | undefined;
 afterAll(async () => {
-  if (worker && worker.exitCode === null && worker.signalCode === null) {
-    worker.kill('SIGTERM');
-    await new Promise((r) => worker!.once('exit', r));
-  }
+  await stopProcesses([worker]);
   await hub?.close();
   pg?.stop();
   redis?.stop();
@@ -56,11 +45,7 @@ describe.skipIf(why !== '')('a run created over HTTP on a hub and run by a qlab 
     const storeUrl = await pg!.createDatabase();
     process.env.PGPASSWORD = pg!.password;
     process.env[EXTRA_KINDS_ENV] = LAB_KINDS_FIXTURE;
-    hub = await defaultOpenLab(labDir, {
-      schedule: false,
-      storeSpec: { value: storeUrl, from: 'argv' },
-      queueSpec: { value: redis!.url, from: 'argv' },
-    });
+    hub = await openHub(labDir, storeUrl, redis!.url);
     const token = 'worker-roots-test-token';
     const server = await startServer({ api: hub, host: '127.0.0.1', port: 0, token, rendererDir: null });
     let created: RunSummary;
@@ -95,11 +80,7 @@ describe.skipIf(why !== '')('a run created over HTTP on a hub and run by a qlab 
     renameSync(join(labDir, 'imports', 'sub'), join(labDir, 'imports', 'sub-was'));
     symlinkSync(outside, join(labDir, 'imports', 'sub'));
 
-    worker = spawn(
-      process.execPath,
-      [QLAB, 'worker', '--store', storeUrl, '--queue', redis!.url, '--name', 'w1', '--lab-dir', labDir],
-      { env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    worker = spawnWorker({ storeUrl, queueUrl: redis!.url, name: 'w1', labDir });
     let out = '';
     worker.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     worker.stderr!.on('data', (d: Buffer) => (out += d.toString()));
