@@ -1,8 +1,9 @@
 // A small lab written straight to the store, and the CLI run in this process: shared by the bundle, notes and
-// file-roots tests (service, dispatcher and `qlab` alike).
+// file-roots tests (service, dispatcher and `qlab` alike), and the CLI tests.
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { vi } from 'vitest';
 import { main, processContext } from '../../core/cli/main';
 import { Store } from '../../core/lab/store';
 
@@ -65,19 +66,24 @@ export function seedLab(
   return { parent, child };
 }
 
-/** Every row of a lab that a bundle carries (runs, metrics and their summaries, artifacts, tags, notes). */
+/** Every row a bundle carries (runs, metrics and their summaries, artifacts, tags, notes without their local id). */
+export function dumpStore(store: Store): Record<string, unknown[]> {
+  const q = (sql: string) => store.db.prepare(sql).all();
+  return {
+    runs: q('SELECT * FROM runs ORDER BY id'),
+    metrics: q('SELECT * FROM metrics ORDER BY run_id, key, step'),
+    metric_summary: q('SELECT * FROM metric_summary ORDER BY run_id, key'),
+    artifacts: q('SELECT * FROM artifacts ORDER BY run_id, name'),
+    tags: q('SELECT * FROM tags ORDER BY run_id, tag'),
+    notes: q('SELECT run_id, text, created_at FROM notes ORDER BY run_id, id'),
+  };
+}
+
+/** dumpStore of the lab in `labDir`. */
 export function dumpLab(labDir: string): unknown {
   const store = Store.open(join(labDir, 'lab.sqlite'));
   try {
-    const q = (sql: string) => store.db.prepare(sql).all();
-    return {
-      runs: q('SELECT * FROM runs ORDER BY id'),
-      metrics: q('SELECT * FROM metrics ORDER BY run_id, key, step'),
-      metric_summary: q('SELECT * FROM metric_summary ORDER BY run_id, key'),
-      artifacts: q('SELECT * FROM artifacts ORDER BY run_id, name'),
-      tags: q('SELECT * FROM tags ORDER BY run_id, tag'),
-      notes: q('SELECT run_id, text, created_at FROM notes ORDER BY run_id, id'),
-    };
+    return dumpStore(store);
   } finally {
     store.close();
   }
@@ -89,18 +95,46 @@ export interface CliResult {
   stderr: string;
 }
 
-/** `qlab …` through the CLI entry in this process, in the folder `cwd()` names, with an empty environment. */
-export function qlabIn(cwd: () => string): (...args: string[]) => Promise<CliResult> {
+/**
+ * `qlab …` through the CLI entry in this process, in the folder `cwd()` names, with the environment `env`
+ * (empty unless given) instead of the process's, its output captured.
+ */
+export function qlabIn(
+  cwd: () => string,
+  env: NodeJS.ProcessEnv = {},
+): (...args: string[]) => Promise<CliResult> {
   return async (...args) => {
     let stdout = '';
     let stderr = '';
     const code = await main(args, {
       ...processContext(),
       cwd: cwd(),
-      env: {},
+      env,
       stdout: { write: (s: string) => (stdout += s) },
       stderr: { write: (s: string) => (stderr += s) },
     });
     return { code, stdout, stderr };
   };
+}
+
+/**
+ * A CLI entry that writes to process.stdout and process.stderr (`qlab lm`) run in this process with
+ * both captured (nothing reaches the terminal); ms: its wall time.
+ */
+export async function captureCli(
+  entry: (argv: string[]) => Promise<number>,
+  argv: string[],
+): Promise<{ code: number; out: string; err: string; ms: number }> {
+  let out = '';
+  let err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
+  const t0 = performance.now();
+  try {
+    const code = await entry(argv);
+    return { code, out, err, ms: performance.now() - t0 };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
 }

@@ -1,5 +1,6 @@
 // A tiny llama-flavoured transformer and one batch of tokens for it (2 sequences of 5; one target masked with
-// -100), shared by the transformer and FFN tests that check gradients and equivalences on it.
+// -100), shared by the transformer and FFN tests that check gradients and equivalences on it; and a tiny
+// Hugging Face config for the `qlab lm` tests.
 import type { TransformerConfig } from '../../core/nn/transformer';
 
 export const tinyTransformer = (over: Partial<TransformerConfig> = {}): TransformerConfig => ({
@@ -22,3 +23,14 @@ export const TINY_BATCH = {
   tokens: Int32Array.of(1, 5, 2, 9, 3, 0, 10, 4, 4, 7),
   targets: Int32Array.of(5, 2, 9, 3, -100, 10, 4, 4, 7, 1),
 } as const;
+
+/** The Hugging Face config of a 1-layer, 8-wide LM (2 heads, 1 KV head) on `vocabSize` tokens, `maxPos` long. */
+export const tinyHfLm = (vocabSize: number, maxPos: number) => ({
+  vocab_size: vocabSize,
+  hidden_size: 8,
+  intermediate_size: 16,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  num_key_value_heads: 1,
+  max_position_embeddings: maxPos,
+});

@@ -4,8 +4,7 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main, processContext } from '../../../core/cli/main';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main as lmMain } from '../../../core/cli/lm';
 import { main as simMain } from '../../../core/cli/sim';
 import { dispatch } from '../../../core/cli/dispatch';
@@ -13,6 +12,8 @@ import { startServer } from '../../../core/cli/server';
 import { openLab, type LabService } from '../../../core/lab/service';
 import { buildModel, saveModelDir, specFromHfConfig } from '../../../core/nn/checkpoint';
 import { CharTokenizer } from '../../../core/nn/tokenizers/char';
+import { captureCli, qlabIn, type CliResult } from '../../helpers/seed-lab';
+import { tinyHfLm } from '../../helpers/tiny-transformer';
 
 const KINDS = fileURLToPath(new URL('../../fixtures/lab-kinds.ts', import.meta.url));
 process.env.QLAB_EXTRA_KINDS = KINDS;
@@ -30,20 +31,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function qlab(
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
-  let stdout = '';
-  let stderr = '';
+const inproc = qlabIn(() => dir, { QLAB_EXTRA_KINDS: KINDS });
+async function qlab(...args: string[]): Promise<CliResult & { ms: number }> {
   const t0 = performance.now();
-  const code = await main(args, {
-    ...processContext(),
-    cwd: dir,
-    env: { QLAB_EXTRA_KINDS: KINDS },
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  return { code, stdout, stderr, ms: performance.now() - t0 };
+  const r = await inproc(...args);
+  return { ...r, ms: performance.now() - t0 };
 }
 
 async function sim(...args: string[]): Promise<{ code: number; err: string; ms: number }> {
@@ -57,19 +49,7 @@ async function sim(...args: string[]): Promise<{ code: number; err: string; ms: 
   return { code, err, ms: performance.now() - t0 };
 }
 
-async function lm(argv: string[]): Promise<{ code: number; err: string; ms: number }> {
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  const t0 = performance.now();
-  try {
-    const code = await lmMain(argv);
-    return { code, err, ms: performance.now() - t0 };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const lm = (argv: string[]) => captureCli(lmMain, argv);
 
 const file = (name: string, text: string | Buffer): string => {
   const p = join(dir, name);
@@ -218,15 +198,7 @@ describe('qlab lm score', () => {
   beforeAll(async () => {
     const tok = CharTokenizer.train(['abcdefghij ']);
     const make = async (name: string, maxPos: number, poison: boolean) => {
-      const spec = specFromHfConfig({
-        vocab_size: tok.vocabSize,
-        hidden_size: 8,
-        intermediate_size: 16,
-        num_hidden_layers: 1,
-        num_attention_heads: 2,
-        num_key_value_heads: 1,
-        max_position_embeddings: maxPos,
-      });
+      const spec = specFromHfConfig(tinyHfLm(tok.vocabSize, maxPos));
       const model = buildModel(spec, { seed: 3 });
       if (poison) for (const p of model.parameters()) p.data.fill(Number.NaN);
       await saveModelDir(join(dir, name), model, { tokenizer: tok });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Comparison, RunDetail, RunSummary } from '../../../core/api/lab-api';
-import { main, processContext } from '../../../core/cli/main';
+import { qlabIn } from '../../helpers/seed-lab';
 
 const BIN = fileURLToPath(new URL('../../../bin/qlab.js', import.meta.url));
 const KINDS = fileURLToPath(new URL('../../fixtures/lab-kinds.ts', import.meta.url));
@@ -21,18 +21,7 @@ function qlab(...args: string[]): { code: number; stdout: string; stderr: string
 }
 
 /** The same commands in this process (for the many error cases; a child process costs a second or two). */
-async function inproc(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    ...processContext(),
-    cwd: dir,
-    env: { QLAB_EXTRA_KINDS: KINDS },
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  return { code, stdout, stderr };
-}
+const inproc = (...args: string[]) => qlabIn(() => dir, { QLAB_EXTRA_KINDS: KINDS })(...args);
 
 function file(name: string, text: string): string {
   const p = join(dir, name);

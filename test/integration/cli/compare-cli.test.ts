@@ -5,24 +5,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main, processContext } from '../../../core/cli/main';
 import { Store } from '../../../core/lab/store';
+import { qlabIn } from '../../helpers/seed-lab';
 
 let dir: string;
 const sweep: string[] = [];
 const other = randomUUID();
 
-async function qlab(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    ...processContext(),
-    cwd: dir,
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  return { code, stdout, stderr };
-}
+const qlab = (...args: string[]) => qlabIn(() => dir, process.env)(...args);
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'qlab-compare-cli-'));

@@ -8,6 +8,7 @@ import { LocalArtifactStore } from '../../../core/lab/artifact-store';
 import { BUNDLE_FORMAT_VERSION, exportBundle, importBundle } from '../../../core/lab/bundle';
 import { SqliteRunStore } from '../../../core/lab/store-sqlite';
 import { Store } from '../../../core/lab/store';
+import { dumpStore } from '../../helpers/seed-lab';
 
 let dir: string;
 beforeEach(() => {
@@ -117,19 +118,6 @@ function fillSource(store: Store, labDir: string): { parent: string; children: s
   return { parent, children, other };
 }
 
-/** Every row of every table (notes without their local id), in a stable order. */
-function dump(store: Store): Record<string, unknown[]> {
-  const q = (sql: string) => store.db.prepare(sql).all();
-  return {
-    runs: q('SELECT * FROM runs ORDER BY id'),
-    metrics: q('SELECT * FROM metrics ORDER BY run_id, key, step'),
-    metric_summary: q('SELECT * FROM metric_summary ORDER BY run_id, key'),
-    artifacts: q('SELECT * FROM artifacts ORDER BY run_id, name'),
-    tags: q('SELECT * FROM tags ORDER BY run_id, tag'),
-    notes: q('SELECT run_id, text, created_at FROM notes ORDER BY run_id, id'),
-  };
-}
-
 /** Every file under the lab directory except the database's own files, with its bytes (hex). */
 function files(labDir: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -226,16 +214,16 @@ describe('run bundles', () => {
     const r1 = await importB(dst.store, dst.labDir, out);
     expect(r1.imported).toEqual([parent, ...children, other]);
     expect(r1.skipped).toEqual([]);
-    expect(dump(dst.store)).toEqual(dump(src.store));
+    expect(dumpStore(dst.store)).toEqual(dumpStore(src.store));
     expect(files(dst.labDir)).toEqual(files(src.labDir));
     // Infinity survives (JSON has no literal for it).
     expect(dst.store.points(children[0], 'grad')[0].value).toBe(Infinity);
 
-    const before = { rows: dump(dst.store), files: files(dst.labDir) };
+    const before = { rows: dumpStore(dst.store), files: files(dst.labDir) };
     const r2 = await importB(dst.store, dst.labDir, out);
     expect(r2.imported).toEqual([]);
     expect(r2.skipped).toEqual([parent, ...children, other]);
-    expect(dump(dst.store)).toEqual(before.rows);
+    expect(dumpStore(dst.store)).toEqual(before.rows);
     expect(files(dst.labDir)).toEqual(before.files);
     src.store.close();
     dst.store.close();

@@ -1,11 +1,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../core/cli/lm';
 import { buildModel, saveModelDir, specFromHfConfig } from '../../../core/nn/checkpoint';
 import { CharTokenizer } from '../../../core/nn/tokenizers/char';
 import type { Transformer } from '../../../core/nn/transformer';
+import { captureCli } from '../../helpers/seed-lab';
+import { tinyHfLm } from '../../helpers/tiny-transformer';
 
 let dir = '';
 let model: Transformer;
@@ -13,33 +15,13 @@ const tok = CharTokenizer.train(['abcdefghij ']);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'qlab-lm-'));
-  const spec = specFromHfConfig({
-    vocab_size: tok.vocabSize,
-    hidden_size: 8,
-    intermediate_size: 16,
-    num_hidden_layers: 1,
-    num_attention_heads: 2,
-    num_key_value_heads: 1,
-    max_position_embeddings: 6,
-  });
+  const spec = specFromHfConfig(tinyHfLm(tok.vocabSize, 6));
   model = buildModel(spec, { seed: 11 });
   await saveModelDir(join(dir, 'm'), model, { tokenizer: tok });
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    const code = await main(argv);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = (argv: string[]) => captureCli(main, argv);
 
 /** log p(ids[t+1] | ids[..t]) straight from the model's logits over the whole sequence. */
 function directLogProbs(ids: number[]): number[] {

@@ -6,9 +6,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../core/cli/lm';
 import { readSafetensorsFile } from '../../../core/nn/checkpoint';
+import { captureCli } from '../../helpers/seed-lab';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/golden/', import.meta.url));
 // the lab's f32 logits are within 1.2e-5 of PyTorch's (golden-torch.test.ts); a log-softmax at most doubles that
@@ -20,18 +21,7 @@ beforeAll(async () => {
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    return { code: await main(argv), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = (argv: string[]) => captureCli(main, argv);
 
 interface ScoreJson {
   model: string;
