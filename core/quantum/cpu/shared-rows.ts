@@ -115,7 +115,9 @@ export function serveSyncRows(port: MessagePort, d: SyncWorkerData): void {
   port.postMessage('ready');
   let seen = 0;
   for (;;) {
-    Atomics.wait(c, C_SEQ, seen);
+    // a wake-up is no call by itself: the caller's notify for a call already taken (seen between its add and its
+    // notify) can land while this worker sleeps for the next one, so the sequence number is checked after each wait
+    while (Atomics.load(c, C_SEQ) === seen) Atomics.wait(c, C_SEQ, seen);
     seen = Atomics.load(c, C_SEQ);
     const op = c[C_OP];
     if (op === OP_QUIT) break;
