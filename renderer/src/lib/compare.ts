@@ -59,3 +59,18 @@ export function compareLineStyle(key: string, run: number): { color: number; das
   if (!key.includes('/')) return { color: run, dash: 0 };
   return { color: modelColor(splitSeed(key).model), dash: run };
 }
+
+/** What a researcher ranks runs by first: the quantum model's test accuracy, any test accuracy, a validation one, a perplexity. */
+const HEADLINES = [/^quantum.*_test_acc(_mean)?$/, /test_acc(_mean)?$/, /val_acc(_mean)?$/, /ppl(_mean)?$/];
+
+/**
+ * The figure "best 5" ranks by when the page opens: the first headline figure among `keys` (result axes in
+ * the page's order), else the first key. Not mlp_params because it comes first in the alphabet.
+ */
+export function headlineIndex(keys: readonly string[]): number {
+  for (const re of HEADLINES) {
+    const i = keys.findIndex((k) => re.test(k));
+    if (i >= 0) return i;
+  }
+  return 0;
+}

@@ -15,6 +15,7 @@ import {
   type NumericAxis,
 } from '../../../core/api/compare-axes';
 import { errorMessage } from '../lib/format';
+import { headlineIndex } from '../lib/compare';
 import { SeriesState } from './series.svelte';
 
 /** Runs whose curves are overlaid at most: past this the lines stop being tellable apart. */
@@ -73,6 +74,13 @@ export class CompareState {
     this.axes.filter((a): a is NumericAxis => a.type === 'numeric' && a.source !== 'config'),
   );
 
+  /** The figure "best 5" ranks by first: the headline among the summary figures (else among the metrics). */
+  readonly headlineAxis = $derived.by((): NumericAxis | undefined => {
+    const summary = this.numericResultAxes.filter((a) => a.source === 'summary');
+    const pool = summary.length > 0 ? summary : this.numericResultAxes;
+    return pool[headlineIndex(pool.map((a) => a.key))];
+  });
+
   async load(): Promise<void> {
     if (this.ids.length < 2) {
       this.#error = 'Pick at least two runs to compare.';
@@ -93,8 +101,8 @@ export class CompareState {
     const shown = this.shownAxes;
     this.scatterX = shown[0]?.id ?? '';
     this.scatterY = shown[shown.length - 1]?.id ?? '';
-    // The best few by the first result figure when there is one, else the first few.
-    const first = this.numericResultAxes[0];
+    // The best few by the headline result figure (test accuracy first) when there is one, else the first few.
+    const first = this.headlineAxis;
     if (first) await this.pickBest(first.id, DEFAULT_OVERLAY_RUNS);
     else await this.pickFirst(DEFAULT_OVERLAY_RUNS);
   }

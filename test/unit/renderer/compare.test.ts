@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { modelColor } from '../../../renderer/src/lib/chart-series';
-import { compareLineStyle, summaryRows } from '../../../renderer/src/lib/compare';
+import { compareLineStyle, headlineIndex, summaryRows } from '../../../renderer/src/lib/compare';
 
 describe('summaryRows (compare page results table)', () => {
   it('pairs X with X_std and X_mean with X_std, keeps first-seen order, marks rows that differ', () => {
@@ -44,5 +44,17 @@ describe('compareLineStyle', () => {
     // No model segment: each run its own colour.
     expect(compareLineStyle('loss', 0)).toEqual({ color: 0, dash: 0 });
     expect(compareLineStyle('loss', 1)).toEqual({ color: 1, dash: 0 });
+  });
+});
+
+describe('the figure the compare page ranks by first', () => {
+  it("is the quantum model's test accuracy, then any test accuracy, a validation one, a perplexity", () => {
+    // vqc-fit's summary axes in the page's (alphabetical) order: mlp_params came first and was ranked by
+    const vqc = ['mlp_params', 'mlp_test_acc', 'quantum_loss', 'quantum_test_acc', 'quantum_train_acc'];
+    expect(vqc[headlineIndex(vqc)]).toBe('quantum_test_acc');
+    expect(headlineIndex(['params', 'mlp_test_acc'])).toBe(1);
+    expect(headlineIndex(['params', 'val_acc_mean'])).toBe(1);
+    expect(headlineIndex(['params', 'qtha_test_ppl'])).toBe(1);
+    expect(headlineIndex(['val_loss', 'acc'])).toBe(0);
   });
 });
