@@ -175,10 +175,13 @@ function resources(c: QffnConfig): ResourceLine[] {
   return lines;
 }
 
-/** Amplitude updates of one circuit row: its gates and encodings over 2^n amplitudes, and one pass per observable. */
+/**
+ * Amplitude updates of one circuit row: its gates, encodings and one pass per observable, each over 2^(n−1)
+ * amplitude pairs (the unit the calibration times).
+ */
 function rowOps(c: Circuit): number {
   const r = circuitResources(c);
-  return 2 ** c.qubits * (r.gates + r.amplitudeOps + (c.observables?.length ?? c.qubits));
+  return 2 ** (c.qubits - 1) * (r.gates + r.amplitudeOps + (c.observables?.length ?? c.qubits));
 }
 
 /**
@@ -199,9 +202,9 @@ function work(c: QffnConfig): WorkEstimate {
   const model = (n: number, steps: number) =>
     steps * (6 * n * BT + 3 * attn(BT)) + 2 * n * evalTokens + attn(evalTokens);
   const per = circuitsPerStep(c);
-  const [ffn, head] = [...circuits(c).map((x) => rowOps(x.circuit)), 0, 0];
-  const quantumStep = per.ffn * ffn + per.head * head;
-  const quantumEval = (quantumStep / BT) * evalTokens;
+  const [ffnCircuit, headCircuit] = circuits(c).map((x) => x.circuit);
+  const ffn = ffnCircuit ? rowOps(ffnCircuit) : 0;
+  const head = headCircuit ? rowOps(headCircuit) : 0;
   const qffn = (steps: number) => model(total(m.qffn), steps);
   const runs = c.seeds * c.lrFactors.length; // every model trains once per learning-rate candidate
   const sweeps = (c.sweep.fractions.length + c.sweep.depths.length) * runs;
@@ -214,13 +217,22 @@ function work(c: QffnConfig): WorkEstimate {
   // point (not per learning rate): layerwiseSteps × the step's FFN rows, forward + adjoint
   const sweepPoints = c.sweep.fractions.length + c.sweep.depths.length;
   const fits = c.layerwiseInit ? c.seeds * (1 + sweepPoints) * c.layerwiseSteps : 0;
-  const amplitudeOps = (runs + sweeps) * (4 * c.steps * quantumStep + quantumEval) + fits * 4 * per.ffn * ffn;
+  // every training's steps (forward + adjoint) and evaluations, split by width: small circuits' rates differ
+  const trained = (rows: number, ops: number) =>
+    (runs + sweeps) * (4 * c.steps + evalTokens / BT) * rows * ops;
+  const byWidth = new Map<number, number>();
+  const add = (q: number, ops: number) => byWidth.set(q, (byWidth.get(q) ?? 0) + ops);
+  if (ffnCircuit) add(ffnCircuit.qubits, trained(per.ffn, ffn) + fits * 4 * per.ffn * ffn);
+  if (headCircuit) add(headCircuit.qubits, trained(per.head, head));
+  const parts = [...byWidth].map(([qubits, amplitudeOps]) => ({ qubits, amplitudeOps }));
+  const amplitudeOps = parts.reduce((t, p) => t + p.amplitudeOps, 0);
   // set-up: the base corpus loaded, the BPE trained on (and encoding) its first corpusChars characters
   const setup =
     c.base.modelDir === null ? { datasets: [c.base.corpus], tokenizerChars: c.base.corpusChars } : {};
   return {
     flops,
     amplitudeOps,
+    byWidth: parts,
     setup,
     note: 'sweep points counted at the main config’s size, the classical compression’s layer-wise fit not counted',
   };
