@@ -96,7 +96,6 @@ export async function runComparison(
   const C = data.classes;
   const evalBatch = o.evalBatch ?? Math.max(64, o.batchSize);
   const results: ModelResult[] = models.map((m) => ({ key: m.key, label: m.label, runs: [] }));
-  const steps = new Map<string, number>();
   const total = o.seeds * o.epochs * models.reduce((a, m) => a + (m.cost ?? 1) * m.lrs.length, 0);
   let done = 0;
   let testLabels: Int32Array = new Int32Array(0);
@@ -114,12 +113,11 @@ export async function runComparison(
           signal: hooks.signal,
           gate,
           metric: (key, step, value) => hooks.metrics([{ key: `${prefix}/${key}`, step, value }]),
-          steps: (losses) => {
-            let step = steps.get(spec.key) ?? 0;
-            const key = `${spec.key}/train_loss`;
-            hooks.metrics(Array.from(losses, (value) => ({ key, step: ++step, value })));
-            steps.set(spec.key, step);
-          },
+          // each seed's (and candidate's) steps from its own 0, under its own key: no series joins seeds
+          steps: (key, first, losses) =>
+            hooks.metrics(
+              Array.from(losses, (value, i) => ({ key: `${prefix}/${key}`, step: first + i, value })),
+            ),
           onEpoch: () => {
             done += spec.cost ?? 1;
             meter.sample();

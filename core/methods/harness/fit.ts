@@ -39,10 +39,19 @@ export interface Schedule {
 
 export interface FitHooks {
   signal?: AbortSignal;
-  /** Per-epoch curves, keys `train_loss`, `train_acc`, `val_acc`, `val_loss` (with several candidates `lr<j>/…`). */
+  /**
+   * Per-epoch curves, keys `train_loss`, `train_acc`, `val_acc`, `val_loss`. With several candidates each
+   * candidate's go under `lr<j>/…` as it trains, and after the search the chosen candidate's are repeated
+   * under the plain keys, with `lr` (step 0) its learning rate: one curve per model, and the candidates beside.
+   */
   metric?(key: string, step: number, value: number): void;
-  /** Every training step's loss of the epoch just run, in order. */
-  steps?(losses: Float64Array): void;
+  /**
+   * Every training step's loss of the epoch just run, in order, under `key` (`step_loss`, with several
+   * candidates `lr<j>/step_loss` and the chosen one's repeated under `step_loss` after the search); the first
+   * is at step `first`, the candidate's own count of steps from 0 (the loss of the batch that step k trains on,
+   * at the weights after k updates).
+   */
+  steps?(key: string, first: number, losses: Float64Array): void;
   /** After every epoch of every candidate. */
   onEpoch?(): void;
   /** The test split's lock (the comparison's); absent, the fit keeps its own, closed for good. */
@@ -225,12 +234,14 @@ export async function fitClassifier(
   const run = new CandidateRun(spec, data, s, hooks);
   const kept = new BestSoFar();
   const gate = hooks.gate ?? new TestGate();
+  // with several candidates, each one's curves, to repeat the chosen one's under the plain keys
+  const curves = spec.lrs.length > 1 ? spec.lrs.map(() => new CandidateCurves()) : null;
   try {
     for (const [j, lr] of spec.lrs.entries()) {
       // the model reaches the test split only through the gate, which stays closed during the search
       const clf = gatedClassifier(await spec.build(seeds.init), gate, spec.key);
       try {
-        await run.train(clf, j, lr, seeds.order, kept);
+        await run.train(clf, j, lr, seeds.order, kept, curves?.[j] ?? null);
       } finally {
         if (kept.best?.clf !== clf) clf.dispose?.();
       }
@@ -240,6 +251,13 @@ export async function fitClassifier(
     throw e;
   }
   const b = kept.restore();
+  if (curves) {
+    // the choice was made on validation alone (above); this only writes down which candidate it was
+    const c = curves[b.lrIndex];
+    for (const p of c.epochs) hooks.metric?.(p.key, p.step, p.value);
+    hooks.steps?.('step_loss', 0, c.stepLosses());
+    hooks.metric?.('lr', 0, b.lr);
+  }
   return {
     lr: b.lr,
     lrIndex: b.lrIndex,
@@ -253,6 +271,27 @@ export async function fitClassifier(
     searchSeconds: (performance.now() - t0) / 1000,
     finalLoss: b.finalLoss,
   };
+}
+
+/** One candidate's per-epoch points (plain keys) and every step's loss, in order. */
+class CandidateCurves {
+  readonly epochs: { key: string; step: number; value: number }[] = [];
+  private losses = new Float64Array(0);
+  private n = 0;
+
+  addSteps(losses: Float64Array): void {
+    if (this.n + losses.length > this.losses.length) {
+      const grown = new Float64Array(Math.max(2 * this.losses.length, this.n + losses.length));
+      grown.set(this.losses.subarray(0, this.n));
+      this.losses = grown;
+    }
+    this.losses.set(losses, this.n);
+    this.n += losses.length;
+  }
+
+  stepLosses(): Float64Array {
+    return this.losses.subarray(0, this.n);
+  }
 }
 
 /** One candidate's training: the epochs, the per-epoch validation pass, early stopping. */
@@ -276,7 +315,14 @@ class CandidateRun {
     this.val = new SplitEvaluator(data, 'validation', spec.loss, s.evalBatch ?? Math.max(64, s.batchSize));
   }
 
-  async train(clf: Classifier, j: number, lr: number, orderSeed: number, kept: BestSoFar): Promise<void> {
+  async train(
+    clf: Classifier,
+    j: number,
+    lr: number,
+    orderSeed: number,
+    kept: BestSoFar,
+    curves: CandidateCurves | null,
+  ): Promise<void> {
     const { s, hooks } = this;
     const params = clf.parameters();
     const opt = new Adam(params);
@@ -294,12 +340,19 @@ class CandidateRun {
       const t = await this.epoch(clf, params, opt, lr, rng);
       trainSeconds += (performance.now() - e0) / 1000;
       finalLoss = t.loss;
-      hooks.steps?.(this.stepLoss);
+      hooks.steps?.(`${pre}step_loss`, (epoch - 1) * this.stepLoss.length, this.stepLoss);
+      curves?.addSteps(this.stepLoss);
       const v = await this.val.run(clf, hooks.signal);
-      hooks.metric?.(`${pre}train_loss`, epoch, t.loss);
-      hooks.metric?.(`${pre}train_acc`, epoch, t.accuracy);
-      hooks.metric?.(`${pre}val_acc`, epoch, v.accuracy);
-      hooks.metric?.(`${pre}val_loss`, epoch, v.loss);
+      const points: [string, number][] = [
+        ['train_loss', t.loss],
+        ['train_acc', t.accuracy],
+        ['val_acc', v.accuracy],
+        ['val_loss', v.loss],
+      ];
+      for (const [key, value] of points) {
+        hooks.metric?.(`${pre}${key}`, epoch, value);
+        curves?.epochs.push({ key, step: epoch, value });
+      }
       if (v.accuracy > own.acc || (v.accuracy === own.acc && v.loss < own.loss))
         own = { acc: v.accuracy, loss: v.loss, epoch };
       const sel = { lr, lrIndex: j, epoch, valAcc: v.accuracy, valLoss: v.loss };

@@ -265,3 +265,62 @@ describe('report pieces', () => {
     ]);
   });
 });
+
+describe('series keys: one curve per seed from its own step 0, the chosen candidate under the plain key', () => {
+  const disagree = { validation: [0, 0.25, 0.75, 0.5, 0.5], test: [0, 0.25, 0.25, 0.5, 1] };
+  const better = { validation: [0, 0.25, 0.5, 1, 0.75], test: [0, 0, 0.75, 0.5, 0.25] };
+  // candidates in build order (seed 0: lr0, lr1; seed 1: lr0, lr1): validation picks lr1 in seed 0, lr0 in seed 1
+  const swapped = (key: string): ModelSpec => {
+    let built = 0;
+    const byBuild = [disagree, better, better, disagree];
+    return {
+      key,
+      label: key,
+      lrs: [0.01, 0.02],
+      loss: crossEntropyLoss(2),
+      build: () => {
+        const b = built++;
+        return fakeModel(key, b % 2, byBuild[b], []);
+      },
+    };
+  };
+
+  it('2 seeds × 2 candidates: no series mixes seeds, each starts at 0, the plain key is the chosen one', async () => {
+    const { done, points } = run([swapped('quantum'), swapped('mlp')], { seeds: 2 });
+    const c = await done;
+    const series = new Map<string, MetricPoint[]>();
+    for (const p of points) {
+      if (!series.has(p.key)) series.set(p.key, []);
+      series.get(p.key)!.push(p);
+    }
+    // every key belongs to one model and one seed, and its steps only go up (no seed or candidate joined on)
+    for (const [key, ps] of series) {
+      expect(key).toMatch(/^(quantum|mlp)\/seed[01]\//);
+      for (let i = 1; i < ps.length; i++) expect(ps[i].step, key).toBeGreaterThan(ps[i - 1].step);
+    }
+    const at = (key: string) => (series.get(key) ?? []).map((p) => [p.step, p.value]);
+    const steps = Array.from({ length: 4 * STEPS }, (_, i) => i);
+    for (const [mi, model] of ['quantum', 'mlp'].entries())
+      for (const k of [0, 1]) {
+        const run = c.models[mi].runs[k];
+        const chosen = k === 0 ? 1 : 0;
+        expect([run.lrIndex, run.lr]).toEqual([chosen, 0.01 * (chosen + 1)]);
+        for (const j of [0, 1])
+          expect(at(`${model}/seed${k}/lr${j}/step_loss`).map(([s]) => s)).toEqual(steps);
+        expect(at(`${model}/seed${k}/step_loss`)).toEqual(at(`${model}/seed${k}/lr${chosen}/step_loss`));
+        for (const m of ['train_loss', 'train_acc', 'val_acc', 'val_loss']) {
+          expect(at(`${model}/seed${k}/${m}`), m).toEqual(at(`${model}/seed${k}/lr${chosen}/${m}`));
+          expect(at(`${model}/seed${k}/${m}`).map(([s]) => s)).toEqual([1, 2, 3, 4]);
+        }
+        expect(at(`${model}/seed${k}/lr`)).toEqual([[0, run.lr]]);
+      }
+    // the candidates' validation curves differ, so the equality above names the chosen one: the better curve,
+    // candidate 1 in seed 0 and candidate 0 in seed 1
+    const val = (key: string) => at(key).map(([, v]) => v);
+    expect(val('quantum/seed0/lr0/val_acc')).toEqual([0.25, 0.75, 0.5, 0.5]);
+    expect(val('quantum/seed1/lr1/val_acc')).toEqual([0.25, 0.75, 0.5, 0.5]);
+    for (const k of [0, 1]) expect(val(`quantum/seed${k}/val_acc`)).toEqual([0.25, 0.5, 1, 0.75]);
+    // the per-step loss is written nowhere else (the old `<model>/train_loss` ran one counter through it all)
+    expect([...series.keys()].filter((key) => key.endsWith('step_loss'))).toHaveLength(12);
+  });
+});

@@ -40,7 +40,9 @@ describe('qdllm precision', () => {
       /Simulation: cpu\/wasm-simd f32 \(5 qubits\); complex64/,
     );
 
-    const curve = (ps: MetricPoint[]) => ps.filter((p) => p.key === 'quantum/train_loss').map((p) => p.value);
+    // every seed's and candidate's per-step loss, in the order trained
+    const curve = (ps: MetricPoint[]) =>
+      ps.filter((p) => /^quantum\/seed\d+\/lr\d+\/step_loss$/.test(p.key)).map((p) => p.value);
     const ca = curve(a.points);
     const cb = curve(b.points);
     expect(ca.length).toBeGreaterThan(4);

@@ -62,7 +62,14 @@ describe('qdllm end to end', () => {
           run1.points.some((p) => p.key === `${m}/${k}`),
           `${m}/${k}`,
         ).toBe(true);
-      expect(run1.points.some((p) => p.key === `${m}/train_loss`)).toBe(true);
+      // per batch step: each seed's own series from step 0, the chosen candidate's under the plain key
+      const steps = (key: string) => run1.points.filter((p) => p.key === key).map((p) => p.step);
+      for (const k of [0, 1]) {
+        const chosen = steps(`${m}/seed${k}/step_loss`);
+        expect(chosen[0], `${m}/seed${k}/step_loss`).toBe(0);
+        expect(chosen).toEqual(steps(`${m}/seed${k}/lr0/step_loss`));
+      }
+      expect(run1.points.some((p) => p.key === `${m}/train_loss`)).toBe(false);
     }
     expect(r1.summary.quantum_params).toBe(r1.summary.quantum_params_formula);
     expect(Math.abs(Number(r1.summary.mlp_params) - Number(r1.summary.quantum_params))).toBeLessThan(20);
