@@ -1,8 +1,8 @@
 // The run page and the compare page as a researcher reads them, in headless Chromium against `qlab serve`: a run
 // shaped like a finished qdllm comparison (written straight into the store: three models × two seeds × three
-// learning-rate candidates, the per-step train_loss, a 20-column results table, sim-bench's list of backends)
-// shows its results table inside a 1,400 px window, one mean ± std band per model and candidate with every
-// line tellable apart, named axes, a header that says each thing once; a brushed categorical axis keeps its
+// learning-rate candidates, the chosen candidate's curves, the per-step loss, a 20-column results table,
+// sim-bench's list of backends) shows its results table inside a 1,400 px window, one mean ± std band per
+// model (and per model and candidate on the candidates' chart) with every line tellable apart, named axes, a header that says each thing once; a brushed categorical axis keeps its
 // labels readable. Screenshots of each main screen (runs, run, new run, compare, lab), light and dark, are
 // written on every run to $QLAB_E2E_SHOTS, else test-results/e2e-shots (screen-*.png).
 import { randomUUID } from 'node:crypto';
@@ -85,18 +85,21 @@ function fillStore(labDir: string): void {
       )
       .run(iso(t0 + 1000), iso(t0 + 9000), qdllmRun);
     const points = [];
-    let step = 0;
+    // As the harness writes them: every candidate under lr<j>/, the chosen one's (here lr<k>) repeated under
+    // the plain key, and each seed's per-batch loss from its own step 0 (54 points per seed).
     for (const [mi, model] of MODELS.entries())
-      for (let k = 0; k < 2; k++)
+      for (let k = 0; k < 2; k++) {
         for (let j = 0; j < 3; j++)
           for (let e = 1; e <= 3; e++) {
             const value = 0.5 + 0.05 * mi + 0.03 * j + 0.02 * e + 0.01 * k;
             points.push({ key: `${model}/seed${k}/lr${j}/val_acc`, step: e, value, wallTime: t0 });
+            if (j === k) points.push({ key: `${model}/seed${k}/val_acc`, step: e, value, wallTime: t0 });
           }
-    // The harness' per-step train_loss of each model (one point per batch, 54 in all).
-    for (const model of MODELS)
-      for (step = 1; step <= 54; step++)
-        points.push({ key: `${model}/train_loss`, step, value: 0.1 + 0.05 * Math.sin(step), wallTime: t0 });
+        for (let step = 0; step < 54; step++) {
+          const value = 0.1 + 0.05 * mi + 0.01 * k + 0.05 * Math.sin(step);
+          points.push({ key: `${model}/seed${k}/step_loss`, step, value, wallTime: t0 });
+        }
+      }
     store.addMetrics(qdllmRun, points);
 
     // Six runs with a categorical optimizer, for the parallel coordinates.
@@ -170,17 +173,24 @@ describe('run page of a comparison', () => {
     expect(meta).toContain('cpu wasm-simd f64, cpu wasm-simd f32');
     expect(meta).not.toMatch(/backends|\[\{|"backend"/);
 
-    // One band per model and candidate over the two seeds; every line has its own colour and dash.
-    const acc = page.locator('figure[data-testid$="val_acc"]');
+    // The chosen candidates: one band per model over the two seeds.
+    const chosen = page.locator('figure[data-testid="chart-*/*/val_acc"]');
+    await poll(() => chosen.getAttribute('data-bands')).toBe('3');
+    expect(await chosen.getAttribute('data-styles')).toBe('3');
+    expect(await chosen.locator('figcaption .title').textContent()).toBe('val_acc — mean ± std over 2 seeds');
+    // The candidates: one band per model and candidate over the two seeds; every line has its own colour and dash.
+    const acc = page.locator('figure[data-testid="chart-*/*/*/val_acc"]');
     await poll(() => acc.getAttribute('data-bands')).toBe('9');
     expect(await acc.getAttribute('data-styles')).toBe('9');
     expect(await acc.getAttribute('data-x-title')).toBe('epoch');
     expect(await acc.locator('figcaption .title').textContent()).toBe(
       'val_acc by learning-rate candidate — mean ± std over 2 seeds',
     );
-    // The per-step train_loss: x is the step, its three models in three colours, smoothed as a noisy series.
-    const loss = page.locator('figure[data-testid="chart-*/train_loss"]');
+    // The per-step loss: x is the step, one band per model (the seeds' steps both from 0, not end to end) in
+    // three colours, smoothed as a noisy series.
+    const loss = page.locator('figure[data-testid="chart-*/*/step_loss"]');
     expect(await loss.getAttribute('data-x-title')).toBe('step');
+    expect(await loss.getAttribute('data-bands')).toBe('3');
     expect(await loss.getAttribute('data-styles')).toBe('3');
     expect(await loss.getByTestId('chart-smooth').inputValue()).toBe('0.6');
     await shot(page, 'run');
