@@ -20,6 +20,8 @@ let browser: Browser | null = null;
 let baseUrl = '';
 const pageErrors: string[] = [];
 const qdllmRun = randomUUID();
+/** Interrupted: ran 5 min to its last heartbeat; the lab noticed (and wrote its finish) 3 days later. */
+const deadRun = randomUUID();
 const MODELS = ['quantum', 'mlp', 'transformer'];
 const OPTIMIZERS = ['adam', 'rmsprop', 'sgd'];
 const sweep = Array.from({ length: 6 }, (_, i) => ({
@@ -128,6 +130,21 @@ function fillStore(labDir: string): void {
         ]),
       );
     });
+    store.insertRun({
+      id: deadRun,
+      kind: 'vqc-fit',
+      name: 'died mid-run',
+      config: {},
+      seed: 1,
+      createdAt: iso(t0),
+      codeVersion: 'e2e',
+      tags: [],
+    });
+    store.db
+      .prepare(
+        `UPDATE runs SET status = 'interrupted', started_at = ?, heartbeat_at = ?, finished_at = ? WHERE id = ?`,
+      )
+      .run(iso(t0 + 1_000), iso(t0 + 301_000), iso(t0 + 3 * 86_400_000), deadRun);
   })();
   store.close();
 }
@@ -153,6 +170,13 @@ async function openPage(dark = false): Promise<Page> {
 }
 
 describe('run page of a comparison', () => {
+  it("stops an interrupted run's duration at its last heartbeat, not at the finish the lab wrote days later", async () => {
+    const page = await openPage();
+    await page.goto(`${baseUrl}#/run/${deadRun}`);
+    await poll(() => page.getByTestId('run-duration').textContent()).toBe('5 min 0 s');
+    await page.close();
+  });
+
   it('fits its results table, tells every line apart and names what it shows once', async () => {
     const page = await openPage();
     await page.goto(`${baseUrl}#/run/${qdllmRun}`);

@@ -8,16 +8,6 @@ export function formatTime(iso: string | null): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
-export function formatDuration(startIso: string | null, endIso: string | null, now = Date.now()): string {
-  if (!startIso) return '—';
-  const start = new Date(startIso).getTime();
-  const end = endIso ? new Date(endIso).getTime() : now;
-  const s = Math.max(0, (end - start) / 1000);
-  if (s < 60) return `${s.toFixed(1)} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
-  return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
-}
-
 /**
  * A figure this much smaller than the largest of the figures shown beside it (its column, its series) is a
  * rounding residue of zero (2.66e-19 among accuracies of order 1) and reads 0. Without such a scale a tiny
