@@ -12,7 +12,9 @@ import type { AmpStep, BlockStep, DiagStep, Prim, PrimStep } from './program';
 interface Grads {
   row: number;
   dParams: Float64Array;
+  /** ∂L/∂x of rows dRow0… (numInputs each): this row's at (row − dRow0)·numInputs */
   dInputs: Float64Array;
+  dRow0: number;
 }
 
 /** The adjoint pass for the row whose final state is in run.psi (see Runner.backwardRow). */
@@ -23,11 +25,12 @@ export function backwardRow(
   go: number,
   dParams: Float64Array,
   dInputs: Float64Array,
+  dRow0 = 0,
 ): void {
   seedLambda(run, g, go);
   // with a tape, ψ after step k is read from the forward pass and only λ is stepped back
   const tape = run.tapeOf(row);
-  const out: Grads = { row, dParams, dInputs };
+  const out: Grads = { row, dParams, dInputs, dRow0 };
   const n2 = 2 * run.dim;
   const { steps } = run.prog;
   for (let k = steps.length - 1; k >= 0; k--) {
@@ -105,7 +108,7 @@ function seedLambda(run: Runner, g: ArrayLike<number>, go: number): void {
 
 function addGrad(run: Runner, pr: Prim, gAngle: number, out: Grads): void {
   if (pr.src === SRC_PARAM) out.dParams[pr.index] += pr.scale * gAngle;
-  else out.dInputs[out.row * run.prog.numInputs + pr.index] += pr.scale * gAngle;
+  else out.dInputs[(out.row - out.dRow0) * run.prog.numInputs + pr.index] += pr.scale * gAngle;
 }
 
 /**
@@ -188,7 +191,7 @@ function backDiag(run: Runner, st: DiagStep, k: number, s: Amps, so: number, ste
 
 /** An amplitude encoding V: ψ ← V†ψ, λ ← V†λ, and ∂L/∂x through the normalisation a = x/‖x‖. */
 function backAmplitude(run: Runner, st: AmpStep, k: number, out: Grads): void {
-  const { row, dInputs } = out;
+  const { row, dInputs, dRow0 } = out;
   // a_j of this row (the forward pass of a later row may have overwritten it)
   const norm = run.amplitudes(st, k, row);
   const a = run.ampA[k];
@@ -234,7 +237,7 @@ function backAmplitude(run: Runner, st: AmpStep, k: number, out: Grads): void {
   // through a = x/‖x‖: ∂L/∂x = (g − a(a·g))/‖x‖
   let ag = 0;
   for (let j = 0; j < st.length; j++) ag += a[j] * ga[j];
-  const d0 = row * run.prog.numInputs + st.start;
+  const d0 = (row - dRow0) * run.prog.numInputs + st.start;
   for (let j = 0; j < st.length; j++) dInputs[d0 + j] += (ga[j] - a[j] * ag) / norm;
 }
 
@@ -254,7 +257,7 @@ function backWholeAmplitude(run: Runner, st: AmpStep, a: Float64Array, norm: num
   const ui = sums[3];
   const ag = 2 * (vr * ur + vi * ui);
   const l = rows.lam;
-  const d0 = out.row * run.prog.numInputs + st.start;
+  const d0 = (out.row - out.dRow0) * run.prog.numInputs + st.start;
   for (let j = 0; j < st.length; j++)
     out.dInputs[d0 + j] += (2 * (l[2 * j] * vr + l[2 * j + 1] * vi) - a[j] * ag) / norm;
   const s = run.psi;

@@ -353,7 +353,8 @@ export class Runner {
 
   /**
    * Adjoint pass for the row whose final state is in `psi`: g = ∂L/∂expvals of this row (at g[go..]).
-   * Adds ∂L/∂θ into dParams and writes ∂L/∂x of the row into dInputs. Destroys psi. (adjoint.ts)
+   * Adds ∂L/∂θ into dParams and writes ∂L/∂x of the row into dInputs, which holds rows dRow0… (the row's at
+   * (row − dRow0)·numInputs). Destroys psi. (adjoint.ts)
    */
   backwardRow(
     row: number,
@@ -361,8 +362,9 @@ export class Runner {
     go: number,
     dParams: Float64Array,
     dInputs: Float64Array,
+    dRow0 = 0,
   ): void {
-    backwardRow(this, row, g, go, dParams, dInputs);
+    backwardRow(this, row, g, go, dParams, dInputs, dRow0);
   }
 
   /** ψ of the step-k point of the last taped forward row, as (array, float offset); null when not taped. */

@@ -34,6 +34,16 @@ type Reply =
 /** Compiled programs by circuit key, newest last; a few, since a job alternates between one or two circuits. */
 const PROGRAMS_KEPT = 4;
 
+/** The distinct ArrayBuffers under a result or a task's arrays, for postMessage's transfer list. */
+function buffersOf(
+  x: RowsResult | VjpRows | Float64Array | readonly (ArrayBufferView | null)[],
+): ArrayBuffer[] {
+  const views = ArrayBuffer.isView(x) ? [x] : Array.isArray(x) ? x : Object.values(x);
+  const out = new Set<ArrayBuffer>();
+  for (const v of views) if (ArrayBuffer.isView(v) && v.buffer instanceof ArrayBuffer) out.add(v.buffer);
+  return [...out];
+}
+
 function serve(): void {
   const port = parentPort!;
   const programs = new Map<number, Program>();
@@ -54,7 +64,8 @@ function serve(): void {
         : t.kind === 'expval'
           ? expvalRows(prog, t.precision, t.params, t.inputs, 0, t.rows)
           : vjpRows(prog, t.precision, t.params, t.inputs, t.g!, 0, t.rows);
-      port.postMessage({ id: t.id, ok: true, result } satisfies Reply);
+      // the result's arrays are fresh and the worker's no longer: moved, not copied (QFFN's B=1024 ∂L/∂x is 8 MB)
+      port.postMessage({ id: t.id, ok: true, result } satisfies Reply, buffersOf(result));
     } catch (e) {
       port.postMessage({
         id: t.id,
@@ -129,7 +140,9 @@ export function createRowPool(size: number): RowPool {
     return new Promise<T>((resolve, reject) => {
       if (pending.size === 0) setRef(true);
       pending.set(id, { resolve: resolve as (r: RowsResult | VjpRows | Float64Array) => void, reject });
-      workers[id % workers.length].postMessage({ ...task, id });
+      // params, inputs, g and shifts are this call's own copies: moved to the worker, not cloned
+      const moved = [task.params, task.inputs, task.g, ...(task.shifts ? Object.values(task.shifts) : [])];
+      workers[id % workers.length].postMessage({ ...task, id }, buffersOf(moved));
     });
   };
   const slice = (a: ArrayLike<number>, from: number, to: number): Float64Array => {
