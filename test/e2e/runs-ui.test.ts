@@ -240,6 +240,17 @@ describe('runs table with 10,000 runs', () => {
       ),
     );
     expect(cut).toEqual([0, 0]);
+    // Still a table to a screen reader though laid out as a grid: rows, column headers and cells in the
+    // accessibility tree, and the row count is the whole table's, not the rows in the DOM.
+    const grid = page.getByRole('table');
+    expect(await grid.getAttribute('aria-rowcount')).toBe(String(RUNS + 1));
+    expect(await grid.getByRole('columnheader', { name: /status/i }).count()).toBe(1);
+    const firstRow = grid
+      .getByRole('row')
+      .filter({ has: page.getByTestId('run-link') })
+      .first();
+    expect(Number(await firstRow.getAttribute('aria-rowindex'))).toBeGreaterThanOrEqual(2);
+    expect(await firstRow.getByRole('cell').count()).toBeGreaterThanOrEqual(8);
     await shot(page, 'runs');
 
     // Scrolled to the end: still bounded, the oldest run (the sweep) there once its window is read.
