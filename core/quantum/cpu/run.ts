@@ -90,6 +90,7 @@ export function vjpRows(
   dExpvals: ArrayLike<number>,
   r0: number,
   r1: number,
+  into?: Float64Array,
 ): VjpRows {
   const run = runnerFor(prog, precision);
   run.bind(params, inputs);
@@ -102,7 +103,10 @@ export function vjpRows(
   const dParamChunks = new Float64Array(chunks * prog.numParams);
   // our rows only (the engine is told the first): a full-height array, sliced, cost 8 MB of zero-fill and a
   // copy per call for QFFN's B=1024 × 1024 inputs
-  const dInputs = new Float64Array(rows * prog.numInputs);
+  // (or the caller's `into`, all zeros: the thread pool's rows of the call's one shared result)
+  if (into && into.length !== rows * prog.numInputs)
+    throw new Error(`into: ${rows * prog.numInputs} floats expected, got ${into.length}`);
+  const dInputs = into ?? new Float64Array(rows * prog.numInputs);
   for (let b = r0; b < r1; b++) {
     run.forwardRow(b, norms, (b - r0) * prog.numAmp);
     run.expvalsRow(expvals, (b - r0) * nObs);

@@ -22,6 +22,8 @@ interface Task {
   /** Rows [r0, r1) of x, re-based to row 0. */
   inputs: Float64Array;
   g: Float64Array | null;
+  /** vjp: where to write ∂L/∂x (zeros, shared memory), else a fresh array */
+  dInputs?: Float64Array;
   rows: number;
   /** A shifted batch's rows [r0, r1), re-based to row 0 (inputs then hold every input row). */
   shifts?: AngleShifts;
@@ -63,7 +65,7 @@ function serve(): void {
         ? expvalShiftedRows(prog, t.precision, t.params, t.inputs, t.shifts, 0, t.rows)
         : t.kind === 'expval'
           ? expvalRows(prog, t.precision, t.params, t.inputs, 0, t.rows)
-          : vjpRows(prog, t.precision, t.params, t.inputs, t.g!, 0, t.rows);
+          : vjpRows(prog, t.precision, t.params, t.inputs, t.g!, 0, t.rows, t.dInputs);
       // the result's arrays are fresh and the worker's no longer: moved, not copied (QFFN's B=1024 ∂L/∂x is 8 MB)
       port.postMessage({ id: t.id, ok: true, result } satisfies Reply, buffersOf(result));
     } catch (e) {
@@ -186,7 +188,7 @@ export function createRowPool(size: number): RowPool {
         },
       });
     },
-    vjp(circuit, precision, req, g, r0, r1) {
+    vjp(circuit, precision, req, g, r0, r1, dInputs) {
       const ni = circuit.numInputs;
       const no = observablesOf(circuit).length;
       return post<VjpRows>({
@@ -197,6 +199,7 @@ export function createRowPool(size: number): RowPool {
         params: Float64Array.from(req.params),
         inputs: slice(req.inputs, r0 * ni, r1 * ni),
         g: slice(g, r0 * no, r1 * no),
+        ...(dInputs ? { dInputs } : {}),
         rows: r1 - r0,
       });
     },
