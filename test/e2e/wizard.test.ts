@@ -1,7 +1,8 @@
 // The wizards end to end in headless Chromium against the real `qlab serve`. QD-LLM: the small preset opens
 // selected, the live parameter preview follows the qubits, an out-of-range guidance weight is shown by its
 // field before Next (nothing is sent), a refusal only the server knows (a too-long name) lands on the review,
-// then the run starts and is cancelled. vqc-fit: its generated wizard launches a small run that succeeds.
+// then the run starts and is cancelled. vqc-fit, sim-bench, qhead and qdllm: each generated wizard launches its
+// small preset, and the run succeeds (qffn and qtha have their own e2e files).
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
@@ -129,4 +130,38 @@ describe('wizards in the browser', () => {
     expect(errors).toEqual([]);
     await page.close();
   });
+
+  // The other kinds' wizards (qffn and qtha have their own e2e files): each opens on its small preset, walks its
+  // steps with Next as generated from its metadata, and the run it starts succeeds. Started together, so the
+  // three runs share the lab's scheduler as a user's would.
+  it('sim-bench, qhead and qdllm: each small preset launched from its wizard succeeds', async () => {
+    const kinds = ['sim-bench', 'qhead', 'qdllm'];
+    const started: { kind: string; id: string; page: WatchedPage['page']; errors: string[] }[] = [];
+    for (const kind of kinds) {
+      const { page, errors } = await open();
+      await page.goto(`${baseUrl}#/new?kind=${kind}`);
+      await page.locator(`[data-testid="wizard"][data-kind="${kind}"]`).waitFor({ timeout: 10_000 });
+      const start = page.getByTestId('wizard-start');
+      for (let step = 0; step < 8 && !(await start.isVisible()); step++)
+        await page.getByTestId('wizard-next').click();
+      await page.getByTestId('wiz-name').fill(`e2e ${kind} wizard`);
+      await start.click();
+      const runPage = page.getByTestId('run-page');
+      await runPage.waitFor({ timeout: 15_000 });
+      const id = /#\/run\/([^/?]+)/.exec(page.url())?.[1] ?? '';
+      expect(id, `${kind}: the run page's address names the run`).not.toBe('');
+      started.push({ kind, id, page, errors });
+    }
+    for (const { kind, page, errors } of started) {
+      await expect
+        .poll(() => page.getByTestId('run-page').getByTestId('status').first().getAttribute('data-status'), {
+          timeout: 300_000,
+          message: `${kind}'s small preset run`,
+        })
+        .toBe('succeeded');
+      if (SHOTS) await page.screenshot({ path: join(SHOTS, `wizard-${kind}-run.png`), fullPage: true });
+      expect(errors, kind).toEqual([]);
+      await page.close();
+    }
+  }, 420_000);
 });
