@@ -139,8 +139,11 @@ export function parseAxisValues(text: string): unknown[] {
   });
 }
 
-/** Splits at commas outside brackets, braces and double quotes (so `[2,4],[8,16]` is two values). */
-function splitTopLevel(text: string): string[] {
+/**
+ * Splits at commas outside brackets, braces and double quotes (so `[2,4],[8,16]` is two values); items are not
+ * trimmed. The wizard's axis fields split the same way.
+ */
+export function splitTopLevel(text: string): string[] {
   const out: string[] = [];
   let depth = 0;
   let quoted = false;

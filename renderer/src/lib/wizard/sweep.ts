@@ -7,6 +7,7 @@ import {
   MAX_SWEEP_RUNS,
   SEED_AXIS,
   describePoint,
+  splitTopLevel,
   sweepGrid,
   withField,
   type SweepAxis,
@@ -44,27 +45,9 @@ export type ParsedValues = { values: unknown[] } | { error: string };
 const SEED_MAX = 2 ** 32 - 1;
 const RANGE = /^(-?\d+)\s*\.\.\s*(-?\d+)$/;
 
-/** Splits at commas outside brackets, braces and double quotes (JSON values keep their commas). */
+/** Splits at commas outside brackets, braces and double quotes (JSON values keep their commas), as `--vary` does. */
 function splitItems(text: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let quoted = false;
-  let start = 0;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '\\') i++;
-      else if (ch === '"') quoted = false;
-    } else if (ch === '"') quoted = true;
-    else if (ch === '[' || ch === '{') depth++;
-    else if (ch === ']' || ch === '}') depth--;
-    else if (ch === ',' && depth === 0) {
-      out.push(text.slice(start, i));
-      start = i + 1;
-    }
-  }
-  out.push(text.slice(start));
-  return out.map((s) => s.trim());
+  return splitTopLevel(text).map((s) => s.trim());
 }
 
 function parseItem(axis: SweepAxisSpec, item: string): unknown[] | { error: string } {
