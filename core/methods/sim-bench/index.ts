@@ -3,7 +3,7 @@
 import { describeBackend } from '../../quantum/simulators';
 import { defineJobKind } from '../job';
 import { simBenchMeta } from './meta';
-import { formatBenchTable, runSimBench, type SimBenchResult } from './run';
+import { formatBenchTable, referenceText, runSimBench, type SimBenchResult } from './run';
 
 export function benchSummary(res: SimBenchResult): Record<string, number | string> {
   const summary: Record<string, number | string> = { memcpy_GBs: Number(res.machine.memcpyGBs.toFixed(3)) };
@@ -50,7 +50,7 @@ export const simBenchKind = defineJobKind({
             r.measure,
             Number.isFinite(r.value) ? Number(r.value.toPrecision(5)) : null,
             r.unit,
-            r.reference ? `${r.reference.value.toPrecision(4)} ${r.reference.label}` : null,
+            r.reference ? referenceText(r.reference) : null,
             r.reference && Number.isFinite(r.reference.ratio) ? Number(r.reference.ratio.toFixed(3)) : null,
             r.reference?.target ?? null,
           ]),

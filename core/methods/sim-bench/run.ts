@@ -297,6 +297,14 @@ export async function runSimBench(cfg: SimBenchConfig, hooks: BenchHooks = {}): 
 }
 
 /** A fixed-width table of the rows, for terminals and reports. */
+/** A row's reference as printed: its figure and label, or words where the reference was below timing noise (NaN). */
+export function referenceText(ref: BenchRow['reference']): string {
+  if (!ref) return '';
+  return Number.isFinite(ref.value)
+    ? `${ref.value.toPrecision(4)} ${ref.label}`
+    : `below timing noise (${ref.label})`;
+}
+
 export function formatBenchTable(rows: BenchRow[]): string {
   const header = ['workload', 'backend', 'measure', 'value', 'reference', 'ratio', 'target'];
   const body = rows.map((r) => [
@@ -304,7 +312,7 @@ export function formatBenchTable(rows: BenchRow[]): string {
     r.backend,
     r.measure,
     Number.isFinite(r.value) ? `${r.value.toPrecision(4)} ${r.unit}` : 'n/a (below timing noise)',
-    r.reference ? `${r.reference.value.toPrecision(4)} ${r.reference.label}` : '',
+    referenceText(r.reference),
     r.reference && Number.isFinite(r.reference.ratio) ? r.reference.ratio.toFixed(2) : '',
     r.reference?.target ?? '',
   ]);
