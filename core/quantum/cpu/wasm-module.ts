@@ -683,6 +683,21 @@ function norm2Fn(L: Lanes): Fn {
 }
 
 /**
+ * Pushes the real weights of one amplitude vector's amplitudes, each over its amplitude's re and im lanes: from
+ * W (one f32x4 of four weights or f64x2 of two) the first (half 0) or second (half 1) amplitude vector's share.
+ */
+function spreadWeights(f: Fn, L: Lanes, W: number, half: number): void {
+  if (L.prec === 'f32')
+    f.get(W)
+      .get(W)
+      .shuffleF32(half ? [2, 2, 3, 3] : [0, 0, 1, 1]);
+  else
+    f.get(W)
+      .get(W)
+      .shuffleF64(half ? [1, 1] : [0, 0]);
+}
+
+/**
  * rmul(src, dst, w, dim): dst_i = w_i · src_i for real weights w (in the rows' precision; src may be dst), two
  * vectors a step as norm2. With wht, the adjoint's seed λ = Σ_o g_o O_o ψ for Z-string observables (adjoint.ts).
  */
@@ -697,15 +712,7 @@ function rmulFn(L: Lanes): Fn {
   for (const half of [0, 1]) {
     f.get(dst);
     f.get(src).v128Load(16 * half);
-    // each weight over its amplitude's two lanes
-    if (L.prec === 'f32')
-      f.get(W)
-        .get(W)
-        .shuffleF32(half ? [2, 2, 3, 3] : [0, 0, 1, 1]);
-    else
-      f.get(W)
-        .get(W)
-        .shuffleF64(half ? [1, 1] : [0, 0]);
+    spreadWeights(f, L, W, half);
     L.mul(f);
     f.v128Store(16 * half);
   }
@@ -732,14 +739,7 @@ function rdot2Fn(L: Lanes): Fn {
   f.loop();
   f.get(w).v128Load().set(W);
   for (const half of [0, 1]) {
-    if (L.prec === 'f32')
-      f.get(W)
-        .get(W)
-        .shuffleF32(half ? [2, 2, 3, 3] : [0, 0, 1, 1]);
-    else
-      f.get(W)
-        .get(W)
-        .shuffleF64(half ? [1, 1] : [0, 0]);
+    spreadWeights(f, L, W, half);
     f.set(X);
     L.add(
       L.mul(
