@@ -3,15 +3,14 @@
 // estimate; the counts follow the width as it is typed; a tiny run (sizes typed into the form) is launched from
 // the review and succeeds with its report.
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { configShape, modelCounts, total } from '../../core/methods/qffn/counts';
 import { QffnConfigSchema } from '../../core/methods/qffn/schema';
-import { launchChromium, openPage } from '../helpers/browser';
-import { checkBrowserPrerequisites, LabServer } from '../helpers/lab-server';
+import { openPage, useLabInBrowser } from '../helpers/browser';
+import { LabServer } from '../helpers/lab-server';
 
 const server = new LabServer('qlab-e2e-qffn-');
-let browser: Browser | null = null;
+const lab = useLabInBrowser(server);
 /** Set QLAB_E2E_SHOTS=<dir> to keep a screenshot of the preview for a look by eye. */
 const SHOTS = process.env.QLAB_E2E_SHOTS;
 
@@ -21,22 +20,9 @@ const count = (patch: Record<string, unknown>) => {
 };
 
 describe('the QFFN wizard in the browser', () => {
-  let baseUrl = '';
-
-  beforeAll(async () => {
-    checkBrowserPrerequisites();
-    baseUrl = await server.start();
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close().catch(() => {});
-    await server.stop();
-  });
-
   it('previews counts, circuit drawings and a run-time estimate, and launches a small run that succeeds', async () => {
-    const { page, errors } = await openPage(browser!);
-    await page.goto(`${baseUrl}#/new?kind=qffn`);
+    const { page, errors } = await openPage(lab.browser);
+    await page.goto(`${lab.baseUrl}#/new?kind=qffn`);
     const wizard = page.locator('[data-testid="wizard"][data-kind="qffn"]');
     await wizard.waitFor({ timeout: 10_000 });
     expect(await page.getByTestId('preset-small').getAttribute('class')).toContain('on');

@@ -2,33 +2,19 @@
 // metadata (its steps), the small preset opens selected, the live counts of the adapter and of each LoRA follow
 // r with QTHA's reduction in the LoRA rows, the VQC is summarised, an MPO width that cannot be factorised is shown
 // by its field, and a tiny QTHA run launched from the wizard succeeds.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { QthaConfigSchema } from '../../core/methods/qtha/schema';
 import { qthaMeta } from '../../core/methods/qtha/meta';
-import { launchChromium, openPage } from '../helpers/browser';
-import { checkBrowserPrerequisites, LabServer } from '../helpers/lab-server';
+import { openPage, useLabInBrowser } from '../helpers/browser';
+import { LabServer } from '../helpers/lab-server';
 
 const server = new LabServer('qlab-e2e-qtha-');
-let browser: Browser | null = null;
+const lab = useLabInBrowser(server);
 
 describe('the QTHA wizard in the browser', () => {
-  let baseUrl = '';
-
-  beforeAll(async () => {
-    checkBrowserPrerequisites();
-    baseUrl = await server.start();
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close().catch(() => {});
-    await server.stop();
-  });
-
   it('live counts and reduction, the VQC, a refused MPO width, and a tiny run that succeeds', async () => {
-    const { page, errors } = await openPage(browser!);
-    await page.goto(`${baseUrl}#/new?kind=qtha`);
+    const { page, errors } = await openPage(lab.browser);
+    await page.goto(`${lab.baseUrl}#/new?kind=qtha`);
     const wizard = page.locator('[data-testid="wizard"][data-kind="qtha"]');
     await wizard.waitFor({ timeout: 10_000 });
     expect(await page.getByTestId('preset-small').getAttribute('class')).toContain('on');

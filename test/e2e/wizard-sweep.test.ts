@@ -5,15 +5,15 @@
 // sweep shows it. Screenshots go to $QLAB_E2E_SHOTS, else test-results/e2e-shots.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium, openPage } from '../helpers/browser';
-import { checkBrowserPrerequisites, LabServer } from '../helpers/lab-server';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { openPage, useLabInBrowser } from '../helpers/browser';
+import { callLabApi, LabServer } from '../helpers/lab-server';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SHOTS = process.env.QLAB_E2E_SHOTS ?? join(ROOT, 'test-results/e2e-shots');
 const server = new LabServer('qlab-e2e-wizard-sweep-');
-let browser: Browser | null = null;
+const lab = useLabInBrowser(server);
 
 async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });
@@ -21,32 +21,13 @@ async function shot(page: Page, name: string): Promise<void> {
 }
 
 async function api<T>(method: string, body: unknown): Promise<T> {
-  const r = await fetch(`${server.origin}api/${method}`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${server.token}` },
-    body: JSON.stringify(body),
-  });
-  if (!r.ok) throw new Error(`${method}: HTTP ${r.status} ${await r.text()}`);
-  return ((await r.json()) as { value: T }).value;
+  return (await callLabApi(server.origin, server.token, method, body)) as T;
 }
 
 describe('a sweep from the wizard', () => {
-  let baseUrl = '';
-
-  beforeAll(async () => {
-    checkBrowserPrerequisites();
-    baseUrl = await server.start();
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close().catch(() => {});
-    await server.stop();
-  });
-
   it('vqc-fit: a bad axis value is refused beside its field; a 2 × 2 sweep starts and every point succeeds', async () => {
-    const { page, errors } = await openPage(browser!, { httpErrors: true });
-    await page.goto(`${baseUrl}#/new?kind=vqc-fit`);
+    const { page, errors } = await openPage(lab.browser, { httpErrors: true });
+    await page.goto(`${lab.baseUrl}#/new?kind=vqc-fit`);
     const wizard = page.locator('[data-testid="wizard"][data-kind="vqc-fit"]');
     await wizard.waitFor({ timeout: 10_000 });
     await page.getByTestId('wizard-next').click();
@@ -122,7 +103,7 @@ describe('a sweep from the wizard', () => {
     await shot(page, 'parent');
 
     // the runs page grouped by sweep shows it with its four points
-    await page.goto(`${baseUrl}#/`);
+    await page.goto(`${lab.baseUrl}#/`);
     await page.getByTestId('group-by').selectOption('sweep');
     const group = page.locator(`[data-testid="group-row"][data-group="${parentId}"]`);
     await group.waitFor({ timeout: 10_000 });

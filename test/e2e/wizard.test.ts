@@ -4,36 +4,22 @@
 // then the run starts and is cancelled. vqc-fit, sim-bench, qhead and qdllm: each generated wizard launches its
 // small preset, and the run succeeds (qffn and qtha have their own e2e files).
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { qdllmStudentParamCount } from '../../core/methods/qdllm/circuit';
-import { launchChromium, openPage, type WatchedPage } from '../helpers/browser';
-import { checkBrowserPrerequisites, LabServer } from '../helpers/lab-server';
+import { openPage, useLabInBrowser, type WatchedPage } from '../helpers/browser';
+import { LabServer } from '../helpers/lab-server';
 
 const server = new LabServer('qlab-e2e-wizard-');
-let browser: Browser | null = null;
+const lab = useLabInBrowser(server);
 /** Set QLAB_E2E_SHOTS=<dir> to keep screenshots of the wizard for a look by eye. */
 const SHOTS = process.env.QLAB_E2E_SHOTS;
 
-const open = (): Promise<WatchedPage> => openPage(browser!, { httpErrors: true });
+const open = (): Promise<WatchedPage> => openPage(lab.browser, { httpErrors: true });
 
 describe('wizards in the browser', () => {
-  let baseUrl = '';
-
-  beforeAll(async () => {
-    checkBrowserPrerequisites();
-    baseUrl = await server.start();
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close().catch(() => {});
-    await server.stop();
-  });
-
   it('QD-LLM: small preset, live preview, α out of range before Next, a server refusal, started and cancelled', async () => {
     const { page, errors } = await open();
-    await page.goto(`${baseUrl}#/new?kind=qdllm`);
+    await page.goto(`${lab.baseUrl}#/new?kind=qdllm`);
     const wizard = page.locator('[data-testid="wizard"][data-kind="qdllm"]');
     await wizard.waitFor({ timeout: 10_000 });
     // the small preset is selected when the wizard opens
@@ -104,7 +90,7 @@ describe('wizards in the browser', () => {
 
   it('vqc-fit: the generated wizard launches its small preset, and the run succeeds', async () => {
     const { page, errors } = await open();
-    await page.goto(`${baseUrl}#/new?kind=vqc-fit`);
+    await page.goto(`${lab.baseUrl}#/new?kind=vqc-fit`);
     const wizard = page.locator('[data-testid="wizard"][data-kind="vqc-fit"]');
     await wizard.waitFor({ timeout: 10_000 });
     expect(await page.getByTestId('wizard-progress').locator('button').allTextContents()).toEqual([
@@ -139,7 +125,7 @@ describe('wizards in the browser', () => {
     const started: { kind: string; id: string; page: WatchedPage['page']; errors: string[] }[] = [];
     for (const kind of kinds) {
       const { page, errors } = await open();
-      await page.goto(`${baseUrl}#/new?kind=${kind}`);
+      await page.goto(`${lab.baseUrl}#/new?kind=${kind}`);
       await page.locator(`[data-testid="wizard"][data-kind="${kind}"]`).waitFor({ timeout: 10_000 });
       const start = page.getByTestId('wizard-start');
       for (let step = 0; step < 8 && !(await start.isVisible()); step++)

@@ -2,7 +2,8 @@
 // no GPU, no background network), and a page that records what went wrong in it — uncaught errors, console
 // errors and (unless the test expects refusals) HTTP responses ≥ 400 — so a test can assert the list is empty.
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
-import { CHROMIUM } from './lab-server';
+import { afterAll, beforeAll } from 'vitest';
+import { checkBrowserPrerequisites, CHROMIUM, type LabServer } from './lab-server';
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
@@ -49,4 +50,31 @@ export async function openPage(
   const errors: string[] = [];
   watchPage(page, errors, { httpErrors });
   return { page, errors };
+}
+
+/**
+ * One `qlab serve` and one headless Chromium for a test file: registers the hooks that start both before its tests
+ * (refusing with the missing prerequisite named) and stop both after them, even when a test failed.
+ */
+export function useLabInBrowser(server: LabServer): { readonly baseUrl: string; readonly browser: Browser } {
+  let baseUrl = '';
+  let browser: Browser | null = null;
+  beforeAll(async () => {
+    checkBrowserPrerequisites();
+    baseUrl = await server.start();
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close().catch(() => {});
+    await server.stop();
+  });
+  return {
+    get baseUrl() {
+      return baseUrl;
+    },
+    get browser() {
+      if (!browser) throw new Error('the browser is not started yet (used outside a test?)');
+      return browser;
+    },
+  };
 }
