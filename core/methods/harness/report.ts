@@ -31,10 +31,39 @@ export function sciColumn(title: string, f: (r: SeedRun) => number): Column {
   };
 }
 
-/** "0.5812 – 0.6355": the Student-t 95 % interval of the mean over seeds (needs two seeds). */
-export function ci95(values: number[], digits = 4): string {
+/** The range a bounded figure can take: [lowest, highest]. */
+export type Range = readonly [number, number];
+/** Accuracy, precision, recall, F1: shares of test items. */
+export const SHARE: Range = [0, 1];
+/** The difference of two shares (one model's accuracy minus another's). */
+export const SHARE_DIFFERENCE: Range = [-1, 1];
+/** Perplexity: e^(mean cross-entropy) ≥ 1. */
+export const PERPLEXITY: Range = [1, Infinity];
+
+/**
+ * "0.5812 – 0.6355": an interval as a table cell, kept inside `range` when one is given. A Student-t interval
+ * over few seeds is symmetric and wide (two seeds: ±12.7 standard errors) and can pass a bounded figure's limits
+ * (an accuracy's −0.96 – 2.21); the cell then shows the interval clipped to the range and says so,
+ * "0.0000 – 1.0000 (clipped to [0, 1])". Every report's interval over seeds or repetitions goes through here.
+ */
+export function intervalText(lo: number, hi: number, digits = 4, range?: Range): string {
+  if (!range) return `${lo.toFixed(digits)} – ${hi.toFixed(digits)}`;
+  const [min, max] = range;
+  const cl = Math.max(min, Math.min(max, lo));
+  const ch = Math.max(min, Math.min(max, hi));
+  const clipped = cl !== lo || ch !== hi;
+  const bound = (v: number) => (v === Infinity ? '∞' : v === -Infinity ? '-∞' : String(v));
+  const note = clipped ? ` (clipped to [${bound(min)}, ${bound(max)}${max === Infinity ? ')' : ']'})` : '';
+  return `${cl.toFixed(digits)} – ${ch.toFixed(digits)}${note}`;
+}
+
+/**
+ * "0.5812 – 0.6355": the Student-t 95 % interval of the mean over seeds (needs two seeds), clipped to `range`
+ * for a bounded figure (see intervalText).
+ */
+export function ci95(values: number[], digits = 4, range?: Range): string {
   const m = meanInterval(values);
-  return Number.isNaN(m.half) ? 'n/a (one seed)' : `${m.lo.toFixed(digits)} – ${m.hi.toFixed(digits)}`;
+  return Number.isNaN(m.half) ? 'n/a (one seed)' : intervalText(m.lo, m.hi, digits, range);
 }
 
 /**
@@ -72,7 +101,15 @@ export const WILSON_TITLE = 'accuracy 95% CI (Wilson, test items)';
 export const STANDARD_COLUMNS: readonly Column[] = [
   { title: 'trainable params', cell: (runs) => runs[0]?.params ?? null },
   meanStdColumn('accuracy', (r) => r.test.accuracy),
-  { title: 'accuracy 95% CI', cell: (runs) => ci95(runs.map((r) => r.test.accuracy)) },
+  {
+    title: 'accuracy 95% CI',
+    cell: (runs) =>
+      ci95(
+        runs.map((r) => r.test.accuracy),
+        4,
+        SHARE,
+      ),
+  },
   { title: WILSON_TITLE, cell: (runs) => wilson95(runs) },
   meanStdColumn('precision (macro)', (r) => r.test.precision.macro),
   meanStdColumn('recall (macro)', (r) => r.test.recall.macro),
@@ -189,7 +226,7 @@ export function pairedTestTable(c: Comparison): ReportSection | null {
     rows: others.map((m) => {
       const t = pairedTTest(accuracies(ref), accuracies(m));
       if (t.n < 2) return [m.label, f(t.meanDiff, 4), 'n/a (one seed)', null, null, null];
-      const ci = Number.isNaN(t.lo) ? 'n/a' : `${t.lo.toFixed(4)} – ${t.hi.toFixed(4)}`;
+      const ci = Number.isNaN(t.lo) ? 'n/a' : intervalText(t.lo, t.hi, 4, SHARE_DIFFERENCE);
       return [m.label, f(t.meanDiff, 4), ci, f(t.t, 3), t.dof, f(t.p, 4)];
     }),
   };
@@ -324,7 +361,7 @@ export function selectionText(c: Comparison, s: Schedule): string {
   return [
     `Every model: Adam, ${s.epochs} epochs${s.patience != null ? ` (early stop after ${s.patience} without a better validation score)` : ''}, batch ${s.batchSize}, the same seeded batch order in each repetition; ${search}.`,
     'The learning rate and epoch with the best validation accuracy (ties: lower validation loss) are kept; the test split is read once per model and seed, after that choice (the harness hands it over only in that final evaluation).',
-    `Intervals: Wilson 95 % over the ${c.testLabels.length} test items for each accuracy, and Student t over the ${c.seeds} seed(s); paired tests against the quantum model: bootstrap over test items, McNemar per seed, and a t-test on the per-seed accuracies. Precision, recall and F1 are labelled macro, weighted or positive class (class 1 of a binary task). Train time counts the selected candidate's training steps (no validation passes).`,
+    `Intervals: Wilson 95 % over the ${c.testLabels.length} test items for each accuracy, and Student t over the ${c.seeds} seed(s) (an interval passing a figure's range is shown clipped to it and marked so); paired tests against the quantum model: bootstrap over test items, McNemar per seed, and a t-test on the per-seed accuracies. Precision, recall and F1 are labelled macro, weighted or positive class (class 1 of a binary task). Train time counts the selected candidate's training steps (no validation passes).`,
   ].join(' ');
 }
 

@@ -5,7 +5,7 @@
 // split varies, the repetitions' test items differ. Shared by qdllm and qhead.
 import { formatMeanStd } from './metrics';
 import { meanInterval, pairedTTest } from './stats';
-import type { Cell } from './report';
+import { intervalText, SHARE, type Cell } from './report';
 import type { JobContext, JobResult, ReportSection } from '../job';
 
 /** Repetition k's run seed: the seed stream of one-seed run k (methods' seed plans add 1000 per seed). */
@@ -86,7 +86,7 @@ export function repetitionReport(runs: JobResult[], o: RepetitionReportOptions):
       m,
       ...accs.map((a) => Number(a.toFixed(4))),
       formatMeanStd(accs),
-      Number.isNaN(mi.half) ? 'n/a' : `${mi.lo.toFixed(4)} – ${mi.hi.toFixed(4)}`,
+      Number.isNaN(mi.half) ? 'n/a' : intervalText(mi.lo, mi.hi, 4, SHARE),
       p,
     ]);
   }

@@ -4,7 +4,7 @@
 // table of the sweep (quantum and classical architectures side by side, on validation).
 import { reductionPercent } from '../../nn/qtha-sizes';
 import { formatMeanStd, meanStd } from '../harness/metrics';
-import { ci95 } from '../harness/report';
+import { ci95, intervalText, PERPLEXITY, SHARE_DIFFERENCE } from '../harness/report';
 import { pairedTTest } from '../harness/stats';
 import type { ReportSection } from '../job';
 import type { Evaluation } from './tasks';
@@ -106,6 +106,7 @@ export function comparisonTable(models: ModelRuns[], f: ReportFacts): ReportSect
           ci95(
             m.runs.map((r) => r.test.perplexity),
             3,
+            PERPLEXITY,
           ),
           accCell(m.runs.map((r) => r.test.accuracy)),
           chosenLrs(m.runs),
@@ -146,7 +147,7 @@ export function pairedTable(models: ModelRuns[], f: ReportFacts): ReportSection 
       return [
         m.plan.label,
         num(t.meanDiff, 4),
-        `${t.lo.toFixed(4)} – ${t.hi.toFixed(4)}`,
+        intervalText(t.lo, t.hi, 4, metric === 'accuracy' ? SHARE_DIFFERENCE : undefined),
         num(t.t, 3),
         t.dof,
         num(t.p, 4),

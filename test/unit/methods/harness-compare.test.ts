@@ -8,7 +8,15 @@ import {
 } from '../../../core/methods/harness/classifier';
 import { runComparison, type Comparison } from '../../../core/methods/harness/compare';
 import type { ModelSpec } from '../../../core/methods/harness/fit';
-import { comparisonSummary, pairedTestTable, resultsTable } from '../../../core/methods/harness/report';
+import {
+  comparisonSummary,
+  intervalText,
+  pairedTestTable,
+  PERPLEXITY,
+  resultsTable,
+  SHARE,
+} from '../../../core/methods/harness/report';
+import { repetitionReport } from '../../../core/methods/harness/vary';
 import { pairedTTest, tQuantile } from '../../../core/methods/harness/stats';
 import { Parameter } from '../../../core/nn/tensor';
 
@@ -249,7 +257,8 @@ describe('report pieces', () => {
     expect(t.rows[0].slice(0, 4)).toEqual(['Teacher', null, 0.9, null]);
     expect(t.rows[1].slice(0, 4)).toEqual(['Quantum', 1, '0.8333 ± 0.1443', 3]);
     const half = (tQuantile(0.975, 2) * Math.sqrt(1 / 48)) / Math.sqrt(3);
-    expect(t.rows[1][4]).toBe(`${(2.5 / 3 - half).toFixed(4)} – ${(2.5 / 3 + half).toFixed(4)}`);
+    // 0.8333 + 0.3586 passes 1: the cell shows the interval inside [0, 1]
+    expect(t.rows[1][4]).toBe(`${(2.5 / 3 - half).toFixed(4)} – 1.0000 (clipped to [0, 1])`);
     const p = pairedTestTable(c);
     if (p?.type !== 'table') throw new Error('expected a table');
     const ref = pairedTTest([0.75, 1, 0.75], [0.5, 0.75, 0.75]);
@@ -263,6 +272,56 @@ describe('report pieces', () => {
         Number(ref.p.toFixed(4)),
       ],
     ]);
+  });
+});
+
+describe('intervals of bounded figures stay inside their range', () => {
+  it('intervalText clips to the range and says so; inside it the cell is unchanged', () => {
+    expect(intervalText(-0.96, 2.21, 4, SHARE)).toBe('0.0000 – 1.0000 (clipped to [0, 1])');
+    expect(intervalText(0.58, 1.2, 2, SHARE)).toBe('0.58 – 1.00 (clipped to [0, 1])');
+    expect(intervalText(0.5812, 0.6355, 4, SHARE)).toBe('0.5812 – 0.6355');
+    expect(intervalText(-0.5, 0.5, 2)).toBe('-0.50 – 0.50');
+    expect(intervalText(0.2, 3, 3, PERPLEXITY)).toBe('1.000 – 3.000 (clipped to [1, ∞))');
+  });
+
+  it('two seeds: the accuracy t interval (±12.7 standard errors) and the paired difference are clipped', async () => {
+    // quantum 0.25, 1 (mean 0.625, sd 0.53: t interval −4.14 – 5.39); mlp 1, 0 (differences −0.75, 1)
+    const seeded = (accs: number[], key: string) => {
+      let k = 0;
+      return {
+        key,
+        label: key,
+        lrs: [0.01],
+        loss: crossEntropyLoss(2),
+        build: () =>
+          fakeModel('m', 0, { validation: [0, 1, 0.5, 0.5, 0.5], test: [0, accs[k++], 0, 0, 0] }, []),
+      };
+    };
+    const c = await run([seeded([0.25, 1], 'quantum'), seeded([1, 0], 'mlp')], { seeds: 2 }).done;
+    const t = resultsTable(c, 'title');
+    if (t.type !== 'table') throw new Error('expected a table');
+    const ci = t.columns.indexOf('accuracy 95% CI');
+    expect(t.rows.map((r) => r[ci])).toEqual([
+      '0.0000 – 1.0000 (clipped to [0, 1])',
+      '0.0000 – 1.0000 (clipped to [0, 1])',
+    ]);
+    const p = pairedTestTable(c);
+    if (p?.type !== 'table') throw new Error('expected a table');
+    expect(p.rows[0][2]).toBe('-1.0000 – 1.0000 (clipped to [-1, 1])');
+    // the summary keeps the t interval's half width: the stored figure is the statistic, the cell its reading
+    expect(Number(comparisonSummary(c).quantum_test_acc_ci95)).toBeGreaterThan(1);
+  });
+
+  it('repetitions (vary): the interval over two repetitions is clipped too', () => {
+    const r = repetitionReport(
+      [{ summary: { quantum_test_acc: 0.2 } }, { summary: { quantum_test_acc: 0.9 } }],
+      { models: ['quantum'], reference: 'quantum', referenceLabel: 'q', varied: ['split'], what: 'split' },
+    );
+    const t = r.report![0];
+    if (t.type !== 'table') throw new Error('expected a table');
+    expect(t.rows[0][t.columns.indexOf('95% CI (t over repetitions)')]).toBe(
+      '0.0000 – 1.0000 (clipped to [0, 1])',
+    );
   });
 });
 
