@@ -107,6 +107,14 @@ const RUN_SELECT = `SELECT runs.*,
   FROM runs`;
 
 const ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
+/**
+ * A running row's last sign of life (what an interrupted run's finish records; core/api/run-duration.ts reads
+ * the same): its last heartbeat, else its last metric's wall time (whole ms, as run-query-pg's duration sort
+ * rounds it), else its start, else $1 (now).
+ */
+const LAST_SIGN_OF_LIFE = `COALESCE(runs.heartbeat_at,
+  (SELECT to_timestamp(round(max(m.wall_time)) / 1000.0) FROM metrics AS m WHERE m.run_id = runs.id),
+  runs.started_at, $1::timestamptz)`;
 /** The NOTIFY channel of metric batches. */
 const CHANNEL = 'qlab_metrics';
 
@@ -642,6 +650,7 @@ export class PgRunStore implements RunStore {
     ).map((r) => r.id);
   }
 
+  /** As the SQLite store's: an interrupted run's finish is its last sign of life (LAST_SIGN_OF_LIFE), not now. */
   async interruptStale(
     cutoff: string,
     now: string,
@@ -660,7 +669,7 @@ export class PgRunStore implements RunStore {
         `UPDATE runs SET
            status = CASE WHEN attempt <= retries THEN 'queued' ELSE 'interrupted' END,
            attempt = CASE WHEN attempt <= retries THEN attempt + 1 ELSE attempt END,
-           finished_at = CASE WHEN attempt <= retries THEN NULL ELSE $1::timestamptz END,
+           finished_at = CASE WHEN attempt <= retries THEN NULL ELSE ${LAST_SIGN_OF_LIFE} END,
            error = CASE WHEN attempt <= retries THEN NULL ELSE
              'the lab stopped while this run was running (no heartbeat since '
              || COALESCE(to_char(heartbeat_at AT TIME ZONE 'UTC', ${ISO}), 'start') || ')' END
@@ -673,7 +682,7 @@ export class PgRunStore implements RunStore {
       // A job's child lives exactly as long as its parent's job: judge it by the parent, not its own heartbeat.
       // (A sweep's children are runs of their own, judged above; a sweep parent ends with its last child.)
       const children = await this.q<{ id: string }>(
-        `UPDATE runs SET status = 'interrupted', finished_at = $1,
+        `UPDATE runs SET status = 'interrupted', finished_at = ${LAST_SIGN_OF_LIFE},
            error = 'its parent run ended while this child was running'
          WHERE status = 'running' AND parent_id IS NOT NULL
            AND (SELECT p.status FROM runs AS p WHERE p.id = runs.parent_id AND p.sweep IS NULL) <> 'running'
@@ -681,8 +690,16 @@ export class PgRunStore implements RunStore {
         [now],
         c,
       );
-      for (const p of new Set(rows.map((r) => r.parent_id)))
-        if (p !== null) await this.settleSweep(c, p, now);
+      // a sweep whose last point was interrupted ended when that point last showed life, not now
+      for (const p of new Set(rows.map((r) => r.parent_id))) {
+        if (p === null) continue;
+        const [last] = await this.q<{ at: string | null }>(
+          'SELECT max(finished_at) AS at FROM runs WHERE parent_id = $1',
+          [p],
+          c,
+        );
+        await this.settleSweep(c, p, last?.at ?? now);
+      }
       return [...rows, ...children].map((r) => r.id);
     });
   }

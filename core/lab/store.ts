@@ -157,6 +157,15 @@ interface RunRow extends StoredRunRow {
 const RUN_SELECT = `SELECT runs.*, (SELECT COUNT(*) FROM runs AS c WHERE c.parent_id = runs.id) AS child_count,
   ${LAST_METRIC_MS_SQLITE} AS last_metric_ms FROM runs`;
 
+/**
+ * A running row's last sign of life as the ISO text the lab writes: its last heartbeat, else its last metric's
+ * wall time (whole ms, as run-query's duration sort rounds it), else its start, else the `?` bound after it (now).
+ * Ends with one `?`.
+ */
+const LAST_SIGN_OF_LIFE = `COALESCE(runs.heartbeat_at,
+  (SELECT strftime('%Y-%m-%dT%H:%M:%S', CAST(round(max(m.wall_time)) AS INTEGER) / 1000, 'unixepoch')
+     || printf('.%03dZ', CAST(round(max(m.wall_time)) AS INTEGER) % 1000) FROM metrics AS m WHERE m.run_id = runs.id),
+  runs.started_at, ?)`;
 const TERMINAL: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled', 'interrupted'];
 export function isTerminal(status: RunStatus): boolean {
   return TERMINAL.includes(status);
@@ -746,8 +755,12 @@ export class Store {
     ).map((r) => r.id);
   }
 
-  /** Runs left `running` by a process that died: heartbeat older than the cutoff (or none) → interrupted. */
-  /** `except`: runs this lab process runs itself (alive by definition, whatever their heartbeat says). */
+  /**
+   * Runs left `running` by a process that died: heartbeat older than the cutoff (or none) → interrupted.
+   * `except`: runs this lab process runs itself (alive by definition, whatever their heartbeat says). An
+   * interrupted run's finish is its last sign of life (LAST_SIGN_OF_LIFE), not `now`: a lab that notices a dead
+   * job days later did not watch it run for those days (core/api/run-duration.ts reads the same).
+   */
   interruptStale(cutoff: string, now: string, except: readonly string[] = [], retry = true): string[] {
     return this.db.transaction(() => {
       const rows = this.db
@@ -756,7 +769,7 @@ export class Store {
           `UPDATE runs SET
              status = CASE WHEN attempt <= retries THEN 'queued' ELSE 'interrupted' END,
              attempt = CASE WHEN attempt <= retries THEN attempt + 1 ELSE attempt END,
-             finished_at = CASE WHEN attempt <= retries THEN NULL ELSE ? END,
+             finished_at = CASE WHEN attempt <= retries THEN NULL ELSE ${LAST_SIGN_OF_LIFE} END,
              error = CASE WHEN attempt <= retries THEN NULL ELSE
                'the lab stopped while this run was running (no heartbeat since ' || COALESCE(heartbeat_at, 'start') || ')' END
            WHERE status = 'running' AND sweep IS NULL AND (heartbeat_at IS NULL OR heartbeat_at < ?)
@@ -772,14 +785,17 @@ export class Store {
       // job and ends with its last child.)
       const children = this.db
         .prepare(
-          `UPDATE runs SET status = 'interrupted', finished_at = ?,
+          `UPDATE runs SET status = 'interrupted', finished_at = ${LAST_SIGN_OF_LIFE},
              error = 'its parent run ended while this child was running'
            WHERE status = 'running' AND parent_id IS NOT NULL
              AND (SELECT p.status FROM runs AS p WHERE p.id = runs.parent_id AND p.sweep IS NULL) <> 'running'
            RETURNING id`,
         )
         .all(now) as { id: string }[];
-      for (const p of new Set(rows.map((r) => r.parent_id))) if (p !== null) this.settleSweep(p, now);
+      // a sweep whose last point was interrupted ended when that point last showed life, not now
+      const lastEnd = this.db.prepare('SELECT max(finished_at) AS at FROM runs WHERE parent_id = ?');
+      for (const p of new Set(rows.map((r) => r.parent_id)))
+        if (p !== null) this.settleSweep(p, (lastEnd.get(p) as { at: string | null }).at ?? now);
       return [...rows, ...children].map((r) => r.id);
     })();
   }

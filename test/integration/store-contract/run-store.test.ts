@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runDurationMs } from '../../../core/api/run-duration';
 import type { RunStore, StoredMetricPoint } from '../../../core/lab/run-store';
 import { loadMigrations, DEFAULT_MIGRATIONS_DIR } from '../../../core/lab/store';
 import { DEFAULT_PG_MIGRATIONS_DIR, PgRunStore } from '../../../core/lab/store-pg';
@@ -341,13 +342,56 @@ for (const engine of engines) {
       const d = await s.getDetail(stale);
       expect(d).toMatchObject({
         status: 'interrupted',
-        finishedAt: at(3000),
+        finishedAt: at(500), // its last heartbeat, not the moment the lab noticed (3000)
         error: `the lab stopped while this run was running (no heartbeat since ${at(500)})`,
       });
-      expect((await s.getDetail(ID(101)))!.error).toBe('its parent run ended while this child was running');
+      expect(await s.getDetail(ID(101))).toMatchObject({
+        error: 'its parent run ended while this child was running',
+        finishedAt: at(500), // the parent's heartbeat beat for its running child too
+      });
+      expect((await s.getDetail(neverBeat))!.finishedAt).toBe(at(104)); // claimed (its first heartbeat), then silent
       expect(await s.status(mine)).toBe('running');
       expect(await s.status(fresh1)).toBe('running');
       record('stale', await s.listRuns({ includeChildren: true }));
+    });
+
+    it('an interrupted run finishes at its last heartbeat, else its last metric, else its start; the duration rule agrees', async () => {
+      const s = await fresh();
+      const beat = await running(s, 1); // started at(101)
+      const metricOnly = await running(s, 2); // started at(102)
+      const silent = await running(s, 3); // started at(103)
+      await s.heartbeat(beat, at(500));
+      await s.appendMetrics(metricOnly, [pt('loss', 0, 1, T0 + 600), pt('loss', 1, 0.5, T0 + 700.4)]);
+      await s.appendMetrics(beat, [pt('loss', 0, 1, T0 + 900)]); // after its heartbeat: the heartbeat decides
+      // rows written by an older lab (or imported) can lack a heartbeat; clear it behind the store's back
+      const clear = [metricOnly, silent];
+      if (engine.name === 'postgres') {
+        const c = new pg.Client({ connectionString: s.location });
+        await c.connect();
+        await c.query('UPDATE runs SET heartbeat_at = NULL WHERE id = ANY($1::text[])', [clear]);
+        await c.end();
+      } else {
+        const db = (s as SqliteRunStore).store.db;
+        for (const id of clear) db.prepare('UPDATE runs SET heartbeat_at = NULL WHERE id = ?').run(id);
+      }
+      const noticed = 3 * 86_400_000; // the lab comes back three days later
+      expect((await s.interruptStale(at(noticed - 60_000), at(noticed))).sort()).toEqual(
+        [beat, metricOnly, silent].sort(),
+      );
+      const want: [string, string, number][] = [
+        [beat, at(500), 399],
+        [metricOnly, at(700), 598],
+        [silent, at(103), 0],
+      ];
+      for (const [id, finishedAt, ms] of want) {
+        const r = (await s.getSummary(id))!;
+        expect(r, id).toMatchObject({ status: 'interrupted', finishedAt });
+        expect(runDurationMs(r, T0 + noticed), id).toBe(ms);
+        expect(runDurationMs({ ...r, lastSeenAt: null }, T0 + noticed), `${id} by its stored finish`).toBe(
+          ms,
+        );
+      }
+      record('interruptedAtLastSign', await Promise.all(want.map(([id]) => s.getSummary(id))));
     });
 
     it('progress, results, tags, notes and artifacts', async () => {
