@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CircuitBuilder, type Circuit } from '../core/quantum/circuit';
-import { oneQubitLayer, qdllmStudent } from '../core/methods/sim-bench/workloads';
+import { oneQubitLayer, qdllmStudent, qffnCircuit } from '../core/methods/sim-bench/workloads';
 import * as NEW_ENGINE from '../core/quantum/cpu/engine';
 import * as NEW_PROGRAM from '../core/quantum/cpu/program';
 import * as NEW_ROWS from '../core/quantum/cpu/rows';
@@ -135,6 +135,19 @@ if (which.includes('qdllm')) {
     run(`QD-LLM n=11 L=11 B=8 ${precision} forward`, w, precision, false, 2);
     run(`QD-LLM n=11 L=11 B=8 ${precision} forward+adjoint`, w, precision, true, 1);
   }
+}
+if (which.includes('qffn')) {
+  // QFFN n = 10, D = 8 (bench:sim's B = 1024 runs these rows over threads): 64 rows in this thread
+  const w = qffnCircuit(10, 8, 64);
+  for (const precision of ['f32', 'f64'] as const) {
+    run(`QFFN n=10 D=8 B=64 ${precision} forward`, w, precision, false, 2);
+    run(`QFFN n=10 D=8 B=64 ${precision} forward+adjoint`, w, precision, true, 1);
+  }
+}
+if (which.includes('qdllm256')) {
+  const w = qdllmStudent(11, 11, 32);
+  run(`QD-LLM n=11 L=11 B=32 f64 forward`, w, 'f64', false, 1);
+  run(`QD-LLM n=11 L=11 B=32 f64 forward+adjoint`, w, 'f64', true, 1);
 }
 if (which.includes('ctrl')) {
   const w = controlledLayer(20, 8);

@@ -2,7 +2,14 @@
 // λ = Σ_o g_o O_o ψ, then walk the schedule in reverse, stepping λ (and ψ, when no tape holds it) back through each
 // step and reading each angle's derivative as 2·Im⟨λ|G|ψ⟩ from its generator G. One function per step kind; the
 // Runner's Rows hide whether the rows live in WebAssembly memory.
-import { addPauliApplied, applyDiagTable, pauliInner, signedSum, type Amps } from './kernels';
+import {
+  addPauliApplied,
+  antiHermitianRho,
+  applyDiagTable,
+  pauliInner,
+  signedSum,
+  type Amps,
+} from './kernels';
 import { dag2, mul2, primMatrix, rot2Matrix } from './bind';
 import type { Runner } from './engine';
 import { K_PHASE, K_ROT, K_ROT2, SRC_CONST, SRC_PARAM } from './program';
@@ -112,8 +119,11 @@ function addGrad(run: Runner, pr: Prim, gAngle: number, out: Grads): void {
 }
 
 /**
- * A fused block U on one wire: one pass gives the 2×2 cross density ρ of (ψ, λ) after the block and steps λ back
- * by U†; each primitive's derivative is Im Tr(Gρ), with ρ moved back through the block's factors on 2×2s.
+ * A fused block U on one wire: one pass gives the anti-Hermitian part of the 2×2 cross density ρ of (ψ, λ) after the
+ * block — four reals (Im ρ00, Im ρ11, and ρ01 − conj ρ10 as re, im) — and steps λ back by U†. Each primitive's
+ * derivative Im Tr(Gρ), with ρ moved back through the block's later factors, is linear in those four: a
+ * row-independent block reads it as a dot product with coefficients built once per binding (blockGradients); a
+ * per-row block moves ρ back on 2×2s.
  */
 function backBlock(run: Runner, st: BlockStep, k: number, s: Amps, so: number, stepPsi: boolean, out: Grads) {
   const { rows, u8, rho } = run;
@@ -123,17 +133,55 @@ function backBlock(run: Runner, st: BlockStep, k: number, s: Amps, so: number, s
   else rows.apply1(rows.lam, 0, st.p, u8, 0);
   if (stepPsi) rows.apply1(run.psi, 0, st.p, u8, 0);
   if (!st.diff) return;
+  const { prims } = run.prog;
+  if (!st.perRow) {
+    const a00 = rho[1];
+    const a11 = rho[7];
+    const dr = 2 * rho[2];
+    const di = 2 * rho[3];
+    // (blockGradients uses rho as scratch: read first)
+    if (run.blockStale[k]) blockGradients(run, st, k);
+    const c = run.blockCoef;
+    for (let j = 0, at = run.blockAt[k]; j < st.prims.length; j++, at += 4) {
+      const pr = prims[st.prims[j]];
+      if (pr.src !== SRC_CONST)
+        addGrad(run, pr, 2 * (c[at] * a00 + c[at + 1] * a11 + c[at + 2] * dr + c[at + 3] * di), out);
+    }
+    return;
+  }
   for (let j = st.prims.length - 1; j >= 0; j--) {
     const pi = st.prims[j];
-    const pr = run.prog.prims[pi];
+    const pr = prims[pi];
     if (pr.src !== SRC_CONST) addGrad(run, pr, 2 * genTraceIm(pr, rho), out);
-    if (j > 0) {
-      // ρ ← U† ρ U
-      mul2(rho, 0, run.pm, 8 * pi, rho, 8);
-      dag2(run.pm, 8 * pi, run.t8, 0);
-      mul2(run.t8, 0, rho, 8, rho, 0);
+    if (j > 0) moveBack(run, pi, rho);
+  }
+}
+
+/** ρ ← U† ρ U for primitive pi's 2×2 U. */
+function moveBack(run: Runner, pi: number, rho: Float64Array): void {
+  mul2(rho, 0, run.pm, 8 * pi, rho, 8);
+  dag2(run.pm, 8 * pi, run.t8, 0);
+  mul2(run.t8, 0, rho, 8, rho, 0);
+}
+
+/**
+ * The coefficients of block step k's primitives' Im Tr(Gρ) in the four reals of ρ's anti-Hermitian part (backBlock):
+ * ρ moved back through the block's factors is linear in them, so each basis ρ is moved back once per binding.
+ */
+function blockGradients(run: Runner, st: BlockStep, k: number): void {
+  const rho = run.rho;
+  const c = run.blockCoef;
+  const at = run.blockAt[k];
+  const n = st.prims.length;
+  for (let b = 0; b < 4; b++) {
+    antiHermitianRho(rho, b === 0 ? 1 : 0, b === 1 ? 1 : 0, b === 2 ? 1 : 0, b === 3 ? 1 : 0);
+    for (let j = n - 1; j >= 0; j--) {
+      const pi = st.prims[j];
+      c[at + 4 * j + b] = genTraceIm(run.prog.prims[pi], rho);
+      if (j > 0) moveBack(run, pi, rho);
     }
   }
+  run.blockStale[k] = 0;
 }
 
 /**
@@ -192,8 +240,8 @@ function backDiag(run: Runner, st: DiagStep, k: number, s: Amps, so: number, ste
 /** An amplitude encoding V: ψ ← V†ψ, λ ← V†λ, and ∂L/∂x through the normalisation a = x/‖x‖. */
 function backAmplitude(run: Runner, st: AmpStep, k: number, out: Grads): void {
   const { row, dInputs, dRow0 } = out;
-  // a_j of this row (the forward pass of a later row may have overwritten it)
-  const norm = run.amplitudes(st, k, row);
+  // a_j of this row: kept from its forward pass, unless a later row's has overwritten them
+  const norm = run.ampRow[k] === row ? run.ampNorm[k] : run.amplitudes(st, k, row);
   const a = run.ampA[k];
   if (run.wholeAmp[k] && run.rows.canWalsh) {
     backWholeAmplitude(run, st, a, norm, out);

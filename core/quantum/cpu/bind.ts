@@ -228,4 +228,6 @@ export function buildBlock(run: Runner, st: BlockStep, k: number, row: number): 
       run.bm.set(run.t8, o);
     }
   }
+  // its primitives' gradient forms (adjoint.ts) are rebuilt when the backward pass next needs them
+  run.blockStale[k] = 1;
 }

@@ -96,6 +96,16 @@ export class Runner {
     this.w = new Float64Array(prog.dim);
     this.ampA = prog.steps.map((s) => new Float64Array(s.type === 'amp' ? s.offsets.length : 0));
     this.ampG = prog.steps.map((s) => new Float64Array(s.type === 'amp' ? s.offsets.length : 0));
+    this.ampRow = new Int32Array(prog.steps.length).fill(-1);
+    this.ampNorm = new Float64Array(prog.steps.length);
+    this.blockAt = new Int32Array(prog.steps.length);
+    let at = 0;
+    prog.steps.forEach((st, k) => {
+      this.blockAt[k] = at;
+      if (st.type === 'block' && !st.perRow && st.diff) at += 4 * st.prims.length;
+    });
+    this.blockCoef = new Float64Array(at);
+    this.blockStale = new Uint8Array(prog.steps.length).fill(1);
   }
 
   /** Per step: 1 for an amplitude encoding on the whole register in index order (its backward step on SIMD). */
@@ -108,6 +118,19 @@ export class Runner {
   shiftDelta = 0;
   /** Per primitive: the block or diagonal step that holds it, −1 for none. */
   readonly stepOf: Int32Array;
+  /**
+   * Per row-independent block: each primitive's ∂ as a linear form in the block's cross density (adjoint.ts's
+   * blockGradients), 4 coefficients per primitive from blockAt[k]; blockStale[k] = 1 while bm[k] has changed since.
+   */
+  readonly blockCoef: Float64Array;
+  readonly blockAt: Int32Array;
+  readonly blockStale: Uint8Array;
+  /**
+   * Per amplitude step: the row whose normalised features ampA[k] hold (−1: none; bind clears it) and its ‖x‖, so the
+   * backward step of the row just run forward reuses them.
+   */
+  readonly ampRow: Int32Array;
+  readonly ampNorm: Float64Array;
 
   angle(pr: Prim, row: number): number {
     const a =
@@ -134,6 +157,7 @@ export class Runner {
     this.params = params;
     this.inputs = inputs;
     this.shiftOp = -1;
+    this.ampRow.fill(-1);
     bindMatrices(this);
   }
 
@@ -297,6 +321,8 @@ export class Runner {
       );
     a.fill(0);
     for (let j = 0; j < st.length; j++) a[j] = x[x0 + j] / norm;
+    this.ampRow[k] = row;
+    this.ampNorm[k] = norm;
     return norm;
   }
 
