@@ -1,11 +1,13 @@
 // A data file a config names is checked when the run is submitted, not minutes later when the queued run
-// starts: it exists, is readable, is a regular file, and its header (CSV/TSV) or first record (JSONL) holds
-// the text and label columns the config names. Only the file's head is read (at most HEAD_BYTES), so the
-// check takes bounded time and memory whatever the file's size; the message names the config field.
+// starts: it exists, is readable, is a regular file, its header (CSV/TSV) or first record (JSONL) holds
+// the text and label columns the config names (read from the file's head, at most HEAD_BYTES), and its label
+// column holds at least two classes (read piece by piece until a second class shows: the first piece for most
+// files, the whole file, up to the run's own size limit, for a one-class one, ~10 ms a MiB). Bounded memory
+// (one piece); the message names the config field.
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { LabError } from '../api/lab-api';
-import { parseDelimited } from '../data/import';
+import { importClassification, MAX_DATASET_BYTES, parseDelimited } from '../data/import';
 import { FILE_DATASET } from '../data/names';
 import { decodeUtf8Text } from '../util/text';
 import type { JobKind } from '../methods/job';
@@ -137,8 +139,271 @@ function readHead(path: string, field: string): { text: string; whole: boolean }
   }
 }
 
-/** Checks one data file's head for the columns; throws `invalid` naming the column's config field. */
+/**
+ * Checks one data file: its head for the columns, then its label column for a second class (a classifier
+ * trained on one class is refused when the run starts, seconds in). Throws `invalid` naming the config field.
+ */
 export function checkDataFile(path: string, format: Format, cols: Columns, field: string): void {
+  checkColumns(path, format, cols, field);
+  checkClasses(path, format, cols);
+}
+
+/** Bytes the class check reads at most: the most a run reads (MAX_DATASET_BYTES); past it the run refuses. */
+const CLASS_SCAN_BYTES = MAX_DATASET_BYTES;
+
+/**
+ * Where the last whole record of `buf[0, have)` ends (0: none yet), following parseDelimited's RFC 4180 rules
+ * byte by byte (a quote opens a quoted field only at a field's start, "" is a quote inside one, a malformed
+ * record runs to the end of its physical line), or the last line end for JSONL (JSON strings hold none).
+ * The delimiters, quotes and line ends are ASCII, never inside a UTF-8 sequence. `first`: the first record's end.
+ */
+function lastRecordEnd(buf: Uint8Array, have: number, format: Format, first = false): number {
+  if (format === 'jsonl') return buf.lastIndexOf(0x0a, have - 1) + 1;
+  const D = format === 'csv' ? 0x2c : 0x09;
+  const Q = 0x22;
+  const NL = 0x0a;
+  // 0 field start, 1 unquoted field, 2 quoted field, 3 quote seen inside a quoted field, 4 malformed record
+  let st = 0;
+  let cut = 0;
+  for (let i = 0; i < have; i++) {
+    const b = buf[i];
+    if (st === 2) {
+      if (b === Q) st = 3;
+    } else if (st === 3) {
+      if (b === Q) st = 2;
+      else if (b === D) st = 0;
+      else if (b === NL) {
+        if (first) return i + 1;
+        cut = i + 1;
+        st = 0;
+      } else st = b === 0x0d ? 1 : 4;
+    } else if (b === NL) {
+      if (first) return i + 1;
+      cut = i + 1;
+      st = 0;
+    } else if (st === 0) st = b === Q ? 2 : b === D ? 0 : 1;
+    else if (st === 1) st = b === D ? 0 : b === Q ? 4 : 1;
+  }
+  return cut;
+}
+
+/** A JS-trimmed string is blank: whitespace (Unicode's too) only. */
+const blank = (t: string) => t.trim() === '';
+
+/** A delimited field's raw bytes as parseDelimited reads them: quoted → its content with "" as ". */
+function fieldText(buf: Uint8Array, s: number, e: number): string {
+  if (buf[s] !== 0x22) return decodeUtf8Text(buf.subarray(s, e));
+  let q = e - 1;
+  while (q > s && buf[q] !== 0x22) q--; // the closing quote (a \r may follow it before the line end)
+  return decodeUtf8Text(buf.subarray(s + 1, q)).replaceAll('""', '"');
+}
+
+/** A field holds more than whitespace: any visible ASCII byte but a quote says so without decoding. */
+function hasText(buf: Uint8Array, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (buf[i] > 0x20 && buf[i] < 0x7f && buf[i] !== 0x22) return true;
+  return !blank(fieldText(buf, s, e));
+}
+
+/**
+ * Adds the classes of the delimited records in `buf[0, end)` (whole records) as importClassification would
+ * find them — a record without error, with the header's number of fields, a non-blank text and a non-blank
+ * label (trimmed) — walking the bytes with parseDelimited's rules and decoding only the labels.
+ */
+function delimitedClasses(
+  buf: Uint8Array,
+  end: number,
+  D: number,
+  ti: number,
+  li: number,
+  ncols: number,
+  classes: Set<string>,
+): void {
+  const Q = 0x22;
+  const NL = 0x0a;
+  // 0 field start, 1 unquoted field, 2 quoted field, 3 quote seen inside a quoted field, 4 malformed record
+  let st = 0;
+  let fi = 0;
+  let fs = 0;
+  let ts = -1;
+  let te = -1;
+  let ls = -1;
+  let le = -1;
+  let recStart = 0;
+  const endField = (i: number) => {
+    if (fi === ti) {
+      ts = fs;
+      te = i;
+    }
+    if (fi === li) {
+      ls = fs;
+      le = i;
+    }
+    fi++;
+    fs = i + 1;
+  };
+  for (let i = 0; i < end; i++) {
+    const b = buf[i];
+    if (st === 2) {
+      if (b === Q) st = 3;
+      continue;
+    }
+    if (st === 3) {
+      if (b === Q) {
+        st = 2;
+        continue;
+      }
+      if (b === 0x0d && buf[i + 1] === NL) continue; // CRLF after the closing quote
+      if (b !== D && b !== NL) {
+        st = 4;
+        continue;
+      }
+    }
+    if (b === NL) {
+      if (st !== 4) endField(i);
+      const blankLine = i === recStart || (i === recStart + 1 && buf[recStart] === 0x0d);
+      if (st !== 4 && !blankLine && fi === ncols && ls >= 0 && ts >= 0) {
+        if (hasText(buf, ts, te)) {
+          const label = fieldText(buf, ls, le).trim();
+          if (label !== '') classes.add(label);
+        }
+      }
+      st = 0;
+      fi = 0;
+      fs = i + 1;
+      ts = te = ls = le = -1;
+      recStart = i + 1;
+    } else if (st === 4) continue;
+    else if (b === D) {
+      endField(i);
+      st = 0;
+    } else if (st === 0) st = b === Q ? 2 : 1;
+    else if (st === 1 && b === Q) st = 4;
+  }
+}
+
+/** Adds the classes of the JSONL lines in `text` as importClassification would find them. */
+function jsonlClasses(text: string, cols: Columns, classes: Set<string>): void {
+  for (const line of text.split('\n')) {
+    if (blank(line)) continue;
+    let o: unknown;
+    try {
+      o = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (typeof o !== 'object' || o === null || Array.isArray(o) || !(cols.text in o)) continue;
+    const r = o as Record<string, unknown>;
+    const t = r[cols.text];
+    let l = r[cols.label];
+    if (typeof t !== 'string' || blank(t)) continue;
+    if (typeof l === 'number' && Number.isFinite(l)) l = String(l);
+    if (typeof l === 'string' && !blank(l)) classes.add(l.trim());
+  }
+}
+
+/**
+ * The label column holds at least two classes, read as the run reads it (importClassification: trimmed
+ * labels of rows with a text). Reads the file in HEAD_BYTES pieces, each cut after its last whole record, and
+ * stops at the second class — within the first piece for most data sets; a file sorted by label is read up
+ * to its second class, a one-class file to its end (bounded by CLASS_SCAN_BYTES, one piece in memory at a
+ * time; delimited files are walked byte by byte without building rows).
+ */
+function checkClasses(path: string, format: Format, cols: Columns): void {
+  const classes = new Set<string>();
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return; // checkColumns has just opened it; a file gone since is the run's to report
+  }
+  try {
+    let buf = new Uint8Array(HEAD_BYTES);
+    let have = 0;
+    let pos = 0;
+    let eof = false;
+    let header: { ti: number; li: number; n: number } | null = null;
+    while (classes.size < 2 && !(eof && have === 0)) {
+      if (!eof && have < buf.length) {
+        const n = readSync(fd, buf, have, buf.length - have, pos);
+        if (n === 0) eof = true;
+        have += n;
+        pos += n;
+        if (!eof && have < buf.length) continue;
+      }
+      let cut = eof ? have : lastRecordEnd(buf, have, format);
+      if (cut === 0) {
+        // one record longer than the buffer: read on, up to the scan limit
+        if (buf.length >= CLASS_SCAN_BYTES) return;
+        const grown = new Uint8Array(Math.min(2 * buf.length, CLASS_SCAN_BYTES));
+        grown.set(buf.subarray(0, have));
+        buf = grown;
+        continue;
+      }
+      try {
+        if (format === 'jsonl') jsonlClasses(decodeUtf8Text(buf.subarray(0, cut)), cols, classes);
+        else {
+          let from = 0;
+          if (!header) {
+            // the header record (checkColumns has read it): where the two columns are
+            from = lastRecordEnd(buf, cut, format, true) || cut;
+            const names = parseDelimited(
+              decodeUtf8Text(buf.subarray(0, from)),
+              format === 'csv' ? ',' : '\t',
+            ).records[0].fields.map((f) => f.trim());
+            header = { ti: names.indexOf(cols.text), li: names.indexOf(cols.label), n: names.length };
+          }
+          // a last record without its line end: give it one
+          if (eof && cut > from && buf[cut - 1] !== 0x0a) {
+            if (cut === buf.length) {
+              const grown = new Uint8Array(buf.length + 1);
+              grown.set(buf);
+              buf = grown;
+            }
+            buf[cut++] = 0x0a;
+            have = cut;
+          }
+          delimitedClasses(
+            buf.subarray(from),
+            cut - from,
+            format === 'csv' ? 0x2c : 0x09,
+            header.ti,
+            header.li,
+            header.n,
+            classes,
+          );
+        }
+      } catch {
+        return; // not UTF-8 past the head: the run's import names the line
+      }
+      buf.copyWithin(0, cut, have);
+      have -= cut;
+      if (pos >= CLASS_SCAN_BYTES && !eof) return;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  if (classes.size >= 2) return;
+  const f = cols.labelField;
+  const only = [...classes][0];
+  let what: string;
+  if (only === undefined) {
+    // no usable row: the first refused one, from the run's own import of the first piece
+    let first: { line: number; reason: string } | undefined;
+    try {
+      const { text } = readHead(path, f);
+      first = importClassification(text, { textColumn: cols.text, labelColumn: cols.label, format }).report
+        .rejected[0];
+    } catch {
+      first = undefined;
+    }
+    what = `no row has both a text ("${cols.text}") and a label ("${cols.label}")${first ? ` (line ${first.line}: ${first.reason})` : ''}`;
+  } else
+    what = `every row's "${cols.label}" is ${JSON.stringify(only.length > SHOWN_CHARS ? `${only.slice(0, SHOWN_CHARS)}…` : only)}: one class`;
+  throw new LabError('invalid', `${f}: ${path}: ${what}; a classifier needs at least 2 classes`, f);
+}
+
+/** Checks one data file's head for the columns; throws `invalid` naming the column's config field. */
+function checkColumns(path: string, format: Format, cols: Columns, field: string): void {
   const { text } = readHead(path, field);
   const { textField, labelField } = cols;
   if (format === 'jsonl') {

@@ -1,11 +1,13 @@
 // A data file named in a config is checked when the run is submitted (issue 14): it exists, is readable, is a
-// regular file, lies under the lab's file roots (file-roots.test.ts), and holds the text and label columns
-// the config names: a CSV/TSV header or a JSONL file's first record. Each refusal names the field, nothing
-// is written, and only the file's head is read.
+// regular file, lies under the lab's file roots (file-roots.test.ts), holds the text and label columns
+// the config names (a CSV/TSV header or a JSONL file's first record) and at least two classes. Each refusal
+// names the field and nothing is written; the columns come from the file's head, the classes from as much
+// of the file as it takes to find a second one.
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { importClassification } from '../../../core/data/import';
 import { HEAD_BYTES } from '../../../core/lab/data-file-check';
 import { labFixture } from '../../helpers/lab';
 import { rejection } from '../../helpers/lab-error';
@@ -20,7 +22,7 @@ const qhead = (path: string, extra: Record<string, unknown> = {}) => ({
 describe('data files checked at submission', () => {
   it('refuses a CSV without the label column, naming the column field and listing the header', async () => {
     const l = await lab.open({ schedule: false });
-    writeFileSync(join(lab.dir, 'imports', 'a.csv'), 'body,category\nhello,x\n');
+    writeFileSync(join(lab.dir, 'imports', 'a.csv'), 'body,category\nhello,x\nworld,y\n');
     const e = await rejection(l.createRun(qhead('a.csv', { textColumn: 'body' })));
     expect(e.code).toBe('invalid');
     expect(e.field).toBe('config.datasetFile.labelColumn');
@@ -33,7 +35,7 @@ describe('data files checked at submission', () => {
 
   it('reads the format field over the extension, and checks TSV and JSONL', async () => {
     const l = await lab.open({ schedule: false });
-    writeFileSync(join(lab.dir, 'imports', 'b.txt'), 'text\tlabel\na\tb\n');
+    writeFileSync(join(lab.dir, 'imports', 'b.txt'), 'text\tlabel\na\tb\nc\td\n');
     expect((await l.createRun(qhead('b.txt', { format: 'tsv' }))).status).toBe('queued');
     // Read as CSV, the tab-separated header is one column.
     const e = await rejection(l.createRun(qhead('b.txt', { format: 'csv' })));
@@ -50,8 +52,8 @@ describe('data files checked at submission', () => {
 
   it("checks qdllm's dataset path against its top-level columns, and every dataset of a sweep", async () => {
     const l = await lab.open({ schedule: false });
-    writeFileSync(join(lab.dir, 'imports', 'good.csv'), 'text,label\na,b\n');
-    writeFileSync(join(lab.dir, 'imports', 'bad.csv'), 'message,label\na,b\n');
+    writeFileSync(join(lab.dir, 'imports', 'good.csv'), 'text,label\na,b\nc,d\n');
+    writeFileSync(join(lab.dir, 'imports', 'bad.csv'), 'message,label\na,b\nc,d\n');
     const e = await rejection(
       l.createRun({ kind: 'qdllm', config: { dataset: join(lab.dir, 'imports', 'bad.csv') } }),
     );
@@ -82,10 +84,112 @@ describe('data files checked at submission', () => {
     expect(await l.listRuns()).toEqual([]);
   });
 
+  it('refuses a one-class file at submission, naming the label field and the class, nothing written', async () => {
+    const l = await lab.open({ schedule: false });
+    writeFileSync(join(lab.dir, 'imports', 'one.csv'), 'text,label\nhello,spam\nworld, spam \n"a, b",spam\n');
+    const e = await rejection(l.createRun(qhead('one.csv')));
+    expect(e.code).toBe('invalid');
+    expect(e.field).toBe('config.datasetFile.labelColumn');
+    expect(e.message).toBe(
+      `config.datasetFile.labelColumn: ${join(lab.dir, 'imports', 'one.csv')}: every row's "label" is "spam": one class; a classifier needs at least 2 classes`,
+    );
+    // JSONL, and a file whose rows all lack a label: the first refused row is named
+    writeFileSync(
+      join(lab.dir, 'imports', 'one.jsonl'),
+      '{"text":"a","label":"x"}\n{"text":"b","label":"x"}\n',
+    );
+    expect((await rejection(l.createRun(qhead('one.jsonl')))).message).toContain(
+      `every row's "label" is "x": one class`,
+    );
+    writeFileSync(join(lab.dir, 'imports', 'none.csv'), 'text,label\nhello,\n');
+    expect((await rejection(l.createRun(qhead('none.csv')))).message).toContain(
+      'no row has both a text ("text") and a label ("label") (line 2: label is missing or empty)',
+    );
+    // qdllm's data file too, and a sweep: the point is named, no sweep is written
+    const q = await rejection(
+      l.createRun({ kind: 'qdllm', config: { dataset: join(lab.dir, 'imports', 'one.csv') } }),
+    );
+    expect(q.field).toBe('config.labelColumn');
+    expect(q.message).toContain('"spam": one class');
+    const sw = await rejection(
+      l.createSweep({
+        kind: 'qhead',
+        config: qhead('one.csv').config,
+        axes: [{ field: 'seed', values: [1, 2] }],
+      }),
+    );
+    expect(sw.field).toBe('config.datasetFile.labelColumn');
+    expect(sw.message).toMatch(/^point 1 of 2 .*every row's "label" is "spam": one class/);
+    expect(await l.listRuns()).toEqual([]);
+  });
+
+  it("counts classes as the run's import does: rows it refuses lend no class", async () => {
+    const l = await lab.open({ schedule: false });
+    const rows = [
+      'text,label,extra',
+      'real text,a,1',
+      '"quoted, ""text""", a ,2', // the same class, trimmed
+      '  \u00a0 ,b,3', // a blank text (Unicode whitespace too): refused
+      'no label,   ,4',
+      'too,many,fields,c',
+      'bad"quote,d,5',
+      '"closed"x,e,6',
+      'short,f',
+      '',
+      '\r',
+      'crlf text,"a"\r',
+    ];
+    const csv = rows.join('\n') + '\n';
+    const imported = importClassification(csv, { textColumn: 'text', labelColumn: 'label', format: 'csv' });
+    expect(imported.classes).toEqual(['a']); // the run's own reading
+    writeFileSync(join(lab.dir, 'imports', 'mixed.csv'), csv);
+    expect((await rejection(l.createRun(qhead('mixed.csv')))).message).toContain(`"label" is "a": one class`);
+    // the same rows, one more with a second class (last, without a line end, quoted over two lines)
+    const csv2 = csv + '"two\nlines",b,7';
+    expect(
+      importClassification(csv2, { textColumn: 'text', labelColumn: 'label', format: 'csv' }).classes,
+    ).toEqual(['a', 'b']);
+    writeFileSync(join(lab.dir, 'imports', 'mixed2.csv'), csv2);
+    expect((await l.createRun(qhead('mixed2.csv'))).status).toBe('queued');
+    const tsv = csv.replaceAll(',', '\t');
+    writeFileSync(join(lab.dir, 'imports', 'mixed.tsv'), tsv);
+    expect(
+      importClassification(tsv, { textColumn: 'text', labelColumn: 'label', format: 'tsv' }).classes,
+    ).toEqual(['a']);
+    expect((await rejection(l.createRun(qhead('mixed.tsv')))).message).toContain('one class');
+    const jsonl = '{"text":"x","label":"a"}\n{"text":" ","label":"b"}\n{"text":"y","label":7}\n';
+    writeFileSync(join(lab.dir, 'imports', 'num.jsonl'), jsonl);
+    expect((await l.createRun(qhead('num.jsonl'))).status).toBe('queued'); // "a" and "7"
+  });
+
+  it('reads a file sorted by label up to its second class, quoted line ends across the pieces included', async () => {
+    const l = await lab.open({ schedule: false });
+    // 2.5 pieces of class a, each text a quoted field of 200 lines that read like rows of class c: a piece
+    // cut at a line end inside the quotes would start with "foo,c" rows and find a second class
+    const a = `"${'foo,c\n'.repeat(200)}"" q""",a\n`;
+    const n = Math.ceil((2.5 * HEAD_BYTES) / a.length);
+    writeFileSync(join(lab.dir, 'imports', 'sorted.csv'), 'text,label\n' + a.repeat(n) + '"last\nrow",b\n');
+    expect((await l.createRun(qhead('sorted.csv'))).status).toBe('queued');
+    // the same without the b row (a malformed last row instead): one class, read to its end
+    writeFileSync(join(lab.dir, 'imports', 'onesorted.csv'), 'text,label\n' + a.repeat(n) + 'bad"row,\n');
+    const t0 = performance.now();
+    const e = await rejection(l.createRun(qhead('onesorted.csv')));
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(e.message).toContain(`every row's "label" is "a": one class`);
+    writeFileSync(
+      join(lab.dir, 'imports', 'nonesorted.csv'),
+      'text,label\n' + `"${'x'.repeat(2000)}\n",\n`.repeat(n),
+    );
+    expect((await rejection(l.createRun(qhead('nonesorted.csv')))).message).toContain(
+      '(line 2: label is missing or empty)',
+    );
+    expect((await l.listRuns()).map((r) => r.name)).toHaveLength(1); // the sorted two-class file's run
+  });
+
   it('reads only the head of a large file, and refuses a first line past it', async () => {
     const l = await lab.open({ schedule: false });
-    const rows = 'x'.repeat(999) + ',y\n';
-    writeFileSync(join(lab.dir, 'imports', 'big.csv'), 'text,label\n' + rows.repeat(3 * 1024));
+    const rows = 'x'.repeat(999) + ',y\n' + 'x'.repeat(999) + ',z\n';
+    writeFileSync(join(lab.dir, 'imports', 'big.csv'), 'text,label\n' + rows.repeat(3 * 512));
     const t0 = performance.now();
     expect((await l.createRun(qhead('big.csv'))).status).toBe('queued');
     expect(performance.now() - t0).toBeLessThan(2000);

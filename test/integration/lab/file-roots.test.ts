@@ -37,7 +37,7 @@ describe('files a LabApi request may name', () => {
     const out = mkdtempSync(join(tmpdir(), 'qlab-outside-'));
     mkdirSync(join(out, 'model'));
     writeFileSync(join(out, 'model.gguf'), 'GGUF');
-    writeFileSync(join(out, 'data.csv'), 'text,label\nsecret,b\n');
+    writeFileSync(join(out, 'data.csv'), 'text,label\nsecret,b\nsecret two,c\n');
     const cases: [unknown, string][] = [
       [
         { kind: 'qhead', config: { encoder: { type: 'hf-dir', path: join(out, 'model') } } },
@@ -75,12 +75,12 @@ describe('files a LabApi request may name', () => {
 
   it('accepts a file in imports/ (by relative name, stored as its real path) and one in a folder from settings.json', async () => {
     const l = await lab.open({ schedule: false });
-    writeFileSync(join(lab.dir, 'imports', 'data.csv'), 'text,label\na,b\n');
+    writeFileSync(join(lab.dir, 'imports', 'data.csv'), 'text,label\na,b\nc,d\n');
     const a = await l.createRun(qheadFile('data.csv'));
     const stored = (await l.getRun(a.id)).config as { datasetFile: { path: string } };
     expect(stored.datasetFile.path).toBe(join(lab.dir, 'imports', 'data.csv'));
     const picked = mkdtempSync(join(tmpdir(), 'qlab-picked-'));
-    writeFileSync(join(picked, 'd.csv'), 'text,label\na,b\n');
+    writeFileSync(join(picked, 'd.csv'), 'text,label\na,b\nc,d\n');
     expect((await rejection(l.createRun(qheadFile(join(picked, 'd.csv'))))).field).toBe(
       'config.datasetFile.path',
     );
@@ -91,7 +91,7 @@ describe('files a LabApi request may name', () => {
   it('lets the CLI (localFiles) name any file of its user', async () => {
     const l = await lab.open({ schedule: false });
     mkdirSync(join(lab.dir, 'elsewhere'));
-    writeFileSync(join(lab.dir, 'elsewhere', 'd.csv'), 'text,label\na,b\n');
+    writeFileSync(join(lab.dir, 'elsewhere', 'd.csv'), 'text,label\na,b\nc,d\n');
     const r = await l.createRun(qheadFile(join(lab.dir, 'elsewhere', 'd.csv')), { localFiles: true });
     expect(r.status).toBe('queued');
   });

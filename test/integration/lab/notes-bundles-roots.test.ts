@@ -249,7 +249,7 @@ describe('file roots through the LabApi', () => {
 
   it('adds the folder the dialog picked (then a run may read from it), keeps the list on dismiss, removes', async () => {
     const picked = mkdtempSync(join(scratch, 'picked-'));
-    writeFileSync(join(picked, 'data.csv'), 'text,label\na,b\n');
+    writeFileSync(join(picked, 'data.csv'), 'text,label\na,b\nc,d\n');
     const answers: (string | null)[] = [picked, null];
     const l = await lab.open({ schedule: false, pickFolder: async () => answers.shift() ?? null });
     const req = {

@@ -77,7 +77,7 @@ describe('data file columns from the metadata', () => {
       run: () => Promise.reject(new Error('not run')),
     } as unknown as JobKind;
     const dir = mkdtempSync(join(tmpdir(), 'qlab-datafile-meta-'));
-    writeFileSync(join(dir, 'a.txt'), 'message\ttopic\nhello\tx\n');
+    writeFileSync(join(dir, 'a.txt'), 'message\ttopic\nhello\tx\nworld\ty\n');
     const config = (c: unknown) => schema.parse(c);
     // TSV named by the format field elsewhere in the config; the label column is not in its header
     const e = refusal(() =>
