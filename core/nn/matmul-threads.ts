@@ -21,6 +21,8 @@ import { MAX_THREADS, wasmGemm } from './wasm/gemm';
 
 /** Loads a thread spins on the control block before it sleeps (about 20–50 µs). */
 const SPIN = 4000;
+/** The spin of workers started from now on and of the caller's joins (matmulPoolTesting.setSpin). */
+let spin = SPIN;
 /** Control block: 32 words of job, [32] failure code, [33] message length, [34] tasks begun, then the message. */
 const MSG_AT = 40;
 const MSG_UNITS = 1024;
@@ -119,7 +121,7 @@ parentPort.on('message', (m) => {
     }
     let seen = 0;
     for (;;) {
-      for (let i = 0; i < ${SPIN} && Atomics.load(c, 0) === seen; i++);
+      for (let i = 0; i < m.spin && Atomics.load(c, 0) === seen; i++);
       // a wake-up is no job by itself: the caller's notify for a job this worker already took (it saw the new
       // sequence number between the caller's add and notify and ran it) can arrive once it sleeps for the next
       // one, so the sequence number is checked again after every wait
@@ -135,7 +137,7 @@ parentPort.on('message', (m) => {
       try {
         if (op === 3) {
           const r = receiveMessageOnPort(m.port).message;
-          KERNELS[r.k](r.a, r.s, r.t, r.nt);
+          KERNELS[r.k](r.a, r.s, r.t, r.nt, r.w ? ex : null);
         } else if (ex === null) throw startError;
         else if (op === 1) ex.gemm(c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15]);
         else if (op === 2) ex.batched(c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14],
@@ -298,7 +300,7 @@ function post(t: number, op: number, args: number[]): void {
 function join(used: number, kernel: string, ownMs: number): void {
   for (let t = 0; t < used; t++) {
     const c = ctrls[t];
-    for (let i = 0; i < SPIN && Atomics.load(c, 1) === 0; i++);
+    for (let i = 0; i < spin && Atomics.load(c, 1) === 0; i++);
     if (Atomics.load(c, 1) === 0) {
       Atomics.store(c, 31, 1);
       try {
@@ -376,15 +378,16 @@ const runWasmBatched: WasmParallelBatched = (w, s, M, N, K, acc, aRs, aKs, bCs, 
 };
 
 // every thread runs its share (t of nt) of the kernel; the arrays are shared, so nothing is copied back
-const runRowsOnPool: RowsExecutor = (k, a, s) => {
+const runRowsOnPool: RowsExecutor = (k, a, s, w) => {
   if (!poolUsable()) return false;
   const nt = workers.length + 1;
   for (let t = 0; t < workers.length; t++) {
-    ports[t].postMessage({ k, a, s, t: t + 1, nt });
+    // w: the worker runs the engine's kernels through its own instance of the module (same memory)
+    ports[t].postMessage({ k, a, s, t: t + 1, nt, w: w !== null });
     post(t, 3, []);
   }
   const kernel = () => `row kernel ${ROW_KERNELS[k]?.name || k}`;
-  const own = ownShare(workers.length, kernel, () => ROW_KERNELS[k](a, s, 0, nt));
+  const own = ownShare(workers.length, kernel, () => ROW_KERNELS[k](a, s, 0, nt, w));
   join(workers.length, kernel(), own);
   return true;
 };
@@ -434,7 +437,9 @@ export function setMatmulThreads(threads: number): void {
     const ctrl = new Int32Array(new SharedArrayBuffer(CTRL_WORDS * 4));
     if (wasm) {
       const { port1, port2 } = new MessageChannel();
-      worker.postMessage({ wasm: true, module: w.module, memory: w.memory, ctrl, port: port2 }, [port2]);
+      worker.postMessage({ wasm: true, module: w.module, memory: w.memory, ctrl, port: port2, spin }, [
+        port2,
+      ]);
       port1.unref();
       ports.push(port1);
     }
@@ -462,6 +467,12 @@ export function matmulPoolFailure(): string | null {
  */
 export const matmulPoolTesting = {
   workers: (): readonly Worker[] => workers,
+  /** Sets the spin (loads before a thread sleeps) of the next setMatmulThreads's pool; returns the old one. */
+  setSpin(loads: number): number {
+    const old = spin;
+    spin = loads;
+    return old;
+  },
   setStallMs(ms: number): number {
     const old = stallMs;
     stallMs = ms;

@@ -6,7 +6,7 @@
 // the WebAssembly SIMD kernel (core/nn/wasm/gemm.ts, 4×8 f32x4 register tiles) where the platform has it, else
 // the blocked JS kernel below (packed panels, 4×4 register tiles).
 import type { Arr } from './tensor';
-import { wasmGemm, type BatchStrides, type Staged, type WasmGemm } from './wasm/gemm';
+import { wasmGemm, type BatchStrides, type RowsWasm, type Staged, type WasmGemm } from './wasm/gemm';
 
 export function matmulABtNaive(
   out: Arr,
@@ -176,6 +176,12 @@ export function allocMatmulResident(n: number): Float32Array | null {
 export function isMatmulResident(x: Arr): boolean {
   const w = wanted === 'wasm' ? wasmGemm() : null;
   return !!w && x instanceof Float32Array && w.isResident(x);
+}
+
+/** The wasm engine's elementwise kernels (rows.ts), or null where the JS kernel is chosen or there is no engine. */
+export function matmulRowsWasm(): RowsWasm | null {
+  const w = wanted === 'wasm' ? wasmGemm() : null;
+  return w ? w.rowFns : null;
 }
 
 /** The Float32 kernel in use: 'wasm' unless it was turned off or WebAssembly SIMD is unavailable. */

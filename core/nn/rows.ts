@@ -6,22 +6,40 @@
 // the code below. Without a pool, or when an array is not on shared memory, or the work is small, the calling thread
 // runs all of it (t = 0, nt = 1): the results are the same either way, since every element is computed once by the
 // same expression.
+import { isMatmulResident, matmulRowsWasm } from './matmul';
 import type { Arr } from './tensor';
+import type { RowsWasm } from './wasm/gemm';
 
-export type RowKernel = (a: (Arr | Int32Array)[], s: number[], t: number, nt: number) => void;
+/**
+ * Thread t's share (of nt) of a kernel over arrays a and scalars s. w, given only when the arrays the kernel
+ * hands to it lie in the wasm engine's memory (Float32), is that engine's SIMD exponentials (gemm-module.ts:
+ * Cephes' expf, ≲ 2 ulp where Math.exp rounds once): the SwiGLU forward and both softmaxes then take their
+ * exponentials from it; without it they use Math.exp as before.
+ */
+export type RowKernel = (
+  a: (Arr | Int32Array)[],
+  s: number[],
+  t: number,
+  nt: number,
+  w?: RowsWasm | null,
+) => void;
 
 /**
  * out = silu(gate)·up over n elements; a = [out, gate, up] or [out, gate, up, sig], s = [n]. With sig, σ(gate)
  * is kept there for the backward (one exp per element per step instead of two).
  */
-const swigluForwardK: RowKernel = (a, s, t, nt) => {
+const swigluForwardK: RowKernel = (a, s, t, nt, w) => {
   const out = a[0];
   const gate = a[1];
   const up = a[2];
   const n = s[0];
   const i0 = Math.floor((n * t) / nt);
   const i1 = Math.floor((n * (t + 1)) / nt);
-  if (a.length > 3) {
+  if (w && a.length > 3) {
+    // (no nested functions in a kernel: a bundler's name helper would not exist in the worker's copy)
+    const o = 4 * i0;
+    w.swiglu(out.byteOffset + o, gate.byteOffset + o, up.byteOffset + o, a[3].byteOffset + o, i1 - i0);
+  } else if (a.length > 3) {
     const sig = a[3];
     for (let i = i0; i < i1; i++) {
       const g = gate[i];
@@ -73,7 +91,7 @@ const swigluBackwardK: RowKernel = (a, s, t, nt) => {
  * in the log-sum-exp form, NaN where the target is ignoreIndex. a = [probs, logits, targets, rowLoss],
  * s = [N, V, ignoreIndex]; targets are checked by the caller.
  */
-const softmaxXentK: RowKernel = (a, s, t, nt) => {
+const softmaxXentK: RowKernel = (a, s, t, nt, w) => {
   const probs = a[0];
   const logits = a[1];
   const targets = a[2];
@@ -88,11 +106,15 @@ const softmaxXentK: RowKernel = (a, s, t, nt) => {
     let max = -Infinity;
     for (let v = 0; v < V; v++) if (logits[o + v] > max) max = logits[o + v];
     let sum = 0;
-    for (let v = 0; v < V; v++) {
-      const e = Math.exp(logits[o + v] - max);
-      probs[o + v] = e;
-      sum += e;
-    }
+    if (w) {
+      w.exps(probs.byteOffset + 4 * o, logits.byteOffset + 4 * o, V, max);
+      for (let v = 0; v < V; v++) sum += probs[o + v];
+    } else
+      for (let v = 0; v < V; v++) {
+        const e = Math.exp(logits[o + v] - max);
+        probs[o + v] = e;
+        sum += e;
+      }
     const inv = 1 / sum;
     for (let v = 0; v < V; v++) probs[o + v] *= inv;
     const tg = targets[n];
@@ -168,7 +190,7 @@ const adamK: RowKernel = (a, s, t, nt) => {
  * is scaled by scale_h, soft-maxed over keys 0…t and zeroed above the diagonal. a = [att], s = [T, NH, rows,
  * scale_0 … scale_{NH−1}].
  */
-const causalSoftmaxK: RowKernel = (a, s, t, nt) => {
+const causalSoftmaxK: RowKernel = (a, s, t, nt, w) => {
   const att = a[0];
   const T = s[0];
   const NH = s[1];
@@ -186,11 +208,15 @@ const causalSoftmaxK: RowKernel = (a, s, t, nt) => {
       if (v > max) max = v;
     }
     let sum = 0;
-    for (let u = 0; u <= q; u++) {
-      const e = Math.exp(att[o + u] - max);
-      att[o + u] = e;
-      sum += e;
-    }
+    if (w) {
+      w.exps(att.byteOffset + 4 * o, att.byteOffset + 4 * o, q + 1, max);
+      for (let u = 0; u <= q; u++) sum += att[o + u];
+    } else
+      for (let u = 0; u <= q; u++) {
+        const e = Math.exp(att[o + u] - max);
+        att[o + u] = e;
+        sum += e;
+      }
     const inv = 1 / sum;
     for (let u = 0; u <= q; u++) att[o + u] *= inv;
     for (let u = q + 1; u < T; u++) att[o + u] = 0;
@@ -401,8 +427,11 @@ export const Kernel = {
 } as const;
 export type Kernel = (typeof Kernel)[keyof typeof Kernel];
 
-/** Runs kernel k's shares on the pool; returns false to decline (then the caller runs it alone). */
-export type RowsExecutor = (k: number, a: (Arr | Int32Array)[], s: number[]) => boolean;
+/**
+ * Runs kernel k's shares on the pool, each thread with its own instance of w's module when w is given; returns
+ * false to decline (then the caller runs it alone).
+ */
+export type RowsExecutor = (k: number, a: (Arr | Int32Array)[], s: number[], w: RowsWasm | null) => boolean;
 let executor: RowsExecutor | null = null;
 
 /** Installed by matmul-threads.ts while its workers can take row kernels. */
@@ -420,12 +449,36 @@ export function pooledRowRuns(): number {
   return pooled;
 }
 
+/** The arrays each kernel with a wasm path hands to the engine (by index in a), which must be resident there. */
+const WASM_ARRAYS: Partial<Record<Kernel, number[]>> = {
+  [Kernel.SwigluForward]: [0, 1, 2, 3],
+  [Kernel.SoftmaxXent]: [0, 1],
+  [Kernel.CausalSoftmax]: [0],
+};
+
+/** The engine's kernels for kernel k over a, or null where k has no wasm path or an array it needs is not resident. */
+let wasmRows = true;
+
+/** Turns the kernels' wasm exponentials off (false: Math.exp everywhere, for comparisons); returns the old state. */
+export function setWasmRowKernels(on: boolean): boolean {
+  const old = wasmRows;
+  wasmRows = on;
+  return old;
+}
+
+function wasmFor(k: Kernel, a: (Arr | Int32Array)[]): RowsWasm | null {
+  const idx = WASM_ARRAYS[k];
+  if (!wasmRows || !idx || !idx.every((i) => i < a.length && isMatmulResident(a[i] as Arr))) return null;
+  return matmulRowsWasm();
+}
+
 /** Runs kernel k over its arrays, on every pool thread when the work is large and every array is shared. */
 export function runRows(k: Kernel, a: (Arr | Int32Array)[], s: number[], elements: number): void {
+  const w = wasmFor(k, a);
   if (executor && elements >= PARALLEL_MIN_ELEMENTS && a.every((x) => x.buffer instanceof SharedArrayBuffer))
-    if (executor(k, a, s)) {
+    if (executor(k, a, s, w)) {
       pooled++;
       return;
     }
-  ROW_KERNELS[k](a, s, 0, 1);
+  ROW_KERNELS[k](a, s, 0, 1, w);
 }

@@ -288,6 +288,35 @@ export class Fn {
   or(): this {
     return this.op(0x72);
   }
+  f32x4Div(): this {
+    return this.simd(0xe7);
+  }
+  f32x4Min(): this {
+    return this.simd(0xe8);
+  }
+  f32x4Max(): this {
+    return this.simd(0xe9);
+  }
+  /** Round to nearest, ties to even, per lane. */
+  f32x4Nearest(): this {
+    return this.simd(0x6a);
+  }
+  /** f32 lanes → i32 lanes, truncated, saturating. */
+  i32x4TruncSatF32x4S(): this {
+    return this.simd(0xf8);
+  }
+  i32x4Add(): this {
+    return this.simd(0xae);
+  }
+  /** i32 lanes shifted left by an i32 operand. */
+  i32x4Shl(): this {
+    return this.simd(0xab);
+  }
+  f32x4ExtractLane(lane: number): this {
+    this.simd(0x1f);
+    this.code.push(lane);
+    return this;
+  }
 
   /** for (v = from; v < limit; v += step) body — `from`, `limit`, `step` are emitters of one i32 each. */
   for(v: number, from: () => void, limit: () => void, step: number, body: () => void): this {

@@ -1,10 +1,12 @@
-// The WebAssembly SIMD (f32x4) matmul, generated as bytes by core/nn/wasm/asm.ts. One exported entry point:
+// The WebAssembly SIMD (f32x4) matmul, generated as bytes by core/nn/wasm/asm.ts. Its entry point:
 //   gemm(a, b, c, N, K, acc, aRs, aKs, bCs, bKs, m0, m1, scratch)
 // computes, for output rows i in [m0, m1) and all columns j < N,
 //   c[i*N + j] (+)= Σ_k a[i*aRs + k*aKs] · b[j*bCs + k*bKs]
 // with a, b, c, scratch byte addresses in the imported memory and strides in elements. It packs KC×NC blocks of
 // B into NR-wide panels and MR×KC panels of A (zero-padded), then runs an MR×NR register-blocked microkernel
-// (MR·NR/4 f32x4 accumulators) over every panel pair. Each thread passes its own scratch region.
+// (MR·NR/4 f32x4 accumulators) over every panel pair. Each thread passes its own scratch region. Beside it:
+// batched (attention's per-head products), gemv (one-row decoding) and two elementwise kernels for rows.ts on
+// resident arrays, exps (the softmaxes' exponentials) and swiglu (SwiGLU's forward), over one f32x4 expf.
 import { assemble, F32, Fn, I32, V128 } from './asm';
 
 export interface GemmGeometry {
@@ -567,6 +569,122 @@ function gemvFn(fma: boolean): Fn {
   return f;
 }
 
+const splat = (v: number): [number, number, number, number] => [v, v, v, v];
+
+/**
+ * Leaves e^x of the f32x4 in local x on the stack (x is clamped in place to [−87.34, 88.37], so 2^k below stays
+ * a normal f32 and nothing overflows): Cephes' expf, 2^k · p(r) with
+ * k = round(x·log₂e), r = x − k·ln 2 in two parts and p a degree-7 polynomial; relative error ≲ 2 f32 ulp,
+ * e^−∞ = 1.2e−38 (clamped, not 0), NaN stays NaN. k and r are scratch locals.
+ */
+function emitExp(f: Fn, x: number, k: number, r: number): void {
+  f.get(x).v128ConstF32(splat(-87.33654)).f32x4Max().v128ConstF32(splat(88.37)).f32x4Min().set(x);
+  f.get(x).v128ConstF32(splat(Math.LOG2E)).f32x4Mul().f32x4Nearest().set(k);
+  f.get(x).get(k).v128ConstF32(splat(0.693359375)).f32x4Mul().f32x4Sub();
+  f.get(k).v128ConstF32(splat(-2.1219444e-4)).f32x4Mul().f32x4Sub().set(r);
+  f.v128ConstF32(splat(1.98756915e-4));
+  for (const c of [1.39819995e-3, 8.33345191e-3, 4.16657959e-2, 1.66666655e-1, 5.00000012e-1])
+    f.get(r).f32x4Mul().v128ConstF32(splat(c)).f32x4Add();
+  f.get(r).f32x4Mul().get(r).f32x4Mul().get(r).f32x4Add().v128ConstF32(splat(1)).f32x4Add();
+  // × 2^k: (k + 127) << 23 read as f32 bits
+  f.get(k).i32x4TruncSatF32x4S().v128ConstI32(splat(127)).i32x4Add().i32(23).i32x4Shl().f32x4Mul();
+}
+
+/**
+ * Runs `lanes` (which maps the f32x4 in local v to its result on the stack, using v and t as scratch) over n floats
+ * from byte address src, storing to dst: four at a time, then the last n mod 4 one by one (each splatted into a
+ * vector, so they take the same expression).
+ */
+function elementwise(
+  f: Fn,
+  n: number,
+  load: (i: number, splat: boolean) => void,
+  store: (i: number, lane: boolean) => void,
+): void {
+  const i = f.local(I32, 'i');
+  const n4 = f.local(I32, 'n4');
+  f.get(n).i32(-4).and().set(n4);
+  f.for(
+    i,
+    () => f.i32(0),
+    () => f.get(n4),
+    4,
+    () => {
+      load(i, false);
+      store(i, false);
+    },
+  );
+  f.for(
+    i,
+    () => f.get(n4),
+    () => f.get(n),
+    1,
+    () => {
+      load(i, true);
+      store(i, true);
+    },
+  );
+}
+
+// exps(dst, src, n, shift): dst[i] = e^(src[i] − shift) for i < n (byte addresses; dst may be src) — the
+// exponentials of the softmaxes (cross-entropy rows, causal attention rows)
+function expsFn(): Fn {
+  const f = new Fn('exps', [I32, I32, I32, F32]).named('dst', 'src', 'n', 'shift');
+  const [dst, src, n, shift] = [0, 1, 2, 3];
+  const [sv, x, k, r] = ['shift_v', 'x', 'k', 'r'].map((name) => f.local(V128, name));
+  f.get(shift).f32x4Splat().set(sv);
+  elementwise(
+    f,
+    n,
+    (i, one) => {
+      f.get(src).get(i).i32(2).shl().add();
+      if (one) f.v128Load32Splat(0);
+      else f.v128Load(0);
+      f.get(sv).f32x4Sub().set(x);
+    },
+    (i, one) => {
+      f.get(dst).get(i).i32(2).shl().add();
+      emitExp(f, x, k, r);
+      if (one) f.f32x4ExtractLane(0).f32Store(0);
+      else f.v128Store(0);
+    },
+  );
+  return f;
+}
+
+// swiglu(out, gate, up, sig, n): sig[i] = σ(gate[i]) = 1/(1 + e^−gate[i]), out[i] = gate[i]·sig[i]·up[i]
+function swigluFn(): Fn {
+  const f = new Fn('swiglu', [I32, I32, I32, I32, I32]).named('out', 'gate', 'up', 'sig', 'n');
+  const [out, gate, up, sig, n] = [0, 1, 2, 3, 4];
+  const [g, x, k, r, sg] = ['g', 'x', 'k', 'r', 'sg'].map((name) => f.local(V128, name));
+  const at = (base: number, i: number) => f.get(base).get(i).i32(2).shl().add();
+  const ld = (one: boolean) => (one ? f.v128Load32Splat(0) : f.v128Load(0));
+  elementwise(
+    f,
+    n,
+    (i, one) => {
+      at(gate, i);
+      ld(one).set(g);
+      f.v128Zero().get(g).f32x4Sub().set(x);
+    },
+    (i, one) => {
+      f.v128ConstF32(splat(1));
+      f.v128ConstF32(splat(1));
+      emitExp(f, x, k, r);
+      f.f32x4Add().f32x4Div().set(sg);
+      at(sig, i).get(sg);
+      if (one) f.f32x4ExtractLane(0).f32Store(0);
+      else f.v128Store(0);
+      at(out, i).get(g).get(sg).f32x4Mul();
+      at(up, i);
+      ld(one).f32x4Mul();
+      if (one) f.f32x4ExtractLane(0).f32Store(0);
+      else f.v128Store(0);
+    },
+  );
+  return f;
+}
+
 export function gemmModuleBytes(
   g: GemmGeometry,
   mem: { min: number; max: number; shared: boolean },
@@ -577,5 +695,6 @@ export function gemmModuleBytes(
   fns.push(gemmFn(g, { kernel: 0, packA: 1, packB: 2 }));
   fns.push(batchedFn(3)); // calls gemm, function 3
   fns.push(gemvFn(opts.fma ?? false));
+  fns.push(expsFn(), swigluFn());
   return assemble(fns, mem, `gemm_mr${g.mr}_nr${g.nr}_kc${g.kc}_nc${g.nc}${opts.fma ? '_fma' : ''}`);
 }

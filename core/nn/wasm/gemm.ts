@@ -57,6 +57,15 @@ export interface BatchStrides {
   cDiv: number;
 }
 
+/**
+ * The gemm module's elementwise kernels on byte addresses in its memory (gemm-module.ts): exps(dst, src, n, shift)
+ * writes e^(src[i] − shift), swiglu(out, gate, up, sig, n) σ(gate) into sig and gate·σ(gate)·up into out.
+ */
+export interface RowsWasm {
+  exps(dst: number, src: number, n: number, shift: number): void;
+  swiglu(out: number, gate: number, up: number, sig: number, n: number): void;
+}
+
 /** Byte addresses of one staged product's operands. */
 export interface Staged {
   pa: number;
@@ -109,6 +118,8 @@ export class WasmGemm {
   private readonly fn: WasmGemmFn;
   private readonly batchedFn: WasmBatchedFn;
   private readonly gemvFn: (...args: number[]) => void;
+  /** The module's elementwise kernels (rows.ts runs them on arrays resident in this memory). */
+  readonly rowFns: RowsWasm;
   private f32: Float32Array;
   private readonly dataBase: number;
   /** Arrays held in memory between products (pin), by byte address; staging starts past them at stageBase. */
@@ -156,6 +167,7 @@ export class WasmGemm {
     this.fn = inst.exports.gemm as WasmGemmFn;
     this.batchedFn = inst.exports.batched as WasmBatchedFn;
     this.gemvFn = inst.exports.gemv as (...args: number[]) => void;
+    this.rowFns = inst.exports as unknown as RowsWasm;
     this.f32 = new Float32Array(this.memory.buffer);
   }
 

@@ -13,6 +13,7 @@ import {
 import { setMatmulThreads } from '../../../core/nn/matmul-threads';
 import { AdamW } from '../../../core/nn/optim';
 import { zeroGrad } from '../../../core/nn/tensor';
+import { setWasmRowKernels } from '../../../core/nn/rows';
 import { Transformer } from '../../../core/nn/transformer';
 import { WasmGemm, wasmGemm } from '../../../core/nn/wasm/gemm';
 import { randArr } from './gradcheck';
@@ -168,7 +169,14 @@ describe.skipIf(skip)('transformer training on resident activations', () => {
       }
     };
     const plain = run(false);
-    const res = run(true);
+    // Math.exp in the row kernels on resident arrays too: bit for bit the ordinary arrays' results
+    const wasOn = setWasmRowKernels(false);
+    let res: ReturnType<typeof run>;
+    try {
+      res = run(true);
+    } finally {
+      setWasmRowKernels(wasOn);
+    }
     expect(res.losses).toEqual(plain.losses);
     res.params.forEach((p, i) => {
       expect(Array.from(p.data)).toEqual(Array.from(plain.params[i].data));
@@ -180,6 +188,17 @@ describe.skipIf(skip)('transformer training on resident activations', () => {
     // back at (4, 16) the first shape's arrays are reused: nothing more is taken
     expect(res.bytes[3]).toBe(res.bytes[1]);
     expect(res.bytes[1]).toBeGreaterThan(res.bytes[0]);
+    // with the engine's SIMD exponentials (softmaxes, SwiGLU) on resident arrays: f32 rounding apart
+    const simd = run(true);
+    simd.losses.forEach((l, i) => expect(Math.abs(l - plain.losses[i])).toBeLessThan(1e-6 * plain.losses[i]));
+    expect(simd.losses).not.toEqual(plain.losses); // the SIMD path really ran
+    simd.params.forEach((p, i) => {
+      const q = plain.params[i];
+      for (let j = 0; j < p.size; j++) {
+        expect(Math.abs(p.data[j] - q.data[j])).toBeLessThan(1e-5);
+        expect(Math.abs(p.grad[j] - q.grad[j])).toBeLessThan(1e-5 * (1 + Math.abs(q.grad[j])) + 1e-6);
+      }
+    });
   });
 
   it('inference (training off) allocates nothing resident', () => {

@@ -11,9 +11,17 @@ import {
 } from '../../../core/nn/attention';
 import { rmsnormBackward, rmsnormForward, swigluBackward, swigluForward } from '../../../core/nn/layers';
 import { softmaxCrossEntropyForward, xentGradRows } from '../../../core/nn/losses';
+import { allocMatmulResident, matmulRowsWasm } from '../../../core/nn/matmul';
 import { setMatmulThreads } from '../../../core/nn/matmul-threads';
 import { Adam, AdamW } from '../../../core/nn/optim';
-import { Kernel, PARALLEL_MIN_ELEMENTS, pooledRowRuns, runRows } from '../../../core/nn/rows';
+import {
+  Kernel,
+  PARALLEL_MIN_ELEMENTS,
+  pooledRowRuns,
+  ROW_KERNELS,
+  runRows,
+  setWasmRowKernels,
+} from '../../../core/nn/rows';
 import { alloc, NnError, Parameter, type Arr } from '../../../core/nn/tensor';
 import { randArr } from './gradcheck';
 
@@ -289,6 +297,106 @@ describe('row kernels on the worker pool', () => {
     expect(plain[3]).toBeCloseTo(
       (Math.fround(gate[3]) / (1 + Math.exp(-Math.fround(gate[3])))) * Math.fround(up[3]),
       5,
+    );
+  });
+});
+
+// On arrays in the wasm engine's memory the SwiGLU forward and both softmaxes take their exponentials from the
+// engine's f32x4 kernel (Cephes' expf): the same on the pool as alone, within f32 rounding of the Math.exp path
+describe.skipIf(!matmulRowsWasm())('row kernels with the engine SIMD exponentials', () => {
+  const resident = (src: ArrayLike<number>): Float32Array => {
+    const a = allocMatmulResident(src.length)!;
+    a.set(src);
+    return a;
+  };
+  const relErr = (x: ArrayLike<number>, y: ArrayLike<number>, floor = 1e-30) => {
+    let e = 0;
+    for (let i = 0; i < x.length; i++)
+      e = Math.max(e, Math.abs(x[i] - y[i]) / Math.max(Math.abs(y[i]), floor));
+    return e;
+  };
+  const n = PARALLEL_MIN_ELEMENTS * 2 + 7;
+  const gate = randArr(n, 11).map((x) => 12 * x);
+  const up = randArr(n, 12);
+
+  it('SwiGLU forward: pool equals one thread bit for bit, σ and the output within 4e-7 of Math.exp, wasm ran', () => {
+    const run = (wasm: boolean) => {
+      const was = setWasmRowKernels(wasm);
+      try {
+        return bothWays(2, () => {
+          const [out, sig] = [resident(new Float32Array(n)), resident(new Float32Array(n))];
+          swigluForward(out, resident(gate), resident(up), n, sig);
+          return [Float32Array.from(out), Float32Array.from(sig)];
+        });
+      } finally {
+        setWasmRowKernels(was);
+      }
+    };
+    const simd = run(true);
+    const exact = run(false);
+    expect(simd.runs).toBe(1);
+    for (let j = 0; j < 2; j++) expect(Array.from(simd.pooled[j])).toEqual(Array.from(simd.alone[j]));
+    expect(Array.from(simd.pooled[0])).not.toEqual(Array.from(exact.pooled[0])); // another exp really ran
+    expect(relErr(simd.pooled[1], exact.pooled[1])).toBeLessThan(4e-7);
+    // the output's relative error is σ's plus two products' rounding
+    let worst = 0;
+    for (let i = 0; i < n; i++)
+      worst = Math.max(
+        worst,
+        Math.abs(simd.pooled[0][i] - exact.pooled[0][i]) / (Math.abs(exact.pooled[0][i]) + 1e-30),
+      );
+    expect(worst).toBeLessThan(4e-7);
+  });
+
+  it('softmax cross-entropy and the causal softmax: pool equals one thread, within f32 rounding of Math.exp', () => {
+    const [N, V] = [67, 1024];
+    const logits = randArr(N * V, 13).map((x) => 8 * x);
+    const targets = Int32Array.from({ length: N }, (_, i) => (i % 5 === 3 ? -100 : (i * 37) % V));
+    const [T, NH, rows] = [64, 4, 2 * 4 * 64];
+    const scores = randArr(rows * T, 14).map((x) => 30 * x);
+    const run = (wasm: boolean) => {
+      const was = setWasmRowKernels(wasm);
+      try {
+        return bothWays(2, () => {
+          const probs = resident(new Float32Array(N * V));
+          const r = softmaxCrossEntropyForward(probs, resident(logits), targets, N, V, -100);
+          const att = resident(scores);
+          runRows(Kernel.CausalSoftmax, [att], [T, NH, rows, 0.5, 0.25, 1, 2], rows * T);
+          return { loss: r.loss, probs: Float32Array.from(probs), att: Float32Array.from(att) };
+        });
+      } finally {
+        setWasmRowKernels(was);
+      }
+    };
+    const simd = run(true);
+    const exact = run(false);
+    expect(simd.runs).toBe(2);
+    expect(simd.pooled.loss).toBe(simd.alone.loss);
+    expect(Array.from(simd.pooled.probs)).toEqual(Array.from(simd.alone.probs));
+    expect(Array.from(simd.pooled.att)).toEqual(Array.from(simd.alone.att));
+    expect(Array.from(simd.pooled.probs)).not.toEqual(Array.from(exact.pooled.probs));
+    expect(Math.abs(simd.pooled.loss - exact.pooled.loss)).toBeLessThan(1e-6 * exact.pooled.loss);
+    // x − max rounds to f32 before the exponential (ulp(|x − max|) ≤ 2e−6 here), then ≲ 2 ulp
+    expect(relErr(simd.pooled.probs, exact.pooled.probs, 1e-20)).toBeLessThan(1e-5);
+    expect(relErr(simd.pooled.att, exact.pooled.att, 1e-20)).toBeLessThan(3e-5);
+    for (const r of [0, 1, T - 1, rows - 1]) {
+      const row = simd.pooled.att.subarray(r * T, (r + 1) * T);
+      expect(Array.from(row.subarray(0, (r % T) + 1)).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+      expect(row.subarray((r % T) + 1).every((x) => x === 0)).toBe(true);
+    }
+  });
+
+  it('the kernels decline the engine for arrays outside its memory', () => {
+    const out = new Float32Array(64);
+    ROW_KERNELS[Kernel.SwigluForward](
+      [out, Float32Array.from(gate.subarray(0, 64)), Float32Array.from(up.subarray(0, 64))],
+      [64],
+      0,
+      1,
+      null,
+    );
+    expect(out[3]).toBe(
+      Math.fround((Math.fround(gate[3]) / (1 + Math.exp(-Math.fround(gate[3])))) * Math.fround(up[3])),
     );
   });
 });
