@@ -7,6 +7,10 @@
 // bench/results/nn.json.
 // The build machine is shared, so the lab and the peer are timed in alternating rounds (ROUNDS, default 2) and
 // each round's ratio is reported beside the load average; matmul shapes are timed for the wasm and JS kernels.
+// Each lab round also records its CPU time per step and, on Linux, the CPU the rest of the machine used while it
+// ran (/proc/stat's busy time less this process's): a slow round with other_cores near 1 lost a core to another
+// process, one without it is the lab's own. Relaxed SIMD (the gemm's FMA) is turned on first thing, as the qlab
+// entry and the job launcher do, so the bench times the kernel a training job runs.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -22,6 +26,11 @@ import { SMALL_PRESET } from '../core/methods/qffn/meta';
 import { cloneModel, makeClassical, makeQffn } from '../core/methods/qffn/models';
 import { QffnConfigSchema } from '../core/methods/qffn/schema';
 import { peersDir } from '../core/methods/sim-bench/peer';
+import { enableRelaxedSimdAtEntry } from '../core/nn/wasm/relaxed-simd';
+import { wasmGemm } from '../core/nn/wasm/gemm';
+
+// before anything compiles the gemm module (the engine is built on first use, below)
+await enableRelaxedSimdAtEntry();
 
 const threads = Number(process.env.THREADS ?? 2);
 const steps = Number(process.env.STEPS ?? 4);
@@ -42,6 +51,16 @@ function timeIt(f: () => void, reps: number): number {
 
 const rng = new Rng(0);
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)];
+
+/** The machine's busy CPU time in ms (user, nice, system, irq, softirq of every core), or NaN off Linux. */
+function machineBusyMs(): number {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return (f[0] + f[1] + f[2] + f[5] + f[6]) * 10; // USER_HZ = 100
+  } catch {
+    return NaN;
+  }
+}
 
 /** The reference config's matmuls and training step, the lab beside the PyTorch peer. */
 function referenceWorkload() {
@@ -106,19 +125,37 @@ function referenceWorkload() {
       x[b * T + t] = data[b * (T + 1) + t];
       y[b * T + t] = data[b * (T + 1) + t + 1];
     }
-  function labRound(): { step_s: number; loss: number } {
+  function labRound(): { step_s: number; loss: number; cpu_s: number; other_cores: number } {
     const times: number[] = [];
     let loss = NaN;
+    let cpu = 0;
+    let wall = 0;
+    let busy = 0;
     for (let s = 0; s < steps + 1; s++) {
+      const c0 = process.cpuUsage();
+      const b0 = machineBusyMs();
       const t0 = performance.now();
       zeroGrad(params);
       loss = model.lmForward(x, B, T, y);
       model.lmBackward();
       opt.step(3e-4);
-      if (s >= 1) times.push((performance.now() - t0) / 1000);
+      if (s < 1) continue;
+      const dt = performance.now() - t0;
+      const c = process.cpuUsage(c0);
+      times.push(dt / 1000);
+      cpu += (c.user + c.system) / 1000;
+      busy += machineBusyMs() - b0;
+      wall += dt;
     }
     times.sort((a, b) => a - b);
-    return { step_s: times[Math.floor(times.length / 2)], loss };
+    // CPU the rest of the machine used during the round, in cores (clock ticks of 10 ms: ±0.02 at 1 s)
+    const other = Math.max(0, (busy - cpu) / wall);
+    return {
+      step_s: times[Math.floor(times.length / 2)],
+      loss,
+      cpu_s: cpu / steps / 1000,
+      other_cores: other,
+    };
   }
 
   let peerNote: string | null = existsSync(PEER)
@@ -142,8 +179,10 @@ function referenceWorkload() {
     torch_tokens_per_s: number | null;
     ratio: number | null;
     load1: number;
+    lab_cpu_s_per_step: number;
+    other_cores: number;
   }[] = [];
-  let lastLab = { step_s: NaN, loss: NaN };
+  let lastLab = { step_s: NaN, loss: NaN, cpu_s: NaN, other_cores: NaN };
   let torch: Record<string, unknown> | null = null;
   for (let r = 0; r < rounds; r++) {
     lastLab = labRound();
@@ -156,23 +195,26 @@ function referenceWorkload() {
       torch_tokens_per_s: torchTps,
       ratio: torchTps ? labTps / torchTps : null,
       load1: loadavg()[0],
+      lab_cpu_s_per_step: lastLab.cpu_s,
+      other_cores: lastLab.other_cores,
     };
     roundsOut.push(row);
     console.log(
-      `round ${r + 1}: lab ${labTps.toFixed(0)} tokens/s, torch ${torchTps?.toFixed(0) ?? '—'} tokens/s, ratio ${row.ratio?.toFixed(3) ?? '—'} (load ${row.load1.toFixed(1)})`,
+      `round ${r + 1}: lab ${labTps.toFixed(0)} tokens/s, torch ${torchTps?.toFixed(0) ?? '—'} tokens/s, ratio ${row.ratio?.toFixed(3) ?? '—'} (load ${row.load1.toFixed(1)}; lab CPU ${(1000 * row.lab_cpu_s_per_step).toFixed(0)} ms/step, other processes ${row.other_cores.toFixed(2)} cores)`,
     );
   }
   const labTps = median(roundsOut.map((r) => r.lab_tokens_per_s));
   const lab = {
     threads: getMatmulThreads(),
     kernel,
+    fma: wasmGemm()?.fma ?? false,
     params: params.reduce((n, p) => n + p.size, 0),
     step_s: BT / labTps,
     tokens_per_s: labTps,
     loss: lastLab.loss,
   };
   console.log(
-    `lab    training: ${lab.tokens_per_s.toFixed(0)} tokens/s (median step ${lab.step_s.toFixed(3)} s, ${lab.params} params, ${lab.threads} threads, ${kernel} matmul)`,
+    `lab    training: ${lab.tokens_per_s.toFixed(0)} tokens/s (median step ${lab.step_s.toFixed(3)} s, ${lab.params} params, ${lab.threads} threads, ${kernel} matmul${lab.fma ? ' with FMA' : ''})`,
   );
   const ratios = roundsOut.filter((r) => r.ratio !== null).map((r) => r.ratio!);
   const ratio = ratios.length > 0 ? median(ratios) : null;
