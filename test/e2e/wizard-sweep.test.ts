@@ -53,7 +53,8 @@ describe('a sweep from the wizard', () => {
 
     // the 2 × 2 grid: layers × seed
     await page.getByTestId('wiz-sweep-qubits').fill('');
-    expect(await page.getByTestId('wiz-sweep-error-qubits').count()).toBe(0);
+    // the check runs once the typing pauses (SWEEP_CHECK_MS): the message goes then
+    await expect.poll(() => page.getByTestId('wiz-sweep-error-qubits').count()).toBe(0);
     await page.getByTestId('wiz-sweep-layers').fill('1, 2');
     await page.getByTestId('wiz-sweep-seed').fill('1..2');
     await page.getByTestId('wiz-name').fill('e2e sweep');

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readRunFile, readSweepFile } from '../../../core/cli/config-file';
 import { LabError } from '../../../core/api/lab-types';
 import { listKindMetas } from '../../../core/methods/catalog';
@@ -20,13 +20,19 @@ import {
   parseSweepValues,
   sweepCommand,
 } from '../../../renderer/src/lib/wizard/sweep';
-import { SWEEP_GENERAL, WizardState, sweepKey } from '../../../renderer/src/state/wizard.svelte';
+import {
+  SWEEP_CHECK_MS,
+  SWEEP_GENERAL,
+  WizardState,
+  sweepKey,
+} from '../../../renderer/src/state/wizard.svelte';
 import { FakeLabApi } from './fake-api';
 
-function open(kind: string, api = new FakeLabApi()) {
+/** The wizard on its review step; the sweep check runs at once unless a delay is given (see the debounce tests). */
+function open(kind: string, api = new FakeLabApi(), sweepCheckMs = 0) {
   const meta = listKindMetas().find((m) => m.kind === kind)!;
   const defaults = JSON.parse(JSON.stringify(meta.schema.parse({}))) as Config;
-  const w = new WizardState(api, wizardFor(kind, defaults)!, defaults);
+  const w = new WizardState(api, wizardFor(kind, defaults)!, defaults, { sweepCheckMs });
   for (let i = 0; i < w.spec.steps.length; i++) w.next();
   expect(w.isReview).toBe(true);
   return { w, api, meta };
@@ -255,5 +261,57 @@ describe('the command line', () => {
       error: 'the range 1..100000 has 100000 values, over the limit of 1000',
     });
     expect(parseSweepValues(SEED_AXIS_SPEC, '3, 3')).toEqual({ error: '3 is given twice' });
+  });
+});
+
+describe(`the sweep check runs once the typing pauses (${SWEEP_CHECK_MS} ms), and Start waits for it`, () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('Start is disabled from a keystroke until the check of that text has run; each key restarts the wait', () => {
+    const { w } = open('vqc-fit', new FakeLabApi(), SWEEP_CHECK_MS);
+    expect(w.startBlocked).toBe(false);
+    w.editSweep('qubits', '2, 4');
+    expect(w.sweepPending).toBe(true);
+    expect(w.startBlocked).toBe(true);
+    expect(w.isSweep).toBe(false); // nothing about the sweep is read from unchecked text
+    vi.advanceTimersByTime(SWEEP_CHECK_MS - 1);
+    expect(w.startBlocked).toBe(true);
+    w.editSweep('qubits', '2, 40');
+    vi.advanceTimersByTime(SWEEP_CHECK_MS - 1);
+    expect(w.sweepPending).toBe(true);
+    expect(w.startBlocked).toBe(true);
+    expect(w.sweepErrors).toEqual({});
+    vi.advanceTimersByTime(1);
+    expect(w.sweepPending).toBe(false);
+    expect(w.sweepErrors[sweepKey('qubits')]).toBe(
+      'qubits=40: config.qubits: Too big: expected number to be <=16',
+    );
+    expect(w.startBlocked).toBe(true); // now for the marked value
+    w.editSweep('qubits', '2, 4');
+    expect(w.startBlocked).toBe(true); // the fix is not trusted before its check
+    vi.advanceTimersByTime(SWEEP_CHECK_MS);
+    expect(w.startBlocked).toBe(false);
+    expect(w.isSweep).toBe(true);
+    expect(w.sweepSize).toBe(2);
+    // emptied: a single run again, once checked
+    w.editSweep('qubits', '');
+    expect(w.startBlocked).toBe(true);
+    vi.advanceTimersByTime(SWEEP_CHECK_MS);
+    expect(w.startBlocked).toBe(false);
+    expect(w.isSweep).toBe(false);
+  });
+
+  it('Start pressed inside the pause checks the text first: a bad value is never sent', async () => {
+    const { w, api } = open('vqc-fit', new FakeLabApi(), SWEEP_CHECK_MS);
+    w.editSweep('qubits', '2, 40');
+    expect(await w.submit()).toBeNull();
+    expect(api.calls.filter((c) => /^create/.test(c.method))).toEqual([]);
+    expect(w.sweepErrors[sweepKey('qubits')]).toMatch(/qubits=40/);
+    w.editSweep('qubits', '2, 3');
+    const run = await w.submit();
+    expect(run?.childCount).toBe(2);
+    const req = api.calls.find((c) => c.method === 'createSweep')?.arg as CreateSweepRequest;
+    expect(req.axes).toEqual([{ field: 'qubits', values: [2, 3] }]);
   });
 });
