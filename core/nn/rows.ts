@@ -12,9 +12,10 @@ import type { RowsWasm } from './wasm/gemm';
 
 /**
  * Thread t's share (of nt) of a kernel over arrays a and scalars s. w, given only when the arrays the kernel
- * hands to it lie in the wasm engine's memory (Float32), is that engine's SIMD exponentials (gemm-module.ts:
- * Cephes' expf, ≲ 2 ulp where Math.exp rounds once): the SwiGLU forward and both softmaxes then take their
- * exponentials from it; without it they use Math.exp as before.
+ * hands to it lie in the wasm engine's memory (Float32), is that engine's f32x4 kernels (gemm-module.ts): the
+ * SwiGLU forward and both softmaxes then take their exponentials from its expf (Cephes', ≲ 2 ulp where Math.exp
+ * rounds once) and the SwiGLU backward runs there in f32 (the same products in the same order, f32 rounding
+ * where JS rounds once at the store); without it they run in JS as before.
  */
 export type RowKernel = (
   a: (Arr | Int32Array)[],
@@ -58,7 +59,7 @@ const swigluForwardK: RowKernel = (a, s, t, nt, w) => {
  * dgate += dout·up·σ(g)(1 + g(1 − σ(g))), dup += dout·g·σ(g); a = [dgate, dup, dout, gate, up] or with sig
  * (σ(gate) kept by the forward) appended, s = [n].
  */
-const swigluBackwardK: RowKernel = (a, s, t, nt) => {
+const swigluBackwardK: RowKernel = (a, s, t, nt, w) => {
   const dgate = a[0];
   const dup = a[1];
   const dout = a[2];
@@ -67,7 +68,11 @@ const swigluBackwardK: RowKernel = (a, s, t, nt) => {
   const n = s[0];
   const i0 = Math.floor((n * t) / nt);
   const i1 = Math.floor((n * (t + 1)) / nt);
-  if (a.length > 5) {
+  if (w && a.length > 5) {
+    const o = 4 * i0;
+    const [dg, du, d] = [dgate.byteOffset + o, dup.byteOffset + o, dout.byteOffset + o];
+    w.swigluBack(dg, du, d, gate.byteOffset + o, up.byteOffset + o, a[5].byteOffset + o, i1 - i0);
+  } else if (a.length > 5) {
     const sig = a[5];
     for (let i = i0; i < i1; i++) {
       const g = gate[i];
@@ -452,6 +457,7 @@ export function pooledRowRuns(): number {
 /** The arrays each kernel with a wasm path hands to the engine (by index in a), which must be resident there. */
 const WASM_ARRAYS: Partial<Record<Kernel, number[]>> = {
   [Kernel.SwigluForward]: [0, 1, 2, 3],
+  [Kernel.SwigluBackward]: [0, 1, 2, 3, 4, 5],
   [Kernel.SoftmaxXent]: [0, 1],
   [Kernel.CausalSoftmax]: [0],
 };

@@ -6,7 +6,8 @@
 // B into NR-wide panels and MR×KC panels of A (zero-padded), then runs an MR×NR register-blocked microkernel
 // (MR·NR/4 f32x4 accumulators) over every panel pair. Each thread passes its own scratch region. Beside it:
 // batched (attention's per-head products), gemv (one-row decoding) and two elementwise kernels for rows.ts on
-// resident arrays, exps (the softmaxes' exponentials) and swiglu (SwiGLU's forward), over one f32x4 expf.
+// resident arrays, exps (the softmaxes' exponentials) and swiglu (SwiGLU's forward) over one f32x4 expf, and
+// swigluBack (its backward).
 import { assemble, F32, Fn, I32, V128 } from './asm';
 
 export interface GemmGeometry {
@@ -685,6 +686,50 @@ function swigluFn(): Fn {
   return f;
 }
 
+// swigluBack(dgate, dup, dout, gate, up, sig, n): dgate[i] += dout·up·σ·(1 + gate·(1 − σ)), dup[i] += dout·gate·σ
+// with σ = sig[i] as swiglu kept it (the products in that order, in f32)
+function swigluBackFn(): Fn {
+  const names = ['dgate', 'dup', 'dout', 'gate', 'up', 'sig', 'n'];
+  const f = new Fn('swigluBack', new Array<typeof I32>(7).fill(I32)).named(...names);
+  const [dgate, dup, dout, gate, up, sig, n] = [0, 1, 2, 3, 4, 5, 6];
+  const [d, g, sg] = ['d', 'g', 'sg'].map((name) => f.local(V128, name));
+  const at = (base: number, i: number) => f.get(base).get(i).i32(2).shl().add();
+  const ld = (one: boolean) => (one ? f.v128Load32Splat(0) : f.v128Load(0));
+  const st = (one: boolean) => (one ? f.f32x4ExtractLane(0).f32Store(0) : f.v128Store(0));
+  elementwise(
+    f,
+    n,
+    (i, one) => {
+      for (const [base, local] of [
+        [dout, d],
+        [gate, g],
+        [sig, sg],
+      ]) {
+        at(base, i);
+        ld(one).set(local);
+      }
+    },
+    (i, one) => {
+      // dgate += ((d·up)·σ)·(1 + g·(1 − σ))
+      at(dgate, i);
+      at(dgate, i);
+      ld(one);
+      f.get(d);
+      at(up, i);
+      ld(one).f32x4Mul().get(sg).f32x4Mul();
+      f.v128ConstF32(splat(1)).get(g).v128ConstF32(splat(1)).get(sg).f32x4Sub().f32x4Mul().f32x4Add();
+      f.f32x4Mul().f32x4Add();
+      st(one);
+      // dup += (d·g)·σ
+      at(dup, i);
+      at(dup, i);
+      ld(one).get(d).get(g).f32x4Mul().get(sg).f32x4Mul().f32x4Add();
+      st(one);
+    },
+  );
+  return f;
+}
+
 export function gemmModuleBytes(
   g: GemmGeometry,
   mem: { min: number; max: number; shared: boolean },
@@ -695,6 +740,6 @@ export function gemmModuleBytes(
   fns.push(gemmFn(g, { kernel: 0, packA: 1, packB: 2 }));
   fns.push(batchedFn(3)); // calls gemm, function 3
   fns.push(gemvFn(opts.fma ?? false));
-  fns.push(expsFn(), swigluFn());
+  fns.push(expsFn(), swigluFn(), swigluBackFn());
   return assemble(fns, mem, `gemm_mr${g.mr}_nr${g.nr}_kc${g.kc}_nc${g.nc}${opts.fma ? '_fma' : ''}`);
 }

@@ -59,11 +59,21 @@ export interface BatchStrides {
 
 /**
  * The gemm module's elementwise kernels on byte addresses in its memory (gemm-module.ts): exps(dst, src, n, shift)
- * writes e^(src[i] − shift), swiglu(out, gate, up, sig, n) σ(gate) into sig and gate·σ(gate)·up into out.
+ * writes e^(src[i] − shift), swiglu(out, gate, up, sig, n) σ(gate) into sig and gate·σ(gate)·up into out,
+ * swigluBack(dgate, dup, dout, gate, up, sig, n) adds swiglu's gradients.
  */
 export interface RowsWasm {
   exps(dst: number, src: number, n: number, shift: number): void;
   swiglu(out: number, gate: number, up: number, sig: number, n: number): void;
+  swigluBack(
+    dgate: number,
+    dup: number,
+    dout: number,
+    gate: number,
+    up: number,
+    sig: number,
+    n: number,
+  ): void;
 }
 
 /** Byte addresses of one staged product's operands. */

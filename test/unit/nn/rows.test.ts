@@ -319,14 +319,18 @@ describe.skipIf(!matmulRowsWasm())('row kernels with the engine SIMD exponential
   const gate = randArr(n, 11).map((x) => 12 * x);
   const up = randArr(n, 12);
 
-  it('SwiGLU forward: pool equals one thread bit for bit, σ and the output within 4e-7 of Math.exp, wasm ran', () => {
+  it('SwiGLU forward and backward: pool equals one thread bit for bit, within f32 rounding of JS, wasm ran', () => {
+    const dout = randArr(n, 15);
     const run = (wasm: boolean) => {
       const was = setWasmRowKernels(wasm);
       try {
         return bothWays(2, () => {
           const [out, sig] = [resident(new Float32Array(n)), resident(new Float32Array(n))];
-          swigluForward(out, resident(gate), resident(up), n, sig);
-          return [Float32Array.from(out), Float32Array.from(sig)];
+          const [g, u] = [resident(gate), resident(up)];
+          swigluForward(out, g, u, n, sig);
+          const [dg, du] = [resident(randArr(n, 16)), resident(randArr(n, 17))]; // added into
+          swigluBackward(dg, du, resident(dout), g, u, n, sig);
+          return [out, sig, dg, du].map((x) => Float32Array.from(x));
         });
       } finally {
         setWasmRowKernels(was);
@@ -334,8 +338,15 @@ describe.skipIf(!matmulRowsWasm())('row kernels with the engine SIMD exponential
     };
     const simd = run(true);
     const exact = run(false);
-    expect(simd.runs).toBe(1);
-    for (let j = 0; j < 2; j++) expect(Array.from(simd.pooled[j])).toEqual(Array.from(simd.alone[j]));
+    expect(simd.runs).toBe(2);
+    for (let j = 0; j < 4; j++) expect(Array.from(simd.pooled[j])).toEqual(Array.from(simd.alone[j]));
+    // the gradients: σ's error and f32 rounding of each product (JS rounds once at the store), against |terms|
+    for (const j of [2, 3]) {
+      expect(Array.from(simd.pooled[j])).not.toEqual(Array.from(exact.pooled[j]));
+      let worst = 0;
+      for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(simd.pooled[j][i] - exact.pooled[j][i]));
+      expect(worst).toBeLessThan(2e-6 * 12);
+    }
     expect(Array.from(simd.pooled[0])).not.toEqual(Array.from(exact.pooled[0])); // another exp really ran
     expect(relErr(simd.pooled[1], exact.pooled[1])).toBeLessThan(4e-7);
     // the output's relative error is σ's plus two products' rounding
