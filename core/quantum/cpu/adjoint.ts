@@ -240,13 +240,14 @@ function backDiag(run: Runner, st: DiagStep, k: number, s: Amps, so: number, ste
 /** An amplitude encoding V: ψ ← V†ψ, λ ← V†λ, and ∂L/∂x through the normalisation a = x/‖x‖. */
 function backAmplitude(run: Runner, st: AmpStep, k: number, out: Grads): void {
   const { row, dInputs, dRow0 } = out;
+  if (run.wholeAmp[k] && run.rows.canWalsh) {
+    // ‖x‖ of this row: kept from its forward pass, unless a later row's has overwritten it
+    backWholeAmplitude(run, st, run.ampRow[k] === row ? run.ampNorm[k] : run.ampNormOf(st, row), out);
+    return;
+  }
   // a_j of this row: kept from its forward pass, unless a later row's has overwritten them
   const norm = run.ampRow[k] === row ? run.ampNorm[k] : run.amplitudes(st, k, row);
   const a = run.ampA[k];
-  if (run.wholeAmp[k] && run.rows.canWalsh) {
-    backWholeAmplitude(run, st, a, norm, out);
-    return;
-  }
   const ga = run.ampG[k];
   ga.fill(0);
   const s = run.psi;
@@ -290,24 +291,27 @@ function backAmplitude(run: Runner, st: AmpStep, k: number, out: Grads): void {
 }
 
 /**
- * backAmplitude for an encoding on the whole register in index order (V|0⟩ = Σ_j a_j |j⟩): ψ and λ before it are
- * v = Σ a_j ψ_j and u = Σ a_j λ_j on |0⟩ (one SIMD pass, rdot2), ∂L/∂a_j = 2 Re(conj(λ_j) v) and a·∂L/∂a = 2 Re(conj(u) v).
+ * backAmplitude for an encoding on the whole register in index order (V|0⟩ = Σ_j a_j |j⟩, a = x/‖x‖): ψ and λ before
+ * it are v = Σ a_j ψ_j and u = Σ a_j λ_j on |0⟩ (one SIMD pass, rdot2, weighted by x and divided by ‖x‖),
+ * ∂L/∂a_j = 2 Re(conj(λ_j) v) and a·∂L/∂a = 2 Re(conj(u) v).
  */
-function backWholeAmplitude(run: Runner, st: AmpStep, a: Float64Array, norm: number, out: Grads): void {
+function backWholeAmplitude(run: Runner, st: AmpStep, norm: number, out: Grads): void {
   const { rows } = run;
-  const w = rows.w;
-  for (let j = 0; j < run.dim; j++) w[j] = a[j];
+  run.ampFeaturesToW(st, out.row);
   const sums = run.sums4;
   rows.weightedSums(sums);
-  const vr = sums[0];
-  const vi = sums[1];
-  const ur = sums[2];
-  const ui = sums[3];
+  const vr = sums[0] / norm;
+  const vi = sums[1] / norm;
+  const ur = sums[2] / norm;
+  const ui = sums[3] / norm;
   const ag = 2 * (vr * ur + vi * ui);
   const l = rows.lam;
+  const x = run.inputs;
+  const x0 = out.row * run.prog.numInputs + st.start;
   const d0 = (out.row - out.dRow0) * run.prog.numInputs + st.start;
+  const agn = ag / norm;
   for (let j = 0; j < st.length; j++)
-    out.dInputs[d0 + j] += (2 * (l[2 * j] * vr + l[2 * j + 1] * vi) - a[j] * ag) / norm;
+    out.dInputs[d0 + j] += (2 * (l[2 * j] * vr + l[2 * j + 1] * vi) - x[x0 + j] * agn) / norm;
   const s = run.psi;
   s.fill(0);
   l.fill(0);

@@ -126,8 +126,9 @@ export class Runner {
   readonly blockAt: Int32Array;
   readonly blockStale: Uint8Array;
   /**
-   * Per amplitude step: the row whose normalised features ampA[k] hold (−1: none; bind clears it) and its ‖x‖, so the
-   * backward step of the row just run forward reuses them.
+   * Per amplitude step: the row whose ‖x‖ ampNorm[k] holds — and, except for a whole-register encoding on SIMD rows
+   * (which reads x itself), whose normalised features ampA[k] hold (−1: none; bind clears it), so the backward step of
+   * the row just run forward reuses them.
    */
   readonly ampRow: Int32Array;
   readonly ampNorm: Float64Array;
@@ -188,7 +189,11 @@ export class Runner {
     if (floats > TAPE_FLOATS) return false;
     // ψ, λ, the scratch row and the tape in one place: with wasm, one new memory, so the forward pass's blocks
     // (applied into the tape) and the backward step (ψ from the tape, λ updated) take the SIMD kernels
-    if (!this.rows.tape) this.rows = this.rows.withTape(floats);
+    if (!this.rows.tape) {
+      this.rows = this.rows.withTape(floats);
+      // new rows may take the other amplitude path (JS where the larger memory could not be made)
+      this.ampRow.fill(-1);
+    }
     this.planTape();
     this.recording = true;
     return true;
@@ -307,9 +312,8 @@ export class Runner {
     }
   }
 
-  /** The normalised features a = x/‖x‖ of amplitude step k for `row` into ampA[k]; returns ‖x‖. */
-  amplitudes(st: AmpStep, k: number, row: number): number {
-    const a = this.ampA[k];
+  /** ‖x‖ of the features of amplitude step k for `row` (refused where zero or not finite). */
+  ampNormOf(st: AmpStep, row: number): number {
     const x = this.inputs;
     const x0 = row * this.prog.numInputs + st.start;
     let ss = 0;
@@ -319,6 +323,25 @@ export class Runner {
       throw new Error(
         `inputs: row ${row} fed to the amplitude encoding ops[${st.op}] has zero or non-finite norm`,
       );
+    return norm;
+  }
+
+  /** The features x of amplitude step k for `row` into the rows' real scratch w, zeros after them. */
+  ampFeaturesToW(st: AmpStep, row: number): void {
+    const x = this.inputs;
+    const x0 = row * this.prog.numInputs + st.start;
+    const w = this.rows.w;
+    if (x instanceof Float64Array) w.set(x.subarray(x0, x0 + st.length));
+    else for (let j = 0; j < st.length; j++) w[j] = x[x0 + j];
+    w.fill(0, st.length);
+  }
+
+  /** The normalised features a = x/‖x‖ of amplitude step k for `row` into ampA[k]; returns ‖x‖. */
+  amplitudes(st: AmpStep, k: number, row: number): number {
+    const a = this.ampA[k];
+    const x = this.inputs;
+    const x0 = row * this.prog.numInputs + st.start;
+    const norm = this.ampNormOf(st, row);
     a.fill(0);
     for (let j = 0; j < st.length; j++) a[j] = x[x0 + j] / norm;
     this.ampRow[k] = row;
@@ -327,6 +350,16 @@ export class Runner {
   }
 
   ampForward(st: AmpStep, k: number, row: number): number {
+    if (this.wholeAmp[k] && this.rows.canWalsh) {
+      // on the whole register in index order: ψ (v on |0⟩) ← v·x/‖x‖ in one SIMD pass (rset), x copied in natively
+      const norm = this.ampNormOf(st, row);
+      this.ampFeaturesToW(st, row);
+      const s = this.psi;
+      this.rows.setWeighted(s[0] / norm, s[1] / norm);
+      this.ampNorm[k] = norm;
+      this.ampRow[k] = row;
+      return norm;
+    }
     const norm = this.amplitudes(st, k, row);
     const a = this.ampA[k];
     const s = this.psi;

@@ -90,6 +90,8 @@ export interface Rows {
   seedWalsh(): void;
   /** out[0..4) ← (Σ w_i ψ_i, Σ w_i λ_i) as re, im, re, im: the weights in w (canWalsh only). */
   weightedSums(out: Float64Array): void;
+  /** ψ_i ← w_i · (vr + i·vi) for the real weights in w (canWalsh only). */
+  setWeighted(vr: number, vi: number): void;
   /** Diagonal step k's table (f64, dt[k]) has changed. */
   tableChanged(k: number): void;
   /** Rows like these with a tape of `floats` floats (same kind where it fits, else JS); this Rows is spent. */
@@ -156,6 +158,7 @@ function jsRows(spec: RowsSpec, tapeFloats = 0): Rows {
     probsWalsh: noWalsh,
     seedWalsh: noWalsh,
     weightedSums: noWalsh,
+    setWeighted: noWalsh,
     tableChanged() {},
     withTape: (floats) => jsRows(spec, floats),
   };
@@ -301,6 +304,7 @@ function wasmRows(spec: RowsSpec, tapeRows = 0): Rows | null {
       if (precision === 'f64') for (let i = 0; i < 4; i++) out[i] = o[i];
       else for (let i = 0; i < 4; i++) out[i] = o[4 * (i >> 1) + (i & 1)] + o[4 * (i >> 1) + (i & 1) + 2];
     },
+    setWeighted: (vr, vi) => ws.rset(psi.byteOffset, wAt, dim, vr, vi),
     tableChanged: (k) => diagCopy[k]?.set(dt[k]),
     withTape(floats) {
       return wasmRows(spec, floats / (2 * dim)) ?? jsRows(spec, floats);

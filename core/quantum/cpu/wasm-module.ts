@@ -19,6 +19,7 @@
 //                                                                   at w: W_m = Σ_i w_i (−1)^popcount(i & m)
 //   norm2(s, w, dim)                                                w_i = |s_i|² at w (f32 or f64 as the rows; f32 dim ≥ 4)
 //   rmul(src, dst, w, dim)                                          dst_i = w_i · src_i for real w_i (src may be dst)
+//   rset(dst, w, dim, vr, vi)                                       dst_i = w_i · (vr + i·vi) for real w_i
 //   rdot2(s, l, w, dim, out)                                        Σ w_i s_i and Σ w_i l_i (partial sums) at out
 // f64: one f64x2 is one amplitude (re, im), so a and b vectors pair up lane by lane on every bit. f32: for p ≥ 1
 // one f32x4 holds two neighbouring amplitudes with the same bit p, so a and b vectors pair up lane by lane; for
@@ -733,24 +734,38 @@ function spreadWeights(f: Fn, L: Lanes, W: number, half: number): void {
 /**
  * rmul(src, dst, w, dim): dst_i = w_i · src_i for real weights w (in the rows' precision; src may be dst), two
  * vectors a step as norm2. With wht, the adjoint's seed λ = Σ_o g_o O_o ψ for Z-string observables (adjoint.ts).
+ * With `fromConst`, rset(dst, w, dim, vr, vi): dst_i = w_i · (vr + i·vi) — an amplitude encoding on the whole
+ * register in index order, ψ = v·x/‖x‖ with x in w and v/‖x‖ given (engine.ts).
  */
-function rmulFn(L: Lanes): Fn {
-  const f = new Fn('rmul', [I32, I32, I32, I32]).named('src', 'dst', 'w', 'dim');
-  const [src, dst, w, dim] = [0, 1, 2, 3];
+function rmulFn(L: Lanes, fromConst = false): Fn {
+  const f = fromConst
+    ? new Fn('rset', [I32, I32, I32, L.scalar, L.scalar]).named('dst', 'w', 'dim', 'vr', 'vi')
+    : new Fn('rmul', [I32, I32, I32, I32]).named('src', 'dst', 'w', 'dim');
+  const [src, dst, w, dim] = fromConst ? [-1, 0, 1, 2] : [0, 1, 2, 3];
   const end = f.local(I32, 'end');
   const W = f.local(V128, 'W');
+  const V = f.local(V128, 'V');
+  if (fromConst) {
+    // V = [vr, vi, vr, vi] (f32) or [vr, vi] (f64)
+    L.splat(f.get(3));
+    L.splat(f.get(4));
+    if (L.prec === 'f32') f.shuffleF32([0, 4, 0, 4]);
+    else f.shuffleF64([0, 2]);
+    f.set(V);
+  }
   f.get(dst).get(dim).i32(L.shift).shl().add().set(end);
   f.loop();
   f.get(w).v128Load().set(W);
   for (const half of [0, 1]) {
     f.get(dst);
-    f.get(src).v128Load(16 * half);
+    if (fromConst) f.get(V);
+    else f.get(src).v128Load(16 * half);
     spreadWeights(f, L, W, half);
     L.mul(f);
     f.v128Store(16 * half);
   }
   f.get(w).i32(16).add().set(w);
-  f.get(src).i32(32).add().set(src);
+  if (!fromConst) f.get(src).i32(32).add().set(src);
   f.get(dst).i32(32).add().tee(dst).get(end).ltS().brIf(0);
   f.end();
   return f;
@@ -1114,6 +1129,7 @@ export function stateModuleBytes(
       rdot2Fn(L),
       pair2Fn(L),
       adj2Fn(L),
+      rmulFn(L, true),
     ],
     {
       ...mem,

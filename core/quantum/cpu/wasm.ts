@@ -47,6 +47,7 @@ type WhtFn = (w: number, dim: number) => void;
 type DadjFn = (t: number, l: number, tab: number, dim: number, w: number) => void;
 type Norm2Fn = (s: number, w: number, dim: number) => void;
 type RmulFn = (src: number, dst: number, w: number, dim: number) => void;
+type RsetFn = (dst: number, w: number, dim: number, vr: number, vi: number) => void;
 type Rdot2Fn = (s: number, l: number, w: number, dim: number, out: number) => void;
 /** The two class matrices of a pair gate, A then B, as 16 numbers (pairClasses). */
 type Pair16 = [...Mat2, ...Mat2];
@@ -85,6 +86,8 @@ export interface WasmState {
   readonly wht: WhtFn;
   readonly norm2: Norm2Fn;
   readonly rmul: RmulFn;
+  /** dst_i = w_i · (vr + i·vi) for real w_i. */
+  readonly rset: RsetFn;
   /** Partial sums at outAt (out: two vectors, S then T). */
   readonly rdot2: Rdot2Fn;
   readonly pair2: Pair2Fn;
@@ -161,6 +164,7 @@ export function wasmState(
     wht: inst.exports.wht as WhtFn,
     norm2: inst.exports.norm2 as Norm2Fn,
     rmul: inst.exports.rmul as RmulFn,
+    rset: inst.exports.rset as RsetFn,
     rdot2: inst.exports.rdot2 as Rdot2Fn,
     pair2: inst.exports.pair2 as Pair2Fn,
     adj2: inst.exports.adj2 as Adj2Fn,

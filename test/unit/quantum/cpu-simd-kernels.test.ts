@@ -230,7 +230,7 @@ describe('SIMD kernels, f32x4 and f64x2, against the reference’s dense matrice
     });
 
   for (const precision of PRECISIONS)
-    it(`${precision} dmul, dadj, gather, wht, norm2 and rmul against the JS kernels and their definitions`, () => {
+    it(`${precision} dmul, dadj, gather, wht, norm2, rmul and rset against the JS kernels and their definitions`, () => {
       const r = mulberry32(10);
       for (let n = 2; n <= 7; n++) {
         const dim = 1 << n;
@@ -300,6 +300,16 @@ describe('SIMD kernels, f32x4 and f64x2, against the reference’s dense matrice
         expect(maxAbs(ws.rows[0], psi), `rmul source n=${n}`).toBe(0);
         ws.rmul(ws.rows[0].byteOffset, ws.rows[0].byteOffset, w.byteOffset, dim);
         expect(maxAbs(ws.rows[0], wantR), `rmul in place n=${n}`).toBeLessThan(TOL[precision]);
+        // rset: dst_i = w_i · (vr + i·vi) (the whole-register amplitude encoding's forward), every lane written
+        const [vr, vi] = [2 * r() - 1, 2 * r() - 1];
+        const wantS = new Float64Array(2 * dim);
+        for (let i = 0; i < dim; i++) {
+          wantS[2 * i] = w[i] * vr;
+          wantS[2 * i + 1] = w[i] * vi;
+        }
+        ws.rows[2].fill(7);
+        ws.rset(ws.rows[2].byteOffset, w.byteOffset, dim, vr, vi);
+        expect(maxAbs(ws.rows[2], wantS), `rset n=${n}`).toBeLessThan(TOL[precision]);
       }
     });
 });

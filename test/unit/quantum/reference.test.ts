@@ -22,7 +22,7 @@ import {
   referenceProbs,
   referenceStates,
 } from '../../../core/quantum/reference/state';
-import { compile } from '../../../core/quantum/cpu/program';
+import { compile, SRC_PARAM } from '../../../core/quantum/cpu/program';
 import { Runner } from '../../../core/quantum/cpu/engine';
 import { createCpuSimulator } from '../../../core/quantum/cpu/simulator';
 import { createGpuSimulator } from '../../../core/quantum/gpu/simulator';
@@ -227,6 +227,42 @@ describe('every backend against the reference', () => {
               expect(maxRel(got.dInputs, want.dInputs), what).toBeLessThan(tol[precision]);
             }
       });
+
+  // a Runner is kept per program across calls: its blocks' gradient coefficients (built once per binding) and the
+  // amplitude step's kept features must follow a new θ, a shifted batch's moved angle and new inputs
+  it('cpu engine rows, one Runner rebound: θ, a shifted angle, then new θ and x, each against the reference', () => {
+    const { req, g } = randomRequest(4, 31, 3);
+    const r = mulberry32(77);
+    const prog = compile(req.circuit);
+    for (const precision of ['f64', 'f32'] as const) {
+      const run = new Runner(prog, precision, true);
+      expect(run.enableTape()).toBe(true);
+      const check = (params: ArrayLike<number>, inputs: ArrayLike<number>, what: string) => {
+        run.bind(params, inputs);
+        const nObs = prog.observables.length;
+        const expvals = new Float64Array(req.batch * nObs);
+        const dParams = new Float64Array(prog.numParams);
+        const dInputs = new Float64Array(req.batch * prog.numInputs);
+        for (let b = 0; b < req.batch; b++) {
+          run.forwardRow(b, null, 0);
+          run.expvalsRow(expvals, b * nObs);
+          run.backwardRow(b, g, b * nObs, dParams, dInputs);
+        }
+        const want = referenceVjp({ ...req, params, inputs }, g);
+        expect(maxRel(dParams, want.dParams), `${precision} ${what}`).toBeLessThan(tol[precision]);
+        expect(maxRel(dInputs, want.dInputs), `${precision} ${what}`).toBeLessThan(tol[precision]);
+      };
+      check(req.params, req.inputs, 'first θ');
+      // a shifted forward row in between rebuilds the blocks holding the shifted angle
+      const shifted = prog.prims.find((p) => p.src === SRC_PARAM)!;
+      run.shift(shifted.op, shifted.arg, 0.9);
+      run.forwardRow(0, null, 0);
+      const params2 = Array.from(req.params, () => 6 * r() - 3);
+      check(params2, req.inputs, 'second θ');
+      const inputs2 = Array.from(req.inputs, (x) => x + 0.3 * r());
+      check(params2, inputs2, 'second θ, new x');
+    }
+  });
 
   // an amplitude encoding on the whole register in index order (QFFN's): its backward step runs on SIMD (rdot2)
   for (const [qubits, features, zOnly] of [
