@@ -49,6 +49,20 @@ export class Parameter {
     this.data = alloc(dtype, this.size);
     this.grad = alloc(dtype, this.size);
   }
+
+  /**
+   * Copies the values and the gradient into `data` and `grad` (same dtype, length size) and uses those arrays from
+   * now on (the transformer moves its weights into the matmul engine's memory this way while training). Whoever
+   * kept the old arrays keeps a stale copy, so only an owner that reads p.data at each use may call this.
+   */
+  relocate(data: Arr, grad: Arr): void {
+    if (data.length !== this.size || grad.length !== this.size || dtypeOf(data) !== dtypeOf(this.data))
+      throw new NnError(`needs two ${dtypeOf(this.data)} arrays of ${this.size}`, this.name);
+    data.set(this.data);
+    grad.set(this.grad);
+    (this as { data: Arr }).data = data;
+    (this as { grad: Arr }).grad = grad;
+  }
 }
 
 /** Anything that owns parameters. */

@@ -33,7 +33,7 @@ import {
   rmsnormForward,
   type LinearLike,
 } from './layers';
-import { allocMatmulResident, holdMatmulOperands } from './matmul';
+import { allocMatmulResident, holdMatmulOperands, isMatmulResident } from './matmul';
 import { Kernel, runRows } from './rows';
 import { softmaxCrossEntropyBackward, softmaxCrossEntropyForward, xentGradRows } from './losses';
 import { Rng } from '../util/rng';
@@ -387,7 +387,44 @@ export class Transformer {
     return x;
   }
 
+  /**
+   * The model's own classical parameters (embeddings, norms, the attention maps and constructor-built feed-forward
+   * maps that are plain Linear layers, the heads), whose arrays this class and Linear read at each use: those
+   * residentParameters may move. Replaced modules, head scorers and adapters keep theirs.
+   */
+  private ownParameters(): Parameter[] {
+    const ps: Parameter[] = [this.embed];
+    if (this.positions) ps.push(this.positions);
+    const lin = (l: LinearLike) => (l instanceof Linear ? [l.weight, ...(l.bias ? [l.bias] : [])] : []);
+    const norm = (n: Norm) => (n.b ? [n.w, n.b] : [n.w]);
+    for (const b of this.blocks) {
+      ps.push(...norm(b.norm1), ...lin(b.q), ...lin(b.k), ...lin(b.v), ...lin(b.o), ...norm(b.norm2));
+      if (this.ownFfns.has(b.ffn)) for (const [, l] of b.ffn.namedLinears()) ps.push(...lin(l));
+    }
+    ps.push(...norm(this.normF), ...lin(this.lmHead));
+    if (this.score) ps.push(...lin(this.score));
+    return [...new Set(ps)];
+  }
+
+  /**
+   * While training in f32, moves the own parameters' values and gradients into the matmul engine's memory
+   * (Parameter.relocate), so the products read the weights and add into the weight gradients in place instead
+   * of copying them in (and the gradients back out) for every product. Like the activations (act), that space is
+   * never given back; a parameter that does not fit stays where it is.
+   */
+  private residentParameters(): void {
+    if (!this.training || this.dtype !== 'f32') return;
+    for (const p of this.ownParameters()) {
+      if (isMatmulResident(p.data) && isMatmulResident(p.grad)) continue;
+      const data = allocMatmulResident(p.size);
+      const grad = data && allocMatmulResident(p.size);
+      if (!data || !grad) return;
+      p.relocate(data, grad);
+    }
+  }
+
   private prepare(B: number, T: number): void {
+    this.residentParameters();
     if (B === this.B && T === this.T) return;
     const cfg = this.config;
     if (T > cfg.maxSeqLen) throw new NnError(`sequence length ${T} exceeds maxSeqLen ${cfg.maxSeqLen}`, 'T');
