@@ -3,6 +3,7 @@
 // request schemas; the renderer imports values from here and only types (erased) from lab-api.ts, so the
 // runs page's bundle evaluates no zod schema. Isomorphic: no Node or DOM imports here.
 import type { LabApi } from './lab-api';
+import type { SweepSpec } from './sweep';
 
 export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -92,6 +93,11 @@ export interface RunDetail extends RunSummary {
   report: ReportSection[];
   /** The child runs, oldest first (empty for a run without children). */
   children: RunSummary[];
+  /**
+   * A lab-level sweep's parent: the axes it was created with (its `config` is the base every point starts
+   * from), so "Clone and edit" and "Save" give the sweep, not only its base. Absent on every other run.
+   */
+  sweep?: SweepSpec;
 }
 
 /** A downsampled series: one point per bucket of steps, with the bucket's min, max and last value. */

@@ -91,6 +91,8 @@ interface PgRunRow {
   summary: Record<string, number | string>;
   report: RunResult['report'];
   parent_id: string | null;
+  /** A sweep parent's axes (json column); null for every other run. */
+  sweep: SweepSpec | null;
   retries: number;
   attempt: number;
   child_count: number;
@@ -755,6 +757,7 @@ export class PgRunStore implements RunStore {
       notes: await this.notes(id),
       report: r.report,
       children: r.child_count > 0 ? await this.listRuns({ parentId: id, limit: 100_000 }) : [],
+      ...(r.sweep === null ? {} : { sweep: r.sweep }),
     };
   }
 

@@ -578,6 +578,7 @@ export class Store {
       notes: this.notes(id),
       report: JSON.parse(r.report) as ReportSection[],
       children: r.child_count > 0 ? this.listRuns({ parentId: id, limit: 100_000 }) : [],
+      ...(r.sweep === null ? {} : { sweep: JSON.parse(r.sweep) as SweepSpec }),
     };
   }
 

@@ -1,8 +1,9 @@
 // A sweep from the wizard, end to end in headless Chromium against the real `qlab serve`: vqc-fit's review
 // step offers its sweepable fields and the seed; an out-of-range value is shown beside its axis as it is
 // typed, Start stays disabled and nothing is written; a 2 × 2 grid (layers × seed) shows "4 runs" and the
-// equivalent `qlab sweep` line, starts through createSweep, every point succeeds, and the runs page grouped by
-// sweep shows it. Screenshots go to $QLAB_E2E_SHOTS, else test-results/e2e-shots.
+// equivalent `qlab sweep` line, starts through createSweep, every point succeeds; the parent's page saves the
+// sweep file and "Clone and edit" opens the wizard with the axes filled; the runs page grouped by sweep shows
+// it. Screenshots go to $QLAB_E2E_SHOTS, else test-results/e2e-shots.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -102,6 +103,36 @@ describe('a sweep from the wizard', () => {
       'layers=2 seed=2',
     ]);
     await shot(page, 'parent');
+
+    // the parent's page saves the sweep (base config and axes), not only its base config
+    expect(await page.getByTestId('save-config').textContent()).toBe('Save sweep');
+    const [sweepDownload] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByTestId('save-config').click(),
+    ]);
+    expect(sweepDownload.suggestedFilename()).toBe('e2e-sweep.sweep.json');
+    const parentFile = JSON.parse(readFileSync((await sweepDownload.path())!, 'utf8')) as {
+      kind: string;
+      config: { epochs: number };
+      axes: unknown;
+    };
+    expect(parentFile.kind).toBe('vqc-fit');
+    expect(parentFile.config.epochs).toBe(3);
+    expect(parentFile.axes).toEqual(saved.axes);
+
+    // clone and edit: the wizard opens on the base config with the sweep's axes in its Sweep section
+    await page.getByTestId('clone-run').click();
+    await wizard.waitFor({ timeout: 10_000 });
+    await expect.poll(() => page.getByTestId('cloned-sweep').textContent()).toMatch(/layers × seed/);
+    while ((await wizard.getAttribute('data-step')) !== 'review')
+      await page.getByTestId('wizard-next').click();
+    expect(await page.getByTestId('wiz-sweep-layers').inputValue()).toBe('1, 2');
+    expect(await page.getByTestId('wiz-sweep-seed').inputValue()).toBe('1, 2');
+    expect(await page.getByTestId('wiz-name').inputValue()).toBe('e2e sweep (copy)');
+    await expect.poll(() => plan.getAttribute('data-runs')).toBe('4');
+    expect(await page.getByTestId('wizard-start').textContent()).toBe('Start sweep (4 runs)');
+    expect(await page.getByTestId('wizard-start').isDisabled()).toBe(false);
+    await shot(page, 'cloned-sweep');
 
     // the runs page grouped by sweep shows it with its four points
     await page.goto(`${lab.baseUrl}#/`);

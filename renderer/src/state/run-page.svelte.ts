@@ -253,13 +253,23 @@ export class RunPageState {
   }
 }
 
-/** A run's config as a file `qlab run` accepts: kind, name, seed, tags and config. */
+/**
+ * A run's config as a file `qlab run` accepts: kind, name, seed, tags and config; a sweep's parent as the sweep
+ * file `qlab sweep <file>` takes (the same with its `axes`, `name.sweep.json`, as the wizard saves it).
+ */
 export function configFile(d: RunDetail): { filename: string; mimeType: string; content: string } {
   const base =
     (d.name || d.id.slice(0, 8)).replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'run';
-  const body = { kind: d.kind, name: d.name, seed: d.seed, tags: d.tags, config: d.config };
+  const body = {
+    kind: d.kind,
+    name: d.name,
+    seed: d.seed,
+    tags: d.tags,
+    config: d.config,
+    ...(d.sweep ? { axes: d.sweep.axes } : {}),
+  };
   return {
-    filename: `${base}.json`,
+    filename: d.sweep ? `${base}.sweep.json` : `${base}.json`,
     mimeType: 'application/json',
     content: `${JSON.stringify(body, null, 2)}\n`,
   };

@@ -28,6 +28,8 @@ import {
   configFileName,
   gridSize,
   sweepFileName,
+  formatValue,
+  formatValues,
   parseSweepValues,
   pointConfigs,
   sweepCommand,
@@ -410,6 +412,29 @@ export class WizardState {
     this.#preset =
       this.spec.presets.find((p) => canonicalJson(p.build(structuredClone(this.#defaults))) === key)?.id ??
       null;
+  }
+
+  /**
+   * A stored sweep's axes into the Sweep section (clone and edit of a sweep's parent), each as its input
+   * would read it (`1..3`, `0.1, 0.01`), checked at once. Returns the fields this config offers no input for
+   * (a field of a union variant not chosen), which are left out.
+   */
+  loadSweep(axes: readonly SweepAxis[]): string[] {
+    const offered = this.sweepAxisSpecs.map((a) => a.field);
+    const left: string[] = [];
+    for (const field of Object.keys(this.sweepDrafts)) this.sweepDrafts[field] = '';
+    for (const a of axes) {
+      if (!offered.includes(a.field)) left.push(a.field);
+      else {
+        const range = formatValues(a.values);
+        this.sweepDrafts[a.field] = /^-?\d+\.\.-?\d+$/.test(range)
+          ? range
+          : a.values.map(formatValue).join(', ');
+      }
+    }
+    this.#sweepServer = {};
+    this.checkSweepNow();
+    return left;
   }
 
   /** The review's JSON edited: applied at once when it parses to an object, so Back shows it in the fields. */

@@ -88,6 +88,9 @@ for (const engine of engines) {
         expect(p).toMatchObject({ status: 'running', childCount: 3, parentId: null, tags: ['grid'] });
         expect(await s.sweepSpec(id)).toEqual({ axes: [{ field: 'x', values: [3, 1, 2] }] });
         expect(await s.sweepSpec(kids[0])).toBeNull();
+        // the detail carries the axes (clone and save give the sweep); a point's has none
+        expect((await s.getDetail(id))!.sweep).toEqual({ axes: [{ field: 'x', values: [3, 1, 2] }] });
+        expect('sweep' in (await s.getDetail(kids[0]))!).toBe(false);
         const children = await s.listRuns({ parentId: id });
         expect(children.map((c) => [c.id, c.status])).toEqual(kids.map((k) => [k, 'queued']));
         expect(await s.queuedIds()).toEqual(kids);

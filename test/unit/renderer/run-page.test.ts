@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { readSweepFile } from '../../../core/cli/config-file';
 import { configFile, plainError, RESYNC_MS, RunPageState } from '../../../renderer/src/state/run-page.svelte';
 import { CompareState } from '../../../renderer/src/state/compare.svelte';
 import { FakeLabApi, makeRun } from './fake-api';
@@ -193,5 +197,31 @@ describe('run page helpers', () => {
       tags: ['a'],
       config: { qubits: 3 },
     });
+  });
+
+  it("saves a sweep's parent as the sweep file qlab sweep takes (base config and axes)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qlab-sweep-save-'));
+    try {
+      const axes = [
+        { field: 'layers', values: [1, 2] },
+        { field: 'seed', values: [1, 2] },
+      ];
+      const f = configFile({
+        id: 'abcdef123456',
+        kind: 'vqc-fit',
+        name: 'grid',
+        seed: 3,
+        tags: [],
+        config: { qubits: 3 },
+        sweep: { axes },
+      } as never);
+      expect(f.filename).toBe('grid.sweep.json');
+      writeFileSync(join(dir, f.filename), f.content);
+      const read = readSweepFile(join(dir, f.filename));
+      expect(read.axes).toEqual(axes);
+      expect(read.run).toMatchObject({ kind: 'vqc-fit', name: 'grid', seed: 3, config: { qubits: 3 } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

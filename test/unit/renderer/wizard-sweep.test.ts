@@ -197,6 +197,32 @@ describe('the sweep as a file', () => {
   });
 });
 
+describe("clone and edit of a sweep's parent", () => {
+  it('loadSweep puts the stored axes in the Sweep section as their inputs read them; the request is the sweep', () => {
+    const { w } = open('vqc-fit', new FakeLabApi(), SWEEP_CHECK_MS);
+    const axes = [
+      { field: 'layers', values: [1, 2] },
+      { field: 'dataset', values: ['circles', 'moons'] },
+      { field: 'seed', values: [1, 2, 3] },
+    ];
+    w.editSweep('qubits', '2, 3'); // what was there before is replaced
+    expect(w.loadSweep([...axes, { field: 'no.such.field', values: [1] }])).toEqual(['no.such.field']);
+    expect(w.sweepDrafts).toMatchObject({
+      qubits: '',
+      layers: '1, 2',
+      dataset: 'circles, moons',
+      seed: '1..3',
+    });
+    expect(w.sweepPending).toBe(false); // checked at once: Start is not held back
+    expect(w.sweepErrors).toEqual({});
+    // the same axes, in the kind's field order as every wizard sweep (the same points, perhaps in another order)
+    const kindOrder = [axes[1], axes[0], axes[2]];
+    expect(w.sweepAxes).toEqual(kindOrder);
+    expect(w.sweepSize).toBe(12);
+    expect(w.sweepRequest()?.axes).toEqual(kindOrder);
+  });
+});
+
 describe('a grid point no single value shows', () => {
   it('qhead: measured Q_m above the qubits only in one combination is named as createSweep names it', () => {
     const { w } = open('qhead');
