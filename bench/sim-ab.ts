@@ -5,10 +5,11 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CircuitBuilder, type Circuit } from '../core/quantum/circuit';
-import { oneQubitLayer, qdllmStudent, qffnCircuit } from '../core/methods/sim-bench/workloads';
+import { oneQubitLayer, qdllmStudent, qffnCircuit, type Workload } from '../core/methods/sim-bench/workloads';
 import * as NEW_ENGINE from '../core/quantum/cpu/engine';
 import * as NEW_PROGRAM from '../core/quantum/cpu/program';
 import * as NEW_ROWS from '../core/quantum/cpu/rows';
+import * as NEW_SIM from '../core/quantum/cpu/simulator';
 import type { Precision } from '../core/quantum/backend';
 
 const oldDir = resolve(process.argv[2] ?? '/tmp/simd-old');
@@ -16,6 +17,7 @@ const rounds = Number(process.argv[3] ?? 9);
 const imp = (rel: string) => import(pathToFileURL(resolve(oldDir, rel)).href);
 const OLD_ENGINE = (await imp('core/quantum/cpu/engine.ts')) as typeof NEW_ENGINE;
 const OLD_PROGRAM = (await imp('core/quantum/cpu/program.ts')) as typeof NEW_PROGRAM;
+const OLD_SIM = (await imp('core/quantum/cpu/simulator.ts')) as typeof NEW_SIM;
 
 type Tree = { engine: typeof NEW_ENGINE; program: typeof NEW_PROGRAM };
 const OLD: Tree = { engine: OLD_ENGINE, program: OLD_PROGRAM };
@@ -126,8 +128,10 @@ console.log(`old tree ${oldDir}, ${rounds} rounds, CPU time, min per workload`);
 if (which.includes('f64gate')) {
   for (const n of [20, 22]) {
     run(`1q gates f64 n=${n} (forward of ${n} gates)`, oneQubitLayer(n, n, 1), 'f64', false, 1);
-    run(`1q gates f32 n=${n} (unchanged kernels)`, oneQubitLayer(n, n, 1), 'f32', false, 1);
+    run(`1q gates f32 n=${n} (forward of ${n} gates)`, oneQubitLayer(n, n, 1), 'f32', false, 1);
   }
+  // bench:sim's bandwidth row (target ≥ 0.7× memcpy) is f32 at n = 24
+  run(`1q gates f32 n=24 (forward of 24 gates)`, oneQubitLayer(24, 24, 1), 'f32', false, 1);
 }
 if (which.includes('qdllm')) {
   const w = qdllmStudent(11, 11, 8);
@@ -172,4 +176,52 @@ if (which.includes('small')) {
       run(`small n=${n} B=4096 ${precision} fwd+adj, JS vs SIMD`, w, precision, true, 1, 4);
     }
   }
+}
+
+/**
+ * bench:sim's threaded rows as it runs them (sim.expval and sim.vjp, B rows over 2 worker threads), old and new
+ * interleaved: process CPU time (every thread) and wall per call, median and min of ROUNDS; forward and adjoint
+ * separately, and adjoint ÷ forward of the medians.
+ */
+async function threaded(name: string, w: Workload, precision: Precision, threads = 2): Promise<void> {
+  const sims = [OLD_SIM, NEW_SIM].map((m) => m.createCpuSimulator({ precision, threads }));
+  const req = { circuit: w.circuit, batch: w.batch, params: w.params, inputs: w.inputs };
+  const ones = new Float64Array(w.batch * (w.circuit.observables?.length ?? w.circuit.qubits)).fill(1);
+  const calls = [(s: NEW_SIM.CpuSimulator) => s.expval(req), (s: NEW_SIM.CpuSimulator) => s.vjp(req, ones)];
+  // [sim][call] → { cpu: ms[], wall: ms[] }
+  const t = sims.map(() => calls.map(() => ({ cpu: [] as number[], wall: [] as number[] })));
+  for (const s of sims) for (const c of calls) await c(s);
+  for (let r = 0; r < rounds; r++)
+    for (const si of r % 2 ? [1, 0] : [0, 1])
+      for (let ci = 0; ci < calls.length; ci++) {
+        const c0 = process.cpuUsage();
+        const w0 = performance.now();
+        await calls[ci](sims[si]);
+        const wall = performance.now() - w0;
+        const c = process.cpuUsage(c0);
+        t[si][ci].cpu.push((c.user + c.system) / 1e3);
+        t[si][ci].wall.push(wall);
+      }
+  const med = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
+  const min = (a: number[]) => Math.min(...a);
+  for (const [si, label] of [
+    [0, 'old'],
+    [1, 'new'],
+  ] as const) {
+    const [f, g] = t[si];
+    console.log(
+      `${name} ${label}: forward CPU ${med(f.cpu).toFixed(1)} (min ${min(f.cpu).toFixed(1)}) wall ${med(f.wall).toFixed(1)} ms; ` +
+        `adjoint CPU ${med(g.cpu).toFixed(1)} (min ${min(g.cpu).toFixed(1)}) wall ${med(g.wall).toFixed(1)} ms; ` +
+        `adjoint ÷ forward CPU ${(med(g.cpu) / med(f.cpu)).toFixed(2)} wall ${(med(g.wall) / med(f.wall)).toFixed(2)}`,
+    );
+  }
+  for (const s of sims) s.dispose();
+}
+if (which.includes('threads')) {
+  await threaded('QFFN n=10 D=8 B=1024 f32 2 threads', qffnCircuit(10, 8, 1024), 'f32');
+  await threaded('QD-LLM n=11 L=11 B=256 f64 2 threads', qdllmStudent(11, 11, 256), 'f64');
+}
+if (which.includes('onethread')) {
+  await threaded('QFFN n=10 D=8 B=1024 f32 1 thread', qffnCircuit(10, 8, 1024), 'f32', 1);
+  await threaded('QD-LLM n=11 L=11 B=256 f64 1 thread', qdllmStudent(11, 11, 256), 'f64', 1);
 }
