@@ -1,4 +1,5 @@
 // Optimizers over named parameters (frozen ones are skipped), learning-rate schedules and clipping.
+import { allocMatmulResident, isMatmulResident } from './matmul';
 import { Kernel, runRows } from './rows';
 import { alloc, dtypeOf, type Arr, type Parameter } from './tensor';
 
@@ -67,8 +68,12 @@ export class Adam implements Optimizer {
       let m = this.m.get(p);
       let v = this.v.get(p);
       if (!m || !v) {
-        this.m.set(p, (m = alloc(dtypeOf(p.data), p.size)));
-        this.v.set(p, (v = alloc(dtypeOf(p.data), p.size)));
+        // beside parameters in the matmul engine's memory (a training transformer's), the moments go there too,
+        // so the update runs on the engine's f32x4 kernel (rows.ts); that space is never given back
+        const res = isMatmulResident(p.data) && isMatmulResident(p.grad);
+        const moment = () => (res ? allocMatmulResident(p.size) : null) ?? alloc(dtypeOf(p.data), p.size);
+        this.m.set(p, (m = moment()));
+        this.v.set(p, (v = moment()));
       }
       arrays.push(p.data, p.grad, m, v);
       elements += p.size;

@@ -14,8 +14,8 @@ import type { RowsWasm } from './wasm/gemm';
  * Thread t's share (of nt) of a kernel over arrays a and scalars s. w, given only when the arrays the kernel
  * hands to it lie in the wasm engine's memory (Float32), is that engine's f32x4 kernels (gemm-module.ts): the
  * SwiGLU forward and both softmaxes then take their exponentials from its expf (Cephes', ≲ 2 ulp where Math.exp
- * rounds once) and the SwiGLU backward runs there in f32 (the same products in the same order, f32 rounding
- * where JS rounds once at the store); without it they run in JS as before.
+ * rounds once), and the SwiGLU backward and Adam run there in f32 (the same expressions in the same order, f32
+ * rounding where JS rounds once at the store); without it they run in JS as before.
  */
 export type RowKernel = (
   a: (Arr | Int32Array)[],
@@ -157,7 +157,7 @@ const xentGradK: RowKernel = (a, s, t, nt) => {
  * a = [data, grad, m, v] per parameter; each parameter's elements are split between the threads.
  * s = [lr, beta1, beta2, eps, weightDecay, c1 = 1 − β1ᵗ, c2 = 1 − β2ᵗ, decoupled (1: AdamW, 0: Adam with L2)].
  */
-const adamK: RowKernel = (a, s, t, nt) => {
+const adamK: RowKernel = (a, s, t, nt, w) => {
   const lr = s[0];
   const b1 = s[1];
   const b2 = s[2];
@@ -178,14 +178,20 @@ const adamK: RowKernel = (a, s, t, nt) => {
     const n = data.length;
     const i0 = Math.floor((n * t) / nt);
     const i1 = Math.floor((n * (t + 1)) / nt);
+    if (w) {
+      const o = 4 * i0;
+      const [pd, pg, pm, pv] = [data.byteOffset + o, grad.byteOffset + o, m.byteOffset + o, v.byteOffset + o];
+      w.adam(pd, pg, pm, pv, i1 - i0, l2, b1, 1 - b1, b2, 1 - b2, decay, step, ic2, eps);
+      continue;
+    }
     for (let i = i0; i < i1; i++) {
-      const w = data[i];
-      const g = grad[i] + l2 * w;
+      const x = data[i];
+      const g = grad[i] + l2 * x;
       const mi = b1 * m[i] + (1 - b1) * g;
       const vi = b2 * v[i] + (1 - b2) * g * g;
       m[i] = mi;
       v[i] = vi;
-      data[i] = w * decay - (step * mi) / (Math.sqrt(vi * ic2) + eps);
+      data[i] = x * decay - (step * mi) / (Math.sqrt(vi * ic2) + eps);
     }
   }
 };
@@ -454,8 +460,12 @@ export function pooledRowRuns(): number {
   return pooled;
 }
 
-/** The arrays each kernel with a wasm path hands to the engine (by index in a), which must be resident there. */
-const WASM_ARRAYS: Partial<Record<Kernel, number[]>> = {
+/**
+ * The arrays each kernel with a wasm path hands to the engine (by index in a; 'all' for Adam's parameter
+ * quadruples), which must be resident there.
+ */
+const WASM_ARRAYS: Partial<Record<Kernel, number[] | 'all'>> = {
+  [Kernel.Adam]: 'all',
   [Kernel.SwigluForward]: [0, 1, 2, 3],
   [Kernel.SwigluBackward]: [0, 1, 2, 3, 4, 5],
   [Kernel.SoftmaxXent]: [0, 1],
@@ -474,7 +484,9 @@ export function setWasmRowKernels(on: boolean): boolean {
 
 function wasmFor(k: Kernel, a: (Arr | Int32Array)[]): RowsWasm | null {
   const idx = WASM_ARRAYS[k];
-  if (!wasmRows || !idx || !idx.every((i) => i < a.length && isMatmulResident(a[i] as Arr))) return null;
+  if (!wasmRows || !idx) return null;
+  const res = (x: Arr | Int32Array) => isMatmulResident(x as Arr);
+  if (!(idx === 'all' ? a.every(res) : idx.every((i) => i < a.length && res(a[i])))) return null;
   return matmulRowsWasm();
 }
 

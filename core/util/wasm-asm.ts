@@ -288,6 +288,9 @@ export class Fn {
   or(): this {
     return this.op(0x72);
   }
+  f32x4Sqrt(): this {
+    return this.simd(0xe3);
+  }
   f32x4Div(): this {
     return this.simd(0xe7);
   }

@@ -7,7 +7,7 @@
 // (MR·NR/4 f32x4 accumulators) over every panel pair. Each thread passes its own scratch region. Beside it:
 // batched (attention's per-head products), gemv (one-row decoding) and two elementwise kernels for rows.ts on
 // resident arrays, exps (the softmaxes' exponentials) and swiglu (SwiGLU's forward) over one f32x4 expf, and
-// swigluBack (its backward).
+// swigluBack (its backward), and adam (the optimizer's update on resident parameters and moments).
 import { assemble, F32, Fn, I32, V128 } from './asm';
 
 export interface GemmGeometry {
@@ -730,6 +730,69 @@ function swigluBackFn(): Fn {
   return f;
 }
 
+// adam(data, grad, m, v, n, l2, b1, c1m, b2, c2m, decay, step, ic2, eps): Adam/AdamW over n elements in f32 —
+// g = grad + l2·w, m = b1·m + c1m·g, v = b2·v + c2m·g·g, w = w·decay − step·m / (√(v·ic2) + eps), where rows.ts's
+// adamK computes the same expression in f64 (c1m = 1 − β1, c2m = 1 − β2, step = lr / (1 − β1ᵗ), ic2 = 1 / (1 − β2ᵗ))
+function adamFn(): Fn {
+  const names = [
+    'data',
+    'grad',
+    'm',
+    'v',
+    'n',
+    'l2',
+    'b1',
+    'c1m',
+    'b2',
+    'c2m',
+    'decay',
+    'step',
+    'ic2',
+    'eps',
+  ];
+  const f = new Fn('adam', [I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32, F32]).named(
+    ...names,
+  );
+  const [data, grad, m, v, n] = [0, 1, 2, 3, 4];
+  const sc = [5, 6, 7, 8, 9, 10, 11, 12, 13].map((p) => {
+    const l = f.local(V128, `${names[p]}_v`);
+    f.get(p).f32x4Splat().set(l);
+    return l;
+  });
+  const [l2, b1, c1m, b2, c2m, decay, step, ic2, eps] = sc;
+  const [wv, g, mi, vi] = ['w', 'g', 'mi', 'vi'].map((name) => f.local(V128, name));
+  const at = (base: number, i: number) => f.get(base).get(i).i32(2).shl().add();
+  const ld = (one: boolean) => (one ? f.v128Load32Splat(0) : f.v128Load(0));
+  const st = (one: boolean) => (one ? f.f32x4ExtractLane(0).f32Store(0) : f.v128Store(0));
+  elementwise(
+    f,
+    n,
+    (i, one) => {
+      at(data, i);
+      ld(one).set(wv);
+      at(grad, i);
+      ld(one).get(l2).get(wv).f32x4Mul().f32x4Add().set(g);
+    },
+    (i, one) => {
+      f.get(b1);
+      at(m, i);
+      ld(one).f32x4Mul().get(c1m).get(g).f32x4Mul().f32x4Add().set(mi);
+      f.get(b2);
+      at(v, i);
+      ld(one).f32x4Mul().get(c2m).get(g).f32x4Mul().get(g).f32x4Mul().f32x4Add().set(vi);
+      at(m, i).get(mi);
+      st(one);
+      at(v, i).get(vi);
+      st(one);
+      at(data, i).get(wv).get(decay).f32x4Mul();
+      f.get(step).get(mi).f32x4Mul().get(vi).get(ic2).f32x4Mul().f32x4Sqrt().get(eps).f32x4Add().f32x4Div();
+      f.f32x4Sub();
+      st(one);
+    },
+  );
+  return f;
+}
+
 export function gemmModuleBytes(
   g: GemmGeometry,
   mem: { min: number; max: number; shared: boolean },
@@ -740,6 +803,6 @@ export function gemmModuleBytes(
   fns.push(gemmFn(g, { kernel: 0, packA: 1, packB: 2 }));
   fns.push(batchedFn(3)); // calls gemm, function 3
   fns.push(gemvFn(opts.fma ?? false));
-  fns.push(expsFn(), swigluFn(), swigluBackFn());
+  fns.push(expsFn(), swigluFn(), swigluBackFn(), adamFn());
   return assemble(fns, mem, `gemm_mr${g.mr}_nr${g.nr}_kc${g.kc}_nc${g.nc}${opts.fma ? '_fma' : ''}`);
 }

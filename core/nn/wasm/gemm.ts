@@ -60,7 +60,7 @@ export interface BatchStrides {
 /**
  * The gemm module's elementwise kernels on byte addresses in its memory (gemm-module.ts): exps(dst, src, n, shift)
  * writes e^(src[i] − shift), swiglu(out, gate, up, sig, n) σ(gate) into sig and gate·σ(gate)·up into out,
- * swigluBack(dgate, dup, dout, gate, up, sig, n) adds swiglu's gradients.
+ * swigluBack(dgate, dup, dout, gate, up, sig, n) adds swiglu's gradients, adam(…) is one Adam/AdamW update.
  */
 export interface RowsWasm {
   exps(dst: number, src: number, n: number, shift: number): void;
@@ -73,6 +73,23 @@ export interface RowsWasm {
     up: number,
     sig: number,
     n: number,
+  ): void;
+  /** Adam/AdamW over n floats (scalars as rows.ts's adamK derives them). */
+  adam(
+    data: number,
+    grad: number,
+    m: number,
+    v: number,
+    n: number,
+    l2: number,
+    b1: number,
+    c1m: number,
+    b2: number,
+    c2m: number,
+    decay: number,
+    step: number,
+    ic2: number,
+    eps: number,
   ): void;
 }
 

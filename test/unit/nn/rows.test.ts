@@ -397,6 +397,40 @@ describe.skipIf(!matmulRowsWasm())('row kernels with the engine SIMD exponential
     }
   });
 
+  it('AdamW on resident parameters and moments: pool equals one thread bit for bit, within f32 rounding of JS', () => {
+    const sizes = [PARALLEL_MIN_ELEMENTS + 3, 37, 2 * PARALLEL_MIN_ELEMENTS];
+    const run = (wasm: boolean) => {
+      const was = setWasmRowKernels(wasm);
+      try {
+        return bothWays(2, () => {
+          const ps = sizes.map((n, j) => {
+            const p = new Parameter(`p${j}`, [n], 'f32');
+            p.data.set(randArr(n, 20 + j));
+            p.relocate(resident(p.data), resident(p.data.map((_, i) => Math.sin(i * (j + 1)))));
+            return p;
+          });
+          const opt = new AdamW(ps, { weightDecay: 0.1 });
+          for (let s = 0; s < 3; s++) opt.step(1e-2); // moments resident: allocated beside resident parameters
+          return ps.map((p) => Float32Array.from(p.data));
+        });
+      } finally {
+        setWasmRowKernels(was);
+      }
+    };
+    const simd = run(true);
+    const exact = run(false);
+    expect(simd.runs).toBe(3);
+    for (let j = 0; j < sizes.length; j++) {
+      expect(Array.from(simd.pooled[j])).toEqual(Array.from(simd.alone[j]));
+      // three updates of ≈ lr each: a few f32 ulps of the step
+      let worst = 0;
+      for (let i = 0; i < sizes[j]; i++)
+        worst = Math.max(worst, Math.abs(simd.pooled[j][i] - exact.pooled[j][i]));
+      expect(worst).toBeLessThan(1e-6);
+    }
+    expect(simd.pooled.some((x, j) => x.some((v, i) => v !== exact.pooled[j][i]))).toBe(true);
+  });
+
   it('the kernels decline the engine for arrays outside its memory', () => {
     const out = new Float32Array(64);
     ROW_KERNELS[Kernel.SwigluForward](
