@@ -37,7 +37,13 @@ describe('runSimBench', () => {
       repeats: 1,
     });
     const metrics: string[] = [];
-    const res = await runSimBench(cfg, { metric: (k) => metrics.push(k) });
+    const points: [string, number][] = [];
+    const res = await runSimBench(cfg, {
+      metric: (k, x) => {
+        metrics.push(k);
+        points.push([k, x]);
+      },
+    });
     const measures = res.rows.map((r) => `${r.workload}|${r.measure}`);
     expect(measures).toContain('1q gate n=12 B=1|bandwidth');
     expect(measures).toContain('qdllm-n11-L1-B4|adjoint gradient');
@@ -65,6 +71,10 @@ describe('runSimBench', () => {
     expect(res.backends.some((b) => b.precision === 'f64' && b.mode === 'wasm-simd')).toBe(true);
     expect(res.peer.available).toBe(false);
     expect(res.backends[0].backend).toBe('cpu');
-    expect(metrics).toContain('gate_bandwidth_fraction');
+    // every bandwidth point at x = qubits: batch 1 at its widths, the batched one (n = 10) under its own key
+    // (it was gate_bandwidth_fraction at x = 110); a point below timing noise is not written
+    const bw = points.filter(([k]) => k.startsWith('gate_bandwidth_fraction'));
+    expect(bw.length).toBeGreaterThan(0);
+    for (const [k, x] of bw) expect(x, k).toBe(k === 'gate_bandwidth_fraction_batched' ? 10 : 12);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  splitLegacyBandwidth,
   chartTitle,
   energyCurves,
   isNoisy,
@@ -75,7 +76,29 @@ describe('chart series', () => {
     expect(xAxisTitle('qdllm', 'quantum/train_loss')).toBe('step');
     expect(xAxisTitle('qdllm', 'quantum/seed0/lr1/train_loss')).toBe('epoch');
     // sim-bench's bandwidth is drawn against the state's width.
-    expect(xAxisTitle('sim-bench', 'gate_bandwidth_fraction')).toMatch(/^qubits/);
+    expect(xAxisTitle('sim-bench', 'gate_bandwidth_fraction')).toBe('qubits');
+    expect(xAxisTitle('sim-bench', 'gate_bandwidth_fraction_batched')).toBe('qubits');
+  });
+
+  it("draws an older sim-bench run's batched point (x = 100 + qubits) as its own line at x = qubits", () => {
+    const old = { key: 'gate_bandwidth_fraction', steps: [16, 20, 110], values: [0.4, 0.3, 0.6] };
+    expect(splitLegacyBandwidth('sim-bench', [old])).toEqual([
+      { key: 'gate_bandwidth_fraction', steps: [16, 20], values: [0.4, 0.3] },
+      { key: 'gate_bandwidth_fraction_batched', steps: [10], values: [0.6] },
+    ]);
+    // a new run's series, and other kinds, pass unchanged
+    const fresh = [
+      { key: 'gate_bandwidth_fraction', steps: [16, 20], values: [0.4, 0.3] },
+      { key: 'gate_bandwidth_fraction_batched', steps: [10], values: [0.6] },
+    ];
+    expect(splitLegacyBandwidth('sim-bench', fresh)).toEqual(fresh);
+    expect(splitLegacyBandwidth('qffn', [old])).toEqual([old]);
+    // the curves: two lines, every x a width
+    const curves = seedCurves(splitLegacyBandwidth('sim-bench', [old]));
+    expect(curves.map((c) => [c.label, c.steps])).toEqual([
+      ['gate_bandwidth_fraction', [16, 20]],
+      ['gate_bandwidth_fraction_batched', [10]],
+    ]);
   });
 
   it("tells a model's learning-rate candidates apart by dash, in its one colour", () => {
