@@ -39,7 +39,10 @@ describe('qlab serve killed with -9 mid-run and restarted within 15 s', () => {
     // As if the kill came right after a heartbeat (on a loaded machine the last one may be seconds old, and the
     // check at open would then catch the run, which is not the case under test).
     const store = Store.open(join(first.labDir, 'lab.sqlite'));
-    store.db.prepare('UPDATE runs SET heartbeat_at = ? WHERE id = ?').run(new Date().toISOString(), run.id);
+    const beatAt = Date.now();
+    store.db
+      .prepare('UPDATE runs SET heartbeat_at = ? WHERE id = ?')
+      .run(new Date(beatAt).toISOString(), run.id);
     store.close();
     await second.start(undefined, { env, labDir: first.labDir });
     const restartedAfter = Date.now() - killedAt;
@@ -55,11 +58,13 @@ describe('qlab serve killed with -9 mid-run and restarted within 15 s', () => {
     const after = Date.now() - killedAt;
     expect(ended.status).toBe('interrupted');
     expect(ended.error ?? '').toMatch(/no heartbeat since/);
-    // stale 15 s after its last heartbeat (not at once), found by a check every 5 s; a loaded machine may have
-    // written that heartbeat a few seconds before the kill, so the clock starts there
-    const staleFor = Date.parse(ended.finishedAt!) - Date.parse(ended.heartbeatAt!);
+    // stale 15 s after its last heartbeat (not at once), found by a check every 5 s (then this poll)
+    const staleFor = Date.now() - beatAt;
     expect(staleFor).toBeGreaterThanOrEqual(15_000);
     expect(staleFor).toBeLessThan(15_000 + 5_000 + 5_000);
+    // the finish stored is the run's last sign of life, not the moment the lab noticed
+    expect(ended.finishedAt).toBe(ended.heartbeatAt);
+    expect(ended.heartbeatAt).toBe(new Date(beatAt).toISOString());
     expect(after).toBeLessThan(30_000);
     // the restarted server is still serving, and says what it did
     expect(second.log).toContain(`run ${run.id} had no heartbeat`);
