@@ -30,6 +30,25 @@ export interface BatchRequest {
   params: ArrayLike<number>;
   inputs: ArrayLike<number>;
   batch: number;
+  /**
+   * Arrays for the results to be written into (each optional; exact lengths, Float64Array): a caller that
+   * evaluates the same shapes again and again (a training loop) hands the same arrays each time, so no call maps
+   * fresh pages for its results. The result's fields are then these arrays. Every backend honours them; the cpu
+   * backend's worker threads write ∂L/∂x straight into `dInputs` when it is backed by a SharedArrayBuffer.
+   */
+  out?: ResultBuffers;
+}
+
+/** Caller-owned arrays for a call's results (BatchRequest.out); sizes as the result fields they stand for. */
+export interface ResultBuffers {
+  /** (batch, numObservables) */
+  expvals?: Float64Array;
+  /** (batch, numAmplitudeOps) */
+  norms?: Float64Array;
+  /** numParams (vjp only) */
+  dParams?: Float64Array;
+  /** (batch, numInputs) (vjp only) */
+  dInputs?: Float64Array;
 }
 
 /**

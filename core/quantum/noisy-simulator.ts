@@ -14,7 +14,7 @@ import { observablesOf } from './circuit';
 import { DENSITY_MAX_QUBITS, densityExpval, densityMatrix, rotatedDiagonalDensity } from './density';
 import { parameterShiftVjp } from './gradients';
 import type { NoiseModel } from './noise';
-import { checkBatchRequest } from './request';
+import { checkBatchRequest, deliverExpval, deliverVjp, withoutOut } from './request';
 import { Rng } from '../util/rng';
 import { estimateExpvals, rotatedProbabilitiesState, sampleIndices, type Basis } from './shots';
 import { runTrajectory, trajectoryExpval } from './trajectories';
@@ -135,7 +135,7 @@ export function createNoisySimulator(opts: NoisySimulatorOptions = {}): NoisySim
         m === 'density'
           ? densityExpval(req, noise)
           : trajectoryExpval(req, noise, { trajectories: K, seed: master.nextU32() });
-      return { expvals: r.expvals, norms: r.norms, info: { ...info } };
+      return deliverExpval(req, { expvals: r.expvals, norms: r.norms, info: { ...info } });
     }
     const obs = observablesOf(c);
     const nAmp = c.ops.filter((o) => o.type === 'amplitude').length;
@@ -149,7 +149,7 @@ export function createNoisySimulator(opts: NoisySimulatorOptions = {}): NoisySim
       expvals.set(est.expvals, b * obs.length);
       norms.set(row.norms, b * nAmp);
     }
-    return { expvals, norms, info: { ...info } };
+    return deliverExpval(req, { expvals, norms, info: { ...info } });
   }
 
   async function probs(req: BatchRequest, wires?: number[]): Promise<Float64Array> {
@@ -196,9 +196,11 @@ export function createNoisySimulator(opts: NoisySimulatorOptions = {}): NoisySim
         throw new Error(
           `dExpvals: need batch × numObservables = ${want} values, got ${dExpvals ? dExpvals.length : 'none'}`,
         );
-      const fwd = await expval(req);
-      const g = await parameterShiftVjp(async (r) => (await expval(r)).expvals, req, dExpvals);
-      return { ...fwd, dParams: g.dParams, dInputs: g.dInputs, info: { ...info } };
+      // the shifted evaluations are requests of their own: none writes into the caller's result arrays
+      const plain = withoutOut(req);
+      const fwd = await expval(plain);
+      const g = await parameterShiftVjp(async (r) => (await expval(r)).expvals, plain, dExpvals);
+      return deliverVjp(req, { ...fwd, dParams: g.dParams, dInputs: g.dInputs, info: { ...info } });
     },
     async state(req: BatchRequest): Promise<Float64Array> {
       const c = checkBatchRequest(req);

@@ -1,6 +1,6 @@
 // Validation of a BatchRequest shared by the simulators: one clear message naming the field at fault.
-import type { BatchRequest, ShiftedRequest } from './backend';
-import type { Circuit } from './circuit';
+import type { BatchRequest, ExpvalResult, ResultBuffers, ShiftedRequest, VjpResult } from './backend';
+import { observablesOf, type Circuit } from './circuit';
 
 /** Checks circuit, batch, params and inputs lengths; returns the circuit. */
 export function checkBatchRequest(req: BatchRequest): Circuit {
@@ -14,7 +14,66 @@ export function checkBatchRequest(req: BatchRequest): Circuit {
     throw new Error(
       `inputs: need batch × numInputs = ${req.batch * c.numInputs} values, got ${req.inputs ? req.inputs.length : 'none'}`,
     );
+  if (req.out !== undefined) checkResultBuffers(req.out, c, req.batch);
   return c;
+}
+
+/** Checks BatchRequest.out: each given array a Float64Array of exactly its result's length. */
+function checkResultBuffers(out: ResultBuffers, c: Circuit, batch: number): void {
+  if (out === null || typeof out !== 'object') throw new Error('out: expected an object of Float64Arrays');
+  const nAmp = c.ops.filter((o) => o.type === 'amplitude').length;
+  const sizes: [keyof ResultBuffers, string, number][] = [
+    ['expvals', 'batch × numObservables', batch * observablesOf(c).length],
+    ['norms', 'batch × numAmplitudeOps', batch * nAmp],
+    ['dParams', 'numParams', c.numParams],
+    ['dInputs', 'batch × numInputs', batch * c.numInputs],
+  ];
+  for (const k of Object.keys(out))
+    if (!sizes.some(([f]) => f === k))
+      throw new Error(`out.${k}: not a result field (expvals, norms, dParams, dInputs)`);
+  for (const [f, what, n] of sizes) {
+    const a = out[f];
+    if (a === undefined) continue;
+    if (!(a instanceof Float64Array))
+      throw new Error(`out.${f}: must be a Float64Array of ${what} = ${n} values, got ${describe(a)}`);
+    if (a.length !== n) throw new Error(`out.${f}: must hold ${what} = ${n} values, got ${a.length}`);
+  }
+}
+
+function describe(a: unknown): string {
+  return a === null ? 'null' : ArrayBuffer.isView(a) ? a.constructor.name : typeof a;
+}
+
+/** The request without its result arrays (for the requests a gradient transform derives from it). */
+export function withoutOut(req: BatchRequest): BatchRequest {
+  if (req.out === undefined) return req;
+  const { out: _out, ...rest } = req;
+  return rest;
+}
+
+/** `src` written into `dst` (when given and not already it); returns the array the result carries. */
+function into(dst: Float64Array | undefined, src: Float64Array): Float64Array {
+  if (!dst || dst === src) return src;
+  dst.set(src);
+  return dst;
+}
+
+/** An expval result with its arrays moved into the request's `out` arrays (copied once where not written there). */
+export function deliverExpval<R extends ExpvalResult>(req: BatchRequest, r: R): R {
+  const o = req.out;
+  if (!o) return r;
+  return { ...r, expvals: into(o.expvals, r.expvals), norms: into(o.norms, r.norms) };
+}
+
+/** A vjp result with its arrays moved into the request's `out` arrays (copied once where not written there). */
+export function deliverVjp(req: BatchRequest, r: VjpResult): VjpResult {
+  const o = req.out;
+  if (!o) return r;
+  return {
+    ...deliverExpval(req, r),
+    dParams: into(o.dParams, r.dParams),
+    dInputs: into(o.dInputs, r.dInputs),
+  };
 }
 
 /** Checks a shifted batch (backend.ts AngleShifts): every row's op, angle, input row and shift; returns the circuit. */

@@ -8,6 +8,7 @@ import { parameterShiftVjp } from './gradients';
 import type { NoiseModel } from './noise';
 import { createNoisySimulator } from './noisy-simulator';
 import { Rng } from '../util/rng';
+import { checkBatchRequest, deliverExpval, deliverVjp, withoutOut } from './request';
 import { shotExpvalsFromStates } from './shots';
 import { cpuKernelMode } from './simulators';
 
@@ -50,15 +51,22 @@ export function createShotSimulator(shots: number, seed: number, precision: Prec
       shots,
       stream.nextU32(),
     );
-    return { expvals: est.expvals, norms: amplitudeNorms(req), info: infoFor(req.circuit.qubits) };
+    return deliverExpval(req, {
+      expvals: est.expvals,
+      norms: amplitudeNorms(req),
+      info: infoFor(req.circuit.qubits),
+    });
   }
   return {
     info,
     expval,
     async vjp(req, dExpvals): Promise<VjpResult> {
-      const fwd = await expval(req);
-      const g = await parameterShiftVjp(async (r) => (await expval(r)).expvals, req, dExpvals);
-      return { ...fwd, dParams: g.dParams, dInputs: g.dInputs };
+      // the shifted evaluations are requests of their own: none writes into the caller's result arrays
+      checkBatchRequest(req);
+      const plain = withoutOut(req);
+      const fwd = await expval(plain);
+      const g = await parameterShiftVjp(async (r) => (await expval(r)).expvals, plain, dExpvals);
+      return deliverVjp(req, { ...fwd, dParams: g.dParams, dInputs: g.dInputs });
     },
     probs: (req, wires) => exact.probs(req, wires),
     state: (req) => exact.state(req),

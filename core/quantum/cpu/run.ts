@@ -11,6 +11,20 @@ export interface RowsResult {
   norms: Float64Array;
 }
 
+/** Arrays a row driver writes its rows' results into instead of fresh ones (exact lengths; any may be absent). */
+export interface RowsOut {
+  expvals?: Float64Array;
+  norms?: Float64Array;
+  /** cleared first: the adjoint adds each row's ∂L/∂x into it */
+  dInputs?: Float64Array;
+}
+
+function outArray(given: Float64Array | undefined, n: number, field: string): Float64Array {
+  if (!given) return new Float64Array(n);
+  if (given.length !== n) throw new Error(`out.${field}: ${n} floats expected, got ${given.length}`);
+  return given;
+}
+
 export interface VjpRows extends RowsResult {
   /** (chunks, numParams): ∂L/∂θ summed within each GRAD_CHUNK rows; r0 must be a chunk boundary. */
   dParamChunks: Float64Array;
@@ -38,13 +52,14 @@ export function expvalRows(
   inputs: ArrayLike<number>,
   r0: number,
   r1: number,
+  out?: RowsOut,
 ): RowsResult {
   const run = runnerFor(prog, precision);
   run.pauseTape();
   run.bind(params, inputs);
   const nObs = prog.observables.length;
-  const expvals = new Float64Array((r1 - r0) * nObs);
-  const norms = new Float64Array((r1 - r0) * prog.numAmp);
+  const expvals = outArray(out?.expvals, (r1 - r0) * nObs, 'expvals');
+  const norms = outArray(out?.norms, (r1 - r0) * prog.numAmp, 'norms');
   for (let b = r0; b < r1; b++) {
     run.forwardRow(b, norms, (b - r0) * prog.numAmp);
     run.expvalsRow(expvals, (b - r0) * nObs);
@@ -90,23 +105,21 @@ export function vjpRows(
   dExpvals: ArrayLike<number>,
   r0: number,
   r1: number,
-  into?: Float64Array,
+  out?: RowsOut,
 ): VjpRows {
   const run = runnerFor(prog, precision);
   run.bind(params, inputs);
   run.enableTape();
   const nObs = prog.observables.length;
   const rows = r1 - r0;
-  const expvals = new Float64Array(rows * nObs);
-  const norms = new Float64Array(rows * prog.numAmp);
+  const expvals = outArray(out?.expvals, rows * nObs, 'expvals');
+  const norms = outArray(out?.norms, rows * prog.numAmp, 'norms');
   const chunks = Math.ceil(rows / GRAD_CHUNK);
   const dParamChunks = new Float64Array(chunks * prog.numParams);
   // our rows only (the engine is told the first): a full-height array, sliced, cost 8 MB of zero-fill and a
-  // copy per call for QFFN's B=1024 × 1024 inputs
-  // (or the caller's `into`, all zeros: the thread pool's rows of the call's one shared result)
-  if (into && into.length !== rows * prog.numInputs)
-    throw new Error(`into: ${rows * prog.numInputs} floats expected, got ${into.length}`);
-  const dInputs = into ?? new Float64Array(rows * prog.numInputs);
+  // copy per call for QFFN's B=1024 × 1024 inputs; or the caller's (a reused array's pages are mapped already)
+  const dInputs = outArray(out?.dInputs, rows * prog.numInputs, 'dInputs');
+  if (out?.dInputs) dInputs.fill(0);
   for (let b = r0; b < r1; b++) {
     run.forwardRow(b, norms, (b - r0) * prog.numAmp);
     run.expvalsRow(expvals, (b - r0) * nObs);

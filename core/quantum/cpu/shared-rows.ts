@@ -95,16 +95,19 @@ function runShare(
   const params = a.subarray(L.params, L.params + np);
   const inputs = a.subarray(L.inputs + r0 * ni, L.inputs + r1 * ni);
   if (op === OP_EXPVAL) {
-    const r = expvalRows(prog, precision, params, inputs, 0, r1 - r0);
-    a.set(r.expvals, L.expvals + r0 * no);
-    a.set(r.norms, L.norms + r0 * na);
+    // written straight into the arena (its pages mapped by earlier calls), not into fresh arrays then copied
+    expvalRows(prog, precision, params, inputs, 0, r1 - r0, {
+      expvals: a.subarray(L.expvals + r0 * no, L.expvals + r1 * no),
+      norms: a.subarray(L.norms + r0 * na, L.norms + r1 * na),
+    });
     return;
   }
   const g = a.subarray(L.g + r0 * no, L.g + r1 * no);
-  const r = vjpRows(prog, precision, params, inputs, g, 0, r1 - r0);
-  a.set(r.expvals, L.expvals + r0 * no);
-  a.set(r.norms, L.norms + r0 * na);
-  a.set(r.dInputs, L.dInputs + r0 * ni);
+  const r = vjpRows(prog, precision, params, inputs, g, 0, r1 - r0, {
+    expvals: a.subarray(L.expvals + r0 * no, L.expvals + r1 * no),
+    norms: a.subarray(L.norms + r0 * na, L.norms + r1 * na),
+    dInputs: a.subarray(L.dInputs + r0 * ni, L.dInputs + r1 * ni),
+  });
   a.set(r.dParamChunks, L.dParamChunks + (r0 / GRAD_CHUNK) * np);
 }
 

@@ -1,12 +1,13 @@
 // The CPU backend: hand-written typed-array kernels, row by row, optionally split over worker threads
 // (Node only, loaded on demand so this module stays isomorphic). Two pools: the async calls post rows to workers
 // by message (threads.ts); the synchronous calls share rows with workers over shared memory (sync-pool.ts).
-import { checkBatchRequest, checkShiftedRequest } from '../request';
+import { checkBatchRequest, checkShiftedRequest, deliverVjp } from '../request';
 import type {
   BackendInfo,
   BatchRequest,
   ExpvalResult,
   Precision,
+  ResultBuffers,
   ShiftedRequest,
   Simulator,
   SyncSimulator,
@@ -16,7 +17,15 @@ import type { Circuit } from '../circuit';
 import { GRAD_CHUNK, WASM_MIN_DIM } from './engine';
 import { wasmStateFailure } from './wasm';
 import { compile, type Program } from './program';
-import { expvalRows, expvalShiftedRows, stateRows, vjpRows, type RowsResult, type VjpRows } from './run';
+import {
+  expvalRows,
+  expvalShiftedRows,
+  stateRows,
+  vjpRows,
+  type RowsOut,
+  type RowsResult,
+  type VjpRows,
+} from './run';
 import { syncThreads } from './sync-threads';
 
 export interface CpuOptions {
@@ -82,15 +91,24 @@ function splits(batch: number, workers: number): [number, number][] {
   return out;
 }
 
-/** Sums per-chunk ∂L/∂θ in chunk order (the same order whatever the thread split). */
-function sumChunks(parts: Float64Array[], numParams: number): Float64Array {
-  const d = new Float64Array(numParams);
+/** Sums per-chunk ∂L/∂θ in chunk order (the same order whatever the thread split), into `dst` when given. */
+function sumChunks(parts: Float64Array[], numParams: number, dst?: Float64Array): Float64Array {
+  const d = dst ? dst.fill(0) : new Float64Array(numParams);
   for (const part of parts)
     for (let o = 0; o < part.length; o += numParams) for (let i = 0; i < numParams; i++) d[i] += part[o + i];
   return d;
 }
 
-function concat(parts: Float64Array[]): Float64Array {
+function concat(parts: Float64Array[], dst?: Float64Array): Float64Array {
+  if (dst) {
+    // the caller's array: each part copied into its place, unless it was written there (the calling thread's own)
+    let at = 0;
+    for (const p of parts) {
+      if (p.buffer !== dst.buffer || p.byteOffset !== dst.byteOffset + 8 * at) dst.set(p, at);
+      at += p.length;
+    }
+    return dst;
+  }
   // one part is always the calling thread's own (fresh) array, never a view of a pool's shared memory
   if (parts.length === 1) return parts[0];
   const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
@@ -103,17 +121,56 @@ function concat(parts: Float64Array[]): Float64Array {
 }
 
 /** One VJP result from the row ranges' parts (in row order): ∂θ summed per chunk in chunk order. */
-function joinVjp(parts: VjpRows[], prog: Program, info: BackendInfo, withInputs = true): VjpResult {
+function joinVjp(
+  parts: VjpRows[],
+  prog: Program,
+  info: BackendInfo,
+  out: ResultBuffers = {},
+  withInputs = true,
+): VjpResult {
   return {
-    expvals: concat(parts.map((x) => x.expvals)),
-    norms: concat(parts.map((x) => x.norms)),
+    expvals: concat(
+      parts.map((x) => x.expvals),
+      out.expvals,
+    ),
+    norms: concat(
+      parts.map((x) => x.norms),
+      out.norms,
+    ),
     dParams: sumChunks(
       parts.map((x) => x.dParamChunks),
       prog.numParams,
+      out.dParams,
     ),
-    dInputs: withInputs ? concat(parts.map((x) => x.dInputs)) : new Float64Array(0),
+    dInputs: withInputs
+      ? concat(
+          parts.map((x) => x.dInputs),
+          out.dInputs,
+        )
+      : new Float64Array(0),
     info,
   };
+}
+
+/** The caller's result arrays for rows [0, r1) (the calling thread's share), as views. */
+function headOf(
+  out: ResultBuffers | undefined,
+  prog: Program,
+  r1: number,
+  vjp: boolean,
+): RowsOut | undefined {
+  if (!out) return undefined;
+  const [no, na, ni] = [prog.observables.length, prog.numAmp, prog.numInputs];
+  return {
+    expvals: out.expvals?.subarray(0, r1 * no),
+    norms: out.norms?.subarray(0, r1 * na),
+    ...(vjp ? { dInputs: out.dInputs?.subarray(0, r1 * ni) } : {}),
+  };
+}
+
+/** Whether an array lives in shared memory (worker threads can write into it without a copy). */
+function isShared(a: Float64Array | undefined): a is Float64Array {
+  return typeof SharedArrayBuffer !== 'undefined' && a !== undefined && a.buffer instanceof SharedArrayBuffer;
 }
 
 /** What a circuit of `dim` amplitudes runs on here: the SIMD kernels (f32x4 or f64x2) from WASM_MIN_DIM up, else JS. */
@@ -181,15 +238,21 @@ export function createCpuSimulator(opts: CpuOptions = {}): CpuSimulator {
       const prog = checkRequest(req);
       const p = await usePool(req.batch);
       if (!p) {
-        const r = expvalRows(prog, precision, req.params, req.inputs, 0, req.batch);
+        const r = expvalRows(prog, precision, req.params, req.inputs, 0, req.batch, req.out);
         return { ...r, info: resultInfo(false, prog, fallbackReason) };
       }
       const parts = await Promise.all(
         splits(req.batch, p.size).map(([a, b]) => p.expval(req.circuit, precision, req, a, b)),
       );
       return {
-        expvals: concat(parts.map((x) => x.expvals)),
-        norms: concat(parts.map((x) => x.norms)),
+        expvals: concat(
+          parts.map((x) => x.expvals),
+          req.out?.expvals,
+        ),
+        norms: concat(
+          parts.map((x) => x.norms),
+          req.out?.norms,
+        ),
         info: resultInfo(true, prog),
       };
     },
@@ -208,32 +271,42 @@ export function createCpuSimulator(opts: CpuOptions = {}): CpuSimulator {
       checkDExpvals(prog, req.batch, dExpvals);
       const p = await usePool(req.batch);
       if (!p) {
-        const own = [vjpRows(prog, precision, req.params, req.inputs, dExpvals, 0, req.batch)];
-        return joinVjp(own, prog, resultInfo(false, prog, fallbackReason));
+        const own = [vjpRows(prog, precision, req.params, req.inputs, dExpvals, 0, req.batch, req.out)];
+        return joinVjp(own, prog, resultInfo(false, prog, fallbackReason), req.out);
       }
       // ∂L/∂x in one shared array the workers write their rows into: no copy of it to join, and its pages (each
       // mapped in by the OS on first touch, costly on these machines) are touched by the workers at once instead of
-      // each worker's and then this thread's own arrays (QFFN's B=1024: 8 MB of ∂L/∂x)
+      // each worker's and then this thread's own arrays (QFFN's B=1024: 8 MB of ∂L/∂x). The caller's own array
+      // when it is shared (a training loop's, reused: no fresh pages at all), else a new one copied into theirs.
       const ni = prog.numInputs;
-      const dInputs = new Float64Array(new SharedArrayBuffer(8 * req.batch * ni));
+      const given = req.out?.dInputs;
+      const dInputs = isShared(given) ? given : new Float64Array(new SharedArrayBuffer(8 * req.batch * ni));
       const parts = await Promise.all(
         splits(req.batch, p.size).map(([a, b]) =>
           p.vjp(req.circuit, precision, req, dExpvals, a, b, dInputs.subarray(a * ni, b * ni)),
         ),
       );
-      return { ...joinVjp(parts, prog, resultInfo(true, prog, fallbackReason), false), dInputs };
+      const info = resultInfo(true, prog, fallbackReason);
+      return deliverVjp(req, { ...joinVjp(parts, prog, info, req.out, false), dInputs });
     },
     expvalSync(req: BatchRequest): ExpvalResult {
       const prog = checkRequest(req);
       const p = sync.poolFor(prog, req.batch);
       if (!p) {
-        const r = expvalRows(prog, precision, req.params, req.inputs, 0, req.batch);
+        const r = expvalRows(prog, precision, req.params, req.inputs, 0, req.batch, req.out);
         return { ...r, info: resultInfo(false, prog, sync.reason(prog, req.batch)) };
       }
-      const parts = p.expval(prog, precision, req, splits(req.batch, p.size + 1));
+      const ranges = splits(req.batch, p.size + 1);
+      const parts = p.expval(prog, precision, req, ranges, headOf(req.out, prog, ranges[0][1], false));
       return {
-        expvals: concat(parts.map((x) => x.expvals)),
-        norms: concat(parts.map((x) => x.norms)),
+        expvals: concat(
+          parts.map((x) => x.expvals),
+          req.out?.expvals,
+        ),
+        norms: concat(
+          parts.map((x) => x.norms),
+          req.out?.norms,
+        ),
         info: resultInfo(true, prog),
       };
     },
@@ -241,10 +314,12 @@ export function createCpuSimulator(opts: CpuOptions = {}): CpuSimulator {
       const prog = checkRequest(req);
       checkDExpvals(prog, req.batch, dExpvals);
       const p = sync.poolFor(prog, req.batch);
+      const ranges = p ? splits(req.batch, p.size + 1) : [];
       const parts = p
-        ? p.vjp(prog, precision, req, dExpvals, splits(req.batch, p.size + 1))
-        : [vjpRows(prog, precision, req.params, req.inputs, dExpvals, 0, req.batch)];
-      return joinVjp(parts, prog, resultInfo(p !== null, prog, p ? undefined : sync.reason(prog, req.batch)));
+        ? p.vjp(prog, precision, req, dExpvals, ranges, headOf(req.out, prog, ranges[0][1], true))
+        : [vjpRows(prog, precision, req.params, req.inputs, dExpvals, 0, req.batch, req.out)];
+      const info = resultInfo(p !== null, prog, p ? undefined : sync.reason(prog, req.batch));
+      return joinVjp(parts, prog, info, req.out);
     },
     prepareSync: sync.prepare,
     async probs(req: BatchRequest, wires?: number[]): Promise<Float64Array> {

@@ -9,7 +9,7 @@ import type { BatchRequest, Precision } from '../backend';
 import type { Circuit } from '../circuit';
 import { GRAD_CHUNK } from './engine';
 import type { Program } from './program';
-import { expvalRows, vjpRows, type RowsResult, type VjpRows } from './run';
+import { expvalRows, vjpRows, type RowsOut, type RowsResult, type VjpRows } from './run';
 import * as S from './shared-rows';
 
 /** Rows [r0, r1), chunk-aligned, in row order; the first range runs in the calling thread. */
@@ -20,14 +20,24 @@ export interface SyncRowPool {
   readonly size: number;
   /** Why a call of `batch` rows cannot run on the pool (a dead worker, or beyond the shared arena), or null. */
   unusable(prog: Program, batch: number): string | null;
-  /** Parts in range order; the workers' parts are views of shared memory, valid until the next call. */
-  expval(prog: Program, precision: Precision, req: BatchRequest, ranges: RowRange[]): RowsResult[];
+  /**
+   * Parts in range order; the workers' parts are views of shared memory, valid until the next call. `own`: where
+   * the calling thread writes its own share's results (the caller's arrays), else fresh arrays.
+   */
+  expval(
+    prog: Program,
+    precision: Precision,
+    req: BatchRequest,
+    ranges: RowRange[],
+    own?: RowsOut,
+  ): RowsResult[];
   vjp(
     prog: Program,
     precision: Precision,
     req: BatchRequest,
     g: ArrayLike<number>,
     ranges: RowRange[],
+    own?: RowsOut,
   ): VjpRows[];
   close(): void;
 }
@@ -177,7 +187,7 @@ export async function startSyncRowPool(
       (S.arenaLayout(prog, batch).total * 8 > ARENA_MAX
         ? `a batch of ${batch} rows needs more than the ${ARENA_MAX / 2 ** 30} GiB of shared memory`
         : null),
-    expval(prog, precision, req, ranges) {
+    expval(prog, precision, req, ranges, ownOut) {
       const L = place(req, prog, precision);
       const r1 = ranges[0][1];
       copyRows(
@@ -187,16 +197,20 @@ export async function startSyncRowPool(
         r1 * prog.numInputs,
         req.batch * prog.numInputs,
       );
-      const own = run(S.OP_EXPVAL, ranges, () => expvalRows(prog, precision, req.params, req.inputs, 0, r1));
+      const own = run(S.OP_EXPVAL, ranges, () =>
+        expvalRows(prog, precision, req.params, req.inputs, 0, r1, ownOut),
+      );
       return [own, ...ranges.slice(1).map((r) => rowsOf(L, prog, r))];
     },
-    vjp(prog, precision, req, g, ranges) {
+    vjp(prog, precision, req, g, ranges, ownOut) {
       const L = place(req, prog, precision);
       const [ni, no, np] = [prog.numInputs, prog.observables.length, prog.numParams];
       const r1 = ranges[0][1];
       copyRows(arenaView, L.inputs + r1 * ni, req.inputs, r1 * ni, req.batch * ni);
       copyRows(arenaView, L.g + r1 * no, g, r1 * no, req.batch * no);
-      const own = run(S.OP_VJP, ranges, () => vjpRows(prog, precision, req.params, req.inputs, g, 0, r1));
+      const own = run(S.OP_VJP, ranges, () =>
+        vjpRows(prog, precision, req.params, req.inputs, g, 0, r1, ownOut),
+      );
       return [
         own,
         ...ranges.slice(1).map(([a, b]): VjpRows => {

@@ -65,7 +65,7 @@ function serve(): void {
         ? expvalShiftedRows(prog, t.precision, t.params, t.inputs, t.shifts, 0, t.rows)
         : t.kind === 'expval'
           ? expvalRows(prog, t.precision, t.params, t.inputs, 0, t.rows)
-          : vjpRows(prog, t.precision, t.params, t.inputs, t.g!, 0, t.rows, t.dInputs);
+          : vjpRows(prog, t.precision, t.params, t.inputs, t.g!, 0, t.rows, { dInputs: t.dInputs });
       // the result's arrays are fresh and the worker's no longer: moved, not copied (QFFN's B=1024 ∂L/∂x is 8 MB)
       port.postMessage({ id: t.id, ok: true, result } satisfies Reply, buffersOf(result));
     } catch (e) {

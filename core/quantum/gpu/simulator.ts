@@ -5,7 +5,7 @@
 // cpu engine: bind.ts (θ and x into a chunk's arguments), forward.ts (the gate steps and reductions), adjoint.ts
 // (the reverse walk, one function per step kind); this file picks the gpu.js mode, keeps traced programs and
 // runs the chunks.
-import { checkBatchRequest } from '../request';
+import { checkBatchRequest, deliverExpval, deliverVjp } from '../request';
 import { GPU, type KernelOutput } from 'gpu.js';
 import type { BackendInfo, BatchRequest, ExpvalResult, Simulator, VjpResult } from '../backend';
 import { observablesOf, type Circuit } from '../circuit';
@@ -225,7 +225,7 @@ export async function createGpuSimulator(opts: GpuSimulatorOptions = {}): Promis
     },
     async expval(req: BatchRequest): Promise<ExpvalResult> {
       const r = await forward(req, false);
-      return { expvals: r.expvals, norms: r.norms, info: r.info };
+      return deliverExpval(req, { expvals: r.expvals, norms: r.norms, info: r.info });
     },
     async vjp(req: BatchRequest, dExpvals: ArrayLike<number>): Promise<VjpResult> {
       const T = observablesOf(req.circuit).length;
@@ -233,7 +233,7 @@ export async function createGpuSimulator(opts: GpuSimulatorOptions = {}): Promis
         throw new Error(
           `dExpvals has length ${dExpvals.length}, batch ${req.batch} × ${T} observables needs ${req.batch * T}`,
         );
-      return forward(req, true, dExpvals);
+      return deliverVjp(req, await forward(req, true, dExpvals));
     },
     async probs(req: BatchRequest, wires?: number[]): Promise<Float64Array> {
       const w = wires ?? [...Array(req.circuit.qubits).keys()];
