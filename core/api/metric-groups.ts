@@ -78,6 +78,27 @@ export function groupMetricKeys(keys: readonly string[]): MetricGroup[] {
   return groups;
 }
 
+/** The metrics qtha runs stored before each model's seeds were drawn as one band wrote as seed means too. */
+const STORED_SEED_MEANS: Readonly<Record<string, readonly string[]>> = { qtha: ['train_loss', 'val_ppl'] };
+
+/**
+ * `keys` less a stored run's seed-mean copies: qtha wrote `<model>/train_loss` and `<model>/val_ppl` as the mean
+ * over `<model>/seed<k>/…` until its charts drew the seeds as one band per model; such a key is dropped when its
+ * model's per-seed keys of that metric are there (the chart draws the same mean from them), so an old run shows
+ * one chart per metric, as a new one does. Other kinds' two-segment keys are their own curves (qdllm's old
+ * per-batch `<model>/train_loss`) and pass unchanged.
+ */
+export function withoutStoredSeedMeans(kind: string, keys: readonly string[]): string[] {
+  const metrics = STORED_SEED_MEANS[kind];
+  if (!metrics) return [...keys];
+  const seeded = new Set<string>();
+  for (const key of keys) {
+    const p = key.split('/');
+    if (p.length === 3 && /^seed\d+$/.test(p[1]) && metrics.includes(p[2])) seeded.add(`${p[0]}/${p[2]}`);
+  }
+  return keys.filter((key) => !seeded.has(key));
+}
+
 export interface SinglePointTable {
   /** Metric names (last key segment), in order of first appearance. */
   readonly columns: readonly string[];

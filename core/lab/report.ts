@@ -13,7 +13,12 @@ import type {
   UnsharedByKind,
 } from '../api/lab-api';
 import { niceTicks } from '../api/compare-axes';
-import { groupMetricKeys, overlayCharts, splitSinglePoints } from '../api/metric-groups';
+import {
+  groupMetricKeys,
+  overlayCharts,
+  splitSinglePoints,
+  withoutStoredSeedMeans,
+} from '../api/metric-groups';
 import { exportLatex } from './export-latex';
 import type { CompareRow } from './store';
 
@@ -448,7 +453,7 @@ function runLabel(r: RunDetail): string {
 function runCurvesHtml(src: ExportSource, r: RunDetail): string {
   const byKey = new Map(r.metrics.map((m) => [m.key, m]));
   const { charts, singles } = splitSinglePoints(
-    groupMetricKeys(r.metrics.map((m) => m.key).sort()),
+    groupMetricKeys(withoutStoredSeedMeans(r.kind, r.metrics.map((m) => m.key).sort())),
     (k) => byKey.get(k)?.count ?? 0,
     (k) => byKey.get(k)?.last ?? null,
   );

@@ -103,8 +103,7 @@ export async function runQtha(c: QthaConfig, ctx: JobContext, hooks: QthaHooks =
         best.test = testOne(base, task, m.plan, best, seed.init, { metrics: emit });
         m.runs.push(best);
       }
-    // the training curves of every model overlaid: mean over seeds per step
-    for (const m of models) emitMeanCurves(ctx, m.plan.key, m.runs, c.steps);
+    // no seed-mean keys: the run page draws each model's <model>/seed<k>/ curves as one mean ± std band
 
     const sweep: SweepRow[] = [];
     for (const p of points) {
@@ -223,20 +222,6 @@ function fitOne(
 
 function mean(v: number[]): number {
   return v.reduce((a, b) => a + b, 0) / v.length;
-}
-
-function emitMeanCurves(ctx: JobContext, key: string, runs: SeedResult[], steps: number): void {
-  const pts = [];
-  for (let s = 0; s < steps; s++)
-    pts.push({ key: `${key}/train_loss`, step: s + 1, value: mean(runs.map((r) => r.losses[s])) });
-  runs[0].validation.forEach((v, i) =>
-    pts.push({
-      key: `${key}/val_ppl`,
-      step: v.step,
-      value: mean(runs.map((r) => r.validation[i].ev.perplexity)),
-    }),
-  );
-  ctx.metrics(pts);
 }
 
 function setupText(c: QthaConfig, base: Base, task: AdaptTask, threads: number): string {

@@ -4,6 +4,7 @@ import type { LabApi, LabEvent, RunDetail, RunStatus } from '../../../core/api/l
 import {
   groupMetricKeys,
   splitSinglePoints,
+  withoutStoredSeedMeans,
   type MetricGroup,
   type SinglePointTable,
 } from '../../../core/api/metric-groups';
@@ -95,7 +96,7 @@ export class RunPageState {
   readonly layout = $derived.by((): { charts: MetricGroup[]; singles: SinglePointTable } => {
     const lastStored = new Map((this.#detail?.metrics ?? []).map((m) => [m.key, m.last]));
     return splitSinglePoints(
-      groupMetricKeys(this.keys),
+      groupMetricKeys(withoutStoredSeedMeans(this.#detail?.kind ?? '', this.keys)),
       (k) => this.#count(k),
       (k) => {
         const live = this.series.series.get(k);

@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { groupMetricKeys } from '../../../core/api/metric-groups';
 import { QthaConfigSchema, runQtha, type QthaInput } from '../../../core/methods/qtha';
 import { qthaMeta } from '../../../core/methods/qtha/meta';
 import { getDataset } from '../../../core/data';
@@ -71,13 +72,28 @@ describe('qtha end to end', () => {
     expect(Number(r.summary.lora_r_params)).toBe(2 * 2 * (16 + 16)); // r(in + out) on q and v of one layer
     expect(r.summary.frozen_weights).toMatch(/^verified byte-identical after each of 6 adapter trainings/);
     for (const key of ['qtha', 'lora-r', 'lora-2r', 'full']) {
-      for (const s of ['seed0/train_loss', 'seed1/val_ppl', 'seed1/test_ppl', 'train_loss', 'val_ppl'])
+      for (const s of ['seed0/train_loss', 'seed1/val_ppl', 'seed1/test_ppl'])
         expect(
           run.points.some((p) => p.key === `${key}/${s}`),
           `${key}/${s}`,
         ).toBe(true);
+      // no seed-mean copies beside the per-seed curves (the chart draws their mean): one chart per metric
+      for (const s of ['train_loss', 'val_ppl'])
+        expect(
+          run.points.some((p) => p.key === `${key}/${s}`),
+          `${key}/${s}`,
+        ).toBe(false);
       // test once per model and seed
       expect(run.points.filter((p) => p.key === `${key}/seed0/test_ppl`)).toHaveLength(1);
+    }
+    // the run page's grouping: one train_loss and one val_ppl chart, a band per model over its seeds
+    const charts = groupMetricKeys([...new Set(run.points.map((p) => p.key))].sort());
+    for (const metric of ['train_loss', 'val_ppl']) {
+      const mine = charts.filter((g) => g.metric === metric);
+      expect(mine.map((g) => g.title)).toEqual([`*/*/${metric}`]);
+      expect(new Set(mine[0].series.map((s) => s.key.split('/')[0]))).toEqual(
+        new Set(['qtha', 'lora-r', 'lora-2r', 'full']),
+      );
     }
     // same batches for every model: the step-1 loss of the zero-initialised adapters equals the base's loss
     const first = (key: string) =>

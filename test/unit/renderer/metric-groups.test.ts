@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { groupMetricKeys, overlayCharts, splitSinglePoints } from '../../../core/api/metric-groups';
+import {
+  groupMetricKeys,
+  overlayCharts,
+  splitSinglePoints,
+  withoutStoredSeedMeans,
+} from '../../../core/api/metric-groups';
 
 // The keys a qdllm run records (models × seeds × metrics, plus per-step and teacher curves).
 const QDLLM_KEYS = ['mlp', 'quantum', 'transformer']
@@ -75,6 +80,48 @@ describe('groupMetricKeys', () => {
     ]);
     expect(new Set(groups.map((g) => g.id)).size).toBe(groups.length);
     expect(groupMetricKeys([])).toEqual([]);
+  });
+});
+
+describe('withoutStoredSeedMeans', () => {
+  // A qtha run stored before its charts drew one band per model: per-seed curves (the chosen candidate's under the
+  // plain seed keys, each candidate's under lr<j>/) and their seed means under <model>/train_loss, <model>/val_ppl.
+  const OLD_QTHA = ['qtha', 'lora-r']
+    .flatMap((m) =>
+      [0, 1].flatMap((s) =>
+        ['train_loss', 'val_ppl', 'val_loss', 'lr0/train_loss', 'lr1/train_loss'].map(
+          (k) => `${m}/seed${s}/${k}`,
+        ),
+      ),
+    )
+    .concat(['qtha/train_loss', 'qtha/val_ppl', 'lora-r/train_loss', 'lora-r/val_ppl'])
+    .sort();
+  const metricsOf = (keys: string[]) => groupMetricKeys(keys).map((g) => g.title);
+
+  it("drops an old qtha run's seed means, so each metric is one chart of per-model bands", () => {
+    const keys = withoutStoredSeedMeans('qtha', OLD_QTHA);
+    expect(keys).toHaveLength(OLD_QTHA.length - 4);
+    // train_loss: the candidates' chart and the chosen one's; val_ppl, val_loss: one each
+    expect(metricsOf(keys)).toEqual(['*/*/*/train_loss', '*/*/train_loss', '*/*/val_loss', '*/*/val_ppl']);
+    // the stored shape without the filter draws the means as two more charts
+    expect(metricsOf(OLD_QTHA)).toEqual([
+      '*/*/*/train_loss',
+      '*/*/train_loss',
+      '*/*/val_loss',
+      '*/*/val_ppl',
+      '*/train_loss',
+      '*/val_ppl',
+    ]);
+  });
+
+  it("keeps a mean whose seeds are not there, new qtha runs and other kinds' two-segment curves", () => {
+    expect(
+      withoutStoredSeedMeans('qtha', ['base/val_ppl', 'qtha/seed0/val_loss', 'qtha/train_loss']),
+    ).toEqual(['base/val_ppl', 'qtha/seed0/val_loss', 'qtha/train_loss']);
+    const fresh = OLD_QTHA.filter((k) => k.includes('/seed'));
+    expect(withoutStoredSeedMeans('qtha', fresh)).toEqual(fresh);
+    // an old qdllm run's per-batch <model>/train_loss is its own curve, not a seed mean
+    expect(withoutStoredSeedMeans('qdllm', QDLLM_KEYS)).toEqual(QDLLM_KEYS);
   });
 });
 
