@@ -9,8 +9,9 @@
 // each round's ratio is reported beside the load average; matmul shapes are timed for the wasm and JS kernels.
 // Each lab round also records its CPU time per step and, on Linux, the CPU the rest of the machine used while it
 // ran (/proc/stat's busy time less this process's): a slow round with other_cores near 1 lost a core to another
-// process, one without it is the lab's own. Relaxed SIMD (the gemm's FMA) is turned on first thing, as the qlab
-// entry and the job launcher do, so the bench times the kernel a training job runs.
+// process, one without it is the lab's own; torch_other_cores is the same for the peer's run. Relaxed SIMD (the
+// gemm's FMA) is turned on first thing, as the qlab entry and the job launcher do, so the bench times the kernel a
+// training job runs.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -51,6 +52,17 @@ function timeIt(f: () => void, reps: number): number {
 
 const rng = new Rng(0);
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)];
+
+/** CPU time in ms of this process's finished children (/proc/self/stat cutime + cstime), or NaN off Linux. */
+function childrenCpuMs(): number {
+  try {
+    const f = readFileSync('/proc/self/stat', 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' '); // fields from the 3rd (state) on
+    return (Number(rest[13]) + Number(rest[14])) * 10;
+  } catch {
+    return NaN;
+  }
+}
 
 /** The machine's busy CPU time in ms (user, nice, system, irq, softirq of every core), or NaN off Linux. */
 function machineBusyMs(): number {
@@ -161,12 +173,17 @@ function referenceWorkload() {
   let peerNote: string | null = existsSync(PEER)
     ? null
     : `peer ${PEER} is missing; only the lab's figures are reported`;
+  let torchOther = NaN;
   function torchRound(): Record<string, unknown> | null {
     if (peerNote) return null;
     try {
+      const [b0, c0, t0] = [machineBusyMs(), childrenCpuMs(), performance.now()];
       const out = execFileSync(PYTHON, [PEER, String(threads), String(steps)], {
         encoding: 'utf8',
       });
+      // the whole peer process (start-up included) against the machine's busy time meanwhile; this process
+      // is blocked in execFileSync and its idle pool sleeps
+      torchOther = Math.max(0, (machineBusyMs() - b0 - (childrenCpuMs() - c0)) / (performance.now() - t0));
       return JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>;
     } catch (e) {
       peerNote = `peer failed: ${(e as Error).message.split('\n')[0]}`;
@@ -181,6 +198,7 @@ function referenceWorkload() {
     load1: number;
     lab_cpu_s_per_step: number;
     other_cores: number;
+    torch_other_cores: number | null;
   }[] = [];
   let lastLab = { step_s: NaN, loss: NaN, cpu_s: NaN, other_cores: NaN };
   let torch: Record<string, unknown> | null = null;
@@ -197,10 +215,11 @@ function referenceWorkload() {
       load1: loadavg()[0],
       lab_cpu_s_per_step: lastLab.cpu_s,
       other_cores: lastLab.other_cores,
+      torch_other_cores: t ? torchOther : null,
     };
     roundsOut.push(row);
     console.log(
-      `round ${r + 1}: lab ${labTps.toFixed(0)} tokens/s, torch ${torchTps?.toFixed(0) ?? '—'} tokens/s, ratio ${row.ratio?.toFixed(3) ?? '—'} (load ${row.load1.toFixed(1)}; lab CPU ${(1000 * row.lab_cpu_s_per_step).toFixed(0)} ms/step, other processes ${row.other_cores.toFixed(2)} cores)`,
+      `round ${r + 1}: lab ${labTps.toFixed(0)} tokens/s, torch ${torchTps?.toFixed(0) ?? '—'} tokens/s, ratio ${row.ratio?.toFixed(3) ?? '—'} (load ${row.load1.toFixed(1)}; lab CPU ${(1000 * row.lab_cpu_s_per_step).toFixed(0)} ms/step, other processes ${row.other_cores.toFixed(2)} cores; during the peer ${row.torch_other_cores?.toFixed(2) ?? '—'})`,
     );
   }
   const labTps = median(roundsOut.map((r) => r.lab_tokens_per_s));
