@@ -2,7 +2,7 @@
 // the simulator benchmark suite, printed as a table (or one JSON object) and written as JSON.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { formatBenchTable, runSimBench } from '../methods/sim-bench/run';
+import { formatBenchTable, runSimBench, SIM_BENCH_LEGEND } from '../methods/sim-bench/run';
 import { QUICK_SIM_BENCH, SimBenchConfigSchema } from '../methods/sim-bench/schema';
 
 export async function main(argv: string[]): Promise<number> {
@@ -46,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (json) process.stdout.write(JSON.stringify(record) + '\n');
   else {
-    process.stdout.write(formatBenchTable(res.rows) + '\n');
+    process.stdout.write(formatBenchTable(res.rows) + '\n' + SIM_BENCH_LEGEND + '\n');
     process.stdout.write(
       `backends: ${res.backends.map((b) => `${b.backend}/${b.mode} ${b.precision}${b.threads ? `×${b.threads}` : ''}${b.fallbackReason ? ` (${b.fallbackReason})` : ''}`).join(', ')}; ` +
         `peer: ${res.peer.available ? `torch ${res.peer.torch}, ${res.peer.threads} threads` : `unavailable (${res.peer.reason})`}` +

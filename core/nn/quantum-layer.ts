@@ -30,16 +30,19 @@ export class QuantumLayer extends CircuitParameters implements Module {
     this.checkLength(inputs, B * this.numInputs, 'B·numInputs', 'inputs', true);
     this.inputs = Float64Array.from(inputs);
     this.batch = B;
-    const req = this.request(this.inputs, B);
+    const req = this.request(this.inputs, B, 'forward');
     const out = new Float64Array(B * this.numOutputs);
     this.takeExpvals(out, (await this.syncReady()) ? this.sync!.expvalSync(req) : await this.sim.expval(req));
     return out;
   }
 
-  /** Adds ∂L/∂θ into theta.grad (unless frozen); adds ∂L/∂inputs into dinputs when given and also returns it. */
+  /**
+   * Adds ∂L/∂θ into theta.grad (unless frozen); adds ∂L/∂inputs into dinputs when given and also returns it (the
+   * layer's own array, rewritten by its next backward).
+   */
   async backward(dout: ArrayLike<number>, dinputs?: Arr): Promise<Float64Array> {
     this.checkLength(dout, this.batch * this.numOutputs, 'B·numOutputs', 'dout', true);
-    const req = this.request(this.inputs, this.batch);
+    const req = this.request(this.inputs, this.batch, 'backward');
     const r = (await this.syncReady()) ? this.sync!.vjpSync(req, dout) : await this.sim.vjp(req, dout);
     this.takeVjp(dinputs ?? null, r, this.batch);
     return r.dInputs;

@@ -44,6 +44,25 @@ function describe(a: unknown): string {
   return a === null ? 'null' : ArrayBuffer.isView(a) ? a.constructor.name : typeof a;
 }
 
+/**
+ * Result arrays for `batch` rows of `c` (BatchRequest.out): expvals and norms, with ∂L/∂θ and ∂L/∂x for a vjp; in
+ * shared memory where there is one, so the cpu backend's worker threads write into them directly. A caller that
+ * evaluates the same shapes again and again (a training loop, the benchmark) keeps one set per pass and shape.
+ */
+export function resultBuffers(c: Circuit, batch: number, vjp: boolean): ResultBuffers {
+  const make = (n: number): Float64Array =>
+    typeof SharedArrayBuffer === 'function'
+      ? new Float64Array(new SharedArrayBuffer(8 * n))
+      : new Float64Array(n);
+  const nAmp = c.ops.filter((o) => o.type === 'amplitude').length;
+  const b: ResultBuffers = { expvals: make(batch * observablesOf(c).length), norms: make(batch * nAmp) };
+  if (vjp) {
+    b.dParams = make(c.numParams);
+    b.dInputs = make(batch * c.numInputs);
+  }
+  return b;
+}
+
 /** The request without its result arrays (for the requests a gradient transform derives from it). */
 export function withoutOut(req: BatchRequest): BatchRequest {
   if (req.out === undefined) return req;

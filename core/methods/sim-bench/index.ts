@@ -3,7 +3,7 @@
 import { describeBackend } from '../../quantum/simulators';
 import { defineJobKind } from '../job';
 import { simBenchMeta } from './meta';
-import { formatBenchTable, referenceText, runSimBench, type SimBenchResult } from './run';
+import { formatBenchTable, referenceText, runSimBench, SIM_BENCH_LEGEND, type SimBenchResult } from './run';
 
 export function benchSummary(res: SimBenchResult): Record<string, number | string> {
   const summary: Record<string, number | string> = { memcpy_GBs: Number(res.machine.memcpyGBs.toFixed(3)) };
@@ -60,7 +60,7 @@ export const simBenchKind = defineJobKind({
           title: 'Backends and peer',
           text:
             res.backends.map(describeBackend).join('; ') +
-            `. PyTorch peer: ${res.peer.available ? `torch ${res.peer.torch}, ${res.peer.threads} threads` : `unavailable (${res.peer.reason})`}. memcpy ${res.machine.memcpyGBs.toFixed(2)} GB/s on ${res.machine.cpus} CPUs.`,
+            `. PyTorch peer: ${res.peer.available ? `torch ${res.peer.torch}, ${res.peer.threads} threads` : `unavailable (${res.peer.reason})`}. memcpy ${res.machine.memcpyGBs.toFixed(2)} GB/s on ${res.machine.cpus} CPUs. ${SIM_BENCH_LEGEND}`,
         },
       ],
     };

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Linear } from '../../../core/nn/layers';
 import { QuantumAdapter } from '../../../core/nn/quantum-adapter';
 import { QuantumFfn, quantumFfnParamCount } from '../../../core/nn/quantum-ffn';
+import { QuantumLayer } from '../../../core/nn/quantum-layer';
 import { QuantumModule } from '../../../core/nn/quantum-module';
 import { amplitudeFfnCircuit, angleEncodedPqc } from '../../../core/quantum/qffn-circuits';
 import { GaussianKernelScorer, UnitaryKernelScorer } from '../../../core/nn/quantum-scorer';
@@ -36,6 +37,43 @@ describe('cpu simulator: synchronous interface', () => {
       expect(Array.from(vb.dParams)).toEqual(Array.from(va.dParams));
       expect(Array.from(vb.dInputs)).toEqual(Array.from(va.dInputs));
       expect(() => s.vjpSync(req, g.subarray(1))).toThrow(/dExpvals: need batch × numObservables = 20/);
+    }
+  });
+});
+
+describe('quantum modules write the simulator’s results into their own arrays', () => {
+  it('QuantumModule and QuantumLayer: steps equal plain simulator calls bit for bit; arrays reused, resized with N', async () => {
+    const s = createCpuSimulator({ precision: 'f64' });
+    const circuit = angleEncodedPqc(5, 2);
+    const m = new QuantumModule('m', circuit, s, { seed: 4 });
+    const layer = new QuantumLayer('l', circuit, s, { seed: 4 });
+    let seen: Float64Array | null = null;
+    for (const [step, rows] of [
+      [0, 4],
+      [1, 4],
+      [2, 6],
+    ]) {
+      const inp = randArr(rows * 5, 10 + step);
+      const dout = randArr(rows * 5, 20 + step);
+      const req = { circuit, params: m.theta.data, inputs: inp, batch: rows };
+      const [e, v] = [s.expvalSync(req), s.vjpSync(req, dout)];
+      const out = new Float64Array(rows * 5);
+      m.forward(out, inp, rows);
+      expect(Array.from(out)).toEqual(Array.from(e.expvals));
+      zeroGrad(m.parameters());
+      const dinp = new Float64Array(rows * 5);
+      m.backward(dinp, dout, inp, rows);
+      expect(Array.from(dinp)).toEqual(Array.from(v.dInputs));
+      expect(Array.from(m.theta.grad)).toEqual(Array.from(v.dParams));
+      expect(Array.from(await layer.forward(inp, rows))).toEqual(Array.from(e.expvals));
+      zeroGrad(layer.parameters());
+      const dl = await layer.backward(dout);
+      expect(Array.from(dl)).toEqual(Array.from(v.dInputs));
+      expect(Array.from(layer.theta.grad)).toEqual(Array.from(v.dParams));
+      // the same array while N holds (no fresh pages per step), a new one when it changes
+      if (step === 1) expect(dl).toBe(seen);
+      if (step === 2) expect(dl).not.toBe(seen);
+      seen = dl;
     }
   });
 });
