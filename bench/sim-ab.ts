@@ -11,6 +11,7 @@ import * as NEW_PROGRAM from '../core/quantum/cpu/program';
 import * as NEW_ROWS from '../core/quantum/cpu/rows';
 import * as NEW_SIM from '../core/quantum/cpu/simulator';
 import type { Precision } from '../core/quantum/backend';
+import { resultBuffers } from '../core/quantum/request';
 
 const oldDir = resolve(process.argv[2] ?? '/tmp/simd-old');
 const rounds = Number(process.argv[3] ?? 9);
@@ -184,19 +185,32 @@ if (which.includes('small')) {
  * separately, and adjoint ÷ forward of the medians.
  */
 async function threaded(name: string, w: Workload, precision: Precision, threads = 2): Promise<void> {
-  const sims = [OLD_SIM, NEW_SIM].map((m) => m.createCpuSimulator({ precision, threads }));
+  // old; new called as before (fresh result arrays); new called as bench:sim and the quantum modules call it
+  // (each pass's result arrays its own, reused: BatchRequest.out)
+  const sims = [OLD_SIM, NEW_SIM, NEW_SIM].map((m) => m.createCpuSimulator({ precision, threads }));
   const req = { circuit: w.circuit, batch: w.batch, params: w.params, inputs: w.inputs };
+  const reqs = [
+    [req, req],
+    [req, req],
+    [
+      { ...req, out: resultBuffers(w.circuit, w.batch, false) },
+      { ...req, out: resultBuffers(w.circuit, w.batch, true) },
+    ],
+  ];
   const ones = new Float64Array(w.batch * (w.circuit.observables?.length ?? w.circuit.qubits)).fill(1);
-  const calls = [(s: NEW_SIM.CpuSimulator) => s.expval(req), (s: NEW_SIM.CpuSimulator) => s.vjp(req, ones)];
+  const calls = [
+    (s: NEW_SIM.CpuSimulator, si: number) => s.expval(reqs[si][0]),
+    (s: NEW_SIM.CpuSimulator, si: number) => s.vjp(reqs[si][1], ones),
+  ];
   // [sim][call] → { cpu: ms[], wall: ms[] }
   const t = sims.map(() => calls.map(() => ({ cpu: [] as number[], wall: [] as number[] })));
-  for (const s of sims) for (const c of calls) await c(s);
+  for (let si = 0; si < sims.length; si++) for (const c of calls) await c(sims[si], si);
   for (let r = 0; r < rounds; r++)
-    for (const si of r % 2 ? [1, 0] : [0, 1])
+    for (const si of r % 2 ? [2, 1, 0] : [0, 1, 2])
       for (let ci = 0; ci < calls.length; ci++) {
         const c0 = process.cpuUsage();
         const w0 = performance.now();
-        await calls[ci](sims[si]);
+        await calls[ci](sims[si], si);
         const wall = performance.now() - w0;
         const c = process.cpuUsage(c0);
         t[si][ci].cpu.push((c.user + c.system) / 1e3);
@@ -207,6 +221,7 @@ async function threaded(name: string, w: Workload, precision: Precision, threads
   for (const [si, label] of [
     [0, 'old'],
     [1, 'new'],
+    [2, 'new, out arrays reused'],
   ] as const) {
     const [f, g] = t[si];
     console.log(

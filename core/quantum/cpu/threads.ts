@@ -137,19 +137,52 @@ export function createRowPool(size: number): RowPool {
     if (k === undefined) keys.set(c, (k = nextKey++));
     return k;
   };
+  // x reaches a worker through shared memory the pool keeps: a buffer is taken for a task and given back when its
+  // reply comes, so a training loop's calls copy x into pages mapped by earlier calls (QFFN's B=1024: 4 MB a
+  // worker, ~20 ms of page faults a pass when each call's copy went into a fresh array)
+  const shared = typeof SharedArrayBuffer === 'function';
+  const free: SharedArrayBuffer[] = [];
+  const lent = new Map<number, SharedArrayBuffer>();
+  const FREE_KEPT = 2 * size + 2;
+  const take = (floats: number): Float64Array => {
+    let best = -1;
+    for (let i = 0; i < free.length; i++)
+      if (free[i].byteLength >= 8 * floats && (best < 0 || free[i].byteLength < free[best].byteLength))
+        best = i;
+    const sab = best >= 0 ? free.splice(best, 1)[0] : new SharedArrayBuffer(8 * floats);
+    return new Float64Array(sab, 0, floats);
+  };
+  const giveBack = (id: number): void => {
+    const sab = lent.get(id);
+    if (!sab) return;
+    lent.delete(id);
+    free.push(sab);
+    // the smallest go first: a pool that saw a big batch keeps its big buffers
+    if (free.length > FREE_KEPT) free.sort((a, b) => b.byteLength - a.byteLength).pop();
+  };
   const post = <T extends RowsResult | Float64Array>(task: Omit<Task, 'id'>): Promise<T> => {
     const id = next++;
+    if (task.inputs.buffer instanceof SharedArrayBuffer) lent.set(id, task.inputs.buffer);
     return new Promise<T>((resolve, reject) => {
       if (pending.size === 0) setRef(true);
-      pending.set(id, { resolve: resolve as (r: RowsResult | VjpRows | Float64Array) => void, reject });
+      pending.set(id, {
+        resolve: (r) => {
+          giveBack(id);
+          (resolve as (r: RowsResult | VjpRows | Float64Array) => void)(r);
+        },
+        reject: (e) => {
+          giveBack(id);
+          reject(e);
+        },
+      });
       // params, inputs, g and shifts are this call's own copies: moved to the worker, not cloned
       const moved = [task.params, task.inputs, task.g, ...(task.shifts ? Object.values(task.shifts) : [])];
       workers[id % workers.length].postMessage({ ...task, id }, buffersOf(moved));
     });
   };
-  const slice = (a: ArrayLike<number>, from: number, to: number): Float64Array => {
+  const slice = (a: ArrayLike<number>, from: number, to: number, pooled = false): Float64Array => {
     // a plain copy loop: Float64Array.from with a map callback cost milliseconds on 2^20 inputs
-    const out = new Float64Array(to - from);
+    const out = pooled && shared ? take(to - from) : new Float64Array(to - from);
     if (a instanceof Float64Array) out.set(a.subarray(from, to));
     else for (let i = from; i < to; i++) out[i - from] = a[i];
     return out;
@@ -164,7 +197,7 @@ export function createRowPool(size: number): RowPool {
         circuit,
         precision,
         params: Float64Array.from(req.params),
-        inputs: slice(req.inputs, r0 * ni, r1 * ni),
+        inputs: slice(req.inputs, r0 * ni, r1 * ni, true),
         g: null,
         rows: r1 - r0,
       });
@@ -177,7 +210,7 @@ export function createRowPool(size: number): RowPool {
         circuit,
         precision,
         params: Float64Array.from(req.params),
-        inputs: slice(req.inputs, 0, req.inputRows * circuit.numInputs),
+        inputs: slice(req.inputs, 0, req.inputRows * circuit.numInputs, true),
         g: null,
         rows: r1 - r0,
         shifts: {
@@ -197,7 +230,7 @@ export function createRowPool(size: number): RowPool {
         circuit,
         precision,
         params: Float64Array.from(req.params),
-        inputs: slice(req.inputs, r0 * ni, r1 * ni),
+        inputs: slice(req.inputs, r0 * ni, r1 * ni, true),
         g: slice(g, r0 * no, r1 * no),
         ...(dInputs ? { dInputs } : {}),
         rows: r1 - r0,

@@ -115,6 +115,25 @@ describe('cpu backend: results written into the caller’s arrays', () => {
         }
   });
 
+  it('the message pool: overlapping calls of different x and sizes each get their own numbers (its x buffers are reused, never shared)', async () => {
+    const { one, three } = sims[0];
+    const c = circuit(5);
+    for (let round = 0; round < 3; round++) {
+      const calls = [200, 96, 200, 130].map((batch, i) => request(c, batch, 50 + 10 * round + i));
+      const [threaded, alone] = await Promise.all([
+        Promise.all(calls.map(({ req, g }) => three.vjp(req, g))),
+        Promise.all(calls.map(({ req }) => three.expval(req))),
+      ]);
+      for (let i = 0; i < calls.length; i++) {
+        const plain = await one.vjp(calls[i].req, calls[i].g);
+        expect(threaded[i].info.mode).toMatch(/-threads$/);
+        expect(Array.from(threaded[i].dInputs)).toEqual(Array.from(plain.dInputs));
+        expect(Array.from(threaded[i].dParams)).toEqual(Array.from(plain.dParams));
+        expect(Array.from(alone[i].expvals)).toEqual(Array.from(plain.expvals));
+      }
+    }
+  });
+
   it('a subset of the arrays: the others are fresh', async () => {
     const { one } = sims[1];
     const { req, g } = request(circuit(4), 8, 3);
