@@ -472,19 +472,33 @@ const WASM_ARRAYS: Partial<Record<Kernel, number[] | 'all'>> = {
   [Kernel.CausalSoftmax]: [0],
 };
 
-/** The engine's kernels for kernel k over a, or null where k has no wasm path or an array it needs is not resident. */
 let wasmRows = true;
+let trainingPass = false;
 
-/** Turns the kernels' wasm exponentials off (false: Math.exp everywhere, for comparisons); returns the old state. */
+/** Turns the kernels' wasm paths off (false: the JS kernels everywhere, for comparisons); returns the old state. */
 export function setWasmRowKernels(on: boolean): boolean {
   const old = wasmRows;
   wasmRows = on;
   return old;
 }
 
+/**
+ * Says whether a training pass is running (the transformer sets it at each forward and backward from its
+ * `training` flag). The activation kernels (SwiGLU, the softmaxes) take their wasm path only then: an evaluation
+ * reuses a trained model's resident arrays, and must give the same numbers as on a model that never trained (on
+ * ordinary arrays, in JS). Adam's path depends on residency alone (its moments are resident only beside resident
+ * parameters). Returns the old state.
+ */
+export function setRowsTrainingPass(on: boolean): boolean {
+  const old = trainingPass;
+  trainingPass = on;
+  return old;
+}
+
+/** The engine's kernels for kernel k over a, or null where k has no wasm path or an array it needs is not resident. */
 function wasmFor(k: Kernel, a: (Arr | Int32Array)[]): RowsWasm | null {
   const idx = WASM_ARRAYS[k];
-  if (!wasmRows || !idx) return null;
+  if (!wasmRows || !idx || (k !== Kernel.Adam && !trainingPass)) return null;
   const res = (x: Arr | Int32Array) => isMatmulResident(x as Arr);
   if (!(idx === 'all' ? a.every(res) : idx.every((i) => i < a.length && res(a[i])))) return null;
   return matmulRowsWasm();

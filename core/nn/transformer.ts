@@ -34,7 +34,7 @@ import {
   type LinearLike,
 } from './layers';
 import { allocMatmulResident, holdMatmulOperands, isMatmulResident } from './matmul';
-import { Kernel, runRows } from './rows';
+import { Kernel, runRows, setRowsTrainingPass } from './rows';
 import { softmaxCrossEntropyBackward, softmaxCrossEntropyForward, xentGradRows } from './losses';
 import { Rng } from '../util/rng';
 import { checkPositiveInt, dtypeOf, NnError, Parameter, type Arr, type Dtype } from './tensor';
@@ -504,6 +504,7 @@ export class Transformer {
   forwardHidden(tokens: Int32Array, B: number, T: number): Arr {
     if (tokens.length !== B * T)
       throw new NnError(`has ${tokens.length} ids, expected B·T = ${B * T}`, 'tokens');
+    setRowsTrainingPass(this.training);
     this.prepare(B, T);
     const cfg = this.config;
     const C = cfg.hiddenSize;
@@ -523,6 +524,7 @@ export class Transformer {
 
   /** Backward through the trunk from ∂L/∂hidden (BT, C); adds into every trainable parameter's grad. */
   backwardHidden(dhidden: Arr): void {
+    setRowsTrainingPass(this.training);
     const { B, T } = this;
     const C = this.config.hiddenSize;
     const BT = B * T;
@@ -699,6 +701,7 @@ export class Transformer {
 
   /** Backward from any ∂L/∂logits (BT, V) of the last lmForward (distillation losses). */
   backwardFromLogits(dlogits: Arr): void {
+    setRowsTrainingPass(this.training);
     const BT = this.B * this.T;
     const dh = this.g.dC;
     dh.fill(0);
@@ -788,6 +791,7 @@ export class Transformer {
    */
   forwardCached(cache: KvCache, tokens: Int32Array, lastOnly = false): Arr {
     if (cache.owner !== this) throw new NnError('was created by another model', 'cache');
+    setRowsTrainingPass(false);
     const n = tokens.length;
     if (n === 0) throw new NnError('must hold at least one token', 'tokens');
     const pos = cache.length;

@@ -207,6 +207,31 @@ describe.skipIf(skip)('transformer training on resident activations', () => {
     });
   });
 
+  it('an evaluation after training (on the resident arrays training left) equals one on a model that never trained', () => {
+    setMatmulThreads(2);
+    const trained = new Transformer(cfg, { seed: 5 });
+    trained.training = true;
+    const params = trained.parameters();
+    const opt = new AdamW(params, { weightDecay: 0.01 });
+    for (let s = 0; s < 2; s++) {
+      zeroGrad(params);
+      trained.lmForward(tokens(4, 16, s), 4, 16, tokens(4, 16, 10 + s));
+      trained.lmBackward();
+      opt.step(1e-2);
+    }
+    expect(isMatmulResident(trained.logits!)).toBe(true);
+    const fresh = new Transformer(cfg, { seed: 6 });
+    fresh.parameters().forEach((p, i) => p.data.set(params[i].data));
+    trained.training = false;
+    const [x, y] = [tokens(4, 16, 20), tokens(4, 16, 21)];
+    const a = trained.lmForward(x, 4, 16, y);
+    const logitsA = Array.from(trained.logits!.subarray(0, 4 * 16 * 96));
+    const b = fresh.lmForward(x, 4, 16, y);
+    expect(isMatmulResident(fresh.logits!)).toBe(false);
+    expect(a).toBe(b);
+    expect(logitsA).toEqual(Array.from(fresh.logits!.subarray(0, 4 * 16 * 96)));
+  });
+
   it('inference (training off) allocates nothing resident', () => {
     const m = new Transformer(cfg, { seed: 4 });
     const before = w!.residentBytes;

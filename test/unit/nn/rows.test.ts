@@ -1,7 +1,7 @@
 // The row kernels of rows.ts on the matmul worker pool: the pool really takes them (the workers run their share of
 // the same source), the results are bit-identical to the calling thread alone, and each kernel matches an
 // independent f64 reference.
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   attentionBackward,
   attentionForward,
@@ -20,6 +20,7 @@ import {
   pooledRowRuns,
   ROW_KERNELS,
   runRows,
+  setRowsTrainingPass,
   setWasmRowKernels,
 } from '../../../core/nn/rows';
 import { alloc, NnError, Parameter, type Arr } from '../../../core/nn/tensor';
@@ -304,6 +305,9 @@ describe('row kernels on the worker pool', () => {
 // On arrays in the wasm engine's memory the SwiGLU forward and both softmaxes take their exponentials from the
 // engine's f32x4 kernel (Cephes' expf): the same on the pool as alone, within f32 rounding of the Math.exp path
 describe.skipIf(!matmulRowsWasm())('row kernels with the engine SIMD exponentials', () => {
+  // the activation kernels take the engine's path during a training pass only (the transformer says when)
+  beforeAll(() => setRowsTrainingPass(true));
+  afterAll(() => setRowsTrainingPass(false));
   const resident = (src: ArrayLike<number>): Float32Array => {
     const a = allocMatmulResident(src.length)!;
     a.set(src);
