@@ -19,6 +19,7 @@ import {
 import type {
   BundleImportResult,
   Calibration,
+  CalibrateRequest,
   Comparison,
   ExportedFile,
   FileRootsInfo,
@@ -146,6 +147,10 @@ export const NoteDeleteRequestSchema = z.object({ runId: RunIdSchema, noteId: No
 export type NoteDeleteRequest = z.infer<typeof NoteDeleteRequestSchema>;
 
 /** A PDF of one or more runs' report (the HTML export printed by Chromium or Electron's printToPDF). */
+/** calibrate's request: GGUF files to time (at most 8, each a path the lab's file roots must hold). */
+export const CalibrateRequestSchema = z
+  .object({ ggufFiles: z.array(z.string().min(1).max(4096)).min(1).max(8).optional() })
+  .strict();
 export const PdfRequestSchema = z.object({ ids: z.array(RunIdSchema).min(1).max(MAX_EXPORT_RUNS) }).strict();
 export type PdfRequest = z.infer<typeof PdfRequestSchema>;
 
@@ -241,8 +246,11 @@ export interface LabApi {
   queryRuns(req: RunQuery): Promise<RunPage>;
   /** The stored calibration of this machine (null before the first), for run-time estimates. */
   getCalibration(): Promise<Calibration | null>;
-  /** Measures the calibration again (a few seconds) and stores it. */
-  calibrate(): Promise<Calibration>;
+  /**
+   * Measures the calibration again (a few seconds) and stores it; with `ggufFiles`, times those GGUF models
+   * (each checked against the lab's file roots) as a QD-LLM teacher runs them and keeps the rest.
+   */
+  calibrate(req?: CalibrateRequest): Promise<Calibration>;
   getRun(id: string): Promise<RunDetail>;
   createRun(req: CreateRunRequest): Promise<RunSummary>;
   /**

@@ -341,9 +341,40 @@ export interface Calibration {
    * timed with the noisy simulator (absent in a calibration from before it was measured).
    */
   densityRates?: { qubits: number; secondsPerAmplitudeOp: number }[];
+  /**
+   * GGUF models timed as the QD-LLM teacher runs them (LabApi.calibrate's ggufFiles), one per file: an entry
+   * holds while the file has the size and modification time it had when timed (getCalibration leaves out the
+   * others).
+   */
+  gguf?: CalibratedGguf[];
   host: { cpu: string; cores: number };
   /** What was timed, in words. */
   detail: string;
+}
+
+/** A GGUF model's speed as the QD-LLM teacher uses it (Calibration.gguf), keyed by path, size and mtime. */
+export interface CalibratedGguf {
+  /** The file's real path, as a run's config names it once checked against the lab's roots. */
+  path: string;
+  size: number;
+  mtimeMs: number;
+  /** node-llama-cpp's import, the model's load and its contexts' creation (wall time: native threads). */
+  loadSeconds: number;
+  /**
+   * A teacher's work per sample, the prompt evaluated to its label logits and the text embedded, timed on
+   * prompts of bundled text at two lengths (wall time): a fixed cost per sample and one per character of
+   * prompt and text.
+   */
+  secondsPerSample: number;
+  secondsPerChar: number;
+  /** The model's tokens per character of the timed prompts (for the detail). */
+  tokensPerChar: number;
+  measuredAt: string;
+}
+
+/** LabApi.calibrate's request: with `ggufFiles`, only those GGUF models are timed and stored beside the rest. */
+export interface CalibrateRequest {
+  ggufFiles?: string[];
 }
 
 /** A run's fixed costs on this machine (Calibration.setup). */

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import {
   BundleExportRequestSchema,
   BundleImportRequestSchema,
+  CalibrateRequestSchema,
   CompareRequestSchema,
   FileRootRequestSchema,
   NoteDeleteRequestSchema,
@@ -71,8 +72,7 @@ async function call(api: LabApi, method: LabApiMethod, raw: unknown): Promise<un
       if (arg !== undefined) check(EmptySchema, arg);
       return api.getCalibration();
     case 'calibrate':
-      if (arg !== undefined) check(EmptySchema, arg);
-      return api.calibrate();
+      return api.calibrate(arg === undefined ? undefined : check(CalibrateRequestSchema, arg));
     case 'getRun':
       return api.getRun(runId(arg));
     case 'cancelRun':

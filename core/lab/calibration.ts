@@ -6,13 +6,23 @@
 // each bundled dataset's load and the tokenizer's training per character. Stored in
 // `<labDir>/calibration.json` with the date and the host. A kind states the work of a config
 // (KindMeta.work); the estimate is work × these rates. Every rate comes from a timing on this machine.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { rateAt, type CalibratedSetup, type Calibration } from '../api/lab-api';
+import { rateAt, type CalibratedGguf, type CalibratedSetup, type Calibration } from '../api/lab-api';
 import { datasetNames, loadDatasetUncached } from '../data';
 import { reuploadingCircuit } from '../methods/vqc-fit/circuit';
+import {
+  embedText,
+  ggufPrompt,
+  importNodeLlamaCpp,
+  labelLogits,
+  openGgufFile,
+  promptTokens,
+  type GgufModel,
+} from '../nn/gguf';
 import { countParameters, zeroGrad } from '../nn/tensor';
 import { ByteLevelBpe } from '../nn/tokenizers/bpe';
 import { Transformer, type TransformerConfig } from '../nn/transformer';
@@ -58,10 +68,36 @@ const CalibrationSchema = z
       )
       .min(1)
       .optional(),
+    gguf: z
+      .array(
+        z
+          .object({
+            path: z.string().min(1),
+            size: z.number().int().nonnegative(),
+            mtimeMs: z.number().finite(),
+            loadSeconds: z.number().nonnegative().finite(),
+            secondsPerSample: z.number().nonnegative().finite(),
+            secondsPerChar: z.number().positive().finite(),
+            tokensPerChar: z.number().positive().finite(),
+            measuredAt: z.string(),
+          })
+          .strict(),
+      )
+      .optional(),
     host: z.object({ cpu: z.string(), cores: z.number().int().positive() }),
     detail: z.string(),
   })
   .strict();
+
+/** Whether a timed GGUF file is still the file that was timed: same size and modification time. */
+function ggufCurrent(g: CalibratedGguf): boolean {
+  try {
+    const st = statSync(g.path);
+    return st.isFile() && st.size === g.size && st.mtimeMs === g.mtimeMs;
+  } catch {
+    return false;
+  }
+}
 
 /** The stored calibration, or null when none was measured (or the file is not one). */
 export function readCalibration(labDir: string): Calibration | null {
@@ -69,7 +105,10 @@ export function readCalibration(labDir: string): Calibration | null {
   if (!existsSync(file)) return null;
   try {
     const r = CalibrationSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-    return r.success ? r.data : null;
+    if (!r.success) return null;
+    // a GGUF file changed (or gone) since it was timed has no rate: its estimate says so
+    if (r.data.gguf) r.data.gguf = r.data.gguf.filter(ggufCurrent);
+    return r.data;
   } catch {
     return null;
   }
@@ -353,5 +392,117 @@ export async function measureCalibration(
       `simulator: a training step (expval + vjp, f32, cpu) of ${CALIBRATION_SIM.layers}-layer re-uploading circuits, batch ${CALIBRATION_SIM.batch}: ${parts.join(', ')}; ` +
       `transformer: ${params} parameters, ${NN_BATCH}×${T} tokens, a training step in ${(nnSeconds * 1000).toFixed(1)} ms (f32); ` +
       `${density.detail}; ${setup.detail}`,
+  };
+}
+
+/**
+ * What a GGUF calibration runs: prompts of bundled text (`textChars` of each of `texts` Brown documents) in
+ * the QD-LLM teacher's default template, each evaluated to its label logits and its text embedded, as
+ * buildGgufTeacher does per sample; one warm-up round, then the best of `rounds`; and again with texts of
+ * `shortTextChars`, so a sample's fixed cost and its cost per character are told apart.
+ */
+export const CALIBRATION_GGUF = {
+  texts: 4,
+  shortTextChars: 40,
+  textChars: 200,
+  rounds: 3,
+  contextSize: 512,
+  prompt: 'Classify the text as one of: {labels}.\nText: {text}\nAnswer:',
+  labelWords: ['yes', 'no'],
+};
+
+/**
+ * Times a GGUF model as the QD-LLM teacher runs it: node-llama-cpp's import, the model's load and its two
+ * contexts (loadSeconds), then the teacher's per-sample work (label logits of the prompt, the text's
+ * embedding): a fixed cost per sample and a cost per character of prompt and text. The file is opened as a run opens it (openGgufFile: its magic
+ * checked, under `within` the file opened must lie inside those roots, and node-llama-cpp is handed the very
+ * file checked). Wall times: node-llama-cpp runs on its own native threads.
+ */
+export async function measureGgufFile(
+  path: string,
+  field: string,
+  within: readonly string[] | null,
+  now = () => new Date(),
+  importer?: (specifier: string) => Promise<unknown>,
+): Promise<{ gguf: CalibratedGguf; detail: string }> {
+  const g = CALIBRATION_GGUF;
+  const t0 = performance.now();
+  const file = await openGgufFile(path, field, within);
+  let model: GgufModel;
+  let st: { size: number; mtimeMs: number };
+  try {
+    st = await stat(path);
+    const lib = await importNodeLlamaCpp(importer, field);
+    const llama = await lib.getLlama();
+    model = await llama.loadModel({ modelPath: file.modelPath });
+  } finally {
+    await file.close();
+  }
+  const open: { dispose(): Promise<void> }[] = [model];
+  try {
+    const context = await model.createContext({ contextSize: g.contextSize });
+    open.unshift(context);
+    const embedder = await model.createEmbeddingContext({ contextSize: g.contextSize });
+    open.unshift(embedder);
+    const loadSeconds = (performance.now() - t0) / 1000;
+    const seq = context.getSequence();
+    // label ids only select which logits come back: their first tokens, as the teacher's label words give
+    const ids = g.labelWords.map((w) => model.tokenize(` ${w}`, false, 'trimLeadingSpace')[0] ?? 0);
+    const corpus = loadDatasetUncached('brown');
+    const docs = (corpus.kind === 'lm' ? corpus.splits.train : [])
+      .map((d) => d.text.replace(/\s+/g, ' ').trim())
+      .filter((t) => t.length >= g.textChars)
+      .slice(0, g.texts);
+    if (docs.length === 0) throw new Error('calibration: no Brown text to prompt the GGUF model with');
+    // two text lengths: a sample's fixed cost (the calls, the contexts' reset) and its cost per character
+    const timeAt = async (textChars: number) => {
+      const texts = docs.map((d) => d.slice(0, textChars));
+      const prompts = texts.map((t) => ggufPrompt(g.prompt, t, g.labelWords));
+      const chars = prompts.reduce((n, p, i) => n + p.length + texts[i].length, 0);
+      const tokens = prompts.reduce((n, p) => n + promptTokens(model, p).length, 0);
+      const promptChars = prompts.reduce((n, p) => n + p.length, 0);
+      const round = async (): Promise<number> => {
+        const r0 = performance.now();
+        for (let i = 0; i < prompts.length; i++) {
+          await labelLogits(model, seq, prompts[i], ids, g.contextSize);
+          await embedText(embedder, texts[i]);
+        }
+        return (performance.now() - r0) / 1000;
+      };
+      await round();
+      let best = Infinity;
+      for (let r = 0; r < g.rounds; r++) best = Math.min(best, await round());
+      return { seconds: best, chars, tokens, promptChars };
+    };
+    const short = await timeAt(g.shortTextChars);
+    const long = await timeAt(g.textChars);
+    const n = docs.length;
+    const secondsPerChar = Math.max(1e-12, (long.seconds - short.seconds) / (long.chars - short.chars));
+    const secondsPerSample = Math.max(0, (long.seconds - secondsPerChar * long.chars) / n);
+    const gguf: CalibratedGguf = {
+      path,
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+      loadSeconds,
+      secondsPerSample,
+      secondsPerChar,
+      tokensPerChar: long.tokens / long.promptChars,
+      measuredAt: now().toISOString(),
+    };
+    const ms = (x: number) => `${(x * 1000).toFixed(1)} ms`;
+    const detail = `GGUF ${path} (${st.size} bytes): load ${ms(loadSeconds)}; ${n} teacher samples of ${g.shortTextChars} / ${g.textChars} text characters in ${ms(short.seconds)} / ${ms(long.seconds)} (${long.tokens} prompt tokens at ${g.textChars})`;
+    return { gguf, detail };
+  } finally {
+    for (const o of open) await o.dispose().catch(() => undefined);
+  }
+}
+
+/** The calibration with these GGUF files' rates in place of any earlier ones for the same paths. */
+export function withGguf(c: Calibration, timed: readonly CalibratedGguf[], detail: string): Calibration {
+  const paths = new Set(timed.map((g) => g.path));
+  return {
+    ...c,
+    gguf: [...(c.gguf ?? []).filter((g) => !paths.has(g.path)), ...timed],
+    detail: `${c.detail.replace(/; GGUF .*$/, '')}; ${detail}`,
   };
 }

@@ -168,22 +168,33 @@ export function checkConfigFiles(labDir: string, kind: JobKind, config: unknown)
   const refs = fileReferences(kind, config);
   if (refs.length === 0) return null;
   const roots = fileRoots(labDir);
-  for (const ref of refs) {
-    const abs = isAbsolute(ref.value) ? ref.value : resolve(labDir, IMPORTS_DIR, ref.value);
-    let real: string;
-    try {
-      real = realpathSync(abs);
-    } catch {
-      throw new LabError('invalid', `${ref.field}: no such file or folder: ${abs}`, ref.field);
-    }
-    if (!inside(real, roots)) {
-      throw new LabError(
-        'invalid',
-        `${ref.field}: ${abs} is outside the lab's file roots (the lab's imports folder and the folders listed in ${SETTINGS_FILE} or picked in a dialog); copy the file into ${join(labDir, IMPORTS_DIR)} or add its folder`,
-        ref.field,
-      );
-    }
-    ref.set(real);
-  }
+  for (const ref of refs) ref.set(checkFileInRoots(labDir, roots, ref.value, ref.field));
   return roots;
+}
+
+/**
+ * One file a request names, checked against the lab's `roots` as checkConfigFiles checks a config's: its real
+ * absolute path (a relative name is taken inside the imports folder). Throws `invalid` naming `field`.
+ */
+export function checkFileInRoots(
+  labDir: string,
+  roots: readonly string[],
+  value: string,
+  field: string,
+): string {
+  const abs = isAbsolute(value) ? value : resolve(labDir, IMPORTS_DIR, value);
+  let real: string;
+  try {
+    real = realpathSync(abs);
+  } catch {
+    throw new LabError('invalid', `${field}: no such file or folder: ${abs}`, field);
+  }
+  if (!inside(real, roots)) {
+    throw new LabError(
+      'invalid',
+      `${field}: ${abs} is outside the lab's file roots (the lab's imports folder and the folders listed in ${SETTINGS_FILE} or picked in a dialog); copy the file into ${join(labDir, IMPORTS_DIR)} or add its folder`,
+      field,
+    );
+  }
+  return real;
 }

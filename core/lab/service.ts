@@ -26,6 +26,8 @@ import {
   RunQuerySchema,
   type RunQuery,
   type Calibration,
+  type CalibrateRequest,
+  CalibrateRequestSchema,
   type RunPage,
   CompareRequestSchema,
   CreateRunRequestSchema,
@@ -79,12 +81,19 @@ import {
   SETTINGS_FILE,
   addFileRoot,
   checkConfigFiles,
+  checkFileInRoots,
   fileRoots,
   readSettings,
   removeFileRoot,
 } from './file-roots';
 import { checkDataFiles } from './data-file-check';
-import { measureCalibration, readCalibration, writeCalibration } from './calibration';
+import {
+  measureCalibration,
+  measureGgufFile,
+  readCalibration,
+  withGguf,
+  writeCalibration,
+} from './calibration';
 import { codeVersion } from './host';
 import { loadJobKinds } from './kinds';
 import { ChildProcessLauncher, type JobLauncher } from './launcher';
@@ -286,8 +295,10 @@ export class LabService implements LabApi {
 
   /** One measurement at a time: a second request while one runs gets the same result. */
   #calibrating: Promise<Calibration> | null = null;
-  async calibrate(): Promise<Calibration> {
+  async calibrate(req?: CalibrateRequest, opts: { localFiles?: boolean } = {}): Promise<Calibration> {
     this.assertOpen();
+    const files = req === undefined ? undefined : parseRequest(CalibrateRequestSchema, req).ggufFiles;
+    if (files) return this.#calibrateGguf(files, opts.localFiles === true);
     this.#calibrating ??= measureCalibration(undefined, { launcher: this.launcher })
       .then((c) => {
         writeCalibration(this.labDir, c);
@@ -297,6 +308,40 @@ export class LabService implements LabApi {
         this.#calibrating = null;
       });
     return this.#calibrating;
+  }
+
+  /**
+   * Times GGUF models as the QD-LLM teacher runs them and stores their rates beside the rest (measured first
+   * when the lab has no calibration). Each file is checked against the lab's file roots (not for `localFiles`,
+   * the CLI's own files) and opened under them.
+   */
+  async #calibrateGguf(files: readonly string[], localFiles: boolean): Promise<Calibration> {
+    const roots = localFiles ? null : fileRoots(this.labDir);
+    const checked = files.map((f, i) => {
+      const field = `ggufFiles[${i}]`;
+      return { field, path: roots ? checkFileInRoots(this.labDir, roots, f, field) : resolve(f) };
+    });
+    const base = readCalibration(this.labDir) ?? (await this.calibrate());
+    const timed = [];
+    const details = [];
+    for (const f of checked) {
+      try {
+        const m = await measureGgufFile(f.path, f.field, roots);
+        timed.push(m.gguf);
+        details.push(m.detail);
+      } catch (e) {
+        const message = (e as Error).message;
+        throw new LabError(
+          'invalid',
+          message.startsWith(f.field) ? message : `${f.field}: ${message}`,
+          f.field,
+        );
+      }
+    }
+    // merged into what is stored now (another calibration may have finished meanwhile)
+    const merged = withGguf(readCalibration(this.labDir) ?? base, timed, details.join('; '));
+    writeCalibration(this.labDir, merged);
+    return merged;
   }
 
   async getRun(id: string): Promise<RunDetail> {

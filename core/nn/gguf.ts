@@ -103,12 +103,17 @@ async function procFdPath(fh: FileHandle): Promise<string | null> {
  * `/proc/self/fd/N` (Linux), which reopens the very file that was checked whatever happens to its name. Where
  * there is no such name (off Linux) the checked path is handed over, and a swap of the file or a folder on its
  * path between this check and node-llama-cpp's own open is followed: the residual race, documented in
- * docs/architecture.md. Without the guard (command-line runs) the path is given as it is.
+ * docs/architecture.md. Without the guard (command-line runs) the path is given as it is. `within`: the roots
+ * to check against instead of the job's (the lab's calibration of a file an API request named).
  */
-export async function openGgufFile(path: string, field: string): Promise<CheckedGguf> {
+export async function openGgufFile(
+  path: string,
+  field: string,
+  within: readonly string[] | null = fileGuard(),
+): Promise<CheckedGguf> {
   let fh: FileHandle;
   try {
-    fh = await openGuarded(path);
+    fh = await openGuarded(path, within);
   } catch (e) {
     if (e instanceof FileGuardError) throw new Error(`${field}: ${e.message}`);
     const code = (e as { code?: string }).code;
@@ -124,7 +129,7 @@ export async function openGgufFile(path: string, field: string): Promise<Checked
     const { bytesRead } = await fh.read(magic, 0, 4, 0);
     if (bytesRead < 4 || magic.toString('latin1') !== 'GGUF')
       throw new Error(`${field}: ${path} is not a GGUF file (it does not start with "GGUF")`);
-    const held = fileGuard() === null ? null : await procFdPath(fh);
+    const held = within === null ? null : await procFdPath(fh);
     if (held === null) {
       await fh.close();
       return { modelPath: path, close: async () => undefined };

@@ -31,11 +31,15 @@ export class FileGuardError extends Error {
 
 /**
  * Opens `path` read-only; with roots set, only a file that is inside one of them once opened. Open errors
- * (ENOENT, EACCES, …) come through as they are, so callers keep their messages.
+ * (ENOENT, EACCES, …) come through as they are, so callers keep their messages. `within` checks against
+ * those roots instead of the job's (the lab's own process, timing a file an API request named).
  */
-export async function openGuarded(path: string): Promise<FileHandle> {
-  if (roots === null) return open(path, 'r');
-  const opened = await openWithinAny(roots, path);
+export async function openGuarded(
+  path: string,
+  within: readonly string[] | null = roots,
+): Promise<FileHandle> {
+  if (within === null) return open(path, 'r');
+  const opened = await openWithinAny(within, path);
   if (!isRefusal(opened)) return opened.handle;
   // the open's own error (ENOENT, EACCES, …) as it came, or outside: never a second open (a plain blocking
   // open of what is now a FIFO outside the roots would hang the job for good)

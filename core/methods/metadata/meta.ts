@@ -202,6 +202,11 @@ export interface WorkEstimate {
   densityByWidth?: readonly { qubits: number; densityOps: number }[];
   /** The run's fixed set-up work besides its job process's start (which every run has). */
   setup?: SetupWork;
+  /**
+   * Work through GGUF models (node-llama-cpp), estimated at the calibration's rate for that file
+   * (Calibration.gguf, matched by path): samples passed, characters of prompt and text they read, and loads.
+   */
+  gguf?: readonly { path: string; samples: number; chars: number; loads: number }[];
   /** What was counted, in words. */
   note?: string;
 }

@@ -104,7 +104,8 @@ function resources(c: QdllmConfig): ResourceLine[] {
  * row), a forward over validation after each and over test once; the transformer student's steps as flops.
  * Split sizes: the bundled split's, or samplesPerClass per class split 60/20/20 % (≈). Set-up: the dataset's
  * and the teacher corpus's loads and the teacher's BPE (the job process's start is every run's). Not counted:
- * the MLP student (E·h per row, small), the bag-of-words reference, a GGUF teacher's passes (not calibrated).
+ * the MLP student (E·h per row, small), the bag-of-words reference. A GGUF teacher's passes are characters of
+ * prompt and text (texts at maxTextChars) at that file's calibrated rate (LabApi.calibrate's ggufFiles).
  */
 function work(c: QdllmConfig): WorkEstimate {
   const sizes = bundledSplitSizes(c.dataset);
@@ -132,12 +133,8 @@ function work(c: QdllmConfig): WorkEstimate {
       3 * attn(t.finetuneEpochs * nTrain * T, T);
     const pass = 2 * body * total * T + attn(total * T, T);
     flops += (c.vary.includes('teacher') ? c.seeds : 1) * (pretrain + ft + pass);
-  } else
-    notCounted.push(
-      t.source === 'gguf'
-        ? 'the GGUF teacher’s passes (not calibrated)'
-        : 'the teacher from a directory (its size is read at run time)',
-    );
+  } else if (t.source !== 'gguf')
+    notCounted.push('the teacher from a directory (its size is read at run time)');
   const ts = c.transformerStudent;
   if (ts.enabled) {
     const V = studentVocab(c) ?? NaN;
@@ -167,6 +164,20 @@ function work(c: QdllmConfig): WorkEstimate {
       ],
       tokenizerChars: labTeacher ? teachers * t.corpusChars : 0,
     },
+    // a GGUF teacher: per sample the prompt read to its label logits and the text embedded (buildGgufTeacher),
+    // texts taken at maxTextChars (the cap: shorter texts take less), loaded once per teacher
+    ...(t.source === 'gguf'
+      ? {
+          gguf: [
+            {
+              path: t.modelPath,
+              samples: teachers * total,
+              chars: teachers * total * (t.prompt.length + 2 * t.maxTextChars),
+              loads: teachers,
+            },
+          ],
+        }
+      : {}),
     note: `${notCounted.join(', ')} not counted`,
   };
 }

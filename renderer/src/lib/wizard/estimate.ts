@@ -24,6 +24,21 @@ export function setupSeconds(w: WorkEstimate, c: Calibration): number {
 }
 
 /**
+ * Seconds of a run's GGUF work at each file's calibrated rate (Calibration.gguf, matched by path: the lab
+ * leaves out a file changed since it was timed), and the files without one.
+ */
+export function ggufSeconds(w: WorkEstimate, c: Calibration): { seconds: number; untimed: string[] } {
+  let seconds = 0;
+  const untimed: string[] = [];
+  for (const g of w.gguf ?? []) {
+    const r = c.gguf?.find((x) => x.path === g.path);
+    if (r) seconds += g.samples * r.secondsPerSample + g.chars * r.secondsPerChar + g.loads * r.loadSeconds;
+    else untimed.push(g.path);
+  }
+  return { seconds, untimed };
+}
+
+/**
  * The estimate from the lab's calibration (LabApi.getCalibration: the lab's own simulator, transformer,
  * density-matrix and set-up costs timed on this machine): work × measured seconds per unit, plus the run's
  * fixed costs, no factor typed in. A calibration from before set-up or density matrices were timed leaves
@@ -39,7 +54,9 @@ export function estimateCalibrated(w: WorkEstimate, c: Calibration): RunEstimate
     (t, p) => t + p.densityOps * (density ? rateAt(density, p.qubits) : 0),
     0,
   );
-  const seconds = w.flops * c.secondsPerFlop + amplitudeSeconds + densitySeconds + setupSeconds(w, c);
+  const { seconds: ggufSec, untimed } = ggufSeconds(w, c);
+  const seconds =
+    w.flops * c.secondsPerFlop + amplitudeSeconds + densitySeconds + setupSeconds(w, c) + ggufSec;
   const missing = [
     ...(c.setup ? [] : ['start-up']),
     ...(w.densityByWidth?.length && !density ? ['density matrices'] : []),
@@ -48,7 +65,8 @@ export function estimateCalibrated(w: WorkEstimate, c: Calibration): RunEstimate
     seconds,
     text:
       `≈ ${formatDuration(seconds)} on this machine (calibrated ${c.measuredAt.slice(0, 10)}` +
-      `${missing.length ? `; ${missing.join(' and ')} not timed: recalibrate` : ''})`,
+      `${missing.length ? `; ${missing.join(' and ')} not timed: recalibrate` : ''}` +
+      `${untimed.length ? `; GGUF ${untimed.join(', ')} not timed: calibrate with the file` : ''})`,
     calibrated: true,
   };
 }

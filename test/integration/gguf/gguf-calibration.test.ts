@@ -1,0 +1,141 @@
+// A GGUF teacher's calibrated rate (core/lab/calibration.ts measureGgufFile, LabApi.calibrate's ggufFiles):
+// the tiny LLaMA GGUF timed as the QD-LLM teacher runs it, and qdllm's estimate of its teacher passes
+// (characters of prompt and text × the file's rate, plus its load) against a real teacher pass over the same
+// samples. The rate holds only while the file is unchanged; a file outside the roots is refused. Needs
+// node-llama-cpp (the repo's node_modules or QLAB_NODE_LLAMA_CPP), else skipped, saying why.
+import { existsSync, mkdtempSync, realpathSync, utimesSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { dispatch } from '../../../core/cli/dispatch';
+import { describe, expect, it } from 'vitest';
+import type { Calibration } from '../../../core/api/lab-api';
+import { loadTextData } from '../../../core/data/text';
+import { measureGgufFile, readCalibration, withGguf, writeCalibration } from '../../../core/lab/calibration';
+import { QdllmConfigSchema } from '../../../core/methods/qdllm';
+import { buildGgufTeacher } from '../../../core/methods/qdllm/gguf-teacher';
+import { qdllmMeta } from '../../../core/methods/qdllm/meta';
+import type { GgufTeacherConfig } from '../../../core/methods/qdllm/schema';
+import { estimateCalibrated, ggufSeconds } from '../../../renderer/src/lib/wizard/estimate';
+import { tinyLlama, tinyLlamaGguf } from '../../helpers/gguf-writer';
+import { fakeJobContext } from '../../helpers/job-context';
+import { labFixture } from '../../helpers/lab';
+import { tinyQdllm } from '../../helpers/tiny-configs';
+
+function nodeLlamaCpp(): { found: boolean; why: string } {
+  const env = process.env.QLAB_NODE_LLAMA_CPP;
+  if (env) {
+    try {
+      createRequire(join(resolve(env), 'noop.js')).resolve('node-llama-cpp');
+      return { found: true, why: `QLAB_NODE_LLAMA_CPP=${env}` };
+    } catch {
+      return { found: false, why: `QLAB_NODE_LLAMA_CPP=${env} has no node-llama-cpp` };
+    }
+  }
+  if (existsSync(join(process.cwd(), 'node_modules', 'node-llama-cpp', 'package.json')))
+    return { found: true, why: 'node_modules/node-llama-cpp' };
+  return { found: false, why: 'node-llama-cpp is not installed here; set QLAB_NODE_LLAMA_CPP' };
+}
+const where = nodeLlamaCpp();
+const lab = labFixture('qlab-gguf-cal-api-');
+
+/** A stored calibration of this machine's other rates (only its gguf entries are read here). */
+function otherRates(): Calibration {
+  return {
+    measuredAt: '2026-12-05T00:00:00.000Z',
+    secondsPerAmplitudeOp: 1e-9,
+    amplitudeRates: [{ qubits: 4, secondsPerAmplitudeOp: 1e-9 }],
+    secondsPerFlop: 1e-10,
+    host: { cpu: 'test', cores: 2 },
+    detail: 'other rates',
+  };
+}
+
+describe.skipIf(!where.found)(`a GGUF teacher's calibrated rate (${where.why})`, () => {
+  it('estimates a real teacher pass over the run’s samples within 3× and keys the rate by the file', async () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'qlab-gguf-cal-')));
+    const path = join(dir, 'tiny-llama.gguf');
+    writeFileSync(path, tinyLlamaGguf(tinyLlama({ seed: 7 })));
+
+    // outside the roots: refused by the file guard before node-llama-cpp sees it
+    const elsewhere = realpathSync(mkdtempSync(join(tmpdir(), 'qlab-gguf-roots-')));
+    await expect(measureGgufFile(path, 'ggufFiles[0]', [elsewhere])).rejects.toThrow(
+      /^ggufFiles\[0\]: .*outside the lab's file roots/,
+    );
+
+    const m = await measureGgufFile(path, 'ggufFiles[0]', [dir]);
+    expect(m.gguf.path).toBe(path);
+    expect(m.gguf.secondsPerChar).toBeGreaterThan(0);
+    expect(m.gguf.tokensPerChar).toBeGreaterThan(0);
+    expect(m.detail).toMatch(/GGUF .*tiny-llama\.gguf/);
+
+    const cfg = QdllmConfigSchema.parse(
+      tinyQdllm({
+        samplesPerClass: 10,
+        seeds: 1,
+        teacher: {
+          source: 'gguf',
+          modelPath: path,
+          contextSize: 512,
+          maxTextChars: 200,
+          studentVocabSize: 300,
+        },
+      }),
+    );
+    const cal = withGguf(otherRates(), [m.gguf], m.detail);
+    const work = qdllmMeta.work!(cfg);
+    expect(work.gguf).toEqual([expect.objectContaining({ path, loads: 1 })]);
+    const predicted = ggufSeconds(work, cal);
+    expect(predicted.untimed).toEqual([]);
+
+    // the real teacher: load, every sample's label logits and embedding (its BPE for the students too)
+    const data = await loadTextData(cfg);
+    const { ctx } = fakeJobContext(mkdtempSync(join(tmpdir(), 'qlab-gguf-cal-run-')), 1);
+    const t0 = performance.now();
+    await buildGgufTeacher(cfg, cfg.teacher as GgufTeacherConfig, data, ctx);
+    const real = (performance.now() - t0) / 1000;
+    const ratio = predicted.seconds / real;
+    console.log(
+      `GGUF teacher: estimate ${predicted.seconds.toFixed(3)} s, real ${real.toFixed(3)} s, ratio ${ratio.toFixed(2)}`,
+    );
+    expect(ratio).toBeGreaterThan(1 / 3);
+    expect(ratio).toBeLessThan(3);
+
+    // stored, read back while the file is unchanged; a changed file's rate is left out and the estimate says so
+    const lab = mkdtempSync(join(tmpdir(), 'qlab-gguf-cal-lab-'));
+    writeCalibration(lab, cal);
+    expect(readCalibration(lab)?.gguf).toEqual([m.gguf]);
+    expect(estimateCalibrated(work, readCalibration(lab)!).text).not.toMatch(/GGUF/);
+    utimesSync(path, new Date(), new Date(Date.now() + 60_000));
+    const stale = readCalibration(lab)!;
+    expect(stale.gguf).toEqual([]);
+    expect(estimateCalibrated(work, stale).text).toMatch(
+      /GGUF .*tiny-llama\.gguf not timed: calibrate with the file/,
+    );
+  });
+
+  it('calibrates a GGUF file over the LabApi: inside the roots only, stored beside the other rates', async () => {
+    const l = await lab.open({ schedule: false });
+    writeCalibration(lab.dir, otherRates());
+    const outside = join(realpathSync(mkdtempSync(join(tmpdir(), 'qlab-gguf-out-'))), 'm.gguf');
+    writeFileSync(outside, tinyLlamaGguf(tinyLlama({ seed: 3 })));
+    const refused = await dispatch(l, 'calibrate', { ggufFiles: [outside] });
+    expect(refused).toMatchObject({
+      ok: false,
+      error: {
+        code: 'invalid',
+        field: 'ggufFiles[0]',
+        message: expect.stringMatching(/outside the lab's file roots/),
+      },
+    });
+    expect((await dispatch(l, 'calibrate', { ggufFiles: [] })).ok).toBe(false);
+    const inside = join(realpathSync(join(lab.dir, 'imports')), 'teacher.gguf');
+    writeFileSync(inside, tinyLlamaGguf(tinyLlama({ seed: 3 })));
+    const r = await dispatch(l, 'calibrate', { ggufFiles: ['teacher.gguf'] });
+    expect(r.ok).toBe(true);
+    const stored = await l.getCalibration();
+    expect(stored?.secondsPerFlop).toBe(otherRates().secondsPerFlop);
+    expect(stored?.gguf?.map((g) => g.path)).toEqual([inside]);
+    expect(stored?.detail).toMatch(/^other rates; GGUF .*teacher\.gguf/);
+  });
+});
