@@ -12,7 +12,10 @@ import * as NEW_ROWS from '../core/quantum/cpu/rows';
 import * as NEW_SIM from '../core/quantum/cpu/simulator';
 import type { Precision } from '../core/quantum/backend';
 import { resultBuffers } from '../core/quantum/request';
+import { enableRelaxedSimdAtEntry } from '../core/nn/wasm/relaxed-simd';
 
+// relaxed SIMD on before anything compiles, as the qlab entry does (the new tree's adjoint kernel then runs FMA)
+await enableRelaxedSimdAtEntry();
 const oldDir = resolve(process.argv[2] ?? '/tmp/simd-old');
 const rounds = Number(process.argv[3] ?? 9);
 const imp = (rel: string) => import(pathToFileURL(resolve(oldDir, rel)).href);

@@ -217,6 +217,10 @@ export class Fn {
   f32x4Sub(): this {
     return this.simd(0xe5);
   }
+  /** Relaxed SIMD: a·b + c (f64x2), fused where the CPU has FMA; stack a, b, c. */
+  f64x2RelaxedMadd(): this {
+    return this.simd(0x107);
+  }
   /** f32 → f32x4 with the value in every lane. */
   f32x4Splat(): this {
     return this.simd(0x13);

@@ -98,11 +98,34 @@ export interface WasmState {
 
 const modules: Record<Precision, WebAssembly.Module | null | undefined> = { f32: undefined, f64: undefined };
 const failures: Record<Precision, string | null> = { f32: null, f64: null };
+const fma: Record<Precision, boolean> = { f32: false, f64: false };
+
+function fmaWanted(): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return env?.QLAB_WASM_FMA !== '0';
+}
+
+/** Whether this precision's adjoint kernel runs relaxed-SIMD multiply-adds (after its module compiled). */
+export function wasmStateFma(precision: Precision): boolean {
+  compiled(precision);
+  return fma[precision];
+}
 
 function compiled(precision: Precision): WebAssembly.Module | null {
   if (modules[precision] === undefined) {
     try {
-      modules[precision] = new WebAssembly.Module(stateModuleBytes({ min: 1, max: MAX_PAGES }, precision));
+      const mem = { min: 1, max: MAX_PAGES };
+      // the adjoint step with relaxed-SIMD FMA where this runtime compiles it (Electron, Node ≥ 22, Node 20 with
+      // the flag the process entries set: core/nn/wasm/relaxed-simd.ts); QLAB_WASM_FMA=0 turns it off (A/B)
+      let m: WebAssembly.Module | null = null;
+      if (fmaWanted())
+        try {
+          m = new WebAssembly.Module(stateModuleBytes(mem, precision, { fma: true }));
+          fma[precision] = true;
+        } catch {
+          m = null;
+        }
+      modules[precision] = m ?? new WebAssembly.Module(stateModuleBytes(mem, precision));
     } catch (e) {
       modules[precision] = null;
       failures[precision] = (e as Error).message;

@@ -24,8 +24,10 @@ import {
   pairClasses,
   wasmState,
   wasmStateFailure,
+  wasmStateFma,
   type WasmState,
 } from '../../../core/quantum/cpu/wasm';
+import { RELAXED_SIMD_PROBE } from '../../../core/nn/wasm/relaxed-probe';
 import { rot2Matrix } from '../../../core/quantum/cpu/bind';
 import {
   adjointDiagTape,
@@ -587,5 +589,12 @@ describe('Runners with lone controlled gates on the SIMD kernels against the ref
       expect((await sim.expval({ circuit: c1, batch: 1, params: [], inputs: [] })).info.mode).toBe('js');
       sim.dispose();
     }
+  });
+});
+
+describe('relaxed-SIMD FMA in the adjoint kernel', () => {
+  it('runs here wherever the runtime compiles relaxed SIMD (vitest starts with it), so the tests above check it', () => {
+    const relaxed = WebAssembly.validate(RELAXED_SIMD_PROBE);
+    for (const p of PRECISIONS) expect(wasmStateFma(p)).toBe(relaxed && process.env.QLAB_WASM_FMA !== '0');
   });
 });
