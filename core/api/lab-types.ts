@@ -385,6 +385,11 @@ export interface CalibratedSetup {
   datasetSeconds: Record<string, number>;
   /** Training a byte-level BPE on a corpus and encoding it, per character. */
   secondsPerTokenizerChar: number;
+  /**
+   * Starting the cpu simulator's thread pool (createCpuSimulator + prepareSync: its workers and their wasm
+   * kernels) and stopping it, at the job's thread count (absent in a calibration from before it was timed).
+   */
+  simulatorStartSeconds?: number;
 }
 
 /**

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { rateAt, type CalibratedGguf, type CalibratedSetup, type Calibration } from '../api/lab-api';
 import { datasetNames, loadDatasetUncached } from '../data';
+import { configureCompute } from '../methods/harness/compute';
 import { reuploadingCircuit } from '../methods/vqc-fit/circuit';
 import {
   embedText,
@@ -29,6 +30,7 @@ import { Transformer, type TransformerConfig } from '../nn/transformer';
 import { observablesOf, type Circuit } from '../quantum/circuit';
 import { createNoisySimulator } from '../quantum/noisy-simulator';
 import { resources } from '../quantum/resources';
+import { createCpuSimulator } from '../quantum/cpu/simulator';
 import { createSimulator } from '../quantum/simulators';
 import { ChildProcessLauncher, type JobLauncher } from './launcher';
 
@@ -54,6 +56,7 @@ const CalibrationSchema = z
         jobStartSeconds: z.number().positive().finite(),
         datasetSeconds: z.record(z.string(), z.number().positive().finite()),
         secondsPerTokenizerChar: z.number().positive().finite(),
+        simulatorStartSeconds: z.number().positive().finite().optional(),
       })
       .strict()
       .optional(),
@@ -251,7 +254,28 @@ function soloSeconds<T>(f: () => T): { value: T; seconds: number } {
   return { value, seconds: Math.min(wall, (c.user + c.system) / 1e6) };
 }
 
-/** A run's fixed costs: a job process's start, each bundled dataset's load, the tokenizer per character. */
+/**
+ * The cpu simulator started as a job starts it (runQffn: createCpuSimulator + prepareSync at the job's thread
+ * count) and stopped: its thread pool's workers and their wasm kernels, each start a new pool. bestSeconds'
+ * process CPU time covers the pool's threads too.
+ */
+export async function measureSimulatorStart(): Promise<{ seconds: number; threads: number }> {
+  const threads = configureCompute();
+  const seconds = await bestSeconds(async () => {
+    const sim = createCpuSimulator({ precision: 'f32', threads });
+    try {
+      await sim.prepareSync();
+    } finally {
+      sim.dispose();
+    }
+  }, 3);
+  return { seconds, threads };
+}
+
+/**
+ * A run's fixed costs: a job process's start, each bundled dataset's load, the tokenizer per character, the
+ * cpu simulator's start.
+ */
 export async function measureSetup(
   launcher: JobLauncher,
 ): Promise<{ setup: CalibratedSetup; detail: string }> {
@@ -271,10 +295,12 @@ export async function measureSetup(
     const bpe = ByteLevelBpe.train([text], { vocabSize: CALIBRATION_TOKENIZER.vocabSize });
     return bpe.encode(text).length;
   });
+  const { seconds: simStart, threads } = await measureSimulatorStart();
   const setup: CalibratedSetup = {
     jobStartSeconds: job.seconds,
     datasetSeconds,
     secondsPerTokenizerChar: tok.seconds / Math.max(1, text.length),
+    simulatorStartSeconds: simStart,
   };
   const ms = (x: number) => `${(x * 1000).toFixed(0)} ms`;
   const detail =
@@ -283,7 +309,7 @@ export async function measureSetup(
       .map(([n, x]) => `${n} ${ms(x)}`)
       .join(
         ', ',
-      )}; BPE ${CALIBRATION_TOKENIZER.vocabSize} trained and encoding ${text.length} chars in ${ms(tok.seconds)}`;
+      )}; BPE ${CALIBRATION_TOKENIZER.vocabSize} trained and encoding ${text.length} chars in ${ms(tok.seconds)}; cpu simulator start (${threads} threads) ${ms(simStart)}`;
   return { setup, detail };
 }
 

@@ -217,6 +217,8 @@ export interface SetupWork {
   datasets?: readonly string[];
   /** Characters the byte-level BPE trains on and encodes (every tokenizer the run trains, summed). */
   tokenizerChars?: number;
+  /** Cpu simulators the run starts with their thread pool ready (createCpuSimulator + prepareSync). */
+  simulators?: number;
 }
 
 /**

@@ -188,7 +188,8 @@ function rowOps(c: Circuit): number {
  * The run's work: 6·N flops per trained token (2·N per evaluated one) plus the attention's T² terms for each
  * model, pretraining and evaluations; the circuits' rows per step times their amplitude updates (×4 for a
  * training step: forward and the adjoint's backward sweeps), and the quantum FFNs' layer-wise fit (once per
- * seed and sweep point). Set-up: the base corpus's load and its BPE (the job process's start is every run's).
+ * seed and sweep point). Set-up: the simulator's thread pool start, the base corpus's load and its BPE (the
+ * job process's start is every run's).
  */
 function work(c: QffnConfig): WorkEstimate {
   const s = configShape(c);
@@ -226,9 +227,12 @@ function work(c: QffnConfig): WorkEstimate {
   if (headCircuit) add(headCircuit.qubits, trained(per.head, head));
   const parts = [...byWidth].map(([qubits, amplitudeOps]) => ({ qubits, amplitudeOps }));
   const amplitudeOps = parts.reduce((t, p) => t + p.amplitudeOps, 0);
-  // set-up: the base corpus loaded, the BPE trained on (and encoding) its first corpusChars characters
+  // set-up: the cpu simulator's thread pool started (runQffn's prepareSync), the base corpus loaded, the BPE
+  // trained on (and encoding) its first corpusChars characters
   const setup =
-    c.base.modelDir === null ? { datasets: [c.base.corpus], tokenizerChars: c.base.corpusChars } : {};
+    c.base.modelDir === null
+      ? { simulators: 1, datasets: [c.base.corpus], tokenizerChars: c.base.corpusChars }
+      : { simulators: 1 };
   return {
     flops,
     amplitudeOps,

@@ -231,8 +231,12 @@ function work(c: QthaConfig): WorkEstimate {
     flops,
     amplitudeOps: parts.reduce((t, p) => t + p.amplitudeOps, 0),
     byWidth: parts,
-    // set-up: the corpora loaded, the base's BPE trained on (and encoding) corpusChars, the task's text encoded
+    // set-up: the cpu simulator's thread pool (runQtha starts one when any architecture has a quantum part),
+    // the corpora loaded, the base's BPE trained on (and encoding) corpusChars, the task's text encoded
     setup: {
+      simulators: [c.architecture, ...(c.sweep?.architectures ?? [])].some((a) => qthaParts(a).quantum)
+        ? 1
+        : 0,
       datasets: [...(b.modelDir === null ? [b.corpus] : []), c.task === 'lm' ? c.targetCorpus : c.dataset],
       tokenizerChars:
         (b.modelDir === null ? b.corpusChars : 0) + (c.task === 'lm' ? c.targetChars + 2 * c.evalChars : 0),

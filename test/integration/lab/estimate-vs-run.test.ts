@@ -199,6 +199,9 @@ describe.skipIf(process.platform !== 'linux')('estimate vs measured run time (jo
     expect(s.secondsPerTokenizerChar).toBeGreaterThan(1e-9);
     expect(s.secondsPerTokenizerChar).toBeLessThan(1e-4);
     expect(cal.densityRates?.map((r) => r.qubits)).toEqual([2, 4, 6]);
+    // the cpu simulator's thread pool (workers, their wasm kernels): hundredths to a few seconds
+    expect(s.simulatorStartSeconds).toBeGreaterThan(0.005);
+    expect(s.simulatorStartSeconds).toBeLessThan(10);
     console.log(`estimate-vs-run calibration: ${cal.detail}`);
   }, 300_000);
 

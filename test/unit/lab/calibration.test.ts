@@ -11,6 +11,7 @@ import {
   bestSeconds,
   CALIBRATION_FILE,
   measureCalibration,
+  measureSimulatorStart,
   readCalibration,
   TRAINING_SWEEPS,
   writeCalibration,
@@ -25,6 +26,9 @@ import { estimateCalibrated, setupSeconds } from '../../../renderer/src/lib/wiza
 import { NOISY_DENSITY_LIMIT, qheadMeta } from '../../../core/methods/qhead/meta';
 import { createNoisySimulator } from '../../../core/quantum/noisy-simulator';
 import { tinyQhead } from '../../helpers/tiny-configs';
+import { qffnMeta } from '../../../core/methods/qffn/meta';
+import { configureCompute } from '../../../core/methods/harness/compute';
+import { createCpuSimulator } from '../../../core/quantum/cpu/simulator';
 
 const dir = mkdtempSync(join(tmpdir(), 'qlab-calibration-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -164,6 +168,35 @@ describe('calibration', () => {
     expect(estimateCalibrated(w, old).text).toBe(
       '≈ 1 s on this machine (calibrated 2026-12-05; start-up and density matrices not timed: recalibrate)',
     );
+  });
+
+  it('counts the cpu simulator’s start a qffn run pays (its thread pool), at the calibrated rate', () => {
+    // runQffn starts one simulator's thread pool (createCpuSimulator + prepareSync) before anything else
+    const w = qffnMeta.work!(
+      qffnMeta.schema.parse({ steps: 40, evalEvery: 20, seeds: 1, sweep: { fractions: [], depths: [] } }),
+    );
+    expect(w.setup?.simulators).toBe(1);
+    const timed: Calibration = { ...cal, setup: { ...cal.setup!, simulatorStartSeconds: 0.5 } };
+    expect(setupSeconds(w, timed) - setupSeconds(w, cal)).toBeCloseTo(0.5, 12);
+    expect(setupSeconds({ flops: 0, amplitudeOps: 0, setup: { simulators: 3 } }, timed)).toBeCloseTo(
+      1.5 + 1.5,
+      12,
+    );
+  });
+
+  it('the simulator start the calibration times is what a job’s start of one costs (within 3×)', async () => {
+    const { seconds: setup } = await measureSimulatorStart();
+    // a start as runQffn makes it, timed alone: its process CPU (the pool's threads included) or wall
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const sim = createCpuSimulator({ precision: 'f32', threads: configureCompute() });
+    await sim.prepareSync();
+    sim.dispose();
+    const c = process.cpuUsage(c0);
+    const one = Math.min((performance.now() - t0) / 1000, (c.user + c.system) / 1e6);
+    const ratio = setup / one;
+    expect(ratio).toBeGreaterThan(1 / 3);
+    expect(ratio).toBeLessThan(3);
   });
 
   it('qhead with noise counts density-matrix updates up to the noisy simulator’s density limit', () => {

@@ -65,8 +65,8 @@ describe('wizard preview extras', () => {
       2 * (estimateCalibrated({ flops: 1e10, amplitudeOps: 0 }, CALIBRATION).seconds - 1.5),
     );
     expect(estimateCalibrated({ flops: 1e10, amplitudeOps: 0 }, CALIBRATION).seconds).toBeCloseTo(11.5);
-    // qffn's set-up: the base corpus loaded and its BPE over corpusChars
-    expect(w.setup).toEqual({ datasets: ['brown'], tokenizerChars: c.base.corpusChars });
+    // qffn's set-up: the simulator's thread pool, the base corpus loaded and its BPE over corpusChars
+    expect(w.setup).toEqual({ simulators: 1, datasets: ['brown'], tokenizerChars: c.base.corpusChars });
     expect(formatDuration(30)).toBe('30 s');
     expect(formatDuration(600)).toBe('10 min');
     expect(formatDuration(4 * 3600)).toBe('4.0 h');

@@ -20,7 +20,12 @@ export function setupSeconds(w: WorkEstimate, c: Calibration): number {
   const s = c.setup;
   if (!s) return 0;
   const loads = (w.setup?.datasets ?? []).reduce((t, name) => t + (s.datasetSeconds[name] ?? 0), 0);
-  return s.jobStartSeconds + loads + (w.setup?.tokenizerChars ?? 0) * s.secondsPerTokenizerChar;
+  return (
+    s.jobStartSeconds +
+    loads +
+    (w.setup?.tokenizerChars ?? 0) * s.secondsPerTokenizerChar +
+    (w.setup?.simulators ?? 0) * (s.simulatorStartSeconds ?? 0)
+  );
 }
 
 /**
