@@ -2,6 +2,8 @@
 // against this one, in one process, interleaved, CPU time (process.cpuUsage: the calling thread only runs), minimum
 // of ROUNDS rounds. Prints old/new per workload (> 1: the new code is faster). Used for docs/simulator-performance.md.
 //   npx tsx bench/sim-ab.ts /tmp/simd-old [rounds]
+// For AB=threads/sync the old tree needs the checkout's package.json and a node_modules link beside its core/, or its
+// workers cannot start (the run then stops, naming why).
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CircuitBuilder, type Circuit } from '../core/quantum/circuit';
@@ -187,10 +189,18 @@ if (which.includes('small')) {
  * interleaved: process CPU time (every thread) and wall per call, median and min of ROUNDS; forward and adjoint
  * separately, and adjoint ÷ forward of the medians.
  */
-async function threaded(name: string, w: Workload, precision: Precision, threads = 2): Promise<void> {
+async function threaded(
+  name: string,
+  w: Workload,
+  precision: Precision,
+  threads = 2,
+  sync = false,
+): Promise<void> {
   // old; new called as before (fresh result arrays); new called as bench:sim and the quantum modules call it
   // (each pass's result arrays its own, reused: BatchRequest.out)
   const sims = [OLD_SIM, NEW_SIM, NEW_SIM].map((m) => m.createCpuSimulator({ precision, threads }));
+  // sync: expvalSync / vjpSync on the shared-memory pool, as QuantumModule calls them inside a model
+  if (sync) for (const s of sims) await s.prepareSync();
   const req = { circuit: w.circuit, batch: w.batch, params: w.params, inputs: w.inputs };
   const reqs = [
     [req, req],
@@ -201,13 +211,25 @@ async function threaded(name: string, w: Workload, precision: Precision, threads
     ],
   ];
   const ones = new Float64Array(w.batch * (w.circuit.observables?.length ?? w.circuit.qubits)).fill(1);
-  const calls = [
-    (s: NEW_SIM.CpuSimulator, si: number) => s.expval(reqs[si][0]),
-    (s: NEW_SIM.CpuSimulator, si: number) => s.vjp(reqs[si][1], ones),
-  ];
+  const calls = sync
+    ? [
+        (s: NEW_SIM.CpuSimulator, si: number) => s.expvalSync(reqs[si][0]),
+        (s: NEW_SIM.CpuSimulator, si: number) => s.vjpSync(reqs[si][1], ones),
+      ]
+    : [
+        (s: NEW_SIM.CpuSimulator, si: number) => s.expval(reqs[si][0]),
+        (s: NEW_SIM.CpuSimulator, si: number) => s.vjp(reqs[si][1], ones),
+      ];
   // [sim][call] → { cpu: ms[], wall: ms[] }
   const t = sims.map(() => calls.map(() => ({ cpu: [] as number[], wall: [] as number[] })));
-  for (let si = 0; si < sims.length; si++) for (const c of calls) await c(sims[si], si);
+  for (let si = 0; si < sims.length; si++)
+    for (const c of calls) {
+      // an old tree outside the checkout starts no workers unless it has the checkout's package.json and
+      // node_modules beside its core/ (worker threads load tsx from there): say so rather than time one thread
+      const info = (await c(sims[si], si)).info;
+      if (threads > 1 && !info.mode.endsWith('-threads'))
+        throw new Error(`${si === 0 ? 'old' : 'new'} tree ran ${info.mode}: ${info.fallbackReason ?? ''}`);
+    }
   for (let r = 0; r < rounds; r++)
     for (const si of r % 2 ? [2, 1, 0] : [0, 1, 2])
       for (let ci = 0; ci < calls.length; ci++) {
@@ -238,6 +260,22 @@ async function threaded(name: string, w: Workload, precision: Precision, threads
 if (which.includes('threads')) {
   await threaded('QFFN n=10 D=8 B=1024 f32 2 threads', qffnCircuit(10, 8, 1024), 'f32');
   await threaded('QD-LLM n=11 L=11 B=256 f64 2 threads', qdllmStudent(11, 11, 256), 'f64');
+}
+if (which.includes('sync')) {
+  await threaded(
+    'QFFN n=10 D=8 B=1024 f32 sync pool (calling thread + 1)',
+    qffnCircuit(10, 8, 1024),
+    'f32',
+    2,
+    true,
+  );
+  await threaded(
+    'QFFN n=10 D=8 B=1024 f64 sync pool (calling thread + 1)',
+    qffnCircuit(10, 8, 1024),
+    'f64',
+    2,
+    true,
+  );
 }
 if (which.includes('onethread')) {
   await threaded('QFFN n=10 D=8 B=1024 f32 1 thread', qffnCircuit(10, 8, 1024), 'f32', 1);
