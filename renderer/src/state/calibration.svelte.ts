@@ -29,12 +29,13 @@ export class CalibrationState {
     }
   }
 
-  async recalibrate(): Promise<void> {
+  /** Measures again; with `ggufFiles`, times those GGUF models (a QD-LLM teacher's) and keeps the rest. */
+  async recalibrate(ggufFiles?: string[]): Promise<void> {
     if (this.#busy) return;
     this.#busy = true;
     this.#error = null;
     try {
-      this.#value = await this.#api.calibrate();
+      this.#value = await this.#api.calibrate(ggufFiles?.length ? { ggufFiles } : undefined);
     } catch (err) {
       this.#error = err instanceof Error ? err.message : String(err);
     } finally {

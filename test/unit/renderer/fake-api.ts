@@ -2,6 +2,7 @@
 import { LabError } from '../../../core/api/lab-api';
 import { compareRuns } from '../../../core/lab/report';
 import type {
+  CalibrateRequest,
   Calibration,
   Comparison,
   FileRootsInfo,
@@ -85,8 +86,8 @@ export class FakeLabApi implements LabApi {
     this.calls.push({ method: 'getCalibration', arg: undefined });
     return this.calibration;
   }
-  async calibrate(): Promise<Calibration> {
-    this.calls.push({ method: 'calibrate', arg: undefined });
+  async calibrate(req?: CalibrateRequest): Promise<Calibration> {
+    this.calls.push({ method: 'calibrate', arg: req });
     if (!this.nextCalibration) throw new LabError('internal', 'no calibration in this fake');
     this.calibration = this.nextCalibration;
     return this.calibration;

@@ -13,6 +13,8 @@ export interface RunEstimate {
   calibrated?: boolean;
   /** What the work model leaves out, in words (WorkEstimate.note). */
   note?: string;
+  /** GGUF files the run reads that the calibration has no rate for (LabApi.calibrate's ggufFiles times them). */
+  untimedGguf?: string[];
 }
 
 /** Seconds of a run's fixed costs: its job process's start and the set-up work its model counts. */
@@ -73,6 +75,7 @@ export function estimateCalibrated(w: WorkEstimate, c: Calibration): RunEstimate
       `${missing.length ? `; ${missing.join(' and ')} not timed: recalibrate` : ''}` +
       `${untimed.length ? `; GGUF ${untimed.join(', ')} not timed: calibrate with the file` : ''})`,
     calibrated: true,
+    ...(untimed.length ? { untimedGguf: untimed } : {}),
   };
 }
 

@@ -85,7 +85,13 @@ export interface WizardPreview {
 /** What the preview shows beside the sizes: circuit drawings and a run-time estimate (when the kind has one). */
 export interface PreviewExtras {
   drawings: { name: string; svg: string }[];
-  estimate: { seconds: number; text: string; note?: string; calibrated?: boolean } | null;
+  estimate: {
+    seconds: number;
+    text: string;
+    note?: string;
+    calibrated?: boolean;
+    untimedGguf?: string[];
+  } | null;
 }
 
 export interface WizardSpec {
