@@ -115,6 +115,14 @@ describe('the QTHA wizard in the browser', () => {
     await expect
       .poll(() => runPage.getByTestId('status').first().getAttribute('data-status'), { timeout: 120_000 })
       .toBe('succeeded');
+    // one chart per metric, a band per model (beside the learning-rate candidates' chart, four segments): no
+    // seed-mean copy drawn as a second train_loss/val_ppl chart
+    for (const metric of ['train_loss', 'val_ppl']) {
+      const charts = runPage.locator(`[data-testid^="chart-"][data-testid$="/${metric}"]`);
+      await expect.poll(() => charts.count(), { timeout: 15_000 }).toBeGreaterThan(0);
+      const ids = await charts.evaluateAll((els) => els.map((e) => e.getAttribute('data-testid') ?? ''));
+      expect(ids.filter((id) => id.split('/').length < 4)).toEqual([`chart-*/seed0/${metric}`]);
+    }
     expect(errors).toEqual([]);
     await page.close();
   });
