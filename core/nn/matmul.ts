@@ -178,6 +178,12 @@ export function isMatmulResident(x: Arr): boolean {
   return !!w && x instanceof Float32Array && w.isResident(x);
 }
 
+/** Views of the given lengths in the wasm engine's staging space (WasmGemm.stageViews), or null. */
+export function matmulStageViews(lengths: number[]): Float32Array[] | null {
+  const w = wanted === 'wasm' ? wasmGemm() : null;
+  return w ? w.stageViews(lengths) : null;
+}
+
 /** The wasm engine's elementwise kernels (rows.ts), or null where the JS kernel is chosen or there is no engine. */
 export function matmulRowsWasm(): RowsWasm | null {
   const w = wanted === 'wasm' ? wasmGemm() : null;

@@ -63,22 +63,24 @@ export class Adam implements Optimizer {
     // the update runs in rows.ts over every parameter at once, on both cores where the matmul pool runs
     const arrays: Arr[] = [];
     let elements = 0;
+    let engine = true; // the engine's kernel when every parameter is a training transformer's own (onEngine)
     for (const p of this.params) {
       if (p.frozen) continue;
       let m = this.m.get(p);
       let v = this.v.get(p);
       if (!m || !v) {
         // beside parameters in the matmul engine's memory (a training transformer's), the moments go there too,
-        // so the update runs on the engine's f32x4 kernel (rows.ts); that space is never given back
+        // so the engine's f32x4 kernel (rows.ts) reads them in place; that space is never given back
         const res = isMatmulResident(p.data) && isMatmulResident(p.grad);
         const moment = () => (res ? allocMatmulResident(p.size) : null) ?? alloc(dtypeOf(p.data), p.size);
         this.m.set(p, (m = moment()));
         this.v.set(p, (v = moment()));
       }
       arrays.push(p.data, p.grad, m, v);
+      engine &&= p.onEngine;
       elements += p.size;
     }
-    runRows(Kernel.Adam, arrays, [lr, b1, b2, eps, wd, c1, c2, this.decoupled ? 1 : 0], elements);
+    runRows(Kernel.Adam, arrays, [lr, b1, b2, eps, wd, c1, c2, this.decoupled ? 1 : 0], elements, engine);
   }
 }
 

@@ -6,13 +6,14 @@
 // the code below. Without a pool, or when an array is not on shared memory, or the work is small, the calling thread
 // runs all of it (t = 0, nt = 1): the results are the same either way, since every element is computed once by the
 // same expression.
-import { isMatmulResident, matmulRowsWasm } from './matmul';
+import { isMatmulResident, matmulRowsWasm, matmulStageViews } from './matmul';
 import type { Arr } from './tensor';
 import type { RowsWasm } from './wasm/gemm';
 
 /**
  * Thread t's share (of nt) of a kernel over arrays a and scalars s. w, given only when the arrays the kernel
- * hands to it lie in the wasm engine's memory (Float32), is that engine's f32x4 kernels (gemm-module.ts): the
+ * hands to it lie in the wasm engine's memory (Float32; runRows copies them there when they are not resident),
+ * is that engine's f32x4 kernels (gemm-module.ts): the
  * SwiGLU forward and both softmaxes then take their exponentials from its expf (Cephes', ≲ 2 ulp where Math.exp
  * rounds once), and the SwiGLU backward and Adam run there in f32 (the same expressions in the same order, f32
  * rounding where JS rounds once at the store); without it they run in JS as before.
@@ -483,11 +484,10 @@ export function setWasmRowKernels(on: boolean): boolean {
 }
 
 /**
- * Says whether a training pass is running (the transformer sets it at each forward and backward from its
- * `training` flag). The activation kernels (SwiGLU, the softmaxes) take their wasm path only then: an evaluation
- * reuses a trained model's resident arrays, and must give the same numbers as on a model that never trained (on
- * ordinary arrays, in JS). Adam's path depends on residency alone (its moments are resident only beside resident
- * parameters). Returns the old state.
+ * Says whether a training pass is running (the transformer sets it for the length of each training forward and
+ * backward, and puts the old state back after). The activation kernels (SwiGLU, the softmaxes) take the engine's
+ * kernels only then, resident arrays or not (runRows): an evaluation gives the same numbers as on a model that
+ * never trained, and a model trained after another the same as in a fresh process. Returns the old state.
  */
 export function setRowsTrainingPass(on: boolean): boolean {
   const old = trainingPass;
@@ -495,18 +495,45 @@ export function setRowsTrainingPass(on: boolean): boolean {
   return old;
 }
 
-/** The engine's kernels for kernel k over a, or null where k has no wasm path or an array it needs is not resident. */
-function wasmFor(k: Kernel, a: (Arr | Int32Array)[]): RowsWasm | null {
+/**
+ * Runs kernel k over its arrays, on every pool thread when the work is large and every array is shared. Which
+ * kernel runs depends on the kind of run alone, never on where the arrays lie (else a run's numbers would depend
+ * on whether earlier work in the process had spent the engine's resident budget): the activation kernels (SwiGLU,
+ * the softmaxes) take the engine's f32x4 kernels during a training pass (setRowsTrainingPass), Adam when its
+ * caller says so (`engine`: every parameter is a training transformer's own, Parameter.onEngine), in both cases
+ * only on Float32 arrays, with the wasm matmul kernel chosen and unless setWasmRowKernels(false). Arrays the
+ * engine's kernel needs that are not resident there are copied into its staging space and back around the run
+ * (the same kernel, so the same bits; copies only on that fallback path).
+ */
+export function runRows(
+  k: Kernel,
+  a: (Arr | Int32Array)[],
+  s: number[],
+  elements: number,
+  engine = false,
+): void {
   const idx = WASM_ARRAYS[k];
-  if (!wasmRows || !idx || (k !== Kernel.Adam && !trainingPass)) return null;
-  const res = (x: Arr | Int32Array) => isMatmulResident(x as Arr);
-  if (!(idx === 'all' ? a.every(res) : idx.every((i) => i < a.length && res(a[i])))) return null;
-  return matmulRowsWasm();
+  const want = wasmRows && idx !== undefined && (k === Kernel.Adam ? engine : trainingPass);
+  const need = !want ? [] : idx === 'all' ? a.map((_, i) => i) : idx;
+  const w = want && need.every((i) => a[i] instanceof Float32Array) ? matmulRowsWasm() : null;
+  if (!w) return runOn(k, a, s, elements, null);
+  const away = [...new Set(need.map((i) => a[i] as Float32Array).filter((x) => !isMatmulResident(x)))];
+  if (away.length === 0) return runOn(k, a, s, elements, w);
+  const views = matmulStageViews(away.map((x) => x.length));
+  if (!views) return runOn(k, a, s, elements, null); // past the engine's 2 GiB: the JS kernels
+  const copy = new Map(away.map((x, j) => [x, views[j]]));
+  for (const [x, v] of copy) v.set(x);
+  runOn(
+    k,
+    a.map((x) => copy.get(x as Float32Array) ?? x),
+    s,
+    elements,
+    w,
+  );
+  for (const [x, v] of copy) x.set(v);
 }
 
-/** Runs kernel k over its arrays, on every pool thread when the work is large and every array is shared. */
-export function runRows(k: Kernel, a: (Arr | Int32Array)[], s: number[], elements: number): void {
-  const w = wasmFor(k, a);
+function runOn(k: Kernel, a: (Arr | Int32Array)[], s: number[], elements: number, w: RowsWasm | null): void {
   if (executor && elements >= PARALLEL_MIN_ELEMENTS && a.every((x) => x.buffer instanceof SharedArrayBuffer))
     if (executor(k, a, s, w)) {
       pooled++;

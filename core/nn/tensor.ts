@@ -38,6 +38,11 @@ export class Parameter {
   readonly size: number;
   /** Frozen parameters keep their gradient buffers but optimizers skip them. */
   frozen = false;
+  /**
+   * Updated by the matmul engine's Adam kernel (f32x4), whether or not it was moved into the engine's memory: set
+   * for a training f32 transformer's own parameters, so their updates do not depend on the engine's budget.
+   */
+  onEngine = false;
 
   constructor(
     /** Hugging Face style name, e.g. "model.layers.0.self_attn.q_proj.weight". */

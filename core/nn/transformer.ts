@@ -414,7 +414,9 @@ export class Transformer {
    */
   private residentParameters(): void {
     if (!this.training || this.dtype !== 'f32') return;
-    for (const p of this.ownParameters()) {
+    const own = this.ownParameters();
+    for (const p of own) p.onEngine = true; // Adam's kernel, moved or not (rows.ts: numbers independent of budget)
+    for (const p of own) {
       if (isMatmulResident(p.data) && isMatmulResident(p.grad)) continue;
       const data = allocMatmulResident(p.size);
       const grad = data && allocMatmulResident(p.size);
@@ -502,40 +504,48 @@ export class Transformer {
 
   /** Runs the trunk on tokens (B, T) and returns the final normed hidden states (BT, C). */
   forwardHidden(tokens: Int32Array, B: number, T: number): Arr {
-    if (tokens.length !== B * T)
-      throw new NnError(`has ${tokens.length} ids, expected B·T = ${B * T}`, 'tokens');
-    setRowsTrainingPass(this.training);
-    this.prepare(B, T);
-    const cfg = this.config;
-    const C = cfg.hiddenSize;
-    const BT = B * T;
-    this.tokens = tokens;
-    const x0 = this.x0!;
-    embeddingForward(x0, tokens, this.embed.data, BT, C, cfg.vocabSize);
-    if (this.positions) positionForward(x0, this.positions.data, B, T, C);
-    let x = x0;
-    for (let l = 0; l < this.blocks.length; l++) {
-      this.blockForward(l, x);
-      x = this.acts[l].res2;
+    const old = setRowsTrainingPass(this.training);
+    try {
+      if (tokens.length !== B * T)
+        throw new NnError(`has ${tokens.length} ids, expected B·T = ${B * T}`, 'tokens');
+      this.prepare(B, T);
+      const cfg = this.config;
+      const C = cfg.hiddenSize;
+      const BT = B * T;
+      this.tokens = tokens;
+      const x0 = this.x0!;
+      embeddingForward(x0, tokens, this.embed.data, BT, C, cfg.vocabSize);
+      if (this.positions) positionForward(x0, this.positions.data, B, T, C);
+      let x = x0;
+      for (let l = 0; l < this.blocks.length; l++) {
+        this.blockForward(l, x);
+        x = this.acts[l].res2;
+      }
+      this.normForward(this.lnf!, this.meanf!, this.rstdf!, x, this.normF, BT);
+      return this.lnf!;
+    } finally {
+      setRowsTrainingPass(old);
     }
-    this.normForward(this.lnf!, this.meanf!, this.rstdf!, x, this.normF, BT);
-    return this.lnf!;
   }
 
   /** Backward through the trunk from ∂L/∂hidden (BT, C); adds into every trainable parameter's grad. */
   backwardHidden(dhidden: Arr): void {
-    setRowsTrainingPass(this.training);
-    const { B, T } = this;
-    const C = this.config.hiddenSize;
-    const BT = B * T;
-    const stream = this.g.stream; // ∂L/∂(residual stream), (BT, C)
-    stream.fill(0);
-    const L = this.blocks.length;
-    const xLast = L > 0 ? this.acts[L - 1].res2 : this.x0!;
-    this.normBackward(stream, dhidden, xLast, this.meanf!, this.rstdf!, this.normF, BT);
-    for (let l = L - 1; l >= 0; l--) this.blockBackward(l, l > 0 ? this.acts[l - 1].res2 : this.x0!);
-    if (this.positions && !this.positions.frozen) positionBackward(this.positions.grad, stream, B, T, C);
-    if (!this.embed.frozen) embeddingBackward(this.embed.grad, stream, this.tokens, BT, C);
+    const old = setRowsTrainingPass(this.training);
+    try {
+      const { B, T } = this;
+      const C = this.config.hiddenSize;
+      const BT = B * T;
+      const stream = this.g.stream; // ∂L/∂(residual stream), (BT, C)
+      stream.fill(0);
+      const L = this.blocks.length;
+      const xLast = L > 0 ? this.acts[L - 1].res2 : this.x0!;
+      this.normBackward(stream, dhidden, xLast, this.meanf!, this.rstdf!, this.normF, BT);
+      for (let l = L - 1; l >= 0; l--) this.blockBackward(l, l > 0 ? this.acts[l - 1].res2 : this.x0!);
+      if (this.positions && !this.positions.frozen) positionBackward(this.positions.grad, stream, B, T, C);
+      if (!this.embed.frozen) embeddingBackward(this.embed.grad, stream, this.tokens, BT, C);
+    } finally {
+      setRowsTrainingPass(old);
+    }
   }
 
   // One block, pre-norm: res1 = x + drop(attn(norm1(x))), res2 = res1 + drop(ffn(norm2(res1))). Below, each
@@ -669,92 +679,123 @@ export class Transformer {
    * also the mean cross-entropy, which lmBackward() differentiates.
    */
   lmForward(tokens: Int32Array, B: number, T: number, targets?: Int32Array, ignoreIndex = -100): number {
-    const V = this.config.vocabSize;
-    const BT = B * T;
-    const hidden = this.forwardHidden(tokens, B, T);
-    this.logits = this.logits && this.logits.length >= BT * V ? this.logits : this.act(BT * V);
-    this.lmHead.forward(this.logits, hidden, BT);
-    if (!targets) return NaN;
-    if (targets.length !== BT) throw new NnError(`has ${targets.length} ids, expected ${BT}`, 'targets');
-    this.probs = this.probs && this.probs.length >= BT * V ? this.probs : this.act(BT * V);
-    const { loss, count } = softmaxCrossEntropyForward(this.probs, this.logits, targets, BT, V, ignoreIndex);
-    this.targets = targets;
-    this.lossCount = count;
-    this.ignoreIndex = ignoreIndex;
-    this.hasLoss = true;
-    return loss;
+    const old = setRowsTrainingPass(this.training);
+    try {
+      const V = this.config.vocabSize;
+      const BT = B * T;
+      const hidden = this.forwardHidden(tokens, B, T);
+      this.logits = this.logits && this.logits.length >= BT * V ? this.logits : this.act(BT * V);
+      this.lmHead.forward(this.logits, hidden, BT);
+      if (!targets) return NaN;
+      if (targets.length !== BT) throw new NnError(`has ${targets.length} ids, expected ${BT}`, 'targets');
+      this.probs = this.probs && this.probs.length >= BT * V ? this.probs : this.act(BT * V);
+      const { loss, count } = softmaxCrossEntropyForward(
+        this.probs,
+        this.logits,
+        targets,
+        BT,
+        V,
+        ignoreIndex,
+      );
+      this.targets = targets;
+      this.lossCount = count;
+      this.ignoreIndex = ignoreIndex;
+      this.hasLoss = true;
+      return loss;
+    } finally {
+      setRowsTrainingPass(old);
+    }
   }
   private ignoreIndex = -100;
   private hasLoss = false;
 
   /** Backward of the cross-entropy of the last lmForward with targets. */
   lmBackward(): void {
-    const V = this.config.vocabSize;
-    const BT = this.B * this.T;
-    if (!this.probs || !this.hasLoss) throw new NnError('call lmForward with targets first', 'lmBackward');
-    this.hasLoss = false;
-    const dlogits = this.probs; // reuse: the gradient is written in place of the probabilities
-    const s = this.lossCount > 0 ? 1 / this.lossCount : 0;
-    xentGradRows(dlogits, this.targets, BT, V, this.ignoreIndex, s);
-    this.backwardFromLogits(dlogits);
+    const old = setRowsTrainingPass(this.training);
+    try {
+      const V = this.config.vocabSize;
+      const BT = this.B * this.T;
+      if (!this.probs || !this.hasLoss) throw new NnError('call lmForward with targets first', 'lmBackward');
+      this.hasLoss = false;
+      const dlogits = this.probs; // reuse: the gradient is written in place of the probabilities
+      const s = this.lossCount > 0 ? 1 / this.lossCount : 0;
+      xentGradRows(dlogits, this.targets, BT, V, this.ignoreIndex, s);
+      this.backwardFromLogits(dlogits);
+    } finally {
+      setRowsTrainingPass(old);
+    }
   }
 
   /** Backward from any ∂L/∂logits (BT, V) of the last lmForward (distillation losses). */
   backwardFromLogits(dlogits: Arr): void {
-    setRowsTrainingPass(this.training);
-    const BT = this.B * this.T;
-    const dh = this.g.dC;
-    dh.fill(0);
-    this.lmHead.backward(dh, dlogits, this.lnf!, BT);
-    // g.dC is read by the final norm's backward before the blocks reuse it
-    this.backwardHidden(dh.subarray(0, BT * this.config.hiddenSize));
+    const old = setRowsTrainingPass(this.training);
+    try {
+      const BT = this.B * this.T;
+      const dh = this.g.dC;
+      dh.fill(0);
+      this.lmHead.backward(dh, dlogits, this.lnf!, BT);
+      // g.dC is read by the final norm's backward before the blocks reuse it
+      this.backwardHidden(dh.subarray(0, BT * this.config.hiddenSize));
+    } finally {
+      setRowsTrainingPass(old);
+    }
   }
 
   /** Classification forward (B, T) → (B, numClasses); with labels returns the mean cross-entropy. */
   classifyForward(tokens: Int32Array, B: number, T: number, labels?: Int32Array): number {
-    const head = this.score;
-    if (!head)
-      throw new NnError('the model has no classification head (set numClasses)', 'config.numClasses');
-    const C = this.config.hiddenSize;
-    const K = this.config.numClasses;
-    const hidden = this.forwardHidden(tokens, B, T);
-    const pooled = (this.pooled = this.alloc(B * C, this.pooled));
-    pooled.fill(0);
-    for (let b = 0; b < B; b++) {
-      for (let t = this.config.pooling === 'mean' ? 0 : T - 1; t < T; t++) {
-        const w = this.config.pooling === 'mean' ? 1 / T : 1;
-        for (let c = 0; c < C; c++) pooled[b * C + c] += w * hidden[(b * T + t) * C + c];
+    const old = setRowsTrainingPass(this.training);
+    try {
+      const head = this.score;
+      if (!head)
+        throw new NnError('the model has no classification head (set numClasses)', 'config.numClasses');
+      const C = this.config.hiddenSize;
+      const K = this.config.numClasses;
+      const hidden = this.forwardHidden(tokens, B, T);
+      const pooled = (this.pooled = this.alloc(B * C, this.pooled));
+      pooled.fill(0);
+      for (let b = 0; b < B; b++) {
+        for (let t = this.config.pooling === 'mean' ? 0 : T - 1; t < T; t++) {
+          const w = this.config.pooling === 'mean' ? 1 / T : 1;
+          for (let c = 0; c < C; c++) pooled[b * C + c] += w * hidden[(b * T + t) * C + c];
+        }
       }
+      this.classLogits = this.alloc(B * K, this.classLogits);
+      head.forward(this.classLogits, pooled, B);
+      if (!labels) return NaN;
+      if (labels.length !== B) throw new NnError(`has ${labels.length} labels, expected ${B}`, 'labels');
+      this.classProbs = this.alloc(B * K, this.classProbs);
+      this.labels = labels;
+      const { loss, count } = softmaxCrossEntropyForward(this.classProbs, this.classLogits, labels, B, K);
+      this.lossCount = count;
+      return loss;
+    } finally {
+      setRowsTrainingPass(old);
     }
-    this.classLogits = this.alloc(B * K, this.classLogits);
-    head.forward(this.classLogits, pooled, B);
-    if (!labels) return NaN;
-    if (labels.length !== B) throw new NnError(`has ${labels.length} labels, expected ${B}`, 'labels');
-    this.classProbs = this.alloc(B * K, this.classProbs);
-    this.labels = labels;
-    const { loss, count } = softmaxCrossEntropyForward(this.classProbs, this.classLogits, labels, B, K);
-    this.lossCount = count;
-    return loss;
   }
 
   classifyBackward(): void {
-    const { B, T } = this;
-    const C = this.config.hiddenSize;
-    const K = this.config.numClasses;
-    if (!this.classProbs || !this.score)
-      throw new NnError('call classifyForward with labels first', 'classifyBackward');
-    const dlogits = this.alloc(B * K, null);
-    softmaxCrossEntropyBackward(dlogits, this.classProbs, this.labels, B, K, this.lossCount);
-    const dpooled = this.alloc(B * C, null);
-    this.score.backward(dpooled, dlogits, this.pooled!, B);
-    const dhidden = this.alloc(B * T * C, null);
-    for (let b = 0; b < B; b++) {
-      for (let t = this.config.pooling === 'mean' ? 0 : T - 1; t < T; t++) {
-        const w = this.config.pooling === 'mean' ? 1 / T : 1;
-        for (let c = 0; c < C; c++) dhidden[(b * T + t) * C + c] += w * dpooled[b * C + c];
+    const old = setRowsTrainingPass(this.training);
+    try {
+      const { B, T } = this;
+      const C = this.config.hiddenSize;
+      const K = this.config.numClasses;
+      if (!this.classProbs || !this.score)
+        throw new NnError('call classifyForward with labels first', 'classifyBackward');
+      const dlogits = this.alloc(B * K, null);
+      softmaxCrossEntropyBackward(dlogits, this.classProbs, this.labels, B, K, this.lossCount);
+      const dpooled = this.alloc(B * C, null);
+      this.score.backward(dpooled, dlogits, this.pooled!, B);
+      const dhidden = this.alloc(B * T * C, null);
+      for (let b = 0; b < B; b++) {
+        for (let t = this.config.pooling === 'mean' ? 0 : T - 1; t < T; t++) {
+          const w = this.config.pooling === 'mean' ? 1 / T : 1;
+          for (let c = 0; c < C; c++) dhidden[(b * T + t) * C + c] += w * dpooled[b * C + c];
+        }
       }
+      this.backwardHidden(dhidden);
+    } finally {
+      setRowsTrainingPass(old);
     }
-    this.backwardHidden(dhidden);
   }
 
   /**

@@ -256,6 +256,24 @@ export class WasmGemm {
     return x;
   }
 
+  /**
+   * Views of the given lengths in the staging space (past the resident and pinned arrays), for a row kernel's
+   * copies of arrays that are not resident (rows.ts); they hold until the next product or row kernel stages
+   * there. Null when the memory cannot grow to hold them.
+   */
+  stageViews(lengths: number[]): Float32Array[] | null {
+    let end = this.stageBase;
+    for (const n of lengths) end = align(end + n * 4);
+    if (!this.reserve(end)) return null; // grow first: a non-shared memory detaches older views when it grows
+    const views: Float32Array[] = [];
+    let at = this.stageBase;
+    for (const n of lengths) {
+      views.push(new Float32Array(this.memory.buffer, at, n));
+      at = align(at + n * 4);
+    }
+    return views;
+  }
+
   /** Whether x lies in this engine's memory (allocResident), where products use it in place. */
   isResident(x: Float32Array): boolean {
     return this.ownBuffers.has(x.buffer);

@@ -11,6 +11,7 @@ import {
   matmulKernel,
 } from '../../../core/nn/matmul';
 import { setMatmulThreads } from '../../../core/nn/matmul-threads';
+import { softmaxCrossEntropyForward } from '../../../core/nn/losses';
 import { AdamW } from '../../../core/nn/optim';
 import { zeroGrad } from '../../../core/nn/tensor';
 import { setWasmRowKernels } from '../../../core/nn/rows';
@@ -168,43 +169,117 @@ describe.skipIf(skip)('transformer training on resident activations', () => {
         w!.residentBudget = budget;
       }
     };
+    // the engine's SIMD kernels (softmaxes, SwiGLU, Adam) run whether or not the arrays are resident (copied into
+    // the engine around the kernel when not): the same bits either way
     const plain = run(false);
-    // Math.exp in the row kernels on resident arrays too: bit for bit the ordinary arrays' results
+    const simd = run(true);
+    expect(simd.losses).toEqual(plain.losses);
+    simd.params.forEach((p, i) => {
+      expect(Array.from(p.data)).toEqual(Array.from(plain.params[i].data));
+      expect(Array.from(p.grad)).toEqual(Array.from(plain.params[i].grad));
+    });
+    // with the JS kernels everywhere (Math.exp): bit for bit too
     const wasOn = setWasmRowKernels(false);
     let res: ReturnType<typeof run>;
+    let plainJs: ReturnType<typeof run>;
     try {
+      plainJs = run(false);
       res = run(true);
     } finally {
       setWasmRowKernels(wasOn);
     }
-    expect(res.losses).toEqual(plain.losses);
+    expect(res.losses).toEqual(plainJs.losses);
     res.params.forEach((p, i) => {
-      expect(Array.from(p.data)).toEqual(Array.from(plain.params[i].data));
-      expect(Array.from(p.grad)).toEqual(Array.from(plain.params[i].grad));
+      expect(Array.from(p.data)).toEqual(Array.from(plainJs.params[i].data));
+      expect(Array.from(p.grad)).toEqual(Array.from(plainJs.params[i].grad));
     });
-    expect(Array.from(res.m.logits!)).toEqual(Array.from(plain.m.logits!));
+    expect(Array.from(res.m.logits!)).toEqual(Array.from(plainJs.m.logits!));
     // the activations and the parameters really were resident: nothing is copied into the engine per step
     expect(res.copied[3]).toBe(0);
-    expect(plain.copied[3]).toBeGreaterThan(0);
+    expect(plainJs.copied[3]).toBeGreaterThan(0);
     for (const p of res.params) {
       expect(isMatmulResident(p.data)).toBe(true);
       expect(isMatmulResident(p.grad)).toBe(true);
     }
-    expect(plain.params.some((p) => isMatmulResident(p.data))).toBe(false);
+    expect(plainJs.params.some((p) => isMatmulResident(p.data))).toBe(false);
     // back at (4, 16) the first shape's arrays are reused: nothing more is taken
     expect(res.bytes[3]).toBe(res.bytes[1]);
     expect(res.bytes[1]).toBeGreaterThan(res.bytes[0]);
-    // with the engine's SIMD exponentials (softmaxes, SwiGLU) on resident arrays: f32 rounding apart
-    const simd = run(true);
-    simd.losses.forEach((l, i) => expect(Math.abs(l - plain.losses[i])).toBeLessThan(1e-6 * plain.losses[i]));
-    expect(simd.losses).not.toEqual(plain.losses); // the SIMD path really ran
+    // the SIMD kernels against the JS ones: f32 rounding apart
+    simd.losses.forEach((l, i) =>
+      expect(Math.abs(l - plainJs.losses[i])).toBeLessThan(1e-6 * plainJs.losses[i]),
+    );
+    expect(simd.losses).not.toEqual(plainJs.losses); // the SIMD path really ran
     simd.params.forEach((p, i) => {
-      const q = plain.params[i];
+      const q = plainJs.params[i];
       for (let j = 0; j < p.size; j++) {
         expect(Math.abs(p.data[j] - q.data[j])).toBeLessThan(1e-5);
         expect(Math.abs(p.grad[j] - q.grad[j])).toBeLessThan(1e-5 * (1 + Math.abs(q.grad[j])) + 1e-6);
       }
     });
+  });
+
+  it("a model trained after another spent the resident budget gives a clean state's numbers bit for bit", () => {
+    setMatmulThreads(2);
+    const train = (seed: number) => {
+      const m = new Transformer(cfg, { seed });
+      m.training = true;
+      const params = m.parameters();
+      const opt = new AdamW(params, { weightDecay: 0.01 });
+      const losses: number[] = [];
+      for (let s = 0; s < 3; s++) {
+        zeroGrad(params);
+        losses.push(m.lmForward(tokens(4, 16, 30 + s), 4, 16, tokens(4, 16, 40 + s)));
+        m.lmBackward();
+        opt.step(1e-2);
+      }
+      return { losses, params, m };
+    };
+    const budget = w!.residentBudget;
+    try {
+      // A takes what is left of a small budget (as a reference-sized model takes the 256 MiB), then none is left;
+      // B, the same seed and data as C, finds it spent
+      w!.residentBudget = w!.residentBytes + 64 * 1024;
+      const a = train(7);
+      expect(isMatmulResident(a.params[0].data)).toBe(true);
+      w!.residentBudget = w!.residentBytes;
+      const b = train(8);
+      expect(b.params.some((p) => isMatmulResident(p.data))).toBe(false);
+      expect(isMatmulResident(b.m.logits!)).toBe(false);
+      // C in a clean state: room for everything
+      w!.residentBudget = w!.residentBytes + 64 * 2 ** 20;
+      const c = train(8);
+      expect(c.params.every((p) => isMatmulResident(p.data))).toBe(true);
+      expect(isMatmulResident(c.m.logits!)).toBe(true);
+      expect(b.losses).toEqual(c.losses);
+      b.params.forEach((p, i) => {
+        expect(Array.from(p.data)).toEqual(Array.from(c.params[i].data));
+        expect(Array.from(p.grad)).toEqual(Array.from(c.params[i].grad));
+      });
+    } finally {
+      w!.residentBudget = budget;
+    }
+  });
+
+  it('the engine kernels run only inside a training pass: a loss computed outside after training is the JS one', () => {
+    const m = new Transformer(cfg, { seed: 9 });
+    m.training = true;
+    m.lmForward(tokens(2, 16, 1), 2, 16, tokens(2, 16, 2));
+    m.lmBackward();
+    const V = 96;
+    const logits = Float32Array.from(randArr(2 * V, 11), (v) => 8 * v);
+    const probs = new Float32Array(2 * V);
+    softmaxCrossEntropyForward(probs, logits, Int32Array.of(3, 5), 2, V);
+    for (let n = 0; n < 2; n++) {
+      let max = -Infinity;
+      for (let v = 0; v < V; v++) max = Math.max(max, logits[n * V + v]);
+      let sum = 0;
+      for (let v = 0; v < V; v++) sum += Math.exp(logits[n * V + v] - max);
+      for (let v = 0; v < V; v++)
+        expect(probs[n * V + v]).toBe(
+          Math.fround(Math.fround(Math.exp(logits[n * V + v] - max)) * (1 / sum)),
+        );
+    }
   });
 
   it('an evaluation after training (on the resident arrays training left) equals one on a model that never trained', () => {

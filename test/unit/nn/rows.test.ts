@@ -401,16 +401,19 @@ describe.skipIf(!matmulRowsWasm())('row kernels with the engine SIMD exponential
     }
   });
 
-  it('AdamW on resident parameters and moments: pool equals one thread bit for bit, within f32 rounding of JS', () => {
+  it('AdamW on the engine (onEngine), resident or not: the same bits, pool = one thread, within f32 rounding of JS', () => {
     const sizes = [PARALLEL_MIN_ELEMENTS + 3, 37, 2 * PARALLEL_MIN_ELEMENTS];
-    const run = (wasm: boolean) => {
+    const run = (wasm: boolean, inEngine = true) => {
       const was = setWasmRowKernels(wasm);
       try {
         return bothWays(2, () => {
           const ps = sizes.map((n, j) => {
             const p = new Parameter(`p${j}`, [n], 'f32');
             p.data.set(randArr(n, 20 + j));
-            p.relocate(resident(p.data), resident(p.data.map((_, i) => Math.sin(i * (j + 1)))));
+            const g = p.data.map((_, i) => Math.sin(i * (j + 1)));
+            if (inEngine) p.relocate(resident(p.data), resident(g));
+            p.grad.set(g); // (relocate copies the old gradient, zeros, into the new array)
+            p.onEngine = true;
             return p;
           });
           const opt = new AdamW(ps, { weightDecay: 0.1 });
@@ -423,6 +426,12 @@ describe.skipIf(!matmulRowsWasm())('row kernels with the engine SIMD exponential
     };
     const simd = run(true);
     const exact = run(false);
+    // not resident: copied into the engine around the same kernel
+    const copied = run(true, false);
+    for (let j = 0; j < sizes.length; j++) {
+      expect(Array.from(copied.pooled[j])).toEqual(Array.from(simd.pooled[j]));
+      expect(Array.from(copied.alone[j])).toEqual(Array.from(simd.pooled[j]));
+    }
     expect(simd.runs).toBe(3);
     for (let j = 0; j < sizes.length; j++) {
       expect(Array.from(simd.pooled[j])).toEqual(Array.from(simd.alone[j]));
