@@ -1,5 +1,9 @@
 // Arrays resident in the wasm matmul engine's memory (WasmGemm.allocResident, allocMatmulResident): products read
 // and write them in place, with the same results as staged copies, and a transformer trains on them bit-identically.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   allocMatmulResident,
@@ -17,6 +21,7 @@ import { zeroGrad } from '../../../core/nn/tensor';
 import { setWasmRowKernels } from '../../../core/nn/rows';
 import { Transformer } from '../../../core/nn/transformer';
 import { WasmGemm, wasmGemm } from '../../../core/nn/wasm/gemm';
+import { relaxedSimdExecArgv } from '../../../core/nn/wasm/relaxed-simd';
 import { randArr } from './gradcheck';
 
 const w = wasmGemm();
@@ -256,6 +261,43 @@ describe.skipIf(skip)('transformer training on resident activations', () => {
         expect(Array.from(p.data)).toEqual(Array.from(c.params[i].data));
         expect(Array.from(p.grad)).toEqual(Array.from(c.params[i].grad));
       });
+      // and a fresh process (the same engine kind: FMA or not) gives the same numbers
+      const nn = (f: string) => JSON.stringify(pathToFileURL(resolve('core/nn', f)).href);
+      const code = `
+        const { Transformer } = await import(${nn('transformer.ts')});
+        const { AdamW } = await import(${nn('optim.ts')});
+        const { zeroGrad } = await import(${nn('tensor.ts')});
+        const { setMatmulThreads } = await import(${nn('matmul-threads.ts')});
+        const { randArr } = await import(${JSON.stringify(pathToFileURL(resolve('test/unit/nn/gradcheck.ts')).href)});
+        const { createHash } = await import('node:crypto');
+        setMatmulThreads(2);
+        const tokens = (B, T, seed) => Int32Array.from(randArr(B * T, seed), (v) => Math.floor(Math.abs(v) * 96) % 96);
+        const m = new Transformer(${JSON.stringify(cfg)}, { seed: 8 });
+        m.training = true;
+        const params = m.parameters();
+        const opt = new AdamW(params, { weightDecay: 0.01 });
+        const losses = [];
+        for (let s = 0; s < 3; s++) {
+          zeroGrad(params);
+          losses.push(m.lmForward(tokens(4, 16, 30 + s), 4, 16, tokens(4, 16, 40 + s)));
+          m.lmBackward();
+          opt.step(1e-2);
+        }
+        const h = createHash('sha256');
+        for (const p of params) h.update(new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength));
+        console.log(JSON.stringify({ losses, hash: h.digest('hex') }));
+        process.exit(0);`;
+      const r = spawnSync(
+        process.execPath,
+        [...(w!.fma ? relaxedSimdExecArgv() : []), '--import', 'tsx', '--input-type=module', '-e', code],
+        { env: { ...process.env, QLAB_WASM_FMA: w!.fma ? '' : '0' }, encoding: 'utf8', timeout: 120_000 },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const child = JSON.parse(r.stdout.trim().split('\n').pop()!) as { losses: number[]; hash: string };
+      const h = createHash('sha256');
+      for (const p of c.params) h.update(new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength));
+      expect(child.losses).toEqual(c.losses);
+      expect(child.hash).toBe(h.digest('hex'));
     } finally {
       w!.residentBudget = budget;
     }
