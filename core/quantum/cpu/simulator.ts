@@ -120,14 +120,11 @@ function concat(parts: Float64Array[], dst?: Float64Array): Float64Array {
   return out;
 }
 
-/** One VJP result from the row ranges' parts (in row order): ∂θ summed per chunk in chunk order. */
-function joinVjp(
-  parts: VjpRows[],
-  prog: Program,
-  info: BackendInfo,
+/** The expectation values and norms of a batch's row ranges, in order (into the caller's arrays when given). */
+function joinExpvals(
+  parts: { expvals: Float64Array; norms: Float64Array }[],
   out: ResultBuffers = {},
-  withInputs = true,
-): VjpResult {
+): { expvals: Float64Array; norms: Float64Array } {
   return {
     expvals: concat(
       parts.map((x) => x.expvals),
@@ -137,6 +134,19 @@ function joinVjp(
       parts.map((x) => x.norms),
       out.norms,
     ),
+  };
+}
+
+/** One VJP result from the row ranges' parts (in row order): ∂θ summed per chunk in chunk order. */
+function joinVjp(
+  parts: VjpRows[],
+  prog: Program,
+  info: BackendInfo,
+  out: ResultBuffers = {},
+  withInputs = true,
+): VjpResult {
+  return {
+    ...joinExpvals(parts, out),
     dParams: sumChunks(
       parts.map((x) => x.dParamChunks),
       prog.numParams,
@@ -245,14 +255,7 @@ export function createCpuSimulator(opts: CpuOptions = {}): CpuSimulator {
         splits(req.batch, p.size).map(([a, b]) => p.expval(req.circuit, precision, req, a, b)),
       );
       return {
-        expvals: concat(
-          parts.map((x) => x.expvals),
-          req.out?.expvals,
-        ),
-        norms: concat(
-          parts.map((x) => x.norms),
-          req.out?.norms,
-        ),
+        ...joinExpvals(parts, req.out),
         info: resultInfo(true, prog),
       };
     },
@@ -299,14 +302,7 @@ export function createCpuSimulator(opts: CpuOptions = {}): CpuSimulator {
       const ranges = splits(req.batch, p.size + 1);
       const parts = p.expval(prog, precision, req, ranges, headOf(req.out, prog, ranges[0][1], false));
       return {
-        expvals: concat(
-          parts.map((x) => x.expvals),
-          req.out?.expvals,
-        ),
-        norms: concat(
-          parts.map((x) => x.norms),
-          req.out?.norms,
-        ),
+        ...joinExpvals(parts, req.out),
         info: resultInfo(true, prog),
       };
     },
