@@ -15,15 +15,7 @@ import { rateAt, type CalibratedGguf, type CalibratedSetup, type Calibration } f
 import { datasetNames, loadDatasetUncached } from '../data';
 import { configureCompute } from '../methods/harness/compute';
 import { reuploadingCircuit } from '../methods/vqc-fit/circuit';
-import {
-  embedText,
-  ggufPrompt,
-  importNodeLlamaCpp,
-  labelLogits,
-  openGgufFile,
-  promptTokens,
-  type GgufModel,
-} from '../nn/gguf';
+import { embedText, ggufPrompt, labelLogits, openGgufTeacherModel, promptTokens } from '../nn/gguf';
 import { countParameters, zeroGrad } from '../nn/tensor';
 import { ByteLevelBpe } from '../nn/tokenizers/bpe';
 import { Transformer, type TransformerConfig } from '../nn/transformer';
@@ -453,24 +445,16 @@ export async function measureGgufFile(
 ): Promise<{ gguf: CalibratedGguf; detail: string }> {
   const g = CALIBRATION_GGUF;
   const t0 = performance.now();
-  const file = await openGgufFile(path, field, within);
-  let model: GgufModel;
-  let st: { size: number; mtimeMs: number };
+  const { model, context, embedder, dispose } = await openGgufTeacherModel({
+    path,
+    field,
+    contextSize: g.contextSize,
+    within,
+    importer,
+  });
   try {
-    st = await stat(path);
-    const lib = await importNodeLlamaCpp(importer, field);
-    const llama = await lib.getLlama();
-    model = await llama.loadModel({ modelPath: file.modelPath });
-  } finally {
-    await file.close();
-  }
-  const open: { dispose(): Promise<void> }[] = [model];
-  try {
-    const context = await model.createContext({ contextSize: g.contextSize });
-    open.unshift(context);
-    const embedder = await model.createEmbeddingContext({ contextSize: g.contextSize });
-    open.unshift(embedder);
     const loadSeconds = (performance.now() - t0) / 1000;
+    const st = await stat(path);
     const seq = context.getSequence();
     // label ids only select which logits come back: their first tokens, as the teacher's label words give
     const ids = g.labelWords.map((w) => model.tokenize(` ${w}`, false, 'trimLeadingSpace')[0] ?? 0);
@@ -519,7 +503,7 @@ export async function measureGgufFile(
     const detail = `GGUF ${path} (${st.size} bytes): load ${ms(loadSeconds)}; ${n} teacher samples of ${g.shortTextChars} / ${g.textChars} text characters in ${ms(short.seconds)} / ${ms(long.seconds)} (${long.tokens} prompt tokens at ${g.textChars})`;
     return { gguf, detail };
   } finally {
-    for (const o of open) await o.dispose().catch(() => undefined);
+    await dispose().catch(() => undefined);
   }
 }
 

@@ -176,6 +176,63 @@ export async function importNodeLlamaCpp(
   return m as NodeLlamaCpp;
 }
 
+/** A GGUF model opened as the QD-LLM teacher runs it, with its two contexts: label logits and text embeddings. */
+export interface GgufTeacherModel {
+  model: GgufModel;
+  context: Awaited<ReturnType<GgufModel['createContext']>>;
+  embedder: GgufEmbeddingContext;
+  /** Disposes the embedder and the context, then the model they belong to; the first error after all three. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Opens a GGUF file (checked as openGgufFile checks it, under `within`), imports node-llama-cpp, loads the model
+ * and makes its logits and embedding contexts. `imported` runs once node-llama-cpp is in and before the load
+ * (the teacher checks its label words there and starts its resource meter). Whatever was made is disposed
+ * again when a later step fails.
+ */
+export async function openGgufTeacherModel(o: {
+  path: string;
+  field: string;
+  contextSize: number;
+  within?: readonly string[] | null;
+  importer?: (specifier: string) => Promise<unknown>;
+  /** The field a missing node-llama-cpp is reported under (default `field`). */
+  importField?: string;
+  imported?: () => void;
+}): Promise<GgufTeacherModel> {
+  const file = await openGgufFile(o.path, o.field, o.within === undefined ? fileGuard() : o.within);
+  let model: GgufModel;
+  try {
+    const lib = await importNodeLlamaCpp(o.importer, o.importField ?? o.field);
+    o.imported?.();
+    const llama = await lib.getLlama();
+    model = await llama.loadModel({ modelPath: file.modelPath });
+  } finally {
+    await file.close();
+  }
+  // embedder and context first, then the model they belong to
+  const open: { dispose(): Promise<void> }[] = [model];
+  const dispose = async () => {
+    let first: unknown;
+    for (const x of open)
+      await x.dispose().catch((e: unknown) => {
+        first ??= e;
+      });
+    if (first !== undefined) throw first;
+  };
+  try {
+    const context = await model.createContext({ contextSize: o.contextSize });
+    open.unshift(context);
+    const embedder = await model.createEmbeddingContext({ contextSize: o.contextSize });
+    open.unshift(embedder);
+    return { model, context, embedder, dispose };
+  } catch (e) {
+    await dispose().catch(() => undefined);
+    throw e;
+  }
+}
+
 /** The prompt for one text. */
 export function ggufPrompt(template: string, text: string, labelWords: readonly string[]): string {
   return template.replaceAll('{labels}', labelWords.join(', ')).replaceAll('{text}', text);

@@ -10,11 +10,9 @@ import {
   embedText,
   ggufParamCount,
   ggufPrompt,
-  importNodeLlamaCpp,
   labelLogits,
   labelTokens,
-  openGgufFile,
-  type GgufModel,
+  openGgufTeacherModel,
 } from '../../nn/gguf';
 import { encodeTexts } from '../../nn/text-classifier';
 import { ResourceMeter } from '../harness/meter';
@@ -32,27 +30,22 @@ export async function buildGgufTeacher(
   const C = data.classes.length;
   const words = t.labelWords ?? data.classes;
   // the file is checked (and under the job's file guard held open) before node-llama-cpp is even imported
-  const file = await openGgufFile(t.modelPath, 'teacher.modelPath');
-  let model: GgufModel;
-  let meter: ResourceMeter;
+  let meter = new ResourceMeter();
+  const { model, context, embedder, dispose } = await openGgufTeacherModel({
+    path: t.modelPath,
+    field: 'teacher.modelPath',
+    contextSize: t.contextSize,
+    importer,
+    importField: 'teacher.source',
+    imported: () => {
+      if (words.length !== C)
+        throw new Error(
+          `teacher.labelWords: ${words.length} words for ${C} classes (${data.classes.join(', ')})`,
+        );
+      meter = new ResourceMeter().start();
+    },
+  });
   try {
-    const lib = await importNodeLlamaCpp(importer);
-    if (words.length !== C)
-      throw new Error(
-        `teacher.labelWords: ${words.length} words for ${C} classes (${data.classes.join(', ')})`,
-      );
-    meter = new ResourceMeter().start();
-    const llama = await lib.getLlama();
-    model = await llama.loadModel({ modelPath: file.modelPath });
-  } finally {
-    await file.close();
-  }
-  const open: { dispose(): Promise<void> }[] = [model];
-  try {
-    const context = await model.createContext({ contextSize: t.contextSize });
-    open.unshift(context);
-    const embedder = await model.createEmbeddingContext({ contextSize: t.contextSize });
-    open.unshift(embedder);
     const seq = context.getSequence();
     const labelIds = labelTokens(model, words);
     const tokenizer = ByteLevelBpe.train(
@@ -116,7 +109,6 @@ export async function buildGgufTeacher(
       },
     };
   } finally {
-    // embedder and context first, then the model they belong to
-    for (const o of open) await o.dispose();
+    await dispose();
   }
 }
