@@ -10,7 +10,14 @@ import {
   swigluForward,
   type LinearLike,
 } from './layers';
-import { allocMatmulResident, isMatmulResident, matmulAB, matmulABt, matmulAtB } from './matmul';
+import {
+  allocMatmulResident,
+  freeMatmulResident,
+  isMatmulResident,
+  matmulAB,
+  matmulABt,
+  matmulAtB,
+} from './matmul';
 import { Rng } from '../util/rng';
 import { checkPositiveInt, dtypeOf, NnError, Parameter, type Arr, type Dtype, type Module } from './tensor';
 
@@ -22,6 +29,8 @@ export interface FeedForward extends Module {
    * (f32 training) a module may keep them in the matmul engine's memory (allocMatmulResident) for good.
    */
   prepare(N: number, resident?: boolean): void;
+  /** Gives back what prepare put in the matmul engine's memory (Transformer.releaseResident); optional. */
+  releaseResident?(): void;
   /** out (N, C) = ffn(inp (N, C)); keeps what backward needs. */
   forward(out: Arr, inp: Arr, N: number): void;
   /** Adds ∂L/∂inp into dinp (N, C) and ∂L/∂θ into the parameters' grads; inp is the last forward's input. */
@@ -96,6 +105,11 @@ export class SwigluMlp implements FeedForward {
 
   parameters(): Parameter[] {
     return [...this.gate.parameters(), ...this.up.parameters(), ...this.down.parameters()];
+  }
+
+  releaseResident(): void {
+    for (const x of [this.fc1, this.fc2, this.h, this.sig]) if (x) freeMatmulResident(x);
+    this.fc1 = this.fc2 = this.h = this.sig = null;
   }
 
   prepare(N: number, resident = false): void {

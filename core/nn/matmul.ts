@@ -172,6 +172,12 @@ export function allocMatmulResident(n: number): Float32Array | null {
   return w ? w.allocResident(n) : null;
 }
 
+/** Gives back an array allocMatmulResident handed out (WasmGemm.freeResident); false for any other array. */
+export function freeMatmulResident(x: Arr): boolean {
+  const w = wasmGemm();
+  return !!w && x instanceof Float32Array && w.freeResident(x);
+}
+
 /** Whether x lies in the wasm engine's memory (allocMatmulResident). */
 export function isMatmulResident(x: Arr): boolean {
   const w = wanted === 'wasm' ? wasmGemm() : null;

@@ -1,5 +1,5 @@
 // Optimizers over named parameters (frozen ones are skipped), learning-rate schedules and clipping.
-import { allocMatmulResident, isMatmulResident } from './matmul';
+import { allocMatmulResident, freeMatmulResident, isMatmulResident } from './matmul';
 import { Kernel, runRows } from './rows';
 import { alloc, dtypeOf, type Arr, type Parameter } from './tensor';
 
@@ -51,6 +51,21 @@ export class Adam implements Optimizer {
     private readonly opts: AdamOptions = {},
     private readonly decoupled = false,
   ) {}
+
+  /**
+   * Moves the moments out of the matmul engine's memory into ordinary arrays and gives that space back (call
+   * with the model's Transformer.releaseResident when its training ends; a later step goes on from the copies).
+   */
+  releaseResident(): void {
+    for (const map of [this.m, this.v])
+      for (const [p, x] of map)
+        if (isMatmulResident(x)) {
+          const copy = alloc(dtypeOf(x), x.length);
+          copy.set(x);
+          map.set(p, copy);
+          freeMatmulResident(x);
+        }
+  }
 
   step(lr: number): void {
     const b1 = this.opts.beta1 ?? 0.9;

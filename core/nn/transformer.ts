@@ -33,11 +33,11 @@ import {
   rmsnormForward,
   type LinearLike,
 } from './layers';
-import { allocMatmulResident, holdMatmulOperands, isMatmulResident } from './matmul';
+import { allocMatmulResident, freeMatmulResident, holdMatmulOperands, isMatmulResident } from './matmul';
 import { Kernel, runRows, setRowsTrainingPass } from './rows';
 import { softmaxCrossEntropyBackward, softmaxCrossEntropyForward, xentGradRows } from './losses';
 import { Rng } from '../util/rng';
-import { checkPositiveInt, dtypeOf, NnError, Parameter, type Arr, type Dtype } from './tensor';
+import { alloc, checkPositiveInt, dtypeOf, NnError, Parameter, type Arr, type Dtype } from './tensor';
 
 export interface TransformerConfig {
   flavour: 'llama' | 'gpt2';
@@ -423,6 +423,35 @@ export class Transformer {
       if (!data || !grad) return;
       p.relocate(data, grad);
     }
+  }
+
+  /**
+   * Gives back everything this model holds in the matmul engine's memory — its activations, its feed-forward
+   * modules' buffers, and its own parameters' values and gradients, which move into ordinary arrays first — so a
+   * model trained after it in the same process finds the space (training jobs call it, with their optimizer's
+   * releaseResident, when a model's training ends). The model stays usable: the next forward allocates again
+   * (resident again while training). Call it after the last backward; arrays an earlier call returned (logits)
+   * are no longer valid.
+   */
+  releaseResident(): void {
+    const all = new Set<Arr>(this.resident);
+    for (const list of this.spareResident.values()) for (const x of list) all.add(x);
+    for (const x of all) freeMatmulResident(x);
+    this.resident = [];
+    this.spareResident.clear();
+    this.logits = null;
+    this.probs = null;
+    this.hasLoss = false;
+    this.B = 0;
+    this.T = 0;
+    for (const b of this.blocks) b.ffn.releaseResident?.();
+    for (const p of this.ownParameters())
+      if (isMatmulResident(p.data) || isMatmulResident(p.grad)) {
+        const [d, g] = [p.data, p.grad];
+        p.relocate(alloc(this.dtype, p.size), alloc(this.dtype, p.size));
+        freeMatmulResident(d);
+        freeMatmulResident(g);
+      }
   }
 
   private prepare(B: number, T: number): void {

@@ -114,4 +114,7 @@ function pretrain(model: Transformer, stream: Int32Array, cfg: QffnConfig, ctx: 
     }
   }
   model.training = false;
+  // the engine memory this model and its moments took goes back for the next model (Transformer.releaseResident)
+  model.releaseResident();
+  opt.releaseResident();
 }

@@ -109,6 +109,9 @@ export function trainLm(
     if (step % s.evalEvery === 0 || step === s.steps) evaluate(step);
   }
   model.training = false;
+  // the engine memory this model and its moments took goes back for the next model (Transformer.releaseResident)
+  model.releaseResident();
+  opt.releaseResident();
   return {
     lr: s.lr,
     valSeries,

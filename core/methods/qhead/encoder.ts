@@ -132,6 +132,9 @@ export async function pretrainEncoder(
     `encoder: ${cfg.steps} LM steps (batch ${B}×${T}) in ${((performance.now() - t1) / 1000).toFixed(1)} s, loss ${ema.toFixed(3)}`,
   );
   model.training = false;
+  // the engine memory this model and its moments took goes back for the next model (Transformer.releaseResident)
+  model.releaseResident();
+  opt.releaseResident();
   for (const p of params) p.frozen = true;
   return { model, tokenizer, finalLoss: ema };
 }

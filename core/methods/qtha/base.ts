@@ -78,6 +78,9 @@ async function pretrain(
     }
   }
   model.training = false;
+  // the engine memory this model and its moments took goes back for the next model (Transformer.releaseResident)
+  model.releaseResident();
+  opt.releaseResident();
   return {
     model,
     tokenizer,

@@ -158,6 +158,10 @@ export class WasmGemm {
   residentBytes = 0;
   /** The most allocResident hands out; past it, it returns null. */
   residentBudget = RESIDENT_BUDGET_BYTES;
+  /** Resident allocations by byte address: their sizes in bytes (freeResident gives them back). */
+  private readonly residentAt = new Map<number, number>();
+  /** Space given back by freeResident, [address, bytes], reused first-fit by allocResident. */
+  private readonly freed: [number, number][] = [];
   /** The memory's buffers resident arrays were made on (a shared memory's buffer object changes as it grows). */
   private readonly ownBuffers = new WeakSet<ArrayBufferLike>();
   /** Floats copied in by stage (operands and accumulated C), for tests and benchmarks. */
@@ -245,15 +249,40 @@ export class WasmGemm {
    */
   allocResident(n: number): Float32Array | null {
     if (!this.shared || this.pinned.size > 0 || !Number.isInteger(n) || n <= 0) return null;
-    const at = this.residentTop;
-    const end = align(at + n * 4);
-    if (this.residentBytes + (end - at) > this.residentBudget || !this.reserve(end)) return null;
+    const bytes = align(n * 4);
+    if (this.residentBytes + bytes > this.residentBudget) return null;
+    const f = this.freed.findIndex(([, b]) => b >= bytes);
+    let at: number;
+    if (f >= 0) {
+      // space a released model gave back (freeResident): the rest of the block stays free
+      at = this.freed[f][0];
+      if (this.freed[f][1] > bytes) this.freed[f] = [at + bytes, this.freed[f][1] - bytes];
+      else this.freed.splice(f, 1);
+    } else {
+      at = this.residentTop;
+      if (!this.reserve(at + bytes)) return null;
+      this.residentTop = this.stageBase = at + bytes;
+    }
     const x = new Float32Array(this.memory.buffer, at, n);
-    x.fill(0); // staging may have used this space
+    x.fill(0); // staging or an earlier owner may have used this space
     this.ownBuffers.add(x.buffer);
-    this.residentBytes += end - at;
-    this.residentTop = this.stageBase = end;
+    this.residentBytes += bytes;
+    this.residentAt.set(at, bytes);
     return x;
+  }
+
+  /**
+   * Gives back an array allocResident handed out (x itself, not a subarray), for later allocResident calls; the
+   * caller must hold no view of it any more (the space is handed out again). The memory does not shrink. Returns
+   * false, changing nothing, for any other array or one already given back.
+   */
+  freeResident(x: Float32Array): boolean {
+    const bytes = this.residentAt.get(x.byteOffset);
+    if (!this.isResident(x) || bytes === undefined || align(x.length * 4) !== bytes) return false;
+    this.residentAt.delete(x.byteOffset);
+    this.residentBytes -= bytes;
+    this.freed.push([x.byteOffset, bytes]);
+    return true;
   }
 
   /**

@@ -349,6 +349,72 @@ describe.skipIf(skip)('transformer training on resident activations', () => {
     expect(logitsA).toEqual(Array.from(fresh.logits!.subarray(0, 4 * 16 * 96)));
   });
 
+  it("releaseResident gives a trained model's engine memory back: the next model reuses it, the model still evaluates", () => {
+    setMatmulThreads(2);
+    const train = (seed: number) => {
+      const m = new Transformer(cfg, { seed });
+      m.training = true;
+      const params = m.parameters();
+      const opt = new AdamW(params, { weightDecay: 0.01 });
+      for (let s = 0; s < 2; s++) {
+        zeroGrad(params);
+        m.lmForward(tokens(4, 16, 60 + s), 4, 16, tokens(4, 16, 70 + s));
+        m.lmBackward();
+        opt.step(1e-2);
+      }
+      m.training = false;
+      return { m, opt, params };
+    };
+    const a = train(11);
+    expect(a.params.every((p) => isMatmulResident(p.data))).toBe(true);
+    const held = w!.residentBytes;
+    const [x, y] = [tokens(4, 16, 80), tokens(4, 16, 81)];
+    const before = a.m.lmForward(x, 4, 16, y);
+    const weights = a.params.map((p) => Array.from(p.data));
+    a.m.releaseResident();
+    a.opt.releaseResident();
+    expect(a.params.some((p) => isMatmulResident(p.data) || isMatmulResident(p.grad))).toBe(false);
+    expect(w!.residentBytes).toBeLessThan(held);
+    // the same weights, the same evaluation
+    a.params.forEach((p, i) => expect(Array.from(p.data)).toEqual(weights[i]));
+    expect(a.m.lmForward(x, 4, 16, y)).toBe(before);
+    // a model trained next takes the space back instead of new space: the engine's memory does not grow
+    const top = w!.memory.buffer.byteLength;
+    const b = train(12);
+    expect(b.params.every((p) => isMatmulResident(p.data))).toBe(true);
+    expect(w!.residentBytes).toBe(held);
+    expect(w!.memory.buffer.byteLength).toBe(top);
+    // and A trains again (resident again) with its moments carried over
+    a.m.training = true;
+    zeroGrad(a.params);
+    a.m.lmForward(x, 4, 16, y);
+    a.m.lmBackward();
+    a.opt.step(1e-2);
+    expect(a.params.every((p) => isMatmulResident(p.data))).toBe(true);
+    b.m.releaseResident();
+    b.opt.releaseResident();
+    a.m.releaseResident();
+    a.opt.releaseResident();
+  });
+
+  it('freeResident takes back only whole arrays allocResident handed out, once; the space comes back zeroed', () => {
+    const e = new WasmGemm();
+    const x = e.allocResident(100)!;
+    const y = e.allocResident(50)!;
+    x.fill(3);
+    expect(e.freeResident(x.subarray(0, 10))).toBe(false);
+    expect(e.freeResident(new Float32Array(100))).toBe(false);
+    expect(e.freeResident(x)).toBe(true);
+    expect(e.freeResident(x)).toBe(false);
+    expect(e.residentBytes).toBe(256);
+    const z = e.allocResident(40)!; // first fit: in x's old space
+    expect(z.byteOffset).toBe(x.byteOffset);
+    expect(z.every((v) => v === 0)).toBe(true);
+    const z2 = e.allocResident(20)!; // the rest of that block
+    expect(z2.byteOffset).toBe(x.byteOffset + 192);
+    expect(e.allocResident(100)!.byteOffset).toBeGreaterThan(y.byteOffset);
+  });
+
   it('inference (training off) allocates nothing resident', () => {
     const m = new Transformer(cfg, { seed: 4 });
     const before = w!.residentBytes;
