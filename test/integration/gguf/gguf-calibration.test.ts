@@ -3,13 +3,11 @@
 // (characters of prompt and text × the file's rate, plus its load) against a real teacher pass over the same
 // samples. The rate holds only while the file is unchanged; a file outside the roots is refused. Needs
 // node-llama-cpp (the repo's node_modules or QLAB_NODE_LLAMA_CPP), else skipped, saying why.
-import { existsSync, mkdtempSync, realpathSync, utimesSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, realpathSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { dispatch } from '../../../core/cli/dispatch';
 import { describe, expect, it } from 'vitest';
-import type { Calibration } from '../../../core/api/lab-api';
 import { loadTextData } from '../../../core/data/text';
 import { measureGgufFile, readCalibration, withGguf, writeCalibration } from '../../../core/lab/calibration';
 import { QdllmConfigSchema } from '../../../core/methods/qdllm';
@@ -20,36 +18,12 @@ import { estimateCalibrated, ggufSeconds } from '../../../renderer/src/lib/wizar
 import { tinyLlama, tinyLlamaGguf } from '../../helpers/gguf-writer';
 import { fakeJobContext } from '../../helpers/job-context';
 import { labFixture } from '../../helpers/lab';
+import { otherRates } from '../../helpers/calibration';
+import { whereIsNodeLlamaCpp } from '../../helpers/node-llama-cpp';
 import { tinyQdllm } from '../../helpers/tiny-configs';
 
-function nodeLlamaCpp(): { found: boolean; why: string } {
-  const env = process.env.QLAB_NODE_LLAMA_CPP;
-  if (env) {
-    try {
-      createRequire(join(resolve(env), 'noop.js')).resolve('node-llama-cpp');
-      return { found: true, why: `QLAB_NODE_LLAMA_CPP=${env}` };
-    } catch {
-      return { found: false, why: `QLAB_NODE_LLAMA_CPP=${env} has no node-llama-cpp` };
-    }
-  }
-  if (existsSync(join(process.cwd(), 'node_modules', 'node-llama-cpp', 'package.json')))
-    return { found: true, why: 'node_modules/node-llama-cpp' };
-  return { found: false, why: 'node-llama-cpp is not installed here; set QLAB_NODE_LLAMA_CPP' };
-}
-const where = nodeLlamaCpp();
+const where = whereIsNodeLlamaCpp();
 const lab = labFixture('qlab-gguf-cal-api-');
-
-/** A stored calibration of this machine's other rates (only its gguf entries are read here). */
-function otherRates(): Calibration {
-  return {
-    measuredAt: '2026-12-05T00:00:00.000Z',
-    secondsPerAmplitudeOp: 1e-9,
-    amplitudeRates: [{ qubits: 4, secondsPerAmplitudeOp: 1e-9 }],
-    secondsPerFlop: 1e-10,
-    host: { cpu: 'test', cores: 2 },
-    detail: 'other rates',
-  };
-}
 
 describe.skipIf(!where.found)(`a GGUF teacher's calibrated rate (${where.why})`, () => {
   it('estimates a real teacher pass over the run’s samples within 3× and keys the rate by the file', async () => {

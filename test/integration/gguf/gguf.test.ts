@@ -3,10 +3,9 @@
 // reference's final hidden state, and a qdllm job with the GGUF teacher end to end. node-llama-cpp is an
 // optional dependency: found in the repo's node_modules or through QLAB_NODE_LLAMA_CPP (a directory with
 // node_modules/node-llama-cpp, or the package directory), else the suite is skipped, saying why.
-import { existsSync, mkdtempSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QdllmConfigSchema, runQdllm } from '../../../core/methods/qdllm';
 import {
@@ -28,25 +27,9 @@ import {
   type TinyLlama,
 } from '../../helpers/gguf-writer';
 import { fakeJobContext } from '../../helpers/job-context';
+import { whereIsNodeLlamaCpp } from '../../helpers/node-llama-cpp';
 import { tinyQdllm } from '../../helpers/tiny-configs';
 
-function whereIsNodeLlamaCpp(): { found: boolean; why: string } {
-  const env = process.env.QLAB_NODE_LLAMA_CPP;
-  if (env) {
-    try {
-      createRequire(join(resolve(env), 'noop.js')).resolve('node-llama-cpp');
-      return { found: true, why: `QLAB_NODE_LLAMA_CPP=${env}` };
-    } catch {
-      return { found: false, why: `QLAB_NODE_LLAMA_CPP=${env} has no node-llama-cpp` };
-    }
-  }
-  if (existsSync(join(process.cwd(), 'node_modules', 'node-llama-cpp', 'package.json')))
-    return { found: true, why: 'node_modules/node-llama-cpp' };
-  return {
-    found: false,
-    why: 'node-llama-cpp is not installed here; set QLAB_NODE_LLAMA_CPP to a directory that has it',
-  };
-}
 const where = whereIsNodeLlamaCpp();
 
 const TEXTS = ['the spam is ham', 'yes or no', 'classify this one as text'];

@@ -6,16 +6,10 @@ import type { CalibratedGguf, Calibration } from '../../../core/api/lab-api';
 import { qdllmMeta } from '../../../core/methods/qdllm/meta';
 import { estimateCalibrated } from '../../../renderer/src/lib/wizard/estimate';
 import { CalibrationState } from '../../../renderer/src/state/calibration.svelte';
+import { otherRates } from '../../helpers/calibration';
 import { FakeLabApi } from './fake-api';
 
-const BASE: Calibration = {
-  measuredAt: '2026-12-05T00:00:00.000Z',
-  secondsPerAmplitudeOp: 1e-9,
-  amplitudeRates: [{ qubits: 4, secondsPerAmplitudeOp: 1e-9 }],
-  secondsPerFlop: 1e-10,
-  host: { cpu: 'test', cores: 2 },
-  detail: 'other rates',
-};
+const BASE: Calibration = otherRates();
 const FILE = '/models/teacher.gguf';
 const RATE: CalibratedGguf = {
   path: FILE,
