@@ -160,7 +160,7 @@ export class WasmGemm {
   residentBudget = RESIDENT_BUDGET_BYTES;
   /** Resident allocations by byte address: their sizes in bytes (freeResident gives them back). */
   private readonly residentAt = new Map<number, number>();
-  /** Space given back by freeResident, [address, bytes], reused first-fit by allocResident. */
+  /** Space given back by freeResident, [address, bytes] in address order, reused first-fit by allocResident. */
   private readonly freed: [number, number][] = [];
   /** The memory's buffers resident arrays were made on (a shared memory's buffer object changes as it grows). */
   private readonly ownBuffers = new WeakSet<ArrayBufferLike>();
@@ -281,7 +281,21 @@ export class WasmGemm {
     if (!this.isResident(x) || bytes === undefined || align(x.length * 4) !== bytes) return false;
     this.residentAt.delete(x.byteOffset);
     this.residentBytes -= bytes;
-    this.freed.push([x.byteOffset, bytes]);
+    // kept in address order and merged with free neighbours, so a model of the same shapes that allocates in
+    // the same order as the one released finds the same blocks; a free block at the top lowers the top
+    const fr = this.freed;
+    let i = fr.findIndex(([at]) => at > x.byteOffset);
+    if (i < 0) i = fr.length;
+    fr.splice(i, 0, [x.byteOffset, bytes]);
+    if (i + 1 < fr.length && fr[i][0] + fr[i][1] === fr[i + 1][0])
+      fr.splice(i, 2, [fr[i][0], fr[i][1] + fr[i + 1][1]]);
+    if (i > 0 && fr[i - 1][0] + fr[i - 1][1] === fr[i][0])
+      fr.splice(i - 1, 2, [fr[i - 1][0], fr[i - 1][1] + fr[i][1]]);
+    const last = fr[fr.length - 1];
+    if (this.pinned.size === 0 && last[0] + last[1] === this.residentTop) {
+      this.residentTop = this.stageBase = last[0];
+      fr.pop();
+    }
     return true;
   }
 

@@ -413,6 +413,17 @@ describe.skipIf(skip)('transformer training on resident activations', () => {
     const z2 = e.allocResident(20)!; // the rest of that block
     expect(z2.byteOffset).toBe(x.byteOffset + 192);
     expect(e.allocResident(100)!.byteOffset).toBeGreaterThan(y.byteOffset);
+    // neighbours merge, and free space at the top lowers it
+    const e2 = new WasmGemm();
+    const [p, q, r] = [e2.allocResident(16)!, e2.allocResident(16)!, e2.allocResident(16)!];
+    e2.freeResident(p);
+    e2.freeResident(q); // p and q merge into one 128-byte block
+    expect(e2.allocResident(32)!.byteOffset).toBe(p.byteOffset);
+    const top = e2.allocResident(16)!;
+    expect(top.byteOffset).toBe(r.byteOffset + 64);
+    e2.freeResident(top);
+    expect(e2.allocResident(16)!.byteOffset).toBe(top.byteOffset); // the top came down and went up again
+    expect(e2.residentBytes).toBe(4 * 64);
   });
 
   it('inference (training off) allocates nothing resident', () => {
