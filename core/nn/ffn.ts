@@ -26,7 +26,7 @@ export interface FeedForward extends Module {
   readonly hiddenSize: number;
   /**
    * Sizes the activation caches for up to N rows (grows only; the model calls it before forward). With resident
-   * (f32 training) a module may keep them in the matmul engine's memory (allocMatmulResident) for good.
+   * (f32 training) a module may keep them in the matmul engine's memory (allocMatmulResident) until releaseResident.
    */
   prepare(N: number, resident?: boolean): void;
   /** Gives back what prepare put in the matmul engine's memory (Transformer.releaseResident); optional. */

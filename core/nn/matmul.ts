@@ -165,7 +165,7 @@ export function holdMatmulOperands(arrays: Arr[]): () => void {
  * A zeroed Float32Array of n elements inside the wasm engine's memory, which products read and write in place
  * (no copy into the engine and back), or null where the JS kernel is chosen, there is no shared engine, arrays
  * are held (holdMatmulOperands) or the engine's resident budget is spent (WasmGemm.allocResident). The space
- * stays taken for the life of the process, so callers reuse what they get (training activations).
+ * stays taken until freeMatmulResident, so callers reuse what they get (training activations) and free it when done.
  */
 export function allocMatmulResident(n: number): Float32Array | null {
   const w = wanted === 'wasm' ? wasmGemm() : null;

@@ -85,7 +85,7 @@ export class Adam implements Optimizer {
       let v = this.v.get(p);
       if (!m || !v) {
         // beside parameters in the matmul engine's memory (a training transformer's), the moments go there too,
-        // so the engine's f32x4 kernel (rows.ts) reads them in place; that space is never given back
+        // so the engine's f32x4 kernel (rows.ts) reads them in place; releaseResident gives it back
         const res = isMatmulResident(p.data) && isMatmulResident(p.grad);
         const moment = () => (res ? allocMatmulResident(p.size) : null) ?? alloc(dtypeOf(p.data), p.size);
         this.m.set(p, (m = moment()));

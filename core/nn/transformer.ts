@@ -160,7 +160,7 @@ export class Transformer {
   private g: GradScratch = noScratch();
   /** The batch-shaped arrays of the current (B, T) that live in the matmul engine's memory (training only). */
   private resident: Arr[] = [];
-  /** Resident arrays of earlier shapes by length, reused when a shape comes back (they are never freed). */
+  /** Resident arrays of earlier shapes by length, reused when a shape comes back (until releaseResident). */
   private readonly spareResident = new Map<number, Arr[]>();
   /** The feed-forward modules the constructor built (init() re-initialises only those). */
   private readonly ownFfns = new Set<FeedForward>();
@@ -374,7 +374,7 @@ export class Transformer {
   /**
    * A zeroed batch-shaped array (activations, gradient scratch, logits). While training in f32 it lives in the
    * matmul engine's memory, so the products read and write it in place instead of copying it in and out
-   * (allocMatmulResident); that space is never freed, so arrays of an earlier (B, T) are kept and reused when
+   * (allocMatmulResident); that space stays taken until releaseResident, so arrays of an earlier (B, T) are kept and reused when
    * the shape comes back. Else (inference, f64, no engine, budget spent) an ordinary array.
    */
   private act(n: number): Arr {
@@ -410,7 +410,7 @@ export class Transformer {
    * While training in f32, moves the own parameters' values and gradients into the matmul engine's memory
    * (Parameter.relocate), so the products read the weights and add into the weight gradients in place instead
    * of copying them in (and the gradients back out) for every product. Like the activations (act), that space is
-   * never given back; a parameter that does not fit stays where it is.
+   * taken until releaseResident (which moves them out again); a parameter that does not fit stays where it is.
    */
   private residentParameters(): void {
     if (!this.training || this.dtype !== 'f32') return;

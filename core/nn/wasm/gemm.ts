@@ -112,8 +112,9 @@ const align = (n: number) => Math.ceil(n / 64) * 64;
 export const PIN_BUDGET_BYTES = 256 * 2 ** 20;
 
 /**
- * 256 MiB: the most allocResident hands out in all (default of WasmGemm.residentBudget). Resident arrays are never
- * given back (a view cannot say when its last subarray dies), so this bounds what they add to the process.
+ * 256 MiB: the most allocResident holds out at once (default of WasmGemm.residentBudget). Resident arrays come back
+ * only through freeResident (a view cannot say when its last subarray dies) and the memory never shrinks, so this
+ * bounds what they add to the process.
  */
 export const RESIDENT_BUDGET_BYTES = 256 * 2 ** 20;
 
@@ -243,9 +244,9 @@ export class WasmGemm {
    * A zeroed Float32Array of n elements inside the engine's memory, which products read and write in place (no
    * staging copy in or out). Only on a shared memory (a non-shared one detaches its views when it grows), never
    * while arrays are pinned, and within residentBudget; else null (the caller allocates an ordinary array). The
-   * space is never given back: a WebAssembly.Memory does not shrink, and no view can say when its last subarray
-   * is gone, so a caller should reuse what it gets (the transformer keeps its training activations for later
-   * batches of the same shape).
+   * space stays taken until its owner gives it back (freeResident; no view can say when its last subarray is
+   * gone), and the memory never shrinks, so a caller should reuse what it gets (the transformer keeps its training
+   * activations for later batches of the same shape) and free it when done (Transformer.releaseResident).
    */
   allocResident(n: number): Float32Array | null {
     if (!this.shared || this.pinned.size > 0 || !Number.isInteger(n) || n <= 0) return null;
