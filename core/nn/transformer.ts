@@ -1051,3 +1051,20 @@ function tokenPicker(
     return top[k - 1];
   };
 }
+
+/**
+ * Runs a training loop of `model` with `opt`, then gives the engine memory both took back however the loop ends —
+ * returned, thrown or cancelled — so the next model in the process trains resident too (releaseResident).
+ */
+export function withResidentTraining<R>(
+  model: Transformer,
+  opt: { releaseResident(): void },
+  loop: () => R,
+): R {
+  try {
+    return loop();
+  } finally {
+    model.releaseResident();
+    opt.releaseResident();
+  }
+}

@@ -15,7 +15,7 @@ import { Rng } from '../../util/rng';
 import { softmaxCrossEntropyBackward, softmaxCrossEntropyForward } from '../../nn/losses';
 import { countParameters, zeroGrad, type Parameter } from '../../nn/tensor';
 import { ByteLevelBpe, type Tokenizer } from '../../nn/tokenizers';
-import { Transformer } from '../../nn/transformer';
+import { Transformer, withResidentTraining } from '../../nn/transformer';
 import { type TextData } from '../../data/text';
 import { SPLIT_NAMES, type SplitName } from '../../data/names';
 import { ResourceMeter } from '../harness/meter';
@@ -102,26 +102,25 @@ async function pretrainedModel(
   const B = t.pretrainBatch;
   const tokens = new Int32Array(B * T);
   const targets = new Int32Array(B * T);
-  for (let step = 1; step <= t.pretrainSteps; step++) {
-    cancelled(ctx);
-    for (let b = 0; b < B; b++) {
-      const at = rng.int(stream.length - T - 1);
-      tokens.set(stream.subarray(at, at + T), b * T);
-      targets.set(stream.subarray(at + 1, at + T + 1), b * T);
+  withResidentTraining(model, opt, () => {
+    for (let step = 1; step <= t.pretrainSteps; step++) {
+      cancelled(ctx);
+      for (let b = 0; b < B; b++) {
+        const at = rng.int(stream.length - T - 1);
+        tokens.set(stream.subarray(at, at + T), b * T);
+        targets.set(stream.subarray(at + 1, at + T + 1), b * T);
+      }
+      zeroGrad(model.parameters());
+      const loss = model.lmForward(tokens, B, T, targets);
+      model.lmBackward();
+      opt.step(t.pretrainLr);
+      if (step % 10 === 0 || step === t.pretrainSteps) {
+        ctx.metrics([{ key: 'teacher/pretrain_loss', step, value: loss }]);
+        ctx.progress(0.15 * (step / t.pretrainSteps), `teacher pretraining ${step}/${t.pretrainSteps}`);
+      }
     }
-    zeroGrad(model.parameters());
-    const loss = model.lmForward(tokens, B, T, targets);
-    model.lmBackward();
-    opt.step(t.pretrainLr);
-    if (step % 10 === 0 || step === t.pretrainSteps) {
-      ctx.metrics([{ key: 'teacher/pretrain_loss', step, value: loss }]);
-      ctx.progress(0.15 * (step / t.pretrainSteps), `teacher pretraining ${step}/${t.pretrainSteps}`);
-    }
-  }
+  });
   model.training = false;
-  // the engine memory this model and its moments took goes back for the next model (Transformer.releaseResident)
-  model.releaseResident();
-  opt.releaseResident();
   return {
     model,
     tokenizer,

@@ -7,7 +7,7 @@ import { buildModel, loadModelDir } from '../../nn/checkpoint';
 import { AdamW, clipGradNorm, warmupCosine } from '../../nn/optim';
 import { zeroGrad } from '../../nn/tensor';
 import { ByteLevelBpe, type Tokenizer } from '../../nn/tokenizers';
-import { Transformer } from '../../nn/transformer';
+import { Transformer, withResidentTraining } from '../../nn/transformer';
 import { Rng } from '../../util/rng';
 import type { JobContext } from '../job';
 import { sampleWindows, type ModelBuilder } from './models';
@@ -100,21 +100,20 @@ function pretrain(model: Transformer, stream: Int32Array, cfg: QffnConfig, ctx: 
   const targets = new Int32Array(B * T);
   const warmup = Math.min(b.pretrainSteps, Math.ceil(b.pretrainSteps / 20));
   model.training = true;
-  for (let step = 1; step <= b.pretrainSteps; step++) {
-    if (ctx.signal.aborted) throw new Error('cancelled');
-    sampleWindows(stream, B, T, rng, tokens, targets);
-    zeroGrad(params);
-    const loss = model.lmForward(tokens, B, T, targets);
-    model.lmBackward();
-    clipGradNorm(params, cfg.clip);
-    opt.step(warmupCosine(step - 1, b.pretrainLr, warmup, b.pretrainSteps, b.pretrainLr / 10));
-    if (step % 10 === 0 || step === b.pretrainSteps) {
-      ctx.metrics([{ key: 'base/pretrain_loss', step, value: loss }]);
-      ctx.progress(0.15 * (step / b.pretrainSteps), `base pretraining ${step}/${b.pretrainSteps}`);
+  withResidentTraining(model, opt, () => {
+    for (let step = 1; step <= b.pretrainSteps; step++) {
+      if (ctx.signal.aborted) throw new Error('cancelled');
+      sampleWindows(stream, B, T, rng, tokens, targets);
+      zeroGrad(params);
+      const loss = model.lmForward(tokens, B, T, targets);
+      model.lmBackward();
+      clipGradNorm(params, cfg.clip);
+      opt.step(warmupCosine(step - 1, b.pretrainLr, warmup, b.pretrainSteps, b.pretrainLr / 10));
+      if (step % 10 === 0 || step === b.pretrainSteps) {
+        ctx.metrics([{ key: 'base/pretrain_loss', step, value: loss }]);
+        ctx.progress(0.15 * (step / b.pretrainSteps), `base pretraining ${step}/${b.pretrainSteps}`);
+      }
     }
-  }
+  });
   model.training = false;
-  // the engine memory this model and its moments took goes back for the next model (Transformer.releaseResident)
-  model.releaseResident();
-  opt.releaseResident();
 }

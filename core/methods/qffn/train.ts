@@ -5,7 +5,7 @@
 // model (testLm), after validation has chosen among the candidates, timed for inference tokens/s.
 import { AdamW, clipGradNorm, warmupCosine } from '../../nn/optim';
 import { zeroGrad } from '../../nn/tensor';
-import type { Transformer } from '../../nn/transformer';
+import { withResidentTraining, type Transformer } from '../../nn/transformer';
 import { Rng } from '../../util/rng';
 import { LanguageModelEvaluation, type Perplexity } from '../harness/language-model';
 import { ResourceMeter } from '../harness/meter';
@@ -93,25 +93,24 @@ export function trainLm(
   let trainMs = 0;
   const losses = new Float64Array(s.steps);
   let loss = NaN;
-  for (let step = 1; step <= s.steps; step++) {
-    if (hooks.signal?.aborted) throw new Error('cancelled');
-    sampleWindows(streams.train, B, T, rng, tokens, targets);
-    const t0 = performance.now();
-    model.training = true;
-    zeroGrad(params);
-    loss = model.lmForward(tokens, B, T, targets);
-    model.lmBackward();
-    clipGradNorm(params, s.clip);
-    opt.step(warmupCosine(step - 1, s.lr, s.warmupSteps, s.steps, s.lr / 10));
-    trainMs += performance.now() - t0;
-    losses[step - 1] = loss;
-    hooks.onStep?.(step, loss);
-    if (step % s.evalEvery === 0 || step === s.steps) evaluate(step);
-  }
+  withResidentTraining(model, opt, () => {
+    for (let step = 1; step <= s.steps; step++) {
+      if (hooks.signal?.aborted) throw new Error('cancelled');
+      sampleWindows(streams.train, B, T, rng, tokens, targets);
+      const t0 = performance.now();
+      model.training = true;
+      zeroGrad(params);
+      loss = model.lmForward(tokens, B, T, targets);
+      model.lmBackward();
+      clipGradNorm(params, s.clip);
+      opt.step(warmupCosine(step - 1, s.lr, s.warmupSteps, s.steps, s.lr / 10));
+      trainMs += performance.now() - t0;
+      losses[step - 1] = loss;
+      hooks.onStep?.(step, loss);
+      if (step % s.evalEvery === 0 || step === s.steps) evaluate(step);
+    }
+  });
   model.training = false;
-  // the engine memory this model and its moments took goes back for the next model (Transformer.releaseResident)
-  model.releaseResident();
-  opt.releaseResident();
   return {
     lr: s.lr,
     valSeries,

@@ -18,7 +18,7 @@ import {
   type GgufEmbeddingContext,
   type GgufModel,
 } from '../../nn/gguf';
-import { Transformer } from '../../nn/transformer';
+import { Transformer, withResidentTraining } from '../../nn/transformer';
 import { encodeTexts, meanHiddenStates } from '../../nn/text-classifier';
 import type { EncoderConfig } from './schema';
 
@@ -110,31 +110,30 @@ export async function pretrainEncoder(
   const targets = new Int32Array(B * T);
   let ema = NaN;
   const t1 = performance.now();
-  for (let step = 1; step <= cfg.steps; step++) {
-    if (log.signal?.aborted) throw new Error('cancelled');
-    for (let b = 0; b < B; b++) {
-      const s = rng.int(ids.length - T - 1);
-      for (let t = 0; t < T; t++) {
-        tokens[b * T + t] = ids[s + t];
-        targets[b * T + t] = ids[s + t + 1];
+  withResidentTraining(model, opt, () => {
+    for (let step = 1; step <= cfg.steps; step++) {
+      if (log.signal?.aborted) throw new Error('cancelled');
+      for (let b = 0; b < B; b++) {
+        const s = rng.int(ids.length - T - 1);
+        for (let t = 0; t < T; t++) {
+          tokens[b * T + t] = ids[s + t];
+          targets[b * T + t] = ids[s + t + 1];
+        }
       }
+      zeroGrad(params);
+      const loss = model.lmForward(tokens, B, T, targets);
+      model.lmBackward();
+      // cosine decay from lr to lr/10 keeps the short run stable at the end
+      const lr = cfg.lr * (0.1 + 0.45 * (1 + Math.cos((Math.PI * (step - 1)) / cfg.steps)));
+      opt.step(lr);
+      ema = Number.isNaN(ema) ? loss : 0.9 * ema + 0.1 * loss;
+      log.metric?.('encoder/lm_loss', step, loss);
     }
-    zeroGrad(params);
-    const loss = model.lmForward(tokens, B, T, targets);
-    model.lmBackward();
-    // cosine decay from lr to lr/10 keeps the short run stable at the end
-    const lr = cfg.lr * (0.1 + 0.45 * (1 + Math.cos((Math.PI * (step - 1)) / cfg.steps)));
-    opt.step(lr);
-    ema = Number.isNaN(ema) ? loss : 0.9 * ema + 0.1 * loss;
-    log.metric?.('encoder/lm_loss', step, loss);
-  }
+  });
   log.info(
     `encoder: ${cfg.steps} LM steps (batch ${B}×${T}) in ${((performance.now() - t1) / 1000).toFixed(1)} s, loss ${ema.toFixed(3)}`,
   );
   model.training = false;
-  // the engine memory this model and its moments took goes back for the next model (Transformer.releaseResident)
-  model.releaseResident();
-  opt.releaseResident();
   for (const p of params) p.frozen = true;
   return { model, tokenizer, finalLoss: ema };
 }

@@ -8,7 +8,7 @@ import { Linear } from '../../nn/layers';
 import { AdamW } from '../../nn/optim';
 import { zeroGrad, type Arr, type Parameter } from '../../nn/tensor';
 import { ByteLevelBpe, type Tokenizer } from '../../nn/tokenizers';
-import { Transformer } from '../../nn/transformer';
+import { Transformer, withResidentTraining } from '../../nn/transformer';
 import { Rng } from '../../util/rng';
 import type { JobContext } from '../job';
 import type { BaseConfig } from './schema';
@@ -61,26 +61,25 @@ async function pretrain(
   const B = b.pretrainBatch;
   const tokens = new Int32Array(B * T);
   const targets = new Int32Array(B * T);
-  for (let step = 1; step <= b.pretrainSteps; step++) {
-    cancelled(ctx);
-    for (let i = 0; i < B; i++) {
-      const at = rng.int(stream.length - T - 1);
-      tokens.set(stream.subarray(at, at + T), i * T);
-      targets.set(stream.subarray(at + 1, at + T + 1), i * T);
+  withResidentTraining(model, opt, () => {
+    for (let step = 1; step <= b.pretrainSteps; step++) {
+      cancelled(ctx);
+      for (let i = 0; i < B; i++) {
+        const at = rng.int(stream.length - T - 1);
+        tokens.set(stream.subarray(at, at + T), i * T);
+        targets.set(stream.subarray(at + 1, at + T + 1), i * T);
+      }
+      zeroGrad(model.parameters());
+      const loss = model.lmForward(tokens, B, T, targets);
+      model.lmBackward();
+      opt.step(b.pretrainLr);
+      if (step % 10 === 0 || step === b.pretrainSteps) {
+        ctx.metrics([{ key: 'base/pretrain_loss', step, value: loss }]);
+        ctx.progress(0.1 * (step / b.pretrainSteps), `base pretraining ${step}/${b.pretrainSteps}`);
+      }
     }
-    zeroGrad(model.parameters());
-    const loss = model.lmForward(tokens, B, T, targets);
-    model.lmBackward();
-    opt.step(b.pretrainLr);
-    if (step % 10 === 0 || step === b.pretrainSteps) {
-      ctx.metrics([{ key: 'base/pretrain_loss', step, value: loss }]);
-      ctx.progress(0.1 * (step / b.pretrainSteps), `base pretraining ${step}/${b.pretrainSteps}`);
-    }
-  }
+  });
   model.training = false;
-  // the engine memory this model and its moments took goes back for the next model (Transformer.releaseResident)
-  model.releaseResident();
-  opt.releaseResident();
   return {
     model,
     tokenizer,

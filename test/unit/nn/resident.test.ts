@@ -19,7 +19,7 @@ import { softmaxCrossEntropyForward } from '../../../core/nn/losses';
 import { AdamW } from '../../../core/nn/optim';
 import { zeroGrad } from '../../../core/nn/tensor';
 import { setWasmRowKernels } from '../../../core/nn/rows';
-import { Transformer } from '../../../core/nn/transformer';
+import { Transformer, withResidentTraining } from '../../../core/nn/transformer';
 import { WasmGemm, wasmGemm } from '../../../core/nn/wasm/gemm';
 import { relaxedSimdExecArgv } from '../../../core/nn/wasm/relaxed-simd';
 import { randArr } from './gradcheck';
@@ -395,6 +395,39 @@ describe.skipIf(skip)('transformer training on resident activations', () => {
     b.opt.releaseResident();
     a.m.releaseResident();
     a.opt.releaseResident();
+  });
+
+  it('withResidentTraining gives the memory back when the loop throws (a cancelled run) as when it returns', () => {
+    setMatmulThreads(2);
+    const m = new Transformer(cfg, { seed: 13 });
+    const params = m.parameters();
+    const opt = new AdamW(params, { weightDecay: 0.01 });
+    // what other tests' models still hold is left out: this model's own share is counted from here
+    const before = w!.residentBytes;
+    let during = 0;
+    const step = (s: number) => {
+      m.training = true;
+      zeroGrad(params);
+      m.lmForward(tokens(4, 16, 90 + s), 4, 16, tokens(4, 16, 95 + s));
+      m.lmBackward();
+      opt.step(1e-2);
+    };
+    expect(() =>
+      withResidentTraining(m, opt, () => {
+        step(0);
+        expect(params.every((p) => isMatmulResident(p.data))).toBe(true);
+        during = w!.residentBytes;
+        throw new Error('cancelled');
+      }),
+    ).toThrow('cancelled');
+    expect(params.some((p) => isMatmulResident(p.data) || isMatmulResident(p.grad))).toBe(false);
+    // what stays is the feed-forward gradient scratch all models share, not this model's parameters or moments
+    const after = w!.residentBytes;
+    expect(after - before).toBeLessThan((during - before) / 4);
+    // and a loop that returns hands back its value after the same release
+    expect(withResidentTraining(m, opt, () => (step(1), 7))).toBe(7);
+    expect(params.some((p) => isMatmulResident(p.data) || isMatmulResident(p.grad))).toBe(false);
+    expect(w!.residentBytes).toBe(after);
   });
 
   it('freeResident takes back only whole arrays allocResident handed out, once; the space comes back zeroed', () => {
