@@ -50,6 +50,35 @@ const withBuffers = (r: BatchRequest, vjp: boolean): BatchRequest => ({
   out: resultBuffers(r.circuit, r.batch, vjp),
 });
 
+/**
+ * Forward and adjoint gradient of workload `w` on `sim`, called as the lab's quantum modules call them (each pass
+ * writes into its own arrays, kept between calls) and timed alternately, so their ratio comes from the same
+ * minutes of the machine. `ones`: the gradient seed, for the parameter-shift row.
+ */
+async function timeForwardGradient(sim: Simulator, w: Workload, r: BatchRequest, repeats: number) {
+  const nObs = w.circuit.observables?.length ?? w.circuit.qubits;
+  const ones = new Float64Array(w.batch * nObs).fill(1);
+  const [rf, rb] = [withBuffers(r, false), withBuffers(r, true)];
+  const t = await pairedMedianSeconds(
+    () => sim.expval(rf),
+    () => sim.vjp(rb, ones),
+    repeats,
+  );
+  return { fwd: t.a, grad: t.b, ratio: t.ratio, ones };
+}
+
+/** The adjoint ÷ forward row (issue 17: ≤ 3 on every backend and workload). */
+function ratioRow(workload: string, backend: string, fwd: number, ratio: number): BenchRow {
+  return {
+    workload,
+    backend,
+    measure: 'gradient / forward',
+    value: ratio,
+    unit: '×',
+    reference: { label: 'forward ms', value: fwd * 1e3, ratio, target: '≤ 3' },
+  };
+}
+
 /** What the forward and adjoint rows time, printed under the table. */
 export const SIM_BENCH_LEGEND =
   "forward / adjoint gradient: expval / vjp called as the lab's quantum modules call them (core/nn/quantum-module.ts): " +
@@ -197,17 +226,7 @@ export async function runSimBench(cfg: SimBenchConfig, hooks: BenchHooks = {}): 
       const ranInfo = (await sim.expval(r)).info;
       const label = `${ranInfo.backend}/${ranInfo.mode}`;
       ran.set(`${label}/${ranInfo.precision}/${ranInfo.fallbackReason ?? ''}`, ranInfo);
-      const nObs = w.circuit.observables?.length ?? w.circuit.qubits;
-      const ones = new Float64Array(w.batch * nObs).fill(1);
-      // called as the lab's quantum modules call it: each pass writes into its own arrays, kept between calls
-      const [rf, rb] = [withBuffers(r, false), withBuffers(r, true)];
-      // forward and gradient alternately: their ratio from the same minutes of the machine
-      const timed = await pairedMedianSeconds(
-        () => sim.expval(rf),
-        () => sim.vjp(rb, ones),
-        cfg.repeats,
-      );
-      const [fwd, grad] = [timed.a, timed.b];
+      const { fwd, grad, ratio, ones } = await timeForwardGradient(sim, w, r, cfg.repeats);
       const pk = peerKey(w);
       const p = pk && peer.available ? peer.results?.[pk] : undefined;
       rows.push({
@@ -240,17 +259,10 @@ export async function runSimBench(cfg: SimBenchConfig, hooks: BenchHooks = {}): 
               ratio: p.forward_backward_s / grad,
               target: '≥ 2× faster',
             }
-          : { label: 'forward ms', value: fwd * 1e3, ratio: timed.ratio, target: '≤ 4 × forward' },
+          : { label: 'forward ms', value: fwd * 1e3, ratio, target: '≤ 4 × forward' },
       });
       // adjoint ÷ forward on every backend and workload, peer or not (issue 17: ≤ 3)
-      rows.push({
-        workload: w.name,
-        backend: label,
-        measure: 'gradient / forward',
-        value: timed.ratio,
-        unit: '×',
-        reference: { label: 'forward ms', value: fwd * 1e3, ratio: timed.ratio, target: '≤ 3' },
-      });
+      rows.push(ratioRow(w.name, label, fwd, ratio));
       hooks.metric?.(`${w.name}/${label}/forward_ms`, 0, fwd * 1e3);
       hooks.metric?.(`${w.name}/${label}/adjoint_ms`, 0, grad * 1e3);
       if (sim === cpu) f32Times.set(w.name, { fwd, grad });
@@ -279,16 +291,7 @@ export async function runSimBench(cfg: SimBenchConfig, hooks: BenchHooks = {}): 
       const info = (await f64.expval(r)).info;
       const label = `${info.backend}/${info.mode} f64`;
       ran.set(`${label}/${info.fallbackReason ?? ''}`, info);
-      const nObs = w.circuit.observables?.length ?? w.circuit.qubits;
-      const ones = new Float64Array(w.batch * nObs).fill(1);
-      const [rf, rb] = [withBuffers(r, false), withBuffers(r, true)];
-      // forward and gradient alternately: their ratio from the same minutes of the machine
-      const timed = await pairedMedianSeconds(
-        () => f64.expval(rf),
-        () => f64.vjp(rb, ones),
-        cfg.repeats,
-      );
-      const [fwd, grad] = [timed.a, timed.b];
+      const { fwd, grad, ratio } = await timeForwardGradient(f64, w, r, cfg.repeats);
       const t32 = f32Times.get(w.name);
       const vs32 = (t: number, t32v: number | undefined, what: string): BenchRow['reference'] =>
         t32v === undefined
@@ -310,14 +313,7 @@ export async function runSimBench(cfg: SimBenchConfig, hooks: BenchHooks = {}): 
         unit: 'ms',
         reference: vs32(grad, t32?.grad, 'adjoint'),
       });
-      rows.push({
-        workload: w.name,
-        backend: label,
-        measure: 'gradient / forward',
-        value: timed.ratio,
-        unit: '×',
-        reference: { label: 'forward ms', value: fwd * 1e3, ratio: timed.ratio, target: '≤ 3' },
-      });
+      rows.push(ratioRow(w.name, label, fwd, ratio));
       hooks.metric?.(`${w.name}/${label}/forward_ms`, 0, fwd * 1e3);
       hooks.metric?.(`${w.name}/${label}/adjoint_ms`, 0, grad * 1e3);
       tick(`${w.name} f64`);
