@@ -361,7 +361,9 @@ export class RunsState {
       this.#loadedKey = key;
       this.#inFlight.clear();
       if (!refresh) {
-        this.#selectAll = null;
+        // A select all made for this very query while it loaded stays (the user ticked it for what this
+        // load shows); one made for another query goes.
+        if (this.#selectAll?.key !== key) this.#selectAll = null;
         this.#collapsed = new Set();
       }
       this.#error = null;

@@ -138,6 +138,39 @@ describe('RunsState windows', () => {
     expect(s.selectedIds).toHaveLength(0);
   });
 
+  it('keeps select all ticked when the new filter’s load finishes after it', async () => {
+    // The user picks a tag and ticks "select all" before the table for that tag has arrived: the load
+    // that started first finishes last, and must not untick a selection made for its own query (it did,
+    // ~30 ms later in the browser, so a second click re-ticked instead of clearing; CI's e2e caught it).
+    const api = lab(60);
+    const s = new RunsState(api);
+    await s.load();
+    s.filter.tag = 'five';
+    // The load's first request is held until select all has answered.
+    const plain = api.queryRuns.bind(api);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    api.queryRuns = async (req) => {
+      api.queryRuns = plain;
+      await gate;
+      return plain(req);
+    };
+    const loading = s.load();
+    await s.selectAll(true);
+    expect(s.allSelected).toBe(true);
+    open();
+    await loading;
+    expect(s.loadedKey).toBe(s.queryKey);
+    expect(s.allSelected).toBe(true);
+    await s.selectAll(false);
+    expect(s.selectedIds).toHaveLength(0);
+    // A load for another query still drops it (and allSelected never reads another query's ids).
+    await s.selectAll(true);
+    s.filter.tag = 'three';
+    await s.load();
+    expect(s.allSelected).toBe(false);
+  });
+
   it('groups by kind, tag and sweep into sections with counts that fold', async () => {
     const api = lab(40);
     const parent = makeRun({ name: 'sweep', createdAt: at(100), childCount: 2, status: 'succeeded' });
