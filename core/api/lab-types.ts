@@ -356,6 +356,11 @@ export interface Calibration {
 export interface CalibratedGguf {
   /** The file's real path, as a run's config names it once checked against the lab's roots. */
   path: string;
+  /**
+   * The other names it was timed by (a relative name inside the imports folder, a symlink), each kept only
+   * while it still leads to this file: a config naming the file so finds the rate too.
+   */
+  names?: string[];
   size: number;
   mtimeMs: number;
   /** node-llama-cpp's import, the model's load and its contexts' creation (wall time: native threads). */

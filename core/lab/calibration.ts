@@ -6,12 +6,18 @@
 // each bundled dataset's load and the tokenizer's training per character. Stored in
 // `<labDir>/calibration.json` with the date and the host. A kind states the work of a config
 // (KindMeta.work); the estimate is work × these rates. Every rate comes from a timing on this machine.
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { rateAt, type CalibratedGguf, type CalibratedSetup, type Calibration } from '../api/lab-api';
+import {
+  LabError,
+  rateAt,
+  type CalibratedGguf,
+  type CalibratedSetup,
+  type Calibration,
+} from '../api/lab-api';
 import { datasetNames, loadDatasetUncached } from '../data';
 import { configureCompute } from '../methods/harness/compute';
 import { reuploadingCircuit } from '../methods/vqc-fit/circuit';
@@ -24,9 +30,28 @@ import { createNoisySimulator } from '../quantum/noisy-simulator';
 import { resources } from '../quantum/resources';
 import { createCpuSimulator } from '../quantum/cpu/simulator';
 import { createSimulator } from '../quantum/simulators';
+import { IMPORTS_DIR } from './file-roots';
 import { ChildProcessLauncher, type JobLauncher } from './launcher';
+import { GgufCalibratedMessageSchema, type CalibrateGgufMessage } from './protocol';
 
 export const CALIBRATION_FILE = 'calibration.json';
+
+/** Names a GGUF rate keeps besides its real path, at most. */
+const GGUF_NAMES = 16;
+
+const CalibratedGgufSchema = z
+  .object({
+    path: z.string().min(1),
+    names: z.array(z.string().min(1).max(4096)).max(GGUF_NAMES).optional(),
+    size: z.number().int().nonnegative(),
+    mtimeMs: z.number().finite(),
+    loadSeconds: z.number().nonnegative().finite(),
+    secondsPerSample: z.number().nonnegative().finite(),
+    secondsPerChar: z.number().positive().finite(),
+    tokensPerChar: z.number().positive().finite(),
+    measuredAt: z.string(),
+  })
+  .strict();
 
 const CalibrationSchema = z
   .object({
@@ -63,22 +88,7 @@ const CalibrationSchema = z
       )
       .min(1)
       .optional(),
-    gguf: z
-      .array(
-        z
-          .object({
-            path: z.string().min(1),
-            size: z.number().int().nonnegative(),
-            mtimeMs: z.number().finite(),
-            loadSeconds: z.number().nonnegative().finite(),
-            secondsPerSample: z.number().nonnegative().finite(),
-            secondsPerChar: z.number().positive().finite(),
-            tokensPerChar: z.number().positive().finite(),
-            measuredAt: z.string(),
-          })
-          .strict(),
-      )
-      .optional(),
+    gguf: z.array(CalibratedGgufSchema).optional(),
     host: z.object({ cpu: z.string(), cores: z.number().int().positive() }),
     detail: z.string(),
   })
@@ -94,6 +104,30 @@ function ggufCurrent(g: CalibratedGguf): boolean {
   }
 }
 
+/**
+ * The real path a GGUF name stands for, as the lab takes it: an absolute name as it is (the CLI's names are
+ * made absolute against its working folder), a relative one inside the imports folder (as a request over HTTP
+ * or IPC, and the run it creates, take it). Null when it names nothing.
+ */
+function realGgufPath(labDir: string, name: string): string | null {
+  try {
+    return realpathSync(isAbsolute(name) ? name : resolve(labDir, IMPORTS_DIR, name));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A rate's names that still lead to its file (a symlink re-pointed or a file moved loses its name): a run's
+ * config naming the file by one of them — a relative name, a symlink — finds the rate as its real path does.
+ */
+function ggufNamesNow(labDir: string, g: CalibratedGguf): CalibratedGguf {
+  if (!g.names) return g;
+  const names = g.names.filter((n) => realGgufPath(labDir, n) === g.path);
+  const { names: _, ...rest } = g;
+  return names.length > 0 ? { ...rest, names } : rest;
+}
+
 /** The stored calibration, or null when none was measured (or the file is not one). */
 export function readCalibration(labDir: string): Calibration | null {
   const file = join(labDir, CALIBRATION_FILE);
@@ -102,7 +136,7 @@ export function readCalibration(labDir: string): Calibration | null {
     const r = CalibrationSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
     if (!r.success) return null;
     // a GGUF file changed (or gone) since it was timed has no rate: its estimate says so
-    if (r.data.gguf) r.data.gguf = r.data.gguf.filter(ggufCurrent);
+    if (r.data.gguf) r.data.gguf = r.data.gguf.filter(ggufCurrent).map((g) => ggufNamesNow(labDir, g));
     return r.data;
   } catch {
     return null;
@@ -507,12 +541,141 @@ export async function measureGgufFile(
   }
 }
 
-/** The calibration with these GGUF files' rates in place of any earlier ones for the same paths. */
+/** A GGUF file the CLI names (absolute), as its real path; `invalid` naming `field` when there is none. */
+export function realGgufFile(path: string, field: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    throw new LabError('invalid', `${field}: no such file: ${path}`, field);
+  }
+}
+
+/** How long a GGUF model's timing may take in its job process (start, load, the rounds) before it is stopped. */
+export const GGUF_JOB_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * Times a GGUF model (measureGgufFile) in a job process started through the lab's own launcher, as a run is
+ * run: llama.cpp's native loader reads a file a request named, and a file that crashes it, or a multi-GB
+ * model's memory, is that process's, not the lab's. The process is stopped (SIGKILL) once it answers, after
+ * `timeoutMs`, or when the lab gives up; a process that dies or hangs gives one error naming `field` and the
+ * file (with the last of its stderr). `path` is the file's real path; the rate is keyed by it, with the size
+ * and modification time the lab saw before the timing began (a file changed meanwhile loses its rate).
+ */
+export async function measureGgufInJob(
+  launcher: JobLauncher,
+  o: {
+    path: string;
+    field: string;
+    within: readonly string[] | null;
+    timeoutMs?: number;
+    names?: readonly string[];
+  },
+): Promise<{ gguf: CalibratedGguf; detail: string }> {
+  const { path, field } = o;
+  const timeoutMs = o.timeoutMs ?? GGUF_JOB_TIMEOUT_MS;
+  let st;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    throw new Error(`${field}: ${path}: cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const proc = launcher.spawn();
+  let stderr = '';
+  proc.onOutput?.((stream, text) => {
+    if (stream === 'stderr') stderr = (stderr + text).slice(-4000);
+  });
+  const lastWords = () => {
+    const line = stderr
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '')
+      .pop();
+    return line ? `; its last output: ${line.slice(0, 300)}` : '';
+  };
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    proc.onExit((code, signal) => resolve({ code, signal })),
+  );
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await new Promise<{ gguf: CalibratedGguf; detail: string }>((resolve, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `${field}: ${path}: timing the GGUF model took longer than ${Math.round(timeoutMs / 1000)} s; its job process was stopped`,
+            ),
+          ),
+        timeoutMs,
+      );
+      proc.onMessage((raw) => {
+        const type = (raw as { type?: unknown } | null)?.type;
+        if (type === 'ready') {
+          const msg: CalibrateGgufMessage = {
+            type: 'calibrate-gguf',
+            path,
+            field,
+            fileRoots: o.within === null ? null : [...o.within],
+          };
+          proc.send(msg);
+        } else if (type === 'gguf-calibrated') {
+          const m = GgufCalibratedMessageSchema.safeParse(raw);
+          const g = m.success ? CalibratedGgufSchema.safeParse(m.data.gguf) : null;
+          if (!m.success || !g?.success) {
+            reject(
+              new Error(`${field}: ${path}: the job process timing the GGUF model sent an invalid answer`),
+            );
+            return;
+          }
+          const names = [...new Set(o.names ?? [])].filter((n) => n !== path).slice(0, GGUF_NAMES);
+          const { names: _, ...rates } = g.data;
+          resolve({
+            gguf: {
+              ...rates,
+              path,
+              ...(names.length > 0 ? { names } : {}),
+              size: st.size,
+              mtimeMs: st.mtimeMs,
+            },
+            detail: m.data.detail,
+          });
+        } else if (type === 'failed') {
+          const err = (raw as { error?: { message?: unknown } }).error;
+          const message = typeof err?.message === 'string' ? err.message.split('\n')[0] : 'failed';
+          reject(new Error(message.startsWith(field) ? message : `${field}: ${path}: ${message}`));
+        }
+      });
+      void exited.then(({ code, signal }) =>
+        reject(
+          new Error(
+            `${field}: ${path}: the job process timing the GGUF model ended (${signal === null ? `exit code ${code}` : `signal ${signal}`}) before it answered${lastWords()}`,
+          ),
+        ),
+      );
+    });
+  } finally {
+    clearTimeout(timer);
+    proc.kill('SIGKILL');
+    await exited;
+  }
+}
+
+/**
+ * The calibration with these GGUF files' rates in place of any earlier ones for the same real paths (the
+ * earlier rate's names kept beside the new one's: each is checked against the file when read).
+ */
 export function withGguf(c: Calibration, timed: readonly CalibratedGguf[], detail: string): Calibration {
+  const before = new Map((c.gguf ?? []).map((g) => [g.path, g]));
+  const merged = timed.map((g) => {
+    const names = [...new Set([...(g.names ?? []), ...(before.get(g.path)?.names ?? [])])]
+      .filter((n) => n !== g.path)
+      .slice(0, GGUF_NAMES);
+    const { names: _, ...rest } = g;
+    return names.length > 0 ? { ...rest, names } : rest;
+  });
   const paths = new Set(timed.map((g) => g.path));
   return {
     ...c,
-    gguf: [...(c.gguf ?? []).filter((g) => !paths.has(g.path)), ...timed],
+    gguf: [...(c.gguf ?? []).filter((g) => !paths.has(g.path)), ...merged],
     detail: `${c.detail.replace(/; GGUF .*$/, '')}; ${detail}`,
   };
 }

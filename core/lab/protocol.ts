@@ -5,6 +5,9 @@
 // then result or failed, then done, then the worker exits. Parent → cancel may arrive at any time; the
 // worker aborts the job's signal, flushes its metrics and sends done.
 //
+// A job process may instead be asked to time a GGUF model: parent → calibrate-gguf; worker → gguf-calibrated or
+// failed, then done (the lab's calibration, core/lab/calibration.ts measureGgufInJob).
+//
 // Child runs (a sweep's points): the worker makes the child's UUID and sends child-start before anything else
 // about it; progress, metrics and log then carry the child's `runId`; child-end closes it (its metrics are sent
 // before). The parent fails the whole run on a message about a child it does not know or that has ended.
@@ -97,7 +100,29 @@ export type StartMessage = z.infer<typeof StartMessageSchema>;
 
 export const CancelMessageSchema = z.object({ type: z.literal('cancel') }).strict();
 
-export const ParentMessageSchema = z.discriminatedUnion('type', [StartMessageSchema, CancelMessageSchema]);
+/**
+ * Times one GGUF model as the QD-LLM teacher runs it (core/lab/calibration.ts measureGgufFile) in this job
+ * process, not in the lab's: llama.cpp's native loader runs on a file a request named, and a multi-GB model's
+ * memory is the job's. The worker answers `gguf-calibrated` (or `failed`), then `done`, and exits.
+ */
+export const CalibrateGgufMessageSchema = z
+  .object({
+    type: z.literal('calibrate-gguf'),
+    /** The file's real path (the lab has resolved it). */
+    path: z.string().min(1).max(4096),
+    /** The request's field, named in every refusal (e.g. "ggufFiles[0]"). */
+    field: z.string().min(1).max(100),
+    /** The lab's file roots the file opened must lie in; null for the CLI's own files. */
+    fileRoots: z.array(z.string().min(1).max(4096)).max(1001).nullable(),
+  })
+  .strict();
+export type CalibrateGgufMessage = z.infer<typeof CalibrateGgufMessageSchema>;
+
+export const ParentMessageSchema = z.discriminatedUnion('type', [
+  StartMessageSchema,
+  CancelMessageSchema,
+  CalibrateGgufMessageSchema,
+]);
 export type ParentMessage = z.infer<typeof ParentMessageSchema>;
 
 // ---- worker → parent ----
@@ -175,6 +200,15 @@ export const WorkerMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('done') }).strict(),
 ]);
 export type WorkerMessage = z.infer<typeof WorkerMessageSchema>;
+
+/**
+ * A job process's answer to `calibrate-gguf`: the timed rates (checked by the lab against CalibratedGguf's
+ * schema) and the detail line. Not a run's message: a run's worker sending it fails the run.
+ */
+export const GgufCalibratedMessageSchema = z
+  .object({ type: z.literal('gguf-calibrated'), gguf: z.unknown(), detail: z.string().max(20_000) })
+  .strict();
+export type GgufCalibratedMessage = z.infer<typeof GgufCalibratedMessageSchema>;
 
 /** Turns anything thrown into the wire form of an error. */
 export function serializeError(err: unknown): SerializedError {

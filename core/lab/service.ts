@@ -89,7 +89,8 @@ import {
 import { checkDataFiles } from './data-file-check';
 import {
   measureCalibration,
-  measureGgufFile,
+  measureGgufInJob,
+  realGgufFile,
   readCalibration,
   withGguf,
   writeCalibration,
@@ -317,16 +318,19 @@ export class LabService implements LabApi {
    */
   async #calibrateGguf(files: readonly string[], localFiles: boolean): Promise<Calibration> {
     const roots = localFiles ? null : fileRoots(this.labDir);
+    // keyed by the real path; the name as given is kept beside it (a relative name, a symlink)
     const checked = files.map((f, i) => {
       const field = `ggufFiles[${i}]`;
-      return { field, path: roots ? checkFileInRoots(this.labDir, roots, f, field) : resolve(f) };
+      const path = roots ? checkFileInRoots(this.labDir, roots, f, field) : realGgufFile(resolve(f), field);
+      return { field, path, names: [roots ? f : resolve(f)] };
     });
     const base = readCalibration(this.labDir) ?? (await this.calibrate());
     const timed = [];
     const details = [];
     for (const f of checked) {
       try {
-        const m = await measureGgufFile(f.path, f.field, roots);
+        // in a job process: a file that crashes llama.cpp, or a large model's memory, is not the lab's
+        const m = await measureGgufInJob(this.launcher, { ...f, within: roots });
         timed.push(m.gguf);
         details.push(m.detail);
       } catch (e) {

@@ -1,7 +1,7 @@
 // The one worker entry every job process starts from: Electron's utility process (process.parentPort) in the
 // desktop app, child_process.fork (process.send / 'message') in the CLI and browser mode.
 import { Worker } from 'node:worker_threads';
-import type { WorkerMessage } from '../protocol';
+import type { GgufCalibratedMessage, WorkerMessage } from '../protocol';
 import { runWorker, type WorkerPort } from './runner';
 
 /** How often the watchdog thread checks that the lab process is still there. */
@@ -41,7 +41,7 @@ function createPort(): { port: WorkerPort; exit: (code: number) => void } {
   if (parentPort) {
     return {
       port: {
-        send: (msg: WorkerMessage) => {
+        send: (msg: WorkerMessage | GgufCalibratedMessage) => {
           parentPort.postMessage(msg);
           return Promise.resolve();
         },
@@ -60,7 +60,7 @@ function createPort(): { port: WorkerPort; exit: (code: number) => void } {
   process.on('disconnect', () => process.exit(1));
   return {
     port: {
-      send: (msg: WorkerMessage) =>
+      send: (msg: WorkerMessage | GgufCalibratedMessage) =>
         new Promise<void>((resolve) => {
           // The callback fires once the message is written to the channel; errors mean the parent is gone.
           if (!process.connected) return resolve();

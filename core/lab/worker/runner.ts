@@ -20,6 +20,8 @@ import {
   JobResultSchema,
   ParentMessageSchema,
   serializeError,
+  type CalibrateGgufMessage,
+  type GgufCalibratedMessage,
   type StartMessage,
   type WireMetricPoint,
   type WorkerMessage,
@@ -27,7 +29,7 @@ import {
 
 export interface WorkerPort {
   /** Resolves once the message has been handed to the transport. */
-  send(msg: WorkerMessage): Promise<void>;
+  send(msg: WorkerMessage | GgufCalibratedMessage): Promise<void>;
   onMessage(cb: (msg: unknown) => void): void;
 }
 
@@ -294,6 +296,14 @@ export function runWorker(port: WorkerPort, opts: WorkerOptions): void {
     await finish({ type: 'result', result: wireResult(result, 'the job') }, 0);
   };
 
+  /** The lab's GGUF calibration, here rather than in the lab's process (protocol.ts CalibrateGgufMessage). */
+  const calibrateGguf = async (msg: CalibrateGgufMessage): Promise<void> => {
+    const { measureGgufFile } = await import('../calibration');
+    const m = await measureGgufFile(msg.path, msg.field, msg.fileRoots);
+    await port.send({ type: 'gguf-calibrated', gguf: m.gguf, detail: m.detail });
+    await finish(null, 0);
+  };
+
   port.onMessage((raw) => {
     const parsed = ParentMessageSchema.safeParse(raw);
     if (!parsed.success) {
@@ -309,7 +319,8 @@ export function runWorker(port: WorkerPort, opts: WorkerOptions): void {
     // A start after a cancel (the two crossed) must not begin a job the lab has already given up on.
     if (started || finishing || abort.signal.aborted) return;
     started = true;
-    start(msg).catch((err: unknown) => void fail(err));
+    if (msg.type === 'calibrate-gguf') calibrateGguf(msg).catch((err: unknown) => void fail(err));
+    else start(msg).catch((err: unknown) => void fail(err));
   });
 
   void port.send({ type: 'ready', pid: process.pid });

@@ -111,5 +111,26 @@ describe.skipIf(!where.found)(`a GGUF teacher's calibrated rate (${where.why})`,
     expect(stored?.secondsPerFlop).toBe(otherRates().secondsPerFlop);
     expect(stored?.gguf?.map((g) => g.path)).toEqual([inside]);
     expect(stored?.detail).toMatch(/^other rates; GGUF .*teacher\.gguf/);
+    // keyed by the real path, found by the name it was timed by too (the wizard's relative name)
+    expect(stored?.gguf?.[0].names).toEqual(['teacher.gguf']);
+    const work = {
+      flops: 0,
+      amplitudeOps: 0,
+      gguf: [{ path: 'teacher.gguf', samples: 1, chars: 1, loads: 1 }],
+    };
+    expect(ggufSeconds(work, stored!).untimed).toEqual([]);
+
+    // a GGUF file llama.cpp cannot load: timed in a job process, so one error naming the field and the file,
+    // nothing stored, and the lab answers on
+    const corrupt = join(realpathSync(join(lab.dir, 'imports')), 'corrupt.gguf');
+    const good = tinyLlamaGguf(tinyLlama({ seed: 3 }));
+    writeFileSync(corrupt, Buffer.concat([Buffer.from(good.subarray(0, 64)), Buffer.alloc(4096, 0xff)]));
+    const bad = await dispatch(l, 'calibrate', { ggufFiles: ['corrupt.gguf'] });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'invalid', field: 'ggufFiles[0]' } });
+    const message = (bad as { error: { message: string } }).error.message;
+    console.log(`corrupt GGUF: ${message}`);
+    expect(message).toMatch(/^ggufFiles\[0\]: .*corrupt\.gguf/);
+    expect(await l.getCalibration()).toEqual(stored);
+    expect((await dispatch(l, 'listRuns', {})).ok).toBe(true);
   });
 });

@@ -250,7 +250,7 @@ function harness(kind: JobKind) {
     {
       send: async (m) => {
         expect(WorkerMessageSchema.safeParse(m).success, JSON.stringify(m)).toBe(true);
-        sent.push(m);
+        sent.push(m as WorkerMessage);
       },
       onMessage: (cb) => (deliver = cb),
     },

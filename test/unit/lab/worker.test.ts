@@ -71,7 +71,7 @@ function harness() {
       send: async (m) => {
         // Everything the worker sends must pass the parent's validation.
         expect(WorkerMessageSchema.safeParse(m).success, JSON.stringify(m)).toBe(true);
-        sent.push(m);
+        sent.push(m as WorkerMessage);
       },
       onMessage: (cb) => (deliver = cb),
     },

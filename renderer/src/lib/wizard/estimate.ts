@@ -31,14 +31,15 @@ export function setupSeconds(w: WorkEstimate, c: Calibration): number {
 }
 
 /**
- * Seconds of a run's GGUF work at each file's calibrated rate (Calibration.gguf, matched by path: the lab
- * leaves out a file changed since it was timed), and the files without one.
+ * Seconds of a run's GGUF work at each file's calibrated rate (Calibration.gguf, matched by its real path or a
+ * name it was timed by that still leads to it: the lab leaves out a file changed since it was timed), and the
+ * files without one.
  */
 export function ggufSeconds(w: WorkEstimate, c: Calibration): { seconds: number; untimed: string[] } {
   let seconds = 0;
   const untimed: string[] = [];
   for (const g of w.gguf ?? []) {
-    const r = c.gguf?.find((x) => x.path === g.path);
+    const r = c.gguf?.find((x) => x.path === g.path || x.names?.includes(g.path) === true);
     if (r) seconds += g.samples * r.secondsPerSample + g.chars * r.secondsPerChar + g.loads * r.loadSeconds;
     else untimed.push(g.path);
   }
