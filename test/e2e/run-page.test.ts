@@ -22,6 +22,11 @@ const pageErrors: string[] = [];
 const qdllmRun = randomUUID();
 /** Interrupted: ran 5 min to its last heartbeat; the lab noticed (and wrote its finish) 3 days later. */
 const deadRun = randomUUID();
+/** A finished sweep whose children report many long metric keys (as qdllm's figures), crowding its table. */
+const sweepParent = randomUUID();
+const SWEEP_KEYS = ['quantum', 'mlp', 'transformer', 'teacher'].flatMap((m) =>
+  ['test_acc', 'test_macro_f1', 'train_seconds'].map((f) => `${m}_${f}`),
+);
 const MODELS = ['quantum', 'mlp', 'transformer'];
 const OPTIMIZERS = ['adam', 'rmsprop', 'sgd'];
 const sweep = Array.from({ length: 6 }, (_, i) => ({
@@ -130,6 +135,43 @@ function fillStore(labDir: string): void {
         ]),
       );
     });
+    const sweepAt = t0 + 3_600_000;
+    store.insertSweep(
+      {
+        id: sweepParent,
+        kind: 'vqc-fit',
+        name: 'lr sweep',
+        config: { lr: 0.01 },
+        seed: 1,
+        createdAt: iso(sweepAt),
+        codeVersion: 'e2e',
+        tags: [],
+        sweep: { axes: [{ field: 'lr', values: [0.01, 0.02, 0.05] }] },
+      },
+      [0.01, 0.02, 0.05].map((lr, i) => ({
+        id: randomUUID(),
+        kind: 'vqc-fit',
+        name: `lr sweep lr=${lr}`,
+        config: { lr },
+        seed: 1,
+        createdAt: iso(sweepAt + i),
+        codeVersion: 'e2e',
+        tags: [],
+      })),
+    );
+    store.db
+      .prepare(
+        `UPDATE runs SET status = 'succeeded', started_at = ?, finished_at = ?, progress = 1, summary = ? WHERE parent_id = ?`,
+      )
+      .run(
+        iso(sweepAt + 100),
+        iso(sweepAt + 900),
+        JSON.stringify(Object.fromEntries(SWEEP_KEYS.map((k, j) => [k, 0.5 + j / 100]))),
+        sweepParent,
+      );
+    store.db
+      .prepare(`UPDATE runs SET status = 'succeeded', finished_at = ?, progress = 1 WHERE id = ?`)
+      .run(iso(sweepAt + 1000), sweepParent);
     store.insertRun({
       id: deadRun,
       kind: 'vqc-fit',
@@ -218,6 +260,56 @@ describe('run page of a comparison', () => {
     expect(await loss.getAttribute('data-styles')).toBe('3');
     expect(await loss.getByTestId('chart-smooth').inputValue()).toBe('0.6');
     await shot(page, 'run');
+    await page.close();
+  });
+});
+
+describe('run page of a sweep', () => {
+  it('breaks the child runs’ headers only between words, and scrolls the table inside its column', async () => {
+    // 12 long metric keys crowd the table: its headers broke anywhere ("progres s", "quantum_tes t_acc").
+    const page = await openPage();
+    await page.goto(`${baseUrl}#/run/${sweepParent}`);
+    const table = page.getByTestId('children');
+    await poll(() => page.getByTestId('child-row').count()).toBe(3);
+    const headers = table.locator('thead th');
+    await poll(() => headers.count()).toBe(5 + SWEEP_KEYS.length);
+    const report = await headers.evaluateAll((ths) =>
+      ths.map((th) => {
+        // Each character's line (its box's top); a line may start only after a space or one of _ / . : - or at
+        // an upper-case letter after a lower-case one (camelCase).
+        const chars: { ch: string; top: number }[] = [];
+        const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+          const text = n.textContent ?? '';
+          for (let i = 0; i < text.length; i++) {
+            const r = document.createRange();
+            r.setStart(n, i);
+            r.setEnd(n, i + 1);
+            const box = r.getClientRects()[0];
+            if (box && box.width > 0) chars.push({ ch: text[i], top: box.top });
+          }
+        }
+        const breaks: string[] = [];
+        for (let i = 1; i < chars.length; i++) {
+          if (chars[i].top <= chars[i - 1].top + 1) continue;
+          const a = chars[i - 1].ch;
+          const b = chars[i].ch;
+          if (/[\s_/.:-]/.test(a) || /\s/.test(b) || (/[a-z]/.test(a) && /[A-Z]/.test(b))) continue;
+          breaks.push(`${a}|${b}`);
+        }
+        return { text: th.textContent ?? '', breaks, overflow: th.scrollWidth > th.clientWidth };
+      }),
+    );
+    expect(report.map((h) => h.text)).toEqual(['', 'status', 'name', 'progress', ...SWEEP_KEYS, 'error']);
+    expect(report.filter((h) => h.breaks.length > 0 || h.overflow)).toEqual([]);
+    // A key too long for its share of the row widens the table, which scrolls inside its column; the page
+    // itself never scrolls sideways.
+    const widths = await page.evaluate(() => ({
+      page: document.documentElement.scrollWidth,
+      window: document.documentElement.clientWidth,
+    }));
+    expect(widths.page).toBeLessThanOrEqual(widths.window);
+    await shot(page, 'sweep');
     await page.close();
   });
 });

@@ -124,3 +124,11 @@ export function columnScales(rows: readonly (readonly unknown[])[]): number[] {
   const width = Math.max(0, ...rows.map((r) => r.length));
   return Array.from({ length: width }, (_, j) => scaleOf(rows.map((r) => r[j])));
 }
+
+/**
+ * A metric key cut where a line may break inside it: after each run of _ / . : - and between a lower-case and an
+ * upper-case letter (camelCase); joined back it is the key. quantum_test_acc → quantum_ | test_ | acc.
+ */
+export function keyParts(key: string): string[] {
+  return key.split(/(?<=[_/.:-])(?=[^_/.:-])|(?<=[a-z])(?=[A-Z])/);
+}

@@ -3,6 +3,7 @@ import {
   columnScales,
   formatBytes,
   formatInfo,
+  keyParts,
   formatLogTick,
   formatValue,
   scaleOf,
@@ -109,5 +110,19 @@ describe('residues and genuinely tiny figures', () => {
         ['b', -0.9, 2e-20],
       ]),
     ).toEqual([0, 0.5, 1e-20]);
+  });
+});
+
+describe('keyParts', () => {
+  it('cuts a metric key only after its separators and at camelCase humps, and joins back to the key', () => {
+    expect(keyParts('quantum_test_acc')).toEqual(['quantum_', 'test_', 'acc']);
+    expect(keyParts('quantum/seed0/lr1/val_acc')).toEqual(['quantum/', 'seed0/', 'lr1/', 'val_', 'acc']);
+    expect(keyParts('valAcc.top-5')).toEqual(['val', 'Acc.', 'top-', '5']);
+    // a run of separators stays with the word before it; none inside a word
+    expect(keyParts('a__b')).toEqual(['a__', 'b']);
+    expect(keyParts('progress')).toEqual(['progress']);
+    expect(keyParts('IBMQ')).toEqual(['IBMQ']);
+    expect(keyParts('')).toEqual(['']);
+    for (const k of ['x_', '_x', 'a/b/c', 'lossCurve_v2']) expect(keyParts(k).join('')).toBe(k);
   });
 });
