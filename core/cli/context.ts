@@ -2,7 +2,7 @@
 // open the lab. Injected so commands run in-process in tests.
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { CreateRunRequest, LabApi, RunSummary } from '../api/lab-api';
+import type { Calibration, CalibrateRequest, CreateRunRequest, LabApi, RunSummary } from '../api/lab-api';
 import type { CreateSweepRequest } from '../api/sweep';
 import type { EndpointSpec } from '../lab/endpoints';
 import { CliError } from './errors';
@@ -17,6 +17,7 @@ export interface CliLab extends LabApi {
   /** `localFiles`: the CLI's user names their own files; the lab's file roots bind HTTP and IPC callers only. */
   createRun(req: CreateRunRequest, opts?: { localFiles?: boolean }): Promise<RunSummary>;
   createSweep(req: CreateSweepRequest, opts?: { localFiles?: boolean }): Promise<RunSummary>;
+  calibrate(req?: CalibrateRequest, opts?: { localFiles?: boolean }): Promise<Calibration>;
   close(): Promise<void>;
   waitForRun(id: string): Promise<RunSummary>;
 }

@@ -12,6 +12,7 @@ import {
 import type { CliContext, CliLab, OpenOptions } from './context';
 import { CliError, EXIT, describeFailure } from './errors';
 import { bundleCommand } from './bundle';
+import { calibrateCommand } from './calibrate';
 import { rootsCommand } from './roots';
 import { serveCommand } from './serve';
 import { workerCommand } from './worker';
@@ -34,6 +35,8 @@ commands:
   bundle export <id>...   finished runs (with children, metrics, tags, notes, artifacts) into one file --out F
   bundle import <file>    add a bundle's runs to the lab (runs it already has are left as they are)
   roots [list|add|remove] the folders a request over HTTP or IPC may name files in [FOLDER]
+  calibrate               time this machine's rates for run-time estimates [--json]
+                          --gguf FILE...: time GGUF teacher models instead (each in a job process)
   serve                   browser mode [--port P] [--host H] [--token T] [--api-only]
                           a hub: --store postgres://… --queue redis://… (runs go to workers)
   worker                  run jobs from a shared queue --store postgres://… --queue redis://…
@@ -61,6 +64,7 @@ const COMMANDS: Record<string, Command> = {
   cancel: cancelCommand,
   bundle: bundleCommand,
   roots: rootsCommand,
+  calibrate: calibrateCommand,
   serve: (argv, ctx) => serveCommand(argv, ctx),
   worker: (argv, ctx) => workerCommand(argv, ctx),
   store: storeCommand,

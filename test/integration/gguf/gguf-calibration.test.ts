@@ -3,10 +3,11 @@
 // (characters of prompt and text × the file's rate, plus its load) against a real teacher pass over the same
 // samples. The rate holds only while the file is unchanged; a file outside the roots is refused. Needs
 // node-llama-cpp (the repo's node_modules or QLAB_NODE_LLAMA_CPP), else skipped, saying why.
-import { mkdtempSync, realpathSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dispatch } from '../../../core/cli/dispatch';
+import { defaultOpenLab, main } from '../../../core/cli/main';
 import { describe, expect, it } from 'vitest';
 import { loadTextData } from '../../../core/data/text';
 import { measureGgufFile, readCalibration, withGguf, writeCalibration } from '../../../core/lab/calibration';
@@ -86,6 +87,35 @@ describe.skipIf(!where.found)(`a GGUF teacher's calibrated rate (${where.why})`,
     expect(estimateCalibrated(work, stale).text).toMatch(
       /GGUF .*tiny-llama\.gguf not timed: calibrate with the file/,
     );
+  });
+
+  it('qlab calibrate --gguf times a file named relative to the working folder through a symlink', async () => {
+    const work = realpathSync(mkdtempSync(join(tmpdir(), 'qlab-gguf-cli-')));
+    mkdirSync(join(work, 'models'));
+    const real = join(work, 'models', 'tiny.gguf');
+    writeFileSync(real, tinyLlamaGguf(tinyLlama({ seed: 5 })));
+    symlinkSync(real, join(work, 'link.gguf'));
+    writeCalibration(lab.dir, otherRates());
+    const out = { stdout: '', stderr: '' };
+    const code = await main(['calibrate', '--gguf', 'link.gguf', '--lab-dir', lab.dir], {
+      stdout: { write: (t: string) => (out.stdout += t) },
+      stderr: { write: (t: string) => (out.stderr += t) },
+      env: {},
+      cwd: work,
+      openLab: defaultOpenLab,
+    });
+    expect(out.stderr).toBe('timing 1 GGUF model in a job process…\n');
+    expect(code).toBe(0);
+    expect(out.stdout).toMatch(new RegExp(`^GGUF ${real}: load .* per character\\)\\n$`));
+    const stored = readCalibration(lab.dir)!;
+    expect(stored.gguf).toEqual([expect.objectContaining({ path: real, names: [join(work, 'link.gguf')] })]);
+    // a run naming the file by the symlink finds the rate
+    const w = {
+      flops: 0,
+      amplitudeOps: 0,
+      gguf: [{ path: join(work, 'link.gguf'), samples: 1, chars: 1, loads: 1 }],
+    };
+    expect(ggufSeconds(w, stored).untimed).toEqual([]);
   });
 
   it('calibrates a GGUF file over the LabApi: inside the roots only, stored beside the other rates', async () => {
