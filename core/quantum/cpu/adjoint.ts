@@ -45,8 +45,15 @@ export function backwardRow(
     // ψ after step k: the tape's slot k, the scratch row (after a permutation: never read), or ψ itself
     const s = tape ? (run.untaped[k] ? run.rows.tmp : tape) : run.psi;
     const so = tape && !run.untaped[k] ? n2 * k : 0;
-    if (st.type === 'block') backBlock(run, st, k, s, so, tape === null, out);
-    else if (st.type === 'prim') backPrim(run, st, s, so, tape === null, out);
+    if (st.type === 'block') {
+      if (tape && run.tapeRuns && run.runEnd[k] >= 0) {
+        // a tape run: at its end, every block's cross density from the one (ψ, λ); before it, λ steps back only
+        if (run.runEnd[k] === k) {
+          runSums(run, k, s, so);
+          backBlock(run, st, k, s, so, false, out);
+        } else backRunBlock(run, st, k, out);
+      } else backBlock(run, st, k, s, so, tape === null, out);
+    } else if (st.type === 'prim') backPrim(run, st, s, so, tape === null, out);
     else if (st.type === 'diag') backDiag(run, st, k, s, so, tape === null, out);
     else if (st.type === 'perm') {
       if (!tape) run.rows.gather(run.psi, k, true);
@@ -119,6 +126,35 @@ function addGrad(run: Runner, pr: Prim, gAngle: number, out: Grads): void {
 }
 
 /**
+ * At the last block k of a tape run (Runner.runEnd), with ψ after it at s[so..] and λ still after it: the cross
+ * density of each earlier block of the run that has a gradient, into runSums.
+ */
+function runSums(run: Runner, k: number, s: Amps, so: number): void {
+  const { steps } = run.prog;
+  const rho = run.rho;
+  for (let j = k - 1; j >= 0 && run.runEnd[j] === k; j--) {
+    const st = steps[j] as BlockStep;
+    if (!st.diff) continue;
+    run.rows.blockSums(s, so, st.p, rho);
+    run.runSums[4 * j] = rho[1];
+    run.runSums[4 * j + 1] = rho[7];
+    run.runSums[4 * j + 2] = 2 * rho[2];
+    run.runSums[4 * j + 3] = 2 * rho[3];
+  }
+}
+
+/** A block before the last of its tape run: λ ← U†λ, and its gradients from the cross density runSums kept. */
+function backRunBlock(run: Runner, st: BlockStep, k: number, out: Grads): void {
+  if (st.perRow) run.buildBlock(st, k, out.row);
+  dag2(run.bm, 8 * k, run.u8, 0);
+  run.rows.apply1(run.rows.lam, 0, st.p, run.u8, 0);
+  if (!st.diff) return;
+  const c = run.runSums;
+  antiHermitianRho(run.rho, c[4 * k], c[4 * k + 1], c[4 * k + 2], c[4 * k + 3]);
+  blockGrads(run, st, k, out);
+}
+
+/**
  * A fused block U on one wire: one pass gives the anti-Hermitian part of the 2×2 cross density ρ of (ψ, λ) after the
  * block — four reals (Im ρ00, Im ρ11, and ρ01 − conj ρ10 as re, im) — and steps λ back by U†. Each primitive's
  * derivative Im Tr(Gρ), with ρ moved back through the block's later factors, is linear in those four: a
@@ -132,7 +168,12 @@ function backBlock(run: Runner, st: BlockStep, k: number, s: Amps, so: number, s
   if (st.diff) rows.adjointBlock(s, so, st.p, u8, rho);
   else rows.apply1(rows.lam, 0, st.p, u8, 0);
   if (stepPsi) rows.apply1(run.psi, 0, st.p, u8, 0);
-  if (!st.diff) return;
+  if (st.diff) blockGrads(run, st, k, out);
+}
+
+/** A block's angle gradients from the anti-Hermitian part of its cross density in run.rho (after the block). */
+function blockGrads(run: Runner, st: BlockStep, k: number, out: Grads): void {
+  const rho = run.rho;
   const { prims } = run.prog;
   if (!st.perRow) {
     const a00 = rho[1];

@@ -71,6 +71,19 @@ export class Runner {
    * permutation (the taped backward pass never reads it), unless the step before went there too or it is the last.
    */
   readonly untaped: Uint8Array;
+  /**
+   * Tape runs: per step, for a block inside a run of ≥ 2 consecutive blocks on distinct wires, the step that ends
+   * its run (−1 for other steps). A taped forward pass records ψ only after a run's last block (the others run in
+   * place in ψ), and the backward pass reads every block's cross density of the run from (ψ, λ) at the run's end: a
+   * block on another wire leaves a one-wire cross density unchanged (its unitary cancels in the partial trace), so ρ
+   * of block j equals Tr over the other wires of ψ_end λ_end†. The run's other blocks then step λ back without
+   * reading ψ. A layer of one-qubit blocks tapes one row instead of one per wire (QD-LLM n = 11: 24 → 3 rows a layer).
+   */
+  readonly runEnd: Int32Array;
+  /** Whether taped passes use tape runs (f64; see docs/simulator-performance.md). */
+  readonly tapeRuns: boolean;
+  /** Per step: the four reals of a run block's cross density (a00, a11, dr, di), read at its run's end. */
+  readonly runSums: Float64Array;
 
   constructor(
     readonly prog: Program,
@@ -90,6 +103,9 @@ export class Runner {
     });
     this.rows = makeRows({ prog, dt: this.dt, precision }, useWasm, WASM_MIN_DIM);
     this.untaped = new Uint8Array(prog.steps.length);
+    this.runEnd = tapeRunEnds(prog);
+    this.tapeRuns = precision === 'f64';
+    this.runSums = new Float64Array(4 * prog.steps.length);
     this.wholeAmp = Uint8Array.from(prog.steps, (st) =>
       st.type === 'amp' && st.mask === prog.dim - 1 && st.offsets.every((o, j) => o === j) ? 1 : 0,
     );
@@ -255,9 +271,11 @@ export class Runner {
     let so = 0;
     for (let k = 0; k < steps.length; k++) {
       const st = steps[k];
-      // ψ after step k: tape slot k, or the scratch row (never two steps in a row, so src is never dst)
-      const dst = this.untaped[k] ? rows.tmp : tape;
-      const doff = this.untaped[k] ? 0 : n2 * k;
+      // ψ after step k: tape slot k, or the scratch row (never two steps in a row, so src is never dst), or — a
+      // block inside a tape run — ψ itself (in place after the run's first block)
+      const inRun = this.tapeRuns && this.runEnd[k] > k;
+      const dst = this.untaped[k] ? rows.tmp : inRun ? s : tape;
+      const doff = this.untaped[k] || inRun ? 0 : n2 * k;
       if (st.type === 'block') {
         if (st.perRow) this.buildBlock(st, k, row);
         rows.apply1To(src, so, dst, doff, st.p, this.bm, 8 * k);
@@ -435,6 +453,34 @@ export class Runner {
     if (pr.src === SRC_PARAM) dParams[pr.index] += pr.scale * gAngle;
     else dInputs[row * this.prog.numInputs + pr.index] += pr.scale * gAngle;
   }
+}
+
+/**
+ * Runner.runEnd: maximal runs of consecutive block steps on pairwise distinct wires; each block of a run of ≥ 2 gets
+ * the index of the run's last step, every other step −1.
+ */
+export function tapeRunEnds(prog: Program): Int32Array {
+  const { steps } = prog;
+  const end = new Int32Array(steps.length).fill(-1);
+  let k = 0;
+  while (k < steps.length) {
+    const st = steps[k];
+    if (st.type !== 'block') {
+      k++;
+      continue;
+    }
+    const wires = new Set([st.wire]);
+    let e = k + 1;
+    while (e < steps.length) {
+      const nx = steps[e];
+      if (nx.type !== 'block' || wires.has(nx.wire)) break;
+      wires.add(nx.wire);
+      e++;
+    }
+    if (e - k >= 2) end.fill(e - 1, k, e);
+    k = e;
+  }
+  return end;
 }
 
 /** Σ of w_i over the i with bit `b` (a one-bit mask) set. */

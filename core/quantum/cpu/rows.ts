@@ -20,7 +20,14 @@ import {
   type Amps,
 } from './kernels';
 import type { Program } from './program';
-import { adjointPairWasm, adjointStep1Wasm, applyPairWasm, pairClasses, wasmState } from './wasm';
+import {
+  adjointPairWasm,
+  adjointStep1Wasm,
+  applyPairWasm,
+  blockSumsWasm,
+  pairClasses,
+  wasmState,
+} from './wasm';
 
 export interface Rows {
   /** 'wasm-simd' or 'js': what ran, as the backend reports it. */
@@ -66,6 +73,8 @@ export interface Rows {
    * `cmask`, of a controlled one-qubit gate (over the controlled pairs only).
    */
   adjointBlock(s: Amps, so: number, p: number, u: Float64Array, rho: Float64Array, cmask?: number): void;
+  /** adjointBlock's rho (uncontrolled) with λ left unchanged: the cross density of a block stepped back later. */
+  blockSums(s: Amps, so: number, p: number, rho: Float64Array): void;
   /**
    * The adjoint step of diagonal step k: w_i = Im(conj(λ_i) ψ_i) with ψ at s[so..], then λ ← D†λ; returns w, or
    * its Walsh–Hadamard transform W[m] = Σ_i w_i (−1)^|i ∧ m| when `walsh` and `canWalsh`.
@@ -149,6 +158,8 @@ function jsRows(spec: RowsSpec, tapeFloats = 0): Rows {
     gatherTo: (s, so, d, doff, k, inverse) => gatherTo(s, so, d, doff, dim, perm(k, inverse)),
     gather: (a, k, inverse) => applyGather(a, 0, dim, perm(k, inverse), tmp),
     adjointBlock: (s, so, p, u, rho, cmask = 0) => adjointStep1Tape(s, so, lam, dim, p, u, rho, cmask),
+    // the identity leaves λ as it was, bit for bit (1·x + 0·y = x)
+    blockSums: (s, so, p, rho) => adjointStep1Tape(s, so, lam, dim, p, ID2, rho, 0),
     adjointDiag(s, so, k) {
       adjointDiagTape(s, so, lam, dim, dt[k], w);
       return w;
@@ -164,6 +175,8 @@ function jsRows(spec: RowsSpec, tapeFloats = 0): Rows {
   };
 }
 
+/** The identity as a 2×2. */
+const ID2 = Float64Array.of(1, 0, 0, 0, 0, 0, 1, 0);
 /** X as a 2×2, for the real kernel. */
 const X2 = Float64Array.of(0, 0, 1, 0, 1, 0, 0, 0);
 /** SWAP's class matrices for pair2: identity on (00, 11), X on (01, 10). */
@@ -283,6 +296,7 @@ function wasmRows(spec: RowsSpec, tapeRows = 0): Rows | null {
     },
     adjointBlock: (s, so, p, u, rho, cmask = 0) =>
       adjointStep1Wasm(ws, addr(s, so), lam.byteOffset, dim, p, u, rho, cmask),
+    blockSums: (s, so, p, rho) => blockSumsWasm(ws, addr(s, so), lam.byteOffset, dim, p, rho),
     adjointDiag(s, so, k, walsh) {
       ws.dadj(addr(s, so), lam.byteOffset, diagAt[k], dim, wAt);
       if (walsh) ws.wht(wAt, dim);

@@ -10,6 +10,9 @@
 //                                                                   density ψ·λ† on bit p stored at out (see adjFn)
 //     (cmask ≠ 0: only the pairs whose index has every bit of cmask set — a controlled gate; in place only, d is
 //      ignored; cmask must not hold bit p)
+//   adjs(t, l, dim, p, m0r, …, m3i, out, cmask)                     adj's sums only, λ left as it is (the matrix is
+//                                                                   not read): the cross density of a block whose
+//                                                                   λ update comes later (Runner's tape runs)
 //   gather(src, dst, idx, dim)                                      dst_j = src at byte offset idx_j (a permutation
 //                                                                   of basis states, idx as i32 byte offsets)
 //   dmul(src, dst, tab, dim)                                        dst_i = tab_i · src_i (a diagonal table; src may be dst)
@@ -530,10 +533,11 @@ function diagFn(L: Lanes): Fn {
  *   general: A = Σ ψa·swap(λa), B = Σ ψb·swap(λb), C = Σ ψa·λb − ψb·λa, D = Σ ψa·swap(λb) + ψb·swap(λa)
  *   f32, p = 0: A = Σ v·swap(l), B = 0, C = Σ v·l[2,3,0,1], D = Σ v·l[3,2,1,0], with v = [ψa ψb], l = [λa λb]
  * Controlled (cmask ≠ 0): the sums and the update run over the controlled pairs only (ψ's other lanes masked to 0).
+ * `update` false: `adjs`, the same sums (the same products in the same order) with λ left unchanged.
  */
-function adjFn(L: Lanes): Fn {
+function adjFn(L: Lanes, update = true): Fn {
   const S = L.scalar;
-  const f = new Fn('adj', [I32, I32, I32, I32, S, S, S, S, S, S, S, S, I32, I32]).named(
+  const f = new Fn(update ? 'adj' : 'adjs', [I32, I32, I32, I32, S, S, S, S, S, S, S, S, I32, I32]).named(
     't',
     'l',
     'dim',
@@ -571,6 +575,7 @@ function adjFn(L: Lanes): Fn {
       f.get(A).get(va).get(la).get(la).shuffleF32(SWAP).f32x4Mul().f32x4Add().set(A);
       f.get(C).get(va).get(la).get(la).shuffleF32([2, 3, 0, 1]).f32x4Mul().f32x4Add().set(C);
       f.get(D).get(va).get(la).get(la).shuffleF32([3, 2, 1, 0]).f32x4Mul().f32x4Add().set(D);
+      if (!update) return;
       f.get(a);
       pairTimesSpread(f, la, vb, M0R, M0I, M1R, M1I);
       f.v128Store();
@@ -598,7 +603,7 @@ function adjFn(L: Lanes): Fn {
             .get(sla),
         ),
       ).set(D);
-      applyPair(f, L, c, (x) => f.get(x), [a, b], [la, sla, lb, slb], M);
+      if (update) applyPair(f, L, c, (x) => f.get(x), [a, b], [la, sla, lb, slb], M);
     },
   });
   f.get(out).get(A).v128Store(0);
@@ -1151,6 +1156,7 @@ export function stateModuleBytes(
       pair2Fn(L),
       adj2Fn(L),
       rmulFn(L, true),
+      adjFn(L, false),
     ],
     {
       ...mem,

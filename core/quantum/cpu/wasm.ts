@@ -76,6 +76,8 @@ export interface WasmState {
   readonly real: RealFn;
   readonly diag: DiagFn;
   readonly adj: AdjFn;
+  /** adj's sums only, λ unchanged (the matrix arguments are not read). */
+  readonly adjs: AdjFn;
   /** Byte address of adj's output, after the last row. */
   readonly outAt: number;
   /** adj's output as four vectors (A, B, C, D): 16 f32 or 8 f64. */
@@ -179,6 +181,7 @@ export function wasmState(
     real: inst.exports.real as RealFn,
     diag: inst.exports.diag as DiagFn,
     adj: inst.exports.adj as AdjFn,
+    adjs: inst.exports.adjs as AdjFn,
     outAt,
     out: new View(memory.buffer, outAt, OUT_BYTES / View.BYTES_PER_ELEMENT),
     gather: inst.exports.gather as GatherFn,
@@ -210,6 +213,27 @@ export function adjointStep1Wasm(
   cmask = 0,
 ): void {
   w.adj(t, l, dim, p, u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], w.outAt, cmask);
+  readSums(w, p, rho);
+}
+
+/**
+ * adjointStep1Wasm's cross density with λ left unchanged (the `adjs` kernel): of an uncontrolled block whose λ update
+ * comes later. The same sums as adjointStep1Wasm's, bit for bit.
+ */
+export function blockSumsWasm(
+  w: WasmState,
+  t: number,
+  l: number,
+  dim: number,
+  p: number,
+  rho: Float64Array,
+): void {
+  w.adjs(t, l, dim, p, 0, 0, 0, 0, 0, 0, 0, 0, w.outAt, 0);
+  readSums(w, p, rho);
+}
+
+/** The anti-Hermitian part of the cross density on bit p from adj's or adjs's four vectors at outAt, into rho. */
+function readSums(w: WasmState, p: number, rho: Float64Array): void {
   const o = w.out;
   let a00: number, a11: number, dr: number, di: number;
   if (w.precision === 'f64') {

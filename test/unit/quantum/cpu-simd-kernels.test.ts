@@ -21,6 +21,7 @@ import {
   adjointPairWasm,
   adjointStep1Wasm,
   applyPairWasm,
+  blockSumsWasm,
   pairClasses,
   wasmState,
   wasmStateFailure,
@@ -172,7 +173,7 @@ describe('SIMD kernels, f32x4 and f64x2, against the reference’s dense matrice
     });
 
   for (const precision of PRECISIONS)
-    it(`${precision} adjoint step (adj): λ ← U†λ over the controlled pairs and the cross density’s anti-Hermitian part, every bit and control set; JS adjointStep1Tape alike`, () => {
+    it(`${precision} adjoint step (adj): λ ← U†λ over the controlled pairs and the cross density’s anti-Hermitian part, every bit and control set; adjs the same sums bit for bit with λ unchanged; JS adjointStep1Tape alike`, () => {
       const r = mulberry32(9);
       const u = gateMatrix('U3', [1.1, -0.2, 0.8]);
       for (let n = 2; n <= 5; n++) {
@@ -216,9 +217,16 @@ describe('SIMD kernels, f32x4 and f64x2, against the reference’s dense matrice
               controlled(u, ctl.length),
             );
             const what = `${precision} n=${n} p=${p} controls [${ctl}]`;
+            // adjs (uncontrolled): the same sums, λ left as it was
+            const sums = new Float64Array(8);
+            if (cmask === 0) {
+              blockSumsWasm(ws, ws.rows[0].byteOffset, ws.rows[1].byteOffset, dim, p, sums);
+              expect(maxAbs(ws.rows[1], lam), `adjs ${what}`).toBe(0);
+            }
             const got = new Float64Array(8);
             adjointStep1Wasm(ws, ws.rows[0].byteOffset, ws.rows[1].byteOffset, dim, p, u, got, cmask);
             expect(maxAbs(got, want), what).toBeLessThan(precision === 'f32' ? 1e-5 : 1e-13);
+            if (cmask === 0) expect(Array.from(sums), `adjs ${what}`).toEqual(Array.from(got));
             expect(maxAbs(ws.rows[1], wantLam), what).toBeLessThan(TOL[precision]);
             expect(maxAbs(ws.rows[0], psi), what).toBe(0);
             // the JS kernel on f64 copies
