@@ -2,9 +2,13 @@
 // starts: it exists, is readable, is a regular file, its header (CSV/TSV) or first record (JSONL) holds
 // the text and label columns the config names (read from the file's head, at most HEAD_BYTES), and its label
 // column holds at least two classes (read piece by piece until a second class shows: the first piece for most
-// files, the whole file, up to the run's own size limit, for a one-class one, ~10 ms a MiB). Bounded memory
-// (one piece); the message names the config field.
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+// files, the whole file, up to the run's own size limit, for a one-class one, ~10 ms a MiB). Asynchronous: the
+// lab's event loop answers between pieces (a hostile 512 MiB one-class file sent over HTTP must not stop the
+// lab for seconds), and bounded in time (CLASS_SCAN_MS) and memory (a piece, a record up to
+// CLASS_RECORD_BYTES); past a bound the check leaves the file to the run's own import. The message names the
+// config field.
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { LabError } from '../api/lab-api';
 import { importClassification, MAX_DATASET_BYTES, parseDelimited } from '../data/import';
@@ -82,12 +86,26 @@ function shown(names: readonly string[]): string {
   return list.length > 0 ? `${list.join(', ')}${more}` : '(none)';
 }
 
+/** Reads into `buf[at, at + length)` from file offset `pos`; the bytes read (0 at the end). */
+async function readAt(
+  fh: FileHandle,
+  buf: Uint8Array,
+  at: number,
+  length: number,
+  pos: number,
+): Promise<number> {
+  return (await fh.read(buf, at, length, pos)).bytesRead;
+}
+
 /** The file's head up to its last complete line (the whole file when it is shorter than HEAD_BYTES). */
-function readHead(path: string, field: string): { text: string; whole: boolean } {
-  let fd: number;
+async function readHead(
+  path: string,
+  field: string,
+): Promise<{ text: string; bytes: Uint8Array; whole: boolean }> {
+  let fh: FileHandle;
   try {
     // Non-blocking: opening a FIFO for reading would otherwise wait for a writer. Regular files ignore it.
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why =
@@ -101,7 +119,7 @@ function readHead(path: string, field: string): { text: string; whole: boolean }
     throw new LabError('invalid', `${field}: ${path}: ${why}`, field);
   }
   try {
-    const st = fstatSync(fd);
+    const st = await fh.stat();
     if (st.isDirectory())
       throw new LabError('invalid', `${field}: ${path}: is a folder, not a data file`, field);
     if (!st.isFile())
@@ -113,7 +131,7 @@ function readHead(path: string, field: string): { text: string; whole: boolean }
     const buf = new Uint8Array(Math.min(st.size, HEAD_BYTES));
     let at = 0;
     while (at < buf.length) {
-      const n = readSync(fd, buf, at, buf.length - at, at);
+      const n = await readAt(fh, buf, at, buf.length - at, at);
       if (n === 0) break;
       at += n;
     }
@@ -130,12 +148,12 @@ function readHead(path: string, field: string): { text: string; whole: boolean }
         );
     }
     try {
-      return { text: decodeUtf8Text(buf.subarray(0, end)), whole };
+      return { text: decodeUtf8Text(buf.subarray(0, end)), bytes: buf.subarray(0, end), whole };
     } catch (e) {
       throw new LabError('invalid', `${field}: ${path} ${(e as Error).message}`, field);
     }
   } finally {
-    closeSync(fd);
+    await fh.close();
   }
 }
 
@@ -143,13 +161,31 @@ function readHead(path: string, field: string): { text: string; whole: boolean }
  * Checks one data file: its head for the columns, then its label column for a second class (a classifier
  * trained on one class is refused when the run starts, seconds in). Throws `invalid` naming the config field.
  */
-export function checkDataFile(path: string, format: Format, cols: Columns, field: string): void {
-  checkColumns(path, format, cols, field);
-  checkClasses(path, format, cols);
+export async function checkDataFile(
+  path: string,
+  format: Format,
+  cols: Columns,
+  field: string,
+  limits: ClassScanLimits = {},
+): Promise<void> {
+  await checkColumns(path, format, cols, field);
+  await checkClasses(path, format, cols, limits);
 }
 
 /** Bytes the class check reads at most: the most a run reads (MAX_DATASET_BYTES); past it the run refuses. */
 const CLASS_SCAN_BYTES = MAX_DATASET_BYTES;
+/**
+ * One record (a line, or a quoted field's lines) the class check holds at most: a longer one ends the check
+ * (the run's import reads it), so memory stays bounded and no single piece keeps the event loop long.
+ */
+export const CLASS_RECORD_BYTES = 16 * HEAD_BYTES;
+/** Wall time the class check takes at most (a slow disk, a loaded machine); past it the run's import decides. */
+export const CLASS_SCAN_MS = 30_000;
+
+export interface ClassScanLimits {
+  /** Wall-time bound in ms (default CLASS_SCAN_MS). */
+  maxMs?: number;
+}
 
 /**
  * Where the last whole record of `buf[0, have)` ends (0: none yet), following parseDelimited's RFC 4180 rules
@@ -308,11 +344,17 @@ function jsonlClasses(text: string, cols: Columns, classes: Set<string>): void {
  * to its second class, a one-class file to its end (bounded by CLASS_SCAN_BYTES, one piece in memory at a
  * time; delimited files are walked byte by byte without building rows).
  */
-function checkClasses(path: string, format: Format, cols: Columns): void {
+async function checkClasses(
+  path: string,
+  format: Format,
+  cols: Columns,
+  limits: ClassScanLimits,
+): Promise<void> {
   const classes = new Set<string>();
-  let fd: number;
+  const deadline = performance.now() + (limits.maxMs ?? CLASS_SCAN_MS);
+  let fh: FileHandle;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch {
     return; // checkColumns has just opened it; a file gone since is the run's to report
   }
@@ -323,8 +365,9 @@ function checkClasses(path: string, format: Format, cols: Columns): void {
     let eof = false;
     let header: { ti: number; li: number; n: number } | null = null;
     while (classes.size < 2 && !(eof && have === 0)) {
+      if (performance.now() > deadline) return;
       if (!eof && have < buf.length) {
-        const n = readSync(fd, buf, have, buf.length - have, pos);
+        const n = await readAt(fh, buf, have, buf.length - have, pos);
         if (n === 0) eof = true;
         have += n;
         pos += n;
@@ -332,9 +375,9 @@ function checkClasses(path: string, format: Format, cols: Columns): void {
       }
       let cut = eof ? have : lastRecordEnd(buf, have, format);
       if (cut === 0) {
-        // one record longer than the buffer: read on, up to the scan limit
-        if (buf.length >= CLASS_SCAN_BYTES) return;
-        const grown = new Uint8Array(Math.min(2 * buf.length, CLASS_SCAN_BYTES));
+        // one record longer than the buffer: read on, up to the record limit
+        if (buf.length >= CLASS_RECORD_BYTES) return;
+        const grown = new Uint8Array(Math.min(2 * buf.length, CLASS_RECORD_BYTES));
         grown.set(buf.subarray(0, have));
         buf = grown;
         continue;
@@ -378,9 +421,11 @@ function checkClasses(path: string, format: Format, cols: Columns): void {
       buf.copyWithin(0, cut, have);
       have -= cut;
       if (pos >= CLASS_SCAN_BYTES && !eof) return;
+      // the lab's other requests between pieces (a read that hits the page cache may settle at once)
+      await new Promise<void>((r) => setImmediate(r));
     }
   } finally {
-    closeSync(fd);
+    await fh.close();
   }
   if (classes.size >= 2) return;
   const f = cols.labelField;
@@ -390,7 +435,7 @@ function checkClasses(path: string, format: Format, cols: Columns): void {
     // no usable row: the first refused one, from the run's own import of the first piece
     let first: { line: number; reason: string } | undefined;
     try {
-      const { text } = readHead(path, f);
+      const { text } = await readHead(path, f);
       first = importClassification(text, { textColumn: cols.text, labelColumn: cols.label, format }).report
         .rejected[0];
     } catch {
@@ -403,8 +448,8 @@ function checkClasses(path: string, format: Format, cols: Columns): void {
 }
 
 /** Checks one data file's head for the columns; throws `invalid` naming the column's config field. */
-function checkColumns(path: string, format: Format, cols: Columns, field: string): void {
-  const { text } = readHead(path, field);
+async function checkColumns(path: string, format: Format, cols: Columns, field: string): Promise<void> {
+  const { text, bytes } = await readHead(path, field);
   const { textField, labelField } = cols;
   if (format === 'jsonl') {
     const lines = text.split('\n');
@@ -432,7 +477,13 @@ function checkColumns(path: string, format: Format, cols: Columns, field: string
         );
     return;
   }
-  const { records } = parseDelimited(text, format === 'csv' ? ',' : '\t');
+  // only the header record is parsed (not the whole head: a MiB of rows is ~0.1 s of the lab's event loop)
+  let start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0; // a byte-order mark
+  while (bytes[start] === 0x0a || (bytes[start] === 0x0d && bytes[start + 1] === 0x0a))
+    start += bytes[start] === 0x0d ? 2 : 1; // blank lines before the header (parseDelimited skips them)
+  const rest = bytes.length - start;
+  const end = start + (lastRecordEnd(bytes.subarray(start), rest, format, true) || rest);
+  const { records } = parseDelimited(decodeUtf8Text(bytes.subarray(0, end)), format === 'csv' ? ',' : '\t');
   const header = records[0];
   if (!header)
     throw new LabError(
@@ -462,7 +513,12 @@ function checkColumns(path: string, format: Format, cols: Columns, field: string
  * against `base` (the imports folder for API callers, whose paths checkConfigFiles has already made
  * absolute; the current folder for the CLI).
  */
-export function checkDataFiles(kind: JobKind, config: unknown, base: string): void {
+export async function checkDataFiles(
+  kind: JobKind,
+  config: unknown,
+  base: string,
+  limits: ClassScanLimits = {},
+): Promise<void> {
   const fields = dataFileFields(kind);
   if (fields.size === 0) return;
   for (const ref of fileReferences(kind, config)) {
@@ -479,6 +535,6 @@ export function checkDataFiles(kind: JobKind, config: unknown, base: string): vo
         ref.field,
       );
     const path = isAbsolute(ref.value) ? ref.value : resolve(base, ref.value);
-    checkDataFile(path, format, cols, ref.field);
+    await checkDataFile(path, format, cols, ref.field, limits);
   }
 }

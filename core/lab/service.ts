@@ -378,7 +378,11 @@ export class LabService implements LabApi {
     const config = JSON.parse(JSON.stringify(parseRequest(kind.schema, r.config, 'config'))) as unknown;
     const roots = opts.localFiles !== true ? checkConfigFiles(this.labDir, kind, config) : null;
     // The data files themselves (readable, regular, their columns there), now rather than when the run starts.
-    checkDataFiles(kind, config, opts.localFiles === true ? process.cwd() : join(this.labDir, IMPORTS_DIR));
+    await checkDataFiles(
+      kind,
+      config,
+      opts.localFiles === true ? process.cwd() : join(this.labDir, IMPORTS_DIR),
+    );
     const id = randomUUID();
     await this.store.createRun({
       id,
@@ -441,6 +445,8 @@ export class LabService implements LabApi {
     const baseSeed = r.seed ?? randomInt(0, 2 ** 32);
     const grid = sweepGrid(r.axes);
     const dataChecked = new Set<string>();
+    // each distinct data file once, after the grid's configs (the check reads files asynchronously)
+    const dataChecks: { config: unknown; at: string }[] = [];
     const fileAxes = r.axes.filter((a) => fields.get(a.field)?.file === true).map((a) => a.field);
     let roots: string[] | null = null;
     const points = grid.map((point, n) => {
@@ -467,11 +473,7 @@ export class LabService implements LabApi {
         roots ??= pointRoots;
         const key = JSON.stringify(fileAxes.map((f) => point[f]));
         if (!dataChecked.has(key)) {
-          checkDataFiles(
-            kind,
-            checked,
-            opts.localFiles === true ? process.cwd() : join(this.labDir, IMPORTS_DIR),
-          );
+          dataChecks.push({ config: checked, at });
           dataChecked.add(key);
         }
         const seed = point[SEED_AXIS] === undefined ? baseSeed : (point[SEED_AXIS] as number);
@@ -481,6 +483,18 @@ export class LabService implements LabApi {
         throw err;
       }
     });
+    for (const d of dataChecks) {
+      try {
+        await checkDataFiles(
+          kind,
+          d.config,
+          opts.localFiles === true ? process.cwd() : join(this.labDir, IMPORTS_DIR),
+        );
+      } catch (err) {
+        if (err instanceof LabError) throw new LabError(err.code, `${d.at}: ${err.message}`, err.field);
+        throw err;
+      }
+    }
     const id = randomUUID();
     const name = r.name?.trim() || `${kind.kind}-sweep-${id.slice(0, 8)}`;
     const createdAt = now();

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { importClassification } from '../../../core/data/import';
-import { HEAD_BYTES } from '../../../core/lab/data-file-check';
+import { checkDataFile, HEAD_BYTES } from '../../../core/lab/data-file-check';
 import { labFixture } from '../../helpers/lab';
 import { rejection } from '../../helpers/lab-error';
 
@@ -184,6 +184,44 @@ describe('data files checked at submission', () => {
       '(line 2: label is missing or empty)',
     );
     expect((await l.listRuns()).map((r) => r.name)).toHaveLength(1); // the sorted two-class file's run
+  });
+
+  it('keeps the event loop answering while it reads a large one-class file to its end, within a time bound', async () => {
+    const l = await lab.open({ schedule: false });
+    const row = `${'lorem ipsum dolor '.repeat(4)},a\n`;
+    const path = join(lab.dir, 'imports', 'huge.csv');
+    writeFileSync(path, 'text,label\n' + row.repeat(Math.ceil((128 * 2 ** 20) / row.length)));
+    // a timer every 5 ms: the longest gap between its calls is the longest the lab could not answer
+    let last = performance.now();
+    let maxGap = 0;
+    let ticks = 0;
+    const timer = setInterval(() => {
+      const t = performance.now();
+      maxGap = Math.max(maxGap, t - last);
+      last = t;
+      ticks++;
+    }, 5);
+    const t0 = performance.now();
+    let e;
+    try {
+      e = await rejection(l.createRun(qhead('huge.csv')));
+    } finally {
+      clearInterval(timer);
+    }
+    const total = performance.now() - t0;
+    console.log(
+      `128 MiB one-class CSV checked in ${total.toFixed(0)} ms; timer ran ${ticks} times, longest gap ${maxGap.toFixed(0)} ms`,
+    );
+    expect(e.message).toContain(`every row's "label" is "a": one class`);
+    // read in one go (the old synchronous check), the longest gap is the whole check; read piece by piece, it
+    // is a piece's work or the time another process held the core (this machine is shared under test load)
+    expect(total).toBeGreaterThan(100); // long enough for the gaps to say something
+    expect(maxGap).toBeLessThan(total / 3);
+    expect(ticks).toBeGreaterThan(10);
+    // past its time bound the check stops and leaves the file to the run's own import
+    const cols = { text: 'text', label: 'label', textField: 'config.t', labelField: 'config.l' };
+    await expect(checkDataFile(path, 'csv', cols, 'config.path', { maxMs: 0 })).resolves.toBeUndefined();
+    await expect(checkDataFile(path, 'csv', cols, 'config.path')).rejects.toThrow('one class');
   });
 
   it('reads only the head of a large file, and refuses a first line past it', async () => {

@@ -14,9 +14,9 @@ import { describeFields } from '../../../core/methods/metadata/fields';
 import { about } from '../../../core/methods/metadata/meta';
 import { listJobKinds } from '../../../core/methods/registry';
 
-function refusal(f: () => void): LabError {
+async function refusal(f: () => Promise<void>): Promise<LabError> {
   try {
-    f();
+    await f();
   } catch (e) {
     if (e instanceof LabError) return e;
     throw e;
@@ -45,7 +45,7 @@ describe('data file columns from the metadata', () => {
     expect(kindsWithFiles).toBeGreaterThanOrEqual(2);
   });
 
-  it('checks a kind whose columns are not beside its file field, naming the column field', () => {
+  it('checks a kind whose columns are not beside its file field, naming the column field', async () => {
     const schema = z
       .object({
         source: z
@@ -80,7 +80,7 @@ describe('data file columns from the metadata', () => {
     writeFileSync(join(dir, 'a.txt'), 'message\ttopic\nhello\tx\nworld\ty\n');
     const config = (c: unknown) => schema.parse(c);
     // TSV named by the format field elsewhere in the config; the label column is not in its header
-    const e = refusal(() =>
+    const e = await refusal(() =>
       checkDataFiles(
         kind,
         config({ source: { file: 'a.txt' }, columns: { body: 'message', kind: 'tsv' } }),
@@ -89,13 +89,13 @@ describe('data file columns from the metadata', () => {
     );
     expect(e.field).toBe('config.columns.target');
     expect(e.message).toContain('has no column "label"; its columns: message, topic');
-    checkDataFiles(
+    await checkDataFiles(
       kind,
       config({ source: { file: 'a.txt' }, columns: { body: 'message', target: 'topic', kind: 'tsv' } }),
       dir,
     );
     // no format field set and no known extension: refused by the file's field, saying what to give
-    const f = refusal(() => checkDataFiles(kind, config({ source: { file: 'a.txt' } }), dir));
+    const f = await refusal(() => checkDataFiles(kind, config({ source: { file: 'a.txt' } }), dir));
     expect(f.field).toBe('config.source.file');
     expect(f.message).toContain('not a .csv, .tsv or .jsonl file (or give config.columns.kind)');
   });
