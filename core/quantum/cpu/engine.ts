@@ -34,6 +34,12 @@ export const WASM_MIN_DIM = 1 << 2;
 /** Largest forward tape in floats (32 MiB at f32): beyond it the backward pass un-applies steps to ψ. */
 export const TAPE_FLOATS = 1 << 23;
 
+/**
+ * Smallest f64 tape (bytes, ψ after every step) for which a Runner uses tape runs by default: QD-LLM n = 11, L = 11
+ * (8.6 MB) gains with them, QFFN n = 10, D = 8 (1.5 MB, which stays in cache) loses ~2.5 % (CPU A/B in one process).
+ */
+export const TAPE_RUNS_MIN_BYTES = 4 << 20;
+
 export function newAmps(precision: Precision, length: number): Amps {
   return precision === 'f64' ? new Float64Array(length) : new Float32Array(length);
 }
@@ -80,7 +86,11 @@ export class Runner {
    * reading ψ. A layer of one-qubit blocks tapes one row instead of one per wire (QD-LLM n = 11: 24 → 3 rows a layer).
    */
   readonly runEnd: Int32Array;
-  /** Whether taped passes use tape runs (f64; see docs/simulator-performance.md). */
+  /**
+   * Whether taped passes use tape runs: by default for f64 tapes over TAPE_RUNS_MIN_BYTES. They trade compute for
+   * memory traffic — a run's inner block takes two passes (adjs for its cross density, then λ ← U†λ) where the
+   * taped step took one (adj) — so they pay where the tape does not stay in cache (docs/simulator-performance.md).
+   */
   readonly tapeRuns: boolean;
   /** Per step: the four reals of a run block's cross density (a00, a11, dr, di), read at its run's end. */
   readonly runSums: Float64Array;
@@ -89,6 +99,7 @@ export class Runner {
     readonly prog: Program,
     precision: Precision,
     useWasm = true,
+    tapeRuns?: boolean,
   ) {
     this.dim = prog.dim;
     this.pm = new Float64Array(8 * prog.prims.length);
@@ -104,7 +115,8 @@ export class Runner {
     this.rows = makeRows({ prog, dt: this.dt, precision }, useWasm, WASM_MIN_DIM);
     this.untaped = new Uint8Array(prog.steps.length);
     this.runEnd = tapeRunEnds(prog);
-    this.tapeRuns = precision === 'f64';
+    this.tapeRuns =
+      tapeRuns ?? (precision === 'f64' && 16 * prog.dim * prog.steps.length > TAPE_RUNS_MIN_BYTES);
     this.runSums = new Float64Array(4 * prog.steps.length);
     this.wholeAmp = Uint8Array.from(prog.steps, (st) =>
       st.type === 'amp' && st.mask === prog.dim - 1 && st.offsets.every((o, j) => o === j) ? 1 : 0,

@@ -8,8 +8,8 @@ import { CircuitBuilder, type Circuit } from '../../../core/quantum/circuit';
 import { referenceVjp } from '../../../core/quantum/reference/adjoint';
 import { referenceExpval } from '../../../core/quantum/reference/state';
 import { compile } from '../../../core/quantum/cpu/program';
-import { Runner, tapeRunEnds } from '../../../core/quantum/cpu/engine';
-import { qdllmStudent } from '../../../core/methods/sim-bench/workloads';
+import { Runner, TAPE_RUNS_MIN_BYTES, tapeRunEnds } from '../../../core/quantum/cpu/engine';
+import { qdllmStudent, qffnCircuit } from '../../../core/methods/sim-bench/workloads';
 import type { BatchRequest } from '../../../core/quantum/backend';
 import { mulberry32 } from '../../helpers/quantum';
 
@@ -52,7 +52,7 @@ function request(c: Circuit, batch: number, seed: number): { req: BatchRequest; 
 /** Forward and adjoint row by row on one taped Runner; `poison`: NaN in the tape rows of the runs' inner blocks. */
 function taped(req: BatchRequest, g: number[], precision: 'f32' | 'f64', useWasm: boolean, poison: boolean) {
   const prog = compile(req.circuit);
-  const run = new Runner(prog, precision, useWasm);
+  const run = new Runner(prog, precision, useWasm, precision === 'f64');
   run.bind(req.params, req.inputs);
   expect(run.enableTape()).toBe(true);
   const n2 = 2 * prog.dim;
@@ -105,6 +105,16 @@ describe('tape runs', () => {
     const p2 = compile(b.build());
     expect(p2.steps.map((s) => s.type)).toEqual(['block', 'block', 'prim', 'block', 'block', 'prim']);
     expect(Array.from(tapeRunEnds(p2))).toEqual([1, 1, -1, 4, 4, -1]);
+  });
+
+  it('are on by default for f64 tapes over TAPE_RUNS_MIN_BYTES only: QD-LLM n = 11, L = 11, not QFFN n = 10, nor f32', () => {
+    expect(TAPE_RUNS_MIN_BYTES).toBe(4 << 20);
+    const qdllm = compile(qdllmStudent(11, 11, 1).circuit);
+    const qffn = compile(qffnCircuit(10, 8, 1).circuit);
+    expect(new Runner(qdllm, 'f64').tapeRuns).toBe(true);
+    expect(new Runner(qdllm, 'f32').tapeRuns).toBe(false);
+    expect(new Runner(qffn, 'f64').tapeRuns).toBe(false);
+    expect(new Runner(qffn, 'f64', true, true).tapeRuns).toBe(true);
   });
 
   for (const n of [3, 5])
