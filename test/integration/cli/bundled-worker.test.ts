@@ -1,10 +1,11 @@
 // The electron-vite bundle of the job worker (out/main/worker.js, what the desktop app's utility processes
 // run) must run real job kinds under plain Node. Runs only where `npm run build` has produced it.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { measureGgufInJob } from '../../../core/lab/calibration';
 import { ChildProcessLauncher } from '../../../core/lab/launcher';
 import { openLab } from '../../../core/lab/service';
 
@@ -22,6 +23,24 @@ describe.skipIf(!existsSync(bundled))('out/main/worker.js', () => {
       expect(d.metrics.find((m) => m.key === 'quantum/loss')?.count).toBe(3);
     } finally {
       await lab.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('answers the GGUF calibration (its module a chunk of the bundle): a file that is not GGUF, by name', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qlab-bundle-gguf-'));
+    try {
+      const path = join(dir, 'not.gguf');
+      writeFileSync(path, 'text, not a model');
+      await expect(
+        measureGgufInJob(new ChildProcessLauncher({ entry: bundled }), {
+          path,
+          field: 'ggufFiles[0]',
+          within: null,
+          timeoutMs: 60_000,
+        }),
+      ).rejects.toThrow(`ggufFiles[0]: ${path} is not a GGUF file (it does not start with "GGUF")`);
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
