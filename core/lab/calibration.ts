@@ -466,9 +466,11 @@ export const CALIBRATION_GGUF = {
 /**
  * Times a GGUF model as the QD-LLM teacher runs it: node-llama-cpp's import, the model's load and its two
  * contexts (loadSeconds), then the teacher's per-sample work (label logits of the prompt, the text's
- * embedding): a fixed cost per sample and a cost per character of prompt and text. The file is opened as a run opens it (openGgufFile: its magic
- * checked, under `within` the file opened must lie inside those roots, and node-llama-cpp is handed the very
- * file checked). Wall times: node-llama-cpp runs on its own native threads.
+ * embedding): a fixed cost per sample and a cost per character of prompt and text. The file is opened as a
+ * run opens it (openGgufFile: its magic checked, under `within` the file opened must lie inside those roots,
+ * and node-llama-cpp is handed the very file checked). Wall times: node-llama-cpp runs on its own native
+ * threads. It loads the model into the calling process: the lab calls it in a job process (measureGgufInJob,
+ * the worker's `calibrate-gguf`), never in its own.
  */
 export async function measureGgufFile(
   path: string,
