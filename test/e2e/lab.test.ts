@@ -2,17 +2,15 @@
 // run from the UI, watch its curve grow while it runs, launch a second, compare the two, export a report.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium, watchPage } from '../helpers/browser';
-import { checkBrowserPrerequisites, LabServer } from '../helpers/lab-server';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { openPage, useLabInBrowser } from '../helpers/browser';
+import { LabServer } from '../helpers/lab-server';
 
 const PREFERRED_KIND = 'vqc-fit';
 
 const server = new LabServer('qlab-e2e-');
-let browser: Browser | null = null;
-let baseUrl = '';
-const pageErrors: string[] = [];
+const lab = useLabInBrowser(server);
 /** Set QLAB_E2E_SHOTS=<dir> to keep screenshots of each screen for a look by eye. */
 const SHOTS = process.env.QLAB_E2E_SHOTS;
 
@@ -103,25 +101,14 @@ async function waitForStatus(page: Page, status: string, timeout = 60_000): Prom
 }
 
 describe('lab in the browser', () => {
-  beforeAll(async () => {
-    checkBrowserPrerequisites();
-    baseUrl = await server.start();
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close().catch(() => {});
-    await server.stop();
-  });
-
   it('launches runs, shows a live curve, compares two runs and exports a report', async () => {
-    const context = await browser!.newContext({
+    // Page errors, console errors and failed responses, in order.
+    const { page, errors: pageErrors } = await openPage(lab.browser, {
       acceptDownloads: true,
       viewport: { width: 1400, height: 1000 },
+      httpErrors: true,
     });
-    const page = await context.newPage();
-    watchPage(page, pageErrors, { httpErrors: true });
-    await page.goto(baseUrl);
+    await page.goto(lab.baseUrl);
     await page.getByTestId('runs-table').waitFor();
 
     // First run: its chart must gain points while the run is still running.
@@ -224,6 +211,6 @@ describe('lab in the browser', () => {
     const unexpected = pageErrors.filter((e) => !expected.some((re) => re.test(e)));
     expect(unexpected, 'errors in the page (CSP violations, exceptions, failed requests)').toEqual([]);
     expect(pageErrors.filter((e) => expected[0].test(e))).toHaveLength(1);
-    await context.close();
+    await page.context().close();
   });
 });
