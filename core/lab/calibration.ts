@@ -559,7 +559,7 @@ export const GGUF_JOB_TIMEOUT_MS = 10 * 60_000;
  * Times a GGUF model (measureGgufFile) in a job process started through the lab's own launcher, as a run is
  * run: llama.cpp's native loader reads a file a request named, and a file that crashes it, or a multi-GB
  * model's memory, is that process's, not the lab's. The process is stopped (SIGKILL) once it answers, after
- * `timeoutMs`, or when the lab gives up; a process that dies or hangs gives one error naming `field` and the
+ * `timeoutMs`, or when `signal` aborts (the lab closing); a process that dies or hangs gives one error naming `field` and the
  * file (with the last of its stderr). `path` is the file's real path; the rate is keyed by it, with the size
  * and modification time the lab saw before the timing began (a file changed meanwhile loses its rate).
  */
@@ -571,6 +571,8 @@ export async function measureGgufInJob(
     within: readonly string[] | null;
     timeoutMs?: number;
     names?: readonly string[];
+    /** Aborted: the job process is stopped at once (the lab is closing). */
+    signal?: AbortSignal;
   },
 ): Promise<{ gguf: CalibratedGguf; detail: string }> {
   const { path, field } = o;
@@ -581,6 +583,11 @@ export async function measureGgufInJob(
   } catch (e) {
     throw new Error(`${field}: ${path}: cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
+  const stopped = () =>
+    new Error(
+      `${field}: ${path}: the lab closed while the GGUF model was being timed; its job process was stopped`,
+    );
+  if (o.signal?.aborted) throw stopped();
   const proc = launcher.spawn();
   let stderr = '';
   proc.onOutput?.((stream, text) => {
@@ -598,8 +605,11 @@ export async function measureGgufInJob(
     proc.onExit((code, signal) => resolve({ code, signal })),
   );
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
   try {
     return await new Promise<{ gguf: CalibratedGguf; detail: string }>((resolve, reject) => {
+      onAbort = () => reject(stopped());
+      o.signal?.addEventListener('abort', onAbort, { once: true });
       timer = setTimeout(
         () =>
           reject(
@@ -656,6 +666,7 @@ export async function measureGgufInJob(
     });
   } finally {
     clearTimeout(timer);
+    if (onAbort) o.signal?.removeEventListener('abort', onAbort);
     proc.kill('SIGKILL');
     await exited;
   }

@@ -316,6 +316,17 @@ export class LabService implements LabApi {
    * when the lab has no calibration). Each file is checked against the lab's file roots (not for `localFiles`,
    * the CLI's own files) and opened under them.
    */
+  /** Aborted when the lab closes: a GGUF timing's job process is stopped then, not left to its time limit. */
+  #ggufAbort: AbortController | null = null;
+  #ggufStop(): AbortSignal {
+    if (!this.#ggufAbort) {
+      const ac = new AbortController();
+      this.#ggufAbort = ac;
+      this.onClose(async () => ac.abort());
+    }
+    return this.#ggufAbort.signal;
+  }
+
   async #calibrateGguf(files: readonly string[], localFiles: boolean): Promise<Calibration> {
     const roots = localFiles ? null : fileRoots(this.labDir);
     // keyed by the real path; the name as given is kept beside it (a relative name, a symlink)
@@ -330,7 +341,7 @@ export class LabService implements LabApi {
     for (const f of checked) {
       try {
         // in a job process: a file that crashes llama.cpp, or a large model's memory, is not the lab's
-        const m = await measureGgufInJob(this.launcher, { ...f, within: roots });
+        const m = await measureGgufInJob(this.launcher, { ...f, within: roots, signal: this.#ggufStop() });
         timed.push(m.gguf);
         details.push(m.detail);
       } catch (e) {

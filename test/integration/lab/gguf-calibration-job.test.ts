@@ -108,6 +108,28 @@ describe('the GGUF calibration in a job process', () => {
     expect(alive(launcher.procs[0].pid)).toBe(false);
   });
 
+  it('closing the lab stops a GGUF timing in flight at once, not at its time limit', async () => {
+    const launcher = childLauncher('hang');
+    const l = await lab.open({ schedule: false, launcher });
+    writeCalibration(lab.dir, otherRates());
+    const file = badGguf(lab.dir, 'slow.gguf');
+    const pending = l.calibrate({ ggufFiles: ['slow.gguf'] });
+    const settled = pending.then(
+      () => 'timed',
+      (e: Error) => e.message,
+    );
+    // the job process is up and has its request
+    while (launcher.procs.length === 0) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 500));
+    const t0 = performance.now();
+    await l.close();
+    expect(await settled).toBe(
+      `ggufFiles[0]: ${file}: the lab closed while the GGUF model was being timed; its job process was stopped`,
+    );
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(alive(launcher.procs[0].pid)).toBe(false);
+  });
+
   it('keys a rate by the real path and finds it by the name it was timed by while that name leads there', async () => {
     const l = await lab.open({ schedule: false, launcher: childLauncher('ok') });
     writeCalibration(lab.dir, otherRates());
