@@ -11,6 +11,8 @@ import {
   type GateName,
   type PauliTerm,
 } from '../../core/quantum/circuit';
+import { compile, type Program } from '../../core/quantum/cpu/program';
+import { Runner } from '../../core/quantum/cpu/engine';
 import { mulberry32 } from './quantum';
 
 const RUNS: GateName[][] = [
@@ -86,4 +88,39 @@ export function maxRel(x: ArrayLike<number>, y: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < y.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]) / Math.max(1, Math.abs(y[i])));
   return m;
+}
+
+/**
+ * Runs one cpu Runner row by row, as the engine's drivers do (optionally without wasm, without the tape, or with
+ * tape runs on or off): its expectation values, ∂L/∂θ and ∂L/∂x for the cotangent g. `prepare` sees the bound
+ * Runner before the first row, `afterForward` each row after its forward pass.
+ */
+export function runnerVjp(
+  req: BatchRequest,
+  g: ArrayLike<number>,
+  precision: 'f32' | 'f64',
+  useWasm: boolean,
+  taped: boolean,
+  opts: {
+    tapeRuns?: boolean;
+    prepare?: (run: Runner, prog: Program) => void;
+    afterForward?: (run: Runner, row: number) => void;
+  } = {},
+) {
+  const prog = compile(req.circuit);
+  const run = new Runner(prog, precision, useWasm, opts.tapeRuns);
+  run.bind(req.params, req.inputs);
+  if (taped) expect(run.enableTape()).toBe(true);
+  opts.prepare?.(run, prog);
+  const nObs = prog.observables.length;
+  const expvals = new Float64Array(req.batch * nObs);
+  const dParams = new Float64Array(prog.numParams);
+  const dInputs = new Float64Array(req.batch * prog.numInputs);
+  for (let b = 0; b < req.batch; b++) {
+    run.forwardRow(b, null, 0);
+    opts.afterForward?.(run, b);
+    run.expvalsRow(expvals, b * nObs);
+    run.backwardRow(b, g, b * nObs, dParams, dInputs);
+  }
+  return { run, prog, expvals, dParams, dInputs, usesWasm: run.usesWasm, steps: prog.steps };
 }

@@ -14,8 +14,7 @@ import {
 import { gateMatrix } from '../../../core/quantum/gates';
 import { applyMatrix } from '../../../core/quantum/reference/state';
 import { referenceVjp } from '../../../core/quantum/reference/adjoint';
-import { compile } from '../../../core/quantum/cpu/program';
-import { Runner, WASM_MIN_DIM } from '../../../core/quantum/cpu/engine';
+import { WASM_MIN_DIM } from '../../../core/quantum/cpu/engine';
 import { createCpuSimulator } from '../../../core/quantum/cpu/simulator';
 import {
   adjointPairWasm,
@@ -39,6 +38,7 @@ import {
 } from '../../../core/quantum/cpu/kernels';
 import type { BatchRequest } from '../../../core/quantum/backend';
 import { mulberry32 } from '../../helpers/quantum';
+import { maxRel, runnerVjp } from '../../helpers/random-circuits';
 
 const PRECISIONS = ['f32', 'f64'] as const;
 /** Amplitude tolerance of one kernel on a unit-norm state. */
@@ -511,35 +511,6 @@ function controlledCircuit(n: number, seed: number, zOnly: boolean) {
   };
   const g2 = Array.from({ length: batch * terms.length }, () => r() - 0.5);
   return { req, g: g2 };
-}
-
-function runnerVjp(
-  req: BatchRequest,
-  g: number[],
-  precision: 'f32' | 'f64',
-  useWasm: boolean,
-  taped: boolean,
-) {
-  const prog = compile(req.circuit);
-  const run = new Runner(prog, precision, useWasm);
-  run.bind(req.params, req.inputs);
-  if (taped) expect(run.enableTape()).toBe(true);
-  const nObs = prog.observables.length;
-  const expvals = new Float64Array(req.batch * nObs);
-  const dParams = new Float64Array(prog.numParams);
-  const dInputs = new Float64Array(req.batch * prog.numInputs);
-  for (let b = 0; b < req.batch; b++) {
-    run.forwardRow(b, null, 0);
-    run.expvalsRow(expvals, b * nObs);
-    run.backwardRow(b, g, b * nObs, dParams, dInputs);
-  }
-  return { expvals, dParams, dInputs, usesWasm: run.usesWasm, steps: prog.steps };
-}
-
-function maxRel(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < y.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]) / Math.max(1, Math.abs(y[i])));
-  return m;
 }
 
 describe('Runners with lone controlled gates on the SIMD kernels against the reference adjoint', () => {

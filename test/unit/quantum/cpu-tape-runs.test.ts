@@ -12,6 +12,7 @@ import { Runner, TAPE_RUNS_MIN_BYTES, tapeRunEnds } from '../../../core/quantum/
 import { qdllmStudent, qffnCircuit } from '../../../core/methods/sim-bench/workloads';
 import type { BatchRequest } from '../../../core/quantum/backend';
 import { mulberry32 } from '../../helpers/quantum';
+import { maxRel, runnerVjp } from '../../helpers/random-circuits';
 
 /**
  * Runs of blocks with every kind a block can hold: input-fed (rebuilt per row), constant (no gradient), PhaseShift
@@ -51,33 +52,20 @@ function request(c: Circuit, batch: number, seed: number): { req: BatchRequest; 
 
 /** Forward and adjoint row by row on one taped Runner; `poison`: NaN in the tape rows of the runs' inner blocks. */
 function taped(req: BatchRequest, g: number[], precision: 'f32' | 'f64', useWasm: boolean, poison: boolean) {
-  const prog = compile(req.circuit);
-  const run = new Runner(prog, precision, useWasm, precision === 'f64');
-  run.bind(req.params, req.inputs);
-  expect(run.enableTape()).toBe(true);
-  const n2 = 2 * prog.dim;
-  const inner = prog.steps.map((_, k) => run.runEnd[k] > k);
-  if (poison)
-    for (let k = 0; k < inner.length; k++) if (inner[k]) run.rows.tape!.fill(NaN, n2 * k, n2 * (k + 1));
-  const nObs = prog.observables.length;
-  const expvals = new Float64Array(req.batch * nObs);
-  const dParams = new Float64Array(prog.numParams);
-  const dInputs = new Float64Array(req.batch * prog.numInputs);
-  for (let b = 0; b < req.batch; b++) {
-    run.forwardRow(b, null, 0);
-    expect(run.tapeOf(b)).not.toBeNull();
-    run.expvalsRow(expvals, b * nObs);
-    run.backwardRow(b, g, b * nObs, dParams, dInputs);
-  }
-  const slot = (k: number) => Array.from(run.rows.tape!.subarray(n2 * k, n2 * (k + 1)));
-  return { run, prog, inner, expvals, dParams, dInputs, slot };
-}
-
-function maxRel(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  expect(x.length).toBe(y.length);
-  let m = 0;
-  for (let i = 0; i < y.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]) / Math.max(1, Math.abs(y[i])));
-  return m;
+  let n2 = 0;
+  let inner: boolean[] = [];
+  const out = runnerVjp(req, g, precision, useWasm, true, {
+    tapeRuns: precision === 'f64',
+    prepare: (run, prog) => {
+      n2 = 2 * prog.dim;
+      inner = prog.steps.map((_, k) => run.runEnd[k] > k);
+      if (poison)
+        for (let k = 0; k < inner.length; k++) if (inner[k]) run.rows.tape!.fill(NaN, n2 * k, n2 * (k + 1));
+    },
+    afterForward: (run, b) => expect(run.tapeOf(b)).not.toBeNull(),
+  });
+  const slot = (k: number) => Array.from(out.run.rows.tape!.subarray(n2 * k, n2 * (k + 1)));
+  return { ...out, inner, slot };
 }
 
 describe('tape runs', () => {

@@ -28,7 +28,7 @@ import { createCpuSimulator } from '../../../core/quantum/cpu/simulator';
 import { createGpuSimulator } from '../../../core/quantum/gpu/simulator';
 import { refState } from '../quantum-gpu/reference';
 import { mulberry32 } from '../../helpers/quantum';
-import { maxRel, randomRequest } from '../../helpers/random-circuits';
+import { maxRel, randomRequest, runnerVjp } from '../../helpers/random-circuits';
 
 describe('the reference simulator on its own', () => {
   it('forward: agrees with the gpu tests’ independently written matrices (every gate, amplitude encoding)', () => {
@@ -147,30 +147,6 @@ describe('the reference simulator on its own', () => {
     }
   });
 });
-
-/** Runs one Runner row by row (optionally without wasm or without the tape), as the engine's drivers do. */
-function runnerVjp(
-  req: BatchRequest,
-  g: ArrayLike<number>,
-  precision: 'f32' | 'f64',
-  useWasm: boolean,
-  taped: boolean,
-) {
-  const prog = compile(req.circuit);
-  const run = new Runner(prog, precision, useWasm);
-  run.bind(req.params, req.inputs);
-  if (taped) expect(run.enableTape()).toBe(true);
-  const nObs = prog.observables.length;
-  const expvals = new Float64Array(req.batch * nObs);
-  const dParams = new Float64Array(prog.numParams);
-  const dInputs = new Float64Array(req.batch * prog.numInputs);
-  for (let b = 0; b < req.batch; b++) {
-    run.forwardRow(b, null, 0);
-    run.expvalsRow(expvals, b * nObs);
-    run.backwardRow(b, g, b * nObs, dParams, dInputs);
-  }
-  return { expvals, dParams, dInputs, usesWasm: run.usesWasm };
-}
 
 describe('gradient transforms against the reference adjoint', () => {
   it('parameter shift: one request per (angle, shift term), combined equal to the reference (no amplitude inputs)', async () => {
