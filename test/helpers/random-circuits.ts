@@ -112,15 +112,27 @@ export function runnerVjp(
   run.bind(req.params, req.inputs);
   if (taped) expect(run.enableTape()).toBe(true);
   opts.prepare?.(run, prog);
+  const out = runRows(run, req.batch, g, opts.afterForward);
+  return { run, prog, ...out, usesWasm: run.usesWasm, steps: prog.steps };
+}
+
+/** A bound Runner's rows, forward then adjoint each: expectation values, ∂L/∂θ and ∂L/∂x for the cotangent g. */
+export function runRows(
+  run: Runner,
+  batch: number,
+  g: ArrayLike<number>,
+  afterForward?: (run: Runner, row: number) => void,
+) {
+  const prog = run.prog;
   const nObs = prog.observables.length;
-  const expvals = new Float64Array(req.batch * nObs);
+  const expvals = new Float64Array(batch * nObs);
   const dParams = new Float64Array(prog.numParams);
-  const dInputs = new Float64Array(req.batch * prog.numInputs);
-  for (let b = 0; b < req.batch; b++) {
+  const dInputs = new Float64Array(batch * prog.numInputs);
+  for (let b = 0; b < batch; b++) {
     run.forwardRow(b, null, 0);
-    opts.afterForward?.(run, b);
+    afterForward?.(run, b);
     run.expvalsRow(expvals, b * nObs);
     run.backwardRow(b, g, b * nObs, dParams, dInputs);
   }
-  return { run, prog, expvals, dParams, dInputs, usesWasm: run.usesWasm, steps: prog.steps };
+  return { expvals, dParams, dInputs };
 }

@@ -28,7 +28,7 @@ import { createCpuSimulator } from '../../../core/quantum/cpu/simulator';
 import { createGpuSimulator } from '../../../core/quantum/gpu/simulator';
 import { refState } from '../quantum-gpu/reference';
 import { mulberry32 } from '../../helpers/quantum';
-import { maxRel, randomRequest, runnerVjp } from '../../helpers/random-circuits';
+import { maxRel, randomRequest, runRows, runnerVjp } from '../../helpers/random-circuits';
 
 describe('the reference simulator on its own', () => {
   it('forward: agrees with the gpu tests’ independently written matrices (every gate, amplitude encoding)', () => {
@@ -215,15 +215,7 @@ describe('every backend against the reference', () => {
       expect(run.enableTape()).toBe(true);
       const check = (params: ArrayLike<number>, inputs: ArrayLike<number>, what: string) => {
         run.bind(params, inputs);
-        const nObs = prog.observables.length;
-        const expvals = new Float64Array(req.batch * nObs);
-        const dParams = new Float64Array(prog.numParams);
-        const dInputs = new Float64Array(req.batch * prog.numInputs);
-        for (let b = 0; b < req.batch; b++) {
-          run.forwardRow(b, null, 0);
-          run.expvalsRow(expvals, b * nObs);
-          run.backwardRow(b, g, b * nObs, dParams, dInputs);
-        }
+        const { dParams, dInputs } = runRows(run, req.batch, g);
         const want = referenceVjp({ ...req, params, inputs }, g);
         expect(maxRel(dParams, want.dParams), `${precision} ${what}`).toBeLessThan(tol[precision]);
         expect(maxRel(dInputs, want.dInputs), `${precision} ${what}`).toBeLessThan(tol[precision]);
