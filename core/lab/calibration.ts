@@ -559,9 +559,10 @@ export const GGUF_JOB_TIMEOUT_MS = 10 * 60_000;
  * Times a GGUF model (measureGgufFile) in a job process started through the lab's own launcher, as a run is
  * run: llama.cpp's native loader reads a file a request named, and a file that crashes it, or a multi-GB
  * model's memory, is that process's, not the lab's. The process is stopped (SIGKILL) once it answers, after
- * `timeoutMs`, or when `signal` aborts (the lab closing); a process that dies or hangs gives one error naming `field` and the
- * file (with the last of its stderr). `path` is the file's real path; the rate is keyed by it, with the size
- * and modification time the lab saw before the timing began (a file changed meanwhile loses its rate).
+ * `timeoutMs`, or when `signal` aborts (the lab closing); a process that dies or hangs gives one error naming
+ * `field` and the file (with the last line of its stderr). `path` is the file's real path; the rate is keyed
+ * by it, with the size and modification time the lab saw before the timing began (a file changed meanwhile
+ * loses its rate).
  */
 export async function measureGgufInJob(
   launcher: JobLauncher,
@@ -599,7 +600,10 @@ export async function measureGgufInJob(
       .map((l) => l.trim())
       .filter((l) => l !== '')
       .pop();
-    return line ? `; its last output: ${line.slice(0, 300)}` : '';
+    // a native library's output: no escape sequences in a message
+    // eslint-disable-next-line no-control-regex
+    const clean = (t: string) => t.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+    return line ? `; its last output: ${clean(line.slice(0, 300))}` : '';
   };
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
     proc.onExit((code, signal) => resolve({ code, signal })),
