@@ -155,12 +155,20 @@ describe('the GGUF calibration in a job process', () => {
       expect(s.untimed).toEqual([]);
       expect(s.seconds).toBeCloseTo(0.7, 12);
     }
-    // the symlink re-pointed at another file: its name no longer finds the rate, the real path still does
+    // another spelling of the same file is not found until timed by it; then both names are kept, one rate
+    expect(ggufSeconds(work('models/teacher.gguf'), stored).untimed).toEqual(['models/teacher.gguf']);
+    expect((await dispatch(l, 'calibrate', { ggufFiles: ['models/teacher.gguf'] })).ok).toBe(true);
+    const both = (await l.getCalibration())!;
+    expect(both.gguf).toEqual([
+      expect.objectContaining({ path: real, names: ['models/teacher.gguf', 'link.gguf'] }),
+    ]);
+    // the symlink re-pointed at another file: its name no longer finds the rate, the others still do
     rmSync(join(lab.dir, 'imports', 'link.gguf'));
     symlinkSync(other, join(lab.dir, 'imports', 'link.gguf'));
     const after = (await l.getCalibration())!;
-    expect(after.gguf).toEqual([expect.not.objectContaining({ names: expect.anything() })]);
+    expect(after.gguf).toEqual([expect.objectContaining({ path: real, names: ['models/teacher.gguf'] })]);
     expect(ggufSeconds(work('link.gguf'), after).untimed).toEqual(['link.gguf']);
+    expect(ggufSeconds(work('models/teacher.gguf'), after).untimed).toEqual([]);
     expect(ggufSeconds(work(real), after).untimed).toEqual([]);
   });
 });
