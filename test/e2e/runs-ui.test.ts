@@ -393,6 +393,12 @@ describe('runs table with 10,000 runs', () => {
     await page.getByTestId('run-row').first().waitFor();
     await page.getByTestId('runs-search').fill('needle');
     await poll(() => page.getByTestId('run-row').count()).toBe(1);
+    // Select all over no run selects nothing and does not stay ticked (it did: the box kept the click).
+    await page.getByTestId('runs-search').fill('no run has this name');
+    await poll(() => page.getByTestId('runs-count').textContent()).toBe(`0 of ${RUNS}`);
+    await page.getByTestId('select-all').click();
+    await poll(() => page.getByTestId('select-all').isChecked()).toBe(false);
+    expect(await page.getByTestId('compare-selected').textContent()).toBe('Compare (0)');
     await page.getByTestId('runs-search').fill('');
     await page.getByTestId('sort-name').click();
     await poll(() => page.getByTestId('run-link').first().textContent()).toBe('needle in the runs');
