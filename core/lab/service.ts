@@ -311,11 +311,6 @@ export class LabService implements LabApi {
     return this.#calibrating;
   }
 
-  /**
-   * Times GGUF models as the QD-LLM teacher runs them and stores their rates beside the rest (measured first
-   * when the lab has no calibration). Each file is checked against the lab's file roots (not for `localFiles`,
-   * the CLI's own files) and opened under them.
-   */
   /** Aborted when the lab closes: a GGUF timing's job process is stopped then, not left to its time limit. */
   #ggufAbort: AbortController | null = null;
   #ggufStop(): AbortSignal {
@@ -327,6 +322,11 @@ export class LabService implements LabApi {
     return this.#ggufAbort.signal;
   }
 
+  /**
+   * Times GGUF models as the QD-LLM teacher runs them and stores their rates beside the rest (measured first
+   * when the lab has no calibration). Each file is checked against the lab's file roots (not for `localFiles`,
+   * the CLI's own files) and opened under them; each is timed in a job process.
+   */
   async #calibrateGguf(files: readonly string[], localFiles: boolean): Promise<Calibration> {
     const roots = localFiles ? null : fileRoots(this.labDir);
     // keyed by the real path; the name as given is kept beside it (a relative name, a symlink)
