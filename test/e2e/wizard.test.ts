@@ -156,7 +156,10 @@ describe('wizards in the browser', () => {
       });
     for (;;) {
       const now = await Promise.all(started.map(async (r) => ({ kind: r.kind, ...(await state(r.page)) })));
-      const ended = now.filter((r) => r.status !== 'queued' && r.status !== 'running');
+      // no status (the run page between two renders) is not an end
+      const ended = now.filter((r) =>
+        ['succeeded', 'failed', 'cancelled', 'interrupted'].includes(r.status ?? ''),
+      );
       const bad = ended.filter((r) => r.status !== 'succeeded');
       if (bad.length > 0) {
         const why = await started
