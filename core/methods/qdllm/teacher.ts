@@ -12,6 +12,7 @@ import { loadModelDir } from '../../nn/checkpoint';
 import { applyLora } from '../../nn/lora';
 import { Adam, AdamW } from '../../nn/optim';
 import { Rng } from '../../util/rng';
+import { sampleWindows } from '../../nn/lm-windows';
 import { softmaxCrossEntropyBackward, softmaxCrossEntropyForward } from '../../nn/losses';
 import { countParameters, zeroGrad, type Parameter } from '../../nn/tensor';
 import { ByteLevelBpe, type Tokenizer } from '../../nn/tokenizers';
@@ -105,11 +106,7 @@ async function pretrainedModel(
   withResidentTraining(model, opt, () => {
     for (let step = 1; step <= t.pretrainSteps; step++) {
       cancelled(ctx);
-      for (let b = 0; b < B; b++) {
-        const at = rng.int(stream.length - T - 1);
-        tokens.set(stream.subarray(at, at + T), b * T);
-        targets.set(stream.subarray(at + 1, at + T + 1), b * T);
-      }
+      sampleWindows(stream, B, T, rng, tokens, targets);
       zeroGrad(model.parameters());
       const loss = model.lmForward(tokens, B, T, targets);
       model.lmBackward();

@@ -10,7 +10,8 @@ import { ByteLevelBpe, type Tokenizer } from '../../nn/tokenizers';
 import { Transformer, withResidentTraining } from '../../nn/transformer';
 import { Rng } from '../../util/rng';
 import type { JobContext } from '../job';
-import { sampleWindows, type ModelBuilder } from './models';
+import { sampleWindows } from '../../nn/lm-windows';
+import type { ModelBuilder } from './models';
 import type { QffnConfig } from './schema';
 import type { LmStreams } from './train';
 

@@ -16,7 +16,8 @@ import { zeroGrad } from '../../nn/tensor';
 import { Rng } from '../../util/rng';
 import type { JobContext } from '../job';
 import type { Base } from './base';
-import { cloneModel, makeQffn, sampleWindows } from './models';
+import { cloneModel, makeQffn } from './models';
+import { sampleWindows } from '../../nn/lm-windows';
 import type { QffnConfig } from './schema';
 
 interface Recorded {

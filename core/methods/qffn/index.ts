@@ -24,10 +24,10 @@ import {
   fitFfn,
   makeClassical,
   makeQffn,
-  sampleWindows,
   type Compression,
   type ModelKey,
 } from './models';
+import { sampleWindows } from '../../nn/lm-windows';
 import { buildReport, chosenLrs, type SeedRecord, type SweepRecord } from './report';
 import { amplitudeQubits } from '../../quantum/qffn-circuits';
 import type { QffnConfig } from './schema';

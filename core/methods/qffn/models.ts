@@ -12,7 +12,6 @@ import { QuantumFfn } from '../../nn/quantum-ffn';
 import { GaussianKernelScorer, UnitaryKernelScorer } from '../../nn/quantum-scorer';
 import { zeroGrad, type Arr, type Dtype, type Parameter } from '../../nn/tensor';
 import { Transformer } from '../../nn/transformer';
-import { Rng } from '../../util/rng';
 import type { Components } from './counts';
 import { matchedClassical, quantumBlockCount, type QffnShape } from './counts';
 import { quantumBlocks, quantumHeadCount, type QffnConfig } from './schema';
@@ -297,20 +296,4 @@ export function fitFfn(
   }
   if (o.steps > 0) after = mse();
   return { before, after };
-}
-
-/** B random windows of T + 1 tokens from `stream` (inputs and next-token targets), by `rng`. */
-export function sampleWindows(
-  stream: Int32Array,
-  B: number,
-  T: number,
-  rng: Rng,
-  tokens: Int32Array,
-  targets: Int32Array,
-): void {
-  for (let b = 0; b < B; b++) {
-    const at = rng.int(stream.length - T - 1);
-    tokens.set(stream.subarray(at, at + T), b * T);
-    targets.set(stream.subarray(at + 1, at + T + 1), b * T);
-  }
 }

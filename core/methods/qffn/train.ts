@@ -9,7 +9,7 @@ import { withResidentTraining, type Transformer } from '../../nn/transformer';
 import { Rng } from '../../util/rng';
 import { LanguageModelEvaluation, type Perplexity } from '../harness/language-model';
 import { ResourceMeter } from '../harness/meter';
-import { sampleWindows } from './models';
+import { sampleWindows } from '../../nn/lm-windows';
 import type { QffnConfig } from './schema';
 
 export interface LmStreams {

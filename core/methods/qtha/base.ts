@@ -10,6 +10,7 @@ import { zeroGrad, type Arr, type Parameter } from '../../nn/tensor';
 import { ByteLevelBpe, type Tokenizer } from '../../nn/tokenizers';
 import { Transformer, withResidentTraining } from '../../nn/transformer';
 import { Rng } from '../../util/rng';
+import { sampleWindows } from '../../nn/lm-windows';
 import type { JobContext } from '../job';
 import type { BaseConfig } from './schema';
 
@@ -64,11 +65,7 @@ async function pretrain(
   withResidentTraining(model, opt, () => {
     for (let step = 1; step <= b.pretrainSteps; step++) {
       cancelled(ctx);
-      for (let i = 0; i < B; i++) {
-        const at = rng.int(stream.length - T - 1);
-        tokens.set(stream.subarray(at, at + T), i * T);
-        targets.set(stream.subarray(at + 1, at + T + 1), i * T);
-      }
+      sampleWindows(stream, B, T, rng, tokens, targets);
       zeroGrad(model.parameters());
       const loss = model.lmForward(tokens, B, T, targets);
       model.lmBackward();
