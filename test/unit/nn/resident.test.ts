@@ -141,6 +141,24 @@ describe.skipIf(skip)('transformer training on resident activations', () => {
   };
   const tokens = (B: number, T: number, seed: number) =>
     Int32Array.from(randArr(B * T, seed), (v) => Math.floor(Math.abs(v) * 96) % 96);
+  /**
+   * A model of cfg (`seed`) trained `steps` AdamW steps, step s on tokens(4, 16, data + s) with targets
+   * tokens(4, 16, data + 10 + s); left in training mode.
+   */
+  const trainFew = (seed: number, steps: number, data: number) => {
+    const m = new Transformer(cfg, { seed });
+    m.training = true;
+    const params = m.parameters();
+    const opt = new AdamW(params, { weightDecay: 0.01 });
+    const losses: number[] = [];
+    for (let s = 0; s < steps; s++) {
+      zeroGrad(params);
+      losses.push(m.lmForward(tokens(4, 16, data + s), 4, 16, tokens(4, 16, data + 10 + s)));
+      m.lmBackward();
+      opt.step(1e-2);
+    }
+    return { m, opt, params, losses };
+  };
 
   it('gives the same losses, gradients and weights bit for bit as ordinary arrays, also across shape changes', () => {
     setMatmulThreads(2);
@@ -226,20 +244,7 @@ describe.skipIf(skip)('transformer training on resident activations', () => {
 
   it("a model trained after another spent the resident budget gives a clean state's numbers bit for bit", () => {
     setMatmulThreads(2);
-    const train = (seed: number) => {
-      const m = new Transformer(cfg, { seed });
-      m.training = true;
-      const params = m.parameters();
-      const opt = new AdamW(params, { weightDecay: 0.01 });
-      const losses: number[] = [];
-      for (let s = 0; s < 3; s++) {
-        zeroGrad(params);
-        losses.push(m.lmForward(tokens(4, 16, 30 + s), 4, 16, tokens(4, 16, 40 + s)));
-        m.lmBackward();
-        opt.step(1e-2);
-      }
-      return { losses, params, m };
-    };
+    const train = (seed: number) => trainFew(seed, 3, 30);
     const budget = w!.residentBudget;
     try {
       // A takes what is left of a small budget (as a reference-sized model takes the 256 MiB), then none is left;
@@ -326,16 +331,7 @@ describe.skipIf(skip)('transformer training on resident activations', () => {
 
   it('an evaluation after training (on the resident arrays training left) equals one on a model that never trained', () => {
     setMatmulThreads(2);
-    const trained = new Transformer(cfg, { seed: 5 });
-    trained.training = true;
-    const params = trained.parameters();
-    const opt = new AdamW(params, { weightDecay: 0.01 });
-    for (let s = 0; s < 2; s++) {
-      zeroGrad(params);
-      trained.lmForward(tokens(4, 16, s), 4, 16, tokens(4, 16, 10 + s));
-      trained.lmBackward();
-      opt.step(1e-2);
-    }
+    const { m: trained, params } = trainFew(5, 2, 0);
     expect(isMatmulResident(trained.logits!)).toBe(true);
     const fresh = new Transformer(cfg, { seed: 6 });
     fresh.parameters().forEach((p, i) => p.data.set(params[i].data));
@@ -352,18 +348,9 @@ describe.skipIf(skip)('transformer training on resident activations', () => {
   it("releaseResident gives a trained model's engine memory back: the next model reuses it, the model still evaluates", () => {
     setMatmulThreads(2);
     const train = (seed: number) => {
-      const m = new Transformer(cfg, { seed });
-      m.training = true;
-      const params = m.parameters();
-      const opt = new AdamW(params, { weightDecay: 0.01 });
-      for (let s = 0; s < 2; s++) {
-        zeroGrad(params);
-        m.lmForward(tokens(4, 16, 60 + s), 4, 16, tokens(4, 16, 70 + s));
-        m.lmBackward();
-        opt.step(1e-2);
-      }
-      m.training = false;
-      return { m, opt, params };
+      const r = trainFew(seed, 2, 60);
+      r.m.training = false;
+      return r;
     };
     const a = train(11);
     expect(a.params.every((p) => isMatmulResident(p.data))).toBe(true);
